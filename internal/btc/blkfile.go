@@ -1,0 +1,301 @@
+package btc
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// BlockRef says where a block is stored and what its header holds. It is
+// what a scan of block files yields before any block is decoded.
+type BlockRef struct {
+	File   *BlockFile
+	Offset int64  // of the block's first byte in the file
+	Size   uint32 // of the block
+	Hash   Hash
+	Header Header
+}
+
+func (r BlockRef) String() string {
+	return fmt.Sprintf("%s: offset %d: block %s", r.File.Name, r.Offset, r.Hash)
+}
+
+// BlockFile is one file of blocks: a Bitcoin Core blk*.dat file (network
+// magic and length before each block, optionally obfuscated with the xor.dat
+// key of its directory), or a single raw block. Files whose name ends in
+// .bz2 are decompressed into memory.
+type BlockFile struct {
+	Name   string
+	r      io.ReaderAt
+	size   int64
+	key    []byte // xor key, nil when none
+	closer io.Closer
+	framed bool
+}
+
+// Close closes the underlying file.
+func (f *BlockFile) Close() error {
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}
+
+// ReadAt reads len(p) bytes at off and removes the xor obfuscation.
+func (f *BlockFile) ReadAt(p []byte, off int64) error {
+	n, err := f.r.ReadAt(p, off)
+	if n == len(p) {
+		err = nil
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: %s: offset %d: file ends %d bytes into a %d-byte read", ErrCorrupt, f.Name, off, n, len(p))
+		}
+		return fmt.Errorf("btc: %s: offset %d: %w", f.Name, off, err)
+	}
+	if f.key != nil {
+		k := int64(len(f.key))
+		for i := range p {
+			p[i] ^= f.key[(off+int64(i))%k]
+		}
+	}
+	return nil
+}
+
+// Read reads the block that ref points at into buf (grown as needed).
+func (r BlockRef) Read(buf []byte) ([]byte, error) {
+	if cap(buf) < int(r.Size) {
+		buf = make([]byte, r.Size)
+	}
+	buf = buf[:r.Size]
+	if err := r.File.ReadAt(buf, r.Offset); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// ReadXorKey reads the obfuscation key Bitcoin Core 28+ keeps in
+// blocks/xor.dat. An absent or all-zero key means none (nil).
+func ReadXorKey(dir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "xor.dat"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("btc: %w", err)
+	}
+	if len(b) != 8 {
+		return nil, fmt.Errorf("%w: %s: xor key of %d bytes, want 8", ErrCorrupt, filepath.Join(dir, "xor.dat"), len(b))
+	}
+	if bytes.Equal(b, make([]byte, 8)) {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// OpenBlockPaths opens block files named by paths: a directory is read as a
+// Bitcoin Core blocks directory (its blk*.dat files in name order, with its
+// xor.dat key), a file as a blk*.dat file if it starts with the network's
+// magic and as a single raw block otherwise.
+func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
+	var files []*BlockFile
+	fail := func(err error) ([]*BlockFile, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, err
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fail(fmt.Errorf("btc: %w", err))
+		}
+		if st.IsDir() {
+			key, err := ReadXorKey(p)
+			if err != nil {
+				return fail(err)
+			}
+			names, err := filepath.Glob(filepath.Join(p, "blk*.dat"))
+			if err != nil {
+				return fail(err)
+			}
+			sort.Strings(names)
+			if len(names) == 0 {
+				return fail(fmt.Errorf("btc: %s: no blk*.dat files", p))
+			}
+			for _, n := range names {
+				f, err := openBlockFile(n, key, net)
+				if err != nil {
+					return fail(err)
+				}
+				files = append(files, f)
+			}
+			continue
+		}
+		key, err := ReadXorKey(filepath.Dir(p))
+		if err != nil {
+			return fail(err)
+		}
+		f, err := openBlockFile(p, key, net)
+		if err != nil {
+			return fail(err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
+	f := &BlockFile{Name: name, key: key}
+	if strings.HasSuffix(name, ".bz2") {
+		raw, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("btc: %w", err)
+		}
+		b, err := io.ReadAll(bzip2.NewReader(raw))
+		raw.Close()
+		if err != nil {
+			return nil, fmt.Errorf("btc: %s: %w", name, err)
+		}
+		f.r, f.size, f.key = bytes.NewReader(b), int64(len(b)), nil
+	} else {
+		osf, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("btc: %w", err)
+		}
+		st, err := osf.Stat()
+		if err != nil {
+			osf.Close()
+			return nil, fmt.Errorf("btc: %w", err)
+		}
+		f.r, f.size, f.closer = osf, st.Size(), osf
+	}
+	if f.size >= 4 {
+		var m [4]byte
+		if err := f.ReadAt(m[:], 0); err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.framed = m == net.Magic
+	}
+	return f, nil
+}
+
+// NewMemBlockFile wraps bytes already in memory (unobfuscated).
+func NewMemBlockFile(name string, b []byte, net *Network) *BlockFile {
+	f := &BlockFile{Name: name, r: bytes.NewReader(b), size: int64(len(b))}
+	f.framed = len(b) >= 4 && [4]byte(b[:4]) == net.Magic
+	return f
+}
+
+// Scan lists the blocks in the file in file order by reading only the
+// framing and headers. Zero bytes at the end of a blk file (Bitcoin Core
+// pre-allocates files) end the scan.
+func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
+	if !f.framed {
+		if f.size < HeaderSize+1 {
+			return nil, fmt.Errorf("%w: %s: %d bytes is too short for a block", ErrCorrupt, f.Name, f.size)
+		}
+		if f.size > 1<<32-1 {
+			return nil, fmt.Errorf("%w: %s: not a block file", ErrCorrupt, f.Name)
+		}
+		ref := BlockRef{File: f, Offset: 0, Size: uint32(f.size)}
+		return []BlockRef{ref}, ref.readHeader()
+	}
+	var refs []BlockRef
+	var frame [8]byte
+	for off := int64(0); off < f.size; {
+		if f.size-off < 8 {
+			if f.zerosFrom(off) {
+				break
+			}
+			return refs, fmt.Errorf("%w: %s: offset %d: %d stray bytes at the end of the file", ErrCorrupt, f.Name, off, f.size-off)
+		}
+		if err := f.ReadAt(frame[:], off); err != nil {
+			return refs, err
+		}
+		if [4]byte(frame[:4]) != net.Magic {
+			if f.zerosFrom(off) {
+				break
+			}
+			return refs, fmt.Errorf("%w: %s: offset %d: magic %x, want %x for network %s", ErrCorrupt, f.Name, off, frame[:4], net.Magic[:], net.Name)
+		}
+		size := binary.LittleEndian.Uint32(frame[4:])
+		if size < HeaderSize+1 {
+			return refs, fmt.Errorf("%w: %s: offset %d: block length %d is too short", ErrCorrupt, f.Name, off, size)
+		}
+		if int64(size) > f.size-off-8 {
+			return refs, fmt.Errorf("%w: %s: offset %d: truncated block: length %d but %d bytes left", ErrCorrupt, f.Name, off, size, f.size-off-8)
+		}
+		ref := BlockRef{File: f, Offset: off + 8, Size: size}
+		if err := ref.readHeader(); err != nil {
+			return refs, err
+		}
+		refs = append(refs, ref)
+		off += 8 + int64(size)
+	}
+	return refs, nil
+}
+
+func (r *BlockRef) readHeader() error {
+	var h [HeaderSize]byte
+	if err := r.File.ReadAt(h[:], r.Offset); err != nil {
+		return err
+	}
+	r.Hash = BlockHash(h[:])
+	hdr, err := DecodeHeader(h[:])
+	r.Header = hdr
+	return err
+}
+
+// zerosFrom reports whether the raw (still obfuscated) file holds only zero
+// bytes from off to its end, as Bitcoin Core's pre-allocated tail does.
+func (f *BlockFile) zerosFrom(off int64) bool {
+	buf := make([]byte, 1<<16)
+	for off < f.size {
+		n := int64(len(buf))
+		if f.size-off < n {
+			n = f.size - off
+		}
+		if k, _ := f.r.ReadAt(buf[:n], off); int64(k) != n {
+			return false
+		}
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false
+			}
+		}
+		off += n
+	}
+	return true
+}
+
+// Work returns the expected number of hashes for a block with the compact
+// target bits, 2^256 / (target+1), as Bitcoin Core's GetBlockProof. Invalid
+// targets give zero work.
+func Work(bits uint32) *big.Int {
+	exp := bits >> 24
+	mant := int64(bits & 0x007fffff)
+	if bits&0x00800000 != 0 || mant == 0 {
+		return new(big.Int)
+	}
+	t := big.NewInt(mant)
+	if exp <= 3 {
+		t.Rsh(t, uint(8*(3-exp)))
+	} else {
+		t.Lsh(t, uint(8*(exp-3)))
+	}
+	if t.Sign() == 0 || t.BitLen() > 256 {
+		return new(big.Int)
+	}
+	w := new(big.Int).Lsh(big.NewInt(1), 256)
+	return w.Div(w, t.Add(t, big.NewInt(1)))
+}

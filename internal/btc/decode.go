@@ -1,0 +1,441 @@
+package btc
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+)
+
+// Hash is a double-SHA-256 digest in internal byte order (the reverse of how
+// it is printed).
+type Hash = chainhash.Hash
+
+// ErrCorrupt marks every decoding failure, so callers can tell bad input from
+// other errors with errors.Is.
+var ErrCorrupt = errors.New("btc: corrupt data")
+
+// DecodeError says where in the input a decoder stopped.
+type DecodeError struct {
+	Offset int    // byte offset in the decoded buffer
+	What   string // what was being read
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("btc: offset %d: %s: %v", e.Offset, e.What, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return ErrCorrupt }
+
+var (
+	errShort        = errors.New("unexpected end of data")
+	errNonCanonical = errors.New("non-canonical compact size")
+	errTooMany      = errors.New("count larger than the remaining bytes allow")
+	errFlag         = errors.New("unknown segwit flag")
+	errNoWitness    = errors.New("segwit flag set but every witness is empty")
+)
+
+// HeaderSize is the size of a serialized block header.
+const HeaderSize = 80
+
+// Header is a block header.
+type Header struct {
+	Version    int32
+	Prev       Hash
+	MerkleRoot Hash
+	Time       uint32
+	Bits       uint32
+	Nonce      uint32
+}
+
+// Block is a decoded block. Its transactions' scripts and witnesses point
+// into Raw, so Raw must not be changed while the block is in use.
+type Block struct {
+	Hash   Hash
+	Header Header
+	Txs    []Tx
+	Raw    []byte // the whole serialized block
+}
+
+// Tx is a decoded transaction.
+type Tx struct {
+	Version  int32
+	LockTime uint32
+	Inputs   []TxIn
+	Outputs  []TxOut
+	TxID     Hash // hash of the serialization without witnesses
+	WTxID    Hash // hash of the full serialization (equals TxID without witnesses)
+	Size     int  // bytes of the full serialization
+	BaseSize int  // bytes without the witness data
+	Segwit   bool
+	Raw      []byte // the full serialization
+}
+
+// Weight is the transaction's weight in weight units (BIP141).
+func (t *Tx) Weight() int { return t.BaseSize*3 + t.Size }
+
+// VSize is the virtual size, rounded up as Bitcoin Core does.
+func (t *Tx) VSize() int { return (t.Weight() + 3) / 4 }
+
+// IsCoinbase reports whether the transaction has the single null input of a
+// coinbase.
+func (t *Tx) IsCoinbase() bool {
+	return len(t.Inputs) == 1 && t.Inputs[0].PrevIndex == 0xffffffff && t.Inputs[0].PrevTxID == (Hash{})
+}
+
+// TxIn is a transaction input.
+type TxIn struct {
+	PrevTxID  Hash
+	PrevIndex uint32
+	ScriptSig []byte
+	Sequence  uint32
+	Witness   []byte // the serialized witness stack (item count, then items); nil without one
+}
+
+// WitnessItems splits the serialized witness stack into its items.
+func (in *TxIn) WitnessItems() [][]byte {
+	if len(in.Witness) == 0 {
+		return nil
+	}
+	d := decoder{b: in.Witness}
+	n := d.count(1)
+	items := make([][]byte, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		items = append(items, d.varBytes())
+	}
+	return items
+}
+
+// TxOut is a transaction output.
+type TxOut struct {
+	Value  int64
+	Script []byte
+}
+
+// decoder reads from a byte slice and remembers the first error. Every read
+// after an error returns zero values, so callers check d.err once.
+type decoder struct {
+	b    []byte
+	off  int
+	err  error
+	what string
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = &DecodeError{Offset: d.off, What: d.what, Err: err}
+	}
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || len(d.b)-d.off < n {
+		d.fail(errShort)
+		return nil
+	}
+	s := d.b[d.off : d.off+n : d.off+n]
+	d.off += n
+	return s
+}
+
+func (d *decoder) u8() byte {
+	s := d.take(1)
+	if s == nil {
+		return 0
+	}
+	return s[0]
+}
+
+func (d *decoder) u32() uint32 {
+	s := d.take(4)
+	if s == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(s)
+}
+
+func (d *decoder) u64() uint64 {
+	s := d.take(8)
+	if s == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(s)
+}
+
+func (d *decoder) hash() (h Hash) {
+	copy(h[:], d.take(32))
+	return h
+}
+
+// compact reads a CompactSize integer, refusing non-canonical encodings as
+// Bitcoin Core does.
+func (d *decoder) compact() uint64 {
+	switch p := d.u8(); p {
+	case 0xfd:
+		s := d.take(2)
+		if s == nil {
+			return 0
+		}
+		v := uint64(binary.LittleEndian.Uint16(s))
+		if v < 0xfd {
+			d.fail(errNonCanonical)
+		}
+		return v
+	case 0xfe:
+		v := uint64(d.u32())
+		if d.err == nil && v <= 0xffff {
+			d.fail(errNonCanonical)
+		}
+		return v
+	case 0xff:
+		v := d.u64()
+		if d.err == nil && v <= 0xffffffff {
+			d.fail(errNonCanonical)
+		}
+		return v
+	default:
+		return uint64(p)
+	}
+}
+
+// count reads a CompactSize count of items at least minSize bytes each and
+// refuses counts the remaining bytes cannot hold, so corrupt data cannot make
+// the decoder allocate without bound.
+func (d *decoder) count(minSize int) uint64 {
+	n := d.compact()
+	if d.err == nil && n > uint64(len(d.b)-d.off)/uint64(minSize) {
+		d.fail(errTooMany)
+		return 0
+	}
+	return n
+}
+
+func (d *decoder) varBytes() []byte {
+	n := d.count(1)
+	return d.take(int(n))
+}
+
+// DecodeHeader decodes an 80-byte block header.
+func DecodeHeader(b []byte) (Header, error) {
+	d := decoder{b: b, what: "block header"}
+	h := d.header()
+	return h, d.err
+}
+
+func (d *decoder) header() Header {
+	var h Header
+	h.Version = int32(d.u32())
+	h.Prev = d.hash()
+	h.MerkleRoot = d.hash()
+	h.Time = d.u32()
+	h.Bits = d.u32()
+	h.Nonce = d.u32()
+	return h
+}
+
+// BlockHash returns the hash of an 80-byte serialized header.
+func BlockHash(header []byte) Hash {
+	return chainhash.DoubleHashH(header[:HeaderSize])
+}
+
+// DecodeBlock decodes a serialized block, hashes its transactions and checks
+// its merkle root. The whole of b must be the block. The returned block keeps
+// references into b.
+func DecodeBlock(b []byte) (*Block, error) {
+	blk, err := DecodeBlockNoCheck(b)
+	if err != nil {
+		return nil, err
+	}
+	if root := MerkleRoot(blk.Txs); root != blk.Header.MerkleRoot {
+		return nil, fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
+	}
+	return blk, nil
+}
+
+// DecodeBlockNoCheck decodes and hashes like DecodeBlock but does not check
+// the merkle root.
+func DecodeBlockNoCheck(b []byte) (*Block, error) {
+	d := decoder{b: b, what: "block header"}
+	blk := &Block{Raw: b}
+	blk.Header = d.header()
+	if d.err != nil {
+		return nil, d.err
+	}
+	blk.Hash = BlockHash(b)
+	d.what = "transaction count"
+	// The smallest transaction is 60 bytes (version, one input, no output,
+	// lock time); counting 10 bytes is a loose bound that still stops a
+	// corrupt count from allocating gigabytes.
+	ntx := d.count(10)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if ntx == 0 {
+		return nil, &DecodeError{Offset: d.off, What: "transaction count", Err: errors.New("block has no transactions")}
+	}
+	blk.Txs = make([]Tx, ntx)
+	// One backing array each for all inputs and outputs of the block: count
+	// them on the fly and slice at the end.
+	ins := make([]TxIn, 0, ntx*2)
+	outs := make([]TxOut, 0, ntx*2)
+	type span struct{ in, nin, out, nout int }
+	spans := make([]span, ntx)
+	var scratch []byte
+	for i := range blk.Txs {
+		d.what = fmt.Sprintf("transaction %d", i)
+		tx := &blk.Txs[i]
+		sp := span{in: len(ins), out: len(outs)}
+		ins, outs, scratch = d.tx(tx, ins, outs, scratch)
+		if d.err != nil {
+			return nil, d.err
+		}
+		sp.nin, sp.nout = len(ins)-sp.in, len(outs)-sp.out
+		spans[i] = sp
+	}
+	if d.off != len(b) {
+		return nil, &DecodeError{Offset: d.off, What: "block", Err: fmt.Errorf("%d bytes after the last transaction", len(b)-d.off)}
+	}
+	for i := range blk.Txs {
+		sp := spans[i]
+		blk.Txs[i].Inputs = ins[sp.in : sp.in+sp.nin : sp.in+sp.nin]
+		blk.Txs[i].Outputs = outs[sp.out : sp.out+sp.nout : sp.out+sp.nout]
+	}
+	return blk, nil
+}
+
+// DecodeTx decodes one serialized transaction; the whole of b must be it.
+func DecodeTx(b []byte) (*Tx, error) {
+	d := decoder{b: b, what: "transaction"}
+	tx := &Tx{}
+	ins, outs, _ := d.tx(tx, nil, nil, nil)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.off != len(b) {
+		return nil, &DecodeError{Offset: d.off, What: "transaction", Err: fmt.Errorf("%d bytes after the transaction", len(b)-d.off)}
+	}
+	tx.Inputs, tx.Outputs = ins, outs
+	return tx, nil
+}
+
+// tx decodes one transaction at the decoder's offset, appending its inputs
+// and outputs to ins and outs (tx.Inputs and tx.Outputs are left for the
+// caller to slice). scratch is reused to hash segwit transactions.
+func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte) ([]TxIn, []TxOut, []byte) {
+	start := d.off
+	tx.Version = int32(d.u32())
+	nin := d.count(41)
+	if d.err != nil {
+		return ins, outs, scratch
+	}
+	var flag byte
+	bodyStart := start + 4 // first byte after version (and segwit marker and flag)
+	if nin == 0 {
+		// BIP144: an empty input list is the segwit marker; the flag follows.
+		flag = d.u8()
+		if d.err != nil {
+			return ins, outs, scratch
+		}
+		if flag != 1 {
+			d.fail(errFlag)
+			return ins, outs, scratch
+		}
+		bodyStart = d.off
+		nin = d.count(41)
+	}
+	firstIn := len(ins)
+	for i := uint64(0); i < nin && d.err == nil; i++ {
+		var in TxIn
+		in.PrevTxID = d.hash()
+		in.PrevIndex = d.u32()
+		in.ScriptSig = d.varBytes()
+		in.Sequence = d.u32()
+		ins = append(ins, in)
+	}
+	nout := d.count(9)
+	for i := uint64(0); i < nout && d.err == nil; i++ {
+		var out TxOut
+		out.Value = int64(d.u64())
+		out.Script = d.varBytes()
+		outs = append(outs, out)
+	}
+	bodyEnd := d.off
+	if d.err != nil {
+		return ins, outs, scratch
+	}
+	if flag == 1 {
+		any := false
+		for i := firstIn; i < len(ins) && d.err == nil; i++ {
+			ws := d.off
+			n := d.count(1)
+			for j := uint64(0); j < n && d.err == nil; j++ {
+				d.varBytes()
+			}
+			if n > 0 {
+				any = true
+				ins[i].Witness = d.b[ws:d.off:d.off]
+			}
+		}
+		if d.err == nil && !any {
+			// Bitcoin Core refuses a superfluous witness record.
+			d.fail(errNoWitness)
+		}
+	}
+	tx.LockTime = d.u32()
+	if d.err != nil {
+		return ins, outs, scratch
+	}
+	tx.Raw = d.b[start:d.off:d.off]
+	tx.Size = d.off - start
+	if flag == 1 {
+		tx.Segwit = true
+		// txid covers version | inputs and outputs | lock time.
+		scratch = append(scratch[:0], d.b[start:start+4]...)
+		scratch = append(scratch, d.b[bodyStart:bodyEnd]...)
+		scratch = append(scratch, d.b[d.off-4:d.off]...)
+		tx.BaseSize = len(scratch)
+		tx.TxID = doubleSHA256(scratch)
+		tx.WTxID = doubleSHA256(tx.Raw)
+	} else {
+		tx.BaseSize = tx.Size
+		tx.TxID = doubleSHA256(tx.Raw)
+		tx.WTxID = tx.TxID
+	}
+	return ins, outs, scratch
+}
+
+func doubleSHA256(b []byte) Hash {
+	first := sha256.Sum256(b)
+	return Hash(sha256.Sum256(first[:]))
+}
+
+// MerkleRoot computes the merkle root of the transactions' txids, duplicating
+// the last hash of an odd level as Bitcoin does.
+func MerkleRoot(txs []Tx) Hash {
+	if len(txs) == 0 {
+		return Hash{}
+	}
+	level := make([]Hash, len(txs))
+	for i := range txs {
+		level[i] = txs[i].TxID
+	}
+	var buf [64]byte
+	for len(level) > 1 {
+		if len(level)%2 == 1 {
+			level = append(level, level[len(level)-1])
+		}
+		next := level[:len(level)/2]
+		for i := 0; i < len(level); i += 2 {
+			copy(buf[:32], level[i][:])
+			copy(buf[32:], level[i+1][:])
+			next[i/2] = doubleSHA256(buf[:])
+		}
+		level = next
+	}
+	return level[0]
+}

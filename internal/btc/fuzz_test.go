@@ -1,0 +1,66 @@
+package btc
+
+import (
+	"bytes"
+	"testing"
+)
+
+func FuzzDecodeTx(f *testing.F) {
+	blk, err := DecodeBlockNoCheck(readBz2(f, "block_702861.raw.bz2"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := 0; i < len(blk.Txs); i += 250 {
+		f.Add(blk.Txs[i].Raw)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tx, err := DecodeTx(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes re-encodes to the same bytes.
+		if re := AppendTx(nil, tx); !bytes.Equal(re, b) {
+			t.Fatalf("round trip differs:\n%x\n%x", b, re)
+		}
+		if tx.BaseSize > tx.Size || tx.Segwit != (tx.TxID != tx.WTxID) && tx.Segwit && tx.Size != tx.BaseSize {
+			t.Fatalf("inconsistent sizes %d/%d", tx.BaseSize, tx.Size)
+		}
+	})
+}
+
+func FuzzDecodeBlock(f *testing.F) {
+	for _, b := range framedBlocks(f, "blk_0_to_4.dat.bz2") {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		blk, err := DecodeBlockNoCheck(b)
+		if err != nil {
+			return
+		}
+		if re := AppendBlock(nil, &blk.Header, blk.Txs); !bytes.Equal(re, b) {
+			t.Fatalf("round trip differs")
+		}
+		_ = MerkleRoot(blk.Txs)
+	})
+}
+
+func FuzzScript(f *testing.F) {
+	for _, s := range []string{"76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", "51024e73", "6a0568656c6c6f", "0014751e76e8199196d454941c45d1b3a323f1433bd6"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		typ, a, ok := ScriptAddress(s)
+		if !ok || typ == PubKey {
+			return
+		}
+		// A script with an address is the script that address pays to.
+		str := a.String(Main)
+		back, err := ParseAddress(str, Main)
+		if err != nil {
+			t.Fatalf("%x: %s does not parse: %v", s, str, err)
+		}
+		if !bytes.Equal(back.Script(), s) {
+			t.Fatalf("%x: %s pays to %x", s, str, back.Script())
+		}
+	})
+}

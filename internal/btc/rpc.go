@@ -1,0 +1,178 @@
+package btc
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// RPC is a client of a Bitcoin node's JSON-RPC interface (Bitcoin Core or
+// btcd). It uses only calls both offer.
+type RPC struct {
+	URL        string
+	user, pass string
+	client     *http.Client
+	id         atomic.Uint64
+}
+
+// RPCError is an error the node returned for a call.
+type RPCError struct {
+	Method  string
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("btc: rpc %s: node error %d: %s", e.Method, e.Code, e.Message)
+}
+
+// NewRPC returns a client for the node at url. With a cookie file (Bitcoin
+// Core's .cookie, "user:password"), user and pass are read from it.
+func NewRPC(url, user, pass, cookieFile string) (*RPC, error) {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		url = "http://" + url
+	}
+	if cookieFile != "" {
+		b, err := os.ReadFile(cookieFile)
+		if err != nil {
+			return nil, fmt.Errorf("btc: rpc cookie: %w", err)
+		}
+		u, p, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
+		if !ok {
+			return nil, fmt.Errorf("btc: rpc cookie %s: want user:password", cookieFile)
+		}
+		user, pass = u, p
+	}
+	return &RPC{URL: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}}, nil
+}
+
+// Call invokes method with params and decodes the result into out.
+func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) error {
+	if params == nil {
+		params = []any{}
+	}
+	body, err := json.Marshal(map[string]any{"jsonrpc": "1.0", "id": c.id.Add(1), "method": method, "params": params})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("btc: rpc %s: %w", method, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.user != "" || c.pass != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("btc: rpc %s: cannot reach node at %s: %w", method, c.URL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("btc: rpc %s: node at %s refused the credentials (HTTP %d)", method, c.URL, resp.StatusCode)
+	}
+	var reply struct {
+		Result json.RawMessage `json:"result"`
+		Error  *RPCError       `json:"error"`
+	}
+	if err := json.Unmarshal(data, &reply); err != nil {
+		snippet := string(data)
+		if len(snippet) > 200 {
+			snippet = snippet[:200]
+		}
+		return fmt.Errorf("btc: rpc %s: HTTP %d, not a JSON-RPC reply: %q", method, resp.StatusCode, snippet)
+	}
+	if reply.Error != nil {
+		reply.Error.Method = method
+		return reply.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply.Result, out); err != nil {
+		return fmt.Errorf("btc: rpc %s: result: %w", method, err)
+	}
+	return nil
+}
+
+// ChainInfo is the part of getblockchaininfo spur uses.
+type ChainInfo struct {
+	Chain         string `json:"chain"`
+	Blocks        int64  `json:"blocks"`
+	BestBlockHash string `json:"bestblockhash"`
+}
+
+// ChainInfo calls getblockchaininfo, falling back to getblockcount for nodes
+// without it.
+func (c *RPC) ChainInfo(ctx context.Context) (ChainInfo, error) {
+	var info ChainInfo
+	err := c.Call(ctx, "getblockchaininfo", &info)
+	var rerr *RPCError
+	if errors.As(err, &rerr) && rerr.Code == -32601 {
+		err = c.Call(ctx, "getblockcount", &info.Blocks)
+	}
+	return info, err
+}
+
+// BlockHash calls getblockhash.
+func (c *RPC) BlockHash(ctx context.Context, height int64) (Hash, error) {
+	var s string
+	if err := c.Call(ctx, "getblockhash", &s, height); err != nil {
+		return Hash{}, err
+	}
+	h, err := parseHash(s)
+	if err != nil {
+		return Hash{}, fmt.Errorf("btc: rpc getblockhash %d: %w", height, err)
+	}
+	return h, nil
+}
+
+// RawBlock calls getblock with verbosity 0 and returns the block's bytes.
+func (c *RPC) RawBlock(ctx context.Context, hash Hash) ([]byte, error) {
+	var s string
+	if err := c.Call(ctx, "getblock", &s, hash.String(), 0); err != nil {
+		return nil, err
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: rpc getblock %s: %v", ErrCorrupt, hash, err)
+	}
+	return b, nil
+}
+
+func parseHash(s string) (Hash, error) {
+	var h Hash
+	if len(s) != 64 {
+		return h, fmt.Errorf("hash %q is not 64 hex digits", s)
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return h, fmt.Errorf("hash %q: %v", s, err)
+	}
+	for i := range 32 {
+		h[i] = b[31-i]
+	}
+	return h, nil
+}
+
+// ParseHash parses a hash printed in the usual reversed hex form.
+func ParseHash(s string) (Hash, error) {
+	h, err := parseHash(s)
+	if err != nil {
+		return h, fmt.Errorf("btc: %w", err)
+	}
+	return h, nil
+}
