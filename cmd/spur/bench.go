@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+func newBench() *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
+	c.AddCommand(newBenchIngest())
+	return c
+}
+
+// benchRow is one line of a benchmark table.
+type benchRow struct {
+	Name    string  `json:"name"`
+	Cores   int     `json:"cores"`
+	Seconds float64 `json:"seconds"`
+	MBps    float64 `json:"mb_per_s"`
+	TxPerS  float64 `json:"tx_per_s"`
+	Ratio   float64 `json:"ratio_vs_btcd_1core"`
+}
+
+type ingestRun struct {
+	Height     int64   `json:"height"`
+	Blocks     int64   `json:"blocks"`
+	Seconds    float64 `json:"seconds"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	PerInput   float64 `json:"bytes_per_input"`
+	PerOutput  float64 `json:"bytes_per_output"`
+	Hashes     int64   `json:"hash_bytes"`
+	Index      int64   `json:"index_bytes"`
+	Total      int64   `json:"total_bytes"`
+}
+
+type benchReport struct {
+	Blocks  int         `json:"blocks"`
+	Txs     int         `json:"txs"`
+	Inputs  int         `json:"inputs"`
+	Outputs int         `json:"outputs"`
+	Bytes   int         `json:"bytes"`
+	Rows    []benchRow  `json:"rows"`
+	Ingest  []ingestRun `json:"ingest_runs"`
+}
+
+func newBenchIngest() *cobra.Command {
+	var blocks []string
+	var network string
+	var asJSON bool
+	var rounds int
+	c := &cobra.Command{
+		Use:   "ingest [--blocks PATH...]",
+		Short: "Time full ingest against btcd's decode+hash and SHA-256d on the same blocks",
+		Long: `Reads the blocks (default: the mainnet blocks 0..14131 shipped with spur) into
+memory, then times on the same bytes: double SHA-256 over every block; btcd's
+wire.MsgBlock decoding plus TxHash() of every transaction, on one core and on
+all cores; spur's decoder; and a full spur ingest into a fresh store in a
+child process (decode, hash, store, index, spend linkage), whose peak RSS and
+bytes on disk per input and output it reports, at half and at full length.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			net, err := btc.LookupNetwork(network)
+			if err != nil {
+				return usageError{err}
+			}
+			tmp, err := os.MkdirTemp("", "spur-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			if len(blocks) == 0 {
+				if blocks, err = writeSamples(tmp, "blk_0_to_14131.dat.bz2"); err != nil {
+					return err
+				}
+			}
+			rep, err := benchIngest(blocks, net, tmp, rounds)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(os.Stdout, rep)
+			}
+			printBench(rep)
+			return nil
+		},
+	}
+	c.Flags().StringSliceVar(&blocks, "blocks", nil, "blocks directory, blk*.dat or raw block files (default: the shipped mainnet sample)")
+	c.Flags().StringVar(&network, "network", "main", "Bitcoin network of the blocks")
+	c.Flags().IntVar(&rounds, "rounds", 3, "repeat each timing and keep the fastest")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return c
+}
+
+func benchIngest(paths []string, net *btc.Network, tmp string, rounds int) (*benchReport, error) {
+	// Load the blocks in chain order, as ingest will see them.
+	probe, err := store.Open(tmp+"/probe", store.Options{Network: net})
+	if err != nil {
+		return nil, err
+	}
+	files, err := btc.OpenBlockPaths(paths, net)
+	if err != nil {
+		probe.Close()
+		return nil, err
+	}
+	var refs []btc.BlockRef
+	for _, f := range files {
+		r, err := f.Scan(net)
+		if err != nil {
+			probe.Close()
+			return nil, err
+		}
+		refs = append(refs, r...)
+	}
+	plan, err := ingest.PlanBlocks(probe, refs)
+	probe.Close()
+	if err != nil {
+		return nil, err
+	}
+	raws := make([][]byte, len(plan.Blocks))
+	rep := &benchReport{Blocks: len(raws)}
+	for i, ref := range plan.Blocks {
+		if raws[i], err = ref.Read(nil); err != nil {
+			return nil, err
+		}
+		blk, err := btc.DecodeBlock(raws[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		rep.Bytes += len(raws[i])
+		rep.Txs += len(blk.Txs)
+		for j := range blk.Txs {
+			rep.Inputs += len(blk.Txs[j].Inputs)
+			rep.Outputs += len(blk.Txs[j].Outputs)
+		}
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	best := func(fn func()) float64 {
+		b := 0.0
+		for r := 0; r < max(rounds, 1); r++ {
+			runtime.GC()
+			t := time.Now()
+			fn()
+			if s := time.Since(t).Seconds(); r == 0 || s < b {
+				b = s
+			}
+		}
+		return b
+	}
+	row := func(name string, cores int, secs float64) benchRow {
+		return benchRow{Name: name, Cores: cores, Seconds: secs, MBps: float64(rep.Bytes) / secs / 1e6, TxPerS: float64(rep.Txs) / secs}
+	}
+	ncpu := runtime.NumCPU()
+	parallel := func(fn func(raw []byte)) {
+		var wg sync.WaitGroup
+		next := make(chan []byte, 64)
+		for range ncpu {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range next {
+					fn(r)
+				}
+			}()
+		}
+		for _, r := range raws {
+			next <- r
+		}
+		close(next)
+		wg.Wait()
+	}
+	sha := func(raw []byte) { first := sha256.Sum256(raw); _ = sha256.Sum256(first[:]) }
+	btcd := func(raw []byte) {
+		var mb wire.MsgBlock
+		if err := mb.Deserialize(bytes.NewReader(raw)); err != nil {
+			panic("BUG: btcd refused a block spur decoded: " + err.Error())
+		}
+		for _, tx := range mb.Transactions {
+			_ = tx.TxHash()
+		}
+		_ = mb.BlockHash()
+	}
+	spurDecode := func(raw []byte) {
+		if _, err := btc.DecodeBlock(raw); err != nil {
+			panic("BUG: " + err.Error())
+		}
+	}
+	rep.Rows = append(rep.Rows,
+		row("sha256d of the block bytes", 1, best(func() {
+			for _, r := range raws {
+				sha(r)
+			}
+		})),
+		row("btcd wire decode + TxHash", 1, best(func() {
+			for _, r := range raws {
+				btcd(r)
+			}
+		})),
+		row("btcd wire decode + TxHash", ncpu, best(func() { parallel(btcd) })),
+		row("spur decode + hash + merkle check", 1, best(func() {
+			for _, r := range raws {
+				spurDecode(r)
+			}
+		})),
+	)
+	half := int64(len(raws)/2) - 1
+	for _, stop := range []int64{half, int64(len(raws)) - 1} {
+		runs := make([]ingestRun, 0, rounds)
+		for r := 0; r < max(rounds, 1); r++ {
+			run, err := childIngest(paths, net, fmt.Sprintf("%s/ingest-%d-%d", tmp, stop, r), stop)
+			if err != nil {
+				return nil, err
+			}
+			runs = append(runs, *run)
+		}
+		fastest := runs[0]
+		for _, r := range runs[1:] {
+			if r.Seconds < fastest.Seconds {
+				fastest = r
+			}
+		}
+		rep.Ingest = append(rep.Ingest, fastest)
+	}
+	full := rep.Ingest[len(rep.Ingest)-1]
+	rep.Rows = append(rep.Rows, row("spur full ingest (fresh store, child process)", ncpu, full.Seconds))
+	base := rep.Rows[1].Seconds
+	for i := range rep.Rows {
+		rep.Rows[i].Ratio = base / rep.Rows[i].Seconds
+	}
+	return rep, nil
+}
+
+// childIngest runs `spur ingest btc` in a child process so that its time and
+// peak RSS are its own.
+func childIngest(paths []string, net *btc.Network, dir string, stop int64) (*ingestRun, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"ingest", "btc", "--store", dir, "--network", net.Name, "--quiet", "--json", "--stop-height", fmt.Sprint(stop)}
+	for _, p := range paths {
+		args = append(args, "--blocks", p)
+	}
+	cmd := exec.Command(exe, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("bench: child ingest: %v: %s", err, errb.String())
+	}
+	secs := time.Since(start).Seconds()
+	var st ingest.Stats
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
+		return nil, fmt.Errorf("bench: child ingest output: %v", err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	s, err := store.Open(dir, store.Options{Network: net})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	u, err := s.DiskUsage()
+	if err != nil {
+		return nil, err
+	}
+	return &ingestRun{
+		Height: st.Height, Blocks: st.Blocks, Seconds: secs, PeakRSSMiB: float64(ru.Maxrss) / 1024,
+		PerInput: u.PerInput, PerOutput: u.PerOutput, Hashes: u.Hashes, Index: u.Index, Total: u.Total,
+	}, nil
+}
+
+func printBench(rep *benchReport) {
+	fmt.Printf("input: %s blocks, %s txs, %s inputs, %s outputs, %.1f MB\n\n", thousands(int64(rep.Blocks)), thousands(int64(rep.Txs)),
+		thousands(int64(rep.Inputs)), thousands(int64(rep.Outputs)), float64(rep.Bytes)/1e6)
+	t := newTable(os.Stdout)
+	t.row("WHAT", "CORES", "SECONDS", "MB/S", "TX/S", "VS BTCD (1 CORE)")
+	for _, r := range rep.Rows {
+		t.row(r.Name, r.Cores, fmt.Sprintf("%.4f", r.Seconds), fmt.Sprintf("%.1f", r.MBps), thousands(int64(r.TxPerS)), fmt.Sprintf("%.2fx", r.Ratio))
+	}
+	t.flush()
+	fmt.Println()
+	t = newTable(os.Stdout)
+	t.row("INGEST TO HEIGHT", "SECONDS", "PEAK RSS MIB", "BYTES/INPUT", "BYTES/OUTPUT", "HASH BYTES", "INDEX BYTES", "TOTAL BYTES")
+	for _, r := range rep.Ingest {
+		t.row(r.Height, fmt.Sprintf("%.3f", r.Seconds), fmt.Sprintf("%.1f", r.PeakRSSMiB), fmt.Sprintf("%.2f", r.PerInput), fmt.Sprintf("%.2f", r.PerOutput),
+			thousands(r.Hashes), thousands(r.Index), thousands(r.Total))
+	}
+	t.flush()
+}

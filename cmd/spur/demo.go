@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	spur "github.com/spur-forensics/spur"
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// writeSamples copies embedded sample files to dir and returns their paths.
+func writeSamples(dir string, names ...string) ([]string, error) {
+	var paths []string
+	for _, n := range names {
+		b, err := fs.ReadFile(spur.Samples, "testdata/btc/"+n)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+func newDemo() *cobra.Command {
+	var dir string
+	var keep bool
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Ingest the real mainnet blocks shipped with spur and show what the store answers",
+		Long: `Ingests mainnet blocks 0..14131 (2009-2010, the first 14,247 transactions)
+into a store, then looks up: the first person-to-person payment (Satoshi to
+Hal Finney, block 170), the genesis address, and a block; and replays a real
+side chain (blocks 3A..5A) to show a reorganisation being unwound.
+
+The store goes to a temporary directory unless --store is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tmp, err := os.MkdirTemp("", "spur-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			if dir == "" {
+				dir = filepath.Join(tmp, "store")
+			} else {
+				keep = true
+			}
+			paths, err := writeSamples(tmp, "blk_0_to_14131.dat.bz2", "blk_0_to_4.dat.bz2", "blk_3A.dat.bz2", "blk_4A.dat.bz2", "blk_5A.dat.bz2")
+			if err != nil {
+				return err
+			}
+			section("1. Ingest mainnet blocks 0..14131 (Bitcoin Core blk-file framing)")
+			fmt.Printf("$ spur ingest btc --store %s --blocks %s\n", dir, paths[0])
+			s, err := store.Open(dir, store.Options{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := ingest.Files(cmd.Context(), s, paths[:1], ingest.Options{Progress: os.Stderr})
+			if err != nil {
+				return err
+			}
+			printIngest(false, st)
+			u, err := s.DiskUsage()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("\ncolumns: %.2f bytes per input, %.2f bytes per output (hashes and index apart)\n", u.PerInput, u.PerOutput)
+
+			section("2. The first payment between two people: Satoshi to Hal Finney, block 170")
+			id, _ := btc.ParseHash("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
+			fmt.Println("$ spur tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
+			n, err := s.TxNum(id)
+			if err != nil {
+				return err
+			}
+			v, err := s.TxView(n)
+			if err != nil {
+				return err
+			}
+			printTx(v)
+
+			section("3. The address that received the coins it spent (block 9's reward)")
+			fmt.Println("$ spur address 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S --txs")
+			av, err := s.AddressView("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", 0, 5)
+			if err != nil {
+				return err
+			}
+			t := newTable(os.Stdout)
+			t.row("received / sent / balance", fmt.Sprintf("%s / %s / %s BTC", btcAmount(av.Received), btcAmount(av.Sent), btcAmount(av.Balance)))
+			t.row("transactions", av.TxCount)
+			t.row("first / last seen height", fmt.Sprintf("%d / %d", av.FirstSeenHeight, av.LastSeenHeight))
+			t.flush()
+			for _, x := range av.Txs {
+				fmt.Printf("  %6d  %s  +%s  -%s\n", x.BlockHeight, x.TxID, btcAmount(x.Received), btcAmount(x.Sent))
+			}
+
+			section("4. The genesis address (its 50 BTC coinbase can never be spent)")
+			fmt.Println("$ spur address 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+			av, err = s.AddressView("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", 0, 0)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  %s: type %s, %d transactions, balance %s BTC\n", av.Address, av.Type, av.TxCount, btcAmount(av.Balance))
+
+			section("5. A reorganisation: real blocks 0..4, then a longer side chain 3A..5A")
+			rdir := filepath.Join(tmp, "reorg")
+			rs, err := store.Open(rdir, store.Options{})
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			if _, err := ingest.Files(cmd.Context(), rs, paths[1:2], ingest.Options{}); err != nil {
+				return err
+			}
+			fmt.Printf("after blk_0_to_4: height %d, tip %s\n", rs.Height(), rs.TipHash())
+			st, err = ingest.Files(cmd.Context(), rs, paths[2:], ingest.Options{})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("after 3A, 4A, 5A: unwound %d blocks, added %d: height %d, tip %s\n", st.Unwound, st.Blocks, rs.Height(), rs.TipHash())
+			if keep {
+				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)
+			} else {
+				fmt.Println("\nRun 'spur demo --store DIR' to keep the store and query it yourself.")
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "keep the demo store in this directory")
+	return c
+}
+
+func section(title string) {
+	fmt.Printf("\n== %s\n\n", title)
+}

@@ -1,0 +1,133 @@
+// Command spur follows stolen crypto across chains and screens money
+// against sanctions. This file wires flags to the internal packages and maps
+// errors to exit codes; the work happens in internal/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// Exit codes. docs/cli.md lists them for scripts.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // anything else: I/O, node errors
+	exitUsage    = 2 // bad flags or arguments
+	exitNotFound = 3 // the thing looked up is not in the store
+	exitBadInput = 4 // corrupt or malformed input data
+	exitStore    = 5 // the store is locked, of another version, or damaged
+)
+
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, store.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, btc.ErrCorrupt):
+		return exitBadInput
+	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt):
+		return exitStore
+	}
+	return exitFailure
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spur:", err)
+		var ue usageError
+		if errors.As(err, &ue) || isFlagError(err) {
+			fmt.Fprintln(os.Stderr, "Run 'spur --help' for usage.")
+			os.Exit(exitUsage)
+		}
+	}
+	os.Exit(exitCode(err))
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "spur",
+		Short: "Follow stolen crypto across chains and screen money against sanctions",
+		Long: `spur ingests blockchains into a compact embedded column store and answers
+questions about them: transactions, addresses, blocks; later, entities,
+traces, exposure and reports.
+
+Start with 'spur demo', which ingests real mainnet blocks shipped with spur
+and shows what the store answers.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd())
+	return root
+}
+
+func isFlagError(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
+
+// storeFlags are the flags every store command takes.
+type storeFlags struct {
+	dir     string
+	network string
+	json    bool
+}
+
+func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
+	c.Flags().StringVar(&f.dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&f.network, "network", "main", "Bitcoin network: main, test, testnet4, signet, regtest, simnet")
+	if withJSON {
+		c.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
+	}
+}
+
+func (f *storeFlags) net() (*btc.Network, error) {
+	n, err := btc.LookupNetwork(f.network)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return n, nil
+}
+
+func (f *storeFlags) open() (*store.Store, error) {
+	if f.dir == "" {
+		return nil, usagef("--store DIR is required")
+	}
+	net, err := f.net()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(f.dir, store.Options{Network: net})
+}
+
+// openExisting opens a store for reading; it refuses to create one.
+func (f *storeFlags) openExisting() (*store.Store, error) {
+	if f.dir == "" {
+		return nil, usagef("--store DIR is required")
+	}
+	if _, err := os.Stat(f.dir + "/META"); err != nil {
+		return nil, fmt.Errorf("%w: %s is not a spur store (no META file)", store.ErrNotFound, f.dir)
+	}
+	return f.open()
+}

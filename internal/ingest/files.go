@@ -1,0 +1,216 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/progress"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// Plan is what a run over block files will do: unwind the store to Fork
+// (when Fork is below the store's height) and append Blocks in order.
+type Plan struct {
+	Fork    int64
+	Blocks  []btc.BlockRef
+	Stale   int // blocks seen off the chosen chain
+	Orphans int // blocks whose ancestry does not reach the store or genesis
+	// FirstOrphan names one orphan for messages.
+	FirstOrphan *btc.BlockRef
+}
+
+// PlanBlocks chooses, among the store's chain and the blocks in refs, the
+// chain with the most work (ties go to the store, then to the block seen
+// first), and returns how to reach its tip from the store. Proof of work is
+// not checked: spur trusts its source's chain and uses the header bits only
+// to compare chains.
+func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
+	net := s.Network()
+	type node struct {
+		ref    int
+		parent int // index into nodes, or -1 when rooted in the store / genesis
+		root   int64
+		work   *big.Int // work from root (exclusive) to this block (inclusive)
+		state  uint8    // 0 unvisited, 1 done, 2 orphan
+		onPath bool
+	}
+	nodes := make([]node, 0, len(refs))
+	byHash := make(map[btc.Hash]int, len(refs))
+	known := 0
+	for i := range refs {
+		h := refs[i].Hash
+		if _, dup := byHash[h]; dup {
+			continue
+		}
+		if _, err := s.BlockByHash(h); err == nil {
+			known++
+			continue // already on the store's chain
+		}
+		byHash[h] = len(nodes)
+		nodes = append(nodes, node{ref: i, parent: -1})
+	}
+	// Resolve each node's root and work, walking up iteratively.
+	var stack []int
+	for i := range nodes {
+		if nodes[i].state != 0 {
+			continue
+		}
+		stack = append(stack[:0], i)
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			n := &nodes[k]
+			prev := refs[n.ref].Header.Prev
+			bw := btc.Work(refs[n.ref].Header.Bits)
+			if p, ok := byHash[prev]; ok {
+				switch nodes[p].state {
+				case 0:
+					stack = append(stack, p)
+					continue
+				case 1:
+					n.parent, n.root, n.work, n.state = p, nodes[p].root, new(big.Int).Add(nodes[p].work, bw), 1
+				case 2:
+					n.state = 2
+				}
+			} else if h, err := s.BlockByHash(prev); err == nil {
+				n.root, n.work, n.state = h, bw, 1
+			} else if prev == (btc.Hash{}) && refs[n.ref].Hash == net.Genesis && s.Height() < 0 {
+				n.root, n.work, n.state = -1, bw, 1
+			} else {
+				n.state = 2
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+	plan := &Plan{Fork: s.Height()}
+	best := -1
+	minRoot := s.Height()
+	for i := range nodes {
+		if nodes[i].state == 2 {
+			plan.Orphans++
+			if plan.FirstOrphan == nil {
+				r := refs[nodes[i].ref]
+				plan.FirstOrphan = &r
+			}
+			continue
+		}
+		minRoot = min(minRoot, nodes[i].root)
+	}
+	// Score every candidate from the lowest fork point: store work above
+	// minRoot up to its root, plus its own branch.
+	storeWork := func(from, to int64) (*big.Int, error) { // heights from+1..to
+		w := new(big.Int)
+		for h := from + 1; h <= to; h++ {
+			b, err := s.Block(h)
+			if err != nil {
+				return nil, err
+			}
+			w.Add(w, btc.Work(b.Header.Bits))
+		}
+		return w, nil
+	}
+	bestScore, err := storeWork(minRoot, s.Height())
+	if err != nil {
+		return nil, err
+	}
+	rootCache := map[int64]*big.Int{}
+	for i := range nodes {
+		n := &nodes[i]
+		if n.state != 1 {
+			continue
+		}
+		base, ok := rootCache[n.root]
+		if !ok {
+			if base, err = storeWork(minRoot, n.root); err != nil {
+				return nil, err
+			}
+			rootCache[n.root] = base
+		}
+		score := new(big.Int).Add(base, n.work)
+		if score.Cmp(bestScore) > 0 {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		if s.Height() < 0 {
+			if plan.FirstOrphan != nil {
+				return nil, fmt.Errorf("ingest: no genesis block of network %s (%s) in the input; %s has parent %s, which is not in the input",
+					net.Name, net.Genesis, *plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
+			}
+			return nil, fmt.Errorf("ingest: no blocks of network %s in the input", net.Name)
+		}
+		if plan.FirstOrphan != nil && known == 0 {
+			return nil, fmt.Errorf("ingest: missing parent: %s has parent %s, which is neither in the store nor in the input",
+				*plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
+		}
+		plan.Stale = len(nodes) - plan.Orphans
+		return plan, nil
+	}
+	for i := best; i >= 0; i = nodes[i].parent {
+		nodes[i].onPath = true
+		plan.Blocks = append(plan.Blocks, refs[nodes[i].ref])
+		plan.Fork = nodes[i].root
+	}
+	for l, r := 0, len(plan.Blocks)-1; l < r; l, r = l+1, r-1 {
+		plan.Blocks[l], plan.Blocks[r] = plan.Blocks[r], plan.Blocks[l]
+	}
+	plan.Stale = len(nodes) - plan.Orphans - len(plan.Blocks)
+	return plan, nil
+}
+
+// Files ingests the blocks in the named paths (blocks directories, blk*.dat
+// files, raw block files) into the store.
+func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*Stats, error) {
+	opts.defaults()
+	start := time.Now()
+	st := &Stats{}
+	files, err := btc.OpenBlockPaths(paths, s.Network())
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var refs []btc.BlockRef
+	for _, f := range files {
+		r, err := f.Scan(s.Network())
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, r...)
+	}
+	plan, err := PlanBlocks(s, refs)
+	if err != nil {
+		return nil, err
+	}
+	st.Stale, st.Orphans = plan.Stale, plan.Orphans
+	if plan.Orphans > 0 {
+		opts.Logger.Warn("blocks not connected to the chain were skipped", "count", plan.Orphans, "first", plan.FirstOrphan.String())
+	}
+	if plan.Fork < s.Height() {
+		opts.Logger.Info("reorganisation: unwinding", "from", s.Height(), "to", plan.Fork)
+		st.Unwound = s.Height() - plan.Fork
+		if err := s.Unwind(plan.Fork); err != nil {
+			return nil, err
+		}
+	}
+	if opts.StopHeight > 0 {
+		if keep := opts.StopHeight - plan.Fork; keep < int64(len(plan.Blocks)) {
+			plan.Blocks = plan.Blocks[:max(keep, 0)]
+		}
+	}
+	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
+	fetch := func(_ context.Context, i int) ([]byte, string, error) {
+		ref := plan.Blocks[i]
+		raw, err := ref.Read(nil)
+		return raw, ref.String(), err
+	}
+	err = apply(ctx, s, len(plan.Blocks), fetch, &opts, st, bar)
+	bar.Done()
+	st.finish(s, start)
+	return st, err
+}

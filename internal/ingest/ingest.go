@@ -1,0 +1,183 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/progress"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// Options for an ingest run.
+type Options struct {
+	// Workers decode blocks in parallel. Default: the number of CPUs.
+	Workers int
+	// CommitBytes commits when this much column data is pending.
+	// Default 64 MiB.
+	CommitBytes int
+	// CommitEvery commits every this many blocks as well (0: by size and
+	// time only).
+	CommitEvery int
+	// CommitInterval commits at least this often. Default 30 s.
+	CommitInterval time.Duration
+	// StopHeight, when positive, stops the run once the store reaches it.
+	StopHeight int64
+	// Progress receives the progress bar; nil for none.
+	Progress io.Writer
+	// Logger receives notes (reorgs, skipped blocks); nil is silent.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.CommitBytes <= 0 {
+		o.CommitBytes = 64 << 20
+	}
+	if o.CommitInterval <= 0 {
+		o.CommitInterval = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Stats summarises a run.
+type Stats struct {
+	Blocks     int64         `json:"blocks"`
+	Txs        int64         `json:"txs"`
+	Inputs     int64         `json:"inputs"`
+	Outputs    int64         `json:"outputs"`
+	Bytes      int64         `json:"bytes"`
+	Unwound    int64         `json:"unwound_blocks"`
+	Stale      int           `json:"stale_blocks"`
+	Orphans    int           `json:"orphan_blocks"`
+	Height     int64         `json:"height"`
+	Tip        string        `json:"tip"`
+	Elapsed    time.Duration `json:"-"`
+	ElapsedSec float64       `json:"elapsed_seconds"`
+}
+
+func (st *Stats) finish(s *store.Store, start time.Time) {
+	st.Height = s.Height()
+	if st.Height >= 0 {
+		st.Tip = s.TipHash().String()
+	}
+	st.Elapsed = time.Since(start)
+	st.ElapsedSec = st.Elapsed.Seconds()
+}
+
+// fetchFunc returns block i of a run's plan and a description of where it
+// came from for error messages.
+type fetchFunc func(ctx context.Context, i int) (raw []byte, where string, err error)
+
+type result struct {
+	p     *store.PreparedBlock
+	where string
+	err   error
+}
+
+// apply fetches n blocks in order through fetch, decoding them on all
+// workers, and appends them to the store, committing as it goes. On error it
+// commits the blocks before the failing one and returns the error.
+func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, opts *Options, st *Stats, bar *progress.Bar) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		i    int
+		done chan result
+	}
+	jobs := make(chan job)
+	order := make(chan job, 4*opts.Workers+8)
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		for i := 0; i < n; i++ {
+			j := job{i, make(chan result, 1)}
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				raw, where, err := fetch(ctx, j.i)
+				if err != nil {
+					j.done <- result{where: where, err: err}
+					continue
+				}
+				blk, err := btc.DecodeBlock(raw)
+				if err != nil {
+					j.done <- result{where: where, err: err}
+					continue
+				}
+				j.done <- result{p: store.Prepare(blk), where: where}
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+
+	lastCommit := time.Now()
+	sinceCommit := 0
+	for j := range order {
+		var r result
+		select {
+		case r = <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.err == nil {
+			r.err = s.AppendBlock(r.p)
+		}
+		if r.err != nil {
+			// Keep the good blocks before this one; drop nothing committed.
+			if rerr := s.Rollback(); rerr != nil {
+				return errors.Join(r.err, rerr)
+			}
+			return fmt.Errorf("%s: %w", r.where, r.err)
+		}
+		b := r.p.Block
+		st.Blocks++
+		st.Txs += int64(len(b.Txs))
+		st.Bytes += int64(len(b.Raw))
+		for i := range b.Txs {
+			st.Inputs += int64(len(b.Txs[i].Inputs))
+			st.Outputs += int64(len(b.Txs[i].Outputs))
+		}
+		bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
+		sinceCommit++
+		if s.Pending() >= opts.CommitBytes || opts.CommitEvery > 0 && sinceCommit >= opts.CommitEvery || time.Since(lastCommit) >= opts.CommitInterval {
+			if err := s.Commit(); err != nil {
+				return err
+			}
+			lastCommit, sinceCommit = time.Now(), 0
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return s.Commit()
+}

@@ -1,0 +1,126 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/progress"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// forkPoint returns the highest height at which the store and the node have
+// the same block (-1 when they share none, or the store is empty).
+func forkPoint(ctx context.Context, s *store.Store, node *btc.RPC, nodeHeight int64) (int64, error) {
+	h := min(s.Height(), nodeHeight)
+	for ; h >= 0; h-- {
+		mine, err := s.BlockHashAt(h)
+		if err != nil {
+			return 0, err
+		}
+		theirs, err := node.BlockHash(ctx, h)
+		if err != nil {
+			return 0, err
+		}
+		if mine == theirs {
+			return h, nil
+		}
+	}
+	return -1, nil
+}
+
+// RPC brings the store to the node's tip once: it unwinds blocks the node no
+// longer has on its best chain, then fetches the missing ones.
+func RPC(ctx context.Context, s *store.Store, node *btc.RPC, opts Options) (*Stats, error) {
+	opts.defaults()
+	start := time.Now()
+	st := &Stats{}
+	err := syncRPC(ctx, s, node, &opts, st, progress.New(opts.Progress, "blocks", 0))
+	st.finish(s, start)
+	return st, err
+}
+
+func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, st *Stats, bar *progress.Bar) error {
+	// A reorg while fetching shows up as a block that does not connect; a
+	// few rounds settle it.
+	for round := 0; ; round++ {
+		info, err := node.ChainInfo(ctx)
+		if err != nil {
+			return err
+		}
+		fork, err := forkPoint(ctx, s, node, info.Blocks)
+		if err != nil {
+			return err
+		}
+		if s.Height() >= 0 && fork < 0 {
+			g, _ := s.BlockHashAt(0)
+			return fmt.Errorf("ingest: the node's chain shares no block with the store (store genesis %s): wrong node or --network?", g)
+		}
+		if fork < s.Height() {
+			opts.Logger.Info("reorganisation: unwinding", "from", s.Height(), "to", fork)
+			st.Unwound += s.Height() - fork
+			if err := s.Unwind(fork); err != nil {
+				return err
+			}
+		}
+		from := s.Height() + 1
+		top := info.Blocks
+		if opts.StopHeight > 0 {
+			top = min(top, opts.StopHeight)
+		}
+		n := int(top - from + 1)
+		if n <= 0 {
+			return nil
+		}
+		bar.SetTotal(int64(n) + st.Blocks)
+		fetch := func(ctx context.Context, i int) ([]byte, string, error) {
+			h := from + int64(i)
+			where := fmt.Sprintf("rpc %s: height %d", node.URL, h)
+			hash, err := node.BlockHash(ctx, h)
+			if err != nil {
+				return nil, where, err
+			}
+			where = fmt.Sprintf("rpc %s: block %s (height %d)", node.URL, hash, h)
+			raw, err := node.RawBlock(ctx, hash)
+			return raw, where, err
+		}
+		err = apply(ctx, s, n, fetch, opts, st, bar)
+		if errors.Is(err, store.ErrNotConnected) && round < 5 {
+			continue
+		}
+		return err
+	}
+}
+
+// Follow keeps the store at the node's tip, polling every interval, until
+// ctx ends. Each new block is committed as soon as it is appended.
+func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
+	opts.defaults()
+	opts.CommitEvery = 1
+	for {
+		start := time.Now()
+		st := &Stats{}
+		err := syncRPC(ctx, s, node, &opts, st, progress.New(opts.Progress, "blocks", 0))
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			var rerr *btc.RPCError
+			if errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) {
+				return err
+			}
+			// The node may be restarting: say so and keep polling.
+			opts.Logger.Warn("sync failed; retrying", "err", err)
+		} else if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
+			st.finish(s, start)
+			onSync(st)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}

@@ -1,0 +1,113 @@
+// Package progress draws a one-line progress bar for long work: done and
+// total, rates, and the time left. On a terminal it redraws in place; on
+// anything else it prints a line every few seconds, so logs stay readable.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Bar reports the progress of work measured in units (blocks, say), with
+// optional counters shown as rates (tx/s, MB/s).
+type Bar struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	unit     string
+	total    int64
+	done     int64
+	txs      int64
+	bytes    int64
+	start    time.Time
+	last     time.Time
+	interval time.Duration
+	drawn    bool
+}
+
+// New returns a bar writing to w (nil means no output) for total units.
+func New(w io.Writer, unit string, total int64) *Bar {
+	b := &Bar{w: w, unit: unit, total: total, start: time.Now(), interval: 5 * time.Second}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			b.tty = true
+			b.interval = 200 * time.Millisecond
+		}
+	}
+	return b
+}
+
+// Add records n more units done, with txs transactions and bytes bytes.
+func (b *Bar) Add(n, txs, bytes int64) {
+	if b == nil || b.w == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done += n
+	b.txs += txs
+	b.bytes += bytes
+	if now := time.Now(); now.Sub(b.last) >= b.interval {
+		b.last = now
+		b.draw(now)
+	}
+}
+
+// SetTotal changes the total (work discovered as it runs).
+func (b *Bar) SetTotal(total int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.total = total
+	b.mu.Unlock()
+}
+
+func (b *Bar) draw(now time.Time) {
+	el := now.Sub(b.start).Seconds()
+	if el <= 0 {
+		el = 1e-9
+	}
+	var sb strings.Builder
+	if b.total > 0 {
+		frac := float64(b.done) / float64(b.total)
+		if frac > 1 {
+			frac = 1
+		}
+		const width = 24
+		fill := int(frac * width)
+		fmt.Fprintf(&sb, "%s %d/%d [%s%s] %5.1f%%", b.unit, b.done, b.total, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100)
+	} else {
+		fmt.Fprintf(&sb, "%s %d", b.unit, b.done)
+	}
+	fmt.Fprintf(&sb, "  %.0f tx/s  %.1f MB/s", float64(b.txs)/el, float64(b.bytes)/el/1e6)
+	if b.total > 0 && b.done > 0 && b.done < b.total {
+		left := time.Duration(el * float64(b.total-b.done) / float64(b.done) * float64(time.Second))
+		fmt.Fprintf(&sb, "  ETA %s", left.Round(time.Second))
+	}
+	if b.tty {
+		fmt.Fprintf(b.w, "\r\033[K%s", sb.String())
+		b.drawn = true
+	} else {
+		fmt.Fprintln(b.w, sb.String())
+	}
+}
+
+// Done draws the final state and ends the line.
+func (b *Bar) Done() {
+	if b == nil || b.w == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.draw(time.Now())
+	if b.tty {
+		fmt.Fprintln(b.w)
+	}
+}

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// lookupTxIndex finds a txid in the index. Bitcoin has two pairs of
+// transactions with the same txid (BIP30); the later one wins, as it did in
+// the UTXO set.
+func (s *Store) lookupTxIndex(id []byte) (uint32, bool, error) {
+	lo := txKey(nil, id, 0)
+	hi := txKey(nil, id, ^uint32(0))
+	hi = append(hi, 0)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return 0, false, fmt.Errorf("store: index: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, false, it.Error()
+	}
+	k := it.Key()
+	return binary.BigEndian.Uint32(k[len(k)-4:]), true, nil
+}
+
+// addrBytes returns address number n as stored: type byte then payload.
+func (s *Store) addrBytes(n uint64) []byte {
+	var start uint64
+	if n > 0 {
+		start = s.addrEnd.u64(n - 1)
+	}
+	end := s.addrEnd.u64(n)
+	if end <= uint64(s.addrData.flushed) {
+		return s.addrData.mm[start:end:end]
+	}
+	if start >= uint64(s.addrData.flushed) {
+		p := s.addrData.pending[start-uint64(s.addrData.flushed) : end-uint64(s.addrData.flushed)]
+		return p[:len(p):len(p)]
+	}
+	return append(bytes.Clone(s.addrData.mm[start:s.addrData.flushed]), s.addrData.pending[:end-uint64(s.addrData.flushed)]...)
+}
+
+// Address returns address number n.
+func (s *Store) Address(n uint32) btc.Address {
+	b := s.addrBytes(uint64(n))
+	return btc.Address{Type: btc.ScriptType(b[0]), Payload: b[1:]}
+}
+
+// TxNum returns the number of the transaction with that txid.
+func (s *Store) TxNum(id btc.Hash) (uint64, error) {
+	n, ok, err := s.lookupTxIndex(id[:])
+	if err != nil {
+		return 0, err
+	}
+	if !ok || uint64(n) >= s.meta.Counts.Txs {
+		return 0, fmt.Errorf("%w: transaction %s", ErrNotFound, id)
+	}
+	return uint64(n), nil
+}
+
+// AddrNum returns the number of an address.
+func (s *Store) AddrNum(a btc.Address) (uint32, error) {
+	key := addrKey(nil, append([]byte{byte(a.Type)}, a.Payload...))
+	v, closer, err := s.db.Get(key)
+	if err == pebble.ErrNotFound {
+		return 0, fmt.Errorf("%w: address %s", ErrNotFound, a.String(s.net))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: index: %w", err)
+	}
+	defer closer.Close()
+	n := binary.BigEndian.Uint32(v)
+	if uint64(n) >= s.meta.Counts.Addrs {
+		return 0, fmt.Errorf("%w: address %s", ErrNotFound, a.String(s.net))
+	}
+	return n, nil
+}
+
+// TxOfOutput returns the tx number holding output o and o's index in it.
+func (s *Store) TxOfOutput(o uint64) (tx uint64, vout uint32) {
+	n := s.meta.Counts.Txs
+	// The last tx whose first output is <= o.
+	i := sort.Search(int(n), func(i int) bool { return s.txOut.u64(uint64(i)) > o }) - 1
+	for i > 0 && s.txOut.u64(uint64(i)) == s.txOut.u64(uint64(i-1)) {
+		i-- // unreachable for real chains: every tx has an output
+	}
+	return uint64(i), uint32(o - s.txOut.u64(uint64(i)))
+}
+
+// Output is one output as the store holds it.
+type Output struct {
+	Num     uint64
+	Value   int64
+	Type    btc.ScriptType
+	Addr    uint32 // NoAddress without one
+	SpentBy uint64 // spending tx number; valid when Spent
+	Spent   bool
+}
+
+// Output returns output o.
+func (s *Store) Output(o uint64) Output {
+	v := s.outValue.u64(o)
+	out := Output{Num: o, Value: int64(v & (1<<valueBits - 1)), Type: btc.ScriptType(v >> valueBits), Addr: s.outAddr.u32(o)}
+	if sp := s.outSpent.u32(o); sp != 0 && uint64(sp-1) < s.meta.Counts.Txs {
+		out.Spent, out.SpentBy = true, uint64(sp-1)
+	}
+	return out
+}
+
+// Tx is one transaction's stored fields.
+type Tx struct {
+	Num       uint64
+	TxID      btc.Hash
+	WTxID     btc.Hash
+	Height    int64
+	FirstIn   uint64
+	NumIn     uint64
+	FirstOut  uint64
+	NumOut    uint64
+	Fee       int64
+	Size      int
+	Weight    int
+	Version   int32
+	LockTime  uint32
+	Coinbase  bool
+	BlockHash btc.Hash
+}
+
+// Tx returns transaction number n.
+func (s *Store) Tx(n uint64) (*Tx, error) {
+	if n >= s.meta.Counts.Txs {
+		return nil, fmt.Errorf("%w: tx number %d", ErrNotFound, n)
+	}
+	t := &Tx{Num: n, TxID: btc.Hash(s.txHash.row(n)), Height: int64(s.txHeight.u32(n))}
+	t.FirstIn, t.FirstOut = s.txIn.u64(n), s.txOut.u64(n)
+	endIn, endOut := s.meta.Counts.Inputs, s.meta.Counts.Outputs
+	if n+1 < s.meta.Counts.Txs {
+		endIn, endOut = s.txIn.u64(n+1), s.txOut.u64(n+1)
+	}
+	t.NumIn, t.NumOut = endIn-t.FirstIn, endOut-t.FirstOut
+	t.Fee = int64(s.txFee.u64(n))
+	info := s.txInfo.row(n)
+	t.Size = int(binary.LittleEndian.Uint32(info[0:]))
+	t.Weight = int(binary.LittleEndian.Uint32(info[4:]))
+	t.Version = int32(binary.LittleEndian.Uint32(info[8:]))
+	t.LockTime = binary.LittleEndian.Uint32(info[12:])
+	t.Coinbase = t.NumIn == 1 && s.inOut.u64(t.FirstIn) == NoOutput
+	t.BlockHash = btc.Hash(s.blockHash.row(uint64(t.Height)))
+	t.WTxID = t.TxID
+	// The wtxid of a segwit tx is kept in its index entry.
+	v, closer, err := s.db.Get(txKey(nil, t.TxID[:], uint32(n)))
+	if err != nil {
+		return nil, fmt.Errorf("store: index: tx %s: %w", t.TxID, err)
+	}
+	if len(v) == 32 {
+		copy(t.WTxID[:], v)
+	}
+	closer.Close()
+	return t, nil
+}
+
+// InputSpends returns the output number input i spends (NoOutput for a
+// coinbase input).
+func (s *Store) InputSpends(i uint64) uint64 { return s.inOut.u64(i) }
+
+// SpendingInput returns which input of tx spends output o.
+func (s *Store) SpendingInput(tx uint64, o uint64) (vin uint32, ok bool) {
+	first := s.txIn.u64(tx)
+	end := s.meta.Counts.Inputs
+	if tx+1 < s.meta.Counts.Txs {
+		end = s.txIn.u64(tx + 1)
+	}
+	for i := first; i < end; i++ {
+		if s.inOut.u64(i) == o {
+			return uint32(i - first), true
+		}
+	}
+	return 0, false
+}
+
+// Block is one block's stored fields.
+type Block struct {
+	Height  int64
+	Hash    btc.Hash
+	Header  btc.Header
+	FirstTx uint64
+	NumTx   uint64
+	Size    int
+}
+
+// Block returns the block at height h.
+func (s *Store) Block(h int64) (*Block, error) {
+	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
+		return nil, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
+	}
+	n := uint64(h)
+	b := &Block{Height: h, Hash: btc.Hash(s.blockHash.row(n)), FirstTx: s.blockTx.u64(n)}
+	hdr, err := btc.DecodeHeader(s.blockHeader.row(n))
+	if err != nil {
+		return nil, fmt.Errorf("%w: block %d header: %v", ErrCorrupt, h, err)
+	}
+	b.Header = hdr
+	end := s.meta.Counts.Txs
+	if n+1 < s.meta.Counts.Blocks {
+		end = s.blockTx.u64(n + 1)
+	}
+	b.NumTx = end - b.FirstTx
+	b.Size = btc.HeaderSize + len(btc.AppendCompact(nil, b.NumTx))
+	for t := b.FirstTx; t < end; t++ {
+		b.Size += int(binary.LittleEndian.Uint32(s.txInfo.row(t)))
+	}
+	return b, nil
+}
+
+// BlockByHash returns the height of a block of the store's chain.
+func (s *Store) BlockByHash(h btc.Hash) (int64, error) {
+	v, closer, err := s.db.Get(blockKey(nil, h[:]))
+	if err == pebble.ErrNotFound {
+		return 0, fmt.Errorf("%w: block %s is not in the store's chain", ErrNotFound, h)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: index: %w", err)
+	}
+	defer closer.Close()
+	height := int64(binary.BigEndian.Uint32(v))
+	if uint64(height) >= s.meta.Counts.Blocks {
+		return 0, fmt.Errorf("%w: block %s is not in the store's chain", ErrNotFound, h)
+	}
+	return height, nil
+}
+
+// Postings calls fn with each output paid to address a, in chain order,
+// until fn returns false.
+func (s *Store) Postings(a uint32, fn func(o uint64) bool) error {
+	lo := postingKey(nil, a, 0)
+	hi := postingKey(nil, a+1, 0)
+	if a == ^uint32(0)-1 {
+		hi = []byte{prefixPosting + 1}
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("store: index: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		o := binary.BigEndian.Uint64(it.Key()[5:])
+		if o >= s.meta.Counts.Outputs {
+			break
+		}
+		if !fn(o) {
+			break
+		}
+	}
+	return it.Error()
+}

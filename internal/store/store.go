@@ -1,0 +1,406 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// Errors a caller may test for with errors.Is.
+var (
+	ErrCorrupt      = errors.New("store: corrupt")
+	ErrNotFound     = errors.New("store: not found")
+	ErrLocked       = errors.New("store: locked by another process")
+	ErrNotConnected = errors.New("store: block does not connect to the store's tip")
+)
+
+// NoOutput is the spent-output number of a coinbase input.
+const NoOutput = ^uint64(0)
+
+// NoAddress is the address number of an output without an address.
+const NoAddress = ^uint32(0)
+
+// maxTxs bounds tx numbers: out.spent holds tx number + 1 in 32 bits.
+const maxTxs = 1<<32 - 2
+
+// valueBits is how many low bits of an out.value row hold the amount; the
+// script type sits in the top byte. 21e14 satoshi needs 51 bits.
+const valueBits = 56
+
+// Store is an open Bitcoin column store. It is not safe for concurrent use;
+// one process holds a store at a time (a lock file enforces it).
+type Store struct {
+	dir  string
+	net  *btc.Network
+	lock *os.File
+	db   *pebble.DB
+	meta meta // committed state
+
+	blockHash, blockHeader, blockTx, blockAddr *column
+	txHash, txIn, txOut, txFee, txHeight       *column
+	txInfo                                     *column
+	inOut                                      *column
+	outValue, outAddr, outSpent                *column
+	addrEnd, addrData                          *column
+	cols                                       []*column
+
+	w *writer // state of the ingest in progress
+}
+
+// Options for Open.
+type Options struct {
+	// Network is the chain the store holds. A new store takes it; an
+	// existing one must match. Default btc.Main.
+	Network *btc.Network
+	// CacheEntries bounds each of the in-memory txid and address caches that
+	// speed up ingest. Default 8 Mi entries (about 200 MB each at most).
+	CacheEntries int
+}
+
+// Open opens the store in dir, creating it if needed, and undoes anything a
+// crash left past the committed counts.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.Network == nil {
+		opts.Network = btc.Main
+	}
+	if opts.CacheEntries == 0 {
+		opts.CacheEntries = 8 << 20
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{dir: dir, net: opts.Network}
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(lock)
+		lock.Close()
+		return nil, fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b)))
+	}
+	lock.Truncate(0)
+	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	s.lock = lock
+
+	metaPath := filepath.Join(dir, "META")
+	b, err := os.ReadFile(metaPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() != "LOCK" && e.Name() != "META.tmp" {
+				s.Close()
+				return nil, fmt.Errorf("%w: %s has files but no META; not a spur store, or its META was lost", ErrCorrupt, dir)
+			}
+		}
+		s.meta = meta{Network: opts.Network.Name}
+		if err := writeMeta(dir, &s.meta); err != nil {
+			s.Close()
+			return nil, err
+		}
+	case err != nil:
+		s.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	default:
+		m, err := unmarshalMeta(metaPath, b)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if m.Network != opts.Network.Name {
+			s.Close()
+			return nil, fmt.Errorf("store: %s holds network %s, not %s", dir, m.Network, opts.Network.Name)
+		}
+		s.meta = *m
+	}
+
+	err = nil
+	open := func(name string, width int) *column {
+		if err != nil {
+			return nil
+		}
+		var c *column
+		c, err = openColumn(filepath.Join(dir, name), width)
+		if c != nil {
+			s.cols = append(s.cols, c)
+		}
+		return c
+	}
+	s.blockHash = open("block.hash", 32)
+	s.blockHeader = open("block.header", btc.HeaderSize)
+	s.blockTx = open("block.tx", 8)
+	s.blockAddr = open("block.addr", 8)
+	s.txHash = open("tx.hash", 32)
+	s.txIn = open("tx.in", 8)
+	s.txOut = open("tx.out", 8)
+	s.txFee = open("tx.fee", 8)
+	s.txHeight = open("tx.height", 4)
+	s.txInfo = open("tx.info", 16)
+	s.inOut = open("in.out", 8)
+	s.outValue = open("out.value", 8)
+	s.outAddr = open("out.addr", 4)
+	s.outSpent = open("out.spent", 4)
+	s.addrEnd = open("addr.end", 8)
+	s.addrData = open("addr.data", 1)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: index: %w", err)
+	}
+	if err := s.checkSizes(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.undoPastCommit(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.w = newWriter(s, opts.CacheEntries)
+	return s, nil
+}
+
+// checkSizes refuses a store whose column files are shorter than META says:
+// that is damage no crash of spur can cause.
+func (s *Store) checkSizes() error {
+	c := s.meta.Counts
+	need := []struct {
+		col  *column
+		rows uint64
+	}{
+		{s.blockHash, c.Blocks}, {s.blockHeader, c.Blocks}, {s.blockTx, c.Blocks}, {s.blockAddr, c.Blocks},
+		{s.txHash, c.Txs}, {s.txIn, c.Txs}, {s.txOut, c.Txs}, {s.txFee, c.Txs}, {s.txHeight, c.Txs}, {s.txInfo, c.Txs},
+		{s.inOut, c.Inputs}, {s.outValue, c.Outputs}, {s.outAddr, c.Outputs}, {s.outSpent, c.Outputs},
+		{s.addrEnd, c.Addrs}, {s.addrData, c.AddrBytes},
+	}
+	for _, n := range need {
+		if n.col.fileRows() < n.rows {
+			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.name, n.col.fileRows(), n.rows)
+		}
+	}
+	return nil
+}
+
+// undoPastCommit removes everything past the committed counts: it clears
+// spends made by uncommitted inputs, deletes index entries of uncommitted
+// txs, addresses and outputs (read from the column tails), then truncates
+// every column. It is idempotent, so a crash inside it is undone by the next
+// open.
+func (s *Store) undoPastCommit() error {
+	c := s.meta.Counts
+	// Spends marked by inputs past the commit.
+	changed := false
+	for i := c.Inputs; i < s.inOut.fileRows(); i++ {
+		o := s.inOut.u64(i)
+		if o == NoOutput || o >= c.Outputs {
+			continue
+		}
+		if sp := s.outSpent.u32(o); sp != 0 && uint64(sp-1) >= c.Txs {
+			s.outSpent.setU32(o, 0)
+			changed = true
+		}
+	}
+	if changed {
+		if err := s.outSpent.flushUpdates(); err != nil {
+			return err
+		}
+	}
+	// Index entries made for rows past the commit.
+	b := s.db.NewBatch()
+	defer b.Close()
+	for h := c.Blocks; h < s.blockHash.fileRows(); h++ {
+		b.Delete(blockKey(nil, s.blockHash.row(h)), nil)
+	}
+	for t := c.Txs; t < s.txHash.fileRows(); t++ {
+		b.Delete(txKey(nil, s.txHash.row(t), uint32(t)), nil)
+	}
+	dataRows := s.addrData.fileRows()
+	for a := c.Addrs; a < s.addrEnd.fileRows(); a++ {
+		start := c.AddrBytes
+		if a > 0 {
+			start = s.addrEnd.u64(a - 1)
+		}
+		end := s.addrEnd.u64(a)
+		if start > end || end > dataRows {
+			break
+		}
+		b.Delete(addrKey(nil, s.addrData.mm[start:end]), nil)
+	}
+	n := min(s.outAddr.fileRows(), s.outValue.fileRows())
+	for o := c.Outputs; o < n; o++ {
+		if a := s.outAddr.u32(o); a != NoAddress {
+			b.Delete(postingKey(nil, a, o), nil)
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("store: index: %w", err)
+		}
+	}
+	rows := map[*column]uint64{
+		s.blockHash: c.Blocks, s.blockHeader: c.Blocks, s.blockTx: c.Blocks, s.blockAddr: c.Blocks,
+		s.txHash: c.Txs, s.txIn: c.Txs, s.txOut: c.Txs, s.txFee: c.Txs, s.txHeight: c.Txs, s.txInfo: c.Txs,
+		s.inOut: c.Inputs, s.outValue: c.Outputs, s.outAddr: c.Outputs, s.outSpent: c.Outputs,
+		s.addrEnd: c.Addrs, s.addrData: c.AddrBytes,
+	}
+	for _, col := range s.cols {
+		if col.size() != int64(rows[col])*int64(col.width) {
+			if err := col.truncate(rows[col]); err != nil {
+				return err
+			}
+		} else {
+			col.pending = col.pending[:0]
+			clear(col.updates)
+		}
+	}
+	return nil
+}
+
+// Close releases the store. Uncommitted appends are dropped.
+func (s *Store) Close() error {
+	var first error
+	for _, c := range s.cols {
+		if err := c.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.cols = nil
+	if s.db != nil {
+		if err := s.db.Close(); err != nil && first == nil {
+			first = err
+		}
+		s.db = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return first
+}
+
+// Network returns the store's network.
+func (s *Store) Network() *btc.Network { return s.net }
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Counts returns the committed counts.
+func (s *Store) Counts() Counts { return s.meta.Counts }
+
+// Height returns the height of the committed tip, -1 when empty.
+func (s *Store) Height() int64 { return int64(s.meta.Counts.Blocks) - 1 }
+
+// TipHash returns the hash of the committed tip.
+func (s *Store) TipHash() btc.Hash { return btc.Hash(s.meta.Tip) }
+
+// BlockHashAt returns the hash of the block at height h.
+func (s *Store) BlockHashAt(h int64) (btc.Hash, error) {
+	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
+		return btc.Hash{}, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
+	}
+	return btc.Hash(s.blockHash.row(uint64(h))), nil
+}
+
+// countsAt returns the counts of a chain cut after height h.
+func (s *Store) countsAt(h int64) Counts {
+	n := uint64(h + 1)
+	if n == 0 {
+		return Counts{}
+	}
+	if n >= s.blockTx.rows() {
+		return s.liveCounts()
+	}
+	c := Counts{Blocks: n, Txs: s.blockTx.u64(n), Addrs: s.blockAddr.u64(n)}
+	c.Inputs = s.txIn.u64(c.Txs)
+	c.Outputs = s.txOut.u64(c.Txs)
+	if c.Addrs > 0 {
+		c.AddrBytes = s.addrEnd.u64(c.Addrs - 1)
+	}
+	return c
+}
+
+// liveCounts counts every row appended, committed or not.
+func (s *Store) liveCounts() Counts {
+	return Counts{
+		Blocks: s.blockHash.rows(), Txs: s.txHash.rows(), Inputs: s.inOut.rows(),
+		Outputs: s.outValue.rows(), Addrs: s.addrEnd.rows(), AddrBytes: s.addrData.rows(),
+	}
+}
+
+// Unwind removes the blocks above height h, leaving the store as if it had
+// never seen them. It commits first if an ingest is in progress.
+func (s *Store) Unwind(h int64) error {
+	if h >= s.Height() {
+		return nil
+	}
+	if h < -1 {
+		h = -1
+	}
+	if err := s.Commit(); err != nil {
+		return err
+	}
+	m := s.meta
+	m.Counts = s.countsAt(h)
+	m.Tip = [32]byte{}
+	if h >= 0 {
+		copy(m.Tip[:], s.blockHash.row(uint64(h)))
+	}
+	if err := writeMeta(s.dir, &m); err != nil {
+		return err
+	}
+	s.meta = m
+	s.w.reset()
+	return s.undoPastCommit()
+}
+
+// Index keys. Numbers are big-endian so keys sort by number.
+const (
+	prefixTx      = 't' // 't' txid(32) txnum(4) -> wtxid(32) if segwit, else empty
+	prefixAddr    = 'a' // 'a' type(1) payload -> addrnum(4)
+	prefixPosting = 'p' // 'p' addrnum(4) outnum(8) -> empty
+	prefixBlock   = 'b' // 'b' block hash(32) -> height(4)
+)
+
+func blockKey(dst, hash []byte) []byte {
+	return append(append(dst, prefixBlock), hash...)
+}
+
+func txKey(dst, txid []byte, n uint32) []byte {
+	dst = append(dst, prefixTx)
+	dst = append(dst, txid...)
+	return binary.BigEndian.AppendUint32(dst, n)
+}
+
+// addrKey takes the address as stored: type byte then payload.
+func addrKey(dst, addr []byte) []byte {
+	dst = append(dst, prefixAddr)
+	return append(dst, addr...)
+}
+
+func postingKey(dst []byte, a uint32, o uint64) []byte {
+	dst = append(dst, prefixPosting)
+	dst = binary.BigEndian.AppendUint32(dst, a)
+	return binary.BigEndian.AppendUint64(dst, o)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("store: index: "+format, args...))
+}

@@ -1,0 +1,333 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// PreparedBlock is a decoded block with the per-output work that needs no
+// store state already done (script types, addresses, hashes), so that it can
+// run on other cores while the store appends the previous block.
+type PreparedBlock struct {
+	Block *btc.Block
+	Outs  []PreparedOut // every output of the block, in order
+	// Buf holds the address bytes the Outs point into.
+	Buf []byte
+}
+
+// PreparedOut is one output's script type and address (type byte then
+// payload; nil without an address).
+type PreparedOut struct {
+	Type btc.ScriptType
+	Addr []byte
+	Key  uint64 // maphash of Addr, the address cache key
+}
+
+var addrSeed = maphash.MakeSeed()
+
+// Prepare classifies every output of the block.
+func Prepare(b *btc.Block) *PreparedBlock {
+	n := 0
+	for i := range b.Txs {
+		n += len(b.Txs[i].Outputs)
+	}
+	p := &PreparedBlock{Block: b, Outs: make([]PreparedOut, 0, n), Buf: make([]byte, 0, n*22)}
+	type span struct{ start, end int }
+	spans := make([]span, 0, n)
+	for i := range b.Txs {
+		for _, o := range b.Txs[i].Outputs {
+			t, a, ok := btc.ScriptAddress(o.Script)
+			po := PreparedOut{Type: t}
+			sp := span{-1, -1}
+			if ok {
+				sp.start = len(p.Buf)
+				p.Buf = append(p.Buf, byte(a.Type))
+				p.Buf = append(p.Buf, a.Payload...)
+				sp.end = len(p.Buf)
+			}
+			p.Outs = append(p.Outs, po)
+			spans = append(spans, sp)
+		}
+	}
+	// Buf no longer moves: point the outputs into it.
+	for i, sp := range spans {
+		if sp.start >= 0 {
+			p.Outs[i].Addr = p.Buf[sp.start:sp.end:sp.end]
+			p.Outs[i].Key = maphash.Bytes(addrSeed, p.Outs[i].Addr)
+		}
+	}
+	return p
+}
+
+// writer holds what an ingest needs between blocks: the open index batch
+// and the caches that spare most index lookups.
+type writer struct {
+	s     *Store
+	batch *pebble.Batch
+	key   []byte
+
+	// txs maps the first 8 bytes of a txid to its tx number; addrs maps the
+	// maphash of an address to its number. Hits are verified against the
+	// columns, so a collision costs a lookup, never a wrong answer. While
+	// complete is true the caches hold every tx and address of the store and
+	// a miss needs no index lookup.
+	txs      map[uint64]uint32
+	txsExact map[btc.Hash]uint32 // pending txs whose cache slot another txid holds
+	addrs    map[uint64]uint32
+	addrsEx  map[string]uint32
+	complete bool
+	limit    int
+}
+
+func newWriter(s *Store, limit int) *writer {
+	w := &writer{s: s, limit: limit}
+	w.reset()
+	return w
+}
+
+// reset drops the caches and the uncommitted batch.
+func (w *writer) reset() {
+	if w.batch != nil {
+		w.batch.Close()
+		w.batch = nil
+	}
+	w.txs = make(map[uint64]uint32)
+	w.txsExact = make(map[btc.Hash]uint32)
+	w.addrs = make(map[uint64]uint32)
+	w.addrsEx = make(map[string]uint32)
+	w.complete = w.s.meta.Counts.Txs == 0
+}
+
+func (w *writer) lookupTx(id *btc.Hash) (uint32, bool, error) {
+	s := w.s
+	if n, ok := w.txs[binary.LittleEndian.Uint64(id[:8])]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
+		return n, true, nil
+	}
+	if n, ok := w.txsExact[*id]; ok {
+		return n, true, nil
+	}
+	if w.complete {
+		return 0, false, nil
+	}
+	return s.lookupTxIndex(id[:])
+}
+
+func (w *writer) addTx(id *btc.Hash, n uint32) {
+	k := binary.LittleEndian.Uint64(id[:8])
+	if old, ok := w.txs[k]; ok && !bytes.Equal(w.s.txHash.row(uint64(old)), id[:]) {
+		w.txsExact[*id] = n
+		return
+	}
+	w.txs[k] = n
+}
+
+func (w *writer) lookupAddr(a []byte, key uint64) (uint32, bool, error) {
+	s := w.s
+	if n, ok := w.addrs[key]; ok && bytes.Equal(s.addrBytes(uint64(n)), a) {
+		return n, true, nil
+	}
+	if len(w.addrsEx) > 0 {
+		if n, ok := w.addrsEx[string(a)]; ok {
+			return n, true, nil
+		}
+	}
+	if w.complete {
+		return 0, false, nil
+	}
+	v, closer, err := s.db.Get(addrKey(w.key[:0], a))
+	if err == pebble.ErrNotFound {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store: index: %w", err)
+	}
+	n := binary.BigEndian.Uint32(v)
+	closer.Close()
+	w.addrs[key] = n
+	return n, true, nil
+}
+
+func (w *writer) addAddr(a []byte, key uint64, n uint32) {
+	if old, ok := w.addrs[key]; ok && !bytes.Equal(w.s.addrBytes(uint64(old)), a) {
+		w.addrsEx[string(a)] = n
+		return
+	}
+	w.addrs[key] = n
+}
+
+// AppendBlock adds a block on top of the store's tip. It is not durable
+// until Commit. An error leaves the store's committed state untouched; the
+// caller should Rollback (or close the store) after one.
+func (s *Store) AppendBlock(p *PreparedBlock) error {
+	w := s.w
+	b := p.Block
+	live := s.liveCounts()
+	height := live.Blocks
+	if height == 0 {
+		if b.Hash != s.net.Genesis {
+			return fmt.Errorf("%w: first block %s is not network %s's genesis %s", ErrNotConnected, b.Hash, s.net.Name, s.net.Genesis)
+		}
+	} else if tip := s.blockHash.row(height - 1); !bytes.Equal(tip, b.Header.Prev[:]) {
+		return fmt.Errorf("%w: block %s has parent %s, store tip at height %d is %s", ErrNotConnected, b.Hash, b.Header.Prev, height-1, btc.Hash(tip))
+	}
+	if live.Txs+uint64(len(b.Txs)) > maxTxs {
+		return fmt.Errorf("store: more than %d transactions", uint64(maxTxs))
+	}
+	if w.batch == nil {
+		w.batch = s.db.NewBatch()
+	}
+	w.batch.Set(blockKey(w.key[:0], b.Hash[:]), binary.BigEndian.AppendUint32(nil, uint32(height)), nil)
+	s.blockHash.appendRaw(b.Hash[:])
+	s.blockHeader.appendRaw(b.Raw[:btc.HeaderSize])
+	s.blockTx.appendU64(live.Txs)
+	s.blockAddr.appendU64(live.Addrs)
+
+	outIdx := 0
+	nIn, nOut, nAddr := live.Inputs, live.Outputs, live.Addrs
+	for ti := range b.Txs {
+		tx := &b.Txs[ti]
+		txn := live.Txs + uint64(ti)
+		s.txHash.appendRaw(tx.TxID[:])
+		s.txIn.appendU64(nIn)
+		s.txOut.appendU64(nOut)
+		s.txHeight.appendU32(uint32(height))
+		var info [16]byte
+		binary.LittleEndian.PutUint32(info[0:], uint32(tx.Size))
+		binary.LittleEndian.PutUint32(info[4:], uint32(tx.Weight()))
+		binary.LittleEndian.PutUint32(info[8:], uint32(tx.Version))
+		binary.LittleEndian.PutUint32(info[12:], tx.LockTime)
+		s.txInfo.appendRaw(info[:])
+
+		var in, out uint64
+		coinbase := ti == 0 && tx.IsCoinbase()
+		for ii := range tx.Inputs {
+			if coinbase {
+				s.inOut.appendU64(NoOutput)
+				continue
+			}
+			txin := &tx.Inputs[ii]
+			prev, ok, err := w.lookupTx(&txin.PrevTxID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
+			}
+			first := s.txOut.u64(uint64(prev))
+			if uint64(txin.PrevIndex) >= s.txOut.u64(uint64(prev)+1)-first {
+				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, s.txOut.u64(uint64(prev)+1)-first)
+			}
+			o := first + uint64(txin.PrevIndex)
+			in += s.outValue.u64(o) & (1<<valueBits - 1)
+			s.outSpent.setU32(o, uint32(txn)+1)
+			s.inOut.appendU64(o)
+		}
+		nIn += uint64(len(tx.Inputs))
+
+		for oi := range tx.Outputs {
+			po := &p.Outs[outIdx]
+			outIdx++
+			v := tx.Outputs[oi].Value
+			if v < 0 || v >= 1<<valueBits {
+				return fmt.Errorf("%w: block %s: tx %s output %d: value %d out of range", ErrCorrupt, b.Hash, tx.TxID, oi, v)
+			}
+			out += uint64(v)
+			s.outValue.appendU64(uint64(v) | uint64(po.Type)<<valueBits)
+			s.outSpent.appendU32(0)
+			a := NoAddress
+			if po.Addr != nil {
+				n, ok, err := w.lookupAddr(po.Addr, po.Key)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					if nAddr >= uint64(NoAddress) {
+						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
+					}
+					n = uint32(nAddr)
+					nAddr++
+					s.addrData.appendRaw(po.Addr)
+					s.addrEnd.appendU64(s.addrData.rows())
+					w.addAddr(po.Addr, po.Key, n)
+					w.batch.Set(addrKey(w.key[:0], po.Addr), binary.BigEndian.AppendUint32(nil, n), nil)
+				}
+				a = n
+				w.batch.Set(postingKey(w.key[:0], a, nOut), nil, nil)
+			}
+			s.outAddr.appendU32(a)
+			nOut++
+		}
+		var fee uint64
+		if !coinbase {
+			if in < out {
+				return fmt.Errorf("%w: block %s: tx %s spends %d but pays %d", ErrCorrupt, b.Hash, tx.TxID, in, out)
+			}
+			fee = in - out
+		}
+		s.txFee.appendU64(fee)
+		var wtxid []byte
+		if tx.Segwit {
+			wtxid = tx.WTxID[:]
+		}
+		w.batch.Set(txKey(w.key[:0], tx.TxID[:], uint32(txn)), wtxid, nil)
+		w.addTx(&tx.TxID, uint32(txn))
+	}
+	return nil
+}
+
+// Pending reports how many bytes of column data await Commit.
+func (s *Store) Pending() int {
+	n := 0
+	for _, c := range s.cols {
+		n += len(c.pending)
+	}
+	return n
+}
+
+// Commit makes every appended block durable, in the order the package doc
+// gives.
+func (s *Store) Commit() error {
+	live := s.liveCounts()
+	if live == s.meta.Counts {
+		return nil
+	}
+	for _, c := range s.cols {
+		if err := c.flushAppends(); err != nil {
+			return err
+		}
+	}
+	if err := s.outSpent.flushUpdates(); err != nil {
+		return err
+	}
+	if s.w.batch != nil {
+		if err := s.w.batch.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("store: index: %w", err)
+		}
+		s.w.batch.Close()
+		s.w.batch = nil
+	}
+	m := s.meta
+	m.Counts = live
+	copy(m.Tip[:], s.blockHash.row(live.Blocks-1))
+	if err := writeMeta(s.dir, &m); err != nil {
+		return err
+	}
+	s.meta = m
+	if len(s.w.txs)+len(s.w.addrs) > 2*s.w.limit {
+		// Keep memory flat on long chains; lookups fall back to the index.
+		s.w.reset()
+	}
+	return nil
+}
+
+// Rollback drops everything appended since the last Commit.
+func (s *Store) Rollback() error {
+	s.w.reset()
+	return s.undoPastCommit()
+}

@@ -1,0 +1,12 @@
+// Package spur embeds the real mainnet sample blocks that `spur demo` and
+// `spur bench` use when no other data is given. testdata/btc/PROVENANCE.md
+// says where each file comes from and under which licence.
+package spur
+
+import "embed"
+
+// Samples holds testdata/btc: mainnet blocks 0..14131 in Bitcoin Core's
+// blk*.dat framing, and mainnet blocks 0..4 with a real side chain 3A..5A.
+//
+//go:embed testdata/btc/blk_0_to_14131.dat.bz2 testdata/btc/blk_0_to_4.dat.bz2 testdata/btc/blk_3A.dat.bz2 testdata/btc/blk_4A.dat.bz2 testdata/btc/blk_5A.dat.bz2
+var Samples embed.FS
