@@ -6,7 +6,8 @@ package spur
 import "embed"
 
 // Samples holds testdata/btc: mainnet blocks 0..14131 in Bitcoin Core's
-// blk*.dat framing, and mainnet blocks 0..4 with a real side chain 3A..5A.
+// blk*.dat framing, and btcd's reorganisation test chain (mainnet genesis,
+// blocks 1..4 and a side chain 3A..5A mined at mainnet difficulty).
 //
 //go:embed testdata/btc/blk_0_to_14131.dat.bz2 testdata/btc/blk_0_to_4.dat.bz2 testdata/btc/blk_3A.dat.bz2 testdata/btc/blk_4A.dat.bz2 testdata/btc/blk_5A.dat.bz2
 var Samples embed.FS

@@ -39,8 +39,9 @@ func newDemo() *cobra.Command {
 		Short: "Ingest the real mainnet blocks shipped with spur and show what the store answers",
 		Long: `Ingests mainnet blocks 0..14131 (2009-2010, the first 14,247 transactions)
 into a store, then looks up: the first person-to-person payment (Satoshi to
-Hal Finney, block 170), the genesis address, and a block; and replays a real
-side chain (blocks 3A..5A) to show a reorganisation being unwound.
+Hal Finney, block 170), the genesis address, and a block; and replays btcd's
+reorganisation test chain (the genesis block, blocks 1..4 and a longer side
+chain 3A..5A, all with real proof of work) to show a reorg being unwound.
 
 The store goes to a temporary directory unless --store is given.`,
 		Args: cobra.NoArgs,
@@ -113,7 +114,7 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			fmt.Printf("  %s: type %s, %d transactions, balance %s BTC\n", av.Address, av.Type, av.TxCount, btcAmount(av.Balance))
 
-			section("5. A reorganisation: real blocks 0..4, then a longer side chain 3A..5A")
+			section("5. A reorganisation: btcd's test chain 0..4, then a longer side chain 3A..5A forking after block 2")
 			rdir := filepath.Join(tmp, "reorg")
 			rs, err := store.Open(rdir, store.Options{})
 			if err != nil {

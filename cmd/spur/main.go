@@ -23,7 +23,7 @@ const (
 	exitFailure  = 1 // anything else: I/O, node errors
 	exitUsage    = 2 // bad flags or arguments
 	exitNotFound = 3 // the thing looked up is not in the store
-	exitBadInput = 4 // corrupt or malformed input data
+	exitBadInput = 4 // corrupt or malformed input data, or blocks that do not connect
 	exitStore    = 5 // the store is locked, of another version, or damaged
 )
 
@@ -40,7 +40,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, btc.ErrCorrupt):
+	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, store.ErrNotConnected):
 		return exitBadInput
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt):
 		return exitStore

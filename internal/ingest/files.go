@@ -136,14 +136,14 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 	if best < 0 {
 		if s.Height() < 0 {
 			if plan.FirstOrphan != nil {
-				return nil, fmt.Errorf("ingest: no genesis block of network %s (%s) in the input; %s has parent %s, which is not in the input",
-					net.Name, net.Genesis, *plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
+				return nil, fmt.Errorf("%w: no genesis block of network %s (%s) in the input; %s has parent %s, which is not in the input",
+					store.ErrNotConnected, net.Name, net.Genesis, *plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
 			}
-			return nil, fmt.Errorf("ingest: no blocks of network %s in the input", net.Name)
+			return nil, fmt.Errorf("%w: no blocks of network %s in the input", store.ErrNotConnected, net.Name)
 		}
 		if plan.FirstOrphan != nil && known == 0 {
-			return nil, fmt.Errorf("ingest: missing parent: %s has parent %s, which is neither in the store nor in the input",
-				*plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
+			return nil, fmt.Errorf("%w: missing parent: %s has parent %s, which is neither in the store nor in the input",
+				store.ErrNotConnected, *plan.FirstOrphan, plan.FirstOrphan.Header.Prev)
 		}
 		plan.Stale = len(nodes) - plan.Orphans
 		return plan, nil

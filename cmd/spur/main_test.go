@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// spurBin is the spur binary the tests run as a user would.
+var spurBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "spur-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	spurBin = filepath.Join(dir, "spur")
+	if out, err := exec.Command("go", "build", "-o", spurBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building spur: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const testdata = "../../testdata/btc"
+
+func sample(name string) string { p, _ := filepath.Abs(filepath.Join(testdata, name)); return p }
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(spurBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	r := run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("spur %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+func digestOf(t *testing.T, dir string) string {
+	t.Helper()
+	return strings.TrimSpace(mustRun(t, "store", "digest", "--store", dir))
+}
+
+func unbz2(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(sample(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(bzip2.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestKillAnywhere kills ingest with SIGKILL at random moments, resumes it
+// each time, and checks that the store ends byte-for-byte (by digest) equal
+// to a clean run, and that every killed store opens at a committed height.
+func TestKillAnywhere(t *testing.T) {
+	blocks := sample("blk_0_to_14131.dat.bz2")
+	clean := filepath.Join(t.TempDir(), "clean")
+	mustRun(t, "ingest", "btc", "--store", clean, "--blocks", blocks, "-q")
+	want := digestOf(t, clean)
+
+	dir := filepath.Join(t.TempDir(), "killed")
+	rng := rand.New(rand.NewPCG(1, 2))
+	kills := 0
+	for i := 0; i < 25; i++ {
+		cmd := exec.Command(spurBin, "ingest", "btc", "--store", dir, "--blocks", blocks, "-q", "--commit-every", "150")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+			continue // finished before the kill; keep going
+		case <-time.After(time.Duration(rng.IntN(400)) * time.Millisecond):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		kills++
+		// The store opens, and its height is a commit point.
+		var info struct{ Height int64 }
+		out := mustRun(t, "store", "info", "--store", dir, "--json")
+		if err := jsonUnmarshal(out, &info); err != nil {
+			t.Fatal(err)
+		}
+		if info.Height >= 0 && info.Height != 14131 && (info.Height+1)%150 != 0 {
+			t.Fatalf("after kill %d: height %d is not a commit point", i, info.Height)
+		}
+	}
+	if kills == 0 {
+		t.Fatal("no run was killed")
+	}
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", blocks, "-q")
+	if got := digestOf(t, dir); got != want {
+		t.Fatalf("after %d kills and a resume: digest %s, clean run %s", kills, got, want)
+	}
+}
+
+// TestBadInput checks that bad input gives a clear error naming the file and
+// offset or the block, the right exit code, and an unchanged store.
+func TestBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "4", "-q")
+	before := digestOf(t, dir)
+
+	chain := unbz2(t, "blk_0_to_14131.dat.bz2")
+	// Block 5 and block 6, framed.
+	frame := func(data []byte, n int) []byte {
+		off := 0
+		for i := 0; i < n; i++ {
+			off += 8 + int(binary.LittleEndian.Uint32(data[off+4:]))
+		}
+		end := off + 8 + int(binary.LittleEndian.Uint32(data[off+4:]))
+		return data[off:end]
+	}
+	block5, block7 := frame(chain, 5), frame(chain, 7)
+	write := func(name string, b []byte) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	badMerkle := bytes.Clone(block5)
+	badMerkle[8+36+5] ^= 0xff
+	wrongMagic := bytes.Clone(block5)
+	copy(wrongMagic, []byte{0xfa, 0xbf, 0xb5, 0xda})
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"truncated", []string{"--blocks", write("trunc.dat", block5[:len(block5)-7])}, exitBadInput, []string{"trunc.dat", "offset 0", "truncated"}},
+		{"wrong magic", []string{"--blocks", write("magic.dat", append(bytes.Clone(block5), wrongMagic...))}, exitBadInput, []string{"magic.dat", "offset " + fmt.Sprint(len(block5)), "magic"}},
+		{"bad merkle root", []string{"--blocks", write("merkle.dat", badMerkle)}, exitBadInput, []string{"merkle.dat", "merkle root"}},
+		{"corrupt tx", []string{"--blocks", write("tx.dat", append(bytes.Clone(block5[:len(block5)-30]), make([]byte, 30)...))}, exitBadInput, []string{"tx.dat", "offset 8"}},
+		{"missing parent", []string{"--blocks", write("orphan.dat", block7)}, exitBadInput, []string{"orphan.dat", "missing parent", "00000000"}},
+		{"no such file", []string{"--blocks", filepath.Join(tmp, "nope.dat")}, exitFailure, []string{"nope.dat"}},
+		{"unreachable node", []string{"--rpc", "http://127.0.0.1:1"}, exitFailure, []string{"cannot reach node", "127.0.0.1:1"}},
+		{"wrong network", []string{"--network", "regtest", "--blocks", sample("blk_0_to_4.dat.bz2")}, exitFailure, []string{"holds network main"}},
+		{"both sources", []string{"--blocks", "x", "--rpc", "y"}, exitUsage, []string{"exactly one"}},
+		{"bad flag", []string{"--frobnicate"}, exitUsage, []string{"frobnicate"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, append([]string{"ingest", "btc", "--store", dir, "-q"}, c.args...)...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, c.code, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("error does not say %q:\n%s", w, r.stderr)
+				}
+			}
+			if got := digestOf(t, dir); got != before {
+				t.Fatal("the store changed")
+			}
+		})
+	}
+}
+
+func TestStoreVersionRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	meta, err := os.ReadFile(filepath.Join(dir, "META"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(meta[8:], 99)
+	os.WriteFile(filepath.Join(dir, "META"), meta, 0o644)
+	r := run(t, "block", "0", "--store", dir)
+	if r.code != exitStore || !strings.Contains(r.stderr, "format version 99") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	binary.LittleEndian.PutUint32(meta[8:], 1)
+	meta[40] ^= 1 // a count, under the checksum
+	os.WriteFile(filepath.Join(dir, "META"), meta, 0o644)
+	r = run(t, "block", "0", "--store", dir)
+	if r.code != exitStore || !strings.Contains(r.stderr, "checksum") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestQueries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q")
+	var tx struct {
+		TxID        string `json:"txid"`
+		BlockHeight int64  `json:"block_height"`
+		Fee         int64  `json:"fee"`
+		Inputs      []struct {
+			Address string `json:"address"`
+			Value   int64  `json:"value"`
+		} `json:"inputs"`
+		Outputs []struct {
+			Address string `json:"address"`
+			SpentBy *struct {
+				TxID string `json:"txid"`
+				Vin  int    `json:"vin"`
+			} `json:"spent_by"`
+		} `json:"outputs"`
+	}
+	// Flags after the argument work as well as before.
+	out := mustRun(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", dir, "--json")
+	if err := jsonUnmarshal(out, &tx); err != nil {
+		t.Fatal(err)
+	}
+	if tx.BlockHeight != 170 || tx.Inputs[0].Address != "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" || tx.Inputs[0].Value != 5000000000 ||
+		tx.Outputs[0].Address != "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" || tx.Outputs[0].SpentBy != nil ||
+		tx.Outputs[1].SpentBy == nil || tx.Outputs[1].SpentBy.TxID != "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be" {
+		t.Fatalf("block 170 tx: %s", out)
+	}
+	var addr struct {
+		Balance int64 `json:"balance"`
+		TxCount int   `json:"tx_count"`
+		First   int64 `json:"first_seen_height"`
+		Txs     []struct {
+			TxID string `json:"txid"`
+		} `json:"txs"`
+	}
+	out = mustRun(t, "address", "--store", dir, "--json", "--txs", "--limit", "2", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S")
+	if err := jsonUnmarshal(out, &addr); err != nil {
+		t.Fatal(err)
+	}
+	if addr.Balance != 18e8 || addr.TxCount != 6 || addr.First != 9 || len(addr.Txs) != 2 ||
+		addr.Txs[0].TxID != "828ef3b079f9c23829c56fe86e85b4a69d9e06e5b54ea597eef5fb3ffef509fe" {
+		t.Fatalf("address: %s", out)
+	}
+	var blk struct {
+		Hash    string   `json:"hash"`
+		TxCount int      `json:"tx_count"`
+		TxIDs   []string `json:"txids"`
+	}
+	out = mustRun(t, "block", "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee", "--store", dir, "--json")
+	if err := jsonUnmarshal(out, &blk); err != nil || blk.TxCount != 2 || blk.TxIDs[1] != "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" {
+		t.Fatalf("block: %s %v", out, err)
+	}
+	// Not found is exit 3; a malformed argument is a usage error.
+	if r := run(t, "tx", strings.Repeat("ab", 32), "--store", dir); r.code != exitNotFound {
+		t.Fatalf("unknown tx: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "tx", "xyz", "--store", dir); r.code != exitUsage {
+		t.Fatalf("bad txid: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "address", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "--store", dir); r.code != exitNotFound {
+		t.Fatalf("unused address: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "address", "bc1qnotanaddress", "--store", dir); r.code != exitUsage {
+		t.Fatalf("bad address: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "block", "99999", "--store", dir); r.code != exitNotFound {
+		t.Fatalf("block past tip: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", filepath.Join(t.TempDir(), "none")); r.code != exitNotFound {
+		t.Fatalf("missing store: exit %d %s", r.code, r.stderr)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	raw := unbz2(t, "block_702861.raw.bz2")
+	p := filepath.Join(t.TempDir(), "b.raw")
+	os.WriteFile(p, raw, 0o644)
+	var blk struct {
+		Hash string `json:"hash"`
+		Tx   []struct {
+			TxID    string `json:"txid"`
+			Hash    string `json:"hash"`
+			Outputs []struct {
+				Type    string `json:"type"`
+				Address string `json:"address"`
+			} `json:"outputs"`
+		} `json:"tx"`
+	}
+	out := mustRun(t, "decode", "block", p, "--json")
+	if err := jsonUnmarshal(out, &blk); err != nil {
+		t.Fatal(err)
+	}
+	if blk.Hash != "000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae" || len(blk.Tx) != 2500 {
+		t.Fatalf("block %s with %d txs", blk.Hash, len(blk.Tx))
+	}
+	const hal = "0100000001c997a5e56e104102fa209c6a852dd90660a20b2d9c352423edce25857fcd3704000000004847304402204e45e16932b8af514961a1d3a1a25fdf3f4f7732e9d624c6c61548ab5fb8cd410220181522ec8eca07de4860a4acdd12909d831cc56cbbac4622082221a8768d1d0901ffffffff0200ca9a3b00000000434104ae1a62fe09c5f51b13905f07f06b99a2f7159b2225f374cd378d71302fa28414e7aab37397f554a7df5f142c21c1b7303b8a0626f1baded5c72a704f7e6cd84cac00286bee0000000043410411db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3ac00000000"
+	out = mustRun(t, "decode", "tx", hal, "--json")
+	if !strings.Contains(out, `"txid": "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"`) || strings.Contains(out, "spent_by\": {") || strings.Contains(out, `"fee"`) {
+		t.Fatalf("decode tx: %s", out)
+	}
+	if r := run(t, "decode", "tx", hal[:100]); r.code != exitBadInput || !strings.Contains(r.stderr, "offset") {
+		t.Fatalf("truncated tx: exit %d %s", r.code, r.stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, spurBin, "demo").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks"} {
+		if !bytes.Contains(out, []byte(w)) {
+			t.Errorf("demo output lacks %q", w)
+		}
+	}
+}

@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+const testdata = "../../testdata/btc"
+
+func sample(name string) string { return filepath.Join(testdata, name) }
+
+func openStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func digest(t *testing.T, s *store.Store) string {
+	t.Helper()
+	d, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// btcdChain decodes a blk file with btcd, independently of spur.
+func btcdChain(t *testing.T, name string) []*wire.MsgBlock {
+	t.Helper()
+	f, err := os.Open(sample(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(bzip2.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*wire.MsgBlock
+	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
+		size := int(raw[4]) | int(raw[5])<<8 | int(raw[6])<<16 | int(raw[7])<<24
+		var mb wire.MsgBlock
+		if err := mb.Deserialize(bytes.NewReader(raw[8 : 8+size])); err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, &mb)
+		raw = raw[8+size:]
+	}
+	return blocks
+}
+
+// TestMainnetLinkageAgainstBtcd ingests mainnet blocks 0..14131 and checks
+// every transaction, input, output, spend link, fee and address total against
+// what btcd's decoder and address extraction give.
+func TestMainnetLinkageAgainstBtcd(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	st, err := Files(context.Background(), s, []string{sample("blk_0_to_14131.dat.bz2")}, Options{CommitEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != 14132 || st.Txs != 14247 || s.Height() != 14131 {
+		t.Fatalf("ingested %+v, height %d", st, s.Height())
+	}
+	chain := btcdChain(t, "blk_0_to_14131.dat.bz2")
+	type out struct {
+		value int64
+		addr  string
+	}
+	type spender struct {
+		txid string
+		vin  uint32
+	}
+	outs := map[wire.OutPoint]out{}
+	spentBy := map[wire.OutPoint]spender{}
+	type totals struct{ recv, sent int64 }
+	addrs := map[string]*totals{}
+	addrOf := func(script []byte) string {
+		_, as, _, _ := txscript.ExtractPkScriptAddrs(script, &chaincfg.MainNetParams)
+		if len(as) != 1 {
+			return ""
+		}
+		return as[0].EncodeAddress()
+	}
+	for _, mb := range chain {
+		for _, tx := range mb.Transactions {
+			h := tx.TxHash()
+			for vin, in := range tx.TxIn {
+				if in.PreviousOutPoint.Index != 0xffffffff {
+					spentBy[in.PreviousOutPoint] = spender{h.String(), uint32(vin)}
+				}
+			}
+			for i, o := range tx.TxOut {
+				a := addrOf(o.PkScript)
+				outs[wire.OutPoint{Hash: h, Index: uint32(i)}] = out{o.Value, a}
+			}
+		}
+	}
+	for height, mb := range chain {
+		for _, tx := range mb.Transactions {
+			h := tx.TxHash()
+			n, err := s.TxNum(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.TxView(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *v.BlockHeight != int64(height) || v.BlockHash != mb.BlockHash().String() || len(v.Inputs) != len(tx.TxIn) || len(v.Outputs) != len(tx.TxOut) {
+				t.Fatalf("tx %s: stored view differs: %+v", h, v)
+			}
+			var in, outSum int64
+			for i, txin := range tx.TxIn {
+				vi := v.Inputs[i]
+				if blockchainCoinbase(tx) {
+					if !vi.Coinbase || !v.IsCoinbase {
+						t.Fatalf("tx %s: coinbase not marked", h)
+					}
+					continue
+				}
+				prev := outs[txin.PreviousOutPoint]
+				if vi.PrevTxID != txin.PreviousOutPoint.Hash.String() || vi.PrevVout != txin.PreviousOutPoint.Index || *vi.Value != prev.value || vi.Address != prev.addr {
+					t.Fatalf("tx %s input %d: %+v, want %s:%d value %d address %s", h, i, vi, txin.PreviousOutPoint.Hash, txin.PreviousOutPoint.Index, prev.value, prev.addr)
+				}
+				in += prev.value
+				addrs[prev.addr].sent += prev.value
+			}
+			for i, o := range tx.TxOut {
+				vo := v.Outputs[i]
+				op := wire.OutPoint{Hash: h, Index: uint32(i)}
+				a := outs[op].addr
+				if vo.Value != o.Value || vo.Address != a {
+					t.Fatalf("tx %s output %d: %+v", h, i, vo)
+				}
+				sp, spent := spentBy[op]
+				if spent != (vo.SpentBy != nil) || spent && (vo.SpentBy.TxID != sp.txid || vo.SpentBy.Vin != sp.vin) {
+					t.Fatalf("tx %s output %d: spent_by %+v, want %+v (spent %v)", h, i, vo.SpentBy, sp, spent)
+				}
+				outSum += o.Value
+				if a != "" {
+					if addrs[a] == nil {
+						addrs[a] = &totals{}
+					}
+					addrs[a].recv += o.Value
+				}
+			}
+			if !v.IsCoinbase && *v.Fee != in-outSum {
+				t.Fatalf("tx %s: fee %d, want %d", h, *v.Fee, in-outSum)
+			}
+		}
+	}
+	for a, tot := range addrs {
+		av, err := s.AddressView(a, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if av.Received != tot.recv || av.Sent != tot.sent || av.Balance != tot.recv-tot.sent {
+			t.Fatalf("address %s: %+v, want received %d sent %d", a, av, tot.recv, tot.sent)
+		}
+	}
+	// A committed store reopens to the same content.
+	d := digest(t, s)
+	s.Close()
+	s2 := openStore(t, s.Dir())
+	if digest(t, s2) != d {
+		t.Fatal("digest changed on reopen")
+	}
+}
+
+func blockchainCoinbase(tx *wire.MsgTx) bool {
+	return len(tx.TxIn) == 1 && tx.TxIn[0].PreviousOutPoint.Index == 0xffffffff && tx.TxIn[0].PreviousOutPoint.Hash == (btc.Hash{})
+}
+
+// TestReorgUnwindIsExact replays btcd's real side chain (3A, 4A, 5A forking
+// after block 2) and checks that the unwound store equals stores that never
+// saw the stale blocks.
+func TestReorgUnwindIsExact(t *testing.T) {
+	ctx := context.Background()
+	side := []string{sample("blk_3A.dat.bz2"), sample("blk_4A.dat.bz2"), sample("blk_5A.dat.bz2")}
+
+	a := openStore(t, t.TempDir())
+	if _, err := Files(ctx, a, []string{sample("blk_0_to_4.dat.bz2")}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Height() != 4 {
+		t.Fatalf("height %d", a.Height())
+	}
+	// 3A alone has less work than 3,4: nothing changes.
+	before := digest(t, a)
+	st, err := Files(ctx, a, side[:1], Options{})
+	if err != nil || st.Unwound != 0 || st.Stale != 1 || digest(t, a) != before {
+		t.Fatalf("a shorter side chain changed the store: %+v %v", st, err)
+	}
+	st, err = Files(ctx, a, side, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unwound != 2 || st.Blocks != 3 || a.Height() != 5 {
+		t.Fatalf("reorg: %+v", st)
+	}
+
+	// The same chain ingested without ever seeing blocks 3 and 4.
+	b := openStore(t, t.TempDir())
+	if _, err := Files(ctx, b, []string{sample("blk_0_to_4.dat.bz2")}, Options{StopHeight: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Files(ctx, b, side, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// And from all files at once, stale blocks included.
+	c := openStore(t, t.TempDir())
+	st, err = Files(ctx, c, append([]string{sample("blk_0_to_4.dat.bz2")}, side...), Options{})
+	if err != nil || st.Stale != 2 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	da, db, dc := digest(t, a), digest(t, b), digest(t, c)
+	if da != db || db != dc {
+		t.Fatalf("digests differ: unwound %s, never saw stale %s, all at once %s", da, db, dc)
+	}
+	// Unwinding to height 2 equals a store that stopped there.
+	if err := a.Unwind(2); err != nil {
+		t.Fatal(err)
+	}
+	d := openStore(t, t.TempDir())
+	if _, err := Files(ctx, d, []string{sample("blk_0_to_4.dat.bz2")}, Options{StopHeight: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, a) != digest(t, d) {
+		t.Fatal("unwound store differs from one that stopped at height 2")
+	}
+	// The unwound txs are gone from every lookup.
+	if _, err := a.BlockHashAt(3); err == nil {
+		t.Fatal("block 3 still there")
+	}
+}
+
+// TestResumeEqualsCleanRun ingests in three runs and compares with one run.
+func TestResumeEqualsCleanRun(t *testing.T) {
+	ctx := context.Background()
+	path := []string{sample("blk_0_to_14131.dat.bz2")}
+	one := openStore(t, t.TempDir())
+	if _, err := Files(ctx, one, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, stop := range []int64{100, 7000, 0} {
+		s := openStore(t, dir)
+		if _, err := Files(ctx, s, path, Options{StopHeight: stop, CommitEvery: 333}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	three := openStore(t, dir)
+	if digest(t, one) != digest(t, three) {
+		t.Fatal("resumed ingest differs from a single run")
+	}
+}
+
+// TestSmallCacheEqualsLargeCache forces the index lookups that replace the
+// caches on long chains.
+func TestSmallCacheEqualsLargeCache(t *testing.T) {
+	ctx := context.Background()
+	path := []string{sample("blk_0_to_14131.dat.bz2")}
+	big := openStore(t, t.TempDir())
+	if _, err := Files(ctx, big, path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	small, err := store.Open(t.TempDir(), store.Options{CacheEntries: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if _, err := Files(ctx, small, path, Options{CommitEvery: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, big) != digest(t, small) {
+		t.Fatal("store built with a tiny cache differs")
+	}
+}
