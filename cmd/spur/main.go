@@ -92,6 +92,7 @@ type storeFlags struct {
 	dir     string
 	network string
 	json    bool
+	cache   int
 }
 
 func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
@@ -118,7 +119,7 @@ func (f *storeFlags) open() (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(f.dir, store.Options{Network: net})
+	return store.Open(f.dir, store.Options{Network: net, CacheEntries: f.cache})
 }
 
 // openExisting opens a store for reading; it refuses to create one.

@@ -100,7 +100,7 @@ func (in *TxIn) WitnessItems() [][]byte {
 	if len(in.Witness) == 0 {
 		return nil
 	}
-	d := decoder{b: in.Witness}
+	d := decoder{b: in.Witness, txIdx: -1}
 	n := d.count(1)
 	items := make([][]byte, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
@@ -118,15 +118,20 @@ type TxOut struct {
 // decoder reads from a byte slice and remembers the first error. Every read
 // after an error returns zero values, so callers check d.err once.
 type decoder struct {
-	b    []byte
-	off  int
-	err  error
-	what string
+	b     []byte
+	off   int
+	err   error
+	what  string
+	txIdx int // index of the transaction being read, -1 outside one
 }
 
 func (d *decoder) fail(err error) {
 	if d.err == nil {
-		d.err = &DecodeError{Offset: d.off, What: d.what, Err: err}
+		what := d.what
+		if d.txIdx >= 0 {
+			what = fmt.Sprintf("transaction %d", d.txIdx)
+		}
+		d.err = &DecodeError{Offset: d.off, What: what, Err: err}
 	}
 }
 
@@ -222,7 +227,7 @@ func (d *decoder) varBytes() []byte {
 
 // DecodeHeader decodes an 80-byte block header.
 func DecodeHeader(b []byte) (Header, error) {
-	d := decoder{b: b, what: "block header"}
+	d := decoder{b: b, what: "block header", txIdx: -1}
 	h := d.header()
 	return h, d.err
 }
@@ -260,7 +265,7 @@ func DecodeBlock(b []byte) (*Block, error) {
 // DecodeBlockNoCheck decodes and hashes like DecodeBlock but does not check
 // the merkle root.
 func DecodeBlockNoCheck(b []byte) (*Block, error) {
-	d := decoder{b: b, what: "block header"}
+	d := decoder{b: b, what: "block header", txIdx: -1}
 	blk := &Block{Raw: b}
 	blk.Header = d.header()
 	if d.err != nil {
@@ -287,7 +292,7 @@ func DecodeBlockNoCheck(b []byte) (*Block, error) {
 	spans := make([]span, ntx)
 	var scratch []byte
 	for i := range blk.Txs {
-		d.what = fmt.Sprintf("transaction %d", i)
+		d.txIdx = i
 		tx := &blk.Txs[i]
 		sp := span{in: len(ins), out: len(outs)}
 		ins, outs, scratch = d.tx(tx, ins, outs, scratch)
@@ -297,6 +302,7 @@ func DecodeBlockNoCheck(b []byte) (*Block, error) {
 		sp.nin, sp.nout = len(ins)-sp.in, len(outs)-sp.out
 		spans[i] = sp
 	}
+	d.txIdx = -1
 	if d.off != len(b) {
 		return nil, &DecodeError{Offset: d.off, What: "block", Err: fmt.Errorf("%d bytes after the last transaction", len(b)-d.off)}
 	}
@@ -310,7 +316,7 @@ func DecodeBlockNoCheck(b []byte) (*Block, error) {
 
 // DecodeTx decodes one serialized transaction; the whole of b must be it.
 func DecodeTx(b []byte) (*Tx, error) {
-	d := decoder{b: b, what: "transaction"}
+	d := decoder{b: b, what: "transaction", txIdx: -1}
 	tx := &Tx{}
 	ins, outs, _ := d.tx(tx, nil, nil, nil)
 	if d.err != nil {

@@ -3,8 +3,9 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"time"
+
+	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/progress"
@@ -33,8 +34,8 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 		ref    int
 		parent int // index into nodes, or -1 when rooted in the store / genesis
 		root   int64
-		work   *big.Int // work from root (exclusive) to this block (inclusive)
-		state  uint8    // 0 unvisited, 1 done, 2 orphan
+		work   uint256.Int // work from root (exclusive) to this block (inclusive)
+		state  uint8       // 0 unvisited, 1 done, 2 orphan
 		onPath bool
 	}
 	nodes := make([]node, 0, len(refs))
@@ -45,9 +46,11 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 		if _, dup := byHash[h]; dup {
 			continue
 		}
-		if _, err := s.BlockByHash(h); err == nil {
-			known++
-			continue // already on the store's chain
+		if s.Height() >= 0 {
+			if _, err := s.BlockByHash(h); err == nil {
+				known++
+				continue // already on the store's chain
+			}
 		}
 		byHash[h] = len(nodes)
 		nodes = append(nodes, node{ref: i, parent: -1})
@@ -70,11 +73,12 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 					stack = append(stack, p)
 					continue
 				case 1:
-					n.parent, n.root, n.work, n.state = p, nodes[p].root, new(big.Int).Add(nodes[p].work, bw), 1
+					n.parent, n.root, n.state = p, nodes[p].root, 1
+					n.work.Add(&nodes[p].work, &bw)
 				case 2:
 					n.state = 2
 				}
-			} else if h, err := s.BlockByHash(prev); err == nil {
+			} else if h, err := blockHeight(s, prev); err == nil {
 				n.root, n.work, n.state = h, bw, 1
 			} else if prev == (btc.Hash{}) && refs[n.ref].Hash == net.Genesis && s.Height() < 0 {
 				n.root, n.work, n.state = -1, bw, 1
@@ -100,14 +104,15 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 	}
 	// Score every candidate from the lowest fork point: store work above
 	// minRoot up to its root, plus its own branch.
-	storeWork := func(from, to int64) (*big.Int, error) { // heights from+1..to
-		w := new(big.Int)
+	storeWork := func(from, to int64) (*uint256.Int, error) { // heights from+1..to
+		w := new(uint256.Int)
 		for h := from + 1; h <= to; h++ {
-			b, err := s.Block(h)
+			hdr, err := s.Header(h)
 			if err != nil {
 				return nil, err
 			}
-			w.Add(w, btc.Work(b.Header.Bits))
+			bw := btc.Work(hdr.Bits)
+			w.Add(w, &bw)
 		}
 		return w, nil
 	}
@@ -115,7 +120,7 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	rootCache := map[int64]*big.Int{}
+	rootCache := map[int64]*uint256.Int{}
 	for i := range nodes {
 		n := &nodes[i]
 		if n.state != 1 {
@@ -128,7 +133,7 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 			}
 			rootCache[n.root] = base
 		}
-		score := new(big.Int).Add(base, n.work)
+		score := new(uint256.Int).Add(base, &n.work)
 		if score.Cmp(bestScore) > 0 {
 			best, bestScore = i, score
 		}
@@ -209,8 +214,17 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 		raw, err := ref.Read(nil)
 		return raw, ref.String(), err
 	}
-	err = apply(ctx, s, len(plan.Blocks), fetch, &opts, st, bar)
+	size := func(i int) int { return int(plan.Blocks[i].Size) }
+	release := func(i int) { plan.Blocks[i].Release() }
+	err = apply(ctx, s, len(plan.Blocks), fetch, size, release, &opts, st, bar)
 	bar.Done()
 	st.finish(s, start)
 	return st, err
+}
+
+func blockHeight(s *store.Store, h btc.Hash) (int64, error) {
+	if s.Height() < 0 {
+		return 0, store.ErrNotFound
+	}
+	return s.BlockByHash(h)
 }

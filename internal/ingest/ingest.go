@@ -80,31 +80,54 @@ func (st *Stats) finish(s *store.Store, start time.Time) {
 type fetchFunc func(ctx context.Context, i int) (raw []byte, where string, err error)
 
 type result struct {
+	i     int
 	p     *store.PreparedBlock
 	where string
 	err   error
 }
 
+// A job is a run of consecutive blocks decoded by one worker: small blocks
+// are grouped so that the hand-offs between goroutines do not dominate.
+type job struct {
+	first, n int
+	done     chan []result
+}
+
+// groupBlocks returns how many blocks from i make a job, given the block
+// sizes when known (size returns 0 when not).
+func groupBlocks(i, n int, size func(int) int) int {
+	const maxBytes, maxBlocks = 1 << 20, 256
+	if size == nil {
+		return 1
+	}
+	k, bytes := 0, 0
+	for i+k < n && k < maxBlocks && bytes < maxBytes {
+		bytes += size(i + k)
+		k++
+	}
+	return max(k, 1)
+}
+
 // apply fetches n blocks in order through fetch, decoding them on all
 // workers, and appends them to the store, committing as it goes. On error it
-// commits the blocks before the failing one and returns the error.
-func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, opts *Options, st *Stats, bar *progress.Bar) error {
+// keeps what was committed, drops the rest, and returns the error.
+//
+// size, when not nil, gives block sizes for grouping; release, when not nil,
+// is called with each block's index once it is appended.
+func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size func(int) int, release func(int), opts *Options, st *Stats, bar *progress.Bar) error {
 	if n == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type job struct {
-		i    int
-		done chan result
-	}
 	jobs := make(chan job)
-	order := make(chan job, 4*opts.Workers+8)
+	order := make(chan job, 4*opts.Workers+4)
 	go func() {
 		defer close(jobs)
 		defer close(order)
-		for i := 0; i < n; i++ {
-			j := job{i, make(chan result, 1)}
+		for i := 0; i < n; {
+			j := job{first: i, n: groupBlocks(i, n, size), done: make(chan []result, 1)}
+			i += j.n
 			select {
 			case order <- j:
 			case <-ctx.Done():
@@ -123,17 +146,25 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, opts *Op
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				raw, where, err := fetch(ctx, j.i)
-				if err != nil {
-					j.done <- result{where: where, err: err}
-					continue
+				rs := make([]result, j.n)
+				for k := range rs {
+					r := &rs[k]
+					r.i = j.first + k
+					var raw []byte
+					raw, r.where, r.err = fetch(ctx, j.first+k)
+					if r.err != nil {
+						rs = rs[:k+1]
+						break
+					}
+					blk, err := btc.DecodeBlock(raw)
+					if err != nil {
+						r.err = err
+						rs = rs[:k+1]
+						break
+					}
+					r.p = store.Prepare(blk)
 				}
-				blk, err := btc.DecodeBlock(raw)
-				if err != nil {
-					j.done <- result{where: where, err: err}
-					continue
-				}
-				j.done <- result{p: store.Prepare(blk), where: where}
+				j.done <- rs
 			}
 		}()
 	}
@@ -143,12 +174,26 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, opts *Op
 	lastCommit := time.Now()
 	sinceCommit := 0
 	for j := range order {
-		var r result
+		var rs []result
 		select {
-		case r = <-j.done:
+		case rs = <-j.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		for _, r := range rs {
+			if err := appendOne(ctx, s, r, opts, st, bar, &lastCommit, &sinceCommit); err != nil {
+				return err
+			}
+			if release != nil {
+				release(r.i)
+			}
+		}
+	}
+	return s.Commit()
+}
+
+func appendOne(ctx context.Context, s *store.Store, r result, opts *Options, st *Stats, bar *progress.Bar, lastCommit *time.Time, sinceCommit *int) error {
+	{
 		if r.err == nil {
 			r.err = s.AppendBlock(r.p)
 		}
@@ -168,16 +213,13 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, opts *Op
 			st.Outputs += int64(len(b.Txs[i].Outputs))
 		}
 		bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
-		sinceCommit++
-		if s.Pending() >= opts.CommitBytes || opts.CommitEvery > 0 && sinceCommit >= opts.CommitEvery || time.Since(lastCommit) >= opts.CommitInterval {
+		*sinceCommit++
+		if s.Pending() >= opts.CommitBytes || opts.CommitEvery > 0 && *sinceCommit >= opts.CommitEvery || time.Since(*lastCommit) >= opts.CommitInterval {
 			if err := s.Commit(); err != nil {
 				return err
 			}
-			lastCommit, sinceCommit = time.Now(), 0
+			*lastCommit, *sinceCommit = time.Now(), 0
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return ctx.Err()
 	}
-	return s.Commit()
 }

@@ -86,7 +86,7 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
 		}
-		err = apply(ctx, s, n, fetch, opts, st, bar)
+		err = apply(ctx, s, n, fetch, nil, nil, opts, st, bar)
 		if errors.Is(err, store.ErrNotConnected) && round < 5 {
 			continue
 		}

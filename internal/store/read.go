@@ -195,6 +195,18 @@ type Block struct {
 	Size    int
 }
 
+// Header returns the header of the block at height h.
+func (s *Store) Header(h int64) (btc.Header, error) {
+	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
+		return btc.Header{}, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
+	}
+	hdr, err := btc.DecodeHeader(s.blockHeader.row(uint64(h)))
+	if err != nil {
+		return hdr, fmt.Errorf("%w: block %d header: %v", ErrCorrupt, h, err)
+	}
+	return hdr, nil
+}
+
 // Block returns the block at height h.
 func (s *Store) Block(h int64) (*Block, error) {
 	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
