@@ -215,7 +215,7 @@ func appendOne(ctx context.Context, s *store.Store, r result, opts *Options, st 
 		bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
 		*sinceCommit++
 		if s.Pending() >= opts.CommitBytes || opts.CommitEvery > 0 && *sinceCommit >= opts.CommitEvery || time.Since(*lastCommit) >= opts.CommitInterval {
-			if err := s.Commit(); err != nil {
+			if err := s.CommitAsync(); err != nil {
 				return err
 			}
 			*lastCommit, *sinceCommit = time.Now(), 0

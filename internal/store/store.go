@@ -40,11 +40,12 @@ const valueBits = 56
 // Store is an open Bitcoin column store. It is not safe for concurrent use;
 // one process holds a store at a time (a lock file enforces it).
 type Store struct {
-	dir  string
-	net  *btc.Network
-	lock *os.File
-	db   *pebble.DB
-	meta meta // committed state
+	dir    string
+	net    *btc.Network
+	lock   *os.File
+	db     *pebble.DB
+	dbOpts *pebble.Options
+	meta   meta // committed state
 
 	blockHash, blockHeader, blockTx, blockAddr *column
 	txHash, txIn, txOut, txFee, txHeight       *column
@@ -157,7 +158,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quietLogger{}})
+	s.dbOpts = indexOptions()
+	s.db, err = pebble.Open(filepath.Join(dir, "index"), s.dbOpts)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: index: %w", err)
@@ -272,7 +274,7 @@ func (s *Store) undoPastCommit() error {
 
 // Close releases the store. Uncommitted appends are dropped.
 func (s *Store) Close() error {
-	var first error
+	first := s.wait()
 	for _, c := range s.cols {
 		if err := c.close(); err != nil && first == nil {
 			first = err
@@ -395,6 +397,14 @@ func postingKey(dst []byte, a uint32, o uint64) []byte {
 	dst = append(dst, prefixPosting)
 	dst = binary.BigEndian.AppendUint32(dst, a)
 	return binary.BigEndian.AppendUint64(dst, o)
+}
+
+// indexOptions tunes Pebble for spur's index: keys are mostly hashes and
+// numbers, which do not compress, and arrive in large batches.
+func indexOptions() *pebble.Options {
+	o := &pebble.Options{Logger: quietLogger{}, MemTableSize: 64 << 20, L0CompactionThreshold: 8, L0StopWritesThreshold: 64}
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	return o
 }
 
 type quietLogger struct{}

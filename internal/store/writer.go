@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -68,9 +69,14 @@ func Prepare(b *btc.Block) *PreparedBlock {
 // writer holds what an ingest needs between blocks: the open index batch
 // and the caches that spare most index lookups.
 type writer struct {
-	s     *Store
-	batch *pebble.Batch
-	key   []byte
+	s   *Store
+	idx *pendingIndex
+	key []byte
+
+	// A commit writes its index in the background while appends go on;
+	// inflight delivers its result and inflightMeta is what it commits.
+	inflight     chan error
+	inflightMeta meta
 
 	// txs maps the first 8 bytes of a txid to its tx number; addrs maps the
 	// maphash of an address to its number. Hits are verified against the
@@ -93,10 +99,7 @@ func newWriter(s *Store, limit int) *writer {
 
 // reset drops the caches and the uncommitted batch.
 func (w *writer) reset() {
-	if w.batch != nil {
-		w.batch.Close()
-		w.batch = nil
-	}
+	w.idx = &pendingIndex{}
 	w.txs = make(map[uint64]uint32)
 	w.txsExact = make(map[btc.Hash]uint32)
 	w.addrs = make(map[uint64]uint32)
@@ -179,10 +182,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	if live.Txs+uint64(len(b.Txs)) > maxTxs {
 		return fmt.Errorf("store: more than %d transactions", uint64(maxTxs))
 	}
-	if w.batch == nil {
-		w.batch = s.db.NewBatch()
-	}
-	w.batch.Set(blockKey(w.key[:0], b.Hash[:]), binary.BigEndian.AppendUint32(nil, uint32(height)), nil)
+	w.idx.add(&w.idx.blocks, b.Hash[:], uint32(height), nil)
 	s.blockHash.appendRaw(b.Hash[:])
 	s.blockHeader.appendRaw(b.Raw[:btc.HeaderSize])
 	s.blockTx.appendU64(live.Txs)
@@ -255,10 +255,10 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 					s.addrData.appendRaw(po.Addr)
 					s.addrEnd.appendU64(s.addrData.rows())
 					w.addAddr(po.Addr, po.Key, n)
-					w.batch.Set(addrKey(w.key[:0], po.Addr), binary.BigEndian.AppendUint32(nil, n), nil)
+					w.idx.add(&w.idx.addrs, po.Addr, n, nil)
 				}
 				a = n
-				w.batch.Set(postingKey(w.key[:0], a, nOut), nil, nil)
+				w.idx.postings = append(w.idx.postings, posting{a, nOut})
 			}
 			s.outAddr.appendU32(a)
 			nOut++
@@ -275,7 +275,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		if tx.Segwit {
 			wtxid = tx.WTxID[:]
 		}
-		w.batch.Set(txKey(w.key[:0], tx.TxID[:], uint32(txn)), wtxid, nil)
+		w.idx.add(&w.idx.txs, tx.TxID[:], uint32(txn), wtxid)
 		w.addTx(&tx.TxID, uint32(txn))
 	}
 	return nil
@@ -291,8 +291,22 @@ func (s *Store) Pending() int {
 }
 
 // Commit makes every appended block durable, in the order the package doc
-// gives.
+// gives, and returns when it is.
 func (s *Store) Commit() error {
+	if err := s.CommitAsync(); err != nil {
+		return err
+	}
+	return s.wait()
+}
+
+// CommitAsync starts a commit of every appended block: the columns are
+// written and synced now; the index is sorted, written and ingested in the
+// background, and META is replaced after it. Appends may go on meanwhile.
+// The next commit, and every read of committed state, waits for it.
+func (s *Store) CommitAsync() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
 	live := s.liveCounts()
 	if live == s.meta.Counts {
 		return nil
@@ -305,29 +319,53 @@ func (s *Store) Commit() error {
 	if err := s.outSpent.flushUpdates(); err != nil {
 		return err
 	}
-	if s.w.batch != nil {
-		if err := s.w.batch.Commit(pebble.Sync); err != nil {
-			return fmt.Errorf("store: index: %w", err)
-		}
-		s.w.batch.Close()
-		s.w.batch = nil
-	}
 	m := s.meta
 	m.Counts = live
 	copy(m.Tip[:], s.blockHash.row(live.Blocks-1))
-	if err := writeMeta(s.dir, &m); err != nil {
+	w := s.w
+	idx := w.idx
+	w.idx = newPendingIndex(idx)
+	done := make(chan error, 1)
+	w.inflight, w.inflightMeta = done, m
+	go func() {
+		err := writeIndex(s.db, s.dbOpts, s.dir, idx)
+		if err == nil {
+			err = writeMeta(s.dir, &m)
+		}
+		done <- err
+	}()
+	if len(w.txs)+len(w.addrs) > 2*w.limit {
+		// Keep memory flat on long chains: lookups fall back to the index,
+		// which must first hold what the caches held.
+		if err := s.wait(); err != nil {
+			return err
+		}
+		w.reset()
+	}
+	return nil
+}
+
+// wait finishes the commit in flight, if any.
+func (s *Store) wait() error {
+	w := s.w
+	if w == nil || w.inflight == nil {
+		return nil
+	}
+	err := <-w.inflight
+	w.inflight = nil
+	if err != nil {
 		return err
 	}
-	s.meta = m
-	if len(s.w.txs)+len(s.w.addrs) > 2*s.w.limit {
-		// Keep memory flat on long chains; lookups fall back to the index.
-		s.w.reset()
-	}
+	s.meta = w.inflightMeta
 	return nil
 }
 
 // Rollback drops everything appended since the last Commit.
 func (s *Store) Rollback() error {
+	werr := s.wait()
 	s.w.reset()
+	if werr != nil {
+		return errors.Join(werr, s.undoPastCommit())
+	}
 	return s.undoPastCommit()
 }
