@@ -2,8 +2,8 @@ package store
 
 import (
 	"bytes"
-	"errors"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 
