@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/btcsuite/btcd/wire"
@@ -313,7 +312,6 @@ func childIngest(paths []string, net *btc.Network, dir string, stop int64, cache
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
 		return nil, fmt.Errorf("bench: child ingest output: %v", err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	s, err := store.Open(dir, store.Options{Network: net})
 	if err != nil {
 		return nil, err
@@ -324,7 +322,7 @@ func childIngest(paths []string, net *btc.Network, dir string, stop int64, cache
 		return nil, err
 	}
 	return &ingestRun{
-		Height: st.Height, Blocks: st.Blocks, Seconds: st.ElapsedSec, WallSeconds: wall, PeakRSSMiB: float64(ru.Maxrss) / 1024,
+		Height: st.Height, Blocks: st.Blocks, Seconds: st.ElapsedSec, WallSeconds: wall, PeakRSSMiB: st.PeakRSSMiB,
 		PerInput: u.PerInput, PerOutput: u.PerOutput, Hashes: u.Hashes, Index: u.Index, Total: u.Total,
 	}, nil
 }

@@ -27,11 +27,14 @@ type rpcFlags struct {
 func (r *rpcFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332")
 	c.Flags().StringVar(&r.user, "rpc-user", "", "JSON-RPC user")
-	c.Flags().StringVar(&r.pass, "rpc-pass", "", "JSON-RPC password")
+	c.Flags().StringVar(&r.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
 	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password)")
 }
 
 func (r *rpcFlags) client() (*btc.RPC, error) {
+	if r.pass == "" {
+		r.pass = os.Getenv("SPUR_RPC_PASS")
+	}
 	return btc.NewRPC(r.url, r.user, r.pass, r.cookie)
 }
 
@@ -87,6 +90,7 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 				st, err = ingest.RPC(cmd.Context(), s, node, opts)
 			}
 			if st != nil {
+				st.PeakRSSMiB = peakRSSMiB()
 				printIngest(sf.json, st)
 			}
 			if err != nil {
@@ -103,6 +107,23 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 	c.Flags().IntVar(&sf.cache, "cache-entries", 0, "bound of each in-memory txid and address cache (default 8Mi; memory stays flat past it)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return c
+}
+
+// peakRSSMiB reads this process's peak resident set (VmHWM) from
+// /proc/self/status; 0 where there is no such file. Unlike getrusage, it
+// does not count the parent's memory that a fork copied.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func printIngest(asJSON bool, st *ingest.Stats) {
@@ -122,6 +143,9 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 	}
 	t.row("store height", st.Height)
 	t.row("tip", st.Tip)
+	if st.PeakRSSMiB > 0 {
+		t.row("peak memory", fmt.Sprintf("%.0f MiB", st.PeakRSSMiB))
+	}
 	if st.ElapsedSec > 0 {
 		t.row("rate", fmt.Sprintf("%.1f MB/s, %s tx/s", float64(st.Bytes)/st.ElapsedSec/1e6, thousands(int64(float64(st.Txs)/st.ElapsedSec))))
 	}

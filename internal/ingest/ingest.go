@@ -64,6 +64,7 @@ type Stats struct {
 	Tip        string        `json:"tip"`
 	Elapsed    time.Duration `json:"-"`
 	ElapsedSec float64       `json:"elapsed_seconds"`
+	PeakRSSMiB float64       `json:"peak_rss_mib,omitempty"` // filled in by the command
 }
 
 func (st *Stats) finish(s *store.Store, start time.Time) {
