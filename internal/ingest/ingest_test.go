@@ -293,3 +293,59 @@ func TestSmallCacheEqualsLargeCache(t *testing.T) {
 		t.Fatal("store built with a tiny cache differs")
 	}
 }
+
+// TestOutOfOrderBlocks writes mainnet blocks 0..499 into two blk files in a
+// shuffled order, as a node that downloads blocks in parallel stores them,
+// and checks the store equals one ingested in order.
+func TestOutOfOrderBlocks(t *testing.T) {
+	ctx := context.Background()
+	files, err := btc.OpenBlockPaths([]string{sample("blk_0_to_14131.dat.bz2")}, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := files[0].Scan(btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs = refs[:500]
+	var frames [][]byte
+	for _, r := range refs {
+		raw, err := r.Read(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := append(append([]byte{}, btc.Main.Magic[:]...), byte(len(raw)), byte(len(raw)>>8), byte(len(raw)>>16), byte(len(raw)>>24))
+		frames = append(frames, append(f, raw...))
+	}
+	// A deterministic shuffle.
+	for i := len(frames) - 1; i > 0; i-- {
+		j := (i * 7919) % (i + 1)
+		frames[i], frames[j] = frames[j], frames[i]
+	}
+	dir := t.TempDir()
+	var a, b []byte
+	for i, f := range frames {
+		if i%2 == 0 {
+			a = append(a, f...)
+		} else {
+			b = append(b, f...)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "blk00000.dat"), a, 0o644)
+	os.WriteFile(filepath.Join(dir, "blk00001.dat"), b, 0o644)
+	shuffled := openStore(t, t.TempDir())
+	st, err := Files(ctx, shuffled, []string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != 500 || shuffled.Height() != 499 {
+		t.Fatalf("%+v", st)
+	}
+	ordered := openStore(t, t.TempDir())
+	if _, err := Files(ctx, ordered, []string{sample("blk_0_to_14131.dat.bz2")}, Options{StopHeight: 499}); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, shuffled) != digest(t, ordered) {
+		t.Fatal("shuffled block files give a different store")
+	}
+}
