@@ -39,6 +39,7 @@ type entry struct {
 	n      uint32 // key length in the arena
 	num    uint32
 	val    uint32
+	vn     uint32 // value length
 }
 
 type posting struct {
@@ -76,6 +77,7 @@ func (p *pendingIndex) add(list *[]entry, key []byte, num uint32, val []byte) {
 	p.arena = append(p.arena, key...)
 	if val != nil {
 		e.val = uint32(len(p.arena)) + 1
+		e.vn = uint32(len(val))
 		p.arena = append(p.arena, val...)
 	}
 	*list = append(*list, e)
@@ -83,11 +85,11 @@ func (p *pendingIndex) add(list *[]entry, key []byte, num uint32, val []byte) {
 
 func (p *pendingIndex) key(e *entry) []byte { return p.arena[e.off : e.off+e.n] }
 
-func (p *pendingIndex) value(e *entry, n int) []byte {
+func (p *pendingIndex) value(e *entry) []byte {
 	if e.val == 0 {
 		return nil
 	}
-	return p.arena[e.val-1 : int(e.val-1)+n]
+	return p.arena[e.val-1 : e.val-1+e.vn]
 }
 
 // sort orders entries by key, then number. Keys are hashes or start with
@@ -187,7 +189,10 @@ func writeIndex(db *pebble.DB, opts *pebble.Options, dir string, p *pendingIndex
 	p.sort(p.txs)
 	for i := range p.txs {
 		e := &p.txs[i]
-		set(txKey(key[:0], p.key(e), e.num), p.value(e, 32))
+		if i+1 < len(p.txs) && bytes.Equal(p.key(e), p.key(&p.txs[i+1])) {
+			continue // a duplicated txid: the later tx's entry names the earlier
+		}
+		set(txKey(key[:0], p.key(e)), p.value(e))
 	}
 	if cerr := w.Close(); err == nil {
 		err = cerr

@@ -11,23 +11,18 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 )
 
-// lookupTxIndex finds a txid in the index. Bitcoin has two pairs of
-// transactions with the same txid (BIP30); the later one wins, as it did in
-// the UTXO set.
+// lookupTxIndex finds a txid in the index.
 func (s *Store) lookupTxIndex(id []byte) (uint32, bool, error) {
-	lo := txKey(nil, id, 0)
-	hi := txKey(nil, id, ^uint32(0))
-	hi = append(hi, 0)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	v, closer, err := s.db.Get(txKey(nil, id))
+	if err == pebble.ErrNotFound {
+		return 0, false, nil
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store: index: %w", err)
 	}
-	defer it.Close()
-	if !it.Last() {
-		return 0, false, it.Error()
-	}
-	k := it.Key()
-	return binary.BigEndian.Uint32(k[len(k)-4:]), true, nil
+	defer closer.Close()
+	n, _, _, _, err := parseTxValue(v)
+	return n, err == nil, err
 }
 
 // addrBytes returns address number n as stored: type byte then payload.
@@ -155,14 +150,18 @@ func (s *Store) Tx(n uint64) (*Tx, error) {
 	t.BlockHash = btc.Hash(s.blockHash.row(uint64(t.Height)))
 	t.WTxID = t.TxID
 	// The wtxid of a segwit tx is kept in its index entry.
-	v, closer, err := s.db.Get(txKey(nil, t.TxID[:], uint32(n)))
+	v, closer, err := s.db.Get(txKey(nil, t.TxID[:]))
 	if err != nil {
 		return nil, fmt.Errorf("store: index: tx %s: %w", t.TxID, err)
 	}
-	if len(v) == 32 {
-		copy(t.WTxID[:], v)
+	defer closer.Close()
+	num, wtxid, _, _, err := parseTxValue(v)
+	if err != nil {
+		return nil, err
 	}
-	closer.Close()
+	if uint64(num) == n && wtxid != nil {
+		copy(t.WTxID[:], wtxid)
+	}
 	return t, nil
 }
 

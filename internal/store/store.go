@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"golang.org/x/sys/unix"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -159,7 +160,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.dbOpts = indexOptions()
+	// The block cache holds the bloom filters and index blocks that lookups
+	// of older txids and addresses touch.
+	cache := pebble.NewCache(256 << 20)
+	s.dbOpts.Cache = cache
 	s.db, err = pebble.Open(filepath.Join(dir, "index"), s.dbOpts)
+	cache.Unref()
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: index: %w", err)
@@ -228,7 +234,17 @@ func (s *Store) undoPastCommit() error {
 		b.Delete(blockKey(nil, s.blockHash.row(h)), nil)
 	}
 	for t := c.Txs; t < s.txHash.fileRows(); t++ {
-		b.Delete(txKey(nil, s.txHash.row(t), uint32(t)), nil)
+		key := txKey(nil, s.txHash.row(t))
+		// A duplicated txid hands its key back to the earlier tx.
+		if v, closer, err := s.db.Get(key); err == nil {
+			n, _, dupOf, dup, perr := parseTxValue(v)
+			closer.Close()
+			if perr == nil && uint64(n) == t && dup && uint64(dupOf) < c.Txs {
+				b.Set(key, txValue(nil, dupOf, nil, 0, false), nil)
+				continue
+			}
+		}
+		b.Delete(key, nil)
 	}
 	dataRows := s.addrData.fileRows()
 	for a := c.Addrs; a < s.addrEnd.fileRows(); a++ {
@@ -371,7 +387,7 @@ func (s *Store) Unwind(h int64) error {
 
 // Index keys. Numbers are big-endian so keys sort by number.
 const (
-	prefixTx      = 't' // 't' txid(32) txnum(4) -> wtxid(32) if segwit, else empty
+	prefixTx      = 't' // 't' txid(32) -> txValue
 	prefixAddr    = 'a' // 'a' type(1) payload -> addrnum(4)
 	prefixPosting = 'p' // 'p' addrnum(4) outnum(8) -> empty
 	prefixBlock   = 'b' // 'b' block hash(32) -> height(4)
@@ -381,10 +397,57 @@ func blockKey(dst, hash []byte) []byte {
 	return append(append(dst, prefixBlock), hash...)
 }
 
-func txKey(dst, txid []byte, n uint32) []byte {
+func txKey(dst, txid []byte) []byte {
 	dst = append(dst, prefixTx)
-	dst = append(dst, txid...)
-	return binary.BigEndian.AppendUint32(dst, n)
+	return append(dst, txid...)
+}
+
+// A tx key's value: the tx number (4), a flags byte, then the wtxid (32) if
+// flagWtxid, then the number of an earlier tx with the same txid (4) if
+// flagDup. Bitcoin has two such pairs of coinbases (BIP30); the later one
+// wins, as it did in the UTXO set, and unwinding it restores the earlier.
+const (
+	flagWtxid = 1
+	flagDup   = 2
+)
+
+func txValue(dst []byte, n uint32, wtxid []byte, dupOf uint32, dup bool) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, n)
+	var flags byte
+	if wtxid != nil {
+		flags |= flagWtxid
+	}
+	if dup {
+		flags |= flagDup
+	}
+	dst = append(dst, flags)
+	dst = append(dst, wtxid...)
+	if dup {
+		dst = binary.BigEndian.AppendUint32(dst, dupOf)
+	}
+	return dst
+}
+
+// parseTxValue returns the tx number, the wtxid (nil without one) and the
+// earlier tx with the same txid, if any.
+func parseTxValue(v []byte) (n uint32, wtxid []byte, dupOf uint32, dup bool, err error) {
+	if len(v) < 5 {
+		return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
+	}
+	n, flags, rest := binary.BigEndian.Uint32(v), v[4], v[5:]
+	if flags&flagWtxid != 0 {
+		if len(rest) < 32 {
+			return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
+		}
+		wtxid, rest = rest[:32], rest[32:]
+	}
+	if flags&flagDup != 0 {
+		if len(rest) < 4 {
+			return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
+		}
+		dupOf, dup = binary.BigEndian.Uint32(rest), true
+	}
+	return n, wtxid, dupOf, dup, nil
 }
 
 // addrKey takes the address as stored: type byte then payload.
@@ -402,8 +465,15 @@ func postingKey(dst []byte, a uint32, o uint64) []byte {
 // indexOptions tunes Pebble for spur's index: keys are mostly hashes and
 // numbers, which do not compress, and arrive in large batches.
 func indexOptions() *pebble.Options {
-	o := &pebble.Options{Logger: quietLogger{}, MemTableSize: 64 << 20, L0CompactionThreshold: 8, L0StopWritesThreshold: 64}
+	o := &pebble.Options{Logger: quietLogger{}, MemTableSize: 64 << 20, L0CompactionThreshold: 4, L0StopWritesThreshold: 64,
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 }}
 	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	// Bloom filters let a lookup of a txid or address skip every table that
+	// lacks it: most lookups during ingest are of keys in one table only.
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		o.Levels[i].FilterType = pebble.TableFilter
+	}
 	return o
 }
 

@@ -72,6 +72,7 @@ type writer struct {
 	s   *Store
 	idx *pendingIndex
 	key []byte
+	val []byte
 
 	// A commit writes its index in the background while appends go on;
 	// inflight delivers its result and inflightMeta is what it commits.
@@ -80,15 +81,17 @@ type writer struct {
 
 	// txs maps the first 8 bytes of a txid to its tx number; addrs maps the
 	// maphash of an address to its number. Hits are verified against the
-	// columns, so a collision costs a lookup, never a wrong answer. While
-	// complete is true the caches hold every tx and address of the store and
-	// a miss needs no index lookup.
-	txs      map[uint64]uint32
-	txsExact map[btc.Hash]uint32 // pending txs whose cache slot another txid holds
-	addrs    map[uint64]uint32
-	addrsEx  map[string]uint32
-	complete bool
-	limit    int
+	// columns, so a collision costs a lookup, never a wrong answer. Each
+	// cache has two generations: new entries go to the young one, and when
+	// it is full the old one is dropped, so the most recent entries (which
+	// most spends refer to) stay. While complete is true the caches hold every
+	// tx and address of the store and a miss needs no index lookup.
+	txs, txsOld     map[uint64]uint32
+	txsExact        map[btc.Hash]uint32 // txs whose cache slot another txid holds
+	addrs, addrsOld map[uint64]uint32
+	addrsEx         map[string]uint32
+	complete        bool
+	limit           int
 }
 
 func newWriter(s *Store, limit int) *writer {
@@ -100,16 +103,20 @@ func newWriter(s *Store, limit int) *writer {
 // reset drops the caches and the uncommitted batch.
 func (w *writer) reset() {
 	w.idx = &pendingIndex{}
-	w.txs = make(map[uint64]uint32)
+	w.txs, w.txsOld = make(map[uint64]uint32), nil
 	w.txsExact = make(map[btc.Hash]uint32)
-	w.addrs = make(map[uint64]uint32)
+	w.addrs, w.addrsOld = make(map[uint64]uint32), nil
 	w.addrsEx = make(map[string]uint32)
 	w.complete = w.s.meta.Counts.Txs == 0
 }
 
 func (w *writer) lookupTx(id *btc.Hash) (uint32, bool, error) {
 	s := w.s
-	if n, ok := w.txs[binary.LittleEndian.Uint64(id[:8])]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
+	k := binary.LittleEndian.Uint64(id[:8])
+	if n, ok := w.txs[k]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
+		return n, true, nil
+	}
+	if n, ok := w.txsOld[k]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
 		return n, true, nil
 	}
 	if n, ok := w.txsExact[*id]; ok {
@@ -133,6 +140,9 @@ func (w *writer) addTx(id *btc.Hash, n uint32) {
 func (w *writer) lookupAddr(a []byte, key uint64) (uint32, bool, error) {
 	s := w.s
 	if n, ok := w.addrs[key]; ok && bytes.Equal(s.addrBytes(uint64(n)), a) {
+		return n, true, nil
+	}
+	if n, ok := w.addrsOld[key]; ok && bytes.Equal(s.addrBytes(uint64(n)), a) {
 		return n, true, nil
 	}
 	if len(w.addrsEx) > 0 {
@@ -275,7 +285,17 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		if tx.Segwit {
 			wtxid = tx.WTxID[:]
 		}
-		w.idx.add(&w.idx.txs, tx.TxID[:], uint32(txn), wtxid)
+		// Only coinbases can repeat a txid (BIP30, before BIP34).
+		var dupOf uint32
+		var dup bool
+		if coinbase {
+			var err error
+			if dupOf, dup, err = w.lookupTx(&tx.TxID); err != nil {
+				return err
+			}
+		}
+		w.val = txValue(w.val[:0], uint32(txn), wtxid, dupOf, dup)
+		w.idx.add(&w.idx.txs, tx.TxID[:], uint32(txn), w.val)
 		w.addTx(&tx.TxID, uint32(txn))
 	}
 	return nil
@@ -334,13 +354,16 @@ func (s *Store) CommitAsync() error {
 		}
 		done <- err
 	}()
-	if len(w.txs)+len(w.addrs) > 2*w.limit {
-		// Keep memory flat on long chains: lookups fall back to the index,
-		// which must first hold what the caches held.
-		if err := s.wait(); err != nil {
-			return err
-		}
-		w.reset()
+	// Keep memory flat on long chains: drop the old generation. Its
+	// entries were committed before the commit this one waited for, so the
+	// index holds them.
+	if len(w.txs) > w.limit {
+		w.txsOld, w.txs = w.txs, make(map[uint64]uint32, len(w.txs))
+		w.complete = false
+	}
+	if len(w.addrs) > w.limit {
+		w.addrsOld, w.addrs = w.addrs, make(map[uint64]uint32, len(w.addrs))
+		w.complete = false
 	}
 	return nil
 }
