@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -331,12 +332,7 @@ func (s *Store) CommitAsync() error {
 	if live == s.meta.Counts {
 		return nil
 	}
-	for _, c := range s.cols {
-		if err := c.flushAppends(); err != nil {
-			return err
-		}
-	}
-	if err := s.outSpent.flushUpdates(); err != nil {
+	if err := s.flushColumns(); err != nil {
 		return err
 	}
 	m := s.meta
@@ -366,6 +362,28 @@ func (s *Store) CommitAsync() error {
 		w.complete = false
 	}
 	return nil
+}
+
+// flushColumns writes and syncs every column's new rows at once (the files
+// are independent, so their syncs overlap), then the rewritten out.spent rows.
+func (s *Store) flushColumns() error {
+	errs := make([]error, len(s.cols))
+	var wg sync.WaitGroup
+	for i, c := range s.cols {
+		if len(c.pending) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.flushAppends()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.outSpent.flushUpdates()
 }
 
 // wait finishes the commit in flight, if any.
