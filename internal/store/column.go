@@ -17,9 +17,15 @@ type column struct {
 	width   int
 	f       *os.File
 	mm      []byte // read-only shared mapping; may be longer than the file
+	wmm     []byte // writable mapping of the flushed rows, while updates are applied
 	flushed int64  // bytes of whole rows in the file that the store uses
 	pending []byte
-	updates map[uint64][]byte // row -> new value, for flushed rows
+	updates []update // new values of flushed rows (u32 columns), in order of change
+}
+
+type update struct {
+	row uint64
+	v   uint32
 }
 
 func openColumn(path string, width int) (*column, error) {
@@ -93,10 +99,7 @@ func (c *column) setU32(i uint64, v uint32) {
 		binary.LittleEndian.PutUint32(c.pending[off-c.flushed:], v)
 		return
 	}
-	if c.updates == nil {
-		c.updates = make(map[uint64][]byte)
-	}
-	c.updates[i] = binary.LittleEndian.AppendUint32(nil, v)
+	c.updates = append(c.updates, update{i, v})
 }
 
 // flushAppends writes the pending rows after the flushed ones and syncs.
@@ -120,12 +123,32 @@ func (c *column) flushUpdates() error {
 	if len(c.updates) == 0 {
 		return nil
 	}
-	for i, v := range c.updates {
-		if _, err := c.f.WriteAt(v, int64(i)*int64(c.width)); err != nil {
-			return fmt.Errorf("store: write %s: %w", c.name, err)
+	// Rows are changed through a writable mapping of the rows: one system
+	// call per commit instead of one per spend. Changes apply in order, so
+	// a row changed twice keeps its last value.
+	if c.wmm == nil {
+		mm, err := unix.Mmap(int(c.f.Fd()), 0, int(c.flushed), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return fmt.Errorf("store: mmap %s for writing: %w", c.name, err)
 		}
+		c.wmm = mm
 	}
-	clear(c.updates)
+	for _, u := range c.updates {
+		off := int64(u.row) * int64(c.width)
+		if off+4 > int64(len(c.wmm)) {
+			return fmt.Errorf("BUG: store: update of row %d past the %s mapping", u.row, c.name)
+		}
+		binary.LittleEndian.PutUint32(c.wmm[off:], u.v)
+	}
+	c.updates = c.updates[:0]
+	// The writable mapping covers only the rows of this commit's start;
+	// drop it so the next commit maps the grown file.
+	err := unix.Msync(c.wmm, unix.MS_SYNC)
+	unix.Munmap(c.wmm)
+	c.wmm = nil
+	if err != nil {
+		return fmt.Errorf("store: msync %s: %w", c.name, err)
+	}
 	if err := c.f.Sync(); err != nil {
 		return fmt.Errorf("store: sync %s: %w", c.name, err)
 	}
@@ -135,7 +158,7 @@ func (c *column) flushUpdates() error {
 // truncate drops every row from n on, in the file and in memory.
 func (c *column) truncate(n uint64) error {
 	c.pending = c.pending[:0]
-	clear(c.updates)
+	c.updates = c.updates[:0]
 	size := int64(n) * int64(c.width)
 	if err := c.f.Truncate(size); err != nil {
 		return fmt.Errorf("store: truncate %s: %w", c.name, err)

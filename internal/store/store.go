@@ -282,7 +282,7 @@ func (s *Store) undoPastCommit() error {
 			}
 		} else {
 			col.pending = col.pending[:0]
-			clear(col.updates)
+			col.updates = col.updates[:0]
 		}
 	}
 	return nil
