@@ -312,7 +312,7 @@ func childIngest(paths []string, net *btc.Network, dir string, stop int64, cache
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
 		return nil, fmt.Errorf("bench: child ingest output: %v", err)
 	}
-	s, err := store.Open(dir, store.Options{Network: net})
+	s, err := store.Open(btcDir(dir), store.Options{Network: net})
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			section("1. Ingest mainnet blocks 0..14131 (Bitcoin Core blk-file framing)")
 			fmt.Printf("$ spur ingest btc --store %s --blocks %s\n", dir, paths[0])
-			s, err := store.Open(dir, store.Options{})
+			s, err := store.Open(btcDir(dir), store.Options{})
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ The store goes to a temporary directory unless --store is given.`,
 
 			section("5. A reorganisation: btcd's test chain 0..4, then a longer side chain 3A..5A forking after block 2")
 			rdir := filepath.Join(tmp, "reorg")
-			rs, err := store.Open(rdir, store.Options{})
+			rs, err := store.Open(btcDir(rdir), store.Options{})
 			if err != nil {
 				return err
 			}

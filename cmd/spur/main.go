@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -119,16 +120,21 @@ func (f *storeFlags) open() (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(f.dir, store.Options{Network: net, CacheEntries: f.cache})
+	return store.Open(btcDir(f.dir), store.Options{Network: net, CacheEntries: f.cache})
 }
+
+// A spur store is a directory with a part per kind of data: the Bitcoin
+// column store in btc/, labels in labels/.
+func btcDir(dir string) string    { return filepath.Join(dir, "btc") }
+func labelsDir(dir string) string { return filepath.Join(dir, "labels") }
 
 // openExisting opens a store for reading; it refuses to create one.
 func (f *storeFlags) openExisting() (*store.Store, error) {
 	if f.dir == "" {
 		return nil, usagef("--store DIR is required")
 	}
-	if _, err := os.Stat(f.dir + "/META"); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a spur store (no META file)", store.ErrNotFound, f.dir)
+	if _, err := os.Stat(filepath.Join(btcDir(f.dir), "META")); err != nil {
+		return nil, fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
 	}
 	return f.open()
 }

@@ -204,19 +204,19 @@ func TestBadInput(t *testing.T) {
 func TestStoreVersionRefused(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
-	meta, err := os.ReadFile(filepath.Join(dir, "META"))
+	meta, err := os.ReadFile(filepath.Join(dir, "btc", "META"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	binary.LittleEndian.PutUint32(meta[8:], 99)
-	os.WriteFile(filepath.Join(dir, "META"), meta, 0o644)
+	os.WriteFile(filepath.Join(dir, "btc", "META"), meta, 0o644)
 	r := run(t, "block", "0", "--store", dir)
 	if r.code != exitStore || !strings.Contains(r.stderr, "format version 99") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	binary.LittleEndian.PutUint32(meta[8:], 1)
 	meta[40] ^= 1 // a count, under the checksum
-	os.WriteFile(filepath.Join(dir, "META"), meta, 0o644)
+	os.WriteFile(filepath.Join(dir, "btc", "META"), meta, 0o644)
 	r = run(t, "block", "0", "--store", dir)
 	if r.code != exitStore || !strings.Contains(r.stderr, "checksum") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
