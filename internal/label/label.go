@@ -1,0 +1,255 @@
+package label
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Category names used across spur.
+const (
+	Sanctioned  = "sanctioned"
+	Exchange    = "exchange"
+	Mixer       = "mixer"
+	DEX         = "dex"
+	Bridge      = "bridge"
+	StolenFunds = "stolen-funds"
+	Scam        = "scam"
+)
+
+// Label is one statement about one address.
+type Label struct {
+	Address    string   `json:"address"`
+	Chain      string   `json:"chain"`
+	Category   string   `json:"category"`
+	Label      string   `json:"label"`
+	Actor      string   `json:"actor,omitempty"`
+	Source     string   `json:"source"`
+	Confidence float64  `json:"confidence,omitempty"`
+	Currency   string   `json:"currency,omitempty"`
+	Ref        string   `json:"ref,omitempty"`      // e.g. the SDN entity number
+	Programs   []string `json:"programs,omitempty"` // sanctions programmes
+	URL        string   `json:"url,omitempty"`      // where the statement was published
+	key        string
+}
+
+// Entity is a listed party (for name screening): an SDN entry with its
+// names, addresses and programmes.
+type Entity struct {
+	Source    string   `json:"source"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Type      string   `json:"type,omitempty"`
+	Programs  []string `json:"programs,omitempty"`
+	Aliases   []string `json:"aliases,omitempty"`
+	Addresses []string `json:"addresses,omitempty"`
+	Remarks   string   `json:"remarks,omitempty"`
+}
+
+// SourceInfo describes one imported source.
+type SourceInfo struct {
+	Source   string         `json:"source"`
+	Format   string         `json:"format"`
+	Path     string         `json:"path"`
+	Imported time.Time      `json:"imported"`
+	Labels   int            `json:"labels"`
+	Entities int            `json:"entities"`
+	Counts   map[string]int `json:"counts,omitempty"` // labels per currency or chain
+}
+
+// Store is an open label database.
+type Store struct{ db *pebble.DB }
+
+// Keys:
+//
+//	'a' addrkey 0x00 source 0x00 seq(4)  -> Label JSON
+//	's' source 0x00 seq(4)               -> addrkey (to drop a source's labels)
+//	'e' source 0x00 id                   -> Entity JSON
+//	'm' source                           -> SourceInfo JSON
+//
+// addrkey is the address as Normalize files it.
+
+// Open opens (or creates) the label database in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func seq(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+
+func join(parts ...[]byte) []byte { return bytes.Join(parts, []byte{0}) }
+
+// Replace makes labels and entities the whole content of source, in one
+// atomic batch: the source's old labels and entities go, others stay.
+func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) error {
+	if info.Source == "" || bytes.IndexByte([]byte(info.Source), 0) >= 0 {
+		return fmt.Errorf("label: bad source name %q", info.Source)
+	}
+	src := []byte(info.Source)
+	b := s.db.NewBatch()
+	defer b.Close()
+	// Drop the old labels through the source's list of address keys.
+	lo := append([]byte{'s'}, join(src, nil)...)
+	hi := append([]byte{'s'}, append(src, 1)...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		n := k[len(k)-4:]
+		b.Delete(append([]byte{'a'}, join(it.Value(), src, n)...), nil)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	b.DeleteRange(lo, hi, nil)
+	b.DeleteRange(append([]byte{'e'}, join(src, nil)...), append([]byte{'e'}, append(src, 1)...), nil)
+	for i, l := range labels {
+		l.Source = info.Source
+		if l.key == "" {
+			_, key, err := Normalize(l.Chain, l.Address)
+			if err != nil {
+				return fmt.Errorf("label: %s: %w", l.Address, err)
+			}
+			l.key = key
+		}
+		v, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		b.Set(append([]byte{'a'}, join([]byte(l.key), src, seq(i))...), v, nil)
+		b.Set(append([]byte{'s'}, join(src, seq(i))...), []byte(l.key), nil)
+	}
+	for _, e := range entities {
+		e.Source = info.Source
+		v, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b.Set(append([]byte{'e'}, join(src, []byte(e.ID))...), v, nil)
+	}
+	info.Labels, info.Entities = len(labels), len(entities)
+	v, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	b.Set(append([]byte{'m'}, src...), v, nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
+// Lookup returns every label of an address, whatever its chain, in source
+// order. EVM addresses match in any case.
+func (s *Store) Lookup(addr string) ([]Label, error) {
+	_, key, err := Normalize(GuessChain(addr), addr)
+	if err != nil {
+		key = addr // not a valid Bitcoin address: look it up as given
+	}
+	lo := append([]byte{'a'}, join([]byte(key), nil)...)
+	hi := append([]byte{'a'}, append([]byte(key), 1)...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	var out []Label
+	for ok := it.First(); ok; ok = it.Next() {
+		var l Label
+		if err := json.Unmarshal(it.Value(), &l); err != nil {
+			return nil, fmt.Errorf("label: corrupt label under %q: %w", it.Key(), err)
+		}
+		out = append(out, l)
+	}
+	return out, it.Error()
+}
+
+// Filter selects labels for List.
+type Filter struct {
+	Source, Category, Chain, Actor string
+}
+
+// List calls fn with every label that passes the filter, in address order.
+func (s *Store) List(f Filter, fn func(Label) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'a'}, UpperBound: []byte{'b'}})
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		var l Label
+		if err := json.Unmarshal(it.Value(), &l); err != nil {
+			return fmt.Errorf("label: corrupt label: %w", err)
+		}
+		if f.Source != "" && l.Source != f.Source || f.Category != "" && l.Category != f.Category ||
+			f.Chain != "" && l.Chain != f.Chain || f.Actor != "" && l.Actor != f.Actor {
+			continue
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Sources lists the imported sources.
+func (s *Store) Sources() ([]SourceInfo, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'m'}, UpperBound: []byte{'n'}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	var out []SourceInfo
+	for ok := it.First(); ok; ok = it.Next() {
+		var si SourceInfo
+		if err := json.Unmarshal(it.Value(), &si); err != nil {
+			return nil, fmt.Errorf("label: corrupt source record: %w", err)
+		}
+		out = append(out, si)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out, it.Error()
+}
+
+// Entity returns a listed entity of a source.
+func (s *Store) Entity(source, id string) (*Entity, error) {
+	v, closer, err := s.db.Get(append([]byte{'e'}, join([]byte(source), []byte(id))...))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer closer.Close()
+	var e Entity
+	if err := json.Unmarshal(v, &e); err != nil {
+		return nil, fmt.Errorf("label: corrupt entity: %w", err)
+	}
+	return &e, nil
+}
+
+type quiet struct{}
+
+func (quiet) Infof(string, ...any)  {}
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("label: "+format, args...))
+}

@@ -1,0 +1,226 @@
+package label
+
+import (
+	"compress/bzip2"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ofacDir decompresses the shipped SDN CSV set into a temporary directory.
+func ofacDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
+		f, err := os.Open(filepath.Join("../../testdata/sanctions/ofac_sdn_2025-12", n+".csv.bz2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(bzip2.NewReader(f))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n+".csv"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// The counts below come from an independent read of the same files: a
+// Python csv reader joining each entry's sdn.csv remarks with its
+// sdn_comments.csv continuation verbatim, and the regular expression
+// "Digital Currency Address - (\w+) ([^\s;]+)".
+var wantPerCurrency = map[string]int{
+	"XBT": 519, "USDT": 93, "ETH": 77, "TRX": 29, "LTC": 11, "XMR": 8, "BCH": 7, "ZEC": 3, "DASH": 3,
+	"USDC": 2, "BTG": 1, "ETC": 1, "BSV": 1, "XVG": 1, "XRP": 1, "ARB": 1, "BSC": 1, "SOL": 1,
+}
+
+func TestOFACSDN(t *testing.T) {
+	res, err := ParseOFACSDN(ofacDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for cur, n := range wantPerCurrency {
+		if res.PerCurrency[cur] != n {
+			t.Errorf("%s: %d addresses, want %d", cur, res.PerCurrency[cur], n)
+		}
+		total += n
+	}
+	if len(res.Labels) != total || len(res.PerCurrency) != len(wantPerCurrency) {
+		t.Fatalf("%d labels in %d currencies, want %d in %d", len(res.Labels), len(res.PerCurrency), total, len(wantPerCurrency))
+	}
+	find := func(addr string) *Label {
+		for i := range res.Labels {
+			if strings.EqualFold(res.Labels[i].Address, addr) {
+				return &res.Labels[i]
+			}
+		}
+		return nil
+	}
+	if len(res.Entities) != 18494 {
+		t.Fatalf("%d entities, want 18494", len(res.Entities))
+	}
+	// The list marks one Tron address as XBT; it is kept, filed as Tron.
+	if len(res.Invalid) != 1 || res.Invalid[0] != "XBT TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq" {
+		t.Fatalf("addresses that do not fit their currency: %v", res.Invalid)
+	}
+	if l := find("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq"); l == nil || l.Chain != ChainTRX || l.Currency != "XBT" {
+		t.Fatalf("the Tron address listed as XBT: %+v", l)
+	}
+	// Addresses whose remark continues in sdn_comments.csv, cut inside the
+	// phrase, at a space, and inside the address.
+	for _, a := range []string{"0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c", "194xmrZA53UBsZau2PnJLdmVVW9m5feeS", "1GqChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr"} {
+		if find(a) == nil {
+			t.Errorf("%s (continued in sdn_comments.csv) not found", a)
+		}
+	}
+	// EVM addresses print EIP-55, whatever case the list used.
+	l := find("0x098B716B8Aaf21512996dC57EB0615e2383E2f96")
+	if l == nil || l.Address != "0x098B716B8Aaf21512996dC57EB0615e2383E2f96" || l.Label != "LAZARUS GROUP" || l.Chain != ChainETH || l.Category != Sanctioned || l.Programs[0] != "DPRK3" || l.Ref != "27307" {
+		t.Fatalf("Lazarus Group's Ronin address: %+v", l)
+	}
+}
+
+func TestStoreReplaceAndLookup(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := ParseOFACSDN(ofacDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities); err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "l.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"), 0o644)
+	mine, err := ParseCSV(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace(SourceInfo{Source: "mine", Format: "csv"}, mine, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Any case finds both sources' labels.
+	got, err := s.Lookup("0X098B716B8AAF21512996DC57EB0615E2383E2F96")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("lookup: %v %v", got, err)
+	}
+	// Re-importing a source replaces only that source.
+	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels[:10], nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+	if len(got) != 1 || got[0].Source != "mine" || got[0].Actor != "Lazarus Group" {
+		t.Fatalf("after re-import: %+v", got)
+	}
+	n := 0
+	s.List(Filter{Source: "ofac-sdn"}, func(Label) error { n++; return nil })
+	if n != 10 {
+		t.Fatalf("%d ofac labels after re-import, want 10", n)
+	}
+	if e, _ := s.Entity("ofac-sdn", "27307"); e != nil {
+		t.Fatal("entities of the old import survived")
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	dir := ofacDir(t)
+	b, _ := os.ReadFile(filepath.Join(dir, "sdn.csv"))
+	lines := strings.SplitAfter(string(b), "\n")
+	lines[99] = "36,\"broken\n"
+	os.WriteFile(filepath.Join(dir, "sdn.csv"), []byte(strings.Join(lines, "")), 0o644)
+	_, err := ParseOFACSDN(dir)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sdn.csv: line 100") {
+		t.Fatalf("want a malformed error at sdn.csv line 100, got %v", err)
+	}
+	tp := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: ok\n  - label: no address\n"), 0o644)
+	if _, err := ParseTagPack(tp); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 6") {
+		t.Fatalf("tagpack without address: %v", err)
+	}
+	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ncurrency: BTC\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb\n    label: bad checksum\n"), 0o644)
+	if _, err := ParseTagPack(tp); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("tagpack with a bad address: %v", err)
+	}
+}
+
+func TestTagPack(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "tp.yaml")
+	os.WriteFile(p, []byte(`title: Exchanges
+creator: spur tests
+currency: BTC
+category: exchange
+source: https://example.org/exchanges
+confidence: web_crawl
+lastmod: 2021-04-21
+tags:
+  - address: BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4
+    label: Example Exchange hot wallet
+  - address: 0xDe0B295669a9FD93d5F28D9Ec85E40f4cb697BAe
+    currency: ETH
+    label: Example Fund
+    category: organization
+    actor: example-fund
+    confidence: 90
+`), 0o644)
+	ls, err := ParseTagPack(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls) != 2 {
+		t.Fatalf("%d labels", len(ls))
+	}
+	if l := ls[0]; l.Address != "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4" || l.Category != "exchange" || l.Chain != ChainBTC || l.Confidence != 0.5 || l.URL != "https://example.org/exchanges" {
+		t.Fatalf("inherited header fields: %+v", l)
+	}
+	if l := ls[1]; l.Address != "0xde0B295669a9FD93d5F28D9Ec85E40f4cb697BAe" || l.Category != "organization" || l.Chain != ChainETH || l.Actor != "example-fund" || l.Confidence != 0.9 {
+		t.Fatalf("tag's own fields: %+v", l)
+	}
+}
+
+func FuzzParseCSV(f *testing.F) {
+	f.Add([]byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,exchange,x,,\n"))
+	f.Add([]byte("address,chain,category,label,actor,source\n\"unterminated\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f.csv")
+		os.WriteFile(p, b, 0o644)
+		ls, err := ParseCSV(p)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+		for _, l := range ls {
+			if l.Address == "" || l.Category == "" {
+				t.Fatalf("accepted an empty field: %+v", l)
+			}
+		}
+	})
+}
+
+func FuzzParseTagPack(f *testing.F) {
+	f.Add([]byte("category: exchange\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: x\n"))
+	f.Add([]byte("tags: 3\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f.yaml")
+		os.WriteFile(p, b, 0o644)
+		ls, err := ParseTagPack(p)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+		for _, l := range ls {
+			if l.Address == "" || l.Label == "" || l.Category == "" {
+				t.Fatalf("accepted an empty field: %+v", l)
+			}
+		}
+	})
+}

@@ -1,0 +1,169 @@
+package label
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ErrMalformed marks input that a parser refused; the message names the
+// file and line.
+var ErrMalformed = errors.New("label: malformed input")
+
+// OFACResult is what an OFAC SDN import found.
+type OFACResult struct {
+	Labels   []Label
+	Entities []Entity
+	// PerCurrency counts the digital currency addresses found, per OFAC
+	// currency code (an address listed for two entities counts twice).
+	PerCurrency map[string]int
+	// Invalid lists addresses whose form does not fit their currency (a
+	// Bitcoin address that does not parse); they are kept, filed under the
+	// chain their form suggests.
+	Invalid []string
+}
+
+var currencyAddress = regexp.MustCompile(`Digital Currency Address - ([A-Za-z0-9]+) ([^\s;]+)`)
+
+// readOFACCSV reads one of the legacy SDN CSV files: no header, "-0-" for
+// empty fields, and a DOS end-of-file byte after the last line.
+func readOFACCSV(path string, fields int, required bool) ([][]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !required {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	b = bytes.TrimRight(b, "\x1a")
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = fields
+	var rows [][]string
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+		}
+		line, _ := r.FieldPos(0)
+		if _, err := strconv.Atoi(strings.TrimSpace(rec[0])); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: entity number %q is not a number", ErrMalformed, path, line, rec[0])
+		}
+		rows = append(rows, rec)
+	}
+	if required && len(rows) == 0 {
+		return nil, fmt.Errorf("%w: %s: no entries", ErrMalformed, path)
+	}
+	return rows, nil
+}
+
+func ofacField(s string) string {
+	if t := strings.TrimSpace(s); t != "-0-" {
+		return t
+	}
+	return ""
+}
+
+// ParseOFACSDN reads the legacy OFAC SDN CSV set in dir: sdn.csv (required),
+// sdn_comments.csv (remarks that continue past sdn.csv's field), alt.csv
+// (aliases) and add.csv (addresses). Every "Digital Currency Address - CUR
+// ADDRESS" in an entry's remarks, read across the continuation exactly as
+// written, becomes a sanctioned-address label.
+func ParseOFACSDN(dir string) (*OFACResult, error) {
+	sdn, err := readOFACCSV(filepath.Join(dir, "sdn.csv"), 12, true)
+	if err != nil {
+		return nil, err
+	}
+	comments, err := readOFACCSV(filepath.Join(dir, "sdn_comments.csv"), 2, false)
+	if err != nil {
+		return nil, err
+	}
+	alts, err := readOFACCSV(filepath.Join(dir, "alt.csv"), 5, false)
+	if err != nil {
+		return nil, err
+	}
+	adds, err := readOFACCSV(filepath.Join(dir, "add.csv"), 6, false)
+	if err != nil {
+		return nil, err
+	}
+	more := map[string]string{}
+	for _, c := range comments {
+		more[strings.TrimSpace(c[0])] += c[1]
+	}
+	aliases := map[string][]string{}
+	for _, a := range alts {
+		if name := ofacField(a[3]); name != "" {
+			aliases[strings.TrimSpace(a[0])] = append(aliases[strings.TrimSpace(a[0])], name)
+		}
+	}
+	addresses := map[string][]string{}
+	for _, a := range adds {
+		var parts []string
+		for _, f := range a[2:5] {
+			if v := ofacField(f); v != "" {
+				parts = append(parts, v)
+			}
+		}
+		if len(parts) > 0 {
+			addresses[strings.TrimSpace(a[0])] = append(addresses[strings.TrimSpace(a[0])], strings.Join(parts, ", "))
+		}
+	}
+	res := &OFACResult{PerCurrency: map[string]int{}}
+	for _, r := range sdn {
+		id := strings.TrimSpace(r[0])
+		remarks := r[11]
+		if strings.TrimSpace(remarks) == "-0-" {
+			remarks = ""
+		}
+		// The continuation is appended exactly: an address or a word may be
+		// cut anywhere, including at a space.
+		remarks += more[id]
+		var programs []string
+		if p := ofacField(r[3]); p != "" {
+			for _, x := range strings.Split(p, "] [") {
+				programs = append(programs, strings.Trim(x, "[] "))
+			}
+		}
+		e := Entity{ID: id, Name: ofacField(r[1]), Type: ofacField(r[2]), Programs: programs,
+			Aliases: aliases[id], Addresses: addresses[id], Remarks: strings.TrimSpace(remarks)}
+		if e.Type == "" {
+			e.Type = "entity"
+		}
+		res.Entities = append(res.Entities, e)
+		for _, m := range currencyAddress.FindAllStringSubmatch(remarks, -1) {
+			cur, raw := strings.ToUpper(m[1]), strings.TrimRight(m[2], ".,")
+			chain := chainOfCurrency(cur, raw)
+			l := Label{Address: raw, Chain: chain, Category: Sanctioned, Label: e.Name, Currency: cur, Ref: id, Programs: programs, Confidence: 1}
+			display, key, err := Normalize(chain, raw)
+			if err != nil {
+				// Listed under a currency its form does not fit (the list
+				// has a Tron address marked XBT): keep it, filed by its form.
+				res.Invalid = append(res.Invalid, cur+" "+raw)
+				if g := GuessChain(raw); g != "" {
+					l.Chain = g
+				}
+				display, key, err = Normalize(l.Chain, raw)
+				if err != nil {
+					display, key = raw, raw
+				}
+			}
+			l.Address, l.key = display, key
+			res.Labels = append(res.Labels, l)
+			res.PerCurrency[cur]++
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,186 @@
+package label
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// tagPackFields are the fields a TagPack header may set for all its tags
+// and each tag may override.
+type tagPackFields struct {
+	Label      string `yaml:"label"`
+	Category   string `yaml:"category"`
+	Actor      string `yaml:"actor"`
+	Source     string `yaml:"source"`
+	Currency   string `yaml:"currency"`
+	Network    string `yaml:"network"`
+	Confidence any    `yaml:"confidence"`
+}
+
+// ParseTagPack reads a GraphSense TagPack (YAML): header fields (label,
+// category, actor, source, currency or network, confidence) apply to every
+// tag that does not set its own. A tag without an address, label or
+// category is refused with its line.
+func ParseTagPack(path string) ([]Label, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: %s: not a TagPack (want a mapping with a tags list)", ErrMalformed, path)
+	}
+	root := doc.Content[0]
+	var header tagPackFields
+	if err := root.Decode(&header); err != nil {
+		return nil, fmt.Errorf("%w: %s: header: %v", ErrMalformed, path, err)
+	}
+	var tags *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "tags" {
+			tags = root.Content[i+1]
+		}
+	}
+	if tags == nil || tags.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("%w: %s: no tags list", ErrMalformed, path)
+	}
+	var out []Label
+	for _, n := range tags.Content {
+		var t tagPackFields
+		var a struct {
+			Address string `yaml:"address"`
+		}
+		if err := n.Decode(&t); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
+		}
+		if err := n.Decode(&a); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
+		}
+		pick := func(tag, head string) string {
+			if tag != "" {
+				return tag
+			}
+			return head
+		}
+		l := Label{
+			Address:  strings.TrimSpace(a.Address),
+			Label:    pick(t.Label, header.Label),
+			Category: pick(t.Category, header.Category),
+			Actor:    pick(t.Actor, header.Actor),
+			URL:      pick(t.Source, header.Source),
+		}
+		cur := strings.ToLower(pick(pick(t.Network, t.Currency), pick(header.Network, header.Currency)))
+		conf := t.Confidence
+		if conf == nil {
+			conf = header.Confidence
+		}
+		l.Confidence = confidence(conf)
+		if l.Address == "" || l.Label == "" || l.Category == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: a tag needs an address, a label and a category", ErrMalformed, path, n.Line)
+		}
+		l.Chain = chainOfCurrency(strings.ToUpper(cur), l.Address)
+		if cur == "" {
+			l.Chain = GuessChain(l.Address)
+		}
+		display, key, err := Normalize(l.Chain, l.Address)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: address %q: %v", ErrMalformed, path, n.Line, l.Address, err)
+		}
+		l.Address, l.key = display, key
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// confidence maps a TagPack confidence (a number in [0,1] or 0..100, or
+// GraphSense's named levels) to [0,1].
+func confidence(v any) float64 {
+	switch c := v.(type) {
+	case int:
+		if c > 1 {
+			return float64(c) / 100
+		}
+		return float64(c)
+	case float64:
+		if c > 1 {
+			return c / 100
+		}
+		return c
+	case string:
+		switch c {
+		case "ownership", "authority_data", "service_data":
+			return 1
+		case "forensic", "lea_data":
+			return 0.9
+		case "web_crawl", "manual_crawl":
+			return 0.5
+		}
+		if f, err := strconv.ParseFloat(c, 64); err == nil {
+			return confidence(f)
+		}
+	}
+	return 0
+}
+
+// ParseCSV reads labels from a CSV file with the header
+// address,chain,category,label,actor,source (actor and source may be empty;
+// chain may be empty and is then guessed from the address).
+func ParseCSV(path string) ([]Label, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = 6
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: line 1: %v", ErrMalformed, path, err)
+	}
+	want := []string{"address", "chain", "category", "label", "actor", "source"}
+	for i, w := range want {
+		if strings.TrimSpace(strings.ToLower(head[i])) != w {
+			return nil, fmt.Errorf("%w: %s: line 1: header %q, want %s", ErrMalformed, path, strings.Join(head, ","), strings.Join(want, ","))
+		}
+	}
+	var out []Label
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+		}
+		line, _ := r.FieldPos(0)
+		l := Label{Address: strings.TrimSpace(rec[0]), Chain: strings.ToLower(strings.TrimSpace(rec[1])),
+			Category: strings.TrimSpace(rec[2]), Label: strings.TrimSpace(rec[3]), Actor: strings.TrimSpace(rec[4]), URL: strings.TrimSpace(rec[5])}
+		if l.Address == "" || l.Category == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: address and category are required", ErrMalformed, path, line)
+		}
+		if l.Chain == "" {
+			l.Chain = GuessChain(l.Address)
+		}
+		display, key, err := Normalize(l.Chain, l.Address)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: address %q: %v", ErrMalformed, path, line, l.Address, err)
+		}
+		l.Address, l.key = display, key
+		out = append(out, l)
+	}
+	return out, nil
+}
