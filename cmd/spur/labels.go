@@ -1,0 +1,295 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/label"
+)
+
+var labelFormats = []string{"ofac-sdn-csv", "tagpack", "csv"}
+
+func openLabels(dir string) (*label.Store, error) {
+	if dir == "" {
+		return nil, usagef("--store DIR is required")
+	}
+	return label.Open(labelsDir(dir))
+}
+
+func newLabels() *cobra.Command {
+	c := &cobra.Command{Use: "labels", Short: "Import and list address labels: sanctions lists, TagPacks, CSV"}
+	c.AddCommand(newLabelsImport(), newLabelsList(), newLabelsSources())
+	return c
+}
+
+func newLabelsImport() *cobra.Command {
+	var dir, format, source string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "import --store DIR --format FORMAT PATH",
+		Short: "Import labels from a file (or, for the OFAC SDN CSV set, its directory)",
+		Long: `Import a label source. Formats:
+
+  ofac-sdn-csv  the OFAC SDN list's legacy CSV set (sdn.csv, add.csv, alt.csv,
+                sdn_comments.csv) in the directory PATH: every "Digital Currency
+                Address - CUR ADDRESS" in an entry's remarks, including remarks
+                that continue in sdn_comments.csv, becomes a sanctioned label
+                with the SDN name, entity number and programmes; the entries
+                themselves are kept for name screening. Default source: ofac-sdn.
+  tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
+                Default source: tagpack:FILE-NAME.
+  csv           address,chain,category,label,actor,source with that header.
+                Default source: csv:FILE-NAME.
+
+Importing a source again replaces it whole and atomically; other sources stay.
+A malformed file is refused with its file and line, and changes nothing.`,
+		Example: `  spur labels import --store ./store --format ofac-sdn-csv ./sdn_csv/
+  spur labels import --store ./store --format tagpack exchanges.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			var labels []label.Label
+			var entities []label.Entity
+			var invalid []string
+			counts := map[string]int{}
+			var err error
+			switch format {
+			case "ofac-sdn-csv":
+				var res *label.OFACResult
+				if res, err = label.ParseOFACSDN(path); err == nil {
+					labels, entities, counts, invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
+				}
+				if source == "" {
+					source = "ofac-sdn"
+				}
+			case "tagpack", "csv":
+				if format == "tagpack" {
+					labels, err = label.ParseTagPack(path)
+				} else {
+					labels, err = label.ParseCSV(path)
+				}
+				if source == "" {
+					source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+				}
+				for _, l := range labels {
+					counts[l.Chain]++
+				}
+			case "":
+				return usagef("--format is required: one of %s", strings.Join(labelFormats, ", "))
+			default:
+				return usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
+			}
+			if err != nil {
+				return err
+			}
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			abs, _ := filepath.Abs(path)
+			info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
+			if err := s.Replace(info, labels, entities); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(os.Stdout, map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid})
+			}
+			fmt.Printf("imported %s labels and %s entities as source %q\n\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
+			t := newTable(os.Stdout)
+			if format == "ofac-sdn-csv" {
+				t.row("CURRENCY", "ADDRESSES")
+			} else {
+				t.row("CHAIN", "LABELS")
+			}
+			keys := make([]string, 0, len(counts))
+			for k := range counts {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+			})
+			for _, k := range keys {
+				t.row(k, counts[k])
+			}
+			t.flush()
+			for _, m := range invalid {
+				fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
+	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}
+
+func newLabelsList() *cobra.Command {
+	var dir string
+	var f label.Filter
+	var asJSON bool
+	var limit int
+	c := &cobra.Command{
+		Use:   "list --store DIR [--source S] [--category C] [--chain C] [--actor A]",
+		Short: "List labels, filtered",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			out := []label.Label{}
+			errStop := errors.New("stop")
+			err = s.List(f, func(l label.Label) error {
+				if limit > 0 && len(out) >= limit {
+					return errStop
+				}
+				out = append(out, l)
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStop) {
+				return err
+			}
+			if asJSON {
+				return printJSON(os.Stdout, out)
+			}
+			t := newTable(os.Stdout)
+			t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "ACTOR", "SOURCE")
+			for _, l := range out {
+				t.row(l.Chain, l.Address, l.Category, l.Label, dash(l.Actor), l.Source)
+			}
+			t.flush()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&f.Source, "source", "", "only this source")
+	c.Flags().StringVar(&f.Category, "category", "", "only this category (sanctioned, exchange, mixer, ...)")
+	c.Flags().StringVar(&f.Chain, "chain", "", "only this chain (btc, eth, trx, ...)")
+	c.Flags().StringVar(&f.Actor, "actor", "", "only this actor")
+	c.Flags().IntVar(&limit, "limit", 0, "at most this many (0: all)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}
+
+func newLabelsSources() *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "sources --store DIR",
+		Short: "List the imported label sources",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			src, err := s.Sources()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if src == nil {
+					src = []label.SourceInfo{}
+				}
+				return printJSON(os.Stdout, src)
+			}
+			t := newTable(os.Stdout)
+			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "IMPORTED", "PATH")
+			for _, x := range src {
+				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Imported.Format(time.RFC3339), x.Path)
+			}
+			t.flush()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}
+
+// screenResult is one screened address.
+type screenResult struct {
+	Address  string        `json:"address"`
+	Chain    string        `json:"chain"`
+	Labels   []label.Label `json:"labels"`
+	Entity   any           `json:"entity"`
+	Severity string        `json:"severity"`
+	Rule     string        `json:"rule"`
+}
+
+func newScreen() *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "screen --store DIR ADDRESS...",
+		Short: "Screen addresses of any chain against the imported labels",
+		Long: `For each address: its labels from every source, and a severity: severe when
+the address is sanctioned, low otherwise (exposure rules come with the
+screening API). An address never seen on any chain is screened all the same.
+EVM addresses match in any case and print EIP-55. Exit code 0 whatever the
+result; read the severity.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			var results []screenResult
+			for _, a := range args {
+				chain := label.GuessChain(a)
+				display := a
+				if d, _, err := label.Normalize(chain, a); err == nil {
+					display = d
+				}
+				ls, err := s.Lookup(a)
+				if err != nil {
+					return err
+				}
+				r := screenResult{Address: display, Chain: chain, Labels: ls, Severity: "low", Rule: "no label of a risky category"}
+				if r.Labels == nil {
+					r.Labels = []label.Label{}
+				}
+				for _, l := range ls {
+					if chain == "" {
+						r.Chain = l.Chain
+					}
+					if l.Category == label.Sanctioned {
+						r.Severity, r.Rule = "severe", fmt.Sprintf("sanctioned: %s (%s %s)", l.Label, l.Source, l.Ref)
+						break
+					}
+				}
+				results = append(results, r)
+			}
+			if asJSON {
+				return printJSON(os.Stdout, results)
+			}
+			t := newTable(os.Stdout)
+			t.row("ADDRESS", "CHAIN", "SEVERITY", "WHY", "LABELS")
+			for _, r := range results {
+				var names []string
+				for _, l := range r.Labels {
+					names = append(names, l.Category+": "+l.Label)
+				}
+				t.row(r.Address, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")))
+			}
+			t.flush()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}

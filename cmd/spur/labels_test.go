@@ -1,0 +1,75 @@
+package main
+
+import (
+	"compress/bzip2"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func ofacTestDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
+		f, err := os.Open(filepath.Join("../../testdata/sanctions/ofac_sdn_2025-12", n+".csv.bz2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(bzip2.NewReader(f))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, n+".csv"), b, 0o644)
+	}
+	return dir
+}
+
+func TestLabelsImportAndScreen(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	ofac := ofacTestDir(t)
+	out := mustRun(t, "labels", "import", "--store", store, "--format", "ofac-sdn-csv", ofac)
+	if !strings.Contains(out, "imported 760 labels and 18,494 entities") || !strings.Contains(out, "XBT       519") {
+		t.Fatalf("import summary:\n%s", out)
+	}
+	var res []struct {
+		Address  string `json:"address"`
+		Chain    string `json:"chain"`
+		Severity string `json:"severity"`
+		Labels   []struct {
+			Label    string `json:"label"`
+			Category string `json:"category"`
+		} `json:"labels"`
+	}
+	out = mustRun(t, "screen", "--store", store, "--json", "0X098B716B8AAF21512996DC57EB0615E2383E2F96", "194xmrZA53UBsZau2PnJLdmVVW9m5feeS", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+	if err := jsonUnmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Address != "0x098B716B8Aaf21512996dC57EB0615e2383E2f96" || res[0].Severity != "severe" || res[0].Labels[0].Label != "LAZARUS GROUP" ||
+		res[1].Severity != "severe" || res[1].Chain != "btc" || res[2].Severity != "low" || len(res[2].Labels) != 0 {
+		t.Fatalf("screen: %s", out)
+	}
+
+	// A TagPack adds a source; a malformed one is refused and changes nothing.
+	tp := filepath.Join(t.TempDir(), "exchanges.yaml")
+	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ncurrency: BTC\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: Genesis\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", tp)
+	before := mustRun(t, "labels", "list", "--store", store, "--json")
+	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ntags:\n  - label: no address\n"), 0o644)
+	r := run(t, "labels", "import", "--store", store, "--format", "tagpack", tp)
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "exchanges.yaml: line 4") {
+		t.Fatalf("malformed tagpack: exit %d: %s", r.code, r.stderr)
+	}
+	if after := mustRun(t, "labels", "list", "--store", store, "--json"); after != before {
+		t.Fatal("a refused import changed the labels")
+	}
+	if r := run(t, "labels", "import", "--store", store, "--format", "xml", tp); r.code != exitUsage {
+		t.Fatalf("unknown format: exit %d", r.code)
+	}
+	out = mustRun(t, "labels", "list", "--store", store, "--category", "exchange")
+	if !strings.Contains(out, "Genesis") || strings.Contains(out, "LAZARUS") {
+		t.Fatalf("filtered list:\n%s", out)
+	}
+}
