@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -218,10 +219,21 @@ func newTx() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var shape cluster.TxShape
+			var cj *cluster.CoinJoin
+			if cluster.Shape(s, n, &shape) {
+				cj = cluster.DetectCoinJoin(&shape)
+			}
 			if sf.json {
-				return printJSON(os.Stdout, v)
+				return printJSON(os.Stdout, struct {
+					*store.TxView
+					CoinJoin *cluster.CoinJoin `json:"coinjoin"`
+				}{v, cj})
 			}
 			printTx(v)
+			if cj != nil {
+				fmt.Printf("\ncoinjoin: %s (confidence %.2f)\n", cj.Kind, cj.Confidence)
+			}
 			return nil
 		},
 	}

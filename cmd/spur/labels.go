@@ -11,7 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 var labelFormats = []string{"ofac-sdn-csv", "tagpack", "csv"}
@@ -219,6 +222,54 @@ func newLabelsSources() *cobra.Command {
 	return c
 }
 
+// provenance says where a label comes from: " (source ref)".
+func provenance(l label.Label) string {
+	if l.Ref != "" {
+		return " (" + l.Source + " " + l.Ref + ")"
+	}
+	return " (" + l.Source + ")"
+}
+
+// screenEntityView is the entity part of a screening result.
+type screenEntityView struct {
+	ID     uint32        `json:"id"`
+	Size   int           `json:"size"`
+	Labels []entityLabel `json:"labels"`
+}
+
+// screenEntity returns the entity of a Bitcoin address with its labels, or
+// nil when the address is not on the chain or after the clustering.
+func screenEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, addr string) (*screenEntityView, error) {
+	a, err := btc.ParseAddress(addr, s.Network())
+	if err != nil {
+		return nil, nil
+	}
+	n, err := s.AddrNum(a)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, ok := c.Entity(n)
+	if !ok {
+		return nil, nil
+	}
+	members := c.Members(e)
+	v := &screenEntityView{ID: e, Size: len(members), Labels: []entityLabel{}}
+	for _, m := range members {
+		text := s.Address(m).String(s.Network())
+		ls, err := labels.Lookup(text)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			v.Labels = append(v.Labels, entityLabel{l, text})
+		}
+	}
+	return v, nil
+}
+
 // screenResult is one screened address.
 type screenResult struct {
 	Address  string        `json:"address"`
@@ -247,6 +298,20 @@ result; read the severity.`,
 				return err
 			}
 			defer s.Close()
+			// Bitcoin addresses also get their entity, where the store has
+			// the chain and a clustering.
+			var chainStore *store.Store
+			var clusters *cluster.Clusters
+			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
+				sf := storeFlags{dir: dir, network: "main"}
+				if chainStore, err = sf.open(); err != nil {
+					return err
+				}
+				defer chainStore.Close()
+				if clusters, err = cluster.Open(chainStore); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
+					return err
+				}
+			}
 			var results []screenResult
 			for _, a := range args {
 				chain := label.GuessChain(a)
@@ -266,9 +331,20 @@ result; read the severity.`,
 					if chain == "" {
 						r.Chain = l.Chain
 					}
-					if l.Category == label.Sanctioned {
-						r.Severity, r.Rule = "severe", fmt.Sprintf("sanctioned: %s (%s %s)", l.Label, l.Source, l.Ref)
-						break
+					if l.Category == label.Sanctioned && r.Severity != "severe" {
+						r.Severity, r.Rule = "severe", "sanctioned: "+l.Label+provenance(l)
+					}
+				}
+				if chain == label.ChainBTC && clusters != nil {
+					if ent, err := screenEntity(chainStore, clusters, s, a); err != nil {
+						return err
+					} else if ent != nil {
+						r.Entity = ent
+						for _, l := range ent.Labels {
+							if l.Category == label.Sanctioned && r.Severity != "severe" {
+								r.Severity, r.Rule = "severe", fmt.Sprintf("entity %d holds sanctioned %s: %s%s", ent.ID, l.Via, l.Label.Label, provenance(l.Label))
+							}
+						}
 					}
 				}
 				results = append(results, r)

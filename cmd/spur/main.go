@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -44,6 +45,8 @@ func exitCode(err error) int {
 		return exitNotFound
 	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed):
 		return exitBadInput
+	case errors.Is(err, cluster.ErrNoClustering):
+		return exitNotFound
 	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt):
 		return exitStore
 	}
@@ -80,7 +83,7 @@ and shows what the store answers.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen())
+	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity())
 	return root
 }
 

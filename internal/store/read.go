@@ -271,3 +271,35 @@ func (s *Store) Postings(a uint32, fn func(o uint64) bool) error {
 	}
 	return it.Error()
 }
+
+// TxRange returns the first input and output numbers of tx n and how many
+// of each it has; cheap column reads, for passes over the whole chain.
+func (s *Store) TxRange(n uint64) (firstIn, numIn, firstOut, numOut uint64) {
+	firstIn, firstOut = s.txIn.u64(n), s.txOut.u64(n)
+	endIn, endOut := s.meta.Counts.Inputs, s.meta.Counts.Outputs
+	if n+1 < s.meta.Counts.Txs {
+		endIn, endOut = s.txIn.u64(n+1), s.txOut.u64(n+1)
+	}
+	return firstIn, endIn - firstIn, firstOut, endOut - firstOut
+}
+
+// OutAddr returns the address number output o pays (NoAddress for none).
+func (s *Store) OutAddr(o uint64) uint32 { return s.outAddr.u32(o) }
+
+// OutValue returns output o's value and script type.
+func (s *Store) OutValue(o uint64) (int64, btc.ScriptType) {
+	v := s.outValue.u64(o)
+	return int64(v & (1<<valueBits - 1)), btc.ScriptType(v >> valueBits)
+}
+
+// TxVersion returns tx n's version and lock time.
+func (s *Store) TxVersion(n uint64) (int32, uint32) {
+	info := s.txInfo.row(n)
+	return int32(binary.LittleEndian.Uint32(info[8:])), binary.LittleEndian.Uint32(info[12:])
+}
+
+// TxHeight returns the height of tx n's block.
+func (s *Store) TxHeight(n uint64) int64 { return int64(s.txHeight.u32(n)) }
+
+// TxID returns tx n's txid.
+func (s *Store) TxID(n uint64) btc.Hash { return btc.Hash(s.txHash.row(n)) }

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+func newCluster() *cobra.Command {
+	var sf storeFlags
+	var full bool
+	c := &cobra.Command{
+		Use:   "cluster --store DIR",
+		Short: "Group Bitcoin addresses into entities (multi-input heuristic, CoinJoins excluded)",
+		Long: `Clusters the store's addresses: the inputs of a transaction share an owner,
+except in CoinJoins (Whirlpool mixes and tx0s, Wasabi 1.x and 2.0, JoinMarket,
+and BlockSci's generic rule), which never merge. An entity's id is the lowest
+address number in it, stable across runs wherever the clustering did not
+change. A second run continues from the first over the blocks added since;
+after a reorganisation below what it covered, it starts over.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := sf.openExisting()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := cluster.Run(s, cluster.Options{Full: full})
+			if err != nil {
+				return err
+			}
+			if sf.json {
+				return printJSON(os.Stdout, st)
+			}
+			t := newTable(os.Stdout)
+			t.row("transactions clustered", fmt.Sprintf("%s (%s new)", thousands(int64(st.Txs)), thousands(int64(st.NewTxs))))
+			t.row("addresses", thousands(int64(st.Addrs)))
+			t.row("entities", thousands(int64(st.Entities)))
+			t.row("largest entity", fmt.Sprintf("%d (%s addresses)", st.LargestID, thousands(int64(st.Largest))))
+			t.row("merges", thousands(int64(st.Merges)))
+			kinds := make([]string, 0, len(st.CoinJoins))
+			for k := range st.CoinJoins {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			for _, k := range kinds {
+				t.row("coinjoins: "+k, st.CoinJoins[k])
+			}
+			t.flush()
+			return nil
+		},
+	}
+	sf.register(c, true)
+	c.Flags().BoolVar(&full, "full", false, "start over instead of continuing the last clustering")
+	return c
+}
+
+type entityLabel struct {
+	label.Label
+	Via string `json:"via"` // the member address that carries it
+}
+
+type counterparty struct {
+	Entity uint32 `json:"entity"`
+	Value  int64  `json:"value"` // satoshi paid to it by this entity
+	Txs    int    `json:"txs"`
+}
+
+type entityView struct {
+	ID                uint32         `json:"id"`
+	Size              int            `json:"size"`
+	Addresses         []string       `json:"addresses"`
+	Offset            int            `json:"offset"`
+	Limit             int            `json:"limit"`
+	Labels            []entityLabel  `json:"labels"`
+	Received          int64          `json:"received"`
+	Balance           int64          `json:"balance"`
+	FirstSeenHeight   int64          `json:"first_seen_height"`
+	LastSeenHeight    int64          `json:"last_seen_height"`
+	TopCounterparties []counterparty `json:"top_counterparties"`
+}
+
+// buildEntity summarises entity e: members (paged), labels of its
+// addresses, totals from their outputs, and the entities it paid most.
+func buildEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*entityView, error) {
+	members := c.Members(e)
+	v := &entityView{ID: e, Size: len(members), Offset: offset, Limit: limit, Addresses: []string{}, Labels: []entityLabel{},
+		FirstSeenHeight: -1, LastSeenHeight: -1, TopCounterparties: []counterparty{}}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
+	}
+	for i := offset; i < len(members) && i < offset+limit; i++ {
+		v.Addresses = append(v.Addresses, s.Address(members[i]).String(s.Network()))
+	}
+	spends := map[uint64]bool{}
+	for _, a := range members {
+		text := s.Address(a).String(s.Network())
+		if labels != nil {
+			ls, err := labels.Lookup(text)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range ls {
+				v.Labels = append(v.Labels, entityLabel{l, text})
+			}
+		}
+		err := s.Postings(a, func(o uint64) bool {
+			out := s.Output(o)
+			tx, _ := s.TxOfOutput(o)
+			h := s.TxHeight(tx)
+			if v.FirstSeenHeight < 0 || h < v.FirstSeenHeight {
+				v.FirstSeenHeight = h
+			}
+			v.LastSeenHeight = max(v.LastSeenHeight, h)
+			v.Received += out.Value
+			if out.Spent {
+				spends[out.SpentBy] = true
+				v.LastSeenHeight = max(v.LastSeenHeight, s.TxHeight(out.SpentBy))
+			} else {
+				v.Balance += out.Value
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	paid := map[uint32]*counterparty{}
+	for tx := range spends {
+		_, _, firstOut, numOut := s.TxRange(tx)
+		for o := firstOut; o < firstOut+numOut; o++ {
+			a := s.OutAddr(o)
+			if a == store.NoAddress {
+				continue
+			}
+			other, ok := c.Entity(a)
+			if !ok || other == e {
+				continue
+			}
+			val, _ := s.OutValue(o)
+			cp := paid[other]
+			if cp == nil {
+				cp = &counterparty{Entity: other}
+				paid[other] = cp
+			}
+			cp.Value += val
+			cp.Txs++
+		}
+	}
+	for _, cp := range paid {
+		v.TopCounterparties = append(v.TopCounterparties, *cp)
+	}
+	sort.Slice(v.TopCounterparties, func(i, j int) bool {
+		a, b := v.TopCounterparties[i], v.TopCounterparties[j]
+		return a.Value > b.Value || a.Value == b.Value && a.Entity < b.Entity
+	})
+	if len(v.TopCounterparties) > 10 {
+		v.TopCounterparties = v.TopCounterparties[:10]
+	}
+	return v, nil
+}
+
+func newEntity() *cobra.Command {
+	var sf storeFlags
+	var limit, offset int
+	c := &cobra.Command{
+		Use:   "entity ADDRESS|ENTITY_ID --store DIR",
+		Short: "Show an entity: its addresses (paged), labels, totals and top counterparties",
+		Long: `Shows the entity an address belongs to (or the entity with that id) after
+'spur cluster': id, size, addresses, the labels of its addresses with the
+address that carries each, received and balance in satoshi, first and last
+seen heights, and the entities it paid most. Two addresses are in one entity
+exactly when this command gives them the same id.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 1 || offset < 0 {
+				return usagef("--limit must be at least 1 and --offset at least 0")
+			}
+			s, err := sf.openExisting()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, err := cluster.Open(s)
+			if err != nil {
+				return err
+			}
+			var e uint32
+			if id, perr := strconv.ParseUint(args[0], 10, 32); perr == nil {
+				e = uint32(id)
+			} else {
+				a, err := btc.ParseAddress(args[0], s.Network())
+				if err != nil {
+					return usageError{err}
+				}
+				n, err := s.AddrNum(a)
+				if err != nil {
+					return err
+				}
+				var ok bool
+				if e, ok = c.Entity(n); !ok {
+					return fmt.Errorf("%w: address %s came after the last clustering; run spur cluster", store.ErrNotFound, args[0])
+				}
+			}
+			labels, err := openLabels(sf.dir)
+			if err != nil {
+				return err
+			}
+			defer labels.Close()
+			v, err := buildEntity(s, c, labels, e, offset, limit)
+			if err != nil {
+				return err
+			}
+			if sf.json {
+				return printJSON(os.Stdout, v)
+			}
+			t := newTable(os.Stdout)
+			t.row("entity", v.ID)
+			t.row("addresses", v.Size)
+			t.row("received / balance", fmt.Sprintf("%s / %s BTC", btcAmount(v.Received), btcAmount(v.Balance)))
+			t.row("first / last seen height", fmt.Sprintf("%d / %d", v.FirstSeenHeight, v.LastSeenHeight))
+			for _, l := range v.Labels {
+				t.row("label", fmt.Sprintf("%s: %s (%s, via %s)", l.Category, l.Label.Label, l.Source, l.Via))
+			}
+			t.flush()
+			fmt.Println()
+			for i, a := range v.Addresses {
+				fmt.Printf("%6d  %s\n", offset+i, a)
+			}
+			if offset+len(v.Addresses) < v.Size {
+				fmt.Printf("\n%d more; use --offset %d\n", v.Size-offset-len(v.Addresses), offset+len(v.Addresses))
+			}
+			if len(v.TopCounterparties) > 0 {
+				fmt.Println()
+				t = newTable(os.Stdout)
+				t.row("PAID TO ENTITY", "BTC", "OUTPUTS")
+				for _, cp := range v.TopCounterparties {
+					t.row(cp.Entity, btcAmount(cp.Value), cp.Txs)
+				}
+				t.flush()
+			}
+			return nil
+		},
+	}
+	sf.register(c, true)
+	c.Flags().IntVar(&limit, "limit", 100, "addresses per page")
+	c.Flags().IntVar(&offset, "offset", 0, "addresses to skip")
+	return c
+}

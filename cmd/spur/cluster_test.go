@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestClusterEntityScreen(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", store, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q")
+	if r := run(t, "entity", "1", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "spur cluster") {
+		t.Fatalf("entity before clustering: exit %d %s", r.code, r.stderr)
+	}
+	var st struct {
+		Entities  int    `json:"entities"`
+		Largest   int    `json:"largest_entity_size"`
+		LargestID uint32 `json:"largest_entity_id"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "cluster", "--store", store, "--json"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Largest < 2 || st.Entities == 0 {
+		t.Fatalf("cluster: %+v", st)
+	}
+	var ent struct {
+		ID        uint32   `json:"id"`
+		Size      int      `json:"size"`
+		Addresses []string `json:"addresses"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "entity", fmt.Sprint(st.LargestID), "--store", store, "--json", "--limit", "2"), &ent); err != nil {
+		t.Fatal(err)
+	}
+	if ent.Size != st.Largest || len(ent.Addresses) != 2 {
+		t.Fatalf("largest entity: %+v", ent)
+	}
+	// Every member maps back to the same entity.
+	var back struct {
+		ID uint32 `json:"id"`
+	}
+	jsonUnmarshal(mustRun(t, "entity", ent.Addresses[1], "--store", store, "--json"), &back)
+	if back.ID != ent.ID {
+		t.Fatalf("member %s is in entity %d, not %d", ent.Addresses[1], back.ID, ent.ID)
+	}
+	// A sanction on one member makes the others severe through the entity.
+	csv := filepath.Join(t.TempDir(), "l.csv")
+	os.WriteFile(csv, []byte("address,chain,category,label,actor,source\n"+ent.Addresses[0]+",btc,sanctioned,Listed wallet,,test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", csv)
+	var res []struct {
+		Severity string `json:"severity"`
+		Rule     string `json:"rule"`
+		Entity   *struct {
+			ID uint32 `json:"id"`
+		} `json:"entity"`
+	}
+	jsonUnmarshal(mustRun(t, "screen", "--store", store, "--json", ent.Addresses[1]), &res)
+	if len(res) != 1 || res[0].Severity != "severe" || res[0].Entity == nil || res[0].Entity.ID != ent.ID || !strings.Contains(res[0].Rule, "entity") {
+		t.Fatalf("screen of a co-member: %+v", res)
+	}
+	// spur tx reports CoinJoin detection (none in these early blocks).
+	if out := mustRun(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", store, "--json"); !strings.Contains(out, `"coinjoin": null`) {
+		t.Fatalf("tx: %s", out)
+	}
+}

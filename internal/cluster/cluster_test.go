@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+func TestUnionFind(t *testing.T) {
+	u := &unionFind{}
+	u.grow(10)
+	u.union(1, 2)
+	u.union(3, 4)
+	if u.find(1) != u.find(2) || u.find(1) == u.find(3) {
+		t.Fatal("wrong sets")
+	}
+	if !u.union(2, 4) || u.union(1, 3) {
+		t.Fatal("union should report merges exactly")
+	}
+	if u.size[u.find(4)] != 4 {
+		t.Fatalf("size %d", u.size[u.find(4)])
+	}
+}
+
+// TestMainnetClusters clusters mainnet blocks 0..14131 and checks the
+// multi-input heuristic against the transactions themselves: every multi-
+// input transaction's input addresses share an entity id, entity ids are
+// the lowest address of each entity, and a resumed clustering equals a full
+// one.
+func TestMainnetClusters(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 9000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Run(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Incremental || st.Txs != s.Counts().Txs {
+		t.Fatalf("second run: %+v", st)
+	}
+	inc, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(s, Options{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.entity) != len(full.entity) {
+		t.Fatal("address counts differ")
+	}
+	for a := range full.entity {
+		if inc.entity[a] != full.entity[a] {
+			t.Fatalf("address %d: incremental entity %d, full %d", a, inc.entity[a], full.entity[a])
+		}
+	}
+	merged := 0
+	var shape TxShape
+	for n := uint64(0); n < s.Counts().Txs; n++ {
+		if !Shape(s, n, &shape) || len(shape.Inputs) < 2 {
+			continue
+		}
+		if DetectCoinJoin(&shape) != nil {
+			continue
+		}
+		e0, _ := full.Entity(shape.Inputs[0].Addr)
+		for _, in := range shape.Inputs[1:] {
+			if e, _ := full.Entity(in.Addr); e != e0 {
+				t.Fatalf("tx %d: inputs in entities %d and %d", n, e0, e)
+			}
+		}
+		merged++
+	}
+	if merged == 0 || full.Meta.Merges == 0 {
+		t.Fatal("no multi-input transaction in the sample")
+	}
+	for a, e := range full.entity {
+		if e > uint32(a) {
+			t.Fatalf("address %d has entity id %d, above its own number", a, e)
+		}
+		if m := full.Members(e); m[0] != e {
+			t.Fatalf("entity %d's lowest member is %d", e, m[0])
+		}
+	}
+	if got := len(full.Members(full.Meta.LargestID)); uint64(got) != full.Meta.Largest {
+		t.Fatalf("largest entity has %d members, META says %d", got, full.Meta.Largest)
+	}
+}
