@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/world"
@@ -23,7 +24,7 @@ import (
 
 func newBench() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
-	c.AddCommand(newBenchIngest())
+	c.AddCommand(newBenchIngest(), newBenchCluster())
 	return c
 }
 
@@ -344,4 +345,43 @@ func printBench(rep *benchReport) {
 			thousands(r.Hashes), thousands(r.Index), thousands(r.Total))
 	}
 	t.flush()
+}
+
+func newBenchCluster() *cobra.Command {
+	var sf storeFlags
+	c := &cobra.Command{
+		Use:   "cluster --store DIR",
+		Short: "Time spur's union-find against a map-based one on the store's merges",
+		Long: `Reads every transaction of the store as 'spur cluster' does (inputs, CoinJoin
+checks), then applies the same merges with spur's array union-find and with a
+straightforward map-based union-find, and reports inputs per second for each,
+their ratio, a full clustering run, and the process's peak RSS.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := sf.openExisting()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := cluster.Bench(s)
+			if err != nil {
+				return err
+			}
+			rss := peakRSSMiB()
+			if sf.json {
+				return printJSON(os.Stdout, map[string]any{"bench": r, "peak_rss_mib": rss})
+			}
+			fmt.Printf("%s transactions, %s inputs merged in %s unions (reading them: %.3f s)\n\n",
+				thousands(int64(r.Txs)), thousands(int64(r.Inputs)), thousands(int64(r.Unions)), r.ReadSeconds)
+			t := newTable(os.Stdout)
+			t.row("UNION-FIND", "SECONDS", "INPUTS/S", "VS MAP")
+			t.row("spur (arrays, union by size, path halving)", fmt.Sprintf("%.4f", r.SpurSeconds), thousands(int64(r.SpurRate)), fmt.Sprintf("%.1fx", r.Ratio))
+			t.row("map-based baseline", fmt.Sprintf("%.4f", r.MapSeconds), thousands(int64(r.MapRate)), "1.0x")
+			t.flush()
+			fmt.Printf("\nfull spur cluster run: %.3f s; peak RSS %.0f MiB\n", r.RunSeconds, rss)
+			return nil
+		},
+	}
+	sf.register(c, true)
+	return c
 }

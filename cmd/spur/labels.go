@@ -17,7 +17,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "tagpack", "csv"}
+var labelFormats = []string{"ofac-sdn-csv", "un-xml", "tagpack", "csv"}
 
 func openLabels(dir string) (*label.Store, error) {
 	if dir == "" {
@@ -46,6 +46,9 @@ func newLabelsImport() *cobra.Command {
                 that continue in sdn_comments.csv, becomes a sanctioned label
                 with the SDN name, entity number and programmes; the entries
                 themselves are kept for name screening. Default source: ofac-sdn.
+  un-xml        the UN Security Council consolidated list (XML): individuals and
+                entities with aliases and addresses, kept for name screening,
+                with their regime (DPRK, Iran, ...). Default source: un.
   tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
                 Default source: tagpack:FILE-NAME.
   csv           address,chain,category,label,actor,source with that header.
@@ -71,6 +74,14 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				}
 				if source == "" {
 					source = "ofac-sdn"
+				}
+			case "un-xml":
+				var res *label.UNResult
+				if res, err = label.ParseUN(path); err == nil {
+					entities, counts = res.Entities, res.PerListType
+				}
+				if source == "" {
+					source = "un"
 				}
 			case "tagpack", "csv":
 				if format == "tagpack" {
@@ -107,9 +118,12 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			}
 			fmt.Printf("imported %s labels and %s entities as source %q\n\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
 			t := newTable(os.Stdout)
-			if format == "ofac-sdn-csv" {
+			switch format {
+			case "ofac-sdn-csv":
 				t.row("CURRENCY", "ADDRESSES")
-			} else {
+			case "un-xml":
+				t.row("REGIME", "ENTRIES")
+			default:
 				t.row("CHAIN", "LABELS")
 			}
 			keys := make([]string, 0, len(counts))
@@ -360,6 +374,90 @@ result; read the severity.`,
 					names = append(names, l.Category+": "+l.Label)
 				}
 				t.row(r.Address, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")))
+			}
+			t.flush()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}
+
+func newActor() *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "actor NAME --store DIR",
+		Short: "Show what is known of an actor: its labels, addresses and entities",
+		Long: `Lists the labels whose actor is NAME, and the sanctioned-address labels whose
+listed name is NAME (OFAC lists "LAZARUS GROUP" by name), case-insensitively,
+with their addresses and, for Bitcoin addresses of a clustered store, their
+entities.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			out := struct {
+				Actor     string        `json:"actor"`
+				Labels    []label.Label `json:"labels"`
+				Addresses []string      `json:"addresses"`
+				Entities  []uint32      `json:"entities"`
+			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}}
+			seen := map[string]bool{}
+			err = s.List(label.Filter{}, func(l label.Label) error {
+				if strings.EqualFold(l.Actor, name) || l.Category == label.Sanctioned && strings.EqualFold(l.Label, name) {
+					out.Labels = append(out.Labels, l)
+					if !seen[l.Address] {
+						seen[l.Address] = true
+						out.Addresses = append(out.Addresses, l.Address)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
+				sf := storeFlags{dir: dir, network: "main"}
+				cs, err := sf.open()
+				if err != nil {
+					return err
+				}
+				defer cs.Close()
+				if c, err := cluster.Open(cs); err == nil {
+					ents := map[uint32]bool{}
+					for _, a := range out.Addresses {
+						if ba, err := btc.ParseAddress(a, cs.Network()); err == nil {
+							if n, err := cs.AddrNum(ba); err == nil {
+								if e, ok := c.Entity(n); ok && !ents[e] {
+									ents[e] = true
+									out.Entities = append(out.Entities, e)
+								}
+							}
+						}
+					}
+				}
+			}
+			if len(out.Labels) == 0 {
+				return fmt.Errorf("%w: no label names actor %q", store.ErrNotFound, name)
+			}
+			if asJSON {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%s: %d labels on %d addresses", name, len(out.Labels), len(out.Addresses))
+			if len(out.Entities) > 0 {
+				fmt.Printf(", Bitcoin entities %v", out.Entities)
+			}
+			fmt.Print("\n\n")
+			t := newTable(os.Stdout)
+			t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "SOURCE")
+			for _, l := range out.Labels {
+				t.row(l.Chain, l.Address, l.Category, l.Label, l.Source)
 			}
 			t.flush()
 			return nil

@@ -52,6 +52,13 @@ func TestLabelsImportAndScreen(t *testing.T) {
 		t.Fatalf("screen: %s", out)
 	}
 
+	// Actors are found by name, in any case.
+	if out := mustRun(t, "actor", "lazarus group", "--store", store); !strings.Contains(out, "8 labels on 8 addresses") {
+		t.Fatalf("actor:\n%s", out)
+	}
+	if r := run(t, "actor", "Nobody At All", "--store", store); r.code != exitNotFound {
+		t.Fatalf("unknown actor: exit %d", r.code)
+	}
 	// A TagPack adds a source; a malformed one is refused and changes nothing.
 	tp := filepath.Join(t.TempDir(), "exchanges.yaml")
 	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ncurrency: BTC\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: Genesis\n"), 0o644)

@@ -224,3 +224,39 @@ func FuzzParseTagPack(f *testing.F) {
 		}
 	})
 }
+
+func TestUN(t *testing.T) {
+	f, err := os.Open("../../testdata/sanctions/un_csl/UN_consolidated.xml.bz2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(bzip2.NewReader(f))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "un.xml")
+	os.WriteFile(p, b, 0o644)
+	res, err := ParseUN(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Counted independently with grep over the file.
+	if len(res.Entities) != 730+273 || res.PerListType["DPRK"] != 155 || res.PerListType["Iran"] != 121 {
+		t.Fatalf("%d entries, %d DPRK, %d Iran", len(res.Entities), res.PerListType["DPRK"], res.PerListType["Iran"])
+	}
+	var adf *Entity
+	for i := range res.Entities {
+		if res.Entities[i].ID == "CDe.001" {
+			adf = &res.Entities[i]
+		}
+	}
+	if adf == nil || adf.Name != "ADF" || adf.Type != "entity" || len(adf.Aliases) != 4 || adf.Aliases[0] != "Allied Democratic Forces" {
+		t.Fatalf("CDe.001: %+v", adf)
+	}
+	// Cut short, the file is refused with a line.
+	os.WriteFile(p, b[:len(b)/2], 0o644)
+	if _, err := ParseUN(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line") {
+		t.Fatalf("truncated list: %v", err)
+	}
+}
