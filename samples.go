@@ -11,3 +11,10 @@ import "embed"
 //
 //go:embed testdata/btc/blk_0_to_14131.dat.bz2 testdata/btc/blk_0_to_4.dat.bz2 testdata/btc/blk_3A.dat.bz2 testdata/btc/blk_4A.dat.bz2 testdata/btc/blk_5A.dat.bz2
 var Samples embed.FS
+
+// Sanctions holds testdata/sanctions: the OFAC SDN list (legacy CSV set,
+// December 2025) and the UN consolidated list (XML, February 2026), each
+// compressed with bzip2.
+//
+//go:embed testdata/sanctions/ofac_sdn_2025-12/*.bz2 testdata/sanctions/un_csl/*.bz2
+var Sanctions embed.FS

@@ -158,6 +158,7 @@ func newFollow() *cobra.Command {
 	var sf storeFlags
 	var rf rpcFlags
 	var interval time.Duration
+	var withCluster bool
 	btcCmd := &cobra.Command{
 		Use:   "btc --store DIR --rpc URL",
 		Short: "Follow a Bitcoin node's tip, unwinding on reorgs",
@@ -180,6 +181,15 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 			}
 			log := logger()
 			return ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
+				if withCluster {
+					// Incremental: only the new transactions are read; after an
+					// unwind below the last clustering it starts over.
+					if cst, err := cluster.Run(s, cluster.Options{}); err != nil {
+						log.Error("clustering failed", "err", err)
+					} else {
+						log.Info("clustered", "new_txs", cst.NewTxs, "entities", cst.Entities, "incremental", cst.Incremental)
+					}
+				}
 				if sf.json {
 					printJSON(os.Stdout, st)
 					return
@@ -191,6 +201,7 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 	sf.register(btcCmd, true)
 	rf.register(btcCmd)
 	btcCmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
+	btcCmd.Flags().BoolVar(&withCluster, "cluster", false, "keep the address clustering up to date as blocks arrive")
 	c.AddCommand(btcCmd)
 	return c
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"compress/bzip2"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	spur "github.com/spur-forensics/spur"
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -39,9 +44,11 @@ func newDemo() *cobra.Command {
 		Short: "Ingest the real mainnet blocks shipped with spur and show what the store answers",
 		Long: `Ingests mainnet blocks 0..14131 (2009-2010, the first 14,247 transactions)
 into a store, then looks up: the first person-to-person payment (Satoshi to
-Hal Finney, block 170), the genesis address, and a block; and replays btcd's
+Hal Finney, block 170), the genesis address, and a block; replays btcd's
 reorganisation test chain (the genesis block, blocks 1..4 and a longer side
-chain 3A..5A, all with real proof of work) to show a reorg being unwound.
+chain 3A..5A, all with real proof of work) to show a reorg being unwound;
+clusters the addresses into entities; and imports the OFAC SDN list shipped
+with spur to screen addresses, Lazarus Group's among them.
 
 The store goes to a temporary directory unless --store is given.`,
 		Args: cobra.NoArgs,
@@ -130,6 +137,57 @@ The store goes to a temporary directory unless --store is given.`,
 				return err
 			}
 			fmt.Printf("after 3A, 4A, 5A: unwound %d blocks, added %d: height %d, tip %s\n", st.Unwound, st.Blocks, rs.Height(), rs.TipHash())
+			section("6. Entities: cluster the addresses (multi-input heuristic, CoinJoins excluded)")
+			fmt.Printf("$ spur cluster --store %s\n", dir)
+			cst, err := cluster.Run(s, cluster.Options{})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  %s addresses in %s entities; the largest, %d, has %d addresses\n", thousands(int64(cst.Addrs)), thousands(int64(cst.Entities)), cst.LargestID, cst.Largest)
+			clusters, err := cluster.Open(s)
+			if err != nil {
+				return err
+			}
+			ev, err := buildEntity(s, clusters, nil, cst.LargestID, 0, 3)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("$ spur entity %d\n  received %s BTC, balance %s BTC, seen from height %d to %d; first addresses: %s\n",
+				ev.ID, btcAmount(ev.Received), btcAmount(ev.Balance), ev.FirstSeenHeight, ev.LastSeenHeight, strings.Join(ev.Addresses, ", "))
+
+			section("7. Sanctions: import the OFAC SDN list shipped with spur and screen addresses")
+			sdnDir := filepath.Join(tmp, "sdn")
+			if err := writeSanctions(sdnDir); err != nil {
+				return err
+			}
+			fmt.Printf("$ spur labels import --store %s --format ofac-sdn-csv %s\n", dir, sdnDir)
+			res, err := label.ParseOFACSDN(sdnDir)
+			if err != nil {
+				return err
+			}
+			ls, err := label.Open(labelsDir(dir))
+			if err != nil {
+				return err
+			}
+			defer ls.Close()
+			if err := ls.Replace(label.SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv", Path: sdnDir, Counts: res.PerCurrency}, res.Labels, res.Entities); err != nil {
+				return err
+			}
+			fmt.Printf("  %d digital currency addresses (%d XBT, %d ETH, %d USDT, ...) of %s listed parties\n",
+				len(res.Labels), res.PerCurrency["XBT"], res.PerCurrency["ETH"], res.PerCurrency["USDT"], thousands(int64(len(res.Entities))))
+			for _, a := range []string{"0x098b716b8aaf21512996dc57eb0615e2383e2f96", "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"} {
+				found, err := ls.Lookup(a)
+				if err != nil {
+					return err
+				}
+				verdict := "low: no label"
+				for _, l := range found {
+					if l.Category == label.Sanctioned {
+						verdict = "severe: sanctioned, " + l.Label + " (SDN " + l.Ref + ", " + strings.Join(l.Programs, ", ") + ")"
+					}
+				}
+				fmt.Printf("$ spur screen %s\n  %s\n", a, verdict)
+			}
 			if keep {
 				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)
 			} else {
@@ -140,6 +198,28 @@ The store goes to a temporary directory unless --store is given.`,
 	}
 	c.Flags().StringVar(&dir, "store", "", "keep the demo store in this directory")
 	return c
+}
+
+// writeSanctions decompresses the embedded OFAC SDN CSV set into dir.
+func writeSanctions(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
+		f, err := spur.Sanctions.Open("testdata/sanctions/ofac_sdn_2025-12/" + n + ".csv.bz2")
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(bzip2.NewReader(f))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, n+".csv"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func section(title string) {
