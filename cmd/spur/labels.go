@@ -17,7 +17,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "un-xml", "tagpack", "csv"}
+var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv"}
 
 func openLabels(dir string) (*label.Store, error) {
 	if dir == "" {
@@ -46,9 +46,15 @@ func newLabelsImport() *cobra.Command {
                 that continue in sdn_comments.csv, becomes a sanctioned label
                 with the SDN name, entity number and programmes; the entries
                 themselves are kept for name screening. Default source: ofac-sdn.
+  ofac-non-sdn-csv  OFAC's consolidated non-SDN list (cons_prim.csv, ...), the
+                same layout. Default source: ofac-non-sdn.
   un-xml        the UN Security Council consolidated list (XML): individuals and
                 entities with aliases and addresses, kept for name screening,
                 with their regime (DPRK, Iran, ...). Default source: un.
+  eu-csv        the EU consolidated financial sanctions list (CSV, ';'). Entries
+                keep their UN reference number. Default source: eu.
+  uk-csv        the UK OFSI consolidated list (ConList.csv). Default source: uk.
+  us-csl-csv    the US Consolidated Screening List (CSV). Default source: us-csl.
   tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
                 Default source: tagpack:FILE-NAME.
   csv           address,chain,category,label,actor,source with that header.
@@ -67,13 +73,26 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			counts := map[string]int{}
 			var err error
 			switch format {
-			case "ofac-sdn-csv":
+			case "ofac-sdn-csv", "ofac-non-sdn-csv":
 				var res *label.OFACResult
-				if res, err = label.ParseOFACSDN(path); err == nil {
+				parse, name := label.ParseOFACSDN, "ofac-sdn"
+				if format == "ofac-non-sdn-csv" {
+					parse, name = label.ParseOFACNonSDN, "ofac-non-sdn"
+				}
+				if res, err = parse(path); err == nil {
 					labels, entities, counts, invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
 				}
 				if source == "" {
-					source = "ofac-sdn"
+					source = name
+				}
+			case "eu-csv", "uk-csv", "us-csl-csv":
+				parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "us-csl-csv": label.ParseUSCSL}[format]
+				var res *label.ListResult
+				if res, err = parse(path); err == nil {
+					entities, counts = res.Entities, res.PerProgram
+				}
+				if source == "" {
+					source = strings.TrimSuffix(strings.TrimSuffix(format, "-csv"), "-csl") + map[bool]string{true: "-csl", false: ""}[format == "us-csl-csv"]
 				}
 			case "un-xml":
 				var res *label.UNResult
@@ -119,10 +138,10 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			fmt.Printf("imported %s labels and %s entities as source %q\n\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
 			t := newTable(os.Stdout)
 			switch format {
-			case "ofac-sdn-csv":
+			case "ofac-sdn-csv", "ofac-non-sdn-csv":
 				t.row("CURRENCY", "ADDRESSES")
-			case "un-xml":
-				t.row("REGIME", "ENTRIES")
+			case "un-xml", "eu-csv", "uk-csv", "us-csl-csv":
+				t.row("PROGRAMME", "ENTRIES")
 			default:
 				t.row("CHAIN", "LABELS")
 			}

@@ -51,6 +51,13 @@ type Entity struct {
 	Aliases   []string `json:"aliases,omitempty"`
 	Addresses []string `json:"addresses,omitempty"`
 	Remarks   string   `json:"remarks,omitempty"`
+	// For name screening and for linking entries across lists.
+	BirthYears []int    `json:"birth_years,omitempty"`
+	Countries  []string `json:"countries,omitempty"` // nationality, citizenship, country of birth or address
+	IDs        []string `json:"ids,omitempty"`       // passport, registration, IMO and other numbers
+	UNRef      string   `json:"un_ref,omitempty"`    // the UN list reference number the entry carries
+	OFACRef    string   `json:"ofac_ref,omitempty"`  // the OFAC entity number of the entry (SDN rows of other lists too)
+	Crypto     []string `json:"crypto,omitempty"`    // digital currency addresses listed with it
 }
 
 // SourceInfo describes one imported source.
@@ -227,6 +234,31 @@ func (s *Store) Sources() ([]SourceInfo, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
 	return out, it.Error()
+}
+
+// Entities calls fn with every listed entity of the source ("" for all
+// sources).
+func (s *Store) Entities(source string, fn func(Entity) error) error {
+	lo, hi := []byte{'e'}, []byte{'f'}
+	if source != "" {
+		lo = append([]byte{'e'}, join([]byte(source), nil)...)
+		hi = append([]byte{'e'}, append([]byte(source), 1)...)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		var e Entity
+		if err := json.Unmarshal(it.Value(), &e); err != nil {
+			return fmt.Errorf("label: corrupt entity: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return it.Error()
 }
 
 // Entity returns a listed entity of a source.

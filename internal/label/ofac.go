@@ -30,7 +30,12 @@ type OFACResult struct {
 	Invalid []string
 }
 
-var currencyAddress = regexp.MustCompile(`Digital Currency Address - ([A-Za-z0-9]+) ([^\s;]+)`)
+var (
+	currencyAddress = regexp.MustCompile(`Digital Currency Address - ([A-Za-z0-9]+) ([^\s;]+)`)
+	ofacDOB         = regexp.MustCompile(`DOB [^;]*?\b(1[89]\d\d|20\d\d)\b`)
+	ofacCountry     = regexp.MustCompile(`(?:nationality|citizen|POB [^;]*,) ([A-Z][A-Za-z ,'.-]+?)(?:;|\.$|$)`)
+	ofacID          = regexp.MustCompile(`(?:Passport|National ID No\.|Identification Number|Registration Number|IMO|Tax ID No\.|Cedula No\.|Business Registration Number) ([A-Z0-9][A-Za-z0-9-]{3,})`)
+)
 
 // readOFACCSV reads one of the legacy SDN CSV files: no header, "-0-" for
 // empty fields, and a DOS end-of-file byte after the last line.
@@ -83,19 +88,30 @@ func ofacField(s string) string {
 // ADDRESS" in an entry's remarks, read across the continuation exactly as
 // written, becomes a sanctioned-address label.
 func ParseOFACSDN(dir string) (*OFACResult, error) {
-	sdn, err := readOFACCSV(filepath.Join(dir, "sdn.csv"), 12, true)
+	return parseOFAC(dir, "sdn.csv", "sdn_comments.csv", "alt.csv", "add.csv")
+}
+
+// ParseOFACNonSDN reads OFAC's consolidated non-SDN list, which has the SDN
+// set's layout under other names (cons_prim.csv, cons_comments.csv,
+// cons_alt.csv, cons_add.csv).
+func ParseOFACNonSDN(dir string) (*OFACResult, error) {
+	return parseOFAC(dir, "cons_prim.csv", "cons_comments.csv", "cons_alt.csv", "cons_add.csv")
+}
+
+func parseOFAC(dir, primName, commentsName, altName, addName string) (*OFACResult, error) {
+	sdn, err := readOFACCSV(filepath.Join(dir, primName), 12, true)
 	if err != nil {
 		return nil, err
 	}
-	comments, err := readOFACCSV(filepath.Join(dir, "sdn_comments.csv"), 2, false)
+	comments, err := readOFACCSV(filepath.Join(dir, commentsName), 2, false)
 	if err != nil {
 		return nil, err
 	}
-	alts, err := readOFACCSV(filepath.Join(dir, "alt.csv"), 5, false)
+	alts, err := readOFACCSV(filepath.Join(dir, altName), 5, false)
 	if err != nil {
 		return nil, err
 	}
-	adds, err := readOFACCSV(filepath.Join(dir, "add.csv"), 6, false)
+	adds, err := readOFACCSV(filepath.Join(dir, addName), 6, false)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +157,22 @@ func ParseOFACSDN(dir string) (*OFACResult, error) {
 			Aliases: aliases[id], Addresses: addresses[id], Remarks: strings.TrimSpace(remarks)}
 		if e.Type == "" {
 			e.Type = "entity"
+		}
+		e.OFACRef = id
+		for _, m := range ofacDOB.FindAllStringSubmatch(remarks, -1) {
+			e.BirthYears = appendYear(e.BirthYears, m[1])
+		}
+		for _, m := range ofacCountry.FindAllStringSubmatch(remarks, -1) {
+			e.Countries = appendUnique(e.Countries, strings.TrimSpace(m[1]))
+		}
+		for _, m := range ofacID.FindAllStringSubmatch(remarks, -1) {
+			e.IDs = appendUnique(e.IDs, m[1])
+		}
+		if m := unRef.FindStringSubmatch(remarks); m != nil {
+			e.UNRef = m[1]
+		}
+		for _, m := range currencyAddress.FindAllStringSubmatch(remarks, -1) {
+			e.Crypto = appendUnique(e.Crypto, strings.TrimRight(m[2], ".,"))
 		}
 		res.Entities = append(res.Entities, e)
 		for _, m := range currencyAddress.FindAllStringSubmatch(remarks, -1) {

@@ -24,6 +24,16 @@ type unParty struct {
 	EAliases  []unName `xml:"ENTITY_ALIAS"`
 	Addresses []unAddr `xml:"INDIVIDUAL_ADDRESS"`
 	EAddrs    []unAddr `xml:"ENTITY_ADDRESS"`
+	Births    []struct {
+		Year string `xml:"YEAR"`
+		Date string `xml:"DATE"`
+		From string `xml:"FROM_YEAR"`
+		To   string `xml:"TO_YEAR"`
+	} `xml:"INDIVIDUAL_DATE_OF_BIRTH"`
+	Nationality []string `xml:"NATIONALITY>VALUE"`
+	Documents   []struct {
+		Number string `xml:"NUMBER"`
+	} `xml:"INDIVIDUAL_DOCUMENT"`
 }
 
 type unName struct {
@@ -110,6 +120,24 @@ func ParseUN(path string) (*UNResult, error) {
 				if len(parts) > 0 {
 					e.Addresses = append(e.Addresses, strings.Join(parts, ", "))
 				}
+			}
+			e.UNRef = e.ID
+			for _, b := range p.Births {
+				for _, y := range []string{b.Year, b.From, b.To} {
+					e.BirthYears = appendYear(e.BirthYears, y)
+				}
+				if len(b.Date) >= 4 {
+					e.BirthYears = appendYear(e.BirthYears, b.Date[:4])
+				}
+			}
+			for _, n := range p.Nationality {
+				e.Countries = appendUnique(e.Countries, strings.TrimSpace(n))
+			}
+			for _, a := range append(p.Addresses, p.EAddrs...) {
+				e.Countries = appendUnique(e.Countries, strings.TrimSpace(a.Country))
+			}
+			for _, d := range p.Documents {
+				e.IDs = appendUnique(e.IDs, strings.TrimSpace(d.Number))
 			}
 			res.Entities = append(res.Entities, e)
 			res.PerListType[e.Programs[0]]++

@@ -1,0 +1,303 @@
+package label
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ListResult is what a sanctions list import found: the listed parties,
+// counted by programme or regime.
+type ListResult struct {
+	Entities   []Entity
+	PerProgram map[string]int
+}
+
+func appendUnique(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+func appendYear(list []int, s string) []int {
+	s = strings.TrimSpace(s)
+	y, err := strconv.Atoi(s)
+	if err != nil || y < 1800 || y > 2100 {
+		return list
+	}
+	for _, x := range list {
+		if x == y {
+			return list
+		}
+	}
+	return append(list, y)
+}
+
+var yearIn = regexp.MustCompile(`\b(1[89]\d\d|20\d\d)\b`)
+
+// csvTable reads a whole CSV file with a header row into rows keyed by
+// column name; errors name the file and line.
+type csvTable struct {
+	path  string
+	col   map[string]int
+	rows  [][]string
+	lines []int
+}
+
+func readCSVTable(path string, sep rune, skip int, required ...string) (*csvTable, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	r := csv.NewReader(bytes.NewReader(b))
+	r.Comma = sep
+	r.FieldsPerRecord = -1
+	t := &csvTable{path: path, col: map[string]int{}}
+	for i := 0; i < skip; i++ {
+		if _, err := r.Read(); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, i+1, err)
+		}
+	}
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: header: %v", ErrMalformed, path, err)
+	}
+	for i, h := range head {
+		t.col[strings.TrimSpace(h)] = i
+	}
+	for _, c := range required {
+		if _, ok := t.col[c]; !ok {
+			return nil, fmt.Errorf("%w: %s: header lacks column %q", ErrMalformed, path, c)
+		}
+	}
+	r.FieldsPerRecord = len(head)
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
+			}
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+		}
+		line, _ := r.FieldPos(0)
+		t.rows = append(t.rows, rec)
+		t.lines = append(t.lines, line)
+	}
+	return t, nil
+}
+
+func (t *csvTable) get(row []string, name string) string {
+	if i, ok := t.col[name]; ok && i < len(row) {
+		return strings.TrimSpace(row[i])
+	}
+	return ""
+}
+
+// ParseEU reads the EU consolidated financial sanctions list (CSV,
+// semicolon-separated, one row per name, address, birth date, identity
+// document and citizenship of each entry), grouping rows by entry. Entries
+// carry the UN reference number where the UN lists them too.
+func ParseEU(path string) (*ListResult, error) {
+	t, err := readCSVTable(path, ';', 0, "Entity_LogicalId", "NameAlias_WholeName", "Entity_SubjectType", "Entity_UnitedNationId")
+	if err != nil {
+		return nil, err
+	}
+	res := &ListResult{PerProgram: map[string]int{}}
+	index := map[string]int{}
+	for i, r := range t.rows {
+		id := t.get(r, "Entity_LogicalId")
+		if id == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: no Entity_LogicalId", ErrMalformed, path, t.lines[i])
+		}
+		k, ok := index[id]
+		if !ok {
+			typ := "entity"
+			if t.get(r, "Entity_SubjectType") == "person" {
+				typ = "individual"
+			}
+			res.Entities = append(res.Entities, Entity{ID: id, Type: typ, UNRef: t.get(r, "Entity_UnitedNationId"), Remarks: t.get(r, "Entity_Remark")})
+			k = len(res.Entities) - 1
+			index[id] = k
+		}
+		e := &res.Entities[k]
+		if n := t.get(r, "NameAlias_WholeName"); n != "" {
+			if e.Name == "" {
+				e.Name = n
+			} else if !strings.EqualFold(n, e.Name) {
+				e.Aliases = appendUnique(e.Aliases, n)
+			}
+		}
+		e.Programs = appendUnique(e.Programs, t.get(r, "Entity_Regulation_Programme"))
+		e.BirthYears = appendYear(e.BirthYears, t.get(r, "BirthDate_Year"))
+		for _, c := range []string{"Citizenship_CountryDescription", "BirthDate_CountryDescription", "Address_CountryDescription"} {
+			e.Countries = appendUnique(e.Countries, t.get(r, c))
+		}
+		e.IDs = appendUnique(e.IDs, t.get(r, "Identification_Number"))
+		if a := t.get(r, "Address_Street"); a != "" {
+			e.Addresses = appendUnique(e.Addresses, strings.Join(nonEmpty(a, t.get(r, "Address_City"), t.get(r, "Address_CountryDescription")), ", "))
+		}
+	}
+	for _, e := range res.Entities {
+		for _, p := range e.Programs {
+			res.PerProgram[p]++
+		}
+	}
+	return res, nil
+}
+
+func nonEmpty(vals ...string) []string {
+	var out []string
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+var (
+	ukRef = regexp.MustCompile(`\(UK Sanctions List Ref\):\s*([A-Za-z0-9.]+)`)
+	unRef = regexp.MustCompile(`\(UN Ref\):\s*([A-Za-z]+\.[0-9]+)`)
+)
+
+// ParseUK reads the UK (OFSI) consolidated list CSV: a "Last Updated" line,
+// a header, then one row per name of each group (Group ID).
+func ParseUK(path string) (*ListResult, error) {
+	t, err := readCSVTable(path, ',', 1, "Name 6", "Name 1", "Group Type", "Group ID", "Regime", "Alias Type")
+	if err != nil {
+		return nil, err
+	}
+	res := &ListResult{PerProgram: map[string]int{}}
+	index := map[string]int{}
+	primary := map[int]bool{}
+	for i, r := range t.rows {
+		id := t.get(r, "Group ID")
+		if id == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: no Group ID", ErrMalformed, path, t.lines[i])
+		}
+		k, ok := index[id]
+		if !ok {
+			typ := strings.ToLower(t.get(r, "Group Type"))
+			switch typ {
+			case "individual":
+			case "ship":
+				typ = "vessel"
+			default:
+				typ = "entity"
+			}
+			res.Entities = append(res.Entities, Entity{ID: id, Type: typ})
+			k = len(res.Entities) - 1
+			index[id] = k
+		}
+		e := &res.Entities[k]
+		var parts []string
+		for _, c := range []string{"Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name 6"} {
+			if v := t.get(r, c); v != "" {
+				parts = append(parts, v)
+			}
+		}
+		// The row marked "Primary name" gives the name; the others are aliases.
+		if name := strings.Join(parts, " "); name != "" {
+			isPrimary := t.get(r, "Alias Type") == "Primary name"
+			switch {
+			case e.Name == "":
+				e.Name, primary[k] = name, isPrimary
+			case isPrimary && !primary[k]:
+				e.Aliases = appendUnique(e.Aliases, e.Name)
+				e.Name, primary[k] = name, true
+			case !strings.EqualFold(name, e.Name):
+				e.Aliases = appendUnique(e.Aliases, name)
+			}
+		}
+		other := t.get(r, "Other Information")
+		if m := unRef.FindStringSubmatch(other); m != nil {
+			e.UNRef = m[1]
+		}
+		if e.Remarks == "" {
+			e.Remarks = other
+		}
+		e.Programs = appendUnique(e.Programs, t.get(r, "Regime"))
+		if y := yearIn.FindString(t.get(r, "DOB")); y != "" {
+			e.BirthYears = appendYear(e.BirthYears, y)
+		}
+		for _, c := range []string{"Nationality", "Country of Birth", "Country"} {
+			e.Countries = appendUnique(e.Countries, t.get(r, c))
+		}
+		for _, c := range []string{"Passport Number", "National Identification Number"} {
+			e.IDs = appendUnique(e.IDs, t.get(r, c))
+		}
+	}
+	for _, e := range res.Entities {
+		for _, p := range e.Programs {
+			res.PerProgram[p]++
+		}
+	}
+	return res, nil
+}
+
+// ParseUSCSL reads the US Consolidated Screening List CSV (one row per
+// entry, alternate names separated by semicolons), from Treasury, Commerce
+// and State lists alike; the source list is the programme.
+func ParseUSCSL(path string) (*ListResult, error) {
+	t, err := readCSVTable(path, ',', 0, "_id", "source", "type", "name", "alt_names")
+	if err != nil {
+		return nil, err
+	}
+	res := &ListResult{PerProgram: map[string]int{}}
+	for i, r := range t.rows {
+		e := Entity{ID: t.get(r, "_id"), Name: t.get(r, "name"), Type: strings.ToLower(t.get(r, "type")), Remarks: t.get(r, "remarks")}
+		if e.ID == "" || e.Name == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: an entry needs an _id and a name", ErrMalformed, path, t.lines[i])
+		}
+		if e.Type == "" {
+			e.Type = "entity"
+		}
+		src := t.get(r, "source")
+		if j := strings.Index(src, " ("); j > 0 {
+			src = src[:j]
+		}
+		if strings.HasPrefix(src, "Specially Designated Nationals") || strings.HasPrefix(src, "Sectoral Sanctions") || strings.HasPrefix(src, "Non-SDN") {
+			e.OFACRef = t.get(r, "entity_number")
+		}
+		e.Programs = appendUnique(e.Programs, src)
+		for _, a := range strings.Split(t.get(r, "alt_names"), ";") {
+			e.Aliases = appendUnique(e.Aliases, strings.TrimSpace(a))
+		}
+		for _, y := range yearIn.FindAllString(t.get(r, "dates_of_birth"), -1) {
+			e.BirthYears = appendYear(e.BirthYears, y)
+		}
+		for _, c := range []string{"nationalities", "citizenships"} {
+			for _, v := range strings.Split(t.get(r, c), ";") {
+				e.Countries = appendUnique(e.Countries, strings.TrimSpace(v))
+			}
+		}
+		for _, v := range strings.Split(t.get(r, "ids"), ";") {
+			if _, num, ok := strings.Cut(v, ","); ok {
+				e.IDs = appendUnique(e.IDs, strings.TrimSpace(num))
+			}
+		}
+		if m := unRef.FindStringSubmatch(e.Remarks); m != nil {
+			e.UNRef = m[1]
+		}
+		res.Entities = append(res.Entities, e)
+		res.PerProgram[src]++
+	}
+	return res, nil
+}
