@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -18,13 +19,15 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/names"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
 func newBench() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
-	c.AddCommand(newBenchIngest(), newBenchCluster())
+	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames())
 	return c
 }
 
@@ -384,4 +387,119 @@ their ratio, a full clustering run, and the process's peak RSS.`,
 	}
 	sf.register(c, true)
 	return c
+}
+
+func newBenchNames() *cobra.Command {
+	var dir string
+	var asJSON bool
+	var sample int
+	c := &cobra.Command{
+		Use:   "names --store DIR",
+		Short: "Measure name screening on the imported lists: cross-list recall, perturbations, false positives, latency",
+		Long: `Needs the UN list and the lists to compare imported (spur labels import
+--format un-xml, eu-csv, uk-csv, ofac-sdn-csv, ...). Reports:
+  - cross-list recall: each EU/UK/OFAC entry that carries a UN reference
+    number, queried by name against the UN list alone, must find that entry
+    first (recall@1, recall@3);
+  - perturbations of the lists' own names (typos, dropped, swapped or joined
+    tokens, legal-form and romanisation variants): recall@1 per list, entity
+    type and kind, at the default threshold;
+  - the false-positive rate on common names that are not listed;
+  - latency p50/p99 per query over all imported lists, and the index's memory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			bySource := map[string][]label.Entity{}
+			var all []label.Entity
+			err = s.Entities("", func(e label.Entity) error {
+				bySource[e.Source] = append(bySource[e.Source], e)
+				all = append(all, e)
+				return nil
+			})
+			s.Close()
+			if err != nil {
+				return err
+			}
+			if len(bySource["un"]) == 0 {
+				return usagef("import the UN list first: spur labels import --store %s --format un-xml UN_consolidated.xml", dir)
+			}
+			out := map[string]any{}
+			cross := map[string]names.Recall{}
+			for src, es := range bySource {
+				if src == "un" {
+					continue
+				}
+				if r := names.CrossList(es, bySource["un"]); r.Queries > 0 {
+					cross[src+"->un"] = r
+				}
+			}
+			out["cross_list"] = cross
+			perturb := map[string]names.PerturbResult{}
+			for src, es := range bySource {
+				perturb[src] = names.Perturb(es, sample, 1)
+			}
+			out["perturbations"] = perturb
+			rate, tried, examples := names.FalsePositives(all, 2000, 1)
+			out["false_positive_rate"], out["false_positive_queries"], out["false_positive_examples"] = rate, tried, examples
+
+			var after runtime.MemStats
+			start := time.Now()
+			x := names.NewIndex(all)
+			build := time.Since(start)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			var queries []string
+			for i := 0; i < len(all) && len(queries) < 2000; i += max(1, len(all)/2000) {
+				queries = append(queries, all[i].Name)
+			}
+			p50, p99 := names.Latency(x, queries)
+			ne, nn := x.Size()
+			out["latency"] = map[string]any{"entries": ne, "names": nn, "queries": len(queries), "p50_us": p50.Microseconds(), "p99_us": p99.Microseconds(),
+				"index_build_ms": build.Milliseconds(), "heap_mib": float64(after.HeapAlloc) / (1 << 20), "peak_rss_mib": peakRSSMiB()}
+			if asJSON {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Println("cross-list: entries carrying a UN reference, queried against the UN list alone")
+			t := newTable(os.Stdout)
+			t.row("LISTS", "QUERIES", "RECALL@1", "RECALL@3")
+			for _, k := range sortedKeys(cross) {
+				t.row(k, cross[k].Queries, fmt.Sprintf("%.3f", cross[k].At1), fmt.Sprintf("%.3f", cross[k].At3))
+			}
+			t.flush()
+			fmt.Println("\nperturbations of each list's own names, recall@1 at the default threshold")
+			t = newTable(os.Stdout)
+			t.row("LIST", "BY", "QUERIES", "RECALL@1")
+			for _, src := range sortedKeys(perturb) {
+				p := perturb[src]
+				t.row(src, "all", p.All.Queries, fmt.Sprintf("%.3f", p.All.At1))
+				for _, k := range sortedKeys(p.ByType) {
+					t.row("", "type "+k, p.ByType[k].Queries, fmt.Sprintf("%.3f", p.ByType[k].At1))
+				}
+				for _, k := range sortedKeys(p.ByKind) {
+					t.row("", k, p.ByKind[k].Queries, fmt.Sprintf("%.3f", p.ByKind[k].At1))
+				}
+			}
+			t.flush()
+			fmt.Printf("\nfalse positives: %.4f of %d common names not on the lists matched at the default threshold\n", rate, tried)
+			fmt.Printf("latency over %d entries (%d names): p50 %s, p99 %s per query; index built in %s; live heap with the index %.0f MiB, peak RSS %.0f MiB\n",
+				ne, nn, p50.Round(time.Microsecond), p99.Round(time.Microsecond), build.Round(time.Millisecond), float64(after.HeapAlloc)/(1<<20), peakRSSMiB())
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().IntVar(&sample, "sample", 500, "entries per list to perturb")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
+	return c
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

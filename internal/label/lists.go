@@ -129,7 +129,7 @@ func ParseEU(path string) (*ListResult, error) {
 		k, ok := index[id]
 		if !ok {
 			typ := "entity"
-			if t.get(r, "Entity_SubjectType") == "person" {
+			if st := t.get(r, "Entity_SubjectType"); st == "P" || st == "person" {
 				typ = "individual"
 			}
 			res.Entities = append(res.Entities, Entity{ID: id, Type: typ, UNRef: t.get(r, "Entity_UnitedNationId"), Remarks: t.get(r, "Entity_Remark")})

@@ -75,7 +75,7 @@ func perturb(name, kind, typ string, rng *rand.Rand) string {
 	case "typo":
 		var long []int
 		for i, t := range toks {
-			if len(t) >= 5 {
+			if len([]rune(t)) >= 5 {
 				long = append(long, i)
 			}
 		}
@@ -83,7 +83,10 @@ func perturb(name, kind, typ string, rng *rand.Rand) string {
 			return ""
 		}
 		i := long[rng.IntN(len(long))]
-		t := []byte(toks[i])
+		t := []rune(toks[i])
+		if len(t) < 4 {
+			return ""
+		}
 		p := 1 + rng.IntN(len(t)-2)
 		switch rng.IntN(3) {
 		case 0: // swap neighbours

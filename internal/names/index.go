@@ -217,7 +217,7 @@ func tokenSim(a, b, sa, sb string, fuzzyMin float64) (float64, string) {
 	if len(sa) >= 3 && sa == sb {
 		return 0.92, "skeleton"
 	}
-	if len(a) >= 4 && len(b) >= 4 {
+	if len(a) >= 4 && len(b) >= 4 && (a[0] == b[0] || min(len(a), len(b)) >= 7) {
 		if s := jaroWinkler(a, b); s >= fuzzyMin {
 			return s * 0.95, "fuzzy"
 		}
@@ -237,12 +237,12 @@ func scoreName(q, qs []string, n *name, fuzzyMin float64) (float64, *Explanation
 	ex := &Explanation{MatchedName: n.text, Alias: n.alias, Tokens: []TokenPair{}, UnmatchedQuery: []string{}, UnmatchedName: []string{}}
 	if strings.Join(q, "") == n.joined {
 		// The same letters, split differently or not at all.
-		how := "exact"
-		if len(q) != len(n.tokens) {
-			how = "joined"
-		}
-		for _, t := range n.tokens {
-			ex.Tokens = append(ex.Tokens, TokenPair{strings.Join(q, " "), t, 1, how})
+		if len(q) == len(n.tokens) {
+			for i, t := range n.tokens {
+				ex.Tokens = append(ex.Tokens, TokenPair{q[i], t, 1, "exact"})
+			}
+		} else {
+			ex.Tokens = append(ex.Tokens, TokenPair{strings.Join(q, " "), strings.Join(n.tokens, " "), 1, "joined"})
 		}
 		ex.NameScore = 1
 		return 1, ex
