@@ -80,3 +80,34 @@ func TestLabelsImportAndScreen(t *testing.T) {
 		t.Fatalf("filtered list:\n%s", out)
 	}
 }
+
+func TestNames(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "labels", "import", "--store", store, "--format", "ofac-sdn-csv", ofacTestDir(t))
+	var res struct {
+		Matches []struct {
+			Score   float64 `json:"score"`
+			Name    string  `json:"name"`
+			Entries []struct {
+				Source string `json:"source"`
+				ID     string `json:"id"`
+			} `json:"entries"`
+		} `json:"matches"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "names", "Lazarus Group", "--store", store, "--json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Matches) == 0 || res.Matches[0].Score != 1 || res.Matches[0].Entries[0].ID != "27307" {
+		t.Fatalf("exact name: %+v", res.Matches)
+	}
+	jsonUnmarshal(mustRun(t, "names", "--id", "0X098B716B8AAF21512996DC57EB0615E2383E2F96", "--store", store, "--json"), &res)
+	if len(res.Matches) != 1 || res.Matches[0].Name != "LAZARUS GROUP" {
+		t.Fatalf("by crypto address: %+v", res.Matches)
+	}
+	if r := run(t, "names", "--store", store); r.code != exitUsage {
+		t.Fatalf("no query: exit %d", r.code)
+	}
+	if r := run(t, "names", "x", "--type", "planet", "--store", store); r.code != exitUsage {
+		t.Fatalf("bad type: exit %d", r.code)
+	}
+}
