@@ -46,10 +46,17 @@ var whirlpoolPools = []int64{100_000, 1_000_000, 5_000_000, 50_000_000}
 // specific detectors run first; the generic rule (after BlockSci) catches
 // the rest.
 func DetectCoinJoin(tx *TxShape) *CoinJoin {
-	if len(tx.Inputs) < 2 || len(tx.Outputs) < 2 {
+	if len(tx.Outputs) < 2 {
 		return nil
 	}
-	for _, d := range []func(*TxShape) *CoinJoin{whirlpool, whirlpoolTx0, wasabi2, wasabi1, joinMarket, generic} {
+	// A Tx0 is often made from one coin.
+	if c := whirlpoolTx0(tx); c != nil {
+		return c
+	}
+	if len(tx.Inputs) < 2 {
+		return nil
+	}
+	for _, d := range []func(*TxShape) *CoinJoin{whirlpool, wasabi2, wasabi1, joinMarket, generic} {
 		if c := d(tx); c != nil {
 			return c
 		}
@@ -112,25 +119,29 @@ func whirlpool(tx *TxShape) *CoinJoin {
 	return &CoinJoin{Whirlpool, 0.99}
 }
 
-// whirlpoolTx0: a tx0 splits coins into premix outputs of a pool
-// denomination plus a small miner-fee allowance, with an OP_RETURN and the
-// coordinator's fee. Its inputs share an owner, but its premix outputs enter
-// the pool: it is marked, not merged.
+// Whirlpool's Tx0 fees per pool (the 0.5 BTC pool's was later lowered).
+var whirlpoolFees = []int64{5_000, 50_000, 250_000, 2_500_000, 1_750_000}
+
+// whirlpoolTx0: a Tx0 splits coins into premix outputs of a pool
+// denomination plus a small miner-fee allowance, pays the coordinator's fee,
+// and carries an OP_RETURN. Its inputs share an owner, but its premix outputs
+// enter the pool: it is marked, not merged.
 func whirlpoolTx0(tx *TxShape) *CoinJoin {
-	hasNullData := false
+	hasNullData, hasFee := false, false
 	for _, o := range tx.Outputs {
 		hasNullData = hasNullData || o.Type == btc.NullData
+		for _, f := range whirlpoolFees {
+			hasFee = hasFee || o.Value == f
+		}
 	}
-	if !hasNullData {
+	if !hasNullData || !hasFee {
 		return nil
 	}
-	v, n := mostCommon(tx.Outputs)
-	if n < 2 {
-		return nil
-	}
-	for _, p := range whirlpoolPools {
-		if v > p && v <= p+p/50+10_000 {
-			return &CoinJoin{WhirlpoolTx0, 0.9}
+	for _, o := range tx.Outputs {
+		for _, p := range whirlpoolPools {
+			if o.Value > p && o.Value <= p+p/50+10_000 {
+				return &CoinJoin{WhirlpoolTx0, 0.9}
+			}
 		}
 	}
 	return nil

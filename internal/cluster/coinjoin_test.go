@@ -38,7 +38,11 @@ func TestDetectCoinJoin(t *testing.T) {
 	}{
 		{"whirlpool 0.01 pool", TxShape{Inputs: coins(wpkh, 1, 1_000_170, 1_000_000, 1_000_000, 1_000_000, 1_000_170), Outputs: coins(wpkh, 100, repeat(1_000_000, 5)...)}, Whirlpool},
 		{"whirlpool tx0", TxShape{Inputs: coins(wpkh, 1, 30_000_000, 2_500_000),
-			Outputs: append(append(coins(wpkh, 100, repeat(5_000_170, 6)...), Coin{Value: 0, Type: btc.NullData, Addr: NoAddr}), coins(wpkh, 200, 175_000, 1_323_980)...)}, WhirlpoolTx0},
+			Outputs: append(append(coins(wpkh, 100, repeat(5_000_170, 6)...), Coin{Value: 0, Type: btc.NullData, Addr: NoAddr}), coins(wpkh, 200, 250_000, 1_248_980)...)}, WhirlpoolTx0},
+		{"whirlpool tx0 from one coin, one premix", TxShape{Inputs: coins(wpkh, 1, 3_000_000),
+			Outputs: append(append(coins(wpkh, 100, 1_000_170), Coin{Value: 0, Type: btc.NullData, Addr: NoAddr}), coins(wpkh, 200, 50_000, 1_948_000)...)}, WhirlpoolTx0},
+		{"payment with an OP_RETURN", TxShape{Inputs: coins(wpkh, 1, 3_000_000),
+			Outputs: append(coins(wpkh, 100, 1_000_170), Coin{Value: 0, Type: btc.NullData, Addr: NoAddr}, Coin{Value: 1_990_000, Type: wpkh, Addr: 300})}, ""},
 		{"wasabi 1.0", TxShape{Inputs: coins(wpkh, 1, repeat(11_000_000, 60)...), Outputs: coins(wpkh, 100, append(repeat(10_030_000, 50), 20_060_000, 312_345, 401_234)...)}, Wasabi1},
 		{"wasabi 2.0", TxShape{Inputs: coins(tr, 1, repeat(1_500_000, 40)...), Outputs: coins(wpkh, 100, wasabi2Outs...)}, Wasabi2},
 		{"joinmarket", TxShape{Inputs: coins(wpkh, 1, 30_000_000, 40_000_000, 26_000_000, 29_000_000), Outputs: coins(wpkh, 100, jmOuts...)}, JoinMarket},

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestGenIngestEval runs the whole chain on a small world: generate,
+// ingest (with an xor key), cluster, import its labels, evaluate.
+func TestGenIngestEval(t *testing.T) {
+	w := filepath.Join(t.TempDir(), "world")
+	store := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "gen", "--out", w, "--scale", "80", "--blocks", "330", "--seed", "5", "--xor", "0102030405060708")
+	if _, err := os.Stat(filepath.Join(w, "btc", "blocks", "xor.dat")); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", store, "--blocks", filepath.Join(w, "btc", "blocks"), "-q")
+	mustRun(t, "cluster", "--network", "regtest", "--store", store)
+	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
+	var rows []struct {
+		Metric string  `json:"metric"`
+		Value  float64 `json:"value"`
+		OK     *bool   `json:"ok"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "eval", "--world", w, "--store", store, "--json"), &rows); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true}
+	for _, r := range rows {
+		if want[r.Metric] {
+			if r.OK == nil || !*r.OK {
+				t.Errorf("%s: %v, target missed", r.Metric, r.Value)
+			}
+			delete(want, r.Metric)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("rows missing: %v", want)
+	}
+	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code == 0 {
+		t.Fatal("unknown scenario accepted")
+	}
+}

@@ -1,0 +1,138 @@
+// Package eval compares what spur derived from a synthetic world with the
+// world's truth.json: one row per metric, with the value, what truth says
+// (where a count), the target and whether it is met. Only this package reads
+// truth.json.
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/world"
+)
+
+// Row is one line of the eval table.
+type Row struct {
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+	Truth  float64 `json:"truth,omitempty"`
+	Target string  `json:"target,omitempty"`
+	OK     *bool   `json:"ok,omitempty"`
+}
+
+func check(ok bool) *bool { return &ok }
+
+// ReadTruth reads a world's truth.json.
+func ReadTruth(path string) (*world.Truth, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	var t world.Truth
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("eval: %s: %w", path, err)
+	}
+	return &t, nil
+}
+
+// World checks the store against the world's own statistics.
+func World(s *store.Store, t *world.Truth) []Row {
+	cnt := s.Counts()
+	txs, _ := t.Stats["txs"].(float64)
+	addrs := float64(len(t.Addresses))
+	return []Row{
+		{Metric: "btc transactions ingested", Value: float64(cnt.Txs), Truth: txs, Target: "= truth", OK: check(float64(cnt.Txs) == txs)},
+		// The regtest genesis block pays an address no one in the world owns.
+		{Metric: "btc addresses seen (truth: owned, plus genesis)", Value: float64(cnt.Addrs), Truth: addrs + 1, Target: "= truth", OK: check(float64(cnt.Addrs) == addrs+1)},
+		{Metric: "coinjoins in the world", Value: float64(len(t.CoinJoins))},
+		{Metric: "incidents", Value: float64(len(t.Incidents))},
+	}
+}
+
+// Clustering measures pairwise precision and recall of spur's entities
+// against the true owners, over the addresses both know.
+func Clustering(s *store.Store, c *cluster.Clusters, t *world.Truth) ([]Row, error) {
+	net := s.Network()
+	type pair struct{ e, o int64 }
+	both := map[pair]int64{}
+	byE := map[int64]int64{}
+	byO := map[int64]int64{}
+	n := 0
+	for text, owner := range t.Addresses {
+		a, err := btc.ParseAddress(text, net)
+		if err != nil {
+			return nil, fmt.Errorf("eval: truth address %s: %w", text, err)
+		}
+		num, err := s.AddrNum(a)
+		if err != nil {
+			continue // never paid on chain
+		}
+		e, ok := c.Entity(num)
+		if !ok {
+			continue
+		}
+		both[pair{int64(e), int64(owner)}]++
+		byE[int64(e)]++
+		byO[int64(owner)]++
+		n++
+	}
+	c2 := func(k int64) float64 { return float64(k) * float64(k-1) / 2 }
+	var tp, pred, real float64
+	for _, k := range both {
+		tp += c2(k)
+	}
+	for _, k := range byE {
+		pred += c2(k)
+	}
+	for _, k := range byO {
+		real += c2(k)
+	}
+	precision, recall := 1.0, 0.0
+	if pred > 0 {
+		precision = tp / pred
+	}
+	if real > 0 {
+		recall = tp / real
+	}
+	return []Row{
+		{Metric: "clustering: addresses evaluated", Value: float64(n)},
+		{Metric: "clustering: entities (spur / truth owners)", Value: float64(len(byE)), Truth: float64(len(byO))},
+		{Metric: "clustering: pairwise precision", Value: precision, Target: ">= 0.99", OK: check(precision >= 0.99)},
+		{Metric: "clustering: pairwise recall", Value: recall},
+	}, nil
+}
+
+// CoinJoins measures the CoinJoin detectors against the world's CoinJoins.
+func CoinJoins(s *store.Store, t *world.Truth) []Row {
+	var shape cluster.TxShape
+	var tp, detected float64
+	for n := uint64(0); n < s.Counts().Txs; n++ {
+		if !cluster.Shape(s, n, &shape) {
+			continue
+		}
+		if cluster.DetectCoinJoin(&shape) == nil {
+			continue
+		}
+		detected++
+		if _, ok := t.CoinJoins[s.TxID(n).String()]; ok {
+			tp++
+		}
+	}
+	real := float64(len(t.CoinJoins))
+	precision, recall := 1.0, 0.0
+	if detected > 0 {
+		precision = tp / detected
+	}
+	if real > 0 {
+		recall = tp / real
+	}
+	return []Row{
+		{Metric: "coinjoin detection: detected / in truth", Value: detected, Truth: real},
+		{Metric: "coinjoin detection: precision", Value: precision, Target: ">= 0.95", OK: check(precision >= 0.95)},
+		{Metric: "coinjoin detection: recall", Value: recall, Target: ">= 0.95", OK: check(recall >= 0.95)},
+	}
+}
