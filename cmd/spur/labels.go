@@ -336,7 +336,11 @@ result; read the severity.`,
 			var chainStore *store.Store
 			var clusters *cluster.Clusters
 			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
-				sf := storeFlags{dir: dir, network: "main"}
+				net, err := store.PeekNetwork(btcDir(dir))
+				if err != nil {
+					return err
+				}
+				sf := storeFlags{dir: dir, network: net}
 				if chainStore, err = sf.open(); err != nil {
 					return err
 				}
@@ -442,7 +446,11 @@ entities.`,
 				return err
 			}
 			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
-				sf := storeFlags{dir: dir, network: "main"}
+				net, err := store.PeekNetwork(btcDir(dir))
+				if err != nil {
+					return err
+				}
+				sf := storeFlags{dir: dir, network: net}
 				cs, err := sf.open()
 				if err != nil {
 					return err

@@ -102,14 +102,23 @@ type storeFlags struct {
 
 func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
 	c.Flags().StringVar(&f.dir, "store", "", "store directory (required)")
-	c.Flags().StringVar(&f.network, "network", "main", "Bitcoin network: main, test, testnet4, signet, regtest, simnet")
+	c.Flags().StringVar(&f.network, "network", "", "Bitcoin network: main, test, testnet4, signet, regtest, simnet (default: the store's; main for a new store)")
 	if withJSON {
 		c.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
 	}
 }
 
 func (f *storeFlags) net() (*btc.Network, error) {
-	n, err := btc.LookupNetwork(f.network)
+	name := f.network
+	if name == "" {
+		name = "main"
+		if f.dir != "" {
+			if stored, err := store.PeekNetwork(btcDir(f.dir)); err == nil {
+				name = stored
+			}
+		}
+	}
+	n, err := btc.LookupNetwork(name)
 	if err != nil {
 		return nil, usageError{err}
 	}

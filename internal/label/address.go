@@ -36,14 +36,42 @@ func Normalize(chain, addr string) (display, key string, err error) {
 		a := common.HexToAddress(addr)
 		return a.Hex(), strings.ToLower(a.Hex()), nil
 	case chain == ChainBTC:
-		a, err := btc.ParseAddress(addr, btc.Main)
+		a, net, err := parseBitcoin(addr)
 		if err != nil {
 			return "", "", err
 		}
-		s := a.String(btc.Main)
+		s := a.String(net)
 		return s, s, nil
 	}
 	return addr, addr, nil
+}
+
+// bitcoinNets are the networks whose addresses a Bitcoin label may carry:
+// main first, then test (whose prefixes signet and testnet4 share) and
+// regtest, for synthetic worlds and test chains.
+var bitcoinNets = func() []*btc.Network {
+	var out []*btc.Network
+	for _, n := range []string{"main", "test", "regtest"} {
+		net, _ := btc.LookupNetwork(n)
+		out = append(out, net)
+	}
+	return out
+}()
+
+// parseBitcoin parses a Bitcoin address of any network; the error is the
+// main network's.
+func parseBitcoin(addr string) (btc.Address, *btc.Network, error) {
+	var first error
+	for _, net := range bitcoinNets {
+		a, err := btc.ParseAddress(addr, net)
+		if err == nil {
+			return a, net, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return btc.Address{}, nil, first
 }
 
 // GuessChain names the chain an address belongs to from its form, for
@@ -56,7 +84,7 @@ func GuessChain(addr string) string {
 	case len(addr) == 34 && addr[0] == 'T':
 		return ChainTRX
 	}
-	if _, err := btc.ParseAddress(addr, btc.Main); err == nil {
+	if _, _, err := parseBitcoin(addr); err == nil {
 		return ChainBTC
 	}
 	return ""

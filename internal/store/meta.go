@@ -114,3 +114,18 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// PeekNetwork returns the network name a store in dir holds, from its META,
+// without opening the store.
+func PeekNetwork(dir string) (string, error) {
+	path := filepath.Join(dir, "META")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	m, err := unmarshalMeta(path, b)
+	if err != nil {
+		return "", err
+	}
+	return m.Network, nil
+}
