@@ -14,9 +14,11 @@ import (
 	spur "github.com/spur-forensics/spur"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/world"
 )
 
 // writeSamples copies embedded sample files to dir and returns their paths.
@@ -47,8 +49,10 @@ into a store, then looks up: the first person-to-person payment (Satoshi to
 Hal Finney, block 170), the genesis address, and a block; replays btcd's
 reorganisation test chain (the genesis block, blocks 1..4 and a longer side
 chain 3A..5A, all with real proof of work) to show a reorg being unwound;
-clusters the addresses into entities; and imports the OFAC SDN list shipped
-with spur to screen addresses, Lazarus Group's among them.
+clusters the addresses into entities; imports the OFAC SDN list shipped
+with spur to screen addresses, Lazarus Group's among them; and generates a
+small synthetic world with ground truth, ingests and clusters it, and
+evaluates what spur found against the truth.
 
 The store goes to a temporary directory unless --store is given.`,
 		Args: cobra.NoArgs,
@@ -188,6 +192,43 @@ The store goes to a temporary directory unless --store is given.`,
 				}
 				fmt.Printf("$ spur screen %s\n  %s\n", a, verdict)
 			}
+			section("8. A synthetic world with ground truth: generate, ingest, cluster, evaluate")
+			wdir := filepath.Join(tmp, "world")
+			fmt.Printf("$ spur gen --out %s --scale 100 --seed 1\n", wdir)
+			if _, err := world.Generate(wdir, world.Options{Seed: 1, Scale: 100, Scenario: "dprk-2021"}); err != nil {
+				return err
+			}
+			truth, err := eval.ReadTruth(filepath.Join(wdir, "truth.json"))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  %v blocks, %v transactions, %d CoinJoins, %d incidents of the dprk-2021 scenario\n",
+				truth.Stats["blocks"], truth.Stats["txs"], len(truth.CoinJoins), len(truth.Incidents))
+			regtest, _ := btc.LookupNetwork("regtest")
+			ws, err := store.Open(btcDir(filepath.Join(tmp, "world-store")), store.Options{Network: regtest})
+			if err != nil {
+				return err
+			}
+			defer ws.Close()
+			fmt.Println("$ spur ingest btc --network regtest ... && spur cluster ...")
+			if _, err := ingest.Files(cmd.Context(), ws, []string{filepath.Join(wdir, "btc", "blocks")}, ingest.Options{}); err != nil {
+				return err
+			}
+			if _, err := cluster.Run(ws, cluster.Options{}); err != nil {
+				return err
+			}
+			wc, err := cluster.Open(ws)
+			if err != nil {
+				return err
+			}
+			fmt.Println("$ spur eval --world ... --store ...")
+			rows := eval.World(ws, truth)
+			cr, err := eval.Clustering(ws, wc, truth)
+			if err != nil {
+				return err
+			}
+			rows = append(append(rows, cr...), eval.CoinJoins(ws, truth)...)
+			printEval(rows)
 			if keep {
 				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)
 			} else {
