@@ -11,6 +11,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
@@ -92,8 +93,11 @@ func newEval() *cobra.Command {
 		Short: "Compare what spur derived from a synthetic world with its truth",
 		Long: `Reads the world's truth.json and prints one table: the world's statistics
 against the store, clustering pairwise precision and recall (run spur cluster
-first), and CoinJoin detection precision and recall. JSON: one object per row
-with metric, value, truth, target and ok.`,
+first), CoinJoin detection precision and recall, and for each taint model how
+much of each incident's true exchange deposits a trace from its stolen outputs
+finds at the right exchange (import the world's labels first: the trace stops
+at deposit addresses swept into labelled hot wallets). JSON: one object per
+row with metric, value, truth, target and ok.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if worldDir == "" || dir == "" {
@@ -120,6 +124,20 @@ with metric, value, truth, target and ok.`,
 			}
 			rows = append(rows, cr...)
 			rows = append(rows, eval.CoinJoins(s, t)...)
+			labels, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer labels.Close()
+			var opts trace.Options
+			if opts.Services, opts.HotWallets, err = services(s, labels); err != nil {
+				return err
+			}
+			tr, err := eval.Tracing(s, t, opts)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, tr...)
 			if asJSON {
 				return printJSON(os.Stdout, rows)
 			}

@@ -18,6 +18,33 @@ func TestGenIngestEval(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", store, "--blocks", filepath.Join(w, "btc", "blocks"), "-q")
 	mustRun(t, "cluster", "--network", "regtest", "--store", store)
 	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
+	mustRun(t, "incident", "import", "--store", store, filepath.Join(w, "incidents.yaml"))
+	mustRun(t, "prices", "import", "--store", store, filepath.Join(w, "prices.csv"))
+	var tr struct {
+		Model        string  `json:"model"`
+		Start        int64   `json:"start_amount"`
+		StartUSD     float64 `json:"start_usd"`
+		Destinations []struct {
+			Category string `json:"category"`
+			Amount   int64  `json:"amount"`
+		} `json:"destinations"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--store", store, "--from", "incident:dprk-2021-5", "--format", "json"), &tr); err != nil {
+		t.Fatal(err)
+	}
+	var atExchanges, total int64
+	for _, d := range tr.Destinations {
+		total += d.Amount
+		if d.Category == "exchange" {
+			atExchanges += d.Amount
+		}
+	}
+	if tr.Model != "fifo" || tr.Start < 100e8 || tr.StartUSD < 4e6 || atExchanges == 0 || total > tr.Start {
+		t.Fatalf("trace of the Liquid theft: start %d ($%.0f), at exchanges %d, total %d", tr.Start, tr.StartUSD, atExchanges, total)
+	}
+	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
+		t.Fatalf("unknown incident: exit %d", r.code)
+	}
 	var rows []struct {
 		Metric string  `json:"metric"`
 		Value  float64 `json:"value"`

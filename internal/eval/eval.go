@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
@@ -135,4 +138,69 @@ func CoinJoins(s *store.Store, t *world.Truth) []Row {
 		{Metric: "coinjoin detection: precision", Value: precision, Target: ">= 0.95", OK: check(precision >= 0.95)},
 		{Metric: "coinjoin detection: recall", Value: recall, Target: ">= 0.95", OK: check(recall >= 0.95)},
 	}
+}
+
+// Tracing traces every incident of the truth forward from its stolen
+// outputs with each model, and measures how much of what truth says reached
+// each exchange the trace finds there: the sum over exchanges of the smaller
+// of traced and true amounts, over the true total.
+func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) {
+	var rows []Row
+	for _, model := range []string{trace.FIFO, trace.Haircut} {
+		var found, truthTotal, reached float64
+		incidents := 0
+		for _, inc := range t.Incidents {
+			var starts []trace.Start
+			for _, ref := range inc.TheftTxs {
+				id, vs, ok := strings.Cut(ref, ":")
+				if !ok {
+					continue
+				}
+				h, err := btc.ParseHash(id)
+				if err != nil {
+					return nil, fmt.Errorf("eval: incident %s: %w", inc.ID, err)
+				}
+				n, err := s.TxNum(h)
+				if err != nil {
+					return nil, fmt.Errorf("eval: incident %s: %w", inc.ID, err)
+				}
+				vout, _ := strconv.Atoi(vs)
+				_, _, firstOut, _ := s.TxRange(n)
+				starts = append(starts, trace.Start{Output: firstOut + uint64(vout)})
+			}
+			if len(starts) == 0 {
+				continue
+			}
+			incidents++
+			opts := base
+			opts.Model = model
+			res, err := trace.Forward(s, starts, opts)
+			if err != nil {
+				return nil, err
+			}
+			traced := map[string]float64{}
+			for _, d := range res.Destinations {
+				if d.Category == "exchange" {
+					traced["exchange:"+strings.TrimSuffix(d.Label, " deposit")] += float64(d.Amount)
+					reached += float64(d.Amount)
+				}
+			}
+			for k, v := range inc.Destinations {
+				if strings.HasPrefix(k, "exchange:") {
+					truthTotal += float64(v)
+					found += min(float64(v), traced[k])
+				}
+			}
+		}
+		share := 0.0
+		if truthTotal > 0 {
+			share = found / truthTotal
+		}
+		rows = append(rows,
+			Row{Metric: "tracing (" + model + "): incidents traced", Value: float64(incidents), Truth: float64(len(t.Incidents))},
+			Row{Metric: "tracing (" + model + "): value at exchanges / truth", Value: reached / max(truthTotal, 1)},
+			Row{Metric: "tracing (" + model + "): true exchange deposits found at the right exchange", Value: share},
+		)
+	}
+	return rows, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -284,4 +285,77 @@ func (quiet) Infof(string, ...any)  {}
 func (quiet) Errorf(string, ...any) {}
 func (quiet) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("label: "+format, args...))
+}
+
+// Incident is a theft as public reporting gives it.
+type Incident struct {
+	ID       string   `json:"id" yaml:"id"`
+	Victim   string   `json:"victim" yaml:"victim"`
+	Date     string   `json:"date" yaml:"date"`
+	Actor    string   `json:"actor" yaml:"actor"`
+	Chain    string   `json:"chain" yaml:"chain"`
+	TheftTxs []string `json:"theft_txs" yaml:"theft_txs"`
+}
+
+// PutIncidents stores incidents, replacing any with the same id.
+func (s *Store) PutIncidents(incs []Incident) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, i := range incs {
+		v, err := json.Marshal(i)
+		if err != nil {
+			return err
+		}
+		b.Set(append([]byte{'i'}, i.ID...), v, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
+// Incidents returns the stored incidents in id order.
+func (s *Store) Incidents() ([]Incident, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'i'}, UpperBound: []byte{'j'}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	var out []Incident
+	for ok := it.First(); ok; ok = it.Next() {
+		var i Incident
+		if err := json.Unmarshal(it.Value(), &i); err != nil {
+			return nil, fmt.Errorf("label: corrupt incident: %w", err)
+		}
+		out = append(out, i)
+	}
+	return out, it.Error()
+}
+
+// PutPrices replaces the daily USD prices of the assets present in prices
+// (asset -> "YYYY-MM-DD" -> usd).
+func (s *Store) PutPrices(prices map[string]map[string]float64) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for asset, days := range prices {
+		b.DeleteRange(append([]byte{'P'}, join([]byte(asset), nil)...), append([]byte{'P'}, append([]byte(asset), 1)...), nil)
+		for day, usd := range days {
+			b.Set(append([]byte{'P'}, join([]byte(asset), []byte(day))...), []byte(strconv.FormatFloat(usd, 'g', -1, 64)), nil)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
+// Price returns the USD close of an asset on a day (YYYY-MM-DD).
+func (s *Store) Price(asset, day string) (float64, bool) {
+	v, closer, err := s.db.Get(append([]byte{'P'}, join([]byte(asset), []byte(day))...))
+	if err != nil {
+		return 0, false
+	}
+	defer closer.Close()
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
 }

@@ -59,8 +59,8 @@ type Incident struct {
 	Date         string           `json:"date"`
 	Actor        string           `json:"actor"`
 	Chain        string           `json:"chain"`
-	TheftTxs     []string         `json:"theft_txs"`
-	Stolen       int64            `json:"stolen"` // satoshi
+	TheftTxs     []string         `json:"theft_txs"` // txid:vout of the stolen outputs
+	Stolen       int64            `json:"stolen"`    // satoshi
 	Steps        []Step           `json:"steps"`
 	Destinations map[string]int64 `json:"destinations"` // "exchange:NAME", "unspent", "fees"
 }

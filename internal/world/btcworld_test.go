@@ -49,6 +49,14 @@ func TestWorld(t *testing.T) {
 		}
 	}
 	mixes := 0
+	for _, inc := range truth.Incidents {
+		for _, ref := range inc.TheftTxs {
+			h, _ := btc.ParseHash(ref[:64])
+			if _, err := s.TxNum(h); err != nil {
+				t.Fatalf("theft %s: %v", ref, err)
+			}
+		}
+	}
 	for id, kind := range truth.CoinJoins {
 		h, _ := btc.ParseHash(id)
 		if _, err := s.TxNum(h); err != nil {

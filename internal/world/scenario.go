@@ -114,7 +114,7 @@ func (sc *scenario) block() {
 			}
 			tx := w.spend(in, outs, owners)
 			r.coins = []coin{{tx.TxID, 0, v - fee, kindOf(thiefAddr), w.addrOf(thiefAddr)}}
-			r.inc.TheftTxs = []string{tx.TxID.String()}
+			r.inc.TheftTxs = []string{tx.TxID.String() + ":0"} // the thief's output
 			r.inc.Stolen = v - fee
 			r.inc.Date = w.time.Format("2006-01-02")
 			r.step(w, tx, w.addrOf(hot), 0, "theft")

@@ -1,0 +1,406 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// services builds the trace's service classifier and hot-wallet map from
+// the store's Bitcoin labels.
+func services(s *store.Store, labels *label.Store) (trace.Service, map[uint32]string, error) {
+	svc := map[uint32][2]string{}
+	hot := map[uint32]string{}
+	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
+		a, err := btc.ParseAddress(l.Address, s.Network())
+		if err != nil {
+			return nil // another network's address
+		}
+		n, err := s.AddrNum(a)
+		if err != nil {
+			return nil // never on this chain
+		}
+		switch l.Category {
+		case label.Exchange:
+			hot[n] = strings.TrimSuffix(l.Label, " hot wallet")
+			svc[n] = [2]string{l.Category, l.Label}
+		case label.Sanctioned, label.StolenFunds:
+			// Labels about the money's origin are no place it stops.
+		default:
+			svc[n] = [2]string{l.Category, l.Label}
+		}
+		return nil
+	})
+	fn := func(a uint32) (string, string, bool) {
+		v, ok := svc[a]
+		return v[0], v[1], ok
+	}
+	return fn, hot, err
+}
+
+// resolveRefs turns trace references into start outputs: txid:vout, a txid
+// (its outputs that do not return to its own input addresses), an address
+// (every output it received), or incident:ID (its theft transactions).
+func resolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.Start, string, error) {
+	var starts []trace.Start
+	day := ""
+	addTx := func(id string) error {
+		h, err := btc.ParseHash(id)
+		if err != nil {
+			return usageError{err}
+		}
+		n, err := s.TxNum(h)
+		if err != nil {
+			return err
+		}
+		firstIn, numIn, firstOut, numOut := s.TxRange(n)
+		own := map[uint32]bool{}
+		for i := firstIn; i < firstIn+numIn; i++ {
+			if o := s.InputSpends(i); o != store.NoOutput {
+				own[s.OutAddr(o)] = true
+			}
+		}
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if a := s.OutAddr(o); a != store.NoAddress && !own[a] {
+				starts = append(starts, trace.Start{Output: o})
+			}
+		}
+		if day == "" {
+			if b, err := s.Header(s.TxHeight(n)); err == nil {
+				day = time.Unix(int64(b.Time), 0).UTC().Format("2006-01-02")
+			}
+		}
+		return nil
+	}
+	for _, ref := range refs {
+		switch {
+		case strings.HasPrefix(ref, "incident:"):
+			id := strings.TrimPrefix(ref, "incident:")
+			incs, err := labels.Incidents()
+			if err != nil {
+				return nil, "", err
+			}
+			found := false
+			for _, inc := range incs {
+				if inc.ID == id {
+					found = true
+					day = inc.Date
+					for _, t := range inc.TheftTxs {
+						more, _, err := resolveRefs(s, labels, []string{t})
+						if err != nil {
+							return nil, "", fmt.Errorf("incident %s: %w", id, err)
+						}
+						starts = append(starts, more...)
+					}
+				}
+			}
+			if !found {
+				return nil, "", fmt.Errorf("%w: incident %q (import incidents with spur incident import)", store.ErrNotFound, id)
+			}
+		case strings.Contains(ref, ":"):
+			id, vs, _ := strings.Cut(ref, ":")
+			vout, err := strconv.ParseUint(vs, 10, 32)
+			if err != nil {
+				return nil, "", usagef("%q: want TXID:VOUT", ref)
+			}
+			h, err := btc.ParseHash(id)
+			if err != nil {
+				return nil, "", usageError{err}
+			}
+			n, err := s.TxNum(h)
+			if err != nil {
+				return nil, "", err
+			}
+			_, _, firstOut, numOut := s.TxRange(n)
+			if vout >= numOut {
+				return nil, "", fmt.Errorf("%w: %s has %d outputs", store.ErrNotFound, id, numOut)
+			}
+			starts = append(starts, trace.Start{Output: firstOut + vout})
+		case len(ref) == 64:
+			if err := addTx(ref); err != nil {
+				return nil, "", err
+			}
+		default:
+			a, err := btc.ParseAddress(ref, s.Network())
+			if err != nil {
+				return nil, "", usagef("%q is not a txid, txid:vout, address or incident:ID", ref)
+			}
+			n, err := s.AddrNum(a)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := s.Postings(n, func(o uint64) bool { starts = append(starts, trace.Start{Output: o}); return true }); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	if len(starts) == 0 {
+		return nil, "", usagef("nothing to trace from %v", refs)
+	}
+	return starts, day, nil
+}
+
+type usdFlow struct {
+	trace.Flow
+	USD float64 `json:"usd"`
+}
+
+type usdDestination struct {
+	trace.Destination
+	USD float64 `json:"usd"`
+}
+
+func newTrace() *cobra.Command {
+	var sf storeFlags
+	var refs []string
+	var opts trace.Options
+	var format string
+	c := &cobra.Command{
+		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison]",
+		Short: "Follow money forward from a theft to where it ends, under a taint model",
+		Long: `Traces tainted value forward through the Bitcoin transaction graph. REF is
+a txid:vout, a txid (its outputs that do not return to its own inputs'
+addresses), an address (every output it received), or incident:ID (the
+incident's theft transactions; spur incident import).
+
+Models: fifo (satoshi keep their order through each transaction; exact),
+haircut (each output carries the tainted share of its transaction's inputs),
+poison (every output of a tainted transaction counts in full). Tracing stops
+at labelled services (spur labels import: exchange hot wallets, mixers ...),
+at exchange deposit addresses (found as addresses swept into a labelled
+exchange hot wallet), at unspent outputs, at --max-hops, and drops taint below
+--min-value as dust. CoinJoins are followed like any transaction: the taint
+of a mix spreads over its outputs (haircut) or keeps its ranges (fifo).
+
+Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
+asset, amount, usd, hop, link}, destinations[] {chain, address, category,
+label, asset, amount, usd, share, link}} with amounts in satoshi and USD at
+the start day's price (spur prices import); or CSV of the flows; or a table
+of destinations.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(refs) == 0 {
+				return usagef("--from REF is required")
+			}
+			if format != "json" && format != "csv" && format != "text" {
+				return usagef("--format: want json, csv or text")
+			}
+			s, err := sf.openExisting()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			labels, err := openLabels(sf.dir)
+			if err != nil {
+				return err
+			}
+			defer labels.Close()
+			starts, day, err := resolveRefs(s, labels, refs)
+			if err != nil {
+				return err
+			}
+			if opts.Services, opts.HotWallets, err = services(s, labels); err != nil {
+				return err
+			}
+			res, err := trace.Forward(s, starts, opts)
+			if err != nil {
+				return err
+			}
+			price, havePrice := labels.Price("BTC", day)
+			usd := func(sat int64) float64 {
+				if !havePrice {
+					return 0
+				}
+				return float64(int64(float64(sat)/1e8*price*100+0.5)) / 100
+			}
+			switch format {
+			case "csv":
+				w := csv.NewWriter(os.Stdout)
+				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link"})
+				for _, f := range res.Flows {
+					w.Write([]string{f.Chain, f.Tx, f.From, f.To, f.Asset, strconv.FormatInt(f.Amount, 10), strconv.FormatFloat(usd(f.Amount), 'f', 2, 64), strconv.Itoa(f.Hop), f.Link})
+				}
+				w.Flush()
+				return w.Error()
+			case "json":
+				out := struct {
+					Model        string           `json:"model"`
+					From         []string         `json:"from"`
+					Start        int64            `json:"start_amount"`
+					StartUSD     float64          `json:"start_usd"`
+					PriceDay     string           `json:"price_day,omitempty"`
+					Flows        []usdFlow        `json:"flows"`
+					Destinations []usdDestination `json:"destinations"`
+				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), Flows: []usdFlow{}, Destinations: []usdDestination{}}
+				if havePrice {
+					out.PriceDay = day
+				}
+				for _, f := range res.Flows {
+					out.Flows = append(out.Flows, usdFlow{f, usd(f.Amount)})
+				}
+				for _, d := range res.Destinations {
+					out.Destinations = append(out.Destinations, usdDestination{d, usd(d.Amount)})
+				}
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%s trace from %d outputs, %s BTC", res.Model, len(res.From), btcAmount(res.Start))
+			if havePrice {
+				fmt.Printf(" ($%.0f at %s's close)", usd(res.Start), day)
+			}
+			fmt.Printf("; %d transactions visited, %d flows\n\n", res.TxsVisited, len(res.Flows))
+			// By category and label, then the largest destinations.
+			type group struct {
+				cat, label string
+				amount     int64
+				addrs      int
+			}
+			groups := map[[2]string]*group{}
+			for _, d := range res.Destinations {
+				g := groups[[2]string{d.Category, d.Label}]
+				if g == nil {
+					g = &group{cat: d.Category, label: d.Label}
+					groups[[2]string{d.Category, d.Label}] = g
+				}
+				g.amount += d.Amount
+				g.addrs++
+			}
+			var gs []*group
+			for _, g := range groups {
+				gs = append(gs, g)
+			}
+			sort.Slice(gs, func(i, j int) bool {
+				return gs[i].amount > gs[j].amount || gs[i].amount == gs[j].amount && gs[i].label < gs[j].label
+			})
+			t := newTable(os.Stdout)
+			t.row("CATEGORY", "LABEL", "ADDRESSES", "BTC", "SHARE")
+			for _, g := range gs {
+				t.row(g.cat, dash(g.label), g.addrs, btcAmount(g.amount), fmt.Sprintf("%.1f%%", 100*float64(g.amount)/float64(max(res.Start, 1))))
+			}
+			t.flush()
+			fmt.Println("\nlargest destinations (all in --format json):")
+			t = newTable(os.Stdout)
+			for i, d := range res.Destinations {
+				if i == 10 {
+					break
+				}
+				t.row(d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
+			}
+			t.flush()
+			return nil
+		},
+	}
+	sf.register(c, false)
+	c.Flags().StringSliceVar(&refs, "from", nil, "where to start: txid:vout, txid, address or incident:ID (repeatable)")
+	c.Flags().StringVar(&opts.Model, "model", "fifo", "taint model: fifo, haircut or poison")
+	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
+	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
+	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
+	return c
+}
+
+func newIncident() *cobra.Command {
+	c := &cobra.Command{Use: "incident", Short: "Import and list incidents (thefts as public reporting gives them)"}
+	var dir string
+	imp := &cobra.Command{
+		Use:   "import --store DIR FILE",
+		Short: "Import incidents from a YAML file (id, victim, date, actor, chain, theft_txs)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			incs, err := label.ParseIncidents(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.PutIncidents(incs); err != nil {
+				return err
+			}
+			fmt.Printf("imported %d incidents\n", len(incs))
+			return nil
+		},
+	}
+	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	var ldir string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list --store DIR",
+		Short: "List the imported incidents",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(ldir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			incs, err := s.Incidents()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if incs == nil {
+					incs = []label.Incident{}
+				}
+				return printJSON(os.Stdout, incs)
+			}
+			t := newTable(os.Stdout)
+			t.row("ID", "DATE", "VICTIM", "ACTOR", "CHAIN", "THEFT TXS")
+			for _, i := range incs {
+				t.row(i.ID, i.Date, i.Victim, i.Actor, i.Chain, len(i.TheftTxs))
+			}
+			t.flush()
+			return nil
+		},
+	}
+	list.Flags().StringVar(&ldir, "store", "", "store directory (required)")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	c.AddCommand(imp, list)
+	return c
+}
+
+func newPrices() *cobra.Command {
+	c := &cobra.Command{Use: "prices", Short: "Import daily USD prices"}
+	var dir string
+	imp := &cobra.Command{
+		Use:   "import --store DIR prices.csv",
+		Short: "Import daily USD closes (CSV: date,asset,usd); an asset's prices are replaced whole",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := label.ParsePrices(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.PutPrices(p); err != nil {
+				return err
+			}
+			t := newTable(os.Stdout)
+			t.row("ASSET", "DAYS")
+			for _, a := range sortedKeys(p) {
+				t.row(a, len(p[a]))
+			}
+			t.flush()
+			return nil
+		},
+	}
+	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.AddCommand(imp)
+	return c
+}

@@ -1,0 +1,303 @@
+// Package trace follows money forward through the Bitcoin transaction graph
+// under a taint model, from stolen outputs to where they end: exchange
+// deposits and hot wallets, other labelled services, or still unspent.
+//
+// Models: poison (every output of a tainted transaction is tainted in full),
+// haircut (each output carries the tainted share of the transaction's
+// inputs), and FIFO (satoshi keep their order through a transaction: inputs
+// laid end to end fill the outputs in order, so the taint of each output is
+// exact). Transactions are visited in chain order, so each one is processed
+// once with every tainted input that will ever reach it. The package reads
+// the store and a service classifier; it knows nothing of how labels are
+// kept.
+package trace
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// Models.
+const (
+	Poison  = "poison"
+	Haircut = "haircut"
+	FIFO    = "fifo"
+)
+
+// Service says what an address is, if known: its category (exchange,
+// mixer, ...) and label. ok is false for an unknown address.
+type Service func(addr uint32) (category, label string, ok bool)
+
+// Options bound a trace.
+type Options struct {
+	Model    string // default haircut
+	MaxHops  int    // default 100
+	MinValue int64  // taint below it (satoshi) is dropped as dust; default 1000
+	MaxTxs   int    // transactions visited at most; default 1,000,000
+	// Services classifies addresses; tracing stops at services.
+	Services Service
+	// HotWallets are the exchanges' labelled hot wallet addresses: an
+	// address whose coins are swept into one is that exchange's deposit
+	// address, and tracing stops there.
+	HotWallets map[uint32]string
+}
+
+// Flow is one tainted amount moving along one output.
+type Flow struct {
+	Chain  string `json:"chain"`
+	Tx     string `json:"tx"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Asset  string `json:"asset"`
+	Amount int64  `json:"amount"`
+	Hop    int    `json:"hop"`
+	Link   string `json:"link"`
+}
+
+// Destination is where tainted value ended.
+type Destination struct {
+	Chain    string  `json:"chain"`
+	Address  string  `json:"address"`
+	Category string  `json:"category"` // exchange, mixer, ..., unspent, dust, limit
+	Label    string  `json:"label,omitempty"`
+	Asset    string  `json:"asset"`
+	Amount   int64   `json:"amount"`
+	Share    float64 `json:"share"`
+	Link     string  `json:"link"`
+}
+
+// Result is a trace.
+type Result struct {
+	Model        string        `json:"model"`
+	From         []string      `json:"from"`
+	Start        int64         `json:"start_amount"`
+	Flows        []Flow        `json:"flows"`
+	Destinations []Destination `json:"destinations"`
+	TxsVisited   int           `json:"txs_visited"`
+}
+
+// interval is a tainted range [lo, hi) of satoshi within an output.
+type interval struct{ lo, hi int64 }
+
+// taint is the taint an output carries: an amount, and for FIFO its ranges.
+type taint struct {
+	amount int64
+	ranges []interval
+	hop    int
+}
+
+type txQueue []uint64
+
+func (q txQueue) Len() int           { return len(q) }
+func (q txQueue) Less(i, j int) bool { return q[i] < q[j] }
+func (q txQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *txQueue) Push(x any)        { *q = append(*q, x.(uint64)) }
+func (q *txQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// Start is where a trace begins: an output and how much of it is tainted
+// (all of it when Amount is 0).
+type Start struct {
+	Output uint64
+	Amount int64
+}
+
+// Forward traces the starts forward.
+func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+	if opts.Model == "" {
+		opts.Model = Haircut
+	}
+	if opts.Model != Poison && opts.Model != Haircut && opts.Model != FIFO {
+		return nil, fmt.Errorf("trace: unknown model %q (want poison, haircut or fifo)", opts.Model)
+	}
+	if opts.MaxHops == 0 {
+		opts.MaxHops = 100
+	}
+	if opts.MinValue == 0 {
+		opts.MinValue = 1000
+	}
+	if opts.MaxTxs == 0 {
+		opts.MaxTxs = 1_000_000
+	}
+	net := s.Network()
+	addrText := func(a uint32) string {
+		if a == store.NoAddress {
+			return ""
+		}
+		return s.Address(a).String(net)
+	}
+	res := &Result{Model: opts.Model}
+	tainted := map[uint64]*taint{} // output -> taint
+	queued := map[uint64]bool{}
+	var q txQueue
+	dest := map[[2]string]*Destination{}
+	arrive := func(o uint64, t *taint, category, label string) {
+		a := addrText(s.OutAddr(o))
+		k := [2]string{a, category}
+		d := dest[k]
+		if d == nil {
+			d = &Destination{Chain: "btc", Address: a, Category: category, Label: label, Asset: "BTC", Link: "exact"}
+			dest[k] = d
+		}
+		d.Amount += t.amount
+	}
+	// settle decides what happens to a tainted output: it stops at a
+	// service or a deposit address, stays unspent, or queues its spender.
+	settle := func(o uint64, t *taint) {
+		out := s.Output(o)
+		if opts.Services != nil && out.Addr != store.NoAddress {
+			if cat, label, ok := opts.Services(out.Addr); ok {
+				arrive(o, t, cat, label)
+				return
+			}
+		}
+		if !out.Spent {
+			arrive(o, t, "unspent", "")
+			return
+		}
+		if ex, ok := depositOf(s, out.SpentBy, opts.HotWallets); ok {
+			arrive(o, t, "exchange", ex+" deposit")
+			return
+		}
+		if t.hop >= opts.MaxHops {
+			arrive(o, t, "limit", "max hops reached")
+			return
+		}
+		tainted[o] = t
+		if !queued[out.SpentBy] {
+			queued[out.SpentBy] = true
+			heap.Push(&q, out.SpentBy)
+		}
+	}
+	for _, st := range starts {
+		cnt := s.Counts()
+		if st.Output >= cnt.Outputs {
+			return nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+		}
+		v, _ := s.OutValue(st.Output)
+		amt := st.Amount
+		if amt <= 0 || amt > v {
+			amt = v
+		}
+		tx, vout := s.TxOfOutput(st.Output)
+		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
+		res.Start += amt
+		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt}}})
+	}
+	for q.Len() > 0 {
+		n := heap.Pop(&q).(uint64)
+		res.TxsVisited++
+		if res.TxsVisited > opts.MaxTxs {
+			return nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
+		}
+		firstIn, numIn, firstOut, numOut := s.TxRange(n)
+		var totalIn, taintIn int64
+		hop := 0
+		// Inputs laid end to end, with their tainted ranges at their offsets.
+		var ranges []interval
+		var offset int64
+		for i := firstIn; i < firstIn+numIn; i++ {
+			o := s.InputSpends(i)
+			if o == store.NoOutput {
+				continue
+			}
+			v, _ := s.OutValue(o)
+			if t := tainted[o]; t != nil {
+				taintIn += t.amount
+				hop = max(hop, t.hop+1)
+				for _, r := range t.ranges {
+					ranges = append(ranges, interval{offset + r.lo, offset + r.hi})
+				}
+				delete(tainted, o)
+			}
+			offset += v
+			totalIn += v
+		}
+		if taintIn == 0 {
+			continue
+		}
+		txid := s.TxID(n).String()
+		from := ""
+		if f := s.InputSpends(firstIn); f != store.NoOutput {
+			from = addrText(s.OutAddr(f))
+		}
+		var outOff int64
+		for o := firstOut; o < firstOut+numOut; o++ {
+			v, typ := s.OutValue(o)
+			lo, hi := outOff, outOff+v
+			outOff = hi
+			if typ == btc.NullData || v == 0 {
+				continue
+			}
+			t := &taint{hop: hop}
+			switch opts.Model {
+			case Poison:
+				t.amount = v
+				t.ranges = []interval{{0, v}}
+			case Haircut:
+				t.amount = int64(float64(v) * float64(taintIn) / float64(totalIn))
+				t.ranges = []interval{{0, t.amount}}
+			case FIFO:
+				for _, r := range ranges {
+					a, b := max(r.lo, lo), min(r.hi, hi)
+					if a < b {
+						t.ranges = append(t.ranges, interval{a - lo, b - lo})
+						t.amount += b - a
+					}
+				}
+			}
+			if t.amount < opts.MinValue {
+				if t.amount > 0 {
+					arrive(o, t, "dust", "below --min-value")
+				}
+				continue
+			}
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: addrText(s.OutAddr(o)), Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			settle(o, t)
+		}
+	}
+	for _, d := range dest {
+		if res.Start > 0 {
+			d.Share = float64(d.Amount) / float64(res.Start)
+		}
+		res.Destinations = append(res.Destinations, *d)
+	}
+	sort.Slice(res.Destinations, func(i, j int) bool {
+		a, b := res.Destinations[i], res.Destinations[j]
+		return a.Amount > b.Amount || a.Amount == b.Amount && a.Address < b.Address
+	})
+	return res, nil
+}
+
+// depositOf reports whether transaction n sweeps into a labelled hot wallet,
+// which makes the addresses it spends deposit addresses of that exchange.
+func depositOf(s *store.Store, n uint64, hot map[uint32]string) (string, bool) {
+	if len(hot) == 0 {
+		return "", false
+	}
+	_, _, firstOut, numOut := s.TxRange(n)
+	for o := firstOut; o < firstOut+numOut; o++ {
+		if ex, ok := hot[s.OutAddr(o)]; ok {
+			// A withdrawal from the hot wallet pays change to it too: only a
+			// transaction that does not spend from the hot wallet is a sweep.
+			firstIn, numIn, _, _ := s.TxRange(n)
+			for i := firstIn; i < firstIn+numIn; i++ {
+				if p := s.InputSpends(i); p != store.NoOutput {
+					if _, isHot := hot[s.OutAddr(p)]; isHot {
+						return "", false
+					}
+				}
+			}
+			return ex, true
+		}
+	}
+	return "", false
+}

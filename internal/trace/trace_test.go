@@ -1,0 +1,99 @@
+package trace
+
+import (
+	"context"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+func mainnet(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func output(t *testing.T, s *store.Store, txid string, vout uint64) uint64 {
+	t.Helper()
+	h, _ := btc.ParseHash(txid)
+	n, err := s.TxNum(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, first, _ := s.TxRange(n)
+	return first + vout
+}
+
+// TestFirstPayment traces the coins of the first payment between two
+// people (block 170): the 10 BTC to Hal Finney stay unspent; the 40 BTC of
+// change travel on through Satoshi's later payments, and in these fee-free
+// early blocks every model but poison accounts for all 40 BTC exactly.
+func TestFirstPayment(t *testing.T) {
+	s := mainnet(t)
+	const tx170 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	res, err := Forward(s, []Start{{Output: output(t, s, tx170, 0)}}, Options{Model: FIFO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Destinations) != 1 || res.Destinations[0].Category != "unspent" || res.Destinations[0].Amount != 10e8 ||
+		res.Destinations[0].Address != "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" {
+		t.Fatalf("Hal's 10 BTC: %+v", res.Destinations)
+	}
+	for _, model := range []string{FIFO, Haircut} {
+		res, err := Forward(s, []Start{{Output: output(t, s, tx170, 1)}}, Options{Model: model, MinValue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, d := range res.Destinations {
+			sum += d.Amount
+		}
+		if res.Start != 40e8 || sum < 40e8-10 || sum > 40e8 || len(res.Flows) == 0 {
+			t.Fatalf("%s: start %d, destinations add up to %d", model, res.Start, sum)
+		}
+	}
+	// Poison counts every output of a touched transaction in full.
+	res, err = Forward(s, []Start{{Output: output(t, s, tx170, 1)}}, Options{Model: Poison, MaxHops: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, d := range res.Destinations {
+		sum += d.Amount
+	}
+	if sum < 40e8 {
+		t.Fatalf("poison: %d", sum)
+	}
+	if _, err := Forward(s, []Start{{Output: 0}}, Options{Model: "magic"}); err == nil {
+		t.Fatal("unknown model accepted")
+	}
+}
+
+// TestStopsAtServices checks that a labelled address ends the trace.
+func TestStopsAtServices(t *testing.T) {
+	s := mainnet(t)
+	hal, _ := btc.ParseAddress("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", btc.Main)
+	n, err := s.AddrNum(hal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := func(a uint32) (string, string, bool) { return "exchange", "Example", a == n }
+	// Block 9's coinbase paid 12cbQ...: starting there, the trace stops at
+	// once, at the service.
+	res, err := Forward(s, []Start{{Output: output(t, s, "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9", 0)}}, Options{Services: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Destinations) != 1 || res.Destinations[0].Category != "exchange" || res.TxsVisited != 0 {
+		t.Fatalf("%+v", res)
+	}
+}
