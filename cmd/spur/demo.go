@@ -18,6 +18,7 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
@@ -229,6 +230,58 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			rows = append(append(rows, cr...), eval.CoinJoins(ws, truth)...)
 			printEval(rows)
+
+			section("9. Trace a theft: the Liquid Global incident of 2021-08-19, FIFO taint")
+			fmt.Println("$ spur trace --from incident:dprk-2021-5 --model fifo")
+			var inc *world.Incident
+			for _, i := range truth.Incidents {
+				if i.ID == "dprk-2021-5" {
+					inc = i
+				}
+			}
+			if inc != nil && len(inc.TheftTxs) > 0 {
+				wl, err := label.Open(labelsDir(filepath.Join(tmp, "world-store")))
+				if err != nil {
+					return err
+				}
+				defer wl.Close()
+				sl, err := label.ParseTagPack(filepath.Join(wdir, "labels", "services.yaml"))
+				if err != nil {
+					return err
+				}
+				if err := wl.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, sl, nil); err != nil {
+					return err
+				}
+				starts, _, err := resolveRefs(ws, wl, inc.TheftTxs)
+				if err != nil {
+					return err
+				}
+				var topts trace.Options
+				if topts.Services, topts.HotWallets, err = services(ws, wl); err != nil {
+					return err
+				}
+				topts.Model = trace.FIFO
+				res, err := trace.Forward(ws, starts, topts)
+				if err != nil {
+					return err
+				}
+				byCat := map[string]int64{}
+				for _, d := range res.Destinations {
+					key := d.Category
+					if d.Category == "exchange" {
+						key = d.Label
+					}
+					byCat[key] += d.Amount
+				}
+				fmt.Printf("  %s BTC stolen; %d transactions followed\n", btcAmount(res.Start), res.TxsVisited)
+				for _, k := range sortedKeys(byCat) {
+					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(byCat[k]))
+				}
+				fmt.Println("  truth (spur never reads it; spur eval does):")
+				for _, k := range sortedKeys(inc.Destinations) {
+					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(inc.Destinations[k]))
+				}
+			}
 			if keep {
 				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)
 			} else {
