@@ -98,10 +98,18 @@ func perturb(name, kind, typ string, rng *rand.Rand) string {
 		}
 		toks[i] = string(t)
 	case "drop-token":
-		if len(toks) < 4 {
+		// Drop a meaningful token (not a legal form), of a name that keeps
+		// at least three.
+		var idx []int
+		for i, t := range toks {
+			if len(Tokens(t)) > 0 {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) < 4 {
 			return ""
 		}
-		i := rng.IntN(len(toks))
+		i := idx[rng.IntN(len(idx))]
 		toks = append(toks[:i], toks[i+1:]...)
 	case "swap-tokens":
 		if len(toks) < 2 {
@@ -109,10 +117,17 @@ func perturb(name, kind, typ string, rng *rand.Rand) string {
 		}
 		toks[0], toks[len(toks)-1] = toks[len(toks)-1], toks[0]
 	case "join-tokens":
-		if len(toks) < 3 {
+		// Join two neighbouring meaningful tokens.
+		var idx []int
+		for i := 0; i+1 < len(toks); i++ {
+			if len(Tokens(toks[i])) > 0 && len(Tokens(toks[i+1])) > 0 {
+				idx = append(idx, i)
+			}
+		}
+		if len(toks) < 3 || len(idx) == 0 {
 			return ""
 		}
-		i := rng.IntN(len(toks) - 1)
+		i := idx[rng.IntN(len(idx))]
 		toks = append(append(toks[:i:i], toks[i]+toks[i+1]), toks[i+2:]...)
 	case "legal-form":
 		if typ != "entity" {

@@ -41,6 +41,7 @@ type Index struct {
 	byID    map[string][]uint32 // identifiers and crypto addresses -> entries
 	parties map[string][]uint32 // party -> entries
 	scratch sync.Pool           // *scratch, per query
+	df      map[string]int      // names per token
 	years   map[string][]int    // party -> birth years on any of its entries
 	country map[string][]string // party -> countries on any of its entries
 }
@@ -81,7 +82,7 @@ func idKey(s string) string {
 // NewIndex indexes the entries' names and aliases.
 func NewIndex(entries []label.Entity) *Index {
 	x := &Index{entries: entries, byToken: map[string][]uint32{}, byKey: map[string][]uint32{}, byID: map[string][]uint32{}, parties: map[string][]uint32{},
-		years: map[string][]int{}, country: map[string][]string{}}
+		years: map[string][]int{}, country: map[string][]string{}, df: map[string]int{}}
 	x.scratch.New = func() any { return &scratch{} }
 	for i := range entries {
 		e := &entries[i]
@@ -112,6 +113,7 @@ func NewIndex(entries []label.Entity) *Index {
 			n := uint32(len(x.names))
 			x.names = append(x.names, name{entry: uint32(i), text: text, alias: k > 0, tokens: toks, skels: skeletons(toks), joined: strings.Join(toks, "")})
 			for _, t := range toks {
+				x.df[t]++
 				x.byToken[t] = appendOnce(x.byToken[t], n)
 				for _, k := range fuzzyKeys(t) {
 					x.byKey[k] = appendOnce(x.byKey[k], n)
@@ -202,11 +204,21 @@ type TokenPair struct {
 	How        string  `json:"how"` // exact, variant, skeleton, fuzzy, joined
 }
 
-func weight(t string) float64 {
+// weight is a token's weight in the score: short tokens and tokens common
+// on the lists (Muhammad, Kim, Company) weigh less, so that sharing them
+// proves less.
+func (x *Index) weight(t string) float64 {
+	w := 1.0
 	if len(t) <= 2 {
-		return 0.5
+		w = 0.5
 	}
-	return 1
+	switch df := x.df[t]; {
+	case df > 500:
+		w *= 0.8
+	case df > 50:
+		w *= 0.9
+	}
+	return w
 }
 
 // tokenSim compares two normalised tokens, given their skeletons.
@@ -233,7 +245,8 @@ func tokenSim(a, b, sa, sb string, fuzzyMin float64) (float64, string) {
 // scoreName scores query tokens against a name's tokens: a Dice-like
 // measure, twice the weight of what matched over the weight of both sides,
 // so that a token missing on either side costs.
-func scoreName(q, qs []string, n *name, fuzzyMin float64) (float64, *Explanation) {
+func (x *Index) scoreName(q, qs []string, n *name, fuzzyMin float64) (float64, *Explanation) {
+	weight := x.weight
 	ex := &Explanation{MatchedName: n.text, Alias: n.alias, Tokens: []TokenPair{}, UnmatchedQuery: []string{}, UnmatchedName: []string{}}
 	if strings.Join(q, "") == n.joined {
 		// The same letters, split differently or not at all.
@@ -414,7 +427,7 @@ func (x *Index) Screen(q Query, opts Options) []Match {
 			nm := &x.names[n]
 			e := &x.entries[nm.entry]
 			party := x.party[nm.entry]
-			s, ex := scoreName(qt, qs, nm, opts.FuzzyMin)
+			s, ex := x.scoreName(qt, qs, nm, opts.FuzzyMin)
 			if s < opts.MinScore-0.2 {
 				continue
 			}

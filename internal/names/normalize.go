@@ -13,7 +13,10 @@ var stopWords = set(
 	"co", "company", "companies", "ltd", "limited", "llc", "inc", "incorporated", "corp", "corporation",
 	"plc", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "as", "oy", "kg", "lp", "llp",
 	"jsc", "ojsc", "pjsc", "cjsc", "oao", "zao", "ooo", "pao", "ao", "tov", "fze", "fzco", "fzc", "fzllc", "est", "establishment",
-	"pte", "pty", "sdn", "bhd", "tbk", "de", "cv", "the",
+	"pte", "pty", "sdn", "bhd", "tbk", "de", "cv", "the", "liability",
+	// Russian legal forms, transliterated as the lists write them
+	"obshchestvo", "ogranichennoy", "ogranichennoi", "otvetstvennostyu", "otvetstvennostiu",
+	"aktsionernoe", "zakrytoe", "otkrytoe", "publichnoe", "s",
 	// honorifics and titles
 	"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "sheikh", "shaykh", "haji", "hajji", "mullah", "maulana", "general", "gen", "col", "colonel",
 	// articles and particles of Arabic names
@@ -146,7 +149,7 @@ func Tokens(name string) []string {
 	}
 	var out []string
 	for _, t := range strings.Fields(b.String()) {
-		if stopWords[t] {
+		if stopWords[t] || len(t) >= 6 && nearLongStopWord(t) {
 			continue
 		}
 		if v, ok := variants[t]; ok {
@@ -253,4 +256,25 @@ func editDistance1(a, b string) bool {
 		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:] // swap
 	}
 	return a[i:] == b[i+1:] // insertion
+}
+
+// longStopWords are the legal-form words long enough that a one-letter
+// typo in them ("LIMIED") is still recognisably the word.
+var longStopWords = func() []string {
+	var out []string
+	for w := range stopWords {
+		if len(w) >= 6 {
+			out = append(out, w)
+		}
+	}
+	return out
+}()
+
+func nearLongStopWord(t string) bool {
+	for _, w := range longStopWords {
+		if t[0] == w[0] && editDistance1(t, w) {
+			return true
+		}
+	}
+	return false
 }
