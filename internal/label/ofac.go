@@ -174,9 +174,14 @@ func parseOFAC(dir, primName, commentsName, altName, addName string) (*OFACResul
 		for _, m := range currencyAddress.FindAllStringSubmatch(remarks, -1) {
 			e.Crypto = appendUnique(e.Crypto, strings.TrimRight(m[2], ".,"))
 		}
+		// An address is what the remark gives after the currency, less a
+		// closing full stop; nothing left is no address.
 		res.Entities = append(res.Entities, e)
 		for _, m := range currencyAddress.FindAllStringSubmatch(remarks, -1) {
 			cur, raw := strings.ToUpper(m[1]), strings.TrimRight(m[2], ".,")
+			if raw == "" {
+				continue
+			}
 			chain := chainOfCurrency(cur, raw)
 			l := Label{Address: raw, Chain: chain, Category: Sanctioned, Label: e.Name, Currency: cur, Ref: id, Programs: programs, Confidence: 1}
 			display, key, err := Normalize(chain, raw)
