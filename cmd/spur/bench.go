@@ -370,9 +370,26 @@ their ratio, a full clustering run, and the process's peak RSS.`,
 			if err != nil {
 				return err
 			}
+			// The summary and first page of the largest entity, as spur
+			// entity shows them.
+			c, err := cluster.Open(s)
+			if err != nil {
+				return err
+			}
+			labels, err := openLabels(sf.dir)
+			if err != nil {
+				return err
+			}
+			defer labels.Close()
+			start := time.Now()
+			ev, err := buildEntity(s, c, labels, c.Meta.LargestID, 0, 100)
+			if err != nil {
+				return err
+			}
+			summary := time.Since(start)
 			rss := peakRSSMiB()
 			if sf.json {
-				return printJSON(os.Stdout, map[string]any{"bench": r, "peak_rss_mib": rss})
+				return printJSON(os.Stdout, map[string]any{"bench": r, "peak_rss_mib": rss, "largest_entity": ev.ID, "largest_entity_size": ev.Size, "largest_entity_summary_ms": summary.Milliseconds()})
 			}
 			fmt.Printf("%s transactions, %s inputs merged in %s unions (reading them: %.3f s)\n\n",
 				thousands(int64(r.Txs)), thousands(int64(r.Inputs)), thousands(int64(r.Unions)), r.ReadSeconds)
@@ -382,6 +399,7 @@ their ratio, a full clustering run, and the process's peak RSS.`,
 			t.row("map-based baseline", fmt.Sprintf("%.4f", r.MapSeconds), thousands(int64(r.MapRate)), "1.0x")
 			t.flush()
 			fmt.Printf("\nfull spur cluster run: %.3f s; peak RSS %.0f MiB\n", r.RunSeconds, rss)
+			fmt.Printf("largest entity %d (%s addresses): summary and first page of 100 addresses in %s\n", ev.ID, thousands(int64(ev.Size)), summary.Round(time.Millisecond))
 			return nil
 		},
 	}

@@ -17,6 +17,7 @@ import (
 func newCluster() *cobra.Command {
 	var sf storeFlags
 	var full bool
+	var copts cluster.Options
 	c := &cobra.Command{
 		Use:   "cluster --store DIR",
 		Short: "Group Bitcoin addresses into entities (multi-input heuristic, CoinJoins excluded)",
@@ -25,7 +26,15 @@ except in CoinJoins (Whirlpool mixes and tx0s, Wasabi 1.x and 2.0, JoinMarket,
 and BlockSci's generic rule), which never merge. An entity's id is the lowest
 address number in it, stable across runs wherever the clustering did not
 change. A second run continues from the first over the blocks added since;
-after a reorganisation below what it covered, it starts over.`,
+after a reorganisation below what it covered, it starts over.
+
+Change-address heuristics are off by default (--change): in two-output
+transactions, "one-time" takes an output to an address first seen in its
+block as change when the other was seen before, "script-type" the output
+whose script type matches all inputs', "round" the output that is not a round
+amount. The change is merged when at least one enabled heuristic names an
+output and none names the other, unless the merged entity would exceed
+--size-bound addresses: such merges are refused and counted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := sf.openExisting()
@@ -33,7 +42,8 @@ after a reorganisation below what it covered, it starts over.`,
 				return err
 			}
 			defer s.Close()
-			st, err := cluster.Run(s, cluster.Options{Full: full})
+			copts.Full = full
+			st, err := cluster.Run(s, copts)
 			if err != nil {
 				return err
 			}
@@ -46,6 +56,9 @@ after a reorganisation below what it covered, it starts over.`,
 			t.row("entities", thousands(int64(st.Entities)))
 			t.row("largest entity", fmt.Sprintf("%d (%s addresses)", st.LargestID, thousands(int64(st.Largest))))
 			t.row("merges", thousands(int64(st.Merges)))
+			if st.Change != "" {
+				t.row("change merges (refused above the bound)", fmt.Sprintf("%s (%s)", thousands(int64(st.ChangeMerges)), thousands(int64(st.ChangeRefused))))
+			}
 			kinds := make([]string, 0, len(st.CoinJoins))
 			for k := range st.CoinJoins {
 				kinds = append(kinds, k)
@@ -60,6 +73,8 @@ after a reorganisation below what it covered, it starts over.`,
 	}
 	sf.register(c, true)
 	c.Flags().BoolVar(&full, "full", false, "start over instead of continuing the last clustering")
+	c.Flags().StringVar(&copts.Change, "change", "", "change heuristics to apply: one-time, script-type, round, comma-separated, or all (default none)")
+	c.Flags().Uint32Var(&copts.SizeBound, "size-bound", 10_000, "refuse change merges that would make an entity larger than this")
 	return c
 }
 
@@ -86,6 +101,9 @@ type entityView struct {
 	FirstSeenHeight   int64          `json:"first_seen_height"`
 	LastSeenHeight    int64          `json:"last_seen_height"`
 	TopCounterparties []counterparty `json:"top_counterparties"`
+	// Sampled is true when labels and counterparties come from the first
+	// members of a very large entity only (its totals are complete).
+	Sampled bool `json:"sampled,omitempty"`
 }
 
 // buildEntity summarises entity e: members (paged), labels of its
@@ -100,8 +118,17 @@ func buildEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uin
 	for i := offset; i < len(members) && i < offset+limit; i++ {
 		v.Addresses = append(v.Addresses, s.Address(members[i]).String(s.Network()))
 	}
+	// A big entity's totals were computed by spur cluster; its labels and
+	// counterparties come from its first members only, so that the summary
+	// stays fast however large it is.
+	scan := members
+	if st := c.Stats(e); st != nil {
+		v.Received, v.Balance, v.FirstSeenHeight, v.LastSeenHeight = st.Received, st.Balance, st.FirstSeen, st.LastSeen
+		v.Sampled = len(members) > cluster.BigEntity
+		scan = members[:min(len(members), cluster.BigEntity)]
+	}
 	spends := map[uint64]bool{}
-	for _, a := range members {
+	for _, a := range scan {
 		text := s.Address(a).String(s.Network())
 		if labels != nil {
 			ls, err := labels.Lookup(text)
@@ -111,6 +138,19 @@ func buildEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uin
 			for _, l := range ls {
 				v.Labels = append(v.Labels, entityLabel{l, text})
 			}
+		}
+		if c.Stats(e) != nil {
+			// Counterparties from this member's spends only.
+			err := s.Postings(a, func(o uint64) bool {
+				if out := s.Output(o); out.Spent {
+					spends[out.SpentBy] = true
+				}
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+			continue
 		}
 		err := s.Postings(a, func(o uint64) bool {
 			out := s.Output(o)

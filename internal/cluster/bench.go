@@ -65,7 +65,7 @@ func Bench(s *store.Store) (*BenchResult, error) {
 	var edges []uint32 // per merged tx: count, then its input addresses
 	var shape TxShape
 	for n := uint64(0); n < cnt.Txs; n++ {
-		tx := readTx(s, n, &shape)
+		tx := readTx(s, n, &shape, 0)
 		if len(tx.addrs) < 2 {
 			continue
 		}

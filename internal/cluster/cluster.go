@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/spur-forensics/spur/internal/store"
@@ -19,16 +20,19 @@ const FormatVersion = 1
 
 // Meta records what a clustering covers.
 type Meta struct {
-	Version   int            `json:"version"`
-	Txs       uint64         `json:"txs"`   // transactions clustered (the first Txs of the store)
-	Addrs     uint64         `json:"addrs"` // addresses clustered
-	Height    int64          `json:"height"`
-	Tip       string         `json:"tip"`
-	Entities  uint64         `json:"entities"`
-	Largest   uint64         `json:"largest_entity_size"`
-	LargestID uint32         `json:"largest_entity_id"`
-	CoinJoins map[string]int `json:"coinjoins"`
-	Merges    uint64         `json:"merges"` // unions that joined two entities
+	Version       int            `json:"version"`
+	Txs           uint64         `json:"txs"`   // transactions clustered (the first Txs of the store)
+	Addrs         uint64         `json:"addrs"` // addresses clustered
+	Height        int64          `json:"height"`
+	Tip           string         `json:"tip"`
+	Entities      uint64         `json:"entities"`
+	Largest       uint64         `json:"largest_entity_size"`
+	LargestID     uint32         `json:"largest_entity_id"`
+	CoinJoins     map[string]int `json:"coinjoins"`
+	Merges        uint64         `json:"merges"` // unions that joined two entities
+	Change        string         `json:"change_heuristics,omitempty"`
+	ChangeMerges  uint64         `json:"change_merges,omitempty"`
+	ChangeRefused uint64         `json:"change_refused,omitempty"` // above the size bound
 }
 
 // Stats of one run.
@@ -44,6 +48,14 @@ type Options struct {
 	Workers int
 	// Full ignores an earlier clustering and starts over.
 	Full bool
+	// Change turns on change-address heuristics (off by default): a
+	// two-output transaction's change output is merged with its inputs when
+	// the heuristics find one. Values: "one-time", "script-type", "round",
+	// any of them comma-separated, or "all".
+	Change string
+	// SizeBound refuses a change merge that would make an entity larger
+	// than this (default 10,000 addresses); refusals are counted.
+	SizeBound uint32
 }
 
 func dir(s *store.Store) string { return filepath.Join(s.Dir(), "cluster") }
@@ -110,13 +122,20 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
 	}
+	if opts.SizeBound == 0 {
+		opts.SizeBound = 10_000
+	}
+	heur, err := parseChange(opts.Change)
+	if err != nil {
+		return nil, err
+	}
 	cnt := s.Counts()
-	st := &Stats{Meta: Meta{Version: FormatVersion, CoinJoins: map[string]int{}}}
+	st := &Stats{Meta: Meta{Version: FormatVersion, CoinJoins: map[string]int{}, Change: opts.Change}}
 	u := &unionFind{}
 	var from uint64
 	if prev, err := ReadMeta(s); err != nil {
 		return nil, err
-	} else if prev != nil && !opts.Full && prev.Txs <= cnt.Txs && prev.Height <= s.Height() && prev.Height >= 0 {
+	} else if prev != nil && !opts.Full && prev.Change == opts.Change && prev.Txs <= cnt.Txs && prev.Height <= s.Height() && prev.Height >= 0 {
 		if h, err := s.BlockHashAt(prev.Height); err == nil && h.String() == prev.Tip {
 			ent, err := readU32s(filepath.Join(dir(s), "entity.u32"), prev.Addrs)
 			if err != nil {
@@ -130,6 +149,7 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 			}
 			from = prev.Txs
 			st.CoinJoins, st.Merges = prev.CoinJoins, prev.Merges
+			st.ChangeMerges, st.ChangeRefused = prev.ChangeMerges, prev.ChangeRefused
 			st.Incremental = true
 		}
 	}
@@ -162,7 +182,7 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 			for j := range jobs {
 				res := make([]txInputs, j.n)
 				for k := range j.n {
-					res[k] = readTx(s, j.first+k, &shape)
+					res[k] = readTx(s, j.first+k, &shape, heur)
 				}
 				j.out <- res
 			}
@@ -177,6 +197,18 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 			for i := 1; i < len(tx.addrs); i++ {
 				if u.union(tx.addrs[0], tx.addrs[i]) {
 					st.Merges++
+				}
+			}
+			if tx.change != NoAddr && len(tx.addrs) > 0 {
+				ra, rb := u.find(tx.addrs[0]), u.find(tx.change)
+				switch {
+				case ra == rb:
+				case u.size[ra]+u.size[rb] > opts.SizeBound:
+					st.ChangeRefused++
+				default:
+					u.union(ra, rb)
+					st.Merges++
+					st.ChangeMerges++
 				}
 			}
 		}
@@ -196,8 +228,9 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 // txInputs is what clustering needs of a transaction: the addresses of its
 // inputs when they share an owner, or its CoinJoin detection.
 type txInputs struct {
-	addrs []uint32
-	cj    *CoinJoin
+	addrs  []uint32
+	cj     *CoinJoin
+	change uint32 // the change output's address, NoAddr if none found
 }
 
 // Shape reads tx n's shape from the store into shape (reusing its slices).
@@ -221,8 +254,9 @@ func Shape(s *store.Store, n uint64, shape *TxShape) bool {
 	return true
 }
 
-func readTx(s *store.Store, n uint64, shape *TxShape) (r txInputs) {
-	if _, numIn, _, _ := s.TxRange(n); numIn < 2 {
+func readTx(s *store.Store, n uint64, shape *TxShape, heur changeHeuristics) (r txInputs) {
+	r.change = NoAddr
+	if _, numIn, _, numOut := s.TxRange(n); numIn < 2 && (heur == 0 || numOut != 2) {
 		return r // nothing to merge (one input, or a coinbase)
 	}
 	if !Shape(s, n, shape) {
@@ -235,6 +269,9 @@ func readTx(s *store.Store, n uint64, shape *TxShape) (r txInputs) {
 		if in.Addr != NoAddr {
 			r.addrs = append(r.addrs, in.Addr)
 		}
+	}
+	if heur != 0 {
+		r.change = findChange(s, n, shape, heur)
 	}
 	return r
 }
@@ -287,11 +324,82 @@ func write(s *store.Store, u *unionFind, m *Meta) error {
 	if err := writeU32s(filepath.Join(d, "members.u32"), members); err != nil {
 		return err
 	}
+	big, err := bigStats(s, ent, count)
+	if err != nil {
+		return err
+	}
+	bs, err := json.Marshal(big)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(d, "big.json"), bs); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(d, "META"), b)
+}
+
+// BigEntity is the size from which an entity's totals are precomputed, so
+// that its summary does not read every member's outputs.
+const BigEntity = 1000
+
+// EntityStats are an entity's totals.
+type EntityStats struct {
+	Received  int64 `json:"received"`
+	Balance   int64 `json:"balance"`
+	Outputs   int64 `json:"outputs"`
+	FirstSeen int64 `json:"first_seen_height"`
+	LastSeen  int64 `json:"last_seen_height"`
+}
+
+// bigStats computes the totals of entities of at least BigEntity addresses
+// in one pass over the outputs in chain order. count holds each entity's
+// end offset in the members array (after the counting sort).
+func bigStats(s *store.Store, ent []uint32, end []uint32) (map[uint32]*EntityStats, error) {
+	big := map[uint32]*EntityStats{}
+	for e := range len(ent) {
+		start := uint32(0)
+		if e > 0 {
+			start = end[e-1]
+		}
+		if end[e]-start >= BigEntity {
+			big[uint32(e)] = &EntityStats{FirstSeen: -1, LastSeen: -1}
+		}
+	}
+	if len(big) == 0 {
+		return big, nil
+	}
+	cnt := s.Counts()
+	for n := uint64(0); n < cnt.Txs; n++ {
+		_, _, firstOut, numOut := s.TxRange(n)
+		h := s.TxHeight(n)
+		for o := firstOut; o < firstOut+numOut; o++ {
+			a := s.OutAddr(o)
+			if a == store.NoAddress || uint64(a) >= uint64(len(ent)) {
+				continue
+			}
+			st := big[ent[a]]
+			if st == nil {
+				continue
+			}
+			out := s.Output(o)
+			st.Received += out.Value
+			st.Outputs++
+			if st.FirstSeen < 0 {
+				st.FirstSeen = h
+			}
+			st.LastSeen = max(st.LastSeen, h)
+			if out.Spent {
+				st.LastSeen = max(st.LastSeen, s.TxHeight(out.SpentBy))
+			} else {
+				st.Balance += out.Value
+			}
+		}
+	}
+	return big, nil
 }
 
 func writeU32s(path string, v []uint32) error {
@@ -345,7 +453,12 @@ type Clusters struct {
 	Meta    Meta
 	entity  []uint32
 	members []uint32
+	big     map[uint32]*EntityStats
 }
+
+// Stats returns the precomputed totals of an entity of at least BigEntity
+// addresses, or nil.
+func (c *Clusters) Stats(e uint32) *EntityStats { return c.big[e] }
 
 // Open reads the clustering of the store; ErrNoClustering if there is none.
 func Open(s *store.Store) (*Clusters, error) {
@@ -362,6 +475,11 @@ func Open(s *store.Store) (*Clusters, error) {
 	}
 	if c.members, err = readU32s(filepath.Join(dir(s), "members.u32"), m.Addrs); err != nil {
 		return nil, err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir(s), "big.json")); err == nil {
+		if err := json.Unmarshal(b, &c.big); err != nil {
+			return nil, fmt.Errorf("cluster: big.json: %w", err)
+		}
 	}
 	return c, nil
 }
@@ -384,4 +502,94 @@ func (c *Clusters) Members(e uint32) []uint32 {
 	lo := sort.Search(len(c.members), func(i int) bool { return c.entity[c.members[i]] >= e })
 	hi := sort.Search(len(c.members), func(i int) bool { return c.entity[c.members[i]] > e })
 	return c.members[lo:hi]
+}
+
+type changeHeuristics uint8
+
+const (
+	oneTimeChange changeHeuristics = 1 << iota
+	scriptTypeChange
+	roundPaymentChange
+)
+
+func parseChange(s string) (changeHeuristics, error) {
+	var h changeHeuristics
+	if s == "" {
+		return 0, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		switch strings.TrimSpace(part) {
+		case "all":
+			h |= oneTimeChange | scriptTypeChange | roundPaymentChange
+		case "one-time":
+			h |= oneTimeChange
+		case "script-type":
+			h |= scriptTypeChange
+		case "round":
+			h |= roundPaymentChange
+		default:
+			return 0, fmt.Errorf("cluster: unknown change heuristic %q (want one-time, script-type, round or all)", part)
+		}
+	}
+	return h, nil
+}
+
+// findChange applies the enabled change heuristics to a two-output
+// transaction: each may name one output as the change; the change is found
+// when at least one names an output and none names the other.
+func findChange(s *store.Store, n uint64, shape *TxShape, h changeHeuristics) uint32 {
+	if len(shape.Outputs) != 2 || len(shape.Inputs) == 0 {
+		return NoAddr
+	}
+	votes := [2]int{}
+	vote := func(i int) {
+		if i >= 0 {
+			votes[i]++
+		}
+	}
+	outs := shape.Outputs
+	for _, o := range outs {
+		if o.Addr == NoAddr {
+			return NoAddr
+		}
+		for _, in := range shape.Inputs {
+			if in.Addr == o.Addr {
+				return NoAddr // an output back to an input address: nothing to learn
+			}
+		}
+	}
+	if h&oneTimeChange != 0 {
+		// The change goes to an address first seen in this block; the payee
+		// had been paid before.
+		first := s.BlockFirstAddr(s.TxHeight(n))
+		newA, newB := outs[0].Addr >= first, outs[1].Addr >= first
+		if newA != newB {
+			vote(map[bool]int{true: 0, false: 1}[newA])
+		}
+	}
+	if h&scriptTypeChange != 0 {
+		t := shape.Inputs[0].Type
+		same := true
+		for _, in := range shape.Inputs {
+			same = same && in.Type == t
+		}
+		if same && (outs[0].Type == t) != (outs[1].Type == t) {
+			vote(map[bool]int{true: 0, false: 1}[outs[0].Type == t])
+		}
+	}
+	if h&roundPaymentChange != 0 {
+		// A payment of a round amount (a multiple of 0.0001 BTC): the other
+		// output is the change.
+		roundA, roundB := outs[0].Value%10_000 == 0, outs[1].Value%10_000 == 0
+		if roundA != roundB {
+			vote(map[bool]int{true: 1, false: 0}[roundA])
+		}
+	}
+	switch {
+	case votes[0] > 0 && votes[1] == 0:
+		return outs[0].Addr
+	case votes[1] > 0 && votes[0] == 0:
+		return outs[1].Addr
+	}
+	return NoAddr
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/world"
+
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -101,5 +104,52 @@ func TestMainnetClusters(t *testing.T) {
 	}
 	if got := len(full.Members(full.Meta.LargestID)); uint64(got) != full.Meta.Largest {
 		t.Fatalf("largest entity has %d members, META says %d", got, full.Meta.Largest)
+	}
+}
+
+// TestBigEntityStats checks the precomputed totals of a large entity against
+// its members' outputs, on a synthetic chain whose random spends make one.
+func TestBigEntityStats(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := world.WriteChain(dir, world.ChainOptions{Seed: 9, Blocks: 40, TxsPerBlock: 300}); err != nil {
+		t.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(t.TempDir(), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{dir}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Run(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Largest < BigEntity {
+		t.Skipf("largest entity has %d addresses", st.Largest)
+	}
+	c, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := c.Stats(st.LargestID)
+	if stats == nil {
+		t.Fatal("no totals for the largest entity")
+	}
+	var received, balance int64
+	for _, a := range c.Members(st.LargestID) {
+		s.Postings(a, func(o uint64) bool {
+			out := s.Output(o)
+			received += out.Value
+			if !out.Spent {
+				balance += out.Value
+			}
+			return true
+		})
+	}
+	if stats.Received != received || stats.Balance != balance {
+		t.Fatalf("totals %+v, members add up to received %d balance %d", stats, received, balance)
 	}
 }

@@ -303,3 +303,7 @@ func (s *Store) TxHeight(n uint64) int64 { return int64(s.txHeight.u32(n)) }
 
 // TxID returns tx n's txid.
 func (s *Store) TxID(n uint64) btc.Hash { return btc.Hash(s.txHash.row(n)) }
+
+// BlockFirstAddr returns the number of the first address first seen in the
+// block at height h: addresses numbered from it on are new in that block.
+func (s *Store) BlockFirstAddr(h int64) uint32 { return uint32(s.blockAddr.u64(uint64(h))) }
