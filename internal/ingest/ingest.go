@@ -172,8 +172,7 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 	defer wg.Wait()
 	defer cancel()
 
-	lastCommit := time.Now()
-	sinceCommit := 0
+	com := &committer{s: s, opts: opts, st: st, bar: bar, lastCommit: time.Now()}
 	for j := range order {
 		var rs []result
 		select {
@@ -182,7 +181,7 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			return ctx.Err()
 		}
 		for _, r := range rs {
-			if err := appendOne(ctx, s, r, opts, st, bar, &lastCommit, &sinceCommit); err != nil {
+			if err := com.append(ctx, r); err != nil {
 				return err
 			}
 			if release != nil {
@@ -193,34 +192,45 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 	return s.Commit()
 }
 
-func appendOne(ctx context.Context, s *store.Store, r result, opts *Options, st *Stats, bar *progress.Bar, lastCommit *time.Time, sinceCommit *int) error {
-	{
-		if r.err == nil {
-			r.err = s.AppendBlock(r.p)
-		}
-		if r.err != nil {
-			// Keep the good blocks before this one; drop nothing committed.
-			if rerr := s.Rollback(); rerr != nil {
-				return errors.Join(r.err, rerr)
-			}
-			return fmt.Errorf("%s: %w", r.where, r.err)
-		}
-		b := r.p.Block
-		st.Blocks++
-		st.Txs += int64(len(b.Txs))
-		st.Bytes += int64(len(b.Raw))
-		for i := range b.Txs {
-			st.Inputs += int64(len(b.Txs[i].Inputs))
-			st.Outputs += int64(len(b.Txs[i].Outputs))
-		}
-		bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
-		*sinceCommit++
-		if s.Pending() >= opts.CommitBytes || opts.CommitEvery > 0 && *sinceCommit >= opts.CommitEvery || time.Since(*lastCommit) >= opts.CommitInterval {
-			if err := s.CommitAsync(); err != nil {
-				return err
-			}
-			*lastCommit, *sinceCommit = time.Now(), 0
-		}
-		return ctx.Err()
+// committer appends blocks and commits by size, count and time.
+type committer struct {
+	s           *store.Store
+	opts        *Options
+	st          *Stats
+	bar         *progress.Bar
+	lastCommit  time.Time
+	sinceCommit int
+}
+
+// append stores one decoded block. On an error it drops everything
+// appended since the last commit, so the store stays at its last committed
+// height, and names where the bad block came from.
+func (c *committer) append(ctx context.Context, r result) error {
+	if r.err == nil {
+		r.err = c.s.AppendBlock(r.p)
 	}
+	if r.err != nil {
+		if rerr := c.s.Rollback(); rerr != nil {
+			return errors.Join(r.err, rerr)
+		}
+		return fmt.Errorf("%s: %w", r.where, r.err)
+	}
+	b := r.p.Block
+	c.st.Blocks++
+	c.st.Txs += int64(len(b.Txs))
+	c.st.Bytes += int64(len(b.Raw))
+	for i := range b.Txs {
+		c.st.Inputs += int64(len(b.Txs[i].Inputs))
+		c.st.Outputs += int64(len(b.Txs[i].Outputs))
+	}
+	c.bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
+	c.sinceCommit++
+	o := c.opts
+	if c.s.Pending() >= o.CommitBytes || o.CommitEvery > 0 && c.sinceCommit >= o.CommitEvery || time.Since(c.lastCommit) >= o.CommitInterval {
+		if err := c.s.CommitAsync(); err != nil {
+			return err
+		}
+		c.lastCommit, c.sinceCommit = time.Now(), 0
+	}
+	return ctx.Err()
 }

@@ -90,11 +90,7 @@ func readCSVTable(path string, sep rune, skip int, required ...string) (*csvTabl
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
-			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+			return nil, csvError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		t.rows = append(t.rows, rec)
@@ -300,4 +296,14 @@ func ParseUSCSL(path string) (*ListResult, error) {
 		res.PerProgram[src]++
 	}
 	return res, nil
+}
+
+// csvError reports a CSV reading error with the file and the line where
+// the bad record starts.
+func csvError(path string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
 }

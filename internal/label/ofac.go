@@ -57,11 +57,7 @@ func readOFACCSV(path string, fields int, required bool) ([][]string, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
-			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+			return nil, csvError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		if _, err := strconv.Atoi(strings.TrimSpace(rec[0])); err != nil {

@@ -3,7 +3,6 @@ package label
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -160,11 +159,7 @@ func ParseCSV(path string) ([]Label, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, pe.StartLine, pe.Err)
-			}
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+			return nil, csvError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		l := Label{Address: strings.TrimSpace(rec[0]), Chain: strings.ToLower(strings.TrimSpace(rec[1])),
