@@ -21,6 +21,7 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/world"
 )
@@ -382,7 +383,7 @@ their ratio, a full clustering run, and the process's peak RSS.`,
 			}
 			defer labels.Close()
 			start := time.Now()
-			ev, err := buildEntity(s, c, labels, c.Meta.LargestID, 0, 100)
+			ev, err := query.Entity(s, c, labels, c.Meta.LargestID, 0, 100)
 			if err != nil {
 				return err
 			}

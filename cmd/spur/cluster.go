@@ -10,7 +10,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
-	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -78,136 +78,6 @@ output and none names the other, unless the merged entity would exceed
 	return c
 }
 
-type entityLabel struct {
-	label.Label
-	Via string `json:"via"` // the member address that carries it
-}
-
-type counterparty struct {
-	Entity uint32 `json:"entity"`
-	Value  int64  `json:"value"` // satoshi paid to it by this entity
-	Txs    int    `json:"txs"`
-}
-
-type entityView struct {
-	ID                uint32         `json:"id"`
-	Size              int            `json:"size"`
-	Addresses         []string       `json:"addresses"`
-	Offset            int            `json:"offset"`
-	Limit             int            `json:"limit"`
-	Labels            []entityLabel  `json:"labels"`
-	Received          int64          `json:"received"`
-	Balance           int64          `json:"balance"`
-	FirstSeenHeight   int64          `json:"first_seen_height"`
-	LastSeenHeight    int64          `json:"last_seen_height"`
-	TopCounterparties []counterparty `json:"top_counterparties"`
-	// Sampled is true when labels and counterparties come from the first
-	// members of a very large entity only (its totals are complete).
-	Sampled bool `json:"sampled,omitempty"`
-}
-
-// buildEntity summarises entity e: members (paged), labels of its
-// addresses, totals from their outputs, and the entities it paid most.
-func buildEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*entityView, error) {
-	members := c.Members(e)
-	v := &entityView{ID: e, Size: len(members), Offset: offset, Limit: limit, Addresses: []string{}, Labels: []entityLabel{},
-		FirstSeenHeight: -1, LastSeenHeight: -1, TopCounterparties: []counterparty{}}
-	if len(members) == 0 {
-		return nil, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
-	}
-	for i := offset; i < len(members) && i < offset+limit; i++ {
-		v.Addresses = append(v.Addresses, s.Address(members[i]).String(s.Network()))
-	}
-	// A big entity's totals were computed by spur cluster; its labels and
-	// counterparties come from its first members only, so that the summary
-	// stays fast however large it is.
-	scan := members
-	if st := c.Stats(e); st != nil {
-		v.Received, v.Balance, v.FirstSeenHeight, v.LastSeenHeight = st.Received, st.Balance, st.FirstSeen, st.LastSeen
-		v.Sampled = len(members) > cluster.BigEntity
-		scan = members[:min(len(members), cluster.BigEntity)]
-	}
-	spends := map[uint64]bool{}
-	for _, a := range scan {
-		text := s.Address(a).String(s.Network())
-		if labels != nil {
-			ls, err := labels.Lookup(text)
-			if err != nil {
-				return nil, err
-			}
-			for _, l := range ls {
-				v.Labels = append(v.Labels, entityLabel{l, text})
-			}
-		}
-		if c.Stats(e) != nil {
-			// Counterparties from this member's spends only.
-			err := s.Postings(a, func(o uint64) bool {
-				if out := s.Output(o); out.Spent {
-					spends[out.SpentBy] = true
-				}
-				return true
-			})
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		err := s.Postings(a, func(o uint64) bool {
-			out := s.Output(o)
-			tx, _ := s.TxOfOutput(o)
-			h := s.TxHeight(tx)
-			if v.FirstSeenHeight < 0 || h < v.FirstSeenHeight {
-				v.FirstSeenHeight = h
-			}
-			v.LastSeenHeight = max(v.LastSeenHeight, h)
-			v.Received += out.Value
-			if out.Spent {
-				spends[out.SpentBy] = true
-				v.LastSeenHeight = max(v.LastSeenHeight, s.TxHeight(out.SpentBy))
-			} else {
-				v.Balance += out.Value
-			}
-			return true
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	paid := map[uint32]*counterparty{}
-	for tx := range spends {
-		_, _, firstOut, numOut := s.TxRange(tx)
-		for o := firstOut; o < firstOut+numOut; o++ {
-			a := s.OutAddr(o)
-			if a == store.NoAddress {
-				continue
-			}
-			other, ok := c.Entity(a)
-			if !ok || other == e {
-				continue
-			}
-			val, _ := s.OutValue(o)
-			cp := paid[other]
-			if cp == nil {
-				cp = &counterparty{Entity: other}
-				paid[other] = cp
-			}
-			cp.Value += val
-			cp.Txs++
-		}
-	}
-	for _, cp := range paid {
-		v.TopCounterparties = append(v.TopCounterparties, *cp)
-	}
-	sort.Slice(v.TopCounterparties, func(i, j int) bool {
-		a, b := v.TopCounterparties[i], v.TopCounterparties[j]
-		return a.Value > b.Value || a.Value == b.Value && a.Entity < b.Entity
-	})
-	if len(v.TopCounterparties) > 10 {
-		v.TopCounterparties = v.TopCounterparties[:10]
-	}
-	return v, nil
-}
-
 func newEntity() *cobra.Command {
 	var sf storeFlags
 	var limit, offset int
@@ -255,7 +125,7 @@ exactly when this command gives them the same id.`,
 				return err
 			}
 			defer labels.Close()
-			v, err := buildEntity(s, c, labels, e, offset, limit)
+			v, err := query.Entity(s, c, labels, e, offset, limit)
 			if err != nil {
 				return err
 			}

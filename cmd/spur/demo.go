@@ -17,6 +17,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
@@ -153,7 +154,7 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			ev, err := buildEntity(s, clusters, nil, cst.LargestID, 0, 3)
+			ev, err := query.Entity(s, clusters, nil, cst.LargestID, 0, 3)
 			if err != nil {
 				return err
 			}
@@ -252,12 +253,12 @@ The store goes to a temporary directory unless --store is given.`,
 				if err := wl.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, sl, nil); err != nil {
 					return err
 				}
-				starts, _, err := resolveRefs(ws, wl, inc.TheftTxs)
+				starts, _, err := query.ResolveRefs(ws, wl, inc.TheftTxs)
 				if err != nil {
 					return err
 				}
 				var topts trace.Options
-				if topts.Services, topts.HotWallets, err = services(ws, wl); err != nil {
+				if topts.Services, topts.HotWallets, err = query.Services(ws, wl); err != nil {
 					return err
 				}
 				topts.Model = trace.FIFO

@@ -14,6 +14,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -255,54 +256,6 @@ func newLabelsSources() *cobra.Command {
 	return c
 }
 
-// provenance says where a label comes from: " (source ref)".
-func provenance(l label.Label) string {
-	if l.Ref != "" {
-		return " (" + l.Source + " " + l.Ref + ")"
-	}
-	return " (" + l.Source + ")"
-}
-
-// screenEntityView is the entity part of a screening result.
-type screenEntityView struct {
-	ID     uint32        `json:"id"`
-	Size   int           `json:"size"`
-	Labels []entityLabel `json:"labels"`
-}
-
-// screenEntity returns the entity of a Bitcoin address with its labels, or
-// nil when the address is not on the chain or after the clustering.
-func screenEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, addr string) (*screenEntityView, error) {
-	a, err := btc.ParseAddress(addr, s.Network())
-	if err != nil {
-		return nil, nil
-	}
-	n, err := s.AddrNum(a)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	e, ok := c.Entity(n)
-	if !ok {
-		return nil, nil
-	}
-	members := c.Members(e)
-	v := &screenEntityView{ID: e, Size: len(members), Labels: []entityLabel{}}
-	for _, m := range members {
-		text := s.Address(m).String(s.Network())
-		ls, err := labels.Lookup(text)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range ls {
-			v.Labels = append(v.Labels, entityLabel{l, text})
-		}
-	}
-	return v, nil
-}
-
 // screenResult is one screened address.
 type screenResult struct {
 	Address  string        `json:"address"`
@@ -369,17 +322,17 @@ result; read the severity.`,
 						r.Chain = l.Chain
 					}
 					if l.Category == label.Sanctioned && r.Severity != "severe" {
-						r.Severity, r.Rule = "severe", "sanctioned: "+l.Label+provenance(l)
+						r.Severity, r.Rule = "severe", "sanctioned: "+l.Label+query.Provenance(l)
 					}
 				}
 				if chain == label.ChainBTC && clusters != nil {
-					if ent, err := screenEntity(chainStore, clusters, s, a); err != nil {
+					if ent, err := query.AddressEntity(chainStore, clusters, s, a); err != nil {
 						return err
 					} else if ent != nil {
 						r.Entity = ent
 						for _, l := range ent.Labels {
 							if l.Category == label.Sanctioned && r.Severity != "severe" {
-								r.Severity, r.Rule = "severe", fmt.Sprintf("entity %d holds sanctioned %s: %s%s", ent.ID, l.Via, l.Label.Label, provenance(l.Label))
+								r.Severity, r.Rule = "severe", fmt.Sprintf("entity %d holds sanctioned %s: %s%s", ent.ID, l.Via, l.Label.Label, query.Provenance(l.Label))
 							}
 						}
 					}

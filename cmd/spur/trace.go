@@ -6,150 +6,13 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/label"
-	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 )
-
-// services builds the trace's service classifier and hot-wallet map from
-// the store's Bitcoin labels.
-func services(s *store.Store, labels *label.Store) (trace.Service, map[uint32]string, error) {
-	svc := map[uint32][2]string{}
-	hot := map[uint32]string{}
-	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
-		a, err := btc.ParseAddress(l.Address, s.Network())
-		if err != nil {
-			return nil // another network's address
-		}
-		n, err := s.AddrNum(a)
-		if err != nil {
-			return nil // never on this chain
-		}
-		switch l.Category {
-		case label.Exchange:
-			hot[n] = strings.TrimSuffix(l.Label, " hot wallet")
-			svc[n] = [2]string{l.Category, l.Label}
-		case label.Sanctioned, label.StolenFunds:
-			// Labels about the money's origin are no place it stops.
-		default:
-			svc[n] = [2]string{l.Category, l.Label}
-		}
-		return nil
-	})
-	fn := func(a uint32) (string, string, bool) {
-		v, ok := svc[a]
-		return v[0], v[1], ok
-	}
-	return fn, hot, err
-}
-
-// resolveRefs turns trace references into start outputs: txid:vout, a txid
-// (its outputs that do not return to its own input addresses), an address
-// (every output it received), or incident:ID (its theft transactions).
-func resolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.Start, string, error) {
-	var starts []trace.Start
-	day := ""
-	addTx := func(id string) error {
-		h, err := btc.ParseHash(id)
-		if err != nil {
-			return usageError{err}
-		}
-		n, err := s.TxNum(h)
-		if err != nil {
-			return err
-		}
-		firstIn, numIn, firstOut, numOut := s.TxRange(n)
-		own := map[uint32]bool{}
-		for i := firstIn; i < firstIn+numIn; i++ {
-			if o := s.InputSpends(i); o != store.NoOutput {
-				own[s.OutAddr(o)] = true
-			}
-		}
-		for o := firstOut; o < firstOut+numOut; o++ {
-			if a := s.OutAddr(o); a != store.NoAddress && !own[a] {
-				starts = append(starts, trace.Start{Output: o})
-			}
-		}
-		if day == "" {
-			if b, err := s.Header(s.TxHeight(n)); err == nil {
-				day = time.Unix(int64(b.Time), 0).UTC().Format("2006-01-02")
-			}
-		}
-		return nil
-	}
-	for _, ref := range refs {
-		switch {
-		case strings.HasPrefix(ref, "incident:"):
-			id := strings.TrimPrefix(ref, "incident:")
-			incs, err := labels.Incidents()
-			if err != nil {
-				return nil, "", err
-			}
-			found := false
-			for _, inc := range incs {
-				if inc.ID == id {
-					found = true
-					day = inc.Date
-					for _, t := range inc.TheftTxs {
-						more, _, err := resolveRefs(s, labels, []string{t})
-						if err != nil {
-							return nil, "", fmt.Errorf("incident %s: %w", id, err)
-						}
-						starts = append(starts, more...)
-					}
-				}
-			}
-			if !found {
-				return nil, "", fmt.Errorf("%w: incident %q (import incidents with spur incident import)", store.ErrNotFound, id)
-			}
-		case strings.Contains(ref, ":"):
-			id, vs, _ := strings.Cut(ref, ":")
-			vout, err := strconv.ParseUint(vs, 10, 32)
-			if err != nil {
-				return nil, "", usagef("%q: want TXID:VOUT", ref)
-			}
-			h, err := btc.ParseHash(id)
-			if err != nil {
-				return nil, "", usageError{err}
-			}
-			n, err := s.TxNum(h)
-			if err != nil {
-				return nil, "", err
-			}
-			_, _, firstOut, numOut := s.TxRange(n)
-			if vout >= numOut {
-				return nil, "", fmt.Errorf("%w: %s has %d outputs", store.ErrNotFound, id, numOut)
-			}
-			starts = append(starts, trace.Start{Output: firstOut + vout})
-		case len(ref) == 64:
-			if err := addTx(ref); err != nil {
-				return nil, "", err
-			}
-		default:
-			a, err := btc.ParseAddress(ref, s.Network())
-			if err != nil {
-				return nil, "", usagef("%q is not a txid, txid:vout, address or incident:ID", ref)
-			}
-			n, err := s.AddrNum(a)
-			if err != nil {
-				return nil, "", err
-			}
-			if err := s.Postings(n, func(o uint64) bool { starts = append(starts, trace.Start{Output: o}); return true }); err != nil {
-				return nil, "", err
-			}
-		}
-	}
-	if len(starts) == 0 {
-		return nil, "", usagef("nothing to trace from %v", refs)
-	}
-	return starts, day, nil
-}
 
 type usdFlow struct {
 	trace.Flow
@@ -206,11 +69,11 @@ of destinations.`,
 				return err
 			}
 			defer labels.Close()
-			starts, day, err := resolveRefs(s, labels, refs)
+			starts, day, err := query.ResolveRefs(s, labels, refs)
 			if err != nil {
 				return err
 			}
-			if opts.Services, opts.HotWallets, err = services(s, labels); err != nil {
+			if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 				return err
 			}
 			res, err := trace.Forward(s, starts, opts)

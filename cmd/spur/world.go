@@ -11,6 +11,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
@@ -130,7 +131,7 @@ row with metric, value, truth, target and ok.`,
 			}
 			defer labels.Close()
 			var opts trace.Options
-			if opts.Services, opts.HotWallets, err = services(s, labels); err != nil {
+			if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 				return err
 			}
 			tr, err := eval.Tracing(s, t, opts)

@@ -359,3 +359,21 @@ func (s *Store) Price(asset, day string) (float64, bool) {
 	f, err := strconv.ParseFloat(string(v), 64)
 	return f, err == nil
 }
+
+// PutKey stores the hash of an API key under a name.
+func (s *Store) PutKey(name, hash string) error {
+	if err := s.db.Set(append([]byte{'K'}, hash...), []byte(name), pebble.Sync); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
+// KeyName returns the name of the API key with that hash.
+func (s *Store) KeyName(hash string) (string, bool) {
+	v, closer, err := s.db.Get(append([]byte{'K'}, hash...))
+	if err != nil {
+		return "", false
+	}
+	defer closer.Close()
+	return string(v), true
+}

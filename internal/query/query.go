@@ -1,0 +1,339 @@
+// Package query answers the questions the command line and the API share,
+// by combining the chain store, the clustering, the labels and the tracer:
+// an entity's summary, an address's screening, trace references and the
+// services a trace stops at.
+package query
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+type EntityLabel struct {
+	label.Label
+	Via string `json:"via"` // the member address that carries it
+}
+
+type Counterparty struct {
+	Entity uint32 `json:"entity"`
+	Value  int64  `json:"value"` // satoshi paid to it by this entity
+	Txs    int    `json:"txs"`
+}
+
+type EntityView struct {
+	ID                uint32         `json:"id"`
+	Size              int            `json:"size"`
+	Addresses         []string       `json:"addresses"`
+	Offset            int            `json:"offset"`
+	Limit             int            `json:"limit"`
+	Labels            []EntityLabel  `json:"labels"`
+	Received          int64          `json:"received"`
+	Balance           int64          `json:"balance"`
+	FirstSeenHeight   int64          `json:"first_seen_height"`
+	LastSeenHeight    int64          `json:"last_seen_height"`
+	TopCounterparties []Counterparty `json:"top_counterparties"`
+	// Sampled is true when labels and counterparties come from the first
+	// members of a very large entity only (its totals are complete).
+	Sampled bool `json:"sampled,omitempty"`
+}
+
+// Entity summarises entity e: members (paged), labels of its
+// addresses, totals from their outputs, and the entities it paid most.
+func Entity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*EntityView, error) {
+	members := c.Members(e)
+	v := &EntityView{ID: e, Size: len(members), Offset: offset, Limit: limit, Addresses: []string{}, Labels: []EntityLabel{},
+		FirstSeenHeight: -1, LastSeenHeight: -1, TopCounterparties: []Counterparty{}}
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
+	}
+	for i := offset; i < len(members) && i < offset+limit; i++ {
+		v.Addresses = append(v.Addresses, s.Address(members[i]).String(s.Network()))
+	}
+	// A big entity's totals were computed by spur cluster; its labels and
+	// counterparties come from its first members only, so that the summary
+	// stays fast however large it is.
+	scan := members
+	if st := c.Stats(e); st != nil {
+		v.Received, v.Balance, v.FirstSeenHeight, v.LastSeenHeight = st.Received, st.Balance, st.FirstSeen, st.LastSeen
+		v.Sampled = len(members) > cluster.BigEntity
+		scan = members[:min(len(members), cluster.BigEntity)]
+	}
+	spends := map[uint64]bool{}
+	for _, a := range scan {
+		text := s.Address(a).String(s.Network())
+		if labels != nil {
+			ls, err := labels.Lookup(text)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range ls {
+				v.Labels = append(v.Labels, EntityLabel{l, text})
+			}
+		}
+		if c.Stats(e) != nil {
+			// Counterparties from this member's spends only.
+			err := s.Postings(a, func(o uint64) bool {
+				if out := s.Output(o); out.Spent {
+					spends[out.SpentBy] = true
+				}
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err := s.Postings(a, func(o uint64) bool {
+			out := s.Output(o)
+			tx, _ := s.TxOfOutput(o)
+			h := s.TxHeight(tx)
+			if v.FirstSeenHeight < 0 || h < v.FirstSeenHeight {
+				v.FirstSeenHeight = h
+			}
+			v.LastSeenHeight = max(v.LastSeenHeight, h)
+			v.Received += out.Value
+			if out.Spent {
+				spends[out.SpentBy] = true
+				v.LastSeenHeight = max(v.LastSeenHeight, s.TxHeight(out.SpentBy))
+			} else {
+				v.Balance += out.Value
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	paid := map[uint32]*Counterparty{}
+	for tx := range spends {
+		_, _, firstOut, numOut := s.TxRange(tx)
+		for o := firstOut; o < firstOut+numOut; o++ {
+			a := s.OutAddr(o)
+			if a == store.NoAddress {
+				continue
+			}
+			other, ok := c.Entity(a)
+			if !ok || other == e {
+				continue
+			}
+			val, _ := s.OutValue(o)
+			cp := paid[other]
+			if cp == nil {
+				cp = &Counterparty{Entity: other}
+				paid[other] = cp
+			}
+			cp.Value += val
+			cp.Txs++
+		}
+	}
+	for _, cp := range paid {
+		v.TopCounterparties = append(v.TopCounterparties, *cp)
+	}
+	sort.Slice(v.TopCounterparties, func(i, j int) bool {
+		a, b := v.TopCounterparties[i], v.TopCounterparties[j]
+		return a.Value > b.Value || a.Value == b.Value && a.Entity < b.Entity
+	})
+	if len(v.TopCounterparties) > 10 {
+		v.TopCounterparties = v.TopCounterparties[:10]
+	}
+	return v, nil
+}
+
+// Services builds the trace's service classifier and hot-wallet map from
+// the store's Bitcoin labels.
+func Services(s *store.Store, labels *label.Store) (trace.Service, map[uint32]string, error) {
+	svc := map[uint32][2]string{}
+	hot := map[uint32]string{}
+	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
+		a, err := btc.ParseAddress(l.Address, s.Network())
+		if err != nil {
+			return nil // another network's address
+		}
+		n, err := s.AddrNum(a)
+		if err != nil {
+			return nil // never on this chain
+		}
+		switch l.Category {
+		case label.Exchange:
+			hot[n] = strings.TrimSuffix(l.Label, " hot wallet")
+			svc[n] = [2]string{l.Category, l.Label}
+		case label.Sanctioned, label.StolenFunds:
+			// Labels about the money's origin are no place it stops.
+		default:
+			svc[n] = [2]string{l.Category, l.Label}
+		}
+		return nil
+	})
+	fn := func(a uint32) (string, string, bool) {
+		v, ok := svc[a]
+		return v[0], v[1], ok
+	}
+	return fn, hot, err
+}
+
+// ResolveRefs turns trace references into start outputs: txid:vout, a txid
+// (its outputs that do not return to its own input addresses), an address
+// (every output it received), or incident:ID (its theft transactions).
+func ResolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.Start, string, error) {
+	var starts []trace.Start
+	day := ""
+	addTx := func(id string) error {
+		h, err := btc.ParseHash(id)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadRef, err)
+		}
+		n, err := s.TxNum(h)
+		if err != nil {
+			return err
+		}
+		firstIn, numIn, firstOut, numOut := s.TxRange(n)
+		own := map[uint32]bool{}
+		for i := firstIn; i < firstIn+numIn; i++ {
+			if o := s.InputSpends(i); o != store.NoOutput {
+				own[s.OutAddr(o)] = true
+			}
+		}
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if a := s.OutAddr(o); a != store.NoAddress && !own[a] {
+				starts = append(starts, trace.Start{Output: o})
+			}
+		}
+		if day == "" {
+			if b, err := s.Header(s.TxHeight(n)); err == nil {
+				day = time.Unix(int64(b.Time), 0).UTC().Format("2006-01-02")
+			}
+		}
+		return nil
+	}
+	for _, ref := range refs {
+		switch {
+		case strings.HasPrefix(ref, "incident:"):
+			id := strings.TrimPrefix(ref, "incident:")
+			incs, err := labels.Incidents()
+			if err != nil {
+				return nil, "", err
+			}
+			found := false
+			for _, inc := range incs {
+				if inc.ID == id {
+					found = true
+					day = inc.Date
+					for _, t := range inc.TheftTxs {
+						more, _, err := ResolveRefs(s, labels, []string{t})
+						if err != nil {
+							return nil, "", fmt.Errorf("incident %s: %w", id, err)
+						}
+						starts = append(starts, more...)
+					}
+				}
+			}
+			if !found {
+				return nil, "", fmt.Errorf("%w: incident %q (import incidents with spur incident import)", store.ErrNotFound, id)
+			}
+		case strings.Contains(ref, ":"):
+			id, vs, _ := strings.Cut(ref, ":")
+			vout, err := strconv.ParseUint(vs, 10, 32)
+			if err != nil {
+				return nil, "", badRef("%q: want TXID:VOUT", ref)
+			}
+			h, err := btc.ParseHash(id)
+			if err != nil {
+				return nil, "", fmt.Errorf("%w: %v", ErrBadRef, err)
+			}
+			n, err := s.TxNum(h)
+			if err != nil {
+				return nil, "", err
+			}
+			_, _, firstOut, numOut := s.TxRange(n)
+			if vout >= numOut {
+				return nil, "", fmt.Errorf("%w: %s has %d outputs", store.ErrNotFound, id, numOut)
+			}
+			starts = append(starts, trace.Start{Output: firstOut + vout})
+		case len(ref) == 64:
+			if err := addTx(ref); err != nil {
+				return nil, "", err
+			}
+		default:
+			a, err := btc.ParseAddress(ref, s.Network())
+			if err != nil {
+				return nil, "", badRef("%q is not a txid, txid:vout, address or incident:ID", ref)
+			}
+			n, err := s.AddrNum(a)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := s.Postings(n, func(o uint64) bool { starts = append(starts, trace.Start{Output: o}); return true }); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	if len(starts) == 0 {
+		return nil, "", badRef("nothing to trace from %v", refs)
+	}
+	return starts, day, nil
+}
+
+// Provenance says where a label comes from: " (source ref)".
+func Provenance(l label.Label) string {
+	if l.Ref != "" {
+		return " (" + l.Source + " " + l.Ref + ")"
+	}
+	return " (" + l.Source + ")"
+}
+
+// ScreenEntity is the entity part of a screening result.
+type ScreenEntity struct {
+	ID     uint32        `json:"id"`
+	Size   int           `json:"size"`
+	Labels []EntityLabel `json:"labels"`
+}
+
+// AddressEntity returns the entity of a Bitcoin address with its labels, or
+// nil when the address is not on the chain or after the clustering.
+func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, addr string) (*ScreenEntity, error) {
+	a, err := btc.ParseAddress(addr, s.Network())
+	if err != nil {
+		return nil, nil
+	}
+	n, err := s.AddrNum(a)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, ok := c.Entity(n)
+	if !ok {
+		return nil, nil
+	}
+	members := c.Members(e)
+	v := &ScreenEntity{ID: e, Size: len(members), Labels: []EntityLabel{}}
+	for _, m := range members {
+		text := s.Address(m).String(s.Network())
+		ls, err := labels.Lookup(text)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			v.Labels = append(v.Labels, EntityLabel{l, text})
+		}
+	}
+	return v, nil
+}
+
+// ErrBadRef marks a reference or argument that does not parse.
+var ErrBadRef = errors.New("query: bad reference")
+
+func badRef(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadRef}, args...)...)
+}
