@@ -1,0 +1,297 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// ScreenItem is one address or transaction to screen.
+type ScreenItem struct {
+	Address   string `json:"address,omitempty"`
+	Tx        string `json:"tx,omitempty"`
+	Chain     string `json:"chain,omitempty"`
+	Direction string `json:"direction,omitempty"` // deposit (default) or withdrawal
+}
+
+// Exposure is value exchanged with counterparties of one category.
+type Exposure struct {
+	Category string  `json:"category"`
+	Amount   int64   `json:"amount"` // satoshi
+	Share    float64 `json:"share"`
+}
+
+// ScreenResult is the answer for one item.
+type ScreenResult struct {
+	Item     ScreenItem          `json:"item"`
+	Chain    string              `json:"chain"`
+	Labels   []label.Label       `json:"labels"`
+	Entity   *query.ScreenEntity `json:"entity"`
+	Direct   []Exposure          `json:"direct_exposure"`
+	Severity string              `json:"severity"`
+	Rule     string              `json:"rule"`
+}
+
+// The severity rules, first match wins (docs/api.md):
+//
+//	severe  the address, or its entity, carries a sanctioned label, or any
+//	        direct exposure to sanctioned counterparties
+//	high    a stolen-funds label, or direct exposure to stolen funds of 10% or more
+//	medium  a mixer or scam label, or direct exposure to mixers of 10% or more
+//	low     otherwise
+func severity(own []label.Label, ent *query.ScreenEntity, direct []Exposure) (string, string) {
+	labels := append([]label.Label{}, own...)
+	if ent != nil {
+		for _, l := range ent.Labels {
+			labels = append(labels, l.Label)
+		}
+	}
+	has := func(cat string) *label.Label {
+		for i := range labels {
+			if labels[i].Category == cat {
+				return &labels[i]
+			}
+		}
+		return nil
+	}
+	share := func(cat string) float64 {
+		for _, e := range direct {
+			if e.Category == cat {
+				return e.Share
+			}
+		}
+		return 0
+	}
+	if l := has(label.Sanctioned); l != nil {
+		return "severe", "sanctioned: " + l.Label + query.Provenance(*l)
+	}
+	if share(label.Sanctioned) > 0 {
+		return "severe", fmt.Sprintf("direct exposure to sanctioned counterparties: %.1f%%", 100*share(label.Sanctioned))
+	}
+	if l := has(label.StolenFunds); l != nil {
+		return "high", "stolen funds: " + l.Label + query.Provenance(*l)
+	}
+	if s := share(label.StolenFunds); s >= 0.1 {
+		return "high", fmt.Sprintf("direct exposure to stolen funds: %.1f%%", 100*s)
+	}
+	for _, cat := range []string{label.Mixer, label.Scam} {
+		if l := has(cat); l != nil {
+			return "medium", cat + ": " + l.Label + query.Provenance(*l)
+		}
+	}
+	if s := share(label.Mixer); s >= 0.1 {
+		return "medium", fmt.Sprintf("direct exposure to mixers: %.1f%%", 100*s)
+	}
+	return "low", "no rule matched"
+}
+
+func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Items []ScreenItem `json:"items"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.Items) == 0 || len(req.Items) > s.cfg.MaxBatch {
+		return badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
+	}
+	out := make([]ScreenResult, len(req.Items))
+	for i, it := range req.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		if (it.Address == "") == (it.Tx == "") {
+			return badRequest(field, "%s: give an address or a tx", field)
+		}
+		if it.Direction == "" {
+			it.Direction = "deposit"
+		}
+		if it.Direction != "deposit" && it.Direction != "withdrawal" {
+			return badRequest(field+".direction", "%s.direction: want deposit or withdrawal", field)
+		}
+		res, err := s.screenItem(it)
+		if err != nil {
+			return err
+		}
+		out[i] = *res
+	}
+	return writeJSON(w, 200, map[string]any{"results": out})
+}
+
+func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
+	st := s.cfg.Store
+	res := &ScreenResult{Item: it, Labels: []label.Label{}, Direct: []Exposure{}}
+	if it.Address != "" {
+		res.Chain = it.Chain
+		if res.Chain == "" {
+			res.Chain = label.GuessChain(it.Address)
+		}
+		ls, err := s.cfg.Labels.Lookup(it.Address)
+		if err != nil {
+			return nil, err
+		}
+		if ls != nil {
+			res.Labels = ls
+		}
+		if res.Chain == label.ChainBTC {
+			if s.cfg.Clusters != nil {
+				if res.Entity, err = query.AddressEntity(st, s.cfg.Clusters, s.cfg.Labels, it.Address); err != nil {
+					return nil, err
+				}
+			}
+			if res.Direct, err = s.addressExposure(it.Address); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		res.Chain = label.ChainBTC
+		var err error
+		if res.Direct, err = s.txExposure(it.Tx, it.Direction); err != nil {
+			return nil, err
+		}
+	}
+	res.Severity, res.Rule = severity(res.Labels, res.Entity, res.Direct)
+	return res, nil
+}
+
+// category returns the risk category of an address from its labels or its
+// entity's, "" when none.
+func (s *Server) category(a uint32) (string, error) {
+	text := s.cfg.Store.Address(a).String(s.cfg.Store.Network())
+	ls, err := s.cfg.Labels.Lookup(text)
+	if err != nil {
+		return "", err
+	}
+	best := ""
+	rank := map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Mixer: 2, label.Scam: 2}
+	for _, l := range ls {
+		if rank[l.Category] > rank[best] || best == "" {
+			best = l.Category
+		}
+	}
+	if best == "" && s.cfg.Clusters != nil {
+		if ent, err := query.AddressEntity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, text); err == nil && ent != nil {
+			for _, l := range ent.Labels {
+				if rank[l.Category] > rank[best] || best == "" {
+					best = l.Category
+				}
+			}
+		}
+	}
+	return best, nil
+}
+
+// txExposure splits a transaction's counterparties by category: for a
+// deposit the addresses its inputs spend, for a withdrawal those it pays.
+func (s *Server) txExposure(id, direction string) ([]Exposure, error) {
+	h, err := btc.ParseHash(id)
+	if err != nil {
+		return nil, badRequest("tx", "%v", err)
+	}
+	st := s.cfg.Store
+	n, err := st.TxNum(h)
+	if err != nil {
+		return nil, err
+	}
+	firstIn, numIn, firstOut, numOut := st.TxRange(n)
+	amounts := map[string]int64{}
+	var total int64
+	add := func(o uint64) error {
+		v, _ := st.OutValue(o)
+		total += v
+		a := st.OutAddr(o)
+		if a == store.NoAddress {
+			return nil
+		}
+		cat, err := s.category(a)
+		if cat != "" {
+			amounts[cat] += v
+		}
+		return err
+	}
+	if direction == "withdrawal" {
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if err := add(o); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for i := firstIn; i < firstIn+numIn; i++ {
+			if o := st.InputSpends(i); o != store.NoOutput {
+				if err := add(o); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return exposures(amounts, total), nil
+}
+
+// addressExposure looks at what paid an address: each output it received
+// is attributed to the categories of its funding transaction's inputs, in
+// proportion to their values. At most the 1,000 latest outputs are read.
+func (s *Server) addressExposure(addr string) ([]Exposure, error) {
+	st := s.cfg.Store
+	a, err := btc.ParseAddress(addr, st.Network())
+	if err != nil {
+		return nil, nil
+	}
+	n, err := st.AddrNum(a)
+	if err != nil {
+		return nil, nil // never on chain: nothing received
+	}
+	var outs []uint64
+	if err := st.Postings(n, func(o uint64) bool { outs = append(outs, o); return true }); err != nil {
+		return nil, err
+	}
+	if len(outs) > 1000 {
+		outs = outs[len(outs)-1000:]
+	}
+	amounts := map[string]int64{}
+	var total int64
+	for _, o := range outs {
+		v, _ := st.OutValue(o)
+		total += v
+		tx, _ := st.TxOfOutput(o)
+		firstIn, numIn, _, _ := st.TxRange(tx)
+		var inTotal int64
+		byCat := map[string]int64{}
+		for i := firstIn; i < firstIn+numIn; i++ {
+			p := st.InputSpends(i)
+			if p == store.NoOutput {
+				continue
+			}
+			pv, _ := st.OutValue(p)
+			inTotal += pv
+			if pa := st.OutAddr(p); pa != store.NoAddress && pa != n {
+				cat, err := s.category(pa)
+				if err != nil {
+					return nil, err
+				}
+				if cat != "" {
+					byCat[cat] += pv
+				}
+			}
+		}
+		for cat, pv := range byCat {
+			amounts[cat] += int64(float64(v) * float64(pv) / float64(max(inTotal, 1)))
+		}
+	}
+	return exposures(amounts, total), nil
+}
+
+func exposures(amounts map[string]int64, total int64) []Exposure {
+	out := []Exposure{}
+	for cat, v := range amounts {
+		e := Exposure{Category: cat, Amount: v}
+		if total > 0 {
+			e.Share = float64(v) / float64(total)
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Amount > out[j].Amount || out[i].Amount == out[j].Amount && out[i].Category < out[j].Category })
+	return out
+}

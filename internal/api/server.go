@@ -1,0 +1,471 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/names"
+	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Config sets up a server. Zero values take the defaults in brackets.
+type Config struct {
+	Store    *store.Store      // the Bitcoin store (required)
+	Labels   *label.Store      // labels, lists, incidents, keys (required)
+	Clusters *cluster.Clusters // nil before spur cluster has run
+	NoAuth   bool              // serve /v1 without API keys (tests, loopback demos)
+	Rate     float64           // requests per second per key [20]
+	Burst    int               // bucket size per key [40]
+	MaxBody  int64             // request body bytes [4 MiB]
+	MaxBatch int               // items per screening request [1000]
+	Logger   *slog.Logger      // nil: silent
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	lim     *limiter
+	metrics *metrics
+	routes  []string
+	names   *names.Index
+	once    sync.Once
+}
+
+// New returns a server for the store.
+func New(cfg Config) *Server {
+	if cfg.Rate == 0 {
+		cfg.Rate = 20
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = 40
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 4 << 20
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.Rate, cfg.Burst), metrics: newMetrics()}
+	s.handle("GET /healthz", false, s.healthz)
+	s.handle("GET /metrics", false, s.serveMetrics)
+	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(openAPI)
+		return err
+	})
+	s.handle("GET /v1/btc/addresses/{address}", true, s.address)
+	s.handle("GET /v1/btc/txs/{hash}", true, s.tx)
+	s.handle("GET /v1/btc/blocks/{id}", true, s.block)
+	s.handle("GET /v1/entities/{id}", true, s.entity)
+	s.handle("POST /v1/screen", true, s.screen)
+	s.handle("POST /v1/names/screen", true, s.namesScreen)
+	s.handle("POST /v1/trace", true, s.trace)
+	s.handle("GET /v1/incidents", true, s.incidents)
+	return s
+}
+
+// Routes lists the routes served, as "METHOD /path".
+func (s *Server) Routes() []string { return s.routes }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// apiError is an error with its HTTP status and the request field at fault.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badRequest(field, format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, "bad_request", fmt.Sprintf(format, args...), field}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// handle registers a route with metrics, errors as JSON, and (for /v1)
+// API keys and rate limits.
+func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWriter, *http.Request) error) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		err := func() error {
+			if protected {
+				key, err := s.authorize(r)
+				if err != nil {
+					return err
+				}
+				if ok, wait := s.lim.allow(key, time.Now()); !ok {
+					sw.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+					return &apiError{http.StatusTooManyRequests, "rate_limited", "too many requests for this key; retry later", ""}
+				}
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
+			ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+			defer cancel()
+			return h(sw, r.WithContext(ctx))
+		}()
+		if err != nil {
+			var ae *apiError
+			var mbe *http.MaxBytesError
+			switch {
+			case errors.As(err, &ae):
+			case errors.As(err, &mbe):
+				ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", s.cfg.MaxBody), ""}
+			case errors.Is(err, store.ErrNotFound):
+				ae = &apiError{http.StatusNotFound, "not_found", err.Error(), ""}
+			case errors.Is(err, query.ErrBadRef), errors.Is(err, btc.ErrCorrupt):
+				ae = &apiError{http.StatusBadRequest, "bad_request", err.Error(), ""}
+			case errors.Is(err, cluster.ErrNoClustering):
+				ae = &apiError{http.StatusConflict, "not_clustered", err.Error(), ""}
+			default:
+				s.cfg.Logger.Error("request failed", "route", pattern, "err", err)
+				ae = &apiError{http.StatusInternalServerError, "internal", "internal error", ""}
+			}
+			writeJSON(sw, ae.Status, map[string]any{"error": ae})
+		}
+		s.metrics.observe(pattern, sw.status, time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// authorize checks the API key (Authorization: Bearer KEY, or X-API-Key)
+// and returns its name, the rate limit's key.
+func (s *Server) authorize(r *http.Request) (string, error) {
+	if s.cfg.NoAuth {
+		return "anonymous", nil
+	}
+	key := r.Header.Get("X-API-Key")
+	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+		key = strings.TrimPrefix(a, "Bearer ")
+	}
+	if key == "" {
+		return "", &apiError{http.StatusUnauthorized, "unauthorized", "an API key is required (Authorization: Bearer KEY); create one with spur keys create", ""}
+	}
+	name, ok := s.cfg.Labels.KeyName(HashKey(key))
+	if !ok {
+		return "", &apiError{http.StatusUnauthorized, "unauthorized", "unknown API key", ""}
+	}
+	return name, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	st := s.cfg.Store
+	return writeJSON(w, 200, map[string]any{"ok": true, "network": st.Network().Name, "height": st.Height(), "tip": st.TipHash().String()})
+}
+
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(name, "%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+func (s *Server) address(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", 0, 0, 1000)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	addr := r.PathValue("address")
+	if _, err := btc.ParseAddress(addr, s.cfg.Store.Network()); err != nil {
+		return badRequest("address", "%v", err)
+	}
+	v, err := s.cfg.Store.AddressView(addr, offset, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, v)
+}
+
+func (s *Server) tx(w http.ResponseWriter, r *http.Request) error {
+	h, err := btc.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		return badRequest("hash", "%v", err)
+	}
+	n, err := s.cfg.Store.TxNum(h)
+	if err != nil {
+		return err
+	}
+	v, err := s.cfg.Store.TxView(n)
+	if err != nil {
+		return err
+	}
+	var shape cluster.TxShape
+	var cj *cluster.CoinJoin
+	if cluster.Shape(s.cfg.Store, n, &shape) {
+		cj = cluster.DetectCoinJoin(&shape)
+	}
+	return writeJSON(w, 200, struct {
+		*store.TxView
+		CoinJoin *cluster.CoinJoin `json:"coinjoin"`
+	}{v, cj})
+}
+
+func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", 100, 0, 10000)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var h int64
+	if len(id) == 64 {
+		hash, err := btc.ParseHash(id)
+		if err != nil {
+			return badRequest("id", "%v", err)
+		}
+		if h, err = s.cfg.Store.BlockByHash(hash); err != nil {
+			return err
+		}
+	} else if h, err = strconv.ParseInt(id, 10, 64); err != nil {
+		return badRequest("id", "%q is neither a height nor a block hash", id)
+	}
+	v, err := s.cfg.Store.BlockView(h, offset, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, v)
+}
+
+func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Clusters == nil {
+		return cluster.ErrNoClustering
+	}
+	limit, err := intParam(r, "limit", 100, 1, 10000)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 32)
+	if err != nil {
+		return badRequest("id", "entity id %q is not a number", r.PathValue("id"))
+	}
+	v, err := query.Entity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, uint32(id), offset, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, v)
+}
+
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request) error {
+	incs, err := s.cfg.Labels.Incidents()
+	if err != nil {
+		return err
+	}
+	if incs == nil {
+		incs = []label.Incident{}
+	}
+	return writeJSON(w, 200, map[string]any{"incidents": incs})
+}
+
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json", ""}
+	}
+	d := json.NewDecoder(r.Body)
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return badRequest(te.Field, "field %s: want %s", te.Field, te.Type)
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return badRequest(strings.Trim(f, `"`), "unknown field %s", f)
+		}
+		return badRequest("", "body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		From     []string `json:"from"`
+		Model    string   `json:"model"`
+		MaxHops  int      `json:"max_hops"`
+		MinValue int64    `json:"min_value"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.From) == 0 || len(req.From) > 100 {
+		return badRequest("from", "from: give 1 to 100 references")
+	}
+	if req.Model == "" {
+		req.Model = trace.FIFO
+	}
+	if req.Model != trace.FIFO && req.Model != trace.Haircut && req.Model != trace.Poison {
+		return badRequest("model", "model: want fifo, haircut or poison")
+	}
+	if req.MaxHops < 0 || req.MaxHops > 1000 || req.MinValue < 0 {
+		return badRequest("max_hops", "max_hops must be 0..1000 and min_value not negative")
+	}
+	starts, _, err := query.ResolveRefs(s.cfg.Store, s.cfg.Labels, req.From)
+	if err != nil {
+		return err
+	}
+	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxTxs: 200_000}
+	if opts.Services, opts.HotWallets, err = query.Services(s.cfg.Store, s.cfg.Labels); err != nil {
+		return err
+	}
+	res, err := trace.Forward(s.cfg.Store, starts, opts)
+	if err != nil {
+		return badRequest("from", "%v", err)
+	}
+	return writeJSON(w, 200, res)
+}
+
+func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Queries  []names.Query `json:"queries"`
+		MinScore float64       `json:"min_score"`
+		Limit    int           `json:"limit"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.Queries) == 0 || len(req.Queries) > s.cfg.MaxBatch {
+		return badRequest("queries", "queries: give 1 to %d", s.cfg.MaxBatch)
+	}
+	if req.MinScore < 0 || req.MinScore > 1 || req.Limit < 0 || req.Limit > 100 {
+		return badRequest("min_score", "min_score must be in [0,1] and limit 0..100")
+	}
+	for i, q := range req.Queries {
+		if q.Name == "" && q.ID == "" {
+			return badRequest(fmt.Sprintf("queries[%d].name", i), "query %d has neither a name nor an id", i)
+		}
+	}
+	x, err := s.nameIndex()
+	if err != nil {
+		return err
+	}
+	type result struct {
+		Query   names.Query   `json:"query"`
+		Matches []names.Match `json:"matches"`
+	}
+	out := make([]result, len(req.Queries))
+	for i, q := range req.Queries {
+		out[i] = result{q, x.Screen(q, names.Options{MinScore: req.MinScore, Limit: req.Limit})}
+	}
+	return writeJSON(w, 200, map[string]any{"results": out})
+}
+
+// nameIndex builds the name index from the imported lists on first use.
+func (s *Server) nameIndex() (*names.Index, error) {
+	var err error
+	s.once.Do(func() {
+		var es []label.Entity
+		err = s.cfg.Labels.Entities("", func(e label.Entity) error { es = append(es, e); return nil })
+		s.names = names.NewIndex(es)
+	})
+	return s.names, err
+}
+
+// metrics counts requests and their latency per route and status, and
+// prints them in Prometheus' text format.
+type metrics struct {
+	mu    sync.Mutex
+	count map[[2]string]int64
+	secs  map[string]float64
+	n     map[string]int64
+}
+
+func newMetrics() *metrics {
+	return &metrics{count: map[[2]string]int64{}, secs: map[string]float64{}, n: map[string]int64{}}
+}
+
+func (m *metrics) observe(route string, status int, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.count[[2]string{route, strconv.Itoa(status)}]++
+	m.secs[route] += d.Seconds()
+	m.n[route]++
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	m := s.metrics
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("# HELP spur_requests_total HTTP requests by route and status.\n# TYPE spur_requests_total counter\n")
+	keys := make([][2]string, 0, len(m.count))
+	for k := range m.count {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1] })
+	for _, k := range keys {
+		fmt.Fprintf(&b, "spur_requests_total{route=%q,code=%q} %d\n", k[0], k[1], m.count[k])
+	}
+	b.WriteString("# HELP spur_request_seconds Time spent answering, by route.\n# TYPE spur_request_seconds summary\n")
+	routes := make([]string, 0, len(m.n))
+	for r := range m.n {
+		routes = append(routes, r)
+	}
+	sort.Strings(routes)
+	for _, r := range routes {
+		fmt.Fprintf(&b, "spur_request_seconds_sum{route=%q} %g\nspur_request_seconds_count{route=%q} %d\n", r, m.secs[r], r, m.n[r])
+	}
+	fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", s.cfg.Store.Height())
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, err := w.Write([]byte(b.String()))
+	return err
+}

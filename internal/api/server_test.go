@@ -1,0 +1,244 @@
+package api
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+type fixture struct {
+	srv *httptest.Server
+	key string
+}
+
+// newFixture serves mainnet blocks 0..14131, clustered, with the OFAC SDN
+// list and one CSV label that sanctions block 9's miner.
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ls.Close() })
+	sdn := t.TempDir()
+	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
+		f, _ := os.Open("../../testdata/sanctions/ofac_sdn_2025-12/" + n + ".csv.bz2")
+		b, _ := io.ReadAll(bzip2.NewReader(f))
+		f.Close()
+		os.WriteFile(filepath.Join(sdn, n+".csv"), b, 0o644)
+	}
+	res, err := label.ParseOFACSDN(sdn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.Replace(label.SourceInfo{Source: "ofac-sdn"}, res.Labels, res.Entities)
+	csv := filepath.Join(t.TempDir(), "l.csv")
+	os.WriteFile(csv, []byte("address,chain,category,label,actor,source\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,btc,sanctioned,Test listing,,test\n"), 0o644)
+	mine, _ := label.ParseCSV(csv)
+	ls.Replace(label.SourceInfo{Source: "test"}, mine, nil)
+	key, hash := NewKey()
+	ls.PutKey("tests", hash)
+	cfg.Store, cfg.Labels, cfg.Clusters = s, ls, c
+	srv := httptest.NewServer(New(cfg).Handler())
+	t.Cleanup(srv.Close)
+	return &fixture{srv, key}
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, auth bool) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+f.key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+func TestAPI(t *testing.T) {
+	f := newFixture(t, Config{})
+	code, body := f.do(t, "GET", "/healthz", "", false)
+	if code != 200 || body["height"].(float64) != 14131 {
+		t.Fatalf("healthz: %d %v", code, body)
+	}
+	code, body = f.do(t, "GET", "/v1/btc/txs/f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "", true)
+	if code != 200 || body["block_height"].(float64) != 170 || body["fee"].(float64) != 0 {
+		t.Fatalf("tx: %d %v", code, body)
+	}
+	code, body = f.do(t, "GET", "/v1/btc/addresses/12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S?limit=2", "", true)
+	if code != 200 || body["balance"].(float64) != 18e8 || len(body["txs"].([]any)) != 2 {
+		t.Fatalf("address: %d %v", code, body)
+	}
+	code, body = f.do(t, "GET", "/v1/btc/blocks/170", "", true)
+	if code != 200 || body["tx_count"].(float64) != 2 {
+		t.Fatalf("block: %d %v", code, body)
+	}
+	code, body = f.do(t, "GET", "/v1/entities/9", "", true)
+	if code != 200 || body["id"].(float64) != 9 {
+		t.Fatalf("entity: %d %v", code, body)
+	}
+	// Screening: the sanctioned address itself, a transaction it paid, and
+	// an EVM address from the SDN list.
+	code, body = f.do(t, "POST", "/v1/screen", `{"items":[{"address":"12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"},
+		{"tx":"f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16","direction":"deposit"},
+		{"address":"0x098b716b8aaf21512996dc57eb0615e2383e2f96"},
+		{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]}`, true)
+	if code != 200 {
+		t.Fatalf("screen: %d %v", code, body)
+	}
+	res := body["results"].([]any)
+	sev := func(i int) string { return res[i].(map[string]any)["severity"].(string) }
+	if sev(0) != "severe" || sev(1) != "severe" || sev(2) != "severe" || sev(3) != "low" {
+		t.Fatalf("severities %s %s %s %s: %v", sev(0), sev(1), sev(2), sev(3), res)
+	}
+	if rule := res[1].(map[string]any)["rule"].(string); !strings.Contains(rule, "direct exposure to sanctioned") {
+		t.Fatalf("deposit rule: %s", rule)
+	}
+	code, body = f.do(t, "POST", "/v1/names/screen", `{"queries":[{"name":"Lazarus Group"},{"name":"Nobody Here At All"}]}`, true)
+	if code != 200 {
+		t.Fatalf("names: %d %v", code, body)
+	}
+	nres := body["results"].([]any)
+	if m := nres[0].(map[string]any)["matches"].([]any); len(m) == 0 || m[0].(map[string]any)["score"].(float64) != 1 {
+		t.Fatalf("names: %v", nres)
+	}
+	code, body = f.do(t, "POST", "/v1/trace", `{"from":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0"],"model":"fifo"}`, true)
+	if code != 200 || body["start_amount"].(float64) != 10e8 {
+		t.Fatalf("trace: %d %v", code, body)
+	}
+	code, _ = f.do(t, "GET", "/v1/incidents", "", true)
+	if code != 200 {
+		t.Fatalf("incidents: %d", code)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	f := newFixture(t, Config{Rate: 1, Burst: 30})
+	cases := []struct {
+		method, path, body string
+		auth               bool
+		code               int
+		field              string
+	}{
+		{"GET", "/v1/btc/blocks/1", "", false, 401, ""},
+		{"GET", "/v1/btc/txs/zz", "", true, 400, "hash"},
+		{"GET", "/v1/btc/txs/" + strings.Repeat("ab", 32), "", true, 404, ""},
+		{"GET", "/v1/btc/addresses/1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "", true, 404, ""},
+		{"GET", "/v1/btc/addresses/notanaddress", "", true, 400, "address"},
+		{"GET", "/v1/btc/blocks/170?limit=-1", "", true, 400, "limit"},
+		{"POST", "/v1/screen", `{"items":[]}`, true, 400, "items"},
+		{"POST", "/v1/screen", `{"items":[{"address":"x","tx":"y"}]}`, true, 400, "items[0]"},
+		{"POST", "/v1/screen", `{"items":[{"address":"x","direction":"sideways"}]}`, true, 400, "items[0].direction"},
+		{"POST", "/v1/screen", `{"itemz":[]}`, true, 400, "itemz"},
+		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
+		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
+		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
+	}
+	for _, c := range cases {
+		code, body := f.do(t, c.method, c.path, c.body, c.auth)
+		e, _ := body["error"].(map[string]any)
+		if code != c.code || e == nil || e["message"] == "" {
+			t.Errorf("%s %s %s: %d %v, want %d", c.method, c.path, c.body, code, body, c.code)
+			continue
+		}
+		if c.field != "" && e["field"] != c.field {
+			t.Errorf("%s %s: field %v, want %s", c.method, c.path, e["field"], c.field)
+		}
+	}
+	// A batch over 1,000 items.
+	items := strings.Repeat(`{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},`, 1001)
+	if code, _ := f.do(t, "POST", "/v1/screen", `{"items":[`+strings.TrimSuffix(items, ",")+`]}`, true); code != 400 {
+		t.Errorf("1,001 items: %d", code)
+	}
+	// A body over 4 MiB.
+	big := `{"items":[{"address":"` + strings.Repeat("a", 5<<20) + `"}]}`
+	if code, _ := f.do(t, "POST", "/v1/screen", big, true); code != 413 {
+		t.Errorf("5 MiB body: %d", code)
+	}
+	// The rate limit: the bucket of 30 empties.
+	limited := false
+	for range 40 {
+		if code, _ := f.do(t, "GET", "/v1/btc/blocks/0", "", true); code == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("no 429 after a burst")
+	}
+	// Metrics count what happened.
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(b, []byte(`spur_requests_total{route="GET /v1/btc/blocks/{id}",code="429"}`)) || !bytes.Contains(b, []byte("spur_store_height")) {
+		t.Errorf("metrics:\n%s", b)
+	}
+}
+
+// TestOpenAPIInSync checks that /openapi.json documents exactly the routes
+// served.
+func TestOpenAPIInSync(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{})
+	served := map[string]bool{}
+	for _, r := range s.Routes() {
+		method, path, _ := strings.Cut(r, " ")
+		served[strings.ToLower(method)+" "+path] = true
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("%s is served but not in openapi.json", r)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for m := range ops {
+			if !served[m+" "+path] {
+				t.Errorf("openapi.json documents %s %s, which is not served", m, path)
+			}
+		}
+	}
+}
