@@ -292,6 +292,8 @@ func exposures(amounts map[string]int64, total int64) []Exposure {
 		}
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Amount > out[j].Amount || out[i].Amount == out[j].Amount && out[i].Category < out[j].Category })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Amount > out[j].Amount || out[i].Amount == out[j].Amount && out[i].Category < out[j].Category
+	})
 	return out
 }
