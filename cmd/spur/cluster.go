@@ -81,6 +81,7 @@ output and none names the other, unless the merged entity would exceed
 func newEntity() *cobra.Command {
 	var sf storeFlags
 	var limit, offset int
+	var withTxs bool
 	c := &cobra.Command{
 		Use:   "entity ADDRESS|ENTITY_ID --store DIR",
 		Short: "Show an entity: its addresses (paged), labels, totals and top counterparties",
@@ -125,6 +126,25 @@ exactly when this command gives them the same id.`,
 				return err
 			}
 			defer labels.Close()
+			if withTxs {
+				txs, more, err := query.EntityTxs(s, c, e, offset, limit)
+				if err != nil {
+					return err
+				}
+				if sf.json {
+					return printJSON(os.Stdout, map[string]any{"id": e, "txs": txs, "offset": offset, "limit": limit, "more": more})
+				}
+				t := newTable(os.Stdout)
+				t.row("HEIGHT", "TXID", "RECEIVED", "SENT")
+				for _, x := range txs {
+					t.row(x.BlockHeight, x.TxID, btcAmount(x.Received), btcAmount(x.Sent))
+				}
+				t.flush()
+				if more {
+					fmt.Printf("\nmore; use --offset %d\n", offset+len(txs))
+				}
+				return nil
+			}
 			v, err := query.Entity(s, c, labels, e, offset, limit)
 			if err != nil {
 				return err
@@ -161,7 +181,8 @@ exactly when this command gives them the same id.`,
 		},
 	}
 	sf.register(c, true)
-	c.Flags().IntVar(&limit, "limit", 100, "addresses per page")
-	c.Flags().IntVar(&offset, "offset", 0, "addresses to skip")
+	c.Flags().IntVar(&limit, "limit", 100, "addresses (or transactions) per page")
+	c.Flags().IntVar(&offset, "offset", 0, "addresses (or transactions) to skip")
+	c.Flags().BoolVar(&withTxs, "txs", false, "list the entity's transactions instead, paged (members in address order, each member's in chain order)")
 	return c
 }

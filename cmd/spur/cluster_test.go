@@ -44,6 +44,25 @@ func TestClusterEntityScreen(t *testing.T) {
 	if back.ID != ent.ID {
 		t.Fatalf("member %s is in entity %d, not %d", ent.Addresses[1], back.ID, ent.ID)
 	}
+	// Its transactions page without overlap.
+	var p1, p2 struct {
+		Txs []struct {
+			TxID string `json:"txid"`
+		} `json:"txs"`
+		More bool `json:"more"`
+	}
+	jsonUnmarshal(mustRun(t, "entity", fmt.Sprint(ent.ID), "--store", store, "--json", "--txs", "--limit", "3"), &p1)
+	jsonUnmarshal(mustRun(t, "entity", fmt.Sprint(ent.ID), "--store", store, "--json", "--txs", "--limit", "3", "--offset", "3"), &p2)
+	if len(p1.Txs) != 3 || !p1.More || len(p2.Txs) == 0 {
+		t.Fatalf("transaction pages: %+v %+v", p1, p2)
+	}
+	for _, a := range p1.Txs {
+		for _, b := range p2.Txs {
+			if a.TxID == b.TxID {
+				t.Fatalf("%s on both pages", a.TxID)
+			}
+		}
+	}
 	// A sanction on one member makes the others severe through the entity.
 	csv := filepath.Join(t.TempDir(), "l.csv")
 	os.WriteFile(csv, []byte("address,chain,category,label,actor,source\n"+ent.Addresses[0]+",btc,sanctioned,Listed wallet,,test\n"), 0o644)

@@ -296,6 +296,13 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("id", "entity id %q is not a number", r.PathValue("id"))
 	}
+	if r.URL.Query().Get("txs") != "" {
+		txs, more, err := query.EntityTxs(s.cfg.Store, s.cfg.Clusters, uint32(id), offset, limit)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, 200, map[string]any{"id": id, "txs": txs, "offset": offset, "limit": limit, "more": more})
+	}
 	v, err := query.Entity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, uint32(id), offset, limit)
 	if err != nil {
 		return err

@@ -337,3 +337,64 @@ var ErrBadRef = errors.New("query: bad reference")
 func badRef(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadRef}, args...)...)
 }
+
+// EntityTx is one transaction of an entity, with what it received and spent.
+type EntityTx struct {
+	TxID        string `json:"txid"`
+	BlockHeight int64  `json:"block_height"`
+	Received    int64  `json:"received"`
+	Sent        int64  `json:"sent"`
+}
+
+// EntityTxs lists up to limit transactions touching entity e from offset,
+// walking its members in address order and each member's outputs in chain
+// order, so that a page is read without loading the entity's whole history.
+// A transaction is listed where the walk first meets it; more reports
+// whether the walk stopped before the end.
+func EntityTxs(s *store.Store, c *cluster.Clusters, e uint32, offset, limit int) (txs []EntityTx, more bool, err error) {
+	members := c.Members(e)
+	if len(members) == 0 {
+		return nil, false, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
+	}
+	seen := map[uint64]int{} // tx -> index in txs, or -1 when skipped by offset
+	skipped := 0
+	txs = []EntityTx{}
+	add := func(n uint64, recv, sent int64) bool {
+		if i, ok := seen[n]; ok {
+			if i >= 0 {
+				txs[i].Received += recv
+				txs[i].Sent += sent
+			}
+			return true
+		}
+		if skipped < offset {
+			seen[n] = -1
+			skipped++
+			return true
+		}
+		if len(txs) == limit {
+			more = true
+			return false
+		}
+		seen[n] = len(txs)
+		txs = append(txs, EntityTx{TxID: s.TxID(n).String(), BlockHeight: s.TxHeight(n), Received: recv, Sent: sent})
+		return true
+	}
+	for _, a := range members {
+		err = s.Postings(a, func(o uint64) bool {
+			out := s.Output(o)
+			tx, _ := s.TxOfOutput(o)
+			if !add(tx, out.Value, 0) {
+				return false
+			}
+			if out.Spent {
+				return add(out.SpentBy, 0, out.Value)
+			}
+			return true
+		})
+		if err != nil || more {
+			return txs, more, err
+		}
+	}
+	return txs, false, nil
+}
