@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -431,6 +435,8 @@ func newBenchNames() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ls2 := s
+			defer ls2.Close()
 			bySource := map[string][]label.Entity{}
 			var all []label.Entity
 			err = s.Entities("", func(e label.Entity) error {
@@ -438,7 +444,6 @@ func newBenchNames() *cobra.Command {
 				all = append(all, e)
 				return nil
 			})
-			s.Close()
 			if err != nil {
 				return err
 			}
@@ -476,8 +481,50 @@ func newBenchNames() *cobra.Command {
 			}
 			p50, p99 := names.Latency(x, queries)
 			ne, nn := x.Size()
+			// The same queries over the HTTP API, one per request, then in
+			// batches of 1,000.
+			srv := httptest.NewServer(api.New(api.Config{Labels: ls2, NoAuth: true, Rate: 1e9, Burst: 1 << 30}).Handler())
+			defer srv.Close()
+			var apiTimes []time.Duration
+			post := func(body []byte) error {
+				resp, err := http.Post(srv.URL+"/v1/names/screen", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					return fmt.Errorf("bench: names API: HTTP %d", resp.StatusCode)
+				}
+				return nil
+			}
+			warm, _ := json.Marshal(map[string]any{"queries": []names.Query{{Name: "warm up"}}})
+			if err := post(warm); err != nil {
+				return err
+			}
+			for _, q := range queries {
+				body, _ := json.Marshal(map[string]any{"queries": []names.Query{{Name: q}}})
+				t0 := time.Now()
+				if err := post(body); err != nil {
+					return err
+				}
+				apiTimes = append(apiTimes, time.Since(t0))
+			}
+			sort.Slice(apiTimes, func(i, j int) bool { return apiTimes[i] < apiTimes[j] })
+			apiP50, apiP99 := apiTimes[len(apiTimes)/2], apiTimes[len(apiTimes)*99/100]
+			var batch []names.Query
+			for _, q := range queries[:min(1000, len(queries))] {
+				batch = append(batch, names.Query{Name: q})
+			}
+			body, _ := json.Marshal(map[string]any{"queries": batch})
+			t0 := time.Now()
+			if err := post(body); err != nil {
+				return err
+			}
+			batchTime := time.Since(t0)
 			out["latency"] = map[string]any{"entries": ne, "names": nn, "queries": len(queries), "p50_us": p50.Microseconds(), "p99_us": p99.Microseconds(),
-				"index_build_ms": build.Milliseconds(), "heap_mib": float64(after.HeapAlloc) / (1 << 20), "peak_rss_mib": peakRSSMiB()}
+				"index_build_ms": build.Milliseconds(), "heap_mib": float64(after.HeapAlloc) / (1 << 20), "peak_rss_mib": peakRSSMiB(),
+				"api_p50_us": apiP50.Microseconds(), "api_p99_us": apiP99.Microseconds(), "api_batch_1000_ms": batchTime.Milliseconds()}
 			if asJSON {
 				return printJSON(os.Stdout, out)
 			}
@@ -505,6 +552,8 @@ func newBenchNames() *cobra.Command {
 			fmt.Printf("\nfalse positives: %.4f of %d common names not on the lists matched at the default threshold\n", rate, tried)
 			fmt.Printf("latency over %d entries (%d names): p50 %s, p99 %s per query; index built in %s; live heap with the index %.0f MiB, peak RSS %.0f MiB\n",
 				ne, nn, p50.Round(time.Microsecond), p99.Round(time.Microsecond), build.Round(time.Millisecond), float64(after.HeapAlloc)/(1<<20), peakRSSMiB())
+			fmt.Printf("over the HTTP API (loopback, one query per request): p50 %s, p99 %s; a batch of %d queries in %s\n",
+				apiP50.Round(time.Microsecond), apiP99.Round(time.Microsecond), len(batch), batchTime.Round(time.Millisecond))
 			return nil
 		},
 	}

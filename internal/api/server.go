@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,6 +193,9 @@ func (s *Server) authorize(r *http.Request) (string, error) {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	st := s.cfg.Store
+	if st == nil {
+		return writeJSON(w, 200, map[string]any{"ok": true})
+	}
 	return writeJSON(w, 200, map[string]any{"ok": true, "network": st.Network().Name, "height": st.Height(), "tip": st.TipHash().String()})
 }
 
@@ -409,10 +413,24 @@ func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {
 		Query   names.Query   `json:"query"`
 		Matches []names.Match `json:"matches"`
 	}
+	// Queries of a batch are screened on every core.
 	out := make([]result, len(req.Queries))
-	for i, q := range req.Queries {
-		out[i] = result{q, x.Screen(q, names.Options{MinScore: req.MinScore, Limit: req.Limit})}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = result{req.Queries[i], x.Screen(req.Queries[i], names.Options{MinScore: req.MinScore, Limit: req.Limit})}
+			}
+		}()
 	}
+	for i := range req.Queries {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return writeJSON(w, 200, map[string]any{"results": out})
 }
 
@@ -473,7 +491,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	for _, r := range routes {
 		fmt.Fprintf(&b, "spur_request_seconds_sum{route=%q} %g\nspur_request_seconds_count{route=%q} %d\n", r, m.secs[r], r, m.n[r])
 	}
-	fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", s.cfg.Store.Height())
+	if s.cfg.Store != nil {
+		fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", s.cfg.Store.Height())
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, err := w.Write([]byte(b.String()))
 	return err
