@@ -19,8 +19,9 @@ type Recall struct {
 }
 
 // CrossList queries each entry of from that carries a UN reference number
-// present in un by its name, against an index of the UN list alone, and
-// measures how often that UN entry ranks first (and in the first three).
+// present in un by its names and aliases, against an index of the UN list
+// alone, and measures how often that UN entry ranks first (and in the first
+// three) for the best of its names.
 func CrossList(from, un []label.Entity) Recall {
 	x := NewIndex(un)
 	refs := map[string]bool{}
@@ -34,20 +35,24 @@ func CrossList(from, un []label.Entity) Recall {
 			continue
 		}
 		r.Queries++
-		ms := x.Screen(Query{Name: e.Name}, Options{MinScore: 0.5, Limit: 3})
-		for i, m := range ms {
-			if m.Party == "un:"+e.UNRef {
-				if i == 0 {
-					hit1++
+		best := 99 // the best rank of the right entry over the entry's names
+		for _, name := range append([]string{e.Name}, e.Aliases...) {
+			ms := x.Screen(Query{Name: name}, Options{MinScore: 0.5, Limit: 3})
+			for i, m := range ms {
+				if m.Party == x.party[x.parties["un:"+e.UNRef][0]] {
+					best = min(best, i)
+					break
 				}
-				hit3++
-				break
 			}
 		}
-		if len(ms) == 0 || ms[0].Party != "un:"+e.UNRef {
-			if len(r.Misses) < 10 {
-				r.Misses = append(r.Misses, e.Name+" ("+e.UNRef+")")
-			}
+		if best == 0 {
+			hit1++
+		}
+		if best < 3 {
+			hit3++
+		}
+		if best != 0 && len(r.Misses) < 10 {
+			r.Misses = append(r.Misses, e.Name+" ("+e.UNRef+")")
 		}
 	}
 	if r.Queries > 0 {

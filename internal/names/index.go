@@ -84,15 +84,10 @@ func NewIndex(entries []label.Entity) *Index {
 	x := &Index{entries: entries, byToken: map[string][]uint32{}, byKey: map[string][]uint32{}, byID: map[string][]uint32{}, parties: map[string][]uint32{},
 		years: map[string][]int{}, country: map[string][]string{}, df: map[string]int{}}
 	x.scratch.New = func() any { return &scratch{} }
+	keys := partyKeys(entries)
 	for i := range entries {
 		e := &entries[i]
-		key := e.Source + ":" + e.ID
-		switch {
-		case e.UNRef != "":
-			key = "un:" + e.UNRef
-		case e.OFACRef != "":
-			key = "ofac:" + e.OFACRef
-		}
+		key := keys[i]
 		x.party = append(x.party, key)
 		x.parties[key] = append(x.parties[key], uint32(i))
 		x.years[key] = append(x.years[key], e.BirthYears...)
@@ -130,6 +125,96 @@ func NewIndex(entries []label.Entity) *Index {
 		}
 	}
 	return x
+}
+
+// partyKeys links entries of several lists that are one party: those that
+// carry the same UN reference number, the same OFAC entity number, or the
+// same identifier (passport, registration or IMO number of eight characters
+// or more, or crypto address). Each party is named by its UN reference
+// where it has one, else its OFAC number, else its first entry.
+func partyKeys(entries []label.Entity) []string {
+	parent := make([]int, len(entries))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	first := map[string]int{}
+	link := func(i int, k string) {
+		if j, ok := first[k]; ok {
+			if a, b := find(i), find(j); a != b {
+				parent[max(a, b)] = min(a, b)
+			}
+		} else {
+			first[k] = i
+		}
+	}
+	// An identifier links only where it is nearly unique: the lists reuse
+	// some numbers (a state registry's, a shared vessel IMO) across many
+	// entries, which must not make them one party.
+	idKeys := func(e *label.Entity) []string {
+		var out []string
+		for _, id := range append(append([]string{}, e.IDs...), e.Crypto...) {
+			if k := idKey(id); len(k) >= 8 && strings.ContainsAny(k, "0123456789") {
+				out = append(out, "id:"+k)
+			}
+		}
+		return out
+	}
+	idCount := map[string]int{}
+	for i := range entries {
+		for _, k := range idKeys(&entries[i]) {
+			idCount[k]++
+		}
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.UNRef != "" {
+			link(i, "un:"+e.UNRef)
+		}
+		if e.OFACRef != "" {
+			link(i, "ofac:"+e.OFACRef)
+		}
+		for _, k := range idKeys(e) {
+			if idCount[k] <= 4 {
+				link(i, k)
+			}
+		}
+	}
+	best := map[int]string{}
+	rank := func(k string) int {
+		switch {
+		case strings.HasPrefix(k, "un:"):
+			return 0
+		case strings.HasPrefix(k, "ofac:"):
+			return 1
+		}
+		return 2
+	}
+	for i, e := range entries {
+		k := e.Source + ":" + e.ID
+		switch {
+		case e.UNRef != "":
+			k = "un:" + e.UNRef
+		case e.OFACRef != "":
+			k = "ofac:" + e.OFACRef
+		}
+		r := find(i)
+		if cur, ok := best[r]; !ok || rank(k) < rank(cur) || rank(k) == rank(cur) && k < cur {
+			best[r] = k
+		}
+	}
+	keys := make([]string, len(entries))
+	for i := range entries {
+		keys[i] = best[find(i)]
+	}
+	return keys
 }
 
 func appendOnce(list []uint32, v uint32) []uint32 {

@@ -70,6 +70,25 @@ func TestCrossList(t *testing.T) {
 	}
 }
 
+// TestPartiesStaySmall guards the linking of entries into parties: a
+// shared number must not chain unrelated entries together.
+func TestPartiesStaySmall(t *testing.T) {
+	l := loadLists(t)
+	all := append(append(append([]label.Entity{}, l.un...), l.eu...), l.uk...)
+	x := NewIndex(all)
+	largest, linked := 0, 0
+	for _, es := range x.parties {
+		largest = max(largest, len(es))
+		if len(es) > 1 {
+			linked++
+		}
+	}
+	t.Logf("%d parties of several entries; the largest has %d", linked, largest)
+	if largest > 6 || linked < 500 {
+		t.Fatalf("%d linked parties, largest %d entries", linked, largest)
+	}
+}
+
 func TestPerturbationsAndFalsePositives(t *testing.T) {
 	l := loadLists(t)
 	for _, list := range []struct {
