@@ -369,7 +369,7 @@ func newActor() *cobra.Command {
 		Long: `Lists the labels whose actor is NAME, and the sanctioned-address labels whose
 listed name is NAME (OFAC lists "LAZARUS GROUP" by name), case-insensitively,
 with their addresses and, for Bitcoin addresses of a clustered store, their
-entities.`,
+entities; and the imported incidents attributed to NAME.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -382,8 +382,18 @@ entities.`,
 				Actor     string        `json:"actor"`
 				Labels    []label.Label `json:"labels"`
 				Addresses []string      `json:"addresses"`
-				Entities  []uint32      `json:"entities"`
-			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}}
+				Entities  []uint32         `json:"entities"`
+				Incidents []label.Incident `json:"incidents"`
+			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}, Incidents: []label.Incident{}}
+			incs, err := s.Incidents()
+			if err != nil {
+				return err
+			}
+			for _, i := range incs {
+				if strings.EqualFold(i.Actor, name) {
+					out.Incidents = append(out.Incidents, i)
+				}
+			}
 			seen := map[string]bool{}
 			err = s.List(label.Filter{}, func(l label.Label) error {
 				if strings.EqualFold(l.Actor, name) || l.Category == label.Sanctioned && strings.EqualFold(l.Label, name) {
@@ -423,8 +433,8 @@ entities.`,
 					}
 				}
 			}
-			if len(out.Labels) == 0 {
-				return fmt.Errorf("%w: no label names actor %q", store.ErrNotFound, name)
+			if len(out.Labels) == 0 && len(out.Incidents) == 0 {
+				return fmt.Errorf("%w: no label or incident names actor %q", store.ErrNotFound, name)
 			}
 			if asJSON {
 				return printJSON(os.Stdout, out)
@@ -432,6 +442,9 @@ entities.`,
 			fmt.Printf("%s: %d labels on %d addresses", name, len(out.Labels), len(out.Addresses))
 			if len(out.Entities) > 0 {
 				fmt.Printf(", Bitcoin entities %v", out.Entities)
+			}
+			if len(out.Incidents) > 0 {
+				fmt.Printf(", %d incidents", len(out.Incidents))
 			}
 			fmt.Print("\n\n")
 			t := newTable(os.Stdout)
