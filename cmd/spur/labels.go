@@ -379,9 +379,9 @@ entities; and the imported incidents attributed to NAME.`,
 			}
 			defer s.Close()
 			out := struct {
-				Actor     string        `json:"actor"`
-				Labels    []label.Label `json:"labels"`
-				Addresses []string      `json:"addresses"`
+				Actor     string           `json:"actor"`
+				Labels    []label.Label    `json:"labels"`
+				Addresses []string         `json:"addresses"`
 				Entities  []uint32         `json:"entities"`
 				Incidents []label.Incident `json:"incidents"`
 			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}, Incidents: []label.Incident{}}
