@@ -1,11 +1,14 @@
 package world
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/btcsuite/btcd/wire"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -87,6 +90,42 @@ func TestWorld(t *testing.T) {
 	}
 	if stolen < 5 {
 		t.Fatalf("only %d incidents happened", stolen)
+	}
+	// btcd decodes every block of the world's files to the same txids.
+	files, err := btc.OpenBlockPaths([]string{filepath.Join(dir, "btc", "blocks")}, net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, f := range files {
+		refs, err := f.Scan(net)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range refs {
+			raw, err := r.Read(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mb wire.MsgBlock
+			if err := mb.Deserialize(bytes.NewReader(raw)); err != nil {
+				t.Fatalf("btcd refuses %s: %v", r, err)
+			}
+			ours, err := btc.DecodeBlock(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tx := range mb.Transactions {
+				if tx.TxHash() != ours.Txs[i].TxID || tx.WitnessHash() != ours.Txs[i].WTxID {
+					t.Fatalf("block %s tx %d: btcd %s, spur %s", r.Hash, i, tx.TxHash(), ours.Txs[i].TxID)
+				}
+			}
+			blocks++
+		}
+		f.Close()
+	}
+	if blocks != 321 {
+		t.Fatalf("%d blocks decoded by btcd, want 321", blocks)
 	}
 	// Same seed, same bytes.
 	dir2 := t.TempDir()
