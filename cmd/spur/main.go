@@ -84,7 +84,7 @@ and shows what the store answers.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys())
+	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport())
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
 	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 )
@@ -84,6 +85,7 @@ func New(cfg Config) *Server {
 	s.handle("POST /v1/names/screen", true, s.namesScreen)
 	s.handle("POST /v1/trace", true, s.trace)
 	s.handle("GET /v1/incidents", true, s.incidents)
+	s.handle("GET /v1/reports/actor/{name}", true, s.actorReport)
 	return s
 }
 
@@ -312,6 +314,25 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, 200, v)
+}
+
+func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
+	year, err := intParam(r, "year", 0, 2009, 2100)
+	if err != nil || year == 0 {
+		return badRequest("year", "year is required, 2009..2100")
+	}
+	model := r.URL.Query().Get("model")
+	if model == "" {
+		model = trace.FIFO
+	}
+	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
+		return badRequest("model", "model: want fifo, haircut or poison")
+	}
+	rep, err := report.ForActor(s.cfg.Store, s.cfg.Labels, r.PathValue("name"), year, model)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, rep)
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) error {

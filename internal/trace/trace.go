@@ -18,6 +18,7 @@ import (
 	"sort"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -67,6 +68,7 @@ type Destination struct {
 	Asset    string  `json:"asset"`
 	Amount   int64   `json:"amount"`
 	Share    float64 `json:"share"`
+	Mixed    int64   `json:"mixed"` // of Amount, what passed through a CoinJoin on the way
 	Link     string  `json:"link"`
 }
 
@@ -80,12 +82,18 @@ type Result struct {
 	TxsVisited   int           `json:"txs_visited"`
 }
 
-// interval is a tainted range [lo, hi) of satoshi within an output.
-type interval struct{ lo, hi int64 }
+// interval is a tainted range [lo, hi) of satoshi within an output, and
+// whether those satoshi went through a CoinJoin.
+type interval struct {
+	lo, hi int64
+	mixed  bool
+}
 
-// taint is the taint an output carries: an amount, and for FIFO its ranges.
+// taint is the taint an output carries: an amount (of which mixed went
+// through a CoinJoin), and for FIFO its ranges.
 type taint struct {
 	amount int64
+	mixed  int64
 	ranges []interval
 	hop    int
 }
@@ -148,6 +156,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			dest[k] = d
 		}
 		d.Amount += t.amount
+		d.Mixed += t.mixed
 	}
 	// settle decides what happens to a tainted output: it stops at a
 	// service or a deposit address, stays unspent, or queues its spender.
@@ -190,8 +199,9 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
-		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt}}})
+		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false}}})
 	}
+	var shape cluster.TxShape
 	for q.Len() > 0 {
 		n := heap.Pop(&q).(uint64)
 		res.TxsVisited++
@@ -199,7 +209,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
 		}
 		firstIn, numIn, firstOut, numOut := s.TxRange(n)
-		var totalIn, taintIn int64
+		var totalIn, taintIn, mixedIn int64
 		hop := 0
 		// Inputs laid end to end, with their tainted ranges at their offsets.
 		var ranges []interval
@@ -212,9 +222,10 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			v, _ := s.OutValue(o)
 			if t := tainted[o]; t != nil {
 				taintIn += t.amount
+				mixedIn += t.mixed
 				hop = max(hop, t.hop+1)
 				for _, r := range t.ranges {
-					ranges = append(ranges, interval{offset + r.lo, offset + r.hi})
+					ranges = append(ranges, interval{offset + r.lo, offset + r.hi, r.mixed})
 				}
 				delete(tainted, o)
 			}
@@ -223,6 +234,13 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		}
 		if taintIn == 0 {
 			continue
+		}
+		// Everything a CoinJoin pays out has been mixed.
+		coinjoin := false
+		if numIn >= 2 || numOut >= 3 {
+			if cluster.Shape(s, n, &shape) {
+				coinjoin = cluster.DetectCoinJoin(&shape) != nil
+			}
 		}
 		txid := s.TxID(n).String()
 		from := ""
@@ -241,16 +259,27 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			switch opts.Model {
 			case Poison:
 				t.amount = v
-				t.ranges = []interval{{0, v}}
+				t.ranges = []interval{{0, v, mixedIn > 0 || coinjoin}}
+				if mixedIn > 0 || coinjoin {
+					t.mixed = v
+				}
 			case Haircut:
 				t.amount = int64(float64(v) * float64(taintIn) / float64(totalIn))
-				t.ranges = []interval{{0, t.amount}}
+				t.mixed = int64(float64(t.amount) * float64(mixedIn) / float64(taintIn))
+				if coinjoin {
+					t.mixed = t.amount
+				}
+				t.ranges = []interval{{0, t.amount, t.mixed > 0}}
 			case FIFO:
 				for _, r := range ranges {
 					a, b := max(r.lo, lo), min(r.hi, hi)
 					if a < b {
-						t.ranges = append(t.ranges, interval{a - lo, b - lo})
+						m := r.mixed || coinjoin
+						t.ranges = append(t.ranges, interval{a - lo, b - lo, m})
 						t.amount += b - a
+						if m {
+							t.mixed += b - a
+						}
 					}
 				}
 			}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/report"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+func newReport() *cobra.Command {
+	c := &cobra.Command{Use: "report", Short: "Report an incident, or an actor's year, as Markdown, HTML or JSON"}
+	var sf storeFlags
+	var format, model string
+	incident := &cobra.Command{
+		Use:   "incident ID --store DIR [--format md|html|json] [--model fifo]",
+		Short: "What was stolen, at the theft day's price, and where it went",
+		Long: `Traces the incident's stolen outputs (spur incident import) and reports the
+value at the theft day's close (spur prices import), the share that reached
+each exchange, what is still unspent, and how much went through CoinJoins on
+the way. HTML is one self-contained page with an SVG chart.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, labels, err := openReport(&sf, format)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			defer labels.Close()
+			incs, err := labels.Incidents()
+			if err != nil {
+				return err
+			}
+			for _, inc := range incs {
+				if inc.ID == args[0] {
+					r, err := report.ForIncident(s, labels, inc, model)
+					if err != nil {
+						return err
+					}
+					return emit(format, r, r.Markdown, r.HTML)
+				}
+			}
+			return fmt.Errorf("%w: incident %q (import incidents with spur incident import)", store.ErrNotFound, args[0])
+		},
+	}
+	var year int
+	actor := &cobra.Command{
+		Use:   "actor NAME --year YYYY --store DIR [--format md|html|json] [--model fifo]",
+		Short: "An actor's incidents in a year: stolen value, asset mix, mixing, where it went",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if year < 2009 || year > 2100 {
+				return usagef("--year YYYY is required")
+			}
+			s, labels, err := openReport(&sf, format)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			defer labels.Close()
+			r, err := report.ForActor(s, labels, args[0], year, model)
+			if err != nil {
+				return err
+			}
+			return emit(format, r, r.Markdown, r.HTML)
+		},
+	}
+	for _, sub := range []*cobra.Command{incident, actor} {
+		sf.register(sub, false)
+		sub.Flags().StringVar(&format, "format", "md", "md, html or json")
+		sub.Flags().StringVar(&model, "model", "fifo", "taint model: fifo, haircut or poison")
+	}
+	actor.Flags().IntVar(&year, "year", 0, "the year (required)")
+	c.AddCommand(incident, actor)
+	return c
+}
+
+func openReport(sf *storeFlags, format string) (*store.Store, *label.Store, error) {
+	if format != "md" && format != "html" && format != "json" {
+		return nil, nil, usagef("--format: want md, html or json")
+	}
+	s, err := sf.openExisting()
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := openLabels(sf.dir)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, labels, nil
+}
+
+func emit(format string, v any, md, html func() string) error {
+	switch format {
+	case "json":
+		return printJSON(os.Stdout, v)
+	case "html":
+		_, err := fmt.Print(html())
+		return err
+	}
+	_, err := fmt.Print(md())
+	return err
+}

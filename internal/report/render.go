@@ -1,0 +1,197 @@
+package report
+
+import (
+	"fmt"
+	"html"
+	"strings"
+)
+
+func money(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return "$" + b.String()
+}
+
+func btc(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) }
+
+// Markdown renders an incident report.
+func (r *Incident) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Incident %s: %s, %s\n\n", r.ID, r.Victim, r.Date)
+	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, r.Chain, r.Model)
+	fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btc(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
+	fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
+		btc(r.CashedOut), pct(r.CashedOut, r.Stolen), btc(r.Unspent), pct(r.Unspent, r.Stolen), btc(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
+	b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
+	for _, d := range r.Destinations {
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", d.Place, btc(d.Amount), money(d.USD), 100*d.Share)
+	}
+	return b.String()
+}
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+// Markdown renders an actor report.
+func (a *Actor) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s in %d\n\n", a.Actor, a.Year)
+	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins. Taint model: %s.\n\n",
+		len(a.Incidents), money(a.StolenUSD), 100*a.MixedShare, a.Model)
+	b.WriteString("Asset mix: ")
+	var mix []string
+	for k, v := range a.AssetMix {
+		mix = append(mix, fmt.Sprintf("%s %.0f%%", k, 100*v))
+	}
+	b.WriteString(strings.Join(mix, ", ") + ".\n\n")
+	b.WriteString("| date | incident | victim | stolen | USD | at exchanges | unspent | mixed |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range a.Incidents {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s BTC | %s | %.1f%% | %.1f%% | %.1f%% |\n", r.Date, r.ID, r.Victim, btc(r.Stolen), money(r.StolenUSD),
+			pct(r.CashedOut, r.Stolen), pct(r.Unspent, r.Stolen), 100*r.MixedShare)
+	}
+	b.WriteString("\n| where it went | USD at theft | share |\n|---|---:|---:|\n")
+	for _, d := range a.Destinations {
+		fmt.Fprintf(&b, "| %s | %s | %.1f%% |\n", d.Place, money(d.USD), 100*d.Share)
+	}
+	return b.String()
+}
+
+// barChart draws horizontal bars, one per label, as SVG.
+func barChart(title string, labels []string, values []float64, format func(float64) string) string {
+	const w, rowH, left = 720, 26, 230
+	h := 40 + rowH*len(labels)
+	var top float64
+	for _, v := range values {
+		top = max(top, v)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="18" font-size="15" font-weight="bold">%s</text>`, html.EscapeString(title))
+	for i, l := range labels {
+		y := 32 + i*rowH
+		bw := 0.0
+		if top > 0 {
+			bw = values[i] / top * float64(w-left-150)
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>`, left-8, y+15, html.EscapeString(l))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="18" fill="%s"/>`, left, y+2, bw, color(l))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12">%s</text>`, float64(left)+bw+6, y+15, html.EscapeString(format(values[i])))
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}
+
+func color(place string) string {
+	switch {
+	case strings.HasPrefix(place, "exchange"):
+		return "#c0392b"
+	case place == "unspent":
+		return "#7f8c8d"
+	case place == "mixer":
+		return "#8e44ad"
+	}
+	return "#2980b9"
+}
+
+const page = `<!doctype html><html><head><meta charset="utf-8"><title>%s</title>
+<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style>
+</head><body>%s</body></html>
+`
+
+// HTML renders an incident report as a self-contained page.
+func (r *Incident) HTML() string {
+	var labels []string
+	var values []float64
+	for _, d := range r.Destinations {
+		labels = append(labels, d.Place)
+		values = append(values, d.USD)
+	}
+	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", labels, values, money)
+	return fmt.Sprintf(page, html.EscapeString("Incident "+r.ID), body)
+}
+
+// HTML renders an actor report as a self-contained page with charts.
+func (a *Actor) HTML() string {
+	var l1, l2 []string
+	var v1, v2 []float64
+	for _, r := range a.Incidents {
+		l1 = append(l1, r.Date+" "+r.Victim)
+		v1 = append(v1, r.StolenUSD)
+	}
+	for _, d := range a.Destinations {
+		l2 = append(l2, d.Place)
+		v2 = append(v2, d.USD)
+	}
+	body := mdToHTML(a.Markdown()) + barChart("Stolen per incident (USD at theft)", l1, v1, money) + "<br>" +
+		barChart("Where it went (USD at theft)", l2, v2, money)
+	return fmt.Sprintf(page, html.EscapeString(fmt.Sprintf("%s in %d", a.Actor, a.Year)), body)
+}
+
+// mdToHTML renders the small Markdown subset the reports use: headings,
+// paragraphs, bullet lists, tables and bold.
+func mdToHTML(md string) string {
+	var b strings.Builder
+	lines := strings.Split(md, "\n")
+	inTable, inList := false, false
+	for _, l := range lines {
+		esc := html.EscapeString(l)
+		for strings.Count(esc, "**") >= 2 {
+			esc = strings.Replace(strings.Replace(esc, "**", "<b>", 1), "**", "</b>", 1)
+		}
+		switch {
+		case strings.HasPrefix(l, "# "):
+			fmt.Fprintf(&b, "<h1>%s</h1>", esc[2:])
+		case strings.HasPrefix(l, "|---"):
+		case strings.HasPrefix(l, "|"):
+			cells := strings.Split(strings.Trim(esc, "|"), "|")
+			if !inTable {
+				b.WriteString("<table><tr>")
+				for _, c := range cells {
+					fmt.Fprintf(&b, "<th>%s</th>", strings.TrimSpace(c))
+				}
+				b.WriteString("</tr>")
+				inTable = true
+				continue
+			}
+			b.WriteString("<tr>")
+			for _, c := range cells {
+				fmt.Fprintf(&b, "<td>%s</td>", strings.TrimSpace(c))
+			}
+			b.WriteString("</tr>")
+		case strings.HasPrefix(l, "- "):
+			if !inList {
+				b.WriteString("<ul>")
+				inList = true
+			}
+			fmt.Fprintf(&b, "<li>%s</li>", esc[2:])
+		case l == "":
+			if inTable {
+				b.WriteString("</table>")
+				inTable = false
+			}
+			if inList {
+				b.WriteString("</ul>")
+				inList = false
+			}
+		default:
+			fmt.Fprintf(&b, "<p>%s</p>", esc)
+		}
+	}
+	if inTable {
+		b.WriteString("</table>")
+	}
+	if inList {
+		b.WriteString("</ul>")
+	}
+	return b.String()
+}

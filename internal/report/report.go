@@ -1,0 +1,160 @@
+// Package report turns traces of incidents into what an investigator
+// hands over: per incident and per actor and year, the value stolen at the
+// theft day's price, where it went (each exchange, still unspent, mixers'
+// fees), how much passed through CoinJoins, as JSON, Markdown, or a
+// self-contained HTML page with SVG charts.
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// Destination is where part of the stolen value ended, by place.
+type Destination struct {
+	Place  string  `json:"place"` // "exchange: NAME", "unspent", "mixer", "dust", "limit", ...
+	Amount int64   `json:"amount"`
+	USD    float64 `json:"usd"`
+	Share  float64 `json:"share"`
+}
+
+// Incident is the report of one incident.
+type Incident struct {
+	ID           string        `json:"id"`
+	Victim       string        `json:"victim"`
+	Date         string        `json:"date"`
+	Actor        string        `json:"actor"`
+	Chain        string        `json:"chain"`
+	Asset        string        `json:"asset"`
+	Model        string        `json:"model"`
+	Stolen       int64         `json:"stolen"`
+	PriceUSD     float64       `json:"price_usd"`
+	StolenUSD    float64       `json:"stolen_usd"`
+	Mixed        int64         `json:"mixed"` // of the traced value, what went through CoinJoins
+	MixedShare   float64       `json:"mixed_share"`
+	CashedOut    int64         `json:"at_exchanges"`
+	Unspent      int64         `json:"unspent"`
+	Destinations []Destination `json:"destinations"`
+	TxsFollowed  int           `json:"txs_followed"`
+}
+
+// Actor is the report of an actor's incidents in a year.
+type Actor struct {
+	Actor        string             `json:"actor"`
+	Year         int                `json:"year"`
+	Model        string             `json:"model"`
+	Incidents    []*Incident        `json:"incidents"`
+	StolenUSD    float64            `json:"stolen_usd"`
+	AssetMix     map[string]float64 `json:"asset_mix"` // share of stolen USD per asset
+	MixedShare   float64            `json:"mixed_share"`
+	Destinations []Destination      `json:"destinations"` // in USD at each theft's day
+}
+
+// ForIncident traces one incident and summarises it.
+func ForIncident(s *store.Store, labels *label.Store, inc label.Incident, model string) (*Incident, error) {
+	starts, day, err := query.ResolveRefs(s, labels, inc.TheftTxs)
+	if err != nil {
+		return nil, fmt.Errorf("report: incident %s: %w", inc.ID, err)
+	}
+	opts := trace.Options{Model: model}
+	if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
+		return nil, err
+	}
+	res, err := trace.Forward(s, starts, opts)
+	if err != nil {
+		return nil, err
+	}
+	if inc.Date != "" {
+		day = inc.Date
+	}
+	price, _ := labels.Price("BTC", day)
+	r := &Incident{ID: inc.ID, Victim: inc.Victim, Date: day, Actor: inc.Actor, Chain: inc.Chain, Asset: "BTC", Model: res.Model,
+		Stolen: res.Start, PriceUSD: price, StolenUSD: usd(res.Start, price), TxsFollowed: res.TxsVisited}
+	places := map[string]int64{}
+	for _, d := range res.Destinations {
+		place := d.Category
+		if d.Category == "exchange" {
+			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
+			r.CashedOut += d.Amount
+		}
+		if d.Category == "unspent" {
+			r.Unspent += d.Amount
+		}
+		places[place] += d.Amount
+		r.Mixed += d.Mixed
+	}
+	if r.Stolen > 0 {
+		r.MixedShare = float64(r.Mixed) / float64(r.Stolen)
+	}
+	r.Destinations = destinations(places, r.Stolen, price)
+	return r, nil
+}
+
+func usd(sat int64, price float64) float64 {
+	return float64(int64(float64(sat)/1e8*price*100+0.5)) / 100
+}
+
+func destinations(places map[string]int64, total int64, price float64) []Destination {
+	var out []Destination
+	for p, v := range places {
+		d := Destination{Place: p, Amount: v, USD: usd(v, price)}
+		if total > 0 {
+			d.Share = float64(v) / float64(total)
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Amount > out[j].Amount || out[i].Amount == out[j].Amount && out[i].Place < out[j].Place
+	})
+	return out
+}
+
+// ForActor reports every incident of an actor in a year.
+func ForActor(s *store.Store, labels *label.Store, actor string, year int, model string) (*Actor, error) {
+	incs, err := labels.Incidents()
+	if err != nil {
+		return nil, err
+	}
+	a := &Actor{Actor: actor, Year: year, Model: model, AssetMix: map[string]float64{}, Incidents: []*Incident{}}
+	usdBy := map[string]float64{}
+	var mixedUSD float64
+	for _, inc := range incs {
+		d, err := time.Parse("2006-01-02", inc.Date)
+		if err != nil || !strings.EqualFold(inc.Actor, actor) || d.Year() != year {
+			continue
+		}
+		r, err := ForIncident(s, labels, inc, model)
+		if err != nil {
+			return nil, err
+		}
+		a.Incidents = append(a.Incidents, r)
+		a.StolenUSD += r.StolenUSD
+		a.AssetMix[r.Asset] += r.StolenUSD
+		mixedUSD += usd(r.Mixed, r.PriceUSD)
+		for _, dst := range r.Destinations {
+			usdBy[dst.Place] += dst.USD
+		}
+	}
+	if len(a.Incidents) == 0 {
+		return nil, fmt.Errorf("%w: no incidents of %q in %d", store.ErrNotFound, actor, year)
+	}
+	sort.Slice(a.Incidents, func(i, j int) bool { return a.Incidents[i].Date < a.Incidents[j].Date })
+	for k, v := range a.AssetMix {
+		a.AssetMix[k] = v / max(a.StolenUSD, 1e-9)
+	}
+	if a.StolenUSD > 0 {
+		a.MixedShare = mixedUSD / a.StolenUSD
+	}
+	for p, v := range usdBy {
+		a.Destinations = append(a.Destinations, Destination{Place: p, USD: float64(int64(v*100+0.5)) / 100, Share: v / max(a.StolenUSD, 1e-9)})
+	}
+	sort.Slice(a.Destinations, func(i, j int) bool { return a.Destinations[i].USD > a.Destinations[j].USD })
+	return a, nil
+}

@@ -1,0 +1,82 @@
+package report
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+	"github.com/spur-forensics/spur/internal/world"
+)
+
+// TestActorReport reports the dprk-2021 actor's year in a small world.
+func TestActorReport(t *testing.T) {
+	w := t.TempDir()
+	if _, err := world.Generate(w, world.Options{Seed: 2, Scale: 60, Blocks: 320, Scenario: "dprk-2021"}); err != nil {
+		t.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	dir := t.TempDir()
+	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{filepath.Join(w, "btc", "blocks")}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	tags, err := label.ParseTagPack(filepath.Join(w, "labels", "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.Replace(label.SourceInfo{Source: "world"}, tags, nil)
+	incs, err := label.ParseIncidents(filepath.Join(w, "incidents.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.PutIncidents(incs)
+	prices, err := label.ParsePrices(filepath.Join(w, "prices.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.PutPrices(prices)
+
+	a, err := ForActor(s, ls, "lazarus group", 2021, trace.FIFO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Incidents) != len(incs) || a.StolenUSD < 1e6 || a.AssetMix["BTC"] != 1 || a.MixedShare <= 0 || a.MixedShare > 1 {
+		t.Fatalf("report: %d incidents, $%.0f, mix %v, mixed %.2f", len(a.Incidents), a.StolenUSD, a.AssetMix, a.MixedShare)
+	}
+	var share float64
+	for _, d := range a.Destinations {
+		share += d.Share
+	}
+	if share < 0.98 || share > 1.01 {
+		t.Fatalf("destination shares add up to %.3f", share)
+	}
+	for _, r := range a.Incidents {
+		if r.PriceUSD <= 0 || r.CashedOut+r.Unspent > r.Stolen {
+			t.Fatalf("incident %+v", r)
+		}
+	}
+	if md := a.Markdown(); !strings.Contains(md, "| date | incident |") {
+		t.Fatal(md)
+	}
+	if h := a.HTML(); !strings.Contains(h, "<svg") || !strings.Contains(h, "<table>") || strings.Contains(h, "**") {
+		t.Fatal("html report lacks its chart or table")
+	}
+	if _, err := ForActor(s, ls, "nobody", 2021, trace.FIFO); err == nil {
+		t.Fatal("report for an actor without incidents")
+	}
+}
