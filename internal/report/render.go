@@ -18,19 +18,19 @@ func money(v float64) string {
 	return "$" + b.String()
 }
 
-func btc(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) }
+func btcText(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) }
 
 // Markdown renders an incident report.
 func (r *Incident) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incident %s: %s, %s\n\n", r.ID, r.Victim, r.Date)
 	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, r.Chain, r.Model)
-	fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btc(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
+	fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
 	fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
-		btc(r.CashedOut), pct(r.CashedOut, r.Stolen), btc(r.Unspent), pct(r.Unspent, r.Stolen), btc(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
+		btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
 	b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
 	for _, d := range r.Destinations {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", d.Place, btc(d.Amount), money(d.USD), 100*d.Share)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", d.Place, btcText(d.Amount), money(d.USD), 100*d.Share)
 	}
 	return b.String()
 }
@@ -56,7 +56,7 @@ func (a *Actor) Markdown() string {
 	b.WriteString(strings.Join(mix, ", ") + ".\n\n")
 	b.WriteString("| date | incident | victim | stolen | USD | at exchanges | unspent | mixed |\n|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range a.Incidents {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s BTC | %s | %.1f%% | %.1f%% | %.1f%% |\n", r.Date, r.ID, r.Victim, btc(r.Stolen), money(r.StolenUSD),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s BTC | %s | %.1f%% | %.1f%% | %.1f%% |\n", r.Date, r.ID, r.Victim, btcText(r.Stolen), money(r.StolenUSD),
 			pct(r.CashedOut, r.Stolen), pct(r.Unspent, r.Stolen), 100*r.MixedShare)
 	}
 	b.WriteString("\n| where it went | USD at theft | share |\n|---|---:|---:|\n")
