@@ -18,6 +18,7 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
@@ -282,6 +283,28 @@ The store goes to a temporary directory unless --store is given.`,
 				for _, k := range sortedKeys(inc.Destinations) {
 					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(inc.Destinations[k]))
 				}
+
+				section("10. The actor's year: spur report actor \"Lazarus Group\" --year 2021")
+				incs, err := label.ParseIncidents(filepath.Join(wdir, "incidents.yaml"))
+				if err != nil {
+					return err
+				}
+				prices, err := label.ParsePrices(filepath.Join(wdir, "prices.csv"))
+				if err != nil {
+					return err
+				}
+				if err := wl.PutIncidents(incs); err != nil {
+					return err
+				}
+				if err := wl.PutPrices(prices); err != nil {
+					return err
+				}
+				rep, err := report.ForActor(ws, wl, "Lazarus Group", 2021, trace.FIFO)
+				if err != nil {
+					return err
+				}
+				fmt.Print(rep.Markdown())
+				fmt.Println("\n(The Bitcoin side only: the synthetic world's EVM chain, with the ETH and token thefts, is still to come.)")
 			}
 			if keep {
 				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)

@@ -337,7 +337,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks", "13,452 entities", "severe: sanctioned, LAZARUS GROUP (SDN 27307, DPRK3)", "clustering: pairwise precision"} {
+	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks", "13,452 entities", "severe: sanctioned, LAZARUS GROUP (SDN 27307, DPRK3)", "clustering: pairwise precision", "# Lazarus Group in 2021"} {
 		if !bytes.Contains(out, []byte(w)) {
 			t.Errorf("demo output lacks %q", w)
 		}
