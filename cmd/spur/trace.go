@@ -28,7 +28,7 @@ func newTrace() *cobra.Command {
 	var sf storeFlags
 	var refs []string
 	var opts trace.Options
-	var format string
+	var format, direction string
 	c := &cobra.Command{
 		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
@@ -50,7 +50,12 @@ Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link}, destinations[] {chain, address, category,
 label, asset, amount, usd, share, link}} with amounts in satoshi and USD at
 the start day's price (spur prices import); or CSV of the flows; or a table
-of destinations.`,
+of destinations.
+
+--direction backward explains the value of the start outputs instead: each
+tainted output is traced to the inputs of the transaction that made it, back
+to coinbases ("coinbase"), labelled services, or --max-hops; its
+destinations are the sources.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(refs) == 0 {
@@ -76,7 +81,15 @@ of destinations.`,
 			if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 				return err
 			}
-			res, err := trace.Forward(s, starts, opts)
+			var res *trace.Result
+			switch direction {
+			case "forward":
+				res, err = trace.Forward(s, starts, opts)
+			case "backward":
+				res, err = trace.Backward(s, starts, opts)
+			default:
+				return usagef("--direction: want forward or backward")
+			}
 			if err != nil {
 				return err
 			}
@@ -169,6 +182,7 @@ of destinations.`,
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
+	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	return c
 }
 

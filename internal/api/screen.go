@@ -9,6 +9,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
 )
 
 // ScreenItem is one address or transaction to screen.
@@ -33,6 +34,7 @@ type ScreenResult struct {
 	Labels   []label.Label       `json:"labels"`
 	Entity   *query.ScreenEntity `json:"entity"`
 	Direct   []Exposure          `json:"direct_exposure"`
+	Indirect []Exposure          `json:"indirect_exposure"`
 	Severity string              `json:"severity"`
 	Rule     string              `json:"rule"`
 }
@@ -41,10 +43,14 @@ type ScreenResult struct {
 //
 //	severe  the address, or its entity, carries a sanctioned label, or any
 //	        direct exposure to sanctioned counterparties
-//	high    a stolen-funds label, or direct exposure to stolen funds of 10% or more
-//	medium  a mixer or scam label, or direct exposure to mixers of 10% or more
+//	high    a stolen-funds label, or direct exposure to stolen funds of 10%
+//	        or more, or indirect exposure to sanctioned funds of 5% or to
+//	        stolen funds of 25% or more
+//	medium  a mixer or scam label, direct exposure to mixers of 10% or more,
+//	        any indirect exposure to sanctioned or stolen funds, or indirect
+//	        exposure to mixers of 25% or more
 //	low     otherwise
-func severity(own []label.Label, ent *query.ScreenEntity, direct []Exposure) (string, string) {
+func severity(own []label.Label, ent *query.ScreenEntity, direct, indirect []Exposure) (string, string) {
 	labels := append([]label.Label{}, own...)
 	if ent != nil {
 		for _, l := range ent.Labels {
@@ -79,6 +85,11 @@ func severity(own []label.Label, ent *query.ScreenEntity, direct []Exposure) (st
 	if s := share(label.StolenFunds); s >= 0.1 {
 		return "high", fmt.Sprintf("direct exposure to stolen funds: %.1f%%", 100*s)
 	}
+	for _, e := range indirect {
+		if e.Category == label.Sanctioned && e.Share >= 0.05 || e.Category == label.StolenFunds && e.Share >= 0.25 {
+			return "high", fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
+		}
+	}
 	for _, cat := range []string{label.Mixer, label.Scam} {
 		if l := has(cat); l != nil {
 			return "medium", cat + ": " + l.Label + query.Provenance(*l)
@@ -86,6 +97,11 @@ func severity(own []label.Label, ent *query.ScreenEntity, direct []Exposure) (st
 	}
 	if s := share(label.Mixer); s >= 0.1 {
 		return "medium", fmt.Sprintf("direct exposure to mixers: %.1f%%", 100*s)
+	}
+	for _, e := range indirect {
+		if e.Category == label.Sanctioned || e.Category == label.StolenFunds || e.Category == label.Mixer && e.Share >= 0.25 {
+			return "medium", fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
+		}
 	}
 	return "low", "no rule matched"
 }
@@ -123,7 +139,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 	st := s.cfg.Store
-	res := &ScreenResult{Item: it, Labels: []label.Label{}, Direct: []Exposure{}}
+	res := &ScreenResult{Item: it, Labels: []label.Label{}, Direct: []Exposure{}, Indirect: []Exposure{}}
 	if it.Address != "" {
 		res.Chain = it.Chain
 		if res.Chain == "" {
@@ -145,6 +161,9 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 			if res.Direct, err = s.addressExposure(it.Address); err != nil {
 				return nil, err
 			}
+			if res.Indirect, err = s.indirectExposure(it.Address); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		res.Chain = label.ChainBTC
@@ -153,7 +172,7 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 			return nil, err
 		}
 	}
-	res.Severity, res.Rule = severity(res.Labels, res.Entity, res.Direct)
+	res.Severity, res.Rule = severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
 }
 
@@ -281,6 +300,52 @@ func (s *Server) addressExposure(addr string) ([]Exposure, error) {
 		}
 	}
 	return exposures(amounts, total), nil
+}
+
+// IndirectHops is how far back indirect exposure looks.
+const IndirectHops = 4
+
+// indirectExposure traces the value an address received backward, FIFO,
+// up to IndirectHops transactions, and splits it by the risk category of
+// the labelled addresses it came from. At most the 100 latest received
+// outputs are traced.
+func (s *Server) indirectExposure(addr string) ([]Exposure, error) {
+	st := s.cfg.Store
+	a, err := btc.ParseAddress(addr, st.Network())
+	if err != nil {
+		return nil, nil
+	}
+	n, err := st.AddrNum(a)
+	if err != nil {
+		return []Exposure{}, nil
+	}
+	var starts []trace.Start
+	if err := st.Postings(n, func(o uint64) bool { starts = append(starts, trace.Start{Output: o}); return true }); err != nil {
+		return nil, err
+	}
+	if len(starts) > 100 {
+		starts = starts[len(starts)-100:]
+	}
+	risky := func(x uint32) (string, string, bool) {
+		if x == n {
+			return "", "", false
+		}
+		cat, err := s.category(x)
+		return cat, "", err == nil && cat != ""
+	}
+	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000})
+	if err != nil {
+		return []Exposure{}, nil // too wide to answer in line: no indirect figure
+	}
+	amounts := map[string]int64{}
+	for _, d := range res.Destinations {
+		switch d.Category {
+		case "coinbase", "limit", "dust":
+		default:
+			amounts[d.Category] += d.Amount
+		}
+	}
+	return exposures(amounts, res.Start), nil
 }
 
 func exposures(amounts map[string]int64, total int64) []Exposure {

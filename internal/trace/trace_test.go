@@ -97,3 +97,31 @@ func TestStopsAtServices(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestBackward explains Hal Finney's 10 BTC: they came from block 9's
+// coinbase, mined.
+func TestBackward(t *testing.T) {
+	s := mainnet(t)
+	const tx170 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	for _, model := range []string{FIFO, Haircut, Poison} {
+		res, err := Backward(s, []Start{{Output: output(t, s, tx170, 0)}}, Options{Model: model})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Destinations) != 1 || res.Destinations[0].Category != "coinbase" || res.Destinations[0].Address != "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" {
+			t.Fatalf("%s: %+v", model, res.Destinations)
+		}
+		if model != Poison && res.Destinations[0].Amount != 10e8 {
+			t.Fatalf("%s: %d", model, res.Destinations[0].Amount)
+		}
+	}
+	// Satoshi's later payment (block 181, from the change of block 170)
+	// also goes back to block 9's coinbase, through two transactions.
+	res, err := Backward(s, []Start{{Output: output(t, s, "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0)}}, Options{Model: FIFO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Destinations) != 1 || res.Destinations[0].Category != "coinbase" || res.TxsVisited != 3 {
+		t.Fatalf("%+v visited %d", res.Destinations, res.TxsVisited)
+	}
+}

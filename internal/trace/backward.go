@@ -1,0 +1,177 @@
+package trace
+
+import (
+	"container/heap"
+	"fmt"
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// txMaxQueue pops the highest tx number first: a backward trace reaches a
+// transaction only after every later one that spends its outputs.
+type txMaxQueue struct{ txQueue }
+
+func (q txMaxQueue) Less(i, j int) bool { return q.txQueue[i] > q.txQueue[j] }
+
+// Backward traces where the value of the starts came from: each tainted
+// output is explained by the inputs of the transaction that made it (FIFO:
+// by position; haircut: by value share; poison: every input in full),
+// back to coinbases ("mined"), services, or the hop limit. The result's
+// destinations are the sources.
+func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+	if opts.Model == "" {
+		opts.Model = Haircut
+	}
+	if opts.Model != Poison && opts.Model != Haircut && opts.Model != FIFO {
+		return nil, fmt.Errorf("trace: unknown model %q (want poison, haircut or fifo)", opts.Model)
+	}
+	if opts.MaxHops == 0 {
+		opts.MaxHops = 100
+	}
+	if opts.MinValue == 0 {
+		opts.MinValue = 1000
+	}
+	if opts.MaxTxs == 0 {
+		opts.MaxTxs = 1_000_000
+	}
+	net := s.Network()
+	addrText := func(a uint32) string {
+		if a == store.NoAddress {
+			return ""
+		}
+		return s.Address(a).String(net)
+	}
+	res := &Result{Model: opts.Model}
+	tainted := map[uint64]*taint{}
+	queued := map[uint64]bool{}
+	var q txMaxQueue
+	dest := map[[2]string]*Destination{}
+	arrive := func(o uint64, t *taint, category, label string) {
+		a := addrText(s.OutAddr(o))
+		k := [2]string{a, category}
+		d := dest[k]
+		if d == nil {
+			d = &Destination{Chain: "btc", Address: a, Category: category, Label: label, Asset: "BTC", Link: "exact"}
+			dest[k] = d
+		}
+		d.Amount += t.amount
+	}
+	// settle decides where an output's explained value comes from.
+	settle := func(o uint64, t *taint, start bool) {
+		if a := s.OutAddr(o); !start && opts.Services != nil && a != store.NoAddress {
+			if cat, label, ok := opts.Services(a); ok {
+				arrive(o, t, cat, label)
+				return
+			}
+		}
+		if t.hop >= opts.MaxHops {
+			arrive(o, t, "limit", "max hops reached")
+			return
+		}
+		n, _ := s.TxOfOutput(o)
+		if prev := tainted[o]; prev != nil {
+			prev.amount += t.amount
+			prev.ranges = append(prev.ranges, t.ranges...)
+			prev.hop = min(prev.hop, t.hop)
+		} else {
+			tainted[o] = t
+		}
+		if !queued[n] {
+			queued[n] = true
+			heap.Push(&q, n)
+		}
+	}
+	cnt := s.Counts()
+	for _, st := range starts {
+		if st.Output >= cnt.Outputs {
+			return nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+		}
+		v, _ := s.OutValue(st.Output)
+		amt := st.Amount
+		if amt <= 0 || amt > v {
+			amt = v
+		}
+		tx, vout := s.TxOfOutput(st.Output)
+		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
+		res.Start += amt
+		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false}}}, true)
+	}
+	for q.Len() > 0 {
+		n := heap.Pop(&q).(uint64)
+		res.TxsVisited++
+		if res.TxsVisited > opts.MaxTxs {
+			return nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
+		}
+		firstIn, numIn, firstOut, numOut := s.TxRange(n)
+		// The explained output ranges, laid out over the transaction's
+		// outputs end to end.
+		var ranges []interval
+		var taintOut, totalOut int64
+		hop := 0
+		var off int64
+		for o := firstOut; o < firstOut+numOut; o++ {
+			v, _ := s.OutValue(o)
+			if t := tainted[o]; t != nil {
+				taintOut += t.amount
+				hop = max(hop, t.hop+1)
+				for _, r := range t.ranges {
+					ranges = append(ranges, interval{off + r.lo, off + r.hi, false})
+				}
+				delete(tainted, o)
+			}
+			off += v
+			totalOut += v
+		}
+		if taintOut == 0 {
+			continue
+		}
+		if s.InputSpends(firstIn) == store.NoOutput {
+			// A coinbase: the value was mined (with the block's fees).
+			t := &taint{amount: taintOut}
+			arrive(firstOut, t, "coinbase", "mined")
+			continue
+		}
+		txid := s.TxID(n).String()
+		var inOff int64
+		for i := firstIn; i < firstIn+numIn; i++ {
+			p := s.InputSpends(i)
+			v, _ := s.OutValue(p)
+			lo, hi := inOff, inOff+v
+			inOff = hi
+			t := &taint{hop: hop}
+			switch opts.Model {
+			case Poison:
+				t.amount = v
+				t.ranges = []interval{{0, v, false}}
+			case Haircut:
+				t.amount = int64(float64(v) * float64(taintOut) / float64(max(totalOut, 1)))
+				t.ranges = []interval{{0, t.amount, false}}
+			case FIFO:
+				for _, r := range ranges {
+					a, b := max(r.lo, lo), min(r.hi, hi)
+					if a < b {
+						t.ranges = append(t.ranges, interval{a - lo, b - lo, false})
+						t.amount += b - a
+					}
+				}
+			}
+			if t.amount < opts.MinValue {
+				continue
+			}
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: "", Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			settle(p, t, false)
+		}
+	}
+	for _, d := range dest {
+		if res.Start > 0 {
+			d.Share = float64(d.Amount) / float64(res.Start)
+		}
+		res.Destinations = append(res.Destinations, *d)
+	}
+	sort.Slice(res.Destinations, func(i, j int) bool {
+		a, b := res.Destinations[i], res.Destinations[j]
+		return a.Amount > b.Amount || a.Amount == b.Amount && a.Address < b.Address
+	})
+	return res, nil
+}
