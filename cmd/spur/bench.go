@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,7 +33,7 @@ import (
 
 func newBench() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
-	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames())
+	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames(), newBenchScreen())
 	return c
 }
 
@@ -570,4 +571,114 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func newBenchScreen() *cobra.Command {
+	var sf storeFlags
+	var n, clients int
+	c := &cobra.Command{
+		Use:   "screen --store DIR",
+		Short: "Measure address screening over the HTTP API: latency p50/p99 and requests per second",
+		Long: `Serves the store on loopback in this process and screens its addresses (one
+per request, each with labels, entity, direct and indirect exposure and
+severity), first from one client, then from --clients at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := sf.openExisting()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			labels, err := openLabels(sf.dir)
+			if err != nil {
+				return err
+			}
+			defer labels.Close()
+			cfg := api.Config{Store: s, Labels: labels, NoAuth: true, Rate: 1e9, Burst: 1 << 30}
+			if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
+				return err
+			}
+			srv := httptest.NewServer(api.New(cfg).Handler())
+			defer srv.Close()
+			// Addresses spread over the store.
+			cnt := s.Counts()
+			var addrs []string
+			for i := uint64(0); i < uint64(n) && cnt.Addrs > 0; i++ {
+				addrs = append(addrs, s.Address(uint32(i*cnt.Addrs/uint64(n))).String(s.Network()))
+			}
+			if len(addrs) == 0 {
+				return errors.New("bench: screen: the store has no addresses")
+			}
+			shoot := func(a string) (time.Duration, error) {
+				body, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": a}}})
+				t0 := time.Now()
+				resp, err := http.Post(srv.URL+"/v1/screen", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return 0, err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					return 0, fmt.Errorf("bench: screen: HTTP %d", resp.StatusCode)
+				}
+				return time.Since(t0), nil
+			}
+			var lat []time.Duration
+			for _, a := range addrs {
+				d, err := shoot(a)
+				if err != nil {
+					return err
+				}
+				lat = append(lat, d)
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			// Baseline: the bare HTTP round trip (/healthz) on the same server.
+			var base []time.Duration
+			for range addrs {
+				t0 := time.Now()
+				resp, err := http.Get(srv.URL + "/healthz")
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				base = append(base, time.Since(t0))
+			}
+			sort.Slice(base, func(i, j int) bool { return base[i] < base[j] })
+			// Throughput with several clients.
+			start := time.Now()
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			for k := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := k; i < len(addrs); i += clients {
+						if _, err := shoot(addrs[i]); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			if err := <-errs; err != nil {
+				return err
+			}
+			rps := float64(len(addrs)) / time.Since(start).Seconds()
+			out := map[string]any{"requests": len(addrs), "p50_us": lat[len(lat)/2].Microseconds(), "p99_us": lat[len(lat)*99/100].Microseconds(),
+				"baseline_healthz_p50_us": base[len(base)/2].Microseconds(), "clients": clients, "requests_per_s": rps, "peak_rss_mib": peakRSSMiB()}
+			if sf.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%d address screenings over HTTP on loopback: p50 %s, p99 %s (one client; bare /healthz round trip p50 %s); %.0f requests/s with %d clients; peak RSS %.0f MiB\n",
+				len(addrs), lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), base[len(base)/2].Round(time.Microsecond), rps, clients, peakRSSMiB())
+			return nil
+		},
+	}
+	sf.register(c, true)
+	c.Flags().IntVar(&n, "requests", 2000, "addresses to screen")
+	c.Flags().IntVar(&clients, "clients", 4, "concurrent clients for the throughput run")
+	return c
 }

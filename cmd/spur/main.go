@@ -44,7 +44,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed):
+	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed):
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound

@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -201,6 +202,30 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// A file of another network is refused with the flag that reads it, and a
+// store left empty by that failure takes the network given next.
+func TestOtherNetworkFile(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "store")
+	// Mainnet blocks 0..4 framed with regtest's magic.
+	framed := unbz2(t, "blk_0_to_4.dat.bz2")
+	for off := 0; off < len(framed); off += 8 + int(binary.LittleEndian.Uint32(framed[off+4:])) {
+		copy(framed[off:], []byte{0xfa, 0xbf, 0xb5, 0xda})
+	}
+	p := filepath.Join(tmp, "blk00000.dat")
+	if err := os.WriteFile(p, framed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "ingest", "btc", "--store", dir, "--blocks", p, "-q")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "network regtest") || !strings.Contains(r.stderr, "--network regtest") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, "ingest", "btc", "--store", dir, "--network", "regtest", "--blocks", p, "-q")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "no genesis block of network regtest") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
 func TestStoreVersionRefused(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
@@ -341,5 +366,24 @@ func TestDemo(t *testing.T) {
 		if !bytes.Contains(out, []byte(w)) {
 			t.Errorf("demo output lacks %q", w)
 		}
+	}
+}
+
+// spur bench screen answers every request and reports its figures.
+func TestBenchScreen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
+	var got struct {
+		Requests     int     `json:"requests"`
+		P50          int64   `json:"p50_us"`
+		P99          int64   `json:"p99_us"`
+		Baseline     int64   `json:"baseline_healthz_p50_us"`
+		RequestsPerS float64 `json:"requests_per_s"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "bench", "screen", "--store", dir, "--requests", "40", "--json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Requests != 40 || got.P50 <= 0 || got.P99 < got.P50 || got.Baseline <= 0 || got.RequestsPerS <= 0 {
+		t.Fatalf("%+v", got)
 	}
 }

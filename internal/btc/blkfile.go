@@ -245,9 +245,21 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 			return nil, err
 		}
 		f.framed = m == net.Magic
+		if !f.framed {
+			for _, other := range networks {
+				if m == other.Magic {
+					f.Close()
+					return nil, fmt.Errorf("%w: %s: offset 0: blocks of network %s (magic %x), not %s; a new store takes --network %s",
+						ErrWrongNetwork, name, other.Name, m[:], net.Name, other.Name)
+				}
+			}
+		}
 	}
 	return f, nil
 }
+
+// ErrWrongNetwork reports a block file framed with another network's magic.
+var ErrWrongNetwork = errors.New("btc: wrong network")
 
 // NewMemBlockFile wraps bytes already in memory (unobfuscated).
 func NewMemBlockFile(name string, b []byte, net *Network) *BlockFile {

@@ -61,8 +61,8 @@ type Store struct {
 
 // Options for Open.
 type Options struct {
-	// Network is the chain the store holds. A new store takes it; an
-	// existing one must match. Default btc.Main.
+	// Network is the chain the store holds. A new (or still empty) store
+	// takes it; one holding blocks must match. Default btc.Main.
 	Network *btc.Network
 	// CacheEntries bounds each of the in-memory txid and address caches that
 	// speed up ingest. Default 8 Mi entries (about 200 MB each at most).
@@ -119,6 +119,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err != nil {
 			s.Close()
 			return nil, err
+		}
+		if m.Network != opts.Network.Name && m.Counts.Blocks == 0 {
+			// Nothing committed yet (say a first ingest that failed on
+			// its input): the store takes the network asked for now.
+			m.Network = opts.Network.Name
+			if err := writeMeta(dir, m); err != nil {
+				s.Close()
+				return nil, err
+			}
 		}
 		if m.Network != opts.Network.Name {
 			s.Close()
