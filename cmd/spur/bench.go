@@ -575,13 +575,17 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func newBenchScreen() *cobra.Command {
 	var sf storeFlags
-	var n, clients int
+	var n, conc int
+	var dur time.Duration
 	c := &cobra.Command{
 		Use:   "screen --store DIR",
-		Short: "Measure address screening over the HTTP API: latency p50/p99 and requests per second",
-		Long: `Serves the store on loopback in this process and screens its addresses (one
-per request, each with labels, entity, direct and indirect exposure and
-severity), first from one client, then from --clients at once.`,
+		Short: "Load-test address screening over the HTTP API against a minimal handler's ceiling",
+		Long: `Serves the store on loopback in this process and drives it with a load
+generator sharing the machine: first a minimal net/http handler returning a
+fixed 300-byte JSON body (the machine's HTTP ceiling), then single-address
+screens (labels, entity, direct and indirect exposure, severity), each at
+--concurrency for --duration, then batches of 1,000 addresses. Reports
+requests/s, p50/p99, errors and peak RSS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := sf.openExisting()
@@ -600,85 +604,120 @@ severity), first from one client, then from --clients at once.`,
 			}
 			srv := httptest.NewServer(api.New(cfg).Handler())
 			defer srv.Close()
+			fixed := bytes.Repeat([]byte("x"), 300-len(`{"ok":""}`))
+			fixed = append(append([]byte(`{"ok":"`), fixed...), `"}`...)
+			minimal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(fixed)
+			}))
+			defer minimal.Close()
+
 			// Addresses spread over the store.
 			cnt := s.Counts()
-			var addrs []string
-			for i := uint64(0); i < uint64(n) && cnt.Addrs > 0; i++ {
-				addrs = append(addrs, s.Address(uint32(i*cnt.Addrs/uint64(n))).String(s.Network()))
-			}
-			if len(addrs) == 0 {
+			if cnt.Addrs == 0 {
 				return errors.New("bench: screen: the store has no addresses")
 			}
-			shoot := func(a string) (time.Duration, error) {
-				body, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": a}}})
-				t0 := time.Now()
-				resp, err := http.Post(srv.URL+"/v1/screen", "application/json", bytes.NewReader(body))
-				if err != nil {
-					return 0, err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					return 0, fmt.Errorf("bench: screen: HTTP %d", resp.StatusCode)
-				}
-				return time.Since(t0), nil
+			var addrs []string
+			for i := uint64(0); i < uint64(n); i++ {
+				addrs = append(addrs, s.Address(uint32(i*cnt.Addrs/uint64(n))).String(s.Network()))
 			}
-			var lat []time.Duration
-			for _, a := range addrs {
-				d, err := shoot(a)
-				if err != nil {
-					return err
-				}
-				lat = append(lat, d)
+			one := make([][]byte, len(addrs))
+			for i, a := range addrs {
+				one[i], _ = json.Marshal(map[string]any{"items": []map[string]string{{"address": a}}})
 			}
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			// Baseline: the bare HTTP round trip (/healthz) on the same server.
-			var base []time.Duration
-			for range addrs {
-				t0 := time.Now()
-				resp, err := http.Get(srv.URL + "/healthz")
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				base = append(base, time.Since(t0))
+			var items []map[string]string
+			for i := range 1000 {
+				items = append(items, map[string]string{"address": addrs[i%len(addrs)]})
 			}
-			sort.Slice(base, func(i, j int) bool { return base[i] < base[j] })
-			// Throughput with several clients.
-			start := time.Now()
-			var wg sync.WaitGroup
-			errs := make(chan error, clients)
-			for k := range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := k; i < len(addrs); i += clients {
-						if _, err := shoot(addrs[i]); err != nil {
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			if err := <-errs; err != nil {
-				return err
-			}
-			rps := float64(len(addrs)) / time.Since(start).Seconds()
-			out := map[string]any{"requests": len(addrs), "p50_us": lat[len(lat)/2].Microseconds(), "p99_us": lat[len(lat)*99/100].Microseconds(),
-				"baseline_healthz_p50_us": base[len(base)/2].Microseconds(), "clients": clients, "requests_per_s": rps, "peak_rss_mib": peakRSSMiB()}
+			batch, _ := json.Marshal(map[string]any{"items": items})
+
+			base := loadRun(minimal.URL, [][]byte{[]byte(`{}`)}, conc, dur)
+			single := loadRun(srv.URL+"/v1/screen", one, conc, dur)
+			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 2, dur)
+			rss := peakRSSMiB()
 			if sf.json {
-				return printJSON(os.Stdout, out)
+				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
+					"baseline": base, "single": single, "batch_1000": batches, "peak_rss_mib": rss})
 			}
-			fmt.Printf("%d address screenings over HTTP on loopback: p50 %s, p99 %s (one client; bare /healthz round trip p50 %s); %.0f requests/s with %d clients; peak RSS %.0f MiB\n",
-				len(addrs), lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), base[len(base)/2].Round(time.Microsecond), rps, clients, peakRSSMiB())
+			fmt.Printf("loopback, load generator in the same process, %d addresses, %s per run\n", len(addrs), dur)
+			t := newTable(os.Stdout)
+			t.row("RUN", "CONCURRENCY", "REQUESTS", "REQ/S", "P50", "P99", "ERRORS")
+			for _, r := range []struct {
+				name string
+				conc int
+				l    loadResult
+			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 2, batches}} {
+				t.row(r.name, r.conc, r.l.Requests, fmt.Sprintf("%.0f", r.l.PerSecond), time.Duration(r.l.P50us)*time.Microsecond, time.Duration(r.l.P99us)*time.Microsecond, r.l.Errors)
+			}
+			t.flush()
+			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
+			if single.Errors+batches.Errors+base.Errors > 0 {
+				return fmt.Errorf("bench: screen: %d requests failed", single.Errors+batches.Errors+base.Errors)
+			}
 			return nil
 		},
 	}
 	sf.register(c, true)
-	c.Flags().IntVar(&n, "requests", 2000, "addresses to screen")
-	c.Flags().IntVar(&clients, "clients", 4, "concurrent clients for the throughput run")
+	c.Flags().IntVar(&n, "addresses", 5000, "distinct addresses to screen, spread over the store")
+	c.Flags().IntVar(&conc, "concurrency", 32, "concurrent requests")
+	c.Flags().DurationVar(&dur, "duration", 10*time.Second, "length of each run (60s for a soak)")
 	return c
+}
+
+type loadResult struct {
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	PerSecond float64 `json:"requests_per_s"`
+	P50us     int64   `json:"p50_us"`
+	P99us     int64   `json:"p99_us"`
+}
+
+// loadRun posts the bodies round-robin from conc workers over kept-alive
+// connections for dur; a non-200 answer counts as an error.
+func loadRun(url string, bodies [][]byte, conc int, dur time.Duration) loadResult {
+	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	lats := make([][]time.Duration, conc)
+	errs := make([]int, conc)
+	start := time.Now()
+	deadline := start.Add(dur)
+	var wg sync.WaitGroup
+	for k := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := k; time.Now().Before(deadline); i += conc {
+				t0 := time.Now()
+				resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+				if err != nil {
+					errs[k]++
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs[k]++
+				}
+				lats[k] = append(lats[k], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	r := loadResult{}
+	for k := range conc {
+		all = append(all, lats[k]...)
+		r.Errors += errs[k]
+	}
+	r.Requests = len(all) + r.Errors
+	if len(all) > 0 {
+		sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+		r.P50us = all[len(all)/2].Microseconds()
+		r.P99us = all[len(all)*99/100].Microseconds()
+	}
+	r.PerSecond = float64(len(all)) / elapsed.Seconds()
+	return r
 }

@@ -373,17 +373,25 @@ func TestDemo(t *testing.T) {
 func TestBenchScreen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
-	var got struct {
-		Requests     int     `json:"requests"`
-		P50          int64   `json:"p50_us"`
-		P99          int64   `json:"p99_us"`
-		Baseline     int64   `json:"baseline_healthz_p50_us"`
-		RequestsPerS float64 `json:"requests_per_s"`
+	type run struct {
+		Requests  int     `json:"requests"`
+		Errors    int     `json:"errors"`
+		PerSecond float64 `json:"requests_per_s"`
+		P50       int64   `json:"p50_us"`
+		P99       int64   `json:"p99_us"`
 	}
-	if err := json.Unmarshal([]byte(mustRun(t, "bench", "screen", "--store", dir, "--requests", "40", "--json")), &got); err != nil {
+	var got struct {
+		Baseline run `json:"baseline"`
+		Single   run `json:"single"`
+		Batch    run `json:"batch_1000"`
+	}
+	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json")
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Requests != 40 || got.P50 <= 0 || got.P99 < got.P50 || got.Baseline <= 0 || got.RequestsPerS <= 0 {
-		t.Fatalf("%+v", got)
+	for _, r := range []run{got.Baseline, got.Single, got.Batch} {
+		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
+			t.Fatalf("%s", out)
+		}
 	}
 }

@@ -180,28 +180,47 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 // entity's, "" when none.
 func (s *Server) category(a uint32) (string, error) {
 	text := s.cfg.Store.Address(a).String(s.cfg.Store.Network())
-	ls, err := s.cfg.Labels.Lookup(text)
+	ls, err := s.cfg.Labels.LookupKey(text)
 	if err != nil {
 		return "", err
 	}
-	best := ""
-	rank := map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Mixer: 2, label.Scam: 2}
+	best := bestCategory("", ls)
+	if best != "" || s.cfg.Clusters == nil {
+		return best, nil
+	}
+	e, ok := s.cfg.Clusters.Entity(a)
+	if !ok {
+		return "", nil
+	}
+	// An entity's category is read once per server: the clustering and the
+	// labels it holds open do not change while it serves.
+	if c, ok := s.entityCat.Load(e); ok {
+		return c.(string), nil
+	}
+	ent, err := query.AddressNumEntity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, a)
+	if err != nil {
+		return "", err
+	}
+	if ent != nil {
+		for _, l := range ent.Labels {
+			best = bestCategory(best, []label.Label{l.Label})
+		}
+	}
+	s.entityCat.Store(e, best)
+	return best, nil
+}
+
+// bestCategory returns the most severe of best and the labels' categories.
+func bestCategory(best string, ls []label.Label) string {
 	for _, l := range ls {
-		if rank[l.Category] > rank[best] || best == "" {
+		if categoryRank[l.Category] > categoryRank[best] || best == "" {
 			best = l.Category
 		}
 	}
-	if best == "" && s.cfg.Clusters != nil {
-		if ent, err := query.AddressEntity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, text); err == nil && ent != nil {
-			for _, l := range ent.Labels {
-				if rank[l.Category] > rank[best] || best == "" {
-					best = l.Category
-				}
-			}
-		}
-	}
-	return best, nil
+	return best
 }
+
+var categoryRank = map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Mixer: 2, label.Scam: 2}
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.

@@ -50,6 +50,8 @@ type Server struct {
 	routes  []string
 	names   *names.Index
 	once    sync.Once
+	// entityCat caches each entity's most severe category (uint32 -> string).
+	entityCat sync.Map
 }
 
 // New returns a server for the store.
@@ -70,6 +72,12 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.Rate, cfg.Burst), metrics: newMetrics()}
+	if cfg.Labels != nil {
+		if err := cfg.Labels.CacheKeys(); err != nil {
+			// Lookups still work, from the database.
+			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
+		}
+	}
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /metrics", false, s.serveMetrics)
 	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request) error {

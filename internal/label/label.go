@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -73,7 +74,14 @@ type SourceInfo struct {
 }
 
 // Store is an open label database.
-type Store struct{ db *pebble.DB }
+type Store struct {
+	db *pebble.DB
+	// keys, once CacheKeys is called, holds every labelled address key so
+	// that the many lookups of unlabelled addresses a screening makes skip
+	// the database.
+	mu   sync.RWMutex
+	keys map[string]struct{}
+}
 
 // Keys:
 //
@@ -162,6 +170,36 @@ func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) erro
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
+	s.mu.RLock()
+	cached := s.keys != nil
+	s.mu.RUnlock()
+	if cached {
+		return s.CacheKeys()
+	}
+	return nil
+}
+
+// CacheKeys loads the set of labelled address keys into memory (about 100
+// bytes a label) and keeps it current; lookups of other addresses then
+// answer without reading the database.
+func (s *Store) CacheKeys() error {
+	keys := map[string]struct{}{}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'a'}, UpperBound: []byte{'b'}})
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()[1:]
+		if i := bytes.IndexByte(k, 0); i >= 0 {
+			keys[string(k[:i])] = struct{}{}
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	s.mu.Lock()
+	s.keys = keys
+	s.mu.Unlock()
 	return nil
 }
 
@@ -171,6 +209,21 @@ func (s *Store) Lookup(addr string) ([]Label, error) {
 	_, key, err := Normalize(GuessChain(addr), addr)
 	if err != nil {
 		key = addr // not a valid Bitcoin address: look it up as given
+	}
+	return s.LookupKey(key)
+}
+
+// LookupKey is Lookup for an address already in its canonical form (as
+// Bitcoin Core prints it, or lower-case 0x hex): it skips parsing, which
+// dominates the lookups of a trace that visits thousands of addresses.
+func (s *Store) LookupKey(key string) ([]Label, error) {
+	s.mu.RLock()
+	keys := s.keys
+	s.mu.RUnlock()
+	if keys != nil {
+		if _, ok := keys[key]; !ok {
+			return nil, nil
+		}
 	}
 	lo := append([]byte{'a'}, join([]byte(key), nil)...)
 	hi := append([]byte{'a'}, append([]byte(key), 1)...)

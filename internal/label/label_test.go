@@ -87,12 +87,24 @@ func TestOFACSDN(t *testing.T) {
 	}
 }
 
+// Run from the database and with the in-memory set of labelled keys, which
+// must follow every import.
 func TestStoreReplaceAndLookup(t *testing.T) {
+	t.Run("database", func(t *testing.T) { testReplaceAndLookup(t, false) })
+	t.Run("cached keys", func(t *testing.T) { testReplaceAndLookup(t, true) })
+}
+
+func testReplaceAndLookup(t *testing.T, cached bool) {
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if cached {
+		if err := s.CacheKeys(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	res, err := ParseOFACSDN(ofacDir(t))
 	if err != nil {
 		t.Fatal(err)
@@ -114,9 +126,16 @@ func TestStoreReplaceAndLookup(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("lookup: %v %v", got, err)
 	}
+	last := res.Labels[len(res.Labels)-1].Address
+	if got, _ := s.Lookup(last); len(got) == 0 {
+		t.Fatalf("%s: no label", last)
+	}
 	// Re-importing a source replaces only that source.
 	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels[:10], nil); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := s.Lookup(last); len(got) != 0 {
+		t.Fatalf("%s: label survived its re-import: %+v", last, got)
 	}
 	got, _ = s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96")
 	if len(got) != 1 || got[0].Source != "mine" || got[0].Actor != "Lazarus Group" {

@@ -312,6 +312,11 @@ func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, add
 	if err != nil {
 		return nil, err
 	}
+	return AddressNumEntity(s, c, labels, n)
+}
+
+// AddressNumEntity is AddressEntity for an address number of the store.
+func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, n uint32) (*ScreenEntity, error) {
 	e, ok := c.Entity(n)
 	if !ok {
 		return nil, nil
@@ -320,7 +325,7 @@ func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, add
 	v := &ScreenEntity{ID: e, Size: len(members), Labels: []EntityLabel{}}
 	for _, m := range members {
 		text := s.Address(m).String(s.Network())
-		ls, err := labels.Lookup(text)
+		ls, err := labels.LookupKey(text)
 		if err != nil {
 			return nil, err
 		}
