@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
@@ -44,7 +45,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed):
+	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed), errors.Is(err, api.ErrRules):
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound

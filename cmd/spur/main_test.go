@@ -395,3 +395,20 @@ func TestBenchScreen(t *testing.T) {
 		}
 	}
 }
+
+// A bad rules file stops spur serve before it listens, naming the line.
+func TestServeBadRules(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	rules := filepath.Join(tmp, "rules.yaml")
+	os.WriteFile(rules, []byte("rules:\n  - {severity: high, when: label, category: mixer}\n  - {severity: high, when: direct, category: mixer, min_share: 2}\n"), 0o644)
+	r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--rules", rules)
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "rules.yaml: line 3: rule 2: min_share") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	r = run(t, "serve", "--store", dir, "--rules", filepath.Join(tmp, "none.yaml"))
+	if r.code != exitFailure || !strings.Contains(r.stderr, "none.yaml") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -17,7 +17,7 @@ import (
 
 func newServe() *cobra.Command {
 	var sf storeFlags
-	var listen string
+	var listen, rulesFile string
 	var cfg api.Config
 	c := &cobra.Command{
 		Use:   "serve --store DIR [--listen 127.0.0.1:8080]",
@@ -25,9 +25,20 @@ func newServe() *cobra.Command {
 		Long: `Serves the store over HTTP. /v1 needs an API key (spur keys create), sent as
 "Authorization: Bearer KEY"; each key is rate limited (--rate per second,
 --burst). Bodies are capped at 4 MiB and batches at 1,000 items. Listens on
-loopback unless --listen says otherwise. See docs/api.md and /openapi.json.`,
+loopback unless --listen says otherwise. Screening severities follow the
+rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
+/openapi.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rulesFile != "" {
+				b, err := os.ReadFile(rulesFile)
+				if err != nil {
+					return err
+				}
+				if cfg.Rules, err = api.ParseRules(rulesFile, b); err != nil {
+					return err
+				}
+			}
 			s, err := sf.openExisting()
 			if err != nil {
 				return err
@@ -63,6 +74,7 @@ loopback unless --listen says otherwise. See docs/api.md and /openapi.json.`,
 	}
 	sf.register(c, false)
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")

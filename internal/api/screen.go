@@ -39,73 +39,6 @@ type ScreenResult struct {
 	Rule     string              `json:"rule"`
 }
 
-// The severity rules, first match wins (docs/api.md):
-//
-//	severe  the address, or its entity, carries a sanctioned label, or any
-//	        direct exposure to sanctioned counterparties
-//	high    a stolen-funds label, or direct exposure to stolen funds of 10%
-//	        or more, or indirect exposure to sanctioned funds of 5% or to
-//	        stolen funds of 25% or more
-//	medium  a mixer or scam label, direct exposure to mixers of 10% or more,
-//	        any indirect exposure to sanctioned or stolen funds, or indirect
-//	        exposure to mixers of 25% or more
-//	low     otherwise
-func severity(own []label.Label, ent *query.ScreenEntity, direct, indirect []Exposure) (string, string) {
-	labels := append([]label.Label{}, own...)
-	if ent != nil {
-		for _, l := range ent.Labels {
-			labels = append(labels, l.Label)
-		}
-	}
-	has := func(cat string) *label.Label {
-		for i := range labels {
-			if labels[i].Category == cat {
-				return &labels[i]
-			}
-		}
-		return nil
-	}
-	share := func(cat string) float64 {
-		for _, e := range direct {
-			if e.Category == cat {
-				return e.Share
-			}
-		}
-		return 0
-	}
-	if l := has(label.Sanctioned); l != nil {
-		return "severe", "sanctioned: " + l.Label + query.Provenance(*l)
-	}
-	if share(label.Sanctioned) > 0 {
-		return "severe", fmt.Sprintf("direct exposure to sanctioned counterparties: %.1f%%", 100*share(label.Sanctioned))
-	}
-	if l := has(label.StolenFunds); l != nil {
-		return "high", "stolen funds: " + l.Label + query.Provenance(*l)
-	}
-	if s := share(label.StolenFunds); s >= 0.1 {
-		return "high", fmt.Sprintf("direct exposure to stolen funds: %.1f%%", 100*s)
-	}
-	for _, e := range indirect {
-		if e.Category == label.Sanctioned && e.Share >= 0.05 || e.Category == label.StolenFunds && e.Share >= 0.25 {
-			return "high", fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
-		}
-	}
-	for _, cat := range []string{label.Mixer, label.Scam} {
-		if l := has(cat); l != nil {
-			return "medium", cat + ": " + l.Label + query.Provenance(*l)
-		}
-	}
-	if s := share(label.Mixer); s >= 0.1 {
-		return "medium", fmt.Sprintf("direct exposure to mixers: %.1f%%", 100*s)
-	}
-	for _, e := range indirect {
-		if e.Category == label.Sanctioned || e.Category == label.StolenFunds || e.Category == label.Mixer && e.Share >= 0.25 {
-			return "medium", fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
-		}
-	}
-	return "low", "no rule matched"
-}
-
 func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Items []ScreenItem `json:"items"`
@@ -172,7 +105,7 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 			return nil, err
 		}
 	}
-	res.Severity, res.Rule = severity(res.Labels, res.Entity, res.Direct, res.Indirect)
+	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
 }
 
@@ -192,8 +125,8 @@ func (s *Server) category(a uint32) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	// An entity's category is read once per server: the clustering and the
-	// labels it holds open do not change while it serves.
+	// A large entity's category is read once per server: the clustering
+	// and the labels it holds open do not change while it serves.
 	if c, ok := s.entityCat.Load(e); ok {
 		return c.(string), nil
 	}
@@ -206,7 +139,11 @@ func (s *Server) category(a uint32) (string, error) {
 			best = bestCategory(best, []label.Label{l.Label})
 		}
 	}
-	s.entityCat.Store(e, best)
+	if ent != nil && ent.Size >= 16 {
+		// Small entities are cheap to read again; caching only the large
+		// ones bounds the cache by their number.
+		s.entityCat.Store(e, best)
+	}
 	return best, nil
 }
 

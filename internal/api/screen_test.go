@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/label"
@@ -25,8 +27,47 @@ func TestSeverityRules(t *testing.T) {
 		{[]label.Label{{Category: label.Exchange}}, nil, nil, "low"},
 	}
 	for i, c := range cases {
-		if got, rule := severity(c.own, nil, c.direct, c.indirect); got != c.want {
+		if got, rule := DefaultRules().Severity(c.own, nil, c.direct, c.indirect); got != c.want {
 			t.Errorf("case %d: %s (%s), want %s", i, got, rule, c.want)
+		}
+	}
+}
+
+func TestRulesFile(t *testing.T) {
+	rs, err := ParseRules("r.yaml", []byte("rules:\n  - {severity: high, when: label, category: mixer}\n  - {severity: medium, when: indirect, category: mixer, min_share: 0.5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixer := []label.Label{{Category: label.Mixer, Label: "M", Source: "s"}}
+	if got, _ := rs.Severity(mixer, nil, nil, nil); got != "high" {
+		t.Errorf("mixer label under custom rules: %s", got)
+	}
+	if got, _ := rs.Severity(nil, nil, nil, []Exposure{{Category: label.Mixer, Share: 0.4}}); got != "low" {
+		t.Errorf("40%% indirect mixer exposure under a 50%% rule: %s", got)
+	}
+	if got, rule := rs.Severity(nil, nil, nil, []Exposure{{Category: label.Mixer, Share: 0.6}}); got != "medium" || !strings.Contains(rule, "60.0%") {
+		t.Errorf("60%% indirect mixer exposure: %s (%s)", got, rule)
+	}
+	// Sanctioned is not in these rules: nothing matches.
+	if got, rule := rs.Severity([]label.Label{{Category: label.Sanctioned}}, nil, nil, nil); got != "low" || rule != "no rule matched" {
+		t.Errorf("%s (%s)", got, rule)
+	}
+
+	bad := []struct{ text, want string }{
+		{"", "empty file"},
+		{"other: 1\n", "field other not found"},
+		{"rules:\n  - {severity: high, when: label, category: mixer}\n  - {severity: sever, when: label, category: mixer}\n", "line 3: rule 2: severity"},
+		{"rules:\n  - {severity: high, when: labels, category: mixer}\n", "line 2: rule 1: when"},
+		{"rules:\n  - {severity: high, when: label, category: mixer, min_share: 0.1}\n", "min_share: only for direct"},
+		{"rules:\n  - {severity: high, when: direct, category: mixer, min_share: 10}\n", "min_share: 10; want 0 to 1"},
+		{"rules:\n  - {severity: high, when: direct}\n", "category: missing"},
+		{"rules:\n  - {severity: high, when: direct, category: mixer, share: 1}\n", "field share not found"},
+		{"rules: [\n", "r.yaml"},
+	}
+	for _, c := range bad {
+		_, err := ParseRules("r.yaml", []byte(c.text))
+		if !errors.Is(err, ErrRules) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "r.yaml") {
+			t.Errorf("%q: %v, want %q", c.text, err, c.want)
 		}
 	}
 }

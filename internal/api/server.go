@@ -39,6 +39,7 @@ type Config struct {
 	MaxBody  int64             // request body bytes [4 MiB]
 	MaxBatch int               // items per screening request [1000]
 	Logger   *slog.Logger      // nil: silent
+	Rules    Rules             // severity rules [DefaultRules]
 }
 
 // Server is the HTTP API.
@@ -67,6 +68,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 1000
+	}
+	if cfg.Rules == nil {
+		cfg.Rules = DefaultRules()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

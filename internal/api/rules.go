@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+)
+
+// DefaultRulesYAML is the rules file a server uses unless given another
+// (spur serve --rules FILE); docs/api.md shows it.
+//
+//go:embed rules.yaml
+var DefaultRulesYAML []byte
+
+// Rule sets a severity when its condition holds.
+type Rule struct {
+	Severity string   `yaml:"severity"`
+	When     string   `yaml:"when"` // label, direct or indirect
+	Category string   `yaml:"category"`
+	MinShare *float64 `yaml:"min_share"` // direct and indirect; nil means 0
+}
+
+// Rules are tried in order; the first that matches wins.
+type Rules []Rule
+
+// ErrRules marks a rules file that does not parse or validate.
+var ErrRules = errors.New("api: bad rules")
+
+// DefaultRules returns the built-in rules.
+func DefaultRules() Rules {
+	rs, err := ParseRules("rules.yaml", DefaultRulesYAML)
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return rs
+}
+
+var severities = map[string]bool{"low": true, "medium": true, "high": true, "severe": true}
+
+// ParseRules reads a rules file; errors name the file and the line.
+func ParseRules(name string, b []byte) (Rules, error) {
+	var doc struct {
+		Rules []Rule `yaml:"rules"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %s: empty file", ErrRules, name)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrRules, name, err)
+	}
+	// The same document as nodes, for the line of each rule.
+	var nodes struct {
+		Rules []yaml.Node `yaml:"rules"`
+	}
+	yaml.Unmarshal(b, &nodes)
+	if doc.Rules == nil {
+		return nil, fmt.Errorf("%w: %s: no rules: list", ErrRules, name)
+	}
+	for i, r := range doc.Rules {
+		line := 0
+		if i < len(nodes.Rules) {
+			line = nodes.Rules[i].Line
+		}
+		bad := func(field, format string, args ...any) error {
+			return fmt.Errorf("%w: %s: line %d: rule %d: %s: %s", ErrRules, name, line, i+1, field, fmt.Sprintf(format, args...))
+		}
+		if !severities[r.Severity] {
+			return nil, bad("severity", "%q; want low, medium, high or severe", r.Severity)
+		}
+		switch r.When {
+		case "label":
+			if r.MinShare != nil {
+				return nil, bad("min_share", "only for direct and indirect rules")
+			}
+		case "direct", "indirect":
+			if r.MinShare != nil && (*r.MinShare < 0 || *r.MinShare > 1) {
+				return nil, bad("min_share", "%v; want 0 to 1", *r.MinShare)
+			}
+		default:
+			return nil, bad("when", "%q; want label, direct or indirect", r.When)
+		}
+		if r.Category == "" {
+			return nil, bad("category", "missing")
+		}
+	}
+	return doc.Rules, nil
+}
+
+// Severity applies the rules to an item's labels (its own and its
+// entity's) and exposures, and says which rule decided.
+func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, indirect []Exposure) (string, string) {
+	labels := append([]label.Label{}, own...)
+	if ent != nil {
+		for _, l := range ent.Labels {
+			labels = append(labels, l.Label)
+		}
+	}
+	for _, r := range rs {
+		min := 0.0
+		if r.MinShare != nil {
+			min = *r.MinShare
+		}
+		switch r.When {
+		case "label":
+			for _, l := range labels {
+				if l.Category == r.Category {
+					return r.Severity, r.Category + ": " + l.Label + query.Provenance(l)
+				}
+			}
+		case "direct":
+			for _, e := range direct {
+				if e.Category == r.Category && e.Share > 0 && e.Share >= min {
+					return r.Severity, fmt.Sprintf("direct exposure to %s: %.1f%%", e.Category, 100*e.Share)
+				}
+			}
+		case "indirect":
+			for _, e := range indirect {
+				if e.Category == r.Category && e.Share > 0 && e.Share >= min {
+					return r.Severity, fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
+				}
+			}
+		}
+	}
+	return "low", "no rule matched"
+}
