@@ -226,6 +226,11 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			fmt.Println("$ spur eval --world ... --store ...")
 			rows := eval.World(ws, truth)
+			rr, err := eval.Realism(ws)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rr...)
 			cr, err := eval.Clustering(ws, wc, truth)
 			if err != nil {
 				return err

@@ -115,6 +115,11 @@ row with metric, value, truth, target and ok.`,
 			}
 			defer s.Close()
 			rows := eval.World(s, t)
+			rr, err := eval.Realism(s)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rr...)
 			c, err := cluster.Open(s)
 			if err != nil {
 				return err

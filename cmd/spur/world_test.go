@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -54,7 +55,17 @@ func TestGenIngestEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true}
+	realism := 0
 	for _, r := range rows {
+		if strings.HasPrefix(r.Metric, "realism:") {
+			t.Logf("%s: %v", r.Metric, r.Value)
+			if r.OK != nil {
+				realism++
+				if !*r.OK {
+					t.Errorf("%s: %v, outside its band", r.Metric, r.Value)
+				}
+			}
+		}
 		if want[r.Metric] {
 			if r.OK == nil || !*r.OK {
 				t.Errorf("%s: %v, target missed", r.Metric, r.Value)
@@ -62,8 +73,8 @@ func TestGenIngestEval(t *testing.T) {
 			delete(want, r.Metric)
 		}
 	}
-	if len(want) > 0 {
-		t.Fatalf("rows missing: %v", want)
+	if len(want) > 0 || realism < 6 {
+		t.Fatalf("rows missing: %v (%d realism checks)", want, realism)
 	}
 	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code == 0 {
 		t.Fatal("unknown scenario accepted")

@@ -3,7 +3,10 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/label"
@@ -49,8 +52,8 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Items) == 0 || len(req.Items) > s.cfg.MaxBatch {
 		return badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
 	}
-	out := make([]ScreenResult, len(req.Items))
-	for i, it := range req.Items {
+	for i := range req.Items {
+		it := &req.Items[i]
 		field := fmt.Sprintf("items[%d]", i)
 		if (it.Address == "") == (it.Tx == "") {
 			return badRequest(field, "%s: give an address or a tx", field)
@@ -61,11 +64,32 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		if it.Direction != "deposit" && it.Direction != "withdrawal" {
 			return badRequest(field+".direction", "%s.direction: want deposit or withdrawal", field)
 		}
-		res, err := s.screenItem(it)
+	}
+	// A batch is screened on every core; the answer keeps the request's
+	// order and, if items fail, reports the first.
+	out := make([]ScreenResult, len(req.Items))
+	errs := make([]error, len(req.Items))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(req.Items)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(req.Items); i = int(next.Add(1) - 1) {
+				res, err := s.screenItem(req.Items[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				out[i] = *res
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		out[i] = *res
 	}
 	return writeJSON(w, 200, map[string]any{"results": out})
 }

@@ -298,6 +298,9 @@ func (s *Store) TxVersion(n uint64) (int32, uint32) {
 	return int32(binary.LittleEndian.Uint32(info[8:])), binary.LittleEndian.Uint32(info[12:])
 }
 
+// TxFee returns tx n's fee in satoshi (0 for a coinbase).
+func (s *Store) TxFee(n uint64) int64 { return int64(s.txFee.u64(n)) }
+
 // TxHeight returns the height of tx n's block.
 func (s *Store) TxHeight(n uint64) int64 { return int64(s.txHeight.u32(n)) }
 

@@ -140,6 +140,9 @@ func (w *world) newEntity(kind, name string) *wallet {
 	return wl
 }
 
+// taprootActive is when Taproot's rules applied on mainnet (block 709,632).
+var taprootActive = time.Date(2021, 11, 14, 0, 0, 0, 0, time.UTC)
+
 // kindFor picks a script kind as 2021 wallets did: mostly segwit v0, some
 // legacy and P2SH-wrapped, a little taproot after its November activation.
 func (w *world) kindFor() uint8 {
@@ -154,7 +157,7 @@ func (w *world) kindFor() uint8 {
 	case r < 97:
 		return kindWSH
 	}
-	if w.time.Month() >= time.November {
+	if !w.time.Before(taprootActive) {
 		return kindTR
 	}
 	return kindWPKH
@@ -223,10 +226,21 @@ func (w *world) spend(in []coin, outs []btc.TxOut, owners []*wallet) btc.Tx {
 // take removes up to n coins worth at least v from wl (largest first
 // after a random start), or nil if it cannot pay.
 func (w *world) take(wl *wallet, v int64, n int) []coin {
+	return w.takeOrdered(wl, v, n, false)
+}
+
+// takeOrdered is take, smallest coins first when small is set (a wallet
+// that consolidates as it pays).
+func (w *world) takeOrdered(wl *wallet, v int64, n int, small bool) []coin {
 	if len(wl.coins) == 0 {
 		return nil
 	}
-	sort.Slice(wl.coins, func(i, j int) bool { return wl.coins[i].value > wl.coins[j].value })
+	sort.Slice(wl.coins, func(i, j int) bool {
+		if small {
+			return wl.coins[i].value < wl.coins[j].value
+		}
+		return wl.coins[i].value > wl.coins[j].value
+	})
 	var got []coin
 	var sum int64
 	i := 0
@@ -253,9 +267,20 @@ func (w *world) fee() int64 { return int64(500 + w.rng.IntN(4000)) }
 // pay sends v from payer to a script, with change to the payer.
 func (w *world) pay(payer *wallet, to []byte, owner *wallet, v int64) (btc.Tx, bool) {
 	fee := w.fee()
-	in := w.take(payer, v+fee, 1+w.rng.IntN(3))
+	// Coin selection: a quarter of payments spend the smallest coins first
+	// (several inputs), the rest the largest; one in ten sends whole coins
+	// without change. Knobs: the mainnet shares are a gap in the sources.
+	r := w.rng.IntN(100)
+	n := 1 + w.rng.IntN(3)
+	in := w.takeOrdered(payer, v+fee, n, r < 25)
+	if in == nil && r < 25 {
+		in = w.take(payer, v+fee, n)
+	}
 	if in == nil {
 		return btc.Tx{}, false
+	}
+	if r >= 90 {
+		v = total(in) - fee
 	}
 	outs := []btc.TxOut{{Value: v, Script: to}}
 	owners := []*wallet{owner}
