@@ -12,7 +12,7 @@ import (
 func TestGenIngestEval(t *testing.T) {
 	w := filepath.Join(t.TempDir(), "world")
 	store := filepath.Join(t.TempDir(), "store")
-	mustRun(t, "gen", "--out", w, "--scale", "80", "--blocks", "330", "--seed", "5", "--xor", "0102030405060708")
+	mustRun(t, "gen", "--out", w, "--scale", "200", "--blocks", "330", "--seed", "5", "--xor", "0102030405060708")
 	if _, err := os.Stat(filepath.Join(w, "btc", "blocks", "xor.dat")); err != nil {
 		t.Fatal(err)
 	}

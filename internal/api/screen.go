@@ -136,14 +136,9 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 // category returns the risk category of an address from its labels or its
 // entity's, "" when none.
 func (s *Server) category(a uint32) (string, error) {
-	text := s.cfg.Store.Address(a).String(s.cfg.Store.Network())
-	ls, err := s.cfg.Labels.LookupKey(text)
-	if err != nil {
-		return "", err
-	}
-	best := bestCategory("", ls)
-	if best != "" || s.cfg.Clusters == nil {
-		return best, nil
+	best, err := s.ownCategory(a)
+	if err != nil || best != "" || s.cfg.Clusters == nil {
+		return best, err
 	}
 	e, ok := s.cfg.Clusters.Entity(a)
 	if !ok {
@@ -154,16 +149,15 @@ func (s *Server) category(a uint32) (string, error) {
 	if c, ok := s.entityCat.Load(e); ok {
 		return c.(string), nil
 	}
-	ent, err := query.AddressNumEntity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, a)
-	if err != nil {
-		return "", err
-	}
-	if ent != nil {
-		for _, l := range ent.Labels {
-			best = bestCategory(best, []label.Label{l.Label})
+	members := s.cfg.Clusters.Members(e)
+	for _, m := range members {
+		c, err := s.ownCategory(m)
+		if err != nil {
+			return "", err
 		}
+		best = bestCategory(best, []label.Label{{Category: c}})
 	}
-	if ent != nil && ent.Size >= 16 {
+	if len(members) >= 16 {
 		// Small entities are cheap to read again; caching only the large
 		// ones bounds the cache by their number.
 		s.entityCat.Store(e, best)
@@ -171,10 +165,24 @@ func (s *Server) category(a uint32) (string, error) {
 	return best, nil
 }
 
+// ownCategory is the most severe category of the labels on address a
+// itself; the set of labelled address numbers answers for the others
+// without formatting the address.
+func (s *Server) ownCategory(a uint32) (string, error) {
+	if _, ok := s.labelled[a]; !ok && s.labelled != nil {
+		return "", nil
+	}
+	ls, err := s.cfg.Labels.LookupKey(s.cfg.Store.Address(a).String(s.cfg.Store.Network()))
+	if err != nil {
+		return "", err
+	}
+	return bestCategory("", ls), nil
+}
+
 // bestCategory returns the most severe of best and the labels' categories.
 func bestCategory(best string, ls []label.Label) string {
 	for _, l := range ls {
-		if categoryRank[l.Category] > categoryRank[best] || best == "" {
+		if l.Category != "" && (categoryRank[l.Category] > categoryRank[best] || best == "") {
 			best = l.Category
 		}
 	}

@@ -53,6 +53,9 @@ type Server struct {
 	once    sync.Once
 	// entityCat caches each entity's most severe category (uint32 -> string).
 	entityCat sync.Map
+	// labelled holds the store's address numbers that carry a label (nil:
+	// unknown, look every address up).
+	labelled map[uint32]struct{}
 }
 
 // New returns a server for the store.
@@ -81,6 +84,7 @@ func New(cfg Config) *Server {
 			// Lookups still work, from the database.
 			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
 		}
+		s.labelled = labelledAddrs(cfg.Store, cfg.Labels, cfg.Logger)
 	}
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /metrics", false, s.serveMetrics)
@@ -530,4 +534,32 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, err := w.Write([]byte(b.String()))
 	return err
+}
+
+// labelledAddrs finds the store's address numbers of every label that
+// names a Bitcoin address of its network, whatever chain the label says
+// (as Lookup matches): few, and what lets a trace through thousands of
+// addresses check each one without printing it.
+func labelledAddrs(st *store.Store, labels *label.Store, log *slog.Logger) map[uint32]struct{} {
+	out := map[uint32]struct{}{}
+	err := labels.List(label.Filter{}, func(l label.Label) error {
+		a, err := btc.ParseAddress(l.Address, st.Network())
+		if err != nil {
+			return nil // not an address of this network
+		}
+		n, err := st.AddrNum(a)
+		switch {
+		case err == nil:
+			out[n] = struct{}{}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		// Without the whole set every address is looked up.
+		log.Warn("labels: cannot list the labelled addresses", "err", err)
+		return nil
+	}
+	return out
 }

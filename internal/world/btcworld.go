@@ -244,7 +244,15 @@ func (w *world) takeOrdered(wl *wallet, v int64, n int, small bool) []coin {
 	var got []coin
 	var sum int64
 	i := 0
-	for ; i < len(wl.coins) && len(got) < n && sum < v; i++ {
+	// Smallest first takes at least n coins (or all there are), and more
+	// up to ten until they cover v: a wallet consolidating as it pays.
+	more := func() bool {
+		if small {
+			return (len(got) < n || sum < v) && len(got) < 10
+		}
+		return len(got) < n && sum < v
+	}
+	for ; i < len(wl.coins) && more(); i++ {
 		got = append(got, wl.coins[i])
 		sum += wl.coins[i].value
 	}
@@ -264,17 +272,22 @@ func total(cs []coin) (v int64) {
 
 func (w *world) fee() int64 { return int64(500 + w.rng.IntN(4000)) }
 
-// pay sends v from payer to a script, with change to the payer.
-func (w *world) pay(payer *wallet, to []byte, owner *wallet, v int64) (btc.Tx, bool) {
+// pay sends v from payer to the script to makes (called only once the
+// payer can pay, so that no address is handed out and never paid), with
+// change to the payer.
+func (w *world) pay(payer *wallet, makeTo func() []byte, owner *wallet, v int64) (btc.Tx, bool) {
 	fee := w.fee()
-	// Coin selection: a quarter of payments spend the smallest coins first
-	// (several inputs), the rest the largest; one in ten sends whole coins
-	// without change. Knobs: the mainnet shares are a gap in the sources.
+	// Coin selection: a quarter of payments consolidate (two to four of the
+	// smallest coins, or more until v is covered), the rest spend the
+	// largest; one in ten sends whole coins without change. Knobs: the
+	// mainnet shares are a gap in the sources.
 	r := w.rng.IntN(100)
-	n := 1 + w.rng.IntN(3)
-	in := w.takeOrdered(payer, v+fee, n, r < 25)
-	if in == nil && r < 25 {
-		in = w.take(payer, v+fee, n)
+	var in []coin
+	if r < 25 {
+		in = w.takeOrdered(payer, v+fee, 2+w.rng.IntN(3), true)
+	}
+	if in == nil {
+		in = w.take(payer, v+fee, 1+w.rng.IntN(3))
 	}
 	if in == nil {
 		return btc.Tx{}, false
@@ -282,7 +295,7 @@ func (w *world) pay(payer *wallet, to []byte, owner *wallet, v int64) (btc.Tx, b
 	if r >= 90 {
 		v = total(in) - fee
 	}
-	outs := []btc.TxOut{{Value: v, Script: to}}
+	outs := []btc.TxOut{{Value: v, Script: makeTo()}}
 	owners := []*wallet{owner}
 	if change := total(in) - v - fee; change > 1000 {
 		outs = append(outs, btc.TxOut{Value: change, Script: w.address(payer, 30)})
@@ -438,7 +451,7 @@ func (w *world) background(mixerFee []byte) {
 		if v < 5000 {
 			continue
 		}
-		if _, ok := w.pay(p, w.address(q, 25), q, v); ok {
+		if _, ok := w.pay(p, func() []byte { return w.address(q, 25) }, q, v); ok {
 			w.counts["payment"]++
 		}
 	}
@@ -498,8 +511,8 @@ func (w *world) background(mixerFee []byte) {
 
 // deposit pays v from p to a fresh deposit address of exchange e.
 func (w *world) deposit(p *wallet, e *exchange, v int64) (btc.Tx, bool) {
-	script := w.address(e.w, 0)
-	tx, ok := w.pay(p, script, nil, v)
+	var script []byte
+	tx, ok := w.pay(p, func() []byte { script = w.address(e.w, 0); return script }, nil, v)
 	if !ok {
 		return tx, false
 	}
