@@ -589,6 +589,9 @@ client (the server screens a batch on every core). Reports
 requests/s, p50/p99, errors and peak RSS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if conc < 1 || n < 1 || dur <= 0 {
+				return usagef("--concurrency and --addresses must be at least 1, --duration positive")
+			}
 			s, err := sf.openExisting()
 			if err != nil {
 				return err
@@ -700,6 +703,7 @@ func loadRun(url string, bodies [][]byte, conc int, dur time.Duration) loadResul
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					errs[k]++
+					continue
 				}
 				lats[k] = append(lats[k], time.Since(t0))
 			}

@@ -105,9 +105,9 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 		}
 	}
 	for _, r := range rs {
-		min := 0.0
+		least := 0.0
 		if r.MinShare != nil {
-			min = *r.MinShare
+			least = *r.MinShare
 		}
 		switch r.When {
 		case "label":
@@ -118,13 +118,13 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 			}
 		case "direct":
 			for _, e := range direct {
-				if e.Category == r.Category && e.Share > 0 && e.Share >= min {
+				if e.Category == r.Category && e.Share > 0 && e.Share >= least {
 					return r.Severity, fmt.Sprintf("direct exposure to %s: %.1f%%", e.Category, 100*e.Share)
 				}
 			}
 		case "indirect":
 			for _, e := range indirect {
-				if e.Category == r.Category && e.Share > 0 && e.Share >= min {
+				if e.Category == r.Category && e.Share > 0 && e.Share >= least {
 					return r.Severity, fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
 				}
 			}

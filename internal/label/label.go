@@ -173,8 +173,12 @@ func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) erro
 	s.mu.RLock()
 	cached := s.keys != nil
 	s.mu.RUnlock()
-	if cached {
-		return s.CacheKeys()
+	if cached && s.CacheKeys() != nil {
+		// The labels are committed; without a current set, lookups go to
+		// the database.
+		s.mu.Lock()
+		s.keys = nil
+		s.mu.Unlock()
 	}
 	return nil
 }
