@@ -64,6 +64,18 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		if it.Direction != "deposit" && it.Direction != "withdrawal" {
 			return badRequest(field+".direction", "%s.direction: want deposit or withdrawal", field)
 		}
+		// An address that cannot be on the chain named with it is a
+		// mistake in the request, not an unknown address. Addresses of
+		// other chains (ltc, xmr, ...) are screened on their labels.
+		switch {
+		case it.Address == "":
+		case it.Chain == label.ChainBTC:
+			if _, err := btc.ParseAddress(it.Address, s.cfg.Store.Network()); err != nil {
+				return badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, s.cfg.Store.Network().Name)
+			}
+		case it.Chain == label.ChainETH && !label.IsEVMAddress(it.Address):
+			return badRequest(field+".address", "%s.address: not an EVM address (0x and 40 hex digits)", field)
+		}
 	}
 	// A batch is screened on every core; the answer keeps the request's
 	// order and, if items fail, reports the first.
