@@ -83,8 +83,9 @@ func New(cfg Config) *Server {
 		if err := cfg.Labels.CacheKeys(); err != nil {
 			// Lookups still work, from the database.
 			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
+		} else {
+			s.labelled = labelledAddrs(cfg.Store, cfg.Labels, cfg.Logger)
 		}
-		s.labelled = labelledAddrs(cfg.Store, cfg.Labels, cfg.Logger)
 	}
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /metrics", false, s.serveMetrics)
@@ -536,29 +537,29 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// labelledAddrs finds the store's address numbers of every label that
-// names a Bitcoin address of its network, whatever chain the label says
-// (as Lookup matches): few, and what lets a trace through thousands of
-// addresses check each one without printing it.
+// labelledAddrs finds the store's address numbers of every labelled key
+// that is a Bitcoin address of its network (keys are canonical, as Lookup
+// files them): few, and what lets a trace through thousands of addresses
+// check each one without printing it. nil if a number cannot be read.
 func labelledAddrs(st *store.Store, labels *label.Store, log *slog.Logger) map[uint32]struct{} {
 	out := map[uint32]struct{}{}
-	err := labels.List(label.Filter{}, func(l label.Label) error {
-		a, err := btc.ParseAddress(l.Address, st.Network())
-		if err != nil {
-			return nil // not an address of this network
+	var failed error
+	labels.EachCachedKey(func(key string) {
+		a, err := btc.ParseAddress(key, st.Network())
+		if err != nil || failed != nil {
+			return // not an address of this network
 		}
 		n, err := st.AddrNum(a)
 		switch {
 		case err == nil:
 			out[n] = struct{}{}
 		case !errors.Is(err, store.ErrNotFound):
-			return err
+			failed = err
 		}
-		return nil
 	})
-	if err != nil {
+	if failed != nil {
 		// Without the whole set every address is looked up.
-		log.Warn("labels: cannot list the labelled addresses", "err", err)
+		log.Warn("labels: cannot read the labelled addresses", "err", failed)
 		return nil
 	}
 	return out

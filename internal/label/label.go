@@ -207,6 +207,18 @@ func (s *Store) CacheKeys() error {
 	return nil
 }
 
+// EachCachedKey calls fn with every labelled address key of the set
+// CacheKeys loaded, and reports false if there is none.
+func (s *Store) EachCachedKey(fn func(key string)) bool {
+	s.mu.RLock()
+	keys := s.keys
+	s.mu.RUnlock()
+	for k := range keys {
+		fn(k)
+	}
+	return keys != nil
+}
+
 // Lookup returns every label of an address, whatever its chain, in source
 // order. EVM addresses match in any case.
 func (s *Store) Lookup(addr string) ([]Label, error) {

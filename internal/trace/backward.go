@@ -20,20 +20,8 @@ func (q txMaxQueue) Less(i, j int) bool { return q.txQueue[i] > q.txQueue[j] }
 // back to coinbases ("mined"), services, or the hop limit. The result's
 // destinations are the sources.
 func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
-	if opts.Model == "" {
-		opts.Model = Haircut
-	}
-	if opts.Model != Poison && opts.Model != Haircut && opts.Model != FIFO {
-		return nil, fmt.Errorf("trace: unknown model %q (want poison, haircut or fifo)", opts.Model)
-	}
-	if opts.MaxHops == 0 {
-		opts.MaxHops = 100
-	}
-	if opts.MinValue == 0 {
-		opts.MinValue = 1000
-	}
-	if opts.MaxTxs == 0 {
-		opts.MaxTxs = 1_000_000
+	if err := opts.defaults(); err != nil {
+		return nil, err
 	}
 	net := s.Network()
 	addrText := func(a uint32) string {

@@ -118,13 +118,13 @@ type Start struct {
 	Amount int64
 }
 
-// Forward traces the starts forward.
-func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+// defaults fills in the options left zero and checks the model.
+func (opts *Options) defaults() error {
 	if opts.Model == "" {
 		opts.Model = Haircut
 	}
 	if opts.Model != Poison && opts.Model != Haircut && opts.Model != FIFO {
-		return nil, fmt.Errorf("trace: unknown model %q (want poison, haircut or fifo)", opts.Model)
+		return fmt.Errorf("trace: unknown model %q (want poison, haircut or fifo)", opts.Model)
 	}
 	if opts.MaxHops == 0 {
 		opts.MaxHops = 100
@@ -134,6 +134,14 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	}
 	if opts.MaxTxs == 0 {
 		opts.MaxTxs = 1_000_000
+	}
+	return nil
+}
+
+// Forward traces the starts forward.
+func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
 	}
 	net := s.Network()
 	addrText := func(a uint32) string {
