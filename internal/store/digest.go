@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -21,14 +22,14 @@ func (s *Store) Digest() (string, error) {
 	h.Write([]byte("spur btc store digest v1\x00"))
 	m := s.meta
 	h.Write(m.marshal())
-	cols := append([]*column(nil), s.cols...)
-	sort.Slice(cols, func(i, j int) bool { return cols[i].name < cols[j].name })
+	cols := append([]*colfile.Column(nil), s.cols...)
+	sort.Slice(cols, func(i, j int) bool { return cols[i].Name() < cols[j].Name() })
 	rows := s.committedRows()
 	for _, c := range cols {
-		n := int64(rows[c]) * int64(c.width)
-		h.Write([]byte(filepath.Base(c.name)))
+		n := int64(rows[c]) * int64(c.Width())
+		h.Write([]byte(c.Base()))
 		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
-		h.Write(c.mm[:n])
+		h.Write(c.Flushed(n))
 	}
 	it, err := s.db.NewIter(&pebble.IterOptions{})
 	if err != nil {
@@ -54,9 +55,9 @@ func (s *Store) Digest() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (s *Store) committedRows() map[*column]uint64 {
+func (s *Store) committedRows() map[*colfile.Column]uint64 {
 	c := s.meta.Counts
-	return map[*column]uint64{
+	return map[*colfile.Column]uint64{
 		s.blockHash: c.Blocks, s.blockHeader: c.Blocks, s.blockTx: c.Blocks, s.blockAddr: c.Blocks,
 		s.txHash: c.Txs, s.txIn: c.Txs, s.txOut: c.Txs, s.txFee: c.Txs, s.txHeight: c.Txs, s.txInfo: c.Txs,
 		s.inOut: c.Inputs, s.outValue: c.Outputs, s.outAddr: c.Outputs, s.outSpent: c.Outputs,
@@ -81,8 +82,8 @@ func (s *Store) DiskUsage() (DiskUsage, error) {
 	u := DiskUsage{Columns: map[string]int64{}}
 	rows := s.committedRows()
 	for _, c := range s.cols {
-		n := int64(rows[c]) * int64(c.width)
-		name := filepath.Base(c.name)
+		n := int64(rows[c]) * int64(c.Width())
+		name := c.Base()
 		u.Columns[name] = n
 		u.Total += n
 		switch name {

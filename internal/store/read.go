@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -29,17 +28,10 @@ func (s *Store) lookupTxIndex(id []byte) (uint32, bool, error) {
 func (s *Store) addrBytes(n uint64) []byte {
 	var start uint64
 	if n > 0 {
-		start = s.addrEnd.u64(n - 1)
+		start = s.addrEnd.U64(n - 1)
 	}
-	end := s.addrEnd.u64(n)
-	if end <= uint64(s.addrData.flushed) {
-		return s.addrData.mm[start:end:end]
-	}
-	if start >= uint64(s.addrData.flushed) {
-		p := s.addrData.pending[start-uint64(s.addrData.flushed) : end-uint64(s.addrData.flushed)]
-		return p[:len(p):len(p)]
-	}
-	return append(bytes.Clone(s.addrData.mm[start:s.addrData.flushed]), s.addrData.pending[:end-uint64(s.addrData.flushed)]...)
+	end := s.addrEnd.U64(n)
+	return s.addrData.Bytes(start, end)
 }
 
 // Address returns address number n.
@@ -82,11 +74,11 @@ func (s *Store) AddrNum(a btc.Address) (uint32, error) {
 func (s *Store) TxOfOutput(o uint64) (tx uint64, vout uint32) {
 	n := s.meta.Counts.Txs
 	// The last tx whose first output is <= o.
-	i := sort.Search(int(n), func(i int) bool { return s.txOut.u64(uint64(i)) > o }) - 1
-	for i > 0 && s.txOut.u64(uint64(i)) == s.txOut.u64(uint64(i-1)) {
+	i := sort.Search(int(n), func(i int) bool { return s.txOut.U64(uint64(i)) > o }) - 1
+	for i > 0 && s.txOut.U64(uint64(i)) == s.txOut.U64(uint64(i-1)) {
 		i-- // unreachable for real chains: every tx has an output
 	}
-	return uint64(i), uint32(o - s.txOut.u64(uint64(i)))
+	return uint64(i), uint32(o - s.txOut.U64(uint64(i)))
 }
 
 // Output is one output as the store holds it.
@@ -101,9 +93,9 @@ type Output struct {
 
 // Output returns output o.
 func (s *Store) Output(o uint64) Output {
-	v := s.outValue.u64(o)
-	out := Output{Num: o, Value: int64(v & (1<<valueBits - 1)), Type: btc.ScriptType(v >> valueBits), Addr: s.outAddr.u32(o)}
-	if sp := s.outSpent.u32(o); sp != 0 && uint64(sp-1) < s.meta.Counts.Txs {
+	v := s.outValue.U64(o)
+	out := Output{Num: o, Value: int64(v & (1<<valueBits - 1)), Type: btc.ScriptType(v >> valueBits), Addr: s.outAddr.U32(o)}
+	if sp := s.outSpent.U32(o); sp != 0 && uint64(sp-1) < s.meta.Counts.Txs {
 		out.Spent, out.SpentBy = true, uint64(sp-1)
 	}
 	return out
@@ -133,21 +125,21 @@ func (s *Store) Tx(n uint64) (*Tx, error) {
 	if n >= s.meta.Counts.Txs {
 		return nil, fmt.Errorf("%w: tx number %d", ErrNotFound, n)
 	}
-	t := &Tx{Num: n, TxID: btc.Hash(s.txHash.row(n)), Height: int64(s.txHeight.u32(n))}
-	t.FirstIn, t.FirstOut = s.txIn.u64(n), s.txOut.u64(n)
+	t := &Tx{Num: n, TxID: btc.Hash(s.txHash.Row(n)), Height: int64(s.txHeight.U32(n))}
+	t.FirstIn, t.FirstOut = s.txIn.U64(n), s.txOut.U64(n)
 	endIn, endOut := s.meta.Counts.Inputs, s.meta.Counts.Outputs
 	if n+1 < s.meta.Counts.Txs {
-		endIn, endOut = s.txIn.u64(n+1), s.txOut.u64(n+1)
+		endIn, endOut = s.txIn.U64(n+1), s.txOut.U64(n+1)
 	}
 	t.NumIn, t.NumOut = endIn-t.FirstIn, endOut-t.FirstOut
-	t.Fee = int64(s.txFee.u64(n))
-	info := s.txInfo.row(n)
+	t.Fee = int64(s.txFee.U64(n))
+	info := s.txInfo.Row(n)
 	t.Size = int(binary.LittleEndian.Uint32(info[0:]))
 	t.Weight = int(binary.LittleEndian.Uint32(info[4:]))
 	t.Version = int32(binary.LittleEndian.Uint32(info[8:]))
 	t.LockTime = binary.LittleEndian.Uint32(info[12:])
-	t.Coinbase = t.NumIn == 1 && s.inOut.u64(t.FirstIn) == NoOutput
-	t.BlockHash = btc.Hash(s.blockHash.row(uint64(t.Height)))
+	t.Coinbase = t.NumIn == 1 && s.inOut.U64(t.FirstIn) == NoOutput
+	t.BlockHash = btc.Hash(s.blockHash.Row(uint64(t.Height)))
 	t.WTxID = t.TxID
 	// The wtxid of a segwit tx is kept in its index entry.
 	v, closer, err := s.db.Get(txKey(nil, t.TxID[:]))
@@ -167,17 +159,17 @@ func (s *Store) Tx(n uint64) (*Tx, error) {
 
 // InputSpends returns the output number input i spends (NoOutput for a
 // coinbase input).
-func (s *Store) InputSpends(i uint64) uint64 { return s.inOut.u64(i) }
+func (s *Store) InputSpends(i uint64) uint64 { return s.inOut.U64(i) }
 
 // SpendingInput returns which input of tx spends output o.
 func (s *Store) SpendingInput(tx uint64, o uint64) (vin uint32, ok bool) {
-	first := s.txIn.u64(tx)
+	first := s.txIn.U64(tx)
 	end := s.meta.Counts.Inputs
 	if tx+1 < s.meta.Counts.Txs {
-		end = s.txIn.u64(tx + 1)
+		end = s.txIn.U64(tx + 1)
 	}
 	for i := first; i < end; i++ {
-		if s.inOut.u64(i) == o {
+		if s.inOut.U64(i) == o {
 			return uint32(i - first), true
 		}
 	}
@@ -199,7 +191,7 @@ func (s *Store) Header(h int64) (btc.Header, error) {
 	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
 		return btc.Header{}, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
 	}
-	hdr, err := btc.DecodeHeader(s.blockHeader.row(uint64(h)))
+	hdr, err := btc.DecodeHeader(s.blockHeader.Row(uint64(h)))
 	if err != nil {
 		return hdr, fmt.Errorf("%w: block %d header: %v", ErrCorrupt, h, err)
 	}
@@ -212,20 +204,20 @@ func (s *Store) Block(h int64) (*Block, error) {
 		return nil, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
 	}
 	n := uint64(h)
-	b := &Block{Height: h, Hash: btc.Hash(s.blockHash.row(n)), FirstTx: s.blockTx.u64(n)}
-	hdr, err := btc.DecodeHeader(s.blockHeader.row(n))
+	b := &Block{Height: h, Hash: btc.Hash(s.blockHash.Row(n)), FirstTx: s.blockTx.U64(n)}
+	hdr, err := btc.DecodeHeader(s.blockHeader.Row(n))
 	if err != nil {
 		return nil, fmt.Errorf("%w: block %d header: %v", ErrCorrupt, h, err)
 	}
 	b.Header = hdr
 	end := s.meta.Counts.Txs
 	if n+1 < s.meta.Counts.Blocks {
-		end = s.blockTx.u64(n + 1)
+		end = s.blockTx.U64(n + 1)
 	}
 	b.NumTx = end - b.FirstTx
 	b.Size = btc.HeaderSize + len(btc.AppendCompact(nil, b.NumTx))
 	for t := b.FirstTx; t < end; t++ {
-		b.Size += int(binary.LittleEndian.Uint32(s.txInfo.row(t)))
+		b.Size += int(binary.LittleEndian.Uint32(s.txInfo.Row(t)))
 	}
 	return b, nil
 }
@@ -275,38 +267,38 @@ func (s *Store) Postings(a uint32, fn func(o uint64) bool) error {
 // TxRange returns the first input and output numbers of tx n and how many
 // of each it has; cheap column reads, for passes over the whole chain.
 func (s *Store) TxRange(n uint64) (firstIn, numIn, firstOut, numOut uint64) {
-	firstIn, firstOut = s.txIn.u64(n), s.txOut.u64(n)
+	firstIn, firstOut = s.txIn.U64(n), s.txOut.U64(n)
 	endIn, endOut := s.meta.Counts.Inputs, s.meta.Counts.Outputs
 	if n+1 < s.meta.Counts.Txs {
-		endIn, endOut = s.txIn.u64(n+1), s.txOut.u64(n+1)
+		endIn, endOut = s.txIn.U64(n+1), s.txOut.U64(n+1)
 	}
 	return firstIn, endIn - firstIn, firstOut, endOut - firstOut
 }
 
 // OutAddr returns the address number output o pays (NoAddress for none).
-func (s *Store) OutAddr(o uint64) uint32 { return s.outAddr.u32(o) }
+func (s *Store) OutAddr(o uint64) uint32 { return s.outAddr.U32(o) }
 
 // OutValue returns output o's value and script type.
 func (s *Store) OutValue(o uint64) (int64, btc.ScriptType) {
-	v := s.outValue.u64(o)
+	v := s.outValue.U64(o)
 	return int64(v & (1<<valueBits - 1)), btc.ScriptType(v >> valueBits)
 }
 
 // TxVersion returns tx n's version and lock time.
 func (s *Store) TxVersion(n uint64) (int32, uint32) {
-	info := s.txInfo.row(n)
+	info := s.txInfo.Row(n)
 	return int32(binary.LittleEndian.Uint32(info[8:])), binary.LittleEndian.Uint32(info[12:])
 }
 
 // TxFee returns tx n's fee in satoshi (0 for a coinbase).
-func (s *Store) TxFee(n uint64) int64 { return int64(s.txFee.u64(n)) }
+func (s *Store) TxFee(n uint64) int64 { return int64(s.txFee.U64(n)) }
 
 // TxHeight returns the height of tx n's block.
-func (s *Store) TxHeight(n uint64) int64 { return int64(s.txHeight.u32(n)) }
+func (s *Store) TxHeight(n uint64) int64 { return int64(s.txHeight.U32(n)) }
 
 // TxID returns tx n's txid.
-func (s *Store) TxID(n uint64) btc.Hash { return btc.Hash(s.txHash.row(n)) }
+func (s *Store) TxID(n uint64) btc.Hash { return btc.Hash(s.txHash.Row(n)) }
 
 // BlockFirstAddr returns the number of the first address first seen in the
 // block at height h: addresses numbered from it on are new in that block.
-func (s *Store) BlockFirstAddr(h int64) uint32 { return uint32(s.blockAddr.u64(uint64(h))) }
+func (s *Store) BlockFirstAddr(h int64) uint32 { return uint32(s.blockAddr.U64(uint64(h))) }

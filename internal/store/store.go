@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,13 +49,13 @@ type Store struct {
 	dbOpts *pebble.Options
 	meta   meta // committed state
 
-	blockHash, blockHeader, blockTx, blockAddr *column
-	txHash, txIn, txOut, txFee, txHeight       *column
-	txInfo                                     *column
-	inOut                                      *column
-	outValue, outAddr, outSpent                *column
-	addrEnd, addrData                          *column
-	cols                                       []*column
+	blockHash, blockHeader, blockTx, blockAddr *colfile.Column
+	txHash, txIn, txOut, txFee, txHeight       *colfile.Column
+	txInfo                                     *colfile.Column
+	inOut                                      *colfile.Column
+	outValue, outAddr, outSpent                *colfile.Column
+	addrEnd, addrData                          *colfile.Column
+	cols                                       []*colfile.Column
 
 	w *writer // state of the ingest in progress
 }
@@ -137,12 +138,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 
 	err = nil
-	open := func(name string, width int) *column {
+	open := func(name string, width int) *colfile.Column {
 		if err != nil {
 			return nil
 		}
-		var c *column
-		c, err = openColumn(filepath.Join(dir, name), width)
+		var c *colfile.Column
+		c, err = colfile.Open(filepath.Join(dir, name), width)
 		if c != nil {
 			s.cols = append(s.cols, c)
 		}
@@ -196,7 +197,7 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) checkSizes() error {
 	c := s.meta.Counts
 	need := []struct {
-		col  *column
+		col  *colfile.Column
 		rows uint64
 	}{
 		{s.blockHash, c.Blocks}, {s.blockHeader, c.Blocks}, {s.blockTx, c.Blocks}, {s.blockAddr, c.Blocks},
@@ -205,8 +206,8 @@ func (s *Store) checkSizes() error {
 		{s.addrEnd, c.Addrs}, {s.addrData, c.AddrBytes},
 	}
 	for _, n := range need {
-		if n.col.fileRows() < n.rows {
-			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.name, n.col.fileRows(), n.rows)
+		if n.col.FileRows() < n.rows {
+			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.Name(), n.col.FileRows(), n.rows)
 		}
 	}
 	return nil
@@ -221,29 +222,29 @@ func (s *Store) undoPastCommit() error {
 	c := s.meta.Counts
 	// Spends marked by inputs past the commit.
 	changed := false
-	for i := c.Inputs; i < s.inOut.fileRows(); i++ {
-		o := s.inOut.u64(i)
+	for i := c.Inputs; i < s.inOut.FileRows(); i++ {
+		o := s.inOut.U64(i)
 		if o == NoOutput || o >= c.Outputs {
 			continue
 		}
-		if sp := s.outSpent.u32(o); sp != 0 && uint64(sp-1) >= c.Txs {
-			s.outSpent.setU32(o, 0)
+		if sp := s.outSpent.U32(o); sp != 0 && uint64(sp-1) >= c.Txs {
+			s.outSpent.SetU32(o, 0)
 			changed = true
 		}
 	}
 	if changed {
-		if err := s.outSpent.flushUpdates(); err != nil {
+		if err := s.outSpent.FlushUpdates(); err != nil {
 			return err
 		}
 	}
 	// Index entries made for rows past the commit.
 	b := s.db.NewBatch()
 	defer b.Close()
-	for h := c.Blocks; h < s.blockHash.fileRows(); h++ {
-		b.Delete(blockKey(nil, s.blockHash.row(h)), nil)
+	for h := c.Blocks; h < s.blockHash.FileRows(); h++ {
+		b.Delete(blockKey(nil, s.blockHash.Row(h)), nil)
 	}
-	for t := c.Txs; t < s.txHash.fileRows(); t++ {
-		key := txKey(nil, s.txHash.row(t))
+	for t := c.Txs; t < s.txHash.FileRows(); t++ {
+		key := txKey(nil, s.txHash.Row(t))
 		// A duplicated txid hands its key back to the earlier tx.
 		if v, closer, err := s.db.Get(key); err == nil {
 			n, _, dupOf, dup, perr := parseTxValue(v)
@@ -255,21 +256,21 @@ func (s *Store) undoPastCommit() error {
 		}
 		b.Delete(key, nil)
 	}
-	dataRows := s.addrData.fileRows()
-	for a := c.Addrs; a < s.addrEnd.fileRows(); a++ {
+	dataRows := s.addrData.FileRows()
+	for a := c.Addrs; a < s.addrEnd.FileRows(); a++ {
 		start := c.AddrBytes
 		if a > 0 {
-			start = s.addrEnd.u64(a - 1)
+			start = s.addrEnd.U64(a - 1)
 		}
-		end := s.addrEnd.u64(a)
+		end := s.addrEnd.U64(a)
 		if start > end || end > dataRows {
 			break
 		}
-		b.Delete(addrKey(nil, s.addrData.mm[start:end]), nil)
+		b.Delete(addrKey(nil, s.addrData.Flushed(int64(end))[start:end]), nil)
 	}
-	n := min(s.outAddr.fileRows(), s.outValue.fileRows())
+	n := min(s.outAddr.FileRows(), s.outValue.FileRows())
 	for o := c.Outputs; o < n; o++ {
-		if a := s.outAddr.u32(o); a != NoAddress {
+		if a := s.outAddr.U32(o); a != NoAddress {
 			b.Delete(postingKey(nil, a, o), nil)
 		}
 	}
@@ -278,20 +279,19 @@ func (s *Store) undoPastCommit() error {
 			return fmt.Errorf("store: index: %w", err)
 		}
 	}
-	rows := map[*column]uint64{
+	rows := map[*colfile.Column]uint64{
 		s.blockHash: c.Blocks, s.blockHeader: c.Blocks, s.blockTx: c.Blocks, s.blockAddr: c.Blocks,
 		s.txHash: c.Txs, s.txIn: c.Txs, s.txOut: c.Txs, s.txFee: c.Txs, s.txHeight: c.Txs, s.txInfo: c.Txs,
 		s.inOut: c.Inputs, s.outValue: c.Outputs, s.outAddr: c.Outputs, s.outSpent: c.Outputs,
 		s.addrEnd: c.Addrs, s.addrData: c.AddrBytes,
 	}
 	for _, col := range s.cols {
-		if col.size() != int64(rows[col])*int64(col.width) {
-			if err := col.truncate(rows[col]); err != nil {
+		if col.Size() != int64(rows[col])*int64(col.Width()) {
+			if err := col.Truncate(rows[col]); err != nil {
 				return err
 			}
 		} else {
-			col.pending = col.pending[:0]
-			col.updates = col.updates[:0]
+			col.DropPending()
 		}
 	}
 	return nil
@@ -301,7 +301,7 @@ func (s *Store) undoPastCommit() error {
 func (s *Store) Close() error {
 	first := s.wait()
 	for _, c := range s.cols {
-		if err := c.close(); err != nil && first == nil {
+		if err := c.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -339,7 +339,7 @@ func (s *Store) BlockHashAt(h int64) (btc.Hash, error) {
 	if h < 0 || uint64(h) >= s.meta.Counts.Blocks {
 		return btc.Hash{}, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
 	}
-	return btc.Hash(s.blockHash.row(uint64(h))), nil
+	return btc.Hash(s.blockHash.Row(uint64(h))), nil
 }
 
 // countsAt returns the counts of a chain cut after height h.
@@ -348,14 +348,14 @@ func (s *Store) countsAt(h int64) Counts {
 	if n == 0 {
 		return Counts{}
 	}
-	if n >= s.blockTx.rows() {
+	if n >= s.blockTx.Rows() {
 		return s.liveCounts()
 	}
-	c := Counts{Blocks: n, Txs: s.blockTx.u64(n), Addrs: s.blockAddr.u64(n)}
-	c.Inputs = s.txIn.u64(c.Txs)
-	c.Outputs = s.txOut.u64(c.Txs)
+	c := Counts{Blocks: n, Txs: s.blockTx.U64(n), Addrs: s.blockAddr.U64(n)}
+	c.Inputs = s.txIn.U64(c.Txs)
+	c.Outputs = s.txOut.U64(c.Txs)
 	if c.Addrs > 0 {
-		c.AddrBytes = s.addrEnd.u64(c.Addrs - 1)
+		c.AddrBytes = s.addrEnd.U64(c.Addrs - 1)
 	}
 	return c
 }
@@ -363,8 +363,8 @@ func (s *Store) countsAt(h int64) Counts {
 // liveCounts counts every row appended, committed or not.
 func (s *Store) liveCounts() Counts {
 	return Counts{
-		Blocks: s.blockHash.rows(), Txs: s.txHash.rows(), Inputs: s.inOut.rows(),
-		Outputs: s.outValue.rows(), Addrs: s.addrEnd.rows(), AddrBytes: s.addrData.rows(),
+		Blocks: s.blockHash.Rows(), Txs: s.txHash.Rows(), Inputs: s.inOut.Rows(),
+		Outputs: s.outValue.Rows(), Addrs: s.addrEnd.Rows(), AddrBytes: s.addrData.Rows(),
 	}
 }
 
@@ -384,7 +384,7 @@ func (s *Store) Unwind(h int64) error {
 	m.Counts = s.countsAt(h)
 	m.Tip = [32]byte{}
 	if h >= 0 {
-		copy(m.Tip[:], s.blockHash.row(uint64(h)))
+		copy(m.Tip[:], s.blockHash.Row(uint64(h)))
 	}
 	if err := writeMeta(s.dir, &m); err != nil {
 		return err

@@ -95,14 +95,14 @@ func (s *Store) TxView(n uint64) (*TxView, error) {
 		ptx, vout := s.TxOfOutput(o)
 		out := s.Output(o)
 		val := out.Value
-		v.Inputs[i] = InputView{PrevTxID: btc.Hash(s.txHash.row(ptx)).String(), PrevVout: vout, Type: out.Type.String(), Value: &val, Address: s.addrString(out.Addr)}
+		v.Inputs[i] = InputView{PrevTxID: btc.Hash(s.txHash.Row(ptx)).String(), PrevVout: vout, Type: out.Type.String(), Value: &val, Address: s.addrString(out.Addr)}
 	}
 	for i := range t.NumOut {
 		out := s.Output(t.FirstOut + i)
 		ov := OutputView{N: uint32(i), Value: out.Value, Type: out.Type.String(), Address: s.addrString(out.Addr)}
 		if out.Spent {
 			vin, _ := s.SpendingInput(out.SpentBy, out.Num)
-			ov.SpentBy = &SpentView{TxID: btc.Hash(s.txHash.row(out.SpentBy)).String(), Vin: vin}
+			ov.SpentBy = &SpentView{TxID: btc.Hash(s.txHash.Row(out.SpentBy)).String(), Vin: vin}
 		}
 		v.Outputs[i] = ov
 	}
@@ -189,8 +189,8 @@ func (s *Store) AddressView(addr string, offset, limit int) (*AddressView, error
 	}
 	sort.Slice(nums, func(i, j int) bool { return nums[i] > nums[j] })
 	if len(nums) > 0 {
-		v.LastSeenHeight = int64(s.txHeight.u32(nums[0]))
-		v.FirstSeenHeight = int64(s.txHeight.u32(nums[len(nums)-1]))
+		v.LastSeenHeight = int64(s.txHeight.U32(nums[0]))
+		v.FirstSeenHeight = int64(s.txHeight.U32(nums[len(nums)-1]))
 	}
 	if limit > 0 {
 		v.Offset, v.Limit = offset, limit
@@ -198,7 +198,7 @@ func (s *Store) AddressView(addr string, offset, limit int) (*AddressView, error
 		for i := offset; i < len(nums) && i < offset+limit; i++ {
 			t := nums[i]
 			v.Txs = append(v.Txs, AddressTxView{
-				TxID: btc.Hash(s.txHash.row(t)).String(), BlockHeight: int64(s.txHeight.u32(t)),
+				TxID: btc.Hash(s.txHash.Row(t)).String(), BlockHeight: int64(s.txHeight.U32(t)),
 				Received: txs[t].recv, Sent: txs[t].sent,
 			})
 		}
@@ -236,7 +236,7 @@ func (s *Store) BlockView(h int64, offset, limit int) (*BlockView, error) {
 		Size: b.Size, TxCount: b.NumTx, TxIDs: []string{}, Offset: offset, Limit: limit,
 	}
 	for i := uint64(offset); i < b.NumTx && i < uint64(offset+limit); i++ {
-		v.TxIDs = append(v.TxIDs, btc.Hash(s.txHash.row(b.FirstTx+i)).String())
+		v.TxIDs = append(v.TxIDs, btc.Hash(s.txHash.Row(b.FirstTx+i)).String())
 	}
 	return v, nil
 }

@@ -114,10 +114,10 @@ func (w *writer) reset() {
 func (w *writer) lookupTx(id *btc.Hash) (uint32, bool, error) {
 	s := w.s
 	k := binary.LittleEndian.Uint64(id[:8])
-	if n, ok := w.txs[k]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
+	if n, ok := w.txs[k]; ok && bytes.Equal(s.txHash.Row(uint64(n)), id[:]) {
 		return n, true, nil
 	}
-	if n, ok := w.txsOld[k]; ok && bytes.Equal(s.txHash.row(uint64(n)), id[:]) {
+	if n, ok := w.txsOld[k]; ok && bytes.Equal(s.txHash.Row(uint64(n)), id[:]) {
 		return n, true, nil
 	}
 	if n, ok := w.txsExact[*id]; ok {
@@ -131,7 +131,7 @@ func (w *writer) lookupTx(id *btc.Hash) (uint32, bool, error) {
 
 func (w *writer) addTx(id *btc.Hash, n uint32) {
 	k := binary.LittleEndian.Uint64(id[:8])
-	if old, ok := w.txs[k]; ok && !bytes.Equal(w.s.txHash.row(uint64(old)), id[:]) {
+	if old, ok := w.txs[k]; ok && !bytes.Equal(w.s.txHash.Row(uint64(old)), id[:]) {
 		w.txsExact[*id] = n
 		return
 	}
@@ -187,39 +187,39 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		if b.Hash != s.net.Genesis {
 			return fmt.Errorf("%w: first block %s is not network %s's genesis %s", ErrNotConnected, b.Hash, s.net.Name, s.net.Genesis)
 		}
-	} else if tip := s.blockHash.row(height - 1); !bytes.Equal(tip, b.Header.Prev[:]) {
+	} else if tip := s.blockHash.Row(height - 1); !bytes.Equal(tip, b.Header.Prev[:]) {
 		return fmt.Errorf("%w: block %s has parent %s, store tip at height %d is %s", ErrNotConnected, b.Hash, b.Header.Prev, height-1, btc.Hash(tip))
 	}
 	if live.Txs+uint64(len(b.Txs)) > maxTxs {
 		return fmt.Errorf("store: more than %d transactions", uint64(maxTxs))
 	}
 	w.idx.add(&w.idx.blocks, b.Hash[:], uint32(height), nil)
-	s.blockHash.appendRaw(b.Hash[:])
-	s.blockHeader.appendRaw(b.Raw[:btc.HeaderSize])
-	s.blockTx.appendU64(live.Txs)
-	s.blockAddr.appendU64(live.Addrs)
+	s.blockHash.AppendRaw(b.Hash[:])
+	s.blockHeader.AppendRaw(b.Raw[:btc.HeaderSize])
+	s.blockTx.AppendU64(live.Txs)
+	s.blockAddr.AppendU64(live.Addrs)
 
 	outIdx := 0
 	nIn, nOut, nAddr := live.Inputs, live.Outputs, live.Addrs
 	for ti := range b.Txs {
 		tx := &b.Txs[ti]
 		txn := live.Txs + uint64(ti)
-		s.txHash.appendRaw(tx.TxID[:])
-		s.txIn.appendU64(nIn)
-		s.txOut.appendU64(nOut)
-		s.txHeight.appendU32(uint32(height))
+		s.txHash.AppendRaw(tx.TxID[:])
+		s.txIn.AppendU64(nIn)
+		s.txOut.AppendU64(nOut)
+		s.txHeight.AppendU32(uint32(height))
 		var info [16]byte
 		binary.LittleEndian.PutUint32(info[0:], uint32(tx.Size))
 		binary.LittleEndian.PutUint32(info[4:], uint32(tx.Weight()))
 		binary.LittleEndian.PutUint32(info[8:], uint32(tx.Version))
 		binary.LittleEndian.PutUint32(info[12:], tx.LockTime)
-		s.txInfo.appendRaw(info[:])
+		s.txInfo.AppendRaw(info[:])
 
 		var in, out uint64
 		coinbase := ti == 0 && tx.IsCoinbase()
 		for ii := range tx.Inputs {
 			if coinbase {
-				s.inOut.appendU64(NoOutput)
+				s.inOut.AppendU64(NoOutput)
 				continue
 			}
 			txin := &tx.Inputs[ii]
@@ -230,14 +230,14 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			if !ok {
 				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
 			}
-			first := s.txOut.u64(uint64(prev))
-			if uint64(txin.PrevIndex) >= s.txOut.u64(uint64(prev)+1)-first {
-				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, s.txOut.u64(uint64(prev)+1)-first)
+			first := s.txOut.U64(uint64(prev))
+			if uint64(txin.PrevIndex) >= s.txOut.U64(uint64(prev)+1)-first {
+				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, s.txOut.U64(uint64(prev)+1)-first)
 			}
 			o := first + uint64(txin.PrevIndex)
-			in += s.outValue.u64(o) & (1<<valueBits - 1)
-			s.outSpent.setU32(o, uint32(txn)+1)
-			s.inOut.appendU64(o)
+			in += s.outValue.U64(o) & (1<<valueBits - 1)
+			s.outSpent.SetU32(o, uint32(txn)+1)
+			s.inOut.AppendU64(o)
 		}
 		nIn += uint64(len(tx.Inputs))
 
@@ -249,8 +249,8 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				return fmt.Errorf("%w: block %s: tx %s output %d: value %d out of range", ErrCorrupt, b.Hash, tx.TxID, oi, v)
 			}
 			out += uint64(v)
-			s.outValue.appendU64(uint64(v) | uint64(po.Type)<<valueBits)
-			s.outSpent.appendU32(0)
+			s.outValue.AppendU64(uint64(v) | uint64(po.Type)<<valueBits)
+			s.outSpent.AppendU32(0)
 			a := NoAddress
 			if po.Addr != nil {
 				n, ok, err := w.lookupAddr(po.Addr, po.Key)
@@ -263,15 +263,15 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 					}
 					n = uint32(nAddr)
 					nAddr++
-					s.addrData.appendRaw(po.Addr)
-					s.addrEnd.appendU64(s.addrData.rows())
+					s.addrData.AppendRaw(po.Addr)
+					s.addrEnd.AppendU64(s.addrData.Rows())
 					w.addAddr(po.Addr, po.Key, n)
 					w.idx.add(&w.idx.addrs, po.Addr, n, nil)
 				}
 				a = n
 				w.idx.postings = append(w.idx.postings, posting{a, nOut})
 			}
-			s.outAddr.appendU32(a)
+			s.outAddr.AppendU32(a)
 			nOut++
 		}
 		var fee uint64
@@ -281,7 +281,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			}
 			fee = in - out
 		}
-		s.txFee.appendU64(fee)
+		s.txFee.AppendU64(fee)
 		var wtxid []byte
 		if tx.Segwit {
 			wtxid = tx.WTxID[:]
@@ -306,7 +306,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 func (s *Store) Pending() int {
 	n := 0
 	for _, c := range s.cols {
-		n += len(c.pending)
+		n += c.PendingBytes()
 	}
 	return n
 }
@@ -337,7 +337,7 @@ func (s *Store) CommitAsync() error {
 	}
 	m := s.meta
 	m.Counts = live
-	copy(m.Tip[:], s.blockHash.row(live.Blocks-1))
+	copy(m.Tip[:], s.blockHash.Row(live.Blocks-1))
 	w := s.w
 	idx := w.idx
 	w.idx = newPendingIndex(idx)
@@ -370,20 +370,20 @@ func (s *Store) flushColumns() error {
 	errs := make([]error, len(s.cols))
 	var wg sync.WaitGroup
 	for i, c := range s.cols {
-		if len(c.pending) == 0 {
+		if c.PendingBytes() == 0 {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.flushAppends()
+			errs[i] = c.FlushAppends()
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return s.outSpent.flushUpdates()
+	return s.outSpent.FlushUpdates()
 }
 
 // wait finishes the commit in flight, if any.
