@@ -1,0 +1,400 @@
+package evm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/holiman/uint256"
+)
+
+// RPCLog is a log as eth_getLogs and receipts give it.
+type RPCLog struct {
+	Address          common.Address `json:"address"`
+	Topics           []common.Hash  `json:"topics"`
+	Data             hexutil.Bytes  `json:"data"`
+	LogIndex         hexU64         `json:"logIndex"`
+	TransactionIndex hexU64         `json:"transactionIndex"`
+	TransactionHash  common.Hash    `json:"transactionHash"`
+	BlockNumber      hexU64         `json:"blockNumber"`
+}
+
+// Log converts to the package's Log.
+func (l *RPCLog) Log() Log {
+	return Log{TxIndex: uint32(l.TransactionIndex), Index: uint32(l.LogIndex), Address: l.Address, Topics: l.Topics, Data: l.Data}
+}
+
+type rpcTx struct {
+	Hash             common.Hash     `json:"hash"`
+	Nonce            hexU64          `json:"nonce"`
+	TransactionIndex hexU64          `json:"transactionIndex"`
+	From             common.Address  `json:"from"`
+	To               *common.Address `json:"to"`
+	Value            hexBig          `json:"value"`
+	Gas              hexU64          `json:"gas"`
+	GasPrice         *hexBig         `json:"gasPrice"`
+	Type             *hexU64         `json:"type"`
+	Input            hexutil.Bytes   `json:"input"`
+}
+
+type rpcBlock struct {
+	Number        hexU64         `json:"number"`
+	Hash          common.Hash    `json:"hash"`
+	ParentHash    common.Hash    `json:"parentHash"`
+	Timestamp     hexU64         `json:"timestamp"`
+	Miner         common.Address `json:"miner"`
+	BaseFeePerGas *hexBig        `json:"baseFeePerGas"`
+	Transactions  []rpcTx        `json:"transactions"`
+	Withdrawals   []struct {
+		Index          hexU64         `json:"index"`
+		ValidatorIndex hexU64         `json:"validatorIndex"`
+		Address        common.Address `json:"address"`
+		Amount         hexU64         `json:"amount"`
+	} `json:"withdrawals"`
+}
+
+type rpcReceipt struct {
+	TransactionHash   common.Hash     `json:"transactionHash"`
+	TransactionIndex  hexU64          `json:"transactionIndex"`
+	GasUsed           hexU64          `json:"gasUsed"`
+	EffectiveGasPrice *hexBig         `json:"effectiveGasPrice"`
+	Status            *hexU64         `json:"status"`
+	ContractAddress   *common.Address `json:"contractAddress"`
+	Logs              []RPCLog        `json:"logs"`
+}
+
+// block converts a full block (with transaction objects) to a Block.
+func (rb *rpcBlock) block() *Block {
+	b := &Block{Number: uint64(rb.Number), Hash: rb.Hash, Parent: rb.ParentHash, Time: uint64(rb.Timestamp), Miner: rb.Miner}
+	if rb.BaseFeePerGas != nil {
+		v := uint256.Int(*rb.BaseFeePerGas)
+		b.BaseFee = &v
+	}
+	for _, t := range rb.Transactions {
+		tx := Tx{Hash: t.Hash, Index: uint32(t.TransactionIndex), Nonce: uint64(t.Nonce), From: t.From, To: t.To,
+			Value: uint256.Int(t.Value), Gas: uint64(t.Gas), Status: StatusUnknown}
+		if t.GasPrice != nil {
+			tx.GasPrice = uint256.Int(*t.GasPrice)
+		}
+		if t.Type != nil {
+			tx.Type = uint8(*t.Type)
+		}
+		if len(t.Input) >= 4 {
+			copy(tx.Selector[:], t.Input)
+		}
+		b.Txs = append(b.Txs, tx)
+	}
+	for _, w := range rb.Withdrawals {
+		b.Withdrawals = append(b.Withdrawals, Withdrawal{Index: uint64(w.Index), Validator: uint64(w.ValidatorIndex), Address: w.Address, Gwei: uint64(w.Amount)})
+	}
+	return b
+}
+
+// applyReceipts fills the transactions' outcomes and the block's logs.
+func (b *Block) applyReceipts(rs []rpcReceipt) error {
+	if len(rs) != len(b.Txs) {
+		return fmt.Errorf("block %d: %d receipts for %d transactions", b.Number, len(rs), len(b.Txs))
+	}
+	b.Logs = b.Logs[:0]
+	for i := range rs {
+		r := &rs[i]
+		t := &b.Txs[i]
+		if r.TransactionHash != t.Hash {
+			return fmt.Errorf("block %d: receipt %d is for %s, not %s", b.Number, i, r.TransactionHash, t.Hash)
+		}
+		t.Receipt = true
+		t.GasUsed = uint64(r.GasUsed)
+		if r.EffectiveGasPrice != nil {
+			t.GasPrice = uint256.Int(*r.EffectiveGasPrice)
+		}
+		if r.Status != nil {
+			t.Status = int8(*r.Status)
+		}
+		t.Contract = r.ContractAddress
+		for j := range r.Logs {
+			b.Logs = append(b.Logs, r.Logs[j].Log())
+		}
+	}
+	return nil
+}
+
+// RPC reads blocks from a node's JSON-RPC: eth_getBlockByNumber with full
+// transactions, eth_getBlockReceipts (or one eth_getTransactionReceipt per
+// transaction when the node lacks it) and internal calls from
+// debug_traceBlockByNumber's callTracer (or trace_block).
+type RPC struct {
+	URL     string
+	Client  *http.Client
+	Retries int           // attempts after the first on network errors and 5xx; default 4
+	Backoff time.Duration // first wait between attempts, doubled each time; default 200 ms
+	// Traces: "callTracer" (default), "trace_block", or "none".
+	Traces string
+
+	mu            sync.Mutex
+	noBlockRcpts  bool
+	id            int
+}
+
+// RPCError is an error object a node answered with.
+type RPCError struct {
+	Method  string
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("evm rpc: %s: %s (code %d)", e.Method, e.Message, e.Code)
+}
+
+// ErrNoMethod is wrapped by errors for methods the node does not offer.
+var ErrNoMethod = errors.New("the node does not offer this method")
+
+func (e *RPCError) missing() bool {
+	m := strings.ToLower(e.Message)
+	return e.Code == -32601 || strings.Contains(m, "not found") && strings.Contains(m, "method") || strings.Contains(m, "not available") || strings.Contains(m, "does not exist")
+}
+
+type rpcReq struct {
+	JSONRPC string `json:"jsonrpc"`
+	ID      int    `json:"id"`
+	Method  string `json:"method"`
+	Params  []any  `json:"params"`
+}
+
+type rpcResp struct {
+	ID     int             `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *RPCError       `json:"error"`
+}
+
+// Call is one request of a batch.
+type Call struct {
+	Method string
+	Params []any
+	Result any // decoded into
+}
+
+// Batch sends calls in one HTTP request and decodes each result.
+func (c *RPC) Batch(ctx context.Context, calls []Call) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	reqs := make([]rpcReq, len(calls))
+	for i, cl := range calls {
+		c.id++
+		p := cl.Params
+		if p == nil {
+			p = []any{}
+		}
+		reqs[i] = rpcReq{"2.0", c.id, cl.Method, p}
+	}
+	c.mu.Unlock()
+	body, _ := json.Marshal(reqs)
+	var resps []rpcResp
+	if err := c.post(ctx, body, &resps, calls[0].Method); err != nil {
+		return err
+	}
+	byID := map[int]*rpcResp{}
+	for i := range resps {
+		byID[resps[i].ID] = &resps[i]
+	}
+	for i, cl := range calls {
+		r := byID[reqs[i].ID]
+		if r == nil {
+			return fmt.Errorf("evm rpc: %s: no answer in the batch", cl.Method)
+		}
+		if r.Error != nil {
+			r.Error.Method = cl.Method
+			if r.Error.missing() {
+				return fmt.Errorf("%w: %w", ErrNoMethod, r.Error)
+			}
+			return r.Error
+		}
+		if cl.Result != nil {
+			if err := json.Unmarshal(r.Result, cl.Result); err != nil {
+				return fmt.Errorf("evm rpc: %s: bad result: %v", cl.Method, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *RPC) post(ctx context.Context, body []byte, out any, method string) error {
+	client := c.Client
+	if client == nil {
+		client = &http.Client{Timeout: 60 * time.Second}
+	}
+	retries, wait := c.Retries, c.Backoff
+	if retries == 0 {
+		retries = 4
+	}
+	if wait == 0 {
+		wait = 200 * time.Millisecond
+	}
+	var last error
+	for attempt := 0; attempt <= retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+			wait *= 2
+		}
+		req, err := http.NewRequestWithContext(ctx, "POST", c.URL, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("evm rpc: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			last = fmt.Errorf("evm rpc: %s: %w", method, err)
+			if ctx.Err() != nil {
+				return last
+			}
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+		resp.Body.Close()
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			last = fmt.Errorf("evm rpc: %s: HTTP %s", method, resp.Status)
+			continue
+		}
+		if err != nil {
+			last = fmt.Errorf("evm rpc: %s: %w", method, err)
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("evm rpc: %s: HTTP %s: %s", method, resp.Status, bytes.TrimSpace(b[:min(len(b), 200)]))
+		}
+		if err := json.Unmarshal(b, out); err != nil {
+			// A node answers a batch it refuses with one error object.
+			var one rpcResp
+			if json.Unmarshal(b, &one) == nil && one.Error != nil {
+				one.Error.Method = method
+				return one.Error
+			}
+			return fmt.Errorf("evm rpc: %s: answer is not JSON-RPC: %v", method, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w (after %d attempts)", last, retries+1)
+}
+
+// ChainID returns eth_chainId.
+func (c *RPC) ChainID(ctx context.Context) (uint64, error) {
+	var v hexU64
+	err := c.Batch(ctx, []Call{{Method: "eth_chainId", Result: &v}})
+	return uint64(v), err
+}
+
+// Head returns eth_blockNumber.
+func (c *RPC) Head(ctx context.Context) (uint64, error) {
+	var v hexU64
+	err := c.Batch(ctx, []Call{{Method: "eth_blockNumber", Result: &v}})
+	return uint64(v), err
+}
+
+// Block fetches block n with its receipts and traces.
+func (c *RPC) Block(ctx context.Context, n uint64) (*Block, error) {
+	num := fmt.Sprintf("0x%x", n)
+	var rb *rpcBlock
+	if err := c.Batch(ctx, []Call{{Method: "eth_getBlockByNumber", Params: []any{num, true}, Result: &rb}}); err != nil {
+		return nil, err
+	}
+	if rb == nil {
+		return nil, fmt.Errorf("evm rpc: block %d: the node does not have it", n)
+	}
+	b := rb.block()
+	if err := c.receipts(ctx, b, num); err != nil {
+		return nil, err
+	}
+	if err := c.traces(ctx, b, num); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (c *RPC) receipts(ctx context.Context, b *Block, num string) error {
+	if len(b.Txs) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	perTx := c.noBlockRcpts
+	c.mu.Unlock()
+	var rs []rpcReceipt
+	if !perTx {
+		err := c.Batch(ctx, []Call{{Method: "eth_getBlockReceipts", Params: []any{num}, Result: &rs}})
+		if errors.Is(err, ErrNoMethod) {
+			c.mu.Lock()
+			c.noBlockRcpts = true
+			c.mu.Unlock()
+			perTx = true
+		} else if err != nil {
+			return err
+		}
+	}
+	if perTx {
+		rs = make([]rpcReceipt, len(b.Txs))
+		calls := make([]Call, len(b.Txs))
+		for i := range b.Txs {
+			calls[i] = Call{Method: "eth_getTransactionReceipt", Params: []any{b.Txs[i].Hash}, Result: &rs[i]}
+		}
+		if err := c.Batch(ctx, calls); err != nil {
+			return err
+		}
+	}
+	return b.applyReceipts(rs)
+}
+
+func (c *RPC) traces(ctx context.Context, b *Block, num string) error {
+	switch c.Traces {
+	case "none":
+		return nil
+	case "trace_block":
+		var ps []ParityTrace
+		if err := c.Batch(ctx, []Call{{Method: "trace_block", Params: []any{num}, Result: &ps}}); err != nil {
+			return err
+		}
+		b.Traces = make([]Trace, 0, len(ps))
+		for i := range ps {
+			b.Traces = append(b.Traces, ps[i].Trace())
+		}
+	default:
+		var res []struct {
+			TxHash common.Hash `json:"txHash"`
+			Result *CallFrame  `json:"result"`
+			Error  string      `json:"error"`
+		}
+		if len(b.Txs) == 0 {
+			b.Traces = []Trace{}
+			break
+		}
+		err := c.Batch(ctx, []Call{{Method: "debug_traceBlockByNumber", Params: []any{num, map[string]any{"tracer": "callTracer"}}, Result: &res}})
+		if err != nil {
+			return err
+		}
+		if len(res) != len(b.Txs) {
+			return fmt.Errorf("evm rpc: debug_traceBlockByNumber %d: %d traces for %d transactions", b.Number, len(res), len(b.Txs))
+		}
+		b.Traces = []Trace{}
+		for i, r := range res {
+			if r.Result == nil {
+				return fmt.Errorf("evm rpc: debug_traceBlockByNumber %d: transaction %d: %s", b.Number, i, r.Error)
+			}
+			b.Traces = append(b.Traces, FlattenCallFrames(int32(i), r.Result)...)
+		}
+	}
+	b.MarkFailed()
+	return nil
+}
