@@ -139,9 +139,9 @@ type RPC struct {
 	// Traces: "callTracer" (default), "trace_block", or "none".
 	Traces string
 
-	mu            sync.Mutex
-	noBlockRcpts  bool
-	id            int
+	mu           sync.Mutex
+	noBlockRcpts bool
+	id           int
 }
 
 // RPCError is an error object a node answered with.
