@@ -41,7 +41,7 @@ func (r *rpcFlags) client() (*btc.RPC, error) {
 
 func newIngest() *cobra.Command {
 	c := &cobra.Command{Use: "ingest", Short: "Ingest a chain into a store"}
-	c.AddCommand(newIngestBTC())
+	c.AddCommand(newIngestBTC(), newIngestEVM())
 	return c
 }
 
@@ -202,17 +202,24 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 	rf.register(btcCmd)
 	btcCmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
 	btcCmd.Flags().BoolVar(&withCluster, "cluster", false, "keep the address clustering up to date as blocks arrive")
-	c.AddCommand(btcCmd)
+	c.AddCommand(btcCmd, newFollowEVM())
 	return c
 }
 
 func newTx() *cobra.Command {
 	var sf storeFlags
+	var chain string
 	c := &cobra.Command{
-		Use:   "tx TXID --store DIR",
-		Short: "Show a Bitcoin transaction: inputs with their values, outputs and who spent them",
+		Use:   "tx TXID|HASH --store DIR [--chain eth]",
+		Short: "Show a transaction: Bitcoin inputs and outputs, or an EVM transaction's transfers",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmTx(&sf, chain, args[0])
+			}
 			id, err := btc.ParseHash(args[0])
 			if err != nil {
 				return usageError{err}
@@ -249,6 +256,7 @@ func newTx() *cobra.Command {
 		},
 	}
 	sf.register(c, true)
+	chainFlag(c, &chain)
 	return c
 }
 
@@ -308,8 +316,9 @@ func newAddress() *cobra.Command {
 	var sf storeFlags
 	var txs bool
 	var limit, offset int
+	var chain string
 	c := &cobra.Command{
-		Use:   "address ADDR --store DIR",
+		Use:   "address ADDR --store DIR [--chain eth]",
 		Short: "Show a Bitcoin address: received, sent, balance and (with --txs) its transactions",
 		Long: `Show what the store knows of an address. Values are in satoshi in JSON and
 in BTC in text. A pay-to-pubkey output counts for the P2PKH address of its
@@ -318,6 +327,12 @@ key, as block explorers show it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || offset < 0 {
 				return usagef("--limit must be at least 1 and --offset at least 0")
+			}
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmAddress(&sf, chain, args[0], txs, offset, limit)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -363,7 +378,8 @@ key, as block explorers show it.`,
 		},
 	}
 	sf.register(c, true)
-	c.Flags().BoolVar(&txs, "txs", false, "list the address's transactions, newest first")
+	chainFlag(c, &chain)
+	c.Flags().BoolVar(&txs, "txs", false, "list the address's transactions (on EVM chains: transfers), newest first")
 	c.Flags().IntVar(&limit, "limit", 50, "transactions per page")
 	c.Flags().IntVar(&offset, "offset", 0, "transactions to skip")
 	return c
@@ -372,13 +388,20 @@ key, as block explorers show it.`,
 func newBlock() *cobra.Command {
 	var sf storeFlags
 	var limit, offset int
+	var chain string
 	c := &cobra.Command{
-		Use:   "block HEIGHT|HASH --store DIR",
-		Short: "Show a block's header fields and its txids (paged)",
+		Use:   "block HEIGHT|HASH --store DIR [--chain eth]",
+		Short: "Show a block's header fields and its transaction hashes (paged)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 || offset < 0 {
 				return usagef("--limit and --offset must not be negative")
+			}
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmBlock(&sf, chain, args[0], offset, limit)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -425,6 +448,7 @@ func newBlock() *cobra.Command {
 		},
 	}
 	sf.register(c, true)
+	chainFlag(c, &chain)
 	c.Flags().IntVar(&limit, "limit", 100, "txids per page")
 	c.Flags().IntVar(&offset, "offset", 0, "txids to skip")
 	return c

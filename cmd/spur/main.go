@@ -17,6 +17,8 @@ import (
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -43,13 +45,15 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, query.ErrBadRef):
 		return exitUsage
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, evmstore.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed), errors.Is(err, api.ErrRules):
+	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed), errors.Is(err, api.ErrRules),
+		errors.Is(err, evm.ErrInput), errors.Is(err, evmstore.ErrNotNext), errors.Is(err, evmstore.ErrChain):
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound
-	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt):
+	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt),
+		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt):
 		return exitStore
 	}
 	return exitFailure

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"fmt"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/ingest"
+)
+
+// chainFlag is --chain on the lookup commands: btc (default) or an EVM chain.
+func chainFlag(c *cobra.Command, v *string) {
+	c.Flags().StringVar(v, "chain", "btc", "chain: btc, or an EVM chain (eth, sepolia, holesky, dev)")
+}
+
+func isEVM(chain string) (bool, error) {
+	if chain == "btc" || chain == "" {
+		return false, nil
+	}
+	if _, ok := evmstore.Chains[chain]; !ok {
+		return false, usagef("unknown chain %q: want btc, eth, sepolia, holesky or dev", chain)
+	}
+	return true, nil
+}
+
+func evmDir(dir, chain string) string { return evmstore.Dir(dir, chain) }
+
+func openEVM(sf *storeFlags, chain string, create bool) (*evmstore.Store, error) {
+	if sf.dir == "" {
+		return nil, usagef("--store DIR is required")
+	}
+	if _, ok := evmstore.Chains[chain]; !ok {
+		return nil, usagef("unknown chain %q: want eth, sepolia, holesky or dev", chain)
+	}
+	dir := evmDir(sf.dir, chain)
+	if !create {
+		if _, err := os.Stat(filepath.Join(dir, "META")); err != nil {
+			return nil, fmt.Errorf("%w: %s holds no %s store (no evm/%s/META)", evmstore.ErrNotFound, sf.dir, chain, chain)
+		}
+	}
+	return evmstore.Open(dir, chain)
+}
+
+type evmRPCFlags struct {
+	url     string
+	traces  string
+	timeout time.Duration
+}
+
+func (r *evmRPCFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8545")
+	c.Flags().StringVar(&r.traces, "traces", "callTracer", "internal calls from: callTracer (debug_traceBlockByNumber), trace_block, or none")
+	c.Flags().DurationVar(&r.timeout, "rpc-timeout", 60*time.Second, "timeout of one JSON-RPC request")
+}
+
+func (r *evmRPCFlags) client() (*evm.RPC, error) {
+	switch r.traces {
+	case "callTracer", "trace_block", "none":
+	default:
+		return nil, usagef("--traces must be callTracer, trace_block or none, not %q", r.traces)
+	}
+	if !strings.HasPrefix(r.url, "http://") && !strings.HasPrefix(r.url, "https://") {
+		return nil, usagef("--rpc must be an http:// or https:// URL, not %q", r.url)
+	}
+	rpc := &evm.RPC{URL: r.url, Traces: r.traces}
+	rpc.Client = &http.Client{Timeout: r.timeout}
+	return rpc, nil
+}
+
+func newIngestEVM() *cobra.Command {
+	var sf storeFlags
+	var rf evmRPCFlags
+	var chain, etl string
+	var from, to uint64
+	var commitEvery, workers int
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "evm --store DIR --chain eth (--etl DIR | --rpc URL)",
+		Short: "Ingest an EVM chain from an ethereum-etl export or a node",
+		Long: `Ingest an EVM chain into the store at --store (under evm/CHAIN, created if
+needed). The unit is the transfer: native ETH (transaction values, internal
+calls, self-destructs, rewards, withdrawals, fees and the burnt base fee) and
+ERC-20 Transfer logs; DEX swaps and mixer deposits and withdrawals are derived
+from their logs and linked to their transfers.
+
+--etl reads an ethereum-etl export (blocks, transactions, receipts, logs,
+token_transfers, traces CSV files with ethereum-etl's column names; one
+directory or its partitioned tree). Without traces.csv, internal transfers
+are unknown. --rpc reads a node: eth_getBlockByNumber, eth_getBlockReceipts
+(or per-transaction receipts), and debug_traceBlockByNumber's callTracer (or
+trace_block with --traces trace_block); the node's chain id must match
+--chain.
+
+Rerunning continues where the last run stopped; blocks already stored are
+checked against the store and skipped. A killed run loses nothing committed.`,
+		Example: `  spur ingest evm --store ./store --chain eth --etl ./export
+  spur ingest evm --store ./store --chain dev --rpc http://127.0.0.1:8545`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (etl == "") == (rf.url == "") {
+				return usagef("give exactly one of --etl or --rpc")
+			}
+			var node *evm.RPC
+			if rf.url != "" {
+				var err error
+				if node, err = rf.client(); err != nil {
+					return err
+				}
+			}
+			s, err := openEVM(&sf, chain, true)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			opts := ingest.Options{CommitEvery: commitEvery, Workers: workers, Logger: logger()}
+			if !quiet {
+				opts.Progress = os.Stderr
+			}
+			var st *ingest.EVMStats
+			if etl != "" {
+				src, oerr := evm.OpenETL(etl)
+				if oerr != nil {
+					return oerr
+				}
+				defer src.Close()
+				st, err = ingest.EVMStream(cmd.Context(), s, src.Next, opts)
+			} else {
+				st, err = ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
+			}
+			if st != nil {
+				st.PeakRSSMiB = peakRSSMiB()
+				printEVMIngest(sf.json, st)
+			}
+			if err != nil {
+				tip := "empty"
+				if n, _, ok := s.Tip(); ok {
+					tip = "at block " + strconv.FormatUint(n, 10)
+				}
+				return fmt.Errorf("%w (store committed %s)", err, tip)
+			}
+			return nil
+		},
+	}
+	sf.register(c, true)
+	rf.register(c)
+	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
+	c.Flags().StringVar(&etl, "etl", "", "ethereum-etl export directory")
+	c.Flags().Uint64Var(&from, "from", 0, "with --rpc: first block when the store is empty")
+	c.Flags().Uint64Var(&to, "to", 0, "with --rpc: last block (0: the node's head)")
+	c.Flags().IntVar(&commitEvery, "commit-every", 0, "also commit every N blocks (0: by size and time only)")
+	c.Flags().IntVar(&workers, "workers", 0, "with --rpc: blocks fetched at once (default: the number of CPUs)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return c
+}
+
+func printEVMIngest(asJSON bool, st *ingest.EVMStats) {
+	if asJSON {
+		printJSON(os.Stdout, st)
+		return
+	}
+	t := newTable(os.Stdout)
+	t.row("chain", st.Chain)
+	t.row("blocks added (skipped)", fmt.Sprintf("%d (%d)", st.Blocks, st.Skipped))
+	t.row("transactions", st.Txs)
+	t.row("transfers", st.Transfers)
+	if st.TipHash != "" {
+		t.row("store", fmt.Sprintf("blocks %d to %d, tip %s", st.First, st.Tip, st.TipHash))
+	}
+	t.row("elapsed", fmt.Sprintf("%.1f s", st.ElapsedSec))
+	t.flush()
+}
+
+func newFollowEVM() *cobra.Command {
+	var sf storeFlags
+	var rf evmRPCFlags
+	var chain string
+	var interval time.Duration
+	c := &cobra.Command{
+		Use:   "evm --store DIR --chain CHAIN --rpc URL",
+		Short: "Follow an EVM node's tip, unwinding on reorgs",
+		Long: `Poll the node every --interval and append new blocks, each committed at once.
+When the node no longer has the store's tip block, spur unwinds to the last
+block both share and follows the node's chain. Stops on Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rf.url == "" {
+				return usagef("--rpc URL is required")
+			}
+			node, err := rf.client()
+			if err != nil {
+				return err
+			}
+			s, err := openEVM(&sf, chain, true)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			log := logger()
+			return ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
+				if sf.json {
+					printJSON(os.Stdout, st)
+					return
+				}
+				log.Info("synced", "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
+			})
+		},
+	}
+	sf.register(c, true)
+	rf.register(c)
+	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
+	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
+	return c
+}
+
+// ethAmount prints wei (or token units) with decimals, exactly.
+func ethAmount(v string, decimals *uint8) string {
+	if decimals == nil {
+		return v
+	}
+	n, ok := new(big.Int).SetString(v, 10)
+	if !ok {
+		return v
+	}
+	neg := n.Sign() < 0
+	n.Abs(n)
+	d := int(*decimals)
+	s := n.String()
+	if len(s) <= d {
+		s = strings.Repeat("0", d-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-d], strings.TrimRight(s[len(s)-d:], "0")
+	out := whole
+	if frac != "" {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+func assetName(asset, symbol string) string {
+	if symbol != "" {
+		return symbol
+	}
+	return asset
+}
+
+func evmTx(sf *storeFlags, chain, ref string) error {
+	if len(ref) != 66 || !strings.HasPrefix(ref, "0x") {
+		return usagef("%q is not a 0x-prefixed 32-byte transaction hash", ref)
+	}
+	s, err := openEVM(sf, chain, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	n, err := s.TxNum(common.HexToHash(ref))
+	if err != nil {
+		return err
+	}
+	v := s.TxView(n)
+	if sf.json {
+		return printJSON(os.Stdout, v)
+	}
+	t := newTable(os.Stdout)
+	t.row("hash", v.Hash)
+	t.row("block", fmt.Sprintf("%d %s (%s)", v.BlockNumber, v.BlockHash, time.Unix(int64(v.BlockTimestamp), 0).UTC().Format(time.RFC3339)))
+	t.row("from", v.FromAddress)
+	t.row("to", dash(v.ToAddress))
+	if v.ContractAddress != "" {
+		t.row("created", v.ContractAddress)
+	}
+	status := "unknown"
+	if v.ReceiptStatus != nil {
+		status = map[int8]string{0: "failed", 1: "ok"}[*v.ReceiptStatus]
+	}
+	t.row("status", status)
+	if v.Fee != "" {
+		eighteen := uint8(18)
+		t.row("fee", ethAmount(v.Fee, &eighteen)+" ETH")
+	}
+	t.flush()
+	fmt.Println()
+	t = newTable(os.Stdout)
+	t.row("KIND", "FROM", "TO", "AMOUNT", "ASSET")
+	for _, x := range v.Transfers {
+		t.row(x.Kind, dash(x.FromAddress), dash(x.ToAddress), ethAmount(x.Value, x.Decimals), assetName(x.Asset, x.Symbol))
+	}
+	t.flush()
+	if len(v.Events) > 0 {
+		fmt.Println()
+		t = newTable(os.Stdout)
+		t.row("EVENT", "CONTRACT", "ACTOR", "IN", "OUT")
+		side := func(x *evmstore.TransferView) string {
+			if x == nil {
+				return "-"
+			}
+			return ethAmount(x.Value, x.Decimals) + " " + assetName(x.Asset, x.Symbol)
+		}
+		for _, e := range v.Events {
+			t.row(e.Kind, e.Contract, e.Actor, side(e.In), side(e.Out))
+		}
+		t.flush()
+	}
+	return nil
+}
+
+func evmAddress(sf *storeFlags, chain, ref string, withTransfers bool, offset, limit int) error {
+	if _, err := evmstore.ParseAddress(ref); err != nil {
+		return usageError{err}
+	}
+	s, err := openEVM(sf, chain, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if !withTransfers {
+		limit = 0
+	}
+	v, err := s.AddressView(ref, offset, limit)
+	if err != nil {
+		return err
+	}
+	if sf.json {
+		return printJSON(os.Stdout, v)
+	}
+	t := newTable(os.Stdout)
+	t.row("address", v.Address)
+	t.row("transfers", v.TransferCount)
+	t.row("first / last seen block", fmt.Sprintf("%d / %d", v.FirstSeenBlock, v.LastSeenBlock))
+	t.flush()
+	fmt.Println()
+	t = newTable(os.Stdout)
+	t.row("ASSET", "RECEIVED", "SENT", "BALANCE", "TRANSFERS")
+	for _, b := range v.Balances {
+		t.row(assetName(b.Asset, b.Symbol), ethAmount(b.Received, b.Decimals), ethAmount(b.Sent, b.Decimals), ethAmount(b.Balance, b.Decimals), b.Transfers)
+	}
+	t.flush()
+	if withTransfers {
+		fmt.Println()
+		t = newTable(os.Stdout)
+		t.row("BLOCK", "TX", "KIND", "FROM", "TO", "AMOUNT", "ASSET")
+		for _, x := range v.Transfers {
+			t.row(x.BlockNumber, dash(x.TransactionHash), x.Kind, dash(x.FromAddress), dash(x.ToAddress), ethAmount(x.Value, x.Decimals), assetName(x.Asset, x.Symbol))
+		}
+		t.flush()
+		if offset+len(v.Transfers) < v.TransferCount {
+			fmt.Printf("\n%d more; use --offset %d\n", v.TransferCount-offset-len(v.Transfers), offset+len(v.Transfers))
+		}
+	}
+	return nil
+}
+
+func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
+	s, err := openEVM(sf, chain, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var r uint64
+	if strings.HasPrefix(ref, "0x") && len(ref) == 66 {
+		if r, err = s.BlockRowByHash(common.HexToHash(ref)); err != nil {
+			return err
+		}
+	} else {
+		n, perr := strconv.ParseUint(ref, 10, 64)
+		if perr != nil {
+			return usagef("%q is neither a block number nor a 0x-prefixed block hash", ref)
+		}
+		if r, err = s.BlockRow(n); err != nil {
+			return err
+		}
+	}
+	v := s.BlockView(r, offset, limit)
+	if sf.json {
+		return printJSON(os.Stdout, v)
+	}
+	t := newTable(os.Stdout)
+	t.row("number", v.Number)
+	t.row("hash", v.Hash)
+	t.row("parent", dash(v.ParentHash))
+	t.row("time", fmt.Sprintf("%d (%s)", v.Timestamp, time.Unix(int64(v.Timestamp), 0).UTC().Format(time.RFC3339)))
+	t.row("miner", v.Miner)
+	t.row("transactions / transfers", fmt.Sprintf("%d / %d", v.TransactionCount, v.TransferCount))
+	t.flush()
+	fmt.Println()
+	for i, h := range v.Transactions {
+		fmt.Printf("%6d  %s\n", offset+i, h)
+	}
+	if uint64(offset+len(v.Transactions)) < v.TransactionCount {
+		fmt.Printf("\n%d more; use --offset %d\n", v.TransactionCount-uint64(offset+len(v.Transactions)), offset+len(v.Transactions))
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/progress"
+)
+
+// EVMStats reports an EVM ingest run.
+type EVMStats struct {
+	Chain      string  `json:"chain"`
+	Blocks     int64   `json:"blocks"`
+	Skipped    int64   `json:"skipped_blocks"` // already in the store
+	Txs        int64   `json:"txs"`
+	Transfers  int64   `json:"transfers"`
+	Unwound    int64   `json:"unwound_blocks"`
+	First      uint64  `json:"first_block"`
+	Tip        uint64  `json:"tip_block"`
+	TipHash    string  `json:"tip_hash"`
+	ElapsedSec float64 `json:"elapsed_seconds"`
+	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
+}
+
+func (st *EVMStats) finish(s *evmstore.Store, start time.Time) {
+	st.Chain = s.Chain()
+	if n, h, ok := s.Tip(); ok {
+		st.First, st.Tip, st.TipHash = s.Counts().First, n, h.Hex()
+	}
+	st.ElapsedSec = time.Since(start).Seconds()
+}
+
+// evmAppender appends blocks in order, skipping those the store has and
+// committing by size, count and time.
+type evmAppender struct {
+	s     *evmstore.Store
+	opts  Options
+	st    *EVMStats
+	bar   *progress.Bar
+	last  time.Time
+	since int
+}
+
+func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
+	opts.defaults()
+	return &evmAppender{s: s, opts: opts, st: st, bar: bar, last: time.Now()}
+}
+
+func (a *evmAppender) add(b *evm.Block) error {
+	if next, ok := a.s.Next(); ok && b.Number < next {
+		// Already stored: it must be the same block.
+		r, err := a.s.BlockRow(b.Number)
+		if err == nil && a.s.Block(r).Hash != b.Hash {
+			return fmt.Errorf("%w: block %d is %s here but %s in the store; the source follows another chain (or a reorg: run spur follow evm)",
+				evmstore.ErrNotNext, b.Number, b.Hash.Hex(), a.s.Block(r).Hash.Hex())
+		}
+		a.st.Skipped++
+		a.bar.Add(1, 0, 0)
+		return nil
+	}
+	if err := a.s.AppendBlock(b); err != nil {
+		return err
+	}
+	a.st.Blocks++
+	a.st.Txs += int64(len(b.Txs))
+	a.bar.Add(1, int64(len(b.Txs)), 0)
+	a.since++
+	if a.s.Pending() >= a.opts.CommitBytes || time.Since(a.last) >= a.opts.CommitInterval ||
+		a.opts.CommitEvery > 0 && a.since >= a.opts.CommitEvery {
+		return a.commit()
+	}
+	return nil
+}
+
+func (a *evmAppender) commit() error {
+	before := a.s.Counts().Transfers
+	if err := a.s.Commit(); err != nil {
+		return err
+	}
+	a.st.Transfers += int64(a.s.Counts().Transfers - before)
+	a.last = time.Now()
+	a.since = 0
+	return nil
+}
+
+// EVMStream ingests the blocks next returns (until io.EOF), in order.
+// Blocks the store already holds are checked and skipped, so a rerun
+// resumes. On an error, everything appended since the last commit is
+// dropped and the store stays at its last commit.
+func EVMStream(ctx context.Context, s *evmstore.Store, next func() (*evm.Block, error), opts Options) (*EVMStats, error) {
+	start := time.Now()
+	st := &EVMStats{}
+	bar := progress.New(opts.Progress, "blocks", 0)
+	a := newEVMAppender(s, opts, st, bar)
+	err := func() error {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, err := next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := a.add(b); err != nil {
+				return err
+			}
+		}
+	}()
+	if err == nil || errors.Is(err, context.Canceled) {
+		if cerr := a.commit(); cerr != nil && err == nil {
+			err = cerr
+		}
+	} else {
+		s.Rollback()
+	}
+	bar.Done()
+	st.finish(s, start)
+	return st, err
+}
+
+// EVMRPC ingests from the node's next block after the store's tip (from
+// `from` when the store is empty) up to its head less confirmations,
+// fetching up to opts.Workers blocks at once.
+func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint64, opts Options) (*EVMStats, error) {
+	opts.defaults()
+	if err := CheckChainID(ctx, s, node); err != nil {
+		return nil, err
+	}
+	if n, ok := s.Next(); ok {
+		from = n
+	}
+	head, err := node.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if to == 0 || to > head {
+		to = head
+	}
+	start := time.Now()
+	st := &EVMStats{}
+	var total int64
+	if to >= from {
+		total = int64(to - from + 1)
+	}
+	bar := progress.New(opts.Progress, "blocks", total)
+	a := newEVMAppender(s, opts, st, bar)
+	err = fetchOrdered(ctx, node, from, to, opts.Workers, a.add)
+	if err == nil || errors.Is(err, context.Canceled) {
+		if cerr := a.commit(); cerr != nil && err == nil {
+			err = cerr
+		}
+	} else {
+		s.Rollback()
+	}
+	bar.Done()
+	st.finish(s, start)
+	return st, err
+}
+
+// CheckChainID refuses a node of another chain than the store's.
+func CheckChainID(ctx context.Context, s *evmstore.Store, node *evm.RPC) error {
+	id, err := node.ChainID(ctx)
+	if err != nil {
+		return err
+	}
+	if id != s.ChainID() {
+		return fmt.Errorf("%w: the node at %s is on chain id %d; the store holds %s (chain id %d)", evmstore.ErrChain, node.URL, id, s.Chain(), s.ChainID())
+	}
+	return nil
+}
+
+// fetchOrdered fetches blocks from..to with up to workers requests in
+// flight and hands them to fn in order.
+func fetchOrdered(ctx context.Context, node *evm.RPC, from, to uint64, workers int, fn func(*evm.Block) error) error {
+	if from > to {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		b   *evm.Block
+		err error
+	}
+	slots := make(chan chan result, workers)
+	go func() {
+		defer close(slots)
+		for n := from; n <= to; n++ {
+			ch := make(chan result, 1)
+			select {
+			case slots <- ch:
+			case <-ctx.Done():
+				return
+			}
+			go func(n uint64) {
+				b, err := node.Block(ctx, n)
+				ch <- result{b, err}
+			}(n)
+		}
+	}()
+	for ch := range slots {
+		r := <-ch
+		if r.err != nil {
+			return r.err
+		}
+		if err := fn(r.b); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// EVMFollow keeps the store at the node's tip: every interval it appends
+// new blocks, each committed at once; when the node's chain no longer holds
+// the store's tip it unwinds to the fork point first. onSync is called after
+// each round that changed the store. It returns when ctx ends.
+func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval time.Duration, opts Options, onSync func(*EVMStats)) error {
+	if err := CheckChainID(ctx, s, node); err != nil {
+		return err
+	}
+	opts.CommitEvery = 1
+	for {
+		st, err := evmSyncOnce(ctx, s, node, opts)
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		if st != nil && (st.Blocks > 0 || st.Unwound > 0) && onSync != nil {
+			onSync(st)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(interval):
+		}
+	}
+}
+
+func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options) (*EVMStats, error) {
+	start := time.Now()
+	st := &EVMStats{}
+	// Find the highest stored block the node still has.
+	if tipN, tipH, ok := s.Tip(); ok {
+		first := s.Counts().First
+		n, h := tipN, tipH
+		for {
+			nh, err := blockHash(ctx, node, n)
+			if err != nil {
+				return nil, err
+			}
+			if nh == h {
+				break
+			}
+			if n == first {
+				return nil, fmt.Errorf("%w: the node shares no stored block (from %d); it follows another chain", evmstore.ErrNotNext, first)
+			}
+			n--
+			h = s.Block(n - first).Hash
+		}
+		if n < tipN {
+			if opts.Logger != nil {
+				opts.Logger.Info("reorg", "fork_block", n, "unwound", tipN-n)
+			}
+			if err := s.Unwind(n + 1); err != nil {
+				return nil, err
+			}
+			st.Unwound = int64(tipN - n)
+		}
+	}
+	more, err := EVMRPC(ctx, s, node, 0, 0, opts)
+	if more != nil {
+		st.Blocks, st.Txs, st.Transfers = more.Blocks, more.Txs, more.Transfers
+	}
+	st.finish(s, start)
+	return st, err
+}
+
+func blockHash(ctx context.Context, node *evm.RPC, n uint64) (common.Hash, error) {
+	var hdr *struct {
+		Hash common.Hash `json:"hash"`
+	}
+	err := node.Batch(ctx, []evm.Call{{Method: "eth_getBlockByNumber", Params: []any{fmt.Sprintf("0x%x", n), false}, Result: &hdr}})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if hdr == nil {
+		return common.Hash{}, nil
+	}
+	return hdr.Hash, nil
+}
