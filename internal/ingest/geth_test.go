@@ -1,0 +1,389 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"golang.org/x/crypto/sha3"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+var (
+	gethOnce sync.Once
+	gethPath string
+	gethErr  error
+)
+
+// gethBinary returns a geth built from the go-ethereum version pinned in
+// go.mod (SPUR_GETH names a prebuilt one). The build is cached in the user
+// cache directory: it takes minutes the first time.
+func gethBinary(t *testing.T) string {
+	t.Helper()
+	gethOnce.Do(func() {
+		if p := os.Getenv("SPUR_GETH"); p != "" {
+			gethPath = p
+			return
+		}
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/ethereum/go-ethereum").Output()
+		if err != nil {
+			gethErr = err
+			return
+		}
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		gethPath = filepath.Join(cache, "spur-test", "geth-"+strings.TrimSpace(string(out)))
+		if _, err := os.Stat(gethPath); err == nil {
+			return
+		}
+		b, err := exec.Command("go", "build", "-o", gethPath, "github.com/ethereum/go-ethereum/cmd/geth").CombinedOutput()
+		if err != nil {
+			gethErr = fmt.Errorf("building geth: %v\n%s", err, b)
+		}
+	})
+	if gethErr != nil {
+		t.Fatal(gethErr)
+	}
+	return gethPath
+}
+
+type gethNode struct {
+	t   *testing.T
+	url string
+	rpc *evm.RPC
+	dev common.Address
+}
+
+// startGeth starts a geth --dev node (in memory, one block per transaction)
+// and stops it when the test ends.
+func startGeth(t *testing.T) *gethNode {
+	t.Helper()
+	cmd := exec.Command(gethBinary(t), "--dev", "--dev.period", "0", "--cache", "256", "--nat", "none",
+		"--http", "--http.addr", "127.0.0.1", "--http.port", "0", "--http.api", "eth,net,web3,debug,txpool,dev",
+		"--ipcdisable", "--nodiscover", "--maxpeers", "0", "--port", "0", "--verbosity", "3")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	re := regexp.MustCompile(`HTTP server started\s+endpoint=(127\.0\.0\.1:\d+)`)
+	found := make(chan string, 1)
+	var logTail []string
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			logTail = append(logTail, sc.Text())
+			if len(logTail) > 30 {
+				logTail = logTail[1:]
+			}
+			mu.Unlock()
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-found:
+	case <-time.After(60 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("geth did not start:\n%s", strings.Join(logTail, "\n"))
+	}
+	g := &gethNode{t: t, url: "http://" + addr}
+	g.rpc = &evm.RPC{URL: g.url}
+	var accts []common.Address
+	for i := 0; ; i++ {
+		err := g.rpc.Batch(context.Background(), []evm.Call{{Method: "eth_accounts", Result: &accts}})
+		if err == nil && len(accts) > 0 {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("geth's dev account: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.dev = accts[0]
+	return g
+}
+
+func (g *gethNode) call(method string, result any, params ...any) {
+	g.t.Helper()
+	if err := g.rpc.Batch(context.Background(), []evm.Call{{Method: method, Params: params, Result: result}}); err != nil {
+		g.t.Fatalf("%s: %v", method, err)
+	}
+}
+
+type receipt struct {
+	Status          string          `json:"status"`
+	BlockNumber     string          `json:"blockNumber"`
+	ContractAddress *common.Address `json:"contractAddress"`
+}
+
+// send sends a transaction from the dev account and waits for its receipt.
+func (g *gethNode) send(to *common.Address, wei *big.Int, data []byte, gas uint64) (common.Hash, receipt) {
+	g.t.Helper()
+	tx := map[string]any{"from": g.dev, "value": "0x" + wei.Text(16)}
+	if to != nil {
+		tx["to"] = *to
+	}
+	if len(data) > 0 {
+		tx["data"] = "0x" + hex.EncodeToString(data)
+	}
+	if gas > 0 {
+		tx["gas"] = fmt.Sprintf("0x%x", gas)
+	}
+	var h common.Hash
+	g.call("eth_sendTransaction", &h, tx)
+	for i := 0; i < 200; i++ {
+		var r *receipt
+		err := g.rpc.Batch(context.Background(), []evm.Call{{Method: "eth_getTransactionReceipt", Params: []any{h}, Result: &r}})
+		if err != nil && !strings.Contains(err.Error(), "indexing is in progress") {
+			g.t.Fatal(err)
+		}
+		if r != nil {
+			return h, *r
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	g.t.Fatalf("no receipt for %s", h.Hex())
+	return h, receipt{}
+}
+
+func selector(sig string) []byte {
+	k := sha3.NewLegacyKeccak256()
+	k.Write([]byte(sig))
+	return k.Sum(nil)[:4]
+}
+
+func word(v any) []byte {
+	var w [32]byte
+	switch v := v.(type) {
+	case common.Address:
+		copy(w[12:], v[:])
+	case *big.Int:
+		v.FillBytes(w[:])
+	}
+	return w[:]
+}
+
+func calldata(sig string, args ...any) []byte {
+	b := selector(sig)
+	for _, a := range args {
+		b = append(b, word(a)...)
+	}
+	return b
+}
+
+func contractCode(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/evm/contracts/Test.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Contracts map[string]struct{ Bytecode string }
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return common.FromHex(c.Contracts[name].Bytecode)
+}
+
+func eth(x float64) *big.Int {
+	v, _ := new(big.Float).Mul(big.NewFloat(x), big.NewFloat(1e18)).Int(nil)
+	return v
+}
+
+type xfer struct {
+	kind, from, to, asset, amount string
+}
+
+// The geth test: a real node, real transactions of every kind spur reads,
+// ingested over JSON-RPC and checked transfer by transfer; then a reorg
+// followed; then a node of another chain refused.
+func TestGethIngest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := startGeth(t)
+	a := common.HexToAddress("0x00000000000000000000000000000000000a11ce")
+	b := common.HexToAddress("0x0000000000000000000000000000000000000b0b")
+	want := map[common.Hash][]xfer{}
+	dev := g.dev.Hex()
+	ethAmt := func(x float64) string { return eth(x).String() }
+
+	h, _ := g.send(&a, eth(1), nil, 0)
+	want[h] = []xfer{{"call", dev, a.Hex(), "ETH", ethAmt(1)}}
+
+	h, r := g.send(nil, big.NewInt(0), contractCode(t, "Forwarder"), 0)
+	fwd := *r.ContractAddress
+	want[h] = nil
+
+	h, _ = g.send(&fwd, eth(2), calldata("forward(address)", b), 0)
+	want[h] = []xfer{{"call", dev, fwd.Hex(), "ETH", ethAmt(2)}, {"internal", fwd.Hex(), b.Hex(), "ETH", ethAmt(2)}}
+
+	h, _ = g.send(&fwd, eth(3), calldata("split(address,address)", a, b), 0)
+	want[h] = []xfer{{"call", dev, fwd.Hex(), "ETH", ethAmt(3)}, {"internal", fwd.Hex(), a.Hex(), "ETH", ethAmt(1.5)}, {"internal", fwd.Hex(), b.Hex(), "ETH", ethAmt(1.5)}}
+
+	h, r = g.send(&fwd, eth(1), calldata("forwardThenRevert(address)", b), 200000)
+	if r.Status != "0x0" {
+		t.Fatalf("the reverting call succeeded: %+v", r)
+	}
+	want[h] = nil // reverted: nothing moves but the fee
+
+	supply := big.NewInt(1_000_000_000_000)
+	h, r = g.send(nil, big.NewInt(0), append(contractCode(t, "Token"), word(supply)...), 0)
+	tok := *r.ContractAddress
+	want[h] = []xfer{{"token", common.Address{}.Hex(), dev, tok.Hex(), supply.String()}}
+
+	h, _ = g.send(&tok, big.NewInt(0), calldata("transfer(address,uint256)", b, big.NewInt(250_000_000)), 0)
+	want[h] = []xfer{{"token", dev, b.Hex(), tok.Hex(), "250000000"}}
+	lastTokenTx := h
+
+	dir := t.TempDir()
+	s, err := evmstore.Open(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := EVMRPC(context.Background(), s, g.rpc, 0, 0, Options{Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != 8 { // genesis and one block per transaction
+		t.Fatalf("%d blocks ingested, want 8", st.Blocks)
+	}
+	for h, w := range want {
+		n, err := s.TxNum(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := s.TxView(n)
+		var got []xfer
+		fees := 0
+		for _, x := range v.Transfers {
+			if x.Kind == "fee" || x.Kind == "burn" {
+				fees++
+				continue
+			}
+			got = append(got, xfer{x.Kind, x.FromAddress, x.ToAddress, x.Asset, x.Value})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("tx %s:\n got %v\nwant %v", h.Hex(), got, w)
+		}
+		if fees == 0 || v.Fee == "" || v.Fee == "0" {
+			t.Errorf("tx %s: no fee (%q)", h.Hex(), v.Fee)
+		}
+	}
+	// Balances: b got 2 + 1.5 ETH and 250 TST; the dev account's transfers
+	// (payments, fees, burnt base fees) explain its balance exactly.
+	av, err := s.AddressView(b.Hex(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(av.Balances) != 2 || av.Balances[0].Balance != ethAmt(3.5) || av.Balances[1].Balance != "250000000" || av.Balances[1].Asset != tok.Hex() {
+		t.Fatalf("balances of b: %+v", av.Balances)
+	}
+	var devBal string
+	g.call("eth_getBalance", &devBal, g.dev, "latest")
+	dv, err := s.AddressView(dev, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alloc string // the dev account's genesis allocation
+	g.call("eth_getBalance", &alloc, g.dev, "0x0")
+	// (The dev account also mines, so it receives the priority fees.)
+	delta, _ := new(big.Int).SetString(dv.Balances[0].Balance, 10)
+	start, _ := new(big.Int).SetString(strings.TrimPrefix(alloc, "0x"), 16)
+	now, _ := new(big.Int).SetString(strings.TrimPrefix(devBal, "0x"), 16)
+	if new(big.Int).Add(start, delta).Cmp(now) != 0 {
+		t.Errorf("dev account: genesis %s + net transfers %s != balance now %s", start, delta, now)
+	}
+
+	// A reorg: cut the node back below the last token transfer and mine a
+	// different block at its height. Following unwinds and re-ingests.
+	n, _ := s.TxNum(lastTokenTx)
+	height := s.Block(s.Tx(n).Block).Number
+	g.call("debug_setHead", nil, fmt.Sprintf("0x%x", height-1))
+	c := common.HexToAddress("0x000000000000000000000000000000000000c0de")
+	h2, _ := g.send(&c, eth(0.5), nil, 0)
+	st2, err := evmSyncOnce(context.Background(), s, g.rpc, Options{CommitEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.Unwound != 1 || st2.Blocks != 1 {
+		t.Fatalf("follow after the reorg: %+v", st2)
+	}
+	if _, err := s.TxNum(lastTokenTx); !errors.Is(err, evmstore.ErrNotFound) {
+		t.Fatalf("the reorged-out tx is still there: %v", err)
+	}
+	if _, err := s.TxNum(h2); err != nil {
+		t.Fatal(err)
+	}
+	// The followed store equals a fresh ingest of the node's chain.
+	fresh, err := evmstore.Open(t.TempDir(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := EVMRPC(context.Background(), fresh, g.rpc, 0, 0, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := s.Digest()
+	d2, _ := fresh.Digest()
+	if d1 != d2 {
+		t.Fatal("store after the reorg differs from a fresh ingest")
+	}
+
+	// A node of another chain is refused, and the store is untouched.
+	other, err := evmstore.Open(t.TempDir(), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := EVMRPC(context.Background(), other, g.rpc, 0, 0, Options{}); !errors.Is(err, evmstore.ErrChain) {
+		t.Fatalf("chain id 1337 into an eth store: %v", err)
+	}
+	if other.Counts() != (evmstore.Counts{}) {
+		t.Fatal("refused node wrote to the store")
+	}
+	// A method the node lacks is named as such.
+	noTrace := &evm.RPC{URL: g.url, Traces: "trace_block"}
+	if _, err := noTrace.Block(context.Background(), 1); !errors.Is(err, evm.ErrNoMethod) || !strings.Contains(err.Error(), "trace_block") {
+		t.Fatalf("trace_block on geth: %v", err)
+	}
+}
