@@ -81,12 +81,13 @@ func newIngestEVM() *cobra.Command {
 	var sf storeFlags
 	var rf evmRPCFlags
 	var chain, etl string
+	var era1 []string
 	var from, to uint64
 	var commitEvery, workers int
 	var quiet bool
 	c := &cobra.Command{
-		Use:   "evm --store DIR --chain eth (--etl DIR | --rpc URL)",
-		Short: "Ingest an EVM chain from an ethereum-etl export or a node",
+		Use:   "evm --store DIR --chain eth (--etl DIR | --era1 PATH... | --rpc URL)",
+		Short: "Ingest an EVM chain from an ethereum-etl export, era1 archives or a node",
 		Long: `Ingest an EVM chain into the store at --store (under evm/CHAIN, created if
 needed). The unit is the transfer: native ETH (transaction values, internal
 calls, self-destructs, rewards, withdrawals, fees and the burnt base fee) and
@@ -96,7 +97,9 @@ from their logs and linked to their transfers.
 --etl reads an ethereum-etl export (blocks, transactions, receipts, logs,
 token_transfers, traces CSV files with ethereum-etl's column names; one
 directory or its partitioned tree). Without traces.csv, internal transfers
-are unknown. --rpc reads a node: eth_getBlockByNumber, eth_getBlockReceipts
+are unknown. --era1 reads era1 archives (pre-merge history: headers, bodies
+and receipts; each block's transactions and receipts roots are checked);
+they carry no internal calls. --rpc reads a node: eth_getBlockByNumber, eth_getBlockReceipts
 (or per-transaction receipts), and debug_traceBlockByNumber's callTracer (or
 trace_block with --traces trace_block); the node's chain id must match
 --chain.
@@ -104,11 +107,18 @@ trace_block with --traces trace_block); the node's chain id must match
 Rerunning continues where the last run stopped; blocks already stored are
 checked against the store and skipped. A killed run loses nothing committed.`,
 		Example: `  spur ingest evm --store ./store --chain eth --etl ./export
+  spur ingest evm --store ./store --chain sepolia --era1 ./era1/
   spur ingest evm --store ./store --chain dev --rpc http://127.0.0.1:8545`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if (etl == "") == (rf.url == "") {
-				return usagef("give exactly one of --etl or --rpc")
+			given := 0
+			for _, g := range []bool{etl != "", len(era1) > 0, rf.url != ""} {
+				if g {
+					given++
+				}
+			}
+			if given != 1 {
+				return usagef("give exactly one of --etl, --era1 or --rpc")
 			}
 			var node *evm.RPC
 			if rf.url != "" {
@@ -129,6 +139,13 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			var st *ingest.EVMStats
 			if etl != "" {
 				src, oerr := evm.OpenETL(etl)
+				if oerr != nil {
+					return oerr
+				}
+				defer src.Close()
+				st, err = ingest.EVMStream(cmd.Context(), s, src.Next, opts)
+			} else if len(era1) > 0 {
+				src, oerr := evm.OpenEra1(era1, s.ChainID())
 				if oerr != nil {
 					return oerr
 				}
@@ -155,6 +172,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 	rf.register(c)
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&etl, "etl", "", "ethereum-etl export directory")
+	c.Flags().StringSliceVar(&era1, "era1", nil, "era1 file or directory of them (repeatable)")
 	c.Flags().Uint64Var(&from, "from", 0, "with --rpc: first block when the store is empty")
 	c.Flags().Uint64Var(&to, "to", 0, "with --rpc: last block (0: the node's head)")
 	c.Flags().IntVar(&commitEvery, "commit-every", 0, "also commit every N blocks (0: by size and time only)")

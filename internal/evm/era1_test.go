@@ -1,0 +1,136 @@
+package evm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/golang/snappy"
+)
+
+const era1File = "../../testdata/evm/era1/sepolia-00021-b8814b14.era1"
+
+const sepoliaID = 11155111
+
+func TestEra1(t *testing.T) {
+	e, err := OpenEra1([]string{era1File}, sepoliaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var blocks, txs, creations, transfers int
+	var prev common.Hash
+	for want := uint64(172032); ; want++ {
+		b, err := e.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Number != want || blocks > 0 && b.Parent != prev {
+			t.Fatalf("block %d (parent %s) where %d after %s was expected", b.Number, b.Parent.Hex(), want, prev.Hex())
+		}
+		prev = b.Hash
+		blocks++
+		for _, tx := range b.Txs {
+			txs++
+			if tx.Contract != nil {
+				creations++
+				if *tx.Contract != crypto.CreateAddress(tx.From, tx.Nonce) {
+					t.Fatal("contract address")
+				}
+			}
+			if !tx.Receipt || tx.GasUsed == 0 || tx.GasUsed > tx.Gas || tx.Status != StatusOK && tx.Status != StatusFailed {
+				t.Fatalf("tx %s: %+v", tx.Hash.Hex(), tx)
+			}
+		}
+		transfers += len(b.Transfers())
+	}
+	// The counts go-ethereum's provenance note gives for this file.
+	if blocks != 8192 || txs != 93 || creations != 28 {
+		t.Fatalf("%d blocks, %d txs, %d creations; want 8192, 93, 28", blocks, txs, creations)
+	}
+	if transfers < txs {
+		t.Fatalf("%d transfers for %d txs: fees missing", transfers, txs)
+	}
+	t.Logf("%d transfers", transfers)
+}
+
+// A damaged archive names the file and offset; no block past the damage
+// is returned as good.
+func TestEra1Corrupt(t *testing.T) {
+	orig, err := os.ReadFile(era1File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find the entries: flip the last byte of the first non-empty receipts
+	// entry, and cut the file in the middle of an entry.
+	off, firstRcpt := 0, -1
+	var rcptSize int
+	for off < len(orig) {
+		typ := int(orig[off]) | int(orig[off+1])<<8
+		size := int(orig[off+2]) | int(orig[off+3])<<8 | int(orig[off+4])<<16 | int(orig[off+5])<<24
+		if typ == e2Receipts && size > 40 && firstRcpt < 0 {
+			firstRcpt, rcptSize = off, size
+		}
+		off += 8 + size
+	}
+	if firstRcpt < 0 {
+		t.Fatal("no receipts entry found")
+	}
+	cases := map[string][]byte{
+		"receipts":  func() []byte { b := append([]byte(nil), orig...); b[firstRcpt+8+rcptSize-1] ^= 0xff; return b }(),
+		"truncated": orig[:len(orig)/2],
+		"receipts root": func() []byte {
+			// Decompress the receipts, change a byte of their RLP, compress
+			// again: the snappy layer is fine, the root is not.
+			raw, err := unsnappy(orig[firstRcpt+8 : firstRcpt+8+rcptSize])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A bit in the logs bloom, which is 256 bytes of zeros here.
+			i := bytes.Index(raw, make([]byte, 64))
+			if i < 0 {
+				t.Fatal("no bloom in the receipts")
+			}
+			raw[i+10] = 0x01
+			var buf bytes.Buffer
+			w := snappy.NewBufferedWriter(&buf)
+			w.Write(raw)
+			w.Close()
+			b := append([]byte(nil), orig[:firstRcpt]...)
+			hdr := []byte{e2Receipts, 0, 0, 0, 0, 0, 0, 0}
+			binary.LittleEndian.PutUint32(hdr[2:], uint32(buf.Len()))
+			b = append(append(b, hdr...), buf.Bytes()...)
+			return append(b, orig[firstRcpt+8+rcptSize:]...)
+		}(),
+		"not era1": []byte("blocks.csv\n1,2,3\n"),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bad.era1")
+			os.WriteFile(p, data, 0o644)
+			e, err := OpenEra1([]string{p}, sepoliaID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			for err == nil {
+				_, err = e.Next()
+			}
+			if err == io.EOF || !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "bad.era1 offset") ||
+				name == "receipts root" && !strings.Contains(err.Error(), "receipts root") {
+				t.Fatalf("error %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
