@@ -143,6 +143,11 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 					return oerr
 				}
 				defer src.Close()
+				for _, t := range src.Tokens {
+					if err := s.SetToken(t.Address, t.Symbol, t.Decimals); err != nil {
+						return err
+					}
+				}
 				st, err = ingest.EVMStream(cmd.Context(), s, src.Next, opts)
 			} else if len(era1) > 0 {
 				src, oerr := evm.OpenEra1(era1, s.ChainID())

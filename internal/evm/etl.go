@@ -32,9 +32,19 @@ var ErrInput = errors.New("bad input")
 type ETL struct {
 	blocks, txs, receipts, logs, transfers, traces *csvStream
 	done                                           bool
+	// Tokens are the rows of tokens.csv, if the export has one.
+	Tokens []Token
 }
 
-var etlKinds = []string{"blocks", "transactions", "receipts", "logs", "token_transfers", "traces"}
+var etlKinds = []string{"blocks", "transactions", "receipts", "logs", "token_transfers", "traces", "tokens"}
+
+// Token is a row of ethereum-etl's tokens.csv.
+type Token struct {
+	Address  common.Address
+	Symbol   string
+	Name     string
+	Decimals uint8
+}
 
 // OpenETL finds the export's files under dir.
 func OpenETL(dir string) (*ETL, error) {
@@ -85,11 +95,38 @@ func OpenETL(dir string) (*ETL, error) {
 		e.transfers = open("token_transfers", "token_address", "from_address", "to_address", "value", "log_index", "block_number")
 	}
 	e.traces = open("traces", "block_number", "transaction_index", "from_address", "to_address", "value", "trace_type")
+	if tk := open("tokens", "address", "symbol", "decimals"); tk != nil && err == nil {
+		err = e.readTokens(tk)
+		tk.close()
+	}
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
 	return e, nil
+}
+
+func (e *ETL) readTokens(r *csvStream) error {
+	for {
+		ok, err := r.next()
+		if err != nil || !ok {
+			return err
+		}
+		t := Token{Address: r.addr("address"), Symbol: r.get("symbol"), Name: r.opt("name")}
+		if d := r.get("decimals"); d != "" {
+			v, err := strconv.ParseUint(d, 10, 8)
+			if err != nil {
+				return r.errorf("decimals", "%q is not a number of decimals (0-255)", d)
+			}
+			t.Decimals = uint8(v)
+		} else {
+			continue // unknown decimals: not a usable token row
+		}
+		if r.err != nil {
+			return r.err
+		}
+		e.Tokens = append(e.Tokens, t)
+	}
 }
 
 // HasTraces reports whether the export has traces (internal transfers).

@@ -22,9 +22,19 @@ const (
 	KindBurn       Kind = 8  // the base fee, burnt (to the zero address)
 	KindToken      Kind = 9  // ERC-20 Transfer log
 	KindNFT        Kind = 10 // ERC-721 Transfer log
+	KindGenesis    Kind = 11 // a genesis allocation
+	KindWrap       Kind = 12 // WETH minted for ETH (WETH9's Deposit log), from the zero address
+	KindUnwrap     Kind = 13 // WETH burnt for ETH (WETH9's Withdrawal log), to the zero address
 )
 
-var kindNames = [...]string{"", "call", "internal", "create", "suicide", "reward", "withdrawal", "fee", "burn", "token", "nft"}
+// WrappedNative are the WETH9 contracts whose Deposit and Withdrawal logs
+// mint and burn the token: they emit no Transfer for it, so without these
+// a WETH balance would not add up.
+var WrappedNative = map[common.Address]bool{
+	common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"): true, // mainnet
+}
+
+var kindNames = [...]string{"", "call", "internal", "create", "suicide", "reward", "withdrawal", "fee", "burn", "token", "nft", "genesis", "wrap", "unwrap"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -44,7 +54,10 @@ func ParseKind(s string) (Kind, bool) {
 }
 
 // Native reports whether the kind moves ETH.
-func (k Kind) Native() bool { return k >= KindCall && k <= KindBurn }
+func (k Kind) Native() bool { return k >= KindCall && k <= KindBurn || k == KindGenesis }
+
+// FromNowhere reports whether the kind creates ETH (no sender).
+func (k Kind) FromNowhere() bool { return k == KindReward || k == KindWithdrawal || k == KindGenesis }
 
 // NoTx marks a transfer that belongs to the block, not to a transaction.
 const NoTx = -1
@@ -153,6 +166,16 @@ func (b *Block) Transfers() []Transfer {
 						k = KindNFT
 					}
 					out = append(out, Transfer{TxIndex: ti, Kind: k, Index: l.Index, Asset: l.Address, From: from, To: to, Amount: v})
+				} else if WrappedNative[l.Address] && len(l.Topics) == 2 && len(l.Data) == 32 {
+					var v uint256.Int
+					v.SetBytes32(l.Data)
+					who := common.BytesToAddress(l.Topics[1][12:])
+					switch l.Topics[0] {
+					case TopicWETHDeposit:
+						out = append(out, Transfer{TxIndex: ti, Kind: KindWrap, Index: l.Index, Asset: l.Address, To: who, Amount: v})
+					case TopicWETHWithdrawal:
+						out = append(out, Transfer{TxIndex: ti, Kind: KindUnwrap, Index: l.Index, Asset: l.Address, From: who, Amount: v})
+					}
 				}
 			}
 		}
@@ -176,7 +199,11 @@ func (b *Block) Transfers() []Transfer {
 	}
 	for _, t := range rewards {
 		if !t.Failed && !t.Value.IsZero() {
-			add(Transfer{TxIndex: NoTx, Kind: KindReward, To: t.To, Amount: t.Value})
+			k := KindReward
+			if t.Type == "genesis" {
+				k = KindGenesis
+			}
+			add(Transfer{TxIndex: NoTx, Kind: k, To: t.To, Amount: t.Value})
 		}
 	}
 	for _, w := range b.Withdrawals {

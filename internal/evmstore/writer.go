@@ -200,7 +200,7 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 		var err error
 		// Rewards and withdrawals come from nowhere and the base fee goes
 		// nowhere; a token's zero address is a real party (mints, burns).
-		if x.Kind != evm.KindReward && x.Kind != evm.KindWithdrawal {
+		if !x.Kind.FromNowhere() {
 			if from, err = w.addrNum(x.From); err != nil {
 				return err
 			}

@@ -168,7 +168,7 @@ func (g *gethNode) send(to *common.Address, wei *big.Int, data []byte, gas uint6
 	}
 	var h common.Hash
 	g.call("eth_sendTransaction", &h, tx)
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 2400; i++ { // up to a minute on a loaded machine
 		var r *receipt
 		err := g.rpc.Batch(context.Background(), []evm.Call{{Method: "eth_getTransactionReceipt", Params: []any{h}, Result: &r}})
 		if err != nil && !strings.Contains(err.Error(), "indexing is in progress") {

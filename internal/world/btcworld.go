@@ -33,6 +33,10 @@ const (
 	KindPool     = "mining-pool"
 	KindMixer    = "mixer"
 	KindActor    = "actor"
+	KindDEX      = "dex"
+	KindToken    = "token"
+	KindService  = "service"
+	KindBridge   = "bridge"
 )
 
 // TruthEntity is an owner of addresses.
@@ -48,8 +52,15 @@ type Step struct {
 	Tx     string `json:"tx"`
 	From   string `json:"from"`
 	To     string `json:"to"`
-	Amount int64  `json:"amount"` // satoshi
-	Kind   string `json:"kind"`   // theft, peel, mix-in, mix-out, consolidation, deposit
+	Amount int64  `json:"amount"` // satoshi (Bitcoin steps)
+	Kind   string `json:"kind"`   // theft, peel, swap, mix-in, mix-out, consolidation, deposit, bridge
+	// EVM steps: the asset ("ETH" or a token symbol) and the amount in its
+	// base units, as a decimal string.
+	Asset string `json:"asset,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Mix-out steps: the public clue that links the withdrawal to the
+	// incident's deposits (address-reuse, gas-price), or "none".
+	Clue string `json:"clue,omitempty"`
 }
 
 // Incident is a theft of the scenario with where its money went.
@@ -63,18 +74,34 @@ type Incident struct {
 	Stolen       int64            `json:"stolen"`    // satoshi
 	Steps        []Step           `json:"steps"`
 	Destinations map[string]int64 `json:"destinations"` // "exchange:NAME", "unspent", "fees"
+	// The EVM side: what was taken (asset -> base units), from which
+	// addresses by which transactions, its USD value on the day, and where
+	// the ETH went (destination -> wei).
+	EVM *IncidentEVM `json:"evm,omitempty"`
+}
+
+// IncidentEVM is an incident's part on the EVM chain.
+type IncidentEVM struct {
+	Chain           string            `json:"chain"`
+	VictimAddresses []string          `json:"victim_addresses"`
+	TheftTxs        []string          `json:"theft_txs"`
+	Stolen          map[string]string `json:"stolen"`
+	StolenUSD       float64           `json:"stolen_usd"`
+	Destinations    map[string]string `json:"destinations"` // "exchange:NAME", "bridge", "unspent", "fees", "mixer-fees"
 }
 
 // Truth is truth.json: what really happened in the world.
 type Truth struct {
-	Version   int               `json:"version"`
-	Seed      uint64            `json:"seed"`
-	Network   string            `json:"network"`
-	Entities  []TruthEntity     `json:"entities"`
-	Addresses map[string]int    `json:"addresses"` // address -> entity id
-	CoinJoins map[string]string `json:"coinjoins"` // txid -> kind
-	Incidents []*Incident       `json:"incidents"`
-	Stats     map[string]any    `json:"stats"`
+	Version   int            `json:"version"`
+	Seed      uint64         `json:"seed"`
+	Network   string         `json:"network"`
+	Entities  []TruthEntity  `json:"entities"`
+	Addresses map[string]int `json:"addresses"` // Bitcoin address -> entity id
+	// EVMAddresses are the EVM side's addresses (EIP-55) -> entity id.
+	EVMAddresses map[string]int    `json:"evm_addresses,omitempty"`
+	CoinJoins    map[string]string `json:"coinjoins"` // txid -> kind
+	Incidents    []*Incident       `json:"incidents"`
+	Stats        map[string]any    `json:"stats"`
 
 	mixerFeeAddr string
 }
@@ -330,7 +357,7 @@ func Generate(dir string, o Options) (*Truth, error) {
 	w := &world{
 		g:   &gen{rng: rand.New(rand.NewPCG(o.Seed, 0x77)), o: ChainOptions{FileSize: 128 << 20, XorKey: o.XorKey}, dir: blocksDir, magic: net.Magic},
 		rng: rand.New(rand.NewPCG(o.Seed, 0x5eed)), o: o, net: net,
-		truth:  Truth{Version: 1, Seed: o.Seed, Network: "regtest", Addresses: map[string]int{}, CoinJoins: map[string]string{}},
+		truth:  Truth{Version: 1, Seed: o.Seed, Network: "regtest", Addresses: map[string]int{}, EVMAddresses: map[string]int{}, CoinJoins: map[string]string{}},
 		time:   time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC),
 		counts: map[string]int{},
 	}
@@ -390,6 +417,9 @@ func Generate(dir string, o Options) (*Truth, error) {
 	}
 	if scen != nil {
 		scen.finish()
+	}
+	if err := w.genEVM(dir, scen); err != nil {
+		return nil, err
 	}
 	w.truth.Stats = map[string]any{"blocks": o.Blocks + 1, "txs": w.counts["txs"] + 1, "addresses": len(w.truth.Addresses),
 		"entities": len(w.truth.Entities), "coinjoins": len(w.truth.CoinJoins), "tx0s": w.counts["tx0"], "sweeps": w.counts["sweep"],

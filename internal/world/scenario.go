@@ -256,6 +256,16 @@ func (w *world) writeFiles(dir string) error {
 		for _, t := range i.TheftTxs {
 			fmt.Fprintf(&inc, "      - %s\n", t)
 		}
+		if i.EVM != nil && len(i.EVM.TheftTxs) > 0 {
+			fmt.Fprintf(&inc, "    evm:\n      chain: %s\n      victim_addresses:\n", i.EVM.Chain)
+			for _, a := range i.EVM.VictimAddresses {
+				fmt.Fprintf(&inc, "        - %s\n", a)
+			}
+			inc.WriteString("      theft_txs:\n")
+			for _, t := range i.EVM.TheftTxs {
+				fmt.Fprintf(&inc, "        - %s\n", t)
+			}
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "incidents.yaml"), []byte(inc.String()), 0o644); err != nil {
 		return err
@@ -286,7 +296,7 @@ func (w *world) writeFiles(dir string) error {
 func PriceOn(asset, day string) (float64, bool) {
 	for _, line := range strings.Split(prices2021, "\n") {
 		if strings.HasPrefix(line, day+","+asset+",") {
-			v, err := strconv.ParseFloat(line[len(day)+len(asset)+2:], 64)
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(day)+len(asset)+2:]), 64)
 			return v, err == nil
 		}
 	}
