@@ -132,40 +132,48 @@ func unsnappy(b []byte) ([]byte, error) {
 
 // Next returns the next block, or io.EOF after the last.
 func (e *Era1) Next() (*Block, error) {
-	var hdrRLP, bodyRLP, rcptRLP []byte
-	var hdrOff int64
+	hdr, body, rcpt, off, err := e.NextRaw()
+	if err != nil {
+		return nil, err
+	}
+	return e.block(hdr, body, rcpt, off)
+}
+
+// NextRaw returns the next block's RLP header, body and receipts, as stored
+// (decompressed), and the offset of its header entry; io.EOF after the last.
+func (e *Era1) NextRaw() (hdrRLP, bodyRLP, rcptRLP []byte, hdrOff int64, err error) {
 	for {
 		typ, data, off, err := e.entry()
 		if err != nil {
 			if err == io.EOF && hdrRLP != nil {
-				return nil, e.errorf(e.off, "file ends inside a block")
+				return nil, nil, nil, 0, e.errorf(e.off, "file ends inside a block")
 			}
-			return nil, err
+			return nil, nil, nil, 0, err
 		}
 		switch typ {
 		case e2Header:
 			if hdrRLP != nil {
-				return nil, e.errorf(off, "header without body and receipts before it")
+				return nil, nil, nil, 0, e.errorf(off, "header without body and receipts before it")
 			}
 			if hdrRLP, err = unsnappy(data); err != nil {
-				return nil, e.errorf(off, "header: snappy: %v", err)
+				return nil, nil, nil, 0, e.errorf(off, "header: snappy: %v", err)
 			}
 			hdrOff = off
 		case e2Body:
 			if hdrRLP == nil || bodyRLP != nil {
-				return nil, e.errorf(off, "body out of place")
+				return nil, nil, nil, 0, e.errorf(off, "body out of place")
 			}
 			if bodyRLP, err = unsnappy(data); err != nil {
-				return nil, e.errorf(off, "body: snappy: %v", err)
+				return nil, nil, nil, 0, e.errorf(off, "body: snappy: %v", err)
 			}
 		case e2Receipts:
 			if bodyRLP == nil {
-				return nil, e.errorf(off, "receipts out of place")
+				return nil, nil, nil, 0, e.errorf(off, "receipts out of place")
 			}
 			if rcptRLP, err = unsnappy(data); err != nil {
-				return nil, e.errorf(off, "receipts: snappy: %v", err)
+				return nil, nil, nil, 0, e.errorf(off, "receipts: snappy: %v", err)
 			}
-			return e.block(hdrRLP, bodyRLP, rcptRLP, hdrOff)
+			return hdrRLP, bodyRLP, rcptRLP, hdrOff, nil
 		}
 	}
 }
