@@ -3,6 +3,7 @@ package main
 import (
 	"compress/bzip2"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -309,7 +312,59 @@ The store goes to a temporary directory unless --store is given.`,
 					return err
 				}
 				fmt.Print(rep.Markdown())
-				fmt.Println("\n(The Bitcoin side only: the synthetic world's EVM chain, with the ETH and token thefts, is still to come.)")
+				fmt.Println("\n(This report covers the Bitcoin side; the ETH and token side follows.)")
+
+				section("11. The EVM side: ingest the world's ethereum-etl export and look at the Liquid theft")
+				fmt.Println("$ spur ingest evm --chain eth --etl world/evm")
+				es, err := evmstore.Open(evmstore.Dir(filepath.Join(tmp, "world-store"), "eth"), "eth")
+				if err != nil {
+					return err
+				}
+				defer es.Close()
+				src, err := evm.OpenETL(filepath.Join(wdir, "evm"))
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				for _, t := range src.Tokens {
+					if err := es.SetToken(t.Address, t.Symbol, t.Decimals); err != nil {
+						return err
+					}
+				}
+				est, err := ingest.EVMStream(cmd.Context(), es, src.Next, ingest.Options{})
+				if err != nil {
+					return err
+				}
+				kinds := map[string]int{}
+				for n := uint64(0); n < es.NumEvents(); n++ {
+					kinds[es.Event(n).Kind.String()]++
+				}
+				fmt.Printf("  %d blocks, %d transactions, %d transfers; %d swaps, %d mixer deposits, %d mixer withdrawals\n",
+					est.Blocks, est.Txs, est.Transfers, kinds["swap"], kinds["mix-deposit"], kinds["mix-withdrawal"])
+				var liquid *label.Incident
+				for i := range incs {
+					if incs[i].ID == "dprk-2021-5" && incs[i].EVM != nil {
+						liquid = &incs[i]
+					}
+				}
+				if liquid != nil && len(liquid.EVM.TheftTxs) > 1 {
+					n, err := es.TxNum(common.HexToHash(liquid.EVM.TheftTxs[0]))
+					if err != nil {
+						return err
+					}
+					thief := es.Address(es.Tx(n).To).Hex()
+					es.Close() // the commands below open the store themselves
+					fmt.Printf("$ spur tx --chain eth %s   # the ETH theft, from incidents.yaml\n", liquid.EVM.TheftTxs[0])
+					if err := evmTx(&storeFlags{dir: filepath.Join(tmp, "world-store")}, "eth", liquid.EVM.TheftTxs[0]); err != nil {
+						return err
+					}
+					fmt.Printf("\n$ spur address --chain eth %s --txs --limit 8   # the receiving address\n", thief)
+					if err := evmAddress(&storeFlags{dir: filepath.Join(tmp, "world-store")}, "eth", thief, true, 0, 8); err != nil {
+						return err
+					}
+					fmt.Println("\n(Tokens swapped to ETH on the DEX, the ETH split for the mixer: following it across the swap,")
+					fmt.Println("the mixer and the swap service to Bitcoin is the cross-chain trace, still to come.)")
+				}
 			}
 			if keep {
 				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)

@@ -293,12 +293,15 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
+		s.db = nil
 	}
 	for _, c := range s.cols {
 		errs = append(errs, c.Close())
 	}
+	s.cols = nil
 	if s.lock != nil {
 		s.lock.Close()
+		s.lock = nil
 	}
 	return errors.Join(errs...)
 }

@@ -278,9 +278,10 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 	return nil
 }
 
-// Pending reports how many bytes of column data await Commit.
+// Pending reports how many bytes await Commit: column data and index
+// entries (the batch is held in memory until then).
 func (s *Store) Pending() int {
-	n := 0
+	n := s.w.batch.Len()
 	for _, c := range s.cols {
 		n += c.PendingBytes()
 	}

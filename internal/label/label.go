@@ -364,6 +364,16 @@ type Incident struct {
 	Actor    string   `json:"actor" yaml:"actor"`
 	Chain    string   `json:"chain" yaml:"chain"`
 	TheftTxs []string `json:"theft_txs" yaml:"theft_txs"`
+	// EVM is the incident's part on an EVM chain, when it has one.
+	EVM *IncidentEVM `json:"evm,omitempty" yaml:"evm,omitempty"`
+}
+
+// IncidentEVM is what reporting gives of an incident on an EVM chain: the
+// chain, the victim's compromised addresses and the theft transactions.
+type IncidentEVM struct {
+	Chain           string   `json:"chain" yaml:"chain"`
+	VictimAddresses []string `json:"victim_addresses,omitempty" yaml:"victim_addresses"`
+	TheftTxs        []string `json:"theft_txs" yaml:"theft_txs"`
 }
 
 // PutIncidents stores incidents, replacing any with the same id.

@@ -1,7 +1,9 @@
 package world
 
 import (
+	"bytes"
 	"math/big"
+	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -87,6 +89,7 @@ func (e *evmWorld) depositAddr(x, u int) common.Address {
 	if !ok {
 		d = e.addr(e.exchIDs[x], "deposit", len(e.exchDep[x])+1)
 		e.exchDep[x][u] = d
+		e.exchDepList[x] = append(e.exchDepList[x], d)
 	}
 	return d
 }
@@ -94,13 +97,8 @@ func (e *evmWorld) depositAddr(x, u int) common.Address {
 // sweep: the exchange moves what sits on its deposit addresses to its hot
 // wallet, less the gas (the pattern that tells deposit addresses apart).
 func (e *evmWorld) sweep(x int) {
-	deps := make([]common.Address, 0, len(e.exchDep[x]))
-	for u := range e.exchDep[x] {
-		deps = append(deps, e.exchDep[x][u])
-	}
-	sortAddrs(deps)
 	hot := e.exchHot[x]
-	for _, d := range deps {
+	for _, d := range e.exchDepList[x] {
 		fee := e.fee(gasTransfer)
 		b := e.balance(d)
 		if b.Cmp(new(big.Int).Mul(fee, big.NewInt(20))) < 0 {
@@ -112,11 +110,7 @@ func (e *evmWorld) sweep(x int) {
 }
 
 func sortAddrs(as []common.Address) {
-	for i := 1; i < len(as); i++ {
-		for j := i; j > 0 && string(as[j][:]) < string(as[j-1][:]); j-- {
-			as[j], as[j-1] = as[j-1], as[j]
-		}
-	}
+	sort.Slice(as, func(i, j int) bool { return bytes.Compare(as[i][:], as[j][:]) < 0 })
 }
 
 func (e *evmWorld) withdrawExchange() {

@@ -37,6 +37,7 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 		e.exchIDs = append(e.exchIDs, x.w.id)
 		e.exchHot = append(e.exchHot, e.addr(x.w.id, "hot", 0))
 		e.exchDep = append(e.exchDep, map[int]common.Address{})
+		e.exchDepList = append(e.exchDepList, nil)
 	}
 	pool := w.newEntity(KindPool, "Ethermine Peak")
 	e.miner = e.addr(pool.id, "miner", 0)

@@ -147,11 +147,14 @@ type evmWorld struct {
 	exchIDs  []int
 	relayers []common.Address
 	exchDep  []map[int]common.Address // exchange -> user -> deposit address
-	notes    []tornadoNote            // deposits not yet withdrawn (background users)
-	leaf     map[common.Address]int
-	bridge   common.Address
-	counts   map[string]int
-	addrSeen map[common.Address]bool
+	// exchDepList holds each exchange's deposit addresses in the order they
+	// were made: sweeps visit them in that order.
+	exchDepList [][]common.Address
+	notes       []tornadoNote // deposits not yet withdrawn (background users)
+	leaf        map[common.Address]int
+	bridge      common.Address
+	counts      map[string]int
+	addrSeen    map[common.Address]bool
 }
 
 type tornadoNote struct {
