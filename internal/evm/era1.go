@@ -44,6 +44,9 @@ type Era1 struct {
 	off    int64
 	signer types.Signer
 	path   string
+	snappy *snappy.Reader
+	src    bytes.Reader
+	buf    bytes.Buffer
 }
 
 // OpenEra1 reads the given era1 files or directories of them, in name
@@ -126,8 +129,20 @@ func (e *Era1) entry() (typ uint16, data []byte, off int64, err error) {
 	}
 }
 
-func unsnappy(b []byte) ([]byte, error) {
-	return io.ReadAll(snappy.NewReader(bytes.NewReader(b)))
+// unsnappy decompresses one entry with the file's reader: a new snappy
+// reader allocates two 64 KiB buffers, which for three small entries per
+// block was most of the work.
+func (e *Era1) unsnappy(b []byte) ([]byte, error) {
+	if e.snappy == nil {
+		e.snappy = snappy.NewReader(nil)
+	}
+	e.src.Reset(b)
+	e.snappy.Reset(&e.src)
+	e.buf.Reset()
+	if _, err := e.buf.ReadFrom(e.snappy); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(e.buf.Bytes()), nil
 }
 
 // Next returns the next block, or io.EOF after the last.
@@ -155,7 +170,7 @@ func (e *Era1) NextRaw() (hdrRLP, bodyRLP, rcptRLP []byte, hdrOff int64, err err
 			if hdrRLP != nil {
 				return nil, nil, nil, 0, e.errorf(off, "header without body and receipts before it")
 			}
-			if hdrRLP, err = unsnappy(data); err != nil {
+			if hdrRLP, err = e.unsnappy(data); err != nil {
 				return nil, nil, nil, 0, e.errorf(off, "header: snappy: %v", err)
 			}
 			hdrOff = off
@@ -163,14 +178,14 @@ func (e *Era1) NextRaw() (hdrRLP, bodyRLP, rcptRLP []byte, hdrOff int64, err err
 			if hdrRLP == nil || bodyRLP != nil {
 				return nil, nil, nil, 0, e.errorf(off, "body out of place")
 			}
-			if bodyRLP, err = unsnappy(data); err != nil {
+			if bodyRLP, err = e.unsnappy(data); err != nil {
 				return nil, nil, nil, 0, e.errorf(off, "body: snappy: %v", err)
 			}
 		case e2Receipts:
 			if bodyRLP == nil {
 				return nil, nil, nil, 0, e.errorf(off, "receipts out of place")
 			}
-			if rcptRLP, err = unsnappy(data); err != nil {
+			if rcptRLP, err = e.unsnappy(data); err != nil {
 				return nil, nil, nil, 0, e.errorf(off, "receipts: snappy: %v", err)
 			}
 			return hdrRLP, bodyRLP, rcptRLP, hdrOff, nil

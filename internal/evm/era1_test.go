@@ -134,3 +134,7 @@ func TestEra1Corrupt(t *testing.T) {
 		})
 	}
 }
+
+func unsnappy(b []byte) ([]byte, error) {
+	return io.ReadAll(snappy.NewReader(bytes.NewReader(b)))
+}

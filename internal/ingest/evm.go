@@ -49,6 +49,11 @@ type evmAppender struct {
 }
 
 func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
+	if opts.CommitBytes == 0 {
+		// The index batch waits in memory until the commit, and Pebble
+		// copies a large one again: commit more often than Bitcoin does.
+		opts.CommitBytes = 16 << 20
+	}
 	opts.defaults()
 	return &evmAppender{s: s, opts: opts, st: st, bar: bar, last: time.Now()}
 }
