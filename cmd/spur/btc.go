@@ -571,11 +571,18 @@ func isHex(s string) bool {
 func newStoreCmd() *cobra.Command {
 	c := &cobra.Command{Use: "store", Short: "Inspect a store: counts, disk usage, digest"}
 	var sf storeFlags
+	var infoChain, digestChain string
 	info := &cobra.Command{
-		Use:   "info --store DIR",
-		Short: "Show the store's height, counts and bytes on disk per input and output",
+		Use:   "info --store DIR [--chain eth]",
+		Short: "Show the store's height, counts and bytes on disk per input and output (per transfer on EVM chains)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if e, err := isEVM(infoChain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmStoreInfo(&sf, infoChain)
+			}
 			s, err := sf.openExisting()
 			if err != nil {
 				return err
@@ -609,14 +616,35 @@ func newStoreCmd() *cobra.Command {
 		},
 	}
 	sf.register(info, true)
+	chainFlag(info, &infoChain)
 	var df storeFlags
 	digest := &cobra.Command{
-		Use:   "digest --store DIR",
+		Use:   "digest --store DIR [--chain eth]",
 		Short: "Print a SHA-256 over the store's committed content (columns and index)",
 		Long: `Two stores holding the same chain have the same digest, whatever happened
 to them on the way (crashes, reorgs, resumed runs).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if e, err := isEVM(digestChain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				es, err := openEVM(&df, digestChain, false)
+				if err != nil {
+					return err
+				}
+				defer es.Close()
+				d, err := es.Digest()
+				if err != nil {
+					return err
+				}
+				n, _, _ := es.Tip()
+				if df.json {
+					return printJSON(os.Stdout, map[string]any{"digest": d, "tip_block": n, "blocks": es.Counts().Blocks})
+				}
+				fmt.Println(d)
+				return nil
+			}
 			s, err := df.openExisting()
 			if err != nil {
 				return err
@@ -634,6 +662,7 @@ to them on the way (crashes, reorgs, resumed runs).`,
 		},
 	}
 	df.register(digest, true)
+	chainFlag(digest, &digestChain)
 	c.AddCommand(info, digest)
 	return c
 }

@@ -18,9 +18,11 @@ func newCluster() *cobra.Command {
 	var sf storeFlags
 	var full bool
 	var copts cluster.Options
+	var chain string
+	var ef evmClusterFlags
 	c := &cobra.Command{
-		Use:   "cluster --store DIR",
-		Short: "Group Bitcoin addresses into entities (multi-input heuristic, CoinJoins excluded)",
+		Use:   "cluster --store DIR [--chain eth --deposits --deposit-reuse]",
+		Short: "Group addresses into entities (Bitcoin: multi-input, CoinJoins excluded; EVM: deposit heuristics)",
 		Long: `Clusters the store's addresses: the inputs of a transaction share an owner,
 except in CoinJoins (Whirlpool mixes and tx0s, Wasabi 1.x and 2.0, JoinMarket,
 and BlockSci's generic rule), which never merge. An entity's id is the lowest
@@ -34,9 +36,23 @@ block as change when the other was seen before, "script-type" the output
 whose script type matches all inputs', "round" the output that is not a round
 amount. The change is merged when at least one enabled heuristic names an
 output and none names the other, unless the merged entity would exceed
---size-bound addresses: such merges are refused and counted.`,
+--size-bound addresses: such merges are refused and counted.
+
+On an EVM chain (--chain eth) there is no multi-input rule. Two heuristics
+(Victor, FC 2020), each off unless given: --deposits finds exchange deposit
+addresses, which forward everything they send to one exchange hot wallet (the
+labelled ones; without labels, any address that ten or more addresses forward
+everything to), and joins them to the exchange; --deposit-reuse joins the
+addresses that pay into one deposit address, as an exchange gives each
+customer their own. The EVM clustering is computed when asked, not stored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmCluster(&sf, chain, &ef)
+			}
 			s, err := sf.openExisting()
 			if err != nil {
 				return err
@@ -75,6 +91,9 @@ output and none names the other, unless the merged entity would exceed
 	c.Flags().BoolVar(&full, "full", false, "start over instead of continuing the last clustering")
 	c.Flags().StringVar(&copts.Change, "change", "", "change heuristics to apply: one-time, script-type, round, comma-separated, or all (default none)")
 	c.Flags().Uint32Var(&copts.SizeBound, "size-bound", 10_000, "refuse change merges that would make an entity larger than this")
+	chainFlag(c, &chain)
+	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
+	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
 	return c
 }
 
@@ -82,6 +101,8 @@ func newEntity() *cobra.Command {
 	var sf storeFlags
 	var limit, offset int
 	var withTxs bool
+	var chain string
+	var ef evmClusterFlags
 	c := &cobra.Command{
 		Use:   "entity ADDRESS|ENTITY_ID --store DIR",
 		Short: "Show an entity: its addresses (paged), labels, totals and top counterparties",
@@ -94,6 +115,12 @@ exactly when this command gives them the same id.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || offset < 0 {
 				return usagef("--limit must be at least 1 and --offset at least 0")
+			}
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				return evmEntity(&sf, chain, args[0], &ef, offset, limit)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -184,5 +211,8 @@ exactly when this command gives them the same id.`,
 	c.Flags().IntVar(&limit, "limit", 100, "addresses (or transactions) per page")
 	c.Flags().IntVar(&offset, "offset", 0, "addresses (or transactions) to skip")
 	c.Flags().BoolVar(&withTxs, "txs", false, "list the entity's transactions instead, paged (members in address order, each member's in chain order)")
+	chainFlag(c, &chain)
+	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
+	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
 	return c
 }

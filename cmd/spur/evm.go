@@ -426,3 +426,36 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 	}
 	return nil
 }
+
+func evmStoreInfo(sf *storeFlags, chain string) error {
+	s, err := openEVM(sf, chain, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c := s.Counts()
+	usage := s.DiskUsage()
+	var cols int64
+	for _, v := range usage {
+		cols += v
+	}
+	tip, hash, _ := s.Tip()
+	out := map[string]any{"chain": chain, "chain_id": s.ChainID(), "format_version": evmstore.FormatVersion, "counts": c,
+		"tip_block": tip, "tip": hash.Hex(), "column_bytes": usage}
+	if sf.json {
+		return printJSON(os.Stdout, out)
+	}
+	t := newTable(os.Stdout)
+	t.row("chain", fmt.Sprintf("%s (chain id %d)", chain, s.ChainID()))
+	if c.Blocks > 0 {
+		t.row("blocks", fmt.Sprintf("%d to %d (%s)", c.First, tip, thousands(int64(c.Blocks))))
+		t.row("tip", hash.Hex())
+	}
+	t.row("txs / transfers / addresses / events", fmt.Sprintf("%s / %s / %s / %s", thousands(int64(c.Txs)), thousands(int64(c.Transfers)), thousands(int64(c.Addrs)), thousands(int64(c.Events))))
+	if c.Transfers > 0 {
+		t.row("column bytes per transfer", fmt.Sprintf("%.1f", float64(cols)/float64(c.Transfers)))
+	}
+	t.row("column bytes", thousands(cols))
+	t.flush()
+	return nil
+}

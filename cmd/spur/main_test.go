@@ -412,3 +412,108 @@ func TestServeBadRules(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestKillAnywhereEVM does the same for EVM ingest from an ethereum-etl
+// export: killed at random moments and resumed, the store ends equal (by
+// digest) to a clean run's.
+func TestKillAnywhereEVM(t *testing.T) {
+	w := filepath.Join(t.TempDir(), "world")
+	mustRun(t, "gen", "--out", w, "--scale", "200", "--blocks", "600", "--seed", "2")
+	export := filepath.Join(w, "evm")
+	clean := filepath.Join(t.TempDir(), "clean")
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", clean, "--etl", export, "-q")
+	want := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", clean))
+
+	dir := filepath.Join(t.TempDir(), "killed")
+	rng := rand.New(rand.NewPCG(3, 4))
+	kills := 0
+	for i := 0; i < 20; i++ {
+		cmd := exec.Command(spurBin, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", export, "-q", "--commit-every", "40")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+			continue
+		case <-time.After(time.Duration(rng.IntN(250)) * time.Millisecond):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		kills++
+		if r := run(t, "store", "info", "--chain", "eth", "--store", dir, "--json"); r.code != 0 && r.code != exitNotFound {
+			t.Fatalf("after kill %d the store does not open: exit %d: %s", i, r.code, r.stderr)
+		}
+	}
+	if kills == 0 {
+		t.Fatal("no run was killed")
+	}
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", export, "-q")
+	if got := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", dir)); got != want {
+		t.Fatalf("after %d kills and a resume: digest %s, clean run %s", kills, got, want)
+	}
+}
+
+// TestBadInputEVM: a malformed row of an ethereum-etl export is named by
+// file, line and field, exits 4, and leaves the store as it was; so does a
+// node of another chain.
+func TestBadInputEVM(t *testing.T) {
+	src := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// First the export's first block alone.
+	first := t.TempDir()
+	blocks := strings.SplitAfter(read("blocks.csv"), "\n")
+	os.WriteFile(filepath.Join(first, "blocks.csv"), []byte(blocks[0]+blocks[1]), 0o644)
+	for _, f := range []string{"transactions.csv", "logs.csv"} {
+		var keep []string
+		for i, l := range strings.SplitAfter(read(f), "\n") {
+			if i == 0 || strings.Contains(l, ",17173049,") {
+				keep = append(keep, l)
+			}
+		}
+		os.WriteFile(filepath.Join(first, f), []byte(strings.Join(keep, "")), 0o644)
+	}
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", first, "-q")
+	before := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", dir))
+
+	// Then the whole export with one bad value in the second block.
+	bad := t.TempDir()
+	lines := strings.SplitAfter(read("transactions.csv"), "\n")
+	n := 0
+	for i, l := range lines {
+		if strings.Contains(l, ",17173050,") && n == 0 {
+			lines[i] = strings.Replace(l, ",17173050,", ",17173050,x", 1)
+			n = i + 1
+		}
+	}
+	os.WriteFile(filepath.Join(bad, "transactions.csv"), []byte(strings.Join(lines, "")), 0o644)
+	os.WriteFile(filepath.Join(bad, "blocks.csv"), []byte(read("blocks.csv")), 0o644)
+	os.WriteFile(filepath.Join(bad, "logs.csv"), []byte(read("logs.csv")), 0o644)
+	r := run(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", bad, "-q")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, fmt.Sprintf("transactions.csv line %d: field transaction_index", n)) {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", dir)); got != before {
+		t.Fatal("a failed ingest changed the store")
+	}
+	if r := run(t, "ingest", "evm", "--chain", "nochain", "--store", dir, "--etl", bad); r.code != exitUsage {
+		t.Fatalf("unknown chain: exit %d", r.code)
+	}
+	if r := run(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", bad, "--rpc", "http://127.0.0.1:1"); r.code != exitUsage {
+		t.Fatalf("two sources: exit %d", r.code)
+	}
+	if r := run(t, "tx", "--chain", "eth", "0x1234", "--store", dir); r.code != exitUsage {
+		t.Fatalf("bad hash: exit %d", r.code)
+	}
+	if r := run(t, "tx", "--chain", "eth", "0x"+strings.Repeat("ab", 32), "--store", dir); r.code != exitNotFound {
+		t.Fatalf("unknown tx: exit %d", r.code)
+	}
+}

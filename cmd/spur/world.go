@@ -11,6 +11,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
@@ -98,7 +99,14 @@ first), CoinJoin detection precision and recall, and for each taint model how
 much of each incident's true exchange deposits a trace from its stolen outputs
 finds at the right exchange (import the world's labels first: the trace stops
 at deposit addresses swept into labelled hot wallets). JSON: one object per
-row with metric, value, truth, target and ok.`,
+row with metric, value, truth, target and ok.
+
+When the store also holds the world's EVM chain (spur ingest evm --chain eth),
+it adds the EVM rows: blocks and transactions against truth, the shape of the
+activity measured from the store (plain payments, token transfers, swaps,
+relayed mixer withdrawals, each against a band), and the deposit-address and
+deposit-reuse heuristics scored against the true owners (import the world's
+labels/services-eth.yaml first, for the hot wallets).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if worldDir == "" || dir == "" {
@@ -144,6 +152,24 @@ row with metric, value, truth, target and ok.`,
 				return err
 			}
 			rows = append(rows, tr...)
+			if _, err := os.Stat(filepath.Join(evmDir(dir, "eth"), "META")); err == nil {
+				es, err := evmstore.Open(evmDir(dir, "eth"), "eth")
+				if err != nil {
+					return err
+				}
+				defer es.Close()
+				rows = append(rows, eval.EVMWorld(es, t)...)
+				hot, err := query.EVMHotWallets(es, labels)
+				if err != nil {
+					return err
+				}
+				hotSet := map[uint32]bool{}
+				for a := range hot {
+					hotSet[a] = true
+				}
+				ec := cluster.ClusterEVM(es, cluster.EVMOptions{Deposits: true, DepositReuse: true, Hot: hotSet})
+				rows = append(rows, eval.EVMClustering(es, ec, t)...)
+			}
 			if asJSON {
 				return printJSON(os.Stdout, rows)
 			}

@@ -21,6 +21,21 @@ func TestGenIngestEval(t *testing.T) {
 	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
 	mustRun(t, "incident", "import", "--store", store, filepath.Join(w, "incidents.yaml"))
 	mustRun(t, "prices", "import", "--store", store, filepath.Join(w, "prices.csv"))
+	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services-eth.yaml"))
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", store, "--etl", filepath.Join(w, "evm"), "-q")
+	var cl struct {
+		Deposits int `json:"deposit_addresses"`
+		Reuse    int `json:"deposit_reuse_merges"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "cluster", "--chain", "eth", "--store", store, "--deposits", "--deposit-reuse", "--json"), &cl); err != nil {
+		t.Fatal(err)
+	}
+	if cl.Deposits < 100 || cl.Reuse == 0 {
+		t.Fatalf("EVM clustering: %+v", cl)
+	}
+	if r := run(t, "cluster", "--chain", "eth", "--store", store); r.code != exitUsage {
+		t.Fatalf("EVM clustering without heuristics: exit %d", r.code)
+	}
 	var tr struct {
 		Model        string  `json:"model"`
 		Start        int64   `json:"start_amount"`
@@ -54,10 +69,11 @@ func TestGenIngestEval(t *testing.T) {
 	if err := jsonUnmarshal(mustRun(t, "eval", "--world", w, "--store", store, "--json"), &rows); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true}
+	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true,
+		"evm transactions ingested": true, "evm deposit addresses: precision": true, "evm deposit addresses: recall": true, "evm clustering (deposits + reuse): pairwise precision": true}
 	realism := 0
 	for _, r := range rows {
-		if strings.HasPrefix(r.Metric, "realism:") {
+		if strings.HasPrefix(r.Metric, "realism:") || strings.HasPrefix(r.Metric, "evm realism:") {
 			t.Logf("%s: %v", r.Metric, r.Value)
 			if r.OK != nil {
 				realism++
@@ -73,7 +89,7 @@ func TestGenIngestEval(t *testing.T) {
 			delete(want, r.Metric)
 		}
 	}
-	if len(want) > 0 || realism < 6 {
+	if len(want) > 0 || realism < 10 {
 		t.Fatalf("rows missing: %v (%d realism checks)", want, realism)
 	}
 	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
@@ -402,4 +403,24 @@ func EntityTxs(s *store.Store, c *cluster.Clusters, e uint32, offset, limit int)
 		}
 	}
 	return txs, false, nil
+}
+
+// EVMHotWallets returns the address numbers of the exchange hot wallets
+// labelled on the EVM store's chain, with the exchange's name.
+func EVMHotWallets(s *evmstore.Store, labels *label.Store) (map[uint32]string, error) {
+	hot := map[uint32]string{}
+	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+		if l.Category != label.Exchange {
+			return nil
+		}
+		a, err := evmstore.ParseAddress(l.Address)
+		if err != nil {
+			return nil
+		}
+		if n, err := s.AddrNum(a); err == nil {
+			hot[n] = strings.TrimSuffix(l.Label, " hot wallet")
+		}
+		return nil
+	})
+	return hot, err
 }

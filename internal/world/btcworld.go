@@ -423,7 +423,10 @@ func Generate(dir string, o Options) (*Truth, error) {
 	}
 	w.truth.Stats = map[string]any{"blocks": o.Blocks + 1, "txs": w.counts["txs"] + 1, "addresses": len(w.truth.Addresses),
 		"entities": len(w.truth.Entities), "coinjoins": len(w.truth.CoinJoins), "tx0s": w.counts["tx0"], "sweeps": w.counts["sweep"],
-		"withdrawal_batches": w.counts["withdrawal"], "payments": w.counts["payment"], "deposits": w.counts["deposit"]}
+		"withdrawal_batches": w.counts["withdrawal"], "payments": w.counts["payment"], "deposits": w.counts["deposit"],
+		"evm_blocks": w.counts["evm_blocks"], "evm_txs": w.counts["evm_txs"], "evm_addresses": len(w.truth.EVMAddresses),
+		"evm_swaps": w.counts["evm_swaps"], "evm_mix_deposits": w.counts["evm_mix_deposits"], "evm_mix_withdrawals": w.counts["evm_mix_withdrawals"],
+		"evm_sweeps": w.counts["evm_sweeps"]}
 	if err := w.writeFiles(dir); err != nil {
 		return nil, err
 	}

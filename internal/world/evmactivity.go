@@ -304,24 +304,25 @@ func (e *evmWorld) backgroundWithdraw() {
 }
 
 // background is one block's ordinary activity. The mix of kinds follows
-// WORLD-FACTS 2c where it has figures (plain ETH transfers about a third of
+// WORLD-FACTS 2c where it has figures (plain EOA-to-EOA ETH transfers, which
+// include exchange deposits, sweeps and withdrawals, about a third of
 // transactions; token transfers about a quarter; Uniswap a large share) and
 // is a documented knob elsewhere.
 func (e *evmWorld) background() {
 	n := max(3, len(e.users)/12)
 	for range n {
 		switch r := e.rng.IntN(100); {
-		case r < 34:
+		case r < 10:
 			e.payETH()
-		case r < 58:
+		case r < 44:
 			e.payToken()
-		case r < 72:
+		case r < 54:
 			e.depositExchange()
-		case r < 82:
+		case r < 60:
 			e.withdrawExchange()
-		case r < 94:
+		case r < 90:
 			e.backgroundSwap()
-		case r < 97:
+		case r < 95:
 			e.backgroundMix()
 		default:
 			e.backgroundWithdraw()

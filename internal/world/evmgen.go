@@ -186,7 +186,7 @@ func (e *evmWorld) writeLabels(dir string, lp common.Address, issuers map[int]co
 	var tp strings.Builder
 	tp.WriteString("title: Services of the synthetic world (Ethereum)\ncreator: spur gen\ndescription: public knowledge of exchanges, DEXes, mixers and swap services\nlastmod: 2022-01-01\ncurrency: ETH\nconfidence: service_data\ntags:\n")
 	tag := func(a common.Address, label, category, actor string) {
-		fmt.Fprintf(&tp, "  - address: %s\n    label: %s\n    category: %s\n", a.Hex(), label, category)
+		fmt.Fprintf(&tp, "  - address: %s\n    label: %q\n    category: %s\n", a.Hex(), label, category)
 		if actor != "" {
 			fmt.Fprintf(&tp, "    actor: %s\n", actor)
 		}

@@ -1,0 +1,179 @@
+package cluster
+
+import (
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+// Account chains have no multi-input rule: one transaction has one sender.
+// The heuristics below are the known ones for Ethereum (Victor, "Address
+// Clustering Heuristics for Ethereum", FC 2020). They are heuristics, off
+// unless asked for, and every link they make says which one made it.
+
+// EVMOptions picks the heuristics.
+type EVMOptions struct {
+	// Deposits finds exchange deposit addresses: addresses that forward
+	// everything they send (ETH and tokens) to one exchange hot wallet,
+	// after receiving from someone else. They join the exchange's entity.
+	Deposits bool
+	// DepositReuse joins the addresses that pay into the same deposit
+	// address: an exchange gives each customer their own.
+	DepositReuse bool
+	// Hot are the labelled exchange hot wallets (address numbers). When
+	// empty, a hot wallet is inferred: an address that MinForwarders
+	// addresses forward everything to.
+	Hot map[uint32]bool
+	// MinForwarders for an unlabelled hot wallet (default 10).
+	MinForwarders int
+}
+
+// EVMClusters is the result: an entity per address (the lowest address
+// number in it) and the deposit addresses found, with their hot wallet.
+type EVMClusters struct {
+	parent   []uint32
+	Deposits map[uint32]uint32 // deposit address -> hot wallet
+	Merges   int
+	// ReuseMerges counts the merges the deposit-reuse heuristic made.
+	ReuseMerges int
+}
+
+// Entity returns the entity of address a.
+func (c *EVMClusters) Entity(a uint32) uint32 {
+	for c.parent[a] != a {
+		c.parent[a] = c.parent[c.parent[a]]
+		a = c.parent[a]
+	}
+	return a
+}
+
+func (c *EVMClusters) union(a, b uint32) bool {
+	ra, rb := c.Entity(a), c.Entity(b)
+	if ra == rb {
+		return false
+	}
+	if rb < ra {
+		ra, rb = rb, ra
+	}
+	c.parent[rb] = ra
+	c.Merges++
+	return true
+}
+
+// Members returns the addresses of a's entity, in number order. It scans
+// every address: for lookups of one entity, not for loops.
+func (c *EVMClusters) Members(a uint32) []uint32 {
+	e := c.Entity(a)
+	var out []uint32
+	for i := range c.parent {
+		if c.Entity(uint32(i)) == e {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
+}
+
+// ClusterEVM runs the chosen heuristics over the whole store.
+func ClusterEVM(s *evmstore.Store, o EVMOptions) *EVMClusters {
+	if o.MinForwarders == 0 {
+		o.MinForwarders = 10
+	}
+	n := s.Counts().Addrs
+	c := &EVMClusters{parent: make([]uint32, n), Deposits: map[uint32]uint32{}}
+	for i := range c.parent {
+		c.parent[i] = uint32(i)
+	}
+	if !o.Deposits && !o.DepositReuse {
+		return c
+	}
+	// One pass over the transfers: for each address, where its payments go
+	// (a single destination, or many), and whether anyone else paid it.
+	const many = evmstore.None
+	dest := make([]uint32, n) // 0: none yet; many; else destination + 1
+	funded := make([]bool, n)
+	senders := map[uint32][]uint32{} // receiver -> distinct senders (for deposit reuse)
+	nx := s.Counts().Transfers
+	for x := uint64(0); x < nx; x++ {
+		t := s.Transfer(x)
+		switch t.Kind {
+		case evm.KindCall, evm.KindInternal, evm.KindToken:
+		default:
+			continue // fees, burns, rewards and wraps say nothing of ownership
+		}
+		if t.From == evmstore.None || t.To == evmstore.None || t.From == t.To {
+			continue
+		}
+		if d := dest[t.From]; d == 0 {
+			dest[t.From] = t.To + 1
+		} else if d != t.To+1 {
+			dest[t.From] = many
+		}
+		funded[t.To] = true
+		if o.DepositReuse && t.Kind != evm.KindInternal {
+			ss := senders[t.To]
+			if len(ss) < 64 && !contains(ss, t.From) {
+				senders[t.To] = append(ss, t.From)
+			}
+		}
+	}
+	// Hot wallets: labelled, or inferred from how many forward to them.
+	hot := o.Hot
+	if len(hot) == 0 {
+		count := map[uint32]int{}
+		for a := range dest {
+			if d := dest[a]; d != 0 && d != many && funded[a] {
+				count[d-1]++
+			}
+		}
+		hot = map[uint32]bool{}
+		for h, k := range count {
+			if k >= o.MinForwarders {
+				hot[h] = true
+			}
+		}
+	}
+	for a := range dest {
+		d := dest[a]
+		if d == 0 || d == many || !funded[a] || !hot[d-1] || hot[uint32(a)] {
+			continue
+		}
+		c.Deposits[uint32(a)] = d - 1
+	}
+	if o.Deposits {
+		for a, h := range c.Deposits {
+			c.union(a, h)
+		}
+	}
+	if o.DepositReuse {
+		deps := make([]uint32, 0, len(c.Deposits))
+		for a := range c.Deposits {
+			deps = append(deps, a)
+		}
+		sort.Slice(deps, func(i, j int) bool { return deps[i] < deps[j] })
+		for _, d := range deps {
+			ss := senders[d]
+			if len(ss) < 2 || len(ss) >= 64 {
+				continue // nothing to join, or a public address, not one customer's
+			}
+			for _, from := range ss[1:] {
+				if hot[from] || hot[ss[0]] {
+					continue // an exchange paying in is not the customer
+				}
+				if c.union(ss[0], from) {
+					c.ReuseMerges++
+				}
+			}
+		}
+	}
+	return c
+}
+
+func contains(s []uint32, v uint32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
