@@ -44,7 +44,9 @@ addresses, which forward everything they send to one exchange hot wallet (the
 labelled ones; without labels, any address that ten or more addresses forward
 everything to), and joins them to the exchange; --deposit-reuse joins the
 addresses that pay into one deposit address, as an exchange gives each
-customer their own. The EVM clustering is computed when asked, not stored.`,
+customer their own; --airdrop joins the addresses that got a token from one
+distributor (of 20 or more recipients) and passed all of it to one collector,
+with the collector. The EVM clustering is computed when asked, not stored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if e, err := isEVM(chain); err != nil || e {
@@ -94,6 +96,7 @@ customer their own. The EVM clustering is computed when asked, not stored.`,
 	chainFlag(c, &chain)
 	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
 	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
+	c.Flags().BoolVar(&ef.airdrop, "airdrop", false, "EVM: join airdrop claimants that pass the token to one collector, with it (a heuristic)")
 	return c
 }
 
@@ -214,5 +217,6 @@ exactly when this command gives them the same id.`,
 	chainFlag(c, &chain)
 	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
 	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
+	c.Flags().BoolVar(&ef.airdrop, "airdrop", false, "EVM: join airdrop claimants that pass the token to one collector, with it (a heuristic)")
 	return c
 }

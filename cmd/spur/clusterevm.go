@@ -12,12 +12,12 @@ import (
 
 // evmClusterFlags are the account-chain heuristics of spur cluster/entity.
 type evmClusterFlags struct {
-	deposits, reuse bool
+	deposits, reuse, airdrop bool
 }
 
 func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *cluster.EVMClusters, map[uint32]string, error) {
-	if !f.deposits && !f.reuse {
-		return nil, nil, nil, usagef("on an EVM chain, pick the heuristics: --deposits and/or --deposit-reuse")
+	if !f.deposits && !f.reuse && !f.airdrop {
+		return nil, nil, nil, usagef("on an EVM chain, pick the heuristics: --deposits, --deposit-reuse, --airdrop")
 	}
 	s, err := openEVM(sf, chain, false)
 	if err != nil {
@@ -38,7 +38,7 @@ func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *c
 	for a := range hot {
 		hotSet[a] = true
 	}
-	c := cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Hot: hotSet})
+	c := cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet})
 	return s, c, hot, nil
 }
 
@@ -49,6 +49,7 @@ type evmClusterView struct {
 	Entities         int            `json:"entities"`
 	Merges           int            `json:"merges"`
 	DepositReuse     int            `json:"deposit_reuse_merges"`
+	Airdrop          int            `json:"airdrop_merges"`
 	DepositAddresses int            `json:"deposit_addresses"`
 	ByExchange       map[string]int `json:"deposit_addresses_by_exchange"`
 	LabelledHot      int            `json:"labelled_hot_wallets"`
@@ -60,13 +61,16 @@ func evmCluster(sf *storeFlags, chain string, f *evmClusterFlags) error {
 		return err
 	}
 	defer s.Close()
-	v := evmClusterView{Chain: chain, Addresses: s.Counts().Addrs, Merges: c.Merges, DepositReuse: c.ReuseMerges,
+	v := evmClusterView{Chain: chain, Addresses: s.Counts().Addrs, Merges: c.Merges, DepositReuse: c.ReuseMerges, Airdrop: c.AirdropMerges,
 		DepositAddresses: len(c.Deposits), ByExchange: map[string]int{}, LabelledHot: len(hot)}
 	if f.deposits {
 		v.Heuristics = append(v.Heuristics, "deposits")
 	}
 	if f.reuse {
 		v.Heuristics = append(v.Heuristics, "deposit-reuse")
+	}
+	if f.airdrop {
+		v.Heuristics = append(v.Heuristics, "airdrop")
 	}
 	v.Entities = int(v.Addresses) - c.Merges
 	for _, h := range c.Deposits {
@@ -83,7 +87,7 @@ func evmCluster(sf *storeFlags, chain string, f *evmClusterFlags) error {
 	t.row("heuristics (account chains; each a heuristic)", fmt.Sprint(v.Heuristics))
 	t.row("addresses", thousands(int64(v.Addresses)))
 	t.row("entities", thousands(int64(v.Entities)))
-	t.row("merges (by deposit reuse)", fmt.Sprintf("%s (%s)", thousands(int64(v.Merges)), thousands(int64(v.DepositReuse))))
+	t.row("merges (by deposit reuse, by airdrop)", fmt.Sprintf("%s (%s, %s)", thousands(int64(v.Merges)), thousands(int64(v.DepositReuse)), thousands(int64(v.Airdrop))))
 	t.row("deposit addresses", thousands(int64(v.DepositAddresses)))
 	names := make([]string, 0, len(v.ByExchange))
 	for k := range v.ByExchange {

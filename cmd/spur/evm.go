@@ -16,6 +16,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
 )
 
 // chainFlag is --chain on the lookup commands: btc (default) or an EVM chain.
@@ -293,6 +294,24 @@ func evmTx(sf *storeFlags, chain, ref string) error {
 		return err
 	}
 	v := s.TxView(n)
+	// Transfers into an address labelled bridge are bridge deposits: where
+	// the money leaves for another chain.
+	if labels, err := label.Open(labelsDir(sf.dir)); err == nil {
+		for i := range v.Transfers {
+			x := &v.Transfers[i]
+			if x.ToAddress == "" || x.Kind == "fee" || x.Kind == "burn" {
+				continue
+			}
+			ls, _ := labels.Lookup(x.ToAddress)
+			for _, l := range ls {
+				if l.Category == label.Bridge && l.Chain == label.ChainETH {
+					v.Events = append(v.Events, evmstore.EventView{Kind: "bridge-deposit", Contract: x.ToAddress, Actor: x.FromAddress, In: x, Data: l.Label})
+					break
+				}
+			}
+		}
+		labels.Close()
+	}
 	if sf.json {
 		return printJSON(os.Stdout, v)
 	}

@@ -27,6 +27,12 @@ type EVMOptions struct {
 	Hot map[uint32]bool
 	// MinForwarders for an unlabelled hot wallet (default 10).
 	MinForwarders int
+	// Airdrop joins the addresses that received a token from the same
+	// distributor (one that sent it to at least MinAirdrop addresses) and
+	// passed all of it on to the same collector, with the collector: one
+	// entity claiming an airdrop many times.
+	Airdrop    bool
+	MinAirdrop int // default 20
 }
 
 // EVMClusters is the result: an entity per address (the lowest address
@@ -35,8 +41,10 @@ type EVMClusters struct {
 	parent   []uint32
 	Deposits map[uint32]uint32 // deposit address -> hot wallet
 	Merges   int
-	// ReuseMerges counts the merges the deposit-reuse heuristic made.
-	ReuseMerges int
+	// ReuseMerges counts the merges the deposit-reuse heuristic made;
+	// AirdropMerges the airdrop heuristic's.
+	ReuseMerges   int
+	AirdropMerges int
 }
 
 // Entity returns the entity of address a.
@@ -84,7 +92,10 @@ func ClusterEVM(s *evmstore.Store, o EVMOptions) *EVMClusters {
 	for i := range c.parent {
 		c.parent[i] = uint32(i)
 	}
-	if !o.Deposits && !o.DepositReuse {
+	if o.MinAirdrop == 0 {
+		o.MinAirdrop = 20
+	}
+	if !o.Deposits && !o.DepositReuse && !o.Airdrop {
 		return c
 	}
 	// One pass over the transfers: for each address, where its payments go
@@ -93,9 +104,26 @@ func ClusterEVM(s *evmstore.Store, o EVMOptions) *EVMClusters {
 	dest := make([]uint32, n) // 0: none yet; many; else destination + 1
 	funded := make([]bool, n)
 	senders := map[uint32][]uint32{} // receiver -> distinct senders (for deposit reuse)
+	type holding struct{ addr, token uint32 }
+	tokDest := map[holding]uint32{} // where an address sent a token: destination + 1, or many
+	tokFrom := map[holding]uint32{} // who first sent an address the token
+	distrib := map[holding]int{}    // (distributor, token) -> recipients
 	nx := s.Counts().Transfers
 	for x := uint64(0); x < nx; x++ {
 		t := s.Transfer(x)
+		if o.Airdrop && t.Kind == evm.KindToken && t.From != evmstore.None && t.To != evmstore.None && t.From != t.To {
+			k := holding{t.From, t.Asset}
+			if d := tokDest[k]; d == 0 {
+				tokDest[k] = t.To + 1
+			} else if d != t.To+1 {
+				tokDest[k] = many
+			}
+			r := holding{t.To, t.Asset}
+			if _, ok := tokFrom[r]; !ok {
+				tokFrom[r] = t.From
+				distrib[k]++
+			}
+		}
 		switch t.Kind {
 		case evm.KindCall, evm.KindInternal, evm.KindToken:
 		default:
@@ -143,6 +171,48 @@ func ClusterEVM(s *evmstore.Store, o EVMOptions) *EVMClusters {
 	if o.Deposits {
 		for a, h := range c.Deposits {
 			c.union(a, h)
+		}
+	}
+	if o.Airdrop {
+		// Recipients of a distributor's token that passed it all to one
+		// collector; a collector with two or more of them joins them.
+		type claim struct{ collector, token, distributor uint32 }
+		claims := map[claim][]uint32{}
+		for h, from := range tokFrom {
+			if distrib[holding{from, h.token}] < o.MinAirdrop {
+				continue
+			}
+			d := tokDest[h]
+			if d == 0 || d == many || d-1 == from || hot[d-1] {
+				continue
+			}
+			k := claim{d - 1, h.token, from}
+			claims[k] = append(claims[k], h.addr)
+		}
+		keys := make([]claim, 0, len(claims))
+		for k := range claims {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			if a.collector != b.collector {
+				return a.collector < b.collector
+			}
+			if a.token != b.token {
+				return a.token < b.token
+			}
+			return a.distributor < b.distributor
+		})
+		for _, k := range keys {
+			as := claims[k]
+			if len(as) < 2 {
+				continue
+			}
+			for _, a := range as {
+				if c.union(k.collector, a) {
+					c.AirdropMerges++
+				}
+			}
 		}
 	}
 	if o.DepositReuse {

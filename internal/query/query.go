@@ -14,6 +14,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
@@ -423,4 +424,52 @@ func EVMHotWallets(s *evmstore.Store, labels *label.Store) (map[uint32]string, e
 		return nil
 	})
 	return hot, err
+}
+
+// EVMBridgeDeposit is a transfer into an address labelled bridge (a bridge
+// or swap service that pays out on another chain).
+type EVMBridgeDeposit struct {
+	Transfer uint64
+	Tx       uint32
+	Bridge   uint32
+	Label    string
+}
+
+// EVMBridgeDeposits lists, in chain order per bridge, every ETH or token
+// transfer into the addresses labelled bridge on the store's chain.
+func EVMBridgeDeposits(s *evmstore.Store, labels *label.Store) ([]EVMBridgeDeposit, error) {
+	bridges := map[uint32]string{}
+	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+		if l.Category != label.Bridge {
+			return nil
+		}
+		if a, err := evmstore.ParseAddress(l.Address); err == nil {
+			if n, err := s.AddrNum(a); err == nil {
+				bridges[n] = l.Label
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	nums := make([]uint32, 0, len(bridges))
+	for n := range bridges {
+		nums = append(nums, n)
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	var out []EVMBridgeDeposit
+	for _, b := range nums {
+		err := s.Postings(b, func(x uint64) bool {
+			t := s.Transfer(x)
+			if t.To == b && t.From != b && (t.Kind == evm.KindCall || t.Kind == evm.KindInternal || t.Kind == evm.KindToken) {
+				out = append(out, EVMBridgeDeposit{Transfer: x, Tx: t.Tx, Bridge: b, Label: bridges[b]})
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
