@@ -169,6 +169,15 @@ labels/services-eth.yaml first, for the hot wallets).`,
 				}
 				ec := cluster.ClusterEVM(es, cluster.EVMOptions{Deposits: true, DepositReuse: true, Hot: hotSet})
 				rows = append(rows, eval.EVMClustering(es, ec, t)...)
+				deps, err := query.EVMBridgeDeposits(es, labels)
+				if err != nil {
+					return err
+				}
+				found := map[string]bool{}
+				for _, d := range deps {
+					found[es.Tx(d.Tx).Hash.Hex()] = true
+				}
+				rows = append(rows, eval.EVMBridgeDeposits(found, t)...)
 			}
 			if asJSON {
 				return printJSON(os.Stdout, rows)

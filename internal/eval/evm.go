@@ -139,3 +139,31 @@ func EVMClustering(s *evmstore.Store, c *cluster.EVMClusters, t *world.Truth) []
 		{Metric: "evm clustering (deposits + reuse): pairwise recall", Value: pr},
 	}
 }
+
+// EVMBridgeDeposits scores the bridge deposits found (transfers into
+// labelled bridges, by transaction hash) against the incidents' bridge
+// steps in truth.
+func EVMBridgeDeposits(found map[string]bool, t *world.Truth) []Row {
+	want := map[string]bool{}
+	for _, inc := range t.Incidents {
+		for _, st := range inc.Steps {
+			if st.Chain == "eth" && st.Kind == "bridge" {
+				want[st.Tx] = true
+			}
+		}
+	}
+	hit := 0.0
+	for tx := range want {
+		if found[tx] {
+			hit++
+		}
+	}
+	recall := 1.0
+	if len(want) > 0 {
+		recall = hit / float64(len(want))
+	}
+	return []Row{
+		{Metric: "evm bridge deposits found (all / the incidents')", Value: float64(len(found)), Truth: float64(len(want))},
+		{Metric: "evm bridge deposits: recall of the incidents'", Value: recall, Target: "= 1", OK: check(recall == 1)},
+	}
+}
