@@ -284,8 +284,11 @@ func TestGethIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Blocks != 8 { // genesis and one block per transaction
-		t.Fatalf("%d blocks ingested, want 8", st.Blocks)
+	// Genesis and one block per transaction; geth --dev may add empty ones.
+	var head string
+	g.call("eth_blockNumber", &head)
+	if st.Blocks < 8 || fmt.Sprintf("0x%x", st.Blocks-1) != head {
+		t.Fatalf("%d blocks ingested, node head %s", st.Blocks, head)
 	}
 	for h, w := range want {
 		n, err := s.TxNum(h)
@@ -339,17 +342,26 @@ func TestGethIngest(t *testing.T) {
 	n, _ := s.TxNum(lastTokenTx)
 	height := s.Block(s.Tx(n).Block).Number
 	g.call("debug_setHead", nil, fmt.Sprintf("0x%x", height-1))
+	// A new transaction makes a new block at that height; geth may put the
+	// dropped token transfer back in its pool and mine it again, in a
+	// different block.
 	c := common.HexToAddress("0x000000000000000000000000000000000000c0de")
 	h2, _ := g.send(&c, eth(0.5), nil, 0)
 	st2, err := evmSyncOnce(context.Background(), s, g.rpc, Options{CommitEvery: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st2.Unwound != 1 || st2.Blocks != 1 {
+	if st2.Unwound < 1 || st2.Blocks < 1 {
 		t.Fatalf("follow after the reorg: %+v", st2)
 	}
-	if _, err := s.TxNum(lastTokenTx); !errors.Is(err, evmstore.ErrNotFound) {
+	var again *struct {
+		BlockHash common.Hash `json:"blockHash"`
+	}
+	g.call("eth_getTransactionReceipt", &again, lastTokenTx)
+	if n, err := s.TxNum(lastTokenTx); again == nil && !errors.Is(err, evmstore.ErrNotFound) {
 		t.Fatalf("the reorged-out tx is still there: %v", err)
+	} else if again != nil && (err != nil || s.Block(s.Tx(n).Block).Hash != again.BlockHash) {
+		t.Fatalf("the re-mined tx is not in its new block: %v", err)
 	}
 	if _, err := s.TxNum(h2); err != nil {
 		t.Fatal(err)

@@ -61,6 +61,8 @@ type Step struct {
 	// Mix-out steps: the public clue that links the withdrawal to the
 	// incident's deposits (address-reuse, gas-price), or "none".
 	Clue string `json:"clue,omitempty"`
+	// Bridge-out steps: the EVM transaction that paid the service.
+	Link string `json:"link,omitempty"`
 }
 
 // Incident is a theft of the scenario with where its money went.
@@ -88,6 +90,10 @@ type IncidentEVM struct {
 	Stolen          map[string]string `json:"stolen"`
 	StolenUSD       float64           `json:"stolen_usd"`
 	Destinations    map[string]string `json:"destinations"` // "exchange:NAME", "bridge", "unspent", "fees", "mixer-fees"
+	// BridgedBTC is where the BTC went that the swap service paid out for
+	// the ETH bridged (satoshi by "exchange:NAME", "unspent"); the Bitcoin
+	// theft's own destinations stay in the incident's Destinations.
+	BridgedBTC map[string]int64 `json:"bridged_btc,omitempty"`
 }
 
 // Truth is truth.json: what really happened in the world.
@@ -122,26 +128,29 @@ type wallet struct {
 }
 
 type world struct {
-	g       *gen
-	rng     *rand.Rand
-	o       Options
-	truth   Truth
-	wallets []*wallet
-	users   []*wallet
-	exch    []*exchange
-	pool    *wallet
-	mixer   *wallet
-	thief   *wallet
-	mature  [][]coin // coinbase coins by the height they mature
-	txs     []btc.Tx
-	premix  []coin // coins waiting in the Whirlpool pool, with owners
-	premixW []*wallet
-	height  int
-	time    time.Time
-	net     *btc.Network
-	counts  map[string]int
-	fees    int64 // left to the miner by this block's transactions
-	pools   []*mixPool
+	g         *gen
+	rng       *rand.Rand
+	o         Options
+	truth     Truth
+	wallets   []*wallet
+	users     []*wallet
+	exch      []*exchange
+	pool      *wallet
+	mixer     *wallet
+	thief     *wallet
+	bridge    *wallet       // the swap service: ETH in on the EVM chain, BTC out here
+	bridgeHot []byte        // its hot wallet's script
+	orders    []bridgeOrder // its payouts to make, in time order
+	mature    [][]coin      // coinbase coins by the height they mature
+	txs       []btc.Tx
+	premix    []coin // coins waiting in the Whirlpool pool, with owners
+	premixW   []*wallet
+	height    int
+	time      time.Time
+	net       *btc.Network
+	counts    map[string]int
+	fees      int64 // left to the miner by this block's transactions
+	pools     []*mixPool
 }
 
 // mixPool is one Whirlpool pool: its denomination, Tx0 fee, and the coins
@@ -386,6 +395,14 @@ func Generate(dir string, o Options) (*Truth, error) {
 	} else if o.Scenario != "" {
 		return nil, fmt.Errorf("world: unknown scenario %q (want dprk-2021)", o.Scenario)
 	}
+	// The EVM chain first: the swap service's Bitcoin payouts for the ETH
+	// paid into it happen on the Bitcoin side, below.
+	w.bridge = w.newEntity(KindBridge, "Swapline (ETH-BTC swap service)")
+	w.bridgeHot = w.address(w.bridge, 0)
+	if err := w.genEVM(dir, scen); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(w.orders, func(i, j int) bool { return w.orders[i].at.Before(w.orders[j].at) })
 	poolAddr := w.address(w.pool, 0)
 	for h := 1; h <= o.Blocks; h++ {
 		w.height, w.time = h, w.time.Add(step)
@@ -417,9 +434,6 @@ func Generate(dir string, o Options) (*Truth, error) {
 	}
 	if scen != nil {
 		scen.finish()
-	}
-	if err := w.genEVM(dir, scen); err != nil {
-		return nil, err
 	}
 	w.truth.Stats = map[string]any{"blocks": o.Blocks + 1, "txs": w.counts["txs"] + 1, "addresses": len(w.truth.Addresses),
 		"entities": len(w.truth.Entities), "coinjoins": len(w.truth.CoinJoins), "tx0s": w.counts["tx0"], "sweeps": w.counts["sweep"],

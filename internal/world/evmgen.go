@@ -60,8 +60,7 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 		rel := w.newEntity(KindService, fmt.Sprintf("Tornado relayer %d", i+1))
 		e.relayers = append(e.relayers, e.addr(rel.id, "relayer", 0))
 	}
-	bridge := w.newEntity(KindBridge, "Swapline (ETH-BTC swap service)")
-	e.bridge = e.addr(bridge.id, "bridge", 0)
+	e.bridge = e.addr(w.bridge.id, "bridge", 0)
 	issuers := map[int]common.Address{}
 	for i, t := range evmTokens {
 		is := w.newEntity(KindService, t.name+" issuer")

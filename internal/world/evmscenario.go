@@ -82,7 +82,7 @@ func (e *evmWorld) newEVMScenario(sc *scenario, blockTime time.Duration, start t
 		}
 		// The actor pays a gas price of its own: a public clue.
 		r.price = big.NewInt(int64(93_123_456_789 + i))
-		r.inc.EVM = &IncidentEVM{Chain: "eth", VictimAddresses: []string{r.victim.Hex()}, Stolen: map[string]string{}, Destinations: map[string]string{}}
+		r.inc.EVM = &IncidentEVM{Chain: "eth", VictimAddresses: []string{r.victim.Hex()}, Stolen: map[string]string{}, Destinations: map[string]string{}, BridgedBTC: map[string]int64{}}
 		es.runs = append(es.runs, r)
 	}
 	return es
@@ -291,6 +291,13 @@ func (es *evmScenario) block() {
 					tx := e.send(&evmTx{from: a, to: &to, value: v, gasUsed: gasTransfer, status: 1})
 					r.step(tx, a, to, "ETH", v, p.kind, "")
 					addDest(r.inc.EVM.Destinations, p.dest, v)
+					if p.kind == "bridge" {
+						// The service pays out in BTC, at the day's prices
+						// less 0.5%, within a few hours.
+						eth, _ := new(big.Float).Quo(new(big.Float).SetInt(v), big.NewFloat(1e18)).Float64()
+						sat := int64(eth * e.price("ETH") / e.price("BTC") * 0.995 * 1e8)
+						e.w.orders = append(e.w.orders, bridgeOrder{at: e.time.Add(time.Duration(1+e.rng.IntN(4)) * time.Hour), run: r.idx, sat: sat, ethTx: tx.hash.Hex()})
+					}
 				}
 			}
 			r.stage = 7

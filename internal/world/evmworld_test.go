@@ -129,6 +129,27 @@ func TestEVMWorld(t *testing.T) {
 	if steps < 100 {
 		t.Fatalf("only %d EVM steps", steps)
 	}
+	// Every ETH payment into the swap service is paid out in BTC on the
+	// Bitcoin side, linked to it.
+	for _, inc := range truth.Incidents {
+		in, out := map[string]bool{}, 0
+		for _, st := range inc.Steps {
+			if st.Chain == "eth" && st.Kind == "bridge" {
+				in[st.Tx] = true
+			}
+		}
+		for _, st := range inc.Steps {
+			if st.Kind == "bridge-out" {
+				out++
+				if st.Chain != "btc" || !in[st.Link] || st.Amount <= 0 {
+					t.Errorf("%s: bridge-out %s links %q", inc.ID, st.Tx, st.Link)
+				}
+			}
+		}
+		if out != len(in) || out == 0 {
+			t.Errorf("%s: %d bridge deposits, %d payouts", inc.ID, len(in), out)
+		}
+	}
 }
 
 // Same seed, same bytes.

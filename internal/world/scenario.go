@@ -40,6 +40,22 @@ type incidentRun struct {
 	inMix  int    // coins of this incident waiting in the pool
 	victim *wallet
 	thief  *wallet // the actor's coins from this incident (same owner as the others)
+	// bridged are the BTC the swap service paid out for this incident's
+	// ETH, with the block they arrived in.
+	bridged []bridgedCoin
+}
+
+type bridgedCoin struct {
+	c      coin
+	height int
+}
+
+// bridgeOrder is a payout the swap service owes on the Bitcoin side.
+type bridgeOrder struct {
+	at    time.Time
+	run   int // incident
+	sat   int64
+	ethTx string
 }
 
 type scenario struct {
@@ -88,6 +104,7 @@ func (r *incidentRun) step(w *world, tx btc.Tx, from string, out int, kind strin
 // block advances every incident by one stage when its time has come.
 func (sc *scenario) block() {
 	w := sc.w
+	sc.bridgePayouts()
 	for _, r := range sc.runs {
 		if w.height < r.height {
 			continue
@@ -224,8 +241,67 @@ func (sc *scenario) block() {
 	}
 }
 
+// bridgePayouts makes the swap service's payouts that are due: from its
+// hot wallet (topped up by the pool, as an exchange buys coins) to a fresh
+// address of the actor; three blocks later the actor pays half of each into
+// an exchange deposit address and keeps the rest.
+func (sc *scenario) bridgePayouts() {
+	w := sc.w
+	for len(w.orders) > 0 && !w.orders[0].at.After(w.time) {
+		o := w.orders[0]
+		if total(w.bridge.coins) < o.sat+100_000 {
+			src := w.take(w.pool, o.sat*2+200_000, 50)
+			if src == nil {
+				return // not enough mined yet; try next block
+			}
+			w.spend(src, []btc.TxOut{{Value: total(src) - 5000, Script: w.bridgeHot}}, []*wallet{w.bridge})
+		}
+		in := w.take(w.bridge, o.sat+w.fee()+1000, 20)
+		if in == nil {
+			return
+		}
+		r := sc.runs[o.run]
+		to := w.address(r.thief, 0)
+		fee := w.fee()
+		outs := []btc.TxOut{{Value: o.sat, Script: to}}
+		owners := []*wallet{nil}
+		if change := total(in) - o.sat - fee; change > 1000 {
+			outs = append(outs, btc.TxOut{Value: change, Script: w.bridgeHot})
+			owners = append(owners, w.bridge)
+		}
+		tx := w.spend(in, outs, owners)
+		r.inc.Steps = append(r.inc.Steps, Step{Chain: "btc", Tx: tx.TxID.String(), From: in[0].addr, To: w.addrOf(to), Amount: o.sat, Kind: "bridge-out", Link: o.ethTx})
+		r.bridged = append(r.bridged, bridgedCoin{coin{tx.TxID, 0, o.sat, kindOf(to), w.addrOf(to)}, w.height})
+		w.orders = w.orders[1:]
+	}
+	for _, r := range sc.runs {
+		keep := r.bridged[:0]
+		for _, b := range r.bridged {
+			if w.height < b.height+3 {
+				keep = append(keep, b)
+				continue
+			}
+			c := b.c
+			e := w.exch[(len(r.inc.Steps)+int(c.value))%len(w.exch)]
+			dep := w.address(e.w, 0)
+			half := c.value / 2
+			fee := w.fee()
+			change := w.address(r.thief, 0)
+			tx := w.spend([]coin{c}, []btc.TxOut{{Value: half, Script: dep}, {Value: c.value - half - fee, Script: change}}, []*wallet{nil, nil})
+			e.deposits = append(e.deposits, coin{tx.TxID, 0, half, kindOf(dep), w.addrOf(dep)})
+			r.step(w, tx, c.addr, 0, "deposit")
+			r.inc.EVM.BridgedBTC["exchange:"+e.name] += half
+			r.inc.EVM.BridgedBTC["unspent"] += c.value - half - fee
+		}
+		r.bridged = keep
+	}
+}
+
 func (sc *scenario) finish() {
 	for _, r := range sc.runs {
+		for _, b := range r.bridged {
+			r.inc.EVM.BridgedBTC["unspent"] += b.c.value
+		}
 		if r.stage == 0 {
 			r.inc.Destinations["not stolen: the world is too short"] = 0
 		}
@@ -243,6 +319,9 @@ func (w *world) writeFiles(dir string) error {
 		fmt.Fprintf(&tp, "  - address: %s\n    label: %s hot wallet\n    category: exchange\n    actor: %s\n", e.hot, e.name, strings.ToLower(strings.ReplaceAll(e.name, " ", "-")))
 	}
 	fmt.Fprintf(&tp, "  - address: %s\n    label: Whirlpool coordinator fee address\n    category: mixer\n", w.truth.mixerFeeAddr)
+	if w.bridgeHot != nil {
+		fmt.Fprintf(&tp, "  - address: %s\n    label: Swapline ETH-BTC swap service hot wallet\n    category: bridge\n    actor: swapline\n", w.addrOf(w.bridgeHot))
+	}
 	if err := os.WriteFile(filepath.Join(dir, "labels", "services.yaml"), []byte(tp.String()), 0o644); err != nil {
 		return err
 	}
