@@ -36,6 +36,7 @@ type evmRun struct {
 	outs    []common.Address // withdrawal recipients
 	cons    []common.Address
 	notes   []tornadoNote
+	quick   []tornadoNote // withdrawn in the next block: a timing clue
 	ethWei  *big.Int
 	tokens  map[int]*big.Int
 	wait    uint64
@@ -131,6 +132,7 @@ func addDest(m map[string]string, k string, v *big.Int) {
 func (es *evmScenario) block() {
 	e := es.e
 	for _, r := range es.runs {
+		es.quickWithdrawals(r)
 		if e.number < r.block || e.number < r.wait {
 			continue
 		}
@@ -196,7 +198,12 @@ func (es *evmScenario) block() {
 				for pool := 3; pool >= 1 && n < 12; pool-- {
 					for n < 12 && e.canPayAt(a, e.denom(pool), gasMixDeposit, r.price) {
 						tx, c := e.mixDeposit(a, pool, r.price)
-						r.notes = append(r.notes, tornadoNote{pool: pool, commitment: c, owner: -1, at: e.number})
+						note := tornadoNote{pool: pool, commitment: c, owner: -1, at: e.number}
+						if pool == 3 && e.rng.IntN(10) == 0 {
+							r.quick = append(r.quick, note)
+						} else {
+							r.notes = append(r.notes, note)
+						}
 						r.step(tx, a, tornado[pool].addr, "ETH", e.denom(pool), "mix-in", "")
 						n++
 					}
@@ -303,6 +310,34 @@ func (es *evmScenario) block() {
 			r.stage = 7
 		}
 	}
+}
+
+// quickWithdrawals takes out, one block after their deposit and through a
+// relayer, the notes the actor withdraws at once: the deposit and the
+// withdrawal are linked by their timing (a 100 ETH note in and out within a
+// block or two, in a pool with a few dozen deposits a day).
+func (es *evmScenario) quickWithdrawals(r *evmRun) {
+	e := es.e
+	keep := r.quick[:0]
+	for _, note := range r.quick {
+		if e.number <= note.at {
+			keep = append(keep, note)
+			continue
+		}
+		to := e.addr(es.thief, fmt.Sprintf("dprk-%d-out", r.idx), len(r.outs))
+		rel := e.relayers[e.rng.IntN(len(e.relayers))]
+		tx := e.mixWithdraw(note.pool, to, &rel, nil)
+		if tx == nil {
+			keep = append(keep, note)
+			continue
+		}
+		r.step(tx, tornado[note.pool].addr, to, "ETH", tx.calls[0].value, "mix-out", "timing")
+		if len(tx.calls) > 1 {
+			addDest(r.inc.EVM.Destinations, "mixer-fees", tx.calls[1].value)
+		}
+		r.outs = append(r.outs, to)
+	}
+	r.quick = keep
 }
 
 // finish records what stays on the actor's addresses and the gas spent.
