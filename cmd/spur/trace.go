@@ -29,8 +29,10 @@ func newTrace() *cobra.Command {
 	var refs []string
 	var opts trace.Options
 	var format, direction string
+	var chain string
+	var mixerLinks bool
 	c := &cobra.Command{
-		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison]",
+		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
 		Long: `Traces tainted value forward through the Bitcoin transaction graph. REF is
 a txid:vout, a txid (its outputs that do not return to its own inputs'
@@ -52,6 +54,18 @@ label, asset, amount, usd, share, link}} with amounts in satoshi and USD at
 the start day's price (spur prices import); or CSV of the flows; or a table
 of destinations.
 
+On an EVM chain (--chain eth) REF is a transaction hash (its value
+transfers) or incident:ID (the incident's EVM theft transactions) and the
+account model applies: taint lives on (address, asset) balances replayed in
+chain order (fifo: a queue of lots; haircut: the tainted share; poison:
+everything out of a tainted balance). Swaps continue the trace in the asset
+received (routers, pairs and WETH pass taint through within a transaction);
+exchange deposit addresses (found as for 'spur cluster --deposits'),
+labelled services and mixer pools end it. With --mixer-links, mixer
+withdrawals linked to tainted deposits by a public clue (address reuse, the
+depositor's rare gas price, timing) continue it as "heuristic". Amounts are
+base units as decimal strings; destinations carry USD at their arrival day.
+
 --direction backward explains the value of the start outputs instead: each
 tainted output is traced to the inputs of the transaction that made it, back
 to coinbases ("coinbase"), labelled services, or --max-hops; its
@@ -63,6 +77,15 @@ destinations are the sources.`,
 			}
 			if format != "json" && format != "csv" && format != "text" {
 				return usagef("--format: want json, csv or text")
+			}
+			if e, err := isEVM(chain); err != nil || e {
+				if err != nil {
+					return err
+				}
+				if direction != "forward" {
+					return usagef("--direction backward is for Bitcoin only so far")
+				}
+				return runEVMTrace(&sf, chain, refs, opts.Model, format, mixerLinks)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -183,6 +206,8 @@ destinations are the sources.`,
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
+	chainFlag(c, &chain)
+	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "EVM: follow mixer withdrawals linked to tainted deposits by a public clue (heuristic)")
 	return c
 }
 

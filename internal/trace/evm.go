@@ -1,0 +1,645 @@
+package trace
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"math/big"
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+// The account model: on an EVM chain taint lives on (address, asset)
+// balances, not on outputs. Transfers are replayed in chain order from the
+// first stolen one; every balance that ever holds taint is kept, with its
+// clean part (read from the address's earlier postings when it is first
+// touched), and each transfer out of it takes taint by the model: FIFO (the
+// balance is a queue of lots, oldest spent first), haircut (the tainted
+// share of the balance) or poison (everything out of a tainted balance).
+//
+// Swaps continue the trace in the asset received: within a transaction,
+// routers, pairs and WETH are conduits, and what leaves them to anyone else
+// carries the tainted share of what entered them. Mixer deposits end the
+// exact trace; with MixerLinks, withdrawals are linked to tainted deposits by
+// public clues (the recipient already holds taint or deposited it, the
+// depositor's unusual gas price, a withdrawal of the same pool within two
+// blocks) and the trace continues from them as heuristic. Exchange deposit
+// addresses and labelled services end it.
+
+// EVMOptions bound an account-model trace.
+type EVMOptions struct {
+	Model string // fifo (default), haircut, poison
+	// Services classifies labelled addresses (exchange hot wallets, mixer
+	// pools, bridges, DEXes...).
+	Services Service
+	// Deposits maps exchange deposit addresses (cluster.ClusterEVM) to their
+	// hot wallet; HotWallets names the exchange of each hot wallet.
+	Deposits   map[uint32]uint32
+	HotWallets map[uint32]string
+	// MixerLinks follows mixer withdrawals linked to tainted deposits.
+	MixerLinks bool
+	// MinValue drops taint below it (base units) as dust; default 0.
+	MinValue *big.Int
+}
+
+// EVMStart is a stolen transfer; all of it is tainted.
+type EVMStart struct{ Transfer uint64 }
+
+// EVMFlow is taint moving along one transfer.
+type EVMFlow struct {
+	Chain    string `json:"chain"`
+	Tx       string `json:"tx"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Asset    string `json:"asset"`
+	Amount   string `json:"amount"` // tainted, base units
+	Block    uint64 `json:"block"`
+	Link     string `json:"link"` // exact or heuristic
+	Clue     string `json:"clue,omitempty"`
+	transfer uint64
+}
+
+// EVMDestination is where tainted value ended.
+type EVMDestination struct {
+	Chain    string `json:"chain"`
+	Address  string `json:"address"`
+	Category string `json:"category"` // exchange, mixer, bridge, <service category>, unspent, fees
+	Label    string `json:"label,omitempty"`
+	Asset    string `json:"asset"`
+	Amount   string `json:"amount"`
+	Block    uint64 `json:"block"` // when the last of it arrived
+	Link     string `json:"link"`
+	amount   *big.Int
+}
+
+// EVMResult is an account-model trace.
+type EVMResult struct {
+	Model        string            `json:"model"`
+	From         []string          `json:"from"`
+	Start        map[string]string `json:"start"` // asset -> amount stolen
+	Flows        []EVMFlow         `json:"flows"`
+	Destinations []EVMDestination  `json:"destinations"`
+	// MixerLinks are the withdrawals linked to tainted deposits, by clue.
+	MixerLinks map[string]int `json:"mixer_links,omitempty"`
+	Transfers  int            `json:"transfers_replayed"`
+}
+
+// part is taint by link kind.
+type part struct{ exact, heur *big.Int }
+
+func newPart() part { return part{new(big.Int), new(big.Int)} }
+
+func (p part) sum() *big.Int { return new(big.Int).Add(p.exact, p.heur) }
+
+func (p part) zero() bool { return p.exact.Sign() == 0 && p.heur.Sign() == 0 }
+
+// lot is a piece of a FIFO balance.
+type lot struct {
+	amount *big.Int
+	heur   bool // tainted through a heuristic link
+	taint  bool
+}
+
+type holding struct{ addr, asset uint32 }
+
+// account is a tracked balance.
+type account struct {
+	lots    []lot    // FIFO
+	total   *big.Int // haircut, poison
+	tainted part     // haircut, poison
+}
+
+type evmTracer struct {
+	s      *evmstore.Store
+	zero   uint32 // the zero address: where mints come from and burns go
+	o      EVMOptions
+	acct   map[holding]*account
+	res    *EVMResult
+	dest   map[string]*EVMDestination
+	notes  map[uint32][]mixNote // pool -> tainted deposits not yet linked
+	prices map[uint64][]uint32  // gas price -> senders of the transactions paying it (the gas-price clue)
+	holds  map[uint32]bool      // addresses that held taint
+}
+
+type mixNote struct {
+	taint    part
+	amount   *big.Int
+	depositr uint32
+	price    uint64
+	block    uint64
+	tx       uint32
+}
+
+func assetName(s *evmstore.Store, a uint32) string {
+	if a == evmstore.None {
+		return "ETH"
+	}
+	if sym, _, ok := s.Token(a); ok && sym != "" {
+		return sym
+	}
+	return s.Address(a).Hex()
+}
+
+// TraceEVM follows the stolen transfers forward.
+func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
+	if o.Model == "" {
+		o.Model = FIFO
+	}
+	if o.Model != FIFO && o.Model != Haircut && o.Model != Poison {
+		return nil, fmt.Errorf("trace: unknown model %q (want fifo, haircut or poison)", o.Model)
+	}
+	if o.MinValue == nil {
+		o.MinValue = new(big.Int)
+	}
+	if len(starts) == 0 {
+		return nil, fmt.Errorf("trace: nothing to trace from")
+	}
+	t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
+		holds: map[uint32]bool{}, res: &EVMResult{Model: o.Model, Start: map[string]string{}, MixerLinks: map[string]int{}}}
+	if n, err := s.AddrNum(common.Address{}); err == nil {
+		t.zero = n
+	}
+	start := map[uint64]bool{}
+	first := starts[0].Transfer
+	c := s.Counts()
+	for _, st := range starts {
+		if st.Transfer >= c.Transfers {
+			return nil, fmt.Errorf("trace: transfer %d is not in the store", st.Transfer)
+		}
+		start[st.Transfer] = true
+		first = min(first, st.Transfer)
+		x := s.Transfer(st.Transfer)
+		if x.Tx != evmstore.None {
+			t.res.From = append(t.res.From, s.Tx(x.Tx).Hash.Hex())
+		}
+		name := assetName(s, x.Asset)
+		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
+		t.res.Start[name] = prev.Add(prev, x.Amount.ToBig()).String()
+	}
+	sort.Strings(t.res.From)
+	// Swaps by transaction; mixer pools (contracts with mixer events).
+	swapsOf := map[uint32][]evmstore.EventRow{}
+	withdrawalOf := map[uint32]evmstore.EventRow{}
+	pools := map[uint32]bool{}
+	conduits := map[uint32]bool{}
+	for n := uint64(0); n < c.Events; n++ {
+		e := s.Event(n)
+		switch e.Kind {
+		case evm.EventSwap:
+			swapsOf[e.Tx] = append(swapsOf[e.Tx], e)
+			conduits[e.Contract] = true
+		case evm.EventMixDeposit:
+			pools[e.Contract] = true
+		case evm.EventMixWithdrawal:
+			pools[e.Contract] = true
+			withdrawalOf[e.Tx] = e
+		}
+	}
+	for a := range evm.WrappedNative {
+		if n, err := s.AddrNum(a); err == nil {
+			conduits[n] = true
+		}
+	}
+	if o.Services != nil {
+		// Labelled DEX routers are conduits too.
+		for n := uint32(0); uint64(n) < c.Addrs; n++ {
+			if cat, _, ok := o.Services(n); ok && cat == "dex" {
+				conduits[n] = true
+			}
+		}
+	}
+
+	// Replay the transfers transaction by transaction.
+	x := first
+	for x < c.Transfers {
+		tx := s.Transfer(x).Tx
+		end := x + 1
+		for end < c.Transfers && tx != evmstore.None && s.Transfer(end).Tx == tx {
+			end++
+		}
+		t.replayTx(x, end, tx, start, swapsOf[tx], conduits, pools, withdrawalOf)
+		x = end
+	}
+	// What is still held is unspent.
+	for h, a := range t.acct {
+		p := t.held(a)
+		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", assetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
+	}
+	for pool, ns := range t.notes {
+		for _, n := range ns {
+			_, label, _ := t.service(pool)
+			t.addDest(n.taint, s.Address(pool).Hex(), "mixer", label, "ETH", n.block)
+		}
+	}
+	for _, d := range t.dest {
+		if d.amount.Cmp(o.MinValue) <= 0 && d.amount.Sign() == 0 {
+			continue
+		}
+		d.Amount = d.amount.String()
+		t.res.Destinations = append(t.res.Destinations, *d)
+	}
+	sort.Slice(t.res.Destinations, func(i, j int) bool {
+		a, b := t.res.Destinations[i], t.res.Destinations[j]
+		if a.Category != b.Category {
+			return a.Category < b.Category
+		}
+		if a.Address != b.Address {
+			return a.Address < b.Address
+		}
+		if a.Asset != b.Asset {
+			return a.Asset < b.Asset
+		}
+		return a.Link < b.Link
+	})
+	return t.res, nil
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+func (t *evmTracer) service(a uint32) (string, string, bool) {
+	if t.o.Services == nil || a == evmstore.None {
+		return "", "", false
+	}
+	return t.o.Services(a)
+}
+
+// replayTx replays the transfers [lo, hi) of one transaction (or of the
+// block-level ones).
+func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, swaps []evmstore.EventRow, conduits, pools map[uint32]bool, withdrawals map[uint32]evmstore.EventRow) {
+	s := t.s
+	t.res.Transfers += int(hi - lo)
+	// Conduits in this transaction: taint in, taint out in proportion.
+	conduitIn, conduitAll := newPart(), new(big.Int)
+	isConduit := func(a uint32) bool { return conduits[a] && len(swaps) > 0 }
+	var link *mixNote
+	var clue string
+	recipient := evmstore.None
+	if w, ok := withdrawals[tx]; ok && t.o.MixerLinks {
+		link, clue = t.linkWithdrawal(w, tx)
+		recipient = w.Actor
+	}
+	// Two passes: first everything that is not paid out by a conduit, then
+	// what conduits pay out.
+	for pass := 0; pass < 2; pass++ {
+		for x := lo; x < hi; x++ {
+			r := s.Transfer(x)
+			if r.Kind == evm.KindNFT {
+				continue
+			}
+			fromConduit := r.From != evmstore.None && isConduit(r.From)
+			if (pass == 0) == fromConduit {
+				continue
+			}
+			amount := r.Amount.ToBig()
+			var moved part
+			switch {
+			case start[x]:
+				moved = part{new(big.Int).Set(amount), new(big.Int)}
+			case fromConduit:
+				moved = newPart()
+				if conduitAll.Sign() > 0 && !conduitIn.zero() {
+					moved.exact = scale(amount, conduitIn.exact, conduitAll)
+					moved.heur = scale(amount, conduitIn.heur, conduitAll)
+				}
+			case link != nil && pools[r.From]:
+				// A linked withdrawal: the pool pays the recipient (and a
+				// relayer's fee); taint follows the note's share.
+				moved = newPart()
+				share := link.taint.sum()
+				moved.heur = scale(amount, share, link.amount)
+			default:
+				moved = t.take(holding{r.From, r.Asset}, amount, r.Kind)
+			}
+			if r.To != evmstore.None && isConduit(r.To) && !fromConduit {
+				if r.From == evmstore.None {
+					continue // WETH minted to a router: the ETH paid in already counted
+				}
+				conduitIn.exact.Add(conduitIn.exact, moved.exact)
+				conduitIn.heur.Add(conduitIn.heur, moved.heur)
+				conduitAll.Add(conduitAll, amount)
+				if !moved.zero() {
+					t.flow(x, r, moved, "")
+				}
+				continue
+			}
+			if fromConduit && r.To != evmstore.None && isConduit(r.To) {
+				continue
+			}
+			if !moved.zero() {
+				c := ""
+				if link != nil && pools[r.From] {
+					c = clue
+				}
+				t.flow(x, r, moved, c)
+			}
+			if link != nil && pools[r.From] && r.To != recipient {
+				// The relayer's fee out of a linked withdrawal.
+				t.addDest(moved, addrText(s, r.To), "mixer-fees", "", assetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
+				continue
+			}
+			t.arrive(x, r, amount, moved, pools, tx)
+		}
+	}
+}
+
+// scale returns amount * num / den.
+func scale(amount, num, den *big.Int) *big.Int {
+	if den.Sign() == 0 {
+		return new(big.Int)
+	}
+	v := new(big.Int).Mul(amount, num)
+	v.Quo(v, den)
+	if v.Cmp(amount) > 0 {
+		v.Set(amount)
+	}
+	return v
+}
+
+func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string) {
+	s := t.s
+	if r.To == t.zero || r.From == t.zero {
+		return // mints and burns are not moves between parties
+	}
+	f := func(v *big.Int, link string) {
+		if v.Sign() == 0 {
+			return
+		}
+		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: assetName(s, r.Asset), Amount: v.String(),
+			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, transfer: x}
+		if r.Tx != evmstore.None {
+			fl.Tx = s.Tx(r.Tx).Hash.Hex()
+		}
+		t.res.Flows = append(t.res.Flows, fl)
+	}
+	f(p.exact, "exact")
+	f(p.heur, "heuristic")
+}
+
+func addrText(s *evmstore.Store, a uint32) string {
+	if a == evmstore.None {
+		return ""
+	}
+	return s.Address(a).Hex()
+}
+
+// arrive credits a transfer's taint to where it went.
+func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, moved part, pools map[uint32]bool, tx uint32) {
+	s := t.s
+	if moved.zero() && (r.To == evmstore.None || t.acct[holding{r.To, r.Asset}] == nil) {
+		return // clean money to a balance nobody follows
+	}
+	block := s.Counts().First + s.TransferBlock(x)
+	asset := assetName(s, r.Asset)
+	switch {
+	case r.Kind == evm.KindFee || r.Kind == evm.KindBurn:
+		t.addDest(moved, "", "fees", "", asset, block)
+		return
+	case r.To == evmstore.None || r.To == t.zero:
+		return // burnt: a token burn, or WETH unwrapped (its ETH goes on separately)
+	}
+	to := s.Address(r.To).Hex()
+	if hot, ok := t.o.Deposits[r.To]; ok {
+		t.addDest(moved, to, "exchange", t.o.HotWallets[hot], asset, block)
+		return
+	}
+	if name, ok := t.o.HotWallets[r.To]; ok {
+		t.addDest(moved, to, "exchange", name, asset, block)
+		return
+	}
+	if pools[r.To] {
+		if !moved.zero() {
+			info := s.Tx(tx)
+			t.notes[r.To] = append(t.notes[r.To], mixNote{taint: moved, amount: new(big.Int).Set(amount), depositr: r.From, price: info.GasPrice, block: block, tx: tx})
+		}
+		return
+	}
+	if cat, label, ok := t.service(r.To); ok && cat != "dex" && cat != "token" {
+		t.addDest(moved, to, cat, label, asset, block)
+		return
+	}
+	// An ordinary address: its balance takes the transfer.
+	h := holding{r.To, r.Asset}
+	a := t.acct[h]
+	if a == nil {
+		if moved.zero() {
+			return // an untracked balance receiving clean money: nothing to do
+		}
+		a = t.open(h, x)
+	}
+	t.credit(a, amount, moved)
+	if !moved.zero() {
+		t.holds[r.To] = true
+	}
+}
+
+func (t *evmTracer) addDest(p part, addr, cat, label, asset string, block uint64) {
+	add := func(v *big.Int, link string) {
+		if v.Sign() == 0 || v.Cmp(t.o.MinValue) < 0 {
+			return
+		}
+		k := cat + "|" + addr + "|" + asset + "|" + link
+		d := t.dest[k]
+		if d == nil {
+			d = &EVMDestination{Chain: t.s.Chain(), Address: addr, Category: cat, Label: label, Asset: asset, Link: link, amount: new(big.Int)}
+			t.dest[k] = d
+		}
+		d.amount.Add(d.amount, v)
+		d.Block = max(d.Block, block)
+	}
+	add(p.exact, "exact")
+	add(p.heur, "heuristic")
+}
+
+// open starts tracking a balance with what it held before transfer x.
+func (t *evmTracer) open(h holding, x uint64) *account {
+	s := t.s
+	bal := new(big.Int)
+	s.Postings(h.addr, func(y uint64) bool {
+		if y >= x {
+			return false
+		}
+		r := s.Transfer(y)
+		if r.Asset != h.asset || r.Kind == evm.KindNFT {
+			return true
+		}
+		if r.To == h.addr {
+			bal.Add(bal, r.Amount.ToBig())
+		}
+		if r.From == h.addr {
+			bal.Sub(bal, r.Amount.ToBig())
+		}
+		return true
+	})
+	if bal.Sign() < 0 {
+		bal.SetInt64(0) // the store starts after the address was funded
+	}
+	a := &account{total: new(big.Int).Set(bal), tainted: newPart()}
+	if bal.Sign() > 0 {
+		a.lots = append(a.lots, lot{amount: bal})
+	}
+	t.acct[h] = a
+	return a
+}
+
+func (t *evmTracer) credit(a *account, amount *big.Int, moved part) {
+	a.total.Add(a.total, amount)
+	a.tainted.exact.Add(a.tainted.exact, moved.exact)
+	a.tainted.heur.Add(a.tainted.heur, moved.heur)
+	clean := new(big.Int).Sub(amount, moved.sum())
+	if moved.exact.Sign() > 0 {
+		a.lots = append(a.lots, lot{amount: new(big.Int).Set(moved.exact), taint: true})
+	}
+	if moved.heur.Sign() > 0 {
+		a.lots = append(a.lots, lot{amount: new(big.Int).Set(moved.heur), taint: true, heur: true})
+	}
+	if clean.Sign() > 0 {
+		a.lots = append(a.lots, lot{amount: clean})
+	}
+}
+
+// take removes amount from a tracked balance and returns the taint it
+// carries under the model; an untracked balance carries none.
+func (t *evmTracer) take(h holding, amount *big.Int, kind evm.Kind) part {
+	a := t.acct[h]
+	if a == nil || h.addr == evmstore.None || h.addr == t.zero {
+		return newPart()
+	}
+	out := newPart()
+	switch t.o.Model {
+	case FIFO:
+		left := new(big.Int).Set(amount)
+		for left.Sign() > 0 && len(a.lots) > 0 {
+			l := &a.lots[0]
+			n := new(big.Int).Set(left)
+			if l.amount.Cmp(n) < 0 {
+				n.Set(l.amount)
+			}
+			if l.taint {
+				if l.heur {
+					out.heur.Add(out.heur, n)
+				} else {
+					out.exact.Add(out.exact, n)
+				}
+			}
+			l.amount.Sub(l.amount, n)
+			left.Sub(left, n)
+			if l.amount.Sign() == 0 {
+				a.lots = a.lots[1:]
+			}
+		}
+	case Haircut:
+		if a.total.Sign() > 0 {
+			out.exact = scale(amount, a.tainted.exact, a.total)
+			out.heur = scale(amount, a.tainted.heur, a.total)
+		}
+	case Poison:
+		if !a.tainted.zero() {
+			if a.tainted.heur.Sign() > 0 && a.tainted.exact.Sign() == 0 {
+				out.heur.Set(amount)
+			} else {
+				out.exact.Set(amount)
+			}
+		}
+	}
+	a.total.Sub(a.total, amount)
+	if a.total.Sign() < 0 {
+		a.total.SetInt64(0)
+	}
+	if t.o.Model != Poison {
+		a.tainted.exact.Sub(a.tainted.exact, out.exact)
+		a.tainted.heur.Sub(a.tainted.heur, out.heur)
+		if a.tainted.exact.Sign() < 0 {
+			a.tainted.exact.SetInt64(0)
+		}
+		if a.tainted.heur.Sign() < 0 {
+			a.tainted.heur.SetInt64(0)
+		}
+	}
+	return out
+}
+
+// held is the taint a balance still holds.
+func (t *evmTracer) held(a *account) part {
+	if t.o.Model == FIFO {
+		p := newPart()
+		for _, l := range a.lots {
+			if l.taint {
+				if l.heur {
+					p.heur.Add(p.heur, l.amount)
+				} else {
+					p.exact.Add(p.exact, l.amount)
+				}
+			}
+		}
+		return p
+	}
+	if t.o.Model == Poison {
+		if a.tainted.zero() {
+			return newPart()
+		}
+		return part{new(big.Int).Set(a.total), new(big.Int)}
+	}
+	return a.tainted
+}
+
+// linkWithdrawal picks the tainted deposit note a mixer withdrawal is
+// linked to, by the strongest public clue, or nil.
+func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, string) {
+	ns := t.notes[w.Contract]
+	if len(ns) == 0 {
+		return nil, ""
+	}
+	s := t.s
+	info := s.Tx(tx)
+	block := s.Counts().First + s.Tx(tx).Block
+	pick := -1
+	clue := ""
+	for i, n := range ns {
+		switch {
+		case t.holds[w.Actor] || w.Actor == n.depositr:
+			pick, clue = i, "address-reuse"
+		case info.From == w.Actor && info.GasPrice == n.price && t.distinctivePrice(n.price):
+			pick, clue = i, "gas-price"
+		case block <= n.block+2:
+			pick, clue = i, "timing"
+		}
+		if pick >= 0 {
+			break
+		}
+	}
+	if pick < 0 {
+		return nil, ""
+	}
+	n := ns[pick]
+	t.notes[w.Contract] = append(ns[:pick:pick], ns[pick+1:]...)
+	t.res.MixerLinks[clue]++
+	return &n, clue
+}
+
+// distinctivePrice says whether a gas price marks its payer: most of the
+// transactions paying exactly it were sent by addresses that held taint
+// (wallet software that sets its own odd price, not the day's going rate).
+func (t *evmTracer) distinctivePrice(p uint64) bool {
+	if t.prices == nil {
+		t.prices = map[uint64][]uint32{}
+		for n := uint32(0); uint64(n) < t.s.Counts().Txs; n++ {
+			tx := t.s.Tx(n)
+			t.prices[tx.GasPrice] = append(t.prices[tx.GasPrice], tx.From)
+		}
+	}
+	senders := t.prices[p]
+	held := 0
+	for _, a := range senders {
+		if t.holds[a] {
+			held++
+		}
+	}
+	return len(senders) > 0 && 2*held >= len(senders)
+}
