@@ -178,6 +178,15 @@ labels/services-eth.yaml first, for the hot wallets).`,
 					found[es.Tx(d.Tx).Hash.Hex()] = true
 				}
 				rows = append(rows, eval.EVMBridgeDeposits(found, t)...)
+				eo, err := evmTraceOptions(es, labels, trace.FIFO, true)
+				if err != nil {
+					return err
+				}
+				et, err := eval.EVMTracing(es, t, eo)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, et...)
 			}
 			if asJSON {
 				return printJSON(os.Stdout, rows)

@@ -1,9 +1,15 @@
 package eval
 
 import (
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
@@ -166,4 +172,126 @@ func EVMBridgeDeposits(found map[string]bool, t *world.Truth) []Row {
 		{Metric: "evm bridge deposits found (all / the incidents')", Value: float64(len(found)), Truth: float64(len(want))},
 		{Metric: "evm bridge deposits: recall of the incidents'", Value: recall, Target: "= 1", OK: check(recall == 1)},
 	}
+}
+
+// EVMTracing traces each incident's EVM theft under each model (with mixer
+// links) and scores the destinations against truth, value-weighted: through
+// exact links against the ETH that never entered the mixer (and what
+// entered it), and through heuristic links against where the mixed ETH went.
+func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row, error) {
+	var rows []Row
+	for _, model := range []string{trace.FIFO, trace.Haircut, trace.Poison} {
+		o := base
+		o.Model, o.MixerLinks = model, true
+		var exHit, exFound, exTruth, huHit, huFound, huTruth float64
+		traced := 0
+		for _, inc := range t.Incidents {
+			if inc.EVM == nil || len(inc.EVM.TheftTxs) == 0 {
+				continue
+			}
+			var starts []trace.EVMStart
+			for _, h := range inc.EVM.TheftTxs {
+				n, err := s.TxNum(common.HexToHash(h))
+				if err != nil {
+					return nil, fmt.Errorf("eval: %s: %w", inc.ID, err)
+				}
+				lo, hi := s.TxTransfers(n)
+				for x := lo; x < hi; x++ {
+					if k := s.Transfer(x).Kind; k == evm.KindCall || k == evm.KindToken {
+						starts = append(starts, trace.EVMStart{Transfer: x})
+					}
+				}
+			}
+			res, err := trace.TraceEVM(s, starts, o)
+			if err != nil {
+				return nil, err
+			}
+			traced++
+			exact, heur := map[string]float64{}, map[string]float64{}
+			for _, d := range res.Destinations {
+				if d.Asset != "ETH" {
+					continue
+				}
+				k := d.Category
+				switch d.Category {
+				case "exchange":
+					k = "exchange:" + d.Label
+				case "unspent", "mixer", "bridge":
+				default:
+					continue
+				}
+				v := ethOf(d.Amount)
+				if d.Link == "exact" {
+					exact[k] += v
+				} else {
+					heur[k] += v
+				}
+			}
+			// Through exact links: exchanges, unspent and the mixer.
+			for k, v := range exact {
+				exFound += v
+				if k != "bridge" {
+					exHit += min(v, ethOf(inc.EVM.DestinationsExact[k]))
+				}
+			}
+			for _, v := range inc.EVM.DestinationsExact {
+				exTruth += ethOf(v)
+			}
+			// Through heuristic links: where the mixed ETH ended.
+			mixedTruth := map[string]float64{}
+			for k, v := range inc.EVM.Destinations {
+				if k == "fees" || k == "mixer-fees" {
+					continue
+				}
+				mixedTruth[k] = ethOf(v) - ethOf(inc.EVM.DestinationsExact[k])
+			}
+			for k, v := range heur {
+				huFound += v
+				huHit += min(v, max(mixedTruth[k], 0))
+			}
+			for _, v := range mixedTruth {
+				huTruth += max(v, 0)
+			}
+		}
+		ratio := func(a, b float64) float64 {
+			if b == 0 {
+				return 0
+			}
+			return a / b
+		}
+		p, r := ratio(exHit, exFound), ratio(exHit, exTruth)
+		name := "evm tracing (" + model + "): "
+		exactTarget := func(v float64) (string, *bool) {
+			if model != trace.FIFO {
+				return "", nil
+			}
+			return ">= 0.95", check(v >= 0.95)
+		}
+		tp, okp := exactTarget(p)
+		tr, okr := exactTarget(r)
+		rows = append(rows,
+			Row{Metric: name + "incidents traced", Value: float64(traced)},
+			Row{Metric: name + "exact links: precision", Value: p, Target: tp, OK: okp},
+			Row{Metric: name + "exact links: recall", Value: r, Target: tr, OK: okr},
+			Row{Metric: name + "through the mixer: share recovered by heuristic links", Value: ratio(huHit, huTruth)},
+			Row{Metric: name + "through the mixer: precision of the heuristic links", Value: ratio(huHit, huFound)},
+		)
+	}
+	return rows, nil
+}
+
+func ethOf(wei string) float64 {
+	v, ok := new(big.Float).SetString(orZero(wei))
+	if !ok {
+		return 0
+	}
+	f, _ := v.Quo(v, big.NewFloat(1e18)).Float64()
+	return f
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
 }

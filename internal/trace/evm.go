@@ -22,10 +22,13 @@ import (
 // Swaps continue the trace in the asset received: within a transaction,
 // routers, pairs and WETH are conduits, and what leaves them to anyone else
 // carries the tainted share of what entered them. Mixer deposits end the
-// exact trace; with MixerLinks, withdrawals are linked to tainted deposits by
-// public clues (the recipient already holds taint or deposited it, the
-// depositor's unusual gas price, a withdrawal of the same pool within two
-// blocks) and the trace continues from them as heuristic. Exchange deposit
+// exact trace (the deposits are a "mixer" destination); with MixerLinks,
+// withdrawals are linked to tainted deposits by public clues (the recipient
+// already holds taint or deposited it, the depositor's unusual gas price, a
+// withdrawal of the same pool within two blocks) and the trace continues from
+// them as heuristic: the value that left the mixer is counted again where it
+// ends, with link "heuristic", so the exact and the heuristic pictures are
+// each whole. Exchange deposit
 // addresses and labelled services end it.
 
 // EVMOptions bound an account-model trace.
@@ -227,12 +230,6 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		p := t.held(a)
 		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", assetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
 	}
-	for pool, ns := range t.notes {
-		for _, n := range ns {
-			_, label, _ := t.service(pool)
-			t.addDest(n.taint, s.Address(pool).Hex(), "mixer", label, "ETH", n.block)
-		}
-	}
 	for _, d := range t.dest {
 		if d.amount.Cmp(o.MinValue) <= 0 && d.amount.Sign() == 0 {
 			continue
@@ -318,7 +315,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				moved = t.take(holding{r.From, r.Asset}, amount, r.Kind)
 			}
 			if r.To != evmstore.None && isConduit(r.To) && !fromConduit {
-				if r.From == evmstore.None {
+				if r.From == evmstore.None || r.From == t.zero {
 					continue // WETH minted to a router: the ETH paid in already counted
 				}
 				conduitIn.exact.Add(conduitIn.exact, moved.exact)
@@ -414,6 +411,10 @@ func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, mo
 		return
 	}
 	if pools[r.To] {
+		// The mixer ends the trace through exact links; what linked
+		// withdrawals carry on is counted again, as heuristic, where it ends.
+		_, label, _ := t.service(r.To)
+		t.addDest(moved, to, "mixer", label, asset, block)
 		if !moved.zero() {
 			info := s.Tx(tx)
 			t.notes[r.To] = append(t.notes[r.To], mixNote{taint: moved, amount: new(big.Int).Set(amount), depositr: r.From, price: info.GasPrice, block: block, tx: tx})

@@ -90,6 +90,10 @@ type IncidentEVM struct {
 	Stolen          map[string]string `json:"stolen"`
 	StolenUSD       float64           `json:"stolen_usd"`
 	Destinations    map[string]string `json:"destinations"` // "exchange:NAME", "bridge", "unspent", "fees", "mixer-fees"
+	// DestinationsExact is where the ETH went that never entered the mixer,
+	// with what entered it as "mixer": what a trace through exact links
+	// alone can and should find ("exchange:NAME", "unspent", "mixer").
+	DestinationsExact map[string]string `json:"destinations_exact"`
 	// BridgedBTC is where the BTC went that the swap service paid out for
 	// the ETH bridged (satoshi by "exchange:NAME", "unspent"); the Bitcoin
 	// theft's own destinations stay in the incident's Destinations.

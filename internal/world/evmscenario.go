@@ -83,7 +83,7 @@ func (e *evmWorld) newEVMScenario(sc *scenario, blockTime time.Duration, start t
 		}
 		// The actor pays a gas price of its own: a public clue.
 		r.price = big.NewInt(int64(93_123_456_789 + i))
-		r.inc.EVM = &IncidentEVM{Chain: "eth", VictimAddresses: []string{r.victim.Hex()}, Stolen: map[string]string{}, Destinations: map[string]string{}, BridgedBTC: map[string]int64{}}
+		r.inc.EVM = &IncidentEVM{Chain: "eth", VictimAddresses: []string{r.victim.Hex()}, Stolen: map[string]string{}, Destinations: map[string]string{}, DestinationsExact: map[string]string{}, BridgedBTC: map[string]int64{}}
 		es.runs = append(es.runs, r)
 	}
 	return es
@@ -205,6 +205,7 @@ func (es *evmScenario) block() {
 							r.notes = append(r.notes, note)
 						}
 						r.step(tx, a, tornado[pool].addr, "ETH", e.denom(pool), "mix-in", "")
+						addDest(r.inc.EVM.DestinationsExact, "mixer", e.denom(pool))
 						n++
 					}
 				}
@@ -298,6 +299,9 @@ func (es *evmScenario) block() {
 					tx := e.send(&evmTx{from: a, to: &to, value: v, gasUsed: gasTransfer, status: 1})
 					r.step(tx, a, to, "ETH", v, p.kind, "")
 					addDest(r.inc.EVM.Destinations, p.dest, v)
+					if i == 0 { // the unmixed rest, paid straight from the theft address
+						addDest(r.inc.EVM.DestinationsExact, p.dest, v)
+					}
 					if p.kind == "bridge" {
 						// The service pays out in BTC, at the day's prices
 						// less 0.5%, within a few hours.
@@ -356,5 +360,10 @@ func (es *evmScenario) finish() {
 			}
 		}
 		r.inc.EVM.Destinations["unspent"] = rest.String()
+		exact := new(big.Int)
+		for _, a := range append([]common.Address{r.thief0}, r.splits...) {
+			exact.Add(exact, e.balance(a))
+		}
+		r.inc.EVM.DestinationsExact["unspent"] = exact.String()
 	}
 }

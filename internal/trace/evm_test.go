@@ -1,0 +1,170 @@
+package trace
+
+import (
+	"math/big"
+	"path/filepath"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+func eth(milli int64) *uint256.Int {
+	return new(uint256.Int).Mul(uint256.NewInt(uint64(milli)), uint256.NewInt(1e15))
+}
+
+func word(v *uint256.Int) []byte { b := v.Bytes32(); return b[:] }
+
+func hashOf(a common.Address) common.Hash { return common.BytesToHash(a[:]) }
+
+// A hand-built case, every figure worked out by hand. No receipts, so no
+// fees. V is robbed of 10 ETH by T. T then:
+//   - swaps 4 ETH for 8,000 TKN through the router and WETH (the pair pays T);
+//   - deposits 1 ETH twice into a Tornado-style pool;
+//   - pays W 0.1 ETH (W is the actor's too);
+//   - pays 3 ETH into the deposit address D of exchange "Ex" (hot wallet H).
+//
+// A relayer R withdraws one note to W: 0.99 ETH to W, 0.01 ETH fee to R;
+// W already holds taint, so the withdrawal is linked (address reuse).
+// FIFO, through exact links: mixer 2, exchange 3, T keeps 0.9 ETH and 8,000
+// TKN, W keeps 0.1: the 10 ETH all accounted for. Through the link: W also
+// keeps 0.99 (heuristic) and the relayer's 0.01 is a mixer fee.
+func TestTraceEVMByHand(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	V, T, W, D, H, R := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa4), addr(0xa5), addr(0xa6)
+	router, pair, pool, tkn := addr(0xb1), addr(0xb2), addr(0xb3), addr(0xb4)
+	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
+	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
+	tx := func(from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
+		i := uint32(len(b.Txs))
+		x := evm.Tx{Hash: common.Hash{0xee, byte(i)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
+		if value != nil {
+			x.Value = *value
+		}
+		b.Txs = append(b.Txs, x)
+		top := evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)}
+		if value != nil {
+			top.Value = *value
+		}
+		b.Traces = append(b.Traces, top)
+		for k, c := range calls {
+			c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
+			b.Traces = append(b.Traces, c)
+		}
+		for _, l := range logs {
+			l.TxIndex, l.Index = i, uint32(len(b.Logs))
+			b.Logs = append(b.Logs, l)
+		}
+	}
+	transfer := func(token, from, to common.Address, v *uint256.Int) evm.Log {
+		return evm.Log{Address: token, Topics: []common.Hash{evm.TopicTransfer, hashOf(from), hashOf(to)}, Data: word(v)}
+	}
+	// The pair and the exchange have money of their own (clean).
+	tx(addr(0xc1), pair, eth(1), nil, transfer(tkn, addr(0xc1), pair, eth(1_000_000)))
+	tx(addr(0xc2), H, eth(50_000), nil)
+	// 1. The theft.
+	tx(V, T, eth(10_000), nil)
+	// 2. The swap: 4 ETH in, wrapped, 8,000 TKN out of the pair to T.
+	four, tkns := eth(4_000), eth(8_000_000)
+	swapData := append(append(append(word(new(uint256.Int)), word(four)...), word(tkns)...), word(new(uint256.Int))...)
+	tx(T, router, four, []evm.Trace{{From: router, To: weth, Value: *four}},
+		evm.Log{Address: weth, Topics: []common.Hash{evm.TopicWETHDeposit, hashOf(router)}, Data: word(four)},
+		transfer(weth, router, pair, four), transfer(tkn, pair, T, tkns),
+		evm.Log{Address: pair, Topics: []common.Hash{evm.TopicSwapV2, hashOf(router), hashOf(T)}, Data: swapData})
+	// 3. Two mixer deposits of 1 ETH.
+	for k := 0; k < 2; k++ {
+		tx(T, pool, eth(1_000), nil, evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixDeposit, {byte(k + 1)}}, Data: append(word(uint256.NewInt(uint64(k))), word(uint256.NewInt(1))...)})
+	}
+	// 4. W gets 0.1 ETH; 5. the exchange deposit, then its sweep.
+	tx(T, W, eth(100), nil)
+	tx(T, D, eth(3_000), nil)
+	tx(D, H, eth(3_000), nil)
+	// 6. The relayer withdraws a note to W.
+	wdData := append(append(word(new(uint256.Int).SetBytes(W[:])), make([]byte, 32)...), word(eth(10))...)
+	tx(R, pool, nil, []evm.Trace{{From: pool, To: W, Value: *eth(990)}, {From: pool, To: R, Value: *eth(10)}},
+		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
+	b.MarkFailed()
+
+	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AppendBlock(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	num := func(a common.Address) uint32 {
+		n, err := s.AddrNum(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	theft, _ := s.TxNum(common.Hash{0xee, 2})
+	lo, _ := s.TxTransfers(theft)
+	o := EVMOptions{Model: FIFO, MixerLinks: true, HotWallets: map[uint32]string{num(H): "Ex"}, Deposits: map[uint32]uint32{num(D): num(H)},
+		Services: func(a uint32) (string, string, bool) {
+			switch a {
+			case num(H):
+				return "exchange", "Ex hot wallet", true
+			case num(pool):
+				return "mixer", "pool", true
+			case num(router):
+				return "dex", "router", true
+			}
+			return "", "", false
+		}}
+	res, err := TraceEVM(s, []EVMStart{{Transfer: lo}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range res.Destinations {
+		got[d.Category+" "+d.Address+" "+d.Asset+" "+d.Link] = d.Amount
+	}
+	want := map[string]string{
+		"mixer " + pool.Hex() + " ETH exact":              eth(2_000).Dec(),
+		"exchange " + D.Hex() + " ETH exact":              eth(3_000).Dec(),
+		"unspent " + T.Hex() + " ETH exact":               eth(900).Dec(),
+		"unspent " + T.Hex() + " " + tkn.Hex() + " exact": tkns.Dec(),
+		"unspent " + W.Hex() + " ETH exact":               eth(100).Dec(),
+		"unspent " + W.Hex() + " ETH heuristic":           eth(990).Dec(),
+		"mixer-fees " + R.Hex() + " ETH heuristic":        eth(10).Dec(),
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: got %q, want %s", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("destinations %v", got)
+	}
+	if res.MixerLinks["address-reuse"] != 1 {
+		t.Errorf("mixer links %v", res.MixerLinks)
+	}
+	// Without the links the withdrawal is not followed.
+	o.MixerLinks = false
+	res, _ = TraceEVM(s, []EVMStart{{Transfer: lo}}, o)
+	for _, d := range res.Destinations {
+		if d.Link == "heuristic" {
+			t.Errorf("heuristic destination without links: %+v", d)
+		}
+	}
+	// Haircut on this case gives the same answer (T's balance is all
+	// tainted); poison too.
+	for _, m := range []string{Haircut, Poison} {
+		o.Model = m
+		res, _ = TraceEVM(s, []EVMStart{{Transfer: lo}}, o)
+		for _, d := range res.Destinations {
+			if d.Category == "exchange" && d.Amount != eth(3_000).Dec() {
+				t.Errorf("%s: exchange %s", m, d.Amount)
+			}
+		}
+	}
+}
