@@ -72,7 +72,7 @@ func TestGenIngestEval(t *testing.T) {
 	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true,
 		"evm transactions ingested": true, "evm deposit addresses: precision": true, "evm deposit addresses: recall": true, "evm clustering (deposits + reuse): pairwise precision": true,
 		"evm bridge deposits: recall of the incidents'": true,
-		"evm tracing (fifo): exact links: precision": true, "evm tracing (fifo): exact links: recall": true}
+		"evm tracing (fifo): exact links: precision":    true, "evm tracing (fifo): exact links: recall": true}
 	realism := 0
 	for _, r := range rows {
 		if strings.HasPrefix(r.Metric, "realism:") || strings.HasPrefix(r.Metric, "evm realism:") {
