@@ -3,14 +3,12 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"math/big"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -69,70 +67,9 @@ func evmStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 	return out, nil
 }
 
-// evmTraceOptions gathers what the account-model trace needs from the
-// labels: services, exchange hot wallets, deposit addresses.
-func evmTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixerLinks bool) (trace.EVMOptions, error) {
-	o := trace.EVMOptions{Model: model, MixerLinks: mixerLinks}
-	svc := map[uint32][2]string{}
-	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
-		a, err := evmstore.ParseAddress(l.Address)
-		if err != nil {
-			return nil
-		}
-		if n, err := s.AddrNum(a); err == nil && l.Category != label.Sanctioned && l.Category != label.StolenFunds {
-			svc[n] = [2]string{l.Category, l.Label}
-		}
-		return nil
-	})
-	if err != nil {
-		return o, err
-	}
-	o.Services = func(a uint32) (string, string, bool) {
-		v, ok := svc[a]
-		return v[0], v[1], ok
-	}
-	if o.HotWallets, err = query.EVMHotWallets(s, labels); err != nil {
-		return o, err
-	}
-	hot := map[uint32]bool{}
-	for a := range o.HotWallets {
-		hot[a] = true
-	}
-	o.Deposits = cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: true, Hot: hot}).Deposits
-	return o, nil
-}
-
 type evmUSDDestination struct {
 	trace.EVMDestination
 	USD float64 `json:"usd"`
-}
-
-// tokenDecimals maps the store's token symbols (and addresses) to their
-// decimals; ETH has 18.
-func tokenDecimals(s *evmstore.Store) map[string]int {
-	m := map[string]int{"ETH": 18}
-	for n := uint32(0); uint64(n) < s.Counts().Addrs; n++ {
-		if sym, d, ok := s.Token(n); ok {
-			m[sym] = int(d)
-			m[s.Address(n).Hex()] = int(d)
-		}
-	}
-	return m
-}
-
-// usdOf values an amount of an asset at a day's close (0 without a price).
-func usdOf(labels *label.Store, decimals map[string]int, asset, amount, day string) float64 {
-	v, ok := new(big.Float).SetString(amount)
-	dec, known := decimals[asset]
-	if !ok || !known {
-		return 0
-	}
-	p, ok := labels.Price(asset, day)
-	if !ok {
-		return 0
-	}
-	f, _ := v.Quo(v, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
-	return f * p
 }
 
 func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format string, mixerLinks bool) error {
@@ -150,7 +87,7 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 	if err != nil {
 		return err
 	}
-	o, err := evmTraceOptions(s, labels, model, mixerLinks)
+	o, err := query.EVMTraceOptions(s, labels, model, mixerLinks)
 	if err != nil {
 		return err
 	}
@@ -165,10 +102,10 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 		}
 		return time.Unix(int64(s.Block(r).Time), 0).UTC().Format("2006-01-02")
 	}
-	decimals := tokenDecimals(s)
+	decimals := query.TokenDecimals(s)
 	dests := make([]evmUSDDestination, len(res.Destinations))
 	for i, d := range res.Destinations {
-		dests[i] = evmUSDDestination{d, usdOf(labels, decimals, d.Asset, d.Amount, day(d.Block))}
+		dests[i] = evmUSDDestination{d, query.EVMUSD(labels, decimals, d.Asset, d.Amount, day(d.Block))}
 	}
 	switch format {
 	case "json":

@@ -178,7 +178,7 @@ labels/services-eth.yaml first, for the hot wallets).`,
 					found[es.Tx(d.Tx).Hash.Hex()] = true
 				}
 				rows = append(rows, eval.EVMBridgeDeposits(found, t)...)
-				eo, err := evmTraceOptions(es, labels, trace.FIFO, true)
+				eo, err := query.EVMTraceOptions(es, labels, trace.FIFO, true)
 				if err != nil {
 					return err
 				}

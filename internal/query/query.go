@@ -7,6 +7,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -472,4 +473,65 @@ func EVMBridgeDeposits(s *evmstore.Store, labels *label.Store) ([]EVMBridgeDepos
 		}
 	}
 	return out, nil
+}
+
+// EVMTraceOptions gathers what the account-model trace needs from the
+// labels: services, exchange hot wallets, deposit addresses.
+func EVMTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixerLinks bool) (trace.EVMOptions, error) {
+	o := trace.EVMOptions{Model: model, MixerLinks: mixerLinks}
+	svc := map[uint32][2]string{}
+	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+		a, err := evmstore.ParseAddress(l.Address)
+		if err != nil {
+			return nil
+		}
+		if n, err := s.AddrNum(a); err == nil && l.Category != label.Sanctioned && l.Category != label.StolenFunds {
+			svc[n] = [2]string{l.Category, l.Label}
+		}
+		return nil
+	})
+	if err != nil {
+		return o, err
+	}
+	o.Services = func(a uint32) (string, string, bool) {
+		v, ok := svc[a]
+		return v[0], v[1], ok
+	}
+	if o.HotWallets, err = EVMHotWallets(s, labels); err != nil {
+		return o, err
+	}
+	hot := map[uint32]bool{}
+	for a := range o.HotWallets {
+		hot[a] = true
+	}
+	o.Deposits = cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: true, Hot: hot}).Deposits
+	return o, nil
+}
+
+// TokenDecimals maps the store's token symbols (and addresses) to their
+// decimals; ETH has 18.
+func TokenDecimals(s *evmstore.Store) map[string]int {
+	m := map[string]int{"ETH": 18}
+	for n := uint32(0); uint64(n) < s.Counts().Addrs; n++ {
+		if sym, d, ok := s.Token(n); ok {
+			m[sym] = int(d)
+			m[s.Address(n).Hex()] = int(d)
+		}
+	}
+	return m
+}
+
+// EVMUSD values an amount of an asset at a day's close (0 without a price).
+func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day string) float64 {
+	v, ok := new(big.Float).SetString(amount)
+	dec, known := decimals[asset]
+	if !ok || !known {
+		return 0
+	}
+	p, ok := labels.Price(asset, day)
+	if !ok {
+		return 0
+	}
+	f, _ := v.Quo(v, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
+	return f * p
 }
