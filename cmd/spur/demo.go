@@ -262,6 +262,13 @@ The store goes to a temporary directory unless --store is given.`,
 				if err := wl.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, sl, nil); err != nil {
 					return err
 				}
+				sle, err := label.ParseTagPack(filepath.Join(wdir, "labels", "services-eth.yaml"))
+				if err != nil {
+					return err
+				}
+				if err := wl.Replace(label.SourceInfo{Source: "world-eth", Format: "tagpack"}, sle, nil); err != nil {
+					return err
+				}
 				starts, _, err := query.ResolveRefs(ws, wl, inc.TheftTxs)
 				if err != nil {
 					return err
@@ -307,12 +314,12 @@ The store goes to a temporary directory unless --store is given.`,
 				if err := wl.PutPrices(prices); err != nil {
 					return err
 				}
-				rep, err := report.ForActor(ws, wl, "Lazarus Group", 2021, trace.FIFO)
+				rep, err := report.ForActor(ws, nil, wl, "Lazarus Group", 2021, trace.FIFO)
 				if err != nil {
 					return err
 				}
 				fmt.Print(rep.Markdown())
-				fmt.Println("\n(This report covers the Bitcoin side; the ETH and token side follows.)")
+				fmt.Println("\n(The Bitcoin side only; both chains together at the end.)")
 
 				section("11. The EVM side: ingest the world's ethereum-etl export and look at the Liquid theft")
 				fmt.Println("$ spur ingest evm --chain eth --etl world/evm")
@@ -362,8 +369,24 @@ The store goes to a temporary directory unless --store is given.`,
 					if err := evmAddress(&storeFlags{dir: filepath.Join(tmp, "world-store")}, "eth", thief, true, 0, 8); err != nil {
 						return err
 					}
-					fmt.Println("\n(Tokens swapped to ETH on the DEX, the ETH split for the mixer: following it across the swap,")
-					fmt.Println("the mixer and the swap service to Bitcoin is the cross-chain trace, still to come.)")
+
+					section("12. Trace the Liquid theft on Ethereum: swaps followed, the mixer linked by public clues")
+					fmt.Println("$ spur trace --chain eth --from incident:dprk-2021-5 --mixer-links")
+					es2, err := evmstore.Open(evmstore.Dir(filepath.Join(tmp, "world-store"), "eth"), "eth")
+					if err != nil {
+						return err
+					}
+					defer es2.Close()
+					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, trace.FIFO, "text", true); err != nil {
+						return err
+					}
+
+					section("13. The actor's year on both chains: spur report actor \"Lazarus Group\" --year 2021")
+					both, err := report.ForActor(ws, es2, wl, "Lazarus Group", 2021, trace.FIFO)
+					if err != nil {
+						return err
+					}
+					fmt.Print(both.Markdown())
 				}
 			}
 			if keep {

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/store"
@@ -36,7 +38,14 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			}
 			for _, inc := range incs {
 				if inc.ID == args[0] {
-					r, err := report.ForIncident(s, labels, inc, model)
+					es, err := openReportEVM(&sf)
+					if err != nil {
+						return err
+					}
+					if es != nil {
+						defer es.Close()
+					}
+					r, err := report.ForIncident(s, es, labels, inc, model)
 					if err != nil {
 						return err
 					}
@@ -61,7 +70,14 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			}
 			defer s.Close()
 			defer labels.Close()
-			r, err := report.ForActor(s, labels, args[0], year, model)
+			es, err := openReportEVM(&sf)
+			if err != nil {
+				return err
+			}
+			if es != nil {
+				defer es.Close()
+			}
+			r, err := report.ForActor(s, es, labels, args[0], year, model)
 			if err != nil {
 				return err
 			}
@@ -104,4 +120,12 @@ func emit(format string, v any, md, html func() string) error {
 	}
 	_, err := fmt.Print(md())
 	return err
+}
+
+// openReportEVM opens the store's Ethereum chain for reports, if it has one.
+func openReportEVM(sf *storeFlags) (*evmstore.Store, error) {
+	if _, err := os.Stat(filepath.Join(evmDir(sf.dir, "eth"), "META")); err != nil {
+		return nil, nil
+	}
+	return evmstore.Open(evmDir(sf.dir, "eth"), "eth")
 }

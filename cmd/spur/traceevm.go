@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -83,6 +84,11 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 		return err
 	}
 	defer labels.Close()
+	return printEVMTrace(s, labels, refs, model, format, mixerLinks)
+}
+
+// printEVMTrace traces and prints, on open stores.
+func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model, format string, mixerLinks bool) error {
 	starts, err := evmStarts(s, labels, refs)
 	if err != nil {
 		return err
@@ -122,19 +128,61 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 		w.Flush()
 		return w.Error()
 	}
-	fmt.Printf("model %s; stolen:", res.Model)
-	for a, v := range res.Start {
-		fmt.Printf(" %s %s", v, a)
+	fmt.Printf("%s trace; stolen:", res.Model)
+	for _, a := range sortedKeys(res.Start) {
+		fmt.Printf(" %s %s", ethAmountText(res.Start[a], decimals[a]), a)
 	}
 	fmt.Printf("; %d transfers replayed, %d flows\n\n", res.Transfers, len(res.Flows))
-	t := newTable(os.Stdout)
-	t.row("CATEGORY", "LABEL", "ADDRESS", "ASSET", "AMOUNT", "USD", "LINK")
+	// By place and link, in USD at the arrival day; then the largest.
+	type group struct {
+		cat, label, link string
+		usd              float64
+		addrs            int
+	}
+	groups := map[string]*group{}
 	for _, d := range dests {
-		t.row(d.Category, dash(d.Label), dash(d.Address), d.Asset, d.Amount, fmt.Sprintf("%.0f", d.USD), d.Link)
+		k := d.Category + "|" + d.Label + "|" + d.Link
+		g := groups[k]
+		if g == nil {
+			g = &group{cat: d.Category, label: d.Label, link: d.Link}
+			groups[k] = g
+		}
+		g.usd += d.USD
+		g.addrs++
+	}
+	var gs []*group
+	for _, g := range groups {
+		gs = append(gs, g)
+	}
+	sort.Slice(gs, func(i, j int) bool {
+		if gs[i].link != gs[j].link {
+			return gs[i].link == "exact"
+		}
+		return gs[i].usd > gs[j].usd
+	})
+	t := newTable(os.Stdout)
+	t.row("LINK", "CATEGORY", "LABEL", "ADDRESSES", "USD")
+	for _, g := range gs {
+		t.row(g.link, g.cat, dash(g.label), g.addrs, fmt.Sprintf("%.0f", g.usd))
+	}
+	t.flush()
+	sort.SliceStable(dests, func(i, j int) bool { return dests[i].USD > dests[j].USD })
+	fmt.Println("\nlargest destinations (all in --format json):")
+	t = newTable(os.Stdout)
+	for i, d := range dests {
+		if i == 10 {
+			break
+		}
+		t.row(d.Link, d.Category, dash(d.Label), dash(d.Address), ethAmountText(d.Amount, decimals[d.Asset])+" "+d.Asset, fmt.Sprintf("$%.0f", d.USD))
 	}
 	t.flush()
 	if len(res.MixerLinks) > 0 {
 		fmt.Printf("\nmixer withdrawals linked by clue: %v\n", res.MixerLinks)
 	}
 	return nil
+}
+
+func ethAmountText(v string, dec int) string {
+	d := uint8(dec)
+	return ethAmount(v, &d)
 }

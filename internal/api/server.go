@@ -345,7 +345,7 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
 		return badRequest("model", "model: want fifo, haircut or poison")
 	}
-	rep, err := report.ForActor(s.cfg.Store, s.cfg.Labels, r.PathValue("name"), year, model)
+	rep, err := report.ForActor(s.cfg.Store, nil, s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
 		return err
 	}

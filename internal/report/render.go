@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"html"
+	"sort"
 	"strings"
 )
 
@@ -46,18 +47,27 @@ func pct(a, b int64) float64 {
 func (a *Actor) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s in %d\n\n", a.Actor, a.Year)
-	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins. Taint model: %s.\n\n",
+	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins and mixers. Taint model: %s.\n\n",
 		len(a.Incidents), money(a.StolenUSD), 100*a.MixedShare, a.Model)
 	b.WriteString("Asset mix: ")
 	var mix []string
-	for k, v := range a.AssetMix {
-		mix = append(mix, fmt.Sprintf("%s %.0f%%", k, 100*v))
+	for _, k := range sortedKeys(a.AssetMix) {
+		mix = append(mix, fmt.Sprintf("%s %.0f%%", k, 100*a.AssetMix[k]))
 	}
-	b.WriteString(strings.Join(mix, ", ") + ".\n\n")
-	b.WriteString("| date | incident | victim | stolen | USD | at exchanges | unspent | mixed |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString(strings.Join(mix, ", ") + ".")
+	if a.HeuristicShare > 0 {
+		fmt.Fprintf(&b, " %.1f%% of the value rests on heuristic links (mixer withdrawals).", 100*a.HeuristicShare)
+	}
+	b.WriteString("\n\n")
+	b.WriteString("| date | incident | victim | stolen BTC | USD (BTC) | BTC at exchanges | BTC unspent | BTC mixed | USD (ETH, tokens) | into mixers | total USD |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range a.Incidents {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s BTC | %s | %.1f%% | %.1f%% | %.1f%% |\n", r.Date, r.ID, r.Victim, btcText(r.Stolen), money(r.StolenUSD),
-			pct(r.CashedOut, r.Stolen), pct(r.Unspent, r.Stolen), 100*r.MixedShare)
+		evmUSD, mixers := "-", "-"
+		if r.EVM != nil {
+			evmUSD = money(r.EVM.StolenUSD)
+			mixers = fmt.Sprintf("%.1f%%", 100*r.EVM.MixerUSD/max(r.EVM.StolenUSD, 1e-9))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %.1f%% | %s | %s | %s |\n", r.Date, r.ID, r.Victim, btcText(r.Stolen), money(r.StolenUSD),
+			pct(r.CashedOut, r.Stolen), pct(r.Unspent, r.Stolen), 100*r.MixedShare, evmUSD, mixers, money(r.TotalUSD))
 	}
 	b.WriteString("\n| where it went | USD at theft | share |\n|---|---:|---:|\n")
 	for _, d := range a.Destinations {
@@ -194,4 +204,13 @@ func mdToHTML(md string) string {
 		b.WriteString("</ul>")
 	}
 	return b.String()
+}
+
+func sortedKeys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

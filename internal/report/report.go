@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -43,6 +44,11 @@ type Incident struct {
 	Unspent      int64         `json:"unspent"`
 	Destinations []Destination `json:"destinations"`
 	TxsFollowed  int           `json:"txs_followed"`
+	// EVM is the incident's part on an EVM chain, when it has one and the
+	// chain is in the store.
+	EVM *EVMPart `json:"evm,omitempty"`
+	// TotalUSD is the whole theft at the theft day's closes, every chain.
+	TotalUSD float64 `json:"total_usd"`
 }
 
 // Actor is the report of an actor's incidents in a year.
@@ -52,13 +58,17 @@ type Actor struct {
 	Model        string             `json:"model"`
 	Incidents    []*Incident        `json:"incidents"`
 	StolenUSD    float64            `json:"stolen_usd"`
-	AssetMix     map[string]float64 `json:"asset_mix"` // share of stolen USD per asset
-	MixedShare   float64            `json:"mixed_share"`
+	AssetMix     map[string]float64 `json:"asset_mix"`    // share of stolen USD: BTC, ETH, tokens
+	MixedShare   float64            `json:"mixed_share"`  // through CoinJoins and mixers
 	Destinations []Destination      `json:"destinations"` // in USD at each theft's day
+	// HeuristicShare is the share of the stolen USD whose place rests on
+	// heuristic links (mixer withdrawals).
+	HeuristicShare float64 `json:"heuristic_share"`
 }
 
-// ForIncident traces one incident and summarises it.
-func ForIncident(s *store.Store, labels *label.Store, inc label.Incident, model string) (*Incident, error) {
+// ForIncident traces one incident and summarises it; es (which may be nil)
+// holds the EVM chain of the incident's EVM part.
+func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, model string) (*Incident, error) {
 	starts, day, err := query.ResolveRefs(s, labels, inc.TheftTxs)
 	if err != nil {
 		return nil, fmt.Errorf("report: incident %s: %w", inc.ID, err)
@@ -94,6 +104,13 @@ func ForIncident(s *store.Store, labels *label.Store, inc label.Incident, model 
 		r.MixedShare = float64(r.Mixed) / float64(r.Stolen)
 	}
 	r.Destinations = destinations(places, r.Stolen, price)
+	r.TotalUSD = r.StolenUSD
+	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
+		if r.EVM, err = forEVM(es, labels, inc, day, model); err != nil {
+			return nil, err
+		}
+		r.TotalUSD += r.EVM.StolenUSD
+	}
 	return r, nil
 }
 
@@ -116,30 +133,44 @@ func destinations(places map[string]int64, total int64, price float64) []Destina
 	return out
 }
 
-// ForActor reports every incident of an actor in a year.
-func ForActor(s *store.Store, labels *label.Store, actor string, year int, model string) (*Actor, error) {
+// ForActor reports every incident of an actor in a year, on both chains
+// when es (which may be nil) holds the EVM one.
+func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor string, year int, model string) (*Actor, error) {
 	incs, err := labels.Incidents()
 	if err != nil {
 		return nil, err
 	}
 	a := &Actor{Actor: actor, Year: year, Model: model, AssetMix: map[string]float64{}, Incidents: []*Incident{}}
 	usdBy := map[string]float64{}
-	var mixedUSD float64
+	var mixedUSD, heurUSD float64
 	for _, inc := range incs {
 		d, err := time.Parse("2006-01-02", inc.Date)
 		if err != nil || !strings.EqualFold(inc.Actor, actor) || d.Year() != year {
 			continue
 		}
-		r, err := ForIncident(s, labels, inc, model)
+		r, err := ForIncident(s, es, labels, inc, model)
 		if err != nil {
 			return nil, err
 		}
 		a.Incidents = append(a.Incidents, r)
-		a.StolenUSD += r.StolenUSD
+		a.StolenUSD += r.TotalUSD
 		a.AssetMix[r.Asset] += r.StolenUSD
 		mixedUSD += usd(r.Mixed, r.PriceUSD)
 		for _, dst := range r.Destinations {
 			usdBy[dst.Place] += dst.USD
+		}
+		if r.EVM != nil {
+			for asset, v := range r.EVM.AssetUSD {
+				if asset != "ETH" {
+					asset = "tokens"
+				}
+				a.AssetMix[asset] += v
+			}
+			mixedUSD += r.EVM.MixerUSD
+			heurUSD += r.EVM.HeuristicUSD
+			for _, dst := range r.EVM.Destinations {
+				usdBy[dst.Place] += dst.USD
+			}
 		}
 	}
 	if len(a.Incidents) == 0 {
@@ -151,6 +182,7 @@ func ForActor(s *store.Store, labels *label.Store, actor string, year int, model
 	}
 	if a.StolenUSD > 0 {
 		a.MixedShare = mixedUSD / a.StolenUSD
+		a.HeuristicShare = heurUSD / a.StolenUSD
 	}
 	for p, v := range usdBy {
 		a.Destinations = append(a.Destinations, Destination{Place: p, USD: float64(int64(v*100+0.5)) / 100, Share: v / max(a.StolenUSD, 1e-9)})

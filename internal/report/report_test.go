@@ -51,7 +51,7 @@ func TestActorReport(t *testing.T) {
 	}
 	ls.PutPrices(prices)
 
-	a, err := ForActor(s, ls, "lazarus group", 2021, trace.FIFO)
+	a, err := ForActor(s, nil, ls, "lazarus group", 2021, trace.FIFO)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestActorReport(t *testing.T) {
 	if h := a.HTML(); !strings.Contains(h, "<svg") || !strings.Contains(h, "<table>") || strings.Contains(h, "**") {
 		t.Fatal("html report lacks its chart or table")
 	}
-	if _, err := ForActor(s, ls, "nobody", 2021, trace.FIFO); err == nil {
+	if _, err := ForActor(s, nil, ls, "nobody", 2021, trace.FIFO); err == nil {
 		t.Fatal("report for an actor without incidents")
 	}
 }

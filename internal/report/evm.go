@@ -1,0 +1,96 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// EVMPart is an incident's part on an EVM chain: what was taken there and
+// where it went, in USD at the theft day's closes. Places are those of the
+// exact trace except the mixer: what left the mixer by a heuristic link is
+// shown where it ended (and counted in HeuristicUSD); the rest of what went
+// in stays "mixer (not followed)".
+type EVMPart struct {
+	Chain        string             `json:"chain"`
+	Stolen       map[string]string  `json:"stolen"`     // asset -> base units
+	AssetUSD     map[string]float64 `json:"asset_usd"`  // asset -> USD
+	StolenUSD    float64            `json:"stolen_usd"` // at the theft day's closes
+	MixerUSD     float64            `json:"mixer_usd"`  // tainted value paid into mixers
+	HeuristicUSD float64            `json:"heuristic_usd"`
+	Destinations []Destination      `json:"destinations"` // USD by place
+	MixerLinks   map[string]int     `json:"mixer_links,omitempty"`
+}
+
+// forEVM traces an incident's EVM theft transactions.
+func forEVM(es *evmstore.Store, labels *label.Store, inc label.Incident, day, model string) (*EVMPart, error) {
+	var starts []trace.EVMStart
+	for _, h := range inc.EVM.TheftTxs {
+		n, err := es.TxNum(common.HexToHash(h))
+		if err != nil {
+			return nil, fmt.Errorf("report: incident %s: %w", inc.ID, err)
+		}
+		lo, hi := es.TxTransfers(n)
+		for x := lo; x < hi; x++ {
+			if k := es.Transfer(x).Kind; k == evm.KindCall || k == evm.KindInternal || k == evm.KindToken {
+				starts = append(starts, trace.EVMStart{Transfer: x})
+			}
+		}
+	}
+	o, err := query.EVMTraceOptions(es, labels, model, true)
+	if err != nil {
+		return nil, err
+	}
+	res, err := trace.TraceEVM(es, starts, o)
+	if err != nil {
+		return nil, err
+	}
+	dec := query.TokenDecimals(es)
+	value := func(asset, amount string) float64 { return query.EVMUSD(labels, dec, asset, amount, day) }
+	p := &EVMPart{Chain: es.Chain(), Stolen: res.Start, AssetUSD: map[string]float64{}, MixerLinks: res.MixerLinks}
+	for a, v := range res.Start {
+		p.AssetUSD[a] = value(a, v)
+		p.StolenUSD += p.AssetUSD[a]
+	}
+	places := map[string]float64{}
+	var heurTotal float64
+	for _, d := range res.Destinations {
+		v := value(d.Asset, d.Amount)
+		place := d.Category
+		switch d.Category {
+		case "exchange":
+			place = "exchange: " + strings.TrimSuffix(d.Label, " hot wallet")
+		case "mixer-fees":
+			place = "fees"
+		}
+		if d.Category == "mixer" {
+			p.MixerUSD += v
+			continue
+		}
+		if d.Link == "heuristic" {
+			heurTotal += v
+		}
+		places[place] += v
+	}
+	p.HeuristicUSD = heurTotal
+	if rest := p.MixerUSD - heurTotal; rest > 0.005 {
+		places["mixer (not followed)"] += rest
+	}
+	for k, v := range places {
+		p.Destinations = append(p.Destinations, Destination{Place: k, USD: round2(v), Share: v / max(p.StolenUSD, 1e-9)})
+	}
+	sort.Slice(p.Destinations, func(i, j int) bool {
+		return p.Destinations[i].USD > p.Destinations[j].USD || p.Destinations[i].USD == p.Destinations[j].USD && p.Destinations[i].Place < p.Destinations[j].Place
+	})
+	return p, nil
+}
+
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
