@@ -13,6 +13,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
@@ -187,6 +188,11 @@ labels/services-eth.yaml first, for the hot wallets).`,
 					return err
 				}
 				rows = append(rows, et...)
+				// With the incidents and prices imported, the actor report
+				// on both chains against truth.
+				if rep, err := report.ForActor(s, es, labels, "Lazarus Group", 2021, trace.FIFO); err == nil {
+					rows = append(rows, eval.ActorReport(rep.StolenUSD, rep.AssetMix, rep.MixedShare, t)...)
+				}
 			}
 			if asJSON {
 				return printJSON(os.Stdout, rows)

@@ -280,6 +280,15 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 	return rows, nil
 }
 
+func unitsOf(v string, decimals int) float64 {
+	f, ok := new(big.Float).SetString(orZero(v))
+	if !ok {
+		return 0
+	}
+	r, _ := f.Quo(f, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals)), nil))).Float64()
+	return r
+}
+
 func ethOf(wei string) float64 {
 	v, ok := new(big.Float).SetString(orZero(wei))
 	if !ok {
@@ -294,4 +303,51 @@ func orZero(s string) string {
 		return "0"
 	}
 	return s
+}
+
+// ActorReport checks an actor report against truth: total USD at theft-day
+// prices, the asset mix, and the share that went through mixers.
+func ActorReport(total float64, mix map[string]float64, mixed float64, t *world.Truth) []Row {
+	var tBTC, tETH, tTok, tMixed float64
+	for _, inc := range t.Incidents {
+		btcP, _ := world.PriceOn("BTC", inc.Date)
+		tBTC += float64(inc.Stolen) / 1e8 * btcP
+		for _, st := range inc.Steps {
+			if st.Chain == "btc" && st.Kind == "mix-in" {
+				tMixed += float64(st.Amount) / 1e8 * btcP
+			}
+		}
+		if inc.EVM == nil {
+			continue
+		}
+		// Valued at the incident's date, as the report does.
+		for asset, v := range inc.EVM.Stolen {
+			p, _ := world.PriceOn(asset, inc.Date)
+			usd := unitsOf(v, world.Decimals(asset)) * p
+			if asset == "ETH" {
+				tETH += usd
+			} else {
+				tTok += usd
+			}
+		}
+		ethP, _ := world.PriceOn("ETH", inc.Date)
+		for _, st := range inc.Steps {
+			if st.Chain == "eth" && st.Kind == "mix-in" {
+				tMixed += ethOf(st.Value) * ethP
+			}
+		}
+	}
+	tTotal := tBTC + tETH + tTok
+	if tTotal == 0 {
+		return nil
+	}
+	within := func(a, b, tol float64) *bool { return check(b != 0 && (a-b)/b <= tol && (b-a)/b <= tol) }
+	pts := func(a, b float64) *bool { return check(a-b <= 0.01 && b-a <= 0.01) }
+	return []Row{
+		{Metric: "report (fifo): total USD stolen / truth", Value: total / tTotal, Target: "within 1%", OK: within(total, tTotal, 0.01)},
+		{Metric: "report (fifo): BTC share of the stolen USD", Value: mix["BTC"], Target: fmt.Sprintf("%.4f ± 0.01", tBTC/tTotal), OK: pts(mix["BTC"], tBTC/tTotal)},
+		{Metric: "report (fifo): ETH share", Value: mix["ETH"], Target: fmt.Sprintf("%.4f ± 0.01", tETH/tTotal), OK: pts(mix["ETH"], tETH/tTotal)},
+		{Metric: "report (fifo): token share", Value: mix["tokens"], Target: fmt.Sprintf("%.4f ± 0.01", tTok/tTotal), OK: pts(mix["tokens"], tTok/tTotal)},
+		{Metric: "report (fifo): share through mixers", Value: mixed, Target: fmt.Sprintf("%.4f ± 0.05", tMixed/tTotal), OK: check(mixed-tMixed/tTotal <= 0.05 && tMixed/tTotal-mixed <= 0.05)},
+	}
 }

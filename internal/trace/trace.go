@@ -243,11 +243,14 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		if taintIn == 0 {
 			continue
 		}
-		// Everything a CoinJoin pays out has been mixed.
+		// Everything a CoinJoin pays out has been mixed. A Whirlpool Tx0 is
+		// the way in, not a mix: its premix outputs are mixed by the mixes
+		// they enter.
 		coinjoin := false
 		if numIn >= 2 || numOut >= 3 {
 			if cluster.Shape(s, n, &shape) {
-				coinjoin = cluster.DetectCoinJoin(&shape) != nil
+				cj := cluster.DetectCoinJoin(&shape)
+				coinjoin = cj != nil && cj.Kind != cluster.WhirlpoolTx0
 			}
 		}
 		txid := s.TxID(n).String()

@@ -451,6 +451,14 @@ func (e *evmWorld) price(symbol string) float64 {
 	return 1
 }
 
+// Decimals returns the decimals of an asset of the world (ETH: 18).
+func Decimals(symbol string) int {
+	if i := tokenIndex(symbol); i >= 0 {
+		return evmTokens[i].decimals
+	}
+	return 18
+}
+
 func tokenIndex(symbol string) int {
 	for i, t := range evmTokens {
 		if t.symbol == symbol {
