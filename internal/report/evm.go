@@ -2,8 +2,10 @@ package report
 
 import (
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 )
 
@@ -28,10 +31,106 @@ type EVMPart struct {
 	HeuristicUSD float64            `json:"heuristic_usd"`
 	Destinations []Destination      `json:"destinations"` // USD by place
 	MixerLinks   map[string]int     `json:"mixer_links,omitempty"`
+	// Crossed counts the bridge deposits matched to a Bitcoin payout.
+	Crossed int `json:"bridge_payouts_matched"`
 }
 
-// forEVM traces an incident's EVM theft transactions.
-func forEVM(es *evmstore.Store, labels *label.Store, inc label.Incident, day, model string) (*EVMPart, error) {
+type crossing struct {
+	share   float64          // of the bridged value, what was matched
+	sat     map[string]int64 // where the matched BTC went, by place
+	total   int64
+	matched int
+}
+
+// crossBridge matches the trace's bridge deposits to the services' Bitcoin
+// payouts and traces those forward.
+func crossBridge(s *store.Store, es *evmstore.Store, labels *label.Store, res *trace.EVMResult, model string) (*crossing, error) {
+	payouts, err := query.BTCBridgePayouts(s, labels)
+	if err != nil || len(payouts) == 0 {
+		return nil, err
+	}
+	dec := query.TokenDecimals(es)
+	bridges := map[string]bool{}
+	for _, d := range res.Destinations {
+		if d.Category == "bridge" {
+			bridges[d.Address] = true
+		}
+	}
+	// A deposit's taint may come as an exact and a heuristic flow: match
+	// the deposit whole.
+	type dep struct {
+		f   trace.EVMFlow
+		sum *big.Int
+	}
+	var deps []*dep
+	byKey := map[string]*dep{}
+	for _, f := range res.Flows {
+		if !bridges[f.To] {
+			continue
+		}
+		v, _ := new(big.Int).SetString(f.Amount, 10)
+		k := fmt.Sprint(f.Transfer)
+		if d := byKey[k]; d != nil {
+			d.sum.Add(d.sum, v)
+			continue
+		}
+		d := &dep{f, v}
+		byKey[k] = d
+		deps = append(deps, d)
+	}
+	used := map[int]bool{}
+	var starts []trace.Start
+	var all, matched float64
+	for _, dp := range deps {
+		f := dp.f
+		row := es.Transfer(f.Transfer)
+		whole := row.Amount.ToBig()
+		r, err := es.BlockRow(f.Block)
+		if err != nil {
+			continue
+		}
+		at := time.Unix(int64(es.Block(r).Time), 0).UTC()
+		d := at.Format("2006-01-02")
+		// The payout is for the whole deposit; the taint is its share.
+		usd := query.EVMUSD(labels, dec, f.Asset, whole.String(), d)
+		tainted := query.EVMUSD(labels, dec, f.Asset, dp.sum.String(), d)
+		all += tainted
+		btcUSD, _ := labels.Price("BTC", d)
+		// The world's Bitcoin blocks can be a day apart: a wide window.
+		if i := query.MatchPayout(payouts, used, at, usd, btcUSD, 0.02, 72*time.Hour); i >= 0 && usd > 0 {
+			used[i] = true
+			matched += tainted
+			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: int64(float64(payouts[i].Value) * min(tainted/usd, 1))})
+		}
+	}
+	if len(starts) == 0 || all == 0 {
+		return nil, nil
+	}
+	o := trace.Options{Model: model}
+	if o.Services, o.HotWallets, err = query.Services(s, labels); err != nil {
+		return nil, err
+	}
+	bt, err := trace.Forward(s, starts, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &crossing{share: matched / all, sat: map[string]int64{}, matched: len(starts)}
+	for _, d := range bt.Destinations {
+		place := d.Category
+		if d.Category == "exchange" {
+			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
+		}
+		c.sat[place] += d.Amount
+		c.total += d.Amount
+	}
+	return c, nil
+}
+
+// forEVM traces an incident's EVM theft transactions. What reached a
+// bridge or swap service continues on Bitcoin (s) at the payouts matched to
+// it (the service's payout after the deposit whose value fits the deposit
+// at that day's prices), as heuristic.
+func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, day, model string) (*EVMPart, error) {
 	var starts []trace.EVMStart
 	for _, h := range inc.EVM.TheftTxs {
 		n, err := es.TxNum(common.HexToHash(h))
@@ -80,10 +179,31 @@ func forEVM(es *evmstore.Store, labels *label.Store, inc label.Incident, day, mo
 		}
 		places[place] += v
 	}
-	p.HeuristicUSD = heurTotal
 	if rest := p.MixerUSD - heurTotal; rest > 0.005 {
 		places["mixer (not followed)"] += rest
 	}
+	if s != nil && places["bridge"] > 0 {
+		crossed, err := crossBridge(s, es, labels, res, model)
+		if err != nil {
+			return nil, err
+		}
+		if crossed != nil {
+			moved := places["bridge"] * crossed.share
+			places["bridge"] -= moved
+			if places["bridge"] < 0.005 {
+				delete(places, "bridge")
+			} else {
+				places["bridge (no payout matched)"] = places["bridge"]
+				delete(places, "bridge")
+			}
+			for k, sat := range crossed.sat {
+				places[k+" (via bridge)"] += moved * float64(sat) / float64(max(crossed.total, 1))
+			}
+			heurTotal += moved
+			p.Crossed = crossed.matched
+		}
+	}
+	p.HeuristicUSD = heurTotal
 	for k, v := range places {
 		p.Destinations = append(p.Destinations, Destination{Place: k, USD: round2(v), Share: v / max(p.StolenUSD, 1e-9)})
 	}

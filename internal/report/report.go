@@ -106,7 +106,7 @@ func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	r.Destinations = destinations(places, r.Stolen, price)
 	r.TotalUSD = r.StolenUSD
 	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
-		if r.EVM, err = forEVM(es, labels, inc, day, model); err != nil {
+		if r.EVM, err = forEVM(s, es, labels, inc, day, model); err != nil {
 			return nil, err
 		}
 		r.TotalUSD += r.EVM.StolenUSD

@@ -61,7 +61,7 @@ type EVMFlow struct {
 	Block    uint64 `json:"block"`
 	Link     string `json:"link"` // exact or heuristic
 	Clue     string `json:"clue,omitempty"`
-	transfer uint64
+	Transfer uint64 `json:"-"` // the transfer's number in the store
 }
 
 // EVMDestination is where tainted value ended.
@@ -369,7 +369,7 @@ func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string) 
 			return
 		}
 		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: assetName(s, r.Asset), Amount: v.String(),
-			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, transfer: x}
+			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, Transfer: x}
 		if r.Tx != evmstore.None {
 			fl.Tx = s.Tx(r.Tx).Hash.Hex()
 		}

@@ -92,7 +92,7 @@ func (e *evmWorld) depositAddr(x, u int) common.Address {
 	if !ok {
 		d = e.addr(e.exchIDs[x], "deposit", len(e.exchDep[x])+1)
 		e.exchDep[x][u] = d
-		e.exchDepList[x] = append(e.exchDepList[x], d)
+		e.depositOf[d] = x
 	}
 	return d
 }
@@ -101,7 +101,12 @@ func (e *evmWorld) depositAddr(x, u int) common.Address {
 // wallet, less the gas (the pattern that tells deposit addresses apart).
 func (e *evmWorld) sweep(x int) {
 	hot := e.exchHot[x]
-	for _, d := range e.exchDepList[x] {
+	// Only the deposit addresses paid since the last sweep can have
+	// anything to sweep: visiting them alone keeps sweeps linear.
+	dirty := e.dirty[x]
+	e.dirty[x] = nil
+	for _, d := range dirty {
+		delete(e.dirtySet, d)
 		fee := e.fee(gasTransfer)
 		b := e.balance(d)
 		if b.Cmp(new(big.Int).Mul(fee, big.NewInt(20))) < 0 {

@@ -147,14 +147,16 @@ type evmWorld struct {
 	exchIDs  []int
 	relayers []common.Address
 	exchDep  []map[int]common.Address // exchange -> user -> deposit address
-	// exchDepList holds each exchange's deposit addresses in the order they
-	// were made: sweeps visit them in that order.
-	exchDepList [][]common.Address
-	notes       []tornadoNote // deposits not yet withdrawn (background users)
-	leaf        map[common.Address]int
-	bridge      common.Address
-	counts      map[string]int
-	addrSeen    map[common.Address]bool
+	// depositOf maps deposit addresses to their exchange; dirty lists, per
+	// exchange and in payment order, those paid since its last sweep.
+	depositOf map[common.Address]int
+	dirty     [][]common.Address
+	dirtySet  map[common.Address]bool
+	notes     []tornadoNote // deposits not yet withdrawn (background users)
+	leaf      map[common.Address]int
+	bridge    common.Address
+	counts    map[string]int
+	addrSeen  map[common.Address]bool
 }
 
 type tornadoNote struct {
@@ -252,6 +254,10 @@ func (e *evmWorld) send(tx *evmTx) *evmTx {
 		to := common.Address{}
 		if tx.to != nil {
 			to = *tx.to
+		}
+		if x, ok := e.depositOf[to]; ok && tx.value.Sign() > 0 && !e.dirtySet[to] {
+			e.dirtySet[to] = true
+			e.dirty[x] = append(e.dirty[x], to)
 		}
 		e.balance(tx.from).Sub(e.balance(tx.from), tx.value)
 		e.balance(to).Add(e.balance(to), tx.value)
