@@ -307,7 +307,9 @@ func (e *evmWorld) backgroundWithdraw() {
 		rel = &r
 	}
 	if e.mixWithdraw(n.pool, to, rel, nil) != nil {
-		e.notes = append(e.notes[:i], e.notes[i+1:]...)
+		// Order does not matter (notes are drawn at random): swap-remove.
+		e.notes[i] = e.notes[len(e.notes)-1]
+		e.notes = e.notes[:len(e.notes)-1]
 	}
 }
 
