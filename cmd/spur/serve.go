@@ -53,6 +53,12 @@ rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
 			if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 				return err
 			}
+			if cfg.EVM, err = openReportEVM(&sf); err != nil {
+				return err
+			}
+			if cfg.EVM != nil {
+				defer cfg.EVM.Close()
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
 	"github.com/spur-forensics/spur/internal/query"
@@ -33,6 +34,7 @@ type Config struct {
 	Store    *store.Store      // the Bitcoin store (required)
 	Labels   *label.Store      // labels, lists, incidents, keys (required)
 	Clusters *cluster.Clusters // nil before spur cluster has run
+	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
 	NoAuth   bool              // serve /v1 without API keys (tests, loopback demos)
 	Rate     float64           // requests per second per key [20]
 	Burst    int               // bucket size per key [40]
@@ -345,7 +347,7 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
 		return badRequest("model", "model: want fifo, haircut or poison")
 	}
-	rep, err := report.ForActor(s.cfg.Store, nil, s.cfg.Labels, r.PathValue("name"), year, model)
+	rep, err := report.ForActor(s.cfg.Store, s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
 		return err
 	}

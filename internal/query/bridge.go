@@ -68,7 +68,9 @@ func BTCBridgePayouts(s *store.Store, labels *label.Store) ([]BTCPayout, error) 
 			return nil, err
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) || out[i].Time.Equal(out[j].Time) && out[i].Output < out[j].Output })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Time.Before(out[j].Time) || out[i].Time.Equal(out[j].Time) && out[i].Output < out[j].Output
+	})
 	return out, nil
 }
 
