@@ -33,9 +33,20 @@ func (e *evmWorld) userAddr(u int) common.Address {
 	return a
 }
 
-// richAddr returns an address of user u holding at least v plus gas.
+// active returns the addresses of user u a wallet spends from: its first
+// (funded at genesis) and its sixteen newest. Scanning them all would grow
+// with the world.
+func (e *evmWorld) active(u int) []common.Address {
+	as := e.users[u]
+	if len(as) <= 17 {
+		return as
+	}
+	return append([]common.Address{as[0]}, as[len(as)-16:]...)
+}
+
+// richAddr returns an active address of user u holding at least v plus gas.
 func (e *evmWorld) richAddr(u int, v *big.Int, gas uint64) (common.Address, bool) {
-	for _, a := range e.users[u] {
+	for _, a := range e.active(u) {
 		if e.canPay(a, v, gas) {
 			return a, true
 		}
@@ -62,7 +73,7 @@ func (e *evmWorld) payToken() {
 	// A few tries to find a holder: a third of users hold each token.
 	for range 6 {
 		u, v := e.user(), e.user()
-		for _, a := range e.users[u] {
+		for _, a := range e.active(u) {
 			if e.tokBalance(t.addr, a).Cmp(amt) >= 0 && e.canPay(a, new(big.Int), gasToken) {
 				to := e.userAddr(v)
 				tok := t.addr
@@ -192,7 +203,7 @@ func (e *evmWorld) backgroundSwap() {
 		}
 		return
 	}
-	for _, a := range e.users[u] {
+	for _, a := range e.active(u) {
 		if b := e.tokBalance(t.addr, a); b.Sign() > 0 {
 			in := new(big.Int).Div(b, big.NewInt(int64(1+e.rng.IntN(3))))
 			if e.swapTokenForETH(a, ti, in) != nil {
