@@ -297,7 +297,9 @@ func hexBytes(b []byte) string {
 	return "0x" + hex.EncodeToString(b)
 }
 
-func lowerHex(a common.Address) string { return strings.ToLower(a.Hex()) }
+// lowerHex is an address as ethereum-etl writes it (lower case; no EIP-55
+// checksum to compute).
+func lowerHex(a common.Address) string { return "0x" + hex.EncodeToString(a[:]) }
 
 // closeBlock writes the pending transactions as a block.
 func (e *evmWorld) closeBlock() error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -373,11 +374,23 @@ func (w *world) writeFiles(dir string) error {
 // PriceOn returns the USD close of an asset on a day from the shipped
 // 2021 prices.
 func PriceOn(asset, day string) (float64, bool) {
-	for _, line := range strings.Split(prices2021, "\n") {
-		if strings.HasPrefix(line, day+","+asset+",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(day)+len(asset)+2:]), 64)
-			return v, err == nil
+	pricesOnce.Do(func() {
+		prices = map[string]float64{}
+		for _, line := range strings.Split(prices2021, "\n") {
+			f := strings.Split(strings.TrimSpace(line), ",")
+			if len(f) != 3 {
+				continue
+			}
+			if v, err := strconv.ParseFloat(f[2], 64); err == nil {
+				prices[f[0]+","+f[1]] = v
+			}
 		}
-	}
-	return 0, false
+	})
+	v, ok := prices[day+","+asset]
+	return v, ok
 }
+
+var (
+	pricesOnce sync.Once
+	prices     map[string]float64 // "day,asset" -> USD
+)
