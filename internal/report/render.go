@@ -107,8 +107,10 @@ func color(place string) string {
 		return "#c0392b"
 	case place == "unspent":
 		return "#7f8c8d"
-	case place == "mixer":
+	case strings.HasPrefix(place, "mixer"):
 		return "#8e44ad"
+	case strings.HasPrefix(place, "bridge"):
+		return "#d35400"
 	}
 	return "#2980b9"
 }
@@ -142,7 +144,8 @@ func (a *Actor) HTML() string {
 		l2 = append(l2, d.Place)
 		v2 = append(v2, d.USD)
 	}
-	body := mdToHTML(a.Markdown()) + barChart("Stolen per incident (USD at theft)", l1, v1, money) + "<br>" +
+	body := mdToHTML(a.Markdown()) + sankey("The laundering flow: from each chain to where it ended (USD at theft)", a.flowsByChain()) + "<br>" +
+		barChart("Stolen per incident (USD at theft)", l1, v1, money) + "<br>" +
 		barChart("Where it went (USD at theft)", l2, v2, money)
 	return fmt.Sprintf(page, html.EscapeString(fmt.Sprintf("%s in %d", a.Actor, a.Year)), body)
 }
@@ -213,4 +216,92 @@ func sortedKeys(m map[string]float64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sankey draws flows from sources (left) to places (right) as SVG: node
+// heights and band widths in proportion to value.
+func sankey(title string, flows map[[2]string]float64) string {
+	const w, h, nodeW, gap, top = 760, 420, 14, 10, 34
+	srcTot, dstTot := map[string]float64{}, map[string]float64{}
+	var total float64
+	for k, v := range flows {
+		if v <= 0 {
+			continue
+		}
+		srcTot[k[0]] += v
+		dstTot[k[1]] += v
+		total += v
+	}
+	if total == 0 {
+		return ""
+	}
+	order := func(m map[string]float64) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Slice(out, func(i, j int) bool { return m[out[i]] > m[out[j]] || m[out[i]] == m[out[j]] && out[i] < out[j] })
+		return out
+	}
+	srcs, dsts := order(srcTot), order(dstTot)
+	gaps := float64(max(len(srcs), len(dsts))-1) * gap
+	scale := (h - top - 10 - gaps) / total
+	place := func(names []string, tot map[string]float64) map[string]float64 {
+		y, at := float64(top), map[string]float64{}
+		for _, n := range names {
+			at[n] = y
+			y += tot[n]*scale + gap
+		}
+		return at
+	}
+	sy, dy := place(srcs, srcTot), place(dsts, dstTot)
+	const lx, rx = 170, 520
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="18" font-size="15" font-weight="bold">%s</text>`, html.EscapeString(title))
+	// Bands, in source then place order, stacked on both sides.
+	sOff, dOff := map[string]float64{}, map[string]float64{}
+	for _, s := range srcs {
+		for _, d := range dsts {
+			v := flows[[2]string{s, d}]
+			if v <= 0 {
+				continue
+			}
+			th := v * scale
+			y0 := sy[s] + sOff[s] + th/2
+			y1 := dy[d] + dOff[d] + th/2
+			sOff[s] += th
+			dOff[d] += th
+			fmt.Fprintf(&b, `<path d="M%d %.1f C%d %.1f %d %.1f %d %.1f" stroke="%s" stroke-opacity="0.45" stroke-width="%.1f" fill="none"><title>%s → %s: %s</title></path>`,
+				lx+nodeW, y0, (lx+rx)/2, y0, (lx+rx)/2, y1, rx, y1, color(d), max(th, 0.5), html.EscapeString(s), html.EscapeString(d), money(v))
+		}
+	}
+	for _, s := range srcs {
+		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="#34495e"/>`, lx, sy[s], nodeW, max(srcTot[s]*scale, 1))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="12" text-anchor="end">%s %s</text>`, lx-6, sy[s]+srcTot[s]*scale/2+4, html.EscapeString(s), money(srcTot[s]))
+	}
+	for _, d := range dsts {
+		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"/>`, rx, dy[d], nodeW, max(dstTot[d]*scale, 1), color(d))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="12">%s %s</text>`, rx+nodeW+6, dy[d]+dstTot[d]*scale/2+4, html.EscapeString(d), money(dstTot[d]))
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}
+
+// flowsByChain is the actor's stolen value by chain and place, for the
+// Sankey: Bitcoin's places and the EVM parts' (after swaps, ETH and tokens
+// are one source).
+func (a *Actor) flowsByChain() map[[2]string]float64 {
+	f := map[[2]string]float64{}
+	for _, r := range a.Incidents {
+		for _, d := range r.Destinations {
+			f[[2]string{"Bitcoin", d.Place}] += d.USD
+		}
+		if r.EVM != nil {
+			for _, d := range r.EVM.Destinations {
+				f[[2]string{"Ethereum (ETH, tokens)", d.Place}] += d.USD
+			}
+		}
+	}
+	return f
 }

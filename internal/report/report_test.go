@@ -80,3 +80,25 @@ func TestActorReport(t *testing.T) {
 		t.Fatal("report for an actor without incidents")
 	}
 }
+
+// The Sankey draws one band per flow, each as wide as its share of the
+// height the nodes share, and labels every node with its total.
+func TestSankey(t *testing.T) {
+	svg := sankey("t", map[[2]string]float64{
+		{"Bitcoin", "unspent"}:              100,
+		{"Bitcoin", "exchange: A"}:          300,
+		{"Ethereum (ETH, tokens)", "mixer"}: 600,
+		{"Ethereum (ETH, tokens)", "nope"}:  0,
+	})
+	if n := strings.Count(svg, "<path"); n != 3 {
+		t.Fatalf("%d bands, want 3", n)
+	}
+	for _, want := range []string{"Bitcoin $400", "Ethereum (ETH, tokens) $600", "exchange: A $300", "mixer $600", `stroke-width="`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("no %q in the chart", want)
+		}
+	}
+	if sankey("t", nil) != "" {
+		t.Error("a chart of nothing")
+	}
+}
