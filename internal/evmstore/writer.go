@@ -121,18 +121,6 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 	}
 	evs := evm.Events(b, xs)
 
-	// Addresses in first-seen order, so that numbering is deterministic.
-	nums := func(as ...common.Address) ([]uint32, error) {
-		out := make([]uint32, len(as))
-		for i, a := range as {
-			n, err := w.addrNum(a)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	}
 	row := c.Blocks
 	info := make([]byte, 0, blockInfoSize)
 	for _, v := range []uint64{b.Time, c.Txs, c.Transfers, c.Addrs, c.Events} {
@@ -153,7 +141,7 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 	for i := range b.Txs {
 		t := &b.Txs[i]
 		to, contract := None, None
-		ns, err := nums(t.From)
+		from, err := w.addrNum(t.From)
 		if err != nil {
 			return err
 		}
@@ -168,7 +156,7 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 			}
 		}
 		binary.LittleEndian.PutUint32(tb[0:], uint32(row))
-		binary.LittleEndian.PutUint32(tb[4:], ns[0])
+		binary.LittleEndian.PutUint32(tb[4:], from)
 		binary.LittleEndian.PutUint32(tb[8:], to)
 		binary.LittleEndian.PutUint32(tb[12:], contract)
 		tb[16] = byte(t.Status)
