@@ -60,7 +60,7 @@ and recovers every sender.`,
 			defer os.RemoveAll(tmp)
 			if etl == "" {
 				fmt.Fprintf(os.Stderr, "writing a synthetic world of %d users...\n", scale)
-				if _, err := world.Generate(filepath.Join(tmp, "world"), world.Options{Seed: 1, Scale: scale, Scenario: "dprk-2021"}); err != nil {
+				if _, err := world.Generate(filepath.Join(tmp, "world"), world.Options{Seed: 1, Scale: scale, Scenario: "dprk-2021", Context: cmd.Context()}); err != nil {
 					return err
 				}
 				etl = filepath.Join(tmp, "world", "evm")

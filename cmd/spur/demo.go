@@ -201,7 +201,7 @@ The store goes to a temporary directory unless --store is given.`,
 			section("8. A synthetic world with ground truth: generate, ingest, cluster, evaluate")
 			wdir := filepath.Join(tmp, "world")
 			fmt.Printf("$ spur gen --out %s --scale 100 --seed 1\n", wdir)
-			if _, err := world.Generate(wdir, world.Options{Seed: 1, Scale: 100, Scenario: "dprk-2021"}); err != nil {
+			if _, err := world.Generate(wdir, world.Options{Seed: 1, Scale: 100, Scenario: "dprk-2021", Context: cmd.Context()}); err != nil {
 				return err
 			}
 			truth, err := eval.ReadTruth(filepath.Join(wdir, "truth.json"))

@@ -55,6 +55,7 @@ the world is still to come.`,
 				o.XorKey = k
 			}
 			start := time.Now()
+			o.Context = cmd.Context()
 			t, err := world.Generate(out, o)
 			if err != nil {
 				return err

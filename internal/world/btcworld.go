@@ -1,6 +1,7 @@
 package world
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"math/rand/v2"
@@ -24,6 +25,16 @@ type Options struct {
 	Scenario string // "dprk-2021" or ""
 	// XorKey obfuscates the blk files as Bitcoin Core 28+ does.
 	XorKey []byte
+	// Context, when set, stops the generation (Ctrl-C) between blocks.
+	Context context.Context
+}
+
+// stopped reports the context's error, if it has ended.
+func (o *Options) stopped() error {
+	if o.Context == nil {
+		return nil
+	}
+	return o.Context.Err()
 }
 
 // Entity kinds in truth.json.
@@ -409,6 +420,9 @@ func Generate(dir string, o Options) (*Truth, error) {
 	sort.SliceStable(w.orders, func(i, j int) bool { return w.orders[i].at.Before(w.orders[j].at) })
 	poolAddr := w.address(w.pool, 0)
 	for h := 1; h <= o.Blocks; h++ {
+		if err := o.stopped(); err != nil {
+			return nil, err
+		}
 		w.height, w.time = h, w.time.Add(step)
 		w.txs, w.fees = w.txs[:0], 0
 		w.background(mixerFeeAddr)

@@ -147,6 +147,10 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 	}
 
 	for n := 2; n <= blocks; n++ {
+		if err := w.o.stopped(); err != nil {
+			e.close()
+			return err
+		}
 		e.time = e.time.Add(blockTime)
 		e.tip, e.baseFee = e.dayTip(), e.dayBaseFee()
 		e.background()
