@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -99,6 +101,9 @@ func New(cfg Config) *Server {
 	s.handle("GET /v1/btc/addresses/{address}", true, s.address)
 	s.handle("GET /v1/btc/txs/{hash}", true, s.tx)
 	s.handle("GET /v1/btc/blocks/{id}", true, s.block)
+	s.handle("GET /v1/eth/addresses/{address}", true, s.ethAddress)
+	s.handle("GET /v1/eth/txs/{hash}", true, s.ethTx)
+	s.handle("GET /v1/eth/blocks/{id}", true, s.ethBlock)
 	s.handle("GET /v1/entities/{id}", true, s.entity)
 	s.handle("POST /v1/screen", true, s.screen)
 	s.handle("POST /v1/names/screen", true, s.namesScreen)
@@ -166,7 +171,7 @@ func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWrit
 			case errors.As(err, &ae):
 			case errors.As(err, &mbe):
 				ae = &apiError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", s.cfg.MaxBody), ""}
-			case errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, store.ErrNotFound), errors.Is(err, evmstore.ErrNotFound):
 				ae = &apiError{http.StatusNotFound, "not_found", err.Error(), ""}
 			case errors.Is(err, query.ErrBadRef), errors.Is(err, btc.ErrCorrupt):
 				ae = &apiError{http.StatusBadRequest, "bad_request", err.Error(), ""}
@@ -565,4 +570,91 @@ func labelledAddrs(st *store.Store, labels *label.Store, log *slog.Logger) map[u
 		return nil
 	}
 	return out
+}
+
+// The Ethereum store's lookups, as spur tx|address|block --chain eth.
+func (s *Server) evm() (*evmstore.Store, error) {
+	if s.cfg.EVM == nil {
+		return nil, &apiError{http.StatusNotFound, "not_found", "this server holds no Ethereum store (spur ingest evm --chain eth)", ""}
+	}
+	return s.cfg.EVM, nil
+}
+
+func (s *Server) ethAddress(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.evm()
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 0, 0, 1000)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	addr := r.PathValue("address")
+	if _, err := evmstore.ParseAddress(addr); err != nil {
+		return badRequest("address", "%v", err)
+	}
+	v, err := es.AddressView(addr, offset, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, v)
+}
+
+func (s *Server) ethTx(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.evm()
+	if err != nil {
+		return err
+	}
+	h := r.PathValue("hash")
+	if len(h) != 66 || !strings.HasPrefix(h, "0x") {
+		return badRequest("hash", "%q is not a 0x-prefixed 32-byte transaction hash", h)
+	}
+	b, err := hex.DecodeString(h[2:])
+	if err != nil {
+		return badRequest("hash", "%q is not hex", h)
+	}
+	n, err := es.TxNum(common.BytesToHash(b))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, 200, es.TxView(n))
+}
+
+func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.evm()
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 100, 0, 10000)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var row uint64
+	if strings.HasPrefix(id, "0x") && len(id) == 66 {
+		b, err := hex.DecodeString(id[2:])
+		if err != nil {
+			return badRequest("id", "%q is not hex", id)
+		}
+		if row, err = es.BlockRowByHash(common.BytesToHash(b)); err != nil {
+			return err
+		}
+	} else {
+		n, err := strconv.ParseUint(id, 10, 64)
+		if err != nil {
+			return badRequest("id", "%q is neither a block number nor a 0x block hash", id)
+		}
+		if row, err = es.BlockRow(n); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, 200, es.BlockView(row, offset, limit))
 }

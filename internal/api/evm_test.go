@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/ingest"
+)
+
+// The Ethereum lookups answer what spur tx|address|block --chain eth
+// prints, with the same field names; bad input is a 400 naming the field.
+func TestEthLookups(t *testing.T) {
+	es, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Config{EVM: es})
+	code, v := f.do(t, "GET", "/v1/eth/txs/0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14", "", true)
+	if code != 200 || v["block_number"].(float64) != 17173049 || len(v["transfers"].([]any)) < 4 || len(v["events"].([]any)) != 1 {
+		t.Fatalf("tx: %d %v", code, v)
+	}
+	code, v = f.do(t, "GET", "/v1/eth/addresses/0x64a018b23b4D7A077DfFA6723462Bc722861c5aD?limit=5", "", true)
+	if code != 200 || v["address"] != "0x64a018b23b4D7A077DfFA6723462Bc722861c5aD" || len(v["transfers"].([]any)) == 0 {
+		t.Fatalf("address: %d %v", code, v)
+	}
+	code, v = f.do(t, "GET", "/v1/eth/blocks/17173050?limit=2", "", true)
+	if code != 200 || len(v["transactions"].([]any)) != 2 || v["transaction_count"].(float64) != 182 {
+		t.Fatalf("block: %d %v", code, v)
+	}
+	for path, field := range map[string]string{
+		"/v1/eth/txs/0x1234": "hash",
+		"/v1/eth/addresses/0x64a018b23b4D7A077DfFA6723462Bc722861c5AD": "address", // bad EIP-55
+		"/v1/eth/blocks/latest": "id",
+	} {
+		code, v := f.do(t, "GET", path, "", true)
+		e, _ := v["error"].(map[string]any)
+		if code != 400 || e["field"] != field {
+			t.Errorf("%s: %d %v", path, code, v)
+		}
+	}
+	if code, _ := f.do(t, "GET", "/v1/eth/txs/0x"+strings.Repeat("ab", 32), "", true); code != 404 {
+		t.Errorf("unknown tx: %d", code)
+	}
+	if code, _ := f.do(t, "GET", "/v1/eth/blocks/1", "", true); code != 404 {
+		t.Errorf("block before the store: %d", code)
+	}
+	// A server without an Ethereum store says so.
+	g := newFixture(t, Config{})
+	if code, v := g.do(t, "GET", "/v1/eth/blocks/1", "", true); code != 404 || !strings.Contains(v["error"].(map[string]any)["message"].(string), "no Ethereum store") {
+		t.Errorf("no store: %d %v", code, v)
+	}
+}
