@@ -296,7 +296,9 @@ func evmTx(sf *storeFlags, chain, ref string) error {
 	v := s.TxView(n)
 	// Transfers into an address labelled bridge are bridge deposits: where
 	// the money leaves for another chain.
-	if labels, err := label.Open(labelsDir(sf.dir)); err == nil {
+	if _, err := os.Stat(labelsDir(sf.dir)); err != nil {
+		// No labels imported: nothing to mark (and nothing to create).
+	} else if labels, err := label.Open(labelsDir(sf.dir)); err == nil {
 		for i := range v.Transfers {
 			x := &v.Transfers[i]
 			if x.ToAddress == "" || x.Kind == "fee" || x.Kind == "burn" {
