@@ -33,7 +33,7 @@ import (
 
 func newBench() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
-	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames(), newBenchScreen(), newBenchEVM())
+	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames(), newBenchScreen(), newBenchEVM(), newBenchTrace())
 	return c
 }
 
