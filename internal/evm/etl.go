@@ -129,9 +129,6 @@ func (e *ETL) readTokens(r *csvStream) error {
 	}
 }
 
-// HasTraces reports whether the export has traces (internal transfers).
-func (e *ETL) HasTraces() bool { return e.traces != nil }
-
 // Close closes the open files.
 func (e *ETL) Close() {
 	for _, s := range []*csvStream{e.blocks, e.txs, e.receipts, e.logs, e.transfers, e.traces} {

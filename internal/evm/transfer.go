@@ -43,16 +43,6 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// ParseKind is the inverse of Kind.String.
-func ParseKind(s string) (Kind, bool) {
-	for i, n := range kindNames {
-		if i > 0 && n == s {
-			return Kind(i), true
-		}
-	}
-	return 0, false
-}
-
 // Native reports whether the kind moves ETH.
 func (k Kind) Native() bool { return k >= KindCall && k <= KindBurn || k == KindGenesis }
 
