@@ -192,7 +192,11 @@ labels/services-eth.yaml first, for the hot wallets).`,
 				// With the incidents and prices imported, the actor report
 				// on both chains against truth.
 				if rep, err := report.ForActor(s, es, labels, "Lazarus Group", 2021, trace.FIFO); err == nil {
-					rows = append(rows, eval.ActorReport(rep.StolenUSD, rep.AssetMix, rep.MixedShare, t)...)
+					places := map[string]float64{}
+					for _, d := range rep.Destinations {
+						places[d.Place] += d.USD
+					}
+					rows = append(rows, eval.ActorReport(rep.StolenUSD, rep.AssetMix, rep.MixedShare, places, t)...)
 				}
 			}
 			if asJSON {

@@ -310,10 +310,13 @@ func (e *evmWorld) backgroundWithdraw() {
 	if e.number < n.at+uint64(2+e.rng.IntN(50)) {
 		return
 	}
-	to := e.addr(e.userIDs[n.owner], "user", len(e.users[n.owner]))
-	e.users[n.owner] = append(e.users[n.owner], to)
+	// A quarter withdraw themselves, to an address of theirs that can pay
+	// the gas; the rest through a relayer, to a fresh address.
 	var rel *common.Address
-	if e.rng.IntN(100) < 75 {
+	to, self := e.richAddr(n.owner, new(big.Int), gasMixWithdr)
+	if !self || e.rng.IntN(100) < 75 {
+		to = e.addr(e.userIDs[n.owner], "user", len(e.users[n.owner]))
+		e.users[n.owner] = append(e.users[n.owner], to)
 		r := e.relayers[e.rng.IntN(len(e.relayers))]
 		rel = &r
 	}
@@ -333,9 +336,9 @@ func (e *evmWorld) background() {
 	n := max(3, len(e.users)/12)
 	for range n {
 		switch r := e.rng.IntN(100); {
-		case r < 10:
+		case r < 14:
 			e.payETH()
-		case r < 44:
+		case r < 42:
 			e.payToken()
 		case r < 54:
 			e.depositExchange()
