@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -27,6 +29,9 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 )
+
+//go:embed web
+var webFS embed.FS
 
 //go:embed openapi.json
 var openAPI []byte
@@ -91,6 +96,11 @@ func New(cfg Config) *Server {
 			s.labelled = labelledAddrs(cfg.Store, cfg.Labels, cfg.Logger)
 		}
 	}
+	// The investigation page: static files, no build step, not part of
+	// the API (it calls the API from the browser).
+	ui, _ := fs.Sub(webFS, "web")
+	s.mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.FileServerFS(ui)))
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusFound) })
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /metrics", false, s.serveMetrics)
 	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request) error {
@@ -181,7 +191,13 @@ func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWrit
 				s.cfg.Logger.Error("request failed", "route", pattern, "err", err)
 				ae = &apiError{http.StatusInternalServerError, "internal", "internal error", ""}
 			}
-			writeJSON(sw, ae.Status, map[string]any{"error": ae})
+			if sw.written {
+				// Failed half way (the client went away, say): the status
+				// is sent; only the metrics and the log learn of it.
+				sw.status = ae.Status
+			} else {
+				writeJSON(sw, ae.Status, map[string]any{"error": ae})
+			}
 		}
 		s.metrics.observe(pattern, sw.status, time.Since(start))
 	})
@@ -189,12 +205,18 @@ func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWrit
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	written bool // the header has gone out: an error can no longer replace the response
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	w.status, w.written = code, true
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
 }
 
 // authorize checks the API key (Authorization: Bearer KEY, or X-API-Key)
@@ -352,8 +374,17 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
 		return badRequest("model", "model: want fifo, haircut or poison")
 	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "html" {
+		return badRequest("format", "format: want json or html")
+	}
 	rep, err := report.ForActor(s.cfg.Store, s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
+		return err
+	}
+	if format == "html" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, err := io.WriteString(w, rep.HTML())
 		return err
 	}
 	return writeJSON(w, 200, rep)

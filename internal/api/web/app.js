@@ -1,0 +1,179 @@
+// spur's investigation page: incidents, traces and addresses drawn as a
+// flow graph from the HTTP API of the same server. No build step: plain JS.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const COLORS = {exchange: "#c0392b", mixer: "#8e44ad", bridge: "#d35400", unspent: "#7f8c8d",
+  sanctioned: "#000000", "stolen-funds": "#e67e22", coinjoin: "#16a085", address: "#2980b9", tx: "#95a5a6", dust: "#bdc3c7", limit: "#bdc3c7"};
+const state = {nodes: new Map(), edges: [], flows: []};
+
+$("key").value = localStorage.getItem("spurKey") || "";
+$("key").onchange = () => localStorage.setItem("spurKey", $("key").value);
+
+async function api(path, body) {
+  const headers = {"Content-Type": "application/json"};
+  if ($("key").value) headers.Authorization = "Bearer " + $("key").value;
+  const r = await fetch(path, body ? {method: "POST", headers, body: JSON.stringify(body)} : {headers});
+  const j = await r.json();
+  if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
+  return j;
+}
+
+function status(s) { $("status").textContent = s; }
+
+function btc(sat) { return (sat / 1e8).toFixed(8).replace(/\.?0+$/, "") + " BTC"; }
+
+function node(id, kind, label) {
+  if (!state.nodes.has(id)) state.nodes.set(id, {id, kind, label: label || "", hop: 0});
+  const n = state.nodes.get(id);
+  if (kind !== "address" && kind !== "tx") n.kind = kind;
+  if (label) n.label = label;
+  return n;
+}
+
+function edge(from, to, amount, info) {
+  state.edges.push({from, to, amount, info});
+}
+
+function reset() { state.nodes.clear(); state.edges = []; state.flows = []; }
+
+// Layered layout: each node's column is its distance from the start.
+function layout() {
+  const level = new Map();
+  const incoming = new Set(state.edges.map((e) => e.to));
+  for (const n of state.nodes.values()) if (!incoming.has(n.id)) level.set(n.id, 0);
+  for (let i = 0; i < 200; i++) {
+    let changed = false;
+    for (const e of state.edges) {
+      const l = (level.get(e.from) ?? 0) + 1;
+      if (!level.has(e.to) || (level.get(e.to) < l && l < 60)) { level.set(e.to, l); changed = true; }
+    }
+    if (!changed) break;
+  }
+  const cols = new Map();
+  for (const n of state.nodes.values()) {
+    const l = level.get(n.id) ?? 0;
+    if (!cols.has(l)) cols.set(l, []);
+    cols.get(l).push(n);
+  }
+  for (const [l, ns] of cols) ns.forEach((n, i) => { n.x = 60 + l * 170; n.y = 40 + i * 46; });
+}
+
+function draw() {
+  layout();
+  const svg = $("graph");
+  let w = 400, h = 200;
+  for (const n of state.nodes.values()) { w = Math.max(w, n.x + 200); h = Math.max(h, n.y + 60); }
+  svg.setAttribute("width", w); svg.setAttribute("height", h);
+  const max = Math.max(1, ...state.edges.map((e) => e.amount));
+  const parts = [];
+  state.edges.forEach((e, i) => {
+    const a = state.nodes.get(e.from), b = state.nodes.get(e.to);
+    const sw = 1 + 8 * Math.sqrt(e.amount / max);
+    parts.push(`<line class="edge" data-edge="${i}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="${COLORS[b.kind] || "#2980b9"}" stroke-width="${sw.toFixed(1)}"><title>${esc(e.info)}</title></line>`);
+  });
+  for (const n of state.nodes.values()) {
+    const c = COLORS[n.kind] || COLORS.address;
+    const short = n.id.length > 16 ? n.id.slice(0, 8) + "…" + n.id.slice(-6) : n.id;
+    parts.push(`<g class="node" data-node="${esc(n.id)}" data-kind="${n.kind}"><circle cx="${n.x}" cy="${n.y}" r="${n.kind === "tx" ? 5 : 9}" fill="${c}"/>` +
+      `<text x="${n.x + 12}" y="${n.y + 4}">${esc(n.label || short)}</text></g>`);
+  }
+  svg.innerHTML = parts.join("");
+  svg.querySelectorAll(".node").forEach((g) => g.onclick = () => details(g.dataset.node));
+  svg.querySelectorAll(".edge").forEach((l) => l.onclick = () => showEdge(state.edges[+l.dataset.edge]));
+  $("legend").innerHTML = Object.entries(COLORS).map(([k, c]) => `<span class="sw" style="background:${c}"></span>${k}`).join(" ");
+}
+
+function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
+
+function showEdge(e) { $("panel").innerHTML = `<h3>Flow</h3><pre>${esc(e.info)}</pre>`; }
+
+async function details(id) {
+  const n = state.nodes.get(id);
+  $("panel").innerHTML = `<h3>${esc(n.kind)}</h3><p>${esc(id)}</p><p>${esc(n.label)}</p>` +
+    (n.kind === "tx" ? "" : `<button id="expand">Expand neighbours</button>`) + `<pre id="more">loading…</pre>`;
+  if ($("expand")) $("expand").onclick = () => expand(id);
+  try {
+    const v = n.kind === "tx" ? await api(`/v1/btc/txs/${id}`) : await api(`/v1/btc/addresses/${encodeURIComponent(id)}?limit=5`);
+    $("more").textContent = JSON.stringify(v, null, 1);
+  } catch (err) { $("more").textContent = err.message; }
+}
+
+// expand adds an address's latest transactions: who paid it, whom it paid.
+async function expand(addr) {
+  status("expanding " + addr + "…");
+  const v = await api(`/v1/btc/addresses/${encodeURIComponent(addr)}?limit=8`);
+  for (const t of v.txs || []) {
+    const tx = await api(`/v1/btc/txs/${t.txid}`);
+    node(tx.txid, "tx");
+    for (const i of tx.inputs) if (i.address) { node(i.address, "address"); edge(i.address, tx.txid, i.value || 0, `${i.address} → ${tx.txid}\n${btc(i.value || 0)}`); }
+    for (const o of tx.outputs) if (o.address) { node(o.address, "address"); edge(tx.txid, o.address, o.value, `${tx.txid}:${o.n} → ${o.address}\n${btc(o.value)}`); }
+  }
+  draw();
+  status(`${state.nodes.size} nodes, ${state.edges.length} edges`);
+}
+
+async function traceRefs(refs) {
+  reset();
+  status("tracing " + refs.join(", ") + "…");
+  const res = await api("/v1/trace", {from: refs, model: $("model").value});
+  state.flows = res.flows;
+  for (const f of res.flows) {
+    node(f.from || "start", "address"); node(f.to, "address");
+    edge(f.from || "start", f.to, f.amount, `${f.tx}\n${f.from} → ${f.to}\n${btc(f.amount)} (${f.link})`);
+  }
+  for (const d of res.destinations) node(d.address, d.category, d.label ? d.label : d.category);
+  draw();
+  status(`${res.model} trace of ${btc(res.start_amount)}: ${res.flows.length} flows, ${res.destinations.length} destinations, ${res.txs_visited} transactions visited`);
+}
+
+async function search() {
+  const q = $("q").value.trim();
+  if (!q) return;
+  try {
+    if (q.startsWith("incident:") || /^[0-9a-f]{64}(:\d+)?$/.test(q)) return await traceRefs([q]);
+    reset(); node(q, "address"); draw(); await details(q); await expand(q);
+  } catch (err) { status(err.message); }
+}
+
+$("go").onclick = search;
+$("q").onkeydown = (e) => { if (e.key === "Enter") search(); };
+// The report comes with the API key, then opens as a page of its own.
+$("report").onclick = async () => {
+  const headers = $("key").value ? {Authorization: "Bearer " + $("key").value} : {};
+  const r = await fetch(`/v1/reports/actor/${encodeURIComponent($("actor").value)}?year=${$("year").value}&format=html`, {headers});
+  if (!r.ok) { status("report: " + r.statusText); return; }
+  window.open(URL.createObjectURL(new Blob([await r.text()], {type: "text/html"})), "_blank");
+};
+
+function svgText() {
+  const svg = $("graph").cloneNode(true);
+  svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  return new XMLSerializer().serializeToString(svg);
+}
+function download(name, type, data) {
+  const a = document.createElement("a");
+  a.href = typeof data === "string" ? URL.createObjectURL(new Blob([data], {type})) : data;
+  a.download = name; a.click();
+}
+$("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
+$("csv").onclick = () => download("spur-flows.csv", "text/csv",
+  "chain,tx,from,to,asset,amount,hop,link\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop, f.link].join(",")).join("\n"));
+$("png").onclick = () => {
+  const img = new Image(), svg = $("graph");
+  img.onload = () => {
+    const c = document.createElement("canvas");
+    c.width = +svg.getAttribute("width"); c.height = +svg.getAttribute("height");
+    const g = c.getContext("2d"); g.fillStyle = "#fff"; g.fillRect(0, 0, c.width, c.height); g.drawImage(img, 0, 0);
+    download("spur-graph.png", "image/png", c.toDataURL("image/png"));
+  };
+  img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svgText());
+};
+
+(async function init() {
+  try {
+    const incs = await api("/v1/incidents");
+    $("incidents").innerHTML = (incs.incidents || incs).map((i) =>
+      `<li data-id="${esc(i.id)}">${esc(i.date)} ${esc(i.victim)}</li>`).join("");
+    document.querySelectorAll("#incidents li").forEach((li) => li.onclick = () => { $("q").value = "incident:" + li.dataset.id; search(); });
+  } catch (err) { status("incidents: " + err.message + " (an API key is needed unless spur serve runs with --no-auth)"); }
+})();
