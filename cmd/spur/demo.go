@@ -2,17 +2,22 @@ package main
 
 import (
 	"compress/bzip2"
+	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	spur "github.com/spur-forensics/spur"
+	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
@@ -45,8 +50,10 @@ func writeSamples(dir string, names ...string) ([]string, error) {
 }
 
 func newDemo() *cobra.Command {
-	var dir string
+	var dir, serveAddr string
 	var keep bool
+	var serveLabels *label.Store
+	var serveEVM *evmstore.Store
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Ingest the real mainnet blocks shipped with spur and show what the store answers",
@@ -255,6 +262,7 @@ The store goes to a temporary directory unless --store is given.`,
 					return err
 				}
 				defer wl.Close()
+				serveLabels = wl
 				sl, err := label.ParseTagPack(filepath.Join(wdir, "labels", "services.yaml"))
 				if err != nil {
 					return err
@@ -377,6 +385,7 @@ The store goes to a temporary directory unless --store is given.`,
 						return err
 					}
 					defer es2.Close()
+					serveEVM = es2
 					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, trace.FIFO, "text", true); err != nil {
 						return err
 					}
@@ -394,10 +403,34 @@ The store goes to a temporary directory unless --store is given.`,
 			} else {
 				fmt.Println("\nRun 'spur demo --store DIR' to keep the store and query it yourself.")
 			}
+			if serveAddr == "" || serveLabels == nil {
+				fmt.Println("Run 'spur demo --serve 127.0.0.1:8080' to explore the world in the browser at the end.")
+				return nil
+			}
+			section("14. The investigation page on the demo world")
+			// No API keys here: loopback only.
+			if host, _, err := net.SplitHostPort(serveAddr); err != nil || !net.ParseIP(host).IsLoopback() && host != "localhost" {
+				return usagef("--serve wants a loopback address such as 127.0.0.1:8080 (the demo serves without API keys)")
+			}
+			ln, err := net.Listen("tcp", serveAddr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: api.New(api.Config{Store: ws, Labels: serveLabels, EVM: serveEVM, Clusters: wc, NoAuth: true}).Handler(),
+				ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				srv.Close()
+			}()
+			fmt.Printf("Open http://%s/ (loopback, no API key); Ctrl-C stops.\n", ln.Addr())
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "keep the demo store in this directory")
+	c.Flags().StringVar(&serveAddr, "serve", "", "at the end, serve the investigation page on the demo world at this address (e.g. 127.0.0.1:8080)")
 	return c
 }
 
