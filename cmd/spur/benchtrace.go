@@ -57,7 +57,7 @@ transfers, --hops deep), measured the same way.`,
 					return err
 				}
 				defer es.Close()
-				starts, err := evmStarts(es, labels, []string{from})
+				starts, err := query.EVMStarts(es, labels, []string{from})
 				if err != nil {
 					return err
 				}

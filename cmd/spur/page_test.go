@@ -44,6 +44,8 @@ func TestInvestigationPage(t *testing.T) {
 	mustRun(t, "labels", "import", "--store", dir, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
 	mustRun(t, "incident", "import", "--store", dir, filepath.Join(w, "incidents.yaml"))
 	mustRun(t, "prices", "import", "--store", dir, filepath.Join(w, "prices.csv"))
+	mustRun(t, "labels", "import", "--store", dir, "--format", "tagpack", filepath.Join(w, "labels", "services-eth.yaml"))
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", filepath.Join(w, "evm"), "-q")
 
 	sf := storeFlags{dir: dir}
 	s, err := sf.openExisting()
@@ -60,7 +62,12 @@ func TestInvestigationPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Store: s, Labels: labels, Clusters: c, NoAuth: true}).Handler())
+	es, err := openEVM(&sf, "eth", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	srv := httptest.NewServer(api.New(api.Config{Store: s, Labels: labels, Clusters: c, EVM: es, NoAuth: true}).Handler())
 	defer srv.Close()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
@@ -141,5 +148,16 @@ func TestInvestigationPage(t *testing.T) {
 	if !strings.Contains(html, "<svg") || !strings.Contains(html, "Lazarus Group in 2021") {
 		t.Errorf("report page: %.200s", html)
 	}
-	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes", edges, after, exchanges)
+	// The same incident on Ethereum, with the mixer links: heuristic edges
+	// are drawn dashed.
+	eval(`(document.getElementById("chain").value = "eth", document.getElementById("links").checked = true, "")`)
+	click(`#incidents li[data-id="dprk-2021-5"]`)
+	wait(`document.getElementById("status").textContent.includes("mixer links")`)
+	heur := eval(`String(document.querySelectorAll('#graph .edge[data-link="heuristic"]').length)`)
+	ethStatus := eval(`document.getElementById("status").textContent`)
+	shot("page-eth-trace.png")
+	if heur == "0" || !strings.Contains(ethStatus, "ETH") {
+		t.Errorf("eth trace: %s heuristic edges, status %q", heur, ethStatus)
+	}
+	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes; eth: %s heuristic edges", edges, after, exchanges, heur)
 }

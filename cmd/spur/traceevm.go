@@ -5,68 +5,13 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-
-	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 )
-
-// evmStarts resolves trace references on an EVM chain: a transaction hash
-// (its value transfers) or incident:ID (the incident's EVM theft
-// transactions).
-func evmStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
-	var hashes []string
-	for _, r := range refs {
-		if id, ok := strings.CutPrefix(r, "incident:"); ok {
-			incs, err := labels.Incidents()
-			if err != nil {
-				return nil, err
-			}
-			found := false
-			for _, i := range incs {
-				if i.ID == id {
-					found = true
-					if i.EVM == nil || i.EVM.Chain != s.Chain() {
-						return nil, fmt.Errorf("%w: incident %s has no theft transactions on %s", evmstore.ErrNotFound, id, s.Chain())
-					}
-					hashes = append(hashes, i.EVM.TheftTxs...)
-				}
-			}
-			if !found {
-				return nil, fmt.Errorf("%w: incident %s (spur incident import)", evmstore.ErrNotFound, id)
-			}
-			continue
-		}
-		if len(r) != 66 || !strings.HasPrefix(r, "0x") {
-			return nil, usagef("%q is neither a 0x transaction hash nor incident:ID", r)
-		}
-		hashes = append(hashes, r)
-	}
-	var out []trace.EVMStart
-	for _, h := range hashes {
-		n, err := s.TxNum(common.HexToHash(h))
-		if err != nil {
-			return nil, err
-		}
-		lo, hi := s.TxTransfers(n)
-		for x := lo; x < hi; x++ {
-			switch s.Transfer(x).Kind {
-			case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
-				out = append(out, trace.EVMStart{Transfer: x})
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: the transactions move no value", evmstore.ErrNotFound)
-	}
-	return out, nil
-}
 
 type evmUSDDestination struct {
 	trace.EVMDestination
@@ -89,7 +34,7 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 
 // printEVMTrace traces and prints, on open stores.
 func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model, format string, mixerLinks bool) error {
-	starts, err := evmStarts(s, labels, refs)
+	starts, err := query.EVMStarts(s, labels, refs)
 	if err != nil {
 		return err
 	}

@@ -63,3 +63,37 @@ func TestEthLookups(t *testing.T) {
 		t.Errorf("no store: %d %v", code, v)
 	}
 }
+
+// POST /v1/trace with chain eth runs the account-model trace.
+func TestEthTrace(t *testing.T) {
+	es, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, Config{EVM: es})
+	code, v := f.do(t, "POST", "/v1/trace", `{"chain":"eth","from":["0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14"]}`, true)
+	if code != 200 || v["model"] != "fifo" || len(v["flows"].([]any)) == 0 || v["start"].(map[string]any)["ETH"] != "7400000000000000000" {
+		t.Fatalf("trace: %d %v", code, v)
+	}
+	for body, field := range map[string]string{
+		`{"chain":"sol","from":["x"]}`: "chain",
+		`{"chain":"eth","from":[]}`:    "from",
+	} {
+		code, v := f.do(t, "POST", "/v1/trace", body, true)
+		if e, _ := v["error"].(map[string]any); code != 400 || e["field"] != field {
+			t.Errorf("%s: %d %v", body, code, v)
+		}
+	}
+	if code, _ := f.do(t, "POST", "/v1/trace", `{"chain":"eth","from":["nope"]}`, true); code != 400 {
+		t.Errorf("bad reference: %d", code)
+	}
+}

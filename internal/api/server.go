@@ -426,10 +426,12 @@ func decode(r *http.Request, v any) error {
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		From     []string `json:"from"`
-		Model    string   `json:"model"`
-		MaxHops  int      `json:"max_hops"`
-		MinValue int64    `json:"min_value"`
+		Chain      string   `json:"chain"`
+		From       []string `json:"from"`
+		Model      string   `json:"model"`
+		MaxHops    int      `json:"max_hops"`
+		MinValue   int64    `json:"min_value"`
+		MixerLinks bool     `json:"mixer_links"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -445,6 +447,30 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.MaxHops < 0 || req.MaxHops > 1000 || req.MinValue < 0 {
 		return badRequest("max_hops", "max_hops must be 0..1000 and min_value not negative")
+	}
+	switch req.Chain {
+	case "", "btc":
+	case "eth":
+		// The account model, as spur trace --chain eth.
+		es, err := s.evm()
+		if err != nil {
+			return err
+		}
+		starts, err := query.EVMStarts(es, s.cfg.Labels, req.From)
+		if err != nil {
+			return err
+		}
+		o, err := query.EVMTraceOptions(es, s.cfg.Labels, req.Model, req.MixerLinks)
+		if err != nil {
+			return err
+		}
+		res, err := trace.TraceEVM(es, starts, o)
+		if err != nil {
+			return badRequest("from", "%v", err)
+		}
+		return writeJSON(w, 200, res)
+	default:
+		return badRequest("chain", "chain: want btc or eth")
 	}
 	starts, _, err := query.ResolveRefs(s.cfg.Store, s.cfg.Labels, req.From)
 	if err != nil {

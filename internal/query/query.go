@@ -7,6 +7,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"math/big"
 	"sort"
 	"strconv"
@@ -534,4 +535,55 @@ func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day str
 	}
 	f, _ := v.Quo(v, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
 	return f * p
+}
+
+// EVMStarts resolves trace references on an EVM chain: a transaction hash
+// (its value transfers) or incident:ID (the incident's EVM theft
+// transactions).
+func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
+	var hashes []string
+	for _, r := range refs {
+		if id, ok := strings.CutPrefix(r, "incident:"); ok {
+			incs, err := labels.Incidents()
+			if err != nil {
+				return nil, err
+			}
+			found := false
+			for _, i := range incs {
+				if i.ID == id {
+					found = true
+					if i.EVM == nil || i.EVM.Chain != s.Chain() {
+						return nil, fmt.Errorf("%w: incident %s has no theft transactions on %s", evmstore.ErrNotFound, id, s.Chain())
+					}
+					hashes = append(hashes, i.EVM.TheftTxs...)
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("%w: incident %s (spur incident import)", evmstore.ErrNotFound, id)
+			}
+			continue
+		}
+		if len(r) != 66 || !strings.HasPrefix(r, "0x") {
+			return nil, fmt.Errorf("%w: %q is neither a 0x transaction hash nor incident:ID", ErrBadRef, r)
+		}
+		hashes = append(hashes, r)
+	}
+	var out []trace.EVMStart
+	for _, h := range hashes {
+		n, err := s.TxNum(common.HexToHash(h))
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := s.TxTransfers(n)
+		for x := lo; x < hi; x++ {
+			switch s.Transfer(x).Kind {
+			case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
+				out = append(out, trace.EVMStart{Transfer: x})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: the transactions move no value", evmstore.ErrNotFound)
+	}
+	return out, nil
 }

@@ -81,7 +81,8 @@ type EVMDestination struct {
 type EVMResult struct {
 	Model        string            `json:"model"`
 	From         []string          `json:"from"`
-	Start        map[string]string `json:"start"` // asset -> amount stolen
+	Start        map[string]string `json:"start"`    // asset -> amount stolen
+	Decimals     map[string]uint8  `json:"decimals"` // asset -> decimals, where known
 	Flows        []EVMFlow         `json:"flows"`
 	Destinations []EVMDestination  `json:"destinations"`
 	// MixerLinks are the withdrawals linked to tainted deposits, by clue.
@@ -160,7 +161,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		return nil, fmt.Errorf("trace: nothing to trace from")
 	}
 	t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
-		holds: map[uint32]bool{}, res: &EVMResult{Model: o.Model, Start: map[string]string{}, MixerLinks: map[string]int{}}}
+		holds: map[uint32]bool{}, res: &EVMResult{Model: o.Model, Start: map[string]string{}, Decimals: map[string]uint8{"ETH": 18}, MixerLinks: map[string]int{}}}
 	if n, err := s.AddrNum(common.Address{}); err == nil {
 		t.zero = n
 	}
@@ -178,6 +179,9 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			t.res.From = append(t.res.From, s.Tx(x.Tx).Hash.Hex())
 		}
 		name := assetName(s, x.Asset)
+		if _, d, ok := s.Token(x.Asset); ok && x.Asset != evmstore.None {
+			t.res.Decimals[name] = d
+		}
 		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
 		t.res.Start[name] = prev.Add(prev, x.Amount.ToBig()).String()
 	}

@@ -21,6 +21,10 @@ async function api(path, body) {
 function status(s) { $("status").textContent = s; }
 
 function btc(sat) { return (sat / 1e8).toFixed(8).replace(/\.?0+$/, "") + " BTC"; }
+// An EVM amount in base units, with the asset's decimals (18 unless told).
+let decimals = {};
+function units(v, asset) { return (Number(v) / 10 ** (decimals[asset] ?? 18)).toPrecision(6).replace(/\.?0+$/, "") + " " + asset; }
+const chain = () => $("chain").value;
 
 function node(id, kind, label) {
   if (!state.nodes.has(id)) state.nodes.set(id, {id, kind, label: label || "", hop: 0});
@@ -30,8 +34,8 @@ function node(id, kind, label) {
   return n;
 }
 
-function edge(from, to, amount, info) {
-  state.edges.push({from, to, amount, info});
+function edge(from, to, amount, info, heuristic) {
+  state.edges.push({from, to, amount, info, heuristic: !!heuristic});
 }
 
 function reset() { state.nodes.clear(); state.edges = []; state.flows = []; }
@@ -69,7 +73,8 @@ function draw() {
   state.edges.forEach((e, i) => {
     const a = state.nodes.get(e.from), b = state.nodes.get(e.to);
     const sw = 1 + 8 * Math.sqrt(e.amount / max);
-    parts.push(`<line class="edge" data-edge="${i}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="${COLORS[b.kind] || "#2980b9"}" stroke-width="${sw.toFixed(1)}"><title>${esc(e.info)}</title></line>`);
+    const dash = e.heuristic ? ` stroke-dasharray="6 4" data-link="heuristic"` : ` data-link="exact"`;
+    parts.push(`<line class="edge" data-edge="${i}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="${COLORS[b.kind] || "#2980b9"}" stroke-width="${sw.toFixed(1)}"${dash}><title>${esc(e.info)}</title></line>`);
   });
   for (const n of state.nodes.values()) {
     const c = COLORS[n.kind] || COLORS.address;
@@ -93,7 +98,7 @@ async function details(id) {
     (n.kind === "tx" ? "" : `<button id="expand">Expand neighbours</button>`) + `<pre id="more">loading…</pre>`;
   if ($("expand")) $("expand").onclick = () => expand(id);
   try {
-    const v = n.kind === "tx" ? await api(`/v1/btc/txs/${id}`) : await api(`/v1/btc/addresses/${encodeURIComponent(id)}?limit=5`);
+    const v = n.kind === "tx" ? await api(`/v1/${chain()}/txs/${id}`) : await api(`/v1/${chain()}/addresses/${encodeURIComponent(id)}?limit=5`);
     $("more").textContent = JSON.stringify(v, null, 1);
   } catch (err) { $("more").textContent = err.message; }
 }
@@ -101,6 +106,17 @@ async function details(id) {
 // expand adds an address's latest transactions: who paid it, whom it paid.
 async function expand(addr) {
   status("expanding " + addr + "…");
+  if (chain() === "eth") {
+    const v = await api(`/v1/eth/addresses/${encodeURIComponent(addr)}?limit=20`);
+    for (const x of v.transfers || []) {
+      if (!x.from_address || !x.to_address || x.kind === "fee" || x.kind === "burn") continue;
+      node(x.from_address, "address"); node(x.to_address, "address");
+      edge(x.from_address, x.to_address, Number(x.value) / 1e18, `${x.transaction_hash}\n${x.kind}: ${units(x.value, x.symbol || x.asset)}`);
+    }
+    draw();
+    status(`${state.nodes.size} nodes, ${state.edges.length} edges`);
+    return;
+  }
   const v = await api(`/v1/btc/addresses/${encodeURIComponent(addr)}?limit=8`);
   for (const t of v.txs || []) {
     const tx = await api(`/v1/btc/txs/${t.txid}`);
@@ -115,22 +131,29 @@ async function expand(addr) {
 async function traceRefs(refs) {
   reset();
   status("tracing " + refs.join(", ") + "…");
-  const res = await api("/v1/trace", {from: refs, model: $("model").value});
+  const res = await api("/v1/trace", {chain: chain(), from: refs, model: $("model").value, mixer_links: $("links").checked});
   state.flows = res.flows;
+  const eth = chain() === "eth";
+  decimals = res.decimals || {};
   for (const f of res.flows) {
+    if (!f.to) continue;
     node(f.from || "start", "address"); node(f.to, "address");
-    edge(f.from || "start", f.to, f.amount, `${f.tx}\n${f.from} → ${f.to}\n${btc(f.amount)} (${f.link})`);
+    const amount = eth ? Number(f.amount) / 1e18 : f.amount;
+    const text = eth ? units(f.amount, f.asset) : btc(f.amount);
+    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text} (${f.link}${f.clue ? ", " + f.clue : ""})`, f.link === "heuristic");
   }
-  for (const d of res.destinations) node(d.address, d.category, d.label ? d.label : d.category);
+  for (const d of res.destinations) if (d.address) node(d.address, d.category, d.label ? d.label : d.category);
   draw();
-  status(`${res.model} trace of ${btc(res.start_amount)}: ${res.flows.length} flows, ${res.destinations.length} destinations, ${res.txs_visited} transactions visited`);
+  const start = eth ? Object.entries(res.start).map(([a, v]) => units(v, a)).join(", ") : btc(res.start_amount);
+  const links = res.mixer_links ? "; mixer links: " + JSON.stringify(res.mixer_links) : "";
+  status(`${res.model} trace of ${start}: ${res.flows.length} flows, ${res.destinations.length} destinations${links}`);
 }
 
 async function search() {
   const q = $("q").value.trim();
   if (!q) return;
   try {
-    if (q.startsWith("incident:") || /^[0-9a-f]{64}(:\d+)?$/.test(q)) return await traceRefs([q]);
+    if (q.startsWith("incident:") || /^(0x)?[0-9a-fA-F]{64}(:\d+)?$/.test(q)) return await traceRefs([q]);
     reset(); node(q, "address"); draw(); await details(q); await expand(q);
   } catch (err) { status(err.message); }
 }
@@ -157,7 +180,7 @@ function download(name, type, data) {
 }
 $("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
 $("csv").onclick = () => download("spur-flows.csv", "text/csv",
-  "chain,tx,from,to,asset,amount,hop,link\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop, f.link].join(",")).join("\n"));
+  "chain,tx,from,to,asset,amount,hop,link,clue\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? ""].join(",")).join("\n"));
 $("png").onclick = () => {
   const img = new Image(), svg = $("graph");
   img.onload = () => {
