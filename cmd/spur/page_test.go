@@ -121,6 +121,9 @@ func TestInvestigationPage(t *testing.T) {
 	edges := eval(`String(document.querySelectorAll("#graph .edge").length)`)
 	exchanges := eval(`String(document.querySelectorAll('#graph .node[data-kind="exchange"]').length)`)
 	statusText := eval(`document.getElementById("status").textContent`)
+	if eval(`String(document.getElementById("increport") !== null)`) != "true" {
+		t.Error("no incident report button in the panel")
+	}
 	shot("page-trace.png")
 	if incidents != "7" || edges == "0" || exchanges == "0" || !strings.Contains(statusText, "fifo trace of 106.99") {
 		t.Fatalf("incidents %s, edges %s, exchange nodes %s, status %q", incidents, edges, exchanges, statusText)
@@ -147,6 +150,10 @@ func TestInvestigationPage(t *testing.T) {
 	}
 	if !strings.Contains(html, "<svg") || !strings.Contains(html, "Lazarus Group in 2021") {
 		t.Errorf("report page: %.200s", html)
+	}
+	inc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/v1/reports/incident/dprk-2021-5?format=html").then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(inc, "Liquid Global") {
+		t.Errorf("incident report page: %v %.200s", err, inc)
 	}
 	// The same incident on Ethereum, with the mixer links: heuristic edges
 	// are drawn dashed.

@@ -120,6 +120,7 @@ func New(cfg Config) *Server {
 	s.handle("POST /v1/trace", true, s.trace)
 	s.handle("GET /v1/incidents", true, s.incidents)
 	s.handle("GET /v1/reports/actor/{name}", true, s.actorReport)
+	s.handle("GET /v1/reports/incident/{id}", true, s.incidentReport)
 	return s
 }
 
@@ -388,6 +389,40 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, 200, rep)
+}
+
+func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
+	model := r.URL.Query().Get("model")
+	if model == "" {
+		model = trace.FIFO
+	}
+	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
+		return badRequest("model", "model: want fifo, haircut or poison")
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "html" {
+		return badRequest("format", "format: want json or html")
+	}
+	incs, err := s.cfg.Labels.Incidents()
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		if inc.ID != r.PathValue("id") {
+			continue
+		}
+		rep, err := report.ForIncident(s.cfg.Store, s.cfg.EVM, s.cfg.Labels, inc, model)
+		if err != nil {
+			return err
+		}
+		if format == "html" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, err := io.WriteString(w, rep.HTML())
+			return err
+		}
+		return writeJSON(w, 200, rep)
+	}
+	return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("incident %q (spur incident import)", r.PathValue("id")), "id"}
 }
 
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) error {

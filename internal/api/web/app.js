@@ -160,13 +160,14 @@ async function search() {
 
 $("go").onclick = search;
 $("q").onkeydown = (e) => { if (e.key === "Enter") search(); };
-// The report comes with the API key, then opens as a page of its own.
-$("report").onclick = async () => {
+// A report comes with the API key, then opens as a page of its own.
+async function openReport(path) {
   const headers = $("key").value ? {Authorization: "Bearer " + $("key").value} : {};
-  const r = await fetch(`/v1/reports/actor/${encodeURIComponent($("actor").value)}?year=${$("year").value}&format=html`, {headers});
+  const r = await fetch(path, {headers});
   if (!r.ok) { status("report: " + r.statusText); return; }
   window.open(URL.createObjectURL(new Blob([await r.text()], {type: "text/html"})), "_blank");
-};
+}
+$("report").onclick = () => openReport(`/v1/reports/actor/${encodeURIComponent($("actor").value)}?year=${$("year").value}&format=html`);
 
 function svgText() {
   const svg = $("graph").cloneNode(true);
@@ -197,6 +198,11 @@ $("png").onclick = () => {
     const incs = await api("/v1/incidents");
     $("incidents").innerHTML = (incs.incidents || incs).map((i) =>
       `<li data-id="${esc(i.id)}">${esc(i.date)} ${esc(i.victim)}</li>`).join("");
-    document.querySelectorAll("#incidents li").forEach((li) => li.onclick = () => { $("q").value = "incident:" + li.dataset.id; search(); });
+    document.querySelectorAll("#incidents li").forEach((li) => li.onclick = () => {
+      $("q").value = "incident:" + li.dataset.id;
+      search();
+      $("panel").innerHTML = `<h3>Incident ${esc(li.dataset.id)}</h3><p>${esc(li.textContent)}</p><button id="increport">Open its report</button>`;
+      $("increport").onclick = () => openReport(`/v1/reports/incident/${encodeURIComponent(li.dataset.id)}?format=html&model=${$("model").value}`);
+    });
   } catch (err) { status("incidents: " + err.message + " (an API key is needed unless spur serve runs with --no-auth)"); }
 })();
