@@ -121,6 +121,9 @@ func TestInvestigationPage(t *testing.T) {
 	edges := eval(`String(document.querySelectorAll("#graph .edge").length)`)
 	exchanges := eval(`String(document.querySelectorAll('#graph .node[data-kind="exchange"]').length)`)
 	statusText := eval(`document.getElementById("status").textContent`)
+	if eval(`String(state.edges.some((e) => e.info.includes("≈ $")))`) != "true" {
+		t.Error("no USD on the edges")
+	}
 	if eval(`String(document.getElementById("increport") !== null)`) != "true" {
 		t.Error("no incident report button in the panel")
 	}

@@ -503,11 +503,28 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("from", "%v", err)
 		}
-		return writeJSON(w, 200, res)
+		// USD at each flow's day, as the page shows on the edges.
+		dec := query.TokenDecimals(es)
+		type usdFlow struct {
+			trace.EVMFlow
+			USD float64 `json:"usd"`
+		}
+		flows := make([]usdFlow, len(res.Flows))
+		for i, f := range res.Flows {
+			day := ""
+			if r, err := es.BlockRow(f.Block); err == nil {
+				day = time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
+			}
+			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, day)}
+		}
+		return writeJSON(w, 200, struct {
+			*trace.EVMResult
+			Flows []usdFlow `json:"flows"`
+		}{res, flows})
 	default:
 		return badRequest("chain", "chain: want btc or eth")
 	}
-	starts, _, err := query.ResolveRefs(s.cfg.Store, s.cfg.Labels, req.From)
+	starts, day, err := query.ResolveRefs(s.cfg.Store, s.cfg.Labels, req.From)
 	if err != nil {
 		return err
 	}
@@ -519,7 +536,20 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("from", "%v", err)
 	}
-	return writeJSON(w, 200, res)
+	// USD at the start day's close (spur prices import), as spur trace.
+	price, _ := s.cfg.Labels.Price("BTC", day)
+	type usdFlow struct {
+		trace.Flow
+		USD float64 `json:"usd"`
+	}
+	flows := make([]usdFlow, len(res.Flows))
+	for i, f := range res.Flows {
+		flows[i] = usdFlow{f, float64(int64(float64(f.Amount)/1e8*price*100+0.5)) / 100}
+	}
+	return writeJSON(w, 200, struct {
+		*trace.Result
+		Flows []usdFlow `json:"flows"`
+	}{res, flows})
 }
 
 func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {

@@ -140,7 +140,8 @@ async function traceRefs(refs) {
     node(f.from || "start", "address"); node(f.to, "address");
     const amount = eth ? Number(f.amount) / 1e18 : f.amount;
     const text = eth ? units(f.amount, f.asset) : btc(f.amount);
-    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text} (${f.link}${f.clue ? ", " + f.clue : ""})`, f.link === "heuristic");
+    const usd = f.usd ? ` ≈ $${Math.round(f.usd).toLocaleString("en-US")}` : "";
+    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})`, f.link === "heuristic");
   }
   for (const d of res.destinations) if (d.address) node(d.address, d.category, d.label ? d.label : d.category);
   draw();
