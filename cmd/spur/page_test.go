@@ -124,6 +124,10 @@ func TestInvestigationPage(t *testing.T) {
 	if eval(`String(state.edges.some((e) => e.info.includes("≈ $")))`) != "true" {
 		t.Error("no USD on the edges")
 	}
+	// The Liquid coins go through Whirlpool: its mixes are marked.
+	if eval(`String(document.querySelectorAll('#graph .edge[data-coinjoin="whirlpool"]').length > 0)`) != "true" {
+		t.Error("no CoinJoin marked on the graph")
+	}
 	if eval(`String(document.getElementById("increport") !== null)`) != "true" {
 		t.Error("no incident report button in the panel")
 	}

@@ -57,6 +57,9 @@ type Flow struct {
 	Amount int64  `json:"amount"`
 	Hop    int    `json:"hop"`
 	Link   string `json:"link"`
+	// CoinJoin names the kind of CoinJoin the transaction is (whirlpool,
+	// wasabi2, ..., whirlpool-tx0 for the way into Whirlpool), if it is one.
+	CoinJoin string `json:"coinjoin,omitempty"`
 }
 
 // Destination is where tainted value ended.
@@ -246,11 +249,13 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		// Everything a CoinJoin pays out has been mixed. A Whirlpool Tx0 is
 		// the way in, not a mix: its premix outputs are mixed by the mixes
 		// they enter.
-		coinjoin := false
+		coinjoin, cjKind := false, ""
 		if numIn >= 2 || numOut >= 3 {
 			if cluster.Shape(s, n, &shape) {
-				cj := cluster.DetectCoinJoin(&shape)
-				coinjoin = cj != nil && cj.Kind != cluster.WhirlpoolTx0
+				if cj := cluster.DetectCoinJoin(&shape); cj != nil {
+					cjKind = cj.Kind
+					coinjoin = cj.Kind != cluster.WhirlpoolTx0
+				}
 			}
 		}
 		txid := s.TxID(n).String()
@@ -300,7 +305,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				}
 				continue
 			}
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: addrText(s.OutAddr(o)), Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: addrText(s.OutAddr(o)), Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact", CoinJoin: cjKind})
 			settle(o, t)
 		}
 	}

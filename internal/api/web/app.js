@@ -34,8 +34,8 @@ function node(id, kind, label) {
   return n;
 }
 
-function edge(from, to, amount, info, heuristic) {
-  state.edges.push({from, to, amount, info, heuristic: !!heuristic});
+function edge(from, to, amount, info, heuristic, coinjoin) {
+  state.edges.push({from, to, amount, info, heuristic: !!heuristic, coinjoin: coinjoin || ""});
 }
 
 function reset() { state.nodes.clear(); state.edges = []; state.flows = []; }
@@ -74,7 +74,10 @@ function draw() {
     const a = state.nodes.get(e.from), b = state.nodes.get(e.to);
     const sw = 1 + 8 * Math.sqrt(e.amount / max);
     const dash = e.heuristic ? ` stroke-dasharray="6 4" data-link="heuristic"` : ` data-link="exact"`;
-    parts.push(`<line class="edge" data-edge="${i}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="${COLORS[b.kind] || "#2980b9"}" stroke-width="${sw.toFixed(1)}"${dash}><title>${esc(e.info)}</title></line>`);
+    // Outputs of a CoinJoin are drawn in the CoinJoin colour.
+    const col = e.coinjoin ? COLORS.coinjoin : (COLORS[b.kind] || "#2980b9");
+    const cj = e.coinjoin ? ` data-coinjoin="${esc(e.coinjoin)}"` : "";
+    parts.push(`<line class="edge" data-edge="${i}" x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" stroke="${col}" stroke-width="${sw.toFixed(1)}"${dash}${cj}><title>${esc(e.info)}</title></line>`);
   });
   for (const n of state.nodes.values()) {
     const c = COLORS[n.kind] || COLORS.address;
@@ -141,7 +144,8 @@ async function traceRefs(refs) {
     const amount = eth ? Number(f.amount) / 1e18 : f.amount;
     const text = eth ? units(f.amount, f.asset) : btc(f.amount);
     const usd = f.usd ? ` ≈ $${Math.round(f.usd).toLocaleString("en-US")}` : "";
-    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})`, f.link === "heuristic");
+    const cj = f.coinjoin ? `\nCoinJoin: ${f.coinjoin}` : "";
+    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})${cj}`, f.link === "heuristic", f.coinjoin);
   }
   for (const d of res.destinations) if (d.address) node(d.address, d.category, d.label ? d.label : d.category);
   draw();
