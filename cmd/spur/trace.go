@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,7 @@ func newTrace() *cobra.Command {
 	var refs []string
 	var opts trace.Options
 	var format, direction string
-	var chain string
+	var chain, until string
 	var mixerLinks bool
 	c := &cobra.Command{
 		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
@@ -78,6 +79,13 @@ destinations are the sources.`,
 			if format != "json" && format != "csv" && format != "text" {
 				return usagef("--format: want json, csv or text")
 			}
+			if until != "" {
+				d, err := time.Parse("2006-01-02", until)
+				if err != nil {
+					return usagef("--until wants a date YYYY-MM-DD, not %q", until)
+				}
+				opts.Until = d.Add(24*time.Hour - time.Second) // the whole day
+			}
 			if e, err := isEVM(chain); err != nil || e {
 				if err != nil {
 					return err
@@ -85,7 +93,7 @@ destinations are the sources.`,
 				if direction != "forward" {
 					return usagef("--direction backward is for Bitcoin only so far")
 				}
-				return runEVMTrace(&sf, chain, refs, opts.Model, format, mixerLinks)
+				return runEVMTrace(&sf, chain, refs, opts.Model, format, mixerLinks, opts.Until)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -206,6 +214,7 @@ destinations are the sources.`,
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
+	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	chainFlag(c, &chain)
 	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "EVM: follow mixer withdrawals linked to tainted deposits by a public clue (heuristic)")
 	return c

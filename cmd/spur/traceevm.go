@@ -18,7 +18,7 @@ type evmUSDDestination struct {
 	USD float64 `json:"usd"`
 }
 
-func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format string, mixerLinks bool) error {
+func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format string, mixerLinks bool, until time.Time) error {
 	s, err := openEVM(sf, chain, false)
 	if err != nil {
 		return err
@@ -29,11 +29,11 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 		return err
 	}
 	defer labels.Close()
-	return printEVMTrace(s, labels, refs, model, format, mixerLinks)
+	return printEVMTrace(s, labels, refs, model, format, mixerLinks, until)
 }
 
 // printEVMTrace traces and prints, on open stores.
-func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model, format string, mixerLinks bool) error {
+func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model, format string, mixerLinks bool, until time.Time) error {
 	starts, err := query.EVMStarts(s, labels, refs)
 	if err != nil {
 		return err
@@ -42,6 +42,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model,
 	if err != nil {
 		return err
 	}
+	o.Until = until
 	res, err := trace.TraceEVM(s, starts, o)
 	if err != nil {
 		return err

@@ -58,6 +58,21 @@ func TestGenIngestEval(t *testing.T) {
 	if tr.Model != "fifo" || tr.Start < 100e8 || tr.StartUSD < 4e6 || atExchanges == 0 || total > tr.Start {
 		t.Fatalf("trace of the Liquid theft: start %d ($%.0f), at exchanges %d, total %d", tr.Start, tr.StartUSD, atExchanges, total)
 	}
+	// The picture at a date: before the thief moved the coins, all of them
+	// are still unspent where the theft put them.
+	var early struct {
+		Start        int64 `json:"start_amount"`
+		Destinations []struct {
+			Category string `json:"category"`
+			Amount   int64  `json:"amount"`
+		} `json:"destinations"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--store", store, "--from", "incident:dprk-2021-5", "--until", "2021-01-02", "--format", "json"), &early); err != nil {
+		t.Fatal(err)
+	}
+	if len(early.Destinations) != 1 || early.Destinations[0].Category != "unspent" || early.Destinations[0].Amount != early.Start {
+		t.Fatalf("trace --until before the laundering: %+v", early)
+	}
 	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
 		t.Fatalf("unknown incident: exit %d", r.code)
 	}

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"math/big"
@@ -45,6 +46,9 @@ type EVMOptions struct {
 	MixerLinks bool
 	// MinValue drops taint below it (base units) as dust; default 0.
 	MinValue *big.Int
+	// Until, when set, stops the replay at the last block before it: what
+	// is held then is unspent.
+	Until time.Time
 }
 
 // EVMStart is a stolen transfer; all of it is tainted.
@@ -219,15 +223,22 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	}
 
 	// Replay the transfers transaction by transaction.
-	x := first
-	for x < c.Transfers {
-		tx := s.Transfer(x).Tx
-		end := x + 1
-		for end < c.Transfers && tx != evmstore.None && s.Transfer(end).Tx == tx {
-			end++
+	end := c.Transfers
+	if !o.Until.IsZero() {
+		r := sort.Search(int(c.Blocks), func(r int) bool { return time.Unix(int64(s.Block(uint64(r)).Time), 0).After(o.Until) })
+		if uint64(r) < c.Blocks {
+			end = s.Block(uint64(r)).FirstXfer
 		}
-		t.replayTx(x, end, tx, start, swapsOf[tx], conduits, pools, withdrawalOf)
-		x = end
+	}
+	x := first
+	for x < end {
+		tx := s.Transfer(x).Tx
+		next := x + 1
+		for next < end && tx != evmstore.None && s.Transfer(next).Tx == tx {
+			next++
+		}
+		t.replayTx(x, next, tx, start, swapsOf[tx], conduits, pools, withdrawalOf)
+		x = next
 	}
 	// What is still held is unspent.
 	for h, a := range t.acct {

@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
@@ -156,6 +157,13 @@ func TestTraceEVMByHand(t *testing.T) {
 			t.Errorf("heuristic destination without links: %+v", d)
 		}
 	}
+	// Until a moment before the block: nothing has happened yet.
+	o.Until = time.Unix(-1, 0)
+	res, _ = TraceEVM(s, []EVMStart{{Transfer: lo}}, o)
+	if len(res.Destinations) != 0 || res.Transfers != 0 {
+		t.Errorf("until before the theft: %+v", res.Destinations)
+	}
+	o.Until = time.Time{}
 	// Haircut on this case gives the same answer (T's balance is all
 	// tainted); poison too.
 	for _, m := range []string{Haircut, Poison} {

@@ -16,6 +16,7 @@ import (
 	"container/heap"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
@@ -41,6 +42,9 @@ type Options struct {
 	MaxTxs   int    // transactions visited at most; default 1,000,000
 	// Services classifies addresses; tracing stops at services.
 	Services Service
+	// Until, when set, is the moment the picture is taken: spends after it
+	// are not followed, and what they spent counts as unspent.
+	Until time.Time
 	// HotWallets are the exchanges' labelled hot wallet addresses: an
 	// address whose coins are swept into one is that exchange's deposit
 	// address, and tracing stops there.
@@ -154,6 +158,14 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		return s.Address(a).String(net)
 	}
 	res := &Result{Model: opts.Model}
+	// spentAfter says whether tx n came after opts.Until.
+	spentAfter := func(n uint64) bool {
+		if opts.Until.IsZero() {
+			return false
+		}
+		hdr, err := s.Header(s.TxHeight(n))
+		return err == nil && time.Unix(int64(hdr.Time), 0).After(opts.Until)
+	}
 	tainted := map[uint64]*taint{} // output -> taint
 	queued := map[uint64]bool{}
 	var q txQueue
@@ -179,7 +191,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				return
 			}
 		}
-		if !out.Spent {
+		if !out.Spent || spentAfter(out.SpentBy) {
 			arrive(o, t, "unspent", "")
 			return
 		}
