@@ -1,4 +1,5 @@
-// Package cluster groups Bitcoin addresses into entities: the multi-input
+// Package cluster groups addresses into entities. On EVM chains (evm.go)
+// it offers the account-model heuristics on demand. On Bitcoin: the multi-input
 // heuristic (the inputs of a transaction share an owner) over a union-find
 // of dense address numbers, with CoinJoins detected and never merged.
 //

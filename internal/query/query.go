@@ -1,7 +1,8 @@
 // Package query answers the questions the command line and the API share,
 // by combining the chain store, the clustering, the labels and the tracer:
 // an entity's summary, an address's screening, trace references and the
-// services a trace stops at.
+// services a trace stops at, on Bitcoin and EVM chains; and the matching of
+// bridge deposits to Bitcoin payouts (bridge.go).
 package query
 
 import (

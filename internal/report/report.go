@@ -1,8 +1,10 @@
 // Package report turns traces of incidents into what an investigator
 // hands over: per incident and per actor and year, the value stolen at the
 // theft day's price, where it went (each exchange, still unspent, mixers'
-// fees), how much passed through CoinJoins, as JSON, Markdown, or a
-// self-contained HTML page with SVG charts.
+// fees), how much passed through CoinJoins and mixers, on both chains when
+// the Ethereum store is there (evm.go: swaps, mixer links and bridge
+// payouts matched on Bitcoin), as JSON, Markdown, or a self-contained HTML
+// page with SVG charts.
 package report
 
 import (

@@ -1,6 +1,8 @@
-// Package trace follows money forward through the Bitcoin transaction graph
-// under a taint model, from stolen outputs to where they end: exchange
-// deposits and hot wallets, other labelled services, or still unspent.
+// Package trace follows money forward under a taint model, from stolen
+// value to where it ends: exchange deposits and hot wallets, other labelled
+// services, or still unspent. On Bitcoin it follows outputs through the
+// transaction graph (this file and backward.go); on EVM chains, balances in
+// account order (evm.go).
 //
 // Models: poison (every output of a tainted transaction is tainted in full),
 // haircut (each output carries the tainted share of the transaction's
