@@ -386,7 +386,7 @@ The store goes to a temporary directory unless --store is given.`,
 					}
 					defer es2.Close()
 					serveEVM = es2
-					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, trace.FIFO, "text", true, time.Time{}); err != nil {
+					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, evmTraceArgs{model: trace.FIFO, format: "text", mixerLinks: true}); err != nil {
 						return err
 					}
 

@@ -66,6 +66,8 @@ labelled services and mixer pools end it. With --mixer-links, mixer
 withdrawals linked to tainted deposits by a public clue (address reuse, the
 depositor's rare gas price, timing) continue it as "heuristic". Amounts are
 base units as decimal strings; destinations carry USD at their arrival day.
+--direction backward explains where the value came from, on balances (see
+docs/cli.md).
 
 --direction backward explains the value of the start outputs instead: each
 tainted output is traced to the inputs of the transaction that made it, back
@@ -90,10 +92,14 @@ destinations are the sources.`,
 				if err != nil {
 					return err
 				}
-				if direction != "forward" {
-					return usagef("--direction backward is for Bitcoin only so far")
+				if direction != "forward" && direction != "backward" {
+					return usagef("--direction: want forward or backward")
 				}
-				return runEVMTrace(&sf, chain, refs, opts.Model, format, mixerLinks, opts.Until)
+				hops := 0 // the backward trace's own default
+				if cmd.Flags().Changed("max-hops") {
+					hops = opts.MaxHops
+				}
+				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, backward: direction == "backward", maxHops: hops})
 			}
 			s, err := sf.openExisting()
 			if err != nil {

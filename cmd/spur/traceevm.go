@@ -18,7 +18,16 @@ type evmUSDDestination struct {
 	USD float64 `json:"usd"`
 }
 
-func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format string, mixerLinks bool, until time.Time) error {
+// evmTraceArgs are the settings of an EVM trace from the command line.
+type evmTraceArgs struct {
+	model, format string
+	mixerLinks    bool
+	until         time.Time
+	backward      bool
+	maxHops       int
+}
+
+func runEVMTrace(sf *storeFlags, chain string, refs []string, a evmTraceArgs) error {
 	s, err := openEVM(sf, chain, false)
 	if err != nil {
 		return err
@@ -29,21 +38,26 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, model, format stri
 		return err
 	}
 	defer labels.Close()
-	return printEVMTrace(s, labels, refs, model, format, mixerLinks, until)
+	return printEVMTrace(s, labels, refs, a)
 }
 
 // printEVMTrace traces and prints, on open stores.
-func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model, format string, mixerLinks bool, until time.Time) error {
+func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmTraceArgs) error {
 	starts, err := query.EVMStarts(s, labels, refs)
 	if err != nil {
 		return err
 	}
-	o, err := query.EVMTraceOptions(s, labels, model, mixerLinks)
+	o, err := query.EVMTraceOptions(s, labels, a.model, a.mixerLinks)
 	if err != nil {
 		return err
 	}
-	o.Until = until
-	res, err := trace.TraceEVM(s, starts, o)
+	o.Until, o.MaxHops = a.until, a.maxHops
+	var res *trace.EVMResult
+	if a.backward {
+		res, err = trace.TraceEVMBackward(s, starts, o)
+	} else {
+		res, err = trace.TraceEVM(s, starts, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -59,6 +73,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model,
 	for i, d := range res.Destinations {
 		dests[i] = evmUSDDestination{d, query.EVMUSD(labels, decimals, d.Asset, d.Amount, day(d.Block))}
 	}
+	format := a.format
 	switch format {
 	case "json":
 		return printJSON(os.Stdout, struct {
@@ -74,7 +89,11 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, model,
 		w.Flush()
 		return w.Error()
 	}
-	fmt.Printf("%s trace; stolen:", res.Model)
+	what := "forward trace; stolen:"
+	if a.backward {
+		what = "backward trace (destinations are sources); value explained:"
+	}
+	fmt.Printf("%s %s", res.Model, what)
 	for _, a := range sortedKeys(res.Start) {
 		fmt.Printf(" %s %s", ethAmountText(res.Start[a], decimals[a]), a)
 	}

@@ -73,6 +73,32 @@ func TestGenIngestEval(t *testing.T) {
 	if len(early.Destinations) != 1 || early.Destinations[0].Category != "unspent" || early.Destinations[0].Amount != early.Start {
 		t.Fatalf("trace --until before the laundering: %+v", early)
 	}
+	// Backward on Ethereum from the ETH theft: the victim's hot wallet was
+	// funded at genesis.
+	var back struct {
+		Destinations []struct {
+			Category string `json:"category"`
+		} `json:"destinations"`
+	}
+	incs := mustRun(t, "incident", "list", "--store", store, "--json")
+	var list []struct {
+		ID  string `json:"id"`
+		EVM *struct {
+			TheftTxs []string `json:"theft_txs"`
+		} `json:"evm"`
+	}
+	if err := jsonUnmarshal(incs, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) == 0 || list[0].EVM == nil {
+		t.Fatalf("incidents: %s", incs)
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--direction", "backward", "--store", store, "--from", list[0].EVM.TheftTxs[0], "--format", "json"), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Destinations) == 0 || back.Destinations[0].Category != "minted" && back.Destinations[0].Category != "exchange" {
+		t.Fatalf("backward from the ETH theft: %+v", back)
+	}
 	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
 		t.Fatalf("unknown incident: exit %d", r.code)
 	}

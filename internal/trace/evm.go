@@ -49,7 +49,11 @@ type EVMOptions struct {
 	// Until, when set, stops the replay at the last block before it: what
 	// is held then is unspent.
 	Until time.Time
+	// MaxHops bounds a backward trace (default 10).
+	MaxHops int
 }
+
+var zeroAddress = common.Address{}
 
 // EVMStart is a stolen transfer; all of it is tainted.
 type EVMStart struct{ Transfer uint64 }
@@ -166,7 +170,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	}
 	t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
 		holds: map[uint32]bool{}, res: &EVMResult{Model: o.Model, Start: map[string]string{}, Decimals: map[string]uint8{"ETH": 18}, MixerLinks: map[string]int{}}}
-	if n, err := s.AddrNum(common.Address{}); err == nil {
+	if n, err := s.AddrNum(zeroAddress); err == nil {
 		t.zero = n
 	}
 	start := map[uint64]bool{}

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -173,6 +174,58 @@ func TestTraceEVMByHand(t *testing.T) {
 			if d.Category == "exchange" && d.Amount != eth(3_000).Dec() {
 				t.Errorf("%s: exchange %s", m, d.Amount)
 			}
+		}
+	}
+}
+
+// Backward on the account model, by hand: W is funded by genesis (1 ETH,
+// block 1) and by exchange H's withdrawal (5 ETH, block 2), then pays X 4
+// ETH. FIFO: 1 ETH minted and 3 ETH from the exchange; haircut: 4/6 of
+// each lot; poison: both lots in full.
+func TestTraceEVMBackwardByHand(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	W, H, X := addr(0xd1), addr(0xd2), addr(0xd3)
+	b1 := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{{TxIndex: evm.NoTx, Type: "genesis", To: W, Value: *eth(1_000), Address: []int{}}}}
+	b2 := &evm.Block{Number: 2, Hash: common.Hash{2}, Parent: common.Hash{1}, Traces: []evm.Trace{}}
+	for i, p := range [][3]any{{H, W, eth(5_000)}, {W, X, eth(4_000)}} {
+		to := p[1].(common.Address)
+		b2.Txs = append(b2.Txs, evm.Tx{Hash: common.Hash{0xbb, byte(i)}, Index: uint32(i), From: p[0].(common.Address), To: &to, Value: *p[2].(*uint256.Int), Status: evm.StatusOK})
+		b2.Traces = append(b2.Traces, evm.Trace{TxIndex: int32(i), From: p[0].(common.Address), To: to, Value: *p[2].(*uint256.Int), Type: "call", CallType: "call", Address: []int{}})
+	}
+	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, b := range []*evm.Block{b1, b2} {
+		b.MarkFailed()
+		if err := s.AppendBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	hn, _ := s.AddrNum(H)
+	pay, _ := s.TxNum(common.Hash{0xbb, 1})
+	lo, _ := s.TxTransfers(pay)
+	o := EVMOptions{HotWallets: map[uint32]string{hn: "Ex"}}
+	for model, want := range map[string]map[string]string{
+		FIFO:    {"minted": eth(1_000).Dec(), "exchange": eth(3_000).Dec()},
+		Haircut: {"minted": "666666666666666666", "exchange": "3333333333333333334"}, // the last share takes the wei left by rounding
+		Poison:  {"minted": eth(1_000).Dec(), "exchange": eth(5_000).Dec()},
+	} {
+		o.Model = model
+		res, err := TraceEVMBackward(s, []EVMStart{{Transfer: lo}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, d := range res.Destinations {
+			got[d.Category] = d.Amount
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: sources %v, want %v", model, got, want)
 		}
 	}
 }

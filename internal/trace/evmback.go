@@ -1,0 +1,249 @@
+package trace
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+// TraceEVMBackward explains where the value of the start transfers came
+// from, on an EVM chain: each transfer's sender's balance just before it is
+// rebuilt from the sender's postings as a queue of lots by arrival, and the
+// transfer's value is taken from it by the model (fifo: the oldest lots;
+// haircut: every lot in proportion; poison: every lot in full); each lot is
+// then explained the same way, up to MaxHops (default 10). It stops at
+// labelled services and exchange deposit addresses (where the value came
+// out of them), at minted value (genesis, rewards, withdrawals, token
+// mints: "minted"), and at balances the store cannot explain (its first
+// block came later: "unexplained"). Within a swap's transaction, value paid
+// out by a pair, router or WETH is explained by what was paid into them.
+// The result's destinations are the sources; every link is exact.
+func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
+	if o.Model == "" {
+		o.Model = FIFO
+	}
+	if o.Model != FIFO && o.Model != Haircut && o.Model != Poison {
+		return nil, fmt.Errorf("trace: unknown model %q (want fifo, haircut or poison)", o.Model)
+	}
+	if o.MaxHops == 0 {
+		o.MaxHops = 10
+	}
+	if len(starts) == 0 {
+		return nil, fmt.Errorf("trace: nothing to trace from")
+	}
+	t := &evmTracer{s: s, o: o, zero: evmstore.None, dest: map[string]*EVMDestination{},
+		res: &EVMResult{Model: o.Model, Start: map[string]string{}, Decimals: map[string]uint8{"ETH": 18}}}
+	if t.o.MinValue == nil {
+		t.o.MinValue = new(big.Int)
+	}
+	if n, err := s.AddrNum(zeroAddress); err == nil {
+		t.zero = n
+	}
+	c := s.Counts()
+	// Conduits: the contracts of swaps, per transaction.
+	swapTx := map[uint32]map[uint32]bool{}
+	for n := uint64(0); n < c.Events; n++ {
+		if e := s.Event(n); e.Kind == evm.EventSwap {
+			if swapTx[e.Tx] == nil {
+				swapTx[e.Tx] = map[uint32]bool{}
+			}
+			swapTx[e.Tx][e.Contract] = true
+		}
+	}
+	weth := map[uint32]bool{}
+	for a := range evm.WrappedNative {
+		if n, err := s.AddrNum(a); err == nil {
+			weth[n] = true
+		}
+	}
+	type item struct {
+		x   uint64
+		amt *big.Int
+		hop int
+	}
+	var work []item
+	for _, st := range starts {
+		if st.Transfer >= c.Transfers {
+			return nil, fmt.Errorf("trace: transfer %d is not in the store", st.Transfer)
+		}
+		r := s.Transfer(st.Transfer)
+		if r.Tx != evmstore.None {
+			t.res.From = append(t.res.From, s.Tx(r.Tx).Hash.Hex())
+		}
+		name := assetName(s, r.Asset)
+		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
+		t.res.Start[name] = prev.Add(prev, r.Amount.ToBig()).String()
+		work = append(work, item{st.Transfer, r.Amount.ToBig(), 0})
+	}
+	sort.Strings(t.res.From)
+	block := func(x uint64) uint64 { return c.First + s.TransferBlock(x) }
+	for len(work) > 0 {
+		it := work[len(work)-1]
+		work = work[:len(work)-1]
+		if it.amt.Sign() == 0 || it.amt.Cmp(t.o.MinValue) < 0 {
+			continue
+		}
+		t.res.Transfers++
+		r := s.Transfer(it.x)
+		asset := assetName(s, r.Asset)
+		exact := part{new(big.Int).Set(it.amt), new(big.Int)}
+		from := r.From
+		switch {
+		case r.Kind.FromNowhere() || from == evmstore.None || from == t.zero:
+			t.addDest(exact, "", "minted", r.Kind.String(), asset, block(it.x))
+			continue
+		}
+		if hot, ok := o.Deposits[from]; ok {
+			t.addDest(exact, s.Address(from).Hex(), "exchange", o.HotWallets[hot], asset, block(it.x))
+			continue
+		}
+		if name, ok := o.HotWallets[from]; ok {
+			t.addDest(exact, s.Address(from).Hex(), "exchange", name, asset, block(it.x))
+			continue
+		}
+		conduits := swapTx[r.Tx]
+		isConduit := func(a uint32) bool { return conduits != nil && (conduits[a] || weth[a] || t.isDEX(a)) }
+		if r.Tx != evmstore.None && isConduit(from) {
+			// Paid out by a swap: explained by what went into the swap.
+			lo, hi := s.TxTransfers(r.Tx)
+			var ins []uint64
+			total := new(big.Int)
+			for y := lo; y < hi; y++ {
+				q := s.Transfer(y)
+				if q.From != evmstore.None && q.From != t.zero && !isConduit(q.From) && q.To != evmstore.None && isConduit(q.To) {
+					ins = append(ins, y)
+					total.Add(total, q.Amount.ToBig())
+				}
+			}
+			outs := new(big.Int)
+			for y := lo; y < hi; y++ {
+				if q := s.Transfer(y); isConduit(q.From) && q.To != evmstore.None && !isConduit(q.To) && q.To != t.zero {
+					outs.Add(outs, q.Amount.ToBig())
+				}
+			}
+			if len(ins) == 0 || outs.Sign() == 0 {
+				t.addDest(exact, s.Address(from).Hex(), "dex", "", asset, block(it.x))
+				continue
+			}
+			for _, y := range ins {
+				q := s.Transfer(y)
+				// The share of the swap's output this transfer is, of each input.
+				v := new(big.Int).Mul(q.Amount.ToBig(), it.amt)
+				v.Quo(v, outs)
+				work = append(work, item{y, v, it.hop + 1})
+			}
+			continue
+		}
+		if cat, label, ok := t.service(from); ok && cat != "token" {
+			t.addDest(exact, s.Address(from).Hex(), cat, label, asset, block(it.x))
+			continue
+		}
+		if it.hop >= o.MaxHops {
+			t.addDest(exact, s.Address(from).Hex(), "limit", "max hops reached", asset, block(it.x))
+			continue
+		}
+		// The sender's balance just before: lots by arrival.
+		type srcLot struct {
+			x   uint64
+			amt *big.Int
+		}
+		var lots []srcLot
+		s.Postings(from, func(y uint64) bool {
+			if y >= it.x {
+				return false
+			}
+			q := s.Transfer(y)
+			if q.Asset != r.Asset || q.Kind == evm.KindNFT {
+				return true
+			}
+			if q.To == from && q.From != from {
+				lots = append(lots, srcLot{y, q.Amount.ToBig()})
+			}
+			if q.From == from && q.To != from {
+				left := q.Amount.ToBig()
+				for left.Sign() > 0 && len(lots) > 0 {
+					n := new(big.Int).Set(left)
+					if lots[0].amt.Cmp(n) < 0 {
+						n.Set(lots[0].amt)
+					}
+					lots[0].amt = new(big.Int).Sub(lots[0].amt, n)
+					left.Sub(left, n)
+					if lots[0].amt.Sign() == 0 {
+						lots = lots[1:]
+					}
+				}
+			}
+			return true
+		})
+		held := new(big.Int)
+		for _, l := range lots {
+			held.Add(held, l.amt)
+		}
+		explained := new(big.Int)
+		before := len(work)
+		switch o.Model {
+		case FIFO:
+			// The transfer took the oldest lots; the part asked for is
+			// that share of each.
+			left := r.Amount.ToBig()
+			for _, l := range lots {
+				if left.Sign() == 0 {
+					break
+				}
+				n := new(big.Int).Set(left)
+				if l.amt.Cmp(n) < 0 {
+					n.Set(l.amt)
+				}
+				left.Sub(left, n)
+				v := new(big.Int).Mul(n, it.amt)
+				v.Quo(v, r.Amount.ToBig())
+				explained.Add(explained, v)
+				work = append(work, item{l.x, v, it.hop + 1})
+			}
+		case Haircut:
+			if held.Sign() > 0 {
+				for _, l := range lots {
+					v := new(big.Int).Mul(l.amt, it.amt)
+					v.Quo(v, held)
+					explained.Add(explained, v)
+					work = append(work, item{l.x, v, it.hop + 1})
+				}
+			}
+		case Poison:
+			for _, l := range lots {
+				explained.Add(explained, l.amt)
+				work = append(work, item{l.x, new(big.Int).Set(l.amt), it.hop + 1})
+			}
+		}
+		// Integer shares round down: when the lots covered the transfer, the
+		// last share takes the few base units left over.
+		if covered := held.Cmp(r.Amount.ToBig()) >= 0; covered && len(work) > before && o.Model != Poison {
+			rest := new(big.Int).Sub(it.amt, explained)
+			work[len(work)-1].amt.Add(work[len(work)-1].amt, rest)
+			explained.Add(explained, rest)
+		}
+		if rest := new(big.Int).Sub(it.amt, explained); rest.Sign() > 0 && o.Model != Poison {
+			t.addDest(part{rest, new(big.Int)}, s.Address(from).Hex(), "unexplained", "before the store's first block", asset, block(it.x))
+		}
+	}
+	for _, d := range t.dest {
+		d.Amount = d.amount.String()
+		t.res.Destinations = append(t.res.Destinations, *d)
+	}
+	sort.Slice(t.res.Destinations, func(i, j int) bool {
+		a, b := t.res.Destinations[i], t.res.Destinations[j]
+		if a.Category != b.Category {
+			return a.Category < b.Category
+		}
+		return a.Address < b.Address || a.Address == b.Address && a.Asset < b.Asset
+	})
+	return t.res, nil
+}
+
+func (t *evmTracer) isDEX(a uint32) bool {
+	cat, _, ok := t.service(a)
+	return ok && cat == "dex"
+}
