@@ -33,6 +33,8 @@ type EVMPart struct {
 	MixerLinks   map[string]int     `json:"mixer_links,omitempty"`
 	// Crossed counts the bridge deposits matched to a Bitcoin payout.
 	Crossed int `json:"bridge_payouts_matched"`
+
+	timeline []TimePoint // by month of arrival, for the incident's timeline
 }
 
 type crossing struct {
@@ -160,9 +162,13 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		p.StolenUSD += p.AssetUSD[a]
 	}
 	places := map[string]float64{}
+	tl := map[[2]string]float64{}
 	var heurTotal float64
 	for _, d := range res.Destinations {
 		v := value(d.Asset, d.Amount)
+		if r, err := es.BlockRow(d.Block); err == nil && d.Category != "mixer" {
+			addTime(tl, time.Unix(int64(es.Block(r).Time), 0), d.Category, v)
+		}
 		place := d.Category
 		switch d.Category {
 		case "exchange":
@@ -204,6 +210,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		}
 	}
 	p.HeuristicUSD = heurTotal
+	p.timeline = timeline(tl)
 	for k, v := range places {
 		p.Destinations = append(p.Destinations, Destination{Place: k, USD: round2(v), Share: v / max(p.StolenUSD, 1e-9)})
 	}

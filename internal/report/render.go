@@ -145,6 +145,7 @@ func (a *Actor) HTML() string {
 		v2 = append(v2, d.USD)
 	}
 	body := mdToHTML(a.Markdown()) + sankey("The laundering flow: from each chain to where it ended (USD at theft)", a.flowsByChain()) + "<br>" +
+		timeChart("Where it arrived, by month (USD at theft)", a.Timeline) + "<br>" +
 		barChart("Stolen per incident (USD at theft)", l1, v1, money) + "<br>" +
 		barChart("Where it went (USD at theft)", l2, v2, money)
 	return fmt.Sprintf(page, html.EscapeString(fmt.Sprintf("%s in %d", a.Actor, a.Year)), body)
@@ -304,4 +305,58 @@ func (a *Actor) flowsByChain() map[[2]string]float64 {
 		}
 	}
 	return f
+}
+
+// timeChart draws the timeline as stacked monthly bars, one colour per
+// kind of place.
+func timeChart(title string, points []TimePoint) string {
+	if len(points) == 0 {
+		return ""
+	}
+	const w, h, left, bottom, top = 760, 300, 70, 40, 34
+	byMonth := map[string]map[string]float64{}
+	var months []string
+	for _, p := range points {
+		if byMonth[p.Month] == nil {
+			byMonth[p.Month] = map[string]float64{}
+			months = append(months, p.Month)
+		}
+		byMonth[p.Month][p.Place] += p.USD
+	}
+	sort.Strings(months)
+	var peak float64
+	for _, m := range months {
+		var sum float64
+		for _, v := range byMonth[m] {
+			sum += v
+		}
+		peak = max(peak, sum)
+	}
+	kinds := []string{"exchange", "bridge", "mixer", "unspent", "other"}
+	barW := float64(w-left-20) / float64(len(months))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="0" y="18" font-size="15" font-weight="bold">%s</text>`, html.EscapeString(title))
+	scale := float64(h-top-bottom) / max(peak, 1)
+	for i, m := range months {
+		x := float64(left) + float64(i)*barW
+		y := float64(h - bottom)
+		for _, k := range kinds {
+			v := byMonth[m][k]
+			if v <= 0 {
+				continue
+			}
+			bh := v * scale
+			y -= bh
+			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
+				x+2, y, barW-4, bh, color(k), m, k, money(v))
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle">%s</text>`, x+barW/2, h-bottom+14, m)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" text-anchor="end">%s</text>`, left-6, top+10, money(peak))
+	for i, k := range kinds {
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" font-size="11">%s</text>`, left+i*110, h-12, color(k), left+i*110+14, h-3, k)
+	}
+	b.WriteString("</svg>")
+	return b.String()
 }

@@ -51,6 +51,42 @@ type Incident struct {
 	EVM *EVMPart `json:"evm,omitempty"`
 	// TotalUSD is the whole theft at the theft day's closes, every chain.
 	TotalUSD float64 `json:"total_usd"`
+	// Timeline is where the value arrived, by month (USD at theft).
+	Timeline []TimePoint `json:"timeline"`
+}
+
+// TimePoint is value that arrived at a kind of place in a month.
+type TimePoint struct {
+	Month string  `json:"month"` // YYYY-MM
+	Place string  `json:"place"` // exchange, unspent, mixer, bridge, other
+	USD   float64 `json:"usd"`
+}
+
+// placeKind groups places for the timeline.
+func placeKind(p string) string {
+	for _, k := range []string{"exchange", "unspent", "mixer", "bridge"} {
+		if strings.HasPrefix(p, k) {
+			return k
+		}
+	}
+	return "other"
+}
+
+func addTime(tl map[[2]string]float64, t time.Time, place string, usd float64) {
+	if usd > 0 && !t.IsZero() {
+		tl[[2]string{t.UTC().Format("2006-01"), placeKind(place)}] += usd
+	}
+}
+
+func timeline(tl map[[2]string]float64) []TimePoint {
+	var out []TimePoint
+	for k, v := range tl {
+		out = append(out, TimePoint{Month: k[0], Place: k[1], USD: round2(v)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Month < out[j].Month || out[i].Month == out[j].Month && out[i].Place < out[j].Place
+	})
+	return out
 }
 
 // Actor is the report of an actor's incidents in a year.
@@ -66,6 +102,8 @@ type Actor struct {
 	// HeuristicShare is the share of the stolen USD whose place rests on
 	// heuristic links (mixer withdrawals).
 	HeuristicShare float64 `json:"heuristic_share"`
+	// Timeline is where the value arrived, by month, all incidents.
+	Timeline []TimePoint `json:"timeline"`
 }
 
 // ForIncident traces one incident and summarises it; es (which may be nil)
@@ -90,7 +128,9 @@ func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	r := &Incident{ID: inc.ID, Victim: inc.Victim, Date: day, Actor: inc.Actor, Chain: inc.Chain, Asset: "BTC", Model: res.Model,
 		Stolen: res.Start, PriceUSD: price, StolenUSD: usd(res.Start, price), TxsFollowed: res.TxsVisited}
 	places := map[string]int64{}
+	tl := map[[2]string]float64{}
 	for _, d := range res.Destinations {
+		addTime(tl, time.Unix(d.Time, 0), d.Category, usd(d.Amount, price))
 		place := d.Category
 		if d.Category == "exchange" {
 			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
@@ -112,7 +152,11 @@ func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 			return nil, err
 		}
 		r.TotalUSD += r.EVM.StolenUSD
+		for _, p := range r.EVM.timeline {
+			tl[[2]string{p.Month, p.Place}] += p.USD
+		}
 	}
+	r.Timeline = timeline(tl)
 	return r, nil
 }
 
@@ -144,6 +188,7 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 	}
 	a := &Actor{Actor: actor, Year: year, Model: model, AssetMix: map[string]float64{}, Incidents: []*Incident{}}
 	usdBy := map[string]float64{}
+	tl := map[[2]string]float64{}
 	var mixedUSD, heurUSD float64
 	for _, inc := range incs {
 		d, err := time.Parse("2006-01-02", inc.Date)
@@ -156,6 +201,9 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		}
 		a.Incidents = append(a.Incidents, r)
 		a.StolenUSD += r.TotalUSD
+		for _, p := range r.Timeline {
+			tl[[2]string{p.Month, p.Place}] += p.USD
+		}
 		a.AssetMix[r.Asset] += r.StolenUSD
 		mixedUSD += usd(r.Mixed, r.PriceUSD)
 		for _, dst := range r.Destinations {
@@ -179,6 +227,7 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		return nil, fmt.Errorf("%w: no incidents of %q in %d", store.ErrNotFound, actor, year)
 	}
 	sort.Slice(a.Incidents, func(i, j int) bool { return a.Incidents[i].Date < a.Incidents[j].Date })
+	a.Timeline = timeline(tl)
 	for k, v := range a.AssetMix {
 		a.AssetMix[k] = v / max(a.StolenUSD, 1e-9)
 	}

@@ -102,3 +102,19 @@ func TestSankey(t *testing.T) {
 		t.Error("a chart of nothing")
 	}
 }
+
+// The timeline stacks each month's places in one bar each.
+func TestTimeChart(t *testing.T) {
+	svg := timeChart("t", []TimePoint{{"2021-08", "exchange", 100}, {"2021-08", "unspent", 50}, {"2021-09", "bridge", 25}})
+	if n := strings.Count(svg, `class="bar"`); n != 3 {
+		t.Fatalf("%d bars, want 3", n)
+	}
+	for _, want := range []string{"2021-08", "2021-09", "exchange: $100", "$150"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("no %q", want)
+		}
+	}
+	if timeChart("t", nil) != "" {
+		t.Error("a chart of nothing")
+	}
+}

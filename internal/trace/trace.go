@@ -79,6 +79,8 @@ type Destination struct {
 	Share    float64 `json:"share"`
 	Mixed    int64   `json:"mixed"` // of Amount, what passed through a CoinJoin on the way
 	Link     string  `json:"link"`
+	// Time is when the last of it arrived (unix seconds, block time).
+	Time int64 `json:"time"`
 }
 
 // Result is a trace.
@@ -182,6 +184,10 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		}
 		d.Amount += t.amount
 		d.Mixed += t.mixed
+		tx, _ := s.TxOfOutput(o)
+		if hdr, err := s.Header(s.TxHeight(tx)); err == nil {
+			d.Time = max(d.Time, int64(hdr.Time))
+		}
 	}
 	// settle decides what happens to a tainted output: it stops at a
 	// service or a deposit address, stays unspent, or queues its spender.
