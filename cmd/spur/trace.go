@@ -31,7 +31,7 @@ func newTrace() *cobra.Command {
 	var opts trace.Options
 	var format, direction string
 	var chain, until string
-	var mixerLinks bool
+	var mixerLinks, cross bool
 	c := &cobra.Command{
 		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
@@ -99,7 +99,7 @@ destinations are the sources.`,
 				if cmd.Flags().Changed("max-hops") {
 					hops = opts.MaxHops
 				}
-				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, backward: direction == "backward", maxHops: hops})
+				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, backward: direction == "backward", maxHops: hops, cross: cross})
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -222,6 +222,7 @@ destinations are the sources.`,
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	chainFlag(c, &chain)
+	c.Flags().BoolVar(&cross, "cross", false, "EVM: carry bridge deposits over to Bitcoin at the payouts matched to them, and trace on")
 	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "EVM: follow mixer withdrawals linked to tainted deposits by a public clue (heuristic)")
 	return c
 }

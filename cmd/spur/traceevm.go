@@ -10,6 +10,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/trace"
 )
 
@@ -25,6 +26,8 @@ type evmTraceArgs struct {
 	until         time.Time
 	backward      bool
 	maxHops       int
+	cross         bool         // carry bridge deposits over to Bitcoin
+	btc           *store.Store // the Bitcoin store, for cross
 }
 
 func runEVMTrace(sf *storeFlags, chain string, refs []string, a evmTraceArgs) error {
@@ -38,6 +41,14 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, a evmTraceArgs) er
 		return err
 	}
 	defer labels.Close()
+	if a.cross {
+		b, err := sf.openExisting()
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		a.btc = b
+	}
 	return printEVMTrace(s, labels, refs, a)
 }
 
@@ -68,6 +79,12 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 		return time.Unix(int64(s.Block(r).Time), 0).UTC().Format("2006-01-02")
 	}
+	var crossed *query.Crossing
+	if a.cross && a.btc != nil && !a.backward {
+		if crossed, err = query.CrossToBTC(a.btc, s, labels, res, a.model); err != nil {
+			return err
+		}
+	}
 	decimals := query.TokenDecimals(s)
 	dests := make([]evmUSDDestination, len(res.Destinations))
 	for i, d := range res.Destinations {
@@ -79,7 +96,8 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		return printJSON(os.Stdout, struct {
 			*trace.EVMResult
 			Destinations []evmUSDDestination `json:"destinations"`
-		}{res, dests})
+			Crossed      *query.Crossing     `json:"crossed,omitempty"`
+		}{res, dests, crossed})
 	case "csv":
 		w := csv.NewWriter(os.Stdout)
 		w.Write([]string{"chain", "block", "tx", "from", "to", "asset", "amount", "link", "clue"})
@@ -141,6 +159,24 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		t.row(d.Link, d.Category, dash(d.Label), dash(d.Address), ethAmountText(d.Amount, decimals[d.Asset])+" "+d.Asset, fmt.Sprintf("$%.0f", d.USD))
 	}
 	t.flush()
+	if crossed != nil {
+		fmt.Printf("\ncarried over to Bitcoin: %d bridge deposits matched to payouts (%.0f%% of the bridged taint); where the BTC went:\n", crossed.Matched, 100*crossed.Share)
+		sums := map[[2]string]int64{}
+		for _, d := range crossed.Trace.Destinations {
+			sums[[2]string{d.Category, d.Label}] += d.Amount
+		}
+		keys := make([][2]string, 0, len(sums))
+		for k := range sums {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return sums[keys[i]] > sums[keys[j]] })
+		t := newTable(os.Stdout)
+		t.row("CATEGORY", "LABEL", "BTC")
+		for _, k := range keys {
+			t.row(k[0], dash(k[1]), btcAmount(sums[k]))
+		}
+		t.flush()
+	}
 	if len(res.MixerLinks) > 0 {
 		fmt.Printf("\nmixer withdrawals linked by clue: %v\n", res.MixerLinks)
 	}

@@ -73,6 +73,24 @@ func TestGenIngestEval(t *testing.T) {
 	if len(early.Destinations) != 1 || early.Destinations[0].Category != "unspent" || early.Destinations[0].Amount != early.Start {
 		t.Fatalf("trace --until before the laundering: %+v", early)
 	}
+	// Across the bridge: the Liquid ETH that reached the swap service goes
+	// on as BTC.
+	var crossed struct {
+		Crossed *struct {
+			Matched int `json:"matched"`
+			Trace   struct {
+				Destinations []struct {
+					Amount int64 `json:"amount"`
+				} `json:"destinations"`
+			} `json:"btc_trace"`
+		} `json:"crossed"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links", "--cross", "--format", "json"), &crossed); err != nil {
+		t.Fatal(err)
+	}
+	if crossed.Crossed == nil || crossed.Crossed.Matched == 0 || len(crossed.Crossed.Trace.Destinations) == 0 {
+		t.Fatalf("--cross: %+v", crossed.Crossed)
+	}
 	// Backward on Ethereum from the ETH theft: the victim's hot wallet was
 	// funded at genesis.
 	var back struct {

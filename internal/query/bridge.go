@@ -1,13 +1,17 @@
 package query
 
 import (
+	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
 )
 
 // BTCPayout is an output a labelled bridge or swap service paid on the
@@ -98,4 +102,90 @@ func MatchPayout(payouts []BTCPayout, used map[int]bool, t time.Time, usd, btcUS
 		}
 	}
 	return best
+}
+
+// Crossing is an EVM trace carried over to Bitcoin: its bridge deposits
+// matched to the services' payouts, and the Bitcoin trace from those.
+type Crossing struct {
+	Share   float64       `json:"share"`   // of the tainted value bridged, what was matched (by USD)
+	Matched int           `json:"matched"` // deposits matched to a payout
+	Trace   *trace.Result `json:"btc_trace"`
+}
+
+// CrossToBTC matches an EVM trace's bridge deposits to the Bitcoin payouts
+// of the services labelled bridge (the first unused payout within 72 hours
+// after the deposit, within 2% of its value at that day's prices) and traces
+// those payouts forward on Bitcoin, each for its deposit's tainted share.
+// Nil when nothing matched.
+func CrossToBTC(s *store.Store, es *evmstore.Store, labels *label.Store, res *trace.EVMResult, model string) (*Crossing, error) {
+	payouts, err := BTCBridgePayouts(s, labels)
+	if err != nil || len(payouts) == 0 {
+		return nil, err
+	}
+	dec := TokenDecimals(es)
+	bridges := map[string]bool{}
+	for _, d := range res.Destinations {
+		if d.Category == "bridge" {
+			bridges[d.Address] = true
+		}
+	}
+	// A deposit's taint may come as an exact and a heuristic flow: match
+	// the deposit whole.
+	type dep struct {
+		f   trace.EVMFlow
+		sum *big.Int
+	}
+	var deps []*dep
+	byKey := map[string]*dep{}
+	for _, f := range res.Flows {
+		if !bridges[f.To] {
+			continue
+		}
+		v, _ := new(big.Int).SetString(f.Amount, 10)
+		k := fmt.Sprint(f.Transfer)
+		if d := byKey[k]; d != nil {
+			d.sum.Add(d.sum, v)
+			continue
+		}
+		d := &dep{f, v}
+		byKey[k] = d
+		deps = append(deps, d)
+	}
+	used := map[int]bool{}
+	var starts []trace.Start
+	var all, matched float64
+	for _, dp := range deps {
+		f := dp.f
+		row := es.Transfer(f.Transfer)
+		whole := row.Amount.ToBig()
+		r, err := es.BlockRow(f.Block)
+		if err != nil {
+			continue
+		}
+		at := time.Unix(int64(es.Block(r).Time), 0).UTC()
+		d := at.Format("2006-01-02")
+		// The payout is for the whole deposit; the taint is its share.
+		usd := EVMUSD(labels, dec, f.Asset, whole.String(), d)
+		tainted := EVMUSD(labels, dec, f.Asset, dp.sum.String(), d)
+		all += tainted
+		btcUSD, _ := labels.Price("BTC", d)
+		// The world's Bitcoin blocks can be a day apart: a wide window.
+		if i := MatchPayout(payouts, used, at, usd, btcUSD, 0.02, 72*time.Hour); i >= 0 && usd > 0 {
+			used[i] = true
+			matched += tainted
+			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: int64(float64(payouts[i].Value) * min(tainted/usd, 1))})
+		}
+	}
+	if len(starts) == 0 || all == 0 {
+		return nil, nil
+	}
+	o := trace.Options{Model: model}
+	if o.Services, o.HotWallets, err = Services(s, labels); err != nil {
+		return nil, err
+	}
+	bt, err := trace.Forward(s, starts, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Crossing{Share: matched / all, Matched: len(starts), Trace: bt}, nil
 }

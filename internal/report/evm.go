@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math/big"
 	"sort"
 	"strings"
 	"time"
@@ -44,80 +43,15 @@ type crossing struct {
 	matched int
 }
 
-// crossBridge matches the trace's bridge deposits to the services' Bitcoin
-// payouts and traces those forward.
+// crossBridge carries the trace over its bridges to Bitcoin
+// (query.CrossToBTC) and sums where the BTC went by place.
 func crossBridge(s *store.Store, es *evmstore.Store, labels *label.Store, res *trace.EVMResult, model string) (*crossing, error) {
-	payouts, err := query.BTCBridgePayouts(s, labels)
-	if err != nil || len(payouts) == 0 {
+	x, err := query.CrossToBTC(s, es, labels, res, model)
+	if err != nil || x == nil {
 		return nil, err
 	}
-	dec := query.TokenDecimals(es)
-	bridges := map[string]bool{}
-	for _, d := range res.Destinations {
-		if d.Category == "bridge" {
-			bridges[d.Address] = true
-		}
-	}
-	// A deposit's taint may come as an exact and a heuristic flow: match
-	// the deposit whole.
-	type dep struct {
-		f   trace.EVMFlow
-		sum *big.Int
-	}
-	var deps []*dep
-	byKey := map[string]*dep{}
-	for _, f := range res.Flows {
-		if !bridges[f.To] {
-			continue
-		}
-		v, _ := new(big.Int).SetString(f.Amount, 10)
-		k := fmt.Sprint(f.Transfer)
-		if d := byKey[k]; d != nil {
-			d.sum.Add(d.sum, v)
-			continue
-		}
-		d := &dep{f, v}
-		byKey[k] = d
-		deps = append(deps, d)
-	}
-	used := map[int]bool{}
-	var starts []trace.Start
-	var all, matched float64
-	for _, dp := range deps {
-		f := dp.f
-		row := es.Transfer(f.Transfer)
-		whole := row.Amount.ToBig()
-		r, err := es.BlockRow(f.Block)
-		if err != nil {
-			continue
-		}
-		at := time.Unix(int64(es.Block(r).Time), 0).UTC()
-		d := at.Format("2006-01-02")
-		// The payout is for the whole deposit; the taint is its share.
-		usd := query.EVMUSD(labels, dec, f.Asset, whole.String(), d)
-		tainted := query.EVMUSD(labels, dec, f.Asset, dp.sum.String(), d)
-		all += tainted
-		btcUSD, _ := labels.Price("BTC", d)
-		// The world's Bitcoin blocks can be a day apart: a wide window.
-		if i := query.MatchPayout(payouts, used, at, usd, btcUSD, 0.02, 72*time.Hour); i >= 0 && usd > 0 {
-			used[i] = true
-			matched += tainted
-			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: int64(float64(payouts[i].Value) * min(tainted/usd, 1))})
-		}
-	}
-	if len(starts) == 0 || all == 0 {
-		return nil, nil
-	}
-	o := trace.Options{Model: model}
-	if o.Services, o.HotWallets, err = query.Services(s, labels); err != nil {
-		return nil, err
-	}
-	bt, err := trace.Forward(s, starts, o)
-	if err != nil {
-		return nil, err
-	}
-	c := &crossing{share: matched / all, sat: map[string]int64{}, matched: len(starts)}
-	for _, d := range bt.Destinations {
+	c := &crossing{share: x.Share, sat: map[string]int64{}, matched: x.Matched}
+	for _, d := range x.Trace.Destinations {
 		place := d.Category
 		if d.Category == "exchange" {
 			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
