@@ -243,3 +243,23 @@ func (s *Store) Token(a uint32) (symbol string, decimals uint8, ok bool) {
 	}
 	return string(v[1:]), v[0], true
 }
+
+// EachToken calls fn with every token whose symbol and decimals are known,
+// in address-number order.
+func (s *Store) EachToken(fn func(a uint32, symbol string, decimals uint8)) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{keyToken}, UpperBound: []byte{keyToken + 1}})
+	if err != nil {
+		return fmt.Errorf("evm store: index: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 5 || len(v) < 1 {
+			continue
+		}
+		if a := binary.BigEndian.Uint32(k[1:]); uint64(a) < s.counts.Addrs {
+			fn(a, string(v[1:]), v[0])
+		}
+	}
+	return it.Error()
+}

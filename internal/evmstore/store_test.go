@@ -297,4 +297,16 @@ func TestBigAmounts(t *testing.T) {
 	if g := s.Transfer(1); !g.Amount.Eq(&small) {
 		t.Fatalf("small amount came back as %s", g.Amount.Dec())
 	}
+	// Token metadata: set, committed, listed.
+	if err := s.SetToken(tok, "TKN", 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	s.EachToken(func(a uint32, sym string, d uint8) { got = append(got, s.Address(a).Hex()+" "+sym+" "+string(rune('0'+d))) })
+	if len(got) != 1 || got[0] != tok.Hex()+" TKN 6" {
+		t.Fatalf("tokens %v", got)
+	}
 }

@@ -514,12 +514,10 @@ func EVMTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixer
 // decimals; ETH has 18.
 func TokenDecimals(s *evmstore.Store) map[string]int {
 	m := map[string]int{"ETH": 18}
-	for n := uint32(0); uint64(n) < s.Counts().Addrs; n++ {
-		if sym, d, ok := s.Token(n); ok {
-			m[sym] = int(d)
-			m[s.Address(n).Hex()] = int(d)
-		}
-	}
+	s.EachToken(func(a uint32, sym string, d uint8) {
+		m[sym] = int(d)
+		m[s.Address(a).Hex()] = int(d)
+	})
 	return m
 }
 

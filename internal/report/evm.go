@@ -66,7 +66,7 @@ func crossBridge(s *store.Store, es *evmstore.Store, labels *label.Store, res *t
 // bridge or swap service continues on Bitcoin (s) at the payouts matched to
 // it (the service's payout after the deposit whose value fits the deposit
 // at that day's prices), as heuristic.
-func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, day, model string) (*EVMPart, error) {
+func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, day, model string, eo *trace.EVMOptions) (*EVMPart, error) {
 	var starts []trace.EVMStart
 	for _, h := range inc.EVM.TheftTxs {
 		n, err := es.TxNum(common.HexToHash(h))
@@ -80,10 +80,14 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			}
 		}
 	}
-	o, err := query.EVMTraceOptions(es, labels, model, true)
-	if err != nil {
-		return nil, err
+	if eo == nil {
+		o, err := query.EVMTraceOptions(es, labels, model, true)
+		if err != nil {
+			return nil, err
+		}
+		eo = &o
 	}
+	o := *eo
 	res, err := trace.TraceEVM(es, starts, o)
 	if err != nil {
 		return nil, err

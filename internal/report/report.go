@@ -109,6 +109,13 @@ type Actor struct {
 // ForIncident traces one incident and summarises it; es (which may be nil)
 // holds the EVM chain of the incident's EVM part.
 func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, model string) (*Incident, error) {
+	return forIncident(s, es, labels, inc, model, nil)
+}
+
+// forIncident is ForIncident with the EVM trace's options, when a caller
+// reporting several incidents has them already (they take a pass over every
+// transfer to find deposit addresses).
+func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, model string, eo *trace.EVMOptions) (*Incident, error) {
 	starts, day, err := query.ResolveRefs(s, labels, inc.TheftTxs)
 	if err != nil {
 		return nil, fmt.Errorf("report: incident %s: %w", inc.ID, err)
@@ -148,7 +155,7 @@ func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	r.Destinations = destinations(places, r.Stolen, price)
 	r.TotalUSD = r.StolenUSD
 	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
-		if r.EVM, err = forEVM(s, es, labels, inc, day, model); err != nil {
+		if r.EVM, err = forEVM(s, es, labels, inc, day, model, eo); err != nil {
 			return nil, err
 		}
 		r.TotalUSD += r.EVM.StolenUSD
@@ -190,12 +197,20 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 	usdBy := map[string]float64{}
 	tl := map[[2]string]float64{}
 	var mixedUSD, heurUSD float64
+	var eo *trace.EVMOptions // computed once, for every incident
 	for _, inc := range incs {
 		d, err := time.Parse("2006-01-02", inc.Date)
 		if err != nil || !strings.EqualFold(inc.Actor, actor) || d.Year() != year {
 			continue
 		}
-		r, err := ForIncident(s, es, labels, inc, model)
+		if es != nil && eo == nil {
+			o, err := query.EVMTraceOptions(es, labels, model, true)
+			if err != nil {
+				return nil, err
+			}
+			eo = &o
+		}
+		r, err := forIncident(s, es, labels, inc, model, eo)
 		if err != nil {
 			return nil, err
 		}

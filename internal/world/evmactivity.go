@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/big"
 	"sort"
+	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -214,22 +215,9 @@ func (e *evmWorld) backgroundSwap() {
 	}
 }
 
-func (e *evmWorld) denom(pool int) *big.Int { return ethWei(mustFloat(tornado[pool].denom)) }
-
-func mustFloat(s string) float64 {
-	var f float64
-	for i, c := range s {
-		if c == '.' {
-			frac := 0.1
-			for _, d := range s[i+1:] {
-				f += float64(d-'0') * frac
-				frac /= 10
-			}
-			break
-		}
-		f = f*10 + float64(c-'0')
-	}
-	return f
+func (e *evmWorld) denom(pool int) *big.Int {
+	v, _ := strconv.ParseFloat(tornado[pool].denom, 64)
+	return ethWei(v)
 }
 
 // mixDeposit: deposit(commitment) with the pool's denomination.

@@ -131,7 +131,7 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 			}
 		}
 		if victimTok != nil {
-			for _, v := range sortedTokVictims(victimTok) {
+			for _, v := range sortedAddrs(victimTok) {
 				if amt := victimTok[v][i]; amt != nil {
 					e.send(&evmTx{from: is, to: &tk, gasUsed: gasToken, selector: "a9059cbb", status: 1, logs: []evmLog{transferLog(t.addr, is, v, amt)}})
 				}
@@ -171,15 +171,6 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 		w.counts[k] = v
 	}
 	return e.writeLabels(dir, lpAddr, issuers)
-}
-
-func sortedTokVictims(m map[common.Address]map[int]*big.Int) []common.Address {
-	out := make([]common.Address, 0, len(m))
-	for a := range m {
-		out = append(out, a)
-	}
-	sortAddrs(out)
-	return out
 }
 
 // writeLabels writes the public knowledge of the EVM side as a TagPack:

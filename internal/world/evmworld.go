@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -477,11 +476,11 @@ func tokenIndex(symbol string) int {
 }
 
 // sortedAddrs returns the keys of m in a fixed order.
-func sortedAddrs(m map[common.Address]*big.Int) []common.Address {
+func sortedAddrs[V any](m map[common.Address]V) []common.Address {
 	out := make([]common.Address, 0, len(m))
 	for a := range m {
 		out = append(out, a)
 	}
-	sort.Slice(out, func(i, j int) bool { return string(out[i][:]) < string(out[j][:]) })
+	sortAddrs(out)
 	return out
 }
