@@ -305,7 +305,9 @@ func TestBigAmounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	s.EachToken(func(a uint32, sym string, d uint8) { got = append(got, s.Address(a).Hex()+" "+sym+" "+string(rune('0'+d))) })
+	s.EachToken(func(a uint32, sym string, d uint8) {
+		got = append(got, s.Address(a).Hex()+" "+sym+" "+string(rune('0'+d)))
+	})
 	if len(got) != 1 || got[0] != tok.Hex()+" TKN 6" {
 		t.Fatalf("tokens %v", got)
 	}
