@@ -260,12 +260,17 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func (s *Server) address(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", 0, 0, 1000)
-	if err != nil {
-		return err
+// page reads the limit (default def, at most max) and offset parameters.
+func page(r *http.Request, def, max int) (limit, offset int, err error) {
+	if limit, err = intParam(r, "limit", def, 0, max); err != nil {
+		return 0, 0, err
 	}
-	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	offset, err = intParam(r, "offset", 0, 0, 1<<30)
+	return limit, offset, err
+}
+
+func (s *Server) address(w http.ResponseWriter, r *http.Request) error {
+	limit, offset, err := page(r, 0, 1000)
 	if err != nil {
 		return err
 	}
@@ -305,11 +310,7 @@ func (s *Server) tx(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", 100, 0, 10000)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	limit, offset, err := page(r, 100, 10000)
 	if err != nil {
 		return err
 	}
@@ -702,16 +703,24 @@ func (s *Server) evm() (*evmstore.Store, error) {
 	return s.cfg.EVM, nil
 }
 
+// hash32 reads a 0x-prefixed 32-byte hash from the request field named.
+func hash32(field, v string) (common.Hash, error) {
+	if len(v) != 66 || !strings.HasPrefix(v, "0x") {
+		return common.Hash{}, badRequest(field, "%q is not a 0x-prefixed 32-byte hash", v)
+	}
+	b, err := hex.DecodeString(v[2:])
+	if err != nil {
+		return common.Hash{}, badRequest(field, "%q is not hex", v)
+	}
+	return common.BytesToHash(b), nil
+}
+
 func (s *Server) ethAddress(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.evm()
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 0, 0, 1000)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	limit, offset, err := page(r, 0, 1000)
 	if err != nil {
 		return err
 	}
@@ -731,15 +740,11 @@ func (s *Server) ethTx(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := r.PathValue("hash")
-	if len(h) != 66 || !strings.HasPrefix(h, "0x") {
-		return badRequest("hash", "%q is not a 0x-prefixed 32-byte transaction hash", h)
-	}
-	b, err := hex.DecodeString(h[2:])
+	h, err := hash32("hash", r.PathValue("hash"))
 	if err != nil {
-		return badRequest("hash", "%q is not hex", h)
+		return err
 	}
-	n, err := es.TxNum(common.BytesToHash(b))
+	n, err := es.TxNum(h)
 	if err != nil {
 		return err
 	}
@@ -751,22 +756,18 @@ func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 100, 0, 10000)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	limit, offset, err := page(r, 100, 10000)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
 	var row uint64
 	if strings.HasPrefix(id, "0x") && len(id) == 66 {
-		b, err := hex.DecodeString(id[2:])
+		h, err := hash32("id", id)
 		if err != nil {
-			return badRequest("id", "%q is not hex", id)
+			return err
 		}
-		if row, err = es.BlockRowByHash(common.BytesToHash(b)); err != nil {
+		if row, err = es.BlockRowByHash(h); err != nil {
 			return err
 		}
 	} else {
