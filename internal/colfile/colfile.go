@@ -4,14 +4,19 @@
 // the core of spur's speed: reads are plain slices of a shared mapping, and
 // appends cost one write and one fsync per commit for the whole batch.
 //
+// LockDir and SyncDir are the directory-level pieces both stores share.
+//
 // A Column is not safe for concurrent use.
 package colfile
 
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -224,4 +229,35 @@ func (c *Column) Close() error {
 		c.mm = nil
 	}
 	return c.f.Close()
+}
+
+// LockDir takes the exclusive lock of a store directory (its LOCK file,
+// which names the holder's pid), or fails with locked, wrapped with the
+// directory and the holder.
+func LockDir(dir string, locked error) (*os.File, error) {
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(lock)
+		lock.Close()
+		return nil, fmt.Errorf("%w: %s (pid %s)", locked, dir, strings.TrimSpace(string(b)))
+	}
+	lock.Truncate(0)
+	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return lock, nil
+}
+
+// SyncDir syncs a directory, so that a rename in it is durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: sync %s: %w", dir, err)
+	}
+	return nil
 }

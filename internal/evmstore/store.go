@@ -22,15 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
-	"golang.org/x/sys/unix"
 
 	"github.com/spur-forensics/spur/internal/colfile"
 )
@@ -107,17 +103,10 @@ func Open(dir, chain string) (*Store, error) {
 		return nil, fmt.Errorf("evm store: %w", err)
 	}
 	s := &Store{dir: dir, chain: chain, chainID: id}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	lock, err := colfile.LockDir(dir, ErrLocked)
 	if err != nil {
-		return nil, fmt.Errorf("evm store: %w", err)
+		return nil, err
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		b, _ := io.ReadAll(lock)
-		lock.Close()
-		return nil, fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b)))
-	}
-	lock.Truncate(0)
-	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	s.lock = lock
 	if err := s.openMeta(); err != nil {
 		s.Close()
@@ -198,7 +187,7 @@ func (s *Store) openMeta() error {
 		if err := os.Rename(tmp, path); err != nil {
 			return fmt.Errorf("evm store: %w", err)
 		}
-		return syncDir(s.dir)
+		return colfile.SyncDir(s.dir)
 	}
 	if err != nil {
 		return fmt.Errorf("evm store: %w", err)
@@ -216,15 +205,6 @@ func (s *Store) openMeta() error {
 		return fmt.Errorf("%w: %s holds chain %s, not %s", ErrChain, s.dir, name, s.chain)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("evm store: %w", err)
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Index keys. Counts live under one key, written in the same batch as the

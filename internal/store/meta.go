@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -100,19 +101,7 @@ func writeMeta(dir string, m *meta) error {
 	if err := os.Rename(tmp, filepath.Join(dir, "META")); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("store: sync %s: %w", dir, err)
-	}
-	return nil
+	return colfile.SyncDir(dir)
 }
 
 // PeekNetwork returns the network name a store in dir holds, from its META,

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/spur-forensics/spur/internal/colfile"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
-	"golang.org/x/sys/unix"
 
 	"github.com/spur-forensics/spur/internal/btc"
 )
@@ -83,17 +79,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	s := &Store{dir: dir, net: opts.Network}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
+	lock, err := colfile.LockDir(dir, ErrLocked)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		b, _ := io.ReadAll(lock)
-		lock.Close()
-		return nil, fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b)))
-	}
-	lock.Truncate(0)
-	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	s.lock = lock
 
 	metaPath := filepath.Join(dir, "META")
