@@ -257,6 +257,9 @@ func TestRefusals(t *testing.T) {
 		t.Fatal("refused blocks changed the store")
 	}
 	ingest(t, s, bs[1:])
+	if _, err := Open(dir, "eth"); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid ") {
+		t.Fatalf("second open: %v", err)
+	}
 	s.Close()
 
 	if _, err := Open(dir, "sepolia"); !errors.Is(err, ErrChain) {
