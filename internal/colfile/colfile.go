@@ -6,7 +6,9 @@
 //
 // LockDir and SyncDir are the directory-level pieces both stores share.
 //
-// A Column is not safe for concurrent use.
+// A Column is not safe for concurrent use, except a reader (OpenReader),
+// whose reads may run on many goroutines while another Column appends to the
+// same file.
 package colfile
 
 import (
@@ -60,6 +62,36 @@ func Open(path string, width int) (*Column, error) {
 	}
 	return c, nil
 }
+
+// OpenReader opens the column file at path for reading only, while a writer
+// in the same process appends to it. The mapping reserves reserve bytes of
+// address space (at least the file's size) up front, so that it never moves
+// under its readers: rows appended later become readable through it as soon
+// as they are in the file. The caller reads only rows it knows committed,
+// and must not let the file shrink below a row being read.
+func OpenReader(path string, width int, reserve int64) (*Column, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	reserve = max(reserve, st.Size())
+	reserve = (reserve + 1<<16 - 1) &^ (1<<16 - 1)
+	mm, err := unix.Mmap(int(f.Fd()), 0, int(reserve), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: mmap %s: %w", path, err)
+	}
+	// Every row of the reservation reads through the map.
+	return &Column{name: path, width: width, f: f, mm: mm, flushed: reserve / int64(width) * int64(width)}, nil
+}
+
+// Reserved is how many bytes a reader's mapping covers.
+func (c *Column) Reserved() int64 { return int64(len(c.mm)) }
 
 // Name is the path the column was opened with; Base its file name.
 func (c *Column) Name() string { return c.name }

@@ -54,6 +54,9 @@ type Store struct {
 	cols                                       []*colfile.Column
 
 	w *writer // state of the ingest in progress
+
+	live *Live // set while views are served (Store.Live)
+	view bool  // a view of a Live store: read only, owns nothing
 }
 
 // Options for Open.
@@ -126,35 +129,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.meta = *m
 	}
 
-	err = nil
-	open := func(name string, width int) *colfile.Column {
-		if err != nil {
-			return nil
-		}
-		var c *colfile.Column
-		c, err = colfile.Open(filepath.Join(dir, name), width)
-		if c != nil {
-			s.cols = append(s.cols, c)
-		}
-		return c
-	}
-	s.blockHash = open("block.hash", 32)
-	s.blockHeader = open("block.header", btc.HeaderSize)
-	s.blockTx = open("block.tx", 8)
-	s.blockAddr = open("block.addr", 8)
-	s.txHash = open("tx.hash", 32)
-	s.txIn = open("tx.in", 8)
-	s.txOut = open("tx.out", 8)
-	s.txFee = open("tx.fee", 8)
-	s.txHeight = open("tx.height", 4)
-	s.txInfo = open("tx.info", 16)
-	s.inOut = open("in.out", 8)
-	s.outValue = open("out.value", 8)
-	s.outAddr = open("out.addr", 4)
-	s.outSpent = open("out.spent", 4)
-	s.addrEnd = open("addr.end", 8)
-	s.addrData = open("addr.data", 1)
-	if err != nil {
+	if err := s.openColumns(func(name string, width int) (*colfile.Column, error) {
+		return colfile.Open(filepath.Join(dir, name), width)
+	}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -179,6 +156,41 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.w = newWriter(s, opts.CacheEntries)
 	return s, nil
+}
+
+// openColumns opens every column with open, in the order of s.cols.
+func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, error)) error {
+	for _, c := range s.columnFields() {
+		col, err := open(c.name, c.width)
+		if err != nil {
+			return err
+		}
+		*c.col = col
+		s.cols = append(s.cols, col)
+	}
+	return nil
+}
+
+// colField returns the field that holds s.cols[i].
+func (s *Store) colField(i int) **colfile.Column { return s.columnFields()[i].col }
+
+type columnField struct {
+	col   **colfile.Column
+	name  string
+	width int
+}
+
+// columnFields lists the columns: field, file name, row width.
+func (s *Store) columnFields() []columnField {
+	return []columnField{
+		{&s.blockHash, "block.hash", 32}, {&s.blockHeader, "block.header", btc.HeaderSize},
+		{&s.blockTx, "block.tx", 8}, {&s.blockAddr, "block.addr", 8},
+		{&s.txHash, "tx.hash", 32}, {&s.txIn, "tx.in", 8}, {&s.txOut, "tx.out", 8},
+		{&s.txFee, "tx.fee", 8}, {&s.txHeight, "tx.height", 4}, {&s.txInfo, "tx.info", 16},
+		{&s.inOut, "in.out", 8},
+		{&s.outValue, "out.value", 8}, {&s.outAddr, "out.addr", 4}, {&s.outSpent, "out.spent", 4},
+		{&s.addrEnd, "addr.end", 8}, {&s.addrData, "addr.data", 1},
+	}
 }
 
 // checkSizes refuses a store whose column files are shorter than META says:
@@ -288,6 +300,12 @@ func (s *Store) undoPastCommit() error {
 
 // Close releases the store. Uncommitted appends are dropped.
 func (s *Store) Close() error {
+	if s.view {
+		return nil
+	}
+	if s.live != nil {
+		s.live.Close()
+	}
 	first := s.wait()
 	for _, c := range s.cols {
 		if err := c.Close(); err != nil && first == nil {
@@ -369,6 +387,11 @@ func (s *Store) Unwind(h int64) error {
 	if err := s.Commit(); err != nil {
 		return err
 	}
+	if s.live != nil {
+		// Views read rows the unwind truncates: wait for them.
+		s.live.mu.Lock()
+		defer s.live.mu.Unlock()
+	}
 	m := s.meta
 	m.Counts = s.countsAt(h)
 	m.Tip = [32]byte{}
@@ -380,7 +403,13 @@ func (s *Store) Unwind(h int64) error {
 	}
 	s.meta = m
 	s.w.reset()
-	return s.undoPastCommit()
+	if err := s.undoPastCommit(); err != nil {
+		return err
+	}
+	if s.live != nil {
+		s.live.publish()
+	}
+	return nil
 }
 
 // Index keys. Numbers are big-endian so keys sort by number.

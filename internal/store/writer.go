@@ -398,7 +398,7 @@ func (s *Store) wait() error {
 		return err
 	}
 	s.meta = w.inflightMeta
-	return nil
+	return s.committed()
 }
 
 // Rollback drops everything appended since the last Commit.
