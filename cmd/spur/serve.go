@@ -7,18 +7,23 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/api"
+	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/ingest"
 )
 
 func newServe() *cobra.Command {
 	var sf storeFlags
 	var listen, rulesFile string
 	var cfg api.Config
+	var rf rpcFlags
+	var interval time.Duration
 	c := &cobra.Command{
 		Use:   "serve --store DIR [--listen 127.0.0.1:8080]",
 		Short: "Serve the HTTP API (JSON under /v1, /healthz, /metrics, /openapi.json)",
@@ -27,9 +32,18 @@ func newServe() *cobra.Command {
 --burst). Bodies are capped at 4 MiB and batches at 1,000 items. Listens on
 loopback unless --listen says otherwise. Screening severities follow the
 rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
-/openapi.json.`,
+/openapi.json.
+
+With --follow-rpc URL the server also follows a Bitcoin node's tip, as spur
+follow btc does: each new block is screened as soon as it is committed, and a
+request never waits for the ingest (it reads the store as of the latest
+commit; only a reorganisation's unwind waits for the requests in flight).
+/metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
+are those of the last spur cluster run: addresses first seen since belong to
+none until the next.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var follow func(context.Context) error
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)
 				if err != nil {
@@ -44,6 +58,24 @@ rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
 				return err
 			}
 			defer s.Close()
+			var node *btc.RPC
+			if rf.url != "" {
+				if node, err = rf.client(); err != nil {
+					return err
+				}
+				if cfg.Live, err = s.Live(); err != nil {
+					return err
+				}
+				nodeHeight := atomic.Int64{}
+				nodeHeight.Store(-1)
+				cfg.NodeHeight = nodeHeight.Load
+				follow = func(ctx context.Context) error {
+					log := logger()
+					return ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store}, func(st *ingest.Stats) {
+						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
+					})
+				}
+			}
 			labels, err := openLabels(sf.dir)
 			if err != nil {
 				return err
@@ -66,13 +98,30 @@ rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
 			srv := &http.Server{Handler: api.New(cfg).Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 			fmt.Fprintf(os.Stderr, "spur: serving %s (height %d) on http://%s\n", sf.dir, s.Height(), ln.Addr())
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			followErr := make(chan error, 1)
+			if follow != nil {
+				// A follow that gives up (the node refuses us, or its chain
+				// is not the store's) stops the server: serving a store
+				// that silently stopped growing would mislead screening.
+				go func() { followErr <- follow(ctx); stop() }()
+			}
 			go func() {
-				<-cmd.Context().Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				<-ctx.Done()
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
-				srv.Shutdown(ctx)
+				srv.Shutdown(sctx)
 			}()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			err = srv.Serve(ln)
+			stop()
+			if follow != nil {
+				// The writer must be idle before the store closes.
+				if ferr := <-followErr; ferr != nil {
+					return fmt.Errorf("following %s: %w", rf.url, ferr)
+				}
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
@@ -80,6 +129,11 @@ rules in --rules (YAML; the defaults are in docs/api.md). See docs/api.md and
 	}
 	sf.register(c, false)
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
+	c.Flags().StringVar(&rf.url, "follow-rpc", "", "also follow this Bitcoin node's tip while serving (JSON-RPC URL)")
+	c.Flags().StringVar(&rf.user, "rpc-user", "", "JSON-RPC user of --follow-rpc")
+	c.Flags().StringVar(&rf.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
+	c.Flags().StringVar(&rf.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password)")
+	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often --follow-rpc polls the node")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")

@@ -49,6 +49,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	st := s.btc(r)
 	if len(req.Items) == 0 || len(req.Items) > s.cfg.MaxBatch {
 		return badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
 	}
@@ -70,8 +71,8 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case it.Address == "":
 		case it.Chain == label.ChainBTC:
-			if _, err := btc.ParseAddress(it.Address, s.cfg.Store.Network()); err != nil {
-				return badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, s.cfg.Store.Network().Name)
+			if _, err := btc.ParseAddress(it.Address, st.Network()); err != nil {
+				return badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, st.Network().Name)
 			}
 		case it.Chain == label.ChainETH && !label.IsEVMAddress(it.Address):
 			return badRequest(field+".address", "%s.address: not an EVM address (0x and 40 hex digits)", field)
@@ -88,7 +89,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(req.Items); i = int(next.Add(1) - 1) {
-				res, err := s.screenItem(req.Items[i])
+				res, err := s.screenItem(st, req.Items[i])
 				if err != nil {
 					errs[i] = err
 					continue
@@ -106,8 +107,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, 200, map[string]any{"results": out})
 }
 
-func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
-	st := s.cfg.Store
+func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, error) {
 	res := &ScreenResult{Item: it, Labels: []label.Label{}, Direct: []Exposure{}, Indirect: []Exposure{}}
 	if it.Address != "" {
 		res.Chain = it.Chain
@@ -127,17 +127,17 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 					return nil, err
 				}
 			}
-			if res.Direct, err = s.addressExposure(it.Address); err != nil {
+			if res.Direct, err = s.addressExposure(st, it.Address); err != nil {
 				return nil, err
 			}
-			if res.Indirect, err = s.indirectExposure(it.Address); err != nil {
+			if res.Indirect, err = s.indirectExposure(st, it.Address); err != nil {
 				return nil, err
 			}
 		}
 	} else {
 		res.Chain = label.ChainBTC
 		var err error
-		if res.Direct, err = s.txExposure(it.Tx, it.Direction); err != nil {
+		if res.Direct, err = s.txExposure(st, it.Tx, it.Direction); err != nil {
 			return nil, err
 		}
 	}
@@ -147,8 +147,8 @@ func (s *Server) screenItem(it ScreenItem) (*ScreenResult, error) {
 
 // category returns the risk category of an address from its labels or its
 // entity's, "" when none.
-func (s *Server) category(a uint32) (string, error) {
-	best, err := s.ownCategory(a)
+func (s *Server) category(st *store.Store, a uint32) (string, error) {
+	best, err := s.ownCategory(st, a)
 	if err != nil || best != "" || s.cfg.Clusters == nil {
 		return best, err
 	}
@@ -163,7 +163,7 @@ func (s *Server) category(a uint32) (string, error) {
 	}
 	members := s.cfg.Clusters.Members(e)
 	for _, m := range members {
-		c, err := s.ownCategory(m)
+		c, err := s.ownCategory(st, m)
 		if err != nil {
 			return "", err
 		}
@@ -180,11 +180,11 @@ func (s *Server) category(a uint32) (string, error) {
 // ownCategory is the most severe category of the labels on address a
 // itself; the set of labelled address numbers answers for the others
 // without formatting the address.
-func (s *Server) ownCategory(a uint32) (string, error) {
-	if _, ok := s.labelled[a]; !ok && s.labelled != nil {
+func (s *Server) ownCategory(st *store.Store, a uint32) (string, error) {
+	if _, ok := s.labelled[a]; !ok && s.labelled != nil && a < s.labelledBelow {
 		return "", nil
 	}
-	ls, err := s.cfg.Labels.LookupKey(s.cfg.Store.Address(a).String(s.cfg.Store.Network()))
+	ls, err := s.cfg.Labels.LookupKey(st.Address(a).String(st.Network()))
 	if err != nil {
 		return "", err
 	}
@@ -205,12 +205,11 @@ var categoryRank = map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, lab
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.
-func (s *Server) txExposure(id, direction string) ([]Exposure, error) {
+func (s *Server) txExposure(st *store.Store, id, direction string) ([]Exposure, error) {
 	h, err := btc.ParseHash(id)
 	if err != nil {
 		return nil, badRequest("tx", "%v", err)
 	}
-	st := s.cfg.Store
 	n, err := st.TxNum(h)
 	if err != nil {
 		return nil, err
@@ -225,7 +224,7 @@ func (s *Server) txExposure(id, direction string) ([]Exposure, error) {
 		if a == store.NoAddress {
 			return nil
 		}
-		cat, err := s.category(a)
+		cat, err := s.category(st, a)
 		if cat != "" {
 			amounts[cat] += v
 		}
@@ -252,8 +251,7 @@ func (s *Server) txExposure(id, direction string) ([]Exposure, error) {
 // addressExposure looks at what paid an address: each output it received
 // is attributed to the categories of its funding transaction's inputs, in
 // proportion to their values. At most the 1,000 latest outputs are read.
-func (s *Server) addressExposure(addr string) ([]Exposure, error) {
-	st := s.cfg.Store
+func (s *Server) addressExposure(st *store.Store, addr string) ([]Exposure, error) {
 	a, err := btc.ParseAddress(addr, st.Network())
 	if err != nil {
 		return nil, nil
@@ -286,7 +284,7 @@ func (s *Server) addressExposure(addr string) ([]Exposure, error) {
 			pv, _ := st.OutValue(p)
 			inTotal += pv
 			if pa := st.OutAddr(p); pa != store.NoAddress && pa != n {
-				cat, err := s.category(pa)
+				cat, err := s.category(st, pa)
 				if err != nil {
 					return nil, err
 				}
@@ -309,8 +307,7 @@ const IndirectHops = 4
 // up to IndirectHops transactions, and splits it by the risk category of
 // the labelled addresses it came from. At most the 100 latest received
 // outputs are traced.
-func (s *Server) indirectExposure(addr string) ([]Exposure, error) {
-	st := s.cfg.Store
+func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, error) {
 	a, err := btc.ParseAddress(addr, st.Network())
 	if err != nil {
 		return nil, nil
@@ -330,7 +327,7 @@ func (s *Server) indirectExposure(addr string) ([]Exposure, error) {
 		if x == n {
 			return "", "", false
 		}
-		cat, err := s.category(x)
+		cat, err := s.category(st, x)
 		return cat, "", err == nil && cat != ""
 	}
 	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000})

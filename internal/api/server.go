@@ -38,17 +38,23 @@ var openAPI []byte
 
 // Config sets up a server. Zero values take the defaults in brackets.
 type Config struct {
-	Store    *store.Store      // the Bitcoin store (required)
-	Labels   *label.Store      // labels, lists, incidents, keys (required)
-	Clusters *cluster.Clusters // nil before spur cluster has run
-	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
-	NoAuth   bool              // serve /v1 without API keys (tests, loopback demos)
-	Rate     float64           // requests per second per key [20]
-	Burst    int               // bucket size per key [40]
-	MaxBody  int64             // request body bytes [4 MiB]
-	MaxBatch int               // items per screening request [1000]
-	Logger   *slog.Logger      // nil: silent
-	Rules    Rules             // severity rules [DefaultRules]
+	Store *store.Store // the Bitcoin store (required)
+	// Live, when an ingest in the same process grows Store, gives each
+	// request a view of the latest commit; Store is then not read.
+	Live *store.Live
+	// NodeHeight, when following a node, is its tip at the last poll (-1
+	// before the first); /metrics reports the ingest lag from it.
+	NodeHeight func() int64
+	Labels     *label.Store      // labels, lists, incidents, keys (required)
+	Clusters   *cluster.Clusters // nil before spur cluster has run
+	EVM        *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
+	NoAuth     bool              // serve /v1 without API keys (tests, loopback demos)
+	Rate       float64           // requests per second per key [20]
+	Burst      int               // bucket size per key [40]
+	MaxBody    int64             // request body bytes [4 MiB]
+	MaxBatch   int               // items per screening request [1000]
+	Logger     *slog.Logger      // nil: silent
+	Rules      Rules             // severity rules [DefaultRules]
 }
 
 // Server is the HTTP API.
@@ -65,6 +71,20 @@ type Server struct {
 	// labelled holds the store's address numbers that carry a label (nil:
 	// unknown, look every address up).
 	labelled map[uint32]struct{}
+	// labelledBelow is the address count when labelled was made: newer
+	// addresses (a live store's) are looked up.
+	labelledBelow uint32
+}
+
+type viewKey struct{}
+
+// btc is the Bitcoin store a request reads: its view of a live store, or
+// the store.
+func (s *Server) btc(r *http.Request) *store.Store {
+	if v, ok := r.Context().Value(viewKey{}).(*store.Store); ok {
+		return v
+	}
+	return s.cfg.Store
 }
 
 // New returns a server for the store.
@@ -93,7 +113,13 @@ func New(cfg Config) *Server {
 			// Lookups still work, from the database.
 			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
 		} else {
-			s.labelled = labelledAddrs(cfg.Store, cfg.Labels, cfg.Logger)
+			st, release := cfg.Store, func() {}
+			if cfg.Live != nil {
+				st, release = cfg.Live.Acquire()
+			}
+			s.labelled = labelledAddrs(st, cfg.Labels, cfg.Logger)
+			s.labelledBelow = uint32(st.Counts().Addrs)
+			release()
 		}
 	}
 	// The investigation page: static files, no build step, not part of
@@ -173,6 +199,13 @@ func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWrit
 			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBody)
 			ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 			defer cancel()
+			if s.cfg.Live != nil {
+				// A view never waits for the ingest (only an unwind
+				// waits for the views).
+				v, release := s.cfg.Live.Acquire()
+				defer release()
+				ctx = context.WithValue(ctx, viewKey{}, v)
+			}
 			return h(sw, r.WithContext(ctx))
 		}()
 		if err != nil {
@@ -241,7 +274,7 @@ func (s *Server) authorize(r *http.Request) (string, error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	st := s.cfg.Store
+	st := s.btc(r)
 	if st == nil {
 		return writeJSON(w, 200, map[string]any{"ok": true})
 	}
@@ -275,10 +308,10 @@ func (s *Server) address(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	addr := r.PathValue("address")
-	if _, err := btc.ParseAddress(addr, s.cfg.Store.Network()); err != nil {
+	if _, err := btc.ParseAddress(addr, s.btc(r).Network()); err != nil {
 		return badRequest("address", "%v", err)
 	}
-	v, err := s.cfg.Store.AddressView(addr, offset, limit)
+	v, err := s.btc(r).AddressView(addr, offset, limit)
 	if err != nil {
 		return err
 	}
@@ -290,17 +323,18 @@ func (s *Server) tx(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("hash", "%v", err)
 	}
-	n, err := s.cfg.Store.TxNum(h)
+	st := s.btc(r)
+	n, err := st.TxNum(h)
 	if err != nil {
 		return err
 	}
-	v, err := s.cfg.Store.TxView(n)
+	v, err := st.TxView(n)
 	if err != nil {
 		return err
 	}
 	var shape cluster.TxShape
 	var cj *cluster.CoinJoin
-	if cluster.Shape(s.cfg.Store, n, &shape) {
+	if cluster.Shape(st, n, &shape) {
 		cj = cluster.DetectCoinJoin(&shape)
 	}
 	return writeJSON(w, 200, struct {
@@ -321,13 +355,13 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("id", "%v", err)
 		}
-		if h, err = s.cfg.Store.BlockByHash(hash); err != nil {
+		if h, err = s.btc(r).BlockByHash(hash); err != nil {
 			return err
 		}
 	} else if h, err = strconv.ParseInt(id, 10, 64); err != nil {
 		return badRequest("id", "%q is neither a height nor a block hash", id)
 	}
-	v, err := s.cfg.Store.BlockView(h, offset, limit)
+	v, err := s.btc(r).BlockView(h, offset, limit)
 	if err != nil {
 		return err
 	}
@@ -351,13 +385,13 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("id", "entity id %q is not a number", r.PathValue("id"))
 	}
 	if r.URL.Query().Get("txs") != "" {
-		txs, more, err := query.EntityTxs(s.cfg.Store, s.cfg.Clusters, uint32(id), offset, limit)
+		txs, more, err := query.EntityTxs(s.btc(r), s.cfg.Clusters, uint32(id), offset, limit)
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, 200, map[string]any{"id": id, "txs": txs, "offset": offset, "limit": limit, "more": more})
 	}
-	v, err := query.Entity(s.cfg.Store, s.cfg.Clusters, s.cfg.Labels, uint32(id), offset, limit)
+	v, err := query.Entity(s.btc(r), s.cfg.Clusters, s.cfg.Labels, uint32(id), offset, limit)
 	if err != nil {
 		return err
 	}
@@ -380,7 +414,7 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if format != "" && format != "json" && format != "html" {
 		return badRequest("format", "format: want json or html")
 	}
-	rep, err := report.ForActor(s.cfg.Store, s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
+	rep, err := report.ForActor(s.btc(r), s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
 		return err
 	}
@@ -412,7 +446,7 @@ func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
 		if inc.ID != r.PathValue("id") {
 			continue
 		}
-		rep, err := report.ForIncident(s.cfg.Store, s.cfg.EVM, s.cfg.Labels, inc, model)
+		rep, err := report.ForIncident(s.btc(r), s.cfg.EVM, s.cfg.Labels, inc, model)
 		if err != nil {
 			return err
 		}
@@ -525,15 +559,15 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("chain", "chain: want btc or eth")
 	}
-	starts, day, err := query.ResolveRefs(s.cfg.Store, s.cfg.Labels, req.From)
+	starts, day, err := query.ResolveRefs(s.btc(r), s.cfg.Labels, req.From)
 	if err != nil {
 		return err
 	}
 	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxTxs: 200_000}
-	if opts.Services, opts.HotWallets, err = query.Services(s.cfg.Store, s.cfg.Labels); err != nil {
+	if opts.Services, opts.HotWallets, err = query.Services(s.btc(r), s.cfg.Labels); err != nil {
 		return err
 	}
-	res, err := trace.Forward(s.cfg.Store, starts, opts)
+	res, err := trace.Forward(s.btc(r), starts, opts)
 	if err != nil {
 		return badRequest("from", "%v", err)
 	}
@@ -659,8 +693,14 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	for _, r := range routes {
 		fmt.Fprintf(&b, "spur_request_seconds_sum{route=%q} %g\nspur_request_seconds_count{route=%q} %d\n", r, m.secs[r], r, m.n[r])
 	}
-	if s.cfg.Store != nil {
-		fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", s.cfg.Store.Height())
+	if st := s.btc(r); st != nil {
+		fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", st.Height())
+		if s.cfg.NodeHeight != nil {
+			if nh := s.cfg.NodeHeight(); nh >= 0 {
+				fmt.Fprintf(&b, "# HELP spur_node_height Height of the followed node's tip at its last poll.\n# TYPE spur_node_height gauge\nspur_node_height{chain=\"btc\"} %d\n", nh)
+				fmt.Fprintf(&b, "# HELP spur_ingest_lag_blocks Blocks the followed node has that the store has not yet committed.\n# TYPE spur_ingest_lag_blocks gauge\nspur_ingest_lag_blocks{chain=\"btc\"} %d\n", max(nh-st.Height(), 0))
+			}
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, err := w.Write([]byte(b.String()))

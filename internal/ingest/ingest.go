@@ -33,6 +33,9 @@ type Options struct {
 	Progress io.Writer
 	// Logger receives notes (reorgs, skipped blocks); nil is silent.
 	Logger *slog.Logger
+	// NodeHeight, if set, learns the node's tip height at each poll of
+	// an RPC ingest.
+	NodeHeight func(int64)
 }
 
 func (o *Options) defaults() {

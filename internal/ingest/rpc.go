@@ -50,6 +50,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 		if err != nil {
 			return err
 		}
+		if opts.NodeHeight != nil {
+			opts.NodeHeight(info.Blocks)
+		}
 		fork, err := forkPoint(ctx, s, node, info.Blocks)
 		if err != nil {
 			return err

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
+
+	"github.com/spur-forensics/spur/internal/testnode"
+)
+
+// TestServeFollowsNode runs spur serve --follow-rpc against a real btcd: a
+// deposit paid from a sanctioned address is screened clean before its block
+// and severe once the block is in, while screening goes on during the ingest
+// of many blocks and through a reorganisation.
+func TestServeFollowsNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	params := &chaincfg.RegressionNetParams
+	key, mining := testnode.Key(0x42, params)
+	_, deposit := testnode.Key(0x43, params)
+	node := testnode.StartBtcd(t, mining.EncodeAddress())
+	node.Generate(t, 101)
+
+	dir := filepath.Join(t.TempDir(), "store")
+	rpc := []string{"--rpc-user", "u", "--rpc-pass", "p"}
+	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "--rpc", node.URL, "-q"}, rpc...)...)
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+mining.EncodeAddress()+",btc,sanctioned,Test SDN entry,,test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
+
+	cmd := exec.Command(spurBin, append([]string{"serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth",
+		"--rate", "1000000", "--burst", "1000000", "--follow-rpc", node.URL, "--interval", "50ms"}, rpc...)...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	var logMu sync.Mutex
+	var log bytes.Buffer
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+		for sc.Scan() {
+			logMu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			logMu.Unlock()
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	defer cmd.Process.Kill()
+	var base string
+	select {
+	case base = <-addr:
+	case err := <-exited:
+		t.Fatalf("spur serve exited: %v\n%s", err, log.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("spur serve did not start")
+	}
+
+	get := func(path string, out any) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		if s, ok := out.(*string); ok {
+			*s = string(b)
+		} else if err := json.Unmarshal(b, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type screened struct {
+		Results []struct {
+			Severity string `json:"severity"`
+			Direct   []struct {
+				Category string  `json:"category"`
+				Share    float64 `json:"share"`
+			} `json:"direct_exposure"`
+		} `json:"results"`
+	}
+	screen := func(item string) (screened, error) {
+		resp, err := http.Post(base+"/v1/screen", "application/json", strings.NewReader(`{"items":[`+item+`]}`))
+		if err != nil {
+			return screened{}, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			return screened{}, fmt.Errorf("screen %s: %d %s", item, resp.StatusCode, b)
+		}
+		var out screened
+		return out, json.Unmarshal(b, &out)
+	}
+	waitTip := func() {
+		t.Helper()
+		var best string
+		node.Call(t, &best, "getbestblockhash")
+		for range 600 {
+			var h struct {
+				Tip string `json:"tip"`
+			}
+			get("/healthz", &h)
+			if h.Tip == best {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("the server did not reach the node's tip %s", best)
+	}
+	depositItem := fmt.Sprintf(`{"address":%q,"chain":"btc"}`, deposit.EncodeAddress())
+
+	before, err := screen(depositItem)
+	if err != nil || before.Results[0].Severity != "low" {
+		t.Fatalf("fresh deposit address before any payment: %+v %v", before, err)
+	}
+	// Screening goes on while the server ingests 150 blocks.
+	stopReads := make(chan struct{})
+	readErr := make(chan error, 1)
+	reads := 0
+	go func() {
+		defer close(readErr)
+		for {
+			select {
+			case <-stopReads:
+				return
+			default:
+			}
+			if _, err := screen(fmt.Sprintf(`{"address":%q,"chain":"btc"}`, mining.EncodeAddress())); err != nil {
+				readErr <- err
+				return
+			}
+			reads++
+		}
+	}()
+	node.Generate(t, 150)
+	pay, _ := txscript.PayToAddrScript(deposit)
+	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
+	node.Generate(t, 1)
+	waitTip()
+	close(stopReads)
+	if err := <-readErr; err != nil {
+		t.Fatalf("screening during the ingest: %v", err)
+	}
+	if reads == 0 {
+		t.Fatal("no screening answered during the ingest")
+	}
+	t.Logf("%d screens answered while 151 blocks were ingested", reads)
+	after, err := screen(depositItem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := after.Results[0]
+	if r.Severity != "severe" || len(r.Direct) != 1 || r.Direct[0].Category != "sanctioned" || r.Direct[0].Share != 1 {
+		t.Fatalf("deposit paid by a sanctioned address, once its block is in: %+v", r)
+	}
+	tx, err := screen(fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, spend.TxHash()))
+	if err != nil || tx.Results[0].Severity != "severe" {
+		t.Fatalf("the deposit tx: %+v %v", tx, err)
+	}
+	var metrics string
+	get("/metrics", &metrics)
+	if !strings.Contains(metrics, "spur_ingest_lag_blocks{chain=\"btc\"} 0") || !strings.Contains(metrics, "spur_node_height{chain=\"btc\"} 252") {
+		t.Fatalf("metrics after catching up:\n%s", metrics)
+	}
+
+	// A reorganisation: the node drops the deposit's block for a longer
+	// branch without it; the server follows, and the deposit is unpaid.
+	var tip string
+	node.Call(t, &tip, "getbestblockhash")
+	node.Call(t, nil, "invalidateblock", tip)
+	node.Generate(t, 2) // btcd may mine the deposit tx again in the new branch
+	waitTip()
+	var txr *http.Response
+	if txr, err = http.Get(base + "/v1/btc/txs/" + spend.TxHash().String()); err != nil {
+		t.Fatal(err)
+	}
+	txr.Body.Close()
+	var nodeTx map[string]any
+	inNode := node.RPC.Call(t.Context(), "getrawtransaction", &nodeTx, spend.TxHash().String(), 1) == nil && nodeTx["blockhash"] != nil
+	t.Logf("after the reorg the deposit tx is in a block of the node: %v", inNode)
+	if inNode != (txr.StatusCode == 200) {
+		t.Fatalf("after the reorg the node has the deposit tx in a block: %v; the server answers %d", inNode, txr.StatusCode)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("spur serve on SIGTERM: %v\n%s", err, log.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("spur serve did not stop on SIGTERM")
+	}
+}

@@ -1,0 +1,195 @@
+// Package testnode starts real Bitcoin nodes for tests: a regtest btcd built
+// from the version pinned in go.mod (or the binary SPUR_BTCD names), on
+// loopback, stopped when the test ends. Only tests import it.
+package testnode
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+var (
+	btcdOnce sync.Once
+	btcdPath string
+	btcdErr  error
+)
+
+// btcdBinary returns a btcd built from the version pinned in go.mod
+// (SPUR_BTCD names a prebuilt one).
+func btcdBinary(t testing.TB) string {
+	t.Helper()
+	btcdOnce.Do(func() {
+		if p := os.Getenv("SPUR_BTCD"); p != "" {
+			btcdPath = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "spur-btcd-")
+		if err != nil {
+			btcdErr = err
+			return
+		}
+		btcdPath = filepath.Join(dir, "btcd")
+		out, err := exec.Command("go", "build", "-o", btcdPath, "github.com/btcsuite/btcd").CombinedOutput()
+		if err != nil {
+			btcdErr = fmt.Errorf("building btcd: %v\n%s", err, out)
+		}
+	})
+	if btcdErr != nil {
+		t.Fatal(btcdErr)
+	}
+	return btcdPath
+}
+
+// Btcd is a running regtest btcd.
+type Btcd struct {
+	RPC  *btc.RPC // user "u", password "p"
+	URL  string   // http://127.0.0.1:PORT
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+var rpcListening = regexp.MustCompile(`RPC server listening on (127\.0\.0\.1:\d+)`)
+
+// StartBtcd starts a regtest btcd on loopback that mines to miningAddr.
+func StartBtcd(t testing.TB, miningAddr string) *Btcd {
+	t.Helper()
+	bin := btcdBinary(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "--regtest", "--datadir="+dir+"/data", "--logdir="+dir+"/logs",
+		"--listen=127.0.0.1:0", "--rpclisten=127.0.0.1:0", "--rpcuser=u", "--rpcpass=p", "--notls",
+		"--miningaddr="+miningAddr, "--txindex", "--nodnsseed", "--nostalldetect")
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &Btcd{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := rpcListening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() { cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-n.done
+		}
+	})
+	select {
+	case a := <-addr:
+		n.URL = "http://" + a
+		n.RPC, _ = btc.NewRPC(n.URL, "u", "p", "")
+	case <-n.done:
+		t.Fatal("btcd exited before listening")
+	case <-time.After(30 * time.Second):
+		t.Fatal("btcd did not start")
+	}
+	for i := 0; ; i++ {
+		var count int64
+		if err := n.RPC.Call(context.Background(), "getblockcount", &count); err == nil {
+			break
+		} else if i == 200 {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return n
+}
+
+// Call calls an RPC method, failing the test on error.
+func (n *Btcd) Call(t testing.TB, out any, method string, params ...any) {
+	t.Helper()
+	if err := n.RPC.Call(context.Background(), method, out, params...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Generate mines blocks.
+func (n *Btcd) Generate(t testing.TB, blocks int) {
+	t.Helper()
+	var hashes []string
+	n.Call(t, &hashes, "generate", blocks)
+	if len(hashes) != blocks {
+		t.Fatalf("generated %d blocks, want %d", len(hashes), blocks)
+	}
+}
+
+// Block returns the block at height h, decoded by btcd.
+func (n *Btcd) Block(t testing.TB, h int64) *wire.MsgBlock {
+	t.Helper()
+	var hash, rawHex string
+	n.Call(t, &hash, "getblockhash", h)
+	n.Call(t, &rawHex, "getblock", hash, 0)
+	raw, _ := hex.DecodeString(rawHex)
+	var b wire.MsgBlock
+	if err := b.Deserialize(bytes.NewReader(raw)); err != nil {
+		t.Fatal(err)
+	}
+	return &b
+}
+
+// SpendCoinbase sends, to the mempool, a tx spending the coinbase of the
+// block at height h (paid to key's compressed P2PKH address, as StartBtcd's
+// miningAddr) to the script pay, less fee. It returns the tx.
+func (n *Btcd) SpendCoinbase(t testing.TB, h int64, key *btcec.PrivateKey, pay []byte, fee int64) *wire.MsgTx {
+	t.Helper()
+	cb := n.Block(t, h).Transactions[0]
+	spend := wire.NewMsgTx(2)
+	id := cb.TxHash()
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&id, 0), nil, nil))
+	spend.AddTxOut(wire.NewTxOut(cb.TxOut[0].Value-fee, pay))
+	sig, err := txscript.SignatureScript(spend, 0, cb.TxOut[0].PkScript, txscript.SigHashAll, key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spend.TxIn[0].SignatureScript = sig
+	var buf bytes.Buffer
+	spend.Serialize(&buf)
+	var sent string
+	n.Call(t, &sent, "sendrawtransaction", hex.EncodeToString(buf.Bytes()))
+	return spend
+}
+
+// Key returns the private key with every byte b and its compressed P2PKH
+// address on params.
+func Key(b byte, params *chaincfg.Params) (*btcec.PrivateKey, *btcutil.AddressPubKeyHash) {
+	key, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{b}, 32))
+	a, err := btcutil.NewAddressPubKeyHash(btcutil.Hash160(key.PubKey().SerializeCompressed()), params)
+	if err != nil {
+		panic(err)
+	}
+	return key, a
+}
