@@ -577,6 +577,7 @@ func newBenchScreen() *cobra.Command {
 	var sf storeFlags
 	var n, conc int
 	var dur time.Duration
+	var while []string
 	c := &cobra.Command{
 		Use:   "screen --store DIR",
 		Short: "Load-test address screening over the HTTP API against a minimal handler's ceiling",
@@ -586,7 +587,12 @@ fixed 300-byte JSON body (the machine's HTTP ceiling), then single-address
 screens (labels, entity, direct and indirect exposure, severity), each at
 --concurrency for --duration, then batches of 1,000 addresses from one
 client (the server screens a batch on every core). Reports
-requests/s, p50/p99, errors and peak RSS.`,
+requests/s, p50/p99, errors and peak RSS.
+
+With --while-ingesting PATH (blk files or a blocks directory holding blocks
+past the store's tip) the server reads the store live, as spur serve
+--follow-rpc does, and a last run screens single addresses while those
+blocks are ingested and committed block by block in the same process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if conc < 1 || n < 1 || dur <= 0 {
@@ -605,6 +611,11 @@ requests/s, p50/p99, errors and peak RSS.`,
 			cfg := api.Config{Store: s, Labels: labels, NoAuth: true, Rate: 1e9, Burst: 1 << 30}
 			if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 				return err
+			}
+			if len(while) > 0 {
+				if cfg.Live, err = s.Live(); err != nil {
+					return err
+				}
 			}
 			srv := httptest.NewServer(api.New(cfg).Handler())
 			defer srv.Close()
@@ -636,28 +647,59 @@ requests/s, p50/p99, errors and peak RSS.`,
 			}
 			batch, _ := json.Marshal(map[string]any{"items": items})
 
-			base := loadRun(minimal.URL, [][]byte{[]byte(`{}`)}, conc, dur)
-			single := loadRun(srv.URL+"/v1/screen", one, conc, dur)
-			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 1, dur)
+			base := loadRun(minimal.URL, [][]byte{[]byte(`{}`)}, conc, dur, nil)
+			single := loadRun(srv.URL+"/v1/screen", one, conc, dur, nil)
+			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 1, dur, nil)
+			runs := []struct {
+				name string
+				conc int
+				l    loadResult
+			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}}
+			var ing *ingestDuring
+			if len(while) > 0 {
+				ing = &ingestDuring{From: s.Height()}
+				// The run lasts as long as the ingest, and at least --duration.
+				ended := make(chan struct{})
+				var ierr error
+				start := time.Now()
+				go func() {
+					_, ierr = ingest.Files(cmd.Context(), s, while, ingest.Options{CommitEvery: 1, Workers: 1})
+					ing.Seconds = time.Since(start).Seconds()
+					close(ended)
+				}()
+				l := loadRun(srv.URL+"/v1/screen", one, conc, dur, ended)
+				<-ended
+				if ierr != nil {
+					return fmt.Errorf("bench: screen: ingest during the run: %w", ierr)
+				}
+				ing.To = s.Height()
+				ing.Screen = l
+				runs = append(runs, struct {
+					name string
+					conc int
+					l    loadResult
+				}{"screen, 1 address, while ingesting", conc, l})
+			}
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "peak_rss_mib": rss})
+					"baseline": base, "single": single, "batch_1000": batches, "while_ingesting": ing, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses, %s per run\n", len(addrs), dur)
 			t := newTable(os.Stdout)
 			t.row("RUN", "CONCURRENCY", "REQUESTS", "REQ/S", "P50", "P99", "ERRORS")
-			for _, r := range []struct {
-				name string
-				conc int
-				l    loadResult
-			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}} {
+			for _, r := range runs {
 				t.row(r.name, r.conc, r.l.Requests, fmt.Sprintf("%.0f", r.l.PerSecond), time.Duration(r.l.P50us)*time.Microsecond, time.Duration(r.l.P99us)*time.Microsecond, r.l.Errors)
 			}
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
-			if single.Errors+batches.Errors+base.Errors > 0 {
-				return fmt.Errorf("bench: screen: %d requests failed", single.Errors+batches.Errors+base.Errors)
+			failed := single.Errors + batches.Errors + base.Errors
+			if ing != nil {
+				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
+				failed += ing.Screen.Errors
+			}
+			if failed > 0 {
+				return fmt.Errorf("bench: screen: %d requests failed", failed)
 			}
 			return nil
 		},
@@ -666,7 +708,16 @@ requests/s, p50/p99, errors and peak RSS.`,
 	c.Flags().IntVar(&n, "addresses", 5000, "distinct addresses to screen, spread over the store")
 	c.Flags().IntVar(&conc, "concurrency", 32, "concurrent requests")
 	c.Flags().DurationVar(&dur, "duration", 10*time.Second, "length of each run (60s for a soak)")
+	c.Flags().StringSliceVar(&while, "while-ingesting", nil, "blk files or blocks directory to ingest during a last run")
 	return c
+}
+
+// ingestDuring is what an ingest did during a screening run.
+type ingestDuring struct {
+	From    int64      `json:"from_height"`
+	To      int64      `json:"to_height"`
+	Seconds float64    `json:"seconds"` // until the ingest ended, or the run did
+	Screen  loadResult `json:"screen"`
 }
 
 type loadResult struct {
@@ -678,8 +729,9 @@ type loadResult struct {
 }
 
 // loadRun posts the bodies round-robin from conc workers over kept-alive
-// connections for dur; a non-200 answer counts as an error.
-func loadRun(url string, bodies [][]byte, conc int, dur time.Duration) loadResult {
+// connections for dur, and on until until is closed if it is not nil; a
+// non-200 answer counts as an error.
+func loadRun(url string, bodies [][]byte, conc int, dur time.Duration, until <-chan struct{}) loadResult {
 	tr := &http.Transport{MaxIdleConns: conc, MaxIdleConnsPerHost: conc}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -687,12 +739,26 @@ func loadRun(url string, bodies [][]byte, conc int, dur time.Duration) loadResul
 	errs := make([]int, conc)
 	start := time.Now()
 	deadline := start.Add(dur)
+	running := func() bool {
+		if time.Now().Before(deadline) {
+			return true
+		}
+		if until == nil {
+			return false
+		}
+		select {
+		case <-until:
+			return false
+		default:
+			return true
+		}
+	}
 	var wg sync.WaitGroup
 	for k := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := k; time.Now().Before(deadline); i += conc {
+			for i := k; running(); i += conc {
 				t0 := time.Now()
 				resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
 				if err != nil {

@@ -372,7 +372,7 @@ func TestDemo(t *testing.T) {
 // spur bench screen answers every request and reports its figures.
 func TestBenchScreen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "14080", "-q")
 	type run struct {
 		Requests  int     `json:"requests"`
 		Errors    int     `json:"errors"`
@@ -384,15 +384,24 @@ func TestBenchScreen(t *testing.T) {
 		Baseline run `json:"baseline"`
 		Single   run `json:"single"`
 		Batch    run `json:"batch_1000"`
+		While    struct {
+			From   int64 `json:"from_height"`
+			To     int64 `json:"to_height"`
+			Screen run   `json:"screen"`
+		} `json:"while_ingesting"`
 	}
-	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json")
+	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json",
+		"--while-ingesting", sample("blk_0_to_14131.dat.bz2"))
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []run{got.Baseline, got.Single, got.Batch} {
+	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.While.Screen} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
+	}
+	if got.While.From != 14080 || got.While.To != 14131 {
+		t.Fatalf("nothing ingested during the last run: %s", out)
 	}
 }
 

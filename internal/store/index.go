@@ -145,11 +145,32 @@ func radixSort(list []entry) {
 	}
 }
 
+// smallIndex is the most entries a commit writes through Pebble's memtable
+// (and its log) rather than as an sstable of its own. Following the tip
+// commits every block: one sstable per block, each spanning the whole key
+// space of hashes, would pile up in level 0 and make Pebble compact
+// hundreds of megabytes per block, while the memtable gathers many blocks
+// into one flush. Bulk commits are far larger and go as sstables.
+const smallIndex = 1 << 17
+
 // writeIndex sorts the entries, writes them as an sstable in key order
-// ('a' addresses, 'b' blocks, 'p' postings, 't' txs) and ingests it. It reads
-// nothing but p, so it may run beside further appends.
+// ('a' addresses, 'b' blocks, 'p' postings, 't' txs) and ingests it, or,
+// for a small commit, writes them as one synced batch. It reads nothing
+// but p, so it may run beside further appends.
 func writeIndex(db *pebble.DB, opts *pebble.Options, dir string, p *pendingIndex) error {
 	if p.empty() {
+		return nil
+	}
+	if len(p.addrs)+len(p.blocks)+len(p.postings)+len(p.txs) <= smallIndex {
+		b := db.NewBatch()
+		defer b.Close()
+		err := putIndex(p, func(k, v []byte) error { return b.Set(k, v, nil) })
+		if err == nil {
+			err = b.Commit(pebble.Sync)
+		}
+		if err != nil {
+			return fmt.Errorf("store: index: %w", err)
+		}
 		return nil
 	}
 	path := filepath.Join(dir, "index-ingest.sst")
@@ -161,39 +182,7 @@ func writeIndex(db *pebble.DB, opts *pebble.Options, dir string, p *pendingIndex
 	wo := opts.MakeWriterOptions(0, db.TableFormat())
 	wo.Compression = sstable.NoCompression
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	var key []byte
-	set := func(k, v []byte) {
-		if err == nil {
-			err = w.Set(k, v)
-		}
-	}
-	var num [4]byte
-	p.sort(p.addrs)
-	for i := range p.addrs {
-		e := &p.addrs[i]
-		binary.BigEndian.PutUint32(num[:], e.num)
-		set(addrKey(key[:0], p.key(e)), num[:])
-	}
-	p.sort(p.blocks)
-	for i := range p.blocks {
-		e := &p.blocks[i]
-		binary.BigEndian.PutUint32(num[:], e.num)
-		set(blockKey(key[:0], p.key(e)), num[:])
-	}
-	// Outputs arrive in order, so a stable sort by address leaves each
-	// address's outputs sorted.
-	slices.SortStableFunc(p.postings, func(x, y posting) int { return cmp.Compare(x.addr, y.addr) })
-	for _, q := range p.postings {
-		set(postingKey(key[:0], q.addr, q.out), nil)
-	}
-	p.sort(p.txs)
-	for i := range p.txs {
-		e := &p.txs[i]
-		if i+1 < len(p.txs) && bytes.Equal(p.key(e), p.key(&p.txs[i+1])) {
-			continue // a duplicated txid: the later tx's entry names the earlier
-		}
-		set(txKey(key[:0], p.key(e)), p.value(e))
-	}
+	err = putIndex(p, w.Set)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -206,4 +195,43 @@ func writeIndex(db *pebble.DB, opts *pebble.Options, dir string, p *pendingIndex
 		return fmt.Errorf("store: index: ingesting %s: %w", path, err)
 	}
 	return nil
+}
+
+// putIndex passes p's entries to set in key order.
+func putIndex(p *pendingIndex, set func(k, v []byte) error) error {
+	var key []byte
+	var err error
+	put := func(k, v []byte) {
+		if err == nil {
+			err = set(k, v)
+		}
+	}
+	var num [4]byte
+	p.sort(p.addrs)
+	for i := range p.addrs {
+		e := &p.addrs[i]
+		binary.BigEndian.PutUint32(num[:], e.num)
+		put(addrKey(key[:0], p.key(e)), num[:])
+	}
+	p.sort(p.blocks)
+	for i := range p.blocks {
+		e := &p.blocks[i]
+		binary.BigEndian.PutUint32(num[:], e.num)
+		put(blockKey(key[:0], p.key(e)), num[:])
+	}
+	// Outputs arrive in order, so a stable sort by address leaves each
+	// address's outputs sorted.
+	slices.SortStableFunc(p.postings, func(x, y posting) int { return cmp.Compare(x.addr, y.addr) })
+	for _, q := range p.postings {
+		put(postingKey(key[:0], q.addr, q.out), nil)
+	}
+	p.sort(p.txs)
+	for i := range p.txs {
+		e := &p.txs[i]
+		if i+1 < len(p.txs) && bytes.Equal(p.key(e), p.key(&p.txs[i+1])) {
+			continue // a duplicated txid: the later tx's entry names the earlier
+		}
+		put(txKey(key[:0], p.key(e)), p.value(e))
+	}
+	return err
 }
