@@ -658,7 +658,7 @@ blocks are ingested and committed block by block in the same process.`,
 			var ing *ingestDuring
 			if len(while) > 0 {
 				ing = &ingestDuring{From: s.Height()}
-				// The run lasts as long as the ingest, and at least --duration.
+				// The run lasts exactly as long as the ingest.
 				ended := make(chan struct{})
 				var ierr error
 				start := time.Now()
@@ -667,7 +667,7 @@ blocks are ingested and committed block by block in the same process.`,
 					ing.Seconds = time.Since(start).Seconds()
 					close(ended)
 				}()
-				l := loadRun(srv.URL+"/v1/screen", one, conc, dur, ended)
+				l := loadRun(srv.URL+"/v1/screen", one, conc, 0, ended)
 				<-ended
 				if ierr != nil {
 					return fmt.Errorf("bench: screen: ingest during the run: %w", ierr)
@@ -695,7 +695,7 @@ blocks are ingested and committed block by block in the same process.`,
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
 			failed := single.Errors + batches.Errors + base.Errors
 			if ing != nil {
-				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
+				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
 				failed += ing.Screen.Errors
 			}
 			if failed > 0 {
