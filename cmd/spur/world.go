@@ -32,16 +32,25 @@ func newGen() *cobra.Command {
                      exchanges with deposit addresses swept into hot wallets and
                      batched withdrawals, a mining pool paying miners, Whirlpool
                      Tx0s and 5x5 mixes in the 0.01 and 0.5 BTC pools
-  labels/            a TagPack of public knowledge: exchange hot wallets, the
-                     Whirlpool coordinator (deposit addresses are not labelled)
+  evm/               an Ethereum-like chain as an ethereum-etl export (blocks,
+                     transactions, receipts, logs, token_transfers, traces,
+                     tokens): ETH payments, five real ERC-20 tokens, exchanges
+                     with deposit sweeps, Uniswap V2-style swaps, the four
+                     Tornado-style pools with relayers, a swap service paying
+                     out on the Bitcoin side
+  labels/            TagPacks of public knowledge: exchange hot wallets, the
+                     Whirlpool coordinator, DEX routers, mixer pools, the swap
+                     service (deposit addresses are not labelled)
   incidents.yaml     what public reporting gives an investigator per incident
   prices.csv         real daily USD closes for 2021
   truth.json         who owns every address, every CoinJoin, each incident's
                      laundering steps and destinations (read only by spur eval)
 
-The dprk-2021 scenario adds seven thefts in 2021 laundered through peel
-chains, Whirlpool, consolidation and deposits at exchanges. The EVM side of
-the world is still to come.`,
+The dprk-2021 scenario adds seven thefts in 2021 of BTC, ETH and tokens (58%
+ETH, 22% tokens, 20% BTC at theft-day prices): tokens swapped for ETH, ETH
+mixed and consolidated, bridged to BTC through the swap service or paid into
+exchanges; BTC peeled, mixed through Whirlpool, consolidated and paid into
+exchange deposit addresses. See docs/world.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {

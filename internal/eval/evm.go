@@ -185,6 +185,7 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 		o := base
 		o.Model, o.MixerLinks = model, true
 		var exHit, exFound, exTruth, huHit, huFound, huTruth float64
+		var linkHit, linkFound, linkTruth float64
 		traced := 0
 		for _, inc := range t.Incidents {
 			if inc.EVM == nil || len(inc.EVM.TheftTxs) == 0 {
@@ -208,6 +209,26 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 				return nil, err
 			}
 			traced++
+			// Withdrawals linked, against the incident's own in truth.
+			mixOuts := map[string]bool{}
+			for _, st := range inc.Steps {
+				if st.Chain == "eth" && st.Kind == "mix-out" {
+					mixOuts[strings.ToLower(st.Tx)] = true
+				}
+			}
+			linked := map[string]bool{}
+			for _, f := range res.Flows {
+				if f.Clue != "" {
+					linked[strings.ToLower(f.Tx)] = true
+				}
+			}
+			for tx := range linked {
+				linkFound++
+				if mixOuts[tx] {
+					linkHit++
+				}
+			}
+			linkTruth += float64(len(mixOuts))
 			exact, heur := map[string]float64{}, map[string]float64{}
 			for _, d := range res.Destinations {
 				if d.Asset != "ETH" {
@@ -276,6 +297,8 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 			Row{Metric: name + "exact links: recall", Value: r, Target: tr, OK: okr},
 			Row{Metric: name + "through the mixer: share recovered by heuristic links", Value: ratio(huHit, huTruth)},
 			Row{Metric: name + "through the mixer: precision of the heuristic links", Value: ratio(huHit, huFound)},
+			Row{Metric: name + "mixer withdrawals linked: precision", Value: ratio(linkHit, linkFound)},
+			Row{Metric: name + "mixer withdrawals linked: recall", Value: ratio(linkHit, linkTruth)},
 		)
 	}
 	return rows, nil

@@ -26,8 +26,10 @@ import (
 // exact trace (the deposits are a "mixer" destination); with MixerLinks,
 // withdrawals are linked to tainted deposits by public clues (the recipient
 // already holds taint or deposited it, the depositor's unusual gas price, a
-// withdrawal of the same pool within two blocks) and the trace continues from
-// them as heuristic: the value that left the mixer is counted again where it
+// withdrawal of the same pool within two blocks, and, looking ahead, a fresh
+// recipient that passes the withdrawal on to where a linked withdrawal's
+// recipient paid: consolidation) and the trace continues from them as
+// heuristic: the value that left the mixer is counted again where it
 // ends, with link "heuristic", so the exact and the heuristic pictures are
 // each whole. Exchange deposit
 // addresses and labelled services end it.
@@ -133,6 +135,10 @@ type evmTracer struct {
 	notes  map[uint32][]mixNote // pool -> tainted deposits not yet linked
 	prices map[uint64][]uint32  // gas price -> senders of the transactions paying it (the gas-price clue)
 	holds  map[uint32]bool      // addresses that held taint
+	// linked are the withdrawal transactions linked to tainted deposits;
+	// consolidated those the consolidation clue links (found by the
+	// previous replay).
+	linked, consolidated map[uint32]bool
 }
 
 type mixNote struct {
@@ -168,11 +174,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	if len(starts) == 0 {
 		return nil, fmt.Errorf("trace: nothing to trace from")
 	}
-	t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
-		holds: map[uint32]bool{}, res: &EVMResult{Model: o.Model, Start: map[string]string{}, Decimals: map[string]uint8{"ETH": 18}, MixerLinks: map[string]int{}}}
-	if n, err := s.AddrNum(zeroAddress); err == nil {
-		t.zero = n
-	}
+	res := &EVMResult{Model: o.Model, Start: map[string]string{}, Decimals: map[string]uint8{"ETH": 18}}
 	start := map[uint64]bool{}
 	first := starts[0].Transfer
 	c := s.Counts()
@@ -184,16 +186,16 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		first = min(first, st.Transfer)
 		x := s.Transfer(st.Transfer)
 		if x.Tx != evmstore.None {
-			t.res.From = append(t.res.From, s.Tx(x.Tx).Hash.Hex())
+			res.From = append(res.From, s.Tx(x.Tx).Hash.Hex())
 		}
 		name := assetName(s, x.Asset)
 		if _, d, ok := s.Token(x.Asset); ok && x.Asset != evmstore.None {
-			t.res.Decimals[name] = d
+			res.Decimals[name] = d
 		}
-		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
-		t.res.Start[name] = prev.Add(prev, x.Amount.ToBig()).String()
+		prev, _ := new(big.Int).SetString(orZero(res.Start[name]), 10)
+		res.Start[name] = prev.Add(prev, x.Amount.ToBig()).String()
 	}
-	sort.Strings(t.res.From)
+	sort.Strings(res.From)
 	// Swaps by transaction; mixer pools (contracts with mixer events).
 	swapsOf := map[uint32][]evmstore.EventRow{}
 	withdrawalOf := map[uint32]evmstore.EventRow{}
@@ -226,7 +228,6 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		}
 	}
 
-	// Replay the transfers transaction by transaction.
 	end := c.Transfers
 	if !o.Until.IsZero() {
 		r := sort.Search(int(c.Blocks), func(r int) bool { return time.Unix(int64(s.Block(uint64(r)).Time), 0).After(o.Until) })
@@ -234,15 +235,40 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			end = s.Block(uint64(r)).FirstXfer
 		}
 	}
-	x := first
-	for x < end {
-		tx := s.Transfer(x).Tx
-		next := x + 1
-		for next < end && tx != evmstore.None && s.Transfer(next).Tx == tx {
-			next++
+	run := func(consolidated map[uint32]bool) *evmTracer {
+		r := *res
+		r.MixerLinks = map[string]int{}
+		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
+			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated}
+		if n, err := s.AddrNum(zeroAddress); err == nil {
+			t.zero = n
 		}
-		t.replayTx(x, next, tx, start, swapsOf[tx], conduits, pools, withdrawalOf)
-		x = next
+		// Replay the transfers transaction by transaction.
+		for x := first; x < end; {
+			tx := s.Transfer(x).Tx
+			next := x + 1
+			for next < end && tx != evmstore.None && s.Transfer(next).Tx == tx {
+				next++
+			}
+			t.replayTx(x, next, tx, start, swapsOf[tx], conduits, pools, withdrawalOf)
+			x = next
+		}
+		return t
+	}
+	t := run(nil)
+	if o.MixerLinks {
+		// The consolidation clue looks ahead: replay again with the
+		// withdrawals it links, until no more are found.
+		for range 4 {
+			more, err := t.consolidations(withdrawalOf, pools, end)
+			if err != nil {
+				return nil, err
+			}
+			if len(more) == len(t.consolidated) {
+				break
+			}
+			t = run(more)
+		}
 	}
 	// What is still held is unspent.
 	for h, a := range t.acct {
@@ -300,6 +326,9 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 	if w, ok := withdrawals[tx]; ok && t.o.MixerLinks {
 		link, clue = t.linkWithdrawal(w, tx)
 		recipient = w.Actor
+		if link != nil {
+			t.linked[tx] = true
+		}
 	}
 	// Two passes: first everything that is not paid out by a conduit, then
 	// what conduits pay out.
@@ -634,6 +663,9 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 			break
 		}
 	}
+	if pick < 0 && t.consolidated[tx] {
+		pick, clue = 0, "consolidation"
+	}
 	if pick < 0 {
 		return nil, ""
 	}
@@ -641,6 +673,107 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 	t.notes[w.Contract] = append(ns[:pick:pick], ns[pick+1:]...)
 	t.res.MixerLinks[clue]++
 	return &n, clue
+}
+
+// consolidations returns the withdrawals linked so far and those the
+// consolidation clue adds: a withdrawal to a fresh address (funded by
+// withdrawals, and by at most a tenth as much from elsewhere, for gas) that
+// passes at least nine tenths of it on to an address where a linked
+// withdrawal's recipient also paid (not a pool or a labelled service:
+// only the actor pays there). Launderers gather their withdrawals in a
+// few addresses before cashing out; the clue names them all once one is
+// known. Withdrawals past end are not considered.
+func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools map[uint32]bool, end uint64) (map[uint32]bool, error) {
+	s := t.s
+	out := map[uint32]bool{}
+	for tx := range t.linked {
+		out[tx] = true
+	}
+	for tx := range t.consolidated {
+		out[tx] = true
+	}
+	// Where the linked withdrawals' recipients paid ETH on.
+	sinks := map[uint32]bool{}
+	recipients := map[uint32]bool{}
+	for tx := range t.linked {
+		recipients[withdrawals[tx].Actor] = true
+	}
+	for r := range recipients {
+		err := s.Postings(r, func(x uint64) bool {
+			if x >= end {
+				return false
+			}
+			tr := s.Transfer(x)
+			if tr.From == r && tr.Asset == evmstore.None && tr.To != evmstore.None && tr.To != r && t.plainAddress(tr.To, pools) &&
+				(tr.Kind == evm.KindCall || tr.Kind == evm.KindInternal) {
+				sinks[tr.To] = true
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(sinks) == 0 {
+		return out, nil
+	}
+	// Recipients of other withdrawals who pass them on to a sink.
+	byRecipient := map[uint32][]uint32{}
+	for tx, w := range withdrawals {
+		if !out[tx] && !recipients[w.Actor] {
+			byRecipient[w.Actor] = append(byRecipient[w.Actor], tx)
+		}
+	}
+	for r, txs := range byRecipient {
+		fromPools, other, toSinks := new(big.Int), new(big.Int), new(big.Int)
+		err := s.Postings(r, func(x uint64) bool {
+			if x >= end {
+				return false
+			}
+			tr := s.Transfer(x)
+			if tr.Asset != evmstore.None || tr.Kind == evm.KindFee || tr.Kind == evm.KindBurn {
+				return true
+			}
+			switch {
+			case tr.To == r && tr.From != evmstore.None && pools[tr.From]:
+				fromPools.Add(fromPools, tr.Amount.ToBig())
+			case tr.To == r:
+				other.Add(other, tr.Amount.ToBig())
+			case tr.From == r && sinks[tr.To]:
+				toSinks.Add(toSinks, tr.Amount.ToBig())
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if fromPools.Sign() == 0 {
+			continue
+		}
+		tenth := new(big.Int).Div(fromPools, big.NewInt(10))
+		if other.Cmp(tenth) <= 0 && toSinks.Cmp(new(big.Int).Sub(fromPools, tenth)) >= 0 {
+			for _, tx := range txs {
+				out[tx] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// plainAddress says whether a is an address only its owner pays by
+// choice: not a mixer pool, a labelled service, an exchange's hot wallet or
+// a contract the trace treats as a conduit.
+func (t *evmTracer) plainAddress(a uint32, pools map[uint32]bool) bool {
+	if pools[a] || a == t.zero {
+		return false
+	}
+	if _, ok := t.o.HotWallets[a]; ok {
+		return false
+	}
+	if _, _, ok := t.service(a); ok {
+		return false
+	}
+	return true
 }
 
 // distinctivePrice says whether a gas price marks its payer: most of the

@@ -30,19 +30,22 @@ func hashOf(a common.Address) common.Hash { return common.BytesToHash(a[:]) }
 //   - pays 3 ETH into the deposit address D of exchange "Ex" (hot wallet H).
 //
 // A relayer R withdraws one note to W: 0.99 ETH to W, 0.01 ETH fee to R;
-// W already holds taint, so the withdrawal is linked (address reuse).
+// W already holds taint, so the withdrawal is linked (address reuse). R
+// withdraws the other note to a fresh address F. W pays C 0.99 ETH, and F
+// pays C 0.98: F's withdrawal is linked by consolidation.
 // FIFO, through exact links: mixer 2, exchange 3, T keeps 0.9 ETH and 8,000
-// TKN, W keeps 0.1: the 10 ETH all accounted for. Through the link: W also
-// keeps 0.99 (heuristic) and the relayer's 0.01 is a mixer fee.
+// TKN, C holds 0.1 (W's first lot): the 10 ETH all accounted for. Through
+// the links (2 ETH): W keeps 0.1, C holds 0.89 + 0.98, F keeps 0.01 and
+// the relayer's two 0.01 are mixer fees.
 func TestTraceEVMByHand(t *testing.T) {
 	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
-	V, T, W, D, H, R := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa4), addr(0xa5), addr(0xa6)
+	V, T, W, D, H, R, F, C := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa4), addr(0xa5), addr(0xa6), addr(0xa7), addr(0xa8)
 	router, pair, pool, tkn := addr(0xb1), addr(0xb2), addr(0xb3), addr(0xb4)
 	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
 	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
 	tx := func(from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
 		i := uint32(len(b.Txs))
-		x := evm.Tx{Hash: common.Hash{0xee, byte(i)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
+		x := evm.Tx{Hash: common.Hash{0xee, byte(i), byte(b.Number)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
 		if value != nil {
 			x.Value = *value
 		}
@@ -88,6 +91,19 @@ func TestTraceEVMByHand(t *testing.T) {
 	wdData := append(append(word(new(uint256.Int).SetBytes(W[:])), make([]byte, 32)...), word(eth(10))...)
 	tx(R, pool, nil, []evm.Trace{{From: pool, To: W, Value: *eth(990)}, {From: pool, To: R, Value: *eth(10)}},
 		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
+	// Three blocks later (past the timing clue): 7. the other note to F;
+	// 8. W and F pay C.
+	b.MarkFailed()
+	blocks := []*evm.Block{b}
+	for n := uint64(2); n <= 4; n++ {
+		b = &evm.Block{Number: n, Hash: common.Hash{byte(n)}, Parent: b.Hash, Traces: []evm.Trace{}}
+		blocks = append(blocks, b)
+	}
+	wdData = append(append(word(new(uint256.Int).SetBytes(F[:])), make([]byte, 32)...), word(eth(10))...)
+	tx(R, pool, nil, []evm.Trace{{From: pool, To: F, Value: *eth(990)}, {From: pool, To: R, Value: *eth(10)}},
+		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
+	tx(W, C, eth(990), nil)
+	tx(F, C, eth(980), nil)
 	b.MarkFailed()
 
 	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
@@ -95,8 +111,10 @@ func TestTraceEVMByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.AppendBlock(b); err != nil {
-		t.Fatal(err)
+	for _, b := range blocks {
+		if err := s.AppendBlock(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
@@ -108,7 +126,7 @@ func TestTraceEVMByHand(t *testing.T) {
 		}
 		return n
 	}
-	theft, _ := s.TxNum(common.Hash{0xee, 2})
+	theft, _ := s.TxNum(common.Hash{0xee, 2, 1})
 	lo, _ := s.TxTransfers(theft)
 	o := EVMOptions{Model: FIFO, MixerLinks: true, HotWallets: map[uint32]string{num(H): "Ex"}, Deposits: map[uint32]uint32{num(D): num(H)},
 		Services: func(a uint32) (string, string, bool) {
@@ -135,9 +153,11 @@ func TestTraceEVMByHand(t *testing.T) {
 		"exchange " + D.Hex() + " ETH exact":              eth(3_000).Dec(),
 		"unspent " + T.Hex() + " ETH exact":               eth(900).Dec(),
 		"unspent " + T.Hex() + " " + tkn.Hex() + " exact": tkns.Dec(),
-		"unspent " + W.Hex() + " ETH exact":               eth(100).Dec(),
-		"unspent " + W.Hex() + " ETH heuristic":           eth(990).Dec(),
-		"mixer-fees " + R.Hex() + " ETH heuristic":        eth(10).Dec(),
+		"unspent " + C.Hex() + " ETH exact":               eth(100).Dec(),
+		"unspent " + W.Hex() + " ETH heuristic":           eth(100).Dec(),
+		"unspent " + C.Hex() + " ETH heuristic":           eth(890 + 980).Dec(),
+		"unspent " + F.Hex() + " ETH heuristic":           eth(10).Dec(),
+		"mixer-fees " + R.Hex() + " ETH heuristic":        eth(20).Dec(),
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -147,7 +167,7 @@ func TestTraceEVMByHand(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("destinations %v", got)
 	}
-	if res.MixerLinks["address-reuse"] != 1 {
+	if res.MixerLinks["address-reuse"] != 1 || res.MixerLinks["consolidation"] != 1 {
 		t.Errorf("mixer links %v", res.MixerLinks)
 	}
 	// Without the links the withdrawal is not followed.

@@ -70,7 +70,8 @@ type Step struct {
 	Asset string `json:"asset,omitempty"`
 	Value string `json:"value,omitempty"`
 	// Mix-out steps: the public clue that links the withdrawal to the
-	// incident's deposits (address-reuse, gas-price, timing), or "none".
+	// incident's deposits (address-reuse, gas-price, timing, consolidation),
+	// or "none".
 	Clue string `json:"clue,omitempty"`
 	// Bridge-out steps: the EVM transaction that paid the service.
 	Link string `json:"link,omitempty"`

@@ -216,7 +216,10 @@ func (es *evmScenario) block() {
 		case 4: // withdrawals to fresh addresses, most through relayers
 			for k := 0; k < 12 && r.nextOut < len(r.notes); k++ {
 				note := r.notes[r.nextOut]
-				clue := "none"
+				// A relayer's withdrawal to a fresh address is linked by
+				// the consolidation that follows (stage 5), once another
+				// withdrawal paid into the same address is linked.
+				clue := "consolidation"
 				var to common.Address
 				var rel *common.Address
 				var price *big.Int
@@ -238,7 +241,7 @@ func (es *evmScenario) block() {
 					}
 					if !e.canPayAt(r.thief0, gas, gasTransfer, r.price) {
 						rr := e.relayers[0]
-						rel, clue, price = &rr, "none", nil
+						rel, clue, price = &rr, "consolidation", nil
 					} else {
 						tx := e.send(&evmTx{from: r.thief0, to: &to, value: gas, gasUsed: gasTransfer, status: 1, price: r.price})
 						r.step(tx, r.thief0, to, "ETH", gas, "peel", "")
