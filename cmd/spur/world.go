@@ -200,12 +200,18 @@ labels/services-eth.yaml first, for the hot wallets).`,
 				rows = append(rows, et...)
 				// With the incidents and prices imported, the actor report
 				// on both chains against truth.
-				if rep, err := report.ForActor(s, es, labels, "Lazarus Group", 2021, trace.FIFO); err == nil {
+				// FIFO carries the bars; haircut and poison show why.
+				for _, model := range []string{trace.FIFO, trace.Haircut, trace.Poison} {
+					rep, err := report.ForActor(s, es, labels, "Lazarus Group", 2021, model)
+					if err != nil {
+						break
+					}
 					places := map[string]float64{}
 					for _, d := range rep.Destinations {
 						places[d.Place] += d.USD
 					}
-					rows = append(rows, eval.ActorReport(rep.StolenUSD, rep.AssetMix, rep.MixedShare, places, t)...)
+					rows = append(rows, eval.ActorReport(model, rep.StolenUSD, rep.AssetMix, rep.MixedShare, places, t)...)
+					rows = append(rows, eval.ReportDestinations(model, rep.Incidents, t)...)
 				}
 			}
 			if asJSON {

@@ -131,9 +131,16 @@ func TestGenIngestEval(t *testing.T) {
 	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true,
 		"evm transactions ingested": true, "evm deposit addresses: precision": true, "evm deposit addresses: recall": true, "evm clustering (deposits + reuse): pairwise precision": true,
 		"evm bridge deposits: recall of the incidents'": true,
-		"evm tracing (fifo): exact links: precision":    true, "evm tracing (fifo): exact links: recall": true}
+		"evm tracing (fifo): exact links: precision":    true, "evm tracing (fifo): exact links: recall": true,
+		// The actor report's bars.
+		"report (fifo): total USD stolen / truth": true, "report (fifo): BTC share of the stolen USD": true, "report (fifo): ETH share": true,
+		"report (fifo): token share": true, "report (fifo): share through mixers": true,
+		"report (fifo): at exchanges / truth": true, "report (fifo): still unspent / truth": true}
 	realism := 0
 	for _, r := range rows {
+		if strings.HasPrefix(r.Metric, "report") || strings.Contains(r.Metric, "mixer withdrawals linked") {
+			t.Logf("%s: %v", r.Metric, r.Value)
+		}
 		if strings.HasPrefix(r.Metric, "realism:") || strings.HasPrefix(r.Metric, "evm realism:") {
 			t.Logf("%s: %v", r.Metric, r.Value)
 			if r.OK != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/trace"
 	"github.com/spur-forensics/spur/internal/world"
 )
@@ -331,7 +332,7 @@ func orZero(s string) string {
 
 // ActorReport checks an actor report against truth: total USD at theft-day
 // prices, the asset mix, and the share that went through mixers.
-func ActorReport(total float64, mix map[string]float64, mixed float64, places map[string]float64, t *world.Truth) []Row {
+func ActorReport(model string, total float64, mix map[string]float64, mixed float64, places map[string]float64, t *world.Truth) []Row {
 	var tBTC, tETH, tTok, tMixed, tExch, tUnspent float64
 	for _, inc := range t.Incidents {
 		btcP, _ := world.PriceOn("BTC", inc.Date)
@@ -398,17 +399,104 @@ func ActorReport(total float64, mix map[string]float64, mixed float64, places ma
 	if tTotal == 0 {
 		return nil
 	}
+	// The bars are FIFO's; the other models are shown beside it.
+	fifo := model == trace.FIFO
+	target := func(t string, ok *bool) (string, *bool) {
+		if !fifo {
+			return "", nil
+		}
+		return t, ok
+	}
 	within := func(a, b, tol float64) *bool { return check(b != 0 && (a-b)/b <= tol && (b-a)/b <= tol) }
 	pts := func(a, b float64) *bool { return check(a-b <= 0.01 && b-a <= 0.01) }
-	return []Row{
-		{Metric: "report (fifo): total USD stolen / truth", Value: total / tTotal, Target: "within 1%", OK: within(total, tTotal, 0.01)},
-		{Metric: "report (fifo): BTC share of the stolen USD", Value: mix["BTC"], Target: fmt.Sprintf("%.4f ± 0.01", tBTC/tTotal), OK: pts(mix["BTC"], tBTC/tTotal)},
-		{Metric: "report (fifo): ETH share", Value: mix["ETH"], Target: fmt.Sprintf("%.4f ± 0.01", tETH/tTotal), OK: pts(mix["ETH"], tETH/tTotal)},
-		{Metric: "report (fifo): token share", Value: mix["tokens"], Target: fmt.Sprintf("%.4f ± 0.01", tTok/tTotal), OK: pts(mix["tokens"], tTok/tTotal)},
-		{Metric: "report (fifo): share through mixers", Value: mixed, Target: fmt.Sprintf("%.4f ± 0.05", tMixed/tTotal), OK: check(mixed-tMixed/tTotal <= 0.05 && tMixed/tTotal-mixed <= 0.05)},
-		// What the mixers' unlinked withdrawals carried stays "mixer (not
-		// followed)": these two fall short by about that much.
-		{Metric: "report (fifo): at exchanges / truth", Value: exch / tExch, Target: "within 5%", OK: within(exch, tExch, 0.05)},
-		{Metric: "report (fifo): still unspent / truth", Value: unspent / tUnspent, Target: "within 5%", OK: within(unspent, tUnspent, 0.05)},
+	name := "report (" + model + "): "
+	row := func(metric string, v float64, t string, ok *bool) Row {
+		t, ok = target(t, ok)
+		return Row{Metric: name + metric, Value: v, Target: t, OK: ok}
 	}
+	return []Row{
+		row("total USD stolen / truth", total/tTotal, "within 1%", within(total, tTotal, 0.01)),
+		row("BTC share of the stolen USD", mix["BTC"], fmt.Sprintf("%.4f ± 0.01", tBTC/tTotal), pts(mix["BTC"], tBTC/tTotal)),
+		row("ETH share", mix["ETH"], fmt.Sprintf("%.4f ± 0.01", tETH/tTotal), pts(mix["ETH"], tETH/tTotal)),
+		row("token share", mix["tokens"], fmt.Sprintf("%.4f ± 0.01", tTok/tTotal), pts(mix["tokens"], tTok/tTotal)),
+		row("share through mixers", mixed, fmt.Sprintf("%.4f ± 0.05", tMixed/tTotal), check(mixed-tMixed/tTotal <= 0.05 && tMixed/tTotal-mixed <= 0.05)),
+		row("at exchanges / truth", exch/tExch, "within 5%", within(exch, tExch, 0.05)),
+		row("still unspent / truth", unspent/tUnspent, "within 5%", within(unspent, tUnspent, 0.05)),
+	}
+}
+
+// ReportDestinations scores where an actor report says each incident's
+// money ended (USD at the theft day, both chains, bridged BTC included)
+// against truth, value-weighted over the places money rests: each exchange
+// and unspent. Precision is the reported value that truth has at the same
+// place, recall the true value the report finds there. Per incident for
+// FIFO, and in total for every model.
+func ReportDestinations(model string, incs []*report.Incident, t *world.Truth) []Row {
+	truthOf := map[string]*world.Incident{}
+	for i := range t.Incidents {
+		truthOf[t.Incidents[i].ID] = t.Incidents[i]
+	}
+	key := func(place string) (string, bool) {
+		place = strings.TrimSuffix(place, " (via bridge)")
+		place = strings.Replace(place, "exchange: ", "exchange:", 1)
+		return place, strings.HasPrefix(place, "exchange:") || place == "unspent"
+	}
+	name := "report (" + model + "): destinations"
+	var hit, found, want float64
+	var rows []Row
+	for _, r := range incs {
+		inc := truthOf[r.ID]
+		if inc == nil {
+			continue
+		}
+		got := map[string]float64{}
+		add := func(ds []report.Destination) {
+			for _, d := range ds {
+				if k, ok := key(d.Place); ok {
+					got[k] += d.USD
+				}
+			}
+		}
+		add(r.Destinations)
+		if r.EVM != nil {
+			add(r.EVM.Destinations)
+		}
+		truth := map[string]float64{}
+		btcP, _ := world.PriceOn("BTC", inc.Date)
+		for k, v := range inc.Destinations {
+			if k, ok := key(k); ok {
+				truth[k] += float64(v) / 1e8 * btcP
+			}
+		}
+		if inc.EVM != nil {
+			ethP, _ := world.PriceOn("ETH", inc.Date)
+			for k, v := range inc.EVM.Destinations {
+				if k, ok := key(k); ok {
+					truth[k] += ethOf(v) * ethP
+				}
+			}
+			for k, v := range inc.EVM.BridgedBTC {
+				if k, ok := key(k); ok {
+					truth[k] += float64(v) / 1e8 * btcP
+				}
+			}
+		}
+		var h, f, w float64
+		for k, v := range got {
+			f += v
+			h += min(v, truth[k])
+		}
+		for _, v := range truth {
+			w += v
+		}
+		hit, found, want = hit+h, found+f, want+w
+		if model == trace.FIFO {
+			rows = append(rows,
+				Row{Metric: fmt.Sprintf("%s %s: precision", name, r.ID), Value: h / max(f, 1e-9)},
+				Row{Metric: fmt.Sprintf("%s %s: recall", name, r.ID), Value: h / max(w, 1e-9)})
+		}
+	}
+	return append(rows,
+		Row{Metric: name + ", all incidents: precision", Value: hit / max(found, 1e-9)},
+		Row{Metric: name + ", all incidents: recall", Value: hit / max(want, 1e-9)})
 }
