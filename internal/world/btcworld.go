@@ -114,18 +114,21 @@ type IncidentEVM struct {
 
 // Truth is truth.json: what really happened in the world.
 type Truth struct {
-	Version   int            `json:"version"`
-	Seed      uint64         `json:"seed"`
-	Network   string         `json:"network"`
-	Entities  []TruthEntity  `json:"entities"`
-	Addresses map[string]int `json:"addresses"` // Bitcoin address -> entity id
-	// EVMAddresses are the EVM side's addresses (EIP-55) -> entity id.
+	Version  int           `json:"version"`
+	Seed     uint64        `json:"seed"`
+	Network  string        `json:"network"`
+	Entities []TruthEntity `json:"entities"`
+	// Addresses (Bitcoin) and EVMAddresses (EIP-55) map to entity ids.
+	// Generate leaves both nil in the Truth it returns: it streams them
+	// into truth.json, where they are the last two members.
+	Addresses    map[string]int    `json:"addresses,omitempty"`
 	EVMAddresses map[string]int    `json:"evm_addresses,omitempty"`
 	CoinJoins    map[string]string `json:"coinjoins"` // txid -> kind
 	Incidents    []*Incident       `json:"incidents"`
 	Stats        map[string]any    `json:"stats"`
 
-	mixerFeeAddr string
+	mixerFeeAddr    string
+	addrs, evmAddrs *ownerLog // the addresses' owners while generating
 }
 
 type coin struct {
@@ -237,7 +240,7 @@ func (w *world) address(wl *wallet, reuse int) []byte {
 	}
 	_, a, _ := btc.ScriptAddress(s)
 	text := a.String(w.net)
-	w.truth.Addresses[text] = wl.id
+	w.truth.addrs.add(text, wl.id)
 	if len(wl.addrs) < 64 {
 		wl.addrs = append(wl.addrs, text)
 	} else {
@@ -382,10 +385,19 @@ func Generate(dir string, o Options) (*Truth, error) {
 	w := &world{
 		g:   &gen{rng: rand.New(rand.NewPCG(o.Seed, 0x77)), o: ChainOptions{FileSize: 128 << 20, XorKey: o.XorKey}, dir: blocksDir, magic: net.Magic},
 		rng: rand.New(rand.NewPCG(o.Seed, 0x5eed)), o: o, net: net,
-		truth:  Truth{Version: 1, Seed: o.Seed, Network: "regtest", Addresses: map[string]int{}, EVMAddresses: map[string]int{}, CoinJoins: map[string]string{}},
+		truth:  Truth{Version: 1, Seed: o.Seed, Network: "regtest", CoinJoins: map[string]string{}},
 		time:   time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC),
 		counts: map[string]int{},
 	}
+	var err error
+	if w.truth.addrs, err = newOwnerLog(dir, "truth-addresses"); err != nil {
+		return nil, err
+	}
+	defer w.truth.addrs.close()
+	if w.truth.evmAddrs, err = newOwnerLog(dir, "truth-evm-addresses"); err != nil {
+		return nil, err
+	}
+	defer w.truth.evmAddrs.close()
 	for i := range o.Scale {
 		w.users = append(w.users, w.newEntity(KindUser, fmt.Sprintf("user %d", i)))
 	}
@@ -454,10 +466,10 @@ func Generate(dir string, o Options) (*Truth, error) {
 	if scen != nil {
 		scen.finish()
 	}
-	w.truth.Stats = map[string]any{"blocks": o.Blocks + 1, "txs": w.counts["txs"] + 1, "addresses": len(w.truth.Addresses),
+	w.truth.Stats = map[string]any{"blocks": o.Blocks + 1, "txs": w.counts["txs"] + 1, "addresses": w.truth.addrs.n,
 		"entities": len(w.truth.Entities), "coinjoins": len(w.truth.CoinJoins), "tx0s": w.counts["tx0"], "sweeps": w.counts["sweep"],
 		"withdrawal_batches": w.counts["withdrawal"], "payments": w.counts["payment"], "deposits": w.counts["deposit"],
-		"evm_blocks": w.counts["evm_blocks"], "evm_txs": w.counts["evm_txs"], "evm_addresses": len(w.truth.EVMAddresses),
+		"evm_blocks": w.counts["evm_blocks"], "evm_txs": w.counts["evm_txs"], "evm_addresses": w.truth.evmAddrs.n,
 		"evm_swaps": w.counts["evm_swaps"], "evm_mix_deposits": w.counts["evm_mix_deposits"], "evm_mix_withdrawals": w.counts["evm_mix_withdrawals"],
 		"evm_sweeps": w.counts["evm_sweeps"]}
 	if err := w.writeFiles(dir); err != nil {
@@ -534,13 +546,19 @@ func (w *world) background(mixerFee []byte) {
 		w.deposit(p, e, v)
 	}
 	for _, e := range w.exch {
-		if w.height%6 == 0 && len(e.deposits) >= 2 {
+		// Every six blocks the exchange sweeps what its deposit addresses
+		// received, 40 inputs a sweep at most; however many deposits came
+		// in, none waits longer than that.
+		for w.height%6 == 0 && len(e.deposits) >= 2 {
 			n := min(len(e.deposits), 40)
 			in := e.deposits[:n]
-			e.deposits = append([]coin(nil), e.deposits[n:]...)
+			e.deposits = e.deposits[n:]
 			hot, _ := btc.ParseAddress(e.hot, w.net)
 			w.spend(in, []btc.TxOut{{Value: total(in) - w.fee(), Script: hot.Script()}}, []*wallet{e.w})
 			w.counts["sweep"]++
+		}
+		if len(e.deposits) == 0 {
+			e.deposits = nil // let the swept backing array go
 		}
 		if w.height%4 == 1 && total(e.w.coins) > 1e8 {
 			n := 3 + w.rng.IntN(12)

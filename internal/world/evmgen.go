@@ -42,19 +42,19 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 	pool := w.newEntity(KindPool, "Ethermine Peak")
 	e.miner = e.addr(pool.id, "miner", 0)
 	dex := w.newEntity(KindDEX, "Uniswap V2")
-	w.truth.EVMAddresses[routerAddr.Hex()] = dex.id
+	e.own(routerAddr, dex.id)
 	lp := w.newEntity(KindUser, "liquidity provider")
 	lpAddr := e.addr(lp.id, "lp", 0)
 	for _, t := range evmTokens {
 		pair := common.BytesToAddress(keccak([]byte("pair"), t.addr[:], wethAddr[:]).Bytes()[12:])
 		e.pairs[t.addr] = pair
-		w.truth.EVMAddresses[pair.Hex()] = dex.id
+		e.own(pair, dex.id)
 	}
 	weth := w.newEntity(KindToken, "WETH9")
-	w.truth.EVMAddresses[wethAddr.Hex()] = weth.id
+	e.own(wethAddr, weth.id)
 	mixer := w.newEntity(KindMixer, "Tornado Cash")
 	for _, p := range tornado {
-		w.truth.EVMAddresses[p.addr.Hex()] = mixer.id
+		e.own(p.addr, mixer.id)
 	}
 	for i := range 3 {
 		rel := w.newEntity(KindService, fmt.Sprintf("Tornado relayer %d", i+1))
@@ -65,7 +65,7 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 	for i, t := range evmTokens {
 		is := w.newEntity(KindService, t.name+" issuer")
 		issuers[i] = e.addr(is.id, "issuer", 0)
-		w.truth.EVMAddresses[t.addr.Hex()] = is.id
+		e.own(t.addr, is.id)
 	}
 	var es *evmScenario
 	if sc != nil {

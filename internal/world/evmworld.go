@@ -167,11 +167,18 @@ type tornadoNote struct {
 
 func (e *evmWorld) addr(owner int, tag string, n int) common.Address {
 	a := common.BytesToAddress(keccak([]byte(fmt.Sprintf("spur world %d %s %d %d", e.w.o.Seed, tag, owner, n))).Bytes()[12:])
-	if owner >= 0 && !e.addrSeen[a] {
-		e.addrSeen[a] = true
-		e.w.truth.EVMAddresses[a.Hex()] = owner
+	if owner >= 0 {
+		e.own(a, owner)
 	}
 	return a
+}
+
+// own records a's owner in truth, once.
+func (e *evmWorld) own(a common.Address, owner int) {
+	if !e.addrSeen[a] {
+		e.addrSeen[a] = true
+		e.w.truth.evmAddrs.add(a.Hex(), owner)
+	}
 }
 
 func (e *evmWorld) balance(a common.Address) *big.Int {

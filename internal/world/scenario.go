@@ -2,7 +2,6 @@ package world
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -357,10 +356,8 @@ func (w *world) writeFiles(dir string) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(f)
-	enc := json.NewEncoder(bw)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(&w.truth); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := w.truth.write(bw); err != nil {
 		f.Close()
 		return err
 	}
