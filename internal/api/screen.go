@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -123,7 +124,7 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 		}
 		if res.Chain == label.ChainBTC {
 			if s.cfg.Clusters != nil {
-				if res.Entity, err = query.AddressEntity(st, s.cfg.Clusters, s.cfg.Labels, it.Address); err != nil {
+				if res.Entity, err = s.addressEntity(st, it.Address); err != nil {
 					return nil, err
 				}
 			}
@@ -143,6 +144,42 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 	}
 	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
+}
+
+// addressEntity is query.AddressEntity with the members' labels found
+// through the labelled set, and a large entity's answer kept: the
+// clustering and the labels do not change while the server runs.
+func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntity, error) {
+	a, err := btc.ParseAddress(addr, st.Network())
+	if err != nil {
+		return nil, nil
+	}
+	n, err := st.AddrNum(a)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, ok := s.cfg.Clusters.Entity(n)
+	if !ok {
+		return nil, nil
+	}
+	if v, ok := s.entities.Load(e); ok {
+		return v.(*query.ScreenEntity), nil
+	}
+	var maybe func(uint32) bool
+	if s.labelled != nil {
+		maybe = func(m uint32) bool {
+			_, ok := s.labelled[m]
+			return ok || m >= s.labelledBelow
+		}
+	}
+	v, err := query.AddressNumEntity(st, s.cfg.Clusters, s.cfg.Labels, n, maybe)
+	if err == nil && v != nil && v.Size >= 16 {
+		s.entities.Store(e, v)
+	}
+	return v, err
 }
 
 // category returns the risk category of an address from its labels or its

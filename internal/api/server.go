@@ -66,8 +66,10 @@ type Server struct {
 	routes  []string
 	names   *names.Index
 	once    sync.Once
-	// entityCat caches each entity's most severe category (uint32 -> string).
-	entityCat sync.Map
+	// entityCat caches each entity's most severe category (uint32 -> string),
+	// entities each large entity's screening summary (uint32 ->
+	// *query.ScreenEntity).
+	entityCat, entities sync.Map
 	// labelled holds the store's address numbers that carry a label (nil:
 	// unknown, look every address up).
 	labelled map[uint32]struct{}

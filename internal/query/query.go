@@ -317,11 +317,14 @@ func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, add
 	if err != nil {
 		return nil, err
 	}
-	return AddressNumEntity(s, c, labels, n)
+	return AddressNumEntity(s, c, labels, n, nil)
 }
 
 // AddressNumEntity is AddressEntity for an address number of the store.
-func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, n uint32) (*ScreenEntity, error) {
+// maybeLabelled, if not nil, says which members may carry a label; the
+// others are not looked up (a server knows its labelled addresses by
+// number, and an exchange's entity has hundreds of thousands of members).
+func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, n uint32, maybeLabelled func(uint32) bool) (*ScreenEntity, error) {
 	e, ok := c.Entity(n)
 	if !ok {
 		return nil, nil
@@ -329,6 +332,9 @@ func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, 
 	members := c.Members(e)
 	v := &ScreenEntity{ID: e, Size: len(members), Labels: []EntityLabel{}}
 	for _, m := range members {
+		if maybeLabelled != nil && !maybeLabelled(m) {
+			continue
+		}
 		text := s.Address(m).String(s.Network())
 		ls, err := labels.LookupKey(text)
 		if err != nil {
