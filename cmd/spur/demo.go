@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	spur "github.com/spur-forensics/spur"
 	"github.com/spur-forensics/spur/internal/api"
@@ -51,6 +52,7 @@ func writeSamples(dir string, names ...string) ([]string, error) {
 
 func newDemo() *cobra.Command {
 	var dir, serveAddr string
+	var noServe bool
 	var keep bool
 	var serveLabels *label.Store
 	var serveEVM *evmstore.Store
@@ -403,6 +405,16 @@ The store goes to a temporary directory unless --store is given.`,
 			} else {
 				fmt.Println("\nRun 'spur demo --store DIR' to keep the store and query it yourself.")
 			}
+			if serveAddr == "" && !noServe && isTerminal(os.Stdout) {
+				// A person at a terminal gets the page at the end; a
+				// script (stdout not a terminal) gets its exit.
+				serveAddr = "127.0.0.1:8080"
+				if ln, err := net.Listen("tcp", serveAddr); err != nil {
+					serveAddr = "127.0.0.1:0" // 8080 is taken: any free port
+				} else {
+					ln.Close()
+				}
+			}
 			if serveAddr == "" || serveLabels == nil {
 				fmt.Println("Run 'spur demo --serve 127.0.0.1:8080' to explore the world in the browser at the end.")
 				return nil
@@ -430,8 +442,15 @@ The store goes to a temporary directory unless --store is given.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "keep the demo store in this directory")
-	c.Flags().StringVar(&serveAddr, "serve", "", "at the end, serve the investigation page on the demo world at this address (e.g. 127.0.0.1:8080)")
+	c.Flags().StringVar(&serveAddr, "serve", "", "at the end, serve the investigation page on the demo world at this address (default at a terminal: 127.0.0.1:8080)")
+	c.Flags().BoolVar(&noServe, "no-serve", false, "end without serving the page, even at a terminal")
 	return c
+}
+
+// isTerminal says whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // writeSanctions decompresses the embedded OFAC SDN CSV set into dir.

@@ -71,19 +71,31 @@ func (e *evmWorld) payToken() {
 	t := evmTokens[e.rng.IntN(len(evmTokens))]
 	usd := 20 + e.rng.ExpFloat64()*800
 	amt := units(usd/e.price(t.symbol), t.decimals)
-	// A few tries to find a holder: a third of users hold each token.
+	// A few tries to find a holder with enough (a third of users hold
+	// each token); holders found empty are dropped from the list.
+	hs := e.holders[t.addr]
 	for range 6 {
-		u, v := e.user(), e.user()
-		for _, a := range e.active(u) {
-			if e.tokBalance(t.addr, a).Cmp(amt) >= 0 && e.canPay(a, new(big.Int), gasToken) {
-				to := e.userAddr(v)
-				tok := t.addr
-				e.send(&evmTx{from: a, to: &tok, gasUsed: gasToken, selector: "a9059cbb", status: 1, logs: []evmLog{transferLog(t.addr, a, to, amt)}})
-				e.counts["evm_token_payments"]++
-				return
-			}
+		if len(hs) == 0 {
+			break
+		}
+		i := e.rng.IntN(len(hs))
+		a := hs[i]
+		b := e.tokOf(t.addr, a)
+		if b.Sign() == 0 {
+			hs[i] = hs[len(hs)-1]
+			hs = hs[:len(hs)-1]
+			continue
+		}
+		if b.Cmp(amt) >= 0 && e.canPay(a, new(big.Int), gasToken) {
+			to := e.userAddr(e.user())
+			tok := t.addr
+			e.holders[t.addr] = hs
+			e.send(&evmTx{from: a, to: &tok, gasUsed: gasToken, selector: "a9059cbb", status: 1, logs: []evmLog{transferLog(t.addr, a, to, amt)}})
+			e.counts["evm_token_payments"]++
+			return
 		}
 	}
+	e.holders[t.addr] = hs
 }
 
 // deposit: a user pays ETH into its deposit address at an exchange.
@@ -120,7 +132,7 @@ func (e *evmWorld) sweep(x int) {
 	for _, d := range dirty {
 		delete(e.dirtySet, d)
 		fee := e.fee(gasTransfer)
-		b := e.balance(d)
+		b := e.ethOf(d)
 		if b.Cmp(new(big.Int).Mul(fee, big.NewInt(20))) < 0 {
 			continue
 		}
@@ -163,7 +175,7 @@ func (e *evmWorld) swapTokenForETH(from common.Address, ti int, in *big.Int) *ev
 	t := evmTokens[ti]
 	pair := e.pairs[t.addr]
 	out := e.quote(in, t.symbol, t.decimals, "ETH", 18)
-	if e.tokBalance(wethAddr, pair).Cmp(out) < 0 || e.tokBalance(t.addr, from).Cmp(in) < 0 || !e.canPay(from, new(big.Int), gasSwap) {
+	if e.tokOf(wethAddr, pair).Cmp(out) < 0 || e.tokOf(t.addr, from).Cmp(in) < 0 || !e.canPay(from, new(big.Int), gasSwap) {
 		return nil
 	}
 	r := routerAddr
@@ -181,7 +193,7 @@ func (e *evmWorld) swapETHForToken(from common.Address, ti int, in *big.Int) *ev
 	t := evmTokens[ti]
 	pair := e.pairs[t.addr]
 	out := e.quote(in, "ETH", 18, t.symbol, t.decimals)
-	if e.tokBalance(t.addr, pair).Cmp(out) < 0 || !e.canPay(from, in, gasSwap) {
+	if e.tokOf(t.addr, pair).Cmp(out) < 0 || !e.canPay(from, in, gasSwap) {
 		return nil
 	}
 	r := routerAddr
@@ -205,7 +217,7 @@ func (e *evmWorld) backgroundSwap() {
 		return
 	}
 	for _, a := range e.active(u) {
-		if b := e.tokBalance(t.addr, a); b.Sign() > 0 {
+		if b := e.tokOf(t.addr, a); b.Sign() > 0 {
 			in := new(big.Int).Div(b, big.NewInt(int64(1+e.rng.IntN(3))))
 			if e.swapTokenForETH(a, ti, in) != nil {
 				e.counts["evm_swaps"]++
@@ -247,7 +259,7 @@ func (e *evmWorld) mixWithdraw(pool int, to common.Address, relayer *common.Addr
 		fee = new(big.Int).Add(new(big.Int).Div(d, big.NewInt(300)), e.fee(gasMixWithdr))
 		sender = *relayer
 	}
-	if !e.canPayAt(sender, new(big.Int), gasMixWithdr, price) || e.balance(p).Cmp(d) < 0 {
+	if !e.canPayAt(sender, new(big.Int), gasMixWithdr, price) || e.ethOf(p).Cmp(d) < 0 {
 		return nil
 	}
 	nullifier := keccak([]byte("nullifier"), p[:], big.NewInt(int64(e.counts["evm_mix_withdrawals"])).Bytes(), big.NewInt(int64(e.w.o.Seed)).Bytes())
@@ -321,7 +333,7 @@ func (e *evmWorld) backgroundWithdraw() {
 // transactions; token transfers about a quarter; Uniswap a large share) and
 // is a documented knob elsewhere.
 func (e *evmWorld) background() {
-	n := max(3, len(e.users)/12)
+	n := max(3, len(e.users)/8)
 	for range n {
 		switch r := e.rng.IntN(100); {
 		case r < 14:

@@ -18,7 +18,7 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 	e := &evmWorld{w: w, rng: rand.New(rand.NewPCG(w.o.Seed, 0xe7e7)), dir: dir,
 		eth: map[common.Address]*big.Int{}, tok: map[common.Address]map[common.Address]*big.Int{},
 		nonce: map[common.Address]uint64{}, pairs: map[common.Address]common.Address{}, leaf: map[common.Address]int{},
-		counts: map[string]int{}, addrSeen: map[common.Address]bool{}, depositOf: map[common.Address]int{}, dirtySet: map[common.Address]bool{}}
+		counts: map[string]int{}, addrSeen: map[common.Address]bool{}, holders: map[common.Address][]common.Address{}, userOwned: map[common.Address]bool{}, depositOf: map[common.Address]int{}, dirtySet: map[common.Address]bool{}}
 	if err := e.open(); err != nil {
 		return err
 	}

@@ -162,7 +162,7 @@ func (es *evmScenario) block() {
 		case 1: // tokens to ETH on the DEX, in slices of about $1.5M
 			done := true
 			for ti := range evmTokens {
-				b := e.tokBalance(evmTokens[ti].addr, r.thief0)
+				b := e.tokOf(evmTokens[ti].addr, r.thief0)
 				if b.Sign() == 0 {
 					continue
 				}
@@ -179,7 +179,7 @@ func (es *evmScenario) block() {
 				r.stage = 2
 			}
 		case 2: // split the ETH over fresh addresses for the mixer
-			total := new(big.Int).Sub(e.balance(r.thief0), ethWei(1))
+			total := new(big.Int).Sub(e.ethOf(r.thief0), ethWei(1))
 			mix, _ := new(big.Float).Mul(new(big.Float).SetInt(total), big.NewFloat(mixShare)).Int(nil)
 			part := new(big.Int).Div(mix, big.NewInt(4))
 			for k := range 4 {
@@ -270,7 +270,7 @@ func (es *evmScenario) block() {
 				}
 				seen[a] = true
 				fee := new(big.Int).Mul(big.NewInt(gasTransfer), e.gasPrice())
-				v := new(big.Int).Sub(e.balance(a), fee)
+				v := new(big.Int).Sub(e.ethOf(a), fee)
 				if v.Sign() <= 0 {
 					continue
 				}
@@ -293,7 +293,7 @@ func (es *evmScenario) block() {
 					plan = []cashOut{{es.bridge, "bridge", "bridge", 1, 2}, {dep, "deposit", exch, 2, 3}}
 				}
 				for _, p := range plan {
-					spendable := new(big.Int).Sub(e.balance(a), new(big.Int).Mul(e.fee(gasTransfer), big.NewInt(3)))
+					spendable := new(big.Int).Sub(e.ethOf(a), new(big.Int).Mul(e.fee(gasTransfer), big.NewInt(3)))
 					if spendable.Sign() <= 0 {
 						break
 					}
@@ -359,13 +359,13 @@ func (es *evmScenario) finish() {
 		for _, a := range append(append(append([]common.Address{r.thief0}, r.splits...), r.outs...), r.cons...) {
 			if !seen[a] {
 				seen[a] = true
-				rest.Add(rest, e.balance(a))
+				rest.Add(rest, e.ethOf(a))
 			}
 		}
 		r.inc.EVM.Destinations["unspent"] = rest.String()
 		exact := new(big.Int)
 		for _, a := range append([]common.Address{r.thief0}, r.splits...) {
-			exact.Add(exact, e.balance(a))
+			exact.Add(exact, e.ethOf(a))
 		}
 		r.inc.EVM.DestinationsExact["unspent"] = exact.String()
 	}

@@ -129,23 +129,27 @@ type evmWorld struct {
 	xfersW  *csv.Writer
 	tracesW *csv.Writer
 
-	number   uint64
-	time     time.Time
-	parent   common.Hash
-	miner    common.Address
-	baseFee  *big.Int // nil before London
-	tip      *big.Int
-	pending  []*evmTx
-	eth      map[common.Address]*big.Int
-	tok      map[common.Address]map[common.Address]*big.Int // token -> holder -> balance
-	nonce    map[common.Address]uint64
-	pairs    map[common.Address]common.Address // token -> pair
-	users    [][]common.Address                // addresses of each user
-	userIDs  []int
-	exchHot  []common.Address
-	exchIDs  []int
-	relayers []common.Address
-	exchDep  []map[int]common.Address // exchange -> user -> deposit address
+	number  uint64
+	time    time.Time
+	parent  common.Hash
+	miner   common.Address
+	baseFee *big.Int // nil before London
+	tip     *big.Int
+	pending []*evmTx
+	eth     map[common.Address]*big.Int
+	tok     map[common.Address]map[common.Address]*big.Int // token -> holder -> balance
+	// holders are the users' addresses that received each token (some
+	// may have spent it since): where token payments come from.
+	holders   map[common.Address][]common.Address
+	userOwned map[common.Address]bool
+	nonce     map[common.Address]uint64
+	pairs     map[common.Address]common.Address // token -> pair
+	users     [][]common.Address                // addresses of each user
+	userIDs   []int
+	exchHot   []common.Address
+	exchIDs   []int
+	relayers  []common.Address
+	exchDep   []map[int]common.Address // exchange -> user -> deposit address
 	// depositOf maps deposit addresses to their exchange; dirty lists, per
 	// exchange and in payment order, those paid since its last sweep.
 	depositOf map[common.Address]int
@@ -170,6 +174,9 @@ func (e *evmWorld) addr(owner int, tag string, n int) common.Address {
 	if owner >= 0 {
 		e.own(a, owner)
 	}
+	if tag == "user" {
+		e.userOwned[a] = true
+	}
 	return a
 }
 
@@ -188,6 +195,27 @@ func (e *evmWorld) balance(a common.Address) *big.Int {
 		e.eth[a] = b
 	}
 	return b
+}
+
+// zeroBalance is what ethOf and tokOf return for an address that holds
+// nothing; it must not be changed.
+var zeroBalance = new(big.Int)
+
+// ethOf and tokOf read a balance without making an entry for it: most
+// addresses a wallet looks at hold nothing, and entries made for them
+// would grow the maps with every lookup.
+func (e *evmWorld) ethOf(a common.Address) *big.Int {
+	if b := e.eth[a]; b != nil {
+		return b
+	}
+	return zeroBalance
+}
+
+func (e *evmWorld) tokOf(t, a common.Address) *big.Int {
+	if b := e.tok[t][a]; b != nil {
+		return b
+	}
+	return zeroBalance
 }
 
 func (e *evmWorld) tokBalance(t, a common.Address) *big.Int {
@@ -227,7 +255,7 @@ func (e *evmWorld) canPayAt(a common.Address, value *big.Int, gas uint64, price 
 	if price != nil {
 		fee = new(big.Int).Mul(new(big.Int).SetUint64(gas), price)
 	}
-	return e.balance(a).Cmp(new(big.Int).Add(value, fee)) >= 0
+	return e.ethOf(a).Cmp(new(big.Int).Add(value, fee)) >= 0
 }
 
 func transferLog(token, from, to common.Address, v *big.Int) evmLog {
@@ -287,7 +315,11 @@ func (e *evmWorld) send(tx *evmTx) *evmTx {
 				if from != (common.Address{}) {
 					e.tokBalance(l.addr, from).Sub(e.tokBalance(l.addr, from), v)
 				}
-				e.tokBalance(l.addr, to).Add(e.tokBalance(l.addr, to), v)
+				b := e.tokBalance(l.addr, to)
+				if b.Sign() == 0 && e.userOwned[to] {
+					e.holders[l.addr] = append(e.holders[l.addr], to)
+				}
+				b.Add(b, v)
 			}
 		}
 	}
