@@ -10,9 +10,9 @@ import (
 )
 
 // liveReserve is the address space a live reader maps per column up front.
-// It is only reserved, not used: 64 GiB per column outgrows any chain's
-// column but in.out and out.value of a mainnet store at several times
-// today's size, and a column that does outgrow it is mapped again.
+// It is only reserved, not used: 64 GiB is about two and a half times the
+// largest column of a mainnet store today (out.value, 8 bytes for each of
+// some 3 billion outputs), and a column that outgrows it is mapped again.
 const liveReserve = 64 << 30
 
 // Live lets any number of goroutines read a store while one ingest in the

@@ -133,7 +133,7 @@ type evmTracer struct {
 	res    *EVMResult
 	dest   map[string]*EVMDestination
 	notes  map[uint32][]mixNote // pool -> tainted deposits not yet linked
-	prices map[uint64][]uint32  // gas price -> senders of the transactions paying it (the gas-price clue)
+	prices *map[uint64][]uint32 // gas price -> senders of the transactions paying it (the gas-price clue), shared by the replays
 	holds  map[uint32]bool      // addresses that held taint
 	// linked are the withdrawal transactions linked to tainted deposits;
 	// consolidated those the consolidation clue links (found by the
@@ -235,11 +235,12 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			end = s.Block(uint64(r)).FirstXfer
 		}
 	}
+	var prices map[uint64][]uint32
 	run := func(consolidated map[uint32]bool) *evmTracer {
 		r := *res
 		r.MixerLinks = map[string]int{}
 		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
-			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated}
+			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices}
 		if n, err := s.AddrNum(zeroAddress); err == nil {
 			t.zero = n
 		}
@@ -717,10 +718,26 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 	if len(sinks) == 0 {
 		return out, nil
 	}
-	// Recipients of other withdrawals who pass them on to a sink.
+	// Recipients of other withdrawals who pass them on to a sink: found
+	// among those who paid a sink, which are few.
+	payers := map[uint32]bool{}
+	for c := range sinks {
+		err := s.Postings(c, func(x uint64) bool {
+			if x >= end {
+				return false
+			}
+			if tr := s.Transfer(x); tr.To == c && tr.From != evmstore.None {
+				payers[tr.From] = true
+			}
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	byRecipient := map[uint32][]uint32{}
 	for tx, w := range withdrawals {
-		if !out[tx] && !recipients[w.Actor] {
+		if !out[tx] && payers[w.Actor] && !recipients[w.Actor] {
 			byRecipient[w.Actor] = append(byRecipient[w.Actor], tx)
 		}
 	}
@@ -780,14 +797,14 @@ func (t *evmTracer) plainAddress(a uint32, pools map[uint32]bool) bool {
 // transactions paying exactly it were sent by addresses that held taint
 // (wallet software that sets its own odd price, not the day's going rate).
 func (t *evmTracer) distinctivePrice(p uint64) bool {
-	if t.prices == nil {
-		t.prices = map[uint64][]uint32{}
+	if *t.prices == nil {
+		*t.prices = map[uint64][]uint32{}
 		for n := uint32(0); uint64(n) < t.s.Counts().Txs; n++ {
 			tx := t.s.Tx(n)
-			t.prices[tx.GasPrice] = append(t.prices[tx.GasPrice], tx.From)
+			(*t.prices)[tx.GasPrice] = append((*t.prices)[tx.GasPrice], tx.From)
 		}
 	}
-	senders := t.prices[p]
+	senders := (*t.prices)[p]
 	held := 0
 	for _, a := range senders {
 		if t.holds[a] {
