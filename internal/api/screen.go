@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -150,15 +149,8 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 // through the labelled set, and a large entity's answer kept: the
 // clustering and the labels do not change while the server runs.
 func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntity, error) {
-	a, err := btc.ParseAddress(addr, st.Network())
-	if err != nil {
-		return nil, nil
-	}
-	n, err := st.AddrNum(a)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	n, ok, err := query.AddressNumber(st, addr)
+	if !ok {
 		return nil, err
 	}
 	e, ok := s.cfg.Clusters.Entity(n)

@@ -10,7 +10,6 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,46 +22,13 @@ import (
 
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
-)
-
-var (
-	gethOnce sync.Once
-	gethPath string
-	gethErr  error
+	"github.com/spur-forensics/spur/internal/testnode"
 )
 
 // gethBinary returns a geth built from the go-ethereum version pinned in
-// go.mod (SPUR_GETH names a prebuilt one). The build is cached in the user
-// cache directory: it takes minutes the first time.
+// go.mod (SPUR_GETH names a prebuilt one).
 func gethBinary(t *testing.T) string {
-	t.Helper()
-	gethOnce.Do(func() {
-		if p := os.Getenv("SPUR_GETH"); p != "" {
-			gethPath = p
-			return
-		}
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/ethereum/go-ethereum").Output()
-		if err != nil {
-			gethErr = err
-			return
-		}
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = os.TempDir()
-		}
-		gethPath = filepath.Join(cache, "spur-test", "geth-"+strings.TrimSpace(string(out)))
-		if _, err := os.Stat(gethPath); err == nil {
-			return
-		}
-		b, err := exec.Command("go", "build", "-o", gethPath, "github.com/ethereum/go-ethereum/cmd/geth").CombinedOutput()
-		if err != nil {
-			gethErr = fmt.Errorf("building geth: %v\n%s", err, b)
-		}
-	})
-	if gethErr != nil {
-		t.Fatal(gethErr)
-	}
-	return gethPath
+	return testnode.Binary(t, "SPUR_GETH", "github.com/ethereum/go-ethereum", "github.com/ethereum/go-ethereum/cmd/geth")
 }
 
 type gethNode struct {

@@ -306,18 +306,26 @@ type ScreenEntity struct {
 // AddressEntity returns the entity of a Bitcoin address with its labels, or
 // nil when the address is not on the chain or after the clustering.
 func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, addr string) (*ScreenEntity, error) {
-	a, err := btc.ParseAddress(addr, s.Network())
-	if err != nil {
-		return nil, nil
-	}
-	n, err := s.AddrNum(a)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	n, ok, err := AddressNumber(s, addr)
+	if !ok {
 		return nil, err
 	}
 	return AddressNumEntity(s, c, labels, n, nil)
+}
+
+// AddressNumber returns the store's number of a Bitcoin address; ok is
+// false, with no error, when addr is not an address of the store's network
+// or has never been paid.
+func AddressNumber(s *store.Store, addr string) (n uint32, ok bool, err error) {
+	a, err := btc.ParseAddress(addr, s.Network())
+	if err != nil {
+		return 0, false, nil
+	}
+	n, err = s.AddrNum(a)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	return n, err == nil, err
 }
 
 // AddressNumEntity is AddressEntity for an address number of the store.

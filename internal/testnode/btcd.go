@@ -1,6 +1,6 @@
-// Package testnode starts real Bitcoin nodes for tests: a regtest btcd built
-// from the version pinned in go.mod (or the binary SPUR_BTCD names), on
-// loopback, stopped when the test ends. Only tests import it.
+// Package testnode gives tests real nodes: Binary builds a node from the
+// version pinned in go.mod (btcd, geth), and StartBtcd runs a regtest btcd
+// on loopback, stopped when the test ends. Only tests import it.
 package testnode
 
 import (
@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,36 +28,56 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 )
 
+type built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	btcdOnce sync.Once
-	btcdPath string
-	btcdErr  error
+	buildsMu sync.Mutex
+	builds   = map[string]*built{}
 )
 
-// btcdBinary returns a btcd built from the version pinned in go.mod
-// (SPUR_BTCD names a prebuilt one).
-func btcdBinary(t testing.TB) string {
+// Binary returns the command pkg built from the version of module pinned
+// in go.mod, kept in the user cache directory under that version (a node
+// takes minutes to build the first time); the environment variable env, if
+// set, names a prebuilt one instead.
+func Binary(t testing.TB, env, module, pkg string) string {
 	t.Helper()
-	btcdOnce.Do(func() {
-		if p := os.Getenv("SPUR_BTCD"); p != "" {
-			btcdPath = p
+	buildsMu.Lock()
+	b := builds[pkg]
+	if b == nil {
+		b = &built{}
+		builds[pkg] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() {
+		if p := os.Getenv(env); p != "" {
+			b.path = p
 			return
 		}
-		dir, err := os.MkdirTemp("", "spur-btcd-")
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", module).Output()
 		if err != nil {
-			btcdErr = err
+			b.err = fmt.Errorf("go list -m %s: %v", module, err)
 			return
 		}
-		btcdPath = filepath.Join(dir, "btcd")
-		out, err := exec.Command("go", "build", "-o", btcdPath, "github.com/btcsuite/btcd").CombinedOutput()
+		cache, err := os.UserCacheDir()
 		if err != nil {
-			btcdErr = fmt.Errorf("building btcd: %v\n%s", err, out)
+			cache = os.TempDir()
+		}
+		b.path = filepath.Join(cache, "spur-test", filepath.Base(pkg)+"-"+strings.TrimSpace(string(out)))
+		if _, err := os.Stat(b.path); err == nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", b.path, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if btcdErr != nil {
-		t.Fatal(btcdErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return btcdPath
+	return b.path
 }
 
 // Btcd is a running regtest btcd.
@@ -72,7 +93,7 @@ var rpcListening = regexp.MustCompile(`RPC server listening on (127\.0\.0\.1:\d+
 // StartBtcd starts a regtest btcd on loopback that mines to miningAddr.
 func StartBtcd(t testing.TB, miningAddr string) *Btcd {
 	t.Helper()
-	bin := btcdBinary(t)
+	bin := Binary(t, "SPUR_BTCD", "github.com/btcsuite/btcd", "github.com/btcsuite/btcd")
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "--regtest", "--datadir="+dir+"/data", "--logdir="+dir+"/logs",
 		"--listen=127.0.0.1:0", "--rpclisten=127.0.0.1:0", "--rpcuser=u", "--rpcpass=p", "--notls",
