@@ -429,8 +429,8 @@ func ActorReport(model string, total float64, mix map[string]float64, mixed floa
 // money ended (USD at the theft day, both chains, bridged BTC included)
 // against truth, value-weighted over the places money rests: each exchange
 // and unspent. Precision is the reported value that truth has at the same
-// place, recall the true value the report finds there. Per incident for
-// FIFO, and in total for every model.
+// place, recall the true value the report finds there; per incident and in
+// total.
 func ReportDestinations(model string, incs []*report.Incident, t *world.Truth) []Row {
 	truthOf := map[string]*world.Incident{}
 	for i := range t.Incidents {
@@ -490,11 +490,9 @@ func ReportDestinations(model string, incs []*report.Incident, t *world.Truth) [
 			w += v
 		}
 		hit, found, want = hit+h, found+f, want+w
-		if model == trace.FIFO {
-			rows = append(rows,
-				Row{Metric: fmt.Sprintf("%s %s: precision", name, r.ID), Value: h / max(f, 1e-9)},
-				Row{Metric: fmt.Sprintf("%s %s: recall", name, r.ID), Value: h / max(w, 1e-9)})
-		}
+		rows = append(rows,
+			Row{Metric: fmt.Sprintf("%s %s: precision", name, r.ID), Value: h / max(f, 1e-9)},
+			Row{Metric: fmt.Sprintf("%s %s: recall", name, r.ID), Value: h / max(w, 1e-9)})
 	}
 	return append(rows,
 		Row{Metric: name + ", all incidents: precision", Value: hit / max(found, 1e-9)},
