@@ -598,7 +598,7 @@ blocks are ingested and committed block by block in the same process.`,
 			if conc < 1 || n < 1 || dur <= 0 {
 				return usagef("--concurrency and --addresses must be at least 1, --duration positive")
 			}
-			tuneGC(400, 2<<30) // as spur serve
+			tuneGC(400, 4<<30) // as spur serve
 			s, err := sf.openExisting()
 			if err != nil {
 				return err

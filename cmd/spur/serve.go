@@ -44,8 +44,8 @@ none until the next.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
-			// at five times the live heap (not twice), under a 2 GiB cap.
-			tuneGC(400, 2<<30)
+			// at five times the live heap (not twice), under a 4 GiB cap.
+			tuneGC(400, 4<<30)
 			var follow func(context.Context) error
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)

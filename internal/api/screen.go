@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/label"
@@ -127,10 +128,7 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 					return nil, err
 				}
 			}
-			if res.Direct, err = s.addressExposure(st, it.Address); err != nil {
-				return nil, err
-			}
-			if res.Indirect, err = s.indirectExposure(st, it.Address); err != nil {
+			if res.Direct, res.Indirect, err = s.exposures(st, it.Address); err != nil {
 				return nil, err
 			}
 		}
@@ -143,6 +141,48 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 	}
 	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
+}
+
+// exposureKey names an address's exposures as of a commit: the tip's hash
+// (a count could come back after a reorganisation with other blocks).
+type exposureKey struct {
+	addr string
+	tip  btc.Hash
+}
+
+type exposurePair struct{ direct, indirect []Exposure }
+
+// slowExposure is how long an address's exposures must take to compute
+// for the server to keep them: busy addresses (hot wallets, pools) read
+// thousands of outputs and trace far back, and would set the tail latency.
+const slowExposure = 2 * time.Millisecond
+
+// maxKeptExposures bounds the kept answers; past it they are dropped.
+const maxKeptExposures = 4096
+
+// exposures returns an address's direct and indirect exposure, keeping
+// the answer for a busy address until the store's next commit.
+func (s *Server) exposures(st *store.Store, addr string) (direct, indirect []Exposure, err error) {
+	key := exposureKey{addr, st.TipHash()}
+	if v, ok := s.kept.Load(key); ok {
+		p := v.(exposurePair)
+		return p.direct, p.indirect, nil
+	}
+	start := time.Now()
+	if direct, err = s.addressExposure(st, addr); err != nil {
+		return nil, nil, err
+	}
+	if indirect, err = s.indirectExposure(st, addr); err != nil {
+		return nil, nil, err
+	}
+	if time.Since(start) >= slowExposure {
+		if s.keptN.Add(1) > maxKeptExposures {
+			s.kept.Clear()
+			s.keptN.Store(1)
+		}
+		s.kept.Store(key, exposurePair{direct, indirect})
+	}
+	return direct, indirect, nil
 }
 
 // addressEntity is query.AddressEntity with the members' labels found

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -70,6 +71,10 @@ type Server struct {
 	// entities each large entity's screening summary (uint32 ->
 	// *query.ScreenEntity).
 	entityCat, entities sync.Map
+	// kept holds busy addresses' exposures (exposureKey -> exposurePair),
+	// keptN counts them.
+	kept  sync.Map
+	keptN atomic.Int64
 	// labelled holds the store's address numbers that carry a label (nil:
 	// unknown, look every address up).
 	labelled map[uint32]struct{}
