@@ -717,7 +717,7 @@ blocks are ingested and committed block by block in the same process.`,
 type ingestDuring struct {
 	From    int64      `json:"from_height"`
 	To      int64      `json:"to_height"`
-	Seconds float64    `json:"seconds"` // until the ingest ended, or the run did
+	Seconds float64    `json:"seconds"` // the ingest, and so the run
 	Screen  loadResult `json:"screen"`
 }
 
