@@ -81,7 +81,13 @@ func TestServeFollowsNode(t *testing.T) {
 		t.Helper()
 		resp, err := http.Get(base + path)
 		if err != nil {
-			t.Fatal(err)
+			select { // the server's last words, if it has gone
+			case <-exited:
+			case <-time.After(2 * time.Second):
+			}
+			logMu.Lock()
+			defer logMu.Unlock()
+			t.Fatalf("%v\nspur serve said:\n%s", err, log.String())
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)

@@ -97,6 +97,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 	}
 }
 
+// rpcMethodNotFound is JSON-RPC's code for a method the node lacks.
+const rpcMethodNotFound = -32601
+
 // Follow keeps the store at the node's tip, polling every interval, until
 // ctx ends. Each new block is committed as soon as it is appended.
 func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
@@ -111,11 +114,17 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 		}
 		if err != nil {
 			var rerr *btc.RPCError
-			if errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) {
+			switch {
+			case errors.As(err, &rerr) && rerr.Code != rpcMethodNotFound && (rerr.Method == "getblockhash" || rerr.Method == "getblock"):
+				// The node's chain changed between two calls (a
+				// reorganisation made it shorter): poll again.
+				opts.Logger.Info("the node's chain moved while syncing; polling again", "err", err)
+			case errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected):
 				return err
+			default:
+				// The node may be restarting: say so and keep polling.
+				opts.Logger.Warn("sync failed; retrying", "err", err)
 			}
-			// The node may be restarting: say so and keep polling.
-			opts.Logger.Warn("sync failed; retrying", "err", err)
 		} else if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
 			st.finish(s, start)
 			onSync(st)
