@@ -105,7 +105,14 @@ func TestInvestigationPage(t *testing.T) {
 		return v
 	}
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		if err := chromedp.Do(ctx, steps...); err != nil {
+		err := chromedp.Do(ctx, steps...)
+		// A poll that starts as the page replaces its document can find
+		// its JavaScript context gone; the next try finds the new one.
+		for try := 0; err != nil && strings.Contains(err.Error(), "Cannot find context with specified id") && try < 3; try++ {
+			time.Sleep(100 * time.Millisecond)
+			err = chromedp.Do(ctx, steps...)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

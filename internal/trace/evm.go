@@ -261,7 +261,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		// The consolidation clue looks ahead: replay again with the
 		// withdrawals it links, until no more are found.
 		for range 4 {
-			more, err := t.consolidations(withdrawalOf, pools, end)
+			more, err := t.consolidations(withdrawalOf, pools, conduits, end)
 			if err != nil {
 				return nil, err
 			}
@@ -684,7 +684,7 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 // only the actor pays there). Launderers gather their withdrawals in a
 // few addresses before cashing out; the clue names them all once one is
 // known. Withdrawals past end are not considered.
-func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools map[uint32]bool, end uint64) (map[uint32]bool, error) {
+func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools, conduits map[uint32]bool, end uint64) (map[uint32]bool, error) {
 	s := t.s
 	out := map[uint32]bool{}
 	for tx := range t.linked {
@@ -705,7 +705,7 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 				return false
 			}
 			tr := s.Transfer(x)
-			if tr.From == r && tr.Asset == evmstore.None && tr.To != evmstore.None && tr.To != r && t.plainAddress(tr.To, pools) &&
+			if tr.From == r && tr.Asset == evmstore.None && tr.To != evmstore.None && tr.To != r && t.plainAddress(tr.To, pools, conduits) &&
 				(tr.Kind == evm.KindCall || tr.Kind == evm.KindInternal) {
 				sinks[tr.To] = true
 			}
@@ -778,10 +778,10 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 }
 
 // plainAddress says whether a is an address only its owner pays by
-// choice: not a mixer pool, a labelled service, an exchange's hot wallet or
-// a contract the trace treats as a conduit.
-func (t *evmTracer) plainAddress(a uint32, pools map[uint32]bool) bool {
-	if pools[a] || a == t.zero {
+// choice: not a mixer pool, a conduit (WETH, a DEX pair or router), a
+// labelled service or an exchange's hot wallet.
+func (t *evmTracer) plainAddress(a uint32, pools, conduits map[uint32]bool) bool {
+	if pools[a] || conduits[a] || a == t.zero {
 		return false
 	}
 	if _, ok := t.o.HotWallets[a]; ok {
