@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -418,6 +420,21 @@ func TestServeBadRules(t *testing.T) {
 	}
 	r = run(t, "serve", "--store", dir, "--rules", filepath.Join(tmp, "none.yaml"))
 	if r.code != exitFailure || !strings.Contains(r.stderr, "none.yaml") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// A node that refuses the credentials stops spur serve --follow-rpc with
+// exit 1 and says so, rather than serving a store that never grows.
+func TestServeFollowRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "", http.StatusUnauthorized)
+	}))
+	defer node.Close()
+	r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "wrong")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "refused the credentials") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 }

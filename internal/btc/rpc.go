@@ -24,6 +24,9 @@ type RPC struct {
 	id         atomic.Uint64
 }
 
+// ErrRefused is a node refusing the credentials given.
+var ErrRefused = errors.New("btc: the node refused the credentials")
+
 // RPCError is an error the node returned for a call.
 type RPCError struct {
 	Method  string
@@ -82,7 +85,7 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 		return fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("btc: rpc %s: node at %s refused the credentials (HTTP %d)", method, c.URL, resp.StatusCode)
+		return fmt.Errorf("%w: rpc %s: node at %s (HTTP %d)", ErrRefused, method, c.URL, resp.StatusCode)
 	}
 	var reply struct {
 		Result json.RawMessage `json:"result"`

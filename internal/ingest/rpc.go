@@ -119,7 +119,7 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				// The node's chain changed between two calls (a
 				// reorganisation made it shorter): poll again.
 				opts.Logger.Info("the node's chain moved while syncing; polling again", "err", err)
-			case errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected):
+			case errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused):
 				return err
 			default:
 				// The node may be restarting: say so and keep polling.
