@@ -11,14 +11,14 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 )
 
-// The Ethereum lookups answer what spur tx|address|block --chain eth
-// prints, with the same field names; bad input is a 400 naming the field.
-func TestEthLookups(t *testing.T) {
+// ethStore is an Ethereum store holding the two shipped mainnet blocks.
+func ethStore(t *testing.T) *evmstore.Store {
+	t.Helper()
 	es, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer es.Close()
+	t.Cleanup(func() { es.Close() })
 	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,13 @@ func TestEthLookups(t *testing.T) {
 	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, Config{EVM: es})
+	return es
+}
+
+// The Ethereum lookups answer what spur tx|address|block --chain eth
+// prints, with the same field names; bad input is a 400 naming the field.
+func TestEthLookups(t *testing.T) {
+	f := newFixture(t, Config{EVM: ethStore(t)})
 	code, v := f.do(t, "GET", "/v1/eth/txs/0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14", "", true)
 	if code != 200 || v["block_number"].(float64) != 17173049 || len(v["transfers"].([]any)) < 4 || len(v["events"].([]any)) != 1 {
 		t.Fatalf("tx: %d %v", code, v)
@@ -66,20 +72,7 @@ func TestEthLookups(t *testing.T) {
 
 // POST /v1/trace with chain eth runs the account-model trace.
 func TestEthTrace(t *testing.T) {
-	es, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer es.Close()
-	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f := newFixture(t, Config{EVM: es})
+	f := newFixture(t, Config{EVM: ethStore(t)})
 	code, v := f.do(t, "POST", "/v1/trace", `{"chain":"eth","from":["0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14"]}`, true)
 	if code != 200 || v["model"] != "fifo" || len(v["flows"].([]any)) == 0 || v["start"].(map[string]any)["ETH"] != "7400000000000000000" {
 		t.Fatalf("trace: %d %v", code, v)

@@ -405,21 +405,31 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, 200, v)
 }
 
+// reportParams reads a report's model (fifo by default) and format (json
+// or html).
+func reportParams(r *http.Request) (model, format string, err error) {
+	model = r.URL.Query().Get("model")
+	if model == "" {
+		model = trace.FIFO
+	}
+	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
+		return "", "", badRequest("model", "model: want fifo, haircut or poison")
+	}
+	format = r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "html" {
+		return "", "", badRequest("format", "format: want json or html")
+	}
+	return model, format, nil
+}
+
 func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	year, err := intParam(r, "year", 0, 2009, 2100)
 	if err != nil || year == 0 {
 		return badRequest("year", "year is required, 2009..2100")
 	}
-	model := r.URL.Query().Get("model")
-	if model == "" {
-		model = trace.FIFO
-	}
-	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
-		return badRequest("model", "model: want fifo, haircut or poison")
-	}
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "html" {
-		return badRequest("format", "format: want json or html")
+	model, format, err := reportParams(r)
+	if err != nil {
+		return err
 	}
 	rep, err := report.ForActor(s.btc(r), s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
@@ -434,16 +444,9 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
-	model := r.URL.Query().Get("model")
-	if model == "" {
-		model = trace.FIFO
-	}
-	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
-		return badRequest("model", "model: want fifo, haircut or poison")
-	}
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "html" {
-		return badRequest("format", "format: want json or html")
+	model, format, err := reportParams(r)
+	if err != nil {
+		return err
 	}
 	incs, err := s.cfg.Labels.Incidents()
 	if err != nil {

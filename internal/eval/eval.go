@@ -29,6 +29,46 @@ type Row struct {
 
 func check(ok bool) *bool { return &ok }
 
+// pairwise scores a clustering against the true owners over the pairs of
+// addresses: a pair is predicted when both share an entity, real when both
+// share an owner.
+type pairwise struct {
+	both     map[[2]int64]int64 // (entity, owner) -> addresses
+	byE, byO map[int64]int64
+}
+
+func (p *pairwise) add(entity, owner int64) {
+	if p.both == nil {
+		p.both, p.byE, p.byO = map[[2]int64]int64{}, map[int64]int64{}, map[int64]int64{}
+	}
+	p.both[[2]int64{entity, owner}]++
+	p.byE[entity]++
+	p.byO[owner]++
+}
+
+// score returns pairwise precision (1 with no predicted pair) and recall.
+func (p *pairwise) score() (precision, recall float64) {
+	c2 := func(k int64) float64 { return float64(k) * float64(k-1) / 2 }
+	var tp, pred, real float64
+	for _, k := range p.both {
+		tp += c2(k)
+	}
+	for _, k := range p.byE {
+		pred += c2(k)
+	}
+	for _, k := range p.byO {
+		real += c2(k)
+	}
+	precision = 1
+	if pred > 0 {
+		precision = tp / pred
+	}
+	if real > 0 {
+		recall = tp / real
+	}
+	return precision, recall
+}
+
 // ReadTruth reads a world's truth.json.
 func ReadTruth(path string) (*world.Truth, error) {
 	b, err := os.ReadFile(path)
@@ -60,10 +100,7 @@ func World(s *store.Store, t *world.Truth) []Row {
 // against the true owners, over the addresses both know.
 func Clustering(s *store.Store, c *cluster.Clusters, t *world.Truth) ([]Row, error) {
 	net := s.Network()
-	type pair struct{ e, o int64 }
-	both := map[pair]int64{}
-	byE := map[int64]int64{}
-	byO := map[int64]int64{}
+	var pw pairwise
 	n := 0
 	for text, owner := range t.Addresses {
 		a, err := btc.ParseAddress(text, net)
@@ -78,32 +115,13 @@ func Clustering(s *store.Store, c *cluster.Clusters, t *world.Truth) ([]Row, err
 		if !ok {
 			continue
 		}
-		both[pair{int64(e), int64(owner)}]++
-		byE[int64(e)]++
-		byO[int64(owner)]++
+		pw.add(int64(e), int64(owner))
 		n++
 	}
-	c2 := func(k int64) float64 { return float64(k) * float64(k-1) / 2 }
-	var tp, pred, real float64
-	for _, k := range both {
-		tp += c2(k)
-	}
-	for _, k := range byE {
-		pred += c2(k)
-	}
-	for _, k := range byO {
-		real += c2(k)
-	}
-	precision, recall := 1.0, 0.0
-	if pred > 0 {
-		precision = tp / pred
-	}
-	if real > 0 {
-		recall = tp / real
-	}
+	precision, recall := pw.score()
 	return []Row{
 		{Metric: "clustering: addresses evaluated", Value: float64(n)},
-		{Metric: "clustering: entities (spur / truth owners)", Value: float64(len(byE)), Truth: float64(len(byO))},
+		{Metric: "clustering: entities (spur / truth owners)", Value: float64(len(pw.byE)), Truth: float64(len(pw.byO))},
 		{Metric: "clustering: pairwise precision", Value: precision, Target: ">= 0.99", OK: check(precision >= 0.99)},
 		{Metric: "clustering: pairwise recall", Value: recall},
 	}, nil

@@ -113,32 +113,11 @@ func EVMClustering(s *evmstore.Store, c *cluster.EVMClusters, t *world.Truth) []
 		dr = good / exchAddrs
 	}
 	// Pairwise over the addresses truth knows.
-	type pair struct{ e, o int64 }
-	both, byE, byO := map[pair]int64{}, map[int64]int64{}, map[int64]int64{}
+	var pw pairwise
 	for n, o := range owner {
-		e := int64(c.Entity(n))
-		both[pair{e, int64(o)}]++
-		byE[e]++
-		byO[int64(o)]++
+		pw.add(int64(c.Entity(n)), int64(o))
 	}
-	c2 := func(k int64) float64 { return float64(k) * float64(k-1) / 2 }
-	var tp, pred, real float64
-	for _, k := range both {
-		tp += c2(k)
-	}
-	for _, k := range byE {
-		pred += c2(k)
-	}
-	for _, k := range byO {
-		real += c2(k)
-	}
-	pp, pr := 1.0, 0.0
-	if pred > 0 {
-		pp = tp / pred
-	}
-	if real > 0 {
-		pr = tp / real
-	}
+	pp, pr := pw.score()
 	return []Row{
 		{Metric: "evm deposit addresses found", Value: float64(len(c.Deposits)), Truth: exchAddrs},
 		{Metric: "evm deposit addresses: precision", Value: dp, Target: ">= 0.95", OK: check(dp >= 0.95)},

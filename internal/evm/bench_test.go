@@ -30,22 +30,27 @@ func BenchmarkEra1GethDecode(b *testing.B) {
 	}
 }
 
+// drain reads blocks until io.EOF and derives each one's transfers.
+func drain(b *testing.B, next func() (*Block, error)) {
+	for {
+		blk, err := next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		blk.Transfers()
+	}
+}
+
 func BenchmarkEra1Next(b *testing.B) {
 	for b.Loop() {
 		e, err := OpenEra1([]string{era1File}, sepoliaID)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			blk, err := e.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			blk.Transfers()
-		}
+		drain(b, e.Next)
 		e.Close()
 	}
 }
@@ -58,16 +63,7 @@ func BenchmarkETLRead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			blk, err := e.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			blk.Transfers()
-		}
+		drain(b, e.Next)
 		e.Close()
 	}
 }

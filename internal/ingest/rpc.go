@@ -43,8 +43,8 @@ func RPC(ctx context.Context, s *store.Store, node *btc.RPC, opts Options) (*Sta
 }
 
 func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, st *Stats, bar *progress.Bar) error {
-	// A reorg while fetching shows up as a block that does not connect; a
-	// few rounds settle it.
+	// A reorg while fetching shows up as a block that does not connect,
+	// or as a height or hash the node no longer has; a few rounds settle it.
 	for round := 0; ; round++ {
 		info, err := node.ChainInfo(ctx)
 		if err != nil {
@@ -54,6 +54,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			opts.NodeHeight(info.Blocks)
 		}
 		fork, err := forkPoint(ctx, s, node, info.Blocks)
+		if chainMoved(err) && round < 5 {
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -90,11 +93,18 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			return raw, where, err
 		}
 		err = apply(ctx, s, n, fetch, nil, nil, opts, st, bar)
-		if errors.Is(err, store.ErrNotConnected) && round < 5 {
+		if (errors.Is(err, store.ErrNotConnected) || chainMoved(err)) && round < 5 {
 			continue
 		}
 		return err
 	}
+}
+
+// chainMoved says whether err is the node failing a block lookup that
+// its chain had a moment before: it changed between two calls.
+func chainMoved(err error) bool {
+	var rerr *btc.RPCError
+	return errors.As(err, &rerr) && rerr.Code != rpcMethodNotFound && (rerr.Method == "getblockhash" || rerr.Method == "getblock")
 }
 
 // rpcMethodNotFound is JSON-RPC's code for a method the node lacks.
@@ -114,17 +124,11 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 		}
 		if err != nil {
 			var rerr *btc.RPCError
-			switch {
-			case errors.As(err, &rerr) && rerr.Code != rpcMethodNotFound && (rerr.Method == "getblockhash" || rerr.Method == "getblock"):
-				// The node's chain changed between two calls (a
-				// reorganisation made it shorter): poll again.
-				opts.Logger.Info("the node's chain moved while syncing; polling again", "err", err)
-			case errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused):
+			if errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
 				return err
-			default:
-				// The node may be restarting: say so and keep polling.
-				opts.Logger.Warn("sync failed; retrying", "err", err)
 			}
+			// The node may be restarting: say so and keep polling.
+			opts.Logger.Warn("sync failed; retrying", "err", err)
 		} else if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
 			st.finish(s, start)
 			onSync(st)

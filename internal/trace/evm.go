@@ -276,8 +276,15 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		p := t.held(a)
 		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", assetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
 	}
+	t.collect()
+	return t.res, nil
+}
+
+// collect puts the destinations with something in them in the result, in
+// a fixed order: category, address, asset, link.
+func (t *evmTracer) collect() {
 	for _, d := range t.dest {
-		if d.amount.Cmp(o.MinValue) <= 0 && d.amount.Sign() == 0 {
+		if d.amount.Sign() == 0 {
 			continue
 		}
 		d.Amount = d.amount.String()
@@ -296,7 +303,6 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		}
 		return a.Link < b.Link
 	})
-	return t.res, nil
 }
 
 func orZero(s string) string {

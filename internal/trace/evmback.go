@@ -229,17 +229,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			t.addDest(part{rest, new(big.Int)}, s.Address(from).Hex(), "unexplained", "before the store's first block", asset, block(it.x))
 		}
 	}
-	for _, d := range t.dest {
-		d.Amount = d.amount.String()
-		t.res.Destinations = append(t.res.Destinations, *d)
-	}
-	sort.Slice(t.res.Destinations, func(i, j int) bool {
-		a, b := t.res.Destinations[i], t.res.Destinations[j]
-		if a.Category != b.Category {
-			return a.Category < b.Category
-		}
-		return a.Address < b.Address || a.Address == b.Address && a.Asset < b.Asset
-	})
+	t.collect()
 	return t.res, nil
 }
 
