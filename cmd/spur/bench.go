@@ -77,7 +77,6 @@ func newBenchIngest() *cobra.Command {
 	var rounds int
 	var synBlocks, synTxs int
 	var seed uint64
-	var cache int
 	c := &cobra.Command{
 		Use:   "ingest [--blocks PATH...]",
 		Short: "Time full ingest against btcd's decode+hash and SHA-256d on the same blocks",
@@ -134,7 +133,7 @@ bytes on disk per input and output it reports, at half and at full length.`,
 					return err
 				}
 			}
-			rep, err := benchIngest(blocks, net, tmp, rounds, cache)
+			rep, err := benchIngest(blocks, net, tmp, rounds)
 			if err != nil {
 				return err
 			}
@@ -151,12 +150,11 @@ bytes on disk per input and output it reports, at half and at full length.`,
 	c.Flags().IntVar(&synBlocks, "synthetic-blocks", 0, "benchmark a synthetic regtest chain of this many blocks instead")
 	c.Flags().IntVar(&synTxs, "txs-per-block", 2500, "transactions per synthetic block")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the synthetic chain")
-	c.Flags().IntVar(&cache, "cache-entries", 0, "ingest's cache bound (see spur ingest btc --help)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return c
 }
 
-func benchIngest(paths []string, net *btc.Network, tmp string, rounds, cache int) (*benchReport, error) {
+func benchIngest(paths []string, net *btc.Network, tmp string, rounds int) (*benchReport, error) {
 	// Load the blocks in chain order, as ingest will see them.
 	probe, err := store.Open(tmp+"/probe", store.Options{Network: net})
 	if err != nil {
@@ -276,7 +274,7 @@ func benchIngest(paths []string, net *btc.Network, tmp string, rounds, cache int
 	for _, stop := range []int64{half, int64(len(raws)) - 1} {
 		runs := make([]ingestRun, 0, rounds)
 		for r := 0; r < max(rounds, 1); r++ {
-			run, err := childIngest(paths, net, fmt.Sprintf("%s/ingest-%d-%d", tmp, stop, r), stop, cache)
+			run, err := childIngest(paths, net, fmt.Sprintf("%s/ingest-%d-%d", tmp, stop, r), stop)
 			if err != nil {
 				return nil, err
 			}
@@ -301,12 +299,12 @@ func benchIngest(paths []string, net *btc.Network, tmp string, rounds, cache int
 
 // childIngest runs `spur ingest btc` in a child process so that its time and
 // peak RSS are its own.
-func childIngest(paths []string, net *btc.Network, dir string, stop int64, cache int) (*ingestRun, error) {
+func childIngest(paths []string, net *btc.Network, dir string, stop int64) (*ingestRun, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"ingest", "btc", "--store", dir, "--network", net.Name, "--quiet", "--json", "--stop-height", fmt.Sprint(stop), "--cache-entries", fmt.Sprint(cache)}
+	args := []string{"ingest", "btc", "--store", dir, "--network", net.Name, "--quiet", "--json", "--stop-height", fmt.Sprint(stop)}
 	for _, p := range paths {
 		args = append(args, "--blocks", p)
 	}

@@ -105,7 +105,6 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 	c.Flags().StringSliceVar(&blocks, "blocks", nil, "blocks directory, blk*.dat file or raw block file (repeatable)")
 	c.Flags().IntVar(&commitEvery, "commit-every", 0, "also commit every N blocks (0: by size and time only)")
 	c.Flags().Int64Var(&stopHeight, "stop-height", 0, "stop once the store reaches this height (0: the tip)")
-	c.Flags().IntVar(&sf.cache, "cache-entries", 0, "bound of each in-memory txid and address cache (default 8Mi; memory stays flat past it)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return c
 }
@@ -609,7 +608,7 @@ func newStoreCmd() *cobra.Command {
 			t.row("bytes per input (columns)", fmt.Sprintf("%.2f", u.PerInput))
 			t.row("bytes per output (columns)", fmt.Sprintf("%.2f", u.PerOutput))
 			t.row("hashes", thousands(u.Hashes))
-			t.row("index (Pebble)", thousands(u.Index))
+			t.row("indexes (hash tables, postings)", thousands(u.Index))
 			t.row("total bytes", thousands(u.Total))
 			t.flush()
 			return nil

@@ -103,7 +103,6 @@ type storeFlags struct {
 	dir     string
 	network string
 	json    bool
-	cache   int
 }
 
 func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
@@ -139,7 +138,7 @@ func (f *storeFlags) open() (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(btcDir(f.dir), store.Options{Network: net, CacheEntries: f.cache})
+	return store.Open(btcDir(f.dir), store.Options{Network: net})
 }
 
 // A spur store is a directory with a part per kind of data: the Bitcoin

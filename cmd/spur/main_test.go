@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 // spurBin is the spur binary the tests run as a user would.
@@ -241,7 +243,7 @@ func TestStoreVersionRefused(t *testing.T) {
 	if r.code != exitStore || !strings.Contains(r.stderr, "format version 99") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	binary.LittleEndian.PutUint32(meta[8:], 1)
+	binary.LittleEndian.PutUint32(meta[8:], store.FormatVersion)
 	meta[40] ^= 1 // a count, under the checksum
 	os.WriteFile(filepath.Join(dir, "btc", "META"), meta, 0o644)
 	r = run(t, "block", "0", "--store", dir)

@@ -2,7 +2,8 @@
 // that spur's chain stores are made of (one file per column, BlockSci's
 // layout). It is written here rather than taken from a library because it is
 // the core of spur's speed: reads are plain slices of a shared mapping, and
-// appends cost one write and one fsync per commit for the whole batch.
+// appends cost one write and one fsync per commit for the whole batch, which
+// may run on another goroutine while appends go on.
 //
 // LockDir and SyncDir are the directory-level pieces both stores share.
 //
@@ -13,6 +14,7 @@ package colfile
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,18 +26,28 @@ import (
 )
 
 // Column is one fixed-width column file. Rows below Flushed()/width are in
-// the file and read through the memory map; rows appended since the last
-// flush wait in memory. Updates to flushed rows are queued and written at
-// the next FlushUpdates.
+// the file and read through the memory map; rows appended since then wait in
+// memory: first those of a flush in flight (being written by another
+// goroutine), then the pending ones. Updates to rows already handed to a
+// flush are queued and written at the next flush.
+//
+// A flush runs in steps so that its writing can go on beside further
+// appends: StartFlush (on the appending goroutine) hands the pending rows
+// and updates over, WriteAppends and WriteUpdates (on any one goroutine)
+// write and sync them, and FinishFlush (on the appending goroutine again)
+// makes them part of the file's rows. Flush does all four.
 type Column struct {
-	name    string
-	width   int
-	f       *os.File
-	mm      []byte // read-only shared mapping; may be longer than the file
-	wmm     []byte // writable mapping of the flushed rows, while updates are applied
-	flushed int64  // bytes of whole rows in the file that the store uses
-	pending []byte
-	updates []update // new values of flushed rows (u32 columns), in order of change
+	name     string
+	width    int
+	f        *os.File
+	mm       []byte // read-only shared mapping; may be longer than the file
+	flushed  int64  // bytes of whole rows in the file that the store uses
+	inflight []byte // rows handed to the flush in flight
+	pending  []byte
+	spare    []byte   // the buffer of the last flush, for reuse
+	updates  []update // new values of earlier rows (u32 columns), in order of change
+	inUpd    []update // updates handed to the flush in flight
+	wrote    bool     // WriteAppends wrote the rows in flight
 }
 
 type update struct {
@@ -104,7 +116,7 @@ func (c *Column) Width() int { return c.width }
 func (c *Column) FileRows() uint64 { return uint64(c.flushed) / uint64(c.width) }
 
 // Rows is the number of rows including pending ones.
-func (c *Column) Rows() uint64 { return uint64(c.flushed+int64(len(c.pending))) / uint64(c.width) }
+func (c *Column) Rows() uint64 { return uint64(c.Size()) / uint64(c.width) }
 
 // remap maps at least size bytes of the file, growing the mapping ahead of
 // the file so that appends rarely need a new mapping.
@@ -128,30 +140,41 @@ func (c *Column) remap(size int64) error {
 	return nil
 }
 
-// Row returns row i, from the map or the pending buffer. The slice must not
-// be kept past the next flush.
+// Row returns row i, from the map or a buffer. The slice must not be kept
+// past the next flush.
 func (c *Column) Row(i uint64) []byte {
-	off := int64(i) * int64(c.width)
+	w := int64(c.width)
+	off := int64(i) * w
 	if off < c.flushed {
-		return c.mm[off : off+int64(c.width) : off+int64(c.width)]
+		return c.mm[off : off+w : off+w]
 	}
 	off -= c.flushed
-	return c.pending[off : off+int64(c.width) : off+int64(c.width)]
+	if off < int64(len(c.inflight)) {
+		return c.inflight[off : off+w : off+w]
+	}
+	off -= int64(len(c.inflight))
+	return c.pending[off : off+w : off+w]
 }
 
 // Bytes returns bytes [start, end) of the column (for width-1 heaps), from
-// the map, the pending buffer, or a copy when the range spans both.
+// the map or a buffer, or a copy when the range spans two of them.
 func (c *Column) Bytes(start, end uint64) []byte {
-	fl := uint64(c.flushed)
+	fl, in := uint64(c.flushed), uint64(c.flushed)+uint64(len(c.inflight))
 	switch {
 	case end <= fl:
 		return c.mm[start:end:end]
-	case start >= fl:
-		p := c.pending[start-fl : end-fl]
+	case start >= fl && end <= in:
+		p := c.inflight[start-fl : end-fl]
+		return p[:len(p):len(p)]
+	case start >= in:
+		p := c.pending[start-in : end-in]
 		return p[:len(p):len(p)]
 	}
-	out := append([]byte(nil), c.mm[start:fl]...)
-	return append(out, c.pending[:end-fl]...)
+	out := make([]byte, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, c.Row(i)[0])
+	}
+	return out
 }
 
 // Flushed returns the first n bytes of the file's rows through the map;
@@ -168,7 +191,8 @@ func (c *Column) AppendRaw(b []byte) { c.pending = append(c.pending, b...) }
 // PendingBytes is the number of appended bytes not yet flushed.
 func (c *Column) PendingBytes() int { return len(c.pending) }
 
-// DropPending forgets appends and updates not yet flushed.
+// DropPending forgets appends and updates not yet flushed. No flush may
+// be in flight.
 func (c *Column) DropPending() {
 	c.pending = c.pending[:0]
 	c.updates = c.updates[:0]
@@ -176,65 +200,95 @@ func (c *Column) DropPending() {
 
 // SetU32 changes row i, which may already be flushed.
 func (c *Column) SetU32(i uint64, v uint32) {
-	off := int64(i) * int64(c.width)
-	if off >= c.flushed {
-		binary.LittleEndian.PutUint32(c.pending[off-c.flushed:], v)
+	off := int64(i)*int64(c.width) - c.flushed - int64(len(c.inflight))
+	if off >= 0 {
+		binary.LittleEndian.PutUint32(c.pending[off:], v)
 		return
 	}
 	c.updates = append(c.updates, update{i, v})
 }
 
-// FlushAppends writes the pending rows after the flushed ones and syncs.
-func (c *Column) FlushAppends() error {
-	if len(c.pending) == 0 {
+// Flush writes the pending rows after the flushed ones and the queued
+// updates, and syncs them.
+func (c *Column) Flush() error {
+	c.StartFlush()
+	err := c.WriteAppends()
+	if err == nil {
+		err = c.WriteUpdates()
+	}
+	return errors.Join(err, c.FinishFlush())
+}
+
+// StartFlush hands the pending rows and updates to a flush.
+func (c *Column) StartFlush() {
+	if c.spare == nil && len(c.pending) > 0 {
+		// The next commit will be about this size.
+		c.spare = make([]byte, 0, len(c.pending)+len(c.pending)/8)
+	}
+	c.inflight, c.pending = c.pending, c.spare[:0]
+	c.inUpd, c.updates = c.updates, c.inUpd[:0]
+	c.spare = nil
+}
+
+// WriteAppends writes the rows handed to the flush after the file's rows,
+// and syncs.
+func (c *Column) WriteAppends() error {
+	if len(c.inflight) == 0 {
 		return nil
 	}
-	if _, err := c.f.WriteAt(c.pending, c.flushed); err != nil {
+	if _, err := c.f.WriteAt(c.inflight, c.flushed); err != nil {
 		return fmt.Errorf("store: write %s: %w", c.name, err)
 	}
 	if err := c.f.Sync(); err != nil {
 		return fmt.Errorf("store: sync %s: %w", c.name, err)
 	}
-	c.flushed += int64(len(c.pending))
-	c.pending = c.pending[:0]
-	return c.remap(c.flushed)
+	c.wrote = true
+	return nil
 }
 
-// FlushUpdates writes queued changes to flushed rows and syncs.
-func (c *Column) FlushUpdates() error {
-	if len(c.updates) == 0 {
+// WriteUpdates writes the updates handed to the flush, after WriteAppends,
+// and syncs.
+func (c *Column) WriteUpdates() error {
+	if len(c.inUpd) == 0 {
 		return nil
 	}
 	// Rows are changed through a writable mapping of the rows: one system
 	// call per commit instead of one per spend. Changes apply in order, so
 	// a row changed twice keeps its last value.
-	if c.wmm == nil {
-		mm, err := unix.Mmap(int(c.f.Fd()), 0, int(c.flushed), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-		if err != nil {
-			return fmt.Errorf("store: mmap %s for writing: %w", c.name, err)
-		}
-		c.wmm = mm
-	}
-	for _, u := range c.updates {
-		off := int64(u.row) * int64(c.width)
-		if off+4 > int64(len(c.wmm)) {
-			return fmt.Errorf("BUG: store: update of row %d past the %s mapping", u.row, c.name)
-		}
-		binary.LittleEndian.PutUint32(c.wmm[off:], u.v)
-	}
-	c.updates = c.updates[:0]
-	// The writable mapping covers only the rows of this commit's start;
-	// drop it so the next commit maps the grown file.
-	err := unix.Msync(c.wmm, unix.MS_SYNC)
-	unix.Munmap(c.wmm)
-	c.wmm = nil
+	size := c.flushed + int64(len(c.inflight))
+	wmm, err := unix.Mmap(int(c.f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
+		return fmt.Errorf("store: mmap %s for writing: %w", c.name, err)
+	}
+	defer unix.Munmap(wmm)
+	for _, u := range c.inUpd {
+		off := int64(u.row) * int64(c.width)
+		if off+4 > size {
+			return fmt.Errorf("BUG: store: update of row %d past the %s rows", u.row, c.name)
+		}
+		binary.LittleEndian.PutUint32(wmm[off:], u.v)
+	}
+	if err := unix.Msync(wmm, unix.MS_SYNC); err != nil {
 		return fmt.Errorf("store: msync %s: %w", c.name, err)
 	}
 	if err := c.f.Sync(); err != nil {
 		return fmt.Errorf("store: sync %s: %w", c.name, err)
 	}
 	return nil
+}
+
+// FinishFlush ends the flush in flight: once WriteAppends succeeded its
+// rows are the file's, whatever failed later (so that an undo sees them);
+// otherwise they are dropped.
+func (c *Column) FinishFlush() error {
+	var err error
+	if c.wrote {
+		c.flushed += int64(len(c.inflight))
+		err = c.remap(c.flushed)
+	}
+	c.spare, c.inflight, c.wrote = c.inflight[:0], nil, false
+	c.inUpd = c.inUpd[:0]
+	return err
 }
 
 // Truncate drops every row from n on, in the file and in memory.
@@ -251,8 +305,8 @@ func (c *Column) Truncate(n uint64) error {
 	return nil
 }
 
-// Size is the number of bytes the column uses, flushed and pending.
-func (c *Column) Size() int64 { return c.flushed + int64(len(c.pending)) }
+// Size is the number of bytes the column uses, flushed or not.
+func (c *Column) Size() int64 { return c.flushed + int64(len(c.inflight)) + int64(len(c.pending)) }
 
 // Close unmaps and closes the file. Pending appends are dropped.
 func (c *Column) Close() error {

@@ -217,7 +217,7 @@ func TestCrashBeforeIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range s.cols {
-		if err := c.FlushAppends(); err != nil {
+		if err := c.Flush(); err != nil {
 			t.Fatal(err)
 		}
 	}

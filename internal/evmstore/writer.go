@@ -300,7 +300,7 @@ func (s *Store) Commit() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.FlushAppends()
+			errs[i] = c.Flush()
 		}()
 	}
 	wg.Wait()

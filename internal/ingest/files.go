@@ -208,6 +208,16 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 			plan.Blocks = plan.Blocks[:max(keep, 0)]
 		}
 	}
+	// Size the txid and address tables for what the blocks probably hold
+	// (recent blocks carry a transaction per 400-600 bytes and about two
+	// new addresses per transaction), sparing rebuilds as they fill.
+	var total uint64
+	for _, b := range plan.Blocks {
+		total += uint64(b.Size)
+	}
+	if err := s.Reserve(total/400, total/200); err != nil {
+		return nil, err
+	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
 	fetch := func(_ context.Context, i int) ([]byte, string, error) {
 		ref := plan.Blocks[i]

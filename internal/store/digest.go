@@ -1,77 +1,101 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"github.com/spur-forensics/spur/internal/colfile"
-	"io/fs"
-	"path/filepath"
+	"slices"
 	"sort"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // Digest returns a SHA-256 over the store's committed content: META's
-// counts and tip, every column's committed rows, and every index entry in
-// key order. Two stores with the same digest hold the same chain the same
-// way, whatever their files' history (Pebble's own files differ run to run).
+// counts and tip and every column's committed rows. The indexes are derived
+// from the columns, and laid out by their history (a table's slots, the
+// postings' runs), so Digest checks them against the columns instead: every
+// committed tx, block and address must be found by its key, and every
+// address's postings must be its outputs. Two stores with the same digest
+// hold the same chain the same way.
 func (s *Store) Digest() (string, error) {
+	if err := s.CheckIndexes(); err != nil {
+		return "", err
+	}
 	h := sha256.New()
-	h.Write([]byte("spur btc store digest v1\x00"))
+	h.Write([]byte("spur btc store digest v2\x00"))
 	m := s.meta
 	h.Write(m.marshal())
-	cols := append([]*colfile.Column(nil), s.cols...)
-	sort.Slice(cols, func(i, j int) bool { return cols[i].Name() < cols[j].Name() })
-	rows := s.committedRows()
+	cols := s.colRows(s.meta.Counts)
+	sort.Slice(cols, func(i, j int) bool { return cols[i].col.Name() < cols[j].col.Name() })
 	for _, c := range cols {
-		n := int64(rows[c]) * int64(c.Width())
-		h.Write([]byte(c.Base()))
+		n := int64(c.rows) * int64(c.col.Width())
+		h.Write([]byte(c.col.Base()))
 		h.Write(binary.LittleEndian.AppendUint64(nil, uint64(n)))
-		h.Write(c.Flushed(n))
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{})
-	if err != nil {
-		return "", fmt.Errorf("store: index: %w", err)
-	}
-	defer it.Close()
-	var lb []byte
-	for ok := it.First(); ok; ok = it.Next() {
-		lb = binary.AppendUvarint(lb[:0], uint64(len(it.Key())))
-		h.Write(lb)
-		h.Write(it.Key())
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return "", fmt.Errorf("store: index: %w", err)
-		}
-		lb = binary.AppendUvarint(lb[:0], uint64(len(v)))
-		h.Write(lb)
-		h.Write(v)
-	}
-	if err := it.Error(); err != nil {
-		return "", err
+		h.Write(c.col.Flushed(n))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (s *Store) committedRows() map[*colfile.Column]uint64 {
-	c := s.meta.Counts
-	return map[*colfile.Column]uint64{
-		s.blockHash: c.Blocks, s.blockHeader: c.Blocks, s.blockTx: c.Blocks, s.blockAddr: c.Blocks,
-		s.txHash: c.Txs, s.txIn: c.Txs, s.txOut: c.Txs, s.txFee: c.Txs, s.txHeight: c.Txs, s.txInfo: c.Txs,
-		s.inOut: c.Inputs, s.outValue: c.Outputs, s.outAddr: c.Outputs, s.outSpent: c.Outputs,
-		s.addrEnd: c.Addrs, s.addrData: c.AddrBytes,
+// CheckIndexes verifies the hash tables and the postings against the
+// columns: every committed row is found by its key, and each address's
+// postings are exactly its outputs, in order.
+func (s *Store) CheckIndexes() error {
+	for _, x := range s.hashIndexes() {
+		for n := range x.rows {
+			got, ok := x.find(n, x.rows)
+			if !ok || got < n {
+				return fmt.Errorf("%w: %s: row %d is not found by its key", ErrCorrupt, x.name, n)
+			}
+			if got != n && !bytes.Equal(x.key(got), x.key(n)) {
+				return fmt.Errorf("%w: %s: row %d is found as row %d", ErrCorrupt, x.name, n, got)
+			}
+		}
 	}
+	// Each address's outputs from out.addr, grouped by a counting sort.
+	c := s.meta.Counts
+	start := make([]uint64, c.Addrs+1)
+	for o := range c.Outputs {
+		if a := s.outAddr.U32(o); a != NoAddress {
+			start[a+1]++
+		}
+	}
+	for a := range c.Addrs {
+		start[a+1] += start[a]
+	}
+	want := make([]uint64, start[c.Addrs])
+	next := slices.Clone(start[:c.Addrs])
+	for o := range c.Outputs {
+		if a := s.outAddr.U32(o); a != NoAddress {
+			want[next[a]] = o
+			next[a]++
+		}
+	}
+	for a := range c.Addrs {
+		exp := want[start[a]:start[a+1]]
+		i := 0
+		bad := false
+		s.post.lookup(uint32(a), c.Outputs, func(o uint64) bool {
+			if i >= len(exp) || exp[i] != o {
+				bad = true
+				return false
+			}
+			i++
+			return true
+		})
+		if bad || i != len(exp) {
+			return fmt.Errorf("%w: postings of address %d differ from its %d outputs", ErrCorrupt, a, len(exp))
+		}
+	}
+	return nil
 }
 
 // DiskUsage is the store's size on disk by part.
 type DiskUsage struct {
 	Columns   map[string]int64 // column file -> bytes
-	Index     int64            // the Pebble directory
+	Index     int64            // hash tables and postings runs
 	PerInput  float64          // input columns / inputs
 	PerOutput float64          // output columns / outputs
-	Hashes    int64            // block.hash and tx.hash
+	Hashes    int64            // block.hash, tx.hash and tx.wtxid
 	AddrTable int64            // addr.end and addr.data
 	TxColumns int64            // per-tx columns other than tx.hash
 	Total     int64
@@ -80,14 +104,14 @@ type DiskUsage struct {
 // DiskUsage measures the committed store.
 func (s *Store) DiskUsage() (DiskUsage, error) {
 	u := DiskUsage{Columns: map[string]int64{}}
-	rows := s.committedRows()
-	for _, c := range s.cols {
-		n := int64(rows[c]) * int64(c.Width())
+	for _, cr := range s.colRows(s.meta.Counts) {
+		c := cr.col
+		n := int64(cr.rows) * int64(c.Width())
 		name := c.Base()
 		u.Columns[name] = n
 		u.Total += n
 		switch name {
-		case "block.hash", "tx.hash":
+		case "block.hash", "tx.hash", "tx.wtxid":
 			u.Hashes += n
 		case "addr.end", "addr.data":
 			u.AddrTable += n
@@ -102,15 +126,10 @@ func (s *Store) DiskUsage() (DiskUsage, error) {
 	if cnt.Outputs > 0 {
 		u.PerOutput = float64(u.Columns["out.value"]+u.Columns["out.addr"]+u.Columns["out.spent"]) / float64(cnt.Outputs)
 	}
-	err := filepath.WalkDir(filepath.Join(s.dir, "index"), func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		if info, err := d.Info(); err == nil {
-			u.Index += info.Size()
-		}
-		return nil
-	})
+	for _, x := range s.hashIndexes() {
+		u.Index += (*x.t).Size()
+	}
+	u.Index += s.post.size()
 	u.Total += u.Index
-	return u, err
+	return u, nil
 }

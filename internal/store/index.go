@@ -2,236 +2,167 @@ package store
 
 import (
 	"bytes"
-	"cmp"
-	"context"
 	"encoding/binary"
-	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
-	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/spur-forensics/spur/internal/hashidx"
 )
 
-// pendingIndex collects the index entries of the blocks appended since the
-// last commit, with copies of their key bytes so that it can be written
-// while the columns move on. At commit the entries are sorted, written as
-// one sstable and ingested into Pebble whole: far cheaper than inserting
-// millions of keys through Pebble's memtable, and just as atomic.
-type pendingIndex struct {
-	arena    []byte // key bytes (after the prefix byte) and values
-	txs      []entry
-	addrs    []entry
-	blocks   []entry
-	postings []posting
-}
-
-// entry is one key: its first 8 bytes after the prefix byte (big-endian,
-// so that comparing prefixes orders keys), where the rest lives in the
-// arena, the number it maps to, and its value's place in the arena (val-1;
-// 0 for an empty value).
-type entry struct {
-	prefix uint64
-	off    uint32
-	n      uint32 // key length in the arena
-	num    uint32
-	val    uint32
-	vn     uint32 // value length
-}
+// The three lookups that are not positional are hash tables over the
+// columns that hold their keys (package hashidx): txid to tx number
+// (tx.hidx over tx.hash), block hash to height (block.hidx over block.hash)
+// and address to address number (addr.hidx over addr.end and addr.data).
+// Postings are runs (postings.go). All of them are derived from the
+// columns, so none is synced at every commit: a table records how many rows
+// its last sync covered, and Open inserts the rest again.
 
 type posting struct {
 	addr uint32
 	out  uint64
 }
 
-// newPendingIndex returns an empty index sized like prev, so that a
-// steady ingest does not regrow its buffers every commit.
-func newPendingIndex(prev *pendingIndex) *pendingIndex {
-	if prev == nil {
-		return &pendingIndex{}
-	}
-	return &pendingIndex{
-		arena:    make([]byte, 0, len(prev.arena)),
-		txs:      make([]entry, 0, len(prev.txs)),
-		addrs:    make([]entry, 0, len(prev.addrs)),
-		blocks:   make([]entry, 0, len(prev.blocks)),
-		postings: make([]posting, 0, len(prev.postings)),
-	}
+// A txid or block hash is a hash already: its first 8 bytes serve. An
+// address's payload may be short (witness programs), so it is hashed whole.
+func hashOfHash(h []byte) uint64 { return binary.LittleEndian.Uint64(h) }
+func hashOfAddr(a []byte) uint64 { return xxhash.Sum64(a) }
+
+func (s *Store) txRowHash(n uint64) uint64    { return hashOfHash(s.txHash.Row(n)) }
+func (s *Store) blockRowHash(n uint64) uint64 { return hashOfHash(s.blockHash.Row(n)) }
+func (s *Store) addrRowHash(n uint64) uint64  { return hashOfAddr(s.addrBytes(n)) }
+
+// findTx returns the last tx below limit with that txid.
+func (s *Store) findTx(id []byte, limit uint64) (uint64, bool) {
+	return s.txIdx.Lookup(hashOfHash(id), limit, func(n uint64) bool { return bytes.Equal(s.txHash.Row(n), id) })
 }
 
-func (p *pendingIndex) empty() bool {
-	return len(p.blocks)+len(p.txs)+len(p.addrs)+len(p.postings) == 0
+func (s *Store) findBlock(h []byte, limit uint64) (uint64, bool) {
+	return s.blockIdx.Lookup(hashOfHash(h), limit, func(n uint64) bool { return bytes.Equal(s.blockHash.Row(n), h) })
 }
 
-func prefix8(b []byte) uint64 {
-	var x [8]byte
-	copy(x[:], b)
-	return binary.BigEndian.Uint64(x[:])
+// findAddr takes the address as stored (type byte then payload) and its
+// hash.
+func (s *Store) findAddr(a []byte, h, limit uint64) (uint64, bool) {
+	return s.addrIdx.Lookup(h, limit, func(n uint64) bool { return bytes.Equal(s.addrBytes(n), a) })
 }
 
-func (p *pendingIndex) add(list *[]entry, key []byte, num uint32, val []byte) {
-	e := entry{prefix: prefix8(key), off: uint32(len(p.arena)), n: uint32(len(key)), num: num}
-	p.arena = append(p.arena, key...)
-	if val != nil {
-		e.val = uint32(len(p.arena)) + 1
-		e.vn = uint32(len(val))
-		p.arena = append(p.arena, val...)
-	}
-	*list = append(*list, e)
-}
-
-func (p *pendingIndex) key(e *entry) []byte { return p.arena[e.off : e.off+e.n] }
-
-func (p *pendingIndex) value(e *entry) []byte {
-	if e.val == 0 {
-		return nil
-	}
-	return p.arena[e.val-1 : e.val-1+e.vn]
-}
-
-// sort orders entries by key, then number. Keys are hashes or start with
-// one, so a radix sort on the 8-byte prefix does nearly all the work; runs
-// of equal prefixes are then finished by comparing whole keys.
-func (p *pendingIndex) sort(list []entry) {
-	radixSort(list)
-	for i := 0; i < len(list); {
-		j := i + 1
-		for j < len(list) && list[j].prefix == list[i].prefix {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(list[i:j], func(x, y entry) int {
-				if c := bytes.Compare(p.key(&x), p.key(&y)); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.num, y.num)
-			})
-		}
-		i = j
-	}
-}
-
-// radixSort sorts entries by prefix, least significant byte first; it is
-// stable, so entries with equal prefixes keep their (number) order.
-func radixSort(list []entry) {
-	if len(list) < 256 {
-		slices.SortStableFunc(list, func(x, y entry) int { return cmp.Compare(x.prefix, y.prefix) })
-		return
-	}
-	src, dst := list, make([]entry, len(list))
-	for shift := uint(0); shift < 64; shift += 8 {
-		var count [257]int
-		for i := range src {
-			count[int(byte(src[i].prefix>>shift))+1]++
-		}
-		if count[int(byte(src[0].prefix>>shift))+1] == len(src) {
-			continue // every entry has the same byte here
-		}
-		for i := 1; i < 257; i++ {
-			count[i] += count[i-1]
-		}
-		for i := range src {
-			b := byte(src[i].prefix >> shift)
-			dst[count[b]] = src[i]
-			count[b]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &list[0] {
-		copy(list, src)
-	}
-}
-
-// smallIndex is the most entries a commit writes through Pebble's memtable
-// (and its log) rather than as an sstable of its own. Following the tip
-// commits every block: one sstable per block, each spanning the whole key
-// space of hashes, would pile up in level 0 and make Pebble compact
-// hundreds of megabytes per block, while the memtable gathers many blocks
-// into one flush. Bulk commits are far larger and go as sstables.
-const smallIndex = 1 << 17
-
-// writeIndex sorts the entries, writes them as an sstable in key order
-// ('a' addresses, 'b' blocks, 'p' postings, 't' txs) and ingests it, or,
-// for a small commit, writes them as one synced batch. It reads nothing
-// but p, so it may run beside further appends.
-func writeIndex(db *pebble.DB, opts *pebble.Options, dir string, p *pendingIndex) error {
-	if p.empty() {
-		return nil
-	}
-	if len(p.addrs)+len(p.blocks)+len(p.postings)+len(p.txs) <= smallIndex {
-		b := db.NewBatch()
-		defer b.Close()
-		err := putIndex(p, func(k, v []byte) error { return b.Set(k, v, nil) })
-		if err == nil {
-			err = b.Commit(pebble.Sync)
-		}
+// insert adds row n (rows counting it) to *t, first replacing the table by
+// a larger one if it is full. Views keep reading the old table (it holds
+// every row they see) until they are released.
+func (s *Store) insert(t **hashidx.Table, hashOf func(uint64) uint64, h, n, rows uint64) error {
+	if (*t).Full(rows) {
+		nt, err := (*t).Grow(rows, 2*rows, hashOf)
 		if err != nil {
-			return fmt.Errorf("store: index: %w", err)
+			return err
 		}
-		return nil
+		s.retire((*t).Close)
+		*t = nt
 	}
-	path := filepath.Join(dir, "index-ingest.sst")
-	os.Remove(path)
-	f, err := vfs.Default.Create(path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		return fmt.Errorf("store: index: %w", err)
+	(*t).Insert(h, n, rows)
+	return nil
+}
+
+// Reserve makes room in the hash tables for this many more txs and
+// addresses, as an ingest that knows roughly what is coming may ask, so
+// that the tables are not rebuilt again and again as they fill.
+func (s *Store) Reserve(txs, addrs uint64) error {
+	if err := s.wait(); err != nil {
+		return err
 	}
-	wo := opts.MakeWriterOptions(0, db.TableFormat())
-	wo.Compression = sstable.NoCompression
-	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	err = putIndex(p, w.Set)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("store: index: writing %s: %w", path, err)
-	}
-	if err := db.Ingest(context.Background(), []string{path}); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("store: index: ingesting %s: %w", path, err)
+	live := s.liveCounts()
+	for _, r := range []struct {
+		t      **hashidx.Table
+		hashOf func(uint64) uint64
+		rows   uint64
+		more   uint64
+	}{{&s.txIdx, s.txRowHash, live.Txs, txs}, {&s.addrIdx, s.addrRowHash, live.Addrs, addrs}} {
+		if r.rows+r.more <= (*r.t).Room() {
+			continue
+		}
+		nt, err := (*r.t).Grow(r.rows, r.rows+r.more, r.hashOf)
+		if err != nil {
+			return err
+		}
+		s.retire((*r.t).Close)
+		*r.t = nt
 	}
 	return nil
 }
 
-// putIndex passes p's entries to set in key order.
-func putIndex(p *pendingIndex, set func(k, v []byte) error) error {
-	var key []byte
-	var err error
-	put := func(k, v []byte) {
-		if err == nil {
-			err = set(k, v)
+// hashIndex is one table with the column of its keys.
+type hashIndex struct {
+	t      **hashidx.Table
+	name   string
+	key    func(n uint64) []byte // row n's key
+	hashOf func(key []byte) uint64
+	rows   uint64 // committed
+}
+
+// hashIndexes lists the tables.
+func (s *Store) hashIndexes() []hashIndex {
+	c := s.meta.Counts
+	return []hashIndex{
+		{&s.txIdx, "tx.hidx", s.txHash.Row, hashOfHash, c.Txs},
+		{&s.blockIdx, "block.hidx", s.blockHash.Row, hashOfHash, c.Blocks},
+		{&s.addrIdx, "addr.hidx", s.addrBytes, hashOfAddr, c.Addrs},
+	}
+}
+
+// rowHash returns row n's hash.
+func (x *hashIndex) rowHash(n uint64) uint64 { return x.hashOf(x.key(n)) }
+
+// find returns the last row below limit with row n's key.
+func (x *hashIndex) find(n, limit uint64) (uint64, bool) {
+	k := x.key(n)
+	return (*x.t).Lookup(x.hashOf(k), limit, func(m uint64) bool { return bytes.Equal(x.key(m), k) })
+}
+
+// openIndexes opens the hash tables and inserts the committed rows their
+// last sync did not cover.
+func (s *Store) openIndexes() error {
+	for _, x := range s.hashIndexes() {
+		x := x
+		t, err := hashidx.Open(filepath.Join(s.dir, x.name), x.rows)
+		if err != nil {
+			return err
+		}
+		*x.t = t
+		for n := min(t.Covered(), x.rows); n < x.rows; n++ {
+			if got, ok := x.find(n, n+1); ok && got == n {
+				continue
+			}
+			if err := s.insert(x.t, x.rowHash, x.rowHash(n), n, x.rows); err != nil {
+				return err
+			}
 		}
 	}
-	var num [4]byte
-	p.sort(p.addrs)
-	for i := range p.addrs {
-		e := &p.addrs[i]
-		binary.BigEndian.PutUint32(num[:], e.num)
-		put(addrKey(key[:0], p.key(e)), num[:])
-	}
-	p.sort(p.blocks)
-	for i := range p.blocks {
-		e := &p.blocks[i]
-		binary.BigEndian.PutUint32(num[:], e.num)
-		put(blockKey(key[:0], p.key(e)), num[:])
-	}
-	// Outputs arrive in order, so a stable sort by address leaves each
-	// address's outputs sorted.
-	slices.SortStableFunc(p.postings, func(x, y posting) int { return cmp.Compare(x.addr, y.addr) })
-	for _, q := range p.postings {
-		put(postingKey(key[:0], q.addr, q.out), nil)
-	}
-	p.sort(p.txs)
-	for i := range p.txs {
-		e := &p.txs[i]
-		if i+1 < len(p.txs) && bytes.Equal(p.key(e), p.key(&p.txs[i+1])) {
-			continue // a duplicated txid: the later tx's entry names the earlier
+	return nil
+}
+
+// syncIndexes syncs the tables that have fallen far enough behind the
+// commit (all of them with force), so that a crash costs at most a fraction
+// of the chain's rows to insert again.
+func (s *Store) syncIndexes(force bool) error {
+	for _, x := range s.hashIndexes() {
+		t := *x.t
+		if t == nil || x.rows == t.Covered() {
+			continue
 		}
-		put(txKey(key[:0], p.key(e)), p.value(e))
+		if force || x.rows-t.Covered() >= max(4<<20, t.Covered()/2) {
+			if err := t.Sync(x.rows); err != nil {
+				return err
+			}
+		}
 	}
-	return err
+	return nil
+}
+
+func (s *Store) closeIndexes() {
+	for _, x := range s.hashIndexes() {
+		if *x.t != nil {
+			(*x.t).Close()
+			*x.t = nil
+		}
+	}
 }

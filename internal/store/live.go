@@ -18,17 +18,31 @@ const liveReserve = 64 << 30
 // Live lets any number of goroutines read a store while one ingest in the
 // same process keeps growing it (spur serve --follow-rpc). Each reader takes
 // a view: a Store frozen at one commit. Views share read-only mappings of
-// the column files, which never move, and the writer's index, whose entries
-// past a view's counts the view ignores, as it ignores spends by later
-// transactions. So appending and committing never wait for readers, nor
-// readers for them. Only an unwind, which shrinks the files, waits until
-// the views taken before it are released, and holds new ones back while it
-// runs.
+// the column files, which never move, and the writer's hash tables and
+// postings runs, whose entries past a view's counts the view ignores, as it
+// ignores spends by later transactions. So appending and committing never
+// wait for readers, nor readers for them. Only what unmaps or shrinks files
+// waits until the views taken before it are released, and holds new ones
+// back while it runs: an unwind, a hash table's growth, and the unmapping of
+// postings runs a merge replaced.
 type Live struct {
 	w      *Store
-	reader *Store // the read-only columns; views are copies with their own counts
-	mu     sync.RWMutex
-	view   atomic.Pointer[Store]
+	reader *Store       // the read-only columns; views are copies with their own counts
+	mu     sync.RWMutex // views hold it shared; an unwind exclusively
+
+	// Each commit publishes a generation: the view new readers get. What
+	// the writer replaces (a grown hash table, merged postings runs) is
+	// retired to the current generation and freed once it and every older
+	// one is superseded and no view of theirs is held.
+	cur  atomic.Pointer[generation]
+	gmu  sync.Mutex
+	gens []*generation // oldest first; the last is cur
+}
+
+type generation struct {
+	view    *Store
+	refs    atomic.Int64
+	retired []func() error
 }
 
 // Live starts serving views of s. From now on only the goroutine that
@@ -37,7 +51,7 @@ func (s *Store) Live() (*Live, error) {
 	if err := s.wait(); err != nil {
 		return nil, err
 	}
-	r := &Store{dir: s.dir, net: s.net, db: s.db, meta: s.meta, view: true}
+	r := &Store{dir: s.dir, net: s.net, meta: s.meta, view: true}
 	if err := r.openColumns(func(name string, width int) (*colfile.Column, error) {
 		return colfile.OpenReader(filepath.Join(s.dir, name), width, liveReserve)
 	}); err != nil {
@@ -54,14 +68,63 @@ func (s *Store) Live() (*Live, error) {
 // that releases it. A view must not be used after its release.
 func (l *Live) Acquire() (*Store, func()) {
 	l.mu.RLock()
-	return l.view.Load(), l.mu.RUnlock
+	for {
+		g := l.cur.Load()
+		g.refs.Add(1)
+		// Only a generation still current when counted is safe to use:
+		// an older one may be freed already.
+		if l.cur.Load() == g {
+			return g.view, func() {
+				l.unref(g)
+				l.mu.RUnlock()
+			}
+		}
+		l.unref(g)
+	}
+}
+
+func (l *Live) unref(g *generation) {
+	if g.refs.Add(-1) == 0 && l.cur.Load() != g {
+		l.reclaim()
+	}
+}
+
+// retire frees with free once no view can be using it.
+func (l *Live) retire(free func() error) {
+	l.gmu.Lock()
+	g := l.gens[len(l.gens)-1]
+	g.retired = append(g.retired, free)
+	l.gmu.Unlock()
+}
+
+// reclaim frees what the oldest generations retired, up to the first one
+// still current or held.
+func (l *Live) reclaim() {
+	l.gmu.Lock()
+	defer l.gmu.Unlock()
+	cur := l.cur.Load()
+	i := 0
+	for ; i < len(l.gens) && l.gens[i] != cur && l.gens[i].refs.Load() == 0; i++ {
+		for _, free := range l.gens[i].retired {
+			free()
+		}
+	}
+	l.gens = l.gens[i:]
 }
 
 // Close stops the views (all must be released) and unmaps the reader's
-// columns; the writer stays open.
+// columns and all that was retired; the writer stays open.
 func (l *Live) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.gmu.Lock()
+	for _, g := range l.gens {
+		for _, free := range g.retired {
+			free()
+		}
+	}
+	l.gens = nil
+	l.gmu.Unlock()
 	l.w.live = nil
 	return l.reader.closeColumns()
 }
@@ -69,8 +132,15 @@ func (l *Live) Close() error {
 // publish makes the writer's committed state the view new readers get.
 func (l *Live) publish() {
 	v := *l.reader
-	v.meta = l.w.meta
-	l.view.Store(&v)
+	w := l.w
+	v.meta = w.meta
+	v.txIdx, v.blockIdx, v.addrIdx, v.post = w.txIdx, w.blockIdx, w.addrIdx, w.post
+	g := &generation{view: &v}
+	l.gmu.Lock()
+	l.gens = append(l.gens, g)
+	l.cur.Store(g)
+	l.gmu.Unlock()
+	l.reclaim()
 }
 
 // update publishes the writer's new commit. A reader column whose committed
@@ -143,12 +213,10 @@ type colRows struct {
 
 // colRows pairs each column, in the order of s.cols, with its rows at c.
 func (s *Store) colRows(c Counts) []colRows {
-	rows := []uint64{c.Blocks, c.Blocks, c.Blocks, c.Blocks,
-		c.Txs, c.Txs, c.Txs, c.Txs, c.Txs, c.Txs,
-		c.Inputs, c.Outputs, c.Outputs, c.Outputs, c.Addrs, c.AddrBytes}
+	fields := s.columnFields()
 	out := make([]colRows, len(s.cols))
 	for i, col := range s.cols {
-		out[i] = colRows{col, rows[i]}
+		out[i] = colRows{col, fields[i].rows(c)}
 	}
 	return out
 }

@@ -13,7 +13,7 @@ import (
 
 // FormatVersion is the version of the on-disk layout this package writes
 // and reads. Any change to a file's layout increments it.
-const FormatVersion = 1
+const FormatVersion = 2
 
 const metaMagic = "SPURBTC\x00"
 
@@ -61,7 +61,11 @@ func unmarshalMeta(path string, b []byte) (*meta, error) {
 		return nil, fmt.Errorf("%w: %s is not a spur Bitcoin store META file", ErrCorrupt, path)
 	}
 	if v := binary.LittleEndian.Uint32(b[8:12]); v != FormatVersion {
-		return nil, fmt.Errorf("%w: %s has format version %d; this spur reads version %d", ErrVersion, path, v, FormatVersion)
+		hint := ""
+		if v < FormatVersion {
+			hint = " (ingest the chain into a new store)"
+		}
+		return nil, fmt.Errorf("%w: %s has format version %d; this spur reads version %d%s", ErrVersion, path, v, FormatVersion, hint)
 	}
 	if len(b) != metaSize {
 		return nil, fmt.Errorf("%w: %s: %d bytes, want %d", ErrCorrupt, path, len(b), metaSize)

@@ -5,24 +5,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/spur-forensics/spur/internal/btc"
 )
-
-// lookupTxIndex finds a txid in the index.
-func (s *Store) lookupTxIndex(id []byte) (uint32, bool, error) {
-	v, closer, err := s.db.Get(txKey(nil, id))
-	if err == pebble.ErrNotFound {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("store: index: %w", err)
-	}
-	defer closer.Close()
-	n, _, _, _, err := parseTxValue(v)
-	return n, err == nil, err
-}
 
 // addrBytes returns address number n as stored: type byte then payload.
 func (s *Store) addrBytes(n uint64) []byte {
@@ -42,32 +26,21 @@ func (s *Store) Address(n uint32) btc.Address {
 
 // TxNum returns the number of the transaction with that txid.
 func (s *Store) TxNum(id btc.Hash) (uint64, error) {
-	n, ok, err := s.lookupTxIndex(id[:])
-	if err != nil {
-		return 0, err
-	}
-	if !ok || uint64(n) >= s.meta.Counts.Txs {
+	n, ok := s.findTx(id[:], s.meta.Counts.Txs)
+	if !ok {
 		return 0, fmt.Errorf("%w: transaction %s", ErrNotFound, id)
 	}
-	return uint64(n), nil
+	return n, nil
 }
 
 // AddrNum returns the number of an address.
 func (s *Store) AddrNum(a btc.Address) (uint32, error) {
-	key := addrKey(nil, append([]byte{byte(a.Type)}, a.Payload...))
-	v, closer, err := s.db.Get(key)
-	if err == pebble.ErrNotFound {
+	key := append([]byte{byte(a.Type)}, a.Payload...)
+	n, ok := s.findAddr(key, hashOfAddr(key), s.meta.Counts.Addrs)
+	if !ok {
 		return 0, fmt.Errorf("%w: address %s", ErrNotFound, a.String(s.net))
 	}
-	if err != nil {
-		return 0, fmt.Errorf("store: index: %w", err)
-	}
-	defer closer.Close()
-	n := binary.BigEndian.Uint32(v)
-	if uint64(n) >= s.meta.Counts.Addrs {
-		return 0, fmt.Errorf("%w: address %s", ErrNotFound, a.String(s.net))
-	}
-	return n, nil
+	return uint32(n), nil
 }
 
 // TxOfOutput returns the tx number holding output o and o's index in it.
@@ -140,19 +113,9 @@ func (s *Store) Tx(n uint64) (*Tx, error) {
 	t.LockTime = binary.LittleEndian.Uint32(info[12:])
 	t.Coinbase = t.NumIn == 1 && s.inOut.U64(t.FirstIn) == NoOutput
 	t.BlockHash = btc.Hash(s.blockHash.Row(uint64(t.Height)))
-	t.WTxID = t.TxID
-	// The wtxid of a segwit tx is kept in its index entry.
-	v, closer, err := s.db.Get(txKey(nil, t.TxID[:]))
-	if err != nil {
-		return nil, fmt.Errorf("store: index: tx %s: %w", t.TxID, err)
-	}
-	defer closer.Close()
-	num, wtxid, _, _, err := parseTxValue(v)
-	if err != nil {
-		return nil, err
-	}
-	if uint64(num) == n && wtxid != nil {
-		copy(t.WTxID[:], wtxid)
+	t.WTxID = btc.Hash(s.txWtxid.Row(n))
+	if t.WTxID == zeroHash {
+		t.WTxID = t.TxID // not segwit
 	}
 	return t, nil
 }
@@ -224,44 +187,18 @@ func (s *Store) Block(h int64) (*Block, error) {
 
 // BlockByHash returns the height of a block of the store's chain.
 func (s *Store) BlockByHash(h btc.Hash) (int64, error) {
-	v, closer, err := s.db.Get(blockKey(nil, h[:]))
-	if err == pebble.ErrNotFound {
+	n, ok := s.findBlock(h[:], s.meta.Counts.Blocks)
+	if !ok {
 		return 0, fmt.Errorf("%w: block %s is not in the store's chain", ErrNotFound, h)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("store: index: %w", err)
-	}
-	defer closer.Close()
-	height := int64(binary.BigEndian.Uint32(v))
-	if uint64(height) >= s.meta.Counts.Blocks {
-		return 0, fmt.Errorf("%w: block %s is not in the store's chain", ErrNotFound, h)
-	}
-	return height, nil
+	return int64(n), nil
 }
 
 // Postings calls fn with each output paid to address a, in chain order,
 // until fn returns false.
 func (s *Store) Postings(a uint32, fn func(o uint64) bool) error {
-	lo := postingKey(nil, a, 0)
-	hi := postingKey(nil, a+1, 0)
-	if a == ^uint32(0)-1 {
-		hi = []byte{prefixPosting + 1}
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return fmt.Errorf("store: index: %w", err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		o := binary.BigEndian.Uint64(it.Key()[5:])
-		if o >= s.meta.Counts.Outputs {
-			break
-		}
-		if !fn(o) {
-			break
-		}
-	}
-	return it.Error()
+	s.post.lookup(a, s.meta.Counts.Outputs, fn)
+	return nil
 }
 
 // TxRange returns the first input and output numbers of tx n and how many

@@ -1,17 +1,14 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/spur-forensics/spur/internal/colfile"
 	"os"
 	"path/filepath"
 
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
-
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/colfile"
+	"github.com/spur-forensics/spur/internal/hashidx"
 )
 
 // Errors a caller may test for with errors.Is.
@@ -38,20 +35,22 @@ const valueBits = 56
 // Store is an open Bitcoin column store. It is not safe for concurrent use;
 // one process holds a store at a time (a lock file enforces it).
 type Store struct {
-	dir    string
-	net    *btc.Network
-	lock   *os.File
-	db     *pebble.DB
-	dbOpts *pebble.Options
-	meta   meta // committed state
+	dir  string
+	net  *btc.Network
+	lock *os.File
+	meta meta // committed state
 
 	blockHash, blockHeader, blockTx, blockAddr *colfile.Column
 	txHash, txIn, txOut, txFee, txHeight       *colfile.Column
-	txInfo                                     *colfile.Column
+	txInfo, txWtxid                            *colfile.Column
 	inOut                                      *colfile.Column
 	outValue, outAddr, outSpent                *colfile.Column
 	addrEnd, addrData                          *colfile.Column
 	cols                                       []*colfile.Column
+
+	// The lookups that are not positional (index.go, postings.go).
+	txIdx, blockIdx, addrIdx *hashidx.Table
+	post                     *postingIndex
 
 	w *writer // state of the ingest in progress
 
@@ -64,9 +63,6 @@ type Options struct {
 	// Network is the chain the store holds. A new (or still empty) store
 	// takes it; one holding blocks must match. Default btc.Main.
 	Network *btc.Network
-	// CacheEntries bounds each of the in-memory txid and address caches that
-	// speed up ingest. Default 8 Mi entries (about 200 MB each at most).
-	CacheEntries int
 }
 
 // Open opens the store in dir, creating it if needed, and undoes anything a
@@ -74,9 +70,6 @@ type Options struct {
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.Network == nil {
 		opts.Network = btc.Main
-	}
-	if opts.CacheEntries == 0 {
-		opts.CacheEntries = 8 << 20
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -135,17 +128,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.dbOpts = indexOptions()
-	// The block cache holds the bloom filters and index blocks that lookups
-	// of older txids and addresses touch.
-	cache := pebble.NewCache(256 << 20)
-	s.dbOpts.Cache = cache
-	s.db, err = pebble.Open(filepath.Join(dir, "index"), s.dbOpts)
-	cache.Unref()
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: index: %w", err)
-	}
 	if err := s.checkSizes(); err != nil {
 		s.Close()
 		return nil, err
@@ -154,7 +136,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.w = newWriter(s, opts.CacheEntries)
+	if err := s.openIndexes(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.openPostings(s.meta.Counts.Outputs); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.w = newWriter(s)
 	return s, nil
 }
 
@@ -178,35 +168,34 @@ type columnField struct {
 	col   **colfile.Column
 	name  string
 	width int
+	rows  func(Counts) uint64 // the column's rows in a store of these counts
 }
 
-// columnFields lists the columns: field, file name, row width.
+func blocks(c Counts) uint64    { return c.Blocks }
+func txs(c Counts) uint64       { return c.Txs }
+func inputs(c Counts) uint64    { return c.Inputs }
+func outputs(c Counts) uint64   { return c.Outputs }
+func addrs(c Counts) uint64     { return c.Addrs }
+func addrBytes(c Counts) uint64 { return c.AddrBytes }
+
+// columnFields lists the columns: field, file name, row width, rows.
 func (s *Store) columnFields() []columnField {
 	return []columnField{
-		{&s.blockHash, "block.hash", 32}, {&s.blockHeader, "block.header", btc.HeaderSize},
-		{&s.blockTx, "block.tx", 8}, {&s.blockAddr, "block.addr", 8},
-		{&s.txHash, "tx.hash", 32}, {&s.txIn, "tx.in", 8}, {&s.txOut, "tx.out", 8},
-		{&s.txFee, "tx.fee", 8}, {&s.txHeight, "tx.height", 4}, {&s.txInfo, "tx.info", 16},
-		{&s.inOut, "in.out", 8},
-		{&s.outValue, "out.value", 8}, {&s.outAddr, "out.addr", 4}, {&s.outSpent, "out.spent", 4},
-		{&s.addrEnd, "addr.end", 8}, {&s.addrData, "addr.data", 1},
+		{&s.blockHash, "block.hash", 32, blocks}, {&s.blockHeader, "block.header", btc.HeaderSize, blocks},
+		{&s.blockTx, "block.tx", 8, blocks}, {&s.blockAddr, "block.addr", 8, blocks},
+		{&s.txHash, "tx.hash", 32, txs}, {&s.txWtxid, "tx.wtxid", 32, txs},
+		{&s.txIn, "tx.in", 8, txs}, {&s.txOut, "tx.out", 8, txs},
+		{&s.txFee, "tx.fee", 8, txs}, {&s.txHeight, "tx.height", 4, txs}, {&s.txInfo, "tx.info", 16, txs},
+		{&s.inOut, "in.out", 8, inputs},
+		{&s.outValue, "out.value", 8, outputs}, {&s.outAddr, "out.addr", 4, outputs}, {&s.outSpent, "out.spent", 4, outputs},
+		{&s.addrEnd, "addr.end", 8, addrs}, {&s.addrData, "addr.data", 1, addrBytes},
 	}
 }
 
 // checkSizes refuses a store whose column files are shorter than META says:
 // that is damage no crash of spur can cause.
 func (s *Store) checkSizes() error {
-	c := s.meta.Counts
-	need := []struct {
-		col  *colfile.Column
-		rows uint64
-	}{
-		{s.blockHash, c.Blocks}, {s.blockHeader, c.Blocks}, {s.blockTx, c.Blocks}, {s.blockAddr, c.Blocks},
-		{s.txHash, c.Txs}, {s.txIn, c.Txs}, {s.txOut, c.Txs}, {s.txFee, c.Txs}, {s.txHeight, c.Txs}, {s.txInfo, c.Txs},
-		{s.inOut, c.Inputs}, {s.outValue, c.Outputs}, {s.outAddr, c.Outputs}, {s.outSpent, c.Outputs},
-		{s.addrEnd, c.Addrs}, {s.addrData, c.AddrBytes},
-	}
-	for _, n := range need {
+	for _, n := range s.colRows(s.meta.Counts) {
 		if n.col.FileRows() < n.rows {
 			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.Name(), n.col.FileRows(), n.rows)
 		}
@@ -215,9 +204,8 @@ func (s *Store) checkSizes() error {
 }
 
 // undoPastCommit removes everything past the committed counts: it clears
-// spends made by uncommitted inputs, deletes index entries of uncommitted
-// txs, addresses and outputs (read from the column tails), then truncates
-// every column. It is idempotent, so a crash inside it is undone by the next
+// spends made by uncommitted inputs (read from the column tails), clips the
+// postings, then truncates every column. It is idempotent, so a crash inside it is undone by the next
 // open.
 func (s *Store) undoPastCommit() error {
 	c := s.meta.Counts
@@ -234,61 +222,21 @@ func (s *Store) undoPastCommit() error {
 		}
 	}
 	if changed {
-		if err := s.outSpent.FlushUpdates(); err != nil {
+		if err := s.outSpent.Flush(); err != nil {
 			return err
 		}
 	}
-	// Index entries made for rows past the commit.
-	b := s.db.NewBatch()
-	defer b.Close()
-	for h := c.Blocks; h < s.blockHash.FileRows(); h++ {
-		b.Delete(blockKey(nil, s.blockHash.Row(h)), nil)
-	}
-	for t := c.Txs; t < s.txHash.FileRows(); t++ {
-		key := txKey(nil, s.txHash.Row(t))
-		// A duplicated txid hands its key back to the earlier tx.
-		if v, closer, err := s.db.Get(key); err == nil {
-			n, _, dupOf, dup, perr := parseTxValue(v)
-			closer.Close()
-			if perr == nil && uint64(n) == t && dup && uint64(dupOf) < c.Txs {
-				b.Set(key, txValue(nil, dupOf, nil, 0, false), nil)
-				continue
-			}
-		}
-		b.Delete(key, nil)
-	}
-	dataRows := s.addrData.FileRows()
-	for a := c.Addrs; a < s.addrEnd.FileRows(); a++ {
-		start := c.AddrBytes
-		if a > 0 {
-			start = s.addrEnd.U64(a - 1)
-		}
-		end := s.addrEnd.U64(a)
-		if start > end || end > dataRows {
-			break
-		}
-		b.Delete(addrKey(nil, s.addrData.Flushed(int64(end))[start:end]), nil)
-	}
-	n := min(s.outAddr.FileRows(), s.outValue.FileRows())
-	for o := c.Outputs; o < n; o++ {
-		if a := s.outAddr.U32(o); a != NoAddress {
-			b.Delete(postingKey(nil, a, o), nil)
+	// Postings of outputs past the commit. (The hash tables need nothing:
+	// rows past the commit are not in them for lookups.)
+	if s.post != nil {
+		if err := s.post.clip(c.Outputs); err != nil {
+			return err
 		}
 	}
-	if !b.Empty() {
-		if err := b.Commit(pebble.Sync); err != nil {
-			return fmt.Errorf("store: index: %w", err)
-		}
-	}
-	rows := map[*colfile.Column]uint64{
-		s.blockHash: c.Blocks, s.blockHeader: c.Blocks, s.blockTx: c.Blocks, s.blockAddr: c.Blocks,
-		s.txHash: c.Txs, s.txIn: c.Txs, s.txOut: c.Txs, s.txFee: c.Txs, s.txHeight: c.Txs, s.txInfo: c.Txs,
-		s.inOut: c.Inputs, s.outValue: c.Outputs, s.outAddr: c.Outputs, s.outSpent: c.Outputs,
-		s.addrEnd: c.Addrs, s.addrData: c.AddrBytes,
-	}
-	for _, col := range s.cols {
-		if col.Size() != int64(rows[col])*int64(col.Width()) {
-			if err := col.Truncate(rows[col]); err != nil {
+	for _, n := range s.colRows(c) {
+		col := n.col
+		if col.Size() != int64(n.rows)*int64(col.Width()) {
+			if err := col.Truncate(n.rows); err != nil {
 				return err
 			}
 		} else {
@@ -307,18 +255,19 @@ func (s *Store) Close() error {
 		s.live.Close()
 	}
 	first := s.wait()
+	if s.txIdx != nil && first == nil {
+		first = s.syncIndexes(true)
+	}
+	s.closeIndexes()
+	if s.post != nil {
+		s.post.close()
+	}
 	for _, c := range s.cols {
 		if err := c.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
 	s.cols = nil
-	if s.db != nil {
-		if err := s.db.Close(); err != nil && first == nil {
-			first = err
-		}
-		s.db = nil
-	}
 	if s.lock != nil {
 		s.lock.Close()
 		s.lock = nil
@@ -406,108 +355,23 @@ func (s *Store) Unwind(h int64) error {
 	if err := s.undoPastCommit(); err != nil {
 		return err
 	}
+	for _, r := range s.post.takeRetired() {
+		r.close() // no view runs during an unwind
+	}
 	if s.live != nil {
 		s.live.publish()
 	}
 	return nil
 }
 
-// Index keys. Numbers are big-endian so keys sort by number.
-const (
-	prefixTx      = 't' // 't' txid(32) -> txValue
-	prefixAddr    = 'a' // 'a' type(1) payload -> addrnum(4)
-	prefixPosting = 'p' // 'p' addrnum(4) outnum(8) -> empty
-	prefixBlock   = 'b' // 'b' block hash(32) -> height(4)
-)
+var zeroHash [32]byte
 
-func blockKey(dst, hash []byte) []byte {
-	return append(append(dst, prefixBlock), hash...)
-}
-
-func txKey(dst, txid []byte) []byte {
-	dst = append(dst, prefixTx)
-	return append(dst, txid...)
-}
-
-// A tx key's value: the tx number (4), a flags byte, then the wtxid (32) if
-// flagWtxid, then the number of an earlier tx with the same txid (4) if
-// flagDup. Bitcoin has two such pairs of coinbases (BIP30); the later one
-// wins, as it did in the UTXO set, and unwinding it restores the earlier.
-const (
-	flagWtxid = 1
-	flagDup   = 2
-)
-
-func txValue(dst []byte, n uint32, wtxid []byte, dupOf uint32, dup bool) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, n)
-	var flags byte
-	if wtxid != nil {
-		flags |= flagWtxid
+// retire runs free (an unmapping) once no view can be using what it frees:
+// at once without views.
+func (s *Store) retire(free func() error) {
+	if s.live != nil {
+		s.live.retire(free)
+		return
 	}
-	if dup {
-		flags |= flagDup
-	}
-	dst = append(dst, flags)
-	dst = append(dst, wtxid...)
-	if dup {
-		dst = binary.BigEndian.AppendUint32(dst, dupOf)
-	}
-	return dst
-}
-
-// parseTxValue returns the tx number, the wtxid (nil without one) and the
-// earlier tx with the same txid, if any.
-func parseTxValue(v []byte) (n uint32, wtxid []byte, dupOf uint32, dup bool, err error) {
-	if len(v) < 5 {
-		return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
-	}
-	n, flags, rest := binary.BigEndian.Uint32(v), v[4], v[5:]
-	if flags&flagWtxid != 0 {
-		if len(rest) < 32 {
-			return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
-		}
-		wtxid, rest = rest[:32], rest[32:]
-	}
-	if flags&flagDup != 0 {
-		if len(rest) < 4 {
-			return 0, nil, 0, false, fmt.Errorf("%w: tx index value of %d bytes", ErrCorrupt, len(v))
-		}
-		dupOf, dup = binary.BigEndian.Uint32(rest), true
-	}
-	return n, wtxid, dupOf, dup, nil
-}
-
-// addrKey takes the address as stored: type byte then payload.
-func addrKey(dst, addr []byte) []byte {
-	dst = append(dst, prefixAddr)
-	return append(dst, addr...)
-}
-
-func postingKey(dst []byte, a uint32, o uint64) []byte {
-	dst = append(dst, prefixPosting)
-	dst = binary.BigEndian.AppendUint32(dst, a)
-	return binary.BigEndian.AppendUint64(dst, o)
-}
-
-// indexOptions tunes Pebble for spur's index: keys are mostly hashes and
-// numbers, which do not compress, and arrive in large batches.
-func indexOptions() *pebble.Options {
-	o := &pebble.Options{Logger: quietLogger{}, MemTableSize: 64 << 20, L0CompactionThreshold: 4, L0StopWritesThreshold: 64,
-		CompactionConcurrencyRange: func() (int, int) { return 1, 2 }}
-	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
-	// Bloom filters let a lookup of a txid or address skip every table that
-	// lacks it: most lookups during ingest are of keys in one table only.
-	for i := range o.Levels {
-		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		o.Levels[i].FilterType = pebble.TableFilter
-	}
-	return o
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("store: index: "+format, args...))
+	free()
 }

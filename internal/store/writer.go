@@ -5,10 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/spur-forensics/spur/internal/btc"
 )
@@ -28,10 +25,8 @@ type PreparedBlock struct {
 type PreparedOut struct {
 	Type btc.ScriptType
 	Addr []byte
-	Key  uint64 // maphash of Addr, the address cache key
+	Key  uint64 // hash of Addr in the address table
 }
-
-var addrSeed = maphash.MakeSeed()
 
 // Prepare classifies every output of the block.
 func Prepare(b *btc.Block) *PreparedBlock {
@@ -61,119 +56,28 @@ func Prepare(b *btc.Block) *PreparedBlock {
 	for i, sp := range spans {
 		if sp.start >= 0 {
 			p.Outs[i].Addr = p.Buf[sp.start:sp.end:sp.end]
-			p.Outs[i].Key = maphash.Bytes(addrSeed, p.Outs[i].Addr)
+			p.Outs[i].Key = hashOfAddr(p.Outs[i].Addr)
 		}
 	}
 	return p
 }
 
-// writer holds what an ingest needs between blocks: the open index batch
-// and the caches that spare most index lookups.
+// writer holds what an ingest needs between commits: the postings of the
+// outputs appended since the last commit, and the commit in flight.
 type writer struct {
-	s   *Store
-	idx *pendingIndex
-	key []byte
-	val []byte
+	s        *Store
+	postings []posting
 
-	// A commit writes its index in the background while appends go on;
+	// A commit writes its postings in the background while appends go on;
 	// inflight delivers its result and inflightMeta is what it commits.
 	inflight     chan error
 	inflightMeta meta
-
-	// txs maps the first 8 bytes of a txid to its tx number; addrs maps the
-	// maphash of an address to its number. Hits are verified against the
-	// columns, so a collision costs a lookup, never a wrong answer. Each
-	// cache has two generations: new entries go to the young one, and when
-	// it is full the old one is dropped, so the most recent entries (which
-	// most spends refer to) stay. While complete is true the caches hold every
-	// tx and address of the store and a miss needs no index lookup.
-	txs, txsOld     map[uint64]uint32
-	txsExact        map[btc.Hash]uint32 // txs whose cache slot another txid holds
-	addrs, addrsOld map[uint64]uint32
-	addrsEx         map[string]uint32
-	complete        bool
-	limit           int
 }
 
-func newWriter(s *Store, limit int) *writer {
-	w := &writer{s: s, limit: limit}
-	w.reset()
-	return w
-}
+func newWriter(s *Store) *writer { return &writer{s: s} }
 
-// reset drops the caches and the uncommitted batch.
-func (w *writer) reset() {
-	w.idx = &pendingIndex{}
-	w.txs, w.txsOld = make(map[uint64]uint32), nil
-	w.txsExact = make(map[btc.Hash]uint32)
-	w.addrs, w.addrsOld = make(map[uint64]uint32), nil
-	w.addrsEx = make(map[string]uint32)
-	w.complete = w.s.meta.Counts.Txs == 0
-}
-
-func (w *writer) lookupTx(id *btc.Hash) (uint32, bool, error) {
-	s := w.s
-	k := binary.LittleEndian.Uint64(id[:8])
-	if n, ok := w.txs[k]; ok && bytes.Equal(s.txHash.Row(uint64(n)), id[:]) {
-		return n, true, nil
-	}
-	if n, ok := w.txsOld[k]; ok && bytes.Equal(s.txHash.Row(uint64(n)), id[:]) {
-		return n, true, nil
-	}
-	if n, ok := w.txsExact[*id]; ok {
-		return n, true, nil
-	}
-	if w.complete {
-		return 0, false, nil
-	}
-	return s.lookupTxIndex(id[:])
-}
-
-func (w *writer) addTx(id *btc.Hash, n uint32) {
-	k := binary.LittleEndian.Uint64(id[:8])
-	if old, ok := w.txs[k]; ok && !bytes.Equal(w.s.txHash.Row(uint64(old)), id[:]) {
-		w.txsExact[*id] = n
-		return
-	}
-	w.txs[k] = n
-}
-
-func (w *writer) lookupAddr(a []byte, key uint64) (uint32, bool, error) {
-	s := w.s
-	if n, ok := w.addrs[key]; ok && bytes.Equal(s.addrBytes(uint64(n)), a) {
-		return n, true, nil
-	}
-	if n, ok := w.addrsOld[key]; ok && bytes.Equal(s.addrBytes(uint64(n)), a) {
-		return n, true, nil
-	}
-	if len(w.addrsEx) > 0 {
-		if n, ok := w.addrsEx[string(a)]; ok {
-			return n, true, nil
-		}
-	}
-	if w.complete {
-		return 0, false, nil
-	}
-	v, closer, err := s.db.Get(addrKey(w.key[:0], a))
-	if err == pebble.ErrNotFound {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("store: index: %w", err)
-	}
-	n := binary.BigEndian.Uint32(v)
-	closer.Close()
-	w.addrs[key] = n
-	return n, true, nil
-}
-
-func (w *writer) addAddr(a []byte, key uint64, n uint32) {
-	if old, ok := w.addrs[key]; ok && !bytes.Equal(w.s.addrBytes(uint64(old)), a) {
-		w.addrsEx[string(a)] = n
-		return
-	}
-	w.addrs[key] = n
-}
+// reset drops the uncommitted postings.
+func (w *writer) reset() { w.postings = w.postings[:0] }
 
 // AppendBlock adds a block on top of the store's tip. It is not durable
 // until Commit. An error leaves the store's committed state untouched; the
@@ -193,8 +97,10 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	if live.Txs+uint64(len(b.Txs)) > maxTxs {
 		return fmt.Errorf("store: more than %d transactions", uint64(maxTxs))
 	}
-	w.idx.add(&w.idx.blocks, b.Hash[:], uint32(height), nil)
 	s.blockHash.AppendRaw(b.Hash[:])
+	if err := s.insert(&s.blockIdx, s.blockRowHash, hashOfHash(b.Hash[:]), height, height+1); err != nil {
+		return err
+	}
 	s.blockHeader.AppendRaw(b.Raw[:btc.HeaderSize])
 	s.blockTx.AppendU64(live.Txs)
 	s.blockAddr.AppendU64(live.Addrs)
@@ -205,6 +111,11 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		tx := &b.Txs[ti]
 		txn := live.Txs + uint64(ti)
 		s.txHash.AppendRaw(tx.TxID[:])
+		if tx.Segwit {
+			s.txWtxid.AppendRaw(tx.WTxID[:])
+		} else {
+			s.txWtxid.AppendRaw(zeroHash[:])
+		}
 		s.txIn.AppendU64(nIn)
 		s.txOut.AppendU64(nOut)
 		s.txHeight.AppendU32(uint32(height))
@@ -223,10 +134,8 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				continue
 			}
 			txin := &tx.Inputs[ii]
-			prev, ok, err := w.lookupTx(&txin.PrevTxID)
-			if err != nil {
-				return err
-			}
+			p, ok := s.findTx(txin.PrevTxID[:], txn)
+			prev := uint32(p)
 			if !ok {
 				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
 			}
@@ -253,23 +162,21 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			s.outSpent.AppendU32(0)
 			a := NoAddress
 			if po.Addr != nil {
-				n, ok, err := w.lookupAddr(po.Addr, po.Key)
-				if err != nil {
-					return err
-				}
+				n, ok := s.findAddr(po.Addr, po.Key, nAddr)
 				if !ok {
 					if nAddr >= uint64(NoAddress) {
 						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
 					}
-					n = uint32(nAddr)
+					n = nAddr
 					nAddr++
 					s.addrData.AppendRaw(po.Addr)
 					s.addrEnd.AppendU64(s.addrData.Rows())
-					w.addAddr(po.Addr, po.Key, n)
-					w.idx.add(&w.idx.addrs, po.Addr, n, nil)
+					if err := s.insert(&s.addrIdx, s.addrRowHash, po.Key, n, nAddr); err != nil {
+						return err
+					}
 				}
-				a = n
-				w.idx.postings = append(w.idx.postings, posting{a, nOut})
+				a = uint32(n)
+				w.postings = append(w.postings, posting{a, nOut})
 			}
 			s.outAddr.AppendU32(a)
 			nOut++
@@ -282,22 +189,12 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			fee = in - out
 		}
 		s.txFee.AppendU64(fee)
-		var wtxid []byte
-		if tx.Segwit {
-			wtxid = tx.WTxID[:]
+		// A repeated txid (two pairs of coinbases, BIP30) needs nothing
+		// more: lookups take the later tx, and after an unwind of it the
+		// earlier one again.
+		if err := s.insert(&s.txIdx, s.txRowHash, hashOfHash(tx.TxID[:]), txn, txn+1); err != nil {
+			return err
 		}
-		// Only coinbases can repeat a txid (BIP30, before BIP34).
-		var dupOf uint32
-		var dup bool
-		if coinbase {
-			var err error
-			if dupOf, dup, err = w.lookupTx(&tx.TxID); err != nil {
-				return err
-			}
-		}
-		w.val = txValue(w.val[:0], uint32(txn), wtxid, dupOf, dup)
-		w.idx.add(&w.idx.txs, tx.TxID[:], uint32(txn), w.val)
-		w.addTx(&tx.TxID, uint32(txn))
 	}
 	return nil
 }
@@ -320,9 +217,9 @@ func (s *Store) Commit() error {
 	return s.wait()
 }
 
-// CommitAsync starts a commit of every appended block: the columns are
-// written and synced now; the index is sorted, written and ingested in the
-// background, and META is replaced after it. Appends may go on meanwhile.
+// CommitAsync starts a commit of every appended block: the columns' new
+// rows are written and synced, the postings run is sorted, written and
+// merged, and META is replaced after them, all in the background. Appends may go on meanwhile.
 // The next commit, and every read of committed state, waits for it.
 func (s *Store) CommitAsync() error {
 	if err := s.wait(); err != nil {
@@ -332,58 +229,51 @@ func (s *Store) CommitAsync() error {
 	if live == s.meta.Counts {
 		return nil
 	}
-	if err := s.flushColumns(); err != nil {
-		return err
+	for _, c := range s.cols {
+		c.StartFlush()
 	}
 	m := s.meta
 	m.Counts = live
 	copy(m.Tip[:], s.blockHash.Row(live.Blocks-1))
 	w := s.w
-	idx := w.idx
-	w.idx = newPendingIndex(idx)
+	pairs, lo, hi := w.postings, s.meta.Counts.Outputs, live.Outputs
+	w.postings = make([]posting, 0, cap(pairs))
+	if err := s.syncIndexes(false); err != nil {
+		return err
+	}
 	done := make(chan error, 1)
 	w.inflight, w.inflightMeta = done, m
 	go func() {
-		err := writeIndex(s.db, s.dbOpts, s.dir, idx)
+		err := s.writeColumns()
+		if err == nil && hi > lo {
+			err = s.post.add(lo, hi, pairs)
+		}
 		if err == nil {
 			err = writeMeta(s.dir, &m)
 		}
 		done <- err
 	}()
-	// Keep memory flat on long chains: drop the old generation. Its
-	// entries were committed before the commit this one waited for, so the
-	// index holds them.
-	if len(w.txs) > w.limit {
-		w.txsOld, w.txs = w.txs, make(map[uint64]uint32, len(w.txs))
-		w.complete = false
-	}
-	if len(w.addrs) > w.limit {
-		w.addrsOld, w.addrs = w.addrs, make(map[uint64]uint32, len(w.addrs))
-		w.complete = false
-	}
 	return nil
 }
 
-// flushColumns writes and syncs every column's new rows at once (the files
-// are independent, so their syncs overlap), then the rewritten out.spent rows.
-func (s *Store) flushColumns() error {
+// writeColumns writes and syncs the rows handed to the flush in every
+// column at once (the files are independent, so their syncs overlap), then
+// the rewritten out.spent rows.
+func (s *Store) writeColumns() error {
 	errs := make([]error, len(s.cols))
 	var wg sync.WaitGroup
 	for i, c := range s.cols {
-		if c.PendingBytes() == 0 {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.FlushAppends()
+			errs[i] = c.WriteAppends()
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return s.outSpent.FlushUpdates()
+	return s.outSpent.WriteUpdates()
 }
 
 // wait finishes the commit in flight, if any.
@@ -394,10 +284,16 @@ func (s *Store) wait() error {
 	}
 	err := <-w.inflight
 	w.inflight = nil
+	for _, c := range s.cols {
+		err = errors.Join(err, c.FinishFlush())
+	}
 	if err != nil {
 		return err
 	}
 	s.meta = w.inflightMeta
+	for _, r := range s.post.takeRetired() {
+		s.retire(r.close)
+	}
 	return s.committed()
 }
 

@@ -1,0 +1,287 @@
+// Package hashidx is an on-disk hash table from keys to row numbers, for
+// columns whose rows carry their own keys: txids, block hashes, addresses.
+//
+// A slot holds no key, only a 32-bit tag of the key's hash and the row
+// number; a lookup confirms each candidate by comparing the key in the
+// caller's column. That makes the table derived data, which is what keeps it
+// cheap: rows missing from it (a crash before it was synced) are inserted
+// again from the column, and a slot naming a row at or past the caller's row
+// count is as good as empty (lookups skip it, inserts reuse it), so a
+// rollback or an unwind costs nothing here. (A slot of a rolled-back row that
+// the next rows outnumber before it is reused stays as a dead entry, which
+// lookups reject by its key, until the table is next rebuilt.) A commit of the column need not
+// sync the table: the header records how many rows the last sync covered.
+//
+// spur writes its own table rather than keeping these keys in an LSM because
+// ingest consults it for every input and output: a sorted index pays a sort,
+// a write and later compactions for every key, where a slot costs one cache
+// line.
+//
+// File layout (little-endian): a 4096-byte header, "SPURHIX\x00", version
+// u32, bits u32 (2^bits slots), 8 zero bytes, covered rows u64, CRC-32C of
+// the preceding 32 bytes u32; then 2^bits slots of 8 bytes each,
+// (tag << 32) | (row + 1), 0 for an empty slot. A key's 64-bit hash gives its
+// home slot (the top bits bits) and its tag (the 32 bits after them).
+package hashidx
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	magic      = "SPURHIX\x00"
+	version    = 1
+	headerSize = 4096
+	minBits    = 16
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Table is one open table. Lookup may run on many goroutines while one other
+// inserts or grows it; Close must not run beside any other call.
+type Table struct {
+	path    string
+	f       *os.File
+	mm      []byte
+	slots   []uint64
+	bits    uint
+	covered uint64
+}
+
+// Open opens the table at path, creating it (or, when its header fails its
+// checks, recreating it empty) with room for rows rows. Covered tells the
+// caller which rows to insert again.
+func Open(path string, rows uint64) (*Table, error) {
+	t, err := open(path)
+	if err != nil {
+		if !errors.Is(err, errBad) {
+			return nil, err
+		}
+		if t, err = create(path, bitsFor(rows), 0); err != nil {
+			return nil, err
+		}
+		if err := t.install(); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+var errBad = errors.New("hashidx: bad table")
+
+func open(path string) (*Table, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errBad
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hashidx: %w", err)
+	}
+	var h [headerSize]byte
+	st, err := f.Stat()
+	if err == nil {
+		_, err = f.ReadAt(h[:], 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, errBad
+	}
+	bits := uint(binary.LittleEndian.Uint32(h[12:]))
+	if string(h[:8]) != magic || binary.LittleEndian.Uint32(h[8:]) != version ||
+		binary.LittleEndian.Uint32(h[32:]) != crc32.Checksum(h[:32], castagnoli) ||
+		bits < minBits || bits > 40 || st.Size() != headerSize+8<<bits {
+		f.Close()
+		return nil, errBad
+	}
+	t := &Table{path: path, f: f, bits: bits, covered: binary.LittleEndian.Uint64(h[24:])}
+	if err := t.mmap(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// create writes an empty table of 2^bits slots at path (through a temporary
+// file, so a crash leaves the old one or the new one).
+func create(path string, bits uint, covered uint64) (*Table, error) {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("hashidx: %w", err)
+	}
+	t := &Table{path: path, f: f, bits: bits, covered: covered}
+	if err := f.Truncate(headerSize + 8<<bits); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hashidx: %w", err)
+	}
+	if err := t.mmap(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// install makes a table made by create the one at path.
+func (t *Table) install() error {
+	if err := t.writeHeader(); err != nil {
+		return err
+	}
+	if err := os.Rename(t.path+".tmp", t.path); err != nil {
+		return fmt.Errorf("hashidx: %w", err)
+	}
+	d, err := os.Open(filepath.Dir(t.path))
+	if err != nil {
+		return fmt.Errorf("hashidx: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("hashidx: sync %s: %w", filepath.Dir(t.path), err)
+	}
+	return nil
+}
+
+func (t *Table) mmap() error {
+	mm, err := unix.Mmap(int(t.f.Fd()), 0, headerSize+8<<t.bits, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("hashidx: mmap %s: %w", t.path, err)
+	}
+	t.mm = mm
+	t.slots = unsafe.Slice((*uint64)(unsafe.Pointer(&mm[headerSize])), 1<<t.bits)
+	return nil
+}
+
+func bitsFor(rows uint64) uint {
+	b := uint(minBits)
+	for rows > maxLoad(b) {
+		b++
+	}
+	return b
+}
+
+// maxLoad is the most rows a table of 2^bits slots takes: five eighths, where
+// linear probing still finds most keys in the first cache line.
+func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
+
+// Covered is how many rows the table held at its last Sync: rows from there
+// on may be missing.
+func (t *Table) Covered() uint64 { return t.covered }
+
+// Size is the table's size on disk in bytes.
+func (t *Table) Size() int64 { return int64(len(t.mm)) }
+
+// Full reports whether a table holding rows rows must grow first.
+func (t *Table) Full(rows uint64) bool { return rows > maxLoad(t.bits) }
+
+// Room is how many rows the table takes before it is Full.
+func (t *Table) Room() uint64 { return maxLoad(t.bits) }
+
+// place returns the home slot of hash h (its top bits) and its tag (the
+// 32 bits after those).
+func (t *Table) place(h uint64) (pos uint64, tag uint32) {
+	return h >> (64 - t.bits), uint32(h << t.bits >> 32)
+}
+
+// Lookup returns the highest row below limit whose slot matches hash h and
+// for which match confirms the key. Keys may repeat; the last row wins.
+func (t *Table) Lookup(h, limit uint64, match func(n uint64) bool) (uint64, bool) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	var best uint64
+	found := false
+	for i := pos; ; i = (i + 1) & m {
+		s := atomic.LoadUint64(&t.slots[i])
+		if s == 0 {
+			return best, found
+		}
+		n := s&0xffffffff - 1
+		if n < limit && uint32(s>>32) == tag && (!found || n > best) && match(n) {
+			best, found = n, true
+		}
+	}
+}
+
+// Insert adds row n under hash h. Slots naming rows at or past rows (the
+// caller's count, n included) are free. The caller makes room with Grow
+// first when Full(rows); the table never fills, as a full one would loop.
+func (t *Table) Insert(h, n, rows uint64) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	v := uint64(tag)<<32 | (n + 1)
+	for i := pos; ; i = (i + 1) & m {
+		s := atomic.LoadUint64(&t.slots[i])
+		if s == 0 || s&0xffffffff-1 >= rows {
+			atomic.StoreUint64(&t.slots[i], v)
+			return
+		}
+	}
+}
+
+// Grow builds the table's successor with room for room rows (at least
+// rows), from the hashes of rows 0 to rows-1 (which hash returns), syncs it
+// and puts it in the old one's place: it covers every row below rows. The
+// old table stays mapped, for its readers, until the caller closes it. A
+// crash in the middle leaves the old table.
+func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, error) {
+	nt, err := create(t.path, bitsFor(max(rows, room)), rows)
+	if err != nil {
+		return nil, err
+	}
+	for n := range rows {
+		nt.Insert(hash(n), n, rows)
+	}
+	if err := nt.sync(); err == nil {
+		err = nt.install()
+	}
+	if err != nil {
+		nt.Close()
+		os.Remove(t.path + ".tmp")
+		return nil, err
+	}
+	return nt, nil
+}
+
+// Sync makes the slots durable and records that rows below covered are in
+// the table.
+func (t *Table) Sync(covered uint64) error {
+	t.covered = covered
+	return t.sync()
+}
+
+func (t *Table) sync() error {
+	if err := unix.Msync(t.mm, unix.MS_SYNC); err != nil {
+		return fmt.Errorf("hashidx: msync %s: %w", t.path, err)
+	}
+	return t.writeHeader()
+}
+
+func (t *Table) writeHeader() error {
+	h := t.mm[:headerSize]
+	copy(h, magic)
+	binary.LittleEndian.PutUint32(h[8:], version)
+	binary.LittleEndian.PutUint32(h[12:], uint32(t.bits))
+	binary.LittleEndian.PutUint64(h[24:], t.covered)
+	binary.LittleEndian.PutUint32(h[32:], crc32.Checksum(h[:32], castagnoli))
+	if err := unix.Msync(h, unix.MS_SYNC); err != nil {
+		return fmt.Errorf("hashidx: msync %s: %w", t.path, err)
+	}
+	return nil
+}
+
+// Close unmaps and closes the table without syncing it.
+func (t *Table) Close() error {
+	if t.mm != nil {
+		unix.Munmap(t.mm)
+		t.mm, t.slots = nil, nil
+	}
+	return t.f.Close()
+}

@@ -1,0 +1,247 @@
+package hashidx
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// keys are random 32-byte keys, as txids are; a key's hash is its first 8
+// bytes, as the Bitcoin store takes it.
+type keys [][32]byte
+
+func newKeys(n int, seed uint64) keys {
+	r := rand.New(rand.NewPCG(seed, 1))
+	k := make(keys, n)
+	for i := range k {
+		for j := 0; j < 32; j += 8 {
+			binary.LittleEndian.PutUint64(k[i][j:], r.Uint64())
+		}
+	}
+	return k
+}
+
+func (k keys) hash(n uint64) uint64 { return binary.LittleEndian.Uint64(k[n][:8]) }
+
+func (k keys) find(t *Table, key [32]byte, limit uint64) (uint64, bool) {
+	return t.Lookup(binary.LittleEndian.Uint64(key[:8]), limit, func(n uint64) bool { return n < uint64(len(k)) && k[n] == key })
+}
+
+// insert adds rows [from, to), growing the table as the store does.
+func (k keys) insert(t *testing.T, tb *Table, from, to uint64) *Table {
+	t.Helper()
+	for n := from; n < to; n++ {
+		if tb.Full(n + 1) {
+			nt, err := tb.Grow(n+1, 2*(n+1), k.hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb.Close()
+			tb = nt
+		}
+		tb.Insert(k.hash(n), n, n+1)
+	}
+	return tb
+}
+
+func TestInsertLookupGrowReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tx.hidx")
+	tb, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeys(300_000, 1)
+	tb = k.insert(t, tb, 0, uint64(len(k)))
+	if tb.bits <= minBits {
+		t.Fatalf("table did not grow: %d bits", tb.bits)
+	}
+	for n := range k {
+		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
+			t.Fatalf("row %d: got %d %v", n, got, ok)
+		}
+	}
+	for _, miss := range newKeys(1000, 2) {
+		if n, ok := k.find(tb, miss, uint64(len(k))); ok {
+			t.Fatalf("absent key found as row %d", n)
+		}
+	}
+	// Rows at or past the limit are not there.
+	if _, ok := k.find(tb, k[200_000], 200_000); ok {
+		t.Fatal("row past the limit found")
+	}
+	if err := tb.Sync(250_000); err != nil {
+		t.Fatal(err)
+	}
+	tb.Close()
+	tb, err = Open(path, 250_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	if tb.Covered() != 250_000 {
+		t.Fatalf("covered %d after reopen", tb.Covered())
+	}
+	for n := range k {
+		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
+			t.Fatalf("row %d lost over a sync and reopen", n)
+		}
+	}
+}
+
+// A rollback needs no deletes: rows past the caller's count are skipped by
+// lookups and their slots taken by the next inserts.
+func TestStaleRowsAreFree(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	k := newKeys(20_000, 3)
+	tb = k.insert(t, tb, 0, 20_000)
+	// Roll back to 10,000 rows; rows 10,000.. become other keys.
+	other := newKeys(10_000, 4)
+	k2 := append(append(keys(nil), k[:10_000]...), other...)
+	for n := uint64(10_000); n < 20_000; n++ {
+		tb.Insert(k2.hash(n), n, n+1)
+	}
+	for n := range k2 {
+		if got, ok := k2.find(tb, k2[n], 20_000); !ok || got != uint64(n) {
+			t.Fatalf("row %d after rollback: got %d %v", n, got, ok)
+		}
+	}
+	for n := 10_000; n < 20_000; n++ {
+		if _, ok := k2.find(tb, k[n], 20_000); ok {
+			t.Fatalf("rolled-back key of row %d still found", n)
+		}
+	}
+	// A rebuild drops the dead slots.
+	nt, err := tb.Grow(20_000, 0, k2.hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.Close()
+	tb = nt
+	used := 0
+	for _, s := range tb.slots {
+		if s != 0 {
+			used++
+		}
+	}
+	if used != 20_000 {
+		t.Fatalf("%d slots used for 20,000 rows after a rebuild", used)
+	}
+	for n := range k2 {
+		if got, ok := k2.find(tb, k2[n], 20_000); !ok || got != uint64(n) {
+			t.Fatalf("row %d after rebuild: got %d %v", n, got, ok)
+		}
+	}
+}
+
+// A key held by two rows (Bitcoin's two duplicated coinbase txids) names
+// the later row, or the earlier one when the later is past the limit.
+func TestDuplicateKeys(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	k := newKeys(100, 5)
+	k[70] = k[30]
+	tb = k.insert(t, tb, 0, 100)
+	if n, ok := k.find(tb, k[30], 100); !ok || n != 70 {
+		t.Fatalf("got %d %v, want the later row 70", n, ok)
+	}
+	if n, ok := k.find(tb, k[30], 70); !ok || n != 30 {
+		t.Fatalf("got %d %v below 70, want 30", n, ok)
+	}
+}
+
+// A table whose header fails its checks is recreated empty; the caller
+// inserts its rows again from the column.
+func TestDamagedTableStartsOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t")
+	tb, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeys(1000, 6)
+	tb = k.insert(t, tb, 0, 1000)
+	if err := tb.Sync(1000); err != nil {
+		t.Fatal(err)
+	}
+	tb.Close()
+	for _, damage := range []func(){
+		func() { os.Truncate(path, 5000) },
+		func() {
+			f, _ := os.OpenFile(path, os.O_RDWR, 0)
+			f.WriteAt([]byte{0xff}, 24)
+			f.Close()
+		},
+		func() { os.WriteFile(path, []byte("not a table"), 0o644) },
+	} {
+		damage()
+		tb, err := Open(path, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tb.Covered() != 0 {
+			t.Fatalf("damaged table claims %d rows", tb.Covered())
+		}
+		if _, ok := k.find(tb, k[5], 1000); ok {
+			t.Fatal("damaged table still answers")
+		}
+		tb = k.insert(t, tb, 0, 1000)
+		tb.Sync(1000)
+		tb.Close()
+	}
+}
+
+// Lookups run beside one goroutine inserting (the race detector checks it).
+func TestLookupsBesideInserts(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	k := newKeys(50_000, 7)
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20_000; i++ {
+				n := (i*7 + g) % 1000
+				k.find(tb, k[n], 50_000)
+			}
+		}()
+	}
+	for n := uint64(0); n < 50_000; n++ {
+		tb.Insert(k.hash(n), n, n+1)
+	}
+	wg.Wait()
+}
+
+func BenchmarkInsertLookup(b *testing.B) {
+	k := newKeys(1<<20, 8)
+	for b.Loop() {
+		tb, err := Open(filepath.Join(b.TempDir(), "t"), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for n := uint64(0); n < uint64(len(k)); n++ {
+			if tb.Full(n + 1) {
+				nt, _ := tb.Grow(n+1, 2*(n+1), k.hash)
+				tb.Close()
+				tb = nt
+			}
+			tb.Insert(k.hash(n), n, n+1)
+		}
+		for n := range k {
+			k.find(tb, k[n], uint64(len(k)))
+		}
+		tb.Close()
+	}
+}

@@ -1,0 +1,455 @@
+package store
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Postings (each address's outputs) live in runs: files of (address,
+// output) pairs sorted by address, each covering a range of output numbers.
+// A commit writes the pairs of its outputs as one new run; runs of similar
+// size are then merged, so a store of N outputs has at most about log2(N)
+// runs, and a lookup binary-searches each. Like the hash tables, runs are
+// derived from the columns (out.addr): a run missing after a crash is built
+// again from them on open.
+//
+// Run file postings/<lo>-<hi> (16 hex digits each) covers outputs lo to
+// hi-1. Layout (little-endian): "SPURPST\x00", version u32, pad u32, entries
+// u64, CRC-32C of the preceding 24 bytes u32, pad u32; then entries u32
+// address numbers, zero padding to a multiple of 8 bytes, and entries u64
+// output numbers in the same order. An unwind clips a run by renaming it to
+// a lower hi: entries at or past the name's hi are dead.
+const (
+	runMagic   = "SPURPST\x00"
+	runVersion = 1
+	runHeader  = 32
+)
+
+type run struct {
+	path   string
+	lo, hi uint64
+	mm     []byte
+	addrs  []uint32
+	outs   []uint64
+}
+
+func runName(lo, hi uint64) string { return fmt.Sprintf("%016x-%016x", lo, hi) }
+
+// postingIndex is the store's set of runs. Readers load the set through an
+// atomic pointer; runs a merge or an unwind replaced are unmapped only when
+// no reader can hold them (see Store.wait and Store.undoPastCommit).
+type postingIndex struct {
+	dir     string
+	set     atomic.Pointer[[]*run] // in output order, covering [0, committed)
+	retired []*run
+}
+
+func (p *postingIndex) runs() []*run {
+	if r := p.set.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
+func (p *postingIndex) publish(rs []*run) { p.set.Store(&rs) }
+
+// lookup calls fn with the outputs below limit paid to address a, in order.
+func (p *postingIndex) lookup(a uint32, limit uint64, fn func(o uint64) bool) {
+	for _, r := range p.runs() {
+		if r.lo >= limit {
+			return
+		}
+		i := sort.Search(len(r.addrs), func(i int) bool { return r.addrs[i] >= a })
+		for ; i < len(r.addrs) && r.addrs[i] == a; i++ {
+			o := r.outs[i]
+			if o >= r.hi || o >= limit {
+				break // a run's outputs of one address ascend
+			}
+			if !fn(o) {
+				return
+			}
+		}
+	}
+}
+
+// openRun maps a run file, checking its header against its size.
+func openRun(path string, lo, hi uint64) (*run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() < runHeader {
+		return nil, fmt.Errorf("%w: %s: %d bytes", ErrCorrupt, path, st.Size())
+	}
+	mm, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("store: mmap %s: %w", path, err)
+	}
+	n := binary.LittleEndian.Uint64(mm[16:])
+	if string(mm[:8]) != runMagic || binary.LittleEndian.Uint32(mm[8:]) != runVersion ||
+		binary.LittleEndian.Uint32(mm[24:]) != crc32.Checksum(mm[:24], castagnoli) ||
+		n > uint64(st.Size()) || int64(runSize(n)) != st.Size() {
+		unix.Munmap(mm)
+		return nil, fmt.Errorf("%w: %s: bad header", ErrCorrupt, path)
+	}
+	r := &run{path: path, lo: lo, hi: hi, mm: mm}
+	if n > 0 {
+		r.addrs = unsafe.Slice((*uint32)(unsafe.Pointer(&mm[runHeader])), n)
+		r.outs = unsafe.Slice((*uint64)(unsafe.Pointer(&mm[runHeader+pad8(4*n)])), n)
+	}
+	return r, nil
+}
+
+func pad8(n uint64) uint64     { return (n + 7) &^ 7 }
+func runSize(n uint64) uint64  { return runHeader + pad8(4*n) + 8*n }
+func (r *run) close() error    { return unix.Munmap(r.mm) }
+func (r *run) entries() int    { return len(r.addrs) }
+func (r *run) live(i int) bool { return r.outs[i] < r.hi }
+func (r *run) String() string  { return filepath.Base(r.path) }
+func runHeaderBytes(n uint64) []byte {
+	h := make([]byte, runHeader)
+	copy(h, runMagic)
+	binary.LittleEndian.PutUint32(h[8:], runVersion)
+	binary.LittleEndian.PutUint64(h[16:], n)
+	binary.LittleEndian.PutUint32(h[24:], crc32.Checksum(h[:24], castagnoli))
+	return h
+}
+
+// writeRun writes a run of pairs (sorted by address, then output) covering
+// outputs lo to hi-1, syncs it, and maps it.
+func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
+	path := filepath.Join(p.dir, runName(lo, hi))
+	err := writeFileSynced(path, func(w *bufio.Writer) error {
+		n := uint64(len(pairs))
+		w.Write(runHeaderBytes(n))
+		var b [8]byte
+		for _, q := range pairs {
+			binary.LittleEndian.PutUint32(b[:], q.addr)
+			w.Write(b[:4])
+		}
+		w.Write(make([]byte, pad8(4*n)-4*n))
+		for _, q := range pairs {
+			binary.LittleEndian.PutUint64(b[:], q.out)
+			w.Write(b[:])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return openRun(path, lo, hi)
+}
+
+// writeFileSynced writes path through a temporary file, synced and renamed.
+func writeFileSynced(path string, fill func(w *bufio.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = fill(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("store: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// sortPostings orders pairs by address; outputs arrive in order, and the
+// radix sort is stable, so each address's outputs stay in order.
+func sortPostings(pairs []posting) []posting {
+	if len(pairs) < 2 {
+		return pairs
+	}
+	tmp := make([]posting, len(pairs))
+	src, dst := pairs, tmp
+	for shift := uint(0); shift < 32; shift += 16 {
+		var count [1<<16 + 1]int
+		for i := range src {
+			count[int(uint16(src[i].addr>>shift))+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for i := range src {
+			d := uint16(src[i].addr >> shift)
+			dst[count[d]] = src[i]
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
+// add writes the pairs of a commit as a run and merges runs of similar
+// size. It runs in the commit's background goroutine; the runs it replaces
+// wait in retired until no reader can hold them.
+func (p *postingIndex) add(lo, hi uint64, pairs []posting) error {
+	r, err := p.writeRun(lo, hi, sortPostings(pairs))
+	if err != nil {
+		return err
+	}
+	rs := append(slices.Clone(p.runs()), r)
+	p.publish(rs)
+	for len(rs) >= 2 && rs[len(rs)-2].entries() <= 2*rs[len(rs)-1].entries() {
+		a, b := rs[len(rs)-2], rs[len(rs)-1]
+		m, err := p.merge(a, b)
+		if err != nil {
+			return err
+		}
+		rs = append(slices.Clone(rs[:len(rs)-2]), m)
+		p.publish(rs)
+		p.retired = append(p.retired, a, b)
+	}
+	return nil
+}
+
+// merge writes the run covering a and b (a just below b), leaving out dead
+// entries.
+func (p *postingIndex) merge(a, b *run) (*run, error) {
+	n := 0
+	for _, r := range []*run{a, b} {
+		for i := range r.outs {
+			if r.live(i) {
+				n++
+			}
+		}
+	}
+	path := filepath.Join(p.dir, runName(a.lo, b.hi))
+	err := writeFileSynced(path, func(w *bufio.Writer) error {
+		w.Write(runHeaderBytes(uint64(n)))
+		var buf [8]byte
+		// Two passes over the same merge order: addresses, then outputs.
+		for pass := 0; pass < 2; pass++ {
+			i, j := 0, 0
+			for i < len(a.addrs) || j < len(b.addrs) {
+				var r *run
+				var k int
+				if j >= len(b.addrs) || i < len(a.addrs) && a.addrs[i] <= b.addrs[j] {
+					r, k = a, i
+					i++
+				} else {
+					r, k = b, j
+					j++
+				}
+				if !r.live(k) {
+					continue
+				}
+				if pass == 0 {
+					binary.LittleEndian.PutUint32(buf[:], r.addrs[k])
+					w.Write(buf[:4])
+				} else {
+					binary.LittleEndian.PutUint64(buf[:], r.outs[k])
+					w.Write(buf[:])
+				}
+			}
+			if pass == 0 {
+				w.Write(make([]byte, pad8(4*uint64(n))-4*uint64(n)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m, err := openRun(path, a.lo, b.hi)
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(a.path)
+	os.Remove(b.path)
+	return m, nil
+}
+
+// takeRetired hands over the runs replaced since the last call, to be
+// unmapped when no reader can hold them.
+func (p *postingIndex) takeRetired() []*run {
+	r := p.retired
+	p.retired = nil
+	return r
+}
+
+func (p *postingIndex) close() {
+	for _, r := range p.takeRetired() {
+		r.close()
+	}
+	for _, r := range p.runs() {
+		r.close()
+	}
+	p.set.Store(nil)
+}
+
+// size is the bytes the runs take on disk.
+func (p *postingIndex) size() int64 {
+	var n int64
+	for _, r := range p.runs() {
+		n += int64(len(r.mm))
+	}
+	return n
+}
+
+// openPostings opens the runs of dir and makes them cover exactly outputs 0
+// to committed-1: runs past it are removed or clipped, runs a finished merge
+// made redundant are removed, unreadable runs are dropped, and any range
+// left uncovered is built again from the out.addr column.
+func (s *Store) openPostings(committed uint64) error {
+	dir := filepath.Join(s.dir, "postings")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	p := &postingIndex{dir: dir}
+	s.post = p
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	type name struct {
+		path   string
+		lo, hi uint64
+	}
+	var names []name
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		lo, hi, ok := parseRunName(e.Name())
+		if !ok || lo >= hi || lo >= committed {
+			os.Remove(path) // temporary files, runs past the commit
+			continue
+		}
+		names = append(names, name{path, lo, hi})
+	}
+	// Lowest first; of two runs starting together, the wider (a merge's
+	// output whose inputs were not yet removed).
+	slices.SortFunc(names, func(x, y name) int {
+		if x.lo != y.lo {
+			return cmp.Compare(x.lo, y.lo)
+		}
+		return cmp.Compare(y.hi, x.hi)
+	})
+	var rs []*run
+	cur := uint64(0)
+	for _, nm := range names {
+		if nm.lo < cur {
+			os.Remove(nm.path) // inside a wider run, or overlapping one
+			continue
+		}
+		hi := min(nm.hi, committed)
+		path := nm.path
+		if hi != nm.hi {
+			path = filepath.Join(dir, runName(nm.lo, hi))
+			if err := os.Rename(nm.path, path); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+		r, err := openRun(path, nm.lo, hi)
+		if err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				os.Remove(path)
+				continue
+			}
+			return err
+		}
+		rs = append(rs, r)
+		cur = hi
+	}
+	// Fill what no run covers (a crash between a commit and its run, or a
+	// damaged run) from the column.
+	var filled []*run
+	cur = 0
+	for i := 0; cur < committed || i < len(rs); {
+		if i < len(rs) && rs[i].lo == cur {
+			filled = append(filled, rs[i])
+			cur = rs[i].hi
+			i++
+			continue
+		}
+		end := committed
+		if i < len(rs) {
+			end = rs[i].lo
+		}
+		pairs := make([]posting, 0, end-cur)
+		for o := cur; o < end; o++ {
+			if a := s.outAddr.U32(o); a != NoAddress {
+				pairs = append(pairs, posting{a, o})
+			}
+		}
+		r, err := p.writeRun(cur, end, sortPostings(pairs))
+		if err != nil {
+			return err
+		}
+		filled = append(filled, r)
+		cur = end
+	}
+	p.publish(filled)
+	return nil
+}
+
+func parseRunName(s string) (lo, hi uint64, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	if !found || len(a) != 16 || len(b) != 16 {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.ParseUint(a, 16, 64)
+	hi, err2 := strconv.ParseUint(b, 16, 64)
+	return lo, hi, err1 == nil && err2 == nil
+}
+
+// clip drops the entries at or past count: runs starting there are
+// removed, a run across it is renamed to end there and mapped again. The
+// runs it replaces are retired, since readers may hold them.
+func (p *postingIndex) clip(count uint64) error {
+	var keep []*run
+	for _, r := range p.runs() {
+		switch {
+		case r.lo >= count:
+			os.Remove(r.path)
+			p.retired = append(p.retired, r)
+		case r.hi > count:
+			path := filepath.Join(p.dir, runName(r.lo, count))
+			if err := os.Rename(r.path, path); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			c, err := openRun(path, r.lo, count)
+			if err != nil {
+				return err
+			}
+			keep = append(keep, c)
+			p.retired = append(p.retired, r)
+		default:
+			keep = append(keep, r)
+		}
+	}
+	p.publish(keep)
+	return nil
+}

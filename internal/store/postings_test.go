@@ -1,0 +1,152 @@
+package store
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestSortPostingsIsStableByAddress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 100, 70_000} {
+		var pairs []posting
+		for o := range n {
+			// Addresses above 2^16 too, so that both radix passes matter.
+			pairs = append(pairs, posting{rng.Uint32N(uint32(n/3+1)) * 40_009, uint64(o)})
+		}
+		want := slices.Clone(pairs)
+		slices.SortStableFunc(want, func(x, y posting) int { return cmp.Compare(x.addr, y.addr) })
+		if got := sortPostings(pairs); !slices.Equal(got, want) {
+			t.Fatalf("n=%d: radix sort differs from a stable sort", n)
+		}
+	}
+}
+
+// runsWorld adds commits of random postings and keeps what each address
+// should answer.
+type runsWorld struct {
+	p     *postingIndex
+	want  map[uint32][]uint64
+	outs  uint64
+	addrs uint32
+	rng   *rand.Rand
+}
+
+func newRunsWorld(t *testing.T) *runsWorld {
+	dir := filepath.Join(t.TempDir(), "postings")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &runsWorld{p: &postingIndex{dir: dir}, want: map[uint32][]uint64{}, addrs: 500, rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+func (w *runsWorld) commit(t *testing.T, n int) {
+	t.Helper()
+	lo := w.outs
+	var pairs []posting
+	for range n {
+		if w.rng.IntN(5) > 0 { // some outputs have no address
+			a := w.rng.Uint32N(w.addrs)
+			pairs = append(pairs, posting{a, w.outs})
+			w.want[a] = append(w.want[a], w.outs)
+		}
+		w.outs++
+	}
+	if err := w.p.add(lo, w.outs, pairs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range w.p.takeRetired() {
+		r.close()
+	}
+}
+
+func (w *runsWorld) check(t *testing.T, p *postingIndex, limit uint64) {
+	t.Helper()
+	for a := range w.addrs {
+		var got []uint64
+		p.lookup(a, limit, func(o uint64) bool { got = append(got, o); return true })
+		var exp []uint64
+		for _, o := range w.want[a] {
+			if o < limit {
+				exp = append(exp, o)
+			}
+		}
+		if !slices.Equal(got, exp) {
+			t.Fatalf("address %d below %d: got %v, want %v", a, limit, got, exp)
+		}
+	}
+}
+
+// Commits of falling and rising sizes leave few runs, all answering as the
+// postings were added; a clip (an unwind) hides what it cut, and the runs
+// reopen the same.
+func TestRunsMergeClipReopen(t *testing.T) {
+	w := newRunsWorld(t)
+	for i := range 40 {
+		w.commit(t, 50+(i%7)*300)
+	}
+	if n := len(w.p.runs()); n > 12 {
+		t.Fatalf("%d runs after 40 commits", n)
+	}
+	w.check(t, w.p, w.outs)
+	w.check(t, w.p, w.outs/2) // a view at an older commit
+
+	cut := w.outs - 1234
+	if err := w.p.clip(cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range w.p.takeRetired() {
+		r.close()
+	}
+	for a, outs := range w.want {
+		w.want[a] = slices.DeleteFunc(outs, func(o uint64) bool { return o >= cut })
+	}
+	w.outs = cut
+	w.check(t, w.p, ^uint64(0))
+	w.commit(t, 3000) // appended again after the unwind
+	w.check(t, w.p, w.outs)
+
+	s := &Store{dir: filepath.Dir(w.p.dir)}
+	w.p.close()
+	if err := s.openPostings(w.outs); err != nil {
+		t.Fatal(err)
+	}
+	defer s.post.close()
+	w.check(t, s.post, w.outs)
+}
+
+// A merge that finished but whose inputs were not yet removed leaves runs
+// inside a wider one: opening keeps the wide one only.
+func TestRunsLeftByACrashedMerge(t *testing.T) {
+	w := newRunsWorld(t)
+	w.commit(t, 1000)
+	w.commit(t, 1000)
+	// The two runs were merged; put copies of the inputs back.
+	rs := w.p.runs()
+	if len(rs) != 1 {
+		t.Fatalf("%d runs after two equal commits", len(rs))
+	}
+	a, err := w.p.writeRun(0, 1000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	os.WriteFile(filepath.Join(w.p.dir, runName(1000, 2000)+".tmp"), []byte("half written"), 0o644)
+	s := &Store{dir: filepath.Dir(w.p.dir)}
+	w.p.close()
+	if err := s.openPostings(w.outs); err != nil {
+		t.Fatal(err)
+	}
+	defer s.post.close()
+	if n := len(s.post.runs()); n != 1 {
+		t.Fatalf("%d runs after opening, want the merged one", n)
+	}
+	names, _ := os.ReadDir(s.post.dir)
+	if len(names) != 1 {
+		t.Fatalf("files left: %v", names)
+	}
+	w.check(t, s.post, w.outs)
+}
