@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,6 +82,7 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 				opts.Progress = os.Stderr
 			}
 			var st *ingest.Stats
+			anon := sampleAnonRSS()
 			if len(blocks) > 0 {
 				st, err = ingest.Files(cmd.Context(), s, blocks, opts)
 			} else {
@@ -91,7 +93,7 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 				st, err = ingest.RPC(cmd.Context(), s, node, opts)
 			}
 			if st != nil {
-				st.PeakRSSMiB = peakRSSMiB()
+				st.PeakRSSMiB, st.PeakAnonMiB = peakRSSMiB(), anon()
 				printIngest(sf.json, st)
 			}
 			if err != nil {
@@ -126,6 +128,51 @@ func peakRSSMiB() float64 {
 	return 0
 }
 
+// sampleAnonRSS samples the process's anonymous resident memory (RssAnon:
+// heap, stacks; not the pages of mapped files, which the kernel may drop)
+// every 50 ms until the returned func is called, which returns the peak in
+// MiB.
+func sampleAnonRSS() func() float64 {
+	read := func() float64 {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return 0
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+				return kb / 1024
+			}
+		}
+		return 0
+	}
+	var mu sync.Mutex
+	peak := read()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				v := read()
+				mu.Lock()
+				peak = max(peak, v)
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		v := read()
+		mu.Lock()
+		defer mu.Unlock()
+		return max(peak, v)
+	}
+}
+
 func printIngest(asJSON bool, st *ingest.Stats) {
 	if asJSON {
 		printJSON(os.Stdout, st)
@@ -144,7 +191,7 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 	t.row("store height", st.Height)
 	t.row("tip", st.Tip)
 	if st.PeakRSSMiB > 0 {
-		t.row("peak memory", fmt.Sprintf("%.0f MiB", st.PeakRSSMiB))
+		t.row("peak memory", fmt.Sprintf("%.0f MiB (%.0f MiB not mapped from files)", st.PeakRSSMiB, st.PeakAnonMiB))
 	}
 	if st.ElapsedSec > 0 {
 		t.row("rate", fmt.Sprintf("%.1f MB/s, %s tx/s", float64(st.Bytes)/st.ElapsedSec/1e6, thousands(int64(float64(st.Txs)/st.ElapsedSec))))

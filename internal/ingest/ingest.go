@@ -68,6 +68,9 @@ type Stats struct {
 	Elapsed    time.Duration `json:"-"`
 	ElapsedSec float64       `json:"elapsed_seconds"`
 	PeakRSSMiB float64       `json:"peak_rss_mib,omitempty"` // filled in by the command
+	// PeakAnonMiB is the part of the peak not mapped from files (heap,
+	// stacks), sampled; filled in by the command.
+	PeakAnonMiB float64 `json:"peak_anon_rss_mib,omitempty"`
 }
 
 func (st *Stats) finish(s *store.Store, start time.Time) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/world"
 )
 
 // viewJSON is what a reader of view v sees of its tip block and of the
@@ -168,5 +169,80 @@ func TestLiveUnwindWaitsForViews(t *testing.T) {
 	defer nrel()
 	if nv.Height() != 5 || nv.TipHash() != s.TipHash() || nv.TipHash() == oldTip {
 		t.Fatalf("view after the reorg: height %d tip %s, store tip %s", nv.Height(), nv.TipHash(), s.TipHash())
+	}
+}
+
+// TestLiveViewsWhileTablesGrow reads a store while its ingest rebuilds the
+// hash tables larger and merges postings runs: views keep reading the
+// tables and runs they started with, which stay mapped until released.
+// (Run it with -race.)
+func TestLiveViewsWhileTablesGrow(t *testing.T) {
+	ctx := context.Background()
+	chain := t.TempDir()
+	// 60,000 transactions: more than a fresh table takes.
+	if _, err := world.WriteChain(chain, world.ChainOptions{Seed: 7, Blocks: 60, TxsPerBlock: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(t.TempDir(), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Files(ctx, s, []string{chain}, Options{StopHeight: 2}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Live()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := uint64(g)
+			for !stop.Load() {
+				v, rel := live.Acquire()
+				c := v.Counts()
+				for range 50 {
+					rng = rng*6364136223846793005 + 1442695040888963407
+					n := rng % c.Txs
+					if got, err := v.TxNum(v.TxID(n)); err != nil || got != n {
+						t.Errorf("view at %d: tx %d found as %d (%v)", v.Height(), n, got, err)
+					}
+					a := uint32(rng % c.Addrs)
+					if got, err := v.AddrNum(v.Address(a)); err != nil || got != a {
+						t.Errorf("view at %d: address %d found as %d (%v)", v.Height(), a, got, err)
+					}
+					k := 0
+					v.Postings(a, func(o uint64) bool {
+						if o >= c.Outputs || v.OutAddr(o) != a {
+							t.Errorf("view at %d: address %d posts output %d", v.Height(), a, o)
+						}
+						k++
+						return true
+					})
+					if k == 0 {
+						t.Errorf("view at %d: address %d has no outputs", v.Height(), a)
+					}
+				}
+				rel()
+				reads.Add(1)
+			}
+		}()
+	}
+	if _, err := Files(ctx, s, []string{chain}, Options{CommitEvery: 3}); err != nil {
+		t.Fatal(err)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if s.Height() != 60 || reads.Load() == 0 {
+		t.Fatalf("height %d after %d reads", s.Height(), reads.Load())
+	}
+	if _, err := s.Digest(); err != nil {
+		t.Fatal(err)
 	}
 }
