@@ -9,7 +9,8 @@
 // count is as good as empty (lookups skip it, inserts reuse it), so a
 // rollback or an unwind costs nothing here. (A slot of a rolled-back row that
 // the next rows outnumber before it is reused stays as a dead entry, which
-// lookups reject by its key, until the table is next rebuilt.) A commit of the column need not
+// lookups reject by its key, until the table is next rebuilt; an insert that
+// meets a run too long asks for that rebuild.) A commit of the column need not
 // sync the table: the header records how many rows the last sync covered.
 //
 // spur writes its own table rather than keeping these keys in an LSM because
@@ -176,6 +177,9 @@ func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
 // on may be missing.
 func (t *Table) Covered() uint64 { return t.covered }
 
+// Path is the table's file.
+func (t *Table) Path() string { return t.path }
+
 // Size is the table's size on disk in bytes.
 func (t *Table) Size() int64 { return int64(len(t.mm)) }
 
@@ -210,20 +214,30 @@ func (t *Table) Lookup(h, limit uint64, match func(n uint64) bool) (uint64, bool
 	}
 }
 
-// Insert adds row n under hash h. Slots naming rows at or past rows (the
-// caller's count, n included) are free. The caller makes room with Grow
-// first when Full(rows); the table never fills, as a full one would loop.
-func (t *Table) Insert(h, n, rows uint64) {
+// maxProbe bounds the slots an insert walks. Random hashes at five-eighths
+// load make runs of a few dozen slots at most; a run this long means the
+// table is choked with dead entries (rows rolled back again and again) and
+// must be rebuilt.
+const maxProbe = 1 << 14
+
+// Insert adds row n under hash h and reports true, or reports false when
+// the table must be rebuilt first (Grow) because the run from h's home slot
+// is too long. Slots naming rows at or past rows (the caller's count, n
+// included) are free. The caller makes room with Grow first when Full(rows).
+func (t *Table) Insert(h, n, rows uint64) bool {
 	pos, tag := t.place(h)
 	m := uint64(len(t.slots) - 1)
 	v := uint64(tag)<<32 | (n + 1)
-	for i := pos; ; i = (i + 1) & m {
+	i := pos
+	for range maxProbe {
 		s := atomic.LoadUint64(&t.slots[i])
 		if s == 0 || s&0xffffffff-1 >= rows {
 			atomic.StoreUint64(&t.slots[i], v)
-			return
+			return true
 		}
+		i = (i + 1) & m
 	}
+	return false
 }
 
 // Grow builds the table's successor with room for room rows (at least
@@ -237,7 +251,11 @@ func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, err
 		return nil, err
 	}
 	for n := range rows {
-		nt.Insert(hash(n), n, rows)
+		if !nt.Insert(hash(n), n, rows) {
+			nt.Close()
+			os.Remove(t.path + ".tmp")
+			return nil, fmt.Errorf("hashidx: %s: a run of %d slots in a table built afresh: the key hashes are not spread", t.path, maxProbe)
+		}
 	}
 	if err := nt.sync(); err == nil {
 		err = nt.install()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -307,6 +308,20 @@ func TestIndexesRebuiltFromColumns(t *testing.T) {
 			t.Fatalf("rebuilt store's digest %s, want %s", got, want)
 		}
 		s.Close()
+	}
+	// A run whose header is sound but whose pairs are not is caught by the
+	// digest's check of the indexes against the columns.
+	runs, _ = filepath.Glob(filepath.Join(dir, "postings", "*"))
+	f, err := os.OpenFile(runs[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xff, 0xff}, 32+4*3) // the fourth pair's address
+	f.Close()
+	s = openStore(t, dir)
+	defer s.Close()
+	if _, err := s.Digest(); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("digest of a store with a wrong posting: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sort"
 )
 
@@ -51,40 +50,45 @@ func (s *Store) CheckIndexes() error {
 			}
 		}
 	}
-	// Each address's outputs from out.addr, grouped by a counting sort.
+	// Postings: the runs cover the outputs from 0 without gap or overlap,
+	// each run's live pairs ascend strictly and name outputs of its range
+	// that pay the pair's address, and there are as many pairs as outputs
+	// paying an address. So the pairs are exactly those outputs, once each.
+	// (One pass over each run and over out.addr: no memory that grows with
+	// the chain.)
 	c := s.meta.Counts
-	start := make([]uint64, c.Addrs+1)
-	for o := range c.Outputs {
-		if a := s.outAddr.U32(o); a != NoAddress {
-			start[a+1]++
+	var pairs, next uint64
+	for _, r := range s.post.runs() {
+		if r.lo != next {
+			return fmt.Errorf("%w: postings: run %s starts at output %d, not %d", ErrCorrupt, r.path, r.lo, next)
 		}
-	}
-	for a := range c.Addrs {
-		start[a+1] += start[a]
-	}
-	want := make([]uint64, start[c.Addrs])
-	next := slices.Clone(start[:c.Addrs])
-	for o := range c.Outputs {
-		if a := s.outAddr.U32(o); a != NoAddress {
-			want[next[a]] = o
-			next[a]++
-		}
-	}
-	for a := range c.Addrs {
-		exp := want[start[a]:start[a+1]]
-		i := 0
-		bad := false
-		s.post.lookup(uint32(a), c.Outputs, func(o uint64) bool {
-			if i >= len(exp) || exp[i] != o {
-				bad = true
-				return false
+		next = r.hi
+		havePrev := false
+		var pa uint32
+		var po uint64
+		for i := range r.addrs {
+			a, o := r.addrs[i], r.outs[i]
+			if o >= r.hi || o >= c.Outputs {
+				continue // dead
 			}
-			i++
-			return true
-		})
-		if bad || i != len(exp) {
-			return fmt.Errorf("%w: postings of address %d differ from its %d outputs", ErrCorrupt, a, len(exp))
+			if o < r.lo || havePrev && (a < pa || a == pa && o <= po) || s.outAddr.U32(o) != a {
+				return fmt.Errorf("%w: postings: run %s: pair %d (address %d, output %d) is out of order or wrong", ErrCorrupt, r.path, i, a, o)
+			}
+			pa, po, havePrev = a, o, true
+			pairs++
 		}
+	}
+	if next < c.Outputs {
+		return fmt.Errorf("%w: postings: runs end at output %d of %d", ErrCorrupt, next, c.Outputs)
+	}
+	var want uint64
+	for o := range c.Outputs {
+		if s.outAddr.U32(o) != NoAddress {
+			want++
+		}
+	}
+	if pairs != want {
+		return fmt.Errorf("%w: postings: %d pairs for %d outputs paying an address", ErrCorrupt, pairs, want)
 	}
 	return nil
 }

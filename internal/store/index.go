@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
@@ -52,14 +53,32 @@ func (s *Store) findAddr(a []byte, h, limit uint64) (uint64, bool) {
 // every row they see) until they are released.
 func (s *Store) insert(t **hashidx.Table, hashOf func(uint64) uint64, h, n, rows uint64) error {
 	if (*t).Full(rows) {
-		nt, err := (*t).Grow(rows, 2*rows, hashOf)
-		if err != nil {
+		if err := s.rebuild(t, rows, 2*rows, hashOf); err != nil {
 			return err
 		}
-		s.retire((*t).Close)
-		*t = nt
 	}
-	(*t).Insert(h, n, rows)
+	if !(*t).Insert(h, n, rows) {
+		// Choked with dead entries: rebuild at the same size, which drops
+		// them, and insert again.
+		if err := s.rebuild(t, rows, (*t).Room(), hashOf); err != nil {
+			return err
+		}
+		if !(*t).Insert(h, n, rows) {
+			return fmt.Errorf("BUG: store: %s: no slot after a rebuild", (*t).Path())
+		}
+	}
+	return nil
+}
+
+// rebuild replaces *t by a table with room for room rows built from rows
+// 0 to rows-1; views keep the old one until they are released.
+func (s *Store) rebuild(t **hashidx.Table, rows, room uint64, hashOf func(uint64) uint64) error {
+	nt, err := (*t).Grow(rows, room, hashOf)
+	if err != nil {
+		return err
+	}
+	s.retire((*t).Close)
+	*t = nt
 	return nil
 }
 
@@ -80,12 +99,9 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 		if r.rows+r.more <= (*r.t).Room() {
 			continue
 		}
-		nt, err := (*r.t).Grow(r.rows, r.rows+r.more, r.hashOf)
-		if err != nil {
+		if err := s.rebuild(r.t, r.rows, r.rows+r.more, r.hashOf); err != nil {
 			return err
 		}
-		s.retire((*r.t).Close)
-		*r.t = nt
 	}
 	return nil
 }
