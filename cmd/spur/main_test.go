@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/world"
 )
 
 // spurBin is the spur binary the tests run as a user would.
@@ -136,6 +137,56 @@ func TestKillAnywhere(t *testing.T) {
 		t.Fatal("no run was killed")
 	}
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", blocks, "-q")
+	if got := digestOf(t, dir); got != want {
+		t.Fatalf("after %d kills and a resume: digest %s, clean run %s", kills, got, want)
+	}
+}
+
+// TestKillAnywhereWhileTablesGrow does the same on a chain of 60,000
+// transactions committed every 5 blocks: kills land while the hash tables
+// are rebuilt larger and while postings runs are merged.
+func TestKillAnywhereWhileTablesGrow(t *testing.T) {
+	chain := t.TempDir()
+	if _, err := world.WriteChain(chain, world.ChainOptions{Seed: 3, Blocks: 60, TxsPerBlock: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	ingest := func(dir string, extra ...string) *exec.Cmd {
+		args := append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "--blocks", chain, "-q"}, extra...)
+		return exec.Command(spurBin, args...)
+	}
+	clean := filepath.Join(t.TempDir(), "clean")
+	start := time.Now()
+	if out, err := ingest(clean, "--commit-every", "5").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	took := time.Since(start)
+	want := digestOf(t, clean)
+	dir := filepath.Join(t.TempDir(), "killed")
+	rng := rand.New(rand.NewPCG(5, 6))
+	kills := 0
+	for i := 0; i < 20; i++ {
+		cmd := ingest(dir, "--commit-every", "5")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+			continue
+		case <-time.After(time.Duration(rng.Int64N(int64(took / 2)))):
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		kills++
+	}
+	if kills < 5 {
+		t.Fatalf("only %d of 20 runs were killed", kills)
+	}
+	t.Logf("%d kills in runs of %v", kills, took)
+	if out, err := ingest(dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
 	if got := digestOf(t, dir); got != want {
 		t.Fatalf("after %d kills and a resume: digest %s, clean run %s", kills, got, want)
 	}

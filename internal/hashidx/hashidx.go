@@ -62,6 +62,7 @@ type Table struct {
 // checks, recreating it empty) with room for rows rows. Covered tells the
 // caller which rows to insert again.
 func Open(path string, rows uint64) (*Table, error) {
+	os.Remove(path + ".tmp") // a rebuild a crash cut short
 	t, err := open(path)
 	if err != nil {
 		if !errors.Is(err, errBad) {
