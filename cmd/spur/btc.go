@@ -114,13 +114,17 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 // peakRSSMiB reads this process's peak resident set (VmHWM) from
 // /proc/self/status; 0 where there is no such file. Unlike getrusage, it
 // does not count the parent's memory that a fork copied.
-func peakRSSMiB() float64 {
+func peakRSSMiB() float64 { return procStatusMiB("VmHWM:") }
+
+// procStatusMiB reads one "NAME: N kB" field of /proc/self/status, in MiB;
+// 0 where there is no such file or field.
+func procStatusMiB(field string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 			return kb / 1024
 		}
@@ -133,19 +137,7 @@ func peakRSSMiB() float64 {
 // every 50 ms until the returned func is called, which returns the peak in
 // MiB.
 func sampleAnonRSS() func() float64 {
-	read := func() float64 {
-		b, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			return 0
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				return kb / 1024
-			}
-		}
-		return 0
-	}
+	read := func() float64 { return procStatusMiB("RssAnon:") }
 	var mu sync.Mutex
 	peak := read()
 	done := make(chan struct{})

@@ -96,6 +96,33 @@ func unbz2(t *testing.T, name string) []byte {
 	return b
 }
 
+// killRuns starts n runs of cmd one after another and kills each with
+// SIGKILL if it is still going after delay(rng), calling killed(i) after each
+// kill; it returns how many were killed.
+func killRuns(t *testing.T, n int, seed uint64, cmd func() *exec.Cmd, delay func(*rand.Rand) time.Duration, killed func(i int)) int {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	kills := 0
+	for i := range n {
+		c := cmd()
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case <-done:
+			continue // finished before the kill; keep going
+		case <-time.After(delay(rng)):
+		}
+		c.Process.Signal(syscall.SIGKILL)
+		<-done
+		kills++
+		killed(i)
+	}
+	return kills
+}
+
 // TestKillAnywhere kills ingest with SIGKILL at random moments, resumes it
 // each time, and checks that the store ends byte-for-byte (by digest) equal
 // to a clean run, and that every killed store opens at a committed height.
@@ -106,33 +133,22 @@ func TestKillAnywhere(t *testing.T) {
 	want := digestOf(t, clean)
 
 	dir := filepath.Join(t.TempDir(), "killed")
-	rng := rand.New(rand.NewPCG(1, 2))
-	kills := 0
-	for i := 0; i < 25; i++ {
-		cmd := exec.Command(spurBin, "ingest", "btc", "--store", dir, "--blocks", blocks, "-q", "--commit-every", "150")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-			continue // finished before the kill; keep going
-		case <-time.After(time.Duration(rng.IntN(400)) * time.Millisecond):
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		kills++
-		// The store opens, and its height is a commit point.
-		var info struct{ Height int64 }
-		out := mustRun(t, "store", "info", "--store", dir, "--json")
-		if err := jsonUnmarshal(out, &info); err != nil {
-			t.Fatal(err)
-		}
-		if info.Height >= 0 && info.Height != 14131 && (info.Height+1)%150 != 0 {
-			t.Fatalf("after kill %d: height %d is not a commit point", i, info.Height)
-		}
-	}
+	kills := killRuns(t, 25, 1,
+		func() *exec.Cmd {
+			return exec.Command(spurBin, "ingest", "btc", "--store", dir, "--blocks", blocks, "-q", "--commit-every", "150")
+		},
+		func(rng *rand.Rand) time.Duration { return time.Duration(rng.IntN(400)) * time.Millisecond },
+		func(i int) {
+			// The store opens, and its height is a commit point.
+			var info struct{ Height int64 }
+			out := mustRun(t, "store", "info", "--store", dir, "--json")
+			if err := jsonUnmarshal(out, &info); err != nil {
+				t.Fatal(err)
+			}
+			if info.Height >= 0 && info.Height != 14131 && (info.Height+1)%150 != 0 {
+				t.Fatalf("after kill %d: height %d is not a commit point", i, info.Height)
+			}
+		})
 	if kills == 0 {
 		t.Fatal("no run was killed")
 	}
@@ -162,24 +178,10 @@ func TestKillAnywhereWhileTablesGrow(t *testing.T) {
 	took := time.Since(start)
 	want := digestOf(t, clean)
 	dir := filepath.Join(t.TempDir(), "killed")
-	rng := rand.New(rand.NewPCG(5, 6))
-	kills := 0
-	for i := 0; i < 20; i++ {
-		cmd := ingest(dir, "--commit-every", "5")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-			continue
-		case <-time.After(time.Duration(rng.Int64N(int64(took / 2)))):
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		kills++
-	}
+	kills := killRuns(t, 20, 5,
+		func() *exec.Cmd { return ingest(dir, "--commit-every", "5") },
+		func(rng *rand.Rand) time.Duration { return time.Duration(rng.Int64N(int64(took / 2))) },
+		func(int) {})
 	if kills < 5 {
 		t.Fatalf("only %d of 20 runs were killed", kills)
 	}
@@ -504,27 +506,16 @@ func TestKillAnywhereEVM(t *testing.T) {
 	want := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", clean))
 
 	dir := filepath.Join(t.TempDir(), "killed")
-	rng := rand.New(rand.NewPCG(3, 4))
-	kills := 0
-	for i := 0; i < 20; i++ {
-		cmd := exec.Command(spurBin, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", export, "-q", "--commit-every", "40")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-			continue
-		case <-time.After(time.Duration(rng.IntN(250)) * time.Millisecond):
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		kills++
-		if r := run(t, "store", "info", "--chain", "eth", "--store", dir, "--json"); r.code != 0 && r.code != exitNotFound {
-			t.Fatalf("after kill %d the store does not open: exit %d: %s", i, r.code, r.stderr)
-		}
-	}
+	kills := killRuns(t, 20, 3,
+		func() *exec.Cmd {
+			return exec.Command(spurBin, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", export, "-q", "--commit-every", "40")
+		},
+		func(rng *rand.Rand) time.Duration { return time.Duration(rng.IntN(250)) * time.Millisecond },
+		func(i int) {
+			if r := run(t, "store", "info", "--chain", "eth", "--store", dir, "--json"); r.code != 0 && r.code != exitNotFound {
+				t.Fatalf("after kill %d the store does not open: exit %d: %s", i, r.code, r.stderr)
+			}
+		})
 	if kills == 0 {
 		t.Fatal("no run was killed")
 	}
