@@ -22,7 +22,9 @@
 // u32, bits u32 (2^bits slots), 8 zero bytes, covered rows u64, CRC-32C of
 // the preceding 32 bytes u32; then 2^bits slots of 8 bytes each,
 // (tag << 32) | (row + 1), 0 for an empty slot. A key's 64-bit hash gives its
-// home slot (the top bits bits) and its tag (the 32 bits after them).
+// home slot (its top bits, as many as the header's bits) and its tag (the 32
+// bits after them). Slots are read and written as machine words, atomically,
+// so the format assumes a little-endian machine (amd64, arm64).
 package hashidx
 
 import (

@@ -134,14 +134,13 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				continue
 			}
 			txin := &tx.Inputs[ii]
-			p, ok := s.findTx(txin.PrevTxID[:], txn)
-			prev := uint32(p)
+			prev, ok := s.findTx(txin.PrevTxID[:], txn)
 			if !ok {
 				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
 			}
-			first := s.txOut.U64(uint64(prev))
-			if uint64(txin.PrevIndex) >= s.txOut.U64(uint64(prev)+1)-first {
-				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, s.txOut.U64(uint64(prev)+1)-first)
+			first, end := s.txOut.U64(prev), s.txOut.U64(prev+1)
+			if uint64(txin.PrevIndex) >= end-first {
+				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, end-first)
 			}
 			o := first + uint64(txin.PrevIndex)
 			in += s.outValue.U64(o) & (1<<valueBits - 1)
