@@ -22,8 +22,8 @@ import (
 // Postings (each address's outputs) live in runs: files of (address,
 // output) pairs sorted by address, each covering a range of output numbers.
 // A commit writes the pairs of its outputs as one new run; runs of similar
-// size are then merged, so a store of N outputs has at most about log2(N)
-// runs, and a lookup binary-searches each. Like the hash tables, runs are
+// size are then merged four at a time, so a store of N outputs has at most
+// about 3·log4(N) runs, and a lookup binary-searches each. Like the hash tables, runs are
 // derived from the columns (out.addr): a run missing after a crash is built
 // again from them on open.
 //
@@ -213,6 +213,12 @@ func sortPostings(pairs []posting) []posting {
 	return src
 }
 
+// mergeFanIn is how many runs of one size a merge combines: each pair is
+// rewritten about log4 N times over a chain of N outputs (half the writes of
+// merging by twos), and a store keeps at most three runs of each size, about
+// 3·log4 N in all.
+const mergeFanIn = 4
+
 // add writes the pairs of a commit as a run and merges runs of similar
 // size. It runs in the commit's background goroutine; the runs it replaces
 // wait in retired until no reader can hold them.
@@ -223,47 +229,55 @@ func (p *postingIndex) add(lo, hi uint64, pairs []posting) error {
 	}
 	rs := append(slices.Clone(p.runs()), r)
 	p.publish(rs)
-	for len(rs) >= 2 && rs[len(rs)-2].entries() <= 2*rs[len(rs)-1].entries() {
-		a, b := rs[len(rs)-2], rs[len(rs)-1]
-		m, err := p.merge(a, b)
+	// The newest mergeFanIn runs are of one size when the oldest of them
+	// holds at most twice the pairs of the newest.
+	for n := len(rs); n >= mergeFanIn && rs[n-mergeFanIn].entries() <= 2*rs[n-1].entries(); n = len(rs) {
+		in := rs[n-mergeFanIn:]
+		m, err := p.merge(in)
 		if err != nil {
 			return err
 		}
-		rs = append(slices.Clone(rs[:len(rs)-2]), m)
+		p.retired = append(p.retired, in...)
+		rs = append(slices.Clone(rs[:n-mergeFanIn]), m)
 		p.publish(rs)
-		p.retired = append(p.retired, a, b)
 	}
 	return nil
 }
 
-// merge writes the run covering a and b (a just below b), leaving out dead
-// entries.
-func (p *postingIndex) merge(a, b *run) (*run, error) {
+// merge writes the run covering rs (adjacent, lowest first), leaving out
+// dead pairs. Pairs of one address keep the runs' order, so its outputs stay
+// in order.
+func (p *postingIndex) merge(rs []*run) (*run, error) {
 	n := 0
-	for _, r := range []*run{a, b} {
+	for _, r := range rs {
 		for i := range r.outs {
 			if r.live(i) {
 				n++
 			}
 		}
 	}
-	path := filepath.Join(p.dir, runName(a.lo, b.hi))
+	lo, hi := rs[0].lo, rs[len(rs)-1].hi
+	path := filepath.Join(p.dir, runName(lo, hi))
 	err := writeFileSynced(path, func(w *bufio.Writer) error {
 		w.Write(runHeaderBytes(uint64(n)))
 		var buf [8]byte
 		// Two passes over the same merge order: addresses, then outputs.
 		for pass := 0; pass < 2; pass++ {
-			i, j := 0, 0
-			for i < len(a.addrs) || j < len(b.addrs) {
-				var r *run
-				var k int
-				if j >= len(b.addrs) || i < len(a.addrs) && a.addrs[i] <= b.addrs[j] {
-					r, k = a, i
-					i++
-				} else {
-					r, k = b, j
-					j++
+			next := make([]int, len(rs))
+			for {
+				// The run whose next pair has the lowest address; the
+				// lowest run on a tie.
+				best := -1
+				for k, r := range rs {
+					if next[k] < len(r.addrs) && (best < 0 || r.addrs[next[k]] < rs[best].addrs[next[best]]) {
+						best = k
+					}
 				}
+				if best < 0 {
+					break
+				}
+				r, k := rs[best], next[best]
+				next[best]++
 				if !r.live(k) {
 					continue
 				}
@@ -284,12 +298,13 @@ func (p *postingIndex) merge(a, b *run) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := openRun(path, a.lo, b.hi)
+	m, err := openRun(path, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	os.Remove(a.path)
-	os.Remove(b.path)
+	for _, r := range rs {
+		os.Remove(r.path)
+	}
 	return m, nil
 }
 

@@ -88,7 +88,7 @@ func TestRunsMergeClipReopen(t *testing.T) {
 	for i := range 40 {
 		w.commit(t, 50+(i%7)*300)
 	}
-	if n := len(w.p.runs()); n > 12 {
+	if n := len(w.p.runs()); n > 3*3 {
 		t.Fatalf("%d runs after 40 commits", n)
 	}
 	w.check(t, w.p, w.outs)
@@ -122,18 +122,21 @@ func TestRunsMergeClipReopen(t *testing.T) {
 // inside a wider one: opening keeps the wide one only.
 func TestRunsLeftByACrashedMerge(t *testing.T) {
 	w := newRunsWorld(t)
-	w.commit(t, 1000)
-	w.commit(t, 1000)
-	// The two runs were merged; put copies of the inputs back.
+	for range mergeFanIn {
+		w.commit(t, 1000)
+	}
+	// The runs were merged; put copies of two inputs back.
 	rs := w.p.runs()
 	if len(rs) != 1 {
-		t.Fatalf("%d runs after two equal commits", len(rs))
+		t.Fatalf("%d runs after %d equal commits", len(rs), mergeFanIn)
 	}
-	a, err := w.p.writeRun(0, 1000, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, lohi := range [][2]uint64{{0, 1000}, {2000, 3000}} {
+		a, err := w.p.writeRun(lohi[0], lohi[1], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.close()
 	}
-	a.close()
 	os.WriteFile(filepath.Join(w.p.dir, runName(1000, 2000)+".tmp"), []byte("half written"), 0o644)
 	s := &Store{dir: filepath.Dir(w.p.dir)}
 	w.p.close()
