@@ -21,10 +21,11 @@ const liveReserve = 64 << 30
 // the column files, which never move, and the writer's hash tables and
 // postings runs, whose entries past a view's counts the view ignores, as it
 // ignores spends by later transactions. So appending and committing never
-// wait for readers, nor readers for them. Only what unmaps or shrinks files
+// wait for readers, nor readers for them. What the writer replaces (a hash
+// table rebuilt larger, postings runs a merge combined) stays mapped until
+// no view that may read it is held. Only an unwind, which shrinks files,
 // waits until the views taken before it are released, and holds new ones
-// back while it runs: an unwind, a hash table's growth, and the unmapping of
-// postings runs a merge replaced.
+// back while it runs.
 type Live struct {
 	w      *Store
 	reader *Store       // the read-only columns; views are copies with their own counts
