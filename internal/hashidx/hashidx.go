@@ -19,12 +19,13 @@
 // line.
 //
 // File layout (little-endian): a 4096-byte header, "SPURHIX\x00", version
-// u32, bits u32 (2^bits slots), 8 zero bytes, covered rows u64, CRC-32C of
-// the preceding 32 bytes u32; then 2^bits slots of 8 bytes each,
-// (tag << 32) | (row + 1), 0 for an empty slot. A key's 64-bit hash gives its
-// home slot (its top bits, as many as the header's bits) and its tag (the 32
-// bits after them). Slots are read and written as machine words, atomically,
-// so the format assumes a little-endian machine (amd64, arm64).
+// u32, bits u32 (2^bits slots), seed u64, covered rows u64, CRC-32C of the
+// preceding 32 bytes u32; then 2^bits slots of 8 bytes each,
+// (tag << 32) | (row + 1), 0 for an empty slot. A key's 64-bit hash, mixed
+// with the seed, gives its home slot (its top bits, as many as the header's
+// bits) and its tag (the 32 bits after them). Slots are read and written as
+// machine words, atomically, so the format assumes a little-endian machine
+// (amd64, arm64).
 package hashidx
 
 import (
@@ -32,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -57,6 +59,7 @@ type Table struct {
 	mm      []byte
 	slots   []uint64
 	bits    uint
+	seed    uint64 // mixed into every hash: see place
 	covered uint64
 }
 
@@ -70,7 +73,7 @@ func Open(path string, rows uint64) (*Table, error) {
 		if !errors.Is(err, errBad) {
 			return nil, err
 		}
-		if t, err = create(path, bitsFor(rows), 0); err != nil {
+		if t, err = create(path, bitsFor(rows), 0, 0); err != nil {
 			return nil, err
 		}
 		if err := t.install(); err != nil {
@@ -107,7 +110,7 @@ func open(path string) (*Table, error) {
 		f.Close()
 		return nil, errBad
 	}
-	t := &Table{path: path, f: f, bits: bits, covered: binary.LittleEndian.Uint64(h[24:])}
+	t := &Table{path: path, f: f, bits: bits, seed: binary.LittleEndian.Uint64(h[16:]), covered: binary.LittleEndian.Uint64(h[24:])}
 	if err := t.mmap(); err != nil {
 		f.Close()
 		return nil, err
@@ -116,14 +119,18 @@ func open(path string) (*Table, error) {
 }
 
 // create writes an empty table of 2^bits slots at path (through a temporary
-// file, so a crash leaves the old one or the new one).
-func create(path string, bits uint, covered uint64) (*Table, error) {
+// file, so a crash leaves the old one or the new one), mixing hashes with
+// seed (0: a new random one).
+func create(path string, bits uint, seed, covered uint64) (*Table, error) {
+	for seed == 0 {
+		seed = rand.Uint64()
+	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("hashidx: %w", err)
 	}
-	t := &Table{path: path, f: f, bits: bits, covered: covered}
+	t := &Table{path: path, f: f, bits: bits, seed: seed, covered: covered}
 	if err := f.Truncate(headerSize + 8<<bits); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("hashidx: %w", err)
@@ -192,9 +199,19 @@ func (t *Table) Full(rows uint64) bool { return rows > maxLoad(t.bits) }
 // Room is how many rows the table takes before it is Full.
 func (t *Table) Room() uint64 { return maxLoad(t.bits) }
 
-// place returns the home slot of hash h (its top bits) and its tag (the
-// 32 bits after those).
+// place returns the home slot of hash h and its tag: the top bits and the
+// 32 bits after them of h mixed with the table's seed. The keys' own hashes
+// are not keyed (a txid's first bytes; xxHash of an address), so whoever
+// makes the keys could grind many that share a home slot and fill one run;
+// mixed with a secret seed (the splitmix64 finalizer of h XOR seed, a
+// bijection) their slots cannot be predicted.
 func (t *Table) place(h uint64) (pos uint64, tag uint32) {
+	h ^= t.seed
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
 	return h >> (64 - t.bits), uint32(h << t.bits >> 32)
 }
 
@@ -249,7 +266,7 @@ func (t *Table) Insert(h, n, rows uint64) bool {
 // old table stays mapped, for its readers, until the caller closes it. A
 // crash in the middle leaves the old table.
 func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, error) {
-	nt, err := create(t.path, bitsFor(max(rows, room)), rows)
+	nt, err := create(t.path, bitsFor(max(rows, room)), t.seed, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +307,7 @@ func (t *Table) writeHeader() error {
 	copy(h, magic)
 	binary.LittleEndian.PutUint32(h[8:], version)
 	binary.LittleEndian.PutUint32(h[12:], uint32(t.bits))
+	binary.LittleEndian.PutUint64(h[16:], t.seed)
 	binary.LittleEndian.PutUint64(h[24:], t.covered)
 	binary.LittleEndian.PutUint32(h[32:], crc32.Checksum(h[:32], castagnoli))
 	if err := unix.Msync(h, unix.MS_SYNC); err != nil {

@@ -265,3 +265,38 @@ func BenchmarkGoMap(b *testing.B) {
 		}
 	}
 }
+
+// Keys made to share their hashes' top bits (an address grinder aiming at
+// one run of slots) still spread over the table: the seed mixed into every
+// hash is unknown to whoever makes the keys.
+func TestGroundKeysSpread(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	k := newKeys(30_000, 9)
+	for i := range k {
+		// The same top 32 bits in every hash (bytes 4..7 of the
+		// little-endian word).
+		copy(k[i][4:8], []byte{1, 2, 3, 4})
+	}
+	for n := uint64(0); n < uint64(len(k)); n++ {
+		if tb.Full(n + 1) {
+			nt, err := tb.Grow(n+1, 2*(n+1), k.hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb.Close()
+			tb = nt
+		}
+		if !tb.Insert(k.hash(n), n, n+1) {
+			t.Fatalf("row %d: a run of %d slots", n, maxProbe)
+		}
+	}
+	for n := range k {
+		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
+			t.Fatalf("row %d: %d %v", n, got, ok)
+		}
+	}
+}
