@@ -30,8 +30,9 @@ func (k keys) find(t *Table, key [32]byte, limit uint64) (uint64, bool) {
 	return t.Lookup(binary.LittleEndian.Uint64(key[:8]), limit, func(n uint64) bool { return n < uint64(len(k)) && k[n] == key })
 }
 
-// insert adds rows [from, to), growing the table as the store does.
-func (k keys) insert(t *testing.T, tb *Table, from, to uint64) *Table {
+// insert adds rows [from, to), growing the table as the store does, and
+// returns the table (a new one after a growth).
+func (k keys) insert(t testing.TB, tb *Table, from, to uint64) *Table {
 	t.Helper()
 	for n := from; n < to; n++ {
 		if tb.Full(n + 1) {
@@ -42,7 +43,9 @@ func (k keys) insert(t *testing.T, tb *Table, from, to uint64) *Table {
 			tb.Close()
 			tb = nt
 		}
-		tb.Insert(k.hash(n), n, n+1)
+		if !tb.Insert(k.hash(n), n, n+1) {
+			t.Fatalf("row %d: a run of %d slots", n, maxProbe)
+		}
 	}
 	return tb
 }
@@ -236,14 +239,7 @@ func BenchmarkInsertLookup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for n := uint64(0); n < uint64(len(k)); n++ {
-			if tb.Full(n + 1) {
-				nt, _ := tb.Grow(n+1, 2*(n+1), k.hash)
-				tb.Close()
-				tb = nt
-			}
-			tb.Insert(k.hash(n), n, n+1)
-		}
+		tb = k.insert(b, tb, 0, uint64(len(k)))
 		for n := range k {
 			k.find(tb, k[n], uint64(len(k)))
 		}
@@ -281,19 +277,7 @@ func TestGroundKeysSpread(t *testing.T) {
 		// little-endian word).
 		copy(k[i][4:8], []byte{1, 2, 3, 4})
 	}
-	for n := uint64(0); n < uint64(len(k)); n++ {
-		if tb.Full(n + 1) {
-			nt, err := tb.Grow(n+1, 2*(n+1), k.hash)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tb.Close()
-			tb = nt
-		}
-		if !tb.Insert(k.hash(n), n, n+1) {
-			t.Fatalf("row %d: a run of %d slots", n, maxProbe)
-		}
-	}
+	tb = k.insert(t, tb, 0, uint64(len(k)))
 	for n := range k {
 		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
 			t.Fatalf("row %d: %d %v", n, got, ok)
