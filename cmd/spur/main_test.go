@@ -296,6 +296,14 @@ func TestStoreVersionRefused(t *testing.T) {
 	if r.code != exitStore || !strings.Contains(r.stderr, "format version 99") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
+	// A store of the version before (its indexes in Pebble) is told to
+	// ingest again.
+	binary.LittleEndian.PutUint32(meta[8:], store.FormatVersion-1)
+	os.WriteFile(filepath.Join(dir, "btc", "META"), meta, 0o644)
+	r = run(t, "block", "0", "--store", dir)
+	if r.code != exitStore || !strings.Contains(r.stderr, "ingest the chain into a new store") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
 	binary.LittleEndian.PutUint32(meta[8:], store.FormatVersion)
 	meta[40] ^= 1 // a count, under the checksum
 	os.WriteFile(filepath.Join(dir, "btc", "META"), meta, 0o644)

@@ -435,6 +435,11 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return writeReport(w, format, rep)
+}
+
+// writeReport writes a report as the page (format html) or as JSON.
+func writeReport(w http.ResponseWriter, format string, rep interface{ HTML() string }) error {
 	if format == "html" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, err := io.WriteString(w, rep.HTML())
@@ -460,12 +465,7 @@ func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if format == "html" {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, err := io.WriteString(w, rep.HTML())
-			return err
-		}
-		return writeJSON(w, 200, rep)
+		return writeReport(w, format, rep)
 	}
 	return &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("incident %q (spur incident import)", r.PathValue("id")), "id"}
 }
