@@ -58,7 +58,20 @@ type Block struct {
 	Header Header
 	Txs    []Tx
 	Raw    []byte // the whole serialized block
+
+	// The backing arrays of the last decode, which Decode reuses: an
+	// ingest decodes thousands of blocks a second, and fresh arrays for
+	// each would cost more in clearing and collecting than in filling.
+	ins     []TxIn
+	outs    []TxOut
+	spans   []txSpan
+	scratch []byte
+	level   []Hash
 }
+
+// txSpan is where a transaction's inputs and outputs lie in the block's
+// backing arrays.
+type txSpan struct{ in, nin, out, nout int }
 
 // Tx is a decoded transaction.
 type Tx struct {
@@ -252,24 +265,44 @@ func BlockHash(header []byte) Hash {
 // its merkle root. The whole of b must be the block. The returned block keeps
 // references into b.
 func DecodeBlock(b []byte) (*Block, error) {
-	blk, err := DecodeBlockNoCheck(b)
-	if err != nil {
+	blk := new(Block)
+	if err := blk.Decode(b); err != nil {
 		return nil, err
 	}
-	if root := MerkleRoot(blk.Txs); root != blk.Header.MerkleRoot {
-		return nil, fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
-	}
 	return blk, nil
+}
+
+// Decode is DecodeBlock into blk, reusing the memory of blk's earlier
+// transactions, inputs and outputs: nothing from blk's last decode may be
+// in use any more.
+func (blk *Block) Decode(b []byte) error {
+	if err := blk.decode(b); err != nil {
+		return err
+	}
+	var root Hash
+	root, blk.level = merkleRoot(blk.Txs, blk.level)
+	if root != blk.Header.MerkleRoot {
+		return fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
+	}
+	return nil
 }
 
 // DecodeBlockNoCheck decodes and hashes like DecodeBlock but does not check
 // the merkle root.
 func DecodeBlockNoCheck(b []byte) (*Block, error) {
+	blk := new(Block)
+	if err := blk.decode(b); err != nil {
+		return nil, err
+	}
+	return blk, nil
+}
+
+func (blk *Block) decode(b []byte) error {
 	d := decoder{b: b, what: "block header", txIdx: -1}
-	blk := &Block{Raw: b}
+	blk.Raw = b
 	blk.Header = d.header()
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
 	blk.Hash = BlockHash(b)
 	d.what = "transaction count"
@@ -278,40 +311,52 @@ func DecodeBlockNoCheck(b []byte) (*Block, error) {
 	// corrupt count from allocating gigabytes.
 	ntx := d.count(10)
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
 	if ntx == 0 {
-		return nil, &DecodeError{Offset: d.off, What: "transaction count", Err: errors.New("block has no transactions")}
+		return &DecodeError{Offset: d.off, What: "transaction count", Err: errors.New("block has no transactions")}
 	}
-	blk.Txs = make([]Tx, ntx)
+	blk.Txs = resize(blk.Txs, int(ntx))
+	blk.spans = resize(blk.spans, int(ntx))
 	// One backing array each for all inputs and outputs of the block: count
 	// them on the fly and slice at the end.
-	ins := make([]TxIn, 0, ntx*2)
-	outs := make([]TxOut, 0, ntx*2)
-	type span struct{ in, nin, out, nout int }
-	spans := make([]span, ntx)
-	var scratch []byte
+	ins, outs := blk.ins[:0], blk.outs[:0]
+	if cap(ins) == 0 {
+		ins = make([]TxIn, 0, ntx*2)
+		outs = make([]TxOut, 0, ntx*2)
+	}
 	for i := range blk.Txs {
 		d.txIdx = i
 		tx := &blk.Txs[i]
-		sp := span{in: len(ins), out: len(outs)}
-		ins, outs, scratch = d.tx(tx, ins, outs, scratch)
+		*tx = Tx{}
+		sp := txSpan{in: len(ins), out: len(outs)}
+		ins, outs, blk.scratch = d.tx(tx, ins, outs, blk.scratch)
 		if d.err != nil {
-			return nil, d.err
+			blk.ins, blk.outs = ins, outs
+			return d.err
 		}
 		sp.nin, sp.nout = len(ins)-sp.in, len(outs)-sp.out
-		spans[i] = sp
+		blk.spans[i] = sp
 	}
+	blk.ins, blk.outs = ins, outs
 	d.txIdx = -1
 	if d.off != len(b) {
-		return nil, &DecodeError{Offset: d.off, What: "block", Err: fmt.Errorf("%d bytes after the last transaction", len(b)-d.off)}
+		return &DecodeError{Offset: d.off, What: "block", Err: fmt.Errorf("%d bytes after the last transaction", len(b)-d.off)}
 	}
 	for i := range blk.Txs {
-		sp := spans[i]
+		sp := blk.spans[i]
 		blk.Txs[i].Inputs = ins[sp.in : sp.in+sp.nin : sp.in+sp.nin]
 		blk.Txs[i].Outputs = outs[sp.out : sp.out+sp.nout : sp.out+sp.nout]
 	}
-	return blk, nil
+	return nil
+}
+
+// resize returns s with length n, reusing its array when it is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }
 
 // DecodeTx decodes one serialized transaction; the whole of b must be it.
@@ -423,25 +468,34 @@ func doubleSHA256(b []byte) Hash {
 // MerkleRoot computes the merkle root of the transactions' txids, duplicating
 // the last hash of an odd level as Bitcoin does.
 func MerkleRoot(txs []Tx) Hash {
+	root, _ := merkleRoot(txs, nil)
+	return root
+}
+
+// merkleRoot is MerkleRoot working in buf, which it returns for reuse.
+func merkleRoot(txs []Tx, buf []Hash) (Hash, []Hash) {
 	if len(txs) == 0 {
-		return Hash{}
+		return Hash{}, buf
 	}
-	level := make([]Hash, len(txs))
+	if cap(buf) < len(txs)+1 { // room for the duplicate of an odd level
+		buf = make([]Hash, len(txs)+1)
+	}
+	level := buf[:len(txs)]
 	for i := range txs {
 		level[i] = txs[i].TxID
 	}
-	var buf [64]byte
+	var pair [64]byte
 	for len(level) > 1 {
 		if len(level)%2 == 1 {
 			level = append(level, level[len(level)-1])
 		}
 		next := level[:len(level)/2]
 		for i := 0; i < len(level); i += 2 {
-			copy(buf[:32], level[i][:])
-			copy(buf[32:], level[i+1][:])
-			next[i/2] = doubleSHA256(buf[:])
+			copy(pair[:32], level[i][:])
+			copy(pair[32:], level[i+1][:])
+			next[i/2] = doubleSHA256(pair[:])
 		}
 		level = next
 	}
-	return level[0]
+	return level[0], buf
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -342,5 +343,35 @@ func TestDecodeTxHex(t *testing.T) {
 	_, a, _ := ScriptAddress(tx.Outputs[0].Script)
 	if a.String(Main) != "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" {
 		t.Fatalf("address %s", a.String(Main))
+	}
+}
+
+// TestDecodeReusesBlock decodes blocks of very different sizes, and a
+// corrupt one, into one Block in turn: each result must equal a fresh
+// decode of the same bytes, whatever the Block held before.
+func TestDecodeReusesBlock(t *testing.T) {
+	big := readBz2(t, "block_702861.raw.bz2")
+	mid := framedBlocks(t, "277647.dat.bz2")[0]
+	small := framedBlocks(t, "blk_0_to_4.dat.bz2")[1]
+	bad := bytes.Clone(big)
+	bad[40] ^= 1 // inside the merkle root
+	var blk Block
+	for i, raw := range [][]byte{small, big, mid, small, bad, big, mid} {
+		err := blk.Decode(raw)
+		want, werr := DecodeBlock(raw)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("step %d: reused decode says %v, fresh one %v", i, err, werr)
+		}
+		if err != nil {
+			continue
+		}
+		if blk.Hash != want.Hash || blk.Header != want.Header || len(blk.Txs) != len(want.Txs) {
+			t.Fatalf("step %d: block %s with %d txs, want %s with %d", i, blk.Hash, len(blk.Txs), want.Hash, len(want.Txs))
+		}
+		for j := range want.Txs {
+			if !reflect.DeepEqual(blk.Txs[j], want.Txs[j]) {
+				t.Fatalf("step %d: tx %d differs from a fresh decode", i, j)
+			}
+		}
 	}
 }

@@ -147,6 +147,9 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			}
 		}
 	}()
+	// Decoded blocks go back to a pool once appended, so that their
+	// memory is reused rather than cleared and collected block after block.
+	prepared := sync.Pool{New: func() any { return &store.PreparedBlock{Block: new(btc.Block)} }}
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
@@ -163,13 +166,14 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 						rs = rs[:k+1]
 						break
 					}
-					blk, err := btc.DecodeBlock(raw)
-					if err != nil {
+					p := prepared.Get().(*store.PreparedBlock)
+					if err := p.Block.Decode(raw); err != nil {
 						r.err = err
 						rs = rs[:k+1]
 						break
 					}
-					r.p = store.Prepare(blk)
+					p.Prepare(p.Block)
+					r.p = p
 				}
 				j.done <- rs
 			}
@@ -193,6 +197,7 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			if release != nil {
 				release(r.i)
 			}
+			prepared.Put(r.p)
 		}
 	}
 	return s.Commit()

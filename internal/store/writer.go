@@ -26,40 +26,42 @@ type PreparedOut struct {
 	Type btc.ScriptType
 	Addr []byte
 	Key  uint64 // hash of Addr in the address table
+
+	start, end int32 // Addr's place in Buf
 }
 
 // Prepare classifies every output of the block.
 func Prepare(b *btc.Block) *PreparedBlock {
-	n := 0
-	for i := range b.Txs {
-		n += len(b.Txs[i].Outputs)
-	}
-	p := &PreparedBlock{Block: b, Outs: make([]PreparedOut, 0, n), Buf: make([]byte, 0, n*22)}
-	type span struct{ start, end int }
-	spans := make([]span, 0, n)
+	p := new(PreparedBlock)
+	p.Prepare(b)
+	return p
+}
+
+// Prepare classifies every output of b into p, reusing p's memory: nothing
+// from p's last block may be in use any more.
+func (p *PreparedBlock) Prepare(b *btc.Block) {
+	p.Block = b
+	p.Outs, p.Buf = p.Outs[:0], p.Buf[:0]
 	for i := range b.Txs {
 		for _, o := range b.Txs[i].Outputs {
 			t, a, ok := btc.ScriptAddress(o.Script)
 			po := PreparedOut{Type: t}
-			sp := span{-1, -1}
 			if ok {
-				sp.start = len(p.Buf)
+				po.start = int32(len(p.Buf))
 				p.Buf = append(p.Buf, byte(a.Type))
 				p.Buf = append(p.Buf, a.Payload...)
-				sp.end = len(p.Buf)
+				po.end = int32(len(p.Buf))
 			}
 			p.Outs = append(p.Outs, po)
-			spans = append(spans, sp)
 		}
 	}
 	// Buf no longer moves: point the outputs into it.
-	for i, sp := range spans {
-		if sp.start >= 0 {
-			p.Outs[i].Addr = p.Buf[sp.start:sp.end:sp.end]
-			p.Outs[i].Key = hashOfAddr(p.Outs[i].Addr)
+	for i := range p.Outs {
+		if po := &p.Outs[i]; po.end > 0 {
+			po.Addr = p.Buf[po.start:po.end:po.end]
+			po.Key = hashOfAddr(po.Addr)
 		}
 	}
-	return p
 }
 
 // writer holds what an ingest needs between commits: the postings of the
