@@ -300,6 +300,18 @@ func (t *Table) Sync(covered uint64) error {
 	return t.sync()
 }
 
+// Uncover records, durably, that only rows below rows are covered, if the
+// last sync covered more: after an unwind, rows from there on will be
+// other keys, which a crash may leave out of the table, so the next open
+// must insert them again.
+func (t *Table) Uncover(rows uint64) error {
+	if t.covered <= rows {
+		return nil
+	}
+	t.covered = rows
+	return t.writeHeader()
+}
+
 func (t *Table) sync() error {
 	if err := unix.Msync(t.mm, unix.MS_SYNC); err != nil {
 		return fmt.Errorf("hashidx: msync %s: %w", t.path, err)

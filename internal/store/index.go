@@ -73,6 +73,9 @@ func (s *Store) insert(t **hashidx.Table, hashOf func(uint64) uint64, h, n, rows
 // rebuild replaces *t by a table with room for room rows built from rows
 // 0 to rows-1; views keep the old one until they are released.
 func (s *Store) rebuild(t **hashidx.Table, rows, room uint64, hashOf func(uint64) uint64) error {
+	if s.w != nil && s.w.tablesSynced != nil {
+		<-s.w.tablesSynced // the commit in flight may be syncing *t
+	}
 	nt, err := (*t).Grow(rows, room, hashOf)
 	if err != nil {
 		return err
@@ -156,19 +159,50 @@ func (s *Store) openIndexes() error {
 	return nil
 }
 
-// syncIndexes syncs the tables that have fallen far enough behind the
-// commit (all of them with force), so that a crash costs at most a fraction
-// of the chain's rows to insert again.
-func (s *Store) syncIndexes(force bool) error {
+// tableSync is a table and the rows a sync of it is to cover.
+type tableSync struct {
+	t    *hashidx.Table
+	rows uint64
+}
+
+// indexesBehind lists the tables that have fallen far enough behind the
+// commit to need a sync (all that are behind with force), so that a crash
+// costs at most a fraction of the chain's rows to insert again.
+func (s *Store) indexesBehind(force bool) []tableSync {
+	var due []tableSync
 	for _, x := range s.hashIndexes() {
 		t := *x.t
 		if t == nil || x.rows == t.Covered() {
 			continue
 		}
-		if force || x.rows-t.Covered() >= max(4<<20, t.Covered()/2) {
-			if err := t.Sync(x.rows); err != nil {
-				return err
-			}
+		if force || x.rows-t.Covered() >= max(s.tableSyncRows, t.Covered()/2) {
+			due = append(due, tableSync{t, x.rows})
+		}
+	}
+	return due
+}
+
+// syncTables syncs each table up to its rows. Inserts may go on meanwhile:
+// they never change the slot of a row below a table's rows.
+func syncTables(due []tableSync) error {
+	for _, d := range due {
+		if err := d.t.Sync(d.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uncoverIndexes lowers what each table's header says it covers to the
+// counts an unwind leaves, before the unwind commits: the rows appended
+// after it reuse the unwound numbers for other keys.
+func (s *Store) uncoverIndexes(c Counts) error {
+	for _, u := range []struct {
+		t    *hashidx.Table
+		rows uint64
+	}{{s.txIdx, c.Txs}, {s.blockIdx, c.Blocks}, {s.addrIdx, c.Addrs}} {
+		if err := u.t.Uncover(u.rows); err != nil {
+			return err
 		}
 	}
 	return nil

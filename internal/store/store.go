@@ -35,10 +35,12 @@ const valueBits = 56
 // Store is an open Bitcoin column store. It is not safe for concurrent use;
 // one process holds a store at a time (a lock file enforces it).
 type Store struct {
-	dir  string
-	net  *btc.Network
-	lock *os.File
-	meta meta // committed state
+	dir string
+	net *btc.Network
+	// tableSyncRows is Options.TableSyncRows.
+	tableSyncRows uint64
+	lock          *os.File
+	meta          meta // committed state
 
 	blockHash, blockHeader, blockTx, blockAddr *colfile.Column
 	txHash, txIn, txOut, txFee, txHeight       *colfile.Column
@@ -63,6 +65,11 @@ type Options struct {
 	// Network is the chain the store holds. A new (or still empty) store
 	// takes it; one holding blocks must match. Default btc.Main.
 	Network *btc.Network
+	// TableSyncRows: a commit syncs a hash table once this many committed
+	// rows (or half the rows it covers, if more) are past its last sync,
+	// which bounds what an open after a power loss inserts again. Default
+	// 4 Mi.
+	TableSyncRows uint64
 }
 
 // Open opens the store in dir, creating it if needed, and undoes anything a
@@ -74,7 +81,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Store{dir: dir, net: opts.Network}
+	if opts.TableSyncRows == 0 {
+		opts.TableSyncRows = 4 << 20
+	}
+	s := &Store{dir: dir, net: opts.Network, tableSyncRows: opts.TableSyncRows}
 	lock, err := colfile.LockDir(dir, ErrLocked)
 	if err != nil {
 		return nil, err
@@ -256,7 +266,7 @@ func (s *Store) Close() error {
 	}
 	first := s.wait()
 	if s.txIdx != nil && first == nil {
-		first = s.syncIndexes(true)
+		first = syncTables(s.indexesBehind(true))
 	}
 	s.closeIndexes()
 	if s.post != nil {
@@ -343,6 +353,9 @@ func (s *Store) Unwind(h int64) error {
 	}
 	m := s.meta
 	m.Counts = s.countsAt(h)
+	if err := s.uncoverIndexes(m.Counts); err != nil {
+		return err
+	}
 	m.Tip = [32]byte{}
 	if h >= 0 {
 		copy(m.Tip[:], s.blockHash.Row(uint64(h)))

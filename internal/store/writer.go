@@ -74,6 +74,9 @@ type writer struct {
 	// inflight delivers its result and inflightMeta is what it commits.
 	inflight     chan error
 	inflightMeta meta
+	// tablesSynced is closed once the hash tables that commit syncs are
+	// synced; a rebuild waits for it before it replaces a table.
+	tablesSynced chan struct{}
 }
 
 func newWriter(s *Store) *writer { return &writer{s: s} }
@@ -239,11 +242,20 @@ func (s *Store) CommitAsync() error {
 	w := s.w
 	pairs, lo, hi := w.postings, s.meta.Counts.Outputs, live.Outputs
 	w.postings = make([]posting, 0, cap(pairs))
-	if err := s.syncIndexes(false); err != nil {
-		return err
+	// Tables far behind are synced beside the columns: on a long chain
+	// that writes much of a large table, which must not stall the appends.
+	synced := make(chan struct{})
+	var syncErr error
+	if due := s.indexesBehind(false); len(due) > 0 {
+		go func() {
+			defer close(synced)
+			syncErr = syncTables(due)
+		}()
+	} else {
+		close(synced)
 	}
 	done := make(chan error, 1)
-	w.inflight, w.inflightMeta = done, m
+	w.inflight, w.inflightMeta, w.tablesSynced = done, m, synced
 	go func() {
 		err := s.writeColumns()
 		if err == nil && hi > lo {
@@ -252,7 +264,8 @@ func (s *Store) CommitAsync() error {
 		if err == nil {
 			err = writeMeta(s.dir, &m)
 		}
-		done <- err
+		<-synced
+		done <- errors.Join(err, syncErr)
 	}()
 	return nil
 }
@@ -284,7 +297,7 @@ func (s *Store) wait() error {
 		return nil
 	}
 	err := <-w.inflight
-	w.inflight = nil
+	w.inflight, w.tablesSynced = nil, nil
 	for _, c := range s.cols {
 		err = errors.Join(err, c.FinishFlush())
 	}
