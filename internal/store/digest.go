@@ -63,6 +63,9 @@ func (s *Store) CheckIndexes() error {
 			return fmt.Errorf("%w: postings: run %s starts at output %d, not %d", ErrCorrupt, r.path, r.lo, next)
 		}
 		next = r.hi
+		if !r.bodyOK() {
+			return fmt.Errorf("%w: postings: run %s: the body does not match its checksum", ErrCorrupt, r.path)
+		}
 		havePrev := false
 		var pa uint32
 		var po uint64

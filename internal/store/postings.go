@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,14 +29,21 @@ import (
 // again from them on open.
 //
 // Run file postings/<lo>-<hi> (16 hex digits each) covers outputs lo to
-// hi-1. Layout (little-endian): "SPURPST\x00", version u32, pad u32, entries
-// u64, CRC-32C of the preceding 24 bytes u32, pad u32; then entries u32
-// address numbers, zero padding to a multiple of 8 bytes, and entries u64
-// output numbers in the same order. An unwind clips a run by renaming it to
-// a lower hi: entries at or past the name's hi are dead.
+// hi-1. Layout (little-endian): "SPURPST\x00", version u32, CRC-32C of the
+// body u32 (version 2; 0 in version 1, which had none), entries u64,
+// CRC-32C of the preceding 24 bytes u32, pad u32; then the body: entries
+// u32 address numbers, zero padding to a multiple of 8 bytes, and entries
+// u64 output numbers in the same order. An unwind clips a run by renaming
+// it to a lower hi: entries at or past the name's hi are dead.
+//
+// The body's checksum is checked where a run is read whole anyway: by a
+// merge, which builds its output from the column instead when an input is
+// damaged (so damage does not spread into a run that would checksum
+// clean), and by the digest. Open checks only headers: reading every run
+// there would cost a pass over all postings.
 const (
 	runMagic   = "SPURPST\x00"
-	runVersion = 1
+	runVersion = 2
 	runHeader  = 32
 )
 
@@ -54,6 +62,7 @@ func runName(lo, hi uint64) string { return fmt.Sprintf("%016x-%016x", lo, hi) }
 // no reader can hold them (see Store.wait and Store.undoPastCommit).
 type postingIndex struct {
 	dir     string
+	addrOf  func(o uint64) uint32  // out.addr, for runs built from the column
 	set     atomic.Pointer[[]*run] // in output order, covering [0, committed)
 	retired []*run
 }
@@ -105,7 +114,7 @@ func openRun(path string, lo, hi uint64) (*run, error) {
 		return nil, fmt.Errorf("store: mmap %s: %w", path, err)
 	}
 	n := binary.LittleEndian.Uint64(mm[16:])
-	if string(mm[:8]) != runMagic || binary.LittleEndian.Uint32(mm[8:]) != runVersion ||
+	if v := binary.LittleEndian.Uint32(mm[8:]); string(mm[:8]) != runMagic || v < 1 || v > runVersion ||
 		binary.LittleEndian.Uint32(mm[24:]) != crc32.Checksum(mm[:24], castagnoli) ||
 		n > uint64(st.Size()) || int64(runSize(n)) != st.Size() {
 		unix.Munmap(mm)
@@ -125,22 +134,31 @@ func (r *run) close() error    { return unix.Munmap(r.mm) }
 func (r *run) entries() int    { return len(r.addrs) }
 func (r *run) live(i int) bool { return r.outs[i] < r.hi }
 func (r *run) String() string  { return filepath.Base(r.path) }
-func runHeaderBytes(n uint64) []byte {
+func runHeaderBytes(n uint64, body uint32) []byte {
 	h := make([]byte, runHeader)
 	copy(h, runMagic)
 	binary.LittleEndian.PutUint32(h[8:], runVersion)
+	binary.LittleEndian.PutUint32(h[12:], body)
 	binary.LittleEndian.PutUint64(h[16:], n)
 	binary.LittleEndian.PutUint32(h[24:], crc32.Checksum(h[:24], castagnoli))
 	return h
+}
+
+// bodyOK reports whether the run's body matches its checksum (always, for
+// a version 1 run, which has none).
+func (r *run) bodyOK() bool {
+	if binary.LittleEndian.Uint32(r.mm[8:]) < 2 {
+		return true
+	}
+	return crc32.Checksum(r.mm[runHeader:], castagnoli) == binary.LittleEndian.Uint32(r.mm[12:])
 }
 
 // writeRun writes a run of pairs (sorted by address, then output) covering
 // outputs lo to hi-1, syncs it, and maps it.
 func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	path := filepath.Join(p.dir, runName(lo, hi))
-	err := writeFileSynced(path, func(w *bufio.Writer) error {
-		n := uint64(len(pairs))
-		w.Write(runHeaderBytes(n))
+	n := uint64(len(pairs))
+	err := writeRunFile(path, n, func(w io.Writer) {
 		var b [8]byte
 		for _, q := range pairs {
 			binary.LittleEndian.PutUint32(b[:], q.addr)
@@ -151,7 +169,6 @@ func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 			binary.LittleEndian.PutUint64(b[:], q.out)
 			w.Write(b[:])
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -159,17 +176,34 @@ func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	return openRun(path, lo, hi)
 }
 
-// writeFileSynced writes path through a temporary file, synced and renamed.
-func writeFileSynced(path string, fill func(w *bufio.Writer) error) error {
+// crcWriter checksums what it writes.
+type crcWriter struct {
+	w   *bufio.Writer
+	crc uint32
+}
+
+func (c *crcWriter) Write(b []byte) (int, error) {
+	c.crc = crc32.Update(c.crc, castagnoli, b)
+	return c.w.Write(b)
+}
+
+// writeRunFile writes the run file at path, of n pairs whose body fill
+// writes, through a temporary file, synced and renamed. The header, with
+// the body's checksum, is written last, in front.
+func writeRunFile(path string, n uint64, fill func(w io.Writer)) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = fill(w)
+	w := &crcWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	_, err = w.w.Write(make([]byte, runHeader))
+	fill(w)
 	if err == nil {
-		err = w.Flush()
+		err = w.w.Flush() // reports any error of the writes before it
+	}
+	if err == nil {
+		_, err = f.WriteAt(runHeaderBytes(n, w.crc), 0)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -233,12 +267,12 @@ func (p *postingIndex) add(lo, hi uint64, pairs []posting) error {
 	// holds at most twice the pairs of the newest.
 	for n := len(rs); n >= mergeFanIn && rs[n-mergeFanIn].entries() <= 2*rs[n-1].entries(); n = len(rs) {
 		in := rs[n-mergeFanIn:]
-		m, err := p.merge(in)
+		ms, err := p.merge(in)
 		if err != nil {
 			return err
 		}
 		p.retired = append(p.retired, in...)
-		rs = append(slices.Clone(rs[:n-mergeFanIn]), m)
+		rs = append(slices.Clone(rs[:n-mergeFanIn]), ms...)
 		p.publish(rs)
 	}
 	return nil
@@ -246,8 +280,19 @@ func (p *postingIndex) add(lo, hi uint64, pairs []posting) error {
 
 // merge writes the run covering rs (adjacent, lowest first), leaving out
 // dead pairs. Pairs of one address keep the runs' order, so its outputs stay
-// in order.
-func (p *postingIndex) merge(rs []*run) (*run, error) {
+// in order. When a run's body fails its checksum, the range is built from
+// the column instead, as runs of at most maxFromColumn outputs.
+func (p *postingIndex) merge(rs []*run) ([]*run, error) {
+	for _, r := range rs {
+		if !r.bodyOK() {
+			// The new runs may take the old names: remove those first (a
+			// crash in between leaves a gap, which open fills).
+			for _, r := range rs {
+				os.Remove(r.path)
+			}
+			return p.fromColumn(rs[0].lo, rs[len(rs)-1].hi)
+		}
+	}
 	n := 0
 	for _, r := range rs {
 		for i := range r.outs {
@@ -258,8 +303,7 @@ func (p *postingIndex) merge(rs []*run) (*run, error) {
 	}
 	lo, hi := rs[0].lo, rs[len(rs)-1].hi
 	path := filepath.Join(p.dir, runName(lo, hi))
-	err := writeFileSynced(path, func(w *bufio.Writer) error {
-		w.Write(runHeaderBytes(uint64(n)))
+	err := writeRunFile(path, uint64(n), func(w io.Writer) {
 		var buf [8]byte
 		// Two passes over the same merge order: addresses, then outputs.
 		for pass := 0; pass < 2; pass++ {
@@ -293,7 +337,6 @@ func (p *postingIndex) merge(rs []*run) (*run, error) {
 				w.Write(make([]byte, pad8(4*uint64(n))-4*uint64(n)))
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -305,7 +348,37 @@ func (p *postingIndex) merge(rs []*run) (*run, error) {
 	for _, r := range rs {
 		os.Remove(r.path)
 	}
-	return m, nil
+	return []*run{m}, nil
+}
+
+// maxFromColumn bounds the outputs of a run built from the column, so that
+// building a long range holds a bounded number of pairs in memory.
+const maxFromColumn = 32 << 20
+
+// fromColumn writes runs covering outputs lo to hi-1 from the out.addr
+// column, each of at most maxFromColumn outputs. The rows must be
+// committed or in the commit in flight.
+func (p *postingIndex) fromColumn(lo, hi uint64) ([]*run, error) {
+	var rs []*run
+	for lo < hi {
+		end := min(hi, lo+maxFromColumn)
+		pairs := make([]posting, 0, end-lo)
+		for o := lo; o < end; o++ {
+			if a := p.addrOf(o); a != NoAddress {
+				pairs = append(pairs, posting{a, o})
+			}
+		}
+		r, err := p.writeRun(lo, end, sortPostings(pairs))
+		if err != nil {
+			for _, r := range rs {
+				r.close()
+			}
+			return nil, err
+		}
+		rs = append(rs, r)
+		lo = end
+	}
+	return rs, nil
 }
 
 // takeRetired hands over the runs replaced since the last call, to be
@@ -344,7 +417,7 @@ func (s *Store) openPostings(committed uint64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	p := &postingIndex{dir: dir}
+	p := &postingIndex{dir: dir, addrOf: s.outAddr.U32}
 	s.post = p
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -413,17 +486,11 @@ func (s *Store) openPostings(committed uint64) error {
 		if i < len(rs) {
 			end = rs[i].lo
 		}
-		pairs := make([]posting, 0, end-cur)
-		for o := cur; o < end; o++ {
-			if a := s.outAddr.U32(o); a != NoAddress {
-				pairs = append(pairs, posting{a, o})
-			}
-		}
-		r, err := p.writeRun(cur, end, sortPostings(pairs))
+		built, err := p.fromColumn(cur, end)
 		if err != nil {
 			return err
 		}
-		filled = append(filled, r)
+		filled = append(filled, built...)
 		cur = end
 	}
 	p.publish(filled)
