@@ -265,6 +265,43 @@ func (t *Table) Insert(h, n, rows uint64) bool {
 	return false
 }
 
+// LookupOrInsert is Lookup with limit n and, when no row matches, Insert of
+// row n with rows n+1, in one walk of the slots: it returns the row found,
+// or n with inserted set. It reports ok false when it found no row and the
+// run was too long to insert into; the caller rebuilds the table (Grow)
+// and tries again.
+func (t *Table) LookupOrInsert(h, n uint64, match func(n uint64) bool) (row uint64, inserted, ok bool) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	var best uint64
+	found := false
+	free := -1 // first slot an insert may take, within maxProbe of home
+	for i, probes := pos, 0; ; i, probes = (i+1)&m, probes+1 {
+		s := atomic.LoadUint64(&t.slots[i])
+		r := s&0xffffffff - 1
+		if s == 0 || r > n { // empty, or a row past n: free
+			if free < 0 && probes < maxProbe {
+				free = int(i)
+			}
+			if s == 0 {
+				break
+			}
+			continue
+		}
+		if r < n && uint32(s>>32) == tag && (!found || r > best) && match(r) {
+			best, found = r, true
+		}
+	}
+	if found {
+		return best, false, true
+	}
+	if free < 0 {
+		return 0, false, false
+	}
+	atomic.StoreUint64(&t.slots[free], uint64(tag)<<32|(n+1))
+	return n, true, true
+}
+
 // Grow builds the table's successor with room for room rows (at least
 // rows), from the hashes of rows 0 to rows-1 (which hash returns), syncs it
 // and puts it in the old one's place: it covers every row below rows. The

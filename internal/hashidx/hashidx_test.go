@@ -298,3 +298,60 @@ func TestGroundKeysSpread(t *testing.T) {
 		}
 	}
 }
+
+// LookupOrInsert answers as Lookup and then Insert would, through
+// rollbacks that leave dead and stale slots: each row is a key drawn from
+// a small pool (so most draws are found), and the table must give the
+// last row below the count holding the key, or take the key as a new row.
+func TestLookupOrInsert(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { tb.Close() }()
+	pool := newKeys(30_000, 5)
+	rng := rand.New(rand.NewPCG(6, 7))
+	var rows keys // the column: row n's key
+	hash := func(n uint64) uint64 { return binary.LittleEndian.Uint64(rows[n][:8]) }
+	rowOf := map[[32]byte]uint64{} // what the table should answer
+	adds, finds := 0, 0
+	for step := range 200_000 {
+		if step%20_000 == 19_999 { // a rollback
+			keep := len(rows) - rng.IntN(len(rows)/4)
+			for _, k := range rows[keep:] {
+				delete(rowOf, k)
+			}
+			rows = rows[:keep]
+		}
+		key := pool[rng.IntN(len(pool))]
+		n := uint64(len(rows))
+		want, wantFound := rowOf[key]
+		if tb.Full(n + 1) {
+			nt, err := tb.Grow(n, 2*(n+1), hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb.Close()
+			tb = nt
+		}
+		got, added, ok := tb.LookupOrInsert(binary.LittleEndian.Uint64(key[:8]), n, func(m uint64) bool { return rows[m] == key })
+		switch {
+		case !ok:
+			t.Fatalf("step %d: no slot in a table of %d slots for row %d", step, len(tb.slots), n)
+		case wantFound && (added || got != want):
+			t.Fatalf("step %d: key of row %d: got %d (added %v)", step, want, got, added)
+		case !wantFound && (!added || got != n):
+			t.Fatalf("step %d: new key: got %d (added %v), want it added as %d", step, got, added, n)
+		}
+		if added {
+			rows = append(rows, key)
+			rowOf[key] = n
+			adds++
+		} else {
+			finds++
+		}
+	}
+	if adds < 20_000 || finds < 20_000 {
+		t.Fatalf("%d adds and %d finds: the test exercised too little", adds, finds)
+	}
+}

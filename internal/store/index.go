@@ -48,6 +48,32 @@ func (s *Store) findAddr(a []byte, h, limit uint64) (uint64, bool) {
 	return s.addrIdx.Lookup(h, limit, func(n uint64) bool { return bytes.Equal(s.addrBytes(n), a) })
 }
 
+// findOrAddAddr returns the number of address a (as stored, with its hash
+// h) among the addresses below n, or adds it to the table as number n. The
+// caller appends the new address's row.
+func (s *Store) findOrAddAddr(a []byte, h, n uint64) (uint64, bool, error) {
+	if s.addrIdx.Full(n + 1) {
+		if err := s.rebuild(&s.addrIdx, n, 2*(n+1), s.addrRowHash); err != nil {
+			return 0, false, err
+		}
+	}
+	match := func(m uint64) bool { return bytes.Equal(s.addrBytes(m), a) }
+	for try := 0; ; try++ {
+		got, added, ok := s.addrIdx.LookupOrInsert(h, n, match)
+		if ok {
+			return got, added, nil
+		}
+		if try > 0 {
+			return 0, false, fmt.Errorf("BUG: store: %s: no slot after a rebuild", s.addrIdx.Path())
+		}
+		// Choked with dead entries: rebuild at the same size, which drops
+		// them.
+		if err := s.rebuild(&s.addrIdx, n, s.addrIdx.Room(), s.addrRowHash); err != nil {
+			return 0, false, err
+		}
+	}
+}
+
 // insert adds row n (rows counting it) to *t, first replacing the table by
 // a larger one if it is full. Views keep reading the old table (it holds
 // every row they see) until they are released.

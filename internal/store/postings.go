@@ -158,7 +158,7 @@ func (r *run) bodyOK() bool {
 func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	path := filepath.Join(p.dir, runName(lo, hi))
 	n := uint64(len(pairs))
-	err := writeRunFile(path, n, func(w io.Writer) {
+	err := writeRunFile(path, n, func(w *bufio.Writer) {
 		var b [8]byte
 		for _, q := range pairs {
 			binary.LittleEndian.PutUint32(b[:], q.addr)
@@ -176,9 +176,10 @@ func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	return openRun(path, lo, hi)
 }
 
-// crcWriter checksums what it writes.
+// crcWriter checksums what it writes (below a bufio.Writer, so in large
+// pieces).
 type crcWriter struct {
-	w   *bufio.Writer
+	w   io.Writer
 	crc uint32
 }
 
@@ -190,20 +191,21 @@ func (c *crcWriter) Write(b []byte) (int, error) {
 // writeRunFile writes the run file at path, of n pairs whose body fill
 // writes, through a temporary file, synced and renamed. The header, with
 // the body's checksum, is written last, in front.
-func writeRunFile(path string, n uint64, fill func(w io.Writer)) error {
+func writeRunFile(path string, n uint64, fill func(w *bufio.Writer)) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	w := &crcWriter{w: bufio.NewWriterSize(f, 1<<20)}
-	_, err = w.w.Write(make([]byte, runHeader))
+	_, err = f.Write(make([]byte, runHeader))
+	body := &crcWriter{w: f}
+	w := bufio.NewWriterSize(body, 1<<20)
 	fill(w)
 	if err == nil {
-		err = w.w.Flush() // reports any error of the writes before it
+		err = w.Flush() // reports any error of the writes before it
 	}
 	if err == nil {
-		_, err = f.WriteAt(runHeaderBytes(n, w.crc), 0)
+		_, err = f.WriteAt(runHeaderBytes(n, body.crc), 0)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -303,7 +305,7 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 	}
 	lo, hi := rs[0].lo, rs[len(rs)-1].hi
 	path := filepath.Join(p.dir, runName(lo, hi))
-	err := writeRunFile(path, uint64(n), func(w io.Writer) {
+	err := writeRunFile(path, uint64(n), func(w *bufio.Writer) {
 		var buf [8]byte
 		// Two passes over the same merge order: addresses, then outputs.
 		for pass := 0; pass < 2; pass++ {

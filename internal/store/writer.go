@@ -166,18 +166,17 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			s.outSpent.AppendU32(0)
 			a := NoAddress
 			if po.Addr != nil {
-				n, ok := s.findAddr(po.Addr, po.Key, nAddr)
-				if !ok {
-					if nAddr >= uint64(NoAddress) {
+				n, added, err := s.findOrAddAddr(po.Addr, po.Key, nAddr)
+				if err != nil {
+					return err
+				}
+				if added {
+					if n >= uint64(NoAddress) {
 						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
 					}
-					n = nAddr
 					nAddr++
 					s.addrData.AppendRaw(po.Addr)
 					s.addrEnd.AppendU64(s.addrData.Rows())
-					if err := s.insert(&s.addrIdx, s.addrRowHash, po.Key, n, nAddr); err != nil {
-						return err
-					}
 				}
 				a = uint32(n)
 				w.postings = append(w.postings, posting{a, nOut})
