@@ -167,6 +167,7 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 						break
 					}
 					p := prepared.Get().(*store.PreparedBlock)
+					p.Done = func() { prepared.Put(p) }
 					if err := p.Block.Decode(raw); err != nil {
 						r.err = err
 						rs = rs[:k+1]
@@ -197,7 +198,6 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			if release != nil {
 				release(r.i)
 			}
-			prepared.Put(r.p)
 		}
 	}
 	return s.Commit()
@@ -217,7 +217,15 @@ type committer struct {
 // appended since the last commit, so the store stays at its last committed
 // height, and names where the bad block came from.
 func (c *committer) append(ctx context.Context, r result) error {
+	var txs, ins, outs, size int64
 	if r.err == nil {
+		// Counted first: once appended, the block goes back to its pool.
+		b := r.p.Block
+		txs, size = int64(len(b.Txs)), int64(len(b.Raw))
+		for i := range b.Txs {
+			ins += int64(len(b.Txs[i].Inputs))
+			outs += int64(len(b.Txs[i].Outputs))
+		}
 		r.err = c.s.AppendBlock(r.p)
 	}
 	if r.err != nil {
@@ -226,15 +234,12 @@ func (c *committer) append(ctx context.Context, r result) error {
 		}
 		return fmt.Errorf("%s: %w", r.where, r.err)
 	}
-	b := r.p.Block
 	c.st.Blocks++
-	c.st.Txs += int64(len(b.Txs))
-	c.st.Bytes += int64(len(b.Raw))
-	for i := range b.Txs {
-		c.st.Inputs += int64(len(b.Txs[i].Inputs))
-		c.st.Outputs += int64(len(b.Txs[i].Outputs))
-	}
-	c.bar.Add(1, int64(len(b.Txs)), int64(len(b.Raw)))
+	c.st.Txs += txs
+	c.st.Bytes += size
+	c.st.Inputs += ins
+	c.st.Outputs += outs
+	c.bar.Add(1, txs, size)
 	c.sinceCommit++
 	o := c.opts
 	if c.s.Pending() >= o.CommitBytes || o.CommitEvery > 0 && c.sinceCommit >= o.CommitEvery || time.Since(c.lastCommit) >= o.CommitInterval {

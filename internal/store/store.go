@@ -49,6 +49,7 @@ type Store struct {
 	outValue, outAddr, outSpent                *colfile.Column
 	addrEnd, addrData                          *colfile.Column
 	cols                                       []*colfile.Column
+	txColumns                                  []*colfile.Column // all but the address stage's (see addrStage)
 
 	// The lookups that are not positional (index.go, postings.go).
 	txIdx, blockIdx, addrIdx *hashidx.Table
@@ -168,6 +169,11 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
+	for _, c := range s.cols {
+		if c != s.blockAddr && c != s.outAddr && c != s.addrEnd && c != s.addrData {
+			s.txColumns = append(s.txColumns, c)
+		}
+	}
 	return nil
 }
 
@@ -265,6 +271,7 @@ func (s *Store) Close() error {
 		s.live.Close()
 	}
 	first := s.wait()
+	s.stopAddrs()
 	if s.txIdx != nil && first == nil {
 		first = syncTables(s.indexesBehind(true))
 	}
@@ -277,7 +284,7 @@ func (s *Store) Close() error {
 			first = err
 		}
 	}
-	s.cols = nil
+	s.cols, s.txColumns = nil, nil
 	if s.lock != nil {
 		s.lock.Close()
 		s.lock = nil
@@ -326,7 +333,15 @@ func (s *Store) countsAt(h int64) Counts {
 	return c
 }
 
-// liveCounts counts every row appended, committed or not.
+// txCounts counts the blocks, transactions, inputs and outputs appended,
+// committed or not, from the columns of the transaction stage alone (the
+// address stage may be appending to the others).
+func (s *Store) txCounts() Counts {
+	return Counts{Blocks: s.blockHash.Rows(), Txs: s.txHash.Rows(), Inputs: s.inOut.Rows(), Outputs: s.outValue.Rows()}
+}
+
+// liveCounts counts every row appended, committed or not. The address
+// stage must be drained.
 func (s *Store) liveCounts() Counts {
 	return Counts{
 		Blocks: s.blockHash.Rows(), Txs: s.txHash.Rows(), Inputs: s.inOut.Rows(),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spur-forensics/spur/internal/btc"
 )
@@ -18,6 +19,10 @@ type PreparedBlock struct {
 	Outs  []PreparedOut // every output of the block, in order
 	// Buf holds the address bytes the Outs point into.
 	Buf []byte
+	// Done, when set, is called once the store no longer reads Outs and
+	// Buf: AppendBlock may return before (see addrStage); Block itself is
+	// not read after AppendBlock returns.
+	Done func()
 }
 
 // PreparedOut is one output's script type and address (type byte then
@@ -65,10 +70,12 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 }
 
 // writer holds what an ingest needs between commits: the postings of the
-// outputs appended since the last commit, and the commit in flight.
+// outputs appended since the last commit, the commit in flight, and the
+// goroutine that numbers addresses.
 type writer struct {
 	s        *Store
-	postings []posting
+	postings []posting // written by the address stage
+	addrs    addrStage
 
 	// A commit writes its postings in the background while appends go on;
 	// inflight delivers its result and inflightMeta is what it commits.
@@ -81,16 +88,127 @@ type writer struct {
 
 func newWriter(s *Store) *writer { return &writer{s: s} }
 
-// reset drops the uncommitted postings.
-func (w *writer) reset() { w.postings = w.postings[:0] }
+// reset drops the uncommitted postings and a failure of the address stage;
+// the stage must be drained.
+func (w *writer) reset() {
+	w.postings = w.postings[:0]
+	w.addrs.err = nil
+	w.addrs.failed.Store(false)
+}
+
+// An append runs in two stages on two goroutines, which share no column:
+// AppendBlock stores the block, its transactions, inputs (finding the
+// outputs they spend) and outputs' values, then hands the block to the
+// address stage, which finds or numbers each output's address (out.addr,
+// addr.*, block.addr, the postings) while the next block is appended. They
+// meet at every commit, rollback and close (drain). On a long chain the
+// lookups of the two halves are each about half of an append's time.
+type addrStage struct {
+	jobs    chan addrJob
+	pending sync.WaitGroup // jobs handed over and not done
+	failed  atomic.Bool    // err is set: appends stop
+	err     error          // the stage's first error; read after a drain
+	bytes   atomic.Int64   // column bytes appended since the last commit
+}
+
+type addrJob struct {
+	p       *PreparedBlock
+	nOut    uint64 // the block's first output
+	counted int64  // column bytes of the block in the transaction stage
+}
+
+// handAddrs queues block p, whose first output is nOut, for the address
+// stage, starting the stage on first use.
+func (s *Store) handAddrs(p *PreparedBlock, nOut uint64) {
+	a := &s.w.addrs
+	if a.jobs == nil {
+		a.jobs = make(chan addrJob, 16)
+		go func() {
+			for j := range a.jobs {
+				s.numberAddrs(j)
+			}
+		}()
+	}
+	a.pending.Add(1)
+	a.jobs <- addrJob{p: p, nOut: nOut}
+}
+
+// drainAddrs waits until the address stage has done every block handed to
+// it, and returns its error, if any.
+func (s *Store) drainAddrs() error {
+	if s.w == nil {
+		return nil
+	}
+	s.w.addrs.pending.Wait()
+	return s.w.addrs.err
+}
+
+// stopAddrs drains the address stage and ends its goroutine.
+func (s *Store) stopAddrs() {
+	if s.w == nil || s.w.addrs.jobs == nil {
+		return
+	}
+	s.drainAddrs()
+	close(s.w.addrs.jobs)
+	s.w.addrs.jobs = nil
+}
+
+// numberAddrs is the address stage of one block.
+func (s *Store) numberAddrs(j addrJob) {
+	a := &s.w.addrs
+	defer a.pending.Done()
+	if j.p.Done != nil {
+		defer j.p.Done()
+	}
+	if a.failed.Load() {
+		return // the blocks after a failure are rolled back
+	}
+	if err := s.appendAddrs(j.p, j.nOut); err != nil {
+		a.err = err
+		a.failed.Store(true)
+	}
+}
+
+func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
+	nAddr := s.addrEnd.Rows()
+	before := s.addrData.PendingBytes() + s.addrEnd.PendingBytes() + s.outAddr.PendingBytes()
+	s.blockAddr.AppendU64(nAddr)
+	for i := range p.Outs {
+		po := &p.Outs[i]
+		a := NoAddress
+		if po.Addr != nil {
+			n, added, err := s.findOrAddAddr(po.Addr, po.Key, nAddr)
+			if err != nil {
+				return err
+			}
+			if added {
+				if n >= uint64(NoAddress) {
+					return fmt.Errorf("store: more than %d addresses", NoAddress-1)
+				}
+				nAddr++
+				s.addrData.AppendRaw(po.Addr)
+				s.addrEnd.AppendU64(s.addrData.Rows())
+			}
+			a = uint32(n)
+			s.w.postings = append(s.w.postings, posting{a, nOut})
+		}
+		s.outAddr.AppendU32(a)
+		nOut++
+	}
+	after := s.addrData.PendingBytes() + s.addrEnd.PendingBytes() + s.outAddr.PendingBytes()
+	s.w.addrs.bytes.Add(int64(after-before) + 8)
+	return nil
+}
 
 // AppendBlock adds a block on top of the store's tip. It is not durable
 // until Commit. An error leaves the store's committed state untouched; the
 // caller should Rollback (or close the store) after one.
 func (s *Store) AppendBlock(p *PreparedBlock) error {
-	w := s.w
+	if s.w.addrs.failed.Load() {
+		return s.drainAddrs()
+	}
 	b := p.Block
-	live := s.liveCounts()
+	live := s.txCounts()
 	height := live.Blocks
 	if height == 0 {
 		if b.Hash != s.net.Genesis {
@@ -108,10 +226,9 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	}
 	s.blockHeader.AppendRaw(b.Raw[:btc.HeaderSize])
 	s.blockTx.AppendU64(live.Txs)
-	s.blockAddr.AppendU64(live.Addrs)
 
 	outIdx := 0
-	nIn, nOut, nAddr := live.Inputs, live.Outputs, live.Addrs
+	nIn, nOut := live.Inputs, live.Outputs
 	for ti := range b.Txs {
 		tx := &b.Txs[ti]
 		txn := live.Txs + uint64(ti)
@@ -164,24 +281,6 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			out += uint64(v)
 			s.outValue.AppendU64(uint64(v) | uint64(po.Type)<<valueBits)
 			s.outSpent.AppendU32(0)
-			a := NoAddress
-			if po.Addr != nil {
-				n, added, err := s.findOrAddAddr(po.Addr, po.Key, nAddr)
-				if err != nil {
-					return err
-				}
-				if added {
-					if n >= uint64(NoAddress) {
-						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
-					}
-					nAddr++
-					s.addrData.AppendRaw(po.Addr)
-					s.addrEnd.AppendU64(s.addrData.Rows())
-				}
-				a = uint32(n)
-				w.postings = append(w.postings, posting{a, nOut})
-			}
-			s.outAddr.AppendU32(a)
 			nOut++
 		}
 		var fee uint64
@@ -199,13 +298,14 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			return err
 		}
 	}
+	s.handAddrs(p, live.Outputs)
 	return nil
 }
 
 // Pending reports how many bytes of column data await Commit.
 func (s *Store) Pending() int {
-	n := 0
-	for _, c := range s.cols {
+	n := int(s.w.addrs.bytes.Load())
+	for _, c := range s.txColumns {
 		n += c.PendingBytes()
 	}
 	return n
@@ -235,6 +335,7 @@ func (s *Store) CommitAsync() error {
 	for _, c := range s.cols {
 		c.StartFlush()
 	}
+	s.w.addrs.bytes.Store(0)
 	m := s.meta
 	m.Counts = live
 	copy(m.Tip[:], s.blockHash.Row(live.Blocks-1))
@@ -290,10 +391,17 @@ func (s *Store) writeColumns() error {
 }
 
 // wait finishes the commit in flight, if any.
+// wait finishes the commit in flight, if any, after draining the address
+// stage (whose error it returns too: the commit in flight is of earlier
+// blocks, and stands).
 func (s *Store) wait() error {
 	w := s.w
-	if w == nil || w.inflight == nil {
+	if w == nil {
 		return nil
+	}
+	aerr := s.drainAddrs()
+	if w.inflight == nil {
+		return aerr
 	}
 	err := <-w.inflight
 	w.inflight, w.tablesSynced = nil, nil
@@ -301,19 +409,20 @@ func (s *Store) wait() error {
 		err = errors.Join(err, c.FinishFlush())
 	}
 	if err != nil {
-		return err
+		return errors.Join(aerr, err)
 	}
 	s.meta = w.inflightMeta
 	for _, r := range s.post.takeRetired() {
 		s.retire(r.close)
 	}
-	return s.committed()
+	return errors.Join(aerr, s.committed())
 }
 
 // Rollback drops everything appended since the last Commit.
 func (s *Store) Rollback() error {
-	werr := s.wait()
+	s.drainAddrs() // an error there was returned by the append or commit that met it
 	s.w.reset()
+	werr := s.wait()
 	if werr != nil {
 		return errors.Join(werr, s.undoPastCommit())
 	}
