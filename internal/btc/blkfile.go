@@ -330,25 +330,29 @@ func (r *BlockRef) readHeader() error {
 
 // zerosFrom reports whether the raw (still obfuscated) file holds only zero
 // bytes from off to its end, as Bitcoin Core's pre-allocated tail does.
+// (Every blk file but the newest may end in megabytes of them.)
 func (f *BlockFile) zerosFrom(off int64) bool {
-	buf := make([]byte, 1<<16)
+	var buf []byte
+	if f.mm == nil {
+		buf = make([]byte, len(zeroChunk))
+	}
 	for off < f.size {
-		n := int64(len(buf))
-		if f.size-off < n {
-			n = f.size - off
-		}
-		if k, _ := f.r.ReadAt(buf[:n], off); int64(k) != n {
+		n := min(int64(len(zeroChunk)), f.size-off)
+		chunk := buf[:min(n, int64(len(buf)))]
+		if f.mm != nil {
+			chunk = f.mm[off : off+n]
+		} else if k, _ := f.r.ReadAt(chunk, off); int64(k) != n {
 			return false
 		}
-		for _, c := range buf[:n] {
-			if c != 0 {
-				return false
-			}
+		if !bytes.Equal(chunk, zeroChunk[:n]) {
+			return false
 		}
 		off += n
 	}
 	return true
 }
+
+var zeroChunk [1 << 16]byte
 
 // Work returns the expected number of hashes for a block with the compact
 // target bits, 2^256 / (target+1), as Bitcoin Core's GetBlockProof. Invalid

@@ -258,6 +258,8 @@ func TestBlockFileErrors(t *testing.T) {
 		{"truncated", chain[:len(chain)-10]},
 		{"wrongmagic", append(append([]byte{}, chain...), 0xfa, 0xbf, 0xb5, 0xda, 1, 0, 0, 0)},
 		{"stray", append(append([]byte{}, chain...), 1, 2, 3)},
+		// Zeros, then a stray byte past the first 64 KiB checked.
+		{"latestray", append(append(append([]byte{}, chain...), make([]byte, 100_000)...), 7, 0, 0)},
 	}
 	for _, c := range cases {
 		p := write(c.name+".dat", c.data)
@@ -275,11 +277,14 @@ func TestBlockFileErrors(t *testing.T) {
 		}
 	}
 	// Zero padding after the last block is Bitcoin Core's pre-allocation.
-	p := write("padded.dat", append(append([]byte{}, chain...), make([]byte, 4096)...))
-	files, _ := OpenBlockPaths([]string{p}, Main)
-	refs, err := files[0].Scan(Main)
-	if err != nil || len(refs) != 5 {
-		t.Fatalf("padded file: %d blocks, %v", len(refs), err)
+	for _, pad := range []int{4096, 200_000} {
+		p := write("padded.dat", append(append([]byte{}, chain...), make([]byte, pad)...))
+		files, _ := OpenBlockPaths([]string{p}, Main)
+		refs, err := files[0].Scan(Main)
+		files[0].Close()
+		if err != nil || len(refs) != 5 {
+			t.Fatalf("file padded with %d zeros: %d blocks, %v", pad, len(refs), err)
+		}
 	}
 }
 

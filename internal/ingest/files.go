@@ -153,6 +153,11 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 		plan.Stale = len(nodes) - plan.Orphans
 		return plan, nil
 	}
+	n := 0
+	for i := best; i >= 0; i = nodes[i].parent {
+		n++
+	}
+	plan.Blocks = make([]btc.BlockRef, 0, n)
 	for i := best; i >= 0; i = nodes[i].parent {
 		nodes[i].onPath = true
 		plan.Blocks = append(plan.Blocks, refs[nodes[i].ref])
@@ -219,10 +224,10 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 		return nil, err
 	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
-	fetch := func(_ context.Context, i int) ([]byte, string, error) {
-		ref := plan.Blocks[i]
+	fetch := func(_ context.Context, i int) ([]byte, fmt.Stringer, error) {
+		ref := &plan.Blocks[i]
 		raw, err := ref.Read(nil)
-		return raw, ref.String(), err
+		return raw, ref, err
 	}
 	size := func(i int) int { return int(plan.Blocks[i].Size) }
 	release := func(i int) { plan.Blocks[i].Release() }

@@ -82,14 +82,19 @@ func (st *Stats) finish(s *store.Store, start time.Time) {
 	st.ElapsedSec = st.Elapsed.Seconds()
 }
 
-// fetchFunc returns block i of a run's plan and a description of where it
-// came from for error messages.
-type fetchFunc func(ctx context.Context, i int) (raw []byte, where string, err error)
+// fetchFunc returns block i of a run's plan and where it came from, for
+// error messages (formatted only for one).
+type fetchFunc func(ctx context.Context, i int) (raw []byte, where fmt.Stringer, err error)
+
+// label is a where that is a string already.
+type label string
+
+func (l label) String() string { return string(l) }
 
 type result struct {
 	i     int
 	p     *store.PreparedBlock
-	where string
+	where fmt.Stringer
 	err   error
 }
 

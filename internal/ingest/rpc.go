@@ -81,14 +81,14 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			return nil
 		}
 		bar.SetTotal(int64(n) + st.Blocks)
-		fetch := func(ctx context.Context, i int) ([]byte, string, error) {
+		fetch := func(ctx context.Context, i int) ([]byte, fmt.Stringer, error) {
 			h := from + int64(i)
-			where := fmt.Sprintf("rpc %s: height %d", node.URL, h)
+			where := label(fmt.Sprintf("rpc %s: height %d", node.URL, h))
 			hash, err := node.BlockHash(ctx, h)
 			if err != nil {
 				return nil, where, err
 			}
-			where = fmt.Sprintf("rpc %s: block %s (height %d)", node.URL, hash, h)
+			where = label(fmt.Sprintf("rpc %s: block %s (height %d)", node.URL, hash, h))
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
 		}
