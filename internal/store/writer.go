@@ -20,8 +20,9 @@ type PreparedBlock struct {
 	// Buf holds the address bytes the Outs point into.
 	Buf []byte
 	// Done, when set, is called once the store no longer reads Outs and
-	// Buf: AppendBlock may return before (see addrStage); Block itself is
-	// not read after AppendBlock returns.
+	// Buf: AppendBlock may return before (see addrStage), and does not
+	// call it when it fails. Block itself is not read after AppendBlock
+	// returns.
 	Done func()
 }
 
@@ -101,8 +102,8 @@ func (w *writer) reset() {
 // outputs they spend) and outputs' values, then hands the block to the
 // address stage, which finds or numbers each output's address (out.addr,
 // addr.*, block.addr, the postings) while the next block is appended. They
-// meet at every commit, rollback and close (drain). On a long chain the
-// lookups of the two halves are each about half of an append's time.
+// meet at every commit, rollback and close (drain). On a long chain the two
+// take comparable time, each mostly in its hash-table lookups.
 type addrStage struct {
 	jobs    chan addrJob
 	pending sync.WaitGroup // jobs handed over and not done
@@ -112,9 +113,8 @@ type addrStage struct {
 }
 
 type addrJob struct {
-	p       *PreparedBlock
-	nOut    uint64 // the block's first output
-	counted int64  // column bytes of the block in the transaction stage
+	p    *PreparedBlock
+	nOut uint64 // the block's first output
 }
 
 // handAddrs queues block p, whose first output is nOut, for the address

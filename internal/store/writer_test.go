@@ -2,37 +2,36 @@ package store
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"encoding/binary"
 	"errors"
-	"io"
-	"os"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
 )
 
-// mainnetBlocks reads the framed mainnet blocks 0..4 shipped in testdata.
+// mainnetBlocks decodes the mainnet blocks 0..4 shipped in testdata.
 func mainnetBlocks(t *testing.T) []*btc.Block {
 	t.Helper()
-	f, err := os.Open("../../testdata/btc/blk_0_to_4.dat.bz2")
+	files, err := btc.OpenBlockPaths([]string{"../../testdata/btc/blk_0_to_4.dat.bz2"}, btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	raw, err := io.ReadAll(bzip2.NewReader(f))
+	defer files[0].Close()
+	refs, err := files[0].Scan(btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var blocks []*btc.Block
-	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
-		size := int(binary.LittleEndian.Uint32(raw[4:]))
-		b, err := btc.DecodeBlock(raw[8 : 8+size])
+	for _, ref := range refs {
+		raw, err := ref.Read(nil)
+		if err == nil {
+			var b *btc.Block
+			if b, err = btc.DecodeBlock(bytes.Clone(raw)); err == nil {
+				blocks = append(blocks, b)
+			}
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		blocks = append(blocks, b)
-		raw = raw[8+size:]
 	}
 	return blocks
 }
