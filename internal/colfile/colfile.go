@@ -261,6 +261,8 @@ func (c *Column) WriteUpdates() error {
 		return fmt.Errorf("store: mmap %s for writing: %w", c.name, err)
 	}
 	defer unix.Munmap(wmm)
+	// The rows changed are scattered: a fault should read just its page.
+	unix.Madvise(wmm, unix.MADV_RANDOM)
 	for _, u := range c.inUpd {
 		off := int64(u.row) * int64(c.width)
 		if off+4 > size {

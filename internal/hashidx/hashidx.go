@@ -61,6 +61,8 @@ type Table struct {
 	bits    uint
 	seed    uint64 // mixed into every hash: see place
 	covered uint64
+	bulk    bool // see SetBulk
+	huge    bool // mapped in 2 MiB pages
 }
 
 // Open opens the table at path, creating it (or, when its header fails its
@@ -166,11 +168,11 @@ func (t *Table) mmap() error {
 	if err != nil {
 		return fmt.Errorf("hashidx: mmap %s: %w", t.path, err)
 	}
-	// Lookups land on random slots all over the table. Mapped in 2 MiB
-	// pages, where the kernel keeps file pages that large, one TLB entry
-	// covers 512 times the slots: that takes about a third off a lookup
-	// (BENCHMARKS.md). Advice only; a kernel without it maps 4 KiB pages.
-	unix.Madvise(mm, unix.MADV_HUGEPAGE)
+	// Lookups land on random slots all over the table: a fault should read
+	// the one page it needs. Without this advice the kernel reads around
+	// each fault, and 1,000 random slots of a 256 MiB table not in the page
+	// cache read all 256 MiB instead of 4 MB.
+	unix.Madvise(mm, unix.MADV_RANDOM)
 	t.mm = mm
 	t.slots = unsafe.Slice((*uint64)(unsafe.Pointer(&mm[headerSize])), 1<<t.bits)
 	return nil
@@ -187,6 +189,34 @@ func bitsFor(rows uint64) uint {
 // maxLoad is the most rows a table of 2^bits slots takes: five eighths, where
 // linear probing still finds most keys in the first cache line.
 func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
+
+// SetBulk says whether many rows are about to go in (a bulk ingest). Then a
+// table small beside the machine's memory is mapped in 2 MiB pages, where
+// the kernel keeps file pages that large: a random slot then costs one TLB
+// entry per 2 MiB, which takes about a third off a lookup. Only then: a
+// 2 MiB page is read, and written back, whole, so a table larger than the
+// page cache would read 512 times the bytes it needs, and a few inserts
+// (following the tip) would write back megabytes each. So CloseForGood
+// drops the pages of a table mapped so from the page cache, and the next
+// process faults it in 4 KiB pages. (An ingest killed before it closes
+// leaves them until the kernel evicts them.) Grow passes the setting on.
+func (t *Table) SetBulk(on bool) {
+	t.bulk = on
+	t.huge = on && int64(len(t.mm)) <= physicalMemory()/8
+	advice := unix.MADV_NOHUGEPAGE
+	if t.huge {
+		advice = unix.MADV_HUGEPAGE
+	}
+	unix.Madvise(t.mm, advice)
+}
+
+func physicalMemory() int64 {
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) != nil {
+		return 0
+	}
+	return int64(si.Totalram) * int64(si.Unit)
+}
 
 // Covered is how many rows the table held at its last Sync: rows from there
 // on may be missing.
@@ -312,6 +342,9 @@ func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, err
 	if err != nil {
 		return nil, err
 	}
+	if t.bulk {
+		nt.SetBulk(true)
+	}
 	for n := range rows {
 		if !nt.Insert(hash(n), n, rows) {
 			nt.Close()
@@ -371,10 +404,24 @@ func (t *Table) writeHeader() error {
 }
 
 // Close unmaps and closes the table without syncing it.
-func (t *Table) Close() error {
+func (t *Table) Close() error { return t.close(false) }
+
+// CloseForGood is Close for the table in its place at the end of a run
+// (not one a rebuild replaced): one mapped in 2 MiB pages is written out
+// and dropped from the page cache (see SetBulk).
+func (t *Table) CloseForGood() error { return t.close(t.huge) }
+
+func (t *Table) close(drop bool) error {
+	if drop {
+		drop = t.f.Sync() == nil
+	}
 	if t.mm != nil {
 		unix.Munmap(t.mm)
 		t.mm, t.slots = nil, nil
+	}
+	if drop {
+		// Clean and no longer mapped, the pages can go.
+		unix.Fadvise(int(t.f.Fd()), 0, 0, unix.FADV_DONTNEED)
 	}
 	return t.f.Close()
 }

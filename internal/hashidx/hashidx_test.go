@@ -355,3 +355,41 @@ func TestLookupOrInsert(t *testing.T) {
 		t.Fatalf("%d adds and %d finds: the test exercised too little", adds, finds)
 	}
 }
+
+// A table in bulk mode keeps it through growth, and a table closed for good
+// (its pages dropped from the page cache when they were huge) reopens with
+// every row.
+func TestBulkModeGrowAndClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t")
+	tb, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.SetBulk(true)
+	if !tb.huge {
+		t.Fatalf("a %d-byte table not mapped in huge pages in bulk mode", len(tb.mm))
+	}
+	k := newKeys(100_000, 8)
+	tb = k.insert(t, tb, 0, uint64(len(k)))
+	if tb.bits <= minBits || !tb.bulk || !tb.huge {
+		t.Fatalf("after growing to %d bits: bulk %v, huge %v", tb.bits, tb.bulk, tb.huge)
+	}
+	if err := tb.Sync(uint64(len(k))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.CloseForGood(); err != nil {
+		t.Fatal(err)
+	}
+	if tb, err = Open(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	if tb.bulk || tb.huge || tb.Covered() != uint64(len(k)) {
+		t.Fatalf("reopened: bulk %v, huge %v, covered %d", tb.bulk, tb.huge, tb.Covered())
+	}
+	for n := range k {
+		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
+			t.Fatalf("row %d lost: got %d %v", n, got, ok)
+		}
+	}
+}
