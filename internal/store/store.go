@@ -169,6 +169,7 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
+	s.outSpent.SetScattered()
 	for _, c := range s.cols {
 		if c != s.blockAddr && c != s.outAddr && c != s.addrEnd && c != s.addrData {
 			s.txColumns = append(s.txColumns, c)
