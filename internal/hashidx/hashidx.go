@@ -54,15 +54,15 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Table is one open table. Lookup may run on many goroutines while one other
 // inserts or grows it; Close must not run beside any other call.
 type Table struct {
-	path    string
-	f       *os.File
-	mm      []byte
-	slots   []uint64
-	bits    uint
-	seed    uint64 // mixed into every hash: see place
-	covered uint64
-	bulk    bool // see SetBulk
-	huge    bool // mapped in 2 MiB pages
+	path     string
+	f        *os.File
+	mm       []byte
+	slots    []uint64
+	bits     uint
+	seed     uint64 // mixed into every hash: see place
+	covered  uint64
+	bulkRows uint64 // see SetBulk
+	huge     bool   // mapped in 2 MiB pages
 }
 
 // Open opens the table at path, creating it (or, when its header fails its
@@ -190,19 +190,23 @@ func bitsFor(rows uint64) uint {
 // linear probing still finds most keys in the first cache line.
 func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
 
-// SetBulk says whether many rows are about to go in (a bulk ingest). Then a
-// table small beside the machine's memory is mapped in 2 MiB pages, where
-// the kernel keeps file pages that large: a random slot then costs one TLB
-// entry per 2 MiB, which takes about a third off a lookup. Only then: a
-// 2 MiB page is read, and written back, whole, so a table larger than the
-// page cache would read 512 times the bytes it needs, and a few inserts
-// (following the tip) would write back megabytes each. So CloseForGood
-// drops the pages of a table mapped so from the page cache, and the next
+// SetBulk says that about rows rows are about to go in (a bulk ingest; 0
+// ends it). When that is at least one per 4 KiB page of the table, so that
+// nearly every page would be written anyway, and the table is small beside
+// the machine's memory (an eighth), it is mapped in 2 MiB pages where the
+// kernel keeps file pages that large: a random slot then costs one TLB entry
+// per 2 MiB, which takes about a third off a lookup. Only then: a 2 MiB page
+// is read, and written back, whole, so a few inserts (a few blocks, or
+// following the tip) would write megabytes each, and a table larger than
+// the page cache would read 512 times the bytes it needs. CloseForGood
+// therefore drops a table so mapped from the page cache, and the next
 // process faults it in 4 KiB pages. (An ingest killed before it closes
-// leaves them until the kernel evicts them.) Grow passes the setting on.
-func (t *Table) SetBulk(on bool) {
-	t.bulk = on
-	t.huge = on && int64(len(t.mm)) <= physicalMemory()/8
+// leaves the large pages until the kernel evicts them.) Grow passes the
+// setting on.
+func (t *Table) SetBulk(rows uint64) {
+	t.bulkRows = rows
+	size := int64(len(t.mm))
+	t.huge = rows > 0 && rows >= uint64(size)/4096 && size <= physicalMemory()/8
 	advice := unix.MADV_NOHUGEPAGE
 	if t.huge {
 		advice = unix.MADV_HUGEPAGE
@@ -342,8 +346,8 @@ func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, err
 	if err != nil {
 		return nil, err
 	}
-	if t.bulk {
-		nt.SetBulk(true)
+	if t.bulkRows > 0 {
+		nt.SetBulk(max(t.bulkRows, rows)) // the rebuild writes every row
 	}
 	for n := range rows {
 		if !nt.Insert(hash(n), n, rows) {

@@ -356,7 +356,8 @@ func TestLookupOrInsert(t *testing.T) {
 	}
 }
 
-// A table in bulk mode keeps it through growth, and a table closed for good
+// A table takes huge pages only for a bulk of rows, keeps them through
+// growth, and a table closed for good
 // (its pages dropped from the page cache when they were huge) reopens with
 // every row.
 func TestBulkModeGrowAndClose(t *testing.T) {
@@ -365,14 +366,17 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb.SetBulk(true)
-	if !tb.huge {
-		t.Fatalf("a %d-byte table not mapped in huge pages in bulk mode", len(tb.mm))
+	// A few rows into the empty table's 128 pages: 4 KiB pages.
+	if tb.SetBulk(100); tb.huge {
+		t.Fatal("a table taking 100 rows in 128 pages mapped in huge pages")
 	}
 	k := newKeys(100_000, 8)
+	if tb.SetBulk(uint64(len(k))); !tb.huge {
+		t.Fatalf("a %d-byte table taking %d rows not mapped in huge pages", len(tb.mm), len(k))
+	}
 	tb = k.insert(t, tb, 0, uint64(len(k)))
-	if tb.bits <= minBits || !tb.bulk || !tb.huge {
-		t.Fatalf("after growing to %d bits: bulk %v, huge %v", tb.bits, tb.bulk, tb.huge)
+	if tb.bits <= minBits || tb.bulkRows == 0 || !tb.huge {
+		t.Fatalf("after growing to %d bits: bulk rows %d, huge %v", tb.bits, tb.bulkRows, tb.huge)
 	}
 	if err := tb.Sync(uint64(len(k))); err != nil {
 		t.Fatal(err)
@@ -384,8 +388,8 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tb.Close()
-	if tb.bulk || tb.huge || tb.Covered() != uint64(len(k)) {
-		t.Fatalf("reopened: bulk %v, huge %v, covered %d", tb.bulk, tb.huge, tb.Covered())
+	if tb.bulkRows != 0 || tb.huge || tb.Covered() != uint64(len(k)) {
+		t.Fatalf("reopened: bulk rows %d, huge %v, covered %d", tb.bulkRows, tb.huge, tb.Covered())
 	}
 	for n := range k {
 		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {

@@ -114,7 +114,7 @@ func (s *Store) rebuild(t **hashidx.Table, rows, room uint64, hashOf func(uint64
 // Reserve makes room in the hash tables for this many more txs and
 // addresses, as an ingest that knows roughly what is coming may ask, so
 // that the tables are not rebuilt again and again as they fill. It also
-// puts them in bulk mode (hashidx.Table.SetBulk) until the store closes.
+// tells them what is coming (hashidx.Table.SetBulk) until the store closes.
 func (s *Store) Reserve(txs, addrs uint64) error {
 	if err := s.wait(); err != nil {
 		return err
@@ -133,8 +133,8 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 			return err
 		}
 	}
-	s.txIdx.SetBulk(true)
-	s.addrIdx.SetBulk(true)
+	s.txIdx.SetBulk(txs)
+	s.addrIdx.SetBulk(addrs)
 	return nil
 }
 
