@@ -63,6 +63,7 @@ func runName(lo, hi uint64) string { return fmt.Sprintf("%016x-%016x", lo, hi) }
 type postingIndex struct {
 	dir     string
 	addrOf  func(o uint64) uint32  // out.addr, for runs built from the column
+	scratch []posting              // for sorting, kept from run to run
 	set     atomic.Pointer[[]*run] // in output order, covering [0, committed)
 	retired []*run
 }
@@ -226,11 +227,20 @@ func writeRunFile(path string, n uint64, fill func(w *bufio.Writer)) error {
 // sortPostings orders pairs by address; outputs arrive in order, and the
 // radix sort is stable, so each address's outputs stay in order.
 func sortPostings(pairs []posting) []posting {
+	var tmp []posting
+	return sortPostingsWith(pairs, &tmp)
+}
+
+// sortPostingsWith is sortPostings with its scratch space in *tmp, grown as
+// needed and kept for the next sort.
+func sortPostingsWith(pairs []posting, tmp *[]posting) []posting {
 	if len(pairs) < 2 {
 		return pairs
 	}
-	tmp := make([]posting, len(pairs))
-	src, dst := pairs, tmp
+	if cap(*tmp) < len(pairs) {
+		*tmp = make([]posting, len(pairs))
+	}
+	src, dst := pairs, (*tmp)[:len(pairs)]
 	for shift := uint(0); shift < 32; shift += 16 {
 		var count [1<<16 + 1]int
 		for i := range src {
@@ -259,7 +269,7 @@ const mergeFanIn = 4
 // size. It runs in the commit's background goroutine; the runs it replaces
 // wait in retired until no reader can hold them.
 func (p *postingIndex) add(lo, hi uint64, pairs []posting) error {
-	r, err := p.writeRun(lo, hi, sortPostings(pairs))
+	r, err := p.writeRun(lo, hi, sortPostingsWith(pairs, &p.scratch))
 	if err != nil {
 		return err
 	}
@@ -370,7 +380,7 @@ func (p *postingIndex) fromColumn(lo, hi uint64) ([]*run, error) {
 				pairs = append(pairs, posting{a, o})
 			}
 		}
-		r, err := p.writeRun(lo, end, sortPostings(pairs))
+		r, err := p.writeRun(lo, end, sortPostingsWith(pairs, &p.scratch))
 		if err != nil {
 			for _, r := range rs {
 				r.close()

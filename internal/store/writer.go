@@ -76,12 +76,14 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 type writer struct {
 	s        *Store
 	postings []posting // written by the address stage
+	spare    []posting // the postings of the last commit, for reuse
 	addrs    addrStage
 
 	// A commit writes its postings in the background while appends go on;
 	// inflight delivers its result and inflightMeta is what it commits.
-	inflight     chan error
-	inflightMeta meta
+	inflight      chan error
+	inflightMeta  meta
+	inflightPairs []posting // the postings the commit in flight writes
 	// tablesSynced is closed once the hash tables that commit syncs are
 	// synced; a rebuild waits for it before it replaces a table.
 	tablesSynced chan struct{}
@@ -341,7 +343,7 @@ func (s *Store) CommitAsync() error {
 	copy(m.Tip[:], s.blockHash.Row(live.Blocks-1))
 	w := s.w
 	pairs, lo, hi := w.postings, s.meta.Counts.Outputs, live.Outputs
-	w.postings = make([]posting, 0, cap(pairs))
+	w.postings, w.spare = w.spare[:0], nil
 	// Tables far behind are synced beside the columns: on a long chain
 	// that writes much of a large table, which must not stall the appends.
 	synced := make(chan struct{})
@@ -355,7 +357,7 @@ func (s *Store) CommitAsync() error {
 		close(synced)
 	}
 	done := make(chan error, 1)
-	w.inflight, w.inflightMeta, w.tablesSynced = done, m, synced
+	w.inflight, w.inflightMeta, w.tablesSynced, w.inflightPairs = done, m, synced, pairs
 	go func() {
 		err := s.writeColumns()
 		if err == nil && hi > lo {
@@ -405,6 +407,8 @@ func (s *Store) wait() error {
 	}
 	err := <-w.inflight
 	w.inflight, w.tablesSynced = nil, nil
+	w.spare = w.inflightPairs[:0]
+	w.inflightPairs = nil
 	for _, c := range s.cols {
 		err = errors.Join(err, c.FinishFlush())
 	}
