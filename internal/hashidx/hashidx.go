@@ -12,6 +12,9 @@
 // lookups reject by its key, until the table is next rebuilt; an insert that
 // meets a run too long asks for that rebuild.) A commit of the column need not
 // sync the table: the header records how many rows the last sync covered.
+// The file is mapped for random access, each fault reading only its own
+// page; during a bulk ingest a small table may be mapped in 2 MiB pages
+// (SetBulk).
 //
 // spur writes its own table rather than keeping these keys in an LSM because
 // ingest consults it for every input and output: a sorted index pays a sort,
