@@ -175,6 +175,13 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	nAddr := s.addrEnd.Rows()
 	before := s.addrData.PendingBytes() + s.addrEnd.PendingBytes() + s.outAddr.PendingBytes()
 	s.blockAddr.AppendU64(nAddr)
+	// This stage is the slower of the two on a long chain, and its time
+	// is mostly cache misses on the table: start them all at once.
+	for i := range p.Outs {
+		if p.Outs[i].Addr != nil {
+			s.addrIdx.Prefetch(p.Outs[i].Key)
+		}
+	}
 	for i := range p.Outs {
 		po := &p.Outs[i]
 		a := NoAddress
