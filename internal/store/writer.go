@@ -235,6 +235,13 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	}
 	s.blockHeader.AppendRaw(b.Raw[:btc.HeaderSize])
 	s.blockTx.AppendU64(live.Txs)
+	// The txid lookups of the inputs below miss the cache on a long chain:
+	// start them all at once (as the address stage does).
+	for ti := range b.Txs {
+		for ii := range b.Txs[ti].Inputs {
+			s.txIdx.Prefetch(hashOfHash(b.Txs[ti].Inputs[ii].PrevTxID[:]))
+		}
+	}
 
 	outIdx := 0
 	nIn, nOut := live.Inputs, live.Outputs
