@@ -30,6 +30,27 @@ func (k keys) find(t *Table, key [32]byte, limit uint64) (uint64, bool) {
 	return t.Lookup(binary.LittleEndian.Uint64(key[:8]), limit, func(n uint64) bool { return n < uint64(len(k)) && k[n] == key })
 }
 
+// findAll fails the test unless every row of k is found as itself.
+func (k keys) findAll(t testing.TB, tb *Table, when string) {
+	t.Helper()
+	for n := range k {
+		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
+			t.Fatalf("%s: row %d: got %d %v", when, n, got, ok)
+		}
+	}
+}
+
+// openTemp opens a new table with room for rows rows in a temporary
+// directory.
+func openTemp(t testing.TB, rows uint64) *Table {
+	t.Helper()
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
 // insert adds rows [from, to), growing the table as the store does, and
 // returns the table (a new one after a growth).
 func (k keys) insert(t testing.TB, tb *Table, from, to uint64) *Table {
@@ -61,11 +82,7 @@ func TestInsertLookupGrowReopen(t *testing.T) {
 	if tb.bits <= minBits {
 		t.Fatalf("table did not grow: %d bits", tb.bits)
 	}
-	for n := range k {
-		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
-			t.Fatalf("row %d: got %d %v", n, got, ok)
-		}
-	}
+	k.findAll(t, tb, "after inserts")
 	for _, miss := range newKeys(1000, 2) {
 		if n, ok := k.find(tb, miss, uint64(len(k))); ok {
 			t.Fatalf("absent key found as row %d", n)
@@ -87,11 +104,7 @@ func TestInsertLookupGrowReopen(t *testing.T) {
 	if tb.Covered() != 250_000 {
 		t.Fatalf("covered %d after reopen", tb.Covered())
 	}
-	for n := range k {
-		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
-			t.Fatalf("row %d lost over a sync and reopen", n)
-		}
-	}
+	k.findAll(t, tb, "after a sync and reopen")
 	// An unwind to 100,000 rows lowers what the header claims, durably;
 	// uncovering more than is covered changes nothing.
 	for _, rows := range []uint64{100_000, 200_000} {
@@ -111,10 +124,7 @@ func TestInsertLookupGrowReopen(t *testing.T) {
 // A rollback needs no deletes: rows past the caller's count are skipped by
 // lookups and their slots taken by the next inserts.
 func TestStaleRowsAreFree(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTemp(t, 0)
 	defer func() { tb.Close() }()
 	k := newKeys(20_000, 3)
 	tb = k.insert(t, tb, 0, 20_000)
@@ -124,11 +134,7 @@ func TestStaleRowsAreFree(t *testing.T) {
 	for n := uint64(10_000); n < 20_000; n++ {
 		tb.Insert(k2.hash(n), n, n+1)
 	}
-	for n := range k2 {
-		if got, ok := k2.find(tb, k2[n], 20_000); !ok || got != uint64(n) {
-			t.Fatalf("row %d after rollback: got %d %v", n, got, ok)
-		}
-	}
+	k2.findAll(t, tb, "after the rollback")
 	for n := 10_000; n < 20_000; n++ {
 		if _, ok := k2.find(tb, k[n], 20_000); ok {
 			t.Fatalf("rolled-back key of row %d still found", n)
@@ -150,20 +156,13 @@ func TestStaleRowsAreFree(t *testing.T) {
 	if used != 20_000 {
 		t.Fatalf("%d slots used for 20,000 rows after a rebuild", used)
 	}
-	for n := range k2 {
-		if got, ok := k2.find(tb, k2[n], 20_000); !ok || got != uint64(n) {
-			t.Fatalf("row %d after rebuild: got %d %v", n, got, ok)
-		}
-	}
+	k2.findAll(t, tb, "after a rebuild")
 }
 
 // A key held by two rows (Bitcoin's two duplicated coinbase txids) names
 // the later row, or the earlier one when the later is past the limit.
 func TestDuplicateKeys(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTemp(t, 0)
 	defer func() { tb.Close() }()
 	k := newKeys(100, 5)
 	k[70] = k[30]
@@ -218,10 +217,7 @@ func TestDamagedTableStartsOver(t *testing.T) {
 
 // Lookups run beside one goroutine inserting (the race detector checks it).
 func TestLookupsBesideInserts(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 100_000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTemp(t, 100_000)
 	defer func() { tb.Close() }()
 	k := newKeys(50_000, 7)
 	var wg sync.WaitGroup
@@ -280,10 +276,7 @@ func BenchmarkGoMap(b *testing.B) {
 // one run of slots) still spread over the table: the seed mixed into every
 // hash is unknown to whoever makes the keys.
 func TestGroundKeysSpread(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTemp(t, 0)
 	defer func() { tb.Close() }()
 	k := newKeys(30_000, 9)
 	for i := range k {
@@ -292,11 +285,7 @@ func TestGroundKeysSpread(t *testing.T) {
 		copy(k[i][4:8], []byte{1, 2, 3, 4})
 	}
 	tb = k.insert(t, tb, 0, uint64(len(k)))
-	for n := range k {
-		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
-			t.Fatalf("row %d: %d %v", n, got, ok)
-		}
-	}
+	k.findAll(t, tb, "with a duplicate key")
 }
 
 // LookupOrInsert answers as Lookup and then Insert would, through
@@ -304,10 +293,7 @@ func TestGroundKeysSpread(t *testing.T) {
 // a small pool (so most draws are found), and the table must give the
 // last row below the count holding the key, or take the key as a new row.
 func TestLookupOrInsert(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTemp(t, 0)
 	defer func() { tb.Close() }()
 	pool := newKeys(30_000, 5)
 	rng := rand.New(rand.NewPCG(6, 7))
@@ -391,9 +377,5 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 	if tb.bulkRows != 0 || tb.huge || tb.Covered() != uint64(len(k)) {
 		t.Fatalf("reopened: bulk rows %d, huge %v, covered %d", tb.bulkRows, tb.huge, tb.Covered())
 	}
-	for n := range k {
-		if got, ok := k.find(tb, k[n], uint64(len(k))); !ok || got != uint64(n) {
-			t.Fatalf("row %d lost: got %d %v", n, got, ok)
-		}
-	}
+	k.findAll(t, tb, "after closing for good")
 }

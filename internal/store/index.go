@@ -51,47 +51,41 @@ func (s *Store) findAddr(a []byte, h, limit uint64) (uint64, bool) {
 // findOrAddAddr returns the number of address a (as stored, with its hash
 // h) among the addresses below n, or adds it to the table as number n. The
 // caller appends the new address's row.
-func (s *Store) findOrAddAddr(a []byte, h, n uint64) (uint64, bool, error) {
-	if s.addrIdx.Full(n + 1) {
-		if err := s.rebuild(&s.addrIdx, n, 2*(n+1), s.addrRowHash); err != nil {
-			return 0, false, err
-		}
-	}
+func (s *Store) findOrAddAddr(a []byte, h, n uint64) (got uint64, added bool, err error) {
 	match := func(m uint64) bool { return bytes.Equal(s.addrBytes(m), a) }
-	for try := 0; ; try++ {
-		got, added, ok := s.addrIdx.LookupOrInsert(h, n, match)
-		if ok {
-			return got, added, nil
-		}
-		if try > 0 {
-			return 0, false, fmt.Errorf("BUG: store: %s: no slot after a rebuild", s.addrIdx.Path())
-		}
-		// Choked with dead entries: rebuild at the same size, which drops
-		// them.
-		if err := s.rebuild(&s.addrIdx, n, s.addrIdx.Room(), s.addrRowHash); err != nil {
-			return 0, false, err
-		}
-	}
+	err = s.put(&s.addrIdx, s.addrRowHash, n, n+1, func(t *hashidx.Table) (ok bool) {
+		got, added, ok = t.LookupOrInsert(h, n, match)
+		return ok
+	})
+	return got, added, err
 }
 
-// insert adds row n (rows counting it) to *t, first replacing the table by
-// a larger one if it is full. Views keep reading the old table (it holds
-// every row they see) until they are released.
+// insert adds row n (rows counting it, the column holding it) to *t.
 func (s *Store) insert(t **hashidx.Table, hashOf func(uint64) uint64, h, n, rows uint64) error {
+	return s.put(t, hashOf, rows, rows, func(t *hashidx.Table) bool { return t.Insert(h, n, rows) })
+}
+
+// put runs add, which puts a row in *t and reports false when it found no
+// slot, so that *t holds rows rows after it. It first replaces *t by a
+// larger table if that many would make it full, and when add finds no slot
+// (a table choked with dead entries) rebuilds it at its size, which drops
+// them, and runs add again. The column holds the keys of rows 0 to have-1.
+// Views keep reading a replaced table (it holds every row they see) until
+// they are released.
+func (s *Store) put(t **hashidx.Table, hashOf func(uint64) uint64, have, rows uint64, add func(*hashidx.Table) bool) error {
 	if (*t).Full(rows) {
-		if err := s.rebuild(t, rows, 2*rows, hashOf); err != nil {
+		if err := s.rebuild(t, have, 2*rows, hashOf); err != nil {
 			return err
 		}
 	}
-	if !(*t).Insert(h, n, rows) {
-		// Choked with dead entries: rebuild at the same size, which drops
-		// them, and insert again.
-		if err := s.rebuild(t, rows, (*t).Room(), hashOf); err != nil {
-			return err
-		}
-		if !(*t).Insert(h, n, rows) {
-			return fmt.Errorf("BUG: store: %s: no slot after a rebuild", (*t).Path())
-		}
+	if add(*t) {
+		return nil
+	}
+	if err := s.rebuild(t, have, (*t).Room(), hashOf); err != nil {
+		return err
+	}
+	if !add(*t) {
+		return fmt.Errorf("BUG: store: %s: no slot after a rebuild", (*t).Path())
 	}
 	return nil
 }
