@@ -1,0 +1,123 @@
+package store
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// chainedBlock builds a block on prev: a coinbase whose script carries tag,
+// then txs-1 transactions each spending the one before, every output paying
+// a P2PKH address of its own. Different tags give blocks that share no
+// txid and no address.
+func chainedBlock(t *testing.T, prev btc.Hash, tag uint32, txs int) *btc.Block {
+	t.Helper()
+	pay := func(i int) []byte {
+		s := []byte{0x76, 0xa9, 20}
+		s = binary.LittleEndian.AppendUint32(s, tag)
+		s = binary.LittleEndian.AppendUint32(s, uint32(i))
+		s = append(s, make([]byte, 12)...)
+		return append(s, 0x88, 0xac)
+	}
+	list := make([]btc.Tx, txs)
+	for i := range list {
+		tx := btc.Tx{Version: 1, Outputs: []btc.TxOut{{Value: 50_0000_0000 - int64(i)*1000, Script: pay(i)}}}
+		if i == 0 {
+			sig := binary.LittleEndian.AppendUint32([]byte{4}, tag)
+			tx.Inputs = []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: sig, Sequence: 0xffffffff}}
+		} else {
+			tx.Inputs = []btc.TxIn{{PrevTxID: list[i-1].TxID, Sequence: 0xffffffff}}
+		}
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.TxID = d.TxID
+		list[i] = tx
+	}
+	h := btc.Header{Version: 1, Prev: prev, MerkleRoot: btc.MerkleRoot(list), Time: 1231469665 + tag, Bits: 0x1d00ffff}
+	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Blocks appended and rolled back again and again leave dead entries in the
+// hash tables: their rows are reused for other keys. Once a table is choked
+// with them (no free slot within reach of a new key's home), the store
+// rebuilds it at its size from the columns and goes on; the result is the
+// store that never saw the rolled-back blocks.
+func TestChokedTableIsRebuilt(t *testing.T) {
+	base := mainnetBlocks(t)
+	open := func() *Store {
+		s, err := Open(t.TempDir(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		for _, b := range base {
+			if err := s.AppendBlock(Prepare(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	first, room := s.txIdx, s.txIdx.Room()
+	const txs = 4000
+	tag := uint32(1)
+	for ; s.txIdx == first; tag++ {
+		// Each round leaves about txs dead txids and as many dead
+		// addresses: a table of 2^16 slots chokes in about 35.
+		if tag > 60 {
+			t.Fatalf("txid table never rebuilt in %d rounds", tag-1)
+		}
+		if err := s.AppendBlock(Prepare(chainedBlock(t, s.TipHash(), tag, txs))); err != nil {
+			t.Fatalf("round %d: %v", tag, err)
+		}
+		if s.txIdx == first {
+			if err := s.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if s.txIdx.Room() != room {
+		t.Fatalf("txid table rebuilt with room for %d rows, was %d: grown, not unchoked", s.txIdx.Room(), room)
+	}
+	last := chainedBlock(t, s.TipHash(), tag-1, txs)
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	clean := open()
+	if err := clean.AppendBlock(Prepare(last)); err != nil {
+		t.Fatal(err)
+	}
+	if err := clean.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := clean.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Digest(); err != nil || got != want {
+		t.Fatalf("digest %s (%v), want %s", got, err, want)
+	}
+	// Every txid and address of the kept block is found at its number.
+	c := s.Counts()
+	for i, tx := range last.Txs {
+		if n, err := s.TxNum(tx.TxID); err != nil || n != c.Txs-txs+uint64(i) {
+			t.Fatalf("tx %d: number %d (%v), want %d", i, n, err, c.Txs-txs+uint64(i))
+		}
+	}
+	for a := uint32(c.Addrs - txs); a < uint32(c.Addrs); a++ {
+		if n, err := s.AddrNum(s.Address(a)); err != nil || n != a {
+			t.Fatalf("address %d found as %d (%v)", a, n, err)
+		}
+	}
+}
