@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
 )
 
 func TestSortPostingsIsStableByAddress(t *testing.T) {
@@ -213,5 +216,101 @@ func TestVersion1Run(t *testing.T) {
 	defer old.close()
 	if !old.bodyOK() {
 		t.Fatal("a version 1 run fails a checksum it does not have")
+	}
+}
+
+// A merge that meets a damaged run rebuilds its range from out.addr; when
+// that write fails, the commit fails naming the file and leaves the
+// committed store as it was, and the next open builds the range.
+func TestFailedHealOfADamagedRun(t *testing.T) {
+	blocks := mainnetBlocks(t) // one run per commit
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	commit := func(b *btc.Block) error {
+		if err := s.AppendBlock(Prepare(b)); err != nil {
+			return err
+		}
+		return s.Commit()
+	}
+	for _, b := range blocks[:mergeFanIn-1] {
+		if err := commit(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := s.Counts()
+	rs := s.post.runs()
+	f, err := os.OpenFile(rs[1].path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0x7f}, int64(runSize(uint64(rs[1].entries()))-8))
+	f.Close()
+	if rs[1].bodyOK() {
+		t.Fatal("damaged body passes its checksum")
+	}
+	// The next commit merges the runs; its rebuilt run cannot be written
+	// where a directory stands.
+	if err := s.AppendBlock(Prepare(blocks[mergeFanIn-1])); err != nil {
+		t.Fatal(err)
+	}
+	block := filepath.Join(dir, "postings", runName(0, s.txCounts().Outputs)+".tmp")
+	if err := os.Mkdir(block, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err == nil || !strings.Contains(err.Error(), block) {
+		t.Fatalf("commit with the heal failing: %v", err)
+	}
+	if err := s.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Counts() != committed {
+		t.Fatalf("after the failed commit: counts %+v, want %+v", s.Counts(), committed)
+	}
+	// The damage is still there, in the run the failed merge kept.
+	if _, err := s.Digest(); err == nil {
+		t.Fatal("digest passes a damaged run")
+	}
+
+	// spur exits on the error; opening the store again finds the range's
+	// runs gone (the merge removed its inputs first) and builds it from
+	// the column.
+	s.Close()
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckIndexes(); err != nil {
+		t.Fatalf("reopened: %v", err)
+	}
+	if _, err := os.Stat(block); err == nil {
+		t.Fatal("open left the failed write's temporary file")
+	}
+	for _, b := range blocks[mergeFanIn-1:] {
+		if err := commit(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CheckIndexes(); err != nil {
+		t.Fatal(err)
+	}
+	clean, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clean.Close()
+	for _, b := range blocks {
+		if err := clean.AppendBlock(Prepare(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := clean.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := clean.Digest()
+	if got, err := s.Digest(); err != nil || got != want {
+		t.Fatalf("digest %s (%v), want %s", got, err, want)
 	}
 }

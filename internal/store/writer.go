@@ -406,7 +406,6 @@ func (s *Store) writeColumns() error {
 	return s.outSpent.WriteUpdates()
 }
 
-// wait finishes the commit in flight, if any.
 // wait finishes the commit in flight, if any, after draining the address
 // stage (whose error it returns too: the commit in flight is of earlier
 // blocks, and stands).
