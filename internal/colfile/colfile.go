@@ -49,6 +49,7 @@ type Column struct {
 	inUpd     []update // updates handed to the flush in flight
 	wrote     bool     // WriteAppends wrote the rows in flight
 	scattered bool     // see SetScattered
+	lazy      bool     // see SetLazy
 }
 
 type update struct {
@@ -210,12 +211,15 @@ func (c *Column) SetU32(i uint64, v uint32) {
 }
 
 // Flush writes the pending rows after the flushed ones and the queued
-// updates, and syncs them.
+// updates, and syncs them (a lazy column too).
 func (c *Column) Flush() error {
 	c.StartFlush()
 	err := c.WriteAppends()
 	if err == nil {
 		err = c.WriteUpdates()
+	}
+	if err == nil && c.lazy {
+		err = c.Sync()
 	}
 	return errors.Join(err, c.FinishFlush())
 }
@@ -232,7 +236,7 @@ func (c *Column) StartFlush() {
 }
 
 // WriteAppends writes the rows handed to the flush after the file's rows,
-// and syncs.
+// and syncs unless the column is lazy.
 func (c *Column) WriteAppends() error {
 	if len(c.inflight) == 0 {
 		return nil
@@ -240,8 +244,10 @@ func (c *Column) WriteAppends() error {
 	if _, err := c.f.WriteAt(c.inflight, c.flushed); err != nil {
 		return fmt.Errorf("store: write %s: %w", c.name, err)
 	}
-	if err := c.f.Sync(); err != nil {
-		return fmt.Errorf("store: sync %s: %w", c.name, err)
+	if !c.lazy {
+		if err := c.Sync(); err != nil {
+			return err
+		}
 	}
 	c.wrote = true
 	if c.scattered {
@@ -258,8 +264,24 @@ func (c *Column) WriteAppends() error {
 // long after they were appended, as out.spent's are.
 func (c *Column) SetScattered() { c.scattered = true }
 
+// SetLazy says that the column's owner can rebuild whatever of it a power
+// loss takes from the file, so that its appends and updates need not be
+// synced at every flush, only when the owner calls Sync: a sync writes
+// every page changed since the last, and a page changed many times between
+// two syncs is written once. (A crash of the process loses nothing written:
+// the page cache keeps it.)
+func (c *Column) SetLazy() { c.lazy = true }
+
+// Sync makes everything written to the file durable.
+func (c *Column) Sync() error {
+	if err := c.f.Sync(); err != nil {
+		return fmt.Errorf("store: sync %s: %w", c.name, err)
+	}
+	return nil
+}
+
 // WriteUpdates writes the updates handed to the flush, after WriteAppends,
-// and syncs.
+// and syncs unless the column is lazy.
 func (c *Column) WriteUpdates() error {
 	if len(c.inUpd) == 0 {
 		return nil
@@ -282,13 +304,13 @@ func (c *Column) WriteUpdates() error {
 		}
 		binary.LittleEndian.PutUint32(wmm[off:], u.v)
 	}
+	if c.lazy {
+		return nil // unmapping keeps the changed pages dirty in the page cache
+	}
 	if err := unix.Msync(wmm, unix.MS_SYNC); err != nil {
 		return fmt.Errorf("store: msync %s: %w", c.name, err)
 	}
-	if err := c.f.Sync(); err != nil {
-		return fmt.Errorf("store: sync %s: %w", c.name, err)
-	}
-	return nil
+	return c.Sync()
 }
 
 // FinishFlush ends the flush in flight: once WriteAppends succeeded its
@@ -305,7 +327,8 @@ func (c *Column) FinishFlush() error {
 	return err
 }
 
-// Truncate drops every row from n on, in the file and in memory.
+// Truncate makes the file n rows long: it drops every row from n on, in
+// the file and in memory, or adds zero rows up to n.
 func (c *Column) Truncate(n uint64) error {
 	c.DropPending()
 	size := int64(n) * int64(c.width)
@@ -316,7 +339,7 @@ func (c *Column) Truncate(n uint64) error {
 		return fmt.Errorf("store: sync %s: %w", c.name, err)
 	}
 	c.flushed = size
-	return nil
+	return c.remap(size)
 }
 
 // Size is the number of bytes the column uses, flushed or not.

@@ -21,8 +21,9 @@ func (s *Store) Digest() (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	h.Write([]byte("spur btc store digest v2\x00"))
+	h.Write([]byte("spur btc store digest v3\x00"))
 	m := s.meta
+	m.SpentSynced = 0 // history, not content
 	h.Write(m.marshal())
 	cols := s.colRows(s.meta.Counts)
 	sort.Slice(cols, func(i, j int) bool { return cols[i].col.Name() < cols[j].col.Name() })

@@ -10,8 +10,9 @@ import (
 // chainedBlock builds a block on prev: a coinbase whose script carries tag,
 // then txs-1 transactions each spending the one before, every output paying
 // a P2PKH address of its own. Different tags give blocks that share no
-// txid and no address.
-func chainedBlock(t *testing.T, prev btc.Hash, tag uint32, txs int) *btc.Block {
+// txid and no address. The first after the coinbase spends the coinbase,
+// or output 0 of tx from, of value fromValue, if from is not zero.
+func chainedBlock(t *testing.T, prev btc.Hash, tag uint32, txs int, from btc.Hash, fromValue int64) *btc.Block {
 	t.Helper()
 	pay := func(i int) []byte {
 		s := []byte{0x76, 0xa9, 20}
@@ -21,12 +22,20 @@ func chainedBlock(t *testing.T, prev btc.Hash, tag uint32, txs int) *btc.Block {
 		return append(s, 0x88, 0xac)
 	}
 	list := make([]btc.Tx, txs)
+	v := int64(50_0000_0000)
+	if from != (btc.Hash{}) {
+		v = fromValue
+	}
 	for i := range list {
-		tx := btc.Tx{Version: 1, Outputs: []btc.TxOut{{Value: 50_0000_0000 - int64(i)*1000, Script: pay(i)}}}
-		if i == 0 {
+		tx := btc.Tx{Version: 1, Outputs: []btc.TxOut{{Value: v - int64(i)*1000, Script: pay(i)}}}
+		switch {
+		case i == 0:
 			sig := binary.LittleEndian.AppendUint32([]byte{4}, tag)
 			tx.Inputs = []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: sig, Sequence: 0xffffffff}}
-		} else {
+			tx.Outputs[0].Value = 50_0000_0000
+		case i == 1 && from != (btc.Hash{}):
+			tx.Inputs = []btc.TxIn{{PrevTxID: from, Sequence: 0xffffffff}}
+		default:
 			tx.Inputs = []btc.TxIn{{PrevTxID: list[i-1].TxID, Sequence: 0xffffffff}}
 		}
 		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
@@ -77,7 +86,7 @@ func TestChokedTableIsRebuilt(t *testing.T) {
 		if tag > 60 {
 			t.Fatalf("txid table never rebuilt in %d rounds", tag-1)
 		}
-		if err := s.AppendBlock(Prepare(chainedBlock(t, s.TipHash(), tag, txs))); err != nil {
+		if err := s.AppendBlock(Prepare(chainedBlock(t, s.TipHash(), tag, txs, btc.Hash{}, 0))); err != nil {
 			t.Fatalf("round %d: %v", tag, err)
 		}
 		if s.txIdx == first {
@@ -89,7 +98,7 @@ func TestChokedTableIsRebuilt(t *testing.T) {
 	if s.txIdx.Room() != room {
 		t.Fatalf("txid table rebuilt with room for %d rows, was %d: grown, not unchoked", s.txIdx.Room(), room)
 	}
-	last := chainedBlock(t, s.TipHash(), tag-1, txs)
+	last := chainedBlock(t, s.TipHash(), tag-1, txs, btc.Hash{}, 0)
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,11 @@ import (
 
 // FormatVersion is the version of the on-disk layout this package writes
 // and reads. Any change to a file's layout increments it.
-const FormatVersion = 2
+const FormatVersion = 3
+
+// Version 2 differs only in META, which lacked SpentSynced: its commits
+// synced out.spent every time. It is read, and rewritten as version 3.
+const formatVersion2 = 2
 
 const metaMagic = "SPURBTC\x00"
 
@@ -35,9 +39,16 @@ type meta struct {
 	Network string
 	Counts  Counts
 	Tip     [32]byte // hash of the last committed block; zero when empty
+	// SpentSynced: the out.spent rows set by the inputs below this number
+	// were synced (see Store.replaySpends). Not part of the chain: two
+	// stores of one chain may differ in it.
+	SpentSynced uint64
 }
 
-const metaSize = 8 + 4 + 16 + 6*8 + 32 + 4
+const (
+	metaSize   = 8 + 4 + 16 + 6*8 + 32 + 8 + 4
+	metaSizeV2 = metaSize - 8
+)
 
 func (m *meta) marshal() []byte {
 	b := make([]byte, 0, metaSize)
@@ -50,6 +61,7 @@ func (m *meta) marshal() []byte {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
 	b = append(b, m.Tip[:]...)
+	b = binary.LittleEndian.AppendUint64(b, m.SpentSynced)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -60,17 +72,22 @@ func unmarshalMeta(path string, b []byte) (*meta, error) {
 	if len(b) < 12 || string(b[:8]) != metaMagic {
 		return nil, fmt.Errorf("%w: %s is not a spur Bitcoin store META file", ErrCorrupt, path)
 	}
-	if v := binary.LittleEndian.Uint32(b[8:12]); v != FormatVersion {
+	size := metaSize
+	switch v := binary.LittleEndian.Uint32(b[8:12]); v {
+	case FormatVersion:
+	case formatVersion2:
+		size = metaSizeV2
+	default:
 		hint := ""
-		if v < FormatVersion {
+		if v < formatVersion2 {
 			hint = " (ingest the chain into a new store)"
 		}
-		return nil, fmt.Errorf("%w: %s has format version %d; this spur reads version %d%s", ErrVersion, path, v, FormatVersion, hint)
+		return nil, fmt.Errorf("%w: %s has format version %d; this spur reads versions %d and %d%s", ErrVersion, path, v, formatVersion2, FormatVersion, hint)
 	}
-	if len(b) != metaSize {
-		return nil, fmt.Errorf("%w: %s: %d bytes, want %d", ErrCorrupt, path, len(b), metaSize)
+	if len(b) != size {
+		return nil, fmt.Errorf("%w: %s: %d bytes, want %d", ErrCorrupt, path, len(b), size)
 	}
-	if got, want := crc32.Checksum(b[:metaSize-4], castagnoli), binary.LittleEndian.Uint32(b[metaSize-4:]); got != want {
+	if got, want := crc32.Checksum(b[:size-4], castagnoli), binary.LittleEndian.Uint32(b[size-4:]); got != want {
 		return nil, fmt.Errorf("%w: %s: checksum %08x, want %08x", ErrCorrupt, path, got, want)
 	}
 	m := &meta{Network: string(bytes.TrimRight(b[12:28], "\x00"))}
@@ -80,6 +97,10 @@ func unmarshalMeta(path string, b []byte) (*meta, error) {
 		p = p[8:]
 	}
 	copy(m.Tip[:], p[:32])
+	m.SpentSynced = m.Counts.Inputs
+	if size == metaSize {
+		m.SpentSynced = binary.LittleEndian.Uint64(p[32:])
+	}
 	return m, nil
 }
 

@@ -68,8 +68,9 @@ type Options struct {
 	Network *btc.Network
 	// TableSyncRows: a commit syncs a hash table once this many committed
 	// rows (or half the rows it covers, if more) are past its last sync,
-	// which bounds what an open after a power loss inserts again. Default
-	// 4 Mi.
+	// and out.spent once this many inputs (or half those its last sync
+	// covered) are, which bounds what an open after a power loss inserts or
+	// replays again. Default 4 Mi.
 	TableSyncRows uint64
 }
 
@@ -147,6 +148,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.replaySpends(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.openIndexes(); err != nil {
 		s.Close()
 		return nil, err
@@ -170,6 +175,7 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		s.cols = append(s.cols, col)
 	}
 	s.outSpent.SetScattered()
+	s.outSpent.SetLazy()
 	for _, c := range s.cols {
 		if c != s.blockAddr && c != s.outAddr && c != s.addrEnd && c != s.addrData {
 			s.txColumns = append(s.txColumns, c)
@@ -210,10 +216,11 @@ func (s *Store) columnFields() []columnField {
 }
 
 // checkSizes refuses a store whose column files are shorter than META says:
-// that is damage no crash of spur can cause.
+// that is damage no crash of spur can cause. (But out.spent, which is synced
+// lazily, may be short after a power loss: the open rebuilds it.)
 func (s *Store) checkSizes() error {
 	for _, n := range s.colRows(s.meta.Counts) {
-		if n.col.FileRows() < n.rows {
+		if n.col.FileRows() < n.rows && n.col != s.outSpent {
 			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.Name(), n.col.FileRows(), n.rows)
 		}
 	}
@@ -226,6 +233,13 @@ func (s *Store) checkSizes() error {
 // open.
 func (s *Store) undoPastCommit() error {
 	c := s.meta.Counts
+	if s.outSpent.FileRows() < c.Outputs {
+		// A power loss took appended rows of out.spent: they are zero
+		// but for spends, which replaySpends sets again.
+		if err := s.outSpent.Truncate(c.Outputs); err != nil {
+			return err
+		}
+	}
 	// Spends marked by inputs past the commit.
 	changed := false
 	for i := c.Inputs; i < s.inOut.FileRows(); i++ {
@@ -275,6 +289,9 @@ func (s *Store) Close() error {
 	s.stopAddrs()
 	if s.txIdx != nil && first == nil {
 		first = syncTables(s.indexesBehind(true))
+	}
+	if s.outSpent != nil && first == nil && s.meta.SpentSynced < s.meta.Counts.Inputs {
+		first = s.syncSpends()
 	}
 	s.closeIndexes()
 	if s.post != nil {
@@ -369,6 +386,7 @@ func (s *Store) Unwind(h int64) error {
 	}
 	m := s.meta
 	m.Counts = s.countsAt(h)
+	m.SpentSynced = min(m.SpentSynced, m.Counts.Inputs)
 	if err := s.uncoverIndexes(m.Counts); err != nil {
 		return err
 	}

@@ -355,6 +355,10 @@ func (s *Store) CommitAsync() error {
 	m := s.meta
 	m.Counts = live
 	copy(m.Tip[:], s.blockHash.Row(live.Blocks-1))
+	syncSpent := s.spentDue(live.Inputs)
+	if syncSpent {
+		m.SpentSynced = live.Inputs
+	}
 	w := s.w
 	pairs, lo, hi := w.postings, s.meta.Counts.Outputs, live.Outputs
 	w.postings, w.spare = w.spare[:0], nil
@@ -373,7 +377,7 @@ func (s *Store) CommitAsync() error {
 	done := make(chan error, 1)
 	w.inflight, w.inflightMeta, w.tablesSynced, w.inflightPairs = done, m, synced, pairs
 	go func() {
-		err := s.writeColumns()
+		err := s.writeColumns(syncSpent)
 		if err == nil && hi > lo {
 			err = s.post.add(lo, hi, pairs)
 		}
@@ -388,8 +392,9 @@ func (s *Store) CommitAsync() error {
 
 // writeColumns writes and syncs the rows handed to the flush in every
 // column at once (the files are independent, so their syncs overlap), then
-// the rewritten out.spent rows.
-func (s *Store) writeColumns() error {
+// the rewritten out.spent rows; it syncs out.spent only with syncSpent
+// (spent.go).
+func (s *Store) writeColumns(syncSpent bool) error {
 	errs := make([]error, len(s.cols))
 	var wg sync.WaitGroup
 	for i, c := range s.cols {
@@ -403,7 +408,10 @@ func (s *Store) writeColumns() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return s.outSpent.WriteUpdates()
+	if err := s.outSpent.WriteUpdates(); err != nil || !syncSpent {
+		return err
+	}
+	return s.outSpent.Sync()
 }
 
 // wait finishes the commit in flight, if any, after draining the address
