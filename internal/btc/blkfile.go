@@ -36,9 +36,13 @@ func (r BlockRef) String() string {
 // magic and length before each block, optionally obfuscated with the xor.dat
 // key of its directory), or a single raw block. Files whose name ends in
 // .bz2 are decompressed into memory.
+//
+// Blocks are read from a file with pread, into the caller's buffer, not
+// through a memory mapping: a mapped file's pages count in the process's
+// resident memory as they are read, and releasing them block by block
+// (MADV_DONTNEED) cost more than the copy (BENCHMARKS.md).
 type BlockFile struct {
 	Name   string
-	mm     []byte // the whole file, memory-mapped or in memory (when not nil)
 	r      io.ReaderAt
 	size   int64
 	key    []byte // xor key, nil when none
@@ -46,13 +50,8 @@ type BlockFile struct {
 	framed bool
 }
 
-// Close closes the underlying file. Blocks read from it must not be used
-// after Close.
+// Close closes the underlying file.
 func (f *BlockFile) Close() error {
-	if f.mm != nil && f.closer != nil {
-		unix.Munmap(f.mm)
-	}
-	f.mm = nil
 	if f.closer != nil {
 		return f.closer.Close()
 	}
@@ -64,20 +63,7 @@ func (f *BlockFile) Size() int64 { return f.size }
 
 // ReadAt reads len(p) bytes at off and removes the xor obfuscation.
 func (f *BlockFile) ReadAt(p []byte, off int64) error {
-	var n int
-	var err error
-	if f.mm != nil {
-		if off < 0 || off > int64(len(f.mm)) {
-			n, err = 0, io.EOF
-		} else {
-			n = copy(p, f.mm[off:])
-			if n < len(p) {
-				err = io.EOF
-			}
-		}
-	} else {
-		n, err = f.r.ReadAt(p, off)
-	}
+	n, err := f.r.ReadAt(p, off)
 	if n == len(p) {
 		err = nil
 	}
@@ -96,17 +82,9 @@ func (f *BlockFile) ReadAt(p []byte, off int64) error {
 	return nil
 }
 
-// Read returns the block that ref points at. Without obfuscation the bytes
-// are the file's own (mapped, not copied) and valid until the file is
-// closed; otherwise they are read into buf (grown as needed).
+// Read reads the block that ref points at into buf (grown as needed) and
+// returns it.
 func (r BlockRef) Read(buf []byte) ([]byte, error) {
-	if f := r.File; f.mm != nil && f.key == nil {
-		end := r.Offset + int64(r.Size)
-		if end > int64(len(f.mm)) {
-			return nil, fmt.Errorf("%w: %s: offset %d: file ends inside the block", ErrCorrupt, f.Name, r.Offset)
-		}
-		return f.mm[r.Offset:end:end], nil
-	}
 	if cap(buf) < int(r.Size) {
 		buf = make([]byte, r.Size)
 	}
@@ -115,23 +93,6 @@ func (r BlockRef) Read(buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
-}
-
-// Release tells the kernel that the block's bytes in a mapped file are no
-// longer needed, so that a long ingest does not hold the whole input in its
-// resident memory. The bytes stay readable (they fault back in from the page
-// cache); only pages wholly inside the block are released.
-func (r BlockRef) Release() {
-	f := r.File
-	if f.mm == nil || f.closer == nil {
-		return
-	}
-	page := int64(os.Getpagesize())
-	start := (r.Offset + page - 1) &^ (page - 1)
-	end := (r.Offset + int64(r.Size)) &^ (page - 1)
-	if end > start {
-		unix.Madvise(f.mm[start:end], unix.MADV_DONTNEED)
-	}
 }
 
 // ReadXorKey reads the obfuscation key Bitcoin Core 28+ keeps in
@@ -217,7 +178,7 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("btc: %s: %w", name, err)
 		}
-		f.r, f.size, f.key, f.mm = bytes.NewReader(b), int64(len(b)), nil, b
+		f.r, f.size, f.key = bytes.NewReader(b), int64(len(b)), nil
 	} else {
 		osf, err := os.Open(name)
 		if err != nil {
@@ -229,14 +190,8 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 			return nil, fmt.Errorf("btc: %w", err)
 		}
 		f.r, f.size, f.closer = osf, st.Size(), osf
-		if f.size > 0 && f.size < 1<<40 {
-			// Map the file: blocks are then read without a system call or
-			// a copy. A failure to map only costs speed.
-			if mm, err := unix.Mmap(int(osf.Fd()), 0, int(f.size), unix.PROT_READ, unix.MAP_SHARED); err == nil {
-				f.mm = mm
-				unix.Madvise(mm, unix.MADV_SEQUENTIAL)
-			}
-		}
+		// Blocks are read mostly in file order: a larger read-ahead.
+		unix.Fadvise(int(osf.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 	}
 	if f.size >= 4 {
 		var m [4]byte
@@ -263,7 +218,7 @@ var ErrWrongNetwork = errors.New("btc: wrong network")
 
 // NewMemBlockFile wraps bytes already in memory (unobfuscated).
 func NewMemBlockFile(name string, b []byte, net *Network) *BlockFile {
-	f := &BlockFile{Name: name, r: bytes.NewReader(b), size: int64(len(b)), mm: b}
+	f := &BlockFile{Name: name, r: bytes.NewReader(b), size: int64(len(b))}
 	f.framed = len(b) >= 4 && [4]byte(b[:4]) == net.Magic
 	return f
 }
@@ -332,16 +287,11 @@ func (r *BlockRef) readHeader() error {
 // bytes from off to its end, as Bitcoin Core's pre-allocated tail does.
 // (Every blk file but the newest may end in megabytes of them.)
 func (f *BlockFile) zerosFrom(off int64) bool {
-	var buf []byte
-	if f.mm == nil {
-		buf = make([]byte, len(zeroChunk))
-	}
+	buf := make([]byte, len(zeroChunk))
 	for off < f.size {
 		n := min(int64(len(zeroChunk)), f.size-off)
-		chunk := buf[:min(n, int64(len(buf)))]
-		if f.mm != nil {
-			chunk = f.mm[off : off+n]
-		} else if k, _ := f.r.ReadAt(chunk, off); int64(k) != n {
+		chunk := buf[:n]
+		if k, _ := f.r.ReadAt(chunk, off); int64(k) != n {
 			return false
 		}
 		if !bytes.Equal(chunk, zeroChunk[:n]) {

@@ -224,14 +224,13 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 		return nil, err
 	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
-	fetch := func(_ context.Context, i int) ([]byte, fmt.Stringer, error) {
+	fetch := func(_ context.Context, i int, buf []byte) ([]byte, fmt.Stringer, error) {
 		ref := &plan.Blocks[i]
-		raw, err := ref.Read(nil)
+		raw, err := ref.Read(buf)
 		return raw, ref, err
 	}
 	size := func(i int) int { return int(plan.Blocks[i].Size) }
-	release := func(i int) { plan.Blocks[i].Release() }
-	err = apply(ctx, s, len(plan.Blocks), fetch, size, release, &opts, st, bar)
+	err = apply(ctx, s, len(plan.Blocks), fetch, size, &opts, st, bar)
 	bar.Done()
 	st.finish(s, start)
 	return st, err

@@ -82,9 +82,10 @@ func (st *Stats) finish(s *store.Store, start time.Time) {
 	st.ElapsedSec = st.Elapsed.Seconds()
 }
 
-// fetchFunc returns block i of a run's plan and where it came from, for
-// error messages (formatted only for one).
-type fetchFunc func(ctx context.Context, i int) (raw []byte, where fmt.Stringer, err error)
+// fetchFunc returns block i of a run's plan, read into buf (grown as
+// needed) or into memory of its own, and where it came from, for error
+// messages (formatted only for one).
+type fetchFunc func(ctx context.Context, i int, buf []byte) (raw []byte, where fmt.Stringer, err error)
 
 // label is a where that is a string already.
 type label string
@@ -126,7 +127,7 @@ func groupBlocks(i, n int, size func(int) int) int {
 //
 // size, when not nil, gives block sizes for grouping; release, when not nil,
 // is called with each block's index once it is appended.
-func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size func(int) int, release func(int), opts *Options, st *Stats, bar *progress.Bar) error {
+func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size func(int) int, opts *Options, st *Stats, bar *progress.Bar) error {
 	if n == 0 {
 		return nil
 	}
@@ -152,9 +153,20 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			}
 		}
 	}()
-	// Decoded blocks go back to a pool once appended, so that their
-	// memory is reused rather than cleared and collected block after block.
-	prepared := sync.Pool{New: func() any { return &store.PreparedBlock{Block: new(btc.Block)} }}
+	// Decoded blocks go back to a free list once appended, so that their
+	// memory, the raw block's included, is reused rather than cleared and
+	// collected block after block. (Not a sync.Pool, which drops its items
+	// at every collection: a megabyte block would then be allocated, and
+	// faulted in, again.)
+	free := make(chan *store.PreparedBlock, cap(order)+2*opts.Workers+64)
+	get := func() *store.PreparedBlock {
+		select {
+		case p := <-free:
+			return p
+		default:
+			return &store.PreparedBlock{Block: new(btc.Block)}
+		}
+	}
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
@@ -165,14 +177,19 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 				for k := range rs {
 					r := &rs[k]
 					r.i = j.first + k
+					p := get()
 					var raw []byte
-					raw, r.where, r.err = fetch(ctx, j.first+k)
+					raw, r.where, r.err = fetch(ctx, j.first+k, p.Block.Raw)
 					if r.err != nil {
 						rs = rs[:k+1]
 						break
 					}
-					p := prepared.Get().(*store.PreparedBlock)
-					p.Done = func() { prepared.Put(p) }
+					p.Done = func() {
+						select {
+						case free <- p:
+						default:
+						}
+					}
 					if err := p.Block.Decode(raw); err != nil {
 						r.err = err
 						rs = rs[:k+1]
@@ -199,9 +216,6 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 		for _, r := range rs {
 			if err := com.append(ctx, r); err != nil {
 				return err
-			}
-			if release != nil {
-				release(r.i)
 			}
 		}
 	}

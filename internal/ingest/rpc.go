@@ -81,7 +81,7 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			return nil
 		}
 		bar.SetTotal(int64(n) + st.Blocks)
-		fetch := func(ctx context.Context, i int) ([]byte, fmt.Stringer, error) {
+		fetch := func(ctx context.Context, i int, _ []byte) ([]byte, fmt.Stringer, error) {
 			h := from + int64(i)
 			where := label(fmt.Sprintf("rpc %s: height %d", node.URL, h))
 			hash, err := node.BlockHash(ctx, h)
@@ -92,7 +92,7 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
 		}
-		err = apply(ctx, s, n, fetch, nil, nil, opts, st, bar)
+		err = apply(ctx, s, n, fetch, nil, opts, st, bar)
 		if (errors.Is(err, store.ErrNotConnected) || chainMoved(err)) && round < 5 {
 			continue
 		}
