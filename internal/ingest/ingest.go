@@ -104,12 +104,17 @@ type result struct {
 type job struct {
 	first, n int
 	done     chan []result
+	bufs     [][]byte // what to read each block into (from the arena; nil without one)
+	ends     []int64  // where to give each back
 }
+
+// maxBlocks bounds the blocks of a job.
+const maxBlocks = 256
 
 // groupBlocks returns how many blocks from i make a job, given the block
 // sizes when known (size returns 0 when not).
 func groupBlocks(i, n int, size func(int) int) int {
-	const maxBytes, maxBlocks = 1 << 20, 256
+	const maxBytes = 1 << 20
 	if size == nil {
 		return 1
 	}
@@ -125,8 +130,8 @@ func groupBlocks(i, n int, size func(int) int) int {
 // workers, and appends them to the store, committing as it goes. On error it
 // keeps what was committed, drops the rest, and returns the error.
 //
-// size, when not nil, gives block sizes for grouping; release, when not nil,
-// is called with each block's index once it is appended.
+// size, when not nil, gives block sizes, for grouping and for reading the
+// blocks into buffers from an arena.
 func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size func(int) int, opts *Options, st *Stats, bar *progress.Bar) error {
 	if n == 0 {
 		return nil
@@ -135,11 +140,23 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 	defer cancel()
 	jobs := make(chan job)
 	order := make(chan job, 4*opts.Workers+4)
+	var ar *arena
+	if size != nil {
+		ar = newArena(arenaSize)
+	}
 	go func() {
 		defer close(jobs)
 		defer close(order)
 		for i := 0; i < n; {
 			j := job{first: i, n: groupBlocks(i, n, size), done: make(chan []result, 1)}
+			if ar != nil {
+				j.bufs, j.ends = make([][]byte, j.n), make([]int64, j.n)
+				for k := range j.n {
+					if j.bufs[k], j.ends[k] = ar.alloc(ctx, size(i+k)); j.bufs[k] == nil {
+						return
+					}
+				}
+			}
 			i += j.n
 			select {
 			case order <- j:
@@ -153,20 +170,9 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 			}
 		}
 	}()
-	// Decoded blocks go back to a free list once appended, so that their
-	// memory, the raw block's included, is reused rather than cleared and
-	// collected block after block. (Not a sync.Pool, which drops its items
-	// at every collection: a megabyte block would then be allocated, and
-	// faulted in, again.)
-	free := make(chan *store.PreparedBlock, cap(order)+2*opts.Workers+64)
-	get := func() *store.PreparedBlock {
-		select {
-		case p := <-free:
-			return p
-		default:
-			return &store.PreparedBlock{Block: new(btc.Block)}
-		}
-	}
+	// Decoded blocks go back to a pool once appended, so that their
+	// memory is reused rather than cleared and collected block after block.
+	prepared := sync.Pool{New: func() any { return &store.PreparedBlock{Block: new(btc.Block)} }}
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
@@ -177,18 +183,23 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 				for k := range rs {
 					r := &rs[k]
 					r.i = j.first + k
-					p := get()
+					p := prepared.Get().(*store.PreparedBlock)
+					var buf []byte
+					end := int64(-1)
+					if ar != nil {
+						buf, end = j.bufs[k], j.ends[k]
+					}
 					var raw []byte
-					raw, r.where, r.err = fetch(ctx, j.first+k, p.Block.Raw)
+					raw, r.where, r.err = fetch(ctx, j.first+k, buf)
 					if r.err != nil {
 						rs = rs[:k+1]
 						break
 					}
 					p.Done = func() {
-						select {
-						case free <- p:
-						default:
+						if ar != nil {
+							ar.release(end) // blocks are done in order
 						}
+						prepared.Put(p)
 					}
 					if err := p.Block.Decode(raw); err != nil {
 						r.err = err
