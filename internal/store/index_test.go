@@ -60,23 +60,8 @@ func chainedBlock(t *testing.T, prev btc.Hash, tag uint32, txs int, from btc.Has
 // store that never saw the rolled-back blocks.
 func TestChokedTableIsRebuilt(t *testing.T) {
 	base := mainnetBlocks(t)
-	open := func() *Store {
-		s, err := Open(t.TempDir(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		for _, b := range base {
-			if err := s.AppendBlock(Prepare(b)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	s := open()
+	s := openTemp(t)
+	commitAll(t, s, base)
 	first, room := s.txIdx, s.txIdx.Room()
 	const txs = 4000
 	tag := uint32(1)
@@ -103,19 +88,8 @@ func TestChokedTableIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clean := open()
-	if err := clean.AppendBlock(Prepare(last)); err != nil {
-		t.Fatal(err)
-	}
-	if err := clean.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	want, err := clean.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Digest(); err != nil || got != want {
-		t.Fatalf("digest %s (%v), want %s", got, err, want)
+	if got, err := s.Digest(); err != nil || got != cleanDigest(t, append(base, last)) {
+		t.Fatalf("digest %s (%v), want the clean store's", got, err)
 	}
 	// Every txid and address of the kept block is found at its number.
 	c := s.Counts()

@@ -22,17 +22,8 @@ func TestSpendsAfterPowerLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { s.Close() }()
-	commit := func(b *btc.Block) {
-		t.Helper()
-		if err := s.AppendBlock(Prepare(b)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, b := range mainnetBlocks(t) {
-		commit(b)
+		commitAll(t, s, []*btc.Block{b})
 	}
 	// Blocks whose first spend is of the block before's last output: a
 	// spend of an older output in every commit, and many of new ones.
@@ -40,7 +31,7 @@ func TestSpendsAfterPowerLoss(t *testing.T) {
 	var value int64
 	for tag := uint32(1); tag <= 14; tag++ {
 		b := chainedBlock(t, s.TipHash(), tag, 1000, from, value)
-		commit(b)
+		commitAll(t, s, []*btc.Block{b})
 		last := b.Txs[len(b.Txs)-1]
 		from, value = last.TxID, last.Outputs[0].Value
 	}

@@ -36,38 +36,57 @@ func mainnetBlocks(t *testing.T) []*btc.Block {
 	return blocks
 }
 
+// openTemp opens a new store in a temporary directory, closed when the
+// test ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// appendAll appends the blocks to s.
+func appendAll(t *testing.T, s *Store, blocks []*btc.Block) {
+	t.Helper()
+	for _, b := range blocks {
+		if err := s.AppendBlock(Prepare(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// commitAll appends the blocks to s and commits them.
+func commitAll(t *testing.T, s *Store, blocks []*btc.Block) {
+	t.Helper()
+	appendAll(t, s, blocks)
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cleanDigest is the digest of a new store holding the blocks.
+func cleanDigest(t *testing.T, blocks []*btc.Block) string {
+	t.Helper()
+	s := openTemp(t)
+	commitAll(t, s, blocks)
+	d, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // A failure in the address stage, which runs behind AppendBlock, stops the
 // next append with its error; a rollback then drops every block since the
 // commit, and the store goes on as if they had never come.
 func TestAddressStageFailure(t *testing.T) {
 	blocks := mainnetBlocks(t)
-	open := func() *Store {
-		s, err := Open(t.TempDir(), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	appendAll := func(s *Store, bs []*btc.Block) {
-		for _, b := range bs {
-			if err := s.AppendBlock(Prepare(b)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	clean := open()
-	appendAll(clean, blocks)
-	if err := clean.Commit(); err != nil {
-		t.Fatal(err)
-	}
-
-	s := open()
-	appendAll(s, blocks[:3])
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	appendAll(s, blocks[3:4])
+	s := openTemp(t)
+	commitAll(t, s, blocks[:3])
+	appendAll(t, s, blocks[3:4])
 	// The stage fails on block 3.
 	injected := errors.New("injected failure")
 	s.drainAddrs()
@@ -85,15 +104,8 @@ func TestAddressStageFailure(t *testing.T) {
 	if s.Height() != 2 {
 		t.Fatalf("height %d after the rollback", s.Height())
 	}
-	appendAll(s, blocks[3:])
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	want, err := clean.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Digest(); err != nil || got != want {
-		t.Fatalf("digest %s (%v), want %s", got, err, want)
+	commitAll(t, s, blocks[3:])
+	if got, err := s.Digest(); err != nil || got != cleanDigest(t, blocks) {
+		t.Fatalf("digest %s (%v), want the clean store's", got, err)
 	}
 }
