@@ -41,6 +41,19 @@ func (s *Store) syncSpends() error {
 	return nil
 }
 
+// spentSyncedOutputs is how many outputs out.spent held at its last sync:
+// those before the first tx whose inputs the sync did not cover (commits
+// end between txs, and every tx has an input).
+func (s *Store) spentSyncedOutputs() uint64 {
+	c := s.meta.Counts
+	k := min(s.meta.SpentSynced, c.Inputs)
+	t := uint64(sort.Search(int(c.Txs), func(i int) bool { return s.txIn.U64(uint64(i)) >= k }))
+	if t == c.Txs {
+		return c.Outputs
+	}
+	return s.txOut.U64(t)
+}
+
 // replayBatch bounds the spends queued in memory while replaying.
 const replayBatch = 1 << 22
 

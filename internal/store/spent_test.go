@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,6 +75,19 @@ func TestSpendsAfterPowerLoss(t *testing.T) {
 	}
 	if l.meta.SpentSynced != c.Inputs {
 		t.Fatalf("after the replay out.spent is synced for %d inputs, want %d", l.meta.SpentSynced, c.Inputs)
+	}
+
+	// A row the last sync covered missing is damage, not a power loss.
+	damaged := t.TempDir()
+	copyDir(t, dir, damaged)
+	if err := os.Truncate(filepath.Join(damaged, "out.spent"), int64(4*(rows-1))); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Open(damaged, Options{}); !errors.Is(err, ErrCorrupt) {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("out.spent shorter than its last sync: %v", err)
 	}
 
 	s.Close()

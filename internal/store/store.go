@@ -216,13 +216,18 @@ func (s *Store) columnFields() []columnField {
 }
 
 // checkSizes refuses a store whose column files are shorter than META says:
-// that is damage no crash of spur can cause. (But out.spent, which is synced
-// lazily, may be short after a power loss: the open rebuilds it.)
+// that is damage no crash of spur can cause. But out.spent, synced now and
+// then (spent.go), may after a power loss lack the rows appended since its
+// last sync, which the open makes again.
 func (s *Store) checkSizes() error {
-	for _, n := range s.colRows(s.meta.Counts) {
-		if n.col.FileRows() < n.rows && n.col != s.outSpent {
+	c := s.meta.Counts
+	for _, n := range s.colRows(c) {
+		if n.col != s.outSpent && n.col.FileRows() < n.rows {
 			return fmt.Errorf("%w: %s has %d rows, META commits %d", ErrCorrupt, n.col.Name(), n.col.FileRows(), n.rows)
 		}
+	}
+	if want := s.spentSyncedOutputs(); s.outSpent.FileRows() < want {
+		return fmt.Errorf("%w: %s has %d rows, its last sync covered %d", ErrCorrupt, s.outSpent.Name(), s.outSpent.FileRows(), want)
 	}
 	return nil
 }
