@@ -108,13 +108,10 @@ type job struct {
 	ends     []int64  // where to give each back
 }
 
-// maxBlocks bounds the blocks of a job.
-const maxBlocks = 256
-
 // groupBlocks returns how many blocks from i make a job, given the block
 // sizes when known (size returns 0 when not).
 func groupBlocks(i, n int, size func(int) int) int {
-	const maxBytes = 1 << 20
+	const maxBytes, maxBlocks = 1 << 20, 256
 	if size == nil {
 		return 1
 	}
