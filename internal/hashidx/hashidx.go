@@ -359,7 +359,8 @@ func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, err
 			return nil, fmt.Errorf("hashidx: %s: a run of %d slots in a table built afresh: the key hashes are not spread", t.path, maxProbe)
 		}
 	}
-	if err := nt.sync(); err == nil {
+	err = nt.sync()
+	if err == nil {
 		err = nt.install()
 	}
 	if err != nil {

@@ -379,3 +379,28 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 	}
 	k.findAll(t, tb, "after closing for good")
 }
+
+// A rebuild whose new table cannot be put in the old one's place fails,
+// leaves no temporary file, and the old table goes on answering.
+func TestGrowThatCannotInstall(t *testing.T) {
+	tb := openTemp(t, 0)
+	defer tb.Close()
+	k := newKeys(1000, 3)
+	tb = k.insert(t, tb, 0, uint64(len(k)))
+	// A non-empty directory where the table's file was: the rename fails.
+	if err := os.Remove(tb.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(tb.Path(), "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nt, err := tb.Grow(uint64(len(k)), 1<<20, k.hash)
+	if err == nil {
+		nt.Close()
+		t.Fatal("a rebuild installed over a directory")
+	}
+	if _, err := os.Stat(tb.Path() + ".tmp"); !os.IsNotExist(err) {
+		t.Fatalf("the rebuild's temporary file is left: %v", err)
+	}
+	k.findAll(t, tb, "after the failed rebuild")
+}

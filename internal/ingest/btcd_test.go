@@ -163,5 +163,3 @@ func mustNet(t *testing.T, name string) *btc.Network {
 	}
 	return n
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -168,10 +168,7 @@ func nonEmpty(vals ...string) []string {
 	return out
 }
 
-var (
-	ukRef = regexp.MustCompile(`\(UK Sanctions List Ref\):\s*([A-Za-z0-9.]+)`)
-	unRef = regexp.MustCompile(`\(UN Ref\):\s*([A-Za-z]+\.[0-9]+)`)
-)
+var unRef = regexp.MustCompile(`\(UN Ref\):\s*([A-Za-z]+\.[0-9]+)`)
 
 // ParseUK reads the UK (OFSI) consolidated list CSV: a "Last Updated" line,
 // a header, then one row per name of each group (Group ID).

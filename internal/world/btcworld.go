@@ -162,8 +162,6 @@ type world struct {
 	orders    []bridgeOrder // its payouts to make, in time order
 	mature    [][]coin      // coinbase coins by the height they mature
 	txs       []btc.Tx
-	premix    []coin // coins waiting in the Whirlpool pool, with owners
-	premixW   []*wallet
 	height    int
 	time      time.Time
 	net       *btc.Network

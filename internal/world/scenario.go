@@ -36,7 +36,6 @@ type incidentRun struct {
 	height int // of the theft
 	stage  int
 	coins  []coin // the thief's coins of this incident, not yet laundered
-	mixed  []coin // postmix coins back with the thief
 	inMix  int    // coins of this incident waiting in the pool
 	victim *wallet
 	thief  *wallet // the actor's coins from this incident (same owner as the others)
