@@ -180,9 +180,13 @@ func (s *Store) openMeta() error {
 		if err := os.WriteFile(tmp, m, 0o644); err != nil {
 			return fmt.Errorf("evm store: %w", err)
 		}
-		if f, err := os.Open(tmp); err == nil {
-			f.Sync()
+		f, err := os.Open(tmp)
+		if err == nil {
+			err = f.Sync()
 			f.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("evm store: sync %s: %w", tmp, err)
 		}
 		if err := os.Rename(tmp, path); err != nil {
 			return fmt.Errorf("evm store: %w", err)
