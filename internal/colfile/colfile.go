@@ -37,19 +37,18 @@ import (
 // write and sync them, and FinishFlush (on the appending goroutine again)
 // makes them part of the file's rows. Flush does all four.
 type Column struct {
-	name      string
-	width     int
-	f         *os.File
-	mm        []byte // read-only shared mapping; may be longer than the file
-	flushed   int64  // bytes of whole rows in the file that the store uses
-	inflight  []byte // rows handed to the flush in flight
-	pending   []byte
-	spare     []byte   // the buffer of the last flush, for reuse
-	updates   []update // new values of earlier rows (u32 columns), in order of change
-	inUpd     []update // updates handed to the flush in flight
-	wrote     bool     // WriteAppends wrote the rows in flight
-	scattered bool     // see SetScattered
-	lazy      bool     // see SetLazy
+	name     string
+	width    int
+	f        *os.File
+	mm       []byte // read-only shared mapping; may be longer than the file
+	flushed  int64  // bytes of whole rows in the file that the store uses
+	inflight []byte // rows handed to the flush in flight
+	pending  []byte
+	spare    []byte   // the buffer of the last flush, for reuse
+	updates  []update // new values of earlier rows (u32 columns), in order of change
+	inUpd    []update // updates handed to the flush in flight
+	wrote    bool     // WriteAppends wrote the rows in flight
+	lazy     bool     // see SetLazy
 }
 
 type update struct {
@@ -250,19 +249,8 @@ func (c *Column) WriteAppends() error {
 		}
 	}
 	c.wrote = true
-	if c.scattered {
-		// Written, the rows sit in the page cache in pages as large as
-		// the kernel chose for the write (up to 2 MiB), and a page is
-		// written back whole for any row changed in it: drop them, so
-		// that the updates fault them back in 4 KiB pages.
-		unix.Fadvise(int(c.f.Fd()), c.flushed, int64(len(c.inflight)), unix.FADV_DONTNEED)
-	}
 	return nil
 }
-
-// SetScattered says that rows will be changed (SetU32) at scattered places
-// long after they were appended, as out.spent's are.
-func (c *Column) SetScattered() { c.scattered = true }
 
 // SetLazy says that the column's owner can rebuild whatever of it a power
 // loss takes from the file, so that its appends and updates need not be

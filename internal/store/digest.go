@@ -40,7 +40,7 @@ func (s *Store) Digest() (string, error) {
 // columns: every committed row is found by its key, and each address's
 // postings are exactly its outputs, in order.
 func (s *Store) CheckIndexes() error {
-	for _, x := range s.hashIndexes() {
+	for _, x := range s.hashIndexes(s.meta.Counts) {
 		for n := range x.rows {
 			got, ok := x.find(n, x.rows)
 			if !ok || got < n {
@@ -134,7 +134,7 @@ func (s *Store) DiskUsage() (DiskUsage, error) {
 	if cnt.Outputs > 0 {
 		u.PerOutput = float64(u.Columns["out.value"]+u.Columns["out.addr"]+u.Columns["out.spent"]) / float64(cnt.Outputs)
 	}
-	for _, x := range s.hashIndexes() {
+	for _, x := range s.hashIndexes(s.meta.Counts) {
 		u.Index += (*x.t).Size()
 	}
 	u.Index += s.post.size()

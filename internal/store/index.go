@@ -138,12 +138,11 @@ type hashIndex struct {
 	name   string
 	key    func(n uint64) []byte // row n's key
 	hashOf func(key []byte) uint64
-	rows   uint64 // committed
+	rows   uint64 // at the counts asked for
 }
 
-// hashIndexes lists the tables.
-func (s *Store) hashIndexes() []hashIndex {
-	c := s.meta.Counts
+// hashIndexes lists the tables, each with its rows at counts c.
+func (s *Store) hashIndexes(c Counts) []hashIndex {
 	return []hashIndex{
 		{&s.txIdx, "tx.hidx", s.txHash.Row, hashOfHash, c.Txs},
 		{&s.blockIdx, "block.hidx", s.blockHash.Row, hashOfHash, c.Blocks},
@@ -163,7 +162,7 @@ func (x *hashIndex) find(n, limit uint64) (uint64, bool) {
 // openIndexes opens the hash tables and inserts the committed rows their
 // last sync did not cover.
 func (s *Store) openIndexes() error {
-	for _, x := range s.hashIndexes() {
+	for _, x := range s.hashIndexes(s.meta.Counts) {
 		x := x
 		t, err := hashidx.Open(filepath.Join(s.dir, x.name), x.rows)
 		if err != nil {
@@ -193,7 +192,7 @@ type tableSync struct {
 // costs at most a fraction of the chain's rows to insert again.
 func (s *Store) indexesBehind(force bool) []tableSync {
 	var due []tableSync
-	for _, x := range s.hashIndexes() {
+	for _, x := range s.hashIndexes(s.meta.Counts) {
 		t := *x.t
 		if t == nil || x.rows == t.Covered() {
 			continue
@@ -220,11 +219,8 @@ func syncTables(due []tableSync) error {
 // counts an unwind leaves, before the unwind commits: the rows appended
 // after it reuse the unwound numbers for other keys.
 func (s *Store) uncoverIndexes(c Counts) error {
-	for _, u := range []struct {
-		t    *hashidx.Table
-		rows uint64
-	}{{s.txIdx, c.Txs}, {s.blockIdx, c.Blocks}, {s.addrIdx, c.Addrs}} {
-		if err := u.t.Uncover(u.rows); err != nil {
+	for _, x := range s.hashIndexes(c) {
+		if err := (*x.t).Uncover(x.rows); err != nil {
 			return err
 		}
 	}
@@ -232,7 +228,7 @@ func (s *Store) uncoverIndexes(c Counts) error {
 }
 
 func (s *Store) closeIndexes() {
-	for _, x := range s.hashIndexes() {
+	for _, x := range s.hashIndexes(s.meta.Counts) {
 		if *x.t != nil {
 			(*x.t).CloseForGood()
 			*x.t = nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -83,11 +84,17 @@ func TestSpendsAfterPowerLoss(t *testing.T) {
 	if err := os.Truncate(filepath.Join(damaged, "out.spent"), int64(4*(rows-1))); err != nil {
 		t.Fatal(err)
 	}
+	metaBefore, _ := os.ReadFile(filepath.Join(damaged, "META"))
 	if d, err := Open(damaged, Options{}); !errors.Is(err, ErrCorrupt) {
 		if d != nil {
 			d.Close()
 		}
 		t.Fatalf("out.spent shorter than its last sync: %v", err)
+	}
+	// The refused open changed nothing: its META does not now claim the
+	// spends synced.
+	if metaAfter, _ := os.ReadFile(filepath.Join(damaged, "META")); !bytes.Equal(metaAfter, metaBefore) {
+		t.Fatal("a refused open rewrote META")
 	}
 
 	s.Close()

@@ -174,7 +174,6 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
-	s.outSpent.SetScattered()
 	s.outSpent.SetLazy()
 	for _, c := range s.cols {
 		if c != s.blockAddr && c != s.outAddr && c != s.addrEnd && c != s.addrData {
@@ -292,10 +291,12 @@ func (s *Store) Close() error {
 	}
 	first := s.wait()
 	s.stopAddrs()
-	if s.txIdx != nil && first == nil {
+	// Only a store that opened (s.w is set last) records what its tables
+	// and out.spent cover: after a refused open they may lack rows.
+	if s.w != nil && first == nil {
 		first = syncTables(s.indexesBehind(true))
 	}
-	if s.outSpent != nil && first == nil && s.meta.SpentSynced < s.meta.Counts.Inputs {
+	if s.w != nil && first == nil && s.meta.SpentSynced < s.meta.Counts.Inputs {
 		first = s.syncSpends()
 	}
 	s.closeIndexes()
