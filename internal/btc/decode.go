@@ -1,12 +1,12 @@
 package btc
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/spur-forensics/spur/internal/sha256d"
 )
 
 // Hash is a double-SHA-256 digest in internal byte order (the reverse of how
@@ -65,8 +65,9 @@ type Block struct {
 	ins     []TxIn
 	outs    []TxOut
 	spans   []txSpan
-	scratch []byte
-	level   []Hash
+	scratch []byte // the txid serializations of segwit transactions
+	level   []byte // a merkle tree level
+	hashes  sha256d.Batch
 }
 
 // txSpan is where a transaction's inputs and outputs lie in the block's
@@ -280,7 +281,7 @@ func (blk *Block) Decode(b []byte) error {
 		return err
 	}
 	var root Hash
-	root, blk.level = merkleRoot(blk.Txs, blk.level)
+	root, blk.level = merkleRoot(blk.Txs, blk.level, &blk.hashes)
 	if root != blk.Header.MerkleRoot {
 		return fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
 	}
@@ -321,6 +322,7 @@ func (blk *Block) decode(b []byte) error {
 	// One backing array each for all inputs and outputs of the block: count
 	// them on the fly and slice at the end.
 	ins, outs := blk.ins[:0], blk.outs[:0]
+	blk.scratch = blk.scratch[:0]
 	if cap(ins) == 0 {
 		ins = make([]TxIn, 0, ntx*2)
 		outs = make([]TxOut, 0, ntx*2)
@@ -330,9 +332,10 @@ func (blk *Block) decode(b []byte) error {
 		tx := &blk.Txs[i]
 		*tx = Tx{}
 		sp := txSpan{in: len(ins), out: len(outs)}
-		ins, outs, blk.scratch = d.tx(tx, ins, outs, blk.scratch)
+		ins, outs, blk.scratch = d.tx(tx, ins, outs, blk.scratch, &blk.hashes)
 		if d.err != nil {
 			blk.ins, blk.outs = ins, outs
+			blk.hashes.Reset()
 			return d.err
 		}
 		sp.nin, sp.nout = len(ins)-sp.in, len(outs)-sp.out
@@ -340,6 +343,13 @@ func (blk *Block) decode(b []byte) error {
 	}
 	blk.ins, blk.outs = ins, outs
 	d.txIdx = -1
+	// The txids and wtxids, two transactions at a time.
+	blk.hashes.Run()
+	for i := range blk.Txs {
+		if tx := &blk.Txs[i]; !tx.Segwit {
+			tx.WTxID = tx.TxID
+		}
+	}
 	if d.off != len(b) {
 		return &DecodeError{Offset: d.off, What: "block", Err: fmt.Errorf("%d bytes after the last transaction", len(b)-d.off)}
 	}
@@ -363,7 +373,12 @@ func resize[T any](s []T, n int) []T {
 func DecodeTx(b []byte) (*Tx, error) {
 	d := decoder{b: b, what: "transaction", txIdx: -1}
 	tx := &Tx{}
-	ins, outs, _ := d.tx(tx, nil, nil, nil)
+	var hashes sha256d.Batch
+	ins, outs, _ := d.tx(tx, nil, nil, nil, &hashes)
+	hashes.Run()
+	if !tx.Segwit {
+		tx.WTxID = tx.TxID
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -376,8 +391,10 @@ func DecodeTx(b []byte) (*Tx, error) {
 
 // tx decodes one transaction at the decoder's offset, appending its inputs
 // and outputs to ins and outs (tx.Inputs and tx.Outputs are left for the
-// caller to slice). scratch is reused to hash segwit transactions.
-func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte) ([]TxIn, []TxOut, []byte) {
+// caller to slice). A segwit transaction's txid serialization is appended to
+// scratch. Its hashes are queued in hashes: the txid, and the wtxid of a
+// segwit transaction (the caller sets a legacy one's to its txid).
+func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *sha256d.Batch) ([]TxIn, []TxOut, []byte) {
 	start := d.off
 	tx.Version = int32(d.u32())
 	nin := d.count(41)
@@ -445,57 +462,52 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte) ([]TxIn, 
 	tx.Size = d.off - start
 	if flag == 1 {
 		tx.Segwit = true
-		// txid covers version | inputs and outputs | lock time.
-		scratch = append(scratch[:0], d.b[start:start+4]...)
+		// txid covers version | inputs and outputs | lock time. An
+		// earlier transaction's copy stays where it is, in this array
+		// or, if append moves it, the old one.
+		n := len(scratch)
+		scratch = append(scratch, d.b[start:start+4]...)
 		scratch = append(scratch, d.b[bodyStart:bodyEnd]...)
 		scratch = append(scratch, d.b[d.off-4:d.off]...)
-		tx.BaseSize = len(scratch)
-		tx.TxID = doubleSHA256(scratch)
-		tx.WTxID = doubleSHA256(tx.Raw)
+		tx.BaseSize = len(scratch) - n
+		hashes.Add(scratch[n:len(scratch):len(scratch)], (*[32]byte)(&tx.TxID))
+		hashes.Add(tx.Raw, (*[32]byte)(&tx.WTxID))
 	} else {
 		tx.BaseSize = tx.Size
-		tx.TxID = doubleSHA256(tx.Raw)
-		tx.WTxID = tx.TxID
+		hashes.Add(tx.Raw, (*[32]byte)(&tx.TxID))
 	}
 	return ins, outs, scratch
-}
-
-func doubleSHA256(b []byte) Hash {
-	first := sha256.Sum256(b)
-	return Hash(sha256.Sum256(first[:]))
 }
 
 // MerkleRoot computes the merkle root of the transactions' txids, duplicating
 // the last hash of an odd level as Bitcoin does.
 func MerkleRoot(txs []Tx) Hash {
-	root, _ := merkleRoot(txs, nil)
+	root, _ := merkleRoot(txs, nil, new(sha256d.Batch))
 	return root
 }
 
-// merkleRoot is MerkleRoot working in buf, which it returns for reuse.
-func merkleRoot(txs []Tx, buf []Hash) (Hash, []Hash) {
+// merkleRoot is MerkleRoot working in buf, which it returns for reuse, with
+// hashes: each level's nodes are hashed together, over the level below in
+// place (node i over the pair at 2i).
+func merkleRoot(txs []Tx, buf []byte, hashes *sha256d.Batch) (Hash, []byte) {
 	if len(txs) == 0 {
 		return Hash{}, buf
 	}
-	if cap(buf) < len(txs)+1 { // room for the duplicate of an odd level
-		buf = make([]Hash, len(txs)+1)
-	}
-	level := buf[:len(txs)]
+	n := len(txs)
+	buf = resize(buf, 32*(n+1)) // room for the duplicate of an odd level
 	for i := range txs {
-		level[i] = txs[i].TxID
+		copy(buf[32*i:], txs[i].TxID[:])
 	}
-	var pair [64]byte
-	for len(level) > 1 {
-		if len(level)%2 == 1 {
-			level = append(level, level[len(level)-1])
+	for n > 1 {
+		if n%2 == 1 {
+			copy(buf[32*n:32*n+32], buf[32*(n-1):32*n])
+			n++
 		}
-		next := level[:len(level)/2]
-		for i := 0; i < len(level); i += 2 {
-			copy(pair[:32], level[i][:])
-			copy(pair[32:], level[i+1][:])
-			next[i/2] = doubleSHA256(pair[:])
+		for i := 0; i < n/2; i++ {
+			hashes.Add(buf[64*i:64*i+64], (*[32]byte)(buf[32*i:32*i+32]))
 		}
-		level = next
+		hashes.Run()
+		n /= 2
 	}
-	return level[0], buf
+	return Hash(buf[:32]), buf
 }

@@ -1,0 +1,337 @@
+#include "textflag.h"
+
+// SHA-256 compression with the SHA extensions, one message or two
+// interleaved. State words are kept as the instructions want them: ABEF in
+// one register, CDGH in another. Each group of four rounds takes the next
+// four message words (loaded and byte-swapped for the first four groups,
+// scheduled with SHA256MSG1/MSG2 after that), adds the round constants into
+// X0 (the implicit operand of SHA256RNDS2) and runs two double rounds.
+//
+// Registers: X13 byte-swap mask, X14 scratch, X0 message plus constants.
+// Message one: state X1 (ABEF), X2 (CDGH), schedule X3-X6.
+// Message two: state X7 (ABEF), X8 (CDGH), schedule X9-X12.
+
+// LOADW loads message words 4g..4g+3 (at off from P) big-endian into M.
+#define LOADW(off, P, M) \
+	VMOVDQU off(P), M; \
+	VPSHUFB X13, M, M
+
+// SCHED computes the words of group g into M from the two groups before it
+// (M1 for g-1, M2 for g-2); M already holds msg1 of groups g-4 and g-3.
+#define SCHED(M, M1, M2) \
+	VPALIGNR $4, M2, M1, X14; \
+	VPADDD   X14, M, M; \
+	SHA256MSG2 M1, M
+
+// ROUNDS runs the four rounds of group g (constants at koff) on state S0
+// (ABEF), S1 (CDGH) with message words M.
+#define ROUNDS(koff, M, S0, S1) \
+	VPADDD      koff(AX), M, X0; \
+	SHA256RNDS2 X0, S0, S1; \
+	VPSHUFD     $0x0e, X0, X0; \
+	SHA256RNDS2 X0, S1, S0
+
+// TOSHA turns state words a..h (A: abcd, B: efgh) into ABEF (A), CDGH (B).
+#define TOSHA(A, B) \
+	VPSHUFD  $0xb1, A, A; \
+	VPSHUFD  $0x1b, B, B; \
+	VPALIGNR $8, B, A, X14; \
+	VPBLENDD $0x3, B, A, B; \
+	VMOVDQA  X14, A
+
+// FROMSHA undoes TOSHA.
+#define FROMSHA(A, B) \
+	VPSHUFD  $0x1b, A, A; \
+	VPSHUFD  $0xb1, B, B; \
+	VPBLENDD $0xc, B, A, X14; \
+	VPALIGNR $8, A, B, B; \
+	VMOVDQA  X14, A
+
+// func blocks1(s *[8]uint32, p *byte, n int)
+TEXT ·blocks1(SB), NOSPLIT, $32-24
+	MOVQ s+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ n+16(FP), DX
+	TESTQ DX, DX
+	JEQ  done1
+	VMOVDQU (DI), X1
+	VMOVDQU 16(DI), X2
+	TOSHA(X1, X2)
+	VMOVDQU bswap<>(SB), X13
+	LEAQ k256<>(SB), AX
+
+loop1:
+	VMOVDQU X1, 0(SP)
+	VMOVDQU X2, 16(SP)
+
+	LOADW(0, SI, X3)
+	ROUNDS(0, X3, X1, X2)
+	LOADW(16, SI, X4)
+	ROUNDS(16, X4, X1, X2)
+	LOADW(32, SI, X5)
+	SHA256MSG1 X4, X3
+	ROUNDS(32, X5, X1, X2)
+	LOADW(48, SI, X6)
+	SHA256MSG1 X5, X4
+	ROUNDS(48, X6, X1, X2)
+	SCHED(X3, X6, X5)
+	SHA256MSG1 X6, X5
+	ROUNDS(64, X3, X1, X2)
+	SCHED(X4, X3, X6)
+	SHA256MSG1 X3, X6
+	ROUNDS(80, X4, X1, X2)
+	SCHED(X5, X4, X3)
+	SHA256MSG1 X4, X3
+	ROUNDS(96, X5, X1, X2)
+	SCHED(X6, X5, X4)
+	SHA256MSG1 X5, X4
+	ROUNDS(112, X6, X1, X2)
+	SCHED(X3, X6, X5)
+	SHA256MSG1 X6, X5
+	ROUNDS(128, X3, X1, X2)
+	SCHED(X4, X3, X6)
+	SHA256MSG1 X3, X6
+	ROUNDS(144, X4, X1, X2)
+	SCHED(X5, X4, X3)
+	SHA256MSG1 X4, X3
+	ROUNDS(160, X5, X1, X2)
+	SCHED(X6, X5, X4)
+	SHA256MSG1 X5, X4
+	ROUNDS(176, X6, X1, X2)
+	SCHED(X3, X6, X5)
+	SHA256MSG1 X6, X5
+	ROUNDS(192, X3, X1, X2)
+	SCHED(X4, X3, X6)
+	SHA256MSG1 X3, X6
+	ROUNDS(208, X4, X1, X2)
+	SCHED(X5, X4, X3)
+	ROUNDS(224, X5, X1, X2)
+	SCHED(X6, X5, X4)
+	ROUNDS(240, X6, X1, X2)
+
+	VPADDD 0(SP), X1, X1
+	VPADDD 16(SP), X2, X2
+	ADDQ $64, SI
+	DECQ DX
+	JNE  loop1
+
+	FROMSHA(X1, X2)
+	VMOVDQU X1, (DI)
+	VMOVDQU X2, 16(DI)
+
+done1:
+	RET
+
+// func blocks2(s1, s2 *[8]uint32, p1, p2 *byte, n int)
+TEXT ·blocks2(SB), NOSPLIT, $64-40
+	MOVQ s1+0(FP), DI
+	MOVQ s2+8(FP), R8
+	MOVQ p1+16(FP), SI
+	MOVQ p2+24(FP), R9
+	MOVQ n+32(FP), DX
+	TESTQ DX, DX
+	JEQ  done2
+	VMOVDQU (DI), X1
+	VMOVDQU 16(DI), X2
+	TOSHA(X1, X2)
+	VMOVDQU (R8), X7
+	VMOVDQU 16(R8), X8
+	TOSHA(X7, X8)
+	VMOVDQU bswap<>(SB), X13
+	LEAQ k256<>(SB), AX
+
+loop2:
+	VMOVDQU X1, 0(SP)
+	VMOVDQU X2, 16(SP)
+	VMOVDQU X7, 32(SP)
+	VMOVDQU X8, 48(SP)
+
+	LOADW(0, SI, X3)
+	LOADW(0, R9, X9)
+	ROUNDS(0, X3, X1, X2)
+	ROUNDS(0, X9, X7, X8)
+	LOADW(16, SI, X4)
+	LOADW(16, R9, X10)
+	ROUNDS(16, X4, X1, X2)
+	ROUNDS(16, X10, X7, X8)
+	LOADW(32, SI, X5)
+	LOADW(32, R9, X11)
+	SHA256MSG1 X4, X3
+	SHA256MSG1 X10, X9
+	ROUNDS(32, X5, X1, X2)
+	ROUNDS(32, X11, X7, X8)
+	LOADW(48, SI, X6)
+	LOADW(48, R9, X12)
+	SHA256MSG1 X5, X4
+	SHA256MSG1 X11, X10
+	ROUNDS(48, X6, X1, X2)
+	ROUNDS(48, X12, X7, X8)
+	SCHED(X3, X6, X5)
+	SCHED(X9, X12, X11)
+	SHA256MSG1 X6, X5
+	SHA256MSG1 X12, X11
+	ROUNDS(64, X3, X1, X2)
+	ROUNDS(64, X9, X7, X8)
+	SCHED(X4, X3, X6)
+	SCHED(X10, X9, X12)
+	SHA256MSG1 X3, X6
+	SHA256MSG1 X9, X12
+	ROUNDS(80, X4, X1, X2)
+	ROUNDS(80, X10, X7, X8)
+	SCHED(X5, X4, X3)
+	SCHED(X11, X10, X9)
+	SHA256MSG1 X4, X3
+	SHA256MSG1 X10, X9
+	ROUNDS(96, X5, X1, X2)
+	ROUNDS(96, X11, X7, X8)
+	SCHED(X6, X5, X4)
+	SCHED(X12, X11, X10)
+	SHA256MSG1 X5, X4
+	SHA256MSG1 X11, X10
+	ROUNDS(112, X6, X1, X2)
+	ROUNDS(112, X12, X7, X8)
+	SCHED(X3, X6, X5)
+	SCHED(X9, X12, X11)
+	SHA256MSG1 X6, X5
+	SHA256MSG1 X12, X11
+	ROUNDS(128, X3, X1, X2)
+	ROUNDS(128, X9, X7, X8)
+	SCHED(X4, X3, X6)
+	SCHED(X10, X9, X12)
+	SHA256MSG1 X3, X6
+	SHA256MSG1 X9, X12
+	ROUNDS(144, X4, X1, X2)
+	ROUNDS(144, X10, X7, X8)
+	SCHED(X5, X4, X3)
+	SCHED(X11, X10, X9)
+	SHA256MSG1 X4, X3
+	SHA256MSG1 X10, X9
+	ROUNDS(160, X5, X1, X2)
+	ROUNDS(160, X11, X7, X8)
+	SCHED(X6, X5, X4)
+	SCHED(X12, X11, X10)
+	SHA256MSG1 X5, X4
+	SHA256MSG1 X11, X10
+	ROUNDS(176, X6, X1, X2)
+	ROUNDS(176, X12, X7, X8)
+	SCHED(X3, X6, X5)
+	SCHED(X9, X12, X11)
+	SHA256MSG1 X6, X5
+	SHA256MSG1 X12, X11
+	ROUNDS(192, X3, X1, X2)
+	ROUNDS(192, X9, X7, X8)
+	SCHED(X4, X3, X6)
+	SCHED(X10, X9, X12)
+	SHA256MSG1 X3, X6
+	SHA256MSG1 X9, X12
+	ROUNDS(208, X4, X1, X2)
+	ROUNDS(208, X10, X7, X8)
+	SCHED(X5, X4, X3)
+	SCHED(X11, X10, X9)
+	ROUNDS(224, X5, X1, X2)
+	ROUNDS(224, X11, X7, X8)
+	SCHED(X6, X5, X4)
+	SCHED(X12, X11, X10)
+	ROUNDS(240, X6, X1, X2)
+	ROUNDS(240, X12, X7, X8)
+
+	VPADDD 0(SP), X1, X1
+	VPADDD 16(SP), X2, X2
+	VPADDD 32(SP), X7, X7
+	VPADDD 48(SP), X8, X8
+	ADDQ $64, SI
+	ADDQ $64, R9
+	DECQ DX
+	JNE  loop2
+
+	FROMSHA(X1, X2)
+	VMOVDQU X1, (DI)
+	VMOVDQU X2, 16(DI)
+	FROMSHA(X7, X8)
+	VMOVDQU X7, (R8)
+	VMOVDQU X8, 16(R8)
+
+done2:
+	RET
+
+// func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+TEXT ·cpuid(SB), NOSPLIT, $0-24
+	MOVL leaf+0(FP), AX
+	MOVL sub+4(FP), CX
+	CPUID
+	MOVL AX, a+8(FP)
+	MOVL BX, b+12(FP)
+	MOVL CX, c+16(FP)
+	MOVL DX, d+20(FP)
+	RET
+
+// The byte order of the message words: big-endian.
+DATA bswap<>+0(SB)/8, $0x0405060700010203
+DATA bswap<>+8(SB)/8, $0x0c0d0e0f08090a0b
+GLOBL bswap<>(SB), RODATA|NOPTR, $16
+
+DATA k256<>+0(SB)/4, $0x428a2f98
+DATA k256<>+4(SB)/4, $0x71374491
+DATA k256<>+8(SB)/4, $0xb5c0fbcf
+DATA k256<>+12(SB)/4, $0xe9b5dba5
+DATA k256<>+16(SB)/4, $0x3956c25b
+DATA k256<>+20(SB)/4, $0x59f111f1
+DATA k256<>+24(SB)/4, $0x923f82a4
+DATA k256<>+28(SB)/4, $0xab1c5ed5
+DATA k256<>+32(SB)/4, $0xd807aa98
+DATA k256<>+36(SB)/4, $0x12835b01
+DATA k256<>+40(SB)/4, $0x243185be
+DATA k256<>+44(SB)/4, $0x550c7dc3
+DATA k256<>+48(SB)/4, $0x72be5d74
+DATA k256<>+52(SB)/4, $0x80deb1fe
+DATA k256<>+56(SB)/4, $0x9bdc06a7
+DATA k256<>+60(SB)/4, $0xc19bf174
+DATA k256<>+64(SB)/4, $0xe49b69c1
+DATA k256<>+68(SB)/4, $0xefbe4786
+DATA k256<>+72(SB)/4, $0x0fc19dc6
+DATA k256<>+76(SB)/4, $0x240ca1cc
+DATA k256<>+80(SB)/4, $0x2de92c6f
+DATA k256<>+84(SB)/4, $0x4a7484aa
+DATA k256<>+88(SB)/4, $0x5cb0a9dc
+DATA k256<>+92(SB)/4, $0x76f988da
+DATA k256<>+96(SB)/4, $0x983e5152
+DATA k256<>+100(SB)/4, $0xa831c66d
+DATA k256<>+104(SB)/4, $0xb00327c8
+DATA k256<>+108(SB)/4, $0xbf597fc7
+DATA k256<>+112(SB)/4, $0xc6e00bf3
+DATA k256<>+116(SB)/4, $0xd5a79147
+DATA k256<>+120(SB)/4, $0x06ca6351
+DATA k256<>+124(SB)/4, $0x14292967
+DATA k256<>+128(SB)/4, $0x27b70a85
+DATA k256<>+132(SB)/4, $0x2e1b2138
+DATA k256<>+136(SB)/4, $0x4d2c6dfc
+DATA k256<>+140(SB)/4, $0x53380d13
+DATA k256<>+144(SB)/4, $0x650a7354
+DATA k256<>+148(SB)/4, $0x766a0abb
+DATA k256<>+152(SB)/4, $0x81c2c92e
+DATA k256<>+156(SB)/4, $0x92722c85
+DATA k256<>+160(SB)/4, $0xa2bfe8a1
+DATA k256<>+164(SB)/4, $0xa81a664b
+DATA k256<>+168(SB)/4, $0xc24b8b70
+DATA k256<>+172(SB)/4, $0xc76c51a3
+DATA k256<>+176(SB)/4, $0xd192e819
+DATA k256<>+180(SB)/4, $0xd6990624
+DATA k256<>+184(SB)/4, $0xf40e3585
+DATA k256<>+188(SB)/4, $0x106aa070
+DATA k256<>+192(SB)/4, $0x19a4c116
+DATA k256<>+196(SB)/4, $0x1e376c08
+DATA k256<>+200(SB)/4, $0x2748774c
+DATA k256<>+204(SB)/4, $0x34b0bcb5
+DATA k256<>+208(SB)/4, $0x391c0cb3
+DATA k256<>+212(SB)/4, $0x4ed8aa4a
+DATA k256<>+216(SB)/4, $0x5b9cca4f
+DATA k256<>+220(SB)/4, $0x682e6ff3
+DATA k256<>+224(SB)/4, $0x748f82ee
+DATA k256<>+228(SB)/4, $0x78a5636f
+DATA k256<>+232(SB)/4, $0x84c87814
+DATA k256<>+236(SB)/4, $0x8cc70208
+DATA k256<>+240(SB)/4, $0x90befffa
+DATA k256<>+244(SB)/4, $0xa4506ceb
+DATA k256<>+248(SB)/4, $0xbef9a3f7
+DATA k256<>+252(SB)/4, $0xc67178f2
+GLOBL k256<>(SB), RODATA|NOPTR, $256

@@ -1,0 +1,213 @@
+// Package sha256d computes Bitcoin's double SHA-256, SHA-256(SHA-256(m)),
+// the hash of every txid, wtxid and merkle tree node, many messages at a
+// time.
+//
+// It is our own, in assembly, because these hashes are the largest single
+// cost of an ingest (about 30% of its CPU time on a long chain with Go's
+// crypto/sha256), and because two things that package cannot do make them
+// much cheaper. A SHA256RNDS2 instruction waits for the one before it, so
+// one message at a time leaves most of the SHA unit idle: two messages
+// interleaved run in about the time of one. And most messages are short
+// (the 64 bytes of a merkle node, the 32 of a first hash), where the cost
+// of a call to crypto/sha256 (its digest set up, its buffer, its padding)
+// is as large as the hashing itself; here padding is built once per message
+// and whole blocks are hashed straight from the caller's memory.
+//
+// On CPUs without the SHA extensions (and off amd64) it falls back to
+// crypto/sha256, one message at a time, with the same results.
+package sha256d
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+)
+
+// iv is SHA-256's initial state.
+var iv = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+
+// Sum returns SHA-256(SHA-256(m)).
+func Sum(m []byte) [32]byte {
+	if !accelerated {
+		first := sha256.Sum256(m)
+		return sha256.Sum256(first[:])
+	}
+	var l lane
+	var h [32]byte
+	for pass := 0; pass < 2; pass++ {
+		l.start(m, 0)
+		for {
+			p, n := l.next()
+			blocks1(&l.s, p, n)
+			if l.advance(n) {
+				break
+			}
+		}
+		l.sum(&h)
+		m = h[:]
+	}
+	return h
+}
+
+// A Batch collects messages and computes their double SHA-256 together.
+// Its memory is reused from one Run to the next; the zero Batch is ready.
+type Batch struct {
+	msgs   [][]byte
+	outs   []*[32]byte
+	first  [][32]byte // the first hashes
+	second [][]byte   // first hashes as messages
+}
+
+// Add queues msg, whose hash Run writes to out. msg must not change until
+// Run returns.
+func (b *Batch) Add(msg []byte, out *[32]byte) {
+	b.msgs = append(b.msgs, msg)
+	b.outs = append(b.outs, out)
+}
+
+// Len reports the messages queued.
+func (b *Batch) Len() int { return len(b.msgs) }
+
+// Reset empties the batch without hashing.
+func (b *Batch) Reset() {
+	clear(b.msgs) // let go of the caller's memory
+	b.msgs, b.outs = b.msgs[:0], b.outs[:0]
+}
+
+// Run hashes every message queued, writes each hash to its out and empties
+// the batch. An out may overlap any message: every message is read before
+// any out is written.
+func (b *Batch) Run() {
+	n := len(b.msgs)
+	if n == 0 {
+		return
+	}
+	if !accelerated {
+		// Outs may overlap messages: hash everything first.
+		b.first = resize(b.first, n)
+		for i, m := range b.msgs {
+			first := sha256.Sum256(m)
+			b.first[i] = sha256.Sum256(first[:])
+		}
+	} else {
+		b.first = resize(b.first, n)
+		shaAll(b.msgs, b.first)
+		b.second = b.second[:0]
+		for i := range b.first {
+			b.second = append(b.second, b.first[i][:])
+		}
+		// In place: a lane copies each 32-byte message before it
+		// writes any hash.
+		shaAll(b.second, b.first)
+	}
+	for i, out := range b.outs {
+		*out = b.first[i]
+	}
+	b.Reset()
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+// A lane hashes one message at a time: its whole blocks straight from the
+// message, then the rest and the padding from tail.
+type lane struct {
+	s     [8]uint32
+	body  []byte // whole blocks not yet hashed
+	tail  [128]byte
+	t, nt int // next block of tail, blocks in tail
+	idx   int // the message's index
+}
+
+func (l *lane) start(m []byte, idx int) {
+	l.s = iv
+	n := len(m) &^ 63
+	l.body = m[:n]
+	r := copy(l.tail[:], m[n:])
+	l.tail[r] = 0x80
+	end := 64
+	if r >= 56 {
+		end = 128
+	}
+	clear(l.tail[r+1 : end-8])
+	binary.BigEndian.PutUint64(l.tail[end-8:end], uint64(len(m))<<3)
+	l.t, l.nt = 0, end/64
+	l.idx = idx
+}
+
+// next returns where the lane's next blocks are and how many are there.
+func (l *lane) next() (*byte, int) {
+	if len(l.body) > 0 {
+		return &l.body[0], len(l.body) >> 6
+	}
+	return &l.tail[l.t<<6], l.nt - l.t
+}
+
+// advance records k blocks hashed and reports whether the message is done.
+func (l *lane) advance(k int) bool {
+	if len(l.body) > 0 {
+		l.body = l.body[k<<6:]
+		return false
+	}
+	l.t += k
+	return l.t == l.nt
+}
+
+func (l *lane) sum(out *[32]byte) {
+	for i, w := range l.s {
+		binary.BigEndian.PutUint32(out[4*i:], w)
+	}
+}
+
+// shaAll writes SHA-256(msgs[i]) to out[i], two messages at a time: when
+// one lane's message ends, the lane takes the next message while the other
+// goes on with its own.
+func shaAll(msgs [][]byte, out [][32]byte) {
+	var a, b lane
+	if len(msgs) == 0 {
+		return
+	}
+	a.start(msgs[0], 0)
+	next := 1
+	aOn, bOn := true, len(msgs) > 1
+	if bOn {
+		b.start(msgs[1], 1)
+		next = 2
+	}
+	for aOn && bOn {
+		pa, na := a.next()
+		pb, nb := b.next()
+		k := min(na, nb)
+		blocks2(&a.s, &b.s, pa, pb, k)
+		if a.advance(k) {
+			a.sum(&out[a.idx])
+			if aOn = next < len(msgs); aOn {
+				a.start(msgs[next], next)
+				next++
+			}
+		}
+		if b.advance(k) {
+			b.sum(&out[b.idx])
+			if bOn = next < len(msgs); bOn {
+				b.start(msgs[next], next)
+				next++
+			}
+		}
+	}
+	for _, l := range [...]*lane{&a, &b} {
+		if l == &a && !aOn || l == &b && !bOn {
+			continue
+		}
+		for {
+			p, n := l.next()
+			blocks1(&l.s, p, n)
+			if l.advance(n) {
+				break
+			}
+		}
+		l.sum(&out[l.idx])
+	}
+}
