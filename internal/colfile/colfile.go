@@ -49,6 +49,7 @@ type Column struct {
 	inUpd    []update // updates handed to the flush in flight
 	wrote    bool     // WriteAppends wrote the rows in flight
 	lazy     bool     // see SetLazy
+	cold     bool     // see SetCold
 }
 
 type update struct {
@@ -247,10 +248,22 @@ func (c *Column) WriteAppends() error {
 		if err := c.Sync(); err != nil {
 			return err
 		}
+		if c.cold {
+			// Clean now: their pages go back to be reused at once.
+			_ = unix.Fadvise(int(c.f.Fd()), c.flushed, int64(len(c.inflight)), unix.FADV_DONTNEED)
+		}
 	}
 	c.wrote = true
 	return nil
 }
+
+// SetCold says that the column's rows are not read back soon after they are
+// written (an ingest writes them and queries read them later), so that once
+// written and synced their pages are dropped from the page cache. The
+// memory is reused by the next write instead of new memory taken: on a
+// virtual machine whose host takes back the guest's free memory, taking
+// a page the host has taken costs the host a fault, more than writing it.
+func (c *Column) SetCold() { c.cold = true }
 
 // SetLazy says that the column's owner can rebuild whatever of it a power
 // loss takes from the file, so that its appends and updates need not be

@@ -175,6 +175,10 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		s.cols = append(s.cols, col)
 	}
 	s.outSpent.SetLazy()
+	// The columns an ingest writes and never reads.
+	for _, c := range []*colfile.Column{s.txWtxid, s.txIn, s.txHeight, s.txInfo, s.txFee, s.inOut, s.outAddr} {
+		c.SetCold()
+	}
 	for _, c := range s.cols {
 		if c != s.blockAddr && c != s.outAddr && c != s.addrEnd && c != s.addrData {
 			s.txColumns = append(s.txColumns, c)

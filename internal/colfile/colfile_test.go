@@ -1,0 +1,74 @@
+package colfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// resident counts the pages of path in the page cache.
+func resident(t *testing.T, path string) (in, all int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	mm, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mm)
+	page := os.Getpagesize()
+	vec := make([]byte, (len(mm)+page-1)/page)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mm[0])), uintptr(len(mm)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		t.Fatal(e)
+	}
+	for _, v := range vec {
+		in += int(v & 1)
+	}
+	return in, len(vec)
+}
+
+// TestColdColumnLeavesThePageCache: a cold column's rows leave the page
+// cache once written and synced, and read back the same from the disk; a
+// column that is not cold keeps them.
+func TestColdColumnLeavesThePageCache(t *testing.T) {
+	dir := t.TempDir()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil || fs.Type == unix.TMPFS_MAGIC {
+		t.Skip("the temporary directory is in memory: no page cache to leave")
+	}
+	for _, cold := range []bool{false, true} {
+		path := filepath.Join(dir, map[bool]string{false: "warm", true: "cold"}[cold])
+		c, err := Open(path, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cold {
+			c.SetCold()
+		}
+		for i := range uint64(1 << 17) { // 1 MiB
+			c.AppendU64(i * 3)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		in, all := resident(t, path)
+		if cold && in > all/4 || !cold && in < all*3/4 {
+			t.Errorf("cold %v: %d of %d pages in the page cache", cold, in, all)
+		}
+		for _, i := range []uint64{0, 1, 77777, 1<<17 - 1} {
+			if got := c.U64(i); got != i*3 {
+				t.Fatalf("cold %v: row %d = %d, want %d", cold, i, got, i*3)
+			}
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
