@@ -235,9 +235,11 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	}
 	s.blockHeader.AppendRaw(b.Raw[:btc.HeaderSize])
 	s.blockTx.AppendU64(live.Txs)
-	// The txid lookups of the inputs below miss the cache on a long chain:
-	// start them all at once (as the address stage does).
+	// The txid lookups of the inputs below, and the inserts of the block's
+	// txids, miss the cache on a long chain: start them all at once (as the
+	// address stage does).
 	for ti := range b.Txs {
+		s.txIdx.Prefetch(hashOfHash(b.Txs[ti].TxID[:]))
 		for ii := range b.Txs[ti].Inputs {
 			s.txIdx.Prefetch(hashOfHash(b.Txs[ti].Inputs[ii].PrevTxID[:]))
 		}
