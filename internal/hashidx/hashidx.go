@@ -276,6 +276,36 @@ func (t *Table) Lookup(h, limit uint64, match func(n uint64) bool) (uint64, bool
 	}
 }
 
+// LookupPresent is Lookup for a key the caller knows to be in the table
+// below limit: a lone candidate (the only slot below limit with h's tag in
+// h's run) must then be it, and is taken without match. With several, match
+// decides as in Lookup. For a key that is not in fact there, a lone
+// candidate is a different key whose hash shares the slot's run and all 32
+// bits of the tag: about one chance in 2^32 per slot of the run.
+func (t *Table) LookupPresent(h, limit uint64, match func(n uint64) bool) (uint64, bool) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	var lone uint64
+	count := 0
+	for i := pos; ; i = (i + 1) & m {
+		s := atomic.LoadUint64(&t.slots[i])
+		if s == 0 {
+			break
+		}
+		if n := s&0xffffffff - 1; n < limit && uint32(s>>32) == tag {
+			lone = n
+			count++
+		}
+	}
+	switch count {
+	case 0:
+		return 0, false
+	case 1:
+		return lone, true
+	}
+	return t.Lookup(h, limit, match)
+}
+
 // maxProbe bounds the slots an insert walks. Random hashes at five-eighths
 // load make runs of a few dozen slots at most; a run this long means the
 // table is choked with dead entries (rows rolled back again and again) and

@@ -404,3 +404,39 @@ func TestGrowThatCannotInstall(t *testing.T) {
 	}
 	k.findAll(t, tb, "after the failed rebuild")
 }
+
+// TestLookupPresent: a present key with no other candidate is found without
+// match; keys sharing a hash (two rows of one key, or two keys) are decided
+// by match as in Lookup; rows at or past the limit do not count.
+func TestLookupPresent(t *testing.T) {
+	k := newKeys(5000, 9)
+	tb := k.insert(t, openTemp(t, 5000), 0, 5000)
+	defer tb.Close()
+	never := func(uint64) bool { t.Fatal("match called for a lone candidate"); return false }
+	for n := range k {
+		if got, ok := tb.LookupPresent(k.hash(uint64(n)), uint64(len(k)), never); !ok || got != uint64(n) {
+			t.Fatalf("row %d: got %d %v", n, got, ok)
+		}
+	}
+	if _, ok := tb.LookupPresent(k.hash(4999), 4999, never); ok {
+		t.Fatal("row 4999 found below limit 4999")
+	}
+	// Row 5000 repeats row 7's hash (another key, or the same key again):
+	// now match decides, and the last row it accepts wins.
+	if !tb.Insert(k.hash(7), 5000, 5001) {
+		t.Fatal("insert")
+	}
+	calls := 0
+	for _, accept := range []uint64{7, 5000} {
+		got, ok := tb.LookupPresent(k.hash(7), 5001, func(n uint64) bool { calls++; return n == accept })
+		if !ok || got != accept {
+			t.Fatalf("accepting row %d: got %d %v", accept, got, ok)
+		}
+	}
+	if calls == 0 {
+		t.Fatal("two candidates taken without match")
+	}
+	if got, ok := tb.LookupPresent(k.hash(7), 5000, never); !ok || got != 7 {
+		t.Fatalf("below row 5000: got %d %v", got, ok)
+	}
+}

@@ -274,7 +274,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				continue
 			}
 			txin := &tx.Inputs[ii]
-			prev, ok := s.findTx(txin.PrevTxID[:], txn)
+			prev, ok := s.spentTx(txin.PrevTxID[:], txn)
 			if !ok {
 				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
 			}
