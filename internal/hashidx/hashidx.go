@@ -464,10 +464,10 @@ func (t *Table) close(drop bool) error {
 	return t.f.Close()
 }
 
-// Prefetch loads hash h's home slot and nothing more: the loads of many
-// keys' slots issued together wait for their cache misses side by side,
-// where lookups one after another wait for each in turn.
+// Prefetch starts loading hash h's home slot into the cache and returns:
+// the slots of many keys prefetched together arrive side by side, where
+// lookups one after another wait for each cache miss in turn.
 func (t *Table) Prefetch(h uint64) {
 	pos, _ := t.place(h)
-	atomic.LoadUint64(&t.slots[pos])
+	prefetch(unsafe.Pointer(&t.slots[pos]))
 }
