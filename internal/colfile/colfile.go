@@ -22,6 +22,9 @@ import (
 	"strconv"
 	"strings"
 
+	"unsafe"
+
+	"github.com/spur-forensics/spur/internal/prefetch"
 	"golang.org/x/sys/unix"
 )
 
@@ -182,6 +185,13 @@ func (c *Column) Bytes(start, end uint64) []byte {
 // Flushed returns the first n bytes of the file's rows through the map;
 // n must not pass the flushed rows.
 func (c *Column) Flushed(n int64) []byte { return c.mm[:n:n] }
+
+// Prefetch starts loading row i into the cache when it is in the file.
+func (c *Column) Prefetch(i uint64) {
+	if off := i * uint64(c.width); off < uint64(c.flushed) {
+		prefetch.At(unsafe.Pointer(&c.mm[off]))
+	}
+}
 
 func (c *Column) U64(i uint64) uint64 { return binary.LittleEndian.Uint64(c.Row(i)) }
 func (c *Column) U32(i uint64) uint32 { return binary.LittleEndian.Uint32(c.Row(i)) }

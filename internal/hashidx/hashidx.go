@@ -42,6 +42,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/spur-forensics/spur/internal/prefetch"
 	"golang.org/x/sys/unix"
 )
 
@@ -332,6 +333,36 @@ func (t *Table) Insert(h, n, rows uint64) bool {
 	return false
 }
 
+// InsertSeeing is Insert that also reports whether another row below rows
+// shares h's tag in h's run: a row of the same key, or of a key whose hash
+// shares the tag. It walks the run to its end rather than to the first free
+// slot.
+func (t *Table) InsertSeeing(h, n, rows uint64) (ok, seen bool) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	v := uint64(tag)<<32 | (n + 1)
+	i := pos
+	for range maxProbe {
+		s := atomic.LoadUint64(&t.slots[i])
+		if s == 0 {
+			if !ok {
+				atomic.StoreUint64(&t.slots[i], v)
+			}
+			return true, seen
+		}
+		if r := s&0xffffffff - 1; r >= rows {
+			if !ok {
+				atomic.StoreUint64(&t.slots[i], v)
+				ok = true
+			}
+		} else if uint32(s>>32) == tag && r != n {
+			seen = true
+		}
+		i = (i + 1) & m
+	}
+	return ok, seen
+}
+
 // LookupOrInsert is Lookup with limit n and, when no row matches, Insert of
 // row n with rows n+1, in one walk of the slots: it returns the row found,
 // or n with inserted set. It reports ok false when it found no row and the
@@ -469,5 +500,5 @@ func (t *Table) close(drop bool) error {
 // lookups one after another wait for each cache miss in turn.
 func (t *Table) Prefetch(h uint64) {
 	pos, _ := t.place(h)
-	prefetch(unsafe.Pointer(&t.slots[pos]))
+	prefetch.At(unsafe.Pointer(&t.slots[pos]))
 }

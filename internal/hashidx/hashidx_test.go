@@ -440,3 +440,32 @@ func TestLookupPresent(t *testing.T) {
 		t.Fatalf("below row 5000: got %d %v", got, ok)
 	}
 }
+
+// InsertSeeing reports a key already in the table below the row count,
+// and nothing for a new key, or for the slot of the very row it inserts (a
+// row appended again after a rollback).
+func TestInsertSeeing(t *testing.T) {
+	k := newKeys(3001, 11)
+	k[3000] = k[5]
+	tb := k.insert(t, openTemp(t, 6000), 0, 2000)
+	defer tb.Close()
+	for n := uint64(2000); n < 3000; n++ {
+		if ok, seen := tb.InsertSeeing(k.hash(n), n, n+1); !ok || seen {
+			t.Fatalf("new key %d: ok %v seen %v", n, ok, seen)
+		}
+	}
+	if ok, seen := tb.InsertSeeing(k.hash(2999), 2999, 3000); !ok || seen {
+		t.Fatalf("row 2999 again: ok %v seen %v", ok, seen)
+	}
+	if ok, seen := tb.InsertSeeing(k.hash(3000), 3000, 3001); !ok || !seen {
+		t.Fatalf("key of row 5 again: ok %v seen %v", ok, seen)
+	}
+	for _, n := range []uint64{0, 1999, 2000, 2999} {
+		if got, ok := k.find(tb, k[n], 3001); !ok || got != n {
+			t.Fatalf("key of row %d names %d %v", n, got, ok)
+		}
+	}
+	if got, ok := k.find(tb, k[5], 3001); !ok || got != 3000 {
+		t.Fatalf("key of rows 5 and 3000 names %d %v, want the later", got, ok)
+	}
+}

@@ -104,3 +104,37 @@ func TestChokedTableIsRebuilt(t *testing.T) {
 		}
 	}
 }
+
+// A block may repeat the txid of a tx below it (two coinbases alike, as
+// Bitcoin had before BIP30) and spend it: its inputs then spend the
+// block's own tx, the later, though the spends of earlier outputs are
+// found ahead of the append from the table as it stood before the block.
+func TestRepeatedTxidSpentInItsBlock(t *testing.T) {
+	s := openTemp(t)
+	commitAll(t, s, mainnetBlocks(t))
+	const txs = 5
+	a := chainedBlock(t, s.TipHash(), 7, txs, btc.Hash{}, 0)
+	commitAll(t, s, []*btc.Block{a})
+	before := s.Counts()
+	b := chainedBlock(t, a.Hash, 7, txs, btc.Hash{}, 0) // the same txs again
+	if b.Txs[0].TxID != a.Txs[0].TxID || b.Txs[1].Inputs[0].PrevTxID != b.Txs[0].TxID {
+		t.Fatal("blocks not as the test needs them")
+	}
+	appendAll(t, s, []*btc.Block{b})
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Input k of block b (its coinbase's is the first) spends output k-1
+	// of b, not of a.
+	for k := uint64(1); k < txs; k++ {
+		if got, want := s.InputSpends(before.Inputs+k), before.Outputs+k-1; got != want {
+			t.Fatalf("input %d of block b spends output %d, want %d (block b's)", k, got, want)
+		}
+		if got, want := s.InputSpends(before.Inputs-txs+k), before.Outputs-txs+k-1; got != want {
+			t.Fatalf("input %d of block a spends output %d, want %d", k, got, want)
+		}
+	}
+	if n, err := s.TxNum(a.Txs[0].TxID); err != nil || n != before.Txs {
+		t.Fatalf("the repeated txid names tx %d (%v), want the later, %d", n, err, before.Txs)
+	}
+}

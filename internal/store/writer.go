@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/hashidx"
 )
 
 // PreparedBlock is a decoded block with the per-output work that needs no
@@ -77,6 +78,7 @@ type writer struct {
 	s        *Store
 	postings []posting // written by the address stage
 	spare    []posting // the postings of the last commit, for reuse
+	spends   []uint64  // findSpends' answer, reused from block to block
 	addrs    addrStage
 
 	// A commit writes its postings in the background while appends go on;
@@ -245,8 +247,12 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		}
 	}
 
+	spends := s.findSpends(b, live)
+
 	outIdx := 0
 	nIn, nOut := live.Inputs, live.Outputs
+	k := 0       // the input's place in spends
+	dup := false // a txid of this block is in the table below it
 	for ti := range b.Txs {
 		tx := &b.Txs[ti]
 		txn := live.Txs + uint64(ti)
@@ -273,21 +279,25 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				s.inOut.AppendU64(NoOutput)
 				continue
 			}
-			txin := &tx.Inputs[ii]
-			prev, ok := s.spentTx(txin.PrevTxID[:], txn)
-			if !ok {
-				return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
+			o := spends[k+ii]
+			if o == NoOutput || dup {
+				txin := &tx.Inputs[ii]
+				prev, ok := s.spentTx(txin.PrevTxID[:], txn)
+				if !ok {
+					return fmt.Errorf("%w: block %s: tx %s input %d spends unknown tx %s", ErrNotConnected, b.Hash, tx.TxID, ii, txin.PrevTxID)
+				}
+				first, end := s.txOut.U64(prev), s.txOut.U64(prev+1)
+				if uint64(txin.PrevIndex) >= end-first {
+					return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, end-first)
+				}
+				o = first + uint64(txin.PrevIndex)
 			}
-			first, end := s.txOut.U64(prev), s.txOut.U64(prev+1)
-			if uint64(txin.PrevIndex) >= end-first {
-				return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, end-first)
-			}
-			o := first + uint64(txin.PrevIndex)
 			in += s.outValue.U64(o) & (1<<valueBits - 1)
 			s.outSpent.SetU32(o, uint32(txn)+1)
 			s.inOut.AppendU64(o)
 		}
 		nIn += uint64(len(tx.Inputs))
+		k += len(tx.Inputs)
 
 		for oi := range tx.Outputs {
 			po := &p.Outs[outIdx]
@@ -312,12 +322,66 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		// A repeated txid (two pairs of coinbases, BIP30) needs nothing
 		// more: lookups take the later tx, and after an unwind of it the
 		// earlier one again.
-		if err := s.insert(&s.txIdx, s.txRowHash, hashOfHash(tx.TxID[:]), txn, txn+1); err != nil {
+		seen := false
+		if err := s.put(&s.txIdx, s.txRowHash, txn+1, txn+1, func(t *hashidx.Table) (ok bool) {
+			ok, seen = t.InsertSeeing(hashOfHash(tx.TxID[:]), txn, txn+1)
+			return ok
+		}); err != nil {
 			return err
 		}
+		// The spends found ahead took no account of this block's txids;
+		// they stand unless one of them shares a tag with an earlier tx
+		// (two coinbases with one txid, as before BIP30, or a tag alike).
+		dup = dup || seen
 	}
 	s.handAddrs(p, live.Outputs)
 	return nil
+}
+
+// findSpends returns, for every input of block b (whose first tx, input
+// and output are live's counts), the output it spends when that is an
+// output of an earlier block, NoOutput otherwise (a coinbase, an output of
+// this block, or an error the append reports). It finds them in passes,
+// each prefetching what the next reads (table slots, then tx.out rows, then
+// out.value rows), so that their cache misses overlap rather than come one
+// after another as the append goes.
+func (s *Store) findSpends(b *btc.Block, live Counts) []uint64 {
+	sp := s.w.spends[:0]
+	for ti := range b.Txs {
+		tx := &b.Txs[ti]
+		coinbase := ti == 0 && tx.IsCoinbase()
+		for ii := range tx.Inputs {
+			prev, ok := NoOutput, false
+			if !coinbase {
+				prev, ok = s.spentTx(tx.Inputs[ii].PrevTxID[:], live.Txs)
+			}
+			if !ok {
+				prev = NoOutput
+			} else {
+				s.txOut.Prefetch(prev)
+			}
+			sp = append(sp, prev)
+		}
+	}
+	k := 0
+	for ti := range b.Txs {
+		for _, in := range b.Txs[ti].Inputs {
+			if prev := sp[k]; prev != NoOutput {
+				first, end := s.txOut.U64(prev), live.Outputs
+				if prev+1 < live.Txs {
+					end = s.txOut.U64(prev + 1)
+				}
+				sp[k] = NoOutput
+				if uint64(in.PrevIndex) < end-first {
+					sp[k] = first + uint64(in.PrevIndex)
+					s.outValue.Prefetch(sp[k])
+				}
+			}
+			k++
+		}
+	}
+	s.w.spends = sp
+	return sp
 }
 
 // Pending reports how many bytes of column data await Commit.
