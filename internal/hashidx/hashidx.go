@@ -363,6 +363,22 @@ func (t *Table) InsertSeeing(h, n, rows uint64) (ok, seen bool) {
 	return ok, seen
 }
 
+// Candidate returns the first row below limit in h's run with h's tag: the
+// row a lookup of h will most likely confirm, for the caller to prefetch.
+func (t *Table) Candidate(h, limit uint64) (uint64, bool) {
+	pos, tag := t.place(h)
+	m := uint64(len(t.slots) - 1)
+	for i := pos; ; i = (i + 1) & m {
+		s := atomic.LoadUint64(&t.slots[i])
+		if s == 0 {
+			return 0, false
+		}
+		if n := s&0xffffffff - 1; n < limit && uint32(s>>32) == tag {
+			return n, true
+		}
+	}
+}
+
 // LookupOrInsert is Lookup with limit n and, when no row matches, Insert of
 // row n with rows n+1, in one walk of the slots: it returns the row found,
 // or n with inserted set. It reports ok false when it found no row and the

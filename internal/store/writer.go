@@ -75,11 +75,12 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 // outputs appended since the last commit, the commit in flight, and the
 // goroutine that numbers addresses.
 type writer struct {
-	s        *Store
-	postings []posting // written by the address stage
-	spare    []posting // the postings of the last commit, for reuse
-	spends   []uint64  // findSpends' answer, reused from block to block
-	addrs    addrStage
+	s         *Store
+	postings  []posting // written by the address stage
+	spare     []posting // the postings of the last commit, for reuse
+	spends    []uint64  // findSpends' answer, reused from block to block
+	addrCands []uint64  // the address stage's rows to prefetch
+	addrs     addrStage
 
 	// A commit writes its postings in the background while appends go on;
 	// inflight delivers its result and inflightMeta is what it commits.
@@ -184,6 +185,26 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 			s.addrIdx.Prefetch(p.Outs[i].Key)
 		}
 	}
+	// Then, for the addresses seen before, what confirming them reads:
+	// the ends of their rows, then their bytes.
+	cands := s.w.addrCands[:0]
+	for i := range p.Outs {
+		if p.Outs[i].Addr != nil {
+			if n, ok := s.addrIdx.Candidate(p.Outs[i].Key, nAddr); ok {
+				s.addrEnd.Prefetch(n)
+				if n > 0 {
+					s.addrEnd.Prefetch(n - 1)
+				}
+				cands = append(cands, n)
+			}
+		}
+	}
+	for _, n := range cands {
+		if n > 0 {
+			s.addrData.Prefetch(s.addrEnd.U64(n - 1))
+		}
+	}
+	s.w.addrCands = cands
 	for i := range p.Outs {
 		po := &p.Outs[i]
 		a := NoAddress
