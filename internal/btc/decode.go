@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/spur-forensics/spur/internal/sha256d"
@@ -62,13 +63,20 @@ type Block struct {
 	// The backing arrays of the last decode, which Decode reuses: an
 	// ingest decodes thousands of blocks a second, and fresh arrays for
 	// each would cost more in clearing and collecting than in filling.
-	ins     []TxIn
-	outs    []TxOut
-	spans   []txSpan
+	ins   []TxIn
+	outs  []TxOut
+	spans []txSpan
+}
+
+// hashing is the memory a decode hashes in, from a pool: every decode of a
+// block or a transaction (a fresh Block too) finds it grown already.
+type hashing struct {
+	batch   sha256d.Batch
 	scratch []byte // the txid serializations of segwit transactions
 	level   []byte // a merkle tree level
-	hashes  sha256d.Batch
 }
+
+var hashingPool = sync.Pool{New: func() any { return new(hashing) }}
 
 // txSpan is where a transaction's inputs and outputs lie in the block's
 // backing arrays.
@@ -280,8 +288,9 @@ func (blk *Block) Decode(b []byte) error {
 	if err := blk.decode(b); err != nil {
 		return err
 	}
-	var root Hash
-	root, blk.level = merkleRoot(blk.Txs, blk.level, &blk.hashes)
+	h := hashingPool.Get().(*hashing)
+	root := merkleRoot(blk.Txs, h)
+	hashingPool.Put(h)
 	if root != blk.Header.MerkleRoot {
 		return fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
 	}
@@ -322,7 +331,10 @@ func (blk *Block) decode(b []byte) error {
 	// One backing array each for all inputs and outputs of the block: count
 	// them on the fly and slice at the end.
 	ins, outs := blk.ins[:0], blk.outs[:0]
-	blk.scratch = blk.scratch[:0]
+	h := hashingPool.Get().(*hashing)
+	defer hashingPool.Put(h)
+	h.batch.Grow(2 * int(ntx)) // a txid and at most a wtxid each
+	h.scratch = h.scratch[:0]
 	if cap(ins) == 0 {
 		ins = make([]TxIn, 0, ntx*2)
 		outs = make([]TxOut, 0, ntx*2)
@@ -332,10 +344,10 @@ func (blk *Block) decode(b []byte) error {
 		tx := &blk.Txs[i]
 		*tx = Tx{}
 		sp := txSpan{in: len(ins), out: len(outs)}
-		ins, outs, blk.scratch = d.tx(tx, ins, outs, blk.scratch, &blk.hashes)
+		ins, outs = d.tx(tx, ins, outs, h)
 		if d.err != nil {
 			blk.ins, blk.outs = ins, outs
-			blk.hashes.Reset()
+			h.batch.Reset()
 			return d.err
 		}
 		sp.nin, sp.nout = len(ins)-sp.in, len(outs)-sp.out
@@ -344,7 +356,7 @@ func (blk *Block) decode(b []byte) error {
 	blk.ins, blk.outs = ins, outs
 	d.txIdx = -1
 	// The txids and wtxids, two transactions at a time.
-	blk.hashes.Run()
+	h.batch.Run()
 	for i := range blk.Txs {
 		if tx := &blk.Txs[i]; !tx.Segwit {
 			tx.WTxID = tx.TxID
@@ -373,9 +385,11 @@ func resize[T any](s []T, n int) []T {
 func DecodeTx(b []byte) (*Tx, error) {
 	d := decoder{b: b, what: "transaction", txIdx: -1}
 	tx := &Tx{}
-	var hashes sha256d.Batch
-	ins, outs, _ := d.tx(tx, nil, nil, nil, &hashes)
-	hashes.Run()
+	h := hashingPool.Get().(*hashing)
+	defer hashingPool.Put(h)
+	h.scratch = h.scratch[:0]
+	ins, outs := d.tx(tx, nil, nil, h)
+	h.batch.Run()
 	if !tx.Segwit {
 		tx.WTxID = tx.TxID
 	}
@@ -392,14 +406,14 @@ func DecodeTx(b []byte) (*Tx, error) {
 // tx decodes one transaction at the decoder's offset, appending its inputs
 // and outputs to ins and outs (tx.Inputs and tx.Outputs are left for the
 // caller to slice). A segwit transaction's txid serialization is appended to
-// scratch. Its hashes are queued in hashes: the txid, and the wtxid of a
+// h.scratch. Its hashes are queued in h.batch: the txid, and the wtxid of a
 // segwit transaction (the caller sets a legacy one's to its txid).
-func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *sha256d.Batch) ([]TxIn, []TxOut, []byte) {
+func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, h *hashing) ([]TxIn, []TxOut) {
 	start := d.off
 	tx.Version = int32(d.u32())
 	nin := d.count(41)
 	if d.err != nil {
-		return ins, outs, scratch
+		return ins, outs
 	}
 	var flag byte
 	bodyStart := start + 4 // first byte after version (and segwit marker and flag)
@@ -407,11 +421,11 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *s
 		// BIP144: an empty input list is the segwit marker; the flag follows.
 		flag = d.u8()
 		if d.err != nil {
-			return ins, outs, scratch
+			return ins, outs
 		}
 		if flag != 1 {
 			d.fail(errFlag)
-			return ins, outs, scratch
+			return ins, outs
 		}
 		bodyStart = d.off
 		nin = d.count(41)
@@ -434,7 +448,7 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *s
 	}
 	bodyEnd := d.off
 	if d.err != nil {
-		return ins, outs, scratch
+		return ins, outs
 	}
 	if flag == 1 {
 		any := false
@@ -456,7 +470,7 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *s
 	}
 	tx.LockTime = d.u32()
 	if d.err != nil {
-		return ins, outs, scratch
+		return ins, outs
 	}
 	tx.Raw = d.b[start:d.off:d.off]
 	tx.Size = d.off - start
@@ -465,36 +479,44 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, scratch []byte, hashes *s
 		// txid covers version | inputs and outputs | lock time. An
 		// earlier transaction's copy stays where it is, in this array
 		// or, if append moves it, the old one.
-		n := len(scratch)
-		scratch = append(scratch, d.b[start:start+4]...)
-		scratch = append(scratch, d.b[bodyStart:bodyEnd]...)
-		scratch = append(scratch, d.b[d.off-4:d.off]...)
-		tx.BaseSize = len(scratch) - n
-		hashes.Add(scratch[n:len(scratch):len(scratch)], (*[32]byte)(&tx.TxID))
-		hashes.Add(tx.Raw, (*[32]byte)(&tx.WTxID))
+		if cap(h.scratch) < len(d.b) && len(h.scratch) == 0 {
+			// All of the block's copies fit in its size: grown once,
+			// not by doubling.
+			h.scratch = make([]byte, 0, len(d.b))
+		}
+		n := len(h.scratch)
+		h.scratch = append(h.scratch, d.b[start:start+4]...)
+		h.scratch = append(h.scratch, d.b[bodyStart:bodyEnd]...)
+		h.scratch = append(h.scratch, d.b[d.off-4:d.off]...)
+		end := len(h.scratch)
+		tx.BaseSize = end - n
+		h.batch.Add(h.scratch[n:end:end], (*[32]byte)(&tx.TxID))
+		h.batch.Add(tx.Raw, (*[32]byte)(&tx.WTxID))
 	} else {
 		tx.BaseSize = tx.Size
-		hashes.Add(tx.Raw, (*[32]byte)(&tx.TxID))
+		h.batch.Add(tx.Raw, (*[32]byte)(&tx.TxID))
 	}
-	return ins, outs, scratch
+	return ins, outs
 }
 
 // MerkleRoot computes the merkle root of the transactions' txids, duplicating
 // the last hash of an odd level as Bitcoin does.
 func MerkleRoot(txs []Tx) Hash {
-	root, _ := merkleRoot(txs, nil, new(sha256d.Batch))
-	return root
+	h := hashingPool.Get().(*hashing)
+	defer hashingPool.Put(h)
+	return merkleRoot(txs, h)
 }
 
 // merkleRoot is MerkleRoot working in buf, which it returns for reuse, with
 // hashes: each level's nodes are hashed together, over the level below in
 // place (node i over the pair at 2i).
-func merkleRoot(txs []Tx, buf []byte, hashes *sha256d.Batch) (Hash, []byte) {
+func merkleRoot(txs []Tx, h *hashing) Hash {
 	if len(txs) == 0 {
-		return Hash{}, buf
+		return Hash{}
 	}
 	n := len(txs)
-	buf = resize(buf, 32*(n+1)) // room for the duplicate of an odd level
+	h.level = resize(h.level, 32*(n+1)) // room for the duplicate of an odd level
+	buf := h.level
 	for i := range txs {
 		copy(buf[32*i:], txs[i].TxID[:])
 	}
@@ -504,10 +526,10 @@ func merkleRoot(txs []Tx, buf []byte, hashes *sha256d.Batch) (Hash, []byte) {
 			n++
 		}
 		for i := 0; i < n/2; i++ {
-			hashes.Add(buf[64*i:64*i+64], (*[32]byte)(buf[32*i:32*i+32]))
+			h.batch.Add(buf[64*i:64*i+64], (*[32]byte)(buf[32*i:32*i+32]))
 		}
-		hashes.Run()
+		h.batch.Run()
 		n /= 2
 	}
-	return Hash(buf[:32]), buf
+	return Hash(buf[:32])
 }

@@ -20,6 +20,7 @@ package sha256d
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 )
 
 // iv is SHA-256's initial state.
@@ -62,6 +63,13 @@ type Batch struct {
 func (b *Batch) Add(msg []byte, out *[32]byte) {
 	b.msgs = append(b.msgs, msg)
 	b.outs = append(b.outs, out)
+}
+
+// Grow makes room for n more messages, so that adding them allocates
+// nothing.
+func (b *Batch) Grow(n int) {
+	b.msgs = slices.Grow(b.msgs, n)
+	b.outs = slices.Grow(b.outs, n)
 }
 
 // Len reports the messages queued.
