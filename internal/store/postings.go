@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -159,16 +158,13 @@ func (r *run) bodyOK() bool {
 func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	path := filepath.Join(p.dir, runName(lo, hi))
 	n := uint64(len(pairs))
-	err := writeRunFile(path, n, func(w *bufio.Writer) {
-		var b [8]byte
+	err := writeRunFile(path, n, func(w *runWriter) {
 		for _, q := range pairs {
-			binary.LittleEndian.PutUint32(b[:], q.addr)
-			w.Write(b[:4])
+			w.u32(q.addr)
 		}
-		w.Write(make([]byte, pad8(4*n)-4*n))
+		w.zeros(pad8(4*n) - 4*n)
 		for _, q := range pairs {
-			binary.LittleEndian.PutUint64(b[:], q.out)
-			w.Write(b[:])
+			w.u64(q.out)
 		}
 	})
 	if err != nil {
@@ -177,7 +173,42 @@ func (p *postingIndex) writeRun(lo, hi uint64, pairs []posting) (*run, error) {
 	return openRun(path, lo, hi)
 }
 
-// crcWriter checksums what it writes (below a bufio.Writer, so in large
+// runWriter buffers a run's body for its file: its appends are inlined,
+// where a call to a bufio.Writer for every 4 or 8 bytes is not.
+type runWriter struct {
+	buf []byte
+	w   io.Writer
+	err error // the first error of a write
+}
+
+const runWriterBuf = 1 << 20
+
+func (w *runWriter) u32(v uint32) {
+	if w.buf = binary.LittleEndian.AppendUint32(w.buf, v); len(w.buf) >= runWriterBuf {
+		w.flush()
+	}
+}
+
+func (w *runWriter) u64(v uint64) {
+	if w.buf = binary.LittleEndian.AppendUint64(w.buf, v); len(w.buf) >= runWriterBuf {
+		w.flush()
+	}
+}
+
+func (w *runWriter) zeros(n uint64) {
+	for range n {
+		w.buf = append(w.buf, 0)
+	}
+}
+
+func (w *runWriter) flush() {
+	if len(w.buf) > 0 && w.err == nil {
+		_, w.err = w.w.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+}
+
+// crcWriter checksums what it writes (below a runWriter, so in large
 // pieces).
 type crcWriter struct {
 	w   io.Writer
@@ -192,7 +223,7 @@ func (c *crcWriter) Write(b []byte) (int, error) {
 // writeRunFile writes the run file at path, of n pairs whose body fill
 // writes, through a temporary file, synced and renamed. The header, with
 // the body's checksum, is written last, in front.
-func writeRunFile(path string, n uint64, fill func(w *bufio.Writer)) error {
+func writeRunFile(path string, n uint64, fill func(w *runWriter)) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -200,10 +231,10 @@ func writeRunFile(path string, n uint64, fill func(w *bufio.Writer)) error {
 	}
 	_, err = f.Write(make([]byte, runHeader))
 	body := &crcWriter{w: f}
-	w := bufio.NewWriterSize(body, 1<<20)
+	w := &runWriter{buf: make([]byte, 0, runWriterBuf+8), w: body}
 	fill(w)
-	if err == nil {
-		err = w.Flush() // reports any error of the writes before it
+	if w.flush(); err == nil {
+		err = w.err
 	}
 	if err == nil {
 		_, err = f.WriteAt(runHeaderBytes(n, body.crc), 0)
@@ -315,8 +346,7 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 	}
 	lo, hi := rs[0].lo, rs[len(rs)-1].hi
 	path := filepath.Join(p.dir, runName(lo, hi))
-	err := writeRunFile(path, uint64(n), func(w *bufio.Writer) {
-		var buf [8]byte
+	err := writeRunFile(path, uint64(n), func(w *runWriter) {
 		// Two passes over the same merge order: addresses, then outputs.
 		for pass := 0; pass < 2; pass++ {
 			next := make([]int, len(rs))
@@ -338,15 +368,13 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 					continue
 				}
 				if pass == 0 {
-					binary.LittleEndian.PutUint32(buf[:], r.addrs[k])
-					w.Write(buf[:4])
+					w.u32(r.addrs[k])
 				} else {
-					binary.LittleEndian.PutUint64(buf[:], r.outs[k])
-					w.Write(buf[:])
+					w.u64(r.outs[k])
 				}
 			}
 			if pass == 0 {
-				w.Write(make([]byte, pad8(4*uint64(n))-4*uint64(n)))
+				w.zeros(pad8(4*uint64(n)) - 4*uint64(n))
 			}
 		}
 	})
