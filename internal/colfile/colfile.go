@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -199,6 +200,14 @@ func (c *Column) U32(i uint64) uint32 { return binary.LittleEndian.Uint32(c.Row(
 func (c *Column) AppendU64(v uint64) { c.pending = binary.LittleEndian.AppendUint64(c.pending, v) }
 func (c *Column) AppendU32(v uint32) { c.pending = binary.LittleEndian.AppendUint32(c.pending, v) }
 func (c *Column) AppendRaw(b []byte) { c.pending = append(c.pending, b...) }
+
+// AppendZeros appends n zero bytes.
+func (c *Column) AppendZeros(n int) {
+	c.pending = slices.Grow(c.pending, n)
+	l := len(c.pending)
+	c.pending = c.pending[:l+n]
+	clear(c.pending[l:])
+}
 
 // PendingBytes is the number of appended bytes not yet flushed.
 func (c *Column) PendingBytes() int { return len(c.pending) }

@@ -2,6 +2,10 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -136,5 +140,61 @@ func TestRepeatedTxidSpentInItsBlock(t *testing.T) {
 	}
 	if n, err := s.TxNum(a.Txs[0].TxID); err != nil || n != before.Txs {
 		t.Fatalf("the repeated txid names tx %d (%v), want the later, %d", n, err, before.Txs)
+	}
+}
+
+// An append refuses a block whose last tx spends an unknown tx, an output
+// its tx does not have, pays an amount out of range or more than it spends;
+// the error names the tx, and a rollback leaves the store as it was.
+func TestAppendRefusesInconsistentBlocks(t *testing.T) {
+	s := openTemp(t)
+	commitAll(t, s, mainnetBlocks(t))
+	want, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := chainedBlock(t, s.TipHash(), 3, 6, btc.Hash{}, 0)
+	last := len(good.Txs) - 1
+	spent := good.Txs[last-1].Outputs[0].Value
+	for _, c := range []struct {
+		edit func(tx *btc.Tx)
+		is   error
+		says string
+	}{
+		{func(tx *btc.Tx) { tx.Inputs[0].PrevTxID[5] ^= 1 }, ErrNotConnected, "input 0 spends unknown tx"},
+		{func(tx *btc.Tx) { tx.Inputs[0].PrevIndex = 5 }, ErrCorrupt, "input 0 spends output 5 of tx"},
+		{func(tx *btc.Tx) { tx.Outputs[0].Value = 1 << 60 }, ErrCorrupt, "output 0: value 1152921504606846976 out of range"},
+		{func(tx *btc.Tx) { tx.Outputs[0].Value = spent + 1 }, ErrCorrupt, fmt.Sprintf("spends %d but pays %d", spent, spent+1)},
+	} {
+		txs := slices.Clone(good.Txs)
+		tx := txs[last]
+		tx.Inputs, tx.Outputs = slices.Clone(tx.Inputs), slices.Clone(tx.Outputs)
+		c.edit(&tx)
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs[last] = *d
+		h := good.Header
+		h.MerkleRoot = btc.MerkleRoot(txs)
+		b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.AppendBlock(Prepare(b))
+		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), d.TxID.String()) {
+			t.Fatalf("got %v, want %v saying %q of tx %s", err, c.is, c.says, d.TxID)
+		}
+		if err := s.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Digest(); err != nil || got != want {
+			t.Fatalf("after %q: digest %s (%v), want the store as it was", c.says, got, err)
+		}
+	}
+	// The block as built is accepted.
+	appendAll(t, s, []*btc.Block{good})
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }

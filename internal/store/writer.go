@@ -12,9 +12,10 @@ import (
 	"github.com/spur-forensics/spur/internal/hashidx"
 )
 
-// PreparedBlock is a decoded block with the per-output work that needs no
-// store state already done (script types, addresses, hashes), so that it can
-// run on other cores while the store appends the previous block.
+// PreparedBlock is a decoded block with the work that needs no store state
+// already done (script types, addresses, the rows of the columns that are
+// the block's alone), so that it can run on other cores while the store
+// appends the previous block.
 type PreparedBlock struct {
 	Block *btc.Block
 	Outs  []PreparedOut // every output of the block, in order
@@ -25,6 +26,15 @@ type PreparedBlock struct {
 	// call it when it fails. Block itself is not read after AppendBlock
 	// returns.
 	Done func()
+
+	// The block's rows of tx.hash, tx.wtxid, tx.info and out.value, which
+	// the append copies whole: read field by field from the decoded
+	// transactions, on the core that did not decode them, they cost a
+	// cache miss a transaction.
+	hashes, wtxids, infos, values []byte
+	ins, outs                     []uint32 // each tx's first input and output in the block, and the block's counts
+	paid                          []uint64 // each tx's outputs' sum
+	badTx, badOut                 int      // the first output whose value is out of range (badTx -1: none)
 }
 
 // PreparedOut is one output's script type and address (type byte then
@@ -49,8 +59,27 @@ func Prepare(b *btc.Block) *PreparedBlock {
 func (p *PreparedBlock) Prepare(b *btc.Block) {
 	p.Block = b
 	p.Outs, p.Buf = p.Outs[:0], p.Buf[:0]
+	p.hashes, p.wtxids, p.infos, p.values = p.hashes[:0], p.wtxids[:0], p.infos[:0], p.values[:0]
+	p.ins, p.outs, p.paid = p.ins[:0], p.outs[:0], p.paid[:0]
+	p.badTx, p.badOut = -1, -1
+	var nin, nout uint32
 	for i := range b.Txs {
-		for _, o := range b.Txs[i].Outputs {
+		tx := &b.Txs[i]
+		p.hashes = append(p.hashes, tx.TxID[:]...)
+		if tx.Segwit {
+			p.wtxids = append(p.wtxids, tx.WTxID[:]...)
+		} else {
+			p.wtxids = append(p.wtxids, zeroHash[:]...)
+		}
+		p.infos = binary.LittleEndian.AppendUint32(p.infos, uint32(tx.Size))
+		p.infos = binary.LittleEndian.AppendUint32(p.infos, uint32(tx.Weight()))
+		p.infos = binary.LittleEndian.AppendUint32(p.infos, uint32(tx.Version))
+		p.infos = binary.LittleEndian.AppendUint32(p.infos, tx.LockTime)
+		p.ins, p.outs = append(p.ins, nin), append(p.outs, nout)
+		nin += uint32(len(tx.Inputs))
+		nout += uint32(len(tx.Outputs))
+		var paid uint64
+		for oi, o := range tx.Outputs {
 			t, a, ok := btc.ScriptAddress(o.Script)
 			po := PreparedOut{Type: t}
 			if ok {
@@ -60,8 +89,15 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 				po.end = int32(len(p.Buf))
 			}
 			p.Outs = append(p.Outs, po)
+			if (o.Value < 0 || o.Value >= 1<<valueBits) && p.badTx < 0 {
+				p.badTx, p.badOut = i, oi
+			}
+			paid += uint64(o.Value)
+			p.values = binary.LittleEndian.AppendUint64(p.values, uint64(o.Value)|uint64(t)<<valueBits)
 		}
+		p.paid = append(p.paid, paid)
 	}
+	p.ins, p.outs = append(p.ins, nin), append(p.outs, nout)
 	// Buf no longer moves: point the outputs into it.
 	for i := range p.Outs {
 		if po := &p.Outs[i]; po.end > 0 {
@@ -270,38 +306,33 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 
 	spends := s.findSpends(b, live)
 
-	outIdx := 0
-	nIn, nOut := live.Inputs, live.Outputs
-	k := 0       // the input's place in spends
-	dup := false // a txid of this block is in the table below it
-	for ti := range b.Txs {
-		tx := &b.Txs[ti]
-		txn := live.Txs + uint64(ti)
-		s.txHash.AppendRaw(tx.TxID[:])
-		if tx.Segwit {
-			s.txWtxid.AppendRaw(tx.WTxID[:])
-		} else {
-			s.txWtxid.AppendRaw(zeroHash[:])
-		}
-		s.txIn.AppendU64(nIn)
-		s.txOut.AppendU64(nOut)
+	// The rows that are the block's alone, whole; each tx's inputs then
+	// read the rows of the outputs they spend, this block's too.
+	s.txHash.AppendRaw(p.hashes)
+	s.txWtxid.AppendRaw(p.wtxids)
+	s.txInfo.AppendRaw(p.infos)
+	ntx := len(b.Txs)
+	for ti := range ntx {
+		s.txIn.AppendU64(live.Inputs + uint64(p.ins[ti]))
+		s.txOut.AppendU64(live.Outputs + uint64(p.outs[ti]))
 		s.txHeight.AppendU32(uint32(height))
-		var info [16]byte
-		binary.LittleEndian.PutUint32(info[0:], uint32(tx.Size))
-		binary.LittleEndian.PutUint32(info[4:], uint32(tx.Weight()))
-		binary.LittleEndian.PutUint32(info[8:], uint32(tx.Version))
-		binary.LittleEndian.PutUint32(info[12:], tx.LockTime)
-		s.txInfo.AppendRaw(info[:])
+	}
+	s.outValue.AppendRaw(p.values)
+	s.outSpent.AppendZeros(4 * int(p.outs[ntx]))
 
-		var in, out uint64
-		coinbase := ti == 0 && tx.IsCoinbase()
-		for ii := range tx.Inputs {
+	dup := false // a txid of this block is in the table below it
+	for ti := range ntx {
+		txn := live.Txs + uint64(ti)
+		var in uint64
+		coinbase := ti == 0 && b.Txs[0].IsCoinbase()
+		for k := p.ins[ti]; k < p.ins[ti+1]; k++ {
 			if coinbase {
 				s.inOut.AppendU64(NoOutput)
 				continue
 			}
-			o := spends[k+ii]
+			o := spends[k]
 			if o == NoOutput || dup {
+				tx, ii := &b.Txs[ti], k-p.ins[ti]
 				txin := &tx.Inputs[ii]
 				prev, ok := s.spentTx(txin.PrevTxID[:], txn)
 				if !ok {
@@ -317,35 +348,25 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 			s.outSpent.SetU32(o, uint32(txn)+1)
 			s.inOut.AppendU64(o)
 		}
-		nIn += uint64(len(tx.Inputs))
-		k += len(tx.Inputs)
-
-		for oi := range tx.Outputs {
-			po := &p.Outs[outIdx]
-			outIdx++
-			v := tx.Outputs[oi].Value
-			if v < 0 || v >= 1<<valueBits {
-				return fmt.Errorf("%w: block %s: tx %s output %d: value %d out of range", ErrCorrupt, b.Hash, tx.TxID, oi, v)
-			}
-			out += uint64(v)
-			s.outValue.AppendU64(uint64(v) | uint64(po.Type)<<valueBits)
-			s.outSpent.AppendU32(0)
-			nOut++
+		if ti == p.badTx {
+			tx := &b.Txs[ti]
+			return fmt.Errorf("%w: block %s: tx %s output %d: value %d out of range", ErrCorrupt, b.Hash, tx.TxID, p.badOut, tx.Outputs[p.badOut].Value)
 		}
 		var fee uint64
-		if !coinbase {
+		if out := p.paid[ti]; !coinbase {
 			if in < out {
-				return fmt.Errorf("%w: block %s: tx %s spends %d but pays %d", ErrCorrupt, b.Hash, tx.TxID, in, out)
+				return fmt.Errorf("%w: block %s: tx %s spends %d but pays %d", ErrCorrupt, b.Hash, b.Txs[ti].TxID, in, out)
 			}
 			fee = in - out
 		}
 		s.txFee.AppendU64(fee)
+		txid := p.hashes[32*ti : 32*ti+32]
 		// A repeated txid (two pairs of coinbases, BIP30) needs nothing
 		// more: lookups take the later tx, and after an unwind of it the
 		// earlier one again.
 		seen := false
 		if err := s.put(&s.txIdx, s.txRowHash, txn+1, txn+1, func(t *hashidx.Table) (ok bool) {
-			ok, seen = t.InsertSeeing(hashOfHash(tx.TxID[:]), txn, txn+1)
+			ok, seen = t.InsertSeeing(hashOfHash(txid), txn, txn+1)
 			return ok
 		}); err != nil {
 			return err
