@@ -33,6 +33,8 @@ type PreparedBlock struct {
 	// cache miss a transaction.
 	hashes, wtxids, infos, values []byte
 	ins, outs                     []uint32 // each tx's first input and output in the block, and the block's counts
+	prevKeys                      []uint64 // each input's spent txid's hash in the txid table
+	prevIdx                       []uint32 // each input's spent output's index in its tx
 	paid                          []uint64 // each tx's outputs' sum
 	badTx, badOut                 int      // the first output whose value is out of range (badTx -1: none)
 }
@@ -61,6 +63,7 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 	p.Outs, p.Buf = p.Outs[:0], p.Buf[:0]
 	p.hashes, p.wtxids, p.infos, p.values = p.hashes[:0], p.wtxids[:0], p.infos[:0], p.values[:0]
 	p.ins, p.outs, p.paid = p.ins[:0], p.outs[:0], p.paid[:0]
+	p.prevKeys, p.prevIdx = p.prevKeys[:0], p.prevIdx[:0]
 	p.badTx, p.badOut = -1, -1
 	var nin, nout uint32
 	for i := range b.Txs {
@@ -76,6 +79,10 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 		p.infos = binary.LittleEndian.AppendUint32(p.infos, uint32(tx.Version))
 		p.infos = binary.LittleEndian.AppendUint32(p.infos, tx.LockTime)
 		p.ins, p.outs = append(p.ins, nin), append(p.outs, nout)
+		for ii := range tx.Inputs {
+			p.prevKeys = append(p.prevKeys, hashOfHash(tx.Inputs[ii].PrevTxID[:]))
+			p.prevIdx = append(p.prevIdx, tx.Inputs[ii].PrevIndex)
+		}
 		nin += uint32(len(tx.Inputs))
 		nout += uint32(len(tx.Outputs))
 		var paid uint64
@@ -298,13 +305,13 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	// txids, miss the cache on a long chain: start them all at once (as the
 	// address stage does).
 	for ti := range b.Txs {
-		s.txIdx.Prefetch(hashOfHash(b.Txs[ti].TxID[:]))
-		for ii := range b.Txs[ti].Inputs {
-			s.txIdx.Prefetch(hashOfHash(b.Txs[ti].Inputs[ii].PrevTxID[:]))
-		}
+		s.txIdx.Prefetch(hashOfHash(p.hashes[32*ti:]))
+	}
+	for _, key := range p.prevKeys {
+		s.txIdx.Prefetch(key)
 	}
 
-	spends := s.findSpends(b, live)
+	spends := s.findSpends(p, live)
 
 	// The rows that are the block's alone, whole; each tx's inputs then
 	// read the rows of the outputs they spend, this block's too.
@@ -380,46 +387,52 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	return nil
 }
 
-// findSpends returns, for every input of block b (whose first tx, input
+// findSpends returns, for every input of block p (whose first tx, input
 // and output are live's counts), the output it spends when that is an
 // output of an earlier block, NoOutput otherwise (a coinbase, an output of
 // this block, or an error the append reports). It finds them in passes,
 // each prefetching what the next reads (table slots, then tx.out rows, then
 // out.value rows), so that their cache misses overlap rather than come one
 // after another as the append goes.
-func (s *Store) findSpends(b *btc.Block, live Counts) []uint64 {
+func (s *Store) findSpends(p *PreparedBlock, live Counts) []uint64 {
+	b := p.Block
 	sp := s.w.spends[:0]
-	for ti := range b.Txs {
-		tx := &b.Txs[ti]
-		coinbase := ti == 0 && tx.IsCoinbase()
-		for ii := range tx.Inputs {
-			prev, ok := NoOutput, false
-			if !coinbase {
-				prev, ok = s.spentTx(tx.Inputs[ii].PrevTxID[:], live.Txs)
-			}
-			if !ok {
-				prev = NoOutput
-			} else {
-				s.txOut.Prefetch(prev)
-			}
-			sp = append(sp, prev)
+	first := 0 // the first input that is not a coinbase's
+	if b.Txs[0].IsCoinbase() {
+		first = len(b.Txs[0].Inputs)
+		for range first {
+			sp = append(sp, NoOutput)
 		}
 	}
-	k := 0
-	for ti := range b.Txs {
-		for _, in := range b.Txs[ti].Inputs {
-			if prev := sp[k]; prev != NoOutput {
-				first, end := s.txOut.U64(prev), live.Outputs
-				if prev+1 < live.Txs {
-					end = s.txOut.U64(prev + 1)
-				}
-				sp[k] = NoOutput
-				if uint64(in.PrevIndex) < end-first {
-					sp[k] = first + uint64(in.PrevIndex)
-					s.outValue.Prefetch(sp[k])
-				}
+	ti := 0
+	for k := first; k < len(p.prevKeys); k++ {
+		// A lone candidate is taken as it is; several are confirmed
+		// against the input's txid.
+		prev, ok := s.txIdx.LookupPresent(p.prevKeys[k], live.Txs, func(n uint64) bool {
+			for p.ins[ti+1] <= uint32(k) {
+				ti++
 			}
-			k++
+			return bytes.Equal(s.txHash.Row(n), b.Txs[ti].Inputs[uint32(k)-p.ins[ti]].PrevTxID[:])
+		})
+		if !ok {
+			prev = NoOutput
+		} else {
+			s.txOut.Prefetch(prev)
+		}
+		sp = append(sp, prev)
+	}
+	for k, prev := range sp {
+		if prev == NoOutput {
+			continue
+		}
+		start, end := s.txOut.U64(prev), live.Outputs
+		if prev+1 < live.Txs {
+			end = s.txOut.U64(prev + 1)
+		}
+		sp[k] = NoOutput
+		if idx := uint64(p.prevIdx[k]); idx < end-start {
+			sp[k] = start + idx
+			s.outValue.Prefetch(sp[k])
 		}
 	}
 	s.w.spends = sp
