@@ -431,7 +431,24 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, h *hashing) ([]TxIn, []Tx
 		nin = d.count(41)
 	}
 	firstIn := len(ins)
+	b := d.b
 	for i := uint64(0); i < nin && d.err == nil; i++ {
+		// The common input whole, when its script's length takes one
+		// byte and all of it is there; any other the field readers take,
+		// and they name where it goes wrong.
+		if off := d.off; off+41 <= len(b) && b[off+36] < 0xfd {
+			script := off + 37
+			if end := script + int(b[off+36]) + 4; end <= len(b) {
+				ins = append(ins, TxIn{
+					PrevTxID:  Hash(b[off : off+32]),
+					PrevIndex: binary.LittleEndian.Uint32(b[off+32:]),
+					ScriptSig: b[script : end-4 : end-4],
+					Sequence:  binary.LittleEndian.Uint32(b[end-4:]),
+				})
+				d.off = end
+				continue
+			}
+		}
 		var in TxIn
 		in.PrevTxID = d.hash()
 		in.PrevIndex = d.u32()
@@ -441,6 +458,13 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, h *hashing) ([]TxIn, []Tx
 	}
 	nout := d.count(9)
 	for i := uint64(0); i < nout && d.err == nil; i++ {
+		if off := d.off; off+9 <= len(b) && b[off+8] < 0xfd {
+			if end := off + 9 + int(b[off+8]); end <= len(b) {
+				outs = append(outs, TxOut{Value: int64(binary.LittleEndian.Uint64(b[off:])), Script: b[off+9 : end : end]})
+				d.off = end
+				continue
+			}
+		}
 		var out TxOut
 		out.Value = int64(d.u64())
 		out.Script = d.varBytes()
