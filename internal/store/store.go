@@ -175,8 +175,9 @@ func (s *Store) openColumns(open func(name string, width int) (*colfile.Column, 
 		s.cols = append(s.cols, col)
 	}
 	s.outSpent.SetLazy()
-	// The columns an ingest writes and never reads.
-	for _, c := range []*colfile.Column{s.txWtxid, s.txIn, s.txHeight, s.txInfo, s.txFee, s.inOut, s.outAddr} {
+	// The columns an ingest writes and does not read back (tx.hash only
+	// when a table grows, or confirms one of several candidates).
+	for _, c := range []*colfile.Column{s.txHash, s.txWtxid, s.txIn, s.txHeight, s.txInfo, s.txFee, s.inOut, s.outAddr} {
 		c.SetCold()
 	}
 	for _, c := range s.cols {
