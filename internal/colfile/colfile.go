@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
 	"unsafe"
 
 	"github.com/spur-forensics/spur/internal/prefetch"
