@@ -34,21 +34,9 @@ func Sum(m []byte) [32]byte {
 		first := sha256.Sum256(m)
 		return sha256.Sum256(first[:])
 	}
-	var l lane
-	var h [32]byte
-	for pass := 0; pass < 2; pass++ {
-		l.start(m, 0)
-		for {
-			p, n := l.next()
-			blocks1(&l.s, p, n)
-			if l.advance(n) {
-				break
-			}
-		}
-		l.sum(&h)
-		m = h[:]
-	}
-	return h
+	var h [1][32]byte
+	shaAll([][]byte{m}, h[:])
+	return h[0]
 }
 
 // A Batch collects messages and computes their double SHA-256 together.
@@ -56,8 +44,7 @@ func Sum(m []byte) [32]byte {
 type Batch struct {
 	msgs   [][]byte
 	outs   []*[32]byte
-	first  [][32]byte // the first hashes
-	second [][]byte   // first hashes as messages
+	hashes [][32]byte // the hashes, before they go to outs
 }
 
 // Add queues msg, whose hash Run writes to out. msg must not change until
@@ -91,26 +78,18 @@ func (b *Batch) Run() {
 	if n == 0 {
 		return
 	}
+	// Outs may overlap messages: hash everything first.
+	b.hashes = resize(b.hashes, n)
 	if !accelerated {
-		// Outs may overlap messages: hash everything first.
-		b.first = resize(b.first, n)
 		for i, m := range b.msgs {
 			first := sha256.Sum256(m)
-			b.first[i] = sha256.Sum256(first[:])
+			b.hashes[i] = sha256.Sum256(first[:])
 		}
 	} else {
-		b.first = resize(b.first, n)
-		shaAll(b.msgs, b.first)
-		b.second = b.second[:0]
-		for i := range b.first {
-			b.second = append(b.second, b.first[i][:])
-		}
-		// In place: a lane copies each 32-byte message before it
-		// writes any hash.
-		shaAll(b.second, b.first)
+		shaAll(b.msgs, b.hashes)
 	}
 	for i, out := range b.outs {
-		*out = b.first[i]
+		*out = b.hashes[i]
 	}
 	b.Reset()
 }
@@ -122,14 +101,16 @@ func resize[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
-// A lane hashes one message at a time: its whole blocks straight from the
-// message, then the rest and the padding from tail.
+// A lane double-hashes one message at a time: the whole blocks straight
+// from the message, then the rest and the padding from tail; then the
+// first hash, with its padding, from tail.
 type lane struct {
 	s     [8]uint32
 	body  []byte // whole blocks not yet hashed
 	tail  [128]byte
-	t, nt int // next block of tail, blocks in tail
-	idx   int // the message's index
+	t, nt int  // next block of tail, blocks in tail
+	idx   int  // the message's index
+	again bool // the first hash is under way
 }
 
 func (l *lane) start(m []byte, idx int) {
@@ -145,7 +126,24 @@ func (l *lane) start(m []byte, idx int) {
 	clear(l.tail[r+1 : end-8])
 	binary.BigEndian.PutUint64(l.tail[end-8:end], uint64(len(m))<<3)
 	l.t, l.nt = 0, end/64
-	l.idx = idx
+	l.idx, l.again = idx, true
+}
+
+// end ends a pass: after the first, it sets up the second, over the first
+// hash; after the second, it writes the hash to out and reports true.
+func (l *lane) end(out [][32]byte) bool {
+	if !l.again {
+		l.sum(&out[l.idx])
+		return true
+	}
+	for i, w := range l.s {
+		binary.BigEndian.PutUint32(l.tail[4*i:], w)
+	}
+	l.tail[32] = 0x80
+	clear(l.tail[33:56])
+	binary.BigEndian.PutUint64(l.tail[56:64], 32<<3)
+	l.s, l.body, l.t, l.nt, l.again = iv, nil, 0, 1, false
+	return false
 }
 
 // next returns where the lane's next blocks are and how many are there.
@@ -172,9 +170,9 @@ func (l *lane) sum(out *[32]byte) {
 	}
 }
 
-// shaAll writes SHA-256(msgs[i]) to out[i], two messages at a time: when
-// one lane's message ends, the lane takes the next message while the other
-// goes on with its own.
+// shaAll writes SHA-256(SHA-256(msgs[i])) to out[i], two messages at a
+// time: when one lane's message ends, the lane takes the next message while
+// the other goes on with its own. out must not overlap msgs.
 func shaAll(msgs [][]byte, out [][32]byte) {
 	var a, b lane
 	if len(msgs) == 0 {
@@ -192,15 +190,13 @@ func shaAll(msgs [][]byte, out [][32]byte) {
 		pb, nb := b.next()
 		k := min(na, nb)
 		blocks2(&a.s, &b.s, pa, pb, k)
-		if a.advance(k) {
-			a.sum(&out[a.idx])
+		if a.advance(k) && a.end(out) {
 			if aOn = next < len(msgs); aOn {
 				a.start(msgs[next], next)
 				next++
 			}
 		}
-		if b.advance(k) {
-			b.sum(&out[b.idx])
+		if b.advance(k) && b.end(out) {
 			if bOn = next < len(msgs); bOn {
 				b.start(msgs[next], next)
 				next++
@@ -214,10 +210,9 @@ func shaAll(msgs [][]byte, out [][32]byte) {
 		for {
 			p, n := l.next()
 			blocks1(&l.s, p, n)
-			if l.advance(n) {
+			if l.advance(n) && l.end(out) {
 				break
 			}
 		}
-		l.sum(&out[l.idx])
 	}
 }
