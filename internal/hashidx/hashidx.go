@@ -282,7 +282,9 @@ func (t *Table) Lookup(h, limit uint64, match func(n uint64) bool) (uint64, bool
 // h's run) must then be it, and is taken without match. With several, match
 // decides as in Lookup. For a key that is not in fact there, a lone
 // candidate is a different key whose hash shares the slot's run and all 32
-// bits of the tag: about one chance in 2^32 per slot of the run.
+// bits of the tag (about one chance in 2^32 per slot of the run), or the
+// dead entry of the key itself, left by a rollback, whose row a later key
+// took.
 func (t *Table) LookupPresent(h, limit uint64, match func(n uint64) bool) (uint64, bool) {
 	pos, tag := t.place(h)
 	m := uint64(len(t.slots) - 1)

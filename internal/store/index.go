@@ -41,8 +41,9 @@ func (s *Store) findTx(id []byte, limit uint64) (uint64, bool) {
 // spentTx is findTx for the tx an input spends, which a valid chain has
 // below limit: a lone candidate in the table is taken without reading its
 // txid from tx.hash, a cache miss per input on a long chain. An input of an
-// invalid chain that spends a tx never seen is still refused, but for about
-// one chance in 2^32 (hashidx.LookupPresent).
+// invalid chain that spends a tx it does not hold is still refused, but for
+// about one chance in 2^32, or when the tx was in blocks since unwound (its
+// dead entry names the row a later tx took: hashidx.LookupPresent).
 func (s *Store) spentTx(id []byte, limit uint64) (uint64, bool) {
 	return s.txIdx.LookupPresent(hashOfHash(id), limit, s.txIs(id))
 }
