@@ -285,12 +285,12 @@ func DecodeBlock(b []byte) (*Block, error) {
 // transactions, inputs and outputs: nothing from blk's last decode may be
 // in use any more.
 func (blk *Block) Decode(b []byte) error {
-	if err := blk.decode(b); err != nil {
+	h := hashingPool.Get().(*hashing)
+	defer hashingPool.Put(h)
+	if err := blk.decode(b, h); err != nil {
 		return err
 	}
-	h := hashingPool.Get().(*hashing)
 	root := merkleRoot(blk.Txs, h)
-	hashingPool.Put(h)
 	if root != blk.Header.MerkleRoot {
 		return fmt.Errorf("%w: block %s: merkle root %s, header says %s", ErrCorrupt, blk.Hash, root, blk.Header.MerkleRoot)
 	}
@@ -301,13 +301,16 @@ func (blk *Block) Decode(b []byte) error {
 // the merkle root.
 func DecodeBlockNoCheck(b []byte) (*Block, error) {
 	blk := new(Block)
-	if err := blk.decode(b); err != nil {
+	h := hashingPool.Get().(*hashing)
+	defer hashingPool.Put(h)
+	if err := blk.decode(b, h); err != nil {
 		return nil, err
 	}
 	return blk, nil
 }
 
-func (blk *Block) decode(b []byte) error {
+// decode is DecodeBlockNoCheck into blk, hashing in h.
+func (blk *Block) decode(b []byte, h *hashing) error {
 	d := decoder{b: b, what: "block header", txIdx: -1}
 	blk.Raw = b
 	blk.Header = d.header()
@@ -331,8 +334,6 @@ func (blk *Block) decode(b []byte) error {
 	// One backing array each for all inputs and outputs of the block: count
 	// them on the fly and slice at the end.
 	ins, outs := blk.ins[:0], blk.outs[:0]
-	h := hashingPool.Get().(*hashing)
-	defer hashingPool.Put(h)
 	h.batch.Grow(2 * int(ntx)) // a txid and at most a wtxid each
 	h.scratch = h.scratch[:0]
 	if cap(ins) == 0 {

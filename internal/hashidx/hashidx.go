@@ -320,25 +320,14 @@ const maxProbe = 1 << 14
 // is too long. Slots naming rows at or past rows (the caller's count, n
 // included) are free. The caller makes room with Grow first when Full(rows).
 func (t *Table) Insert(h, n, rows uint64) bool {
-	pos, tag := t.place(h)
-	m := uint64(len(t.slots) - 1)
-	v := uint64(tag)<<32 | (n + 1)
-	i := pos
-	for range maxProbe {
-		s := atomic.LoadUint64(&t.slots[i])
-		if s == 0 || s&0xffffffff-1 >= rows {
-			atomic.StoreUint64(&t.slots[i], v)
-			return true
-		}
-		i = (i + 1) & m
-	}
-	return false
+	ok, _ := t.InsertSeeing(h, n, rows)
+	return ok
 }
 
 // InsertSeeing is Insert that also reports whether another row below rows
 // shares h's tag in h's run: a row of the same key, or of a key whose hash
-// shares the tag. It walks the run to its end rather than to the first free
-// slot.
+// shares the tag. It walks the run to its end (in a table without dead
+// entries, as a growth builds, that is the first free slot anyway).
 func (t *Table) InsertSeeing(h, n, rows uint64) (ok, seen bool) {
 	pos, tag := t.place(h)
 	m := uint64(len(t.slots) - 1)
