@@ -3,6 +3,7 @@ package btc
 import (
 	"bytes"
 	"compress/bzip2"
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,10 +38,14 @@ func (r BlockRef) String() string {
 // key of its directory), or a single raw block. Files whose name ends in
 // .bz2 are decompressed into memory.
 //
-// Blocks are read from a file with pread, into the caller's buffer, not
-// through a memory mapping: a mapped file's pages count in the process's
-// resident memory as they are read, and releasing them block by block
-// (MADV_DONTNEED) cost more than the copy (BENCHMARKS.md).
+// An ingest maps each file while it takes blocks from it (Map, Bytes,
+// Unmap): an unobfuscated block is decoded in place, sparing the kernel's
+// copy of every byte that a pread makes, and an obfuscated one is unmasked
+// from the mapping into the caller's buffer in one pass. It unmaps a file
+// as soon as it has stored the file's last block, since mapped pages count
+// in the process's resident memory until then; releasing them block by
+// block (MADV_DONTNEED) cost more than the copy (BENCHMARKS.md). Elsewhere
+// blocks are read with pread (Read).
 type BlockFile struct {
 	Name   string
 	r      io.ReaderAt
@@ -48,12 +53,53 @@ type BlockFile struct {
 	key    []byte // xor key, nil when none
 	closer io.Closer
 	framed bool
+	osf    *os.File // nil for a file decompressed or given in memory
+
+	mu     sync.Mutex
+	data   []byte // the file's mapping, nil when not mapped
+	stream []byte // the key repeated, to unmask a chunk at a time
 }
 
-// Close closes the underlying file.
+// Close unmaps and closes the underlying file.
 func (f *BlockFile) Close() error {
+	err := f.Unmap()
 	if f.closer != nil {
-		return f.closer.Close()
+		return errors.Join(err, f.closer.Close())
+	}
+	return err
+}
+
+// Map maps the file read-only, if it is a file on disk and not mapped yet,
+// so that Bytes takes blocks from the mapping. It is a no-op for a file
+// decompressed or given in memory, and for one that cannot be mapped, which
+// Bytes then reads. The file must not shrink while mapped: Bitcoin Core
+// only appends to its files and trims the zeros past the last block.
+func (f *BlockFile) Map() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.data != nil || f.osf == nil || f.size == 0 || f.size != int64(int(f.size)) {
+		return
+	}
+	data, err := unix.Mmap(int(f.osf.Fd()), 0, int(f.size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return
+	}
+	// Read ahead of the faults, as for a sequential read.
+	unix.Madvise(data, unix.MADV_SEQUENTIAL)
+	f.data = data
+}
+
+// Unmap undoes Map. Blocks that Bytes returned in place are no longer valid.
+func (f *BlockFile) Unmap() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.data == nil {
+		return nil
+	}
+	err := unix.Munmap(f.data)
+	f.data = nil
+	if err != nil {
+		return fmt.Errorf("btc: %s: %w", f.Name, err)
 	}
 	return nil
 }
@@ -74,10 +120,7 @@ func (f *BlockFile) ReadAt(p []byte, off int64) error {
 		return fmt.Errorf("btc: %s: offset %d: %w", f.Name, off, err)
 	}
 	if f.key != nil {
-		k := int64(len(f.key))
-		for i := range p {
-			p[i] ^= f.key[(off+int64(i))%k]
-		}
+		f.unmask(p, p, off)
 	}
 	return nil
 }
@@ -93,6 +136,44 @@ func (r BlockRef) Read(buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// Bytes returns the block that ref points at. When its file is mapped (Map)
+// and not obfuscated, it is the mapping's bytes, valid until Unmap;
+// otherwise it is read, or unmasked from the mapping, into buf (grown as
+// needed).
+func (r BlockRef) Bytes(buf []byte) ([]byte, error) {
+	f := r.File
+	f.mu.Lock()
+	data := f.data
+	f.mu.Unlock()
+	end := r.Offset + int64(r.Size)
+	if data == nil || end > int64(len(data)) {
+		return r.Read(buf)
+	}
+	in := data[r.Offset:end:end]
+	if f.key == nil {
+		return in, nil
+	}
+	if cap(buf) < len(in) {
+		buf = make([]byte, len(in))
+	}
+	buf = buf[:len(in)]
+	f.unmask(buf, in, r.Offset)
+	return buf, nil
+}
+
+// unmask sets out to in, the bytes at offset off of the file, xored with
+// the key. out and in may be the same.
+func (f *BlockFile) unmask(out, in []byte, off int64) {
+	// The stream is a whole number of keys: started at off's phase, it
+	// stays in phase chunk after chunk.
+	phase := int(off % int64(len(f.key)))
+	for n := 0; n < len(in); {
+		k := subtle.XORBytes(out[n:], in[n:], f.stream[phase:])
+		n += k
+		phase = (phase + k) % len(f.key)
+	}
 }
 
 // ReadXorKey reads the obfuscation key Bitcoin Core 28+ keeps in
@@ -168,6 +249,9 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 
 func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 	f := &BlockFile{Name: name, key: key}
+	if key != nil {
+		f.stream = bytes.Repeat(key, 512/len(key))
+	}
 	if strings.HasSuffix(name, ".bz2") {
 		raw, err := os.Open(name)
 		if err != nil {
@@ -189,7 +273,7 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 			osf.Close()
 			return nil, fmt.Errorf("btc: %w", err)
 		}
-		f.r, f.size, f.closer = osf, st.Size(), osf
+		f.r, f.size, f.closer, f.osf = osf, st.Size(), osf, osf
 		// Blocks are read mostly in file order: a larger read-ahead.
 		unix.Fadvise(int(osf.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/holiman/uint256"
@@ -224,13 +225,32 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 		return nil, err
 	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
-	fetch := func(_ context.Context, i int, buf []byte) ([]byte, fmt.Stringer, error) {
+	// Each file is mapped while its blocks are in flight: from the fetch
+	// of its first block of the run to the store's end with its last.
+	var mu sync.Mutex
+	left := map[*btc.BlockFile]int{}
+	for _, b := range plan.Blocks {
+		left[b.File]++
+	}
+	src := source{n: len(plan.Blocks)}
+	src.fetch = func(_ context.Context, i int, buf []byte) ([]byte, fmt.Stringer, error) {
 		ref := &plan.Blocks[i]
-		raw, err := ref.Read(buf)
+		ref.File.Map()
+		raw, err := ref.Bytes(buf)
 		return raw, ref, err
 	}
-	size := func(i int) int { return int(plan.Blocks[i].Size) }
-	err = apply(ctx, s, len(plan.Blocks), fetch, size, &opts, st, bar)
+	src.size = func(i int) int { return int(plan.Blocks[i].Size) }
+	src.done = func(i int) {
+		f := plan.Blocks[i].File
+		mu.Lock()
+		left[f]--
+		last := left[f] == 0
+		mu.Unlock()
+		if last {
+			f.Unmap()
+		}
+	}
+	err = apply(ctx, s, src, &opts, st, bar)
 	bar.Done()
 	st.finish(s, start)
 	return st, err

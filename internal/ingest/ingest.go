@@ -123,13 +123,24 @@ func groupBlocks(i, n int, size func(int) int) int {
 	return max(k, 1)
 }
 
-// apply fetches n blocks in order through fetch, decoding them on all
-// workers, and appends them to the store, committing as it goes. On error it
-// keeps what was committed, drops the rest, and returns the error.
-//
-// size, when not nil, gives block sizes, for grouping and for reading the
-// blocks into buffers from an arena.
-func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size func(int) int, opts *Options, st *Stats, bar *progress.Bar) error {
+// source is where apply takes a run's blocks from.
+type source struct {
+	n     int // blocks
+	fetch fetchFunc
+	// size, when not nil, gives block sizes, for grouping and for reading
+	// the blocks into buffers from an arena.
+	size func(i int) int
+	// done, when not nil, learns that block i is stored and its bytes no
+	// longer used; blocks are done in order.
+	done func(i int)
+}
+
+// apply fetches the source's blocks in order, decoding them on all
+// workers, and appends them to the store, committing as it goes. On error,
+// or when ctx ends, it keeps what was committed, drops the rest, and
+// returns the error; the store then uses no block's bytes.
+func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *Stats, bar *progress.Bar) error {
+	n, fetch, size := src.n, src.fetch, src.size
 	if n == 0 {
 		return nil
 	}
@@ -192,9 +203,13 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 						rs = rs[:k+1]
 						break
 					}
+					i := r.i
 					p.Done = func() {
 						if ar != nil {
 							ar.release(end) // blocks are done in order
+						}
+						if src.done != nil {
+							src.done(i)
 						}
 						prepared.Put(p)
 					}
@@ -219,7 +234,7 @@ func apply(ctx context.Context, s *store.Store, n int, fetch fetchFunc, size fun
 		select {
 		case rs = <-j.done:
 		case <-ctx.Done():
-			return ctx.Err()
+			return errors.Join(ctx.Err(), s.Rollback())
 		}
 		for _, r := range rs {
 			if err := com.append(ctx, r); err != nil {
@@ -275,5 +290,10 @@ func (c *committer) append(ctx context.Context, r result) error {
 		}
 		c.lastCommit, c.sinceCommit = time.Now(), 0
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		// Rolled back, as on an error, so that the store is done with
+		// every block it was given before the run returns.
+		return errors.Join(err, c.s.Rollback())
+	}
+	return nil
 }

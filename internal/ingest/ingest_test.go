@@ -441,3 +441,50 @@ func TestTablesAfterUnwindAndPowerLoss(t *testing.T) {
 		t.Fatalf("side chain tip: height %d, %v", h, err)
 	}
 }
+
+// cancelOnWrite cancels a context at the progress bar's first draw, which
+// follows the run's first append.
+type cancelOnWrite context.CancelFunc
+
+func (c cancelOnWrite) Write(p []byte) (int, error) { c(); return len(p), nil }
+
+// TestCancelledIngest ends an ingest of a blk file on disk (mapped while
+// its blocks are in flight) after its first block: the run returns the
+// context's error once the store is done with every block it was given
+// (the file is then unmapped), keeps what it committed (that block), and a
+// rerun makes the store a single run makes.
+func TestCancelledIngest(t *testing.T) {
+	f, err := os.Open(sample("blk_0_to_14131.dat.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(bzip2.NewReader(f))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := t.TempDir()
+	os.WriteFile(filepath.Join(blocks, "blk00000.dat"), raw, 0o644)
+
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = Files(ctx, s, []string{blocks}, Options{CommitEvery: 1, Progress: cancelOnWrite(cancel)})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v", err)
+	}
+	if h := s.Height(); h != 0 {
+		t.Fatalf("cancelled after its first block, committed, the run left height %d", h)
+	}
+	if _, err := Files(context.Background(), s, []string{blocks}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	whole := openStore(t, t.TempDir())
+	if _, err := Files(context.Background(), whole, []string{blocks}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, s) != digest(t, whole) {
+		t.Fatal("a cancelled run, resumed, differs from a single run")
+	}
+}

@@ -92,7 +92,7 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
 		}
-		err = apply(ctx, s, n, fetch, nil, opts, st, bar)
+		err = apply(ctx, s, source{n: n, fetch: fetch}, opts, st, bar)
 		if (errors.Is(err, store.ErrNotConnected) || chainMoved(err)) && round < 5 {
 			continue
 		}
