@@ -90,7 +90,9 @@ memory, then times on the same bytes: double SHA-256 over every block; btcd's
 wire.MsgBlock decoding plus TxHash() of every transaction, on one core and on
 all cores; spur's decoder; and a full spur ingest into a fresh store in a
 child process (decode, hash, store, index, spend linkage), whose peak RSS and
-bytes on disk per input and output it reports, at half and at full length.`,
+bytes on disk per input and output it reports, at half and at full length.
+The timings in this process collect garbage every 256 MiB, so that the
+baselines reuse memory rather than take more while the blocks are held.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			net, err := btc.LookupNetwork(network)
@@ -205,6 +207,14 @@ func benchIngest(paths []string, net *btc.Network, tmp string, rounds int) (*ben
 	for _, f := range files {
 		f.Close()
 	}
+	// With the blocks held in memory the collector would wait for the heap
+	// to double: the baselines' garbage, btcd's above all, would take as
+	// much memory again, never touched before, whose first touch can cost
+	// more than the decoding (BENCHMARKS.md, "Memory on this machine";
+	// btcd's time on the largest chain 19.5-22.9 s so, 12.3-13 s in warm
+	// memory). Collect every 256 MiB of garbage instead, so that it reuses
+	// memory as a decoder holding a block at a time does.
+	defer debug.SetGCPercent(debug.SetGCPercent(garbagePercent(rep.Bytes, 256<<20)))
 	best := func(fn func()) float64 {
 		b := 0.0
 		for r := 0; r < max(rounds, 1); r++ {
@@ -309,6 +319,12 @@ func benchIngest(paths []string, net *btc.Network, tmp string, rounds int) (*ben
 		rep.Rows[i].Ratio = base / rep.Rows[i].Seconds
 	}
 	return rep, nil
+}
+
+// garbagePercent is the GOGC that lets garbage of about the given size
+// pile up on a live heap of live bytes: at most the default, 100.
+func garbagePercent(live, garbage int) int {
+	return max(min(100*garbage/max(live, 1), 100), 1)
 }
 
 // childIngest runs `spur ingest btc` in a child process so that its time and
