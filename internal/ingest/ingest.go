@@ -242,6 +242,9 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 			}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return errors.Join(err, s.Rollback()) // the jobs ended early
+	}
 	return s.Commit()
 }
 
