@@ -72,8 +72,10 @@ func (f *BlockFile) Close() error {
 // Map maps the file read-only, if it is a file on disk and not mapped yet,
 // so that Bytes takes blocks from the mapping. It is a no-op for a file
 // decompressed or given in memory, and for one that cannot be mapped, which
-// Bytes then reads. The file must not shrink while mapped: Bitcoin Core
-// only appends to its files and trims the zeros past the last block.
+// Bytes then reads. The file should not shrink while mapped (Bitcoin Core
+// only appends to its files and trims the zeros past the last block): a
+// read of a page past its new end faults, which the ingest's decoding turns
+// into an error.
 func (f *BlockFile) Map() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

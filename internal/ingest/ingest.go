@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -213,12 +214,11 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 						}
 						prepared.Put(p)
 					}
-					if err := p.Block.Decode(raw); err != nil {
+					if err := decode(p, raw); err != nil {
 						r.err = err
 						rs = rs[:k+1]
 						break
 					}
-					p.Prepare(p.Block)
 					r.p = p
 				}
 				j.done <- rs
@@ -246,6 +246,26 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 		return errors.Join(err, s.Rollback()) // the jobs ended early
 	}
 	return s.Commit()
+}
+
+// decode decodes raw into p and lays out its rows. raw may be a block file's
+// mapping: a fault on it (the file cut short while it is read) is returned
+// as an error, where it would otherwise crash the process.
+func decode(p *store.PreparedBlock, raw []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if e := recover(); e != nil {
+			if _, ok := e.(interface{ Addr() uintptr }); !ok {
+				panic(e)
+			}
+			err = fmt.Errorf("%w: the block's bytes could not be read (its file cut short while being read?): %v", btc.ErrCorrupt, e)
+		}
+	}()
+	if err := p.Block.Decode(raw); err != nil {
+		return err
+	}
+	p.Prepare(p.Block)
+	return nil
 }
 
 // committer appends blocks and commits by size, count and time.

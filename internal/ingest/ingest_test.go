@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -486,5 +487,47 @@ func TestCancelledIngest(t *testing.T) {
 	}
 	if digest(t, s) != digest(t, whole) {
 		t.Fatal("a cancelled run, resumed, differs from a single run")
+	}
+}
+
+// TestBlockFileCutShort decodes a block from the mapping of a blk file cut
+// short after it was mapped: an error that says so, not a crash.
+func TestBlockFileCutShort(t *testing.T) {
+	f, err := os.Open(sample("blk_0_to_14131.dat.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(bzip2.NewReader(f))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "blk00000.dat")
+	os.WriteFile(name, raw, 0o644)
+	files, err := btc.OpenBlockPaths([]string{name}, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer files[0].Close()
+	refs, err := files[0].Scan(btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[0].Map()
+	p := &store.PreparedBlock{Block: new(btc.Block)}
+	last := refs[len(refs)-1]
+	block, err := last.Bytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := decode(p, block); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(name, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = decode(p, block)
+	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "cut short") {
+		t.Fatalf("decoding a block whose file was cut short: %v", err)
 	}
 }
