@@ -42,8 +42,8 @@ func digest(t *testing.T, s *store.Store) string {
 	return d
 }
 
-// btcdChain decodes a blk file with btcd, independently of spur.
-func btcdChain(t *testing.T, name string) []*wire.MsgBlock {
+// unbzip2 returns a bz2 sample's bytes, decompressed.
+func unbzip2(t *testing.T, name string) []byte {
 	t.Helper()
 	f, err := os.Open(sample(name))
 	if err != nil {
@@ -54,6 +54,13 @@ func btcdChain(t *testing.T, name string) []*wire.MsgBlock {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// btcdChain decodes a blk file with btcd, independently of spur.
+func btcdChain(t *testing.T, name string) []*wire.MsgBlock {
+	t.Helper()
+	raw := unbzip2(t, name)
 	var blocks []*wire.MsgBlock
 	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
 		size := int(raw[4]) | int(raw[5])<<8 | int(raw[6])<<16 | int(raw[7])<<24
@@ -443,6 +450,17 @@ func TestTablesAfterUnwindAndPowerLoss(t *testing.T) {
 	}
 }
 
+// decompressed writes a bz2 sample, decompressed, as blk00000.dat of a
+// directory of its own, and returns the file's path.
+func decompressed(t *testing.T, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "blk00000.dat")
+	if err := os.WriteFile(path, unbzip2(t, name), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // cancelOnWrite cancels a context at the progress bar's first draw, which
 // follows the run's first append.
 type cancelOnWrite context.CancelFunc
@@ -455,23 +473,11 @@ func (c cancelOnWrite) Write(p []byte) (int, error) { c(); return len(p), nil }
 // (the file is then unmapped), keeps what it committed (that block), and a
 // rerun makes the store a single run makes.
 func TestCancelledIngest(t *testing.T) {
-	f, err := os.Open(sample("blk_0_to_14131.dat.bz2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(bzip2.NewReader(f))
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := t.TempDir()
-	os.WriteFile(filepath.Join(blocks, "blk00000.dat"), raw, 0o644)
-
-	dir := t.TempDir()
-	s := openStore(t, dir)
+	blocks := filepath.Dir(decompressed(t, "blk_0_to_14131.dat.bz2"))
+	s := openStore(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err = Files(ctx, s, []string{blocks}, Options{CommitEvery: 1, Progress: cancelOnWrite(cancel)})
+	_, err := Files(ctx, s, []string{blocks}, Options{CommitEvery: 1, Progress: cancelOnWrite(cancel)})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: %v", err)
 	}
@@ -493,17 +499,7 @@ func TestCancelledIngest(t *testing.T) {
 // TestBlockFileCutShort decodes a block from the mapping of a blk file cut
 // short after it was mapped: an error that says so, not a crash.
 func TestBlockFileCutShort(t *testing.T) {
-	f, err := os.Open(sample("blk_0_to_14131.dat.bz2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(bzip2.NewReader(f))
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(t.TempDir(), "blk00000.dat")
-	os.WriteFile(name, raw, 0o644)
+	name := decompressed(t, "blk_0_to_14131.dat.bz2")
 	files, err := btc.OpenBlockPaths([]string{name}, btc.Main)
 	if err != nil {
 		t.Fatal(err)
