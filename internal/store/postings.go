@@ -22,10 +22,11 @@ import (
 // Postings (each address's outputs) live in runs: files of (address,
 // output) pairs sorted by address, each covering a range of output numbers.
 // A commit writes the pairs of its outputs as one new run; runs of similar
-// size are then merged four at a time, so a store of N outputs has at most
-// about 3·log4(N) runs, and a lookup binary-searches each. Like the hash tables, runs are
-// derived from the columns (out.addr): a run missing after a crash is built
-// again from them on open.
+// size are then merged eight at a time, so a store of N outputs has at most
+// about 7·log8(N/C) runs (C the outputs of a commit), and a lookup
+// binary-searches each. Like the hash tables, runs are derived from the
+// columns (out.addr): a run missing after a crash is built again from them on
+// open.
 //
 // Run file postings/<lo>-<hi> (16 hex digits each) covers outputs lo to
 // hi-1. Layout (little-endian): "SPURPST\x00", version u32, CRC-32C of the
@@ -291,10 +292,13 @@ func sortPostingsWith(pairs []posting, tmp *[]posting) []posting {
 }
 
 // mergeFanIn is how many runs of one size a merge combines: each pair is
-// rewritten about log4 N times over a chain of N outputs (half the writes of
-// merging by twos), and a store keeps at most three runs of each size, about
-// 3·log4 N in all.
-const mergeFanIn = 4
+// rewritten about log8(N/C) times over a chain of N outputs committed C at a
+// time, and a store keeps at most seven runs of each size. Eight rather than
+// four: a third fewer rewrites (on the 3.7 GB synthetic chain, commits of
+// about 650k outputs, two merge levels instead of three; the ingest 0.4-0.7 s
+// faster of 11 s) for at most about twice the runs a lookup searches (28
+// rather than 18 on a chain of mainnet's 3 billion outputs).
+const mergeFanIn = 8
 
 // add writes the pairs of a commit as a run and merges runs of similar
 // size. It runs in the commit's background goroutine; the runs it replaces

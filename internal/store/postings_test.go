@@ -223,7 +223,8 @@ func TestVersion1Run(t *testing.T) {
 // that write fails, the commit fails naming the file and leaves the
 // committed store as it was, and the next open builds the range.
 func TestFailedHealOfADamagedRun(t *testing.T) {
-	blocks := mainnetBlocks(t) // one run per commit
+	// One run per commit, and a merge at the commit of block mergeFanIn-1.
+	blocks := decodeBlocks(t, "../../testdata/btc/blk_0_to_14131.dat.bz2", mergeFanIn+1)
 	dir := t.TempDir()
 	s, err := Open(dir, Options{})
 	if err != nil {

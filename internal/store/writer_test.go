@@ -10,8 +10,13 @@ import (
 
 // mainnetBlocks decodes the mainnet blocks 0..4 shipped in testdata.
 func mainnetBlocks(t *testing.T) []*btc.Block {
+	return decodeBlocks(t, "../../testdata/btc/blk_0_to_4.dat.bz2", 5)
+}
+
+// decodeBlocks decodes the first n blocks of the block file at path.
+func decodeBlocks(t *testing.T, path string, n int) []*btc.Block {
 	t.Helper()
-	files, err := btc.OpenBlockPaths([]string{"../../testdata/btc/blk_0_to_4.dat.bz2"}, btc.Main)
+	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,8 +25,11 @@ func mainnetBlocks(t *testing.T) []*btc.Block {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(refs) < n {
+		t.Fatalf("%s holds %d blocks, want %d", path, len(refs), n)
+	}
 	var blocks []*btc.Block
-	for _, ref := range refs {
+	for _, ref := range refs[:n] {
 		raw, err := ref.Read(nil)
 		if err == nil {
 			var b *btc.Block
