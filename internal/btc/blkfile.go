@@ -324,7 +324,7 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 		return []BlockRef{ref}, ref.readHeader()
 	}
 	var refs []BlockRef
-	var frame [8]byte
+	var win scanWindow
 	for off := int64(0); off < f.size; {
 		if f.size-off < 8 {
 			if f.zerosFrom(off) {
@@ -332,7 +332,8 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 			}
 			return refs, fmt.Errorf("%w: %s: offset %d: %d stray bytes at the end of the file", ErrCorrupt, f.Name, off, f.size-off)
 		}
-		if err := f.ReadAt(frame[:], off); err != nil {
+		frame, err := win.read(f, off, 8)
+		if err != nil {
 			return refs, err
 		}
 		if [4]byte(frame[:4]) != net.Magic {
@@ -349,13 +350,50 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 			return refs, fmt.Errorf("%w: %s: offset %d: truncated block: length %d but %d bytes left", ErrCorrupt, f.Name, off, size, f.size-off-8)
 		}
 		ref := BlockRef{File: f, Offset: off + 8, Size: size}
-		if err := ref.readHeader(); err != nil {
+		h, err := win.read(f, ref.Offset, HeaderSize)
+		if err == nil {
+			err = ref.setHeader(h)
+		}
+		if err != nil {
 			return refs, err
 		}
 		refs = append(refs, ref)
 		off += 8 + int64(size)
+		win.last = size
 	}
 	return refs, nil
+}
+
+// scanWindow is what a scan last read of a file. The frame and header of a
+// block are read together, and with the next blocks' when blocks are small
+// (the early chain's are a few hundred bytes), so that a scan costs one
+// read per block or less instead of two.
+type scanWindow struct {
+	buf  []byte
+	off  int64  // the file offset of buf[0]
+	last uint32 // the size of the last block
+}
+
+// read returns n bytes of f at off, from the window or read into it.
+func (w *scanWindow) read(f *BlockFile, off int64, n int) ([]byte, error) {
+	if off >= w.off && off+int64(n) <= w.off+int64(len(w.buf)) {
+		return w.buf[off-w.off:][:n], nil
+	}
+	// A block's frame and header; 64 KiB after a small block.
+	want := int64(8 + HeaderSize)
+	if w.last < 1<<12 {
+		want = 1 << 16
+	}
+	want = max(int64(n), min(want, f.size-off))
+	if int64(cap(w.buf)) < want {
+		w.buf = make([]byte, want, max(want, 1<<16))
+	}
+	w.buf, w.off = w.buf[:want], off
+	if err := f.ReadAt(w.buf, off); err != nil {
+		w.buf = w.buf[:0]
+		return nil, err
+	}
+	return w.buf[:n], nil
 }
 
 func (r *BlockRef) readHeader() error {
@@ -363,8 +401,12 @@ func (r *BlockRef) readHeader() error {
 	if err := r.File.ReadAt(h[:], r.Offset); err != nil {
 		return err
 	}
-	r.Hash = BlockHash(h[:])
-	hdr, err := DecodeHeader(h[:])
+	return r.setHeader(h[:])
+}
+
+func (r *BlockRef) setHeader(h []byte) error {
+	r.Hash = BlockHash(h)
+	hdr, err := DecodeHeader(h)
 	r.Header = hdr
 	return err
 }

@@ -2,6 +2,8 @@ package btc
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,4 +103,73 @@ func writeTemp(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// TestScanMixedSizes scans a blk file whose small blocks (read many to a
+// window) alternate with a 1.2 MB one (its frame and header read alone),
+// plain and obfuscated, and checks every block's place, size and hash
+// against a walk of the frames in memory; then the same file cut short
+// inside a header that follows a small block.
+func TestScanMixedSizes(t *testing.T) {
+	small := framedBlocks(t, "blk_0_to_14131.dat.bz2")[:3000]
+	big := readBz2(t, "block_702861.raw.bz2")
+	var chain []byte
+	for i, b := range small {
+		if i%700 == 5 {
+			b = big
+		}
+		chain = append(chain, Main.Magic[:]...)
+		chain = binary.LittleEndian.AppendUint32(chain, uint32(len(b)))
+		chain = append(chain, b...)
+	}
+	type want struct {
+		off  int64
+		size uint32
+		hash Hash
+	}
+	var wants []want
+	for off := int64(0); off < int64(len(chain)); {
+		size := binary.LittleEndian.Uint32(chain[off+4:])
+		wants = append(wants, want{off + 8, size, BlockHash(chain[off+8 : off+8+HeaderSize])})
+		off += 8 + int64(size)
+	}
+	key := []byte{0x13, 0x57, 0x9b, 0xdf, 0x24, 0x68, 0xac, 0xe0}
+	for _, obfuscated := range []bool{false, true} {
+		// Cut inside the header after the big block (5, read with its
+		// frame alone), and after a small one (read in a window).
+		for _, cut := range []int{0, 6, 8} {
+			dir := t.TempDir()
+			file := bytes.Clone(chain)
+			if obfuscated {
+				for i := range file {
+					file[i] ^= key[i%8]
+				}
+				os.WriteFile(filepath.Join(dir, "xor.dat"), key, 0o644)
+			}
+			if cut > 0 {
+				file = file[:wants[cut].off+40]
+			}
+			os.WriteFile(filepath.Join(dir, "blk00000.dat"), file, 0o644)
+			files, err := OpenBlockPaths([]string{dir}, Main)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, err := files[0].Scan(Main)
+			files[0].Close()
+			if cut > 0 {
+				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offset %d: truncated block", wants[cut].off-8)) || len(refs) != cut {
+					t.Fatalf("obfuscated %v, cut in block %d's header: %d blocks, %v", obfuscated, cut, len(refs), err)
+				}
+				continue
+			}
+			if err != nil || len(refs) != len(wants) {
+				t.Fatalf("obfuscated %v: %d blocks of %d, %v", obfuscated, len(refs), len(wants), err)
+			}
+			for i, r := range refs {
+				if w := wants[i]; r.Offset != w.off || r.Size != w.size || r.Hash != w.hash {
+					t.Fatalf("obfuscated %v: block %d at %d (%d bytes) %s, want at %d (%d bytes) %s", obfuscated, i, r.Offset, r.Size, r.Hash, w.off, w.size, w.hash)
+				}
+			}
+		}
+	}
 }
