@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // arena hands out the buffers that blocks are read into, from one ring of
@@ -15,6 +17,7 @@ type arena struct {
 	mu         sync.Mutex
 	head, tail int64 // bytes handed out, and given back, since the start
 	freed      chan struct{}
+	mapped     bool // buf is a mapping of its own (newArena)
 }
 
 // arenaSize holds the blocks that can be in flight several times over:
@@ -22,8 +25,29 @@ type arena struct {
 // queued for the store's address stage.
 const arenaSize = 64 << 20
 
+// newArena maps the ring from the system rather than taking it from the
+// heap, which clears memory it reuses: a page costs only when a block is
+// first read into it, and with block files mapped and not obfuscated none
+// is (an ingest of a small chain spent a third of its time clearing the
+// ring). Close unmaps it.
 func newArena(size int) *arena {
-	return &arena{buf: make([]byte, size), freed: make(chan struct{}, 1)}
+	a := &arena{freed: make(chan struct{}, 1)}
+	buf, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		buf = make([]byte, size)
+	} else {
+		a.mapped = true
+	}
+	a.buf = buf
+	return a
+}
+
+// close returns the ring's memory; nothing may use a buffer from it after.
+func (a *arena) close() {
+	if a.mapped {
+		unix.Munmap(a.buf)
+	}
+	a.buf, a.mapped = nil, false
 }
 
 // alloc returns n bytes, waiting for room, and where to give them back

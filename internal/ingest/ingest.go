@@ -183,6 +183,9 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 	// memory is reused rather than cleared and collected block after block.
 	prepared := sync.Pool{New: func() any { return &store.PreparedBlock{Block: new(btc.Block)} }}
 	var wg sync.WaitGroup
+	if ar != nil {
+		defer ar.close() // after the workers are done (deferred below)
+	}
 	for range opts.Workers {
 		wg.Add(1)
 		go func() {
