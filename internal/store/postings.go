@@ -295,9 +295,10 @@ func sortPostingsWith(pairs []posting, tmp *[]posting) []posting {
 // rewritten about log8(N/C) times over a chain of N outputs committed C at a
 // time, and a store keeps at most seven runs of each size. Eight rather than
 // four: a third fewer rewrites (on the 3.7 GB synthetic chain, commits of
-// about 650k outputs, two merge levels instead of three; the ingest 0.4-0.7 s
-// faster of 11 s) for at most about twice the runs a lookup searches (28
-// rather than 18 on a chain of mainnet's 3 billion outputs).
+// about 650k outputs, two merge levels instead of three; the ingest
+// 0.35-0.65 s faster of 11-12 s) for at most about 1.5 times the runs a
+// lookup searches (about 28 rather than 18 on a chain of three billion
+// outputs committed as many at a time).
 const mergeFanIn = 8
 
 // add writes the pairs of a commit as a run and merges runs of similar
