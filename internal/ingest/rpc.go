@@ -92,12 +92,24 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
 		}
-		err = apply(ctx, s, source{n: n, fetch: fetch}, opts, st, bar)
+		err = apply(ctx, s, source{n: n, fetch: fetch}, rpcOptions(opts), st, bar)
 		if (errors.Is(err, store.ErrNotConnected) || chainMoved(err)) && round < 5 {
 			continue
 		}
 		return err
 	}
+}
+
+// rpcInFlight is how many blocks an ingest asks a node for at once, at
+// least: a fetch mostly waits for the node (two round trips, the node's
+// disk, hex), so more fetches than cores keep it busy.
+const rpcInFlight = 8
+
+// rpcOptions is opts with at least rpcInFlight workers.
+func rpcOptions(opts *Options) *Options {
+	o := *opts
+	o.Workers = max(o.Workers, rpcInFlight)
+	return &o
 }
 
 // chainMoved says whether err is the node failing a block lookup that
