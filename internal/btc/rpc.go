@@ -22,7 +22,15 @@ type RPC struct {
 	user, pass string
 	client     *http.Client
 	id         atomic.Uint64
+	busyWait   time.Duration // the first wait after a busy reply (busyTries)
 }
+
+// busyTries is how many times a call is sent while the node answers HTTP
+// 503: Bitcoin Core does when its queue of RPC work is full ("Work queue
+// depth exceeded", -rpcworkqueue), which other clients of a shared node can
+// cause at any moment. The waits double from busyWait: 0.1 s to 3.2 s, 6.3
+// s in all.
+const busyTries = 7
 
 // ErrRefused is a node refusing the credentials given.
 var ErrRefused = errors.New("btc: the node refused the credentials")
@@ -55,10 +63,11 @@ func NewRPC(url, user, pass, cookieFile string) (*RPC, error) {
 		}
 		user, pass = u, p
 	}
-	return &RPC{URL: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}}, nil
+	return &RPC{URL: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}, busyWait: 100 * time.Millisecond}, nil
 }
 
-// Call invokes method with params and decodes the result into out.
+// Call invokes method with params and decodes the result into out. A node
+// too busy to take the call (HTTP 503) is asked again, after a wait.
 func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) error {
 	if params == nil {
 		params = []any{}
@@ -67,9 +76,31 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 	if err != nil {
 		return err
 	}
+	var status int
+	var data []byte
+	wait := c.busyWait
+	for try := 1; ; try++ {
+		if status, data, err = c.post(ctx, method, body); err != nil {
+			return err
+		}
+		if status != http.StatusServiceUnavailable || try == busyTries {
+			break
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("btc: rpc %s: %w", method, ctx.Err())
+		}
+		wait *= 2
+	}
+	return c.decode(method, status, data, out)
+}
+
+// post sends one call and returns the reply's status and body.
+func (c *RPC) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("btc: rpc %s: %w", method, err)
+		return 0, nil, fmt.Errorf("btc: rpc %s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.user != "" || c.pass != "" {
@@ -77,15 +108,20 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("btc: rpc %s: cannot reach node at %s: %w", method, c.URL, err)
+		return 0, nil, fmt.Errorf("btc: rpc %s: cannot reach node at %s: %w", method, c.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)
+		return 0, nil, fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)
 	}
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("%w: rpc %s: node at %s (HTTP %d)", ErrRefused, method, c.URL, resp.StatusCode)
+	return resp.StatusCode, data, nil
+}
+
+// decode reads a reply into out.
+func (c *RPC) decode(method string, status int, data []byte, out any) error {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		return fmt.Errorf("%w: rpc %s: node at %s (HTTP %d)", ErrRefused, method, c.URL, status)
 	}
 	var reply struct {
 		Result json.RawMessage `json:"result"`
@@ -96,7 +132,7 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
 		}
-		return fmt.Errorf("btc: rpc %s: HTTP %d, not a JSON-RPC reply: %q", method, resp.StatusCode, snippet)
+		return fmt.Errorf("btc: rpc %s: HTTP %d, not a JSON-RPC reply: %q", method, status, snippet)
 	}
 	if reply.Error != nil {
 		reply.Error.Method = method
