@@ -182,7 +182,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 	c.Flags().Uint64Var(&from, "from", 0, "with --rpc: first block when the store is empty")
 	c.Flags().Uint64Var(&to, "to", 0, "with --rpc: last block (0: the node's head)")
 	c.Flags().IntVar(&commitEvery, "commit-every", 0, "also commit every N blocks (0: by size and time only)")
-	c.Flags().IntVar(&workers, "workers", 0, "with --rpc: blocks fetched at once (default: the number of CPUs)")
+	c.Flags().IntVar(&workers, "workers", 0, "with --rpc: blocks fetched at once (default: 8, or the number of CPUs where more)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return c
 }

@@ -102,14 +102,14 @@ func (rb *rpcBlock) block() *Block {
 // applyReceipts fills the transactions' outcomes and the block's logs.
 func (b *Block) applyReceipts(rs []rpcReceipt) error {
 	if len(rs) != len(b.Txs) {
-		return fmt.Errorf("block %d: %d receipts for %d transactions", b.Number, len(rs), len(b.Txs))
+		return fmt.Errorf("evm rpc: %d receipts for %d transactions", len(rs), len(b.Txs))
 	}
 	b.Logs = b.Logs[:0]
 	for i := range rs {
 		r := &rs[i]
 		t := &b.Txs[i]
 		if r.TransactionHash != t.Hash {
-			return fmt.Errorf("block %d: receipt %d is for %s, not %s", b.Number, i, r.TransactionHash, t.Hash)
+			return fmt.Errorf("evm rpc: receipt %d is for %s, not %s", i, r.TransactionHash, t.Hash)
 		}
 		t.Receipt = true
 		t.GasUsed = uint64(r.GasUsed)
@@ -158,9 +158,28 @@ func (e *RPCError) Error() string {
 // ErrNoMethod is wrapped by errors for methods the node does not offer.
 var ErrNoMethod = errors.New("the node does not offer this method")
 
+// ErrNoState is wrapped by errors of a node that offers the method but
+// lacks the state of the block to run it (a trace of a block older than a
+// full node keeps).
+var ErrNoState = errors.New("the node lacks the historical state to trace this block (an archive node has it; --traces none skips internal calls)")
+
+// missing reports a method the node lacks: JSON-RPC's code for it, or the
+// words nodes use for it ("the method x does not exist/is not available",
+// "method not found").
 func (e *RPCError) missing() bool {
 	m := strings.ToLower(e.Message)
-	return e.Code == -32601 || strings.Contains(m, "not found") && strings.Contains(m, "method") || strings.Contains(m, "not available") || strings.Contains(m, "does not exist")
+	return e.Code == -32601 || strings.Contains(m, "method") &&
+		(strings.Contains(m, "not found") || strings.Contains(m, "not available") || strings.Contains(m, "does not exist") || strings.Contains(m, "not supported"))
+}
+
+// stateless reports a node without the state a call needs: geth's
+// "historical state is not available", "required historical state
+// unavailable", "missing trie node"; Erigon's and others' "state ...
+// pruned".
+func (e *RPCError) stateless() bool {
+	m := strings.ToLower(e.Message)
+	return strings.Contains(m, "historical state") || strings.Contains(m, "missing trie node") ||
+		strings.Contains(m, "state") && strings.Contains(m, "pruned")
 }
 
 type rpcReq struct {
@@ -217,6 +236,9 @@ func (c *RPC) Batch(ctx context.Context, calls []Call) error {
 			r.Error.Method = cl.Method
 			if r.Error.missing() {
 				return fmt.Errorf("%w: %w", ErrNoMethod, r.Error)
+			}
+			if r.Error.stateless() {
+				return fmt.Errorf("%w: %w", ErrNoState, r.Error)
 			}
 			return r.Error
 		}
@@ -317,10 +339,10 @@ func (c *RPC) Block(ctx context.Context, n uint64) (*Block, error) {
 	}
 	b := rb.block()
 	if err := c.receipts(ctx, b, num); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("block %d: %w", n, err)
 	}
 	if err := c.traces(ctx, b, num); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("block %d: %w", n, err)
 	}
 	return b, nil
 }
@@ -385,12 +407,12 @@ func (c *RPC) traces(ctx context.Context, b *Block, num string) error {
 			return err
 		}
 		if len(res) != len(b.Txs) {
-			return fmt.Errorf("evm rpc: debug_traceBlockByNumber %d: %d traces for %d transactions", b.Number, len(res), len(b.Txs))
+			return fmt.Errorf("evm rpc: debug_traceBlockByNumber: %d traces for %d transactions", len(res), len(b.Txs))
 		}
 		b.Traces = []Trace{}
 		for i, r := range res {
 			if r.Result == nil {
-				return fmt.Errorf("evm rpc: debug_traceBlockByNumber %d: transaction %d: %s", b.Number, i, r.Error)
+				return fmt.Errorf("evm rpc: debug_traceBlockByNumber: transaction %d: %s", i, r.Error)
 			}
 			b.Traces = append(b.Traces, FlattenCallFrames(int32(i), r.Result)...)
 		}

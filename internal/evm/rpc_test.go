@@ -94,6 +94,29 @@ func TestRPCFallbacks(t *testing.T) {
 	}
 }
 
+// A node that offers the tracer but lacks the block's state (a full node
+// asked for an old block) says so, and is not taken for one without the
+// method; geth's and Erigon's words for it.
+func TestRPCNoState(t *testing.T) {
+	for _, msg := range []string{"historical state is not available", "required historical state unavailable (reexec=128)",
+		"missing trie node 4f1e2d (path ) state 0x4f1e2d is not available", "state histories haven't been fully indexed yet; state pruned"} {
+		srv := fakeNode(t, func(m string, p []json.RawMessage) (any, *RPCError) {
+			switch m {
+			case "eth_getBlockByNumber":
+				return block1(m), nil
+			case "eth_getBlockReceipts":
+				return []any{receipt1()}, nil
+			}
+			return nil, &RPCError{Code: -32000, Message: msg}
+		})
+		c := &RPC{URL: srv.URL}
+		_, err := c.Block(context.Background(), 1)
+		if !errors.Is(err, ErrNoState) || errors.Is(err, ErrNoMethod) || !strings.Contains(err.Error(), "debug_traceBlockByNumber") || !strings.Contains(err.Error(), msg) {
+			t.Fatalf("%q: %v", msg, err)
+		}
+	}
+}
+
 // Server errors are retried with backoff; a client error is not; a node
 // that does not answer in time fails with the method named.
 func TestRPCRetriesAndTimeouts(t *testing.T) {

@@ -135,9 +135,14 @@ func EVMStream(ctx context.Context, s *evmstore.Store, next func() (*evm.Block, 
 
 // EVMRPC ingests from the node's next block after the store's tip (from
 // `from` when the store is empty) up to its head less confirmations,
-// fetching up to opts.Workers blocks at once.
+// fetching up to opts.Workers blocks at once (by default rpcInFlight, or
+// one per core where there are more).
 func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint64, opts Options) (*EVMStats, error) {
+	chosen := opts.Workers > 0
 	opts.defaults()
+	if !chosen {
+		opts.Workers = max(opts.Workers, rpcInFlight)
+	}
 	if err := CheckChainID(ctx, s, node); err != nil {
 		return nil, err
 	}
