@@ -46,6 +46,9 @@ type evmAppender struct {
 	bar   *progress.Bar
 	last  time.Time
 	since int
+	// The blocks and transactions appended since the last commit: counted
+	// in st once committed, as a failure rolls them back.
+	pendBlocks, pendTxs int64
 }
 
 func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
@@ -73,8 +76,8 @@ func (a *evmAppender) add(b *evm.Block) error {
 	if err := a.s.AppendBlock(b); err != nil {
 		return err
 	}
-	a.st.Blocks++
-	a.st.Txs += int64(len(b.Txs))
+	a.pendBlocks++
+	a.pendTxs += int64(len(b.Txs))
 	a.bar.Add(1, int64(len(b.Txs)), 0)
 	a.since++
 	if a.s.Pending() >= a.opts.CommitBytes || time.Since(a.last) >= a.opts.CommitInterval ||
@@ -90,6 +93,9 @@ func (a *evmAppender) commit() error {
 		return err
 	}
 	a.st.Transfers += int64(a.s.Counts().Transfers - before)
+	a.st.Blocks += a.pendBlocks
+	a.st.Txs += a.pendTxs
+	a.pendBlocks, a.pendTxs = 0, 0
 	a.last = time.Now()
 	a.since = 0
 	return nil

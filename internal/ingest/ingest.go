@@ -231,7 +231,8 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 	defer wg.Wait()
 	defer cancel()
 
-	com := &committer{s: s, opts: opts, st: st, bar: bar, lastCommit: time.Now()}
+	com := &committer{s: s, opts: opts, st: st, bar: bar, lastCommit: time.Now(), marks: []Stats{*st}}
+	defer com.settle(s.Counts().Blocks)
 	for j := range order {
 		var rs []result
 		select {
@@ -248,6 +249,7 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 	if err := ctx.Err(); err != nil {
 		return errors.Join(err, s.Rollback()) // the jobs ended early
 	}
+	com.mark()
 	return s.Commit()
 }
 
@@ -279,6 +281,30 @@ type committer struct {
 	bar         *progress.Bar
 	lastCommit  time.Time
 	sinceCommit int
+	// marks are the counts when the run began and at each commit it
+	// started, in order: after a failure the store is at one of them.
+	marks []Stats
+}
+
+// mark notes the counts of a commit about to start.
+func (c *committer) mark() { c.marks = append(c.marks, *c.st) }
+
+// settle makes the counts those of the blocks the store kept, once the run
+// is over: they went up as blocks were appended, and a failure rolls back
+// those appended since the last commit that completed. from is the store's
+// committed block count when the run began.
+func (c *committer) settle(from uint64) {
+	kept := c.marks[0].Blocks + int64(c.s.Counts().Blocks) - int64(from)
+	if c.st.Blocks == kept {
+		return
+	}
+	keep := c.marks[0]
+	for _, m := range c.marks {
+		if m.Blocks == kept {
+			keep = m
+		}
+	}
+	c.st.Blocks, c.st.Txs, c.st.Inputs, c.st.Outputs, c.st.Bytes = keep.Blocks, keep.Txs, keep.Inputs, keep.Outputs, keep.Bytes
 }
 
 // append stores one decoded block. On an error it drops everything
@@ -311,6 +337,7 @@ func (c *committer) append(ctx context.Context, r result) error {
 	c.sinceCommit++
 	o := c.opts
 	if c.s.Pending() >= o.CommitBytes || o.CommitEvery > 0 && c.sinceCommit >= o.CommitEvery || time.Since(c.lastCommit) >= o.CommitInterval {
+		c.mark()
 		if err := c.s.CommitAsync(); err != nil {
 			return err
 		}

@@ -527,3 +527,34 @@ func TestBlockFileCutShort(t *testing.T) {
 		t.Fatalf("decoding a block whose file was cut short: %v", err)
 	}
 }
+
+// TestCountsOfAFailedRun: a run that meets a bad block after some commits
+// reports the blocks, transactions, inputs and outputs the store kept, not
+// those it appended and then rolled back.
+func TestCountsOfAFailedRun(t *testing.T) {
+	path := decompressed(t, "blk_0_to_14131.dat.bz2")
+	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := files[0].Scan(btc.Main)
+	files[0].Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A byte of block 5200's coinbase changed: its merkle root fails.
+	raw, _ := os.ReadFile(path)
+	raw[refs[5200].Offset+btc.HeaderSize+10] ^= 0xff
+	os.WriteFile(path, raw, 0o644)
+
+	s := openStore(t, t.TempDir())
+	st, err := Files(context.Background(), s, []string{path}, Options{CommitEvery: 1000})
+	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "merkle") {
+		t.Fatalf("run over a bad block: %v", err)
+	}
+	c := s.Counts()
+	if s.Height() != 4999 || st.Blocks != int64(c.Blocks) || st.Txs != int64(c.Txs) || st.Inputs != int64(c.Inputs) || st.Outputs != int64(c.Outputs) {
+		t.Fatalf("store at height %d with %+v; the run reported %d blocks, %d txs, %d inputs, %d outputs",
+			s.Height(), c, st.Blocks, st.Txs, st.Inputs, st.Outputs)
+	}
+}
