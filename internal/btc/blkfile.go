@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -249,6 +250,9 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 	return files, nil
 }
 
+// coreBlockFile matches the names of Bitcoin Core's block files.
+var coreBlockFile = regexp.MustCompile(`^blk[0-9]{5}\.dat$`)
+
 func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 	f := &BlockFile{Name: name, key: key}
 	if key != nil {
@@ -285,8 +289,11 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 			f.Close()
 			return nil, err
 		}
-		f.framed = m == net.Magic
-		if !f.framed {
+		// A file named as Bitcoin Core names its block files is framed
+		// whatever its first bytes: damage there is an error (Scan), not a
+		// raw block.
+		f.framed = m == net.Magic || coreBlockFile.MatchString(filepath.Base(name))
+		if m != net.Magic {
 			for _, other := range networks {
 				if m == other.Magic {
 					f.Close()

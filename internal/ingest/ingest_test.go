@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -461,11 +462,16 @@ func decompressed(t *testing.T, name string) string {
 	return path
 }
 
-// cancelOnWrite cancels a context at the progress bar's first draw, which
-// follows the run's first append.
+// cancelOnWrite cancels a context at the blocks bar's first draw, which
+// follows the run's first append (the scan's bar draws before it).
 type cancelOnWrite context.CancelFunc
 
-func (c cancelOnWrite) Write(p []byte) (int, error) { c(); return len(p), nil }
+func (c cancelOnWrite) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("blocks ")) {
+		c()
+	}
+	return len(p), nil
+}
 
 // TestCancelledIngest ends an ingest of a blk file on disk (mapped while
 // its blocks are in flight) after its first block: the run returns the
@@ -556,5 +562,51 @@ func TestCountsOfAFailedRun(t *testing.T) {
 	if s.Height() != 4999 || st.Blocks != int64(c.Blocks) || st.Txs != int64(c.Txs) || st.Inputs != int64(c.Inputs) || st.Outputs != int64(c.Outputs) {
 		t.Fatalf("store at height %d with %+v; the run reported %d blocks, %d txs, %d inputs, %d outputs",
 			s.Height(), c, st.Blocks, st.Txs, st.Inputs, st.Outputs)
+	}
+}
+
+// TestScanManyFiles: the mainnet sample split over ten blk files, which are
+// scanned several at once, makes the store the single file makes; with two
+// files damaged, the error names the first of them, whichever scan ends
+// first.
+func TestScanManyFiles(t *testing.T) {
+	path := decompressed(t, "blk_0_to_14131.dat.bz2")
+	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := files[0].Scan(btc.Main)
+	files[0].Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	dir := t.TempDir()
+	const n = 10
+	var names []string
+	for k := range n {
+		first, last := refs[k*len(refs)/n], refs[(k+1)*len(refs)/n-1]
+		name := filepath.Join(dir, fmt.Sprintf("blk%05d.dat", k))
+		os.WriteFile(name, raw[first.Offset-8:last.Offset+int64(last.Size)], 0o644)
+		names = append(names, name)
+	}
+	one, many := openStore(t, t.TempDir()), openStore(t, t.TempDir())
+	if _, err := Files(context.Background(), one, []string{path}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Files(context.Background(), many, []string{dir}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if digest(t, one) != digest(t, many) {
+		t.Fatal("the sample in ten files makes another store than in one")
+	}
+	for _, k := range []int{6, 2} {
+		b, _ := os.ReadFile(names[k])
+		b[0] ^= 0xff // the first block's magic
+		os.WriteFile(names[k], b, 0o644)
+	}
+	_, err = Files(context.Background(), openStore(t, t.TempDir()), []string{dir}, Options{})
+	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "blk00002.dat: offset 0: magic") {
+		t.Fatalf("two damaged files: %v", err)
 	}
 }

@@ -86,7 +86,13 @@ func (b *Bar) draw(now time.Time) {
 	} else {
 		fmt.Fprintf(&sb, "%s %d", b.unit, b.done)
 	}
-	fmt.Fprintf(&sb, "  %.0f tx/s  %.1f MB/s", float64(b.txs)/el, float64(b.bytes)/el/1e6)
+	// Rates of counters the work has (a scan counts neither).
+	if b.txs > 0 {
+		fmt.Fprintf(&sb, "  %.0f tx/s", float64(b.txs)/el)
+	}
+	if b.bytes > 0 {
+		fmt.Fprintf(&sb, "  %.1f MB/s", float64(b.bytes)/el/1e6)
+	}
 	if b.total > 0 && b.done > 0 && b.done < b.total {
 		left := time.Duration(el * float64(b.total-b.done) / float64(b.done) * float64(time.Second))
 		fmt.Fprintf(&sb, "  ETA %s", left.Round(time.Second))
