@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -18,7 +19,10 @@ import (
 // RPC is a client of a Bitcoin node's JSON-RPC interface (Bitcoin Core or
 // btcd). It uses only calls both offer.
 type RPC struct {
+	// URL is the node's address as messages name it: without a password
+	// the address itself may carry (http://user:pass@host).
 	URL        string
+	endpoint   string // the address requests go to
 	user, pass string
 	client     *http.Client
 	id         atomic.Uint64
@@ -63,7 +67,16 @@ func NewRPC(url, user, pass, cookieFile string) (*RPC, error) {
 		}
 		user, pass = u, p
 	}
-	return &RPC{URL: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}, busyWait: 100 * time.Millisecond}, nil
+	return &RPC{URL: redacted(url), endpoint: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}, busyWait: 100 * time.Millisecond}, nil
+}
+
+// redacted is address with the password it carries, if any, replaced.
+func redacted(address string) string {
+	u, err := neturl.Parse(address)
+	if err != nil {
+		return address
+	}
+	return u.Redacted()
 }
 
 // Call invokes method with params and decodes the result into out. A node
@@ -98,7 +111,7 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 
 // post sends one call and returns the reply's status and body.
 func (c *RPC) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("btc: rpc %s: %w", method, err)
 	}

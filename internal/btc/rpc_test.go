@@ -55,3 +55,30 @@ func TestRPCBusyNode(t *testing.T) {
 		t.Fatalf("cancelled while the node is busy: %v", err)
 	}
 }
+
+// A password in the node's address authenticates the calls but is not
+// printed in messages.
+func TestRPCPasswordInAddress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"result":7,"error":null,"id":1}`))
+	}))
+	defer srv.Close()
+	addr := strings.Replace(srv.URL, "http://", "http://alice:s3cret@", 1)
+	c, err := NewRPC(addr, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := c.Call(context.Background(), "getblockcount", &n); err != nil || n != 7 {
+		t.Fatalf("with the password in the address: %d, %v", n, err)
+	}
+	srv.Close()
+	err = c.Call(context.Background(), "getblockcount", &n)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "alice:xxxxx@") || strings.Contains(c.URL, "s3cret") {
+		t.Fatalf("node gone: %v (URL %s)", err, c.URL)
+	}
+}

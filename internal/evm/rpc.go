@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -125,6 +126,16 @@ func (b *Block) applyReceipts(rs []rpcReceipt) error {
 		}
 	}
 	return nil
+}
+
+// Name is the node's address for messages: without a password it may
+// carry (http://user:pass@host).
+func (c *RPC) Name() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return c.URL
+	}
+	return u.Redacted()
 }
 
 // RPC reads blocks from a node's JSON-RPC: eth_getBlockByNumber with full

@@ -174,3 +174,15 @@ func TestRPCBadQuantities(t *testing.T) {
 		t.Fatalf("bad timestamp: %v", err)
 	}
 }
+
+// A node's address is named in messages without the password it carries.
+func TestRPCName(t *testing.T) {
+	for addr, want := range map[string]string{
+		"https://bob:s3cret@node.example/v3": "https://bob:xxxxx@node.example/v3",
+		"http://127.0.0.1:8545":              "http://127.0.0.1:8545",
+	} {
+		if got := (&RPC{URL: addr}).Name(); got != want {
+			t.Errorf("%s named %s, want %s", addr, got, want)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func CheckChainID(ctx context.Context, s *evmstore.Store, node *evm.RPC) error {
 		return err
 	}
 	if id != s.ChainID() {
-		return fmt.Errorf("%w: the node at %s is on chain id %d; the store holds %s (chain id %d)", evmstore.ErrChain, node.URL, id, s.Chain(), s.ChainID())
+		return fmt.Errorf("%w: the node at %s is on chain id %d; the store holds %s (chain id %d)", evmstore.ErrChain, node.Name(), id, s.Chain(), s.ChainID())
 	}
 	return nil
 }
