@@ -534,20 +534,28 @@ func TestBlockFileCutShort(t *testing.T) {
 	}
 }
 
-// TestCountsOfAFailedRun: a run that meets a bad block after some commits
-// reports the blocks, transactions, inputs and outputs the store kept, not
-// those it appended and then rolled back.
-func TestCountsOfAFailedRun(t *testing.T) {
-	path := decompressed(t, "blk_0_to_14131.dat.bz2")
+// decompressedBlocks writes the blk file of testdata's name decompressed
+// to a temporary directory and returns its path and its blocks.
+func decompressedBlocks(t *testing.T, name string) (string, []btc.BlockRef) {
+	t.Helper()
+	path := decompressed(t, name)
 	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer files[0].Close()
 	refs, err := files[0].Scan(btc.Main)
-	files[0].Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path, refs
+}
+
+// TestCountsOfAFailedRun: a run that meets a bad block after some commits
+// reports the blocks, transactions, inputs and outputs the store kept, not
+// those it appended and then rolled back.
+func TestCountsOfAFailedRun(t *testing.T) {
+	path, refs := decompressedBlocks(t, "blk_0_to_14131.dat.bz2")
 	// A byte of block 5200's coinbase changed: its merkle root fails.
 	raw, _ := os.ReadFile(path)
 	raw[refs[5200].Offset+btc.HeaderSize+10] ^= 0xff
@@ -570,16 +578,7 @@ func TestCountsOfAFailedRun(t *testing.T) {
 // files damaged, the error names the first of them, whichever scan ends
 // first.
 func TestScanManyFiles(t *testing.T) {
-	path := decompressed(t, "blk_0_to_14131.dat.bz2")
-	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := files[0].Scan(btc.Main)
-	files[0].Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, refs := decompressedBlocks(t, "blk_0_to_14131.dat.bz2")
 	raw, _ := os.ReadFile(path)
 	dir := t.TempDir()
 	const n = 10
@@ -605,7 +604,7 @@ func TestScanManyFiles(t *testing.T) {
 		b[0] ^= 0xff // the first block's magic
 		os.WriteFile(names[k], b, 0o644)
 	}
-	_, err = Files(context.Background(), openStore(t, t.TempDir()), []string{dir}, Options{})
+	_, err := Files(context.Background(), openStore(t, t.TempDir()), []string{dir}, Options{})
 	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "blk00002.dat: offset 0: magic") {
 		t.Fatalf("two damaged files: %v", err)
 	}
