@@ -502,22 +502,31 @@ func TestCancelledIngest(t *testing.T) {
 	}
 }
 
-// TestBlockFileCutShort decodes a block from the mapping of a blk file cut
-// short after it was mapped: an error that says so, not a crash.
-func TestBlockFileCutShort(t *testing.T) {
-	name := decompressed(t, "blk_0_to_14131.dat.bz2")
-	files, err := btc.OpenBlockPaths([]string{name}, btc.Main)
+// decompressedBlocks writes the blk file of testdata's name decompressed
+// to a temporary directory and returns its path and its blocks, their file
+// open until the test ends.
+func decompressedBlocks(t *testing.T, name string) (string, []btc.BlockRef) {
+	t.Helper()
+	path := decompressed(t, name)
+	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer files[0].Close()
+	t.Cleanup(func() { files[0].Close() })
 	refs, err := files[0].Scan(btc.Main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files[0].Map()
-	p := &store.PreparedBlock{Block: new(btc.Block)}
+	return path, refs
+}
+
+// TestBlockFileCutShort decodes a block from the mapping of a blk file cut
+// short after it was mapped: an error that says so, not a crash.
+func TestBlockFileCutShort(t *testing.T) {
+	name, refs := decompressedBlocks(t, "blk_0_to_14131.dat.bz2")
 	last := refs[len(refs)-1]
+	last.File.Map()
+	p := &store.PreparedBlock{Block: new(btc.Block)}
 	block, err := last.Bytes(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -532,23 +541,6 @@ func TestBlockFileCutShort(t *testing.T) {
 	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "cut short") {
 		t.Fatalf("decoding a block whose file was cut short: %v", err)
 	}
-}
-
-// decompressedBlocks writes the blk file of testdata's name decompressed
-// to a temporary directory and returns its path and its blocks.
-func decompressedBlocks(t *testing.T, name string) (string, []btc.BlockRef) {
-	t.Helper()
-	path := decompressed(t, name)
-	files, err := btc.OpenBlockPaths([]string{path}, btc.Main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer files[0].Close()
-	refs, err := files[0].Scan(btc.Main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, refs
 }
 
 // TestCountsOfAFailedRun: a run that meets a bad block after some commits
