@@ -122,6 +122,7 @@ type writer struct {
 	postings  []posting // written by the address stage
 	spare     []posting // the postings of the last commit, for reuse
 	spends    []uint64  // findSpends' answer, reused from block to block
+	values    []uint64  // the out.value rows of spends, likewise
 	addrCands []uint64  // the address stage's rows to prefetch
 	addrs     addrStage
 
@@ -311,7 +312,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 		s.txIdx.Prefetch(key)
 	}
 
-	spends := s.findSpends(p, live)
+	spends, values := s.findSpends(p, live)
 
 	// The rows that are the block's alone, whole; each tx's inputs then
 	// read the rows of the outputs they spend, this block's too.
@@ -337,7 +338,7 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 				s.inOut.AppendU64(NoOutput)
 				continue
 			}
-			o := spends[k]
+			o, v := spends[k], values[k]
 			if o == NoOutput || dup {
 				tx, ii := &b.Txs[ti], k-p.ins[ti]
 				txin := &tx.Inputs[ii]
@@ -350,8 +351,9 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 					return fmt.Errorf("%w: block %s: tx %s input %d spends output %d of tx %s, which has %d", ErrCorrupt, b.Hash, tx.TxID, ii, txin.PrevIndex, txin.PrevTxID, end-first)
 				}
 				o = first + uint64(txin.PrevIndex)
+				v = s.outValue.U64(o)
 			}
-			in += s.outValue.U64(o) & (1<<valueBits - 1)
+			in += v & (1<<valueBits - 1)
 			s.outSpent.SetU32(o, uint32(txn)+1)
 			s.inOut.AppendU64(o)
 		}
@@ -390,11 +392,12 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 // findSpends returns, for every input of block p (whose first tx, input
 // and output are live's counts), the output it spends when that is an
 // output of an earlier block, NoOutput otherwise (a coinbase, an output of
-// this block, or an error the append reports). It finds them in passes,
-// each prefetching what the next reads (table slots, then tx.out rows, then
-// out.value rows), so that their cache misses overlap rather than come one
-// after another as the append goes.
-func (s *Store) findSpends(p *PreparedBlock, live Counts) []uint64 {
+// this block, or an error the append reports), and that output's out.value
+// row (0 for NoOutput). It finds them in passes, each prefetching what the
+// next reads (table slots, then tx.out rows, then out.value rows), so that
+// their cache misses overlap rather than come one after another as the
+// append goes.
+func (s *Store) findSpends(p *PreparedBlock, live Counts) (spends, values []uint64) {
 	b := p.Block
 	sp := s.w.spends[:0]
 	first := 0 // the first input that is not a coinbase's
@@ -435,8 +438,18 @@ func (s *Store) findSpends(p *PreparedBlock, live Counts) []uint64 {
 			s.outValue.Prefetch(sp[k])
 		}
 	}
-	s.w.spends = sp
-	return sp
+	// The spent values, in a pass of loads that depend on nothing else,
+	// so that their misses overlap.
+	vs := s.w.values[:0]
+	for _, o := range sp {
+		var v uint64
+		if o != NoOutput {
+			v = s.outValue.U64(o)
+		}
+		vs = append(vs, v)
+	}
+	s.w.spends, s.w.values = sp, vs
+	return sp, vs
 }
 
 // Pending reports how many bytes of column data await Commit.
