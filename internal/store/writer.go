@@ -218,6 +218,9 @@ func (s *Store) numberAddrs(j addrJob) {
 	}
 }
 
+// noCandidate marks an output whose address the table names no row for.
+const noCandidate = ^uint64(0)
+
 func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	nAddr := s.addrEnd.Rows()
 	before := s.addrData.PendingBytes() + s.addrEnd.PendingBytes() + s.outAddr.PendingBytes()
@@ -230,40 +233,66 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 		}
 	}
 	// Then, for the addresses seen before, what confirming them reads:
-	// the ends of their rows, then their bytes.
+	// the ends of their rows, then their bytes. cands has an entry for
+	// every output with an address: the row the table names for it, or
+	// noCandidate.
 	cands := s.w.addrCands[:0]
 	for i := range p.Outs {
 		if p.Outs[i].Addr != nil {
-			if n, ok := s.addrIdx.Candidate(p.Outs[i].Key, nAddr); ok {
-				s.addrEnd.Prefetch(n)
-				if n > 0 {
-					s.addrEnd.Prefetch(n - 1)
-				}
-				cands = append(cands, n)
+			n, ok := s.addrIdx.Candidate(p.Outs[i].Key, nAddr)
+			if !ok {
+				cands = append(cands, noCandidate)
+				continue
 			}
+			s.addrEnd.Prefetch(n)
+			if n > 0 {
+				s.addrEnd.Prefetch(n - 1)
+			}
+			cands = append(cands, n)
 		}
 	}
 	for _, n := range cands {
-		if n > 0 {
+		if n != noCandidate && n > 0 {
 			s.addrData.Prefetch(s.addrEnd.U64(n - 1))
 		}
 	}
+	// The candidates confirmed in a pass of their own, whose loads depend
+	// on nothing else, so that their misses overlap. A confirmed one is
+	// the address (addresses are unique in the table); the others, and
+	// addresses without a candidate (new, or first seen in this block),
+	// are looked up or added below.
+	k := 0
+	for i := range p.Outs {
+		if p.Outs[i].Addr != nil {
+			if n := cands[k]; n != noCandidate && !bytes.Equal(s.addrBytes(n), p.Outs[i].Addr) {
+				cands[k] = noCandidate
+			}
+			k++
+		}
+	}
 	s.w.addrCands = cands
+	k = 0
 	for i := range p.Outs {
 		po := &p.Outs[i]
 		a := NoAddress
 		if po.Addr != nil {
-			n, added, err := s.findOrAddAddr(po.Addr, po.Key, nAddr)
-			if err != nil {
-				return err
-			}
-			if added {
-				if n >= uint64(NoAddress) {
-					return fmt.Errorf("store: more than %d addresses", NoAddress-1)
+			n := cands[k]
+			k++
+			if n == noCandidate {
+				var added bool
+				var err error
+				n, added, err = s.findOrAddAddr(po.Addr, po.Key, nAddr)
+				if err != nil {
+					return err
 				}
-				nAddr++
-				s.addrData.AppendRaw(po.Addr)
-				s.addrEnd.AppendU64(s.addrData.Rows())
+				if added {
+					if n >= uint64(NoAddress) {
+						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
+					}
+					nAddr++
+					s.addrData.AppendRaw(po.Addr)
+					s.addrEnd.AppendU64(s.addrData.Rows())
+				}
 			}
 			a = uint32(n)
 			s.w.postings = append(s.w.postings, posting{a, nOut})
