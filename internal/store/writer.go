@@ -39,14 +39,22 @@ type PreparedBlock struct {
 	badTx, badOut                 int      // the first output whose value is out of range (badTx -1: none)
 }
 
-// PreparedOut is one output's script type and address (type byte then
-// payload; nil without an address).
+// PreparedOut is one output's address: its place in the block's Buf (type
+// byte then payload; end 0 for an output without one) and its hash in the
+// address table. Small, as the address stage reads these on the other core
+// and the next block's Prepare writes them again.
 type PreparedOut struct {
-	Type btc.ScriptType
-	Addr []byte
-	Key  uint64 // hash of Addr in the address table
+	Key        uint64
+	start, end int32
+}
 
-	start, end int32 // Addr's place in Buf
+// addr returns output i's address (nil without one).
+func (p *PreparedBlock) addr(i int) []byte {
+	o := &p.Outs[i]
+	if o.end == 0 {
+		return nil
+	}
+	return p.Buf[o.start:o.end:o.end]
 }
 
 // Prepare classifies every output of the block.
@@ -88,12 +96,13 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 		var paid uint64
 		for oi, o := range tx.Outputs {
 			t, a, ok := btc.ScriptAddress(o.Script)
-			po := PreparedOut{Type: t}
+			var po PreparedOut
 			if ok {
 				po.start = int32(len(p.Buf))
 				p.Buf = append(p.Buf, byte(a.Type))
 				p.Buf = append(p.Buf, a.Payload...)
 				po.end = int32(len(p.Buf))
+				po.Key = hashOfAddr(p.Buf[po.start:po.end])
 			}
 			p.Outs = append(p.Outs, po)
 			if (o.Value < 0 || o.Value >= 1<<valueBits) && p.badTx < 0 {
@@ -105,13 +114,6 @@ func (p *PreparedBlock) Prepare(b *btc.Block) {
 		p.paid = append(p.paid, paid)
 	}
 	p.ins, p.outs = append(p.ins, nin), append(p.outs, nout)
-	// Buf no longer moves: point the outputs into it.
-	for i := range p.Outs {
-		if po := &p.Outs[i]; po.end > 0 {
-			po.Addr = p.Buf[po.start:po.end:po.end]
-			po.Key = hashOfAddr(po.Addr)
-		}
-	}
 }
 
 // writer holds what an ingest needs between commits: the postings of the
@@ -228,7 +230,7 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	// This stage is the slower of the two on a long chain, and its time
 	// is mostly cache misses on the table: start them all at once.
 	for i := range p.Outs {
-		if p.Outs[i].Addr != nil {
+		if p.Outs[i].end > 0 {
 			s.addrIdx.Prefetch(p.Outs[i].Key)
 		}
 	}
@@ -238,7 +240,7 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	// noCandidate.
 	cands := s.w.addrCands[:0]
 	for i := range p.Outs {
-		if p.Outs[i].Addr != nil {
+		if p.Outs[i].end > 0 {
 			n, ok := s.addrIdx.Candidate(p.Outs[i].Key, nAddr)
 			if !ok {
 				cands = append(cands, noCandidate)
@@ -263,8 +265,8 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	// are looked up or added below.
 	k := 0
 	for i := range p.Outs {
-		if p.Outs[i].Addr != nil {
-			if n := cands[k]; n != noCandidate && !bytes.Equal(s.addrBytes(n), p.Outs[i].Addr) {
+		if a := p.addr(i); a != nil {
+			if n := cands[k]; n != noCandidate && !bytes.Equal(s.addrBytes(n), a) {
 				cands[k] = noCandidate
 			}
 			k++
@@ -273,15 +275,14 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	s.w.addrCands = cands
 	k = 0
 	for i := range p.Outs {
-		po := &p.Outs[i]
 		a := NoAddress
-		if po.Addr != nil {
+		if addr := p.addr(i); addr != nil {
 			n := cands[k]
 			k++
 			if n == noCandidate {
 				var added bool
 				var err error
-				n, added, err = s.findOrAddAddr(po.Addr, po.Key, nAddr)
+				n, added, err = s.findOrAddAddr(addr, p.Outs[i].Key, nAddr)
 				if err != nil {
 					return err
 				}
@@ -290,7 +291,7 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 						return fmt.Errorf("store: more than %d addresses", NoAddress-1)
 					}
 					nAddr++
-					s.addrData.AppendRaw(po.Addr)
+					s.addrData.AppendRaw(addr)
 					s.addrEnd.AppendU64(s.addrData.Rows())
 				}
 			}
