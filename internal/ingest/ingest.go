@@ -148,7 +148,11 @@ func apply(ctx context.Context, s *store.Store, src source, opts *Options, st *S
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan job)
-	order := make(chan job, 4*opts.Workers+4)
+	// Jobs in flight, decoded or being decoded, in order: enough to keep
+	// every worker busy while the store takes the oldest, and few, as the
+	// blocks decoded ahead and not yet stored are memory the workers
+	// write again for the next ones (fewer of them stay in the caches).
+	order := make(chan job, 2*opts.Workers+1)
 	var ar *arena
 	if size != nil {
 		ar = newArena(arenaSize)
