@@ -187,7 +187,7 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 			f.Close()
 		}
 	}()
-	refs, err := scanFiles(files, s.Network(), progress.New(opts.Progress, "scanning blk files", int64(len(files))))
+	refs, err := scanFiles(files, s.Network(), progress.New(opts.Progress, "scanning block files", int64(len(files))))
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ type writer struct {
 	spare     []posting // the postings of the last commit, for reuse
 	spends    []uint64  // findSpends' answer, reused from block to block
 	values    []uint64  // the out.value rows of spends, likewise
-	addrCands []uint64  // the address stage's rows to prefetch
+	addrCands []uint64  // the address stage's candidate rows, one per output with an address
 	addrs     addrStage
 
 	// A commit writes its postings in the background while appends go on;
