@@ -61,11 +61,12 @@ func runName(lo, hi uint64) string { return fmt.Sprintf("%016x-%016x", lo, hi) }
 // atomic pointer; runs a merge or an unwind replaced are unmapped only when
 // no reader can hold them (see Store.wait and Store.undoPastCommit).
 type postingIndex struct {
-	dir     string
-	addrOf  func(o uint64) uint32  // out.addr, for runs built from the column
-	scratch []posting              // for sorting, kept from run to run
-	set     atomic.Pointer[[]*run] // in output order, covering [0, committed)
-	retired []*run
+	dir       string
+	addrOf    func(o uint64) uint32  // out.addr, for runs built from the column
+	scratch   []posting              // for sorting, kept from run to run
+	mergeFrom []uint8                // a merge's run of each pair, kept likewise
+	set       atomic.Pointer[[]*run] // in output order, covering [0, committed)
+	retired   []*run
 }
 
 func (p *postingIndex) runs() []*run {
@@ -351,38 +352,42 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 	}
 	lo, hi := rs[0].lo, rs[len(rs)-1].hi
 	path := filepath.Join(p.dir, runName(lo, hi))
+	from := slices.Grow(p.mergeFrom[:0], n)
 	err := writeRunFile(path, uint64(n), func(w *runWriter) {
-		// Two passes over the same merge order: addresses, then outputs.
-		for pass := 0; pass < 2; pass++ {
-			next := make([]int, len(rs))
-			for {
-				// The run whose next pair has the lowest address; the
-				// lowest run on a tie.
-				best := -1
-				for k, r := range rs {
-					if next[k] < len(r.addrs) && (best < 0 || r.addrs[next[k]] < rs[best].addrs[next[best]]) {
-						best = k
-					}
-				}
-				if best < 0 {
-					break
-				}
-				r, k := rs[best], next[best]
-				next[best]++
-				if !r.live(k) {
-					continue
-				}
-				if pass == 0 {
-					w.u32(r.addrs[k])
-				} else {
-					w.u64(r.outs[k])
+		// The addresses in merge order, noting which run each live pair
+		// came from; then the outputs in the same order.
+		next := make([]int, len(rs))
+		for {
+			// The run whose next pair has the lowest address; the lowest
+			// run on a tie.
+			best := -1
+			for k, r := range rs {
+				if next[k] < len(r.addrs) && (best < 0 || r.addrs[next[k]] < rs[best].addrs[next[best]]) {
+					best = k
 				}
 			}
-			if pass == 0 {
-				w.zeros(pad8(4*uint64(n)) - 4*uint64(n))
+			if best < 0 {
+				break
+			}
+			r, k := rs[best], next[best]
+			next[best]++
+			if r.live(k) {
+				w.u32(r.addrs[k])
+				from = append(from, uint8(best))
 			}
 		}
+		w.zeros(pad8(4*uint64(n)) - 4*uint64(n))
+		clear(next)
+		for _, b := range from {
+			r := rs[b]
+			for !r.live(next[b]) {
+				next[b]++
+			}
+			w.u64(r.outs[next[b]])
+			next[b]++
+		}
 	})
+	p.mergeFrom = from
 	if err != nil {
 		return nil, err
 	}
