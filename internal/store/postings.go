@@ -61,12 +61,11 @@ func runName(lo, hi uint64) string { return fmt.Sprintf("%016x-%016x", lo, hi) }
 // atomic pointer; runs a merge or an unwind replaced are unmapped only when
 // no reader can hold them (see Store.wait and Store.undoPastCommit).
 type postingIndex struct {
-	dir       string
-	addrOf    func(o uint64) uint32  // out.addr, for runs built from the column
-	scratch   []posting              // for sorting, kept from run to run
-	mergeFrom []uint8                // a merge's run of each pair, kept likewise
-	set       atomic.Pointer[[]*run] // in output order, covering [0, committed)
-	retired   []*run
+	dir     string
+	addrOf  func(o uint64) uint32  // out.addr, for runs built from the column
+	scratch []posting              // for sorting, kept from run to run
+	set     atomic.Pointer[[]*run] // in output order, covering [0, committed)
+	retired []*run
 }
 
 func (p *postingIndex) runs() []*run {
@@ -352,14 +351,19 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 	}
 	lo, hi := rs[0].lo, rs[len(rs)-1].hi
 	path := filepath.Join(p.dir, runName(lo, hi))
-	from := slices.Grow(p.mergeFrom[:0], n)
+	// A byte per pair notes its run, so that the outputs follow the
+	// addresses' order without choosing again; up to maxMergeFrom pairs.
+	note := n <= maxMergeFrom && len(rs) <= 1<<8
+	var from []uint8
+	if note {
+		from = make([]uint8, 0, n)
+	}
 	err := writeRunFile(path, uint64(n), func(w *runWriter) {
-		// The addresses in merge order, noting which run each live pair
-		// came from; then the outputs in the same order.
 		next := make([]int, len(rs))
-		for {
-			// The run whose next pair has the lowest address; the lowest
-			// run on a tie.
+		// pick takes the next pair of the run whose next pair has the
+		// lowest address (the lowest run on a tie): its run and index, or
+		// -1 once every run is done.
+		pick := func() (int, int) {
 			best := -1
 			for k, r := range rs {
 				if next[k] < len(r.addrs) && (best < 0 || r.addrs[next[k]] < rs[best].addrs[next[best]]) {
@@ -367,17 +371,29 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 				}
 			}
 			if best < 0 {
-				break
+				return -1, 0
 			}
-			r, k := rs[best], next[best]
 			next[best]++
-			if r.live(k) {
-				w.u32(r.addrs[k])
-				from = append(from, uint8(best))
+			return best, next[best] - 1
+		}
+		for b, i := pick(); b >= 0; b, i = pick() {
+			if rs[b].live(i) {
+				w.u32(rs[b].addrs[i])
+				if note {
+					from = append(from, uint8(b))
+				}
 			}
 		}
 		w.zeros(pad8(4*uint64(n)) - 4*uint64(n))
 		clear(next)
+		if !note {
+			for b, i := pick(); b >= 0; b, i = pick() {
+				if rs[b].live(i) {
+					w.u64(rs[b].outs[i])
+				}
+			}
+			return
+		}
 		for _, b := range from {
 			r := rs[b]
 			for !r.live(next[b]) {
@@ -387,7 +403,6 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 			next[b]++
 		}
 	})
-	p.mergeFrom = from
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +415,11 @@ func (p *postingIndex) merge(rs []*run) ([]*run, error) {
 	}
 	return []*run{m}, nil
 }
+
+// maxMergeFrom bounds the pairs of a merge that notes each pair's run (a
+// byte each, so that memory does not grow with the chain); a larger merge
+// chooses again for the outputs. A variable for tests.
+var maxMergeFrom = 1 << 26
 
 // maxFromColumn bounds the outputs of a run built from the column, so that
 // building a long range holds a bounded number of pairs in memory.

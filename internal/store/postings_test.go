@@ -291,3 +291,32 @@ func TestFailedHealOfADamagedRun(t *testing.T) {
 		t.Fatalf("digest %s (%v), want the clean store's", got, err)
 	}
 }
+
+// A merge notes each pair's run up to maxMergeFrom pairs and chooses again
+// past it; both answer as the postings were added, dead pairs (after a
+// clip) left out.
+func TestMergeWithAndWithoutNotes(t *testing.T) {
+	defer func(m int) { maxMergeFrom = m }(maxMergeFrom)
+	for _, limit := range []int{1 << 26, 0} {
+		maxMergeFrom = limit
+		w := newRunsWorld(t)
+		for range 2*mergeFanIn + 1 {
+			w.commit(t, 700)
+		}
+		// Cut the newest run, which the next commits merge with theirs.
+		if err := w.p.clip(w.outs - 300); err != nil {
+			t.Fatal(err)
+		}
+		w.outs -= 300
+		for a, outs := range w.want {
+			w.want[a] = slices.DeleteFunc(outs, func(o uint64) bool { return o >= w.outs })
+		}
+		for range mergeFanIn - 1 {
+			w.commit(t, 700)
+		}
+		if n := len(w.p.runs()); n != 3 {
+			t.Fatalf("notes up to %d pairs: %d runs, want the clipped one merged into the third", limit, n)
+		}
+		w.check(t, w.p, w.outs)
+	}
+}
