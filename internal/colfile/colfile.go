@@ -259,7 +259,7 @@ func (c *Column) WriteAppends() error {
 	if len(c.inflight) == 0 {
 		return nil
 	}
-	if _, err := c.f.WriteAt(c.inflight, c.flushed); err != nil {
+	if err := WriteAt(c.f, c.inflight, c.flushed); err != nil {
 		return fmt.Errorf("store: write %s: %w", c.name, err)
 	}
 	if !c.lazy {
@@ -272,6 +272,28 @@ func (c *Column) WriteAppends() error {
 		}
 	}
 	c.wrote = true
+	return nil
+}
+
+// WriteChunk is the most a column or run file writes in one system call.
+// Linux puts the bytes of one large write into large page-cache folios,
+// made of memory that a virtual machine's host has often taken back (free
+// page reporting hands it free blocks of 2 MiB and up); their first touch
+// costs the host a fault per page. Written 256 KiB at a time, the same
+// bytes go into small folios: measured here, 2.4 GB in 64 MiB writes took
+// 5.5 s of system time, in 1 MiB writes 2.5-3.4 s, and in 256 KiB writes
+// 1.0-1.2 s.
+const WriteChunk = 256 << 10
+
+// WriteAt writes b to f at off, WriteChunk bytes at a time.
+func WriteAt(f *os.File, b []byte, off int64) error {
+	for len(b) > 0 {
+		n := min(len(b), WriteChunk)
+		if _, err := f.WriteAt(b[:n], off); err != nil {
+			return err
+		}
+		b, off = b[n:], off+int64(n)
+	}
 	return nil
 }
 

@@ -72,3 +72,34 @@ func TestColdColumnLeavesThePageCache(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAtInChunks: a write longer than WriteChunk, not a multiple of
+// it, at an offset, leaves the file holding exactly those bytes there.
+func TestWriteAtInChunks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "col")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 3*WriteChunk+12345)
+	for i := range b {
+		b[i] = byte(i*7 + i>>16)
+	}
+	const off = 1000
+	if err := WriteAt(f, b, off); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != off+len(b) {
+		t.Fatalf("file is %d bytes, want %d", len(got), off+len(b))
+	}
+	for i := range b {
+		if got[off+i] != b[i] {
+			t.Fatalf("byte %d is %d, want %d", off+i, got[off+i], b[i])
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"hash/crc32"
 	"io"
 	"os"
@@ -182,7 +183,9 @@ type runWriter struct {
 	err error // the first error of a write
 }
 
-const runWriterBuf = 1 << 20
+// runWriterBuf is what a run writer gathers before a write (see
+// colfile.WriteChunk).
+const runWriterBuf = colfile.WriteChunk
 
 func (w *runWriter) u32(v uint32) {
 	if w.buf = binary.LittleEndian.AppendUint32(w.buf, v); len(w.buf) >= runWriterBuf {
