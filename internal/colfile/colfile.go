@@ -2,8 +2,9 @@
 // that spur's chain stores are made of (one file per column, BlockSci's
 // layout). It is written here rather than taken from a library because it is
 // the core of spur's speed: reads are plain slices of a shared mapping, and
-// appends cost one write and one fsync per commit for the whole batch, which
-// may run on another goroutine while appends go on.
+// appends cost one fsync per commit for the whole batch and its writes, of
+// WriteChunk bytes each, which may run on another goroutine while appends go
+// on.
 //
 // LockDir and SyncDir are the directory-level pieces both stores share.
 //
@@ -276,13 +277,13 @@ func (c *Column) WriteAppends() error {
 }
 
 // WriteChunk is the most a column or run file writes in one system call.
-// Linux puts the bytes of one large write into large page-cache folios,
-// made of memory that a virtual machine's host has often taken back (free
-// page reporting hands it free blocks of 2 MiB and up); their first touch
-// costs the host a fault per page. Written 256 KiB at a time, the same
-// bytes go into small folios: measured here, 2.4 GB in 64 MiB writes took
-// 5.5 s of system time, in 1 MiB writes 2.5-3.4 s, and in 256 KiB writes
-// 1.0-1.2 s.
+// Linux puts the bytes of one large write into large page-cache folios;
+// on a virtual machine whose host takes back free memory (free page
+// reporting, which hands it free blocks of 2 MiB and up), those are likely
+// made of memory the host must fault in again. Written 256 KiB at a time,
+// the same bytes cost a fraction of that: measured here (a test program writing a new
+// file), 2.4 GB in 64 MiB writes took 4.6-7.6 s of system time, in 1 MiB
+// writes 2.5-3.4 s, and in 256 KiB writes 1.0-1.2 s.
 const WriteChunk = 256 << 10
 
 // WriteAt writes b to f at off, WriteChunk bytes at a time.
