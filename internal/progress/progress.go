@@ -29,11 +29,14 @@ type Bar struct {
 	last     time.Time
 	interval time.Duration
 	drawn    bool
+	// printed is how many units were done at the last line printed to a
+	// non-terminal (-1: none yet), so that Done does not repeat it.
+	printed int64
 }
 
 // New returns a bar writing to w (nil means no output) for total units.
 func New(w io.Writer, unit string, total int64) *Bar {
-	b := &Bar{w: w, unit: unit, total: total, start: time.Now(), interval: 5 * time.Second}
+	b := &Bar{w: w, unit: unit, total: total, start: time.Now(), interval: 5 * time.Second, printed: -1}
 	if f, ok := w.(*os.File); ok {
 		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
 			b.tty = true
@@ -102,16 +105,21 @@ func (b *Bar) draw(now time.Time) {
 		b.drawn = true
 	} else {
 		fmt.Fprintln(b.w, sb.String())
+		b.printed = b.done
 	}
 }
 
-// Done draws the final state and ends the line.
+// Done draws the final state and ends the line. On a non-terminal it
+// prints nothing when the last line printed already showed that state.
 func (b *Bar) Done() {
 	if b == nil || b.w == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.tty && b.printed == b.done {
+		return
+	}
 	b.draw(time.Now())
 	if b.tty {
 		fmt.Fprintln(b.w)
