@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
@@ -178,7 +179,15 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		t.flush()
 	}
 	if len(res.MixerLinks) > 0 {
-		fmt.Printf("\nmixer withdrawals linked by clue: %v\n", res.MixerLinks)
+		clues := make([]string, 0, len(res.MixerLinks))
+		for clue := range res.MixerLinks {
+			clues = append(clues, clue)
+		}
+		sort.Strings(clues)
+		for i, clue := range clues {
+			clues[i] = fmt.Sprintf("%s %d", clue, res.MixerLinks[clue])
+		}
+		fmt.Printf("\nmixer withdrawals linked, by clue: %s\n", strings.Join(clues, ", "))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -90,6 +91,11 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	if crossed.Crossed == nil || crossed.Crossed.Matched == 0 || len(crossed.Crossed.Trace.Destinations) == 0 {
 		t.Fatalf("--cross: %+v", crossed.Crossed)
+	}
+	// For people, the links by clue are a sorted list, not a Go map.
+	text := mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links")
+	if !regexp.MustCompile(`(?m)^mixer withdrawals linked, by clue: [a-z-]+ \d+(, [a-z-]+ \d+)*$`).MatchString(text) {
+		t.Fatalf("trace --mixer-links text has no list of links by clue:\n%s", text)
 	}
 	// Backward on Ethereum from the ETH theft: the victim's hot wallet was
 	// funded at genesis.
