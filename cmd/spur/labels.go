@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -441,7 +442,11 @@ entities; and the imported incidents attributed to NAME.`,
 			}
 			fmt.Printf("%s: %d labels on %d addresses", name, len(out.Labels), len(out.Addresses))
 			if len(out.Entities) > 0 {
-				fmt.Printf(", Bitcoin entities %v", out.Entities)
+				ids := make([]string, len(out.Entities))
+				for i, e := range out.Entities {
+					ids[i] = strconv.FormatUint(uint64(e), 10)
+				}
+				fmt.Printf(", Bitcoin entities %s", strings.Join(ids, ", "))
 			}
 			if len(out.Incidents) > 0 {
 				fmt.Printf(", %d incidents", len(out.Incidents))

@@ -92,6 +92,19 @@ func TestGenIngestEval(t *testing.T) {
 	if crossed.Crossed == nil || crossed.Crossed.Matched == 0 || len(crossed.Crossed.Trace.Destinations) == 0 {
 		t.Fatalf("--cross: %+v", crossed.Crossed)
 	}
+	// An actor's Bitcoin entities, for people: a list of numbers.
+	var svc []struct {
+		Address string `json:"address"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "labels", "list", "--store", store, "--chain", "btc", "--category", "exchange", "--json"), &svc); err != nil || len(svc) < 2 {
+		t.Fatalf("exchange labels: %v (%d)", err, len(svc))
+	}
+	tp := filepath.Join(t.TempDir(), "actor.yaml")
+	os.WriteFile(tp, []byte("title: t\ncategory: exchange\ncurrency: BTC\nactor: Test Actor\ntags:\n  - address: "+svc[0].Address+"\n    label: a\n  - address: "+svc[len(svc)-1].Address+"\n    label: b\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", tp)
+	if out := mustRun(t, "actor", "test actor", "--store", store); !regexp.MustCompile(`^test actor: 2 labels on 2 addresses, Bitcoin entities \d+(, \d+)*\n`).MatchString(out) {
+		t.Fatalf("actor text:\n%s", out)
+	}
 	// For people, the links by clue are a sorted list, not a Go map.
 	text := mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links")
 	if !regexp.MustCompile(`(?m)^mixer withdrawals linked, by clue: [a-z-]+ \d+(, [a-z-]+ \d+)*$`).MatchString(text) {
