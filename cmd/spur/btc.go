@@ -357,10 +357,12 @@ func newAddress() *cobra.Command {
 	var chain string
 	c := &cobra.Command{
 		Use:   "address ADDR --store DIR [--chain eth]",
-		Short: "Show a Bitcoin address: received, sent, balance and (with --txs) its transactions",
-		Long: `Show what the store knows of an address. Values are in satoshi in JSON and
-in BTC in text. A pay-to-pubkey output counts for the P2PKH address of its
-key, as block explorers show it.`,
+		Short: "Show an address (Bitcoin or EVM): received, sent, balance and (with --txs) its transactions",
+		Long: `Show what the store knows of an address. Bitcoin values are in satoshi in
+JSON and in BTC in text; a pay-to-pubkey output counts for the P2PKH address
+of its key, as block explorers show it. With --chain, an EVM address: its
+received, sent and balance per asset (base units as decimal strings in JSON,
+whole units in text) and its transfers.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || offset < 0 {

@@ -79,12 +79,14 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "spur",
 		Short: "Follow stolen crypto across chains and screen money against sanctions",
-		Long: `spur ingests blockchains into a compact embedded column store and answers
-questions about them: transactions, addresses, blocks; later, entities,
-traces, exposure and reports.
+		Long: `spur ingests Bitcoin and EVM chains into a compact embedded column store and
+answers questions about them: transactions, addresses and blocks; entities
+(clustering); labels and sanctions lists; traces of stolen funds through
+swaps, mixers and bridges; exposure screening (also over HTTP); and reports
+of incidents and actors.
 
-Start with 'spur demo', which ingests real mainnet blocks shipped with spur
-and shows what the store answers.`,
+Start with 'spur demo', which ingests real mainnet blocks shipped with spur,
+then a synthetic world with thefts in it, and shows what the store answers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -24,7 +24,7 @@ func newGen() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "gen --out DIR [--seed N] [--scale S] [--scenario dprk-2021]",
-		Short: "Generate a synthetic world with ground truth (Bitcoin side so far)",
+		Short: "Generate a synthetic world with ground truth: a Bitcoin chain, an EVM chain, thefts",
 		Long: `Writes a deterministic synthetic world into DIR (same seed and scale, same bytes):
 
   btc/blocks/        a Bitcoin regtest chain in Bitcoin Core's blk*.dat files
