@@ -274,8 +274,10 @@ func newScreen() *cobra.Command {
 		Use:   "screen --store DIR ADDRESS...",
 		Short: "Screen addresses of any chain against the imported labels",
 		Long: `For each address: its labels from every source, and a severity: severe when
-the address is sanctioned, low otherwise (exposure rules come with the
-screening API). An address never seen on any chain is screened all the same.
+the address is sanctioned, low otherwise. Exposure (the labelled addresses
+an address received from, directly or a few hops back) and the rules that
+grade it are screened by the HTTP API: spur serve, POST /v1/screen
+(docs/api.md). An address never seen on any chain is screened all the same.
 EVM addresses match in any case and print EIP-55. Exit code 0 whatever the
 result; read the severity.`,
 		Args: cobra.MinimumNArgs(1),
