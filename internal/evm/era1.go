@@ -41,7 +41,8 @@ type Era1 struct {
 	i      int
 	f      *os.File
 	r      *bufio.Reader
-	off    int64
+	off    int64 // of the next entry in the open file
+	size   int64 // the open file's
 	signer types.Signer
 	path   string
 	snappy *snappy.Reader
@@ -96,8 +97,12 @@ func (e *Era1) entry() (typ uint16, data []byte, off int64, err error) {
 			if e.f, err = os.Open(e.path); err != nil {
 				return 0, nil, 0, fmt.Errorf("evm: %w", err)
 			}
+			st, err := e.f.Stat()
+			if err != nil {
+				return 0, nil, 0, fmt.Errorf("evm: %w", err)
+			}
 			e.r = bufio.NewReaderSize(e.f, 1<<20)
-			e.off = 0
+			e.off, e.size = 0, st.Size()
 		}
 		var hdr [8]byte
 		off = e.off
@@ -119,6 +124,10 @@ func (e *Era1) entry() (typ uint16, data []byte, off int64, err error) {
 		}
 		if size > 1<<28 {
 			return 0, nil, off, e.errorf(off, "entry of %d bytes", size)
+		}
+		// A damaged length is found out before it is allocated.
+		if left := e.size - off - 8; int64(size) > left {
+			return 0, nil, off, e.errorf(off, "truncated entry: %d of %d bytes", max(left, 0), size)
 		}
 		data = make([]byte, size)
 		if n, err := io.ReadFull(e.r, data); err != nil {

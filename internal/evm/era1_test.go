@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -132,6 +134,38 @@ func TestEra1Corrupt(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// An entry whose length field claims more than the file holds is refused
+// before anything that size is allocated.
+func TestEra1LengthPastTheEnd(t *testing.T) {
+	orig, err := os.ReadFile(era1File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The version entry, then a header entry claiming 200 MiB.
+	size := 8 + int(binary.LittleEndian.Uint32(orig[2:]))
+	b := append([]byte(nil), orig[:size]...)
+	b = append(b, e2Header, 0, 0, 0, 0, 0, 0, 0)
+	binary.LittleEndian.PutUint32(b[size+2:], 200<<20)
+	b = append(b, make([]byte, 100)...)
+	p := filepath.Join(t.TempDir(), "long.era1")
+	os.WriteFile(p, b, 0o644)
+	e, err := OpenEra1([]string{p}, sepoliaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = e.Next()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), fmt.Sprintf("long.era1 offset %d: truncated entry: 100 of 209715200 bytes", size)) {
+		t.Fatalf("error %v", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Fatalf("allocated %d bytes to find that out", got)
 	}
 }
 
