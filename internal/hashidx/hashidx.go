@@ -337,13 +337,13 @@ func (t *Table) InsertSeeing(h, n, rows uint64) (ok, seen bool) {
 		s := atomic.LoadUint64(&t.slots[i])
 		if s == 0 {
 			if !ok {
-				atomic.StoreUint64(&t.slots[i], v)
+				storeSlot(&t.slots[i], v)
 			}
 			return true, seen
 		}
 		if r := s&0xffffffff - 1; r >= rows {
 			if !ok {
-				atomic.StoreUint64(&t.slots[i], v)
+				storeSlot(&t.slots[i], v)
 				ok = true
 			}
 		} else if uint32(s>>32) == tag && r != n {
@@ -403,7 +403,7 @@ func (t *Table) LookupOrInsert(h, n uint64, match func(n uint64) bool) (row uint
 	if free < 0 {
 		return 0, false, false
 	}
-	atomic.StoreUint64(&t.slots[free], uint64(tag)<<32|(n+1))
+	storeSlot(&t.slots[free], uint64(tag)<<32|(n+1))
 	return n, true, true
 }
 
