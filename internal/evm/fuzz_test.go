@@ -42,15 +42,22 @@ func FuzzEra1(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer e.Close()
-		for range 1000 {
-			if _, err = e.Next(); err != nil {
-				break
-			}
-		}
-		if err != nil && err != io.EOF && !errors.Is(err, ErrInput) {
-			t.Fatalf("not an input error: %v", err)
-		}
+		checkReads(t, nil, e.Next)
 	})
+}
+
+// checkReads reads blocks with next until it fails (or 1,000 are read):
+// the failure, or openErr when the source did not open, must be the end
+// or an input error.
+func checkReads(t *testing.T, openErr error, next func() (*Block, error)) {
+	t.Helper()
+	err := openErr
+	for i := 0; err == nil && i < 1000; i++ {
+		_, err = next()
+	}
+	if err != nil && err != io.EOF && !errors.Is(err, ErrInput) {
+		t.Fatalf("not an input error: %v", err)
+	}
 }
 
 // FuzzETL feeds damaged ethereum-etl exports (blocks.csv and
@@ -85,16 +92,11 @@ func FuzzETL(f *testing.F) {
 			}
 		}
 		e, err := OpenETL(d)
-		if err == nil {
-			defer e.Close()
-			for range 1000 {
-				if _, err = e.Next(); err != nil {
-					break
-				}
-			}
+		if err != nil {
+			checkReads(t, err, nil)
+			return
 		}
-		if err != nil && err != io.EOF && !errors.Is(err, ErrInput) {
-			t.Fatalf("not an input error: %v", err)
-		}
+		defer e.Close()
+		checkReads(t, nil, e.Next)
 	})
 }
