@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/spur-forensics/spur/internal/colfile"
 	"hash/crc32"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"golang.org/x/sys/unix"
 )
 
