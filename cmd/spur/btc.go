@@ -503,7 +503,8 @@ func newDecode() *cobra.Command {
 		Long: `Decode a serialized block or transaction given as a file (binary or hex) or
 as hex on the command line, like Bitcoin Core's decoderawtransaction. The JSON
 is that of 'spur tx' less the fields that need the chain (input addresses and
-values, fee, spent_by); a block gives its header fields and tx[].`,
+values, fee, spent_by); a block gives its header fields and tx[]. A transaction
+with no inputs (not yet funded) is read as decoderawtransaction reads it.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			net, err := btc.LookupNetwork(network)
@@ -519,7 +520,7 @@ values, fee, spent_by); a block gives its header fields and tx[].`,
 				return err
 			}
 			if kind == "tx" {
-				tx, err := btc.DecodeTx(raw)
+				tx, err := btc.DecodeRawTx(raw)
 				if err != nil {
 					return fmt.Errorf("%s: %w", src, err)
 				}

@@ -145,6 +145,9 @@ type decoder struct {
 	err   error
 	what  string
 	txIdx int // index of the transaction being read, -1 outside one
+	// legacy reads an empty input list as that, not as the segwit
+	// marker (see DecodeRawTx).
+	legacy bool
 }
 
 func (d *decoder) fail(err error) {
@@ -383,8 +386,67 @@ func resize[T any](s []T, n int) []T {
 }
 
 // DecodeTx decodes one serialized transaction; the whole of b must be it.
+// An empty input list is the segwit marker, as in a block.
 func DecodeTx(b []byte) (*Tx, error) {
-	d := decoder{b: b, what: "transaction", txIdx: -1}
+	return decodeTx(b, false)
+}
+
+// DecodeRawTx reads a transaction as Bitcoin Core's decoderawtransaction
+// does: both with the segwit marker and, since the marker's bytes also
+// begin a transaction with no inputs (one not yet funded), without it.
+// When only one reading takes all of b, that one; when both do, the segwit
+// one, unless only the other's scripts all parse. When neither does, the
+// segwit reading's error.
+func DecodeRawTx(b []byte) (*Tx, error) {
+	ext, err := decodeTx(b, false)
+	leg, legErr := decodeTx(b, true)
+	switch {
+	case err != nil && legErr != nil:
+		return nil, err
+	case err != nil:
+		return leg, nil
+	case legErr != nil:
+		return ext, nil
+	case !scriptsParse(ext) && scriptsParse(leg):
+		return leg, nil
+	}
+	return ext, nil
+}
+
+// scriptsParse mirrors Bitcoin Core's CheckTxScriptsSanity: every output
+// script, and every input script of a transaction that is not a coinbase,
+// parses into known opcodes and is at most 10,000 bytes.
+func scriptsParse(tx *Tx) bool {
+	ok := func(s []byte) bool {
+		if len(s) > maxScriptSize {
+			return false
+		}
+		for i := 0; i < len(s); {
+			op, _, next, ok := scriptOp(s, i)
+			if !ok || op > opNop10 {
+				return false
+			}
+			i = next
+		}
+		return true
+	}
+	if !tx.IsCoinbase() {
+		for _, in := range tx.Inputs {
+			if !ok(in.ScriptSig) {
+				return false
+			}
+		}
+	}
+	for _, o := range tx.Outputs {
+		if !ok(o.Script) {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeTx(b []byte, legacy bool) (*Tx, error) {
+	d := decoder{b: b, what: "transaction", txIdx: -1, legacy: legacy}
 	tx := &Tx{}
 	h := hashingPool.Get().(*hashing)
 	defer hashingPool.Put(h)
@@ -418,7 +480,7 @@ func (d *decoder) tx(tx *Tx, ins []TxIn, outs []TxOut, h *hashing) ([]TxIn, []Tx
 	}
 	var flag byte
 	bodyStart := start + 4 // first byte after version (and segwit marker and flag)
-	if nin == 0 {
+	if nin == 0 && !d.legacy {
 		// BIP144: an empty input list is the segwit marker; the flag follows.
 		flag = d.u8()
 		if d.err != nil {

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcutil/bech32"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -60,6 +61,9 @@ func compareScript(t *testing.T, where string, script []byte) {
 	switch {
 	case typ == Anchor || typ == NullData && class == txscript.NonStandardTy:
 		return
+	case typ == WitnessUnknown && class == txscript.NonStandardTy:
+		compareWitnessUnknown(t, where, script, addr)
+		return
 	case typ == Multisig && class == txscript.NonStandardTy:
 		// btcd refuses keys that do not parse as curve points; Core only
 		// checks their size.
@@ -77,6 +81,28 @@ func compareScript(t *testing.T, where string, script []byte) {
 	got := addr.String(Main)
 	if want := addrs[0].EncodeAddress(); got != want {
 		t.Fatalf("%s: address %s, btcd says %s", where, got, want)
+	}
+}
+
+// compareWitnessUnknown checks a witness program of a future version, which
+// btcd's classifier calls nonstandard, against btcd's reading of the
+// program and its bech32m encoding.
+func compareWitnessUnknown(t *testing.T, where string, script []byte, addr Address) {
+	t.Helper()
+	version, program, err := txscript.ExtractWitnessProgramInfo(script)
+	if err != nil || version == 0 {
+		t.Fatalf("%s: script %x: witness_unknown, btcd reads no witness program of version 1-16 (%v)", where, script, err)
+	}
+	data, err := bech32.ConvertBits(program, 8, 5, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := bech32.EncodeM("bc", append([]byte{byte(version)}, data...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addr.String(Main); got != want {
+		t.Fatalf("%s: address %s, btcd's bech32m %s", where, got, want)
 	}
 }
 
@@ -100,44 +126,50 @@ func compareBlock(t *testing.T, raw []byte) *Block {
 		t.Fatalf("block %s: %d txs, btcd %d", blk.Hash, len(blk.Txs), len(ref.Transactions))
 	}
 	for i, rtx := range ref.Transactions {
-		tx := &blk.Txs[i]
-		if tx.TxID != rtx.TxHash() || tx.WTxID != rtx.WitnessHash() {
-			t.Fatalf("tx %d of %s: txid %s wtxid %s, btcd %s %s", i, blk.Hash, tx.TxID, tx.WTxID, rtx.TxHash(), rtx.WitnessHash())
-		}
-		if tx.Size != rtx.SerializeSize() || tx.BaseSize != rtx.SerializeSizeStripped() {
-			t.Fatalf("tx %s: sizes %d/%d, btcd %d/%d", tx.TxID, tx.Size, tx.BaseSize, rtx.SerializeSize(), rtx.SerializeSizeStripped())
-		}
-		if tx.Version != rtx.Version || tx.LockTime != rtx.LockTime || len(tx.Inputs) != len(rtx.TxIn) || len(tx.Outputs) != len(rtx.TxOut) {
-			t.Fatalf("tx %s differs from btcd", tx.TxID)
-		}
-		for j, rin := range rtx.TxIn {
-			in := &tx.Inputs[j]
-			if in.PrevTxID != rin.PreviousOutPoint.Hash || in.PrevIndex != rin.PreviousOutPoint.Index ||
-				in.Sequence != rin.Sequence || !bytes.Equal(in.ScriptSig, rin.SignatureScript) {
-				t.Fatalf("tx %s input %d differs from btcd", tx.TxID, j)
-			}
-			items := in.WitnessItems()
-			if len(items) != len(rin.Witness) {
-				t.Fatalf("tx %s input %d: %d witness items, btcd %d", tx.TxID, j, len(items), len(rin.Witness))
-			}
-			for k := range items {
-				if !bytes.Equal(items[k], rin.Witness[k]) {
-					t.Fatalf("tx %s input %d witness %d differs", tx.TxID, j, k)
-				}
-			}
-		}
-		for j, rout := range rtx.TxOut {
-			out := &tx.Outputs[j]
-			if out.Value != rout.Value || !bytes.Equal(out.Script, rout.PkScript) {
-				t.Fatalf("tx %s output %d differs from btcd", tx.TxID, j)
-			}
-			compareScript(t, tx.TxID.String(), out.Script)
-		}
-		if re := AppendTx(nil, tx); !bytes.Equal(re, tx.Raw) {
-			t.Fatalf("tx %s: re-encoding differs", tx.TxID)
-		}
+		compareTx(t, &blk.Txs[i], rtx)
 	}
 	return blk
+}
+
+// compareTx checks a decoded transaction field by field against btcd's
+// decoding of the same bytes, and its re-encoding against those bytes.
+func compareTx(t *testing.T, tx *Tx, rtx *wire.MsgTx) {
+	t.Helper()
+	if tx.TxID != rtx.TxHash() || tx.WTxID != rtx.WitnessHash() {
+		t.Fatalf("tx %s: wtxid %s, btcd %s %s", tx.TxID, tx.WTxID, rtx.TxHash(), rtx.WitnessHash())
+	}
+	if tx.Size != rtx.SerializeSize() || tx.BaseSize != rtx.SerializeSizeStripped() {
+		t.Fatalf("tx %s: sizes %d/%d, btcd %d/%d", tx.TxID, tx.Size, tx.BaseSize, rtx.SerializeSize(), rtx.SerializeSizeStripped())
+	}
+	if tx.Version != rtx.Version || tx.LockTime != rtx.LockTime || len(tx.Inputs) != len(rtx.TxIn) || len(tx.Outputs) != len(rtx.TxOut) {
+		t.Fatalf("tx %s differs from btcd", tx.TxID)
+	}
+	for j, rin := range rtx.TxIn {
+		in := &tx.Inputs[j]
+		if in.PrevTxID != rin.PreviousOutPoint.Hash || in.PrevIndex != rin.PreviousOutPoint.Index ||
+			in.Sequence != rin.Sequence || !bytes.Equal(in.ScriptSig, rin.SignatureScript) {
+			t.Fatalf("tx %s input %d differs from btcd", tx.TxID, j)
+		}
+		items := in.WitnessItems()
+		if len(items) != len(rin.Witness) {
+			t.Fatalf("tx %s input %d: %d witness items, btcd %d", tx.TxID, j, len(items), len(rin.Witness))
+		}
+		for k := range items {
+			if !bytes.Equal(items[k], rin.Witness[k]) {
+				t.Fatalf("tx %s input %d witness %d differs", tx.TxID, j, k)
+			}
+		}
+	}
+	for j, rout := range rtx.TxOut {
+		out := &tx.Outputs[j]
+		if out.Value != rout.Value || !bytes.Equal(out.Script, rout.PkScript) {
+			t.Fatalf("tx %s output %d differs from btcd", tx.TxID, j)
+		}
+		compareScript(t, tx.TxID.String(), out.Script)
+	}
+	if re := AppendTx(nil, tx); !bytes.Equal(re, tx.Raw) {
+		t.Fatalf("tx %s: re-encoding differs", tx.TxID)
+	}
 }
 
 // TestMainnet14132Blocks decodes every block of mainnet heights 0..14131 and

@@ -13,8 +13,18 @@ func FuzzDecodeTx(f *testing.F) {
 	for i := 0; i < len(blk.Txs); i += 250 {
 		f.Add(blk.Txs[i].Raw)
 	}
+	f.Add([]byte{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x6a, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx, err := DecodeTx(b)
+		raw, rawErr := DecodeRawTx(b)
+		if err == nil && rawErr != nil {
+			t.Fatalf("DecodeTx reads it, DecodeRawTx fails: %v", rawErr)
+		}
+		if rawErr == nil {
+			if re := AppendTx(nil, raw); !bytes.Equal(re, b) {
+				t.Fatalf("DecodeRawTx: round trip differs:\n%x\n%x", b, re)
+			}
+		}
 		if err != nil {
 			return
 		}

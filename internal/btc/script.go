@@ -69,6 +69,9 @@ const (
 	opHash160       = 0xa9
 	opCheckSig      = 0xac
 	opCheckMultisig = 0xae
+	opNop10         = 0xb9 // the last opcode (MAX_OPCODE)
+
+	maxScriptSize = 10000
 )
 
 // Classify returns the type of an output script as Bitcoin Core's Solver
