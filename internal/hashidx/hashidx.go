@@ -39,6 +39,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -216,6 +217,36 @@ func (t *Table) SetBulk(rows uint64) {
 		advice = unix.MADV_HUGEPAGE
 	}
 	unix.Madvise(t.mm, advice)
+}
+
+// Populate brings every page of a table mapped in 2 MiB pages (SetBulk;
+// otherwise it does nothing) into memory now, on workers goroutines,
+// rather than a fault at a time as the first inserts land on them. A page
+// of a new table is a hole in the file, which the kernel clears: on a
+// machine whose memory comes cold from its host that costs about 2.7 ms a
+// 2 MiB page from one thread, 1.8 ms from two.
+func (t *Table) Populate(workers int) {
+	if !t.huge {
+		return
+	}
+	const chunk = 2 << 20
+	n := (len(t.mm) + chunk - 1) / chunk
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				unix.Madvise(t.mm[i*chunk:min(len(t.mm), (i+1)*chunk)], unix.MADV_POPULATE_READ)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func physicalMemory() int64 {

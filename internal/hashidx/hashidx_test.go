@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // keys are random 32-byte keys, as txids are; a key's hash is its first 8
@@ -467,5 +470,39 @@ func TestInsertSeeing(t *testing.T) {
 	}
 	if got, ok := k.find(tb, k[5], 3001); !ok || got != 3000 {
 		t.Fatalf("key of rows 5 and 3000 names %d %v, want the later", got, ok)
+	}
+}
+
+// TestPopulate checks that Populate brings a bulk table's pages into
+// memory (mincore) and leaves its slots as they were.
+func TestPopulate(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 3_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	if tb.SetBulk(3_000_000); !tb.huge {
+		t.Skip("the table is too large beside this machine's memory for huge pages")
+	}
+	tb.slots[12345] = 7
+	resident := func() int {
+		vec := make([]byte, (len(tb.mm)+4095)/4096)
+		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&tb.mm[0])), uintptr(len(tb.mm)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+			t.Fatal(e)
+		}
+		n := 0
+		for _, v := range vec {
+			n += int(v & 1)
+		}
+		return n
+	}
+	before := resident()
+	tb.Populate(2)
+	after := resident()
+	if before > len(tb.mm)/4096/4 || after != len(tb.mm)/4096 {
+		t.Fatalf("pages resident: %d before, %d after, of %d", before, after, len(tb.mm)/4096)
+	}
+	if tb.slots[12345] != 7 || tb.slots[12346] != 0 {
+		t.Fatal("Populate changed the slots")
 	}
 }

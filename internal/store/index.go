@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"runtime"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -143,6 +144,13 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 	}
 	s.txIdx.SetBulk(txs)
 	s.addrIdx.SetBulk(addrs)
+	// Fresh, a table's first inserts land all over it, each on a page the
+	// kernel must first clear: the first second of a long ingest went to
+	// that, on the address stage alone, the other core idle. Cleared now,
+	// on every core, before the blocks come.
+	for _, t := range []*hashidx.Table{s.txIdx, s.addrIdx} {
+		t.Populate(runtime.GOMAXPROCS(0))
+	}
 	return nil
 }
 
