@@ -417,19 +417,7 @@ func DecodeRawTx(b []byte) (*Tx, error) {
 // script, and every input script of a transaction that is not a coinbase,
 // parses into known opcodes and is at most 10,000 bytes.
 func scriptsParse(tx *Tx) bool {
-	ok := func(s []byte) bool {
-		if len(s) > maxScriptSize {
-			return false
-		}
-		for i := 0; i < len(s); {
-			op, _, next, ok := scriptOp(s, i)
-			if !ok || op > opNop10 {
-				return false
-			}
-			i = next
-		}
-		return true
-	}
+	ok := func(s []byte) bool { return len(s) <= maxScriptSize && validOps(s) }
 	if !tx.IsCoinbase() {
 		for _, in := range tx.Inputs {
 			if !ok(in.ScriptSig) {

@@ -189,10 +189,18 @@ func scriptOp(s []byte, i int) (op byte, data []byte, next int, ok bool) {
 
 // pushOnly mirrors CScript::IsPushOnly: every operation parses and is a push
 // (any opcode up to OP_16, which includes OP_RESERVED as Core does).
-func pushOnly(s []byte) bool {
+func pushOnly(s []byte) bool { return opsUpTo(s, op16) }
+
+// validOps mirrors CScript::HasValidOps: every operation parses and is one
+// of the opcodes Bitcoin defines (up to OP_NOP10).
+func validOps(s []byte) bool { return opsUpTo(s, opNop10) }
+
+// opsUpTo reports whether every operation of s parses and has an opcode of
+// at most last.
+func opsUpTo(s []byte, last byte) bool {
 	for i := 0; i < len(s); {
 		op, _, next, ok := scriptOp(s, i)
-		if !ok || op > op16 {
+		if !ok || op > last {
 			return false
 		}
 		i = next
