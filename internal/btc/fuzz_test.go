@@ -2,6 +2,7 @@ package btc
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 )
 
@@ -55,8 +56,21 @@ func FuzzDecodeBlock(f *testing.F) {
 }
 
 func FuzzScript(f *testing.F) {
-	for _, s := range []string{"76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", "51024e73", "6a0568656c6c6f", "0014751e76e8199196d454941c45d1b3a323f1433bd6"} {
-		f.Add([]byte(s))
+	for _, s := range []string{
+		"76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac", // pubkeyhash
+		"a914748284390f9e263a4b766a75d0633c50426eb87587",     // scripthash
+		"51024e73",       // anchor
+		"6a0568656c6c6f", // nulldata
+		"0014751e76e8199196d454941c45d1b3a323f1433bd6",                                          // witness_v0_keyhash
+		"5120" + "103e7c2917eb37935b19ad951dd63925690af67710d97c5b32ba23098190dae6",             // witness_v1_taproot
+		"5f20" + "2540f27e90740933c99d4f17ab2dfc6c82951cfb0b8674c83ad179cfbc247b89",             // witness_unknown
+		"2102" + "11111111111111111111111111111111111111111111111111111111111111" + "11" + "ac", // pubkey
+	} {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, s []byte) {
 		typ, a, ok := ScriptAddress(s)
