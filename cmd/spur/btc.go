@@ -180,6 +180,9 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 	if st.Stale > 0 || st.Orphans > 0 {
 		t.row("stale / unconnected blocks skipped", fmt.Sprintf("%d / %d", st.Stale, st.Orphans))
 	}
+	if st.Unfinished > 0 {
+		t.row("blocks not yet written whole, left out", st.Unfinished)
+	}
 	t.row("store height", st.Height)
 	t.row("tip", st.Tip)
 	if st.PeakRSSMiB > 0 {

@@ -59,6 +59,16 @@ type BlockFile struct {
 	mu     sync.Mutex
 	data   []byte // the file's mapping, nil when not mapped
 	stream []byte // the key repeated, to unmask a chunk at a time
+
+	// Newest is set on the last blk*.dat file of a blocks directory, the
+	// one a running node appends to: its last block may be only partly
+	// written, the rest of the file still the zeros the node allocated.
+	Newest bool
+	// Unfinished is the offset of such a block's frame that Scan found
+	// cut short (-1: none); the scan ends there instead of failing. (One
+	// whose frame is whole but whose bytes are not all there yet shows
+	// when it is decoded: see ingest.PlanBlocks.)
+	Unfinished int64
 }
 
 // Close unmaps and closes the underlying file.
@@ -139,6 +149,13 @@ func (r BlockRef) Read(buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// LastOfNewest reports whether ref is the last block of the Newest file of
+// a blocks directory, nothing but zeros after it: a block a running node
+// may not have written whole yet.
+func (r BlockRef) LastOfNewest() bool {
+	return r.File.Newest && r.File.Unfinished < 0 && r.File.zerosFrom(r.Offset+int64(r.Size))
 }
 
 // Bytes returns the block that ref points at. When its file is mapped (Map)
@@ -228,11 +245,12 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 			if len(names) == 0 {
 				return fail(fmt.Errorf("btc: %s: no blk*.dat files", p))
 			}
-			for _, n := range names {
+			for i, n := range names {
 				f, err := openBlockFile(n, key, net)
 				if err != nil {
 					return fail(err)
 				}
+				f.Newest = i == len(names)-1
 				files = append(files, f)
 			}
 			continue
@@ -254,7 +272,7 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 var coreBlockFile = regexp.MustCompile(`^blk[0-9]{5}\.dat$`)
 
 func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
-	f := &BlockFile{Name: name, key: key}
+	f := &BlockFile{Name: name, key: key, Unfinished: -1}
 	if key != nil {
 		f.stream = bytes.Repeat(key, 512/len(key))
 	}
@@ -311,14 +329,17 @@ var ErrWrongNetwork = errors.New("btc: wrong network")
 
 // NewMemBlockFile wraps bytes already in memory (unobfuscated).
 func NewMemBlockFile(name string, b []byte, net *Network) *BlockFile {
-	f := &BlockFile{Name: name, r: bytes.NewReader(b), size: int64(len(b))}
+	f := &BlockFile{Name: name, r: bytes.NewReader(b), size: int64(len(b)), Unfinished: -1}
 	f.framed = len(b) >= 4 && [4]byte(b[:4]) == net.Magic
 	return f
 }
 
 // Scan lists the blocks in the file in file order by reading only the
 // framing and headers. Zero bytes at the end of a blk file (Bitcoin Core
-// pre-allocates files) end the scan.
+// pre-allocates files) end the scan. In the Newest file of a directory, a
+// last frame cut short (a length past the end of the file, or too short
+// for a block, with nothing but zeros after it) is a block the node is
+// still writing: the scan ends there and notes it in Unfinished.
 func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 	if !f.framed {
 		if f.size < HeaderSize+1 {
@@ -337,6 +358,10 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 			if f.zerosFrom(off) {
 				break
 			}
+			if f.Newest {
+				f.Unfinished = off
+				break
+			}
 			return refs, fmt.Errorf("%w: %s: offset %d: %d stray bytes at the end of the file", ErrCorrupt, f.Name, off, f.size-off)
 		}
 		frame, err := win.read(f, off, 8)
@@ -347,13 +372,25 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 			if f.zerosFrom(off) {
 				break
 			}
+			if f.Newest && f.zerosFrom(off+4) { // the magic itself cut short
+				f.Unfinished = off
+				break
+			}
 			return refs, fmt.Errorf("%w: %s: offset %d: magic %x, want %x for network %s", ErrCorrupt, f.Name, off, frame[:4], net.Magic[:], net.Name)
 		}
 		size := binary.LittleEndian.Uint32(frame[4:])
 		if size < HeaderSize+1 {
+			if f.Newest && f.zerosFrom(off+8) {
+				f.Unfinished = off
+				break
+			}
 			return refs, fmt.Errorf("%w: %s: offset %d: block length %d is too short", ErrCorrupt, f.Name, off, size)
 		}
 		if int64(size) > f.size-off-8 {
+			if f.Newest {
+				f.Unfinished = off
+				break
+			}
 			return refs, fmt.Errorf("%w: %s: offset %d: truncated block: length %d but %d bytes left", ErrCorrupt, f.Name, off, size, f.size-off-8)
 		}
 		ref := BlockRef{File: f, Offset: off + 8, Size: size}

@@ -154,14 +154,27 @@ func TestScanMixedSizes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			refs, err := files[0].Scan(Main)
-			files[0].Close()
+			if !files[0].Newest {
+				t.Fatal("a directory's last blk file is not marked newest")
+			}
 			if cut > 0 {
+				// Cut short as the newest file of a directory, as a
+				// running node leaves it: the scan ends before the block.
+				refs, err := files[0].Scan(Main)
+				if err != nil || len(refs) != cut || files[0].Unfinished != wants[cut].off-8 {
+					t.Fatalf("obfuscated %v, newest file cut in block %d's header: %d blocks, unfinished at %d, %v", obfuscated, cut, len(refs), files[0].Unfinished, err)
+				}
+				// Any other file so cut is corrupt.
+				files[0].Newest, files[0].Unfinished = false, -1
+				refs, err = files[0].Scan(Main)
+				files[0].Close()
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offset %d: truncated block", wants[cut].off-8)) || len(refs) != cut {
 					t.Fatalf("obfuscated %v, cut in block %d's header: %d blocks, %v", obfuscated, cut, len(refs), err)
 				}
 				continue
 			}
+			refs, err := files[0].Scan(Main)
+			files[0].Close()
 			if err != nil || len(refs) != len(wants) {
 				t.Fatalf("obfuscated %v: %d blocks of %d, %v", obfuscated, len(refs), len(wants), err)
 			}
@@ -170,6 +183,55 @@ func TestScanMixedSizes(t *testing.T) {
 					t.Fatalf("obfuscated %v: block %d at %d (%d bytes) %s, want at %d (%d bytes) %s", obfuscated, i, r.Offset, r.Size, r.Hash, w.off, w.size, w.hash)
 				}
 			}
+		}
+	}
+}
+
+// TestScanNewestUnfinished cuts the newest blk file of a directory after
+// two whole blocks in each way a node writing the next one leaves it, the
+// rest of the file the zeros it allocated: the scan ends before the cut
+// and notes its offset. Bytes other than zeros after a bad frame are
+// still corrupt.
+func TestScanNewestUnfinished(t *testing.T) {
+	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
+	var whole []byte
+	for _, b := range blocks[:2] {
+		whole = append(whole, Main.Magic[:]...)
+		whole = binary.LittleEndian.AppendUint32(whole, uint32(len(b)))
+		whole = append(whole, b...)
+	}
+	next := append(binary.LittleEndian.AppendUint32(bytes.Clone(Main.Magic[:]), uint32(len(blocks[2]))), blocks[2]...)
+	zeros := make([]byte, 5000)
+	cases := []struct {
+		name string
+		tail []byte
+		bad  string // the error of a corrupt tail; "" for one cut short
+	}{
+		{"frame past the end", next[:len(next)/2], ""},
+		{"magic, then zeros", append(bytes.Clone(Main.Magic[:]), zeros...), ""},
+		{"part of the magic, then zeros", append(bytes.Clone(Main.Magic[:2]), zeros...), ""},
+		{"three bytes", Main.Magic[:3], ""},
+		{"short length, then zeros", append(append(bytes.Clone(Main.Magic[:]), 9, 0, 0, 0), zeros...), ""},
+		{"wrong magic, then data", append([]byte{1, 2, 3, 4}, next...), "magic 01020304"},
+		{"short length, then data", append(append(bytes.Clone(Main.Magic[:]), 9, 0, 0, 0), next...), "block length 9 is too short"},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "blk00000.dat"), append(bytes.Clone(whole), c.tail...), 0o644)
+		files, err := OpenBlockPaths([]string{dir}, Main)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, err := files[0].Scan(Main)
+		files[0].Close()
+		if c.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("%s: %d blocks, %v", c.name, len(refs), err)
+			}
+			continue
+		}
+		if err != nil || len(refs) != 2 || files[0].Unfinished != int64(len(whole)) {
+			t.Errorf("%s: %d blocks, unfinished at %d, %v", c.name, len(refs), files[0].Unfinished, err)
 		}
 	}
 }

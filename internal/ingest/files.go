@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,9 +192,36 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	for _, f := range files {
+		if f.Unfinished >= 0 {
+			st.Unfinished++
+			opts.Logger.Warn("the newest block file ends in a block not written whole (a node still writing it?): left out", "file", f.Name, "offset", f.Unfinished)
+		}
+	}
 	plan, err := PlanBlocks(s, refs)
 	if err != nil {
 		return nil, err
+	}
+	// The chain's tip, when it is the last block of the newest file, may be
+	// framed whole but not yet written whole: its bytes from some point on
+	// still the zeros the node allocated. Decoded now, and left out if it
+	// does not decode, rather than failing the run when it comes.
+	if n := len(plan.Blocks); n > 0 && plan.Blocks[n-1].LastOfNewest() {
+		tip := plan.Blocks[n-1]
+		raw, err := tip.Read(nil)
+		if err == nil {
+			_, err = btc.DecodeBlock(raw)
+		}
+		if err != nil {
+			st.Unfinished++
+			opts.Logger.Warn("the newest block file's last block does not decode (a node still writing it?): left out", "block", tip.String(), "error", err)
+			// Chosen again without it: the chain it ended may no longer
+			// have the most work.
+			refs = slices.DeleteFunc(refs, func(r btc.BlockRef) bool { return r.File == tip.File && r.Offset == tip.Offset })
+			if plan, err = PlanBlocks(s, refs); err != nil {
+				return nil, err
+			}
+		}
 	}
 	st.Stale, st.Orphans = plan.Stale, plan.Orphans
 	if plan.Orphans > 0 {

@@ -64,6 +64,7 @@ type Stats struct {
 	Unwound    int64         `json:"unwound_blocks"`
 	Stale      int           `json:"stale_blocks"`
 	Orphans    int           `json:"orphan_blocks"`
+	Unfinished int           `json:"unfinished_blocks"` // at the end of a node's newest blk file, not yet written whole
 	Height     int64         `json:"height"`
 	Tip        string        `json:"tip"`
 	Elapsed    time.Duration `json:"-"`
