@@ -67,7 +67,7 @@ type BlockFile struct {
 	// Unfinished is the offset of such a block's frame that Scan found
 	// cut short (-1: none); the scan ends there instead of failing. (One
 	// whose frame is whole but whose bytes are not all there yet shows
-	// when it is decoded: see ingest.PlanBlocks.)
+	// when it is decoded: see LastOfNewest.)
 	Unfinished int64
 }
 
@@ -337,9 +337,9 @@ func NewMemBlockFile(name string, b []byte, net *Network) *BlockFile {
 // Scan lists the blocks in the file in file order by reading only the
 // framing and headers. Zero bytes at the end of a blk file (Bitcoin Core
 // pre-allocates files) end the scan. In the Newest file of a directory, a
-// last frame cut short (a length past the end of the file, or too short
-// for a block, with nothing but zeros after it) is a block the node is
-// still writing: the scan ends there and notes it in Unfinished.
+// last frame cut short (its length past the end of the file, or part of a
+// frame with nothing but zeros after it) is a block the node is still
+// writing: the scan ends there and notes it in Unfinished.
 func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 	if !f.framed {
 		if f.size < HeaderSize+1 {
