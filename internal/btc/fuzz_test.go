@@ -2,6 +2,7 @@ package btc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"testing"
 )
@@ -85,6 +86,49 @@ func FuzzScript(f *testing.F) {
 		}
 		if !bytes.Equal(back.Script(), s) {
 			t.Fatalf("%x: %s pays to %x", s, str, back.Script())
+		}
+	})
+}
+
+// FuzzScan scans bytes as a blk file twice, as any file and as the newest
+// of a directory: the blocks found are the same, and the newest file ends
+// its scan early (Unfinished) only where any other file is refused.
+func FuzzScan(f *testing.F) {
+	blocks := framedBlocks(f, "blk_0_to_4.dat.bz2")
+	var file []byte
+	for _, b := range blocks[:2] {
+		file = append(file, Main.Magic[:]...)
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(b)))
+		file = append(file, b...)
+	}
+	f.Add(file)
+	f.Add(append(bytes.Clone(file), Main.Magic[:3]...))
+	f.Add(append(append(bytes.Clone(file), Main.Magic[:]...), 0xff, 0xff, 0, 0, 1, 2))
+	f.Add(append(bytes.Clone(file), make([]byte, 100)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 4 || [4]byte(b[:4]) != Main.Magic {
+			return // a raw block, not a blk file
+		}
+		anyFile := NewMemBlockFile("blk00000.dat", b, Main)
+		refs, err := anyFile.Scan(Main)
+		newest := NewMemBlockFile("blk00000.dat", b, Main)
+		newest.Newest = true
+		nrefs, nerr := newest.Scan(Main)
+		if len(refs) != len(nrefs) {
+			t.Fatalf("%d blocks, %d as the newest file", len(refs), len(nrefs))
+		}
+		for i := range refs {
+			if refs[i].Offset != nrefs[i].Offset || refs[i].Hash != nrefs[i].Hash {
+				t.Fatalf("block %d differs as the newest file", i)
+			}
+		}
+		switch {
+		case err == nil && (nerr != nil || newest.Unfinished >= 0):
+			t.Fatalf("a good file, as the newest: unfinished at %d, %v", newest.Unfinished, nerr)
+		case newest.Unfinished >= 0 && nerr != nil:
+			t.Fatalf("unfinished at %d and an error: %v", newest.Unfinished, nerr)
+		case err != nil && nerr == nil && newest.Unfinished < 0:
+			t.Fatalf("refused as any file (%v), taken whole as the newest", err)
 		}
 	})
 }
