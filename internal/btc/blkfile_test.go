@@ -194,13 +194,7 @@ func TestScanMixedSizes(t *testing.T) {
 // still corrupt.
 func TestScanNewestUnfinished(t *testing.T) {
 	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
-	var whole []byte
-	for _, b := range blocks[:2] {
-		whole = append(whole, Main.Magic[:]...)
-		whole = binary.LittleEndian.AppendUint32(whole, uint32(len(b)))
-		whole = append(whole, b...)
-	}
-	next := append(binary.LittleEndian.AppendUint32(bytes.Clone(Main.Magic[:]), uint32(len(blocks[2]))), blocks[2]...)
+	whole, next := frame(blocks[:2]...), frame(blocks[2])
 	zeros := make([]byte, 5000)
 	cases := []struct {
 		name string
@@ -234,4 +228,16 @@ func TestScanNewestUnfinished(t *testing.T) {
 			t.Errorf("%s: %d blocks, unfinished at %d, %v", c.name, len(refs), files[0].Unfinished, err)
 		}
 	}
+}
+
+// frame lays blocks out as a mainnet blk file holds them: magic, length,
+// block.
+func frame(blocks ...[]byte) []byte {
+	var b []byte
+	for _, blk := range blocks {
+		b = append(b, Main.Magic[:]...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(blk)))
+		b = append(b, blk...)
+	}
+	return b
 }

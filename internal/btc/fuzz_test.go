@@ -2,7 +2,6 @@ package btc
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"testing"
 )
@@ -94,13 +93,7 @@ func FuzzScript(f *testing.F) {
 // of a directory: the blocks found are the same, and the newest file ends
 // its scan early (Unfinished) only where any other file is refused.
 func FuzzScan(f *testing.F) {
-	blocks := framedBlocks(f, "blk_0_to_4.dat.bz2")
-	var file []byte
-	for _, b := range blocks[:2] {
-		file = append(file, Main.Magic[:]...)
-		file = binary.LittleEndian.AppendUint32(file, uint32(len(b)))
-		file = append(file, b...)
-	}
+	file := frame(framedBlocks(f, "blk_0_to_4.dat.bz2")[:2]...)
 	f.Add(file)
 	f.Add(append(bytes.Clone(file), Main.Magic[:3]...))
 	f.Add(append(append(bytes.Clone(file), Main.Magic[:]...), 0xff, 0xff, 0, 0, 1, 2))

@@ -2,10 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"compress/bzip2"
 	"context"
 	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,15 +15,7 @@ import (
 // block each).
 func frames(t *testing.T, name string) [][]byte {
 	t.Helper()
-	f, err := os.Open(sample(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(bzip2.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := unbzip2(t, name)
 	var out [][]byte
 	for off := 0; off+8 <= len(b) && [4]byte(b[off:off+4]) == btc.Main.Magic; {
 		end := off + 8 + int(binary.LittleEndian.Uint32(b[off+4:]))
