@@ -209,10 +209,10 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 	if n := len(plan.Blocks); n > 0 && plan.Blocks[n-1].LastOfNewest() {
 		tip := plan.Blocks[n-1]
 		raw, err := tip.Read(nil)
-		if err == nil {
-			_, err = btc.DecodeBlock(raw)
-		}
 		if err != nil {
+			return nil, err
+		}
+		if _, err := btc.DecodeBlock(raw); err != nil {
 			st.Unfinished++
 			opts.Logger.Warn("the newest block file's last block does not decode (a node still writing it?): left out", "block", tip.String(), "error", err)
 			// Chosen again without it: the chain it ended may no longer
