@@ -14,7 +14,8 @@
 // sync the table: the header records how many rows the last sync covered.
 // The file is mapped for random access, each fault reading only its own
 // page; during a bulk ingest a small table may be mapped in 2 MiB pages
-// (SetBulk).
+// (SetBulk), and the pages of one mostly out of memory are asked for ahead
+// of the lookups (Paging).
 //
 // spur writes its own table rather than keeping these keys in an LSM because
 // ingest consults it for every input and output: a sorted index pays a sort,
@@ -39,6 +40,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -67,7 +71,11 @@ type Table struct {
 	seed     uint64 // mixed into every hash: see place
 	covered  uint64
 	bulkRows uint64 // see SetBulk
+	together int64  // see SetBulk
 	huge     bool   // mapped in 2 MiB pages
+
+	paging      bool // see Paging
+	pagingCalls int
 }
 
 // Open opens the table at path, creating it (or, when its header fails its
@@ -196,28 +204,34 @@ func bitsFor(rows uint64) uint {
 func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
 
 // SetBulk says that about rows rows are about to go in (a bulk ingest; 0
-// ends it). When that is at least one per 4 KiB page of the table, so that
-// nearly every page would be written anyway, and the table is small beside
-// the machine's memory (an eighth), it is mapped in 2 MiB pages where the
-// kernel keeps file pages that large: a random slot then costs one TLB entry
-// per 2 MiB, which takes about a third off a lookup. Only then: a 2 MiB page
-// is read, and written back, whole, so a few inserts (a few blocks, or
-// following the tip) would write megabytes each, and a table larger than
-// the page cache would read 512 times the bytes it needs. CloseForGood
+// ends it), and that the tables set for the same ingest, this one included,
+// take together bytes. When that is at least one row per 4 KiB page of the
+// table, so that nearly every page would be written anyway, and the tables
+// together take at most half the memory the process may fill (the
+// machine's, or its control group's limit), the table is mapped in 2 MiB
+// pages where the kernel keeps file pages that large: a random slot then
+// costs one TLB entry per 2 MiB, which takes about a third off a lookup.
+// Only then: a 2 MiB page is read, and written back, whole, so a few
+// inserts (a few blocks, or following the tip) would write megabytes each,
+// and tables the page cache cannot hold would read 512 times the bytes they
+// need (BENCHMARKS.md, "When the tables do not fit in memory"). CloseForGood
 // therefore drops a table so mapped from the page cache, and the next
 // process faults it in 4 KiB pages. (An ingest killed before it closes
 // leaves the large pages until the kernel evicts them.) Grow passes the
 // setting on.
-func (t *Table) SetBulk(rows uint64) {
-	t.bulkRows = rows
+func (t *Table) SetBulk(rows uint64, together int64) {
+	t.bulkRows, t.together = rows, together
 	size := int64(len(t.mm))
-	t.huge = rows > 0 && rows >= uint64(size)/4096 && size <= physicalMemory()/8
+	t.huge = rows > 0 && rows >= uint64(size)/4096 && together <= physicalMemory()/2
 	advice := unix.MADV_NOHUGEPAGE
 	if t.huge {
 		advice = unix.MADV_HUGEPAGE
 	}
 	unix.Madvise(t.mm, advice)
 }
+
+// Bytes is the size of the table's file.
+func (t *Table) Bytes() int64 { return int64(len(t.mm)) }
 
 // Populate brings every page of a table mapped in 2 MiB pages (SetBulk;
 // otherwise it does nothing) into memory now, on workers goroutines,
@@ -251,12 +265,53 @@ func (t *Table) Populate(workers int) {
 	wg.Wait()
 }
 
+// physicalMemory is the memory this process may fill: the machine's, or
+// less where its control group has a memory limit (a container's, or a
+// systemd unit's MemoryMax).
 func physicalMemory() int64 {
 	var si unix.Sysinfo_t
 	if unix.Sysinfo(&si) != nil {
 		return 0
 	}
-	return int64(si.Totalram) * int64(si.Unit)
+	total := int64(si.Totalram) * int64(si.Unit)
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	if lim, ok := cgroupLimit(string(cg), "/sys/fs/cgroup", os.ReadFile); ok && lim < total {
+		return lim
+	}
+	return total
+}
+
+// cgroupLimit reads the memory limit of the control group that selfCgroup
+// (the text of /proc/self/cgroup) names, under the hierarchy mounted at
+// root: memory.max in a unified (v2) hierarchy, memory.limit_in_bytes in
+// v1's memory controller. A group without a limit, or one not found (a
+// container sees its own group as its root), reports none.
+func cgroupLimit(selfCgroup, root string, read func(string) ([]byte, error)) (int64, bool) {
+	for _, line := range strings.Split(strings.TrimSpace(selfCgroup), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var file string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			file = filepath.Join(root, parts[2], "memory.max")
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			file = filepath.Join(root, "memory", parts[2], "memory.limit_in_bytes")
+		default:
+			continue
+		}
+		b, err := read(file)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || v <= 0 { // "max": no limit
+			continue
+		}
+		return v, true
+	}
+	return 0, false
 }
 
 // Covered is how many rows the table held at its last Sync: rows from there
@@ -451,7 +506,8 @@ func (t *Table) Grow(rows, room uint64, hash func(n uint64) uint64) (*Table, err
 		return nil, err
 	}
 	if t.bulkRows > 0 {
-		nt.SetBulk(max(t.bulkRows, rows)) // the rebuild writes every row
+		// The rebuild writes every row.
+		nt.SetBulk(max(t.bulkRows, rows), t.together-t.Bytes()+nt.Bytes())
 	}
 	for n := range rows {
 		if !nt.Insert(hash(n), n, rows) {
@@ -546,4 +602,71 @@ func (t *Table) Prefetch(h uint64) {
 	if pos%8 >= 6 && pos+2 < uint64(len(t.slots)) {
 		prefetch.At(unsafe.Pointer(&t.slots[pos+2]))
 	}
+}
+
+// A table larger than the memory left to it (mainnet's, on most machines)
+// is mostly on disk, and a lookup of a slot not in memory waits for the
+// disk to read its page. Prefetch cannot help (a processor's prefetch of a
+// page not in memory is dropped), and the stages that look keys up fault
+// one page at a time, so a disk that could read dozens of pages at once
+// reads one. Paging tells a stage when to ask for its keys' pages first
+// (WillNeed), all at once: the kernel then reads them side by side.
+
+// pagingEvery is how many Paging calls (a stage makes one a block) go by
+// between two samples of what is in memory.
+const pagingEvery = 16
+
+// pagingBelow is the share of a sample's pages in memory under which the
+// table is paged: above it, most keys would cost a system call for a page
+// already there.
+const pagingBelow = 0.9
+
+// Paging reports whether the table is mostly out of memory, so that the
+// keys about to be looked up should be asked for with WillNeed first. It
+// samples the pages in memory every pagingEvery calls. Paging and WillNeed
+// must be called from one goroutine at a time.
+func (t *Table) Paging() bool {
+	if t.huge {
+		return false // mapped in 2 MiB pages only when it fits (SetBulk)
+	}
+	if t.pagingCalls%pagingEvery == 0 {
+		t.paging = t.residentShare() < pagingBelow
+	}
+	t.pagingCalls++
+	return t.paging
+}
+
+// residentShare samples the share of the table's slot pages in memory:
+// four stretches of 1 MiB (or the whole table), at random places.
+func (t *Table) residentShare() float64 {
+	const stretch = 1 << 20
+	slots := t.mm[headerSize:]
+	var vec [stretch / 4096]byte
+	in, all := 0, 0
+	for range 4 {
+		off := 0
+		if len(slots) > stretch {
+			off = rand.IntN(len(slots)/4096-stretch/4096+1) * 4096
+		}
+		part := slots[off:min(len(slots), off+stretch)]
+		n := (len(part) + 4095) / 4096
+		if prefetch.Resident(part, vec[:n]) != nil {
+			return 1 // cannot tell: do not page
+		}
+		for _, v := range vec[:n] {
+			in += int(v & 1)
+		}
+		all += n
+		if len(slots) <= stretch {
+			break
+		}
+	}
+	return float64(in) / float64(all)
+}
+
+// WillNeed asks the kernel to start reading the page that hash h's home slot
+// lies on, and returns at once.
+func (t *Table) WillNeed(h uint64) {
+	pos, _ := t.place(h)
+	prefetch.Page(t.mm, headerSize+8*int(pos))
 }

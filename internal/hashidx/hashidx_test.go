@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"unsafe"
+	"time"
 
+	"github.com/spur-forensics/spur/internal/prefetch"
 	"golang.org/x/sys/unix"
 )
 
@@ -356,11 +357,11 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A few rows into the empty table's 128 pages: 4 KiB pages.
-	if tb.SetBulk(100); tb.huge {
+	if tb.SetBulk(100, tb.Bytes()); tb.huge {
 		t.Fatal("a table taking 100 rows in 128 pages mapped in huge pages")
 	}
 	k := newKeys(100_000, 8)
-	if tb.SetBulk(uint64(len(k))); !tb.huge {
+	if tb.SetBulk(uint64(len(k)), tb.Bytes()); !tb.huge {
 		t.Fatalf("a %d-byte table taking %d rows not mapped in huge pages", len(tb.mm), len(k))
 	}
 	tb = k.insert(t, tb, 0, uint64(len(k)))
@@ -481,28 +482,163 @@ func TestPopulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tb.Close()
-	if tb.SetBulk(3_000_000); !tb.huge {
+	if tb.SetBulk(3_000_000, tb.Bytes()); !tb.huge {
 		t.Skip("the table is too large beside this machine's memory for huge pages")
 	}
 	tb.slots[12345] = 7
-	resident := func() int {
-		vec := make([]byte, (len(tb.mm)+4095)/4096)
-		if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&tb.mm[0])), uintptr(len(tb.mm)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-			t.Fatal(e)
-		}
-		n := 0
-		for _, v := range vec {
-			n += int(v & 1)
-		}
-		return n
-	}
-	before := resident()
+	before := residentPages(t, tb.mm)
 	tb.Populate(2)
-	after := resident()
+	after := residentPages(t, tb.mm)
 	if before > len(tb.mm)/4096/4 || after != len(tb.mm)/4096 {
 		t.Fatalf("pages resident: %d before, %d after, of %d", before, after, len(tb.mm)/4096)
 	}
 	if tb.slots[12345] != 7 || tb.slots[12346] != 0 {
 		t.Fatal("Populate changed the slots")
+	}
+}
+
+// residentPages counts the pages of mapping mm in memory.
+func residentPages(t *testing.T, mm []byte) int {
+	t.Helper()
+	vec := make([]byte, (len(mm)+4095)/4096)
+	if err := prefetch.Resident(mm, vec); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n
+}
+
+// Tables that together would take more than half the memory the process
+// may fill stay in 4 KiB pages, however many rows come.
+func TestBulkTooLargeForMemory(t *testing.T) {
+	tb, err := Open(filepath.Join(t.TempDir(), "t"), 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	if tb.SetBulk(100_000, tb.Bytes()); !tb.huge {
+		t.Skip("the table is too large beside this machine's memory for huge pages")
+	}
+	if tb.SetBulk(100_000, physicalMemory()/2+1); tb.huge {
+		t.Fatal("tables taking more than half the memory mapped in huge pages")
+	}
+}
+
+// A table whose pages are on disk is paged: Paging says so, and WillNeed
+// reads the pages of the keys asked for without a fault. Once in memory,
+// it is not.
+func TestPaging(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t")
+	tb, err := Open(path, 200_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeys(100_000, 8)
+	tb = k.insert(t, tb, 0, uint64(len(k)))
+	if err := tb.Sync(uint64(len(k))); err != nil {
+		t.Fatal(err)
+	}
+	if tb.Paging() {
+		t.Fatal("a table just written is paged")
+	}
+	tb.Close()
+	// Synced and no longer mapped, its pages can be dropped.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb, err = Open(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	if n := residentPages(t, tb.mm); n > len(tb.mm)/4096/4 {
+		t.Skipf("%d of %d pages still in memory: this file system keeps them", n, len(tb.mm)/4096)
+	}
+	if !tb.Paging() {
+		t.Fatal("a table out of memory is not paged")
+	}
+	// Ask for the pages of a tenth of the keys; they come in with no
+	// access to the mapping.
+	want := map[int]bool{}
+	for n := range uint64(10_000) {
+		h := k.hash(n)
+		tb.WillNeed(h)
+		pos, _ := tb.place(h)
+		want[(headerSize+8*int(pos))/4096] = true
+	}
+	vec := make([]byte, len(tb.mm)/4096)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := prefetch.Resident(tb.mm, vec); err != nil {
+			t.Fatal(err)
+		}
+		missing := 0
+		for p := range want {
+			if vec[p]&1 == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d pages asked for not read", missing, len(want))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Every page in memory: the next sample stops the paging.
+	for i := 0; i < len(tb.mm); i += 4096 {
+		_ = tb.mm[i]
+	}
+	for range pagingEvery {
+		tb.Paging()
+	}
+	if tb.Paging() {
+		t.Fatal("a table in memory is still paged")
+	}
+	k.findAll(t, tb, "after paging")
+}
+
+func TestCgroupLimit(t *testing.T) {
+	files := map[string]string{
+		"/cg/user.slice/ingest.scope/memory.max":      "1073741824\n",
+		"/cg/unlimited/memory.max":                    "max\n",
+		"/cg/memory/docker/abc/memory.limit_in_bytes": "629145600\n",
+		"/cg/memory/process/x/memory.limit_in_bytes":  "9223372036854771712\n",
+		"/cg/memory/bad/memory.limit_in_bytes":        "lots\n",
+	}
+	read := func(name string) ([]byte, error) {
+		if v, ok := files[name]; ok {
+			return []byte(v), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for _, c := range []struct {
+		self string
+		want int64
+		ok   bool
+	}{
+		{"0::/user.slice/ingest.scope\n", 1 << 30, true},
+		{"0::/unlimited\n", 0, false},
+		{"0::/\n", 0, false}, // a container's own group
+		{"9:name=systemd:/\n4:memory:/docker/abc\n0::/\n", 600 << 20, true},
+		{"4:cpu,memory:/docker/abc\n", 600 << 20, true},
+		{"4:memory:/process/x\n", 9223372036854771712, true}, // v1's "no limit", above any machine's memory
+		{"4:memory:/bad\n", 0, false},
+		{"4:cpuset:/docker/abc\n", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := cgroupLimit(c.self, "/cg", read)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%q: limit %d %v, want %d %v", c.self, got, ok, c.want, c.ok)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func fullTable(b *testing.B, huge bool) *Table {
 		b.Fatal(err)
 	}
 	if huge {
-		if tb.SetBulk(20_000_000); !tb.huge {
+		if tb.SetBulk(20_000_000, tb.Bytes()); !tb.huge {
 			b.Skip("the table is too large beside this machine's memory for huge pages")
 		}
 	}

@@ -142,8 +142,9 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 			return err
 		}
 	}
-	s.txIdx.SetBulk(txs)
-	s.addrIdx.SetBulk(addrs)
+	together := s.txIdx.Bytes() + s.addrIdx.Bytes()
+	s.txIdx.SetBulk(txs, together)
+	s.addrIdx.SetBulk(addrs, together)
 	// Fresh, a table's first inserts land all over it, each on a page the
 	// kernel must first clear: the first second of a long ingest went to
 	// that, on the address stage alone, the other core idle. Cleared now,
