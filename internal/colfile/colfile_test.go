@@ -4,8 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"unsafe"
 
+	"github.com/spur-forensics/spur/internal/prefetch"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,8 +25,8 @@ func resident(t *testing.T, path string) (in, all int) {
 	defer unix.Munmap(mm)
 	page := os.Getpagesize()
 	vec := make([]byte, (len(mm)+page-1)/page)
-	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mm[0])), uintptr(len(mm)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
-		t.Fatal(e)
+	if err := prefetch.Resident(mm, vec); err != nil {
+		t.Fatal(err)
 	}
 	for _, v := range vec {
 		in += int(v & 1)
