@@ -222,7 +222,7 @@ func maxLoad(bits uint) uint64 { return (uint64(1) << bits) / 8 * 5 }
 func (t *Table) SetBulk(rows uint64, together int64) {
 	t.bulkRows, t.together = rows, together
 	size := int64(len(t.mm))
-	t.huge = rows > 0 && rows >= uint64(size)/4096 && together <= physicalMemory()/2
+	t.huge = rows > 0 && rows >= uint64(size)/4096 && together <= Memory()/2
 	advice := unix.MADV_NOHUGEPAGE
 	if t.huge {
 		advice = unix.MADV_HUGEPAGE
@@ -265,10 +265,10 @@ func (t *Table) Populate(workers int) {
 	wg.Wait()
 }
 
-// physicalMemory is the memory this process may fill: the machine's, or
-// less where its control group has a memory limit (a container's, or a
-// systemd unit's MemoryMax).
-func physicalMemory() int64 {
+// Memory is the memory this process may fill: the machine's, or less
+// where its control group has a memory limit (a container's, or a systemd
+// unit's MemoryMax).
+func Memory() int64 {
 	var si unix.Sysinfo_t
 	if unix.Sysinfo(&si) != nil {
 		return 0

@@ -522,7 +522,7 @@ func TestBulkTooLargeForMemory(t *testing.T) {
 	if tb.SetBulk(100_000, tb.Bytes()); !tb.huge {
 		t.Skip("the table is too large beside this machine's memory for huge pages")
 	}
-	if tb.SetBulk(100_000, physicalMemory()/2+1); tb.huge {
+	if tb.SetBulk(100_000, Memory()/2+1); tb.huge {
 		t.Fatal("tables taking more than half the memory mapped in huge pages")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/hashidx"
 	"github.com/spur-forensics/spur/internal/progress"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -173,6 +174,9 @@ func PlanBlocks(s *store.Store, refs []btc.BlockRef) (*Plan, error) {
 	return plan, nil
 }
 
+// memory is the memory the ingest may fill (a variable for the tests).
+var memory = hashidx.Memory
+
 // Files ingests the blocks in the named paths (blocks directories, blk*.dat
 // files, raw block files) into the store.
 func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*Stats, error) {
@@ -248,6 +252,13 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 	}
 	if err := s.Reserve(total/400, total/200); err != nil {
 		return nil, err
+	}
+	// Tables the page cache cannot hold make the lookups that miss it wait
+	// for the disk, and an ingest that took minutes take hours: say so
+	// before, not after.
+	if tables, mem := s.TableBytes(), memory(); tables > mem/2 {
+		opts.Logger.Warn("the txid and address tables take more than half the memory: lookups will wait for the disk (docs/format/btc-store.md, \"Sizes, and the memory an ingest wants\")",
+			"tables_mib", tables>>20, "memory_mib", mem>>20)
 	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
 	// Each file is mapped while its blocks are in flight: from the fetch

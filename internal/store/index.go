@@ -142,7 +142,7 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 			return err
 		}
 	}
-	together := s.txIdx.Bytes() + s.addrIdx.Bytes()
+	together := s.TableBytes()
 	s.txIdx.SetBulk(txs, together)
 	s.addrIdx.SetBulk(addrs, together)
 	// Fresh, a table's first inserts land all over it, each on a page the
@@ -154,6 +154,10 @@ func (s *Store) Reserve(txs, addrs uint64) error {
 	}
 	return nil
 }
+
+// TableBytes is the size of the txid and address tables, which an ingest
+// reads at random for every input and output.
+func (s *Store) TableBytes() int64 { return s.txIdx.Bytes() + s.addrIdx.Bytes() }
 
 // hashIndex is one table with the column of its keys.
 type hashIndex struct {
