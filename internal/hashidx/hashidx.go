@@ -617,9 +617,12 @@ func (t *Table) Prefetch(h uint64) {
 const pagingEvery = 16
 
 // pagingBelow is the share of a sample's pages in memory under which the
-// table is paged: above it, most keys would cost a system call for a page
-// already there.
-const pagingBelow = 0.9
+// table is paged. Every key then costs a system call, most of them for a
+// page already there when the share is high: with nine pages in ten in
+// memory, an ingest paged took longer than one that was not (BENCHMARKS.md,
+// "When the tables do not fit in memory"); with half, it took half the
+// time.
+const pagingBelow = 0.75
 
 // Paging reports whether the table is mostly out of memory, so that the
 // keys about to be looked up should be asked for with WillNeed first. It
@@ -630,38 +633,10 @@ func (t *Table) Paging() bool {
 		return false // mapped in 2 MiB pages only when it fits (SetBulk)
 	}
 	if t.pagingCalls%pagingEvery == 0 {
-		t.paging = t.residentShare() < pagingBelow
+		t.paging = prefetch.ResidentShare(t.mm[headerSize:]) < pagingBelow
 	}
 	t.pagingCalls++
 	return t.paging
-}
-
-// residentShare samples the share of the table's slot pages in memory:
-// four stretches of 1 MiB (or the whole table), at random places.
-func (t *Table) residentShare() float64 {
-	const stretch = 1 << 20
-	slots := t.mm[headerSize:]
-	var vec [stretch / 4096]byte
-	in, all := 0, 0
-	for range 4 {
-		off := 0
-		if len(slots) > stretch {
-			off = rand.IntN(len(slots)/4096-stretch/4096+1) * 4096
-		}
-		part := slots[off:min(len(slots), off+stretch)]
-		n := (len(part) + 4095) / 4096
-		if prefetch.Resident(part, vec[:n]) != nil {
-			return 1 // cannot tell: do not page
-		}
-		for _, v := range vec[:n] {
-			in += int(v & 1)
-		}
-		all += n
-		if len(slots) <= stretch {
-			break
-		}
-	}
-	return float64(in) / float64(all)
 }
 
 // WillNeed asks the kernel to start reading the page that hash h's home slot
