@@ -633,7 +633,7 @@ func (t *Table) Paging() bool {
 		return false // mapped in 2 MiB pages only when it fits (SetBulk)
 	}
 	if t.pagingCalls%pagingEvery == 0 {
-		t.paging = prefetch.ResidentShare(t.mm[headerSize:]) < pagingBelow
+		t.paging = prefetch.ResidentShare(t.mm) < pagingBelow
 	}
 	t.pagingCalls++
 	return t.paging

@@ -2,6 +2,7 @@ package prefetch
 
 import (
 	"math/rand/v2"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,14 +30,16 @@ func Page(mm []byte, off int) {
 	unix.Madvise(mm[start:min(len(mm), start+pageSize)], unix.MADV_WILLNEED)
 }
 
-const pageSize = 4096
+// pageSize is the system's page size (4 KiB on x86-64, up to 64 KiB on
+// arm64).
+var pageSize = os.Getpagesize()
 
 // ResidentShare samples the share of the pages of mapping mm (which starts
 // on a page) in memory: four stretches of 1 MiB at random places, or the
 // whole of a smaller mapping. Where it cannot tell, it says 1.
 func ResidentShare(mm []byte) float64 {
 	const stretch = 1 << 20
-	var vec [stretch / pageSize]byte
+	var vec [stretch / 4096]byte // room for the smallest pages
 	in, all := 0, 0
 	for range 4 {
 		off := 0
