@@ -285,7 +285,8 @@ func Memory() int64 {
 // (the text of /proc/self/cgroup) names, under the hierarchy mounted at
 // root: memory.max in a unified (v2) hierarchy, memory.limit_in_bytes in
 // v1's memory controller. A group without a limit, or one not found (a
-// container sees its own group as its root), reports none.
+// container sees its own group as its root), reports none; so does one
+// whose limit is set on a parent group only.
 func cgroupLimit(selfCgroup, root string, read func(string) ([]byte, error)) (int64, bool) {
 	for _, line := range strings.Split(strings.TrimSpace(selfCgroup), "\n") {
 		parts := strings.SplitN(line, ":", 3)
