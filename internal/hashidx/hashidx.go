@@ -283,36 +283,42 @@ func Memory() int64 {
 
 // cgroupLimit reads the memory limit of the control group that selfCgroup
 // (the text of /proc/self/cgroup) names, under the hierarchy mounted at
-// root: memory.max in a unified (v2) hierarchy, memory.limit_in_bytes in
-// v1's memory controller. A group without a limit, or one not found (a
-// container sees its own group as its root), reports none; so does one
-// whose limit is set on a parent group only.
+// root: the least of memory.max in a unified (v2) hierarchy, or of
+// memory.limit_in_bytes in v1's memory controller, over the group and the
+// groups above it (a parent's limit bounds its children). No limit ("max",
+// or v1's huge number, which the caller compares with the machine's
+// memory) or no group found (a container sees its own group as its root)
+// reports none.
 func cgroupLimit(selfCgroup, root string, read func(string) ([]byte, error)) (int64, bool) {
+	limit, found := int64(0), false
 	for _, line := range strings.Split(strings.TrimSpace(selfCgroup), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
-		var file string
+		var dir, name string
 		switch {
 		case parts[0] == "0" && parts[1] == "":
-			file = filepath.Join(root, parts[2], "memory.max")
+			dir, name = root, "memory.max"
 		case slices.Contains(strings.Split(parts[1], ","), "memory"):
-			file = filepath.Join(root, "memory", parts[2], "memory.limit_in_bytes")
+			dir, name = filepath.Join(root, "memory"), "memory.limit_in_bytes"
 		default:
 			continue
 		}
-		b, err := read(file)
-		if err != nil {
-			continue
+		for g := filepath.Clean("/" + parts[2]); ; g = filepath.Dir(g) {
+			b, err := read(filepath.Join(dir, g, name))
+			if err == nil {
+				v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+				if err == nil && v > 0 && (!found || v < limit) { // "max": no limit
+					limit, found = v, true
+				}
+			}
+			if g == "/" {
+				break
+			}
 		}
-		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil || v <= 0 { // "max": no limit
-			continue
-		}
-		return v, true
 	}
-	return 0, false
+	return limit, found
 }
 
 // Covered is how many rows the table held at its last Sync: rows from there

@@ -614,6 +614,10 @@ func TestCgroupLimit(t *testing.T) {
 		"/cg/memory/docker/abc/memory.limit_in_bytes": "629145600\n",
 		"/cg/memory/process/x/memory.limit_in_bytes":  "9223372036854771712\n",
 		"/cg/memory/bad/memory.limit_in_bytes":        "lots\n",
+		"/cg/user.slice/memory.max":                   "max\n",
+		"/cg/kubepods/memory.max":                     "2147483648\n",
+		"/cg/kubepods/pod1/memory.max":                "max\n",
+		"/cg/kubepods/pod1/app/memory.max":            "4294967296\n",
 	}
 	read := func(name string) ([]byte, error) {
 		if v, ok := files[name]; ok {
@@ -634,6 +638,9 @@ func TestCgroupLimit(t *testing.T) {
 		{"4:memory:/process/x\n", 9223372036854771712, true}, // v1's "no limit", above any machine's memory
 		{"4:memory:/bad\n", 0, false},
 		{"4:cpuset:/docker/abc\n", 0, false},
+		{"0::/kubepods/pod1/app\n", 2 << 30, true}, // the parent's limit is the lower
+		{"0::/kubepods/pod1\n", 2 << 30, true},
+
 		{"", 0, false},
 	} {
 		got, ok := cgroupLimit(c.self, "/cg", read)
