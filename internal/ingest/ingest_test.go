@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -599,5 +600,27 @@ func TestScanManyFiles(t *testing.T) {
 	_, err := Files(context.Background(), openStore(t, t.TempDir()), []string{dir}, Options{})
 	if !errors.Is(err, btc.ErrCorrupt) || !strings.Contains(err.Error(), "blk00002.dat: offset 0: magic") {
 		t.Fatalf("two damaged files: %v", err)
+	}
+}
+
+// An ingest whose hash tables take more than half the memory says so before
+// it starts, and one whose tables fit does not.
+func TestTablesBeyondMemoryWarned(t *testing.T) {
+	defer func(m func() int64) { memory = m }(memory)
+	for _, c := range []struct {
+		memory int64
+		warn   bool
+	}{{1 << 20, true}, {1 << 40, false}} {
+		memory = func() int64 { return c.memory }
+		var log bytes.Buffer
+		s := openStore(t, t.TempDir())
+		_, err := Files(context.Background(), s, []string{sample("blk_0_to_4.dat.bz2")}, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables := s.TableBytes()
+		if got := strings.Contains(log.String(), "tables take more than half the memory"); got != c.warn {
+			t.Errorf("tables of %d bytes, memory %d: warned %v, want %v; log:\n%s", tables, c.memory, got, c.warn, log.String())
+		}
 	}
 }

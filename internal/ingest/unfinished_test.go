@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -82,27 +80,5 @@ func TestUnfinishedTip(t *testing.T) {
 	}
 	if _, err := Files(ctx, other, []string{one}, Options{}); err == nil || other.Height() != 3 {
 		t.Fatalf("a half-written block named on its own: height %d, %v", other.Height(), err)
-	}
-}
-
-// An ingest whose hash tables take more than half the memory says so before
-// it starts, and one whose tables fit does not.
-func TestTablesBeyondMemoryWarned(t *testing.T) {
-	defer func(m func() int64) { memory = m }(memory)
-	for _, c := range []struct {
-		memory int64
-		warn   bool
-	}{{1 << 20, true}, {1 << 40, false}} {
-		memory = func() int64 { return c.memory }
-		var log bytes.Buffer
-		s := openStore(t, t.TempDir())
-		_, err := Files(context.Background(), s, []string{sample("blk_0_to_4.dat.bz2")}, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tables := s.TableBytes()
-		if got := strings.Contains(log.String(), "tables take more than half the memory"); got != c.warn {
-			t.Errorf("tables of %d bytes, memory %d: warned %v, want %v; log:\n%s", tables, c.memory, got, c.warn, log.String())
-		}
 	}
 }
