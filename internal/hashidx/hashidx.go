@@ -287,8 +287,8 @@ func Memory() int64 {
 // memory.limit_in_bytes in v1's memory controller, over the group and the
 // groups above it (a parent's limit bounds its children). No limit ("max",
 // or v1's huge number, which the caller compares with the machine's
-// memory) or no group found (a container sees its own group as its root)
-// reports none.
+// memory) or no file found reports none. (A container with its own cgroup
+// namespace sees its group as the root, whose file then holds its limit.)
 func cgroupLimit(selfCgroup, root string, read func(string) ([]byte, error)) (int64, bool) {
 	limit, found := int64(0), false
 	for _, line := range strings.Split(strings.TrimSpace(selfCgroup), "\n") {
