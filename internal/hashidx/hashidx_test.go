@@ -648,4 +648,9 @@ func TestCgroupLimit(t *testing.T) {
 			t.Errorf("%q: limit %d %v, want %d %v", c.self, got, ok, c.want, c.ok)
 		}
 	}
+	// A container in its own cgroup namespace: its group is the root.
+	files["/ns/memory.max"] = "536870912\n"
+	if got, ok := cgroupLimit("0::/\n", "/ns", read); got != 512<<20 || !ok {
+		t.Errorf("a namespaced container's root group: limit %d %v, want %d", got, ok, 512<<20)
+	}
 }
