@@ -15,7 +15,7 @@
 // The file is mapped for random access, each fault reading only its own
 // page; during a bulk ingest a small table may be mapped in 2 MiB pages
 // (SetBulk), and the pages of one mostly out of memory are asked for ahead
-// of the lookups (Paging).
+// of the lookups (BeginBatch).
 //
 // spur writes its own table rather than keeping these keys in an LSM because
 // ingest consults it for every input and output: a sorted index pays a sort,
@@ -74,8 +74,8 @@ type Table struct {
 	together int64  // see SetBulk
 	huge     bool   // mapped in 2 MiB pages
 
-	paging      bool // see Paging
-	pagingCalls int
+	paging  bool // see BeginBatch
+	batches int
 }
 
 // Open opens the table at path, creating it (or, when its header fails its
@@ -600,9 +600,13 @@ func (t *Table) close(drop bool) error {
 
 // Prefetch starts loading hash h's home slot into the cache and returns:
 // the slots of many keys prefetched together arrive side by side, where
-// lookups one after another wait for each cache miss in turn.
+// lookups one after another wait for each cache miss in turn. While the
+// table is paged (BeginBatch) it first asks the kernel for the slot's page.
 func (t *Table) Prefetch(h uint64) {
 	pos, _ := t.place(h)
+	if t.paging {
+		prefetch.Page(t.mm, headerSize+8*int(pos))
+	}
 	prefetch.At(unsafe.Pointer(&t.slots[pos]))
 	// A run from a slot late in its cache line likely goes on into the
 	// next line (runs are 2 to 4 slots long at the tables' loads).
@@ -613,14 +617,15 @@ func (t *Table) Prefetch(h uint64) {
 
 // A table larger than the memory left to it (mainnet's, on most machines)
 // is mostly on disk, and a lookup of a slot not in memory waits for the
-// disk to read its page. Prefetch cannot help (a processor's prefetch of a
-// page not in memory is dropped), and the stages that look keys up fault
-// one page at a time, so a disk that could read dozens of pages at once
-// reads one. Paging tells a stage when to ask for its keys' pages first
-// (WillNeed), all at once: the kernel then reads them side by side.
+// disk to read its page. The processor's prefetch cannot help (a prefetch
+// of a page not in memory is dropped), and the stages that look keys up
+// fault one page at a time, so a disk that could read dozens of pages at
+// once reads one. While a table is paged (BeginBatch), Prefetch therefore
+// also asks the kernel for the key's page, and the kernel reads a batch's
+// pages side by side.
 
-// pagingEvery is how many Paging calls (a stage makes one a block) go by
-// between two samples of what is in memory.
+// pagingEvery is how many batches (a stage's blocks) go by between two
+// samples of what is in memory.
 const pagingEvery = 16
 
 // pagingBelow is the share of a sample's pages in memory under which the
@@ -631,24 +636,16 @@ const pagingEvery = 16
 // times the blocks in the same time.
 const pagingBelow = 0.75
 
-// Paging reports whether the table is mostly out of memory, so that the
-// keys about to be looked up should be asked for with WillNeed first. It
-// samples the pages in memory every pagingEvery calls. Paging and WillNeed
+// BeginBatch is called before a batch of Prefetch calls (a block's keys).
+// Every pagingEvery batches it samples which of the table's pages are in
+// memory, and pages the table while too few are. BeginBatch and Prefetch
 // must be called from one goroutine at a time.
-func (t *Table) Paging() bool {
+func (t *Table) BeginBatch() {
 	if t.huge {
-		return false // mapped in 2 MiB pages only when it fits (SetBulk)
+		return // mapped in 2 MiB pages only when it fits (SetBulk)
 	}
-	if t.pagingCalls%pagingEvery == 0 {
+	if t.batches%pagingEvery == 0 {
 		t.paging = prefetch.ResidentShare(t.mm) < pagingBelow
 	}
-	t.pagingCalls++
-	return t.paging
-}
-
-// WillNeed asks the kernel to start reading the page that hash h's home slot
-// lies on, and returns at once.
-func (t *Table) WillNeed(h uint64) {
-	pos, _ := t.place(h)
-	prefetch.Page(t.mm, headerSize+8*int(pos))
+	t.batches++
 }

@@ -346,8 +346,8 @@ func TestLookupOrInsert(t *testing.T) {
 	}
 }
 
-// A table takes huge pages only for a bulk of rows, keeps them through
-// growth, and a table closed for good
+// A table takes huge pages only for a bulk of rows into tables that fit in
+// memory, keeps them through growth, and a table closed for good
 // (its pages dropped from the page cache when they were huge) reopens with
 // every row.
 func TestBulkModeGrowAndClose(t *testing.T) {
@@ -361,6 +361,10 @@ func TestBulkModeGrowAndClose(t *testing.T) {
 		t.Fatal("a table taking 100 rows in 128 pages mapped in huge pages")
 	}
 	k := newKeys(100_000, 8)
+	// Tables that together take more than half the memory: 4 KiB pages.
+	if tb.SetBulk(uint64(len(k)), Memory()/2+1); tb.huge {
+		t.Fatal("tables taking more than half the memory mapped in huge pages")
+	}
 	if tb.SetBulk(uint64(len(k)), tb.Bytes()); !tb.huge {
 		t.Fatalf("a %d-byte table taking %d rows not mapped in huge pages", len(tb.mm), len(k))
 	}
@@ -511,25 +515,9 @@ func residentPages(t *testing.T, mm []byte) int {
 	return n
 }
 
-// Tables that together would take more than half the memory the process
-// may fill stay in 4 KiB pages, however many rows come.
-func TestBulkTooLargeForMemory(t *testing.T) {
-	tb, err := Open(filepath.Join(t.TempDir(), "t"), 100_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	if tb.SetBulk(100_000, tb.Bytes()); !tb.huge {
-		t.Skip("the table is too large beside this machine's memory for huge pages")
-	}
-	if tb.SetBulk(100_000, Memory()/2+1); tb.huge {
-		t.Fatal("tables taking more than half the memory mapped in huge pages")
-	}
-}
-
-// A table whose pages are on disk is paged: Paging says so, and WillNeed
-// reads the pages of the keys asked for without a fault. Once in memory,
-// it is not.
+// A table whose pages are on disk is paged: BeginBatch says so, and
+// Prefetch reads the pages of the keys asked for without a fault. Once in
+// memory, it is not.
 func TestPaging(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t")
 	tb, err := Open(path, 200_000)
@@ -541,7 +529,7 @@ func TestPaging(t *testing.T) {
 	if err := tb.Sync(uint64(len(k))); err != nil {
 		t.Fatal(err)
 	}
-	if tb.Paging() {
+	if tb.BeginBatch(); tb.paging {
 		t.Fatal("a table just written is paged")
 	}
 	tb.Close()
@@ -562,7 +550,7 @@ func TestPaging(t *testing.T) {
 	if n := residentPages(t, tb.mm); n > len(tb.mm)/4096/4 {
 		t.Skipf("%d of %d pages still in memory: this file system keeps them", n, len(tb.mm)/4096)
 	}
-	if !tb.Paging() {
+	if tb.BeginBatch(); !tb.paging {
 		t.Fatal("a table out of memory is not paged")
 	}
 	// Ask for the pages of a tenth of the keys; they come in with no
@@ -570,7 +558,7 @@ func TestPaging(t *testing.T) {
 	want := map[int]bool{}
 	for n := range uint64(10_000) {
 		h := k.hash(n)
-		tb.WillNeed(h)
+		tb.Prefetch(h)
 		pos, _ := tb.place(h)
 		want[(headerSize+8*int(pos))/4096] = true
 	}
@@ -599,9 +587,9 @@ func TestPaging(t *testing.T) {
 		_ = tb.mm[i]
 	}
 	for range pagingEvery {
-		tb.Paging()
+		tb.BeginBatch()
 	}
-	if tb.Paging() {
+	if tb.paging {
 		t.Fatal("a table in memory is still paged")
 	}
 	k.findAll(t, tb, "after paging")

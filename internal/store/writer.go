@@ -227,16 +227,10 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 	nAddr := s.addrEnd.Rows()
 	before := s.addrData.PendingBytes() + s.addrEnd.PendingBytes() + s.outAddr.PendingBytes()
 	s.blockAddr.AppendU64(nAddr)
-	// A table mostly out of memory: its pages first (hashidx.Paging).
-	if s.addrIdx.Paging() {
-		for i := range p.Outs {
-			if p.Outs[i].end > 0 {
-				s.addrIdx.WillNeed(p.Outs[i].Key)
-			}
-		}
-	}
 	// This stage is the slower of the two on a long chain, and its time
-	// is mostly cache misses on the table: start them all at once.
+	// is mostly cache misses on the table: start them all at once (and
+	// the reads of its pages, when it is mostly out of memory).
+	s.addrIdx.BeginBatch()
 	for i := range p.Outs {
 		if p.Outs[i].end > 0 {
 			s.addrIdx.Prefetch(p.Outs[i].Key)
@@ -342,16 +336,8 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	s.blockTx.AppendU64(live.Txs)
 	// The txid lookups of the inputs below, and the inserts of the block's
 	// txids, miss the cache on a long chain: start them all at once (as the
-	// address stage does), the table's pages first when it is mostly out
-	// of memory (hashidx.Paging).
-	if s.txIdx.Paging() {
-		for ti := range b.Txs {
-			s.txIdx.WillNeed(hashOfHash(p.hashes[32*ti:]))
-		}
-		for _, key := range p.prevKeys {
-			s.txIdx.WillNeed(key)
-		}
-	}
+	// address stage does).
+	s.txIdx.BeginBatch()
 	for ti := range b.Txs {
 		s.txIdx.Prefetch(hashOfHash(p.hashes[32*ti:]))
 	}
