@@ -386,6 +386,11 @@ func (f *BlockFile) Scan(net *Network) ([]BlockRef, error) {
 			}
 			return refs, fmt.Errorf("%w: %s: offset %d: block length %d is too short", ErrCorrupt, f.Name, off, size)
 		}
+		if size > MaxBlockSize {
+			// Bitcoin Core skips such a frame too: no node writes one, even
+			// in a file it is still writing.
+			return refs, fmt.Errorf("%w: %s: offset %d: block length %d is more than a block can be (%d bytes)", ErrCorrupt, f.Name, off, size, MaxBlockSize)
+		}
 		if int64(size) > f.size-off-8 {
 			if f.Newest {
 				f.Unfinished = off

@@ -190,8 +190,8 @@ func TestScanMixedSizes(t *testing.T) {
 // TestScanNewestUnfinished cuts the newest blk file of a directory after
 // two whole blocks in each way a node writing the next one leaves it, the
 // rest of the file the zeros it allocated: the scan ends before the cut
-// and notes its offset. Bytes other than zeros after a bad frame are
-// still corrupt.
+// and notes its offset. Bytes other than zeros after a bad frame, and a
+// length more than any block's, are still corrupt.
 func TestScanNewestUnfinished(t *testing.T) {
 	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
 	whole, next := frame(blocks[:2]...), frame(blocks[2])
@@ -208,6 +208,9 @@ func TestScanNewestUnfinished(t *testing.T) {
 		{"short length, then zeros", append(append(bytes.Clone(Main.Magic[:]), 9, 0, 0, 0), zeros...), ""},
 		{"wrong magic, then data", append([]byte{1, 2, 3, 4}, next...), "magic 01020304"},
 		{"short length, then data", append(append(bytes.Clone(Main.Magic[:]), 9, 0, 0, 0), next...), "block length 9 is too short"},
+		// A length no block can have is damage even past the file's end.
+		{"length over the maximum, then data", append(append(bytes.Clone(Main.Magic[:]), 0x01, 0x09, 0x3d, 0x00), next[8:]...), "block length 4000001 is more than a block can be"},
+		{"length over the maximum, then zeros", append(append(bytes.Clone(Main.Magic[:]), 0xff, 0xff, 0xff, 0xff), zeros...), "block length 4294967295 is more"},
 	}
 	for _, c := range cases {
 		dir := t.TempDir()

@@ -42,6 +42,11 @@ var (
 // HeaderSize is the size of a serialized block header.
 const HeaderSize = 80
 
+// MaxBlockSize is the most bytes a serialized block may take on any network
+// (Bitcoin Core's MAX_BLOCK_SERIALIZED_SIZE, btcd's wire.MaxBlockPayload): a
+// block file frame that claims more is damage, not a block.
+const MaxBlockSize = 4_000_000
+
 // Header is a block header.
 type Header struct {
 	Version    int32

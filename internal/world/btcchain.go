@@ -113,6 +113,9 @@ type gen struct {
 }
 
 func (g *gen) writeBlock(raw []byte) error {
+	if len(raw) > btc.MaxBlockSize {
+		return fmt.Errorf("world: a block of %d bytes is more than a block can be (%d bytes): fewer transactions per block", len(raw), btc.MaxBlockSize)
+	}
 	if g.f == nil || g.off+int64(len(raw))+8 > int64(g.o.FileSize) {
 		if g.f != nil {
 			if err := g.f.Close(); err != nil {

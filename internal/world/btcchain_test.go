@@ -3,6 +3,7 @@ package world
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -63,4 +64,13 @@ func mustNet(t *testing.T) *btc.Network {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestChainRefusesOversizedBlocks: a chain whose blocks would be more than
+// a block can be is refused, not written for the ingest to call corrupt.
+func TestChainRefusesOversizedBlocks(t *testing.T) {
+	_, err := WriteChain(t.TempDir(), ChainOptions{Seed: 1, Blocks: 4, TxsPerBlock: 20000})
+	if err == nil || !strings.Contains(err.Error(), "more than a block can be") {
+		t.Fatalf("got %v, want a refusal of the block's size", err)
+	}
 }
