@@ -23,7 +23,8 @@ type RPC struct {
 	// the address itself may carry (http://user:pass@host).
 	URL        string
 	endpoint   string // the address requests go to
-	user, pass string
+	auth       atomic.Pointer[credentials]
+	cookieFile string // where auth came from, read again when the node refuses it
 	client     *http.Client
 	id         atomic.Uint64
 	busyWait   time.Duration // the first wait after a busy reply (busyTries)
@@ -50,24 +51,39 @@ func (e *RPCError) Error() string {
 	return fmt.Sprintf("btc: rpc %s: node error %d: %s", e.Method, e.Code, e.Message)
 }
 
+type credentials struct{ user, pass string }
+
 // NewRPC returns a client for the node at url. With a cookie file (Bitcoin
-// Core's .cookie, "user:password"), user and pass are read from it.
+// Core's .cookie, "user:password"), user and pass are read from it, and
+// read again whenever the node refuses them: Bitcoin Core writes a new
+// cookie each time it starts, and a follower outlives its restarts.
 func NewRPC(url, user, pass, cookieFile string) (*RPC, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		url = "http://" + url
 	}
+	c := &RPC{URL: redacted(url), endpoint: url, cookieFile: cookieFile, client: &http.Client{Timeout: 2 * time.Minute}, busyWait: 100 * time.Millisecond}
+	c.auth.Store(&credentials{user, pass})
 	if cookieFile != "" {
-		b, err := os.ReadFile(cookieFile)
-		if err != nil {
-			return nil, fmt.Errorf("btc: rpc cookie: %w", err)
+		if _, err := c.readCookie(); err != nil {
+			return nil, err
 		}
-		u, p, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
-		if !ok {
-			return nil, fmt.Errorf("btc: rpc cookie %s: want user:password", cookieFile)
-		}
-		user, pass = u, p
 	}
-	return &RPC{URL: redacted(url), endpoint: url, user: user, pass: pass, client: &http.Client{Timeout: 2 * time.Minute}, busyWait: 100 * time.Millisecond}, nil
+	return c, nil
+}
+
+// readCookie reads the cookie file into c.auth.
+func (c *RPC) readCookie() (*credentials, error) {
+	b, err := os.ReadFile(c.cookieFile)
+	if err != nil {
+		return nil, fmt.Errorf("btc: rpc cookie: %w", err)
+	}
+	u, p, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
+	if !ok {
+		return nil, fmt.Errorf("btc: rpc cookie %s: want user:password", c.cookieFile)
+	}
+	a := &credentials{u, p}
+	c.auth.Store(a)
+	return a, nil
 }
 
 // redacted is address with the password it carries, if any, replaced.
@@ -92,9 +108,25 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 	var status int
 	var data []byte
 	wait := c.busyWait
+	renewed := false
 	for try := 1; ; try++ {
-		if status, data, err = c.post(ctx, method, body); err != nil {
+		sent := c.auth.Load()
+		if status, data, err = c.post(ctx, method, body, sent); err != nil {
 			return err
+		}
+		if status == http.StatusUnauthorized && c.cookieFile != "" && !renewed {
+			// The node may have restarted with a new cookie: send the
+			// call again once if the file holds other credentials than
+			// the call carried (another call may have read it already).
+			renewed = true
+			now, err := c.readCookie()
+			if err != nil {
+				return fmt.Errorf("%w (after HTTP 401 from %s)", err, c.URL)
+			}
+			if *now != *sent {
+				try--
+				continue
+			}
 		}
 		if status != http.StatusServiceUnavailable || try == busyTries {
 			break
@@ -109,15 +141,16 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 	return c.decode(method, status, data, out)
 }
 
-// post sends one call and returns the reply's status and body.
-func (c *RPC) post(ctx context.Context, method string, body []byte) (int, []byte, error) {
+// post sends one call with credentials a and returns the reply's status
+// and body.
+func (c *RPC) post(ctx context.Context, method string, body []byte, a *credentials) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("btc: rpc %s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.user != "" || c.pass != "" {
-		req.SetBasicAuth(c.user, c.pass)
+	if a.user != "" || a.pass != "" {
+		req.SetBasicAuth(a.user, a.pass)
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {

@@ -2,8 +2,11 @@ package btc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -80,5 +83,92 @@ func TestRPCPasswordInAddress(t *testing.T) {
 	err = c.Call(context.Background(), "getblockcount", &n)
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "alice:xxxxx@") || strings.Contains(c.URL, "s3cret") {
 		t.Fatalf("node gone: %v (URL %s)", err, c.URL)
+	}
+}
+
+// TestRPCCookieRenewed: Bitcoin Core writes a new cookie each time it
+// starts. A client given the cookie file reads it again when the node
+// refuses it, and sends the call again once if it changed; a refusal of the
+// credentials the file still holds stands.
+func TestRPCCookieRenewed(t *testing.T) {
+	cookie := filepath.Join(t.TempDir(), ".cookie")
+	var want atomic.Value
+	var calls, refusedBefore atomic.Int32
+	var barrier atomic.Pointer[chan struct{}] // set: refusals wait until eight have come
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u+":"+p != want.Load().(string) {
+			if b := barrier.Load(); b != nil {
+				if refusedBefore.Add(1) == 8 {
+					close(*b)
+				}
+				<-*b
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"result":5,"error":null,"id":1}`))
+	}))
+	defer srv.Close()
+	restart := func(secret string) {
+		want.Store("__cookie__:" + secret)
+		if err := os.WriteFile(cookie, []byte("__cookie__:"+secret), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(c *RPC) error {
+		calls.Store(0)
+		var n int64
+		err := c.Call(context.Background(), "getblockcount", &n)
+		if err == nil && n != 5 {
+			t.Fatalf("result %d", n)
+		}
+		return err
+	}
+
+	restart("aa11")
+	c, err := NewRPC(srv.URL, "", "", cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := call(c); err != nil || calls.Load() != 1 {
+		t.Fatalf("first call: %d requests, %v", calls.Load(), err)
+	}
+	restart("bb22")
+	if err := call(c); err != nil || calls.Load() != 2 {
+		t.Fatalf("after a restart: %d requests, %v", calls.Load(), err)
+	}
+	// Calls at once, as an ingest makes them, after another restart: all
+	// eight refused before any reads the new cookie.
+	restart("cc33")
+	b := make(chan struct{})
+	barrier.Store(&b)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var n int64
+			errs <- c.Call(context.Background(), "getblockcount", &n)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent calls after a restart: %v", err)
+		}
+	}
+	barrier.Store(nil)
+	// The node wants other credentials than the file's: refused, once.
+	want.Store("__cookie__:dd44")
+	if err := call(c); !errors.Is(err, ErrRefused) || calls.Load() != 1 {
+		t.Fatalf("refused: %d requests, %v", calls.Load(), err)
+	}
+	// The node stopped and took its cookie with it.
+	os.Remove(cookie)
+	if err := call(c); err == nil || !strings.Contains(err.Error(), "cookie") {
+		t.Fatalf("cookie gone: %v", err)
+	}
+	// Without a cookie file, a refusal is final at once.
+	c, _ = NewRPC(srv.URL, "u", "p", "")
+	if err := call(c); !errors.Is(err, ErrRefused) || calls.Load() != 1 {
+		t.Fatalf("user and password refused: %d requests, %v", calls.Load(), err)
 	}
 }
