@@ -122,6 +122,10 @@ func chainMoved(err error) bool {
 // rpcMethodNotFound is JSON-RPC's code for a method the node lacks.
 const rpcMethodNotFound = -32601
 
+// rpcInWarmup is Bitcoin Core's code for a call made while it starts
+// ("Loading block index…", "Verifying blocks…"), minutes on mainnet.
+const rpcInWarmup = -28
+
 // Follow keeps the store at the node's tip, polling every interval, until
 // ctx ends. Each new block is committed as soon as it is appended.
 func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
@@ -136,10 +140,12 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 		}
 		if err != nil {
 			var rerr *btc.RPCError
-			if errors.As(err, &rerr) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
+			warming := errors.As(err, &rerr) && rerr.Code == rpcInWarmup
+			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
 				return err
 			}
-			// The node may be restarting: say so and keep polling.
+			// The node may be restarting, or loading its index after a
+			// restart: say so and keep polling.
 			opts.Logger.Warn("sync failed; retrying", "err", err)
 		} else if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
 			st.finish(s, start)

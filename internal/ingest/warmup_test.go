@@ -1,0 +1,155 @@
+package ingest
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// coreNode answers the calls spur makes as Bitcoin Core does, from blocks
+// (its best chain, in height order); while warming is positive it answers
+// that many calls with Core's error for a node still starting (-28, HTTP
+// 500).
+type coreNode struct {
+	mu      sync.Mutex
+	blocks  [][]byte
+	warming int
+}
+
+func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Method string            `json:"method"`
+		Params []json.RawMessage `json:"params"`
+		ID     json.RawMessage   `json:"id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	reply := func(status int, result any, code int, msg string) {
+		out := map[string]any{"result": result, "error": nil, "id": req.ID}
+		if code != 0 {
+			out["error"] = map[string]any{"code": code, "message": msg}
+		}
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(out)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.warming > 0 {
+		n.warming--
+		reply(http.StatusInternalServerError, nil, -28, "Loading block index…")
+		return
+	}
+	switch req.Method {
+	case "getblockchaininfo":
+		tip := len(n.blocks) - 1
+		reply(http.StatusOK, map[string]any{"chain": "main", "blocks": tip, "bestblockhash": btc.BlockHash(n.blocks[tip]).String()}, 0, "")
+	case "getblockhash":
+		var h int
+		json.Unmarshal(req.Params[0], &h)
+		if h < 0 || h >= len(n.blocks) {
+			reply(http.StatusInternalServerError, nil, -8, "Block height out of range")
+			return
+		}
+		reply(http.StatusOK, btc.BlockHash(n.blocks[h]).String(), 0, "")
+	case "getblock":
+		var hash string
+		json.Unmarshal(req.Params[0], &hash)
+		for _, b := range n.blocks {
+			if btc.BlockHash(b).String() == hash {
+				reply(http.StatusOK, hex.EncodeToString(b), 0, "")
+				return
+			}
+		}
+		reply(http.StatusInternalServerError, nil, -5, "Block not found")
+	default:
+		reply(http.StatusNotFound, nil, -32601, "Method not found")
+	}
+}
+
+// TestFollowThroughWarmup: a follower that meets Bitcoin Core still
+// starting (at first, and again after a restart) keeps polling and
+// follows the chain once the node answers, where any other node error
+// stops it.
+func TestFollowThroughWarmup(t *testing.T) {
+	var blocks [][]byte
+	for _, f := range frames(t, "blk_0_to_4.dat.bz2") {
+		blocks = append(blocks, f[8:])
+	}
+	node := &coreNode{blocks: blocks[:3], warming: 3}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	rpc, err := btc.NewRPC(srv.URL, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heights := make(chan int64, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{}, func(st *Stats) { heights <- st.Height })
+	}()
+	reach := func(want int64) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case h := <-heights:
+				if h == want {
+					return
+				}
+			case err := <-done:
+				t.Fatalf("follow stopped before height %d: %v", want, err)
+			case <-timeout:
+				t.Fatalf("height %d not reached", want)
+			}
+		}
+	}
+	reach(2)
+	// A restart: the node warms up again, then has two more blocks.
+	node.mu.Lock()
+	node.warming, node.blocks = 4, blocks
+	node.mu.Unlock()
+	reach(4)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("follow ended with %v", err)
+	}
+
+	// Any other node error stops the follower, as does a block that does
+	// not decode.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"result":null,"error":{"code":-1,"message":"internal bug"},"id":1}`))
+	}))
+	defer refusing.Close()
+	bad := append([][]byte(nil), blocks...)
+	bad[4] = append([]byte(nil), bad[4]...)
+	bad[4][len(bad[4])-5] ^= 0xff // in the last output's script: the merkle root no longer matches
+	corrupt := httptest.NewServer(&coreNode{blocks: bad})
+	defer corrupt.Close()
+	for _, c := range []struct {
+		url  string
+		want string
+	}{{refusing.URL, "node error -1: internal bug"}, {corrupt.URL, "merkle root"}} {
+		rpc, _ := btc.NewRPC(c.url, "", "", "")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := Follow(ctx, openStore(t, t.TempDir()), rpc, 5*time.Millisecond, Options{}, nil)
+		stopped := ctx.Err() == nil
+		cancel()
+		if !stopped || err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("want a stop with %q, got %v", c.want, err)
+		}
+	}
+}
