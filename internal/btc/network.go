@@ -63,6 +63,19 @@ var networks = map[string]*Network{
 	},
 }
 
+// IsChain says whether chain, as a node's getblockchaininfo names its
+// network, is n: Bitcoin Core says "main", "test", "testnet4", "signet",
+// "regtest"; btcd says "mainnet" and "testnet3" for the first two.
+func (n *Network) IsChain(chain string) bool {
+	switch chain {
+	case "mainnet":
+		chain = "main"
+	case "testnet3":
+		chain = "test"
+	}
+	return chain == n.Name
+}
+
 // Main is Bitcoin's main network.
 var Main = networks["main"]
 

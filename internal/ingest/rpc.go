@@ -50,6 +50,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 		if err != nil {
 			return err
 		}
+		if info.Chain != "" && !s.Network().IsChain(info.Chain) {
+			return fmt.Errorf("%w: the node at %s is on chain %q, the store of network %s (--network)", btc.ErrWrongNetwork, node.URL, info.Chain, s.Network().Name)
+		}
 		if opts.NodeHeight != nil {
 			opts.NodeHeight(info.Blocks)
 		}
@@ -141,7 +144,7 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 		if err != nil {
 			var rerr *btc.RPCError
 			warming := errors.As(err, &rerr) && rerr.Code == rpcInWarmup
-			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
+			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, btc.ErrWrongNetwork) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
 				return err
 			}
 			// The node may be restarting, or loading its index after a

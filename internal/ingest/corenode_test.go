@@ -22,6 +22,7 @@ type coreNode struct {
 	mu      sync.Mutex
 	blocks  [][]byte
 	warming int
+	chain   string // getblockchaininfo's; "" for "main"
 }
 
 func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,8 +52,11 @@ func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch req.Method {
 	case "getblockchaininfo":
-		tip := len(n.blocks) - 1
-		reply(http.StatusOK, map[string]any{"chain": "main", "blocks": tip, "bestblockhash": btc.BlockHash(n.blocks[tip]).String()}, 0, "")
+		tip, chain := len(n.blocks)-1, n.chain
+		if chain == "" {
+			chain = "main"
+		}
+		reply(http.StatusOK, map[string]any{"chain": chain, "blocks": tip, "bestblockhash": btc.BlockHash(n.blocks[tip]).String()}, 0, "")
 	case "getblockhash":
 		var h int
 		json.Unmarshal(req.Params[0], &h)
@@ -128,7 +132,7 @@ func TestFollowThroughWarmup(t *testing.T) {
 	}
 
 	// Any other node error stops the follower, as does a block that does
-	// not decode.
+	// not decode, or a node of another network.
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"result":null,"error":{"code":-1,"message":"internal bug"},"id":1}`))
@@ -139,10 +143,16 @@ func TestFollowThroughWarmup(t *testing.T) {
 	bad[4][len(bad[4])-5] ^= 0xff // in the last output's script: the merkle root no longer matches
 	corrupt := httptest.NewServer(&coreNode{blocks: bad})
 	defer corrupt.Close()
+	testnet := httptest.NewServer(&coreNode{blocks: blocks, chain: "test"})
+	defer testnet.Close()
 	for _, c := range []struct {
 		url  string
 		want string
-	}{{refusing.URL, "node error -1: internal bug"}, {corrupt.URL, "merkle root"}} {
+	}{
+		{refusing.URL, "node error -1: internal bug"},
+		{corrupt.URL, "merkle root"},
+		{testnet.URL, `is on chain "test", the store of network main`},
+	} {
 		rpc, _ := btc.NewRPC(c.url, "", "", "")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := Follow(ctx, openStore(t, t.TempDir()), rpc, 5*time.Millisecond, Options{}, nil)
