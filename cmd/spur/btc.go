@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,17 +28,31 @@ type rpcFlags struct {
 }
 
 func (r *rpcFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332")
+	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332 (the port defaults to Bitcoin Core's for the network)")
 	c.Flags().StringVar(&r.user, "rpc-user", "", "JSON-RPC user")
 	c.Flags().StringVar(&r.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
-	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password)")
+	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password; default: Bitcoin Core's own, if no credentials are given)")
 }
 
-func (r *rpcFlags) client() (*btc.RPC, error) {
+// client connects to the node for a store of network net. As bitcoin-cli
+// does, an address without a port gets Bitcoin Core's for the network, and
+// without credentials spur uses the cookie of a Bitcoin Core running as
+// the same user with its default data directory, if there is one.
+func (r *rpcFlags) client(net *btc.Network) (*btc.RPC, error) {
 	if r.pass == "" {
 		r.pass = os.Getenv("SPUR_RPC_PASS")
 	}
-	return btc.NewRPC(r.url, r.user, r.pass, r.cookie)
+	url := btc.CoreURL(r.url, net)
+	cookie := r.cookie
+	if u, err := neturl.Parse(url); cookie == "" && r.user == "" && r.pass == "" && err == nil && u.User == nil {
+		home, _ := os.UserHomeDir()
+		if c := btc.CoreCookie(home, net); c != "" {
+			if _, err := os.Stat(c); err == nil {
+				cookie = c
+			}
+		}
+	}
+	return btc.NewRPC(url, r.user, r.pass, cookie)
 }
 
 func newIngest() *cobra.Command {
@@ -86,7 +101,7 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 			if len(blocks) > 0 {
 				st, err = ingest.Files(cmd.Context(), s, blocks, opts)
 			} else {
-				node, nerr := rf.client()
+				node, nerr := rf.client(s.Network())
 				if nerr != nil {
 					return nerr
 				}
@@ -216,7 +231,7 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 				return err
 			}
 			defer s.Close()
-			node, err := rf.client()
+			node, err := rf.client(s.Network())
 			if err != nil {
 				return err
 			}

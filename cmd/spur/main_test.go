@@ -55,7 +55,16 @@ type result struct {
 
 func run(t *testing.T, args ...string) result {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv runs spur with env added to the test's environment.
+func runEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(spurBin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -507,6 +516,46 @@ func TestServeFollowRefused(t *testing.T) {
 	r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "wrong")
 	if r.code != exitFailure || !strings.Contains(r.stderr, "refused the credentials") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestRPCDefaultCookie: given no credentials, spur uses the cookie Bitcoin
+// Core keeps in its default data directory for the store's network, as
+// bitcoin-cli does; without one the node's refusal is reported.
+func TestRPCDefaultCookie(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "__cookie__" || p != "c0ffee" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		// Past the credentials: the reply names itself in the error.
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"result":null,"error":{"code":-1,"message":"cookie accepted"},"id":1}`))
+	}))
+	defer node.Close()
+	home := t.TempDir()
+	env := []string{"HOME=" + home}
+	for _, c := range []struct {
+		network, dir string
+	}{{"main", ""}, {"regtest", "regtest"}} {
+		store := filepath.Join(t.TempDir(), "store")
+		r := runEnv(t, env, "ingest", "btc", "--store", store, "--network", c.network, "--rpc", node.URL)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "refused the credentials") {
+			t.Fatalf("%s without a cookie: exit %d: %s", c.network, r.code, r.stderr)
+		}
+		dir := filepath.Join(home, ".bitcoin", c.dir)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, ".cookie"), []byte("__cookie__:c0ffee"), 0o600)
+		r = runEnv(t, env, "ingest", "btc", "--store", store, "--network", c.network, "--rpc", node.URL)
+		if !strings.Contains(r.stderr, "cookie accepted") {
+			t.Fatalf("%s with Bitcoin Core's cookie in %s: exit %d: %s", c.network, dir, r.code, r.stderr)
+		}
+		// Credentials given are used instead.
+		r = runEnv(t, env, "ingest", "btc", "--store", store, "--network", c.network, "--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p")
+		if !strings.Contains(r.stderr, "refused the credentials") {
+			t.Fatalf("%s with a user and password: exit %d: %s", c.network, r.code, r.stderr)
+		}
+		os.Remove(filepath.Join(dir, ".cookie"))
 	}
 }
 

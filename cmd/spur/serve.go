@@ -63,7 +63,7 @@ none until the next.`,
 			defer s.Close()
 			var node *btc.RPC
 			if rf.url != "" {
-				if node, err = rf.client(); err != nil {
+				if node, err = rf.client(s.Network()); err != nil {
 					return err
 				}
 				if cfg.Live, err = s.Live(); err != nil {

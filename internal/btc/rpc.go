@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -84,6 +86,37 @@ func (c *RPC) readCookie() (*credentials, error) {
 	a := &credentials{u, p}
 	c.auth.Store(a)
 	return a, nil
+}
+
+// coreDirs is the directory of each network's files under Bitcoin Core's
+// data directory ("" for main, which keeps them at the top); btcd's simnet
+// has none.
+var coreDirs = map[string]string{"main": "", "test": "testnet3", "testnet4": "testnet4", "signet": "signet", "regtest": "regtest"}
+
+// CoreCookie is where Bitcoin Core keeps its cookie for network n in the
+// default data directory under home (~/.bitcoin/.cookie, or
+// ~/.bitcoin/testnet3/.cookie and the like), where bitcoin-cli looks for
+// it too; "" for a network Bitcoin Core does not run.
+func CoreCookie(home string, n *Network) string {
+	dir, ok := coreDirs[n.Name]
+	if !ok || home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".bitcoin", dir, ".cookie")
+}
+
+// CoreURL completes a node address as bitcoin-cli does: http:// when no
+// scheme is given, and Bitcoin Core's RPC port for network n when no port.
+func CoreURL(address string, n *Network) string {
+	if !strings.HasPrefix(address, "http://") && !strings.HasPrefix(address, "https://") {
+		address = "http://" + address
+	}
+	u, err := neturl.Parse(address)
+	if err != nil || u.Port() != "" || u.Host == "" {
+		return address
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), n.DefaultPort)
+	return u.String()
 }
 
 // redacted is address with the password it carries, if any, replaced.

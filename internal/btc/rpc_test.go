@@ -172,3 +172,44 @@ func TestRPCCookieRenewed(t *testing.T) {
 		t.Fatalf("user and password refused: %d requests, %v", calls.Load(), err)
 	}
 }
+
+// TestCoreDefaults: node addresses are completed and the cookie found as
+// bitcoin-cli does it.
+func TestCoreDefaults(t *testing.T) {
+	regtest, _ := LookupNetwork("regtest")
+	for _, c := range []struct {
+		in   string
+		net  *Network
+		want string
+	}{
+		{"127.0.0.1", Main, "http://127.0.0.1:8332"},
+		{"http://node.example", Main, "http://node.example:8332"},
+		{"https://u:p@node.example/wallet/x", regtest, "https://u:p@node.example:18443/wallet/x"},
+		{"[::1]", regtest, "http://[::1]:18443"},
+		{"127.0.0.1:9999", Main, "http://127.0.0.1:9999"},
+		{"http://[::1]:1234", Main, "http://[::1]:1234"},
+	} {
+		if got := CoreURL(c.in, c.net); got != c.want {
+			t.Errorf("CoreURL(%q, %s) = %q, want %q", c.in, c.net.Name, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		net  string
+		want string
+	}{
+		{"main", "/home/a/.bitcoin/.cookie"},
+		{"test", "/home/a/.bitcoin/testnet3/.cookie"},
+		{"testnet4", "/home/a/.bitcoin/testnet4/.cookie"},
+		{"signet", "/home/a/.bitcoin/signet/.cookie"},
+		{"regtest", "/home/a/.bitcoin/regtest/.cookie"},
+		{"simnet", ""},
+	} {
+		n, _ := LookupNetwork(c.net)
+		if got := CoreCookie("/home/a", n); got != c.want {
+			t.Errorf("CoreCookie(%s) = %q, want %q", c.net, got, c.want)
+		}
+	}
+	if got := CoreCookie("", Main); got != "" {
+		t.Errorf("no home: %q", got)
+	}
+}
