@@ -231,6 +231,8 @@ type ChainInfo struct {
 	Chain         string `json:"chain"`
 	Blocks        int64  `json:"blocks"`
 	BestBlockHash string `json:"bestblockhash"`
+	Pruned        bool   `json:"pruned"`
+	PruneHeight   int64  `json:"pruneheight"` // the lowest height whose block the node still has, when pruned
 }
 
 // ChainInfo calls getblockchaininfo, falling back to getblockcount for nodes

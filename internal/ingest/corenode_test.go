@@ -23,6 +23,7 @@ type coreNode struct {
 	blocks  [][]byte
 	warming int
 	chain   string // getblockchaininfo's; "" for "main"
+	pruned  int    // blocks below this height are pruned
 }
 
 func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +57,11 @@ func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if chain == "" {
 			chain = "main"
 		}
-		reply(http.StatusOK, map[string]any{"chain": chain, "blocks": tip, "bestblockhash": btc.BlockHash(n.blocks[tip]).String()}, 0, "")
+		info := map[string]any{"chain": chain, "blocks": tip, "bestblockhash": btc.BlockHash(n.blocks[tip]).String(), "pruned": n.pruned > 0}
+		if n.pruned > 0 {
+			info["pruneheight"] = n.pruned
+		}
+		reply(http.StatusOK, info, 0, "")
 	case "getblockhash":
 		var h int
 		json.Unmarshal(req.Params[0], &h)
@@ -68,8 +73,12 @@ func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "getblock":
 		var hash string
 		json.Unmarshal(req.Params[0], &hash)
-		for _, b := range n.blocks {
+		for h, b := range n.blocks {
 			if btc.BlockHash(b).String() == hash {
+				if h < n.pruned {
+					reply(http.StatusInternalServerError, nil, -1, "Block not available (pruned data)")
+					return
+				}
 				reply(http.StatusOK, hex.EncodeToString(b), 0, "")
 				return
 			}
@@ -132,7 +141,8 @@ func TestFollowThroughWarmup(t *testing.T) {
 	}
 
 	// Any other node error stops the follower, as does a block that does
-	// not decode, or a node of another network.
+	// not decode, a node of another network, or one that pruned the blocks
+	// the store needs.
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"result":null,"error":{"code":-1,"message":"internal bug"},"id":1}`))
@@ -145,6 +155,8 @@ func TestFollowThroughWarmup(t *testing.T) {
 	defer corrupt.Close()
 	testnet := httptest.NewServer(&coreNode{blocks: blocks, chain: "test"})
 	defer testnet.Close()
+	pruned := httptest.NewServer(&coreNode{blocks: blocks, pruned: 2})
+	defer pruned.Close()
 	for _, c := range []struct {
 		url  string
 		want string
@@ -152,6 +164,7 @@ func TestFollowThroughWarmup(t *testing.T) {
 		{refusing.URL, "node error -1: internal bug"},
 		{corrupt.URL, "merkle root"},
 		{testnet.URL, `is on chain "test", the store of network main`},
+		{pruned.URL, "keeps blocks from height 2 on, and the store needs them from 0"},
 	} {
 		rpc, _ := btc.NewRPC(c.url, "", "", "")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

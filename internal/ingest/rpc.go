@@ -75,6 +75,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			}
 		}
 		from := s.Height() + 1
+		if info.Pruned && from < info.PruneHeight {
+			return fmt.Errorf("%w: the node at %s keeps blocks from height %d on, and the store needs them from %d: ingest the earlier ones from block files or an unpruned node first", ErrPruned, node.URL, info.PruneHeight, from)
+		}
 		top := info.Blocks
 		if opts.StopHeight > 0 {
 			top = min(top, opts.StopHeight)
@@ -125,6 +128,9 @@ func chainMoved(err error) bool {
 // rpcMethodNotFound is JSON-RPC's code for a method the node lacks.
 const rpcMethodNotFound = -32601
 
+// ErrPruned reports a node that no longer has blocks the store lacks.
+var ErrPruned = errors.New("ingest: the node has pruned blocks the store needs")
+
 // rpcInWarmup is Bitcoin Core's code for a call made while it starts
 // ("Loading block index…", "Verifying blocks…"), minutes on mainnet.
 const rpcInWarmup = -28
@@ -144,7 +150,7 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 		if err != nil {
 			var rerr *btc.RPCError
 			warming := errors.As(err, &rerr) && rerr.Code == rpcInWarmup
-			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, btc.ErrWrongNetwork) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
+			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, btc.ErrWrongNetwork) || errors.Is(err, ErrPruned) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
 				return err
 			}
 			// The node may be restarting, or loading its index after a
