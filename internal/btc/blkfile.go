@@ -243,6 +243,13 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 			}
 			sort.Strings(names)
 			if len(names) == 0 {
+				// Bitcoin Core's data directory holds its blocks one down
+				// (and other networks' further down: testnet3/blocks, ...).
+				for _, sub := range []string{"blocks", filepath.Join(coreDirs[net.Name], "blocks")} {
+					if more, _ := filepath.Glob(filepath.Join(p, sub, "blk*.dat")); len(more) > 0 {
+						return fail(fmt.Errorf("btc: %s: no blk*.dat files, but %s has them: a data directory? (--blocks %s)", p, filepath.Join(p, sub), filepath.Join(p, sub)))
+					}
+				}
 				return fail(fmt.Errorf("btc: %s: no blk*.dat files", p))
 			}
 			for i, n := range names {

@@ -244,3 +244,25 @@ func frame(blocks ...[]byte) []byte {
 	}
 	return b
 }
+
+// TestDataDirectoryNamed: a Bitcoin Core data directory given for its
+// blocks directory is refused with a pointer to the blocks one down.
+func TestDataDirectoryNamed(t *testing.T) {
+	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
+	regtest, _ := LookupNetwork("regtest")
+	for _, c := range []struct {
+		net *Network
+		sub string
+	}{{Main, "blocks"}, {regtest, filepath.Join("regtest", "blocks")}} {
+		data := t.TempDir()
+		os.MkdirAll(filepath.Join(data, c.sub), 0o755)
+		os.WriteFile(filepath.Join(data, c.sub, "blk00000.dat"), frame(blocks...), 0o644)
+		_, err := OpenBlockPaths([]string{data}, c.net)
+		if want := "--blocks " + filepath.Join(data, c.sub); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s data directory: %v, want %q", c.net.Name, err, want)
+		}
+	}
+	if _, err := OpenBlockPaths([]string{t.TempDir()}, Main); err == nil || !strings.HasSuffix(err.Error(), "no blk*.dat files") {
+		t.Errorf("empty directory: %v", err)
+	}
+}
