@@ -90,10 +90,16 @@ func segwitAddress(hrp string, version int, program []byte) string {
 // ParseAddress parses an address of the network into its type and payload.
 // It accepts what Bitcoin Core accepts: base58check P2PKH and P2SH, and
 // segwit addresses with bech32 (version 0) or bech32m (versions 1-16)
-// checksums, in one case.
+// checksums, in one case; spaces around it are ignored. A segwit address of
+// another network is refused as such.
 func ParseAddress(s string, net *Network) (Address, error) {
-	if strings.HasPrefix(strings.ToLower(s), net.Bech32HRP+"1") {
-		return parseSegwit(s, net)
+	s = strings.TrimSpace(s) // as pasted from a sheet or a mail
+	lower := strings.ToLower(s)
+	for _, n := range networks {
+		// Any network's segwit prefix: another's is named as such.
+		if strings.HasPrefix(lower, n.Bech32HRP+"1") {
+			return parseSegwit(s, net)
+		}
 	}
 	payload, version, err := base58.CheckDecode(s)
 	if err != nil {

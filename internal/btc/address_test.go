@@ -118,3 +118,28 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAddressAsPasted: spaces around an address are ignored, and a
+// segwit address of another network is named as such rather than read as
+// base58.
+func TestParseAddressAsPasted(t *testing.T) {
+	for _, s := range []string{" 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\t\n", "  bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4 "} {
+		a, err := ParseAddress(s, Main)
+		if err != nil || a.String(Main) != strings.TrimSpace(s) {
+			t.Errorf("%q: %v, %v", s, a, err)
+		}
+	}
+	regtest, _ := LookupNetwork("regtest")
+	for _, c := range []struct {
+		addr string
+		net  *Network
+		want string
+	}{
+		{"tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7", Main, `prefix "tb" is not network main's "bc"`},
+		{"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", regtest, `prefix "bc" is not network regtest's "bcrt"`},
+	} {
+		if _, err := ParseAddress(c.addr, c.net); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s on %s: %v, want %q", c.addr, c.net.Name, err, c.want)
+		}
+	}
+}
