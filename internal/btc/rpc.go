@@ -288,9 +288,10 @@ func parseHash(s string) (Hash, error) {
 	return h, nil
 }
 
-// ParseHash parses a hash printed in the usual reversed hex form.
+// ParseHash parses a hash printed in the usual reversed hex form, in either
+// case, spaces around it ignored.
 func ParseHash(s string) (Hash, error) {
-	h, err := parseHash(s)
+	h, err := parseHash(strings.TrimSpace(s))
 	if err != nil {
 		return h, fmt.Errorf("btc: %w", err)
 	}

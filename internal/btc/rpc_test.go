@@ -213,3 +213,19 @@ func TestCoreDefaults(t *testing.T) {
 		t.Errorf("no home: %q", got)
 	}
 }
+
+// TestParseHash: a txid or block hash reads in either case and with spaces
+// around it, and is refused when it is not 64 hex digits.
+func TestParseHash(t *testing.T) {
+	const want = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	for _, s := range []string{want, strings.ToUpper(want), " " + want + "\n"} {
+		if h, err := ParseHash(s); err != nil || h.String() != want {
+			t.Errorf("%q: %s, %v", s, h, err)
+		}
+	}
+	for _, s := range []string{want[1:], want + "0", "g" + want[1:], ""} {
+		if _, err := ParseHash(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
