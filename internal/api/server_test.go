@@ -120,14 +120,16 @@ func TestAPI(t *testing.T) {
 	code, body = f.do(t, "POST", "/v1/screen", `{"items":[{"address":"12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"},
 		{"tx":"f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16","direction":"deposit"},
 		{"address":"0x098b716b8aaf21512996dc57eb0615e2383e2f96"},
-		{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]}`, true)
+		{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},
+		{"address":" 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S\n"}]}`, true)
 	if code != 200 {
 		t.Fatalf("screen: %d %v", code, body)
 	}
 	res := body["results"].([]any)
 	sev := func(i int) string { return res[i].(map[string]any)["severity"].(string) }
-	if sev(0) != "severe" || sev(1) != "severe" || sev(2) != "severe" || sev(3) != "low" {
-		t.Fatalf("severities %s %s %s %s: %v", sev(0), sev(1), sev(2), sev(3), res)
+	// The last is the first as pasted with spaces around it: as severe.
+	if sev(0) != "severe" || sev(1) != "severe" || sev(2) != "severe" || sev(3) != "low" || sev(4) != "severe" {
+		t.Fatalf("severities %s %s %s %s %s: %v", sev(0), sev(1), sev(2), sev(3), sev(4), res)
 	}
 	if rule := res[1].(map[string]any)["rule"].(string); !strings.Contains(rule, "direct exposure to sanctioned") {
 		t.Fatalf("deposit rule: %s", rule)
