@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,10 +110,20 @@ func TestFollowThroughWarmup(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var log bytes.Buffer // written by Follow's goroutine, read once it ended
 	heights := make(chan int64, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{}, func(st *Stats) { heights <- st.Height })
+		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(st *Stats) {
+			if st.Height == 2 {
+				// A restart, between two polls: the node warms up again,
+				// then has two more blocks.
+				node.mu.Lock()
+				node.warming, node.blocks = 4, blocks
+				node.mu.Unlock()
+			}
+			heights <- st.Height
+		})
 	}()
 	reach := func(want int64) {
 		t.Helper()
@@ -130,14 +142,14 @@ func TestFollowThroughWarmup(t *testing.T) {
 		}
 	}
 	reach(2)
-	// A restart: the node warms up again, then has two more blocks.
-	node.mu.Lock()
-	node.warming, node.blocks = 4, blocks
-	node.mu.Unlock()
 	reach(4)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("follow ended with %v", err)
+	}
+	// Each warm-up is logged once, and its end once.
+	if w, a := strings.Count(log.String(), "sync failed"), strings.Count(log.String(), "answers again"); w != 2 || a != 2 {
+		t.Fatalf("%d warnings and %d recoveries logged, want 2 and 2:\n%s", w, a, log.String())
 	}
 
 	// Any other node error stops the follower, as does a block that does

@@ -140,6 +140,7 @@ const rpcInWarmup = -28
 func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
 	opts.defaults()
 	opts.CommitEvery = 1
+	failing := "" // the failure last logged; "" while syncs succeed
 	for {
 		start := time.Now()
 		st := &Stats{}
@@ -154,11 +155,21 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				return err
 			}
 			// The node may be restarting, or loading its index after a
-			// restart: say so and keep polling.
-			opts.Logger.Warn("sync failed; retrying", "err", err)
-		} else if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
-			st.finish(s, start)
-			onSync(st)
+			// restart: say so (once, not at every poll of a node that
+			// takes minutes) and keep polling.
+			if msg := err.Error(); msg != failing {
+				opts.Logger.Warn("sync failed; retrying", "err", err)
+				failing = msg
+			}
+		} else {
+			if failing != "" {
+				opts.Logger.Info("the node answers again", "height", s.Height())
+				failing = ""
+			}
+			if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
+				st.finish(s, start)
+				onSync(st)
+			}
 		}
 		select {
 		case <-ctx.Done():
