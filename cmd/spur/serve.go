@@ -72,9 +72,19 @@ none until the next.`,
 				nodeHeight := atomic.Int64{}
 				nodeHeight.Store(-1)
 				cfg.NodeHeight = nodeHeight.Load
+				nodeUp := atomic.Int32{}
+				nodeUp.Store(-1)
+				cfg.NodeUp = func() int { return int(nodeUp.Load()) }
+				setUp := func(up bool) {
+					if up {
+						nodeUp.Store(1)
+					} else {
+						nodeUp.Store(0)
+					}
+				}
 				follow = func(ctx context.Context) error {
 					log := logger()
-					return ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store}, func(st *ingest.Stats) {
+					return ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store, NodeUp: setUp}, func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 					})
 				}

@@ -190,7 +190,7 @@ func TestServeFollowsNode(t *testing.T) {
 	}
 	var metrics string
 	get("/metrics", &metrics)
-	if !strings.Contains(metrics, "spur_ingest_lag_blocks{chain=\"btc\"} 0") || !strings.Contains(metrics, "spur_node_height{chain=\"btc\"} 252") {
+	if !strings.Contains(metrics, "spur_ingest_lag_blocks{chain=\"btc\"} 0") || !strings.Contains(metrics, "spur_node_height{chain=\"btc\"} 252") || !strings.Contains(metrics, "spur_node_up{chain=\"btc\"} 1") {
 		t.Fatalf("metrics after catching up:\n%s", metrics)
 	}
 

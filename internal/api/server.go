@@ -46,16 +46,19 @@ type Config struct {
 	// NodeHeight, when following a node, is its tip at the last poll (-1
 	// before the first); /metrics reports the ingest lag from it.
 	NodeHeight func() int64
-	Labels     *label.Store      // labels, lists, incidents, keys (required)
-	Clusters   *cluster.Clusters // nil before spur cluster has run
-	EVM        *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
-	NoAuth     bool              // serve /v1 without API keys (tests, loopback demos)
-	Rate       float64           // requests per second per key [20]
-	Burst      int               // bucket size per key [40]
-	MaxBody    int64             // request body bytes [4 MiB]
-	MaxBatch   int               // items per screening request [1000]
-	Logger     *slog.Logger      // nil: silent
-	Rules      Rules             // severity rules [DefaultRules]
+	// NodeUp, when following a node, says whether its last poll was
+	// answered: 1, or 0; -1 before the first.
+	NodeUp   func() int
+	Labels   *label.Store      // labels, lists, incidents, keys (required)
+	Clusters *cluster.Clusters // nil before spur cluster has run
+	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
+	NoAuth   bool              // serve /v1 without API keys (tests, loopback demos)
+	Rate     float64           // requests per second per key [20]
+	Burst    int               // bucket size per key [40]
+	MaxBody  int64             // request body bytes [4 MiB]
+	MaxBatch int               // items per screening request [1000]
+	Logger   *slog.Logger      // nil: silent
+	Rules    Rules             // severity rules [DefaultRules]
 }
 
 // Server is the HTTP API.
@@ -709,6 +712,13 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 			if nh := s.cfg.NodeHeight(); nh >= 0 {
 				fmt.Fprintf(&b, "# HELP spur_node_height Height of the followed node's tip at its last poll.\n# TYPE spur_node_height gauge\nspur_node_height{chain=\"btc\"} %d\n", nh)
 				fmt.Fprintf(&b, "# HELP spur_ingest_lag_blocks Blocks the followed node has that the store has not yet committed.\n# TYPE spur_ingest_lag_blocks gauge\nspur_ingest_lag_blocks{chain=\"btc\"} %d\n", max(nh-st.Height(), 0))
+			}
+		}
+		if s.cfg.NodeUp != nil {
+			// The node's height and the lag are those of its last answer:
+			// this says whether the node still answers.
+			if up := s.cfg.NodeUp(); up >= 0 {
+				fmt.Fprintf(&b, "# HELP spur_node_up Whether the followed node answered the last poll.\n# TYPE spur_node_up gauge\nspur_node_up{chain=\"btc\"} %d\n", up)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -111,10 +112,11 @@ func TestFollowThroughWarmup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var log bytes.Buffer // written by Follow's goroutine, read once it ended
+	var ups []bool       // likewise
 	heights := make(chan int64, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(st *Stats) {
+		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), NodeUp: func(up bool) { ups = append(ups, up) }}, func(st *Stats) {
 			if st.Height == 2 {
 				// A restart, between two polls: the node warms up again,
 				// then has two more blocks.
@@ -146,6 +148,16 @@ func TestFollowThroughWarmup(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("follow ended with %v", err)
+	}
+	// The node was down, up, down and up again, as NodeUp heard.
+	var seen []bool
+	for _, up := range ups {
+		if len(seen) == 0 || seen[len(seen)-1] != up {
+			seen = append(seen, up)
+		}
+	}
+	if fmt.Sprint(seen) != "[false true false true]" {
+		t.Fatalf("node up: %v", seen)
 	}
 	// Each warm-up is logged once, and its end once.
 	if w, a := strings.Count(log.String(), "sync failed"), strings.Count(log.String(), "answers again"); w != 2 || a != 2 {

@@ -37,6 +37,9 @@ type Options struct {
 	// NodeHeight, if set, learns the node's tip height at each poll of
 	// an RPC ingest.
 	NodeHeight func(int64)
+	// NodeUp, if set, learns after each poll of a follow whether the
+	// node answered it.
+	NodeUp func(bool)
 }
 
 func (o *Options) defaults() {

@@ -161,7 +161,13 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				opts.Logger.Warn("sync failed; retrying", "err", err)
 				failing = msg
 			}
+			if opts.NodeUp != nil {
+				opts.NodeUp(false)
+			}
 		} else {
+			if opts.NodeUp != nil {
+				opts.NodeUp(true)
+			}
 			if failing != "" {
 				opts.Logger.Info("the node answers again", "height", s.Height())
 				failing = ""
