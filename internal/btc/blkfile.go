@@ -308,16 +308,17 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 		// Blocks are read mostly in file order: a larger read-ahead.
 		unix.Fadvise(int(osf.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 	}
+	// A file named as Bitcoin Core names its block files is framed
+	// whatever its first bytes, even none (a file Bitcoin Core has just
+	// created): damage there is an error (Scan), not a raw block.
+	f.framed = coreBlockFile.MatchString(filepath.Base(name))
 	if f.size >= 4 {
 		var m [4]byte
 		if err := f.ReadAt(m[:], 0); err != nil {
 			f.Close()
 			return nil, err
 		}
-		// A file named as Bitcoin Core names its block files is framed
-		// whatever its first bytes: damage there is an error (Scan), not a
-		// raw block.
-		f.framed = m == net.Magic || coreBlockFile.MatchString(filepath.Base(name))
+		f.framed = f.framed || m == net.Magic
 		if m != net.Magic {
 			for _, other := range networks {
 				if m == other.Magic {

@@ -266,3 +266,34 @@ func TestDataDirectoryNamed(t *testing.T) {
 		t.Errorf("empty directory: %v", err)
 	}
 }
+
+// TestEmptyBlockFile: a blk file with nothing in it yet, as Bitcoin Core
+// leaves one it has just created, holds no blocks, newest or not.
+func TestEmptyBlockFile(t *testing.T) {
+	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
+	for _, emptyFirst := range []bool{true, false} {
+		dir := t.TempDir()
+		names := []string{"blk00000.dat", "blk00001.dat"}
+		if !emptyFirst {
+			names[0], names[1] = names[1], names[0]
+		}
+		os.WriteFile(filepath.Join(dir, names[0]), nil, 0o644)
+		os.WriteFile(filepath.Join(dir, names[1]), frame(blocks...), 0o644)
+		files, err := OpenBlockPaths([]string{dir}, Main)
+		if err != nil {
+			t.Fatalf("empty first %v: %v", emptyFirst, err)
+		}
+		n := 0
+		for _, f := range files {
+			refs, err := f.Scan(Main)
+			if err != nil {
+				t.Fatalf("empty first %v: %s: %v", emptyFirst, f.Name, err)
+			}
+			n += len(refs)
+			f.Close()
+		}
+		if n != len(blocks) {
+			t.Fatalf("empty first %v: %d blocks, want %d", emptyFirst, n, len(blocks))
+		}
+	}
+}
