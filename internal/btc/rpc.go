@@ -42,6 +42,18 @@ const busyTries = 7
 // ErrRefused is a node refusing the credentials given.
 var ErrRefused = errors.New("btc: the node refused the credentials")
 
+// ErrUnanswered is a call the node did not answer: it could not be
+// reached, the connection failed or timed out, the reply was not JSON-RPC
+// (a proxy's error page, Bitcoin Core's busy queue), or the cookie could
+// not be read after a refusal. A node restarting does all of these, and may
+// answer later; errors.Is finds it in such an error.
+var ErrUnanswered = errors.New("btc: the node did not answer")
+
+type unanswered struct{ error }
+
+func (u unanswered) Unwrap() error        { return u.error }
+func (u unanswered) Is(target error) bool { return target == ErrUnanswered }
+
 // RPCError is an error the node returned for a call.
 type RPCError struct {
 	Method  string
@@ -154,7 +166,7 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 			renewed = true
 			now, err := c.readCookie()
 			if err != nil {
-				return fmt.Errorf("%w (after HTTP 401 from %s)", err, c.URL)
+				return unanswered{fmt.Errorf("%w (after HTTP 401 from %s)", err, c.URL)}
 			}
 			if *now != *sent {
 				try--
@@ -187,12 +199,12 @@ func (c *RPC) post(ctx context.Context, method string, body []byte, a *credentia
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("btc: rpc %s: cannot reach node at %s: %w", method, c.URL, err)
+		return 0, nil, unanswered{fmt.Errorf("btc: rpc %s: cannot reach node at %s: %w", method, c.URL, err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return 0, nil, fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)
+		return 0, nil, unanswered{fmt.Errorf("btc: rpc %s: reading reply: %w", method, err)}
 	}
 	return resp.StatusCode, data, nil
 }
@@ -211,7 +223,7 @@ func (c *RPC) decode(method string, status int, data []byte, out any) error {
 		if len(snippet) > 200 {
 			snippet = snippet[:200]
 		}
-		return fmt.Errorf("btc: rpc %s: HTTP %d, not a JSON-RPC reply: %q", method, status, snippet)
+		return unanswered{fmt.Errorf("btc: rpc %s: HTTP %d, not a JSON-RPC reply: %q", method, status, snippet)}
 	}
 	if reply.Error != nil {
 		reply.Error.Method = method

@@ -40,7 +40,7 @@ func TestRPCBusyNode(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), "HTTP 503") || !strings.Contains(err.Error(), "Work queue depth exceeded") || int(calls.Load()) != busyTries {
+		if !errors.Is(err, ErrUnanswered) || !strings.Contains(err.Error(), "HTTP 503") || !strings.Contains(err.Error(), "Work queue depth exceeded") || int(calls.Load()) != busyTries {
 			t.Fatalf("busy throughout: %d calls, %v", calls.Load(), err)
 		}
 	}
@@ -158,12 +158,12 @@ func TestRPCCookieRenewed(t *testing.T) {
 	barrier.Store(nil)
 	// The node wants other credentials than the file's: refused, once.
 	want.Store("__cookie__:dd44")
-	if err := call(c); !errors.Is(err, ErrRefused) || calls.Load() != 1 {
+	if err := call(c); !errors.Is(err, ErrRefused) || errors.Is(err, ErrUnanswered) || calls.Load() != 1 {
 		t.Fatalf("refused: %d requests, %v", calls.Load(), err)
 	}
 	// The node stopped and took its cookie with it.
 	os.Remove(cookie)
-	if err := call(c); err == nil || !strings.Contains(err.Error(), "cookie") {
+	if err := call(c); !errors.Is(err, ErrUnanswered) || !strings.Contains(err.Error(), "cookie") {
 		t.Fatalf("cookie gone: %v", err)
 	}
 	// Without a cookie file, a refusal is final at once.

@@ -149,14 +149,17 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 			return nil
 		}
 		if err != nil {
+			// Only what the node may mend by itself is waited out: a node
+			// unreachable or restarting, or loading its index after a
+			// restart. Anything else (its refusal, its other errors, its
+			// blocks that do not decode or connect, another network, the
+			// store's own errors) stops the follower, to be seen.
 			var rerr *btc.RPCError
 			warming := errors.As(err, &rerr) && rerr.Code == rpcInWarmup
-			if rerr != nil && !warming || errors.Is(err, btc.ErrCorrupt) || errors.Is(err, btc.ErrWrongNetwork) || errors.Is(err, ErrPruned) || errors.Is(err, store.ErrNotConnected) || errors.Is(err, btc.ErrRefused) {
+			if !warming && !errors.Is(err, btc.ErrUnanswered) {
 				return err
 			}
-			// The node may be restarting, or loading its index after a
-			// restart: say so (once, not at every poll of a node that
-			// takes minutes) and keep polling.
+			// Say so once, not at every poll of a node that takes minutes.
 			if msg := err.Error(); msg != failing {
 				opts.Logger.Warn("sync failed; retrying", "err", err)
 				failing = msg
