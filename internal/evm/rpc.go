@@ -321,8 +321,19 @@ func (c *RPC) post(ctx context.Context, body []byte, out any, method string) err
 		}
 		return nil
 	}
-	return fmt.Errorf("%w (after %d attempts)", last, retries+1)
+	return unanswered{fmt.Errorf("%w (after %d attempts)", last, retries+1)}
 }
+
+// ErrUnanswered is a call the node did not answer through all its attempts:
+// it could not be reached, the connection failed or timed out, or it
+// answered HTTP 5xx or 429. A node restarting does this, and may answer
+// later; errors.Is finds it in such an error.
+var ErrUnanswered = errors.New("evm rpc: the node did not answer")
+
+type unanswered struct{ error }
+
+func (u unanswered) Unwrap() error        { return u.error }
+func (u unanswered) Is(target error) bool { return target == ErrUnanswered }
 
 // ChainID returns eth_chainId.
 func (c *RPC) ChainID(ctx context.Context) (uint64, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -243,14 +244,28 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 	if err := CheckChainID(ctx, s, node); err != nil {
 		return err
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	opts.CommitEvery = 1
+	var out outage
 	for {
 		st, err := evmSyncOnce(ctx, s, node, opts)
-		if err != nil && ctx.Err() == nil {
-			return err
+		if ctx.Err() != nil {
+			return nil
 		}
-		if st != nil && (st.Blocks > 0 || st.Unwound > 0) && onSync != nil {
-			onSync(st)
+		if err != nil {
+			// As Follow: only a node that does not answer (restarting,
+			// say) is waited out.
+			if !errors.Is(err, evm.ErrUnanswered) {
+				return err
+			}
+			out.failed(&opts, err)
+		} else {
+			out.answered(&opts)
+			if st != nil && (st.Blocks > 0 || st.Unwound > 0) && onSync != nil {
+				onSync(st)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -2,17 +2,23 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -375,5 +381,110 @@ func TestGethIngest(t *testing.T) {
 	noTrace := &evm.RPC{URL: g.url, Traces: "trace_block"}
 	if _, err := noTrace.Block(context.Background(), 1); !errors.Is(err, evm.ErrNoMethod) || !strings.Contains(err.Error(), "trace_block") {
 		t.Fatalf("trace_block on geth: %v", err)
+	}
+}
+
+// TestGethFollowThroughOutage: a follower whose node stops answering (as
+// in a restart: connections dropped) waits it out, logged once, and takes
+// the blocks mined meanwhile once the node answers again.
+func TestGethFollowThroughOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := startGeth(t)
+	var down atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		resp, err := http.Post(g.url, "application/json", r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	node := &evm.RPC{URL: proxy.URL, Retries: 1, Backoff: time.Millisecond}
+
+	s, err := evmstore.Open(t.TempDir(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var log bytes.Buffer // written by the follower's goroutine, read once it ended
+	ups := make(chan bool, 1000)
+	heights := make(chan int64, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		opts := Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), NodeUp: func(up bool) { ups <- up }}
+		done <- EVMFollow(ctx, s, node, 10*time.Millisecond, opts, func(*EVMStats) {
+			n, _, _ := s.Tip()
+			heights <- int64(n)
+		})
+	}()
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for !ok() {
+			select {
+			case err := <-done:
+				t.Fatalf("the follower stopped while waiting for %s: %v", what, err)
+			case <-deadline:
+				t.Fatalf("no %s in 60 s", what)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	seen := func(want bool) func() bool {
+		return func() bool {
+			for {
+				select {
+				case up := <-ups:
+					if up == want {
+						return true
+					}
+				default:
+					return false
+				}
+			}
+		}
+	}
+	wait("first answer", seen(true))
+	down.Store(true)
+	wait("outage noticed", seen(false))
+	// Blocks mined while the follower cannot see the node.
+	h, _ := g.send(&common.Address{0xc0}, eth(0.25), nil, 0)
+	var head hexutil.Uint64
+	g.call("eth_blockNumber", &head)
+	down.Store(false)
+	wait("the blocks mined meanwhile", func() bool {
+		for {
+			select {
+			case n := <-heights:
+				if n >= int64(head) {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("the follower ended with %v", err)
+	}
+	if _, err := s.TxNum(h); err != nil {
+		t.Fatalf("the transaction mined during the outage: %v", err)
+	}
+	if w, a := strings.Count(log.String(), "does not answer"), strings.Count(log.String(), "answers again"); w != 1 || a != 1 {
+		t.Fatalf("%d outages and %d recoveries logged, want 1 and 1:\n%s", w, a, log.String())
 	}
 }

@@ -135,12 +135,41 @@ var ErrPruned = errors.New("ingest: the node has pruned blocks the store needs")
 // ("Loading block index…", "Verifying blocks…"), minutes on mainnet.
 const rpcInWarmup = -28
 
+// outage is a followed node's failed polls since its last answer: a
+// follower logs the first and the answer that ends them, not every poll of
+// a node that takes minutes to come back, and tells opts.NodeUp each time.
+type outage struct {
+	polls int
+	since time.Time
+}
+
+func (o *outage) failed(opts *Options, err error) {
+	if o.polls == 0 {
+		o.since = time.Now()
+		opts.Logger.Warn("the node does not answer; polling until it does", "err", err)
+	}
+	o.polls++
+	if opts.NodeUp != nil {
+		opts.NodeUp(false)
+	}
+}
+
+func (o *outage) answered(opts *Options) {
+	if o.polls > 0 {
+		opts.Logger.Info("the node answers again", "failed_polls", o.polls, "after", time.Since(o.since).Round(time.Millisecond))
+		o.polls = 0
+	}
+	if opts.NodeUp != nil {
+		opts.NodeUp(true)
+	}
+}
+
 // Follow keeps the store at the node's tip, polling every interval, until
 // ctx ends. Each new block is committed as soon as it is appended.
 func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
 	opts.defaults()
 	opts.CommitEvery = 1
-	failing := "" // the failure last logged; "" while syncs succeed
+	var out outage
 	for {
 		start := time.Now()
 		st := &Stats{}
@@ -159,22 +188,9 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 			if !warming && !errors.Is(err, btc.ErrUnanswered) {
 				return err
 			}
-			// Say so once, not at every poll of a node that takes minutes.
-			if msg := err.Error(); msg != failing {
-				opts.Logger.Warn("sync failed; retrying", "err", err)
-				failing = msg
-			}
-			if opts.NodeUp != nil {
-				opts.NodeUp(false)
-			}
+			out.failed(&opts, err)
 		} else {
-			if opts.NodeUp != nil {
-				opts.NodeUp(true)
-			}
-			if failing != "" {
-				opts.Logger.Info("the node answers again", "height", s.Height())
-				failing = ""
-			}
+			out.answered(&opts)
 			if onSync != nil && (st.Blocks > 0 || st.Unwound > 0) {
 				st.finish(s, start)
 				onSync(st)
