@@ -87,6 +87,15 @@ func segwitAddress(hrp string, version int, program []byte) string {
 	return s
 }
 
+// segwitPrefixes are the starts of every network's segwit addresses.
+var segwitPrefixes = func() []string {
+	var out []string
+	for _, n := range networks {
+		out = append(out, n.Bech32HRP+"1")
+	}
+	return out
+}()
+
 // ParseAddress parses an address of the network into its type and payload.
 // It accepts what Bitcoin Core accepts: base58check P2PKH and P2SH, and
 // segwit addresses with bech32 (version 0) or bech32m (versions 1-16)
@@ -95,9 +104,9 @@ func segwitAddress(hrp string, version int, program []byte) string {
 func ParseAddress(s string, net *Network) (Address, error) {
 	s = strings.TrimSpace(s) // as pasted from a sheet or a mail
 	lower := strings.ToLower(s)
-	for _, n := range networks {
-		// Any network's segwit prefix: another's is named as such.
-		if strings.HasPrefix(lower, n.Bech32HRP+"1") {
+	for _, p := range segwitPrefixes {
+		// Any network's: another's is named as such by parseSegwit.
+		if strings.HasPrefix(lower, p) {
 			return parseSegwit(s, net)
 		}
 	}
