@@ -188,6 +188,16 @@ func TestServeFollowsNode(t *testing.T) {
 	if err != nil || tx.Results[0].Severity != "severe" {
 		t.Fatalf("the deposit tx: %+v %v", tx, err)
 	}
+	var health struct {
+		Height     int64 `json:"height"`
+		NodeHeight int64 `json:"node_height"`
+		Lag        int64 `json:"lag_blocks"`
+		NodeUp     *bool `json:"node_up"`
+	}
+	get("/healthz", &health)
+	if health.Height != 252 || health.NodeHeight != 252 || health.Lag != 0 || health.NodeUp == nil || !*health.NodeUp {
+		t.Fatalf("healthz after catching up: %+v", health)
+	}
 	var metrics string
 	get("/metrics", &metrics)
 	if !strings.Contains(metrics, "spur_ingest_lag_blocks{chain=\"btc\"} 0") || !strings.Contains(metrics, "spur_node_height{chain=\"btc\"} 252") || !strings.Contains(metrics, "spur_node_up{chain=\"btc\"} 1") {

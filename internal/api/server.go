@@ -288,7 +288,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	if st == nil {
 		return writeJSON(w, 200, map[string]any{"ok": true})
 	}
-	return writeJSON(w, 200, map[string]any{"ok": true, "network": st.Network().Name, "height": st.Height(), "tip": st.TipHash().String()})
+	out := map[string]any{"ok": true, "network": st.Network().Name, "height": st.Height(), "tip": st.TipHash().String()}
+	// Following a node: what the metrics give, for a check that reads JSON.
+	if s.cfg.NodeHeight != nil {
+		if nh := s.cfg.NodeHeight(); nh >= 0 {
+			out["node_height"], out["lag_blocks"] = nh, max(nh-st.Height(), 0)
+		}
+	}
+	if s.cfg.NodeUp != nil {
+		if up := s.cfg.NodeUp(); up >= 0 {
+			out["node_up"] = up == 1
+		}
+	}
+	return writeJSON(w, 200, out)
 }
 
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
