@@ -28,14 +28,14 @@ type rpcFlags struct {
 }
 
 func (r *rpcFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332 (the port defaults to Bitcoin Core's for the network)")
+	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332, or a host (its port defaults to Bitcoin Core's for the network)")
 	c.Flags().StringVar(&r.user, "rpc-user", "", "JSON-RPC user")
 	c.Flags().StringVar(&r.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
 	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password; default: Bitcoin Core's own, if no credentials are given)")
 }
 
 // client connects to the node for a store of network net. As bitcoin-cli
-// does, an address without a port gets Bitcoin Core's for the network, and
+// does, a host without a port gets Bitcoin Core's for the network, and
 // without credentials spur uses the cookie of a Bitcoin Core running as
 // the same user with its default data directory, if there is one.
 func (r *rpcFlags) client(net *btc.Network) (*btc.RPC, error) {

@@ -117,17 +117,21 @@ func CoreCookie(home string, n *Network) string {
 	return filepath.Join(home, ".bitcoin", dir, ".cookie")
 }
 
-// CoreURL completes a node address as bitcoin-cli does: http:// when no
-// scheme is given, and Bitcoin Core's RPC port for network n when no port.
+// CoreURL completes a node address given as bitcoin-cli takes one, a host
+// with or without a port: http://, and Bitcoin Core's RPC port for network
+// n when none is given. A URL (http://..., https://...) is taken as it is:
+// without a port it means the scheme's, as behind a proxy.
 func CoreURL(address string, n *Network) string {
-	if !strings.HasPrefix(address, "http://") && !strings.HasPrefix(address, "https://") {
-		address = "http://" + address
-	}
-	u, err := neturl.Parse(address)
-	if err != nil || u.Port() != "" || u.Host == "" {
+	if strings.HasPrefix(address, "http://") || strings.HasPrefix(address, "https://") {
 		return address
 	}
-	u.Host = net.JoinHostPort(u.Hostname(), n.DefaultPort)
+	u, err := neturl.Parse("http://" + address)
+	if err != nil || u.Host == "" {
+		return "http://" + address
+	}
+	if u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), n.DefaultPort)
+	}
 	return u.String()
 }
 

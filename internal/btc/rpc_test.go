@@ -173,8 +173,8 @@ func TestRPCCookieRenewed(t *testing.T) {
 	}
 }
 
-// TestCoreDefaults: node addresses are completed and the cookie found as
-// bitcoin-cli does it.
+// TestCoreDefaults: node addresses given as hosts are completed and the
+// cookie found as bitcoin-cli does it; URLs are left alone.
 func TestCoreDefaults(t *testing.T) {
 	regtest, _ := LookupNetwork("regtest")
 	for _, c := range []struct {
@@ -183,10 +183,13 @@ func TestCoreDefaults(t *testing.T) {
 		want string
 	}{
 		{"127.0.0.1", Main, "http://127.0.0.1:8332"},
-		{"http://node.example", Main, "http://node.example:8332"},
-		{"https://u:p@node.example/wallet/x", regtest, "https://u:p@node.example:18443/wallet/x"},
+		{"node.example", regtest, "http://node.example:18443"},
+		{"u:p@node.example/wallet/x", regtest, "http://u:p@node.example:18443/wallet/x"},
 		{"[::1]", regtest, "http://[::1]:18443"},
 		{"127.0.0.1:9999", Main, "http://127.0.0.1:9999"},
+		// URLs are taken as they are: no port is the scheme's.
+		{"http://node.example", Main, "http://node.example"},
+		{"https://btc.example/rpc", Main, "https://btc.example/rpc"},
 		{"http://[::1]:1234", Main, "http://[::1]:1234"},
 	} {
 		if got := CoreURL(c.in, c.net); got != c.want {
