@@ -85,6 +85,20 @@ func NewRPC(url, user, pass, cookieFile string) (*RPC, error) {
 	return c, nil
 }
 
+// credentialsUsed says where the credentials a refusal refused came from.
+func (c *RPC) credentialsUsed() string {
+	a := c.auth.Load()
+	switch {
+	case c.cookieFile != "":
+		return "credentials from the cookie " + c.cookieFile
+	case a.user != "" || a.pass != "":
+		return fmt.Sprintf("user %q", a.user)
+	case strings.Contains(c.URL, "@"):
+		return "credentials in the address"
+	}
+	return "no credentials given: --rpc-user and --rpc-pass, or --rpc-cookie"
+}
+
 // readCookie reads the cookie file into c.auth.
 func (c *RPC) readCookie() (*credentials, error) {
 	b, err := os.ReadFile(c.cookieFile)
@@ -216,7 +230,7 @@ func (c *RPC) post(ctx context.Context, method string, body []byte, a *credentia
 // decode reads a reply into out.
 func (c *RPC) decode(method string, status int, data []byte, out any) error {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
-		return fmt.Errorf("%w: rpc %s: node at %s (HTTP %d)", ErrRefused, method, c.URL, status)
+		return fmt.Errorf("%w: rpc %s: node at %s (HTTP %d; %s)", ErrRefused, method, c.URL, status, c.credentialsUsed())
 	}
 	var reply struct {
 		Result json.RawMessage `json:"result"`

@@ -158,7 +158,7 @@ func TestRPCCookieRenewed(t *testing.T) {
 	barrier.Store(nil)
 	// The node wants other credentials than the file's: refused, once.
 	want.Store("__cookie__:dd44")
-	if err := call(c); !errors.Is(err, ErrRefused) || errors.Is(err, ErrUnanswered) || calls.Load() != 1 {
+	if err := call(c); !errors.Is(err, ErrRefused) || errors.Is(err, ErrUnanswered) || calls.Load() != 1 || !strings.Contains(err.Error(), "credentials from the cookie "+cookie) {
 		t.Fatalf("refused: %d requests, %v", calls.Load(), err)
 	}
 	// The node stopped and took its cookie with it.
@@ -166,10 +166,15 @@ func TestRPCCookieRenewed(t *testing.T) {
 	if err := call(c); !errors.Is(err, ErrUnanswered) || !strings.Contains(err.Error(), "cookie") {
 		t.Fatalf("cookie gone: %v", err)
 	}
-	// Without a cookie file, a refusal is final at once.
+	// Without a cookie file, a refusal is final at once, and says what
+	// was refused.
 	c, _ = NewRPC(srv.URL, "u", "p", "")
-	if err := call(c); !errors.Is(err, ErrRefused) || calls.Load() != 1 {
+	if err := call(c); !errors.Is(err, ErrRefused) || calls.Load() != 1 || !strings.Contains(err.Error(), `user "u"`) {
 		t.Fatalf("user and password refused: %d requests, %v", calls.Load(), err)
+	}
+	c, _ = NewRPC(srv.URL, "", "", "")
+	if err := call(c); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "no credentials given") {
+		t.Fatalf("no credentials: %v", err)
 	}
 }
 
