@@ -448,7 +448,7 @@ func newBlock() *cobra.Command {
 	var limit, offset int
 	var chain string
 	c := &cobra.Command{
-		Use:   "block HEIGHT|HASH --store DIR [--chain eth]",
+		Use:   "block HEIGHT|HASH|tip --store DIR [--chain eth]",
 		Short: "Show a block's header fields and its transaction hashes (paged)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -467,7 +467,11 @@ func newBlock() *cobra.Command {
 			}
 			defer s.Close()
 			var h int64
-			if len(args[0]) == 64 {
+			if args[0] == "tip" {
+				if h = s.Height(); h < 0 {
+					return fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
+				}
+			} else if len(args[0]) == 64 {
 				hash, err := btc.ParseHash(args[0])
 				if err != nil {
 					return usageError{err}
@@ -476,7 +480,7 @@ func newBlock() *cobra.Command {
 					return err
 				}
 			} else if h, err = strconv.ParseInt(args[0], 10, 64); err != nil {
-				return usagef("%q is neither a height nor a 64-digit block hash", args[0])
+				return usagef("%q is neither a height, a 64-digit block hash nor \"tip\"", args[0])
 			}
 			v, err := s.BlockView(h, offset, limit)
 			if err != nil {

@@ -413,14 +413,22 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 	}
 	defer s.Close()
 	var r uint64
-	if strings.HasPrefix(ref, "0x") && len(ref) == 66 {
+	if ref == "tip" {
+		n, _, ok := s.Tip()
+		if !ok {
+			return fmt.Errorf("%w: the store holds no block yet", evmstore.ErrNotFound)
+		}
+		if r, err = s.BlockRow(n); err != nil {
+			return err
+		}
+	} else if strings.HasPrefix(ref, "0x") && len(ref) == 66 {
 		if r, err = s.BlockRowByHash(common.HexToHash(ref)); err != nil {
 			return err
 		}
 	} else {
 		n, perr := strconv.ParseUint(ref, 10, 64)
 		if perr != nil {
-			return usagef("%q is neither a block number nor a 0x-prefixed block hash", ref)
+			return usagef("%q is neither a block number, a 0x-prefixed block hash nor \"tip\"", ref)
 		}
 		if r, err = s.BlockRow(n); err != nil {
 			return err

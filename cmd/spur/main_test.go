@@ -384,6 +384,10 @@ func TestQueries(t *testing.T) {
 	if err := jsonUnmarshal(out, &blk); err != nil || blk.TxCount != 2 || blk.TxIDs[1] != "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" {
 		t.Fatalf("block: %s %v", out, err)
 	}
+	out = mustRun(t, "block", "tip", "--store", dir, "--json")
+	if err := jsonUnmarshal(out, &blk); err != nil || blk.Hash != "00000000b3e750f37fdb42e1018799a9f44b546d393b130b369590a072430a1c" {
+		t.Fatalf("block tip: %s %v", out, err)
+	}
 	// Not found is exit 3; a malformed argument is a usage error.
 	if r := run(t, "tx", strings.Repeat("ab", 32), "--store", dir); r.code != exitNotFound {
 		t.Fatalf("unknown tx: exit %d %s", r.code, r.stderr)
@@ -618,6 +622,12 @@ func TestBadInputEVM(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", first, "-q")
 	before := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", dir))
+	var tip struct {
+		Number uint64 `json:"number"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "block", "tip", "--chain", "eth", "--store", dir, "--json"), &tip); err != nil || tip.Number != 17173049 {
+		t.Fatalf("block tip: %+v %v", tip, err)
+	}
 
 	// Then the whole export with one bad value in the second block.
 	bad := t.TempDir()
