@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -52,7 +53,7 @@ func exitCode(err error) int {
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound
-	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt),
+	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
 		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt):
 		return exitStore
 	}
@@ -156,5 +157,15 @@ func (f *storeFlags) openExisting() (*store.Store, error) {
 	if _, err := os.Stat(filepath.Join(btcDir(f.dir), "META")); err != nil {
 		return nil, fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
 	}
-	return f.open()
+	s, err := f.open()
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) {
+		// A store on a read-only file system (an evidence copy, a
+		// snapshot), or one this user may not write: read it as it is.
+		net, nerr := f.net()
+		if nerr != nil {
+			return nil, nerr
+		}
+		return store.OpenReadOnly(btcDir(f.dir), store.Options{Network: net})
+	}
+	return s, err
 }

@@ -662,3 +662,33 @@ func TestBadInputEVM(t *testing.T) {
 		t.Fatalf("unknown tx: exit %d", r.code)
 	}
 }
+
+// TestReadOnlyStore: on a read-only file system (an evidence copy mounted
+// read-only) the Bitcoin queries answer as on the store itself, and an
+// ingest is refused naming the cause. Needs the right to mount.
+func TestReadOnlyStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	want := digestOf(t, dir)
+	wantTx := mustRun(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", dir, "--json")
+	ro := filepath.Join(t.TempDir(), "ro")
+	os.Mkdir(ro, 0o755)
+	if out, err := exec.Command("mount", "--bind", dir, ro).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", ro).Run() })
+	if out, err := exec.Command("mount", "-o", "remount,bind,ro", ro).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only here: %v %s", err, out)
+	}
+	if got := digestOf(t, ro); got != want {
+		t.Fatalf("digest read-only %s, want %s", got, want)
+	}
+	if got := mustRun(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", ro, "--json"); got != wantTx {
+		t.Fatalf("tx read-only:\n%s\nwant\n%s", got, wantTx)
+	}
+	mustRun(t, "block", "tip", "--store", ro)
+	mustRun(t, "address", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--store", ro)
+	if r := run(t, "ingest", "btc", "--store", ro, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q"); r.code == 0 || !strings.Contains(r.stderr, "read-only file system") {
+		t.Fatalf("ingest into a read-only store: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -76,6 +76,8 @@ type Table struct {
 
 	paging  bool // see BeginBatch
 	batches int
+
+	readOnly bool // see OpenReadOnly
 }
 
 // Open opens the table at path, creating it (or, when its header fails its
@@ -101,8 +103,28 @@ func Open(path string, rows uint64) (*Table, error) {
 
 var errBad = errors.New("hashidx: bad table")
 
-func open(path string) (*Table, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// ErrMissing reports a table that is absent or damaged where it cannot be
+// made again (OpenReadOnly).
+var ErrMissing = errors.New("hashidx: table missing or damaged")
+
+// OpenReadOnly opens the table at path for lookups only, for a store on a
+// read-only file system: nothing may be inserted, synced or grown.
+func OpenReadOnly(path string) (*Table, error) {
+	t, err := openFile(path, true)
+	if errors.Is(err, errBad) {
+		return nil, fmt.Errorf("%w: %s", ErrMissing, path)
+	}
+	return t, err
+}
+
+func open(path string) (*Table, error) { return openFile(path, false) }
+
+func openFile(path string, readOnly bool) (*Table, error) {
+	flag := os.O_RDWR
+	if readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, flag, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errBad
 	}
@@ -125,7 +147,7 @@ func open(path string) (*Table, error) {
 		f.Close()
 		return nil, errBad
 	}
-	t := &Table{path: path, f: f, bits: bits, seed: binary.LittleEndian.Uint64(h[16:]), covered: binary.LittleEndian.Uint64(h[24:])}
+	t := &Table{path: path, f: f, bits: bits, seed: binary.LittleEndian.Uint64(h[16:]), covered: binary.LittleEndian.Uint64(h[24:]), readOnly: readOnly}
 	if err := t.mmap(); err != nil {
 		f.Close()
 		return nil, err
@@ -177,7 +199,11 @@ func (t *Table) install() error {
 }
 
 func (t *Table) mmap() error {
-	mm, err := unix.Mmap(int(t.f.Fd()), 0, headerSize+8<<t.bits, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if t.readOnly {
+		prot = unix.PROT_READ
+	}
+	mm, err := unix.Mmap(int(t.f.Fd()), 0, headerSize+8<<t.bits, prot, unix.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("hashidx: mmap %s: %w", t.path, err)
 	}

@@ -487,13 +487,24 @@ func (p *postingIndex) size() int64 {
 // left uncovered is built again from the out.addr column.
 func (s *Store) openPostings(committed uint64) error {
 	dir := filepath.Join(s.dir, "postings")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("store: %w", err)
+	// A read-only store changes no file: files it would remove it ignores,
+	// a run it would cut short it reads only so far, and a gap it would
+	// fill from out.addr is an error (errPostingsGap).
+	ro := s.readOnly
+	remove := func(path string) {
+		if !ro {
+			os.Remove(path)
+		}
+	}
+	if !ro {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	p := &postingIndex{dir: dir, addrOf: s.outAddr.U32}
 	s.post = p
 	entries, err := os.ReadDir(dir)
-	if err != nil {
+	if err != nil && !(ro && errors.Is(err, os.ErrNotExist)) {
 		return fmt.Errorf("store: %w", err)
 	}
 	type name struct {
@@ -505,7 +516,7 @@ func (s *Store) openPostings(committed uint64) error {
 		path := filepath.Join(dir, e.Name())
 		lo, hi, ok := parseRunName(e.Name())
 		if !ok || lo >= hi || lo >= committed {
-			os.Remove(path) // temporary files, runs past the commit
+			remove(path) // temporary files, runs past the commit
 			continue
 		}
 		names = append(names, name{path, lo, hi})
@@ -522,12 +533,12 @@ func (s *Store) openPostings(committed uint64) error {
 	cur := uint64(0)
 	for _, nm := range names {
 		if nm.lo < cur {
-			os.Remove(nm.path) // inside a wider run, or overlapping one
+			remove(nm.path) // inside a wider run, or overlapping one
 			continue
 		}
 		hi := min(nm.hi, committed)
 		path := nm.path
-		if hi != nm.hi {
+		if hi != nm.hi && !ro {
 			path = filepath.Join(dir, runName(nm.lo, hi))
 			if err := os.Rename(nm.path, path); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -536,7 +547,7 @@ func (s *Store) openPostings(committed uint64) error {
 		r, err := openRun(path, nm.lo, hi)
 		if err != nil {
 			if errors.Is(err, ErrCorrupt) {
-				os.Remove(path)
+				remove(path)
 				continue
 			}
 			return err
@@ -559,6 +570,9 @@ func (s *Store) openPostings(committed uint64) error {
 		if i < len(rs) {
 			end = rs[i].lo
 		}
+		if ro {
+			return fmt.Errorf("%w: outputs %d to %d", errPostingsGap, cur, end)
+		}
 		built, err := p.fromColumn(cur, end)
 		if err != nil {
 			return err
@@ -569,6 +583,9 @@ func (s *Store) openPostings(committed uint64) error {
 	p.publish(filled)
 	return nil
 }
+
+// errPostingsGap is outputs no postings run covers, in a read-only store.
+var errPostingsGap = errors.New("store: postings missing")
 
 func parseRunName(s string) (lo, hi uint64, ok bool) {
 	a, b, found := strings.Cut(s, "-")

@@ -59,6 +59,8 @@ type Store struct {
 
 	live *Live // set while views are served (Store.Live)
 	view bool  // a view of a Live store: read only, owns nothing
+	// readOnly: opened by OpenReadOnly; owns its files, writes none.
+	readOnly bool
 }
 
 // Options for Open.
@@ -381,6 +383,9 @@ func (s *Store) liveCounts() Counts {
 // Unwind removes the blocks above height h, leaving the store as if it had
 // never seen them. It commits first if an ingest is in progress.
 func (s *Store) Unwind(h int64) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if h >= s.Height() {
 		return nil
 	}

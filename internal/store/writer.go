@@ -312,6 +312,9 @@ func (s *Store) appendAddrs(p *PreparedBlock, nOut uint64) error {
 // until Commit. An error leaves the store's committed state untouched; the
 // caller should Rollback (or close the store) after one.
 func (s *Store) AppendBlock(p *PreparedBlock) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if s.w.addrs.failed.Load() {
 		return s.drainAddrs()
 	}
@@ -508,6 +511,9 @@ func (s *Store) Commit() error {
 // merged, and META is replaced after them, all in the background. Appends may go on meanwhile.
 // The next commit, and every read of committed state, waits for it.
 func (s *Store) CommitAsync() error {
+	if s.readOnly {
+		return nil // nothing appended
+	}
 	if err := s.wait(); err != nil {
 		return err
 	}

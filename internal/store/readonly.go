@@ -1,0 +1,83 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/colfile"
+	"github.com/spur-forensics/spur/internal/hashidx"
+)
+
+// ErrReadOnly reports a write to a store opened with OpenReadOnly, or a
+// store that cannot be opened so because it needs a repair only a writable
+// open makes.
+var ErrReadOnly = errors.New("store: read-only")
+
+// OpenReadOnly opens the store in dir for queries without writing a byte of
+// it: a store on a read-only file system (an evidence copy, a snapshot), or
+// one that must stay as it is. It takes no lock, so nothing may write the
+// store meanwhile. A store a crash left with work for the next open to redo
+// (rows past its commit to clip, index rows to insert again, spends to
+// replay) is refused: open it once where it can be written.
+func OpenReadOnly(dir string, opts Options) (*Store, error) {
+	if opts.Network == nil {
+		opts.Network = btc.Main
+	}
+	metaPath := filepath.Join(dir, "META")
+	b, err := os.ReadFile(metaPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s holds no store (no META)", ErrNotFound, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	m, err := unmarshalMeta(metaPath, b)
+	if err != nil {
+		return nil, err
+	}
+	if m.Network != opts.Network.Name {
+		return nil, fmt.Errorf("store: %s holds network %s, not %s", dir, m.Network, opts.Network.Name)
+	}
+	s := &Store{dir: dir, net: opts.Network, meta: *m, readOnly: true}
+	fail := func(err error) (*Store, error) {
+		s.Close()
+		return nil, err
+	}
+	repair := func(what string) (*Store, error) {
+		return fail(fmt.Errorf("%w: %s was not closed cleanly (%s); open it once where it can be written, which repairs it", ErrReadOnly, dir, what))
+	}
+	if m.SpentSynced < m.Counts.Inputs {
+		return repair("spends to replay")
+	}
+	if err := s.openColumns(func(name string, width int) (*colfile.Column, error) {
+		return colfile.OpenReader(filepath.Join(dir, name), width, 0)
+	}); err != nil {
+		return fail(err)
+	}
+	if err := s.checkSizes(); err != nil {
+		return fail(err)
+	}
+	for _, x := range s.hashIndexes(m.Counts) {
+		t, err := hashidx.OpenReadOnly(filepath.Join(dir, x.name))
+		if err != nil {
+			if errors.Is(err, hashidx.ErrMissing) {
+				return repair(x.name + " to build again")
+			}
+			return fail(err)
+		}
+		*x.t = t
+		if t.Covered() < x.rows {
+			return repair(x.name + " rows to insert again")
+		}
+	}
+	if err := s.openPostings(m.Counts.Outputs); err != nil {
+		if errors.Is(err, errPostingsGap) {
+			return repair("postings to make again")
+		}
+		return fail(err)
+	}
+	return s, nil
+}

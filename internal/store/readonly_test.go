@@ -1,0 +1,189 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
+)
+
+// uncover makes the hash table at path say it covers one row less, as a
+// crash before its sync leaves it (header: covered at bytes 24-31, then the
+// CRC-32C of the 32 bytes before it).
+func uncover(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var h [36]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(h[24:], binary.LittleEndian.Uint64(h[24:])-1)
+	binary.LittleEndian.PutUint32(h[32:], crc32.Checksum(h[:32], crc32.MakeTable(crc32.Castagnoli)))
+	if _, err := f.WriteAt(h[:], 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dirState is every file under dir with a hash of its bytes, its size and
+// its modification time.
+func dirState(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		st, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(&b, "%s %x %d %d\n", rel, sha256.Sum256(data), st.Size(), st.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestOpenReadOnly: a store closed cleanly opens read-only and answers as
+// it does opened for writing, refuses writes, and is left byte for byte
+// and time for time as it was; one a crash left needing repair is refused
+// until a writable open has repaired it.
+func TestOpenReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{TableSyncRows: 1 << 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, s, mainnetBlocks(t))
+	var from btc.Hash
+	var value int64
+	for tag := uint32(1); tag <= 3; tag++ {
+		b := chainedBlock(t, s.TipHash(), tag, 200, from, value)
+		commitAll(t, s, []*btc.Block{b})
+		last := b.Txs[len(b.Txs)-1]
+		from, value = last.TxID, last.Outputs[0].Value
+	}
+	txid, addr := from, s.Address(s.Output(s.Counts().Outputs-1).Addr).String(s.Network())
+
+	// Not closed: spends since the last sync of out.spent to replay.
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	want, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.TxNum(txid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTx, err := s.TxView(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAddr, err := s.AddressView(addr, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A stray file a writable open would remove (as a crashed merge
+	// leaves one): read-only, it stays.
+	if err := os.WriteFile(filepath.Join(dir, "postings", "merge.tmp"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := dirState(t, dir)
+
+	r, err := OpenReadOnly(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Digest(); err != nil || got != want {
+		t.Fatalf("digest read-only %s, %v; want %s", got, err, want)
+	}
+	if n, err := r.TxNum(txid); err != nil {
+		t.Fatal(err)
+	} else if got, err := r.TxView(n); err != nil || !reflect.DeepEqual(got, wantTx) {
+		t.Fatalf("tx read-only: %+v, %v", got, err)
+	}
+	if got, err := r.AddressView(addr, 0, 10); err != nil || !reflect.DeepEqual(got, wantAddr) {
+		t.Fatalf("address read-only: %+v, %v", got, err)
+	}
+	if err := r.AppendBlock(Prepare(chainedBlock(t, r.TipHash(), 9, 10, from, value))); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("append to a read-only store: %v", err)
+	}
+	if err := r.Unwind(1); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("unwind of a read-only store: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatalf("the read-only open changed the store:\nbefore\n%s\nafter\n%s", before, after)
+	}
+
+	// Stores that need repairing are refused, named as such, until a
+	// writable open has repaired them; then they open read-only.
+	damaged := func(what func(dir string)) string {
+		d := t.TempDir()
+		copyDir(t, dir, d)
+		what(d)
+		return d
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "postings", "*-*"))
+	if len(runs) == 0 {
+		t.Fatal("no postings runs")
+	}
+	for _, c := range []struct {
+		dir, want string
+	}{
+		{crashed, "spends to replay"},
+		{damaged(func(d string) { os.Remove(filepath.Join(d, "addr.hidx")) }), "addr.hidx to build again"},
+		{damaged(func(d string) { uncover(t, filepath.Join(d, "tx.hidx")) }), "tx.hidx rows to insert again"},
+		{damaged(func(d string) { os.Remove(filepath.Join(d, "postings", filepath.Base(runs[0]))) }), "postings to make again"},
+	} {
+		before := dirState(t, c.dir)
+		if r, err := OpenReadOnly(c.dir, Options{}); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), c.want) {
+			if r != nil {
+				r.Close()
+			}
+			t.Fatalf("%s: read-only: %v", c.want, err)
+		}
+		if after := dirState(t, c.dir); after != before {
+			t.Fatalf("%s: the refused open changed the store", c.want)
+		}
+		w, err := Open(c.dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		r, err := OpenReadOnly(c.dir, Options{})
+		if err != nil {
+			t.Fatalf("%s: after the repair: %v", c.want, err)
+		}
+		if got, err := r.Digest(); err != nil || got != want {
+			t.Fatalf("%s: digest after the repair %s, %v; want %s", c.want, got, err, want)
+		}
+		r.Close()
+	}
+}
