@@ -53,7 +53,8 @@ func OpenReadOnly(dir string, opts Options) (*Store, error) {
 		return repair("spends to replay")
 	}
 	if err := s.openColumns(func(name string, width int) (*colfile.Column, error) {
-		return colfile.OpenReader(filepath.Join(dir, name), width, 0)
+		// At least a page: an empty column has nothing to map.
+		return colfile.OpenReader(filepath.Join(dir, name), width, 1)
 	}); err != nil {
 		return fail(err)
 	}

@@ -142,6 +142,19 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatalf("the read-only open changed the store:\nbefore\n%s\nafter\n%s", before, after)
 	}
 
+	// An empty store opens read-only too.
+	empty := t.TempDir()
+	if e, err := Open(empty, Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		e.Close()
+	}
+	if e, err := OpenReadOnly(empty, Options{}); err != nil || e.Height() != -1 {
+		t.Fatalf("empty store read-only: %v", err)
+	} else {
+		e.Close()
+	}
+
 	// Stores that need repairing are refused, named as such, until a
 	// writable open has repaired them; then they open read-only.
 	damaged := func(what func(dir string)) string {
