@@ -297,7 +297,7 @@ result; read the severity.`,
 					return err
 				}
 				sf := storeFlags{dir: dir, network: net}
-				if chainStore, err = sf.open(); err != nil {
+				if chainStore, err = sf.openExisting(); err != nil {
 					return err
 				}
 				defer chainStore.Close()
@@ -417,7 +417,7 @@ entities; and the imported incidents attributed to NAME.`,
 					return err
 				}
 				sf := storeFlags{dir: dir, network: net}
-				cs, err := sf.open()
+				cs, err := sf.openExisting()
 				if err != nil {
 					return err
 				}

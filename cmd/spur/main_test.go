@@ -669,6 +669,9 @@ func TestBadInputEVM(t *testing.T) {
 func TestReadOnlyStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	labels := filepath.Join(t.TempDir(), "labels.csv")
+	os.WriteFile(labels, []byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,sanctioned,Test listing,Test Actor,test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", labels)
 	want := digestOf(t, dir)
 	wantTx := mustRun(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", dir, "--json")
 	ro := filepath.Join(t.TempDir(), "ro")
@@ -688,6 +691,10 @@ func TestReadOnlyStore(t *testing.T) {
 	}
 	mustRun(t, "block", "tip", "--store", ro)
 	mustRun(t, "address", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--store", ro)
+	// The labels too.
+	if out := mustRun(t, "screen", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--store", ro); !strings.Contains(out, "severe") {
+		t.Fatalf("screen read-only:\n%s", out)
+	}
 	if r := run(t, "ingest", "btc", "--store", ro, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q"); r.code == 0 || !strings.Contains(r.stderr, "read-only file system") {
 		t.Fatalf("ingest into a read-only store: exit %d %s", r.code, r.stderr)
 	}

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Category names used across spur.
@@ -95,11 +99,39 @@ type Store struct {
 // Open opens (or creates) the label database in dir.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		if readOnlyFS(err) {
+			return openReadOnly(dir)
+		}
 		return nil, fmt.Errorf("label: %w", err)
 	}
 	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if readOnlyFS(err) {
+		return openReadOnly(dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// unlockedFS is the file system without the database's lock file, which
+// a read-only file system cannot create: nothing writes the labels there.
+type unlockedFS struct{ vfs.FS }
+
+func (unlockedFS) Lock(string) (io.Closer, error) { return io.NopCloser(nil), nil }
+
+// readOnlyFS says whether err is a file system refusing writes: read-only,
+// or not this user's to write.
+func readOnlyFS(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+}
+
+// openReadOnly opens the labels for reading only, as a store on a
+// read-only file system is read (an evidence copy).
+func openReadOnly(dir string) (*Store, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %s (read-only): %w", dir, err)
 	}
 	return &Store{db: db}, nil
 }

@@ -2,7 +2,9 @@ package label
 
 import (
 	"compress/bzip2"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -277,5 +279,54 @@ func TestUN(t *testing.T) {
 	os.WriteFile(p, b[:len(b)/2], 0o644)
 	if _, err := ParseUN(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line") {
 		t.Fatalf("truncated list: %v", err)
+	}
+}
+
+// TestOpenReadOnly: the labels open for reading without their lock file and
+// without changing a file, as on a read-only file system, and find what
+// the writable store holds.
+func TestOpenReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "l.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"), 0o644)
+	mine, err := ParseCSV(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace(SourceInfo{Source: "mine", Format: "csv"}, mine, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "LOCK")) // a copy may come without it
+	state := func() string {
+		var b strings.Builder
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			info, _ := e.Info()
+			fmt.Fprintf(&b, "%s %x %d\n", e.Name(), sha256.Sum256(data), info.ModTime().UnixNano())
+		}
+		return b.String()
+	}
+	before := state()
+	r, err := openReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+	if err != nil || len(got) != 1 || got[0].Actor != "Lazarus Group" {
+		t.Fatalf("lookup read-only: %+v %v", got, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := state(); after != before {
+		t.Fatalf("the read-only open changed the labels:\n%s\nwant\n%s", after, before)
 	}
 }
