@@ -3,12 +3,15 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/hashidx"
+	"golang.org/x/sys/unix"
 )
 
 // ErrReadOnly reports a write to a store opened with OpenReadOnly, or a
@@ -18,8 +21,8 @@ var ErrReadOnly = errors.New("store: read-only")
 
 // OpenReadOnly opens the store in dir for queries without writing a byte of
 // it: a store on a read-only file system (an evidence copy, a snapshot), or
-// one that must stay as it is. It takes no lock, so nothing may write the
-// store meanwhile. A store a crash left with work for the next open to redo
+// one that must stay as it is. It takes the store's lock shared (where the
+// lock file is there to take), so no ingest runs while it reads. A store a crash left with work for the next open to redo
 // (rows past its commit to clip, index rows to insert again, spends to
 // replay) is refused: open it once where it can be written.
 func OpenReadOnly(dir string, opts Options) (*Store, error) {
@@ -45,6 +48,15 @@ func OpenReadOnly(dir string, opts Options) (*Store, error) {
 	fail := func(err error) (*Store, error) {
 		s.Close()
 		return nil, err
+	}
+	// A shared lock, where the store has its lock file: no ingest starts
+	// while the store is read, and none may be running.
+	if f, err := os.Open(filepath.Join(dir, "LOCK")); err == nil {
+		s.lock = f
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+			b, _ := io.ReadAll(f)
+			return fail(fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b))))
+		}
 	}
 	repair := func(what string) (*Store, error) {
 		return fail(fmt.Errorf("%w: %s was not closed cleanly (%s); open it once where it can be written, which repairs it", ErrReadOnly, dir, what))

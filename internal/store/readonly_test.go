@@ -104,8 +104,27 @@ func TestOpenReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// While an ingest holds the store, it is not read; and while it is
+	// read, no ingest opens it.
+	if r, err := OpenReadOnly(dir, Options{}); !errors.Is(err, ErrLocked) {
+		if r != nil {
+			r.Close()
+		}
+		t.Fatalf("read-only open of a store being written: %v", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if r, err := OpenReadOnly(dir, Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		if w, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+			if w != nil {
+				w.Close()
+			}
+			t.Fatalf("writable open of a store being read: %v", err)
+		}
+		r.Close()
 	}
 	// A stray file a writable open would remove (as a crashed merge
 	// leaves one): read-only, it stays.
