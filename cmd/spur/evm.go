@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -49,7 +52,12 @@ func openEVM(sf *storeFlags, chain string, create bool) (*evmstore.Store, error)
 			return nil, fmt.Errorf("%w: %s holds no %s store (no evm/%s/META)", evmstore.ErrNotFound, sf.dir, chain, chain)
 		}
 	}
-	return evmstore.Open(dir, chain)
+	s, err := evmstore.Open(dir, chain)
+	if !create && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+		// A store on a read-only file system: read it as it is.
+		return evmstore.OpenReadOnly(dir, chain)
+	}
+	return s, err
 }
 
 type evmRPCFlags struct {

@@ -672,8 +672,11 @@ func TestReadOnlyStore(t *testing.T) {
 	labels := filepath.Join(t.TempDir(), "labels.csv")
 	os.WriteFile(labels, []byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,sanctioned,Test listing,Test Actor,test\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", labels)
+	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", filepath.Join("..", "..", "testdata", "evm", "etl-17173049"), "-q")
 	want := digestOf(t, dir)
 	wantTx := mustRun(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", dir, "--json")
+	const ethTx = "0xeb107a40ba73a50c79a9f2026e902d758d1c5e5e211f7a7db1b294f88f118dd0"
+	wantEth := mustRun(t, "tx", ethTx, "--chain", "eth", "--store", dir, "--json")
 	ro := filepath.Join(t.TempDir(), "ro")
 	os.Mkdir(ro, 0o755)
 	if out, err := exec.Command("mount", "--bind", dir, ro).CombinedOutput(); err != nil {
@@ -691,9 +694,12 @@ func TestReadOnlyStore(t *testing.T) {
 	}
 	mustRun(t, "block", "tip", "--store", ro)
 	mustRun(t, "address", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--store", ro)
-	// The labels too.
+	// The labels and the EVM store too.
 	if out := mustRun(t, "screen", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--store", ro); !strings.Contains(out, "severe") {
 		t.Fatalf("screen read-only:\n%s", out)
+	}
+	if got := mustRun(t, "tx", ethTx, "--chain", "eth", "--store", ro, "--json"); got != wantEth {
+		t.Fatalf("eth tx read-only:\n%s\nwant\n%s", got, wantEth)
 	}
 	if r := run(t, "ingest", "btc", "--store", ro, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q"); r.code == 0 || !strings.Contains(r.stderr, "read-only file system") {
 		t.Fatalf("ingest into a read-only store: exit %d %s", r.code, r.stderr)

@@ -79,7 +79,8 @@ type Store struct {
 	event                *colfile.Column
 	cols                 []*colfile.Column
 
-	w *writer
+	w        *writer
+	readOnly bool // opened by OpenReadOnly: writes nothing
 }
 
 // Row widths.
@@ -112,28 +113,14 @@ func Open(dir, chain string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	open := func(name string, width int) *colfile.Column {
+	for _, c := range s.columns() {
+		col, err := colfile.Open(filepath.Join(dir, c.name), c.width)
 		if err != nil {
-			return nil
+			s.Close()
+			return nil, err
 		}
-		var c *colfile.Column
-		c, err = colfile.Open(filepath.Join(dir, name), width)
-		if c != nil {
-			s.cols = append(s.cols, c)
-		}
-		return c
-	}
-	s.blockHash = open("block.hash", 32)
-	s.blockInfo = open("block.info", blockInfoSize)
-	s.txHash = open("tx.hash", 32)
-	s.txInfo = open("tx.info", txInfoSize)
-	s.xfer = open("xfer.main", xferSize)
-	s.xferBig = open("xfer.big", 32)
-	s.addr = open("addr.data", 20)
-	s.event = open("event.main", eventSize)
-	if err != nil {
-		s.Close()
-		return nil, err
+		*c.col = col
+		s.cols = append(s.cols, col)
 	}
 	opts := &pebble.Options{Logger: quiet{}}
 	s.db, err = pebble.Open(filepath.Join(dir, "index"), opts)
@@ -151,6 +138,24 @@ func Open(dir, chain string) (*Store, error) {
 	}
 	s.w = newWriter(s)
 	return s, nil
+}
+
+// columns names every column file, its row width and its field.
+func (s *Store) columns() []struct {
+	name  string
+	width int
+	col   **colfile.Column
+} {
+	return []struct {
+		name  string
+		width int
+		col   **colfile.Column
+	}{
+		{"block.hash", 32, &s.blockHash}, {"block.info", blockInfoSize, &s.blockInfo},
+		{"tx.hash", 32, &s.txHash}, {"tx.info", txInfoSize, &s.txInfo},
+		{"xfer.main", xferSize, &s.xfer}, {"xfer.big", 32, &s.xferBig},
+		{"addr.data", 20, &s.addr}, {"event.main", eventSize, &s.event},
+	}
 }
 
 // META: magic, version u32, chain name [16], chain id u64, crc32c.
@@ -328,6 +333,9 @@ func (quiet) Fatalf(format string, args ...any) {
 // one): one synced batch deletes their index entries and lowers the counts,
 // then the columns are cut. A crash in between is finished by the next Open.
 func (s *Store) Unwind(n uint64) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if err := s.Rollback(); err != nil {
 		return err
 	}

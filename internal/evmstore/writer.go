@@ -96,6 +96,9 @@ func postingKey(a uint32, x uint64) []byte {
 // AppendBlock appends b, which must be the block after the stored tip (any
 // block when the store is empty). Nothing is durable before Commit.
 func (s *Store) AppendBlock(b *evm.Block) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	w := s.w
 	c := &w.counts
 	if c.Blocks > 0 {

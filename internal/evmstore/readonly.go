@@ -1,0 +1,77 @@
+package evmstore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"golang.org/x/sys/unix"
+
+	"github.com/spur-forensics/spur/internal/colfile"
+)
+
+// ErrReadOnly reports a write to a store opened with OpenReadOnly.
+var ErrReadOnly = errors.New("evm store: read-only")
+
+// OpenReadOnly opens the store of chain in dir for queries without writing
+// a byte of it: a store on a read-only file system (an evidence copy, a
+// snapshot). It takes the store's lock shared where the lock file is
+// there, so that no ingest runs while it reads; rows past the committed
+// counts are ignored rather than cut.
+func OpenReadOnly(dir, chain string) (*Store, error) {
+	id, ok := Chains[chain]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown chain %q (known: eth, sepolia, holesky, dev)", ErrChain, chain)
+	}
+	s := &Store{dir: dir, chain: chain, chainID: id, readOnly: true}
+	fail := func(err error) (*Store, error) {
+		s.Close()
+		return nil, err
+	}
+	if f, err := os.Open(filepath.Join(dir, "LOCK")); err == nil {
+		s.lock = f
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+			b, _ := io.ReadAll(f)
+			return fail(fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b))))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "META")); err != nil {
+		return fail(fmt.Errorf("%w: %s holds no store (no META)", ErrNotFound, dir))
+	}
+	if err := s.openMeta(); err != nil {
+		return fail(err)
+	}
+	for _, c := range s.columns() {
+		col, err := colfile.OpenReader(filepath.Join(dir, c.name), c.width, 1) // at least a page: an empty column has nothing to map
+		if err != nil {
+			return fail(err)
+		}
+		*c.col = col
+		s.cols = append(s.cols, col)
+	}
+	var err error
+	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}})
+	if err != nil {
+		return fail(fmt.Errorf("evm store: index (read-only): %w", err))
+	}
+	if err := s.loadCounts(); err != nil {
+		return fail(err)
+	}
+	for col, n := range s.rowsOf(s.counts) {
+		if col.FileRows() < n {
+			return fail(fmt.Errorf("%w: %s has %d rows, the index says %d are committed", ErrCorrupt, col.Name(), col.FileRows(), n))
+		}
+	}
+	return s, nil
+}
+
+// unlockedFS is the file system without the index's lock file, which a
+// read-only file system cannot create; the store's own lock stands for it.
+type unlockedFS struct{ vfs.FS }
+
+func (unlockedFS) Lock(string) (io.Closer, error) { return io.NopCloser(nil), nil }
