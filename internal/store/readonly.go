@@ -22,9 +22,11 @@ var ErrReadOnly = errors.New("store: read-only")
 // OpenReadOnly opens the store in dir for queries without writing a byte of
 // it: a store on a read-only file system (an evidence copy, a snapshot), or
 // one that must stay as it is. It takes the store's lock shared (where the
-// lock file is there to take), so no ingest runs while it reads. A store a crash left with work for the next open to redo
-// (rows past its commit to clip, index rows to insert again, spends to
-// replay) is refused: open it once where it can be written.
+// lock file is there to take), so no ingest runs while it reads. Rows and
+// postings past the commit are ignored rather than cut; a store a crash
+// left with work for the next open to redo (spends to replay, table rows
+// to insert again, a table or postings to make again) is refused: open it
+// once where it can be written.
 func OpenReadOnly(dir string, opts Options) (*Store, error) {
 	if opts.Network == nil {
 		opts.Network = btc.Main
