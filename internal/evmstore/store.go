@@ -140,17 +140,16 @@ func Open(dir, chain string) (*Store, error) {
 	return s, nil
 }
 
-// columns names every column file, its row width and its field.
-func (s *Store) columns() []struct {
+// column is a column file's name, its row width and the field it opens into.
+type column struct {
 	name  string
 	width int
 	col   **colfile.Column
-} {
-	return []struct {
-		name  string
-		width int
-		col   **colfile.Column
-	}{
+}
+
+// columns lists every column of the store.
+func (s *Store) columns() []column {
+	return []column{
 		{"block.hash", 32, &s.blockHash}, {"block.info", blockInfoSize, &s.blockInfo},
 		{"tx.hash", 32, &s.txHash}, {"tx.info", txInfoSize, &s.txInfo},
 		{"xfer.main", xferSize, &s.xfer}, {"xfer.big", 32, &s.xferBig},
