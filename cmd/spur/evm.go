@@ -1,21 +1,19 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -53,7 +51,7 @@ func openEVM(sf *storeFlags, chain string, create bool) (*evmstore.Store, error)
 		}
 	}
 	s, err := evmstore.Open(dir, chain)
-	if !create && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+	if !create && colfile.ReadOnlyFS(err) {
 		// A store on a read-only file system: read it as it is.
 		return evmstore.OpenReadOnly(dir, chain)
 	}

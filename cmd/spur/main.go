@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -158,7 +158,7 @@ func (f *storeFlags) openExisting() (*store.Store, error) {
 		return nil, fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
 	}
 	s, err := f.open()
-	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) {
+	if colfile.ReadOnlyFS(err) {
 		// A store on a read-only file system (an evidence copy, a
 		// snapshot), or one this user may not write: read it as it is.
 		net, nerr := f.net()

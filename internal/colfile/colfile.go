@@ -18,11 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"unsafe"
 
 	"github.com/spur-forensics/spur/internal/prefetch"
@@ -413,6 +415,34 @@ func LockDir(dir string, locked error) (*os.File, error) {
 	lock.Truncate(0)
 	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return lock, nil
+}
+
+// ShareDir takes the lock of a store directory shared, for a reader that
+// writes nothing (a store on a read-only file system): no writer holds it
+// meanwhile, and none can take it. It fails with locked, wrapped with the
+// directory and the holder, while a writer holds it; a directory without
+// its LOCK file (a copy made without it) gives nil and no error.
+func ShareDir(dir string, locked error) (*os.File, error) {
+	f, err := os.Open(filepath.Join(dir, "LOCK"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(f)
+		f.Close()
+		return nil, fmt.Errorf("%w: %s (pid %s)", locked, dir, strings.TrimSpace(string(b)))
+	}
+	return f, nil
+}
+
+// ReadOnlyFS says whether err is a file system refusing a write: mounted
+// read-only, or not the user's to write. A store there is read with
+// ShareDir's lock instead of LockDir's.
+func ReadOnlyFS(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
 }
 
 // SyncDir syncs a directory, so that a rename in it is durable.

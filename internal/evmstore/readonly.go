@@ -6,11 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"golang.org/x/sys/unix"
 
 	"github.com/spur-forensics/spur/internal/colfile"
 )
@@ -33,12 +31,9 @@ func OpenReadOnly(dir, chain string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if f, err := os.Open(filepath.Join(dir, "LOCK")); err == nil {
-		s.lock = f
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
-			b, _ := io.ReadAll(f)
-			return fail(fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b))))
-		}
+	var err error
+	if s.lock, err = colfile.ShareDir(dir, ErrLocked); err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "META")); err != nil {
 		return fail(fmt.Errorf("%w: %s holds no store (no META)", ErrNotFound, dir))
@@ -54,7 +49,6 @@ func OpenReadOnly(dir, chain string) (*Store, error) {
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
-	var err error
 	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}})
 	if err != nil {
 		return fail(fmt.Errorf("evm store: index (read-only): %w", err))

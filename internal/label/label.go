@@ -7,16 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/spur-forensics/spur/internal/colfile"
 )
 
 // Category names used across spur.
@@ -99,13 +99,13 @@ type Store struct {
 // Open opens (or creates) the label database in dir.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		if readOnlyFS(err) {
+		if colfile.ReadOnlyFS(err) {
 			return openReadOnly(dir)
 		}
 		return nil, fmt.Errorf("label: %w", err)
 	}
 	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
-	if readOnlyFS(err) {
+	if colfile.ReadOnlyFS(err) {
 		return openReadOnly(dir)
 	}
 	if err != nil {
@@ -119,12 +119,6 @@ func Open(dir string) (*Store, error) {
 type unlockedFS struct{ vfs.FS }
 
 func (unlockedFS) Lock(string) (io.Closer, error) { return io.NopCloser(nil), nil }
-
-// readOnlyFS says whether err is a file system refusing writes: read-only,
-// or not this user's to write.
-func readOnlyFS(err error) bool {
-	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
-}
 
 // openReadOnly opens the labels for reading only, as a store on a
 // read-only file system is read (an evidence copy).

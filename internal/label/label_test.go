@@ -96,6 +96,21 @@ func TestStoreReplaceAndLookup(t *testing.T) {
 	t.Run("cached keys", func(t *testing.T) { testReplaceAndLookup(t, true) })
 }
 
+// importMine imports, as source "mine", a CSV file labelling the Ronin
+// bridge exploiter's address.
+func importMine(t *testing.T, s *Store) {
+	t.Helper()
+	csvPath := filepath.Join(t.TempDir(), "l.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"), 0o644)
+	mine, err := ParseCSV(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace(SourceInfo{Source: "mine", Format: "csv"}, mine, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testReplaceAndLookup(t *testing.T, cached bool) {
 	s, err := Open(t.TempDir())
 	if err != nil {
@@ -114,15 +129,7 @@ func testReplaceAndLookup(t *testing.T, cached bool) {
 	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities); err != nil {
 		t.Fatal(err)
 	}
-	csvPath := filepath.Join(t.TempDir(), "l.csv")
-	os.WriteFile(csvPath, []byte("address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"), 0o644)
-	mine, err := ParseCSV(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Replace(SourceInfo{Source: "mine", Format: "csv"}, mine, nil); err != nil {
-		t.Fatal(err)
-	}
+	importMine(t, s)
 	// Any case finds both sources' labels.
 	got, err := s.Lookup("0X098B716B8AAF21512996DC57EB0615E2383E2F96")
 	if err != nil || len(got) != 2 {
@@ -291,15 +298,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	csvPath := filepath.Join(t.TempDir(), "l.csv")
-	os.WriteFile(csvPath, []byte("address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"), 0o644)
-	mine, err := ParseCSV(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Replace(SourceInfo{Source: "mine", Format: "csv"}, mine, nil); err != nil {
-		t.Fatal(err)
-	}
+	importMine(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,12 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/hashidx"
-	"golang.org/x/sys/unix"
 )
 
 // ErrReadOnly reports a write to a store opened with OpenReadOnly, or a
@@ -51,14 +48,8 @@ func OpenReadOnly(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	// A shared lock, where the store has its lock file: no ingest starts
-	// while the store is read, and none may be running.
-	if f, err := os.Open(filepath.Join(dir, "LOCK")); err == nil {
-		s.lock = f
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
-			b, _ := io.ReadAll(f)
-			return fail(fmt.Errorf("%w: %s (pid %s)", ErrLocked, dir, strings.TrimSpace(string(b))))
-		}
+	if s.lock, err = colfile.ShareDir(dir, ErrLocked); err != nil {
+		return nil, err
 	}
 	repair := func(what string) (*Store, error) {
 		return fail(fmt.Errorf("%w: %s was not closed cleanly (%s); open it once where it can be written, which repairs it", ErrReadOnly, dir, what))

@@ -161,13 +161,14 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatalf("the read-only open changed the store:\nbefore\n%s\nafter\n%s", before, after)
 	}
 
-	// An empty store opens read-only too.
+	// An empty store opens read-only too, and a copy without its lock file.
 	empty := t.TempDir()
 	if e, err := Open(empty, Options{}); err != nil {
 		t.Fatal(err)
 	} else {
 		e.Close()
 	}
+	os.Remove(filepath.Join(empty, "LOCK"))
 	if e, err := OpenReadOnly(empty, Options{}); err != nil || e.Height() != -1 {
 		t.Fatalf("empty store read-only: %v", err)
 	} else {
