@@ -58,16 +58,23 @@ func run(t *testing.T, args ...string) result {
 	return runEnv(t, nil, args...)
 }
 
-// runEnv runs spur with env added to the test's environment.
+// runEnv runs spur with env added to the test's environment. A run that
+// has not ended in five minutes (a command waiting for something that never
+// comes) is killed and fails the test.
 func runEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(spurBin, args...)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, spurBin, args...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("spur %s: still running after 5 minutes; killed\n%s", strings.Join(args, " "), errb.String())
+	}
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -677,6 +684,11 @@ func TestReadOnlyStore(t *testing.T) {
 	wantTx := mustRun(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", dir, "--json")
 	const ethTx = "0xeb107a40ba73a50c79a9f2026e902d758d1c5e5e211f7a7db1b294f88f118dd0"
 	wantEth := mustRun(t, "tx", ethTx, "--chain", "eth", "--store", dir, "--json")
+	key := strings.TrimSpace(mustRun(t, "keys", "create", "--store", dir, "--name", "evidence"))
+	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
+	os.WriteFile(incidents, []byte("incidents:\n  - id: test-1\n    victim: Test Victim\n    date: 2009-01-03\n    actor: Test Actor\n    chain: btc\n"+
+		"    theft_txs: [7a085547ddd6e03fb60c57805ad360172fba60caa14f4d458f022d83fce7e7ae]\n"), 0o644)
+	mustRun(t, "incident", "import", "--store", dir, incidents)
 	ro := filepath.Join(t.TempDir(), "ro")
 	os.Mkdir(ro, 0o755)
 	if out, err := exec.Command("mount", "--bind", dir, ro).CombinedOutput(); err != nil {
@@ -701,7 +713,37 @@ func TestReadOnlyStore(t *testing.T) {
 	if got := mustRun(t, "tx", ethTx, "--chain", "eth", "--store", ro, "--json"); got != wantEth {
 		t.Fatalf("eth tx read-only:\n%s\nwant\n%s", got, wantEth)
 	}
+	// A report reads the EVM store too.
+	if out := mustRun(t, "report", "actor", "Test Actor", "--year", "2009", "--store", ro, "--format", "json"); !strings.Contains(out, `"actor": "Test Actor"`) {
+		t.Fatalf("report actor read-only:\n%s", out)
+	}
 	if r := run(t, "ingest", "btc", "--store", ro, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q"); r.code == 0 || !strings.Contains(r.stderr, "read-only file system") {
 		t.Fatalf("ingest into a read-only store: exit %d %s", r.code, r.stderr)
+	}
+
+	// Served over the API with the keys it holds; following a node, which
+	// would write, is refused before it starts.
+	srv := startServe(t, "--store", ro)
+	screen := func(key string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.base+"/v1/screen", strings.NewReader(`{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, srv.said())
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := screen(key); code != 200 || !strings.Contains(body, `"severity": "severe"`) {
+		t.Fatalf("screen over the API on the read-only store: %d %s", code, body)
+	}
+	if code, body := screen("spur_0000"); code != 401 {
+		t.Fatalf("an unknown key on the read-only store: %d %s", code, body)
+	}
+	r := run(t, "serve", "--store", ro, "--listen", "127.0.0.1:0", "--follow-rpc", "127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "p")
+	if r.code != exitStore || !strings.Contains(r.stderr, "--follow-rpc adds the node's blocks") {
+		t.Fatalf("serve --follow-rpc on a read-only store: exit %d %s", r.code, r.stderr)
 	}
 }

@@ -122,10 +122,11 @@ func emit(format string, v any, md, html func() string) error {
 	return err
 }
 
-// openReportEVM opens the store's Ethereum chain for reports, if it has one.
+// openReportEVM opens the store's Ethereum chain for reports, if it has one
+// (read-only where the store cannot be written, as openEVM does).
 func openReportEVM(sf *storeFlags) (*evmstore.Store, error) {
 	if _, err := os.Stat(filepath.Join(evmDir(sf.dir, "eth"), "META")); err != nil {
 		return nil, nil
 	}
-	return evmstore.Open(evmDir(sf.dir, "eth"), "eth")
+	return openEVM(sf, "eth", false)
 }

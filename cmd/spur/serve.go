@@ -16,6 +16,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 func newServe() *cobra.Command {
@@ -61,6 +62,9 @@ none until the next.`,
 				return err
 			}
 			defer s.Close()
+			if rf.url != "" && s.ReadOnly() {
+				return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
+			}
 			var node *btc.RPC
 			if rf.url != "" {
 				if node, err = rf.client(s.Network()); err != nil {

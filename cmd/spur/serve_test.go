@@ -44,50 +44,19 @@ func TestServeFollowsNode(t *testing.T) {
 	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+mining.EncodeAddress()+",btc,sanctioned,Test SDN entry,,test\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 
-	cmd := exec.Command(spurBin, append([]string{"serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth",
-		"--rate", "1000000", "--burst", "1000000", "--follow-rpc", node.URL, "--interval", "50ms"}, rpc...)...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	var logMu sync.Mutex
-	var log bytes.Buffer
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	defer cmd.Process.Kill()
-	var base string
-	select {
-	case base = <-addr:
-	case err := <-exited:
-		t.Fatalf("spur serve exited: %v\n%s", err, log.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("spur serve did not start")
-	}
+	srv := startServe(t, append([]string{"--store", dir, "--no-auth", "--rate", "1000000", "--burst", "1000000",
+		"--follow-rpc", node.URL, "--interval", "50ms"}, rpc...)...)
+	base := srv.base
 
 	get := func(path string, out any) {
 		t.Helper()
 		resp, err := http.Get(base + path)
 		if err != nil {
 			select { // the server's last words, if it has gone
-			case <-exited:
+			case <-srv.exited:
 			case <-time.After(2 * time.Second):
 			}
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Fatalf("%v\nspur serve said:\n%s", err, log.String())
+			t.Fatalf("%v\nspur serve said:\n%s", err, srv.said())
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
@@ -223,13 +192,63 @@ func TestServeFollowsNode(t *testing.T) {
 		t.Fatalf("after the reorg the node has the deposit tx in a block: %v; the server answers %d", inNode, txr.StatusCode)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
+	case err := <-srv.exited:
 		if err != nil {
-			t.Fatalf("spur serve on SIGTERM: %v\n%s", err, log.String())
+			t.Fatalf("spur serve on SIGTERM: %v\n%s", err, srv.said())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("spur serve did not stop on SIGTERM")
 	}
+}
+
+// served is a spur serve process started by startServe.
+type served struct {
+	base   string // http://127.0.0.1:PORT
+	cmd    *exec.Cmd
+	exited chan error // the process's end
+	mu     sync.Mutex
+	log    bytes.Buffer // what it wrote to stderr
+}
+
+// said returns what the server wrote to stderr so far.
+func (s *served) said() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+// startServe runs spur serve with args on a free loopback port and returns
+// once it listens; the process is killed when the test ends.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	s := &served{cmd: exec.Command(spurBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...), exited: make(chan error, 1)}
+	stderr, _ := s.cmd.StderrPipe()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		s.exited <- s.cmd.Wait()
+	}()
+	select {
+	case s.base = <-addr:
+	case err := <-s.exited:
+		t.Fatalf("spur serve exited: %v\n%s", err, s.said())
+	case <-time.After(30 * time.Second):
+		t.Fatal("spur serve did not start")
+	}
+	return s
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/eval"
-	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/trace"
@@ -174,11 +173,11 @@ recall per incident and in total.`,
 				return err
 			}
 			rows = append(rows, tr...)
-			if _, err := os.Stat(filepath.Join(evmDir(dir, "eth"), "META")); err == nil {
-				es, err := evmstore.Open(evmDir(dir, "eth"), "eth")
-				if err != nil {
-					return err
-				}
+			es, err := openReportEVM(&sf)
+			if err != nil {
+				return err
+			}
+			if es != nil {
 				defer es.Close()
 				rows = append(rows, eval.EVMWorld(es, t)...)
 				hot, err := query.EVMHotWallets(es, labels)
