@@ -93,7 +93,34 @@ then a synthetic world with thefts in it, and shows what the store answers.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport())
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes a wrong number of arguments, to c and every command
+// under it, a usage error (exit 2), as a bad flag is; and so an unknown
+// command (cobra would show a group's help and exit 0, or fail with 1).
+func argsAreUsage(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q", args[0], c.CommandPath())
+			}
+			return nil
+		}
+		c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	}
+	if check := c.Args; check != nil {
+		c.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 func isFlagError(err error) bool {

@@ -402,6 +402,12 @@ func TestQueries(t *testing.T) {
 	if r := run(t, "tx", "xyz", "--store", dir); r.code != exitUsage {
 		t.Fatalf("bad txid: exit %d %s", r.code, r.stderr)
 	}
+	// So are a missing or extra argument and an unknown command.
+	for _, args := range [][]string{{"tx", "--store", dir}, {"block", "1", "2", "--store", dir}, {"frobnicate"}, {"store", "frobnicate", "--store", dir}} {
+		if r := run(t, args...); r.code != exitUsage || !strings.Contains(r.stderr, "spur --help") {
+			t.Fatalf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
 	if r := run(t, "address", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "--store", dir); r.code != exitNotFound {
 		t.Fatalf("unused address: exit %d %s", r.code, r.stderr)
 	}
