@@ -305,6 +305,11 @@ result; read the severity.`,
 					return err
 				}
 			}
+			for _, a := range args {
+				if err := label.Mistyped(strings.TrimSpace(a)); err != nil {
+					return usageError{err}
+				}
+			}
 			var results []screenResult
 			for _, a := range args {
 				chain := label.GuessChain(a)

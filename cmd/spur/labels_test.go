@@ -51,6 +51,10 @@ func TestLabelsImportAndScreen(t *testing.T) {
 		res[1].Severity != "severe" || res[1].Chain != "btc" || res[2].Severity != "low" || len(res[2].Labels) != 0 {
 		t.Fatalf("screen: %s", out)
 	}
+	// One character off is a typo to fix, not an unknown address to pass.
+	if r := run(t, "screen", "--store", store, "194xmrZA53UBsZau2PnJLdmVVW9m5feeT"); r.code != exitUsage || !strings.Contains(r.stderr, "checksum") {
+		t.Fatalf("screen of a mistyped address: exit %d %s", r.code, r.stderr)
+	}
 
 	// Actors are found by name, in any case.
 	if out := mustRun(t, "actor", "lazarus group", "--store", store); !strings.Contains(out, "8 labels on 8 addresses") {

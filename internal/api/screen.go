@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,13 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		// An address that cannot be on the chain named with it is a
 		// mistake in the request, not an unknown address. Addresses of
 		// other chains (ltc, xmr, ...) are screened on their labels.
+		if it.Address != "" {
+			// A Bitcoin or EVM address that fails its checksum would be
+			// screened as some other chain's, on its labels, and pass.
+			if err := label.Mistyped(strings.TrimSpace(it.Address)); err != nil {
+				return badRequest(field+".address", "%s.address: %v", field, err)
+			}
+		}
 		switch {
 		case it.Address == "":
 		case it.Chain == label.ChainBTC:

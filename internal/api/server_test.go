@@ -177,6 +177,11 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"address":"0x098b716b8aaf21512996dc57eb0615e2383e2f96","chain":"btc"}]}`, true, 400, "items[1].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa","chain":"eth"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx","chain":"btc"}]}`, true, 400, "items[0].address"},
+		// A checksum that fails, with or without a chain: a typo, not
+		// an unknown address to screen clean.
+		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"}]}`, true, 400, "items[0].address"},
+		{"POST", "/v1/screen", `{"items":[{"address":"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5","chain":"btc"}]}`, true, 400, "items[0].address"},
+		{"POST", "/v1/screen", `{"items":[{"address":"0x098B716B8Aaf21512996dC57EB0615e2383e2f96"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
 		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},

@@ -1,9 +1,12 @@
 package label
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/btcsuite/btcd/btcutil/base58"
+	"github.com/btcsuite/btcd/btcutil/bech32"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -72,6 +75,50 @@ func parseBitcoin(addr string) (btc.Address, *btc.Network, error) {
 		}
 	}
 	return btc.Address{}, nil, first
+}
+
+// Mistyped returns an error when addr has the form of a Bitcoin or EVM
+// address but fails its checksum: a typo, most likely, and otherwise
+// screened as the address of some chain spur does not know, on its labels
+// alone, and found clean. Those forms: an EVM address in mixed case whose
+// case is not its EIP-55 checksum; 25 bytes of base58 with a Bitcoin
+// version byte (P2PKH or P2SH of main, test or regtest) whose double-SHA-256
+// checksum fails; a single-case string with a Bitcoin segwit prefix (bc1,
+// tb1, bcrt1) whose bech32 checksum fails. Anything else is nil: the
+// address of another chain, or no address at all.
+func Mistyped(addr string) error {
+	if IsEVMAddress(addr) {
+		body := addr[2:]
+		if want := common.HexToAddress(addr).Hex(); body != strings.ToLower(body) && body != strings.ToUpper(body) && want[2:] != body {
+			return fmt.Errorf("%q: bad EIP-55 checksum (its case); did you mean %s?", addr, want)
+		}
+		return nil
+	}
+	if _, _, err := parseBitcoin(addr); err == nil {
+		return nil
+	}
+	if raw := base58.Decode(addr); len(raw) == 25 {
+		for _, net := range bitcoinNets {
+			if raw[0] != net.PubKeyHash && raw[0] != net.ScriptHash {
+				continue
+			}
+			if _, _, err := base58.CheckDecode(addr); errors.Is(err, base58.ErrChecksum) {
+				return fmt.Errorf("%q: a Bitcoin address whose base58 checksum fails", addr)
+			}
+		}
+	}
+	if lower := strings.ToLower(addr); lower == addr || strings.ToUpper(addr) == addr {
+		for _, net := range bitcoinNets {
+			if !strings.HasPrefix(lower, net.Bech32HRP+"1") {
+				continue
+			}
+			var bad bech32.ErrInvalidChecksum
+			if _, _, err := bech32.DecodeNoLimit(addr); errors.As(err, &bad) {
+				return fmt.Errorf("%q: a Bitcoin segwit address whose bech32 checksum fails", addr)
+			}
+		}
+	}
+	return nil
 }
 
 // GuessChain names the chain an address belongs to from its form, for

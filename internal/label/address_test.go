@@ -1,0 +1,48 @@
+package label
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestMistyped: addresses of Bitcoin's and EVM's forms whose checksum
+// fails are refused; valid ones, other chains' and non-addresses pass.
+func TestMistyped(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		bad  string // a part of the error, "" for none
+	}{
+		// Valid (BIP173/BIP350 and EIP-55 vectors, Bitcoin Core's forms).
+		{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", ""},
+		{"3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", ""},
+		{"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", ""},
+		{"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", ""},
+		{"bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0", ""},
+		{"tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7", ""},
+		{"bcrt1qmx6the6qxx04z4wuxg9hkmj84st8ytemwwkryj", ""},
+		{"2Mycqojb9y7cZvKfGStLsRsE5T5EGLD69W9", ""},
+		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", ""},
+		{"0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", ""},
+		{"0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED", ""},
+		// Other chains and non-addresses: not ours to judge.
+		{"TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", ""},
+		{"ltc1qg82sdqmqg0h8ntqj2mnx8tnnx4xhfqe9ht3rsm", ""},
+		{"tc1qw508d6qejxtdg4y5r3zarvary0c5xw7kg3g4ty", ""},
+		{"46BeWrHpwXmHDpDEUmZBWZfoQpdc6HaERCNmx1pEYL2rAcuwufPN9rXHHtyUA4QVy66qeFQkn6sfK8aHYjA3jk3o1Bv16em", ""},
+		{"zz", ""},
+		{"", ""},
+		// One character off.
+		{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", "base58 checksum"},
+		{"3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLz", "base58 checksum"},
+		{"2Mycqojb9y7cZvKfGStLsRsE5T5EGLD69W8", "base58 checksum"},
+		{"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5", "bech32 checksum"},
+		{"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T5", "bech32 checksum"},
+		{"bcrt1qmx6the6qxx04z4wuxg9hkmj84st8ytemwwkryq", "bech32 checksum"},
+		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "did you mean 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+	} {
+		err := Mistyped(c.addr)
+		if c.bad == "" && err != nil || c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)) {
+			t.Errorf("Mistyped(%q) = %v, want %q", c.addr, err, c.bad)
+		}
+	}
+}
