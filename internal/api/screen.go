@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -70,6 +71,11 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		// An address that cannot be on the chain named with it is a
 		// mistake in the request, not an unknown address. Addresses of
 		// other chains (ltc, xmr, ...) are screened on their labels.
+		if it.Tx != "" {
+			if _, err := btc.ParseHash(it.Tx); err != nil {
+				return badRequest(field+".tx", "%s.tx: %v", field, err)
+			}
+		}
 		if it.Address != "" {
 			// A Bitcoin or EVM address that fails its checksum would be
 			// screened as some other chain's, on its labels, and pass.
@@ -108,8 +114,16 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
+			// Named, so that a client knows which of up to 1,000 items.
+			field := fmt.Sprintf("items[%d].address", i)
+			if req.Items[i].Tx != "" {
+				field = fmt.Sprintf("items[%d].tx", i)
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return &apiError{http.StatusNotFound, "not_found", field + ": " + err.Error(), field}
+			}
 			return err
 		}
 	}

@@ -182,6 +182,9 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5","chain":"btc"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"0x098B716B8Aaf21512996dC57EB0615e2383e2f96"}]}`, true, 400, "items[0].address"},
+		// A bad or unknown tx of a batch is named by its place.
+		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"zz"}]}`, true, 400, "items[1].tx"},
+		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"` + strings.Repeat("ab", 32) + `"}]}`, true, 404, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
 		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
