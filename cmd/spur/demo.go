@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,7 +93,10 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			// Closed before the page is served, so that the store is free
+			// for queries meanwhile; deferred for the returns before.
+			closeStore := sync.OnceValue(s.Close)
+			defer closeStore()
 			st, err := ingest.Files(cmd.Context(), s, paths[:1], ingest.Options{Progress: os.Stderr})
 			if err != nil {
 				return err
@@ -188,7 +192,8 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			defer ls.Close()
+			closeLabels := sync.OnceValue(ls.Close)
+			defer closeLabels()
 			if err := ls.Replace(label.SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv", Path: sdnDir, Counts: res.PerCurrency}, res.Labels, res.Entities); err != nil {
 				return err
 			}
@@ -418,6 +423,11 @@ The store goes to a temporary directory unless --store is given.`,
 			if serveAddr == "" || serveLabels == nil {
 				fmt.Println("Run 'spur demo --serve 127.0.0.1:8080' to explore the world in the browser at the end.")
 				return nil
+			}
+			// The page is of the world; --store's store is done with, and
+			// left to the queries of the walkthrough while it is served.
+			if err := errors.Join(closeStore(), closeLabels()); err != nil {
+				return err
 			}
 			section("14. The investigation page on the demo world")
 			// No API keys here: loopback only.

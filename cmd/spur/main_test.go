@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"context"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -454,17 +456,50 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDemo runs the demo into a store it keeps, to its end, where it serves
+// the page; the walkthrough's queries of that store work meanwhile.
 func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, spurBin, "demo").Output()
-	if err != nil {
+	dir := filepath.Join(t.TempDir(), "demo-store")
+	cmd := exec.CommandContext(ctx, spurBin, "demo", "--store", dir, "--serve", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer cmd.Process.Kill()
+	var out bytes.Buffer
+	page := ""
+	re := regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+)/`)
+	sc := bufio.NewScanner(stdout)
+	for page == "" && sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			page = m[1]
+		}
+	}
+	if page == "" {
+		t.Fatalf("the demo ended without serving: %v\n%s", cmd.Wait(), out.String())
+	}
 	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks", "13,452 entities", "severe: sanctioned, LAZARUS GROUP (SDN 27307, DPRK3)", "clustering: pairwise precision", "# Lazarus Group in 2021"} {
-		if !bytes.Contains(out, []byte(w)) {
+		if !bytes.Contains(out.Bytes(), []byte(w)) {
 			t.Errorf("demo output lacks %q", w)
 		}
+	}
+	if got := mustRun(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", dir); !strings.Contains(got, "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") {
+		t.Fatalf("spur tx of the demo's store while it serves:\n%s", got)
+	}
+	if got := mustRun(t, "screen", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "--store", dir); !strings.Contains(got, "severe") {
+		t.Fatalf("spur screen of the demo's store while it serves:\n%s", got)
+	}
+	resp, err := http.Get(page + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the demo's page: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the demo on Ctrl-C: %v", err)
 	}
 }
 
