@@ -630,7 +630,7 @@ blocks are ingested and committed block by block in the same process.`,
 				return usagef("--concurrency and --addresses must be at least 1, --duration positive")
 			}
 			tuneGC(400, 4<<30) // as spur serve
-			s, err := sf.openExisting()
+			s, err := sf.openToWrite()
 			if err != nil {
 				return err
 			}

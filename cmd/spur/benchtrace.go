@@ -52,7 +52,7 @@ transfers, --hops deep), measured the same way.`,
 			if e, err := isEVM(chain); err != nil {
 				return err
 			} else if e {
-				es, err := openEVM(&sf, chain, false)
+				es, err := openEVM(&sf, chain, evmRead)
 				if err != nil {
 					return err
 				}

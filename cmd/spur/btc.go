@@ -692,7 +692,7 @@ to them on the way (crashes, reorgs, resumed runs).`,
 				if err != nil {
 					return err
 				}
-				es, err := openEVM(&df, digestChain, false)
+				es, err := openEVM(&df, digestChain, evmRead)
 				if err != nil {
 					return err
 				}

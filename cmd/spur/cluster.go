@@ -55,7 +55,7 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 				}
 				return evmCluster(&sf, chain, &ef)
 			}
-			s, err := sf.openExisting()
+			s, err := sf.openToWrite()
 			if err != nil {
 				return err
 			}

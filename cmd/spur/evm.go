@@ -13,7 +13,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
-	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -37,7 +36,16 @@ func isEVM(chain string) (bool, error) {
 
 func evmDir(dir, chain string) string { return evmstore.Dir(dir, chain) }
 
-func openEVM(sf *storeFlags, chain string, create bool) (*evmstore.Store, error) {
+// How a command opens a chain's EVM store.
+type evmOpen int
+
+const (
+	evmRead   evmOpen = iota // an existing store, its lock shared beside other readers
+	evmWrite                 // an existing store, its lock exclusive (clustering)
+	evmCreate                // created if need be, its lock exclusive (ingests)
+)
+
+func openEVM(sf *storeFlags, chain string, how evmOpen) (*evmstore.Store, error) {
 	if sf.dir == "" {
 		return nil, usagef("--store DIR is required")
 	}
@@ -45,17 +53,17 @@ func openEVM(sf *storeFlags, chain string, create bool) (*evmstore.Store, error)
 		return nil, usagef("unknown chain %q: want eth, sepolia, holesky or dev", chain)
 	}
 	dir := evmDir(sf.dir, chain)
-	if !create {
+	if how != evmCreate {
 		if _, err := os.Stat(filepath.Join(dir, "META")); err != nil {
 			return nil, fmt.Errorf("%w: %s holds no %s store (no evm/%s/META)", evmstore.ErrNotFound, sf.dir, chain, chain)
 		}
 	}
-	s, err := evmstore.Open(dir, chain)
-	if !create && colfile.ReadOnlyFS(err) {
-		// A store on a read-only file system: read it as it is.
+	if how == evmRead {
+		// Rows a crash left past the commit are ignored, as a writable
+		// open would cut them: nothing to repair first.
 		return evmstore.OpenReadOnly(dir, chain)
 	}
-	return s, err
+	return evmstore.Open(dir, chain)
 }
 
 type evmRPCFlags struct {
@@ -134,7 +142,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 					return err
 				}
 			}
-			s, err := openEVM(&sf, chain, true)
+			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
@@ -230,7 +238,7 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			s, err := openEVM(&sf, chain, true)
+			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
@@ -290,7 +298,7 @@ func evmTx(sf *storeFlags, chain, ref string) error {
 	if len(ref) != 66 || !strings.HasPrefix(ref, "0x") {
 		return usagef("%q is not a 0x-prefixed 32-byte transaction hash", ref)
 	}
-	s, err := openEVM(sf, chain, false)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return err
 	}
@@ -370,7 +378,7 @@ func evmAddress(sf *storeFlags, chain, ref string, withTransfers bool, offset, l
 	if _, err := evmstore.ParseAddress(ref); err != nil {
 		return usageError{err}
 	}
-	s, err := openEVM(sf, chain, false)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return err
 	}
@@ -413,7 +421,7 @@ func evmAddress(sf *storeFlags, chain, ref string, withTransfers bool, offset, l
 }
 
 func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
-	s, err := openEVM(sf, chain, false)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return err
 	}
@@ -463,7 +471,7 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 }
 
 func evmStoreInfo(sf *storeFlags, chain string) error {
-	s, err := openEVM(sf, chain, false)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return err
 	}

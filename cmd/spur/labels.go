@@ -21,7 +21,19 @@ import (
 
 var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv"}
 
+// openLabels opens the store's labels for a command that only reads them,
+// beside other readers (label.OpenToRead).
 func openLabels(dir string) (*label.Store, error) {
+	if dir == "" {
+		return nil, usagef("--store DIR is required")
+	}
+	return label.OpenToRead(labelsDir(dir))
+}
+
+// openLabelsHeld opens them held, so that no other process takes them
+// meanwhile: for an import, and for a server, which must not go on
+// screening against labels an import has since replaced.
+func openLabelsHeld(dir string) (*label.Store, error) {
 	if dir == "" {
 		return nil, usagef("--store DIR is required")
 	}
@@ -124,7 +136,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			s, err := openLabels(dir)
+			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}

@@ -53,7 +53,7 @@ func exitCode(err error) int {
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound
-	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
+	case errors.Is(err, store.ErrLocked), errors.Is(err, label.ErrLocked), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
 		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt):
 		return exitStore
 	}
@@ -176,23 +176,55 @@ func (f *storeFlags) open() (*store.Store, error) {
 func btcDir(dir string) string    { return filepath.Join(dir, "btc") }
 func labelsDir(dir string) string { return filepath.Join(dir, "labels") }
 
-// openExisting opens a store for reading; it refuses to create one.
+// openExisting opens a store for reading; it refuses to create one. It
+// reads with the store's lock shared, so that queries, reports and servers
+// of one store run side by side (an ingest, which takes it whole, waits for
+// none of them: it is refused while they read, and they while it writes).
+// A store a crash left with work for a writable open (spends to replay,
+// rows to index again) is opened once for writing first, which does it;
+// on a file system that cannot be written (an evidence copy), the
+// read-only open's refusal stands.
 func (f *storeFlags) openExisting() (*store.Store, error) {
+	if err := f.exists(); err != nil {
+		return nil, err
+	}
+	net, err := f.net()
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.OpenReadOnly(btcDir(f.dir), store.Options{Network: net})
+	if !errors.Is(err, store.ErrReadOnly) {
+		return s, err
+	}
+	w, werr := f.open()
+	if werr != nil {
+		if colfile.ReadOnlyFS(werr) {
+			return nil, err
+		}
+		return nil, werr
+	}
+	if werr := w.Close(); werr != nil {
+		return nil, werr
+	}
+	return store.OpenReadOnly(btcDir(f.dir), store.Options{Network: net})
+}
+
+// openToWrite opens an existing store for a command that writes to it
+// (clustering, an ingest in a benchmark): with the store's lock exclusive.
+func (f *storeFlags) openToWrite() (*store.Store, error) {
+	if err := f.exists(); err != nil {
+		return nil, err
+	}
+	return f.open()
+}
+
+// exists checks that --store names a store with a Bitcoin part.
+func (f *storeFlags) exists() error {
 	if f.dir == "" {
-		return nil, usagef("--store DIR is required")
+		return usagef("--store DIR is required")
 	}
 	if _, err := os.Stat(filepath.Join(btcDir(f.dir), "META")); err != nil {
-		return nil, fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
+		return fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
 	}
-	s, err := f.open()
-	if colfile.ReadOnlyFS(err) {
-		// A store on a read-only file system (an evidence copy, a
-		// snapshot), or one this user may not write: read it as it is.
-		net, nerr := f.net()
-		if nerr != nil {
-			return nil, nerr
-		}
-		return store.OpenReadOnly(btcDir(f.dir), store.Options{Network: net})
-	}
-	return s, err
+	return nil
 }

@@ -62,7 +62,7 @@ func TestInvestigationPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := openEVM(&sf, "eth", false)
+	es, err := openEVM(&sf, "eth", evmRead)
 	if err != nil {
 		t.Fatal(err)
 	}

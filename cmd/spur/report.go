@@ -128,5 +128,5 @@ func openReportEVM(sf *storeFlags) (*evmstore.Store, error) {
 	if _, err := os.Stat(filepath.Join(evmDir(sf.dir, "eth"), "META")); err != nil {
 		return nil, nil
 	}
-	return openEVM(sf, "eth", false)
+	return openEVM(sf, "eth", evmRead)
 }

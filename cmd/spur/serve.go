@@ -15,6 +15,7 @@ import (
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -57,14 +58,20 @@ none until the next.`,
 					return err
 				}
 			}
-			s, err := sf.openExisting()
+			// Following writes: the store is then taken whole; served as it
+			// is, it is read beside other readers (queries, reports).
+			open := sf.openExisting
+			if rf.url != "" {
+				open = sf.openToWrite
+			}
+			s, err := open()
+			if rf.url != "" && colfile.ReadOnlyFS(err) {
+				return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
+			}
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if rf.url != "" && s.ReadOnly() {
-				return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
-			}
 			var node *btc.RPC
 			if rf.url != "" {
 				if node, err = rf.client(s.Network()); err != nil {
@@ -93,7 +100,7 @@ none until the next.`,
 					})
 				}
 			}
-			labels, err := openLabels(sf.dir)
+			labels, err := openLabelsHeld(sf.dir)
 			if err != nil {
 				return err
 			}
@@ -169,7 +176,7 @@ func newKeys() *cobra.Command {
 			if name == "" {
 				return usagef("--name is required")
 			}
-			s, err := openLabels(dir)
+			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}

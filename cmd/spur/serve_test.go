@@ -252,3 +252,53 @@ func startServe(t *testing.T, args ...string) *served {
 	}
 	return s
 }
+
+// TestReadersBesideServer: while spur serve reads a store, queries and
+// reports of it run beside it; whatever writes (a label import, clustering,
+// an ingest) is refused, naming who holds the store, and runs once the
+// server is gone.
+func TestReadersBesideServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,btc,sanctioned,Test listing,Test Actor,test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
+	mustRun(t, "cluster", "--store", dir)
+	before := digestOf(t, dir)
+
+	srv := startServe(t, "--store", dir, "--no-auth")
+	const hal = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	if out := mustRun(t, "tx", hal, "--store", dir); !strings.Contains(out, "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") {
+		t.Fatalf("tx beside the server:\n%s", out)
+	}
+	if out := mustRun(t, "screen", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--store", dir); !strings.Contains(out, "severe") {
+		t.Fatalf("screen beside the server:\n%s", out)
+	}
+	mustRun(t, "entity", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--store", dir)
+	mustRun(t, "trace", "--store", dir, "--from", hal+":1")
+	if got := digestOf(t, dir); got != before {
+		t.Fatalf("digest beside the server %s, want %s", got, before)
+	}
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"labels", "import", "--store", dir, "--format", "csv", list}, "held by another process"},
+		{[]string{"cluster", "--store", dir}, "locked by another process"},
+		{[]string{"ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q"}, "locked by another process"},
+	} {
+		if r := run(t, c.args...); r.code != exitStore || !strings.Contains(r.stderr, c.says) || strings.Contains(r.stderr, "pid ") {
+			t.Errorf("spur %s beside the server: exit %d %s", strings.Join(c.args, " "), r.code, r.stderr)
+		}
+	}
+	// The server answered throughout.
+	resp, err := http.Get(srv.base + "/v1/btc/txs/" + hal)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the server: %v %v\n%s", resp, err, srv.said())
+	}
+	resp.Body.Close()
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	<-srv.exited
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
+	mustRun(t, "cluster", "--store", dir)
+}

@@ -239,7 +239,7 @@ func newIncident() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := openLabels(dir)
+			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}
@@ -301,7 +301,7 @@ func newPrices() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := openLabels(dir)
+			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}

@@ -32,7 +32,7 @@ type evmTraceArgs struct {
 }
 
 func runEVMTrace(sf *storeFlags, chain string, refs []string, a evmTraceArgs) error {
-	s, err := openEVM(sf, chain, false)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return err
 	}

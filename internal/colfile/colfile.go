@@ -410,7 +410,7 @@ func LockDir(dir string, locked error) (*os.File, error) {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		b, _ := io.ReadAll(lock)
 		lock.Close()
-		return nil, fmt.Errorf("%w: %s (pid %s)", locked, dir, strings.TrimSpace(string(b)))
+		return nil, fmt.Errorf("%w: %s (%s)", locked, dir, holder(b))
 	}
 	lock.Truncate(0)
 	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
@@ -433,9 +433,21 @@ func ShareDir(dir string, locked error) (*os.File, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
 		b, _ := io.ReadAll(f)
 		f.Close()
-		return nil, fmt.Errorf("%w: %s (pid %s)", locked, dir, strings.TrimSpace(string(b)))
+		return nil, fmt.Errorf("%w: %s (%s)", locked, dir, holder(b))
 	}
 	return f, nil
+}
+
+// holder names who holds a store's lock, from its LOCK file: the pid a
+// writer wrote there, while that process lives. Readers, who share the
+// lock, write nothing (they may not be able to), so a dead writer's pid
+// means readers hold it.
+func holder(lockFile []byte) string {
+	pid, err := strconv.Atoi(strings.TrimSpace(string(lockFile)))
+	if err == nil && pid > 0 && unix.Kill(pid, 0) != unix.ESRCH {
+		return fmt.Sprintf("pid %d", pid)
+	}
+	return "by readers: queries or a server"
 }
 
 // ReadOnlyFS says whether err is a file system refusing a write: mounted

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -108,10 +109,29 @@ func Open(dir string) (*Store, error) {
 	if colfile.ReadOnlyFS(err) {
 		return openReadOnly(dir)
 	}
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("%w: %s is held by another process (a server or an import): stop it or let it end: %w", ErrLocked, dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
 	return &Store{db: db}, nil
+}
+
+// ErrLocked reports labels another process holds (Open, OpenToRead).
+var ErrLocked = errors.New("label: in use")
+
+// OpenToRead opens the labels in dir for a command that only reads them.
+// The first such reader holds the database as Open does, so that no import
+// runs beside it (a server would go on screening against the labels as they
+// were); readers beside it, which find the database taken, read it as it
+// is without its lock: a query while a server runs, say.
+func OpenToRead(dir string) (*Store, error) {
+	s, err := Open(dir)
+	if errors.Is(err, ErrLocked) {
+		return openReadOnly(dir)
+	}
+	return s, err
 }
 
 // unlockedFS is the file system without the database's lock file, which

@@ -16,9 +16,6 @@ import (
 // open makes.
 var ErrReadOnly = errors.New("store: read-only")
 
-// ReadOnly reports whether the store was opened with OpenReadOnly.
-func (s *Store) ReadOnly() bool { return s.readOnly }
-
 // OpenReadOnly opens the store in dir for queries without writing a byte of
 // it: a store on a read-only file system (an evidence copy, a snapshot), or
 // one that must stay as it is. It takes the store's lock shared (where the
