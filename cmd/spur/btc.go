@@ -42,7 +42,10 @@ func (r *rpcFlags) client(net *btc.Network) (*btc.RPC, error) {
 	if r.pass == "" {
 		r.pass = os.Getenv("SPUR_RPC_PASS")
 	}
-	url := btc.CoreURL(r.url, net)
+	url, err := btc.CoreURL(r.url, net)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--rpc: %w", err)}
+	}
 	cookie := r.cookie
 	if u, err := neturl.Parse(url); cookie == "" && r.user == "" && r.pass == "" && err == nil && u.User == nil {
 		home, _ := os.UserHomeDir()
@@ -87,6 +90,21 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 			if (len(blocks) == 0) == (rf.url == "") {
 				return usagef("give exactly one of --blocks or --rpc")
 			}
+			if commitEvery < 0 || stopHeight < 0 {
+				return usagef("--commit-every and --stop-height must not be negative")
+			}
+			// The node's address is checked before the store is opened
+			// (or made).
+			var node *btc.RPC
+			if rf.url != "" {
+				net, err := sf.net()
+				if err != nil {
+					return err
+				}
+				if node, err = rf.client(net); err != nil {
+					return err
+				}
+			}
 			s, err := sf.open()
 			if err != nil {
 				return err
@@ -101,10 +119,6 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 			if len(blocks) > 0 {
 				st, err = ingest.Files(cmd.Context(), s, blocks, opts)
 			} else {
-				node, nerr := rf.client(s.Network())
-				if nerr != nil {
-					return nerr
-				}
 				st, err = ingest.RPC(cmd.Context(), s, node, opts)
 			}
 			if st != nil {
@@ -226,15 +240,22 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 			if rf.url == "" {
 				return usagef("--rpc URL is required")
 			}
+			if interval <= 0 {
+				return usagef("--interval must be positive")
+			}
+			net, err := sf.net()
+			if err != nil {
+				return err
+			}
+			node, err := rf.client(net)
+			if err != nil {
+				return err
+			}
 			s, err := sf.open()
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			node, err := rf.client(s.Network())
-			if err != nil {
-				return err
-			}
 			log := logger()
 			return ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if withCluster {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,6 +87,12 @@ func (r *evmRPCFlags) client() (*evm.RPC, error) {
 	}
 	if !strings.HasPrefix(r.url, "http://") && !strings.HasPrefix(r.url, "https://") {
 		return nil, usagef("--rpc must be an http:// or https:// URL, not %q", r.url)
+	}
+	if u, err := neturl.Parse(r.url); err != nil || u.Host == "" {
+		return nil, usagef("--rpc %q is not a URL with a host", r.url)
+	}
+	if r.timeout <= 0 {
+		return nil, usagef("--rpc-timeout must be positive")
 	}
 	rpc := &evm.RPC{URL: r.url, Traces: r.traces}
 	rpc.Client = &http.Client{Timeout: r.timeout}
@@ -233,6 +240,9 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
 				return usagef("--rpc URL is required")
+			}
+			if interval <= 0 {
+				return usagef("--interval must be positive")
 			}
 			node, err := rf.client()
 			if err != nil {

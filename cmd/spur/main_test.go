@@ -259,6 +259,9 @@ func TestBadInput(t *testing.T) {
 		{"wrong network", []string{"--network", "regtest", "--blocks", sample("blk_0_to_4.dat.bz2")}, exitFailure, []string{"holds network main"}},
 		{"both sources", []string{"--blocks", "x", "--rpc", "y"}, exitUsage, []string{"exactly one"}},
 		{"bad flag", []string{"--frobnicate"}, exitUsage, []string{"frobnicate"}},
+		{"not a node's scheme", []string{"--rpc", "ftp://node.example"}, exitUsage, []string{"--rpc", "http://"}},
+		{"malformed node address", []string{"--rpc", "http://[::1"}, exitUsage, []string{"--rpc", "not a URL"}},
+		{"negative stop height", []string{"--blocks", sample("blk_0_to_4.dat.bz2"), "--stop-height", "-5"}, exitUsage, []string{"--stop-height"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -275,6 +278,26 @@ func TestBadInput(t *testing.T) {
 				t.Fatal("the store changed")
 			}
 		})
+	}
+}
+
+// A node address or poll interval that cannot work is a usage error, met
+// before any store is made.
+func TestFollowFlagsChecked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	for _, args := range [][]string{
+		{"follow", "btc", "--store", dir, "--rpc", "127.0.0.1", "--interval", "0s"},
+		{"follow", "btc", "--store", dir, "--rpc", "unix:///run/bitcoind.sock"},
+		{"follow", "evm", "--store", dir, "--chain", "eth", "--rpc", "http://127.0.0.1:8545", "--interval", "-1s"},
+		{"ingest", "evm", "--store", dir, "--chain", "eth", "--rpc", "http://[::1"},
+		{"ingest", "btc", "--store", dir, "--rpc", "http://[::1"},
+	} {
+		if r := run(t, args...); r.code != exitUsage {
+			t.Errorf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Fatalf("spur %s made the store", strings.Join(args, " "))
+		}
 	}
 }
 

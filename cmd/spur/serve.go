@@ -49,6 +49,9 @@ none until the next.`,
 			// at five times the live heap (not twice), under a 4 GiB cap.
 			tuneGC(400, 4<<30)
 			var follow func(context.Context) error
+			if rf.url != "" && interval <= 0 {
+				return usagef("--interval must be positive")
+			}
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)
 				if err != nil {

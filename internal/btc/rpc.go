@@ -135,18 +135,25 @@ func CoreCookie(home string, n *Network) string {
 // with or without a port: http://, and Bitcoin Core's RPC port for network
 // n when none is given. A URL (http://..., https://...) is taken as it is:
 // without a port it means the scheme's, as behind a proxy.
-func CoreURL(address string, n *Network) string {
-	if strings.HasPrefix(address, "http://") || strings.HasPrefix(address, "https://") {
-		return address
+func CoreURL(address string, n *Network) (string, error) {
+	if scheme, _, ok := strings.Cut(address, "://"); ok && scheme != "http" && scheme != "https" {
+		return "", fmt.Errorf("node address %q: want an http:// or https:// URL, or a host[:port]", address)
 	}
-	u, err := neturl.Parse("http://" + address)
+	full := address
+	if !strings.HasPrefix(address, "http://") && !strings.HasPrefix(address, "https://") {
+		full = "http://" + address
+	}
+	u, err := neturl.Parse(full)
 	if err != nil || u.Host == "" {
-		return "http://" + address
+		return "", fmt.Errorf("node address %q: not a URL or host[:port]", address)
+	}
+	if full == address {
+		return address, nil // a URL as it is: no port is the scheme's
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), n.DefaultPort)
 	}
-	return u.String()
+	return u.String(), nil
 }
 
 // redacted is address with the password it carries, if any, replaced.

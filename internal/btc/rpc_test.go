@@ -197,8 +197,14 @@ func TestCoreDefaults(t *testing.T) {
 		{"https://btc.example/rpc", Main, "https://btc.example/rpc"},
 		{"http://[::1]:1234", Main, "http://[::1]:1234"},
 	} {
-		if got := CoreURL(c.in, c.net); got != c.want {
-			t.Errorf("CoreURL(%q, %s) = %q, want %q", c.in, c.net.Name, got, c.want)
+		if got, err := CoreURL(c.in, c.net); got != c.want || err != nil {
+			t.Errorf("CoreURL(%q, %s) = %q, %v, want %q", c.in, c.net.Name, got, err, c.want)
+		}
+	}
+	// Not a node's address: refused, not dialled as a host named "ftp".
+	for _, in := range []string{"ftp://node.example", "http://[::1", "", "http://", "unix:///run/bitcoind.sock"} {
+		if got, err := CoreURL(in, Main); err == nil {
+			t.Errorf("CoreURL(%q) = %q, want an error", in, got)
 		}
 	}
 	for _, c := range []struct {
