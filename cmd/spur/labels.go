@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -210,6 +212,13 @@ func newLabelsList() *cobra.Command {
 			if err != nil && !errors.Is(err, errStop) {
 				return err
 			}
+			if len(out) == 0 {
+				// A value no label has is most likely mistyped: say which
+				// the labels have.
+				if err := hintFilter(s, f); err != nil {
+					return err
+				}
+			}
 			if asJSON {
 				return printJSON(os.Stdout, out)
 			}
@@ -230,6 +239,51 @@ func newLabelsList() *cobra.Command {
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many (0: all)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// hintFilter writes to stderr, for each value of f that no label has, the
+// values the labels have in that field.
+func hintFilter(s *label.Store, f label.Filter) error {
+	type field struct {
+		name, want string
+		of         func(label.Label) string
+		seen       map[string]bool
+	}
+	fields := []*field{
+		{"source", f.Source, func(l label.Label) string { return l.Source }, map[string]bool{}},
+		{"category", f.Category, func(l label.Label) string { return l.Category }, map[string]bool{}},
+		{"chain", f.Chain, func(l label.Label) string { return l.Chain }, map[string]bool{}},
+		{"actor", f.Actor, func(l label.Label) string { return l.Actor }, map[string]bool{}},
+	}
+	err := s.List(label.Filter{}, func(l label.Label) error {
+		for _, fd := range fields {
+			if v := fd.of(l); fd.want != "" && v != "" {
+				fd.seen[v] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, fd := range fields {
+		if fd.want == "" {
+			continue
+		}
+		have := slices.Sorted(maps.Keys(fd.seen))
+		if slices.ContainsFunc(have, func(v string) bool { return strings.EqualFold(v, fd.want) }) {
+			continue
+		}
+		if len(have) > 20 {
+			have = append(have[:20], "...")
+		}
+		if len(have) == 0 {
+			fmt.Fprintf(os.Stderr, "spur: no label has %s %q (none has any)\n", fd.name, fd.want)
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "spur: no label has %s %q; the labels have: %s\n", fd.name, fd.want, strings.Join(have, ", "))
+	}
+	return nil
 }
 
 func newLabelsSources() *cobra.Command {

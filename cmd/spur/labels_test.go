@@ -51,6 +51,15 @@ func TestLabelsImportAndScreen(t *testing.T) {
 		res[1].Severity != "severe" || res[1].Chain != "btc" || res[2].Severity != "low" || len(res[2].Labels) != 0 {
 		t.Fatalf("screen: %s", out)
 	}
+	// Filters match in any case; a value no label has is named, with the
+	// values the labels have.
+	if out := mustRun(t, "labels", "list", "--store", store, "--category", "SANCTIONED", "--chain", "ETH", "--limit", "1"); !strings.Contains(out, "sanctioned") {
+		t.Fatalf("labels list in upper case:\n%s", out)
+	}
+	if r := run(t, "labels", "list", "--store", store, "--category", "sanction"); r.code != 0 || strings.Contains(r.stdout, "ofac") ||
+		!strings.Contains(r.stderr, `no label has category "sanction"; the labels have: sanctioned`) {
+		t.Fatalf("labels list of a category no label has: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// One character off is a typo to fix, not an unknown address to pass.
 	if r := run(t, "screen", "--store", store, "194xmrZA53UBsZau2PnJLdmVVW9m5feeT"); r.code != exitUsage || !strings.Contains(r.stderr, "checksum") {
 		t.Fatalf("screen of a mistyped address: exit %d %s", r.code, r.stderr)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -310,7 +311,12 @@ type Filter struct {
 	Source, Category, Chain, Actor string
 }
 
-// List calls fn with every label that passes the filter, in address order.
+// misses reports whether a set field of f, compared in any case, is not
+// v's.
+func misses(f, v string) bool { return f != "" && !strings.EqualFold(f, v) }
+
+// List calls fn with every label that passes the filter (its fields
+// compared in any case), in address order.
 func (s *Store) List(f Filter, fn func(Label) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'a'}, UpperBound: []byte{'b'}})
 	if err != nil {
@@ -322,8 +328,7 @@ func (s *Store) List(f Filter, fn func(Label) error) error {
 		if err := json.Unmarshal(it.Value(), &l); err != nil {
 			return fmt.Errorf("label: corrupt label: %w", err)
 		}
-		if f.Source != "" && l.Source != f.Source || f.Category != "" && l.Category != f.Category ||
-			f.Chain != "" && l.Chain != f.Chain || f.Actor != "" && l.Actor != f.Actor {
+		if misses(f.Source, l.Source) || misses(f.Category, l.Category) || misses(f.Chain, l.Chain) || misses(f.Actor, l.Actor) {
 			continue
 		}
 		if err := fn(l); err != nil {
