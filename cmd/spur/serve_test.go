@@ -53,7 +53,7 @@ func TestServeFollowsNode(t *testing.T) {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			select { // the server's last words, if it has gone
-			case <-srv.exited:
+			case <-srv.done:
 			case <-time.After(2 * time.Second):
 			}
 			t.Fatalf("%v\nspur serve said:\n%s", err, srv.said())
@@ -194,9 +194,9 @@ func TestServeFollowsNode(t *testing.T) {
 
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-srv.exited:
-		if err != nil {
-			t.Fatalf("spur serve on SIGTERM: %v\n%s", err, srv.said())
+	case <-srv.done:
+		if srv.err != nil {
+			t.Fatalf("spur serve on SIGTERM: %v\n%s", srv.err, srv.said())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("spur serve did not stop on SIGTERM")
@@ -205,11 +205,12 @@ func TestServeFollowsNode(t *testing.T) {
 
 // served is a spur serve process started by startServe.
 type served struct {
-	base   string // http://127.0.0.1:PORT
-	cmd    *exec.Cmd
-	exited chan error // the process's end
-	mu     sync.Mutex
-	log    bytes.Buffer // what it wrote to stderr
+	base string // http://127.0.0.1:PORT
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has ended
+	err  error         // how it ended, once done
+	mu   sync.Mutex
+	log  bytes.Buffer // what it wrote to stderr
 }
 
 // said returns what the server wrote to stderr so far.
@@ -223,12 +224,16 @@ func (s *served) said() string {
 // once it listens; the process is killed when the test ends.
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
-	s := &served{cmd: exec.Command(spurBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...), exited: make(chan error, 1)}
+	s := &served{cmd: exec.Command(spurBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...), done: make(chan struct{})}
 	stderr, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.cmd.Process.Kill() })
+	t.Cleanup(func() {
+		// Gone before the test's other cleanups (an unmount of its store).
+		s.cmd.Process.Kill()
+		<-s.done
+	})
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -241,12 +246,13 @@ func startServe(t *testing.T, args ...string) *served {
 				addr <- m[1]
 			}
 		}
-		s.exited <- s.cmd.Wait()
+		s.err = s.cmd.Wait()
+		close(s.done)
 	}()
 	select {
 	case s.base = <-addr:
-	case err := <-s.exited:
-		t.Fatalf("spur serve exited: %v\n%s", err, s.said())
+	case <-s.done:
+		t.Fatalf("spur serve exited: %v\n%s", s.err, s.said())
 	case <-time.After(30 * time.Second):
 		t.Fatal("spur serve did not start")
 	}
@@ -298,7 +304,7 @@ func TestReadersBesideServer(t *testing.T) {
 	}
 	resp.Body.Close()
 	srv.cmd.Process.Signal(syscall.SIGTERM)
-	<-srv.exited
+	<-srv.done
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 	mustRun(t, "cluster", "--store", dir)
 }

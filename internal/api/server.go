@@ -372,7 +372,11 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	var h int64
-	if len(id) == 64 {
+	if id == "tip" {
+		if h = s.btc(r).Height(); h < 0 {
+			return fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
+		}
+	} else if len(id) == 64 {
 		hash, err := btc.ParseHash(id)
 		if err != nil {
 			return badRequest("id", "%v", err)
@@ -381,7 +385,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	} else if h, err = strconv.ParseInt(id, 10, 64); err != nil {
-		return badRequest("id", "%q is neither a height nor a block hash", id)
+		return badRequest("id", "%q is neither a height, a block hash nor \"tip\"", id)
 	}
 	v, err := s.btc(r).BlockView(h, offset, limit)
 	if err != nil {
@@ -540,8 +544,11 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if req.Model != trace.FIFO && req.Model != trace.Haircut && req.Model != trace.Poison {
 		return badRequest("model", "model: want fifo, haircut or poison")
 	}
-	if req.MaxHops < 0 || req.MaxHops > 1000 || req.MinValue < 0 {
-		return badRequest("max_hops", "max_hops must be 0..1000 and min_value not negative")
+	if req.MaxHops < 0 || req.MaxHops > 1000 {
+		return badRequest("max_hops", "max_hops must be 0..1000")
+	}
+	if req.MinValue < 0 {
+		return badRequest("min_value", "min_value must not be negative")
 	}
 	switch req.Chain {
 	case "", "btc":
@@ -834,7 +841,15 @@ func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	var row uint64
-	if strings.HasPrefix(id, "0x") && len(id) == 66 {
+	if id == "tip" {
+		n, _, ok := es.Tip()
+		if !ok {
+			return fmt.Errorf("%w: the store holds no block yet", evmstore.ErrNotFound)
+		}
+		if row, err = es.BlockRow(n); err != nil {
+			return err
+		}
+	} else if strings.HasPrefix(id, "0x") && len(id) == 66 {
 		h, err := hash32("id", id)
 		if err != nil {
 			return err
@@ -845,7 +860,7 @@ func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		n, err := strconv.ParseUint(id, 10, 64)
 		if err != nil {
-			return badRequest("id", "%q is neither a block number nor a 0x block hash", id)
+			return badRequest("id", "%q is neither a block number, a 0x block hash nor \"tip\"", id)
 		}
 		if row, err = es.BlockRow(n); err != nil {
 			return err

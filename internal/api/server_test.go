@@ -111,6 +111,10 @@ func TestAPI(t *testing.T) {
 	if code != 200 || body["tx_count"].(float64) != 2 {
 		t.Fatalf("block: %d %v", code, body)
 	}
+	code, body = f.do(t, "GET", "/v1/btc/blocks/tip", "", true)
+	if code != 200 || body["height"].(float64) != 14131 {
+		t.Fatalf("block tip: %d %v, want height 14131", code, body)
+	}
 	code, body = f.do(t, "GET", "/v1/entities/9", "", true)
 	if code != 200 || body["id"].(float64) != 9 {
 		t.Fatalf("entity: %d %v", code, body)
@@ -188,6 +192,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
 		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
+		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
+		{"POST", "/v1/trace", `{"from":["x"],"min_value":-1}`, true, 400, "min_value"},
 	}
 	for _, c := range cases {
 		code, body := f.do(t, c.method, c.path, c.body, c.auth)
