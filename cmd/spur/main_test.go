@@ -301,6 +301,23 @@ func TestFollowFlagsChecked(t *testing.T) {
 	}
 }
 
+// A trace's (and a report's) model and bounds are checked as flags are:
+// exit 2.
+func TestTraceFlagsChecked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
+	from := "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"
+	mustRun(t, "trace", "--store", dir, "--from", from, "--max-hops", "0", "--min-value", "0")
+	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}} {
+		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
+			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
+		}
+	}
+	if r := run(t, "report", "actor", "Anyone", "--year", "2021", "--store", dir, "--model", "magic"); r.code != exitUsage {
+		t.Errorf("report --model magic: exit %d %s", r.code, r.stderr)
+	}
+}
+
 // A file of another network is refused with the flag that reads it, and a
 // store left empty by that failure takes the network given next.
 func TestOtherNetworkFile(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
 )
 
 func newReport() *cobra.Command {
@@ -26,7 +27,7 @@ each exchange, what is still unspent, and how much went through CoinJoins on
 the way. HTML is one self-contained page with an SVG chart.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, labels, err := openReport(&sf, format)
+			s, labels, err := openReport(&sf, format, model)
 			if err != nil {
 				return err
 			}
@@ -64,7 +65,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			if year < 2009 || year > 2100 {
 				return usagef("--year YYYY is required")
 			}
-			s, labels, err := openReport(&sf, format)
+			s, labels, err := openReport(&sf, format, model)
 			if err != nil {
 				return err
 			}
@@ -94,9 +95,12 @@ the way. HTML is one self-contained page with an SVG chart.`,
 	return c
 }
 
-func openReport(sf *storeFlags, format string) (*store.Store, *label.Store, error) {
+func openReport(sf *storeFlags, format, model string) (*store.Store, *label.Store, error) {
 	if format != "md" && format != "html" && format != "json" {
 		return nil, nil, usagef("--format: want md, html or json")
+	}
+	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
+		return nil, nil, usagef("--model: want fifo, haircut or poison, not %q", model)
 	}
 	s, err := sf.openExisting()
 	if err != nil {

@@ -81,6 +81,12 @@ destinations are the sources.`,
 			if format != "json" && format != "csv" && format != "text" {
 				return usagef("--format: want json, csv or text")
 			}
+			if opts.Model != trace.FIFO && opts.Model != trace.Haircut && opts.Model != trace.Poison {
+				return usagef("--model: want fifo, haircut or poison, not %q", opts.Model)
+			}
+			if opts.MaxHops < 0 || opts.MinValue < 0 {
+				return usagef("--max-hops and --min-value must not be negative")
+			}
 			if until != "" {
 				d, err := time.Parse("2006-01-02", until)
 				if err != nil {
