@@ -55,6 +55,9 @@ exchange deposit addresses. See docs/world.md.`,
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
+			if o.Scale < 1 || o.Blocks < 0 {
+				return usagef("--scale must be at least 1 and --blocks not negative")
+			}
 			if xor != "" {
 				k, err := hex.DecodeString(xor)
 				if err != nil || len(k) != 8 {

@@ -182,4 +182,9 @@ func TestGenIngestEval(t *testing.T) {
 	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code == 0 {
 		t.Fatal("unknown scenario accepted")
 	}
+	for _, bad := range [][]string{{"--scale", "0"}, {"--scale", "-1"}, {"--blocks", "-5"}} {
+		if r := run(t, append([]string{"gen", "--out", filepath.Join(t.TempDir(), "w")}, bad...)...); r.code != exitUsage {
+			t.Errorf("gen %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
+		}
+	}
 }
