@@ -123,4 +123,9 @@ func TestNames(t *testing.T) {
 	if r := run(t, "names", "x", "--type", "planet", "--store", store); r.code != exitUsage {
 		t.Fatalf("bad type: exit %d", r.code)
 	}
+	for _, limit := range []string{"0", "-1"} {
+		if r := run(t, "names", "Kim", "--limit", limit, "--store", store); r.code != exitUsage {
+			t.Fatalf("--limit %s: exit %d %s", limit, r.code, r.stderr)
+		}
+	}
 }

@@ -69,6 +69,9 @@ docs/names.md describes the algorithm and its knobs.`,
 			if opts.MinScore < 0 || opts.MinScore > 1 {
 				return usagef("--min-score must be in [0,1]")
 			}
+			if opts.Limit < 1 {
+				return usagef("--limit must be at least 1")
+			}
 			start := time.Now()
 			x, err := loadNameIndex(dir, sources)
 			if err != nil {

@@ -631,8 +631,11 @@ func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Queries) == 0 || len(req.Queries) > s.cfg.MaxBatch {
 		return badRequest("queries", "queries: give 1 to %d", s.cfg.MaxBatch)
 	}
-	if req.MinScore < 0 || req.MinScore > 1 || req.Limit < 0 || req.Limit > 100 {
-		return badRequest("min_score", "min_score must be in [0,1] and limit 0..100")
+	if req.MinScore < 0 || req.MinScore > 1 {
+		return badRequest("min_score", "min_score must be in [0,1]")
+	}
+	if req.Limit < 0 || req.Limit > 100 {
+		return badRequest("limit", "limit must be 0..100 (0: 10)")
 	}
 	for i, q := range req.Queries {
 		if q.Name == "" && q.ID == "" {

@@ -191,6 +191,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"` + strings.Repeat("ab", 32) + `"}]}`, true, 404, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
 		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
+		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"limit":-1}`, true, 400, "limit"},
+		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"min_score":2}`, true, 400, "min_score"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
 		{"POST", "/v1/trace", `{"from":["x"],"min_value":-1}`, true, 400, "min_value"},

@@ -12,7 +12,7 @@ import (
 type Options struct {
 	// MinScore drops matches below it. Default 0.80.
 	MinScore float64
-	// Limit caps the matches returned. Default 10.
+	// Limit caps the matches returned. Default (0 or less) 10.
 	Limit int
 	// FuzzyMin is the lowest Jaro-Winkler similarity counted between two
 	// different tokens (of at least 4 letters). Default 0.88.
@@ -23,7 +23,7 @@ func (o *Options) defaults() {
 	if o.MinScore == 0 {
 		o.MinScore = 0.80
 	}
-	if o.Limit == 0 {
+	if o.Limit <= 0 {
 		o.Limit = 10
 	}
 	if o.FuzzyMin == 0 {

@@ -45,6 +45,10 @@ func TestScreen(t *testing.T) {
 		}
 		return &m[0]
 	}
+	// A limit below 1 is the default, not a slice out of range.
+	if m := x.Screen(Query{Name: "Jang Bom Su"}, Options{Limit: -1}); len(m) != 1 {
+		t.Fatalf("limit -1: %+v", m)
+	}
 	// An exact name scores 1.0, and the EU and UN entries are one party.
 	if m := top(Query{Name: "Jang Bom Su"}); m == nil || m.Score != 1 || m.Party != "un:KPi.016" || len(m.Entries) != 2 {
 		t.Fatalf("exact: %+v", m)
