@@ -142,6 +142,9 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			if given != 1 {
 				return usagef("give exactly one of --etl, --era1 or --rpc")
 			}
+			if commitEvery < 0 || workers < 0 {
+				return usagef("--commit-every and --workers must not be negative")
+			}
 			var node *evm.RPC
 			if rf.url != "" {
 				var err error

@@ -195,6 +195,9 @@ func newLabelsList() *cobra.Command {
 		Short: "List labels, filtered",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usagef("--limit must not be negative (0: all)")
+			}
 			s, err := openLabels(dir)
 			if err != nil {
 				return err

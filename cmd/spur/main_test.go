@@ -318,6 +318,28 @@ func TestTraceFlagsChecked(t *testing.T) {
 	}
 }
 
+// A count, rate or year that cannot be is a usage error, before any work.
+func TestNumericFlagsChecked(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	etl := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
+	for _, args := range [][]string{
+		{"labels", "list", "--store", dir, "--limit", "-1"},
+		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--rate", "-1"},
+		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--burst", "0"},
+		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--commit-every", "-2"},
+		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--workers", "-3"},
+		{"names", "Kim", "--store", dir, "--birth-year", "-5"},
+	} {
+		if r := run(t, args...); r.code != exitUsage {
+			t.Errorf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "evm")); err == nil {
+		t.Error("a refused EVM ingest made its store")
+	}
+}
+
 // A file of another network is refused with the flag that reads it, and a
 // store left empty by that failure takes the network given next.
 func TestOtherNetworkFile(t *testing.T) {

@@ -72,6 +72,9 @@ docs/names.md describes the algorithm and its knobs.`,
 			if opts.Limit < 1 {
 				return usagef("--limit must be at least 1")
 			}
+			if q.BirthYear < 0 {
+				return usagef("--birth-year must not be negative")
+			}
 			start := time.Now()
 			x, err := loadNameIndex(dir, sources)
 			if err != nil {

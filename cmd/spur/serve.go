@@ -49,6 +49,9 @@ none until the next.`,
 			// at five times the live heap (not twice), under a 4 GiB cap.
 			tuneGC(400, 4<<30)
 			var follow func(context.Context) error
+			if cfg.Rate <= 0 || cfg.Burst < 1 {
+				return usagef("--rate must be positive and --burst at least 1")
+			}
 			if rf.url != "" && interval <= 0 {
 				return usagef("--interval must be positive")
 			}
