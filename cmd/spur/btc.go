@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	neturl "net/url"
 	"os"
@@ -541,10 +542,12 @@ func newDecode() *cobra.Command {
 	var network string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "decode block|tx FILE|HEX",
+		Use:   "decode block|tx FILE|HEX|-",
 		Short: "Decode a raw block or transaction without a store",
 		Long: `Decode a serialized block or transaction given as a file (binary or hex) or
-as hex on the command line, like Bitcoin Core's decoderawtransaction. The JSON
+as hex on the command line, or on standard input for "-" (bitcoin-cli
+getrawtransaction TXID | spur decode tx -), like Bitcoin Core's
+decoderawtransaction. The JSON
 is that of 'spur tx' less the fields that need the chain (input addresses and
 values, fee, spent_by); a block gives its header fields and tx[]. A transaction
 with no inputs (not yet funded) is read as decoderawtransaction reads it.`,
@@ -626,18 +629,33 @@ func decodedBlock(b *btc.Block, net *btc.Network) *decodedBlockView {
 	return v
 }
 
-// readRaw reads a file (binary, or hex text) or takes the argument as hex.
+// readRaw reads a file (binary, or hex text), standard input for "-", or
+// takes the argument as hex (spaces and newlines around it ignored, as
+// pasted).
 func readRaw(src string) ([]byte, error) {
-	if b, err := os.ReadFile(src); err == nil {
+	var b []byte
+	var err error
+	if src == "-" {
+		if b, err = io.ReadAll(os.Stdin); err != nil {
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+	} else {
+		b, err = os.ReadFile(src)
+	}
+	if err == nil {
 		if h := strings.TrimSpace(string(b)); isHex(h) {
 			return hex.DecodeString(h)
 		}
 		return b, nil
 	}
-	if isHex(src) {
-		return hex.DecodeString(src)
+	if h := strings.TrimSpace(src); isHex(h) {
+		return hex.DecodeString(h)
 	}
-	return nil, usagef("%q is neither a readable file nor hex", src)
+	shown := src
+	if len(shown) > 40 {
+		shown = shown[:40] + "..."
+	}
+	return nil, usagef("%q is neither a readable file nor hex (%d characters)", shown, len(src))
 }
 
 func isHex(s string) bool {

@@ -516,6 +516,15 @@ func TestDecode(t *testing.T) {
 	if r := run(t, "decode", "tx", hal[:100]); r.code != exitBadInput || !strings.Contains(r.stderr, "offset") {
 		t.Fatalf("truncated tx: exit %d %s", r.code, r.stderr)
 	}
+	// As pasted (spaces and a newline around it), and from standard input.
+	if got := mustRun(t, "decode", "tx", " "+hal+"\n", "--json"); got != out {
+		t.Fatalf("decode tx as pasted:\n%s", got)
+	}
+	cmd := exec.Command(spurBin, "decode", "tx", "-", "--json")
+	cmd.Stdin = strings.NewReader(hal + "\n")
+	if got, err := cmd.Output(); err != nil || string(got) != out {
+		t.Fatalf("decode tx from standard input: %v\n%s", err, got)
+	}
 }
 
 // TestDemo runs the demo into a store it keeps, to its end, where it serves
