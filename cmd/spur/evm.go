@@ -441,11 +441,7 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 	defer s.Close()
 	var r uint64
 	if ref == "tip" {
-		n, _, ok := s.Tip()
-		if !ok {
-			return fmt.Errorf("%w: the store holds no block yet", evmstore.ErrNotFound)
-		}
-		if r, err = s.BlockRow(n); err != nil {
+		if r, err = s.TipRow(); err != nil {
 			return err
 		}
 	} else if strings.HasPrefix(ref, "0x") && len(ref) == 66 {

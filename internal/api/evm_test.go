@@ -46,6 +46,10 @@ func TestEthLookups(t *testing.T) {
 	if code != 200 || len(v["transactions"].([]any)) != 2 || v["transaction_count"].(float64) != 182 {
 		t.Fatalf("block: %d %v", code, v)
 	}
+	code, v = f.do(t, "GET", "/v1/eth/blocks/tip", "", true)
+	if code != 200 || v["number"] != 17173050.0 {
+		t.Fatalf("block tip: %d %v", code, v["number"])
+	}
 	for path, field := range map[string]string{
 		"/v1/eth/txs/0x1234": "hash",
 		"/v1/eth/addresses/0x64a018b23b4D7A077DfFA6723462Bc722861c5AD": "address", // bad EIP-55

@@ -845,11 +845,7 @@ func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	var row uint64
 	if id == "tip" {
-		n, _, ok := es.Tip()
-		if !ok {
-			return fmt.Errorf("%w: the store holds no block yet", evmstore.ErrNotFound)
-		}
-		if row, err = es.BlockRow(n); err != nil {
+		if row, err = es.TipRow(); err != nil {
 			return err
 		}
 	} else if strings.HasPrefix(id, "0x") && len(id) == 66 {

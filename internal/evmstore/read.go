@@ -49,6 +49,15 @@ func (s *Store) AddrNum(a common.Address) (uint32, error) {
 	return n, err
 }
 
+// TipRow returns the row of the last committed block, for "tip" where a
+// block is named; ErrNotFound while the store is empty.
+func (s *Store) TipRow() (uint64, error) {
+	if s.counts.Blocks == 0 {
+		return 0, fmt.Errorf("%w: the store holds no block yet", ErrNotFound)
+	}
+	return s.counts.Blocks - 1, nil
+}
+
 // BlockRow returns the row of block number n.
 func (s *Store) BlockRow(n uint64) (uint64, error) {
 	if n < s.counts.First || n-s.counts.First >= s.counts.Blocks {
