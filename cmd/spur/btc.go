@@ -106,11 +106,13 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 					return err
 				}
 			}
+			made := missingDirs(btcDir(sf.dir))
 			s, err := sf.open()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			closeStore := sync.OnceValue(s.Close)
+			defer closeStore()
 			opts := ingest.Options{CommitEvery: commitEvery, StopHeight: stopHeight, Logger: logger()}
 			if !quiet {
 				opts.Progress = os.Stderr
@@ -127,6 +129,10 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 				printIngest(sf.json, st)
 			}
 			if err != nil {
+				if len(made) > 0 && s.Height() < 0 && closeStore() == nil {
+					removeMade(made)
+					return fmt.Errorf("%w (no store made)", err)
+				}
 				return fmt.Errorf("%w (store committed at height %d)", err, s.Height())
 			}
 			return nil

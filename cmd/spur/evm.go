@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -152,11 +153,13 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 					return err
 				}
 			}
+			made := missingDirs(evmDir(sf.dir, chain))
 			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			closeStore := sync.OnceValue(s.Close)
+			defer closeStore()
 			opts := ingest.Options{CommitEvery: commitEvery, Workers: workers, Logger: logger()}
 			if !quiet {
 				opts.Progress = os.Stderr
@@ -189,8 +192,14 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 				printEVMIngest(sf.json, st)
 			}
 			if err != nil {
+				n, _, ok := s.Tip()
+				if !ok && len(made) > 0 && closeStore() == nil {
+					// The store this run made holds no block: none is left.
+					removeMade(made)
+					return fmt.Errorf("%w (no store made)", err)
+				}
 				tip := "empty"
-				if n, _, ok := s.Tip(); ok {
+				if ok {
 					tip = "at block " + strconv.FormatUint(n, 10)
 				}
 				return fmt.Errorf("%w (store committed %s)", err, tip)

@@ -218,6 +218,34 @@ func (f *storeFlags) openToWrite() (*store.Store, error) {
 	return f.open()
 }
 
+// missingDirs lists dir and those of its parents that do not exist yet,
+// dir first: what a command that makes a store there makes.
+func missingDirs(dir string) []string {
+	var out []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			return out
+		}
+		out = append(out, d)
+		if filepath.Dir(d) == d {
+			return out
+		}
+	}
+}
+
+// removeMade removes what missingDirs listed, once the store made there
+// is closed and holds nothing (a first ingest that failed): the store
+// whole, then each parent that is still empty.
+func removeMade(dirs []string) {
+	if len(dirs) == 0 {
+		return
+	}
+	os.RemoveAll(dirs[0])
+	for _, d := range dirs[1:] {
+		os.Remove(d)
+	}
+}
+
 // exists checks that --store names a store with a Bitcoin part.
 func (f *storeFlags) exists() error {
 	if f.dir == "" {

@@ -340,8 +340,8 @@ func TestNumericFlagsChecked(t *testing.T) {
 	}
 }
 
-// A file of another network is refused with the flag that reads it, and a
-// store left empty by that failure takes the network given next.
+// A file of another network is refused with the flag that reads it, and
+// the network given next is taken: a failed first ingest leaves no store.
 func TestOtherNetworkFile(t *testing.T) {
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "store")
@@ -361,6 +361,18 @@ func TestOtherNetworkFile(t *testing.T) {
 	r = run(t, "ingest", "btc", "--store", dir, "--network", "regtest", "--blocks", p, "-q")
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "no genesis block of network regtest") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// Neither failed run left a store behind; a directory that was there
+	// before stays, without one.
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed first ingest left %s: %v", dir, err)
+	}
+	os.Mkdir(dir, 0o755)
+	if r := run(t, "ingest", "btc", "--store", dir, "--blocks", filepath.Join(tmp, "none.dat"), "-q"); r.code == 0 || !strings.Contains(r.stderr, "no store made") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Fatalf("the directory given: %v %v", entries, err)
 	}
 }
 
@@ -767,6 +779,14 @@ func TestBadInputEVM(t *testing.T) {
 	}
 	if got := strings.TrimSpace(mustRun(t, "store", "digest", "--chain", "eth", "--store", dir)); got != before {
 		t.Fatal("a failed ingest changed the store")
+	}
+	// Into a store of its own, the failed run leaves none.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if r := run(t, "ingest", "evm", "--chain", "eth", "--store", fresh, "--etl", bad, "-q"); r.code != exitBadInput || !strings.Contains(r.stderr, "no store made") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed first ingest left %s: %v", fresh, err)
 	}
 	if r := run(t, "ingest", "evm", "--chain", "nochain", "--store", dir, "--etl", bad); r.code != exitUsage {
 		t.Fatalf("unknown chain: exit %d", r.code)
