@@ -258,13 +258,15 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			made := missingDirs(btcDir(sf.dir))
 			s, err := sf.open()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			closeStore := sync.OnceValue(s.Close)
+			defer closeStore()
 			log := logger()
-			return ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
+			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if withCluster {
 					// Incremental: only the new transactions are read; after an
 					// unwind below the last clustering it starts over.
@@ -280,6 +282,11 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 				}
 				log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 			})
+			if err != nil && len(made) > 0 && s.Height() < 0 && closeStore() == nil {
+				removeMade(made) // the store this run made holds nothing
+				return fmt.Errorf("%w (no store made)", err)
+			}
+			return err
 		},
 	}
 	sf.register(btcCmd, true)

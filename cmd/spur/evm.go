@@ -260,19 +260,26 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			made := missingDirs(evmDir(sf.dir, chain))
 			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			closeStore := sync.OnceValue(s.Close)
+			defer closeStore()
 			log := logger()
-			return ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
+			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
 				if sf.json {
 					printJSON(os.Stdout, st)
 					return
 				}
 				log.Info("synced", "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 			})
+			if _, _, ok := s.Tip(); err != nil && !ok && len(made) > 0 && closeStore() == nil {
+				removeMade(made) // the store this run made holds nothing
+				return fmt.Errorf("%w (no store made)", err)
+			}
+			return err
 		},
 	}
 	sf.register(c, true)

@@ -301,6 +301,27 @@ func TestFollowFlagsChecked(t *testing.T) {
 	}
 }
 
+// A follow that stops before its first block (the node refuses spur's
+// credentials) leaves no store behind, on either chain.
+func TestFollowRefusedMakesNoStore(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "", http.StatusUnauthorized)
+	}))
+	defer node.Close()
+	for _, args := range [][]string{
+		{"follow", "btc", "--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "wrong"},
+		{"follow", "evm", "--chain", "eth", "--rpc", node.URL},
+	} {
+		fresh := filepath.Join(t.TempDir(), "fresh")
+		if r := run(t, append(args, "--store", fresh)...); r.code == 0 || !strings.Contains(r.stderr, "no store made") {
+			t.Errorf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("spur %s left %s: %v", strings.Join(args, " "), fresh, err)
+		}
+	}
+}
+
 // A trace's (and a report's) model and bounds are checked as flags are:
 // exit 2.
 func TestTraceFlagsChecked(t *testing.T) {
