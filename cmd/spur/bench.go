@@ -398,7 +398,7 @@ straightforward map-based union-find, and reports inputs per second for each,
 their ratio, a full clustering run, and the process's peak RSS.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := sf.openExisting()
+			s, err := sf.openToWrite()
 			if err != nil {
 				return err
 			}
