@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -197,6 +199,109 @@ func newKeys() *cobra.Command {
 	}
 	create.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	create.Flags().StringVar(&name, "name", "", "who the key is for")
-	c.AddCommand(create)
+	c.AddCommand(create, newKeysList(), newKeysRevoke())
+	return c
+}
+
+// keyIDLen is how much of a key's hash names it in keys list and revoke.
+const keyIDLen = 12
+
+func newKeysList() *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list --store DIR [--json]",
+		Short: "List the API keys: who each is for, and its id (the start of its hash)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			keys, err := s.Keys()
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name string `json:"name"`
+				ID   string `json:"id"`
+			}
+			out := []row{}
+			for _, k := range keys {
+				out = append(out, row{k.Name, k.Hash[:min(keyIDLen, len(k.Hash))]})
+			}
+			if asJSON {
+				return printJSON(os.Stdout, out)
+			}
+			t := newTable(os.Stdout)
+			t.row("NAME", "ID")
+			for _, r := range out {
+				t.row(r.Name, r.ID)
+			}
+			t.flush()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	return c
+}
+
+func newKeysRevoke() *cobra.Command {
+	var dir, name, id string
+	c := &cobra.Command{
+		Use:   "revoke --store DIR (--name NAME | --id ID)",
+		Short: "Revoke API keys: every key of a name, or the one whose id is given",
+		Long: `Revokes API keys: every key made for --name, or the key --id names (its id as
+spur keys list shows it, or a longer start of its hash). The labels are
+held by a running spur serve: stop it first; it refuses the keys once
+started again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (name == "") == (id == "") {
+				return usagef("give exactly one of --name or --id")
+			}
+			id = strings.ToLower(id)
+			if id != "" && len(id) < 8 {
+				return usagef("--id wants at least 8 hex digits of the key's id")
+			}
+			s, err := openLabelsHeld(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			keys, err := s.Keys()
+			if err != nil {
+				return err
+			}
+			var hit []label.APIKey
+			for _, k := range keys {
+				if name != "" && k.Name == name || id != "" && strings.HasPrefix(k.Hash, id) {
+					hit = append(hit, k)
+				}
+			}
+			if len(hit) == 0 {
+				what := fmt.Sprintf("for %q", name)
+				if id != "" {
+					what = "with id " + id
+				}
+				return fmt.Errorf("%w: no API key %s (spur keys list)", store.ErrNotFound, what)
+			}
+			if id != "" && len(hit) > 1 {
+				return usagef("--id %s names %d keys: give more of it", id, len(hit))
+			}
+			for _, k := range hit {
+				if err := s.DeleteKey(k.Hash); err != nil {
+					return err
+				}
+			}
+			fmt.Printf("revoked %d key(s)\n", len(hit))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&name, "name", "", "revoke every key made for this name")
+	c.Flags().StringVar(&id, "id", "", "revoke the key with this id (spur keys list)")
 	return c
 }

@@ -308,3 +308,60 @@ func TestReadersBesideServer(t *testing.T) {
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 	mustRun(t, "cluster", "--store", dir)
 }
+
+// TestKeys: keys are created, listed and revoked; a running server holds
+// them (a revocation waits for it to stop), and refuses a revoked key once
+// started again.
+func TestKeys(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	desk := strings.TrimSpace(mustRun(t, "keys", "create", "--store", dir, "--name", "desk"))
+	ops := strings.TrimSpace(mustRun(t, "keys", "create", "--store", dir, "--name", "ops"))
+	var keys []struct{ Name, ID string }
+	if err := json.Unmarshal([]byte(mustRun(t, "keys", "list", "--store", dir, "--json")), &keys); err != nil || len(keys) != 2 {
+		t.Fatalf("keys list: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if strings.Contains(desk, k.ID) || strings.Contains(ops, k.ID) {
+			t.Fatal("keys list shows a key itself, not its hash")
+		}
+	}
+	status := func(base, key string) int {
+		req, _ := http.NewRequest("GET", base+"/v1/btc/blocks/tip", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	srv := startServe(t, "--store", dir)
+	if status(srv.base, desk) != 200 || status(srv.base, ops) != 200 {
+		t.Fatal("a key refused")
+	}
+	if r := run(t, "keys", "revoke", "--store", dir, "--name", "desk"); r.code != exitStore || !strings.Contains(r.stderr, "held by another process") {
+		t.Fatalf("revoke beside the server: exit %d %s", r.code, r.stderr)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	<-srv.done
+	id := ""
+	for _, k := range keys {
+		if k.Name == "desk" {
+			id = k.ID
+		}
+	}
+	if out := mustRun(t, "keys", "revoke", "--store", dir, "--id", id); !strings.Contains(out, "revoked 1") {
+		t.Fatalf("revoke: %s", out)
+	}
+	if r := run(t, "keys", "revoke", "--store", dir, "--id", id); r.code != exitNotFound {
+		t.Fatalf("revoke again: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "keys", "revoke", "--store", dir, "--name", "desk", "--id", id); r.code != exitUsage {
+		t.Fatalf("revoke by name and id: exit %d %s", r.code, r.stderr)
+	}
+	srv = startServe(t, "--store", dir)
+	if status(srv.base, desk) != 401 || status(srv.base, ops) != 200 {
+		t.Fatal("after the revocation: the revoked key works, or the other does not")
+	}
+}

@@ -498,6 +498,35 @@ func (s *Store) PutKey(name, hash string) error {
 	return nil
 }
 
+// APIKey is a stored API key: who it is for, and its hash (the key itself
+// is never stored).
+type APIKey struct {
+	Name string `json:"name"`
+	Hash string `json:"hash"`
+}
+
+// Keys lists the stored API keys, in hash order.
+func (s *Store) Keys() ([]APIKey, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'K'}, UpperBound: []byte{'L'}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	var out []APIKey
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, APIKey{Name: string(it.Value()), Hash: string(it.Key()[1:])})
+	}
+	return out, it.Error()
+}
+
+// DeleteKey removes the API key with that hash.
+func (s *Store) DeleteKey(hash string) error {
+	if err := s.db.Delete(append([]byte{'K'}, hash...), pebble.Sync); err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	return nil
+}
+
 // KeyName returns the name of the API key with that hash.
 func (s *Store) KeyName(hash string) (string, bool) {
 	v, closer, err := s.db.Get(append([]byte{'K'}, hash...))
