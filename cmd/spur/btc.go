@@ -106,13 +106,12 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 					return err
 				}
 			}
-			made := missingDirs(btcDir(sf.dir))
+			run := newFirstRun(btcDir(sf.dir))
 			s, err := sf.open()
 			if err != nil {
 				return err
 			}
-			closeStore := sync.OnceValue(s.Close)
-			defer closeStore()
+			defer run.closeWith(s.Close)()
 			opts := ingest.Options{CommitEvery: commitEvery, StopHeight: stopHeight, Logger: logger()}
 			if !quiet {
 				opts.Progress = os.Stderr
@@ -129,8 +128,7 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 				printIngest(sf.json, st)
 			}
 			if err != nil {
-				if len(made) > 0 && s.Height() < 0 && closeStore() == nil {
-					removeMade(made)
+				if run.failed(s.Height() < 0) {
 					return fmt.Errorf("%w (no store made)", err)
 				}
 				return fmt.Errorf("%w (store committed at height %d)", err, s.Height())
@@ -258,13 +256,12 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			made := missingDirs(btcDir(sf.dir))
+			run := newFirstRun(btcDir(sf.dir))
 			s, err := sf.open()
 			if err != nil {
 				return err
 			}
-			closeStore := sync.OnceValue(s.Close)
-			defer closeStore()
+			defer run.closeWith(s.Close)()
 			log := logger()
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if withCluster {
@@ -282,8 +279,7 @@ spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
 				}
 				log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 			})
-			if err != nil && len(made) > 0 && s.Height() < 0 && closeStore() == nil {
-				removeMade(made) // the store this run made holds nothing
+			if err != nil && run.failed(s.Height() < 0) {
 				return fmt.Errorf("%w (no store made)", err)
 			}
 			return err

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -153,13 +152,12 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 					return err
 				}
 			}
-			made := missingDirs(evmDir(sf.dir, chain))
+			run := newFirstRun(evmDir(sf.dir, chain))
 			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
-			closeStore := sync.OnceValue(s.Close)
-			defer closeStore()
+			defer run.closeWith(s.Close)()
 			opts := ingest.Options{CommitEvery: commitEvery, Workers: workers, Logger: logger()}
 			if !quiet {
 				opts.Progress = os.Stderr
@@ -193,9 +191,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			}
 			if err != nil {
 				n, _, ok := s.Tip()
-				if !ok && len(made) > 0 && closeStore() == nil {
-					// The store this run made holds no block: none is left.
-					removeMade(made)
+				if run.failed(!ok) {
 					return fmt.Errorf("%w (no store made)", err)
 				}
 				tip := "empty"
@@ -260,13 +256,12 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
-			made := missingDirs(evmDir(sf.dir, chain))
+			run := newFirstRun(evmDir(sf.dir, chain))
 			s, err := openEVM(&sf, chain, evmCreate)
 			if err != nil {
 				return err
 			}
-			closeStore := sync.OnceValue(s.Close)
-			defer closeStore()
+			defer run.closeWith(s.Close)()
 			log := logger()
 			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
 				if sf.json {
@@ -275,8 +270,7 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 				}
 				log.Info("synced", "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 			})
-			if _, _, ok := s.Tip(); err != nil && !ok && len(made) > 0 && closeStore() == nil {
-				removeMade(made) // the store this run made holds nothing
+			if _, _, ok := s.Tip(); err != nil && run.failed(!ok) {
 				return fmt.Errorf("%w (no store made)", err)
 			}
 			return err

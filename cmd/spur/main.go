@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -218,32 +219,47 @@ func (f *storeFlags) openToWrite() (*store.Store, error) {
 	return f.open()
 }
 
-// missingDirs lists dir and those of its parents that do not exist yet,
-// dir first: what a command that makes a store there makes.
-func missingDirs(dir string) []string {
-	var out []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
-			return out
-		}
-		out = append(out, d)
-		if filepath.Dir(d) == d {
-			return out
-		}
-	}
+// A firstRun is a command that may make the store it writes (an ingest, a
+// follow): if it fails before the store holds a block, it leaves no store
+// behind, nor the directories it made for one.
+type firstRun struct {
+	made  []string     // dir and the parents missing before the run, dir first
+	close func() error // the store's Close, once
 }
 
-// removeMade removes what missingDirs listed, once the store made there
-// is closed and holds nothing (a first ingest that failed): the store
-// whole, then each parent that is still empty.
-func removeMade(dirs []string) {
-	if len(dirs) == 0 {
-		return
+// newFirstRun notes what of dir is missing, before the store is opened.
+func newFirstRun(dir string) *firstRun {
+	f := &firstRun{}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		f.made = append(f.made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
 	}
-	os.RemoveAll(dirs[0])
-	for _, d := range dirs[1:] {
-		os.Remove(d)
+	return f
+}
+
+// closeWith takes the opened store's Close and returns it, to defer: it
+// runs once, here or in failed.
+func (f *firstRun) closeWith(close func() error) func() error {
+	f.close = sync.OnceValue(close)
+	return f.close
+}
+
+// failed reports whether a run that failed with the store still empty
+// (empty) removed what it made; if so, the store is closed and gone.
+func (f *firstRun) failed(empty bool) bool {
+	if len(f.made) == 0 || !empty || f.close() != nil {
+		return false
 	}
+	os.RemoveAll(f.made[0])
+	for _, d := range f.made[1:] {
+		os.Remove(d) // only while empty
+	}
+	return true
 }
 
 // exists checks that --store names a store with a Bitcoin part.
