@@ -179,8 +179,8 @@ func labelsDir(dir string) string { return filepath.Join(dir, "labels") }
 
 // openExisting opens a store for reading; it refuses to create one. It
 // reads with the store's lock shared, so that queries, reports and servers
-// of one store run side by side (an ingest, which takes it whole, waits for
-// none of them: it is refused while they read, and they while it writes).
+// of one store run side by side; a writer (an ingest) takes the lock whole,
+// so it is refused while they read, and they while it writes.
 // A store a crash left with work for a writable open (spends to replay,
 // rows to index again) is opened once for writing first, which does it;
 // on a file system that cannot be written (an evidence copy), the
