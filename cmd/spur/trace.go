@@ -236,6 +236,7 @@ destinations are the sources.`,
 func newIncident() *cobra.Command {
 	c := &cobra.Command{Use: "incident", Short: "Import and list incidents (thefts as public reporting gives them)"}
 	var dir string
+	var impJSON bool
 	imp := &cobra.Command{
 		Use:   "import --store DIR FILE",
 		Short: "Import incidents from a YAML file (id, victim, date, actor, chain, theft_txs)",
@@ -253,11 +254,19 @@ func newIncident() *cobra.Command {
 			if err := s.PutIncidents(incs); err != nil {
 				return err
 			}
+			if impJSON {
+				ids := []string{}
+				for _, i := range incs {
+					ids = append(ids, i.ID)
+				}
+				return printJSON(os.Stdout, map[string]any{"imported": len(incs), "ids": ids})
+			}
 			fmt.Printf("imported %d incidents\n", len(incs))
 			return nil
 		},
 	}
 	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	imp.Flags().BoolVar(&impJSON, "json", false, "print JSON instead of text")
 	var ldir string
 	var asJSON bool
 	list := &cobra.Command{
@@ -298,6 +307,7 @@ func newIncident() *cobra.Command {
 func newPrices() *cobra.Command {
 	c := &cobra.Command{Use: "prices", Short: "Import daily USD prices"}
 	var dir string
+	var asJSON bool
 	imp := &cobra.Command{
 		Use:   "import --store DIR prices.csv",
 		Short: "Import daily USD closes (CSV: date,asset,usd); an asset's prices are replaced whole",
@@ -315,6 +325,13 @@ func newPrices() *cobra.Command {
 			if err := s.PutPrices(p); err != nil {
 				return err
 			}
+			if asJSON {
+				days := map[string]int{}
+				for a, d := range p {
+					days[a] = len(d)
+				}
+				return printJSON(os.Stdout, map[string]any{"days": days})
+			}
 			t := newTable(os.Stdout)
 			t.row("ASSET", "DAYS")
 			for _, a := range sortedKeys(p) {
@@ -325,6 +342,7 @@ func newPrices() *cobra.Command {
 		},
 	}
 	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c
 }

@@ -20,8 +20,19 @@ func TestGenIngestEval(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", store, "--blocks", filepath.Join(w, "btc", "blocks"), "-q")
 	mustRun(t, "cluster", "--network", "regtest", "--store", store)
 	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
-	mustRun(t, "incident", "import", "--store", store, filepath.Join(w, "incidents.yaml"))
-	mustRun(t, "prices", "import", "--store", store, filepath.Join(w, "prices.csv"))
+	var imported struct {
+		Imported int      `json:"imported"`
+		IDs      []string `json:"ids"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "incident", "import", "--store", store, filepath.Join(w, "incidents.yaml"), "--json"), &imported); err != nil || imported.Imported != 7 || len(imported.IDs) != 7 {
+		t.Fatalf("incident import: %+v %v", imported, err)
+	}
+	var prices struct {
+		Days map[string]int `json:"days"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "prices", "import", "--store", store, filepath.Join(w, "prices.csv"), "--json"), &prices); err != nil || prices.Days["BTC"] == 0 || prices.Days["ETH"] != prices.Days["BTC"] {
+		t.Fatalf("prices import: %+v %v", prices, err)
+	}
 	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services-eth.yaml"))
 	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", store, "--etl", filepath.Join(w, "evm"), "-q")
 	var cl struct {
