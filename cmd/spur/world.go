@@ -20,7 +20,7 @@ import (
 func newGen() *cobra.Command {
 	var o world.Options
 	var out, xor string
-	var asJSON bool
+	var asJSON, quiet bool
 	c := &cobra.Command{
 		Use:   "gen --out DIR [--seed N] [--scale S] [--scenario dprk-2021]",
 		Short: "Generate a synthetic world with ground truth: a Bitcoin chain, an EVM chain, thefts",
@@ -67,6 +67,9 @@ exchange deposit addresses. See docs/world.md.`,
 			}
 			start := time.Now()
 			o.Context = cmd.Context()
+			if !quiet {
+				o.Progress = os.Stderr
+			}
 			// The generator's live heap is a few hundred MB at the largest
 			// scales and churns garbage fast: collecting only near a 768
 			// MiB budget spends far less time in the GC than collecting at
@@ -102,6 +105,7 @@ exchange deposit addresses. See docs/world.md.`,
 	c.Flags().StringVar(&o.Scenario, "scenario", "dprk-2021", `scenario to play out ("" for background only)`)
 	c.Flags().StringVar(&xor, "xor", "", "obfuscate the blk files with this 8-byte key (hex), as Bitcoin Core 28+")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return c
 }
 

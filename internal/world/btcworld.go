@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/progress"
 )
 
 //go:embed prices/daily_usd_2021.csv
@@ -27,6 +29,8 @@ type Options struct {
 	XorKey []byte
 	// Context, when set, stops the generation (Ctrl-C) between blocks.
 	Context context.Context
+	// Progress, when set, gets a progress bar of the blocks written.
+	Progress io.Writer
 }
 
 // stopped reports the context's error, if it has ended.
@@ -430,6 +434,7 @@ func Generate(dir string, o Options) (*Truth, error) {
 	}
 	sort.SliceStable(w.orders, func(i, j int) bool { return w.orders[i].at.Before(w.orders[j].at) })
 	poolAddr := w.address(w.pool, 0)
+	bar := progress.New(o.Progress, "bitcoin blocks", int64(o.Blocks))
 	for h := 1; h <= o.Blocks; h++ {
 		if err := o.stopped(); err != nil {
 			return nil, err
@@ -457,7 +462,9 @@ func Generate(dir string, o Options) (*Truth, error) {
 		}
 		prev = btc.BlockHash(raw)
 		w.counts["txs"] += len(txs)
+		bar.Add(1, int64(len(txs)), int64(len(raw)))
 	}
+	bar.Done()
 	if err := w.g.close(); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/spur-forensics/spur/internal/progress"
 )
 
 // genEVM writes the EVM chain of the world under dir/evm, with the same
@@ -146,11 +148,15 @@ func (w *world) genEVM(dir string, sc *scenario) error {
 		return err
 	}
 
+	bar := progress.New(w.o.Progress, "ethereum blocks", int64(blocks))
+	bar.Add(1, 0, 0)
+	defer bar.Done()
 	for n := 2; n <= blocks; n++ {
 		if err := w.o.stopped(); err != nil {
 			e.close()
 			return err
 		}
+		bar.Add(1, 0, 0)
 		e.time = e.time.Add(blockTime)
 		e.tip, e.baseFee = e.dayTip(), e.dayBaseFee()
 		e.background()
