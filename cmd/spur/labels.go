@@ -466,13 +466,26 @@ entities; and the imported incidents attributed to NAME.`,
 			if err != nil {
 				return err
 			}
+			// Names that contain the one asked for, offered if none is it.
+			near := map[string]bool{}
+			lower := strings.ToLower(name)
+			nearTo := func(n string) {
+				if n != "" && strings.Contains(strings.ToLower(n), lower) {
+					near[n] = true
+				}
+			}
 			for _, i := range incs {
 				if strings.EqualFold(i.Actor, name) {
 					out.Incidents = append(out.Incidents, i)
 				}
+				nearTo(i.Actor)
 			}
 			seen := map[string]bool{}
 			err = s.List(label.Filter{}, func(l label.Label) error {
+				nearTo(l.Actor)
+				if l.Category == label.Sanctioned {
+					nearTo(l.Label)
+				}
 				if strings.EqualFold(l.Actor, name) || l.Category == label.Sanctioned && strings.EqualFold(l.Label, name) {
 					out.Labels = append(out.Labels, l)
 					if !seen[l.Address] {
@@ -511,6 +524,13 @@ entities; and the imported incidents attributed to NAME.`,
 				}
 			}
 			if len(out.Labels) == 0 && len(out.Incidents) == 0 {
+				if len(near) > 0 {
+					names := slices.Sorted(maps.Keys(near))
+					if len(names) > 10 {
+						names = append(names[:10], "...")
+					}
+					return fmt.Errorf("%w: no label or incident names actor %q; names that contain it: %s", store.ErrNotFound, name, strings.Join(names, "; "))
+				}
 				return fmt.Errorf("%w: no label or incident names actor %q", store.ErrNotFound, name)
 			}
 			if asJSON {

@@ -72,6 +72,10 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if r := run(t, "actor", "Nobody At All", "--store", store); r.code != exitNotFound {
 		t.Fatalf("unknown actor: exit %d", r.code)
 	}
+	// Part of a name: not found, with the names that contain it.
+	if r := run(t, "actor", "lazarus", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "names that contain it: LAZARUS GROUP") {
+		t.Fatalf("part of an actor's name: exit %d %s", r.code, r.stderr)
+	}
 	// A TagPack adds a source; a malformed one is refused and changes nothing.
 	tp := filepath.Join(t.TempDir(), "exchanges.yaml")
 	os.WriteFile(tp, []byte("title: x\ncategory: exchange\ncurrency: BTC\ntags:\n  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: Genesis\n"), 0o644)
