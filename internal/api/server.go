@@ -157,6 +157,12 @@ func New(cfg Config) *Server {
 	s.handle("GET /v1/incidents", true, s.incidents)
 	s.handle("GET /v1/reports/actor/{name}", true, s.actorReport)
 	s.handle("GET /v1/reports/incident/{id}", true, s.incidentReport)
+	// Anything else under /v1 gets an error a client can read, not the
+	// mux's plain text (a method the route does not take included).
+	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": &apiError{http.StatusNotFound, "not_found",
+			fmt.Sprintf("no endpoint %s %s (see /openapi.json)", r.Method, r.URL.Path), ""}})
+	})
 	return s
 }
 

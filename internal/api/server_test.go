@@ -194,6 +194,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"limit":-1}`, true, 400, "limit"},
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"min_score":2}`, true, 400, "min_score"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
+		{"GET", "/v1/nothing", "", true, 404, ""},
+		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
 		{"POST", "/v1/trace", `{"from":["x"],"min_value":-1}`, true, 400, "min_value"},
 	}
