@@ -375,6 +375,9 @@ result; read the severity.`,
 				}
 			}
 			for _, a := range args {
+				if strings.TrimSpace(a) == "" {
+					return usagef("an empty address to screen")
+				}
 				if err := label.Mistyped(strings.TrimSpace(a)); err != nil {
 					return usageError{err}
 				}

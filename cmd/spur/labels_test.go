@@ -64,6 +64,9 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if r := run(t, "screen", "--store", store, "194xmrZA53UBsZau2PnJLdmVVW9m5feeT"); r.code != exitUsage || !strings.Contains(r.stderr, "checksum") {
 		t.Fatalf("screen of a mistyped address: exit %d %s", r.code, r.stderr)
 	}
+	if r := run(t, "screen", "--store", store, " "); r.code != exitUsage {
+		t.Fatalf("screen of an empty address: exit %d %s", r.code, r.stderr)
+	}
 
 	// Actors are found by name, in any case.
 	if out := mustRun(t, "actor", "lazarus group", "--store", store); !strings.Contains(out, "8 labels on 8 addresses") {

@@ -59,6 +59,9 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	for i := range req.Items {
 		it := &req.Items[i]
 		field := fmt.Sprintf("items[%d]", i)
+		// As pasted: spaces around an address or txid are not part of it
+		// (and one of spaces alone is none).
+		it.Address, it.Tx = strings.TrimSpace(it.Address), strings.TrimSpace(it.Tx)
 		if (it.Address == "") == (it.Tx == "") {
 			return badRequest(field, "%s: give an address or a tx", field)
 		}
@@ -79,7 +82,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		if it.Address != "" {
 			// A Bitcoin or EVM address that fails its checksum would be
 			// screened as some other chain's, on its labels, and pass.
-			if err := label.Mistyped(strings.TrimSpace(it.Address)); err != nil {
+			if err := label.Mistyped(it.Address); err != nil {
 				return badRequest(field+".address", "%s.address: %v", field, err)
 			}
 		}

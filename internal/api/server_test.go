@@ -157,7 +157,7 @@ func TestAPI(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	f := newFixture(t, Config{Rate: 1, Burst: 30})
+	f := newFixture(t, Config{Rate: 1, Burst: 60})
 	cases := []struct {
 		method, path, body string
 		auth               bool
@@ -176,6 +176,7 @@ func TestAPIErrors(t *testing.T) {
 		{"GET", "/v1/reports/actor/Lazarus%20Group", "", true, 400, "year"},
 		{"POST", "/v1/screen", `{"items":[]}`, true, 400, "items"},
 		{"POST", "/v1/screen", `{"items":[{"address":"x","tx":"y"}]}`, true, 400, "items[0]"},
+		{"POST", "/v1/screen", `{"items":[{"address":"  "}]}`, true, 400, "items[0]"},
 		{"POST", "/v1/screen", `{"items":[{"address":"x","direction":"sideways"}]}`, true, 400, "items[0].direction"},
 		{"POST", "/v1/screen", `{"itemz":[]}`, true, 400, "itemz"},
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"address":"0x098b716b8aaf21512996dc57eb0615e2383e2f96","chain":"btc"}]}`, true, 400, "items[1].address"},
@@ -220,9 +221,9 @@ func TestAPIErrors(t *testing.T) {
 	if code, _ := f.do(t, "POST", "/v1/screen", big, true); code != 413 {
 		t.Errorf("5 MiB body: %d", code)
 	}
-	// The rate limit: the bucket of 30 empties.
+	// The rate limit: the bucket of 60 empties.
 	limited := false
-	for range 40 {
+	for range 80 {
 		if code, _ := f.do(t, "GET", "/v1/btc/blocks/0", "", true); code == 429 {
 			limited = true
 			break
