@@ -50,7 +50,7 @@ func newLabels() *cobra.Command {
 
 func newLabelsImport() *cobra.Command {
 	var dir, format, source string
-	var asJSON bool
+	var asJSON, allowEmpty bool
 	c := &cobra.Command{
 		Use:   "import --store DIR --format FORMAT PATH",
 		Short: "Import labels from a file (or, for the OFAC SDN CSV set, its directory)",
@@ -138,11 +138,26 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			if err != nil {
 				return err
 			}
+			// An import replaces its source whole: a file that came down
+			// empty (a failed download, say) would silently drop a
+			// sanctions list.
+			if len(labels) == 0 && len(entities) == 0 && !allowEmpty {
+				return fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
+			}
 			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			srcs, err := s.Sources()
+			if err != nil {
+				return err
+			}
+			for _, old := range srcs {
+				if old.Source == source && 2*len(labels) < old.Labels {
+					fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", source, thousands(int64(old.Labels)), thousands(int64(len(labels))))
+				}
+			}
 			abs, _ := filepath.Abs(path)
 			info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
 			if err := s.Replace(info, labels, entities); err != nil {
@@ -181,6 +196,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
 	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
+	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "import a file with no labels, emptying its source")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
 }

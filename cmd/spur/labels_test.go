@@ -60,6 +60,24 @@ func TestLabelsImportAndScreen(t *testing.T) {
 		!strings.Contains(r.stderr, `no label has category "sanction"; the labels have: sanctioned`) {
 		t.Fatalf("labels list of a category no label has: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// A file with no labels would empty its source: refused unless asked
+	// for; a source that shrinks by more than half is noted.
+	two := filepath.Join(t.TempDir(), "two.csv")
+	os.WriteFile(two, []byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,exchange,A,,t\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,btc,exchange,B,,t\n1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3,btc,exchange,C,,t\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "shrinks", two)
+	none := filepath.Join(t.TempDir(), "none.csv")
+	os.WriteFile(none, []byte("address,chain,category,label,actor,source\n"), 0o644)
+	if r := run(t, "labels", "import", "--store", store, "--format", "csv", "--source", "shrinks", none); r.code != exitBadInput || !strings.Contains(r.stderr, "--allow-empty") {
+		t.Fatalf("empty import: exit %d %s", r.code, r.stderr)
+	}
+	if out := mustRun(t, "labels", "list", "--store", store, "--source", "shrinks"); strings.Count(out, "exchange") != 3 {
+		t.Fatalf("a refused empty import changed the source:\n%s", out)
+	}
+	os.WriteFile(two, []byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,exchange,A,,t\n"), 0o644)
+	if r := run(t, "labels", "import", "--store", store, "--format", "csv", "--source", "shrinks", two); r.code != 0 || !strings.Contains(r.stderr, `source "shrinks" had 3 labels and now has 1`) {
+		t.Fatalf("shrinking import: exit %d %s", r.code, r.stderr)
+	}
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "shrinks", "--allow-empty", none)
 	// One character off is a typo to fix, not an unknown address to pass.
 	if r := run(t, "screen", "--store", store, "194xmrZA53UBsZau2PnJLdmVVW9m5feeT"); r.code != exitUsage || !strings.Contains(r.stderr, "checksum") {
 		t.Fatalf("screen of a mistyped address: exit %d %s", r.code, r.stderr)
