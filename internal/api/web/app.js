@@ -82,7 +82,7 @@ function draw() {
   for (const n of state.nodes.values()) {
     const c = COLORS[n.kind] || COLORS.address;
     const short = n.id.length > 16 ? n.id.slice(0, 8) + "…" + n.id.slice(-6) : n.id;
-    parts.push(`<g class="node" data-node="${esc(n.id)}" data-kind="${n.kind}"><circle cx="${n.x}" cy="${n.y}" r="${n.kind === "tx" ? 5 : 9}" fill="${c}"/>` +
+    parts.push(`<g class="node" data-node="${esc(n.id)}" data-kind="${esc(n.kind)}"><circle cx="${n.x}" cy="${n.y}" r="${n.kind === "tx" ? 5 : 9}" fill="${c}"/>` +
       `<text x="${n.x + 12}" y="${n.y + 4}">${esc(n.label || short)}</text></g>`);
   }
   svg.innerHTML = parts.join("");
