@@ -431,7 +431,7 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			section("14. The investigation page on the demo world")
 			// No API keys here: loopback only.
-			if host, _, err := net.SplitHostPort(serveAddr); err != nil || !net.ParseIP(host).IsLoopback() && host != "localhost" {
+			if !loopback(serveAddr) {
 				return usagef("--serve wants a loopback address such as 127.0.0.1:8080 (the demo serves without API keys)")
 			}
 			ln, err := net.Listen("tcp", serveAddr)

@@ -339,7 +339,8 @@ func TestTraceFlagsChecked(t *testing.T) {
 	}
 }
 
-// A count, rate or year that cannot be is a usage error, before any work.
+// A count, rate or year that cannot be, or an API without keys on a
+// non-loopback address, is a usage error, before any work.
 func TestNumericFlagsChecked(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
@@ -348,6 +349,7 @@ func TestNumericFlagsChecked(t *testing.T) {
 		{"labels", "list", "--store", dir, "--limit", "-1"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--rate", "-1"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--burst", "0"},
+		{"serve", "--store", dir, "--no-auth", "--listen", "0.0.0.0:0"},
 		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--commit-every", "-2"},
 		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--workers", "-3"},
 		{"names", "Kim", "--store", dir, "--birth-year", "-5"},

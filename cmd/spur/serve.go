@@ -54,6 +54,9 @@ none until the next.`,
 			if cfg.Rate <= 0 || cfg.Burst < 1 {
 				return usagef("--rate must be positive and --burst at least 1")
 			}
+			if cfg.NoAuth && !loopback(listen) {
+				return usagef("--no-auth serves without API keys: only on a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT), not %q", listen)
+			}
 			if rf.url != "" && interval <= 0 {
 				return usagef("--interval must be positive")
 			}
@@ -171,6 +174,19 @@ none until the next.`,
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")
 	return c
+}
+
+// loopback reports whether addr (host:port) listens on this machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func newKeys() *cobra.Command {
