@@ -1,15 +1,11 @@
 package evmstore
 
 import (
-	"crypto/sha256"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/spur-forensics/spur/internal/testdir"
 )
 
 // TestOpenReadOnly: a store opens read-only and answers as it does opened
@@ -35,21 +31,7 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	wantTx := s.TxView(n)
 	s.Close()
-	state := func() string {
-		var b strings.Builder
-		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, _ := os.ReadFile(path)
-			info, _ := d.Info()
-			rel, _ := filepath.Rel(dir, path)
-			fmt.Fprintf(&b, "%s %x %d\n", rel, sha256.Sum256(data), info.ModTime().UnixNano())
-			return nil
-		})
-		return b.String()
-	}
-	before := state()
+	before := testdir.State(t, dir)
 	r, err := OpenReadOnly(dir, "eth")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +59,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := state(); after != before {
+	if after := testdir.State(t, dir); after != before {
 		t.Fatalf("the read-only open changed the store:\n%s\nwant\n%s", after, before)
 	}
 

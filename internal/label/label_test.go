@@ -2,14 +2,14 @@ package label
 
 import (
 	"compress/bzip2"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spur-forensics/spur/internal/testdir"
 )
 
 // ofacDir decompresses the shipped SDN CSV set into a temporary directory.
@@ -303,17 +303,7 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "LOCK")) // a copy may come without it
-	state := func() string {
-		var b strings.Builder
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-			info, _ := e.Info()
-			fmt.Fprintf(&b, "%s %x %d\n", e.Name(), sha256.Sum256(data), info.ModTime().UnixNano())
-		}
-		return b.String()
-	}
-	before := state()
+	before := testdir.State(t, dir)
 	r, err := openReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +315,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := state(); after != before {
+	if after := testdir.State(t, dir); after != before {
 		t.Fatalf("the read-only open changed the labels:\n%s\nwant\n%s", after, before)
 	}
 }

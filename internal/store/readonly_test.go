@@ -1,12 +1,9 @@
 package store
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/testdir"
 )
 
 // uncover makes the hash table at path say it covers one row less, as a
@@ -35,33 +33,6 @@ func uncover(t *testing.T, path string) {
 	if _, err := f.WriteAt(h[:], 0); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// dirState is every file under dir with a hash of its bytes, its size and
-// its modification time.
-func dirState(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		st, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		fmt.Fprintf(&b, "%s %x %d %d\n", rel, sha256.Sum256(data), st.Size(), st.ModTime().UnixNano())
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // TestOpenReadOnly: a store closed cleanly opens read-only and answers as
@@ -131,7 +102,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "postings", "merge.tmp"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := dirState(t, dir)
+	before := testdir.State(t, dir)
 
 	r, err := OpenReadOnly(dir, Options{})
 	if err != nil {
@@ -157,7 +128,7 @@ func TestOpenReadOnly(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := dirState(t, dir); after != before {
+	if after := testdir.State(t, dir); after != before {
 		t.Fatalf("the read-only open changed the store:\nbefore\n%s\nafter\n%s", before, after)
 	}
 
@@ -195,14 +166,14 @@ func TestOpenReadOnly(t *testing.T) {
 		{damaged(func(d string) { uncover(t, filepath.Join(d, "tx.hidx")) }), "tx.hidx rows to insert again"},
 		{damaged(func(d string) { os.Remove(filepath.Join(d, "postings", filepath.Base(runs[0]))) }), "postings to make again"},
 	} {
-		before := dirState(t, c.dir)
+		before := testdir.State(t, c.dir)
 		if r, err := OpenReadOnly(c.dir, Options{}); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), c.want) {
 			if r != nil {
 				r.Close()
 			}
 			t.Fatalf("%s: read-only: %v", c.want, err)
 		}
-		if after := dirState(t, c.dir); after != before {
+		if after := testdir.State(t, c.dir); after != before {
 			t.Fatalf("%s: the refused open changed the store", c.want)
 		}
 		w, err := Open(c.dir, Options{})
