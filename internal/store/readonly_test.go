@@ -1,9 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,26 +9,19 @@ import (
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/hashidx"
 	"github.com/spur-forensics/spur/internal/testdir"
 )
 
 // uncover makes the hash table at path say it covers one row less, as a
-// crash before its sync leaves it (header: covered at bytes 24-31, then the
-// CRC-32C of the 32 bytes before it).
+// crash before its sync leaves it.
 func uncover(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	tab, err := hashidx.Open(path, 0)
+	if err == nil {
+		err = errors.Join(tab.Uncover(tab.Covered()-1), tab.Close())
+	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var h [36]byte
-	if _, err := f.ReadAt(h[:], 0); err != nil {
-		t.Fatal(err)
-	}
-	binary.LittleEndian.PutUint64(h[24:], binary.LittleEndian.Uint64(h[24:])-1)
-	binary.LittleEndian.PutUint32(h[32:], crc32.Checksum(h[:32], crc32.MakeTable(crc32.Castagnoli)))
-	if _, err := f.WriteAt(h[:], 0); err != nil {
 		t.Fatal(err)
 	}
 }
