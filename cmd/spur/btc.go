@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -497,21 +499,12 @@ func newBlock() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			var h int64
-			if args[0] == "tip" {
-				if h = s.Height(); h < 0 {
-					return fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
-				}
-			} else if len(args[0]) == 64 {
-				hash, err := btc.ParseHash(args[0])
-				if err != nil {
-					return usageError{err}
-				}
-				if h, err = s.BlockByHash(hash); err != nil {
-					return err
-				}
-			} else if h, err = strconv.ParseInt(args[0], 10, 64); err != nil {
-				return usagef("%q is neither a height, a 64-digit block hash nor \"tip\"", args[0])
+			h, err := query.BlockHeight(s, args[0])
+			if errors.Is(err, query.ErrBadRef) {
+				return usageError{err}
+			}
+			if err != nil {
+				return err
 			}
 			v, err := s.BlockView(h, offset, limit)
 			if err != nil {

@@ -376,22 +376,12 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	var h int64
-	if id == "tip" {
-		if h = s.btc(r).Height(); h < 0 {
-			return fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
-		}
-	} else if len(id) == 64 {
-		hash, err := btc.ParseHash(id)
-		if err != nil {
-			return badRequest("id", "%v", err)
-		}
-		if h, err = s.btc(r).BlockByHash(hash); err != nil {
-			return err
-		}
-	} else if h, err = strconv.ParseInt(id, 10, 64); err != nil {
-		return badRequest("id", "%q is neither a height, a block hash nor \"tip\"", id)
+	h, err := query.BlockHeight(s.btc(r), r.PathValue("id"))
+	if errors.Is(err, query.ErrBadRef) {
+		return badRequest("id", "%v", err)
+	}
+	if err != nil {
+		return err
 	}
 	v, err := s.btc(r).BlockView(h, offset, limit)
 	if err != nil {

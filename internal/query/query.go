@@ -355,6 +355,31 @@ func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, 
 	return v, nil
 }
 
+// BlockHeight resolves a block named as the commands and the API take it:
+// "tip", a 64-digit hash, or a height. One that does not parse is ErrBadRef;
+// one the store does not hold, store.ErrNotFound.
+func BlockHeight(s *store.Store, id string) (int64, error) {
+	switch {
+	case id == "tip":
+		h := s.Height()
+		if h < 0 {
+			return 0, fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
+		}
+		return h, nil
+	case len(id) == 64:
+		hash, err := btc.ParseHash(id)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrBadRef, err)
+		}
+		return s.BlockByHash(hash)
+	}
+	h, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0, badRef("%q is neither a height, a 64-digit block hash nor \"tip\"", id)
+	}
+	return h, nil
+}
+
 // ErrBadRef marks a reference or argument that does not parse.
 var ErrBadRef = errors.New("query: bad reference")
 
