@@ -69,8 +69,12 @@ func newLabelsImport() *cobra.Command {
                 with their regime (DPRK, Iran, ...). Default source: un.
   eu-csv        the EU consolidated financial sanctions list (CSV, ';'). Entries
                 keep their UN reference number. Default source: eu.
-  uk-csv        the UK OFSI consolidated list (ConList.csv). Default source: uk.
-  us-csl-csv    the US Consolidated Screening List (CSV). Default source: us-csl.
+  uk-csv        the UK OFSI consolidated list (ConList.csv); the digital currency
+                addresses in a group's other information become sanctioned
+                labels. Default source: uk.
+  us-csl-csv    the US Consolidated Screening List (CSV); the digital currency
+                addresses among an entry's ids become sanctioned labels with
+                its OFAC programmes and entity number. Default source: us-csl.
   tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
                 Default source: tagpack:FILE-NAME.
   csv           address,chain,category,label,actor,source with that header.
@@ -87,6 +91,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			var entities []label.Entity
 			var invalid []string
 			counts := map[string]int{}
+			var currencies map[string]int // a consolidated list's addresses per currency
 			var err error
 			switch format {
 			case "ofac-sdn-csv", "ofac-non-sdn-csv":
@@ -105,7 +110,8 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "us-csl-csv": label.ParseUSCSL}[format]
 				var res *label.ListResult
 				if res, err = parse(path); err == nil {
-					entities, counts = res.Entities, res.PerProgram
+					labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
+					currencies = res.PerCurrency
 				}
 				if source == "" {
 					source = strings.TrimSuffix(strings.TrimSuffix(format, "-csv"), "-csl") + map[bool]string{true: "-csl", false: ""}[format == "us-csl-csv"]
@@ -164,29 +170,24 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				return err
 			}
 			if asJSON {
-				return printJSON(os.Stdout, map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid})
+				out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
+				if currencies != nil {
+					out["currencies"] = currencies
+				}
+				return printJSON(os.Stdout, out)
 			}
-			fmt.Printf("imported %s labels and %s entities as source %q\n\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
-			t := newTable(os.Stdout)
+			fmt.Printf("imported %s labels and %s entities as source %q\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
 			switch format {
 			case "ofac-sdn-csv", "ofac-non-sdn-csv":
-				t.row("CURRENCY", "ADDRESSES")
+				printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
 			case "un-xml", "eu-csv", "uk-csv", "us-csl-csv":
-				t.row("PROGRAMME", "ENTRIES")
+				printCounts("PROGRAMME", "ENTRIES", counts, "")
+				if len(currencies) > 0 {
+					printCounts("CURRENCY", "ADDRESSES", currencies, "")
+				}
 			default:
-				t.row("CHAIN", "LABELS")
+				printCounts("CHAIN", "LABELS", counts, "")
 			}
-			keys := make([]string, 0, len(counts))
-			for k := range counts {
-				keys = append(keys, k)
-			}
-			sort.Slice(keys, func(i, j int) bool {
-				return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
-			})
-			for _, k := range keys {
-				t.row(k, counts[k])
-			}
-			t.flush()
 			for _, m := range invalid {
 				fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
 			}
@@ -579,4 +580,29 @@ entities; and the imported incidents attributed to NAME.`,
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// printCounts prints counts as a table under a blank line, largest first,
+// or none when it is empty (saying so when none is given).
+func printCounts(what, count string, counts map[string]int, none string) {
+	if len(counts) == 0 {
+		if none != "" {
+			fmt.Printf("\n%s\n", none)
+		}
+		return
+	}
+	fmt.Println()
+	t := newTable(os.Stdout)
+	t.row(what, count)
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		t.row(k, counts[k])
+	}
+	t.flush()
 }

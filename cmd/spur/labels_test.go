@@ -9,11 +9,13 @@ import (
 	"testing"
 )
 
-func ofacTestDir(t *testing.T) string {
+// sanctionsDir decompresses the shipped files names (each stored as
+// NAME.bz2) of testdata/sanctions/rel into a temporary directory.
+func sanctionsDir(t *testing.T, rel string, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
-		f, err := os.Open(filepath.Join("../../testdata/sanctions/ofac_sdn_2025-12", n+".csv.bz2"))
+	for _, n := range names {
+		f, err := os.Open(filepath.Join("../../testdata/sanctions", rel, n+".bz2"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -22,9 +24,46 @@ func ofacTestDir(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dir, n+".csv"), b, 0o644)
+		os.WriteFile(filepath.Join(dir, n), b, 0o644)
 	}
 	return dir
+}
+
+func ofacTestDir(t *testing.T) string {
+	return sanctionsDir(t, "ofac_sdn_2025-12", "sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")
+}
+
+// TestConsolidatedListImport imports the US consolidated list, whose
+// entries' ids give digital currency addresses, and screens one of them
+// (Lazarus Group's, which only this source holds in the store); and
+// OFAC's non-SDN list, which gives none and says so.
+func TestConsolidatedListImport(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	us := sanctionsDir(t, "us_csl", "consolidated-excerpt.csv")
+	out := mustRun(t, "labels", "import", "--store", store, "--format", "us-csl-csv", filepath.Join(us, "consolidated-excerpt.csv"))
+	if !strings.Contains(out, `imported 634 labels and 533 entities as source "us-csl"`) || !strings.Contains(out, "PROGRAMME") || !strings.Contains(out, "XBT       484") {
+		t.Fatalf("import summary:\n%s", out)
+	}
+	var res []struct {
+		Severity string `json:"severity"`
+		Labels   []struct {
+			Label, Source, Ref string
+			Programs           []string
+		} `json:"labels"`
+	}
+	out = mustRun(t, "screen", "--store", store, "--json", "0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+	if err := jsonUnmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Severity != "severe" || len(res[0].Labels) != 1 || res[0].Labels[0].Label != "LAZARUS GROUP" ||
+		res[0].Labels[0].Source != "us-csl" || res[0].Labels[0].Ref != "27307" || len(res[0].Labels[0].Programs) != 1 || res[0].Labels[0].Programs[0] != "DPRK3" {
+		t.Fatalf("screen: %s", out)
+	}
+	non := sanctionsDir(t, "ofac_non_sdn", "cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv")
+	out = mustRun(t, "labels", "import", "--store", store, "--format", "ofac-non-sdn-csv", non)
+	if !strings.Contains(out, `imported 0 labels and 442 entities as source "ofac-non-sdn"`) || !strings.Contains(out, "no digital currency addresses listed") || strings.Contains(out, "CURRENCY") {
+		t.Fatalf("non-SDN import:\n%s", out)
+	}
 }
 
 func TestLabelsImportAndScreen(t *testing.T) {

@@ -12,12 +12,13 @@ import (
 	"github.com/spur-forensics/spur/internal/testdir"
 )
 
-// ofacDir decompresses the shipped SDN CSV set into a temporary directory.
-func ofacDir(t testing.TB) string {
+// unpack decompresses the shipped files names (each stored as NAME.bz2)
+// of testdata/sanctions/rel into a temporary directory, which it returns.
+func unpack(t testing.TB, rel string, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, n := range []string{"sdn", "add", "alt", "sdn_comments"} {
-		f, err := os.Open(filepath.Join("../../testdata/sanctions/ofac_sdn_2025-12", n+".csv.bz2"))
+	for _, n := range names {
+		f, err := os.Open(filepath.Join("../../testdata/sanctions", rel, n+".bz2"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,11 +27,16 @@ func ofacDir(t testing.TB) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, n+".csv"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
+}
+
+// ofacDir decompresses the shipped SDN CSV set into a temporary directory.
+func ofacDir(t testing.TB) string {
+	return unpack(t, "ofac_sdn_2025-12", "sdn.csv", "add.csv", "alt.csv", "sdn_comments.csv")
 }
 
 // The counts below come from an independent read of the same files: a

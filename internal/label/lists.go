@@ -8,15 +8,55 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // ListResult is what a sanctions list import found: the listed parties,
-// counted by programme or regime.
+// counted by programme or regime, and the digital currency addresses the
+// list gives for them as sanctioned-address labels, counted by currency,
+// with those whose form does not fit their currency (as OFACResult).
 type ListResult struct {
-	Entities   []Entity
-	PerProgram map[string]int
+	Entities    []Entity
+	PerProgram  map[string]int
+	Labels      []Label
+	PerCurrency map[string]int
+	Invalid     []string
+}
+
+func newListResult() *ListResult {
+	return &ListResult{PerProgram: map[string]int{}, PerCurrency: map[string]int{}}
+}
+
+// listCurrencyAddress is a digital currency address as the consolidated
+// lists write one in free text: "Digital Currency Address - XBT, 1abc" in
+// the US list's ids, "Digital Currency Address: ETH 0xabc" in the UK
+// list's other information.
+var listCurrencyAddress = regexp.MustCompile(`Digital Currency Address\s*[-:]\s*([A-Za-z0-9]+)[\s,]+([^\s;,]+)`)
+
+// addAddresses labels the digital currency addresses text gives for entry
+// e, each once under each currency it is listed for (an address may be
+// listed for ETH and USDT alike); seen holds the pairs labelled already
+// (the UK list repeats an entry's information on every row of its names
+// and addresses).
+func (res *ListResult) addAddresses(e *Entity, text, ref string, programs []string, seen map[string]bool) {
+	for _, m := range listCurrencyAddress.FindAllStringSubmatch(text, -1) {
+		cur, raw := strings.ToUpper(m[1]), strings.TrimRight(m[2], ".")
+		if seen[cur+" "+raw] {
+			continue
+		}
+		seen[cur+" "+raw] = true
+		if !slices.Contains(e.Crypto, raw) {
+			e.Crypto = append(e.Crypto, raw)
+		}
+		l, fits := listedAddress(cur, raw, e.Name, ref, programs)
+		if !fits {
+			res.Invalid = append(res.Invalid, cur+" "+raw)
+		}
+		res.Labels = append(res.Labels, l)
+		res.PerCurrency[cur]++
+	}
 }
 
 func appendUnique(list []string, v string) []string {
@@ -115,7 +155,7 @@ func ParseEU(path string) (*ListResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &ListResult{PerProgram: map[string]int{}}
+	res := newListResult()
 	index := map[string]int{}
 	for i, r := range t.rows {
 		id := t.get(r, "Entity_LogicalId")
@@ -171,15 +211,18 @@ func nonEmpty(vals ...string) []string {
 var unRef = regexp.MustCompile(`\(UN Ref\):\s*([A-Za-z]+\.[0-9]+)`)
 
 // ParseUK reads the UK (OFSI) consolidated list CSV: a "Last Updated" line,
-// a header, then one row per name of each group (Group ID).
+// a header, then one row per name of each group (Group ID). The digital
+// currency addresses in a group's other information become
+// sanctioned-address labels under its Group ID and regime.
 func ParseUK(path string) (*ListResult, error) {
 	t, err := readCSVTable(path, ',', 1, "Name 6", "Name 1", "Group Type", "Group ID", "Regime", "Alias Type")
 	if err != nil {
 		return nil, err
 	}
-	res := &ListResult{PerProgram: map[string]int{}}
+	res := newListResult()
 	index := map[string]int{}
 	primary := map[int]bool{}
+	others := map[int][]string{} // each entry's other information, as its rows give it
 	for i, r := range t.rows {
 		id := t.get(r, "Group ID")
 		if id == "" {
@@ -220,6 +263,9 @@ func ParseUK(path string) (*ListResult, error) {
 			}
 		}
 		other := t.get(r, "Other Information")
+		if !slices.Contains(others[k], other) {
+			others[k] = append(others[k], other)
+		}
 		if m := unRef.FindStringSubmatch(other); m != nil {
 			e.UNRef = m[1]
 		}
@@ -237,9 +283,15 @@ func ParseUK(path string) (*ListResult, error) {
 			e.IDs = appendUnique(e.IDs, t.get(r, c))
 		}
 	}
-	for _, e := range res.Entities {
+	for k := range res.Entities {
+		e := &res.Entities[k]
 		for _, p := range e.Programs {
 			res.PerProgram[p]++
+		}
+		// Labelled once the entry's primary name is known.
+		seen := map[string]bool{}
+		for _, o := range others[k] {
+			res.addAddresses(e, o, e.ID, e.Programs, seen)
 		}
 	}
 	return res, nil
@@ -247,13 +299,16 @@ func ParseUK(path string) (*ListResult, error) {
 
 // ParseUSCSL reads the US Consolidated Screening List CSV (one row per
 // entry, alternate names separated by semicolons), from Treasury, Commerce
-// and State lists alike; the source list is the programme.
+// and State lists alike; the source list is the programme. The digital
+// currency addresses among an entry's ids become sanctioned-address labels
+// with its OFAC programmes and entity number (the list's own id for an
+// entry OFAC does not list).
 func ParseUSCSL(path string) (*ListResult, error) {
 	t, err := readCSVTable(path, ',', 0, "_id", "source", "type", "name", "alt_names")
 	if err != nil {
 		return nil, err
 	}
-	res := &ListResult{PerProgram: map[string]int{}}
+	res := newListResult()
 	for i, r := range t.rows {
 		e := Entity{ID: t.get(r, "_id"), Name: t.get(r, "name"), Type: strings.ToLower(t.get(r, "type")), Remarks: t.get(r, "remarks")}
 		if e.ID == "" || e.Name == "" {
@@ -281,11 +336,21 @@ func ParseUSCSL(path string) (*ListResult, error) {
 				e.Countries = appendUnique(e.Countries, strings.TrimSpace(v))
 			}
 		}
-		for _, v := range strings.Split(t.get(r, "ids"), ";") {
-			if _, num, ok := strings.Cut(v, ","); ok {
+		ids := t.get(r, "ids")
+		for _, v := range strings.Split(ids, ";") {
+			if kind, num, ok := strings.Cut(v, ","); ok && !strings.Contains(kind, "Digital Currency Address") {
 				e.IDs = appendUnique(e.IDs, strings.TrimSpace(num))
 			}
 		}
+		ref := e.OFACRef
+		if ref == "" {
+			ref = e.ID
+		}
+		var programs []string
+		for _, p := range strings.Split(t.get(r, "programs"), ";") {
+			programs = appendUnique(programs, strings.TrimSpace(p))
+		}
+		res.addAddresses(&e, ids, ref, programs, map[string]bool{})
 		if m := unRef.FindStringSubmatch(e.Remarks); m != nil {
 			e.UNRef = m[1]
 		}

@@ -178,25 +178,35 @@ func parseOFAC(dir, primName, commentsName, altName, addName string) (*OFACResul
 			if raw == "" {
 				continue
 			}
-			chain := chainOfCurrency(cur, raw)
-			l := Label{Address: raw, Chain: chain, Category: Sanctioned, Label: e.Name, Currency: cur, Ref: id, Programs: programs, Confidence: 1}
-			display, key, err := Normalize(chain, raw)
-			if err != nil {
-				// Listed under a currency its form does not fit (the list
-				// has a Tron address marked XBT): keep it, filed by its form.
+			l, fits := listedAddress(cur, raw, e.Name, id, programs)
+			if !fits {
 				res.Invalid = append(res.Invalid, cur+" "+raw)
-				if g := GuessChain(raw); g != "" {
-					l.Chain = g
-				}
-				display, key, err = Normalize(l.Chain, raw)
-				if err != nil {
-					display, key = raw, raw
-				}
 			}
-			l.Address, l.key = display, key
 			res.Labels = append(res.Labels, l)
 			res.PerCurrency[cur]++
 		}
 	}
 	return res, nil
+}
+
+// listedAddress makes the sanctioned-address label of raw, an address a
+// list gives under currency cur (an OFAC code: XBT, ETH, USDT, ...) for the
+// party it names, with the list's reference and programmes. fits is false when its form does
+// not fit cur (the SDN list has a Tron address marked XBT, the
+// consolidated lists cut some addresses short): it is kept, filed under
+// the chain its form suggests, or as written.
+func listedAddress(cur, raw, name, ref string, programs []string) (l Label, fits bool) {
+	chain := chainOfCurrency(cur, raw)
+	l = Label{Address: raw, Chain: chain, Category: Sanctioned, Label: name, Currency: cur, Ref: ref, Programs: programs, Confidence: 1}
+	display, key, err := Normalize(chain, raw)
+	if fits = err == nil; !fits {
+		if g := GuessChain(raw); g != "" {
+			l.Chain = g
+		}
+		if display, key, err = Normalize(l.Chain, raw); err != nil {
+			display, key = raw, raw
+		}
+	}
+	l.Address, l.key = display, key
+	return l, fits
 }

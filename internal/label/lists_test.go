@@ -1,0 +1,115 @@
+package label
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The counts below come from an independent read of the excerpt: a Python
+// csv reader splitting each record's ids at ";" and taking the parts
+// "Digital Currency Address - CUR, ADDRESS", each (CUR, ADDRESS) once per
+// record.
+var wantUSPerCurrency = map[string]int{
+	"ARB": 1, "BCH": 7, "BSC": 1, "BSV": 1, "BTG": 1, "DASH": 3, "ETC": 1, "ETH": 63, "LTC": 11,
+	"TRX": 6, "USDC": 2, "USDT": 40, "XBT": 484, "XMR": 8, "XRP": 1, "XVG": 1, "ZEC": 3,
+}
+
+// TestUSConsolidatedAddresses reads the digital currency addresses of the
+// US Consolidated Screening List. The list takes its SDN entries from the
+// SDN list, so every address it gives must be one the SDN list's own
+// parser finds, with the same currency, entity number, chain and name, and
+// programmes the SDN list gives too (it is months younger: Garantex has
+// gained one since); and none
+// may be taken for an identity document's number.
+func TestUSConsolidatedAddresses(t *testing.T) {
+	dir := unpack(t, "us_csl", "consolidated-excerpt.csv")
+	us, err := ParseUSCSL(filepath.Join(dir, "consolidated-excerpt.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(us.Entities) != 533 {
+		t.Errorf("%d entries, want 533", len(us.Entities))
+	}
+	if !maps.Equal(us.PerCurrency, wantUSPerCurrency) {
+		t.Errorf("per currency %v, want %v", us.PerCurrency, wantUSPerCurrency)
+	}
+	// The Tron address the SDN list files under XBT, as there.
+	if want := []string{"XBT TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq"}; !slices.Equal(us.Invalid, want) {
+		t.Errorf("mismatched %v, want %v", us.Invalid, want)
+	}
+	sdn, err := ParseOFACSDN(ofacDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ ref, cur, addr, chain string }
+	inSDN := map[key]Label{}
+	for _, l := range sdn.Labels {
+		inSDN[key{l.Ref, l.Currency, l.Address, l.Chain}] = l
+	}
+	for _, l := range us.Labels {
+		s, ok := inSDN[key{l.Ref, l.Currency, l.Address, l.Chain}]
+		if !ok {
+			t.Errorf("%s %s (%s, entity %s) is not the SDN list's", l.Currency, l.Address, l.Chain, l.Ref)
+			continue
+		}
+		if l.Category != Sanctioned || l.Label != s.Label || l.key != s.key || len(l.Programs) == 0 {
+			t.Errorf("%s: %+v, the SDN list's %+v", l.Address, l, s)
+		}
+		for _, p := range l.Programs {
+			if !slices.Contains(s.Programs, p) {
+				t.Errorf("%s: programme %s, the SDN list's %v", l.Address, p, s.Programs)
+			}
+		}
+	}
+	withAddresses := 0
+	for _, e := range us.Entities {
+		if len(e.Crypto) > 0 {
+			withAddresses++
+		}
+		for _, id := range e.IDs {
+			if slices.Contains(e.Crypto, id) {
+				t.Errorf("%s: address %s among its identity numbers", e.Name, id)
+			}
+		}
+	}
+	if withAddresses != 65 {
+		t.Errorf("%d entries with addresses, want 65", withAddresses)
+	}
+}
+
+// TestUKConsolidatedAddresses reads the UK list's one entry with digital
+// currency addresses (Garantex, in its other information, repeated on the
+// rows of each of its addresses), each labelled once; and OFAC's
+// non-SDN list, in the SDN set's layout, which gives none.
+func TestUKConsolidatedAddresses(t *testing.T) {
+	dir := unpack(t, "uk_csl", "ConList.csv")
+	uk, err := ParseUK(filepath.Join(dir, "ConList.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"XBT":  "btc 3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1",
+		"ETH":  "eth 0x7FF9cFad3877F21d41Da833E2F775dB0569eE3D9",
+		"USDT": "usdt 3E6ZCKRrsdPc35chA9Eftp1h3DLW18NFNV",
+	}
+	got := map[string]string{}
+	for _, l := range uk.Labels {
+		got[l.Currency] = l.Chain + " " + l.Address
+		if l.Label != "GARANTEX EUROPE OU" || l.Ref != "15329" || !slices.Equal(l.Programs, []string{"Russia"}) || l.Category != Sanctioned {
+			t.Errorf("%+v", l)
+		}
+	}
+	if len(uk.Labels) != 3 || !maps.Equal(got, want) {
+		t.Errorf("labels %v, want %v", got, want)
+	}
+
+	non, err := ParseOFACNonSDN(unpack(t, "ofac_non_sdn", "cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(non.Entities) != 442 || len(non.Labels) != 0 {
+		t.Errorf("non-SDN: %d entries, %d labels; want 442, 0", len(non.Entities), len(non.Labels))
+	}
+}
