@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
@@ -21,7 +22,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv"}
+var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv", "etherscan-json", "forta-csv"}
 
 // openLabels opens the store's labels for a command that only reads them,
 // beside other readers (label.OpenToRead).
@@ -49,7 +50,7 @@ func newLabels() *cobra.Command {
 }
 
 func newLabelsImport() *cobra.Command {
-	var dir, format, source string
+	var dir, format, source, chain string
 	var asJSON, allowEmpty bool
 	c := &cobra.Command{
 		Use:   "import --store DIR --format FORMAT PATH",
@@ -79,6 +80,20 @@ func newLabelsImport() *cobra.Command {
                 Default source: tagpack:FILE-NAME.
   csv           address,chain,category,label,actor,source with that header.
                 Default source: csv:FILE-NAME.
+  etherscan-json  explorer labels as the etherscan-labels project scrapes them:
+                a combined file ({"0x..": {"name": .., "labels": [..]}}) or one
+                label's file ({"0x..": "name"}, the label being the file name).
+                Default source: etherscan:CHAIN:FILE-NAME.
+  forta-csv     a CSV file of Forta's labelled datasets (malicious labels,
+                phishing scams, malicious contracts and their creators).
+                Default source: forta:CHAIN:FILE-NAME.
+
+Categories are taken as spur names them: GraphSense's "mixing_service" is
+mixer, "sanction" sanctioned, "service_hack" stolen-funds; Etherscan's
+"ofac-sanctions-lists" sanctioned, "exploit" and "heist" stolen-funds,
+"phish-hack" scam, "tornado-cash" mixer. A TagPack tag's abuse, where it has
+one, is its category. The chain of explorer and Forta labels is --chain, or
+the directory they are in (data/bscscan/..., labels/10/...), or eth.
 
 Importing a source again replaces it whole and atomically; other sources stay.
 A malformed file is refused with its file and line, and changes nothing.`,
@@ -92,7 +107,11 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			var invalid []string
 			counts := map[string]int{}
 			var currencies map[string]int // a consolidated list's addresses per currency
+			var skipped []string          // explorer entries whose key is not an address
 			var err error
+			if chain != "" && format != "etherscan-json" && format != "forta-csv" {
+				return usagef("--chain is for --format etherscan-json and forta-csv")
+			}
 			switch format {
 			case "ofac-sdn-csv", "ofac-non-sdn-csv":
 				var res *label.OFACResult
@@ -123,6 +142,26 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				}
 				if source == "" {
 					source = "un"
+				}
+			case "etherscan-json", "forta-csv":
+				if chain == "" {
+					if chain = label.ChainOfPath(path); chain == "" {
+						chain = label.ChainETH
+					}
+				}
+				parse := label.ParseEtherscan
+				if format == "forta-csv" {
+					parse = label.ParseForta
+				}
+				var res *label.ExplorerResult
+				if res, err = parse(path, chain); err == nil {
+					labels, skipped = res.Labels, res.Skipped
+				}
+				if source == "" {
+					source = strings.TrimSuffix(strings.TrimSuffix(format, "-json"), "-csv") + ":" + chain + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+				}
+				for _, l := range labels {
+					counts[l.Category]++
 				}
 			case "tagpack", "csv":
 				if format == "tagpack" {
@@ -171,6 +210,9 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			}
 			if asJSON {
 				out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
+				if skipped != nil {
+					out["skipped"] = skipped
+				}
 				if currencies != nil {
 					out["currencies"] = currencies
 				}
@@ -185,8 +227,13 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				if len(currencies) > 0 {
 					printCounts("CURRENCY", "ADDRESSES", currencies, "")
 				}
+			case "etherscan-json", "forta-csv":
+				printCounts("CATEGORY", "LABELS", counts, "")
 			default:
 				printCounts("CHAIN", "LABELS", counts, "")
+			}
+			if len(skipped) > 0 {
+				fmt.Fprintf(os.Stderr, "note: skipped %d entries whose key is not an address: %s\n", len(skipped), quoteList(skipped, 5))
 			}
 			for _, m := range invalid {
 				fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
@@ -198,6 +245,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
 	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
 	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "import a file with no labels, emptying its source")
+	c.Flags().StringVar(&chain, "chain", "", "chain of etherscan-json and forta-csv labels (default: from the file's directories, else eth)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
 }
@@ -353,21 +401,37 @@ type screenResult struct {
 	Rule     string        `json:"rule"`
 }
 
+// severityRank orders the severities the rules give.
+var severityRank = map[string]int{"low": 0, "medium": 1, "high": 2, "severe": 3}
+
 func newScreen() *cobra.Command {
-	var dir string
+	var dir, rulesFile string
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "screen --store DIR ADDRESS...",
 		Short: "Screen addresses of any chain against the imported labels",
-		Long: `For each address: its labels from every source, and a severity: severe when
-the address is sanctioned, low otherwise. Exposure (the labelled addresses
-an address received from, directly or a few hops back) and the rules that
-grade it are screened by the HTTP API: spur serve, POST /v1/screen
-(docs/api.md). An address never seen on any chain is screened all the same.
-EVM addresses match in any case and print EIP-55. Exit code 0 whatever the
-result; read the severity.`,
+		Long: `For each address: its labels from every source (and, for a Bitcoin address
+of a clustered store, its entity's), and the severity the label rules of
+the screening rules give them (the built-in ones of docs/api.md, or
+--rules FILE): severe for a sanctioned address, high for stolen funds,
+ransomware or a darknet market, medium for a mixer or a scam, low
+otherwise. Exposure (the labelled addresses an address received from,
+directly or a few hops back) and the rules that grade it are screened by
+the HTTP API: spur serve, POST /v1/screen. An address never seen on any
+chain is screened all the same. EVM addresses match in any case and print
+EIP-55. Exit code 0 whatever the result; read the severity.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			rules := api.DefaultRules()
+			if rulesFile != "" {
+				b, err := os.ReadFile(rulesFile)
+				if err != nil {
+					return err
+				}
+				if rules, err = api.ParseRules(rulesFile, b); err != nil {
+					return err
+				}
+			}
 			s, err := openLabels(dir)
 			if err != nil {
 				return err
@@ -410,27 +474,24 @@ result; read the severity.`,
 				if err != nil {
 					return err
 				}
-				r := screenResult{Address: display, Chain: chain, Labels: ls, Severity: "low", Rule: "no label of a risky category"}
+				r := screenResult{Address: display, Chain: chain, Labels: ls}
 				if r.Labels == nil {
 					r.Labels = []label.Label{}
 				}
-				for _, l := range ls {
-					if chain == "" {
-						r.Chain = l.Chain
-					}
-					if l.Category == label.Sanctioned && r.Severity != "severe" {
-						r.Severity, r.Rule = "severe", "sanctioned: "+l.Label+query.Provenance(l)
-					}
+				if chain == "" && len(ls) > 0 {
+					r.Chain = ls[0].Chain
 				}
+				r.Severity, r.Rule = rules.Severity(ls, nil, nil, nil)
 				if chain == label.ChainBTC && clusters != nil {
-					if ent, err := query.AddressEntity(chainStore, clusters, s, a); err != nil {
+					ent, err := query.AddressEntity(chainStore, clusters, s, a)
+					if err != nil {
 						return err
-					} else if ent != nil {
-						r.Entity = ent
-						for _, l := range ent.Labels {
-							if l.Category == label.Sanctioned && r.Severity != "severe" {
-								r.Severity, r.Rule = "severe", fmt.Sprintf("entity %d holds sanctioned %s: %s%s", ent.ID, l.Via, l.Label.Label, query.Provenance(l.Label))
-							}
+					}
+					r.Entity = ent
+					// The entity's labels grade it when they weigh more.
+					if ent != nil {
+						if sev, rule := rules.Severity(nil, ent, nil, nil); severityRank[sev] > severityRank[r.Severity] {
+							r.Severity, r.Rule = sev, fmt.Sprintf("entity %d: %s", ent.ID, rule)
 						}
 					}
 				}
@@ -442,9 +503,11 @@ result; read the severity.`,
 			t := newTable(os.Stdout)
 			t.row("ADDRESS", "CHAIN", "SEVERITY", "WHY", "LABELS")
 			for _, r := range results {
-				var names []string
+				var names []string // once each: sources repeat one another
 				for _, l := range r.Labels {
-					names = append(names, l.Category+": "+l.Label)
+					if n := l.Category + ": " + l.Label; !slices.Contains(names, n) {
+						names = append(names, n)
+					}
 				}
 				t.row(r.Address, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")))
 			}
@@ -453,6 +516,7 @@ result; read the severity.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
 }
@@ -605,4 +669,17 @@ func printCounts(what, count string, counts map[string]int, none string) {
 		t.row(k, counts[k])
 	}
 	t.flush()
+}
+
+// quoteList quotes the first n of list, with how many more there are.
+func quoteList(list []string, n int) string {
+	var q []string
+	for i, s := range list {
+		if i == n {
+			q = append(q, fmt.Sprintf("and %d more", len(list)-n))
+			break
+		}
+		q = append(q, strconv.Quote(s))
+	}
+	return strings.Join(q, ", ")
 }

@@ -193,3 +193,37 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestExplorerLabelsImport imports explorer and Forta labels from the
+// shipped real files, their chains taken from the directories they are in,
+// and screens them: the label rules grade a heist address high and a
+// phishing address medium, as the API's rules do.
+func TestExplorerLabelsImport(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	heist := "../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json"
+	out := mustRun(t, "labels", "import", "--store", store, "--format", "etherscan-json", heist)
+	if !strings.Contains(out, `imported 57 labels and 0 entities as source "etherscan:bsc:heist"`) || !strings.Contains(out, "stolen-funds  57") {
+		t.Fatalf("heist import:\n%s", out)
+	}
+	r := run(t, "labels", "import", "--store", store, "--format", "etherscan-json", "../../testdata/labels/etherscan-labels/data/optimism/combined/combinedAccountLabels.json")
+	if r.code != 0 || !strings.Contains(r.stdout, `as source "etherscan:optimism:combinedAccountLabels"`) || !strings.Contains(r.stderr, `skipped 2 entries whose key is not an address: "", "genesis"`) {
+		t.Fatalf("optimism import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	forta := "../../testdata/labels/forta-labelled-datasets/labels/1/etherscan_malicious_labels.csv"
+	if out := mustRun(t, "labels", "import", "--store", store, "--format", "forta-csv", "--chain", "eth", forta); !strings.Contains(out, `as source "forta:eth:etherscan_malicious_labels"`) {
+		t.Fatalf("forta import:\n%s", out)
+	}
+	var res []struct{ Severity, Rule, Chain string }
+	out = mustRun(t, "screen", "--store", store, "--json", "0xf3a465c9fa6663ff50794c698f600faa4b05c777", "0x80d7bb18521acbef32d7906502ebe94928690e93", "0x1111111111111111111111111111111111111111")
+	if err := jsonUnmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Severity != "high" || !strings.HasPrefix(res[0].Rule, "stolen-funds: Ankr Exploiter (etherscan:bsc:heist") ||
+		res[1].Severity != "medium" || !strings.HasPrefix(res[1].Rule, "scam: Fake_Phishing1772") || res[2].Severity != "low" {
+		t.Fatalf("screen: %s", out)
+	}
+	// --chain is for these formats only.
+	if r := run(t, "labels", "import", "--store", store, "--format", "csv", "--chain", "eth", heist); r.code != exitUsage {
+		t.Fatalf("--chain with csv: exit %d\n%s", r.code, r.stderr)
+	}
+}

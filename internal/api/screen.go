@@ -295,7 +295,7 @@ func bestCategory(best string, ls []label.Label) string {
 	return best
 }
 
-var categoryRank = map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Mixer: 2, label.Scam: 2}
+var categoryRank = map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Ransomware: 3, label.Darknet: 3, label.Mixer: 2, label.Scam: 2}
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.

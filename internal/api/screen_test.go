@@ -25,6 +25,10 @@ func TestSeverityRules(t *testing.T) {
 		{[]label.Label{{Category: label.Mixer}}, nil, nil, "medium"},
 		{nil, []Exposure{{Category: label.Mixer, Share: 0.05}}, nil, "low"},
 		{[]label.Label{{Category: label.Exchange}}, nil, nil, "low"},
+		{[]label.Label{{Category: label.Ransomware}}, nil, nil, "high"},
+		{nil, []Exposure{{Category: label.Darknet, Share: 0.15}}, nil, "high"},
+		{nil, []Exposure{{Category: label.Darknet, Share: 0.05}}, nil, "low"},
+		{nil, nil, []Exposure{{Category: label.Ransomware, Share: 0.01}}, "medium"},
 	}
 	for i, c := range cases {
 		if got, rule := DefaultRules().Severity(c.own, nil, c.direct, c.indirect); got != c.want {

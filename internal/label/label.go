@@ -30,6 +30,8 @@ const (
 	Bridge      = "bridge"
 	StolenFunds = "stolen-funds"
 	Scam        = "scam"
+	Ransomware  = "ransomware"
+	Darknet     = "darknet-market"
 )
 
 // Label is one statement about one address.

@@ -17,6 +17,7 @@ import (
 type tagPackFields struct {
 	Label      string `yaml:"label"`
 	Category   string `yaml:"category"`
+	Abuse      string `yaml:"abuse"`
 	Actor      string `yaml:"actor"`
 	Source     string `yaml:"source"`
 	Currency   string `yaml:"currency"`
@@ -25,9 +26,12 @@ type tagPackFields struct {
 }
 
 // ParseTagPack reads a GraphSense TagPack (YAML): header fields (label,
-// category, actor, source, currency or network, confidence) apply to every
-// tag that does not set its own. A tag without an address, label or
-// category is refused with its line.
+// category, abuse, actor, source, currency or network, confidence) apply to
+// every tag that does not set its own. A tag's category is its abuse, where
+// it has one (GraphSense puts the risk there: category "user", abuse
+// "sanction"), else its category, either named as spur names it (Category).
+// A tag without an address, a label, or a category or abuse is refused with
+// its line.
 func ParseTagPack(path string) ([]Label, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -75,7 +79,7 @@ func ParseTagPack(path string) ([]Label, error) {
 		l := Label{
 			Address:  strings.TrimSpace(a.Address),
 			Label:    pick(t.Label, header.Label),
-			Category: pick(t.Category, header.Category),
+			Category: Category(pick(pick(t.Abuse, header.Abuse), pick(t.Category, header.Category))),
 			Actor:    pick(t.Actor, header.Actor),
 			URL:      pick(t.Source, header.Source),
 		}
@@ -86,7 +90,7 @@ func ParseTagPack(path string) ([]Label, error) {
 		}
 		l.Confidence = confidence(conf)
 		if l.Address == "" || l.Label == "" || l.Category == "" {
-			return nil, fmt.Errorf("%w: %s: line %d: a tag needs an address, a label and a category", ErrMalformed, path, n.Line)
+			return nil, fmt.Errorf("%w: %s: line %d: a tag needs an address, a label, and a category or abuse", ErrMalformed, path, n.Line)
 		}
 		l.Chain = chainOfCurrency(strings.ToUpper(cur), l.Address)
 		if cur == "" {
@@ -163,7 +167,7 @@ func ParseCSV(path string) ([]Label, error) {
 		}
 		line, _ := r.FieldPos(0)
 		l := Label{Address: strings.TrimSpace(rec[0]), Chain: strings.ToLower(strings.TrimSpace(rec[1])),
-			Category: strings.TrimSpace(rec[2]), Label: strings.TrimSpace(rec[3]), Actor: strings.TrimSpace(rec[4]), URL: strings.TrimSpace(rec[5])}
+			Category: Category(rec[2]), Label: strings.TrimSpace(rec[3]), Actor: strings.TrimSpace(rec[4]), URL: strings.TrimSpace(rec[5])}
 		if l.Address == "" || l.Category == "" {
 			return nil, fmt.Errorf("%w: %s: line %d: address and category are required", ErrMalformed, path, line)
 		}
