@@ -225,7 +225,7 @@ func (e *Era1) block(hdrRLP, bodyRLP, rcptRLP []byte, off int64) (*Block, error)
 	if len(rs) != len(body.Transactions) {
 		return nil, e.errorf(off, "block %d: %d receipts for %d transactions", h.Number, len(rs), len(body.Transactions))
 	}
-	b := &Block{Number: h.Number.Uint64(), Hash: h.Hash(), Parent: h.ParentHash, Time: h.Time, Miner: h.Coinbase}
+	b := &Block{Number: h.Number.Uint64(), Hash: h.Hash(), Parent: h.ParentHash, Time: h.Time, Miner: h.Coinbase, Where: fmt.Sprintf("%s offset %d", e.path, off)}
 	if h.BaseFee != nil {
 		v, _ := uint256.FromBig(h.BaseFee)
 		b.BaseFee = v

@@ -160,7 +160,7 @@ func (e *ETL) Next() (*Block, error) {
 		}
 		return nil, io.EOF
 	}
-	b := &Block{}
+	b := &Block{Where: fmt.Sprintf("%s line %d", r.files[r.fi], r.line)}
 	b.Number = r.u64("number")
 	b.Hash = r.hash("hash")
 	b.Parent = r.hash("parent_hash")

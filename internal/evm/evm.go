@@ -25,6 +25,9 @@ type Block struct {
 	Logs        []Log   // every log of the block, in log index order
 	Traces      []Trace // nil when the source has no internal calls
 	Withdrawals []Withdrawal
+	// Where names where the block was read, for errors about it: a file
+	// and its offset or line; empty for a node's block.
+	Where string
 }
 
 // Tx is a transaction with its receipt's outcome.

@@ -124,6 +124,9 @@ func EVMStream(ctx context.Context, s *evmstore.Store, next func() (*evm.Block, 
 				return err
 			}
 			if err := a.add(b); err != nil {
+				if b.Where != "" {
+					return fmt.Errorf("%s: %w", b.Where, err)
+				}
 				return err
 			}
 		}
