@@ -93,8 +93,9 @@ child process (decode, hash, store, index, spend linkage), whose peak RSS and
 bytes on disk per input and output it reports, at half and at full length.
 The timings in this process collect garbage every 256 MiB, so that the
 baselines reuse memory rather than take more while the blocks are held.`,
-		Args: cobra.NoArgs,
+		Args: pathsAfter("blocks"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			blocks = append(blocks, args...)
 			net, err := btc.LookupNetwork(network)
 			if err != nil {
 				return usageError{err}

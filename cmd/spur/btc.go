@@ -88,8 +88,9 @@ Rerunning continues where the last run stopped; a killed run loses nothing
 committed (commits happen every 64 MiB of column data and every 30 s).`,
 		Example: `  spur ingest btc --store ./store --blocks ~/.bitcoin/blocks
   spur ingest btc --store ./store --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie`,
-		Args: cobra.NoArgs,
+		Args: pathsAfter("blocks"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			blocks = append(blocks, args...)
 			if (len(blocks) == 0) == (rf.url == "") {
 				return usagef("give exactly one of --blocks or --rpc")
 			}

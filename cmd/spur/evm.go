@@ -131,8 +131,9 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 		Example: `  spur ingest evm --store ./store --chain eth --etl ./export
   spur ingest evm --store ./store --chain sepolia --era1 ./era1/
   spur ingest evm --store ./store --chain dev --rpc http://127.0.0.1:8545`,
-		Args: cobra.NoArgs,
+		Args: pathsAfter("era1"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			era1 = append(era1, args...)
 			given := 0
 			for _, g := range []bool{etl != "", len(era1) > 0, rf.url != ""} {
 				if g {

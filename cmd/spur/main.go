@@ -98,6 +98,18 @@ then a synthetic world with thefts in it, and shows what the store answers.`,
 	return root
 }
 
+// pathsAfter lets a command take, after its repeatable path flag, more
+// paths as arguments, as a shell glob gives them (--blocks blk*.dat): only
+// once the flag is given, and the command appends them to its value.
+func pathsAfter(flag string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > 0 && !c.Flags().Changed(flag) {
+			return fmt.Errorf("unexpected argument %q (paths follow --%s)", args[0], flag)
+		}
+		return nil
+	}
+}
+
 // argsAreUsage makes a wrong number of arguments, to c and every command
 // under it, a usage error (exit 2), as a bad flag is; and so an unknown
 // command (cobra would show a group's help and exit 0, or fail with 1).

@@ -263,7 +263,7 @@ func (c *Column) WriteAppends() error {
 		return nil
 	}
 	if err := WriteAt(c.f, c.inflight, c.flushed); err != nil {
-		return fmt.Errorf("store: write %s: %w", c.name, err)
+		return fmt.Errorf("store: %w", err) // names the operation and the file
 	}
 	if !c.lazy {
 		if err := c.Sync(); err != nil {

@@ -578,13 +578,34 @@ func (s *Store) writeColumns(syncSpent bool) error {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := firstOf(errs, "columns"); err != nil {
 		return err
 	}
 	if err := s.outSpent.WriteUpdates(); err != nil || !syncSpent {
 		return err
 	}
 	return s.outSpent.Sync()
+}
+
+// firstOf returns the first error of errs, saying how many of the others
+// failed too: a full disk fails every column's write alike, and one line
+// says it.
+func firstOf(errs []error, what string) error {
+	var first error
+	more := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case first == nil:
+			first = err
+		default:
+			more++
+		}
+	}
+	if more > 0 {
+		return fmt.Errorf("%w (and %d more %s)", first, more, what)
+	}
+	return first
 }
 
 // wait finishes the commit in flight, if any, after draining the address
