@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -34,6 +35,9 @@ const (
 	exitNotFound = 3 // the thing looked up is not in the store
 	exitBadInput = 4 // corrupt or malformed input data, or blocks that do not connect
 	exitStore    = 5 // the store is locked, of another version, or damaged
+	// exitInterrupted is the shell's code for a command stopped by SIGINT
+	// (128+2); SIGTERM ends a run the same way.
+	exitInterrupted = 130
 )
 
 type usageError struct{ error }
@@ -66,6 +70,12 @@ func main() {
 	defer stop()
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Stopped by Ctrl-C or SIGTERM: what was committed stays, and
+		// the message says where the store stands.
+		fmt.Fprintln(os.Stderr, "spur:", strings.Replace(err.Error(), context.Canceled.Error(), "interrupted", 1))
+		os.Exit(exitInterrupted)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spur:", err)
 		var ue usageError
