@@ -44,7 +44,7 @@ func openLabelsHeld(dir string) (*label.Store, error) {
 }
 
 func newLabels() *cobra.Command {
-	c := &cobra.Command{Use: "labels", Short: "Import and list address labels: sanctions lists, TagPacks, CSV"}
+	c := &cobra.Command{Use: "labels", Short: "Import and list address labels: sanctions lists, TagPacks, explorer and Forta labels, CSV"}
 	c.AddCommand(newLabelsImport(), newLabelsList(), newLabelsSources())
 	return c
 }
@@ -262,6 +262,9 @@ func newLabelsList() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 {
 				return usagef("--limit must not be negative (0: all)")
+			}
+			if f.Category != "" {
+				f.Category = label.Category(f.Category) // "sanction", "mixing_service" as imports store them
 			}
 			s, err := openLabels(dir)
 			if err != nil {

@@ -95,8 +95,12 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if out := mustRun(t, "labels", "list", "--store", store, "--category", "SANCTIONED", "--chain", "ETH", "--limit", "1"); !strings.Contains(out, "sanctioned") {
 		t.Fatalf("labels list in upper case:\n%s", out)
 	}
-	if r := run(t, "labels", "list", "--store", store, "--category", "sanction"); r.code != 0 || strings.Contains(r.stdout, "ofac") ||
-		!strings.Contains(r.stderr, `no label has category "sanction"; the labels have: sanctioned`) {
+	// A category as another source names it is spur's.
+	if out := mustRun(t, "labels", "list", "--store", store, "--category", "sanction", "--limit", "1"); !strings.Contains(out, "sanctioned") {
+		t.Fatalf("labels list of GraphSense's sanction:\n%s", out)
+	}
+	if r := run(t, "labels", "list", "--store", store, "--category", "sanctionned"); r.code != 0 || strings.Contains(r.stdout, "ofac") ||
+		!strings.Contains(r.stderr, `no label has category "sanctionned"; the labels have: sanctioned`) {
 		t.Fatalf("labels list of a category no label has: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// A file with no labels would empty its source: refused unless asked
