@@ -550,7 +550,9 @@ func newDecode() *cobra.Command {
 		Long: `Decode a serialized block or transaction given as a file (binary or hex) or
 as hex on the command line, or on standard input for "-" (bitcoin-cli
 getrawtransaction TXID | spur decode tx -), like Bitcoin Core's
-decoderawtransaction. The JSON
+decoderawtransaction. A block file is read as an ingest reads one: a raw
+block, or a blk*.dat file (its first block, with the xor.dat key beside
+it), .bz2 too. The JSON
 is that of 'spur tx' less the fields that need the chain (input addresses and
 values, fee, spent_by); a block gives its header fields and tx[]. A transaction
 with no inputs (not yet funded) is read as decoderawtransaction reads it.`,
@@ -564,7 +566,12 @@ with no inputs (not yet funded) is read as decoderawtransaction reads it.`,
 			if kind != "block" && kind != "tx" {
 				return usagef("decode what? want block or tx, got %q", kind)
 			}
-			raw, err := readRaw(src)
+			var raw []byte
+			if kind == "block" && isBlockFile(src) {
+				raw, err = firstBlockOf(src, net)
+			} else {
+				raw, err = readRaw(src)
+			}
 			if err != nil {
 				return err
 			}
@@ -635,6 +642,46 @@ func decodedBlock(b *btc.Block, net *btc.Network) *decodedBlockView {
 // readRaw reads a file (binary, or hex text), standard input for "-", or
 // takes the argument as hex (spaces and newlines around it ignored, as
 // pasted).
+// isBlockFile reports whether path is a file of binary blocks (or a
+// .bz2 of one), not one of hex.
+func isBlockFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		return false
+	}
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	h := strings.TrimSpace(string(head[:n]))
+	return strings.HasSuffix(path, ".bz2") || !isHex(h[:len(h)&^1])
+}
+
+// firstBlockOf reads a block file as an ingest would (a raw block, or a
+// blk*.dat file framed with the network's magic and obfuscated with its
+// directory's xor.dat, or either compressed with bzip2) and returns its
+// first block, noting on standard error how many more it holds.
+func firstBlockOf(path string, net *btc.Network) ([]byte, error) {
+	files, err := btc.OpenBlockPaths([]string{path}, net)
+	if err != nil {
+		return nil, err
+	}
+	defer files[0].Close()
+	refs, err := files[0].Scan(net)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("%w: %s holds no block", btc.ErrCorrupt, path)
+	}
+	if len(refs) > 1 {
+		fmt.Fprintf(os.Stderr, "note: %s is a block file of %d blocks; this is the first (spur ingest btc reads them all)\n", path, len(refs))
+	}
+	return refs[0].Read(nil)
+}
+
 func readRaw(src string) ([]byte, error) {
 	var b []byte
 	var err error

@@ -557,6 +557,21 @@ func TestDecode(t *testing.T) {
 	if blk.Hash != "000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae" || len(blk.Tx) != 2500 {
 		t.Fatalf("block %s with %d txs", blk.Hash, len(blk.Tx))
 	}
+	// A blk*.dat file, compressed: its first block, and how many it holds;
+	// framed for another network: refused, naming the network.
+	r := run(t, "decode", "block", sample("blk_0_to_4.dat.bz2"), "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"hash": "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"`) || !strings.Contains(r.stderr, "a block file of 5 blocks") {
+		t.Fatalf("decode block of a blk file: exit %d\n%s", r.code, r.stderr)
+	}
+	genesis := unbz2(t, "blk_0_to_4.dat.bz2")[:8+285]
+	regtest := filepath.Join(t.TempDir(), "blk00000.dat")
+	os.WriteFile(regtest, append([]byte{0xfa, 0xbf, 0xb5, 0xda}, genesis[4:]...), 0o644)
+	if r := run(t, "decode", "block", regtest); r.code != exitBadInput || !strings.Contains(r.stderr, "blocks of network regtest") || !strings.Contains(r.stderr, "--network regtest") {
+		t.Fatalf("decode block of a regtest blk file: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := mustRun(t, "decode", "block", regtest, "--network", "regtest"); !strings.Contains(out, "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b (checked)") {
+		t.Fatalf("decode block of a regtest blk file with --network regtest:\n%s", out)
+	}
 	const hal = "0100000001c997a5e56e104102fa209c6a852dd90660a20b2d9c352423edce25857fcd3704000000004847304402204e45e16932b8af514961a1d3a1a25fdf3f4f7732e9d624c6c61548ab5fb8cd410220181522ec8eca07de4860a4acdd12909d831cc56cbbac4622082221a8768d1d0901ffffffff0200ca9a3b00000000434104ae1a62fe09c5f51b13905f07f06b99a2f7159b2225f374cd378d71302fa28414e7aab37397f554a7df5f142c21c1b7303b8a0626f1baded5c72a704f7e6cd84cac00286bee0000000043410411db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3ac00000000"
 	out = mustRun(t, "decode", "tx", hal, "--json")
 	if !strings.Contains(out, `"txid": "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"`) || strings.Contains(out, "spent_by\": {") || strings.Contains(out, `"fee"`) {

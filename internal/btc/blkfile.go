@@ -323,7 +323,7 @@ func openBlockFile(name string, key []byte, net *Network) (*BlockFile, error) {
 			for _, other := range networks {
 				if m == other.Magic {
 					f.Close()
-					return nil, fmt.Errorf("%w: %s: offset 0: blocks of network %s (magic %x), not %s; a new store takes --network %s",
+					return nil, fmt.Errorf("%w: %s: offset 0: blocks of network %s (magic %x), not %s (--network %s reads them)",
 						ErrWrongNetwork, name, other.Name, m[:], net.Name, other.Name)
 				}
 			}
