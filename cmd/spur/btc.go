@@ -577,6 +577,9 @@ with no inputs (not yet funded) is read as decoderawtransaction reads it.`,
 			}
 			if kind == "tx" {
 				tx, err := btc.DecodeRawTx(raw)
+				if err != nil && len(raw) == 32 {
+					return fmt.Errorf("%s: %w (32 bytes: a txid? spur tx TXID --store DIR looks one up)", src, err)
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", src, err)
 				}

@@ -580,6 +580,9 @@ func TestDecode(t *testing.T) {
 	if r := run(t, "decode", "tx", hal[:100]); r.code != exitBadInput || !strings.Contains(r.stderr, "offset") {
 		t.Fatalf("truncated tx: exit %d %s", r.code, r.stderr)
 	}
+	if r := run(t, "decode", "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"); r.code != exitBadInput || !strings.Contains(r.stderr, "a txid? spur tx TXID") {
+		t.Fatalf("a txid to decode: exit %d %s", r.code, r.stderr)
+	}
 	// As pasted (spaces and a newline around it), and from standard input.
 	if got := mustRun(t, "decode", "tx", " "+hal+"\n", "--json"); got != out {
 		t.Fatalf("decode tx as pasted:\n%s", got)
