@@ -1,6 +1,7 @@
 package btc
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,9 +101,19 @@ var segwitPrefixes = func() []string {
 // It accepts what Bitcoin Core accepts: base58check P2PKH and P2SH, and
 // segwit addresses with bech32 (version 0) or bech32m (versions 1-16)
 // checksums, in one case; spaces around it are ignored. A segwit address of
-// another network is refused as such.
+// another network is refused as such. A public key in hex (as a `pubkey`
+// output holds it: 33 or 65 bytes) is the P2PKH address its outputs are
+// indexed under.
 func ParseAddress(s string, net *Network) (Address, error) {
 	s = strings.TrimSpace(s) // as pasted from a sheet or a mail
+	if len(s) == 66 || len(s) == 130 {
+		if key, err := hex.DecodeString(s); err == nil {
+			script := append(append([]byte{byte(len(key))}, key...), opCheckSig)
+			if t, a, _ := ScriptAddress(script); t == PubKey {
+				return a, nil
+			}
+		}
+	}
 	lower := strings.ToLower(s)
 	for _, p := range segwitPrefixes {
 		// Any network's: another's is named as such by parseSegwit.

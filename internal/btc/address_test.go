@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
 )
 
 type bech32Vectors struct {
@@ -140,6 +143,38 @@ func TestParseAddressAsPasted(t *testing.T) {
 	} {
 		if _, err := ParseAddress(c.addr, c.net); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s on %s: %v, want %q", c.addr, c.net.Name, err, c.want)
+		}
+	}
+}
+
+// TestParsePubKey: a public key in hex, as a `pubkey` output holds it, is
+// the P2PKH address of that encoding (compressed and uncompressed keys have
+// different ones), as btcutil derives it; other 33- and 65-byte strings are
+// not keys.
+func TestParsePubKey(t *testing.T) {
+	for _, k := range []string{
+		"0411db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3", // block 9's
+		"0211db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5c",                                                                 // a compressed key, the same x
+	} {
+		b, _ := hex.DecodeString(k)
+		pk, err := btcutil.NewAddressPubKey(b, &chaincfg.MainNetParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ParseAddress(k, Main)
+		if err != nil || a.Type != PubKeyHash || a.String(Main) != pk.AddressPubKeyHash().EncodeAddress() {
+			t.Errorf("%s: %v %v, btcutil %s", k, a, err, pk.AddressPubKeyHash().EncodeAddress())
+		}
+	}
+	if a, _ := ParseAddress("0411db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3", Main); a.String(Main) != "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" {
+		t.Errorf("block 9's key: %s", a.String(Main))
+	}
+	for _, s := range []string{
+		"0511db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5c", // no key starts 05
+		"0211db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3",
+	} {
+		if _, err := ParseAddress(s, Main); err == nil {
+			t.Errorf("%s taken for a key", s)
 		}
 	}
 }
