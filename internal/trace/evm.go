@@ -139,6 +139,10 @@ type evmTracer struct {
 	// consolidated those the consolidation clue links (found by the
 	// previous replay).
 	linked, consolidated map[uint32]bool
+	// carried is, by asset, the taint start transfers took from holders
+	// already tainted (a theft's later move traced with it): counted at
+	// the start it came from, not again.
+	carried map[string]*big.Int
 }
 
 type mixNote struct {
@@ -240,7 +244,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		r := *res
 		r.MixerLinks = map[string]int{}
 		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
-			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices}
+			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
 		if n, err := s.AddrNum(zeroAddress); err == nil {
 			t.zero = n
 		}
@@ -276,6 +280,16 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		p := t.held(a)
 		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", assetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
 	}
+	// The stolen amounts less what one start carried from another.
+	started := map[string]string{}
+	for name, v := range res.Start {
+		x, _ := new(big.Int).SetString(v, 10)
+		if c := t.carried[name]; c != nil {
+			x.Sub(x, c)
+		}
+		started[name] = x.String()
+	}
+	t.res.Start = started
 	t.collect()
 	return t.res, nil
 }
@@ -353,6 +367,15 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 			var moved part
 			switch {
 			case start[x]:
+				// All of it stolen, exactly: what its sender's tainted
+				// holding gives it, and the rest anew.
+				if taken := t.take(holding{r.From, r.Asset}, amount, r.Kind).sum(); taken.Sign() > 0 {
+					name := assetName(s, r.Asset)
+					if t.carried[name] == nil {
+						t.carried[name] = new(big.Int)
+					}
+					t.carried[name].Add(t.carried[name], taken)
+				}
 				moved = part{new(big.Int).Set(amount), new(big.Int)}
 			case fromConduit:
 				moved = newPart()

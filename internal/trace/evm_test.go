@@ -170,6 +170,21 @@ func TestTraceEVMByHand(t *testing.T) {
 	if res.MixerLinks["address-reuse"] != 1 || res.MixerLinks["consolidation"] != 1 {
 		t.Errorf("mixer links %v", res.MixerLinks)
 	}
+	// Traced from the theft and from T's payment to W as well: the
+	// payment's 0.1 ETH come out of T's tainted balance, counted once.
+	toW, _ := s.TxNum(common.Hash{0xee, 6, 1})
+	lw, _ := s.TxTransfers(toW)
+	both, err := TraceEVM(s, []EVMStart{{Transfer: lo}, {Transfer: lw}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := map[string]string{}
+	for _, d := range both.Destinations {
+		again[d.Category+" "+d.Address+" "+d.Asset+" "+d.Link] = d.Amount
+	}
+	if both.Start["ETH"] != eth(10_000).Dec() || fmt.Sprint(again) != fmt.Sprint(got) {
+		t.Errorf("from the theft and a later move: start %v, destinations %v", both.Start, again)
+	}
 	// Without the links the withdrawal is not followed.
 	o.MixerLinks = false
 	res, _ = TraceEVM(s, []EVMStart{{Transfer: lo}}, o)

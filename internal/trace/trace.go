@@ -217,16 +217,25 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			heap.Push(&q, out.SpentBy)
 		}
 	}
+	// Starts may descend from one another (an address's change paid back
+	// to itself, a theft's later moves): a start the trace reaches keeps
+	// the larger of its own taint and what reaches it, and what reaches it
+	// was counted at the start it came from, not again (seeded).
+	seeded := map[uint64]int64{}
 	for _, st := range starts {
 		cnt := s.Counts()
 		if st.Output >= cnt.Outputs {
 			return nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+		}
+		if _, dup := seeded[st.Output]; dup {
+			continue
 		}
 		v, _ := s.OutValue(st.Output)
 		amt := st.Amount
 		if amt <= 0 || amt > v {
 			amt = v
 		}
+		seeded[st.Output] = amt
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
@@ -326,6 +335,19 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				continue
 			}
 			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: addrText(s.OutAddr(o)), Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact", CoinJoin: cjKind})
+			if own, ok := seeded[o]; ok {
+				// A start reached: settled when the trace began, with
+				// its own taint; it grows only by what reaches it beyond.
+				res.Start -= min(own, t.amount)
+				if t.amount <= own {
+					continue
+				}
+				if tainted[o] != nil {
+					tainted[o] = t // its spender, queued, takes the larger
+					continue
+				}
+				t = &taint{hop: t.hop, amount: t.amount - own, mixed: max(0, t.mixed-own), ranges: []interval{{0, t.amount - own, t.mixed > own}}}
+			}
 			settle(o, t)
 		}
 	}

@@ -78,6 +78,47 @@ func TestFirstPayment(t *testing.T) {
 	}
 }
 
+// TestStartsThatDescend traces every output Satoshi's block-9 address
+// received: the 50 BTC of its coinbase and five outputs of change it paid
+// itself from them (40, 30, 29, 28 and 18 BTC). Traced as starts of their
+// own they would count the same coins again; the trace starts from 50 BTC,
+// every model but poison accounts for exactly that, and the address's
+// unspent 18 BTC (its balance) arrive once. Two starts of one output count
+// once.
+func TestStartsThatDescend(t *testing.T) {
+	s := mainnet(t)
+	a, err := btc.ParseAddress("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", s.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.AddrNum(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []Start
+	s.Postings(n, func(o uint64) bool { starts = append(starts, Start{Output: o}); return true })
+	if len(starts) != 6 {
+		t.Fatalf("%d outputs received", len(starts))
+	}
+	starts = append(starts, starts[0])
+	for _, model := range []string{FIFO, Haircut} {
+		res, err := Forward(s, starts, Options{Model: model, MinValue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum, own int64
+		for _, d := range res.Destinations {
+			sum += d.Amount
+			if d.Address == "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" {
+				own += d.Amount
+			}
+		}
+		if res.Start != 50e8 || sum != 50e8 || own != 18e8 || len(res.From) != 6 {
+			t.Fatalf("%s: start %d, destinations %d, the address's own %d, from %d outputs", model, res.Start, sum, own, len(res.From))
+		}
+	}
+}
+
 // TestStopsAtServices checks that a labelled address ends the trace.
 func TestStopsAtServices(t *testing.T) {
 	s := mainnet(t)
