@@ -192,6 +192,7 @@ func loopback(addr string) bool {
 func newKeys() *cobra.Command {
 	c := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 	var dir, name string
+	var asJSON bool
 	create := &cobra.Command{
 		Use:   "create --store DIR --name NAME",
 		Short: "Create an API key; it is printed once and stored only as a hash",
@@ -209,12 +210,16 @@ func newKeys() *cobra.Command {
 			if err := s.PutKey(name, hash); err != nil {
 				return err
 			}
+			if asJSON {
+				return printJSON(os.Stdout, map[string]string{"name": name, "id": hash[:min(keyIDLen, len(hash))], "key": key})
+			}
 			fmt.Println(key)
 			return nil
 		},
 	}
 	create.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	create.Flags().StringVar(&name, "name", "", "who the key is for")
+	create.Flags().BoolVar(&asJSON, "json", false, "print JSON ({name, id, key}) instead of the key alone")
 	c.AddCommand(create, newKeysList(), newKeysRevoke())
 	return c
 }
@@ -266,6 +271,7 @@ func newKeysList() *cobra.Command {
 
 func newKeysRevoke() *cobra.Command {
 	var dir, name, id string
+	var asJSON bool
 	c := &cobra.Command{
 		Use:   "revoke --store DIR (--name NAME | --id ID)",
 		Short: "Revoke API keys: every key of a name, or the one whose id is given",
@@ -312,11 +318,23 @@ started again.`,
 					return err
 				}
 			}
+			if asJSON {
+				type row struct {
+					Name string `json:"name"`
+					ID   string `json:"id"`
+				}
+				out := []row{}
+				for _, k := range hit {
+					out = append(out, row{k.Name, k.Hash[:min(keyIDLen, len(k.Hash))]})
+				}
+				return printJSON(os.Stdout, map[string]any{"revoked": out})
+			}
 			fmt.Printf("revoked %d key(s)\n", len(hit))
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.Flags().StringVar(&name, "name", "", "revoke every key made for this name")
 	c.Flags().StringVar(&id, "id", "", "revoke the key with this id (spur keys list)")
 	return c

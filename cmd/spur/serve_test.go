@@ -316,9 +316,13 @@ func TestKeys(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
 	desk := strings.TrimSpace(mustRun(t, "keys", "create", "--store", dir, "--name", "desk"))
-	ops := strings.TrimSpace(mustRun(t, "keys", "create", "--store", dir, "--name", "ops"))
+	var made struct{ Name, ID, Key string }
+	if err := json.Unmarshal([]byte(mustRun(t, "keys", "create", "--store", dir, "--name", "ops", "--json")), &made); err != nil || made.Name != "ops" || !strings.HasPrefix(made.Key, "spur_") {
+		t.Fatalf("keys create --json: %+v %v", made, err)
+	}
+	ops := made.Key
 	var keys []struct{ Name, ID string }
-	if err := json.Unmarshal([]byte(mustRun(t, "keys", "list", "--store", dir, "--json")), &keys); err != nil || len(keys) != 2 {
+	if err := json.Unmarshal([]byte(mustRun(t, "keys", "list", "--store", dir, "--json")), &keys); err != nil || len(keys) != 2 || keys[0].ID != made.ID && keys[1].ID != made.ID {
 		t.Fatalf("keys list: %v %v", keys, err)
 	}
 	for _, k := range keys {
