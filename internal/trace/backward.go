@@ -70,16 +70,24 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			heap.Push(&q, n)
 		}
 	}
+	// Starts may descend from one another (an address's change paid back
+	// to itself): what the trace explains of a start is covered by the
+	// start's own taint, counted once (as forward).
+	seeded := map[uint64]int64{}
 	cnt := s.Counts()
 	for _, st := range starts {
 		if st.Output >= cnt.Outputs {
 			return nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+		}
+		if _, dup := seeded[st.Output]; dup {
+			continue
 		}
 		v, _ := s.OutValue(st.Output)
 		amt := st.Amount
 		if amt <= 0 || amt > v {
 			amt = v
 		}
+		seeded[st.Output] = amt
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
@@ -148,6 +156,14 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				continue
 			}
 			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: "", Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			if own, ok := seeded[p]; ok {
+				covered, rest := beyondStart(t, own)
+				res.Start -= covered
+				if rest.amount == 0 {
+					continue
+				}
+				t = rest
+			}
 			settle(p, t, false)
 		}
 	}

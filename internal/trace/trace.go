@@ -109,6 +109,25 @@ type taint struct {
 	hop    int
 }
 
+// beyondStart splits the taint t that reaches a start output, whose own
+// taint is its first own satoshi, into what the start covers already
+// (counted at the start) and the rest, which goes on as taint of its own.
+func beyondStart(t *taint, own int64) (covered int64, rest *taint) {
+	rest = &taint{hop: t.hop}
+	for _, r := range t.ranges {
+		if r.hi <= own {
+			continue
+		}
+		r.lo = max(r.lo, own)
+		rest.ranges = append(rest.ranges, r)
+		rest.amount += r.hi - r.lo
+		if r.mixed {
+			rest.mixed += r.hi - r.lo
+		}
+	}
+	return t.amount - rest.amount, rest
+}
+
 type txQueue []uint64
 
 func (q txQueue) Len() int           { return len(q) }
@@ -338,15 +357,19 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			if own, ok := seeded[o]; ok {
 				// A start reached: settled when the trace began, with
 				// its own taint; it grows only by what reaches it beyond.
-				res.Start -= min(own, t.amount)
-				if t.amount <= own {
+				covered, rest := beyondStart(t, own)
+				res.Start -= covered
+				if rest.amount == 0 {
 					continue
 				}
-				if tainted[o] != nil {
-					tainted[o] = t // its spender, queued, takes the larger
+				if cur := tainted[o]; cur != nil {
+					// Its spender, queued, takes both.
+					cur.amount += rest.amount
+					cur.mixed += rest.mixed
+					cur.ranges = append(cur.ranges, rest.ranges...)
 					continue
 				}
-				t = &taint{hop: t.hop, amount: t.amount - own, mixed: max(0, t.mixed-own), ranges: []interval{{0, t.amount - own, t.mixed > own}}}
+				t = rest
 			}
 			settle(o, t)
 		}

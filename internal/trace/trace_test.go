@@ -83,8 +83,8 @@ func TestFirstPayment(t *testing.T) {
 // itself from them (40, 30, 29, 28 and 18 BTC). Traced as starts of their
 // own they would count the same coins again; the trace starts from 50 BTC,
 // every model but poison accounts for exactly that, and the address's
-// unspent 18 BTC (its balance) arrive once. Two starts of one output count
-// once.
+// unspent 18 BTC (its balance) arrive once; traced backward, all of it
+// comes from the coinbase once. Two starts of one output count once.
 func TestStartsThatDescend(t *testing.T) {
 	s := mainnet(t)
 	a, err := btc.ParseAddress("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", s.Network())
@@ -115,6 +115,14 @@ func TestStartsThatDescend(t *testing.T) {
 		}
 		if res.Start != 50e8 || sum != 50e8 || own != 18e8 || len(res.From) != 6 {
 			t.Fatalf("%s: start %d, destinations %d, the address's own %d, from %d outputs", model, res.Start, sum, own, len(res.From))
+		}
+		// Backward, the six outputs' value comes from the one coinbase.
+		back, err := Backward(s, starts, Options{Model: model, MinValue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Start != 50e8 || len(back.Destinations) != 1 || back.Destinations[0].Category != "coinbase" || back.Destinations[0].Amount != 50e8 {
+			t.Fatalf("%s backward: start %d, sources %+v", model, back.Start, back.Destinations)
 		}
 	}
 }
