@@ -263,4 +263,20 @@ func TestTraceEVMBackwardByHand(t *testing.T) {
 			t.Errorf("%s: sources %v, want %v", model, got, want)
 		}
 	}
+	// From the payment and from W's funding by H as well: the 3 ETH of
+	// the payment that came from H are the funding's, explained once.
+	fund, _ := s.TxNum(common.Hash{0xbb, 0})
+	lf, _ := s.TxTransfers(fund)
+	o.Model = FIFO
+	res, err := TraceEVMBackward(s, []EVMStart{{Transfer: lo}, {Transfer: lf}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range res.Destinations {
+		got[d.Category] = d.Amount
+	}
+	if want := fmt.Sprint(map[string]string{"minted": eth(1_000).Dec(), "exchange": eth(5_000).Dec()}); fmt.Sprint(got) != want || res.Start["ETH"] != eth(6_000).Dec() {
+		t.Errorf("from a payment and its funding: start %v, sources %v, want %s", res.Start, got, want)
+	}
 }

@@ -65,10 +65,18 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		hop int
 	}
 	var work []item
+	// Starts may explain one another (a theft's later move given with the
+	// theft): a start reached from another is explained by its own item,
+	// and what reaches it was counted at it (seeded).
+	seeded := map[uint64]bool{}
 	for _, st := range starts {
 		if st.Transfer >= c.Transfers {
 			return nil, fmt.Errorf("trace: transfer %d is not in the store", st.Transfer)
 		}
+		if seeded[st.Transfer] {
+			continue
+		}
+		seeded[st.Transfer] = true
 		r := s.Transfer(st.Transfer)
 		if r.Tx != evmstore.None {
 			t.res.From = append(t.res.From, s.Tx(r.Tx).Hash.Hex())
@@ -86,9 +94,18 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		if it.amt.Sign() == 0 || it.amt.Cmp(t.o.MinValue) < 0 {
 			continue
 		}
-		t.res.Transfers++
 		r := s.Transfer(it.x)
 		asset := assetName(s, r.Asset)
+		if seeded[it.x] && it.hop > 0 {
+			covered := new(big.Int).Set(it.amt)
+			if all := r.Amount.ToBig(); covered.Cmp(all) > 0 {
+				covered = all
+			}
+			prev, _ := new(big.Int).SetString(t.res.Start[asset], 10)
+			t.res.Start[asset] = prev.Sub(prev, covered).String()
+			continue
+		}
+		t.res.Transfers++
 		exact := part{new(big.Int).Set(it.amt), new(big.Int)}
 		from := r.From
 		switch {
