@@ -54,6 +54,7 @@ func TestGenIngestEval(t *testing.T) {
 		StartUSD     float64 `json:"start_usd"`
 		Destinations []struct {
 			Category string `json:"category"`
+			Address  string `json:"address"`
 			Amount   int64  `json:"amount"`
 		} `json:"destinations"`
 	}
@@ -74,6 +75,34 @@ func TestGenIngestEval(t *testing.T) {
 	// paid are a destination too.
 	if tr.Model != "fifo" || tr.Start < 100e8 || tr.StartUSD < 4e6 || atExchanges == 0 || fees == 0 || total != tr.Start {
 		t.Fatalf("trace of the Liquid theft: start %d ($%.0f), at exchanges %d, fees %d, total %d", tr.Start, tr.StartUSD, atExchanges, fees, total)
+	}
+	// Backward from a deposit address the theft reached, the sources add
+	// up to what it received: exactly under FIFO, within rounding under
+	// haircut (each input explains its share of the outputs, not of the
+	// fee too).
+	for _, d := range tr.Destinations {
+		if d.Category != "exchange" {
+			continue
+		}
+		for _, model := range []string{"fifo", "haircut"} {
+			var back struct {
+				Start        int64 `json:"start_amount"`
+				Destinations []struct {
+					Amount int64 `json:"amount"`
+				} `json:"destinations"`
+			}
+			if err := jsonUnmarshal(mustRun(t, "trace", "--store", store, "--from", d.Address, "--direction", "backward", "--model", model, "--min-value", "1", "--format", "json"), &back); err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			for _, x := range back.Destinations {
+				sum += x.Amount
+			}
+			if sum > back.Start || sum < back.Start-back.Start/10000 || model == "fifo" && sum != back.Start {
+				t.Fatalf("%s backward from %s: start %d, sources %d", model, d.Address, back.Start, sum)
+			}
+		}
+		break
 	}
 	// The picture at a date: before the thief moved the coins, all of them
 	// are still unspent where the theft put them.

@@ -129,6 +129,11 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			continue
 		}
 		txid := s.TxID(n).String()
+		var totalIn int64
+		for i := firstIn; i < firstIn+numIn; i++ {
+			v, _ := s.OutValue(s.InputSpends(i))
+			totalIn += v
+		}
 		var inOff int64
 		for i := firstIn; i < firstIn+numIn; i++ {
 			p := s.InputSpends(i)
@@ -141,7 +146,9 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				t.amount = v
 				t.ranges = []interval{{0, v, false}}
 			case Haircut:
-				t.amount = int64(float64(v) * float64(taintOut) / float64(max(totalOut, 1)))
+				// Every satoshi out is paid by the inputs in proportion
+				// to their values (the fee too, which explains nothing).
+				t.amount = int64(float64(v) * float64(taintOut) / float64(max(totalIn, 1)))
 				t.ranges = []interval{{0, t.amount, false}}
 			case FIFO:
 				for _, r := range ranges {
