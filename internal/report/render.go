@@ -31,9 +31,37 @@ func (r *Incident) Markdown() string {
 		btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
 	b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
 	for _, d := range r.Destinations {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", d.Place, btcText(d.Amount), money(d.USD), 100*d.Share)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", mdCell(d.Place), btcText(d.Amount), money(d.USD), 100*d.Share)
 	}
 	return b.String()
+}
+
+// mdCell escapes the pipes of a table cell's text (a label or a victim's
+// name may hold one), which would otherwise end the cell.
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// mdCells splits a Markdown table row at its unescaped pipes.
+func mdCells(row string) []string {
+	row = strings.TrimSpace(row)
+	row = strings.TrimPrefix(row, "|")
+	if strings.HasSuffix(row, "|") && !strings.HasSuffix(row, `\|`) {
+		row = row[:len(row)-1]
+	}
+	var cells []string
+	var cur strings.Builder
+	for i := 0; i < len(row); i++ {
+		switch {
+		case row[i] == '\\' && i+1 < len(row) && row[i+1] == '|':
+			cur.WriteByte('|')
+			i++
+		case row[i] == '|':
+			cells = append(cells, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(row[i])
+		}
+	}
+	return append(cells, cur.String())
 }
 
 func pct(a, b int64) float64 {
@@ -66,12 +94,12 @@ func (a *Actor) Markdown() string {
 			evmUSD = money(r.EVM.StolenUSD)
 			mixers = fmt.Sprintf("%.1f%%", 100*r.EVM.MixerUSD/max(r.EVM.StolenUSD, 1e-9))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %.1f%% | %s | %s | %s |\n", r.Date, r.ID, r.Victim, btcText(r.Stolen), money(r.StolenUSD),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %.1f%% | %s | %s | %s |\n", mdCell(r.Date), mdCell(r.ID), mdCell(r.Victim), btcText(r.Stolen), money(r.StolenUSD),
 			pct(r.CashedOut, r.Stolen), pct(r.Unspent, r.Stolen), 100*r.MixedShare, evmUSD, mixers, money(r.TotalUSD))
 	}
 	b.WriteString("\n| where it went | USD at theft | share |\n|---|---:|---:|\n")
 	for _, d := range a.Destinations {
-		fmt.Fprintf(&b, "| %s | %s | %.1f%% |\n", d.Place, money(d.USD), 100*d.Share)
+		fmt.Fprintf(&b, "| %s | %s | %.1f%% |\n", mdCell(d.Place), money(d.USD), 100*d.Share)
 	}
 	return b.String()
 }
@@ -167,7 +195,7 @@ func mdToHTML(md string) string {
 			fmt.Fprintf(&b, "<h1>%s</h1>", esc[2:])
 		case strings.HasPrefix(l, "|---"):
 		case strings.HasPrefix(l, "|"):
-			cells := strings.Split(strings.Trim(esc, "|"), "|")
+			cells := mdCells(esc)
 			if !inTable {
 				b.WriteString("<table><tr>")
 				for _, c := range cells {

@@ -118,3 +118,21 @@ func TestTimeChart(t *testing.T) {
 		t.Error("a chart of nothing")
 	}
 }
+
+// TestPipesInCells: a place or victim holding a pipe (a label may) stays in
+// its table cell, in Markdown (escaped) and in HTML.
+func TestPipesInCells(t *testing.T) {
+	r := &Incident{ID: "x", Victim: "Pipe | Co", Date: "2021-01-01", Stolen: 1e8,
+		Destinations: []Destination{{Place: "exchange: A|B", Amount: 1e8, Share: 1}}}
+	md := r.Markdown()
+	if !strings.Contains(md, `| exchange: A\|B | 1.00000000 |`) {
+		t.Errorf("markdown:\n%s", md)
+	}
+	h := r.HTML()
+	if !strings.Contains(h, "<td>exchange: A|B</td><td>1.00000000</td>") {
+		t.Errorf("html:\n%s", h)
+	}
+	if got := mdCells(`| a \| b | c |`); len(got) != 2 || strings.TrimSpace(got[0]) != "a | b" || strings.TrimSpace(got[1]) != "c" {
+		t.Errorf("cells %q", got)
+	}
+}
