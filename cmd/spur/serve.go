@@ -201,14 +201,26 @@ func newKeys() *cobra.Command {
 			if name == "" {
 				return usagef("--name is required")
 			}
-			s, err := openLabelsHeld(dir)
-			if err != nil {
-				return err
+			if strings.Contains(name, "\n") {
+				return usagef("--name must be one line")
 			}
-			defer s.Close()
 			key, hash := api.NewKey()
-			if err := s.PutKey(name, hash); err != nil {
+			s, err := openLabelsHeld(dir)
+			switch {
+			case errors.Is(err, label.ErrLocked):
+				// A running server holds the labels: the key goes to the
+				// journal it reads, and works at once.
+				if err := label.AppendKeyChange(labelsDir(dir), hash, name); err != nil {
+					return err
+				}
+				fmt.Fprintln(os.Stderr, "note: a running server holds the labels; it takes the key at once")
+			case err != nil:
 				return err
+			default:
+				defer s.Close()
+				if err := s.PutKey(name, hash); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return printJSON(os.Stdout, map[string]string{"name": name, "id": hash[:min(keyIDLen, len(hash))], "key": key})
@@ -276,9 +288,9 @@ func newKeysRevoke() *cobra.Command {
 		Use:   "revoke --store DIR (--name NAME | --id ID)",
 		Short: "Revoke API keys: every key of a name, or the one whose id is given",
 		Long: `Revokes API keys: every key made for --name, or the key --id names (its id as
-spur keys list shows it, or a longer start of its hash). The labels are
-held by a running spur serve: stop it first; it refuses the keys once
-started again.`,
+spur keys list shows it, or a longer start of its hash). Beside a running
+spur serve, which holds the labels, the revocation is journalled beside
+them and the server refuses the key at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (name == "") == (id == "") {
@@ -288,7 +300,13 @@ started again.`,
 			if id != "" && len(id) < 8 {
 				return usagef("--id wants at least 8 hex digits of the key's id")
 			}
+			// Beside a running server, which holds the labels, the
+			// revocation goes to the journal it reads: refused at once.
 			s, err := openLabelsHeld(dir)
+			held := errors.Is(err, label.ErrLocked)
+			if held {
+				s, err = openLabels(dir)
+			}
 			if err != nil {
 				return err
 			}
@@ -314,9 +332,16 @@ started again.`,
 				return usagef("--id %s names %d keys: give more of it", id, len(hit))
 			}
 			for _, k := range hit {
-				if err := s.DeleteKey(k.Hash); err != nil {
+				revoke := s.DeleteKey
+				if held {
+					revoke = func(hash string) error { return label.AppendKeyChange(labelsDir(dir), hash, "") }
+				}
+				if err := revoke(k.Hash); err != nil {
 					return err
 				}
+			}
+			if held {
+				fmt.Fprintln(os.Stderr, "note: a running server holds the labels; it refuses the key at once")
 			}
 			if asJSON {
 				type row struct {

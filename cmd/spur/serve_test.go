@@ -344,11 +344,39 @@ func TestKeys(t *testing.T) {
 	if status(srv.base, desk) != 200 || status(srv.base, ops) != 200 {
 		t.Fatal("a key refused")
 	}
-	if r := run(t, "keys", "revoke", "--store", dir, "--name", "desk"); r.code != exitStore || !strings.Contains(r.stderr, "held by another process") {
+	// Beside the running server: a key made works at once, and a key
+	// revoked is refused at once (the server reads the journal of changes
+	// as it changes), the others still work.
+	var late struct{ Key string }
+	if err := json.Unmarshal([]byte(mustRun(t, "keys", "create", "--store", dir, "--name", "late", "--json")), &late); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus := func(key string, want int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); status(srv.base, key) != want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("key still answered %d, want %d", status(srv.base, key), want)
+			}
+		}
+	}
+	waitStatus(late.Key, 200)
+	if r := run(t, "keys", "revoke", "--store", dir, "--name", "late"); r.code != 0 || !strings.Contains(r.stdout, "revoked 1") {
 		t.Fatalf("revoke beside the server: exit %d %s", r.code, r.stderr)
+	}
+	waitStatus(late.Key, 401)
+	if status(srv.base, desk) != 200 || status(srv.base, ops) != 200 {
+		t.Fatal("another key refused after a revocation beside the server")
 	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	<-srv.done
+	// The journal is the store's once the labels are opened for writing.
+	var after []struct{ Name string }
+	if err := json.Unmarshal([]byte(mustRun(t, "keys", "list", "--store", dir, "--json")), &after); err != nil || len(after) != 2 {
+		t.Fatalf("keys after the server: %v %v", after, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "keys.pending")); err != nil || st.Size() != 0 {
+		t.Fatalf("journal not applied: %v %v", st, err)
+	}
 	id := ""
 	for _, k := range keys {
 		if k.Name == "desk" {

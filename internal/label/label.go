@@ -89,6 +89,10 @@ type Store struct {
 	// the database.
 	mu   sync.RWMutex
 	keys map[string]struct{}
+	// dir is where the database is; pending the API key changes made
+	// beside a holder of it (keys.go).
+	dir     string
+	pending pendingKeys
 }
 
 // Keys:
@@ -118,7 +122,12 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db, dir: dir}
+	if err := st.applyKeyChanges(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // ErrLocked reports labels another process holds (Open, OpenToRead).
@@ -150,7 +159,7 @@ func openReadOnly(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("label: %s (read-only): %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, dir: dir}, nil
 }
 
 // Close closes the database.
@@ -490,51 +499,4 @@ func (s *Store) Price(asset, day string) (float64, bool) {
 	defer closer.Close()
 	f, err := strconv.ParseFloat(string(v), 64)
 	return f, err == nil
-}
-
-// PutKey stores the hash of an API key under a name.
-func (s *Store) PutKey(name, hash string) error {
-	if err := s.db.Set(append([]byte{'K'}, hash...), []byte(name), pebble.Sync); err != nil {
-		return fmt.Errorf("label: %w", err)
-	}
-	return nil
-}
-
-// APIKey is a stored API key: who it is for, and its hash (the key itself
-// is never stored).
-type APIKey struct {
-	Name string `json:"name"`
-	Hash string `json:"hash"`
-}
-
-// Keys lists the stored API keys, in hash order.
-func (s *Store) Keys() ([]APIKey, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'K'}, UpperBound: []byte{'L'}})
-	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
-	}
-	defer it.Close()
-	var out []APIKey
-	for ok := it.First(); ok; ok = it.Next() {
-		out = append(out, APIKey{Name: string(it.Value()), Hash: string(it.Key()[1:])})
-	}
-	return out, it.Error()
-}
-
-// DeleteKey removes the API key with that hash.
-func (s *Store) DeleteKey(hash string) error {
-	if err := s.db.Delete(append([]byte{'K'}, hash...), pebble.Sync); err != nil {
-		return fmt.Errorf("label: %w", err)
-	}
-	return nil
-}
-
-// KeyName returns the name of the API key with that hash.
-func (s *Store) KeyName(hash string) (string, bool) {
-	v, closer, err := s.db.Get(append([]byte{'K'}, hash...))
-	if err != nil {
-		return "", false
-	}
-	defer closer.Close()
-	return string(v), true
 }
