@@ -239,6 +239,21 @@ func newKeys() *cobra.Command {
 // keyIDLen is how much of a key's hash names it in keys list and revoke.
 const keyIDLen = 12
 
+// keyRow is a key as keys list and revoke show it: who it is for, and its
+// id (the start of its hash; never the key).
+type keyRow struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+func keyRows(keys []label.APIKey) []keyRow {
+	out := []keyRow{}
+	for _, k := range keys {
+		out = append(out, keyRow{k.Name, k.Hash[:min(keyIDLen, len(k.Hash))]})
+	}
+	return out
+}
+
 func newKeysList() *cobra.Command {
 	var dir string
 	var asJSON bool
@@ -256,14 +271,7 @@ func newKeysList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				Name string `json:"name"`
-				ID   string `json:"id"`
-			}
-			out := []row{}
-			for _, k := range keys {
-				out = append(out, row{k.Name, k.Hash[:min(keyIDLen, len(k.Hash))]})
-			}
+			out := keyRows(keys)
 			if asJSON {
 				return printJSON(os.Stdout, out)
 			}
@@ -344,15 +352,7 @@ them and the server refuses the key at once.`,
 				fmt.Fprintln(os.Stderr, "note: a running server holds the labels; it refuses the key at once")
 			}
 			if asJSON {
-				type row struct {
-					Name string `json:"name"`
-					ID   string `json:"id"`
-				}
-				out := []row{}
-				for _, k := range hit {
-					out = append(out, row{k.Name, k.Hash[:min(keyIDLen, len(k.Hash))]})
-				}
-				return printJSON(os.Stdout, map[string]any{"revoked": out})
+				return printJSON(os.Stdout, map[string]any{"revoked": keyRows(hit)})
 			}
 			fmt.Printf("revoked %d key(s)\n", len(hit))
 			return nil
