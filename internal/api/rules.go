@@ -91,6 +91,8 @@ func ParseRules(name string, b []byte) (Rules, error) {
 		if r.Category == "" {
 			return nil, bad("category", "missing")
 		}
+		// As the labels store it: "mixing_service" is mixer.
+		doc.Rules[i].Category = label.Category(r.Category)
 	}
 	return doc.Rules, nil
 }

@@ -38,7 +38,7 @@ func TestSeverityRules(t *testing.T) {
 }
 
 func TestRulesFile(t *testing.T) {
-	rs, err := ParseRules("r.yaml", []byte("rules:\n  - {severity: high, when: label, category: mixer}\n  - {severity: medium, when: indirect, category: mixer, min_share: 0.5}\n"))
+	rs, err := ParseRules("r.yaml", []byte("rules:\n  - {severity: high, when: label, category: mixing_service}\n  - {severity: medium, when: indirect, category: Mixer, min_share: 0.5}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
