@@ -75,7 +75,8 @@ func TestClusterEntityScreen(t *testing.T) {
 		} `json:"entity"`
 	}
 	jsonUnmarshal(mustRun(t, "screen", "--store", store, "--json", ent.Addresses[1]), &res)
-	if len(res) != 1 || res[0].Severity != "severe" || res[0].Entity == nil || res[0].Entity.ID != ent.ID || !strings.Contains(res[0].Rule, "entity") {
+	if len(res) != 1 || res[0].Severity != "severe" || res[0].Entity == nil || res[0].Entity.ID != ent.ID ||
+		res[0].Rule != fmt.Sprintf("entity %d holds %s: sanctioned: Listed wallet (csv:l)", ent.ID, ent.Addresses[0]) {
 		t.Fatalf("screen of a co-member: %+v", res)
 	}
 	// spur tx reports CoinJoin detection (none in these early blocks).

@@ -491,10 +491,13 @@ EIP-55. Exit code 0 whatever the result; read the severity.`,
 						return err
 					}
 					r.Entity = ent
-					// The entity's labels grade it when they weigh more.
+					// The entity's labels grade it when they weigh more; the
+					// rule names the member that carries the label.
 					if ent != nil {
-						if sev, rule := rules.Severity(nil, ent, nil, nil); severityRank[sev] > severityRank[r.Severity] {
-							r.Severity, r.Rule = sev, fmt.Sprintf("entity %d: %s", ent.ID, rule)
+						for _, l := range ent.Labels {
+							if sev, rule := rules.Severity([]label.Label{l.Label}, nil, nil, nil); severityRank[sev] > severityRank[r.Severity] {
+								r.Severity, r.Rule = sev, fmt.Sprintf("entity %d holds %s: %s", ent.ID, l.Via, rule)
+							}
 						}
 					}
 				}
