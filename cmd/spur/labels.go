@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"maps"
@@ -411,7 +412,7 @@ func newScreen() *cobra.Command {
 	var dir, rulesFile string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "screen --store DIR ADDRESS...",
+		Use:   "screen --store DIR ADDRESS...|-",
 		Short: "Screen addresses of any chain against the imported labels",
 		Long: `For each address: its labels from every source (and, for a Bitcoin address
 of a clustered store, its entity's), and the severity the label rules of
@@ -422,7 +423,8 @@ otherwise. Exposure (the labelled addresses an address received from,
 directly or a few hops back) and the rules that grade it are screened by
 the HTTP API: spur serve, POST /v1/screen. An address never seen on any
 chain is screened all the same. EVM addresses match in any case and print
-EIP-55. Exit code 0 whatever the result; read the severity.`,
+EIP-55. "-" reads addresses from standard input, one a line. Exit code 0
+whatever the result; read the severity.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rules := api.DefaultRules()
@@ -457,6 +459,21 @@ EIP-55. Exit code 0 whatever the result; read the severity.`,
 				if clusters, err = cluster.Open(chainStore); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 					return err
 				}
+			}
+			// "-" reads addresses from standard input, one a line (blank
+			// lines and # comments skipped): a list to screen at once.
+			if i := slices.Index(args, "-"); i >= 0 {
+				var from []string
+				sc := bufio.NewScanner(os.Stdin)
+				for sc.Scan() {
+					if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+						from = append(from, l)
+					}
+				}
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("standard input: %w", err)
+				}
+				args = slices.Concat(args[:i], from, args[i+1:])
 			}
 			for _, a := range args {
 				if strings.TrimSpace(a) == "" {

@@ -4,6 +4,7 @@ import (
 	"compress/bzip2"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,6 +90,14 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if len(res) != 3 || res[0].Address != "0x098B716B8Aaf21512996dC57EB0615e2383E2f96" || res[0].Severity != "severe" || res[0].Labels[0].Label != "LAZARUS GROUP" ||
 		res[1].Severity != "severe" || res[1].Chain != "btc" || res[2].Severity != "low" || len(res[2].Labels) != 0 {
 		t.Fatalf("screen: %s", out)
+	}
+	// A list on standard input ("-"), with a comment and a blank line.
+	cmd := exec.Command(spurBin, "screen", "--store", store, "--json", "-")
+	cmd.Stdin = strings.NewReader("# to screen\n0X098B716B8AAF21512996DC57EB0615E2383E2F96\n\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n")
+	got, err := cmd.Output()
+	var fromStdin []struct{ Severity string }
+	if err != nil || jsonUnmarshal(string(got), &fromStdin) != nil || len(fromStdin) != 2 || fromStdin[0].Severity != "severe" || fromStdin[1].Severity != "low" {
+		t.Fatalf("screen -: %v %s", err, got)
 	}
 	// Filters match in any case; a value no label has is named, with the
 	// values the labels have.
