@@ -110,7 +110,7 @@ type taint struct {
 }
 
 // beyondStart splits the taint t that reaches a start output, whose own
-// taint is its first own satoshi, into what the start covers already
+// taint covers its first own satoshi, into what the start covers already
 // (counted at the start) and the rest, which goes on as taint of its own.
 func beyondStart(t *taint, own int64) (covered int64, rest *taint) {
 	rest = &taint{hop: t.hop}
