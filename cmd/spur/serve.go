@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -75,14 +76,21 @@ none until the next.`,
 			if rf.url != "" {
 				open = sf.openToWrite
 			}
-			s, err := open()
-			if rf.url != "" && colfile.ReadOnlyFS(err) {
-				return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
+			// A store of labels, or of an EVM chain, alone is served too:
+			// screening on labels, the EVM lookups; what needs Bitcoin
+			// answers 404 saying so.
+			var s *store.Store
+			var err error
+			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) {
+				s, err = open()
+				if rf.url != "" && colfile.ReadOnlyFS(err) {
+					return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
+				}
+				if err != nil {
+					return err
+				}
+				defer s.Close()
 			}
-			if err != nil {
-				return err
-			}
-			defer s.Close()
 			var node *btc.RPC
 			if rf.url != "" {
 				if node, err = rf.client(s.Network()); err != nil {
@@ -117,8 +125,10 @@ none until the next.`,
 			}
 			defer labels.Close()
 			cfg.Store, cfg.Labels, cfg.Logger = s, labels, logger()
-			if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
-				return err
+			if s != nil {
+				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
+					return err
+				}
 			}
 			if cfg.EVM, err = openReportEVM(&sf); err != nil {
 				return err
@@ -132,7 +142,13 @@ none until the next.`,
 			}
 			srv := &http.Server{Handler: api.New(cfg).Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-			fmt.Fprintf(os.Stderr, "spur: serving %s (height %d) on http://%s\n", sf.dir, s.Height(), ln.Addr())
+			what := "labels"
+			if s != nil {
+				what = fmt.Sprintf("height %d", s.Height())
+			} else if cfg.EVM != nil {
+				what = "labels and the eth chain, no Bitcoin store"
+			}
+			fmt.Fprintf(os.Stderr, "spur: serving %s (%s) on http://%s\n", sf.dir, what, ln.Addr())
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
 			followErr := make(chan error, 1)
@@ -363,4 +379,15 @@ them and the server refuses the key at once.`,
 	c.Flags().StringVar(&name, "name", "", "revoke every key made for this name")
 	c.Flags().StringVar(&id, "id", "", "revoke the key with this id (spur keys list)")
 	return c
+}
+
+// servable reports whether dir holds something to serve without a Bitcoin
+// store: imported labels, or an EVM chain.
+func servable(dir string) bool {
+	for _, p := range []string{labelsDir(dir), filepath.Join(dir, "evm")} {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
 }

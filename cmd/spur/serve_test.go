@@ -397,3 +397,46 @@ func TestKeys(t *testing.T) {
 		t.Fatal("after the revocation: the revoked key works, or the other does not")
 	}
 }
+
+// TestServeLabelsAlone serves a store of labels alone (no chain ingested):
+// screening answers on the labels, and what needs the Bitcoin store says
+// it is not there (404), as an exchange screening against sanctions lists
+// alone, or on an EVM chain alone, would have it.
+func TestServeLabelsAlone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "labels", "import", "--store", dir, "--format", "ofac-sdn-csv", ofacTestDir(t))
+	srv := startServe(t, "--store", dir, "--no-auth")
+	post := func(path, body string) (int, string) {
+		resp, err := http.Post(srv.base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post("/v1/screen", `{"items":[{"address":"0x098b716b8aaf21512996dc57eb0615e2383e2f96"},{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]}`)
+	var res struct{ Results []struct{ Severity string } }
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || len(res.Results) != 2 || res.Results[0].Severity != "severe" || res.Results[1].Severity != "low" {
+		t.Fatalf("screen: %d %s", code, body)
+	}
+	if code, body := post("/v1/screen", `{"items":[{"tx":"f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"}]}`); code != 404 || !strings.Contains(body, "no Bitcoin store") || !strings.Contains(body, `"items[0].tx"`) {
+		t.Fatalf("a tx to screen: %d %s", code, body)
+	}
+	resp, err := http.Get(srv.base + "/v1/btc/blocks/tip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || !strings.Contains(string(b), "no Bitcoin store") {
+		t.Fatalf("a block: %d %s", resp.StatusCode, b)
+	}
+	if !strings.Contains(srv.said(), "(labels)") {
+		t.Fatalf("serve said: %s", srv.said())
+	}
+	// An empty directory is nothing to serve.
+	if r := run(t, "serve", "--store", t.TempDir(), "--no-auth", "--listen", "127.0.0.1:0"); r.code != exitNotFound {
+		t.Fatalf("serve of nothing: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -78,6 +78,9 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 			if _, err := btc.ParseHash(it.Tx); err != nil {
 				return badRequest(field+".tx", "%s.tx: %v", field, err)
 			}
+			if st == nil {
+				return &apiError{http.StatusNotFound, "not_found", field + ".tx: " + errNoBTC.Message, field + ".tx"}
+			}
 		}
 		if it.Address != "" {
 			// A Bitcoin or EVM address that fails its checksum would be
@@ -88,7 +91,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch {
 		case it.Address == "":
-		case it.Chain == label.ChainBTC:
+		case it.Chain == label.ChainBTC && st != nil:
 			if _, err := btc.ParseAddress(it.Address, st.Network()); err != nil {
 				return badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, st.Network().Name)
 			}
@@ -147,7 +150,9 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 		if ls != nil {
 			res.Labels = ls
 		}
-		if res.Chain == label.ChainBTC {
+		// Without the chain (a server of labels, or of an EVM chain,
+		// alone) a Bitcoin address is screened on its labels.
+		if res.Chain == label.ChainBTC && st != nil {
 			if s.cfg.Clusters != nil {
 				if res.Entity, err = s.addressEntity(st, it.Address); err != nil {
 					return nil, err

@@ -122,7 +122,7 @@ func New(cfg Config) *Server {
 		if err := cfg.Labels.CacheKeys(); err != nil {
 			// Lookups still work, from the database.
 			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
-		} else {
+		} else if cfg.Store != nil {
 			st, release := cfg.Store, func() {}
 			if cfg.Live != nil {
 				st, release = cfg.Live.Acquire()
@@ -144,19 +144,19 @@ func New(cfg Config) *Server {
 		_, err := w.Write(openAPI)
 		return err
 	})
-	s.handle("GET /v1/btc/addresses/{address}", true, s.address)
-	s.handle("GET /v1/btc/txs/{hash}", true, s.tx)
-	s.handle("GET /v1/btc/blocks/{id}", true, s.block)
+	s.handle("GET /v1/btc/addresses/{address}", true, s.withBTC(s.address))
+	s.handle("GET /v1/btc/txs/{hash}", true, s.withBTC(s.tx))
+	s.handle("GET /v1/btc/blocks/{id}", true, s.withBTC(s.block))
 	s.handle("GET /v1/eth/addresses/{address}", true, s.ethAddress)
 	s.handle("GET /v1/eth/txs/{hash}", true, s.ethTx)
 	s.handle("GET /v1/eth/blocks/{id}", true, s.ethBlock)
-	s.handle("GET /v1/entities/{id}", true, s.entity)
+	s.handle("GET /v1/entities/{id}", true, s.withBTC(s.entity))
 	s.handle("POST /v1/screen", true, s.screen)
 	s.handle("POST /v1/names/screen", true, s.namesScreen)
 	s.handle("POST /v1/trace", true, s.trace)
 	s.handle("GET /v1/incidents", true, s.incidents)
-	s.handle("GET /v1/reports/actor/{name}", true, s.actorReport)
-	s.handle("GET /v1/reports/incident/{id}", true, s.incidentReport)
+	s.handle("GET /v1/reports/actor/{name}", true, s.withBTC(s.actorReport))
+	s.handle("GET /v1/reports/incident/{id}", true, s.withBTC(s.incidentReport))
 	// Anything else under /v1 gets an error a client can read, not the
 	// mux's plain text (a method the route does not take included).
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -164,6 +164,20 @@ func New(cfg Config) *Server {
 			fmt.Sprintf("no endpoint %s %s (see /openapi.json)", r.Method, r.URL.Path), ""}})
 	})
 	return s
+}
+
+// errNoBTC answers a request that needs the Bitcoin store of a server
+// that has none (one serving labels, or an EVM chain, alone).
+var errNoBTC = &apiError{http.StatusNotFound, "not_found", "this server holds no Bitcoin store (spur ingest btc)", ""}
+
+// withBTC answers errNoBTC for a handler that needs the Bitcoin store.
+func (s *Server) withBTC(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.btc(r) == nil {
+			return errNoBTC
+		}
+		return h(w, r)
+	}
 }
 
 // Routes lists the routes served, as "METHOD /path".
@@ -548,6 +562,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch req.Chain {
 	case "", "btc":
+		if s.btc(r) == nil {
+			return errNoBTC
+		}
 	case "eth":
 		// The account model, as spur trace --chain eth.
 		es, err := s.evm()
