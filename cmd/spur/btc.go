@@ -310,6 +310,9 @@ func newTx() *cobra.Command {
 				}
 				return evmTx(&sf, chain, args[0])
 			}
+			if err := notBitcoin(chain, args[0], "transaction hash"); err != nil {
+				return err
+			}
 			id, err := btc.ParseHash(args[0])
 			if err != nil {
 				return usageError{err}
@@ -426,6 +429,9 @@ whole units in text) and its transfers.`,
 				}
 				return evmAddress(&sf, chain, args[0], txs, offset, limit)
 			}
+			if err := notBitcoin(chain, args[0], "address"); err != nil {
+				return err
+			}
 			s, err := sf.openExisting()
 			if err != nil {
 				return err
@@ -494,6 +500,9 @@ func newBlock() *cobra.Command {
 					return err
 				}
 				return evmBlock(&sf, chain, args[0], offset, limit)
+			}
+			if err := notBitcoin(chain, args[0], "block hash"); err != nil {
+				return err
 			}
 			s, err := sf.openExisting()
 			if err != nil {

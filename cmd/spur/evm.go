@@ -37,6 +37,16 @@ func isEVM(chain string) (bool, error) {
 
 func evmDir(dir, chain string) string { return evmstore.Dir(dir, chain) }
 
+// notBitcoin refuses, for a command reading the Bitcoin store (no
+// --chain), an argument of an EVM chain's form (0x and 40 or 64 hex
+// digits), naming the flag that reads it.
+func notBitcoin(chain, arg, what string) error {
+	if (chain == "" || chain == "btc") && (len(arg) == 42 || len(arg) == 66) && strings.HasPrefix(arg, "0x") && isHex(arg[2:]) {
+		return usagef("%q is an EVM %s: add --chain eth (or the chain it is on)", arg, what)
+	}
+	return nil
+}
+
 // How a command opens a chain's EVM store.
 type evmOpen int
 

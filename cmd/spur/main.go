@@ -290,6 +290,14 @@ func (f *storeFlags) exists() error {
 		return usagef("--store DIR is required")
 	}
 	if _, err := os.Stat(filepath.Join(btcDir(f.dir), "META")); err != nil {
+		// A store of EVM chains alone: say which, and the flag that reads one.
+		var chains []string
+		if m, _ := filepath.Glob(filepath.Join(f.dir, "evm", "*", "META")); len(m) > 0 {
+			for _, p := range m {
+				chains = append(chains, "--chain "+filepath.Base(filepath.Dir(p)))
+			}
+			return fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META); it holds EVM chains: %s", store.ErrNotFound, f.dir, strings.Join(chains, ", "))
+		}
 		return fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META)", store.ErrNotFound, f.dir)
 	}
 	return nil

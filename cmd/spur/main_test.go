@@ -453,6 +453,16 @@ func TestStoreVersionRefused(t *testing.T) {
 func TestQueries(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q")
+	// An EVM address or hash given without --chain is named as such.
+	for _, c := range [][]string{
+		{"address", "0x098b716b8aaf21512996dc57eb0615e2383e2f96", "an EVM address"},
+		{"tx", "0x38607cabf7c587b965f60806cbe2543beefb5f900139cb2a1eb4a69bbd5d6d98", "an EVM transaction hash"},
+		{"block", "0x38607cabf7c587b965f60806cbe2543beefb5f900139cb2a1eb4a69bbd5d6d98", "an EVM block hash"},
+	} {
+		if r := run(t, c[0], c[1], "--store", dir); r.code != exitUsage || !strings.Contains(r.stderr, c[2]+": add --chain eth") {
+			t.Fatalf("spur %s %s: exit %d %s", c[0], c[1], r.code, r.stderr)
+		}
+	}
 	var tx struct {
 		TxID        string `json:"txid"`
 		BlockHeight int64  `json:"block_height"`
