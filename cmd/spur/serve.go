@@ -229,7 +229,7 @@ func newKeys() *cobra.Command {
 				if err := label.AppendKeyChange(labelsDir(dir), hash, name); err != nil {
 					return err
 				}
-				fmt.Fprintln(os.Stderr, "note: a running server holds the labels; it takes the key at once")
+				fmt.Fprintln(os.Stderr, "note: the labels are held by another process; journalled: a running server takes the key at once, the labels at their next writable open")
 			case err != nil:
 				return err
 			default:
@@ -365,7 +365,7 @@ them and the server refuses the key at once.`,
 				}
 			}
 			if held {
-				fmt.Fprintln(os.Stderr, "note: a running server holds the labels; it refuses the key at once")
+				fmt.Fprintln(os.Stderr, "note: the labels are held by another process; journalled: a running server refuses the key at once")
 			}
 			if asJSON {
 				return printJSON(os.Stdout, map[string]any{"revoked": keyRows(hit)})
