@@ -56,7 +56,9 @@ the start day's price (spur prices import); or CSV of the flows; or a table
 of destinations.
 
 On an EVM chain (--chain eth) REF is a transaction hash (its value
-transfers) or incident:ID (the incident's EVM theft transactions) and the
+transfers), an address (every transfer it received in transactions others
+sent: not its own swaps' proceeds) or incident:ID (the incident's EVM theft
+transactions) and the
 account model applies: taint lives on (address, asset) balances replayed in
 chain order (fifo: a queue of lots; haircut: the tainted share; poison:
 everything out of a tainted balance). Swaps continue the trace in the asset

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -154,6 +155,24 @@ func TestGenIngestEval(t *testing.T) {
 	text := mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links")
 	if !regexp.MustCompile(`(?m)^mixer withdrawals linked, by clue: [a-z-]+ \d+(, [a-z-]+ \d+)*$`).MatchString(text) {
 		t.Fatalf("trace --mixer-links text has no list of links by clue:\n%s", text)
+	}
+	// From the thief's address on Ethereum (every transfer it received in
+	// transactions others sent): the theft's own transfers, not the swaps'
+	// proceeds of its own transactions again.
+	var inc, thief struct {
+		Start map[string]string `json:"start"`
+		Flows []struct {
+			To string `json:"to"`
+		} `json:"flows"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--format", "json"), &inc); err != nil || len(inc.Flows) == 0 {
+		t.Fatalf("trace of the Liquid theft on Ethereum: %v", err)
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", inc.Flows[0].To, "--format", "json"), &thief); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(thief.Start) != fmt.Sprint(inc.Start) {
+		t.Fatalf("from the thief's address %s: start %v, the theft's %v", inc.Flows[0].To, thief.Start, inc.Start)
 	}
 	// Backward on Ethereum from the ETH theft: the victim's hot wallet was
 	// funded at genesis.

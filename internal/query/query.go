@@ -576,11 +576,36 @@ func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day str
 }
 
 // EVMStarts resolves trace references on an EVM chain: a transaction hash
-// (its value transfers) or incident:ID (the incident's EVM theft
+// (its value transfers), an address (every transfer of value it received in
+// transactions others sent), or incident:ID (the incident's EVM theft
 // transactions).
 func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
 	var hashes []string
+	var out []trace.EVMStart
 	for _, r := range refs {
+		if label.IsEVMAddress(r) {
+			a, err := evmstore.ParseAddress(r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrBadRef, err)
+			}
+			n, err := s.AddrNum(a)
+			if err != nil {
+				return nil, err
+			}
+			// Received from others: not in its own transactions, whose
+			// incoming transfers (a swap's proceeds, a refund) are its
+			// own value coming back, as a Bitcoin address's change.
+			if err := s.Postings(n, func(x uint64) bool {
+				t := s.Transfer(x)
+				if t.To == n && t.From != n && valueKind(t.Kind) && (t.Tx == evmstore.None || s.Tx(t.Tx).From != n) {
+					out = append(out, trace.EVMStart{Transfer: x})
+				}
+				return true
+			}); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if id, ok := strings.CutPrefix(r, "incident:"); ok {
 			incs, err := labels.Incidents()
 			if err != nil {
@@ -602,11 +627,10 @@ func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 			continue
 		}
 		if len(r) != 66 || !strings.HasPrefix(r, "0x") {
-			return nil, fmt.Errorf("%w: %q is neither a 0x transaction hash nor incident:ID", ErrBadRef, r)
+			return nil, fmt.Errorf("%w: %q is neither a 0x transaction hash, an address nor incident:ID", ErrBadRef, r)
 		}
 		hashes = append(hashes, r)
 	}
-	var out []trace.EVMStart
 	for _, h := range hashes {
 		n, err := s.TxNum(common.HexToHash(h))
 		if err != nil {
@@ -614,14 +638,25 @@ func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 		}
 		lo, hi := s.TxTransfers(n)
 		for x := lo; x < hi; x++ {
-			switch s.Transfer(x).Kind {
-			case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
+			if valueKind(s.Transfer(x).Kind) {
 				out = append(out, trace.EVMStart{Transfer: x})
 			}
 		}
 	}
+	// Transfers in chain order, as the replay takes them.
+	sort.Slice(out, func(i, j int) bool { return out[i].Transfer < out[j].Transfer })
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: the transactions move no value", evmstore.ErrNotFound)
 	}
 	return out, nil
+}
+
+// valueKind reports the transfers a trace starts from: value moved by a
+// call, an internal call, a token or a contract's creation.
+func valueKind(k evm.Kind) bool {
+	switch k {
+	case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
+		return true
+	}
+	return false
 }

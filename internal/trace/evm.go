@@ -186,6 +186,9 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		if st.Transfer >= c.Transfers {
 			return nil, fmt.Errorf("trace: transfer %d is not in the store", st.Transfer)
 		}
+		if start[st.Transfer] {
+			continue // given twice: counted once
+		}
 		start[st.Transfer] = true
 		first = min(first, st.Transfer)
 		x := s.Transfer(st.Transfer)
