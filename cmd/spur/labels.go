@@ -418,8 +418,8 @@ func newScreen() *cobra.Command {
 of a clustered store, its entity's), and the severity the label rules of
 the screening rules give them (the built-in ones of docs/api.md, or
 --rules FILE): severe for a sanctioned address, high for stolen funds,
-ransomware or a darknet market, medium for a mixer or a scam, low
-otherwise. Exposure (the labelled addresses an address received from,
+ransomware or a darknet market, medium for a mixer, a scam or an address
+a stablecoin's issuer froze, low otherwise. Exposure (the labelled addresses an address received from,
 directly or a few hops back) and the rules that grade it are screened by
 the HTTP API: spur serve, POST /v1/screen. An address never seen on any
 chain is screened all the same. EVM addresses match in any case and print

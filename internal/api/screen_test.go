@@ -29,6 +29,7 @@ func TestSeverityRules(t *testing.T) {
 		{nil, []Exposure{{Category: label.Darknet, Share: 0.15}}, nil, "high"},
 		{nil, []Exposure{{Category: label.Darknet, Share: 0.05}}, nil, "low"},
 		{nil, nil, []Exposure{{Category: label.Ransomware, Share: 0.01}}, "medium"},
+		{[]label.Label{{Category: label.Blocked}}, nil, nil, "medium"},
 	}
 	for i, c := range cases {
 		if got, rule := DefaultRules().Severity(c.own, nil, c.direct, c.indirect); got != c.want {
