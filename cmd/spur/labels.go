@@ -54,7 +54,7 @@ func newLabelsImport() *cobra.Command {
 	var dir, format, source, chain string
 	var asJSON, allowEmpty bool
 	c := &cobra.Command{
-		Use:   "import --store DIR --format FORMAT PATH",
+		Use:   "import --store DIR [--format FORMAT] PATH",
 		Short: "Import labels from a file (or, for the OFAC SDN CSV set, its directory)",
 		Long: `Import a label source. Formats:
 
@@ -96,6 +96,10 @@ mixer, "sanction" sanctioned, "service_hack" stolen-funds; Etherscan's
 one, is its category. The chain of explorer and Forta labels is --chain, or
 the directory they are in (data/bscscan/..., labels/10/...), or eth.
 
+Without --format, the format is told from the path: an OFAC directory (sdn.csv
+or cons_prim.csv), .xml (un-xml), .yaml (tagpack), .json (etherscan-json), or
+a .csv's header line; a path that tells nothing is refused.
+
 Importing a source again replaces it whole and atomically; other sources stay.
 A malformed file is refused with its file and line, and changes nothing.`,
 		Example: `  spur labels import --store ./store --format ofac-sdn-csv ./sdn_csv/
@@ -103,6 +107,12 @@ A malformed file is refused with its file and line, and changes nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if format == "" {
+				if format = detectFormat(path); format == "" {
+					return usagef("cannot tell the format of %s: give --format, one of %s", path, strings.Join(labelFormats, ", "))
+				}
+				fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
+			}
 			var labels []label.Label
 			var entities []label.Entity
 			var invalid []string
@@ -176,8 +186,6 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				for _, l := range labels {
 					counts[l.Chain]++
 				}
-			case "":
-				return usagef("--format is required: one of %s", strings.Join(labelFormats, ", "))
 			default:
 				return usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
 			}
@@ -705,4 +713,48 @@ func quoteList(list []string, n int) string {
 		q = append(q, strconv.Quote(s))
 	}
 	return strings.Join(q, ", ")
+}
+
+// detectFormat tells a label file's format from its name and first line,
+// for an import without --format; "" when neither tells.
+func detectFormat(path string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		for name, format := range map[string]string{"sdn.csv": "ofac-sdn-csv", "cons_prim.csv": "ofac-non-sdn-csv"} {
+			if _, err := os.Stat(filepath.Join(path, name)); err == nil {
+				return format
+			}
+		}
+		return ""
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xml":
+		return "un-xml"
+	case ".yaml", ".yml":
+		return "tagpack"
+	case ".json":
+		return "etherscan-json"
+	case ".csv":
+	default:
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	line = strings.ToLower(strings.TrimPrefix(line, "\ufeff"))
+	switch {
+	case strings.HasPrefix(line, "address,chain,category,label,actor,source"):
+		return "csv"
+	case strings.Contains(line, "banned_address") || strings.Contains(line, "etherscan_labels") || strings.HasPrefix(line, "contract_address,"):
+		return "forta-csv"
+	case strings.HasPrefix(line, "_id,source,entity_number"):
+		return "us-csl-csv"
+	case strings.HasPrefix(line, "last updated"):
+		return "uk-csv"
+	case strings.Contains(line, "entity_logicalid;"):
+		return "eu-csv"
+	}
+	return ""
 }

@@ -207,6 +207,29 @@ func TestNames(t *testing.T) {
 	}
 }
 
+// TestFormatDetected imports without --format: the format is told from the
+// path (an OFAC directory, an extension, a CSV's header), said on standard
+// error; a path that tells nothing is a usage error.
+func TestFormatDetected(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	for path, format := range map[string]string{
+		ofacTestDir(t): "ofac-sdn-csv",
+		"../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json":                        "etherscan-json",
+		"../../testdata/labels/forta-labelled-datasets/labels/1/etherscan_malicious_labels.csv":          "forta-csv",
+		filepath.Join(sanctionsDir(t, "us_csl", "consolidated-excerpt.csv"), "consolidated-excerpt.csv"): "us-csl-csv",
+		filepath.Join(sanctionsDir(t, "uk_csl", "ConList.csv"), "ConList.csv"):                           "uk-csv",
+	} {
+		if r := run(t, "labels", "import", "--store", store, path); r.code != 0 || !strings.Contains(r.stderr, "read as --format "+format) {
+			t.Fatalf("%s: exit %d\n%s", path, r.code, r.stderr)
+		}
+	}
+	odd := filepath.Join(t.TempDir(), "prices.csv")
+	os.WriteFile(odd, []byte("date,asset,usd\n2021-01-01,BTC,29000\n"), 0o644)
+	if r := run(t, "labels", "import", "--store", store, odd); r.code != exitUsage || !strings.Contains(r.stderr, "cannot tell the format") {
+		t.Fatalf("a file of no label format: exit %d %s", r.code, r.stderr)
+	}
+}
+
 // TestExplorerLabelsImport imports explorer and Forta labels from the
 // shipped real files, their chains taken from the directories they are in,
 // and screens them: the label rules grade a heist address high and a
