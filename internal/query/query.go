@@ -271,7 +271,7 @@ func ResolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.St
 		default:
 			a, err := btc.ParseAddress(ref, s.Network())
 			if err != nil {
-				return nil, "", badRef("%q is not a txid, txid:vout, address or incident:ID", ref)
+				return nil, "", badRef("%q is not a txid, txid:vout, address or incident:ID (as an address: %v)", ref, err)
 			}
 			n, err := s.AddrNum(a)
 			if err != nil {
