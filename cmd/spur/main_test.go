@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spur-forensics/spur/internal/hashidx"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/testdir"
 	"github.com/spur-forensics/spur/internal/world"
 )
 
@@ -337,19 +337,6 @@ func TestTraceFlagsChecked(t *testing.T) {
 	}
 	if r := run(t, "report", "actor", "Anyone", "--year", "2021", "--store", dir, "--model", "magic"); r.code != exitUsage {
 		t.Errorf("report --model magic: exit %d %s", r.code, r.stderr)
-	}
-}
-
-// uncoverTable makes the hash table at path cover one row less, as a crash
-// before its sync leaves it.
-func uncoverTable(t *testing.T, path string) {
-	t.Helper()
-	tab, err := hashidx.Open(path, 0)
-	if err == nil {
-		err = errors.Join(tab.Uncover(tab.Covered()-1), tab.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -921,7 +908,7 @@ func TestReadOnlyStore(t *testing.T) {
 	// A copy a crash left needing repair (a table behind the commit) is
 	// refused where it cannot be written, saying so; a query where it can
 	// be written repairs it first, and the copy reads again.
-	uncoverTable(t, filepath.Join(dir, "btc", "tx.hidx"))
+	testdir.UncoverTable(t, filepath.Join(dir, "btc", "tx.hidx"))
 	if r := run(t, "tx", "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b", "--store", ro); r.code != exitStore || !strings.Contains(r.stderr, "open it once where it can be written") {
 		t.Fatalf("read-only copy needing repair: exit %d %s", r.code, r.stderr)
 	}

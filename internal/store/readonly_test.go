@@ -9,22 +9,8 @@ import (
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
-	"github.com/spur-forensics/spur/internal/hashidx"
 	"github.com/spur-forensics/spur/internal/testdir"
 )
-
-// uncover makes the hash table at path say it covers one row less, as a
-// crash before its sync leaves it.
-func uncover(t *testing.T, path string) {
-	t.Helper()
-	tab, err := hashidx.Open(path, 0)
-	if err == nil {
-		err = errors.Join(tab.Uncover(tab.Covered()-1), tab.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestOpenReadOnly: a store closed cleanly opens read-only and answers as
 // it does opened for writing, refuses writes, and is left byte for byte
@@ -154,7 +140,7 @@ func TestOpenReadOnly(t *testing.T) {
 	}{
 		{crashed, "spends to replay"},
 		{damaged(func(d string) { os.Remove(filepath.Join(d, "addr.hidx")) }), "addr.hidx to build again"},
-		{damaged(func(d string) { uncover(t, filepath.Join(d, "tx.hidx")) }), "tx.hidx rows to insert again"},
+		{damaged(func(d string) { testdir.UncoverTable(t, filepath.Join(d, "tx.hidx")) }), "tx.hidx rows to insert again"},
 		{damaged(func(d string) { os.Remove(filepath.Join(d, "postings", filepath.Base(runs[0]))) }), "postings to make again"},
 	} {
 		before := testdir.State(t, c.dir)

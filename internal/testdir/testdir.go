@@ -1,15 +1,19 @@
 // Package testdir gives tests a fingerprint of a directory, to check that
-// something (a read-only open, say) left it exactly as it was.
+// something (a read-only open, say) left it exactly as it was, and the
+// state a crash leaves in a store's directory.
 package testdir
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spur-forensics/spur/internal/hashidx"
 )
 
 // State returns, for every file under dir, its path, size, SHA-256 and
@@ -38,4 +42,18 @@ func State(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// UncoverTable makes the hash table at path say it covers one row less, as
+// a crash before its sync leaves it: the state a store's next writable open
+// repairs.
+func UncoverTable(t testing.TB, path string) {
+	t.Helper()
+	tab, err := hashidx.Open(path, 0)
+	if err == nil {
+		err = errors.Join(tab.Uncover(tab.Covered()-1), tab.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
