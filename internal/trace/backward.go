@@ -129,8 +129,8 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			continue
 		}
 		txid := s.TxID(n).String()
-		var totalIn int64
-		for i := firstIn; i < firstIn+numIn; i++ {
+		var totalIn int64 // haircut's denominator
+		for i := firstIn; opts.Model == Haircut && i < firstIn+numIn; i++ {
 			v, _ := s.OutValue(s.InputSpends(i))
 			totalIn += v
 		}

@@ -306,36 +306,6 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				}
 			}
 		}
-		// The fee takes its share of the taint: under FIFO the satoshi laid
-		// past the last output, under haircut the tainted share of the fee.
-		var totalOut int64
-		for o := firstOut; o < firstOut+numOut; o++ {
-			v, _ := s.OutValue(o)
-			totalOut += v
-		}
-		if totalIn > totalOut && opts.Model != Poison {
-			var fee int64
-			if opts.Model == FIFO {
-				for _, r := range ranges {
-					if a, b := max(r.lo, totalOut), min(r.hi, totalIn); a < b {
-						fee += b - a
-					}
-				}
-			} else {
-				fee = int64(float64(totalIn-totalOut) * float64(taintIn) / float64(totalIn))
-			}
-			if fee > 0 {
-				d := dest[[2]string{"", "fees"}]
-				if d == nil {
-					d = &Destination{Chain: "btc", Category: "fees", Label: "paid to miners", Asset: "BTC", Link: "exact"}
-					dest[[2]string{"", "fees"}] = d
-				}
-				d.Amount += fee
-				if hdr, err := s.Header(s.TxHeight(n)); err == nil {
-					d.Time = max(d.Time, int64(hdr.Time))
-				}
-			}
-		}
 		txid := s.TxID(n).String()
 		from := ""
 		if f := s.InputSpends(firstIn); f != store.NoOutput {
@@ -402,6 +372,32 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				t = rest
 			}
 			settle(o, t)
+		}
+		// The fee takes its share of the taint: under FIFO the satoshi laid
+		// past the last output, under haircut the tainted share of the fee.
+		totalOut := outOff // the outputs laid end to end
+		if totalIn > totalOut && opts.Model != Poison {
+			var fee int64
+			if opts.Model == FIFO {
+				for _, r := range ranges {
+					if a, b := max(r.lo, totalOut), min(r.hi, totalIn); a < b {
+						fee += b - a
+					}
+				}
+			} else {
+				fee = int64(float64(totalIn-totalOut) * float64(taintIn) / float64(totalIn))
+			}
+			if fee > 0 {
+				d := dest[[2]string{"", "fees"}]
+				if d == nil {
+					d = &Destination{Chain: "btc", Category: "fees", Label: "paid to miners", Asset: "BTC", Link: "exact"}
+					dest[[2]string{"", "fees"}] = d
+				}
+				d.Amount += fee
+				if hdr, err := s.Header(s.TxHeight(n)); err == nil {
+					d.Time = max(d.Time, int64(hdr.Time))
+				}
+			}
 		}
 	}
 	for _, d := range dest {
