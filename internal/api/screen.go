@@ -293,14 +293,12 @@ func (s *Server) ownCategory(st *store.Store, a uint32) (string, error) {
 // bestCategory returns the most severe of best and the labels' categories.
 func bestCategory(best string, ls []label.Label) string {
 	for _, l := range ls {
-		if l.Category != "" && (categoryRank[l.Category] > categoryRank[best] || best == "") {
+		if l.Category != "" && (label.RiskRank(l.Category) > label.RiskRank(best) || best == "") {
 			best = l.Category
 		}
 	}
 	return best
 }
-
-var categoryRank = map[string]int{label.Sanctioned: 4, label.StolenFunds: 3, label.Ransomware: 3, label.Darknet: 3, label.Mixer: 2, label.Scam: 2}
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.

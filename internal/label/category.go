@@ -38,3 +38,18 @@ func Category(name string) string {
 	}
 	return n
 }
+
+// riskOrder ranks the categories spur knows, riskiest first: an address
+// labelled "exchange" and "heist" holds stolen funds.
+var riskOrder = []string{Sanctioned, StolenFunds, Ransomware, Darknet, Mixer, Scam, Exchange, Bridge, DEX}
+
+// RiskRank orders categories by risk: higher is riskier, 0 for a category
+// spur does not rank (other, blocked, a project's name).
+func RiskRank(category string) int {
+	for i, c := range riskOrder {
+		if c == category {
+			return len(riskOrder) - i
+		}
+	}
+	return 0
+}

@@ -12,11 +12,6 @@ import (
 	"strings"
 )
 
-// riskOrder ranks the categories an explorer's slugs may map to, riskiest
-// first: an address tagged "binance" and "exchange" is an exchange, one
-// tagged "exchange" and "heist" holds stolen funds.
-var riskOrder = []string{Sanctioned, StolenFunds, Ransomware, Darknet, Mixer, Scam, Exchange, Bridge, DEX}
-
 // Blocked is Etherscan's category of addresses a stablecoin's issuer has
 // frozen; Other is the category of an explorer's label none of whose slugs
 // names a category (they name projects: "sushiswap", "balancer").
@@ -28,18 +23,15 @@ const (
 // categoryOfSlugs is the category of an address an explorer tags with
 // slugs: the riskiest known one, else blocked, else other.
 func categoryOfSlugs(slugs []string) string {
-	best := -1
+	best := ""
 	for _, s := range slugs {
-		c := Category(s)
-		for i, r := range riskOrder {
-			if c == r && (best < 0 || i < best) {
-				best = i
-			}
+		if c := Category(s); RiskRank(c) > RiskRank(best) {
+			best = c
 		}
 	}
 	switch {
-	case best >= 0:
-		return riskOrder[best]
+	case best != "":
+		return best
 	case len(slugs) == 0:
 		return ""
 	case slices.ContainsFunc(slugs, func(s string) bool { return Category(s) == Blocked }):

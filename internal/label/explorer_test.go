@@ -145,6 +145,10 @@ func TestCategoryNames(t *testing.T) {
 			t.Errorf("Category(%q) = %q, want %q", in, got, want)
 		}
 	}
+	if !(RiskRank(Sanctioned) > RiskRank(StolenFunds) && RiskRank(StolenFunds) > RiskRank(Mixer) && RiskRank(Scam) > RiskRank(Exchange) &&
+		RiskRank(Exchange) > RiskRank(Blocked) && RiskRank(Blocked) == 0 && RiskRank("sushiswap") == 0) {
+		t.Error("risk ranks out of order")
+	}
 }
 
 // TestTagPackAbuse reads a TagPack as GraphSense writes them: the risk in
