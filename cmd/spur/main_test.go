@@ -6,6 +6,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -568,6 +569,12 @@ func TestDecode(t *testing.T) {
 	}
 	if out := mustRun(t, "decode", "block", regtest, "--network", "regtest"); !strings.Contains(out, "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b (checked)") {
 		t.Fatalf("decode block of a regtest blk file with --network regtest:\n%s", out)
+	}
+	// A file of hex is read as hex, not as a block file.
+	hexFile := filepath.Join(t.TempDir(), "genesis.hex")
+	os.WriteFile(hexFile, []byte(hex.EncodeToString(genesis[8:])+"\n"), 0o644)
+	if out := mustRun(t, "decode", "block", hexFile); !strings.Contains(out, "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f") {
+		t.Fatalf("decode block of a hex file:\n%s", out)
 	}
 	const hal = "0100000001c997a5e56e104102fa209c6a852dd90660a20b2d9c352423edce25857fcd3704000000004847304402204e45e16932b8af514961a1d3a1a25fdf3f4f7732e9d624c6c61548ab5fb8cd410220181522ec8eca07de4860a4acdd12909d831cc56cbbac4622082221a8768d1d0901ffffffff0200ca9a3b00000000434104ae1a62fe09c5f51b13905f07f06b99a2f7159b2225f374cd378d71302fa28414e7aab37397f554a7df5f142c21c1b7303b8a0626f1baded5c72a704f7e6cd84cac00286bee0000000043410411db93e1dcdb8a016b49840f8c53bc1eb68a382e97b1482ecad7b148a6909a5cb2e0eaddfb84ccf9744464f82e160bfa9b8b64f9d4c03f999b8643f656b412a3ac00000000"
 	out = mustRun(t, "decode", "tx", hal, "--json")
