@@ -559,7 +559,9 @@ func newActor() *cobra.Command {
 		Use:   "actor NAME --store DIR",
 		Short: "Show what is known of an actor: its labels, addresses and entities",
 		Long: `Lists the labels whose actor is NAME, and the sanctioned-address labels whose
-listed name is NAME (OFAC lists "LAZARUS GROUP" by name), case-insensitively,
+listed name is NAME (OFAC lists "LAZARUS GROUP" by name), case-insensitively;
+a name an imported list gives a party as an alias, weak aliases included
+("HIDDEN COBRA"), stands for that party,
 with their addresses and, for Bitcoin addresses of a clustered store, their
 entities; and the imported incidents attributed to NAME.`,
 		Args: cobra.ExactArgs(1),
@@ -572,6 +574,7 @@ entities; and the imported incidents attributed to NAME.`,
 			defer s.Close()
 			out := struct {
 				Actor     string           `json:"actor"`
+				AliasOf   []string         `json:"alias_of,omitempty"` // the listed parties NAME is an alias of
 				Labels    []label.Label    `json:"labels"`
 				Addresses []string         `json:"addresses"`
 				Entities  []uint32         `json:"entities"`
@@ -580,6 +583,29 @@ entities; and the imported incidents attributed to NAME.`,
 			incs, err := s.Incidents()
 			if err != nil {
 				return err
+			}
+			// A name a list gives a party as an alias (OFAC's "HIDDEN
+			// COBRA" for LAZARUS GROUP) stands for the party: its labels
+			// and incidents, under its listed name or its reference.
+			type party struct{ source, id, name string }
+			var parties []party
+			err = s.Entities("", func(e label.Entity) error {
+				if !strings.EqualFold(e.Name, name) && (slices.ContainsFunc(e.Aliases, func(a string) bool { return strings.EqualFold(a, name) }) ||
+					slices.ContainsFunc(e.WeakAliases, func(a string) bool { return strings.EqualFold(a, name) })) {
+					parties = append(parties, party{e.Source, e.ID, e.Name})
+					out.AliasOf = append(out.AliasOf, fmt.Sprintf("%s (%s %s)", e.Name, e.Source, e.ID))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			names := func(n string) bool {
+				return strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p party) bool { return strings.EqualFold(n, p.name) })
+			}
+			listed := func(l label.Label) bool {
+				return l.Category == label.Sanctioned && (names(l.Label) ||
+					slices.ContainsFunc(parties, func(p party) bool { return l.Source == p.source && l.Ref == p.id }))
 			}
 			// Names that contain the one asked for, offered if none is it.
 			near := map[string]bool{}
@@ -590,7 +616,7 @@ entities; and the imported incidents attributed to NAME.`,
 				}
 			}
 			for _, i := range incs {
-				if strings.EqualFold(i.Actor, name) {
+				if names(i.Actor) {
 					out.Incidents = append(out.Incidents, i)
 				}
 				nearTo(i.Actor)
@@ -601,7 +627,7 @@ entities; and the imported incidents attributed to NAME.`,
 				if l.Category == label.Sanctioned {
 					nearTo(l.Label)
 				}
-				if strings.EqualFold(l.Actor, name) || l.Category == label.Sanctioned && strings.EqualFold(l.Label, name) {
+				if names(l.Actor) || listed(l) {
 					out.Labels = append(out.Labels, l)
 					if !seen[l.Address] {
 						seen[l.Address] = true
@@ -639,6 +665,9 @@ entities; and the imported incidents attributed to NAME.`,
 				}
 			}
 			if len(out.Labels) == 0 && len(out.Incidents) == 0 {
+				if len(out.AliasOf) > 0 {
+					return fmt.Errorf("%w: %q is an alias of %s, which no label or incident names", store.ErrNotFound, name, strings.Join(out.AliasOf, ", "))
+				}
 				if len(near) > 0 {
 					names := slices.Sorted(maps.Keys(near))
 					if len(names) > 10 {
@@ -651,7 +680,11 @@ entities; and the imported incidents attributed to NAME.`,
 			if asJSON {
 				return printJSON(os.Stdout, out)
 			}
-			fmt.Printf("%s: %d labels on %d addresses", name, len(out.Labels), len(out.Addresses))
+			fmt.Print(name)
+			if len(out.AliasOf) > 0 {
+				fmt.Printf(" (alias of %s)", strings.Join(out.AliasOf, ", "))
+			}
+			fmt.Printf(": %d labels on %d addresses", len(out.Labels), len(out.Addresses))
 			if len(out.Entities) > 0 {
 				ids := make([]string, len(out.Entities))
 				for i, e := range out.Entities {

@@ -190,6 +190,43 @@ func TestNames(t *testing.T) {
 	if len(res.Matches) == 0 || res.Matches[0].Score != 1 || res.Matches[0].Entries[0].ID != "27307" {
 		t.Fatalf("exact name: %+v", res.Matches)
 	}
+	// A weak alias, which OFAC gives in the entry's remarks, finds the
+	// party and says so; so does the table.
+	var weak struct {
+		Matches []struct {
+			Name        string `json:"name"`
+			Explanation struct {
+				MatchedName string `json:"matched_name"`
+				WeakAlias   bool   `json:"weak_alias"`
+			} `json:"explanation"`
+		} `json:"matches"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "names", "hidden cobra", "--store", store, "--json"), &weak); err != nil {
+		t.Fatal(err)
+	}
+	if len(weak.Matches) == 0 || weak.Matches[0].Name != "LAZARUS GROUP" || weak.Matches[0].Explanation.MatchedName != "HIDDEN COBRA" || !weak.Matches[0].Explanation.WeakAlias {
+		t.Fatalf("weak alias: %+v", weak.Matches)
+	}
+	if out := mustRun(t, "names", "Stardust Chollima", "--store", store); !strings.Contains(out, "STARDUST CHOLLIMA (weak alias)") {
+		t.Fatalf("weak alias, table:\n%s", out)
+	}
+	// The actor by an alias: the party's labels; an alias of a party
+	// without any is named as such.
+	var actor struct {
+		AliasOf []string `json:"alias_of"`
+		Labels  []struct {
+			Label string `json:"label"`
+		} `json:"labels"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "actor", "Hidden Cobra", "--store", store, "--json"), &actor); err != nil {
+		t.Fatal(err)
+	}
+	if len(actor.AliasOf) != 1 || actor.AliasOf[0] != "LAZARUS GROUP (ofac-sdn 27307)" || len(actor.Labels) != 8 || actor.Labels[0].Label != "LAZARUS GROUP" {
+		t.Fatalf("actor by alias: %+v", actor)
+	}
+	if r := run(t, "actor", "APT38", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "an alias of BLUENOROFF (ofac-sdn 27308)") {
+		t.Fatalf("actor by the alias of a party without labels: exit %d %s", r.code, r.stderr)
+	}
 	jsonUnmarshal(mustRun(t, "names", "--id", "0X098B716B8AAF21512996DC57EB0615E2383E2F96", "--store", store, "--json"), &res)
 	if len(res.Matches) != 1 || res.Matches[0].Name != "LAZARUS GROUP" {
 		t.Fatalf("by crypto address: %+v", res.Matches)

@@ -116,7 +116,10 @@ docs/names.md describes the algorithm and its knobs.`,
 					why = strings.Join(pairs, "; ")
 				}
 				matched := m.Explanation.MatchedName
-				if m.Explanation.Alias {
+				switch {
+				case m.Explanation.WeakAlias:
+					matched += " (weak alias)"
+				case m.Explanation.Alias:
 					matched += " (alias)"
 				}
 				t.row(fmt.Sprintf("%.3f", m.Score), m.Name, m.Type, strings.Join(lists, ", "), matched, dash(why))

@@ -53,14 +53,19 @@ type Label struct {
 // Entity is a listed party (for name screening): an SDN entry with its
 // names, addresses and programmes.
 type Entity struct {
-	Source    string   `json:"source"`
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Type      string   `json:"type,omitempty"`
-	Programs  []string `json:"programs,omitempty"`
-	Aliases   []string `json:"aliases,omitempty"`
-	Addresses []string `json:"addresses,omitempty"`
-	Remarks   string   `json:"remarks,omitempty"`
+	Source   string   `json:"source"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type,omitempty"`
+	Programs []string `json:"programs,omitempty"`
+	Aliases  []string `json:"aliases,omitempty"`
+	// WeakAliases are the "weak" a.k.a.s OFAC gives in an entry's remarks
+	// ("a.k.a. 'HIDDEN COBRA'") rather than among its aliases: broad names
+	// and nicknames that OFAC does not expect to be screened on their own,
+	// still the names an investigator searches by.
+	WeakAliases []string `json:"weak_aliases,omitempty"`
+	Addresses   []string `json:"addresses,omitempty"`
+	Remarks     string   `json:"remarks,omitempty"`
 	// For name screening and for linking entries across lists.
 	BirthYears []int    `json:"birth_years,omitempty"`
 	Countries  []string `json:"countries,omitempty"` // nationality, citizenship, country of birth or address

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,6 +87,33 @@ func TestOFACSDN(t *testing.T) {
 	for _, a := range []string{"0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c", "194xmrZA53UBsZau2PnJLdmVVW9m5feeS", "1GqChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr"} {
 		if find(a) == nil {
 			t.Errorf("%s (continued in sdn_comments.csv) not found", a)
+		}
+	}
+	// Weak aliases, which the list gives in remarks ("a.k.a. 'HIDDEN
+	// COBRA'"), not in alt.csv: 4,336 on 2,563 entries, counted
+	// independently by splitting the remarks (with their continuations) at
+	// ".k.a. '". One spans sdn.csv and sdn_comments.csv ("WHOIS HACKIN" +
+	// "G TEAM"); one holds an apostrophe.
+	weak, withWeak := 0, 0
+	byID := map[string]*Entity{}
+	for i := range res.Entities {
+		e := &res.Entities[i]
+		byID[e.ID] = e
+		weak += len(e.WeakAliases)
+		if len(e.WeakAliases) > 0 {
+			withWeak++
+		}
+	}
+	if weak != 4336 || withWeak != 2563 {
+		t.Errorf("%d weak aliases on %d entries, want 4336 on 2563", weak, withWeak)
+	}
+	for id, want := range map[string][]string{
+		"27307": {"HIDDEN COBRA", "OFFICE 91", "GUARDIANS OF PEACE", "THE NEW ROMANTIC CYBER ARMY TEAM", "WHOIS HACKING TEAM", "RED DOT", "TEMP.HERMIT", "GROUP 77", "ZINC", "APT-C-26", "APPLEWORM"},
+		"27308": {"STARDUST CHOLLIMA", "APT 38", "APT38"},
+		"3754":  {"ABU-'UMAR"},
+	} {
+		if e := byID[id]; e == nil || !slices.Equal(e.WeakAliases, want) {
+			t.Errorf("entry %s: weak aliases %q, want %q", id, e.WeakAliases, want)
 		}
 	}
 	// EVM addresses print EIP-55, whatever case the list used.

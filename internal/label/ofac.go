@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,9 +33,13 @@ type OFACResult struct {
 
 var (
 	currencyAddress = regexp.MustCompile(`Digital Currency Address - ([A-Za-z0-9]+) ([^\s;]+)`)
-	ofacDOB         = regexp.MustCompile(`DOB [^;]*?\b(1[89]\d\d|20\d\d)\b`)
-	ofacCountry     = regexp.MustCompile(`(?:nationality|citizen|POB [^;]*,) ([A-Z][A-Za-z ,'.-]+?)(?:;|\.$|$)`)
-	ofacID          = regexp.MustCompile(`(?:Passport|National ID No\.|Identification Number|Registration Number|IMO|Tax ID No\.|Cedula No\.|Business Registration Number) ([A-Z0-9][A-Za-z0-9-]{3,})`)
+	// A weak alias is quoted, and may itself hold an apostrophe
+	// ("a.k.a. 'ABU-'UMAR'."): it ends at a quote followed by the
+	// remark's semicolon or closing full stop.
+	ofacWeakAlias = regexp.MustCompile(`\b[afn]\.k\.a\.,? '(.+?)'(?:;|\.?\s*$)`)
+	ofacDOB       = regexp.MustCompile(`DOB [^;]*?\b(1[89]\d\d|20\d\d)\b`)
+	ofacCountry   = regexp.MustCompile(`(?:nationality|citizen|POB [^;]*,) ([A-Z][A-Za-z ,'.-]+?)(?:;|\.$|$)`)
+	ofacID        = regexp.MustCompile(`(?:Passport|National ID No\.|Identification Number|Registration Number|IMO|Tax ID No\.|Cedula No\.|Business Registration Number) ([A-Z0-9][A-Za-z0-9-]{3,})`)
 )
 
 // readOFACCSV reads one of the legacy SDN CSV files: no header, "-0-" for
@@ -155,6 +160,11 @@ func parseOFAC(dir, primName, commentsName, altName, addName string) (*OFACResul
 			e.Type = "entity"
 		}
 		e.OFACRef = id
+		for _, m := range ofacWeakAlias.FindAllStringSubmatch(remarks, -1) {
+			if a := strings.TrimSpace(m[1]); a != "" && !slices.Contains(e.Aliases, a) {
+				e.WeakAliases = appendUnique(e.WeakAliases, a)
+			}
+		}
 		for _, m := range ofacDOB.FindAllStringSubmatch(remarks, -1) {
 			e.BirthYears = appendYear(e.BirthYears, m[1])
 		}

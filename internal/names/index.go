@@ -56,6 +56,7 @@ type name struct {
 	entry  uint32
 	text   string
 	alias  bool
+	weak   bool // a weak alias (label.Entity.WeakAliases)
 	tokens []string
 	skels  []string // skeleton of each token
 	joined string   // tokens without spaces
@@ -92,12 +93,18 @@ func NewIndex(entries []label.Entity) *Index {
 		x.parties[key] = append(x.parties[key], uint32(i))
 		x.years[key] = append(x.years[key], e.BirthYears...)
 		x.country[key] = append(x.country[key], e.Countries...)
-		texts := append([]string{e.Name}, e.Aliases...)
-		for _, t := range texts {
+		// The name, its aliases, then its weak aliases, each flagged.
+		texts := append(append([]string{e.Name}, e.Aliases...), e.WeakAliases...)
+		weak := make([]bool, len(texts))
+		for k := len(texts) - len(e.WeakAliases); k < len(texts); k++ {
+			weak[k] = true
+		}
+		for k, t := range texts {
 			// "Korea Kwangson Banking Corporation (KKBC)": the name without
 			// its parenthesised acronym is a name too.
 			if i := strings.IndexByte(t, '('); i > 0 {
 				texts = append(texts, strings.TrimSpace(t[:i]))
+				weak = append(weak, weak[k])
 			}
 		}
 		for k, text := range texts {
@@ -106,7 +113,7 @@ func NewIndex(entries []label.Entity) *Index {
 				continue
 			}
 			n := uint32(len(x.names))
-			x.names = append(x.names, name{entry: uint32(i), text: text, alias: k > 0, tokens: toks, skels: skeletons(toks), joined: strings.Join(toks, "")})
+			x.names = append(x.names, name{entry: uint32(i), text: text, alias: k > 0, weak: weak[k], tokens: toks, skels: skeletons(toks), joined: strings.Join(toks, "")})
 			for _, t := range toks {
 				x.df[t]++
 				x.byToken[t] = appendOnce(x.byToken[t], n)
@@ -272,6 +279,7 @@ type EntryRef struct {
 type Explanation struct {
 	MatchedName    string      `json:"matched_name"`
 	Alias          bool        `json:"alias"`
+	WeakAlias      bool        `json:"weak_alias,omitempty"` // one of the broad a.k.a.s OFAC gives in remarks
 	Tokens         []TokenPair `json:"tokens"`
 	UnmatchedQuery []string    `json:"unmatched_query_tokens"`
 	UnmatchedName  []string    `json:"unmatched_name_tokens"`
@@ -331,7 +339,7 @@ func tokenSim(a, b, sa, sb string, fuzzyMin float64) (float64, string) {
 // so that a token missing on either side costs.
 func (x *Index) scoreName(q, qs []string, n *name, fuzzyMin float64) (float64, *Explanation) {
 	weight := x.weight
-	ex := &Explanation{MatchedName: n.text, Alias: n.alias, Tokens: []TokenPair{}, UnmatchedQuery: []string{}, UnmatchedName: []string{}}
+	ex := &Explanation{MatchedName: n.text, Alias: n.alias, WeakAlias: n.weak, Tokens: []TokenPair{}, UnmatchedQuery: []string{}, UnmatchedName: []string{}}
 	if strings.Join(q, "") == n.joined {
 		// The same letters, split differently or not at all.
 		if len(q) == len(n.tokens) {
