@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -523,7 +524,10 @@ func decode(r *http.Request, v any) error {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return badRequest(te.Field, "field %s: want %s", te.Field, te.Type)
+			if te.Field == "" {
+				return badRequest("", "the body: want %s, got %s", jsonKind(te.Type), jsonValue(te.Value))
+			}
+			return badRequest(te.Field, "field %s: want %s, got %s", te.Field, jsonKind(te.Type), jsonValue(te.Value))
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return badRequest(strings.Trim(f, `"`), "unknown field %s", f)
@@ -531,6 +535,42 @@ func decode(r *http.Request, v any) error {
 		return badRequest("", "body is not valid JSON: %v", err)
 	}
 	return nil
+}
+
+// jsonKind names what JSON value a Go type is read from, for an error
+// message: "an array", not "[]api.ScreenItem".
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
+}
+
+// jsonValue names the kind of JSON value encoding/json found ("array",
+// "number 1.5", ...) with its article.
+func jsonValue(v string) string {
+	switch {
+	case v == "array", v == "object":
+		return "an " + v
+	case v == "string", v == "bool", v == "number", strings.HasPrefix(v, "number "):
+		return "a " + v
+	}
+	return v
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {

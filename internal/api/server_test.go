@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -156,6 +157,9 @@ func TestAPI(t *testing.T) {
 	}
 }
 
+// goTerms finds a Go type in a message: "struct {", "[]api.ScreenItem".
+var goTerms = regexp.MustCompile(`struct \{|\[\]|\bapi\.[A-Z]`)
+
 func TestAPIErrors(t *testing.T) {
 	f := newFixture(t, Config{Rate: 1, Burst: 60})
 	cases := []struct {
@@ -194,6 +198,10 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"zz"}]}`, true, 400, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"` + strings.Repeat("ab", 32) + `"}]}`, true, 404, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
+		// JSON of the wrong shape is named in JSON's terms, not Go's.
+		{"POST", "/v1/screen", `[]`, true, 400, ""},
+		{"POST", "/v1/screen", `{"items":"x"}`, true, 400, "items"},
+		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1.5}`, true, 400, "max_hops"},
 		{"POST", "/v1/names/screen", `{"queries":[{"type":"person"}]}`, true, 400, "queries[0].name"},
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"limit":-1}`, true, 400, "limit"},
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"min_score":2}`, true, 400, "min_score"},
@@ -212,6 +220,9 @@ func TestAPIErrors(t *testing.T) {
 		}
 		if c.field != "" && e["field"] != c.field {
 			t.Errorf("%s %s: field %v, want %s", c.method, c.path, e["field"], c.field)
+		}
+		if m, _ := e["message"].(string); goTerms.MatchString(m) {
+			t.Errorf("%s %s %s: a message in Go's terms: %s", c.method, c.path, c.body, m)
 		}
 	}
 	// A batch over 1,000 items.
