@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -202,6 +203,19 @@ func (e *Era1) NextRaw() (hdrRLP, bodyRLP, rcptRLP []byte, hdrOff int64, err err
 	}
 }
 
+// sender recovers tx's sender. An unprotected legacy transaction is
+// recovered as Frontier recovered it: without Homestead's bar on signatures
+// in the upper half of the curve's order (EIP-2), which mainnet's blocks
+// before Homestead may hold. Nothing is lost by it: the sender is the same
+// under both rules, and the block's transactions root has already vouched
+// for every transaction.
+func sender(s types.Signer, tx *types.Transaction) (common.Address, error) {
+	if tx.Type() == types.LegacyTxType && !tx.Protected() {
+		return types.FrontierSigner{}.Sender(tx)
+	}
+	return types.Sender(s, tx)
+}
+
 // block decodes one block with go-ethereum's types and checks its roots.
 func (e *Era1) block(hdrRLP, bodyRLP, rcptRLP []byte, off int64) (*Block, error) {
 	var h types.Header
@@ -233,7 +247,7 @@ func (e *Era1) block(hdrRLP, bodyRLP, rcptRLP []byte, off int64) (*Block, error)
 	var prevGas uint64
 	var logIndex uint32
 	for i, tx := range body.Transactions {
-		from, err := types.Sender(e.signer, tx)
+		from, err := sender(e.signer, tx)
 		if err != nil {
 			return nil, e.errorf(off, "block %d tx %d: sender: %v", b.Number, i, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,7 +14,10 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/trie"
 	"github.com/golang/snappy"
 )
 
@@ -171,4 +175,73 @@ func TestEra1LengthPastTheEnd(t *testing.T) {
 
 func unsnappy(b []byte) ([]byte, error) {
 	return io.ReadAll(snappy.NewReader(bytes.NewReader(b)))
+}
+
+// TestEra1FrontierSignature reads a block whose transaction is signed as
+// only Frontier allowed (s in the upper half of the curve's order, as
+// mainnet's blocks before Homestead may hold): its sender is recovered, where
+// Homestead's rules, which go-ethereum's signers apply to every unprotected
+// transaction, refuse it.
+func TestEra1FrontierSignature(t *testing.T) {
+	key, err := crypto.HexToECDSA("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := common.HexToAddress("0x5df9b87991262f6ba471f09758cde1c0fc1de734")
+	low, err := types.SignTx(types.NewTx(&types.LegacyTx{Nonce: 0, GasPrice: big.NewInt(50e9), Gas: 21000, To: &to, Value: big.NewInt(31337)}), types.HomesteadSigner{}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, r, s := low.RawSignatureValues()
+	high := types.NewTx(&types.LegacyTx{Nonce: 0, GasPrice: big.NewInt(50e9), Gas: 21000, To: &to, Value: big.NewInt(31337),
+		V: new(big.Int).Sub(big.NewInt(55), v), R: r, S: new(big.Int).Sub(crypto.S256().Params().N, s)})
+	if _, err := types.Sender(types.LatestSignerForChainID(big.NewInt(1)), high); err == nil {
+		t.Fatal("Homestead's rules took the high-s signature; the test proves nothing")
+	}
+	receipt := &types.Receipt{PostState: common.HexToHash("0x01").Bytes(), CumulativeGasUsed: 21000, Logs: []*types.Log{}}
+	receipt.Bloom = types.CreateBloom(receipt)
+	txs, receipts := types.Transactions{high}, types.Receipts{receipt}
+	header := &types.Header{Number: big.NewInt(46147), ParentHash: common.HexToHash("0x01"), Coinbase: to, Difficulty: big.NewInt(1),
+		GasLimit: 21000, GasUsed: 21000, Time: 1438918233, UncleHash: types.EmptyUncleHash, Root: common.HexToHash("0x02"),
+		TxHash: types.DeriveSha(txs, trie.NewStackTrie(nil)), ReceiptHash: types.DeriveSha(receipts, trie.NewStackTrie(nil))}
+	var file bytes.Buffer
+	entry := func(typ uint16, v any) {
+		var data []byte
+		if v != nil {
+			raw, err := rlp.EncodeToBytes(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			w := snappy.NewBufferedWriter(&b)
+			w.Write(raw)
+			w.Close()
+			data = b.Bytes()
+		}
+		var h [8]byte
+		binary.LittleEndian.PutUint16(h[:], typ)
+		binary.LittleEndian.PutUint32(h[2:], uint32(len(data)))
+		file.Write(h[:])
+		file.Write(data)
+	}
+	entry(0x3265, nil)
+	entry(0x03, header)
+	entry(0x04, &types.Body{Transactions: txs})
+	entry(0x05, receipts)
+	path := filepath.Join(t.TempDir(), "mainnet-00005-00000000.era1")
+	if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := OpenEra1([]string{path}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	b, err := e.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := crypto.PubkeyToAddress(key.PublicKey); len(b.Txs) != 1 || b.Txs[0].From != want || b.Txs[0].Hash != high.Hash() {
+		t.Fatalf("block %d: %+v, want one tx from %s", b.Number, b.Txs, want.Hex())
+	}
 }
