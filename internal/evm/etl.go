@@ -258,6 +258,7 @@ func (e *ETL) readTxs(b *Block) error {
 			if r.has("receipt_effective_gas_price") && r.get("receipt_effective_gas_price") != "" {
 				t.GasPrice = r.big("receipt_effective_gas_price")
 			}
+			r.blobGas(&t, "receipt_blob_gas_used", "receipt_blob_gas_price")
 			if r.has("receipt_contract_address") && r.get("receipt_contract_address") != "" {
 				c := r.addr("receipt_contract_address")
 				t.Contract = &c
@@ -282,12 +283,24 @@ func (e *ETL) readTxs(b *Block) error {
 		if r.has("effective_gas_price") && r.get("effective_gas_price") != "" {
 			t.GasPrice = r.big("effective_gas_price")
 		}
+		r.blobGas(t, "blob_gas_used", "blob_gas_price")
 		if r.has("contract_address") && r.get("contract_address") != "" {
 			c := r.addr("contract_address")
 			t.Contract = &c
 		}
 		return nil
 	})
+}
+
+// blobGas reads a blob transaction's receipt fields (columns ethereum-etl
+// writes since Dencun, empty for other transactions).
+func (s *csvStream) blobGas(t *Tx, used, price string) {
+	if s.has(used) && s.get(used) != "" {
+		t.BlobGasUsed = s.u64(used)
+		if s.has(price) && s.get(price) != "" {
+			t.BlobGasPrice = s.big(price)
+		}
+	}
 }
 
 func (e *ETL) readLogs(b *Block) error {

@@ -48,6 +48,10 @@ type Tx struct {
 	Status   int8
 	GasUsed  uint64
 	Contract *common.Address // created contract
+	// A blob transaction's (EIP-4844) blob gas and its price, from the
+	// receipt: that fee is paid by the sender and burnt whole.
+	BlobGasUsed  uint64
+	BlobGasPrice uint256.Int
 }
 
 // Receipt outcomes.

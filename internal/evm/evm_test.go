@@ -2,6 +2,7 @@ package evm
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -512,5 +513,95 @@ func TestETLBadInput(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestBlobFees: a blob transaction's blob fee (EIP-4844) is burnt from its
+// sender with the rest of its fee, read from a node's receipt (go-ethereum's
+// own answer to eth_getBlockReceipts for a block with one) and from
+// ethereum-etl's receipt columns.
+func TestBlobFees(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/evm/go-ethereum/eth_getBlockReceipts-block-with-blob-tx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []rpcReceipt
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		t.Fatal(err)
+	}
+	to := common.HexToAddress("0x0d3ab14bbad3d99f4203bd7a11acb94882050e7e")
+	b := &Block{Number: 6, BaseFee: uint256.NewInt(7), Miner: common.HexToAddress("0x01"),
+		Txs: []Tx{{Hash: common.HexToHash("0x80348f994fb5f3b05bd2e5f58bbdc73485e449c028612a2c0680f9ac6ff70add"), From: common.HexToAddress("0x703c4b2bd70c169f5717101caee543299fc946c7"), To: &to, Type: 3}}}
+	if err := b.applyReceipts(rs); err != nil {
+		t.Fatal(err)
+	}
+	// 21,000 gas at 0x1b0a08c4 wei, 7 of it burnt; 0x20000 blob gas at 1 wei, burnt.
+	paid := func(b *Block) (fee, burn uint64) {
+		for _, tr := range b.Transfers() {
+			switch tr.Kind {
+			case KindFee:
+				fee += tr.Amount.Uint64()
+			case KindBurn:
+				burn += tr.Amount.Uint64()
+			}
+		}
+		return fee, burn
+	}
+	if fee, burn := paid(b); fee != 21000*(0x1b0a08c4-7) || burn != 21000*7+0x20000 {
+		t.Fatalf("node receipt: fee %d, burnt %d; want %d and %d", fee, burn, 21000*(0x1b0a08c4-7), 21000*7+0x20000)
+	}
+
+	// The real export of mainnet blocks 17173049-50 (before Dencun), with
+	// the blob columns ethereum-etl writes since then given for its first
+	// transaction.
+	src := "../../testdata/evm/etl-17173049/"
+	dir := t.TempDir()
+	for _, f := range []string{"blocks.csv", "logs.csv"} {
+		b, err := os.ReadFile(src + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	f, err := os.Open(src + "transactions.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows[0] = append(rows[0], "receipt_blob_gas_used", "receipt_blob_gas_price")
+	rows[1] = append(rows[1], "393216", "3")
+	for i := 2; i < len(rows); i++ {
+		rows[i] = append(rows[i], "", "")
+	}
+	var out bytes.Buffer
+	w := csv.NewWriter(&out)
+	w.WriteAll(rows)
+	os.WriteFile(filepath.Join(dir, "transactions.csv"), out.Bytes(), 0o644)
+	plain, err := OpenETL(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	blob, err := OpenETL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blob.Close()
+	b0, err := plain.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, err := blob.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fee0, burn0 := paid(b0)
+	fee1, burn1 := paid(b1)
+	if fee1 != fee0 || burn1 != burn0+393216*3 || b1.Txs[0].BlobGasUsed != 393216 || b1.Txs[1].BlobGasUsed != 0 {
+		t.Fatalf("export: fee %d, burnt %d, against %d and %d without the blob columns", fee1, burn1, fee0, burn0)
 	}
 }

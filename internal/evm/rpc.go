@@ -68,6 +68,8 @@ type rpcReceipt struct {
 	TransactionIndex  hexU64          `json:"transactionIndex"`
 	GasUsed           hexU64          `json:"gasUsed"`
 	EffectiveGasPrice *hexBig         `json:"effectiveGasPrice"`
+	BlobGasUsed       hexU64          `json:"blobGasUsed"`
+	BlobGasPrice      *hexBig         `json:"blobGasPrice"`
 	Status            *hexU64         `json:"status"`
 	ContractAddress   *common.Address `json:"contractAddress"`
 	Logs              []RPCLog        `json:"logs"`
@@ -119,6 +121,9 @@ func (b *Block) applyReceipts(rs []rpcReceipt) error {
 		}
 		if r.Status != nil {
 			t.Status = int8(*r.Status)
+		}
+		if t.BlobGasUsed = uint64(r.BlobGasUsed); r.BlobGasPrice != nil {
+			t.BlobGasPrice = uint256.Int(*r.BlobGasPrice)
 		}
 		t.Contract = r.ContractAddress
 		for j := range r.Logs {

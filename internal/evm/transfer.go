@@ -19,7 +19,7 @@ const (
 	KindReward     Kind = 5  // block or uncle reward
 	KindWithdrawal Kind = 6  // beacon-chain withdrawal
 	KindFee        Kind = 7  // the part of the fee paid to the block's miner
-	KindBurn       Kind = 8  // the base fee, burnt (to the zero address)
+	KindBurn       Kind = 8  // the base fee and any blob fee, burnt (to the zero address)
 	KindToken      Kind = 9  // ERC-20 Transfer log
 	KindNFT        Kind = 10 // ERC-721 Transfer log
 	KindGenesis    Kind = 11 // a genesis allocation
@@ -178,6 +178,11 @@ func (b *Block) Transfers() []Transfer {
 					burn = fee
 				}
 				fee.Sub(&fee, &burn)
+			}
+			if tx.BlobGasUsed > 0 {
+				var blob uint256.Int
+				blob.Mul(uint256.NewInt(tx.BlobGasUsed), &tx.BlobGasPrice)
+				burn.Add(&burn, &blob)
 			}
 			if !fee.IsZero() {
 				add(Transfer{TxIndex: ti, Kind: KindFee, From: tx.From, To: b.Miner, Amount: fee})

@@ -142,13 +142,6 @@ func (s *Store) Tx(n uint32) TxInfo {
 	return t
 }
 
-// Fee is what the transaction paid for gas (zero without a receipt).
-func (t *TxInfo) Fee() uint256.Int {
-	var f uint256.Int
-	f.Mul(uint256.NewInt(t.GasUsed), uint256.NewInt(t.GasPrice))
-	return f
-}
-
 // TransferRow is a stored transfer, addresses and asset by number.
 type TransferRow struct {
 	Tx     uint32 // None for block-level transfers

@@ -3,6 +3,7 @@ package evmstore
 import (
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"os"
@@ -313,5 +314,21 @@ func TestBigAmounts(t *testing.T) {
 	})
 	if len(got) != 1 || got[0] != tok.Hex()+" TKN 6" {
 		t.Fatalf("tokens %v", got)
+	}
+}
+
+// TestBlobFee: a transaction's fee, as its view gives it, includes a blob
+// transaction's blob fee, which its gas fields do not.
+func TestBlobFee(t *testing.T) {
+	from, to, miner := common.HexToAddress("0x01"), common.HexToAddress("0x02"), common.HexToAddress("0x03")
+	tx := evm.Tx{Hash: common.Hash{0xbb}, From: from, To: &to, Type: 3, Status: evm.StatusOK, Receipt: true, GasUsed: 21000, BlobGasUsed: 131072}
+	tx.GasPrice.SetUint64(10)
+	tx.BlobGasPrice.SetUint64(3)
+	b := &evm.Block{Number: 5, Hash: common.Hash{5}, Parent: common.Hash{4}, Miner: miner, BaseFee: uint256.NewInt(7), Txs: []evm.Tx{tx}}
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ingest(t, s, []*evm.Block{b})
+	if v := s.TxView(0); v.Fee != fmt.Sprint(21000*10+131072*3) {
+		t.Fatalf("fee %s, want %d", v.Fee, 21000*10+131072*3)
 	}
 }

@@ -95,19 +95,25 @@ func (s *Store) TxView(n uint32) *TxView {
 	v := &TxView{Hash: t.Hash.Hex(), Nonce: t.Nonce, BlockNumber: b.Number, BlockHash: b.Hash.Hex(), BlockTimestamp: b.Time,
 		TransactionIndex: t.Index, FromAddress: s.addrText(t.From), ToAddress: s.addrText(t.To), TransactionType: t.Type,
 		GasPrice: fmt.Sprint(t.GasPrice), ContractAddress: s.addrText(t.Contract), Transfers: []TransferView{}}
+	lo, hi := s.TxTransfers(n)
+	// The fee is what the fee and burn transfers took: gas at its
+	// price, and a blob transaction's blob fee, which the row's gas
+	// fields do not give.
+	var fee uint256.Int
+	for x := lo; x < hi; x++ {
+		v.Transfers = append(v.Transfers, s.TransferView(x))
+		if r := s.Transfer(x); r.Kind == evm.KindFee || r.Kind == evm.KindBurn {
+			fee.Add(&fee, &r.Amount)
+		}
+	}
 	if t.Receipt {
 		gu := t.GasUsed
 		v.ReceiptGasUsed = &gu
-		f := t.Fee()
-		v.Fee = f.Dec()
+		v.Fee = fee.Dec()
 		if t.Status >= 0 {
 			st := t.Status
 			v.ReceiptStatus = &st
 		}
-	}
-	lo, hi := s.TxTransfers(n)
-	for x := lo; x < hi; x++ {
-		v.Transfers = append(v.Transfers, s.TransferView(x))
 	}
 	// Events of the block's transactions are contiguous and in tx order.
 	first := s.blockField(t.Block, 4)
