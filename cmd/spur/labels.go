@@ -587,25 +587,19 @@ entities; and the imported incidents attributed to NAME.`,
 			// A name a list gives a party as an alias (OFAC's "HIDDEN
 			// COBRA" for LAZARUS GROUP) stands for the party: its labels
 			// and incidents, under its listed name or its reference.
-			type party struct{ source, id, name string }
-			var parties []party
-			err = s.Entities("", func(e label.Entity) error {
-				if !strings.EqualFold(e.Name, name) && (slices.ContainsFunc(e.Aliases, func(a string) bool { return strings.EqualFold(a, name) }) ||
-					slices.ContainsFunc(e.WeakAliases, func(a string) bool { return strings.EqualFold(a, name) })) {
-					parties = append(parties, party{e.Source, e.ID, e.Name})
-					out.AliasOf = append(out.AliasOf, fmt.Sprintf("%s (%s %s)", e.Name, e.Source, e.ID))
-				}
-				return nil
-			})
+			parties, err := s.AliasOf(name)
 			if err != nil {
 				return err
 			}
+			for _, p := range parties {
+				out.AliasOf = append(out.AliasOf, fmt.Sprintf("%s (%s %s)", p.Name, p.Source, p.ID))
+			}
 			names := func(n string) bool {
-				return strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p party) bool { return strings.EqualFold(n, p.name) })
+				return strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p label.Entity) bool { return strings.EqualFold(n, p.Name) })
 			}
 			listed := func(l label.Label) bool {
 				return l.Category == label.Sanctioned && (names(l.Label) ||
-					slices.ContainsFunc(parties, func(p party) bool { return l.Source == p.source && l.Ref == p.id }))
+					slices.ContainsFunc(parties, func(p label.Entity) bool { return l.Source == p.Source && l.Ref == p.ID }))
 			}
 			// Names that contain the one asked for, offered if none is it.
 			near := map[string]bool{}

@@ -212,16 +212,24 @@ func TestNames(t *testing.T) {
 	}
 	// The actor by an alias: the party's labels; an alias of a party
 	// without any is named as such.
+	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
+	os.WriteFile(incidents, []byte("incidents:\n  - id: ronin\n    victim: Ronin Bridge\n    date: 2022-03-23\n    actor: Lazarus Group\n    chain: eth\n"+
+		"    theft_txs: [0xc28fad5e8d5e0ce6a2eaf67b6687be5d58113e16be590824d6cfa1a94467d0b7]\n"), 0o644)
+	mustRun(t, "incident", "import", "--store", store, incidents)
 	var actor struct {
 		AliasOf []string `json:"alias_of"`
 		Labels  []struct {
 			Label string `json:"label"`
 		} `json:"labels"`
+		Incidents []struct {
+			ID string `json:"id"`
+		} `json:"incidents"`
 	}
 	if err := jsonUnmarshal(mustRun(t, "actor", "Hidden Cobra", "--store", store, "--json"), &actor); err != nil {
 		t.Fatal(err)
 	}
-	if len(actor.AliasOf) != 1 || actor.AliasOf[0] != "LAZARUS GROUP (ofac-sdn 27307)" || len(actor.Labels) != 8 || actor.Labels[0].Label != "LAZARUS GROUP" {
+	if len(actor.AliasOf) != 1 || actor.AliasOf[0] != "LAZARUS GROUP (ofac-sdn 27307)" || len(actor.Labels) != 8 || actor.Labels[0].Label != "LAZARUS GROUP" ||
+		len(actor.Incidents) != 1 || actor.Incidents[0].ID != "ronin" {
 		t.Fatalf("actor by alias: %+v", actor)
 	}
 	if r := run(t, "actor", "APT38", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "an alias of BLUENOROFF (ofac-sdn 27308)") {

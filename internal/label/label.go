@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -396,6 +397,21 @@ func (s *Store) Entities(source string, fn func(Entity) error) error {
 		}
 	}
 	return it.Error()
+}
+
+// AliasOf returns the listed entities that give name (case-insensitively)
+// as an alias or a weak alias, not as their name: OFAC's LAZARUS GROUP for
+// "Hidden Cobra". An actor so named is that party.
+func (s *Store) AliasOf(name string) ([]Entity, error) {
+	is := func(a string) bool { return strings.EqualFold(a, name) }
+	var out []Entity
+	err := s.Entities("", func(e Entity) error {
+		if !is(e.Name) && (slices.ContainsFunc(e.Aliases, is) || slices.ContainsFunc(e.WeakAliases, is)) {
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Entity returns a listed entity of a source.

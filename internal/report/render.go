@@ -75,6 +75,9 @@ func pct(a, b int64) float64 {
 func (a *Actor) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s in %d\n\n", a.Actor, a.Year)
+	if len(a.AliasOf) > 0 {
+		fmt.Fprintf(&b, "%s is an alias of %s on the sanctions lists imported.\n\n", a.Actor, strings.Join(a.AliasOf, ", "))
+	}
 	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins and mixers. Taint model: %s.\n\n",
 		len(a.Incidents), money(a.StolenUSD), 100*a.MixedShare, a.Model)
 	b.WriteString("Asset mix: ")

@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ func timeline(tl map[[2]string]float64) []TimePoint {
 // Actor is the report of an actor's incidents in a year.
 type Actor struct {
 	Actor        string             `json:"actor"`
+	AliasOf      []string           `json:"alias_of,omitempty"` // the listed parties Actor is an alias of
 	Year         int                `json:"year"`
 	Model        string             `json:"model"`
 	Incidents    []*Incident        `json:"incidents"`
@@ -197,10 +199,21 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 	usdBy := map[string]float64{}
 	tl := map[[2]string]float64{}
 	var mixedUSD, heurUSD float64
+	// An alias a sanctions list gives the actor (OFAC's "HIDDEN COBRA")
+	// stands for the party's listed name.
+	names := []string{actor}
+	parties, err := labels.AliasOf(actor)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parties {
+		names = append(names, p.Name)
+		a.AliasOf = append(a.AliasOf, fmt.Sprintf("%s (%s %s)", p.Name, p.Source, p.ID))
+	}
 	var eo *trace.EVMOptions // computed once, for every incident
 	for _, inc := range incs {
 		d, err := time.Parse("2006-01-02", inc.Date)
-		if err != nil || !strings.EqualFold(inc.Actor, actor) || d.Year() != year {
+		if err != nil || !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(inc.Actor, n) }) || d.Year() != year {
 			continue
 		}
 		if es != nil && eo == nil {

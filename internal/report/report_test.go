@@ -79,6 +79,15 @@ func TestActorReport(t *testing.T) {
 	if _, err := ForActor(s, nil, ls, "nobody", 2021, trace.FIFO); err == nil {
 		t.Fatal("report for an actor without incidents")
 	}
+	// An alias a sanctions list gives the actor stands for it.
+	ls.Replace(label.SourceInfo{Source: "ofac-sdn"}, nil, []label.Entity{{Source: "ofac-sdn", ID: "27307", Name: "LAZARUS GROUP", WeakAliases: []string{"HIDDEN COBRA"}}})
+	b, err := ForActor(s, nil, ls, "Hidden Cobra", 2021, trace.FIFO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Incidents) != len(incs) || b.StolenUSD != a.StolenUSD || len(b.AliasOf) != 1 || !strings.Contains(b.Markdown(), "Hidden Cobra is an alias of LAZARUS GROUP (ofac-sdn 27307)") {
+		t.Fatalf("report by an alias: %d incidents, $%.0f, alias of %v", len(b.Incidents), b.StolenUSD, b.AliasOf)
+	}
 }
 
 // The Sankey draws one band per flow, each as wide as its share of the
