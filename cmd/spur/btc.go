@@ -126,7 +126,9 @@ committed (commits happen every 64 MiB of column data and every 30 s).`,
 			} else {
 				st, err = ingest.RPC(cmd.Context(), s, node, opts)
 			}
-			if st != nil {
+			// A run that failed before it changed anything has nothing
+			// to sum up: the error says it all.
+			if st != nil && (err == nil || st.Blocks > 0 || st.Unwound > 0) {
 				st.PeakRSSMiB, st.PeakAnonMiB = peakRSSMiB(), anon()
 				printIngest(sf.json, st)
 			}
@@ -220,8 +222,12 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 	if st.Unfinished > 0 {
 		t.row("blocks not yet written whole, left out", st.Unfinished)
 	}
-	t.row("store height", st.Height)
-	t.row("tip", st.Tip)
+	if st.Height < 0 {
+		t.row("store height", "- (empty)")
+	} else {
+		t.row("store height", st.Height)
+		t.row("tip", st.Tip)
+	}
 	if st.PeakRSSMiB > 0 {
 		t.row("peak memory", fmt.Sprintf("%.0f MiB (%.0f MiB not mapped from files)", st.PeakRSSMiB, st.PeakAnonMiB))
 	}

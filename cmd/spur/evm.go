@@ -196,7 +196,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			} else {
 				st, err = ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
 			}
-			if st != nil {
+			if st != nil && (err == nil || st.Blocks > 0 || st.Unwound > 0) {
 				st.PeakRSSMiB = peakRSSMiB()
 				printEVMIngest(sf.json, st)
 			}

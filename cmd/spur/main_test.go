@@ -279,6 +279,10 @@ func TestBadInput(t *testing.T) {
 			if got := digestOf(t, dir); got != before {
 				t.Fatal("the store changed")
 			}
+			// Nothing was added: no summary of a run that did nothing.
+			if r.stdout != "" {
+				t.Errorf("a summary of nothing:\n%s", r.stdout)
+			}
 		})
 	}
 }
