@@ -771,6 +771,10 @@ func detectFormat(path string) string {
 	defer f.Close()
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	line = strings.ToLower(strings.TrimPrefix(line, "\ufeff"))
+	cols := strings.Split(strings.TrimSpace(line), ",")
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+	}
 	switch {
 	case strings.HasPrefix(line, "address,chain,category,label,actor,source"):
 		return "csv"
@@ -782,6 +786,8 @@ func detectFormat(path string) string {
 		return "uk-csv"
 	case strings.Contains(line, "entity_logicalid;"):
 		return "eu-csv"
+	case slices.Contains(cols, "address") && slices.Contains(cols, "category"):
+		return "csv" // its columns in another order, or with others
 	}
 	return ""
 }

@@ -49,9 +49,9 @@ func ParseIncidents(path string) ([]Incident, error) {
 
 // ParsePrices reads daily USD prices: a CSV with the header date,asset,usd.
 func ParsePrices(path string) (map[string]map[string]float64, error) {
-	b, err := os.ReadFile(path)
+	b, err := csvBytes(path)
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, err
 	}
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = 3

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -351,5 +352,43 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	if after := testdir.State(t, dir); after != before {
 		t.Fatalf("the read-only open changed the labels:\n%s\nwant\n%s", after, before)
+	}
+}
+
+// TestCSVAsSpreadsheetsWriteIt: a labels CSV saved by a spreadsheet program
+// (a byte order mark, CRLF line ends, columns in its own order and others
+// beside them) reads as the canonical one; a header without a required
+// column is refused with its line; prices with a byte order mark read too.
+func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	canon, err := ParseCSV(write("canon.csv", "address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet, err := ParseCSV(write("sheet.csv", "\xef\xbb\xbfLabel,Notes,Address,Category,Actor,Source\r\nRonin Bridge Exploiter,seen 2022-03-29,0x098b716b8aaf21512996dc57eb0615e2383e2f96,stolen-funds,Lazarus Group,https://example.org\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(canon) != 1 || len(sheet) != 1 || !reflect.DeepEqual(canon[0], sheet[0]) {
+		t.Fatalf("from a spreadsheet %+v, want %+v", sheet, canon)
+	}
+	for body, want := range map[string]string{
+		"label,addr\nx,1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n":                        "no address column",
+		"address,label\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,x\n":                     "no category column",
+		"address,category,address\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,exchange,x\n": `column "address" twice`,
+		"address,category\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n":                    "line 2",
+	} {
+		if _, err := ParseCSV(write("bad.csv", body)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	prices, err := ParsePrices(write("prices.csv", "\xef\xbb\xbfdate,asset,usd\r\n2021-08-19,BTC,46717.58\r\n"))
+	if err != nil || prices["BTC"]["2021-08-19"] != 46717.58 {
+		t.Fatalf("prices with a byte order mark: %v %v", prices, err)
 	}
 }

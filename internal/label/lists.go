@@ -96,12 +96,21 @@ type csvTable struct {
 	lines []int
 }
 
-func readCSVTable(path string, sep rune, skip int, required ...string) (*csvTable, error) {
+// csvBytes reads a CSV file whole, less the UTF-8 byte order mark that
+// spreadsheet programs write before the header.
+func csvBytes(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), nil
+}
+
+func readCSVTable(path string, sep rune, skip int, required ...string) (*csvTable, error) {
+	b, err := csvBytes(path)
+	if err != nil {
+		return nil, err
+	}
 	r := csv.NewReader(bytes.NewReader(b))
 	r.Comma = sep
 	r.FieldsPerRecord = -1

@@ -45,12 +45,12 @@ var (
 // readOFACCSV reads one of the legacy SDN CSV files: no header, "-0-" for
 // empty fields, and a DOS end-of-file byte after the last line.
 func readOFACCSV(path string, fields int, required bool) ([][]string, error) {
-	b, err := os.ReadFile(path)
+	b, err := csvBytes(path)
 	if errors.Is(err, os.ErrNotExist) && !required {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, err
 	}
 	b = bytes.TrimRight(b, "\x1a")
 	r := csv.NewReader(bytes.NewReader(b))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -136,25 +137,43 @@ func confidence(v any) float64 {
 	return 0
 }
 
-// ParseCSV reads labels from a CSV file with the header
-// address,chain,category,label,actor,source (actor and source may be empty;
-// chain may be empty and is then guessed from the address).
+// csvColumns are the columns of the csv format: address and category are
+// required, the others may be left out.
+var csvColumns = []string{"address", "chain", "category", "label", "actor", "source"}
+
+// ParseCSV reads labels from a CSV file whose header names its columns, in
+// any order: address and category, and any of chain, label, actor and
+// source (a column of another name is not read). Chain may be empty and is
+// then guessed from the address.
 func ParseCSV(path string) ([]Label, error) {
-	b, err := os.ReadFile(path)
+	b, err := csvBytes(path)
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, err
 	}
 	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = 6
 	head, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: line 1: %v", ErrMalformed, path, err)
 	}
-	want := []string{"address", "chain", "category", "label", "actor", "source"}
-	for i, w := range want {
-		if strings.TrimSpace(strings.ToLower(head[i])) != w {
-			return nil, fmt.Errorf("%w: %s: line 1: header %q, want %s", ErrMalformed, path, strings.Join(head, ","), strings.Join(want, ","))
+	r.FieldsPerRecord = len(head)
+	col := map[string]int{}
+	for i, h := range head {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, dup := col[h]; dup && slices.Contains(csvColumns, h) {
+			return nil, fmt.Errorf("%w: %s: line 1: column %q twice", ErrMalformed, path, h)
 		}
+		col[h] = i
+	}
+	for _, must := range []string{"address", "category"} {
+		if _, ok := col[must]; !ok {
+			return nil, fmt.Errorf("%w: %s: line 1: header %q has no %s column (columns: %s; address and category required)", ErrMalformed, path, strings.Join(head, ","), must, strings.Join(csvColumns, ","))
+		}
+	}
+	field := func(rec []string, name string) string {
+		if i, ok := col[name]; ok {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
 	}
 	var out []Label
 	for {
@@ -166,8 +185,8 @@ func ParseCSV(path string) ([]Label, error) {
 			return nil, csvError(path, err)
 		}
 		line, _ := r.FieldPos(0)
-		l := Label{Address: strings.TrimSpace(rec[0]), Chain: strings.ToLower(strings.TrimSpace(rec[1])),
-			Category: Category(rec[2]), Label: strings.TrimSpace(rec[3]), Actor: strings.TrimSpace(rec[4]), URL: strings.TrimSpace(rec[5])}
+		l := Label{Address: field(rec, "address"), Chain: strings.ToLower(field(rec, "chain")),
+			Category: Category(field(rec, "category")), Label: field(rec, "label"), Actor: field(rec, "actor"), URL: field(rec, "source")}
 		if l.Address == "" || l.Category == "" {
 			return nil, fmt.Errorf("%w: %s: line %d: address and category are required", ErrMalformed, path, line)
 		}
