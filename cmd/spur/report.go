@@ -31,8 +31,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			defer labels.Close()
+			defer closeReport(s, labels)
 			incs, err := labels.Incidents()
 			if err != nil {
 				return err
@@ -69,8 +68,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			defer labels.Close()
+			defer closeReport(s, labels)
 			es, err := openReportEVM(&sf)
 			if err != nil {
 				return err
@@ -102,16 +100,33 @@ func openReport(sf *storeFlags, format, model string) (*store.Store, *label.Stor
 	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
 		return nil, nil, usagef("--model: want fifo, haircut or poison, not %q", model)
 	}
-	s, err := sf.openExisting()
-	if err != nil {
-		return nil, nil, err
+	// A store of Ethereum alone reports the incidents on it: s is then
+	// nil.
+	var s *store.Store
+	_, noBTC := os.Stat(filepath.Join(btcDir(sf.dir), "META"))
+	_, noETH := os.Stat(filepath.Join(evmDir(sf.dir, "eth"), "META"))
+	if noBTC == nil || noETH != nil {
+		var err error
+		if s, err = sf.openExisting(); err != nil {
+			return nil, nil, err
+		}
 	}
 	labels, err := openLabels(sf.dir)
 	if err != nil {
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 		return nil, nil, err
 	}
 	return s, labels, nil
+}
+
+// closeReport closes what openReport opened.
+func closeReport(s *store.Store, labels *label.Store) {
+	if s != nil {
+		s.Close()
+	}
+	labels.Close()
 }
 
 func emit(format string, v any, md, html func() string) error {

@@ -203,6 +203,44 @@ func TestGenIngestEval(t *testing.T) {
 	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
 		t.Fatalf("unknown incident: exit %d", r.code)
 	}
+	// An incident on Ethereum alone, written as an analyst writes one
+	// ("chain: Ethereum" and its theft there): traced and reported on
+	// Ethereum; a Bitcoin trace of it says where its theft is.
+	ethOnly := filepath.Join(t.TempDir(), "eth-only.yaml")
+	os.WriteFile(ethOnly, []byte("incidents:\n  - id: eth-only\n    victim: Someone\n    date: 2021-08-19\n    actor: Test Actor\n    chain: Ethereum\n"+
+		"    theft_txs: ["+list[0].EVM.TheftTxs[0]+"]\n"), 0o644)
+	mustRun(t, "incident", "import", "--store", store, ethOnly)
+	if r := run(t, "trace", "--store", store, "--from", "incident:eth-only"); r.code != exitNotFound || !strings.Contains(r.stderr, "its theft is on eth (--chain eth)") {
+		t.Fatalf("Bitcoin trace of an Ethereum incident: exit %d %s", r.code, r.stderr)
+	}
+	mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:eth-only")
+	if md := mustRun(t, "report", "incident", "eth-only", "--store", store); !strings.Contains(md, "Chain: eth.") || strings.Contains(md, "BTC") || !strings.Contains(md, "| where | USD at theft | share |") {
+		t.Fatalf("report of an Ethereum incident:\n%s", md)
+	}
+	// What rests on heuristic links is a part of what was stolen, never
+	// more (what reached a bridge by a mixer's heuristic link is not
+	// counted again at the bridge's payout).
+	var actorRep struct {
+		HeuristicShare float64 `json:"heuristic_share"`
+		Incidents      []struct {
+			ID  string `json:"id"`
+			EVM *struct {
+				StolenUSD    float64 `json:"stolen_usd"`
+				HeuristicUSD float64 `json:"heuristic_usd"`
+			} `json:"evm"`
+		} `json:"incidents"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "report", "actor", "Lazarus Group", "--year", "2021", "--store", store, "--format", "json"), &actorRep); err != nil {
+		t.Fatal(err)
+	}
+	if actorRep.HeuristicShare <= 0 || actorRep.HeuristicShare > 1 {
+		t.Errorf("heuristic share of the actor's report %.3f", actorRep.HeuristicShare)
+	}
+	for _, r := range actorRep.Incidents {
+		if r.EVM != nil && r.EVM.HeuristicUSD > r.EVM.StolenUSD*1.0001 {
+			t.Errorf("incident %s: $%.0f on heuristic links of $%.0f stolen", r.ID, r.EVM.HeuristicUSD, r.EVM.StolenUSD)
+		}
+	}
 	var rows []struct {
 		Metric string  `json:"metric"`
 		Value  float64 `json:"value"`

@@ -15,7 +15,11 @@ import (
 )
 
 // ParseIncidents reads an incidents file (YAML: a list under "incidents",
-// each with id, victim, date, actor, chain and theft_txs).
+// each with id, victim, date, actor, chain and theft_txs, and an evm part
+// for an incident on both chains). An incident whose chain is an EVM chain
+// ("chain: eth", as a theft of ether alone is written) has its theft
+// transactions there: they become its evm part. Chains are named as spur
+// names them ("Ethereum" is eth).
 func ParseIncidents(path string) ([]Incident, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -36,8 +40,19 @@ func ParseIncidents(path string) ([]Incident, error) {
 		if err := n.Decode(&i); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}
-		if i.ID == "" || len(i.TheftTxs) == 0 {
+		i.Chain = incidentChain(i.Chain)
+		if i.EVM != nil {
+			i.EVM.Chain = incidentChain(i.EVM.Chain)
+		}
+		if i.Chain != ChainBTC && i.EVM == nil && len(i.TheftTxs) > 0 {
+			i.EVM = &IncidentEVM{Chain: i.Chain, TheftTxs: i.TheftTxs}
+			i.TheftTxs = nil
+		}
+		if i.ID == "" || len(i.TheftTxs) == 0 && (i.EVM == nil || len(i.EVM.TheftTxs) == 0) {
 			return nil, fmt.Errorf("%w: %s: line %d: an incident needs an id and theft_txs", ErrMalformed, path, n.Line)
+		}
+		if i.EVM != nil && (i.EVM.Chain == "" || i.EVM.Chain == ChainBTC) {
+			return nil, fmt.Errorf("%w: %s: line %d: the evm part needs an EVM chain (eth, sepolia, ...), not %q", ErrMalformed, path, n.Line, i.EVM.Chain)
 		}
 		if _, err := time.Parse("2006-01-02", i.Date); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: date %q is not YYYY-MM-DD", ErrMalformed, path, n.Line, i.Date)
@@ -45,6 +60,19 @@ func ParseIncidents(path string) ([]Incident, error) {
 		out = append(out, i)
 	}
 	return out, nil
+}
+
+// incidentChain names an incident's chain as spur does: lower case, the
+// currency or the chain's own name taken for its code; Bitcoin when none is
+// given.
+func incidentChain(c string) string {
+	switch c = strings.ToLower(strings.TrimSpace(c)); c {
+	case "", "bitcoin", "xbt":
+		return ChainBTC
+	case "ethereum", "ether":
+		return ChainETH
+	}
+	return c
 }
 
 // ParsePrices reads daily USD prices: a CSV with the header date,asset,usd.

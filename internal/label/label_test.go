@@ -392,3 +392,36 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 		t.Fatalf("prices with a byte order mark: %v %v", prices, err)
 	}
 }
+
+// TestIncidentChains: an incident's chain is named as spur names chains,
+// and one on an EVM chain alone has its theft there, as its evm part.
+func TestIncidentChains(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "incidents.yaml")
+	os.WriteFile(p, []byte(`incidents:
+  - id: ronin
+    victim: Ronin Bridge
+    date: 2022-03-23
+    actor: Lazarus Group
+    chain: Ethereum
+    theft_txs: [0xc28fad5e8d5e0ce6a2eaf67b6687be5d58113e16be590824d6cfa1a94467d0b7]
+  - id: both
+    date: 2021-08-19
+    chain: BTC
+    theft_txs: [c39e0759ee06ae0ca9db70f42b7ffc84e8f73d428cc0805150175ac23520543a]
+    evm: {chain: ETH, theft_txs: [0x3b30220348101203bb93cd87c0b7634abf0a55a816a08bc0dd29a2bafdcce503]}
+`), 0o644)
+	incs, err := ParseIncidents(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := incs[0]; r.Chain != ChainETH || len(r.TheftTxs) != 0 || r.EVM == nil || r.EVM.Chain != ChainETH || len(r.EVM.TheftTxs) != 1 {
+		t.Errorf("an incident on Ethereum alone: %+v %+v", r, r.EVM)
+	}
+	if r := incs[1]; r.Chain != ChainBTC || len(r.TheftTxs) != 1 || r.EVM == nil || r.EVM.Chain != ChainETH {
+		t.Errorf("an incident on both chains: %+v %+v", r, r.EVM)
+	}
+	os.WriteFile(p, []byte("incidents:\n  - id: x\n    date: 2021-01-01\n    chain: btc\n    theft_txs: [aa]\n    evm: {chain: bitcoin, theft_txs: [bb]}\n"), 0o644)
+	if _, err := ParseIncidents(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("an evm part on Bitcoin: %v", err)
+	}
+}

@@ -233,6 +233,9 @@ func ResolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.St
 				if inc.ID == id {
 					found = true
 					day = inc.Date
+					if len(inc.TheftTxs) == 0 && inc.EVM != nil {
+						return nil, "", fmt.Errorf("%w: incident %s has no theft transactions on Bitcoin; its theft is on %s (--chain %s)", store.ErrNotFound, id, inc.EVM.Chain, inc.EVM.Chain)
+					}
 					for _, t := range inc.TheftTxs {
 						more, _, err := ResolveRefs(s, labels, []string{t})
 						if err != nil {

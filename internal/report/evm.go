@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -54,7 +53,7 @@ func crossBridge(s *store.Store, es *evmstore.Store, labels *label.Store, res *t
 	for _, d := range x.Trace.Destinations {
 		place := d.Category
 		if d.Category == "exchange" {
-			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
+			place = exchangePlace(d.Label)
 		}
 		c.sat[place] += d.Amount
 		c.total += d.Amount
@@ -102,6 +101,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 	places := map[string]float64{}
 	tl := map[[2]string]float64{}
 	var heurTotal float64
+	heurBridge := 0.0 // of the bridge's value, what came by heuristic links
 	for _, d := range res.Destinations {
 		v := value(d.Asset, d.Amount)
 		if r, err := es.BlockRow(d.Block); err == nil && d.Category != "mixer" {
@@ -110,7 +110,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		place := d.Category
 		switch d.Category {
 		case "exchange":
-			place = "exchange: " + strings.TrimSuffix(d.Label, " hot wallet")
+			place = exchangePlace(d.Label)
 		case "mixer-fees":
 			place = "fees"
 		}
@@ -120,6 +120,9 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		}
 		if d.Link == "heuristic" {
 			heurTotal += v
+			if place == "bridge" {
+				heurBridge += v
+			}
 		}
 		places[place] += v
 	}
@@ -132,7 +135,8 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			return nil, err
 		}
 		if crossed != nil {
-			moved := places["bridge"] * crossed.share
+			bridged := places["bridge"]
+			moved := bridged * crossed.share
 			places["bridge"] -= moved
 			if places["bridge"] < 0.005 {
 				delete(places, "bridge")
@@ -143,7 +147,9 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			for k, sat := range crossed.sat {
 				places[k+" (via bridge)"] += moved * float64(sat) / float64(max(crossed.total, 1))
 			}
-			heurTotal += moved
+			// The payout match makes heuristic what reached the bridge
+			// exactly; what reached it by a heuristic link is counted.
+			heurTotal += moved * (1 - heurBridge/bridged)
 			p.Crossed = crossed.matched
 		}
 	}

@@ -21,17 +21,46 @@ func money(v float64) string {
 
 func btcText(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) }
 
+// hasBitcoin reports an incident with a part on Bitcoin (one on an EVM
+// chain alone has none).
+func (r *Incident) hasBitcoin() bool { return r.Asset == "BTC" || len(r.Destinations) > 0 }
+
 // Markdown renders an incident report.
 func (r *Incident) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incident %s: %s, %s\n\n", r.ID, r.Victim, r.Date)
-	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, r.Chain, r.Model)
-	fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
-	fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
-		btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
-	b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
-	for _, d := range r.Destinations {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", mdCell(d.Place), btcText(d.Amount), money(d.USD), 100*d.Share)
+	chains := r.Chain
+	if r.EVM != nil && r.hasBitcoin() {
+		chains += " and " + r.EVM.Chain
+	}
+	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, chains, r.Model)
+	if r.hasBitcoin() {
+		if r.EVM != nil {
+			b.WriteString("## Bitcoin\n\n")
+		}
+		fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
+		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
+			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
+		b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
+		for _, d := range r.Destinations {
+			fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", mdCell(d.Place), btcText(d.Amount), money(d.USD), 100*d.Share)
+		}
+	}
+	if p := r.EVM; p != nil {
+		if r.hasBitcoin() {
+			fmt.Fprintf(&b, "\n## %s\n\n", p.Chain)
+		}
+		var stolen []string
+		for _, a := range sortedKeys(p.AssetUSD) {
+			stolen = append(stolen, fmt.Sprintf("%s (%s)", a, money(p.AssetUSD[a])))
+		}
+		fmt.Fprintf(&b, "Stolen: **%s** at the theft day's closes: %s.\n\n", money(p.StolenUSD), strings.Join(stolen, ", "))
+		fmt.Fprintf(&b, "- paid into mixers: %s (%.1f%%)\n- resting on heuristic links (mixer withdrawals, bridge payouts): %s (%.1f%%)\n\n",
+			money(p.MixerUSD), 100*p.MixerUSD/max(p.StolenUSD, 1e-9), money(p.HeuristicUSD), 100*p.HeuristicUSD/max(p.StolenUSD, 1e-9))
+		b.WriteString("| where | USD at theft | share |\n|---|---:|---:|\n")
+		for _, d := range p.Destinations {
+			fmt.Fprintf(&b, "| %s | %s | %.1f%% |\n", mdCell(d.Place), money(d.USD), 100*d.Share)
+		}
 	}
 	return b.String()
 }
@@ -159,6 +188,16 @@ func (r *Incident) HTML() string {
 		labels = append(labels, d.Place)
 		values = append(values, d.USD)
 	}
+	if r.EVM != nil {
+		for _, d := range r.EVM.Destinations {
+			place := d.Place
+			if r.hasBitcoin() {
+				place = r.EVM.Chain + ": " + place
+			}
+			labels = append(labels, place)
+			values = append(values, d.USD)
+		}
+	}
 	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", labels, values, money)
 	return fmt.Sprintf(page, html.EscapeString("Incident "+r.ID), body)
 }
@@ -196,6 +235,8 @@ func mdToHTML(md string) string {
 		switch {
 		case strings.HasPrefix(l, "# "):
 			fmt.Fprintf(&b, "<h1>%s</h1>", esc[2:])
+		case strings.HasPrefix(l, "## "):
+			fmt.Fprintf(&b, "<h2>%s</h2>", esc[3:])
 		case strings.HasPrefix(l, "|---"):
 		case strings.HasPrefix(l, "|"):
 			cells := mdCells(esc)

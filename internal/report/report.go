@@ -118,31 +118,61 @@ func ForIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 // reporting several incidents has them already (they take a pass over every
 // transfer to find deposit addresses).
 func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.Incident, model string, eo *trace.EVMOptions) (*Incident, error) {
+	r := &Incident{ID: inc.ID, Victim: inc.Victim, Date: inc.Date, Actor: inc.Actor, Chain: inc.Chain, Model: model}
+	tl := map[[2]string]float64{}
+	// An incident on an EVM chain alone has no Bitcoin part; s may then
+	// be nil.
+	if len(inc.TheftTxs) > 0 {
+		if s == nil {
+			return nil, fmt.Errorf("report: incident %s: its Bitcoin theft needs a store of the Bitcoin chain", inc.ID)
+		}
+		if err := forBitcoin(s, labels, inc, r, tl); err != nil {
+			return nil, err
+		}
+	}
+	if inc.EVM != nil && len(inc.EVM.TheftTxs) > 0 && (es == nil || inc.EVM.Chain != es.Chain()) && len(inc.TheftTxs) == 0 {
+		return nil, fmt.Errorf("report: incident %s: its theft is on %s, which the store does not hold", inc.ID, inc.EVM.Chain)
+	}
+	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
+		var err error
+		if r.EVM, err = forEVM(s, es, labels, inc, r.Date, model, eo); err != nil {
+			return nil, err
+		}
+		r.TotalUSD += r.EVM.StolenUSD
+		for _, p := range r.EVM.timeline {
+			tl[[2]string{p.Month, p.Place}] += p.USD
+		}
+	}
+	r.Timeline = timeline(tl)
+	return r, nil
+}
+
+// forBitcoin traces the incident's Bitcoin theft into r.
+func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Incident, tl map[[2]string]float64) error {
 	starts, day, err := query.ResolveRefs(s, labels, inc.TheftTxs)
 	if err != nil {
-		return nil, fmt.Errorf("report: incident %s: %w", inc.ID, err)
+		return fmt.Errorf("report: incident %s: %w", inc.ID, err)
 	}
-	opts := trace.Options{Model: model}
+	opts := trace.Options{Model: r.Model}
 	if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
-		return nil, err
+		return err
 	}
 	res, err := trace.Forward(s, starts, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if inc.Date != "" {
 		day = inc.Date
 	}
 	price, _ := labels.Price("BTC", day)
-	r := &Incident{ID: inc.ID, Victim: inc.Victim, Date: day, Actor: inc.Actor, Chain: inc.Chain, Asset: "BTC", Model: res.Model,
-		Stolen: res.Start, PriceUSD: price, StolenUSD: usd(res.Start, price), TxsFollowed: res.TxsVisited}
+	r.Date, r.Asset, r.Model = day, "BTC", res.Model
+	r.Stolen, r.PriceUSD, r.StolenUSD, r.TxsFollowed = res.Start, price, usd(res.Start, price), res.TxsVisited
 	places := map[string]int64{}
-	tl := map[[2]string]float64{}
 	for _, d := range res.Destinations {
 		addTime(tl, time.Unix(d.Time, 0), d.Category, usd(d.Amount, price))
 		place := d.Category
 		if d.Category == "exchange" {
-			place = "exchange: " + strings.TrimSuffix(strings.TrimSuffix(d.Label, " deposit"), " hot wallet")
+			place = exchangePlace(d.Label)
 			r.CashedOut += d.Amount
 		}
 		if d.Category == "unspent" {
@@ -156,17 +186,18 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	}
 	r.Destinations = destinations(places, r.Stolen, price)
 	r.TotalUSD = r.StolenUSD
-	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
-		if r.EVM, err = forEVM(s, es, labels, inc, day, model, eo); err != nil {
-			return nil, err
-		}
-		r.TotalUSD += r.EVM.StolenUSD
-		for _, p := range r.EVM.timeline {
-			tl[[2]string{p.Month, p.Place}] += p.USD
-		}
+	return nil
+}
+
+// exchangePlace names the exchange a destination's label says it is (its
+// deposit address's or hot wallet's label), or says none does: a deposit
+// address found by its sweeps into a hot wallet no label names.
+func exchangePlace(label string) string {
+	name := strings.TrimSuffix(strings.TrimSuffix(label, " deposit"), " hot wallet")
+	if name == "" {
+		return "exchange (unnamed)"
 	}
-	r.Timeline = timeline(tl)
-	return r, nil
+	return "exchange: " + name
 }
 
 func usd(sat int64, price float64) float64 {
@@ -232,7 +263,9 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		for _, p := range r.Timeline {
 			tl[[2]string{p.Month, p.Place}] += p.USD
 		}
-		a.AssetMix[r.Asset] += r.StolenUSD
+		if r.Asset != "" {
+			a.AssetMix[r.Asset] += r.StolenUSD
+		}
 		mixedUSD += usd(r.Mixed, r.PriceUSD)
 		for _, dst := range r.Destinations {
 			usdBy[dst.Place] += dst.USD
