@@ -54,8 +54,8 @@ func newLabelsImport() *cobra.Command {
 	var dir, format, source, chain string
 	var asJSON, allowEmpty bool
 	c := &cobra.Command{
-		Use:   "import --store DIR [--format FORMAT] PATH",
-		Short: "Import labels from a file (or, for the OFAC SDN CSV set, its directory)",
+		Use:   "import --store DIR [--format FORMAT] PATH...",
+		Short: "Import labels from files (or, for the OFAC SDN CSV set, its directory)",
 		Long: `Import a label source. Formats:
 
   ofac-sdn-csv  the OFAC SDN list's legacy CSV set (sdn.csv, add.csv, alt.csv,
@@ -104,148 +104,47 @@ Importing a source again replaces it whole and atomically; other sources stay.
 A malformed file is refused with its file and line, and changes nothing.`,
 		Example: `  spur labels import --store ./store --format ofac-sdn-csv ./sdn_csv/
   spur labels import --store ./store --format tagpack exchanges.yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			if format == "" {
-				if format = detectFormat(path); format == "" {
-					return usagef("cannot tell the format of %s: give --format, one of %s", path, strings.Join(labelFormats, ", "))
-				}
-				fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
+			if source != "" && len(args) > 1 {
+				return usagef("--source names one source: give one PATH with it (%d given)", len(args))
 			}
-			var labels []label.Label
-			var entities []label.Entity
-			var invalid []string
-			counts := map[string]int{}
-			var currencies map[string]int // a consolidated list's addresses per currency
-			var skipped []string          // explorer entries whose key is not an address
-			var err error
-			if chain != "" && format != "etherscan-json" && format != "forta-csv" {
+			if chain != "" && format != "" && format != "etherscan-json" && format != "forta-csv" {
 				return usagef("--chain is for --format etherscan-json and forta-csv")
 			}
-			switch format {
-			case "ofac-sdn-csv", "ofac-non-sdn-csv":
-				var res *label.OFACResult
-				parse, name := label.ParseOFACSDN, "ofac-sdn"
-				if format == "ofac-non-sdn-csv" {
-					parse, name = label.ParseOFACNonSDN, "ofac-non-sdn"
+			// Every file is read before any is imported: a malformed one
+			// changes nothing.
+			var ims []*labelImport
+			of := map[string]string{} // source -> path
+			for _, path := range args {
+				im, err := readLabelFile(path, format, source, chain, allowEmpty)
+				if err != nil {
+					return err
 				}
-				if res, err = parse(path); err == nil {
-					labels, entities, counts, invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
+				if other, ok := of[im.source]; ok {
+					return usagef("%s and %s would both be source %q, the second replacing the first: import them one at a time, each with --source", other, path, im.source)
 				}
-				if source == "" {
-					source = name
-				}
-			case "eu-csv", "uk-csv", "us-csl-csv":
-				parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "us-csl-csv": label.ParseUSCSL}[format]
-				var res *label.ListResult
-				if res, err = parse(path); err == nil {
-					labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
-					currencies = res.PerCurrency
-				}
-				if source == "" {
-					source = strings.TrimSuffix(strings.TrimSuffix(format, "-csv"), "-csl") + map[bool]string{true: "-csl", false: ""}[format == "us-csl-csv"]
-				}
-			case "un-xml":
-				var res *label.UNResult
-				if res, err = label.ParseUN(path); err == nil {
-					entities, counts = res.Entities, res.PerListType
-				}
-				if source == "" {
-					source = "un"
-				}
-			case "etherscan-json", "forta-csv":
-				if chain == "" {
-					if chain = label.ChainOfPath(path); chain == "" {
-						chain = label.ChainETH
-					}
-				}
-				parse := label.ParseEtherscan
-				if format == "forta-csv" {
-					parse = label.ParseForta
-				}
-				var res *label.ExplorerResult
-				if res, err = parse(path, chain); err == nil {
-					labels, skipped = res.Labels, res.Skipped
-				}
-				if source == "" {
-					source = strings.TrimSuffix(strings.TrimSuffix(format, "-json"), "-csv") + ":" + chain + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-				}
-				for _, l := range labels {
-					counts[l.Category]++
-				}
-			case "tagpack", "csv":
-				if format == "tagpack" {
-					labels, err = label.ParseTagPack(path)
-				} else {
-					labels, err = label.ParseCSV(path)
-				}
-				if source == "" {
-					source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-				}
-				for _, l := range labels {
-					counts[l.Chain]++
-				}
-			default:
-				return usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
-			}
-			if err != nil {
-				return err
-			}
-			// An import replaces its source whole: a file that came down
-			// empty (a failed download, say) would silently drop a
-			// sanctions list.
-			if len(labels) == 0 && len(entities) == 0 && !allowEmpty {
-				return fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
+				of[im.source] = path
+				ims = append(ims, im)
 			}
 			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			srcs, err := s.Sources()
-			if err != nil {
-				return err
-			}
-			for _, old := range srcs {
-				if old.Source == source && 2*len(labels) < old.Labels {
-					fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", source, thousands(int64(old.Labels)), thousands(int64(len(labels))))
+			var docs []map[string]any
+			for _, im := range ims {
+				doc, err := im.write(s, asJSON)
+				if err != nil {
+					return err
 				}
-			}
-			abs, _ := filepath.Abs(path)
-			info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
-			if err := s.Replace(info, labels, entities); err != nil {
-				return err
+				docs = append(docs, doc)
 			}
 			if asJSON {
-				out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
-				if skipped != nil {
-					out["skipped"] = skipped
+				if len(docs) == 1 {
+					return printJSON(os.Stdout, docs[0])
 				}
-				if currencies != nil {
-					out["currencies"] = currencies
-				}
-				return printJSON(os.Stdout, out)
-			}
-			fmt.Printf("imported %s labels and %s entities as source %q\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
-			switch format {
-			case "ofac-sdn-csv", "ofac-non-sdn-csv":
-				printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
-			case "un-xml", "eu-csv", "uk-csv", "us-csl-csv":
-				printCounts("PROGRAMME", "ENTRIES", counts, "")
-				if len(currencies) > 0 {
-					printCounts("CURRENCY", "ADDRESSES", currencies, "")
-				}
-			case "etherscan-json", "forta-csv":
-				printCounts("CATEGORY", "LABELS", counts, "")
-			default:
-				printCounts("CHAIN", "LABELS", counts, "")
-			}
-			if len(skipped) > 0 {
-				fmt.Fprintf(os.Stderr, "note: skipped %d entries whose key is not an address: %s\n", len(skipped), quoteList(skipped, 5))
-			}
-			for _, m := range invalid {
-				fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
+				return printJSON(os.Stdout, docs)
 			}
 			return nil
 		},
@@ -257,6 +156,166 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	c.Flags().StringVar(&chain, "chain", "", "chain of etherscan-json and forta-csv labels (default: from the file's directories, else eth)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// labelImport is one file read for import, not yet written.
+type labelImport struct {
+	path, format, source string
+	labels               []label.Label
+	entities             []label.Entity
+	invalid              []string       // addresses that do not fit their currency
+	counts               map[string]int // per currency, programme, category or chain, by format
+	currencies           map[string]int // a consolidated list's addresses per currency
+	skipped              []string       // explorer entries whose key is not an address
+}
+
+// readLabelFile reads one file to import, telling its format from the path
+// when format is empty.
+func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelImport, error) {
+	if format == "" {
+		if format = detectFormat(path); format == "" {
+			return nil, usagef("cannot tell the format of %s: give --format, one of %s", path, strings.Join(labelFormats, ", "))
+		}
+		fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
+	}
+	if chain != "" && format != "etherscan-json" && format != "forta-csv" {
+		return nil, usagef("--chain is for --format etherscan-json and forta-csv (%s is %s)", path, format)
+	}
+	var labels []label.Label
+	var entities []label.Entity
+	var invalid []string
+	counts := map[string]int{}
+	var currencies map[string]int // a consolidated list's addresses per currency
+	var skipped []string          // explorer entries whose key is not an address
+	var err error
+	switch format {
+	case "ofac-sdn-csv", "ofac-non-sdn-csv":
+		var res *label.OFACResult
+		parse, name := label.ParseOFACSDN, "ofac-sdn"
+		if format == "ofac-non-sdn-csv" {
+			parse, name = label.ParseOFACNonSDN, "ofac-non-sdn"
+		}
+		if res, err = parse(path); err == nil {
+			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
+		}
+		if source == "" {
+			source = name
+		}
+	case "eu-csv", "uk-csv", "us-csl-csv":
+		parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "us-csl-csv": label.ParseUSCSL}[format]
+		var res *label.ListResult
+		if res, err = parse(path); err == nil {
+			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
+			currencies = res.PerCurrency
+		}
+		if source == "" {
+			source = strings.TrimSuffix(strings.TrimSuffix(format, "-csv"), "-csl") + map[bool]string{true: "-csl", false: ""}[format == "us-csl-csv"]
+		}
+	case "un-xml":
+		var res *label.UNResult
+		if res, err = label.ParseUN(path); err == nil {
+			entities, counts = res.Entities, res.PerListType
+		}
+		if source == "" {
+			source = "un"
+		}
+	case "etherscan-json", "forta-csv":
+		if chain == "" {
+			if chain = label.ChainOfPath(path); chain == "" {
+				chain = label.ChainETH
+			}
+		}
+		parse := label.ParseEtherscan
+		if format == "forta-csv" {
+			parse = label.ParseForta
+		}
+		var res *label.ExplorerResult
+		if res, err = parse(path, chain); err == nil {
+			labels, skipped = res.Labels, res.Skipped
+		}
+		if source == "" {
+			source = strings.TrimSuffix(strings.TrimSuffix(format, "-json"), "-csv") + ":" + chain + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		for _, l := range labels {
+			counts[l.Category]++
+		}
+	case "tagpack", "csv":
+		if format == "tagpack" {
+			labels, err = label.ParseTagPack(path)
+		} else {
+			labels, err = label.ParseCSV(path)
+		}
+		if source == "" {
+			source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		for _, l := range labels {
+			counts[l.Chain]++
+		}
+	default:
+		return nil, usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	// An import replaces its source whole: a file that came down
+	// empty (a failed download, say) would silently drop a
+	// sanctions list.
+	if len(labels) == 0 && len(entities) == 0 && !allowEmpty {
+		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
+	}
+	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped}, nil
+}
+
+// write replaces the import's source in s with it and says what it did,
+// as text, or returns it for JSON.
+func (im *labelImport) write(s *label.Store, asJSON bool) (map[string]any, error) {
+	path, format, source := im.path, im.format, im.source
+	labels, entities, invalid, counts, currencies, skipped := im.labels, im.entities, im.invalid, im.counts, im.currencies, im.skipped
+	srcs, err := s.Sources()
+	if err != nil {
+		return nil, err
+	}
+	for _, old := range srcs {
+		if old.Source == source && 2*len(labels) < old.Labels {
+			fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", source, thousands(int64(old.Labels)), thousands(int64(len(labels))))
+		}
+	}
+	abs, _ := filepath.Abs(path)
+	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
+	if err := s.Replace(info, labels, entities); err != nil {
+		return nil, err
+	}
+	if asJSON {
+		out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
+		if skipped != nil {
+			out["skipped"] = skipped
+		}
+		if currencies != nil {
+			out["currencies"] = currencies
+		}
+		return out, nil
+	}
+	fmt.Printf("imported %s labels and %s entities as source %q\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
+	switch format {
+	case "ofac-sdn-csv", "ofac-non-sdn-csv":
+		printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
+	case "un-xml", "eu-csv", "uk-csv", "us-csl-csv":
+		printCounts("PROGRAMME", "ENTRIES", counts, "")
+		if len(currencies) > 0 {
+			printCounts("CURRENCY", "ADDRESSES", currencies, "")
+		}
+	case "etherscan-json", "forta-csv":
+		printCounts("CATEGORY", "LABELS", counts, "")
+	default:
+		printCounts("CHAIN", "LABELS", counts, "")
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "note: skipped %d entries whose key is not an address: %s\n", len(skipped), quoteList(skipped, 5))
+	}
+	for _, m := range invalid {
+		fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
+	}
+	return nil, nil
 }
 
 func newLabelsList() *cobra.Command {

@@ -308,3 +308,38 @@ func TestExplorerLabelsImport(t *testing.T) {
 		t.Fatalf("--chain with csv: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestLabelsImportMany imports several files at once (a shell glob), each
+// as its own source; a bad file among them, or two that would be one
+// source, change nothing.
+func TestLabelsImportMany(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	heist := "../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json"
+	forta := "../../testdata/labels/forta-labelled-datasets/labels/1/etherscan_malicious_labels.csv"
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte("address,chain,category\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb,btc,exchange\n"), 0o644)
+	dup := filepath.Join(t.TempDir(), "bscscan", "heist.json")
+	os.MkdirAll(filepath.Dir(dup), 0o755)
+	b, _ := os.ReadFile(heist)
+	os.WriteFile(dup, b, 0o644)
+	for _, args := range [][]string{{heist, forta, bad}, {heist, dup}, {heist, forta, "--source", "x"}} {
+		if r := run(t, append([]string{"labels", "import", "--store", store}, args...)...); r.code == 0 {
+			t.Fatalf("labels import %v: exit 0", args)
+		}
+		if _, err := os.Stat(store); err == nil {
+			if out := mustRun(t, "labels", "sources", "--store", store); strings.Contains(out, "etherscan") {
+				t.Fatalf("labels import %v failed but imported:\n%s", args, out)
+			}
+		}
+	}
+	var res []struct {
+		Source string `json:"source"`
+		Labels int    `json:"labels"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "labels", "import", "--store", store, "--json", heist, forta), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Source != "etherscan:bsc:heist" || res[0].Labels != 57 || res[1].Source != "forta:eth:etherscan_malicious_labels" {
+		t.Fatalf("two files: %+v", res)
+	}
+}
