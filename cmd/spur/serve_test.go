@@ -440,3 +440,45 @@ func TestServeLabelsAlone(t *testing.T) {
 		t.Fatalf("serve of nothing: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestReportEthereumAlone: a store of Ethereum alone reports an incident
+// on Ethereum, from the command line and the API; one on Bitcoin is not
+// found there (exit 3, 404).
+func TestReportEthereumAlone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", "../../testdata/evm/etl-17173049", "-q")
+	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
+	os.WriteFile(incidents, []byte("incidents:\n  - id: on-eth\n    victim: V\n    date: 2023-05-02\n    actor: A\n    chain: eth\n"+
+		"    theft_txs: [0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14]\n"+
+		"  - id: on-btc\n    victim: W\n    date: 2023-05-02\n    actor: A\n    chain: btc\n"+
+		"    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"), 0o644)
+	mustRun(t, "incident", "import", "--store", dir, incidents)
+	if md := mustRun(t, "report", "incident", "on-eth", "--store", dir); !strings.Contains(md, "Chain: eth.") || !strings.Contains(md, "| where | USD at theft | share |") {
+		t.Fatalf("report:\n%s", md)
+	}
+	if r := run(t, "report", "incident", "on-btc", "--store", dir); r.code != exitNotFound || !strings.Contains(r.stderr, "needs a store of the Bitcoin chain") {
+		t.Fatalf("a Bitcoin incident: exit %d %s", r.code, r.stderr)
+	}
+	srv := startServe(t, "--store", dir, "--no-auth")
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var rep struct {
+		Chain string `json:"chain"`
+		EVM   *struct {
+			Stolen map[string]string `json:"stolen"`
+		} `json:"evm"`
+	}
+	if code, body := get("/v1/reports/incident/on-eth"); code != 200 || json.Unmarshal([]byte(body), &rep) != nil || rep.Chain != "eth" || rep.EVM == nil || len(rep.EVM.Stolen) == 0 {
+		t.Fatalf("report over the API: %d %s", code, body)
+	}
+	if code, body := get("/v1/reports/incident/on-btc"); code != 404 {
+		t.Fatalf("a Bitcoin incident over the API: %d %s", code, body)
+	}
+}

@@ -124,14 +124,14 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	// be nil.
 	if len(inc.TheftTxs) > 0 {
 		if s == nil {
-			return nil, fmt.Errorf("report: incident %s: its Bitcoin theft needs a store of the Bitcoin chain", inc.ID)
+			return nil, fmt.Errorf("%w: incident %s: its Bitcoin theft needs a store of the Bitcoin chain", store.ErrNotFound, inc.ID)
 		}
 		if err := forBitcoin(s, labels, inc, r, tl); err != nil {
 			return nil, err
 		}
 	}
 	if inc.EVM != nil && len(inc.EVM.TheftTxs) > 0 && (es == nil || inc.EVM.Chain != es.Chain()) && len(inc.TheftTxs) == 0 {
-		return nil, fmt.Errorf("report: incident %s: its theft is on %s, which the store does not hold", inc.ID, inc.EVM.Chain)
+		return nil, fmt.Errorf("%w: incident %s: its theft is on %s, which the store does not hold", store.ErrNotFound, inc.ID, inc.EVM.Chain)
 	}
 	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
 		var err error
@@ -144,6 +144,9 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 		}
 	}
 	r.Timeline = timeline(tl)
+	if r.Destinations == nil {
+		r.Destinations = []Destination{}
+	}
 	return r, nil
 }
 
