@@ -33,9 +33,10 @@ func newTrace() *cobra.Command {
 	var chain, until string
 	var mixerLinks, cross bool
 	c := &cobra.Command{
-		Use:   "trace --store DIR --from REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
+		Use:   "trace --store DIR [--from] REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
-		Long: `Traces tainted value forward through the Bitcoin transaction graph. REF is
+		Long: `Traces tainted value forward through the Bitcoin transaction graph. REF
+(given with --from, or as arguments) is
 a txid:vout, a txid (its outputs that do not return to its own inputs'
 addresses), an address (every output it received), or incident:ID (the
 incident's theft transactions; spur incident import).
@@ -75,10 +76,11 @@ docs/cli.md).
 tainted output is traced to the inputs of the transaction that made it, back
 to coinbases ("coinbase"), labelled services, or --max-hops; its
 destinations are the sources.`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			refs = append(refs, args...)
 			if len(refs) == 0 {
-				return usagef("--from REF is required")
+				return usagef("give a REF to trace from (--from REF, or as an argument)")
 			}
 			if format != "json" && format != "csv" && format != "text" {
 				return usagef("--format: want json, csv or text")

@@ -203,6 +203,10 @@ func TestGenIngestEval(t *testing.T) {
 	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
 		t.Fatalf("unknown incident: exit %d", r.code)
 	}
+	// A REF given as an argument is one given with --from.
+	if a, b := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--format", "json"), mustRun(t, "trace", "--store", store, "--from", "incident:dprk-2021-5", "--format", "json"); a != b {
+		t.Fatal("trace REF and trace --from REF differ")
+	}
 	// An incident on Ethereum alone, written as an analyst writes one
 	// ("chain: Ethereum" and its theft there): traced and reported on
 	// Ethereum; a Bitcoin trace of it says where its theft is.
