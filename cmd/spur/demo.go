@@ -27,6 +27,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/names"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/report"
 	"github.com/spur-forensics/spur/internal/store"
@@ -211,6 +212,16 @@ The store goes to a temporary directory unless --store is given.`,
 					}
 				}
 				fmt.Printf("$ spur screen %s\n  %s\n", a, verdict)
+			}
+			// The list's entries screen names too, aliases OFAC gives only
+			// in remarks included.
+			if ms := names.NewIndex(res.Entities).Screen(names.Query{Name: "Hidden Cobra"}, names.Options{Limit: 1}); len(ms) > 0 {
+				m := ms[0]
+				how := "alias"
+				if m.Explanation.WeakAlias {
+					how = "weak alias"
+				}
+				fmt.Printf("$ spur names \"Hidden Cobra\"\n  %.3f %s (SDN %s): matched %s, its %s\n", m.Score, m.Name, m.Entries[0].ID, m.Explanation.MatchedName, how)
 			}
 			section("8. A synthetic world with ground truth: generate, ingest, cluster, evaluate")
 			wdir := filepath.Join(tmp, "world")
