@@ -549,6 +549,9 @@ whatever the result; read the severity.`,
 				if err := label.Mistyped(strings.TrimSpace(a)); err != nil {
 					return usageError{err}
 				}
+				if h, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(a)), "0x"); ok && len(h) == 64 {
+					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address); a transaction is screened as \"tx\" by POST /v1/screen\n", a)
+				}
 			}
 			var results []screenResult
 			for _, a := range args {

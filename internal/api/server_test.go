@@ -194,6 +194,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5","chain":"btc"}]}`, true, 400, "items[0].address"},
 		{"POST", "/v1/screen", `{"items":[{"address":"0x098B716B8Aaf21512996dC57EB0615e2383e2f96"}]}`, true, 400, "items[0].address"},
+		// A txid given as an address: not screened clean.
+		{"POST", "/v1/screen", `{"items":[{"address":"f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"}]}`, true, 400, "items[0].address"},
 		// A bad or unknown tx of a batch is named by its place.
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"zz"}]}`, true, 400, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"` + strings.Repeat("ab", 32) + `"}]}`, true, 404, "items[1].tx"},

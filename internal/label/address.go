@@ -97,6 +97,15 @@ func Mistyped(addr string) error {
 	if _, _, err := parseBitcoin(addr); err == nil {
 		return nil
 	}
+	// Hex that no address is: a transaction hash pasted for an address, or
+	// an EVM address cut short. (0x and 64 hex digits is also the form of
+	// Aptos and Sui addresses: the caller decides.)
+	if isHex(addr) && len(addr) == 64 {
+		return fmt.Errorf("%q: a transaction hash, not an address (a transaction is screened as \"tx\" by POST /v1/screen)", addr)
+	}
+	if h, ok := strings.CutPrefix(strings.ToLower(addr), "0x"); ok && isHex(h) && len(h) != 40 && len(h) != 64 {
+		return fmt.Errorf("%q: 0x and %d hex digits; an EVM address has 40", addr, len(h))
+	}
 	if raw := base58.Decode(addr); len(raw) == 25 {
 		for _, net := range bitcoinNets {
 			if raw[0] != net.PubKeyHash && raw[0] != net.ScriptHash {
@@ -119,6 +128,15 @@ func Mistyped(addr string) error {
 		}
 	}
 	return nil
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // GuessChain names the chain an address belongs to from its form, for

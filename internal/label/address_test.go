@@ -39,6 +39,14 @@ func TestMistyped(t *testing.T) {
 		{"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T5", "bech32 checksum"},
 		{"bcrt1qmx6the6qxx04z4wuxg9hkmj84st8ytemwwkryq", "bech32 checksum"},
 		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "did you mean 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+		// Hex that no address is: a txid pasted for an address, an EVM
+		// address cut short or run on. 0x and 64 digits may be an Aptos
+		// or Sui address.
+		{"f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "a transaction hash"},
+		{"F4184FC596403B9D638783CF57ADFE4C75C605F6356FBC91338530E9831E9E16", "a transaction hash"},
+		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe", "0x and 39 hex digits"},
+		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed0", "0x and 41 hex digits"},
+		{"0x3b30220348101203bb93cd87c0b7634abf0a55a816a08bc0dd29a2bafdcce503", ""},
 	} {
 		err := Mistyped(c.addr)
 		if c.bad == "" && err != nil || c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)) {
