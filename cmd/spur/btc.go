@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	neturl "net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,6 +236,50 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 		t.row("rate", fmt.Sprintf("%.1f MB/s, %s tx/s", float64(st.Bytes)/st.ElapsedSec/1e6, thousands(int64(float64(st.Txs)/st.ElapsedSec))))
 	}
 	t.flush()
+}
+
+// printAlsoHeld says what else a store directory holds beside its Bitcoin
+// chain: EVM chains, and the labels' sources, incidents and keys.
+func printAlsoHeld(dir string) error {
+	var lines []string
+	m, _ := filepath.Glob(filepath.Join(dir, "evm", "*", "META"))
+	for _, p := range m {
+		c := filepath.Base(filepath.Dir(p))
+		lines = append(lines, fmt.Sprintf("the %s chain (spur store info --chain %s)", c, c))
+	}
+	if _, err := os.Stat(labelsDir(dir)); err == nil {
+		ls, err := openLabels(dir)
+		if err != nil {
+			return err
+		}
+		defer ls.Close()
+		srcs, err := ls.Sources()
+		if err != nil {
+			return err
+		}
+		var labels, entities int
+		for _, s := range srcs {
+			labels += s.Labels
+			entities += s.Entities
+		}
+		incs, err := ls.Incidents()
+		if err != nil {
+			return err
+		}
+		keys, err := ls.Keys()
+		if err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%s labels and %s listed entries from %d sources, %d incidents, %d API keys (spur labels sources)",
+			thousands(int64(labels)), thousands(int64(entities)), len(srcs), len(incs), len(keys)))
+	}
+	if len(lines) > 0 {
+		fmt.Println("\nalso held:")
+		for _, l := range lines {
+			fmt.Println("  " + l)
+		}
+	}
+	return nil
 }
 
 func newFollow() *cobra.Command {
@@ -782,7 +827,7 @@ func newStoreCmd() *cobra.Command {
 			t.row("indexes (hash tables, postings)", thousands(u.Index))
 			t.row("total bytes", thousands(u.Total))
 			t.flush()
-			return nil
+			return printAlsoHeld(sf.dir)
 		},
 	}
 	sf.register(info, true)

@@ -203,6 +203,10 @@ func TestGenIngestEval(t *testing.T) {
 	if r := run(t, "trace", "--store", store, "--from", "incident:nope"); r.code != exitNotFound {
 		t.Fatalf("unknown incident: exit %d", r.code)
 	}
+	// The store's summary says what it holds beside Bitcoin.
+	if out := mustRun(t, "store", "info", "--store", store); !strings.Contains(out, "also held:\n  the eth chain (spur store info --chain eth)\n") || !regexp.MustCompile(`labels and [\d,]+ listed entries from \d+ sources, \d+ incidents`).MatchString(out) {
+		t.Fatalf("store info:\n%s", out)
+	}
 	// A REF given as an argument is one given with --from.
 	if a, b := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--format", "json"), mustRun(t, "trace", "--store", store, "--from", "incident:dprk-2021-5", "--format", "json"); a != b {
 		t.Fatal("trace REF and trace --from REF differ")
