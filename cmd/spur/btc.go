@@ -35,7 +35,7 @@ func (r *rpcFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&r.url, "rpc", "", "node JSON-RPC URL, e.g. http://127.0.0.1:8332, or a host (its port defaults to Bitcoin Core's for the network)")
 	c.Flags().StringVar(&r.user, "rpc-user", "", "JSON-RPC user")
 	c.Flags().StringVar(&r.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
-	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password; default: Bitcoin Core's own, if no credentials are given)")
+	c.Flags().StringVar(&r.cookie, "rpc-cookie", "", "Bitcoin Core cookie file, or its data directory (instead of user and password; default: Bitcoin Core's own, if no credentials are given)")
 }
 
 // client connects to the node for a store of network net. As bitcoin-cli
@@ -51,6 +51,15 @@ func (r *rpcFlags) client(net *btc.Network) (*btc.RPC, error) {
 		return nil, usageError{fmt.Errorf("--rpc: %w", err)}
 	}
 	cookie := r.cookie
+	// Bitcoin Core's data directory given for its cookie: the network's
+	// cookie in it.
+	if st, err := os.Stat(cookie); err == nil && st.IsDir() {
+		c := btc.CookieIn(cookie, net)
+		if _, err := os.Stat(c); c == "" || err != nil {
+			return nil, usagef("--rpc-cookie %s is a directory with no %s in it: give Bitcoin Core's cookie file, or its data directory for --network %s", cookie, strings.TrimPrefix(c, cookie+string(filepath.Separator)), net.Name)
+		}
+		cookie = c
+	}
 	if u, err := neturl.Parse(url); cookie == "" && r.user == "" && r.pass == "" && err == nil && u.User == nil {
 		home, _ := os.UserHomeDir()
 		if c := btc.CoreCookie(home, net); c != "" {

@@ -956,3 +956,28 @@ func TestReadOnlyStore(t *testing.T) {
 		t.Fatalf("serve --follow-rpc on a read-only store: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestCookieDirectory: Bitcoin Core's data directory given for its cookie
+// gives the cookie of the network's own directory in it; one without it is
+// a usage error saying what was looked for.
+func TestCookieDirectory(t *testing.T) {
+	datadir := t.TempDir()
+	os.MkdirAll(filepath.Join(datadir, "regtest"), 0o755)
+	os.WriteFile(filepath.Join(datadir, "regtest", ".cookie"), []byte("__cookie__:s3cret"), 0o600)
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "__cookie__" || p != "s3cret" {
+			http.Error(w, "", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"result":null,"error":{"code":-28,"message":"Loading block index..."},"id":1}`)
+	}))
+	defer node.Close()
+	store := filepath.Join(t.TempDir(), "store")
+	if r := run(t, "ingest", "btc", "--store", store, "--network", "regtest", "--rpc", node.URL, "--rpc-cookie", datadir, "-q"); r.code == 0 || !strings.Contains(r.stderr, "Loading block index") {
+		t.Fatalf("the cookie of the data directory: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "ingest", "btc", "--store", store, "--rpc", node.URL, "--rpc-cookie", datadir, "-q"); r.code != exitUsage || !strings.Contains(r.stderr, "no .cookie in it") {
+		t.Fatalf("a data directory without a mainnet cookie: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -183,7 +183,7 @@ none until the next.`,
 	c.Flags().StringVar(&rf.url, "follow-rpc", "", "also follow this Bitcoin node's tip while serving (JSON-RPC URL)")
 	c.Flags().StringVar(&rf.user, "rpc-user", "", "JSON-RPC user of --follow-rpc")
 	c.Flags().StringVar(&rf.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
-	c.Flags().StringVar(&rf.cookie, "rpc-cookie", "", "Bitcoin Core cookie file (instead of user and password)")
+	c.Flags().StringVar(&rf.cookie, "rpc-cookie", "", "Bitcoin Core cookie file, or its data directory (instead of user and password)")
 	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often --follow-rpc polls the node")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")

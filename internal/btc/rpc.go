@@ -131,6 +131,17 @@ func CoreCookie(home string, n *Network) string {
 	return filepath.Join(home, ".bitcoin", dir, ".cookie")
 }
 
+// CookieIn is where Bitcoin Core keeps its cookie for network n in the data
+// directory dir (dir/.cookie, or dir/testnet3/.cookie and the like), for a
+// --rpc-cookie given as the directory ("" for a network Core does not run).
+func CookieIn(dir string, n *Network) string {
+	sub, ok := coreDirs[n.Name]
+	if !ok {
+		return ""
+	}
+	return filepath.Join(dir, sub, ".cookie")
+}
+
 // CoreURL completes a node address given as bitcoin-cli takes one, a host
 // with or without a port: http://, and Bitcoin Core's RPC port for network
 // n when none is given. A URL (http://..., https://...) is taken as it is:
