@@ -451,13 +451,23 @@ func TestReportEthereumAlone(t *testing.T) {
 	os.WriteFile(incidents, []byte("incidents:\n  - id: on-eth\n    victim: V\n    date: 2023-05-02\n    actor: A\n    chain: eth\n"+
 		"    theft_txs: [0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14]\n"+
 		"  - id: on-btc\n    victim: W\n    date: 2023-05-02\n    actor: A\n    chain: btc\n"+
-		"    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"), 0o644)
+		"    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"+
+		"  - id: on-both\n    victim: X\n    date: 2023-05-02\n    actor: A\n    chain: btc\n"+
+		"    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"+
+		"    evm: {chain: eth, theft_txs: [0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14]}\n"), 0o644)
 	mustRun(t, "incident", "import", "--store", dir, incidents)
 	if md := mustRun(t, "report", "incident", "on-eth", "--store", dir); !strings.Contains(md, "Chain: eth.") || !strings.Contains(md, "| where | USD at theft | share |") {
 		t.Fatalf("report:\n%s", md)
 	}
 	if r := run(t, "report", "incident", "on-btc", "--store", dir); r.code != exitNotFound || !strings.Contains(r.stderr, "needs a store of the Bitcoin chain") {
 		t.Fatalf("a Bitcoin incident: exit %d %s", r.code, r.stderr)
+	}
+	// On both chains: its Ethereum part, the other named as left out.
+	if md := mustRun(t, "report", "incident", "on-both", "--store", dir); !strings.Contains(md, "Chain: btc and eth.") || !strings.Contains(md, "Left out: its part on btc, a chain this store does not hold.") || !strings.Contains(md, "| where | USD at theft | share |") {
+		t.Fatalf("report of an incident on both chains:\n%s", md)
+	}
+	if md := mustRun(t, "report", "actor", "A", "--year", "2023", "--store", dir); !strings.Contains(md, "Left out: the part on btc of 1 of the incidents") || !strings.Contains(md, "Left out: on-btc, on chains this store does not hold.") || !strings.Contains(md, "2 incidents") {
+		t.Fatalf("actor report:\n%s", md)
 	}
 	srv := startServe(t, "--store", dir, "--no-auth")
 	get := func(path string) (int, string) {

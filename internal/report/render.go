@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"html"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -29,11 +31,26 @@ func (r *Incident) hasBitcoin() bool { return r.Asset == "BTC" || len(r.Destinat
 func (r *Incident) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incident %s: %s, %s\n\n", r.ID, r.Victim, r.Date)
-	chains := r.Chain
-	if r.EVM != nil && r.hasBitcoin() {
-		chains += " and " + r.EVM.Chain
+	// The incident's chains: those reported, and those left out.
+	var chains []string
+	if r.hasBitcoin() || slices.Contains(r.NotInStore, "btc") {
+		chains = append(chains, "btc")
 	}
-	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, chains, r.Model)
+	if r.EVM != nil {
+		chains = append(chains, r.EVM.Chain)
+	}
+	for _, c := range r.NotInStore {
+		if !slices.Contains(chains, c) {
+			chains = append(chains, c)
+		}
+	}
+	if len(chains) == 0 {
+		chains = append(chains, r.Chain)
+	}
+	fmt.Fprintf(&b, "Actor: %s. Chain: %s. Taint model: %s.\n\n", r.Actor, strings.Join(chains, " and "), r.Model)
+	if len(r.NotInStore) > 0 {
+		fmt.Fprintf(&b, "Left out: its part on %s, a chain this store does not hold.\n\n", strings.Join(r.NotInStore, " and "))
+	}
 	if r.hasBitcoin() {
 		if r.EVM != nil {
 			b.WriteString("## Bitcoin\n\n")
@@ -109,6 +126,18 @@ func (a *Actor) Markdown() string {
 	}
 	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins and mixers. Taint model: %s.\n\n",
 		len(a.Incidents), money(a.StolenUSD), 100*a.MixedShare, a.Model)
+	left := map[string]int{}
+	for _, r := range a.Incidents {
+		for _, c := range r.NotInStore {
+			left[c]++
+		}
+	}
+	if len(a.LeftOut) > 0 {
+		fmt.Fprintf(&b, "Left out: %s, on chains this store does not hold.\n\n", strings.Join(a.LeftOut, ", "))
+	}
+	for _, c := range slices.Sorted(maps.Keys(left)) {
+		fmt.Fprintf(&b, "Left out: the part on %s of %d of the incidents, a chain this store does not hold.\n\n", c, left[c])
+	}
 	b.WriteString("Asset mix: ")
 	var mix []string
 	for _, k := range sortedKeys(a.AssetMix) {

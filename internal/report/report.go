@@ -8,6 +8,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -54,6 +55,9 @@ type Incident struct {
 	TotalUSD float64 `json:"total_usd"`
 	// Timeline is where the value arrived, by month (USD at theft).
 	Timeline []TimePoint `json:"timeline"`
+	// NotInStore names the chains of the incident's parts that the store
+	// does not hold, which the report leaves out.
+	NotInStore []string `json:"not_in_store,omitempty"`
 }
 
 // TimePoint is value that arrived at a kind of place in a month.
@@ -94,6 +98,7 @@ func timeline(tl map[[2]string]float64) []TimePoint {
 type Actor struct {
 	Actor        string             `json:"actor"`
 	AliasOf      []string           `json:"alias_of,omitempty"` // the listed parties Actor is an alias of
+	LeftOut      []string           `json:"left_out,omitempty"` // incidents on chains the store does not hold
 	Year         int                `json:"year"`
 	Model        string             `json:"model"`
 	Incidents    []*Incident        `json:"incidents"`
@@ -122,18 +127,31 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	tl := map[[2]string]float64{}
 	// An incident on an EVM chain alone has no Bitcoin part; s may then
 	// be nil.
-	if len(inc.TheftTxs) > 0 {
-		if s == nil {
-			return nil, fmt.Errorf("%w: incident %s: its Bitcoin theft needs a store of the Bitcoin chain", store.ErrNotFound, inc.ID)
-		}
+	// A part on a chain the store does not hold is left out and named;
+	// an incident with no part the store holds is not found.
+	btcPart, evmPart := len(inc.TheftTxs) > 0, inc.EVM != nil && len(inc.EVM.TheftTxs) > 0
+	btcHeld, evmHeld := btcPart && s != nil, evmPart && es != nil && inc.EVM.Chain == es.Chain()
+	switch {
+	case btcHeld || evmHeld:
+	case !evmPart:
+		return nil, fmt.Errorf("%w: incident %s: its Bitcoin theft needs a store of the Bitcoin chain", errNoneHeld, inc.ID)
+	case !btcPart:
+		return nil, fmt.Errorf("%w: incident %s: its theft is on %s, which the store does not hold", errNoneHeld, inc.ID, inc.EVM.Chain)
+	default:
+		return nil, fmt.Errorf("%w: incident %s: the store holds neither of its chains (btc, %s)", errNoneHeld, inc.ID, inc.EVM.Chain)
+	}
+	if btcPart && !btcHeld {
+		r.NotInStore = append(r.NotInStore, label.ChainBTC)
+	}
+	if evmPart && !evmHeld {
+		r.NotInStore = append(r.NotInStore, inc.EVM.Chain)
+	}
+	if btcHeld {
 		if err := forBitcoin(s, labels, inc, r, tl); err != nil {
 			return nil, err
 		}
 	}
-	if inc.EVM != nil && len(inc.EVM.TheftTxs) > 0 && (es == nil || inc.EVM.Chain != es.Chain()) && len(inc.TheftTxs) == 0 {
-		return nil, fmt.Errorf("%w: incident %s: its theft is on %s, which the store does not hold", store.ErrNotFound, inc.ID, inc.EVM.Chain)
-	}
-	if es != nil && inc.EVM != nil && inc.EVM.Chain == es.Chain() && len(inc.EVM.TheftTxs) > 0 {
+	if evmHeld {
 		var err error
 		if r.EVM, err = forEVM(s, es, labels, inc, r.Date, model, eo); err != nil {
 			return nil, err
@@ -149,6 +167,9 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 	}
 	return r, nil
 }
+
+// errNoneHeld is an incident none of whose chains the store holds.
+var errNoneHeld = fmt.Errorf("%w", store.ErrNotFound)
 
 // forBitcoin traces the incident's Bitcoin theft into r.
 func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Incident, tl map[[2]string]float64) error {
@@ -258,6 +279,10 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 			eo = &o
 		}
 		r, err := forIncident(s, es, labels, inc, model, eo)
+		if errors.Is(err, errNoneHeld) {
+			a.LeftOut = append(a.LeftOut, inc.ID)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -288,6 +313,9 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		}
 	}
 	if len(a.Incidents) == 0 {
+		if len(a.LeftOut) > 0 {
+			return nil, fmt.Errorf("%w: the incidents of %q in %d (%s) are on chains this store does not hold", store.ErrNotFound, actor, year, strings.Join(a.LeftOut, ", "))
+		}
 		return nil, fmt.Errorf("%w: no incidents of %q in %d", store.ErrNotFound, actor, year)
 	}
 	sort.Slice(a.Incidents, func(i, j int) bool { return a.Incidents[i].Date < a.Incidents[j].Date })
