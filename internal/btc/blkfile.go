@@ -233,24 +233,32 @@ func OpenBlockPaths(paths []string, net *Network) ([]*BlockFile, error) {
 			return fail(fmt.Errorf("btc: %w", err))
 		}
 		if st.IsDir() {
-			key, err := ReadXorKey(p)
-			if err != nil {
-				return fail(err)
-			}
 			names, err := filepath.Glob(filepath.Join(p, "blk*.dat"))
 			if err != nil {
 				return fail(err)
 			}
-			sort.Strings(names)
 			if len(names) == 0 {
-				// Bitcoin Core's data directory holds its blocks one down
-				// (and other networks' further down: testnet3/blocks, ...).
-				for _, sub := range []string{"blocks", filepath.Join(coreDirs[net.Name], "blocks")} {
-					if more, _ := filepath.Glob(filepath.Join(p, sub, "blk*.dat")); len(more) > 0 {
-						return fail(fmt.Errorf("btc: %s: no blk*.dat files, but %s has them: a data directory? (--blocks %s)", p, filepath.Join(p, sub), filepath.Join(p, sub)))
+				// Bitcoin Core's data directory holds the network's blocks
+				// one down (blocks, or testnet3/blocks and the like): read
+				// them there. Another network's are named with the flag.
+				sub, ok := coreDirs[net.Name]
+				own := filepath.Join(p, sub, "blocks")
+				if more, _ := filepath.Glob(filepath.Join(own, "blk*.dat")); ok && len(more) > 0 {
+					p, names = own, more
+				} else {
+					for n, sub := range coreDirs {
+						other := filepath.Join(p, sub, "blocks")
+						if more, _ := filepath.Glob(filepath.Join(other, "blk*.dat")); n != net.Name && len(more) > 0 {
+							return fail(fmt.Errorf("btc: %s: no blk*.dat files, nor in %s; %s has some, where Bitcoin Core keeps network %s's (--blocks %s)", p, own, other, n, other))
+						}
 					}
+					return fail(fmt.Errorf("btc: %s: no blk*.dat files", p))
 				}
-				return fail(fmt.Errorf("btc: %s: no blk*.dat files", p))
+			}
+			sort.Strings(names)
+			key, err := ReadXorKey(p)
+			if err != nil {
+				return fail(err)
 			}
 			for i, n := range names {
 				f, err := openBlockFile(n, key, net)

@@ -246,7 +246,9 @@ func frame(blocks ...[]byte) []byte {
 }
 
 // TestDataDirectoryNamed: a Bitcoin Core data directory given for its
-// blocks directory is refused with a pointer to the blocks one down.
+// blocks directory reads the network's blocks one down (blocks, or
+// regtest/blocks and the like); where only another network's are there, it
+// is refused with a pointer to them.
 func TestDataDirectoryNamed(t *testing.T) {
 	blocks := framedBlocks(t, "blk_0_to_4.dat.bz2")
 	regtest, _ := LookupNetwork("regtest")
@@ -257,8 +259,20 @@ func TestDataDirectoryNamed(t *testing.T) {
 		data := t.TempDir()
 		os.MkdirAll(filepath.Join(data, c.sub), 0o755)
 		os.WriteFile(filepath.Join(data, c.sub, "blk00000.dat"), frame(blocks...), 0o644)
-		_, err := OpenBlockPaths([]string{data}, c.net)
-		if want := "--blocks " + filepath.Join(data, c.sub); err == nil || !strings.Contains(err.Error(), want) {
+		if c.net == Main {
+			files, err := OpenBlockPaths([]string{data}, c.net)
+			if err != nil || len(files) != 1 || files[0].Name != filepath.Join(data, c.sub, "blk00000.dat") {
+				t.Fatalf("main data directory: %v %v", files, err)
+			}
+			for _, f := range files {
+				f.Close()
+			}
+			continue
+		}
+		// Another network's data directory (regtest's blocks in it, the
+		// store on main): named, with the flag that reads them.
+		_, err := OpenBlockPaths([]string{data}, Main)
+		if want := "--blocks " + filepath.Join(data, c.sub); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "network regtest's") {
 			t.Errorf("%s data directory: %v, want %q", c.net.Name, err, want)
 		}
 	}
