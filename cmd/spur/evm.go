@@ -18,6 +18,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 )
 
 // chainFlag is --chain on the lookup commands: btc (default) or an EVM chain.
@@ -460,23 +461,9 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 		return err
 	}
 	defer s.Close()
-	var r uint64
-	if ref == "tip" {
-		if r, err = s.TipRow(); err != nil {
-			return err
-		}
-	} else if strings.HasPrefix(ref, "0x") && len(ref) == 66 {
-		if r, err = s.BlockRowByHash(common.HexToHash(ref)); err != nil {
-			return err
-		}
-	} else {
-		n, perr := strconv.ParseUint(ref, 10, 64)
-		if perr != nil {
-			return usagef("%q is neither a block number, a 0x-prefixed block hash nor \"tip\"", ref)
-		}
-		if r, err = s.BlockRow(n); err != nil {
-			return err
-		}
+	r, err := query.EVMBlockRow(s, ref)
+	if err != nil {
+		return err
 	}
 	v := s.BlockView(r, offset, limit)
 	if sf.json {

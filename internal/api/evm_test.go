@@ -50,10 +50,17 @@ func TestEthLookups(t *testing.T) {
 	if code != 200 || v["number"] != 17173050.0 {
 		t.Fatalf("block tip: %d %v", code, v["number"])
 	}
+	// As JSON-RPC names blocks: "latest", and numbers in hex.
+	for id, want := range map[string]float64{"latest": 17173050, "0x1060a39": 17173049, "0x1060A3A": 17173050} {
+		if code, v := f.do(t, "GET", "/v1/eth/blocks/"+id, "", true); code != 200 || v["number"] != want {
+			t.Errorf("block %s: %d %v, want %v", id, code, v["number"], want)
+		}
+	}
 	for path, field := range map[string]string{
 		"/v1/eth/txs/0x1234": "hash",
 		"/v1/eth/addresses/0x64a018b23b4D7A077DfFA6723462Bc722861c5AD": "address", // bad EIP-55
-		"/v1/eth/blocks/latest": "id",
+		"/v1/eth/blocks/banana": "id",
+		"/v1/eth/blocks/0xzz":   "id",
 	} {
 		code, v := f.do(t, "GET", path, "", true)
 		e, _ := v["error"].(map[string]any)

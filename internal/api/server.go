@@ -896,28 +896,12 @@ func (s *Server) ethBlock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	var row uint64
-	if id == "tip" {
-		if row, err = es.TipRow(); err != nil {
-			return err
-		}
-	} else if strings.HasPrefix(id, "0x") && len(id) == 66 {
-		h, err := hash32("id", id)
-		if err != nil {
-			return err
-		}
-		if row, err = es.BlockRowByHash(h); err != nil {
-			return err
-		}
-	} else {
-		n, err := strconv.ParseUint(id, 10, 64)
-		if err != nil {
-			return badRequest("id", "%q is neither a block number, a 0x block hash nor \"tip\"", id)
-		}
-		if row, err = es.BlockRow(n); err != nil {
-			return err
-		}
+	row, err := query.EVMBlockRow(es, r.PathValue("id"))
+	if errors.Is(err, query.ErrBadRef) {
+		return badRequest("id", "%v", err)
+	}
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, 200, es.BlockView(row, offset, limit))
 }

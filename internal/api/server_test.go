@@ -116,6 +116,9 @@ func TestAPI(t *testing.T) {
 	if code != 200 || body["height"].(float64) != 14131 {
 		t.Fatalf("block tip: %d %v, want height 14131", code, body)
 	}
+	if code, body = f.do(t, "GET", "/v1/btc/blocks/latest", "", true); code != 200 || body["height"].(float64) != 14131 {
+		t.Fatalf("block latest: %d %v, want height 14131", code, body)
+	}
 	code, body = f.do(t, "GET", "/v1/entities/9", "", true)
 	if code != 200 || body["id"].(float64) != 9 {
 		t.Fatalf("entity: %d %v", code, body)
@@ -174,7 +177,7 @@ func TestAPIErrors(t *testing.T) {
 		{"GET", "/v1/btc/addresses/1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "", true, 404, ""},
 		{"GET", "/v1/btc/addresses/notanaddress", "", true, 400, "address"},
 		{"GET", "/v1/btc/blocks/170?limit=-1", "", true, 400, "limit"},
-		{"GET", "/v1/btc/blocks/latest", "", true, 400, "id"},
+		{"GET", "/v1/btc/blocks/newest", "", true, 400, "id"},
 		{"GET", "/v1/btc/blocks/" + strings.Repeat("zz", 32), "", true, 400, "id"},
 		{"GET", "/v1/btc/blocks/" + strings.Repeat("ab", 32), "", true, 404, ""},
 		{"GET", "/v1/reports/actor/Lazarus%20Group?year=2021&model=taint", "", true, 400, "model"},

@@ -6,6 +6,7 @@
 package query
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
@@ -359,11 +360,12 @@ func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, 
 }
 
 // BlockHeight resolves a block named as the commands and the API take it:
-// "tip", a 64-digit hash, or a height. One that does not parse is ErrBadRef;
-// one the store does not hold, store.ErrNotFound.
+// "tip" (or "latest", as JSON-RPC says it), a 64-digit hash, or a height.
+// One that does not parse is ErrBadRef; one the store does not hold,
+// store.ErrNotFound.
 func BlockHeight(s *store.Store, id string) (int64, error) {
 	switch {
-	case id == "tip":
+	case id == "tip" || id == "latest":
 		h := s.Height()
 		if h < 0 {
 			return 0, fmt.Errorf("%w: the store holds no block yet", store.ErrNotFound)
@@ -381,6 +383,36 @@ func BlockHeight(s *store.Store, id string) (int64, error) {
 		return 0, badRef("%q is neither a height, a 64-digit block hash nor \"tip\"", id)
 	}
 	return h, nil
+}
+
+// EVMBlockRow resolves a block of an EVM store named as the commands and
+// the API take it: "tip" (or "latest"), a 0x-prefixed 32-byte hash, or a
+// number, in decimal or as JSON-RPC writes it (0x and hex digits). One that
+// does not parse is ErrBadRef; one the store does not hold,
+// evmstore.ErrNotFound.
+func EVMBlockRow(s *evmstore.Store, id string) (uint64, error) {
+	digits, isHex := strings.CutPrefix(strings.ToLower(id), "0x")
+	switch {
+	case id == "tip" || id == "latest":
+		return s.TipRow()
+	case isHex && len(digits) == 64:
+		b, err := hex.DecodeString(digits)
+		if err != nil {
+			return 0, badRef("%q is not hex", id)
+		}
+		return s.BlockRowByHash(common.BytesToHash(b))
+	case isHex && len(digits) > 0 && len(digits) <= 16:
+		n, err := strconv.ParseUint(digits, 16, 64)
+		if err != nil {
+			return 0, badRef("%q is neither a block number, a 0x-prefixed block hash nor \"tip\"", id)
+		}
+		return s.BlockRow(n)
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return 0, badRef("%q is neither a block number, a 0x-prefixed block hash nor \"tip\"", id)
+	}
+	return s.BlockRow(n)
 }
 
 // ErrBadRef marks a reference or argument that does not parse.
