@@ -528,9 +528,7 @@ whole units in text) and its transfers.`,
 					t.row(x.BlockHeight, x.TxID, btcAmount(x.Received), btcAmount(x.Sent))
 				}
 				t.flush()
-				if offset+len(v.Txs) < v.TxCount {
-					fmt.Printf("\n%d more; use --offset %d\n", v.TxCount-offset-len(v.Txs), offset+len(v.Txs))
-				}
+				pageNote(offset, len(v.Txs), v.TxCount, "transactions")
 			}
 			return nil
 		},
@@ -597,9 +595,7 @@ func newBlock() *cobra.Command {
 			for i, id := range v.TxIDs {
 				fmt.Printf("%6d  %s\n", offset+i, id)
 			}
-			if uint64(offset+len(v.TxIDs)) < v.TxCount {
-				fmt.Printf("\n%d more; use --offset %d\n", v.TxCount-uint64(offset+len(v.TxIDs)), offset+len(v.TxIDs))
-			}
+			pageNote(offset, len(v.TxIDs), int(v.TxCount), "transactions")
 			return nil
 		},
 	}

@@ -195,9 +195,7 @@ exactly when this command gives them the same id.`,
 			for i, a := range v.Addresses {
 				fmt.Printf("%6d  %s\n", offset+i, a)
 			}
-			if offset+len(v.Addresses) < v.Size {
-				fmt.Printf("\n%d more; use --offset %d\n", v.Size-offset-len(v.Addresses), offset+len(v.Addresses))
-			}
+			pageNote(offset, len(v.Addresses), v.Size, "addresses")
 			if len(v.TopCounterparties) > 0 {
 				fmt.Println()
 				t = newTable(os.Stdout)

@@ -448,9 +448,7 @@ func evmAddress(sf *storeFlags, chain, ref string, withTransfers bool, offset, l
 			t.row(x.BlockNumber, dash(x.TransactionHash), x.Kind, dash(x.FromAddress), dash(x.ToAddress), ethAmount(x.Value, x.Decimals), assetName(x.Asset, x.Symbol))
 		}
 		t.flush()
-		if offset+len(v.Transfers) < v.TransferCount {
-			fmt.Printf("\n%d more; use --offset %d\n", v.TransferCount-offset-len(v.Transfers), offset+len(v.Transfers))
-		}
+		pageNote(offset, len(v.Transfers), v.TransferCount, "transfers")
 	}
 	return nil
 }
@@ -481,9 +479,7 @@ func evmBlock(sf *storeFlags, chain, ref string, offset, limit int) error {
 	for i, h := range v.Transactions {
 		fmt.Printf("%6d  %s\n", offset+i, h)
 	}
-	if uint64(offset+len(v.Transactions)) < v.TransactionCount {
-		fmt.Printf("\n%d more; use --offset %d\n", v.TransactionCount-uint64(offset+len(v.Transactions)), offset+len(v.Transactions))
-	}
+	pageNote(offset, len(v.Transactions), int(v.TransactionCount), "transactions")
 	return nil
 }
 

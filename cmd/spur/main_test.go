@@ -497,6 +497,13 @@ func TestQueries(t *testing.T) {
 		addr.Txs[0].TxID != "828ef3b079f9c23829c56fe86e85b4a69d9e06e5b54ea597eef5fb3ffef509fe" {
 		t.Fatalf("address: %s", out)
 	}
+	// A page past the end says so, and how many there are.
+	if out := mustRun(t, "address", "--store", dir, "--txs", "--limit", "2", "--offset", "2", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"); !strings.Contains(out, "\n2 more; use --offset 4\n") {
+		t.Fatalf("a middle page:\n%s", out)
+	}
+	if out := mustRun(t, "address", "--store", dir, "--txs", "--offset", "9", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"); !strings.Contains(out, "nothing at --offset 9: transactions 6 in all") {
+		t.Fatalf("a page past the end:\n%s", out)
+	}
 	var blk struct {
 		Hash    string   `json:"hash"`
 		TxCount int      `json:"tx_count"`

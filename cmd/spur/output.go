@@ -72,3 +72,15 @@ func tuneGC(percent int, limit int64) {
 	debug.SetGCPercent(percent)
 	debug.SetMemoryLimit(limit)
 }
+
+// pageNote ends a page of a paged list: how many more there are and the
+// --offset that shows them, or, for an offset past the end, that there is
+// nothing there.
+func pageNote(offset, shown, total int, what string) {
+	switch {
+	case offset+shown < total:
+		fmt.Printf("\n%d more; use --offset %d\n", total-offset-shown, offset+shown)
+	case shown == 0 && offset > 0 && offset >= total:
+		fmt.Printf("\nnothing at --offset %d: %s %d in all\n", offset, what, total)
+	}
+}
