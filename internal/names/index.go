@@ -523,6 +523,12 @@ func (x *Index) Screen(q Query, opts Options) []Match {
 			if s < opts.MinScore-0.2 {
 				continue
 			}
+			// A weak alias is broad (a nickname, a common name): it
+			// matches only whole, every token as it is written, so that
+			// it finds the party by it without making near names hits.
+			if nm.weak && s < 1 {
+				continue
+			}
 			// Other fields adjust the score.
 			if qType != "" && typeOf(e.Type) != qType {
 				s -= 0.15

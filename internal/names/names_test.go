@@ -87,3 +87,24 @@ func TestScreen(t *testing.T) {
 		t.Errorf("loose match scored high: %+v", m)
 	}
 }
+
+// TestWeakAliases: a weak alias (OFAC's a.k.a.s in remarks) finds its
+// party when given whole, and says so; near it (another spelling, a token
+// short) it matches nothing, as OFAC does not expect such names screened.
+func TestWeakAliases(t *testing.T) {
+	x := NewIndex([]label.Entity{
+		{Source: "ofac-sdn", ID: "27307", Name: "LAZARUS GROUP", Type: "entity", WeakAliases: []string{"HIDDEN COBRA", "APT-C-26"}},
+		{Source: "ofac-sdn", ID: "9", Name: "HERNANDEZ MEDRANO, Ricardo Antonio", Type: "individual", WeakAliases: []string{"HERNANDEZ, Ricardo"}},
+	})
+	for q, want := range map[string]string{"hidden cobra": "HIDDEN COBRA", "Cobra, Hidden": "HIDDEN COBRA", "APT C 26": "APT-C-26", "Ricardo Hernandez": "HERNANDEZ, Ricardo"} {
+		m := x.Screen(Query{Name: q}, Options{})
+		if len(m) == 0 || m[0].Score != 1 || m[0].Explanation.MatchedName != want || !m[0].Explanation.WeakAlias || !m[0].Explanation.Alias {
+			t.Errorf("%q: %+v", q, m)
+		}
+	}
+	for _, q := range []string{"Richard Hernandez", "Hidden Cobras", "Hiden Cobra"} {
+		if m := x.Screen(Query{Name: q}, Options{}); len(m) > 0 && m[0].Explanation.WeakAlias {
+			t.Errorf("%q matched the weak alias %q at %.3f", q, m[0].Explanation.MatchedName, m[0].Score)
+		}
+	}
+}
