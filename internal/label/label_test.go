@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/spur-forensics/spur/internal/testdir"
 )
@@ -316,6 +317,24 @@ func TestUN(t *testing.T) {
 	}
 	if adf == nil || adf.Name != "ADF" || adf.Type != "entity" || len(adf.Aliases) != 4 || adf.Aliases[0] != "Allied Democratic Forces" {
 		t.Fatalf("CDe.001: %+v", adf)
+	}
+	// Names in their original script are aliases too: 378 entries carry
+	// one, and 380 then have a name in Arabic or Cyrillic script (counted
+	// with Python's XML parser over the file).
+	original := 0
+	for _, e := range res.Entities {
+		for _, a := range e.Aliases {
+			if strings.ContainsFunc(a, func(r rune) bool { return unicode.In(r, unicode.Arabic, unicode.Cyrillic) }) {
+				original++
+				break
+			}
+		}
+		if e.ID == "IQi.001" && !slices.Contains(e.Aliases, "صدام حسين التكريتي") {
+			t.Errorf("IQi.001: aliases %q", e.Aliases)
+		}
+	}
+	if original != 380 {
+		t.Errorf("%d entries with a name in Arabic or Cyrillic script, want 380", original)
 	}
 	// Cut short, the file is refused with a line.
 	os.WriteFile(p, b[:len(b)/2], 0o644)

@@ -16,6 +16,7 @@ type unParty struct {
 	Second    string   `xml:"SECOND_NAME"`
 	Third     string   `xml:"THIRD_NAME"`
 	Fourth    string   `xml:"FOURTH_NAME"`
+	Original  string   `xml:"NAME_ORIGINAL_SCRIPT"`
 	ListType  string   `xml:"UN_LIST_TYPE"`
 	Reference string   `xml:"REFERENCE_NUMBER"`
 	ListedOn  string   `xml:"LISTED_ON"`
@@ -109,6 +110,11 @@ func ParseUN(path string) (*UNResult, error) {
 				if n := strings.TrimSpace(a.Name); n != "" {
 					e.Aliases = append(e.Aliases, n)
 				}
+			}
+			// The name in its original script (Arabic, Cyrillic), as a
+			// party's own papers write it: a name to screen by too.
+			if n := strings.TrimSpace(p.Original); n != "" {
+				e.Aliases = appendUnique(e.Aliases, n)
 			}
 			for _, a := range append(p.Addresses, p.EAddrs...) {
 				var parts []string
