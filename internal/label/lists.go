@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ListResult is what a sanctions list import found: the listed parties,
@@ -199,12 +200,36 @@ func ParseEU(path string) (*ListResult, error) {
 			e.Addresses = appendUnique(e.Addresses, strings.Join(nonEmpty(a, t.get(r, "Address_City"), t.get(r, "Address_CountryDescription")), ", "))
 		}
 	}
-	for _, e := range res.Entities {
+	for i := range res.Entities {
+		e := &res.Entities[i]
+		preferLatin(e)
 		for _, p := range e.Programs {
 			res.PerProgram[p]++
 		}
 	}
 	return res, nil
+}
+
+// preferLatin makes an entity's name one in Latin script where its first
+// is in another (the EU file gives some parties' Russian, Ukrainian or
+// Arabic name first) and an alias is in Latin script: the name others are
+// shown, the other script's kept as an alias.
+func preferLatin(e *Entity) {
+	if latin(e.Name) {
+		return
+	}
+	for i, a := range e.Aliases {
+		if latin(a) {
+			e.Aliases[i] = e.Name
+			e.Name = a
+			return
+		}
+	}
+}
+
+// latin reports a name whose letters are all of the Latin script.
+func latin(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) && !unicode.In(r, unicode.Latin) })
 }
 
 func nonEmpty(vals ...string) []string {
@@ -270,6 +295,11 @@ func ParseUK(path string) (*ListResult, error) {
 			case !strings.EqualFold(name, e.Name):
 				e.Aliases = appendUnique(e.Aliases, name)
 			}
+		}
+		// The name in its own script (Cyrillic, Arabic, Persian, ...):
+		// a name to screen by too.
+		if n := t.get(r, "Name Non-Latin Script"); n != "" {
+			e.Aliases = appendUnique(e.Aliases, n)
 		}
 		other := t.get(r, "Other Information")
 		if !slices.Contains(others[k], other) {

@@ -104,6 +104,22 @@ func TestUKConsolidatedAddresses(t *testing.T) {
 	if len(uk.Labels) != 3 || !maps.Equal(got, want) {
 		t.Errorf("labels %v, want %v", got, want)
 	}
+	// Names in their own script are aliases: 2,473 groups then have a
+	// name with a letter of another script than Latin, all but one from
+	// the Name Non-Latin Script column (counted with Python's csv and
+	// unicodedata modules over the file).
+	nonLatin := 0
+	for _, e := range uk.Entities {
+		if slices.ContainsFunc(e.Aliases, func(a string) bool { return !latin(a) }) {
+			nonLatin++
+		}
+		if e.ID == "15890" && !slices.Contains(e.Aliases, "ЗАДАЧИН Андрей Андреевич") {
+			t.Errorf("15890: aliases %q", e.Aliases)
+		}
+	}
+	if nonLatin != 2473 {
+		t.Errorf("%d groups with a name in a non-Latin script, want 2473", nonLatin)
+	}
 
 	non, err := ParseOFACNonSDN(unpack(t, "ofac_non_sdn", "cons_prim.csv", "cons_add.csv", "cons_alt.csv", "cons_comments.csv"))
 	if err != nil {
@@ -111,5 +127,23 @@ func TestUKConsolidatedAddresses(t *testing.T) {
 	}
 	if len(non.Entities) != 442 || len(non.Labels) != 0 {
 		t.Errorf("non-SDN: %d entries, %d labels; want 442, 0", len(non.Entities), len(non.Labels))
+	}
+}
+
+// TestEUNamesInLatin: the EU file gives some parties' names in Cyrillic or
+// Arabic first; the name spur shows is one in Latin script where the party
+// has one, the other kept as an alias.
+func TestEUNamesInLatin(t *testing.T) {
+	eu, err := ParseEU(filepath.Join(unpack(t, "eu_csl", "eu_csl.csv"), "eu_csl.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eu.Entities {
+		if !latin(e.Name) && slices.ContainsFunc(e.Aliases, latin) {
+			t.Errorf("%s: name %q, a Latin alias among %q", e.ID, e.Name, e.Aliases)
+		}
+		if e.ID == "6304" && (!latin(e.Name) || !slices.Contains(e.Aliases, "علي مملوك")) {
+			t.Errorf("6304: %q %q", e.Name, e.Aliases)
+		}
 	}
 }
