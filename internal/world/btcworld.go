@@ -3,6 +3,7 @@ package world
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -365,14 +366,45 @@ func (w *world) pay(payer *wallet, makeTo func() []byte, owner *wallet, v int64)
 	return w.spend(in, outs, owners), true
 }
 
+// worldFiles are what Generate writes in its directory.
+var worldFiles = []string{"btc", "evm", "labels", "incidents.yaml", "prices.csv", "truth.json"}
+
+// clearWorld readies dir for a world: a new or empty directory, or one
+// holding a world (its truth.json), whose files are removed first, so that
+// no blk file or xor.dat of a larger or obfuscated world stays among the
+// new one's. Any other directory with files in it is refused: it is not
+// spur's to write over.
+func clearWorld(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "truth.json")); err != nil {
+		return fmt.Errorf("world: %s holds files and no world (no truth.json): give a new or empty directory", dir)
+	}
+	for _, f := range worldFiles {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("world: %w", err)
+		}
+	}
+	return nil
+}
+
 // Generate writes a world into dir: btc/blocks, labels/, incidents.yaml,
-// prices.csv and truth.json.
+// prices.csv and truth.json. dir must be new, empty, or hold a world, which
+// is replaced.
 func Generate(dir string, o Options) (*Truth, error) {
 	if o.Scale <= 0 {
 		o.Scale = 200
 	}
 	if o.Blocks <= 0 {
 		o.Blocks = max(300, 52*o.Scale/10)
+	}
+	if err := clearWorld(dir); err != nil {
+		return nil, err
 	}
 	blocksDir := filepath.Join(dir, "btc", "blocks")
 	if err := os.MkdirAll(blocksDir, 0o755); err != nil {

@@ -157,3 +157,40 @@ func TestWorld(t *testing.T) {
 		t.Fatalf("truth.json does not read back: %v", err)
 	}
 }
+
+// TestWorldReplaced: a world generated where one was replaces it whole (an
+// obfuscated world's xor.dat does not stay to garble a plain one's blocks);
+// a directory holding other files is refused and left as it was.
+func TestWorldReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Generate(dir, Options{Seed: 3, Scale: 10, Blocks: 300, XorKey: []byte{1, 2, 3, 4, 5, 6, 7, 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "btc", "blocks", "xor.dat")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(dir, Options{Seed: 3, Scale: 10, Blocks: 300}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "btc", "blocks", "xor.dat")); err == nil {
+		t.Fatal("the obfuscated world's xor.dat stayed")
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(filepath.Join(t.TempDir(), "btc"), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{filepath.Join(dir, "btc", "blocks")}, ingest.Options{}); err != nil {
+		t.Fatalf("the plain world: %v", err)
+	}
+
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644)
+	if _, err := Generate(other, Options{Seed: 3, Scale: 10, Blocks: 300}); err == nil {
+		t.Fatal("a directory of other files was written over")
+	}
+	if entries, _ := os.ReadDir(other); len(entries) != 1 {
+		t.Fatalf("the refused directory now holds %d entries", len(entries))
+	}
+}
