@@ -412,7 +412,11 @@ func (c *RPC) traces(ctx context.Context, b *Block, num string) error {
 		return nil
 	case "trace_block":
 		var ps []ParityTrace
-		if err := c.Batch(ctx, []Call{{Method: "trace_block", Params: []any{num}, Result: &ps}}); err != nil {
+		err := c.Batch(ctx, []Call{{Method: "trace_block", Params: []any{num}, Result: &ps}})
+		if errors.Is(err, ErrNoMethod) {
+			return fmt.Errorf("%w (the node serves no trace API: --traces callTracer reads geth's debug API, --traces none ingests without internal calls)", err)
+		}
+		if err != nil {
 			return err
 		}
 		b.Traces = make([]Trace, 0, len(ps))
@@ -430,6 +434,9 @@ func (c *RPC) traces(ctx context.Context, b *Block, num string) error {
 			break
 		}
 		err := c.Batch(ctx, []Call{{Method: "debug_traceBlockByNumber", Params: []any{num, map[string]any{"tracer": "callTracer"}}, Result: &res}})
+		if errors.Is(err, ErrNoMethod) {
+			return fmt.Errorf("%w (the node serves no debug API: geth offers it with --http.api eth,debug; --traces trace_block reads Erigon's or Nethermind's traces, --traces none ingests without internal calls)", err)
+		}
 		if err != nil {
 			return err
 		}

@@ -89,8 +89,22 @@ func TestRPCFallbacks(t *testing.T) {
 		t.Fatalf("%d per-transaction receipt calls, want 2", perTx.Load())
 	}
 	c.Traces = "trace_block"
-	if _, err := c.Block(context.Background(), 1); !errors.Is(err, ErrNoMethod) || !strings.Contains(err.Error(), "trace_block") {
+	if _, err := c.Block(context.Background(), 1); !errors.Is(err, ErrNoMethod) || !strings.Contains(err.Error(), "trace_block") || !strings.Contains(err.Error(), "--traces none") {
 		t.Fatalf("missing trace_block: %v", err)
+	}
+	// A node without the debug API: the error says which flags read it
+	// otherwise.
+	bare := fakeNode(t, func(m string, p []json.RawMessage) (any, *RPCError) {
+		switch m {
+		case "eth_getBlockByNumber":
+			return block1(m), nil
+		case "eth_getBlockReceipts":
+			return []any{receipt1()}, nil
+		}
+		return nil, &RPCError{Code: -32601, Message: "the method " + m + " does not exist/is not available"}
+	})
+	if _, err := (&RPC{URL: bare.URL}).Block(context.Background(), 1); !errors.Is(err, ErrNoMethod) || !strings.Contains(err.Error(), "--traces trace_block") || !strings.Contains(err.Error(), "--traces none") {
+		t.Fatalf("missing debug API: %v", err)
 	}
 }
 
