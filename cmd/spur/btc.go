@@ -251,9 +251,7 @@ func printIngest(asJSON bool, st *ingest.Stats) {
 // chain: EVM chains, and the labels' sources, incidents and keys.
 func printAlsoHeld(dir string) error {
 	var lines []string
-	m, _ := filepath.Glob(filepath.Join(dir, "evm", "*", "META"))
-	for _, p := range m {
-		c := filepath.Base(filepath.Dir(p))
+	for _, c := range evmChainsIn(dir) {
 		lines = append(lines, fmt.Sprintf("the %s chain (spur store info --chain %s)", c, c))
 	}
 	if _, err := os.Stat(labelsDir(dir)); err == nil {

@@ -284,6 +284,16 @@ func (f *firstRun) failed(empty bool) bool {
 	return true
 }
 
+// evmChainsIn names the EVM chains a store directory holds.
+func evmChainsIn(dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, "evm", "*", "META"))
+	chains := make([]string, len(m))
+	for i, p := range m {
+		chains[i] = filepath.Base(filepath.Dir(p))
+	}
+	return chains
+}
+
 // exists checks that --store names a store with a Bitcoin part.
 func (f *storeFlags) exists() error {
 	if f.dir == "" {
@@ -291,10 +301,9 @@ func (f *storeFlags) exists() error {
 	}
 	if _, err := os.Stat(filepath.Join(btcDir(f.dir), "META")); err != nil {
 		// A store of EVM chains alone: say which, and the flag that reads one.
-		var chains []string
-		if m, _ := filepath.Glob(filepath.Join(f.dir, "evm", "*", "META")); len(m) > 0 {
-			for _, p := range m {
-				chains = append(chains, "--chain "+filepath.Base(filepath.Dir(p)))
+		if chains := evmChainsIn(f.dir); len(chains) > 0 {
+			for i, c := range chains {
+				chains[i] = "--chain " + c
 			}
 			return fmt.Errorf("%w: %s holds no Bitcoin store (no btc/META); it holds EVM chains: %s", store.ErrNotFound, f.dir, strings.Join(chains, ", "))
 		}
