@@ -46,6 +46,24 @@ func TestInvestigationPage(t *testing.T) {
 	mustRun(t, "prices", "import", "--store", dir, filepath.Join(w, "prices.csv"))
 	mustRun(t, "labels", "import", "--store", dir, "--format", "tagpack", filepath.Join(w, "labels", "services-eth.yaml"))
 	mustRun(t, "ingest", "evm", "--chain", "eth", "--store", dir, "--etl", filepath.Join(w, "evm"), "-q")
+	// The Liquid theft's Ethereum part as an incident of its own, on
+	// Ethereum alone.
+	var listed []struct {
+		ID  string `json:"id"`
+		EVM *struct {
+			TheftTxs []string `json:"theft_txs"`
+		} `json:"evm"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "incident", "list", "--store", dir, "--json"), &listed); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range listed {
+		if i.ID == "dprk-2021-5" && i.EVM != nil {
+			only := filepath.Join(t.TempDir(), "eth-only.yaml")
+			os.WriteFile(only, []byte("incidents:\n  - id: liquid-eth\n    victim: Liquid Global (ETH)\n    date: 2021-08-19\n    actor: Lazarus Group\n    chain: eth\n    theft_txs: ["+strings.Join(i.EVM.TheftTxs, ", ")+"]\n"), 0o644)
+			mustRun(t, "incident", "import", "--store", dir, only)
+		}
+	}
 
 	sf := storeFlags{dir: dir}
 	s, err := sf.openExisting()
@@ -139,7 +157,7 @@ func TestInvestigationPage(t *testing.T) {
 		t.Error("no incident report button in the panel")
 	}
 	shot("page-trace.png")
-	if incidents != "7" || edges == "0" || exchanges == "0" || !strings.Contains(statusText, "fifo trace of 106.99") {
+	if incidents != "8" || edges == "0" || exchanges == "0" || !strings.Contains(statusText, "fifo trace of 106.99") {
 		t.Fatalf("incidents %s, edges %s, exchange nodes %s, status %q", incidents, edges, exchanges, statusText)
 	}
 	// A node's details, then its neighbours added to the graph.
@@ -179,6 +197,14 @@ func TestInvestigationPage(t *testing.T) {
 	shot("page-eth-trace.png")
 	if heur == "0" || !strings.Contains(ethStatus, "ETH") {
 		t.Errorf("eth trace: %s heuristic edges, status %q", heur, ethStatus)
+	}
+	// An incident on Ethereum alone, clicked with Bitcoin chosen, is
+	// traced on Ethereum.
+	eval(`(document.getElementById("chain").value = "btc", document.getElementById("status").textContent = "", "")`)
+	click(`#incidents li[data-id="liquid-eth"]`)
+	wait(`document.getElementById("status").textContent.includes("ETH") || document.getElementById("status").textContent.includes("rror")`)
+	if got := eval(`document.getElementById("chain").value + " " + document.getElementById("status").textContent`); !strings.HasPrefix(got, "eth ") || !strings.Contains(got, "ETH") {
+		t.Errorf("the incident on Ethereum alone: %q", got)
 	}
 	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes; eth: %s heuristic edges", edges, after, exchanges, heur)
 }

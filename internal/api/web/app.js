@@ -201,9 +201,13 @@ $("png").onclick = () => {
 (async function init() {
   try {
     const incs = await api("/v1/incidents");
-    $("incidents").innerHTML = (incs.incidents || incs).map((i) =>
+    const list = incs.incidents || incs;
+    $("incidents").innerHTML = list.map((i) =>
       `<li data-id="${esc(i.id)}">${esc(i.date)} ${esc(i.victim)}</li>`).join("");
-    document.querySelectorAll("#incidents li").forEach((li) => li.onclick = () => {
+    document.querySelectorAll("#incidents li").forEach((li, k) => li.onclick = () => {
+      // An incident on an EVM chain alone is traced there.
+      const inc = list[k];
+      if (!(inc.theft_txs || []).length && inc.evm) $("chain").value = inc.evm.chain;
       $("q").value = "incident:" + li.dataset.id;
       search();
       $("panel").innerHTML = `<h3>Incident ${esc(li.dataset.id)}</h3><p>${esc(li.textContent)}</p><button id="increport">Open its report</button>`;
