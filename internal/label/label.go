@@ -511,10 +511,20 @@ func (s *Store) PutPrices(prices map[string]map[string]float64) error {
 	return nil
 }
 
+// wrapsOneForOne names the coin each wrapped token is redeemable for one
+// for one: WETH's contract holds the ether it issued, WBTC's custodian the
+// bitcoin.
+var wrapsOneForOne = map[string]string{"WETH": "ETH", "WBTC": "BTC"}
+
 // Price returns the USD close of an asset on a day (YYYY-MM-DD).
 func (s *Store) Price(asset, day string) (float64, bool) {
 	v, closer, err := s.db.Get(append([]byte{'P'}, join([]byte(asset), []byte(day))...))
 	if err != nil {
+		// A wrapped coin redeemable one for one is worth what it wraps,
+		// where it has no price of its own.
+		if under, ok := wrapsOneForOne[asset]; ok {
+			return s.Price(under, day)
+		}
 		return 0, false
 	}
 	defer closer.Close()

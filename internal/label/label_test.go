@@ -444,3 +444,32 @@ func TestIncidentChains(t *testing.T) {
 		t.Errorf("an evm part on Bitcoin: %v", err)
 	}
 }
+
+// TestWrappedPrices: WETH and WBTC, without prices of their own, are
+// valued as the coins they are redeemable for; a price of their own wins,
+// and other tokens have none.
+func TestWrappedPrices(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutPrices(map[string]map[string]float64{"ETH": {"2021-08-19": 3180.5}, "BTC": {"2021-08-19": 45002}}); err != nil {
+		t.Fatal(err)
+	}
+	for asset, want := range map[string]float64{"WETH": 3180.5, "WBTC": 45002, "ETH": 3180.5} {
+		if p, ok := s.Price(asset, "2021-08-19"); !ok || p != want {
+			t.Errorf("%s: %v %v, want %v", asset, p, ok, want)
+		}
+	}
+	if _, ok := s.Price("LINK", "2021-08-19"); ok {
+		t.Error("a price for LINK, which has none")
+	}
+	if _, ok := s.Price("WETH", "2021-08-20"); ok {
+		t.Error("a price for WETH on a day ETH has none")
+	}
+	s.PutPrices(map[string]map[string]float64{"WBTC": {"2021-08-19": 44990}})
+	if p, _ := s.Price("WBTC", "2021-08-19"); p != 44990 {
+		t.Errorf("WBTC's own price: %v", p)
+	}
+}
