@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -234,6 +235,15 @@ func TestNames(t *testing.T) {
 	}
 	if r := run(t, "actor", "APT38", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "an alias of BLUENOROFF (ofac-sdn 27308)") {
 		t.Fatalf("actor by the alias of a party without labels: exit %d %s", r.code, r.stderr)
+	}
+	// Names on standard input ("-"), with a comment and a blank line: each
+	// name's best match, or none.
+	cmd := exec.Command(spurBin, "names", "-", "--store", store)
+	cmd.Stdin = strings.NewReader("# customers\nHidden Cobra\n\nJohn Q Nobody\n")
+	got, err := cmd.Output()
+	if err != nil || !strings.HasPrefix(string(got), "1 of 2 names match a listed party\n") || !regexp.MustCompile(`(?m)^Hidden Cobra +1\.000 +LAZARUS GROUP +ofac-sdn 27307 +HIDDEN COBRA \(weak alias\)$`).Match(got) ||
+		!regexp.MustCompile(`(?m)^John Q Nobody +- +- +- +-$`).Match(got) {
+		t.Fatalf("names from standard input: %v\n%s", err, got)
 	}
 	jsonUnmarshal(mustRun(t, "names", "--id", "0X098B716B8AAF21512996DC57EB0615E2383E2F96", "--store", store, "--json"), &res)
 	if len(res.Matches) != 1 || res.Matches[0].Name != "LAZARUS GROUP" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strings"
@@ -35,6 +36,56 @@ func loadNameIndex(dir string, sources []string) (*names.Index, error) {
 	return names.NewIndex(entities), nil
 }
 
+// screenNames screens each name with the query's other fields: JSON of
+// every name's matches, or a table of each name's best.
+func screenNames(x *names.Index, q names.Query, opts names.Options, batch []string, asJSON bool) error {
+	type result struct {
+		Query   names.Query   `json:"query"`
+		Matches []names.Match `json:"matches"`
+	}
+	var out []result
+	hits := 0
+	for _, n := range batch {
+		q.Name = n
+		ms := x.Screen(q, opts)
+		if len(ms) > 0 {
+			hits++
+		}
+		out = append(out, result{q, ms})
+	}
+	if asJSON {
+		return printJSON(os.Stdout, out)
+	}
+	fmt.Printf("%d of %d names match a listed party\n\n", hits, len(batch))
+	t := newTable(os.Stdout)
+	t.row("QUERY", "SCORE", "NAME", "LISTS", "MATCHED")
+	for _, r := range out {
+		if len(r.Matches) == 0 {
+			t.row(r.Query.Name, "-", "-", "-", "-")
+			continue
+		}
+		m := r.Matches[0]
+		var lists []string
+		for _, e := range m.Entries {
+			lists = append(lists, e.Source+" "+e.ID)
+		}
+		t.row(r.Query.Name, fmt.Sprintf("%.3f", m.Score), m.Name, strings.Join(lists, ", "), matchedName(m))
+	}
+	t.flush()
+	return nil
+}
+
+// matchedName is the name a match matched, marked when it is an alias.
+func matchedName(m names.Match) string {
+	switch {
+	case m.Explanation.WeakAlias:
+		return m.Explanation.MatchedName + " (weak alias)"
+	case m.Explanation.Alias:
+		return m.Explanation.MatchedName + " (alias)"
+	}
+	return m.Explanation.MatchedName
+}
+
 func newNames() *cobra.Command {
 	var dir string
 	var q names.Query
@@ -49,10 +100,14 @@ func newNames() *cobra.Command {
 UN reference number are one party), and why: which name or alias matched,
 which tokens paired and how, what stayed unmatched, and which extra fields
 agreed or disagreed. An exact identifier or crypto address (--id) scores 1.0.
-docs/names.md describes the algorithm and its knobs.`,
+"-" reads the names from standard input, one a line (blank lines and #
+comments skipped), each screened with the same flags: a table of each name's
+best match, or JSON of every name's matches. docs/names.md describes the
+algorithm and its knobs.`,
 		Example: `  spur names "Kim Jong Un" --store ./store --type person --birth-year 1984
   spur names "Korea Mining Development Trading Co., Ltd" --store ./store --json
-  spur names --id 0x098b716b8aaf21512996dc57eb0615e2383e2f96 --store ./store`,
+  spur names --id 0x098b716b8aaf21512996dc57eb0615e2383e2f96 --store ./store
+  spur names - --store ./store < customers.txt`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -75,10 +130,28 @@ docs/names.md describes the algorithm and its knobs.`,
 			if q.BirthYear < 0 {
 				return usagef("--birth-year must not be negative")
 			}
+			var batch []string
+			if q.Name == "-" {
+				sc := bufio.NewScanner(os.Stdin)
+				for sc.Scan() {
+					if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+						batch = append(batch, l)
+					}
+				}
+				if err := sc.Err(); err != nil {
+					return fmt.Errorf("standard input: %w", err)
+				}
+				if len(batch) == 0 {
+					return usagef("no names on standard input")
+				}
+			}
 			start := time.Now()
 			x, err := loadNameIndex(dir, sources)
 			if err != nil {
 				return err
+			}
+			if batch != nil {
+				return screenNames(x, q, opts, batch, asJSON)
 			}
 			loaded := time.Since(start)
 			start = time.Now()
@@ -115,14 +188,7 @@ docs/names.md describes the algorithm and its knobs.`,
 					pairs = append(pairs, m.Explanation.Fields...)
 					why = strings.Join(pairs, "; ")
 				}
-				matched := m.Explanation.MatchedName
-				switch {
-				case m.Explanation.WeakAlias:
-					matched += " (weak alias)"
-				case m.Explanation.Alias:
-					matched += " (alias)"
-				}
-				t.row(fmt.Sprintf("%.3f", m.Score), m.Name, m.Type, strings.Join(lists, ", "), matched, dash(why))
+				t.row(fmt.Sprintf("%.3f", m.Score), m.Name, m.Type, strings.Join(lists, ", "), matchedName(m), dash(why))
 			}
 			t.flush()
 			return nil
