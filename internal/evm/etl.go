@@ -1,6 +1,7 @@
 package evm
 
 import (
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -53,10 +54,13 @@ func OpenETL(dir string) (*ETL, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !strings.HasSuffix(d.Name(), ".csv") {
+		// Exports are often kept compressed: a .csv.gz file is read as
+		// the .csv it holds.
+		name := strings.TrimSuffix(d.Name(), ".gz")
+		if d.IsDir() || !strings.HasSuffix(name, ".csv") {
 			return nil
 		}
-		base := strings.TrimSuffix(d.Name(), ".csv")
+		base := strings.TrimSuffix(name, ".csv")
 		// Longest kind first: "token_transfers" before "transactions".
 		kind := ""
 		for _, k := range etlKinds {
@@ -402,6 +406,7 @@ type csvStream struct {
 	files  []string
 	fi     int
 	f      *os.File
+	gz     *gzip.Reader // over f, for a .csv.gz file
 	r      *csv.Reader
 	col    map[string]int
 	row    []string
@@ -424,7 +429,7 @@ func (s *csvStream) openNext(required []string) error {
 	for {
 		if s.f != nil {
 			s.f.Close()
-			s.f = nil
+			s.f, s.gz = nil, nil
 		}
 		s.fi++
 		if s.fi >= len(s.files) {
@@ -436,7 +441,14 @@ func (s *csvStream) openNext(required []string) error {
 			return fmt.Errorf("evm: %w", err)
 		}
 		s.f = f
-		s.r = csv.NewReader(f)
+		var in io.Reader = f
+		if strings.HasSuffix(s.files[s.fi], ".gz") {
+			if s.gz, err = gzip.NewReader(f); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrInput, s.files[s.fi], err)
+			}
+			in = s.gz
+		}
+		s.r = csv.NewReader(in)
 		s.r.ReuseRecord = true
 		s.line = 1
 		hdr, err := s.r.Read()

@@ -3,6 +3,7 @@ package evm
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -603,5 +604,51 @@ func TestBlobFees(t *testing.T) {
 	fee1, burn1 := paid(b1)
 	if fee1 != fee0 || burn1 != burn0+393216*3 || b1.Txs[0].BlobGasUsed != 393216 || b1.Txs[1].BlobGasUsed != 0 {
 		t.Fatalf("export: fee %d, burnt %d, against %d and %d without the blob columns", fee1, burn1, fee0, burn0)
+	}
+}
+
+// TestETLGzip: an export kept compressed (.csv.gz files) reads as the
+// plain one; a damaged one is an error naming its file.
+func TestETLGzip(t *testing.T) {
+	src := "../../testdata/evm/etl-17173049/"
+	dir := t.TempDir()
+	for _, f := range []string{"blocks.csv", "transactions.csv", "logs.csv"} {
+		b, err := os.ReadFile(src + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(b)
+		w.Close()
+		os.WriteFile(filepath.Join(dir, f+".gz"), z.Bytes(), 0o644)
+	}
+	read := func(dir string) []string {
+		e, err := OpenETL(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		var out []string
+		for {
+			b, err := e.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range b.Transfers() {
+				out = append(out, fmt.Sprintf("%d %d %v %s %s %s %s", b.Number, x.TxIndex, x.Kind, x.From.Hex(), x.To.Hex(), x.Asset.Hex(), x.Amount.Dec()))
+			}
+		}
+	}
+	plain, zipped := read(src), read(dir)
+	if len(plain) < 1000 || strings.Join(plain, "\n") != strings.Join(zipped, "\n") {
+		t.Fatalf("%d transfers from the gzipped export, %d from the plain one", len(zipped), len(plain))
+	}
+	os.WriteFile(filepath.Join(dir, "blocks.csv.gz"), []byte("not gzip"), 0o644)
+	if _, err := OpenETL(dir); !errors.Is(err, ErrInput) || !strings.Contains(err.Error(), "blocks.csv.gz") {
+		t.Fatalf("a damaged gzip file: %v", err)
 	}
 }
