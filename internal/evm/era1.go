@@ -36,19 +36,21 @@ const (
 // block's transactions root and receipts root are checked against its
 // header. Senders are recovered from signatures. Era1 files carry no
 // internal calls, so a block from them has no traces: internal transfers
-// and mining rewards are not seen.
+// are not seen. Mining rewards are credited by the chain's rules
+// (MiningRewards) for the chains mined with proof of work.
 type Era1 struct {
-	paths  []string
-	i      int
-	f      *os.File
-	r      *bufio.Reader
-	off    int64 // of the next entry in the open file
-	size   int64 // the open file's
-	signer types.Signer
-	path   string
-	snappy *snappy.Reader
-	src    bytes.Reader
-	buf    bytes.Buffer
+	paths   []string
+	i       int
+	f       *os.File
+	r       *bufio.Reader
+	off     int64 // of the next entry in the open file
+	size    int64 // the open file's
+	signer  types.Signer
+	chainID uint64
+	path    string
+	snappy  *snappy.Reader
+	src     bytes.Reader
+	buf     bytes.Buffer
 }
 
 // OpenEra1 reads the given era1 files or directories of them, in name
@@ -71,7 +73,7 @@ func OpenEra1(paths []string, chainID uint64) (*Era1, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no .era1 files in %v", ErrInput, paths)
 	}
-	return &Era1{paths: files, i: -1, signer: types.LatestSignerForChainID(new(big.Int).SetUint64(chainID))}, nil
+	return &Era1{paths: files, i: -1, signer: types.LatestSignerForChainID(new(big.Int).SetUint64(chainID)), chainID: chainID}, nil
 }
 
 // Close closes the open file.
@@ -239,7 +241,8 @@ func (e *Era1) block(hdrRLP, bodyRLP, rcptRLP []byte, off int64) (*Block, error)
 	if len(rs) != len(body.Transactions) {
 		return nil, e.errorf(off, "block %d: %d receipts for %d transactions", h.Number, len(rs), len(body.Transactions))
 	}
-	b := &Block{Number: h.Number.Uint64(), Hash: h.Hash(), Parent: h.ParentHash, Time: h.Time, Miner: h.Coinbase, Where: fmt.Sprintf("%s offset %d", e.path, off)}
+	b := &Block{Number: h.Number.Uint64(), Hash: h.Hash(), Parent: h.ParentHash, Time: h.Time, Miner: h.Coinbase, Where: fmt.Sprintf("%s offset %d", e.path, off),
+		Rewards: MiningRewards(e.chainID, &h, body.Uncles)}
 	if h.BaseFee != nil {
 		v, _ := uint256.FromBig(h.BaseFee)
 		b.BaseFee = v

@@ -3,6 +3,7 @@ package evm
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,5 +244,118 @@ func TestEra1FrontierSignature(t *testing.T) {
 	}
 	if want := crypto.PubkeyToAddress(key.PublicKey); len(b.Txs) != 1 || b.Txs[0].From != want || b.Txs[0].Hash != high.Hash() {
 		t.Fatalf("block %d: %+v, want one tx from %s", b.Number, b.Txs, want.Hex())
+	}
+}
+
+// TestMiningRewards: a proof-of-work block's rewards, by the chain's rules,
+// are the credits a Parity node's trace_block gives for real mainnet blocks
+// (ethereum-etl's test data): 5 ETH for the Frontier blocks; 5 + 5/32 ETH
+// for block 508110, which includes one uncle, and its uncle's 3.75 ETH
+// (the uncle two blocks back, as its reward implies: the data gives no
+// uncle header). Nothing for a block of proof of stake or of a chain that
+// was never mined so.
+func TestMiningRewards(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/evm/ethereum-etl/test_export_traces_job/*/expected_traces.csv")
+	checked := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			c := strings.Split(line, ",")
+			if len(c) < 11 || c[8] != "reward" || c[10] != "block" {
+				continue
+			}
+			n, _ := new(big.Int).SetString(c[0], 10)
+			h := &types.Header{Number: n, Coinbase: common.HexToAddress(c[4]), Difficulty: big.NewInt(1)}
+			got := MiningRewards(1, h, nil)
+			if len(got) != 1 || got[0].To != h.Coinbase || got[0].Value.Dec() != c[5] || got[0].RewardType != "block" {
+				t.Errorf("block %s: %+v, want %s wei to %s", c[0], got, c[5], c[4])
+			}
+			checked++
+		}
+	}
+	if checked < 4 {
+		t.Fatalf("%d reward traces checked", checked)
+	}
+	var blk struct {
+		Result struct {
+			Number, Miner string
+		} `json:"result"`
+	}
+	var tr struct {
+		Result []struct {
+			Type   string `json:"type"`
+			Action struct {
+				Author, RewardType, Value string
+			} `json:"action"`
+		} `json:"result"`
+	}
+	dir := "../../testdata/evm/ethereum-etl/test_stream/blocks_508110_508110/"
+	b1, _ := os.ReadFile(dir + "web3_response.eth_getBlockByNumber_0x7c0ce_false.json")
+	b2, _ := os.ReadFile(dir + "web3_response.trace_block_0x7c0ce.json")
+	if json.Unmarshal(b1, &blk) != nil || json.Unmarshal(b2, &tr) != nil {
+		t.Fatal("ethereum-etl's node responses for block 508110")
+	}
+	want := map[string]string{}
+	for _, x := range tr.Result {
+		if x.Type == "reward" {
+			v, _ := new(big.Int).SetString(strings.TrimPrefix(x.Action.Value, "0x"), 16)
+			want[x.Action.RewardType+" "+strings.ToLower(x.Action.Author)] = v.String()
+		}
+	}
+	n, _ := new(big.Int).SetString(strings.TrimPrefix(blk.Result.Number, "0x"), 16)
+	h := &types.Header{Number: n, Coinbase: common.HexToAddress(blk.Result.Miner), Difficulty: big.NewInt(1)}
+	uncle := &types.Header{Number: new(big.Int).Sub(n, big.NewInt(2)), Coinbase: common.HexToAddress(blk.Result.Miner)}
+	got := map[string]string{}
+	for _, c := range MiningRewards(1, h, []*types.Header{uncle}) {
+		got[c.RewardType+" "+strings.ToLower(c.To.Hex())] = c.Value.Dec()
+	}
+	if len(want) != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("block 508110: %v, want %v", got, want)
+	}
+	if r := MiningRewards(1, &types.Header{Number: big.NewInt(15537394), Difficulty: big.NewInt(0)}, nil); r != nil {
+		t.Errorf("a proof-of-stake block: %+v", r)
+	}
+	if r := MiningRewards(17000, &types.Header{Number: big.NewInt(5), Difficulty: big.NewInt(1)}, nil); r != nil {
+		t.Errorf("a Holesky block: %+v", r)
+	}
+	// Sepolia's proof-of-work blocks paid 2 ETH (Constantinople's reward
+	// from its genesis on): every block of the shipped era1 file credits
+	// its miner so, and the transfers carry it.
+	e, err := OpenEra1([]string{era1File}, sepoliaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	blocks := 0
+	for {
+		b, err := e.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks++
+		var paid uint64
+		for _, x := range b.Transfers() {
+			if x.Kind == KindReward && x.To == b.Miner {
+				paid += x.Amount.Uint64()
+			}
+		}
+		if paid < 2e18 {
+			t.Fatalf("block %d paid its miner %d wei of rewards", b.Number, paid)
+		}
+		// 2 ETH, and 2/32 ETH for each uncle it includes.
+		for _, r := range b.Rewards {
+			if v := r.Value.Uint64(); r.RewardType == "block" && (v < 2e18 || v >= 3e18 || (v-2e18)%(2e18/32) != 0) {
+				t.Fatalf("block %d: a block reward of %d wei", b.Number, v)
+			}
+		}
+	}
+	if blocks != 8192 {
+		t.Fatalf("%d blocks", blocks)
 	}
 }

@@ -15,15 +15,18 @@ import (
 
 // Block is one block with what spur needs of its transactions.
 type Block struct {
-	Number      uint64
-	Hash        common.Hash
-	Parent      common.Hash
-	Time        uint64 // unix seconds
-	Miner       common.Address
-	BaseFee     *uint256.Int // nil before London
-	Txs         []Tx
-	Logs        []Log   // every log of the block, in log index order
-	Traces      []Trace // nil when the source has no internal calls
+	Number  uint64
+	Hash    common.Hash
+	Parent  common.Hash
+	Time    uint64 // unix seconds
+	Miner   common.Address
+	BaseFee *uint256.Int // nil before London
+	Txs     []Tx
+	Logs    []Log   // every log of the block, in log index order
+	Traces  []Trace // nil when the source has no internal calls
+	// Rewards are a proof-of-work block's mining rewards where the source
+	// gives no reward traces (era1): MiningRewards by the chain's rules.
+	Rewards     []Trace
 	Withdrawals []Withdrawal
 	// Where names where the block was read, for errors about it: a file
 	// and its offset or line; empty for a node's block.

@@ -192,6 +192,9 @@ func (b *Block) Transfers() []Transfer {
 			}
 		}
 	}
+	for i := range b.Rewards {
+		rewards = append(rewards, &b.Rewards[i])
+	}
 	for _, t := range rewards {
 		if !t.Failed && !t.Value.IsZero() {
 			k := KindReward
