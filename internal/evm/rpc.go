@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/core/types"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,6 +55,8 @@ type rpcBlock struct {
 	ParentHash    common.Hash    `json:"parentHash"`
 	Timestamp     hexU64         `json:"timestamp"`
 	Miner         common.Address `json:"miner"`
+	Difficulty    *hexBig        `json:"difficulty"`
+	Uncles        []common.Hash  `json:"uncles"`
 	BaseFeePerGas *hexBig        `json:"baseFeePerGas"`
 	Transactions  []rpcTx        `json:"transactions"`
 	Withdrawals   []struct {
@@ -156,6 +160,7 @@ type RPC struct {
 	Traces string
 
 	mu           sync.Mutex
+	chain        uint64 // eth_chainId, once asked
 	noBlockRcpts bool
 	id           int
 }
@@ -340,10 +345,16 @@ type unanswered struct{ error }
 func (u unanswered) Unwrap() error        { return u.error }
 func (u unanswered) Is(target error) bool { return target == ErrUnanswered }
 
-// ChainID returns eth_chainId.
+// ChainID returns eth_chainId, and keeps it: the mining rewards of a
+// proof-of-work block follow its chain's rules.
 func (c *RPC) ChainID(ctx context.Context) (uint64, error) {
 	var v hexU64
 	err := c.Batch(ctx, []Call{{Method: "eth_chainId", Result: &v}})
+	if err == nil {
+		c.mu.Lock()
+		c.chain = uint64(v)
+		c.mu.Unlock()
+	}
 	return uint64(v), err
 }
 
@@ -371,7 +382,42 @@ func (c *RPC) Block(ctx context.Context, n uint64) (*Block, error) {
 	if err := c.traces(ctx, b, num); err != nil {
 		return nil, fmt.Errorf("block %d: %w", n, err)
 	}
+	if err := c.rewards(ctx, b, rb, num); err != nil {
+		return nil, fmt.Errorf("block %d: %w", n, err)
+	}
 	return b, nil
+}
+
+// rewards credits a proof-of-work block's mining rewards where its traces
+// do not (callTracer's, or none; trace_block's carry them), with its uncles'
+// headers asked of the node.
+func (c *RPC) rewards(ctx context.Context, b *Block, rb *rpcBlock, num string) error {
+	c.mu.Lock()
+	chain := c.chain
+	c.mu.Unlock()
+	if c.Traces == "trace_block" || rb.Difficulty == nil || (*uint256.Int)(rb.Difficulty).IsZero() || powChains[chain] == nil {
+		return nil
+	}
+	uncles := make([]struct {
+		Number hexU64         `json:"number"`
+		Miner  common.Address `json:"miner"`
+	}, len(rb.Uncles))
+	calls := make([]Call, len(rb.Uncles))
+	for i := range rb.Uncles {
+		calls[i] = Call{Method: "eth_getUncleByBlockNumberAndIndex", Params: []any{num, fmt.Sprintf("0x%x", i)}, Result: &uncles[i]}
+	}
+	if len(calls) > 0 {
+		if err := c.Batch(ctx, calls); err != nil {
+			return err
+		}
+	}
+	h := &types.Header{Number: new(big.Int).SetUint64(b.Number), Coinbase: b.Miner, Difficulty: (*uint256.Int)(rb.Difficulty).ToBig()}
+	var us []*types.Header
+	for _, u := range uncles {
+		us = append(us, &types.Header{Number: new(big.Int).SetUint64(uint64(u.Number)), Coinbase: u.Miner})
+	}
+	b.Rewards = MiningRewards(chain, h, us)
+	return nil
 }
 
 func (c *RPC) receipts(ctx context.Context, b *Block, num string) error {

@@ -200,3 +200,49 @@ func TestRPCName(t *testing.T) {
 		}
 	}
 }
+
+// TestRPCMiningRewards: a proof-of-work block read with callTracer (whose
+// traces hold no rewards) credits its mining rewards, its uncle's header
+// asked of the node: block 508110's, as a Parity node's trace_block gives
+// them (ethereum-etl's test data). Read with trace_block, whose traces
+// carry them, none are added.
+func TestRPCMiningRewards(t *testing.T) {
+	miner := "0x2a65aca4d5fc5b5c859090a6c34d164135398226"
+	var uncleAsked atomic.Int32
+	srv := fakeNode(t, func(m string, p []json.RawMessage) (any, *RPCError) {
+		switch m {
+		case "eth_chainId":
+			return "0x1", nil
+		case "eth_getBlockByNumber":
+			return map[string]any{"number": "0x7c0ce", "hash": "0x" + strings.Repeat("0a", 32), "parentHash": "0x" + strings.Repeat("0b", 32), "timestamp": "0x10",
+				"miner": miner, "difficulty": "0x6fa2d4dee52", "uncles": []any{"0xb3749035a89f6295caa2c4137ca5604db9d0ca0a38cdfd6f1d8ef7eb3ae0ccb9"}, "transactions": []any{}}, nil
+		case "eth_getUncleByBlockNumberAndIndex":
+			uncleAsked.Add(1)
+			return map[string]any{"number": "0x7c0cc", "miner": miner}, nil
+		case "trace_block":
+			return []any{}, nil
+		}
+		return nil, &RPCError{Code: -32601, Message: "the method " + m + " does not exist/is not available"}
+	})
+	c := &RPC{URL: srv.URL}
+	if _, err := c.ChainID(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Block(context.Background(), 508110)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range b.Transfers() {
+		if x.Kind == KindReward {
+			got = append(got, strings.ToLower(x.To.Hex())+" "+x.Amount.Hex())
+		}
+	}
+	if want := []string{miner + " 0x478eae0e571ba000", miner + " 0x340aad21b3b70000"}; strings.Join(got, ",") != strings.Join(want, ",") && strings.Join(got, ",") != want[1]+","+want[0] || uncleAsked.Load() != 1 {
+		t.Fatalf("rewards %v (uncle asked %d times), want %v", got, uncleAsked.Load(), want)
+	}
+	c.Traces = "trace_block"
+	if b, err := c.Block(context.Background(), 508110); err != nil || len(b.Rewards) != 0 {
+		t.Fatalf("with trace_block: %v %+v", err, b)
+	}
+}
