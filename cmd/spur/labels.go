@@ -530,15 +530,9 @@ whatever the result; read the severity.`,
 			// "-" reads addresses from standard input, one a line (blank
 			// lines and # comments skipped): a list to screen at once.
 			if i := slices.Index(args, "-"); i >= 0 {
-				var from []string
-				sc := bufio.NewScanner(os.Stdin)
-				for sc.Scan() {
-					if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-						from = append(from, l)
-					}
-				}
-				if err := sc.Err(); err != nil {
-					return fmt.Errorf("standard input: %w", err)
+				from, err := stdinLines()
+				if err != nil {
+					return err
 				}
 				args = slices.Concat(args[:i], from, args[i+1:])
 			}

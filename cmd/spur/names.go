@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strings"
@@ -132,14 +131,9 @@ algorithm and its knobs.`,
 			}
 			var batch []string
 			if q.Name == "-" {
-				sc := bufio.NewScanner(os.Stdin)
-				for sc.Scan() {
-					if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-						batch = append(batch, l)
-					}
-				}
-				if err := sc.Err(); err != nil {
-					return fmt.Errorf("standard input: %w", err)
+				var err error
+				if batch, err = stdinLines(); err != nil {
+					return err
 				}
 				if len(batch) == 0 {
 					return usagef("no names on standard input")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,6 +72,22 @@ func tuneGC(percent int, limit int64) {
 	}
 	debug.SetGCPercent(percent)
 	debug.SetMemoryLimit(limit)
+}
+
+// stdinLines reads a list from standard input, one item a line, blank lines
+// and # comments skipped.
+func stdinLines() ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	return out, nil
 }
 
 // pageNote ends a page of a paged list: how many more there are and the
