@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/spur-forensics/spur/internal/colfile"
 	"hash/crc32"
 	"os"
 	"path/filepath"
+
+	"github.com/spur-forensics/spur/internal/colfile"
 )
 
 // FormatVersion is the version of the on-disk layout this package writes
