@@ -652,3 +652,18 @@ func TestETLGzip(t *testing.T) {
 		t.Fatalf("a damaged gzip file: %v", err)
 	}
 }
+
+// TestDAOForkTraces: ethereum-etl's "daofork" traces (the DAO fork moving
+// each DAO account's ether to the refund contract at block 1,920,000, no
+// transaction making it) move value from the account to the contract,
+// where a reward would only have credited the contract.
+func TestDAOForkTraces(t *testing.T) {
+	dao, refund := common.HexToAddress("0xd4fe7bc31cedb7bfb8a345f31e668033056b2728"), common.HexToAddress("0xbf4ed7b27f1d666546e30d74d50d173d20bca754")
+	var v uint256.Int
+	v.SetFromDecimal("3000000000000000000")
+	b := &Block{Number: 1920000, Traces: []Trace{{TxIndex: NoTx, Type: "daofork", From: dao, To: refund, Value: v}, {TxIndex: NoTx, Type: "reward", RewardType: "block", To: refund, Value: v}}}
+	xs := b.Transfers()
+	if len(xs) != 2 || xs[0].Kind != KindDAOFork || xs[0].From != dao || xs[0].To != refund || !xs[0].Amount.Eq(&v) || !xs[0].Kind.Native() || xs[0].Kind.FromNowhere() || xs[0].Kind.String() != "daofork" || xs[1].Kind != KindReward {
+		t.Fatalf("transfers %+v", xs)
+	}
+}

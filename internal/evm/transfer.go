@@ -25,6 +25,10 @@ const (
 	KindGenesis    Kind = 11 // a genesis allocation
 	KindWrap       Kind = 12 // WETH minted for ETH (WETH9's Deposit log), from the zero address
 	KindUnwrap     Kind = 13 // WETH burnt for ETH (WETH9's Withdrawal log), to the zero address
+	// KindDAOFork is the DAO fork's move of a DAO account's ether to the
+	// refund contract (mainnet block 1,920,000), a change of state no
+	// transaction made: ethereum-etl's "daofork" traces.
+	KindDAOFork Kind = 14
 )
 
 // WrappedNative are the WETH9 contracts whose Deposit and Withdrawal logs
@@ -34,7 +38,7 @@ var WrappedNative = map[common.Address]bool{
 	common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"): true, // mainnet
 }
 
-var kindNames = [...]string{"", "call", "internal", "create", "suicide", "reward", "withdrawal", "fee", "burn", "token", "nft", "genesis", "wrap", "unwrap"}
+var kindNames = [...]string{"", "call", "internal", "create", "suicide", "reward", "withdrawal", "fee", "burn", "token", "nft", "genesis", "wrap", "unwrap", "daofork"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -44,7 +48,9 @@ func (k Kind) String() string {
 }
 
 // Native reports whether the kind moves ETH.
-func (k Kind) Native() bool { return k >= KindCall && k <= KindBurn || k == KindGenesis }
+func (k Kind) Native() bool {
+	return k >= KindCall && k <= KindBurn || k == KindGenesis || k == KindDAOFork
+}
 
 // FromNowhere reports whether the kind creates ETH (no sender).
 func (k Kind) FromNowhere() bool { return k == KindReward || k == KindWithdrawal || k == KindGenesis }
@@ -196,6 +202,12 @@ func (b *Block) Transfers() []Transfer {
 		rewards = append(rewards, &b.Rewards[i])
 	}
 	for _, t := range rewards {
+		if t.Type == "daofork" {
+			if !t.Value.IsZero() {
+				add(Transfer{TxIndex: NoTx, Kind: KindDAOFork, From: t.From, To: t.To, Amount: t.Value})
+			}
+			continue
+		}
 		if !t.Failed && !t.Value.IsZero() {
 			k := KindReward
 			if t.Type == "genesis" {
