@@ -56,7 +56,8 @@ func newLabelsImport() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "import --store DIR [--format FORMAT] PATH...",
 		Short: "Import labels from files (or, for the OFAC SDN CSV set, its directory)",
-		Long: `Import a label source. Formats:
+		Long: `Import label sources, one for each PATH (several, as a shell glob gives
+them, are all read before any is written). Formats:
 
   ofac-sdn-csv  the OFAC SDN list's legacy CSV set (sdn.csv, add.csv, alt.csv,
                 sdn_comments.csv) in the directory PATH: every "Digital Currency
