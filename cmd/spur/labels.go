@@ -80,7 +80,8 @@ them, are all read before any is written). Formats:
                 its OFAC programmes and entity number. Default source: us-csl.
   tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
                 Default source: tagpack:FILE-NAME.
-  csv           address,chain,category,label,actor,source with that header.
+  csv           a header naming address and category columns, and any of
+                chain, label, actor and source, in any order.
                 Default source: csv:FILE-NAME.
   etherscan-json  explorer labels as the etherscan-labels project scrapes them:
                 a combined file ({"0x..": {"name": .., "labels": [..]}}) or one
