@@ -548,11 +548,7 @@ func (x *Index) Screen(q Query, opts Options) []Match {
 				}
 			}
 			if countries := x.country[party]; q.Country != "" && len(countries) > 0 {
-				agree := false
-				for _, c := range countries {
-					agree = agree || strings.EqualFold(c, q.Country) || strings.Contains(strings.ToLower(c), strings.ToLower(q.Country))
-				}
-				if agree {
+				if sameCountry(q.Country, countries) {
 					s += 0.03
 					ex.Fields = append(ex.Fields, "country agrees")
 				} else {
