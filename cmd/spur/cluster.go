@@ -113,7 +113,11 @@ func newEntity() *cobra.Command {
 'spur cluster': id, size, addresses, the labels of its addresses with the
 address that carries each, received and balance in satoshi, first and last
 seen heights, and the entities it paid most. Two addresses are in one entity
-exactly when this command gives them the same id.`,
+exactly when this command gives them the same id.
+
+On an EVM chain (--chain eth) the entity is computed when asked, by the
+heuristics given (--deposits, --deposit-reuse, --airdrop, as spur cluster
+describes them; one at least): its id (its first member) and members.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || offset < 0 {
