@@ -117,7 +117,7 @@ exactly when this command gives them the same id.
 
 On an EVM chain (--chain eth) the entity is computed when asked, by the
 heuristics given (--deposits, --deposit-reuse, --airdrop, as spur cluster
-describes them; one at least): its id (its first member) and members.`,
+describes them; one at least): its id and members.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || offset < 0 {
