@@ -304,6 +304,9 @@ func (x *Index) weight(t string) float64 {
 	if len(t) <= 2 {
 		w = 0.5
 	}
+	if genericOrgWords[t] {
+		w = 0.3
+	}
 	switch df := x.df[t]; {
 	case df > 500:
 		w *= 0.8
@@ -312,6 +315,11 @@ func (x *Index) weight(t string) float64 {
 	}
 	return w
 }
+
+// genericOrgWords say what kind of body an organisation is, not which:
+// "Lazarus" names LAZARUS GROUP, and a query without "Group" should find it.
+// They weigh little, where legal forms are dropped.
+var genericOrgWords = map[string]bool{"group": true, "holding": true, "holdings": true}
 
 // tokenSim compares two normalised tokens, given their skeletons.
 func tokenSim(a, b, sa, sb string, fuzzyMin float64) (float64, string) {

@@ -54,7 +54,7 @@ func TestScreen(t *testing.T) {
 		t.Fatalf("exact: %+v", m)
 	}
 	// Word order, case, punctuation, legal forms.
-	for _, q := range []string{"Su Jang Bom", "JANG, Bom-Su", "Korea Mining Development Trading Co., Ltd", "Lazarus Group", "lazarus grp"} {
+	for _, q := range []string{"Su Jang Bom", "JANG, Bom-Su", "Korea Mining Development Trading Co., Ltd", "Lazarus Group", "lazarus grp", "Lazarus"} {
 		if m := top(Query{Name: q}); m == nil {
 			t.Errorf("%q: no match", q)
 		}
