@@ -108,10 +108,13 @@ func ParsePrices(path string) (map[string]map[string]float64, error) {
 		if err != nil || usd < 0 {
 			return nil, fmt.Errorf("%w: %s: line %d: price %q", ErrMalformed, path, line, rec[2])
 		}
-		if out[rec[1]] == nil {
-			out[rec[1]] = map[string]float64{}
+		// Symbols as traces name assets (BTC, ETH, USDT), whatever case
+		// the file writes them in.
+		asset := strings.ToUpper(strings.TrimSpace(rec[1]))
+		if out[asset] == nil {
+			out[asset] = map[string]float64{}
 		}
-		out[rec[1]][rec[0]] = usd
+		out[asset][rec[0]] = usd
 	}
 	return out, nil
 }

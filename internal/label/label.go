@@ -520,8 +520,12 @@ var wrapsOneForOne = map[string]string{"WETH": "ETH", "WBTC": "BTC"}
 func (s *Store) Price(asset, day string) (float64, bool) {
 	v, closer, err := s.db.Get(append([]byte{'P'}, join([]byte(asset), []byte(day))...))
 	if err != nil {
-		// A wrapped coin redeemable one for one is worth what it wraps,
-		// where it has no price of its own.
+		// Prices are imported in upper case (a token's symbol may be
+		// mixed: stETH); a wrapped coin redeemable one for one is worth
+		// what it wraps, where it has no price of its own.
+		if up := strings.ToUpper(asset); up != asset {
+			return s.Price(up, day)
+		}
 		if under, ok := wrapsOneForOne[asset]; ok {
 			return s.Price(under, day)
 		}

@@ -406,9 +406,9 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 			t.Errorf("%q: %v, want %q", body, err, want)
 		}
 	}
-	prices, err := ParsePrices(write("prices.csv", "\xef\xbb\xbfdate,asset,usd\r\n2021-08-19,BTC,46717.58\r\n"))
-	if err != nil || prices["BTC"]["2021-08-19"] != 46717.58 {
-		t.Fatalf("prices with a byte order mark: %v %v", prices, err)
+	prices, err := ParsePrices(write("prices.csv", "\xef\xbb\xbfdate,asset,usd\r\n2021-08-19,BTC,46717.58\r\n2021-08-19,eth,3180.5\r\n"))
+	if err != nil || prices["BTC"]["2021-08-19"] != 46717.58 || prices["ETH"]["2021-08-19"] != 3180.5 {
+		t.Fatalf("prices with a byte order mark, and a symbol in lower case: %v %v", prices, err)
 	}
 }
 
@@ -468,8 +468,12 @@ func TestWrappedPrices(t *testing.T) {
 	if _, ok := s.Price("WETH", "2021-08-20"); ok {
 		t.Error("a price for WETH on a day ETH has none")
 	}
-	s.PutPrices(map[string]map[string]float64{"WBTC": {"2021-08-19": 44990}})
+	s.PutPrices(map[string]map[string]float64{"WBTC": {"2021-08-19": 44990}, "STETH": {"2021-08-19": 3170}})
 	if p, _ := s.Price("WBTC", "2021-08-19"); p != 44990 {
 		t.Errorf("WBTC's own price: %v", p)
+	}
+	// A token's mixed-case symbol finds its price, imported in upper case.
+	if p, ok := s.Price("stETH", "2021-08-19"); !ok || p != 3170 {
+		t.Errorf("stETH: %v %v", p, ok)
 	}
 }
