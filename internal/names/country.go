@@ -84,27 +84,36 @@ func countryText(s string) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
+// country is one country a value names: its normalised text and the name
+// the table gives it (the text itself when the table lacks it).
+type country struct{ text, canon string }
+
+// countries names the countries a list's or a query's value gives: one, or
+// several where the UK list numbers them ("(1) Russia (2) Ukraine").
+func countries(v string) []country {
+	var out []country
+	for _, part := range countryNumbered.Split(v, -1) {
+		if t := countryText(part); t != "" {
+			c, ok := countryNames[t]
+			if !ok {
+				c = t
+			}
+			out = append(out, country{t, c})
+		}
+	}
+	return out
+}
+
 // sameCountry reports whether a query's country is one of a party's: the
 // same country, however each names it; a name the table does not know
 // ("Korea") agrees with a party's country whose name holds it as words.
 // A known one never agrees by its words alone: Sudan is not South Sudan.
-func sameCountry(query string, party []string) bool {
-	for _, part := range countryNumbered.Split(query, -1) {
-		t := countryText(part)
-		if t == "" {
-			continue
-		}
-		canon, known := countryNames[t]
+func sameCountry(query, party []country) bool {
+	for _, q := range query {
+		_, known := countryNames[q.text]
 		for _, p := range party {
-			for _, pp := range countryNumbered.Split(p, -1) {
-				pt := countryText(pp)
-				c, ok := countryNames[pt]
-				if !ok {
-					c = pt
-				}
-				if known && c == canon || !known && (c == t || strings.Contains(" "+pt+" ", " "+t+" ")) {
-					return true
-				}
+			if known && p.canon == q.canon || !known && (p.canon == q.text || strings.Contains(" "+p.text+" ", " "+q.text+" ")) {
+				return true
 			}
 		}
 	}

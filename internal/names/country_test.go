@@ -38,7 +38,11 @@ func TestSameCountry(t *testing.T) {
 		{"Guinea", []string{"GUINEA"}, true},
 		{"Syria", []string{"Iran", "Lebanon"}, false},
 	} {
-		if got := sameCountry(c.query, c.party); got != c.want {
+		var party []country
+		for _, p := range c.party {
+			party = append(party, countries(p)...)
+		}
+		if got := sameCountry(countries(c.query), party); got != c.want {
 			t.Errorf("sameCountry(%q, %q) = %v, want %v", c.query, c.party, got, c.want)
 		}
 	}

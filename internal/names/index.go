@@ -36,14 +36,14 @@ type Index struct {
 	entries []label.Entity
 	party   []string // party key per entry
 	names   []name
-	byToken map[string][]uint32 // token -> names
-	byKey   map[string][]uint32 // skeletons, 4-letter prefixes and suffixes -> names
-	byID    map[string][]uint32 // identifiers and crypto addresses -> entries
-	parties map[string][]uint32 // party -> entries
-	scratch sync.Pool           // *scratch, per query
-	df      map[string]int      // names per token
-	years   map[string][]int    // party -> birth years on any of its entries
-	country map[string][]string // party -> countries on any of its entries
+	byToken map[string][]uint32  // token -> names
+	byKey   map[string][]uint32  // skeletons, 4-letter prefixes and suffixes -> names
+	byID    map[string][]uint32  // identifiers and crypto addresses -> entries
+	parties map[string][]uint32  // party -> entries
+	scratch sync.Pool            // *scratch, per query
+	df      map[string]int       // names per token
+	years   map[string][]int     // party -> birth years on any of its entries
+	country map[string][]country // party -> countries on any of its entries
 }
 
 // scratch holds per-query counters, reused across queries.
@@ -83,7 +83,7 @@ func idKey(s string) string {
 // NewIndex indexes the entries' names and aliases.
 func NewIndex(entries []label.Entity) *Index {
 	x := &Index{entries: entries, byToken: map[string][]uint32{}, byKey: map[string][]uint32{}, byID: map[string][]uint32{}, parties: map[string][]uint32{},
-		years: map[string][]int{}, country: map[string][]string{}, df: map[string]int{}}
+		years: map[string][]int{}, country: map[string][]country{}, df: map[string]int{}}
 	x.scratch.New = func() any { return &scratch{} }
 	keys := partyKeys(entries)
 	for i := range entries {
@@ -92,7 +92,9 @@ func NewIndex(entries []label.Entity) *Index {
 		x.party = append(x.party, key)
 		x.parties[key] = append(x.parties[key], uint32(i))
 		x.years[key] = append(x.years[key], e.BirthYears...)
-		x.country[key] = append(x.country[key], e.Countries...)
+		for _, c := range e.Countries {
+			x.country[key] = append(x.country[key], countries(c)...)
+		}
 		// The name, its aliases, then its weak aliases, each flagged.
 		texts := append(append([]string{e.Name}, e.Aliases...), e.WeakAliases...)
 		weak := make([]bool, len(texts))
@@ -458,7 +460,8 @@ func typeOf(t string) string {
 // Screen returns the listed parties that match the query, best first.
 func (x *Index) Screen(q Query, opts Options) []Match {
 	opts.defaults()
-	best := map[string]*Match{} // by party
+	qCountry := countries(q.Country) // compared with each candidate's
+	best := map[string]*Match{}      // by party
 	consider := func(m *Match) {
 		if cur, ok := best[m.Party]; !ok || m.Score > cur.Score {
 			best[m.Party] = m
@@ -555,8 +558,8 @@ func (x *Index) Screen(q Query, opts Options) []Match {
 					ex.Fields = append(ex.Fields, "birth year disagrees")
 				}
 			}
-			if countries := x.country[party]; q.Country != "" && len(countries) > 0 {
-				if sameCountry(q.Country, countries) {
+			if pc := x.country[party]; len(qCountry) > 0 && len(pc) > 0 {
+				if sameCountry(qCountry, pc) {
 					s += 0.03
 					ex.Fields = append(ex.Fields, "country agrees")
 				} else {
