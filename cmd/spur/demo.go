@@ -285,14 +285,14 @@ The store goes to a temporary directory unless --store is given.`,
 				if err != nil {
 					return err
 				}
-				if err := wl.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, sl, nil); err != nil {
+				if err := wl.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, sl.Labels, nil); err != nil {
 					return err
 				}
 				sle, err := label.ParseTagPack(filepath.Join(wdir, "labels", "services-eth.yaml"))
 				if err != nil {
 					return err
 				}
-				if err := wl.Replace(label.SourceInfo{Source: "world-eth", Format: "tagpack"}, sle, nil); err != nil {
+				if err := wl.Replace(label.SourceInfo{Source: "world-eth", Format: "tagpack"}, sle.Labels, nil); err != nil {
 					return err
 				}
 				starts, _, err := query.ResolveRefs(ws, wl, inc.TheftTxs)

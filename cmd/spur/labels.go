@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -78,8 +79,15 @@ them, are all read before any is written). Formats:
   us-csl-csv    the US Consolidated Screening List (CSV); the digital currency
                 addresses among an entry's ids become sanctioned labels with
                 its OFAC programmes and entity number. Default source: us-csl.
-  tagpack       a GraphSense TagPack (YAML); header fields apply to every tag.
-                Default source: tagpack:FILE-NAME.
+  tagpack       a GraphSense TagPack (YAML); header fields apply to every tag,
+                a header.yaml a pack includes too. A directory is read as a
+                TagPack repository: each .yaml below it (but header.yaml,
+                config.yaml and actor packs) is a pack; one without tags on
+                addresses is passed over with a note. Tags on transactions
+                (tx_hash) or GraphSense entities are skipped with a note; a
+                tag with no category, abuse or concept is "other".
+                Default source: tagpack:FILE-NAME (below a directory given:
+                tagpack:PATH/NAME, its path below the directory).
   csv           a header naming address and category columns, and any of
                 chain, label, actor and source, in any order.
                 Default source: csv:FILE-NAME.
@@ -108,20 +116,32 @@ A malformed file is refused with its file and line, and changes nothing.`,
   spur labels import --store ./store --format tagpack exchanges.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if source != "" && len(args) > 1 {
-				return usagef("--source names one source: give one PATH with it (%d given)", len(args))
-			}
 			if chain != "" && format != "" && format != "etherscan-json" && format != "forta-csv" {
 				return usagef("--chain is for --format etherscan-json and forta-csv")
+			}
+			paths, err := labelPaths(args, format)
+			if err != nil {
+				return err
+			}
+			if source != "" && len(paths) > 1 {
+				return usagef("--source names one source: give one file with it (%d given)", len(paths))
 			}
 			// Every file is read before any is imported: a malformed one
 			// changes nothing.
 			var ims []*labelImport
 			of := map[string]string{} // source -> path
-			for _, path := range args {
-				im, err := readLabelFile(path, format, source, chain, allowEmpty)
+			for _, lp := range paths {
+				path, src := lp.path, source
+				if src == "" {
+					src = lp.source
+				}
+				im, err := readLabelFile(path, lp.format, src, chain, allowEmpty || lp.inDir)
 				if err != nil {
 					return err
+				}
+				if lp.inDir && len(im.labels) == 0 && len(im.entities) == 0 {
+					fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.skipped))
+					continue
 				}
 				if other, ok := of[im.source]; ok {
 					return usagef("%s and %s would both be source %q, the second replacing the first: import them one at a time, each with --source", other, path, im.source)
@@ -243,7 +263,10 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		}
 	case "tagpack", "csv":
 		if format == "tagpack" {
-			labels, err = label.ParseTagPack(path)
+			var res *label.TagPackResult
+			if res, err = label.ParseTagPack(path); err == nil {
+				labels, skipped = res.Labels, res.Skipped
+			}
 		} else {
 			labels, err = label.ParseCSV(path)
 		}
@@ -262,6 +285,9 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	// An import replaces its source whole: a file that came down
 	// empty (a failed download, say) would silently drop a
 	// sanctions list.
+	if len(labels) == 0 && len(entities) == 0 && len(skipped) > 0 && format == "tagpack" && !allowEmpty {
+		return nil, fmt.Errorf("%w: %s holds no tags on addresses: its %d tags are on transactions or GraphSense entities (%s), which spur does not keep", label.ErrMalformed, path, len(skipped), quoteList(skipped, 2))
+	}
 	if len(labels) == 0 && len(entities) == 0 && !allowEmpty {
 		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
 	}
@@ -800,8 +826,62 @@ func quoteList(list []string, n int) string {
 	return strings.Join(q, ", ")
 }
 
+// labelPath is one file to import: a path given, or a TagPack found in a
+// directory given, whose source (by default) names its path below the
+// directory, as a TagPack repository's packs may share a file name.
+type labelPath struct {
+	path, format, source string
+	inDir                bool
+}
+
+// labelPaths expands the directories of TagPacks among paths into their
+// packs: every .yaml and .yml file below the directory, less the headers
+// their packs include (header.yaml), the repository's config.yaml and
+// GraphSense's actor packs (*actorpack.yaml), as GraphSense reads such a
+// repository. Other paths stay as they are.
+func labelPaths(paths []string, format string) ([]labelPath, error) {
+	var out []labelPath
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() || (format != "tagpack" && (format != "" || detectFormat(p) != "tagpack")) {
+			out = append(out, labelPath{path: p, format: format})
+			continue
+		}
+		var found []labelPath
+		err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := strings.ToLower(d.Name())
+			if d.IsDir() || !isYAML(name) || name == "header.yaml" || name == "config.yaml" || strings.HasSuffix(name, "actorpack.yaml") {
+				return nil
+			}
+			rel, _ := filepath.Rel(p, f)
+			found = append(found, labelPath{path: f, format: "tagpack", source: "tagpack:" + filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel))), inDir: true})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("label: %w", err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%w: %s holds no TagPacks (.yaml files)", label.ErrMalformed, p)
+		}
+		if format == "" {
+			fmt.Fprintf(os.Stderr, "note: %s read as a directory of TagPacks (%d)\n", p, len(found))
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func isYAML(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
+
 // detectFormat tells a label file's format from its name and first line,
-// for an import without --format; "" when neither tells.
+// for an import without --format; "" when neither tells. A directory is
+// OFAC's (sdn.csv or cons_prim.csv) or, holding .yaml files, TagPacks'.
 func detectFormat(path string) string {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		for name, format := range map[string]string{"sdn.csv": "ofac-sdn-csv", "cons_prim.csv": "ofac-non-sdn-csv"} {
@@ -809,7 +889,15 @@ func detectFormat(path string) string {
 				return format
 			}
 		}
-		return ""
+		format := ""
+		filepath.WalkDir(path, func(f string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && isYAML(d.Name()) {
+				format = "tagpack"
+				return fs.SkipAll
+			}
+			return nil
+		})
+		return format
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xml":

@@ -353,3 +353,51 @@ func TestLabelsImportMany(t *testing.T) {
 		t.Fatalf("two files: %+v", res)
 	}
 }
+
+// TestLabelsImportTagPackDirectory imports a directory of GraphSense's
+// TagPacks as GraphSense reads its repository: each pack below it is a
+// source named by its path there, a pack of entities alone is passed over
+// with a note, and the labels screen as their categories say.
+func TestLabelsImportTagPackDirectory(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	packs := "../../testdata/labels/graphsense-tagpacks/packs"
+	r := run(t, "labels", "import", "--store", store, "--json", packs)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var res []struct {
+		Source string `json:"source"`
+		Labels int    `json:"labels"`
+	}
+	if err := jsonUnmarshal(r.stdout, &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, x := range res {
+		got[x.Source] = x.Labels
+	}
+	if len(got) != 3 || got["tagpack:blender_io"] != 45 || got["tagpack:address/lazarus"] != 20 || got["tagpack:address/hacks"] != 24 {
+		t.Fatalf("sources: %+v", res)
+	}
+	if !strings.Contains(r.stderr, "ransomware.yaml holds no tags on addresses (128") || !strings.Contains(r.stderr, "directory of TagPacks (4)") {
+		t.Errorf("notes: %s", r.stderr)
+	}
+	out := mustRun(t, "screen", "--store", store, "--json", "1HVi6re6zDr5c5v9Sk2mmL9u7svEHfiBt4", "3BazbaTP8ELJUEfPBV9z5HXEdgBziV9p7W", "1KuNvyWFqc5wBSWUCyJLDgv12vequwMMCS")
+	for _, want := range []string{`"severity": "high"`, `"severity": "medium"`, `"category": "other"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("screen: no %s in\n%s", want, out)
+		}
+	}
+	// The entity pack alone is refused, saying why.
+	r = run(t, "labels", "import", "--store", store, filepath.Join(packs, "entity", "ransomware.yaml"))
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "its 128 tags are on transactions or GraphSense entities") {
+		t.Errorf("entity pack alone: exit %d: %s", r.code, r.stderr)
+	}
+	// A directory holding no packs is refused; --source cannot name many.
+	if r := run(t, "labels", "import", "--store", store, "--format", "tagpack", t.TempDir()); r.code != exitBadInput || !strings.Contains(r.stderr, "holds no TagPacks") {
+		t.Errorf("empty directory: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, "labels", "import", "--store", store, "--source", "x", packs); r.code != exitUsage {
+		t.Errorf("--source with a directory: exit %d: %s", r.code, r.stderr)
+	}
+}

@@ -236,10 +236,11 @@ tags:
     actor: example-fund
     confidence: 90
 `), 0o644)
-	ls, err := ParseTagPack(p)
+	res, err := ParseTagPack(p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ls := res.Labels
 	if len(ls) != 2 {
 		t.Fatalf("%d labels", len(ls))
 	}
@@ -277,11 +278,14 @@ func FuzzParseTagPack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := filepath.Join(dir, "f.yaml")
 		os.WriteFile(p, b, 0o644)
-		ls, err := ParseTagPack(p)
+		res, err := ParseTagPack(p)
 		if err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("unexpected error kind: %v", err)
 		}
-		for _, l := range ls {
+		if err != nil {
+			return
+		}
+		for _, l := range res.Labels {
 			if l.Address == "" || l.Label == "" || l.Category == "" {
 				t.Fatalf("accepted an empty field: %+v", l)
 			}
@@ -475,5 +479,105 @@ func TestWrappedPrices(t *testing.T) {
 	// A token's mixed-case symbol finds its price, imported in upper case.
 	if p, ok := s.Price("stETH", "2021-08-19"); !ok || p != 3170 {
 		t.Errorf("stETH: %v %v", p, ok)
+	}
+}
+
+// TestGraphSenseTagPacks reads TagPacks of GraphSense's public repository
+// and its tool's tests as they are written: header fields for every tag,
+// tags with neither category nor abuse, tags on GraphSense's entities
+// rather than addresses, and headers included from a file above the packs.
+func TestGraphSenseTagPacks(t *testing.T) {
+	dir := "../../testdata/labels/graphsense-tagpacks/packs"
+	read := func(p string) *TagPackResult {
+		t.Helper()
+		res, err := ParseTagPack(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := read(filepath.Join(dir, "blender_io.yaml"))
+	if len(res.Labels) != 45 || len(res.Skipped) != 0 {
+		t.Fatalf("blender_io: %d labels, %d skipped", len(res.Labels), len(res.Skipped))
+	}
+	if l := res.Labels[12]; l.Address != "15PggTG7YhJKiE6B16vkKzA1YDTZipXEX4" || l.Category != Mixer || l.Label != "Blender.io" || l.Actor != "blenderio" || l.Confidence != 1 || l.Chain != ChainBTC ||
+		l.URL != "https://home.treasury.gov/policy-issues/financial-sanctions/recent-actions/20220506" {
+		t.Errorf("blender_io tag 13: %+v", l)
+	}
+	res = read(filepath.Join(dir, "address", "lazarus.yaml"))
+	if len(res.Labels) != 20 || res.Labels[19].Category != Sanctioned || res.Labels[19].Label != "Jiadong Li" || res.Labels[19].Confidence != 0.6 {
+		t.Errorf("lazarus: %d labels, last %+v", len(res.Labels), res.Labels[len(res.Labels)-1])
+	}
+	res = read(filepath.Join(dir, "address", "hacks.yaml"))
+	cats := map[string]string{}
+	for _, l := range res.Labels {
+		cats[l.Address] = l.Category
+	}
+	for addr, want := range map[string]string{
+		"1JoktQJhCzuCQkt3GnQ8Xddcq4mUgNyXEa": Exchange,
+		"1Lgnzb1p9YE3uKwGpspMQZ1NcAD1EMxzSh": "gambling",
+		"1HVi6re6zDr5c5v9Sk2mmL9u7svEHfiBt4": StolenFunds, // abuse service_hack
+		"1KuNvyWFqc5wBSWUCyJLDgv12vequwMMCS": Other,       // no category, no abuse
+	} {
+		if cats[addr] != want {
+			t.Errorf("hacks: %s is %q, want %q", addr, cats[addr], want)
+		}
+	}
+	if len(res.Labels) != 24 || res.Labels[0].Confidence != 0.5 {
+		t.Errorf("hacks: %d labels, confidence %v", len(res.Labels), res.Labels[0].Confidence)
+	}
+	res = read(filepath.Join(dir, "entity", "ransomware.yaml"))
+	if len(res.Labels) != 0 || len(res.Skipped) != 128 || res.Skipped[0] != "line 11: entity 143255812" {
+		t.Errorf("entity pack: %d labels, %d skipped, first %q", len(res.Labels), len(res.Skipped), res.Skipped)
+	}
+
+	inc := "../../testdata/labels/graphsense-tagpack-tool/yaml_inclusion/2021/01"
+	for _, name := range []string{"20210101.yaml", "20210102.yaml"} { // "!include ./header.yaml", "!include header.yaml"
+		res := read(filepath.Join(inc, name))
+		if len(res.Labels) != 1 {
+			t.Fatalf("%s: %d labels", name, len(res.Labels))
+		}
+		if l := res.Labels[0]; l.Label != "BadHack" || l.Category != Scam || l.Confidence != 0.9 || l.URL != "https://cryptosec.org" || l.Chain != ChainBTC {
+			t.Errorf("%s: header not included: %+v", name, l)
+		}
+	}
+}
+
+// TestTagPackConcepts: a tag's category may come from its concepts (or the
+// header's), the riskiest of them; tags on transactions are skipped; an
+// include that names no file is refused with its line.
+func TestTagPackConcepts(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte(`title: concepts
+creator: spur tests
+currency: BTC
+label: a service
+concepts: [exchange]
+tags:
+- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH
+- address: 1P3ZfGFLezzYGg9k5SVzQmnjyh7nrUmF2y
+  concepts: [organization, mixing_service]
+- address: 1Kuf2Rd8mDyAViwBozGTNYnvWL8uYFrkVo
+  concepts: [organization]
+- tx_hash: ab8ec0ecad4b1c6b57b1a76f9e4bd2c4d5bdd6e3c1a3e1a16b6b3c8a9d16a7c1
+  label: a payment
+`), 0o644)
+	res, err := ParseTagPack(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Labels) != 3 || res.Labels[0].Category != Exchange || res.Labels[1].Category != Mixer || res.Labels[2].Category != "organization" {
+		t.Errorf("concepts: %+v", res.Labels)
+	}
+	if len(res.Skipped) != 1 || !strings.HasPrefix(res.Skipped[0], "line 12: tx_hash ab8e") {
+		t.Errorf("skipped: %q", res.Skipped)
+	}
+	os.WriteFile(p, []byte("header: !include ./nowhere.yaml\ntags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n  label: x\n"), 0o644)
+	if _, err := ParseTagPack(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "nowhere.yaml") {
+		t.Errorf("missing include: %v", err)
+	}
+	os.WriteFile(p, []byte("tags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n"), 0o644)
+	if _, err := ParseTagPack(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "label") {
+		t.Errorf("no label: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,24 +17,39 @@ import (
 // tagPackFields are the fields a TagPack header may set for all its tags
 // and each tag may override.
 type tagPackFields struct {
-	Label      string `yaml:"label"`
-	Category   string `yaml:"category"`
-	Abuse      string `yaml:"abuse"`
-	Actor      string `yaml:"actor"`
-	Source     string `yaml:"source"`
-	Currency   string `yaml:"currency"`
-	Network    string `yaml:"network"`
-	Confidence any    `yaml:"confidence"`
+	Label      string   `yaml:"label"`
+	Category   string   `yaml:"category"`
+	Abuse      string   `yaml:"abuse"`
+	Concepts   []string `yaml:"concepts"`
+	Actor      string   `yaml:"actor"`
+	Source     string   `yaml:"source"`
+	Currency   string   `yaml:"currency"`
+	Network    string   `yaml:"network"`
+	Confidence any      `yaml:"confidence"`
+}
+
+// TagPackResult is what ParseTagPack read: the labels of the tags on
+// addresses, and the tags on anything else, which spur cannot keep (a
+// transaction's tx_hash, a GraphSense entity, which is a cluster number of
+// GraphSense's own), each as "line N: tx_hash H" or "line N: entity E".
+type TagPackResult struct {
+	Labels  []Label
+	Skipped []string
 }
 
 // ParseTagPack reads a GraphSense TagPack (YAML): header fields (label,
-// category, abuse, actor, source, currency or network, confidence) apply to
-// every tag that does not set its own. A tag's category is its abuse, where
-// it has one (GraphSense puts the risk there: category "user", abuse
-// "sanction"), else its category, either named as spur names it (Category).
-// A tag without an address, a label, or a category or abuse is refused with
+// category, abuse, concepts, actor, source, currency or network,
+// confidence) apply to every tag that does not set its own; a header kept
+// in a file of its own ("header: !include ./header.yaml", as GraphSense's
+// TagPack repositories share one among the packs below a directory) is
+// looked for from the pack's directory upwards. A tag's category is its
+// abuse, where it has one (GraphSense puts the risk there: category "user",
+// abuse "sanction"), else its category, else the riskiest of its concepts,
+// each named as spur names it (Category); a tag with none of them is
+// "other", as GraphSense's schema makes them optional. A tag without a
+// label, or without an address, a tx_hash or an entity, is refused with
 // its line.
-func ParseTagPack(path string) ([]Label, error) {
+func ParseTagPack(path string) (*TagPackResult, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
@@ -52,18 +68,30 @@ func ParseTagPack(path string) ([]Label, error) {
 	}
 	var tags *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "tags" {
+		switch root.Content[i].Value {
+		case "tags":
 			tags = root.Content[i+1]
+		case "header":
+			// GraphSense lets the header's fields override the file's.
+			h, err := tagPackHeader(path, root.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			if err := h.Decode(&header); err != nil {
+				return nil, fmt.Errorf("%w: %s: line %d: header: %v", ErrMalformed, path, h.Line, err)
+			}
 		}
 	}
 	if tags == nil || tags.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("%w: %s: no tags list", ErrMalformed, path)
 	}
-	var out []Label
+	res := new(TagPackResult)
 	for _, n := range tags.Content {
 		var t tagPackFields
 		var a struct {
 			Address string `yaml:"address"`
+			TxHash  string `yaml:"tx_hash"`
+			Entity  string `yaml:"entity"`
 		}
 		if err := n.Decode(&t); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
@@ -84,15 +112,33 @@ func ParseTagPack(path string) ([]Label, error) {
 			Actor:    pick(t.Actor, header.Actor),
 			URL:      pick(t.Source, header.Source),
 		}
+		if l.Category == "" {
+			concepts := t.Concepts
+			if concepts == nil {
+				concepts = header.Concepts
+			}
+			l.Category = conceptCategory(concepts)
+		}
+		if l.Label == "" {
+			return nil, fmt.Errorf("%w: %s: line %d: a tag needs a label", ErrMalformed, path, n.Line)
+		}
+		if l.Address == "" {
+			switch {
+			case strings.TrimSpace(a.TxHash) != "":
+				res.Skipped = append(res.Skipped, fmt.Sprintf("line %d: tx_hash %s", n.Line, strings.TrimSpace(a.TxHash)))
+			case strings.TrimSpace(a.Entity) != "":
+				res.Skipped = append(res.Skipped, fmt.Sprintf("line %d: entity %s", n.Line, strings.TrimSpace(a.Entity)))
+			default:
+				return nil, fmt.Errorf("%w: %s: line %d: a tag needs an address (or a tx_hash or entity, which are skipped)", ErrMalformed, path, n.Line)
+			}
+			continue
+		}
 		cur := strings.ToLower(pick(pick(t.Network, t.Currency), pick(header.Network, header.Currency)))
 		conf := t.Confidence
 		if conf == nil {
 			conf = header.Confidence
 		}
 		l.Confidence = confidence(conf)
-		if l.Address == "" || l.Label == "" || l.Category == "" {
-			return nil, fmt.Errorf("%w: %s: line %d: a tag needs an address, a label, and a category or abuse", ErrMalformed, path, n.Line)
-		}
 		l.Chain = chainOfCurrency(strings.ToUpper(cur), l.Address)
 		if cur == "" {
 			l.Chain = GuessChain(l.Address)
@@ -102,9 +148,75 @@ func ParseTagPack(path string) ([]Label, error) {
 			return nil, fmt.Errorf("%w: %s: line %d: address %q: %v", ErrMalformed, path, n.Line, l.Address, err)
 		}
 		l.Address, l.key = display, key
-		out = append(out, l)
+		res.Labels = append(res.Labels, l)
 	}
-	return out, nil
+	return res, nil
+}
+
+// conceptCategory is the category of a tag's GraphSense concepts: the
+// riskiest of them, else the first, else Other.
+func conceptCategory(concepts []string) string {
+	best := ""
+	for _, c := range concepts {
+		c = Category(c)
+		if c != "" && (best == "" || RiskRank(c) > RiskRank(best)) {
+			best = c
+		}
+	}
+	if best == "" {
+		return Other
+	}
+	return best
+}
+
+// tagPackHeader returns a TagPack's header node: the mapping itself, or the
+// mapping of the file an "!include" names, found relative to the pack's
+// directory or the nearest directory above it that holds it (GraphSense
+// resolves it from the directory of the header, which is above its packs).
+func tagPackHeader(path string, n *yaml.Node) (*yaml.Node, error) {
+	if n.Tag != "!include" {
+		if n.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("%w: %s: line %d: header: want a mapping or !include FILE", ErrMalformed, path, n.Line)
+		}
+		return n, nil
+	}
+	name := strings.TrimSpace(n.Value)
+	if name == "" || n.Kind != yaml.ScalarNode {
+		return nil, fmt.Errorf("%w: %s: line %d: header: !include names no file", ErrMalformed, path, n.Line)
+	}
+	found := ""
+	if filepath.IsAbs(name) {
+		found = name
+	} else {
+		abs, err := filepath.Abs(filepath.Dir(path))
+		if err != nil {
+			return nil, fmt.Errorf("label: %w", err)
+		}
+		for dir := abs; ; dir = filepath.Dir(dir) {
+			if st, err := os.Stat(filepath.Join(dir, name)); err == nil && !st.IsDir() {
+				found = filepath.Join(dir, name)
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	if found == "" {
+		return nil, fmt.Errorf("%w: %s: line %d: header: !include %s: no such file in the pack's directory or above it", ErrMalformed, path, n.Line, name)
+	}
+	b, err := os.ReadFile(found)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: line %d: header: %v", ErrMalformed, path, n.Line, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, found, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: %s: not a TagPack header (want a mapping)", ErrMalformed, found)
+	}
+	return doc.Content[0], nil
 }
 
 // confidence maps a TagPack confidence (a number in [0,1] or 0..100, or

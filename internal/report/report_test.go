@@ -39,7 +39,7 @@ func TestActorReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls.Replace(label.SourceInfo{Source: "world"}, tags, nil)
+	ls.Replace(label.SourceInfo{Source: "world"}, tags.Labels, nil)
 	incs, err := label.ParseIncidents(filepath.Join(w, "incidents.yaml"))
 	if err != nil {
 		t.Fatal(err)
