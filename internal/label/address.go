@@ -156,7 +156,10 @@ func GuessChain(addr string) string {
 }
 
 // chainOfCurrency maps an OFAC currency code, with the address it goes
-// with, to a chain name.
+// with, to a chain name. A stablecoin's chain is its address's: Ethereum's,
+// Tron's, or, for Tether, Bitcoin's (Tether was first issued on the Omni
+// layer, whose tokens Bitcoin addresses hold; OFAC lists seven such USDT
+// addresses).
 func chainOfCurrency(cur, addr string) string {
 	switch cur {
 	case "XBT":
@@ -171,6 +174,9 @@ func chainOfCurrency(cur, addr string) string {
 		}
 		if len(addr) == 34 && addr[0] == 'T' {
 			return ChainTRX
+		}
+		if _, _, err := parseBitcoin(addr); err == nil && cur == "USDT" {
+			return ChainBTC
 		}
 	}
 	return strings.ToLower(cur)

@@ -84,6 +84,15 @@ func TestOFACSDN(t *testing.T) {
 	if l := find("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq"); l == nil || l.Chain != ChainTRX || l.Currency != "XBT" {
 		t.Fatalf("the Tron address listed as XBT: %+v", l)
 	}
+	// Tether on the Omni layer, held by Bitcoin addresses: filed as Bitcoin.
+	for _, a := range []string{"16iWn2J1McqjToYLHSsAyS6En3QA8YQ91H", "3LtcaPbCj87CwJHnRX3vh7c2y9RZQqeSy8"} {
+		if l := find(a); l == nil || l.Chain != ChainBTC || l.Currency != "USDT" {
+			t.Errorf("USDT on Omni %s: %+v", a, l)
+		}
+	}
+	if l := find("0xfec8a60023265364d066a1212fde3930f6ae8da7"); l == nil || l.Chain != ChainETH {
+		t.Errorf("USDT on Ethereum: %+v", l)
+	}
 	// Addresses whose remark continues in sdn_comments.csv, cut inside the
 	// phrase, at a space, and inside the address.
 	for _, a := range []string{"0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c", "194xmrZA53UBsZau2PnJLdmVVW9m5feeS", "1GqChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr"} {

@@ -92,7 +92,7 @@ func TestUKConsolidatedAddresses(t *testing.T) {
 	want := map[string]string{
 		"XBT":  "btc 3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1",
 		"ETH":  "eth 0x7FF9cFad3877F21d41Da833E2F775dB0569eE3D9",
-		"USDT": "usdt 3E6ZCKRrsdPc35chA9Eftp1h3DLW18NFNV",
+		"USDT": "btc 3E6ZCKRrsdPc35chA9Eftp1h3DLW18NFNV",
 	}
 	got := map[string]string{}
 	for _, l := range uk.Labels {
