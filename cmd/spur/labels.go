@@ -642,8 +642,9 @@ func newActor() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "actor NAME --store DIR",
 		Short: "Show what is known of an actor: its labels, addresses and entities",
-		Long: `Lists the labels whose actor is NAME, and the sanctioned-address labels whose
-listed name is NAME (OFAC lists "LAZARUS GROUP" by name), case-insensitively;
+		Long: `Lists the labels whose actor is NAME, and the labels named NAME (OFAC lists
+"LAZARUS GROUP" by name; a TagPack may name "Blender.io" whose actor is
+"blenderio"), case-insensitively;
 a name an imported list gives a party as an alias, weak aliases included
 ("HIDDEN COBRA"), stands for that party,
 with their addresses and, for Bitcoin addresses of a clustered store, their
@@ -681,9 +682,12 @@ entities; and the imported incidents attributed to NAME.`,
 			names := func(n string) bool {
 				return strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p label.Entity) bool { return strings.EqualFold(n, p.Name) })
 			}
+			// A label named so (a listed party's sanctioned addresses, a
+			// TagPack's "Blender.io" whose actor is "blenderio"), or one
+			// of a party the name is an alias of, by its reference.
 			listed := func(l label.Label) bool {
-				return l.Category == label.Sanctioned && (names(l.Label) ||
-					slices.ContainsFunc(parties, func(p label.Entity) bool { return l.Source == p.Source && l.Ref == p.ID }))
+				return names(l.Label) || l.Category == label.Sanctioned &&
+					slices.ContainsFunc(parties, func(p label.Entity) bool { return l.Source == p.Source && l.Ref == p.ID })
 			}
 			// Names that contain the one asked for, offered if none is it.
 			near := map[string]bool{}
@@ -702,9 +706,7 @@ entities; and the imported incidents attributed to NAME.`,
 			seen := map[string]bool{}
 			err = s.List(label.Filter{}, func(l label.Label) error {
 				nearTo(l.Actor)
-				if l.Category == label.Sanctioned {
-					nearTo(l.Label)
-				}
+				nearTo(l.Label)
 				if names(l.Actor) || listed(l) {
 					out.Labels = append(out.Labels, l)
 					if !seen[l.Address] {

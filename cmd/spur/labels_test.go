@@ -388,6 +388,15 @@ func TestLabelsImportTagPackDirectory(t *testing.T) {
 			t.Errorf("screen: no %s in\n%s", want, out)
 		}
 	}
+	// The actor by the labels' name as by the actor the pack gives them.
+	for _, name := range []string{"Blender.io", "blenderio"} {
+		if out := mustRun(t, "actor", name, "--store", store); !strings.Contains(out, "45 labels on 45 addresses") {
+			t.Errorf("actor %s:\n%s", name, out)
+		}
+	}
+	if r := run(t, "actor", "bitcoinica", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "Bitcoinica hack; Bitcoinica.com") {
+		t.Errorf("actor bitcoinica: exit %d: %s", r.code, r.stderr)
+	}
 	// The entity pack alone is refused, saying why.
 	r = run(t, "labels", "import", "--store", store, filepath.Join(packs, "entity", "ransomware.yaml"))
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "its 128 tags are on transactions or GraphSense entities") {
