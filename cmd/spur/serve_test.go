@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -490,5 +491,36 @@ func TestReportEthereumAlone(t *testing.T) {
 	}
 	if code, body := get("/v1/reports/incident/on-btc"); code != 404 {
 		t.Fatalf("a Bitcoin incident over the API: %d %s", code, body)
+	}
+}
+
+// TestLockedByFollow: a query of a store that spur follow holds names the
+// holder by its command (never its flags, which may hold a password) and
+// says how to query a store kept at the tip.
+func TestLockedByFollow(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "4", "-q")
+	// A node that never answers: the follow polls, holding the store.
+	follow := exec.Command(spurBin, "follow", "btc", "--store", dir, "--rpc", "http://127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "s3cret")
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { follow.Process.Kill(); follow.Wait() }()
+	// Queried only once the follow holds the lock (its pid in LOCK): a
+	// query that took the lock first would make the follow give up.
+	pid := strconv.Itoa(follow.Process.Pid)
+	for i := 0; ; i++ {
+		if b, _ := os.ReadFile(filepath.Join(dir, "btc", "LOCK")); strings.TrimSpace(string(b)) == pid {
+			break
+		}
+		if i == 200 {
+			t.Fatal("the follow did not take the store's lock")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	r := run(t, "block", "4", "--store", dir)
+	want := fmt.Sprintf("pid %d: spur follow btc)", follow.Process.Pid)
+	if r.code != exitStore || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "spur serve --follow-rpc") || strings.Contains(r.stderr, "s3cret") {
+		t.Fatalf("block beside a follow: exit %d: %s (want %q)", r.code, r.stderr, want)
 	}
 }

@@ -445,9 +445,31 @@ func ShareDir(dir string, locked error) (*os.File, error) {
 func holder(lockFile []byte) string {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(lockFile)))
 	if err == nil && pid > 0 && unix.Kill(pid, 0) != unix.ESRCH {
+		if cmd := command(pid); cmd != "" {
+			return fmt.Sprintf("pid %d: %s", pid, cmd)
+		}
 		return fmt.Sprintf("pid %d", pid)
 	}
 	return "by readers: queries or a server"
+}
+
+// command names what process pid runs, where /proc tells: its program and
+// the words before its first flag ("spur follow btc"), never the flags,
+// which may hold a password.
+func command(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	words := []string{filepath.Base(args[0])}
+	for _, a := range args[1:] {
+		if strings.HasPrefix(a, "-") || len(words) == 4 {
+			break
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
 }
 
 // ReadOnlyFS says whether err is a file system refusing a write: mounted
