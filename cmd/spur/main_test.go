@@ -335,6 +335,13 @@ func TestTraceFlagsChecked(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
 	from := "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"
 	mustRun(t, "trace", "--store", dir, "--from", from, "--max-hops", "0", "--min-value", "0")
+	// Poison's text says why its shares may pass 100%; the others' do not.
+	if out := mustRun(t, "trace", "--store", dir, "--from", from, "--model", "poison"); !strings.Contains(out, "more than 100%") {
+		t.Errorf("poison trace without its note:\n%s", out)
+	}
+	if out := mustRun(t, "trace", "--store", dir, "--from", from); strings.Contains(out, "more than 100%") {
+		t.Errorf("fifo trace with poison's note:\n%s", out)
+	}
 	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}} {
 		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
 			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)

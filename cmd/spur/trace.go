@@ -181,7 +181,8 @@ destinations are the sources.`,
 			if havePrice {
 				fmt.Printf(" ($%.0f at %s's close)", usd(res.Start), day)
 			}
-			fmt.Printf("; %d transactions visited, %d flows\n\n", res.TxsVisited, len(res.Flows))
+			fmt.Printf("; %d transactions visited, %d flows\n", res.TxsVisited, len(res.Flows))
+			poisonNote(res.Model)
 			// By category and label, then the largest destinations.
 			type group struct {
 				cat, label string
@@ -349,4 +350,13 @@ func newPrices() *cobra.Command {
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c
+}
+
+// poisonNote says, under a text trace's first line, why a poison trace's
+// shares may add up to more than the start.
+func poisonNote(model string) {
+	if model == "poison" {
+		fmt.Println("poison counts in full whatever tainted value reaches, with the value it was mixed with: shares may add up to more than 100%")
+	}
+	fmt.Println()
 }

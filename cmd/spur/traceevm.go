@@ -116,7 +116,8 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	for _, a := range sortedKeys(res.Start) {
 		fmt.Printf(" %s %s", ethAmountText(res.Start[a], decimals[a]), a)
 	}
-	fmt.Printf("; %d transfers replayed, %d flows\n\n", res.Transfers, len(res.Flows))
+	fmt.Printf("; %d transfers replayed, %d flows\n", res.Transfers, len(res.Flows))
+	poisonNote(res.Model)
 	// By place and link, in USD at the arrival day; then the largest.
 	type group struct {
 		cat, label, link string
