@@ -24,7 +24,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv", "etherscan-json", "forta-csv"}
+var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
 
 // openLabels opens the store's labels for a command that only reads them,
 // beside other readers (label.OpenToRead).
@@ -95,6 +95,10 @@ them, are all read before any is written). Formats:
                 a combined file ({"0x..": {"name": .., "labels": [..]}}) or one
                 label's file ({"0x..": "name"}, the label being the file name).
                 Default source: etherscan:CHAIN:FILE-NAME.
+  etherscan-csv  one label's file as the same project writes it in CSV (an
+                account list: Address, Name Tag; a token list: Contract
+                Address, Token Name). Default source: etherscan:CHAIN:FILE-NAME,
+                as its JSON's.
   forta-csv     a CSV file of Forta's labelled datasets (malicious labels,
                 phishing scams, malicious contracts and their creators).
                 Default source: forta:CHAIN:FILE-NAME.
@@ -107,8 +111,9 @@ one, is its category. The chain of explorer and Forta labels is --chain, or
 the directory they are in (data/bscscan/..., labels/10/...), or eth.
 
 Without --format, the format is told from the path: an OFAC directory (sdn.csv
-or cons_prim.csv), .xml (un-xml), .yaml (tagpack), .json (etherscan-json), or
-a .csv's header line; a path that tells nothing is refused.
+or cons_prim.csv), a directory of .yaml files (tagpack), .xml (un-xml), .yaml
+(tagpack), .json (etherscan-json), or a .csv's header line; a path that tells
+nothing is refused.
 
 Importing a source again replaces it whole and atomically; other sources stay.
 A malformed file is refused with its file and line, and changes nothing.`,
@@ -116,8 +121,8 @@ A malformed file is refused with its file and line, and changes nothing.`,
   spur labels import --store ./store --format tagpack exchanges.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if chain != "" && format != "" && format != "etherscan-json" && format != "forta-csv" {
-				return usagef("--chain is for --format etherscan-json and forta-csv")
+			if chain != "" && format != "" && format != "etherscan-json" && format != "etherscan-csv" && format != "forta-csv" {
+				return usagef("--chain is for --format etherscan-json, etherscan-csv and forta-csv")
 			}
 			paths, err := labelPaths(args, format)
 			if err != nil {
@@ -175,7 +180,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
 	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
 	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "import a file with no labels, emptying its source")
-	c.Flags().StringVar(&chain, "chain", "", "chain of etherscan-json and forta-csv labels (default: from the file's directories, else eth)")
+	c.Flags().StringVar(&chain, "chain", "", "chain of etherscan-json, etherscan-csv and forta-csv labels (default: from the file's directories, else eth)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
 }
@@ -200,8 +205,8 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		}
 		fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
 	}
-	if chain != "" && format != "etherscan-json" && format != "forta-csv" {
-		return nil, usagef("--chain is for --format etherscan-json and forta-csv (%s is %s)", path, format)
+	if chain != "" && format != "etherscan-json" && format != "etherscan-csv" && format != "forta-csv" {
+		return nil, usagef("--chain is for --format etherscan-json, etherscan-csv and forta-csv (%s is %s)", path, format)
 	}
 	var labels []label.Label
 	var entities []label.Entity
@@ -241,21 +246,19 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		if source == "" {
 			source = "un"
 		}
-	case "etherscan-json", "forta-csv":
+	case "etherscan-json", "etherscan-csv", "forta-csv":
 		if chain == "" {
 			if chain = label.ChainOfPath(path); chain == "" {
 				chain = label.ChainETH
 			}
 		}
-		parse := label.ParseEtherscan
-		if format == "forta-csv" {
-			parse = label.ParseForta
-		}
+		parse := map[string]func(string, string) (*label.ExplorerResult, error){"etherscan-json": label.ParseEtherscan, "etherscan-csv": label.ParseEtherscanCSV, "forta-csv": label.ParseForta}[format]
 		var res *label.ExplorerResult
 		if res, err = parse(path, chain); err == nil {
 			labels, skipped = res.Labels, res.Skipped
 		}
 		if source == "" {
+			// The same list as JSON or CSV is the same source.
 			source = strings.TrimSuffix(strings.TrimSuffix(format, "-json"), "-csv") + ":" + chain + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		}
 		for _, l := range labels {
@@ -332,7 +335,7 @@ func (im *labelImport) write(s *label.Store, asJSON bool) (map[string]any, error
 		if len(currencies) > 0 {
 			printCounts("CURRENCY", "ADDRESSES", currencies, "")
 		}
-	case "etherscan-json", "forta-csv":
+	case "etherscan-json", "etherscan-csv", "forta-csv":
 		printCounts("CATEGORY", "LABELS", counts, "")
 	default:
 		printCounts("CHAIN", "LABELS", counts, "")
@@ -934,6 +937,9 @@ func detectFormat(path string) string {
 		return "uk-csv"
 	case strings.Contains(line, "entity_logicalid;"):
 		return "eu-csv"
+	case slices.Contains(cols, "address") && slices.Contains(cols, "name tag"),
+		slices.Contains(cols, "contract address") && slices.Contains(cols, "token name"):
+		return "etherscan-csv"
 	case slices.Contains(cols, "address") && slices.Contains(cols, "category"):
 		return "csv" // its columns in another order, or with others
 	}

@@ -271,6 +271,7 @@ func TestFormatDetected(t *testing.T) {
 		ofacTestDir(t): "ofac-sdn-csv",
 		"../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json":                        "etherscan-json",
 		"../../testdata/labels/forta-labelled-datasets/labels/1/etherscan_malicious_labels.csv":          "forta-csv",
+		"../../testdata/labels/etherscan-labels/data/arbiscan/tokens/phish-hack.csv":                     "etherscan-csv",
 		filepath.Join(sanctionsDir(t, "us_csl", "consolidated-excerpt.csv"), "consolidated-excerpt.csv"): "us-csl-csv",
 		filepath.Join(sanctionsDir(t, "uk_csl", "ConList.csv"), "ConList.csv"):                           "uk-csv",
 	} {

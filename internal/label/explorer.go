@@ -109,6 +109,44 @@ func ParseEtherscan(path, chain string) (*ExplorerResult, error) {
 	return res, nil
 }
 
+// ParseEtherscanCSV reads one label's file as the etherscan-labels project
+// also writes it, in CSV: an account list (",Address,Name Tag,Balance,Txn
+// Count", a row number first) or a token list (",#,Contract Address,Token
+// Name,Market Cap,Holders,Website"), the label's slug being the file's
+// name (heist.csv), as for ParseEtherscan's one-slug files.
+func ParseEtherscanCSV(path, chain string) (*ExplorerResult, error) {
+	t, err := readCSVTable(path, ',', 0)
+	if err != nil {
+		return nil, err
+	}
+	addrCol, nameCol := "Address", "Name Tag"
+	if _, ok := t.col["Contract Address"]; ok {
+		addrCol, nameCol = "Contract Address", "Token Name"
+	}
+	for _, c := range []string{addrCol, nameCol} {
+		if _, ok := t.col[c]; !ok {
+			return nil, fmt.Errorf("%w: %s: header lacks column %q (want an etherscan-labels account list, Address and Name Tag, or token list, Contract Address and Token Name)", ErrMalformed, path, c)
+		}
+	}
+	slug := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	cat := categoryOfSlugs([]string{slug})
+	res := &ExplorerResult{}
+	for i, rec := range t.rows {
+		a := strings.TrimSpace(rec[t.col[addrCol]])
+		if !IsEVMAddress(a) {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("line %d: %s", t.lines[i], a))
+			continue
+		}
+		name := strings.TrimSpace(rec[t.col[nameCol]])
+		if name == "" {
+			name = slug
+		}
+		display, key, _ := Normalize(chain, a)
+		res.Labels = append(res.Labels, Label{Address: display, Chain: chain, Category: cat, Label: name, key: key})
+	}
+	return res, nil
+}
+
 // jsonError names the line and column of a JSON syntax error in b.
 func jsonError(path string, b []byte, err error) error {
 	var se *json.SyntaxError

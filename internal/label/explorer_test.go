@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,5 +189,46 @@ tags:
 	os.WriteFile(p, []byte("title: x\nlabel: y\ntags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n"), 0o644)
 	if res, err := ParseTagPack(p); err != nil || len(res.Labels) != 1 || res.Labels[0].Category != Other {
 		t.Errorf("no category: %+v %v", res, err)
+	}
+}
+
+// TestEtherscanCSV: the etherscan-labels project's CSV of a label gives the
+// labels its JSON gives (BscScan's heist list, both as scraped), and its
+// token lists (Arbiscan's phish-hack tokens) read by their own columns.
+func TestEtherscanCSV(t *testing.T) {
+	dir := "../../testdata/labels/etherscan-labels/data"
+	fromJSON, err := ParseEtherscan(filepath.Join(dir, "bscscan", "accounts", "heist.json"), "bsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromCSV, err := ParseEtherscanCSV(filepath.Join(dir, "bscscan", "accounts", "heist.csv"), "bsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(ls []Label) []string {
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Chain+" "+l.Address+" "+l.Category+" "+l.Label)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if len(fromCSV.Labels) != 57 || !slices.Equal(key(fromCSV.Labels), key(fromJSON.Labels)) {
+		t.Errorf("heist.csv gives %d labels, not heist.json's %d:\n%q\n%q", len(fromCSV.Labels), len(fromJSON.Labels), key(fromCSV.Labels), key(fromJSON.Labels))
+	}
+	tokens, err := ParseEtherscanCSV(filepath.Join(dir, "arbiscan", "tokens", "phish-hack.csv"), "arbitrum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens.Labels) != 76 || len(tokens.Skipped) != 0 {
+		t.Fatalf("phish-hack tokens: %d labels, skipped %q", len(tokens.Labels), tokens.Skipped)
+	}
+	if l := tokens.Labels[0]; l.Address != common.HexToAddress("0x6da56ec88da8345ecaf5d2497617d2ad345943f1").Hex() || l.Category != Scam || l.Label != "arbis-claim.xyz (Visit https://arbis-claim...)" {
+		t.Errorf("first token: %+v", l)
+	}
+	p := filepath.Join(t.TempDir(), "heist.csv")
+	os.WriteFile(p, []byte(",Address,Balance\n0,0xde0b295669a9fd93d5f28d9ec85e40f4cb697bae,1 ETH\n"), 0o644)
+	if _, err := ParseEtherscanCSV(p, "eth"); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `"Name Tag"`) {
+		t.Errorf("no name column: %v", err)
 	}
 }
