@@ -265,3 +265,17 @@ func (s *Store) EachToken(fn func(a uint32, symbol string, decimals uint8)) erro
 	}
 	return it.Error()
 }
+
+// firstParent is the parent hash of the first stored block, where the store
+// kept it (stores made before it was kept lack it).
+func (s *Store) firstParent() (common.Hash, bool) {
+	v, closer, err := s.db.Get([]byte{keyParent})
+	if err != nil {
+		return common.Hash{}, false
+	}
+	defer closer.Close()
+	if len(v) != len(common.Hash{}) {
+		return common.Hash{}, false
+	}
+	return common.Hash(v), true
+}

@@ -224,6 +224,7 @@ const (
 	keyAddr    = 'a' // + address -> address number u32
 	keyPosting = 'p' // + address number u32 BE + transfer number u64 BE -> empty
 	keyToken   = 'k' // + address number u32 BE -> decimals u8, symbol
+	keyParent  = 'P' // the first stored block's parent hash (32)
 )
 
 func (c *Counts) marshal() []byte {
@@ -348,11 +349,12 @@ func (s *Store) Unwind(n uint64) error {
 	r := n - c.First
 	nc := Counts{First: c.First, Blocks: r, Txs: s.blockField(r, 1), Transfers: s.blockField(r, 2), Addrs: s.blockField(r, 3),
 		Events: s.blockField(r, 4), Big: uint64(binary.LittleEndian.Uint32(s.blockInfo.Row(r)[40:]))}
-	if r == 0 {
-		nc = Counts{}
-	}
 	b := s.db.NewBatch()
 	defer b.Close()
+	if r == 0 {
+		nc = Counts{}
+		b.Delete([]byte{keyParent}, nil)
+	}
 	for i := r; i < c.Blocks; i++ {
 		b.Delete(append([]byte{keyBlock}, s.blockHash.Row(i)...), nil)
 	}

@@ -175,6 +175,13 @@ func TestResumeAndUnwind(t *testing.T) {
 	one := open(t, t.TempDir())
 	ingest(t, one, bs)
 	whole := digest(t, one)
+	// The first block's parent is no stored block, and still shows.
+	if got := one.BlockView(0, 0, 0).ParentHash; got != bs[0].Parent.Hex() || bs[0].Parent == (common.Hash{}) {
+		t.Fatalf("first block's parent %q, want %s", got, bs[0].Parent.Hex())
+	}
+	if got := one.BlockView(1, 0, 0).ParentHash; got != bs[0].Hash.Hex() {
+		t.Fatalf("second block's parent %q, want %s", got, bs[0].Hash.Hex())
+	}
 
 	first := open(t, t.TempDir())
 	ingest(t, first, bs[:1])
@@ -201,6 +208,9 @@ func TestResumeAndUnwind(t *testing.T) {
 	}
 	if c := one.Counts(); c != (Counts{}) {
 		t.Fatalf("unwind to nothing left %+v", c)
+	}
+	if h, ok := one.firstParent(); ok {
+		t.Fatalf("unwound to nothing, the store keeps a first parent %s", h.Hex())
 	}
 	one.Close()
 	first.Close()

@@ -264,7 +264,7 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 type BlockView struct {
 	Number           uint64   `json:"number"`
 	Hash             string   `json:"hash"`
-	ParentHash       string   `json:"parent_hash,omitempty"` // empty for the first stored block
+	ParentHash       string   `json:"parent_hash,omitempty"` // empty for the first block of a store made before it was kept
 	Timestamp        uint64   `json:"timestamp"`
 	Miner            string   `json:"miner"`
 	TransactionCount uint64   `json:"transaction_count"`
@@ -282,6 +282,8 @@ func (s *Store) BlockView(r uint64, offset, limit int) *BlockView {
 		TransactionCount: b.NumTx, TransferCount: b.NumXfer, Transactions: []string{}, Offset: offset, Limit: limit}
 	if r > 0 {
 		v.ParentHash = common.Hash(s.blockHash.Row(r - 1)).Hex()
+	} else if h, ok := s.firstParent(); ok {
+		v.ParentHash = h.Hex()
 	}
 	for i := uint64(offset); i < b.NumTx && i < uint64(offset+limit); i++ {
 		v.Transactions = append(v.Transactions, common.Hash(s.txHash.Row(b.FirstTx+i)).Hex())

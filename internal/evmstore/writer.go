@@ -110,6 +110,8 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 		}
 	} else {
 		c.First = b.Number
+		// Its parent is no stored block's hash: kept so that it shows.
+		w.batch.Set([]byte{keyParent}, b.Parent[:], nil)
 	}
 	xs := b.Transfers()
 	if c.Txs+uint64(len(b.Txs)) >= uint64(None) {
