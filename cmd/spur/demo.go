@@ -330,14 +330,14 @@ The store goes to a temporary directory unless --store is given.`,
 				if err != nil {
 					return err
 				}
-				prices, err := label.ParsePrices(filepath.Join(wdir, "prices.csv"))
+				pf, err := label.ParsePrices(filepath.Join(wdir, "prices.csv"), "")
 				if err != nil {
 					return err
 				}
 				if err := wl.PutIncidents(incs); err != nil {
 					return err
 				}
-				if err := wl.PutPrices(prices); err != nil {
+				if err := wl.PutPrices(pf.Prices); err != nil {
 					return err
 				}
 				rep, err := report.ForActor(ws, nil, wl, "Lazarus Group", 2021, trace.FIFO)

@@ -411,3 +411,36 @@ func TestLabelsImportTagPackDirectory(t *testing.T) {
 		t.Errorf("--source with a directory: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestPricesImportExports imports one asset's prices per file as Yahoo
+// Finance and CoinGecko export them, the asset from the file's name or
+// --asset; files are all read before any is imported.
+func TestPricesImportExports(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "store")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	yahoo := write("BTC-USD.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2021-08-18,1,1,1,44801.18,1,1\n2021-08-19,1,1,1,46717.58,1,1\n")
+	gecko := write("chainlink.csv", "snapped_at,price,market_cap,total_volume\n2021-08-20 00:00:00 UTC,25.5,1,1\n")
+	var got struct{ Days map[string]int }
+	r := run(t, "prices", "import", "--store", store, "--json", yahoo)
+	if r.code != 0 || jsonUnmarshal(r.stdout, &got) != nil || got.Days["BTC"] != 2 || !strings.Contains(r.stderr, "read as BTC's prices (yahoo)") {
+		t.Fatalf("yahoo: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "prices", "import", "--store", store, gecko); r.code != exitBadInput || !strings.Contains(r.stderr, "give --asset") {
+		t.Errorf("a file whose name says no asset: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "prices", "import", "--store", store, "--asset", "LINK", gecko, yahoo); r.code != exitUsage {
+		t.Errorf("--asset with two files: exit %d %s", r.code, r.stderr)
+	}
+	bad := write("ETH-USD.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2021-08-19,1,1,1,oops,1,1\n")
+	if r := run(t, "prices", "import", "--store", store, yahoo, bad); r.code != exitBadInput || !strings.Contains(r.stderr, "ETH-USD.csv: line 2: price") {
+		t.Errorf("a bad file among good ones: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "prices", "import", "--store", store, "--json", "--asset", "link", gecko); r.code != 0 || !strings.Contains(r.stdout, `"LINK": 1`) {
+		t.Errorf("--asset: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -311,42 +311,74 @@ func newIncident() *cobra.Command {
 
 func newPrices() *cobra.Command {
 	c := &cobra.Command{Use: "prices", Short: "Import daily USD prices"}
-	var dir string
+	var dir, asset string
 	var asJSON bool
 	imp := &cobra.Command{
-		Use:   "import --store DIR prices.csv",
-		Short: "Import daily USD closes (CSV: date,asset,usd); an asset's prices are replaced whole",
-		Args:  cobra.ExactArgs(1),
+		Use:   "import --store DIR FILE... [--asset SYM]",
+		Short: "Import daily USD closes (spur's CSV, or Yahoo Finance and CoinGecko exports); an asset's prices are replaced whole",
+		Long: `Imports daily USD closes from CSV files, each told by its header:
+
+  date,asset,usd                           spur's own, any number of assets
+  Date,Open,High,Low,Close,Adj Close,...   Yahoo Finance's history of one asset:
+                                           each UTC day's close ("null" days skipped)
+  snapped_at,price,market_cap,...          CoinGecko's export of one asset: the price
+                                           at 00:00 UTC, kept as the day before's close
+
+A file of one asset is imported as --asset, else as its name says, as the
+sites name their exports (BTC-USD.csv, btc-usd-max.csv). Every file is read
+before any is imported; each asset's prices are replaced whole.`,
+		Example: `  spur prices import --store ./case prices.csv
+  spur prices import --store ./case BTC-USD.csv ETH-USD.csv
+  spur prices import --store ./case --asset LINK chainlink.csv`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := label.ParsePrices(args[0])
-			if err != nil {
-				return err
+			if asset != "" && len(args) > 1 {
+				return usagef("--asset names one file's asset: give one FILE with it (%d given)", len(args))
+			}
+			all := map[string]map[string]float64{}
+			from := map[string]string{} // asset -> the file that gave it
+			for _, path := range args {
+				pf, err := label.ParsePrices(path, asset)
+				if err != nil {
+					return err
+				}
+				if pf.Named {
+					fmt.Fprintf(os.Stderr, "note: %s read as %s's prices (%s), as its name says; --asset to say otherwise\n", path, pf.Asset, pf.Format)
+				}
+				for a, days := range pf.Prices {
+					if other, ok := from[a]; ok {
+						return usagef("%s and %s both give %s's prices: import them one at a time", other, path, a)
+					}
+					from[a] = path
+					all[a] = days
+				}
 			}
 			s, err := openLabelsHeld(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if err := s.PutPrices(p); err != nil {
+			if err := s.PutPrices(all); err != nil {
 				return err
 			}
 			if asJSON {
 				days := map[string]int{}
-				for a, d := range p {
+				for a, d := range all {
 					days[a] = len(d)
 				}
 				return printJSON(os.Stdout, map[string]any{"days": days})
 			}
 			t := newTable(os.Stdout)
 			t.row("ASSET", "DAYS")
-			for _, a := range sortedKeys(p) {
-				t.row(a, len(p[a]))
+			for _, a := range sortedKeys(all) {
+				t.row(a, len(all[a]))
 			}
 			t.flush()
 			return nil
 		},
 	}
 	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	imp.Flags().StringVar(&asset, "asset", "", "the asset of a file of one asset's prices (default: as its name says, BTC-USD.csv)")
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c

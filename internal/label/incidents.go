@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -75,19 +77,62 @@ func incidentChain(c string) string {
 	return c
 }
 
-// ParsePrices reads daily USD prices: a CSV with the header date,asset,usd.
-func ParsePrices(path string) (map[string]map[string]float64, error) {
+// PriceFile is what ParsePrices read: the closes by asset and day, the
+// file's layout, and for a file of one asset which asset it was taken for.
+type PriceFile struct {
+	Prices map[string]map[string]float64 // asset -> YYYY-MM-DD -> USD
+	Format string                        // "spur", "yahoo" or "coingecko"
+	Asset  string                        // a one-asset file's asset
+	Named  bool                          // Asset was taken from the file's name
+}
+
+// ParsePrices reads daily USD closes from a CSV file, told by its header:
+// spur's own (date,asset,usd, any number of assets), or one asset's as a
+// price site exports it: Yahoo Finance's history (Date,Open,High,Low,Close,
+// Adj Close,Volume: each UTC day's close; days without data, "null", are
+// skipped) or CoinGecko's (snapped_at,price,market_cap,total_volume: the
+// price at 00:00 UTC of each day, which is the close of the day before, and
+// is kept as that). A one-asset file's asset is asset, else what the
+// file's name says as the sites name their exports (BTC-USD.csv,
+// btc-usd-max.csv).
+func ParsePrices(path, asset string) (*PriceFile, error) {
 	b, err := csvBytes(path)
 	if err != nil {
 		return nil, err
 	}
 	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = 3
 	head, err := r.Read()
-	if err != nil || strings.Join(head, ",") != "date,asset,usd" {
-		return nil, fmt.Errorf("%w: %s: line 1: want the header date,asset,usd", ErrMalformed, path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: line 1: %v", ErrMalformed, path, err)
 	}
-	out := map[string]map[string]float64{}
+	for i := range head {
+		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
+	}
+	pf := &PriceFile{Prices: map[string]map[string]float64{}}
+	// Each layout: the columns of the day, the price and (spur's) the asset.
+	dayCol, priceCol, assetCol := 0, 0, -1
+	switch h := strings.Join(head, ","); {
+	case h == "date,asset,usd":
+		pf.Format, priceCol, assetCol = "spur", 2, 1
+	case strings.HasPrefix(h, "date,open,high,low,close"):
+		pf.Format, priceCol = "yahoo", 4
+	case strings.HasPrefix(h, "snapped_at,price"):
+		pf.Format, priceCol = "coingecko", 1
+	default:
+		return nil, fmt.Errorf("%w: %s: line 1: want the header date,asset,usd (or a Yahoo Finance or CoinGecko export of one asset: Date,Open,High,Low,Close,... or snapped_at,price,...)", ErrMalformed, path)
+	}
+	if assetCol < 0 {
+		pf.Asset = strings.ToUpper(strings.TrimSpace(asset))
+		if pf.Asset == "" {
+			pf.Asset, pf.Named = assetOfName(path), true
+		}
+		if pf.Asset == "" {
+			return nil, fmt.Errorf("%w: %s: a %s export of one asset whose name does not say which: give --asset", ErrMalformed, path, pf.Format)
+		}
+	} else if asset != "" {
+		return nil, fmt.Errorf("%w: %s: --asset is for a file of one asset; this one names its assets", ErrMalformed, path)
+	}
+	r.FieldsPerRecord = len(head)
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -101,20 +146,52 @@ func ParsePrices(path string) (map[string]map[string]float64, error) {
 			}
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, line, err)
 		}
-		if _, err := time.Parse("2006-01-02", rec[0]); err != nil {
-			return nil, fmt.Errorf("%w: %s: line %d: date %q", ErrMalformed, path, line, rec[0])
+		day := strings.TrimSpace(rec[dayCol])
+		if pf.Format == "coingecko" {
+			// "2021-08-19 00:00:00 UTC": the close of 2021-08-18.
+			t, err := time.Parse("2006-01-02 15:04:05 UTC", day)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: line %d: snapped_at %q (want YYYY-MM-DD HH:MM:SS UTC)", ErrMalformed, path, line, day)
+			}
+			day = t.Add(-time.Second).UTC().Format("2006-01-02")
+		} else if _, err := time.Parse("2006-01-02", day); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: date %q", ErrMalformed, path, line, rec[dayCol])
 		}
-		usd, err := strconv.ParseFloat(rec[2], 64)
-		if err != nil || usd < 0 {
-			return nil, fmt.Errorf("%w: %s: line %d: price %q", ErrMalformed, path, line, rec[2])
+		text := strings.TrimSpace(rec[priceCol])
+		if pf.Format == "yahoo" && text == "null" {
+			continue // a day Yahoo has no data for
+		}
+		usd, err := strconv.ParseFloat(text, 64)
+		if err != nil || usd < 0 || math.IsInf(usd, 0) || math.IsNaN(usd) {
+			return nil, fmt.Errorf("%w: %s: line %d: price %q", ErrMalformed, path, line, rec[priceCol])
 		}
 		// Symbols as traces name assets (BTC, ETH, USDT), whatever case
 		// the file writes them in.
-		asset := strings.ToUpper(strings.TrimSpace(rec[1]))
-		if out[asset] == nil {
-			out[asset] = map[string]float64{}
+		a := pf.Asset
+		if assetCol >= 0 {
+			a = strings.ToUpper(strings.TrimSpace(rec[assetCol]))
 		}
-		out[asset][rec[0]] = usd
+		if pf.Prices[a] == nil {
+			pf.Prices[a] = map[string]float64{}
+		}
+		pf.Prices[a][day] = usd
 	}
-	return out, nil
+	return pf, nil
+}
+
+// assetOfName is the asset a price file's name gives, as the sites name
+// their exports, the symbol then "-USD" (Yahoo's BTC-USD.csv, CoinGecko's
+// btc-usd-max.csv); "" for any other name.
+func assetOfName(path string) string {
+	base := strings.ToUpper(filepath.Base(path))
+	i := strings.Index(base, "-USD")
+	if i < 1 || i > 10 {
+		return ""
+	}
+	for _, c := range base[:i] {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return ""
+		}
+	}
+	return base[:i]
 }

@@ -419,9 +419,60 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 			t.Errorf("%q: %v, want %q", body, err, want)
 		}
 	}
-	prices, err := ParsePrices(write("prices.csv", "\xef\xbb\xbfdate,asset,usd\r\n2021-08-19,BTC,46717.58\r\n2021-08-19,eth,3180.5\r\n"))
-	if err != nil || prices["BTC"]["2021-08-19"] != 46717.58 || prices["ETH"]["2021-08-19"] != 3180.5 {
-		t.Fatalf("prices with a byte order mark, and a symbol in lower case: %v %v", prices, err)
+	pf, err := ParsePrices(write("prices.csv", "\xef\xbb\xbfdate,asset,usd\r\n2021-08-19,BTC,46717.58\r\n2021-08-19,eth,3180.5\r\n"), "")
+	if err != nil || pf.Prices["BTC"]["2021-08-19"] != 46717.58 || pf.Prices["ETH"]["2021-08-19"] != 3180.5 || pf.Format != "spur" {
+		t.Fatalf("prices with a byte order mark, and a symbol in lower case: %+v %v", pf, err)
+	}
+}
+
+// TestPriceExports reads one asset's daily prices as Yahoo Finance and
+// CoinGecko export them: Yahoo's close of each day (its "null" days
+// skipped), CoinGecko's price at 00:00 UTC as the close of the day before;
+// the asset from --asset, else from the file's name.
+func TestPriceExports(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	// Yahoo's BTC-USD history, as its download writes it; the closes are
+	// those of daily_usd.csv (Yahoo's), 2014-09-17 and 18.
+	yahoo := write("BTC-USD.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n"+
+		"2014-09-17,465.864014,468.174011,452.421997,457.334015,457.334015,21056800\n"+
+		"2014-09-18,456.859985,456.859985,413.104004,424.440002,424.440002,34483200\n"+
+		"2014-09-19,null,null,null,null,null,null\n")
+	pf, err := ParsePrices(yahoo, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.Format != "yahoo" || pf.Asset != "BTC" || !pf.Named || len(pf.Prices["BTC"]) != 2 || pf.Prices["BTC"]["2014-09-18"] != 424.440002 {
+		t.Errorf("yahoo: %+v", pf)
+	}
+	gecko := write("eth-usd-max.csv", "snapped_at,price,market_cap,total_volume\n"+
+		"2021-08-19 00:00:00 UTC,3019.6516,353155567431.37,28044521917.95\n"+
+		"2021-08-20 00:00:00 UTC,3180.5,372142237925.18,25211286254.94\n")
+	if pf, err = ParsePrices(gecko, "weth"); err != nil {
+		t.Fatal(err)
+	}
+	if pf.Format != "coingecko" || pf.Asset != "WETH" || pf.Named || pf.Prices["WETH"]["2021-08-19"] != 3180.5 || pf.Prices["WETH"]["2021-08-18"] != 3019.6516 {
+		t.Errorf("coingecko: %+v", pf)
+	}
+	for body, want := range map[string]string{
+		"snapped_at,price,market_cap,total_volume\n2021-08-19,3019.65,1,1\n":   "line 2: snapped_at",
+		"Date,Open,High,Low,Close,Adj Close,Volume\n2014-09-17,1,1,1,-5,1,1\n": "line 2: price",
+		"Date,Open,High,Low,Close,Adj Close,Volume\n17/09/2014,1,1,1,5,1,1\n":  "line 2: date",
+		"time,close\n2014-09-17,5\n":                                           "want the header",
+	} {
+		if _, err := ParsePrices(write("XMR-USD.csv", body), ""); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	if _, err := ParsePrices(write("prices.csv", "date,asset,usd\n2021-08-19,BTC,1\n"), "BTC"); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "--asset") {
+		t.Errorf("--asset with a file of many: %v", err)
+	}
+	if _, err := ParsePrices(write("history (1).csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2014-09-17,1,1,1,5,1,1\n"), ""); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "give --asset") {
+		t.Errorf("a name that says no asset: %v", err)
 	}
 }
 

@@ -45,11 +45,11 @@ func TestActorReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls.PutIncidents(incs)
-	prices, err := label.ParsePrices(filepath.Join(w, "prices.csv"))
+	prices, err := label.ParsePrices(filepath.Join(w, "prices.csv"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls.PutPrices(prices)
+	ls.PutPrices(prices.Prices)
 
 	a, err := ForActor(s, nil, ls, "lazarus group", 2021, trace.FIFO)
 	if err != nil {
