@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +21,6 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
-	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -495,36 +495,51 @@ func newLabelsSources() *cobra.Command {
 
 // screenResult is one screened address.
 type screenResult struct {
-	Address  string        `json:"address"`
-	Chain    string        `json:"chain"`
-	Labels   []label.Label `json:"labels"`
-	Entity   any           `json:"entity"`
-	Severity string        `json:"severity"`
-	Rule     string        `json:"rule"`
+	Address   string         `json:"address,omitempty"`
+	Tx        string         `json:"tx,omitempty"`
+	Direction string         `json:"direction,omitempty"` // a transaction's
+	Chain     string         `json:"chain"`
+	Labels    []label.Label  `json:"labels"`
+	Entity    any            `json:"entity"`
+	Direct    []api.Exposure `json:"direct_exposure"`
+	Indirect  []api.Exposure `json:"indirect_exposure"`
+	Severity  string         `json:"severity"`
+	Rule      string         `json:"rule"`
 }
 
-// severityRank orders the severities the rules give.
-var severityRank = map[string]int{"low": 0, "medium": 1, "high": 2, "severe": 3}
-
 func newScreen() *cobra.Command {
-	var dir, rulesFile string
+	var dir, rulesFile, direction string
+	var txs []string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "screen --store DIR ADDRESS...|-",
-		Short: "Screen addresses of any chain against the imported labels",
-		Long: `For each address: its labels from every source (and, for a Bitcoin address
-of a clustered store, its entity's), and the severity the label rules of
-the screening rules give them (the built-in ones of docs/api.md, or
---rules FILE): severe for a sanctioned address, high for stolen funds,
-ransomware or a darknet market, medium for a mixer, a scam or an address
-a stablecoin's issuer froze, low otherwise. Exposure (the labelled addresses an address received from,
-directly or a few hops back) and the rules that grade it are screened by
-the HTTP API: spur serve, POST /v1/screen. An address never seen on any
-chain is screened all the same. EVM addresses match in any case and print
-EIP-55. "-" reads addresses from standard input, one a line. Exit code 0
-whatever the result; read the severity.`,
-		Args: cobra.MinimumNArgs(1),
+		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...]",
+		Short: "Screen addresses of any chain, and Bitcoin transactions, against the imported labels",
+		Long: `Screens as the HTTP API does (POST /v1/screen, docs/api.md), in this
+process. For each address: its labels from every source, and for a Bitcoin
+address of a store holding the chain its entity (once clustered) and its
+exposure: direct (the categories of the labelled addresses that paid it)
+and indirect (its latest received value traced back a few transactions).
+For each transaction (--tx, a Bitcoin txid; --direction deposit, the
+default, screens the addresses its inputs spend, withdrawal those its
+outputs pay): its direct exposure. The severity comes from the screening
+rules (the built-in ones of docs/api.md, or --rules FILE), which grade
+labels (severe for a sanctioned address or entity, high for stolen funds,
+ransomware or a darknet market, medium for a mixer, a scam or an address a
+stablecoin's issuer froze) and exposure; low when none matches. An address
+never seen on any chain is screened on its labels. EVM addresses match in
+any case and print EIP-55. "-" reads addresses from standard input, one a
+line. Exit code 0 whatever the result (read the severity); 2 for an address
+or txid mistyped, 3 for a transaction the store does not hold.`,
+		Example: `  spur screen --store ./store 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH 0x098b716b8aaf21512996dc57eb0615e2383e2f96
+  spur screen --store ./store --tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
+  spur screen --store ./store - < deposits.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && len(txs) == 0 {
+				return usagef("give addresses to screen, or --tx TXID")
+			}
+			if direction != "deposit" && direction != "withdrawal" {
+				return usagef("--direction: want deposit or withdrawal, not %q", direction)
+			}
 			rules := api.DefaultRules()
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)
@@ -535,13 +550,42 @@ whatever the result; read the severity.`,
 					return err
 				}
 			}
+			// "-" reads addresses from standard input, one a line (blank
+			// lines and # comments skipped): a list to screen at once.
+			if i := slices.Index(args, "-"); i >= 0 {
+				from, err := stdinLines()
+				if err != nil {
+					return err
+				}
+				args = slices.Concat(args[:i], from, args[i+1:])
+			}
+			var items []api.ScreenItem
+			for _, a := range args {
+				a = strings.TrimSpace(a)
+				if a == "" {
+					return usagef("an empty address to screen")
+				}
+				if len(a) == 64 && isHex(a) {
+					return usagef("%q: a transaction hash, not an address: screen a transaction with --tx", a)
+				}
+				if err := label.Mistyped(a); err != nil {
+					return usageError{err}
+				}
+				if h, ok := strings.CutPrefix(strings.ToLower(a), "0x"); ok && len(h) == 64 {
+					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address); spur screens Bitcoin transactions (--tx)\n", a)
+				}
+				items = append(items, api.ScreenItem{Address: a})
+			}
+			for _, t := range txs {
+				items = append(items, api.ScreenItem{Tx: strings.TrimSpace(t), Direction: direction})
+			}
 			s, err := openLabels(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			// Bitcoin addresses also get their entity, where the store has
-			// the chain and a clustering.
+			// Bitcoin addresses also get their entity and exposure, where
+			// the store has the chain (and a clustering).
 			var chainStore *store.Store
 			var clusters *cluster.Clusters
 			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
@@ -558,68 +602,47 @@ whatever the result; read the severity.`,
 					return err
 				}
 			}
-			// "-" reads addresses from standard input, one a line (blank
-			// lines and # comments skipped): a list to screen at once.
-			if i := slices.Index(args, "-"); i >= 0 {
-				from, err := stdinLines()
-				if err != nil {
-					return err
-				}
-				args = slices.Concat(args[:i], from, args[i+1:])
-			}
-			for _, a := range args {
-				if strings.TrimSpace(a) == "" {
-					return usagef("an empty address to screen")
-				}
-				if err := label.Mistyped(strings.TrimSpace(a)); err != nil {
-					return usageError{err}
-				}
-				if h, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(a)), "0x"); ok && len(h) == 64 {
-					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address); a transaction is screened as \"tx\" by POST /v1/screen\n", a)
-				}
-			}
 			var results []screenResult
-			for _, a := range args {
-				chain := label.GuessChain(a)
-				display := a
-				if d, _, err := label.Normalize(chain, a); err == nil {
-					display = d
+			// In batches of the API's largest, so that a long list from
+			// standard input screens as a client would send it.
+			srv := api.New(api.Config{Store: chainStore, Labels: s, Clusters: clusters, Rules: rules})
+			for len(items) > 0 {
+				batch := items[:min(len(items), 1000)]
+				items = items[len(batch):]
+				out, err := srv.Screen(batch)
+				switch api.StatusOf(err) {
+				case http.StatusBadRequest:
+					return usageError{err}
+				case http.StatusNotFound:
+					return fmt.Errorf("%w: %v", store.ErrNotFound, err)
 				}
-				ls, err := s.Lookup(a)
 				if err != nil {
 					return err
 				}
-				r := screenResult{Address: display, Chain: chain, Labels: ls}
-				if r.Labels == nil {
-					r.Labels = []label.Label{}
-				}
-				if chain == "" && len(ls) > 0 {
-					r.Chain = ls[0].Chain
-				}
-				r.Severity, r.Rule = rules.Severity(ls, nil, nil, nil)
-				if chain == label.ChainBTC && clusters != nil {
-					ent, err := query.AddressEntity(chainStore, clusters, s, a)
-					if err != nil {
-						return err
+				for _, r := range out {
+					sr := screenResult{Tx: r.Item.Tx, Chain: r.Chain, Labels: r.Labels, Direct: r.Direct, Indirect: r.Indirect, Severity: r.Severity, Rule: r.Rule}
+					if r.Entity != nil {
+						sr.Entity = r.Entity
 					}
-					r.Entity = ent
-					// The entity's labels grade it when they weigh more; the
-					// rule names the member that carries the label.
-					if ent != nil {
-						for _, l := range ent.Labels {
-							if sev, rule := rules.Severity([]label.Label{l.Label}, nil, nil, nil); severityRank[sev] > severityRank[r.Severity] {
-								r.Severity, r.Rule = sev, fmt.Sprintf("entity %d holds %s: %s", ent.ID, l.Via, rule)
-							}
+					if r.Item.Tx != "" {
+						sr.Direction = r.Item.Direction
+					} else {
+						sr.Address = r.Item.Address
+						if d, _, err := label.Normalize(r.Chain, r.Item.Address); err == nil {
+							sr.Address = d
+						}
+						if sr.Chain == "" && len(r.Labels) > 0 {
+							sr.Chain = r.Labels[0].Chain
 						}
 					}
+					results = append(results, sr)
 				}
-				results = append(results, r)
 			}
 			if asJSON {
 				return printJSON(os.Stdout, results)
 			}
 			t := newTable(os.Stdout)
-			t.row("ADDRESS", "CHAIN", "SEVERITY", "WHY", "LABELS")
+			t.row("ADDRESS / TX", "CHAIN", "SEVERITY", "WHY", "LABELS", "EXPOSURE")
 			for _, r := range results {
 				var names []string // once each: sources repeat one another
 				for _, l := range r.Labels {
@@ -627,16 +650,35 @@ whatever the result; read the severity.`,
 						names = append(names, n)
 					}
 				}
-				t.row(r.Address, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")))
+				item := r.Address
+				if r.Tx != "" {
+					item = r.Tx + " (" + r.Direction + ")"
+				}
+				t.row(item, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")), dash(exposureText(r.Direct, r.Indirect)))
 			}
 			t.flush()
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringSliceVar(&txs, "tx", nil, "a Bitcoin transaction to screen by its txid (repeatable, or comma-separated)")
+	c.Flags().StringVar(&direction, "direction", "deposit", "a transaction's side screened: deposit (the addresses its inputs spend) or withdrawal (those its outputs pay)")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// exposureText sums up exposures for a table: the categories and their
+// shares, direct first ("direct mixer 40%, indirect stolen-funds 12%").
+func exposureText(direct, indirect []api.Exposure) string {
+	var parts []string
+	for _, e := range direct {
+		parts = append(parts, fmt.Sprintf("direct %s %.0f%%", e.Category, 100*e.Share))
+	}
+	for _, e := range indirect {
+		parts = append(parts, fmt.Sprintf("indirect %s %.0f%%", e.Category, 100*e.Share))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func newActor() *cobra.Command {

@@ -2,12 +2,16 @@ package main
 
 import (
 	"compress/bzip2"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -442,5 +446,68 @@ func TestPricesImportExports(t *testing.T) {
 	}
 	if r := run(t, "prices", "import", "--store", store, "--json", "--asset", "link", gecko); r.code != 0 || !strings.Contains(r.stdout, `"LINK": 1`) {
 		t.Errorf("--asset: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestScreenAsTheAPI: spur screen answers as POST /v1/screen does, the same
+// items giving the same severity, rule and exposures: an address paid from
+// a labelled one (direct and indirect exposure), a transaction spending a
+// labelled address's coins (deposit), and a mistyped txid or one the store
+// does not hold.
+func TestScreenAsTheAPI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
+	list := filepath.Join(t.TempDir(), "l.csv")
+	// Satoshi's block-9 address, labelled stolen: Hal Finney was paid from it.
+	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,stolen-funds,Test theft\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
+	const hal, halTx = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	type result struct {
+		Severity string `json:"severity"`
+		Rule     string `json:"rule"`
+		Direct   []struct {
+			Category string  `json:"category"`
+			Share    float64 `json:"share"`
+		} `json:"direct_exposure"`
+		Indirect []struct {
+			Category string  `json:"category"`
+			Share    float64 `json:"share"`
+		} `json:"indirect_exposure"`
+	}
+	var cli []result
+	if err := jsonUnmarshal(mustRun(t, "screen", "--store", dir, "--json", hal, "--tx", halTx), &cli); err != nil {
+		t.Fatal(err)
+	}
+	if len(cli) != 2 || cli[0].Severity != "high" || len(cli[0].Direct) != 1 || cli[0].Direct[0].Category != "stolen-funds" || cli[0].Direct[0].Share != 1 ||
+		len(cli[0].Indirect) == 0 || cli[1].Severity != "high" || cli[1].Rule != "direct exposure to stolen-funds: 100.0%" {
+		t.Fatalf("spur screen: %+v", cli)
+	}
+	srv := startServe(t, "--store", dir, "--no-auth")
+	resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+hal+`"},{"tx":"`+halTx+`"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaAPI struct{ Results []result }
+	err = json.NewDecoder(resp.Body).Decode(&viaAPI)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(viaAPI.Results, cli) {
+		t.Errorf("the API %+v, spur screen %+v", viaAPI.Results, cli)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	<-srv.done
+	if r := run(t, "screen", "--store", dir, halTx); r.code != exitUsage || !strings.Contains(r.stderr, "--tx") {
+		t.Errorf("a txid as an address: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--tx", halTx[:60]); r.code != exitUsage {
+		t.Errorf("a txid cut short: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--tx", strings.Repeat("ab", 32)); r.code != exitNotFound || !strings.Contains(r.stderr, "items[0].tx") {
+		t.Errorf("a txid the store lacks: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--tx", halTx, "--direction", "sideways"); r.code != exitUsage {
+		t.Errorf("--direction sideways: exit %d %s", r.code, r.stderr)
 	}
 }

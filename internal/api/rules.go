@@ -100,12 +100,6 @@ func ParseRules(name string, b []byte) (Rules, error) {
 // Severity applies the rules to an item's labels (its own and its
 // entity's) and exposures, and says which rule decided.
 func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, indirect []Exposure) (string, string) {
-	labels := append([]label.Label{}, own...)
-	if ent != nil {
-		for _, l := range ent.Labels {
-			labels = append(labels, l.Label)
-		}
-	}
 	for _, r := range rs {
 		least := 0.0
 		if r.MinShare != nil {
@@ -113,9 +107,18 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 		}
 		switch r.When {
 		case "label":
-			for _, l := range labels {
+			// The item's own labels, then its entity's, each naming the
+			// member that carries it.
+			for _, l := range own {
 				if l.Category == r.Category {
 					return r.Severity, r.Category + ": " + l.Label + query.Provenance(l)
+				}
+			}
+			if ent != nil {
+				for _, l := range ent.Labels {
+					if l.Category == r.Category {
+						return r.Severity, fmt.Sprintf("entity %d holds %s: %s: %s%s", ent.ID, l.Via, r.Category, l.Label.Label, query.Provenance(l.Label))
+					}
 				}
 			}
 		case "direct":

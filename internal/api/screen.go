@@ -52,65 +52,91 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st := s.btc(r)
-	if len(req.Items) == 0 || len(req.Items) > s.cfg.MaxBatch {
-		return badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
+	out, err := s.screenAll(s.btc(r), req.Items)
+	if err != nil {
+		return err
 	}
-	for i := range req.Items {
-		it := &req.Items[i]
+	return writeJSON(w, 200, map[string]any{"results": out})
+}
+
+// Screen screens items as POST /v1/screen does, against the server's
+// Bitcoin store (nil: on their labels alone), for a caller in the same
+// process (spur screen). An error names the item at fault; StatusOf tells
+// a mistake in the items (400) from an item the store does not hold (404).
+func (s *Server) Screen(items []ScreenItem) ([]ScreenResult, error) {
+	return s.screenAll(s.cfg.Store, items)
+}
+
+// StatusOf is the HTTP status an error of the API's would be answered
+// with: 400 for a bad request, 404 for what the store does not hold, 500
+// for anything else.
+func StatusOf(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return http.StatusInternalServerError
+}
+
+// screenAll checks every item, then screens them on every core; the
+// answer keeps the items' order and, if items fail, reports the first.
+func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult, error) {
+	if len(items) == 0 || len(items) > s.cfg.MaxBatch {
+		return nil, badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
+	}
+	for i := range items {
+		it := &items[i]
 		field := fmt.Sprintf("items[%d]", i)
 		// As pasted: spaces around an address or txid are not part of it
 		// (and one of spaces alone is none).
 		it.Address, it.Tx = strings.TrimSpace(it.Address), strings.TrimSpace(it.Tx)
 		if (it.Address == "") == (it.Tx == "") {
-			return badRequest(field, "%s: give an address or a tx", field)
+			return nil, badRequest(field, "%s: give an address or a tx", field)
 		}
 		if it.Direction == "" {
 			it.Direction = "deposit"
 		}
 		if it.Direction != "deposit" && it.Direction != "withdrawal" {
-			return badRequest(field+".direction", "%s.direction: want deposit or withdrawal", field)
+			return nil, badRequest(field+".direction", "%s.direction: want deposit or withdrawal", field)
 		}
 		// An address that cannot be on the chain named with it is a
 		// mistake in the request, not an unknown address. Addresses of
 		// other chains (ltc, xmr, ...) are screened on their labels.
 		if it.Tx != "" {
 			if _, err := btc.ParseHash(it.Tx); err != nil {
-				return badRequest(field+".tx", "%s.tx: %v", field, err)
+				return nil, badRequest(field+".tx", "%s.tx: %v", field, err)
 			}
 			if st == nil {
-				return &apiError{http.StatusNotFound, "not_found", field + ".tx: " + errNoBTC.Message, field + ".tx"}
+				return nil, &apiError{http.StatusNotFound, "not_found", field + ".tx: " + errNoBTC.Message, field + ".tx"}
 			}
 		}
 		if it.Address != "" {
 			// A Bitcoin or EVM address that fails its checksum would be
 			// screened as some other chain's, on its labels, and pass.
 			if err := label.Mistyped(it.Address); err != nil {
-				return badRequest(field+".address", "%s.address: %v", field, err)
+				return nil, badRequest(field+".address", "%s.address: %v", field, err)
 			}
 		}
 		switch {
 		case it.Address == "":
 		case it.Chain == label.ChainBTC && st != nil:
 			if _, err := btc.ParseAddress(it.Address, st.Network()); err != nil {
-				return badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, st.Network().Name)
+				return nil, badRequest(field+".address", "%s.address: not a Bitcoin address of network %s", field, st.Network().Name)
 			}
 		case it.Chain == label.ChainETH && !label.IsEVMAddress(it.Address):
-			return badRequest(field+".address", "%s.address: not an EVM address (0x and 40 hex digits)", field)
+			return nil, badRequest(field+".address", "%s.address: not an EVM address (0x and 40 hex digits)", field)
 		}
 	}
-	// A batch is screened on every core; the answer keeps the request's
-	// order and, if items fail, reports the first.
-	out := make([]ScreenResult, len(req.Items))
-	errs := make([]error, len(req.Items))
+	out := make([]ScreenResult, len(items))
+	errs := make([]error, len(items))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(req.Items)) {
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(req.Items); i = int(next.Add(1) - 1) {
-				res, err := s.screenItem(st, req.Items[i])
+			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
+				res, err := s.screenItem(st, items[i])
 				if err != nil {
 					errs[i] = err
 					continue
@@ -124,16 +150,16 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			// Named, so that a client knows which of up to 1,000 items.
 			field := fmt.Sprintf("items[%d].address", i)
-			if req.Items[i].Tx != "" {
+			if items[i].Tx != "" {
 				field = fmt.Sprintf("items[%d].tx", i)
 			}
 			if errors.Is(err, store.ErrNotFound) {
-				return &apiError{http.StatusNotFound, "not_found", field + ": " + err.Error(), field}
+				return nil, &apiError{http.StatusNotFound, "not_found", field + ": " + err.Error(), field}
 			}
-			return err
+			return nil, err
 		}
 	}
-	return writeJSON(w, 200, map[string]any{"results": out})
+	return out, nil
 }
 
 func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, error) {
