@@ -614,7 +614,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 				case http.StatusBadRequest:
 					return usageError{err}
 				case http.StatusNotFound:
-					return fmt.Errorf("%w: %v", store.ErrNotFound, err)
+					return notFound{err}
 				}
 				if err != nil {
 					return err
@@ -667,6 +667,12 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
 }
+
+// notFound is an error that says itself and counts as store.ErrNotFound
+// (exit 3).
+type notFound struct{ error }
+
+func (notFound) Is(target error) bool { return target == store.ErrNotFound }
 
 // exposureText sums up exposures for a table: the categories and their
 // shares, direct first ("direct mixer 40%, indirect stolen-funds 12%").

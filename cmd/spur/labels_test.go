@@ -456,12 +456,16 @@ func TestPricesImportExports(t *testing.T) {
 // does not hold.
 func TestScreenAsTheAPI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "230", "-q")
 	list := filepath.Join(t.TempDir(), "l.csv")
 	// Satoshi's block-9 address, labelled stolen: Hal Finney was paid from it.
 	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,stolen-funds,Test theft\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 	const hal, halTx = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	// Block 221's transaction spends the coins of 1LzBzVqEeuQyjD..., which
+	// Satoshi's address paid it at block 182: two transactions back, not
+	// directly.
+	const later = "298ca2045d174f8a158961806ffc4ef96fad02d71a6b84d9fa0491813a776160"
 	type result struct {
 		Severity string `json:"severity"`
 		Rule     string `json:"rule"`
@@ -475,15 +479,23 @@ func TestScreenAsTheAPI(t *testing.T) {
 		} `json:"indirect_exposure"`
 	}
 	var cli []result
-	if err := jsonUnmarshal(mustRun(t, "screen", "--store", dir, "--json", hal, "--tx", halTx), &cli); err != nil {
+	if err := jsonUnmarshal(mustRun(t, "screen", "--store", dir, "--json", hal, "--tx", halTx+","+later), &cli); err != nil {
 		t.Fatal(err)
 	}
-	if len(cli) != 2 || cli[0].Severity != "high" || len(cli[0].Direct) != 1 || cli[0].Direct[0].Category != "stolen-funds" || cli[0].Direct[0].Share != 1 ||
+	if len(cli) != 3 || cli[0].Severity != "high" || len(cli[0].Direct) != 1 || cli[0].Direct[0].Category != "stolen-funds" || cli[0].Direct[0].Share != 1 ||
 		len(cli[0].Indirect) == 0 || cli[1].Severity != "high" || cli[1].Rule != "direct exposure to stolen-funds: 100.0%" {
 		t.Fatalf("spur screen: %+v", cli)
 	}
+	// The later deposit: nothing direct, all of it stolen two back.
+	if c := cli[2]; c.Severity != "high" || len(c.Direct) != 0 || len(c.Indirect) != 1 || c.Indirect[0].Category != "stolen-funds" || c.Indirect[0].Share != 1 {
+		t.Fatalf("a deposit three transactions from the theft: %+v", c)
+	}
+	var withdrawal []result
+	if err := jsonUnmarshal(mustRun(t, "screen", "--store", dir, "--json", "--tx", later, "--direction", "withdrawal"), &withdrawal); err != nil || len(withdrawal) != 1 || withdrawal[0].Severity != "low" || len(withdrawal[0].Indirect) != 0 {
+		t.Fatalf("the same as a withdrawal: %+v %v", withdrawal, err)
+	}
 	srv := startServe(t, "--store", dir, "--no-auth")
-	resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+hal+`"},{"tx":"`+halTx+`"}]}`))
+	resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+hal+`"},{"tx":"`+halTx+`"},{"tx":"`+later+`"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,6 +194,11 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 		if res.Direct, err = s.txExposure(st, it.Tx, it.Direction); err != nil {
 			return nil, err
 		}
+		if it.Direction == "deposit" {
+			if res.Indirect, err = s.txIndirectExposure(st, it.Tx); err != nil {
+				return nil, err
+			}
+		}
 	}
 	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
@@ -450,6 +455,44 @@ func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, err
 		if x == n {
 			return "", "", false
 		}
+		cat, err := s.category(st, x)
+		return cat, "", err == nil && cat != ""
+	}
+	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000})
+	if err != nil {
+		return []Exposure{}, nil // too wide to answer in line: no indirect figure
+	}
+	amounts := map[string]int64{}
+	for _, d := range res.Destinations {
+		switch d.Category {
+		case "coinbase", "limit", "dust":
+		default:
+			amounts[d.Category] += d.Amount
+		}
+	}
+	return exposures(amounts, res.Start), nil
+}
+
+// txIndirectExposure traces a deposit's value backward, FIFO, from its
+// outputs through the transaction itself and up to IndirectHops
+// transactions in all, and splits it by the risk category of the
+// labelled addresses it came from: where the coins an exchange is paid
+// were a few transactions before.
+func (s *Server) txIndirectExposure(st *store.Store, id string) ([]Exposure, error) {
+	h, err := btc.ParseHash(id)
+	if err != nil {
+		return nil, badRequest("tx", "%v", err)
+	}
+	n, err := st.TxNum(h)
+	if err != nil {
+		return nil, err
+	}
+	_, _, firstOut, numOut := st.TxRange(n)
+	var starts []trace.Start
+	for o := firstOut; o < firstOut+numOut; o++ {
+		starts = append(starts, trace.Start{Output: o})
+	}
+	risky := func(x uint32) (string, string, bool) {
 		cat, err := s.category(st, x)
 		return cat, "", err == nil && cat != ""
 	}
