@@ -324,6 +324,9 @@ The store goes to a temporary directory unless --store is given.`,
 				for _, k := range sortedKeys(inc.Destinations) {
 					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(inc.Destinations[k]))
 				}
+				if err := demoDepositScreen(ws, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
+					return err
+				}
 
 				section("10. The actor's year: spur report actor \"Lazarus Group\" --year 2021")
 				incs, err := label.ParseIncidents(filepath.Join(wdir, "incidents.yaml"))
@@ -498,4 +501,56 @@ func writeSanctions(dir string) error {
 
 func section(title string) {
 	fmt.Printf("\n== %s\n\n", title)
+}
+
+// demoDepositScreen shows an exchange screening a deposit of stolen coins
+// as it arrives: the thief's addresses labelled stolen-funds (as a
+// victim's report names them), and a deposit a few transactions after the
+// theft, whose own inputs carry no label, screened as POST /v1/screen
+// would. The labels go to a store of their own, so that the traces and
+// reports after this one see the world's labels alone.
+func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res *trace.Result) error {
+	var stolen []label.Label
+	seen := map[string]bool{}
+	for _, f := range res.Flows {
+		if f.Hop == 1 && !seen[f.To] {
+			seen[f.To] = true
+			stolen = append(stolen, label.Label{Address: f.To, Chain: label.ChainBTC, Category: label.StolenFunds, Label: "Liquid Global theft"})
+		}
+	}
+	deposits := map[string]bool{}
+	for _, d := range res.Destinations {
+		if d.Category == label.Exchange {
+			deposits[d.Address] = true
+		}
+	}
+	var dep *trace.Flow
+	for i := range res.Flows {
+		f := &res.Flows[i]
+		if deposits[f.To] && f.Hop >= 3 && f.Hop <= 1+api.IndirectHops && (dep == nil || f.Hop < dep.Hop) {
+			dep = f
+		}
+	}
+	if len(stolen) == 0 || dep == nil {
+		return nil
+	}
+	ls, err := label.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer ls.Close()
+	if err := ls.Replace(label.SourceInfo{Source: "world", Format: "tagpack"}, services, nil); err != nil {
+		return err
+	}
+	if err := ls.Replace(label.SourceInfo{Source: "victim-report", Format: "csv"}, stolen, nil); err != nil {
+		return err
+	}
+	out, err := api.New(api.Config{Store: ws, Labels: ls}).Screen([]api.ScreenItem{{Tx: dep.Tx, Direction: "deposit"}})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("$ spur labels import ... (the thief's %d addresses, stolen-funds, as the victim reports them)\n", len(stolen))
+	fmt.Printf("$ spur screen --tx %s   # an exchange's deposit, %d transactions after the theft\n", dep.Tx, dep.Hop-1)
+	fmt.Printf("  %s: %s (its inputs' addresses carry no label)\n", out[0].Severity, out[0].Rule)
+	return nil
 }
