@@ -618,8 +618,10 @@ generator sharing the machine: first a minimal net/http handler returning a
 fixed 300-byte JSON body (the machine's HTTP ceiling), then single-address
 screens (labels, entity, direct and indirect exposure, severity), each at
 --concurrency for --duration, then batches of 1,000 addresses from one
-client (the server screens a batch on every core). Reports
-requests/s, p50/p99, errors and peak RSS.
+client (the server screens a batch on every core), then single deposit
+transactions spread over the store (direct exposure, and indirect: each
+one's value traced back through it). Reports requests/s, p50/p99, errors
+and peak RSS.
 
 With --while-ingesting PATH (blk files or a blocks directory holding blocks
 past the store's tip) the server reads the store live, as spur serve
@@ -679,15 +681,24 @@ blocks are ingested and committed block by block in the same process.`,
 				items = append(items, map[string]string{"address": addrs[i%len(addrs)]})
 			}
 			batch, _ := json.Marshal(map[string]any{"items": items})
+			// Deposits: transactions spread over the store, as many as
+			// addresses, each screened with its direct and indirect
+			// exposure (its value traced back through it).
+			var deposits [][]byte
+			for i := uint64(0); i < uint64(n) && cnt.Txs > 0; i++ {
+				d, _ := json.Marshal(map[string]any{"items": []map[string]string{{"tx": s.TxID(i * cnt.Txs / uint64(n)).String(), "direction": "deposit"}}})
+				deposits = append(deposits, d)
+			}
 
 			base := loadRun(minimal.URL, [][]byte{[]byte(`{}`)}, conc, dur, nil)
 			single := loadRun(srv.URL+"/v1/screen", one, conc, dur, nil)
 			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 1, dur, nil)
+			txs := loadRun(srv.URL+"/v1/screen", deposits, conc, dur, nil)
 			runs := []struct {
 				name string
 				conc int
 				l    loadResult
-			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}}
+			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
 			var ing *ingestDuring
 			if len(while) > 0 {
 				ing = &ingestDuring{From: s.Height()}
@@ -716,9 +727,9 @@ blocks are ingested and committed block by block in the same process.`,
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "while_ingesting": ing, "peak_rss_mib": rss})
+					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "while_ingesting": ing, "peak_rss_mib": rss})
 			}
-			fmt.Printf("loopback, load generator in the same process, %d addresses, %s per run\n", len(addrs), dur)
+			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
 			t := newTable(os.Stdout)
 			t.row("RUN", "CONCURRENCY", "REQUESTS", "REQ/S", "P50", "P99", "ERRORS")
 			for _, r := range runs {
@@ -726,7 +737,7 @@ blocks are ingested and committed block by block in the same process.`,
 			}
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
-			failed := single.Errors + batches.Errors + base.Errors
+			failed := single.Errors + batches.Errors + base.Errors + txs.Errors
 			if ing != nil {
 				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
 				failed += ing.Screen.Errors

@@ -145,7 +145,11 @@ A malformed file is refused with its file and line, and changes nothing.`,
 					return err
 				}
 				if lp.inDir && len(im.labels) == 0 && len(im.entities) == 0 {
-					fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.skipped))
+					if len(im.skipped) > 0 {
+						fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.skipped))
+					} else {
+						fmt.Fprintf(os.Stderr, "note: %s holds no tags; not imported\n", path)
+					}
 					continue
 				}
 				if other, ok := of[im.source]; ok {

@@ -678,6 +678,7 @@ func TestBenchScreen(t *testing.T) {
 		Baseline run `json:"baseline"`
 		Single   run `json:"single"`
 		Batch    run `json:"batch_1000"`
+		Deposit  run `json:"deposit_tx"`
 		While    struct {
 			From   int64 `json:"from_height"`
 			To     int64 `json:"to_height"`
@@ -689,7 +690,7 @@ func TestBenchScreen(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.While.Screen} {
+	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
