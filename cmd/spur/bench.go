@@ -620,8 +620,9 @@ screens (labels, entity, direct and indirect exposure, severity), each at
 --concurrency for --duration, then batches of 1,000 addresses from one
 client (the server screens a batch on every core), then single deposit
 transactions spread over the store (direct exposure, and indirect: each
-one's value traced back through it). Reports requests/s, p50/p99, errors
-and peak RSS.
+one's value traced back through it), and, where the store holds Ethereum,
+single Ethereum addresses (exposure in dollars). Reports requests/s,
+p50/p99, errors and peak RSS.
 
 With --while-ingesting PATH (blk files or a blocks directory holding blocks
 past the store's tip) the server reads the store live, as spur serve
@@ -651,6 +652,13 @@ blocks are ingested and committed block by block in the same process.`,
 				if cfg.Live, err = s.Live(); err != nil {
 					return err
 				}
+			}
+			// Ethereum addresses too, where the store holds the chain.
+			if cfg.EVM, err = openReportEVM(&storeFlags{dir: sf.dir}); err != nil {
+				return err
+			}
+			if cfg.EVM != nil {
+				defer cfg.EVM.Close()
 			}
 			srv := httptest.NewServer(api.New(cfg).Handler())
 			defer srv.Close()
@@ -699,6 +707,24 @@ blocks are ingested and committed block by block in the same process.`,
 				conc int
 				l    loadResult
 			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
+			// Ethereum addresses spread over its store: labels, and direct
+			// and indirect exposure in dollars.
+			var ethRun *loadResult
+			if es := cfg.EVM; es != nil && es.Counts().Addrs > 0 {
+				var eth [][]byte
+				for i := uint64(0); i < uint64(n); i++ {
+					a := es.Address(uint32(i * es.Counts().Addrs / uint64(n))).Hex()
+					d, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": a, "chain": "eth"}}})
+					eth = append(eth, d)
+				}
+				l := loadRun(srv.URL+"/v1/screen", eth, conc, dur, nil)
+				ethRun = &l
+				runs = append(runs, struct {
+					name string
+					conc int
+					l    loadResult
+				}{"screen, 1 Ethereum address", conc, l})
+			}
 			var ing *ingestDuring
 			if len(while) > 0 {
 				ing = &ingestDuring{From: s.Height()}
@@ -727,7 +753,7 @@ blocks are ingested and committed block by block in the same process.`,
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "while_ingesting": ing, "peak_rss_mib": rss})
+					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "while_ingesting": ing, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
 			t := newTable(os.Stdout)
@@ -738,6 +764,9 @@ blocks are ingested and committed block by block in the same process.`,
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
 			failed := single.Errors + batches.Errors + base.Errors + txs.Errors
+			if ethRun != nil {
+				failed += ethRun.Errors
+			}
 			if ing != nil {
 				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
 				failed += ing.Screen.Errors

@@ -522,7 +522,9 @@ func newScreen() *cobra.Command {
 process. For each address: its labels from every source, and for a Bitcoin
 address of a store holding the chain its entity (once clustered) and its
 exposure: direct (the categories of the labelled addresses that paid it)
-and indirect (its latest received value traced back a few transactions).
+and indirect (its latest received value traced back a few transactions);
+for an Ethereum address of a store holding Ethereum, the same in dollars
+at each transfer's day (spur prices import).
 For each transaction (--tx, a Bitcoin txid; --direction deposit, the
 default, screens the addresses its inputs spend, withdrawal those its
 outputs pay): its direct exposure. The severity comes from the screening
@@ -606,10 +608,19 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return err
 				}
 			}
+			// Ethereum addresses get their exposure where the store holds
+			// the chain.
+			es, err := openReportEVM(&storeFlags{dir: dir})
+			if err != nil {
+				return err
+			}
+			if es != nil {
+				defer es.Close()
+			}
 			var results []screenResult
 			// In batches of the API's largest, so that a long list from
 			// standard input screens as a client would send it.
-			srv := api.New(api.Config{Store: chainStore, Labels: s, Clusters: clusters, Rules: rules})
+			srv := api.New(api.Config{Store: chainStore, Labels: s, Clusters: clusters, EVM: es, Rules: rules})
 			for len(items) > 0 {
 				batch := items[:min(len(items), 1000)]
 				items = items[len(batch):]
@@ -682,11 +693,17 @@ func (notFound) Is(target error) bool { return target == store.ErrNotFound }
 // shares, direct first ("direct mixer 40%, indirect stolen-funds 12%").
 func exposureText(direct, indirect []api.Exposure) string {
 	var parts []string
+	pct := func(share float64) string {
+		if share > 0 && share < 0.005 {
+			return "<1%"
+		}
+		return fmt.Sprintf("%.0f%%", 100*share)
+	}
 	for _, e := range direct {
-		parts = append(parts, fmt.Sprintf("direct %s %.0f%%", e.Category, 100*e.Share))
+		parts = append(parts, "direct "+e.Category+" "+pct(e.Share))
 	}
 	for _, e := range indirect {
-		parts = append(parts, fmt.Sprintf("indirect %s %.0f%%", e.Category, 100*e.Share))
+		parts = append(parts, "indirect "+e.Category+" "+pct(e.Share))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -124,16 +124,26 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 		case "direct":
 			for _, e := range direct {
 				if e.Category == r.Category && e.Share > 0 && e.Share >= least {
-					return r.Severity, fmt.Sprintf("direct exposure to %s: %.1f%%", e.Category, 100*e.Share)
+					return r.Severity, fmt.Sprintf("direct exposure to %s: %s", e.Category, percent(e.Share))
 				}
 			}
 		case "indirect":
 			for _, e := range indirect {
 				if e.Category == r.Category && e.Share > 0 && e.Share >= least {
-					return r.Severity, fmt.Sprintf("indirect exposure to %s within %d hops: %.1f%%", e.Category, IndirectHops, 100*e.Share)
+					return r.Severity, fmt.Sprintf("indirect exposure to %s within %d hops: %s", e.Category, IndirectHops, percent(e.Share))
 				}
 			}
 		}
 	}
 	return "low", "no rule matched"
+}
+
+// percent writes a share for a rule's reason: to a tenth of a percent, and
+// a share too small to show so as under 0.1%, not 0.0% (any exposure can
+// match a rule).
+func percent(share float64) string {
+	if share > 0 && share < 0.0005 {
+		return "under 0.1%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*share)
 }

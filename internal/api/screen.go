@@ -26,10 +26,12 @@ type ScreenItem struct {
 	Direction string `json:"direction,omitempty"` // deposit (default) or withdrawal
 }
 
-// Exposure is value exchanged with counterparties of one category.
+// Exposure is value exchanged with counterparties of one category: in
+// satoshi on Bitcoin, in US dollars on an EVM chain, whose assets differ.
 type Exposure struct {
 	Category string  `json:"category"`
-	Amount   int64   `json:"amount"` // satoshi
+	Amount   int64   `json:"amount,omitempty"` // satoshi
+	USD      float64 `json:"usd,omitempty"`    // EVM: at each transfer's day's close
 	Share    float64 `json:"share"`
 }
 
@@ -175,6 +177,11 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 		}
 		if ls != nil {
 			res.Labels = ls
+		}
+		if res.Chain == label.ChainETH && s.cfg.EVM != nil {
+			if res.Direct, res.Indirect, err = s.evmExposures(it.Address); err != nil {
+				return nil, err
+			}
 		}
 		// Without the chain (a server of labels, or of an EVM chain,
 		// alone) a Bitcoin address is screened on its labels.
@@ -520,8 +527,21 @@ func exposures(amounts map[string]int64, total int64) []Exposure {
 		}
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Amount > out[j].Amount || out[i].Amount == out[j].Amount && out[i].Category < out[j].Category
-	})
+	sortExposures(out)
 	return out
+}
+
+// sortExposures orders exposures largest first (by satoshi, or by dollars),
+// then by category.
+func sortExposures(out []Exposure) {
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Amount != b.Amount {
+			return a.Amount > b.Amount
+		}
+		if a.USD != b.USD {
+			return a.USD > b.USD
+		}
+		return a.Category < b.Category
+	})
 }

@@ -86,6 +86,8 @@ type Server struct {
 	// labelledBelow is the address count when labelled was made: newer
 	// addresses (a live store's) are looked up.
 	labelledBelow uint32
+	// evmScr is what screening on the Ethereum store reads, made once.
+	evmScr evmScreening
 }
 
 type viewKey struct{}

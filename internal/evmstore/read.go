@@ -233,6 +233,25 @@ func (s *Store) Postings(a uint32, fn func(x uint64) bool) error {
 	return it.Error()
 }
 
+// PostingsBackward calls fn with each transfer of address a, newest first,
+// until fn returns false: the latest of a busy address without reading
+// the rest.
+func (s *Store) PostingsBackward(a uint32, fn func(x uint64) bool) error {
+	lo := postingKey(a, 0)
+	hi := postingKey(a, s.counts.Transfers)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("evm store: index: %w", err)
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if !fn(binary.BigEndian.Uint64(it.Key()[5:])) {
+			break
+		}
+	}
+	return it.Error()
+}
+
 // Token returns a token's symbol and decimals when known.
 func (s *Store) Token(a uint32) (symbol string, decimals uint8, ok bool) {
 	v, closer, err := s.db.Get(binary.BigEndian.AppendUint32([]byte{keyToken}, a))

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -340,5 +341,39 @@ func TestBlobFee(t *testing.T) {
 	ingest(t, s, []*evm.Block{b})
 	if v := s.TxView(0); v.Fee != fmt.Sprint(21000*10+131072*3) {
 		t.Fatalf("fee %s, want %d", v.Fee, 21000*10+131072*3)
+	}
+}
+
+// TestPostingsBackward: an address's postings newest first are its
+// postings in chain order reversed, for every address of the real blocks,
+// and a stop ends them.
+func TestPostingsBackward(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ingest(t, s, blocks(t))
+	many := 0
+	for a := uint32(0); a < uint32(s.Counts().Addrs); a++ {
+		var fwd, back []uint64
+		if err := s.Postings(a, func(x uint64) bool { fwd = append(fwd, x); return true }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PostingsBackward(a, func(x uint64) bool { back = append(back, x); return true }); err != nil {
+			t.Fatal(err)
+		}
+		slices.Reverse(back)
+		if !slices.Equal(fwd, back) {
+			t.Fatalf("address %d: forward %v, backward reversed %v", a, fwd, back)
+		}
+		if len(fwd) > 2 {
+			many++
+			var two []uint64
+			s.PostingsBackward(a, func(x uint64) bool { two = append(two, x); return len(two) < 2 })
+			if len(two) != 2 || two[0] != fwd[len(fwd)-1] || two[1] != fwd[len(fwd)-2] {
+				t.Fatalf("address %d: the latest two %v of %v", a, two, fwd)
+			}
+		}
+	}
+	if many == 0 {
+		t.Fatal("no address with more than two postings")
 	}
 }

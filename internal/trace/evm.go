@@ -53,6 +53,9 @@ type EVMOptions struct {
 	Until time.Time
 	// MaxHops bounds a backward trace (default 10).
 	MaxHops int
+	// Conduits, for a backward trace, is SwapConduits of the store, made
+	// once by a caller that traces many times; nil: made by the trace.
+	Conduits *Conduits
 }
 
 var zeroAddress = common.Address{}

@@ -280,3 +280,80 @@ func TestTraceEVMBackwardByHand(t *testing.T) {
 		t.Errorf("from a payment and its funding: start %v, sources %v, want %s", res.Start, got, want)
 	}
 }
+
+// Backward from a leg inside a swap, by hand: T, funded by genesis, swaps
+// 4 ETH for 8,000 TKN through a router, which wraps the ETH and pays the
+// pair 4 WETH (the leg); the pair pays T the TKN (the payout); router and
+// pair are labelled DEXes. From the leg, as from the payout, the value is
+// T's 4 ETH, minted: a leg is explained in its own proportion, not scaled
+// by the payout (in TKN).
+func TestTraceEVMBackwardFromSwapLeg(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	T, router, pair, tkn := addr(0xe1), addr(0xe2), addr(0xe3), addr(0xe4)
+	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
+	transfer := func(token, from, to common.Address, v *uint256.Int) evm.Log {
+		return evm.Log{Address: token, Topics: []common.Hash{evm.TopicTransfer, hashOf(from), hashOf(to)}, Data: word(v)}
+	}
+	four, tkns := eth(4_000), eth(8_000_000)
+	swapData := append(append(append(word(new(uint256.Int)), word(four)...), word(tkns)...), word(new(uint256.Int))...)
+	b1 := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{{TxIndex: evm.NoTx, Type: "genesis", To: T, Value: *eth(10_000), Address: []int{}}}}
+	b := &evm.Block{Number: 2, Hash: common.Hash{2}, Parent: common.Hash{1},
+		Txs: []evm.Tx{{Hash: common.Hash{0xcc}, From: T, To: &router, Value: *four, Status: evm.StatusOK}},
+		Traces: []evm.Trace{
+			{TxIndex: 0, From: T, To: router, Value: *four, Type: "call", CallType: "call", Address: []int{}, Subtraces: 1},
+			{TxIndex: 0, From: router, To: weth, Value: *four, Type: "call", CallType: "call", Address: []int{0}},
+		},
+		Logs: []evm.Log{
+			{Address: weth, Topics: []common.Hash{evm.TopicWETHDeposit, hashOf(router)}, Data: word(four)},
+			transfer(weth, router, pair, four), transfer(tkn, pair, T, tkns),
+			{Address: pair, Topics: []common.Hash{evm.TopicSwapV2, hashOf(router), hashOf(T)}, Data: swapData},
+		}}
+	for i := range b.Logs {
+		b.Logs[i].Index = uint32(i)
+	}
+	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, b := range []*evm.Block{b1, b} {
+		b.MarkFailed()
+		if err := s.AppendBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rn, _ := s.AddrNum(router)
+	pn, _ := s.AddrNum(pair)
+	tx, _ := s.TxNum(common.Hash{0xcc})
+	lo, hi := s.TxTransfers(tx)
+	var leg, payout uint64
+	found := 0
+	for x := lo; x < hi; x++ {
+		switch r := s.Transfer(x); {
+		case r.From == rn && r.To == pn:
+			leg, found = x, found+1
+		case r.From == pn:
+			payout, found = x, found+1
+		}
+	}
+	if found != 2 {
+		t.Fatalf("the swap's leg and payout: %d found", found)
+	}
+	for _, c := range []struct {
+		name string
+		from uint64
+	}{{"the leg", leg}, {"the payout", payout}} {
+		// The router and the pair labelled, as a TagPack of DEXes does.
+		dex := func(a uint32) (string, string, bool) { return "dex", "", a == rn || a == pn }
+		res, err := TraceEVMBackward(s, []EVMStart{{Transfer: c.from}}, EVMOptions{Services: dex})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Destinations) != 1 || res.Destinations[0].Category != "minted" || res.Destinations[0].Amount != four.Dec() || res.Destinations[0].Asset != "ETH" {
+			t.Errorf("from %s: %+v, want T's 4 ETH, minted", c.name, res.Destinations)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 
 	"github.com/spur-forensics/spur/internal/evm"
@@ -43,15 +44,9 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		t.zero = n
 	}
 	c := s.Counts()
-	// Conduits: the contracts of swaps, per transaction.
-	swapTx := map[uint32]map[uint32]bool{}
-	for n := uint64(0); n < c.Events; n++ {
-		if e := s.Event(n); e.Kind == evm.EventSwap {
-			if swapTx[e.Tx] == nil {
-				swapTx[e.Tx] = map[uint32]bool{}
-			}
-			swapTx[e.Tx][e.Contract] = true
-		}
+	swapTx := o.Conduits
+	if swapTx == nil {
+		swapTx = SwapConduits(s)
 	}
 	weth := map[uint32]bool{}
 	for a := range evm.WrappedNative {
@@ -121,8 +116,10 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			t.addDest(exact, s.Address(from).Hex(), "exchange", name, asset, block(it.x))
 			continue
 		}
-		conduits := swapTx[r.Tx]
-		isConduit := func(a uint32) bool { return conduits != nil && (conduits[a] || weth[a] || t.isDEX(a)) }
+		conduits := swapTx.in(r.Tx)
+		isConduit := func(a uint32) bool {
+			return conduits != nil && (slices.Contains(conduits, a) || weth[a] || t.isDEX(a))
+		}
 		if r.Tx != evmstore.None && isConduit(from) {
 			// Paid out by a swap: explained by what went into the swap.
 			lo, hi := s.TxTransfers(r.Tx)
@@ -145,11 +142,18 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 				t.addDest(exact, s.Address(from).Hex(), "dex", "", asset, block(it.x))
 				continue
 			}
+			// The share of the swap's output this transfer is, of each
+			// input; a leg inside the swap (between its conduits: a router
+			// paying a pair), which a trace can only start from, carries
+			// all of them, and the share asked for is of the leg itself.
+			share := outs
+			if isConduit(r.To) {
+				share = r.Amount.ToBig()
+			}
 			for _, y := range ins {
 				q := s.Transfer(y)
-				// The share of the swap's output this transfer is, of each input.
 				v := new(big.Int).Mul(q.Amount.ToBig(), it.amt)
-				v.Quo(v, outs)
+				v.Quo(v, share)
 				work = append(work, item{y, v, it.hop + 1})
 			}
 			continue
@@ -248,6 +252,51 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 	}
 	t.collect()
 	return t.res, nil
+}
+
+// Conduits are the contracts that swapped in each transaction with swaps:
+// pairs of (transaction, contract) in transaction order, eight bytes each.
+type Conduits struct{ tx, contract []uint32 }
+
+// SwapConduits reads every event of the store for the contracts that
+// swapped in each transaction, for EVMOptions.Conduits: a caller that
+// traces backward many times makes it once.
+func SwapConduits(s *evmstore.Store) *Conduits {
+	c := &Conduits{}
+	for n := uint64(0); n < s.Counts().Events; n++ {
+		if e := s.Event(n); e.Kind == evm.EventSwap {
+			c.tx = append(c.tx, e.Tx)
+			c.contract = append(c.contract, e.Contract)
+		}
+	}
+	// Events are stored in chain order, and so by transaction; sorted
+	// all the same, as the lookups rely on it.
+	if !slices.IsSorted(c.tx) {
+		idx := make([]int, len(c.tx))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return c.tx[idx[a]] < c.tx[idx[b]] })
+		tx, ct := make([]uint32, len(idx)), make([]uint32, len(idx))
+		for i, j := range idx {
+			tx[i], ct[i] = c.tx[j], c.contract[j]
+		}
+		c.tx, c.contract = tx, ct
+	}
+	return c
+}
+
+// in returns the contracts that swapped in transaction tx (nil: none).
+func (c *Conduits) in(tx uint32) []uint32 {
+	i, found := slices.BinarySearch(c.tx, tx)
+	if !found {
+		return nil
+	}
+	j := i
+	for j < len(c.tx) && c.tx[j] == tx {
+		j++
+	}
+	return c.contract[i:j]
 }
 
 func (t *evmTracer) isDEX(a uint32) bool {

@@ -1,0 +1,210 @@
+package api
+
+import (
+	"errors"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// evmScreening is what screening on the Ethereum store reads for every
+// request, made once per server: the riskiest category of each labelled
+// address of the store, by address number, the decimals of its assets, and
+// the contracts that swapped in each transaction (for the backward traces).
+type evmScreening struct {
+	once     sync.Once
+	cats     map[uint32]string
+	decimals map[string]int
+	conduits *trace.Conduits
+	err      error
+}
+
+func (s *Server) evmScreen() (*evmScreening, error) {
+	e := &s.evmScr
+	e.once.Do(func() {
+		es := s.cfg.EVM
+		e.cats = map[uint32]string{}
+		e.err = s.cfg.Labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+			a, err := evmstore.ParseAddress(l.Address)
+			if err != nil {
+				return nil
+			}
+			n, err := es.AddrNum(a)
+			if errors.Is(err, evmstore.ErrNotFound) {
+				return nil // never on this chain
+			}
+			if err != nil {
+				return err
+			}
+			e.cats[n] = bestCategory(e.cats[n], []label.Label{l})
+			return nil
+		})
+		e.decimals = query.TokenDecimals(es)
+		e.conduits = trace.SwapConduits(es)
+	})
+	return e, e.err
+}
+
+// evmValueKind says whether a transfer moves value between parties (not a
+// fee, a burn or a reward), as the exposure of what an address received
+// counts it.
+func evmValueKind(k evm.Kind) bool {
+	switch k {
+	case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
+		return true
+	}
+	return false
+}
+
+// evmReceived returns the latest transfers of value address n received
+// from others, at most limit, oldest first.
+func evmReceived(es *evmstore.Store, n uint32, limit int) ([]uint64, error) {
+	var in []uint64
+	err := es.PostingsBackward(n, func(x uint64) bool {
+		t := es.Transfer(x)
+		if t.To == n && t.From != n && evmValueKind(t.Kind) {
+			in = append(in, x)
+		}
+		return len(in) < limit
+	})
+	slices.Reverse(in)
+	return in, err
+}
+
+// evmUSD values an amount of an asset at the close of the day of a block
+// row; false without a price.
+func (s *Server) evmUSD(es *evmstore.Store, e *evmScreening, asset string, amount *big.Int, row uint64) (float64, bool) {
+	dec, ok := e.decimals[asset]
+	if !ok {
+		return 0, false
+	}
+	day := time.Unix(int64(es.Block(row).Time), 0).UTC().Format("2006-01-02")
+	p, ok := s.cfg.Labels.Price(asset, day)
+	if !ok {
+		return 0, false
+	}
+	f, _ := new(big.Float).Quo(new(big.Float).SetInt(amount), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
+	return f * p, true
+}
+
+func evmAsset(es *evmstore.Store, a uint32) string {
+	if a == evmstore.None {
+		return "ETH"
+	}
+	if sym, _, ok := es.Token(a); ok && sym != "" {
+		return sym
+	}
+	return es.Address(a).Hex()
+}
+
+// evmExposures is an Ethereum address's direct and indirect exposure, in
+// US dollars at the close of each transfer's day (value of an asset the
+// imported prices do not price is left out of both sides of a share):
+// direct, what its senders are, over the 1,000 latest transfers of value it
+// received from others; indirect, the value of the 100 latest traced
+// backward, FIFO on account balances, up to IndirectHops transfers, split
+// by the risk category of the labelled addresses it came from.
+func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err error) {
+	es := s.cfg.EVM
+	a, err := evmstore.ParseAddress(addr)
+	if err != nil {
+		return []Exposure{}, []Exposure{}, nil
+	}
+	n, err := es.AddrNum(a)
+	if errors.Is(err, evmstore.ErrNotFound) {
+		return []Exposure{}, []Exposure{}, nil // never on chain: nothing received
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := s.evmScreen()
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := evmReceived(es, n, 1000)
+	if err != nil {
+		return nil, nil, err
+	}
+	amounts := map[string]float64{}
+	var total float64
+	for _, x := range in {
+		t := es.Transfer(x)
+		v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x))
+		if !ok {
+			continue
+		}
+		total += v
+		if cat := e.cats[t.From]; cat != "" {
+			amounts[cat] += v
+		}
+	}
+	direct = usdExposures(amounts, total)
+
+	if len(in) > 100 {
+		in = in[len(in)-100:]
+	}
+	indirect = []Exposure{}
+	if len(in) == 0 {
+		return direct, indirect, nil
+	}
+	starts := make([]trace.EVMStart, len(in))
+	var startUSD float64
+	for i, x := range in {
+		starts[i] = trace.EVMStart{Transfer: x}
+		t := es.Transfer(x)
+		if v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x)); ok {
+			startUSD += v
+		}
+	}
+	risky := func(x uint32) (string, string, bool) {
+		if x == n {
+			return "", "", false
+		}
+		cat := e.cats[x]
+		return cat, "", cat != ""
+	}
+	res, err := trace.TraceEVMBackward(es, starts, trace.EVMOptions{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, Conduits: e.conduits})
+	if err != nil {
+		return direct, indirect, nil // nothing to answer in line
+	}
+	by := map[string]float64{}
+	for _, d := range res.Destinations {
+		switch d.Category {
+		case "minted", "unexplained", "limit", "dust", "unspent", "fees":
+			continue
+		}
+		v, ok := new(big.Int).SetString(d.Amount, 10)
+		if !ok {
+			continue
+		}
+		row, err := es.BlockRow(d.Block)
+		if err != nil {
+			continue
+		}
+		if usd, ok := s.evmUSD(es, e, d.Asset, v, row); ok {
+			by[d.Category] += usd
+		}
+	}
+	return direct, usdExposures(by, startUSD), nil
+}
+
+// usdExposures orders exposures in US dollars, largest first.
+func usdExposures(amounts map[string]float64, total float64) []Exposure {
+	out := []Exposure{}
+	for cat, v := range amounts {
+		x := Exposure{Category: cat, USD: v}
+		if total > 0 {
+			x.Share = min(v/total, 1)
+		}
+		out = append(out, x)
+	}
+	sortExposures(out)
+	return out
+}
