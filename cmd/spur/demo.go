@@ -410,6 +410,9 @@ The store goes to a temporary directory unless --store is given.`,
 					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, evmTraceArgs{model: trace.FIFO, format: "text", mixerLinks: true}); err != nil {
 						return err
 					}
+					if err := demoEthScreen(es2, wl); err != nil {
+						return err
+					}
 
 					section("13. The actor's year on both chains: spur report actor \"Lazarus Group\" --year 2021")
 					both, err := report.ForActor(ws, es2, wl, "Lazarus Group", 2021, trace.FIFO)
@@ -552,5 +555,39 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 	fmt.Printf("$ spur labels import ... (the thief's %d addresses, stolen-funds, as the victim reports them)\n", len(stolen))
 	fmt.Printf("$ spur screen --tx %s   # an exchange's deposit, %d transactions after the theft\n", dep.Tx, dep.Hop-1)
 	fmt.Printf("  %s: %s (its inputs' addresses carry no label)\n", out[0].Severity, out[0].Rule)
+	return nil
+}
+
+// demoEthScreen shows an exchange screening the Ethereum deposit address
+// that the mixer's withdrawals reached, in the trace above, by the links
+// the clues found: its indirect exposure, in dollars, to the mixer.
+func demoEthScreen(es *evmstore.Store, labels *label.Store) error {
+	starts, err := query.EVMStarts(es, labels, []string{"incident:dprk-2021-5"})
+	if err != nil {
+		return err
+	}
+	o, err := query.EVMTraceOptions(es, labels, trace.FIFO, true)
+	if err != nil {
+		return err
+	}
+	res, err := trace.TraceEVM(es, starts, o)
+	if err != nil {
+		return err
+	}
+	deposit := ""
+	for _, d := range res.Destinations {
+		if d.Category == label.Exchange && d.Link == "heuristic" && d.Address != "" {
+			deposit = d.Address
+			break
+		}
+	}
+	if deposit == "" {
+		return nil
+	}
+	out, err := api.New(api.Config{Labels: labels, EVM: es}).Screen([]api.ScreenItem{{Address: deposit, Chain: label.ChainETH}})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("$ spur screen %s   # the exchange's deposit address the withdrawals reached\n  %s: %s\n", deposit, out[0].Severity, out[0].Rule)
 	return nil
 }
