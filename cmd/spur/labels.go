@@ -525,9 +525,10 @@ exposure: direct (the categories of the labelled addresses that paid it)
 and indirect (its latest received value traced back a few transactions);
 for an Ethereum address of a store holding Ethereum, the same in dollars
 at each transfer's day (spur prices import).
-For each transaction (--tx, a Bitcoin txid; --direction deposit, the
-default, screens the addresses its inputs spend, withdrawal those its
-outputs pay): its direct exposure. The severity comes from the screening
+For each transaction (--tx, a Bitcoin txid, or an Ethereum 0x hash;
+--direction deposit, the default, screens what paid it, withdrawal what it
+paid): its direct exposure, and for a deposit its indirect exposure (its
+value traced back a few transactions). The severity comes from the screening
 rules (the built-in ones of docs/api.md, or --rules FILE), which grade
 labels (severe for a sanctioned address or entity, high for stolen funds,
 ransomware or a darknet market, medium for a mixer, a scam or an address a
@@ -578,7 +579,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return usageError{err}
 				}
 				if h, ok := strings.CutPrefix(strings.ToLower(a), "0x"); ok && len(h) == 64 {
-					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address); spur screens Bitcoin transactions (--tx)\n", a)
+					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address): screened as an address; --tx screens a transaction\n", a)
 				}
 				items = append(items, api.ScreenItem{Address: a})
 			}
@@ -676,7 +677,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
-	c.Flags().StringSliceVar(&txs, "tx", nil, "a Bitcoin transaction to screen by its txid (repeatable, or comma-separated)")
+	c.Flags().StringSliceVar(&txs, "tx", nil, "a transaction to screen: a Bitcoin txid, or an Ethereum 0x hash (repeatable, or comma-separated)")
 	c.Flags().StringVar(&direction, "direction", "deposit", "a transaction's side screened: deposit (the addresses its inputs spend) or withdrawal (those its outputs pay)")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")

@@ -315,6 +315,7 @@ func TestGenIngestEval(t *testing.T) {
 func screenEthereum(t *testing.T, store string) {
 	var inc struct {
 		Flows []struct {
+			Tx   string `json:"tx"`
 			From string `json:"from"`
 			To   string `json:"to"`
 		} `json:"flows"`
@@ -388,9 +389,30 @@ func screenEthereum(t *testing.T, store string) {
 	if paid == 0 {
 		t.Errorf("the thief paid no unlabelled address: %+v", got)
 	}
+	// The transaction that paid the deposit address, screened as the
+	// exchange's deposit: its value traced back to the theft.
+	depositTx := ""
+	for _, f := range inc.Flows {
+		if f.To == deposit && f.Tx != "" {
+			depositTx = f.Tx
+		}
+	}
+	var txs []result
+	if err := jsonUnmarshal(mustRun(t, "screen", "--store", store, "--json", "--tx", depositTx), &txs); err != nil {
+		t.Fatal(err)
+	}
+	if len(txs) != 1 || len(txs[0].Indirect) == 0 || txs[0].Indirect[0].USD <= 0 || txs[0].Severity == "low" {
+		t.Errorf("the deposit transaction %s: %+v", depositTx, txs)
+	}
+	if r := run(t, "screen", "--store", store, "--tx", "0x"+strings.Repeat("ab", 32)); r.code != exitNotFound {
+		t.Errorf("an Ethereum transaction the store lacks: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", store, "--tx", "0xabc"); r.code != exitUsage || !strings.Contains(r.stderr, "not an Ethereum transaction hash") {
+		t.Errorf("an Ethereum hash cut short: exit %d %s", r.code, r.stderr)
+	}
 	srv := startServe(t, "--store", store, "--no-auth")
 	defer func() { srv.cmd.Process.Signal(syscall.SIGTERM); <-srv.done }()
-	body, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": deposit}}})
+	body, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": deposit}, {"tx": depositTx}}})
 	resp, err := http.Post(srv.base+"/v1/screen", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +420,8 @@ func screenEthereum(t *testing.T, store string) {
 	var viaAPI struct{ Results []result }
 	err = json.NewDecoder(resp.Body).Decode(&viaAPI)
 	resp.Body.Close()
-	if err != nil || len(viaAPI.Results) != 1 || !reflect.DeepEqual(viaAPI.Results[0].Indirect, got[0].Indirect) || viaAPI.Results[0].Severity != got[0].Severity {
-		t.Errorf("the API on the deposit: %+v %v; spur screen: %+v", viaAPI.Results, err, got[0])
+	if err != nil || len(viaAPI.Results) != 2 || !reflect.DeepEqual(viaAPI.Results[0].Indirect, got[0].Indirect) || viaAPI.Results[0].Severity != got[0].Severity ||
+		!reflect.DeepEqual(viaAPI.Results[1], txs[0]) {
+		t.Errorf("the API on the deposit: %+v %v; spur screen: %+v %+v", viaAPI.Results, err, got[0], txs)
 	}
 }

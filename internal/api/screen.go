@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -104,7 +105,16 @@ func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult,
 		// An address that cannot be on the chain named with it is a
 		// mistake in the request, not an unknown address. Addresses of
 		// other chains (ltc, xmr, ...) are screened on their labels.
-		if it.Tx != "" {
+		if it.Tx != "" && evmTx(*it) {
+			// An Ethereum transaction: 0x and 64 hex digits.
+			it.Chain = label.ChainETH
+			if _, err := hash32(field+".tx", it.Tx); err != nil {
+				return nil, badRequest(field+".tx", "%s.tx: %q is not an Ethereum transaction hash (0x and 64 hex digits)", field, it.Tx)
+			}
+			if s.cfg.EVM == nil {
+				return nil, &apiError{http.StatusNotFound, "not_found", field + ".tx: this server holds no Ethereum store (spur ingest evm --chain eth)", field + ".tx"}
+			}
+		} else if it.Tx != "" {
 			if _, err := btc.ParseHash(it.Tx); err != nil {
 				return nil, badRequest(field+".tx", "%s.tx: %v", field, err)
 			}
@@ -155,7 +165,7 @@ func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult,
 			if items[i].Tx != "" {
 				field = fmt.Sprintf("items[%d].tx", i)
 			}
-			if errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, evmstore.ErrNotFound) {
 				return nil, &apiError{http.StatusNotFound, "not_found", field + ": " + err.Error(), field}
 			}
 			return nil, err
@@ -194,6 +204,12 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 			if res.Direct, res.Indirect, err = s.exposures(st, it.Address); err != nil {
 				return nil, err
 			}
+		}
+	} else if evmTx(it) {
+		res.Chain = label.ChainETH
+		var err error
+		if res.Direct, res.Indirect, err = s.evmTxExposures(it.Tx, it.Direction); err != nil {
+			return nil, err
 		}
 	} else {
 		res.Chain = label.ChainBTC

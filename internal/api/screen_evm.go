@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,6 +175,90 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	if err != nil {
 		return direct, indirect, nil // nothing to answer in line
 	}
+	return direct, s.usdOfSources(es, e, res, startUSD), nil
+}
+
+// usdExposures orders exposures in US dollars, largest first.
+func usdExposures(amounts map[string]float64, total float64) []Exposure {
+	out := []Exposure{}
+	for cat, v := range amounts {
+		x := Exposure{Category: cat, USD: v}
+		if total > 0 {
+			x.Share = min(v/total, 1)
+		}
+		out = append(out, x)
+	}
+	sortExposures(out)
+	return out
+}
+
+// evmTx says whether a transaction item is an Ethereum one: named so, or
+// written as Ethereum writes hashes (0x first; Bitcoin's txids have none).
+func evmTx(it ScreenItem) bool {
+	return it.Chain == label.ChainETH || it.Chain == "" && strings.HasPrefix(it.Tx, "0x")
+}
+
+// evmTxExposures is an Ethereum transaction's exposure, in dollars at its
+// day's close: for a deposit, direct by the senders of the value it moved
+// (ETH, tokens, internal calls) and indirect by that value traced backward
+// up to IndirectHops transfers; for a withdrawal, direct by its
+// recipients.
+func (s *Server) evmTxExposures(id, direction string) (direct, indirect []Exposure, err error) {
+	es := s.cfg.EVM
+	h, err := hash32("tx", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := es.TxNum(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := s.evmScreen()
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi := es.TxTransfers(n)
+	row := uint64(es.Tx(n).Block)
+	amounts := map[string]float64{}
+	var total float64
+	var starts []trace.EVMStart
+	for x := lo; x < hi; x++ {
+		t := es.Transfer(x)
+		if !evmValueKind(t.Kind) || t.From == t.To {
+			continue
+		}
+		starts = append(starts, trace.EVMStart{Transfer: x})
+		v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), row)
+		if !ok {
+			continue
+		}
+		total += v
+		party := t.From
+		if direction == "withdrawal" {
+			party = t.To
+		}
+		if cat := e.cats[party]; cat != "" {
+			amounts[cat] += v
+		}
+	}
+	direct, indirect = usdExposures(amounts, total), []Exposure{}
+	if direction != "deposit" || len(starts) == 0 {
+		return direct, indirect, nil
+	}
+	risky := func(x uint32) (string, string, bool) {
+		cat := e.cats[x]
+		return cat, "", cat != ""
+	}
+	res, err := trace.TraceEVMBackward(es, starts, trace.EVMOptions{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, Conduits: e.conduits})
+	if err != nil {
+		return direct, indirect, nil
+	}
+	return direct, s.usdOfSources(es, e, res, total), nil
+}
+
+// usdOfSources sums a backward trace's sources by risk category, in
+// dollars at each source's day, as shares of total.
+func (s *Server) usdOfSources(es *evmstore.Store, e *evmScreening, res *trace.EVMResult, total float64) []Exposure {
 	by := map[string]float64{}
 	for _, d := range res.Destinations {
 		switch d.Category {
@@ -192,19 +277,5 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 			by[d.Category] += usd
 		}
 	}
-	return direct, usdExposures(by, startUSD), nil
-}
-
-// usdExposures orders exposures in US dollars, largest first.
-func usdExposures(amounts map[string]float64, total float64) []Exposure {
-	out := []Exposure{}
-	for cat, v := range amounts {
-		x := Exposure{Category: cat, USD: v}
-		if total > 0 {
-			x.Share = min(v/total, 1)
-		}
-		out = append(out, x)
-	}
-	sortExposures(out)
-	return out
+	return usdExposures(by, total)
 }
