@@ -621,7 +621,7 @@ screens (labels, entity, direct and indirect exposure, severity), each at
 client (the server screens a batch on every core), then single deposit
 transactions spread over the store (direct exposure, and indirect: each
 one's value traced back through it), and, where the store holds Ethereum,
-single Ethereum addresses (exposure in dollars). Reports requests/s,
+single Ethereum addresses and deposit transactions (exposure in dollars). Reports requests/s,
 p50/p99, errors and peak RSS.
 
 With --while-ingesting PATH (blk files or a blocks directory holding blocks
@@ -709,7 +709,7 @@ blocks are ingested and committed block by block in the same process.`,
 			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
 			// Ethereum addresses spread over its store: labels, and direct
 			// and indirect exposure in dollars.
-			var ethRun *loadResult
+			var ethRun, ethTxRun *loadResult
 			if es := cfg.EVM; es != nil && es.Counts().Addrs > 0 {
 				var eth [][]byte
 				for i := uint64(0); i < uint64(n); i++ {
@@ -724,6 +724,20 @@ blocks are ingested and committed block by block in the same process.`,
 					conc int
 					l    loadResult
 				}{"screen, 1 Ethereum address", conc, l})
+				if nt := es.Counts().Txs; nt > 0 {
+					var ethTxs [][]byte
+					for i := uint64(0); i < uint64(n); i++ {
+						d, _ := json.Marshal(map[string]any{"items": []map[string]string{{"tx": es.Tx(uint32(i * nt / uint64(n))).Hash.Hex(), "direction": "deposit"}}})
+						ethTxs = append(ethTxs, d)
+					}
+					l := loadRun(srv.URL+"/v1/screen", ethTxs, conc, dur, nil)
+					ethTxRun = &l
+					runs = append(runs, struct {
+						name string
+						conc int
+						l    loadResult
+					}{"screen, 1 Ethereum deposit transaction", conc, l})
+				}
 			}
 			var ing *ingestDuring
 			if len(while) > 0 {
@@ -753,7 +767,7 @@ blocks are ingested and committed block by block in the same process.`,
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "while_ingesting": ing, "peak_rss_mib": rss})
+					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "eth_deposit_tx": ethTxRun, "while_ingesting": ing, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
 			t := newTable(os.Stdout)
@@ -764,8 +778,10 @@ blocks are ingested and committed block by block in the same process.`,
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
 			failed := single.Errors + batches.Errors + base.Errors + txs.Errors
-			if ethRun != nil {
-				failed += ethRun.Errors
+			for _, r := range []*loadResult{ethRun, ethTxRun} {
+				if r != nil {
+					failed += r.Errors
+				}
 			}
 			if ing != nil {
 				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
