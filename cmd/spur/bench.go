@@ -702,11 +702,7 @@ blocks are ingested and committed block by block in the same process.`,
 			single := loadRun(srv.URL+"/v1/screen", one, conc, dur, nil)
 			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 1, dur, nil)
 			txs := loadRun(srv.URL+"/v1/screen", deposits, conc, dur, nil)
-			runs := []struct {
-				name string
-				conc int
-				l    loadResult
-			}{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
+			runs := []screenRun{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
 			// Ethereum addresses spread over its store: labels, and direct
 			// and indirect exposure in dollars.
 			var ethRun, ethTxRun *loadResult
@@ -719,11 +715,7 @@ blocks are ingested and committed block by block in the same process.`,
 				}
 				l := loadRun(srv.URL+"/v1/screen", eth, conc, dur, nil)
 				ethRun = &l
-				runs = append(runs, struct {
-					name string
-					conc int
-					l    loadResult
-				}{"screen, 1 Ethereum address", conc, l})
+				runs = append(runs, screenRun{"screen, 1 Ethereum address", conc, l})
 				if nt := es.Counts().Txs; nt > 0 {
 					var ethTxs [][]byte
 					for i := uint64(0); i < uint64(n); i++ {
@@ -732,11 +724,7 @@ blocks are ingested and committed block by block in the same process.`,
 					}
 					l := loadRun(srv.URL+"/v1/screen", ethTxs, conc, dur, nil)
 					ethTxRun = &l
-					runs = append(runs, struct {
-						name string
-						conc int
-						l    loadResult
-					}{"screen, 1 Ethereum deposit transaction", conc, l})
+					runs = append(runs, screenRun{"screen, 1 Ethereum deposit transaction", conc, l})
 				}
 			}
 			var ing *ingestDuring
@@ -758,11 +746,7 @@ blocks are ingested and committed block by block in the same process.`,
 				}
 				ing.To = s.Height()
 				ing.Screen = l
-				runs = append(runs, struct {
-					name string
-					conc int
-					l    loadResult
-				}{"screen, 1 address, while ingesting", conc, l})
+				runs = append(runs, screenRun{"screen, 1 address, while ingesting", conc, l})
 			}
 			rss := peakRSSMiB()
 			if sf.json {
@@ -799,6 +783,13 @@ blocks are ingested and committed block by block in the same process.`,
 	c.Flags().DurationVar(&dur, "duration", 10*time.Second, "length of each run (60s for a soak)")
 	c.Flags().StringSliceVar(&while, "while-ingesting", nil, "blk files or blocks directory to ingest during a last run")
 	return c
+}
+
+// screenRun is one run of spur bench screen, as its table shows it.
+type screenRun struct {
+	name string
+	conc int
+	l    loadResult
 }
 
 // ingestDuring is what an ingest did during a screening run.

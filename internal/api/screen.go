@@ -474,8 +474,16 @@ func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, err
 	if len(starts) > 100 {
 		starts = starts[len(starts)-100:]
 	}
+	return s.backwardExposure(st, starts, n), nil
+}
+
+// backwardExposure traces starts backward, FIFO, up to IndirectHops
+// transactions, and splits their value by the risk category of the
+// labelled addresses (or entities) it came from; the screened address self
+// (store.NoAddress for a transaction) is no source of its own.
+func (s *Server) backwardExposure(st *store.Store, starts []trace.Start, self uint32) []Exposure {
 	risky := func(x uint32) (string, string, bool) {
-		if x == n {
+		if x == self {
 			return "", "", false
 		}
 		cat, err := s.category(st, x)
@@ -483,7 +491,7 @@ func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, err
 	}
 	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000})
 	if err != nil {
-		return []Exposure{}, nil // too wide to answer in line: no indirect figure
+		return []Exposure{} // too wide to answer in line: no indirect figure
 	}
 	amounts := map[string]int64{}
 	for _, d := range res.Destinations {
@@ -493,7 +501,7 @@ func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, err
 			amounts[d.Category] += d.Amount
 		}
 	}
-	return exposures(amounts, res.Start), nil
+	return exposures(amounts, res.Start)
 }
 
 // txIndirectExposure traces a deposit's value backward, FIFO, from its
@@ -515,23 +523,7 @@ func (s *Server) txIndirectExposure(st *store.Store, id string) ([]Exposure, err
 	for o := firstOut; o < firstOut+numOut; o++ {
 		starts = append(starts, trace.Start{Output: o})
 	}
-	risky := func(x uint32) (string, string, bool) {
-		cat, err := s.category(st, x)
-		return cat, "", err == nil && cat != ""
-	}
-	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000})
-	if err != nil {
-		return []Exposure{}, nil // too wide to answer in line: no indirect figure
-	}
-	amounts := map[string]int64{}
-	for _, d := range res.Destinations {
-		switch d.Category {
-		case "coinbase", "limit", "dust":
-		default:
-			amounts[d.Category] += d.Amount
-		}
-	}
-	return exposures(amounts, res.Start), nil
+	return s.backwardExposure(st, starts, store.NoAddress), nil
 }
 
 func exposures(amounts map[string]int64, total int64) []Exposure {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -53,24 +52,13 @@ func (s *Server) evmScreen() (*evmScreening, error) {
 	return e, e.err
 }
 
-// evmValueKind says whether a transfer moves value between parties (not a
-// fee, a burn or a reward), as the exposure of what an address received
-// counts it.
-func evmValueKind(k evm.Kind) bool {
-	switch k {
-	case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
-		return true
-	}
-	return false
-}
-
 // evmReceived returns the latest transfers of value address n received
 // from others, at most limit, oldest first.
 func evmReceived(es *evmstore.Store, n uint32, limit int) ([]uint64, error) {
 	var in []uint64
 	err := es.PostingsBackward(n, func(x uint64) bool {
 		t := es.Transfer(x)
-		if t.To == n && t.From != n && evmValueKind(t.Kind) {
+		if t.To == n && t.From != n && query.ValueKind(t.Kind) {
 			in = append(in, x)
 		}
 		return len(in) < limit
@@ -93,16 +81,6 @@ func (s *Server) evmUSD(es *evmstore.Store, e *evmScreening, asset string, amoun
 	}
 	f, _ := new(big.Float).Quo(new(big.Float).SetInt(amount), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
 	return f * p, true
-}
-
-func evmAsset(es *evmstore.Store, a uint32) string {
-	if a == evmstore.None {
-		return "ETH"
-	}
-	if sym, _, ok := es.Token(a); ok && sym != "" {
-		return sym
-	}
-	return es.Address(a).Hex()
 }
 
 // evmExposures is an Ethereum address's direct and indirect exposure, in
@@ -137,7 +115,7 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	var total float64
 	for _, x := range in {
 		t := es.Transfer(x)
-		v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x))
+		v, ok := s.evmUSD(es, e, trace.AssetName(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x))
 		if !ok {
 			continue
 		}
@@ -160,7 +138,7 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	for i, x := range in {
 		starts[i] = trace.EVMStart{Transfer: x}
 		t := es.Transfer(x)
-		if v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x)); ok {
+		if v, ok := s.evmUSD(es, e, trace.AssetName(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x)); ok {
 			startUSD += v
 		}
 	}
@@ -224,11 +202,11 @@ func (s *Server) evmTxExposures(id, direction string) (direct, indirect []Exposu
 	var starts []trace.EVMStart
 	for x := lo; x < hi; x++ {
 		t := es.Transfer(x)
-		if !evmValueKind(t.Kind) || t.From == t.To {
+		if !query.ValueKind(t.Kind) || t.From == t.To {
 			continue
 		}
 		starts = append(starts, trace.EVMStart{Transfer: x})
-		v, ok := s.evmUSD(es, e, evmAsset(es, t.Asset), t.Amount.ToBig(), row)
+		v, ok := s.evmUSD(es, e, trace.AssetName(es, t.Asset), t.Amount.ToBig(), row)
 		if !ok {
 			continue
 		}

@@ -633,7 +633,7 @@ func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 			// own value coming back, as a Bitcoin address's change.
 			if err := s.Postings(n, func(x uint64) bool {
 				t := s.Transfer(x)
-				if t.To == n && t.From != n && valueKind(t.Kind) && (t.Tx == evmstore.None || s.Tx(t.Tx).From != n) {
+				if t.To == n && t.From != n && ValueKind(t.Kind) && (t.Tx == evmstore.None || s.Tx(t.Tx).From != n) {
 					out = append(out, trace.EVMStart{Transfer: x})
 				}
 				return true
@@ -674,7 +674,7 @@ func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 		}
 		lo, hi := s.TxTransfers(n)
 		for x := lo; x < hi; x++ {
-			if valueKind(s.Transfer(x).Kind) {
+			if ValueKind(s.Transfer(x).Kind) {
 				out = append(out, trace.EVMStart{Transfer: x})
 			}
 		}
@@ -687,9 +687,9 @@ func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.E
 	return out, nil
 }
 
-// valueKind reports the transfers a trace starts from: value moved by a
-// call, an internal call, a token or a contract's creation.
-func valueKind(k evm.Kind) bool {
+// ValueKind reports the transfers a trace starts from, and screening counts:
+// value moved by a call, an internal call, a token or a contract's creation.
+func ValueKind(k evm.Kind) bool {
 	switch k {
 	case evm.KindCall, evm.KindInternal, evm.KindToken, evm.KindCreate:
 		return true

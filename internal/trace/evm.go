@@ -157,7 +157,9 @@ type mixNote struct {
 	tx       uint32
 }
 
-func assetName(s *evmstore.Store, a uint32) string {
+// AssetName names asset a of the store as traces do: ETH for ether (None),
+// else the token's symbol, else its contract's address.
+func AssetName(s *evmstore.Store, a uint32) string {
 	if a == evmstore.None {
 		return "ETH"
 	}
@@ -198,7 +200,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		if x.Tx != evmstore.None {
 			res.From = append(res.From, s.Tx(x.Tx).Hash.Hex())
 		}
-		name := assetName(s, x.Asset)
+		name := AssetName(s, x.Asset)
 		if _, d, ok := s.Token(x.Asset); ok && x.Asset != evmstore.None {
 			res.Decimals[name] = d
 		}
@@ -284,7 +286,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	// What is still held is unspent.
 	for h, a := range t.acct {
 		p := t.held(a)
-		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", assetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
+		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", AssetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
 	}
 	// The stolen amounts less what one start carried from another.
 	started := map[string]string{}
@@ -376,7 +378,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				// All of it stolen, exactly: what its sender's tainted
 				// holding gives it, and the rest anew.
 				if taken := t.take(holding{r.From, r.Asset}, amount, r.Kind).sum(); taken.Sign() > 0 {
-					name := assetName(s, r.Asset)
+					name := AssetName(s, r.Asset)
 					if t.carried[name] == nil {
 						t.carried[name] = new(big.Int)
 					}
@@ -422,7 +424,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 			}
 			if link != nil && pools[r.From] && r.To != recipient {
 				// The relayer's fee out of a linked withdrawal.
-				t.addDest(moved, addrText(s, r.To), "mixer-fees", "", assetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
+				t.addDest(moved, addrText(s, r.To), "mixer-fees", "", AssetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
 				continue
 			}
 			t.arrive(x, r, amount, moved, pools, tx)
@@ -452,7 +454,7 @@ func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string) 
 		if v.Sign() == 0 {
 			return
 		}
-		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: assetName(s, r.Asset), Amount: v.String(),
+		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: AssetName(s, r.Asset), Amount: v.String(),
 			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, Transfer: x}
 		if r.Tx != evmstore.None {
 			fl.Tx = s.Tx(r.Tx).Hash.Hex()
@@ -477,7 +479,7 @@ func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, mo
 		return // clean money to a balance nobody follows
 	}
 	block := s.Counts().First + s.TransferBlock(x)
-	asset := assetName(s, r.Asset)
+	asset := AssetName(s, r.Asset)
 	switch {
 	case r.Kind == evm.KindFee || r.Kind == evm.KindBurn:
 		t.addDest(moved, "", "fees", "", asset, block)

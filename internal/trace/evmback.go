@@ -76,7 +76,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		if r.Tx != evmstore.None {
 			t.res.From = append(t.res.From, s.Tx(r.Tx).Hash.Hex())
 		}
-		name := assetName(s, r.Asset)
+		name := AssetName(s, r.Asset)
 		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
 		t.res.Start[name] = prev.Add(prev, r.Amount.ToBig()).String()
 		work = append(work, item{st.Transfer, r.Amount.ToBig(), 0})
@@ -90,7 +90,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			continue
 		}
 		r := s.Transfer(it.x)
-		asset := assetName(s, r.Asset)
+		asset := AssetName(s, r.Asset)
 		if seeded[it.x] && it.hop > 0 {
 			covered := new(big.Int).Set(it.amt)
 			if all := r.Amount.ToBig(); covered.Cmp(all) > 0 {
