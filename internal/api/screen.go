@@ -213,14 +213,19 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 		}
 	} else {
 		res.Chain = label.ChainBTC
-		var err error
-		if res.Direct, err = s.txExposure(st, it.Tx, it.Direction); err != nil {
+		h, err := btc.ParseHash(it.Tx)
+		if err != nil {
+			return nil, badRequest("tx", "%v", err)
+		}
+		n, err := st.TxNum(h)
+		if err != nil {
+			return nil, err
+		}
+		if res.Direct, err = s.txExposure(st, n, it.Direction); err != nil {
 			return nil, err
 		}
 		if it.Direction == "deposit" {
-			if res.Indirect, err = s.txIndirectExposure(st, it.Tx); err != nil {
-				return nil, err
-			}
+			res.Indirect = s.txIndirectExposure(st, n)
 		}
 	}
 	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
@@ -356,15 +361,7 @@ func bestCategory(best string, ls []label.Label) string {
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.
-func (s *Server) txExposure(st *store.Store, id, direction string) ([]Exposure, error) {
-	h, err := btc.ParseHash(id)
-	if err != nil {
-		return nil, badRequest("tx", "%v", err)
-	}
-	n, err := st.TxNum(h)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) txExposure(st *store.Store, n uint64, direction string) ([]Exposure, error) {
 	firstIn, numIn, firstOut, numOut := st.TxRange(n)
 	amounts := map[string]int64{}
 	var total int64
@@ -509,21 +506,13 @@ func (s *Server) backwardExposure(st *store.Store, starts []trace.Start, self ui
 // transactions in all, and splits it by the risk category of the
 // labelled addresses it came from: where the coins an exchange is paid
 // were a few transactions before.
-func (s *Server) txIndirectExposure(st *store.Store, id string) ([]Exposure, error) {
-	h, err := btc.ParseHash(id)
-	if err != nil {
-		return nil, badRequest("tx", "%v", err)
-	}
-	n, err := st.TxNum(h)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) txIndirectExposure(st *store.Store, n uint64) []Exposure {
 	_, _, firstOut, numOut := st.TxRange(n)
 	var starts []trace.Start
 	for o := firstOut; o < firstOut+numOut; o++ {
 		starts = append(starts, trace.Start{Output: o})
 	}
-	return s.backwardExposure(st, starts, store.NoAddress), nil
+	return s.backwardExposure(st, starts, store.NoAddress)
 }
 
 func exposures(amounts map[string]int64, total int64) []Exposure {
