@@ -189,7 +189,14 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 			res.Labels = ls
 		}
 		if res.Chain == label.ChainETH && s.cfg.EVM != nil {
-			if res.Direct, res.Indirect, err = s.evmExposures(it.Address); err != nil {
+			// Kept like a Bitcoin address's, as of the Ethereum store's
+			// tip, told from them by its 0x.
+			var tip btc.Hash
+			if row, err := s.cfg.EVM.TipRow(); err == nil {
+				tip = btc.Hash(s.cfg.EVM.Block(row).Hash)
+			}
+			key := exposureKey{strings.ToLower(it.Address), tip}
+			if res.Direct, res.Indirect, err = s.keptExposures(key, func() ([]Exposure, []Exposure, error) { return s.evmExposures(it.Address) }); err != nil {
 				return nil, err
 			}
 		}
@@ -252,16 +259,26 @@ const maxKeptExposures = 4096
 // exposures returns an address's direct and indirect exposure, keeping
 // the answer for a busy address until the store's next commit.
 func (s *Server) exposures(st *store.Store, addr string) (direct, indirect []Exposure, err error) {
-	key := exposureKey{addr, st.TipHash()}
+	return s.keptExposures(exposureKey{addr, st.TipHash()}, func() (direct, indirect []Exposure, err error) {
+		if direct, err = s.addressExposure(st, addr); err != nil {
+			return nil, nil, err
+		}
+		if indirect, err = s.indirectExposure(st, addr); err != nil {
+			return nil, nil, err
+		}
+		return direct, indirect, nil
+	})
+}
+
+// keptExposures answers from the kept exposures of key, else computes them
+// and keeps them if that took slowExposure or more.
+func (s *Server) keptExposures(key exposureKey, compute func() (direct, indirect []Exposure, err error)) (direct, indirect []Exposure, err error) {
 	if v, ok := s.kept.Load(key); ok {
 		p := v.(exposurePair)
 		return p.direct, p.indirect, nil
 	}
 	start := time.Now()
-	if direct, err = s.addressExposure(st, addr); err != nil {
-		return nil, nil, err
-	}
-	if indirect, err = s.indirectExposure(st, addr); err != nil {
+	if direct, indirect, err = compute(); err != nil {
 		return nil, nil, err
 	}
 	if time.Since(start) >= slowExposure {
