@@ -517,7 +517,7 @@ func newScreen() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...]",
-		Short: "Screen addresses of any chain, and Bitcoin transactions, against the imported labels",
+		Short: "Screen addresses of any chain, and Bitcoin and Ethereum transactions: labels, exposure, severity",
 		Long: `Screens as the HTTP API does (POST /v1/screen, docs/api.md), in this
 process. For each address: its labels from every source, and for a Bitcoin
 address of a store holding the chain its entity (once clustered) and its
