@@ -254,6 +254,20 @@ func (s *Store) PostingsBackward(a uint32, fn func(x uint64) bool) error {
 
 // Token returns a token's symbol and decimals when known.
 func (s *Store) Token(a uint32) (symbol string, decimals uint8, ok bool) {
+	if s.readOnly {
+		if v, hit := s.tokens.Load(a); hit {
+			t := v.(tokenInfo)
+			return t.symbol, t.decimals, t.ok
+		}
+	}
+	symbol, decimals, ok = s.token(a)
+	if s.readOnly {
+		s.tokens.Store(a, tokenInfo{symbol, decimals, ok})
+	}
+	return symbol, decimals, ok
+}
+
+func (s *Store) token(a uint32) (symbol string, decimals uint8, ok bool) {
 	v, closer, err := s.db.Get(binary.BigEndian.AppendUint32([]byte{keyToken}, a))
 	if err != nil {
 		return "", 0, false

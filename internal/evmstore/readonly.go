@@ -49,7 +49,13 @@ func OpenReadOnly(dir, chain string) (*Store, error) {
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
-	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}})
+	// A reader (a query, a server screening addresses) reads postings at
+	// random: a block cache of its own, larger than Pebble's 8 MiB
+	// default, keeps a server's from being read and decoded again and
+	// again. It fills only as far as it is read.
+	cache := pebble.NewCache(readerCache)
+	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}, Cache: cache})
+	cache.Unref()
 	if err != nil {
 		return fail(fmt.Errorf("evm store: index (read-only): %w", err))
 	}
@@ -63,6 +69,9 @@ func OpenReadOnly(dir, chain string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// readerCache is the index's block cache of a store opened for reading.
+const readerCache = 256 << 20
 
 // unlockedFS is the file system without the index's lock file, which a
 // read-only file system cannot create; the store's own lock stands for it.

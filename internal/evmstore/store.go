@@ -24,6 +24,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -81,6 +82,16 @@ type Store struct {
 
 	w        *writer
 	readOnly bool // opened by OpenReadOnly: writes nothing
+	// tokens keeps Token's answers (uint32 -> tokenInfo) of a read-only
+	// store, whose index does not change: traces and screens ask for a
+	// token's symbol at every transfer.
+	tokens sync.Map
+}
+
+type tokenInfo struct {
+	symbol   string
+	decimals uint8
+	ok       bool
 }
 
 // Row widths.
