@@ -162,11 +162,11 @@ func GuessChain(addr string) string {
 // addresses).
 func chainOfCurrency(cur, addr string) string {
 	switch cur {
-	case "XBT":
+	case "XBT", "BITCOIN":
 		return ChainBTC
-	case "ETH":
+	case "ETH", "ETHEREUM", "ETHER":
 		return ChainETH
-	case "TRX":
+	case "TRX", "TRON":
 		return ChainTRX
 	case "USDT", "USDC":
 		if IsEVMAddress(addr) {

@@ -632,6 +632,16 @@ tags:
 	if len(res.Skipped) != 1 || !strings.HasPrefix(res.Skipped[0], "line 12: tx_hash ab8e") {
 		t.Errorf("skipped: %q", res.Skipped)
 	}
+	// Chains as people write them.
+	os.WriteFile(p, []byte("label: x\ncategory: exchange\ncurrency: Bitcoin\ntags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n- address: 0x00000000219ab540356cBB839Cbe05303d7705Fa\n  network: Ethereum\n"), 0o644)
+	if res, err := ParseTagPack(p); err != nil || len(res.Labels) != 2 || res.Labels[0].Chain != ChainBTC || res.Labels[1].Chain != ChainETH {
+		t.Errorf("currency Bitcoin, network Ethereum: %+v %v", res, err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "c.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category\n1FfmbHfnpaZjKFvyi1okTjJJusN455paPH,Bitcoin,exchange\n0x00000000219ab540356cBB839Cbe05303d7705Fa,ETH,exchange\n"), 0o644)
+	if ls, err := ParseCSV(csvPath); err != nil || len(ls) != 2 || ls[0].Chain != ChainBTC || ls[1].Chain != ChainETH {
+		t.Errorf("a CSV's chains Bitcoin and ETH: %+v %v", ls, err)
+	}
 	os.WriteFile(p, []byte("header: !include ./nowhere.yaml\ntags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n  label: x\n"), 0o644)
 	if _, err := ParseTagPack(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "nowhere.yaml") {
 		t.Errorf("missing include: %v", err)

@@ -304,6 +304,10 @@ func ParseCSV(path string) ([]Label, error) {
 		}
 		if l.Chain == "" {
 			l.Chain = GuessChain(l.Address)
+		} else {
+			// A chain as a person writes it (Bitcoin, Ethereum, ETH) is
+			// the one spur names so.
+			l.Chain = chainOfCurrency(strings.ToUpper(l.Chain), l.Address)
 		}
 		display, key, err := Normalize(l.Chain, l.Address)
 		if err != nil {
