@@ -68,13 +68,10 @@ func ParseIncidents(path string) ([]Incident, error) {
 // currency or the chain's own name taken for its code; Bitcoin when none is
 // given.
 func incidentChain(c string) string {
-	switch c = strings.ToLower(strings.TrimSpace(c)); c {
-	case "", "bitcoin", "xbt":
+	if c = strings.TrimSpace(c); c == "" {
 		return ChainBTC
-	case "ethereum", "ether":
-		return ChainETH
 	}
-	return c
+	return chainOfCurrency(strings.ToUpper(c), "")
 }
 
 // PriceFile is what ParsePrices read: the closes by asset and day, the
