@@ -65,6 +65,9 @@ exchange deposit addresses. See docs/world.md.`,
 				}
 				o.XorKey = k
 			}
+			if o.Scenario != "" && o.Scenario != "dprk-2021" {
+				return usagef("unknown --scenario %q: want dprk-2021, or \"\" for background only", o.Scenario)
+			}
 			start := time.Now()
 			o.Context = cmd.Context()
 			if !quiet {

@@ -2,17 +2,22 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestGenIngestEval runs the whole chain on a small world: generate,
@@ -295,15 +300,21 @@ func TestGenIngestEval(t *testing.T) {
 	if len(want) > 0 || realism < 10 {
 		t.Fatalf("rows missing: %v (%d realism checks)", want, realism)
 	}
-	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code == 0 {
-		t.Fatal("unknown scenario accepted")
+	if r := run(t, "gen", "--out", w, "--scenario", "dprk-2099"); r.code != exitUsage {
+		t.Fatalf("unknown scenario: exit %d %s", r.code, r.stderr)
+	}
+	// The world there is as it was.
+	for _, f := range []string{"truth.json", "prices.csv", "incidents.yaml", filepath.Join("labels", "services.yaml")} {
+		if _, err := os.Stat(filepath.Join(w, f)); err != nil {
+			t.Fatalf("after a refused gen: %v", err)
+		}
 	}
 	for _, bad := range [][]string{{"--scale", "0"}, {"--scale", "-1"}, {"--blocks", "-5"}} {
 		if r := run(t, append([]string{"gen", "--out", filepath.Join(t.TempDir(), "w")}, bad...)...); r.code != exitUsage {
 			t.Errorf("gen %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
 		}
 	}
-	screenEthereum(t, store)
+	screenEthereum(t, store, filepath.Join(w, "prices.csv"))
 }
 
 // screenEthereum screens Ethereum addresses of the Liquid theft once the
@@ -312,7 +323,7 @@ func TestGenIngestEval(t *testing.T) {
 // dollars, at each transfer's day) and is graded by it, and an exchange
 // deposit at the end of the trace has an indirect exposure; the API
 // answers the same.
-func screenEthereum(t *testing.T, store string) {
+func screenEthereum(t *testing.T, store, pricesCSV string) {
 	var inc struct {
 		Flows []struct {
 			Tx   string `json:"tx"`
@@ -389,6 +400,24 @@ func screenEthereum(t *testing.T, store string) {
 	if paid == 0 {
 		t.Errorf("the thief paid no unlabelled address: %+v", got)
 	}
+	// The first payee's direct exposure to the thief, worked out apart
+	// from spur's screening: its transfers as spur address lists them,
+	// each valued at its block's day's close from the world's prices file.
+	for _, r := range got[1:] {
+		if len(r.Labels) == 0 {
+			want := payeeExposure(t, store, pricesCSV, r.Address, thief)
+			var have float64
+			for _, e := range r.Direct {
+				if e.Category == "stolen-funds" {
+					have = e.USD
+				}
+			}
+			if want <= 0 || math.Abs(have-want) > 1e-6*want {
+				t.Errorf("%s's direct exposure to the thief: $%f, worked out apart $%f", r.Address, have, want)
+			}
+			break
+		}
+	}
 	// The transaction that paid the deposit address, screened as the
 	// exchange's deposit: its value traced back to the theft.
 	depositTx := ""
@@ -424,4 +453,71 @@ func screenEthereum(t *testing.T, store string) {
 		!reflect.DeepEqual(viaAPI.Results[1], txs[0]) {
 		t.Errorf("the API on the deposit: %+v %v; spur screen: %+v %+v", viaAPI.Results, err, got[0], txs)
 	}
+}
+
+// payeeExposure works out, from spur address's listing and a prices file,
+// the dollars an Ethereum address received from another in transfers of
+// value (calls, internal calls, tokens, creations), each at its block's
+// day's close (a wrapped coin without a price of its own at its coin's).
+func payeeExposure(t *testing.T, store, pricesCSV, addr, from string) float64 {
+	t.Helper()
+	prices := map[string]float64{}
+	f, err := os.Open(pricesCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("%s: %v", pricesCSV, err)
+	}
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseFloat(r[2], 64)
+		if err != nil {
+			t.Fatalf("%s: %v", pricesCSV, err)
+		}
+		prices[strings.ToUpper(r[1])+" "+r[0]] = v
+	}
+	var list struct {
+		Transfers []struct {
+			Kind     string `json:"kind"`
+			Block    uint64 `json:"block_number"`
+			Symbol   string `json:"symbol"`
+			Decimals int    `json:"decimals"`
+			From     string `json:"from_address"`
+			To       string `json:"to_address"`
+			Value    string `json:"value"`
+		} `json:"transfers"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "address", "--chain", "eth", "--store", store, addr, "--txs", "--limit", "1000", "--json"), &list); err != nil {
+		t.Fatal(err)
+	}
+	days := map[uint64]string{}
+	var usd float64
+	for _, x := range list.Transfers {
+		if !strings.EqualFold(x.To, addr) || !strings.EqualFold(x.From, from) || !slices.Contains([]string{"call", "internal", "token", "create"}, x.Kind) {
+			continue
+		}
+		if days[x.Block] == "" {
+			var blk struct {
+				Timestamp int64 `json:"timestamp"`
+			}
+			if err := jsonUnmarshal(mustRun(t, "block", "--chain", "eth", "--store", store, fmt.Sprint(x.Block), "--json"), &blk); err != nil {
+				t.Fatal(err)
+			}
+			days[x.Block] = time.Unix(blk.Timestamp, 0).UTC().Format("2006-01-02")
+		}
+		sym := strings.ToUpper(x.Symbol)
+		p, ok := prices[sym+" "+days[x.Block]]
+		if !ok && strings.HasPrefix(sym, "W") {
+			p, ok = prices[sym[1:]+" "+days[x.Block]] // WETH at ETH's close
+		}
+		if !ok {
+			continue
+		}
+		v, _ := new(big.Float).SetString(x.Value)
+		f, _ := v.Quo(v, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(x.Decimals)), nil))).Float64()
+		usd += f * p
+	}
+	return usd
 }

@@ -403,6 +403,11 @@ func Generate(dir string, o Options) (*Truth, error) {
 	if o.Blocks <= 0 {
 		o.Blocks = max(300, 52*o.Scale/10)
 	}
+	// Options are checked before the world already there is cleared: a
+	// mistake must not cost it.
+	if o.Scenario != "" && o.Scenario != "dprk-2021" {
+		return nil, fmt.Errorf("world: unknown scenario %q (want dprk-2021)", o.Scenario)
+	}
 	if err := clearWorld(dir); err != nil {
 		return nil, err
 	}
@@ -454,8 +459,6 @@ func Generate(dir string, o Options) (*Truth, error) {
 	if o.Scenario == "dprk-2021" {
 		w.thief = w.newEntity(KindActor, "Lazarus Group")
 		scen = newScenario(w)
-	} else if o.Scenario != "" {
-		return nil, fmt.Errorf("world: unknown scenario %q (want dprk-2021)", o.Scenario)
 	}
 	// The EVM chain first: the swap service's Bitcoin payouts for the ETH
 	// paid into it happen on the Bitcoin side, below.
