@@ -392,12 +392,7 @@ func TestOpenReadOnly(t *testing.T) {
 // beside them) reads as the canonical one; a header without a required
 // column is refused with its line; prices with a byte order mark read too.
 func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o644)
-		return p
-	}
+	write := tempWriter(t)
 	canon, err := ParseCSV(write("canon.csv", "address,chain,category,label,actor,source\n0x098b716b8aaf21512996dc57eb0615e2383e2f96,eth,stolen-funds,Ronin Bridge Exploiter,Lazarus Group,https://example.org\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -430,12 +425,7 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 // skipped), CoinGecko's price at 00:00 UTC as the close of the day before;
 // the asset from --asset, else from the file's name.
 func TestPriceExports(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, []byte(body), 0o644)
-		return p
-	}
+	write := tempWriter(t)
 	// Yahoo's BTC-USD history, as its download writes it; the closes are
 	// those of daily_usd.csv (Yahoo's), 2014-09-17 and 18.
 	yahoo := write("BTC-USD.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n"+
@@ -649,5 +639,18 @@ tags:
 	os.WriteFile(p, []byte("tags:\n- address: 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH\n"), 0o644)
 	if _, err := ParseTagPack(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "label") {
 		t.Errorf("no label: %v", err)
+	}
+}
+
+// tempWriter returns a function that writes a file of the given name and
+// body into a directory of the test's, and returns its path.
+func tempWriter(t *testing.T) func(name, body string) string {
+	dir := t.TempDir()
+	return func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
