@@ -617,6 +617,11 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			}
 			if es != nil {
 				defer es.Close()
+				if !s.HasPrices() && slices.ContainsFunc(items, func(it api.ScreenItem) bool {
+					return label.IsEVMAddress(it.Address) || strings.HasPrefix(it.Tx, "0x")
+				}) {
+					fmt.Fprintln(os.Stderr, "note: no prices imported: Ethereum exposure is in dollars and stays empty (spur prices import)")
+				}
 			}
 			var results []screenResult
 			// In batches of the API's largest, so that a long list from

@@ -448,6 +448,17 @@ func TestServeLabelsAlone(t *testing.T) {
 func TestReportEthereumAlone(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", "../../testdata/evm/etl-17173049", "-q")
+	// Ethereum exposure is in dollars: without prices, screening says so.
+	const miner = "0x1f9090aaE28b8a3dCeaDf281B0F12828e676c326"
+	if r := run(t, "screen", "--store", dir, miner); r.code != 0 || !strings.Contains(r.stderr, "no prices imported") {
+		t.Errorf("screen without prices: exit %d %s", r.code, r.stderr)
+	}
+	prices := filepath.Join(t.TempDir(), "prices.csv")
+	os.WriteFile(prices, []byte("date,asset,usd\n2023-05-02,ETH,1870.5\n"), 0o644)
+	mustRun(t, "prices", "import", "--store", dir, prices)
+	if r := run(t, "screen", "--store", dir, miner); r.code != 0 || strings.Contains(r.stderr, "no prices imported") {
+		t.Errorf("screen with prices: exit %d %s", r.code, r.stderr)
+	}
 	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
 	os.WriteFile(incidents, []byte("incidents:\n  - id: on-eth\n    victim: V\n    date: 2023-05-02\n    actor: A\n    chain: eth\n"+
 		"    theft_txs: [0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14]\n"+

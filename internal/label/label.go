@@ -511,6 +511,16 @@ func (s *Store) PutPrices(prices map[string]map[string]float64) error {
 	return nil
 }
 
+// HasPrices says whether any price has been imported.
+func (s *Store) HasPrices() bool {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'P'}, UpperBound: []byte{'P' + 1}})
+	if err != nil {
+		return false
+	}
+	defer it.Close()
+	return it.First()
+}
+
 // wrapsOneForOne names the coin each wrapped token is redeemable for one
 // for one: WETH's contract holds the ether it issued, WBTC's custodian the
 // bitcoin.
