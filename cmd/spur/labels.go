@@ -918,7 +918,8 @@ type labelPath struct {
 // packs: every .yaml and .yml file below the directory, less the headers
 // their packs include (header.yaml), the repository's config.yaml and
 // GraphSense's actor packs (*actorpack.yaml), as GraphSense reads such a
-// repository. Other paths stay as they are.
+// repository (hidden directories, .git and .github, left out). Other paths
+// stay as they are.
 func labelPaths(paths []string, format string) ([]labelPath, error) {
 	var out []labelPath
 	for _, p := range paths {
@@ -933,6 +934,9 @@ func labelPaths(paths []string, format string) ([]labelPath, error) {
 				return err
 			}
 			name := strings.ToLower(d.Name())
+			if d.IsDir() && f != p && strings.HasPrefix(name, ".") {
+				return fs.SkipDir // .git, .github: a repository's own, no packs
+			}
 			if d.IsDir() || !isYAML(name) || name == "header.yaml" || name == "config.yaml" || strings.HasSuffix(name, "actorpack.yaml") {
 				return nil
 			}

@@ -402,6 +402,15 @@ func TestLabelsImportTagPackDirectory(t *testing.T) {
 	if r := run(t, "actor", "bitcoinica", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "Bitcoinica hack; Bitcoinica.com") {
 		t.Errorf("actor bitcoinica: exit %d: %s", r.code, r.stderr)
 	}
+	// A repository's own hidden directories hold no packs.
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, ".github", "workflows"), 0o755)
+	os.WriteFile(filepath.Join(repo, ".github", "workflows", "validate.yml"), []byte("name: validate\non: push\njobs: {}\n"), 0o644)
+	b, _ := os.ReadFile(filepath.Join(packs, "blender_io.yaml"))
+	os.WriteFile(filepath.Join(repo, "blender_io.yaml"), b, 0o644)
+	if r := run(t, "labels", "import", "--store", filepath.Join(t.TempDir(), "s"), repo); r.code != 0 || !strings.Contains(r.stdout, `source "tagpack:blender_io"`) {
+		t.Errorf("a repository with .github: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
 	// The entity pack alone is refused, saying why.
 	r = run(t, "labels", "import", "--store", store, filepath.Join(packs, "entity", "ransomware.yaml"))
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "its 128 tags are on transactions or GraphSense entities") {
