@@ -197,6 +197,23 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			} else {
 				st, err = ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
 			}
+			// After a bulk load (a quarter of the store's transfers or
+			// more came in this run), the index is compacted for the
+			// reads of traces and screens; a later, smaller run leaves it
+			// to Pebble's own compactions.
+			if err == nil && st != nil && st.Transfers > 0 && 4*uint64(st.Transfers) >= s.Counts().Transfers {
+				if !quiet {
+					fmt.Fprintln(os.Stderr, "compacting the index for reads...")
+				}
+				start := time.Now()
+				if cerr := s.CompactIndex(cmd.Context()); cerr != nil {
+					// The blocks are committed; the index reads as well,
+					// only slower.
+					logger().Warn("index not compacted", "err", cerr)
+				} else {
+					st.CompactSec = time.Since(start).Seconds()
+				}
+			}
 			if st != nil && (err == nil || st.Blocks > 0 || st.Unwound > 0) {
 				st.PeakRSSMiB = peakRSSMiB()
 				printEVMIngest(sf.json, st)
@@ -242,6 +259,9 @@ func printEVMIngest(asJSON bool, st *ingest.EVMStats) {
 		t.row("store", fmt.Sprintf("blocks %d to %d, tip %s", st.First, st.Tip, st.TipHash))
 	}
 	t.row("elapsed", fmt.Sprintf("%.1f s", st.ElapsedSec))
+	if st.CompactSec > 0 {
+		t.row("index compacted", fmt.Sprintf("%.1f s", st.CompactSec))
+	}
 	t.flush()
 }
 

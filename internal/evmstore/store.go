@@ -18,6 +18,7 @@ package evmstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -338,6 +339,21 @@ func (quiet) Infof(string, ...any)  {}
 func (quiet) Errorf(string, ...any) {}
 func (quiet) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
+}
+
+// CompactIndex compacts the whole index into its last level: after a bulk
+// load, lookups and postings then read one table each instead of one per
+// level and per unsorted table, which a trace or a screen does thousands of
+// times (BENCHMARKS.md: Ethereum screens about two fifths faster). It
+// rewrites the index, and stops early, changing nothing, when ctx ends.
+func (s *Store) CompactIndex(ctx context.Context) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
+	if err := s.db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
+		return fmt.Errorf("evm store: index: %w", err)
+	}
+	return nil
 }
 
 // Unwind removes every block from number n on (a reorg's fork point plus

@@ -28,6 +28,9 @@ type EVMStats struct {
 	TipHash    string  `json:"tip_hash"`
 	ElapsedSec float64 `json:"elapsed_seconds"`
 	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
+	// CompactSec is how long compacting the index took after a bulk load
+	// (spur ingest evm); 0 when it was not.
+	CompactSec float64 `json:"index_compaction_seconds,omitempty"`
 }
 
 func (st *EVMStats) finish(s *evmstore.Store, start time.Time) {
