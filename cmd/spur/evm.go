@@ -209,6 +209,10 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 				if cerr := s.CompactIndex(cmd.Context()); cerr != nil {
 					// The blocks are committed; the index reads as well,
 					// only slower.
+					if cmd.Context().Err() != nil {
+						printEVMIngest(sf.json, st)
+						return fmt.Errorf("compacting the index: %w (the blocks are committed)", cmd.Context().Err())
+					}
 					logger().Warn("index not compacted", "err", cerr)
 				} else {
 					st.CompactSec = time.Since(start).Seconds()
