@@ -586,6 +586,9 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			for _, t := range txs {
 				items = append(items, api.ScreenItem{Tx: strings.TrimSpace(t), Direction: direction})
 			}
+			if len(items) == 0 {
+				return usagef("nothing to screen: standard input held no addresses")
+			}
 			s, err := openLabels(dir)
 			if err != nil {
 				return err
