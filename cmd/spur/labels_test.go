@@ -104,6 +104,11 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if err != nil || jsonUnmarshal(string(got), &fromStdin) != nil || len(fromStdin) != 2 || fromStdin[0].Severity != "severe" || fromStdin[1].Severity != "low" {
 		t.Fatalf("screen -: %v %s", err, got)
 	}
+	cmd = exec.Command(spurBin, "screen", "--store", store, "-")
+	cmd.Stdin = strings.NewReader("# nothing\n")
+	if msg, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != exitUsage || !strings.Contains(string(msg), "standard input held no addresses") {
+		t.Fatalf("screen - of nothing: %v %s", err, msg)
+	}
 	// Filters match in any case; a value no label has is named, with the
 	// values the labels have.
 	if out := mustRun(t, "labels", "list", "--store", store, "--category", "SANCTIONED", "--chain", "ETH", "--limit", "1"); !strings.Contains(out, "sanctioned") {
