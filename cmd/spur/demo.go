@@ -407,10 +407,11 @@ The store goes to a temporary directory unless --store is given.`,
 					}
 					defer es2.Close()
 					serveEVM = es2
-					if err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, evmTraceArgs{model: trace.FIFO, format: "text", mixerLinks: true}); err != nil {
+					res, err := printEVMTrace(es2, wl, []string{"incident:dprk-2021-5"}, evmTraceArgs{model: trace.FIFO, format: "text", mixerLinks: true})
+					if err != nil {
 						return err
 					}
-					if err := demoEthScreen(es2, wl); err != nil {
+					if err := demoEthScreen(es2, wl, res); err != nil {
 						return err
 					}
 
@@ -559,21 +560,9 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 }
 
 // demoEthScreen shows an exchange screening the Ethereum deposit address
-// that the mixer's withdrawals reached, in the trace above, by the links
-// the clues found: its indirect exposure, in dollars, to the mixer.
-func demoEthScreen(es *evmstore.Store, labels *label.Store) error {
-	starts, err := query.EVMStarts(es, labels, []string{"incident:dprk-2021-5"})
-	if err != nil {
-		return err
-	}
-	o, err := query.EVMTraceOptions(es, labels, trace.FIFO, true)
-	if err != nil {
-		return err
-	}
-	res, err := trace.TraceEVM(es, starts, o)
-	if err != nil {
-		return err
-	}
+// that the mixer's withdrawals reached, in the trace res above, by the
+// links the clues found: its indirect exposure, in dollars, to the mixer.
+func demoEthScreen(es *evmstore.Store, labels *label.Store, res *trace.EVMResult) error {
 	deposit := ""
 	for _, d := range res.Destinations {
 		if d.Category == label.Exchange && d.Link == "heuristic" && d.Address != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -612,18 +613,20 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return err
 				}
 			}
-			// Ethereum addresses get their exposure where the store holds
-			// the chain.
-			es, err := openReportEVM(&storeFlags{dir: dir})
-			if err != nil {
-				return err
-			}
-			if es != nil {
-				defer es.Close()
-				if !s.HasPrices() && slices.ContainsFunc(items, func(it api.ScreenItem) bool {
-					return label.IsEVMAddress(it.Address) || strings.HasPrefix(it.Tx, "0x")
-				}) {
-					fmt.Fprintln(os.Stderr, "note: no prices imported: Ethereum exposure is in dollars and stays empty (spur prices import)")
+			// Ethereum items get their exposure where the store holds the
+			// chain (opened only for them).
+			var es *evmstore.Store
+			if slices.ContainsFunc(items, func(it api.ScreenItem) bool {
+				return label.IsEVMAddress(it.Address) || strings.HasPrefix(it.Tx, "0x")
+			}) {
+				if es, err = openReportEVM(&storeFlags{dir: dir}); err != nil {
+					return err
+				}
+				if es != nil {
+					defer es.Close()
+					if !s.HasPrices() {
+						fmt.Fprintln(os.Stderr, "note: no prices imported: Ethereum exposure is in dollars and stays empty (spur prices import)")
+					}
 				}
 			}
 			var results []screenResult

@@ -537,8 +537,9 @@ func TestLockedByFollow(t *testing.T) {
 }
 
 // TestIngestEVMCompactsIndex: a bulk load compacts the index for reads
-// (its JSON says how long it took), the same store's digest unchanged by
-// it; a run that adds nothing does not.
+// (its JSON says how long it took); a run that adds nothing neither
+// compacts nor changes the store. (That a compaction changes nothing the
+// index holds is TestCompactIndex's.)
 func TestIngestEVMCompactsIndex(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	var st struct {

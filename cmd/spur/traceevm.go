@@ -50,18 +50,19 @@ func runEVMTrace(sf *storeFlags, chain string, refs []string, a evmTraceArgs) er
 		defer b.Close()
 		a.btc = b
 	}
-	return printEVMTrace(s, labels, refs, a)
+	_, err = printEVMTrace(s, labels, refs, a)
+	return err
 }
 
 // printEVMTrace traces and prints, on open stores.
-func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmTraceArgs) error {
+func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmTraceArgs) (*trace.EVMResult, error) {
 	starts, err := query.EVMStarts(s, labels, refs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o, err := query.EVMTraceOptions(s, labels, a.model, a.mixerLinks)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o.Until, o.MaxHops = a.until, a.maxHops
 	var res *trace.EVMResult
@@ -71,7 +72,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		res, err = trace.TraceEVM(s, starts, o)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	day := func(block uint64) string {
 		r, err := s.BlockRow(block)
@@ -83,7 +84,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	var crossed *query.Crossing
 	if a.cross && a.btc != nil && !a.backward {
 		if crossed, err = query.CrossToBTC(a.btc, s, labels, res, a.model); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	decimals := query.TokenDecimals(s)
@@ -94,7 +95,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	format := a.format
 	switch format {
 	case "json":
-		return printJSON(os.Stdout, struct {
+		return res, printJSON(os.Stdout, struct {
 			*trace.EVMResult
 			Destinations []evmUSDDestination `json:"destinations"`
 			Crossed      *query.Crossing     `json:"crossed,omitempty"`
@@ -106,7 +107,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 			w.Write([]string{f.Chain, fmt.Sprint(f.Block), f.Tx, f.From, f.To, f.Asset, f.Amount, f.Link, f.Clue})
 		}
 		w.Flush()
-		return w.Error()
+		return res, w.Error()
 	}
 	what := "forward trace; stolen:"
 	if a.backward {
@@ -190,7 +191,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 		fmt.Printf("\nmixer withdrawals linked, by clue: %s\n", strings.Join(clues, ", "))
 	}
-	return nil
+	return res, nil
 }
 
 func ethAmountText(v string, dec int) string {

@@ -70,17 +70,8 @@ func evmReceived(es *evmstore.Store, n uint32, limit int) ([]uint64, error) {
 // evmUSD values an amount of an asset at the close of the day of a block
 // row; false without a price.
 func (s *Server) evmUSD(es *evmstore.Store, e *evmScreening, asset string, amount *big.Int, row uint64) (float64, bool) {
-	dec, ok := e.decimals[asset]
-	if !ok {
-		return 0, false
-	}
 	day := time.Unix(int64(es.Block(row).Time), 0).UTC().Format("2006-01-02")
-	p, ok := s.cfg.Labels.Price(asset, day)
-	if !ok {
-		return 0, false
-	}
-	f, _ := new(big.Float).Quo(new(big.Float).SetInt(amount), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
-	return f * p, true
+	return query.EVMValue(s.cfg.Labels, e.decimals, asset, amount, day)
 }
 
 // evmExposures is an Ethereum address's direct and indirect exposure, in

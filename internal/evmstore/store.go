@@ -344,8 +344,8 @@ func (quiet) Fatalf(format string, args ...any) {
 // CompactIndex compacts the whole index into its last level: after a bulk
 // load, lookups and postings then read one table each instead of one per
 // level and per unsorted table, which a trace or a screen does thousands of
-// times (BENCHMARKS.md: Ethereum screens about two fifths faster). It
-// rewrites the index, and stops early, changing nothing, when ctx ends.
+// times (BENCHMARKS.md, "Ethereum addresses and transactions"). It
+// rewrites the index, not what it holds, and stops early when ctx ends.
 func (s *Store) CompactIndex(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly

@@ -1,6 +1,7 @@
 package evmstore
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -375,5 +376,32 @@ func TestPostingsBackward(t *testing.T) {
 	}
 	if many == 0 {
 		t.Fatal("no address with more than two postings")
+	}
+}
+
+// TestCompactIndex: a context already ended stops a compaction with its
+// error; a compaction changes nothing the index holds (the digest, the
+// lookups).
+func TestCompactIndex(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	bs := blocks(t)
+	for _, b := range bs {
+		ingest(t, s, []*evm.Block{b}) // a commit a block: several tables
+	}
+	before := digest(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.CompactIndex(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an ended context: %v", err)
+	}
+	if err := s.CompactIndex(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := digest(t, s); after != before {
+		t.Fatalf("digest %s after compacting, %s before", after, before)
+	}
+	if n, err := s.TxNum(bs[1].Txs[0].Hash); err != nil || s.Tx(n).Hash != bs[1].Txs[0].Hash {
+		t.Fatalf("a lookup after compacting: %v", err)
 	}
 }

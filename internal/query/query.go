@@ -598,17 +598,27 @@ func TokenDecimals(s *evmstore.Store) map[string]int {
 
 // EVMUSD values an amount of an asset at a day's close (0 without a price).
 func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day string) float64 {
-	v, ok := new(big.Float).SetString(amount)
-	dec, known := decimals[asset]
-	if !ok || !known {
-		return 0
-	}
-	p, ok := labels.Price(asset, day)
+	v, ok := new(big.Int).SetString(amount, 10)
 	if !ok {
 		return 0
 	}
-	f, _ := v.Quo(v, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
-	return f * p
+	usd, _ := EVMValue(labels, decimals, asset, v, day)
+	return usd
+}
+
+// EVMValue values an amount of an asset, in base units, at a day's close;
+// false when the asset's decimals or its price that day are not known.
+func EVMValue(labels *label.Store, decimals map[string]int, asset string, amount *big.Int, day string) (float64, bool) {
+	dec, known := decimals[asset]
+	if !known {
+		return 0, false
+	}
+	p, ok := labels.Price(asset, day)
+	if !ok {
+		return 0, false
+	}
+	f, _ := new(big.Float).Quo(new(big.Float).SetInt(amount), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec)), nil))).Float64()
+	return f * p, true
 }
 
 // EVMStarts resolves trace references on an EVM chain: a transaction hash
