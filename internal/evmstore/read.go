@@ -233,6 +233,48 @@ func (s *Store) Postings(a uint32, fn func(x uint64) bool) error {
 	return it.Error()
 }
 
+// A PostingsReader reads the postings of many addresses through one index
+// iterator, as a backward trace does for every sender it explains: making
+// an iterator costs more than a seek. Not for concurrent use.
+type PostingsReader struct {
+	s   *Store
+	it  *pebble.Iterator
+	key [13]byte
+}
+
+// NewPostingsReader returns a reader of postings; Close it.
+func (s *Store) NewPostingsReader() (*PostingsReader, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{keyPosting}, UpperBound: []byte{keyPosting + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("evm store: index: %w", err)
+	}
+	return &PostingsReader{s: s, it: it}, nil
+}
+
+// Postings is Store.Postings through the reader's iterator.
+func (p *PostingsReader) Postings(a uint32, fn func(x uint64) bool) error {
+	p.key[0] = keyPosting
+	binary.BigEndian.PutUint32(p.key[1:], a)
+	binary.BigEndian.PutUint64(p.key[5:], 0)
+	for ok := p.it.SeekGE(p.key[:]); ok; ok = p.it.Next() {
+		k := p.it.Key()
+		if len(k) != 13 || binary.BigEndian.Uint32(k[1:]) != a {
+			break
+		}
+		x := binary.BigEndian.Uint64(k[5:])
+		if x >= p.s.counts.Transfers {
+			break
+		}
+		if !fn(x) {
+			break
+		}
+	}
+	return p.it.Error()
+}
+
+// Close releases the reader's iterator.
+func (p *PostingsReader) Close() error { return p.it.Close() }
+
 // PostingsBackward calls fn with each transfer of address a, newest first,
 // until fn returns false: the latest of a busy address without reading
 // the rest.

@@ -377,6 +377,25 @@ func TestPostingsBackward(t *testing.T) {
 	if many == 0 {
 		t.Fatal("no address with more than two postings")
 	}
+	// One reader for every address, in the order a trace may ask (any),
+	// stopped early or not: the same postings.
+	r, err := s.NewPostingsReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for a := int64(s.Counts().Addrs); a >= 0; a-- {
+		for _, stop := range []int{1, -1} {
+			var want, got []uint64
+			s.Postings(uint32(a), func(x uint64) bool { want = append(want, x); return len(want) != stop })
+			if err := r.Postings(uint32(a), func(x uint64) bool { got = append(got, x); return len(got) != stop }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(want, got) {
+				t.Fatalf("address %d through a reader: %v, want %v", a, got, want)
+			}
+		}
+	}
 }
 
 // TestCompactIndex: a context already ended stops a compaction with its

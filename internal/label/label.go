@@ -99,6 +99,12 @@ type Store struct {
 	// beside a holder of it (keys.go).
 	dir     string
 	pending pendingKeys
+	// prices holds the daily closes of each asset asked for, read whole
+	// at its first lookup (a nil map: none imported), since a screening
+	// values hundreds of transfers a request; PutPrices clears it.
+	pricesMu  sync.RWMutex
+	prices    map[string]map[string]float64
+	pricesGen uint64 // PutPrices calls, so that a read overtaken by one is not kept
 }
 
 // Keys:
@@ -508,6 +514,10 @@ func (s *Store) PutPrices(prices map[string]map[string]float64) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("label: %w", err)
 	}
+	s.pricesMu.Lock()
+	s.prices = nil
+	s.pricesGen++
+	s.pricesMu.Unlock()
 	return nil
 }
 
@@ -528,20 +538,53 @@ var wrapsOneForOne = map[string]string{"WETH": "ETH", "WBTC": "BTC"}
 
 // Price returns the USD close of an asset on a day (YYYY-MM-DD).
 func (s *Store) Price(asset, day string) (float64, bool) {
-	v, closer, err := s.db.Get(append([]byte{'P'}, join([]byte(asset), []byte(day))...))
-	if err != nil {
-		// Prices are imported in upper case (a token's symbol may be
-		// mixed: stETH); a wrapped coin redeemable one for one is worth
-		// what it wraps, where it has no price of its own.
-		if up := strings.ToUpper(asset); up != asset {
-			return s.Price(up, day)
-		}
-		if under, ok := wrapsOneForOne[asset]; ok {
-			return s.Price(under, day)
-		}
-		return 0, false
+	if p, ok := s.assetPrices(asset)[day]; ok {
+		return p, true
 	}
-	defer closer.Close()
-	f, err := strconv.ParseFloat(string(v), 64)
-	return f, err == nil
+	// Prices are imported in upper case (a token's symbol may be mixed:
+	// stETH); a wrapped coin redeemable one for one is worth what it
+	// wraps, where it has no price of its own.
+	if up := strings.ToUpper(asset); up != asset {
+		return s.Price(up, day)
+	}
+	if under, ok := wrapsOneForOne[asset]; ok {
+		return s.Price(under, day)
+	}
+	return 0, false
+}
+
+// assetPrices returns an asset's daily closes by day, read once.
+func (s *Store) assetPrices(asset string) map[string]float64 {
+	s.pricesMu.RLock()
+	days, ok := s.prices[asset]
+	gen := s.pricesGen
+	s.pricesMu.RUnlock()
+	if ok {
+		return days
+	}
+	prefix := append([]byte{'P'}, join([]byte(asset), nil)...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: append([]byte{'P'}, append([]byte(asset), 1)...)})
+	if err != nil {
+		return nil // unread: asked again next time
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		if f, err := strconv.ParseFloat(string(it.Value()), 64); err == nil {
+			if days == nil {
+				days = map[string]float64{}
+			}
+			days[string(it.Key()[len(prefix):])] = f
+		}
+	}
+	if err := it.Close(); err != nil {
+		return days
+	}
+	s.pricesMu.Lock()
+	if s.pricesGen == gen {
+		if s.prices == nil {
+			s.prices = map[string]map[string]float64{}
+		}
+		s.prices[asset] = days
+	}
+	s.pricesMu.Unlock()
+	return days
 }

@@ -530,6 +530,14 @@ func TestWrappedPrices(t *testing.T) {
 	if p, ok := s.Price("stETH", "2021-08-19"); !ok || p != 3170 {
 		t.Errorf("stETH: %v %v", p, ok)
 	}
+	// Prices read before are not kept past an import that replaces them.
+	s.PutPrices(map[string]map[string]float64{"ETH": {"2021-08-20": 3290}})
+	if p, ok := s.Price("ETH", "2021-08-20"); !ok || p != 3290 {
+		t.Errorf("ETH after a new import: %v %v", p, ok)
+	}
+	if _, ok := s.Price("ETH", "2021-08-19"); ok {
+		t.Error("ETH's price of a day its new import leaves out")
+	}
 }
 
 // TestGraphSenseTagPacks reads TagPacks of GraphSense's public repository

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/holiman/uint256"
+
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 )
@@ -83,6 +85,11 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 	}
 	sort.Strings(t.res.From)
 	block := func(x uint64) uint64 { return c.First + s.TransferBlock(x) }
+	postings, err := s.NewPostingsReader()
+	if err != nil {
+		return nil, err
+	}
+	defer postings.Close()
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -166,13 +173,16 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			t.addDest(exact, s.Address(from).Hex(), "limit", "max hops reached", asset, block(it.x))
 			continue
 		}
-		// The sender's balance just before: lots by arrival.
+		// The sender's balance just before: lots by arrival, in fixed-size
+		// integers (a lot never exceeds the transfer it came in by), as a
+		// busy sender's history is long and big.Int would allocate for
+		// every lot.
 		type srcLot struct {
 			x   uint64
-			amt *big.Int
+			amt uint256.Int
 		}
 		var lots []srcLot
-		s.Postings(from, func(y uint64) bool {
+		err := postings.Postings(from, func(y uint64) bool {
 			if y >= it.x {
 				return false
 			}
@@ -181,27 +191,31 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 				return true
 			}
 			if q.To == from && q.From != from {
-				lots = append(lots, srcLot{y, q.Amount.ToBig()})
+				lots = append(lots, srcLot{y, q.Amount})
 			}
 			if q.From == from && q.To != from {
-				left := q.Amount.ToBig()
-				for left.Sign() > 0 && len(lots) > 0 {
-					n := new(big.Int).Set(left)
-					if lots[0].amt.Cmp(n) < 0 {
-						n.Set(lots[0].amt)
+				left := q.Amount
+				for !left.IsZero() && len(lots) > 0 {
+					if lots[0].amt.Lt(&left) {
+						left.Sub(&left, &lots[0].amt)
+						lots = lots[1:]
+						continue
 					}
-					lots[0].amt = new(big.Int).Sub(lots[0].amt, n)
-					left.Sub(left, n)
-					if lots[0].amt.Sign() == 0 {
+					lots[0].amt.Sub(&lots[0].amt, &left)
+					left.Clear()
+					if lots[0].amt.IsZero() {
 						lots = lots[1:]
 					}
 				}
 			}
 			return true
 		})
+		if err != nil {
+			return nil, err
+		}
 		held := new(big.Int)
 		for _, l := range lots {
-			held.Add(held, l.amt)
+			held.Add(held, l.amt.ToBig())
 		}
 		explained := new(big.Int)
 		before := len(work)
@@ -215,8 +229,8 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 					break
 				}
 				n := new(big.Int).Set(left)
-				if l.amt.Cmp(n) < 0 {
-					n.Set(l.amt)
+				if amt := l.amt.ToBig(); amt.Cmp(n) < 0 {
+					n = amt
 				}
 				left.Sub(left, n)
 				v := new(big.Int).Mul(n, it.amt)
@@ -227,7 +241,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		case Haircut:
 			if held.Sign() > 0 {
 				for _, l := range lots {
-					v := new(big.Int).Mul(l.amt, it.amt)
+					v := new(big.Int).Mul(l.amt.ToBig(), it.amt)
 					v.Quo(v, held)
 					explained.Add(explained, v)
 					work = append(work, item{l.x, v, it.hop + 1})
@@ -235,8 +249,9 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			}
 		case Poison:
 			for _, l := range lots {
-				explained.Add(explained, l.amt)
-				work = append(work, item{l.x, new(big.Int).Set(l.amt), it.hop + 1})
+				v := l.amt.ToBig()
+				explained.Add(explained, v)
+				work = append(work, item{l.x, v, it.hop + 1})
 			}
 		}
 		// Integer shares round down: when the lots covered the transfer, the
