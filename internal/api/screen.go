@@ -142,22 +142,25 @@ func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult,
 	out := make([]ScreenResult, len(items))
 	errs := make([]error, len(items))
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(items)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
-				res, err := s.screenItem(st, items[i])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				out[i] = *res
+	work := func() {
+		for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
+			res, err := s.screenItem(st, items[i])
+			if err != nil {
+				errs[i] = err
+				continue
 			}
-		}()
+			out[i] = *res
+		}
 	}
-	wg.Wait()
+	if len(items) == 1 {
+		work() // most requests: a goroutine would only add its wake-up
+	} else {
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(items)) {
+			wg.Go(work)
+		}
+		wg.Wait()
+	}
 	for i, err := range errs {
 		if err != nil {
 			// Named, so that a client knows which of up to 1,000 items.

@@ -167,6 +167,10 @@ func (s *Store) Transfer(n uint64) TransferRow {
 	return x
 }
 
+// PrefetchTransfer starts loading transfer n's row into the cache, for a
+// reader about to visit many rows scattered over the column.
+func (s *Store) PrefetchTransfer(n uint64) { s.xfer.Prefetch(n) }
+
 // TransferBlock returns the block row of transfer n.
 func (s *Store) TransferBlock(n uint64) uint64 {
 	if t := binary.LittleEndian.Uint32(s.xfer.Row(n)); t != None {

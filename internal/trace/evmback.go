@@ -90,6 +90,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		return nil, err
 	}
 	defer postings.Close()
+	var ys []uint64 // a sender's postings before the transfer explained
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -182,13 +183,30 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			amt uint256.Int
 		}
 		var lots []srcLot
+		ys = ys[:0]
 		err := postings.Postings(from, func(y uint64) bool {
 			if y >= it.x {
 				return false
 			}
+			ys = append(ys, y)
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		// The rows are scattered over the column: their loads are started
+		// a few ahead, so that their misses overlap.
+		const ahead = 8
+		for _, y := range ys[:min(ahead, len(ys))] {
+			s.PrefetchTransfer(y)
+		}
+		for i, y := range ys {
+			if i+ahead < len(ys) {
+				s.PrefetchTransfer(ys[i+ahead])
+			}
 			q := s.Transfer(y)
 			if q.Asset != r.Asset || q.Kind == evm.KindNFT {
-				return true
+				continue
 			}
 			if q.To == from && q.From != from {
 				lots = append(lots, srcLot{y, q.Amount})
@@ -208,10 +226,6 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 					}
 				}
 			}
-			return true
-		})
-		if err != nil {
-			return nil, err
 		}
 		held := new(big.Int)
 		for _, l := range lots {
