@@ -639,9 +639,9 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 				out, err := srv.Screen(batch)
 				switch api.StatusOf(err) {
 				case http.StatusBadRequest:
-					return usageError{err}
+					return usageError{screenItemError(err, batch)}
 				case http.StatusNotFound:
-					return notFound{err}
+					return notFound{screenItemError(err, batch)}
 				}
 				if err != nil {
 					return err
@@ -693,6 +693,31 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c
+}
+
+// screenItemError says an error of the API's screening in the command's
+// words: the item as given (an address, or --tx HASH) where the API names
+// its field in the request (items[0].tx), the store where it says server.
+func screenItemError(err error, batch []api.ScreenItem) error {
+	msg := strings.NewReplacer("this server holds no Ethereum store", "this store holds no Ethereum chain",
+		"this server holds no Bitcoin store", "this store holds no Bitcoin chain").Replace(err.Error())
+	field := api.FieldOf(err)
+	var i int
+	var rest string
+	if n, _ := fmt.Sscanf(field, "items[%d]%s", &i, &rest); n >= 1 && i >= 0 && i < len(batch) {
+		it := batch[i]
+		name := it.Address
+		if strings.HasPrefix(rest, ".tx") {
+			name = "--tx " + it.Tx
+		} else if strings.HasPrefix(rest, ".direction") {
+			name = "--direction " + it.Direction
+		}
+		if p, ok := strings.CutPrefix(msg, field+": "); ok {
+			msg = p
+		}
+		msg = name + ": " + msg
+	}
+	return errors.New(msg)
 }
 
 // notFound is an error that says itself and counts as store.ErrNotFound

@@ -527,11 +527,19 @@ func TestScreenAsTheAPI(t *testing.T) {
 	if r := run(t, "screen", "--store", dir, halTx); r.code != exitUsage || !strings.Contains(r.stderr, "--tx") {
 		t.Errorf("a txid as an address: exit %d %s", r.code, r.stderr)
 	}
-	if r := run(t, "screen", "--store", dir, "--tx", halTx[:60]); r.code != exitUsage {
+	// Errors name the item as given on the command line, not as the API
+	// names its place in a request.
+	if r := run(t, "screen", "--store", dir, "--tx", halTx[:60]); r.code != exitUsage || !strings.Contains(r.stderr, "--tx "+halTx[:60]+": ") || strings.Contains(r.stderr, "items[") {
 		t.Errorf("a txid cut short: exit %d %s", r.code, r.stderr)
 	}
-	if r := run(t, "screen", "--store", dir, "--tx", strings.Repeat("ab", 32)); r.code != exitNotFound || !strings.Contains(r.stderr, "items[0].tx") {
+	if r := run(t, "screen", "--store", dir, "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "--tx", strings.Repeat("ab", 32)); r.code != exitNotFound || !strings.Contains(r.stderr, "--tx "+strings.Repeat("ab", 32)+": ") || strings.Contains(r.stderr, "items[") {
 		t.Errorf("a txid the store lacks: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--tx", "0x"+strings.Repeat("ab", 32)); r.code != exitNotFound || !strings.Contains(r.stderr, "this store holds no Ethereum chain") {
+		t.Errorf("an Ethereum transaction where the store holds no Ethereum: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "bc1qxyz"); r.code != exitUsage || !strings.Contains(r.stderr, "not a Bitcoin segwit address") {
+		t.Errorf("a segwit address cut short: exit %d %s", r.code, r.stderr)
 	}
 	if r := run(t, "screen", "--store", dir, "--tx", halTx, "--direction", "sideways"); r.code != exitUsage {
 		t.Errorf("--direction sideways: exit %d %s", r.code, r.stderr)

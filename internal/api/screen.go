@@ -81,6 +81,16 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// FieldOf returns the request field an error of Screen names ("items[3].tx"),
+// or "" for none.
+func FieldOf(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Field
+	}
+	return ""
+}
+
 // screenAll checks every item, then screens them on every core; the
 // answer keeps the items' order and, if items fail, reports the first.
 func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult, error) {

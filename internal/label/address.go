@@ -83,8 +83,9 @@ func parseBitcoin(addr string) (btc.Address, *btc.Network, error) {
 // alone, and found clean. Those forms: an EVM address in mixed case whose
 // case is not its EIP-55 checksum; 25 bytes of base58 with a Bitcoin
 // version byte (P2PKH or P2SH of main, test or regtest) whose double-SHA-256
-// checksum fails; a single-case string with a Bitcoin segwit prefix (bc1,
-// tb1, bcrt1) whose bech32 checksum fails. Anything else is nil: the
+// checksum fails; a string with a Bitcoin segwit prefix (bc1, tb1, bcrt1)
+// that is no segwit address (its checksum fails, or its program does not
+// fit its version, as BIP173 and BIP350 say). Anything else is nil: the
 // address of another chain, or no address at all.
 func Mistyped(addr string) error {
 	if IsEVMAddress(addr) {
@@ -116,16 +117,22 @@ func Mistyped(addr string) error {
 			}
 		}
 	}
-	if lower := strings.ToLower(addr); lower == addr || strings.ToUpper(addr) == addr {
-		for _, net := range bitcoinNets {
-			if !strings.HasPrefix(lower, net.Bech32HRP+"1") {
-				continue
-			}
-			var bad bech32.ErrInvalidChecksum
-			if _, _, err := bech32.DecodeNoLimit(addr); errors.As(err, &bad) {
-				return fmt.Errorf("%q: a Bitcoin segwit address whose bech32 checksum fails", addr)
-			}
+	// A Bitcoin segwit prefix is Bitcoin's alone: whatever follows it that
+	// is no address (a checksum that fails, a character dropped, a program
+	// of the wrong size, bech32 where bech32m is due) is a mistake.
+	lower := strings.ToLower(addr)
+	for _, net := range bitcoinNets {
+		if !strings.HasPrefix(lower, net.Bech32HRP+"1") {
+			continue
 		}
+		var bad bech32.ErrInvalidChecksum
+		if _, _, err := bech32.DecodeNoLimit(addr); errors.As(err, &bad) && (lower == addr || strings.ToUpper(addr) == addr) {
+			return fmt.Errorf("%q: a Bitcoin segwit address whose bech32 checksum fails", addr)
+		}
+		if _, err := btc.ParseAddress(addr, net); err != nil {
+			return fmt.Errorf("%q: not a Bitcoin segwit address: %v", addr, strings.TrimPrefix(err.Error(), fmt.Sprintf("btc: address %q: ", addr)))
+		}
+		return nil
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package label
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,6 +41,13 @@ func TestMistyped(t *testing.T) {
 		{"BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T5", "bech32 checksum"},
 		{"bcrt1qmx6the6qxx04z4wuxg9hkmj84st8ytemwwkryq", "bech32 checksum"},
 		{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "did you mean 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+		// A segwit prefix with no address after it: cut short, in mixed
+		// case, or one of BIP173's and BIP350's invalid addresses whose
+		// checksum holds (a program of the wrong size, bech32 for v1).
+		{"bc1qxyz", "not a Bitcoin segwit address"},
+		{"bc1Qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "not a Bitcoin segwit address"},
+		{"BC1QR508D6QEJXTDG4Y5R3ZARVARYV98GJ9P", "version 0 program of 16 bytes"},
+		{"bc1pw5dgrnzv", "not a Bitcoin segwit address"},
 		// Hex that no address is: a txid pasted for an address, an EVM
 		// address cut short or run on. 0x and 64 digits may be an Aptos
 		// or Sui address.
@@ -52,5 +61,34 @@ func TestMistyped(t *testing.T) {
 		if c.bad == "" && err != nil || c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)) {
 			t.Errorf("Mistyped(%q) = %v, want %q", c.addr, err, c.bad)
 		}
+	}
+}
+
+// TestMistypedInvalidAddresses: every invalid address of BIP173 and BIP350
+// with a Bitcoin prefix is refused; the others' prefixes are not Bitcoin's.
+func TestMistypedInvalidAddresses(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/btc/bip173_bip350_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Invalid []string `json:"invalid_address"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, a := range v.Invalid {
+		l := strings.ToLower(a)
+		ours := strings.HasPrefix(l, "bc1") || strings.HasPrefix(l, "tb1") || strings.HasPrefix(l, "bcrt1")
+		if err := Mistyped(a); ours != (err != nil) {
+			t.Errorf("Mistyped(%q) = %v", a, err)
+		}
+		if ours {
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d invalid Bitcoin addresses in the vectors", n)
 	}
 }
