@@ -82,6 +82,17 @@ type evmRPCFlags struct {
 	url     string
 	traces  string
 	timeout time.Duration
+	// names, where the command calls the flags otherwise (spur serve's
+	// --follow-evm, --evm-traces, --evm-rpc-timeout): rpc, traces and
+	// rpc-timeout by default.
+	urlFlag, tracesFlag, timeoutFlag string
+}
+
+func orFlag(name, def string) string {
+	if name == "" {
+		return "--" + def
+	}
+	return "--" + name
 }
 
 func (r *evmRPCFlags) register(c *cobra.Command) {
@@ -94,16 +105,16 @@ func (r *evmRPCFlags) client() (*evm.RPC, error) {
 	switch r.traces {
 	case "callTracer", "trace_block", "none":
 	default:
-		return nil, usagef("--traces must be callTracer, trace_block or none, not %q", r.traces)
+		return nil, usagef("%s must be callTracer, trace_block or none, not %q", orFlag(r.tracesFlag, "traces"), r.traces)
 	}
 	if !strings.HasPrefix(r.url, "http://") && !strings.HasPrefix(r.url, "https://") {
-		return nil, usagef("--rpc must be an http:// or https:// URL, not %q", r.url)
+		return nil, usagef("%s must be an http:// or https:// URL, not %q", orFlag(r.urlFlag, "rpc"), r.url)
 	}
 	if u, err := neturl.Parse(r.url); err != nil || u.Host == "" {
-		return nil, usagef("--rpc %q is not a URL with a host", r.url)
+		return nil, usagef("%s %q is not a URL with a host", orFlag(r.urlFlag, "rpc"), r.url)
 	}
 	if r.timeout <= 0 {
-		return nil, usagef("--rpc-timeout must be positive")
+		return nil, usagef("%s must be positive", orFlag(r.timeoutFlag, "rpc-timeout"))
 	}
 	rpc := &evm.RPC{URL: r.url, Traces: r.traces}
 	rpc.Client = &http.Client{Timeout: r.timeout}

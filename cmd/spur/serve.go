@@ -18,6 +18,8 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/colfile"
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
@@ -28,6 +30,8 @@ func newServe() *cobra.Command {
 	var listen, rulesFile string
 	var cfg api.Config
 	var rf rpcFlags
+	ef := evmRPCFlags{urlFlag: "follow-evm", tracesFlag: "evm-traces", timeoutFlag: "evm-rpc-timeout"}
+	var evmChain string
 	var interval time.Duration
 	c := &cobra.Command{
 		Use:   "serve --store DIR [--listen 127.0.0.1:8080]",
@@ -45,21 +49,49 @@ request never waits for the ingest (it reads the store as of the latest
 commit; only a reorganisation's unwind waits for the requests in flight).
 /metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
 are those of the last spur cluster run: addresses first seen since belong to
-none until the next.`,
+none until the next.
+
+With --follow-evm URL it follows an EVM node's tip into the store's
+--evm-chain store (made if there is none), as spur follow evm does, and
+screens Ethereum addresses and transactions on what is committed: a block's
+commit waits for the requests in flight, and requests wait for it (at the
+tip, milliseconds every block). The two follows may run together.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
 			// at five times the live heap (not twice), under a 4 GiB cap.
 			tuneGC(400, 4<<30)
-			var follow func(context.Context) error
+			// Each follow that gives up (the node refuses us, or its chain
+			// is not the store's) stops the server.
+			var follows []func(context.Context) error
 			if cfg.Rate <= 0 || cfg.Burst < 1 {
 				return usagef("--rate must be positive and --burst at least 1")
 			}
 			if cfg.NoAuth && !loopback(listen) {
 				return usagef("--no-auth serves without API keys: only on a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT), not %q", listen)
 			}
-			if rf.url != "" && interval <= 0 {
+			if (rf.url != "" || ef.url != "") && interval <= 0 {
 				return usagef("--interval must be positive")
+			}
+			// An EVM node to follow is asked its chain before anything is
+			// opened or made: a wrong URL or chain leaves no store behind.
+			var evmNode *evm.RPC
+			if ef.url != "" {
+				want, ok := evmstore.Chains[evmChain]
+				if !ok {
+					return usagef("unknown --evm-chain %q: want eth, sepolia, holesky or dev", evmChain)
+				}
+				var err error
+				if evmNode, err = ef.client(); err != nil {
+					return err
+				}
+				id, err := evmNode.ChainID(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("following %s: %w", ef.url, err)
+				}
+				if id != want {
+					return fmt.Errorf("%w: the node at %s is on chain id %d; --evm-chain %s is chain id %d", evmstore.ErrChain, ef.url, id, evmChain, want)
+				}
 			}
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)
@@ -81,7 +113,7 @@ none until the next.`,
 			// answers 404 saying so.
 			var s *store.Store
 			var err error
-			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) {
+			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) && ef.url == "" {
 				s, err = open()
 				if rf.url != "" && colfile.ReadOnlyFS(err) {
 					return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
@@ -112,12 +144,16 @@ none until the next.`,
 						nodeUp.Store(0)
 					}
 				}
-				follow = func(ctx context.Context) error {
+				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
-					return ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store, NodeUp: setUp}, func(st *ingest.Stats) {
+					err := ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store, NodeUp: setUp}, func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 					})
-				}
+					if err != nil {
+						return fmt.Errorf("following %s: %w", rf.url, err)
+					}
+					return nil
+				})
 			}
 			labels, err := openLabelsHeld(sf.dir)
 			if err != nil {
@@ -130,7 +166,30 @@ none until the next.`,
 					return err
 				}
 			}
-			if cfg.EVM, err = openReportEVM(&sf); err != nil {
+			if ef.url != "" {
+				// Following writes the EVM store: taken whole, grown in
+				// this process while requests read it.
+				node := evmNode
+				if cfg.EVM, err = openEVM(&sf, evmChain, evmCreate); err != nil {
+					return err
+				}
+				cfg.EVMLive = true
+				es := cfg.EVM
+				follows = append(follows, func(ctx context.Context) error {
+					log := logger()
+					err := ingest.EVMFollow(ctx, es, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
+						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
+					})
+					if err != nil {
+						return fmt.Errorf("following %s: %w", ef.url, err)
+					}
+					return nil
+				})
+			} else if evmChain != "eth" {
+				if cfg.EVM, err = openEVM(&sf, evmChain, evmRead); err != nil {
+					return err
+				}
+			} else if cfg.EVM, err = openReportEVM(&sf); err != nil {
 				return err
 			}
 			if cfg.EVM != nil {
@@ -146,15 +205,14 @@ none until the next.`,
 			if s != nil {
 				what = fmt.Sprintf("height %d", s.Height())
 			} else if cfg.EVM != nil {
-				what = "labels and the eth chain, no Bitcoin store"
+				what = "labels and the " + cfg.EVM.Chain() + " chain, no Bitcoin store"
 			}
 			fmt.Fprintf(os.Stderr, "spur: serving %s (%s) on http://%s\n", sf.dir, what, ln.Addr())
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
-			followErr := make(chan error, 1)
-			if follow != nil {
-				// A follow that gives up (the node refuses us, or its chain
-				// is not the store's) stops the server: serving a store
+			followErr := make(chan error, len(follows))
+			for _, follow := range follows {
+				// A follow that gives up stops the server: serving a store
 				// that silently stopped growing would mislead screening.
 				go func() { followErr <- follow(ctx); stop() }()
 			}
@@ -166,11 +224,13 @@ none until the next.`,
 			}()
 			err = srv.Serve(ln)
 			stop()
-			if follow != nil {
-				// The writer must be idle before the store closes.
-				if ferr := <-followErr; ferr != nil {
-					return fmt.Errorf("following %s: %w", rf.url, ferr)
-				}
+			// The writers must be idle before the stores close.
+			var ferrs []error
+			for range follows {
+				ferrs = append(ferrs, <-followErr)
+			}
+			if ferr := errors.Join(ferrs...); ferr != nil {
+				return ferr
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -184,7 +244,11 @@ none until the next.`,
 	c.Flags().StringVar(&rf.user, "rpc-user", "", "JSON-RPC user of --follow-rpc")
 	c.Flags().StringVar(&rf.pass, "rpc-pass", "", "JSON-RPC password (or set SPUR_RPC_PASS, which ps does not show)")
 	c.Flags().StringVar(&rf.cookie, "rpc-cookie", "", "Bitcoin Core cookie file, or its data directory (instead of user and password)")
-	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often --follow-rpc polls the node")
+	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often --follow-rpc and --follow-evm poll their nodes")
+	c.Flags().StringVar(&ef.url, "follow-evm", "", "also follow this EVM node's tip while serving (JSON-RPC URL)")
+	c.Flags().StringVar(&ef.traces, "evm-traces", "callTracer", "internal calls of --follow-evm from: callTracer (debug_traceBlockByNumber), trace_block, or none")
+	c.Flags().DurationVar(&ef.timeout, "evm-rpc-timeout", 60*time.Second, "timeout of one JSON-RPC request of --follow-evm")
+	c.Flags().StringVar(&evmChain, "evm-chain", "eth", "the EVM chain served (and followed): eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")

@@ -2,10 +2,10 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
@@ -15,41 +15,96 @@ import (
 )
 
 // evmScreening is what screening on the Ethereum store reads for every
-// request, made once per server: the riskiest category of each labelled
-// address of the store, by address number, the decimals of its assets, and
-// the contracts that swapped in each transaction (for the backward traces).
+// request, made once per server and extended as a follow grows the store:
+// the riskiest category of each labelled address of the store, by address
+// number, the decimals of its assets, and the contracts that swapped in
+// each transaction (for the backward traces). A made one is never changed.
 type evmScreening struct {
-	once     sync.Once
+	counts   evmstore.Counts // the store's when made
 	cats     map[uint32]string
 	decimals map[string]int
 	conduits *trace.Conduits
-	err      error
 }
 
 func (s *Server) evmScreen() (*evmScreening, error) {
-	e := &s.evmScr
-	e.once.Do(func() {
-		es := s.cfg.EVM
-		e.cats = map[uint32]string{}
-		e.err = s.cfg.Labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
-			a, err := evmstore.ParseAddress(l.Address)
-			if err != nil {
-				return nil
-			}
-			n, err := es.AddrNum(a)
-			if errors.Is(err, evmstore.ErrNotFound) {
-				return nil // never on this chain
-			}
-			if err != nil {
-				return err
-			}
-			e.cats[n] = bestCategory(e.cats[n], []label.Label{l})
+	es := s.cfg.EVM
+	now := es.Counts()
+	if e := s.evmScr.Load(); e != nil && e.counts == now {
+		return e, nil
+	}
+	s.evmScrMu.Lock()
+	defer s.evmScrMu.Unlock()
+	old := s.evmScr.Load()
+	if old != nil && old.counts == now {
+		return old, nil
+	}
+	var e *evmScreening
+	var err error
+	if old != nil && grew(old.counts, now) {
+		e, err = s.extendEVMScreening(old, now)
+	} else {
+		e, err = s.newEVMScreening(now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.evmScr.Store(e)
+	return e, nil
+}
+
+// grew says whether the store at now holds everything it held at was,
+// with blocks added (an unwind since makes it lose some).
+func grew(was, now evmstore.Counts) bool {
+	return now.First == was.First && now.Blocks >= was.Blocks && now.Txs >= was.Txs && now.Transfers >= was.Transfers &&
+		now.Addrs >= was.Addrs && now.Events >= was.Events && now.Big >= was.Big
+}
+
+func (s *Server) newEVMScreening(now evmstore.Counts) (*evmScreening, error) {
+	es := s.cfg.EVM
+	e := &evmScreening{counts: now, cats: map[uint32]string{}}
+	err := s.cfg.Labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+		a, err := evmstore.ParseAddress(l.Address)
+		if err != nil {
 			return nil
-		})
-		e.decimals = query.TokenDecimals(es)
-		e.conduits = trace.SwapConduits(es)
+		}
+		n, err := es.AddrNum(a)
+		if errors.Is(err, evmstore.ErrNotFound) || err == nil && uint64(n) >= now.Addrs {
+			return nil // never on this chain (as of now)
+		}
+		if err != nil {
+			return err
+		}
+		e.cats[n] = bestCategory(e.cats[n], []label.Label{l})
+		return nil
 	})
-	return e, e.err
+	if err != nil {
+		return nil, err
+	}
+	e.decimals = query.TokenDecimals(es)
+	e.conduits = trace.SwapConduits(es)
+	return e, nil
+}
+
+// extendEVMScreening adds what a follow appended since old was made: the
+// labels of the addresses first seen since, the swaps of the events since.
+// (Tokens' decimals come with a bulk load's token list, which a follow
+// does not bring.)
+func (s *Server) extendEVMScreening(old *evmScreening, now evmstore.Counts) (*evmScreening, error) {
+	es := s.cfg.EVM
+	e := &evmScreening{counts: now, cats: maps.Clone(old.cats), decimals: old.decimals,
+		conduits: old.conduits.Extended(es, old.counts.Events)}
+	for n := old.counts.Addrs; n < now.Addrs; n++ {
+		ls, err := s.cfg.Labels.Lookup(es.Address(uint32(n)).Hex())
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			if l.Chain == label.ChainETH {
+				e.cats[uint32(n)] = bestCategory(e.cats[uint32(n)], []label.Label{l})
+			}
+		}
+	}
+	return e, nil
 }
 
 // evmReceived returns the latest transfers of value address n received

@@ -54,13 +54,16 @@ type Config struct {
 	Labels   *label.Store      // labels, lists, incidents, keys (required)
 	Clusters *cluster.Clusters // nil before spur cluster has run
 	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
-	NoAuth   bool              // serve /v1 without API keys (tests, loopback demos)
-	Rate     float64           // requests per second per key [20]
-	Burst    int               // bucket size per key [40]
-	MaxBody  int64             // request body bytes [4 MiB]
-	MaxBatch int               // items per screening request [1000]
-	Logger   *slog.Logger      // nil: silent
-	Rules    Rules             // severity rules [DefaultRules]
+	// EVMLive, when a follow in the same process grows EVM, makes each
+	// request hold off its commits (evmstore.Store.Read) while it reads.
+	EVMLive  bool
+	NoAuth   bool         // serve /v1 without API keys (tests, loopback demos)
+	Rate     float64      // requests per second per key [20]
+	Burst    int          // bucket size per key [40]
+	MaxBody  int64        // request body bytes [4 MiB]
+	MaxBatch int          // items per screening request [1000]
+	Logger   *slog.Logger // nil: silent
+	Rules    Rules        // severity rules [DefaultRules]
 }
 
 // Server is the HTTP API.
@@ -86,8 +89,10 @@ type Server struct {
 	// labelledBelow is the address count when labelled was made: newer
 	// addresses (a live store's) are looked up.
 	labelledBelow uint32
-	// evmScr is what screening on the Ethereum store reads, made once.
-	evmScr evmScreening
+	// evmScr is what screening on the Ethereum store reads, made at the
+	// first screen and again (extended) when the store has grown.
+	evmScrMu sync.Mutex
+	evmScr   atomic.Pointer[evmScreening]
 }
 
 type viewKey struct{}
@@ -240,6 +245,12 @@ func (s *Server) handle(pattern string, protected bool, h func(http.ResponseWrit
 				v, release := s.cfg.Live.Acquire()
 				defer release()
 				ctx = context.WithValue(ctx, viewKey{}, v)
+			}
+			if s.cfg.EVMLive && s.cfg.EVM != nil {
+				// The Ethereum follow's commits (a block's, at the
+				// tip: milliseconds) wait for the request, and it for
+				// them.
+				defer s.cfg.EVM.Read()()
 			}
 			return h(sw, r.WithContext(ctx))
 		}()

@@ -83,6 +83,10 @@ type Store struct {
 
 	w        *writer
 	readOnly bool // opened by OpenReadOnly: writes nothing
+	// mu lets readers in the writer's process (a server following a node)
+	// hold off what changes committed rows: Commit and Unwind. Appends
+	// touch only what is pending, which readers never see.
+	mu sync.RWMutex
 	// tokens keeps Token's answers (uint32 -> tokenInfo) of a read-only
 	// store, whose index does not change: traces and screens ask for a
 	// token's symbol at every transfer.
@@ -341,6 +345,14 @@ func (quiet) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }
 
+// Read holds off commits and unwinds until the func it returns is called:
+// what a reader in the process of a writer (a server following a node)
+// calls around each request, so that it reads one committed state.
+func (s *Store) Read() (release func()) {
+	s.mu.RLock()
+	return s.mu.RUnlock
+}
+
 // CompactIndex compacts the whole index into its last level: after a bulk
 // load, lookups and postings then read one table each instead of one per
 // level and per unsorted table, which a trace or a screen does thousands of
@@ -366,6 +378,8 @@ func (s *Store) Unwind(n uint64) error {
 	if err := s.Rollback(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	c := s.counts
 	if c.Blocks == 0 || n >= c.First+c.Blocks {
 		return nil

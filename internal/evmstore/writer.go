@@ -295,6 +295,8 @@ func (s *Store) SetToken(token common.Address, symbol string, decimals uint8) er
 // Commit makes every appended block durable: column rows first, then the
 // index entries with the new counts in one synced batch.
 func (s *Store) Commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	w := s.w
 	errs := make([]error, len(s.cols))
 	var wg sync.WaitGroup

@@ -315,6 +315,24 @@ func SwapConduits(s *evmstore.Store) *Conduits {
 	return c
 }
 
+// Extended returns c with the swaps of the store's events from event from
+// on added: those a follow appended since c was made. c is unchanged, so
+// traces still reading it are unaffected; extend a Conduits once (the new
+// one shares its rows), or build it anew with SwapConduits.
+func (c *Conduits) Extended(s *evmstore.Store, from uint64) *Conduits {
+	n := &Conduits{tx: c.tx, contract: c.contract}
+	for x := from; x < s.Counts().Events; x++ {
+		if e := s.Event(x); e.Kind == evm.EventSwap {
+			n.tx = append(n.tx, e.Tx)
+			n.contract = append(n.contract, e.Contract)
+		}
+	}
+	if !slices.IsSorted(n.tx) {
+		return SwapConduits(s)
+	}
+	return n
+}
+
 // in returns the contracts that swapped in transaction tx (nil: none).
 func (c *Conduits) in(tx uint32) []uint32 {
 	i, found := slices.BinarySearch(c.tx, tx)
