@@ -1,10 +1,8 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,12 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,139 +25,6 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/testnode"
 )
-
-// gethBinary returns a geth built from the go-ethereum version pinned in
-// go.mod (SPUR_GETH names a prebuilt one).
-func gethBinary(t *testing.T) string {
-	return testnode.Binary(t, "SPUR_GETH", "github.com/ethereum/go-ethereum", "github.com/ethereum/go-ethereum/cmd/geth")
-}
-
-type gethNode struct {
-	t   *testing.T
-	url string
-	rpc *evm.RPC
-	dev common.Address
-}
-
-// startGeth starts a geth --dev node (in memory, one block per transaction)
-// and stops it when the test ends.
-func startGeth(t *testing.T) *gethNode {
-	t.Helper()
-	cmd := exec.Command(gethBinary(t), "--dev", "--dev.period", "0", "--cache", "256", "--nat", "none",
-		"--http", "--http.addr", "127.0.0.1", "--http.port", "0", "--http.api", "eth,net,web3,debug,txpool,dev",
-		"--ipcdisable", "--nodiscover", "--maxpeers", "0", "--port", "0", "--verbosity", "3")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	re := regexp.MustCompile(`HTTP server started\s+endpoint=(127\.0\.0\.1:\d+)`)
-	found := make(chan string, 1)
-	var logTail []string
-	var mu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			logTail = append(logTail, sc.Text())
-			if len(logTail) > 30 {
-				logTail = logTail[1:]
-			}
-			mu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-found:
-	case <-time.After(60 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("geth did not start:\n%s", strings.Join(logTail, "\n"))
-	}
-	g := &gethNode{t: t, url: "http://" + addr}
-	g.rpc = &evm.RPC{URL: g.url}
-	var accts []common.Address
-	for i := 0; ; i++ {
-		err := g.rpc.Batch(context.Background(), []evm.Call{{Method: "eth_accounts", Result: &accts}})
-		if err == nil && len(accts) > 0 {
-			break
-		}
-		if i > 100 {
-			t.Fatalf("geth's dev account: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	g.dev = accts[0]
-	return g
-}
-
-func (g *gethNode) call(method string, result any, params ...any) {
-	g.t.Helper()
-	if err := g.rpc.Batch(context.Background(), []evm.Call{{Method: method, Params: params, Result: result}}); err != nil {
-		g.t.Fatalf("%s: %v", method, err)
-	}
-}
-
-type receipt struct {
-	Status          string          `json:"status"`
-	BlockNumber     string          `json:"blockNumber"`
-	ContractAddress *common.Address `json:"contractAddress"`
-}
-
-// send sends a transaction from the dev account and waits for its receipt.
-func (g *gethNode) send(to *common.Address, wei *big.Int, data []byte, gas uint64) (common.Hash, receipt) {
-	g.t.Helper()
-	tx := map[string]any{"from": g.dev, "value": "0x" + wei.Text(16)}
-	if to != nil {
-		tx["to"] = *to
-	}
-	if len(data) > 0 {
-		tx["data"] = "0x" + hex.EncodeToString(data)
-	}
-	if gas > 0 {
-		tx["gas"] = fmt.Sprintf("0x%x", gas)
-	}
-	var h common.Hash
-	g.call("eth_sendTransaction", &h, tx)
-	for i := 0; i < 2400; i++ { // up to a minute on a loaded machine
-		if i == 200 {
-			// geth --dev seals a block when a transaction or a withdrawal
-			// arrives; a transaction that came before the sealer listened
-			// waits for the next. Queue a withdrawal of nothing to an
-			// address the test does not look at, which seals one.
-			g.t.Logf("no receipt for %s after 5 s: a withdrawal to seal a block", h.Hex())
-			w := map[string]any{"index": "0x0", "validatorIndex": "0x0", "address": "0x00000000000000000000000000000000000000f1", "amount": "0x0"}
-			g.call("dev_addWithdrawal", nil, w)
-		}
-		var r *receipt
-		err := g.rpc.Batch(context.Background(), []evm.Call{{Method: "eth_getTransactionReceipt", Params: []any{h}, Result: &r}})
-		if err != nil && !strings.Contains(err.Error(), "indexing is in progress") {
-			g.t.Fatal(err)
-		}
-		if r != nil {
-			return h, *r
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	g.t.Fatalf("no receipt for %s", h.Hex())
-	return h, receipt{}
-}
 
 func selector(sig string) []byte {
 	k := sha3.NewLegacyKeccak256()
@@ -221,38 +82,38 @@ func TestGethIngest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a geth node")
 	}
-	g := startGeth(t)
+	g := testnode.StartGeth(t)
 	a := common.HexToAddress("0x00000000000000000000000000000000000a11ce")
 	b := common.HexToAddress("0x0000000000000000000000000000000000000b0b")
 	want := map[common.Hash][]xfer{}
-	dev := g.dev.Hex()
+	dev := g.Dev.Hex()
 	ethAmt := func(x float64) string { return eth(x).String() }
 
-	h, _ := g.send(&a, eth(1), nil, 0)
+	h, _ := g.Send(&a, eth(1), nil, 0)
 	want[h] = []xfer{{"call", dev, a.Hex(), "ETH", ethAmt(1)}}
 
-	h, r := g.send(nil, big.NewInt(0), contractCode(t, "Forwarder"), 0)
+	h, r := g.Send(nil, big.NewInt(0), contractCode(t, "Forwarder"), 0)
 	fwd := *r.ContractAddress
 	want[h] = nil
 
-	h, _ = g.send(&fwd, eth(2), calldata("forward(address)", b), 0)
+	h, _ = g.Send(&fwd, eth(2), calldata("forward(address)", b), 0)
 	want[h] = []xfer{{"call", dev, fwd.Hex(), "ETH", ethAmt(2)}, {"internal", fwd.Hex(), b.Hex(), "ETH", ethAmt(2)}}
 
-	h, _ = g.send(&fwd, eth(3), calldata("split(address,address)", a, b), 0)
+	h, _ = g.Send(&fwd, eth(3), calldata("split(address,address)", a, b), 0)
 	want[h] = []xfer{{"call", dev, fwd.Hex(), "ETH", ethAmt(3)}, {"internal", fwd.Hex(), a.Hex(), "ETH", ethAmt(1.5)}, {"internal", fwd.Hex(), b.Hex(), "ETH", ethAmt(1.5)}}
 
-	h, r = g.send(&fwd, eth(1), calldata("forwardThenRevert(address)", b), 200000)
+	h, r = g.Send(&fwd, eth(1), calldata("forwardThenRevert(address)", b), 200000)
 	if r.Status != "0x0" {
 		t.Fatalf("the reverting call succeeded: %+v", r)
 	}
 	want[h] = nil // reverted: nothing moves but the fee
 
 	supply := big.NewInt(1_000_000_000_000)
-	h, r = g.send(nil, big.NewInt(0), append(contractCode(t, "Token"), word(supply)...), 0)
+	h, r = g.Send(nil, big.NewInt(0), append(contractCode(t, "Token"), word(supply)...), 0)
 	tok := *r.ContractAddress
 	want[h] = []xfer{{"token", common.Address{}.Hex(), dev, tok.Hex(), supply.String()}}
 
-	h, _ = g.send(&tok, big.NewInt(0), calldata("transfer(address,uint256)", b, big.NewInt(250_000_000)), 0)
+	h, _ = g.Send(&tok, big.NewInt(0), calldata("transfer(address,uint256)", b, big.NewInt(250_000_000)), 0)
 	want[h] = []xfer{{"token", dev, b.Hex(), tok.Hex(), "250000000"}}
 	lastTokenTx := h
 
@@ -265,12 +126,12 @@ func TestGethIngest(t *testing.T) {
 	// Genesis and one block per transaction; geth --dev may add empty ones,
 	// even while the ingest runs (a withdrawal queued by send seals one).
 	var before, after hexutil.Uint64
-	g.call("eth_blockNumber", &before)
-	st, err := EVMRPC(context.Background(), s, g.rpc, 0, 0, Options{Workers: 4})
+	g.Call("eth_blockNumber", &before)
+	st, err := EVMRPC(context.Background(), s, g.RPC, 0, 0, Options{Workers: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.call("eth_blockNumber", &after)
+	g.Call("eth_blockNumber", &after)
 	if st.Blocks < 8 || uint64(st.Blocks-1) < uint64(before) || uint64(st.Blocks-1) > uint64(after) {
 		t.Fatalf("%d blocks ingested, node head %d before and %d after", st.Blocks, before, after)
 	}
@@ -306,13 +167,13 @@ func TestGethIngest(t *testing.T) {
 		t.Fatalf("balances of b: %+v", av.Balances)
 	}
 	var devBal string
-	g.call("eth_getBalance", &devBal, g.dev, "latest")
+	g.Call("eth_getBalance", &devBal, g.Dev, "latest")
 	dv, err := s.AddressView(dev, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var alloc string // the dev account's genesis allocation
-	g.call("eth_getBalance", &alloc, g.dev, "0x0")
+	g.Call("eth_getBalance", &alloc, g.Dev, "0x0")
 	// (The dev account also mines, so it receives the priority fees.)
 	delta, _ := new(big.Int).SetString(dv.Balances[0].Balance, 10)
 	start, _ := new(big.Int).SetString(strings.TrimPrefix(alloc, "0x"), 16)
@@ -325,13 +186,13 @@ func TestGethIngest(t *testing.T) {
 	// different block at its height. Following unwinds and re-ingests.
 	n, _ := s.TxNum(lastTokenTx)
 	height := s.Block(s.Tx(n).Block).Number
-	g.call("debug_setHead", nil, fmt.Sprintf("0x%x", height-1))
+	g.Call("debug_setHead", nil, fmt.Sprintf("0x%x", height-1))
 	// A new transaction makes a new block at that height; geth may put the
 	// dropped token transfer back in its pool and mine it again, in a
 	// different block.
 	c := common.HexToAddress("0x000000000000000000000000000000000000c0de")
-	h2, _ := g.send(&c, eth(0.5), nil, 0)
-	st2, err := evmSyncOnce(context.Background(), s, g.rpc, Options{CommitEvery: 1})
+	h2, _ := g.Send(&c, eth(0.5), nil, 0)
+	st2, err := evmSyncOnce(context.Background(), s, g.RPC, Options{CommitEvery: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +202,7 @@ func TestGethIngest(t *testing.T) {
 	var again *struct {
 		BlockHash common.Hash `json:"blockHash"`
 	}
-	g.call("eth_getTransactionReceipt", &again, lastTokenTx)
+	g.Call("eth_getTransactionReceipt", &again, lastTokenTx)
 	if n, err := s.TxNum(lastTokenTx); again == nil && !errors.Is(err, evmstore.ErrNotFound) {
 		t.Fatalf("the reorged-out tx is still there: %v", err)
 	} else if again != nil && (err != nil || s.Block(s.Tx(n).Block).Hash != again.BlockHash) {
@@ -356,7 +217,7 @@ func TestGethIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	if _, err := EVMRPC(context.Background(), fresh, g.rpc, 0, 0, Options{}); err != nil {
+	if _, err := EVMRPC(context.Background(), fresh, g.RPC, 0, 0, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	d1, _ := s.Digest()
@@ -371,14 +232,14 @@ func TestGethIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := EVMRPC(context.Background(), other, g.rpc, 0, 0, Options{}); !errors.Is(err, evmstore.ErrChain) {
+	if _, err := EVMRPC(context.Background(), other, g.RPC, 0, 0, Options{}); !errors.Is(err, evmstore.ErrChain) {
 		t.Fatalf("chain id 1337 into an eth store: %v", err)
 	}
 	if other.Counts() != (evmstore.Counts{}) {
 		t.Fatal("refused node wrote to the store")
 	}
 	// A method the node lacks is named as such.
-	noTrace := &evm.RPC{URL: g.url, Traces: "trace_block"}
+	noTrace := &evm.RPC{URL: g.URL, Traces: "trace_block"}
 	if _, err := noTrace.Block(context.Background(), 1); !errors.Is(err, evm.ErrNoMethod) || !strings.Contains(err.Error(), "trace_block") {
 		t.Fatalf("trace_block on geth: %v", err)
 	}
@@ -391,7 +252,7 @@ func TestGethFollowThroughOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a geth node")
 	}
-	g := startGeth(t)
+	g := testnode.StartGeth(t)
 	var down atomic.Bool
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
@@ -400,7 +261,7 @@ func TestGethFollowThroughOutage(t *testing.T) {
 			}
 			return
 		}
-		resp, err := http.Post(g.url, "application/json", r.Body)
+		resp, err := http.Post(g.URL, "application/json", r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -461,9 +322,9 @@ func TestGethFollowThroughOutage(t *testing.T) {
 	down.Store(true)
 	wait("outage noticed", seen(false))
 	// Blocks mined while the follower cannot see the node.
-	h, _ := g.send(&common.Address{0xc0}, eth(0.25), nil, 0)
+	h, _ := g.Send(&common.Address{0xc0}, eth(0.25), nil, 0)
 	var head hexutil.Uint64
-	g.call("eth_blockNumber", &head)
+	g.Call("eth_blockNumber", &head)
 	down.Store(false)
 	wait("the blocks mined meanwhile", func() bool {
 		for {

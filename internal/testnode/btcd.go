@@ -1,6 +1,7 @@
 // Package testnode gives tests real nodes: Binary builds a node from the
-// version pinned in go.mod (btcd, geth), and StartBtcd runs a regtest btcd
-// on loopback, stopped when the test ends. Only tests import it.
+// version pinned in go.mod (btcd, geth), StartBtcd runs a regtest btcd and
+// StartGeth a geth --dev node, on loopback, stopped when the test ends.
+// Only tests import it.
 package testnode
 
 import (

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/spur-forensics/spur/internal/testnode"
+)
+
+// TestServeFollowsEVMNode runs spur serve --follow-evm against a real geth:
+// an exchange's deposit address, paid by a sanctioned contract (listed
+// before it was deployed, so first on chain after screening began),
+// screens low before the payment's block and severe once the server has
+// followed the node past it, as does the payment itself. A node of another
+// chain than --evm-chain is refused before anything is made.
+func TestServeFollowsEVMNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := testnode.StartGeth(t)
+	dir := filepath.Join(t.TempDir(), "store")
+
+	// Another chain than the node's: refused, no store made.
+	if r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--follow-evm", g.URL); r.code == 0 || !strings.Contains(r.stderr, "chain id 1337") {
+		t.Fatalf("--evm-chain eth against a dev node: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused follow made %s: %v", dir, err)
+	}
+
+	// The contract the dev account's next transaction but one makes.
+	var nonce hexutil.Uint64
+	g.Call("eth_getTransactionCount", &nonce, g.Dev, "pending")
+	fwd := crypto.CreateAddress(g.Dev, uint64(nonce)+1)
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+fwd.Hex()+",eth,sanctioned,Test SDN entry,,test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
+	prices := filepath.Join(t.TempDir(), "prices.csv")
+	now := time.Now().UTC()
+	p := "date,asset,usd\n"
+	for _, d := range []time.Time{now.AddDate(0, 0, -1), now, now.AddDate(0, 0, 1)} {
+		p += d.Format("2006-01-02") + ",ETH,2000\n"
+	}
+	os.WriteFile(prices, []byte(p), 0o644)
+	mustRun(t, "prices", "import", "--store", dir, prices)
+
+	srv := startServe(t, "--store", dir, "--no-auth", "--rate", "1000000", "--burst", "1000000",
+		"--follow-evm", g.URL, "--evm-chain", "dev", "--interval", "50ms")
+	type screened struct {
+		Results []struct {
+			Severity string `json:"severity"`
+			Direct   []struct {
+				Category string  `json:"category"`
+				USD      float64 `json:"usd"`
+			} `json:"direct_exposure"`
+		} `json:"results"`
+	}
+	screen := func(item string) screened {
+		t.Helper()
+		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[`+item+`]}`))
+		if err != nil {
+			t.Fatalf("%v\nspur serve said:\n%s", err, srv.said())
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out screened
+		if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil || len(out.Results) != 1 {
+			t.Fatalf("screen %s: %d %s", item, resp.StatusCode, b)
+		}
+		return out
+	}
+	// tip is the number of the server's latest Ethereum block, -1 before
+	// the first.
+	tip := func() int64 {
+		resp, err := http.Get(srv.base + "/v1/eth/blocks/tip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b struct {
+			Number int64 `json:"number"`
+		}
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&b) != nil {
+			return -1
+		}
+		return b.Number
+	}
+	waitTip := func(n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); tip() < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the server did not reach block %d\nspur serve said:\n%s", n, srv.said())
+			}
+		}
+	}
+
+	deposit := common.Address{0xde, 0x90, 0x51, 0x7e}
+	item := fmt.Sprintf(`{"address":%q,"chain":"eth"}`, deposit.Hex())
+	if got := screen(item); got.Results[0].Severity != "low" || len(got.Results[0].Direct) != 0 {
+		t.Fatalf("a deposit address before it is paid: %+v", got)
+	}
+	// An address on chain, which the server screens on what it knows of
+	// the chain so far (the contract not yet in it).
+	other := common.Address{0x07}
+	_, r := g.Send(&other, big.NewInt(1e17), nil, 0)
+	n, _ := new(big.Int).SetString(strings.TrimPrefix(r.BlockNumber, "0x"), 16)
+	waitTip(n.Int64())
+	if got := screen(fmt.Sprintf(`{"address":%q,"chain":"eth"}`, other.Hex())); got.Results[0].Severity != "low" {
+		t.Fatalf("an address the dev account paid: %+v", got)
+	}
+	var code struct {
+		Contracts map[string]struct{ Bytecode string }
+	}
+	b, err := os.ReadFile("../../testdata/evm/contracts/Test.json")
+	if err != nil || json.Unmarshal(b, &code) != nil {
+		t.Fatalf("the test contracts: %v", err)
+	}
+	if _, r := g.Send(nil, big.NewInt(0), common.FromHex(code.Contracts["Forwarder"].Bytecode), 0); r.ContractAddress == nil || *r.ContractAddress != fwd {
+		t.Fatalf("the forwarder is at %v, not %s", r.ContractAddress, fwd.Hex())
+	}
+	call := append(crypto.Keccak256([]byte("forward(address)"))[:4], common.LeftPadBytes(deposit[:], 32)...)
+	h, r := g.Send(&fwd, big.NewInt(3e18), call, 0)
+	n, _ = new(big.Int).SetString(strings.TrimPrefix(r.BlockNumber, "0x"), 16)
+	waitTip(n.Int64())
+	for _, it := range []string{item, fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, h.Hex())} {
+		got := screen(it)
+		res := got.Results[0]
+		if res.Severity != "severe" || len(res.Direct) == 0 || res.Direct[0].Category != "sanctioned" || res.Direct[0].USD != 6000 {
+			t.Errorf("%s once its payment by a sanctioned address is followed: %+v", it, got)
+		}
+	}
+
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-srv.done:
+		if srv.err != nil {
+			t.Fatalf("spur serve on SIGTERM: %v\n%s", srv.err, srv.said())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("spur serve did not stop on SIGTERM")
+	}
+}
