@@ -138,8 +138,12 @@ func Open(dir, chain string) (*Store, error) {
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
-	opts := &pebble.Options{Logger: quiet{}}
+	// The reader's block cache: a server following a node screens through
+	// this store (it fills only as far as the index is read).
+	cache := pebble.NewCache(readerCache)
+	opts := &pebble.Options{Logger: quiet{}, Cache: cache}
 	s.db, err = pebble.Open(filepath.Join(dir, "index"), opts)
+	cache.Unref()
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("evm store: index: %w", err)
