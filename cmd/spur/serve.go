@@ -175,9 +175,20 @@ tip, milliseconds every block). The two follows may run together.`,
 				}
 				cfg.EVMLive = true
 				es := cfg.EVM
+				height, up := atomic.Int64{}, atomic.Int32{}
+				height.Store(-1)
+				up.Store(-1)
+				cfg.EVMNodeHeight, cfg.EVMNodeUp = height.Load, func() int { return int(up.Load()) }
+				setUp := func(ok bool) {
+					if ok {
+						up.Store(1)
+					} else {
+						up.Store(0)
+					}
+				}
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
-					err := ingest.EVMFollow(ctx, es, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
+					err := ingest.EVMFollow(ctx, es, node, interval, ingest.Options{Logger: log, NodeHeight: height.Store, NodeUp: setUp}, func(st *ingest.EVMStats) {
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 					})
 					if err != nil {

@@ -136,6 +136,36 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	h, r := g.Send(&fwd, big.NewInt(3e18), call, 0)
 	n, _ = new(big.Int).SetString(strings.TrimPrefix(r.BlockNumber, "0x"), 16)
 	waitTip(n.Int64())
+	// Health and metrics say how far the store is behind the node.
+	resp, err := http.Get(srv.base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health struct {
+		EVM struct {
+			Chain      string `json:"chain"`
+			Number     int64  `json:"number"`
+			NodeHeight int64  `json:"node_height"`
+			Lag        *int64 `json:"lag_blocks"`
+			NodeUp     bool   `json:"node_up"`
+		} `json:"evm"`
+	}
+	json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if e := health.EVM; e.Chain != "dev" || e.Number < n.Int64() || e.NodeHeight < n.Int64() || e.Lag == nil || !e.NodeUp {
+		t.Errorf("healthz: %+v", health)
+	}
+	resp, err = http.Get(srv.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`spur_node_up{chain="dev"} 1`, `spur_store_height{chain="dev"} `, `spur_ingest_lag_blocks{chain="dev"} `} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+		}
+	}
 	for _, it := range []string{item, fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, h.Hex())} {
 		got := screen(it)
 		res := got.Results[0]

@@ -55,15 +55,19 @@ type Config struct {
 	Clusters *cluster.Clusters // nil before spur cluster has run
 	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
 	// EVMLive, when a follow in the same process grows EVM, makes each
-	// request hold off its commits (evmstore.Store.Read) while it reads.
-	EVMLive  bool
-	NoAuth   bool         // serve /v1 without API keys (tests, loopback demos)
-	Rate     float64      // requests per second per key [20]
-	Burst    int          // bucket size per key [40]
-	MaxBody  int64        // request body bytes [4 MiB]
-	MaxBatch int          // items per screening request [1000]
-	Logger   *slog.Logger // nil: silent
-	Rules    Rules        // severity rules [DefaultRules]
+	// request hold off its commits (evmstore.Store.Read) while it reads;
+	// EVMNodeHeight and EVMNodeUp are then that node's, as NodeHeight and
+	// NodeUp are the Bitcoin node's.
+	EVMLive       bool
+	EVMNodeHeight func() int64
+	EVMNodeUp     func() int
+	NoAuth        bool         // serve /v1 without API keys (tests, loopback demos)
+	Rate          float64      // requests per second per key [20]
+	Burst         int          // bucket size per key [40]
+	MaxBody       int64        // request body bytes [4 MiB]
+	MaxBatch      int          // items per screening request [1000]
+	Logger        *slog.Logger // nil: silent
+	Rules         Rules        // severity rules [DefaultRules]
 }
 
 // Server is the HTTP API.
@@ -320,23 +324,43 @@ func (s *Server) authorize(r *http.Request) (string, error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	st := s.btc(r)
-	if st == nil {
-		return writeJSON(w, 200, map[string]any{"ok": true})
-	}
-	out := map[string]any{"ok": true, "network": st.Network().Name, "height": st.Height(), "tip": st.TipHash().String()}
-	// Following a node: what the metrics give, for a check that reads JSON.
-	if s.cfg.NodeHeight != nil {
-		if nh := s.cfg.NodeHeight(); nh >= 0 {
-			out["node_height"], out["lag_blocks"] = nh, max(nh-st.Height(), 0)
+	out := map[string]any{"ok": true}
+	if st := s.btc(r); st != nil {
+		out["network"], out["height"], out["tip"] = st.Network().Name, st.Height(), st.TipHash().String()
+		// Following a node: what the metrics give, for a check that reads
+		// JSON.
+		for k, v := range followed(st.Height(), s.cfg.NodeHeight, s.cfg.NodeUp) {
+			out[k] = v
 		}
 	}
-	if s.cfg.NodeUp != nil {
-		if up := s.cfg.NodeUp(); up >= 0 {
-			out["node_up"] = up == 1
+	if es := s.cfg.EVM; es != nil {
+		e := map[string]any{"chain": es.Chain()}
+		if n, h, ok := es.Tip(); ok {
+			e["number"], e["hash"] = n, h.Hex()
+			for k, v := range followed(int64(n), s.cfg.EVMNodeHeight, s.cfg.EVMNodeUp) {
+				e[k] = v
+			}
 		}
+		out["evm"] = e
 	}
 	return writeJSON(w, 200, out)
+}
+
+// followed is what a followed node's height and answers say beside the
+// store's tip: node_height, lag_blocks, node_up, each once known.
+func followed(tip int64, height func() int64, up func() int) map[string]any {
+	out := map[string]any{}
+	if height != nil {
+		if nh := height(); nh >= 0 {
+			out["node_height"], out["lag_blocks"] = nh, max(nh-tip, 0)
+		}
+	}
+	if up != nil {
+		if u := up(); u >= 0 {
+			out["node_up"] = u == 1
+		}
+	}
+	return out
 }
 
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
@@ -796,20 +820,43 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	for _, r := range routes {
 		fmt.Fprintf(&b, "spur_request_seconds_sum{route=%q} %g\nspur_request_seconds_count{route=%q} %d\n", r, m.secs[r], r, m.n[r])
 	}
-	if st := s.btc(r); st != nil {
-		fmt.Fprintf(&b, "# HELP spur_store_height Height of the Bitcoin store's tip.\n# TYPE spur_store_height gauge\nspur_store_height{chain=\"btc\"} %d\n", st.Height())
-		if s.cfg.NodeHeight != nil {
-			if nh := s.cfg.NodeHeight(); nh >= 0 {
-				fmt.Fprintf(&b, "# HELP spur_node_height Height of the followed node's tip at its last poll.\n# TYPE spur_node_height gauge\nspur_node_height{chain=\"btc\"} %d\n", nh)
-				fmt.Fprintf(&b, "# HELP spur_ingest_lag_blocks Blocks the followed node has that the store has not yet committed.\n# TYPE spur_ingest_lag_blocks gauge\nspur_ingest_lag_blocks{chain=\"btc\"} %d\n", max(nh-st.Height(), 0))
+	// Each chain's tip, and where a node is followed its height, the lag
+	// and whether it answers (the height and lag are those of its last
+	// answer: node_up says whether it still answers).
+	var height, nodeHeight, lag, up []string
+	chain := func(name string, tip int64, nh func() int64, nu func() int) {
+		height = append(height, fmt.Sprintf("spur_store_height{chain=%q} %d\n", name, tip))
+		if nh != nil {
+			if h := nh(); h >= 0 {
+				nodeHeight = append(nodeHeight, fmt.Sprintf("spur_node_height{chain=%q} %d\n", name, h))
+				lag = append(lag, fmt.Sprintf("spur_ingest_lag_blocks{chain=%q} %d\n", name, max(h-tip, 0)))
 			}
 		}
-		if s.cfg.NodeUp != nil {
-			// The node's height and the lag are those of its last answer:
-			// this says whether the node still answers.
-			if up := s.cfg.NodeUp(); up >= 0 {
-				fmt.Fprintf(&b, "# HELP spur_node_up Whether the followed node answered the last poll.\n# TYPE spur_node_up gauge\nspur_node_up{chain=\"btc\"} %d\n", up)
+		if nu != nil {
+			if u := nu(); u >= 0 {
+				up = append(up, fmt.Sprintf("spur_node_up{chain=%q} %d\n", name, u))
 			}
+		}
+	}
+	if st := s.btc(r); st != nil {
+		chain("btc", st.Height(), s.cfg.NodeHeight, s.cfg.NodeUp)
+	}
+	if es := s.cfg.EVM; es != nil {
+		if n, _, ok := es.Tip(); ok {
+			chain(es.Chain(), int64(n), s.cfg.EVMNodeHeight, s.cfg.EVMNodeUp)
+		}
+	}
+	for _, f := range []struct {
+		name, help string
+		samples    []string
+	}{
+		{"spur_store_height", "Height (block number) of each store's tip.", height},
+		{"spur_node_height", "Height of the followed node's tip at its last poll.", nodeHeight},
+		{"spur_ingest_lag_blocks", "Blocks the followed node has that the store has not yet committed.", lag},
+		{"spur_node_up", "Whether the followed node answered the last poll.", up},
+	} {
+		if len(f.samples) > 0 {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s", f.name, f.help, f.name, strings.Join(f.samples, ""))
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")

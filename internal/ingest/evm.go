@@ -166,6 +166,9 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	if err != nil {
 		return nil, err
 	}
+	if opts.NodeHeight != nil {
+		opts.NodeHeight(int64(head))
+	}
 	if to == 0 || to > head {
 		to = head
 	}
