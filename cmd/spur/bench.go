@@ -25,6 +25,7 @@ import (
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
@@ -610,6 +611,7 @@ func newBenchScreen() *cobra.Command {
 	var n, conc int
 	var dur time.Duration
 	var while []string
+	var whileEVM string
 	c := &cobra.Command{
 		Use:   "screen --store DIR",
 		Short: "Load-test address screening over the HTTP API against a minimal handler's ceiling",
@@ -627,7 +629,12 @@ p50/p99, errors and peak RSS.
 With --while-ingesting PATH (blk files or a blocks directory holding blocks
 past the store's tip) the server reads the store live, as spur serve
 --follow-rpc does, and a last run screens single addresses while those
-blocks are ingested and committed block by block in the same process.`,
+blocks are ingested and committed block by block in the same process.
+
+With --while-ingesting-evm DIR (an ethereum-etl export holding blocks past the
+store's Ethereum tip) the Ethereum store is opened for writing, as spur serve
+--follow-evm does, and a last run screens single Ethereum addresses while
+those blocks are appended and committed one by one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if conc < 1 || n < 1 || dur <= 0 {
@@ -654,7 +661,12 @@ blocks are ingested and committed block by block in the same process.`,
 				}
 			}
 			// Ethereum addresses too, where the store holds the chain.
-			if cfg.EVM, err = openReportEVM(&storeFlags{dir: sf.dir}); err != nil {
+			if whileEVM != "" {
+				if cfg.EVM, err = openEVM(&storeFlags{dir: sf.dir}, "eth", evmWrite); err != nil {
+					return err
+				}
+				cfg.EVMLive = true
+			} else if cfg.EVM, err = openReportEVM(&storeFlags{dir: sf.dir}); err != nil {
 				return err
 			}
 			if cfg.EVM != nil {
@@ -706,8 +718,8 @@ blocks are ingested and committed block by block in the same process.`,
 			// Ethereum addresses spread over its store: labels, and direct
 			// and indirect exposure in dollars.
 			var ethRun, ethTxRun *loadResult
+			var eth [][]byte
 			if es := cfg.EVM; es != nil && es.Counts().Addrs > 0 {
-				var eth [][]byte
 				for i := uint64(0); i < uint64(n); i++ {
 					a := es.Address(uint32(i * es.Counts().Addrs / uint64(n))).Hex()
 					d, _ := json.Marshal(map[string]any{"items": []map[string]string{{"address": a, "chain": "eth"}}})
@@ -748,10 +760,42 @@ blocks are ingested and committed block by block in the same process.`,
 				ing.Screen = l
 				runs = append(runs, screenRun{"screen, 1 address, while ingesting", conc, l})
 			}
+			var ingEVM *ingestDuring
+			if whileEVM != "" {
+				if len(eth) == 0 {
+					return fmt.Errorf("bench: screen: --while-ingesting-evm: the store holds no Ethereum addresses to screen")
+				}
+				src, err := evm.OpenETL(whileEVM)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				es := cfg.EVM
+				n, _, _ := es.Tip()
+				ingEVM = &ingestDuring{From: int64(n)}
+				ended := make(chan struct{})
+				var ierr error
+				start := time.Now()
+				go func() {
+					_, ierr = ingest.EVMStream(cmd.Context(), es, src.Next, ingest.Options{CommitEvery: 1})
+					ingEVM.Seconds = time.Since(start).Seconds()
+					close(ended)
+				}()
+				l := loadRun(srv.URL+"/v1/screen", eth, conc, 0, ended)
+				<-ended
+				if ierr != nil {
+					return fmt.Errorf("bench: screen: Ethereum ingest during the run: %w", ierr)
+				}
+				n, _, _ = es.Tip()
+				ingEVM.To = int64(n)
+				ingEVM.Screen = l
+				runs = append(runs, screenRun{"screen, 1 Ethereum address, while ingesting", conc, l})
+			}
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "eth_deposit_tx": ethTxRun, "while_ingesting": ing, "peak_rss_mib": rss})
+					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "eth_deposit_tx": ethTxRun,
+					"while_ingesting": ing, "while_ingesting_evm": ingEVM, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
 			t := newTable(os.Stdout)
@@ -771,6 +815,10 @@ blocks are ingested and committed block by block in the same process.`,
 				fmt.Printf("while ingesting: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ing.From+1, ing.To, ing.Seconds)
 				failed += ing.Screen.Errors
 			}
+			if ingEVM != nil {
+				fmt.Printf("while ingesting Ethereum: blocks %d to %d committed one by one in %.1fs, the last run lasting as long\n", ingEVM.From+1, ingEVM.To, ingEVM.Seconds)
+				failed += ingEVM.Screen.Errors
+			}
 			if failed > 0 {
 				return fmt.Errorf("bench: screen: %d requests failed", failed)
 			}
@@ -782,6 +830,7 @@ blocks are ingested and committed block by block in the same process.`,
 	c.Flags().IntVar(&conc, "concurrency", 32, "concurrent requests")
 	c.Flags().DurationVar(&dur, "duration", 10*time.Second, "length of each run (60s for a soak)")
 	c.Flags().StringSliceVar(&while, "while-ingesting", nil, "blk files or blocks directory to ingest during a last run")
+	c.Flags().StringVar(&whileEVM, "while-ingesting-evm", "", "ethereum-etl export of blocks past the store's Ethereum tip, to ingest during a last run")
 	return c
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	neturl "net/url"
@@ -121,6 +122,28 @@ func (r *evmRPCFlags) client() (*evm.RPC, error) {
 	return rpc, nil
 }
 
+// between passes on a file source's blocks from..to (to 0: to its end):
+// blocks before from are skipped while the store is empty (a store that
+// holds blocks checks and skips those it has), and the source ends after
+// to.
+func between(next func() (*evm.Block, error), from, to uint64, s *evmstore.Store) func() (*evm.Block, error) {
+	return func() (*evm.Block, error) {
+		for {
+			b, err := next()
+			if err != nil {
+				return nil, err
+			}
+			if to > 0 && b.Number > to {
+				return nil, io.EOF
+			}
+			if _, _, stored := s.Tip(); !stored && b.Number < from {
+				continue
+			}
+			return b, nil
+		}
+	}
+}
+
 func newIngestEVM() *cobra.Command {
 	var sf storeFlags
 	var rf evmRPCFlags
@@ -197,14 +220,14 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 						return err
 					}
 				}
-				st, err = ingest.EVMStream(cmd.Context(), s, src.Next, opts)
+				st, err = ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
 			} else if len(era1) > 0 {
 				src, oerr := evm.OpenEra1(era1, s.ChainID())
 				if oerr != nil {
 					return oerr
 				}
 				defer src.Close()
-				st, err = ingest.EVMStream(cmd.Context(), s, src.Next, opts)
+				st, err = ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
 			} else {
 				st, err = ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
 			}
@@ -252,8 +275,8 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&etl, "etl", "", "ethereum-etl export directory")
 	c.Flags().StringSliceVar(&era1, "era1", nil, "era1 file or directory of them (repeatable)")
-	c.Flags().Uint64Var(&from, "from", 0, "with --rpc: first block when the store is empty")
-	c.Flags().Uint64Var(&to, "to", 0, "with --rpc: last block (0: the node's head)")
+	c.Flags().Uint64Var(&from, "from", 0, "first block when the store is empty (earlier ones of a file source are skipped)")
+	c.Flags().Uint64Var(&to, "to", 0, "last block (0: the source's last, or the node's head)")
 	c.Flags().IntVar(&commitEvery, "commit-every", 0, "also commit every N blocks (0: by size and time only)")
 	c.Flags().IntVar(&workers, "workers", 0, "with --rpc: blocks fetched at once (default: 8, or the number of CPUs where more)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -994,5 +995,38 @@ func TestCookieDirectory(t *testing.T) {
 	}
 	if r := run(t, "ingest", "btc", "--store", store, "--rpc", node.URL, "--rpc-cookie", datadir, "-q"); r.code != exitUsage || !strings.Contains(r.stderr, "no .cookie in it") {
 		t.Fatalf("a data directory without a mainnet cookie: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// --to ends a file source's ingest at a block and --from starts an empty
+// store at one, as with a node; a rerun without them goes on to the end.
+func TestIngestEVMFileRange(t *testing.T) {
+	etl := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
+	tip := func(dir string) string {
+		t.Helper()
+		var b struct {
+			Number uint64 `json:"number"`
+		}
+		if err := json.Unmarshal([]byte(mustRun(t, "block", "--chain", "eth", "tip", "--store", dir, "--json")), &b); err != nil {
+			t.Fatal(err)
+		}
+		return strconv.FormatUint(b.Number, 10)
+	}
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--to", "17173049", "-q")
+	if got := tip(dir); got != "17173049" {
+		t.Fatalf("--to 17173049: tip %s", got)
+	}
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "-q")
+	if got := tip(dir); got != "17173050" {
+		t.Fatalf("rerun: tip %s", got)
+	}
+	late := filepath.Join(t.TempDir(), "late")
+	mustRun(t, "ingest", "evm", "--store", late, "--chain", "eth", "--etl", etl, "--from", "17173050", "-q")
+	if r := run(t, "block", "--chain", "eth", "17173049", "--store", late); r.code != exitNotFound {
+		t.Fatalf("--from 17173050 holds block 17173049: exit %d %s", r.code, r.stdout)
+	}
+	if got := tip(late); got != "17173050" {
+		t.Fatalf("--from 17173050: tip %s", got)
 	}
 }
