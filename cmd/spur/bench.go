@@ -887,7 +887,9 @@ func loadRun(url string, bodies [][]byte, conc int, dur time.Duration, until <-c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := k; running(); i += conc {
+			// Each worker sends one request at least: a run that lasts as
+			// long as a short ingest still measures something.
+			for i := k; i == k || running(); i += conc {
 				t0 := time.Now()
 				resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
 				if err != nil {

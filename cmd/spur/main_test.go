@@ -668,6 +668,8 @@ func TestDemo(t *testing.T) {
 func TestBenchScreen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "14080", "-q")
+	etl := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--to", "17173049", "-q")
 	type run struct {
 		Requests  int     `json:"requests"`
 		Errors    int     `json:"errors"`
@@ -685,19 +687,28 @@ func TestBenchScreen(t *testing.T) {
 			To     int64 `json:"to_height"`
 			Screen run   `json:"screen"`
 		} `json:"while_ingesting"`
+		ETH      run `json:"eth_address"`
+		WhileEVM struct {
+			From   int64 `json:"from_height"`
+			To     int64 `json:"to_height"`
+			Screen run   `json:"screen"`
+		} `json:"while_ingesting_evm"`
 	}
 	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json",
-		"--while-ingesting", sample("blk_0_to_14131.dat.bz2"))
+		"--while-ingesting", sample("blk_0_to_14131.dat.bz2"), "--while-ingesting-evm", etl)
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen} {
+	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
 	}
 	if got.While.From != 14080 || got.While.To != 14131 {
 		t.Fatalf("nothing ingested during the last run: %s", out)
+	}
+	if got.WhileEVM.From != 17173049 || got.WhileEVM.To != 17173050 {
+		t.Fatalf("no Ethereum block ingested during the last run: %s", out)
 	}
 }
 
