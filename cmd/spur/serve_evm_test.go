@@ -174,6 +174,43 @@ func TestServeFollowsEVMNode(t *testing.T) {
 		}
 	}
 
+	// A reorganisation: the node drops the payment's block and makes
+	// another at its height (geth may mine the dropped payment again, in a
+	// later block). The server unwinds and follows; the deposit screens as
+	// the node's chain now has it.
+	g.Call("debug_setHead", nil, fmt.Sprintf("0x%x", n.Int64()-1))
+	g.Send(&common.Address{0x08}, big.NewInt(1e16), nil, 0)
+	var latest struct {
+		Hash common.Hash `json:"hash"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		g.Call("eth_getBlockByNumber", &latest, "latest", false)
+		resp, err := http.Get(srv.base + "/v1/eth/blocks/tip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct {
+			Hash common.Hash `json:"hash"`
+		}
+		json.NewDecoder(resp.Body).Decode(&b)
+		resp.Body.Close()
+		if b.Hash == latest.Hash {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not follow the reorganisation to %s\nspur serve said:\n%s", latest.Hash.Hex(), srv.said())
+		}
+	}
+	var again *testnode.Receipt
+	g.Call("eth_getTransactionReceipt", &again, h)
+	res := screen(item).Results[0]
+	if paid := again != nil; paid != (res.Severity == "severe") {
+		t.Errorf("after the reorganisation (the payment in the node's chain: %v) the deposit screens %+v", paid, res)
+	}
+	if !strings.Contains(srv.said(), "unwound=1") && !strings.Contains(srv.said(), "reorg") {
+		t.Errorf("the server did not say it unwound:\n%s", srv.said())
+	}
+
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-srv.done:

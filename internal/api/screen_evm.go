@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -21,6 +23,7 @@ import (
 // each transaction (for the backward traces). A made one is never changed.
 type evmScreening struct {
 	counts   evmstore.Counts // the store's when made
+	tip      common.Hash     // and its tip's hash (a reorganisation may keep the counts)
 	cats     map[uint32]string
 	decimals map[string]int
 	conduits *trace.Conduits
@@ -29,18 +32,19 @@ type evmScreening struct {
 func (s *Server) evmScreen() (*evmScreening, error) {
 	es := s.cfg.EVM
 	now := es.Counts()
-	if e := s.evmScr.Load(); e != nil && e.counts == now {
+	_, tip, _ := es.Tip()
+	if e := s.evmScr.Load(); e != nil && e.counts == now && e.tip == tip {
 		return e, nil
 	}
 	s.evmScrMu.Lock()
 	defer s.evmScrMu.Unlock()
 	old := s.evmScr.Load()
-	if old != nil && old.counts == now {
+	if old != nil && old.counts == now && old.tip == tip {
 		return old, nil
 	}
 	var e *evmScreening
 	var err error
-	if old != nil && grew(old.counts, now) {
+	if old != nil && s.grew(old) {
 		e, err = s.extendEVMScreening(old, now)
 	} else {
 		e, err = s.newEVMScreening(now)
@@ -48,15 +52,23 @@ func (s *Server) evmScreen() (*evmScreening, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.tip = tip
 	s.evmScr.Store(e)
 	return e, nil
 }
 
-// grew says whether the store at now holds everything it held at was,
-// with blocks added (an unwind since makes it lose some).
-func grew(was, now evmstore.Counts) bool {
-	return now.First == was.First && now.Blocks >= was.Blocks && now.Txs >= was.Txs && now.Transfers >= was.Transfers &&
-		now.Addrs >= was.Addrs && now.Events >= was.Events && now.Big >= was.Big
+// grew says whether the store holds everything it held when was was made,
+// with blocks added: was's tip still stored, as it was (an unwind since
+// may have replaced it, and reused the numbers of what it took away).
+func (s *Server) grew(was *evmScreening) bool {
+	es := s.cfg.EVM
+	now := es.Counts()
+	c := was.counts
+	if c.Blocks == 0 || now.First != c.First || now.Blocks < c.Blocks || now.Txs < c.Txs || now.Transfers < c.Transfers ||
+		now.Addrs < c.Addrs || now.Events < c.Events || now.Big < c.Big {
+		return false
+	}
+	return es.Block(c.Blocks-1).Hash == was.tip
 }
 
 func (s *Server) newEVMScreening(now evmstore.Counts) (*evmScreening, error) {
