@@ -742,22 +742,14 @@ those blocks are appended and committed one by one.`,
 			var ing *ingestDuring
 			if len(while) > 0 {
 				ing = &ingestDuring{From: s.Height()}
-				// The run lasts exactly as long as the ingest.
-				ended := make(chan struct{})
-				var ierr error
-				start := time.Now()
-				go func() {
-					_, ierr = ingest.Files(cmd.Context(), s, while, ingest.Options{CommitEvery: 1, Workers: 1})
-					ing.Seconds = time.Since(start).Seconds()
-					close(ended)
-				}()
-				l := loadRun(srv.URL+"/v1/screen", one, conc, 0, ended)
-				<-ended
-				if ierr != nil {
-					return fmt.Errorf("bench: screen: ingest during the run: %w", ierr)
+				if err := ing.run(srv.URL+"/v1/screen", one, conc, func() error {
+					_, err := ingest.Files(cmd.Context(), s, while, ingest.Options{CommitEvery: 1, Workers: 1})
+					return err
+				}); err != nil {
+					return fmt.Errorf("bench: screen: ingest during the run: %w", err)
 				}
 				ing.To = s.Height()
-				ing.Screen = l
+				l := ing.Screen
 				runs = append(runs, screenRun{"screen, 1 address, while ingesting", conc, l})
 			}
 			var ingEVM *ingestDuring
@@ -773,23 +765,15 @@ those blocks are appended and committed one by one.`,
 				es := cfg.EVM
 				n, _, _ := es.Tip()
 				ingEVM = &ingestDuring{From: int64(n)}
-				ended := make(chan struct{})
-				var ierr error
-				start := time.Now()
-				go func() {
-					_, ierr = ingest.EVMStream(cmd.Context(), es, src.Next, ingest.Options{CommitEvery: 1})
-					ingEVM.Seconds = time.Since(start).Seconds()
-					close(ended)
-				}()
-				l := loadRun(srv.URL+"/v1/screen", eth, conc, 0, ended)
-				<-ended
-				if ierr != nil {
-					return fmt.Errorf("bench: screen: Ethereum ingest during the run: %w", ierr)
+				if err := ingEVM.run(srv.URL+"/v1/screen", eth, conc, func() error {
+					_, err := ingest.EVMStream(cmd.Context(), es, src.Next, ingest.Options{CommitEvery: 1})
+					return err
+				}); err != nil {
+					return fmt.Errorf("bench: screen: Ethereum ingest during the run: %w", err)
 				}
 				n, _, _ = es.Tip()
 				ingEVM.To = int64(n)
-				ingEVM.Screen = l
-				runs = append(runs, screenRun{"screen, 1 Ethereum address, while ingesting", conc, l})
+				runs = append(runs, screenRun{"screen, 1 Ethereum address, while ingesting", conc, ingEVM.Screen})
 			}
 			rss := peakRSSMiB()
 			if sf.json {
@@ -847,6 +831,22 @@ type ingestDuring struct {
 	To      int64      `json:"to_height"`
 	Seconds float64    `json:"seconds"` // the ingest, and so the run
 	Screen  loadResult `json:"screen"`
+}
+
+// run screens bodies at conc for exactly as long as ingest takes, which it
+// runs meanwhile.
+func (d *ingestDuring) run(url string, bodies [][]byte, conc int, ingest func() error) error {
+	ended := make(chan struct{})
+	var err error
+	start := time.Now()
+	go func() {
+		err = ingest()
+		d.Seconds = time.Since(start).Seconds()
+		close(ended)
+	}()
+	d.Screen = loadRun(url, bodies, conc, 0, ended)
+	<-ended
+	return err
 }
 
 type loadResult struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -131,22 +132,11 @@ tip, milliseconds every block). The two follows may run together.`,
 				if cfg.Live, err = s.Live(); err != nil {
 					return err
 				}
-				nodeHeight := atomic.Int64{}
-				nodeHeight.Store(-1)
-				cfg.NodeHeight = nodeHeight.Load
-				nodeUp := atomic.Int32{}
-				nodeUp.Store(-1)
-				cfg.NodeUp = func() int { return int(nodeUp.Load()) }
-				setUp := func(up bool) {
-					if up {
-						nodeUp.Store(1)
-					} else {
-						nodeUp.Store(0)
-					}
-				}
+				ns := newNodeState()
+				cfg.NodeHeight, cfg.NodeUp = ns.height.Load, ns.answered
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
-					err := ingest.Follow(ctx, s, node, interval, ingest.Options{Logger: log, NodeHeight: nodeHeight.Store, NodeUp: setUp}, func(st *ingest.Stats) {
+					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 					})
 					if err != nil {
@@ -175,20 +165,11 @@ tip, milliseconds every block). The two follows may run together.`,
 				}
 				cfg.EVMLive = true
 				es := cfg.EVM
-				height, up := atomic.Int64{}, atomic.Int32{}
-				height.Store(-1)
-				up.Store(-1)
-				cfg.EVMNodeHeight, cfg.EVMNodeUp = height.Load, func() int { return int(up.Load()) }
-				setUp := func(ok bool) {
-					if ok {
-						up.Store(1)
-					} else {
-						up.Store(0)
-					}
-				}
+				ns := newNodeState()
+				cfg.EVMNodeHeight, cfg.EVMNodeUp = ns.height.Load, ns.answered
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
-					err := ingest.EVMFollow(ctx, es, node, interval, ingest.Options{Logger: log, NodeHeight: height.Store, NodeUp: setUp}, func(st *ingest.EVMStats) {
+					err := ingest.EVMFollow(ctx, es, node, interval, ns.options(log), func(st *ingest.EVMStats) {
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 					})
 					if err != nil {
@@ -265,6 +246,34 @@ tip, milliseconds every block). The two follows may run together.`,
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")
 	return c
+}
+
+// nodeState is what a follow learns of its node, for /metrics and /healthz:
+// its tip's height at the last poll, and whether that poll was answered
+// (1 or 0); -1 for each before the first.
+type nodeState struct {
+	height atomic.Int64
+	up     atomic.Int32
+}
+
+func newNodeState() *nodeState {
+	n := &nodeState{}
+	n.height.Store(-1)
+	n.up.Store(-1)
+	return n
+}
+
+func (n *nodeState) answered() int { return int(n.up.Load()) }
+
+// options are a follow's, telling n what it learns.
+func (n *nodeState) options(log *slog.Logger) ingest.Options {
+	return ingest.Options{Logger: log, NodeHeight: n.height.Store, NodeUp: func(ok bool) {
+		if ok {
+			n.up.Store(1)
+		} else {
+			n.up.Store(0)
+		}
+	}}
 }
 
 // loopback reports whether addr (host:port) listens on this machine only.
