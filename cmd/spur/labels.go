@@ -567,16 +567,28 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 				}
 				args = slices.Concat(args[:i], from, args[i+1:])
 			}
+			for _, a := range args {
+				if strings.TrimSpace(a) == "" {
+					return usagef("an empty address to screen")
+				}
+			}
+			if len(args) == 0 && len(txs) == 0 {
+				return usagef("nothing to screen: standard input held no addresses")
+			}
+			s, err := openLabels(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			// A string of a typo's form is refused, unless a list names it
+			// as it is (the labels say so).
 			var items []api.ScreenItem
 			for _, a := range args {
 				a = strings.TrimSpace(a)
-				if a == "" {
-					return usagef("an empty address to screen")
-				}
-				if len(a) == 64 && isHex(a) {
-					return usagef("%q: a transaction hash, not an address: screen a transaction with --tx", a)
-				}
-				if err := label.Mistyped(a); err != nil {
+				if err := s.Mistyped(a); err != nil {
+					if len(a) == 64 && isHex(a) {
+						return usagef("%q: a transaction hash, not an address: screen a transaction with --tx", a)
+					}
 					return usageError{err}
 				}
 				if h, ok := strings.CutPrefix(strings.ToLower(a), "0x"); ok && len(h) == 64 {
@@ -587,14 +599,6 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			for _, t := range txs {
 				items = append(items, api.ScreenItem{Tx: strings.TrimSpace(t), Direction: direction})
 			}
-			if len(items) == 0 {
-				return usagef("nothing to screen: standard input held no addresses")
-			}
-			s, err := openLabels(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
 			// Bitcoin addresses also get their entity and exposure, where
 			// the store has the chain (and a clustering).
 			var chainStore *store.Store

@@ -135,7 +135,7 @@ func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult,
 		if it.Address != "" {
 			// A Bitcoin or EVM address that fails its checksum would be
 			// screened as some other chain's, on its labels, and pass.
-			if err := label.Mistyped(it.Address); err != nil {
+			if err := s.cfg.Labels.Mistyped(it.Address); err != nil {
 				return nil, badRequest(field+".address", "%s.address: %v", field, err)
 			}
 		}

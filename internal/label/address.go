@@ -137,6 +137,22 @@ func Mistyped(addr string) error {
 	return nil
 }
 
+// Mistyped is the package's Mistyped, but for what a list names as it is
+// written: a string some list gives as an address (OFAC lists a Monero
+// one in 64 hex digits) is screened, never refused as a typo.
+func (s *Store) Mistyped(addr string) error {
+	err := Mistyped(addr)
+	if err != nil {
+		ls, _ := s.Lookup(addr)
+		for _, l := range ls {
+			if l.Address == addr { // as the list writes it: not a checksum's case gone wrong
+				return nil
+			}
+		}
+	}
+	return err
+}
+
 func isHex(s string) bool {
 	for _, c := range s {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {

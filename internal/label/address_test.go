@@ -92,3 +92,27 @@ func TestMistypedInvalidAddresses(t *testing.T) {
 		t.Fatalf("only %d invalid Bitcoin addresses in the vectors", n)
 	}
 }
+
+// TestStoreMistyped: a string of a typo's form that a list gives as it is
+// (OFAC lists a Monero address in 64 hex digits) is not refused; others of
+// its form still are.
+func TestStoreMistyped(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	listed := "5be5543ff73456ab9f2d207887e2af87322c651ea1a873c5b25b7ffae456c320"
+	if err := s.Replace(SourceInfo{Source: "test"}, []Label{{Address: listed, Chain: "xmr", Category: "sanctioned", Label: "Test listing", Source: "test"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mistyped(listed); err != nil {
+		t.Errorf("a listed identifier refused: %v", err)
+	}
+	if err := s.Mistyped(strings.Repeat("ab", 32)); err == nil || !strings.Contains(err.Error(), "transaction hash") {
+		t.Errorf("64 hex digits no list names: %v", err)
+	}
+	if err := s.Mistyped("bc1qxyz"); err == nil {
+		t.Error("a segwit address cut short, not listed, passed")
+	}
+}
