@@ -171,12 +171,14 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	}
 	amounts := map[string]float64{}
 	var total float64
-	for _, x := range in {
+	usd := make([]float64, len(in)) // each one's value, 0 unpriced
+	for i, x := range in {
 		t := es.Transfer(x)
 		v, ok := s.evmUSD(es, e, trace.AssetName(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x))
 		if !ok {
 			continue
 		}
+		usd[i] = v
 		total += v
 		if cat := e.cats[t.From]; cat != "" {
 			amounts[cat] += v
@@ -185,7 +187,7 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	direct = usdExposures(amounts, total)
 
 	if len(in) > 100 {
-		in = in[len(in)-100:]
+		in, usd = in[len(in)-100:], usd[len(usd)-100:]
 	}
 	indirect = []Exposure{}
 	if len(in) == 0 {
@@ -195,10 +197,7 @@ func (s *Server) evmExposures(addr string) (direct, indirect []Exposure, err err
 	var startUSD float64
 	for i, x := range in {
 		starts[i] = trace.EVMStart{Transfer: x}
-		t := es.Transfer(x)
-		if v, ok := s.evmUSD(es, e, trace.AssetName(es, t.Asset), t.Amount.ToBig(), es.TransferBlock(x)); ok {
-			startUSD += v
-		}
+		startUSD += usd[i]
 	}
 	risky := func(x uint32) (string, string, bool) {
 		if x == n {
