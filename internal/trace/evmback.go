@@ -90,7 +90,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		return nil, err
 	}
 	defer postings.Close()
-	var ys []uint64 // a sender's postings before the transfer explained
+	var ys []uint64 // a window of a sender's postings before the transfer explained
 	for len(work) > 0 {
 		it := work[len(work)-1]
 		work = work[:len(work)-1]
@@ -183,50 +183,58 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 			amt uint256.Int
 		}
 		var lots []srcLot
+		// The rows are scattered over the column: they are read in
+		// windows of postings, each row's load started a few ahead, so
+		// that their misses overlap (and a window bounds the memory a
+		// sender of millions of transfers takes).
+		const ahead, window = 8, 1024
+		drain := func() {
+			for _, y := range ys[:min(ahead, len(ys))] {
+				s.PrefetchTransfer(y)
+			}
+			for i, y := range ys {
+				if i+ahead < len(ys) {
+					s.PrefetchTransfer(ys[i+ahead])
+				}
+				q := s.Transfer(y)
+				if q.Asset != r.Asset || q.Kind == evm.KindNFT {
+					continue
+				}
+				if q.To == from && q.From != from {
+					lots = append(lots, srcLot{y, q.Amount})
+				}
+				if q.From == from && q.To != from {
+					left := q.Amount
+					for !left.IsZero() && len(lots) > 0 {
+						if lots[0].amt.Lt(&left) {
+							left.Sub(&left, &lots[0].amt)
+							lots = lots[1:]
+							continue
+						}
+						lots[0].amt.Sub(&lots[0].amt, &left)
+						left.Clear()
+						if lots[0].amt.IsZero() {
+							lots = lots[1:]
+						}
+					}
+				}
+			}
+			ys = ys[:0]
+		}
 		ys = ys[:0]
 		err := postings.Postings(from, func(y uint64) bool {
 			if y >= it.x {
 				return false
 			}
-			ys = append(ys, y)
+			if ys = append(ys, y); len(ys) == window {
+				drain()
+			}
 			return true
 		})
 		if err != nil {
 			return nil, err
 		}
-		// The rows are scattered over the column: their loads are started
-		// a few ahead, so that their misses overlap.
-		const ahead = 8
-		for _, y := range ys[:min(ahead, len(ys))] {
-			s.PrefetchTransfer(y)
-		}
-		for i, y := range ys {
-			if i+ahead < len(ys) {
-				s.PrefetchTransfer(ys[i+ahead])
-			}
-			q := s.Transfer(y)
-			if q.Asset != r.Asset || q.Kind == evm.KindNFT {
-				continue
-			}
-			if q.To == from && q.From != from {
-				lots = append(lots, srcLot{y, q.Amount})
-			}
-			if q.From == from && q.To != from {
-				left := q.Amount
-				for !left.IsZero() && len(lots) > 0 {
-					if lots[0].amt.Lt(&left) {
-						left.Sub(&left, &lots[0].amt)
-						lots = lots[1:]
-						continue
-					}
-					lots[0].amt.Sub(&lots[0].amt, &left)
-					left.Clear()
-					if lots[0].amt.IsZero() {
-						lots = lots[1:]
-					}
-				}
-			}
-		}
+		drain()
 		held := new(big.Int)
 		for _, l := range lots {
 			held.Add(held, l.amt.ToBig())
