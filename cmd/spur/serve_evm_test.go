@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,26 +48,28 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	g.Call("eth_getTransactionCount", &nonce, g.Dev, "pending")
 	fwd := crypto.CreateAddress(g.Dev, uint64(nonce)+1)
 	list := filepath.Join(t.TempDir(), "list.csv")
-	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+fwd.Hex()+",eth,sanctioned,Test SDN entry,,test\n"), 0o644)
+	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+fwd.Hex()+",eth,sanctioned,Test SDN entry,,test\n"+
+		g.Dev.Hex()+",eth,exchange,Test exchange hot wallet,,test\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 	prices := filepath.Join(t.TempDir(), "prices.csv")
 	now := time.Now().UTC()
 	p := "date,asset,usd\n"
 	for _, d := range []time.Time{now.AddDate(0, 0, -1), now, now.AddDate(0, 0, 1)} {
-		p += d.Format("2006-01-02") + ",ETH,2000\n"
+		p += d.Format("2006-01-02") + ",ETH,2000\n" + d.Format("2006-01-02") + ",TST,2\n"
 	}
 	os.WriteFile(prices, []byte(p), 0o644)
 	mustRun(t, "prices", "import", "--store", dir, prices)
 
 	srv := startServe(t, "--store", dir, "--no-auth", "--rate", "1000000", "--burst", "1000000",
 		"--follow-evm", g.URL, "--evm-chain", "dev", "--interval", "50ms")
+	type exposure struct {
+		Category string  `json:"category"`
+		USD      float64 `json:"usd"`
+	}
 	type screened struct {
 		Results []struct {
-			Severity string `json:"severity"`
-			Direct   []struct {
-				Category string  `json:"category"`
-				USD      float64 `json:"usd"`
-			} `json:"direct_exposure"`
+			Severity string     `json:"severity"`
+			Direct   []exposure `json:"direct_exposure"`
 		} `json:"results"`
 	}
 	screen := func(item string) screened {
@@ -169,7 +172,7 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	for _, it := range []string{item, fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, h.Hex())} {
 		got := screen(it)
 		res := got.Results[0]
-		if res.Severity != "severe" || len(res.Direct) == 0 || res.Direct[0].Category != "sanctioned" || res.Direct[0].USD != 6000 {
+		if res.Severity != "severe" || !slices.ContainsFunc(res.Direct, func(x exposure) bool { return x.Category == "sanctioned" && x.USD == 6000 }) {
 			t.Errorf("%s once its payment by a sanctioned address is followed: %+v", it, got)
 		}
 	}
@@ -209,6 +212,27 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	}
 	if !strings.Contains(srv.said(), "unwound=1") && !strings.Contains(srv.said(), "reorg") {
 		t.Errorf("the server did not say it unwound:\n%s", srv.said())
+	}
+
+	// (Screening an address on chain makes what screening keeps anew, at
+	// the new tip; what follows extends it.)
+	screen(fmt.Sprintf(`{"address":%q,"chain":"eth"}`, other.Hex()))
+	// A token first deployed and moved while the server follows: its
+	// decimals, which the follow asks the node for (symbol(), decimals()),
+	// value it (250 TST at $2, from the exchange's hot wallet).
+	var tokCode struct {
+		Contracts map[string]struct{ Bytecode string }
+	}
+	b, _ = os.ReadFile("../../testdata/evm/contracts/Test.json")
+	json.Unmarshal(b, &tokCode)
+	_, r = g.Send(nil, big.NewInt(0), append(common.FromHex(tokCode.Contracts["Token"].Bytecode), common.LeftPadBytes(big.NewInt(1e12).Bytes(), 32)...), 0)
+	tok := *r.ContractAddress
+	deposit2 := common.Address{0xde, 0x92}
+	_, r = g.Send(&tok, big.NewInt(0), append(crypto.Keccak256([]byte("transfer(address,uint256)"))[:4], append(common.LeftPadBytes(deposit2[:], 32), common.LeftPadBytes(big.NewInt(250e6).Bytes(), 32)...)...), 0)
+	n, _ = new(big.Int).SetString(strings.TrimPrefix(r.BlockNumber, "0x"), 16)
+	waitTip(n.Int64())
+	if res := screen(fmt.Sprintf(`{"address":%q,"chain":"eth"}`, deposit2.Hex())).Results[0]; len(res.Direct) != 1 || res.Direct[0].Category != "exchange" || res.Direct[0].USD != 500 {
+		t.Errorf("a deposit of 250 TST from the exchange's hot wallet: %+v", res)
 	}
 
 	srv.cmd.Process.Signal(syscall.SIGTERM)

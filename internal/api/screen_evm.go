@@ -98,13 +98,31 @@ func (s *Server) newEVMScreening(now evmstore.Counts) (*evmScreening, error) {
 }
 
 // extendEVMScreening adds what a follow appended since old was made: the
-// labels of the addresses first seen since, the swaps of the events since.
-// (Tokens' decimals come with a bulk load's token list, which a follow
-// does not bring.)
+// labels of the addresses first seen since, the decimals of the tokens
+// moved since (a follow records a token as it first moves), the swaps of
+// the events since.
 func (s *Server) extendEVMScreening(old *evmScreening, now evmstore.Counts) (*evmScreening, error) {
 	es := s.cfg.EVM
 	e := &evmScreening{counts: now, cats: maps.Clone(old.cats), decimals: old.decimals,
 		conduits: old.conduits.Extended(es, old.counts.Events)}
+	seen, cloned := map[uint32]bool{}, false
+	for x := old.counts.Transfers; x < now.Transfers; x++ {
+		a := es.Transfer(x).Asset
+		if a == evmstore.None || seen[a] {
+			continue
+		}
+		seen[a] = true
+		hex := es.Address(a).Hex()
+		if _, known := e.decimals[hex]; known {
+			continue
+		}
+		if sym, d, ok := es.Token(a); ok {
+			if !cloned {
+				e.decimals, cloned = maps.Clone(old.decimals), true // old's is read by requests in flight
+			}
+			e.decimals[sym], e.decimals[hex] = int(d), int(d)
+		}
+	}
 	for n := old.counts.Addrs; n < now.Addrs; n++ {
 		ls, err := s.cfg.Labels.Lookup(es.Address(uint32(n)).Hex())
 		if err != nil {

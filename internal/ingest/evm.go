@@ -1,14 +1,19 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
@@ -53,6 +58,9 @@ type evmAppender struct {
 	// The blocks and transactions appended since the last commit: counted
 	// in st once committed, as a failure rolls them back.
 	pendBlocks, pendTxs int64
+	// appended, if set, runs after each block is appended, before the
+	// commit that may follow.
+	appended func(*evm.Block) error
 }
 
 func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
@@ -79,6 +87,11 @@ func (a *evmAppender) add(b *evm.Block) error {
 	}
 	if err := a.s.AppendBlock(b); err != nil {
 		return err
+	}
+	if a.appended != nil {
+		if err := a.appended(b); err != nil {
+			return err
+		}
 	}
 	a.pendBlocks++
 	a.pendTxs += int64(len(b.Txs))
@@ -180,6 +193,9 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	}
 	bar := progress.New(opts.Progress, "blocks", total)
 	a := newEVMAppender(s, opts, st, bar)
+	tokens := tokenAsker{node: node, asked: map[common.Address]bool{}, log: opts.Logger}
+	// A block's tokens are recorded with it, in its commit.
+	a.appended = func(b *evm.Block) error { return tokens.ask(ctx, s, b) }
 	err = fetchOrdered(ctx, node, from, to, opts.Workers, a.add)
 	if err == nil || errors.Is(err, context.Canceled) {
 		if cerr := a.commit(); cerr != nil && err == nil {
@@ -191,6 +207,114 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	bar.Done()
 	st.finish(s, start)
 	return st, err
+}
+
+// tokenAsker asks a node for the symbol and decimals of the tokens a block
+// moved that the store has no record of: a node, unlike an export's
+// tokens.csv, does not give them with the block, and without decimals a
+// token's value cannot be priced. ERC-20's symbol() and decimals() by
+// eth_call at the block; a contract that does not answer them (they are
+// optional) is asked once a run and left without.
+type tokenAsker struct {
+	node  *evm.RPC
+	asked map[common.Address]bool
+	log   *slog.Logger
+}
+
+var (
+	selSymbol   = []byte{0x95, 0xd8, 0x9b, 0x41} // symbol()
+	selDecimals = []byte{0x31, 0x3c, 0xe5, 0x67} // decimals()
+)
+
+func (t *tokenAsker) ask(ctx context.Context, s *evmstore.Store, b *evm.Block) error {
+	var todo []common.Address
+	for _, l := range b.Logs {
+		if _, _, _, nft, ok := evm.TokenTransfer(&l); !ok || nft || t.asked[l.Address] {
+			continue
+		}
+		t.asked[l.Address] = true
+		if n, err := s.AddrNum(l.Address); err == nil {
+			if _, _, known := s.Token(n); known {
+				continue
+			}
+		}
+		todo = append(todo, l.Address)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	at := fmt.Sprintf("0x%x", b.Number)
+	sym, dec := make([]hexutil.Bytes, len(todo)), make([]hexutil.Bytes, len(todo))
+	for i, a := range todo {
+		// One batch a token, so that one that reverts (no such function)
+		// fails alone.
+		err := t.node.Batch(ctx, []evm.Call{
+			{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym[i]},
+			{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec[i]},
+		})
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, evm.ErrUnanswered) {
+				return err
+			}
+			t.log.Debug("token without symbol or decimals", "token", a.Hex(), "err", err)
+			continue
+		}
+		symbol, sok := decodeSymbol(sym[i])
+		decimals, dok := decodeDecimals(dec[i])
+		if !sok || !dok {
+			continue
+		}
+		if err := s.SetToken(a, symbol, decimals); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeDecimals reads decimals()'s answer: a uint8 in a 32-byte word.
+func decodeDecimals(b []byte) (uint8, bool) {
+	if len(b) != 32 {
+		return 0, false
+	}
+	for _, c := range b[:31] {
+		if c != 0 {
+			return 0, false
+		}
+	}
+	return b[31], true
+}
+
+// decodeSymbol reads symbol()'s answer: an ABI string (offset, length,
+// bytes), or the 32 bytes some early tokens return (MKR, SAI), their
+// trailing zeros cut. A symbol is printable text of at most 32 bytes.
+func decodeSymbol(b []byte) (string, bool) {
+	var raw []byte
+	switch {
+	case len(b) == 32:
+		raw = bytes.TrimRight(b, "\x00")
+	case len(b) >= 64:
+		off := new(big.Int).SetBytes(b[:32])
+		if !off.IsUint64() || off.Uint64() > uint64(len(b))-32 {
+			return "", false
+		}
+		o := off.Uint64()
+		n := new(big.Int).SetBytes(b[o : o+32])
+		if !n.IsUint64() || n.Uint64() > uint64(len(b))-o-32 {
+			return "", false
+		}
+		raw = b[o+32 : o+32+n.Uint64()]
+	default:
+		return "", false
+	}
+	if len(raw) == 0 || len(raw) > 32 || !utf8.Valid(raw) {
+		return "", false
+	}
+	for _, r := range string(raw) {
+		if !unicode.IsPrint(r) {
+			return "", false
+		}
+	}
+	return string(raw), true
 }
 
 // CheckChainID refuses a node of another chain than the store's.

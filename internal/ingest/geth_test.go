@@ -157,6 +157,13 @@ func TestGethIngest(t *testing.T) {
 			t.Errorf("tx %s: no fee (%q)", h.Hex(), v.Fee)
 		}
 	}
+	// The token's symbol and decimals, which the node gives only when asked
+	// (symbol() and decimals()).
+	if n, err := s.AddrNum(tok); err != nil {
+		t.Fatal(err)
+	} else if sym, dec, ok := s.Token(n); !ok || sym != "TST" || dec != 6 {
+		t.Errorf("the token: %q %d %v, want TST 6", sym, dec, ok)
+	}
 	// Balances: b got 2 + 1.5 ETH and 250 TST; the dev account's transfers
 	// (payments, fees, burnt base fees) explain its balance exactly.
 	av, err := s.AddressView(b.Hex(), 0, 0)
