@@ -247,11 +247,19 @@ func (t *tokenAsker) ask(ctx context.Context, s *evmstore.Store, b *evm.Block) e
 	sym, dec := make([]hexutil.Bytes, len(todo)), make([]hexutil.Bytes, len(todo))
 	for i, a := range todo {
 		// One batch a token, so that one that reverts (no such function)
-		// fails alone.
-		err := t.node.Batch(ctx, []evm.Call{
-			{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym[i]},
-			{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec[i]},
-		})
+		// fails alone. A node without the block's state (not an archive
+		// node) is asked at its head: a token's symbol and decimals do
+		// not change.
+		call := func(at string) error {
+			return t.node.Batch(ctx, []evm.Call{
+				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym[i]},
+				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec[i]},
+			})
+		}
+		err := call(at)
+		if errors.Is(err, evm.ErrNoState) {
+			err = call("latest")
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, evm.ErrUnanswered) {
 				return err
