@@ -220,12 +220,7 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	// A token first deployed and moved while the server follows: its
 	// decimals, which the follow asks the node for (symbol(), decimals()),
 	// value it (250 TST at $2, from the exchange's hot wallet).
-	var tokCode struct {
-		Contracts map[string]struct{ Bytecode string }
-	}
-	b, _ = os.ReadFile("../../testdata/evm/contracts/Test.json")
-	json.Unmarshal(b, &tokCode)
-	_, r = g.Send(nil, big.NewInt(0), append(common.FromHex(tokCode.Contracts["Token"].Bytecode), common.LeftPadBytes(big.NewInt(1e12).Bytes(), 32)...), 0)
+	_, r = g.Send(nil, big.NewInt(0), append(common.FromHex(code.Contracts["Token"].Bytecode), common.LeftPadBytes(big.NewInt(1e12).Bytes(), 32)...), 0)
 	tok := *r.ContractAddress
 	deposit2 := common.Address{0xde, 0x92}
 	_, r = g.Send(&tok, big.NewInt(0), append(crypto.Keccak256([]byte("transfer(address,uint256)"))[:4], append(common.LeftPadBytes(deposit2[:], 32), common.LeftPadBytes(big.NewInt(250e6).Bytes(), 32)...)...), 0)
