@@ -36,7 +36,7 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 
 	// Another chain than the node's: refused, no store made.
-	if r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--follow-evm", g.URL); r.code == 0 || !strings.Contains(r.stderr, "chain id 1337") {
+	if r := run(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--follow-evm", g.URL); r.code != exitBadInput || !strings.Contains(r.stderr, "chain id 1337") {
 		t.Fatalf("--evm-chain eth against a dev node: exit %d %s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
