@@ -44,7 +44,7 @@ func (s *Server) evmScreen() (*evmScreening, error) {
 	}
 	var e *evmScreening
 	var err error
-	if old != nil && s.grew(old) {
+	if old != nil && s.grew(old, now) {
 		e, err = s.extendEVMScreening(old, now)
 	} else {
 		e, err = s.newEVMScreening(now)
@@ -60,15 +60,13 @@ func (s *Server) evmScreen() (*evmScreening, error) {
 // grew says whether the store holds everything it held when was was made,
 // with blocks added: was's tip still stored, as it was (an unwind since
 // may have replaced it, and reused the numbers of what it took away).
-func (s *Server) grew(was *evmScreening) bool {
-	es := s.cfg.EVM
-	now := es.Counts()
+func (s *Server) grew(was *evmScreening, now evmstore.Counts) bool {
 	c := was.counts
 	if c.Blocks == 0 || now.First != c.First || now.Blocks < c.Blocks || now.Txs < c.Txs || now.Transfers < c.Transfers ||
 		now.Addrs < c.Addrs || now.Events < c.Events || now.Big < c.Big {
 		return false
 	}
-	return es.Block(c.Blocks-1).Hash == was.tip
+	return s.cfg.EVM.Block(c.Blocks-1).Hash == was.tip
 }
 
 func (s *Server) newEVMScreening(now evmstore.Counts) (*evmScreening, error) {
@@ -112,15 +110,14 @@ func (s *Server) extendEVMScreening(old *evmScreening, now evmstore.Counts) (*ev
 			continue
 		}
 		seen[a] = true
-		hex := es.Address(a).Hex()
-		if _, known := e.decimals[hex]; known {
+		if _, known := e.decimals[es.Address(a).Hex()]; known {
 			continue
 		}
 		if sym, d, ok := es.Token(a); ok {
 			if !cloned {
 				e.decimals, cloned = maps.Clone(old.decimals), true // old's is read by requests in flight
 			}
-			e.decimals[sym], e.decimals[hex] = int(d), int(d)
+			query.AddTokenDecimals(e.decimals, es, a, sym, d)
 		}
 	}
 	for n := old.counts.Addrs; n < now.Addrs; n++ {

@@ -244,16 +244,16 @@ func (t *tokenAsker) ask(ctx context.Context, s *evmstore.Store, b *evm.Block) e
 		return nil
 	}
 	at := fmt.Sprintf("0x%x", b.Number)
-	sym, dec := make([]hexutil.Bytes, len(todo)), make([]hexutil.Bytes, len(todo))
-	for i, a := range todo {
+	for _, a := range todo {
+		var sym, dec hexutil.Bytes
 		// One batch a token, so that one that reverts (no such function)
 		// fails alone. A node without the block's state (not an archive
 		// node) is asked at its head: a token's symbol and decimals do
 		// not change.
 		call := func(at string) error {
 			return t.node.Batch(ctx, []evm.Call{
-				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym[i]},
-				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec[i]},
+				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym},
+				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec},
 			})
 		}
 		err := call(at)
@@ -267,8 +267,8 @@ func (t *tokenAsker) ask(ctx context.Context, s *evmstore.Store, b *evm.Block) e
 			t.log.Debug("token without symbol or decimals", "token", a.Hex(), "err", err)
 			continue
 		}
-		symbol, sok := decodeSymbol(sym[i])
-		decimals, dok := decodeDecimals(dec[i])
+		symbol, sok := decodeSymbol(sym)
+		decimals, dok := decodeDecimals(dec)
 		if !sok || !dok {
 			continue
 		}

@@ -589,11 +589,15 @@ func EVMTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixer
 // decimals; ETH has 18.
 func TokenDecimals(s *evmstore.Store) map[string]int {
 	m := map[string]int{"ETH": 18}
-	s.EachToken(func(a uint32, sym string, d uint8) {
-		m[sym] = int(d)
-		m[s.Address(a).Hex()] = int(d)
-	})
+	s.EachToken(func(a uint32, sym string, d uint8) { AddTokenDecimals(m, s, a, sym, d) })
 	return m
+}
+
+// AddTokenDecimals files token a's decimals in m under the names assets go
+// by: its symbol and its address.
+func AddTokenDecimals(m map[string]int, s *evmstore.Store, a uint32, sym string, d uint8) {
+	m[sym] = int(d)
+	m[s.Address(a).Hex()] = int(d)
 }
 
 // EVMUSD values an amount of an asset at a day's close (0 without a price).
