@@ -300,7 +300,9 @@ func newFollow() *cobra.Command {
 		Short: "Follow a Bitcoin node's tip, unwinding on reorgs",
 		Long: `Poll the node every --interval and append new blocks as they arrive, each
 committed at once. When the node's best chain no longer holds the store's tip,
-spur unwinds to the fork point and follows the new chain. Stops on Ctrl-C.`,
+spur unwinds to the fork point and follows the new chain. Queries of the
+store (spur tx, address, trace, report, ...) run beside it: it lets them in
+between blocks. Stops on Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {

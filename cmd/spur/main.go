@@ -79,7 +79,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spur:", err)
 		if errors.Is(err, store.ErrLocked) || errors.Is(err, evmstore.ErrLocked) {
-			fmt.Fprintln(os.Stderr, "Another spur holds the store: wait for it, or stop it. To query a store kept at a node's tip, serve it with 'spur serve --follow-rpc URL' instead of 'spur follow' and ask its HTTP API (docs/api.md).")
+			fmt.Fprintln(os.Stderr, "Another spur holds the store: wait for it, or stop it. Queries run beside 'spur follow btc', which lets them in between blocks; to serve a store kept at a node's tip, use 'spur serve --follow-rpc URL' instead of 'spur follow' (docs/api.md).")
 		}
 		var ue usageError
 		if errors.As(err, &ue) || isFlagError(err) {

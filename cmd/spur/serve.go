@@ -123,6 +123,11 @@ tip, milliseconds every block). The two follows may run together.`,
 					return err
 				}
 				defer s.Close()
+				// A follower lets queries in between blocks, and waits for
+				// them to end: a server's never does.
+				if who, held := colfile.WriterOf(btcDir(sf.dir)); rf.url == "" && held {
+					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: stop the follow and serve with --follow-rpc instead", store.ErrLocked, sf.dir, who)
+				}
 			}
 			var node *btc.RPC
 			if rf.url != "" {

@@ -505,10 +505,12 @@ func TestReportEthereumAlone(t *testing.T) {
 	}
 }
 
-// TestLockedByFollow: a query of a store that spur follow holds names the
-// holder by its command (never its flags, which may hold a password) and
-// says how to query a store kept at the tip.
-func TestLockedByFollow(t *testing.T) {
+// TestQueriesBesideFollow: queries read a store that spur follow keeps,
+// between its blocks; another writer (an ingest) is refused, naming the
+// follow by its command (never its flags, which may hold a password) and
+// what runs beside it; so is a server without --follow-rpc, which would
+// hold the follow off for as long as it serves.
+func TestQueriesBesideFollow(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "4", "-q")
 	// A node that never answers: the follow polls, holding the store.
@@ -517,11 +519,11 @@ func TestLockedByFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { follow.Process.Kill(); follow.Wait() }()
-	// Queried only once the follow holds the lock (its pid in LOCK): a
-	// query that took the lock first would make the follow give up.
+	// Queried once the follow shares the store (its pid in LOCK, sharing):
+	// a query that took the lock first would make the follow give up.
 	pid := strconv.Itoa(follow.Process.Pid)
 	for i := 0; ; i++ {
-		if b, _ := os.ReadFile(filepath.Join(dir, "btc", "LOCK")); strings.TrimSpace(string(b)) == pid {
+		if b, _ := os.ReadFile(filepath.Join(dir, "btc", "LOCK")); strings.TrimSpace(string(b)) == pid+" shares" {
 			break
 		}
 		if i == 200 {
@@ -529,10 +531,19 @@ func TestLockedByFollow(t *testing.T) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	r := run(t, "block", "4", "--store", dir)
+	if out := mustRun(t, "block", "4", "--store", dir, "--json"); !strings.Contains(out, "000000004ebadb55ee9096c9a2f8880e09da59c0d68b1c228da88e48844a1485") {
+		t.Fatalf("block 4 beside a follow: %s", out)
+	}
+	r := run(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "5", "-q")
 	want := fmt.Sprintf("pid %d: spur follow btc)", follow.Process.Pid)
-	if r.code != exitStore || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "spur serve --follow-rpc") || strings.Contains(r.stderr, "s3cret") {
-		t.Fatalf("block beside a follow: exit %d: %s (want %q)", r.code, r.stderr, want)
+	if r.code != exitStore || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "Queries run beside 'spur follow btc'") || strings.Contains(r.stderr, "s3cret") {
+		t.Fatalf("an ingest beside a follow: exit %d: %s (want %q)", r.code, r.stderr, want)
+	}
+	if r := run(t, "serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0"); r.code != exitStore || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--follow-rpc instead") {
+		t.Fatalf("a server beside a follow: exit %d: %s", r.code, r.stderr)
+	}
+	if out := mustRun(t, "block", "4", "--store", dir); !strings.Contains(out, "000000004ebadb55ee9096c9a2f8880e09da59c0d68b1c228da88e48844a1485") {
+		t.Fatalf("block 4 beside a follow, after: %s", out)
 	}
 }
 

@@ -6,7 +6,8 @@
 // WriteChunk bytes each, which may run on another goroutine while appends go
 // on.
 //
-// LockDir and SyncDir are the directory-level pieces both stores share.
+// LockDir, ShareDir and SyncDir are the directory-level pieces both stores
+// share (lock.go).
 //
 // A Column is not safe for concurrent use, except a reader (OpenReader),
 // whose reads may run on many goroutines while another Column appends to the
@@ -17,13 +18,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -397,79 +395,6 @@ func (c *Column) Close() error {
 		c.mm = nil
 	}
 	return c.f.Close()
-}
-
-// LockDir takes the exclusive lock of a store directory (its LOCK file,
-// which names the holder's pid), or fails with locked, wrapped with the
-// directory and the holder.
-func LockDir(dir string, locked error) (*os.File, error) {
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		b, _ := io.ReadAll(lock)
-		lock.Close()
-		return nil, fmt.Errorf("%w: %s (%s)", locked, dir, holder(b))
-	}
-	lock.Truncate(0)
-	lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return lock, nil
-}
-
-// ShareDir takes the lock of a store directory shared, for a reader that
-// writes nothing (a store on a read-only file system): no writer holds it
-// meanwhile, and none can take it. It fails with locked, wrapped with the
-// directory and the holder, while a writer holds it; a directory without
-// its LOCK file (a copy made without it) gives nil and no error.
-func ShareDir(dir string, locked error) (*os.File, error) {
-	f, err := os.Open(filepath.Join(dir, "LOCK"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
-		b, _ := io.ReadAll(f)
-		f.Close()
-		return nil, fmt.Errorf("%w: %s (%s)", locked, dir, holder(b))
-	}
-	return f, nil
-}
-
-// holder names who holds a store's lock, from its LOCK file: the pid a
-// writer wrote there, while that process lives. Readers, who share the
-// lock, write nothing (they may not be able to), so a dead writer's pid
-// means readers hold it.
-func holder(lockFile []byte) string {
-	pid, err := strconv.Atoi(strings.TrimSpace(string(lockFile)))
-	if err == nil && pid > 0 && unix.Kill(pid, 0) != unix.ESRCH {
-		if cmd := command(pid); cmd != "" {
-			return fmt.Sprintf("pid %d: %s", pid, cmd)
-		}
-		return fmt.Sprintf("pid %d", pid)
-	}
-	return "by readers: queries or a server"
-}
-
-// command names what process pid runs, where /proc tells: its program and
-// the words before its first flag ("spur follow btc"), never the flags,
-// which may hold a password.
-func command(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return ""
-	}
-	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	words := []string{filepath.Base(args[0])}
-	for _, a := range args[1:] {
-		if strings.HasPrefix(a, "-") || len(words) == 4 {
-			break
-		}
-		words = append(words, a)
-	}
-	return strings.Join(words, " ")
 }
 
 // ReadOnlyFS says whether err is a file system refusing a write: mounted

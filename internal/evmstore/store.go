@@ -70,7 +70,7 @@ type Store struct {
 	dir     string
 	chain   string
 	chainID uint64
-	lock    *os.File
+	lock    *colfile.Lock
 	db      *pebble.DB
 	counts  Counts // committed
 
@@ -188,7 +188,7 @@ func (s *Store) openMeta() error {
 	if errors.Is(err, os.ErrNotExist) {
 		entries, _ := os.ReadDir(s.dir)
 		for _, e := range entries {
-			if e.Name() != "LOCK" && e.Name() != "META.tmp" {
+			if !colfile.IsLockFile(e.Name()) && e.Name() != "META.tmp" {
 				return fmt.Errorf("%w: %s has files but no META", ErrCorrupt, s.dir)
 			}
 		}

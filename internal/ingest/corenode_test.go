@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 // coreNode answers the calls spur makes as Bitcoin Core does, from blocks
@@ -25,9 +28,10 @@ type coreNode struct {
 	mu      sync.Mutex
 	blocks  [][]byte
 	warming int
-	chain   string // getblockchaininfo's; "" for "main"
-	pruned  int    // blocks below this height are pruned
-	drop    int    // calls still to drop, closing the connection unanswered (before warming)
+	chain   string        // getblockchaininfo's; "" for "main"
+	pruned  int           // blocks below this height are pruned
+	drop    int           // calls still to drop, closing the connection unanswered (before warming)
+	delay   time.Duration // before each block it serves
 }
 
 func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +95,7 @@ func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					reply(http.StatusInternalServerError, nil, -1, "Block not available (pruned data)")
 					return
 				}
+				time.Sleep(n.delay)
 				reply(http.StatusOK, hex.EncodeToString(b), 0, "")
 				return
 			}
@@ -208,5 +213,106 @@ func TestFollowThroughWarmup(t *testing.T) {
 		if !stopped || err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("want a stop with %q, got %v", c.want, err)
 		}
+	}
+}
+
+// TestQueriesBesideFollow: queries of other processes read a followed
+// store: at the tip, while the follower waits for the node (and the
+// follower, given new blocks, holds off until they end); and while it
+// catches up, let in after the block in hand rather than at the end. Each
+// finds the node's chain as far as committed, and the store comes out as
+// an ingest of the same blocks makes it. (A lock is per open file, so the
+// readers of this process stand for other processes.)
+func TestQueriesBesideFollow(t *testing.T) {
+	var blocks [][]byte
+	for _, f := range frames(t, "blk_0_to_14131.dat.bz2")[:300] {
+		blocks = append(blocks, f[8:])
+	}
+	node := &coreNode{blocks: blocks[:100]}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	rpc, err := btc.NewRPC(srv.URL, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{}, nil) }()
+
+	read := func() *store.Store {
+		t.Helper()
+		r, err := store.OpenReadOnly(dir, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h := range r.Height() + 1 {
+			if got, _ := r.BlockHashAt(h); got != btc.BlockHash(blocks[h]) {
+				t.Fatalf("a query finds block %s at height %d, want %s", got, h, btc.BlockHash(blocks[h]))
+			}
+		}
+		return r
+	}
+	// readUntil reads until a query finds the store above height h; it
+	// returns that height.
+	readUntil := func(h int64) int64 {
+		t.Helper()
+		for i := 0; ; i++ {
+			r := read()
+			got := r.Height()
+			r.Close()
+			if got > h {
+				return got
+			}
+			if i == 1000 {
+				t.Fatalf("the store stays at height %d", got)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// Queried once the follower shares its lock, as it does from its
+	// start (before, the store is held as by any writer).
+	for i := 0; ; i++ {
+		if b, _ := os.ReadFile(filepath.Join(dir, "LOCK")); strings.HasSuffix(string(b), " shares\n") {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the follower does not share the store")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	readUntil(98)
+
+	r := read()
+	node.mu.Lock()
+	node.blocks, node.delay = blocks, 5*time.Millisecond
+	node.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if r2 := read(); r2.Height() != 99 {
+		t.Fatalf("the follower wrote while a query read: height %d", r2.Height())
+	} else {
+		r2.Close()
+	}
+	r.Close()
+	if h := readUntil(99); h >= 299 {
+		t.Fatalf("a query during the catch-up was let in only at the tip (%d)", h)
+	}
+	readUntil(298)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := openStore(t, t.TempDir())
+	if _, err := RPC(context.Background(), clean, rpc, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := clean.Digest(); got != want {
+		t.Fatalf("the followed store's digest %s, an ingest's %s", got, want)
 	}
 }

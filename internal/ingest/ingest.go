@@ -350,6 +350,11 @@ func (c *committer) append(ctx context.Context, r result) error {
 			return err
 		}
 		c.lastCommit, c.sinceCommit = time.Now(), 0
+		// Queries of other processes that wait for a follower are let in
+		// between two blocks rather than when it reaches the tip.
+		if err := c.s.LetReadersIn(ctx, waitingLogger(c.opts)); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		// Rolled back, as on an error, so that the store is done with

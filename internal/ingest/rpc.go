@@ -68,6 +68,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			return fmt.Errorf("ingest: the node's chain shares no block with the store (store genesis %s): wrong node or --network?", g)
 		}
 		if fork < s.Height() {
+			if err := unshare(ctx, s, opts); err != nil {
+				return err
+			}
 			opts.Logger.Info("reorganisation: unwinding", "from", s.Height(), "to", fork)
 			st.Unwound += s.Height() - fork
 			if err := s.Unwind(fork); err != nil {
@@ -97,6 +100,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 			where = label(fmt.Sprintf("rpc %s: block %s (height %d)", node.URL, hash, h))
 			raw, err := node.RawBlock(ctx, hash)
 			return raw, where, err
+		}
+		if err := unshare(ctx, s, opts); err != nil {
+			return err
 		}
 		err = apply(ctx, s, source{n: n, fetch: fetch}, rpcOptions(opts), st, bar)
 		if (errors.Is(err, store.ErrNotConnected) || chainMoved(err)) && round < 5 {
@@ -169,6 +175,11 @@ func (o *outage) answered(opts *Options) {
 func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Duration, opts Options, onSync func(*Stats)) error {
 	opts.defaults()
 	opts.CommitEvery = 1
+	// Shared from the start, so that a query that comes while the store
+	// catches up waits for the next block rather than failing.
+	if err := s.Share(); err != nil {
+		return err
+	}
 	var out outage
 	for {
 		start := time.Now()
@@ -196,10 +207,26 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				onSync(st)
 			}
 		}
+		// Other processes' queries read the store while the node is
+		// waited for.
+		if err := s.Share(); err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(interval):
 		}
 	}
+}
+
+// unshare takes the store back from other processes' queries (Share) to
+// write to it, saying so if they hold it up.
+func unshare(ctx context.Context, s *store.Store, opts *Options) error {
+	return s.Unshare(ctx, waitingLogger(opts))
+}
+
+// waitingLogger logs a follower held up by queries.
+func waitingLogger(opts *Options) func() {
+	return func() { opts.Logger.Info("waiting for queries of the store to end") }
 }

@@ -29,28 +29,32 @@ func OpenReadOnly(dir string, opts Options) (*Store, error) {
 		opts.Network = btc.Main
 	}
 	metaPath := filepath.Join(dir, "META")
-	b, err := os.ReadFile(metaPath)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(metaPath); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s holds no store (no META)", ErrNotFound, dir)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	m, err := unmarshalMeta(metaPath, b)
+	// The lock before META: a follower sharing its lock between blocks
+	// (Share) may commit until the lock is held.
+	lock, err := colfile.ShareDir(dir, ErrLocked)
 	if err != nil {
 		return nil, err
 	}
-	if m.Network != opts.Network.Name {
-		return nil, fmt.Errorf("store: %s holds network %s, not %s", dir, m.Network, opts.Network.Name)
-	}
-	s := &Store{dir: dir, net: opts.Network, meta: *m, readOnly: true}
+	s := &Store{dir: dir, net: opts.Network, readOnly: true, lock: lock}
 	fail := func(err error) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.lock, err = colfile.ShareDir(dir, ErrLocked); err != nil {
-		return nil, err
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		return fail(fmt.Errorf("store: %w", err))
 	}
+	m, err := unmarshalMeta(metaPath, b)
+	if err != nil {
+		return fail(err)
+	}
+	if m.Network != opts.Network.Name {
+		return fail(fmt.Errorf("store: %s holds network %s, not %s", dir, m.Network, opts.Network.Name))
+	}
+	s.meta = *m
 	repair := func(what string) (*Store, error) {
 		return fail(fmt.Errorf("%w: %s was not closed cleanly (%s); open it once where it can be written, which repairs it", ErrReadOnly, dir, what))
 	}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/colfile"
@@ -39,7 +41,7 @@ type Store struct {
 	net *btc.Network
 	// tableSyncRows is Options.TableSyncRows.
 	tableSyncRows uint64
-	lock          *os.File
+	lock          *colfile.Lock
 	meta          meta // committed state
 
 	blockHash, blockHeader, blockTx, blockAddr *colfile.Column
@@ -101,7 +103,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	case errors.Is(err, os.ErrNotExist):
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			if e.Name() != "LOCK" && e.Name() != "META.tmp" {
+			if !colfile.IsLockFile(e.Name()) && e.Name() != "META.tmp" {
 				s.Close()
 				return nil, fmt.Errorf("%w: %s has files but no META; not a spur store, or its META was lost", ErrCorrupt, dir)
 			}
@@ -323,6 +325,68 @@ func (s *Store) Close() error {
 	return first
 }
 
+// errShared reports a write to a store that shares its lock (Share).
+var errShared = errors.New("store: written while shared with readers (Unshare first)")
+
+// Share lets other processes' queries (OpenReadOnly) read the store until
+// Unshare: it waits for the commit in flight, makes the tables and
+// out.spent cover every committed row, as Close does, so that a reader
+// finds nothing to repair, and shares the lock. Appends, commits and
+// unwinds are refused until Unshare. A follower shares while it waits for
+// the node's next block, and after a block when readers wait.
+func (s *Store) Share() error {
+	if s.readOnly || s.view || s.w == nil || s.lock.Shared() {
+		return nil
+	}
+	if err := s.wait(); err != nil {
+		return err
+	}
+	if s.Pending() > 0 || s.liveCounts() != s.meta.Counts {
+		return errors.New("store: shared with uncommitted appends (commit first)")
+	}
+	if err := syncTables(s.indexesBehind(true)); err != nil {
+		return err
+	}
+	if s.meta.SpentSynced < s.meta.Counts.Inputs {
+		if err := s.syncSpends(); err != nil {
+			return err
+		}
+	}
+	return s.lock.Share()
+}
+
+// Unshare takes the store back from its readers (Share) for writing,
+// waiting while their queries run; waiting is called once if that takes
+// more than a second.
+func (s *Store) Unshare(ctx context.Context, waiting func()) error {
+	if s.lock == nil {
+		return nil
+	}
+	return s.lock.Take(ctx, waiting)
+}
+
+// ReadersWaiting says whether queries of other processes wait for the
+// store to Share.
+func (s *Store) ReadersWaiting() bool { return s.lock.ReadersWaiting() }
+
+// LetReadersIn shares the store with the queries that wait for it, if any,
+// and takes it back once they are in and done: a writer calls it between
+// two commits.
+func (s *Store) LetReadersIn(ctx context.Context, waiting func()) error {
+	if !s.ReadersWaiting() {
+		return nil
+	}
+	if err := s.Share(); err != nil {
+		return err
+	}
+	// The queries poll for the lock: the store stays shared until they
+	// have it (a reader stops waiting once in), for a second at most.
+	for deadline := time.Now().Add(time.Second); s.ReadersWaiting() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return s.Unshare(ctx, waiting)
+}
+
 // Network returns the store's network.
 func (s *Store) Network() *btc.Network { return s.net }
 
@@ -385,6 +449,9 @@ func (s *Store) liveCounts() Counts {
 func (s *Store) Unwind(h int64) error {
 	if s.readOnly {
 		return ErrReadOnly
+	}
+	if s.lock.Shared() {
+		return errShared
 	}
 	if h >= s.Height() {
 		return nil

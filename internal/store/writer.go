@@ -315,6 +315,9 @@ func (s *Store) AppendBlock(p *PreparedBlock) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
+	if s.lock.Shared() {
+		return errShared
+	}
 	if s.w.addrs.failed.Load() {
 		return s.drainAddrs()
 	}
@@ -514,6 +517,9 @@ func (s *Store) CommitAsync() error {
 	if s.readOnly {
 		return nil // nothing appended
 	}
+	if s.lock.Shared() {
+		return errShared
+	}
 	if err := s.wait(); err != nil {
 		return err
 	}
@@ -639,6 +645,9 @@ func (s *Store) wait() error {
 
 // Rollback drops everything appended since the last Commit.
 func (s *Store) Rollback() error {
+	if s.lock.Shared() {
+		return nil // nothing appended since Share committed
+	}
 	s.drainAddrs() // an error there was returned by the append or commit that met it
 	s.w.reset()
 	werr := s.wait()
