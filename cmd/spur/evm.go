@@ -313,7 +313,9 @@ func newFollowEVM() *cobra.Command {
 		Short: "Follow an EVM node's tip, unwinding on reorgs",
 		Long: `Poll the node every --interval and append new blocks, each committed at once.
 When the node no longer has the store's tip block, spur unwinds to the last
-block both share and follows the node's chain. Stops on Ctrl-C.`,
+block both share and follows the node's chain. Queries of the store (spur tx
+--chain, address --chain, trace, report, ...) run beside it: it lets them in
+between blocks. Stops on Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -333,7 +335,7 @@ block both share and follows the node's chain. Stops on Ctrl-C.`,
 			}
 			defer run.closeWith(s.Close)()
 			log := logger()
-			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.EVMStats) {
+			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log, LetQueriesIn: true}, func(st *ingest.EVMStats) {
 				if sf.json {
 					printJSON(os.Stdout, st)
 					return

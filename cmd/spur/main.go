@@ -79,7 +79,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spur:", err)
 		if errors.Is(err, store.ErrLocked) || errors.Is(err, evmstore.ErrLocked) {
-			fmt.Fprintln(os.Stderr, "Another spur holds the store: wait for it, or stop it. Queries run beside 'spur follow btc', which lets them in between blocks; to serve a store kept at a node's tip, use 'spur serve --follow-rpc URL' instead of 'spur follow' (docs/api.md).")
+			fmt.Fprintln(os.Stderr, "Another spur holds the store: wait for it, or stop it. Queries run beside 'spur follow', which lets them in between blocks; to serve a store kept at a node's tip, use 'spur serve --follow-rpc URL' (or --follow-evm) instead of 'spur follow' (docs/api.md).")
 		}
 		var ue usageError
 		if errors.As(err, &ue) || isFlagError(err) {

@@ -191,6 +191,9 @@ tip, milliseconds every block). The two follows may run together.`,
 			}
 			if cfg.EVM != nil {
 				defer cfg.EVM.Close()
+				if who, held := colfile.WriterOf(cfg.EVM.Dir()); ef.url == "" && held {
+					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: stop the follow and serve with --follow-evm instead", evmstore.ErrLocked, cfg.EVM.Dir(), who)
+				}
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {

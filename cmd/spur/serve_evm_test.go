@@ -8,8 +8,10 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -238,5 +240,52 @@ func TestServeFollowsEVMNode(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("spur serve did not stop on SIGTERM")
+	}
+}
+
+// TestQueriesBesideEVMFollow: queries read a store that spur follow evm
+// keeps, finding each block it commits; another writer and a server
+// without --follow-evm are refused beside it, naming it.
+func TestQueriesBesideEVMFollow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := testnode.StartGeth(t)
+	dir := filepath.Join(t.TempDir(), "store")
+	follow := exec.Command(spurBin, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms")
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { follow.Process.Kill(); follow.Wait() }()
+	pid := strconv.Itoa(follow.Process.Pid)
+	for i := 0; ; i++ {
+		if b, _ := os.ReadFile(filepath.Join(dir, "evm", "dev", "LOCK")); strings.TrimSpace(string(b)) == pid+" shares" {
+			break
+		}
+		if i == 400 {
+			t.Fatal("the follow does not let queries in")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	h, _ := g.Send(&common.Address{0xc2}, big.NewInt(7e17), nil, 0)
+	for i := 0; ; i++ {
+		r := run(t, "tx", h.Hex(), "--chain", "dev", "--store", dir, "--json")
+		if r.code == exitOK {
+			if !strings.Contains(r.stdout, "700000000000000000") {
+				t.Fatalf("the payment beside a follow: %s", r.stdout)
+			}
+			break
+		}
+		if r.code != exitNotFound || i == 400 {
+			t.Fatalf("tx beside a follow: exit %d: %s", r.code, r.stderr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	want := "pid " + pid + ": spur follow evm)"
+	if r := run(t, "ingest", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL); r.code != exitStore || !strings.Contains(r.stderr, want) {
+		t.Fatalf("an ingest beside a follow: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, "serve", "--store", dir, "--evm-chain", "dev", "--no-auth", "--listen", "127.0.0.1:0"); r.code != exitStore || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--follow-evm instead") {
+		t.Fatalf("a server beside a follow: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -97,6 +97,15 @@ func (l *Lock) Close() error {
 	return nil
 }
 
+// Offer says in LOCK that the writer lets readers in when they wait
+// (ReadersWaiting, then Share), so that a reader that finds it writing
+// waits for it instead of failing. Share says so too.
+func (l *Lock) Offer() {
+	if l != nil && l.writer != nil {
+		l.write(" shares")
+	}
+}
+
 // Share lets readers in: a writer between two writes holds LOCK shared,
 // WRITER still exclusive. It must have made what it committed whole on disk
 // first, as readers see it as it is.

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -138,15 +139,9 @@ func Open(dir, chain string) (*Store, error) {
 		*c.col = col
 		s.cols = append(s.cols, col)
 	}
-	// The reader's block cache: a server following a node screens through
-	// this store (it fills only as far as the index is read).
-	cache := pebble.NewCache(readerCache)
-	opts := &pebble.Options{Logger: quiet{}, Cache: cache}
-	s.db, err = pebble.Open(filepath.Join(dir, "index"), opts)
-	cache.Unref()
-	if err != nil {
+	if err := s.openIndex(); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("evm store: index: %w", err)
+		return nil, err
 	}
 	if err := s.loadCounts(); err != nil {
 		s.Close()
@@ -158,6 +153,64 @@ func Open(dir, chain string) (*Store, error) {
 	}
 	s.w = newWriter(s)
 	return s, nil
+}
+
+// openIndex opens the index for writing.
+func (s *Store) openIndex() error {
+	// The reader's block cache: a server following a node screens through
+	// this store (it fills only as far as the index is read).
+	cache := pebble.NewCache(readerCache)
+	defer cache.Unref()
+	db, err := pebble.Open(filepath.Join(s.dir, "index"), &pebble.Options{Logger: quiet{}, Cache: cache})
+	if err != nil {
+		return fmt.Errorf("evm store: index: %w", err)
+	}
+	s.db = db
+	return nil
+}
+
+// OfferShare makes the store one that lets other processes' queries in
+// when they wait for it (LetReadersIn): from then on a query that finds it
+// writing waits instead of failing. A follower without readers of its own
+// does so.
+func (s *Store) OfferShare() { s.lock.Offer() }
+
+// LetReadersIn lets in the queries of other processes that wait for the
+// store, if any, and takes it back once they are done. Between commits
+// only. The index is closed meanwhile (its compactions would replace its
+// files under the readers) and opened again after.
+func (s *Store) LetReadersIn(ctx context.Context, waiting func()) error {
+	if s.readOnly || !s.lock.ReadersWaiting() {
+		return nil
+	}
+	if s.Uncommitted() {
+		return errors.New("evm store: shared with uncommitted appends (commit first)")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.batch.Close()
+	s.w.batch = nil
+	err := s.db.Close()
+	s.db = nil
+	if err != nil {
+		return fmt.Errorf("evm store: index: %w", err)
+	}
+	if err := s.lock.Share(); err != nil {
+		return err
+	}
+	// The queries poll for the lock: the store stays shared until they
+	// have it (a reader stops waiting once in), for a second at most.
+	for deadline := time.Now().Add(time.Second); s.lock.ReadersWaiting() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.lock.Take(ctx, waiting); err != nil {
+		return err
+	}
+	if err := s.openIndex(); err != nil {
+		return err
+	}
+	s.w.reset()
+	return nil
 }
 
 // column is a column file's name, its row width and the field it opens into.

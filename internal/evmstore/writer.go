@@ -274,11 +274,27 @@ func (s *Store) AppendBlock(b *evm.Block) error {
 // Pending reports how many bytes await Commit: column data and index
 // entries (the batch is held in memory until then).
 func (s *Store) Pending() int {
-	n := s.w.batch.Len()
+	var n int
+	if s.w.batch != nil {
+		n = s.w.batch.Len()
+	}
 	for _, c := range s.cols {
 		n += c.PendingBytes()
 	}
 	return n
+}
+
+// Uncommitted says whether anything was appended since the last commit.
+func (s *Store) Uncommitted() bool {
+	if s.w.batch != nil && !s.w.batch.Empty() {
+		return true
+	}
+	for _, c := range s.cols {
+		if c.PendingBytes() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // SetToken records a token's symbol and decimals (from a token list or
@@ -295,6 +311,11 @@ func (s *Store) SetToken(token common.Address, symbol string, decimals uint8) er
 // Commit makes every appended block durable: column rows first, then the
 // index entries with the new counts in one synced batch.
 func (s *Store) Commit() error {
+	if !s.Uncommitted() {
+		// Nothing to commit; the index may be closed, by a LetReadersIn
+		// stopped while readers held the store.
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.w

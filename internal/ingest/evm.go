@@ -196,7 +196,18 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	tokens := tokenAsker{node: node, asked: map[common.Address]bool{}, log: opts.Logger}
 	// A block's tokens are recorded with it, in its commit.
 	a.appended = func(b *evm.Block) error { return tokens.ask(ctx, s, b) }
-	err = fetchOrdered(ctx, node, from, to, opts.Workers, a.add)
+	add := a.add
+	if opts.LetQueriesIn {
+		// After each commit, queries of other processes that wait for
+		// the store are let in.
+		add = func(b *evm.Block) error {
+			if err := a.add(b); err != nil || s.Uncommitted() {
+				return err
+			}
+			return s.LetReadersIn(ctx, waitingLogger(&opts))
+		}
+	}
+	err = fetchOrdered(ctx, node, from, to, opts.Workers, add)
 	if err == nil || errors.Is(err, context.Canceled) {
 		if cerr := a.commit(); cerr != nil && err == nil {
 			err = cerr
@@ -389,6 +400,9 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.CommitEvery = 1
+	if opts.LetQueriesIn {
+		s.OfferShare()
+	}
 	var out outage
 	for {
 		st, err := evmSyncOnce(ctx, s, node, opts)
@@ -408,10 +422,46 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 				onSync(st)
 			}
 		}
+		if err := idle(ctx, interval, func() error {
+			if !opts.LetQueriesIn {
+				return nil
+			}
+			return s.LetReadersIn(ctx, waitingLogger(&opts))
+		}); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// idle waits interval or until ctx ends, running tick at once and every
+// 50 ms.
+func idle(ctx context.Context, interval time.Duration, tick func() error) error {
+	if err := tick(); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	end := time.NewTimer(interval)
+	defer end.Stop()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(interval):
+		case <-end.C:
+			return nil
+		case <-t.C:
+			if err := tick(); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 		}
 	}
 }

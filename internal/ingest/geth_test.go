@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"golang.org/x/crypto/sha3"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/testnode"
@@ -354,5 +355,88 @@ func TestGethFollowThroughOutage(t *testing.T) {
 	}
 	if w, a := strings.Count(log.String(), "does not answer"), strings.Count(log.String(), "answers again"); w != 1 || a != 1 {
 		t.Fatalf("%d outages and %d recoveries logged, want 1 and 1:\n%s", w, a, log.String())
+	}
+}
+
+// TestGethQueriesBesideFollow: queries of other processes read a store
+// that an EVM follow keeps (one that lets them in): while one reads, the
+// follower commits nothing, and other queries read beside it; once they
+// end, the follower commits the node's new block, which the next query
+// finds; another writer is refused all the while. (A lock is per open
+// file, so the readers of this process stand for other processes.)
+func TestGethQueriesBesideFollow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	defer func(w time.Duration) { colfile.ReaderWait = w }(colfile.ReaderWait)
+	colfile.ReaderWait = 10 * time.Second
+	g := testnode.StartGeth(t)
+	node := &evm.RPC{URL: g.URL}
+	dir := t.TempDir()
+	s, err := evmstore.Open(dir, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- EVMFollow(ctx, s, node, 20*time.Millisecond, Options{LetQueriesIn: true}, nil) }()
+	for i := 0; ; i++ {
+		if b, _ := os.ReadFile(dir + "/LOCK"); strings.HasSuffix(string(b), " shares\n") {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the follower does not let queries in")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	read := func() *evmstore.Store {
+		t.Helper()
+		r, err := evmstore.OpenReadOnly(dir, "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	found := func(r *evmstore.Store, h common.Hash) bool {
+		_, err := r.TxNum(h)
+		if err != nil && !errors.Is(err, evmstore.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	r := read()
+	n, _, _ := r.Tip()
+	h, _ := g.Send(&common.Address{0xc1}, eth(0.5), nil, 0)
+	time.Sleep(300 * time.Millisecond)
+	r2 := read()
+	if n2, _, _ := r2.Tip(); n2 != n || found(r2, h) {
+		t.Fatalf("the follower wrote while a query read: block %d, want %d", n2, n)
+	}
+	if w, err := evmstore.Open(dir, "dev"); !errors.Is(err, evmstore.ErrLocked) {
+		if w != nil {
+			w.Close()
+		}
+		t.Fatalf("another writer beside the follower: %v", err)
+	}
+	r2.Close()
+	r.Close()
+	for i := 0; ; i++ {
+		r := read()
+		ok := found(r, h)
+		r.Close()
+		if ok {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the follower's new block is not found")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

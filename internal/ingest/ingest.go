@@ -40,6 +40,11 @@ type Options struct {
 	// NodeUp, if set, learns after each poll of a follow whether the
 	// node answered it.
 	NodeUp func(bool)
+	// LetQueriesIn makes an EVM follow let the queries of other processes
+	// in when they wait for the store (between blocks, and while it waits
+	// for the node): for a follower with no readers of its own, as the
+	// index is closed meanwhile. A Bitcoin follow always does.
+	LetQueriesIn bool
 }
 
 func (o *Options) defaults() {
