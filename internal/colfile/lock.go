@@ -145,6 +145,19 @@ func (l *Lock) Take(ctx context.Context, waiting func()) error {
 	return nil
 }
 
+// LetIn lets the readers that wait for the writer in: it shares LOCK until
+// they have it (they poll for it; a second at most), then takes it back,
+// waiting for them to end as Take does.
+func (l *Lock) LetIn(ctx context.Context, waiting func()) error {
+	if err := l.Share(); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(time.Second); l.ReadersWaiting() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	return l.Take(ctx, waiting)
+}
+
 // Shared says whether the writer holds LOCK shared (Share) and must Take
 // it before writing.
 func (l *Lock) Shared() bool { return l != nil && l.shared }

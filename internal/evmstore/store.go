@@ -26,7 +26,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -195,15 +194,7 @@ func (s *Store) LetReadersIn(ctx context.Context, waiting func()) error {
 	if err != nil {
 		return fmt.Errorf("evm store: index: %w", err)
 	}
-	if err := s.lock.Share(); err != nil {
-		return err
-	}
-	// The queries poll for the lock: the store stays shared until they
-	// have it (a reader stops waiting once in), for a second at most.
-	for deadline := time.Now().Add(time.Second); s.lock.ReadersWaiting() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	if err := s.lock.Take(ctx, waiting); err != nil {
+	if err := s.lock.LetIn(ctx, waiting); err != nil {
 		return err
 	}
 	if err := s.openIndex(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/colfile"
@@ -338,6 +337,15 @@ func (s *Store) Share() error {
 	if s.readOnly || s.view || s.w == nil || s.lock.Shared() {
 		return nil
 	}
+	if err := s.settle(); err != nil {
+		return err
+	}
+	return s.lock.Share()
+}
+
+// settle waits for the commit in flight and makes the tables and out.spent
+// cover every committed row, so that a reader finds nothing to repair.
+func (s *Store) settle() error {
 	if err := s.wait(); err != nil {
 		return err
 	}
@@ -348,11 +356,9 @@ func (s *Store) Share() error {
 		return err
 	}
 	if s.meta.SpentSynced < s.meta.Counts.Inputs {
-		if err := s.syncSpends(); err != nil {
-			return err
-		}
+		return s.syncSpends()
 	}
-	return s.lock.Share()
+	return nil
 }
 
 // Unshare takes the store back from its readers (Share) for writing,
@@ -373,18 +379,13 @@ func (s *Store) ReadersWaiting() bool { return s.lock.ReadersWaiting() }
 // and takes it back once they are in and done: a writer calls it between
 // two commits.
 func (s *Store) LetReadersIn(ctx context.Context, waiting func()) error {
-	if !s.ReadersWaiting() {
+	if s.readOnly || s.view || s.w == nil || s.lock.Shared() || !s.ReadersWaiting() {
 		return nil
 	}
-	if err := s.Share(); err != nil {
+	if err := s.settle(); err != nil {
 		return err
 	}
-	// The queries poll for the lock: the store stays shared until they
-	// have it (a reader stops waiting once in), for a second at most.
-	for deadline := time.Now().Add(time.Second); s.ReadersWaiting() && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	return s.Unshare(ctx, waiting)
+	return s.lock.LetIn(ctx, waiting)
 }
 
 // Network returns the store's network.
