@@ -656,20 +656,34 @@ those blocks are appended and committed one by one.`,
 				return err
 			}
 			if len(while) > 0 {
+				for _, p := range while {
+					if _, err := os.Stat(p); err != nil {
+						return fmt.Errorf("--while-ingesting: %w", err)
+					}
+				}
 				if cfg.Live, err = s.Live(); err != nil {
 					return err
 				}
 			}
 			// Ethereum addresses too, where the store holds the chain.
+			var whileSrc *evm.ETL
 			if whileEVM != "" {
 				if cfg.EVM, err = openEVM(&storeFlags{dir: sf.dir}, "eth", evmWrite); err != nil {
 					return err
 				}
+				defer cfg.EVM.Close()
 				cfg.EVMLive = true
+				// Refused before the runs, not after them.
+				if cfg.EVM.Counts().Addrs == 0 {
+					return fmt.Errorf("%w: --while-ingesting-evm: the store holds no Ethereum addresses to screen", store.ErrNotFound)
+				}
+				if whileSrc, err = evm.OpenETL(whileEVM); err != nil {
+					return err
+				}
+				defer whileSrc.Close()
 			} else if cfg.EVM, err = openReportEVM(&storeFlags{dir: sf.dir}); err != nil {
 				return err
-			}
-			if cfg.EVM != nil {
+			} else if cfg.EVM != nil {
 				defer cfg.EVM.Close()
 			}
 			srv := httptest.NewServer(api.New(cfg).Handler())
@@ -753,15 +767,8 @@ those blocks are appended and committed one by one.`,
 				runs = append(runs, screenRun{"screen, 1 address, while ingesting", conc, l})
 			}
 			var ingEVM *ingestDuring
-			if whileEVM != "" {
-				if len(eth) == 0 {
-					return fmt.Errorf("bench: screen: --while-ingesting-evm: the store holds no Ethereum addresses to screen")
-				}
-				src, err := evm.OpenETL(whileEVM)
-				if err != nil {
-					return err
-				}
-				defer src.Close()
+			if whileSrc != nil {
+				src := whileSrc
 				es := cfg.EVM
 				n, _, _ := es.Tip()
 				ingEVM = &ingestDuring{From: int64(n)}

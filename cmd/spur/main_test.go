@@ -670,7 +670,7 @@ func TestBenchScreen(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "14080", "-q")
 	etl := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
 	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--to", "17173049", "-q")
-	type run struct {
+	type benchRun struct {
 		Requests  int     `json:"requests"`
 		Errors    int     `json:"errors"`
 		PerSecond float64 `json:"requests_per_s"`
@@ -678,20 +678,20 @@ func TestBenchScreen(t *testing.T) {
 		P99       int64   `json:"p99_us"`
 	}
 	var got struct {
-		Baseline run `json:"baseline"`
-		Single   run `json:"single"`
-		Batch    run `json:"batch_1000"`
-		Deposit  run `json:"deposit_tx"`
+		Baseline benchRun `json:"baseline"`
+		Single   benchRun `json:"single"`
+		Batch    benchRun `json:"batch_1000"`
+		Deposit  benchRun `json:"deposit_tx"`
 		While    struct {
-			From   int64 `json:"from_height"`
-			To     int64 `json:"to_height"`
-			Screen run   `json:"screen"`
+			From   int64    `json:"from_height"`
+			To     int64    `json:"to_height"`
+			Screen benchRun `json:"screen"`
 		} `json:"while_ingesting"`
-		ETH      run `json:"eth_address"`
+		ETH      benchRun `json:"eth_address"`
 		WhileEVM struct {
-			From   int64 `json:"from_height"`
-			To     int64 `json:"to_height"`
-			Screen run   `json:"screen"`
+			From   int64    `json:"from_height"`
+			To     int64    `json:"to_height"`
+			Screen benchRun `json:"screen"`
 		} `json:"while_ingesting_evm"`
 	}
 	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json",
@@ -699,7 +699,7 @@ func TestBenchScreen(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []run{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen} {
+	for _, r := range []benchRun{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
@@ -709,6 +709,16 @@ func TestBenchScreen(t *testing.T) {
 	}
 	if got.WhileEVM.From != 17173049 || got.WhileEVM.To != 17173050 {
 		t.Fatalf("no Ethereum block ingested during the last run: %s", out)
+	}
+	// What to ingest during the last run is checked before the first (of
+	// a minute each here).
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, flag := range []string{"--while-ingesting", "--while-ingesting-evm"} {
+		start := time.Now()
+		r := run(t, "bench", "screen", "--store", dir, "--duration", "1m", flag, missing)
+		if r.code == exitOK || !strings.Contains(r.stderr, missing) || time.Since(start) > 30*time.Second {
+			t.Fatalf("bench screen %s of a missing path: exit %d after %s: %s", flag, r.code, time.Since(start), r.stderr)
+		}
 	}
 }
 
