@@ -224,6 +224,11 @@ func TestMalformed(t *testing.T) {
 	if _, err := ParseTagPack(tp); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 5") {
 		t.Fatalf("tagpack with a bad address: %v", err)
 	}
+	// An ActorPack given as a TagPack says what it is.
+	os.WriteFile(tp, []byte("title: Actors\ncreator: someone\nactors:\n  - id: kettle\n    label: Kettle Exchange\n    uri: https://example.org\n    categories: [exchange]\n"), 0o644)
+	if _, err := ParseTagPack(tp); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "a GraphSense ActorPack") {
+		t.Fatalf("an actor pack: %v", err)
+	}
 }
 
 func TestTagPack(t *testing.T) {

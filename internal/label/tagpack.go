@@ -83,6 +83,11 @@ func ParseTagPack(path string) (*TagPackResult, error) {
 		}
 	}
 	if tags == nil || tags.Kind != yaml.SequenceNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value == "actors" {
+				return nil, fmt.Errorf("%w: %s: a GraphSense ActorPack (a list of actors), not a TagPack: the tags of TagPacks name their actors by id, which spur keeps as given", ErrMalformed, path)
+			}
+		}
 		return nil, fmt.Errorf("%w: %s: no tags list", ErrMalformed, path)
 	}
 	res := new(TagPackResult)
