@@ -25,7 +25,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
+var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
 
 // openLabels opens the store's labels for a command that only reads them,
 // beside other readers (label.OpenToRead).
@@ -82,13 +82,17 @@ them, are all read before any is written). Formats:
                 its OFAC programmes and entity number. Default source: us-csl.
   tagpack       a GraphSense TagPack (YAML); header fields apply to every tag,
                 a header.yaml a pack includes too. A directory is read as a
-                TagPack repository: each .yaml below it (but header.yaml,
-                config.yaml and actor packs) is a pack; one without tags on
-                addresses is passed over with a note. Tags on transactions
-                (tx_hash) or GraphSense entities are skipped with a note; a
-                tag with no category, abuse or concept is "other".
+                TagPack repository: each .yaml below it (but header.yaml and
+                config.yaml) is a pack, or an ActorPack (below); one without
+                tags on addresses is passed over with a note. Tags on
+                transactions (tx_hash) or GraphSense entities are skipped with
+                a note; a tag with no category, abuse or concept is "other".
                 Default source: tagpack:FILE-NAME (below a directory given:
                 tagpack:PATH/NAME, its path below the directory).
+  actorpack     a GraphSense ActorPack (YAML): the actors TagPacks' tags name
+                by id, each with its label, uri, categories, jurisdictions and
+                aliases, which 'spur actor' finds an actor by. Default source:
+                actorpack:FILE-NAME (actorpack:PATH/NAME below a directory).
   csv           a header naming address and category columns, and any of
                 chain, label, actor and source, in any order.
                 Default source: csv:FILE-NAME.
@@ -145,7 +149,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				if err != nil {
 					return err
 				}
-				if lp.inDir && len(im.labels) == 0 && len(im.entities) == 0 {
+				if lp.inDir && len(im.labels) == 0 && len(im.entities) == 0 && len(im.actors) == 0 {
 					if len(im.skipped) > 0 {
 						fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.skipped))
 					} else {
@@ -195,6 +199,7 @@ type labelImport struct {
 	path, format, source string
 	labels               []label.Label
 	entities             []label.Entity
+	actors               []label.Actor
 	invalid              []string       // addresses that do not fit their currency
 	counts               map[string]int // per currency, programme, category or chain, by format
 	currencies           map[string]int // a consolidated list's addresses per currency
@@ -215,6 +220,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	}
 	var labels []label.Label
 	var entities []label.Entity
+	var actors []label.Actor
 	var invalid []string
 	counts := map[string]int{}
 	var currencies map[string]int // a consolidated list's addresses per currency
@@ -284,6 +290,17 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		for _, l := range labels {
 			counts[l.Chain]++
 		}
+	case "actorpack":
+		if actors, err = label.ParseActorPack(path); err == nil {
+			for _, a := range actors {
+				for _, c := range a.Categories {
+					counts[c]++
+				}
+			}
+		}
+		if source == "" {
+			source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
 	default:
 		return nil, usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
 	}
@@ -296,10 +313,10 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	if len(labels) == 0 && len(entities) == 0 && len(skipped) > 0 && format == "tagpack" && !allowEmpty {
 		return nil, fmt.Errorf("%w: %s holds no tags on addresses: its %d tags are on transactions or GraphSense entities (%s), which spur does not keep", label.ErrMalformed, path, len(skipped), quoteList(skipped, 2))
 	}
-	if len(labels) == 0 && len(entities) == 0 && !allowEmpty {
+	if len(labels) == 0 && len(entities) == 0 && len(actors) == 0 && !allowEmpty {
 		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
 	}
-	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped}, nil
+	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, actors: actors, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped}, nil
 }
 
 // write replaces the import's source in s with it and says what it did,
@@ -318,8 +335,16 @@ func (im *labelImport) write(s *label.Store, asJSON bool) (map[string]any, error
 	}
 	abs, _ := filepath.Abs(path)
 	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
-	if err := s.Replace(info, labels, entities); err != nil {
+	if err := s.Replace(info, labels, entities, im.actors...); err != nil {
 		return nil, err
+	}
+	if format == "actorpack" {
+		if asJSON {
+			return map[string]any{"source": source, "actors": len(im.actors), "counts": counts}, nil
+		}
+		fmt.Printf("imported %s actors as source %q\n", thousands(int64(len(im.actors))), source)
+		printCounts("CATEGORY", "ACTORS", counts, "")
+		return nil, nil
 	}
 	if asJSON {
 		out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
@@ -485,9 +510,9 @@ func newLabelsSources() *cobra.Command {
 				return printJSON(os.Stdout, src)
 			}
 			t := newTable(os.Stdout)
-			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "IMPORTED", "PATH")
+			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "ACTORS", "IMPORTED", "PATH")
 			for _, x := range src {
-				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Imported.Format(time.RFC3339), x.Path)
+				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Actors, x.Imported.Format(time.RFC3339), x.Path)
 			}
 			t.flush()
 			return nil
@@ -757,7 +782,8 @@ func newActor() *cobra.Command {
 		Short: "Show what is known of an actor: its labels, addresses and entities",
 		Long: `Lists the labels whose actor is NAME, and the labels named NAME (OFAC lists
 "LAZARUS GROUP" by name; a TagPack may name "Blender.io" whose actor is
-"blenderio"), case-insensitively;
+"blenderio"), case-insensitively; an actor of an imported ActorPack found by
+its id, label or an alias stands for its id, label and aliases;
 a name an imported list gives a party as an alias, weak aliases included
 ("HIDDEN COBRA"), stands for that party,
 with their addresses and, for Bitcoin addresses of a clustered store, their
@@ -777,7 +803,8 @@ entities; and the imported incidents attributed to NAME.`,
 				Addresses []string         `json:"addresses"`
 				Entities  []uint32         `json:"entities"`
 				Incidents []label.Incident `json:"incidents"`
-			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}, Incidents: []label.Incident{}}
+				Actors    []label.Actor    `json:"actors"` // of the imported ActorPacks, by id, label or alias
+			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}, Incidents: []label.Incident{}, Actors: []label.Actor{}}
 			incs, err := s.Incidents()
 			if err != nil {
 				return err
@@ -792,8 +819,16 @@ entities; and the imported incidents attributed to NAME.`,
 			for _, p := range parties {
 				out.AliasOf = append(out.AliasOf, fmt.Sprintf("%s (%s %s)", p.Name, p.Source, p.ID))
 			}
+			// An ActorPack's actor is named by its id in TagPacks' tags,
+			// and found by its label or an alias too.
+			actors, err := s.FindActors(name)
+			if err != nil {
+				return err
+			}
+			out.Actors = append(out.Actors, actors...)
 			names := func(n string) bool {
-				return strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p label.Entity) bool { return strings.EqualFold(n, p.Name) })
+				return n != "" && (strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p label.Entity) bool { return strings.EqualFold(n, p.Name) }) ||
+					slices.ContainsFunc(actors, func(a label.Actor) bool { return a.Names(n) }))
 			}
 			// A label named so (a listed party's sanctioned addresses, a
 			// TagPack's "Blender.io" whose actor is "blenderio"), or one
@@ -857,7 +892,7 @@ entities; and the imported incidents attributed to NAME.`,
 					}
 				}
 			}
-			if len(out.Labels) == 0 && len(out.Incidents) == 0 {
+			if len(out.Labels) == 0 && len(out.Incidents) == 0 && len(out.Actors) == 0 {
 				if len(out.AliasOf) > 0 {
 					return fmt.Errorf("%w: %q is an alias of %s, which no label or incident names", store.ErrNotFound, name, strings.Join(out.AliasOf, ", "))
 				}
@@ -888,7 +923,15 @@ entities; and the imported incidents attributed to NAME.`,
 			if len(out.Incidents) > 0 {
 				fmt.Printf(", %d incidents", len(out.Incidents))
 			}
-			fmt.Print("\n\n")
+			fmt.Print("\n")
+			for _, a := range out.Actors {
+				fmt.Printf("actor %s (%s, %s): %s", a.Label, a.ID, a.Source, strings.Join(a.Categories, ", "))
+				if len(a.Jurisdictions) > 0 {
+					fmt.Printf("; jurisdictions %s", strings.Join(a.Jurisdictions, ", "))
+				}
+				fmt.Printf("; %s\n", a.URI)
+			}
+			fmt.Print("\n")
 			t := newTable(os.Stdout)
 			t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "SOURCE")
 			for _, l := range out.Labels {
@@ -972,11 +1015,15 @@ func labelPaths(paths []string, format string) ([]labelPath, error) {
 			if d.IsDir() && f != p && strings.HasPrefix(name, ".") {
 				return fs.SkipDir // .git, .github: a repository's own, no packs
 			}
-			if d.IsDir() || !isYAML(name) || name == "header.yaml" || name == "config.yaml" || strings.HasSuffix(name, "actorpack.yaml") {
+			if d.IsDir() || !isYAML(name) || name == "header.yaml" || name == "config.yaml" {
 				return nil
 			}
 			rel, _ := filepath.Rel(p, f)
-			found = append(found, labelPath{path: f, format: "tagpack", source: "tagpack:" + filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel))), inDir: true})
+			as := "tagpack"
+			if strings.HasSuffix(name, "actorpack.yaml") || label.IsActorPack(f) {
+				as = "actorpack"
+			}
+			found = append(found, labelPath{path: f, format: as, source: as + ":" + filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel))), inDir: true})
 			return nil
 		})
 		if err != nil {
@@ -1022,6 +1069,9 @@ func detectFormat(path string) string {
 	case ".xml":
 		return "un-xml"
 	case ".yaml", ".yml":
+		if label.IsActorPack(path) {
+			return "actorpack"
+		}
 		return "tagpack"
 	case ".json":
 		return "etherscan-json"

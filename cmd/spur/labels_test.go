@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/spur-forensics/spur/internal/label"
 )
 
 // sanctionsDir decompresses the shipped files names (each stored as
@@ -543,5 +545,63 @@ func TestScreenAsTheAPI(t *testing.T) {
 	}
 	if r := run(t, "screen", "--store", dir, "--tx", halTx, "--direction", "sideways"); r.code != exitUsage {
 		t.Errorf("--direction sideways: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestActorPacks: a TagPack repository's ActorPacks are imported with its
+// packs (the excerpt of GraphSense's own, contexts and all); spur actor
+// finds an actor by its id, label or an alias, with the labels whose tags
+// name it by id; a malformed ActorPack is refused with its line, changing
+// nothing.
+func TestActorPacks(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	r := run(t, "labels", "import", "--store", store, "--json", "../../testdata/labels/graphsense-tagpacks")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var srcs []label.SourceInfo
+	if err := jsonUnmarshal(mustRun(t, "labels", "sources", "--store", store, "--json"), &srcs); err != nil {
+		t.Fatal(err)
+	}
+	actors := map[string]int{}
+	for _, s := range srcs {
+		actors[s.Source] = s.Actors
+	}
+	if len(srcs) != 4 || actors["actorpack:actors/graphsense.actorpack"] != 13 {
+		t.Fatalf("sources: %+v", srcs)
+	}
+	var got struct {
+		Labels []label.Label `json:"labels"`
+		Actors []label.Actor `json:"actors"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "actor", "1COIN", "--store", store, "--json"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Actors) != 1 || got.Actors[0].Label != "1Coin" || !reflect.DeepEqual(got.Actors[0].Jurisdictions, []string{"CA"}) || got.Actors[0].LastMod != "2023-02-17" || len(got.Labels) != 0 {
+		t.Fatalf("actor 1COIN: %+v", got)
+	}
+
+	// An actor a pack's tags name by id, asked for by an alias.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "services.actorpack.yaml"), []byte("title: Services\ncreator: tests\nlastmod: 2023-05-02\nactors:\n"+
+		"  - id: kettle_exchange\n    uri: kettle.example\n    label: Kettle Exchange\n    aliases: [Kettle Ltd]\n    jurisdictions: [SC]\n    categories: [exchange]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "deposits.yaml"), []byte("title: Deposits\ncreator: tests\ncategory: exchange\ncurrency: BTC\nactor: kettle_exchange\ntags:\n"+
+		"  - address: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n    label: hot wallet\n  - address: 12c6DSiU4Rq3P4ZxziKxzrL5LmMBrzjrJX\n    label: deposit\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, dir)
+	out := mustRun(t, "actor", "kettle ltd", "--store", store)
+	for _, want := range []string{"2 labels on 2 addresses", "actor Kettle Exchange (kettle_exchange, actorpack:services.actorpack): exchange; jurisdictions SC", "hot wallet"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("actor kettle ltd: no %q in\n%s", want, out)
+		}
+	}
+
+	before := mustRun(t, "labels", "sources", "--store", store, "--json")
+	bad := filepath.Join(dir, "bad.actorpack.yaml")
+	os.WriteFile(bad, []byte("title: Bad\ncreator: tests\nactors:\n  - id: x\n    uri: x.example\n    label: X\n    categories: [exchange]\n    jurisdictions: [Seychelles]\n"), 0o644)
+	if r := run(t, "labels", "import", "--store", store, bad); r.code != exitBadInput || !strings.Contains(r.stderr, "bad.actorpack.yaml: line 4: actor \"x\": jurisdiction \"Seychelles\"") {
+		t.Fatalf("a malformed actor pack: exit %d: %s", r.code, r.stderr)
+	}
+	if after := mustRun(t, "labels", "sources", "--store", store, "--json"); after != before {
+		t.Fatalf("a refused import changed the sources:\n%s", after)
 	}
 }

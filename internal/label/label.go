@@ -84,6 +84,7 @@ type SourceInfo struct {
 	Imported time.Time      `json:"imported"`
 	Labels   int            `json:"labels"`
 	Entities int            `json:"entities"`
+	Actors   int            `json:"actors,omitempty"`
 	Counts   map[string]int `json:"counts,omitempty"` // labels per currency or chain
 }
 
@@ -113,6 +114,7 @@ type Store struct {
 //	's' source 0x00 seq(4)               -> addrkey (to drop a source's labels)
 //	'e' source 0x00 id                   -> Entity JSON
 //	'm' source                           -> SourceInfo JSON
+//	'A' source 0x00 id                   -> Actor JSON
 //
 // addrkey is the address as Normalize files it.
 
@@ -181,9 +183,10 @@ func seq(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, []byte{0}) }
 
-// Replace makes labels and entities the whole content of source, in one
-// atomic batch: the source's old labels and entities go, others stay.
-func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) error {
+// Replace makes labels, entities and actors (an ActorPack's; most sources
+// have none) the whole content of source, in one atomic batch: the
+// source's old labels, entities and actors go, others stay.
+func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity, actors ...Actor) error {
 	if info.Source == "" || bytes.IndexByte([]byte(info.Source), 0) >= 0 {
 		return fmt.Errorf("label: bad source name %q", info.Source)
 	}
@@ -207,6 +210,7 @@ func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) erro
 	}
 	b.DeleteRange(lo, hi, nil)
 	b.DeleteRange(append([]byte{'e'}, join(src, nil)...), append([]byte{'e'}, append(src, 1)...), nil)
+	b.DeleteRange(append([]byte{'A'}, join(src, nil)...), append([]byte{'A'}, append(src, 1)...), nil)
 	for i, l := range labels {
 		l.Source = info.Source
 		if l.key == "" {
@@ -231,7 +235,15 @@ func (s *Store) Replace(info SourceInfo, labels []Label, entities []Entity) erro
 		}
 		b.Set(append([]byte{'e'}, join(src, []byte(e.ID))...), v, nil)
 	}
-	info.Labels, info.Entities = len(labels), len(entities)
+	for _, a := range actors {
+		a.Source = info.Source
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		b.Set(append([]byte{'A'}, join(src, []byte(a.ID))...), v, nil)
+	}
+	info.Labels, info.Entities, info.Actors = len(labels), len(entities), len(actors)
 	v, err := json.Marshal(info)
 	if err != nil {
 		return err
@@ -403,6 +415,27 @@ func (s *Store) Entities(source string, fn func(Entity) error) error {
 		}
 	}
 	return it.Error()
+}
+
+// FindActors returns the actors of the imported ActorPacks whose id, label
+// or alias is name, case-insensitively.
+func (s *Store) FindActors(name string) ([]Actor, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'A'}, UpperBound: []byte{'B'}})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	var out []Actor
+	for ok := it.First(); ok; ok = it.Next() {
+		var a Actor
+		if err := json.Unmarshal(it.Value(), &a); err != nil {
+			it.Close()
+			return nil, fmt.Errorf("label: actor %q: %w", it.Key(), err)
+		}
+		if a.Names(name) {
+			out = append(out, a)
+		}
+	}
+	return out, errors.Join(it.Error(), it.Close())
 }
 
 // AliasOf returns the listed entities that give name (case-insensitively)

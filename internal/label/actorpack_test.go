@@ -1,0 +1,101 @@
+package label
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const actorPack = `title: Services
+creator: spur tests
+description: actors the tags of a TagPack name
+lastmod: 2023-05-02
+actors:
+  - id: kettle_exchange
+    uri: https://kettle.example
+    label: Kettle Exchange
+    aliases: [kettle, "Kettle Ltd"]
+    jurisdictions: [SC, GB]
+    categories: [exchange]
+  - id: blender
+    uri: https://blender.example
+    label: Blender.io
+    lastmod: 2022-05-06
+    categories: [mixing_service]
+    context: '{"refs": ["https://home.treasury.gov/news/press-releases/jy0768"]}'
+`
+
+// TestActorPack: an ActorPack's actors are read with the header's lastmod
+// where they have none, kept per source and replaced with it, and found by
+// id, label or alias; a pack missing what GraphSense requires, giving an
+// id twice or a jurisdiction that is no country code is refused with its
+// line.
+func TestActorPack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "services.actorpack.yaml")
+	os.WriteFile(path, []byte(actorPack), 0o644)
+	if !IsActorPack(path) {
+		t.Fatal("not seen as an actor pack")
+	}
+	actors, err := ParseActorPack(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Actor{
+		{ID: "kettle_exchange", Label: "Kettle Exchange", URI: "https://kettle.example", Categories: []string{"exchange"}, Jurisdictions: []string{"SC", "GB"}, Aliases: []string{"kettle", "Kettle Ltd"}, LastMod: "2023-05-02"},
+		{ID: "blender", Label: "Blender.io", URI: "https://blender.example", Categories: []string{"mixing_service"}, LastMod: "2022-05-06"},
+	}
+	if !reflect.DeepEqual(actors, want) {
+		t.Fatalf("read %+v, want %+v", actors, want)
+	}
+
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Replace(SourceInfo{Source: "actorpack:services"}, nil, nil, actors...); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kettle_exchange", "KETTLE EXCHANGE", "kettle ltd"} {
+		got, err := s.FindActors(name)
+		if err != nil || len(got) != 1 || got[0].ID != "kettle_exchange" || got[0].Source != "actorpack:services" {
+			t.Fatalf("%q finds %+v (%v)", name, got, err)
+		}
+	}
+	if got, _ := s.FindActors("kettle exchange ltd"); len(got) != 0 {
+		t.Fatalf("a name no actor has finds %+v", got)
+	}
+	if srcs, _ := s.Sources(); len(srcs) != 1 || srcs[0].Actors != 2 {
+		t.Fatalf("sources: %+v", srcs)
+	}
+	// Imported again without one, the source loses it.
+	if err := s.Replace(SourceInfo{Source: "actorpack:services"}, nil, nil, actors[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindActors("kettle"); len(got) != 0 {
+		t.Fatalf("an actor the source no longer has: %+v", got)
+	}
+	if got, _ := s.FindActors("blender.IO"); len(got) != 1 {
+		t.Fatalf("the actor kept: %+v", got)
+	}
+
+	for _, c := range []struct{ edit, want string }{
+		{"    label: Blender.io\n", "line 12: actor \"blender\": no label"},
+		{"    categories: [exchange]\n", "line 6: actor \"kettle_exchange\": no categories"},
+		{"  - id: blender\n", "line 12: actor \"KETTLE_exchange\": given before, at line 6"},
+		{"[SC, GB]", "jurisdiction \"Seychelles\""},
+		{"creator: spur tests\n", "the header has no creator"},
+	} {
+		bad := strings.Replace(actorPack, c.edit, map[string]string{
+			"  - id: blender\n": "  - id: KETTLE_exchange\n",
+			"[SC, GB]":          "[Seychelles]",
+		}[c.edit], 1)
+		os.WriteFile(path, []byte(bad), 0o644)
+		if _, err := ParseActorPack(path); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("without %q: %v, want %q", c.edit, err, c.want)
+		}
+	}
+}
