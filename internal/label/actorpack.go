@@ -2,7 +2,6 @@ package label
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -39,18 +38,10 @@ func (a *Actor) Names(name string) bool {
 // an id the pack gave before, or with a jurisdiction that is no country
 // code, is refused with its line.
 func ParseActorPack(path string) ([]Actor, error) {
-	b, err := os.ReadFile(path)
+	root, err := readMapping(path, "not an ActorPack (want a mapping with an actors list)")
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%w: %s: not an ActorPack (want a mapping with an actors list)", ErrMalformed, path)
-	}
-	root := doc.Content[0]
 	var header struct {
 		Title   string `yaml:"title"`
 		Creator string `yaml:"creator"`
@@ -59,12 +50,7 @@ func ParseActorPack(path string) ([]Actor, error) {
 	if err := root.Decode(&header); err != nil {
 		return nil, fmt.Errorf("%w: %s: header: %v", ErrMalformed, path, err)
 	}
-	var list *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "actors" {
-			list = root.Content[i+1]
-		}
-	}
+	list := valueOf(root, "actors")
 	switch {
 	case list == nil || list.Kind != yaml.SequenceNode:
 		return nil, fmt.Errorf("%w: %s: no actors list", ErrMalformed, path)
@@ -134,12 +120,6 @@ func dateText(v any) string {
 
 // IsActorPack says whether the YAML file at path holds an actors list.
 func IsActorPack(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var doc struct {
-		Actors []any `yaml:"actors"`
-	}
-	return yaml.Unmarshal(b, &doc) == nil && doc.Actors != nil
+	root, err := readMapping(path, "")
+	return err == nil && valueOf(root, "actors") != nil
 }

@@ -14,6 +14,33 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// readMapping reads the YAML file at path, whose document must be a
+// mapping (notMapping says what it is not otherwise).
+func readMapping(path, notMapping string) (*yaml.Node, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%w: %s: %s", ErrMalformed, path, notMapping)
+	}
+	return doc.Content[0], nil
+}
+
+// valueOf is the value of key in mapping m, nil if it has none.
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // tagPackFields are the fields a TagPack header may set for all its tags
 // and each tag may override.
 type tagPackFields struct {
@@ -50,18 +77,10 @@ type TagPackResult struct {
 // label, or without an address, a tx_hash or an entity, is refused with
 // its line.
 func ParseTagPack(path string) (*TagPackResult, error) {
-	b, err := os.ReadFile(path)
+	root, err := readMapping(path, "not a TagPack (want a mapping with a tags list)")
 	if err != nil {
-		return nil, fmt.Errorf("label: %w", err)
+		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%w: %s: not a TagPack (want a mapping with a tags list)", ErrMalformed, path)
-	}
-	root := doc.Content[0]
 	var header tagPackFields
 	if err := root.Decode(&header); err != nil {
 		return nil, fmt.Errorf("%w: %s: header: %v", ErrMalformed, path, err)
@@ -83,10 +102,8 @@ func ParseTagPack(path string) (*TagPackResult, error) {
 		}
 	}
 	if tags == nil || tags.Kind != yaml.SequenceNode {
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			if root.Content[i].Value == "actors" {
-				return nil, fmt.Errorf("%w: %s: a GraphSense ActorPack (a list of actors), not a TagPack: the tags of TagPacks name their actors by id, which spur keeps as given", ErrMalformed, path)
-			}
+		if valueOf(root, "actors") != nil {
+			return nil, fmt.Errorf("%w: %s: a GraphSense ActorPack (a list of actors), not a TagPack: import it with --format actorpack", ErrMalformed, path)
 		}
 		return nil, fmt.Errorf("%w: %s: no tags list", ErrMalformed, path)
 	}
