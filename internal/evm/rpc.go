@@ -221,10 +221,30 @@ type Call struct {
 	Method string
 	Params []any
 	Result any // decoded into
+	// Err is the call's own error after BatchEach: the node's answer to it
+	// (a revert, a method it lacks: ErrNoMethod, a block whose state it
+	// no longer has: ErrNoState) or a result that does not decode.
+	Err error
 }
 
-// Batch sends calls in one HTTP request and decodes each result.
+// Batch sends calls in one HTTP request and decodes each result; the first
+// call that fails fails it.
 func (c *RPC) Batch(ctx context.Context, calls []Call) error {
+	if err := c.BatchEach(ctx, calls); err != nil {
+		return err
+	}
+	for _, cl := range calls {
+		if cl.Err != nil {
+			return cl.Err
+		}
+	}
+	return nil
+}
+
+// BatchEach sends calls in one HTTP request and decodes each result, or
+// sets the call's Err: one call that fails does not fail the others. It
+// returns an error only when the request as a whole fails.
+func (c *RPC) BatchEach(ctx context.Context, calls []Call) error {
 	if len(calls) == 0 {
 		return nil
 	}
@@ -248,24 +268,23 @@ func (c *RPC) Batch(ctx context.Context, calls []Call) error {
 	for i := range resps {
 		byID[resps[i].ID] = &resps[i]
 	}
-	for i, cl := range calls {
+	for i := range calls {
+		cl := &calls[i]
 		r := byID[reqs[i].ID]
-		if r == nil {
+		switch {
+		case r == nil:
 			return fmt.Errorf("evm rpc: %s: no answer in the batch", cl.Method)
-		}
-		if r.Error != nil {
+		case r.Error != nil:
 			r.Error.Method = cl.Method
+			cl.Err = r.Error
 			if r.Error.missing() {
-				return fmt.Errorf("%w: %w", ErrNoMethod, r.Error)
+				cl.Err = fmt.Errorf("%w: %w", ErrNoMethod, r.Error)
+			} else if r.Error.stateless() {
+				cl.Err = fmt.Errorf("%w: %w", ErrNoState, r.Error)
 			}
-			if r.Error.stateless() {
-				return fmt.Errorf("%w: %w", ErrNoState, r.Error)
-			}
-			return r.Error
-		}
-		if cl.Result != nil {
+		case cl.Result != nil:
 			if err := json.Unmarshal(r.Result, cl.Result); err != nil {
-				return fmt.Errorf("evm rpc: %s: bad result: %v", cl.Method, err)
+				cl.Err = fmt.Errorf("evm rpc: %s: bad result: %v", cl.Method, err)
 			}
 		}
 	}

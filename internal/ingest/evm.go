@@ -254,32 +254,76 @@ func (t *tokenAsker) ask(ctx context.Context, s *evmstore.Store, b *evm.Block) e
 	if len(todo) == 0 {
 		return nil
 	}
-	at := fmt.Sprintf("0x%x", b.Number)
-	for _, a := range todo {
-		var sym, dec hexutil.Bytes
-		// One batch a token, so that one that reverts (no such function)
-		// fails alone. A node without the block's state (not an archive
-		// node) is asked at its head: a token's symbol and decimals do
-		// not change.
-		call := func(at string) error {
-			return t.node.Batch(ctx, []evm.Call{
-				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym},
-				{Method: "eth_call", Params: []any{map[string]any{"to": a, "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec},
-			})
+	// The block's new tokens asked in one batch (per 100), each answering
+	// for itself: one that reverts (no such function) fails alone. A node
+	// without the block's state (not an archive node) is asked again at
+	// its head: a token's symbol and decimals do not change.
+	for len(todo) > 0 {
+		n := min(len(todo), tokenBatch)
+		if err := t.askBatch(ctx, s, todo[:n], fmt.Sprintf("0x%x", b.Number)); err != nil {
+			return err
 		}
-		err := call(at)
-		if errors.Is(err, evm.ErrNoState) {
-			err = call("latest")
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// tokenBatch is how many tokens one request asks of the node (two calls
+// each, within geth's default limit of 1,000 calls a batch).
+const tokenBatch = 100
+
+// askBatch asks each token's symbol() and decimals() at block at (those
+// of a node without that block's state at its head) and records the
+// answers; a token that answers neither is left without.
+func (t *tokenAsker) askBatch(ctx context.Context, s *evmstore.Store, tokens []common.Address, at string) error {
+	sym := make([]hexutil.Bytes, len(tokens))
+	dec := make([]hexutil.Bytes, len(tokens))
+	errs := make([]error, len(tokens))
+	ask := func(idx []int, at string) error {
+		calls := make([]evm.Call, 0, 2*len(idx))
+		for _, i := range idx {
+			calls = append(calls,
+				evm.Call{Method: "eth_call", Params: []any{map[string]any{"to": tokens[i], "data": hexutil.Bytes(selSymbol)}, at}, Result: &sym[i]},
+				evm.Call{Method: "eth_call", Params: []any{map[string]any{"to": tokens[i], "data": hexutil.Bytes(selDecimals)}, at}, Result: &dec[i]})
 		}
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, evm.ErrUnanswered) {
-				return err
-			}
-			t.log.Debug("token without symbol or decimals", "token", a.Hex(), "err", err)
+		if err := t.node.BatchEach(ctx, calls); err != nil {
+			return err
+		}
+		for k, i := range idx {
+			errs[i] = errors.Join(calls[2*k].Err, calls[2*k+1].Err)
+		}
+		return nil
+	}
+	all := make([]int, len(tokens))
+	for i := range all {
+		all[i] = i
+	}
+	err := ask(all, at)
+	var stateless []int
+	for i, e := range errs {
+		if errors.Is(e, evm.ErrNoState) {
+			stateless = append(stateless, i)
+		}
+	}
+	if err == nil && len(stateless) > 0 {
+		err = ask(stateless, "latest")
+	}
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, evm.ErrUnanswered) {
+			return err
+		}
+		// The node refused the request itself: these tokens stay
+		// without, as one that answers neither call.
+		t.log.Debug("tokens without symbol or decimals", "tokens", len(tokens), "err", err)
+		return nil
+	}
+	for i, a := range tokens {
+		if errs[i] != nil {
+			t.log.Debug("token without symbol or decimals", "token", a.Hex(), "err", errs[i])
 			continue
 		}
-		symbol, sok := decodeSymbol(sym)
-		decimals, dok := decodeDecimals(dec)
+		symbol, sok := decodeSymbol(sym[i])
+		decimals, dok := decodeDecimals(dec[i])
 		if !sok || !dok {
 			continue
 		}

@@ -60,11 +60,15 @@ func TestDecodeSymbol(t *testing.T) {
 
 // TestTokenAskerWithoutState: a node without the state of the block that
 // first moves a token (not an archive node) is asked at its head instead;
-// a contract that answers neither is left without, and asked once.
+// a contract that answers neither is left without, and asked once. A
+// block's tokens are asked in one request, and those without state in one
+// more.
 func TestTokenAskerWithoutState(t *testing.T) {
 	tok, other := common.Address{0x70, 0x4e}, common.Address{0x0b}
 	calls := map[string]int{}
+	requests := 0
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
 		var reqs []struct {
 			ID     int               `json:"id"`
 			Params []json.RawMessage `json:"params"`
@@ -128,7 +132,7 @@ func TestTokenAskerWithoutState(t *testing.T) {
 			t.Error("a contract that answers neither has a token record")
 		}
 	}
-	if calls[tok.Hex()+" 0x5"] != 2 || calls[tok.Hex()+" latest"] != 2 || calls[other.Hex()+" 0x5"] != 2 {
-		t.Errorf("calls: %v", calls)
+	if calls[tok.Hex()+" 0x5"] != 2 || calls[tok.Hex()+" latest"] != 2 || calls[other.Hex()+" 0x5"] != 2 || len(calls) != 3 || requests != 2 {
+		t.Errorf("calls: %v in %d requests", calls, requests)
 	}
 }
