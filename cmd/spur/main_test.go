@@ -752,6 +752,12 @@ func TestServeFollowRefused(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(r.stderr, "refused the credentials") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
+	// A directory without a store is not synced from genesis.
+	empty := filepath.Join(t.TempDir(), "mistyped")
+	r = run(t, "serve", "--store", empty, "--listen", "127.0.0.1:0", "--no-auth", "--follow-rpc", node.URL)
+	if _, err := os.Stat(filepath.Join(empty, "btc")); r.code != exitNotFound || !strings.Contains(r.stderr, "make it first with spur ingest btc") || err == nil {
+		t.Fatalf("--follow-rpc without a store: exit %d: %s", r.code, r.stderr)
+	}
 }
 
 // TestRPCDefaultCookie: given no credentials, spur uses the cookie Bitcoin

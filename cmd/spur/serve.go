@@ -116,6 +116,9 @@ tip, milliseconds every block). The two follows may run together.`,
 			var err error
 			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) && ef.url == "" {
 				s, err = open()
+				if rf.url != "" && errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("%w; --follow-rpc keeps a store at the tip: make it first with spur ingest btc (from block files, or --rpc from the node)", err)
+				}
 				if rf.url != "" && colfile.ReadOnlyFS(err) {
 					return fmt.Errorf("%w: --follow-rpc adds the node's blocks to the store, and %s cannot be written (a read-only file system, or a directory this user may not write); serve it as it is without --follow-rpc, or follow a copy that can be written", store.ErrReadOnly, sf.dir)
 				}
@@ -126,7 +129,7 @@ tip, milliseconds every block). The two follows may run together.`,
 				// A follower lets queries in between blocks, and waits for
 				// them to end: a server's never does.
 				if who, held := colfile.WriterOf(btcDir(sf.dir)); rf.url == "" && held {
-					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: stop the follow and serve with --follow-rpc instead", store.ErrLocked, sf.dir, who)
+					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: ask that one's API if it serves, or stop the follow and serve with --follow-rpc instead", store.ErrLocked, sf.dir, who)
 				}
 			}
 			var node *btc.RPC
@@ -192,7 +195,7 @@ tip, milliseconds every block). The two follows may run together.`,
 			if cfg.EVM != nil {
 				defer cfg.EVM.Close()
 				if who, held := colfile.WriterOf(cfg.EVM.Dir()); ef.url == "" && held {
-					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: stop the follow and serve with --follow-evm instead", evmstore.ErrLocked, cfg.EVM.Dir(), who)
+					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: ask that one's API if it serves, or stop the follow and serve with --follow-evm instead", evmstore.ErrLocked, cfg.EVM.Dir(), who)
 				}
 			}
 			ln, err := net.Listen("tcp", listen)
