@@ -18,7 +18,9 @@ import (
 //
 //   - LOCK: exclusive while a writer writes, shared by readers. The writer
 //     writes its pid here, followed by " shares" when it lets readers in
-//     between its writes (a follower at a node's tip: see Lock.Share).
+//     between its writes (a follower at a node's tip: see Lock.Share), and
+//     " shares wants" while it waits for them to let it write (Take): new
+//     readers then wait, so that a stream of them cannot starve it.
 //   - WRITER: exclusive for the whole life of a writer, so that a second
 //     writer is refused even while the first shares LOCK with readers.
 //   - READERS: shared by readers waiting for a sharing writer's write to end;
@@ -130,6 +132,8 @@ func (l *Lock) Take(ctx context.Context, waiting func()) error {
 	}
 	start := time.Now()
 	told := false
+	l.write(" shares wants")
+	defer l.write(" shares")
 	for unix.Flock(int(l.lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
 		if !told && waiting != nil && time.Since(start) > time.Second {
 			waiting()
@@ -201,9 +205,14 @@ func ShareDir(dir string, locked error) (*Lock, error) {
 		}
 	}()
 	start := time.Now()
-	for unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) != nil {
+	for {
 		b, _ := io.ReadAll(io.NewSectionReader(f, 0, 64))
-		if !shares(b) || time.Since(start) > ReaderWait {
+		// A writer that wants the lock back goes first.
+		if !wants(b) && unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == nil {
+			break
+		}
+		// A line not there whole is being rewritten: read it again.
+		if _, whole := lockLine(b); whole && !shares(b) || time.Since(start) > ReaderWait {
 			f.Close()
 			why := holder(b)
 			if shares(b) {
@@ -227,14 +236,31 @@ func ShareDir(dir string, locked error) (*Lock, error) {
 	return &Lock{lock: f}, nil
 }
 
-// shares says whether LOCK names a live writer that shares it (Share).
+// lockLine is LOCK's first line, which the writer ends with a newline;
+// ok is false while it is not there whole (being rewritten: the writer
+// writes over the old text, then cuts it).
+func lockLine(lockFile []byte) (line string, ok bool) {
+	line, _, ok = strings.Cut(string(lockFile), "\n")
+	return line, ok
+}
+
+// shares says whether LOCK names a live writer that shares it (Share):
+// "PID shares", or "PID shares wants" while it waits to take it back.
 func shares(lockFile []byte) bool {
-	pid, suffix, ok := strings.Cut(strings.TrimSpace(string(lockFile)), " ")
-	if !ok || suffix != "shares" {
+	line, _ := lockLine(lockFile)
+	pid, suffix, ok := strings.Cut(line, " ")
+	if !ok || suffix != "shares" && suffix != "shares wants" {
 		return false
 	}
 	n, err := strconv.Atoi(pid)
 	return err == nil && n > 0 && unix.Kill(n, 0) != unix.ESRCH
+}
+
+// wants says whether LOCK names a live sharing writer waiting to take it
+// back (Take).
+func wants(lockFile []byte) bool {
+	line, _ := lockLine(lockFile)
+	return strings.HasSuffix(line, " shares wants") && shares(lockFile)
 }
 
 // holder names who holds a store's lock, from its LOCK file: the pid a
@@ -242,7 +268,8 @@ func shares(lockFile []byte) bool {
 // lock, write nothing (they may not be able to), so a dead writer's pid
 // means readers hold it.
 func holder(lockFile []byte) string {
-	pid, _, _ := strings.Cut(strings.TrimSpace(string(lockFile)), " ")
+	line, _ := lockLine(lockFile)
+	pid, _, _ := strings.Cut(strings.TrimSpace(line), " ")
 	n, err := strconv.Atoi(pid)
 	if err == nil && n > 0 && unix.Kill(n, 0) != unix.ESRCH {
 		if cmd := command(n); cmd != "" {

@@ -218,8 +218,9 @@ func TestFollowThroughWarmup(t *testing.T) {
 
 // TestQueriesBesideFollow: queries of other processes read a followed
 // store: at the tip, while the follower waits for the node (and the
-// follower, given new blocks, holds off until they end); and while it
-// catches up, let in after the block in hand rather than at the end. Each
+// follower, given new blocks, holds off until they end, new queries
+// waiting behind it); and while it catches up, let in after the block in
+// hand rather than at the end. Each
 // finds the node's chain as far as committed, and the store comes out as
 // an ingest of the same blocks makes it. (A lock is per open file, so the
 // readers of this process stand for other processes.)
@@ -240,7 +241,10 @@ func TestQueriesBesideFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{}, nil) }()
+	synced := make(chan int64, 100)
+	go func() {
+		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{}, func(st *Stats) { synced <- st.Height })
+	}()
 
 	read := func() *store.Store {
 		t.Helper()
@@ -284,20 +288,47 @@ func TestQueriesBesideFollow(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	readUntil(98)
+	if h := <-synced; h != 99 {
+		t.Fatalf("synced to %d, want 99", h)
+	}
 
-	r := read()
+	// Two queries in the store: the follower, given new blocks, writes
+	// nothing while they read; a query that comes meanwhile waits behind
+	// the follower, and is let in after its next block, not at the tip.
+	r, r2 := read(), read()
+	meta, _ := os.ReadFile(filepath.Join(dir, "META"))
 	node.mu.Lock()
 	node.blocks, node.delay = blocks, 5*time.Millisecond
 	node.mu.Unlock()
 	time.Sleep(100 * time.Millisecond)
-	if r2 := read(); r2.Height() != 99 {
-		t.Fatalf("the follower wrote while a query read: height %d", r2.Height())
-	} else {
-		r2.Close()
+	if now, _ := os.ReadFile(filepath.Join(dir, "META")); !bytes.Equal(now, meta) {
+		t.Fatal("the follower wrote while queries read")
 	}
+	late := make(chan int64, 1)
+	go func() {
+		r, err := store.OpenReadOnly(dir, store.Options{})
+		if err != nil {
+			t.Error(err)
+			late <- -1
+			return
+		}
+		late <- r.Height()
+		r.Close()
+	}()
+	select {
+	case h := <-late:
+		t.Fatalf("a query went in ahead of the follower waiting to write (height %d)", h)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r2.Close()
 	r.Close()
-	if h := readUntil(99); h >= 299 {
-		t.Fatalf("a query during the catch-up was let in only at the tip (%d)", h)
+	select {
+	case h := <-late:
+		if h <= 99 || h >= 299 {
+			t.Fatalf("the query that waited was let in at height %d, want one block or more past 99 and short of the tip", h)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the query that waited was not let in")
 	}
 	readUntil(298)
 	cancel()

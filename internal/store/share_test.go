@@ -14,9 +14,10 @@ import (
 // follower) lets other processes' queries in, each finding the store as
 // committed with nothing to repair though no commit synced its tables; a
 // second writer stays out all the while; the writer takes the store back
-// only once the queries end; a query that comes while it writes waits, and
-// is let in after the writer's next commit; one that waits too long gives
-// up naming the writer. (A lock is per open file, so the readers of this
+// only once the queries end, and queries that come meanwhile wait behind
+// it; a query that comes while it writes waits, and is let in after the
+// writer's next commit; one that waits too long gives up naming the
+// writer. (A lock is per open file, so the readers of this
 // process stand for other processes.)
 func TestShareWithReaders(t *testing.T) {
 	dir := t.TempDir()
@@ -65,6 +66,22 @@ func TestShareWithReaders(t *testing.T) {
 		t.Fatalf("taken back while a query reads it: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
+	// A query that comes while the writer waits for the one in the store
+	// waits behind the writer: a stream of them does not starve it.
+	late := make(chan *Store, 1)
+	go func() {
+		r, err := OpenReadOnly(dir, Options{})
+		if err != nil {
+			t.Error(err)
+		}
+		late <- r
+	}()
+	select {
+	case r := <-late:
+		closeIf(r)
+		t.Fatal("a query went in ahead of the writer waiting for the store")
+	case <-time.After(100 * time.Millisecond):
+	}
 	r.Close()
 	select {
 	case err := <-took:
@@ -73,6 +90,21 @@ func TestShareWithReaders(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("not taken back once the query ended")
+	}
+	// Between two writes, the writer lets it in (and takes the store back
+	// once it ends).
+	go func() { took <- s.LetReadersIn(ctx, nil) }()
+	select {
+	case r := <-late:
+		if r == nil {
+			t.FailNow()
+		}
+		r.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the query that waited behind the writer was not let in")
+	}
+	if err := <-took; err != nil {
+		t.Fatal(err)
 	}
 
 	// A query while the writer writes waits for its next commit.
