@@ -91,8 +91,9 @@ them, are all read before any is written). Formats:
                 tagpack:PATH/NAME, its path below the directory).
   actorpack     a GraphSense ActorPack (YAML): the actors TagPacks' tags name
                 by id, each with its label, uri, categories, jurisdictions and
-                aliases, which 'spur actor' finds an actor by. Default source:
-                actorpack:FILE-NAME (actorpack:PATH/NAME below a directory).
+                aliases (the header's where it gives none), which 'spur actor'
+                finds an actor by. Default source: actorpack:FILE-NAME
+                (actorpack:PATH/NAME below a directory).
   csv           a header naming address and category columns, and any of
                 chain, label, actor and source, in any order.
                 Default source: csv:FILE-NAME.

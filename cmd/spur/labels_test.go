@@ -549,7 +549,9 @@ func TestScreenAsTheAPI(t *testing.T) {
 }
 
 // TestActorPacks: a TagPack repository's ActorPacks are imported with its
-// packs (the excerpt of GraphSense's own, contexts and all); spur actor
+// packs (GraphSense's own: an excerpt of its curated pack, contexts and
+// all, and its proof-of-reserves pack, whose header gives the category);
+// spur actor
 // finds an actor by its id, label or an alias, with the labels whose tags
 // name it by id; a malformed ActorPack is refused with its line, changing
 // nothing.
@@ -567,8 +569,12 @@ func TestActorPacks(t *testing.T) {
 	for _, s := range srcs {
 		actors[s.Source] = s.Actors
 	}
-	if len(srcs) != 4 || actors["actorpack:actors/graphsense.actorpack"] != 13 {
+	if len(srcs) != 5 || actors["actorpack:actors/graphsense.actorpack"] != 13 || actors["actorpack:actors/vasps_proof_of_reserves"] != 8 {
 		t.Fatalf("sources: %+v", srcs)
+	}
+	// The header's category is every actor's that gives none.
+	if out := mustRun(t, "actor", "okx", "--store", store); !strings.Contains(out, "actor okx (old okex, okb cryptocurrency) (okx, actorpack:actors/vasps_proof_of_reserves): exchange; jurisdictions BS, SC") {
+		t.Fatalf("actor okx:\n%s", out)
 	}
 	var got struct {
 		Labels []label.Label `json:"labels"`

@@ -30,13 +30,28 @@ func (a *Actor) Names(name string) bool {
 	return is(a.ID) || is(a.Label) || slices.ContainsFunc(a.Aliases, is)
 }
 
-// ParseActorPack reads a GraphSense ActorPack (YAML): a header (title and
-// creator required, description, lastmod) and its actors, each with an id,
-// a label, a uri and categories (required, as GraphSense's schema has
-// them), jurisdictions (two-letter country codes), aliases and lastmod (the
-// header's where an actor has none). An actor missing a required field, of
-// an id the pack gave before, or with a jurisdiction that is no country
-// code, is refused with its line.
+// actorFields are the fields of an actor, which an ActorPack's header may
+// also give, for every actor that does not give its own.
+type actorFields struct {
+	ID            string   `yaml:"id"`
+	URI           string   `yaml:"uri"`
+	Label         string   `yaml:"label"`
+	LastMod       any      `yaml:"lastmod"`
+	Categories    []string `yaml:"categories"`
+	Jurisdictions []string `yaml:"jurisdictions"`
+	Aliases       []string `yaml:"aliases"`
+}
+
+// ParseActorPack reads a GraphSense ActorPack (YAML), as GraphSense's tool
+// does: a header (title and creator required, description, lastmod; a
+// header the pack includes, "header: !include FILE", too) whose actor
+// fields apply to every actor that does not give its own (a pack of
+// exchanges gives "categories: [exchange]" once), and its actors, each
+// with an id, a label, a uri and categories (required), jurisdictions
+// (two-letter country codes), aliases and lastmod. An actor given twice
+// with the same id and label is kept once; an actor missing a required
+// field, an id given again with another label, or a jurisdiction that is
+// no country code is refused with its line.
 func ParseActorPack(path string) ([]Actor, error) {
 	root, err := readMapping(path, "not an ActorPack (want a mapping with an actors list)")
 	if err != nil {
@@ -45,10 +60,28 @@ func ParseActorPack(path string) ([]Actor, error) {
 	var header struct {
 		Title   string `yaml:"title"`
 		Creator string `yaml:"creator"`
-		LastMod any    `yaml:"lastmod"`
 	}
-	if err := root.Decode(&header); err != nil {
-		return nil, fmt.Errorf("%w: %s: header: %v", ErrMalformed, path, err)
+	var defaults actorFields
+	decode := func(n *yaml.Node) error {
+		if err := n.Decode(&header); err != nil {
+			return fmt.Errorf("%w: %s: line %d: header: %v", ErrMalformed, path, n.Line, err)
+		}
+		if err := n.Decode(&defaults); err != nil {
+			return fmt.Errorf("%w: %s: line %d: header: %v", ErrMalformed, path, n.Line, err)
+		}
+		return nil
+	}
+	if err := decode(root); err != nil {
+		return nil, err
+	}
+	if h := valueOf(root, "header"); h != nil {
+		n, err := tagPackHeader(path, h)
+		if err != nil {
+			return nil, err
+		}
+		if err := decode(n); err != nil {
+			return nil, err
+		}
 	}
 	list := valueOf(root, "actors")
 	switch {
@@ -59,19 +92,15 @@ func ParseActorPack(path string) ([]Actor, error) {
 	case header.Creator == "":
 		return nil, fmt.Errorf("%w: %s: the header has no creator", ErrMalformed, path)
 	}
-	packMod := dateText(header.LastMod)
 	var out []Actor
-	at := map[string]int{} // id -> line
+	type given struct {
+		label string
+		line  int
+	}
+	at := map[string]given{} // id -> its label and line
 	for _, n := range list.Content {
-		var f struct {
-			ID            string   `yaml:"id"`
-			URI           string   `yaml:"uri"`
-			Label         string   `yaml:"label"`
-			LastMod       any      `yaml:"lastmod"`
-			Categories    []string `yaml:"categories"`
-			Jurisdictions []string `yaml:"jurisdictions"`
-			Aliases       []string `yaml:"aliases"`
-		}
+		f := defaults
+		f.ID = ""
 		if err := n.Decode(&f); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}
@@ -88,20 +117,19 @@ func ParseActorPack(path string) ([]Actor, error) {
 		case len(f.Categories) == 0:
 			return nil, bad("no categories")
 		}
-		if line, ok := at[strings.ToLower(f.ID)]; ok {
-			return nil, bad("given before, at line %d", line)
+		if g, ok := at[f.ID]; ok {
+			if strings.EqualFold(g.label, f.Label) {
+				continue // the same actor again
+			}
+			return nil, bad("given before with label %q, at line %d", g.label, g.line)
 		}
-		at[strings.ToLower(f.ID)] = n.Line
+		at[f.ID] = given{f.Label, n.Line}
 		for _, j := range f.Jurisdictions {
 			if len(j) != 2 || strings.Trim(j, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 				return nil, bad("jurisdiction %q is not a two-letter country code", j)
 			}
 		}
-		mod := dateText(f.LastMod)
-		if mod == "" {
-			mod = packMod
-		}
-		out = append(out, Actor{ID: f.ID, Label: f.Label, URI: f.URI, Categories: f.Categories, Jurisdictions: f.Jurisdictions, Aliases: f.Aliases, LastMod: mod})
+		out = append(out, Actor{ID: f.ID, Label: f.Label, URI: f.URI, Categories: f.Categories, Jurisdictions: f.Jurisdictions, Aliases: f.Aliases, LastMod: dateText(f.LastMod)})
 	}
 	return out, nil
 }

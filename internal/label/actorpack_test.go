@@ -28,11 +28,11 @@ actors:
     context: '{"refs": ["https://home.treasury.gov/news/press-releases/jy0768"]}'
 `
 
-// TestActorPack: an ActorPack's actors are read with the header's lastmod
-// where they have none, kept per source and replaced with it, and found by
-// id, label or alias; a pack missing what GraphSense requires, giving an
-// id twice or a jurisdiction that is no country code is refused with its
-// line.
+// TestActorPack: an ActorPack's actors are read with the header's actor
+// fields where they have none, kept per source and replaced with it, and
+// found by id, label or alias; a pack missing what GraphSense requires,
+// giving an id again with another label or a jurisdiction that is no
+// country code is refused with its line.
 func TestActorPack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "services.actorpack.yaml")
 	os.WriteFile(path, []byte(actorPack), 0o644)
@@ -82,15 +82,27 @@ func TestActorPack(t *testing.T) {
 		t.Fatalf("the actor kept: %+v", got)
 	}
 
+	// The header's actor fields apply to the actors that lack them (as
+	// GraphSense's proof-of-reserves pack gives its exchanges' category
+	// once); an actor given again with its id and label is kept once.
+	os.WriteFile(path, []byte("title: T\ncreator: C\nlastmod: 2022-12-19\ncategories: [exchange]\nactors:\n"+
+		"- id: okx\n  uri: https://okx.com\n  label: okx\n  jurisdictions: [BS, SC]\n"+
+		"- id: blender\n  uri: blender.example\n  label: Blender.io\n  categories: [mixing_service]\n"+
+		"- id: okx\n  uri: https://okx.com\n  label: OKX\n"), 0o644)
+	if got, err := ParseActorPack(path); err != nil || len(got) != 2 || !reflect.DeepEqual(got[0].Categories, []string{"exchange"}) ||
+		got[0].LastMod != "2022-12-19" || !reflect.DeepEqual(got[1].Categories, []string{"mixing_service"}) {
+		t.Fatalf("header fields: %+v (%v)", got, err)
+	}
+
 	for _, c := range []struct{ edit, want string }{
 		{"    label: Blender.io\n", "line 12: actor \"blender\": no label"},
 		{"    categories: [exchange]\n", "line 6: actor \"kettle_exchange\": no categories"},
-		{"  - id: blender\n", "line 12: actor \"KETTLE_exchange\": given before, at line 6"},
+		{"  - id: blender\n", "line 12: actor \"kettle_exchange\": given before with label \"Kettle Exchange\", at line 6"},
 		{"[SC, GB]", "jurisdiction \"Seychelles\""},
 		{"creator: spur tests\n", "the header has no creator"},
 	} {
 		bad := strings.Replace(actorPack, c.edit, map[string]string{
-			"  - id: blender\n": "  - id: KETTLE_exchange\n",
+			"  - id: blender\n": "  - id: kettle_exchange\n",
 			"[SC, GB]":          "[Seychelles]",
 		}[c.edit], 1)
 		os.WriteFile(path, []byte(bad), 0o644)
