@@ -320,7 +320,7 @@ between blocks. Stops on Ctrl-C.`,
 				return err
 			}
 			run := newFirstRun(btcDir(sf.dir))
-			s, err := sf.open()
+			s, err := waitForQueries(cmd.Context(), btcDir(sf.dir), sf.open)
 			if err != nil {
 				return err
 			}

@@ -329,7 +329,7 @@ between blocks. Stops on Ctrl-C.`,
 				return err
 			}
 			run := newFirstRun(evmDir(sf.dir, chain))
-			s, err := openEVM(&sf, chain, evmCreate)
+			s, err := waitForQueries(cmd.Context(), evmDir(sf.dir, chain), func() (*evmstore.Store, error) { return openEVM(&sf, chain, evmCreate) })
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -242,6 +243,34 @@ func (f *storeFlags) openToWrite() (*store.Store, error) {
 		return nil, err
 	}
 	return f.open()
+}
+
+// waitForQueries opens a store for a follower with open, again while
+// queries of other processes hold it (and no writer does), for up to
+// colfile.ReaderWait or until ctx ends: a follower started, or restarted
+// by its supervisor, while a query runs waits for the query rather than
+// failing. It says so once.
+func waitForQueries[T any](ctx context.Context, dir string, open func() (T, error)) (T, error) {
+	deadline := time.Now().Add(colfile.ReaderWait)
+	told := false
+	for {
+		v, err := open()
+		if err == nil || !errors.Is(err, store.ErrLocked) && !errors.Is(err, evmstore.ErrLocked) || time.Now().After(deadline) {
+			return v, err
+		}
+		if _, writer := colfile.WriterOf(dir); writer {
+			return v, err
+		}
+		if !told {
+			logger().Info("waiting for queries of the store to end", "store", dir)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // A firstRun is a command that may make the store it writes (an ingest, a

@@ -115,7 +115,11 @@ tip, milliseconds every block). The two follows may run together.`,
 			var s *store.Store
 			var err error
 			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) && ef.url == "" {
-				s, err = open()
+				if rf.url != "" {
+					s, err = waitForQueries(cmd.Context(), btcDir(sf.dir), open)
+				} else {
+					s, err = open()
+				}
 				if rf.url != "" && errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("%w; --follow-rpc keeps a store at the tip: make it first with spur ingest btc (from block files, or --rpc from the node)", err)
 				}
@@ -168,7 +172,7 @@ tip, milliseconds every block). The two follows may run together.`,
 				// Following writes the EVM store: taken whole, grown in
 				// this process while requests read it.
 				node := evmNode
-				if cfg.EVM, err = openEVM(&sf, evmChain, evmCreate); err != nil {
+				if cfg.EVM, err = waitForQueries(cmd.Context(), evmDir(sf.dir, evmChain), func() (*evmstore.Store, error) { return openEVM(&sf, evmChain, evmCreate) }); err != nil {
 					return err
 				}
 				cfg.EVMLive = true

@@ -21,6 +21,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 
+	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testnode"
 )
 
@@ -505,20 +506,39 @@ func TestReportEthereumAlone(t *testing.T) {
 	}
 }
 
-// TestQueriesBesideFollow: queries read a store that spur follow keeps,
-// between its blocks; another writer (an ingest) is refused, naming the
+// TestQueriesBesideFollow: a follow started while a query reads the store
+// waits for it; then queries read the store it keeps, between its blocks; another writer (an ingest) is refused, naming the
 // follow by its command (never its flags, which may hold a password) and
 // what runs beside it; so is a server without --follow-rpc, which would
 // hold the follow off for as long as it serves.
 func TestQueriesBesideFollow(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "4", "-q")
+	// A query in the store when the follow starts: the follow waits for it.
+	query, err := store.OpenReadOnly(filepath.Join(dir, "btc"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A node that never answers: the follow polls, holding the store.
 	follow := exec.Command(spurBin, "follow", "btc", "--store", dir, "--rpc", "http://127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "s3cret")
+	followErr := &lockedBuffer{}
+	follow.Stderr = followErr
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { follow.Process.Kill(); follow.Wait() }()
+	exited := make(chan error, 1)
+	go func() { exited <- follow.Wait() }()
+	defer func() { follow.Process.Kill(); <-exited }()
+	select {
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("the follow gave up on the query in the store: %v\n%s", err, followErr.String())
+	case <-time.After(500 * time.Millisecond):
+	}
+	if !strings.Contains(followErr.String(), "waiting for queries of the store to end") {
+		t.Errorf("the follow does not say it waits:\n%s", followErr.String())
+	}
+	query.Close()
 	// Queried once the follow shares the store (its pid in LOCK, sharing):
 	// a query that took the lock first would make the follow give up.
 	pid := strconv.Itoa(follow.Process.Pid)
@@ -527,7 +547,7 @@ func TestQueriesBesideFollow(t *testing.T) {
 			break
 		}
 		if i == 200 {
-			t.Fatal("the follow did not take the store's lock")
+			t.Fatalf("the follow did not take the store's lock:\n%s", followErr.String())
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -574,4 +594,23 @@ func TestIngestEVMCompactsIndex(t *testing.T) {
 	if after := mustRun(t, "store", "digest", "--chain", "eth", "--store", dir); after != before {
 		t.Fatalf("digest %s after, %s before", after, before)
 	}
+}
+
+// lockedBuffer is a buffer a child process's output is copied into while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
