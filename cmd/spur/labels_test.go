@@ -600,6 +600,10 @@ func TestActorPacks(t *testing.T) {
 			t.Fatalf("actor kettle ltd: no %q in\n%s", want, out)
 		}
 	}
+	var listed []label.Label
+	if err := jsonUnmarshal(mustRun(t, "labels", "list", "--store", store, "--actor", "Kettle Exchange", "--json"), &listed); err != nil || len(listed) != 2 {
+		t.Fatalf("labels list --actor by the actor's label: %+v (%v)", listed, err)
+	}
 
 	before := mustRun(t, "labels", "sources", "--store", store, "--json")
 	bad := filepath.Join(dir, "bad.actorpack.yaml")

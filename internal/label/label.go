@@ -351,8 +351,20 @@ type Filter struct {
 func misses(f, v string) bool { return f != "" && !strings.EqualFold(f, v) }
 
 // List calls fn with every label that passes the filter (its fields
-// compared in any case), in address order.
+// compared in any case), in address order. An actor of an imported
+// ActorPack that f.Actor names (by id, label or alias) stands for its id,
+// label and aliases.
 func (s *Store) List(f Filter, fn func(Label) error) error {
+	actorMisses := func(v string) bool { return misses(f.Actor, v) }
+	if f.Actor != "" {
+		actors, err := s.FindActors(f.Actor)
+		if err != nil {
+			return err
+		}
+		actorMisses = func(v string) bool {
+			return misses(f.Actor, v) && !slices.ContainsFunc(actors, func(a Actor) bool { return v != "" && a.Names(v) })
+		}
+	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'a'}, UpperBound: []byte{'b'}})
 	if err != nil {
 		return fmt.Errorf("label: %w", err)
@@ -363,7 +375,7 @@ func (s *Store) List(f Filter, fn func(Label) error) error {
 		if err := json.Unmarshal(it.Value(), &l); err != nil {
 			return fmt.Errorf("label: corrupt label: %w", err)
 		}
-		if misses(f.Source, l.Source) || misses(f.Category, l.Category) || misses(f.Chain, l.Chain) || misses(f.Actor, l.Actor) {
+		if misses(f.Source, l.Source) || misses(f.Category, l.Category) || misses(f.Chain, l.Chain) || actorMisses(l.Actor) {
 			continue
 		}
 		if err := fn(l); err != nil {
