@@ -193,7 +193,11 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	}
 	bar := progress.New(opts.Progress, "blocks", total)
 	a := newEVMAppender(s, opts, st, bar)
-	tokens := tokenAsker{node: node, asked: map[common.Address]bool{}, log: opts.Logger}
+	asked := opts.tokensAsked
+	if asked == nil {
+		asked = map[common.Address]bool{}
+	}
+	tokens := tokenAsker{node: node, asked: asked, log: opts.Logger}
 	// A block's tokens are recorded with it, in its commit.
 	a.appended = func(b *evm.Block) error { return tokens.ask(ctx, s, b) }
 	add := a.add
@@ -444,6 +448,7 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.CommitEvery = 1
+	opts.tokensAsked = map[common.Address]bool{}
 	if opts.LetQueriesIn {
 		s.OfferShare()
 	}
@@ -466,12 +471,14 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 				onSync(st)
 			}
 		}
-		if err := idle(ctx, interval, func() error {
-			if !opts.LetQueriesIn {
+		var tick func() error
+		if opts.LetQueriesIn {
+			tick = func() error { return s.LetReadersIn(ctx, waitingLogger(&opts)) }
+		}
+		if err := idle(ctx, interval, tick); err != nil {
+			if ctx.Err() != nil {
 				return nil
 			}
-			return s.LetReadersIn(ctx, waitingLogger(&opts))
-		}); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -480,32 +487,29 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 	}
 }
 
-// idle waits interval or until ctx ends, running tick at once and every
-// 50 ms.
+// idle waits interval or until ctx ends, running tick (if any) at once and
+// every 50 ms.
 func idle(ctx context.Context, interval time.Duration, tick func() error) error {
-	if err := tick(); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
 	end := time.NewTimer(interval)
 	defer end.Stop()
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	var every <-chan time.Time
+	if tick != nil {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		every = t.C
+	}
 	for {
+		if tick != nil {
+			if err := tick(); err != nil {
+				return err
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-end.C:
 			return nil
-		case <-t.C:
-			if err := tick(); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
+		case <-every:
 		}
 	}
 }

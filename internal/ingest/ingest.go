@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/progress"
 	"github.com/spur-forensics/spur/internal/store"
@@ -45,6 +47,12 @@ type Options struct {
 	// for the node): for a follower with no readers of its own, as the
 	// index is closed meanwhile. A Bitcoin follow always does.
 	LetQueriesIn bool
+
+	// tokensAsked are the tokens an EVM ingest asked for their symbol and
+	// decimals: a follow keeps them from one poll to the next, so that a
+	// token that answers neither is asked once, not at every block that
+	// moves it.
+	tokensAsked map[common.Address]bool
 }
 
 func (o *Options) defaults() {
