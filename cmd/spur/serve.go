@@ -132,8 +132,10 @@ tip, milliseconds every block). The two follows may run together.`,
 				defer s.Close()
 				// A follower lets queries in between blocks, and waits for
 				// them to end: a server's never does.
-				if who, held := colfile.WriterOf(btcDir(sf.dir)); rf.url == "" && held {
-					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: ask that one's API if it serves, or stop the follow and serve with --follow-rpc instead", store.ErrLocked, sf.dir, who)
+				if rf.url == "" {
+					if err := besideFollower(btcDir(sf.dir), store.ErrLocked, "--follow-rpc"); err != nil {
+						return err
+					}
 				}
 			}
 			var node *btc.RPC
@@ -198,8 +200,10 @@ tip, milliseconds every block). The two follows may run together.`,
 			}
 			if cfg.EVM != nil {
 				defer cfg.EVM.Close()
-				if who, held := colfile.WriterOf(cfg.EVM.Dir()); ef.url == "" && held {
-					return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: ask that one's API if it serves, or stop the follow and serve with --follow-evm instead", evmstore.ErrLocked, cfg.EVM.Dir(), who)
+				if ef.url == "" {
+					if err := besideFollower(cfg.EVM.Dir(), evmstore.ErrLocked, "--follow-evm"); err != nil {
+						return err
+					}
 				}
 			}
 			ln, err := net.Listen("tcp", listen)
@@ -261,6 +265,17 @@ tip, milliseconds every block). The two follows may run together.`,
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")
 	return c
+}
+
+// besideFollower refuses to serve, without following, the store in dir
+// while a follower keeps it (colfile.WriterOf): the server's reads would
+// hold the follower off for as long as it serves. follow is the flag that
+// would make the server the follower.
+func besideFollower(dir string, locked error, follow string) error {
+	if who, held := colfile.WriterOf(dir); held {
+		return fmt.Errorf("%w: %s is kept at a node's tip (%s), which a server reading it would hold off for as long as it serves: ask that one's API if it serves, or stop the follow and serve with %s instead", locked, dir, who, follow)
+	}
+	return nil
 }
 
 // nodeState is what a follow learns of its node, for /metrics and /healthz:
