@@ -39,6 +39,12 @@ func isEVM(chain string) (bool, error) {
 
 func evmDir(dir, chain string) string { return evmstore.Dir(dir, chain) }
 
+// evmStoreExists reports whether dir holds a store of chain (its META).
+func evmStoreExists(dir, chain string) bool {
+	_, err := os.Stat(filepath.Join(evmDir(dir, chain), "META"))
+	return err == nil
+}
+
 // notBitcoin refuses, for a command reading the Bitcoin store (no
 // --chain), an argument of an EVM chain's form (0x and 40 or 64 hex
 // digits), naming the flag that reads it.

@@ -87,6 +87,12 @@ tip, milliseconds every block). The two follows may run together.`,
 					return err
 				}
 				id, err := evmNode.ChainID(cmd.Context())
+				if errors.Is(err, evm.ErrUnanswered) && evmStoreExists(sf.dir, evmChain) {
+					// A node down (restarting, say) beside a store it fed
+					// before: the follow waits for it and asks its chain
+					// once it answers.
+					id, err = want, nil
+				}
 				if err != nil {
 					return fmt.Errorf("following %s: %w", ef.url, err)
 				}

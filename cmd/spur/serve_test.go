@@ -21,6 +21,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testnode"
 )
@@ -564,6 +565,87 @@ func TestQueriesBesideFollow(t *testing.T) {
 	}
 	if out := mustRun(t, "block", "4", "--store", dir); !strings.Contains(out, "000000004ebadb55ee9096c9a2f8880e09da59c0d68b1c228da88e48844a1485") {
 		t.Fatalf("block 4 beside a follow, after: %s", out)
+	}
+}
+
+// TestFollowersWaitForQueries: every follower started while a query reads
+// its store (spur follow evm, serve --follow-rpc, serve --follow-evm)
+// waits for the query, saying so, rather than giving up (as a supervisor's
+// restart would meet it), then takes the store once the query ends. Their
+// nodes are down, which they wait out too (serve --follow-evm beside a
+// store it made before).
+func TestFollowersWaitForQueries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "4", "-q")
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "eth", "--etl", "../../testdata/evm/etl-17173049", "-q")
+	dead := "http://127.0.0.1:1"
+	queryBTC := func() (io.Closer, error) { return store.OpenReadOnly(filepath.Join(dir, "btc"), store.Options{}) }
+	queryEVM := func() (io.Closer, error) { return evmstore.OpenReadOnly(filepath.Join(dir, "evm", "eth"), "eth") }
+	for _, c := range []struct {
+		name  string
+		args  []string
+		query func() (io.Closer, error)
+		lock  string // the LOCK the follower takes
+	}{
+		{"follow evm", []string{"follow", "evm", "--store", dir, "--chain", "eth", "--rpc", dead}, queryEVM, "evm/eth/LOCK"},
+		{"serve --follow-rpc", []string{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--follow-rpc", dead, "--rpc-user", "u", "--rpc-pass", "p"}, queryBTC, "btc/LOCK"},
+		{"serve --follow-evm", []string{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--evm-chain", "eth", "--follow-evm", dead}, queryEVM, "evm/eth/LOCK"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			query, err := c.query()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer query.Close()
+			follower := exec.Command(spurBin, c.args...)
+			stderr := &lockedBuffer{}
+			follower.Stderr = stderr
+			if err := follower.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- follower.Wait() }()
+			defer func() { follower.Process.Kill(); <-exited }()
+			// (serve --follow-evm asks the node its chain first, five
+			// times, before it opens the store.)
+			for i := 0; !strings.Contains(stderr.String(), "waiting for queries of the store to end"); i++ {
+				select {
+				case err := <-exited:
+					exited <- err
+					t.Fatalf("gave up on the query in the store: %v\n%s", err, stderr.String())
+				case <-time.After(25 * time.Millisecond):
+				}
+				if i == 800 {
+					t.Fatalf("does not say it waits:\n%s", stderr.String())
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // and goes on waiting
+			if lock, _ := os.ReadFile(filepath.Join(dir, c.lock)); strings.HasPrefix(string(lock), strconv.Itoa(follower.Process.Pid)) {
+				t.Fatalf("took the store while a query read it: LOCK %q", lock)
+			}
+			query.Close()
+			pid := strconv.Itoa(follower.Process.Pid)
+			for i := 0; ; i++ {
+				if b, _ := os.ReadFile(filepath.Join(dir, c.lock)); strings.HasPrefix(string(b), pid) {
+					break
+				}
+				if i == 200 {
+					t.Fatalf("did not take the store once the query ended:\n%s", stderr.String())
+				}
+				time.Sleep(25 * time.Millisecond)
+			}
+			for i := 0; !strings.Contains(stderr.String(), "the node does not answer; polling until it does"); i++ {
+				select {
+				case err := <-exited:
+					exited <- err
+					t.Fatalf("gave up on the node: %v\n%s", err, stderr.String())
+				case <-time.After(25 * time.Millisecond):
+				}
+				if i == 800 {
+					t.Fatalf("does not say it waits for the node:\n%s", stderr.String())
+				}
+			}
+		})
 	}
 }
 

@@ -169,8 +169,10 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	if !chosen {
 		opts.Workers = max(opts.Workers, rpcInFlight)
 	}
-	if err := CheckChainID(ctx, s, node); err != nil {
-		return nil, err
+	if !opts.chainChecked {
+		if err := CheckChainID(ctx, s, node); err != nil {
+			return nil, err
+		}
 	}
 	if n, ok := s.Next(); ok {
 		from = n
@@ -441,9 +443,6 @@ func fetchOrdered(ctx context.Context, node *evm.RPC, from, to uint64, workers i
 // the store's tip it unwinds to the fork point first. onSync is called after
 // each round that changed the store. It returns when ctx ends.
 func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval time.Duration, opts Options, onSync func(*EVMStats)) error {
-	if err := CheckChainID(ctx, s, node); err != nil {
-		return err
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -460,7 +459,7 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 		}
 		if err != nil {
 			// As Follow: only a node that does not answer (restarting,
-			// say) is waited out.
+			// say) is waited out, when the follow starts as later.
 			if !errors.Is(err, evm.ErrUnanswered) {
 				return err
 			}
@@ -517,6 +516,13 @@ func idle(ctx context.Context, interval time.Duration, tick func() error) error 
 func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options) (*EVMStats, error) {
 	start := time.Now()
 	st := &EVMStats{}
+	// The node's chain first, at every poll: a node replaced by one of
+	// another chain that shares the store's early blocks (Ethereum
+	// Classic's, say) would otherwise unwind the store to their fork.
+	if err := CheckChainID(ctx, s, node); err != nil {
+		return nil, err
+	}
+	opts.chainChecked = true
 	// Find the highest stored block the node still has.
 	if tipN, tipH, ok := s.Tip(); ok {
 		first := s.Counts().First

@@ -253,15 +253,18 @@ func TestGethIngest(t *testing.T) {
 	}
 }
 
-// TestGethFollowThroughOutage: a follower whose node stops answering (as
-// in a restart: connections dropped) waits it out, logged once, and takes
-// the blocks mined meanwhile once the node answers again.
+// TestGethFollowThroughOutage: a follower whose node does not answer when
+// it starts, or stops answering (as in a restart: connections dropped),
+// waits it out, logged once each time, and takes the blocks mined
+// meanwhile once the node answers again; a node that comes back on another
+// chain stops it.
 func TestGethFollowThroughOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a geth node")
 	}
 	g := testnode.StartGeth(t)
-	var down atomic.Bool
+	var down, otherChain atomic.Bool
+	var forkedTip atomic.Value // the block number, in hex, that the other chain has another block at
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
@@ -269,7 +272,25 @@ func TestGethFollowThroughOutage(t *testing.T) {
 			}
 			return
 		}
-		resp, err := http.Post(g.URL, "application/json", r.Body)
+		body, _ := io.ReadAll(r.Body)
+		var calls []struct { // spur sends its calls in batches
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params []any           `json:"params"`
+		}
+		if otherChain.Load() && json.Unmarshal(body, &calls) == nil && len(calls) == 1 {
+			// Another chain that shares the store's blocks but its tip,
+			// as Ethereum Classic shares Ethereum's below their fork.
+			switch c := calls[0]; {
+			case c.Method == "eth_chainId":
+				fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":"0x1"}]`, c.ID)
+				return
+			case c.Method == "eth_getBlockByNumber" && len(c.Params) > 0 && c.Params[0] == forkedTip.Load():
+				fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":{"hash":"0x%064x"}}]`, c.ID, 1)
+				return
+			}
+		}
+		resp, err := http.Post(g.URL, "application/json", bytes.NewReader(body))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -292,6 +313,7 @@ func TestGethFollowThroughOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
+	down.Store(true) // down when the follow starts
 	go func() {
 		opts := Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), NodeUp: func(up bool) { ups <- up }}
 		done <- EVMFollow(ctx, s, node, 10*time.Millisecond, opts, func(*EVMStats) {
@@ -326,6 +348,8 @@ func TestGethFollowThroughOutage(t *testing.T) {
 			}
 		}
 	}
+	wait("the outage at the start noticed", seen(false))
+	down.Store(false)
 	wait("first answer", seen(true))
 	down.Store(true)
 	wait("outage noticed", seen(false))
@@ -346,15 +370,33 @@ func TestGethFollowThroughOutage(t *testing.T) {
 			}
 		}
 	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("the follower ended with %v", err)
-	}
 	if _, err := s.TxNum(h); err != nil {
 		t.Fatalf("the transaction mined during the outage: %v", err)
 	}
-	if w, a := strings.Count(log.String(), "does not answer"), strings.Count(log.String(), "answers again"); w != 1 || a != 1 {
-		t.Fatalf("%d outages and %d recoveries logged, want 1 and 1:\n%s", w, a, log.String())
+	// Restarted on another chain: the follower stops rather than unwind
+	// the store onto it.
+	for len(ups) > 0 { // what the last outage left
+		<-ups
+	}
+	down.Store(true)
+	wait("the second outage noticed", seen(false))
+	tip, tipHash, _ := s.Tip()
+	forkedTip.Store(fmt.Sprintf("0x%x", tip))
+	otherChain.Store(true)
+	down.Store(false)
+	select {
+	case err := <-done:
+		if !errors.Is(err, evmstore.ErrChain) {
+			t.Fatalf("the follower of a node on another chain ended with %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the follower goes on with a node on another chain")
+	}
+	if n, h, _ := s.Tip(); n != tip || h != tipHash {
+		t.Fatalf("the store's tip %d (%s) unwound to %d (%s) onto another chain", tip, tipHash, n, h)
+	}
+	if w, a := strings.Count(log.String(), "does not answer"), strings.Count(log.String(), "answers again"); w != 3 || a != 2 {
+		t.Fatalf("%d outages and %d recoveries logged, want 3 and 2:\n%s", w, a, log.String())
 	}
 }
 

@@ -53,6 +53,8 @@ type Options struct {
 	// token that answers neither is asked once, not at every block that
 	// moves it.
 	tokensAsked map[common.Address]bool
+	// chainChecked is an EVM poll that asked the node's chain already.
+	chainChecked bool
 }
 
 func (o *Options) defaults() {
