@@ -347,3 +347,82 @@ func TestQueriesBesideFollow(t *testing.T) {
 		t.Fatalf("the followed store's digest %s, an ingest's %s", got, want)
 	}
 }
+
+// TestNodeBehindStore: a node behind the store (syncing anew, reindexing,
+// restored from an older copy: its best chain a prefix of the store's) is
+// waited for, not followed down: an ingest from it changes nothing, and a
+// follower unwinds nothing while the node catches up, logging it once each
+// way, then takes the node's new blocks.
+func TestNodeBehindStore(t *testing.T) {
+	var blocks [][]byte
+	for _, f := range frames(t, "blk_0_to_14131.dat.bz2")[:300] {
+		blocks = append(blocks, f[8:])
+	}
+	node := &coreNode{blocks: blocks[:200]}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	rpc, err := btc.NewRPC(srv.URL, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, t.TempDir())
+	if _, err := RPC(context.Background(), s, rpc, Options{}); err != nil || s.Height() != 199 {
+		t.Fatalf("ingest: height %d, %v", s.Height(), err)
+	}
+	before, _ := s.Digest()
+	// The node starts again from scratch.
+	node.mu.Lock()
+	node.blocks = blocks[:50]
+	node.mu.Unlock()
+	var log bytes.Buffer
+	st, err := RPC(context.Background(), s, rpc, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil || st.Unwound != 0 || s.Height() != 199 {
+		t.Fatalf("ingest from a node behind: unwound %d, height %d, %v", st.Unwound, s.Height(), err)
+	}
+	if after, _ := s.Digest(); after != before {
+		t.Fatal("an ingest from a node behind changed the store")
+	}
+	if !strings.Contains(log.String(), "the node is behind the store") {
+		t.Fatalf("not logged:\n%s", log.String())
+	}
+
+	log.Reset()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	synced := make(chan *Stats, 100)
+	done := make(chan error, 1)
+	polls := 0
+	go func() {
+		done <- Follow(ctx, s, rpc, 5*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), NodeHeight: func(h int64) {
+			// The node catches up, poll by poll: 50, 120, 199, then 300 blocks.
+			polls++
+			node.mu.Lock()
+			switch polls {
+			case 3:
+				node.blocks = blocks[:120]
+			case 6:
+				node.blocks = blocks[:199]
+			case 9:
+				node.blocks = blocks
+			}
+			node.mu.Unlock()
+		}}, func(st *Stats) { synced <- st })
+	}()
+	select {
+	case st := <-synced:
+		if st.Unwound != 0 || st.Height != 299 {
+			t.Fatalf("the follower unwound %d blocks, at height %d", st.Unwound, st.Height)
+		}
+	case err := <-done:
+		t.Fatalf("the follower stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node's new blocks not taken")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, c := strings.Count(log.String(), "the node is behind the store"), strings.Count(log.String(), "the node caught up"); b != 1 || c != 1 {
+		t.Fatalf("%d falls behind and %d catch-ups logged, want 1 and 1:\n%s", b, c, log.String())
+	}
+}

@@ -453,7 +453,7 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 	}
 	var out outage
 	for {
-		st, err := evmSyncOnce(ctx, s, node, opts)
+		st, err := evmSyncOnce(ctx, s, node, opts, &opts.lag)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -513,7 +513,7 @@ func idle(ctx context.Context, interval time.Duration, tick func() error) error 
 	}
 }
 
-func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options) (*EVMStats, error) {
+func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options, lag *nodeLag) (*EVMStats, error) {
 	start := time.Now()
 	st := &EVMStats{}
 	// The node's chain first, at every poll: a node replaced by one of
@@ -525,6 +525,14 @@ func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Opt
 	opts.chainChecked = true
 	// Find the highest stored block the node still has.
 	if tipN, tipH, ok := s.Tip(); ok {
+		head, err := node.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if lag.note(opts.Logger, node.Name(), int64(head), int64(tipN)) {
+			st.finish(s, start)
+			return st, nil
+		}
 		first := s.Counts().First
 		n, h := tipN, tipH
 		for {

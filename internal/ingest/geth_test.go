@@ -200,7 +200,7 @@ func TestGethIngest(t *testing.T) {
 	// different block.
 	c := common.HexToAddress("0x000000000000000000000000000000000000c0de")
 	h2, _ := g.Send(&c, eth(0.5), nil, 0)
-	st2, err := evmSyncOnce(context.Background(), s, g.RPC, Options{CommitEvery: 1})
+	st2, err := evmSyncOnce(context.Background(), s, g.RPC, Options{CommitEvery: 1}, &nodeLag{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,5 +507,109 @@ func TestGethQueriesBesideFollow(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGethNodeBehindStore: an EVM follower whose node falls behind the
+// store (geth's head is its genesis until a snap sync of a fresh data
+// directory ends) unwinds nothing and waits for it, logged once each way,
+// then takes the node's new blocks.
+func TestGethNodeBehindStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := testnode.StartGeth(t)
+	var behindAt atomic.Int64 // the head the node claims; -1: its own
+	behindAt.Store(-1)
+	var polls atomic.Int64 // eth_blockNumber calls answered while behind
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var calls []struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params []any           `json:"params"`
+		}
+		if at := behindAt.Load(); at >= 0 && json.Unmarshal(body, &calls) == nil && len(calls) == 1 {
+			switch c := calls[0]; c.Method {
+			case "eth_blockNumber":
+				polls.Add(1)
+				fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":"0x%x"}]`, c.ID, at)
+				return
+			case "eth_getBlockByNumber":
+				if n, ok := c.Params[0].(string); ok {
+					if v, err := hexutil.DecodeUint64(n); err == nil && int64(v) > at {
+						fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":null}]`, c.ID)
+						return
+					}
+				}
+			}
+		}
+		resp, err := http.Post(g.URL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	for range 3 {
+		g.Send(&common.Address{0xc1}, eth(0.1), nil, 0)
+	}
+	var head hexutil.Uint64
+	g.Call("eth_blockNumber", &head)
+	s, err := evmstore.Open(t.TempDir(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var log bytes.Buffer // written by the follower's goroutine, read once it ended
+	synced := make(chan *EVMStats, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- EVMFollow(ctx, s, &evm.RPC{URL: proxy.URL}, 10*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(st *EVMStats) { synced <- st })
+	}()
+	waitSync := func(what string, ok func(*EVMStats) bool) {
+		t.Helper()
+		for deadline := time.After(60 * time.Second); ; {
+			select {
+			case st := <-synced:
+				if ok(st) {
+					return
+				}
+			case err := <-done:
+				t.Fatalf("the follower stopped before %s: %v", what, err)
+			case <-deadline:
+				t.Fatalf("no %s in 60 s", what)
+			}
+		}
+	}
+	waitSync("the node's head", func(*EVMStats) bool { n, _, _ := s.Tip(); return n >= uint64(head) })
+	tip, tipHash, _ := s.Tip()
+	behindAt.Store(1)
+	for polls.Load() < 5 {
+		select {
+		case st := <-synced:
+			t.Fatalf("a sync with the node behind: %+v", st)
+		case err := <-done:
+			t.Fatalf("the follower stopped while the node was behind: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if n, h, _ := s.Tip(); n != tip || h != tipHash {
+		t.Fatalf("the store's tip %d went to %d (%s) while the node was behind", tip, n, h)
+	}
+	behindAt.Store(-1)
+	h, _ := g.Send(&common.Address{0xc1}, eth(0.2), nil, 0)
+	waitSync("the block mined after", func(st *EVMStats) bool { _, err := s.TxNum(h); return err == nil && st.Unwound == 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, c := strings.Count(log.String(), "the node is behind the store"), strings.Count(log.String(), "the node caught up"); b != 1 || c != 1 {
+		t.Fatalf("%d falls behind and %d catch-ups logged, want 1 and 1:\n%s", b, c, log.String())
 	}
 }

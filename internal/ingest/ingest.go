@@ -55,6 +55,9 @@ type Options struct {
 	tokensAsked map[common.Address]bool
 	// chainChecked is an EVM poll that asked the node's chain already.
 	chainChecked bool
+	// lag is whether an RPC ingest's node was behind the store when last
+	// asked (kept from one poll of a follow to the next).
+	lag nodeLag
 }
 
 func (o *Options) defaults() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -55,6 +56,9 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 		}
 		if opts.NodeHeight != nil {
 			opts.NodeHeight(info.Blocks)
+		}
+		if opts.lag.note(opts.Logger, node.URL, info.Blocks, s.Height()) {
+			return nil
 		}
 		fork, err := forkPoint(ctx, s, node, info.Blocks)
 		if chainMoved(err) && round < 5 {
@@ -140,6 +144,35 @@ var ErrPruned = errors.New("ingest: the node has pruned blocks the store needs")
 // rpcInWarmup is Bitcoin Core's code for a call made while it starts
 // ("Loading block index…", "Verifying blocks…"), minutes on mainnet.
 const rpcInWarmup = -28
+
+// nodeLag is whether a node was last seen behind the store: its best
+// chain shorter than the one the store holds, so of less work (a node
+// syncing anew, reindexing, or restored from an older copy; geth's head is
+// its genesis until a snap sync ends). Such a chain is not followed:
+// unwinding the store to it would throw away all the node has still to
+// catch up on. The store waits for the node, which is logged once when it
+// falls behind and once when it catches up.
+type nodeLag struct{ behind bool }
+
+// note records the node's height against the store's and reports whether
+// the node is behind.
+func (l *nodeLag) note(log *slog.Logger, node string, nodeHeight, storeHeight int64) bool {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if nodeHeight < storeHeight {
+		if !l.behind {
+			log.Warn("the node is behind the store: nothing unwound, waiting for it to catch up", "node", node, "node_height", nodeHeight, "store_height", storeHeight)
+		}
+		l.behind = true
+		return true
+	}
+	if l.behind {
+		log.Info("the node caught up with the store", "node_height", nodeHeight)
+	}
+	l.behind = false
+	return false
+}
 
 // outage is a followed node's failed polls since its last answer: a
 // follower logs the first and the answer that ends them, not every poll of
