@@ -416,3 +416,20 @@ func SyncDir(dir string) error {
 	}
 	return nil
 }
+
+// DBLogger is the logger of a Pebble database of a store (the Ethereum
+// index, the labels): quiet but for a fatal error, which Pebble reports
+// where it cannot go on and must not be returned to (a MANIFEST it cannot
+// write: a full disk, say). The database stays as its last commit left
+// it; the process ends with a message naming the database, rather than
+// a panic's stack of goroutines.
+type DBLogger struct{ Dir string }
+
+func (DBLogger) Infof(string, ...any)  {}
+func (DBLogger) Errorf(string, ...any) {}
+
+// Fatalf prints the error and exits with code 1.
+func (l DBLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "spur: database %s: %s (it stays as its last commit left it)\n", l.Dir, fmt.Sprintf(format, args...))
+	os.Exit(1)
+}

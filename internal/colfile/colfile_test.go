@@ -1,8 +1,12 @@
 package colfile
 
 import (
+	"bytes"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/prefetch"
@@ -101,5 +105,28 @@ func TestWriteAtInChunks(t *testing.T) {
 		if got[off+i] != b[i] {
 			t.Fatalf("byte %d is %d, want %d", off+i, got[off+i], b[i])
 		}
+	}
+}
+
+// TestDBLoggerFatal: a database's fatal error (Pebble's, which must not
+// return) ends the process with exit code 1 and a message naming the
+// database, not a panic.
+func TestDBLoggerFatal(t *testing.T) {
+	if os.Getenv("SPUR_TEST_DB_FATAL") != "" {
+		DBLogger{Dir: "/x/labels"}.Fatalf("MANIFEST flush failed: %v", syscall.ENOSPC)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDBLoggerFatal$")
+	cmd.Env = append(os.Environ(), "SPUR_TEST_DB_FATAL=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v", err)
+	}
+	want := "spur: database /x/labels: MANIFEST flush failed: no space left on device (it stays as its last commit left it)\n"
+	if stderr.String() != want {
+		t.Fatalf("stderr %q, want %q", stderr.String(), want)
 	}
 }

@@ -54,7 +54,7 @@ func OpenReadOnly(dir, chain string) (*Store, error) {
 	// default, keeps a server's from being read and decoded again and
 	// again. It fills only as far as it is read.
 	cache := pebble.NewCache(readerCache)
-	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: quiet{}, ReadOnly: true, FS: unlockedFS{vfs.Default}, Cache: cache})
+	s.db, err = pebble.Open(filepath.Join(dir, "index"), &pebble.Options{Logger: colfile.DBLogger{Dir: filepath.Join(dir, "index")}, ReadOnly: true, FS: unlockedFS{vfs.Default}, Cache: cache})
 	cache.Unref()
 	if err != nil {
 		return fail(fmt.Errorf("evm store: index (read-only): %w", err))

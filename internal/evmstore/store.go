@@ -160,7 +160,7 @@ func (s *Store) openIndex() error {
 	// this store (it fills only as far as the index is read).
 	cache := pebble.NewCache(readerCache)
 	defer cache.Unref()
-	db, err := pebble.Open(filepath.Join(s.dir, "index"), &pebble.Options{Logger: quiet{}, Cache: cache})
+	db, err := pebble.Open(filepath.Join(s.dir, "index"), &pebble.Options{Logger: colfile.DBLogger{Dir: filepath.Join(s.dir, "index")}, Cache: cache})
 	if err != nil {
 		return fmt.Errorf("evm store: index: %w", err)
 	}
@@ -383,14 +383,6 @@ func (s *Store) Tip() (uint64, common.Hash, bool) {
 	}
 	r := s.counts.Blocks - 1
 	return s.counts.First + r, common.Hash(s.blockHash.Row(r)), true
-}
-
-type quiet struct{}
-
-func (quiet) Infof(string, ...any)  {}
-func (quiet) Errorf(string, ...any) {}
-func (quiet) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
 }
 
 // Read holds off commits and unwinds until the func it returns is called:

@@ -132,8 +132,8 @@ func (s *Store) applyKeyChanges() error {
 			b.Set(append([]byte{'K'}, hash...), []byte(*name), nil)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("label: %w", err)
+	if err := s.commit(b); err != nil {
+		return err
 	}
 	// Emptied, not removed: a writer waiting for the lock appends to this
 	// file, and its change must not go with the old one.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode"
 
@@ -665,5 +666,37 @@ func tempWriter(t *testing.T) func(name, body string) string {
 			t.Fatal(err)
 		}
 		return p
+	}
+}
+
+// TestNoRoom: an import the disk has no room for is refused before Pebble
+// writes it (which would end the process mid-way), naming the room it
+// needs, with the labels as they were; with room it goes in.
+func TestNoRoom(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := ParseOFACSDN(ofacDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	importMine(t, s)
+	defer func(f func(string) (uint64, error)) { diskFree = f }(diskFree)
+	diskFree = func(string) (uint64, error) { return 8 << 20, nil }
+	err = s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities)
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "8.0 MiB free") || !strings.Contains(err.Error(), "nothing changed") {
+		t.Fatalf("an import without room: %v", err)
+	}
+	if got, _ := s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); len(got) != 1 || got[0].Source != "mine" {
+		t.Fatalf("the labels after an import without room: %+v", got)
+	}
+	diskFree = func(string) (uint64, error) { return 64 << 20, nil }
+	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); len(got) != 2 {
+		t.Fatalf("the labels after an import with room: %+v", got)
 	}
 }
