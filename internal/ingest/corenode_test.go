@@ -425,4 +425,28 @@ func TestNodeBehindStore(t *testing.T) {
 	if b, c := strings.Count(log.String(), "the node is behind the store"), strings.Count(log.String(), "the node caught up"); b != 1 || c != 1 {
 		t.Fatalf("%d falls behind and %d catch-ups logged, want 1 and 1:\n%s", b, c, log.String())
 	}
+
+	// A shorter chain that is not a part of the store's is the node's
+	// choice, followed: btcd's blocks 0..4, then a node whose best chain
+	// is 0..2 and the side chain's 3A (as after invalidateblock 3).
+	var main, side [][]byte
+	for _, f := range frames(t, "blk_0_to_4.dat.bz2") {
+		main = append(main, f[8:])
+	}
+	side = append(side, main[:3]...)
+	side = append(side, frames(t, "blk_3A.dat.bz2")[0][8:])
+	s2 := openStore(t, t.TempDir())
+	node.mu.Lock()
+	node.blocks = main
+	node.mu.Unlock()
+	if _, err := RPC(context.Background(), s2, rpc, Options{}); err != nil || s2.Height() != 4 {
+		t.Fatalf("ingest of 0..4: height %d, %v", s2.Height(), err)
+	}
+	node.mu.Lock()
+	node.blocks = side
+	node.mu.Unlock()
+	st, err = RPC(context.Background(), s2, rpc, Options{})
+	if tip, _ := s2.BlockHashAt(3); err != nil || st.Unwound != 2 || s2.Height() != 3 || tip != btc.BlockHash(side[3]) {
+		t.Fatalf("a shorter chain off the store's: unwound %d, height %d (block 3 %s), %v", st.Unwound, s2.Height(), tip, err)
+	}
 }

@@ -525,15 +525,26 @@ func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Opt
 	opts.chainChecked = true
 	// Find the highest stored block the node still has.
 	if tipN, tipH, ok := s.Tip(); ok {
+		first := s.Counts().First
 		head, err := node.Head(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if lag.note(opts.Logger, node.Name(), int64(head), int64(tipN)) {
+		// Behind: its head below the store's tip, and on the store's
+		// chain, or below the store's first block (a fresh node's
+		// genesis), where no reorganisation reaches.
+		behind := head < first
+		if head >= first && head < tipN {
+			nh, err := blockHash(ctx, node, head)
+			if err != nil {
+				return nil, err
+			}
+			behind = nh == s.Block(head-first).Hash
+		}
+		if lag.note(opts.Logger, node.Name(), behind, int64(head), int64(tipN)) {
 			st.finish(s, start)
 			return st, nil
 		}
-		first := s.Counts().First
 		n, h := tipN, tipH
 		for {
 			nh, err := blockHash(ctx, node, n)

@@ -521,7 +521,9 @@ func TestGethNodeBehindStore(t *testing.T) {
 	g := testnode.StartGeth(t)
 	var behindAt atomic.Int64 // the head the node claims; -1: its own
 	behindAt.Store(-1)
-	var polls atomic.Int64 // eth_blockNumber calls answered while behind
+	var polls atomic.Int64  // eth_blockNumber calls answered while behind
+	var forkAt atomic.Int64 // the head of a shorter chain off the store's, the block there another; -1: none
+	forkAt.Store(-1)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var calls []struct {
@@ -541,6 +543,23 @@ func TestGethNodeBehindStore(t *testing.T) {
 						fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":null}]`, c.ID)
 						return
 					}
+				}
+			}
+		}
+		if at := forkAt.Load(); at >= 0 && json.Unmarshal(body, &calls) == nil && len(calls) == 1 {
+			switch c := calls[0]; c.Method {
+			case "eth_blockNumber":
+				fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":"0x%x"}]`, c.ID, at)
+				return
+			case "eth_getBlockByNumber":
+				n, _ := c.Params[0].(string)
+				if v, err := hexutil.DecodeUint64(n); err == nil && int64(v) >= at && c.Params[1] == false {
+					result := "null"
+					if int64(v) == at {
+						result = fmt.Sprintf(`{"hash":"0x%064x"}`, 1)
+					}
+					fmt.Fprintf(w, `[{"jsonrpc":"2.0","id":%s,"result":%s}]`, c.ID, result)
+					return
 				}
 			}
 		}
@@ -605,6 +624,17 @@ func TestGethNodeBehindStore(t *testing.T) {
 	behindAt.Store(-1)
 	h, _ := g.Send(&common.Address{0xc1}, eth(0.2), nil, 0)
 	waitSync("the block mined after", func(st *EVMStats) bool { _, err := s.TxNum(h); return err == nil && st.Unwound == 0 })
+	// A head below the store's tip that is not on the store's chain is the
+	// node's fork choice (a later block dropped for an earlier slot's),
+	// followed at once: the store unwinds to where the chains part.
+	tip, _, _ = s.Tip()
+	forkAt.Store(int64(tip) - 1)
+	waitSync("the shorter chain followed", func(st *EVMStats) bool { return st.Unwound == 2 })
+	forkAt.Store(-1)
+	waitSync("the node's chain again", func(st *EVMStats) bool { n, _, _ := s.Tip(); return n == tip })
+	if _, err := s.TxNum(h); err != nil {
+		t.Fatalf("the block mined after, taken again: %v", err)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

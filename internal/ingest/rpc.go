@@ -32,6 +32,27 @@ func forkPoint(ctx context.Context, s *store.Store, node *btc.RPC, nodeHeight in
 	return -1, nil
 }
 
+// nodeBehind reports whether the node's best chain, as info gives it, is a
+// part of the store's, shorter: its tip is the store's block at its height.
+func nodeBehind(ctx context.Context, s *store.Store, node *btc.RPC, info btc.ChainInfo) (bool, error) {
+	if info.Blocks >= s.Height() {
+		return false, nil
+	}
+	mine, err := s.BlockHashAt(info.Blocks)
+	if err != nil {
+		return false, err
+	}
+	theirs := info.BestBlockHash
+	if theirs == "" { // getblockcount's node
+		h, err := node.BlockHash(ctx, info.Blocks)
+		if err != nil {
+			return false, err
+		}
+		theirs = h.String()
+	}
+	return theirs == mine.String(), nil
+}
+
 // RPC brings the store to the node's tip once: it unwinds blocks the node no
 // longer has on its best chain, then fetches the missing ones.
 func RPC(ctx context.Context, s *store.Store, node *btc.RPC, opts Options) (*Stats, error) {
@@ -57,7 +78,14 @@ func syncRPC(ctx context.Context, s *store.Store, node *btc.RPC, opts *Options, 
 		if opts.NodeHeight != nil {
 			opts.NodeHeight(info.Blocks)
 		}
-		if opts.lag.note(opts.Logger, node.URL, info.Blocks, s.Height()) {
+		behind, err := nodeBehind(ctx, s, node, info)
+		if chainMoved(err) && round < 5 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if opts.lag.note(opts.Logger, node.URL, behind, info.Blocks, s.Height()) {
 			return nil
 		}
 		fork, err := forkPoint(ctx, s, node, info.Blocks)
@@ -146,21 +174,23 @@ var ErrPruned = errors.New("ingest: the node has pruned blocks the store needs")
 const rpcInWarmup = -28
 
 // nodeLag is whether a node was last seen behind the store: its best
-// chain shorter than the one the store holds, so of less work (a node
-// syncing anew, reindexing, or restored from an older copy; geth's head is
-// its genesis until a snap sync ends). Such a chain is not followed:
-// unwinding the store to it would throw away all the node has still to
-// catch up on. The store waits for the node, which is logged once when it
-// falls behind and once when it catches up.
+// chain a part of the one the store holds, which it has still to catch up
+// on (a node syncing anew, reindexing, or restored from an older copy;
+// geth's head is its genesis until a snap sync ends). Such a node is
+// waited for, not followed: unwinding the store to its tip would throw
+// away all it has still to sync. (A shorter chain that is not a part of
+// the store's is a reorganisation, followed: Ethereum's fork choice can
+// make a block the head in place of a later one.) It is logged once when
+// the node falls behind and once when it catches up.
 type nodeLag struct{ behind bool }
 
-// note records the node's height against the store's and reports whether
-// the node is behind.
-func (l *nodeLag) note(log *slog.Logger, node string, nodeHeight, storeHeight int64) bool {
+// note records whether the node is behind (its tip at nodeHeight, below
+// the store's tip at storeHeight, on the store's chain) and returns it.
+func (l *nodeLag) note(log *slog.Logger, node string, behind bool, nodeHeight, storeHeight int64) bool {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if nodeHeight < storeHeight {
+	if behind {
 		if !l.behind {
 			log.Warn("the node is behind the store: nothing unwound, waiting for it to catch up", "node", node, "node_height", nodeHeight, "store_height", storeHeight)
 		}
