@@ -297,6 +297,9 @@ func printEVMIngest(asJSON bool, st *ingest.EVMStats) {
 	t := newTable(os.Stdout)
 	t.row("chain", st.Chain)
 	t.row("blocks added (skipped)", fmt.Sprintf("%d (%d)", st.Blocks, st.Skipped))
+	if st.Unwound > 0 {
+		t.row("blocks unwound (reorg)", st.Unwound)
+	}
 	t.row("transactions", st.Txs)
 	t.row("transfers", st.Transfers)
 	if st.TipHash != "" {

@@ -162,17 +162,35 @@ func EVMStream(ctx context.Context, s *evmstore.Store, next func() (*evm.Block, 
 // EVMRPC ingests from the node's next block after the store's tip (from
 // `from` when the store is empty) up to its head less confirmations,
 // fetching up to opts.Workers blocks at once (by default rpcInFlight, or
-// one per core where there are more).
+// one per core where there are more). A store whose tip the node no longer
+// has is unwound to the last block both share first; from a node behind
+// the store nothing is taken.
 func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint64, opts Options) (*EVMStats, error) {
+	return evmRPC(ctx, s, node, from, to, opts, &nodeLag{})
+}
+
+func evmRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint64, opts Options, lag *nodeLag) (*EVMStats, error) {
 	chosen := opts.Workers > 0
 	opts.defaults()
 	if !chosen {
 		opts.Workers = max(opts.Workers, rpcInFlight)
 	}
-	if !opts.chainChecked {
-		if err := CheckChainID(ctx, s, node); err != nil {
-			return nil, err
-		}
+	start := time.Now()
+	st := &EVMStats{}
+	// The node's chain first: a node of another chain that shares the
+	// store's early blocks (Ethereum Classic's, say) would otherwise have
+	// the store unwound to their fork.
+	if err := CheckChainID(ctx, s, node); err != nil {
+		return nil, err
+	}
+	unwound, behind, err := reconcileEVM(ctx, s, node, opts, lag)
+	if err != nil {
+		return nil, err
+	}
+	st.Unwound = unwound
+	if behind {
+		st.finish(s, start)
+		return st, nil
 	}
 	if n, ok := s.Next(); ok {
 		from = n
@@ -187,8 +205,6 @@ func EVMRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	if to == 0 || to > head {
 		to = head
 	}
-	start := time.Now()
-	st := &EVMStats{}
 	var total int64
 	if to >= from {
 		total = int64(to - from + 1)
@@ -453,7 +469,7 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 	}
 	var out outage
 	for {
-		st, err := evmSyncOnce(ctx, s, node, opts, &opts.lag)
+		st, err := evmRPC(ctx, s, node, 0, 0, opts, &opts.lag)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -513,69 +529,60 @@ func idle(ctx context.Context, interval time.Duration, tick func() error) error 
 	}
 }
 
-func evmSyncOnce(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options, lag *nodeLag) (*EVMStats, error) {
-	start := time.Now()
-	st := &EVMStats{}
-	// The node's chain first, at every poll: a node replaced by one of
-	// another chain that shares the store's early blocks (Ethereum
-	// Classic's, say) would otherwise unwind the store to their fork.
-	if err := CheckChainID(ctx, s, node); err != nil {
-		return nil, err
+// reconcileEVM brings a store with blocks to the node's chain before
+// new blocks are fetched: when the node no longer has the store's tip, it
+// unwinds to the last block both share (returning how many it unwound);
+// a node behind the store (lag) is reported, with nothing unwound.
+func reconcileEVM(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options, lag *nodeLag) (unwound int64, behind bool, err error) {
+	tipN, tipH, ok := s.Tip()
+	if !ok {
+		return 0, false, nil
 	}
-	opts.chainChecked = true
-	// Find the highest stored block the node still has.
-	if tipN, tipH, ok := s.Tip(); ok {
-		first := s.Counts().First
-		head, err := node.Head(ctx)
+	first := s.Counts().First
+	head, err := node.Head(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	// Behind: its head below the store's tip, and on the store's chain,
+	// or below the store's first block (a fresh node's genesis), where no
+	// reorganisation reaches.
+	behind = head < first
+	if head >= first && head < tipN {
+		nh, err := blockHash(ctx, node, head)
 		if err != nil {
-			return nil, err
+			return 0, false, err
 		}
-		// Behind: its head below the store's tip, and on the store's
-		// chain, or below the store's first block (a fresh node's
-		// genesis), where no reorganisation reaches.
-		behind := head < first
-		if head >= first && head < tipN {
-			nh, err := blockHash(ctx, node, head)
-			if err != nil {
-				return nil, err
-			}
-			behind = nh == s.Block(head-first).Hash
-		}
-		if lag.note(opts.Logger, node.Name(), behind, int64(head), int64(tipN)) {
-			st.finish(s, start)
-			return st, nil
-		}
-		n, h := tipN, tipH
-		for {
-			nh, err := blockHash(ctx, node, n)
-			if err != nil {
-				return nil, err
-			}
-			if nh == h {
-				break
-			}
-			if n == first {
-				return nil, fmt.Errorf("%w: the node shares no stored block (from %d); it follows another chain", evmstore.ErrNotNext, first)
-			}
-			n--
-			h = s.Block(n - first).Hash
-		}
-		if n < tipN {
-			if opts.Logger != nil {
-				opts.Logger.Info("reorg", "fork_block", n, "unwound", tipN-n)
-			}
-			if err := s.Unwind(n + 1); err != nil {
-				return nil, err
-			}
-			st.Unwound = int64(tipN - n)
-		}
+		behind = nh == s.Block(head-first).Hash
 	}
-	more, err := EVMRPC(ctx, s, node, 0, 0, opts)
-	if more != nil {
-		st.Blocks, st.Txs, st.Transfers = more.Blocks, more.Txs, more.Transfers
+	if lag.note(opts.Logger, node.Name(), behind, int64(head), int64(tipN)) {
+		return 0, true, nil
 	}
-	st.finish(s, start)
-	return st, err
+	// The highest stored block the node still has.
+	n, h := tipN, tipH
+	for {
+		nh, err := blockHash(ctx, node, n)
+		if err != nil {
+			return 0, false, err
+		}
+		if nh == h {
+			break
+		}
+		if n == first {
+			return 0, false, fmt.Errorf("%w: the node shares no stored block (from %d); it follows another chain", evmstore.ErrNotNext, first)
+		}
+		n--
+		h = s.Block(n - first).Hash
+	}
+	if n == tipN {
+		return 0, false, nil
+	}
+	if opts.Logger != nil {
+		opts.Logger.Info("reorg", "fork_block", n, "unwound", tipN-n)
+	}
+	if err := s.Unwind(n + 1); err != nil {
+		return 0, false, err
+	}
+	return int64(tipN - n), false, nil
 }
 
 func blockHash(ctx context.Context, node *evm.RPC, n uint64) (common.Hash, error) {

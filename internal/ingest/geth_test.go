@@ -200,7 +200,7 @@ func TestGethIngest(t *testing.T) {
 	// different block.
 	c := common.HexToAddress("0x000000000000000000000000000000000000c0de")
 	h2, _ := g.Send(&c, eth(0.5), nil, 0)
-	st2, err := evmSyncOnce(context.Background(), s, g.RPC, Options{CommitEvery: 1}, &nodeLag{})
+	st2, err := EVMRPC(context.Background(), s, g.RPC, 0, 0, Options{CommitEvery: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

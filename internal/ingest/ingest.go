@@ -53,8 +53,6 @@ type Options struct {
 	// token that answers neither is asked once, not at every block that
 	// moves it.
 	tokensAsked map[common.Address]bool
-	// chainChecked is an EVM poll that asked the node's chain already.
-	chainChecked bool
 	// lag is whether an RPC ingest's node was behind the store when last
 	// asked (kept from one poll of a follow to the next).
 	lag nodeLag
