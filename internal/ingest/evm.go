@@ -63,6 +63,18 @@ type evmAppender struct {
 	appended func(*evm.Block) error
 }
 
+// hasGenesisTraces reports whether b comes with its genesis allocations.
+func hasGenesisTraces(b *evm.Block) bool {
+	for _, ts := range [][]evm.Trace{b.Traces, b.Rewards} {
+		for _, t := range ts {
+			if t.Type == "genesis" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
 	if opts.CommitBytes == 0 {
 		// The index batch waits in memory until the commit, and Pebble
@@ -84,6 +96,11 @@ func (a *evmAppender) add(b *evm.Block) error {
 		a.st.Skipped++
 		a.bar.Add(1, 0, 0)
 		return nil
+	}
+	if b.Number == 0 && !hasGenesisTraces(b) {
+		// The state the chain begins with, which era1 archives and
+		// nodes do not give (ethereum-etl's genesis traces do).
+		b.Rewards = append(b.Rewards, evm.GenesisAlloc(a.s.ChainID(), b.Hash)...)
 	}
 	if err := a.s.AppendBlock(b); err != nil {
 		return err

@@ -3,9 +3,16 @@ package ingest
 import (
 	"context"
 	"errors"
+	"io"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
@@ -80,5 +87,95 @@ func TestEVMGapNamesItsFile(t *testing.T) {
 	}
 	if _, _, stored := es.Tip(); stored {
 		t.Fatal("the run's first blocks were kept")
+	}
+}
+
+// TestEra1Genesis: the first era1 archive of Sepolia, whose block 0 comes
+// without the state it begins with, is ingested with its genesis
+// allocations, go-ethereum's: the genesis they make is the archive's own
+// block 0 (its hash), and each funded account receives its allocation
+// there, once; no other block gets any.
+func TestEra1Genesis(t *testing.T) {
+	g := core.DefaultSepoliaGenesisBlock()
+	for _, f := range []string{"sepolia-00000-643a00f7.era1", "sepolia-00021-b8814b14.era1"} {
+		es, err := evmstore.Open(filepath.Join(t.TempDir(), "sepolia"), "sepolia")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer es.Close()
+		src, err := evm.OpenEra1([]string{"../../testdata/evm/era1/" + f}, es.ChainID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		if _, err := EVMStream(context.Background(), es, src.Next, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[common.Address]*big.Int{}
+		if es.Counts().First == 0 {
+			if h := es.Block(0).Hash; h != g.ToBlock().Hash() {
+				t.Fatalf("the archive's block 0 is %s, go-ethereum's Sepolia genesis %s", h, g.ToBlock().Hash())
+			}
+			for a, acct := range g.Alloc {
+				if acct.Balance.Sign() > 0 {
+					want[a] = acct.Balance
+				}
+			}
+		}
+		got := map[common.Address]*big.Int{}
+		for n := range es.Counts().Transfers {
+			x := es.Transfer(n)
+			if x.Kind != evm.KindGenesis {
+				continue
+			}
+			if b := es.Block(es.TransferBlock(n)).Number; b != 0 {
+				t.Fatalf("%s: a genesis allocation in block %d", f, b)
+			}
+			a := es.Address(x.To)
+			if got[a] != nil {
+				t.Fatalf("%s: %s allocated twice", f, a)
+			}
+			got[a] = x.Amount.ToBig()
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d genesis allocations, want %d", f, len(got), len(want))
+		}
+		for a, v := range want {
+			if got[a] == nil || got[a].Cmp(v) != 0 {
+				t.Fatalf("%s: %s allocated %v, want %v", f, a, got[a], v)
+			}
+		}
+		if len(want) > 0 {
+			v, err := es.AddressView("0xa2A6d93439144FFE4D27c9E088dCD8b783946263", 0, 0)
+			if err != nil || len(v.Balances) != 1 || v.Balances[0].Balance != "1000000000000000000000000" {
+				t.Fatalf("a genesis account's balance: %+v %v", v, err)
+			}
+		}
+	}
+}
+
+// TestGenesisTracesKept: a block 0 whose source gives its genesis
+// allocations (ethereum-etl's genesis traces) gets them as given, not
+// go-ethereum's besides.
+func TestGenesisTracesKept(t *testing.T) {
+	es, err := evmstore.Open(filepath.Join(t.TempDir(), "sepolia"), "sepolia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	b := &evm.Block{Number: 0, Hash: params.SepoliaGenesisHash, Traces: []evm.Trace{{TxIndex: -1, Type: "genesis", To: common.Address{0xaa}, Value: *uint256.NewInt(5)}}}
+	sent := false
+	next := func() (*evm.Block, error) {
+		if sent {
+			return nil, io.EOF
+		}
+		sent = true
+		return b, nil
+	}
+	if _, err := EVMStream(context.Background(), es, next, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := es.Counts().Transfers; n != 1 || es.Address(es.Transfer(0).To) != (common.Address{0xaa}) {
+		t.Fatalf("%d transfers in block 0", n)
 	}
 }
