@@ -19,12 +19,13 @@ var powChains = map[uint64]*params.ChainConfig{1: params.MainnetChainConfig, 111
 
 // MiningRewards returns the credits a proof-of-work block of the chain
 // paid (reward traces, as trace_block gives them): nothing for a block of
-// proof of stake (difficulty 0) or of another chain. The rules are
+// proof of stake (difficulty 0) or of another chain, nor for the genesis
+// block, which no one mined (its state is its allocations). The rules are
 // go-ethereum's own: its ethash engine credits them, to a state that only
 // records what it is given.
 func MiningRewards(chainID uint64, h *types.Header, uncles []*types.Header) []Trace {
 	cfg, ok := powChains[chainID]
-	if !ok || h.Difficulty == nil || h.Difficulty.Sign() == 0 {
+	if !ok || h.Difficulty == nil || h.Difficulty.Sign() == 0 || h.Number == nil || h.Number.Sign() == 0 {
 		return nil
 	}
 	st := &creditLog{}

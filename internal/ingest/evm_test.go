@@ -94,7 +94,8 @@ func TestEVMGapNamesItsFile(t *testing.T) {
 // without the state it begins with, is ingested with its genesis
 // allocations, go-ethereum's: the genesis they make is the archive's own
 // block 0 (its hash), and each funded account receives its allocation
-// there, once; no other block gets any.
+// there, once, and nothing else (no mining reward); no other block gets
+// any.
 func TestEra1Genesis(t *testing.T) {
 	g := core.DefaultSepoliaGenesisBlock()
 	for _, f := range []string{"sepolia-00000-643a00f7.era1", "sepolia-00021-b8814b14.era1"} {
@@ -126,6 +127,9 @@ func TestEra1Genesis(t *testing.T) {
 		for n := range es.Counts().Transfers {
 			x := es.Transfer(n)
 			if x.Kind != evm.KindGenesis {
+				if es.Block(es.TransferBlock(n)).Number == 0 {
+					t.Fatalf("%s: block 0, which no one mined, pays %+v", f, x)
+				}
 				continue
 			}
 			if b := es.Block(es.TransferBlock(n)).Number; b != 0 {
