@@ -29,7 +29,8 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("btc: offset %d: %s: %v", e.Offset, e.What, e.Err)
 }
 
-func (e *DecodeError) Unwrap() error { return ErrCorrupt }
+// Unwrap gives ErrCorrupt, which every decoding error is, and its cause.
+func (e *DecodeError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
 
 var (
 	errShort        = errors.New("unexpected end of data")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil/bech32"
@@ -409,6 +410,50 @@ func TestDecodeReusesBlock(t *testing.T) {
 			if !reflect.DeepEqual(blk.Txs[j], want.Txs[j]) {
 				t.Fatalf("step %d: tx %d differs from a fresh decode", i, j)
 			}
+		}
+	}
+}
+
+// TestCompactSizeBounds: a CompactSize in more bytes than its value needs
+// is refused, as Bitcoin Core's ReadCompactSize refuses it; each width's
+// smallest value is read.
+func TestCompactSizeBounds(t *testing.T) {
+	for _, c := range []struct {
+		hex string
+		v   uint64 // 0: refused
+	}{
+		{"fc", 252},
+		{"fdfc00", 0},
+		{"fdfd00", 253},
+		{"fdffff", 65535},
+		{"feffff0000", 0},
+		{"fe00000100", 65536},
+		{"feffffffff", 1<<32 - 1},
+		{"ffffffffff00000000", 0},
+		{"ff0000000001000000", 1 << 32},
+	} {
+		b, _ := hex.DecodeString(c.hex)
+		d := decoder{b: b, txIdx: -1}
+		v := d.compact()
+		if c.v == 0 {
+			if !errors.Is(d.err, errNonCanonical) {
+				t.Errorf("%s: read %d, %v; want it refused", c.hex, v, d.err)
+			}
+		} else if d.err != nil || v != c.v {
+			t.Errorf("%s: read %d, %v; want %d", c.hex, v, d.err, c.v)
+		}
+	}
+}
+
+// TestSegwitFlag: after the segwit marker (an empty input list) the flag
+// must be 1 (BIP144); any other is refused, 0 as much as 2.
+func TestSegwitFlag(t *testing.T) {
+	for _, flag := range []string{"00", "02", "ff"} {
+		// version 2, marker, flag, one input, one output, locktime.
+		raw := "02000000" + "00" + flag + "01" + strings.Repeat("00", 36) + "00" + "ffffffff" + "01" + "0000000000000000" + "00" + "00000000"
+		b, _ := hex.DecodeString(raw)
+		if _, err := DecodeTx(b); !errors.Is(err, errFlag) {
+			t.Errorf("flag %s: %v", flag, err)
 		}
 	}
 }
