@@ -164,6 +164,7 @@ func TestAppendRefusesInconsistentBlocks(t *testing.T) {
 		{func(tx *btc.Tx) { tx.Inputs[0].PrevTxID[5] ^= 1 }, ErrNotConnected, "input 0 spends unknown tx"},
 		{func(tx *btc.Tx) { tx.Inputs[0].PrevIndex = 5 }, ErrCorrupt, "input 0 spends output 5 of tx"},
 		{func(tx *btc.Tx) { tx.Outputs[0].Value = 1 << 60 }, ErrCorrupt, "output 0: value 1152921504606846976 out of range"},
+		{func(tx *btc.Tx) { tx.Outputs[0].Value = 1 << 56 }, ErrCorrupt, "output 0: value 72057594037927936 out of range"},
 		{func(tx *btc.Tx) { tx.Outputs[0].Value = spent + 1 }, ErrCorrupt, fmt.Sprintf("spends %d but pays %d", spent, spent+1)},
 	} {
 		txs := slices.Clone(good.Txs)
@@ -197,4 +198,61 @@ func TestAppendRefusesInconsistentBlocks(t *testing.T) {
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAppendRefusesOutputPastEnd: an input that spends the output just
+// past the last of its tx (vout = the tx's output count) is refused, for a
+// tx of an earlier block (found ahead of the append) as for one of the
+// same block, rather than linked to the next tx's first output.
+func TestAppendRefusesOutputPastEnd(t *testing.T) {
+	s := openTemp(t)
+	blocks := mainnetBlocks(t)
+	commitAll(t, s, blocks)
+	want, err := s.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	coinbase := blocks[len(blocks)-1].Txs[0] // one output, of 50 BTC
+	good := chainedBlock(t, s.TipHash(), 7, 3, coinbase.TxID, coinbase.Outputs[0].Value)
+	for _, c := range []struct {
+		tx   int // the tx edited: 1 spends the earlier block's coinbase, 2 tx 1
+		says string
+	}{
+		{1, fmt.Sprintf("input 0 spends output 1 of tx %s, which has 1", coinbase.TxID)},
+		{2, fmt.Sprintf("input 0 spends output 1 of tx %s, which has 1", good.Txs[1].TxID)},
+	} {
+		txs := slices.Clone(good.Txs)
+		tx := txs[c.tx]
+		tx.Inputs = slices.Clone(tx.Inputs)
+		tx.Inputs[0].PrevIndex = 1
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs[c.tx] = *d
+		if c.tx == 1 { // tx 2 spends tx 1 by its txid
+			tx2 := txs[2]
+			tx2.Inputs = slices.Clone(tx2.Inputs)
+			tx2.Inputs[0].PrevTxID = d.TxID
+			d2, _ := btc.DecodeTx(btc.AppendTx(nil, &tx2))
+			txs[2] = *d2
+		}
+		h := good.Header
+		h.MerkleRoot = btc.MerkleRoot(txs)
+		b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.AppendBlock(Prepare(b))
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.says) {
+			t.Fatalf("tx %d spending output 1: %v, want %q", c.tx, err, c.says)
+		}
+		if err := s.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Digest(); err != nil || got != want {
+			t.Fatalf("after tx %d: digest %s (%v), want the store as it was", c.tx, got, err)
+		}
+	}
+	appendAll(t, s, []*btc.Block{good})
 }
