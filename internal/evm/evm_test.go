@@ -667,3 +667,32 @@ func TestDAOForkTraces(t *testing.T) {
 		t.Fatalf("transfers %+v", xs)
 	}
 }
+
+// TestTransfersOfOddData: what a block's transfers make of data no valid
+// chain has but a source may give: a failed transaction's Transfer log
+// (receipts drop a reverted transaction's logs) moves no token; a call
+// frame without a call type (an export's empty call_type) moves its value,
+// as a call does; a gas price below the base fee (an export's price
+// column at odds with its blocks') burns at most the fee and pays the
+// miner nothing.
+func TestTransfersOfOddData(t *testing.T) {
+	from, to, token := common.Address{0x01}, common.Address{0x02}, common.Address{0x03}
+	v := *uint256.NewInt(5)
+	b := &Block{Number: 1, Miner: common.Address{0x0c}, BaseFee: uint256.NewInt(10),
+		Txs: []Tx{
+			{Index: 0, From: from, To: &to, Status: StatusFailed, Receipt: true, GasUsed: 0},
+			{Index: 1, From: from, To: &to, Status: StatusOK, Receipt: true, GasUsed: 100, GasPrice: *uint256.NewInt(4)},
+		},
+		Logs: []Log{{TxIndex: 0, Index: 0, Address: token, Topics: []common.Hash{TopicTransfer, common.BytesToHash(from[:]), common.BytesToHash(to[:])}, Data: v.PaddedBytes(32)}},
+		Traces: []Trace{
+			{TxIndex: 1, From: from, To: to, Value: v, Type: "call"},
+		},
+	}
+	var kinds []string
+	for _, tr := range b.Transfers() {
+		kinds = append(kinds, fmt.Sprintf("%d:%s:%s", tr.TxIndex, tr.Kind, tr.Amount.Dec()))
+	}
+	if got, want := strings.Join(kinds, " "), "1:call:5 1:burn:400"; got != want {
+		t.Fatalf("transfers %s, want %s", got, want)
+	}
+}
