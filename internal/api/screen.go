@@ -472,7 +472,7 @@ func (s *Server) addressExposure(st *store.Store, addr string) ([]Exposure, erro
 			}
 		}
 		for cat, pv := range byCat {
-			amounts[cat] += int64(float64(v) * float64(pv) / float64(max(inTotal, 1)))
+			amounts[cat] += trace.Share(v, pv, inTotal)
 		}
 	}
 	return exposures(amounts, total), nil

@@ -148,7 +148,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			case Haircut:
 				// Every satoshi out is paid by the inputs in proportion
 				// to their values (the fee too, which explains nothing).
-				t.amount = int64(float64(v) * float64(taintOut) / float64(max(totalIn, 1)))
+				t.amount = Share(v, taintOut, totalIn)
 				t.ranges = []interval{{0, t.amount, false}}
 			case FIFO:
 				for _, r := range ranges {

@@ -17,6 +17,8 @@ package trace
 import (
 	"container/heap"
 	"fmt"
+	"math"
+	"math/bits"
 	"sort"
 	"time"
 
@@ -328,8 +330,8 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 					t.mixed = v
 				}
 			case Haircut:
-				t.amount = int64(float64(v) * float64(taintIn) / float64(totalIn))
-				t.mixed = int64(float64(t.amount) * float64(mixedIn) / float64(taintIn))
+				t.amount = Share(v, taintIn, totalIn)
+				t.mixed = Share(t.amount, mixedIn, taintIn)
 				if coinjoin {
 					t.mixed = t.amount
 				}
@@ -385,7 +387,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 					}
 				}
 			} else {
-				fee = int64(float64(totalIn-totalOut) * float64(taintIn) / float64(totalIn))
+				fee = Share(totalIn-totalOut, taintIn, totalIn)
 			}
 			if fee > 0 {
 				d := dest[[2]string{"", "fees"}]
@@ -436,4 +438,21 @@ func depositOf(s *store.Store, n uint64, hot map[uint32]string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Share is a*b/c rounded down, exactly: the part of b that a part a of c
+// carries (haircut's shares). Floating point is a satoshi over the exact
+// share about one time in fifty at amounts of a thousand BTC and more,
+// which would make the parts of a taint add up to more than it. 0 when c
+// is not positive.
+func Share(a, b, c int64) int64 {
+	if a <= 0 || b <= 0 || c <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi >= uint64(c) { // a*b/c is 2^64 or more: a and b are no parts of c
+		return math.MaxInt64
+	}
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return int64(q)
 }

@@ -2,6 +2,9 @@ package trace
 
 import (
 	"context"
+	"math"
+	"math/big"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -172,5 +175,27 @@ func TestBackward(t *testing.T) {
 	}
 	if len(res.Destinations) != 1 || res.Destinations[0].Category != "coinbase" || res.TxsVisited != 3 {
 		t.Fatalf("%+v visited %d", res.Destinations, res.TxsVisited)
+	}
+}
+
+// TestShare: haircut's shares are exact, rounded down (math/big's), where
+// floating point would be a satoshi over (the first case) about one time
+// in fifty.
+func TestShare(t *testing.T) {
+	if got := Share(960530611965644, 1357015013903226, 1876590775666789); got != 694586416310124 {
+		t.Fatalf("share %d, want 694586416310124", got)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		c := r.Int64N(2_100_000_000_000_000) + 1
+		a, b := r.Int64N(c+1), r.Int64N(c+1)
+		want := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
+		want.Quo(want, big.NewInt(c))
+		if got := Share(a, b, c); got != want.Int64() {
+			t.Fatalf("Share(%d, %d, %d) = %d, want %s", a, b, c, got, want)
+		}
+	}
+	if Share(5, 7, 0) != 0 || Share(0, 7, 9) != 0 || Share(1<<62, 1<<62, 1<<40) != math.MaxInt64 {
+		t.Fatal("share at its edges")
 	}
 }
