@@ -173,7 +173,11 @@ func CrossToBTC(s *store.Store, es *evmstore.Store, labels *label.Store, res *tr
 		if i := MatchPayout(payouts, used, at, usd, btcUSD, 0.02, 72*time.Hour); i >= 0 && usd > 0 {
 			used[i] = true
 			matched += tainted
-			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: int64(float64(payouts[i].Value) * min(tainted/usd, 1))})
+			// The payout's tainted part: its share of the deposit's, in
+			// integers (the deposit's tainted wei of its whole).
+			part := new(big.Int).Mul(big.NewInt(payouts[i].Value), dp.sum)
+			part.Quo(part, whole)
+			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: min(part.Int64(), payouts[i].Value)})
 		}
 	}
 	if len(starts) == 0 || all == 0 {
