@@ -608,17 +608,7 @@ func TestFollowersWaitForQueries(t *testing.T) {
 			defer func() { follower.Process.Kill(); <-exited }()
 			// (serve --follow-evm asks the node its chain first, five
 			// times, before it opens the store.)
-			for i := 0; !strings.Contains(stderr.String(), "waiting for queries of the store to end"); i++ {
-				select {
-				case err := <-exited:
-					exited <- err
-					t.Fatalf("gave up on the query in the store: %v\n%s", err, stderr.String())
-				case <-time.After(25 * time.Millisecond):
-				}
-				if i == 800 {
-					t.Fatalf("does not say it waits:\n%s", stderr.String())
-				}
-			}
+			says(t, stderr, exited, "waiting for queries of the store to end")
 			time.Sleep(100 * time.Millisecond) // and goes on waiting
 			if lock, _ := os.ReadFile(filepath.Join(dir, c.lock)); strings.HasPrefix(string(lock), strconv.Itoa(follower.Process.Pid)) {
 				t.Fatalf("took the store while a query read it: LOCK %q", lock)
@@ -634,18 +624,25 @@ func TestFollowersWaitForQueries(t *testing.T) {
 				}
 				time.Sleep(25 * time.Millisecond)
 			}
-			for i := 0; !strings.Contains(stderr.String(), "the node does not answer; polling until it does"); i++ {
-				select {
-				case err := <-exited:
-					exited <- err
-					t.Fatalf("gave up on the node: %v\n%s", err, stderr.String())
-				case <-time.After(25 * time.Millisecond):
-				}
-				if i == 800 {
-					t.Fatalf("does not say it waits for the node:\n%s", stderr.String())
-				}
-			}
+			says(t, stderr, exited, "the node does not answer; polling until it does")
 		})
+	}
+}
+
+// says waits, 20 s at most, for a running command to write text to its
+// stderr; exited is where its end is told (and told again, for others).
+func says(t *testing.T, stderr *lockedBuffer, exited chan error, text string) {
+	t.Helper()
+	for i := 0; !strings.Contains(stderr.String(), text); i++ {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("ended (%v) before it said %q:\n%s", err, text, stderr.String())
+		case <-time.After(25 * time.Millisecond):
+		}
+		if i == 800 {
+			t.Fatalf("does not say %q:\n%s", text, stderr.String())
+		}
 	}
 }
 

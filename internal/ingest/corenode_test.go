@@ -106,6 +106,26 @@ func (n *coreNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// mainnetBlocks returns the first n blocks of the mainnet sample, raw.
+func mainnetBlocks(t *testing.T, n int) [][]byte {
+	var blocks [][]byte
+	for _, f := range frames(t, "blk_0_to_14131.dat.bz2")[:n] {
+		blocks = append(blocks, f[8:])
+	}
+	return blocks
+}
+
+// serveNode serves node over HTTP for the test and returns a client of it.
+func serveNode(t *testing.T, node *coreNode) *btc.RPC {
+	srv := httptest.NewServer(node)
+	t.Cleanup(srv.Close)
+	rpc, err := btc.NewRPC(srv.URL, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rpc
+}
+
 // TestFollowThroughWarmup: a follower that meets Bitcoin Core still
 // starting (at first, and again after a restart that also drops its
 // connections) keeps polling and follows the chain once the node answers,
@@ -225,17 +245,9 @@ func TestFollowThroughWarmup(t *testing.T) {
 // an ingest of the same blocks makes it. (A lock is per open file, so the
 // readers of this process stand for other processes.)
 func TestQueriesBesideFollow(t *testing.T) {
-	var blocks [][]byte
-	for _, f := range frames(t, "blk_0_to_14131.dat.bz2")[:300] {
-		blocks = append(blocks, f[8:])
-	}
+	blocks := mainnetBlocks(t, 300)
 	node := &coreNode{blocks: blocks[:100]}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	rpc, err := btc.NewRPC(srv.URL, "", "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rpc := serveNode(t, node)
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -354,17 +366,9 @@ func TestQueriesBesideFollow(t *testing.T) {
 // follower unwinds nothing while the node catches up, logging it once each
 // way, then takes the node's new blocks.
 func TestNodeBehindStore(t *testing.T) {
-	var blocks [][]byte
-	for _, f := range frames(t, "blk_0_to_14131.dat.bz2")[:300] {
-		blocks = append(blocks, f[8:])
-	}
+	blocks := mainnetBlocks(t, 300)
 	node := &coreNode{blocks: blocks[:200]}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	rpc, err := btc.NewRPC(srv.URL, "", "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rpc := serveNode(t, node)
 	s := openStore(t, t.TempDir())
 	if _, err := RPC(context.Background(), s, rpc, Options{}); err != nil || s.Height() != 199 {
 		t.Fatalf("ingest: height %d, %v", s.Height(), err)

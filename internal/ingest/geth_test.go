@@ -253,6 +253,19 @@ func TestGethIngest(t *testing.T) {
 	}
 }
 
+// forward sends a JSON-RPC request's body on to the node at url and its
+// answer back, as a proxy in front of the node.
+func forward(w http.ResponseWriter, url string, body []byte) {
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
 // TestGethFollowThroughOutage: a follower whose node does not answer when
 // it starts, or stops answering (as in a restart: connections dropped),
 // waits it out, logged once each time, and takes the blocks mined
@@ -290,14 +303,7 @@ func TestGethFollowThroughOutage(t *testing.T) {
 				return
 			}
 		}
-		resp, err := http.Post(g.URL, "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
+		forward(w, g.URL, body)
 	}))
 	defer proxy.Close()
 	node := &evm.RPC{URL: proxy.URL, Retries: 1, Backoff: time.Millisecond}
@@ -563,14 +569,7 @@ func TestGethNodeBehindStore(t *testing.T) {
 				}
 			}
 		}
-		resp, err := http.Post(g.URL, "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
+		forward(w, g.URL, body)
 	}))
 	defer proxy.Close()
 	for range 3 {

@@ -176,22 +176,7 @@ func TestAppendRefusesInconsistentBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 		txs[last] = *d
-		h := good.Header
-		h.MerkleRoot = btc.MerkleRoot(txs)
-		b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.AppendBlock(Prepare(b))
-		if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), d.TxID.String()) {
-			t.Fatalf("got %v, want %v saying %q of tx %s", err, c.is, c.says, d.TxID)
-		}
-		if err := s.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.Digest(); err != nil || got != want {
-			t.Fatalf("after %q: digest %s (%v), want the store as it was", c.says, got, err)
-		}
+		refused(t, s, withTxs(t, good, txs), want, c.is, c.says, d.TxID.String())
 	}
 	// The block as built is accepted.
 	appendAll(t, s, []*btc.Block{good})
@@ -237,22 +222,42 @@ func TestAppendRefusesOutputPastEnd(t *testing.T) {
 			d2, _ := btc.DecodeTx(btc.AppendTx(nil, &tx2))
 			txs[2] = *d2
 		}
-		h := good.Header
-		h.MerkleRoot = btc.MerkleRoot(txs)
-		b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.AppendBlock(Prepare(b))
-		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.says) {
-			t.Fatalf("tx %d spending output 1: %v, want %q", c.tx, err, c.says)
-		}
-		if err := s.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := s.Digest(); err != nil || got != want {
-			t.Fatalf("after tx %d: digest %s (%v), want the store as it was", c.tx, got, err)
-		}
+		refused(t, s, withTxs(t, good, txs), want, ErrCorrupt, c.says)
 	}
 	appendAll(t, s, []*btc.Block{good})
+}
+
+// withTxs is block b with txs for its transactions (its merkle root
+// made again).
+func withTxs(t *testing.T, b *btc.Block, txs []btc.Tx) *btc.Block {
+	t.Helper()
+	h := b.Header
+	h.MerkleRoot = btc.MerkleRoot(txs)
+	out, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// refused appends b, which the store must refuse with an error that is
+// is and says each of says, and rolls it back: the store's digest must
+// then be digest again.
+func refused(t *testing.T, s *Store, b *btc.Block, digest string, is error, says ...string) {
+	t.Helper()
+	err := s.AppendBlock(Prepare(b))
+	if !errors.Is(err, is) {
+		t.Fatalf("got %v, want %v", err, is)
+	}
+	for _, w := range says {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("got %v, want it to say %q", err, w)
+		}
+	}
+	if err := s.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Digest(); err != nil || got != digest {
+		t.Fatalf("after %v: digest %s (%v), want the store as it was", is, got, err)
+	}
 }
