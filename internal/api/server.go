@@ -347,12 +347,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // followed is what a followed node's height and answers say beside the
-// store's tip: node_height, lag_blocks, node_up, each once known.
+// store's tip: node_height, lag_blocks, node_up, each once known, and
+// node_behind_blocks while the node is below the tip (syncing anew, say:
+// the store waits for it).
 func followed(tip int64, height func() int64, up func() int) map[string]any {
 	out := map[string]any{}
 	if height != nil {
 		if nh := height(); nh >= 0 {
 			out["node_height"], out["lag_blocks"] = nh, max(nh-tip, 0)
+			if nh < tip {
+				out["node_behind_blocks"] = tip - nh
+			}
 		}
 	}
 	if up != nil {

@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -286,6 +287,27 @@ func TestOpenAPIInSync(t *testing.T) {
 			if !served[m+" "+path] {
 				t.Errorf("openapi.json documents %s %s, which is not served", m, path)
 			}
+		}
+	}
+}
+
+// TestFollowed: a node above the store's tip is a lag; one below it (a
+// node syncing anew, which the store waits for) is said to be behind, by
+// how much; one not yet heard from says nothing.
+func TestFollowed(t *testing.T) {
+	at := func(h int64) func() int64 { return func() int64 { return h } }
+	up := func() int { return 1 }
+	for _, c := range []struct {
+		node int64
+		want string
+	}{
+		{105, "map[lag_blocks:5 node_height:105 node_up:true]"},
+		{100, "map[lag_blocks:0 node_height:100 node_up:true]"},
+		{40, "map[lag_blocks:0 node_behind_blocks:60 node_height:40 node_up:true]"},
+		{-1, "map[node_up:true]"},
+	} {
+		if got := fmt.Sprint(followed(100, at(c.node), up)); got != c.want {
+			t.Errorf("node at %d: %s, want %s", c.node, got, c.want)
 		}
 	}
 }
