@@ -170,6 +170,19 @@ func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
 	}
 }
 
+// jsonAsFormat makes --json, on a command whose output --format chooses,
+// mean --format json: every query takes --json.
+func jsonAsFormat(c *cobra.Command, asJSON bool, format *string) error {
+	if !asJSON {
+		return nil
+	}
+	if c.Flags().Changed("format") && *format != "json" {
+		return usagef("--json and --format %s: give one", *format)
+	}
+	*format = "json"
+	return nil
+}
+
 func (f *storeFlags) net() (*btc.Network, error) {
 	name := f.network
 	if name == "" {

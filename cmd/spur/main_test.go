@@ -329,8 +329,8 @@ func TestFollowRefusedMakesNoStore(t *testing.T) {
 	}
 }
 
-// A trace's (and a report's) model and bounds are checked as flags are:
-// exit 2.
+// A trace's (and a report's) model, bounds and output format are checked
+// as flags are: exit 2.
 func TestTraceFlagsChecked(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
@@ -343,13 +343,25 @@ func TestTraceFlagsChecked(t *testing.T) {
 	if out := mustRun(t, "trace", "--store", dir, "--from", from); strings.Contains(out, "more than 100%") {
 		t.Errorf("fifo trace with poison's note:\n%s", out)
 	}
-	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}} {
+	// --json is --format json, as on every query; with another format, a
+	// usage error.
+	var tr struct {
+		Model string `json:"model"`
+		Start int64  `json:"start_amount"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", from, "--store", dir, "--json"), &tr); err != nil || tr.Model != "fifo" || tr.Start != 40_0000_0000 {
+		t.Errorf("trace --json: %+v %v", tr, err)
+	}
+	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}, {"--json", "--format", "csv"}} {
 		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
 			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
 		}
 	}
 	if r := run(t, "report", "actor", "Anyone", "--year", "2021", "--store", dir, "--model", "magic"); r.code != exitUsage {
 		t.Errorf("report --model magic: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "report", "actor", "Anyone", "--year", "2021", "--store", dir, "--json", "--format", "html"); r.code != exitUsage {
+		t.Errorf("report --json --format html: exit %d %s", r.code, r.stderr)
 	}
 }
 

@@ -27,6 +27,9 @@ each exchange, what is still unspent, and how much went through CoinJoins on
 the way. HTML is one self-contained page with an SVG chart.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
+				return err
+			}
 			s, labels, err := openReport(&sf, format, model)
 			if err != nil {
 				return err
@@ -64,6 +67,9 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			if year < 2009 || year > 2100 {
 				return usagef("--year YYYY is required")
 			}
+			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
+				return err
+			}
 			s, labels, err := openReport(&sf, format, model)
 			if err != nil {
 				return err
@@ -86,6 +92,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 	for _, sub := range []*cobra.Command{incident, actor} {
 		sf.register(sub, false)
 		sub.Flags().StringVar(&format, "format", "md", "md, html or json")
+		sub.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 		sub.Flags().StringVar(&model, "model", "fifo", "taint model: fifo, haircut or poison")
 	}
 	actor.Flags().IntVar(&year, "year", 0, "the year (required)")

@@ -82,6 +82,9 @@ destinations are the sources.`,
 			if len(refs) == 0 {
 				return usagef("give a REF to trace from (--from REF, or as an argument)")
 			}
+			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
+				return err
+			}
 			if format != "json" && format != "csv" && format != "text" {
 				return usagef("--format: want json, csv or text")
 			}
@@ -230,6 +233,7 @@ destinations are the sources.`,
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
+	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	chainFlag(c, &chain)
