@@ -95,7 +95,8 @@ them, are all read before any is written). Formats:
                 finds an actor by. Default source: actorpack:FILE-NAME
                 (actorpack:PATH/NAME below a directory).
   csv           a header naming address and category columns, and any of
-                chain, label, actor and source, in any order.
+                chain, label, actor and source, in any order; separated by
+                commas, or by semicolons or tabs as spreadsheets save them.
                 Default source: csv:FILE-NAME.
   etherscan-json  explorer labels as the etherscan-labels project scrapes them:
                 a combined file ({"0x..": {"name": .., "labels": [..]}}) or one
@@ -1087,7 +1088,7 @@ func detectFormat(path string) string {
 	defer f.Close()
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	line = strings.ToLower(strings.TrimPrefix(line, "\ufeff"))
-	cols := strings.Split(strings.TrimSpace(line), ",")
+	cols := strings.Split(strings.TrimSpace(line), string(label.Delimiter(line)))
 	for i := range cols {
 		cols[i] = strings.TrimSpace(cols[i])
 	}

@@ -278,7 +278,10 @@ func TestNames(t *testing.T) {
 // error; a path that tells nothing is a usage error.
 func TestFormatDetected(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
+	semicolons := filepath.Join(t.TempDir(), "mine.csv")
+	os.WriteFile(semicolons, []byte("Address;Category;Label\r\n1BoatSLRHtKNngkdXEeobR76b53LETtpyT;scam;from a spreadsheet\r\n"), 0o644)
 	for path, format := range map[string]string{
+		semicolons:     "csv",
 		ofacTestDir(t): "ofac-sdn-csv",
 		"../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json":                        "etherscan-json",
 		"../../testdata/labels/forta-labelled-datasets/labels/1/etherscan_malicious_labels.csv":          "forta-csv",

@@ -410,6 +410,17 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 	if len(canon) != 1 || len(sheet) != 1 || !reflect.DeepEqual(canon[0], sheet[0]) {
 		t.Fatalf("from a spreadsheet %+v, want %+v", sheet, canon)
 	}
+	// A spreadsheet of a European locale separates with semicolons; a
+	// tab-separated export, with tabs.
+	for name, body := range map[string]string{
+		"semicolon.csv": "Label;Address;Category;Actor;Source\r\nRonin Bridge Exploiter;0x098b716b8aaf21512996dc57eb0615e2383e2f96;stolen-funds;Lazarus Group;https://example.org\r\n",
+		"tab.csv":       "address\tcategory\tlabel\tactor\tsource\n0x098b716b8aaf21512996dc57eb0615e2383e2f96\tstolen-funds\tRonin Bridge Exploiter\tLazarus Group\thttps://example.org\n",
+	} {
+		got, err := ParseCSV(write(name, body))
+		if err != nil || len(got) != 1 || !reflect.DeepEqual(canon[0], got[0]) {
+			t.Fatalf("%s: %+v %v, want %+v", name, got, err, canon)
+		}
+	}
 	for body, want := range map[string]string{
 		"label,addr\nx,1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n":                        "no address column",
 		"address,label\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,x\n":                     "no category column",

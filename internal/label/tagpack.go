@@ -275,16 +275,33 @@ func confidence(v any) float64 {
 // required, the others may be left out.
 var csvColumns = []string{"address", "chain", "category", "label", "actor", "source"}
 
+// Delimiter is the field separator of a CSV file whose header line is
+// head: a comma, or the semicolon or tab a spreadsheet saves with where
+// the header has those and no comma (a European locale's "CSV").
+func Delimiter(head string) rune {
+	if !strings.Contains(head, ",") {
+		for _, d := range []rune{';', '\t'} {
+			if strings.ContainsRune(head, d) {
+				return d
+			}
+		}
+	}
+	return ','
+}
+
 // ParseCSV reads labels from a CSV file whose header names its columns, in
 // any order: address and category, and any of chain, label, actor and
-// source (a column of another name is not read). Chain may be empty and is
-// then guessed from the address.
+// source (a column of another name is not read), separated by commas (or
+// semicolons or tabs: Delimiter). Chain may be empty and is then guessed
+// from the address.
 func ParseCSV(path string) ([]Label, error) {
 	b, err := csvBytes(path)
 	if err != nil {
 		return nil, err
 	}
 	r := csv.NewReader(bytes.NewReader(b))
+	first, _, _ := bytes.Cut(b, []byte("\n"))
+	r.Comma = Delimiter(string(first))
 	head, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: line 1: %v", ErrMalformed, path, err)
