@@ -36,6 +36,21 @@ func openLabels(dir string) (*label.Store, error) {
 	return label.OpenToRead(labelsDir(dir))
 }
 
+// labelQueueWait is how long an import queued for a server waits for it
+// to apply it.
+var labelQueueWait = time.Minute
+
+// heldSources lists the sources of labels another process holds, read
+// beside it.
+func heldSources(dir string) ([]label.SourceInfo, error) {
+	s, err := label.OpenToRead(labelsDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Sources()
+}
+
 // openLabelsHeld opens them held, so that no other process takes them
 // meanwhile: for an import, and for a server, which must not go on
 // screening against labels an import has since replaced.
@@ -166,13 +181,42 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				ims = append(ims, im)
 			}
 			s, err := openLabelsHeld(dir)
-			if err != nil {
-				return err
+			var srcs []label.SourceInfo
+			apply := func(info label.SourceInfo, labels []label.Label, entities []label.Entity, actors ...label.Actor) error {
+				return s.Replace(info, labels, entities, actors...)
 			}
-			defer s.Close()
+			switch {
+			case errors.Is(err, label.ErrLocked):
+				// Held by a server: queued for it, which takes the new
+				// labels into its screening at once.
+				if srcs, err = heldSources(dir); err != nil {
+					return err
+				}
+				apply = func(info label.SourceInfo, labels []label.Label, entities []label.Entity, actors ...label.Actor) error {
+					path, err := label.QueueReplace(labelsDir(dir), info, labels, entities, actors...)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); source %q is queued for it to apply\n", info.Source)
+					if err := label.WaitApplied(labelsDir(dir), path, labelQueueWait); err != nil {
+						if errors.Is(err, label.ErrNotApplied) {
+							return fmt.Errorf("%w (the process holding the labels applies it when it lets go of them, a server within a second; any import or server started after applies it first)", err)
+						}
+						return err
+					}
+					return nil
+				}
+			case err != nil:
+				return err
+			default:
+				defer s.Close()
+				if srcs, err = s.Sources(); err != nil {
+					return err
+				}
+			}
 			var docs []map[string]any
 			for _, im := range ims {
-				doc, err := im.write(s, asJSON)
+				doc, err := im.write(srcs, apply, asJSON)
 				if err != nil {
 					return err
 				}
@@ -323,13 +367,9 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 
 // write replaces the import's source in s with it and says what it did,
 // as text, or returns it for JSON.
-func (im *labelImport) write(s *label.Store, asJSON bool) (map[string]any, error) {
+func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInfo, []label.Label, []label.Entity, ...label.Actor) error, asJSON bool) (map[string]any, error) {
 	path, format, source := im.path, im.format, im.source
 	labels, entities, invalid, counts, currencies, skipped := im.labels, im.entities, im.invalid, im.counts, im.currencies, im.skipped
-	srcs, err := s.Sources()
-	if err != nil {
-		return nil, err
-	}
 	for _, old := range srcs {
 		if old.Source == source && 2*len(labels) < old.Labels {
 			fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", source, thousands(int64(old.Labels)), thousands(int64(len(labels))))
@@ -337,7 +377,7 @@ func (im *labelImport) write(s *label.Store, asJSON bool) (map[string]any, error
 	}
 	abs, _ := filepath.Abs(path)
 	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
-	if err := s.Replace(info, labels, entities, im.actors...); err != nil {
+	if err := apply(info, labels, entities, im.actors...); err != nil {
 		return nil, err
 	}
 	if format == "actorpack" {

@@ -216,7 +216,8 @@ tip, milliseconds every block). The two follows may run together.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: api.New(cfg).Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			apiSrv := api.New(cfg)
+			srv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 			what := "labels"
 			if s != nil {
@@ -239,8 +240,14 @@ tip, milliseconds every block). The two follows may run together.`,
 				defer cancel()
 				srv.Shutdown(sctx)
 			}()
+			labelsDone := make(chan struct{})
+			go func() {
+				defer close(labelsDone)
+				takeQueuedLabels(ctx, labels, apiSrv)
+			}()
 			err = srv.Serve(ln)
 			stop()
+			<-labelsDone
 			// The writers must be idle before the stores close.
 			var ferrs []error
 			for range follows {
@@ -310,6 +317,32 @@ func (n *nodeState) options(log *slog.Logger) ingest.Options {
 			n.up.Store(0)
 		}
 	}}
+}
+
+// takeQueuedLabels applies, twice a second until ctx ends, the label
+// imports queued beside the labels the server holds (spur labels import
+// while it runs), and takes them into its screening at once.
+func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !labels.Pending() {
+			continue
+		}
+		applied, err := labels.ApplyPending()
+		if len(applied) > 0 {
+			srv.LabelsChanged()
+			logger().Info("labels imported", "sources", applied)
+		}
+		if err != nil {
+			logger().Warn("queued labels not applied", "err", err)
+		}
+	}
 }
 
 // loopback reports whether addr (host:port) listens on this machine only.

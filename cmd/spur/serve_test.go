@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,9 +264,9 @@ func startServe(t *testing.T, args ...string) *served {
 }
 
 // TestReadersBesideServer: while spur serve reads a store, queries and
-// reports of it run beside it; whatever writes (a label import, clustering,
-// an ingest) is refused, naming who holds the store, and runs once the
-// server is gone.
+// reports of it run beside it; whatever writes the chain (clustering, an
+// ingest) is refused, naming who holds the store, and runs once the server
+// is gone. (A label import is the server's to apply: TestLabelsWhileServing.)
 func TestReadersBesideServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
@@ -292,7 +293,6 @@ func TestReadersBesideServer(t *testing.T) {
 		args []string
 		says string
 	}{
-		{[]string{"labels", "import", "--store", dir, "--format", "csv", list}, "held by another process"},
 		{[]string{"cluster", "--store", dir}, "locked by another process"},
 		{[]string{"ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q"}, "locked by another process"},
 	} {
@@ -310,6 +310,64 @@ func TestReadersBesideServer(t *testing.T) {
 	<-srv.done
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 	mustRun(t, "cluster", "--store", dir)
+}
+
+// TestLabelsWhileServing: a label import while spur serve holds the labels
+// is queued for the server, which applies it within a second and screens
+// with it at once, its exposures too; the import returns once it is
+// applied. A list with no change in it changes nothing.
+func TestLabelsWhileServing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
+	srv := startServe(t, "--store", dir, "--no-auth")
+	screen := func(addr string) (severity string, direct []string) {
+		t.Helper()
+		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+addr+`"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Results []struct {
+				Severity string `json:"severity"`
+				Direct   []struct {
+					Category string `json:"category"`
+				} `json:"direct_exposure"`
+			} `json:"results"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
+			t.Fatalf("screen %s: %v", addr, err)
+		}
+		for _, d := range out.Results[0].Direct {
+			direct = append(direct, d.Category)
+		}
+		return out.Results[0].Severity, direct
+	}
+	// Satoshi's address of block 9, and Hal Finney's, which it paid.
+	const satoshi, hal = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+	if sev, direct := screen(hal); sev != "low" || len(direct) != 0 {
+		t.Fatalf("before: %s %v", sev, direct)
+	}
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,category,label\n"+satoshi+",stolen-funds,Test theft\n"), 0o644)
+	r := run(t, "labels", "import", "--store", dir, list)
+	if r.code != 0 || !strings.Contains(r.stderr, "queued for it to apply") || !strings.Contains(r.stdout, "imported 1 labels") {
+		t.Fatalf("labels import beside the server: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if sev, _ := screen(satoshi); sev != "high" {
+		t.Fatalf("the labelled address after the import: %s", sev)
+	}
+	if sev, direct := screen(hal); sev != "high" || !slices.Contains(direct, "stolen-funds") {
+		t.Fatalf("the address it paid after the import: %s %v\n%s", sev, direct, srv.said())
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	<-srv.done
+	if !strings.Contains(srv.said(), "labels imported") {
+		t.Errorf("the server does not say it imported:\n%s", srv.said())
+	}
+	if out := mustRun(t, "labels", "sources", "--store", dir); !strings.Contains(out, "csv:list") {
+		t.Fatalf("sources after the server:\n%s", out)
+	}
 }
 
 // TestKeys: keys are created, listed and revoked; a running server holds

@@ -286,7 +286,8 @@ func (s *Server) exposures(st *store.Store, addr string) (direct, indirect []Exp
 // keptExposures answers from the kept exposures of key, else computes them
 // and keeps them if that took slowExposure or more.
 func (s *Server) keptExposures(key exposureKey, compute func() (direct, indirect []Exposure, err error)) (direct, indirect []Exposure, err error) {
-	if v, ok := s.kept.Load(key); ok {
+	lc := s.lc.Load()
+	if v, ok := lc.kept.Load(key); ok {
 		p := v.(exposurePair)
 		return p.direct, p.indirect, nil
 	}
@@ -295,18 +296,19 @@ func (s *Server) keptExposures(key exposureKey, compute func() (direct, indirect
 		return nil, nil, err
 	}
 	if time.Since(start) >= slowExposure {
-		if s.keptN.Add(1) > maxKeptExposures {
-			s.kept.Clear()
-			s.keptN.Store(1)
+		if lc.keptN.Add(1) > maxKeptExposures {
+			lc.kept.Clear()
+			lc.keptN.Store(1)
 		}
-		s.kept.Store(key, exposurePair{direct, indirect})
+		lc.kept.Store(key, exposurePair{direct, indirect})
 	}
 	return direct, indirect, nil
 }
 
 // addressEntity is query.AddressEntity with the members' labels found
 // through the labelled set, and a large entity's answer kept: the
-// clustering and the labels do not change while the server runs.
+// clustering does not change while the server runs, and the labels only
+// with new caches (LabelsChanged).
 func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntity, error) {
 	n, ok, err := query.AddressNumber(st, addr)
 	if !ok {
@@ -316,19 +318,20 @@ func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntit
 	if !ok {
 		return nil, nil
 	}
-	if v, ok := s.entities.Load(e); ok {
+	lc := s.lc.Load()
+	if v, ok := lc.entities.Load(e); ok {
 		return v.(*query.ScreenEntity), nil
 	}
 	var maybe func(uint32) bool
-	if s.labelled != nil {
+	if lc.labelled != nil {
 		maybe = func(m uint32) bool {
-			_, ok := s.labelled[m]
-			return ok || m >= s.labelledBelow
+			_, ok := lc.labelled[m]
+			return ok || m >= lc.labelledBelow
 		}
 	}
 	v, err := query.AddressNumEntity(st, s.cfg.Clusters, s.cfg.Labels, n, maybe)
 	if err == nil && v != nil && v.Size >= 16 {
-		s.entities.Store(e, v)
+		lc.entities.Store(e, v)
 	}
 	return v, err
 }
@@ -344,9 +347,11 @@ func (s *Server) category(st *store.Store, a uint32) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	// A large entity's category is read once per server: the clustering
-	// and the labels it holds open do not change while it serves.
-	if c, ok := s.entityCat.Load(e); ok {
+	// A large entity's category is read once per server and labels: the
+	// clustering does not change while it serves, and new labels come
+	// with new caches.
+	lc := s.lc.Load()
+	if c, ok := lc.entityCat.Load(e); ok {
 		return c.(string), nil
 	}
 	members := s.cfg.Clusters.Members(e)
@@ -360,7 +365,7 @@ func (s *Server) category(st *store.Store, a uint32) (string, error) {
 	if len(members) >= 16 {
 		// Small entities are cheap to read again; caching only the large
 		// ones bounds the cache by their number.
-		s.entityCat.Store(e, best)
+		lc.entityCat.Store(e, best)
 	}
 	return best, nil
 }
@@ -369,8 +374,10 @@ func (s *Server) category(st *store.Store, a uint32) (string, error) {
 // itself; the set of labelled address numbers answers for the others
 // without formatting the address.
 func (s *Server) ownCategory(st *store.Store, a uint32) (string, error) {
-	if _, ok := s.labelled[a]; !ok && s.labelled != nil && a < s.labelledBelow {
-		return "", nil
+	if lc := s.lc.Load(); lc.labelled != nil && a < lc.labelledBelow {
+		if _, ok := lc.labelled[a]; !ok {
+			return "", nil
+		}
 	}
 	ls, err := s.cfg.Labels.LookupKey(st.Address(a).String(st.Network()))
 	if err != nil {

@@ -77,22 +77,14 @@ type Server struct {
 	lim     *limiter
 	metrics *metrics
 	routes  []string
+	// names is the name index of the imported lists, built at the first
+	// name screen after the server starts or the labels change.
+	namesMu sync.Mutex
 	names   *names.Index
-	once    sync.Once
-	// entityCat caches each entity's most severe category (uint32 -> string),
-	// entities each large entity's screening summary (uint32 ->
-	// *query.ScreenEntity).
-	entityCat, entities sync.Map
-	// kept holds busy addresses' exposures (exposureKey -> exposurePair),
-	// keptN counts them.
-	kept  sync.Map
-	keptN atomic.Int64
-	// labelled holds the store's address numbers that carry a label (nil:
-	// unknown, look every address up).
-	labelled map[uint32]struct{}
-	// labelledBelow is the address count when labelled was made: newer
-	// addresses (a live store's) are looked up.
-	labelledBelow uint32
+	// lc is what screening keeps of the labels, made again when they
+	// change (LabelsChanged): a request that began before keeps to the
+	// old one.
+	lc atomic.Pointer[labelCaches]
 	// evmScr is what screening on the Ethereum store reads, made at the
 	// first screen and again (extended) when the store has grown.
 	evmScrMu sync.Mutex
@@ -131,20 +123,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.Rate, cfg.Burst), metrics: newMetrics()}
-	if cfg.Labels != nil {
-		if err := cfg.Labels.CacheKeys(); err != nil {
-			// Lookups still work, from the database.
-			cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
-		} else if cfg.Store != nil {
-			st, release := cfg.Store, func() {}
-			if cfg.Live != nil {
-				st, release = cfg.Live.Acquire()
-			}
-			s.labelled = labelledAddrs(st, cfg.Labels, cfg.Logger)
-			s.labelledBelow = uint32(st.Counts().Addrs)
-			release()
-		}
-	}
+	s.lc.Store(s.newLabelCaches())
 	// The investigation page: static files, no build step, not part of
 	// the API (it calls the API from the browser).
 	ui, _ := fs.Sub(webFS, "web")
@@ -770,13 +749,67 @@ func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {
 
 // nameIndex builds the name index from the imported lists on first use.
 func (s *Server) nameIndex() (*names.Index, error) {
-	var err error
-	s.once.Do(func() {
+	s.namesMu.Lock()
+	defer s.namesMu.Unlock()
+	if s.names == nil {
 		var es []label.Entity
-		err = s.cfg.Labels.Entities("", func(e label.Entity) error { es = append(es, e); return nil })
+		if err := s.cfg.Labels.Entities("", func(e label.Entity) error { es = append(es, e); return nil }); err != nil {
+			return nil, err
+		}
 		s.names = names.NewIndex(es)
-	})
-	return s.names, err
+	}
+	return s.names, nil
+}
+
+// labelCaches is what screening keeps of the labels while they stay as
+// they are.
+type labelCaches struct {
+	// labelled holds the store's address numbers that carry a label (nil:
+	// unknown, look every address up).
+	labelled map[uint32]struct{}
+	// labelledBelow is the address count when labelled was made: newer
+	// addresses (a live store's) are looked up.
+	labelledBelow uint32
+	// entityCat caches each entity's most severe category (uint32 -> string),
+	// entities each large entity's screening summary (uint32 ->
+	// *query.ScreenEntity).
+	entityCat, entities sync.Map
+	// kept holds busy addresses' exposures (exposureKey -> exposurePair),
+	// keptN counts them.
+	kept  sync.Map
+	keptN atomic.Int64
+}
+
+// newLabelCaches reads the labelled addresses of the store afresh.
+func (s *Server) newLabelCaches() *labelCaches {
+	c := &labelCaches{}
+	if s.cfg.Labels == nil {
+		return c
+	}
+	if err := s.cfg.Labels.CacheKeys(); err != nil {
+		// Lookups still work, from the database.
+		s.cfg.Logger.Warn("labels: cannot cache the labelled addresses", "err", err)
+	} else if s.cfg.Store != nil {
+		st, release := s.cfg.Store, func() {}
+		if s.cfg.Live != nil {
+			st, release = s.cfg.Live.Acquire()
+		}
+		c.labelled = labelledAddrs(st, s.cfg.Labels, s.cfg.Logger)
+		c.labelledBelow = uint32(st.Counts().Addrs)
+		release()
+	}
+	return c
+}
+
+// LabelsChanged takes into screening the labels imported into the
+// server's label store while it runs (label.Store.ApplyPending): what it
+// kept of the old ones is made again.
+func (s *Server) LabelsChanged() {
+	s.lc.Store(s.newLabelCaches())
+	s.evmScr.Store(nil)
+	s.namesMu.Lock()
+	s.names = nil
+	s.namesMu.Unlock()
 }
 
 // metrics counts requests and their latency per route and status, and

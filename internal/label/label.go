@@ -99,8 +99,9 @@ type Store struct {
 	keys map[string]struct{}
 	// dir is where the database is; pending the API key changes made
 	// beside a holder of it (keys.go).
-	dir     string
-	pending pendingKeys
+	dir      string
+	pending  pendingKeys
+	readOnly bool // opened read-only: nothing is applied to it
 	// prices holds the daily closes of each asset asked for, read whole
 	// at its first lookup (a nil map: none imported), since a screening
 	// values hundreds of transfers a request; PutPrices clears it.
@@ -142,6 +143,11 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// Imports queued while another process held the labels.
+	if _, err := st.ApplyPending(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -174,7 +180,7 @@ func openReadOnly(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("label: %s (read-only): %w", dir, err)
 	}
-	return &Store{db: db, dir: dir}, nil
+	return &Store{db: db, dir: dir, readOnly: true}, nil
 }
 
 // commit commits b, durably, if the disk has room for it. Pebble ends the

@@ -1,0 +1,70 @@
+package label
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPendingImports: an import queued while another process holds the
+// labels is not applied until a holder applies the queue, or the importer
+// itself once they are let go: WaitApplied says it is queued until then;
+// the queue is applied oldest first, with the labels' keys as Replace
+// makes them. One that cannot be applied is set aside with its error,
+// which WaitApplied returns; the rest go in.
+func TestPendingImports(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "labels")
+	res, err := ParseOFACSDN(ofacDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := QueueReplace(dir, SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels[:5], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitApplied(dir, first, 100*time.Millisecond); !errors.Is(err, ErrNotApplied) {
+		t.Fatalf("with no holder to apply it: %v", err)
+	}
+	// Queued after: the whole list replaces the five.
+	second, err := QueueReplace(dir, SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := QueueReplace(dir, SourceInfo{Source: "bad\x00name"}, res.Labels[:1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No one holds the labels now: the importer waiting applies the queue
+	// itself.
+	if err := WaitApplied(dir, second, 5*time.Second); err != nil {
+		t.Fatalf("with the labels let go: %v", err)
+	}
+	if err := WaitApplied(dir, first, time.Second); err != nil {
+		t.Fatalf("the first: %v", err)
+	}
+	if err := WaitApplied(dir, bad, time.Second); err == nil || !strings.Contains(err.Error(), "bad source name") {
+		t.Fatalf("a queued import that cannot go in: %v", err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(strings.TrimSuffix(bad, ".json") + ".failed"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the failed import, said, is still in the queue: %v", err)
+	}
+	srcs, err := s.Sources()
+	if err != nil || len(srcs) != 1 || srcs[0].Labels != len(res.Labels) {
+		t.Fatalf("sources after the queue: %+v %v", srcs, err)
+	}
+	last := res.Labels[len(res.Labels)-1]
+	if got, _ := s.Lookup(last.Address); len(got) == 0 {
+		t.Fatalf("%s: not found after the queue", last.Address)
+	}
+	if s.Pending() {
+		t.Fatal("the queue is not empty")
+	}
+}
