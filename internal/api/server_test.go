@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/cluster"
@@ -24,6 +25,8 @@ import (
 type fixture struct {
 	srv *httptest.Server
 	key string
+	api *Server
+	ls  *label.Store
 }
 
 // newFixture serves mainnet blocks 0..14131, clustered, with the OFAC SDN
@@ -70,9 +73,10 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	key, hash := NewKey()
 	ls.PutKey("tests", hash)
 	cfg.Store, cfg.Labels, cfg.Clusters = s, ls, c
-	srv := httptest.NewServer(New(cfg).Handler())
+	a := New(cfg)
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return &fixture{srv, key}
+	return &fixture{srv, key, a, ls}
 }
 
 func (f *fixture) do(t *testing.T, method, path, body string, auth bool) (int, map[string]any) {
@@ -309,5 +313,74 @@ func TestFollowed(t *testing.T) {
 		if got := fmt.Sprint(followed(100, at(c.node), up)); got != c.want {
 			t.Errorf("node at %d: %s, want %s", c.node, got, c.want)
 		}
+	}
+}
+
+// TestLabelsChangedWhileScreening: labels replaced while the server
+// screens (an import it applied) are screened with once LabelsChanged has
+// run, exposures and names too; requests in flight meanwhile are answered
+// (and, under the race detector, touch nothing they should not).
+func TestLabelsChangedWhileScreening(t *testing.T) {
+	f := newFixture(t, Config{})
+	const hal = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" // paid by the listed 12cbQLTF...
+	screen := `{"items":[{"address":"` + hal + `"}]}`
+	names := `{"queries":[{"name":"Test Theft Ring"}]}`
+	if _, body := f.do(t, "POST", "/v1/screen", screen, true); !strings.Contains(fmt.Sprint(body), "sanctioned") {
+		t.Fatalf("before: %v", body)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, c := range [][2]string{{"/v1/screen", screen}, {"/v1/names/screen", names}} {
+					if code, body := f.do(t, "POST", c[0], c[1], true); code != 200 {
+						t.Errorf("%s while the labels change: %d %v", c[0], code, body)
+						return
+					}
+				}
+			}
+		}()
+	}
+	csv := filepath.Join(t.TempDir(), "l.csv")
+	for i := range 20 {
+		// The test source: the listing, then a theft and a listed ring.
+		body := "address,chain,category,label,actor,source\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,btc,sanctioned,Test listing,,test\n"
+		var ents []label.Entity
+		if i%2 == 1 {
+			body = "address,chain,category,label,actor,source\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,btc,stolen-funds,Test theft,,test\n1DCbY2GYVaAMCBpuBNN5GVg3a47pNK1wdi,btc,stolen-funds,Test theft 2,,test\n"
+			ents = []label.Entity{{ID: "1", Name: "TEST THEFT RING", Type: "entity"}}
+		}
+		os.WriteFile(csv, []byte(body), 0o644)
+		ls, err := label.ParseCSV(csv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ls.Replace(label.SourceInfo{Source: "test"}, ls, ents); err != nil {
+			t.Fatal(err)
+		}
+		f.api.LabelsChanged()
+	}
+	close(stop)
+	wg.Wait()
+	_, body := f.do(t, "POST", "/v1/screen", screen, true)
+	if got := fmt.Sprint(body); !strings.Contains(got, "stolen-funds") || strings.Contains(got, "sanctioned") {
+		t.Fatalf("after the change: %v", body)
+	}
+	if _, body := f.do(t, "POST", "/v1/names/screen", names, true); !strings.Contains(fmt.Sprint(body), "TEST THEFT RING") {
+		t.Fatalf("names after the change: %v", body)
+	}
+	// An address labelled only now (1DCb..., which paid 1KAD... in block
+	// 546) is seen in the exposures of those it paid.
+	_, body = f.do(t, "POST", "/v1/screen", `{"items":[{"address":"1KAD5EnzzLtrSo2Da2G4zzD7uZrjk8zRAv"}]}`, true)
+	if got := fmt.Sprint(body["results"]); !strings.Contains(got, "direct_exposure:[map[amount:2.5e+09 category:stolen-funds") {
+		t.Fatalf("the exposure to an address labelled since the start: %v", got)
 	}
 }
