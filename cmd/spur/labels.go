@@ -40,6 +40,35 @@ func openLabels(dir string) (*label.Store, error) {
 // to apply it.
 var labelQueueWait = time.Minute
 
+// putOrQueue makes a change of the labels in dir: put it on the labels
+// opened for writing, or, while a server holds them, queue it for the
+// server to apply (what names it) and wait until it has.
+func putOrQueue(dir, what string, put func(*label.Store) error, queue func(labelsDir string) (string, error)) error {
+	s, err := openLabelsHeld(dir)
+	if errors.Is(err, label.ErrLocked) {
+		path, err := queue(labelsDir(dir))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); %s queued for it to apply\n", what)
+		return waitQueued(dir, path)
+	}
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return put(s)
+}
+
+// waitQueued waits for the import queued at path to be applied.
+func waitQueued(dir, path string) error {
+	err := label.WaitApplied(labelsDir(dir), path, labelQueueWait)
+	if errors.Is(err, label.ErrNotApplied) {
+		return fmt.Errorf("%w (the process holding the labels applies it when it lets go of them, a server within a second; any import or server started after applies it first)", err)
+	}
+	return err
+}
+
 // heldSources lists the sources of labels another process holds, read
 // beside it.
 func heldSources(dir string) ([]label.SourceInfo, error) {
@@ -198,13 +227,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 						return err
 					}
 					fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); source %q is queued for it to apply\n", info.Source)
-					if err := label.WaitApplied(labelsDir(dir), path, labelQueueWait); err != nil {
-						if errors.Is(err, label.ErrNotApplied) {
-							return fmt.Errorf("%w (the process holding the labels applies it when it lets go of them, a server within a second; any import or server started after applies it first)", err)
-						}
-						return err
-					}
-					return nil
+					return waitQueued(dir, path)
 				}
 			case err != nil:
 				return err

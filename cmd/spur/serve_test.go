@@ -23,6 +23,7 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testnode"
 )
@@ -315,7 +316,7 @@ func TestReadersBesideServer(t *testing.T) {
 // TestLabelsWhileServing: a label import while spur serve holds the labels
 // is queued for the server, which applies it within a second and screens
 // with it at once, its exposures too; the import returns once it is
-// applied. A list with no change in it changes nothing.
+// applied. So are imports of incidents and prices.
 func TestLabelsWhileServing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
@@ -360,6 +361,26 @@ func TestLabelsWhileServing(t *testing.T) {
 	if sev, direct := screen(hal); sev != "high" || !slices.Contains(direct, "stolen-funds") {
 		t.Fatalf("the address it paid after the import: %s %v\n%s", sev, direct, srv.said())
 	}
+	// Incidents and prices too.
+	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
+	os.WriteFile(incidents, []byte("incidents:\n  - id: hal\n    victim: Hal Finney\n    date: 2009-01-12\n    actor: Nobody\n    chain: btc\n    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"), 0o644)
+	if r := run(t, "incident", "import", "--store", dir, incidents); r.code != 0 || !strings.Contains(r.stderr, "1 incidents are queued") {
+		t.Fatalf("incident import beside the server: exit %d\n%s", r.code, r.stderr)
+	}
+	resp, err := http.Get(srv.base + "/v1/incidents")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"id": "hal"`) {
+		t.Fatalf("incidents after the import:\n%s", b)
+	}
+	prices := filepath.Join(t.TempDir(), "prices.csv")
+	os.WriteFile(prices, []byte("date,asset,usd\n2009-01-12,BTC,0.01\n"), 0o644)
+	if r := run(t, "prices", "import", "--store", dir, prices); r.code != 0 || !strings.Contains(r.stderr, "the prices are queued") {
+		t.Fatalf("prices import beside the server: exit %d\n%s", r.code, r.stderr)
+	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	<-srv.done
 	if !strings.Contains(srv.said(), "labels imported") {
@@ -367,6 +388,14 @@ func TestLabelsWhileServing(t *testing.T) {
 	}
 	if out := mustRun(t, "labels", "sources", "--store", dir); !strings.Contains(out, "csv:list") {
 		t.Fatalf("sources after the server:\n%s", out)
+	}
+	ls, err := label.OpenToRead(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	if usd, ok := ls.Price("BTC", "2009-01-12"); !ok || usd != 0.01 {
+		t.Fatalf("the price after the server: %v %v", usd, ok)
 	}
 }
 

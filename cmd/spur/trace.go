@@ -255,12 +255,9 @@ func newIncident() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := openLabelsHeld(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.PutIncidents(incs); err != nil {
+			if err := putOrQueue(dir, fmt.Sprintf("%d incidents are", len(incs)),
+				func(s *label.Store) error { return s.PutIncidents(incs) },
+				func(ld string) (string, error) { return label.QueueIncidents(ld, incs) }); err != nil {
 				return err
 			}
 			if impJSON {
@@ -357,12 +354,9 @@ before any is imported; each asset's prices are replaced whole.`,
 					all[a] = days
 				}
 			}
-			s, err := openLabelsHeld(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.PutPrices(all); err != nil {
+			if err := putOrQueue(dir, "the prices are",
+				func(s *label.Store) error { return s.PutPrices(all) },
+				func(ld string) (string, error) { return label.QueuePrices(ld, all) }); err != nil {
 				return err
 			}
 			if asJSON {

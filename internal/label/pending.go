@@ -17,7 +17,8 @@ import (
 // An import made while another process holds the database (a server
 // screening against it) cannot write it: it is queued instead, as a file
 // in labels.pending beside the database, one a source (its labels,
-// entities and actors, as Replace takes them, in JSON). The holder applies
+// entities and actors, as Replace takes them, in JSON), or one an import
+// of incidents or prices. The holder applies
 // the queue: a server looks for it twice a second and takes the new
 // labels into its screening at once, so that a list published today
 // screens today without a restart; any process that opens the database
@@ -31,23 +32,68 @@ const pendingDirName = "labels.pending"
 
 func pendingDir(dir string) string { return filepath.Join(filepath.Dir(dir), pendingDirName) }
 
-// pendingImport is one queued import: Replace's arguments.
+// pendingImport is one queued import: Replace's arguments, or
+// PutIncidents', or PutPrices'.
 type pendingImport struct {
-	Info     SourceInfo `json:"info"`
-	Labels   []Label    `json:"labels"`
-	Entities []Entity   `json:"entities"`
-	Actors   []Actor    `json:"actors,omitempty"`
+	Info      SourceInfo                    `json:"info"`
+	Labels    []Label                       `json:"labels"`
+	Entities  []Entity                      `json:"entities"`
+	Actors    []Actor                       `json:"actors,omitempty"`
+	Incidents []Incident                    `json:"incidents,omitempty"`
+	Prices    map[string]map[string]float64 `json:"prices,omitempty"`
+}
+
+// what names what a queued import brings, for the holder's log.
+func (p *pendingImport) what() string {
+	switch {
+	case p.Incidents != nil:
+		return strconv.Itoa(len(p.Incidents)) + " incidents"
+	case p.Prices != nil:
+		return "prices of " + strconv.Itoa(len(p.Prices)) + " assets"
+	}
+	return p.Info.Source + " (" + strconv.Itoa(len(p.Labels)) + " labels)"
+}
+
+// apply makes the import in s.
+func (p *pendingImport) apply(s *Store) error {
+	switch {
+	case p.Incidents != nil:
+		return s.PutIncidents(p.Incidents)
+	case p.Prices != nil:
+		return s.PutPrices(p.Prices)
+	}
+	return s.Replace(p.Info, p.Labels, p.Entities, p.Actors...)
 }
 
 // QueueReplace queues Replace(info, labels, entities, actors...) for the
 // process holding the labels in dir and returns the queued file's path,
 // for WaitApplied.
 func QueueReplace(dir string, info SourceInfo, labels []Label, entities []Entity, actors ...Actor) (string, error) {
+	return queue(dir, &pendingImport{Info: info, Labels: labels, Entities: entities, Actors: actors})
+}
+
+// QueueIncidents queues PutIncidents(incs), as QueueReplace does.
+func QueueIncidents(dir string, incs []Incident) (string, error) {
+	if incs == nil {
+		incs = []Incident{}
+	}
+	return queue(dir, &pendingImport{Incidents: incs})
+}
+
+// QueuePrices queues PutPrices(prices), as QueueReplace does.
+func QueuePrices(dir string, prices map[string]map[string]float64) (string, error) {
+	if prices == nil {
+		prices = map[string]map[string]float64{}
+	}
+	return queue(dir, &pendingImport{Prices: prices})
+}
+
+func queue(dir string, p *pendingImport) (string, error) {
 	pd := pendingDir(dir)
 	if err := os.MkdirAll(pd, 0o755); err != nil {
 		return "", fmt.Errorf("label: %w", err)
 	}
-	b, err := json.Marshal(pendingImport{info, labels, entities, actors})
+	b, err := json.Marshal(p)
 	if err != nil {
 		return "", fmt.Errorf("label: %w", err)
 	}
@@ -138,8 +184,8 @@ func queued(pd string) ([]string, error) {
 	return out, nil
 }
 
-// ApplyPending applies the queued imports, oldest first, and returns the
-// sources they replaced. One that fails (a disk without room, say) is set
+// ApplyPending applies the queued imports, oldest first, and returns what
+// they brought. One that fails (a disk without room, say) is set
 // aside with its error for the importer to read; the others go on.
 func (s *Store) ApplyPending() ([]string, error) {
 	if s.readOnly {
@@ -159,7 +205,7 @@ func (s *Store) ApplyPending() ([]string, error) {
 		}
 		var p pendingImport
 		if err = json.Unmarshal(b, &p); err == nil {
-			err = s.Replace(p.Info, p.Labels, p.Entities, p.Actors...)
+			err = p.apply(s)
 		}
 		if err != nil {
 			base := strings.TrimSuffix(path, ".json")
@@ -174,7 +220,7 @@ func (s *Store) ApplyPending() ([]string, error) {
 		if err := os.Remove(path); err != nil {
 			return applied, fmt.Errorf("label: %w", err)
 		}
-		applied = append(applied, p.Info.Source+" ("+strconv.Itoa(len(p.Labels))+" labels)")
+		applied = append(applied, p.what())
 	}
 	return applied, nil
 }
