@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,9 +61,22 @@ func TestPendingImports(t *testing.T) {
 	if err != nil || len(srcs) != 1 || srcs[0].Labels != len(res.Labels) {
 		t.Fatalf("sources after the queue: %+v %v", srcs, err)
 	}
-	last := res.Labels[len(res.Labels)-1]
-	if got, _ := s.Lookup(last.Address); len(got) == 0 {
-		t.Fatalf("%s: not found after the queue", last.Address)
+	// Every address is found as a direct import files it (its key made
+	// again from chain and address).
+	direct, err := Open(filepath.Join(t.TempDir(), "direct"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if err := direct.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range res.Labels {
+		got, _ := s.Lookup(l.Address)
+		want, _ := direct.Lookup(l.Address)
+		if len(got) == 0 || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s (%s): %+v after the queue, %+v imported directly", l.Address, l.Chain, got, want)
+		}
 	}
 	if s.Pending() {
 		t.Fatal("the queue is not empty")
