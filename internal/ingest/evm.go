@@ -560,6 +560,9 @@ func reconcileEVM(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Op
 	if err != nil {
 		return 0, false, err
 	}
+	if opts.NodeHeight != nil {
+		opts.NodeHeight(int64(head))
+	}
 	// Behind: its head below the store's tip, and on the store's chain,
 	// or below the store's first block (a fresh node's genesis), where no
 	// reorganisation reaches.

@@ -527,8 +527,9 @@ func TestGethNodeBehindStore(t *testing.T) {
 	g := testnode.StartGeth(t)
 	var behindAt atomic.Int64 // the head the node claims; -1: its own
 	behindAt.Store(-1)
-	var polls atomic.Int64  // eth_blockNumber calls answered while behind
-	var forkAt atomic.Int64 // the head of a shorter chain off the store's, the block there another; -1: none
+	var polls atomic.Int64      // eth_blockNumber calls answered while behind
+	var nodeHeight atomic.Int64 // as the follower last told it (a server's /healthz)
+	var forkAt atomic.Int64     // the head of a shorter chain off the store's, the block there another; -1: none
 	forkAt.Store(-1)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -588,7 +589,8 @@ func TestGethNodeBehindStore(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- EVMFollow(ctx, s, &evm.RPC{URL: proxy.URL}, 10*time.Millisecond, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, func(st *EVMStats) { synced <- st })
+		opts := Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), NodeHeight: nodeHeight.Store}
+		done <- EVMFollow(ctx, s, &evm.RPC{URL: proxy.URL}, 10*time.Millisecond, opts, func(st *EVMStats) { synced <- st })
 	}()
 	waitSync := func(what string, ok func(*EVMStats) bool) {
 		t.Helper()
@@ -619,6 +621,9 @@ func TestGethNodeBehindStore(t *testing.T) {
 	}
 	if n, h, _ := s.Tip(); n != tip || h != tipHash {
 		t.Fatalf("the store's tip %d went to %d (%s) while the node was behind", tip, n, h)
+	}
+	if h := nodeHeight.Load(); h != 1 {
+		t.Fatalf("the node's height told while it was behind: %d, want 1", h)
 	}
 	behindAt.Store(-1)
 	h, _ := g.Send(&common.Address{0xc1}, eth(0.2), nil, 0)
