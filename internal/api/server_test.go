@@ -321,8 +321,8 @@ func TestFollowed(t *testing.T) {
 // run, exposures and names too; requests in flight meanwhile are answered
 // (and, under the race detector, touch nothing they should not).
 func TestLabelsChangedWhileScreening(t *testing.T) {
-	f := newFixture(t, Config{})
-	const hal = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3" // paid by the listed 12cbQLTF...
+	f := newFixture(t, Config{Rate: 1e9, Burst: 1 << 30}) // requests as fast as they go
+	const hal = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"      // paid by the listed 12cbQLTF...
 	screen := `{"items":[{"address":"` + hal + `"}]}`
 	names := `{"queries":[{"name":"Test Theft Ring"}]}`
 	if _, body := f.do(t, "POST", "/v1/screen", screen, true); !strings.Contains(fmt.Sprint(body), "sanctioned") {
