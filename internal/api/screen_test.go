@@ -76,3 +76,32 @@ func TestRulesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSeverityAtItsBounds: a rule's min_share is reached at the share
+// itself; an exposure of no share matches no rule, not even one without a
+// min_share; a share too small for a tenth of a percent says so.
+func TestSeverityAtItsBounds(t *testing.T) {
+	tenth := 0.1
+	rs := Rules{
+		{Severity: "high", When: "direct", Category: "stolen-funds", MinShare: &tenth},
+		{Severity: "medium", When: "indirect", Category: "mixer", MinShare: &tenth},
+		{Severity: "medium", When: "direct", Category: "scam"},
+	}
+	for _, c := range []struct {
+		direct, indirect []Exposure
+		severity, why    string
+	}{
+		{[]Exposure{{Category: "stolen-funds", Share: 0.1}}, nil, "high", "direct exposure to stolen-funds: 10.0%"},
+		{[]Exposure{{Category: "stolen-funds", Share: 0.0999}}, nil, "low", "no rule matched"},
+		{nil, []Exposure{{Category: "mixer", Share: 0.1}}, "medium", "indirect exposure to mixer within 4 hops: 10.0%"},
+		{nil, []Exposure{{Category: "mixer", Share: 0.0999}}, "low", "no rule matched"},
+		{[]Exposure{{Category: "scam", Share: 0}}, nil, "low", "no rule matched"},
+		{[]Exposure{{Category: "scam", Share: 0.0004}}, nil, "medium", "direct exposure to scam: under 0.1%"},
+		{[]Exposure{{Category: "scam", Share: 0.0005}}, nil, "medium", "direct exposure to scam: 0.1%"},
+	} {
+		sev, why := rs.Severity(nil, nil, c.direct, c.indirect)
+		if sev != c.severity || why != c.why {
+			t.Errorf("%+v %+v: %s (%s), want %s (%s)", c.direct, c.indirect, sev, why, c.severity, c.why)
+		}
+	}
+}
