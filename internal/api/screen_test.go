@@ -1,11 +1,17 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 func TestSeverityRules(t *testing.T) {
@@ -103,5 +109,106 @@ func TestSeverityAtItsBounds(t *testing.T) {
 		if sev != c.severity || why != c.why {
 			t.Errorf("%+v %+v: %s (%s), want %s (%s)", c.direct, c.indirect, sev, why, c.severity, c.why)
 		}
+	}
+}
+
+// TestExposuresOrdered: exposures come largest first, by satoshi, then by
+// dollars, then by category, each with its share of the whole.
+func TestExposuresOrdered(t *testing.T) {
+	got := exposures(map[string]int64{"mixer": 5, "scam": 10, "exchange": 10, "sanctioned": 25}, 50)
+	want := "sanctioned 25 0.50, exchange 10 0.20, scam 10 0.20, mixer 5 0.10"
+	var parts []string
+	for _, e := range got {
+		parts = append(parts, fmt.Sprintf("%s %d %.2f", e.Category, e.Amount, e.Share))
+	}
+	if s := strings.Join(parts, ", "); s != want {
+		t.Fatalf("exposures %s, want %s", s, want)
+	}
+	usd := []Exposure{{Category: "scam", USD: 5}, {Category: "mixer", USD: 9}, {Category: "exchange", USD: 9}}
+	sortExposures(usd)
+	if usd[0].Category != "exchange" || usd[1].Category != "mixer" || usd[2].Category != "scam" {
+		t.Fatalf("by dollars: %+v", usd)
+	}
+	if got := exposures(map[string]int64{"scam": 3}, 0); len(got) != 1 || got[0].Share != 0 {
+		t.Fatalf("of nothing received: %+v", got)
+	}
+}
+
+// TestAddressExposureLatestOutputs: an address's exposure looks at the
+// 1,000 latest outputs it received, not at older ones: here a payment
+// from a sanctioned address (block 1's miner), then a thousand from an
+// unlabelled one (block 2's); the sanctioned payment, older, is not seen.
+func TestAddressExposureLatestOutputs(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 4}); err != nil {
+		t.Fatal(err)
+	}
+	// Mainnet's blocks 0..4 hold a coinbase each, of one output to a
+	// miner of its own: tx n, output n.
+	// Block 1's miner pays z and z2 once each; then block 2's pays z a
+	// thousand times, and block 3's pays z2 999 times.
+	script := func(b byte) []byte {
+		s := append([]byte{0x76, 0xa9, 20, b}, make([]byte, 19)...)
+		return append(s, 0x88, 0xac)
+	}
+	z, z2 := script(0xee), script(0xef)
+	pay := func(from uint64, to ...[]byte) btc.Tx {
+		v, _ := s.OutValue(from)
+		tx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevTxID: s.TxID(from), Sequence: 0xffffffff}}}
+		for _, sc := range to {
+			tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v / int64(len(to)+1), Script: sc})
+		}
+		return tx
+	}
+	times := func(n int, sc []byte) [][]byte {
+		out := make([][]byte, n)
+		for i := range out {
+			out[i] = sc
+		}
+		return out
+	}
+	txs := []btc.Tx{{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 5, 0, 0, 0}, Sequence: 0xffffffff}},
+		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: []byte{0x6a}}}}, pay(1, z, z2), pay(2, times(1000, z)...), pay(3, times(999, z2)...)}
+	for i := range txs {
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &txs[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs[i] = *d
+	}
+	h := btc.Header{Version: 1, Prev: s.TipHash(), MerkleRoot: btc.MerkleRoot(txs), Time: 1231472000, Bits: 0x1d00ffff}
+	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendBlock(store.Prepare(b)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	miner1 := s.Address(s.OutAddr(1)).String(s.Network())
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{{Address: miner1, Chain: "btc", Category: "sanctioned", Label: "block 1's miner"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Store: s, Labels: ls})
+	text := func(sc []byte) string { _, a, _ := btc.ScriptAddress(sc); return a.String(s.Network()) }
+	got, err := srv.addressExposure(s, text(z))
+	if err != nil || len(got) != 0 {
+		t.Fatalf("exposure of z: %+v %v; want none (the sanctioned payment is older than its 1,000 latest)", got, err)
+	}
+	got, err = srv.addressExposure(s, text(z2))
+	if err != nil || len(got) != 1 || got[0].Category != "sanctioned" {
+		t.Fatalf("exposure of z2: %+v %v; want the sanctioned payment, among its 1,000 latest", got, err)
 	}
 }
