@@ -64,6 +64,24 @@ func TestFirstPayment(t *testing.T) {
 			t.Fatalf("%s: start %d, destinations add up to %d", model, res.Start, sum)
 		}
 	}
+	// --min-value is the least taint followed: the 10 BTC paid on from the
+	// 40, exactly at it, is followed to where it rests, not dropped.
+	res, err = Forward(s, []Start{{Output: output(t, s, tx170, 1)}}, Options{Model: FIFO, MinValue: 10e8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range res.Destinations {
+		if d.Address == "1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW" {
+			found = d.Category == "unspent" && d.Amount == 10e8
+		}
+		if d.Category == "dust" && d.Amount == 10e8 {
+			t.Fatalf("taint at --min-value dropped as dust: %+v", res.Destinations)
+		}
+	}
+	if !found {
+		t.Fatalf("the 10 BTC at --min-value: %+v", res.Destinations)
+	}
 	// Poison counts every output of a touched transaction in full.
 	res, err = Forward(s, []Start{{Output: output(t, s, tx170, 1)}}, Options{Model: Poison, MaxHops: 3})
 	if err != nil {
