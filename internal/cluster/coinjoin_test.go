@@ -65,3 +65,50 @@ func TestDetectCoinJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestCoinJoinBounds: each detector at the edge of what it takes: a Tx0's
+// premix a satoshi above its pool's denomination up to 2% and 10,000
+// satoshi above it; Wasabi 1's ten equal outputs of about 0.1 BTC, with as
+// many inputs; WabiSabi's thirty inputs and thirty outputs.
+func TestCoinJoinBounds(t *testing.T) {
+	wpkh, tr := btc.WitnessV0KeyHash, btc.WitnessV1Taproot
+	tx0 := func(premix int64) TxShape {
+		return TxShape{Inputs: coins(wpkh, 1, 3_000_000),
+			Outputs: append(append(coins(wpkh, 100, premix), Coin{Value: 0, Type: btc.NullData, Addr: NoAddr}), coins(wpkh, 200, 50_000, 900_000)...)}
+	}
+	wasabi1 := func(ins, equal int) TxShape {
+		return TxShape{Inputs: coins(wpkh, 1, repeat(11_000_000, ins)...), Outputs: coins(wpkh, 100, append(repeat(10_000_000, equal), 312_345)...)}
+	}
+	var denoms []int64
+	for _, v := range []int64{5000, 6561, 8192, 10000, 13122, 16384, 20000, 32768, 50000, 59049, 65536, 100000, 131072, 177147, 200000} {
+		denoms = append(denoms, v, v)
+	}
+	wasabi2 := func(ins, outs int) TxShape {
+		return TxShape{Inputs: coins(tr, 1, repeat(1_500_000, ins)...), Outputs: coins(wpkh, 100, denoms[:outs]...)}
+	}
+	for _, c := range []struct {
+		name string
+		tx   TxShape
+		want string
+	}{
+		{"tx0 premix at the denomination", tx0(1_000_000), ""},
+		{"tx0 premix a satoshi above it", tx0(1_000_001), WhirlpoolTx0},
+		{"tx0 premix at the most above it", tx0(1_000_000 + 20_000 + 10_000), WhirlpoolTx0},
+		{"tx0 premix a satoshi more", tx0(1_000_000 + 20_000 + 10_001), ""},
+		{"wasabi 1, ten equal outputs", wasabi1(10, 10), Wasabi1},
+		{"wasabi 1, nine", wasabi1(12, 9), ""},
+		{"wasabi 1, fewer inputs than equal outputs", wasabi1(9, 10), ""},
+		{"wabisabi, thirty and thirty", wasabi2(30, 30), Wasabi2},
+		{"wabisabi, twenty-nine inputs", wasabi2(29, 30), ""},
+		{"wabisabi, twenty-nine outputs", wasabi2(30, 29), ""},
+	} {
+		got := DetectCoinJoin(&c.tx)
+		kind := ""
+		if got != nil {
+			kind = got.Kind
+		}
+		if kind != c.want && !(c.want == "" && kind == Generic) {
+			t.Errorf("%s: %q, want %q", c.name, kind, c.want)
+		}
+	}
+}
