@@ -107,6 +107,43 @@ func TestMainnetClusters(t *testing.T) {
 	}
 }
 
+// TestChangeHeuristicsStartOver: a run with other change heuristics than
+// the clustering before starts over rather than add to merges made by
+// other rules; one with the same goes on from it.
+func TestChangeHeuristicsStartOver(t *testing.T) {
+	s, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 9000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(s, Options{Change: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		change      string
+		incremental bool
+	}{
+		{"", false},      // other heuristics (none): starts over
+		{"", true},       // the same: goes on
+		{"round", false}, // other again
+	} {
+		st, err := Run(s, Options{Change: c.change})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ReadMeta(s)
+		if err != nil || st.Incremental != c.incremental || m.Change != c.change || st.Txs != s.Counts().Txs {
+			t.Fatalf("change %q after the run before: incremental %v, meta %+v %v", c.change, st.Incremental, m, err)
+		}
+	}
+}
+
 // TestBigEntityStats checks the precomputed totals of a large entity against
 // its members' outputs, on a synthetic chain whose random spends make one.
 func TestBigEntityStats(t *testing.T) {
