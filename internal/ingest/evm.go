@@ -492,7 +492,7 @@ func EVMFollow(ctx context.Context, s *evmstore.Store, node *evm.RPC, interval t
 		}
 		if err != nil {
 			// As Follow: only a node that does not answer (restarting,
-			// say) is waited out, when the follow starts as later.
+			// say) is waited out, at the start as later on.
 			if !errors.Is(err, evm.ErrUnanswered) {
 				return err
 			}
