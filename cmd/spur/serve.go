@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -245,6 +247,9 @@ tip, milliseconds every block). The two follows may run together.`,
 				defer close(labelsDone)
 				takeQueuedLabels(ctx, labels, apiSrv)
 			}()
+			if rulesFile != "" {
+				go rereadRules(ctx, rulesFile, apiSrv)
+			}
 			err = srv.Serve(ln)
 			stop()
 			<-labelsDone
@@ -342,6 +347,33 @@ func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server)
 		if err != nil {
 			logger().Warn("queued labels not applied", "err", err)
 		}
+	}
+}
+
+// rereadRules reads the rules file again at each SIGHUP until ctx ends,
+// and puts the rules in force if they parse; if they do not, the rules in
+// force stay, and the error is logged with its file and line.
+func rereadRules(ctx context.Context, path string, srv *api.Server) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		b, err := os.ReadFile(path)
+		var rules api.Rules
+		if err == nil {
+			rules, err = api.ParseRules(path, b)
+		}
+		if err != nil {
+			logger().Error("rules not read again; those in force stay", "err", err)
+			continue
+		}
+		srv.SetRules(rules)
+		logger().Info("rules read again", "file", path, "rules", len(rules))
 	}
 }
 

@@ -399,6 +399,58 @@ func TestLabelsWhileServing(t *testing.T) {
 	}
 }
 
+// TestRulesReadAgain: SIGHUP makes spur serve read its rules file again:
+// rules that parse are in force for the next screen; a file that does not
+// leaves the rules in force and says why, and the server goes on.
+func TestRulesReadAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,sanctioned,Test listing\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("rules:\n  - {severity: medium, when: label, category: sanctioned}\n"), 0o644)
+	srv := startServe(t, "--store", dir, "--no-auth", "--rules", rules)
+	severity := func() string {
+		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Results []struct {
+				Severity string `json:"severity"`
+			} `json:"results"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
+			t.Fatalf("screen: %v", err)
+		}
+		return out.Results[0].Severity
+	}
+	if got := severity(); got != "medium" {
+		t.Fatalf("under the first rules: %s", got)
+	}
+	os.WriteFile(rules, []byte("rules:\n  - {severity: severe, when: label, category: sanctioned}\n"), 0o644)
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	for i := 0; severity() != "severe"; i++ {
+		if i == 200 {
+			t.Fatalf("the rules read again are not in force:\n%s", srv.said())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	os.WriteFile(rules, []byte("rules:\n  - {severity: dire, when: label, category: sanctioned}\n"), 0o644)
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	for i := 0; !strings.Contains(srv.said(), "rules not read again"); i++ {
+		if i == 200 {
+			t.Fatalf("a bad rules file not said:\n%s", srv.said())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if got := severity(); got != "severe" || !strings.Contains(srv.said(), "line 2") {
+		t.Fatalf("after a bad rules file: %s\n%s", got, srv.said())
+	}
+}
+
 // TestKeys: keys are created, listed and revoked; a running server holds
 // them (a revocation waits for it to stop), and refuses a revoked key once
 // started again.

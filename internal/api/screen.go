@@ -248,7 +248,7 @@ func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, erro
 			res.Indirect = s.txIndirectExposure(st, n)
 		}
 	}
-	res.Severity, res.Rule = s.cfg.Rules.Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
+	res.Severity, res.Rule = s.rules.Load().Severity(res.Labels, res.Entity, res.Direct, res.Indirect)
 	return res, nil
 }
 

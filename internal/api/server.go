@@ -81,6 +81,8 @@ type Server struct {
 	// name screen after the server starts or the labels change.
 	namesMu sync.Mutex
 	names   *names.Index
+	// rules are the severity rules in force: cfg.Rules, until SetRules.
+	rules atomic.Pointer[Rules]
 	// lc is what screening keeps of the labels, made again when they
 	// change (LabelsChanged): a request that began before keeps to the
 	// old one.
@@ -124,6 +126,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.Rate, cfg.Burst), metrics: newMetrics()}
 	s.lc.Store(s.newLabelCaches())
+	s.rules.Store(&cfg.Rules)
 	// The investigation page: static files, no build step, not part of
 	// the API (it calls the API from the browser).
 	ui, _ := fs.Sub(webFS, "web")
@@ -800,6 +803,10 @@ func (s *Server) newLabelCaches() *labelCaches {
 	}
 	return c
 }
+
+// SetRules puts rules in force for the screens that begin after it (a
+// rules file read again while the server runs).
+func (s *Server) SetRules(rules Rules) { s.rules.Store(&rules) }
 
 // LabelsChanged takes into screening the labels imported into the
 // server's label store while it runs (label.Store.ApplyPending): what it
