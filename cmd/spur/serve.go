@@ -247,9 +247,7 @@ tip, milliseconds every block). The two follows may run together.`,
 				defer close(labelsDone)
 				takeQueuedLabels(ctx, labels, apiSrv)
 			}()
-			if rulesFile != "" {
-				go rereadRules(ctx, rulesFile, apiSrv)
-			}
+			go rereadRules(ctx, rulesFile, apiSrv)
 			err = srv.Serve(ln)
 			stop()
 			<-labelsDone
@@ -352,7 +350,9 @@ func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server)
 
 // rereadRules reads the rules file again at each SIGHUP until ctx ends,
 // and puts the rules in force if they parse; if they do not, the rules in
-// force stay, and the error is logged with its file and line.
+// force stay, and the error is logged with its file and line. Without a
+// rules file (path ""), a SIGHUP is logged and changes nothing (it would
+// otherwise end the server).
 func rereadRules(ctx context.Context, path string, srv *api.Server) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -362,6 +362,10 @@ func rereadRules(ctx context.Context, path string, srv *api.Server) {
 		case <-ctx.Done():
 			return
 		case <-hup:
+		}
+		if path == "" {
+			logger().Info("SIGHUP: the built-in rules are in force (no --rules file to read again)")
+			continue
 		}
 		b, err := os.ReadFile(path)
 		var rules api.Rules

@@ -346,6 +346,14 @@ func TestLabelsWhileServing(t *testing.T) {
 	}
 	// Satoshi's address of block 9, and Hal Finney's, which it paid.
 	const satoshi, hal = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
+	// A SIGHUP without a rules file to read again ends nothing.
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	for i := 0; !strings.Contains(srv.said(), "no --rules file to read again"); i++ {
+		if i == 200 {
+			t.Fatalf("SIGHUP without --rules:\n%s", srv.said())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 	if sev, direct := screen(hal); sev != "low" || len(direct) != 0 {
 		t.Fatalf("before: %s %v", sev, direct)
 	}
