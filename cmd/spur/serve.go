@@ -227,6 +227,11 @@ tip, milliseconds every block). The two follows may run together.`,
 			} else if cfg.EVM != nil {
 				what = "labels and the " + cfg.EVM.Chain() + " chain, no Bitcoin store"
 			}
+			// SIGHUP is taken before the server says it serves: sent
+			// any time after, it must not end the server.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			fmt.Fprintf(os.Stderr, "spur: serving %s (%s) on http://%s\n", sf.dir, what, ln.Addr())
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
@@ -247,7 +252,7 @@ tip, milliseconds every block). The two follows may run together.`,
 				defer close(labelsDone)
 				takeQueuedLabels(ctx, labels, apiSrv)
 			}()
-			go rereadRules(ctx, rulesFile, apiSrv)
+			go rereadRules(ctx, hup, rulesFile, apiSrv)
 			err = srv.Serve(ln)
 			stop()
 			<-labelsDone
@@ -348,15 +353,12 @@ func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server)
 	}
 }
 
-// rereadRules reads the rules file again at each SIGHUP until ctx ends,
+// rereadRules reads the rules file again at each SIGHUP (hup) until ctx ends,
 // and puts the rules in force if they parse; if they do not, the rules in
 // force stay, and the error is logged with its file and line. Without a
 // rules file (path ""), a SIGHUP is logged and changes nothing (it would
 // otherwise end the server).
-func rereadRules(ctx context.Context, path string, srv *api.Server) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func rereadRules(ctx context.Context, hup <-chan os.Signal, path string, srv *api.Server) {
 	for {
 		select {
 		case <-ctx.Done():

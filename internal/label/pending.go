@@ -184,6 +184,23 @@ func queued(pd string) ([]string, error) {
 	return out, nil
 }
 
+// staleTmp is how old a queued file still being written can be: an
+// importer writes and renames one within moments, so an older one is what
+// an importer stopped midway left.
+const staleTmp = 10 * time.Minute
+
+// removeStale removes what importers stopped midway left in pd.
+func removeStale(pd string) {
+	ents, _ := os.ReadDir(pd)
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTmp {
+				os.Remove(filepath.Join(pd, n))
+			}
+		}
+	}
+}
+
 // ApplyPending applies the queued imports, oldest first, and returns what
 // they brought. One that fails (a disk without room, say) is set
 // aside with its error for the importer to read; the others go on.
@@ -196,6 +213,7 @@ func (s *Store) ApplyPending() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
 	}
+	removeStale(pd)
 	var applied []string
 	for _, name := range names {
 		path := filepath.Join(pd, name)

@@ -81,4 +81,20 @@ func TestPendingImports(t *testing.T) {
 	if s.Pending() {
 		t.Fatal("the queue is not empty")
 	}
+	// What an importer stopped midway left is removed once stale; one
+	// being written is not.
+	pd := pendingDir(dir)
+	old, fresh := filepath.Join(pd, ".1-1.json.tmp"), filepath.Join(pd, ".2-2.json.tmp")
+	os.WriteFile(old, []byte("{"), 0o644)
+	os.WriteFile(fresh, []byte("{"), 0o644)
+	os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	if _, err := s.ApplyPending(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a stale half-written import stays: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("one being written was removed: %v", err)
+	}
 }
