@@ -433,3 +433,11 @@ func (l DBLogger) Fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "spur: database %s: %s (it stays as its last commit left it)\n", l.Dir, fmt.Sprintf(format, args...))
 	os.Exit(1)
 }
+
+// DiskFree is the room left for an unprivileged user on the file system
+// of dir (a variable, for tests to stand for a full disk).
+var DiskFree = func(dir string) (uint64, error) {
+	var st unix.Statfs_t
+	err := unix.Statfs(dir, &st)
+	return st.Bavail * uint64(st.Bsize), err
+}

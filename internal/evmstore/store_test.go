@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 )
 
@@ -216,6 +218,33 @@ func TestResumeAndUnwind(t *testing.T) {
 	}
 	one.Close()
 	first.Close()
+}
+
+// TestNoRoomToCommit: a commit the disk has no room for is refused before
+// anything of it is written, naming what it needs; the store is as
+// committed, and takes the blocks once there is room.
+func TestNoRoomToCommit(t *testing.T) {
+	bs := blocks(t)
+	dir := t.TempDir()
+	s := open(t, dir)
+	ingest(t, s, bs[:1])
+	want := digest(t, s)
+	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
+	colfile.DiskFree = func(string) (uint64, error) { return 3 << 20, nil }
+	if err := s.AppendBlock(bs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "3.0 MiB free") {
+		t.Fatalf("a commit without room: %v", err)
+	}
+	s.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if d := digest(t, s); d != want {
+		t.Fatal("the store after a commit without room differs from the committed one")
+	}
+	colfile.DiskFree = func(string) (uint64, error) { return 1 << 30, nil }
+	ingest(t, s, bs[1:])
 }
 
 // A crash after the columns were written but before the index batch: the

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 )
 
@@ -319,6 +321,9 @@ func (s *Store) Commit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.w
+	if err := s.roomToCommit(); err != nil {
+		return err
+	}
 	errs := make([]error, len(s.cols))
 	var wg sync.WaitGroup
 	for i, c := range s.cols {
@@ -344,6 +349,25 @@ func (s *Store) Commit() error {
 		w.cache[a] = n
 	}
 	w.reset()
+	return nil
+}
+
+// roomToCommit refuses a commit the disk has no room for, before anything
+// of it is written: the columns' pending rows, and the index batch with
+// half as much again and 4 MiB, as the labels ask (Pebble ends the process
+// when the disk fills while it writes a batch).
+func (s *Store) roomToCommit() error {
+	free, err := colfile.DiskFree(s.dir)
+	if err != nil {
+		return nil // unknown: the writes say
+	}
+	need := uint64(s.w.batch.Len())*3/2 + 4<<20
+	for _, c := range s.cols {
+		need += uint64(c.PendingBytes())
+	}
+	if free < need {
+		return fmt.Errorf("evm store: %s: %w: %.1f MiB free, and the commit needs about %.1f MiB", s.dir, syscall.ENOSPC, float64(free)/(1<<20), float64(need)/(1<<20))
+	}
 	return nil
 }
 

@@ -18,7 +18,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"golang.org/x/sys/unix"
 
 	"github.com/spur-forensics/spur/internal/colfile"
 )
@@ -190,7 +189,7 @@ func openReadOnly(dir string) (*Store, error) {
 // a stack of goroutines; the database keeps its last commit, but the user
 // learns nothing of why. Half the batch again and 4 MiB are asked beyond it.
 func (s *Store) commit(b *pebble.Batch) error {
-	if free, err := diskFree(s.dir); err == nil {
+	if free, err := colfile.DiskFree(s.dir); err == nil {
 		need := uint64(b.Len())*3/2 + 4<<20
 		if free < need {
 			return fmt.Errorf("label: %s: %w: %.1f MiB free, and this change needs about %.1f MiB; make room and run again (nothing changed)", s.dir, syscall.ENOSPC, float64(free)/(1<<20), float64(need)/(1<<20))
@@ -200,14 +199,6 @@ func (s *Store) commit(b *pebble.Batch) error {
 		return fmt.Errorf("label: %w", err)
 	}
 	return nil
-}
-
-// diskFree is the room left for an unprivileged user on the file system
-// of dir.
-var diskFree = func(dir string) (uint64, error) {
-	var st unix.Statfs_t
-	err := unix.Statfs(dir, &st)
-	return st.Bavail * uint64(st.Bsize), err
 }
 
 // Close closes the database.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/testdir"
 )
 
@@ -694,8 +695,8 @@ func TestNoRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	importMine(t, s)
-	defer func(f func(string) (uint64, error)) { diskFree = f }(diskFree)
-	diskFree = func(string) (uint64, error) { return 8 << 20, nil }
+	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
+	colfile.DiskFree = func(string) (uint64, error) { return 8 << 20, nil }
 	err = s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities)
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "8.0 MiB free") || !strings.Contains(err.Error(), "nothing changed") {
 		t.Fatalf("an import without room: %v", err)
@@ -703,7 +704,7 @@ func TestNoRoom(t *testing.T) {
 	if got, _ := s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); len(got) != 1 || got[0].Source != "mine" {
 		t.Fatalf("the labels after an import without room: %+v", got)
 	}
-	diskFree = func(string) (uint64, error) { return 64 << 20, nil }
+	colfile.DiskFree = func(string) (uint64, error) { return 64 << 20, nil }
 	if err := s.Replace(SourceInfo{Source: "ofac-sdn", Format: "ofac-sdn-csv"}, res.Labels, res.Entities); err != nil {
 		t.Fatal(err)
 	}
