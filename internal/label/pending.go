@@ -35,6 +35,7 @@ func pendingDir(dir string) string { return filepath.Join(filepath.Dir(dir), pen
 // pendingImport is one queued import: Replace's arguments, or
 // PutIncidents', or PutPrices'.
 type pendingImport struct {
+	Kind      string                        `json:"kind"` // labels, incidents or prices
 	Info      SourceInfo                    `json:"info"`
 	Labels    []Label                       `json:"labels"`
 	Entities  []Entity                      `json:"entities"`
@@ -45,10 +46,10 @@ type pendingImport struct {
 
 // what names what a queued import brings, for the holder's log.
 func (p *pendingImport) what() string {
-	switch {
-	case p.Incidents != nil:
+	switch p.Kind {
+	case "incidents":
 		return strconv.Itoa(len(p.Incidents)) + " incidents"
-	case p.Prices != nil:
+	case "prices":
 		return "prices of " + strconv.Itoa(len(p.Prices)) + " assets"
 	}
 	return p.Info.Source + " (" + strconv.Itoa(len(p.Labels)) + " labels)"
@@ -56,11 +57,14 @@ func (p *pendingImport) what() string {
 
 // apply makes the import in s.
 func (p *pendingImport) apply(s *Store) error {
-	switch {
-	case p.Incidents != nil:
+	switch p.Kind {
+	case "incidents":
 		return s.PutIncidents(p.Incidents)
-	case p.Prices != nil:
+	case "prices":
 		return s.PutPrices(p.Prices)
+	case "labels":
+	default:
+		return fmt.Errorf("label: a queued import of %q, which this version does not know", p.Kind)
 	}
 	return s.Replace(p.Info, p.Labels, p.Entities, p.Actors...)
 }
@@ -69,23 +73,17 @@ func (p *pendingImport) apply(s *Store) error {
 // process holding the labels in dir and returns the queued file's path,
 // for WaitApplied.
 func QueueReplace(dir string, info SourceInfo, labels []Label, entities []Entity, actors ...Actor) (string, error) {
-	return queue(dir, &pendingImport{Info: info, Labels: labels, Entities: entities, Actors: actors})
+	return queue(dir, &pendingImport{Kind: "labels", Info: info, Labels: labels, Entities: entities, Actors: actors})
 }
 
 // QueueIncidents queues PutIncidents(incs), as QueueReplace does.
 func QueueIncidents(dir string, incs []Incident) (string, error) {
-	if incs == nil {
-		incs = []Incident{}
-	}
-	return queue(dir, &pendingImport{Incidents: incs})
+	return queue(dir, &pendingImport{Kind: "incidents", Incidents: incs})
 }
 
 // QueuePrices queues PutPrices(prices), as QueueReplace does.
 func QueuePrices(dir string, prices map[string]map[string]float64) (string, error) {
-	if prices == nil {
-		prices = map[string]map[string]float64{}
-	}
-	return queue(dir, &pendingImport{Prices: prices})
+	return queue(dir, &pendingImport{Kind: "prices", Prices: prices})
 }
 
 func queue(dir string, p *pendingImport) (string, error) {

@@ -81,6 +81,36 @@ func TestPendingImports(t *testing.T) {
 	if s.Pending() {
 		t.Fatal("the queue is not empty")
 	}
+	// Incidents and prices queue the same way, an empty import too; a kind
+	// this version does not know is set aside, said.
+	for _, q := range []func() (string, error){
+		func() (string, error) { return QueueIncidents(dir, nil) },
+		func() (string, error) {
+			return QueuePrices(dir, map[string]map[string]float64{"BTC": {"2021-08-10": 45000}})
+		},
+	} {
+		p, err := q()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyPending(); err != nil {
+			t.Fatal(err)
+		}
+		if err := WaitApplied(dir, p, time.Second); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	if usd, ok := s.Price("BTC", "2021-08-10"); !ok || usd != 45000 {
+		t.Fatalf("the queued price: %v %v", usd, ok)
+	}
+	future := filepath.Join(pendingDir(dir), "99999999999999999999-1.json")
+	os.WriteFile(future, []byte(`{"kind": "sighting"}`), 0o644)
+	if _, err := s.ApplyPending(); err != nil {
+		t.Fatal(err)
+	}
+	if err := WaitApplied(dir, future, time.Second); err == nil || !strings.Contains(err.Error(), `"sighting", which this version does not know`) {
+		t.Fatalf("a queued import of an unknown kind: %v", err)
+	}
 	// What an importer stopped midway left is removed once stale; one
 	// being written is not.
 	pd := pendingDir(dir)
