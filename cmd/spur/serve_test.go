@@ -321,29 +321,7 @@ func TestLabelsWhileServing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
 	srv := startServe(t, "--store", dir, "--no-auth")
-	screen := func(addr string) (severity string, direct []string) {
-		t.Helper()
-		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+addr+`"}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			Results []struct {
-				Severity string `json:"severity"`
-				Direct   []struct {
-					Category string `json:"category"`
-				} `json:"direct_exposure"`
-			} `json:"results"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
-			t.Fatalf("screen %s: %v", addr, err)
-		}
-		for _, d := range out.Results[0].Direct {
-			direct = append(direct, d.Category)
-		}
-		return out.Results[0].Severity, direct
-	}
+	screen := func(addr string) (string, []string) { return screenAddr(t, srv.base, addr) }
 	// Satoshi's address of block 9, and Hal Finney's, which it paid.
 	const satoshi, hal = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"
 	// A SIGHUP without a rules file to read again ends nothing.
@@ -407,6 +385,32 @@ func TestLabelsWhileServing(t *testing.T) {
 	}
 }
 
+// screenAddr screens addr with the server at base and returns its
+// severity and the categories of its direct exposure.
+func screenAddr(t *testing.T, base, addr string) (severity string, direct []string) {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+addr+`"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Severity string `json:"severity"`
+			Direct   []struct {
+				Category string `json:"category"`
+			} `json:"direct_exposure"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
+		t.Fatalf("screen %s: %v", addr, err)
+	}
+	for _, d := range out.Results[0].Direct {
+		direct = append(direct, d.Category)
+	}
+	return out.Results[0].Severity, direct
+}
+
 // TestRulesReadAgain: SIGHUP makes spur serve read its rules file again:
 // rules that parse are in force for the next screen; a file that does not
 // leaves the rules in force and says why, and the server goes on.
@@ -420,20 +424,8 @@ func TestRulesReadAgain(t *testing.T) {
 	os.WriteFile(rules, []byte("rules:\n  - {severity: medium, when: label, category: sanctioned}\n"), 0o644)
 	srv := startServe(t, "--store", dir, "--no-auth", "--rules", rules)
 	severity := func() string {
-		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			Results []struct {
-				Severity string `json:"severity"`
-			} `json:"results"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Results) != 1 {
-			t.Fatalf("screen: %v", err)
-		}
-		return out.Results[0].Severity
+		sev, _ := screenAddr(t, srv.base, "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S")
+		return sev
 	}
 	if got := severity(); got != "medium" {
 		t.Fatalf("under the first rules: %s", got)
