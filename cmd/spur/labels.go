@@ -46,12 +46,7 @@ var labelQueueWait = time.Minute
 func putOrQueue(dir, what string, put func(*label.Store) error, queue func(labelsDir string) (string, error)) error {
 	s, err := openLabelsHeld(dir)
 	if errors.Is(err, label.ErrLocked) {
-		path, err := queue(labelsDir(dir))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); %s queued for it to apply\n", what)
-		return waitQueued(dir, path)
+		return queueAndWait(dir, what, queue)
 	}
 	if err != nil {
 		return err
@@ -60,9 +55,15 @@ func putOrQueue(dir, what string, put func(*label.Store) error, queue func(label
 	return put(s)
 }
 
-// waitQueued waits for the import queued at path to be applied.
-func waitQueued(dir, path string) error {
-	err := label.WaitApplied(labelsDir(dir), path, labelQueueWait)
+// queueAndWait queues a change (what names it) for the process holding the
+// labels in dir, says so, and waits for it to be applied.
+func queueAndWait(dir, what string, queue func(labelsDir string) (string, error)) error {
+	path, err := queue(labelsDir(dir))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); %s queued for it to apply\n", what)
+	err = label.WaitApplied(labelsDir(dir), path, labelQueueWait)
 	if errors.Is(err, label.ErrNotApplied) {
 		return fmt.Errorf("%w (the process holding the labels applies it when it lets go of them, a server within a second; any import or server started after applies it first)", err)
 	}
@@ -222,12 +223,9 @@ A malformed file is refused with its file and line, and changes nothing.`,
 					return err
 				}
 				apply = func(info label.SourceInfo, labels []label.Label, entities []label.Entity, actors ...label.Actor) error {
-					path, err := label.QueueReplace(labelsDir(dir), info, labels, entities, actors...)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); source %q is queued for it to apply\n", info.Source)
-					return waitQueued(dir, path)
+					return queueAndWait(dir, fmt.Sprintf("source %q is", info.Source), func(ld string) (string, error) {
+						return label.QueueReplace(ld, info, labels, entities, actors...)
+					})
 				}
 			case err != nil:
 				return err

@@ -88,17 +88,14 @@ tip, milliseconds every block). The two follows may run together.`,
 				if evmNode, err = ef.client(); err != nil {
 					return err
 				}
-				id, err := evmNode.ChainID(cmd.Context())
-				if errors.Is(err, evm.ErrUnanswered) && evmStoreExists(sf.dir, evmChain) {
+				switch id, err := evmNode.ChainID(cmd.Context()); {
+				case errors.Is(err, evm.ErrUnanswered) && evmStoreExists(sf.dir, evmChain):
 					// A node down (restarting, say) beside a store it fed
 					// before: the follow waits for it and asks its chain
-					// once it answers.
-					id, err = want, nil
-				}
-				if err != nil {
+					// once it answers, as at every poll.
+				case err != nil:
 					return fmt.Errorf("following %s: %w", ef.url, err)
-				}
-				if id != want {
+				case id != want:
 					return fmt.Errorf("%w: the node at %s is on chain id %d; --evm-chain %s is chain id %d", evmstore.ErrChain, ef.url, id, evmChain, want)
 				}
 			}

@@ -434,6 +434,24 @@ func (l DBLogger) Fatalf(format string, args ...any) {
 	os.Exit(1)
 }
 
+// RoomFor returns an error wrapping syscall.ENOSPC when the file system of
+// dir has less room than need bytes, and how much each is; nil when it
+// has the room, or when its room cannot be read (the writes then say).
+func RoomFor(dir string, need uint64) error {
+	free, err := DiskFree(dir)
+	if err != nil || free >= need {
+		return nil
+	}
+	return fmt.Errorf("%w: %.1f MiB free, and this needs about %.1f MiB", syscall.ENOSPC, float64(free)/(1<<20), float64(need)/(1<<20))
+}
+
+// PebbleBatchRoom is the room a Pebble batch of n bytes is given before it
+// is committed: Pebble ends the process when the disk fills while it
+// writes one (to its log, then to the table it is flushed to, with a new
+// log and MANIFEST: the OFAC SDN list's 9 MiB batch took 8 to 12 MiB), so
+// half the batch again and 4 MiB are asked beyond it.
+func PebbleBatchRoom(n int) uint64 { return uint64(n)*3/2 + 4<<20 }
+
 // DiskFree is the room left for an unprivileged user on the file system
 // of dir (a variable, for tests to stand for a full disk).
 var DiskFree = func(dir string) (uint64, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -353,20 +352,15 @@ func (s *Store) Commit() error {
 }
 
 // roomToCommit refuses a commit the disk has no room for, before anything
-// of it is written: the columns' pending rows, and the index batch with
-// half as much again and 4 MiB, as the labels ask (Pebble ends the process
-// when the disk fills while it writes a batch).
+// of it is written: the columns' pending rows and the index batch
+// (colfile.PebbleBatchRoom).
 func (s *Store) roomToCommit() error {
-	free, err := colfile.DiskFree(s.dir)
-	if err != nil {
-		return nil // unknown: the writes say
-	}
-	need := uint64(s.w.batch.Len())*3/2 + 4<<20
+	need := colfile.PebbleBatchRoom(s.w.batch.Len())
 	for _, c := range s.cols {
 		need += uint64(c.PendingBytes())
 	}
-	if free < need {
-		return fmt.Errorf("evm store: %s: %w: %.1f MiB free, and the commit needs about %.1f MiB", s.dir, syscall.ENOSPC, float64(free)/(1<<20), float64(need)/(1<<20))
+	if err := colfile.RoomFor(s.dir, need); err != nil {
+		return fmt.Errorf("evm store: %s: %w", s.dir, err)
 	}
 	return nil
 }

@@ -200,7 +200,14 @@ func evmRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	if err := CheckChainID(ctx, s, node); err != nil {
 		return nil, err
 	}
-	unwound, behind, err := reconcileEVM(ctx, s, node, opts, lag)
+	head, err := node.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if opts.NodeHeight != nil {
+		opts.NodeHeight(int64(head))
+	}
+	unwound, behind, err := reconcileEVM(ctx, s, node, head, opts, lag)
 	if err != nil {
 		return nil, err
 	}
@@ -211,13 +218,6 @@ func evmRPC(ctx context.Context, s *evmstore.Store, node *evm.RPC, from, to uint
 	}
 	if n, ok := s.Next(); ok {
 		from = n
-	}
-	head, err := node.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if opts.NodeHeight != nil {
-		opts.NodeHeight(int64(head))
 	}
 	if to == 0 || to > head {
 		to = head
@@ -546,23 +546,17 @@ func idle(ctx context.Context, interval time.Duration, tick func() error) error 
 	}
 }
 
-// reconcileEVM brings a store with blocks to the node's chain before
-// new blocks are fetched: when the node no longer has the store's tip, it
-// unwinds to the last block both share (returning how many it unwound);
-// a node behind the store (lag) is reported, with nothing unwound.
-func reconcileEVM(ctx context.Context, s *evmstore.Store, node *evm.RPC, opts Options, lag *nodeLag) (unwound int64, behind bool, err error) {
+// reconcileEVM brings a store with blocks to the chain of the node, whose
+// head is head, before new blocks are fetched: when the node no longer has
+// the store's tip, it unwinds to the last block both share (returning how
+// many it unwound); a node behind the store (lag) is reported, with
+// nothing unwound.
+func reconcileEVM(ctx context.Context, s *evmstore.Store, node *evm.RPC, head uint64, opts Options, lag *nodeLag) (unwound int64, behind bool, err error) {
 	tipN, tipH, ok := s.Tip()
 	if !ok {
 		return 0, false, nil
 	}
 	first := s.Counts().First
-	head, err := node.Head(ctx)
-	if err != nil {
-		return 0, false, err
-	}
-	if opts.NodeHeight != nil {
-		opts.NodeHeight(int64(head))
-	}
 	// Behind: its head below the store's tip, and on the store's chain,
 	// or below the store's first block (a fresh node's genesis), where no
 	// reorganisation reaches.

@@ -187,9 +187,6 @@ type nodeLag struct{ behind bool }
 // note records whether the node is behind (its tip at nodeHeight, below
 // the store's tip at storeHeight, on the store's chain) and returns it.
 func (l *nodeLag) note(log *slog.Logger, node string, behind bool, nodeHeight, storeHeight int64) bool {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	if behind {
 		if !l.behind {
 			log.Warn("the node is behind the store: nothing unwound, waiting for it to catch up", "node", node, "node_height", nodeHeight, "store_height", storeHeight)

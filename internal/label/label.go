@@ -182,18 +182,12 @@ func openReadOnly(dir string) (*Store, error) {
 	return &Store{db: db, dir: dir, readOnly: true}, nil
 }
 
-// commit commits b, durably, if the disk has room for it. Pebble ends the
-// process when the disk fills while it writes a batch (to its log, then to
-// the table the batch is flushed to, with a new log and MANIFEST: the
-// OFAC SDN list's 9 MiB batch took 8 to 12 MiB), with nothing to tell but
-// a stack of goroutines; the database keeps its last commit, but the user
-// learns nothing of why. Half the batch again and 4 MiB are asked beyond it.
+// commit commits b, durably, if the disk has room for it
+// (colfile.PebbleBatchRoom): a Pebble that fills the disk mid-commit ends
+// the process, with nothing to tell the user why.
 func (s *Store) commit(b *pebble.Batch) error {
-	if free, err := colfile.DiskFree(s.dir); err == nil {
-		need := uint64(b.Len())*3/2 + 4<<20
-		if free < need {
-			return fmt.Errorf("label: %s: %w: %.1f MiB free, and this change needs about %.1f MiB; make room and run again (nothing changed)", s.dir, syscall.ENOSPC, float64(free)/(1<<20), float64(need)/(1<<20))
-		}
+	if err := colfile.RoomFor(s.dir, colfile.PebbleBatchRoom(b.Len())); err != nil {
+		return fmt.Errorf("label: %s: %w; make room and run again (nothing changed)", s.dir, err)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("label: %w", err)
