@@ -411,6 +411,28 @@ func screenAddr(t *testing.T, base, addr string) (severity string, direct []stri
 	return out.Results[0].Severity, direct
 }
 
+// TestLabelsImportBesideAQuery: an import that finds the labels held by a
+// process that does not apply the queue (here, this test's, as a query
+// holds them) applies it itself once they are let go.
+func TestLabelsImportBesideAQuery(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	list := filepath.Join(t.TempDir(), "list.csv")
+	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,scam,Test\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	held, err := label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(500 * time.Millisecond); held.Close() }()
+	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,stolen-funds,Test\n"), 0o644)
+	if r := run(t, "labels", "import", "--store", dir, list); r.code != 0 || !strings.Contains(r.stderr, "queued for it to apply") {
+		t.Fatalf("an import beside a holder: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := mustRun(t, "labels", "list", "--store", dir); !strings.Contains(out, "stolen-funds") {
+		t.Fatalf("after the holder let go:\n%s", out)
+	}
+}
+
 // TestRulesReadAgain: SIGHUP makes spur serve read its rules file again:
 // rules that parse are in force for the next screen; a file that does not
 // leaves the rules in force and says why, and the server goes on.
