@@ -266,13 +266,15 @@ The store goes to a temporary directory unless --store is given.`,
 			rows = append(append(rows, cr...), eval.CoinJoins(ws, truth)...)
 			printEval(rows)
 
-			section("9. Trace a theft: the Liquid Global incident of 2021-08-19, FIFO taint")
-			fmt.Println("$ spur trace --from incident:dprk-2021-5 --model fifo")
 			var inc *world.Incident
 			for _, i := range truth.Incidents {
 				if i.ID == "dprk-2021-5" {
 					inc = i
 				}
+			}
+			if inc != nil {
+				section("9. Trace a theft: the Liquid Global incident of " + inc.Date + ", FIFO taint, through Whirlpool")
+				fmt.Println("$ spur trace --from incident:dprk-2021-5 --model fifo --mixer-links")
 			}
 			if inc != nil && len(inc.TheftTxs) > 0 {
 				wl, err := label.Open(labelsDir(filepath.Join(tmp, "world-store")))
@@ -303,7 +305,7 @@ The store goes to a temporary directory unless --store is given.`,
 				if topts.Services, topts.HotWallets, err = query.Services(ws, wl); err != nil {
 					return err
 				}
-				topts.Model = trace.FIFO
+				topts.Model, topts.MixerLinks = trace.FIFO, true
 				res, err := trace.Forward(ws, starts, topts)
 				if err != nil {
 					return err
@@ -316,7 +318,7 @@ The store goes to a temporary directory unless --store is given.`,
 					}
 					byCat[key] += d.Amount
 				}
-				fmt.Printf("  %s BTC stolen; %d transactions followed\n", btcAmount(res.Start), res.TxsVisited)
+				fmt.Printf("  %s BTC stolen; %d transactions followed; %d mix outputs linked by the thief's consolidation\n", btcAmount(res.Start), res.TxsVisited, res.MixerLinks["consolidation"])
 				for _, k := range sortedKeys(byCat) {
 					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(byCat[k]))
 				}
@@ -508,16 +510,17 @@ func section(title string) {
 }
 
 // demoDepositScreen shows an exchange screening a deposit of stolen coins
-// as it arrives: the thief's addresses labelled stolen-funds (as a
-// victim's report names them), and a deposit a few transactions after the
-// theft, whose own inputs carry no label, screened as POST /v1/screen
-// would. The labels go to a store of their own, so that the traces and
-// reports after this one see the world's labels alone.
+// as it arrives: the thief's addresses the trace res found labelled
+// stolen-funds (those the theft paid, and the mix outputs linked to the
+// thief, as an investigator publishes them), and a deposit whose own
+// inputs carry no label, screened as POST /v1/screen would. The labels go
+// to a store of their own, so that the traces and reports after this one
+// see the world's labels alone.
 func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res *trace.Result) error {
 	var stolen []label.Label
 	seen := map[string]bool{}
 	for _, f := range res.Flows {
-		if f.Hop == 1 && !seen[f.To] {
+		if (f.Hop == 1 || f.CoinJoin != "" && f.Link == "heuristic") && !seen[f.To] {
 			seen[f.To] = true
 			stolen = append(stolen, label.Label{Address: f.To, Chain: label.ChainBTC, Category: label.StolenFunds, Label: "Liquid Global theft"})
 		}
@@ -531,7 +534,7 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 	var dep *trace.Flow
 	for i := range res.Flows {
 		f := &res.Flows[i]
-		if deposits[f.To] && f.Hop >= 3 && f.Hop <= 1+api.IndirectHops && (dep == nil || f.Hop < dep.Hop) {
+		if deposits[f.To] && !seen[f.From] && (dep == nil || f.Hop < dep.Hop) {
 			dep = f
 		}
 	}
@@ -553,7 +556,7 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("$ spur labels import ... (the thief's %d addresses, stolen-funds, as the victim reports them)\n", len(stolen))
+	fmt.Printf("$ spur labels import ... (the thief's %d addresses, stolen-funds, those the theft paid and the mix outputs linked to them)\n", len(stolen))
 	fmt.Printf("$ spur screen --tx %s   # an exchange's deposit, %d transactions after the theft\n", dep.Tx, dep.Hop-1)
 	fmt.Printf("  %s: %s (its inputs' addresses carry no label)\n", out[0].Severity, out[0].Rule)
 	return nil

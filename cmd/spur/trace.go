@@ -33,7 +33,7 @@ func newTrace() *cobra.Command {
 	var chain, until string
 	var mixerLinks, cross bool
 	c := &cobra.Command{
-		Use:   "trace --store DIR [--from] REF... [--model fifo|haircut|poison] [--chain eth [--mixer-links]]",
+		Use:   "trace --store DIR [--from] REF... [--model fifo|haircut|poison] [--mixer-links] [--chain eth]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
 		Long: `Traces tainted value forward through the Bitcoin transaction graph. REF
 (given with --from, or as arguments) is
@@ -49,10 +49,15 @@ at exchange deposit addresses (found as addresses swept into a labelled
 exchange hot wallet), at unspent outputs, at --max-hops, and drops taint below
 --min-value as dust. CoinJoins are followed like any transaction: the taint
 of a mix spreads over its outputs (haircut) or keeps its ranges (fifo).
+With --mixer-links a CoinJoin ends the exact trace instead (category mixer),
+and the trace goes on, as "heuristic", through the outputs of a mix that a
+later consolidation links to its tainted inputs: a transaction, no CoinJoin
+itself, spending outputs of two or more of the tainted mixes, three or more
+in all and mostly such outputs.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link}, destinations[] {chain, address, category,
-label, asset, amount, usd, share, link}} with amounts in satoshi and USD at
+label, asset, amount, usd, share, link}, mixer_links} with amounts in satoshi and USD at
 the start day's price (spur prices import); or CSV of the flows; or a table
 of destinations.
 
@@ -131,6 +136,7 @@ destinations are the sources.`,
 			if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 				return err
 			}
+			opts.MixerLinks = mixerLinks
 			var res *trace.Result
 			switch direction {
 			case "forward":
@@ -168,7 +174,8 @@ destinations are the sources.`,
 					PriceDay     string           `json:"price_day,omitempty"`
 					Flows        []usdFlow        `json:"flows"`
 					Destinations []usdDestination `json:"destinations"`
-				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), Flows: []usdFlow{}, Destinations: []usdDestination{}}
+					MixerLinks   map[string]int   `json:"mixer_links,omitempty"`
+				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), Flows: []usdFlow{}, Destinations: []usdDestination{}, MixerLinks: res.MixerLinks}
 				if havePrice {
 					out.PriceDay = day
 				}
@@ -224,6 +231,9 @@ destinations are the sources.`,
 				t.row(d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
 			}
 			t.flush()
+			if mixerLinks {
+				fmt.Printf("\nCoinJoin outputs linked, by clue: consolidation %d\n", res.MixerLinks["consolidation"])
+			}
 			return nil
 		},
 	}
@@ -238,7 +248,7 @@ destinations are the sources.`,
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	chainFlag(c, &chain)
 	c.Flags().BoolVar(&cross, "cross", false, "EVM: carry bridge deposits over to Bitcoin at the payouts matched to them, and trace on")
-	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "EVM: follow mixer withdrawals linked to tainted deposits by a public clue (heuristic)")
+	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "follow mixer withdrawals (EVM) or CoinJoin outputs (Bitcoin) linked to the taint by a public clue (heuristic)")
 	return c
 }
 

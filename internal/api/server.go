@@ -674,7 +674,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxTxs: 200_000}
+	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxTxs: 200_000, MixerLinks: req.MixerLinks}
 	if opts.Services, opts.HotWallets, err = query.Services(s.btc(r), s.cfg.Labels); err != nil {
 		return err
 	}

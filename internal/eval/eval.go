@@ -161,10 +161,18 @@ func CoinJoins(s *store.Store, t *world.Truth) []Row {
 // Tracing traces every incident of the truth forward from its stolen
 // outputs with each model, and measures how much of what truth says reached
 // each exchange the trace finds there: the sum over exchanges of the smaller
-// of traced and true amounts, over the true total.
+// of traced and true amounts, over the true total. Each model runs with and
+// without mixer links (through the CoinJoin outputs a consolidation links).
 func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) {
 	var rows []Row
-	for _, model := range []string{trace.FIFO, trace.Haircut} {
+	for _, run := range []struct {
+		model string
+		links bool
+	}{{trace.FIFO, false}, {trace.Haircut, false}, {trace.FIFO, true}, {trace.Haircut, true}} {
+		model, name := run.model, run.model
+		if run.links {
+			name += ", mixer links"
+		}
 		var found, truthTotal, reached float64
 		incidents := 0
 		for _, inc := range t.Incidents {
@@ -191,7 +199,7 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 			}
 			incidents++
 			opts := base
-			opts.Model = model
+			opts.Model, opts.MixerLinks = model, run.links
 			res, err := trace.Forward(s, starts, opts)
 			if err != nil {
 				return nil, err
@@ -214,11 +222,15 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 		if truthTotal > 0 {
 			share = found / truthTotal
 		}
-		rows = append(rows,
-			Row{Metric: "tracing (" + model + "): incidents traced", Value: float64(incidents), Truth: float64(len(t.Incidents))},
-			Row{Metric: "tracing (" + model + "): value at exchanges / truth", Value: reached / max(truthTotal, 1)},
-			Row{Metric: "tracing (" + model + "): true exchange deposits found at the right exchange", Value: share},
-		)
+		atExch := Row{Metric: "tracing (" + name + "): value at exchanges / truth", Value: reached / max(truthTotal, 1)}
+		foundRow := Row{Metric: "tracing (" + name + "): true exchange deposits found at the right exchange", Value: share}
+		if run.links && model == trace.FIFO {
+			// Through the mixes by their outputs' links, FIFO should find
+			// where the money went as truth has it.
+			atExch.Target, atExch.OK = "within 5%", check(atExch.Value >= 0.95 && atExch.Value <= 1.05)
+			foundRow.Target, foundRow.OK = ">= 0.9", check(share >= 0.9)
+		}
+		rows = append(rows, Row{Metric: "tracing (" + name + "): incidents traced", Value: float64(incidents), Truth: float64(len(t.Incidents))}, atExch, foundRow)
 	}
 	return rows, nil
 }

@@ -56,8 +56,8 @@ func (r *Incident) Markdown() string {
 			b.WriteString("## Bitcoin\n\n")
 		}
 		fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
-		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
-			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, r.TxsFollowed)
+		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- resting on heuristic links (CoinJoin outputs a consolidation links): %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
+			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, btcText(r.Heuristic), pct(r.Heuristic, r.Stolen), r.TxsFollowed)
 		b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
 		for _, d := range r.Destinations {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", mdCell(d.Place), btcText(d.Amount), money(d.USD), 100*d.Share)
@@ -145,7 +145,7 @@ func (a *Actor) Markdown() string {
 	}
 	b.WriteString(strings.Join(mix, ", ") + ".")
 	if a.HeuristicShare > 0 {
-		fmt.Fprintf(&b, " %.1f%% of the value rests on heuristic links (mixer withdrawals).", 100*a.HeuristicShare)
+		fmt.Fprintf(&b, " %.1f%% of the value rests on heuristic links (mixer withdrawals, CoinJoin outputs).", 100*a.HeuristicShare)
 	}
 	b.WriteString("\n\n")
 	b.WriteString("| date | incident | victim | stolen BTC | USD (BTC) | BTC at exchanges | BTC unspent | BTC mixed | USD (ETH, tokens) | into mixers | total USD |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")

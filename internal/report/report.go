@@ -48,6 +48,10 @@ type Incident struct {
 	Unspent      int64         `json:"unspent"`
 	Destinations []Destination `json:"destinations"`
 	TxsFollowed  int           `json:"txs_followed"`
+	// Heuristic is what of the traced value came out of CoinJoins by
+	// outputs a consolidation links to it (MixerLinks counts them).
+	Heuristic  int64          `json:"heuristic"`
+	MixerLinks map[string]int `json:"mixer_links,omitempty"`
 	// EVM is the incident's part on an EVM chain, when it has one and the
 	// chain is in the store.
 	EVM *EVMPart `json:"evm,omitempty"`
@@ -107,7 +111,7 @@ type Actor struct {
 	MixedShare   float64            `json:"mixed_share"`  // through CoinJoins and mixers
 	Destinations []Destination      `json:"destinations"` // in USD at each theft's day
 	// HeuristicShare is the share of the stolen USD whose place rests on
-	// heuristic links (mixer withdrawals).
+	// heuristic links (mixer withdrawals, CoinJoin outputs).
 	HeuristicShare float64 `json:"heuristic_share"`
 	// Timeline is where the value arrived, by month, all incidents.
 	Timeline []TimePoint `json:"timeline"`
@@ -177,7 +181,9 @@ func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Inci
 	if err != nil {
 		return fmt.Errorf("report: incident %s: %w", inc.ID, err)
 	}
-	opts := trace.Options{Model: r.Model}
+	// Through CoinJoins by the outputs a consolidation links, as the EVM
+	// part goes through the mixer by linked withdrawals.
+	opts := trace.Options{Model: r.Model, MixerLinks: true}
 	if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 		return err
 	}
@@ -204,7 +210,11 @@ func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Inci
 		}
 		places[place] += d.Amount
 		r.Mixed += d.Mixed
+		if d.Link == "heuristic" {
+			r.Heuristic += d.Amount
+		}
 	}
+	r.MixerLinks = res.MixerLinks
 	if r.Stolen > 0 {
 		r.MixedShare = float64(r.Mixed) / float64(r.Stolen)
 	}
@@ -295,6 +305,7 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 			a.AssetMix[r.Asset] += r.StolenUSD
 		}
 		mixedUSD += usd(r.Mixed, r.PriceUSD)
+		heurUSD += usd(r.Heuristic, r.PriceUSD)
 		for _, dst := range r.Destinations {
 			usdBy[dst.Place] += dst.USD
 		}

@@ -91,7 +91,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
-		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false}}}, true)
+		settle(st.Output, &taint{amount: amt, ranges: []interval{{lo: 0, hi: amt}}}, true)
 	}
 	for q.Len() > 0 {
 		n := heap.Pop(&q).(uint64)
@@ -112,7 +112,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				taintOut += t.amount
 				hop = max(hop, t.hop+1)
 				for _, r := range t.ranges {
-					ranges = append(ranges, interval{off + r.lo, off + r.hi, false})
+					ranges = append(ranges, interval{lo: off + r.lo, hi: off + r.hi})
 				}
 				delete(tainted, o)
 			}
@@ -144,17 +144,17 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			switch opts.Model {
 			case Poison:
 				t.amount = v
-				t.ranges = []interval{{0, v, false}}
+				t.ranges = []interval{{lo: 0, hi: v}}
 			case Haircut:
 				// Every satoshi out is paid by the inputs in proportion
 				// to their values (the fee too, which explains nothing).
 				t.amount = Share(v, taintOut, totalIn)
-				t.ranges = []interval{{0, t.amount, false}}
+				t.ranges = []interval{{lo: 0, hi: t.amount}}
 			case FIFO:
 				for _, r := range ranges {
 					a, b := max(r.lo, lo), min(r.hi, hi)
 					if a < b {
-						t.ranges = append(t.ranges, interval{a - lo, b - lo, false})
+						t.ranges = append(t.ranges, interval{lo: a - lo, hi: b - lo})
 						t.amount += b - a
 					}
 				}

@@ -53,6 +53,14 @@ type Options struct {
 	// address whose coins are swept into one is that exchange's deposit
 	// address, and tracing stops there.
 	HotWallets map[uint32]string
+	// MixerLinks ends the exact trace at CoinJoins (their outputs say
+	// nothing of who got what) and goes on through the outputs of a mix
+	// that a public clue links to its tainted inputs, as "heuristic":
+	// a later transaction, itself no CoinJoin, that spends several outputs
+	// of the tainted mixes together and little else (its maker held them
+	// all: the consolidation of postmix coins that undid Whirlpool's
+	// privacy in public cases).
+	MixerLinks bool
 }
 
 // Flow is one tainted amount moving along one output.
@@ -68,6 +76,8 @@ type Flow struct {
 	// CoinJoin names the kind of CoinJoin the transaction is (whirlpool,
 	// wasabi2, ..., whirlpool-tx0 for the way into Whirlpool), if it is one.
 	CoinJoin string `json:"coinjoin,omitempty"`
+	// Clue is what links a CoinJoin's output to the taint (MixerLinks).
+	Clue string `json:"clue,omitempty"`
 }
 
 // Destination is where tainted value ended.
@@ -93,20 +103,27 @@ type Result struct {
 	Flows        []Flow        `json:"flows"`
 	Destinations []Destination `json:"destinations"`
 	TxsVisited   int           `json:"txs_visited"`
+	// MixerLinks counts the CoinJoin outputs that carried taint on, by
+	// the clue that linked them (MixerLinks set).
+	MixerLinks map[string]int `json:"mixer_links,omitempty"`
 }
 
 // interval is a tainted range [lo, hi) of satoshi within an output, and
-// whether those satoshi went through a CoinJoin.
+// whether those satoshi went through a CoinJoin and came out of it by a
+// heuristic link.
 type interval struct {
 	lo, hi int64
 	mixed  bool
+	linked bool
 }
 
 // taint is the taint an output carries: an amount (of which mixed went
-// through a CoinJoin), and for FIFO its ranges.
+// through a CoinJoin, and linked came out of one by a heuristic link), and
+// for FIFO its ranges.
 type taint struct {
 	amount int64
 	mixed  int64
+	linked int64
 	ranges []interval
 	hop    int
 }
@@ -125,6 +142,9 @@ func beyondStart(t *taint, own int64) (covered int64, rest *taint) {
 		rest.amount += r.hi - r.lo
 		if r.mixed {
 			rest.mixed += r.hi - r.lo
+		}
+		if r.linked {
+			rest.linked += r.hi - r.lo
 		}
 	}
 	return t.amount - rest.amount, rest
@@ -175,6 +195,34 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	if !opts.MixerLinks {
+		res, _, err := forward(s, starts, opts, nil)
+		return res, err
+	}
+	// Links found on one pass may taint mixes the pass before did not
+	// reach; trace again until no new link is found.
+	links := map[uint64]bool{}
+	for round := 1; ; round++ {
+		res, mixes, err := forward(s, starts, opts, links)
+		if err != nil {
+			return nil, err
+		}
+		found := consolidationLinks(s, mixes, links, opts.Until)
+		if len(found) == 0 || round == maxLinkRounds {
+			return res, nil
+		}
+		for _, o := range found {
+			links[o] = true
+		}
+	}
+}
+
+// maxLinkRounds bounds the passes of a trace with mixer links.
+const maxLinkRounds = 8
+
+// forward is one pass of Forward, with the CoinJoin outputs linked so far
+// (opts.MixerLinks); it also gives the CoinJoins the taint entered.
+func forward(s *store.Store, starts []Start, opts Options, links map[uint64]bool) (*Result, []uint64, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
 		if a == store.NoAddress {
@@ -183,6 +231,10 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		return s.Address(a).String(net)
 	}
 	res := &Result{Model: opts.Model}
+	if opts.MixerLinks {
+		res.MixerLinks = map[string]int{}
+	}
+	var mixes []uint64
 	// spentAfter says whether tx n came after opts.Until.
 	spentAfter := func(n uint64) bool {
 		if opts.Until.IsZero() {
@@ -194,21 +246,34 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	tainted := map[uint64]*taint{} // output -> taint
 	queued := map[uint64]bool{}
 	var q txQueue
-	dest := map[[2]string]*Destination{}
+	dest := map[[3]string]*Destination{}
+	// add counts amount (of which mixed went through a CoinJoin, and
+	// linked came by a heuristic link) at a destination, the linked part
+	// apart, at the time of tx.
+	add := func(addr, category, label string, amount, mixed, linked int64, tx uint64) {
+		for _, part := range [2]struct {
+			link          string
+			amount, mixed int64
+		}{{"exact", amount - linked, max(mixed-linked, 0)}, {"heuristic", linked, min(mixed, linked)}} {
+			if part.amount <= 0 {
+				continue
+			}
+			k := [3]string{addr, category, part.link}
+			d := dest[k]
+			if d == nil {
+				d = &Destination{Chain: "btc", Address: addr, Category: category, Label: label, Asset: "BTC", Link: part.link}
+				dest[k] = d
+			}
+			d.Amount += part.amount
+			d.Mixed += part.mixed
+			if hdr, err := s.Header(s.TxHeight(tx)); err == nil {
+				d.Time = max(d.Time, int64(hdr.Time))
+			}
+		}
+	}
 	arrive := func(o uint64, t *taint, category, label string) {
-		a := addrText(s.OutAddr(o))
-		k := [2]string{a, category}
-		d := dest[k]
-		if d == nil {
-			d = &Destination{Chain: "btc", Address: a, Category: category, Label: label, Asset: "BTC", Link: "exact"}
-			dest[k] = d
-		}
-		d.Amount += t.amount
-		d.Mixed += t.mixed
 		tx, _ := s.TxOfOutput(o)
-		if hdr, err := s.Header(s.TxHeight(tx)); err == nil {
-			d.Time = max(d.Time, int64(hdr.Time))
-		}
+		add(addrText(s.OutAddr(o)), category, label, t.amount, t.mixed, t.linked, tx)
 	}
 	// settle decides what happens to a tainted output: it stops at a
 	// service or a deposit address, stays unspent, or queues its spender.
@@ -246,7 +311,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	for _, st := range starts {
 		cnt := s.Counts()
 		if st.Output >= cnt.Outputs {
-			return nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+			return nil, nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
 		}
 		if _, dup := seeded[st.Output]; dup {
 			continue
@@ -260,17 +325,53 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
-		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false}}})
+		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false, false}}})
+	}
+	// reach passes taint t on along output o of transaction txid, as a
+	// flow, unless it is dust.
+	reach := func(o uint64, t *taint, txid, from, cjKind, clue string) {
+		if t.amount < opts.MinValue {
+			if t.amount > 0 {
+				arrive(o, t, "dust", "below --min-value")
+			}
+			return
+		}
+		to := addrText(s.OutAddr(o))
+		if exact := t.amount - t.linked; exact > 0 {
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind})
+		}
+		if t.linked > 0 {
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: clue})
+		}
+		if own, ok := seeded[o]; ok {
+			// A start reached: settled when the trace began, with its
+			// own taint; it grows only by what reaches it beyond.
+			covered, rest := beyondStart(t, own)
+			res.Start -= covered
+			if rest.amount == 0 {
+				return
+			}
+			if cur := tainted[o]; cur != nil {
+				// Its spender, queued, takes both.
+				cur.amount += rest.amount
+				cur.mixed += rest.mixed
+				cur.linked += rest.linked
+				cur.ranges = append(cur.ranges, rest.ranges...)
+				return
+			}
+			t = rest
+		}
+		settle(o, t)
 	}
 	var shape cluster.TxShape
 	for q.Len() > 0 {
 		n := heap.Pop(&q).(uint64)
 		res.TxsVisited++
 		if res.TxsVisited > opts.MaxTxs {
-			return nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
+			return nil, nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
 		}
 		firstIn, numIn, firstOut, numOut := s.TxRange(n)
-		var totalIn, taintIn, mixedIn int64
+		var totalIn, taintIn, mixedIn, linkedIn int64
 		hop := 0
 		// Inputs laid end to end, with their tainted ranges at their offsets.
 		var ranges []interval
@@ -284,9 +385,10 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			if t := tainted[o]; t != nil {
 				taintIn += t.amount
 				mixedIn += t.mixed
+				linkedIn += t.linked
 				hop = max(hop, t.hop+1)
 				for _, r := range t.ranges {
-					ranges = append(ranges, interval{offset + r.lo, offset + r.hi, r.mixed})
+					ranges = append(ranges, interval{offset + r.lo, offset + r.hi, r.mixed, r.linked})
 				}
 				delete(tainted, o)
 			}
@@ -313,6 +415,19 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		if f := s.InputSpends(firstIn); f != store.NoOutput {
 			from = addrText(s.OutAddr(f))
 		}
+		var totalOut int64 // the outputs laid end to end
+		for o := firstOut; o < firstOut+numOut; o++ {
+			v, _ := s.OutValue(o)
+			totalOut += v
+		}
+		if coinjoin && opts.MixerLinks {
+			mixes = append(mixes, n)
+			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint) { reach(o, t, txid, from, cjKind, "consolidation") },
+				func(category, label string, amount, linked int64) {
+					add("", category, label, amount, amount, linked, n)
+				})
+			continue
+		}
 		var outOff int64
 		for o := firstOut; o < firstOut+numOut; o++ {
 			v, typ := s.OutValue(o)
@@ -324,10 +439,14 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			t := &taint{hop: hop}
 			switch opts.Model {
 			case Poison:
+				m := mixedIn > 0 || coinjoin
 				t.amount = v
-				t.ranges = []interval{{0, v, mixedIn > 0 || coinjoin}}
-				if mixedIn > 0 || coinjoin {
+				t.ranges = []interval{{0, v, m, linkedIn > 0}}
+				if m {
 					t.mixed = v
+				}
+				if linkedIn > 0 {
+					t.linked = v
 				}
 			case Haircut:
 				t.amount = Share(v, taintIn, totalIn)
@@ -335,71 +454,44 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 				if coinjoin {
 					t.mixed = t.amount
 				}
-				t.ranges = []interval{{0, t.amount, t.mixed > 0}}
+				t.linked = Share(t.amount, linkedIn, taintIn)
+				t.ranges = []interval{{0, t.amount, t.mixed > 0, t.linked > 0}}
 			case FIFO:
 				for _, r := range ranges {
 					a, b := max(r.lo, lo), min(r.hi, hi)
 					if a < b {
 						m := r.mixed || coinjoin
-						t.ranges = append(t.ranges, interval{a - lo, b - lo, m})
+						t.ranges = append(t.ranges, interval{a - lo, b - lo, m, r.linked})
 						t.amount += b - a
 						if m {
 							t.mixed += b - a
 						}
+						if r.linked {
+							t.linked += b - a
+						}
 					}
 				}
 			}
-			if t.amount < opts.MinValue {
-				if t.amount > 0 {
-					arrive(o, t, "dust", "below --min-value")
-				}
-				continue
-			}
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: addrText(s.OutAddr(o)), Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact", CoinJoin: cjKind})
-			if own, ok := seeded[o]; ok {
-				// A start reached: settled when the trace began, with
-				// its own taint; it grows only by what reaches it beyond.
-				covered, rest := beyondStart(t, own)
-				res.Start -= covered
-				if rest.amount == 0 {
-					continue
-				}
-				if cur := tainted[o]; cur != nil {
-					// Its spender, queued, takes both.
-					cur.amount += rest.amount
-					cur.mixed += rest.mixed
-					cur.ranges = append(cur.ranges, rest.ranges...)
-					continue
-				}
-				t = rest
-			}
-			settle(o, t)
+			reach(o, t, txid, from, cjKind, "")
 		}
 		// The fee takes its share of the taint: under FIFO the satoshi laid
 		// past the last output, under haircut the tainted share of the fee.
-		totalOut := outOff // the outputs laid end to end
 		if totalIn > totalOut && opts.Model != Poison {
-			var fee int64
+			var fee, feeLinked int64
 			if opts.Model == FIFO {
 				for _, r := range ranges {
 					if a, b := max(r.lo, totalOut), min(r.hi, totalIn); a < b {
 						fee += b - a
+						if r.linked {
+							feeLinked += b - a
+						}
 					}
 				}
 			} else {
 				fee = Share(totalIn-totalOut, taintIn, totalIn)
+				feeLinked = Share(fee, linkedIn, taintIn)
 			}
-			if fee > 0 {
-				d := dest[[2]string{"", "fees"}]
-				if d == nil {
-					d = &Destination{Chain: "btc", Category: "fees", Label: "paid to miners", Asset: "BTC", Link: "exact"}
-					dest[[2]string{"", "fees"}] = d
-				}
-				d.Amount += fee
-				if hdr, err := s.Header(s.TxHeight(n)); err == nil {
-					d.Time = max(d.Time, int64(hdr.Time))
-				}
-			}
+			add("", "fees", "paid to miners", fee, 0, feeLinked, n)
 		}
 	}
 	for _, d := range dest {
@@ -410,9 +502,86 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	}
 	sort.Slice(res.Destinations, func(i, j int) bool {
 		a, b := res.Destinations[i], res.Destinations[j]
-		return a.Amount > b.Amount || a.Amount == b.Amount && a.Address < b.Address
+		return a.Amount > b.Amount || a.Amount == b.Amount && (a.Address < b.Address || a.Address == b.Address && a.Link < b.Link)
 	})
-	return res, nil
+	return res, mixes, nil
+}
+
+// demix passes the taint of CoinJoin n on: the fee takes the tainted
+// inputs' share of it, and the rest fills the outputs linked to them
+// (links), each up to its value in turn, as heuristic; what is left stays
+// in the mix (category mixer), where the exact trace ends.
+func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]bool, res *Result, reach func(uint64, *taint), end func(category, label string, amount, linked int64)) {
+	// The linked part of what ends here is the linked inputs' share of it.
+	f := Share(fee, taintIn, totalIn)
+	if f > 0 {
+		end("fees", "paid to miners", f, Share(f, linkedIn, taintIn))
+	}
+	left := taintIn - f
+	_, _, firstOut, numOut := s.TxRange(n)
+	for o := firstOut; o < firstOut+numOut && left > 0; o++ {
+		if !links[o] {
+			continue
+		}
+		v, _ := s.OutValue(o)
+		a := min(v, left)
+		left -= a
+		res.MixerLinks["consolidation"]++
+		reach(o, &taint{amount: a, mixed: a, linked: a, ranges: []interval{{0, a, true, true}}, hop: hop})
+	}
+	if left > 0 {
+		end("mixer", "CoinJoin: outputs not linked", left, Share(left, linkedIn, taintIn))
+	}
+}
+
+// consolidationLinks finds the outputs of the tainted mixes that a later
+// consolidation links to their tainted inputs: a transaction, no CoinJoin
+// itself and made by the picture's end (until), that spends outputs of at
+// least two of the mixes, three or more in all, and more of those than of
+// anything else. known outputs are not given again.
+func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]bool, until time.Time) []uint64 {
+	type spent struct {
+		out, mix uint64
+	}
+	by := map[uint64][]spent{} // spender -> outputs of the mixes it spends
+	for _, n := range mixes {
+		_, _, firstOut, numOut := s.TxRange(n)
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if out := s.Output(o); out.Spent {
+				by[out.SpentBy] = append(by[out.SpentBy], spent{o, n})
+			}
+		}
+	}
+	var found []uint64
+	var shape cluster.TxShape
+	for tx, outs := range by {
+		if len(outs) < 3 {
+			continue
+		}
+		distinct := map[uint64]bool{}
+		for _, o := range outs {
+			distinct[o.mix] = true
+		}
+		_, numIn, _, _ := s.TxRange(tx)
+		if len(distinct) < 2 || 2*len(outs) <= int(numIn) {
+			continue
+		}
+		if !until.IsZero() {
+			if hdr, err := s.Header(s.TxHeight(tx)); err != nil || time.Unix(int64(hdr.Time), 0).After(until) {
+				continue
+			}
+		}
+		if cluster.Shape(s, tx, &shape) && cluster.DetectCoinJoin(&shape) != nil {
+			continue // a remix
+		}
+		for _, o := range outs {
+			if !known[o.out] {
+				found = append(found, o.out)
+			}
+		}
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i] < found[j] })
+	return found
 }
 
 // depositOf reports whether transaction n sweeps into a labelled hot wallet,

@@ -3,6 +3,7 @@ package world
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,7 +80,9 @@ func newScenario(w *world) *scenario {
 			victim = w.newEntity(KindUser, d.victim)
 		}
 		t, _ := time.Parse("2006-01-02", d.date)
-		h := int(float64(w.o.Blocks) * t.Sub(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / (365 * 24))
+		// The first block of the theft's day or after: block h is mined at
+		// h steps past the year's start.
+		h := int(math.Ceil(float64(w.o.Blocks) * t.Sub(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / (365 * 24)))
 		thief := &wallet{id: w.thief.id, noRemix: true}
 		sc.runs = append(sc.runs, &incidentRun{inc: inc, height: max(h, 120), victim: victim, thief: thief})
 	}

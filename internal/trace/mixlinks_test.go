@@ -1,0 +1,226 @@
+package trace
+
+import (
+	"context"
+	"testing"
+
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/store"
+)
+
+// whirlpoolWorld is mainnet's blocks 0..6 and a block of Whirlpool-shaped
+// mixes on top: the thief splits block 1's coinbase into five premix coins
+// and change; three mixes of the 0.5 BTC pool each take some of them with
+// honest premix coins (from blocks 2..6's coinbases); then the thief
+// consolidates its five mix outputs, and honest users spend theirs:
+// two outputs of two tainted mixes together (too few to say anything),
+// three with four coins of other kinds (mostly not mix outputs), three of
+// one mix alone (one mix says nothing of the others).
+type whirlpoolWorld struct {
+	s        *store.Store
+	theft    uint64 // the thief's coinbase output
+	thief    map[uint64]bool
+	consAddr string // where the consolidation pays
+	honest   []string
+}
+
+const (
+	denom  = 50_000_000
+	premix = denom + 170
+)
+
+func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
+	t.Helper()
+	s, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 6}); err != nil {
+		t.Fatal(err)
+	}
+	next := byte(0)
+	addr := func() []byte { // a fresh P2WPKH script
+		next++
+		return append([]byte{0x00, 20, 0xab, next}, make([]byte, 18)...)
+	}
+	text := func(sc []byte) string { _, a, _ := btc.ScriptAddress(sc); return a.String(s.Network()) }
+	type coin struct {
+		tx   btc.Hash
+		vout uint32
+	}
+	var txs []btc.Tx
+	// spend makes a transaction of the coins to outputs of the values.
+	spend := func(in []coin, values ...int64) (btc.Hash, [][]byte) {
+		tx := btc.Tx{Version: 1}
+		for _, c := range in {
+			tx.Inputs = append(tx.Inputs, btc.TxIn{PrevTxID: c.tx, PrevIndex: c.vout, Sequence: 0xffffffff})
+		}
+		var scripts [][]byte
+		for _, v := range values {
+			sc := addr()
+			scripts = append(scripts, sc)
+			tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v, Script: sc})
+		}
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, *d)
+		return d.TxID, scripts
+	}
+	cb := func(h int) coin { return coin{s.TxID(uint64(h)), 0} }
+	const coinbase = 50_0000_0000
+	w := &whirlpoolWorld{s: s, theft: 1, thief: map[uint64]bool{}}
+	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, coinbase-5*premix-5000)
+	var honestPre, honestChange []coin
+	for h := 2; h <= 6; h++ {
+		id, _ := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
+		honestPre = append(honestPre, coin{id, 0}, coin{id, 1})
+		honestChange = append(honestChange, coin{id, 2})
+	}
+	// The mixes: the thief's coins first, so that FIFO lays their value
+	// on the first outputs, which are not the thief's.
+	m1, _ := spend([]coin{{t0, 0}, {t0, 1}, honestPre[0], honestPre[1], honestPre[2]}, denom, denom, denom, denom, denom)
+	m2, _ := spend([]coin{{t0, 2}, {t0, 3}, honestPre[3], honestPre[4], honestPre[5]}, denom, denom, denom, denom, denom)
+	m3, _ := spend([]coin{{t0, 4}, honestPre[6], honestPre[7], honestPre[8], honestPre[9]}, denom, denom, denom, denom, denom)
+	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2.
+	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}}, 5*denom-1000)
+	w.consAddr = text(cons[0])
+	for _, in := range [][]coin{
+		{{m1, 0}, {m2, 1}},
+		{{m1, 2}, {m1, 4}, {m2, 2}, honestChange[0], honestChange[1], honestChange[2], honestChange[3]},
+		{{m3, 0}, {m3, 1}, {m3, 3}},
+	} {
+		var v int64
+		for _, c := range in {
+			if c.tx == honestChange[0].tx || c.tx == honestChange[1].tx || c.tx == honestChange[2].tx || c.tx == honestChange[3].tx {
+				v += coinbase - 2*premix - 5000
+			} else {
+				v += denom
+			}
+		}
+		_, sc := spend(in, v-1000)
+		w.honest = append(w.honest, text(sc[0]))
+	}
+	cbTx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 7, 0, 0, 0}, Sequence: 0xffffffff}},
+		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: addr()}}}
+	d, _ := btc.DecodeTx(btc.AppendTx(nil, &cbTx))
+	txs = append([]btc.Tx{*d}, txs...)
+	h := btc.Header{Version: 1, Prev: s.TipHash(), MerkleRoot: btc.MerkleRoot(txs), Time: 1231472000, Bits: 0x1d00ffff}
+	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendBlock(store.Prepare(b)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestMixerLinks traces a theft through Whirlpool mixes: without links
+// FIFO lays the thief's value on whatever outputs come first; with them the
+// exact trace ends at the mixes and goes on through the outputs the
+// thief's consolidation links, to the satoshi, and through no output that
+// honest spends of the same mixes touch.
+func TestMixerLinks(t *testing.T) {
+	w := newWhirlpoolWorld(t)
+	const change = 50_0000_0000 - 5*premix - 5000
+	for _, model := range []string{FIFO, Haircut} {
+		res, err := Forward(w.s, []Start{{Output: w.theft}}, Options{Model: model, MixerLinks: true, MinValue: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[[3]string]int64{}
+		var sum int64
+		for _, d := range res.Destinations {
+			got[[3]string{d.Category, d.Address, d.Link}] += d.Amount
+			sum += d.Amount
+			for _, h := range w.honest {
+				if d.Address == h {
+					t.Errorf("%s: honest spend of mix outputs tainted: %+v", model, d)
+				}
+			}
+		}
+		// Each mix's fee (170 sat an input) takes the thief's inputs'
+		// share: 340, 340 and 170.
+		want := map[[3]string]int64{
+			{"unspent", w.consAddr, "heuristic"}: 5*denom - 1000,
+			{"fees", "", "heuristic"}:            1000,
+			{"fees", "", "exact"}:                5000 + 340 + 340 + 170,
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %v = %d, want %d (all: %v)", model, k, got[k], v, got)
+			}
+		}
+		if res.MixerLinks["consolidation"] != 5 || sum != res.Start || res.Start != 50_0000_0000 {
+			t.Errorf("%s: %d outputs linked, destinations %d of %d: %v", model, res.MixerLinks["consolidation"], sum, res.Start, got)
+		}
+		var changeAt int64
+		for k, v := range got {
+			if k[0] == "unspent" && k[2] == "exact" {
+				changeAt += v
+			}
+		}
+		if changeAt != change {
+			t.Errorf("%s: the thief's unmixed change %d, want %d", model, changeAt, change)
+		}
+		for _, f := range res.Flows {
+			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation") {
+				t.Errorf("%s: a mix's flow %+v not heuristic", model, f)
+			}
+		}
+	}
+	// A part of the coinbase, 2.2 BTC: FIFO lays it on the first four
+	// premix coins and 19,999,320 sat of the fifth; the last mix's fee
+	// takes 67 sat of that, and its linked output carries the rest, less
+	// than its value.
+	res, err := Forward(w.s, []Start{{Output: w.theft, Amount: 2.2e8}}, Options{Model: FIFO, MixerLinks: true, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[[3]string]int64{}
+	for _, d := range res.Destinations {
+		got[[3]string{d.Category, d.Address, d.Link}] += d.Amount
+	}
+	want := map[[3]string]int64{{"unspent", w.consAddr, "heuristic"}: 2e8 + 19_999_253, {"fees", "", "exact"}: 340 + 340 + 67}
+	if len(got) != len(want) || got[[3]string{"unspent", w.consAddr, "heuristic"}] != 2e8+19_999_253 || got[[3]string{"fees", "", "exact"}] != 747 {
+		t.Errorf("2.2 BTC of it: %v, want %v", got, want)
+	}
+	// 1 BTC of it enters the first mix alone: the consolidation spends two
+	// outputs of one tainted mix, which links nothing, and the taint stays
+	// in the mix but for the fee's share.
+	res, err = Forward(w.s, []Start{{Output: w.theft, Amount: 1e8}}, Options{Model: FIFO, MixerLinks: true, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[[3]string]int64{}
+	for _, d := range res.Destinations {
+		got[[3]string{d.Category, d.Address, d.Link}] += d.Amount
+	}
+	if len(got) != 2 || got[[3]string{"mixer", "", "exact"}] != 1e8-339 || got[[3]string{"fees", "", "exact"}] != 339 || res.MixerLinks["consolidation"] != 0 {
+		t.Errorf("1 BTC of it: %v, %v", got, res.MixerLinks)
+	}
+	// Without links FIFO follows the mixes' first outputs: honest spends.
+	res, err = Forward(w.s, []Start{{Output: w.theft}}, Options{Model: FIFO, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest := false
+	for _, d := range res.Destinations {
+		if d.Link != "exact" {
+			t.Errorf("a destination of a trace without links: %+v", d)
+		}
+		for _, h := range w.honest {
+			honest = honest || d.Address == h
+		}
+	}
+	if !honest || res.MixerLinks != nil {
+		t.Errorf("a trace without links: %+v", res.Destinations)
+	}
+}
