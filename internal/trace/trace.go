@@ -58,8 +58,8 @@ type Options struct {
 	// that a public clue links to its tainted inputs, as "heuristic":
 	// a later transaction, itself no CoinJoin, that spends several outputs
 	// of the tainted mixes together and little else (its maker held them
-	// all: the consolidation of postmix coins that undid Whirlpool's
-	// privacy in public cases).
+	// all: the consolidation of mixed coins that public reporting of the
+	// 2021 thefts describes before the coins reached exchanges).
 	MixerLinks bool
 }
 
