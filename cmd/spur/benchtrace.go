@@ -32,8 +32,8 @@ func newBenchTrace() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trace --store DIR --from incident:ID [--chain btc|eth] [--runs 20]",
 		Short: "Time a forward FIFO trace against a plain breadth-first walk of the same store",
-		Long: `Runs the FIFO forward trace of an incident --runs times and reports p50 and
-p99 latency, the nodes it visited (Bitcoin: transactions, --hops deep;
+		Long: `Runs the FIFO forward trace of an incident --runs times (on Bitcoin also
+with --mixer-links, every pass of it) and reports p50 and p99 latency, the nodes it visited (Bitcoin: transactions, --hops deep;
 Ethereum: transfers replayed) and the bytes allocated per node; then the
 baseline, a straightforward breadth-first walk over the same store from the
 same start (Bitcoin: spends, --hops deep; Ethereum: each address's outgoing
@@ -89,6 +89,11 @@ transfers, --hops deep), measured the same way.`,
 					return err
 				}
 				rows = append(rows, timeRuns(fmt.Sprintf("spur FIFO trace, %d hops", hops), runs, func() int {
+					res, _ := trace.Forward(s, starts, o)
+					return res.TxsVisited
+				}))
+				o.MixerLinks = true
+				rows = append(rows, timeRuns(fmt.Sprintf("spur FIFO trace with mixer links, %d hops", hops), runs, func() int {
 					res, _ := trace.Forward(s, starts, o)
 					return res.TxsVisited
 				}))

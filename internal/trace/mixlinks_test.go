@@ -2,27 +2,35 @@ package trace
 
 import (
 	"context"
+	"maps"
 	"testing"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-// whirlpoolWorld is mainnet's blocks 0..6 and a block of Whirlpool-shaped
-// mixes on top: the thief splits block 1's coinbase into five premix coins
-// and change; three mixes of the 0.5 BTC pool each take some of them with
-// honest premix coins (from blocks 2..6's coinbases); then the thief
-// consolidates its five mix outputs, and honest users spend theirs:
+// whirlpoolWorld is mainnet's blocks 0..8 and a block of Whirlpool-shaped
+// mixes on top: the thief splits block 1's coinbase into six premix coins
+// and change; four mixes of the 0.5 BTC pool each take some of them with
+// honest premix coins (from blocks 2..8's coinbases); then the thief
+// consolidates its six mix outputs, and honest users spend theirs:
 // two outputs of two tainted mixes together (too few to say anything),
 // three with four coins of other kinds (mostly not mix outputs), three of
-// one mix alone (one mix says nothing of the others).
+// one mix alone (one mix says nothing of the others), three of two mixes
+// remixed with two fresh premix coins (a remix is no consolidation), and
+// three of three mixes (a clue, but weaker than the thief's six: the
+// mixes' taint goes to the thief's outputs first).
 type whirlpoolWorld struct {
 	s        *store.Store
 	theft    uint64 // the thief's coinbase output
-	thief    map[uint64]bool
 	consAddr string // where the consolidation pays
 	honest   []string
+	mixes    []uint64 // the four mixes (tx numbers)
+	// clues are the mix outputs a consolidation links, with their
+	// clues' strength: the thief's six, and the weaker clue's three.
+	clues map[[2]int]int // {mix, vout} -> strength
 }
 
 const (
@@ -37,7 +45,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 6}); err != nil {
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 9}); err != nil {
 		t.Fatal(err)
 	}
 	next := byte(0)
@@ -72,10 +80,10 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	}
 	cb := func(h int) coin { return coin{s.TxID(uint64(h)), 0} }
 	const coinbase = 50_0000_0000
-	w := &whirlpoolWorld{s: s, theft: 1, thief: map[uint64]bool{}}
-	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, coinbase-5*premix-5000)
+	w := &whirlpoolWorld{s: s, theft: 1}
+	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, coinbase-6*premix-5000)
 	var honestPre, honestChange []coin
-	for h := 2; h <= 6; h++ {
+	for h := 2; h <= 9; h++ {
 		id, _ := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
 		honestPre = append(honestPre, coin{id, 0}, coin{id, 1})
 		honestChange = append(honestChange, coin{id, 2})
@@ -85,13 +93,15 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	m1, _ := spend([]coin{{t0, 0}, {t0, 1}, honestPre[0], honestPre[1], honestPre[2]}, denom, denom, denom, denom, denom)
 	m2, _ := spend([]coin{{t0, 2}, {t0, 3}, honestPre[3], honestPre[4], honestPre[5]}, denom, denom, denom, denom, denom)
 	m3, _ := spend([]coin{{t0, 4}, honestPre[6], honestPre[7], honestPre[8], honestPre[9]}, denom, denom, denom, denom, denom)
-	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2.
-	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}}, 5*denom-1000)
+	m4, _ := spend([]coin{{t0, 5}, honestPre[10], honestPre[11], honestPre[12], honestPre[13]}, denom, denom, denom, denom, denom)
+	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2, m4's 3.
+	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}, {m4, 3}}, 6*denom-1000)
 	w.consAddr = text(cons[0])
 	for _, in := range [][]coin{
-		{{m1, 0}, {m2, 1}},
+		{{m1, 0}, {m4, 4}},
 		{{m1, 2}, {m1, 4}, {m2, 2}, honestChange[0], honestChange[1], honestChange[2], honestChange[3]},
 		{{m3, 0}, {m3, 1}, {m3, 3}},
+		{{m2, 3}, {m3, 4}, {m4, 0}},
 	} {
 		var v int64
 		for _, c := range in {
@@ -104,6 +114,11 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		_, sc := spend(in, v-1000)
 		w.honest = append(w.honest, text(sc[0]))
 	}
+	_, remix := spend([]coin{{m2, 1}, {m4, 1}, {m4, 2}, honestPre[14], honestPre[15]}, denom, denom, denom, denom, denom)
+	for _, sc := range remix {
+		w.honest = append(w.honest, text(sc))
+	}
+	w.clues = map[[2]int]int{{0, 1}: 6, {0, 3}: 6, {1, 0}: 6, {1, 4}: 6, {2, 2}: 6, {3, 3}: 6, {1, 3}: 3, {2, 4}: 3, {3, 0}: 3}
 	cbTx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 7, 0, 0, 0}, Sequence: 0xffffffff}},
 		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: addr()}}}
 	d, _ := btc.DecodeTx(btc.AppendTx(nil, &cbTx))
@@ -119,7 +134,38 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range []btc.Hash{m1, m2, m3, m4} {
+		n, err := s.TxNum(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mixes = append(w.mixes, n)
+	}
 	return w
+}
+
+// TestConsolidationLinks checks the clue itself: the thief's consolidation
+// and the weaker one link their mix outputs, with their strengths; two
+// outputs, outputs of one mix, a transaction mostly of other coins and a
+// remix link nothing; outputs already known are not given again.
+func TestConsolidationLinks(t *testing.T) {
+	w := newWhirlpoolWorld(t)
+	want := map[uint64]int{}
+	for k, v := range w.clues {
+		_, _, first, _ := w.s.TxRange(w.mixes[k[0]])
+		want[first+uint64(k[1])] = v
+	}
+	got := consolidationLinks(w.s, w.mixes, nil, time.Time{})
+	if !maps.Equal(got, want) {
+		t.Fatalf("links %v, want %v", got, want)
+	}
+	if again := consolidationLinks(w.s, w.mixes, got, time.Time{}); len(again) != 0 {
+		t.Fatalf("known links given again: %v", again)
+	}
+	// By the end of a day before the block: no clue yet.
+	if early := consolidationLinks(w.s, w.mixes, nil, time.Unix(1231472000-86400, 0)); len(early) != 0 {
+		t.Fatalf("links before the consolidation was made: %v", early)
+	}
 }
 
 // TestMixerLinks traces a theft through Whirlpool mixes: without links
@@ -129,7 +175,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 // honest spends of the same mixes touch.
 func TestMixerLinks(t *testing.T) {
 	w := newWhirlpoolWorld(t)
-	const change = 50_0000_0000 - 5*premix - 5000
+	const change = 50_0000_0000 - 6*premix - 5000
 	for _, model := range []string{FIFO, Haircut} {
 		res, err := Forward(w.s, []Start{{Output: w.theft}}, Options{Model: model, MixerLinks: true, MinValue: 1})
 		if err != nil {
@@ -147,18 +193,18 @@ func TestMixerLinks(t *testing.T) {
 			}
 		}
 		// Each mix's fee (170 sat an input) takes the thief's inputs'
-		// share: 340, 340 and 170.
+		// share: 340, 340, 170 and 170.
 		want := map[[3]string]int64{
-			{"unspent", w.consAddr, "heuristic"}: 5*denom - 1000,
+			{"unspent", w.consAddr, "heuristic"}: 6*denom - 1000,
 			{"fees", "", "heuristic"}:            1000,
-			{"fees", "", "exact"}:                5000 + 340 + 340 + 170,
+			{"fees", "", "exact"}:                5000 + 340 + 340 + 170 + 170,
 		}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s: %v = %d, want %d (all: %v)", model, k, got[k], v, got)
 			}
 		}
-		if res.MixerLinks["consolidation"] != 5 || sum != res.Start || res.Start != 50_0000_0000 {
+		if res.MixerLinks["consolidation"] != 6 || sum != res.Start || res.Start != 50_0000_0000 {
 			t.Errorf("%s: %d outputs linked, destinations %d of %d: %v", model, res.MixerLinks["consolidation"], sum, res.Start, got)
 		}
 		var changeAt int64

@@ -17,6 +17,7 @@ package trace
 import (
 	"container/heap"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"sort"
@@ -201,7 +202,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	}
 	// Links found on one pass may taint mixes the pass before did not
 	// reach; trace again until no new link is found.
-	links := map[uint64]bool{}
+	links := map[uint64]int{}
 	for round := 1; ; round++ {
 		res, mixes, err := forward(s, starts, opts, links)
 		if err != nil {
@@ -211,9 +212,7 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		if len(found) == 0 || round == maxLinkRounds {
 			return res, nil
 		}
-		for _, o := range found {
-			links[o] = true
-		}
+		maps.Copy(links, found)
 	}
 }
 
@@ -222,7 +221,7 @@ const maxLinkRounds = 8
 
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
 // (opts.MixerLinks); it also gives the CoinJoins the taint entered.
-func forward(s *store.Store, starts []Start, opts Options, links map[uint64]bool) (*Result, []uint64, error) {
+func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int) (*Result, []uint64, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
 		if a == store.NoAddress {
@@ -509,9 +508,10 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]bool
 
 // demix passes the taint of CoinJoin n on: the fee takes the tainted
 // inputs' share of it, and the rest fills the outputs linked to them
-// (links), each up to its value in turn, as heuristic; what is left stays
-// in the mix (category mixer), where the exact trace ends.
-func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]bool, res *Result, reach func(uint64, *taint), end func(category, label string, amount, linked int64)) {
+// (links: output -> the strength of its clue), the strongest first, each up
+// to its value, as heuristic; what is left stays in the mix (category
+// mixer), where the exact trace ends.
+func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]int, res *Result, reach func(uint64, *taint), end func(category, label string, amount, linked int64)) {
 	// The linked part of what ends here is the linked inputs' share of it.
 	f := Share(fee, taintIn, totalIn)
 	if f > 0 {
@@ -519,9 +519,18 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 	}
 	left := taintIn - f
 	_, _, firstOut, numOut := s.TxRange(n)
-	for o := firstOut; o < firstOut+numOut && left > 0; o++ {
-		if !links[o] {
-			continue
+	var linked []uint64
+	for o := firstOut; o < firstOut+numOut; o++ {
+		if links[o] > 0 {
+			linked = append(linked, o)
+		}
+	}
+	// A mix's outputs linked by several clues: those of the consolidation
+	// that spends the most of the tainted mixes' outputs first.
+	sort.SliceStable(linked, func(i, j int) bool { return links[linked[i]] > links[linked[j]] })
+	for _, o := range linked {
+		if left == 0 {
+			break
 		}
 		v, _ := s.OutValue(o)
 		a := min(v, left)
@@ -538,8 +547,10 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 // consolidation links to their tainted inputs: a transaction, no CoinJoin
 // itself and made by the picture's end (until), that spends outputs of at
 // least two of the mixes, three or more in all, and more of those than of
-// anything else. known outputs are not given again.
-func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]bool, until time.Time) []uint64 {
+// anything else. It gives each output the strength of its clue, the number
+// of the mixes' outputs its consolidation spends; known outputs are not
+// given again.
+func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]int, until time.Time) map[uint64]int {
 	type spent struct {
 		out, mix uint64
 	}
@@ -552,7 +563,7 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]bool, u
 			}
 		}
 	}
-	var found []uint64
+	found := map[uint64]int{}
 	var shape cluster.TxShape
 	for tx, outs := range by {
 		if len(outs) < 3 {
@@ -575,12 +586,11 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]bool, u
 			continue // a remix
 		}
 		for _, o := range outs {
-			if !known[o.out] {
-				found = append(found, o.out)
+			if _, ok := known[o.out]; !ok {
+				found[o.out] = len(outs)
 			}
 		}
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i] < found[j] })
 	return found
 }
 
