@@ -187,6 +187,14 @@ func TestInvestigationPage(t *testing.T) {
 	if err != nil || !strings.Contains(inc, "Liquid Global") {
 		t.Errorf("incident report page: %v %.200s", err, inc)
 	}
+	// With the mixer links on Bitcoin: the mix outputs the thief's
+	// consolidation links, dashed.
+	eval(`(document.getElementById("links").checked = true, "")`)
+	click(`#incidents li[data-id="dprk-2021-5"]`)
+	wait(`document.getElementById("status").textContent.includes("mixer links")`)
+	if n := eval(`String(document.querySelectorAll('#graph .edge[data-link="heuristic"][data-coinjoin="whirlpool"]').length)`); n == "0" {
+		t.Errorf("btc trace with mixer links: no heuristic edge out of a mix; status %q", eval(`document.getElementById("status").textContent`))
+	}
 	// The same incident on Ethereum, with the mixer links: heuristic edges
 	// are drawn dashed.
 	eval(`(document.getElementById("chain").value = "eth", document.getElementById("links").checked = true, "")`)

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spur-forensics/spur/internal/eval"
 )
 
 // TestGenIngestEval runs the whole chain on a small world: generate,
@@ -87,6 +90,46 @@ func TestGenIngestEval(t *testing.T) {
 	// paid are a destination too.
 	if tr.Model != "fifo" || tr.Start < 100e8 || tr.StartUSD < 4e6 || atExchanges == 0 || fees == 0 || total != tr.Start {
 		t.Fatalf("trace of the Liquid theft: start %d ($%.0f), at exchanges %d, fees %d, total %d", tr.Start, tr.StartUSD, atExchanges, fees, total)
+	}
+	// Through the mixes by the consolidation's links: what reached each
+	// exchange and what is unspent, as truth has it; the linked part is
+	// heuristic.
+	var linked struct {
+		Start        int64 `json:"start_amount"`
+		Destinations []struct {
+			Category string `json:"category"`
+			Label    string `json:"label"`
+			Amount   int64  `json:"amount"`
+			Link     string `json:"link"`
+		} `json:"destinations"`
+		MixerLinks map[string]int `json:"mixer_links"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--json"), &linked); err != nil {
+		t.Fatal(err)
+	}
+	truth, err := eval.ReadTruth(filepath.Join(w, "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, heur := map[string]int64{}, int64(0)
+	for _, d := range linked.Destinations {
+		switch d.Category {
+		case "exchange":
+			got["exchange:"+strings.TrimSuffix(d.Label, " deposit")] += d.Amount
+		case "unspent":
+			got["unspent"] += d.Amount
+		}
+		if d.Link == "heuristic" {
+			heur += d.Amount
+		}
+	}
+	for _, inc := range truth.Incidents {
+		if inc.ID == "dprk-2021-5" && !maps.Equal(got, inc.Destinations) {
+			t.Errorf("trace of the Liquid theft with mixer links: %v, truth %v", got, inc.Destinations)
+		}
+	}
+	if linked.MixerLinks["consolidation"] == 0 || heur == 0 || heur >= linked.Start {
+		t.Errorf("trace with mixer links: %v, %d of %d heuristic", linked.MixerLinks, heur, linked.Start)
 	}
 	// Backward from a deposit address the theft reached, the sources add
 	// up to what it received: exactly under FIFO, within rounding under
