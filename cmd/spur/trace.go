@@ -52,8 +52,8 @@ of a mix spreads over its outputs (haircut) or keeps its ranges (fifo).
 With --mixer-links a CoinJoin ends the exact trace instead (category mixer),
 and the trace goes on, as "heuristic", through the outputs of a mix that a
 later consolidation links to its tainted inputs: a transaction, no CoinJoin
-itself, spending outputs of two or more of the tainted mixes, three or more
-in all and mostly such outputs.
+itself, spending outputs of two or more of the tainted mixes (or of their
+remixes, up to three on), three or more in all and mostly such outputs.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link}, destinations[] {chain, address, category,

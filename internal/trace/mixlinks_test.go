@@ -11,25 +11,30 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-// whirlpoolWorld is mainnet's blocks 0..8 and a block of Whirlpool-shaped
-// mixes on top: the thief splits block 1's coinbase into six premix coins
-// and change; four mixes of the 0.5 BTC pool each take some of them with
-// honest premix coins (from blocks 2..8's coinbases); then the thief
-// consolidates its six mix outputs, and honest users spend theirs:
+// whirlpoolWorld is mainnet's blocks 0..13 and a block of Whirlpool-shaped
+// mixes on top: the thief splits block 1's coinbase into seven premix coins
+// and change; five mixes of the 0.5 BTC pool each take some of them with
+// honest premix coins (from blocks 2..13's coinbases); the thief's output
+// of the fifth is remixed with four fresh premix coins; then the thief
+// consolidates its six mix outputs and the remix's, and honest users spend
+// theirs:
 // two outputs of two tainted mixes together (too few to say anything),
 // three with four coins of other kinds (mostly not mix outputs), three of
 // one mix alone (one mix says nothing of the others), three of two mixes
-// remixed with two fresh premix coins (a remix is no consolidation), and
-// three of three mixes (a clue, but weaker than the thief's six: the
-// mixes' taint goes to the thief's outputs first).
+// remixed with two fresh premix coins (a remix is no consolidation; nor
+// can its outputs be told apart: a later spend of two of them with an
+// output of another mix links nothing), three outputs of the thief's remix
+// (all from one mix), and three of three mixes (a clue, but weaker than the thief's
+// seven: the mixes' taint goes to the thief's outputs first).
 type whirlpoolWorld struct {
 	s        *store.Store
 	theft    uint64 // the thief's coinbase output
 	consAddr string // where the consolidation pays
 	honest   []string
-	mixes    []uint64 // the four mixes (tx numbers)
+	mixes    []uint64 // the five mixes, then the thief's remix (tx numbers)
 	// clues are the mix outputs a consolidation links, with their
-	// clues' strength: the thief's six, and the weaker clue's three.
+	// clues' strength: the thief's seven (and the output it remixed), and
+	// the weaker clue's three.
 	clues map[[2]int]int // {mix, vout} -> strength
 }
 
@@ -45,7 +50,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 9}); err != nil {
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 13}); err != nil {
 		t.Fatal(err)
 	}
 	next := byte(0)
@@ -81,9 +86,9 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	cb := func(h int) coin { return coin{s.TxID(uint64(h)), 0} }
 	const coinbase = 50_0000_0000
 	w := &whirlpoolWorld{s: s, theft: 1}
-	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, coinbase-6*premix-5000)
+	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, premix, coinbase-7*premix-5000)
 	var honestPre, honestChange []coin
-	for h := 2; h <= 9; h++ {
+	for h := 2; h <= 13; h++ {
 		id, _ := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
 		honestPre = append(honestPre, coin{id, 0}, coin{id, 1})
 		honestChange = append(honestChange, coin{id, 2})
@@ -94,8 +99,11 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	m2, _ := spend([]coin{{t0, 2}, {t0, 3}, honestPre[3], honestPre[4], honestPre[5]}, denom, denom, denom, denom, denom)
 	m3, _ := spend([]coin{{t0, 4}, honestPre[6], honestPre[7], honestPre[8], honestPre[9]}, denom, denom, denom, denom, denom)
 	m4, _ := spend([]coin{{t0, 5}, honestPre[10], honestPre[11], honestPre[12], honestPre[13]}, denom, denom, denom, denom, denom)
-	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2, m4's 3.
-	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}, {m4, 3}}, 6*denom-1000)
+	m5, _ := spend([]coin{{t0, 6}, honestPre[16], honestPre[17], honestPre[18], honestPre[19]}, denom, denom, denom, denom, denom)
+	r2, _ := spend([]coin{{m5, 2}, honestPre[20], honestPre[21], honestPre[22], honestPre[23]}, denom, denom, denom, denom, denom)
+	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2, m4's 3,
+	// and r2's 4, which continues m5's 2.
+	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}, {m4, 3}, {r2, 4}}, 7*denom-1000)
 	w.consAddr = text(cons[0])
 	for _, in := range [][]coin{
 		{{m1, 0}, {m4, 4}},
@@ -114,11 +122,18 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		_, sc := spend(in, v-1000)
 		w.honest = append(w.honest, text(sc[0]))
 	}
-	_, remix := spend([]coin{{m2, 1}, {m4, 1}, {m4, 2}, honestPre[14], honestPre[15]}, denom, denom, denom, denom, denom)
-	for _, sc := range remix {
+	remix, rs := spend([]coin{{m2, 1}, {m4, 1}, {m4, 2}, honestPre[14], honestPre[15]}, denom, denom, denom, denom, denom)
+	for _, sc := range rs[2:] {
 		w.honest = append(w.honest, text(sc))
 	}
-	w.clues = map[[2]int]int{{0, 1}: 6, {0, 3}: 6, {1, 0}: 6, {1, 4}: 6, {2, 2}: 6, {3, 3}: 6, {1, 3}: 3, {2, 4}: 3, {3, 0}: 3}
+	// Two outputs of that remix and one of the fifth mix: had the remix's
+	// outputs counted as the second or fourth mix's, a clue.
+	_, sc := spend([]coin{{remix, 0}, {remix, 1}, {m5, 0}}, 3*denom-1000)
+	w.honest = append(w.honest, text(sc[0]))
+	// Three outputs of the thief's remix: all from the fifth mix.
+	_, sc = spend([]coin{{r2, 0}, {r2, 1}, {r2, 3}}, 3*denom-1000)
+	w.honest = append(w.honest, text(sc[0]))
+	w.clues = map[[2]int]int{{0, 1}: 7, {0, 3}: 7, {1, 0}: 7, {1, 4}: 7, {2, 2}: 7, {3, 3}: 7, {4, 2}: 7, {5, 4}: 7, {1, 3}: 3, {2, 4}: 3, {3, 0}: 3}
 	cbTx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 7, 0, 0, 0}, Sequence: 0xffffffff}},
 		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: addr()}}}
 	d, _ := btc.DecodeTx(btc.AppendTx(nil, &cbTx))
@@ -134,7 +149,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []btc.Hash{m1, m2, m3, m4} {
+	for _, m := range []btc.Hash{m1, m2, m3, m4, m5, r2} {
 		n, err := s.TxNum(m)
 		if err != nil {
 			t.Fatal(err)
@@ -155,15 +170,16 @@ func TestConsolidationLinks(t *testing.T) {
 		_, _, first, _ := w.s.TxRange(w.mixes[k[0]])
 		want[first+uint64(k[1])] = v
 	}
-	got := consolidationLinks(w.s, w.mixes, nil, time.Time{})
+	mixes := w.mixes[:5]
+	got := consolidationLinks(w.s, mixes, nil, time.Time{})
 	if !maps.Equal(got, want) {
 		t.Fatalf("links %v, want %v", got, want)
 	}
-	if again := consolidationLinks(w.s, w.mixes, got, time.Time{}); len(again) != 0 {
+	if again := consolidationLinks(w.s, mixes, got, time.Time{}); len(again) != 0 {
 		t.Fatalf("known links given again: %v", again)
 	}
 	// By the end of a day before the block: no clue yet.
-	if early := consolidationLinks(w.s, w.mixes, nil, time.Unix(1231472000-86400, 0)); len(early) != 0 {
+	if early := consolidationLinks(w.s, mixes, nil, time.Unix(1231472000-86400, 0)); len(early) != 0 {
 		t.Fatalf("links before the consolidation was made: %v", early)
 	}
 }
@@ -175,7 +191,7 @@ func TestConsolidationLinks(t *testing.T) {
 // honest spends of the same mixes touch.
 func TestMixerLinks(t *testing.T) {
 	w := newWhirlpoolWorld(t)
-	const change = 50_0000_0000 - 6*premix - 5000
+	const change = 50_0000_0000 - 7*premix - 5000
 	for _, model := range []string{FIFO, Haircut} {
 		res, err := Forward(w.s, []Start{{Output: w.theft}}, Options{Model: model, MixerLinks: true, MinValue: 1})
 		if err != nil {
@@ -193,18 +209,29 @@ func TestMixerLinks(t *testing.T) {
 			}
 		}
 		// Each mix's fee (170 sat an input) takes the thief's inputs'
-		// share: 340, 340, 170 and 170.
+		// share: 340, 340, 170, 170 and 170; the remix's (680 sat, paid
+		// by its premix coins) 135 of the thief's 0.5 BTC, which leaves
+		// the remix's output 135 sat short of whole. The consolidation's
+		// 1,000 sat fee then takes under FIFO the 865 laid past its
+		// output, under haircut its tainted share, rounded down (999), as
+		// is the output's (7 * denom - 1,135): a satoshi lost.
 		want := map[[3]string]int64{
-			{"unspent", w.consAddr, "heuristic"}: 6*denom - 1000,
-			{"fees", "", "heuristic"}:            1000,
-			{"fees", "", "exact"}:                5000 + 340 + 340 + 170 + 170,
+			{"unspent", w.consAddr, "heuristic"}: 7*denom - 1000,
+			{"fees", "", "heuristic"}:            865 + 135,
+			{"fees", "", "exact"}:                5000 + 340 + 340 + 170 + 170 + 170,
+		}
+		lost := int64(0)
+		if model == Haircut {
+			want[[3]string{"unspent", w.consAddr, "heuristic"}] = 7*denom - 1135
+			want[[3]string{"fees", "", "heuristic"}] = 999 + 135
+			lost = 1
 		}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s: %v = %d, want %d (all: %v)", model, k, got[k], v, got)
 			}
 		}
-		if res.MixerLinks["consolidation"] != 6 || sum != res.Start || res.Start != 50_0000_0000 {
+		if res.MixerLinks["consolidation"] != 8 || sum != res.Start-lost || res.Start != 50_0000_0000 {
 			t.Errorf("%s: %d outputs linked, destinations %d of %d: %v", model, res.MixerLinks["consolidation"], sum, res.Start, got)
 		}
 		var changeAt int64

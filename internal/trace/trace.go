@@ -20,6 +20,7 @@ import (
 	"maps"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"time"
 
@@ -58,9 +59,10 @@ type Options struct {
 	// nothing of who got what) and goes on through the outputs of a mix
 	// that a public clue links to its tainted inputs, as "heuristic":
 	// a later transaction, itself no CoinJoin, that spends several outputs
-	// of the tainted mixes together and little else (its maker held them
-	// all: the consolidation of mixed coins that public reporting of the
-	// 2021 thefts describes before the coins reached exchanges).
+	// of the tainted mixes (or of their remixes) together and little else
+	// (its maker held them all: the consolidation of mixed coins that
+	// public reporting of the 2021 thefts describes before the coins
+	// reached exchanges).
 	MixerLinks bool
 }
 
@@ -547,52 +549,105 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 // consolidation links to their tainted inputs: a transaction, no CoinJoin
 // itself and made by the picture's end (until), that spends outputs of at
 // least two of the mixes, three or more in all, and more of those than of
-// anything else. It gives each output the strength of its clue, the number
-// of the mixes' outputs its consolidation spends; known outputs are not
-// given again.
+// anything else. A mix output remixed (spent by a CoinJoin whose inputs
+// hold no other output of the mixes, so that its outputs can only continue
+// that one) counts by the remix's outputs, up to remixDepth remixes on: a
+// consolidation of one of those links it and the outputs remixed on the
+// way. It gives each output the strength of its clue, the number of the
+// mixes' outputs its consolidation spends; known outputs are not given
+// again.
 func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]int, until time.Time) map[uint64]int {
-	type spent struct {
-		out, mix uint64
+	type cand struct {
+		mix uint64   // the tainted mix it comes from
+		via []uint64 // the mix's outputs remixed on the way to it
 	}
-	by := map[uint64][]spent{} // spender -> outputs of the mixes it spends
+	cands := map[uint64]cand{}
+	var frontier []uint64
 	for _, n := range mixes {
 		_, _, firstOut, numOut := s.TxRange(n)
 		for o := firstOut; o < firstOut+numOut; o++ {
-			if out := s.Output(o); out.Spent {
-				by[out.SpentBy] = append(by[out.SpentBy], spent{o, n})
+			cands[o] = cand{mix: n}
+			frontier = append(frontier, o)
+		}
+	}
+	var shape cluster.TxShape
+	coinjoin := map[uint64]bool{} // transactions asked, and whether they are CoinJoins
+	isCoinJoin := func(tx uint64) bool {
+		cj, ok := coinjoin[tx]
+		if !ok {
+			cj = cluster.Shape(s, tx, &shape) && cluster.DetectCoinJoin(&shape) != nil
+			coinjoin[tx] = cj
+		}
+		return cj
+	}
+	madeBy := func(tx uint64) bool {
+		if until.IsZero() {
+			return true
+		}
+		hdr, err := s.Header(s.TxHeight(tx))
+		return err == nil && !time.Unix(int64(hdr.Time), 0).After(until)
+	}
+	for depth := 0; depth < remixDepth && len(frontier) > 0; depth++ {
+		remixes := map[uint64]uint64{} // remix -> the candidate it spends
+		for _, o := range frontier {
+			if out := s.Output(o); out.Spent && isCoinJoin(out.SpentBy) {
+				remixes[out.SpentBy] = o
+			}
+		}
+		frontier = nil
+		for r, from := range remixes {
+			firstIn, numIn, firstOut, numOut := s.TxRange(r)
+			held := 0
+			for i := firstIn; i < firstIn+numIn; i++ {
+				if _, ok := cands[s.InputSpends(i)]; ok {
+					held++
+				}
+			}
+			if held != 1 {
+				continue // which of them an output continues is unknown
+			}
+			c := cands[from]
+			for o := firstOut; o < firstOut+numOut; o++ {
+				if _, ok := cands[o]; !ok {
+					cands[o] = cand{c.mix, append(slices.Clip(c.via), from)}
+					frontier = append(frontier, o)
+				}
 			}
 		}
 	}
+	by := map[uint64][]uint64{} // spender -> the candidates it spends
+	for o := range cands {
+		if out := s.Output(o); out.Spent {
+			by[out.SpentBy] = append(by[out.SpentBy], o)
+		}
+	}
 	found := map[uint64]int{}
-	var shape cluster.TxShape
 	for tx, outs := range by {
 		if len(outs) < 3 {
 			continue
 		}
 		distinct := map[uint64]bool{}
 		for _, o := range outs {
-			distinct[o.mix] = true
+			distinct[cands[o].mix] = true
 		}
 		_, numIn, _, _ := s.TxRange(tx)
-		if len(distinct) < 2 || 2*len(outs) <= int(numIn) {
+		if len(distinct) < 2 || 2*len(outs) <= int(numIn) || !madeBy(tx) || isCoinJoin(tx) {
 			continue
 		}
-		if !until.IsZero() {
-			if hdr, err := s.Header(s.TxHeight(tx)); err != nil || time.Unix(int64(hdr.Time), 0).After(until) {
-				continue
-			}
-		}
-		if cluster.Shape(s, tx, &shape) && cluster.DetectCoinJoin(&shape) != nil {
-			continue // a remix
-		}
 		for _, o := range outs {
-			if _, ok := known[o.out]; !ok {
-				found[o.out] = len(outs)
+			for _, l := range append(slices.Clip(cands[o].via), o) {
+				if _, ok := known[l]; !ok {
+					found[l] = max(found[l], len(outs))
+				}
 			}
 		}
 	}
 	return found
 }
+
+// remixDepth bounds the remixes a mix output is followed through to a
+// consolidation.
+const remixDepth = 3
 
 // depositOf reports whether transaction n sweeps into a labelled hot wallet,
 // which makes the addresses it spends deposit addresses of that exchange.
