@@ -37,8 +37,21 @@ func openLabels(dir string) (*label.Store, error) {
 }
 
 // labelQueueWait is how long an import queued for a server waits for it
-// to apply it.
+// to apply it (--wait); 0 does not wait.
 var labelQueueWait = time.Minute
+
+// waitFlag registers --wait on an import that may be queued for a server.
+func waitFlag(c *cobra.Command) {
+	c.Flags().DurationVar(&labelQueueWait, "wait", time.Minute, "while a server holds the labels: how long to wait for it to apply the import (0: queue it and return)")
+}
+
+// checkWait refuses a negative --wait.
+func checkWait() error {
+	if labelQueueWait < 0 {
+		return usagef("--wait must not be negative")
+	}
+	return nil
+}
 
 // putOrQueue makes a change of the labels in dir: put it on the labels
 // opened for writing, or, while a server holds them, queue it for the
@@ -63,6 +76,10 @@ func queueAndWait(dir, what string, queue func(labelsDir string) (string, error)
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "note: the labels are held by another process (a server); %s queued for it to apply\n", what)
+	if labelQueueWait == 0 {
+		fmt.Fprintf(os.Stderr, "note: not waiting for it (--wait 0): %s\n", path)
+		return nil
+	}
 	err = label.WaitApplied(labelsDir(dir), path, labelQueueWait)
 	if errors.Is(err, label.ErrNotApplied) {
 		return fmt.Errorf("%w (the process holding the labels applies it when it lets go of them, a server within a second; any import or server started after applies it first)", err)
@@ -173,6 +190,9 @@ A malformed file is refused with its file and line, and changes nothing.`,
   spur labels import --store ./store --format tagpack exchanges.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkWait(); err != nil {
+				return err
+			}
 			if chain != "" && format != "" && format != "etherscan-json" && format != "etherscan-csv" && format != "forta-csv" {
 				return usagef("--chain is for --format etherscan-json, etherscan-csv and forta-csv")
 			}
@@ -256,6 +276,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
 	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
 	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "import a file with no labels, emptying its source")
+	waitFlag(c)
 	c.Flags().StringVar(&chain, "chain", "", "chain of etherscan-json, etherscan-csv and forta-csv labels (default: from the file's directories, else eth)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	return c

@@ -431,6 +431,30 @@ func TestLabelsImportBesideAQuery(t *testing.T) {
 	if out := mustRun(t, "labels", "list", "--store", dir); !strings.Contains(out, "stolen-funds") {
 		t.Fatalf("after the holder let go:\n%s", out)
 	}
+	// A holder that does not let go within --wait: exit 5, the import
+	// left queued, applied by whoever opens the labels next. --wait 0
+	// queues and returns at once.
+	held, err = label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(list, []byte("address,category,label\n12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S,sanctioned,Test\n"), 0o644)
+	start := time.Now()
+	if r := run(t, "labels", "import", "--store", dir, list, "--wait", "300ms"); r.code != exitStore || !strings.Contains(r.stderr, "applies it when it lets go") || time.Since(start) > 20*time.Second {
+		t.Fatalf("an import beside a holder that keeps the labels: exit %d after %s\n%s", r.code, time.Since(start), r.stderr)
+	}
+	prices := filepath.Join(t.TempDir(), "prices.csv")
+	os.WriteFile(prices, []byte("date,asset,usd\n2021-08-19,BTC,46717.58\n"), 0o644)
+	if r := run(t, "prices", "import", "--store", dir, prices, "--wait", "0"); r.code != 0 || !strings.Contains(r.stderr, "not waiting for it") {
+		t.Fatalf("an import with --wait 0: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, "incident", "import", "--store", dir, "x.yaml", "--wait", "-1s"); r.code != exitUsage {
+		t.Fatalf("--wait -1s: exit %d\n%s", r.code, r.stderr)
+	}
+	held.Close()
+	if out := mustRun(t, "labels", "list", "--store", dir); !strings.Contains(out, "sanctioned") {
+		t.Fatalf("the queued import, once the holder let go:\n%s", out)
+	}
 }
 
 // TestRulesReadAgain: SIGHUP makes spur serve read its rules file again:

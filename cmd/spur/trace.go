@@ -261,6 +261,9 @@ func newIncident() *cobra.Command {
 		Short: "Import incidents from a YAML file (id, victim, date, actor, chain, theft_txs)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkWait(); err != nil {
+				return err
+			}
 			incs, err := label.ParseIncidents(args[0])
 			if err != nil {
 				return err
@@ -283,6 +286,7 @@ func newIncident() *cobra.Command {
 	}
 	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	imp.Flags().BoolVar(&impJSON, "json", false, "print JSON instead of text")
+	waitFlag(imp)
 	var ldir string
 	var asJSON bool
 	list := &cobra.Command{
@@ -343,6 +347,9 @@ before any is imported; each asset's prices are replaced whole.`,
   spur prices import --store ./case --asset LINK chainlink.csv`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkWait(); err != nil {
+				return err
+			}
 			if asset != "" && len(args) > 1 {
 				return usagef("--asset names one file's asset: give one FILE with it (%d given)", len(args))
 			}
@@ -387,6 +394,7 @@ before any is imported; each asset's prices are replaced whole.`,
 	}
 	imp.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	imp.Flags().StringVar(&asset, "asset", "", "the asset of a file of one asset's prices (default: as its name says, BTC-USD.csv)")
+	waitFlag(imp)
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c
