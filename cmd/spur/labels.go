@@ -1013,7 +1013,11 @@ entities; and the imported incidents attributed to NAME.`,
 				if len(a.Jurisdictions) > 0 {
 					fmt.Printf("; jurisdictions %s", strings.Join(a.Jurisdictions, ", "))
 				}
-				fmt.Printf("; %s\n", a.URI)
+				fmt.Printf("; %s", a.URI)
+				if refs := a.Refs(); len(refs) > 0 {
+					fmt.Printf("; refs %s", strings.Join(refs, ", "))
+				}
+				fmt.Print("\n")
 			}
 			fmt.Print("\n")
 			t := newTable(os.Stdout)

@@ -1,6 +1,7 @@
 package label
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,6 +22,21 @@ type Actor struct {
 	Aliases       []string `json:"aliases,omitempty"`
 	LastMod       string   `json:"lastmod,omitempty"`
 	Source        string   `json:"source"`
+	// Context is what the pack says of the actor beyond these fields, as
+	// it gives it: references (refs), handles, ids in other databases.
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// Refs are the actor's references (the context's refs), as text.
+func (a *Actor) Refs() []string {
+	list, _ := a.Context["refs"].([]any)
+	var out []string
+	for _, r := range list {
+		if s, ok := r.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Names says whether name is the actor's id, label or one of its aliases,
@@ -40,6 +56,7 @@ type actorFields struct {
 	Categories    []string `yaml:"categories"`
 	Jurisdictions []string `yaml:"jurisdictions"`
 	Aliases       []string `yaml:"aliases"`
+	Context       any      `yaml:"context"`
 }
 
 // ParseActorPack reads a GraphSense ActorPack (YAML), as GraphSense's tool
@@ -100,7 +117,7 @@ func ParseActorPack(path string) ([]Actor, error) {
 	at := map[string]given{} // id -> its label and line
 	for _, n := range list.Content {
 		f := defaults
-		f.ID = ""
+		f.ID, f.Context = "", nil
 		if err := n.Decode(&f); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}
@@ -129,9 +146,67 @@ func ParseActorPack(path string) ([]Actor, error) {
 				return nil, bad("jurisdiction %q is not a two-letter country code", j)
 			}
 		}
-		out = append(out, Actor{ID: f.ID, Label: f.Label, URI: f.URI, Categories: f.Categories, Jurisdictions: f.Jurisdictions, Aliases: f.Aliases, LastMod: dateText(f.LastMod)})
+		ctx, err := actorContext(f.Context)
+		if err != nil {
+			return nil, bad("context: %v", err)
+		}
+		out = append(out, Actor{ID: f.ID, Label: f.Label, URI: f.URI, Categories: f.Categories, Jurisdictions: f.Jurisdictions, Aliases: f.Aliases, LastMod: dateText(f.LastMod), Context: ctx})
 	}
 	return out, nil
+}
+
+// actorContext is an actor's context as a mapping: GraphSense's packs give
+// it as a YAML mapping, or as a JSON object in a string, as TagPacks give
+// a tag's.
+func actorContext(v any) (map[string]any, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		if len(v) == 0 {
+			return nil, nil
+		}
+		return plain(v).(map[string]any), nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			return nil, fmt.Errorf("not a mapping, nor a JSON object in a string: %v", err)
+		}
+		return m, nil
+	default:
+		return nil, fmt.Errorf("not a mapping, nor a JSON object in a string")
+	}
+}
+
+// plain makes a value YAML decoded into one JSON encodes as the pack gave
+// it: keys other than text (a mapping keyed by numbers) as text, dates
+// YAML reads as times as the date they were.
+func plain(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = plain(x)
+		}
+		return v
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[fmt.Sprint(k)] = plain(x)
+		}
+		return m
+	case []any:
+		for i, x := range v {
+			v[i] = plain(x)
+		}
+		return v
+	case time.Time:
+		return dateText(v)
+	default:
+		return v
+	}
 }
 
 // dateText is a YAML date (read as a time) or text as text.

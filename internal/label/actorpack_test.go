@@ -20,6 +20,10 @@ actors:
     aliases: [kettle, "Kettle Ltd"]
     jurisdictions: [SC, GB]
     categories: [exchange]
+    context:
+      refs: [https://kettle.example/about]
+      founded: 2014-03-01
+      ids: {1: k1}
   - id: blender
     uri: https://blender.example
     label: Blender.io
@@ -44,11 +48,16 @@ func TestActorPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Actor{
-		{ID: "kettle_exchange", Label: "Kettle Exchange", URI: "https://kettle.example", Categories: []string{"exchange"}, Jurisdictions: []string{"SC", "GB"}, Aliases: []string{"kettle", "Kettle Ltd"}, LastMod: "2023-05-02"},
-		{ID: "blender", Label: "Blender.io", URI: "https://blender.example", Categories: []string{"mixing_service"}, LastMod: "2022-05-06"},
+		{ID: "kettle_exchange", Label: "Kettle Exchange", URI: "https://kettle.example", Categories: []string{"exchange"}, Jurisdictions: []string{"SC", "GB"}, Aliases: []string{"kettle", "Kettle Ltd"}, LastMod: "2023-05-02",
+			Context: map[string]any{"refs": []any{"https://kettle.example/about"}, "founded": "2014-03-01", "ids": map[string]any{"1": "k1"}}},
+		{ID: "blender", Label: "Blender.io", URI: "https://blender.example", Categories: []string{"mixing_service"}, LastMod: "2022-05-06",
+			Context: map[string]any{"refs": []any{"https://home.treasury.gov/news/press-releases/jy0768"}}},
 	}
 	if !reflect.DeepEqual(actors, want) {
 		t.Fatalf("read %+v, want %+v", actors, want)
+	}
+	if r := actors[1].Refs(); !reflect.DeepEqual(r, []string{"https://home.treasury.gov/news/press-releases/jy0768"}) {
+		t.Fatalf("refs %v", r)
 	}
 
 	s, err := Open(t.TempDir())
@@ -61,7 +70,8 @@ func TestActorPack(t *testing.T) {
 	}
 	for _, name := range []string{"kettle_exchange", "KETTLE EXCHANGE", "kettle ltd"} {
 		got, err := s.FindActors(name)
-		if err != nil || len(got) != 1 || got[0].ID != "kettle_exchange" || got[0].Source != "actorpack:services" {
+		if err != nil || len(got) != 1 || got[0].ID != "kettle_exchange" || got[0].Source != "actorpack:services" ||
+			!reflect.DeepEqual(got[0].Refs(), []string{"https://kettle.example/about"}) || got[0].Context["founded"] != "2014-03-01" {
 			t.Fatalf("%q finds %+v (%v)", name, got, err)
 		}
 	}
@@ -95,15 +105,19 @@ func TestActorPack(t *testing.T) {
 	}
 
 	for _, c := range []struct{ edit, want string }{
-		{"    label: Blender.io\n", "line 12: actor \"blender\": no label"},
+		{"    label: Blender.io\n", "line 16: actor \"blender\": no label"},
 		{"    categories: [exchange]\n", "line 6: actor \"kettle_exchange\": no categories"},
-		{"  - id: blender\n", "line 12: actor \"kettle_exchange\": given before with label \"Kettle Exchange\", at line 6"},
+		{"  - id: blender\n", "line 16: actor \"kettle_exchange\": given before with label \"Kettle Exchange\", at line 6"},
 		{"[SC, GB]", "jurisdiction \"Seychelles\""},
 		{"creator: spur tests\n", "the header has no creator"},
+		{"'{\"refs\"", "line 16: actor \"blender\": context: not a mapping"},
+		{"    context:\n", "line 6: actor \"kettle_exchange\": context: not a mapping"},
 	} {
 		bad := strings.Replace(actorPack, c.edit, map[string]string{
 			"  - id: blender\n": "  - id: kettle_exchange\n",
 			"[SC, GB]":          "[Seychelles]",
+			"'{\"refs\"":        "'[\"refs\"",
+			"    context:\n":    "    context: [a, b]\n    extra:\n",
 		}[c.edit], 1)
 		os.WriteFile(path, []byte(bad), 0o644)
 		if _, err := ParseActorPack(path); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) {
