@@ -117,7 +117,7 @@ func ParseActorPack(path string) ([]Actor, error) {
 	at := map[string]given{} // id -> its label and line
 	for _, n := range list.Content {
 		f := defaults
-		f.ID, f.Context = "", nil
+		f.ID = ""
 		if err := n.Decode(&f); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}

@@ -95,12 +95,12 @@ func TestActorPack(t *testing.T) {
 	// The header's actor fields apply to the actors that lack them (as
 	// GraphSense's proof-of-reserves pack gives its exchanges' category
 	// once); an actor given again with its id and label is kept once.
-	os.WriteFile(path, []byte("title: T\ncreator: C\nlastmod: 2022-12-19\ncategories: [exchange]\nactors:\n"+
+	os.WriteFile(path, []byte("title: T\ncreator: C\nlastmod: 2022-12-19\ncategories: [exchange]\ncontext: {refs: [r.example]}\nactors:\n"+
 		"- id: okx\n  uri: https://okx.com\n  label: okx\n  jurisdictions: [BS, SC]\n"+
 		"- id: blender\n  uri: blender.example\n  label: Blender.io\n  categories: [mixing_service]\n"+
 		"- id: okx\n  uri: https://okx.com\n  label: OKX\n"), 0o644)
 	if got, err := ParseActorPack(path); err != nil || len(got) != 2 || !reflect.DeepEqual(got[0].Categories, []string{"exchange"}) ||
-		got[0].LastMod != "2022-12-19" || !reflect.DeepEqual(got[1].Categories, []string{"mixing_service"}) {
+		got[0].LastMod != "2022-12-19" || !reflect.DeepEqual(got[1].Categories, []string{"mixing_service"}) || !reflect.DeepEqual(got[0].Refs(), []string{"r.example"}) {
 		t.Fatalf("header fields: %+v (%v)", got, err)
 	}
 
