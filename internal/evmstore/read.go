@@ -358,3 +358,35 @@ func (s *Store) firstParent() (common.Hash, bool) {
 	}
 	return common.Hash(v), true
 }
+
+// EtherBalance returns what address a holds in ether as the committed
+// transfers have it: what it received less what it paid (0 if it paid
+// more, as a store that does not begin at genesis may show), and whether
+// the store knows the address at all.
+func (s *Store) EtherBalance(a common.Address) (bal uint256.Int, known bool, err error) {
+	n, err := s.AddrNum(a)
+	if errors.Is(err, ErrNotFound) {
+		return bal, false, nil
+	}
+	if err != nil {
+		return bal, false, err
+	}
+	var in, out uint256.Int
+	err = s.Postings(n, func(x uint64) bool {
+		t := s.Transfer(x)
+		if t.Asset != None {
+			return true
+		}
+		if t.To == n {
+			in.Add(&in, &t.Amount)
+		}
+		if t.From == n {
+			out.Add(&out, &t.Amount)
+		}
+		return true
+	})
+	if err == nil && in.Gt(&out) {
+		bal.Sub(&in, &out)
+	}
+	return bal, true, err
+}

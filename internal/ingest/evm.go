@@ -63,16 +63,51 @@ type evmAppender struct {
 	appended func(*evm.Block) error
 }
 
-// hasGenesisTraces reports whether b comes with its genesis allocations.
-func hasGenesisTraces(b *evm.Block) bool {
+// hasTraces reports whether b comes with traces of the type (its genesis
+// allocations, the DAO fork's moves).
+func hasTraces(b *evm.Block, typ string) bool {
 	for _, ts := range [][]evm.Trace{b.Traces, b.Rewards} {
 		for _, t := range ts {
-			if t.Type == "genesis" {
+			if t.Type == typ {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// daoFork is evm.DAOFork; tests give a fork of their own.
+var daoFork = evm.DAOFork
+
+// daoForkMoves are the DAO fork's moves at block b of a chain that took it
+// (mainnet's 1,920,000), for a source that does not give them (era1
+// archives and nodes; ethereum-etl's daofork traces do): each drained
+// account's whole ether, as the store has it once the blocks before are
+// committed, to the refund contract. A store that holds the chain from
+// genesis with its internal transfers has the balances the chain had; one
+// that does not moves what it shows, so that the accounts hold nothing
+// after the fork there either.
+func (a *evmAppender) daoForkMoves(b *evm.Block) ([]evm.Trace, error) {
+	at, drain, refund, ok := daoFork(a.s.ChainID())
+	if !ok || b.Number != at || hasTraces(b, "daofork") {
+		return nil, nil
+	}
+	if a.s.Pending() > 0 {
+		if err := a.commit(); err != nil {
+			return nil, err
+		}
+	}
+	var out []evm.Trace
+	for _, d := range drain {
+		bal, _, err := a.s.EtherBalance(d)
+		if err != nil {
+			return nil, err
+		}
+		if !bal.IsZero() {
+			out = append(out, evm.Trace{TxIndex: -1, From: d, To: refund, Value: bal, Type: "daofork"})
+		}
+	}
+	return out, nil
 }
 
 func newEVMAppender(s *evmstore.Store, opts Options, st *EVMStats, bar *progress.Bar) *evmAppender {
@@ -97,11 +132,16 @@ func (a *evmAppender) add(b *evm.Block) error {
 		a.bar.Add(1, 0, 0)
 		return nil
 	}
-	if b.Number == 0 && !hasGenesisTraces(b) {
+	if b.Number == 0 && !hasTraces(b, "genesis") {
 		// The state the chain begins with, which era1 archives and
 		// nodes do not give (ethereum-etl's genesis traces do).
 		b.Rewards = append(b.Rewards, evm.GenesisAlloc(a.s.ChainID(), b.Hash)...)
 	}
+	moves, err := a.daoForkMoves(b)
+	if err != nil {
+		return err
+	}
+	b.Rewards = append(b.Rewards, moves...)
 	if err := a.s.AppendBlock(b); err != nil {
 		return err
 	}

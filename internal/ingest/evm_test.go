@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"math/big"
 	"path/filepath"
 	"strings"
@@ -181,5 +182,112 @@ func TestGenesisTracesKept(t *testing.T) {
 	}
 	if n := es.Counts().Transfers; n != 1 || es.Address(es.Transfer(0).To) != (common.Address{0xaa}) {
 		t.Fatalf("%d transfers in block 0", n)
+	}
+}
+
+// TestDAOForkMoves: at the DAO fork's block of a source that does not give
+// its moves, each drained account's ether as the store has it goes to the
+// refund contract, and they hold nothing after; a source that gives them
+// (ethereum-etl's daofork traces) is taken as it is. The fork here is at
+// block 3 (mainnet's, 1,920,000, is go-ethereum's: TestDAOForkOfMainnet).
+func TestDAOForkMoves(t *testing.T) {
+	d1, d2, d3, x := common.Address{0xd1}, common.Address{0xd2}, common.Address{0xd3}, common.Address{0xee}
+	refund := common.Address{0xbf}
+	daoFork = func(chainID uint64) (uint64, []common.Address, common.Address, bool) {
+		return 3, []common.Address{d1, d2, d3}, refund, chainID == 1
+	}
+	defer func() { daoFork = evm.DAOFork }()
+	chain := func(fork []evm.Trace) []*evm.Block {
+		bs := []*evm.Block{{Number: 0, Hash: common.Hash{1}, Traces: []evm.Trace{
+			{TxIndex: -1, Type: "genesis", To: d1, Value: *uint256.NewInt(100)},
+			{TxIndex: -1, Type: "genesis", To: d2, Value: *uint256.NewInt(50)},
+			{TxIndex: -1, Type: "genesis", To: x, Value: *uint256.NewInt(1000)},
+		}}}
+		// d2 pays 20 and x pays d1 5 in block 1, and 999 of a token
+		// (which stays with d1); block 2 is empty.
+		token, v := common.Address{0x70}, uint256.NewInt(999)
+		bs = append(bs, &evm.Block{Number: 1, Hash: common.Hash{2}, Parent: common.Hash{1}, Txs: []evm.Tx{
+			{Hash: common.Hash{0xa1}, Index: 0, From: d2, To: &x, Value: *uint256.NewInt(20), Status: evm.StatusOK},
+			{Hash: common.Hash{0xa2}, Index: 1, From: x, To: &d1, Value: *uint256.NewInt(5), Status: evm.StatusOK},
+		}, Logs: []evm.Log{{TxIndex: 1, Address: token, Topics: []common.Hash{evm.TopicTransfer, common.BytesToHash(x[:]), common.BytesToHash(d1[:])}, Data: v.PaddedBytes(32)}},
+		}, &evm.Block{Number: 2, Hash: common.Hash{3}, Parent: common.Hash{2}},
+			&evm.Block{Number: 3, Hash: common.Hash{4}, Parent: common.Hash{3}, Rewards: fork},
+			&evm.Block{Number: 4, Hash: common.Hash{5}, Parent: common.Hash{4}})
+		return bs
+	}
+	ingest := func(name string, bs []*evm.Block, opts Options) *evmstore.Store {
+		es, err := evmstore.Open(filepath.Join(t.TempDir(), name), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { es.Close() })
+		i := 0
+		next := func() (*evm.Block, error) {
+			if i == len(bs) {
+				return nil, io.EOF
+			}
+			i++
+			return bs[i-1], nil
+		}
+		if _, err := EVMStream(context.Background(), es, next, opts); err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	moves := func(es *evmstore.Store) map[common.Address]uint64 {
+		out := map[common.Address]uint64{}
+		for n := uint64(0); n < es.Counts().Transfers; n++ {
+			if tr := es.Transfer(n); tr.Kind == evm.KindDAOFork {
+				if es.Address(tr.To) != refund || es.TransferBlock(n) != 3 {
+					t.Errorf("a DAO fork move to %s in block row %d", es.Address(tr.To).Hex(), es.TransferBlock(n))
+				}
+				out[es.Address(tr.From)] += tr.Amount.Uint64()
+			}
+		}
+		return out
+	}
+	balance := func(es *evmstore.Store, a common.Address) uint64 {
+		b, _, err := es.EtherBalance(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Uint64()
+	}
+	// Committed block by block, and all at once (the moves commit the
+	// blocks before them first).
+	for _, opts := range []Options{{CommitEvery: 1}, {}} {
+		es := ingest("eth", chain(nil), opts)
+		if got := moves(es); !maps.Equal(got, map[common.Address]uint64{d1: 105, d2: 30}) {
+			t.Fatalf("moves %v", got)
+		}
+		if balance(es, d1) != 0 || balance(es, d2) != 0 || balance(es, refund) != 135 || balance(es, x) != 1015 {
+			t.Fatalf("after the fork: d1 %d, d2 %d, refund %d, x %d", balance(es, d1), balance(es, d2), balance(es, refund), balance(es, x))
+		}
+	}
+	// A source's own moves are kept, not made again; another chain has no
+	// fork.
+	given := []evm.Trace{{TxIndex: -1, Type: "daofork", From: d1, To: refund, Value: *uint256.NewInt(7)}}
+	if got := moves(ingest("eth", chain(given), Options{})); !maps.Equal(got, map[common.Address]uint64{d1: 7}) {
+		t.Fatalf("a source's own moves: %v", got)
+	}
+	if got := moves(ingest("sepolia", chain(nil), Options{})); len(got) != 0 {
+		t.Fatalf("moves on another chain: %v", got)
+	}
+}
+
+// TestDAOForkOfMainnet: mainnet's fork is go-ethereum's: block 1,920,000,
+// 116 accounts (the DAO and its child DAOs, with their extra balance
+// accounts) drained to the refund contract; Ethereum Classic (61) and
+// Sepolia took none.
+func TestDAOForkOfMainnet(t *testing.T) {
+	at, drain, refund, ok := evm.DAOFork(1)
+	if !ok || at != 1_920_000 || len(drain) != 116 || refund != common.HexToAddress("0xbf4ed7b27f1d666546e30d74d50d173d20bca754") ||
+		drain[0] != common.HexToAddress("0xd4fe7bc31cedb7bfb8a345f31e668033056b2728") {
+		t.Fatalf("mainnet: %v %d %d accounts %s", ok, at, len(drain), refund.Hex())
+	}
+	for _, id := range []uint64{61, 11155111, 1337} {
+		if _, _, _, ok := evm.DAOFork(id); ok {
+			t.Errorf("chain %d has a DAO fork", id)
+		}
 	}
 }
