@@ -558,7 +558,11 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 	}
 	fmt.Printf("$ spur labels import ... (the thief's %d addresses, stolen-funds, those the theft paid and the mix outputs linked to them)\n", len(stolen))
 	fmt.Printf("$ spur screen --tx %s   # an exchange's deposit, %d transactions after the theft\n", dep.Tx, dep.Hop-1)
-	fmt.Printf("  %s: %s (its inputs' addresses carry no label)\n", out[0].Severity, out[0].Rule)
+	note := ""
+	if len(out[0].Direct) == 0 {
+		note = " (its inputs' addresses carry no label)"
+	}
+	fmt.Printf("  %s: %s%s\n", out[0].Severity, out[0].Rule, note)
 	return nil
 }
 
