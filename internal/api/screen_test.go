@@ -12,6 +12,7 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
 func TestSeverityRules(t *testing.T) {
@@ -172,26 +173,7 @@ func TestAddressExposureLatestOutputs(t *testing.T) {
 		}
 		return out
 	}
-	txs := []btc.Tx{{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 5, 0, 0, 0}, Sequence: 0xffffffff}},
-		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: []byte{0x6a}}}}, pay(1, z, z2), pay(2, times(1000, z)...), pay(3, times(999, z2)...)}
-	for i := range txs {
-		d, err := btc.DecodeTx(btc.AppendTx(nil, &txs[i]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		txs[i] = *d
-	}
-	h := btc.Header{Version: 1, Prev: s.TipHash(), MerkleRoot: btc.MerkleRoot(txs), Time: 1231472000, Bits: 0x1d00ffff}
-	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendBlock(store.Prepare(b)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	testchain.Mine(t, s, pay(1, z, z2), pay(2, times(1000, z)...), pay(3, times(999, z2)...))
 	ls, err := label.Open(filepath.Join(dir, "labels"))
 	if err != nil {
 		t.Fatal(err)

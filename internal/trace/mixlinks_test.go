@@ -9,6 +9,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
 // whirlpoolWorld is mainnet's blocks 0..13 and a block of Whirlpool-shaped
@@ -134,21 +135,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	_, sc = spend([]coin{{r2, 0}, {r2, 1}, {r2, 3}}, 3*denom-1000)
 	w.honest = append(w.honest, text(sc[0]))
 	w.clues = map[[2]int]int{{0, 1}: 7, {0, 3}: 7, {1, 0}: 7, {1, 4}: 7, {2, 2}: 7, {3, 3}: 7, {4, 2}: 7, {5, 4}: 7, {1, 3}: 3, {2, 4}: 3, {3, 0}: 3}
-	cbTx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, 7, 0, 0, 0}, Sequence: 0xffffffff}},
-		Outputs: []btc.TxOut{{Value: 50_0000_0000, Script: addr()}}}
-	d, _ := btc.DecodeTx(btc.AppendTx(nil, &cbTx))
-	txs = append([]btc.Tx{*d}, txs...)
-	h := btc.Header{Version: 1, Prev: s.TipHash(), MerkleRoot: btc.MerkleRoot(txs), Time: 1231472000, Bits: 0x1d00ffff}
-	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, txs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AppendBlock(store.Prepare(b)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	testchain.Mine(t, s, txs...)
 	for _, m := range []btc.Hash{m1, m2, m3, m4, m5, r2} {
 		n, err := s.TxNum(m)
 		if err != nil {
