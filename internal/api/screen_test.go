@@ -194,3 +194,59 @@ func TestAddressExposureLatestOutputs(t *testing.T) {
 		t.Fatalf("exposure of z2: %+v %v; want the sanctioned payment, among its 1,000 latest", got, err)
 	}
 }
+
+// TestDepositAfterAMix: a deposit paid from a Whirlpool mix's output has
+// the mix as its indirect source (mixer), not the premix coin that sat at
+// the same place in the mix (here, one of a labelled thief's): which
+// input paid an output is not known.
+func TestDepositAfterAMix(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 5}); err != nil {
+		t.Fatal(err)
+	}
+	script := func(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
+	const denom, premix = 50_000_000, 50_000_170
+	var txs []btc.Tx
+	tx := func(ins []btc.TxIn, values ...int64) btc.Hash {
+		x := btc.Tx{Version: 1, Inputs: ins}
+		for _, v := range values {
+			x.Outputs = append(x.Outputs, btc.TxOut{Value: v, Script: script(byte(len(txs)*16 + len(x.Outputs)))})
+		}
+		txs = append(txs, x)
+		d, _ := btc.DecodeTx(btc.AppendTx(nil, &x))
+		return d.TxID
+	}
+	in := func(id btc.Hash, vout uint32) btc.TxIn {
+		return btc.TxIn{PrevTxID: id, PrevIndex: vout, Sequence: 0xffffffff}
+	}
+	// Blocks 1..5's miners each enter a premix coin; block 1's first.
+	var mixIns []btc.TxIn
+	for h := uint64(1); h <= 5; h++ {
+		mixIns = append(mixIns, in(tx([]btc.TxIn{in(s.TxID(h), 0)}, premix, 50_0000_0000-premix-1000), 0))
+	}
+	mix := tx(mixIns, denom, denom, denom, denom, denom)
+	deposit := tx([]btc.TxIn{in(mix, 0)}, denom-1000)
+	testchain.Mine(t, s, txs...)
+	ls, err := label.Open(filepath.Join(dir, "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	miner1 := s.Address(s.OutAddr(1)).String(s.Network())
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{{Address: miner1, Chain: "btc", Category: "stolen-funds", Label: "block 1's miner"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := New(Config{Store: s, Labels: ls}).Screen([]ScreenItem{{Tx: deposit.String(), Direction: "deposit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out[0]
+	if len(r.Indirect) != 1 || r.Indirect[0].Category != "mixer" || r.Indirect[0].Amount != denom-1000 || r.Severity != "medium" {
+		t.Fatalf("a deposit from a mix output: indirect %+v, severity %s (%s)", r.Indirect, r.Severity, r.Rule)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -18,7 +19,10 @@ func (q txMaxQueue) Less(i, j int) bool { return q.txQueue[i] > q.txQueue[j] }
 // output is explained by the inputs of the transaction that made it (FIFO:
 // by position; haircut: by value share; poison: every input in full),
 // back to coinbases ("mined"), services, or the hop limit. The result's
-// destinations are the sources.
+// destinations are the sources. With MixerLinks a CoinJoin ends it too (as
+// the source "mixer"): which of a mix's inputs paid an output is not known,
+// and laying its outputs on its inputs by position or share would make
+// sources of the mix's other participants.
 func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
@@ -93,6 +97,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		res.Start += amt
 		settle(st.Output, &taint{amount: amt, ranges: []interval{{lo: 0, hi: amt}}}, true)
 	}
+	var shape cluster.TxShape
 	for q.Len() > 0 {
 		n := heap.Pop(&q).(uint64)
 		res.TxsVisited++
@@ -127,6 +132,18 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			t := &taint{amount: taintOut}
 			arrive(firstOut, t, "coinbase", "mined")
 			continue
+		}
+		if opts.MixerLinks && (numIn >= 2 || numOut >= 3) && cluster.Shape(s, n, &shape) {
+			if cj := cluster.DetectCoinJoin(&shape); cj != nil && cj.Kind != cluster.WhirlpoolTx0 {
+				// A source of its own, named by its txid.
+				txid := s.TxID(n).String()
+				k := [2]string{txid, "mixer"}
+				if dest[k] == nil {
+					dest[k] = &Destination{Chain: "btc", Category: "mixer", Label: cj.Kind + " CoinJoin " + txid, Asset: "BTC", Link: "exact"}
+				}
+				dest[k].Amount += taintOut
+				continue
+			}
 		}
 		txid := s.TxID(n).String()
 		var totalIn int64 // haircut's denominator

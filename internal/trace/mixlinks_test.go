@@ -284,3 +284,52 @@ func TestMixerLinks(t *testing.T) {
 		t.Errorf("a trace without links: %+v", res.Destinations)
 	}
 }
+
+// TestBackwardEndsAtMixes: backward from the thief's consolidation, the
+// trace with mixer links ends at the mixes (a source "mixer" for each),
+// where without them it lays the consolidation's value on the mixes'
+// inputs by position, other people's premix coins among them.
+func TestBackwardEndsAtMixes(t *testing.T) {
+	w := newWhirlpoolWorld(t)
+	a, err := btc.ParseAddress(w.consAddr, w.s.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.s.AddrNum(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []Start
+	w.s.Postings(n, func(o uint64) bool { starts = append(starts, Start{Output: o}); return true })
+	res, err := Backward(w.s, starts, Options{Model: FIFO, MixerLinks: true, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	var sum int64
+	for _, d := range res.Destinations {
+		got[d.Category+" "+d.Label] += d.Amount
+		sum += d.Amount
+	}
+	// The consolidation's 7 * denom - 1000 explained: 0.5 BTC from each
+	// of the first four mixes' outputs it spends (two each of the first
+	// two), and the rest from the remix, laid out last.
+	want := map[string]int64{}
+	for _, m := range []int{0, 0, 1, 1, 2, 3} {
+		want["mixer whirlpool CoinJoin "+w.s.TxID(w.mixes[m]).String()] += denom
+	}
+	want["mixer whirlpool CoinJoin "+w.s.TxID(w.mixes[5]).String()] = denom - 1000
+	if !maps.Equal(got, want) || sum != res.Start {
+		t.Fatalf("sources %v, want %v", got, want)
+	}
+	// Without links the trace goes on through the mixes to premix coins.
+	res, err = Backward(w.s, starts, Options{Model: FIFO, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Destinations {
+		if d.Category == "mixer" {
+			t.Fatalf("a mix as a source without links: %+v", d)
+		}
+	}
+}
