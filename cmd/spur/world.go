@@ -120,8 +120,9 @@ func newEval() *cobra.Command {
 		Short: "Compare what spur derived from a synthetic world with its truth",
 		Long: `Reads the world's truth.json and prints one table: the world's statistics
 against the store, clustering pairwise precision and recall (run spur cluster
-first), CoinJoin detection precision and recall, and for each taint model how
-much of each incident's true exchange deposits a trace from its stolen outputs
+first), CoinJoin detection precision and recall, and for each taint model,
+with and without mixer links (FIFO's with them against targets), how much
+of each incident's true exchange deposits a trace from its stolen outputs
 finds at the right exchange (import the world's labels first: the trace stops
 at deposit addresses swept into labelled hot wallets). JSON: one object per
 row with metric, value, truth, target and ok.
