@@ -194,17 +194,19 @@ destinations are the sources.`,
 			fmt.Printf("; %d transactions visited, %d flows\n", res.TxsVisited, len(res.Flows))
 			poisonNote(res.Model)
 			// By category and label, then the largest destinations.
+			// With mixer links, what rests on them is told apart (LINK).
 			type group struct {
-				cat, label string
-				amount     int64
-				addrs      int
+				link, cat, label string
+				amount           int64
+				addrs            int
 			}
-			groups := map[[2]string]*group{}
+			groups := map[[3]string]*group{}
 			for _, d := range res.Destinations {
-				g := groups[[2]string{d.Category, d.Label}]
+				k := [3]string{d.Link, d.Category, d.Label}
+				g := groups[k]
 				if g == nil {
-					g = &group{cat: d.Category, label: d.Label}
-					groups[[2]string{d.Category, d.Label}] = g
+					g = &group{link: d.Link, cat: d.Category, label: d.Label}
+					groups[k] = g
 				}
 				g.amount += d.Amount
 				g.addrs++
@@ -214,12 +216,19 @@ destinations are the sources.`,
 				gs = append(gs, g)
 			}
 			sort.Slice(gs, func(i, j int) bool {
-				return gs[i].amount > gs[j].amount || gs[i].amount == gs[j].amount && gs[i].label < gs[j].label
+				a, b := gs[i], gs[j]
+				return a.amount > b.amount || a.amount == b.amount && (a.label < b.label || a.label == b.label && a.link < b.link)
 			})
+			row := func(t *table, link string, cells ...any) {
+				if mixerLinks {
+					cells = append([]any{link}, cells...)
+				}
+				t.row(cells...)
+			}
 			t := newTable(os.Stdout)
-			t.row("CATEGORY", "LABEL", "ADDRESSES", "BTC", "SHARE")
+			row(t, "LINK", "CATEGORY", "LABEL", "ADDRESSES", "BTC", "SHARE")
 			for _, g := range gs {
-				t.row(g.cat, dash(g.label), g.addrs, btcAmount(g.amount), fmt.Sprintf("%.1f%%", 100*float64(g.amount)/float64(max(res.Start, 1))))
+				row(t, g.link, g.cat, dash(g.label), g.addrs, btcAmount(g.amount), fmt.Sprintf("%.1f%%", 100*float64(g.amount)/float64(max(res.Start, 1))))
 			}
 			t.flush()
 			fmt.Println("\nlargest destinations (all in --format json):")
@@ -228,7 +237,7 @@ destinations are the sources.`,
 				if i == 10 {
 					break
 				}
-				t.row(d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
+				row(t, d.Link, d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
 			}
 			t.flush()
 			if mixerLinks {
