@@ -131,6 +131,10 @@ func TestGenIngestEval(t *testing.T) {
 	if linked.MixerLinks["consolidation"] == 0 || heur == 0 || heur >= linked.Start {
 		t.Errorf("trace with mixer links: %v, %d of %d heuristic", linked.MixerLinks, heur, linked.Start)
 	}
+	if out := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links"); !regexp.MustCompile(`(?m)^LINK +CATEGORY`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^heuristic +exchange +.* deposit`).MatchString(out) || !strings.Contains(out, "CoinJoin outputs linked, by clue: consolidation") {
+		t.Errorf("trace with mixer links, as text:\n%s", out)
+	}
 	// Backward from a deposit address the theft reached, the sources add
 	// up to what it received: exactly under FIFO, within rounding under
 	// haircut (each input explains its share of the outputs, not of the
