@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type whirlpoolWorld struct {
 	theft    uint64 // the thief's coinbase output
 	consAddr string // where the consolidation pays
 	honest   []string
+	premix   []string // the honest premix coins' addresses
 	mixes    []uint64 // the five mixes, then the thief's remix (tx numbers)
 	// clues are the mix outputs a consolidation links, with their
 	// clues' strength: the thief's seven (and the output it remixed), and
@@ -90,15 +92,17 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, premix, coinbase-7*premix-5000)
 	var honestPre, honestChange []coin
 	for h := 2; h <= 13; h++ {
-		id, _ := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
+		id, sc := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
 		honestPre = append(honestPre, coin{id, 0}, coin{id, 1})
+		w.premix = append(w.premix, text(sc[0]), text(sc[1]))
 		honestChange = append(honestChange, coin{id, 2})
 	}
 	// The mixes: the thief's coins first, so that FIFO lays their value
 	// on the first outputs, which are not the thief's.
 	m1, _ := spend([]coin{{t0, 0}, {t0, 1}, honestPre[0], honestPre[1], honestPre[2]}, denom, denom, denom, denom, denom)
 	m2, _ := spend([]coin{{t0, 2}, {t0, 3}, honestPre[3], honestPre[4], honestPre[5]}, denom, denom, denom, denom, denom)
-	m3, _ := spend([]coin{{t0, 4}, honestPre[6], honestPre[7], honestPre[8], honestPre[9]}, denom, denom, denom, denom, denom)
+	// The third mix's first input is someone else's.
+	m3, _ := spend([]coin{honestPre[6], {t0, 4}, honestPre[7], honestPre[8], honestPre[9]}, denom, denom, denom, denom, denom)
 	m4, _ := spend([]coin{{t0, 5}, honestPre[10], honestPre[11], honestPre[12], honestPre[13]}, denom, denom, denom, denom, denom)
 	m5, _ := spend([]coin{{t0, 6}, honestPre[16], honestPre[17], honestPre[18], honestPre[19]}, denom, denom, denom, denom, denom)
 	r2, _ := spend([]coin{{m5, 2}, honestPre[20], honestPre[21], honestPre[22], honestPre[23]}, denom, denom, denom, denom, denom)
@@ -231,7 +235,7 @@ func TestMixerLinks(t *testing.T) {
 			t.Errorf("%s: the thief's unmixed change %d, want %d", model, changeAt, change)
 		}
 		for _, f := range res.Flows {
-			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation") {
+			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation" || slices.Contains(w.premix, f.From)) {
 				t.Errorf("%s: a mix's flow %+v not heuristic", model, f)
 			}
 		}

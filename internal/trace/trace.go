@@ -373,6 +373,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		}
 		firstIn, numIn, firstOut, numOut := s.TxRange(n)
 		var totalIn, taintIn, mixedIn, linkedIn int64
+		firstTainted := store.NoOutput
 		hop := 0
 		// Inputs laid end to end, with their tainted ranges at their offsets.
 		var ranges []interval
@@ -384,6 +385,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 			}
 			v, _ := s.OutValue(o)
 			if t := tainted[o]; t != nil {
+				if firstTainted == store.NoOutput {
+					firstTainted = o
+				}
 				taintIn += t.amount
 				mixedIn += t.mixed
 				linkedIn += t.linked
@@ -412,8 +416,13 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 			}
 		}
 		txid := s.TxID(n).String()
+		// A flow comes from the transaction's first input; out of a
+		// CoinJoin, whose first input is most likely someone else's, from
+		// its first tainted one.
 		from := ""
-		if f := s.InputSpends(firstIn); f != store.NoOutput {
+		if f := s.InputSpends(firstIn); cjKind != "" {
+			from = addrText(s.OutAddr(firstTainted))
+		} else if f != store.NoOutput {
 			from = addrText(s.OutAddr(f))
 		}
 		var totalOut int64 // the outputs laid end to end
