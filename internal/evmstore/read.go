@@ -361,15 +361,15 @@ func (s *Store) firstParent() (common.Hash, bool) {
 
 // EtherBalance returns what address a holds in ether as the committed
 // transfers have it: what it received less what it paid (0 if it paid
-// more, as a store that does not begin at genesis may show), and whether
-// the store knows the address at all.
-func (s *Store) EtherBalance(a common.Address) (bal uint256.Int, known bool, err error) {
+// more, as a store that does not begin at genesis may show, or if the
+// store does not know it).
+func (s *Store) EtherBalance(a common.Address) (bal uint256.Int, err error) {
 	n, err := s.AddrNum(a)
 	if errors.Is(err, ErrNotFound) {
-		return bal, false, nil
+		return bal, nil
 	}
 	if err != nil {
-		return bal, false, err
+		return bal, err
 	}
 	var in, out uint256.Int
 	err = s.Postings(n, func(x uint64) bool {
@@ -388,5 +388,5 @@ func (s *Store) EtherBalance(a common.Address) (bal uint256.Int, known bool, err
 	if err == nil && in.Gt(&out) {
 		bal.Sub(&in, &out)
 	}
-	return bal, true, err
+	return bal, err
 }

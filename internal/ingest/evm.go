@@ -99,7 +99,7 @@ func (a *evmAppender) daoForkMoves(b *evm.Block) ([]evm.Trace, error) {
 	}
 	var out []evm.Trace
 	for _, d := range drain {
-		bal, _, err := a.s.EtherBalance(d)
+		bal, err := a.s.EtherBalance(d)
 		if err != nil {
 			return nil, err
 		}

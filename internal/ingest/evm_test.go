@@ -247,7 +247,7 @@ func TestDAOForkMoves(t *testing.T) {
 		return out
 	}
 	balance := func(es *evmstore.Store, a common.Address) uint64 {
-		b, _, err := es.EtherBalance(a)
+		b, err := es.EtherBalance(a)
 		if err != nil {
 			t.Fatal(err)
 		}
