@@ -633,7 +633,7 @@ process. For each address: its labels from every source, and for a Bitcoin
 address of a store holding the chain its entity (once clustered) and its
 exposure: direct (the categories of the labelled addresses that paid it)
 and indirect (its latest received value traced back a few transactions;
-a CoinJoin on the way counts as a mixer, and the trace stops there);
+a CoinJoin that paid it, or one on the way, counts as a mixer);
 for an Ethereum address of a store holding Ethereum, the same in dollars
 at each transfer's day (spur prices import).
 For each transaction (--tx, a Bitcoin txid, or an Ethereum 0x hash;

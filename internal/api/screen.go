@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -454,11 +455,20 @@ func (s *Server) addressExposure(st *store.Store, addr string) ([]Exposure, erro
 	}
 	amounts := map[string]int64{}
 	var total int64
+	var shape cluster.TxShape
 	for _, o := range outs {
 		v, _ := st.OutValue(o)
 		total += v
 		tx, _ := st.TxOfOutput(o)
 		firstIn, numIn, _, _ := st.TxRange(tx)
+		// An output a CoinJoin paid came from the mix, not from whichever
+		// participant's labelled coin sat beside it.
+		if numIn >= 2 && cluster.Shape(st, tx, &shape) {
+			if cj := cluster.DetectCoinJoin(&shape); cj != nil && cj.Kind != cluster.WhirlpoolTx0 {
+				amounts["mixer"] += v
+				continue
+			}
+		}
 		var inTotal int64
 		byCat := map[string]int64{}
 		for i := firstIn; i < firstIn+numIn; i++ {

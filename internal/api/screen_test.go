@@ -249,4 +249,16 @@ func TestDepositAfterAMix(t *testing.T) {
 	if len(r.Indirect) != 1 || r.Indirect[0].Category != "mixer" || r.Indirect[0].Amount != denom-1000 || r.Severity != "medium" {
 		t.Fatalf("a deposit from a mix output: indirect %+v, severity %s (%s)", r.Indirect, r.Severity, r.Rule)
 	}
+	// The address the mix paid (another participant's, four places after
+	// the thief's coin): its direct source is the mix too, not a fifth of
+	// it stolen funds.
+	_, _, firstOut, _ := s.TxRange(s.Counts().Txs - 2) // the mix
+	postmix := s.Address(s.OutAddr(firstOut + 4)).String(s.Network())
+	out, err = New(Config{Store: s, Labels: ls}).Screen([]ScreenItem{{Address: postmix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out[0]; len(r.Direct) != 1 || r.Direct[0].Category != "mixer" || r.Direct[0].Amount != denom || r.Severity != "medium" {
+		t.Fatalf("a mix's output address: direct %+v, indirect %+v, severity %s (%s)", r.Direct, r.Indirect, r.Severity, r.Rule)
+	}
 }
