@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,7 +54,8 @@ With --mixer-links a CoinJoin ends the exact trace instead (category mixer),
 and the trace goes on, as "heuristic", through the outputs of a mix that a
 later consolidation links to its tainted inputs: a transaction, no CoinJoin
 itself, spending outputs of two or more of the tainted mixes (or of their
-remixes, up to three on), three or more in all and mostly such outputs.
+remixes, up to three on), three or more in all and mostly such outputs;
+or a mix output paid to an address the taint reached before.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link}, destinations[] {chain, address, category,
@@ -241,7 +243,14 @@ destinations are the sources.`,
 			}
 			t.flush()
 			if mixerLinks {
-				fmt.Printf("\nCoinJoin outputs linked, by clue: consolidation %d\n", res.MixerLinks["consolidation"])
+				var clues []string
+				for _, clue := range sortedKeys(res.MixerLinks) {
+					clues = append(clues, fmt.Sprintf("%s %d", clue, res.MixerLinks[clue]))
+				}
+				if len(clues) == 0 {
+					clues = append(clues, "none")
+				}
+				fmt.Printf("\nCoinJoin outputs linked, by clue: %s\n", strings.Join(clues, ", "))
 			}
 			return nil
 		},

@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -34,7 +35,8 @@ type whirlpoolWorld struct {
 	consAddr string // where the consolidation pays
 	honest   []string
 	premix   []string // the honest premix coins' addresses
-	mixes    []uint64 // the five mixes, then the thief's remix (tx numbers)
+	mixes    []uint64 // the five mixes, the thief's remix, the sixth mix (tx numbers)
+	reused   string   // the thief's address the sixth mix pays again
 	// clues are the mix outputs a consolidation links, with their
 	// clues' strength: the thief's seven (and the output it remixed), and
 	// the weaker clue's three.
@@ -53,7 +55,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 13}); err != nil {
+	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 15}); err != nil {
 		t.Fatal(err)
 	}
 	next := byte(0)
@@ -67,18 +69,24 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		vout uint32
 	}
 	var txs []btc.Tx
-	// spend makes a transaction of the coins to outputs of the values.
+	// spend makes a transaction of the coins to outputs of the values,
+	// paid to fresh addresses but where reuse gives one.
+	var reuse map[int][]byte
 	spend := func(in []coin, values ...int64) (btc.Hash, [][]byte) {
 		tx := btc.Tx{Version: 1}
 		for _, c := range in {
 			tx.Inputs = append(tx.Inputs, btc.TxIn{PrevTxID: c.tx, PrevIndex: c.vout, Sequence: 0xffffffff})
 		}
 		var scripts [][]byte
-		for _, v := range values {
-			sc := addr()
+		for i, v := range values {
+			sc := reuse[i]
+			if sc == nil {
+				sc = addr()
+			}
 			scripts = append(scripts, sc)
 			tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v, Script: sc})
 		}
+		reuse = nil
 		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
 		if err != nil {
 			t.Fatal(err)
@@ -89,9 +97,10 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	cb := func(h int) coin { return coin{s.TxID(uint64(h)), 0} }
 	const coinbase = 50_0000_0000
 	w := &whirlpoolWorld{s: s, theft: 1}
-	t0, _ := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, premix, coinbase-7*premix-5000)
+	t0, t0s := spend([]coin{cb(1)}, premix, premix, premix, premix, premix, premix, premix, premix, coinbase-8*premix-5000)
+	w.reused = text(t0s[0])
 	var honestPre, honestChange []coin
-	for h := 2; h <= 13; h++ {
+	for h := 2; h <= 15; h++ {
 		id, sc := spend([]coin{cb(h)}, premix, premix, coinbase-2*premix-5000)
 		honestPre = append(honestPre, coin{id, 0}, coin{id, 1})
 		w.premix = append(w.premix, text(sc[0]), text(sc[1]))
@@ -106,6 +115,13 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	m4, _ := spend([]coin{{t0, 5}, honestPre[10], honestPre[11], honestPre[12], honestPre[13]}, denom, denom, denom, denom, denom)
 	m5, _ := spend([]coin{{t0, 6}, honestPre[16], honestPre[17], honestPre[18], honestPre[19]}, denom, denom, denom, denom, denom)
 	r2, _ := spend([]coin{{m5, 2}, honestPre[20], honestPre[21], honestPre[22], honestPre[23]}, denom, denom, denom, denom, denom)
+	// The sixth mix pays the thief's coin (its 3rd output) back to the
+	// address of its first premix coin.
+	reuse = map[int][]byte{3: t0s[0]}
+	m6, m6s := spend([]coin{honestPre[24], {t0, 7}, honestPre[25], honestPre[26], honestPre[27]}, denom, denom, denom, denom, denom)
+	for _, i := range []int{0, 1, 2, 4} {
+		w.honest = append(w.honest, text(m6s[i]))
+	}
 	// The thief's outputs: m1's 1 and 3, m2's 0 and 4, m3's 2, m4's 3,
 	// and r2's 4, which continues m5's 2.
 	_, cons := spend([]coin{{m1, 1}, {m1, 3}, {m2, 0}, {m2, 4}, {m3, 2}, {m4, 3}, {r2, 4}}, 7*denom-1000)
@@ -140,7 +156,7 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	w.honest = append(w.honest, text(sc[0]))
 	w.clues = map[[2]int]int{{0, 1}: 7, {0, 3}: 7, {1, 0}: 7, {1, 4}: 7, {2, 2}: 7, {3, 3}: 7, {4, 2}: 7, {5, 4}: 7, {1, 3}: 3, {2, 4}: 3, {3, 0}: 3}
 	testchain.Mine(t, s, txs...)
-	for _, m := range []btc.Hash{m1, m2, m3, m4, m5, r2} {
+	for _, m := range []btc.Hash{m1, m2, m3, m4, m5, r2, m6} {
 		n, err := s.TxNum(m)
 		if err != nil {
 			t.Fatal(err)
@@ -161,13 +177,27 @@ func TestConsolidationLinks(t *testing.T) {
 		_, _, first, _ := w.s.TxRange(w.mixes[k[0]])
 		want[first+uint64(k[1])] = v
 	}
-	mixes := w.mixes[:5]
+	mixes := append(slices.Clone(w.mixes[:5]), w.mixes[6])
 	got := consolidationLinks(w.s, mixes, nil, time.Time{})
 	if !maps.Equal(got, want) {
 		t.Fatalf("links %v, want %v", got, want)
 	}
-	if again := consolidationLinks(w.s, mixes, got, time.Time{}); len(again) != 0 {
+	known := map[uint64]link{}
+	for o, strength := range got {
+		known[o] = link{"consolidation", strength}
+	}
+	if again := consolidationLinks(w.s, mixes, known, time.Time{}); len(again) != 0 {
 		t.Fatalf("known links given again: %v", again)
+	}
+	// The sixth mix's output paid to the thief's first premix address.
+	a, _ := btc.ParseAddress(w.reused, w.s.Network())
+	reusedAddr, _ := w.s.AddrNum(a)
+	_, _, m6, _ := w.s.TxRange(w.mixes[6])
+	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, nil); !maps.Equal(got, map[uint64]link{m6 + 3: {"address-reuse", math.MaxInt32}}) {
+		t.Fatalf("address reuse: %v", got)
+	}
+	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, map[uint64]link{m6 + 3: {}}); len(got) != 0 {
+		t.Fatalf("a known link given again: %v", got)
 	}
 	// By the end of a day before the block: no clue yet.
 	if early := consolidationLinks(w.s, mixes, nil, time.Unix(1231472000-86400, 0)); len(early) != 0 {
@@ -182,7 +212,7 @@ func TestConsolidationLinks(t *testing.T) {
 // honest spends of the same mixes touch.
 func TestMixerLinks(t *testing.T) {
 	w := newWhirlpoolWorld(t)
-	const change = 50_0000_0000 - 7*premix - 5000
+	const change = 50_0000_0000 - 8*premix - 5000
 	for _, model := range []string{FIFO, Haircut} {
 		res, err := Forward(w.s, []Start{{Output: w.theft}}, Options{Model: model, MixerLinks: true, MinValue: 1})
 		if err != nil {
@@ -200,7 +230,7 @@ func TestMixerLinks(t *testing.T) {
 			}
 		}
 		// Each mix's fee (170 sat an input) takes the thief's inputs'
-		// share: 340, 340, 170, 170 and 170; the remix's (680 sat, paid
+		// share: 340, 340, 170, 170, 170 and 170; the remix's (680 sat, paid
 		// by its premix coins) 135 of the thief's 0.5 BTC, which leaves
 		// the remix's output 135 sat short of whole. The consolidation's
 		// 1,000 sat fee then takes under FIFO the 865 laid past its
@@ -208,8 +238,9 @@ func TestMixerLinks(t *testing.T) {
 		// is the output's (7 * denom - 1,135): a satoshi lost.
 		want := map[[3]string]int64{
 			{"unspent", w.consAddr, "heuristic"}: 7*denom - 1000,
+			{"unspent", w.reused, "heuristic"}:   denom,
 			{"fees", "", "heuristic"}:            865 + 135,
-			{"fees", "", "exact"}:                5000 + 340 + 340 + 170 + 170 + 170,
+			{"fees", "", "exact"}:                5000 + 340 + 340 + 170 + 170 + 170 + 170,
 		}
 		lost := int64(0)
 		if model == Haircut {
@@ -222,7 +253,7 @@ func TestMixerLinks(t *testing.T) {
 				t.Errorf("%s: %v = %d, want %d (all: %v)", model, k, got[k], v, got)
 			}
 		}
-		if res.MixerLinks["consolidation"] != 8 || sum != res.Start-lost || res.Start != 50_0000_0000 {
+		if !maps.Equal(res.MixerLinks, map[string]int{"consolidation": 8, "address-reuse": 1}) || sum != res.Start-lost || res.Start != 50_0000_0000 {
 			t.Errorf("%s: %d outputs linked, destinations %d of %d: %v", model, res.MixerLinks["consolidation"], sum, res.Start, got)
 		}
 		var changeAt int64
@@ -235,7 +266,7 @@ func TestMixerLinks(t *testing.T) {
 			t.Errorf("%s: the thief's unmixed change %d, want %d", model, changeAt, change)
 		}
 		for _, f := range res.Flows {
-			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation" || slices.Contains(w.premix, f.From)) {
+			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation" && f.To != w.reused || f.To == w.reused && f.Clue != "address-reuse" || slices.Contains(w.premix, f.From)) {
 				t.Errorf("%s: a mix's flow %+v not heuristic", model, f)
 			}
 		}

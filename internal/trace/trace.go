@@ -62,7 +62,8 @@ type Options struct {
 	// of the tainted mixes (or of their remixes) together and little else
 	// (its maker held them all: the consolidation of mixed coins that
 	// public reporting of the 2021 thefts describes before the coins
-	// reached exchanges).
+	// reached exchanges), or an output paid to an address the taint
+	// reached before.
 	MixerLinks bool
 }
 
@@ -199,18 +200,23 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if !opts.MixerLinks {
-		res, _, err := forward(s, starts, opts, nil)
+		res, _, _, err := forward(s, starts, opts, nil)
 		return res, err
 	}
 	// Links found on one pass may taint mixes the pass before did not
 	// reach; trace again until no new link is found.
-	links := map[uint64]int{}
+	links := map[uint64]link{}
 	for round := 1; ; round++ {
-		res, mixes, err := forward(s, starts, opts, links)
+		res, mixes, paid, err := forward(s, starts, opts, links)
 		if err != nil {
 			return nil, err
 		}
-		found := consolidationLinks(s, mixes, links, opts.Until)
+		found := reuseLinks(s, mixes, paid, links)
+		for o, strength := range consolidationLinks(s, mixes, links, opts.Until) {
+			if _, ok := found[o]; !ok {
+				found[o] = link{"consolidation", strength}
+			}
+		}
 		if len(found) == 0 || round == maxLinkRounds {
 			return res, nil
 		}
@@ -221,9 +227,17 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 // maxLinkRounds bounds the passes of a trace with mixer links.
 const maxLinkRounds = 8
 
+// A link ties a mix output to the taint by a clue; of a mix's outputs
+// linked, the strongest take its taint first.
+type link struct {
+	clue     string
+	strength int
+}
+
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
-// (opts.MixerLinks); it also gives the CoinJoins the taint entered.
-func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int) (*Result, []uint64, error) {
+// (opts.MixerLinks); it also gives the CoinJoins the taint entered and the
+// addresses it reached other than by a mix's outputs.
+func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]bool, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
 		if a == store.NoAddress {
@@ -236,6 +250,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		res.MixerLinks = map[string]int{}
 	}
 	var mixes []uint64
+	paid := map[uint32]bool{}
 	// spentAfter says whether tx n came after opts.Until.
 	spentAfter := func(n uint64) bool {
 		if opts.Until.IsZero() {
@@ -312,7 +327,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 	for _, st := range starts {
 		cnt := s.Counts()
 		if st.Output >= cnt.Outputs {
-			return nil, nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
+			return nil, nil, nil, fmt.Errorf("%w: output %d", store.ErrNotFound, st.Output)
 		}
 		if _, dup := seeded[st.Output]; dup {
 			continue
@@ -326,6 +341,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
+		paid[s.OutAddr(st.Output)] = true
 		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false, false}}})
 	}
 	// reach passes taint t on along output o of transaction txid, as a
@@ -369,7 +385,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		n := heap.Pop(&q).(uint64)
 		res.TxsVisited++
 		if res.TxsVisited > opts.MaxTxs {
-			return nil, nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
+			return nil, nil, nil, fmt.Errorf("trace: more than %d transactions visited; narrow the trace (--max-hops, --min-value)", opts.MaxTxs)
 		}
 		firstIn, numIn, firstOut, numOut := s.TxRange(n)
 		var totalIn, taintIn, mixedIn, linkedIn int64
@@ -432,7 +448,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		}
 		if coinjoin && opts.MixerLinks {
 			mixes = append(mixes, n)
-			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint) { reach(o, t, txid, from, cjKind, "consolidation") },
+			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint, clue string) { reach(o, t, txid, from, cjKind, clue) },
 				func(category, label string, amount, linked int64) {
 					add("", category, label, amount, amount, linked, n)
 				})
@@ -482,6 +498,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 					}
 				}
 			}
+			if t.amount > 0 {
+				paid[s.OutAddr(o)] = true
+			}
 			reach(o, t, txid, from, cjKind, "")
 		}
 		// The fee takes its share of the taint: under FIFO the satoshi laid
@@ -514,15 +533,15 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]int)
 		a, b := res.Destinations[i], res.Destinations[j]
 		return a.Amount > b.Amount || a.Amount == b.Amount && (a.Address < b.Address || a.Address == b.Address && a.Link < b.Link)
 	})
-	return res, mixes, nil
+	delete(paid, store.NoAddress)
+	return res, mixes, paid, nil
 }
 
 // demix passes the taint of CoinJoin n on: the fee takes the tainted
 // inputs' share of it, and the rest fills the outputs linked to them
-// (links: output -> the strength of its clue), the strongest first, each up
-// to its value, as heuristic; what is left stays in the mix (category
-// mixer), where the exact trace ends.
-func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]int, res *Result, reach func(uint64, *taint), end func(category, label string, amount, linked int64)) {
+// (links), the strongest first, each up to its value, as heuristic; what
+// is left stays in the mix (category mixer), where the exact trace ends.
+func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]link, res *Result, reach func(uint64, *taint, string), end func(category, label string, amount, linked int64)) {
 	// The linked part of what ends here is the linked inputs' share of it.
 	f := Share(fee, taintIn, totalIn)
 	if f > 0 {
@@ -532,13 +551,14 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 	_, _, firstOut, numOut := s.TxRange(n)
 	var linked []uint64
 	for o := firstOut; o < firstOut+numOut; o++ {
-		if links[o] > 0 {
+		if _, ok := links[o]; ok {
 			linked = append(linked, o)
 		}
 	}
-	// A mix's outputs linked by several clues: those of the consolidation
-	// that spends the most of the tainted mixes' outputs first.
-	sort.SliceStable(linked, func(i, j int) bool { return links[linked[i]] > links[linked[j]] })
+	// A mix's outputs linked by several clues: those of the strongest
+	// first (address reuse, then the consolidation that spends the most
+	// of the tainted mixes' outputs).
+	sort.SliceStable(linked, func(i, j int) bool { return links[linked[i]].strength > links[linked[j]].strength })
 	for _, o := range linked {
 		if left == 0 {
 			break
@@ -546,12 +566,29 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 		v, _ := s.OutValue(o)
 		a := min(v, left)
 		left -= a
-		res.MixerLinks["consolidation"]++
-		reach(o, &taint{amount: a, mixed: a, linked: a, ranges: []interval{{0, a, true, true}}, hop: hop})
+		l := links[o]
+		res.MixerLinks[l.clue]++
+		reach(o, &taint{amount: a, mixed: a, linked: a, ranges: []interval{{0, a, true, true}}, hop: hop}, l.clue)
 	}
 	if left > 0 {
 		end("mixer", "CoinJoin: outputs not linked", left, Share(left, linkedIn, taintIn))
 	}
+}
+
+// reuseLinks finds the outputs of the tainted mixes paid to an address the
+// taint reached before (paid): whoever mixed coins back to an address of
+// theirs gave the output away. Known outputs are not given again.
+func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]bool, known map[uint64]link) map[uint64]link {
+	found := map[uint64]link{}
+	for _, n := range mixes {
+		_, _, firstOut, numOut := s.TxRange(n)
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if _, ok := known[o]; !ok && paid[s.OutAddr(o)] {
+				found[o] = link{"address-reuse", math.MaxInt32}
+			}
+		}
+	}
+	return found
 }
 
 // consolidationLinks finds the outputs of the tainted mixes that a later
@@ -565,7 +602,7 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 // way. It gives each output the strength of its clue, the number of the
 // mixes' outputs its consolidation spends; known outputs are not given
 // again.
-func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]int, until time.Time) map[uint64]int {
+func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, until time.Time) map[uint64]int {
 	type cand struct {
 		mix uint64   // the tainted mix it comes from
 		via []uint64 // the mix's outputs remixed on the way to it
