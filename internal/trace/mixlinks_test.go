@@ -199,6 +199,19 @@ func TestConsolidationLinks(t *testing.T) {
 	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, map[uint64]link{m6 + 3: {}}); len(got) != 0 {
 		t.Fatalf("a known link given again: %v", got)
 	}
+	// The addresses a pass reached are the thief's, but for labelled
+	// services, whose addresses many pay.
+	for _, service := range []bool{false, true} {
+		opts := Options{Model: FIFO, MixerLinks: true, MinValue: 1}
+		opts.defaults()
+		if service {
+			opts.Services = func(a uint32) (string, string, bool) { return "exchange", "hot wallet", a == reusedAddr }
+		}
+		_, _, paid, err := forward(w.s, []Start{{Output: w.theft}}, opts, map[uint64]link{})
+		if err != nil || paid[reusedAddr] == service {
+			t.Fatalf("the thief's premix address, a service %v: reached %v (%v)", service, paid[reusedAddr], err)
+		}
+	}
 	// By the end of a day before the block: no clue yet.
 	if early := consolidationLinks(w.s, mixes, nil, time.Unix(1231472000-86400, 0)); len(early) != 0 {
 		t.Fatalf("links before the consolidation was made: %v", early)

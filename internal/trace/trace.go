@@ -250,7 +250,16 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		res.MixerLinks = map[string]int{}
 	}
 	var mixes []uint64
+	// paid are the addresses the taint reached, not a mix's outputs nor
+	// labelled services, whose addresses many pay (address reuse).
 	paid := map[uint32]bool{}
+	isService := func(a uint32) bool {
+		if opts.Services == nil || a == store.NoAddress {
+			return false
+		}
+		_, _, ok := opts.Services(a)
+		return ok
+	}
 	// spentAfter says whether tx n came after opts.Until.
 	spentAfter := func(n uint64) bool {
 		if opts.Until.IsZero() {
@@ -498,8 +507,8 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 					}
 				}
 			}
-			if t.amount > 0 {
-				paid[s.OutAddr(o)] = true
+			if a := s.OutAddr(o); t.amount > 0 && !isService(a) {
+				paid[a] = true
 			}
 			reach(o, t, txid, from, cjKind, "")
 		}
