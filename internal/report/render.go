@@ -56,7 +56,7 @@ func (r *Incident) Markdown() string {
 			b.WriteString("## Bitcoin\n\n")
 		}
 		fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
-		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- resting on heuristic links (CoinJoin outputs a consolidation links): %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
+		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- resting on heuristic links (CoinJoin outputs a public clue links): %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
 			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, btcText(r.Heuristic), pct(r.Heuristic, r.Stolen), r.TxsFollowed)
 		b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
 		for _, d := range r.Destinations {

@@ -49,7 +49,7 @@ type Incident struct {
 	Destinations []Destination `json:"destinations"`
 	TxsFollowed  int           `json:"txs_followed"`
 	// Heuristic is what of the traced value came out of CoinJoins by
-	// outputs a consolidation links to it (MixerLinks counts them).
+	// outputs a public clue links to it (MixerLinks counts them, by clue).
 	Heuristic  int64          `json:"heuristic"`
 	MixerLinks map[string]int `json:"mixer_links,omitempty"`
 	// EVM is the incident's part on an EVM chain, when it has one and the
@@ -181,7 +181,7 @@ func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Inci
 	if err != nil {
 		return fmt.Errorf("report: incident %s: %w", inc.ID, err)
 	}
-	// Through CoinJoins by the outputs a consolidation links, as the EVM
+	// Through CoinJoins by the outputs public clues link, as the EVM
 	// part goes through the mixer by linked withdrawals.
 	opts := trace.Options{Model: r.Model, MixerLinks: true}
 	if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
