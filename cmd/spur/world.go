@@ -123,7 +123,8 @@ against the store, clustering pairwise precision and recall (run spur cluster
 first), CoinJoin detection precision and recall, and for each taint model,
 with and without mixer links (FIFO's with them against targets), how much
 of each incident's true exchange deposits a trace from its stolen outputs
-finds at the right exchange (import the world's labels first: the trace stops
+finds at the right exchange and, with links, how many of the mix outputs
+linked are the thief's (precision) and of the thief's are linked (recall) (import the world's labels first: the trace stops
 at deposit addresses swept into labelled hot wallets). JSON: one object per
 row with metric, value, truth, target and ok.
 

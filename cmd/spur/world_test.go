@@ -324,7 +324,8 @@ func TestGenIngestEval(t *testing.T) {
 		"report (fifo): token share": true, "report (fifo): share through mixers": true,
 		"report (fifo): at exchanges / truth": true, "report (fifo): still unspent / truth": true,
 		// Through Whirlpool by the consolidation's links.
-		"tracing (fifo, mixer links): value at exchanges / truth": true, "tracing (fifo, mixer links): true exchange deposits found at the right exchange": true}
+		"tracing (fifo, mixer links): value at exchanges / truth": true, "tracing (fifo, mixer links): true exchange deposits found at the right exchange": true,
+		"tracing (fifo, mixer links): mix outputs linked: precision": true}
 	realism := 0
 	for _, r := range rows {
 		if strings.HasPrefix(r.Metric, "report") || strings.Contains(r.Metric, "mixer withdrawals linked") {

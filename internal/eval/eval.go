@@ -175,6 +175,10 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 		}
 		var found, truthTotal, reached float64
 		incidents := 0
+		// The mix outputs linked (tx, address), and how many of them are
+		// the incident's own (its steps' mix-out), and of those, how many
+		// truth has.
+		var linked, linkedOwn, own int
 		for _, inc := range t.Incidents {
 			var starts []trace.Start
 			for _, ref := range inc.TheftTxs {
@@ -204,6 +208,25 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 			if err != nil {
 				return nil, err
 			}
+			if run.links {
+				outs := map[[2]string]bool{}
+				for _, st := range inc.Steps {
+					if st.Chain == "btc" && st.Kind == "mix-out" {
+						outs[[2]string{st.Tx, st.To}] = true
+					}
+				}
+				seen := map[[2]string]bool{}
+				for _, f := range res.Flows {
+					if k := [2]string{f.Tx, f.To}; f.Clue != "" && !seen[k] {
+						seen[k] = true
+						linked++
+						if outs[k] {
+							linkedOwn++
+						}
+					}
+				}
+				own += len(outs)
+			}
 			traced := map[string]float64{}
 			for _, d := range res.Destinations {
 				if d.Category == "exchange" {
@@ -231,6 +254,14 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 			foundRow.Target, foundRow.OK = ">= 0.9", check(share >= 0.9)
 		}
 		rows = append(rows, Row{Metric: "tracing (" + name + "): incidents traced", Value: float64(incidents), Truth: float64(len(t.Incidents))}, atExch, foundRow)
+		if run.links {
+			prec := Row{Metric: "tracing (" + name + "): mix outputs linked: precision", Value: float64(linkedOwn) / float64(max(linked, 1))}
+			if model == trace.FIFO {
+				prec.Target, prec.OK = ">= 0.95", check(prec.Value >= 0.95)
+			}
+			rows = append(rows, prec,
+				Row{Metric: "tracing (" + name + "): mix outputs linked: recall", Value: float64(linkedOwn) / float64(max(own, 1)), Truth: float64(own)})
+		}
 	}
 	return rows, nil
 }
