@@ -649,7 +649,9 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 				remixes[out.SpentBy] = o
 			}
 		}
-		frontier = nil
+		// Each remix is judged by the candidates found before this
+		// depth, so that the order the remixes are taken in does not count.
+		added := map[uint64]cand{}
 		for r, from := range remixes {
 			firstIn, numIn, firstOut, numOut := s.TxRange(r)
 			held := 0
@@ -664,11 +666,16 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 			c := cands[from]
 			for o := firstOut; o < firstOut+numOut; o++ {
 				if _, ok := cands[o]; !ok {
-					cands[o] = cand{c.mix, append(slices.Clip(c.via), from)}
-					frontier = append(frontier, o)
+					added[o] = cand{c.mix, append(slices.Clip(c.via), from)}
 				}
 			}
 		}
+		frontier = frontier[:0]
+		for o, c := range added {
+			cands[o] = c
+			frontier = append(frontier, o)
+		}
+		slices.Sort(frontier)
 	}
 	by := map[uint64][]uint64{} // spender -> the candidates it spends
 	for o := range cands {
