@@ -192,6 +192,7 @@ func TestInvestigationPage(t *testing.T) {
 	eval(`(document.getElementById("links").checked = true, "")`)
 	click(`#incidents li[data-id="dprk-2021-5"]`)
 	wait(`document.getElementById("status").textContent.includes("mixer links")`)
+	shot("page-btc-links.png")
 	if n := eval(`String(document.querySelectorAll('#graph .edge[data-link="heuristic"][data-coinjoin="whirlpool"]').length)`); n == "0" {
 		t.Errorf("btc trace with mixer links: no heuristic edge out of a mix; status %q", eval(`document.getElementById("status").textContent`))
 	}
