@@ -88,6 +88,18 @@ func TestEthTrace(t *testing.T) {
 	if code != 200 || v["model"] != "fifo" || len(v["flows"].([]any)) == 0 || v["start"].(map[string]any)["ETH"] != "7400000000000000000" {
 		t.Fatalf("trace: %d %v", code, v)
 	}
+	// Backward, the same transaction's 7.4 ETH explained: all of it came
+	// from one exchange's address (forward, it scatters over many places).
+	code, v = f.do(t, "POST", "/v1/trace", `{"chain":"eth","direction":"backward","from":["0xec7cc4df1ff542793053335700f18d59c3f870e1e4820a42d558c76db832bd14"]}`, true)
+	var eth []map[string]any
+	for _, d := range v["destinations"].([]any) {
+		if d := d.(map[string]any); d["asset"] == "ETH" {
+			eth = append(eth, d)
+		}
+	}
+	if code != 200 || len(eth) != 1 || eth[0]["category"] != "exchange" || eth[0]["amount"] != "7400000000000000000" {
+		t.Fatalf("backward trace: %d %v", code, v)
+	}
 	for body, field := range map[string]string{
 		`{"chain":"sol","from":["x"]}`: "chain",
 		`{"chain":"eth","from":[]}`:    "from",

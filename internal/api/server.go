@@ -607,9 +607,18 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		MaxHops    int      `json:"max_hops"`
 		MinValue   int64    `json:"min_value"`
 		MixerLinks bool     `json:"mixer_links"`
+		Direction  string   `json:"direction"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
+	}
+	backward := false
+	switch req.Direction {
+	case "", "forward":
+	case "backward":
+		backward = true
+	default:
+		return badRequest("direction", "direction: want forward or backward")
 	}
 	if len(req.From) == 0 || len(req.From) > 100 {
 		return badRequest("from", "from: give 1 to 100 references")
@@ -645,7 +654,11 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		res, err := trace.TraceEVM(es, starts, o)
+		run := trace.TraceEVM
+		if backward {
+			run = trace.TraceEVMBackward
+		}
+		res, err := run(es, starts, o)
 		if err != nil {
 			return badRequest("from", "%v", err)
 		}
@@ -678,7 +691,11 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if opts.Services, opts.HotWallets, err = query.Services(s.btc(r), s.cfg.Labels); err != nil {
 		return err
 	}
-	res, err := trace.Forward(s.btc(r), starts, opts)
+	run := trace.Forward
+	if backward {
+		run = trace.Backward
+	}
+	res, err := run(s.btc(r), starts, opts)
 	if err != nil {
 		return badRequest("from", "%v", err)
 	}

@@ -159,6 +159,12 @@ func TestAPI(t *testing.T) {
 	if code != 200 || body["start_amount"].(float64) != 10e8 {
 		t.Fatalf("trace: %d %v", code, body)
 	}
+	// Backward: Satoshi's 40 BTC of change in block 170 came from block
+	// 9's coinbase.
+	code, body = f.do(t, "POST", "/v1/trace", `{"from":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"],"direction":"backward"}`, true)
+	if d, _ := body["destinations"].([]any); code != 200 || len(d) != 1 || d[0].(map[string]any)["category"] != "coinbase" || d[0].(map[string]any)["amount"].(float64) != 40e8 {
+		t.Fatalf("backward trace: %d %v", code, body)
+	}
 	code, _ = f.do(t, "GET", "/v1/incidents", "", true)
 	if code != 200 {
 		t.Fatalf("incidents: %d", code)
@@ -216,6 +222,7 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"limit":-1}`, true, 400, "limit"},
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"min_score":2}`, true, 400, "min_score"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
+		{"POST", "/v1/trace", `{"from":["x"],"direction":"sideways"}`, true, 400, "direction"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
