@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
-	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testchain"
@@ -141,14 +139,7 @@ func TestExposuresOrdered(t *testing.T) {
 // unlabelled one (block 2's); the sanctioned payment, older, is not seen.
 func TestAddressExposureLatestOutputs(t *testing.T) {
 	dir := t.TempDir()
-	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 4}); err != nil {
-		t.Fatal(err)
-	}
+	s := testchain.Mainnet(t, filepath.Join(dir, "btc"), 4)
 	// Mainnet's blocks 0..4 hold a coinbase each, of one output to a
 	// miner of its own: tx n, output n.
 	// Block 1's miner pays z and z2 once each; then block 2's pays z a
@@ -174,15 +165,7 @@ func TestAddressExposureLatestOutputs(t *testing.T) {
 		return out
 	}
 	testchain.Mine(t, s, pay(1, z, z2), pay(2, times(1000, z)...), pay(3, times(999, z2)...))
-	ls, err := label.Open(filepath.Join(dir, "labels"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ls.Close()
-	miner1 := s.Address(s.OutAddr(1)).String(s.Network())
-	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{{Address: miner1, Chain: "btc", Category: "sanctioned", Label: "block 1's miner"}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ls := labelMiner1(t, s, filepath.Join(dir, "labels"), "sanctioned")
 	srv := New(Config{Store: s, Labels: ls})
 	text := func(sc []byte) string { _, a, _ := btc.ScriptAddress(sc); return a.String(s.Network()) }
 	got, err := srv.addressExposure(s, text(z))
@@ -201,14 +184,7 @@ func TestAddressExposureLatestOutputs(t *testing.T) {
 // input paid an output is not known.
 func TestDepositAfterAMix(t *testing.T) {
 	dir := t.TempDir()
-	s, err := store.Open(filepath.Join(dir, "btc"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 5}); err != nil {
-		t.Fatal(err)
-	}
+	s := testchain.Mainnet(t, filepath.Join(dir, "btc"), 5)
 	script := func(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
 	const denom, premix = 50_000_000, 50_000_170
 	var txs []btc.Tx
@@ -232,15 +208,7 @@ func TestDepositAfterAMix(t *testing.T) {
 	mix := tx(mixIns, denom, denom, denom, denom, denom)
 	deposit := tx([]btc.TxIn{in(mix, 0)}, denom-1000)
 	testchain.Mine(t, s, txs...)
-	ls, err := label.Open(filepath.Join(dir, "labels"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ls.Close()
-	miner1 := s.Address(s.OutAddr(1)).String(s.Network())
-	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{{Address: miner1, Chain: "btc", Category: "stolen-funds", Label: "block 1's miner"}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	ls := labelMiner1(t, s, filepath.Join(dir, "labels"), "stolen-funds")
 	out, err := New(Config{Store: s, Labels: ls}).Screen([]ScreenItem{{Tx: deposit.String(), Direction: "deposit"}})
 	if err != nil {
 		t.Fatal(err)
@@ -261,4 +229,20 @@ func TestDepositAfterAMix(t *testing.T) {
 	if r := out[0]; len(r.Direct) != 1 || r.Direct[0].Category != "mixer" || r.Direct[0].Amount != denom || r.Severity != "medium" {
 		t.Fatalf("a mix's output address: direct %+v, indirect %+v, severity %s (%s)", r.Direct, r.Indirect, r.Severity, r.Rule)
 	}
+}
+
+// labelMiner1 opens labels in dir giving block 1's miner (the address its
+// coinbase pays) the category, closed when the test ends.
+func labelMiner1(t *testing.T, s *store.Store, dir, category string) *label.Store {
+	t.Helper()
+	ls, err := label.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ls.Close() })
+	miner1 := s.Address(s.OutAddr(1)).String(s.Network())
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{{Address: miner1, Chain: "btc", Category: category, Label: "block 1's miner"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ls
 }

@@ -3,11 +3,33 @@
 package testchain
 
 import (
+	"context"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
+
+// Mainnet opens a store in dir holding mainnet's blocks 0..height, from the
+// repository's testdata (each of the first blocks a coinbase of 50 BTC to
+// a miner of its own), closed when the test ends.
+func Mainnet(t testing.TB, dir string, height int64) *store.Store {
+	t.Helper()
+	s, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	_, here, _, _ := runtime.Caller(0)
+	blocks := filepath.Join(filepath.Dir(here), "..", "..", "testdata", "btc", "blk_0_to_14131.dat.bz2")
+	if _, err := ingest.Files(context.Background(), s, []string{blocks}, ingest.Options{StopHeight: height}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // Mine appends a block of txs on the store's tip and commits it: a
 // coinbase paying 50 BTC to a null-data output comes first, and each

@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"context"
 	"maps"
 	"math"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
-	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testchain"
 )
@@ -50,14 +48,7 @@ const (
 
 func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 	t.Helper()
-	s, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{StopHeight: 15}); err != nil {
-		t.Fatal(err)
-	}
+	s := testchain.Mainnet(t, t.TempDir(), 15)
 	next := byte(0)
 	addr := func() []byte { // a fresh P2WPKH script
 		next++
