@@ -221,8 +221,10 @@ destinations are the sources.`,
 				a, b := gs[i], gs[j]
 				return a.amount > b.amount || a.amount == b.amount && (a.label < b.label || a.label == b.label && a.link < b.link)
 			})
+			// Only a forward trace goes on by links; backward, a mix ends it.
+			links := mixerLinks && direction == "forward"
 			row := func(t *table, link string, cells ...any) {
-				if mixerLinks {
+				if links {
 					cells = append([]any{link}, cells...)
 				}
 				t.row(cells...)
@@ -242,7 +244,7 @@ destinations are the sources.`,
 				row(t, d.Link, d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
 			}
 			t.flush()
-			if mixerLinks {
+			if links {
 				var clues []string
 				for _, clue := range sortedKeys(res.MixerLinks) {
 					clues = append(clues, fmt.Sprintf("%s %d", clue, res.MixerLinks[clue]))
