@@ -642,7 +642,7 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 		hdr, err := s.Header(s.TxHeight(tx))
 		return err == nil && !time.Unix(int64(hdr.Time), 0).After(until)
 	}
-	for depth := 0; depth < remixDepth && len(frontier) > 0; depth++ {
+	for depth := 0; depth < remixDepth && len(frontier) > 0 && len(cands) < maxRemixCands; depth++ {
 		remixes := map[uint64]uint64{} // remix -> the candidate it spends
 		for _, o := range frontier {
 			if out := s.Output(o); out.Spent && isCoinJoin(out.SpentBy) {
@@ -708,8 +708,12 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 }
 
 // remixDepth bounds the remixes a mix output is followed through to a
-// consolidation.
-const remixDepth = 3
+// consolidation; maxRemixCands stops going deeper once so many outputs are
+// candidates (a trace that reaches thousands of mixes, each remixed on).
+const (
+	remixDepth    = 3
+	maxRemixCands = 1 << 20
+)
 
 // depositOf reports whether transaction n sweeps into a labelled hot wallet,
 // which makes the addresses it spends deposit addresses of that exchange.
