@@ -161,9 +161,9 @@ destinations are the sources.`,
 			switch format {
 			case "csv":
 				w := csv.NewWriter(os.Stdout)
-				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link"})
+				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link", "clue"})
 				for _, f := range res.Flows {
-					w.Write([]string{f.Chain, f.Tx, f.From, f.To, f.Asset, strconv.FormatInt(f.Amount, 10), strconv.FormatFloat(usd(f.Amount), 'f', 2, 64), strconv.Itoa(f.Hop), f.Link})
+					w.Write([]string{f.Chain, f.Tx, f.From, f.To, f.Asset, strconv.FormatInt(f.Amount, 10), strconv.FormatFloat(usd(f.Amount), 'f', 2, 64), strconv.Itoa(f.Hop), f.Link, f.Clue})
 				}
 				w.Flush()
 				return w.Error()

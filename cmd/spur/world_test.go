@@ -135,6 +135,20 @@ func TestGenIngestEval(t *testing.T) {
 		!regexp.MustCompile(`(?m)^heuristic +exchange +.* deposit`).MatchString(out) || !strings.Contains(out, "CoinJoin outputs linked, by clue: consolidation") {
 		t.Errorf("trace with mixer links, as text:\n%s", out)
 	}
+	// As CSV, each flow with its link and clue.
+	flows, err := csv.NewReader(strings.NewReader(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "csv"))).ReadAll()
+	if err != nil || len(flows) < 2 || strings.Join(flows[0], ",") != "chain,tx,from,to,asset,amount,usd,hop,link,clue" {
+		t.Fatalf("trace as CSV: %v %v", err, flows[:min(len(flows), 2)])
+	}
+	clued := 0
+	for _, r := range flows[1:] {
+		if r[9] == "consolidation" && r[8] == "heuristic" {
+			clued++
+		}
+	}
+	if clued != linked.MixerLinks["consolidation"] {
+		t.Errorf("CSV flows with the consolidation clue: %d, links %d", clued, linked.MixerLinks["consolidation"])
+	}
 	// Backward from a deposit address the theft reached, the sources add
 	// up to what it received: exactly under FIFO, within rounding under
 	// haircut (each input explains its share of the outputs, not of the
