@@ -235,8 +235,8 @@ type link struct {
 }
 
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
-// (opts.MixerLinks); it also gives the CoinJoins the taint entered and the
-// addresses it reached other than by a mix's outputs.
+// (opts.MixerLinks); it also gives the CoinJoins the taint entered and,
+// with MixerLinks, the addresses it reached.
 func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]bool, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
@@ -250,16 +250,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		res.MixerLinks = map[string]int{}
 	}
 	var mixes []uint64
-	// paid are the addresses the taint reached, not a mix's outputs nor
-	// labelled services, whose addresses many pay (address reuse).
+	// paid are the addresses the taint reached, labelled services aside,
+	// whose addresses many pay (for the address-reuse clue).
 	paid := map[uint32]bool{}
-	isService := func(a uint32) bool {
-		if opts.Services == nil || a == store.NoAddress {
-			return false
-		}
-		_, _, ok := opts.Services(a)
-		return ok
-	}
 	// spentAfter says whether tx n came after opts.Until.
 	spentAfter := func(n uint64) bool {
 		if opts.Until.IsZero() {
@@ -276,6 +269,10 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 	// linked came by a heuristic link) at a destination, the linked part
 	// apart, at the time of tx.
 	add := func(addr, category, label string, amount, mixed, linked int64, tx uint64) {
+		var when int64
+		if hdr, err := s.Header(s.TxHeight(tx)); err == nil {
+			when = int64(hdr.Time)
+		}
 		for _, part := range [2]struct {
 			link          string
 			amount, mixed int64
@@ -291,9 +288,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 			}
 			d.Amount += part.amount
 			d.Mixed += part.mixed
-			if hdr, err := s.Header(s.TxHeight(tx)); err == nil {
-				d.Time = max(d.Time, int64(hdr.Time))
-			}
+			d.Time = max(d.Time, when)
 		}
 	}
 	arrive := func(o uint64, t *taint, category, label string) {
@@ -309,6 +304,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 				arrive(o, t, cat, label)
 				return
 			}
+		}
+		if opts.MixerLinks && out.Addr != store.NoAddress {
+			paid[out.Addr] = true
 		}
 		if !out.Spent || spentAfter(out.SpentBy) {
 			arrive(o, t, "unspent", "")
@@ -350,7 +348,6 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
-		paid[s.OutAddr(st.Output)] = true
 		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false, false}}})
 	}
 	// reach passes taint t on along output o of transaction txid, as a
@@ -450,12 +447,12 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		} else if f != store.NoOutput {
 			from = addrText(s.OutAddr(f))
 		}
-		var totalOut int64 // the outputs laid end to end
-		for o := firstOut; o < firstOut+numOut; o++ {
-			v, _ := s.OutValue(o)
-			totalOut += v
-		}
 		if coinjoin && opts.MixerLinks {
+			var totalOut int64
+			for o := firstOut; o < firstOut+numOut; o++ {
+				v, _ := s.OutValue(o)
+				totalOut += v
+			}
 			mixes = append(mixes, n)
 			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint, clue string) { reach(o, t, txid, from, cjKind, clue) },
 				func(category, label string, amount, linked int64) {
@@ -507,11 +504,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 					}
 				}
 			}
-			if a := s.OutAddr(o); t.amount > 0 && !isService(a) {
-				paid[a] = true
-			}
 			reach(o, t, txid, from, cjKind, "")
 		}
+		totalOut := outOff // the outputs laid end to end
 		// The fee takes its share of the taint: under FIFO the satoshi laid
 		// past the last output, under haircut the tainted share of the fee.
 		if totalIn > totalOut && opts.Model != Poison {
@@ -542,7 +537,6 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		a, b := res.Destinations[i], res.Destinations[j]
 		return a.Amount > b.Amount || a.Amount == b.Amount && (a.Address < b.Address || a.Address == b.Address && a.Link < b.Link)
 	})
-	delete(paid, store.NoAddress)
 	return res, mixes, paid, nil
 }
 
