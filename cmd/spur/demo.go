@@ -25,6 +25,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
@@ -297,6 +298,13 @@ The store goes to a temporary directory unless --store is given.`,
 				if err := wl.Replace(label.SourceInfo{Source: "world-eth", Format: "tagpack"}, sle.Labels, nil); err != nil {
 					return err
 				}
+				pf, err := label.ParsePrices(filepath.Join(wdir, "prices.csv"), "")
+				if err != nil {
+					return err
+				}
+				if err := wl.PutPrices(pf.Prices); err != nil {
+					return err
+				}
 				starts, _, err := query.ResolveRefs(ws, wl, inc.TheftTxs)
 				if err != nil {
 					return err
@@ -326,6 +334,14 @@ The store goes to a temporary directory unless --store is given.`,
 				for _, k := range sortedKeys(inc.Destinations) {
 					fmt.Printf("  %-28s %s BTC\n", k, btcAmount(inc.Destinations[k]))
 				}
+				// The same trace drawn, as --format svg draws it.
+				price, _ := wl.Price("BTC", inc.Date)
+				g := graph.FromBTC(res, false, "fifo trace forward from incident:dprk-2021-5 (--mixer-links)", func(sat int64) float64 { return float64(sat) / 1e8 * price })
+				svgPath := filepath.Join(dir, "graphs", "liquid.svg")
+				if err := writeSVG(g, svgPath); err != nil {
+					return err
+				}
+				fmt.Printf("  the trace as a graph (--format svg, or dot for Graphviz): %s, %d nodes\n", svgPath, len(g.Nodes))
 				if err := demoDepositScreen(ws, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
 					return err
 				}
@@ -335,14 +351,7 @@ The store goes to a temporary directory unless --store is given.`,
 				if err != nil {
 					return err
 				}
-				pf, err := label.ParsePrices(filepath.Join(wdir, "prices.csv"), "")
-				if err != nil {
-					return err
-				}
 				if err := wl.PutIncidents(incs); err != nil {
-					return err
-				}
-				if err := wl.PutPrices(pf.Prices); err != nil {
 					return err
 				}
 				rep, err := report.ForActor(ws, nil, wl, "Lazarus Group", 2021, trace.FIFO)
@@ -503,6 +512,22 @@ func writeSanctions(dir string) error {
 		}
 	}
 	return nil
+}
+
+// writeSVG draws a graph into a file of its own.
+func writeSVG(g *graph.Graph, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := g.WriteSVG(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func section(title string) {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -658,6 +659,11 @@ func TestDemo(t *testing.T) {
 		if !bytes.Contains(out.Bytes(), []byte(w)) {
 			t.Errorf("demo output lacks %q", w)
 		}
+	}
+	// The Liquid trace drawn, its three deposits among the nodes.
+	svg, err := os.ReadFile(filepath.Join(dir, "graphs", "liquid.svg"))
+	if err != nil || xml.Unmarshal(svg, new(struct{})) != nil || bytes.Count(svg, []byte("exchange: ")) < 3 {
+		t.Errorf("the demo's graph: %v, %d bytes", err, len(svg))
 	}
 	if got := mustRun(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", dir); !strings.Contains(got, "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") {
 		t.Fatalf("spur tx of the demo's store while it serves:\n%s", got)

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
@@ -58,10 +60,14 @@ remixes, up to three on), three or more in all and mostly such outputs;
 or a mix output paid to an address the taint reached before.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
-asset, amount, usd, hop, link}, destinations[] {chain, address, category,
-label, asset, amount, usd, share, link}, mixer_links} with amounts in satoshi and USD at
-the start day's price (spur prices import); or CSV of the flows; or a table
-of destinations.
+asset, amount, usd, hop, link, spent_by}, destinations[] {chain, address,
+category, label, asset, amount, usd, share, link}, mixer_links} with amounts
+in satoshi and USD at the start day's price (spur prices import); or CSV of
+the flows; or a table of destinations; or the graph: --format dot
+(Graphviz: dot -Tpdf trace.dot > trace.pdf) or --format svg (laid out by
+spur, in columns from the start; outputs paid and spent alike drawn as one
+node). A graph's nodes are addresses and, on Bitcoin, the transactions
+between them; its edges carry the tainted value, exact in their tooltips.
 
 On an EVM chain (--chain eth) REF is a transaction hash (its value
 transfers), an address (every transfer it received in transactions others
@@ -92,8 +98,8 @@ destinations are the sources.`,
 			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
 				return err
 			}
-			if format != "json" && format != "csv" && format != "text" {
-				return usagef("--format: want json, csv or text")
+			if !slices.Contains([]string{"json", "csv", "text", "dot", "svg"}, format) {
+				return usagef("--format: want text, json, csv, dot or svg, not %q", format)
 			}
 			if opts.Model != trace.FIFO && opts.Model != trace.Haircut && opts.Model != trace.Poison {
 				return usagef("--model: want fifo, haircut or poison, not %q", opts.Model)
@@ -159,6 +165,27 @@ destinations are the sources.`,
 				return float64(int64(float64(sat)/1e8*price*100+0.5)) / 100
 			}
 			switch format {
+			case "dot", "svg":
+				var value func(int64) float64
+				if havePrice {
+					value = usd
+				}
+				g := graph.FromBTC(res, direction == "backward", traceTitle(res.Model, direction, refs), value)
+				start := btcAmount(res.Start) + " BTC"
+				if havePrice {
+					start += fmt.Sprintf(" ($%s at %s's close)", thousands(int64(usd(res.Start)+0.5)), day)
+				}
+				g.Notes = append(g.Notes, fmt.Sprintf("%s; %d transactions, %d flows", start, res.TxsVisited, len(res.Flows)))
+				byCat := map[string]int64{}
+				for _, d := range res.Destinations {
+					byCat[d.Category] += d.Amount
+				}
+				var ends []string
+				for _, c := range sortedKeys(byCat) {
+					ends = append(ends, fmt.Sprintf("%s %s BTC", c, btcAmount(byCat[c])))
+				}
+				g.Notes = append(g.Notes, endsWord(direction)+strings.Join(ends, ", "))
+				return writeGraph(g, format)
 			case "csv":
 				w := csv.NewWriter(os.Stdout)
 				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link", "clue"})
@@ -262,7 +289,7 @@ destinations are the sources.`,
 	c.Flags().StringVar(&opts.Model, "model", "fifo", "taint model: fifo, haircut or poison")
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
-	c.Flags().StringVar(&format, "format", "text", "json, csv or text")
+	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz) or svg (the graph, laid out)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
@@ -418,6 +445,27 @@ before any is imported; each asset's prices are replaced whole.`,
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c
+}
+
+// traceTitle names a trace in a graph's caption.
+func traceTitle(model, direction string, refs []string) string {
+	return fmt.Sprintf("%s trace %s from %s", model, direction, strings.Join(refs, ", "))
+}
+
+// endsWord opens a graph's caption line of where a trace ended.
+func endsWord(direction string) string {
+	if direction == "backward" {
+		return "sources: "
+	}
+	return "destinations: "
+}
+
+// writeGraph prints a trace's graph as DOT or SVG.
+func writeGraph(g *graph.Graph, format string) error {
+	if format == "dot" {
+		return g.WriteDOT(os.Stdout)
+	}
+	return g.WriteSVG(os.Stdout)
 }
 
 // poisonNote says, under a text trace's first line, why a poison trace's

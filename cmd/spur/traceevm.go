@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"math/big"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -94,6 +96,29 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	}
 	format := a.format
 	switch format {
+	case "dot", "svg":
+		direction := "forward"
+		if a.backward {
+			direction = "backward"
+		}
+		g := graph.FromEVM(res, traceTitle(res.Model, direction, refs), func(f trace.EVMFlow, _ *big.Int) float64 {
+			return query.EVMUSD(labels, decimals, f.Asset, f.Amount, day(f.Block))
+		})
+		var start []string
+		for _, as := range sortedKeys(res.Start) {
+			start = append(start, ethAmountText(res.Start[as], decimals[as])+" "+as)
+		}
+		g.Notes = append(g.Notes, fmt.Sprintf("%s; %d transfers replayed, %d flows", strings.Join(start, ", "), res.Transfers, len(res.Flows)))
+		byCat := map[string]float64{}
+		for _, d := range dests {
+			byCat[d.Category] += d.USD
+		}
+		var ends []string
+		for _, c := range sortedKeys(byCat) {
+			ends = append(ends, fmt.Sprintf("%s $%s", c, thousands(int64(byCat[c]+0.5))))
+		}
+		g.Notes = append(g.Notes, endsWord(direction)+strings.Join(ends, ", ")+" (USD at arrival)")
+		return res, writeGraph(g, format)
 	case "json":
 		return res, printJSON(os.Stdout, struct {
 			*trace.EVMResult

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"maps"
 	"math"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/graph/graphtest"
 )
 
 // TestGenIngestEval runs the whole chain on a small world: generate,
@@ -97,6 +99,7 @@ func TestGenIngestEval(t *testing.T) {
 	var linked struct {
 		Start        int64 `json:"start_amount"`
 		Destinations []struct {
+			Address  string `json:"address"`
 			Category string `json:"category"`
 			Label    string `json:"label"`
 			Amount   int64  `json:"amount"`
@@ -148,6 +151,75 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	if clued != linked.MixerLinks["consolidation"] {
 		t.Errorf("CSV flows with the consolidation clue: %d, links %d", clued, linked.MixerLinks["consolidation"])
+	}
+	// As a graph: Graphviz's DOT (read back by gonum's parser), each
+	// exchange deposit paid, through the transactions drawn, what the
+	// trace says it received; and an SVG.
+	g := graphtest.ParseDOT(t, mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "dot"))
+	into := map[string]int64{}
+	for _, e := range g.Edges {
+		if _, ok := g.Nodes[e.From]; !ok {
+			t.Fatalf("DOT edge from an undeclared node %q", e.From)
+		}
+		btc, _, _ := strings.Cut(e.Attrs["tooltip"], " BTC")
+		whole, frac, _ := strings.Cut(btc, ".")
+		sat, err := strconv.ParseInt(whole+(frac + "00000000")[:8], 10, 64)
+		if err != nil {
+			t.Fatalf("DOT edge tooltip %q: %v", e.Attrs["tooltip"], err)
+		}
+		into[e.To] += sat
+	}
+	deposits := map[string]int64{}
+	for _, d := range linked.Destinations {
+		if d.Category == "exchange" {
+			deposits[d.Address] += d.Amount
+			if l := g.Nodes[d.Address]["label"]; !strings.HasSuffix(l, `\nexchange: `+d.Label) {
+				t.Errorf("DOT node of deposit %s: label %q", d.Address, l)
+			}
+		}
+	}
+	if len(deposits) == 0 {
+		t.Fatal("no exchange deposits in the linked trace")
+	}
+	for a, v := range deposits {
+		if into[a] != v {
+			t.Errorf("DOT: deposit %s paid %d sat, the trace says %d", a, into[a], v)
+		}
+	}
+	svg := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "svg")
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "fifo trace forward from incident:dprk-2021-5") || strings.Count(svg, `<g class="node">`) < len(deposits) {
+		t.Errorf("trace as SVG: %v\n%.500s", err, svg)
+	}
+	// Backward, from a deposit, to the coinbases: a graph as well.
+	for a := range deposits {
+		g := graphtest.ParseDOT(t, mustRun(t, "trace", "--store", store, "--from", a, "--direction", "backward", "--format", "dot", "--max-hops", "3"))
+		if _, ok := g.Nodes[a]; !ok || len(g.Edges) == 0 || !strings.HasPrefix(g.Attrs["label"], "fifo trace backward from "+a) {
+			t.Errorf("backward graph from %s: %d edges, caption %q", a, len(g.Edges), g.Attrs["label"])
+		}
+		break
+	}
+	// On Ethereum, the same for its deposits, by asset.
+	var ethTrace struct {
+		Destinations []struct {
+			Address, Category, Asset, Amount string
+		} `json:"destinations"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--json"), &ethTrace); err != nil {
+		t.Fatal(err)
+	}
+	eg := graphtest.ParseDOT(t, mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--format", "dot"))
+	checked := 0
+	for _, d := range ethTrace.Destinations {
+		if d.Category != "exchange" {
+			continue
+		}
+		if _, ok := eg.Nodes[d.Address]; !ok {
+			t.Errorf("ETH graph lacks deposit %s", d.Address)
+		}
+		checked++
+	}
+	if checked == 0 || len(eg.Edges) == 0 {
+		t.Errorf("ETH graph: %d deposits, %d edges", checked, len(eg.Edges))
 	}
 	// Backward from a deposit address the theft reached, the sources add
 	// up to what it received: exactly under FIFO, within rounding under

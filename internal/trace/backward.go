@@ -111,10 +111,14 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 		var taintOut, totalOut int64
 		hop := 0
 		var off int64
+		explained, most := uint64(0), int64(-1) // the output that holds the most of the value explained
 		for o := firstOut; o < firstOut+numOut; o++ {
 			v, _ := s.OutValue(o)
 			if t := tainted[o]; t != nil {
 				taintOut += t.amount
+				if t.amount > most {
+					explained, most = o, t.amount
+				}
 				hop = max(hop, t.hop+1)
 				for _, r := range t.ranges {
 					ranges = append(ranges, interval{lo: off + r.lo, hi: off + r.hi})
@@ -146,6 +150,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			}
 		}
 		txid := s.TxID(n).String()
+		to := addrText(s.OutAddr(explained))
 		var totalIn int64 // haircut's denominator
 		for i := firstIn; opts.Model == Haircut && i < firstIn+numIn; i++ {
 			v, _ := s.OutValue(s.InputSpends(i))
@@ -179,7 +184,7 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			if t.amount < opts.MinValue {
 				continue
 			}
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: "", Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: to, Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
 			if own, ok := seeded[p]; ok {
 				covered, rest := beyondStart(t, own)
 				res.Start -= covered

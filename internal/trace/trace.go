@@ -82,6 +82,10 @@ type Flow struct {
 	CoinJoin string `json:"coinjoin,omitempty"`
 	// Clue is what links a CoinJoin's output to the taint (MixerLinks).
 	Clue string `json:"clue,omitempty"`
+	// SpentBy is the transaction that carried this output's taint on
+	// (forward), when the trace followed it.
+	SpentBy string `json:"spent_by,omitempty"`
+	out     uint64 // the output (forward)
 }
 
 // Destination is where tainted value ended.
@@ -110,6 +114,10 @@ type Result struct {
 	// MixerLinks counts the CoinJoin outputs that carried taint on, by
 	// the clue that linked them (MixerLinks set).
 	MixerLinks map[string]int `json:"mixer_links,omitempty"`
+	// Starts are the start outputs (forward), each as a flow of hop 0 to
+	// its address, with the transaction that spent it: what a drawing of
+	// the trace begins with.
+	Starts []Flow `json:"-"`
 }
 
 // interval is a tainted range [lo, hi) of satoshi within an output, and
@@ -262,6 +270,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		return err == nil && time.Unix(int64(hdr.Time), 0).After(opts.Until)
 	}
 	tainted := map[uint64]*taint{} // output -> taint
+	spentBy := map[uint64]uint64{} // output -> the transaction that carries its taint on
 	queued := map[uint64]bool{}
 	var q txQueue
 	dest := map[[3]string]*Destination{}
@@ -321,6 +330,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 			return
 		}
 		tainted[o] = t
+		spentBy[o] = out.SpentBy
 		if !queued[out.SpentBy] {
 			queued[out.SpentBy] = true
 			heap.Push(&q, out.SpentBy)
@@ -348,6 +358,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		tx, vout := s.TxOfOutput(st.Output)
 		res.From = append(res.From, fmt.Sprintf("%s:%d", s.TxID(tx), vout))
 		res.Start += amt
+		res.Starts = append(res.Starts, Flow{Chain: "btc", Tx: s.TxID(tx).String(), To: addrText(s.OutAddr(st.Output)), Asset: "BTC", Amount: amt, Link: "exact", out: st.Output})
 		settle(st.Output, &taint{amount: amt, ranges: []interval{{0, amt, false, false}}})
 	}
 	// reach passes taint t on along output o of transaction txid, as a
@@ -361,10 +372,10 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		}
 		to := addrText(s.OutAddr(o))
 		if exact := t.amount - t.linked; exact > 0 {
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind, out: o})
 		}
 		if t.linked > 0 {
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: clue})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: clue, out: o})
 		}
 		if own, ok := seeded[o]; ok {
 			// A start reached: settled when the trace began, with its
@@ -525,6 +536,19 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 				feeLinked = Share(fee, linkedIn, taintIn)
 			}
 			add("", "fees", "paid to miners", fee, 0, feeLinked, n)
+		}
+	}
+	txids := map[uint64]string{}
+	for _, fs := range [][]Flow{res.Starts, res.Flows} {
+		for i := range fs {
+			n, ok := spentBy[fs[i].out]
+			if !ok {
+				continue
+			}
+			if txids[n] == "" {
+				txids[n] = s.TxID(n).String()
+			}
+			fs[i].SpentBy = txids[n]
 		}
 	}
 	for _, d := range dest {

@@ -43,6 +43,7 @@ func output(t *testing.T, s *store.Store, txid string, vout uint64) uint64 {
 func TestFirstPayment(t *testing.T) {
 	s := mainnet(t)
 	const tx170 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	const tx181 = "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be" // spends tx170:1
 	res, err := Forward(s, []Start{{Output: output(t, s, tx170, 0)}}, Options{Model: FIFO})
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +63,29 @@ func TestFirstPayment(t *testing.T) {
 		}
 		if res.Start != 40e8 || sum < 40e8-10 || sum > 40e8 || len(res.Flows) == 0 {
 			t.Fatalf("%s: start %d, destinations add up to %d", model, res.Start, sum)
+		}
+		// The start and every flow name the transaction that carried
+		// their taint on, and each transaction of a flow was so named:
+		// the flows join up, start to ends (what a drawing needs).
+		if len(res.Starts) != 1 || res.Starts[0].SpentBy != tx181 || res.Starts[0].To != "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" || res.Starts[0].Amount != 40e8 {
+			t.Fatalf("%s: starts %+v", model, res.Starts)
+		}
+		named, made := map[string]bool{tx181: true}, map[string]bool{}
+		for _, f := range res.Flows {
+			made[f.Tx] = true
+			if f.SpentBy != "" {
+				named[f.SpentBy] = true
+			}
+		}
+		for tx := range made {
+			if !named[tx] {
+				t.Errorf("%s: flows in %s, which no flow says carried them", model, tx)
+			}
+		}
+		for tx := range named {
+			if !made[tx] {
+				t.Errorf("%s: %s said to carry taint on, with no flow", model, tx)
+			}
 		}
 	}
 	// --min-value is the least taint followed: the 10 BTC paid on from the
@@ -193,6 +217,20 @@ func TestBackward(t *testing.T) {
 	}
 	if len(res.Destinations) != 1 || res.Destinations[0].Category != "coinbase" || res.TxsVisited != 3 {
 		t.Fatalf("%+v visited %d", res.Destinations, res.TxsVisited)
+	}
+	// Each flow runs from an input's address to the address of the output
+	// it explains: block 181's payment, then the 40 BTC of change of block
+	// 170 that paid it, then that transaction's coinbase input.
+	to := map[string]string{}
+	for _, f := range res.Flows {
+		to[f.Tx] = f.To
+	}
+	addr := func(txid string, vout uint64) string {
+		return s.Address(s.OutAddr(output(t, s, txid, vout))).String(s.Network())
+	}
+	if len(to) != 2 || to["a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be"] != addr("a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0) ||
+		to[tx170] != addr(tx170, 1) {
+		t.Errorf("flows' ends: %v", to)
 	}
 }
 

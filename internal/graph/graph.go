@@ -1,0 +1,468 @@
+// Package graph draws a trace as a graph of addresses joined by the value
+// that moved between them: Graphviz's DOT, for the tools that lay graphs
+// out and the analysts who already use them, and a self-contained SVG, laid
+// out here in columns by distance from the start, for a report or a browser.
+//
+// A node is an address (a destination's carries its category and label); an
+// edge is the tainted value of one asset that moved from one address to
+// another by one kind of link (exact or heuristic), summed over the
+// transactions that moved it.
+package graph
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// Node is an address of the trace.
+type Node struct {
+	ID       string // the address
+	Category string // a destination's (exchange, mixer, unspent, ...); "start"; "" on the way
+	Label    string
+	Layer    int      // transactions from the nearest start (Layout)
+	Members  []string // the addresses a collapsed node stands for (Collapse)
+	Tx       bool     // a transaction, not an address (ID "tx TXID")
+	CoinJoin string   // the kind of CoinJoin a transaction is, if one
+	order    float64
+}
+
+// Edge is the value of one asset that moved from one address to another.
+type Edge struct {
+	From, To string
+	Asset    string
+	Link     string   // exact or heuristic
+	Amount   *big.Int // base units
+	USD      float64  // 0 when no price is known
+	Txs      int
+	txs      map[string]bool
+}
+
+// Graph is a trace's addresses and flows.
+type Graph struct {
+	Title    string
+	Notes    []string       // a caption, line by line
+	Decimals map[string]int // asset -> decimals of its base unit
+	Nodes    []*Node
+	Edges    []*Edge
+	nodes    map[string]*Node
+	edges    map[[4]string]*Edge
+}
+
+// New returns an empty graph.
+func New(title string) *Graph {
+	return &Graph{Title: title, Decimals: map[string]int{}, nodes: map[string]*Node{}, edges: map[[4]string]*Edge{}}
+}
+
+// node returns the node of an address, added if new.
+func (g *Graph) node(id string) *Node {
+	n := g.nodes[id]
+	if n == nil {
+		n = &Node{ID: id}
+		g.nodes[id] = n
+		g.Nodes = append(g.Nodes, n)
+	}
+	return n
+}
+
+// AddFlow adds value moved by transaction tx to the edge from -> to of its
+// asset and link.
+func (g *Graph) AddFlow(tx, from, to, asset, link string, amount *big.Int, usd float64) {
+	g.node(from)
+	g.node(to)
+	k := [4]string{from, to, asset, link}
+	e := g.edges[k]
+	if e == nil {
+		e = &Edge{From: from, To: to, Asset: asset, Link: link, Amount: new(big.Int), txs: map[string]bool{}}
+		g.edges[k] = e
+		g.Edges = append(g.Edges, e)
+	}
+	e.Amount.Add(e.Amount, amount)
+	e.USD += usd
+	if !e.txs[tx] {
+		e.txs[tx] = true
+		e.Txs++
+	}
+}
+
+// Mark gives an address the category and label of a destination, the
+// first (largest) one given where an address is several.
+func (g *Graph) Mark(id, category, label string) {
+	n := g.nodes[id]
+	if n == nil || n.Category != "" {
+		return
+	}
+	n.Category, n.Label = category, label
+}
+
+// Collapse merges the addresses on the way (no destinations, no starts)
+// that are paid by the same addresses and pay the same addresses, by the
+// same kinds of link, least or more at a time, into one node: a mix's
+// outputs or a batch payout's, drawn once. Their edges are summed.
+func (g *Graph) Collapse(least int) {
+	sig := map[string][]string{}
+	ins, outs := map[string][]string{}, map[string][]string{}
+	for _, e := range g.Edges {
+		outs[e.From] = append(outs[e.From], e.To+" "+e.Link)
+		ins[e.To] = append(ins[e.To], e.From+" "+e.Link)
+	}
+	key := func(xs []string) string {
+		xs = slices.Clone(xs)
+		sort.Strings(xs)
+		return strings.Join(slices.Compact(xs), ",")
+	}
+	var sigs []string
+	for _, n := range g.Nodes {
+		if n.Category != "" || n.Tx || len(ins[n.ID]) == 0 || len(n.Members) > 0 {
+			continue
+		}
+		k := key(ins[n.ID]) + "|" + key(outs[n.ID])
+		if sig[k] == nil {
+			sigs = append(sigs, k)
+		}
+		sig[k] = append(sig[k], n.ID)
+	}
+	into := map[string]string{} // member -> its group's node
+	for _, k := range sigs {
+		ids := sig[k]
+		if len(ids) < least {
+			continue
+		}
+		id := fmt.Sprintf("%d addresses: %s, ...", len(ids), ids[0])
+		for _, m := range ids {
+			into[m] = id
+		}
+		g.nodes[id] = &Node{ID: id, Members: ids}
+	}
+	if len(into) == 0 {
+		return
+	}
+	var nodes []*Node
+	for _, n := range g.Nodes {
+		id, ok := into[n.ID]
+		switch {
+		case !ok:
+			nodes = append(nodes, n)
+		case g.nodes[id].Members[0] == n.ID:
+			nodes = append(nodes, g.nodes[id])
+		}
+		if ok {
+			delete(g.nodes, n.ID)
+		}
+	}
+	g.Nodes = nodes
+	edges := g.Edges
+	g.Edges, g.edges = nil, map[[4]string]*Edge{}
+	for _, e := range edges {
+		if id, ok := into[e.From]; ok {
+			e.From = id
+		}
+		if id, ok := into[e.To]; ok {
+			e.To = id
+		}
+		k := [4]string{e.From, e.To, e.Asset, e.Link}
+		if m := g.edges[k]; m != nil {
+			m.Amount.Add(m.Amount, e.Amount)
+			m.USD += e.USD
+			for tx := range e.txs {
+				if !m.txs[tx] {
+					m.txs[tx] = true
+					m.Txs++
+				}
+			}
+			continue
+		}
+		g.edges[k] = e
+		g.Edges = append(g.Edges, e)
+	}
+}
+
+// Layout puts every node in the column of its distance, in transactions,
+// from the nearest start (an address no flow reaches; "start" unless it is
+// a destination), and orders each column so that edges cross little: each
+// node goes near the mean place of the nodes that pay it.
+func (g *Graph) Layout() {
+	in := map[string]int{}
+	out := map[string][]*Edge{}
+	for _, e := range g.Edges {
+		if e.From != e.To {
+			in[e.To]++
+		}
+		out[e.From] = append(out[e.From], e)
+	}
+	for _, n := range g.Nodes {
+		n.Layer = -1
+	}
+	// Breadth first from the starts; then from any node left unreached
+	// (a cycle no start leads into), in the order nodes were added.
+	var queue []*Node
+	for _, n := range g.Nodes {
+		if in[n.ID] == 0 {
+			n.Layer = 0
+			if n.Category == "" && !n.Tx {
+				n.Category = "start"
+			}
+			queue = append(queue, n)
+		}
+	}
+	for next := 0; ; {
+		for ; len(queue) > 0; queue = queue[1:] {
+			n := queue[0]
+			for _, e := range out[n.ID] {
+				if m := g.nodes[e.To]; m.Layer < 0 {
+					m.Layer = n.Layer + 1
+					queue = append(queue, m)
+				}
+			}
+		}
+		for next < len(g.Nodes) && g.Nodes[next].Layer >= 0 {
+			next++
+		}
+		if next == len(g.Nodes) {
+			break
+		}
+		g.Nodes[next].Layer = 0
+		queue = append(queue, g.Nodes[next])
+	}
+	// Within a column: first in the order added, then by the mean place
+	// of the payers in the columns before (twice over).
+	for i, n := range g.Nodes {
+		n.order = float64(i)
+	}
+	g.sortColumns()
+	for range 2 {
+		sum, cnt := map[string]float64{}, map[string]int{}
+		for _, e := range g.Edges {
+			a, b := g.nodes[e.From], g.nodes[e.To]
+			if a.Layer < b.Layer {
+				sum[b.ID] += a.order
+				cnt[b.ID]++
+			}
+		}
+		for _, n := range g.Nodes {
+			if cnt[n.ID] > 0 {
+				n.order = sum[n.ID] / float64(cnt[n.ID])
+			}
+		}
+		g.sortColumns()
+	}
+}
+
+// sortColumns sorts the nodes by column, then order, and renumbers the
+// order as the place within the column.
+func (g *Graph) sortColumns() {
+	sort.SliceStable(g.Nodes, func(i, j int) bool {
+		a, b := g.Nodes[i], g.Nodes[j]
+		return a.Layer < b.Layer || a.Layer == b.Layer && a.order < b.order
+	})
+	place := 0
+	for i, n := range g.Nodes {
+		if i > 0 && g.Nodes[i-1].Layer != n.Layer {
+			place = 0
+		}
+		n.order = float64(place)
+		place++
+	}
+}
+
+// Columns returns the nodes column by column.
+func (g *Graph) Columns() [][]*Node {
+	var cols [][]*Node
+	for _, n := range g.Nodes {
+		for len(cols) <= n.Layer {
+			cols = append(cols, nil)
+		}
+		cols[n.Layer] = append(cols[n.Layer], n)
+	}
+	return cols
+}
+
+// Exact prints an amount in whole units of its asset, every digit kept
+// (24.674999 BTC, not 24.67).
+func (g *Graph) Exact(amount *big.Int, asset string) string {
+	d, ok := g.Decimals[asset]
+	if !ok || d == 0 {
+		return amount.String() + " " + asset
+	}
+	s := new(big.Int).Abs(amount).String()
+	if len(s) <= d {
+		s = strings.Repeat("0", d-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-d], strings.TrimRight(s[len(s)-d:], "0")
+	if frac != "" {
+		whole += "." + frac
+	}
+	if amount.Sign() < 0 {
+		whole = "-" + whole
+	}
+	return whole + " " + asset
+}
+
+// Short prints an amount for a label: four decimals at most, rounded.
+func (g *Graph) Short(amount *big.Int, asset string) string {
+	d := g.Decimals[asset]
+	if d == 0 {
+		return amount.String() + " " + asset
+	}
+	f := new(big.Float).SetInt(amount)
+	f.Quo(f, new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)))
+	s := f.Text('f', min(4, d))
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s + " " + asset
+}
+
+// usdText prints dollars for people: $1,234,567.
+func usdText(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return "$" + b.String()
+}
+
+// edgeText is what an edge says in full: its amount exactly, in dollars
+// when known, and in how many transactions.
+func (g *Graph) edgeText(e *Edge) string {
+	s := g.Exact(e.Amount, e.Asset)
+	if e.USD > 0 {
+		s += " (" + usdText(e.USD) + ")"
+	}
+	s += fmt.Sprintf(" in %d tx", e.Txs)
+	if e.Txs != 1 {
+		s += "s"
+	}
+	if e.Link == "heuristic" {
+		s += ", heuristic link"
+	}
+	return s
+}
+
+// weights returns each edge's share of the largest, for drawing widths: by
+// USD when every edge has a price, else by amount within its asset.
+func (g *Graph) weights() []float64 {
+	priced := true
+	for _, e := range g.Edges {
+		if e.USD <= 0 {
+			priced = false
+		}
+	}
+	w := make([]float64, len(g.Edges))
+	top := map[string]float64{}
+	for i, e := range g.Edges {
+		if priced {
+			w[i] = e.USD
+		} else {
+			w[i], _ = new(big.Float).SetInt(e.Amount).Float64()
+		}
+		k := e.Asset
+		if priced {
+			k = ""
+		}
+		top[k] = max(top[k], w[i])
+	}
+	for i, e := range g.Edges {
+		k := e.Asset
+		if priced {
+			k = ""
+		}
+		if top[k] > 0 {
+			w[i] = math.Sqrt(w[i] / top[k]) // widths by area, roughly
+		}
+	}
+	return w
+}
+
+// FromBTC draws a Bitcoin trace: its addresses and, between them, the
+// transactions that moved the taint (a transaction's inputs are not paid
+// to its outputs one by one, so only the transaction joins them exactly).
+// Forward, each start output's address pays the transaction that spent it,
+// and each flow runs from its transaction to its output's address and on
+// to the transaction that spent that (spent_by); backward, from the inputs'
+// addresses through the transaction to the address of the output they
+// explain, as the value moved. usd values satoshi (nil: no prices).
+func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64) float64) *Graph {
+	g := New(title)
+	g.Decimals["BTC"] = 8
+	add := func(tx, from, to string, f trace.Flow) {
+		v := 0.0
+		if usd != nil {
+			v = usd(f.Amount)
+		}
+		g.AddFlow(tx, from, to, f.Asset, f.Link, big.NewInt(f.Amount), v)
+	}
+	addr := func(a, tx string) string {
+		if a == "" {
+			return "no address, in tx " + tx
+		}
+		return a
+	}
+	if backward {
+		for _, f := range res.Flows {
+			t := g.txNode(f.Tx, f.CoinJoin)
+			add(f.Tx, addr(f.From, f.Tx), t, f)
+			add(f.Tx, t, addr(f.To, f.Tx), f)
+		}
+	} else {
+		for _, f := range res.Starts {
+			if f.SpentBy != "" {
+				add(f.SpentBy, addr(f.To, f.Tx), g.txNode(f.SpentBy, ""), f)
+			}
+		}
+		for _, f := range res.Flows {
+			to := addr(f.To, f.Tx)
+			add(f.Tx, g.txNode(f.Tx, f.CoinJoin), to, f)
+			if f.SpentBy != "" {
+				add(f.SpentBy, to, g.txNode(f.SpentBy, ""), f)
+			}
+		}
+	}
+	for _, d := range res.Destinations {
+		g.Mark(d.Address, d.Category, d.Label)
+	}
+	return g
+}
+
+// txNode returns the node of a Bitcoin transaction, added if new, and
+// names the kind of CoinJoin it is, if one.
+func (g *Graph) txNode(txid, coinjoin string) string {
+	n := g.node("tx " + txid)
+	n.Tx = true
+	if coinjoin != "" {
+		n.CoinJoin = coinjoin
+	}
+	return n.ID
+}
+
+// FromEVM draws an account-model trace; usd values a flow (nil: no prices).
+func FromEVM(res *trace.EVMResult, title string, usd func(f trace.EVMFlow, amount *big.Int) float64) *Graph {
+	g := New(title)
+	for a, d := range res.Decimals {
+		g.Decimals[a] = int(d)
+	}
+	for _, f := range res.Flows {
+		amt, ok := new(big.Int).SetString(f.Amount, 10)
+		if !ok || f.From == "" || f.To == "" {
+			continue
+		}
+		v := 0.0
+		if usd != nil {
+			v = usd(f, amt)
+		}
+		g.AddFlow(f.Tx, f.From, f.To, f.Asset, f.Link, amt, v)
+	}
+	for _, d := range res.Destinations {
+		g.Mark(d.Address, d.Category, d.Label)
+	}
+	return g
+}
