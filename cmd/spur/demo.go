@@ -336,7 +336,7 @@ The store goes to a temporary directory unless --store is given.`,
 				}
 				// The same trace drawn, as --format svg draws it.
 				price, _ := wl.Price("BTC", inc.Date)
-				g := graph.FromBTC(res, false, "fifo trace forward from incident:dprk-2021-5 (--mixer-links)", func(sat int64) float64 { return float64(sat) / 1e8 * price })
+				g := graph.FromBTC(res, false, graph.Title(trace.FIFO, false, []string{"incident:dprk-2021-5 (--mixer-links)"}), func(sat int64) float64 { return float64(sat) / 1e8 * price })
 				svgPath := filepath.Join(dir, "graphs", "liquid.svg")
 				if err := writeSVG(g, svgPath); err != nil {
 					return err

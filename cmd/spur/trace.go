@@ -170,22 +170,7 @@ destinations are the sources.`,
 				if havePrice {
 					value = usd
 				}
-				g := graph.FromBTC(res, direction == "backward", traceTitle(res.Model, direction, refs), value)
-				start := btcAmount(res.Start) + " BTC"
-				if havePrice {
-					start += fmt.Sprintf(" ($%s at %s's close)", thousands(int64(usd(res.Start)+0.5)), day)
-				}
-				g.Notes = append(g.Notes, fmt.Sprintf("%s; %d transactions, %d flows", start, res.TxsVisited, len(res.Flows)))
-				byCat := map[string]int64{}
-				for _, d := range res.Destinations {
-					byCat[d.Category] += d.Amount
-				}
-				var ends []string
-				for _, c := range sortedKeys(byCat) {
-					ends = append(ends, fmt.Sprintf("%s %s BTC", c, btcAmount(byCat[c])))
-				}
-				g.Notes = append(g.Notes, endsWord(direction)+strings.Join(ends, ", "))
-				return writeGraph(g, format)
+				return writeGraph(graph.FromBTC(res, direction == "backward", graph.Title(res.Model, direction == "backward", refs), value), format)
 			case "csv":
 				w := csv.NewWriter(os.Stdout)
 				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link", "clue"})
@@ -445,19 +430,6 @@ before any is imported; each asset's prices are replaced whole.`,
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	c.AddCommand(imp)
 	return c
-}
-
-// traceTitle names a trace in a graph's caption.
-func traceTitle(model, direction string, refs []string) string {
-	return fmt.Sprintf("%s trace %s from %s", model, direction, strings.Join(refs, ", "))
-}
-
-// endsWord opens a graph's caption line of where a trace ended.
-func endsWord(direction string) string {
-	if direction == "backward" {
-		return "sources: "
-	}
-	return "destinations: "
 }
 
 // writeGraph prints a trace's graph as DOT or SVG.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"math/big"
 	"os"
 	"sort"
 	"strings"
@@ -97,27 +96,9 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	format := a.format
 	switch format {
 	case "dot", "svg":
-		direction := "forward"
-		if a.backward {
-			direction = "backward"
-		}
-		g := graph.FromEVM(res, traceTitle(res.Model, direction, refs), func(f trace.EVMFlow, _ *big.Int) float64 {
-			return query.EVMUSD(labels, decimals, f.Asset, f.Amount, day(f.Block))
+		g := graph.FromEVM(res, a.backward, graph.Title(res.Model, a.backward, refs), func(asset, amount string, block uint64) float64 {
+			return query.EVMUSD(labels, decimals, asset, amount, day(block))
 		})
-		var start []string
-		for _, as := range sortedKeys(res.Start) {
-			start = append(start, ethAmountText(res.Start[as], decimals[as])+" "+as)
-		}
-		g.Notes = append(g.Notes, fmt.Sprintf("%s; %d transfers replayed, %d flows", strings.Join(start, ", "), res.Transfers, len(res.Flows)))
-		byCat := map[string]float64{}
-		for _, d := range dests {
-			byCat[d.Category] += d.USD
-		}
-		var ends []string
-		for _, c := range sortedKeys(byCat) {
-			ends = append(ends, fmt.Sprintf("%s $%s", c, thousands(int64(byCat[c]+0.5))))
-		}
-		g.Notes = append(g.Notes, endsWord(direction)+strings.Join(ends, ", ")+" (USD at arrival)")
 		return res, writeGraph(g, format)
 	case "json":
 		return res, printJSON(os.Stdout, struct {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/hex"
@@ -25,6 +26,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/names"
 	"github.com/spur-forensics/spur/internal/query"
@@ -608,9 +610,15 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		MinValue   int64    `json:"min_value"`
 		MixerLinks bool     `json:"mixer_links"`
 		Direction  string   `json:"direction"`
+		Format     string   `json:"format"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
+	}
+	switch req.Format {
+	case "", "json", "dot", "svg":
+	default:
+		return badRequest("format", "format: want json, dot or svg")
 	}
 	backward := false
 	switch req.Direction {
@@ -664,6 +672,16 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		}
 		// USD at each flow's day, as the page shows on the edges.
 		dec := query.TokenDecimals(es)
+		if req.Format == "dot" || req.Format == "svg" {
+			g := graph.FromEVM(res, backward, graph.Title(res.Model, backward, req.From), func(asset, amount string, block uint64) float64 {
+				day := ""
+				if r, err := es.BlockRow(block); err == nil {
+					day = time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
+				}
+				return query.EVMUSD(s.cfg.Labels, dec, asset, amount, day)
+			})
+			return writeGraph(w, g, req.Format)
+		}
 		type usdFlow struct {
 			trace.EVMFlow
 			USD float64 `json:"usd"`
@@ -700,7 +718,14 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("from", "%v", err)
 	}
 	// USD at the start day's close (spur prices import), as spur trace.
-	price, _ := s.cfg.Labels.Price("BTC", day)
+	price, havePrice := s.cfg.Labels.Price("BTC", day)
+	if req.Format == "dot" || req.Format == "svg" {
+		var usd func(int64) float64
+		if havePrice {
+			usd = func(sat int64) float64 { return float64(sat) / 1e8 * price }
+		}
+		return writeGraph(w, graph.FromBTC(res, backward, graph.Title(res.Model, backward, req.From), usd), req.Format)
+	}
 	type usdFlow struct {
 		trace.Flow
 		USD float64 `json:"usd"`
@@ -713,6 +738,22 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		*trace.Result
 		Flows []usdFlow `json:"flows"`
 	}{res, flows})
+}
+
+// writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.
+func writeGraph(w http.ResponseWriter, g *graph.Graph, format string) error {
+	var b bytes.Buffer
+	ctype, write := "image/svg+xml", g.WriteSVG
+	if format == "dot" {
+		ctype, write = "text/vnd.graphviz; charset=utf-8", g.WriteDOT
+	}
+	if err := write(&b); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(200)
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func (s *Server) namesScreen(w http.ResponseWriter, r *http.Request) error {

@@ -5,6 +5,7 @@ import (
 	"compress/bzip2"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/graph/graphtest"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
@@ -81,6 +83,15 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path, body string, auth bool) (int, map[string]any) {
 	t.Helper()
+	code, _, b := f.raw(t, method, path, body, auth)
+	var out map[string]any
+	json.Unmarshal(b, &out)
+	return code, out
+}
+
+// raw makes a request and returns its status, content type and body.
+func (f *fixture) raw(t *testing.T, method, path, body string, auth bool) (int, string, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+f.key)
@@ -93,10 +104,8 @@ func (f *fixture) do(t *testing.T, method, path, body string, auth bool) (int, m
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
 	b, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(b, &out)
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
 }
 
 func TestAPI(t *testing.T) {
@@ -171,6 +180,40 @@ func TestAPI(t *testing.T) {
 	}
 }
 
+// POST /v1/trace with format dot or svg answers with the graph, as spur
+// trace --format does: Satoshi's 40 BTC of change in block 170, spent in
+// block 181, and backward to block 9's coinbase.
+func TestTraceGraph(t *testing.T) {
+	f := newFixture(t, Config{})
+	const tx170, tx181 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be"
+	code, ctype, b := f.raw(t, "POST", "/v1/trace", `{"from":["`+tx170+`:1"],"format":"dot","max_hops":1}`, true)
+	if code != 200 || ctype != "text/vnd.graphviz; charset=utf-8" {
+		t.Fatalf("dot: %d %s %s", code, ctype, b)
+	}
+	g := graphtest.ParseDOT(t, string(b))
+	found := false
+	for _, e := range g.Edges {
+		found = found || e.From == "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" && e.To == "tx "+tx181 && strings.HasPrefix(e.Attrs["tooltip"], "40 BTC in 1 tx")
+	}
+	// Block 181 paid 10 BTC on and 30 back to the start's address, where
+	// max_hops ends the trace.
+	if !found || g.Nodes["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"]["label"] != `12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S\nlimit: max hops reached` ||
+		g.Nodes["1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW"]["label"] != `1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW\nunspent` || len(g.Edges) != 3 {
+		t.Errorf("dot: the start's 40 BTC into block 181's payment: %+v", g)
+	}
+	code, ctype, b = f.raw(t, "POST", "/v1/trace", `{"from":["`+tx170+`:1"],"format":"svg","direction":"backward"}`, true)
+	if code != 200 || ctype != "image/svg+xml" || xml.Unmarshal(b, new(struct{})) != nil || !bytes.Contains(b, []byte("coinbase")) {
+		t.Fatalf("svg: %d %s %.300s", code, ctype, b)
+	}
+	g = graphtest.ParseDOT(t, string(func() []byte {
+		_, _, b := f.raw(t, "POST", "/v1/trace", `{"chain":"btc","from":["`+tx170+`:1"],"format":"dot","direction":"backward"}`, true)
+		return b
+	}()))
+	if n := g.Nodes["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"]; n == nil || !strings.Contains(n["label"], "coinbase") {
+		t.Errorf("backward dot: block 9's address as the coinbase source: %+v", g.Nodes)
+	}
+}
+
 // goTerms finds a Go type in a message: "struct {", "[]api.ScreenItem".
 var goTerms = regexp.MustCompile(`struct \{|\[\]|\bapi\.[A-Z]`)
 
@@ -223,6 +266,7 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/names/screen", `{"queries":[{"name":"Kim"}],"min_score":2}`, true, 400, "min_score"},
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
 		{"POST", "/v1/trace", `{"from":["x"],"direction":"sideways"}`, true, 400, "direction"},
+		{"POST", "/v1/trace", `{"from":["x"],"format":"png"}`, true, 400, "format"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},

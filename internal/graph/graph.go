@@ -11,6 +11,7 @@ package graph
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -383,6 +384,31 @@ func (g *Graph) weights() []float64 {
 	return w
 }
 
+// Title names a trace in a graph's caption.
+func Title(model string, backward bool, refs []string) string {
+	dir := "forward"
+	if backward {
+		dir = "backward"
+	}
+	return fmt.Sprintf("%s trace %s from %s", model, dir, strings.Join(refs, ", "))
+}
+
+// ends is a caption's line of where a trace ended, by category.
+func ends(backward bool, byCat map[string]string) string {
+	cats := make([]string, 0, len(byCat))
+	for c := range byCat {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	for i, c := range cats {
+		cats[i] = c + " " + byCat[c]
+	}
+	if backward {
+		return "sources: " + strings.Join(cats, ", ")
+	}
+	return "destinations: " + strings.Join(cats, ", ")
+}
+
 // FromBTC draws a Bitcoin trace: its addresses and, between them, the
 // transactions that moved the taint (a transaction's inputs are not paid
 // to its outputs one by one, so only the transaction joins them exactly).
@@ -390,16 +416,19 @@ func (g *Graph) weights() []float64 {
 // and each flow runs from its transaction to its output's address and on
 // to the transaction that spent that (spent_by); backward, from the inputs'
 // addresses through the transaction to the address of the output they
-// explain, as the value moved. usd values satoshi (nil: no prices).
+// explain, as the value moved. usd values satoshi at the start day's close
+// (nil: no prices); the caption says where the trace ended.
 func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64) float64) *Graph {
 	g := New(title)
 	g.Decimals["BTC"] = 8
-	add := func(tx, from, to string, f trace.Flow) {
-		v := 0.0
-		if usd != nil {
-			v = usd(f.Amount)
+	value := func(sat int64) float64 {
+		if usd == nil {
+			return 0
 		}
-		g.AddFlow(tx, from, to, f.Asset, f.Link, big.NewInt(f.Amount), v)
+		return usd(sat)
+	}
+	add := func(tx, from, to string, f trace.Flow) {
+		g.AddFlow(tx, from, to, f.Asset, f.Link, big.NewInt(f.Amount), value(f.Amount))
 	}
 	addr := func(a, tx string) string {
 		if a == "" {
@@ -427,9 +456,21 @@ func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64)
 			}
 		}
 	}
+	sums := map[string]int64{}
 	for _, d := range res.Destinations {
 		g.Mark(d.Address, d.Category, d.Label)
+		sums[d.Category] += d.Amount
 	}
+	start := g.Exact(big.NewInt(res.Start), "BTC")
+	if v := value(res.Start); v > 0 {
+		start += " (" + usdText(v) + ")"
+	}
+	g.Notes = append(g.Notes, fmt.Sprintf("start: %s; %d transactions, %d flows", start, res.TxsVisited, len(res.Flows)))
+	byCat := map[string]string{}
+	for c, v := range sums {
+		byCat[c] = g.Exact(big.NewInt(v), "BTC")
+	}
+	g.Notes = append(g.Notes, ends(backward, byCat))
 	return g
 }
 
@@ -444,25 +485,44 @@ func (g *Graph) txNode(txid, coinjoin string) string {
 	return n.ID
 }
 
-// FromEVM draws an account-model trace; usd values a flow (nil: no prices).
-func FromEVM(res *trace.EVMResult, title string, usd func(f trace.EVMFlow, amount *big.Int) float64) *Graph {
+// FromEVM draws an account-model trace. usd values an amount of an asset
+// at the day of a block (nil: no prices): each flow at its own, each
+// destination at its arrival; the caption gives the start and the
+// destinations by category in USD.
+func FromEVM(res *trace.EVMResult, backward bool, title string, usd func(asset, amount string, block uint64) float64) *Graph {
 	g := New(title)
 	for a, d := range res.Decimals {
 		g.Decimals[a] = int(d)
+	}
+	value := func(asset, amount string, block uint64) float64 {
+		if usd == nil {
+			return 0
+		}
+		return usd(asset, amount, block)
 	}
 	for _, f := range res.Flows {
 		amt, ok := new(big.Int).SetString(f.Amount, 10)
 		if !ok || f.From == "" || f.To == "" {
 			continue
 		}
-		v := 0.0
-		if usd != nil {
-			v = usd(f, amt)
-		}
-		g.AddFlow(f.Tx, f.From, f.To, f.Asset, f.Link, amt, v)
+		g.AddFlow(f.Tx, f.From, f.To, f.Asset, f.Link, amt, value(f.Asset, f.Amount, f.Block))
 	}
+	sums := map[string]float64{}
 	for _, d := range res.Destinations {
 		g.Mark(d.Address, d.Category, d.Label)
+		sums[d.Category] += value(d.Asset, d.Amount, d.Block)
 	}
+	var start []string
+	for _, a := range slices.Sorted(maps.Keys(res.Start)) {
+		if v, ok := new(big.Int).SetString(res.Start[a], 10); ok {
+			start = append(start, g.Exact(v, a))
+		}
+	}
+	g.Notes = append(g.Notes, fmt.Sprintf("start: %s; %d transfers replayed, %d flows", strings.Join(start, ", "), res.Transfers, len(res.Flows)))
+	byCat := map[string]string{}
+	for c, v := range sums {
+		byCat[c] = usdText(v)
+	}
+	g.Notes = append(g.Notes, ends(backward, byCat)+" (USD at arrival)")
 	return g
 }

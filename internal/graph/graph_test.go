@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +51,9 @@ func TestDOT(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := graphtest.ParseDOT(t, b.String())
-	if got := d.Attrs["label"]; got != `fifo trace forward from "incident:x"` {
+	// The caption: the title, the start, where it ended (DOT's own line
+	// breaks, \n).
+	if got := d.Attrs["label"]; got != `fifo trace forward from "incident:x"\nstart: 2 BTC ($100,000); 0 transactions, 3 flows\ndestinations: exchange 1.499 BTC, fees 0.0011 BTC, unspent 0.49999 BTC` {
 		t.Errorf("caption %q", got)
 	}
 	// Addresses and transactions, each once; the theft's own transaction
@@ -272,25 +276,38 @@ func TestSVG(t *testing.T) {
 }
 
 func TestFromEVM(t *testing.T) {
-	res := &trace.EVMResult{Model: "fifo", Decimals: map[string]uint8{"ETH": 18, "USDT": 6},
+	res := &trace.EVMResult{Model: "fifo", Decimals: map[string]uint8{"ETH": 18, "USDT": 6}, Start: map[string]string{"ETH": "1000000000000000000"}, Transfers: 9,
 		Flows: []trace.EVMFlow{
 			{Tx: "0x1", From: "V", To: "T", Asset: "ETH", Amount: "1000000000000000000", Link: "exact"},
 			{Tx: "0x2", From: "T", To: "E", Asset: "USDT", Amount: "2500000", Link: "exact"},
 			{Tx: "0x3", From: "T", To: "E", Asset: "USDT", Amount: "500000", Link: "exact"},
 			{Tx: "0x3", From: "T", To: "E", Asset: "ETH", Amount: "1", Link: "exact"},
 		},
-		Destinations: []trace.EVMDestination{{Address: "E", Category: "exchange", Label: "Coinvault"}},
+		Destinations: []trace.EVMDestination{{Address: "E", Category: "exchange", Label: "Coinvault", Asset: "USDT", Amount: "3000000", Block: 7}},
 	}
-	g := FromEVM(res, "t", nil)
+	// Dollars: USDT at 1, ETH at 2,000 on block 7 and 1,000 before.
+	g := FromEVM(res, false, "t", func(asset, amount string, block uint64) float64 {
+		v, _ := strconv.ParseFloat(amount, 64)
+		if asset == "USDT" {
+			return v / 1e6
+		}
+		if block < 7 {
+			return v / 1e18 * 1000
+		}
+		return v / 1e18 * 2000
+	})
 	if len(g.Edges) != 3 {
 		t.Fatalf("edges %+v", g.Edges)
 	}
 	e := g.Edges[1]
-	if e.From != "T" || e.To != "E" || e.Asset != "USDT" || e.Amount.String() != "3000000" || e.Txs != 2 || g.edgeText(e) != "3 USDT in 2 txs" {
+	if e.From != "T" || e.To != "E" || e.Asset != "USDT" || e.Amount.String() != "3000000" || e.Txs != 2 || g.edgeText(e) != "3 USDT ($3) in 2 txs" {
 		t.Errorf("USDT edge %+v %q", e, g.edgeText(e))
 	}
 	if g.Exact(g.Edges[2].Amount, "ETH") != "0.000000000000000001 ETH" || g.Short(big.NewInt(123456789), "USDT") != "123.4568 USDT" {
 		t.Errorf("amounts %q %q", g.Exact(g.Edges[2].Amount, "ETH"), g.Short(big.NewInt(123456789), "USDT"))
+	}
+	if want := []string{"start: 1 ETH; 9 transfers replayed, 4 flows", "destinations: exchange $3 (USD at arrival)"}; !slices.Equal(g.Notes, want) {
+		t.Errorf("caption %q, want %q", g.Notes, want)
 	}
 	g.Layout()
 	if g.nodes["V"].Category != "start" || g.nodes["E"].Category != "exchange" || g.nodes["E"].Layer != 2 {
