@@ -352,7 +352,70 @@ func newIncident() *cobra.Command {
 	}
 	list.Flags().StringVar(&ldir, "store", "", "store directory (required)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
-	c.AddCommand(imp, list)
+	c.AddCommand(imp, newIncidentAdd(), list)
+	return c
+}
+
+// newIncidentAdd is spur incident add: one incident from flags, as a line
+// of an incidents file would give it.
+func newIncidentAdd() *cobra.Command {
+	var dir string
+	var asJSON bool
+	var i label.Incident
+	var evm label.IncidentEVM
+	c := &cobra.Command{
+		Use:   "add --store DIR --id ID --date YYYY-MM-DD --theft-tx TXID[:VOUT]... [--victim V] [--actor A]",
+		Short: "Add an incident (replacing one of the same id), as public reporting gives it",
+		Long: `Adds one incident, as a line of an incidents file would give it (spur
+incident import), replacing any of the same id. --chain says where the
+--theft-tx transactions are: btc (the default: a txid, or txid:vout for the
+stolen output) or an EVM chain (eth ...: 0x transaction hashes). A theft on
+both chains gives its EVM part with --evm-chain, --evm-theft-tx and
+--evm-victim (the victim's compromised addresses).`,
+		Example: `  spur incident add --store ./case --id liquid-2021 --date 2021-08-19 --victim "Liquid Global" \
+      --actor "Lazarus Group" --theft-tx 7392ef9e11356c22a9d02816c9396773d7276550dffe0dd65f63153498f1188f:0
+  spur incident add --store ./case --id eth-theft --date 2021-08-19 --chain eth --theft-tx 0x2ea3...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkWait(); err != nil {
+				return err
+			}
+			if dir == "" {
+				return usagef("--store is required")
+			}
+			if len(evm.TheftTxs) > 0 || len(evm.VictimAddresses) > 0 || evm.Chain != "" {
+				if evm.Chain == "" {
+					evm.Chain = "eth"
+				}
+				i.EVM = &evm
+			}
+			if err := i.Check(); err != nil {
+				return usagef("%v", err)
+			}
+			if err := putOrQueue(dir, "the incident is",
+				func(s *label.Store) error { return s.PutIncidents([]label.Incident{i}) },
+				func(ld string) (string, error) { return label.QueueIncidents(ld, []label.Incident{i}) }); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(os.Stdout, i)
+			}
+			fmt.Printf("added incident %s (%s, %s)\n", i.ID, i.Date, i.Chain)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
+	c.Flags().StringVar(&i.ID, "id", "", "the incident's id (required)")
+	c.Flags().StringVar(&i.Date, "date", "", "the day of the theft, YYYY-MM-DD (required)")
+	c.Flags().StringVar(&i.Victim, "victim", "", "who was robbed")
+	c.Flags().StringVar(&i.Actor, "actor", "", "who is held to have done it (spur actor NAME)")
+	c.Flags().StringVar(&i.Chain, "chain", "btc", "the chain of --theft-tx: btc, or an EVM chain (eth, ...)")
+	c.Flags().StringSliceVar(&i.TheftTxs, "theft-tx", nil, "a theft transaction (repeatable): txid or txid:vout; a 0x hash with an EVM --chain")
+	c.Flags().StringVar(&evm.Chain, "evm-chain", "", "the EVM chain of a theft on both chains (default eth)")
+	c.Flags().StringSliceVar(&evm.TheftTxs, "evm-theft-tx", nil, "a theft transaction on the EVM chain (repeatable)")
+	c.Flags().StringSliceVar(&evm.VictimAddresses, "evm-victim", nil, "a victim's compromised address on the EVM chain (repeatable)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the incident as stored, as JSON")
+	waitFlag(c)
 	return c
 }
 

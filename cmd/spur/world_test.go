@@ -327,8 +327,9 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	incs := mustRun(t, "incident", "list", "--store", store, "--json")
 	var list []struct {
-		ID  string `json:"id"`
-		EVM *struct {
+		ID       string   `json:"id"`
+		TheftTxs []string `json:"theft_txs"`
+		EVM      *struct {
 			TheftTxs []string `json:"theft_txs"`
 		} `json:"evm"`
 	}
@@ -366,6 +367,39 @@ func TestGenIngestEval(t *testing.T) {
 		t.Fatalf("Bitcoin trace of an Ethereum incident: exit %d %s", r.code, r.stderr)
 	}
 	mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:eth-only")
+	// One incident added from flags is one imported from a file: the
+	// Liquid theft again, on both chains, under another id.
+	var liquid []string
+	for _, i := range list {
+		if i.ID == "dprk-2021-5" {
+			liquid = i.TheftTxs
+		}
+	}
+	add := []string{"incident", "add", "--store", store, "--id", "again", "--date", "2021-08-19", "--victim", "Liquid Global", "--actor", "Test Actor",
+		"--theft-tx", strings.Join(liquid, ","), "--evm-theft-tx", list[0].EVM.TheftTxs[0]}
+	if out := mustRun(t, add...); out != "added incident again (2021-08-19, btc)\n" {
+		t.Errorf("incident add: %q", out)
+	}
+	if a, b := mustRun(t, "trace", "--store", store, "incident:again", "--json"), mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--json"); len(liquid) == 0 || a != b {
+		t.Errorf("trace of the incident added: %.300s\nof the one imported: %.300s", a, b)
+	}
+	mustRun(t, "trace", "--chain", "eth", "--store", store, "incident:again")
+	before := mustRun(t, "incident", "list", "--store", store)
+	for _, bad := range [][]string{
+		{"--id", "bad", "--date", "2021-08-19", "--theft-tx", "abc"},
+		{"--id", "bad", "--date", "19/08/2021", "--theft-tx", liquid[0]},
+		{"--id", "bad", "--date", "2021-08-19"},
+		{"--date", "2021-08-19", "--theft-tx", liquid[0]},
+		{"--id", "bad", "--date", "2021-08-19", "--chain", "eth", "--theft-tx", liquid[0]},
+		{"--id", "bad", "--date", "2021-08-19", "--theft-tx", liquid[0], "--evm-victim", "0x12"},
+	} {
+		if r := run(t, append([]string{"incident", "add", "--store", store}, bad...)...); r.code != exitUsage {
+			t.Errorf("incident add %v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	if after := mustRun(t, "incident", "list", "--store", store); after != before {
+		t.Errorf("refused adds changed the incidents:\n%s\n%s", before, after)
+	}
 	if md := mustRun(t, "report", "incident", "eth-only", "--store", store); !strings.Contains(md, "Chain: eth.") || strings.Contains(md, "BTC") || !strings.Contains(md, "| where | USD at theft | share |") {
 		t.Fatalf("report of an Ethereum incident:\n%s", md)
 	}

@@ -42,26 +42,65 @@ func ParseIncidents(path string) ([]Incident, error) {
 		if err := n.Decode(&i); err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}
-		i.Chain = incidentChain(i.Chain)
-		if i.EVM != nil {
-			i.EVM.Chain = incidentChain(i.EVM.Chain)
-		}
-		if i.Chain != ChainBTC && i.EVM == nil && len(i.TheftTxs) > 0 {
-			i.EVM = &IncidentEVM{Chain: i.Chain, TheftTxs: i.TheftTxs}
-			i.TheftTxs = nil
-		}
-		if i.ID == "" || len(i.TheftTxs) == 0 && (i.EVM == nil || len(i.EVM.TheftTxs) == 0) {
-			return nil, fmt.Errorf("%w: %s: line %d: an incident needs an id and theft_txs", ErrMalformed, path, n.Line)
-		}
-		if i.EVM != nil && (i.EVM.Chain == "" || i.EVM.Chain == ChainBTC) {
-			return nil, fmt.Errorf("%w: %s: line %d: the evm part needs an EVM chain (eth, sepolia, ...), not %q", ErrMalformed, path, n.Line, i.EVM.Chain)
-		}
-		if _, err := time.Parse("2006-01-02", i.Date); err != nil {
-			return nil, fmt.Errorf("%w: %s: line %d: date %q is not YYYY-MM-DD", ErrMalformed, path, n.Line, i.Date)
+		if err := i.Check(); err != nil {
+			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, n.Line, err)
 		}
 		out = append(out, i)
 	}
 	return out, nil
+}
+
+// Check names an incident's chains as spur names them (a theft on an EVM
+// chain alone becomes its evm part) and says what is wrong with it: an
+// id, a date and theft transactions are needed, each written as its chain
+// writes it (a txid or txid:vout on Bitcoin, a 0x hash on an EVM chain).
+func (i *Incident) Check() error {
+	i.Chain = incidentChain(i.Chain)
+	if i.EVM != nil {
+		i.EVM.Chain = incidentChain(i.EVM.Chain)
+	}
+	if i.Chain != ChainBTC && i.EVM == nil && len(i.TheftTxs) > 0 {
+		i.EVM = &IncidentEVM{Chain: i.Chain, TheftTxs: i.TheftTxs}
+		i.TheftTxs = nil
+	}
+	if i.ID == "" || len(i.TheftTxs) == 0 && (i.EVM == nil || len(i.EVM.TheftTxs) == 0) {
+		return errors.New("an incident needs an id and theft_txs")
+	}
+	if i.EVM != nil && (i.EVM.Chain == "" || i.EVM.Chain == ChainBTC) {
+		return fmt.Errorf("the evm part needs an EVM chain (eth, sepolia, ...), not %q", i.EVM.Chain)
+	}
+	if _, err := time.Parse("2006-01-02", i.Date); err != nil {
+		return fmt.Errorf("date %q is not YYYY-MM-DD", i.Date)
+	}
+	for _, tx := range i.TheftTxs {
+		txid, vout, hasVout := strings.Cut(tx, ":")
+		if !hexOf(txid, 64) || hasVout && !isUint(vout) {
+			return fmt.Errorf("theft tx %q: want a txid (64 hex digits) or txid:vout", tx)
+		}
+	}
+	if i.EVM != nil {
+		for _, tx := range i.EVM.TheftTxs {
+			if !strings.HasPrefix(tx, "0x") || !hexOf(tx[2:], 64) {
+				return fmt.Errorf("evm theft tx %q: want a transaction hash (0x and 64 hex digits)", tx)
+			}
+		}
+		for _, a := range i.EVM.VictimAddresses {
+			if !strings.HasPrefix(a, "0x") || !hexOf(a[2:], 40) {
+				return fmt.Errorf("evm victim address %q: want 0x and 40 hex digits", a)
+			}
+		}
+	}
+	return nil
+}
+
+// hexOf says whether s is n hex digits.
+func hexOf(s string, n int) bool { return len(s) == n && isHex(s) }
+
+// isUint says whether s is a decimal number that fits 32 bits, as an
+// output's index does.
+func isUint(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
 }
 
 // incidentChain names an incident's chain as spur does: lower case, the

@@ -511,9 +511,25 @@ func TestIncidentChains(t *testing.T) {
 	if r := incs[1]; r.Chain != ChainBTC || len(r.TheftTxs) != 1 || r.EVM == nil || r.EVM.Chain != ChainETH {
 		t.Errorf("an incident on both chains: %+v %+v", r, r.EVM)
 	}
-	os.WriteFile(p, []byte("incidents:\n  - id: x\n    date: 2021-01-01\n    chain: btc\n    theft_txs: [aa]\n    evm: {chain: bitcoin, theft_txs: [bb]}\n"), 0o644)
-	if _, err := ParseIncidents(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("an evm part on Bitcoin: %v", err)
+	const txid = "c39e0759ee06ae0ca9db70f42b7ffc84e8f73d428cc0805150175ac23520543a"
+	for _, c := range []struct{ body, want string }{
+		{"theft_txs: [" + txid + "]\n    evm: {chain: bitcoin, theft_txs: [0x" + txid + "]}", "the evm part needs an EVM chain"},
+		{"theft_txs: [aa]", `theft tx "aa": want a txid`},
+		{"theft_txs: [" + txid + ":x]", "or txid:vout"},
+		{"theft_txs: [0x" + txid + "]", "want a txid"},
+		{"chain: eth\n    theft_txs: [" + txid + "]", "want a transaction hash (0x"},
+		{"theft_txs: [" + txid + "]\n    evm: {chain: eth, theft_txs: [0x" + txid + "], victim_addresses: [0xabc]}", `victim address "0xabc"`},
+		{"theft_txs: []", "needs an id and theft_txs"},
+	} {
+		os.WriteFile(p, []byte("incidents:\n  - id: x\n    date: 2021-01-01\n    "+c.body+"\n"), 0o644)
+		if _, err := ParseIncidents(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "line 2: ") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v", c.body, err)
+		}
+	}
+	// Well formed: txid:vout, and an EVM part with victims.
+	os.WriteFile(p, []byte("incidents:\n  - id: x\n    date: 2021-01-01\n    theft_txs: ["+txid+":1]\n    evm: {chain: eth, theft_txs: [0x"+txid+"], victim_addresses: [0x098B716B8Aaf21512996dC57EB0615e2383E2f96]}\n"), 0o644)
+	if _, err := ParseIncidents(p); err != nil {
+		t.Error(err)
 	}
 }
 
