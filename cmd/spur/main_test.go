@@ -337,6 +337,19 @@ func TestTraceFlagsChecked(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
 	from := "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"
 	mustRun(t, "trace", "--store", dir, "--from", from, "--max-hops", "0", "--min-value", "0")
+	// A batch payout of 40 BTC's coins is followed but for --max-fanout:
+	// block 181 pays two outputs (10 BTC on, 30 back), so a bound of one
+	// ends the 40 BTC there.
+	var fan struct {
+		Destinations []struct {
+			Category, Label string
+			Amount          int64
+		} `json:"destinations"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--store", dir, "--from", from, "--max-fanout", "1", "--json"), &fan); err != nil || len(fan.Destinations) != 1 ||
+		fan.Destinations[0].Category != "limit" || fan.Destinations[0].Amount != 40e8 || fan.Destinations[0].Label != "fan-out: a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be pays 2 outputs" {
+		t.Errorf("trace --max-fanout 1: %+v %v", fan, err)
+	}
 	// Poison's text says why its shares may pass 100%; the others' do not.
 	if out := mustRun(t, "trace", "--store", dir, "--from", from, "--model", "poison"); !strings.Contains(out, "more than 100%") {
 		t.Errorf("poison trace without its note:\n%s", out)
@@ -353,7 +366,8 @@ func TestTraceFlagsChecked(t *testing.T) {
 	if err := jsonUnmarshal(mustRun(t, "trace", from, "--store", dir, "--json"), &tr); err != nil || tr.Model != "fifo" || tr.Start != 40_0000_0000 {
 		t.Errorf("trace --json: %+v %v", tr, err)
 	}
-	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}, {"--json", "--format", "csv"}} {
+	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}, {"--json", "--format", "csv"},
+		{"--format", "png"}, {"--max-fanout", "-1"}, {"--chain", "eth", "--max-fanout", "5"}} {
 		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
 			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
 		}

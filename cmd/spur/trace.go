@@ -49,8 +49,9 @@ haircut (each output carries the tainted share of its transaction's inputs),
 poison (every output of a tainted transaction counts in full). Tracing stops
 at labelled services (spur labels import: exchange hot wallets, mixers ...),
 at exchange deposit addresses (found as addresses swept into a labelled
-exchange hot wallet), at unspent outputs, at --max-hops, and drops taint below
---min-value as dust. CoinJoins are followed like any transaction: the taint
+exchange hot wallet), at unspent outputs, at --max-hops, at a transaction
+paying taint to more outputs than --max-fanout (if given), and drops taint
+below --min-value as dust. CoinJoins are followed like any transaction: the taint
 of a mix spreads over its outputs (haircut) or keeps its ranges (fifo).
 With --mixer-links a CoinJoin ends the exact trace instead (category mixer),
 and the trace goes on, as "heuristic", through the outputs of a mix that a
@@ -104,8 +105,8 @@ destinations are the sources.`,
 			if opts.Model != trace.FIFO && opts.Model != trace.Haircut && opts.Model != trace.Poison {
 				return usagef("--model: want fifo, haircut or poison, not %q", opts.Model)
 			}
-			if opts.MaxHops < 0 || opts.MinValue < 0 {
-				return usagef("--max-hops and --min-value must not be negative")
+			if opts.MaxHops < 0 || opts.MinValue < 0 || opts.MaxFanOut < 0 {
+				return usagef("--max-hops, --min-value and --max-fanout must not be negative")
 			}
 			if until != "" {
 				d, err := time.Parse("2006-01-02", until)
@@ -120,6 +121,9 @@ destinations are the sources.`,
 				}
 				if direction != "forward" && direction != "backward" {
 					return usagef("--direction: want forward or backward")
+				}
+				if opts.MaxFanOut > 0 {
+					return usagef("--max-fanout bounds a Bitcoin trace (on %s each transfer is followed on its own)", chain)
 				}
 				hops := 0 // the backward trace's own default
 				if cmd.Flags().Changed("max-hops") {
@@ -274,6 +278,7 @@ destinations are the sources.`,
 	c.Flags().StringVar(&opts.Model, "model", "fifo", "taint model: fifo, haircut or poison")
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
+	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs than this (a batch payout): its taint ends there as limit (0: no bound)")
 	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz) or svg (the graph, laid out)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")

@@ -608,6 +608,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		Model      string   `json:"model"`
 		MaxHops    int      `json:"max_hops"`
 		MinValue   int64    `json:"min_value"`
+		MaxFanOut  int      `json:"max_fanout"`
 		MixerLinks bool     `json:"mixer_links"`
 		Direction  string   `json:"direction"`
 		Format     string   `json:"format"`
@@ -642,6 +643,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.MinValue < 0 {
 		return badRequest("min_value", "min_value must not be negative")
+	}
+	if req.MaxFanOut < 0 || req.MaxFanOut > 0 && req.Chain != "" && req.Chain != "btc" {
+		return badRequest("max_fanout", "max_fanout: a bound of Bitcoin traces, 0 or more")
 	}
 	switch req.Chain {
 	case "", "btc":
@@ -705,7 +709,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxTxs: 200_000, MixerLinks: req.MixerLinks}
+	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxFanOut: req.MaxFanOut, MaxTxs: 200_000, MixerLinks: req.MixerLinks}
 	if opts.Services, opts.HotWallets, err = query.Services(s.btc(r), s.cfg.Labels); err != nil {
 		return err
 	}

@@ -267,6 +267,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/trace", `{"from":["x"],"model":"magic"}`, true, 400, "model"},
 		{"POST", "/v1/trace", `{"from":["x"],"direction":"sideways"}`, true, 400, "direction"},
 		{"POST", "/v1/trace", `{"from":["x"],"format":"png"}`, true, 400, "format"},
+		{"POST", "/v1/trace", `{"from":["x"],"max_fanout":-1}`, true, 400, "max_fanout"},
+		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","max_fanout":5}`, true, 400, "max_fanout"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},

@@ -46,6 +46,11 @@ type Options struct {
 	MaxHops  int    // default 100
 	MinValue int64  // taint below it (satoshi) is dropped as dust; default 1000
 	MaxTxs   int    // transactions visited at most; default 1,000,000
+	// MaxFanOut, when set, is the most outputs a transaction may pay
+	// taint to and be followed (forward): past it (an exchange's batch
+	// payout, a large CoinJoin followed without links) what reached the
+	// transaction ends there, as "limit".
+	MaxFanOut int
 	// Services classifies addresses; tracing stops at services.
 	Services Service
 	// Until, when set, is the moment the picture is taken: spends after it
@@ -471,6 +476,11 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 				})
 			continue
 		}
+		type pay struct {
+			o uint64
+			t *taint
+		}
+		var pays []pay
 		var outOff int64
 		for o := firstOut; o < firstOut+numOut; o++ {
 			v, typ := s.OutValue(o)
@@ -515,7 +525,20 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 					}
 				}
 			}
-			reach(o, t, txid, from, cjKind, "")
+			if t.amount > 0 {
+				pays = append(pays, pay{o, t})
+			}
+		}
+		if opts.MaxFanOut > 0 && len(pays) > opts.MaxFanOut {
+			mixed := mixedIn
+			if coinjoin {
+				mixed = taintIn
+			}
+			add("", "limit", fmt.Sprintf("fan-out: %s pays %d outputs", txid, len(pays)), taintIn, mixed, linkedIn, n)
+			continue
+		}
+		for _, p := range pays {
+			reach(p.o, p.t, txid, from, cjKind, "")
 		}
 		totalOut := outOff // the outputs laid end to end
 		// The fee takes its share of the taint: under FIFO the satoshi laid

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
 func mainnet(t *testing.T) *store.Store {
@@ -253,5 +255,49 @@ func TestShare(t *testing.T) {
 	}
 	if Share(5, 7, 0) != 0 || Share(0, 7, 9) != 0 || Share(1<<62, 1<<62, 1<<40) != math.MaxInt64 {
 		t.Fatal("share at its edges")
+	}
+}
+
+// TestMaxFanOut: block 1's 50 BTC are split into 30 and 20 BTC; the 30
+// are paid out in a batch of ten 3 BTC outputs, the 20 in two of 10 BTC.
+// With MaxFanOut 5 the batch is not followed: its 30 BTC end there as
+// "limit", naming it; the two-output spend is followed to its outputs.
+func TestMaxFanOut(t *testing.T) {
+	s := testchain.Mainnet(t, t.TempDir(), 2)
+	next := byte(0)
+	pay := func(in btc.Hash, vout uint32, values ...int64) btc.Tx {
+		tx := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevTxID: in, PrevIndex: vout, Sequence: 0xffffffff}}}
+		for _, v := range values {
+			next++
+			tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v, Script: append([]byte{0x00, 20, 0xcd, next}, make([]byte, 18)...)})
+		}
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d
+	}
+	split := pay(s.TxID(1), 0, 30e8, 20e8)
+	batch := pay(split.TxID, 0, 3e8, 3e8, 3e8, 3e8, 3e8, 3e8, 3e8, 3e8, 3e8, 3e8)
+	two := pay(split.TxID, 1, 10e8, 10e8)
+	testchain.Mine(t, s, split, batch, two)
+	for _, model := range []string{FIFO, Haircut, Poison} {
+		for _, fan := range []int{0, 5, 10} {
+			res, err := Forward(s, []Start{{Output: 1}}, Options{Model: model, MaxFanOut: fan})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, d := range res.Destinations {
+				got[d.Category+" "+d.Label] += d.Amount
+			}
+			want := map[string]int64{"unspent ": 50e8}
+			if fan == 5 {
+				want = map[string]int64{"unspent ": 20e8, "limit fan-out: " + batch.TxID.String() + " pays 10 outputs": 30e8}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s, fan-out %d: %v, want %v", model, fan, got, want)
+			}
+		}
 	}
 }
