@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -20,11 +22,6 @@ import (
 
 type usdFlow struct {
 	trace.Flow
-	USD float64 `json:"usd"`
-}
-
-type usdDestination struct {
-	trace.Destination
 	USD float64 `json:"usd"`
 }
 
@@ -184,24 +181,27 @@ destinations are the sources.`,
 				w.Flush()
 				return w.Error()
 			case "json":
+				clusters, err := cluster.Open(s)
+				if err != nil && !errors.Is(err, cluster.ErrNoClustering) {
+					return err
+				}
+				dests, now := query.BTCDestinations(s, clusters, labels, res, day)
 				out := struct {
-					Model        string           `json:"model"`
-					From         []string         `json:"from"`
-					Start        int64            `json:"start_amount"`
-					StartUSD     float64          `json:"start_usd"`
-					PriceDay     string           `json:"price_day,omitempty"`
-					Flows        []usdFlow        `json:"flows"`
-					Destinations []usdDestination `json:"destinations"`
-					MixerLinks   map[string]int   `json:"mixer_links,omitempty"`
-				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), Flows: []usdFlow{}, Destinations: []usdDestination{}, MixerLinks: res.MixerLinks}
+					Model        string                 `json:"model"`
+					From         []string               `json:"from"`
+					Start        int64                  `json:"start_amount"`
+					StartUSD     float64                `json:"start_usd"`
+					PriceDay     string                 `json:"price_day,omitempty"`
+					NowDay       string                 `json:"now_day,omitempty"`
+					Flows        []usdFlow              `json:"flows"`
+					Destinations []query.BTCDestination `json:"destinations"`
+					MixerLinks   map[string]int         `json:"mixer_links,omitempty"`
+				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), NowDay: now, Flows: []usdFlow{}, Destinations: dests, MixerLinks: res.MixerLinks}
 				if havePrice {
 					out.PriceDay = day
 				}
 				for _, f := range res.Flows {
 					out.Flows = append(out.Flows, usdFlow{f, usd(f.Amount)})
-				}
-				for _, d := range res.Destinations {
-					out.Destinations = append(out.Destinations, usdDestination{d, usd(d.Amount)})
 				}
 				return printJSON(os.Stdout, out)
 			}

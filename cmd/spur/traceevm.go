@@ -16,11 +16,6 @@ import (
 	"github.com/spur-forensics/spur/internal/trace"
 )
 
-type evmUSDDestination struct {
-	trace.EVMDestination
-	USD float64 `json:"usd"`
-}
-
 // evmTraceArgs are the settings of an EVM trace from the command line.
 type evmTraceArgs struct {
 	model, format string
@@ -89,10 +84,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 	}
 	decimals := query.TokenDecimals(s)
-	dests := make([]evmUSDDestination, len(res.Destinations))
-	for i, d := range res.Destinations {
-		dests[i] = evmUSDDestination{d, query.EVMUSD(labels, decimals, d.Asset, d.Amount, day(d.Block))}
-	}
+	dests, now := query.EVMDestinations(s, labels, decimals, res, query.EVMStartDay(s, starts))
 	format := a.format
 	switch format {
 	case "dot", "svg":
@@ -103,9 +95,10 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	case "json":
 		return res, printJSON(os.Stdout, struct {
 			*trace.EVMResult
-			Destinations []evmUSDDestination `json:"destinations"`
-			Crossed      *query.Crossing     `json:"crossed,omitempty"`
-		}{res, dests, crossed})
+			NowDay       string                 `json:"now_day,omitempty"`
+			Destinations []query.EVMDestination `json:"destinations"`
+			Crossed      *query.Crossing        `json:"crossed,omitempty"`
+		}{res, now, dests, crossed})
 	case "csv":
 		w := csv.NewWriter(os.Stdout)
 		w.Write([]string{"chain", "block", "tx", "from", "to", "asset", "amount", "link", "clue"})

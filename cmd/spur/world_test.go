@@ -97,18 +97,74 @@ func TestGenIngestEval(t *testing.T) {
 	// exchange and what is unspent, as truth has it; the linked part is
 	// heuristic.
 	var linked struct {
-		Start        int64 `json:"start_amount"`
+		Start        int64  `json:"start_amount"`
+		PriceDay     string `json:"price_day"`
+		NowDay       string `json:"now_day"`
 		Destinations []struct {
-			Address  string `json:"address"`
-			Category string `json:"category"`
-			Label    string `json:"label"`
-			Amount   int64  `json:"amount"`
-			Link     string `json:"link"`
+			Address    string  `json:"address"`
+			Category   string  `json:"category"`
+			Label      string  `json:"label"`
+			Amount     int64   `json:"amount"`
+			Link       string  `json:"link"`
+			Time       int64   `json:"time"`
+			Entity     *uint32 `json:"entity"`
+			USD        float64 `json:"usd"`
+			USDStart   float64 `json:"usd_start"`
+			USDArrival float64 `json:"usd_arrival"`
+			USDNow     float64 `json:"usd_now"`
 		} `json:"destinations"`
 		MixerLinks map[string]int `json:"mixer_links"`
 	}
 	if err := jsonUnmarshal(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--json"), &linked); err != nil {
 		t.Fatal(err)
+	}
+	// Each destination in USD at the theft's day, at its arrival's and at
+	// the price table's last day, as the world's prices give them; with
+	// its address's entity, as spur entity gives it.
+	closes := map[string]float64{} // BTC's, by day
+	last := ""
+	pf, err := os.Open(filepath.Join(w, "prices.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := csv.NewReader(pf).ReadAll()
+	pf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range pr[1:] {
+		if r[1] == "BTC" {
+			closes[r[0]], _ = strconv.ParseFloat(r[2], 64)
+			last = max(last, r[0])
+		}
+	}
+	value := func(sat int64, day string) float64 { return math.Round(float64(sat)/1e8*closes[day]*100) / 100 }
+	if linked.PriceDay != "2021-08-19" || linked.NowDay != last {
+		t.Errorf("trace's days: price %q, now %q (want %s)", linked.PriceDay, linked.NowDay, last)
+	}
+	entities := 0
+	for _, d := range linked.Destinations {
+		arrival := time.Unix(d.Time, 0).UTC().Format("2006-01-02")
+		if math.Abs(d.USDStart-value(d.Amount, "2021-08-19")) > 0.011 || d.USD != d.USDStart || math.Abs(d.USDArrival-value(d.Amount, arrival)) > 0.011 || math.Abs(d.USDNow-value(d.Amount, last)) > 0.011 {
+			t.Errorf("destination %s: $%.2f at the start, $%.2f at arrival (%s), $%.2f now", d.Address, d.USDStart, d.USDArrival, arrival, d.USDNow)
+		}
+		if d.Address == "" || d.Entity == nil {
+			if (d.Address == "") != (d.Entity == nil) {
+				t.Errorf("destination %q: entity %v", d.Address, d.Entity)
+			}
+			continue
+		}
+		var ent struct {
+			ID uint32 `json:"id"`
+		}
+		if entities++; entities <= 3 {
+			if err := jsonUnmarshal(mustRun(t, "entity", d.Address, "--store", store, "--json", "--limit", "1"), &ent); err != nil || ent.ID != *d.Entity {
+				t.Errorf("destination %s: entity %d, spur entity says %d (%v)", d.Address, *d.Entity, ent.ID, err)
+			}
+		}
+	}
+	if entities == 0 {
+		t.Error("no destination with an entity")
 	}
 	truth, err := eval.ReadTruth(filepath.Join(w, "truth.json"))
 	if err != nil {
@@ -200,8 +256,13 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	// On Ethereum, the same for its deposits, by asset.
 	var ethTrace struct {
+		NowDay       string `json:"now_day"`
 		Destinations []struct {
 			Address, Category, Asset, Amount string
+			USD                              float64 `json:"usd"`
+			USDStart                         float64 `json:"usd_start"`
+			USDArrival                       float64 `json:"usd_arrival"`
+			USDNow                           float64 `json:"usd_now"`
 		} `json:"destinations"`
 	}
 	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--json"), &ethTrace); err != nil {
@@ -209,7 +270,20 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	eg := graphtest.ParseDOT(t, mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--format", "dot"))
 	checked := 0
+	ethCloses := map[string]float64{}
+	for _, r := range pr[1:] {
+		if r[1] == "ETH" {
+			ethCloses[r[0]], _ = strconv.ParseFloat(r[2], 64)
+		}
+	}
 	for _, d := range ethTrace.Destinations {
+		if d.Asset == "ETH" {
+			wei, _ := new(big.Float).SetString(d.Amount)
+			eth, _ := wei.Quo(wei, big.NewFloat(1e18)).Float64()
+			if now := eth * ethCloses[last]; math.Abs(d.USDNow-now) > 1e-6*now+0.01 || d.USD != d.USDArrival || math.Abs(d.USDStart-eth*ethCloses["2021-08-19"]) > 1e-6*now+0.01 {
+				t.Errorf("ETH destination %s: $%f now (want %f), $%f at arrival, $%f at the start", d.Address, d.USDNow, now, d.USDArrival, d.USDStart)
+			}
+		}
 		if d.Category != "exchange" {
 			continue
 		}

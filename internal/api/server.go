@@ -698,10 +698,13 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 			}
 			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, day)}
 		}
+		dests, now := query.EVMDestinations(es, s.cfg.Labels, dec, res, query.EVMStartDay(es, starts))
 		return writeJSON(w, 200, struct {
 			*trace.EVMResult
-			Flows []usdFlow `json:"flows"`
-		}{res, flows})
+			NowDay       string                 `json:"now_day,omitempty"`
+			Flows        []usdFlow              `json:"flows"`
+			Destinations []query.EVMDestination `json:"destinations"`
+		}{res, now, flows, dests})
 	default:
 		return badRequest("chain", "chain: want btc or eth")
 	}
@@ -738,10 +741,13 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range res.Flows {
 		flows[i] = usdFlow{f, float64(int64(float64(f.Amount)/1e8*price*100+0.5)) / 100}
 	}
+	dests, now := query.BTCDestinations(s.btc(r), s.cfg.Clusters, s.cfg.Labels, res, day)
 	return writeJSON(w, 200, struct {
 		*trace.Result
-		Flows []usdFlow `json:"flows"`
-	}{res, flows})
+		NowDay       string                 `json:"now_day,omitempty"`
+		Flows        []usdFlow              `json:"flows"`
+		Destinations []query.BTCDestination `json:"destinations"`
+	}{res, now, flows, dests})
 }
 
 // writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.

@@ -609,6 +609,27 @@ func (s *Store) Price(asset, day string) (float64, bool) {
 	return 0, false
 }
 
+// LastPrice returns the latest close the table holds for an asset, and
+// its day: the price "now", as far as spur knows. Wrapped coins and case
+// are as for Price.
+func (s *Store) LastPrice(asset string) (day string, usd float64, ok bool) {
+	for d, p := range s.assetPrices(asset) {
+		if d > day {
+			day, usd, ok = d, p, true
+		}
+	}
+	if ok {
+		return day, usd, true
+	}
+	if up := strings.ToUpper(asset); up != asset {
+		return s.LastPrice(up)
+	}
+	if under, ok := wrapsOneForOne[asset]; ok {
+		return s.LastPrice(under)
+	}
+	return "", 0, false
+}
+
 // assetPrices returns an asset's daily closes by day, read once.
 func (s *Store) assetPrices(asset string) map[string]float64 {
 	s.pricesMu.RLock()

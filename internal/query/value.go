@@ -1,0 +1,105 @@
+package query
+
+import (
+	"time"
+
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/trace"
+)
+
+// BTCDestination is where a Bitcoin trace's value ended, with the entity
+// of its address (when spur cluster has run) and its value in USD at the
+// three moments an investigator asks about: the start (the theft's day;
+// usd too), its arrival there, and now (the latest close the price table
+// holds). 0 where no price is known.
+type BTCDestination struct {
+	trace.Destination
+	Entity     *uint32 `json:"entity,omitempty"`
+	USD        float64 `json:"usd"`
+	USDStart   float64 `json:"usd_start"`
+	USDArrival float64 `json:"usd_arrival"`
+	USDNow     float64 `json:"usd_now"`
+}
+
+// cents rounds dollars to the cent.
+func cents(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// day is the UTC day of a unix time.
+func day(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02") }
+
+// BTCDestinations values a Bitcoin trace's destinations; start is the
+// start day. It returns the day whose close is "now" ("" without prices).
+// c may be nil (no clustering).
+func BTCDestinations(s *store.Store, c *cluster.Clusters, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string) {
+	usd := func(sat int64, day string) float64 {
+		p, ok := labels.Price("BTC", day)
+		if !ok {
+			return 0
+		}
+		return cents(float64(sat) / 1e8 * p)
+	}
+	now, nowPrice, _ := labels.LastPrice("BTC")
+	out := make([]BTCDestination, len(res.Destinations))
+	for i, d := range res.Destinations {
+		v := BTCDestination{Destination: d, USDStart: usd(d.Amount, start), USDArrival: usd(d.Amount, day(d.Time)), USDNow: cents(float64(d.Amount) / 1e8 * nowPrice)}
+		v.USD = v.USDStart
+		if c != nil && d.Address != "" {
+			if n, ok, _ := AddressNumber(s, d.Address); ok {
+				if e, ok := c.Entity(n); ok {
+					v.Entity = &e
+				}
+			}
+		}
+		out[i] = v
+	}
+	return out, now
+}
+
+// EVMDestination is where an account-model trace's value ended, in USD at
+// its arrival (usd too), at the start and now, as BTCDestination.
+type EVMDestination struct {
+	trace.EVMDestination
+	USD        float64 `json:"usd"`
+	USDStart   float64 `json:"usd_start"`
+	USDArrival float64 `json:"usd_arrival"`
+	USDNow     float64 `json:"usd_now"`
+}
+
+// EVMDestinations values an account-model trace's destinations: at the
+// day of their arrival's block, at the start day, and at each asset's
+// latest close. It returns the day of ETH's latest close, "now".
+func EVMDestinations(s *evmstore.Store, labels *label.Store, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
+	blockDay := func(block uint64) string {
+		r, err := s.BlockRow(block)
+		if err != nil {
+			return ""
+		}
+		return day(int64(s.Block(r).Time))
+	}
+	out := make([]EVMDestination, len(res.Destinations))
+	for i, d := range res.Destinations {
+		v := EVMDestination{EVMDestination: d, USDArrival: EVMUSD(labels, decimals, d.Asset, d.Amount, blockDay(d.Block)), USDStart: EVMUSD(labels, decimals, d.Asset, d.Amount, start)}
+		if last, _, ok := labels.LastPrice(d.Asset); ok {
+			v.USDNow = EVMUSD(labels, decimals, d.Asset, d.Amount, last)
+		}
+		v.USD = v.USDArrival
+		out[i] = v
+	}
+	now, _, _ := labels.LastPrice("ETH")
+	return out, now
+}
+
+// EVMStartDay is the day of the earliest start transfer's block.
+func EVMStartDay(s *evmstore.Store, starts []trace.EVMStart) string {
+	if len(starts) == 0 {
+		return ""
+	}
+	first := starts[0].Transfer
+	for _, st := range starts {
+		first = min(first, st.Transfer)
+	}
+	return day(int64(s.Block(s.TransferBlock(first)).Time))
+}
