@@ -48,9 +48,10 @@ func nodeColor(n *Node) string {
 // (Graphviz would carry them into the SVG it writes, where XML forbids
 // them).
 func dotQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ", "\r", " ")
-	return `"` + r.Replace(strings.Map(xmlChar, s)) + `"`
+	return `"` + dotEscapes.Replace(strings.Map(xmlChar, s)) + `"`
 }
+
+var dotEscapes = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ", "\r", " ")
 
 // dotLines joins lines of a label, each quoted apart, with DOT's centred
 // line break.
@@ -116,7 +117,7 @@ func (g *Graph) WriteDOT(w io.Writer) error {
 		}
 		fmt.Fprintf(b, "  %s -> %s [label=%s, tooltip=%s, penwidth=%.2f, color=%s, style=%s];\n",
 			dotQuote(e.From), dotQuote(e.To), dotLines(strings.Split(label, "\n")...), dotQuote(g.edgeText(e)),
-			1+5*ws[i], dotQuote(nodeColor(g.nodes[e.To])), style)
+			1+5*ws[i], dotQuote(nodeColor(e.dst)), style)
 	}
 	fmt.Fprintf(b, "}\n")
 	return b.Flush()

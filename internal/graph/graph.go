@@ -31,6 +31,10 @@ type Node struct {
 	Tx       bool     // a transaction, not an address (ID "tx TXID")
 	CoinJoin string   // the kind of CoinJoin a transaction is, if one
 	order    float64
+	in       int     // edges in, from other nodes (Layout)
+	out      []*Edge // edges out (Layout)
+	sum      float64 // of the payers' places (Layout)
+	payers   int
 }
 
 // Edge is the value of one asset that moved from one address to another.
@@ -40,8 +44,24 @@ type Edge struct {
 	Link     string   // exact or heuristic
 	Amount   *big.Int // base units
 	USD      float64  // 0 when no price is known
-	Txs      int
-	txs      map[string]bool
+	Txs      int      // how many transactions moved it
+	src, dst *Node
+	txs      []string // the transactions, in the order given (countTxs)
+}
+
+// edgeKey tells an edge apart: its ends, asset and link.
+type edgeKey struct {
+	src, dst    *Node
+	asset, link string
+}
+
+// countTxs counts an edge's distinct transactions.
+func (e *Edge) countTxs() {
+	if len(e.txs) > 1 {
+		sort.Strings(e.txs)
+		e.txs = slices.Compact(e.txs)
+	}
+	e.Txs = len(e.txs)
 }
 
 // Graph is a trace's addresses and flows.
@@ -52,12 +72,12 @@ type Graph struct {
 	Nodes    []*Node
 	Edges    []*Edge
 	nodes    map[string]*Node
-	edges    map[[4]string]*Edge
+	edges    map[edgeKey]*Edge
 }
 
 // New returns an empty graph.
 func New(title string) *Graph {
-	return &Graph{Title: title, Decimals: map[string]int{}, nodes: map[string]*Node{}, edges: map[[4]string]*Edge{}}
+	return &Graph{Title: title, Decimals: map[string]int{}, nodes: map[string]*Node{}, edges: map[edgeKey]*Edge{}}
 }
 
 // node returns the node of an address, added if new.
@@ -74,20 +94,19 @@ func (g *Graph) node(id string) *Node {
 // AddFlow adds value moved by transaction tx to the edge from -> to of its
 // asset and link.
 func (g *Graph) AddFlow(tx, from, to, asset, link string, amount *big.Int, usd float64) {
-	g.node(from)
-	g.node(to)
-	k := [4]string{from, to, asset, link}
+	a, b := g.node(from), g.node(to)
+	k := edgeKey{a, b, asset, link}
 	e := g.edges[k]
 	if e == nil {
-		e = &Edge{From: from, To: to, Asset: asset, Link: link, Amount: new(big.Int), txs: map[string]bool{}}
+		e = &Edge{From: from, To: to, Asset: asset, Link: link, Amount: new(big.Int), src: a, dst: b}
 		g.edges[k] = e
 		g.Edges = append(g.Edges, e)
 	}
 	e.Amount.Add(e.Amount, amount)
 	e.USD += usd
-	if !e.txs[tx] {
-		e.txs[tx] = true
-		e.Txs++
+	if n := len(e.txs); n == 0 || e.txs[n-1] != tx {
+		e.txs = append(e.txs, tx)
+		e.Txs++ // exact where a transaction's flows come together, as traces give them; countTxs makes sure
 	}
 }
 
@@ -158,24 +177,20 @@ func (g *Graph) Collapse(least int) {
 	}
 	g.Nodes = nodes
 	edges := g.Edges
-	g.Edges, g.edges = nil, map[[4]string]*Edge{}
+	g.Edges, g.edges = nil, map[edgeKey]*Edge{}
 	for _, e := range edges {
 		if id, ok := into[e.From]; ok {
-			e.From = id
+			e.From, e.src = id, g.nodes[id]
 		}
 		if id, ok := into[e.To]; ok {
-			e.To = id
+			e.To, e.dst = id, g.nodes[id]
 		}
-		k := [4]string{e.From, e.To, e.Asset, e.Link}
+		k := edgeKey{e.src, e.dst, e.Asset, e.Link}
 		if m := g.edges[k]; m != nil {
 			m.Amount.Add(m.Amount, e.Amount)
 			m.USD += e.USD
-			for tx := range e.txs {
-				if !m.txs[tx] {
-					m.txs[tx] = true
-					m.Txs++
-				}
-			}
+			m.txs = append(m.txs, e.txs...)
+			m.countTxs()
 			continue
 		}
 		g.edges[k] = e
@@ -188,22 +203,21 @@ func (g *Graph) Collapse(least int) {
 // a destination), and orders each column so that edges cross little: each
 // node goes near the mean place of the nodes that pay it.
 func (g *Graph) Layout() {
-	in := map[string]int{}
-	out := map[string][]*Edge{}
-	for _, e := range g.Edges {
-		if e.From != e.To {
-			in[e.To]++
-		}
-		out[e.From] = append(out[e.From], e)
-	}
 	for _, n := range g.Nodes {
-		n.Layer = -1
+		n.Layer, n.in, n.out = -1, 0, nil
+	}
+	for _, e := range g.Edges {
+		e.countTxs()
+		if e.src != e.dst {
+			e.dst.in++
+		}
+		e.src.out = append(e.src.out, e)
 	}
 	// Breadth first from the starts; then from any node left unreached
 	// (a cycle no start leads into), in the order nodes were added.
 	var queue []*Node
 	for _, n := range g.Nodes {
-		if in[n.ID] == 0 {
+		if n.in == 0 {
 			n.Layer = 0
 			if n.Category == "" && !n.Tx {
 				n.Category = "start"
@@ -214,8 +228,8 @@ func (g *Graph) Layout() {
 	for next := 0; ; {
 		for ; len(queue) > 0; queue = queue[1:] {
 			n := queue[0]
-			for _, e := range out[n.ID] {
-				if m := g.nodes[e.To]; m.Layer < 0 {
+			for _, e := range n.out {
+				if m := e.dst; m.Layer < 0 {
 					m.Layer = n.Layer + 1
 					queue = append(queue, m)
 				}
@@ -237,17 +251,18 @@ func (g *Graph) Layout() {
 	}
 	g.sortColumns()
 	for range 2 {
-		sum, cnt := map[string]float64{}, map[string]int{}
+		for _, n := range g.Nodes {
+			n.sum, n.payers = 0, 0
+		}
 		for _, e := range g.Edges {
-			a, b := g.nodes[e.From], g.nodes[e.To]
-			if a.Layer < b.Layer {
-				sum[b.ID] += a.order
-				cnt[b.ID]++
+			if a, b := e.src, e.dst; a.Layer < b.Layer {
+				b.sum += a.order
+				b.payers++
 			}
 		}
 		for _, n := range g.Nodes {
-			if cnt[n.ID] > 0 {
-				n.order = sum[n.ID] / float64(cnt[n.ID])
+			if n.payers > 0 {
+				n.order = n.sum / float64(n.payers)
 			}
 		}
 		g.sortColumns()
@@ -444,6 +459,7 @@ func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64)
 		}
 	} else {
 		for _, f := range res.Starts {
+			g.node(addr(f.To, f.Tx)) // drawn even where it never moved
 			if f.SpentBy != "" {
 				add(f.SpentBy, addr(f.To, f.Tx), g.txNode(f.SpentBy, ""), f)
 			}

@@ -120,6 +120,22 @@ func TestDOT(t *testing.T) {
 	}
 }
 
+// A start that never moved is drawn, as what it is.
+func TestUnmovedStart(t *testing.T) {
+	res := &trace.Result{Model: "fifo", Start: 10e8,
+		Starts:       []trace.Flow{{Tx: txTheft, To: "U", Asset: "BTC", Amount: 10e8, Link: "exact"}},
+		Destinations: []trace.Destination{{Address: "U", Category: "unspent", Amount: 10e8}},
+	}
+	var b bytes.Buffer
+	if err := FromBTC(res, false, "t", nil).WriteDOT(&b); err != nil {
+		t.Fatal(err)
+	}
+	d := graphtest.ParseDOT(t, b.String())
+	if len(d.Nodes) != 1 || d.Nodes["U"]["label"] != `U\nunspent` || len(d.Edges) != 0 {
+		t.Errorf("%+v", d)
+	}
+}
+
 func TestLayout(t *testing.T) {
 	g := FromBTC(handTrace(), false, "t", nil)
 	g.Layout()

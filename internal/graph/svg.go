@@ -115,12 +115,12 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 		e := g.Edges[i]
 		a, z := at[e.From], at[e.To]
 		var d string
-		x1, y1 := a.x+width(g.nodes[e.From]), a.y+nodeH/2
+		x1, y1 := a.x+width(e.src), a.y+nodeH/2
 		x2, y2 := z.x, z.y+nodeH/2
 		switch {
 		case e.From == e.To: // change paid back to the same address
 			d = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1-8, x1+40, y1-30, x1+40, y1+30, x1, y1+8)
-		case g.nodes[e.To].Layer > g.nodes[e.From].Layer:
+		case e.dst.Layer > e.src.Layer:
 			dx := (x2 - x1) / 2
 			d = fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, x1+dx, y1, x2-dx, y2, x2, y2)
 		default: // back to a column before, or within one: around below
@@ -131,7 +131,7 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		fmt.Fprintf(b, `<path class="edge" d="%s" stroke="%s" stroke-opacity="0.6" stroke-width="%.1f"%s><title>%s</title></path>`+"\n",
-			d, nodeColor(g.nodes[e.To]), 1+9*ws[i], dash, esc(e.From+" → "+e.To+": "+g.edgeText(e)))
+			d, nodeColor(e.dst), 1+9*ws[i], dash, esc(e.From+" → "+e.To+": "+g.edgeText(e)))
 	}
 	fmt.Fprintf(b, "</g>\n")
 	// Amounts on the widest edges (a tenth or more of the widest), at the
@@ -141,12 +141,12 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 			break
 		}
 		e := g.Edges[i]
-		if e.From == e.To || g.nodes[e.To].Layer <= g.nodes[e.From].Layer {
+		if e.From == e.To || e.dst.Layer <= e.src.Layer {
 			continue
 		}
 		a, z := at[e.From], at[e.To]
 		fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" font-size="10" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">%s</text>`+"\n",
-			(a.x+width(g.nodes[e.From])+z.x)/2, (a.y+z.y)/2+nodeH/2-3, esc(g.Short(e.Amount, e.Asset)))
+			(a.x+width(e.src)+z.x)/2, (a.y+z.y)/2+nodeH/2-3, esc(g.Short(e.Amount, e.Asset)))
 	}
 	fmt.Fprintf(b, `<g class="nodes">`+"\n")
 	for _, n := range g.Nodes {
