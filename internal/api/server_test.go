@@ -197,7 +197,7 @@ func TestTraceGraph(t *testing.T) {
 	}
 	// Block 181 paid 10 BTC on and 30 back to the start's address, where
 	// max_hops ends the trace.
-	if !found || g.Nodes["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"]["label"] != `12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S\nlimit: max hops reached` ||
+	if !found || g.Nodes["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"]["label"] != `12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S\nstart · limit: max hops reached` ||
 		g.Nodes["1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW"]["label"] != `1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW\nunspent` || len(g.Edges) != 3 {
 		t.Errorf("dot: the start's 40 BTC into block 181's payment: %+v", g)
 	}

@@ -39,7 +39,7 @@ func nodeColor(n *Node) string {
 	case n.Tx:
 		return "#95a5a6"
 	}
-	return color(n.Category)
+	return color(kind(n))
 }
 
 // dotQuote quotes a string for DOT. Text from labels is the user's: a
@@ -74,16 +74,30 @@ func nodeLines(n *Node) []string {
 		}
 	case len(n.Members) > 0:
 		lines = []string{fmt.Sprintf("%d addresses", len(n.Members)), n.Members[0] + ", ..."}
-	case n.Category == "" || n.Category == "start" && n.Label == "":
-		if n.Category == "start" {
-			lines = append(lines, "start")
-		}
-	case n.Label != "":
-		lines = append(lines, n.Category+": "+n.Label)
 	default:
-		lines = append(lines, n.Category)
+		place := n.Category
+		if n.Label != "" {
+			place += ": " + n.Label
+		}
+		if n.Start && place != "" {
+			place = "start · " + place
+		} else if n.Start {
+			place = "start"
+		}
+		if place != "" {
+			lines = append(lines, place)
+		}
 	}
 	return lines
+}
+
+// kind is what a node is drawn as: its category, or a start, or "" (an
+// address on the way).
+func kind(n *Node) string {
+	if n.Category == "" && n.Start {
+		return "start"
+	}
+	return n.Category
 }
 
 // WriteDOT writes the graph in Graphviz's DOT language, left to right,

@@ -24,7 +24,8 @@ import (
 // Node is an address of the trace.
 type Node struct {
 	ID       string // the address
-	Category string // a destination's (exchange, mixer, unspent, ...); "start"; "" on the way
+	Category string // a destination's (exchange, mixer, unspent, ...); "" on the way
+	Start    bool   // where the trace began (an address may also be where some of it ended)
 	Label    string
 	Layer    int      // transactions from the nearest start (Layout)
 	Members  []string // the addresses a collapsed node stands for (Collapse)
@@ -71,6 +72,7 @@ type Graph struct {
 	Decimals map[string]int // asset -> decimals of its base unit
 	Nodes    []*Node
 	Edges    []*Edge
+	backward bool // the edges run from the sources towards the start
 	nodes    map[string]*Node
 	edges    map[edgeKey]*Edge
 }
@@ -138,7 +140,7 @@ func (g *Graph) Collapse(least int) {
 	}
 	var sigs []string
 	for _, n := range g.Nodes {
-		if n.Category != "" || n.Tx || len(ins[n.ID]) == 0 || len(n.Members) > 0 {
+		if n.Category != "" || n.Start || n.Tx || len(ins[n.ID]) == 0 || len(n.Members) > 0 {
 			continue
 		}
 		k := key(ins[n.ID]) + "|" + key(outs[n.ID])
@@ -199,9 +201,9 @@ func (g *Graph) Collapse(least int) {
 }
 
 // Layout puts every node in the column of its distance, in transactions,
-// from the nearest start (an address no flow reaches; "start" unless it is
-// a destination), and orders each column so that edges cross little: each
-// node goes near the mean place of the nodes that pay it.
+// from the nearest node no edge reaches (forward, a start), and orders each
+// column so that edges cross little: each node goes near the mean place of
+// the nodes that pay it.
 func (g *Graph) Layout() {
 	for _, n := range g.Nodes {
 		n.Layer, n.in, n.out = -1, 0, nil
@@ -219,9 +221,7 @@ func (g *Graph) Layout() {
 	for _, n := range g.Nodes {
 		if n.in == 0 {
 			n.Layer = 0
-			if n.Category == "" && !n.Tx {
-				n.Category = "start"
-			}
+			n.Start = n.Start || !g.backward && !n.Tx
 			queue = append(queue, n)
 		}
 	}
@@ -451,15 +451,19 @@ func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64)
 		}
 		return a
 	}
+	g.backward = backward
 	if backward {
 		for _, f := range res.Flows {
 			t := g.txNode(f.Tx, f.CoinJoin)
 			add(f.Tx, addr(f.From, f.Tx), t, f)
 			add(f.Tx, t, addr(f.To, f.Tx), f)
+			if f.Hop == 1 { // explains a start output
+				g.node(addr(f.To, f.Tx)).Start = true
+			}
 		}
 	} else {
 		for _, f := range res.Starts {
-			g.node(addr(f.To, f.Tx)) // drawn even where it never moved
+			g.node(addr(f.To, f.Tx)).Start = true // drawn even where it never moved
 			if f.SpentBy != "" {
 				add(f.SpentBy, addr(f.To, f.Tx), g.txNode(f.SpentBy, ""), f)
 			}
@@ -507,6 +511,7 @@ func (g *Graph) txNode(txid, coinjoin string) string {
 // destinations by category in USD.
 func FromEVM(res *trace.EVMResult, backward bool, title string, usd func(asset, amount string, block uint64) float64) *Graph {
 	g := New(title)
+	g.backward = backward
 	for a, d := range res.Decimals {
 		g.Decimals[a] = int(d)
 	}

@@ -120,7 +120,7 @@ func TestDOT(t *testing.T) {
 	}
 }
 
-// A start that never moved is drawn, as what it is.
+// A start that never moved is drawn, as a start and what it is.
 func TestUnmovedStart(t *testing.T) {
 	res := &trace.Result{Model: "fifo", Start: 10e8,
 		Starts:       []trace.Flow{{Tx: txTheft, To: "U", Asset: "BTC", Amount: 10e8, Link: "exact"}},
@@ -131,7 +131,7 @@ func TestUnmovedStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := graphtest.ParseDOT(t, b.String())
-	if len(d.Nodes) != 1 || d.Nodes["U"]["label"] != `U\nunspent` || len(d.Edges) != 0 {
+	if len(d.Nodes) != 1 || d.Nodes["U"]["label"] != `U\nstart · unspent` || d.Nodes["U"]["color"] != colors["unspent"] || len(d.Edges) != 0 {
 		t.Errorf("%+v", d)
 	}
 }
@@ -165,9 +165,9 @@ func TestLayout(t *testing.T) {
 func TestBackwardGraph(t *testing.T) {
 	res := &trace.Result{Model: "fifo", Start: 100,
 		Flows: []trace.Flow{
-			{Tx: tx2, From: "X", To: "D", Asset: "BTC", Amount: 60, Link: "exact"},
-			{Tx: tx2, From: "Y", To: "D", Asset: "BTC", Amount: 40, Link: "exact"},
-			{Tx: tx1, From: "", To: "X", Asset: "BTC", Amount: 60, Link: "exact"},
+			{Tx: tx2, From: "X", To: "D", Asset: "BTC", Amount: 60, Hop: 1, Link: "exact"},
+			{Tx: tx2, From: "Y", To: "D", Asset: "BTC", Amount: 40, Hop: 1, Link: "exact"},
+			{Tx: tx1, From: "", To: "X", Asset: "BTC", Amount: 60, Hop: 2, Link: "exact"},
 		},
 		Destinations: []trace.Destination{{Address: "Y", Category: "coinbase", Label: "mined", Amount: 40}},
 	}
@@ -190,7 +190,10 @@ func TestBackwardGraph(t *testing.T) {
 			t.Errorf("edge %v: %q, want %q", k, got[k], v)
 		}
 	}
-	if g.nodes["Y"].Category != "coinbase" || g.nodes[noAddr].Category != "start" || g.nodes["D"].Layer != 2 {
+	// The start is the output explained, on the right; the sources on
+	// the left are no starts.
+	if g.nodes["Y"].Category != "coinbase" || g.nodes[noAddr].Start || g.nodes[noAddr].Category != "" || !g.nodes["D"].Start || g.nodes["D"].Layer != 2 ||
+		nodeLines(g.nodes["D"])[1] != "start" || nodeLines(g.nodes["Y"])[1] != "coinbase: mined" {
 		t.Errorf("Y %+v, %+v, D %+v", g.nodes["Y"], g.nodes[noAddr], g.nodes["D"])
 	}
 }
@@ -326,7 +329,7 @@ func TestFromEVM(t *testing.T) {
 		t.Errorf("caption %q, want %q", g.Notes, want)
 	}
 	g.Layout()
-	if g.nodes["V"].Category != "start" || g.nodes["E"].Category != "exchange" || g.nodes["E"].Layer != 2 {
+	if !g.nodes["V"].Start || g.nodes["V"].Category != "" || g.nodes["E"].Category != "exchange" || g.nodes["E"].Start || g.nodes["E"].Layer != 2 {
 		t.Errorf("nodes %+v %+v", g.nodes["V"], g.nodes["E"])
 	}
 }

@@ -79,7 +79,7 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 			txs[nodeColor(n)] = true
 			continue
 		}
-		seen[n.Category] = true
+		seen[kind(n)] = true
 	}
 	var cats []string
 	for c := range seen {
@@ -156,7 +156,7 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 		switch {
 		case n.Tx:
 			fill, rx = "#ecf0f1", nodeH/2
-		case n.Category != "":
+		case kind(n) != "":
 			fill = "#f6f7f9"
 		}
 		tip := joinLines(lines)
