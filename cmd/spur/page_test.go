@@ -156,6 +156,14 @@ func TestInvestigationPage(t *testing.T) {
 	if eval(`String(document.getElementById("increport") !== null)`) != "true" {
 		t.Error("no incident report button in the panel")
 	}
+	// On Bitcoin the taint goes through transactions (nodes of their own),
+	// and the trace exports as Graphviz's DOT, as spur trace --format dot.
+	if eval(`String(document.querySelectorAll('#graph .node[data-kind="tx"]').length > 0)`) != "true" {
+		t.Error("no transaction nodes in the Bitcoin trace")
+	}
+	if dot, err := chromedp.Run(ctx, chromedp.Evaluate[string](`dotText()`, chromedp.EvalAwaitPromise)); err != nil || !strings.HasPrefix(dot, "digraph trace {") || !strings.Contains(dot, "exchange: ") {
+		t.Errorf("the page's DOT export: %v %.200s", err, dot)
+	}
 	shot("page-trace.png")
 	if incidents != "8" || edges == "0" || exchanges == "0" || !strings.Contains(statusText, "fifo trace of 106.99") {
 		t.Fatalf("incidents %s, edges %s, exchange nodes %s, status %q", incidents, edges, exchanges, statusText)

@@ -38,7 +38,7 @@ function edge(from, to, amount, info, heuristic, coinjoin) {
   state.edges.push({from, to, amount, info, heuristic: !!heuristic, coinjoin: coinjoin || ""});
 }
 
-function reset() { state.nodes.clear(); state.edges = []; state.flows = []; }
+function reset() { state.nodes.clear(); state.edges = []; state.flows = []; state.request = null; }
 
 // Layered layout: each node's column is its distance from the start.
 function layout() {
@@ -134,20 +134,47 @@ async function expand(addr) {
 async function traceRefs(refs) {
   reset();
   status("tracing " + refs.join(", ") + "…");
-  const res = await api("/v1/trace", {chain: chain(), from: refs, model: $("model").value, mixer_links: $("links").checked});
+  state.request = {chain: chain(), from: refs, model: $("model").value, mixer_links: $("links").checked};
+  const res = await api("/v1/trace", state.request);
   state.flows = res.flows;
   const eth = chain() === "eth";
   decimals = res.decimals || {};
+  // On Bitcoin a transaction's inputs are not paid to its outputs one by
+  // one: the taint goes through the transaction, as spur trace --format svg
+  // draws it (the start's address into the first transactions, each output
+  // into the transaction that spent it). On Ethereum a transfer joins two
+  // addresses.
+  const starts = new Map();
   for (const f of res.flows) {
     if (!f.to) continue;
-    node(f.from || "start", "address"); node(f.to, "address");
     const amount = eth ? Number(f.amount) / 1e18 : f.amount;
     const text = eth ? units(f.amount, f.asset) : btc(f.amount);
     const usd = f.usd ? ` ≈ $${Math.round(f.usd).toLocaleString("en-US")}` : "";
     const cj = f.coinjoin ? `\nCoinJoin: ${f.coinjoin}` : "";
-    edge(f.from || "start", f.to, amount, `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})${cj}`, f.link === "heuristic", f.coinjoin);
+    const info = `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})${cj}`;
+    node(f.to, "address");
+    if (eth) {
+      node(f.from || "start", "address");
+      edge(f.from || "start", f.to, amount, info, f.link === "heuristic", f.coinjoin);
+      continue;
+    }
+    node(f.tx, "tx");
+    edge(f.tx, f.to, amount, info, f.link === "heuristic", f.coinjoin);
+    if (f.spent_by) {
+      node(f.spent_by, "tx");
+      edge(f.to, f.spent_by, amount, `${f.to} → ${f.spent_by}\n${text}${usd} (${f.link})`, f.link === "heuristic");
+    }
+    if (f.hop === 1 && f.from) {
+      const k = f.from + " " + f.tx;
+      starts.set(k, {from: f.from, tx: f.tx, amount: (starts.get(k)?.amount ?? 0) + amount, usd: (starts.get(k)?.usd ?? 0) + (f.usd || 0)});
+    }
   }
-  for (const d of res.destinations) if (d.address) node(d.address, d.category, d.label ? d.label : d.category);
+  for (const st of starts.values()) {
+    node(st.from, "address");
+    edge(st.from, st.tx, st.amount, `${st.from} → ${st.tx}\n${btc(st.amount)}${st.usd ? ` ≈ $${Math.round(st.usd).toLocaleString("en-US")}` : ""}`);
+  }
+  // Where taint ended: the addresses a flow reached (dust, below --min-value, reached by none, is left out).
+  for (const d of res.destinations) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
   draw();
   const start = eth ? Object.entries(res.start).map(([a, v]) => units(v, a)).join(", ") : btc(res.start_amount);
   const links = res.mixer_links ? "; mixer links: " + JSON.stringify(res.mixer_links) : "";
@@ -186,7 +213,19 @@ function download(name, type, data) {
 }
 $("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
 $("csv").onclick = () => download("spur-flows.csv", "text/csv",
-  "chain,tx,from,to,asset,amount,hop,link,clue\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? ""].join(",")).join("\n"));
+  "chain,tx,from,to,asset,amount,hop,link,clue,spent_by\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? "", f.spent_by ?? ""].join(",")).join("\n"));
+// The last trace as Graphviz's DOT, as spur trace --format dot writes it.
+async function dotText() {
+  if (!state.request) throw new Error("trace an incident first");
+  const headers = {"Content-Type": "application/json"};
+  if ($("key").value) headers.Authorization = "Bearer " + $("key").value;
+  const r = await fetch("/v1/trace", {method: "POST", headers, body: JSON.stringify({...state.request, format: "dot"})});
+  if (!r.ok) throw new Error("dot: " + r.statusText);
+  return r.text();
+}
+$("dot").onclick = async () => {
+  try { download("spur-trace.dot", "text/vnd.graphviz", await dotText()); } catch (err) { status(err.message); }
+};
 $("png").onclick = () => {
   const img = new Image(), svg = $("graph");
   img.onload = () => {
