@@ -341,11 +341,16 @@ func TestGenIngestEval(t *testing.T) {
 	// Across the bridge: the Liquid ETH that reached the swap service goes
 	// on as BTC.
 	var crossed struct {
+		Destinations []struct {
+			Category string  `json:"category"`
+			USDNow   float64 `json:"usd_now"`
+		} `json:"destinations"`
 		Crossed *struct {
 			Matched int `json:"matched"`
 			Trace   struct {
 				Destinations []struct {
-					Amount int64 `json:"amount"`
+					Category string `json:"category"`
+					Amount   int64  `json:"amount"`
 				} `json:"destinations"`
 			} `json:"btc_trace"`
 		} `json:"crossed"`
@@ -482,11 +487,17 @@ func TestGenIngestEval(t *testing.T) {
 	// counted again at the bridge's payout).
 	var actorRep struct {
 		HeuristicShare float64 `json:"heuristic_share"`
+		UnspentUSD     float64 `json:"unspent_usd"`
+		UnspentUSDNow  float64 `json:"unspent_usd_now"`
+		NowDay         string  `json:"now_day"`
 		Incidents      []struct {
-			ID  string `json:"id"`
-			EVM *struct {
-				StolenUSD    float64 `json:"stolen_usd"`
-				HeuristicUSD float64 `json:"heuristic_usd"`
+			ID            string  `json:"id"`
+			UnspentUSDNow float64 `json:"unspent_usd_now"`
+			EVM           *struct {
+				StolenUSD     float64 `json:"stolen_usd"`
+				HeuristicUSD  float64 `json:"heuristic_usd"`
+				UnspentUSDNow float64 `json:"unspent_usd_now"`
+				NowDay        string  `json:"now_day"`
 			} `json:"evm"`
 		} `json:"incidents"`
 	}
@@ -496,10 +507,48 @@ func TestGenIngestEval(t *testing.T) {
 	if actorRep.HeuristicShare <= 0 || actorRep.HeuristicShare > 1 {
 		t.Errorf("heuristic share of the actor's report %.3f", actorRep.HeuristicShare)
 	}
+	// What is still unspent is also valued at the latest closes: on both
+	// chains, the sum of the incidents'.
+	var unspentNow float64
+	evmUnspent := 0
 	for _, r := range actorRep.Incidents {
 		if r.EVM != nil && r.EVM.HeuristicUSD > r.EVM.StolenUSD*1.0001 {
 			t.Errorf("incident %s: $%.0f on heuristic links of $%.0f stolen", r.ID, r.EVM.HeuristicUSD, r.EVM.StolenUSD)
 		}
+		unspentNow += r.UnspentUSDNow
+		if r.EVM != nil {
+			unspentNow += r.EVM.UnspentUSDNow
+			if r.EVM.NowDay != last {
+				t.Errorf("incident %s: the EVM part's now is %q, want %s", r.ID, r.EVM.NowDay, last)
+			}
+			if r.EVM.UnspentUSDNow > 0 {
+				evmUnspent++
+			}
+		}
+	}
+	// The Liquid theft's EVM part: what its trace leaves unspent on
+	// Ethereum and, past the bridge, on Bitcoin, each at its last close.
+	var liquidNow float64
+	for _, d := range crossed.Destinations {
+		if d.Category == "unspent" {
+			liquidNow += d.USDNow
+		}
+	}
+	var bridgedUnspent int64
+	for _, d := range crossed.Crossed.Trace.Destinations {
+		if d.Category == "unspent" {
+			bridgedUnspent += d.Amount
+		}
+	}
+	liquidNow += math.Round(float64(bridgedUnspent)/1e8*closes[last]*100) / 100
+	for _, r := range actorRep.Incidents {
+		if r.ID == "dprk-2021-5" && (r.EVM == nil || math.Abs(r.EVM.UnspentUSDNow-liquidNow) > 0.05+1e-9*liquidNow || bridgedUnspent == 0) {
+			t.Errorf("the Liquid theft's EVM part unspent now: report %+v, its trace $%.2f (%d sat past the bridge)", r.EVM, liquidNow, bridgedUnspent)
+		}
+	}
+	if actorRep.NowDay != last || math.Abs(actorRep.UnspentUSDNow-unspentNow) > 0.05 || evmUnspent == 0 || actorRep.UnspentUSDNow <= 0 ||
+		actorRep.UnspentUSDNow < 0.5*actorRep.UnspentUSD || actorRep.UnspentUSDNow > 2*actorRep.UnspentUSD {
+		t.Errorf("actor's unspent now: $%.0f at %s (incidents' $%.0f, %d EVM parts), $%.0f at theft", actorRep.UnspentUSDNow, actorRep.NowDay, unspentNow, evmUnspent, actorRep.UnspentUSD)
 	}
 	var rows []struct {
 		Metric string  `json:"metric"`

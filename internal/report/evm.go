@@ -31,6 +31,10 @@ type EVMPart struct {
 	MixerLinks   map[string]int     `json:"mixer_links,omitempty"`
 	// Crossed counts the bridge deposits matched to a Bitcoin payout.
 	Crossed int `json:"bridge_payouts_matched"`
+	// UnspentUSDNow is what is still unspent, here and (via the bridge)
+	// on Bitcoin, at each asset's latest close (NowDay is ETH's).
+	UnspentUSDNow float64 `json:"unspent_usd_now"`
+	NowDay        string  `json:"now_day,omitempty"`
 
 	timeline []TimePoint // by month of arrival, for the incident's timeline
 }
@@ -102,8 +106,14 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 	tl := map[[2]string]float64{}
 	var heurTotal float64
 	heurBridge := 0.0 // of the bridge's value, what came by heuristic links
+	p.NowDay, _, _ = labels.LastPrice("ETH")
 	for _, d := range res.Destinations {
 		v := value(d.Asset, d.Amount)
+		if d.Category == "unspent" {
+			if last, _, ok := labels.LastPrice(d.Asset); ok {
+				p.UnspentUSDNow += query.EVMUSD(labels, dec, d.Asset, d.Amount, last)
+			}
+		}
 		if r, err := es.BlockRow(d.Block); err == nil && d.Category != "mixer" {
 			addTime(tl, time.Unix(int64(es.Block(r).Time), 0), d.Category, v)
 		}
@@ -147,6 +157,9 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			for k, sat := range crossed.sat {
 				places[k+" (via bridge)"] += moved * float64(sat) / float64(max(crossed.total, 1))
 			}
+			if _, btc, ok := labels.LastPrice("BTC"); ok {
+				p.UnspentUSDNow += usd(crossed.sat["unspent"], btc)
+			}
 			// The payout match makes heuristic what reached the bridge
 			// exactly; what reached it by a heuristic link is counted.
 			heurTotal += moved * (1 - heurBridge/bridged)
@@ -154,6 +167,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		}
 	}
 	p.HeuristicUSD = heurTotal
+	p.UnspentUSDNow = round2(p.UnspentUSDNow)
 	p.timeline = timeline(tl)
 	for k, v := range places {
 		p.Destinations = append(p.Destinations, Destination{Place: k, USD: round2(v), Share: v / max(p.StolenUSD, 1e-9)})

@@ -56,8 +56,12 @@ func (r *Incident) Markdown() string {
 			b.WriteString("## Bitcoin\n\n")
 		}
 		fmt.Fprintf(&b, "Stolen: **%s BTC**, %s at the theft day's close (%s per BTC).\n\n", btcText(r.Stolen), money(r.StolenUSD), money(r.PriceUSD))
-		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- resting on heuristic links (CoinJoin outputs a public clue links): %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
-			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), btcText(r.Mixed), 100*r.MixedShare, btcText(r.Heuristic), pct(r.Heuristic, r.Stolen), r.TxsFollowed)
+		now := ""
+		if r.NowDay != "" {
+			now = fmt.Sprintf(", worth %s at %s's close", money(r.UnspentUSDNow), r.NowDay)
+		}
+		fmt.Fprintf(&b, "- reached exchanges: %s BTC (%.1f%%)\n- still unspent: %s BTC (%.1f%%)%s\n- went through CoinJoins on the way: %s BTC (%.1f%%)\n- resting on heuristic links (CoinJoin outputs a public clue links): %s BTC (%.1f%%)\n- transactions followed: %d\n\n",
+			btcText(r.CashedOut), pct(r.CashedOut, r.Stolen), btcText(r.Unspent), pct(r.Unspent, r.Stolen), now, btcText(r.Mixed), 100*r.MixedShare, btcText(r.Heuristic), pct(r.Heuristic, r.Stolen), r.TxsFollowed)
 		b.WriteString("| where | BTC | USD at theft | share |\n|---|---:|---:|---:|\n")
 		for _, d := range r.Destinations {
 			fmt.Fprintf(&b, "| %s | %s | %s | %.1f%% |\n", mdCell(d.Place), btcText(d.Amount), money(d.USD), 100*d.Share)
@@ -72,8 +76,12 @@ func (r *Incident) Markdown() string {
 			stolen = append(stolen, fmt.Sprintf("%s (%s)", a, money(p.AssetUSD[a])))
 		}
 		fmt.Fprintf(&b, "Stolen: **%s** at the theft day's closes: %s.\n\n", money(p.StolenUSD), strings.Join(stolen, ", "))
-		fmt.Fprintf(&b, "- paid into mixers: %s (%.1f%%)\n- resting on heuristic links (mixer withdrawals, bridge payouts): %s (%.1f%%)\n\n",
+		fmt.Fprintf(&b, "- paid into mixers: %s (%.1f%%)\n- resting on heuristic links (mixer withdrawals, bridge payouts): %s (%.1f%%)\n",
 			money(p.MixerUSD), 100*p.MixerUSD/max(p.StolenUSD, 1e-9), money(p.HeuristicUSD), 100*p.HeuristicUSD/max(p.StolenUSD, 1e-9))
+		if p.NowDay != "" {
+			fmt.Fprintf(&b, "- still unspent (here and, via the bridge, on Bitcoin): worth %s at the latest closes (%s)\n", money(p.UnspentUSDNow), p.NowDay)
+		}
+		b.WriteString("\n")
 		b.WriteString("| where | USD at theft | share |\n|---|---:|---:|\n")
 		for _, d := range p.Destinations {
 			fmt.Fprintf(&b, "| %s | %s | %.1f%% |\n", mdCell(d.Place), money(d.USD), 100*d.Share)
@@ -126,6 +134,9 @@ func (a *Actor) Markdown() string {
 	}
 	fmt.Fprintf(&b, "%d incidents, %s stolen at theft-day prices; %.1f%% of it went through CoinJoins and mixers. Taint model: %s.\n\n",
 		len(a.Incidents), money(a.StolenUSD), 100*a.MixedShare, a.Model)
+	if a.NowDay != "" {
+		fmt.Fprintf(&b, "Still unspent: %s at theft-day prices, worth %s at the latest closes (%s).\n\n", money(a.UnspentUSD), money(a.UnspentUSDNow), a.NowDay)
+	}
 	left := map[string]int{}
 	for _, r := range a.Incidents {
 		for _, c := range r.NotInStore {

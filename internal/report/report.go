@@ -32,22 +32,26 @@ type Destination struct {
 
 // Incident is the report of one incident.
 type Incident struct {
-	ID           string        `json:"id"`
-	Victim       string        `json:"victim"`
-	Date         string        `json:"date"`
-	Actor        string        `json:"actor"`
-	Chain        string        `json:"chain"`
-	Asset        string        `json:"asset"`
-	Model        string        `json:"model"`
-	Stolen       int64         `json:"stolen"`
-	PriceUSD     float64       `json:"price_usd"`
-	StolenUSD    float64       `json:"stolen_usd"`
-	Mixed        int64         `json:"mixed"` // of the traced value, what went through CoinJoins
-	MixedShare   float64       `json:"mixed_share"`
-	CashedOut    int64         `json:"at_exchanges"`
-	Unspent      int64         `json:"unspent"`
-	Destinations []Destination `json:"destinations"`
-	TxsFollowed  int           `json:"txs_followed"`
+	ID         string  `json:"id"`
+	Victim     string  `json:"victim"`
+	Date       string  `json:"date"`
+	Actor      string  `json:"actor"`
+	Chain      string  `json:"chain"`
+	Asset      string  `json:"asset"`
+	Model      string  `json:"model"`
+	Stolen     int64   `json:"stolen"`
+	PriceUSD   float64 `json:"price_usd"`
+	StolenUSD  float64 `json:"stolen_usd"`
+	Mixed      int64   `json:"mixed"` // of the traced value, what went through CoinJoins
+	MixedShare float64 `json:"mixed_share"`
+	CashedOut  int64   `json:"at_exchanges"`
+	Unspent    int64   `json:"unspent"`
+	// UnspentUSDNow is what is still unspent on Bitcoin at the latest
+	// close the price table holds (NowDay's): what could still be frozen.
+	UnspentUSDNow float64       `json:"unspent_usd_now"`
+	NowDay        string        `json:"now_day,omitempty"`
+	Destinations  []Destination `json:"destinations"`
+	TxsFollowed   int           `json:"txs_followed"`
 	// Heuristic is what of the traced value came out of CoinJoins by
 	// outputs a public clue links to it (MixerLinks counts them, by clue).
 	Heuristic  int64          `json:"heuristic"`
@@ -115,6 +119,11 @@ type Actor struct {
 	HeuristicShare float64 `json:"heuristic_share"`
 	// Timeline is where the value arrived, by month, all incidents.
 	Timeline []TimePoint `json:"timeline"`
+	// UnspentUSD is what is still unspent, every chain (at theft-day
+	// prices), and UnspentUSDNow the same at the latest closes (NowDay's).
+	UnspentUSD    float64 `json:"unspent_usd"`
+	UnspentUSDNow float64 `json:"unspent_usd_now"`
+	NowDay        string  `json:"now_day,omitempty"`
 }
 
 // ForIncident traces one incident and summarises it; es (which may be nil)
@@ -161,6 +170,7 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 			return nil, err
 		}
 		r.TotalUSD += r.EVM.StolenUSD
+		r.NowDay = max(r.NowDay, r.EVM.NowDay)
 		for _, p := range r.EVM.timeline {
 			tl[[2]string{p.Month, p.Place}] += p.USD
 		}
@@ -215,6 +225,9 @@ func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Inci
 		}
 	}
 	r.MixerLinks = res.MixerLinks
+	if day, now, ok := labels.LastPrice("BTC"); ok {
+		r.NowDay, r.UnspentUSDNow = day, usd(r.Unspent, now)
+	}
 	if r.Stolen > 0 {
 		r.MixedShare = float64(r.Mixed) / float64(r.Stolen)
 	}
@@ -309,7 +322,10 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		for _, dst := range r.Destinations {
 			usdBy[dst.Place] += dst.USD
 		}
+		a.UnspentUSDNow += r.UnspentUSDNow
+		a.NowDay = max(a.NowDay, r.NowDay)
 		if r.EVM != nil {
+			a.UnspentUSDNow += r.EVM.UnspentUSDNow
 			for asset, v := range r.EVM.AssetUSD {
 				if asset != "ETH" {
 					asset = "tokens"
@@ -340,7 +356,11 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 	}
 	for p, v := range usdBy {
 		a.Destinations = append(a.Destinations, Destination{Place: p, USD: float64(int64(v*100+0.5)) / 100, Share: v / max(a.StolenUSD, 1e-9)})
+		if strings.HasPrefix(p, "unspent") {
+			a.UnspentUSD += v
+		}
 	}
+	a.UnspentUSD, a.UnspentUSDNow = round2(a.UnspentUSD), round2(a.UnspentUSDNow)
 	sort.Slice(a.Destinations, func(i, j int) bool { return a.Destinations[i].USD > a.Destinations[j].USD })
 	return a, nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,10 +66,23 @@ func TestActorReport(t *testing.T) {
 	if share < 0.98 || share > 1.01 {
 		t.Fatalf("destination shares add up to %.3f", share)
 	}
+	// What is still unspent, at the price table's last close too.
+	last := ""
+	for d := range prices.Prices["BTC"] {
+		last = max(last, d)
+	}
+	var unspentNow float64
 	for _, r := range a.Incidents {
 		if r.PriceUSD <= 0 || r.CashedOut+r.Unspent > r.Stolen {
 			t.Fatalf("incident %+v", r)
 		}
+		if want := usd(r.Unspent, prices.Prices["BTC"][last]); r.NowDay != last || r.UnspentUSDNow != want {
+			t.Errorf("incident %s: unspent $%.2f at %s's close, want $%.2f at %s's", r.ID, r.UnspentUSDNow, r.NowDay, want, last)
+		}
+		unspentNow += r.UnspentUSDNow
+	}
+	if a.NowDay != last || math.Abs(a.UnspentUSDNow-unspentNow) > 0.01 || a.UnspentUSD <= 0 || !strings.Contains(a.Markdown(), "Still unspent: "+money(a.UnspentUSD)+" at theft-day prices, worth "+money(a.UnspentUSDNow)+" at the latest closes ("+last+")") {
+		t.Errorf("actor's unspent: $%.2f, now $%.2f at %s; %s", a.UnspentUSD, a.UnspentUSDNow, a.NowDay, a.Markdown()[:300])
 	}
 	if md := a.Markdown(); !strings.Contains(md, "| date | incident |") {
 		t.Fatal(md)
