@@ -347,7 +347,15 @@ func TestGenIngestEval(t *testing.T) {
 		} `json:"destinations"`
 		Crossed *struct {
 			Matched int `json:"matched"`
-			Trace   struct {
+			Links   []struct {
+				Bridge        string `json:"bridge"`
+				Payout        string `json:"payout"`
+				PayoutAddress string `json:"payout_address"`
+				Amount        int64  `json:"amount"`
+			} `json:"links"`
+			Trace struct {
+				From         []string `json:"from"`
+				Start        int64    `json:"start_amount"`
 				Destinations []struct {
 					Category string `json:"category"`
 					Amount   int64  `json:"amount"`
@@ -358,8 +366,36 @@ func TestGenIngestEval(t *testing.T) {
 	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links", "--cross", "--format", "json"), &crossed); err != nil {
 		t.Fatal(err)
 	}
-	if crossed.Crossed == nil || crossed.Crossed.Matched == 0 || len(crossed.Crossed.Trace.Destinations) == 0 {
+	if crossed.Crossed == nil || crossed.Crossed.Matched == 0 || len(crossed.Crossed.Trace.Destinations) == 0 || len(crossed.Crossed.Links) != crossed.Crossed.Matched {
 		t.Fatalf("--cross: %+v", crossed.Crossed)
+	}
+	// The links are the Bitcoin trace's starts.
+	var bridged int64
+	var payouts []string
+	for _, l := range crossed.Crossed.Links {
+		bridged += l.Amount
+		payouts = append(payouts, l.Payout)
+	}
+	if bridged != crossed.Crossed.Trace.Start || !slices.Equal(payouts, crossed.Crossed.Trace.From) {
+		t.Errorf("--cross: links of %d sat to %v, the Bitcoin trace from %d sat at %v", bridged, payouts, crossed.Crossed.Trace.Start, crossed.Crossed.Trace.From)
+	}
+	// Drawn, each bridge deposit pays its Bitcoin payout's address (a
+	// heuristic link, of the payout's tainted part), and the Bitcoin trace
+	// goes on from there.
+	xg := graphtest.ParseDOT(t, mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links", "--cross", "--format", "dot"))
+	for _, l := range crossed.Crossed.Links {
+		found := false
+		for _, e := range xg.Edges {
+			if e.From == l.Bridge && e.To == l.PayoutAddress {
+				found = strings.HasPrefix(e.Attrs["tooltip"], strings.TrimRight(strings.TrimRight(fmt.Sprintf("%d.%08d", l.Amount/1e8, l.Amount%1e8), "0"), ".")+" BTC") && e.Attrs["style"] == "dashed"
+			}
+		}
+		if !found || !strings.Contains(xg.Nodes[l.Bridge]["label"], "bridge: ") {
+			t.Errorf("graph of the crossing: no edge %s -> %s of %d sat", l.Bridge, l.PayoutAddress, l.Amount)
+		}
+	}
+	if !strings.Contains(xg.Attrs["label"], "carried over to Bitcoin at "+fmt.Sprint(crossed.Crossed.Matched)+" bridge payouts matched") {
+		t.Errorf("graph of the crossing: caption %q", xg.Attrs["label"])
 	}
 	// An actor's Bitcoin entities, for people: a list of numbers.
 	var svc []struct {

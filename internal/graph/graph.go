@@ -435,6 +435,26 @@ func ends(backward bool, byCat map[string]string) string {
 // (nil: no prices); the caption says where the trace ended.
 func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64) float64) *Graph {
 	g := New(title)
+	g.backward = backward
+	sums := g.addBTC(res, backward, true, usd)
+	start := g.Exact(big.NewInt(res.Start), "BTC")
+	if usd != nil {
+		if v := usd(res.Start); v > 0 {
+			start += " (" + usdText(v) + ")"
+		}
+	}
+	g.Notes = append(g.Notes, fmt.Sprintf("start: %s; %d transactions, %d flows", start, res.TxsVisited, len(res.Flows)))
+	byCat := map[string]string{}
+	for c, v := range sums {
+		byCat[c] = g.Exact(big.NewInt(v), "BTC")
+	}
+	g.Notes = append(g.Notes, ends(backward, byCat))
+	return g
+}
+
+// addBTC draws a Bitcoin trace into g (its starts as starts, if starts)
+// and returns its destinations' amounts by category.
+func (g *Graph) addBTC(res *trace.Result, backward, starts bool, usd func(sat int64) float64) map[string]int64 {
 	g.Decimals["BTC"] = 8
 	value := func(sat int64) float64 {
 		if usd == nil {
@@ -451,19 +471,20 @@ func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64)
 		}
 		return a
 	}
-	g.backward = backward
 	if backward {
 		for _, f := range res.Flows {
 			t := g.txNode(f.Tx, f.CoinJoin)
 			add(f.Tx, addr(f.From, f.Tx), t, f)
 			add(f.Tx, t, addr(f.To, f.Tx), f)
-			if f.Hop == 1 { // explains a start output
+			if f.Hop == 1 && starts { // explains a start output
 				g.node(addr(f.To, f.Tx)).Start = true
 			}
 		}
 	} else {
 		for _, f := range res.Starts {
-			g.node(addr(f.To, f.Tx)).Start = true // drawn even where it never moved
+			if n := g.node(addr(f.To, f.Tx)); starts { // drawn even where it never moved
+				n.Start = true
+			}
 			if f.SpentBy != "" {
 				add(f.SpentBy, addr(f.To, f.Tx), g.txNode(f.SpentBy, ""), f)
 			}
@@ -481,17 +502,39 @@ func FromBTC(res *trace.Result, backward bool, title string, usd func(sat int64)
 		g.Mark(d.Address, d.Category, d.Label)
 		sums[d.Category] += d.Amount
 	}
-	start := g.Exact(big.NewInt(res.Start), "BTC")
-	if v := value(res.Start); v > 0 {
-		start += " (" + usdText(v) + ")"
+	return sums
+}
+
+// Bridge is a deposit into a bridge on an EVM chain matched to the
+// bridge's payout on Bitcoin (of amount satoshi, its tainted part).
+type Bridge struct {
+	DepositTx, Bridge, PayoutAddress string
+	Amount                           int64
+}
+
+// AddCrossing carries an EVM trace's graph over its bridges: an edge
+// (heuristic: the match is by time and value) from each bridge deposit
+// address to the address of the payout matched to it, and the Bitcoin
+// trace of those payouts on from there. usd values satoshi (nil: none).
+func (g *Graph) AddCrossing(links []Bridge, res *trace.Result, usd func(sat int64) float64) {
+	g.Decimals["BTC"] = 8
+	for _, l := range links {
+		v := 0.0
+		if usd != nil {
+			v = usd(l.Amount)
+		}
+		to := l.PayoutAddress
+		if to == "" {
+			to = "no address, paid out for " + l.DepositTx
+		}
+		g.AddFlow(l.DepositTx, l.Bridge, to, "BTC", "heuristic", big.NewInt(l.Amount), v)
 	}
-	g.Notes = append(g.Notes, fmt.Sprintf("start: %s; %d transactions, %d flows", start, res.TxsVisited, len(res.Flows)))
+	sums := g.addBTC(res, false, false, usd)
 	byCat := map[string]string{}
 	for c, v := range sums {
 		byCat[c] = g.Exact(big.NewInt(v), "BTC")
 	}
-	g.Notes = append(g.Notes, ends(backward, byCat))
-	return g
+	g.Notes = append(g.Notes, fmt.Sprintf("carried over to Bitcoin at %d bridge payouts matched; there, %s", len(links), ends(false, byCat)))
 }
 
 // txNode returns the node of a Bitcoin transaction, added if new, and

@@ -109,7 +109,18 @@ func MatchPayout(payouts []BTCPayout, used map[int]bool, t time.Time, usd, btcUS
 type Crossing struct {
 	Share   float64       `json:"share"`   // of the tainted value bridged, what was matched (by USD)
 	Matched int           `json:"matched"` // deposits matched to a payout
+	Links   []BridgeLink  `json:"links"`   // each deposit matched, with its payout
 	Trace   *trace.Result `json:"btc_trace"`
+}
+
+// BridgeLink is a deposit into a bridge on the EVM chain matched to the
+// bridge's payout on Bitcoin, and the payout's tainted part (satoshi).
+type BridgeLink struct {
+	DepositTx     string `json:"deposit_tx"`
+	Bridge        string `json:"bridge"` // the deposit address on the EVM chain
+	Payout        string `json:"payout"` // txid:vout
+	PayoutAddress string `json:"payout_address"`
+	Amount        int64  `json:"amount"`
 }
 
 // CrossToBTC matches an EVM trace's bridge deposits to the Bitcoin payouts
@@ -153,6 +164,7 @@ func CrossToBTC(s *store.Store, es *evmstore.Store, labels *label.Store, res *tr
 	}
 	used := map[int]bool{}
 	var starts []trace.Start
+	var links []BridgeLink
 	var all, matched float64
 	for _, dp := range deps {
 		f := dp.f
@@ -177,7 +189,14 @@ func CrossToBTC(s *store.Store, es *evmstore.Store, labels *label.Store, res *tr
 			// integers (the deposit's tainted wei of its whole).
 			part := new(big.Int).Mul(big.NewInt(payouts[i].Value), dp.sum)
 			part.Quo(part, whole)
-			starts = append(starts, trace.Start{Output: payouts[i].Output, Amount: min(part.Int64(), payouts[i].Value)})
+			st := trace.Start{Output: payouts[i].Output, Amount: min(part.Int64(), payouts[i].Value)}
+			starts = append(starts, st)
+			tx, vout := s.TxOfOutput(st.Output)
+			l := BridgeLink{DepositTx: f.Tx, Bridge: f.To, Payout: fmt.Sprintf("%s:%d", s.TxID(tx), vout), Amount: st.Amount}
+			if a := s.OutAddr(st.Output); a != store.NoAddress {
+				l.PayoutAddress = s.Address(a).String(s.Network())
+			}
+			links = append(links, l)
 		}
 	}
 	if len(starts) == 0 || all == 0 {
@@ -191,5 +210,5 @@ func CrossToBTC(s *store.Store, es *evmstore.Store, labels *label.Store, res *tr
 	if err != nil {
 		return nil, err
 	}
-	return &Crossing{Share: matched / all, Matched: len(starts), Trace: bt}, nil
+	return &Crossing{Share: matched / all, Matched: len(starts), Links: links, Trace: bt}, nil
 }
