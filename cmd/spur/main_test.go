@@ -674,10 +674,15 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", w)
 		}
 	}
-	// The Liquid trace drawn, its three deposits among the nodes.
+	// The Liquid trace drawn, its three deposits among the nodes; and on
+	// both chains, across the bridge.
 	svg, err := os.ReadFile(filepath.Join(dir, "graphs", "liquid.svg"))
 	if err != nil || xml.Unmarshal(svg, new(struct{})) != nil || bytes.Count(svg, []byte("exchange: ")) < 3 {
 		t.Errorf("the demo's graph: %v, %d bytes", err, len(svg))
+	}
+	both, err := os.ReadFile(filepath.Join(dir, "graphs", "liquid-both-chains.svg"))
+	if err != nil || xml.Unmarshal(both, new(struct{})) != nil || !bytes.Contains(both, []byte("carried over to Bitcoin at ")) || !bytes.Contains(both, []byte("bridge: ")) {
+		t.Errorf("the demo's graph across the chains: %v, %d bytes", err, len(both))
 	}
 	if got := mustRun(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", dir); !strings.Contains(got, "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") {
 		t.Fatalf("spur tx of the demo's store while it serves:\n%s", got)

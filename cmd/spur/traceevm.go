@@ -94,11 +94,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		if crossed != nil {
 			// The Bitcoin side at the start day's close, as spur trace.
 			price, _ := labels.Price("BTC", query.EVMStartDay(s, starts))
-			links := make([]graph.Bridge, len(crossed.Links))
-			for i, l := range crossed.Links {
-				links[i] = graph.Bridge{DepositTx: l.DepositTx, Bridge: l.Bridge, PayoutAddress: l.PayoutAddress, Amount: l.Amount}
-			}
-			g.AddCrossing(links, crossed.Trace, func(sat int64) float64 { return float64(sat) / 1e8 * price })
+			g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
 		}
 		return res, writeGraph(g, format)
 	case "json":

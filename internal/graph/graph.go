@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 )
 
@@ -505,36 +506,30 @@ func (g *Graph) addBTC(res *trace.Result, backward, starts bool, usd func(sat in
 	return sums
 }
 
-// Bridge is a deposit into a bridge on an EVM chain matched to the
-// bridge's payout on Bitcoin (of amount satoshi, its tainted part).
-type Bridge struct {
-	DepositTx, Bridge, PayoutAddress string
-	Amount                           int64
-}
-
-// AddCrossing carries an EVM trace's graph over its bridges: an edge
-// (heuristic: the match is by time and value) from each bridge deposit
-// address to the address of the payout matched to it, and the Bitcoin
-// trace of those payouts on from there. usd values satoshi (nil: none).
-func (g *Graph) AddCrossing(links []Bridge, res *trace.Result, usd func(sat int64) float64) {
+// AddCrossing carries an EVM trace's graph over its bridges
+// (query.CrossToBTC): an edge (heuristic: the match is by time and value)
+// from each bridge deposit address to the address of the payout matched to
+// it, and the Bitcoin trace of those payouts on from there. usd values
+// satoshi (nil: none).
+func (g *Graph) AddCrossing(c *query.Crossing, usd func(sat int64) float64) {
 	g.Decimals["BTC"] = 8
-	for _, l := range links {
+	for _, l := range c.Links {
 		v := 0.0
 		if usd != nil {
 			v = usd(l.Amount)
 		}
 		to := l.PayoutAddress
 		if to == "" {
-			to = "no address, paid out for " + l.DepositTx
+			to = "no address, in tx " + l.Payout
 		}
 		g.AddFlow(l.DepositTx, l.Bridge, to, "BTC", "heuristic", big.NewInt(l.Amount), v)
 	}
-	sums := g.addBTC(res, false, false, usd)
+	sums := g.addBTC(c.Trace, false, false, usd)
 	byCat := map[string]string{}
-	for c, v := range sums {
-		byCat[c] = g.Exact(big.NewInt(v), "BTC")
+	for cat, v := range sums {
+		byCat[cat] = g.Exact(big.NewInt(v), "BTC")
 	}
-	g.Notes = append(g.Notes, fmt.Sprintf("carried over to Bitcoin at %d bridge payouts matched; there, %s", len(links), ends(false, byCat)))
+	g.Notes = append(g.Notes, fmt.Sprintf("carried over to Bitcoin at %d bridge payouts matched; there, %s", len(c.Links), ends(false, byCat)))
 }
 
 // txNode returns the node of a Bitcoin transaction, added if new, and
