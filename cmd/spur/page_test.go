@@ -215,6 +215,20 @@ func TestInvestigationPage(t *testing.T) {
 	if heur == "0" || !strings.Contains(ethStatus, "ETH") {
 		t.Errorf("eth trace: %s heuristic edges, status %q", heur, ethStatus)
 	}
+	// Across the bridges: the swap service's deposits go on to their
+	// payouts on Bitcoin, and the Bitcoin trace from there, through its
+	// transactions to the exchanges' deposit addresses.
+	eval(`(document.getElementById("cross").checked = true, document.getElementById("status").textContent = "", "")`)
+	click(`#incidents li[data-id="dprk-2021-5"]`)
+	wait(`document.getElementById("status").textContent.includes("bridge payouts matched") || document.getElementById("status").textContent.includes("rror")`)
+	shot("page-eth-cross.png")
+	crossStatus := eval(`document.getElementById("status").textContent`)
+	bridgeOut := eval(`String(state.edges.filter((e) => state.nodes.get(e.from).kind === "bridge" && !e.to.startsWith("0x")).length)`)
+	btcTxs := eval(`String(document.querySelectorAll('#graph .node[data-kind="tx"]').length)`)
+	if !strings.Contains(crossStatus, "bridge payouts matched on Bitcoin") || bridgeOut == "0" || btcTxs == "0" {
+		t.Errorf("eth trace across bridges: status %q, %s edges from a bridge to Bitcoin, %s Bitcoin transactions", crossStatus, bridgeOut, btcTxs)
+	}
+	eval(`(document.getElementById("cross").checked = false, "")`)
 	// An incident on Ethereum alone, clicked with Bitcoin chosen, is
 	// traced on Ethereum.
 	eval(`(document.getElementById("chain").value = "btc", document.getElementById("status").textContent = "", "")`)

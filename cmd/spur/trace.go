@@ -122,11 +122,17 @@ destinations are the sources.`,
 				if opts.MaxFanOut > 0 {
 					return usagef("--max-fanout bounds a Bitcoin trace (on %s each transfer is followed on its own)", chain)
 				}
+				if cross && direction == "backward" {
+					return usagef("--cross carries a forward trace over the bridges, not a backward one")
+				}
 				hops := 0 // the backward trace's own default
 				if cmd.Flags().Changed("max-hops") {
 					hops = opts.MaxHops
 				}
 				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, backward: direction == "backward", maxHops: hops, cross: cross})
+			}
+			if cross {
+				return usagef("--cross carries an EVM trace over to Bitcoin: give --chain eth")
 			}
 			s, err := sf.openExisting()
 			if err != nil {

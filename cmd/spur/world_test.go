@@ -782,6 +782,27 @@ func screenEthereum(t *testing.T, store, pricesCSV string) {
 		!reflect.DeepEqual(viaAPI.Results[1], txs[0]) {
 		t.Errorf("the API on the deposit: %+v %v; spur screen: %+v %+v", viaAPI.Results, err, got[0], txs)
 	}
+	// The trace over the bridge, as spur trace --cross gives it.
+	type crossing struct {
+		Crossed *struct {
+			Matched int             `json:"matched"`
+			Links   json.RawMessage `json:"links"`
+		} `json:"crossed"`
+	}
+	var cli, viaAPITrace crossing
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--cross", "--json"), &cli); err != nil || cli.Crossed == nil {
+		t.Fatalf("trace --cross: %v %+v", err, cli)
+	}
+	body, _ = json.Marshal(map[string]any{"chain": "eth", "from": []string{"incident:dprk-2021-5"}, "mixer_links": true, "cross": true})
+	resp, err = http.Post(srv.base+"/v1/trace", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&viaAPITrace)
+	resp.Body.Close()
+	if err != nil || viaAPITrace.Crossed == nil || viaAPITrace.Crossed.Matched != cli.Crossed.Matched || !bytes.Equal(viaAPITrace.Crossed.Links, cli.Crossed.Links) {
+		t.Errorf("the API's trace over the bridge: %v %+v; spur trace: %+v", err, viaAPITrace.Crossed, cli.Crossed)
+	}
 }
 
 // payeeExposure works out, from spur address's listing and a prices file,

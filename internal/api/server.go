@@ -612,6 +612,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		MixerLinks bool     `json:"mixer_links"`
 		Direction  string   `json:"direction"`
 		Format     string   `json:"format"`
+		Cross      bool     `json:"cross"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -647,6 +648,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if req.MaxFanOut < 0 || req.MaxFanOut > 0 && req.Chain != "" && req.Chain != "btc" {
 		return badRequest("max_fanout", "max_fanout: a bound of Bitcoin traces, 0 or more")
 	}
+	if req.Cross && (req.Chain == "" || req.Chain == "btc" || backward) {
+		return badRequest("cross", "cross: carries a forward trace on an EVM chain over its bridges to Bitcoin")
+	}
 	switch req.Chain {
 	case "", "btc":
 		if s.btc(r) == nil {
@@ -674,6 +678,16 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("from", "%v", err)
 		}
+		// Over the bridges to Bitcoin, as spur trace --cross.
+		var crossed *query.Crossing
+		if req.Cross {
+			if s.btc(r) == nil {
+				return errNoBTC
+			}
+			if crossed, err = query.CrossToBTC(s.btc(r), es, s.cfg.Labels, res, req.Model); err != nil {
+				return err
+			}
+		}
 		// USD at each flow's day, as the page shows on the edges.
 		dec := query.TokenDecimals(es)
 		if req.Format == "dot" || req.Format == "svg" {
@@ -684,6 +698,10 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 				}
 				return query.EVMUSD(s.cfg.Labels, dec, asset, amount, day)
 			})
+			if crossed != nil {
+				price, _ := s.cfg.Labels.Price("BTC", query.EVMStartDay(es, starts))
+				g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
+			}
 			return writeGraph(w, g, req.Format)
 		}
 		type usdFlow struct {
@@ -704,7 +722,8 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 			NowDay       string                 `json:"now_day,omitempty"`
 			Flows        []usdFlow              `json:"flows"`
 			Destinations []query.EVMDestination `json:"destinations"`
-		}{res, now, flows, dests})
+			Crossed      *query.Crossing        `json:"crossed,omitempty"`
+		}{res, now, flows, dests, crossed})
 	default:
 		return badRequest("chain", "chain: want btc or eth")
 	}

@@ -269,6 +269,8 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/trace", `{"from":["x"],"format":"png"}`, true, 400, "format"},
 		{"POST", "/v1/trace", `{"from":["x"],"max_fanout":-1}`, true, 400, "max_fanout"},
 		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","max_fanout":5}`, true, 400, "max_fanout"},
+		{"POST", "/v1/trace", `{"from":["x"],"cross":true}`, true, 400, "cross"},
+		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","direction":"backward","cross":true}`, true, 400, "cross"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},

@@ -135,6 +135,7 @@ async function traceRefs(refs) {
   reset();
   status("tracing " + refs.join(", ") + "…");
   state.request = {chain: chain(), from: refs, model: $("model").value, mixer_links: $("links").checked};
+  if (chain() === "eth" && $("cross").checked) state.request.cross = true;
   const res = await api("/v1/trace", state.request);
   state.flows = res.flows;
   const eth = chain() === "eth";
@@ -144,10 +145,43 @@ async function traceRefs(refs) {
   // draws it (the start's address into the first transactions, each output
   // into the transaction that spent it). On Ethereum a transfer joins two
   // addresses.
+  // Edges are as thick as their value: in dollars on Ethereum where prices
+  // are known (its assets differ), else in the chain's units.
+  const priced = eth && res.flows.some((f) => f.usd > 0);
+  const weigh = (f) => !eth ? f.amount : priced ? (f.usd || 0) : Number(f.amount) / 1e18;
+  drawFlows(res.flows, eth, weigh);
+  for (const d of res.destinations) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
+  // Across the bridges: each deposit to its payout on Bitcoin (matched by
+  // time and value: heuristic), then the Bitcoin trace of the payouts.
+  const crossed = res.crossed;
+  if (crossed) {
+    // Satoshi weighed as the deposits they were paid for.
+    const bridges = new Set(crossed.links.map((l) => l.bridge));
+    const usdIn = res.flows.filter((f) => bridges.has(f.to)).reduce((a, f) => a + weigh(f), 0);
+    const sats = crossed.links.reduce((a, l) => a + l.amount, 0);
+    const perSat = sats > 0 ? usdIn / sats : 1;
+    for (const l of crossed.links) {
+      node(l.bridge, "bridge"); node(l.payout_address, "address");
+      edge(l.bridge, l.payout_address, l.amount * perSat, `${l.deposit_tx} → ${l.payout}\n${btc(l.amount)} paid out on Bitcoin (heuristic: matched by time and value)`, true);
+    }
+    drawFlows(crossed.btc_trace.flows, false, (f) => f.amount * perSat);
+    for (const d of crossed.btc_trace.destinations) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
+    state.flows = state.flows.concat(crossed.btc_trace.flows);
+  }
+  draw();
+  const start = eth ? Object.entries(res.start).map(([a, v]) => units(v, a)).join(", ") : btc(res.start_amount);
+  const links = res.mixer_links ? "; mixer links: " + JSON.stringify(res.mixer_links) : "";
+  const over = crossed ? `; ${crossed.matched} bridge payouts matched on Bitcoin` : "";
+  status(`${res.model} trace of ${start}: ${res.flows.length} flows, ${res.destinations.length} destinations${links}${over}`);
+}
+
+// drawFlows adds a trace's flows to the graph, each edge as thick as
+// weigh says.
+function drawFlows(flows, eth, weigh) {
   const starts = new Map();
-  for (const f of res.flows) {
+  for (const f of flows) {
     if (!f.to) continue;
-    const amount = eth ? Number(f.amount) / 1e18 : f.amount;
+    const amount = weigh(f);
     const text = eth ? units(f.amount, f.asset) : btc(f.amount);
     const usd = f.usd ? ` ≈ $${Math.round(f.usd).toLocaleString("en-US")}` : "";
     const cj = f.coinjoin ? `\nCoinJoin: ${f.coinjoin}` : "";
@@ -166,19 +200,15 @@ async function traceRefs(refs) {
     }
     if (f.hop === 1 && f.from) {
       const k = f.from + " " + f.tx;
-      starts.set(k, {from: f.from, tx: f.tx, amount: (starts.get(k)?.amount ?? 0) + amount, usd: (starts.get(k)?.usd ?? 0) + (f.usd || 0)});
+      const st = starts.get(k) ?? {from: f.from, tx: f.tx, amount: 0, sat: 0, usd: 0};
+      st.amount += amount; st.sat += f.amount; st.usd += f.usd || 0;
+      starts.set(k, st);
     }
   }
   for (const st of starts.values()) {
     node(st.from, "address");
-    edge(st.from, st.tx, st.amount, `${st.from} → ${st.tx}\n${btc(st.amount)}${st.usd ? ` ≈ $${Math.round(st.usd).toLocaleString("en-US")}` : ""}`);
+    edge(st.from, st.tx, st.amount, `${st.from} → ${st.tx}\n${btc(st.sat)}${st.usd ? ` ≈ $${Math.round(st.usd).toLocaleString("en-US")}` : ""}`);
   }
-  // Where taint ended: the addresses a flow reached (dust, below --min-value, reached by none, is left out).
-  for (const d of res.destinations) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
-  draw();
-  const start = eth ? Object.entries(res.start).map(([a, v]) => units(v, a)).join(", ") : btc(res.start_amount);
-  const links = res.mixer_links ? "; mixer links: " + JSON.stringify(res.mixer_links) : "";
-  status(`${res.model} trace of ${start}: ${res.flows.length} flows, ${res.destinations.length} destinations${links}`);
 }
 
 async function search() {
