@@ -3,10 +3,14 @@
 // out and the analysts who already use them, and a self-contained SVG, laid
 // out here in columns by distance from the start, for a report or a browser.
 //
-// A node is an address (a destination's carries its category and label); an
-// edge is the tainted value of one asset that moved from one address to
-// another by one kind of link (exact or heuristic), summed over the
-// transactions that moved it.
+// A node is an address (a start, a destination with its category and
+// label, or one on the way) or, on Bitcoin, a transaction: a transaction's
+// inputs are not paid to its outputs one by one, so value runs from the
+// addresses of the outputs it spends into it and out to those it pays. An
+// edge is the tainted value of one asset that moved between two nodes by
+// one kind of link (exact or heuristic), summed over the transactions that
+// moved it. A trace carried over a bridge (query.Crossing) goes on in the
+// same graph, on Bitcoin.
 package graph
 
 import (
@@ -22,7 +26,7 @@ import (
 	"github.com/spur-forensics/spur/internal/trace"
 )
 
-// Node is an address of the trace.
+// Node is an address of the trace, or a Bitcoin transaction.
 type Node struct {
 	ID       string // the address
 	Category string // a destination's (exchange, mixer, unspent, ...); "" on the way
@@ -39,7 +43,7 @@ type Node struct {
 	payers   int
 }
 
-// Edge is the value of one asset that moved from one address to another.
+// Edge is the value of one asset that moved from one node to another.
 type Edge struct {
 	From, To string
 	Asset    string
