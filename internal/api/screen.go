@@ -536,7 +536,7 @@ func (s *Server) backwardExposure(st *store.Store, starts []trace.Start, self ui
 	// A CoinJoin on the way is a source of its own (mixer): which of its
 	// inputs paid an output is not known, and FIFO's answer would make a
 	// source of whoever sat at the same place in the mix.
-	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000, MixerLinks: true})
+	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000, MixerLinks: true, NoFlows: true})
 	if err != nil {
 		return []Exposure{} // too wide to answer in line: no indirect figure
 	}

@@ -150,7 +150,10 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			}
 		}
 		txid := s.TxID(n).String()
-		to := addrText(s.OutAddr(explained))
+		to := ""
+		if !opts.NoFlows {
+			to = addrText(s.OutAddr(explained))
+		}
 		var totalIn int64 // haircut's denominator
 		for i := firstIn; opts.Model == Haircut && i < firstIn+numIn; i++ {
 			v, _ := s.OutValue(s.InputSpends(i))
@@ -184,7 +187,9 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			if t.amount < opts.MinValue {
 				continue
 			}
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: to, Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			if !opts.NoFlows {
+				res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: addrText(s.OutAddr(p)), To: to, Asset: "BTC", Amount: t.amount, Hop: hop, Link: "exact"})
+			}
 			if own, ok := seeded[p]; ok {
 				covered, rest := beyondStart(t, own)
 				res.Start -= covered

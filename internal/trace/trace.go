@@ -51,6 +51,10 @@ type Options struct {
 	// payout, a large CoinJoin followed without links) what reached the
 	// transaction ends there, as "limit".
 	MaxFanOut int
+	// NoFlows leaves the flows out of a backward trace's result: a caller
+	// that wants only where the value came from (screening) spares their
+	// addresses' text.
+	NoFlows bool
 	// Services classifies addresses; tracing stops at services.
 	Services Service
 	// Until, when set, is the moment the picture is taken: spends after it

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -233,6 +234,11 @@ func TestBackward(t *testing.T) {
 	if len(to) != 2 || to["a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be"] != addr("a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0) ||
 		to[tx170] != addr(tx170, 1) {
 		t.Errorf("flows' ends: %v", to)
+	}
+	// Without its flows (screening's way), the same sources.
+	bare, err := Backward(s, []Start{{Output: output(t, s, "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0)}}, Options{Model: FIFO, NoFlows: true})
+	if err != nil || len(bare.Flows) != 0 || !reflect.DeepEqual(bare.Destinations, res.Destinations) || bare.TxsVisited != res.TxsVisited {
+		t.Errorf("without flows: %v %+v, with: %+v", err, bare, res)
 	}
 }
 
