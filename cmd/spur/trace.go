@@ -59,8 +59,9 @@ or a mix output paid to an address the taint reached before.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link, spent_by}, destinations[] {chain, address,
-category, label, asset, amount, usd, share, link}, mixer_links} with amounts
-in satoshi and USD at the start day's price (spur prices import); or CSV of
+entity, category, label, asset, amount, share, link, usd_start, usd_arrival,
+usd_now}, mixer_links} with amounts in satoshi and USD at the start day's
+price (spur prices import; at arrival and at the latest close too); or CSV of
 the flows; or a table of destinations; or the graph: --format dot
 (Graphviz: dot -Tpdf trace.dot > trace.pdf) or --format svg (laid out by
 spur, in columns from the start; outputs paid and spent alike drawn as one
