@@ -509,11 +509,22 @@ before any is imported; each asset's prices are replaced whole.`,
 
 // writeGraph prints a trace's graph as DOT or SVG.
 func writeGraph(g *graph.Graph, format string) error {
+	write := g.WriteSVG
 	if format == "dot" {
-		return g.WriteDOT(os.Stdout)
+		write = g.WriteDOT
 	}
-	return g.WriteSVG(os.Stdout)
+	if err := write(os.Stdout); err != nil {
+		return err
+	}
+	// A drawing of thousands of nodes helps nobody: say how to narrow it.
+	if len(g.Nodes) > bigGraph {
+		fmt.Fprintf(os.Stderr, "note: the graph has %d nodes; --max-hops, --min-value or --until (on Bitcoin also --max-fanout) draw less\n", len(g.Nodes))
+	}
+	return nil
 }
+
+// bigGraph is the most nodes a drawing holds without a note.
+const bigGraph = 5000
 
 // poisonNote says, under a text trace's first line, why a poison trace's
 // shares may add up to more than the start.
