@@ -214,7 +214,7 @@ destinations are the sources.`,
 			}
 			fmt.Printf("%s trace from %d outputs, %s BTC", res.Model, len(res.From), btcAmount(res.Start))
 			if havePrice {
-				fmt.Printf(" ($%.0f at %s's close)", usd(res.Start), day)
+				fmt.Printf(" ($%s at %s's close)", thousands(int64(usd(res.Start)+0.5)), day)
 			}
 			fmt.Printf("; %d transactions visited, %d flows\n", res.TxsVisited, len(res.Flows))
 			poisonNote(res.Model)
@@ -253,9 +253,20 @@ destinations are the sources.`,
 				t.row(cells...)
 			}
 			t := newTable(os.Stdout)
-			row(t, "LINK", "CATEGORY", "LABEL", "ADDRESSES", "BTC", "SHARE")
+			// In dollars too, at the start day's close, where prices are known.
+			dollars := func(cells []any, sat int64) []any {
+				if havePrice {
+					cells = append(cells, "$"+thousands(int64(usd(sat)+0.5)))
+				}
+				return cells
+			}
+			head := []any{"CATEGORY", "LABEL", "ADDRESSES", "BTC", "SHARE"}
+			if havePrice {
+				head = append(head, "USD")
+			}
+			row(t, "LINK", head...)
 			for _, g := range gs {
-				row(t, g.link, g.cat, dash(g.label), g.addrs, btcAmount(g.amount), fmt.Sprintf("%.1f%%", 100*float64(g.amount)/float64(max(res.Start, 1))))
+				row(t, g.link, dollars([]any{g.cat, dash(g.label), g.addrs, btcAmount(g.amount), fmt.Sprintf("%.1f%%", 100*float64(g.amount)/float64(max(res.Start, 1)))}, g.amount)...)
 			}
 			t.flush()
 			fmt.Println("\nlargest destinations (all in --format json):")
@@ -264,7 +275,7 @@ destinations are the sources.`,
 				if i == 10 {
 					break
 				}
-				row(t, d.Link, d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share))
+				row(t, d.Link, dollars([]any{d.Category, dash(d.Label), d.Address, btcAmount(d.Amount), fmt.Sprintf("%.1f%%", 100*d.Share)}, d.Amount)...)
 			}
 			t.flush()
 			if links {
