@@ -58,9 +58,10 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 	type point struct{ x, y int }
 	at := map[string]point{}
 	for i, c := range cols {
-		off := (bodyH - (len(c)*(nodeH+gapY) - gapY)) / 2 // centred in the tallest
+		// Columns start at the top, where a reader scrolling a tall
+		// drawing begins (the start is there).
 		for j, n := range c {
-			at[n.ID] = point{margin + i*(nodeW+gapX), top + off + j*(nodeH+gapY)}
+			at[n.ID] = point{margin + i*(nodeW+gapX), top + j*(nodeH+gapY)}
 		}
 	}
 	b := bufio.NewWriter(w)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -36,7 +37,8 @@ type EVMPart struct {
 	UnspentUSDNow float64 `json:"unspent_usd_now"`
 	NowDay        string  `json:"now_day,omitempty"`
 
-	timeline []TimePoint // by month of arrival, for the incident's timeline
+	timeline []TimePoint         // by month of arrival, for the incident's timeline
+	drawing  func() *graph.Graph // the trace drawn, over the bridge too
 }
 
 type crossing struct {
@@ -44,6 +46,7 @@ type crossing struct {
 	sat     map[string]int64 // where the matched BTC went, by place
 	total   int64
 	matched int
+	x       *query.Crossing
 }
 
 // crossBridge carries the trace over its bridges to Bitcoin
@@ -53,7 +56,7 @@ func crossBridge(s *store.Store, es *evmstore.Store, labels *label.Store, res *t
 	if err != nil || x == nil {
 		return nil, err
 	}
-	c := &crossing{share: x.Share, sat: map[string]int64{}, matched: x.Matched}
+	c := &crossing{share: x.Share, sat: map[string]int64{}, matched: x.Matched, x: x}
 	for _, d := range x.Trace.Destinations {
 		place := d.Category
 		if d.Category == "exchange" {
@@ -102,6 +105,21 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 		p.AssetUSD[a] = value(a, v)
 		p.StolenUSD += p.AssetUSD[a]
 	}
+	var bridged *query.Crossing // drawn with the trace, once matched
+	p.drawing = func() *graph.Graph {
+		g := graph.FromEVM(res, false, es.Chain()+": "+graph.Title(res.Model, false, []string{"incident:" + inc.ID})+" (with mixer links)", func(asset, amount string, block uint64) float64 {
+			r, err := es.BlockRow(block)
+			if err != nil {
+				return 0
+			}
+			return query.EVMUSD(labels, dec, asset, amount, time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02"))
+		})
+		if bridged != nil {
+			btc, _ := labels.Price("BTC", day)
+			g.AddCrossing(bridged, func(sat int64) float64 { return usd(sat, btc) })
+		}
+		return g
+	}
 	places := map[string]float64{}
 	tl := map[[2]string]float64{}
 	var heurTotal float64
@@ -145,8 +163,9 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			return nil, err
 		}
 		if crossed != nil {
-			bridged := places["bridge"]
-			moved := bridged * crossed.share
+			bridged = crossed.x
+			bridgedUSD := places["bridge"]
+			moved := bridgedUSD * crossed.share
 			places["bridge"] -= moved
 			if places["bridge"] < 0.005 {
 				delete(places, "bridge")
@@ -162,7 +181,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 			}
 			// The payout match makes heuristic what reached the bridge
 			// exactly; what reached it by a heuristic link is counted.
-			heurTotal += moved * (1 - heurBridge/bridged)
+			heurTotal += moved * (1 - heurBridge/bridgedUSD)
 			p.Crossed = crossed.matched
 		}
 	}

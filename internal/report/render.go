@@ -216,7 +216,7 @@ func color(place string) string {
 }
 
 const page = `<!doctype html><html><head><meta charset="utf-8"><title>%s</title>
-<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}.path{overflow:auto;max-height:900px;border:1px solid #ddd}</style>
 </head><body>%s</body></html>
 `
 
@@ -239,6 +239,17 @@ func (r *Incident) HTML() string {
 		}
 	}
 	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", labels, values, money)
+	// The path itself, chain by chain, as spur trace --format svg draws it
+	// (scroll it; every node and edge has its full text as a tooltip).
+	if len(r.drawings) > 0 {
+		body += "<h2>The laundering path</h2>"
+	}
+	for _, draw := range r.drawings {
+		var b strings.Builder
+		if err := draw().WriteSVG(&b); err == nil {
+			body += `<div class="path">` + b.String() + `</div>`
+		}
+	}
 	return fmt.Sprintf(page, html.EscapeString("Incident "+r.ID), body)
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -66,6 +67,9 @@ type Incident struct {
 	// NotInStore names the chains of the incident's parts that the store
 	// does not hold, which the report leaves out.
 	NotInStore []string `json:"not_in_store,omitempty"`
+	// drawings draw the traces of each part, for the HTML page; made
+	// only when asked for.
+	drawings []func() *graph.Graph
 }
 
 // TimePoint is value that arrived at a kind of place in a month.
@@ -169,6 +173,7 @@ func forIncident(s *store.Store, es *evmstore.Store, labels *label.Store, inc la
 		if r.EVM, err = forEVM(s, es, labels, inc, r.Date, model, eo); err != nil {
 			return nil, err
 		}
+		r.drawings = append(r.drawings, r.EVM.drawing)
 		r.TotalUSD += r.EVM.StolenUSD
 		r.NowDay = max(r.NowDay, r.EVM.NowDay)
 		for _, p := range r.EVM.timeline {
@@ -225,6 +230,9 @@ func forBitcoin(s *store.Store, labels *label.Store, inc label.Incident, r *Inci
 		}
 	}
 	r.MixerLinks = res.MixerLinks
+	r.drawings = append(r.drawings, func() *graph.Graph {
+		return graph.FromBTC(res, false, "Bitcoin: "+graph.Title(res.Model, false, []string{"incident:" + inc.ID})+" (with mixer links)", func(sat int64) float64 { return usd(sat, price) })
+	})
 	if day, now, ok := labels.LastPrice("BTC"); ok {
 		r.NowDay, r.UnspentUSDNow = day, usd(r.Unspent, now)
 	}

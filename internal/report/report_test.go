@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"encoding/xml"
 	"math"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,15 @@ func TestActorReport(t *testing.T) {
 	}
 	if a.NowDay != last || math.Abs(a.UnspentUSDNow-unspentNow) > 0.01 || a.UnspentUSD <= 0 || !strings.Contains(a.Markdown(), "Still unspent: "+money(a.UnspentUSD)+" at theft-day prices, worth "+money(a.UnspentUSDNow)+" at the latest closes ("+last+")") {
 		t.Errorf("actor's unspent: $%.2f, now $%.2f at %s; %s", a.UnspentUSD, a.UnspentUSDNow, a.NowDay, a.Markdown()[:300])
+	}
+	// An incident's page draws its path: the trace as spur trace --format
+	// svg draws it, well formed, from the theft's address to where the
+	// value ended.
+	h := a.Incidents[0].HTML()
+	i, j := strings.Index(h, `<div class="path"><svg xmlns`)+len(`<div class="path">`), strings.LastIndex(h, "</svg>")
+	if !strings.Contains(h, "<h2>The laundering path</h2>") || i < len(`<div class="path">`) || j < i || xml.Unmarshal([]byte(h[i:j+len("</svg>")]), new(struct{})) != nil ||
+		!strings.Contains(h[i:], "start") || !strings.Contains(h[i:], `class="node"`) {
+		t.Errorf("incident page without its path: %.300s", h[max(i, 0):])
 	}
 	if md := a.Markdown(); !strings.Contains(md, "| date | incident |") {
 		t.Fatal(md)
