@@ -188,11 +188,21 @@ destinations are the sources.`,
 				w.Flush()
 				return w.Error()
 			case "json":
-				clusters, err := cluster.Open(s)
-				if err != nil && !errors.Is(err, cluster.ErrNoClustering) {
+				// The destinations' entities, a row each, not the clustering
+				// whole (two arrays of the store's address count).
+				var entity query.EntityOf
+				ents, err := cluster.OpenEntities(s)
+				switch {
+				case err == nil:
+					defer ents.Close()
+					entity = ents.Entity
+				case !errors.Is(err, cluster.ErrNoClustering):
 					return err
 				}
-				dests, now := query.BTCDestinations(s, clusters, labels, res, day)
+				dests, now, err := query.BTCDestinations(s, entity, labels, res, day)
+				if err != nil {
+					return err
+				}
 				out := struct {
 					Model        string                 `json:"model"`
 					From         []string               `json:"from"`

@@ -760,7 +760,10 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range res.Flows {
 		flows[i] = usdFlow{f, float64(int64(float64(f.Amount)/1e8*price*100+0.5)) / 100}
 	}
-	dests, now := query.BTCDestinations(s.btc(r), s.cfg.Clusters, s.cfg.Labels, res, day)
+	dests, now, err := query.BTCDestinations(s.btc(r), query.Loaded(s.cfg.Clusters), s.cfg.Labels, res, day)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, 200, struct {
 		*trace.Result
 		NowDay       string                 `json:"now_day,omitempty"`

@@ -484,6 +484,51 @@ func Open(s *store.Store) (*Clusters, error) {
 	return c, nil
 }
 
+// Entities reads the entity of an address at a time from the clustering on
+// disk, without loading it whole (Open reads two arrays of the store's
+// address count): what a query naming a few addresses' entities wants.
+type Entities struct {
+	f *os.File
+	n uint64
+}
+
+// OpenEntities opens the clustering's entity column; ErrNoClustering if
+// there is none.
+func OpenEntities(s *store.Store) (*Entities, error) {
+	m, err := ReadMeta(s)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, ErrNoClustering
+	}
+	f, err := os.Open(filepath.Join(dir(s), "entity.u32"))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || uint64(fi.Size()) != 4*m.Addrs {
+		f.Close()
+		return nil, fmt.Errorf("cluster: %s: not %d addresses' entities, as META says (run spur cluster --full)", f.Name(), m.Addrs)
+	}
+	return &Entities{f, m.Addrs}, nil
+}
+
+// Entity returns the entity id of address a, false for an address the
+// clustering does not cover (seen after it ran), as Clusters.Entity.
+func (e *Entities) Entity(a uint32) (uint32, bool, error) {
+	if uint64(a) >= e.n {
+		return 0, false, nil
+	}
+	var b [4]byte
+	if _, err := e.f.ReadAt(b[:], 4*int64(a)); err != nil {
+		return 0, false, fmt.Errorf("cluster: %s: %w", e.f.Name(), err)
+	}
+	return binary.LittleEndian.Uint32(b[:]), true, nil
+}
+
+// Close closes the entity column.
+func (e *Entities) Close() error { return e.f.Close() }
+
 // ErrNoClustering is returned when `spur cluster` has not run.
 var ErrNoClustering = errors.New("cluster: the store has not been clustered (run spur cluster)")
 

@@ -74,6 +74,20 @@ func TestMainnetClusters(t *testing.T) {
 			t.Fatalf("address %d: incremental entity %d, full %d", a, inc.entity[a], full.entity[a])
 		}
 	}
+	// Read a row at a time, the same entities; none past the addresses.
+	ents, err := OpenEntities(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ents.Close()
+	for a := range full.entity {
+		if e, ok, err := ents.Entity(uint32(a)); err != nil || !ok || e != full.entity[a] {
+			t.Fatalf("address %d: entity %d %v %v read alone, %d loaded", a, e, ok, err, full.entity[a])
+		}
+	}
+	if _, ok, err := ents.Entity(uint32(len(full.entity))); ok || err != nil {
+		t.Fatalf("an address past the clustering: %v %v", ok, err)
+	}
 	merged := 0
 	var shape TxShape
 	for n := uint64(0); n < s.Counts().Txs; n++ {

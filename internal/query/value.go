@@ -30,10 +30,21 @@ func cents(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 // day is the UTC day of a unix time.
 func day(unix int64) string { return time.Unix(unix, 0).UTC().Format("2006-01-02") }
 
+// EntityOf says the entity of an address number (cluster.Clusters loaded,
+// or cluster.Entities read a row at a time); nil: no clustering.
+type EntityOf func(a uint32) (uint32, bool, error)
+
+// Loaded is EntityOf for a clustering loaded whole (nil: none).
+func Loaded(c *cluster.Clusters) EntityOf {
+	if c == nil {
+		return nil
+	}
+	return func(a uint32) (uint32, bool, error) { e, ok := c.Entity(a); return e, ok, nil }
+}
+
 // BTCDestinations values a Bitcoin trace's destinations; start is the
 // start day. It returns the day whose close is "now" ("" without prices).
-// c may be nil (no clustering).
-func BTCDestinations(s *store.Store, c *cluster.Clusters, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string) {
+func BTCDestinations(s *store.Store, entity EntityOf, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string, error) {
 	usd := func(sat int64, day string) float64 {
 		p, ok := labels.Price("BTC", day)
 		if !ok {
@@ -46,16 +57,24 @@ func BTCDestinations(s *store.Store, c *cluster.Clusters, labels *label.Store, r
 	for i, d := range res.Destinations {
 		v := BTCDestination{Destination: d, USDStart: usd(d.Amount, start), USDArrival: usd(d.Amount, day(d.Time)), USDNow: cents(float64(d.Amount) / 1e8 * nowPrice)}
 		v.USD = v.USDStart
-		if c != nil && d.Address != "" {
-			if n, ok, _ := AddressNumber(s, d.Address); ok {
-				if e, ok := c.Entity(n); ok {
+		if entity != nil && d.Address != "" {
+			n, ok, err := AddressNumber(s, d.Address)
+			if err != nil {
+				return nil, "", err
+			}
+			if ok {
+				e, ok, err := entity(n)
+				if err != nil {
+					return nil, "", err
+				}
+				if ok {
 					v.Entity = &e
 				}
 			}
 		}
 		out[i] = v
 	}
-	return out, now
+	return out, now, nil
 }
 
 // EVMDestination is where an account-model trace's value ended, in USD at
