@@ -460,14 +460,20 @@ type Clusters struct {
 // addresses, or nil.
 func (c *Clusters) Stats(e uint32) *EntityStats { return c.big[e] }
 
+// clustered returns the clustering's META; ErrNoClustering if there is none.
+func clustered(s *store.Store) (*Meta, error) {
+	m, err := ReadMeta(s)
+	if err == nil && m == nil {
+		err = ErrNoClustering
+	}
+	return m, err
+}
+
 // Open reads the clustering of the store; ErrNoClustering if there is none.
 func Open(s *store.Store) (*Clusters, error) {
-	m, err := ReadMeta(s)
+	m, err := clustered(s)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		return nil, ErrNoClustering
 	}
 	c := &Clusters{Meta: *m}
 	if c.entity, err = readU32s(filepath.Join(dir(s), "entity.u32"), m.Addrs); err != nil {
@@ -495,12 +501,9 @@ type Entities struct {
 // OpenEntities opens the clustering's entity column; ErrNoClustering if
 // there is none.
 func OpenEntities(s *store.Store) (*Entities, error) {
-	m, err := ReadMeta(s)
+	m, err := clustered(s)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		return nil, ErrNoClustering
 	}
 	f, err := os.Open(filepath.Join(dir(s), "entity.u32"))
 	if err != nil {

@@ -128,15 +128,15 @@ func (g *Graph) Mark(id, category, label string) {
 }
 
 // Collapse merges the addresses on the way (no destinations, no starts)
-// that are paid by the same addresses and pay the same addresses, by the
-// same kinds of link, least or more at a time, into one node: a mix's
+// that are paid by the same nodes and pay the same nodes, in the same
+// assets by the same kinds of link, least or more at a time, into one node: a mix's
 // outputs or a batch payout's, drawn once. Their edges are summed.
 func (g *Graph) Collapse(least int) {
 	sig := map[string][]string{}
 	ins, outs := map[string][]string{}, map[string][]string{}
 	for _, e := range g.Edges {
-		outs[e.From] = append(outs[e.From], e.To+" "+e.Link)
-		ins[e.To] = append(ins[e.To], e.From+" "+e.Link)
+		outs[e.From] = append(outs[e.From], e.To+" "+e.Asset+" "+e.Link)
+		ins[e.To] = append(ins[e.To], e.From+" "+e.Asset+" "+e.Link)
 	}
 	key := func(xs []string) string {
 		xs = slices.Clone(xs)
@@ -197,11 +197,13 @@ func (g *Graph) Collapse(least int) {
 			m.Amount.Add(m.Amount, e.Amount)
 			m.USD += e.USD
 			m.txs = append(m.txs, e.txs...)
-			m.countTxs()
 			continue
 		}
 		g.edges[k] = e
 		g.Edges = append(g.Edges, e)
+	}
+	for _, e := range g.Edges {
+		e.countTxs()
 	}
 }
 

@@ -42,7 +42,8 @@ func cut(s string, n int) string {
 // WriteSVG writes the graph as a self-contained SVG: columns by distance
 // from the start, edges as curves as wide as their value (dashed where a
 // heuristic link carried it), nodes colored by category; every node and
-// edge has its full text as a tooltip.
+// edge has its full text as a tooltip. It collapses the graph first
+// (Collapse(3)): the graph stays so.
 func (g *Graph) WriteSVG(w io.Writer) error {
 	g.Collapse(3)
 	g.Layout()
