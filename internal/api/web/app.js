@@ -164,9 +164,10 @@ async function traceRefs(refs) {
       node(l.bridge, "bridge"); node(l.payout_address, "address");
       edge(l.bridge, l.payout_address, l.amount * perSat, `${l.deposit_tx} → ${l.payout}\n${btc(l.amount)} paid out on Bitcoin (heuristic: matched by time and value)`, true);
     }
-    drawFlows(crossed.btc_trace.flows, false, (f) => f.amount * perSat);
-    for (const d of crossed.btc_trace.destinations) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
-    state.flows = state.flows.concat(crossed.btc_trace.flows);
+    const bt = crossed.btc_trace;
+    drawFlows(bt.flows || [], false, (f) => f.amount * perSat);
+    for (const d of bt.destinations || []) if (d.address && state.nodes.has(d.address)) node(d.address, d.category, d.label ? d.label : d.category);
+    state.flows = state.flows.concat(bt.flows || []);
   }
   draw();
   const start = eth ? Object.entries(res.start).map(([a, v]) => units(v, a)).join(", ") : btc(res.start_amount);
