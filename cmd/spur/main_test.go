@@ -337,6 +337,11 @@ func TestTraceFlagsChecked(t *testing.T) {
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "200", "-q")
 	from := "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"
 	mustRun(t, "trace", "--store", dir, "--from", from, "--max-hops", "0", "--min-value", "0")
+	// Backward no further back than a day: the 40 BTC of change came
+	// from block 9's coinbase, paid before it.
+	if out := mustRun(t, "trace", "--store", dir, "--from", from, "--direction", "backward", "--since", "2009-01-10"); !regexp.MustCompile(`(?m)^limit +before 2009-01-10 +1 +40\.00000000 +100\.0%$`).MatchString(out) {
+		t.Errorf("trace --since:\n%s", out)
+	}
 	// A batch payout of 40 BTC's coins is followed but for --max-fanout:
 	// block 181 pays two outputs (10 BTC on, 30 back), so a bound of one
 	// ends the 40 BTC there.
@@ -367,7 +372,8 @@ func TestTraceFlagsChecked(t *testing.T) {
 		t.Errorf("trace --json: %+v %v", tr, err)
 	}
 	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}, {"--json", "--format", "csv"},
-		{"--format", "png"}, {"--max-fanout", "-1"}, {"--chain", "eth", "--max-fanout", "5"}, {"--cross"}, {"--chain", "eth", "--cross", "--direction", "backward"}} {
+		{"--format", "png"}, {"--max-fanout", "-1"}, {"--chain", "eth", "--max-fanout", "5"}, {"--cross"}, {"--chain", "eth", "--cross", "--direction", "backward"},
+		{"--since", "2009-01-12"}, {"--direction", "backward", "--since", "12/01/2009"}} {
 		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
 			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)
 		}

@@ -30,7 +30,7 @@ func newTrace() *cobra.Command {
 	var refs []string
 	var opts trace.Options
 	var format, direction string
-	var chain, until string
+	var chain, until, since string
 	var mixerLinks, cross bool
 	c := &cobra.Command{
 		Use:   "trace --store DIR [--from] REF... [--model fifo|haircut|poison] [--mixer-links] [--chain eth]",
@@ -86,7 +86,8 @@ docs/cli.md).
 
 --direction backward explains the value of the start outputs instead: each
 tainted output is traced to the inputs of the transaction that made it, back
-to coinbases ("coinbase"), labelled services, or --max-hops; its
+to coinbases ("coinbase"), labelled services, --max-hops, or --since (an
+output made before that day explained no further: "limit"); its
 destinations are the sources.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,6 +114,16 @@ destinations are the sources.`,
 				}
 				opts.Until = d.Add(24*time.Hour - time.Second) // the whole day
 			}
+			if since != "" {
+				d, err := time.Parse("2006-01-02", since)
+				if err != nil {
+					return usagef("--since wants a date YYYY-MM-DD, not %q", since)
+				}
+				if direction != "backward" {
+					return usagef("--since bounds a backward trace (forward, --until takes the picture at a day's end)")
+				}
+				opts.Since = d // from the start of the day
+			}
 			if e, err := isEVM(chain); err != nil || e {
 				if err != nil {
 					return err
@@ -130,7 +141,7 @@ destinations are the sources.`,
 				if cmd.Flags().Changed("max-hops") {
 					hops = opts.MaxHops
 				}
-				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, backward: direction == "backward", maxHops: hops, cross: cross})
+				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, since: opts.Since, backward: direction == "backward", maxHops: hops, cross: cross})
 			}
 			if cross {
 				return usagef("--cross carries an EVM trace over to Bitcoin: give --chain eth")
@@ -311,6 +322,7 @@ destinations are the sources.`,
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
+	c.Flags().StringVar(&since, "since", "", "backward: explain no further back than this day (YYYY-MM-DD); older value counts as limit")
 	chainFlag(c, &chain)
 	c.Flags().BoolVar(&cross, "cross", false, "EVM: carry bridge deposits over to Bitcoin at the payouts matched to them, and trace on")
 	c.Flags().BoolVar(&mixerLinks, "mixer-links", false, "follow mixer withdrawals (EVM) or CoinJoin outputs (Bitcoin) linked to the taint by a public clue (heuristic)")

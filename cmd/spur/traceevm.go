@@ -20,7 +20,7 @@ import (
 type evmTraceArgs struct {
 	model, format string
 	mixerLinks    bool
-	until         time.Time
+	until, since  time.Time
 	backward      bool
 	maxHops       int
 	cross         bool         // carry bridge deposits over to Bitcoin
@@ -60,7 +60,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	if err != nil {
 		return nil, err
 	}
-	o.Until, o.MaxHops = a.until, a.maxHops
+	o.Until, o.MaxHops, o.Since = a.until, a.maxHops, a.since
 	var res *trace.EVMResult
 	if a.backward {
 		res, err = trace.TraceEVMBackward(s, starts, o)

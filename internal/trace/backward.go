@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
@@ -62,6 +63,12 @@ func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			return
 		}
 		n, _ := s.TxOfOutput(o)
+		if !start && !opts.Since.IsZero() {
+			if hdr, err := s.Header(s.TxHeight(n)); err == nil && time.Unix(int64(hdr.Time), 0).Before(opts.Since) {
+				arrive(o, t, "limit", "before "+opts.Since.UTC().Format("2006-01-02"))
+				return
+			}
+		}
 		if prev := tainted[o]; prev != nil {
 			prev.amount += t.amount
 			prev.ranges = append(prev.ranges, t.ranges...)

@@ -53,6 +53,9 @@ type EVMOptions struct {
 	Until time.Time
 	// MaxHops bounds a backward trace (default 10).
 	MaxHops int
+	// Since, when set, bounds a backward trace in time: value that moved
+	// before it is not explained further ("limit": its sender had it then).
+	Since time.Time
 	// Conduits, for a backward trace, is SwapConduits of the store, made
 	// once by a caller that traces many times; nil: made by the trace.
 	Conduits *Conduits

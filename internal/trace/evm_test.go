@@ -220,8 +220,8 @@ func TestTraceEVMByHand(t *testing.T) {
 func TestTraceEVMBackwardByHand(t *testing.T) {
 	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
 	W, H, X := addr(0xd1), addr(0xd2), addr(0xd3)
-	b1 := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{{TxIndex: evm.NoTx, Type: "genesis", To: W, Value: *eth(1_000), Address: []int{}}}}
-	b2 := &evm.Block{Number: 2, Hash: common.Hash{2}, Parent: common.Hash{1}, Traces: []evm.Trace{}}
+	b1 := &evm.Block{Number: 1, Hash: common.Hash{1}, Time: 1_600_000_000, Traces: []evm.Trace{{TxIndex: evm.NoTx, Type: "genesis", To: W, Value: *eth(1_000), Address: []int{}}}}
+	b2 := &evm.Block{Number: 2, Hash: common.Hash{2}, Parent: common.Hash{1}, Time: 1_600_086_400, Traces: []evm.Trace{}}
 	for i, p := range [][3]any{{H, W, eth(5_000)}, {W, X, eth(4_000)}} {
 		to := p[1].(common.Address)
 		b2.Txs = append(b2.Txs, evm.Tx{Hash: common.Hash{0xbb, byte(i)}, Index: uint32(i), From: p[0].(common.Address), To: &to, Value: *p[2].(*uint256.Int), Status: evm.StatusOK})
@@ -263,16 +263,31 @@ func TestTraceEVMBackwardByHand(t *testing.T) {
 			t.Errorf("%s: sources %v, want %v", model, got, want)
 		}
 	}
+	// No further back than block 2's day: W's genesis ether, a day
+	// older, is where the explaining stops (W had it then).
+	o.Model, o.Since = FIFO, time.Unix(1_600_086_400, 0).Truncate(24*time.Hour)
+	res, err := TraceEVMBackward(s, []EVMStart{{Transfer: lo}}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range res.Destinations {
+		got[d.Category+" "+d.Label] = d.Amount
+	}
+	if want := fmt.Sprint(map[string]string{"limit before 2020-09-14": eth(1_000).Dec(), "exchange Ex": eth(3_000).Dec()}); fmt.Sprint(got) != want {
+		t.Errorf("since block 2's day: sources %v, want %s", got, want)
+	}
+	o.Since = time.Time{}
 	// From the payment and from W's funding by H as well: the 3 ETH of
 	// the payment that came from H are the funding's, explained once.
 	fund, _ := s.TxNum(common.Hash{0xbb, 0})
 	lf, _ := s.TxTransfers(fund)
 	o.Model = FIFO
-	res, err := TraceEVMBackward(s, []EVMStart{{Transfer: lo}, {Transfer: lf}}, o)
+	res, err = TraceEVMBackward(s, []EVMStart{{Transfer: lo}, {Transfer: lf}}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got = map[string]string{}
 	for _, d := range res.Destinations {
 		got[d.Category] = d.Amount
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// payout, a large CoinJoin followed without links) what reached the
 	// transaction ends there, as "limit".
 	MaxFanOut int
+	// Since, when set, bounds a backward trace in time: an output made
+	// before it is not explained further ("limit": its address had the
+	// value then).
+	Since time.Time
 	// NoFlows leaves the flows out of a backward trace's result: a caller
 	// that wants only where the value came from (screening) spares their
 	// addresses' text.

@@ -2,12 +2,14 @@ package trace
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -234,6 +236,19 @@ func TestBackward(t *testing.T) {
 	if len(to) != 2 || to["a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be"] != addr("a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0) ||
 		to[tx170] != addr(tx170, 1) {
 		t.Errorf("flows' ends: %v", to)
+	}
+	// No further back than a day: block 170's change (2009-01-12) is
+	// explained, block 9's coinbase (2009-01-09) is not; a day before it,
+	// the coinbase again; a day after all of them, the start is still
+	// explained, by what paid it.
+	from181 := []Start{{Output: output(t, s, "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0)}}
+	for since, want := range map[string]string{"2009-01-12": "limit before 2009-01-12 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S 1000000000", "2009-01-09": "coinbase mined 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S 1000000000",
+		"2009-01-13": "limit before 2009-01-13 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S 1000000000"} {
+		d, _ := time.Parse("2006-01-02", since)
+		got, err := Backward(s, from181, Options{Model: FIFO, Since: d})
+		if err != nil || len(got.Destinations) != 1 || fmt.Sprint(got.Destinations[0].Category, " ", got.Destinations[0].Label, " ", got.Destinations[0].Address, " ", got.Destinations[0].Amount) != want {
+			t.Errorf("since %s: %v %+v, want %s", since, err, got.Destinations, want)
+		}
 	}
 	// Without its flows (screening's way), the same sources.
 	bare, err := Backward(s, []Start{{Output: output(t, s, "a16f3ce4dd5deb92d98ef5cf8afeaf0775ebca408f708b2146c4fb42b41e14be", 0)}}, Options{Model: FIFO, NoFlows: true})
