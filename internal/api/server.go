@@ -613,6 +613,8 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		Direction  string   `json:"direction"`
 		Format     string   `json:"format"`
 		Cross      bool     `json:"cross"`
+		Until      string   `json:"until"` // YYYY-MM-DD: the picture at the end of that day
+		Since      string   `json:"since"` // YYYY-MM-DD: backward, explained no further back
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -651,6 +653,21 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if req.Cross && (req.Chain == "" || req.Chain == "btc" || backward) {
 		return badRequest("cross", "cross: carries a forward trace on an EVM chain over its bridges to Bitcoin")
 	}
+	var until, since time.Time
+	if req.Until != "" {
+		d, err := time.Parse("2006-01-02", req.Until)
+		if err != nil {
+			return badRequest("until", "until: want a date YYYY-MM-DD")
+		}
+		until = d.Add(24*time.Hour - time.Second) // the whole day, as spur trace --until
+	}
+	if req.Since != "" {
+		d, err := time.Parse("2006-01-02", req.Since)
+		if err != nil || !backward {
+			return badRequest("since", "since: a date YYYY-MM-DD bounding a backward trace")
+		}
+		since = d
+	}
 	switch req.Chain {
 	case "", "btc":
 		if s.btc(r) == nil {
@@ -670,6 +687,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		o.Until, o.Since = until, since
 		run := trace.TraceEVM
 		if backward {
 			run = trace.TraceEVMBackward
@@ -731,7 +749,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxFanOut: req.MaxFanOut, MaxTxs: 200_000, MixerLinks: req.MixerLinks}
+	opts := trace.Options{Model: req.Model, MaxHops: req.MaxHops, MinValue: req.MinValue, MaxFanOut: req.MaxFanOut, MaxTxs: 200_000, MixerLinks: req.MixerLinks, Until: until, Since: since}
 	if opts.Services, opts.HotWallets, err = query.Services(s.btc(r), s.cfg.Labels); err != nil {
 		return err
 	}

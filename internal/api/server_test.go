@@ -174,6 +174,17 @@ func TestAPI(t *testing.T) {
 	if d, _ := body["destinations"].([]any); code != 200 || len(d) != 1 || d[0].(map[string]any)["category"] != "coinbase" || d[0].(map[string]any)["amount"].(float64) != 40e8 {
 		t.Fatalf("backward trace: %d %v", code, body)
 	}
+	// No further back than 2009-01-10: block 9's coinbase paid before.
+	code, body = f.do(t, "POST", "/v1/trace", `{"from":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"],"direction":"backward","since":"2009-01-10"}`, true)
+	if d, _ := body["destinations"].([]any); code != 200 || len(d) != 1 || d[0].(map[string]any)["category"] != "limit" || d[0].(map[string]any)["label"] != "before 2009-01-10" {
+		t.Fatalf("backward trace since: %d %v", code, body)
+	}
+	// The picture at the end of 2009-01-11: the 40 BTC of change, spent on
+	// the 12th, unspent then.
+	code, body = f.do(t, "POST", "/v1/trace", `{"from":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"],"until":"2009-01-11"}`, true)
+	if d, _ := body["destinations"].([]any); code != 200 || len(d) != 1 || d[0].(map[string]any)["category"] != "unspent" || d[0].(map[string]any)["amount"].(float64) != 40e8 {
+		t.Fatalf("trace until: %d %v", code, body)
+	}
 	code, _ = f.do(t, "GET", "/v1/incidents", "", true)
 	if code != 200 {
 		t.Fatalf("incidents: %d", code)
@@ -270,6 +281,9 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/trace", `{"from":["x"],"max_fanout":-1}`, true, 400, "max_fanout"},
 		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","max_fanout":5}`, true, 400, "max_fanout"},
 		{"POST", "/v1/trace", `{"from":["x"],"cross":true}`, true, 400, "cross"},
+		{"POST", "/v1/trace", `{"from":["x"],"until":"tomorrow"}`, true, 400, "until"},
+		{"POST", "/v1/trace", `{"from":["x"],"since":"2021-01-01"}`, true, 400, "since"},
+		{"POST", "/v1/trace", `{"from":["x"],"direction":"backward","since":"01/01/2021"}`, true, 400, "since"},
 		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","direction":"backward","cross":true}`, true, 400, "cross"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
