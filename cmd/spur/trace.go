@@ -419,7 +419,8 @@ both chains gives its EVM part with --evm-chain, --evm-theft-tx and
 --evm-victim (the victim's compromised addresses).`,
 		Example: `  spur incident add --store ./case --id liquid-2021 --date 2021-08-19 --victim "Liquid Global" \
       --actor "Lazarus Group" --theft-tx 7392ef9e11356c22a9d02816c9396773d7276550dffe0dd65f63153498f1188f:0
-  spur incident add --store ./case --id eth-theft --date 2021-08-19 --chain eth --theft-tx 0x2ea3...`,
+  spur incident add --store ./case --id eth-theft --date 2021-08-19 --chain eth \
+      --theft-tx 0x2ea34b94d284047df99842b3f14fd213cd23094791fd5f5d73c6860d8f814e47`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(); err != nil {
