@@ -1022,11 +1022,31 @@ entities; and the imported incidents attributed to NAME.`,
 			}
 			fmt.Print("\n")
 			t := newTable(os.Stdout)
-			t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "SOURCE")
-			for _, l := range out.Labels {
-				t.row(l.Chain, l.Address, l.Category, l.Label, l.Source)
+			if len(out.Labels) > 0 || len(out.Incidents) == 0 {
+				t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "SOURCE")
+				for _, l := range out.Labels {
+					t.row(l.Chain, l.Address, l.Category, l.Label, l.Source)
+				}
+				t.flush()
 			}
-			t.flush()
+			if len(out.Incidents) > 0 {
+				if len(out.Labels) > 0 {
+					fmt.Print("\n")
+				}
+				t = newTable(os.Stdout)
+				t.row("INCIDENT", "DATE", "VICTIM", "CHAINS")
+				for _, i := range out.Incidents {
+					chains := i.Chain
+					if i.EVM != nil && i.EVM.Chain != i.Chain {
+						chains += ", " + i.EVM.Chain
+						if len(i.TheftTxs) == 0 {
+							chains = i.EVM.Chain
+						}
+					}
+					t.row(i.ID, i.Date, i.Victim, chains)
+				}
+				t.flush()
+			}
 			return nil
 		},
 	}

@@ -499,6 +499,11 @@ func TestGenIngestEval(t *testing.T) {
 		t.Errorf("trace of the incident added: %.300s\nof the one imported: %.300s", a, b)
 	}
 	mustRun(t, "trace", "--chain", "eth", "--store", store, "incident:again")
+	// The actor's incidents, listed with their chains.
+	if out := mustRun(t, "actor", "Test Actor", "--store", store); !regexp.MustCompile(`(?m)^again +2021-08-19 +Liquid Global +btc, eth$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^eth-only +2021-08-19 +Someone +eth$`).MatchString(out) || !strings.Contains(out, "2 incidents") {
+		t.Errorf("spur actor of the incidents' actor:\n%s", out)
+	}
 	before := mustRun(t, "incident", "list", "--store", store)
 	for _, bad := range [][]string{
 		{"--id", "bad", "--date", "2021-08-19", "--theft-tx", "abc"},
