@@ -687,7 +687,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		o.Until, o.Since = until, since
+		o.Until, o.Since, o.MaxHops = until, since, req.MaxHops // the hops bound a backward trace
 		run := trace.TraceEVM
 		if backward {
 			run = trace.TraceEVMBackward
@@ -708,13 +708,15 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		}
 		// USD at each flow's day, as the page shows on the edges.
 		dec := query.TokenDecimals(es)
+		blockDay := func(block uint64) string {
+			if r, err := es.BlockRow(block); err == nil {
+				return time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
+			}
+			return ""
+		}
 		if req.Format == "dot" || req.Format == "svg" {
 			g := graph.FromEVM(res, backward, graph.Title(res.Model, backward, req.From), func(asset, amount string, block uint64) float64 {
-				day := ""
-				if r, err := es.BlockRow(block); err == nil {
-					day = time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
-				}
-				return query.EVMUSD(s.cfg.Labels, dec, asset, amount, day)
+				return query.EVMUSD(s.cfg.Labels, dec, asset, amount, blockDay(block))
 			})
 			if crossed != nil {
 				price, _ := s.cfg.Labels.Price("BTC", query.EVMStartDay(es, starts))
@@ -728,11 +730,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		}
 		flows := make([]usdFlow, len(res.Flows))
 		for i, f := range res.Flows {
-			day := ""
-			if r, err := es.BlockRow(f.Block); err == nil {
-				day = time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
-			}
-			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, day)}
+			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, blockDay(f.Block))}
 		}
 		dests, now := query.EVMDestinations(es, s.cfg.Labels, dec, res, query.EVMStartDay(es, starts))
 		return writeJSON(w, 200, struct {
