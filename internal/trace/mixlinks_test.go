@@ -25,7 +25,7 @@ import (
 // remixed with two fresh premix coins (a remix is no consolidation; nor
 // can its outputs be told apart: a later spend of two of them with an
 // output of another mix links nothing), three outputs of the thief's remix
-// (all from one mix), and three of three mixes (a clue, but weaker than the thief's
+// (all from one mix), and three of three mixes with a coin of another kind (a clue, but weaker than the thief's
 // seven: the mixes' taint goes to the thief's outputs first).
 type whirlpoolWorld struct {
 	s        *store.Store
@@ -121,11 +121,11 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 		{{m1, 0}, {m4, 4}},
 		{{m1, 2}, {m1, 4}, {m2, 2}, honestChange[0], honestChange[1], honestChange[2], honestChange[3]},
 		{{m3, 0}, {m3, 1}, {m3, 3}},
-		{{m2, 3}, {m3, 4}, {m4, 0}},
+		{{m2, 3}, {m3, 4}, {m4, 0}, honestChange[4]},
 	} {
 		var v int64
 		for _, c := range in {
-			if c.tx == honestChange[0].tx || c.tx == honestChange[1].tx || c.tx == honestChange[2].tx || c.tx == honestChange[3].tx {
+			if slices.ContainsFunc(honestChange[:5], func(h coin) bool { return h.tx == c.tx }) {
 				v += coinbase - 2*premix - 5000
 			} else {
 				v += denom
@@ -163,20 +163,20 @@ func newWhirlpoolWorld(t *testing.T) *whirlpoolWorld {
 // remix link nothing; outputs already known are not given again.
 func TestConsolidationLinks(t *testing.T) {
 	w := newWhirlpoolWorld(t)
-	want := map[uint64]int{}
+	// Each link's confidence is the share of its consolidation's inputs
+	// that are the mixes' outputs: the thief's seven of seven, the
+	// weaker clue's three of four.
+	want := map[uint64]link{}
 	for k, v := range w.clues {
 		_, _, first, _ := w.s.TxRange(w.mixes[k[0]])
-		want[first+uint64(k[1])] = v
+		want[first+uint64(k[1])] = link{"consolidation", v, map[int]float64{7: 1, 3: 0.75}[v]}
 	}
 	mixes := append(slices.Clone(w.mixes[:5]), w.mixes[6])
 	got := consolidationLinks(w.s, mixes, nil, time.Time{})
 	if !maps.Equal(got, want) {
 		t.Fatalf("links %v, want %v", got, want)
 	}
-	known := map[uint64]link{}
-	for o, strength := range got {
-		known[o] = link{"consolidation", strength}
-	}
+	known := maps.Clone(got)
 	if again := consolidationLinks(w.s, mixes, known, time.Time{}); len(again) != 0 {
 		t.Fatalf("known links given again: %v", again)
 	}
@@ -184,7 +184,7 @@ func TestConsolidationLinks(t *testing.T) {
 	a, _ := btc.ParseAddress(w.reused, w.s.Network())
 	reusedAddr, _ := w.s.AddrNum(a)
 	_, _, m6, _ := w.s.TxRange(w.mixes[6])
-	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, nil); !maps.Equal(got, map[uint64]link{m6 + 3: {"address-reuse", math.MaxInt32}}) {
+	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, nil); !maps.Equal(got, map[uint64]link{m6 + 3: {"address-reuse", math.MaxInt32, 1}}) {
 		t.Fatalf("address reuse: %v", got)
 	}
 	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, map[uint64]link{m6 + 3: {}}); len(got) != 0 {
@@ -272,6 +272,11 @@ func TestMixerLinks(t *testing.T) {
 		for _, f := range res.Flows {
 			if f.CoinJoin == "whirlpool" && (f.Link != "heuristic" || f.Clue != "consolidation" && f.To != w.reused || f.To == w.reused && f.Clue != "address-reuse" || slices.Contains(w.premix, f.From)) {
 				t.Errorf("%s: a mix's flow %+v not heuristic", model, f)
+			}
+			// Each linked flow says how sure its link is: the thief's
+			// consolidation is all mix outputs; an address reused, sure.
+			if f.Link == "heuristic" && f.Clue != "" && f.Confidence != 1 || f.Clue == "" && f.Confidence != 0 {
+				t.Errorf("%s: flow %+v: confidence %v", model, f, f.Confidence)
 			}
 		}
 	}

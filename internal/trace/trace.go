@@ -93,8 +93,13 @@ type Flow struct {
 	// CoinJoin names the kind of CoinJoin the transaction is (whirlpool,
 	// wasabi2, ..., whirlpool-tx0 for the way into Whirlpool), if it is one.
 	CoinJoin string `json:"coinjoin,omitempty"`
-	// Clue is what links a CoinJoin's output to the taint (MixerLinks).
-	Clue string `json:"clue,omitempty"`
+	// Clue is what links a CoinJoin's output to the taint (MixerLinks),
+	// and Confidence how much of the evidence points to the taint's
+	// owner: 1 for an address the taint reached before; for a
+	// consolidation, the share of its inputs that are outputs of the
+	// tainted mixes.
+	Clue       string  `json:"clue,omitempty"`
+	Confidence float64 `json:"confidence,omitempty"`
 	// SpentBy is the transaction that carried this output's taint on
 	// (forward), when the trace followed it.
 	SpentBy string `json:"spent_by,omitempty"`
@@ -233,9 +238,9 @@ func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
 			return nil, err
 		}
 		found := reuseLinks(s, mixes, paid, links)
-		for o, strength := range consolidationLinks(s, mixes, links, opts.Until) {
+		for o, l := range consolidationLinks(s, mixes, links, opts.Until) {
 			if _, ok := found[o]; !ok {
-				found[o] = link{"consolidation", strength}
+				found[o] = l
 			}
 		}
 		if len(found) == 0 || round == maxLinkRounds {
@@ -253,6 +258,7 @@ const maxLinkRounds = 8
 type link struct {
 	clue     string
 	strength int
+	share    float64 // the confidence: how much of the evidence is the taint's
 }
 
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
@@ -376,7 +382,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 	}
 	// reach passes taint t on along output o of transaction txid, as a
 	// flow, unless it is dust.
-	reach := func(o uint64, t *taint, txid, from, cjKind, clue string) {
+	reach := func(o uint64, t *taint, txid, from, cjKind string, l link) {
 		if t.amount < opts.MinValue {
 			if t.amount > 0 {
 				arrive(o, t, "dust", "below --min-value")
@@ -388,7 +394,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind, out: o})
 		}
 		if t.linked > 0 {
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: clue, out: o})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: l.clue, Confidence: l.share, out: o})
 		}
 		if own, ok := seeded[o]; ok {
 			// A start reached: settled when the trace began, with its
@@ -478,7 +484,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 				totalOut += v
 			}
 			mixes = append(mixes, n)
-			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint, clue string) { reach(o, t, txid, from, cjKind, clue) },
+			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint, l link) { reach(o, t, txid, from, cjKind, l) },
 				func(category, label string, amount, linked int64) {
 					add("", category, label, amount, amount, linked, n)
 				})
@@ -546,7 +552,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 			continue
 		}
 		for _, p := range pays {
-			reach(p.o, p.t, txid, from, cjKind, "")
+			reach(p.o, p.t, txid, from, cjKind, link{})
 		}
 		totalOut := outOff // the outputs laid end to end
 		// The fee takes its share of the taint: under FIFO the satoshi laid
@@ -599,7 +605,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 // inputs' share of it, and the rest fills the outputs linked to them
 // (links), the strongest first, each up to its value, as heuristic; what
 // is left stays in the mix (category mixer), where the exact trace ends.
-func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]link, res *Result, reach func(uint64, *taint, string), end func(category, label string, amount, linked int64)) {
+func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]link, res *Result, reach func(uint64, *taint, link), end func(category, label string, amount, linked int64)) {
 	// The linked part of what ends here is the linked inputs' share of it.
 	f := Share(fee, taintIn, totalIn)
 	if f > 0 {
@@ -626,7 +632,7 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 		left -= a
 		l := links[o]
 		res.MixerLinks[l.clue]++
-		reach(o, &taint{amount: a, mixed: a, linked: a, ranges: []interval{{0, a, true, true}}, hop: hop}, l.clue)
+		reach(o, &taint{amount: a, mixed: a, linked: a, ranges: []interval{{0, a, true, true}}, hop: hop}, l)
 	}
 	if left > 0 {
 		end("mixer", "CoinJoin: outputs not linked", left, Share(left, linkedIn, taintIn))
@@ -642,7 +648,7 @@ func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]bool, known map[
 		_, _, firstOut, numOut := s.TxRange(n)
 		for o := firstOut; o < firstOut+numOut; o++ {
 			if _, ok := known[o]; !ok && paid[s.OutAddr(o)] {
-				found[o] = link{"address-reuse", math.MaxInt32}
+				found[o] = link{"address-reuse", math.MaxInt32, 1}
 			}
 		}
 	}
@@ -660,7 +666,7 @@ func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]bool, known map[
 // way. It gives each output the strength of its clue, the number of the
 // mixes' outputs its consolidation spends; known outputs are not given
 // again.
-func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, until time.Time) map[uint64]int {
+func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, until time.Time) map[uint64]link {
 	type cand struct {
 		mix uint64   // the tainted mix it comes from
 		via []uint64 // the mix's outputs remixed on the way to it
@@ -732,7 +738,7 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 			by[out.SpentBy] = append(by[out.SpentBy], o)
 		}
 	}
-	found := map[uint64]int{}
+	found := map[uint64]link{}
 	for tx, outs := range by {
 		if len(outs) < 3 {
 			continue
@@ -747,8 +753,8 @@ func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, u
 		}
 		for _, o := range outs {
 			for _, l := range append(slices.Clip(cands[o].via), o) {
-				if _, ok := known[l]; !ok {
-					found[l] = max(found[l], len(outs))
+				if _, ok := known[l]; !ok && len(outs) > found[l].strength {
+					found[l] = link{"consolidation", len(outs), float64(len(outs)) / float64(numIn)}
 				}
 			}
 		}
