@@ -192,9 +192,9 @@ destinations are the sources.`,
 				return writeGraph(graph.FromBTC(res, direction == "backward", graph.Title(res.Model, direction == "backward", refs), value), format)
 			case "csv":
 				w := csv.NewWriter(os.Stdout)
-				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link", "clue"})
+				w.Write([]string{"chain", "tx", "from", "to", "asset", "amount", "usd", "hop", "link", "clue", "confidence"})
 				for _, f := range res.Flows {
-					w.Write([]string{f.Chain, f.Tx, f.From, f.To, f.Asset, strconv.FormatInt(f.Amount, 10), strconv.FormatFloat(usd(f.Amount), 'f', 2, 64), strconv.Itoa(f.Hop), f.Link, f.Clue})
+					w.Write([]string{f.Chain, f.Tx, f.From, f.To, f.Asset, strconv.FormatInt(f.Amount, 10), strconv.FormatFloat(usd(f.Amount), 'f', 2, 64), strconv.Itoa(f.Hop), f.Link, f.Clue, confidence(f.Confidence)})
 				}
 				w.Flush()
 				return w.Error()
@@ -559,6 +559,14 @@ func writeGraph(g *graph.Graph, format string) error {
 
 // bigGraph is the most nodes a drawing holds without a note.
 const bigGraph = 5000
+
+// confidence prints a link's confidence for CSV: empty where none.
+func confidence(c float64) string {
+	if c == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(c, 'f', 4, 64)
+}
 
 // poisonNote says, under a text trace's first line, why a poison trace's
 // shares may add up to more than the start.

@@ -106,9 +106,9 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}{res, now, dests, crossed})
 	case "csv":
 		w := csv.NewWriter(os.Stdout)
-		w.Write([]string{"chain", "block", "tx", "from", "to", "asset", "amount", "link", "clue"})
+		w.Write([]string{"chain", "block", "tx", "from", "to", "asset", "amount", "link", "clue", "confidence"})
 		for _, f := range res.Flows {
-			w.Write([]string{f.Chain, fmt.Sprint(f.Block), f.Tx, f.From, f.To, f.Asset, f.Amount, f.Link, f.Clue})
+			w.Write([]string{f.Chain, fmt.Sprint(f.Block), f.Tx, f.From, f.To, f.Asset, f.Amount, f.Link, f.Clue, confidence(f.Confidence)})
 		}
 		w.Flush()
 		return res, w.Error()

@@ -196,13 +196,16 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	// As CSV, each flow with its link and clue.
 	flows, err := csv.NewReader(strings.NewReader(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "csv"))).ReadAll()
-	if err != nil || len(flows) < 2 || strings.Join(flows[0], ",") != "chain,tx,from,to,asset,amount,usd,hop,link,clue" {
+	if err != nil || len(flows) < 2 || strings.Join(flows[0], ",") != "chain,tx,from,to,asset,amount,usd,hop,link,clue,confidence" {
 		t.Fatalf("trace as CSV: %v %v", err, flows[:min(len(flows), 2)])
 	}
 	clued := 0
 	for _, r := range flows[1:] {
 		if r[9] == "consolidation" && r[8] == "heuristic" {
 			clued++
+			if c, err := strconv.ParseFloat(r[10], 64); err != nil || c <= 0.5 || c > 1 {
+				t.Errorf("CSV flow %v: confidence %q", r, r[10])
+			}
 		}
 	}
 	if clued != linked.MixerLinks["consolidation"] {
@@ -566,6 +569,32 @@ func TestGenIngestEval(t *testing.T) {
 				evmUnspent++
 			}
 		}
+	}
+	// Each linked withdrawal says how sure its clue is.
+	var linkedEth struct {
+		Flows []struct {
+			Clue       string  `json:"clue"`
+			Link       string  `json:"link"`
+			Confidence float64 `json:"confidence"`
+		} `json:"flows"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--mixer-links", "--json"), &linkedEth); err != nil {
+		t.Fatal(err)
+	}
+	byClue := map[string]int{}
+	for _, f := range linkedEth.Flows {
+		if f.Clue == "" || f.Link != "heuristic" {
+			continue
+		}
+		byClue[f.Clue]++
+		ok := map[string]bool{"address-reuse": f.Confidence == 1, "gas-price": f.Confidence >= 0.5 && f.Confidence <= 1,
+			"timing": f.Confidence > 0 && f.Confidence <= 1, "consolidation": f.Confidence == 0}[f.Clue]
+		if !ok {
+			t.Errorf("a %s link's confidence %v", f.Clue, f.Confidence)
+		}
+	}
+	if byClue["timing"] == 0 || byClue["address-reuse"] == 0 {
+		t.Errorf("linked withdrawals by clue: %v", byClue)
 	}
 	// The Liquid theft's EVM part: what its trace leaves unspent on
 	// Ethereum and, past the bridge, on Bitcoin, each at its last close.

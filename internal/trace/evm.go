@@ -68,16 +68,22 @@ type EVMStart struct{ Transfer uint64 }
 
 // EVMFlow is taint moving along one transfer.
 type EVMFlow struct {
-	Chain    string `json:"chain"`
-	Tx       string `json:"tx"`
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Asset    string `json:"asset"`
-	Amount   string `json:"amount"` // tainted, base units
-	Block    uint64 `json:"block"`
-	Link     string `json:"link"` // exact or heuristic
-	Clue     string `json:"clue,omitempty"`
-	Transfer uint64 `json:"-"` // the transfer's number in the store
+	Chain  string `json:"chain"`
+	Tx     string `json:"tx"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Asset  string `json:"asset"`
+	Amount string `json:"amount"` // tainted, base units
+	Block  uint64 `json:"block"`
+	Link   string `json:"link"` // exact or heuristic
+	Clue   string `json:"clue,omitempty"`
+	// Confidence is how much of the clue's evidence points to the taint's
+	// owner (linked withdrawals): 1 for address reuse; for the gas price,
+	// the share of the transactions at that price sent by taint holders;
+	// for timing, the share of the pool's deposits in the window that
+	// are tainted. Absent for the consolidation clue.
+	Confidence float64 `json:"confidence,omitempty"`
+	Transfer   uint64  `json:"-"` // the transfer's number in the store
 }
 
 // EVMDestination is where tainted value ended.
@@ -140,7 +146,10 @@ type evmTracer struct {
 	dest   map[string]*EVMDestination
 	notes  map[uint32][]mixNote // pool -> tainted deposits not yet linked
 	prices *map[uint64][]uint32 // gas price -> senders of the transactions paying it (the gas-price clue), shared by the replays
-	holds  map[uint32]bool      // addresses that held taint
+	// deposits counts each pool's deposits by block (the timing clue's
+	// anonymity set).
+	deposits map[poolBlock]int
+	holds    map[uint32]bool // addresses that held taint
 	// linked are the withdrawal transactions linked to tainted deposits;
 	// consolidated those the consolidation clue links (found by the
 	// previous replay).
@@ -149,6 +158,12 @@ type evmTracer struct {
 	// already tainted (a theft's later move traced with it): counted at
 	// the start it came from, not again.
 	carried map[string]*big.Int
+}
+
+// poolBlock is a mixer pool's block.
+type poolBlock struct {
+	pool  uint32
+	block uint64
 }
 
 type mixNote struct {
@@ -216,6 +231,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	withdrawalOf := map[uint32]evmstore.EventRow{}
 	pools := map[uint32]bool{}
 	conduits := map[uint32]bool{}
+	deposits := map[poolBlock]int{}
 	for n := uint64(0); n < c.Events; n++ {
 		e := s.Event(n)
 		switch e.Kind {
@@ -224,6 +240,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			conduits[e.Contract] = true
 		case evm.EventMixDeposit:
 			pools[e.Contract] = true
+			deposits[poolBlock{e.Contract, c.First + s.Tx(e.Tx).Block}]++
 		case evm.EventMixWithdrawal:
 			pools[e.Contract] = true
 			withdrawalOf[e.Tx] = e
@@ -254,7 +271,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	run := func(consolidated map[uint32]bool) *evmTracer {
 		r := *res
 		r.MixerLinks = map[string]int{}
-		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{},
+		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{}, deposits: deposits,
 			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
 		if n, err := s.AddrNum(zeroAddress); err == nil {
 			t.zero = n
@@ -354,9 +371,10 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 	isConduit := func(a uint32) bool { return conduits[a] && len(swaps) > 0 }
 	var link *mixNote
 	var clue string
+	var conf float64
 	recipient := evmstore.None
 	if w, ok := withdrawals[tx]; ok && t.o.MixerLinks {
-		link, clue = t.linkWithdrawal(w, tx)
+		link, clue, conf = t.linkWithdrawal(w, tx)
 		recipient = w.Actor
 		if link != nil {
 			t.linked[tx] = true
@@ -411,7 +429,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				conduitIn.heur.Add(conduitIn.heur, moved.heur)
 				conduitAll.Add(conduitAll, amount)
 				if !moved.zero() {
-					t.flow(x, r, moved, "")
+					t.flow(x, r, moved, "", 0)
 				}
 				continue
 			}
@@ -419,11 +437,11 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				continue
 			}
 			if !moved.zero() {
-				c := ""
+				c, cf := "", 0.0
 				if link != nil && pools[r.From] {
-					c = clue
+					c, cf = clue, conf
 				}
-				t.flow(x, r, moved, c)
+				t.flow(x, r, moved, c, cf)
 			}
 			if link != nil && pools[r.From] && r.To != recipient {
 				// The relayer's fee out of a linked withdrawal.
@@ -448,7 +466,7 @@ func scale(amount, num, den *big.Int) *big.Int {
 	return v
 }
 
-func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string) {
+func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string, conf float64) {
 	s := t.s
 	if r.To == t.zero || r.From == t.zero {
 		return // mints and burns are not moves between parties
@@ -459,6 +477,9 @@ func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string) 
 		}
 		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: AssetName(s, r.Asset), Amount: v.String(),
 			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, Transfer: x}
+		if link == "heuristic" {
+			fl.Confidence = conf
+		}
 		if r.Tx != evmstore.None {
 			fl.Tx = s.Tx(r.Tx).Hash.Hex()
 		}
@@ -681,24 +702,28 @@ func (t *evmTracer) held(a *account) part {
 
 // linkWithdrawal picks the tainted deposit note a mixer withdrawal is
 // linked to, by the strongest public clue, or nil.
-func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, string) {
+func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, string, float64) {
 	ns := t.notes[w.Contract]
 	if len(ns) == 0 {
-		return nil, ""
+		return nil, "", 0
 	}
 	s := t.s
 	info := s.Tx(tx)
 	block := s.Counts().First + s.Tx(tx).Block
 	pick := -1
 	clue := ""
+	conf := 0.0
 	for i, n := range ns {
 		switch {
 		case t.holds[w.Actor] || w.Actor == n.depositr:
-			pick, clue = i, "address-reuse"
-		case info.From == w.Actor && info.GasPrice == n.price && t.distinctivePrice(n.price):
-			pick, clue = i, "gas-price"
-		case block <= n.block+2:
-			pick, clue = i, "timing"
+			pick, clue, conf = i, "address-reuse", 1
+		case info.From == w.Actor && info.GasPrice == n.price:
+			if share := t.priceShare(n.price); share >= 0.5 {
+				pick, clue, conf = i, "gas-price", share
+			}
+		}
+		if pick < 0 && block <= n.block+2 {
+			pick, clue, conf = i, "timing", t.timingShare(w.Contract, block, ns)
 		}
 		if pick >= 0 {
 			break
@@ -708,12 +733,32 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 		pick, clue = 0, "consolidation"
 	}
 	if pick < 0 {
-		return nil, ""
+		return nil, "", 0
 	}
 	n := ns[pick]
 	t.notes[w.Contract] = append(ns[:pick:pick], ns[pick+1:]...)
 	t.res.MixerLinks[clue]++
-	return &n, clue
+	return &n, clue, conf
+}
+
+// timingShare is the timing clue's confidence for a withdrawal from pool
+// at block: of the pool's deposits in the window the clue looks at (the
+// two blocks before, and its own), the share that are tainted notes not
+// yet linked.
+func (t *evmTracer) timingShare(pool uint32, block uint64, ns []mixNote) float64 {
+	all, tainted := 0, 0
+	for b := block - min(block, 2); b <= block; b++ {
+		all += t.deposits[poolBlock{pool, b}]
+	}
+	for _, n := range ns {
+		if n.block+2 >= block && n.block <= block {
+			tainted++
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return min(1, float64(tainted)/float64(all))
 }
 
 // consolidations returns the withdrawals linked so far and those the
@@ -833,10 +878,11 @@ func (t *evmTracer) plainAddress(a uint32, pools, conduits map[uint32]bool) bool
 	return true
 }
 
-// distinctivePrice says whether a gas price marks its payer: most of the
-// transactions paying exactly it were sent by addresses that held taint
-// (wallet software that sets its own odd price, not the day's going rate).
-func (t *evmTracer) distinctivePrice(p uint64) bool {
+// priceShare is the share of the transactions paying exactly gas price p
+// that addresses holding taint sent: a price marks its payer (wallet
+// software that sets its own odd price, not the day's going rate) when
+// they sent most of them, and the share is the clue's confidence.
+func (t *evmTracer) priceShare(p uint64) float64 {
 	if *t.prices == nil {
 		*t.prices = map[uint64][]uint32{}
 		for n := uint32(0); uint64(n) < t.s.Counts().Txs; n++ {
@@ -851,5 +897,8 @@ func (t *evmTracer) distinctivePrice(p uint64) bool {
 			held++
 		}
 	}
-	return len(senders) > 0 && 2*held >= len(senders)
+	if len(senders) == 0 {
+		return 0
+	}
+	return float64(held) / float64(len(senders))
 }

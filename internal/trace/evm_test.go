@@ -170,6 +170,13 @@ func TestTraceEVMByHand(t *testing.T) {
 	if res.MixerLinks["address-reuse"] != 1 || res.MixerLinks["consolidation"] != 1 {
 		t.Errorf("mixer links %v", res.MixerLinks)
 	}
+	// The withdrawal to an address that held taint is sure; the
+	// consolidation's link has no figure.
+	for _, f := range res.Flows {
+		if f.Clue == "address-reuse" && f.Link == "heuristic" && f.Confidence != 1 || f.Clue == "consolidation" && f.Confidence != 0 || f.Link == "exact" && f.Confidence != 0 {
+			t.Errorf("flow %+v: confidence %v", f, f.Confidence)
+		}
+	}
 	// Traced from the theft and from T's payment to W as well: the
 	// payment's 0.1 ETH come out of T's tainted balance, counted once.
 	toW, _ := s.TxNum(common.Hash{0xee, 6, 1})
@@ -370,5 +377,19 @@ func TestTraceEVMBackwardFromSwapLeg(t *testing.T) {
 		if len(res.Destinations) != 1 || res.Destinations[0].Category != "minted" || res.Destinations[0].Amount != four.Dec() || res.Destinations[0].Asset != "ETH" {
 			t.Errorf("from %s: %+v, want T's 4 ETH, minted", c.name, res.Destinations)
 		}
+	}
+}
+
+// The timing clue's confidence is the tainted share of the pool's deposits
+// in its window (the withdrawal's block and the two before): here 2 of 5,
+// a tainted deposit three blocks back and another pool's not counted.
+func TestTimingShare(t *testing.T) {
+	tr := &evmTracer{deposits: map[poolBlock]int{{7, 98}: 2, {7, 99}: 1, {7, 100}: 2, {7, 97}: 4, {8, 100}: 9}}
+	notes := []mixNote{{block: 98}, {block: 100}, {block: 97}}
+	if got := tr.timingShare(7, 100, notes); got != 0.4 {
+		t.Errorf("timing share %v, want 0.4", got)
+	}
+	if got := tr.timingShare(9, 100, notes); got != 0 {
+		t.Errorf("a pool without deposits: %v", got)
 	}
 }

@@ -244,7 +244,7 @@ function download(name, type, data) {
 }
 $("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
 $("csv").onclick = () => download("spur-flows.csv", "text/csv",
-  "chain,tx,from,to,asset,amount,hop,link,clue,spent_by\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? "", f.spent_by ?? ""].join(",")).join("\n"));
+  "chain,tx,from,to,asset,amount,hop,link,clue,confidence,spent_by\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? "", f.confidence ?? "", f.spent_by ?? ""].join(",")).join("\n"));
 // The last trace as Graphviz's DOT, as spur trace --format dot writes it.
 async function dotText() {
   if (!state.request) throw new Error("trace an incident first");
