@@ -588,7 +588,7 @@ func TestGenIngestEval(t *testing.T) {
 		}
 		byClue[f.Clue]++
 		ok := map[string]bool{"address-reuse": f.Confidence == 1, "gas-price": f.Confidence >= 0.5 && f.Confidence <= 1,
-			"timing": f.Confidence > 0 && f.Confidence <= 1, "consolidation": f.Confidence == 0}[f.Clue]
+			"timing": f.Confidence > 0 && f.Confidence <= 1, "consolidation": f.Confidence > 0 && f.Confidence <= 1}[f.Clue]
 		if !ok {
 			t.Errorf("a %s link's confidence %v", f.Clue, f.Confidence)
 		}

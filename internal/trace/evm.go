@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -81,7 +82,8 @@ type EVMFlow struct {
 	// owner (linked withdrawals): 1 for address reuse; for the gas price,
 	// the share of the transactions at that price sent by taint holders;
 	// for timing, the share of the pool's deposits in the window that
-	// are tainted. Absent for the consolidation clue.
+	// are tainted; for a consolidation, the share of the sinks' ether the
+	// linked withdrawals' recipients paid.
 	Confidence float64 `json:"confidence,omitempty"`
 	Transfer   uint64  `json:"-"` // the transfer's number in the store
 }
@@ -152,8 +154,10 @@ type evmTracer struct {
 	holds    map[uint32]bool // addresses that held taint
 	// linked are the withdrawal transactions linked to tainted deposits;
 	// consolidated those the consolidation clue links (found by the
-	// previous replay).
-	linked, consolidated map[uint32]bool
+	// previous replay), each with its confidence (-1: linked by another
+	// clue before).
+	linked       map[uint32]bool
+	consolidated map[uint32]float64
 	// carried is, by asset, the taint start transfers took from holders
 	// already tainted (a theft's later move traced with it): counted at
 	// the start it came from, not again.
@@ -268,7 +272,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		}
 	}
 	var prices map[uint64][]uint32
-	run := func(consolidated map[uint32]bool) *evmTracer {
+	run := func(consolidated map[uint32]float64) *evmTracer {
 		r := *res
 		r.MixerLinks = map[string]int{}
 		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{}, deposits: deposits,
@@ -729,8 +733,8 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 			break
 		}
 	}
-	if pick < 0 && t.consolidated[tx] {
-		pick, clue = 0, "consolidation"
+	if share, ok := t.consolidated[tx]; pick < 0 && ok {
+		pick, clue, conf = 0, "consolidation", max(share, 0)
 	}
 	if pick < 0 {
 		return nil, "", 0
@@ -768,16 +772,17 @@ func (t *evmTracer) timingShare(pool uint32, block uint64, ns []mixNote) float64
 // withdrawal's recipient also paid (not a pool or a labelled service:
 // only the actor pays there). Launderers gather their withdrawals in a
 // few addresses before cashing out; the clue names them all once one is
-// known. Withdrawals past end are not considered.
-func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools, conduits map[uint32]bool, end uint64) (map[uint32]bool, error) {
+// known. Withdrawals past end are not considered. Each link's confidence
+// is the share of what the recipient passed on that went to sinks paid by
+// the linked withdrawals' recipients, weighed by how much of each sink's
+// ether came from them.
+func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools, conduits map[uint32]bool, end uint64) (map[uint32]float64, error) {
 	s := t.s
-	out := map[uint32]bool{}
+	out := map[uint32]float64{}
 	for tx := range t.linked {
-		out[tx] = true
+		out[tx] = -1
 	}
-	for tx := range t.consolidated {
-		out[tx] = true
-	}
+	maps.Copy(out, t.consolidated)
 	// Where the linked withdrawals' recipients paid ETH on.
 	sinks := map[uint32]bool{}
 	recipients := map[uint32]bool{}
@@ -804,30 +809,43 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 		return out, nil
 	}
 	// Recipients of other withdrawals who pass them on to a sink: found
-	// among those who paid a sink, which are few.
+	// among those who paid a sink, which are few. Of each sink's ether,
+	// the share the linked recipients paid.
 	payers := map[uint32]bool{}
+	linkedShare := map[uint32]float64{}
 	for c := range sinks {
+		in, fromLinked := new(big.Int), new(big.Int)
 		err := s.Postings(c, func(x uint64) bool {
 			if x >= end {
 				return false
 			}
 			if tr := s.Transfer(x); tr.To == c && tr.From != evmstore.None {
 				payers[tr.From] = true
+				if tr.Asset == evmstore.None && (tr.Kind == evm.KindCall || tr.Kind == evm.KindInternal) {
+					in.Add(in, tr.Amount.ToBig())
+					if recipients[tr.From] {
+						fromLinked.Add(fromLinked, tr.Amount.ToBig())
+					}
+				}
 			}
 			return true
 		})
+		if in.Sign() > 0 {
+			linkedShare[c], _ = new(big.Rat).SetFrac(fromLinked, in).Float64()
+		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	byRecipient := map[uint32][]uint32{}
 	for tx, w := range withdrawals {
-		if !out[tx] && payers[w.Actor] && !recipients[w.Actor] {
+		if _, ok := out[tx]; !ok && payers[w.Actor] && !recipients[w.Actor] {
 			byRecipient[w.Actor] = append(byRecipient[w.Actor], tx)
 		}
 	}
 	for r, txs := range byRecipient {
 		fromPools, other, toSinks := new(big.Int), new(big.Int), new(big.Int)
+		var weighed, sent float64 // what went to sinks, and that weighed by each sink's linked share
 		err := s.Postings(r, func(x uint64) bool {
 			if x >= end {
 				return false
@@ -843,6 +861,9 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 				other.Add(other, tr.Amount.ToBig())
 			case tr.From == r && sinks[tr.To]:
 				toSinks.Add(toSinks, tr.Amount.ToBig())
+				v, _ := new(big.Float).SetInt(tr.Amount.ToBig()).Float64()
+				sent += v
+				weighed += v * linkedShare[tr.To]
 			}
 			return true
 		})
@@ -855,7 +876,7 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 		tenth := new(big.Int).Div(fromPools, big.NewInt(10))
 		if other.Cmp(tenth) <= 0 && toSinks.Cmp(new(big.Int).Sub(fromPools, tenth)) >= 0 {
 			for _, tx := range txs {
-				out[tx] = true
+				out[tx] = weighed / sent
 			}
 		}
 	}
