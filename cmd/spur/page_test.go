@@ -201,6 +201,9 @@ func TestInvestigationPage(t *testing.T) {
 	click(`#incidents li[data-id="dprk-2021-5"]`)
 	wait(`document.getElementById("status").textContent.includes("mixer links")`)
 	shot("page-btc-links.png")
+	if eval(`String(state.edges.some((e) => e.info.includes("consolidation, confidence 1.00")))`) != "true" {
+		t.Error("no linked edge saying its clue's confidence")
+	}
 	if n := eval(`String(document.querySelectorAll('#graph .edge[data-link="heuristic"][data-coinjoin="whirlpool"]').length)`); n == "0" {
 		t.Errorf("btc trace with mixer links: no heuristic edge out of a mix; status %q", eval(`document.getElementById("status").textContent`))
 	}

@@ -186,7 +186,7 @@ function drawFlows(flows, eth, weigh) {
     const text = eth ? units(f.amount, f.asset) : btc(f.amount);
     const usd = f.usd ? ` ≈ $${Math.round(f.usd).toLocaleString("en-US")}` : "";
     const cj = f.coinjoin ? `\nCoinJoin: ${f.coinjoin}` : "";
-    const info = `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""})${cj}`;
+    const info = `${f.tx}\n${f.from} → ${f.to}\n${text}${usd} (${f.link}${f.clue ? ", " + f.clue : ""}${f.confidence ? ", confidence " + f.confidence.toFixed(2) : ""})${cj}`;
     node(f.to, "address");
     if (eth) {
       node(f.from || "start", "address");
