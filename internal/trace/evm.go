@@ -773,9 +773,8 @@ func (t *evmTracer) timingShare(pool uint32, block uint64, ns []mixNote) float64
 // only the actor pays there). Launderers gather their withdrawals in a
 // few addresses before cashing out; the clue names them all once one is
 // known. Withdrawals past end are not considered. Each link's confidence
-// is the share of what the recipient passed on that went to sinks paid by
-// the linked withdrawals' recipients, weighed by how much of each sink's
-// ether came from them.
+// is the share of the sinks' ether that recipients linked (before, or by
+// the clue) paid, each sink weighed by what the recipient paid it.
 func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, pools, conduits map[uint32]bool, end uint64) (map[uint32]float64, error) {
 	s := t.s
 	out := map[uint32]float64{}
@@ -810,9 +809,9 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 	}
 	// Recipients of other withdrawals who pass them on to a sink: found
 	// among those who paid a sink, which are few. Of each sink's ether,
-	// the share the linked recipients paid.
+	// what the linked recipients paid.
 	payers := map[uint32]bool{}
-	linkedShare := map[uint32]float64{}
+	inAll, fromTied := map[uint32]float64{}, map[uint32]float64{}
 	for c := range sinks {
 		in, fromLinked := new(big.Int), new(big.Int)
 		err := s.Postings(c, func(x uint64) bool {
@@ -830,9 +829,8 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 			}
 			return true
 		})
-		if in.Sign() > 0 {
-			linkedShare[c], _ = new(big.Rat).SetFrac(fromLinked, in).Float64()
-		}
+		inAll[c], _ = new(big.Float).SetInt(in).Float64()
+		fromTied[c], _ = new(big.Float).SetInt(fromLinked).Float64()
 		if err != nil {
 			return nil, err
 		}
@@ -843,9 +841,19 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 			byRecipient[w.Actor] = append(byRecipient[w.Actor], tx)
 		}
 	}
+	// A recipient the clue links ties what it paid the sinks to the taint
+	// too; each link's confidence is the share of the sinks' ether so tied
+	// (recipients linked before and by this clue), each sink weighed by
+	// what the recipient paid it.
+	type tied struct {
+		txs  []uint32
+		pays map[uint32]float64 // sink -> paid
+		sent float64
+	}
+	var found []tied
 	for r, txs := range byRecipient {
 		fromPools, other, toSinks := new(big.Int), new(big.Int), new(big.Int)
-		var weighed, sent float64 // what went to sinks, and that weighed by each sink's linked share
+		pays, sent := map[uint32]float64{}, 0.0
 		err := s.Postings(r, func(x uint64) bool {
 			if x >= end {
 				return false
@@ -863,7 +871,7 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 				toSinks.Add(toSinks, tr.Amount.ToBig())
 				v, _ := new(big.Float).SetInt(tr.Amount.ToBig()).Float64()
 				sent += v
-				weighed += v * linkedShare[tr.To]
+				pays[tr.To] += v
 			}
 			return true
 		})
@@ -875,9 +883,21 @@ func (t *evmTracer) consolidations(withdrawals map[uint32]evmstore.EventRow, poo
 		}
 		tenth := new(big.Int).Div(fromPools, big.NewInt(10))
 		if other.Cmp(tenth) <= 0 && toSinks.Cmp(new(big.Int).Sub(fromPools, tenth)) >= 0 {
-			for _, tx := range txs {
-				out[tx] = weighed / sent
+			found = append(found, tied{txs, pays, sent})
+			for c, v := range pays {
+				fromTied[c] += v
 			}
+		}
+	}
+	for _, f := range found {
+		var weighed float64
+		for c, v := range f.pays {
+			if inAll[c] > 0 {
+				weighed += v * min(1, fromTied[c]/inAll[c])
+			}
+		}
+		for _, tx := range f.txs {
+			out[tx] = weighed / f.sent
 		}
 	}
 	return out, nil

@@ -93,7 +93,7 @@ func TestTraceEVMByHand(t *testing.T) {
 	tx(R, pool, nil, []evm.Trace{{From: pool, To: W, Value: *eth(990)}, {From: pool, To: R, Value: *eth(10)}},
 		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
 	// Three blocks later (past the timing clue): 7. the other note to F;
-	// 8. W and F pay C.
+	// 8. W and F pay C; 9. so does the exchange, 30 ETH.
 	b.MarkFailed()
 	blocks := []*evm.Block{b}
 	for n := uint64(2); n <= 4; n++ {
@@ -105,6 +105,7 @@ func TestTraceEVMByHand(t *testing.T) {
 		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
 	tx(W, C, eth(990), nil)
 	tx(F, C, eth(980), nil)
+	tx(H, C, eth(30), nil)
 	b.MarkFailed()
 
 	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
@@ -172,10 +173,11 @@ func TestTraceEVMByHand(t *testing.T) {
 		t.Errorf("mixer links %v", res.MixerLinks)
 	}
 	// The withdrawal to an address that held taint is sure; the
-	// consolidation's is as sure as C's ether came from W, the linked
-	// recipient: 990 of the 1,970 ETH it received (F's own 980 the rest).
+	// consolidation's is as sure as C's ether came from recipients tied
+	// to the taint: W, linked, and F, by the clue: 1,970 of the 2,000
+	// ETH it received (the exchange's 30 the rest).
 	for _, f := range res.Flows {
-		if f.Clue == "address-reuse" && f.Link == "heuristic" && f.Confidence != 1 || f.Clue == "consolidation" && math.Abs(f.Confidence-990.0/1970) > 1e-12 || f.Link == "exact" && f.Confidence != 0 {
+		if f.Clue == "address-reuse" && f.Link == "heuristic" && f.Confidence != 1 || f.Clue == "consolidation" && math.Abs(f.Confidence-1970.0/2000) > 1e-12 || f.Link == "exact" && f.Confidence != 0 {
 			t.Errorf("flow %+v: confidence %v", f, f.Confidence)
 		}
 	}
