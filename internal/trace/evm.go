@@ -82,8 +82,8 @@ type EVMFlow struct {
 	// owner (linked withdrawals): 1 for address reuse; for the gas price,
 	// the share of the transactions at that price sent by taint holders;
 	// for timing, the share of the pool's deposits in the window that
-	// are tainted; for a consolidation, the share of the sinks' ether the
-	// linked withdrawals' recipients paid.
+	// are tainted; for a consolidation, the share of the sinks' ether
+	// that recipients tied to the taint paid.
 	Confidence float64 `json:"confidence,omitempty"`
 	Transfer   uint64  `json:"-"` // the transfer's number in the store
 }
