@@ -118,7 +118,8 @@ func (g *Graph) AddFlow(tx, from, to, asset, link string, amount *big.Int, usd f
 }
 
 // Mark gives an address the category and label of a destination, the
-// first (largest) one given where an address is several.
+// first one given where an address is several (a Bitcoin trace gives its
+// largest first).
 func (g *Graph) Mark(id, category, label string) {
 	n := g.nodes[id]
 	if n == nil || n.Category != "" {
