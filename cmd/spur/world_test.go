@@ -816,6 +816,23 @@ func screenEthereum(t *testing.T, store, pricesCSV string) {
 		!reflect.DeepEqual(viaAPI.Results[1], txs[0]) {
 		t.Errorf("the API on the deposit: %+v %v; spur screen: %+v %+v", viaAPI.Results, err, got[0], txs)
 	}
+	// Backward from the deposit, a hop deep: the API as the CLI.
+	var cliBack, apiBack struct {
+		Destinations json.RawMessage `json:"destinations"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, depositTx, "--direction", "backward", "--max-hops", "1", "--json"), &cliBack); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = json.Marshal(map[string]any{"chain": "eth", "from": []string{depositTx}, "direction": "backward", "max_hops": 1})
+	resp, err = http.Post(srv.base+"/v1/trace", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&apiBack)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(apiBack.Destinations, cliBack.Destinations) || !bytes.Contains(cliBack.Destinations, []byte(`"limit"`)) {
+		t.Errorf("backward a hop deep: the API's %s, spur trace's %s (%v)", apiBack.Destinations, cliBack.Destinations, err)
+	}
 	// The trace over the bridge, as spur trace --cross gives it.
 	type crossing struct {
 		Crossed *struct {
