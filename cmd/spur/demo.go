@@ -427,18 +427,7 @@ The store goes to a temporary directory unless --store is given.`,
 					if err != nil {
 						return err
 					}
-					dec := query.TokenDecimals(es2)
-					g := graph.FromEVM(res, false, graph.Title(trace.FIFO, false, []string{"incident:dprk-2021-5 (--mixer-links --cross)"}), func(asset, amount string, block uint64) float64 {
-						r, err := es2.BlockRow(block)
-						if err != nil {
-							return 0
-						}
-						return query.EVMUSD(wl, dec, asset, amount, time.Unix(int64(es2.Block(r).Time), 0).UTC().Format("2006-01-02"))
-					})
-					if crossed != nil {
-						price, _ := wl.Price("BTC", inc.Date)
-						g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
-					}
+					g := graph.FromEVMTrace(es2, wl, res, false, graph.Title(trace.FIFO, false, []string{"incident:dprk-2021-5 (--mixer-links --cross)"}), crossed, inc.Date)
 					svgPath := filepath.Join(dir, "graphs", "liquid-both-chains.svg")
 					if err := writeSVG(g, svgPath); err != nil {
 						return err

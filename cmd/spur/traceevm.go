@@ -70,40 +70,16 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	if err != nil {
 		return nil, err
 	}
-	day := func(block uint64) string {
-		r, err := s.BlockRow(block)
-		if err != nil {
-			return ""
-		}
-		return time.Unix(int64(s.Block(r).Time), 0).UTC().Format("2006-01-02")
-	}
 	var crossed *query.Crossing
 	if a.cross && a.btc != nil && !a.backward {
 		if crossed, err = query.CrossToBTC(a.btc, s, labels, res, a.model); err != nil {
 			return nil, err
 		}
 	}
-	decimals := query.TokenDecimals(s)
-	dests, now := query.EVMDestinations(s, labels, decimals, res, query.EVMStartDay(s, starts))
-	format := a.format
-	switch format {
+	startDay := query.EVMStartDay(s, starts)
+	switch a.format {
 	case "dot", "svg":
-		g := graph.FromEVM(res, a.backward, graph.Title(res.Model, a.backward, refs), func(asset, amount string, block uint64) float64 {
-			return query.EVMUSD(labels, decimals, asset, amount, day(block))
-		})
-		if crossed != nil {
-			// The Bitcoin side at the start day's close, as spur trace.
-			price, _ := labels.Price("BTC", query.EVMStartDay(s, starts))
-			g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
-		}
-		return res, writeGraph(g, format)
-	case "json":
-		return res, printJSON(os.Stdout, struct {
-			*trace.EVMResult
-			NowDay       string                 `json:"now_day,omitempty"`
-			Destinations []query.EVMDestination `json:"destinations"`
-			Crossed      *query.Crossing        `json:"crossed,omitempty"`
-		}{res, now, dests, crossed})
+		return res, writeGraph(graph.FromEVMTrace(s, labels, res, a.backward, graph.Title(res.Model, a.backward, refs), crossed, startDay), a.format)
 	case "csv":
 		w := csv.NewWriter(os.Stdout)
 		w.Write([]string{"chain", "block", "tx", "from", "to", "asset", "amount", "link", "clue", "confidence"})
@@ -112,6 +88,16 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 		w.Flush()
 		return res, w.Error()
+	}
+	decimals := query.TokenDecimals(s)
+	dests, now := query.EVMDestinations(s, labels, decimals, res, startDay)
+	if a.format == "json" {
+		return res, printJSON(os.Stdout, struct {
+			*trace.EVMResult
+			NowDay       string                 `json:"now_day,omitempty"`
+			Destinations []query.EVMDestination `json:"destinations"`
+			Crossed      *query.Crossing        `json:"crossed,omitempty"`
+		}{res, now, dests, crossed})
 	}
 	what := "forward trace; stolen:"
 	if a.backward {

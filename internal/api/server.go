@@ -706,33 +706,21 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		startDay := query.EVMStartDay(es, starts)
+		if req.Format == "dot" || req.Format == "svg" {
+			return writeGraph(w, graph.FromEVMTrace(es, s.cfg.Labels, res, backward, graph.Title(res.Model, backward, req.From), crossed, startDay), req.Format)
+		}
 		// USD at each flow's day, as the page shows on the edges.
 		dec := query.TokenDecimals(es)
-		blockDay := func(block uint64) string {
-			if r, err := es.BlockRow(block); err == nil {
-				return time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02")
-			}
-			return ""
-		}
-		if req.Format == "dot" || req.Format == "svg" {
-			g := graph.FromEVM(res, backward, graph.Title(res.Model, backward, req.From), func(asset, amount string, block uint64) float64 {
-				return query.EVMUSD(s.cfg.Labels, dec, asset, amount, blockDay(block))
-			})
-			if crossed != nil {
-				price, _ := s.cfg.Labels.Price("BTC", query.EVMStartDay(es, starts))
-				g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
-			}
-			return writeGraph(w, g, req.Format)
-		}
 		type usdFlow struct {
 			trace.EVMFlow
 			USD float64 `json:"usd"`
 		}
 		flows := make([]usdFlow, len(res.Flows))
 		for i, f := range res.Flows {
-			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, blockDay(f.Block))}
+			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, query.EVMBlockDay(es, f.Block))}
 		}
-		dests, now := query.EVMDestinations(es, s.cfg.Labels, dec, res, query.EVMStartDay(es, starts))
+		dests, now := query.EVMDestinations(es, s.cfg.Labels, dec, res, startDay)
 		return writeJSON(w, 200, struct {
 			*trace.EVMResult
 			NowDay       string                 `json:"now_day,omitempty"`

@@ -24,7 +24,7 @@ const (
 	txTheft = "1111111111111111111111111111111111111111111111111111111111111111"
 	tx1     = "2222222222222222222222222222222222222222222222222222222222222222"
 	tx2     = "3333333333333333333333333333333333333333333333333333333333333333"
-	label   = "Bad \"Ex\\change\" <&> deposit\nline two\x01\\"
+	hostile = "Bad \"Ex\\change\" <&> deposit\nline two\x01\\"
 )
 
 func handTrace() *trace.Result {
@@ -37,7 +37,7 @@ func handTrace() *trace.Result {
 			{Chain: "btc", Tx: tx2, From: "B", To: "D", Asset: "BTC", Amount: 1_4990_0000, Hop: 2, Link: "heuristic", CoinJoin: "whirlpool", Clue: "consolidation"},
 		},
 		Destinations: []trace.Destination{
-			{Address: "D", Category: "exchange", Label: label, Amount: 1_4990_0000, Link: "heuristic"},
+			{Address: "D", Category: "exchange", Label: hostile, Amount: 1_4990_0000, Link: "heuristic"},
 			{Address: "C", Category: "unspent", Amount: 4999_9000, Link: "exact"},
 			{Category: "fees", Amount: 11_0000, Link: "exact"},
 		},

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/trace"
 )
@@ -156,6 +158,22 @@ func (g *Graph) txNode(txid, coinjoin string) string {
 		n.CoinJoin = coinjoin
 	}
 	return n.ID
+}
+
+// FromEVMTrace draws an account-model trace as spur trace and the API do:
+// each flow in USD at its block's day's close, and, where the trace was
+// carried over a bridge (crossed, or nil), the Bitcoin side at the close of
+// startDay.
+func FromEVMTrace(es *evmstore.Store, labels *label.Store, res *trace.EVMResult, backward bool, title string, crossed *query.Crossing, startDay string) *Graph {
+	dec := query.TokenDecimals(es)
+	g := FromEVM(res, backward, title, func(asset, amount string, block uint64) float64 {
+		return query.EVMUSD(labels, dec, asset, amount, query.EVMBlockDay(es, block))
+	})
+	if crossed != nil {
+		price, _ := labels.Price("BTC", startDay)
+		g.AddCrossing(crossed, func(sat int64) float64 { return float64(sat) / 1e8 * price })
+	}
+	return g
 }
 
 // FromEVM draws an account-model trace. usd values an amount of an asset

@@ -91,16 +91,9 @@ type EVMDestination struct {
 // day of their arrival's block, at the start day, and at each asset's
 // latest close. It returns the day of ETH's latest close, "now".
 func EVMDestinations(s *evmstore.Store, labels *label.Store, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
-	blockDay := func(block uint64) string {
-		r, err := s.BlockRow(block)
-		if err != nil {
-			return ""
-		}
-		return day(int64(s.Block(r).Time))
-	}
 	out := make([]EVMDestination, len(res.Destinations))
 	for i, d := range res.Destinations {
-		v := EVMDestination{EVMDestination: d, USDArrival: EVMUSD(labels, decimals, d.Asset, d.Amount, blockDay(d.Block)), USDStart: EVMUSD(labels, decimals, d.Asset, d.Amount, start)}
+		v := EVMDestination{EVMDestination: d, USDArrival: EVMUSD(labels, decimals, d.Asset, d.Amount, EVMBlockDay(s, d.Block)), USDStart: EVMUSD(labels, decimals, d.Asset, d.Amount, start)}
 		if last, _, ok := labels.LastPrice(d.Asset); ok {
 			v.USDNow = EVMUSD(labels, decimals, d.Asset, d.Amount, last)
 		}
@@ -109,6 +102,16 @@ func EVMDestinations(s *evmstore.Store, labels *label.Store, decimals map[string
 	}
 	now, _, _ := labels.LastPrice("ETH")
 	return out, now
+}
+
+// EVMBlockDay is the UTC day of block number n of an EVM store, "" for a
+// block it does not hold.
+func EVMBlockDay(s *evmstore.Store, n uint64) string {
+	r, err := s.BlockRow(n)
+	if err != nil {
+		return ""
+	}
+	return day(int64(s.Block(r).Time))
 }
 
 // EVMStartDay is the day of the earliest start transfer's block.

@@ -107,18 +107,7 @@ func forEVM(s *store.Store, es *evmstore.Store, labels *label.Store, inc label.I
 	}
 	var bridged *query.Crossing // drawn with the trace, once matched
 	p.drawing = func() *graph.Graph {
-		g := graph.FromEVM(res, false, es.Chain()+": "+graph.Title(res.Model, false, []string{"incident:" + inc.ID})+" (with mixer links)", func(asset, amount string, block uint64) float64 {
-			r, err := es.BlockRow(block)
-			if err != nil {
-				return 0
-			}
-			return query.EVMUSD(labels, dec, asset, amount, time.Unix(int64(es.Block(r).Time), 0).UTC().Format("2006-01-02"))
-		})
-		if bridged != nil {
-			btc, _ := labels.Price("BTC", day)
-			g.AddCrossing(bridged, func(sat int64) float64 { return usd(sat, btc) })
-		}
-		return g
+		return graph.FromEVMTrace(es, labels, res, false, es.Chain()+": "+graph.Title(res.Model, false, []string{"incident:" + inc.ID})+" (with mixer links)", bridged, day)
 	}
 	places := map[string]float64{}
 	tl := map[[2]string]float64{}

@@ -317,6 +317,7 @@ func ForActor(s *store.Store, es *evmstore.Store, labels *label.Store, actor str
 		if err != nil {
 			return nil, err
 		}
+		r.drawings = nil // an actor's page draws no paths: its incidents' traces need not be kept
 		a.Incidents = append(a.Incidents, r)
 		a.StolenUSD += r.TotalUSD
 		for _, p := range r.Timeline {

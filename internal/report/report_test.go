@@ -88,7 +88,14 @@ func TestActorReport(t *testing.T) {
 	// An incident's page draws its path: the trace as spur trace --format
 	// svg draws it, well formed, from the theft's address to where the
 	// value ended.
-	h := a.Incidents[0].HTML()
+	inc, err := ForIncident(s, nil, ls, incs[0], trace.FIFO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := inc.HTML()
+	if a.Incidents[0].drawings != nil {
+		t.Error("an actor's report keeps its incidents' traces")
+	}
 	i, j := strings.Index(h, `<div class="path"><svg xmlns`)+len(`<div class="path">`), strings.LastIndex(h, "</svg>")
 	if !strings.Contains(h, "<h2>The laundering path</h2>") || i < len(`<div class="path">`) || j < i || xml.Unmarshal([]byte(h[i:j+len("</svg>")]), new(struct{})) != nil ||
 		!strings.Contains(h[i:], "start") || !strings.Contains(h[i:], `class="node"`) {

@@ -113,11 +113,7 @@ func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMR
 		exact := part{new(big.Int).Set(it.amt), new(big.Int)}
 		if !o.Since.IsZero() && it.hop > 0 && time.Unix(int64(s.Block(s.TransferBlock(it.x)).Time), 0).Before(o.Since) {
 			// Explained no further back than Since: the sender had it then.
-			if r.From != evmstore.None {
-				t.addDest(exact, s.Address(r.From).Hex(), "limit", "before "+o.Since.UTC().Format("2006-01-02"), asset, block(it.x))
-			} else {
-				t.addDest(exact, "", "limit", "before "+o.Since.UTC().Format("2006-01-02"), asset, block(it.x))
-			}
+			t.addDest(exact, addrText(s, r.From), "limit", "before "+o.Since.UTC().Format("2006-01-02"), asset, block(it.x))
 			continue
 		}
 		from := r.From
