@@ -25,7 +25,7 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
+var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
 
 // openLabels opens the store's labels for a command that only reads them,
 // beside other readers (label.OpenToRead).
@@ -139,6 +139,11 @@ them, are all read before any is written). Formats:
   uk-csv        the UK OFSI consolidated list (ConList.csv); the digital currency
                 addresses in a group's other information become sanctioned
                 labels. Default source: uk.
+  uk-sanctions-list-ods  the UK Sanctions List (the FCDO's, as an OpenDocument
+                spreadsheet): each designation under its Unique ID, with its
+                names, regime and UN reference; the digital currency addresses
+                in its other information become sanctioned labels. Default
+                source: uk-sanctions-list.
   us-csl-csv    the US Consolidated Screening List (CSV); the digital currency
                 addresses among an entry's ids become sanctioned labels with
                 its OFAC programmes and entity number. Default source: us-csl.
@@ -327,15 +332,15 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		if source == "" {
 			source = name
 		}
-	case "eu-csv", "uk-csv", "us-csl-csv":
-		parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "us-csl-csv": label.ParseUSCSL}[format]
+	case "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
+		parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "uk-sanctions-list-ods": label.ParseUKSanctionsList, "us-csl-csv": label.ParseUSCSL}[format]
 		var res *label.ListResult
 		if res, err = parse(path); err == nil {
 			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
 			currencies = res.PerCurrency
 		}
 		if source == "" {
-			source = strings.TrimSuffix(strings.TrimSuffix(format, "-csv"), "-csl") + map[bool]string{true: "-csl", false: ""}[format == "us-csl-csv"]
+			source = map[string]string{"eu-csv": "eu", "uk-csv": "uk", "uk-sanctions-list-ods": "uk-sanctions-list", "us-csl-csv": "us-csl"}[format]
 		}
 	case "un-xml":
 		var res *label.UNResult
@@ -444,7 +449,7 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 	switch format {
 	case "ofac-sdn-csv", "ofac-non-sdn-csv":
 		printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
-	case "un-xml", "eu-csv", "uk-csv", "us-csl-csv":
+	case "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
 		printCounts("PROGRAMME", "ENTRIES", counts, "")
 		if len(currencies) > 0 {
 			printCounts("CURRENCY", "ADDRESSES", currencies, "")
@@ -1177,6 +1182,8 @@ func detectFormat(path string) string {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xml":
 		return "un-xml"
+	case ".ods":
+		return "uk-sanctions-list-ods"
 	case ".yaml", ".yml":
 		if label.IsActorPack(path) {
 			return "actorpack"

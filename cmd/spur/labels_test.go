@@ -74,6 +74,49 @@ func TestConsolidatedListImport(t *testing.T) {
 	}
 }
 
+const ukslExcerpt = "../../testdata/sanctions/uk_sanctions_list/UK_Sanctions_List-excerpt.ods"
+
+// TestUKSanctionsListImport imports the UK Sanctions List spreadsheet:
+// Garantex's addresses screen as sanctioned under the UK designation, its
+// name is found; a broken spreadsheet is refused and the store keeps what
+// it had.
+func TestUKSanctionsListImport(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	out := mustRun(t, "labels", "import", "--store", store, ukslExcerpt)
+	if !strings.Contains(out, `imported 3 labels and 152 entities as source "uk-sanctions-list"`) ||
+		!strings.Contains(out, "The Russia (Sanctions) (EU Exit) Regulations 2019") || !strings.Contains(out, "USDT      1") {
+		t.Fatalf("import summary:\n%s", out)
+	}
+	var res []struct {
+		Severity string `json:"severity"`
+		Rule     string `json:"rule"`
+	}
+	out = mustRun(t, "screen", "--store", store, "--json", "0x7ff9cfad3877f21d41da833e2f775db0569ee3d9", "3E6ZCKRrsdPc35chA9Eftp1h3DLW18NFNV")
+	if err := jsonUnmarshal(out, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Severity != "severe" || r.Rule != "sanctioned: GARANTEX EUROPE OU (uk-sanctions-list RUS1421)" {
+			t.Fatalf("screen: %s", out)
+		}
+	}
+	if len(res) != 2 {
+		t.Fatalf("screen: %s", out)
+	}
+	if out := mustRun(t, "names", "--store", store, "Garantex Europe"); !strings.Contains(out, "uk-sanctions-list RUS1421") {
+		t.Fatalf("names:\n%s", out)
+	}
+	before := mustRun(t, "labels", "sources", "--store", store, "--json")
+	broken := filepath.Join(t.TempDir(), "list.ods")
+	os.WriteFile(broken, []byte("not a spreadsheet"), 0o644)
+	if r := run(t, "labels", "import", "--store", store, broken); r.code == 0 || !strings.Contains(r.stderr, broken+": not an OpenDocument spreadsheet") {
+		t.Fatalf("broken: exit %d %s", r.code, r.stderr)
+	}
+	if after := mustRun(t, "labels", "sources", "--store", store, "--json"); after != before {
+		t.Fatalf("the store changed:\n%s\n%s", before, after)
+	}
+}
+
 func TestLabelsImportAndScreen(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
 	ofac := ofacTestDir(t)
@@ -288,6 +331,7 @@ func TestFormatDetected(t *testing.T) {
 		"../../testdata/labels/etherscan-labels/data/arbiscan/tokens/phish-hack.csv":                     "etherscan-csv",
 		filepath.Join(sanctionsDir(t, "us_csl", "consolidated-excerpt.csv"), "consolidated-excerpt.csv"): "us-csl-csv",
 		filepath.Join(sanctionsDir(t, "uk_csl", "ConList.csv"), "ConList.csv"):                           "uk-csv",
+		ukslExcerpt: "uk-sanctions-list-ods",
 	} {
 		if r := run(t, "labels", "import", "--store", store, path); r.code != 0 || !strings.Contains(r.stderr, "read as --format "+format) {
 			t.Fatalf("%s: exit %d\n%s", path, r.code, r.stderr)
