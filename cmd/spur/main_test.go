@@ -372,7 +372,7 @@ func TestTraceFlagsChecked(t *testing.T) {
 		t.Errorf("trace --json: %+v %v", tr, err)
 	}
 	for _, bad := range [][]string{{"--model", "magic"}, {"--max-hops", "-1"}, {"--min-value", "-3"}, {"--direction", "up"}, {"--json", "--format", "csv"},
-		{"--format", "png"}, {"--max-fanout", "-1"}, {"--chain", "eth", "--max-fanout", "5"}, {"--cross"}, {"--chain", "eth", "--cross", "--direction", "backward"},
+		{"--format", "png"}, {"--max-fanout", "-1"}, {"--direction", "backward", "--max-fanout", "5"}, {"--chain", "eth", "--direction", "backward", "--max-fanout", "5"}, {"--cross"}, {"--chain", "eth", "--cross", "--direction", "backward"},
 		{"--since", "2009-01-12"}, {"--direction", "backward", "--since", "12/01/2009"}} {
 		if r := run(t, append([]string{"trace", "--store", dir, "--from", from}, bad...)...); r.code != exitUsage {
 			t.Errorf("trace %s: exit %d %s", strings.Join(bad, " "), r.code, r.stderr)

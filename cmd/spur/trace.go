@@ -124,15 +124,15 @@ destinations are the sources.`,
 				}
 				opts.Since = d // from the start of the day
 			}
+			if opts.MaxFanOut > 0 && direction == "backward" {
+				return usagef("--max-fanout bounds a forward trace (a backward one explains each payment whole)")
+			}
 			if e, err := isEVM(chain); err != nil || e {
 				if err != nil {
 					return err
 				}
 				if direction != "forward" && direction != "backward" {
 					return usagef("--direction: want forward or backward")
-				}
-				if opts.MaxFanOut > 0 {
-					return usagef("--max-fanout bounds a Bitcoin trace (on %s each transfer is followed on its own)", chain)
 				}
 				if cross && direction == "backward" {
 					return usagef("--cross carries a forward trace over the bridges, not a backward one")
@@ -141,7 +141,7 @@ destinations are the sources.`,
 				if cmd.Flags().Changed("max-hops") {
 					hops = opts.MaxHops
 				}
-				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, since: opts.Since, backward: direction == "backward", maxHops: hops, cross: cross})
+				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, since: opts.Since, backward: direction == "backward", maxHops: hops, maxFanOut: opts.MaxFanOut, cross: cross})
 			}
 			if cross {
 				return usagef("--cross carries an EVM trace over to Bitcoin: give --chain eth")
@@ -317,7 +317,7 @@ destinations are the sources.`,
 	c.Flags().StringVar(&opts.Model, "model", "fifo", "taint model: fifo, haircut or poison")
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
-	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs than this (a batch payout): its taint ends there as limit (0: no bound)")
+	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs (on an EVM chain, addresses) than this, a batch payout: its taint ends there as limit (0: no bound)")
 	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz) or svg (the graph, laid out)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
@@ -552,7 +552,7 @@ func writeGraph(g *graph.Graph, format string) error {
 	}
 	// A drawing of thousands of nodes helps nobody: say how to narrow it.
 	if len(g.Nodes) > bigGraph {
-		fmt.Fprintf(os.Stderr, "note: the graph has %d nodes; --max-hops, --min-value or --until (on Bitcoin also --max-fanout) draw less\n", len(g.Nodes))
+		fmt.Fprintf(os.Stderr, "note: the graph has %d nodes; --max-hops, --min-value, --until or --max-fanout draw less\n", len(g.Nodes))
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ type evmTraceArgs struct {
 	until, since  time.Time
 	backward      bool
 	maxHops       int
+	maxFanOut     int          // forward: a transaction paying more addresses out of taint is not followed
 	cross         bool         // carry bridge deposits over to Bitcoin
 	btc           *store.Store // the Bitcoin store, for cross
 }
@@ -60,7 +61,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	if err != nil {
 		return nil, err
 	}
-	o.Until, o.MaxHops, o.Since = a.until, a.maxHops, a.since
+	o.Until, o.MaxHops, o.Since, o.MaxFanOut = a.until, a.maxHops, a.since, a.maxFanOut
 	var res *trace.EVMResult
 	if a.backward {
 		res, err = trace.TraceEVMBackward(s, starts, o)

@@ -272,6 +272,11 @@ func TestGenIngestEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	eg := graphtest.ParseDOT(t, mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--format", "dot"))
+	// The thief pays one address a transaction (swaps, deposits, hops):
+	// no bound on the fan-out stops any of it.
+	if a, b := mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--json"), mustRun(t, "trace", "--chain", "eth", "--store", store, "--from", "incident:dprk-2021-5", "--max-fanout", "1", "--json"); a != b {
+		t.Errorf("--max-fanout 1 changed the Ethereum trace")
+	}
 	checked := 0
 	ethCloses := map[string]float64{}
 	for _, r := range pr[1:] {

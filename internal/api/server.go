@@ -647,8 +647,8 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if req.MinValue < 0 {
 		return badRequest("min_value", "min_value must not be negative")
 	}
-	if req.MaxFanOut < 0 || req.MaxFanOut > 0 && req.Chain != "" && req.Chain != "btc" {
-		return badRequest("max_fanout", "max_fanout: a bound of Bitcoin traces, 0 or more")
+	if req.MaxFanOut < 0 || req.MaxFanOut > 0 && backward {
+		return badRequest("max_fanout", "max_fanout: a bound of forward traces, 0 or more")
 	}
 	if req.Cross && (req.Chain == "" || req.Chain == "btc" || backward) {
 		return badRequest("cross", "cross: carries a forward trace on an EVM chain over its bridges to Bitcoin")
@@ -687,7 +687,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		o.Until, o.Since, o.MaxHops = until, since, req.MaxHops // the hops bound a backward trace
+		o.Until, o.Since, o.MaxHops, o.MaxFanOut = until, since, req.MaxHops, req.MaxFanOut // the hops bound a backward trace
 		run := trace.TraceEVM
 		if backward {
 			run = trace.TraceEVMBackward

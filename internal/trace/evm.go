@@ -54,6 +54,11 @@ type EVMOptions struct {
 	Until time.Time
 	// MaxHops bounds a backward trace (default 10).
 	MaxHops int
+	// MaxFanOut, when set, bounds a forward trace: a transaction in which
+	// taint holders pay more addresses than this (a batch payout, an
+	// airdrop) is not followed; the taint they send in it ends with them,
+	// as "limit".
+	MaxFanOut int
 	// Since, when set, bounds a backward trace in time: value that moved
 	// before it is not explained further ("limit": its sender had it then).
 	Since time.Time
@@ -384,6 +389,12 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 			t.linked[tx] = true
 		}
 	}
+	fanOut := ""
+	if t.o.MaxFanOut > 0 {
+		if n := t.paidByHolders(lo, hi); n > t.o.MaxFanOut {
+			fanOut = fmt.Sprintf("fan-out: %s pays %d addresses", s.Tx(tx).Hash.Hex(), n)
+		}
+	}
 	// Two passes: first everything that is not paid out by a conduit, then
 	// what conduits pay out.
 	for pass := 0; pass < 2; pass++ {
@@ -424,6 +435,12 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				moved.heur = scale(amount, share, link.amount)
 			default:
 				moved = t.take(holding{r.From, r.Asset}, amount, r.Kind)
+				if fanOut != "" && !moved.zero() && r.Kind != evm.KindFee && r.Kind != evm.KindBurn {
+					// The taint ends with its holder; the payment goes on
+					// as clean money (a followed balance's total takes it).
+					t.addDest(moved, addrText(s, r.From), "limit", fanOut, AssetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
+					moved = newPart()
+				}
 			}
 			if r.To != evmstore.None && isConduit(r.To) && !fromConduit {
 				if r.From == evmstore.None || r.From == t.zero {
@@ -455,6 +472,37 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 			t.arrive(x, r, amount, moved, pools, tx)
 		}
 	}
+}
+
+// paidByHolders counts the addresses that one transaction's transfers
+// [lo, hi) pay out of tainted balances and that pass none of it on within
+// it (fees aside): a batch payout's fan-out, whether the holder pays each
+// address itself or through a contract that disperses its payment. It is
+// the transaction's shape, counted before its replay (under FIFO a
+// holder's first payments may carry none of its taint).
+func (t *evmTracer) paidByHolders(lo, hi uint64) int {
+	reached, passes := map[uint32]bool{}, map[uint32]bool{}
+	for x := lo; x < hi; x++ {
+		r := t.s.Transfer(x)
+		if r.Kind == evm.KindNFT || r.Kind == evm.KindFee || r.Kind == evm.KindBurn || r.From == evmstore.None || r.To == evmstore.None || r.To == r.From {
+			continue
+		}
+		holds := reached[r.From]
+		if a := t.acct[holding{r.From, r.Asset}]; !holds && a != nil {
+			holds = !t.held(a).zero()
+		}
+		if holds {
+			passes[r.From] = reached[r.From]
+			reached[r.To] = true
+		}
+	}
+	n := 0
+	for a := range reached {
+		if !passes[a] {
+			n++
+		}
+	}
+	return n
 }
 
 // scale returns amount * num / den.

@@ -397,3 +397,73 @@ func TestTimingShare(t *testing.T) {
 		t.Errorf("a pool without deposits: %v", got)
 	}
 }
+
+// TestEVMMaxFanOut, by hand: T, holding 1 clean ETH, is paid 10 stolen
+// ETH; it pays 3 ETH through a disperse contract M to A, B and C (1 ETH
+// each, M's internal calls), and 2 ETH to D. FIFO: the dispersal carries
+// T's clean ETH and 2 tainted, which M holds tainted first (a transfer's
+// taint goes ahead of its clean part), so A and B are paid the taint.
+// With MaxFanOut 2 the dispersal, paying three addresses, is not
+// followed: its 2 tainted ETH end with T as limit, and A, B and C are paid
+// clean money; with MaxFanOut 3 it is followed.
+func TestEVMMaxFanOut(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	V, T, M, A, B, C, D, X := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa4), addr(0xa5), addr(0xa6), addr(0xa7), addr(0xa8)
+	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
+	tx := func(from, to common.Address, value *uint256.Int, calls ...evm.Trace) {
+		i := uint32(len(b.Txs))
+		b.Txs = append(b.Txs, evm.Tx{Hash: common.Hash{0xee, byte(i)}, Index: i, From: from, To: &to, Value: *value, Status: evm.StatusOK})
+		b.Traces = append(b.Traces, evm.Trace{TxIndex: int32(i), From: from, To: to, Value: *value, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)})
+		for k, c := range calls {
+			c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
+			b.Traces = append(b.Traces, c)
+		}
+	}
+	tx(X, T, eth(1_000))
+	tx(V, T, eth(10_000)) // the theft
+	tx(T, M, eth(3_000), evm.Trace{From: M, To: A, Value: *eth(1_000)}, evm.Trace{From: M, To: B, Value: *eth(1_000)}, evm.Trace{From: M, To: C, Value: *eth(1_000)})
+	tx(T, D, eth(2_000))
+	b.MarkFailed()
+	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AppendBlock(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	theft, _ := s.TxNum(common.Hash{0xee, 1})
+	lo, _ := s.TxTransfers(theft)
+	dispersal := common.Hash{0xee, 2}.Hex()
+	for _, c := range []struct {
+		fan  int
+		want map[string]string
+	}{
+		{0, map[string]string{"unspent " + T.Hex(): eth(6_000).Dec(), "unspent " + A.Hex(): eth(1_000).Dec(), "unspent " + B.Hex(): eth(1_000).Dec(), "unspent " + D.Hex(): eth(2_000).Dec()}},
+		{3, map[string]string{"unspent " + T.Hex(): eth(6_000).Dec(), "unspent " + A.Hex(): eth(1_000).Dec(), "unspent " + B.Hex(): eth(1_000).Dec(), "unspent " + D.Hex(): eth(2_000).Dec()}},
+		{2, map[string]string{"unspent " + T.Hex(): eth(6_000).Dec(), "limit " + T.Hex(): eth(2_000).Dec(), "unspent " + D.Hex(): eth(2_000).Dec()}},
+	} {
+		res, err := TraceEVM(s, []EVMStart{{Transfer: lo}}, EVMOptions{Model: FIFO, MaxFanOut: c.fan})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, d := range res.Destinations {
+			got[d.Category+" "+d.Address] = d.Amount
+			if d.Category == "limit" && d.Label != "fan-out: "+dispersal+" pays 3 addresses" {
+				t.Errorf("fan-out %d: limit %q", c.fan, d.Label)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("fan-out %d: %v, want %v", c.fan, got, c.want)
+		}
+		for _, f := range res.Flows {
+			if c.fan == 2 && (f.To == M.Hex() || f.From == M.Hex()) {
+				t.Errorf("fan-out 2: the dispersal followed: %+v", f)
+			}
+		}
+	}
+}
