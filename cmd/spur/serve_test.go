@@ -316,7 +316,7 @@ func TestReadersBesideServer(t *testing.T) {
 // TestLabelsWhileServing: a label import while spur serve holds the labels
 // is queued for the server, which applies it within a second and screens
 // with it at once, its exposures too; the import returns once it is
-// applied. So are imports of incidents and prices.
+// applied. So are imports of incidents (and one added) and prices.
 func TestLabelsWhileServing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
@@ -361,6 +361,17 @@ func TestLabelsWhileServing(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(b), `"id": "hal"`) {
 		t.Fatalf("incidents after the import:\n%s", b)
+	}
+	if r := run(t, "incident", "add", "--store", dir, "--id", "hal-2", "--date", "2009-01-12", "--theft-tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0"); r.code != 0 || !strings.Contains(r.stderr, "the incident is queued") || r.stdout != "added incident hal-2 (2009-01-12, btc)\n" {
+		t.Fatalf("incident add beside the server: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if resp, err = http.Get(srv.base + "/v1/incidents"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"id": "hal-2"`) || !strings.Contains(string(b), `"id": "hal"`) {
+		t.Fatalf("incidents after the add:\n%s", b)
 	}
 	prices := filepath.Join(t.TempDir(), "prices.csv")
 	os.WriteFile(prices, []byte("date,asset,usd\n2009-01-12,BTC,0.01\n"), 0o644)

@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -118,6 +121,19 @@ func TestMainnetClusters(t *testing.T) {
 	}
 	if got := len(full.Members(full.Meta.LargestID)); uint64(got) != full.Meta.Largest {
 		t.Fatalf("largest entity has %d members, META says %d", got, full.Meta.Largest)
+	}
+	// A read that fails says which file; an entity column of another
+	// length than META's address count is refused.
+	ents.Close()
+	if _, _, err := ents.Entity(0); err == nil || !strings.Contains(err.Error(), "entity.u32") {
+		t.Fatalf("a read of a closed column: %v", err)
+	}
+	col := ents.f.Name()
+	if err := os.Truncate(col, int64(4*len(full.entity)-4)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenEntities(s); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("not %d addresses' entities", len(full.entity))) {
+		t.Fatalf("a short entity column: %v", err)
 	}
 }
 
