@@ -55,7 +55,9 @@ and the trace goes on, as "heuristic", through the outputs of a mix that a
 later consolidation links to its tainted inputs: a transaction, no CoinJoin
 itself, spending outputs of two or more of the tainted mixes (or of their
 remixes, up to three on), three or more in all and mostly such outputs;
-or a mix output paid to an address the taint reached before.
+a mix output paid to an address the taint reached before; or, in a
+CoinJoin with change (JoinMarket, Wasabi 1), the one change output that
+the tainted inputs' value, less mixed outputs and fees, fits.
 
 Output: JSON {model, from[], start_amount, flows[] {chain, tx, from, to,
 asset, amount, usd, hop, link, spent_by}, destinations[] {chain, address,

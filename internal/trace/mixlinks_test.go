@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testchain"
 )
@@ -184,11 +185,19 @@ func TestConsolidationLinks(t *testing.T) {
 	a, _ := btc.ParseAddress(w.reused, w.s.Network())
 	reusedAddr, _ := w.s.AddrNum(a)
 	_, _, m6, _ := w.s.TxRange(w.mixes[6])
-	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, nil); !maps.Equal(got, map[uint64]link{m6 + 3: {"address-reuse", math.MaxInt32, 1}}) {
+	if got := reuseLinks(w.s, mixes, map[uint32]uint64{reusedAddr: w.theft}, nil); !maps.Equal(got, map[uint64]link{m6 + 3: {"address-reuse", math.MaxInt32, 1}}) {
 		t.Fatalf("address reuse: %v", got)
 	}
-	if got := reuseLinks(w.s, mixes, map[uint32]bool{reusedAddr: true}, map[uint64]link{m6 + 3: {}}); len(got) != 0 {
+	if got := reuseLinks(w.s, mixes, map[uint32]uint64{reusedAddr: w.theft}, map[uint64]link{m6 + 3: {}}); len(got) != 0 {
 		t.Fatalf("a known link given again: %v", got)
+	}
+	// An output is no reuse of the address that it alone reached; with
+	// others, it is.
+	if got := reuseLinks(w.s, mixes, map[uint32]uint64{reusedAddr: m6 + 3}, nil); len(got) != 0 {
+		t.Fatalf("an address reached by the mix output alone: %v", got)
+	}
+	if got := reuseLinks(w.s, mixes, map[uint32]uint64{reusedAddr: store.NoOutput}, nil); len(got) != 1 {
+		t.Fatalf("an address reached by several outputs: %v", got)
 	}
 	// The addresses a pass reached are the thief's, but for labelled
 	// services, whose addresses many pay.
@@ -199,8 +208,8 @@ func TestConsolidationLinks(t *testing.T) {
 			opts.Services = func(a uint32) (string, string, bool) { return "exchange", "hot wallet", a == reusedAddr }
 		}
 		_, _, paid, err := forward(w.s, []Start{{Output: w.theft}}, opts, map[uint64]link{})
-		if err != nil || paid[reusedAddr] == service {
-			t.Fatalf("the thief's premix address, a service %v: reached %v (%v)", service, paid[reusedAddr], err)
+		if _, reached := paid[reusedAddr]; err != nil || reached == service {
+			t.Fatalf("the thief's premix address, a service %v: reached %v (%v)", service, reached, err)
 		}
 	}
 	// By the end of a day before the block: no clue yet.
@@ -375,5 +384,152 @@ func TestBackwardEndsAtMixes(t *testing.T) {
 		if d.Category == "mixer" {
 			t.Fatalf("a mix as a source without links: %+v", d)
 		}
+	}
+}
+
+// TestChangeOutput: the change clue on CoinJoin shapes. JoinMarket's three
+// participants of 0.5 BTC: the taker's 1.2 BTC come back as 0.5 and
+// 0.6999 (its fees paid), a maker's 0.8 as 0.5 and 0.30001 (its fee
+// earned). Wasabi 1's levels of 0.1 and 0.2 BTC: 0.35 BTC come back as
+// one of each and 0.0495. Nothing is told when two outputs fit, when the
+// inputs fit the mixed outputs with no change, or of a mix of too many
+// values, or of WabiSabi's.
+func TestChangeOutput(t *testing.T) {
+	shape := func(values ...int64) *cluster.TxShape {
+		tx := &cluster.TxShape{}
+		for _, v := range values {
+			tx.Outputs = append(tx.Outputs, cluster.Coin{Value: v, Type: btc.WitnessV0KeyHash})
+		}
+		return tx
+	}
+	jm := shape(50_000_000, 50_000_000, 50_000_000, 69_990_000, 30_001_000, 250_001_000)
+	many := shape()
+	for v := int64(1); v <= 9; v++ {
+		many.Outputs = append(many.Outputs, cluster.Coin{Value: v * 10_000_000}, cluster.Coin{Value: v * 10_000_000})
+	}
+	many.Outputs = append(many.Outputs, cluster.Coin{Value: 5_000_000})
+	for _, c := range []struct {
+		name string
+		tx   *cluster.TxShape
+		paid int64
+		i    int
+		ok   bool
+	}{
+		{"the taker", jm, 120_000_000, 3, true},
+		{"a maker", jm, 80_000_000, 4, true},
+		{"another maker", jm, 300_000_000, 5, true},
+		{"no one's", jm, 200_000_000, 0, false},
+		{"two fit", shape(50_000_000, 50_000_000, 69_990_000, 69_980_000), 120_000_000, 0, false},
+		{"no change", jm, 50_010_000, 0, false},
+		{"Wasabi 1's levels", shape(10_000_000, 10_000_000, 10_000_000, 20_000_000, 20_000_000, 4_950_000, 6_120_000), 35_000_000, 5, true},
+		{"too many values", many, 15_000_000, 0, false},
+		{"no change, though an output fits", shape(10_000_000, 10_000_000, 10_000_000, 20_000_000, 20_000_000, 9_950_000), 30_000_000, 0, false},
+	} {
+		if i, ok := changeOutput(c.tx, cluster.JoinMarket, c.paid); i != c.i || ok != c.ok {
+			t.Errorf("%s: output %d %v, want %d %v", c.name, i, ok, c.i, c.ok)
+		}
+	}
+	if _, ok := changeOutput(jm, cluster.Wasabi2, 120_000_000); ok {
+		t.Error("a WabiSabi mix's change told")
+	}
+}
+
+// TestChangeLink traces a theft into a JoinMarket CoinJoin: with mixer
+// links the thief's change comes out of it, as heuristic, to where the
+// thief sends it; the rest stays in the mix. The thief takes 1.2 BTC of
+// block 1's coinbase into the mix with two makers' 0.8 and 3 BTC (blocks
+// 2 and 3); the mix pays 0.5 BTC to each, and their change: 0.6999, 0.30001
+// and 2.50001 BTC (8,000 satoshi of fee); the thief spends its change on.
+func TestChangeLink(t *testing.T) {
+	s := testchain.Mainnet(t, t.TempDir(), 15)
+	next := byte(0)
+	addr := func() []byte {
+		next++
+		return append([]byte{0x00, 20, 0xcd, next}, make([]byte, 18)...)
+	}
+	var txs []btc.Tx
+	spend := func(in []btc.TxIn, values ...int64) (btc.Hash, [][]byte) {
+		tx := btc.Tx{Version: 1, Inputs: in}
+		var scripts [][]byte
+		for _, v := range values {
+			sc := addr()
+			scripts = append(scripts, sc)
+			tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v, Script: sc})
+		}
+		d, err := btc.DecodeTx(btc.AppendTx(nil, &tx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs = append(txs, *d)
+		return d.TxID, scripts
+	}
+	in := func(tx btc.Hash, vout uint32) btc.TxIn {
+		return btc.TxIn{PrevTxID: tx, PrevIndex: vout, Sequence: 0xffffffff}
+	}
+	const coinbase = 50_0000_0000
+	thief, _ := spend([]btc.TxIn{in(s.TxID(1), 0)}, 120_000_000, coinbase-120_000_000-1000)
+	makerA, _ := spend([]btc.TxIn{in(s.TxID(2), 0)}, 80_000_000, coinbase-80_000_000-1000)
+	makerB, _ := spend([]btc.TxIn{in(s.TxID(3), 0)}, 300_000_000, coinbase-300_000_000-1000)
+	mix, _ := spend([]btc.TxIn{in(makerA, 0), in(thief, 0), in(makerB, 0)}, 50_000_000, 50_000_000, 50_000_000, 69_990_000, 30_001_000, 250_001_000)
+	_, on := spend([]btc.TxIn{in(mix, 3)}, 69_980_000)
+	testchain.Mine(t, s, txs...)
+	text := func(sc []byte) string { _, a, _ := btc.ScriptAddress(sc); return a.String(s.Network()) }
+	start, err := s.TxNum(thief)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, out, _ := s.TxRange(start)
+	res, err := Forward(s, []Start{{Output: out}}, Options{Model: FIFO, MixerLinks: true, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The mix's fee takes the thief's share (8,000 * 1.2 / 5.0 = 1,920);
+	// the change its 0.6999 BTC; the rest stays in the mix.
+	got := map[string]int64{}
+	var sum int64
+	for _, d := range res.Destinations {
+		got[d.Category+" "+d.Address+" "+d.Link] += d.Amount
+		sum += d.Amount
+	}
+	want := map[string]int64{
+		"fees  exact":                           1_920,
+		"mixer  exact":                          120_000_000 - 1_920 - 69_990_000,
+		"fees  heuristic":                       10_000,
+		"unspent " + text(on[0]) + " heuristic": 69_980_000,
+	}
+	if !maps.Equal(got, want) || sum != 120_000_000 || res.MixerLinks["change"] != 1 {
+		t.Fatalf("destinations %v (sum %d), links %v; want %v", got, sum, res.MixerLinks, want)
+	}
+	linked := 0
+	for _, f := range res.Flows {
+		if f.Clue == "change" {
+			linked++
+			if f.Link != "heuristic" || f.Confidence != 1 || f.Amount != 69_990_000 {
+				t.Errorf("the change's flow: %+v", f)
+			}
+		}
+	}
+	if linked != 1 {
+		t.Errorf("%d flows by the change clue", linked)
+	}
+	// Without links FIFO lays the thief's 1.2 BTC, second in, past the
+	// first maker's 0.8: 0.2 on the second 0.5 BTC output, 0.5 on the
+	// third, 0.5 on the change, which the thief spends on (its 10,000
+	// satoshi fee FIFO lays past the 0.5: none of it tainted).
+	res, err = Forward(s, []Start{{Output: out}}, Options{Model: FIFO, MinValue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[string]int64{}
+	for _, d := range res.Destinations {
+		if d.Link != "exact" {
+			t.Errorf("without links: %+v", d)
+		}
+		if d.Category == "unspent" {
+			got[d.Address] = d.Amount
+		}
+	}
+	if len(got) != 3 || got[text(on[0])] != 50_000_000 || res.MixerLinks != nil {
+		t.Errorf("without links: %v", got)
 	}
 }

@@ -75,8 +75,10 @@ type Options struct {
 	// of the tainted mixes (or of their remixes) together and little else
 	// (its maker held them all: the consolidation of mixed coins that
 	// public reporting of the 2021 thefts describes before the coins
-	// reached exchanges), or an output paid to an address the taint
-	// reached before.
+	// reached exchanges), an output paid to an address the taint
+	// reached before, or, in a CoinJoin with change (JoinMarket's, Wasabi
+	// 1's), the one change output that the tainted inputs' value less
+	// mixed outputs fits.
 	MixerLinks bool
 }
 
@@ -95,9 +97,9 @@ type Flow struct {
 	CoinJoin string `json:"coinjoin,omitempty"`
 	// Clue is what links a CoinJoin's output to the taint (MixerLinks),
 	// and Confidence how much of the evidence points to the taint's
-	// owner: 1 for an address the taint reached before; for a
-	// consolidation, the share of its inputs that are outputs of the
-	// tainted mixes.
+	// owner: 1 for an address the taint reached before and for the one
+	// change output that fits; for a consolidation, the share of its
+	// inputs that are outputs of the tainted mixes.
 	Clue       string  `json:"clue,omitempty"`
 	Confidence float64 `json:"confidence,omitempty"`
 	// SpentBy is the transaction that carried this output's taint on
@@ -264,7 +266,7 @@ type link struct {
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
 // (opts.MixerLinks); it also gives the CoinJoins the taint entered and,
 // with MixerLinks, the addresses it reached.
-func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]bool, error) {
+func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]uint64, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
 		if a == store.NoAddress {
@@ -279,7 +281,9 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 	var mixes []uint64
 	// paid are the addresses the taint reached, labelled services aside,
 	// whose addresses many pay (for the address-reuse clue).
-	paid := map[uint32]bool{}
+	// Each maps to the output that reached it, or to NoOutput once several
+	// did (an output is no reuse of the address it alone reached).
+	paid := map[uint32]uint64{}
 	// spentAfter says whether tx n came after opts.Until.
 	spentAfter := func(n uint64) bool {
 		if opts.Until.IsZero() {
@@ -334,7 +338,11 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 			}
 		}
 		if opts.MixerLinks && out.Addr != store.NoAddress {
-			paid[out.Addr] = true
+			if r, ok := paid[out.Addr]; !ok || r == o {
+				paid[out.Addr] = o
+			} else {
+				paid[out.Addr] = store.NoOutput
+			}
 		}
 		if !out.Spent || spentAfter(out.SpentBy) {
 			arrive(o, t, "unspent", "")
@@ -425,6 +433,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		}
 		firstIn, numIn, firstOut, numOut := s.TxRange(n)
 		var totalIn, taintIn, mixedIn, linkedIn int64
+		var taintedValue int64 // the whole value of the inputs the taint is in
 		firstTainted := store.NoOutput
 		hop := 0
 		// Inputs laid end to end, with their tainted ranges at their offsets.
@@ -441,6 +450,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 					firstTainted = o
 				}
 				taintIn += t.amount
+				taintedValue += v
 				mixedIn += t.mixed
 				linkedIn += t.linked
 				hop = max(hop, t.hop+1)
@@ -484,7 +494,20 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 				totalOut += v
 			}
 			mixes = append(mixes, n)
-			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, links, res, func(o uint64, t *taint, l link) { reach(o, t, txid, from, cjKind, l) },
+			// The change clue, on the mix's shape as DetectCoinJoin saw it,
+			// for this pass's tainted inputs.
+			mixLinks := links
+			if i, ok := changeOutput(&shape, cjKind, taintedValue); ok {
+				if _, known := links[firstOut+uint64(i)]; !known {
+					mixLinks = map[uint64]link{firstOut + uint64(i): {"change", math.MaxInt32 - 1, 1}}
+					for o := firstOut; o < firstOut+numOut; o++ {
+						if l, ok := links[o]; ok {
+							mixLinks[o] = l
+						}
+					}
+				}
+			}
+			demix(s, n, taintIn, linkedIn, totalIn-totalOut, totalIn, hop, mixLinks, res, func(o uint64, t *taint, l link) { reach(o, t, txid, from, cjKind, l) },
 				func(category, label string, amount, linked int64) {
 					add("", category, label, amount, amount, linked, n)
 				})
@@ -639,15 +662,83 @@ func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop 
 	}
 }
 
+// changeOutput finds, in a CoinJoin with change (JoinMarket's, Wasabi
+// 1's), the change output of the participant whose inputs are worth paid:
+// each participant takes at most one output of each mixed value (a value
+// two or more outputs have) and gets back the rest, less its fees, as one
+// output of a value no other output has. The change is the one such output
+// c for which paid - c is a sum of distinct mixed values to within the
+// fees (1% of that sum and 10,000 satoshi, either way: JoinMarket's makers
+// earn theirs); when two outputs fit, or the inputs fit the mixed values
+// with no change at all, nothing is told. i is the output's index.
+// WabiSabi's mixes (Wasabi 2) are passed over: their outputs are of
+// standard values, most of them unique, so no change stands out.
+func changeOutput(tx *cluster.TxShape, kind string, paid int64) (i int, ok bool) {
+	if kind == cluster.Wasabi2 {
+		return 0, false
+	}
+	count := map[int64]int{}
+	for _, o := range tx.Outputs {
+		if o.Type != btc.NullData && o.Value >= 1000 {
+			count[o.Value]++
+		}
+	}
+	var mixed []int64
+	for v, c := range count {
+		if c >= 2 {
+			mixed = append(mixed, v)
+		}
+	}
+	if len(mixed) == 0 || len(mixed) > 8 {
+		return 0, false
+	}
+	// fits reports whether rest is a sum of distinct mixed values, to
+	// within the fees.
+	fits := func(rest int64) bool {
+		for set := 1; set < 1<<len(mixed); set++ {
+			var m int64
+			for k, v := range mixed {
+				if set&(1<<k) != 0 {
+					m += v
+				}
+			}
+			if d := rest - m; d >= -(m/100+10_000) && d <= m/100+10_000 {
+				return true
+			}
+		}
+		return false
+	}
+	if fits(paid) {
+		return 0, false // no change needed
+	}
+	found := -1
+	for k, o := range tx.Outputs {
+		if count[o.Value] != 1 || o.Value >= paid || !fits(paid-o.Value) {
+			continue
+		}
+		if found >= 0 {
+			return 0, false // two fit: nothing told
+		}
+		found = k
+	}
+	if found < 0 {
+		return 0, false
+	}
+	return found, true
+}
+
 // reuseLinks finds the outputs of the tainted mixes paid to an address the
 // taint reached before (paid): whoever mixed coins back to an address of
 // theirs gave the output away. Known outputs are not given again.
-func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]bool, known map[uint64]link) map[uint64]link {
+func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]uint64, known map[uint64]link) map[uint64]link {
 	found := map[uint64]link{}
 	for _, n := range mixes {
 		_, _, firstOut, numOut := s.TxRange(n)
 		for o := firstOut; o < firstOut+numOut; o++ {
-			if _, ok := known[o]; !ok && paid[s.OutAddr(o)] {
+			if _, ok := known[o]; ok {
+				continue
+			}
+			if r, reached := paid[s.OutAddr(o)]; reached && r != o {
 				found[o] = link{"address-reuse", math.MaxInt32, 1}
 			}
 		}
