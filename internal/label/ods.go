@@ -24,6 +24,9 @@ const (
 	odsTableNS  = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 	odsTextNS   = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 	odsMaxCells = 1024 // columns kept per row; the lists use fewer than 100
+	// odsMaxRows is a spreadsheet's most rows (OpenDocument's and Excel's
+	// 1,048,576): more, as a row repeated a billion times, is no list.
+	odsMaxRows = 1 << 20
 )
 
 // odsRows reads the first sheet of the spreadsheet at path, calling fn with
@@ -66,6 +69,7 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 	var (
 		tables              int
 		row                 int // rows of the sheet so far
+		delivered           int // rows with something in them, given to fn
 		rowRepeat           int
 		cells               []string
 		cell                strings.Builder
@@ -150,6 +154,9 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 				if len(cells) == 0 {
 					row += rowRepeat
 					continue
+				}
+				if delivered += rowRepeat; delivered > odsMaxRows {
+					return fail(fmt.Errorf("more than %d rows with something in them", odsMaxRows))
 				}
 				for i := 0; i < rowRepeat; i++ {
 					row++

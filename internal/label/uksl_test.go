@@ -165,6 +165,7 @@ func TestUKSanctionsListBadInput(t *testing.T) {
 		{"an unknown kind", writeODS(t, odsMime, strings.Replace(content, ">Entity<", ">Aircraft<", 1)), `row 4: "Aircraft" is not an individual, entity or ship`},
 		{"broken XML", writeODS(t, odsMime, content[:firstRow+len(content[firstRow:])/2]), "content.xml line"},
 		{"no sheet", writeODS(t, odsMime, `<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>`), "no sheet"},
+		{"a row repeated past a sheet's size", writeODS(t, odsMime, strings.Replace(content, "<table:table-row ", `<table:table-row table:number-rows-repeated="2000000000" `, 1)), "more than 1048576 rows with something in them"},
 	} {
 		_, err := ParseUKSanctionsList(c.path)
 		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {

@@ -390,7 +390,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 		}
 	}
 	fanOut := ""
-	if t.o.MaxFanOut > 0 {
+	if t.o.MaxFanOut > 0 && tx != evmstore.None {
 		if n := t.paidByHolders(lo, hi); n > t.o.MaxFanOut {
 			fanOut = fmt.Sprintf("fan-out: %s pays %d addresses", s.Tx(tx).Hash.Hex(), n)
 		}
