@@ -14,7 +14,8 @@ var Samples embed.FS
 
 // Sanctions holds testdata/sanctions: the OFAC SDN list (legacy CSV set,
 // December 2025) and the UN consolidated list (XML, February 2026), each
-// compressed with bzip2.
+// compressed with bzip2, and an excerpt of the UK Sanctions List (the
+// FCDO's spreadsheet, November 2022).
 //
-//go:embed testdata/sanctions/ofac_sdn_2025-12/*.bz2 testdata/sanctions/un_csl/*.bz2
+//go:embed testdata/sanctions/ofac_sdn_2025-12/*.bz2 testdata/sanctions/un_csl/*.bz2 testdata/sanctions/uk_sanctions_list/*.ods
 var Sanctions embed.FS

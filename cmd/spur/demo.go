@@ -67,8 +67,9 @@ into a store, then looks up: the first person-to-person payment (Satoshi to
 Hal Finney, block 170), the genesis address, and a block; replays btcd's
 reorganisation test chain (the genesis block, blocks 1..4 and a longer side
 chain 3A..5A, all with real proof of work) to show a reorg being unwound;
-clusters the addresses into entities; imports the OFAC SDN list shipped
-with spur to screen addresses, Lazarus Group's among them; and generates a
+clusters the addresses into entities; imports the OFAC SDN list and an
+excerpt of the UK Sanctions List shipped with spur to screen addresses,
+Lazarus Group's and Garantex's among them; and generates a
 small synthetic world with ground truth, ingests and clusters it, and
 evaluates what spur found against the truth.
 
@@ -180,7 +181,7 @@ The store goes to a temporary directory unless --store is given.`,
 			fmt.Printf("$ spur entity %d\n  received %s BTC, balance %s BTC, seen from height %d to %d; first addresses: %s\n",
 				ev.ID, btcAmount(ev.Received), btcAmount(ev.Balance), ev.FirstSeenHeight, ev.LastSeenHeight, strings.Join(ev.Addresses, ", "))
 
-			section("7. Sanctions: import the OFAC SDN list shipped with spur and screen addresses")
+			section("7. Sanctions: import the OFAC SDN list and the UK Sanctions List shipped with spur and screen addresses")
 			sdnDir := filepath.Join(tmp, "sdn")
 			if err := writeSanctions(sdnDir); err != nil {
 				return err
@@ -201,16 +202,41 @@ The store goes to a temporary directory unless --store is given.`,
 			}
 			fmt.Printf("  %d digital currency addresses (%d XBT, %d ETH, %d USDT, ...) of %s listed parties\n",
 				len(res.Labels), res.PerCurrency["XBT"], res.PerCurrency["ETH"], res.PerCurrency["USDT"], thousands(int64(len(res.Entities))))
-			for _, a := range []string{"0x098b716b8aaf21512996dc57eb0615e2383e2f96", "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"} {
+			ukPath := filepath.Join(tmp, "UK_Sanctions_List-excerpt.ods")
+			if err := writeEmbedded(ukPath, "testdata/sanctions/uk_sanctions_list/UK_Sanctions_List-excerpt.ods"); err != nil {
+				return err
+			}
+			fmt.Printf("$ spur labels import --store %s %s\n", dir, ukPath)
+			uk, err := label.ParseUKSanctionsList(ukPath)
+			if err != nil {
+				return err
+			}
+			if err := ls.Replace(label.SourceInfo{Source: "uk-sanctions-list", Format: "uk-sanctions-list-ods", Path: ukPath, Counts: uk.PerProgram}, uk.Labels, uk.Entities); err != nil {
+				return err
+			}
+			fmt.Printf("  %d designations of the FCDO's spreadsheet (an excerpt of the list of 30 November 2022), %d digital currency addresses\n", len(uk.Entities), len(uk.Labels))
+			for _, a := range []string{"0x098b716b8aaf21512996dc57eb0615e2383e2f96", "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h", "3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"} {
 				found, err := ls.Lookup(a)
 				if err != nil {
 					return err
 				}
-				verdict := "low: no label"
+				// Each list that names the address, with its reference.
+				verdict, name := "low: no label", ""
+				var lists []string
 				for _, l := range found {
 					if l.Category == label.Sanctioned {
-						verdict = "severe: sanctioned, " + l.Label + " (SDN " + l.Ref + ", " + strings.Join(l.Programs, ", ") + ")"
+						list := "SDN"
+						if l.Source != "ofac-sdn" {
+							list = l.Source
+						}
+						if name == "" {
+							name = l.Label
+						}
+						lists = append(lists, list+" "+l.Ref+", "+strings.Join(l.Programs, ", "))
 					}
+				}
+				if len(lists) > 0 {
+					verdict = "severe: sanctioned, " + name + " (" + strings.Join(lists, "; ") + ")"
 				}
 				fmt.Printf("$ spur screen %s\n  %s\n", a, verdict)
 			}
@@ -523,6 +549,15 @@ func writeSanctions(dir string) error {
 		}
 	}
 	return nil
+}
+
+// writeEmbedded copies an embedded sanctions file to path.
+func writeEmbedded(path, name string) error {
+	b, err := spur.Sanctions.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // writeSVG draws a graph into a file of its own.
