@@ -277,25 +277,7 @@ func ParseUK(path string) (*ListResult, error) {
 			index[id] = k
 		}
 		e := &res.Entities[k]
-		var parts []string
-		for _, c := range []string{"Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name 6"} {
-			if v := t.get(r, c); v != "" {
-				parts = append(parts, v)
-			}
-		}
-		// The row marked "Primary name" gives the name; the others are aliases.
-		if name := strings.Join(parts, " "); name != "" {
-			isPrimary := t.get(r, "Alias Type") == "Primary name"
-			switch {
-			case e.Name == "":
-				e.Name, primary[k] = name, isPrimary
-			case isPrimary && !primary[k]:
-				e.Aliases = appendUnique(e.Aliases, e.Name)
-				e.Name, primary[k] = name, true
-			case !strings.EqualFold(name, e.Name):
-				e.Aliases = appendUnique(e.Aliases, name)
-			}
-		}
+		primary[k] = addUKName(e, primary[k], ukName(func(c string) string { return t.get(r, c) }), t.get(r, "Alias Type") == "Primary name", false)
 		// The name in its own script (Cyrillic, Arabic, Persian, ...):
 		// a name to screen by too.
 		if n := t.get(r, "Name Non-Latin Script"); n != "" {
@@ -322,18 +304,58 @@ func ParseUK(path string) (*ListResult, error) {
 			e.IDs = appendUnique(e.IDs, t.get(r, c))
 		}
 	}
+	res.labelEntries(others)
+	return res, nil
+}
+
+// labelEntries counts each entry under its programmes and labels the
+// digital currency addresses that the other information of its rows gives
+// (others, by entry), under its id: once its primary name is known, from
+// whichever row it came.
+func (res *ListResult) labelEntries(others map[int][]string) {
 	for k := range res.Entities {
 		e := &res.Entities[k]
 		for _, p := range e.Programs {
 			res.PerProgram[p]++
 		}
-		// Labelled once the entry's primary name is known.
 		seen := map[string]bool{}
 		for _, o := range others[k] {
 			res.addAddresses(e, o, e.ID, e.Programs, seen)
 		}
 	}
-	return res, nil
+}
+
+// ukName is a UK list row's name: Name 1 to Name 6 (given names, then the
+// surname or an entity's whole name) joined.
+func ukName(get func(string) string) string {
+	var parts []string
+	for _, c := range []string{"Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name 6"} {
+		if v := get(c); v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// addUKName files the name of one of entry e's rows: the row marked
+// primary gives the name (the first row's stands until one does;
+// hasPrimary says whether one has, and the result whether one has now),
+// the others are aliases, weak ones apart.
+func addUKName(e *Entity, hasPrimary bool, name string, primary, weak bool) bool {
+	switch {
+	case name == "":
+	case e.Name == "":
+		e.Name, hasPrimary = name, primary
+	case primary && !hasPrimary:
+		e.Aliases = appendUnique(e.Aliases, e.Name)
+		e.Name, hasPrimary = name, true
+	case strings.EqualFold(name, e.Name):
+	case weak:
+		e.WeakAliases = appendUnique(e.WeakAliases, name)
+	default:
+		e.Aliases = appendUnique(e.Aliases, name)
+	}
+	return hasPrimary
 }
 
 // ParseUSCSL reads the US Consolidated Screening List CSV (one row per

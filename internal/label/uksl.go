@@ -71,28 +71,7 @@ func ParseUKSanctionsList(path string) (*ListResult, error) {
 			index[id] = k
 		}
 		e := &res.Entities[k]
-		var parts []string
-		for _, c := range []string{"Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name 6"} {
-			if v := get(c); v != "" {
-				parts = append(parts, v)
-			}
-		}
-		if name := strings.Join(parts, " "); name != "" {
-			typ := strings.ToLower(get("Name type"))
-			isPrimary := typ == "primary name"
-			switch {
-			case e.Name == "":
-				e.Name, primary[k] = name, isPrimary
-			case isPrimary && !primary[k]:
-				e.Aliases = appendUnique(e.Aliases, e.Name)
-				e.Name, primary[k] = name, true
-			case strings.EqualFold(name, e.Name):
-			case strings.HasPrefix(strings.ToLower(get("Alias strength")), "low quality"):
-				e.WeakAliases = appendUnique(e.WeakAliases, name)
-			default:
-				e.Aliases = appendUnique(e.Aliases, name)
-			}
-		}
+		primary[k] = addUKName(e, primary[k], ukName(get), strings.EqualFold(get("Name type"), "primary name"), strings.HasPrefix(strings.ToLower(get("Alias strength")), "low quality"))
 		if n := get("Name non-latin script"); n != "" {
 			e.Aliases = appendUnique(e.Aliases, n)
 		}
@@ -136,20 +115,12 @@ func ParseUKSanctionsList(path string) (*ListResult, error) {
 	if len(res.Entities) == 0 {
 		return nil, fmt.Errorf("%w: %s: no designations after the header (row %d)", ErrMalformed, path, headerRow)
 	}
-	for k := range res.Entities {
-		e := &res.Entities[k]
+	for _, e := range res.Entities {
 		if e.Name == "" {
 			return nil, fmt.Errorf("%w: %s: designation %s has no name", ErrMalformed, path, e.ID)
 		}
-		for _, p := range e.Programs {
-			res.PerProgram[p]++
-		}
-		// Labelled once the designation's primary name is known.
-		seen := map[string]bool{}
-		for _, o := range others[k] {
-			res.addAddresses(e, o, e.ID, e.Programs, seen)
-		}
 	}
+	res.labelEntries(others)
 	return res, nil
 }
 

@@ -63,6 +63,15 @@ func writeODS(t *testing.T, mime, content string) string {
 	return path
 }
 
+// odsRow is a spreadsheet row of the values, a cell each.
+func odsRow(values ...string) string {
+	r := "<table:table-row>"
+	for _, v := range values {
+		r += "<table:table-cell><text:p>" + v + "</text:p></table:table-cell>"
+	}
+	return r + "</table:table-row>"
+}
+
 // TestUKSanctionsList reads the excerpt of the FCDO's real spreadsheet: its
 // designations, checked against a reading of the same XML by regular
 // expression, and the parties and addresses it lists, as the list gives
@@ -164,6 +173,7 @@ func TestUKSanctionsListBadInput(t *testing.T) {
 		{"a row without its id", writeODS(t, odsMime, strings.Replace(content, ">AFG0001<", "><", 1)), "row 4: no Unique ID"},
 		{"an unknown kind", writeODS(t, odsMime, strings.Replace(content, ">Entity<", ">Aircraft<", 1)), `row 4: "Aircraft" is not an individual, entity or ship`},
 		{"broken XML", writeODS(t, odsMime, content[:firstRow+len(content[firstRow:])/2]), "content.xml line"},
+		{"a designation without a name", writeODS(t, odsMime, content[:firstRow]+odsRow("Unique ID", "Name 6", "Name type", "Regime Name", "Individual, Entity, Ship")+odsRow("X1", "", "Primary name", "R", "Entity")+"</table:table></office:spreadsheet></office:body></office:document-content>"), "designation X1 has no name"},
 		{"no sheet", writeODS(t, odsMime, `<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>`), "no sheet"},
 		{"a row repeated past a sheet's size", writeODS(t, odsMime, strings.Replace(content, "<table:table-row ", `<table:table-row table:number-rows-repeated="2000000000" `, 1)), "more than 1048576 rows with something in them"},
 	} {

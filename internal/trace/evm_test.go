@@ -23,6 +23,27 @@ func word(v *uint256.Int) []byte { b := v.Bytes32(); return b[:] }
 
 func hashOf(a common.Address) common.Hash { return common.BytesToHash(a[:]) }
 
+// handStore is an EVM store of the blocks, their failed frames marked as
+// ethereum-etl marks them, committed; closed when the test ends.
+func handStore(t *testing.T, blocks ...*evm.Block) *evmstore.Store {
+	t.Helper()
+	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, b := range blocks {
+		b.MarkFailed()
+		if err := s.AppendBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // A hand-built case, every figure worked out by hand. No receipts, so no
 // fees. V is robbed of 10 ETH by T. T then:
 //   - swaps 4 ETH for 8,000 TKN through the router and WETH (the pair pays T);
@@ -94,7 +115,6 @@ func TestTraceEVMByHand(t *testing.T) {
 		evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: wdData})
 	// Three blocks later (past the timing clue): 7. the other note to F;
 	// 8. W and F pay C; 9. so does the exchange, 30 ETH.
-	b.MarkFailed()
 	blocks := []*evm.Block{b}
 	for n := uint64(2); n <= 4; n++ {
 		b = &evm.Block{Number: n, Hash: common.Hash{byte(n)}, Parent: b.Hash, Traces: []evm.Trace{}}
@@ -106,21 +126,8 @@ func TestTraceEVMByHand(t *testing.T) {
 	tx(W, C, eth(990), nil)
 	tx(F, C, eth(980), nil)
 	tx(H, C, eth(30), nil)
-	b.MarkFailed()
 
-	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, b := range blocks {
-		if err := s.AppendBlock(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s := handStore(t, blocks...)
 	num := func(a common.Address) uint32 {
 		n, err := s.AddrNum(a)
 		if err != nil {
@@ -238,20 +245,7 @@ func TestTraceEVMBackwardByHand(t *testing.T) {
 		b2.Txs = append(b2.Txs, evm.Tx{Hash: common.Hash{0xbb, byte(i)}, Index: uint32(i), From: p[0].(common.Address), To: &to, Value: *p[2].(*uint256.Int), Status: evm.StatusOK})
 		b2.Traces = append(b2.Traces, evm.Trace{TxIndex: int32(i), From: p[0].(common.Address), To: to, Value: *p[2].(*uint256.Int), Type: "call", CallType: "call", Address: []int{}})
 	}
-	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, b := range []*evm.Block{b1, b2} {
-		b.MarkFailed()
-		if err := s.AppendBlock(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s := handStore(t, b1, b2)
 	hn, _ := s.AddrNum(H)
 	pay, _ := s.TxNum(common.Hash{0xbb, 1})
 	lo, _ := s.TxTransfers(pay)
@@ -337,20 +331,7 @@ func TestTraceEVMBackwardFromSwapLeg(t *testing.T) {
 	for i := range b.Logs {
 		b.Logs[i].Index = uint32(i)
 	}
-	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, b := range []*evm.Block{b1, b} {
-		b.MarkFailed()
-		if err := s.AppendBlock(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s := handStore(t, b1, b)
 	rn, _ := s.AddrNum(router)
 	pn, _ := s.AddrNum(pair)
 	tx, _ := s.TxNum(common.Hash{0xcc})
@@ -423,18 +404,7 @@ func TestEVMMaxFanOut(t *testing.T) {
 	tx(V, T, eth(10_000)) // the theft
 	tx(T, M, eth(3_000), evm.Trace{From: M, To: A, Value: *eth(1_000)}, evm.Trace{From: M, To: B, Value: *eth(1_000)}, evm.Trace{From: M, To: C, Value: *eth(1_000)})
 	tx(T, D, eth(2_000))
-	b.MarkFailed()
-	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.AppendBlock(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s := handStore(t, b)
 	theft, _ := s.TxNum(common.Hash{0xee, 1})
 	lo, _ := s.TxTransfers(theft)
 	dispersal := common.Hash{0xee, 2}.Hex()
