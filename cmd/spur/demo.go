@@ -211,7 +211,7 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			if err := ls.Replace(label.SourceInfo{Source: "uk-sanctions-list", Format: "uk-sanctions-list-ods", Path: ukPath, Counts: uk.PerProgram}, uk.Labels, uk.Entities); err != nil {
+			if err := ls.Replace(label.SourceInfo{Source: "uk-sanctions-list", Format: "uk-sanctions-list-ods", Path: ukPath, Counts: uk.PerProgram, Dated: uk.Dated}, uk.Labels, uk.Entities); err != nil {
 				return err
 			}
 			fmt.Printf("  %d designations of the FCDO's spreadsheet (an excerpt of the list of 30 November 2022), %d digital currency addresses\n", len(uk.Entities), len(uk.Labels))

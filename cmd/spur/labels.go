@@ -297,6 +297,7 @@ type labelImport struct {
 	counts               map[string]int // per currency, programme, category or chain, by format
 	currencies           map[string]int // a consolidated list's addresses per currency
 	skipped              []string       // explorer entries whose key is not an address
+	dated                string         // the day the list says it is of
 }
 
 // readLabelFile reads one file to import, telling its format from the path
@@ -318,6 +319,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	counts := map[string]int{}
 	var currencies map[string]int // a consolidated list's addresses per currency
 	var skipped []string          // explorer entries whose key is not an address
+	var dated string
 	var err error
 	switch format {
 	case "ofac-sdn-csv", "ofac-non-sdn-csv":
@@ -337,7 +339,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 		var res *label.ListResult
 		if res, err = parse(path); err == nil {
 			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
-			currencies = res.PerCurrency
+			currencies, dated = res.PerCurrency, res.Dated
 		}
 		if source == "" {
 			source = map[string]string{"eu-csv": "eu", "uk-csv": "uk", "uk-sanctions-list-ods": "uk-sanctions-list", "us-csl-csv": "us-csl"}[format]
@@ -345,7 +347,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	case "un-xml":
 		var res *label.UNResult
 		if res, err = label.ParseUN(path); err == nil {
-			entities, counts = res.Entities, res.PerListType
+			entities, counts, dated = res.Entities, res.PerListType, res.Dated
 		}
 		if source == "" {
 			source = "un"
@@ -409,7 +411,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 	if len(labels) == 0 && len(entities) == 0 && len(actors) == 0 && !allowEmpty {
 		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
 	}
-	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, actors: actors, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped}, nil
+	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, actors: actors, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped, dated: dated}, nil
 }
 
 // write replaces the import's source in s with it and says what it did,
@@ -423,7 +425,7 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 		}
 	}
 	abs, _ := filepath.Abs(path)
-	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts}
+	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts, Dated: im.dated}
 	if err := apply(info, labels, entities, im.actors...); err != nil {
 		return nil, err
 	}
@@ -437,6 +439,9 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 	}
 	if asJSON {
 		out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
+		if im.dated != "" {
+			out["dated"] = im.dated
+		}
 		if skipped != nil {
 			out["skipped"] = skipped
 		}
@@ -445,7 +450,11 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 		}
 		return out, nil
 	}
-	fmt.Printf("imported %s labels and %s entities as source %q\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source)
+	dated := ""
+	if im.dated != "" {
+		dated = " (the list of " + im.dated + ")"
+	}
+	fmt.Printf("imported %s labels and %s entities as source %q%s\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source, dated)
 	switch format {
 	case "ofac-sdn-csv", "ofac-non-sdn-csv":
 		printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
@@ -599,9 +608,9 @@ func newLabelsSources() *cobra.Command {
 				return printJSON(os.Stdout, src)
 			}
 			t := newTable(os.Stdout)
-			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "ACTORS", "IMPORTED", "PATH")
+			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "ACTORS", "DATED", "IMPORTED", "PATH")
 			for _, x := range src {
-				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Actors, x.Imported.Format(time.RFC3339), x.Path)
+				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Actors, dash(x.Dated), x.Imported.Format(time.RFC3339), x.Path)
 			}
 			t.flush()
 			return nil

@@ -83,7 +83,7 @@ const ukslExcerpt = "../../testdata/sanctions/uk_sanctions_list/UK_Sanctions_Lis
 func TestUKSanctionsListImport(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
 	out := mustRun(t, "labels", "import", "--store", store, ukslExcerpt)
-	if !strings.Contains(out, `imported 3 labels and 152 entities as source "uk-sanctions-list"`) ||
+	if !strings.Contains(out, `imported 3 labels and 152 entities as source "uk-sanctions-list" (the list of 2022-11-30)`) ||
 		!strings.Contains(out, "The Russia (Sanctions) (EU Exit) Regulations 2019") || !strings.Contains(out, "USDT      1") {
 		t.Fatalf("import summary:\n%s", out)
 	}
@@ -106,7 +106,11 @@ func TestUKSanctionsListImport(t *testing.T) {
 	if out := mustRun(t, "names", "--store", store, "Garantex Europe"); !strings.Contains(out, "uk-sanctions-list RUS1421") {
 		t.Fatalf("names:\n%s", out)
 	}
+	var srcs []label.SourceInfo
 	before := mustRun(t, "labels", "sources", "--store", store, "--json")
+	if err := jsonUnmarshal(before, &srcs); err != nil || len(srcs) != 1 || srcs[0].Dated != "2022-11-30" || srcs[0].Format != "uk-sanctions-list-ods" {
+		t.Fatalf("sources: %s", before)
+	}
 	broken := filepath.Join(t.TempDir(), "list.ods")
 	os.WriteFile(broken, []byte("not a spreadsheet"), 0o644)
 	if r := run(t, "labels", "import", "--store", store, broken); r.code == 0 || !strings.Contains(r.stderr, broken+": not an OpenDocument spreadsheet") {

@@ -86,6 +86,9 @@ type SourceInfo struct {
 	Entities int            `json:"entities"`
 	Actors   int            `json:"actors,omitempty"`
 	Counts   map[string]int `json:"counts,omitempty"` // labels per currency or chain
+	// Dated is the day the list says it was made or last updated
+	// (YYYY-MM-DD), for the lists that say so: the version screened against.
+	Dated string `json:"dated,omitempty"`
 }
 
 // Store is an open label database.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -24,6 +25,20 @@ type ListResult struct {
 	Labels      []Label
 	PerCurrency map[string]int
 	Invalid     []string
+	// Dated is the day the list says it was made or last updated,
+	// YYYY-MM-DD, where it says so in a form read here.
+	Dated string
+}
+
+// listDate reads a list's date as one of the layouts given, as YYYY-MM-DD;
+// "" when it fits none.
+func listDate(s string, layouts ...string) string {
+	for _, l := range layouts {
+		if d, err := time.Parse(l, strings.TrimSpace(s)); err == nil {
+			return d.Format(time.DateOnly)
+		}
+	}
+	return ""
 }
 
 func newListResult() *ListResult {
@@ -95,6 +110,7 @@ type csvTable struct {
 	col   map[string]int
 	rows  [][]string
 	lines []int
+	pre   [][]string // the records before the header
 }
 
 // csvBytes reads a CSV file whole, less the UTF-8 byte order mark that
@@ -117,9 +133,11 @@ func readCSVTable(path string, sep rune, skip int, required ...string) (*csvTabl
 	r.FieldsPerRecord = -1
 	t := &csvTable{path: path, col: map[string]int{}}
 	for i := 0; i < skip; i++ {
-		if _, err := r.Read(); err != nil {
+		rec, err := r.Read()
+		if err != nil {
 			return nil, fmt.Errorf("%w: %s: line %d: %v", ErrMalformed, path, i+1, err)
 		}
+		t.pre = append(t.pre, rec)
 	}
 	head, err := r.Read()
 	if err != nil {
@@ -166,6 +184,9 @@ func ParseEU(path string) (*ListResult, error) {
 		return nil, err
 	}
 	res := newListResult()
+	if len(t.rows) > 0 {
+		res.Dated = listDate(t.get(t.rows[0], "fileGenerationDate"), "02/01/2006")
+	}
 	index := map[string]int{}
 	for i, r := range t.rows {
 		id := t.get(r, "Entity_LogicalId")
@@ -254,6 +275,9 @@ func ParseUK(path string) (*ListResult, error) {
 		return nil, err
 	}
 	res := newListResult()
+	if len(t.pre) > 0 && len(t.pre[0]) > 1 && strings.EqualFold(strings.TrimSpace(t.pre[0][0]), "Last Updated") {
+		res.Dated = listDate(t.pre[0][1], "02/01/2006")
+	}
 	index := map[string]int{}
 	primary := map[int]bool{}
 	others := map[int][]string{} // each entry's other information, as its rows give it

@@ -147,3 +147,36 @@ func TestEUNamesInLatin(t *testing.T) {
 		}
 	}
 }
+
+// TestListDates: each list that says when it was made is dated by it, as
+// the files give it: the UN list's dateGenerated, the EU file's
+// fileGenerationDate, the UK OFSI file's "Last Updated" line and the UK
+// Sanctions List's "[Report for: ...]"; a form not read is no date.
+func TestListDates(t *testing.T) {
+	un, err := ParseUN(filepath.Join(unpack(t, "un_csl", "UN_consolidated.xml"), "UN_consolidated.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eu, err := ParseEU(filepath.Join(unpack(t, "eu_csl", "eu_csl.csv"), "eu_csl.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uk, err := ParseUK(filepath.Join(unpack(t, "uk_csl", "ConList.csv"), "ConList.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uksl, err := ParseUKSanctionsList(ukslExcerpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for list, got := range map[string][2]string{"un": {un.Dated, "2026-02-27"}, "eu": {eu.Dated, "2024-01-24"}, "uk": {uk.Dated, "2024-01-25"}, "uk-sanctions-list": {uksl.Dated, "2022-11-30"}} {
+		if got[0] != got[1] {
+			t.Errorf("%s dated %q, want %s", list, got[0], got[1])
+		}
+	}
+	for s, want := range map[string]string{"25/01/2024": "2024-01-25", " 30-Nov-2022 ": "2022-11-30", "31/02/2024": "", "yesterday": "", "": ""} {
+		if got := listDate(s, "02/01/2006", "02-Jan-2006"); got != want {
+			t.Errorf("listDate(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -35,6 +35,10 @@ func ParseUKSanctionsList(path string) (*ListResult, error) {
 			return ""
 		}
 		if col == nil {
+			// "[Report for: 30-Nov-2022]" before the header dates the list.
+			if d, ok := strings.CutPrefix(cells[0], "[Report for:"); ok && res.Dated == "" {
+				res.Dated = listDate(strings.TrimSuffix(strings.TrimSpace(d), "]"), "02-Jan-2006", "2-Jan-2006")
+			}
 			if !slices.Contains(cells, "Unique ID") {
 				if row >= 10 {
 					return fmt.Errorf("%w: %s: no header row (with \"Unique ID\") in the first %d rows", ErrMalformed, path, row)

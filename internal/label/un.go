@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // unParty is an INDIVIDUAL or ENTITY of the UN consolidated list.
@@ -53,6 +54,7 @@ type unAddr struct {
 type UNResult struct {
 	Entities    []Entity
 	PerListType map[string]int // entries per sanctions regime (DPRK, Iran, ...)
+	Dated       string         // the day the list was generated (dateGenerated), YYYY-MM-DD
 }
 
 // ParseUN reads the UN Security Council consolidated list (XML). Its
@@ -87,6 +89,11 @@ func ParseUN(path string) (*UNResult, error) {
 		switch se.Name.Local {
 		case "CONSOLIDATED_LIST":
 			root = true
+			for _, a := range se.Attr {
+				if a.Name.Local == "dateGenerated" && len(a.Value) >= 10 {
+					res.Dated = listDate(a.Value[:10], time.DateOnly)
+				}
+			}
 		case "INDIVIDUAL", "ENTITY":
 			line, _ := d.InputPos()
 			var p unParty
