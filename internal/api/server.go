@@ -152,6 +152,7 @@ func New(cfg Config) *Server {
 	s.handle("POST /v1/names/screen", true, s.namesScreen)
 	s.handle("POST /v1/trace", true, s.trace)
 	s.handle("GET /v1/incidents", true, s.incidents)
+	s.handle("GET /v1/sources", true, s.sources)
 	// Reports need the Bitcoin store only for incidents with a part there.
 	s.handle("GET /v1/reports/actor/{name}", true, s.actorReport)
 	s.handle("GET /v1/reports/incident/{id}", true, s.incidentReport)
@@ -537,6 +538,19 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) error {
 		incs = []label.Incident{}
 	}
 	return writeJSON(w, 200, map[string]any{"incidents": incs})
+}
+
+// sources lists the imported label sources, each with the day its list
+// says it is of: what screening answers against.
+func (s *Server) sources(w http.ResponseWriter, r *http.Request) error {
+	srcs, err := s.cfg.Labels.Sources()
+	if err != nil {
+		return err
+	}
+	if srcs == nil {
+		srcs = []label.SourceInfo{}
+	}
+	return writeJSON(w, 200, map[string]any{"sources": srcs})
 }
 
 func decode(r *http.Request, v any) error {

@@ -189,6 +189,19 @@ func TestAPI(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("incidents: %d", code)
 	}
+	// The label sources screening answers against.
+	code, body = f.do(t, "GET", "/v1/sources", "", true)
+	srcs, _ := body["sources"].([]any)
+	var names []string
+	for _, x := range srcs {
+		names = append(names, x.(map[string]any)["source"].(string))
+	}
+	if code != 200 || strings.Join(names, " ") != "ofac-sdn test" || srcs[0].(map[string]any)["entities"].(float64) != 18494 {
+		t.Fatalf("sources: %d %v", code, body)
+	}
+	if code, _ = f.do(t, "GET", "/v1/sources", "", false); code != 401 {
+		t.Fatalf("sources without a key: %d", code)
+	}
 }
 
 // POST /v1/trace with format dot or svg answers with the graph, as spur
