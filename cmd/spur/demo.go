@@ -214,7 +214,7 @@ The store goes to a temporary directory unless --store is given.`,
 			if err := ls.Replace(label.SourceInfo{Source: "uk-sanctions-list", Format: "uk-sanctions-list-ods", Path: ukPath, Counts: uk.PerProgram, Dated: uk.Dated}, uk.Labels, uk.Entities); err != nil {
 				return err
 			}
-			fmt.Printf("  %d designations of the FCDO's spreadsheet (an excerpt of the list of 30 November 2022), %d digital currency addresses\n", len(uk.Entities), len(uk.Labels))
+			fmt.Printf("  %d designations of the FCDO's spreadsheet (an excerpt of the list of %s), %d digital currency addresses\n", len(uk.Entities), uk.Dated, len(uk.Labels))
 			for _, a := range []string{"0x098b716b8aaf21512996dc57eb0615e2383e2f96", "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h", "3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"} {
 				found, err := ls.Lookup(a)
 				if err != nil {
