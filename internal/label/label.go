@@ -119,8 +119,43 @@ type Store struct {
 //	'e' source 0x00 id                   -> Entity JSON
 //	'm' source                           -> SourceInfo JSON
 //	'A' source 0x00 id                   -> Actor JSON
+//	'v'                                  -> format version, u32 LE
 //
-// addrkey is the address as Normalize files it.
+// addrkey is the address as Normalize files it. docs/format/labels.md has
+// every key.
+
+// FormatVersion is the version of the label database's layout.
+const FormatVersion = 1
+
+// ErrVersion is returned for labels written in another format version.
+var ErrVersion = errors.New("label: unsupported format version")
+
+var versionKey = []byte{'v'}
+
+// checkVersion refuses a database of another version; one without a
+// version (new, or written before versions were kept, in this layout) is
+// given this one, unless it cannot be written.
+func checkVersion(db *pebble.DB, dir string, write bool) error {
+	v, closer, err := db.Get(versionKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		if !write {
+			return nil
+		}
+		return db.Set(versionKey, binary.LittleEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+	}
+	if err != nil {
+		return fmt.Errorf("label: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 4 || binary.LittleEndian.Uint32(v) != FormatVersion {
+		got := fmt.Sprintf("record of %d bytes", len(v))
+		if len(v) == 4 {
+			got = strconv.Itoa(int(binary.LittleEndian.Uint32(v)))
+		}
+		return fmt.Errorf("%w: %s has format version %s; this spur reads version %d", ErrVersion, dir, got, FormatVersion)
+	}
+	return nil
+}
 
 // Open opens (or creates) the label database in dir.
 func Open(dir string) (*Store, error) {
@@ -139,6 +174,10 @@ func Open(dir string) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("label: %w", err)
+	}
+	if err := checkVersion(db, dir, true); err != nil {
+		db.Close()
+		return nil, err
 	}
 	st := &Store{db: db, dir: dir}
 	if err := st.applyKeyChanges(); err != nil {
@@ -181,6 +220,10 @@ func openReadOnly(dir string) (*Store, error) {
 	db, err := pebble.Open(dir, &pebble.Options{Logger: colfile.DBLogger{Dir: dir}, ReadOnly: true, FS: unlockedFS{vfs.Default}})
 	if err != nil {
 		return nil, fmt.Errorf("label: %s (read-only): %w", dir, err)
+	}
+	if err := checkVersion(db, dir, false); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return &Store{db: db, dir: dir, readOnly: true}, nil
 }

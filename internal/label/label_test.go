@@ -728,3 +728,26 @@ func TestNoRoom(t *testing.T) {
 		t.Fatalf("the labels after an import with room: %+v", got)
 	}
 }
+
+// TestFormatVersion: a new database is given the format version; one of
+// another version is refused, for writing and for reading, and left as it
+// was.
+func TestFormatVersion(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "labels")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, closer, err := s.db.Get(versionKey)
+	if err != nil || string(v) != "\x01\x00\x00\x00" {
+		t.Fatalf("version %x %v", v, err)
+	}
+	closer.Close()
+	s.db.Set(versionKey, []byte{2, 0, 0, 0}, nil)
+	s.Close()
+	for name, open := range map[string]func(string) (*Store, error){"Open": Open, "openReadOnly": openReadOnly} {
+		if _, err := open(dir); !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), dir+" has format version 2; this spur reads version 1") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
