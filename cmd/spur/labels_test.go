@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/spur-forensics/spur/internal/label"
 )
 
@@ -118,6 +120,18 @@ func TestUKSanctionsListImport(t *testing.T) {
 	}
 	if after := mustRun(t, "labels", "sources", "--store", store, "--json"); after != before {
 		t.Fatalf("the store changed:\n%s\n%s", before, after)
+	}
+	// Labels of another format version are refused: exit 5.
+	db, err := pebble.Open(labelsDir(store), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Set([]byte{'v'}, []byte{9, 0, 0, 0}, pebble.Sync)
+	db.Close()
+	for _, args := range [][]string{{"labels", "sources"}, {"labels", "import", ukslExcerpt}, {"screen", "3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1"}} {
+		if r := run(t, append(args, "--store", store)...); r.code != exitStore || !strings.Contains(r.stderr, "has format version 9; this spur reads version 1") {
+			t.Errorf("%v on labels of version 9: exit %d %s", args, r.code, r.stderr)
+		}
 	}
 }
 
