@@ -108,6 +108,14 @@ func TestUKSanctionsListImport(t *testing.T) {
 	if out := mustRun(t, "names", "--store", store, "Garantex Europe"); !strings.Contains(out, "uk-sanctions-list RUS1421") {
 		t.Fatalf("names:\n%s", out)
 	}
+	// OFAC lists Garantex's Bitcoin address too: the rule names both lists.
+	other := filepath.Join(t.TempDir(), "labels")
+	mustRun(t, "labels", "import", "--store", other, ukslExcerpt, ofacTestDir(t))
+	res = nil
+	if err := jsonUnmarshal(mustRun(t, "screen", "--store", other, "--json", "3Lpoy53K625zVeE47ZasiG5jGkAxJ27kh1"), &res); err != nil || len(res) != 1 ||
+		res[0].Rule != "sanctioned: GARANTEX EUROPE OU (ofac-sdn 36025; uk-sanctions-list RUS1421)" {
+		t.Fatalf("screen of an address two lists name: %+v %v", res, err)
+	}
 	var srcs []label.SourceInfo
 	before := mustRun(t, "labels", "sources", "--store", store, "--json")
 	if err := jsonUnmarshal(before, &srcs); err != nil || len(srcs) != 1 || srcs[0].Dated != "2022-11-30" || srcs[0].Format != "uk-sanctions-list-ods" {

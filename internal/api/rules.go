@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -109,10 +111,8 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 		case "label":
 			// The item's own labels, then its entity's, each naming the
 			// member that carries it.
-			for _, l := range own {
-				if l.Category == r.Category {
-					return r.Severity, r.Category + ": " + l.Label + query.Provenance(l)
-				}
+			if why := labelled(r.Category, own); why != "" {
+				return r.Severity, r.Category + ": " + why
 			}
 			if ent != nil {
 				for _, l := range ent.Labels {
@@ -136,6 +136,34 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 		}
 	}
 	return "low", "no rule matched"
+}
+
+// labelled names the labels of one category among ls, each name once with
+// every source (and its reference) that gives it: an address two lists
+// sanction says so ("GARANTEX EUROPE OU (ofac-sdn 36025; uk-sanctions-list
+// RUS1421)"). "" when none is of the category.
+func labelled(category string, ls []label.Label) string {
+	var names []string
+	sources := map[string][]string{}
+	for _, l := range ls {
+		if l.Category != category {
+			continue
+		}
+		if _, ok := sources[l.Label]; !ok {
+			names = append(names, l.Label)
+		}
+		src := l.Source
+		if l.Ref != "" {
+			src += " " + l.Ref
+		}
+		if !slices.Contains(sources[l.Label], src) {
+			sources[l.Label] = append(sources[l.Label], src)
+		}
+	}
+	for i, n := range names {
+		names[i] = n + " (" + strings.Join(sources[n], "; ") + ")"
+	}
+	return strings.Join(names, "; ")
 }
 
 // percent writes a share for a rule's reason: to a tenth of a percent, and
