@@ -144,10 +144,13 @@ func (rs Rules) Severity(own []label.Label, ent *query.ScreenEntity, direct, ind
 // RUS1421)"). "" when none is of the category.
 func labelled(category string, ls []label.Label) string {
 	var names []string
-	sources := map[string][]string{}
+	var sources map[string][]string // made at the first label of the category: most items screened have none
 	for _, l := range ls {
 		if l.Category != category {
 			continue
+		}
+		if sources == nil {
+			sources = map[string][]string{}
 		}
 		if _, ok := sources[l.Label]; !ok {
 			names = append(names, l.Label)

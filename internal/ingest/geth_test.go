@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -583,7 +584,7 @@ func TestGethNodeBehindStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var log bytes.Buffer // written by the follower's goroutine, read once it ended
+	var log lockedBuffer // written by the follower's goroutine
 	synced := make(chan *EVMStats, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -594,16 +595,22 @@ func TestGethNodeBehindStore(t *testing.T) {
 	}()
 	waitSync := func(what string, ok func(*EVMStats) bool) {
 		t.Helper()
+		var seen []string // the syncs seen meanwhile, for a failure's message
 		for deadline := time.After(60 * time.Second); ; {
 			select {
 			case st := <-synced:
 				if ok(st) {
 					return
 				}
+				n, _, _ := s.Tip()
+				seen = append(seen, fmt.Sprintf("%+v (tip %d)", *st, n))
 			case err := <-done:
 				t.Fatalf("the follower stopped before %s: %v", what, err)
 			case <-deadline:
-				t.Fatalf("no %s in 60 s", what)
+				n, _, _ := s.Tip()
+				var node hexutil.Uint64
+				g.Call("eth_blockNumber", &node)
+				t.Fatalf("no %s in 60 s: the store's tip %d, the node's head %d; syncs meanwhile: %s; the follower's log:\n%s", what, n, node, strings.Join(seen, ", "), log.String())
 			}
 		}
 	}
@@ -646,4 +653,22 @@ func TestGethNodeBehindStore(t *testing.T) {
 	if b, c := strings.Count(log.String(), "the node is behind the store"), strings.Count(log.String(), "the node caught up"); b != 1 || c != 1 {
 		t.Fatalf("%d falls behind and %d catch-ups logged, want 1 and 1:\n%s", b, c, log.String())
 	}
+}
+
+// lockedBuffer is a log a follower writes while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
