@@ -27,6 +27,9 @@ const (
 	// odsMaxRows is a spreadsheet's most rows (OpenDocument's and Excel's
 	// 1,048,576): more, as a row repeated a billion times, is no list.
 	odsMaxRows = 1 << 20
+	// odsMaxCell bounds a cell's text: the lists' longest (a statement of
+	// reasons) run to a few thousand bytes.
+	odsMaxCell = 1 << 20
 )
 
 // odsRows reads the first sheet of the spreadsheet at path, calling fn with
@@ -122,7 +125,9 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 				}
 				paras++
 			case is(t.Name, odsTextNS, "s"):
-				cell.WriteString(strings.Repeat(" ", min(repeatAttr(t, "c"), 1024)))
+				if cell.WriteString(strings.Repeat(" ", min(repeatAttr(t, "c"), 1024))); cell.Len() > odsMaxCell {
+					return fail(fmt.Errorf("a cell of more than %d bytes", odsMaxCell))
+				}
 			case is(t.Name, odsTextNS, "tab"):
 				cell.WriteByte('\t')
 			case is(t.Name, odsTextNS, "line-break"):
@@ -130,6 +135,9 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 			}
 		case xml.CharData:
 			if inCell && paras > 0 && inNote == 0 {
+				if cell.Len()+len(t) > odsMaxCell {
+					return fail(fmt.Errorf("a cell of more than %d bytes", odsMaxCell))
+				}
 				cell.Write(t)
 			}
 		case xml.EndElement:

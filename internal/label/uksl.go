@@ -39,7 +39,7 @@ func ParseUKSanctionsList(path string) (*ListResult, error) {
 			if d, ok := strings.CutPrefix(cells[0], "[Report for:"); ok && res.Dated == "" {
 				res.Dated = listDate(strings.TrimSuffix(strings.TrimSpace(d), "]"), "02-Jan-2006", "2-Jan-2006")
 			}
-			if !slices.Contains(cells, "Unique ID") {
+			if !slices.ContainsFunc(cells, func(c string) bool { return strings.TrimSpace(c) == "Unique ID" }) {
 				if row >= 10 {
 					return fmt.Errorf("%w: %s: no header row (with \"Unique ID\") in the first %d rows", ErrMalformed, path, row)
 				}
