@@ -240,6 +240,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			apply := func(info label.SourceInfo, labels []label.Label, entities []label.Entity, actors ...label.Actor) error {
 				return s.Replace(info, labels, entities, actors...)
 			}
+			content := func(source string) (*label.Content, error) { return s.Content(source) }
 			switch {
 			case errors.Is(err, label.ErrLocked):
 				// Held by a server: queued for it, which takes the new
@@ -252,6 +253,14 @@ A malformed file is refused with its file and line, and changes nothing.`,
 						return label.QueueReplace(ld, info, labels, entities, actors...)
 					})
 				}
+				content = func(source string) (*label.Content, error) {
+					r, err := label.OpenToRead(labelsDir(dir))
+					if err != nil {
+						return nil, err
+					}
+					defer r.Close()
+					return r.Content(source)
+				}
 			case err != nil:
 				return err
 			default:
@@ -262,7 +271,14 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			}
 			var docs []map[string]any
 			for _, im := range ims {
-				doc, err := im.write(srcs, apply, asJSON)
+				// What the source held, to say what this import changes.
+				var prev *label.Content
+				if slices.ContainsFunc(srcs, func(x label.SourceInfo) bool { return x.Source == im.source }) && im.format != "actorpack" {
+					if prev, err = content(im.source); err != nil {
+						return err
+					}
+				}
+				doc, err := im.write(srcs, prev, apply, asJSON)
 				if err != nil {
 					return err
 				}
@@ -416,7 +432,7 @@ func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelI
 
 // write replaces the import's source in s with it and says what it did,
 // as text, or returns it for JSON.
-func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInfo, []label.Label, []label.Entity, ...label.Actor) error, asJSON bool) (map[string]any, error) {
+func (im *labelImport) write(srcs []label.SourceInfo, prev *label.Content, apply func(label.SourceInfo, []label.Label, []label.Entity, ...label.Actor) error, asJSON bool) (map[string]any, error) {
 	path, format, source := im.path, im.format, im.source
 	labels, entities, invalid, counts, currencies, skipped := im.labels, im.entities, im.invalid, im.counts, im.currencies, im.skipped
 	for _, old := range srcs {
@@ -426,6 +442,19 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 	}
 	abs, _ := filepath.Abs(path)
 	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts, Dated: im.dated}
+	var ch *changes
+	if prev != nil {
+		since := ""
+		for _, old := range srcs {
+			if old.Source == source {
+				since = "the import of " + old.Imported.Format(time.DateOnly)
+				if old.Dated != "" {
+					since = "the list of " + old.Dated
+				}
+			}
+		}
+		ch = diffContent(prev, labels, entities, since)
+	}
 	if err := apply(info, labels, entities, im.actors...); err != nil {
 		return nil, err
 	}
@@ -447,6 +476,9 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 		}
 		if currencies != nil {
 			out["currencies"] = currencies
+		}
+		if ch != nil {
+			out["changes"] = ch
 		}
 		return out, nil
 	}
@@ -474,7 +506,99 @@ func (im *labelImport) write(srcs []label.SourceInfo, apply func(label.SourceInf
 	for _, m := range invalid {
 		fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
 	}
+	if ch != nil {
+		ch.print()
+	}
 	return nil, nil
+}
+
+// changes is what importing a source again changed: the addresses it
+// labels and the parties it lists that came and went (for a sanctions
+// list, the designations to screen customers against anew).
+type changes struct {
+	Since            string     `json:"since"` // the replaced list's date, or its import's
+	AddressesAdded   []string   `json:"addresses_added"`
+	AddressesRemoved []string   `json:"addresses_removed"`
+	EntriesAdded     []entryRef `json:"entries_added"`
+	EntriesRemoved   []entryRef `json:"entries_removed"`
+}
+
+type entryRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// diffContent compares what a source held (prev) with what replaces it.
+func diffContent(prev *label.Content, labels []label.Label, entities []label.Entity, since string) *changes {
+	ch := &changes{Since: since, AddressesAdded: []string{}, AddressesRemoved: []string{}, EntriesAdded: []entryRef{}, EntriesRemoved: []entryRef{}}
+	now := map[string]bool{}
+	for _, l := range labels {
+		_, key, err := label.Normalize(l.Chain, l.Address)
+		if err != nil {
+			key = l.Address
+		}
+		if now[key] {
+			continue
+		}
+		now[key] = true
+		if _, had := prev.Addresses[key]; !had {
+			ch.AddressesAdded = append(ch.AddressesAdded, l.Address)
+		}
+	}
+	for key, addr := range prev.Addresses {
+		if !now[key] {
+			ch.AddressesRemoved = append(ch.AddressesRemoved, addr)
+		}
+	}
+	ids := map[string]bool{}
+	for _, e := range entities {
+		ids[e.ID] = true
+		if _, had := prev.Entries[e.ID]; !had {
+			ch.EntriesAdded = append(ch.EntriesAdded, entryRef{e.ID, e.Name})
+		}
+	}
+	for id, name := range prev.Entries {
+		if !ids[id] {
+			ch.EntriesRemoved = append(ch.EntriesRemoved, entryRef{id, name})
+		}
+	}
+	slices.Sort(ch.AddressesAdded)
+	slices.Sort(ch.AddressesRemoved)
+	byID := func(a, b entryRef) int { return strings.Compare(a.ID, b.ID) }
+	slices.SortFunc(ch.EntriesAdded, byID)
+	slices.SortFunc(ch.EntriesRemoved, byID)
+	return ch
+}
+
+// print says what changed, the first of each kind by name (--json gives
+// them all).
+func (ch *changes) print() {
+	if len(ch.AddressesAdded)+len(ch.AddressesRemoved)+len(ch.EntriesAdded)+len(ch.EntriesRemoved) == 0 {
+		fmt.Printf("\nno change since %s\n", ch.Since)
+		return
+	}
+	fmt.Printf("\nsince %s: %d addresses added, %d removed; %d entries added, %d removed\n", ch.Since, len(ch.AddressesAdded), len(ch.AddressesRemoved), len(ch.EntriesAdded), len(ch.EntriesRemoved))
+	const shown = 10
+	list := func(sign string, items []string) {
+		for i, x := range items {
+			if i == shown {
+				fmt.Printf("  ... and %d more (--json lists them all)\n", len(items)-shown)
+				break
+			}
+			fmt.Printf("  %s %s\n", sign, x)
+		}
+	}
+	refs := func(rs []entryRef) []string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = r.ID + " " + r.Name
+		}
+		return out
+	}
+	list("+", ch.AddressesAdded)
+	list("-", ch.AddressesRemoved)
+	list("+ entry", refs(ch.EntriesAdded))
+	list("- entry", refs(ch.EntriesRemoved))
 }
 
 func newLabelsList() *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,6 +141,57 @@ func TestUKSanctionsListImport(t *testing.T) {
 		if r := run(t, append(args, "--store", store)...); r.code != exitStore || !strings.Contains(r.stderr, "has format version 9; this spur reads version 1") {
 			t.Errorf("%v on labels of version 9: exit %d %s", args, r.code, r.stderr)
 		}
+	}
+}
+
+// TestListChanges: a list imported again says what changed since the
+// last import: the OFAC SDN list less LAZARUS GROUP's entry (as on a
+// delisting), then whole again (a designation), its eight Ethereum
+// addresses and the entry going and coming back; the same list once more
+// changes nothing.
+func TestListChanges(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	full := ofacTestDir(t)
+	less := ofacTestDir(t)
+	b, err := os.ReadFile(filepath.Join(less, "sdn.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if !strings.HasPrefix(line, "27307,") {
+			kept = append(kept, line)
+		}
+	}
+	os.WriteFile(filepath.Join(less, "sdn.csv"), []byte(strings.Join(kept, "")), 0o644)
+	if out := mustRun(t, "labels", "import", "--store", store, less); strings.Contains(out, "since") {
+		t.Fatalf("a first import with changes:\n%s", out)
+	}
+	type change struct {
+		Since            string
+		AddressesAdded   []string                    `json:"addresses_added"`
+		AddressesRemoved []string                    `json:"addresses_removed"`
+		EntriesAdded     []struct{ ID, Name string } `json:"entries_added"`
+		EntriesRemoved   []struct{ ID, Name string } `json:"entries_removed"`
+	}
+	var doc struct {
+		Changes change `json:"changes"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "labels", "import", "--store", store, full, "--json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ch := doc.Changes
+	if !strings.HasPrefix(ch.Since, "the import of ") || len(ch.AddressesAdded) != 8 || !slices.Contains(ch.AddressesAdded, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96") ||
+		len(ch.EntriesAdded) != 1 || ch.EntriesAdded[0].ID != "27307" || ch.EntriesAdded[0].Name != "LAZARUS GROUP" || len(ch.EntriesRemoved) != 0 {
+		t.Fatalf("the designation: %+v", ch)
+	}
+	out := mustRun(t, "labels", "import", "--store", store, less)
+	if !strings.Contains(out, "0 addresses added, 8 removed; 0 entries added, 1 removed") || !strings.Contains(out, "  - 0x098B716B8Aaf21512996dC57EB0615e2383E2f96") ||
+		!strings.Contains(out, "  - entry 27307 LAZARUS GROUP") {
+		t.Fatalf("the delisting:\n%s", out)
+	}
+	if out := mustRun(t, "labels", "import", "--store", store, less); !strings.Contains(out, "no change since the import of ") {
+		t.Fatalf("the same list again:\n%s", out)
 	}
 }
 

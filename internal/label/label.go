@@ -494,6 +494,52 @@ func (s *Store) Entities(source string, fn func(Entity) error) error {
 	return it.Error()
 }
 
+// Content is what one source holds, to tell what an import of it again
+// changes: its labelled addresses (filing key -> the address as printed)
+// and its listed parties (id -> name).
+type Content struct {
+	Addresses map[string]string
+	Entries   map[string]string
+}
+
+// Content reads what source holds: its labels through the source's list of
+// them, its parties by their ids.
+func (s *Store) Content(source string) (*Content, error) {
+	c := &Content{Addresses: map[string]string{}, Entries: map[string]string{}}
+	src := []byte(source)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: append([]byte{'s'}, join(src, nil)...), UpperBound: append([]byte{'s'}, append(src, 1)...)})
+	if err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		key := string(it.Value())
+		if _, seen := c.Addresses[key]; seen {
+			continue
+		}
+		k := it.Key()
+		v, closer, err := s.db.Get(append([]byte{'a'}, join([]byte(key), src, k[len(k)-4:])...))
+		if err != nil {
+			return nil, fmt.Errorf("label: source %q's label of %s: %w", source, key, err)
+		}
+		var l Label
+		err = json.Unmarshal(v, &l)
+		closer.Close()
+		if err != nil {
+			return nil, fmt.Errorf("label: corrupt label: %w", err)
+		}
+		c.Addresses[key] = l.Address
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("label: %w", err)
+	}
+	err = s.Entities(source, func(e Entity) error {
+		c.Entries[e.ID] = e.Name
+		return nil
+	})
+	return c, err
+}
+
 // FindActors returns the actors of the imported ActorPacks whose id, label
 // or alias is name, case-insensitively.
 func (s *Store) FindActors(name string) ([]Actor, error) {
