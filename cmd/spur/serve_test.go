@@ -718,7 +718,7 @@ func TestQueriesBesideFollow(t *testing.T) {
 	}
 	// A node that never answers: the follow polls, holding the store.
 	follow := exec.Command(spurBin, "follow", "btc", "--store", dir, "--rpc", "http://127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "s3cret")
-	followErr := &lockedBuffer{}
+	followErr := &testnode.Log{}
 	follow.Stderr = followErr
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
@@ -794,7 +794,7 @@ func TestFollowersWaitForQueries(t *testing.T) {
 			}
 			defer query.Close()
 			follower := exec.Command(spurBin, c.args...)
-			stderr := &lockedBuffer{}
+			stderr := &testnode.Log{}
 			follower.Stderr = stderr
 			if err := follower.Start(); err != nil {
 				t.Fatal(err)
@@ -827,7 +827,7 @@ func TestFollowersWaitForQueries(t *testing.T) {
 
 // says waits, 20 s at most, for a running command to write text to its
 // stderr; exited is where its end is told (and told again, for others).
-func says(t *testing.T, stderr *lockedBuffer, exited chan error, text string) {
+func says(t *testing.T, stderr *testnode.Log, exited chan error, text string) {
 	t.Helper()
 	for i := 0; !strings.Contains(stderr.String(), text); i++ {
 		select {
@@ -869,23 +869,4 @@ func TestIngestEVMCompactsIndex(t *testing.T) {
 	if after := mustRun(t, "store", "digest", "--chain", "eth", "--store", dir); after != before {
 		t.Fatalf("digest %s after, %s before", after, before)
 	}
-}
-
-// lockedBuffer is a buffer a child process's output is copied into while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

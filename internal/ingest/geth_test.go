@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -584,7 +583,7 @@ func TestGethNodeBehindStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var log lockedBuffer // written by the follower's goroutine
+	var log testnode.Log // written by the follower's goroutine
 	synced := make(chan *EVMStats, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -656,22 +655,4 @@ func TestGethNodeBehindStore(t *testing.T) {
 	if b, c := strings.Count(log.String(), "the node is behind the store"), strings.Count(log.String(), "the node caught up"); b != 1 || c != 1 {
 		t.Fatalf("%d falls behind and %d catch-ups logged, want 1 and 1:\n%s", b, c, log.String())
 	}
-}
-
-// lockedBuffer is a log a follower writes while the test may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,7 +1,8 @@
 // Package testnode gives tests real nodes: Binary builds a node from the
 // version pinned in go.mod (btcd, geth), StartBtcd runs a regtest btcd and
-// StartGeth a geth --dev node, on loopback, stopped when the test ends.
-// Only tests import it.
+// StartGeth a geth --dev node, on loopback, stopped when the test ends;
+// Log keeps what a node's follower or a child process writes while the
+// test reads it. Only tests import it.
 package testnode
 
 import (
