@@ -838,6 +838,26 @@ func screenEthereum(t *testing.T, store, pricesCSV string) {
 	if err != nil || !bytes.Equal(apiBack.Destinations, cliBack.Destinations) || !bytes.Contains(cliBack.Destinations, []byte(`"limit"`)) {
 		t.Errorf("backward a hop deep: the API's %s, spur trace's %s (%v)", apiBack.Destinations, cliBack.Destinations, err)
 	}
+	// A bound on the fan-out, taken on Ethereum too: the thief pays one
+	// address a transaction, so it stops nothing.
+	var plain, bounded struct {
+		Destinations json.RawMessage `json:"destinations"`
+	}
+	for i, req := range []map[string]any{{"chain": "eth", "from": []string{"incident:dprk-2021-5"}}, {"chain": "eth", "from": []string{"incident:dprk-2021-5"}, "max_fanout": 1}} {
+		body, _ = json.Marshal(req)
+		resp, err = http.Post(srv.base+"/v1/trace", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode([]any{&plain, &bounded}[i])
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the API's Ethereum trace %v: %d %v", req, resp.StatusCode, err)
+		}
+	}
+	if len(plain.Destinations) == 0 || !bytes.Equal(plain.Destinations, bounded.Destinations) {
+		t.Errorf("max_fanout 1 changed the API's Ethereum trace")
+	}
 	// The trace over the bridge, as spur trace --cross gives it.
 	type crossing struct {
 		Crossed *struct {
