@@ -79,7 +79,7 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 		inCell              bool
 		cellRepeat, paras   int
 		inTable, sheetEnded bool
-		inNote              int                   // depth inside an office:annotation, whose text is no cell's
+		inNote              int                   // depth inside an office:annotation or a subtable, whose text is no cell's
 		prefix              = map[string]string{} // namespace prefix -> name, from the root
 	)
 	// RawToken leaves names unresolved (it is much the faster); the
@@ -105,7 +105,9 @@ func odsRows(path string, fn func(row int, cells []string) error) error {
 				}
 			}
 			switch {
-			case inNote > 0 || t.Name.Local == "annotation":
+			case inNote > 0 || t.Name.Local == "annotation" || inCell && is(t.Name, odsTableNS, "table"):
+				// A note, or a table in a cell (a subtable), is no part of
+				// the sheet's cells.
 				inNote++
 			case is(t.Name, odsTableNS, "table"):
 				tables++

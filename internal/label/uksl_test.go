@@ -188,13 +188,15 @@ func TestUKSanctionsListBadInput(t *testing.T) {
 }
 
 // TestODSCells: repeated cells and rows, spaces, tabs, line breaks and
-// paragraphs read as a spreadsheet shows them; notes are not a cell's text.
+// paragraphs read as a spreadsheet shows them; notes and a table inside a
+// cell are not a cell's text.
 func TestODSCells(t *testing.T) {
 	content := `<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:x="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>` +
 		`<t:table t:name="one">` +
 		`<t:table-row><t:table-cell><x:p>a<x:s x:c="3"/>b<x:tab/>c</x:p><x:p>d<x:line-break/>e &amp; <x:span>f</x:span></x:p></t:table-cell><t:table-cell t:number-columns-repeated="2"><x:p>r</x:p></t:table-cell><t:table-cell t:number-columns-repeated="16000"/></t:table-row>` +
 		`<t:table-row t:number-rows-repeated="5"><t:table-cell t:number-columns-repeated="16384"/></t:table-row>` +
 		`<t:table-row t:number-rows-repeated="2"><t:table-cell><office:annotation><x:p>a note</x:p></office:annotation><x:p>twice</x:p></t:table-cell></t:table-row>` +
+		`<t:table-row><t:table-cell><x:p>outer</x:p><t:table><t:table-row><t:table-cell><x:p>inner</x:p></t:table-cell></t:table-row></t:table></t:table-cell><t:table-cell><x:p>next</x:p></t:table-cell></t:table-row>` +
 		`</t:table><t:table t:name="two"><t:table-row><t:table-cell><x:p>other sheet</x:p></t:table-cell></t:table-row></t:table>` +
 		`</office:spreadsheet></office:body></office:document-content>`
 	var got []string
@@ -204,8 +206,8 @@ func TestODSCells(t *testing.T) {
 		rows = append(rows, row)
 		return nil
 	})
-	want := []string{"a   b\tc\nd\ne & f|r|r", "twice", "twice"}
-	if err != nil || !slices.Equal(got, want) || !slices.Equal(rows, []int{1, 7, 8}) {
-		t.Fatalf("%q at rows %v (%v), want %q at 1, 7, 8", got, rows, err, want)
+	want := []string{"a   b\tc\nd\ne & f|r|r", "twice", "twice", "outer|next"}
+	if err != nil || !slices.Equal(got, want) || !slices.Equal(rows, []int{1, 7, 8, 9}) {
+		t.Fatalf("%q at rows %v (%v), want %q at 1, 7, 8, 9", got, rows, err, want)
 	}
 }
