@@ -276,7 +276,7 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			return nil
 		},
 	}
-	sf.register(c, true)
+	sf.registerEVM(c, true)
 	rf.register(c)
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&etl, "etl", "", "ethereum-etl export directory")
@@ -357,7 +357,7 @@ between blocks. Stops on Ctrl-C.`,
 			return err
 		},
 	}
-	sf.register(c, true)
+	sf.registerEVM(c, true)
 	rf.register(c)
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")

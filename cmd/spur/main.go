@@ -163,8 +163,14 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(c *cobra.Command, withJSON bool) {
-	c.Flags().StringVar(&f.dir, "store", "", "store directory (required)")
+	f.registerEVM(c, withJSON)
 	c.Flags().StringVar(&f.network, "network", "", "Bitcoin network: main, test, testnet4, signet, regtest, simnet (default: the store's; main for a new store)")
+}
+
+// registerEVM registers the flags of a command that reads no Bitcoin
+// store, which has no --network.
+func (f *storeFlags) registerEVM(c *cobra.Command, withJSON bool) {
+	c.Flags().StringVar(&f.dir, "store", "", "store directory (required)")
 	if withJSON {
 		c.Flags().BoolVar(&f.json, "json", false, "print JSON instead of text")
 	}
