@@ -416,7 +416,7 @@ func evmTx(sf *storeFlags, chain, ref string) error {
 	// the money leaves for another chain.
 	if _, err := os.Stat(labelsDir(sf.dir)); err != nil {
 		// No labels imported: nothing to mark (and nothing to create).
-	} else if labels, err := label.Open(labelsDir(sf.dir)); err == nil {
+	} else if labels, err := label.OpenToRead(labelsDir(sf.dir)); err == nil {
 		for i := range v.Transfers {
 			x := &v.Transfers[i]
 			if x.ToAddress == "" || x.Kind == "fee" || x.Kind == "burn" {

@@ -356,6 +356,7 @@ func TestGenIngestEval(t *testing.T) {
 		Crossed *struct {
 			Matched int `json:"matched"`
 			Links   []struct {
+				DepositTx     string `json:"deposit_tx"`
 				Bridge        string `json:"bridge"`
 				Payout        string `json:"payout"`
 				PayoutAddress string `json:"payout_address"`
@@ -405,6 +406,35 @@ func TestGenIngestEval(t *testing.T) {
 	if !strings.Contains(xg.Attrs["label"], "carried over to Bitcoin at "+fmt.Sprint(crossed.Crossed.Matched)+" bridge payouts matched") {
 		t.Errorf("graph of the crossing: caption %q", xg.Attrs["label"])
 	}
+	// The deposit's transaction shows it, by the bridge's label, also
+	// while a server holds the labels.
+	deposit := crossed.Crossed.Links[0]
+	bridgeEvent := func() bool {
+		var tx struct {
+			Events []struct {
+				Kind     string `json:"kind"`
+				Contract string `json:"contract"`
+			} `json:"events"`
+		}
+		if err := jsonUnmarshal(mustRun(t, "tx", "--chain", "eth", "--store", store, deposit.DepositTx, "--json"), &tx); err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(tx.Events, func(e struct {
+			Kind     string `json:"kind"`
+			Contract string `json:"contract"`
+		}) bool {
+			return e.Kind == "bridge-deposit" && strings.EqualFold(e.Contract, deposit.Bridge)
+		})
+	}
+	if !bridgeEvent() {
+		t.Errorf("spur tx %s: no bridge-deposit into %s", deposit.DepositTx, deposit.Bridge)
+	}
+	srv := startServe(t, "--store", store, "--no-auth")
+	if !bridgeEvent() {
+		t.Errorf("spur tx %s beside a server: no bridge-deposit into %s", deposit.DepositTx, deposit.Bridge)
+	}
+	srv.cmd.Process.Kill()
+	<-srv.done
 	// An actor's Bitcoin entities, for people: a list of numbers.
 	var svc []struct {
 		Address string `json:"address"`

@@ -434,6 +434,29 @@ func (l DBLogger) Fatalf(format string, args ...any) {
 	os.Exit(1)
 }
 
+// BackgroundError is Pebble's event of a flush or compaction that failed
+// (pebble.EventListener.BackgroundError). Pebble retries a failed flush at
+// once and without end, at full speed on one core, and an open for
+// writing waits for the flush of the logs it finds: a disk that refuses
+// writes would hang the command for good. It ends the process as Fatalf
+// does; what was committed is in the database's log.
+func (l DBLogger) BackgroundError(err error) { l.Fatalf("%v", err) }
+
+// PebbleOpenRoom is the room a Pebble database in dir needs to be opened
+// for writing: the open flushes the logs it finds to a table (sized as
+// PebbleBatchRoom sizes a batch), which a full disk would refuse again and
+// again (BackgroundError).
+func PebbleOpenRoom(dir string) uint64 {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	n := 0
+	for _, p := range logs {
+		if st, err := os.Stat(p); err == nil {
+			n += int(st.Size())
+		}
+	}
+	return PebbleBatchRoom(n)
+}
+
 // RoomFor returns an error wrapping syscall.ENOSPC when the file system of
 // dir has less room than need bytes, and how much each is; nil when it
 // has the room, or when its room cannot be read (the writes then say).
@@ -451,6 +474,13 @@ func RoomFor(dir string, need uint64) error {
 // log and MANIFEST: the OFAC SDN list's 9 MiB batch took 8 to 12 MiB), so
 // half the batch again and 4 MiB are asked beyond it.
 func PebbleBatchRoom(n int) uint64 { return uint64(n)*3/2 + 4<<20 }
+
+// ReadOnlyDir reports whether dir is on a file system mounted read-only
+// (an evidence copy), whose free room, often none, says nothing.
+func ReadOnlyDir(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Flags&unix.ST_RDONLY != 0
+}
 
 // DiskFree is the room left for an unprivileged user on the file system
 // of dir (a variable, for tests to stand for a full disk).

@@ -160,7 +160,12 @@ func (s *Store) openIndex() error {
 	// this store (it fills only as far as the index is read).
 	cache := pebble.NewCache(readerCache)
 	defer cache.Unref()
-	db, err := pebble.Open(filepath.Join(s.dir, "index"), &pebble.Options{Logger: colfile.DBLogger{Dir: filepath.Join(s.dir, "index")}, Cache: cache})
+	dir := filepath.Join(s.dir, "index")
+	if err := colfile.RoomFor(s.dir, colfile.PebbleOpenRoom(dir)); err != nil {
+		return fmt.Errorf("evm store: index %s: %w; nothing changed", dir, err)
+	}
+	log := colfile.DBLogger{Dir: dir}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: log, EventListener: &pebble.EventListener{BackgroundError: log.BackgroundError}, Cache: cache})
 	if err != nil {
 		return fmt.Errorf("evm store: index: %w", err)
 	}

@@ -221,8 +221,9 @@ func TestResumeAndUnwind(t *testing.T) {
 }
 
 // TestNoRoomToCommit: a commit the disk has no room for is refused before
-// anything of it is written, naming what it needs; the store is as
-// committed, and takes the blocks once there is room.
+// anything of it is written, naming what it needs, as is an open for
+// writing; the store is as committed, and takes the blocks once there is
+// room.
 func TestNoRoomToCommit(t *testing.T) {
 	bs := blocks(t)
 	dir := t.TempDir()
@@ -238,12 +239,17 @@ func TestNoRoomToCommit(t *testing.T) {
 		t.Fatalf("a commit without room: %v", err)
 	}
 	s.Close()
+	// Nor is it opened for writing: its index's open flushes its log,
+	// which Pebble would retry without end on a full disk.
+	if _, err := Open(dir, "eth"); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), filepath.Join(dir, "index")) {
+		t.Fatalf("opened for writing without room: %v", err)
+	}
+	colfile.DiskFree = func(string) (uint64, error) { return 1 << 30, nil }
 	s = open(t, dir)
 	defer s.Close()
 	if d := digest(t, s); d != want {
 		t.Fatal("the store after a commit without room differs from the committed one")
 	}
-	colfile.DiskFree = func(string) (uint64, error) { return 1 << 30, nil }
 	ingest(t, s, bs[1:])
 }
 

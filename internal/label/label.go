@@ -165,7 +165,11 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("label: %w", err)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Logger: colfile.DBLogger{Dir: dir}})
+	if err := colfile.RoomFor(dir, colfile.PebbleOpenRoom(dir)); err != nil && !colfile.ReadOnlyDir(dir) {
+		return nil, fmt.Errorf("label: %s: %w; nothing changed", dir, err)
+	}
+	log := colfile.DBLogger{Dir: dir}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: log, EventListener: &pebble.EventListener{BackgroundError: log.BackgroundError}})
 	if colfile.ReadOnlyFS(err) {
 		return openReadOnly(dir)
 	}
@@ -202,8 +206,15 @@ var ErrLocked = errors.New("label: in use")
 // is without its lock: a query while a server runs, say.
 func OpenToRead(dir string) (*Store, error) {
 	s, err := Open(dir)
-	if errors.Is(err, ErrLocked) {
+	switch {
+	case errors.Is(err, ErrLocked):
 		return openReadOnly(dir)
+	case errors.Is(err, syscall.ENOSPC):
+		// On a disk too full to open them for writing: read them as
+		// they are, if there are any.
+		if ro, rerr := openReadOnly(dir); rerr == nil {
+			return ro, nil
+		}
 	}
 	return s, err
 }

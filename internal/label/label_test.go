@@ -1,20 +1,24 @@
 package label
 
 import (
+	"bytes"
 	"compress/bzip2"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/testdir"
+	"golang.org/x/sys/unix"
 )
 
 // unpack decompresses the shipped files names (each stored as NAME.bz2)
@@ -726,6 +730,109 @@ func TestNoRoom(t *testing.T) {
 	}
 	if got, _ := s.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); len(got) != 2 {
 		t.Fatalf("the labels after an import with room: %+v", got)
+	}
+}
+
+// TestOpenNoRoom: labels whose log the disk has no room to flush are not
+// opened for writing (Pebble would retry the flush without end): an import
+// is refused, naming the room, and a reader reads them as they are,
+// without their lock; with room they open as before, nothing lost.
+func TestOpenNoRoom(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "labels")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importMine(t, s)
+	s.Close()
+	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
+	colfile.DiskFree = func(string) (uint64, error) { return 3 << 20, nil }
+	if _, err := Open(dir); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "3.0 MiB free") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("opened for writing without room: %v", err)
+	}
+	r, err := OpenToRead(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); !r.readOnly || len(got) != 1 || got[0].Source != "mine" {
+		t.Fatalf("read without room: read-only %v, %+v", r.readOnly, got)
+	}
+	// Read-only, it holds nothing: another may open them.
+	colfile.DiskFree = func(string) (uint64, error) { return 64 << 20, nil }
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatalf("opened for writing beside a reader, with room: %v", err)
+	}
+	if got, _ := w.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); w.readOnly || len(got) != 1 {
+		t.Fatalf("with room: read-only %v, %+v", w.readOnly, got)
+	}
+	w.Close()
+	r.Close()
+	// A directory with no labels is not read as labels.
+	colfile.DiskFree = func(string) (uint64, error) { return 3 << 20, nil }
+	if _, err := OpenToRead(filepath.Join(t.TempDir(), "none")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("no labels, no room: %v", err)
+	}
+}
+
+// TestFlushFails: a flush the file system refuses, as the open for writing
+// of labels with an unflushed log makes one (a file size limit of 64 KiB
+// here, where the UN list's table is larger), ends the process with exit
+// code 1 and a message naming the database, at once rather than never
+// (Pebble retries the flush without end); the labels open as they were
+// once the writes go through.
+func TestFlushFails(t *testing.T) {
+	dir := os.Getenv("SPUR_TEST_FLUSH_DIR")
+	if dir != "" {
+		if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: 64 << 10, Max: unix.RLIM_INFINITY}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(dir)
+		t.Fatalf("opened: %v", err)
+	}
+	dir = filepath.Join(t.TempDir(), "labels")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	un, err := ParseUN(filepath.Join(unpack(t, "un_csl", "UN_consolidated.xml"), "UN_consolidated.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace(SourceInfo{Source: "un", Format: "un-xml"}, nil, un.Entities); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFlushFails$")
+	cmd.Env = append(os.Environ(), "SPUR_TEST_FLUSH_DIR="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("the open still waits for its flush after a minute")
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.HasPrefix(stderr.String(), "spur: database "+dir+": ") ||
+		!strings.Contains(stderr.String(), "file too large (it stays as its last commit left it)\n") {
+		t.Fatalf("exit %v\n%s\n%s", err, stderr.String(), stdout.String())
+	}
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	if err := s.Entities("un", func(Entity) error { n++; return nil }); err != nil || n != len(un.Entities) {
+		t.Fatalf("after the failed flush: %d of %d entities (%v)", n, len(un.Entities), err)
 	}
 }
 
