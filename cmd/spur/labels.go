@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,15 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/spur-forensics/spur/internal/api"
-	"github.com/spur-forensics/spur/internal/btc"
-	"github.com/spur-forensics/spur/internal/cluster"
-	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
-	"github.com/spur-forensics/spur/internal/store"
 )
-
-var labelFormats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
 
 // openLabels opens the store's labels for a command that only reads them,
 // beside other readers (label.OpenToRead).
@@ -210,7 +201,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			}
 			// Every file is read before any is imported: a malformed one
 			// changes nothing.
-			var ims []*labelImport
+			var ims []*label.File
 			of := map[string]string{} // source -> path
 			for _, lp := range paths {
 				path, src := lp.path, source
@@ -221,18 +212,18 @@ A malformed file is refused with its file and line, and changes nothing.`,
 				if err != nil {
 					return err
 				}
-				if lp.inDir && len(im.labels) == 0 && len(im.entities) == 0 && len(im.actors) == 0 {
-					if len(im.skipped) > 0 {
-						fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.skipped))
+				if lp.inDir && im.Empty() {
+					if len(im.Skipped) > 0 {
+						fmt.Fprintf(os.Stderr, "note: %s holds no tags on addresses (%d on transactions or GraphSense entities); not imported\n", path, len(im.Skipped))
 					} else {
 						fmt.Fprintf(os.Stderr, "note: %s holds no tags; not imported\n", path)
 					}
 					continue
 				}
-				if other, ok := of[im.source]; ok {
-					return usagef("%s and %s would both be source %q, the second replacing the first: import them one at a time, each with --source", other, path, im.source)
+				if other, ok := of[im.Source]; ok {
+					return usagef("%s and %s would both be source %q, the second replacing the first: import them one at a time, each with --source", other, path, im.Source)
 				}
-				of[im.source] = path
+				of[im.Source] = path
 				ims = append(ims, im)
 			}
 			s, err := openLabelsHeld(dir)
@@ -273,12 +264,12 @@ A malformed file is refused with its file and line, and changes nothing.`,
 			for _, im := range ims {
 				// What the source held, to say what this import changes.
 				var prev *label.Content
-				if slices.ContainsFunc(srcs, func(x label.SourceInfo) bool { return x.Source == im.source }) && im.format != "actorpack" {
-					if prev, err = content(im.source); err != nil {
+				if slices.ContainsFunc(srcs, func(x label.SourceInfo) bool { return x.Source == im.Source }) && im.Format != "actorpack" {
+					if prev, err = content(im.Source); err != nil {
 						return err
 					}
 				}
-				doc, err := im.write(srcs, prev, apply, asJSON)
+				doc, err := writeImport(im, srcs, prev, apply, asJSON)
 				if err != nil {
 					return err
 				}
@@ -294,7 +285,7 @@ A malformed file is refused with its file and line, and changes nothing.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
-	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(labelFormats, ", "))
+	c.Flags().StringVar(&format, "format", "", "input format: "+strings.Join(label.Formats, ", "))
 	c.Flags().StringVar(&source, "source", "", "name of the source (default from the format and file)")
 	c.Flags().BoolVar(&allowEmpty, "allow-empty", false, "import a file with no labels, emptying its source")
 	waitFlag(c)
@@ -303,179 +294,66 @@ A malformed file is refused with its file and line, and changes nothing.`,
 	return c
 }
 
-// labelImport is one file read for import, not yet written.
-type labelImport struct {
-	path, format, source string
-	labels               []label.Label
-	entities             []label.Entity
-	actors               []label.Actor
-	invalid              []string       // addresses that do not fit their currency
-	counts               map[string]int // per currency, programme, category or chain, by format
-	currencies           map[string]int // a consolidated list's addresses per currency
-	skipped              []string       // explorer entries whose key is not an address
-	dated                string         // the day the list says it is of
-}
-
-// readLabelFile reads one file to import, telling its format from the path
-// when format is empty.
-func readLabelFile(path, format, source, chain string, allowEmpty bool) (*labelImport, error) {
+// readLabelFile reads one file to import (label.Read), saying which format
+// it took the file for when none was given.
+func readLabelFile(path, format, source, chain string, allowEmpty bool) (*label.File, error) {
 	if format == "" {
-		if format = detectFormat(path); format == "" {
-			return nil, usagef("cannot tell the format of %s: give --format, one of %s", path, strings.Join(labelFormats, ", "))
+		if format = label.DetectFormat(path); format != "" {
+			fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
 		}
-		fmt.Fprintf(os.Stderr, "note: %s read as --format %s\n", path, format)
 	}
-	if chain != "" && format != "etherscan-json" && format != "etherscan-csv" && format != "forta-csv" {
-		return nil, usagef("--chain is for --format etherscan-json, etherscan-csv and forta-csv (%s is %s)", path, format)
+	f, err := label.Read(path, label.ReadOptions{Format: format, Source: source, Chain: chain, AllowEmpty: allowEmpty})
+	if errors.Is(err, label.ErrFormat) {
+		return nil, usageError{err}
 	}
-	var labels []label.Label
-	var entities []label.Entity
-	var actors []label.Actor
-	var invalid []string
-	counts := map[string]int{}
-	var currencies map[string]int // a consolidated list's addresses per currency
-	var skipped []string          // explorer entries whose key is not an address
-	var dated string
-	var err error
-	switch format {
-	case "ofac-sdn-csv", "ofac-non-sdn-csv":
-		var res *label.OFACResult
-		parse, name := label.ParseOFACSDN, "ofac-sdn"
-		if format == "ofac-non-sdn-csv" {
-			parse, name = label.ParseOFACNonSDN, "ofac-non-sdn"
-		}
-		if res, err = parse(path); err == nil {
-			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
-		}
-		if source == "" {
-			source = name
-		}
-	case "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
-		parse := map[string]func(string) (*label.ListResult, error){"eu-csv": label.ParseEU, "uk-csv": label.ParseUK, "uk-sanctions-list-ods": label.ParseUKSanctionsList, "us-csl-csv": label.ParseUSCSL}[format]
-		var res *label.ListResult
-		if res, err = parse(path); err == nil {
-			labels, entities, counts, invalid = res.Labels, res.Entities, res.PerProgram, res.Invalid
-			currencies, dated = res.PerCurrency, res.Dated
-		}
-		if source == "" {
-			source = map[string]string{"eu-csv": "eu", "uk-csv": "uk", "uk-sanctions-list-ods": "uk-sanctions-list", "us-csl-csv": "us-csl"}[format]
-		}
-	case "un-xml":
-		var res *label.UNResult
-		if res, err = label.ParseUN(path); err == nil {
-			entities, counts, dated = res.Entities, res.PerListType, res.Dated
-		}
-		if source == "" {
-			source = "un"
-		}
-	case "etherscan-json", "etherscan-csv", "forta-csv":
-		if chain == "" {
-			if chain = label.ChainOfPath(path); chain == "" {
-				chain = label.ChainETH
-			}
-		}
-		parse := map[string]func(string, string) (*label.ExplorerResult, error){"etherscan-json": label.ParseEtherscan, "etherscan-csv": label.ParseEtherscanCSV, "forta-csv": label.ParseForta}[format]
-		var res *label.ExplorerResult
-		if res, err = parse(path, chain); err == nil {
-			labels, skipped = res.Labels, res.Skipped
-		}
-		if source == "" {
-			// The same list as JSON or CSV is the same source.
-			source = strings.TrimSuffix(strings.TrimSuffix(format, "-json"), "-csv") + ":" + chain + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		}
-		for _, l := range labels {
-			counts[l.Category]++
-		}
-	case "tagpack", "csv":
-		if format == "tagpack" {
-			var res *label.TagPackResult
-			if res, err = label.ParseTagPack(path); err == nil {
-				labels, skipped = res.Labels, res.Skipped
-			}
-		} else {
-			labels, err = label.ParseCSV(path)
-		}
-		if source == "" {
-			source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		}
-		for _, l := range labels {
-			counts[l.Chain]++
-		}
-	case "actorpack":
-		if actors, err = label.ParseActorPack(path); err == nil {
-			for _, a := range actors {
-				for _, c := range a.Categories {
-					counts[c]++
-				}
-			}
-		}
-		if source == "" {
-			source = format + ":" + strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		}
-	default:
-		return nil, usagef("unknown --format %q: want one of %s", format, strings.Join(labelFormats, ", "))
-	}
-	if err != nil {
-		return nil, err
-	}
-	// An import replaces its source whole: a file that came down
-	// empty (a failed download, say) would silently drop a
-	// sanctions list.
-	if len(labels) == 0 && len(entities) == 0 && len(skipped) > 0 && format == "tagpack" && !allowEmpty {
-		return nil, fmt.Errorf("%w: %s holds no tags on addresses: its %d tags are on transactions or GraphSense entities (%s), which spur does not keep", label.ErrMalformed, path, len(skipped), quoteList(skipped, 2))
-	}
-	if len(labels) == 0 && len(entities) == 0 && len(actors) == 0 && !allowEmpty {
-		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", label.ErrMalformed, path, source)
-	}
-	return &labelImport{path: path, format: format, source: source, labels: labels, entities: entities, actors: actors, invalid: invalid, counts: counts, currencies: currencies, skipped: skipped, dated: dated}, nil
+	return f, err
 }
 
-// write replaces the import's source in s with it and says what it did,
-// as text, or returns it for JSON.
-func (im *labelImport) write(srcs []label.SourceInfo, prev *label.Content, apply func(label.SourceInfo, []label.Label, []label.Entity, ...label.Actor) error, asJSON bool) (map[string]any, error) {
-	path, format, source := im.path, im.format, im.source
-	labels, entities, invalid, counts, currencies, skipped := im.labels, im.entities, im.invalid, im.counts, im.currencies, im.skipped
+// writeImport replaces the file's source with it (apply) and says what it
+// did, as text, or returns it for JSON. srcs are the sources held before,
+// prev what the file's source held (nil: nothing).
+func writeImport(f *label.File, srcs []label.SourceInfo, prev *label.Content, apply func(label.SourceInfo, []label.Label, []label.Entity, ...label.Actor) error, asJSON bool) (map[string]any, error) {
 	for _, old := range srcs {
-		if old.Source == source && 2*len(labels) < old.Labels {
-			fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", source, thousands(int64(old.Labels)), thousands(int64(len(labels))))
+		if old.Source == f.Source && 2*len(f.Labels) < old.Labels {
+			fmt.Fprintf(os.Stderr, "note: source %q had %s labels and now has %s\n", f.Source, thousands(int64(old.Labels)), thousands(int64(len(f.Labels))))
 		}
 	}
-	abs, _ := filepath.Abs(path)
-	info := label.SourceInfo{Source: source, Format: format, Path: abs, Imported: time.Now().UTC(), Counts: counts, Dated: im.dated}
-	var ch *changes
+	abs, _ := filepath.Abs(f.Path)
+	info := label.SourceInfo{Source: f.Source, Format: f.Format, Path: abs, Imported: time.Now().UTC(), Counts: f.Counts, Dated: f.Dated}
+	var ch *label.Changes
 	if prev != nil {
 		since := ""
 		for _, old := range srcs {
-			if old.Source == source {
+			if old.Source == f.Source {
 				since = "the import of " + old.Imported.Format(time.DateOnly)
 				if old.Dated != "" {
 					since = "the list of " + old.Dated
 				}
 			}
 		}
-		ch = diffContent(prev, labels, entities, since)
+		ch = prev.Diff(f, since)
 	}
-	if err := apply(info, labels, entities, im.actors...); err != nil {
+	if err := apply(info, f.Labels, f.Entities, f.Actors...); err != nil {
 		return nil, err
 	}
-	if format == "actorpack" {
+	if f.Format == "actorpack" {
 		if asJSON {
-			return map[string]any{"source": source, "actors": len(im.actors), "counts": counts}, nil
+			return map[string]any{"source": f.Source, "actors": len(f.Actors), "counts": f.Counts}, nil
 		}
-		fmt.Printf("imported %s actors as source %q\n", thousands(int64(len(im.actors))), source)
-		printCounts("CATEGORY", "ACTORS", counts, "")
+		fmt.Printf("imported %s actors as source %q\n", thousands(int64(len(f.Actors))), f.Source)
+		printCounts("CATEGORY", "ACTORS", f.Counts, "")
 		return nil, nil
 	}
 	if asJSON {
-		out := map[string]any{"source": source, "labels": len(labels), "entities": len(entities), "counts": counts, "mismatched": invalid}
-		if im.dated != "" {
-			out["dated"] = im.dated
+		out := map[string]any{"source": f.Source, "labels": len(f.Labels), "entities": len(f.Entities), "counts": f.Counts, "mismatched": f.Invalid}
+		if f.Dated != "" {
+			out["dated"] = f.Dated
 		}
-		if skipped != nil {
-			out["skipped"] = skipped
+		if f.Skipped != nil {
+			out["skipped"] = f.Skipped
 		}
-		if currencies != nil {
-			out["currencies"] = currencies
+		if f.Currencies != nil {
+			out["currencies"] = f.Currencies
 		}
 		if ch != nil {
 			out["changes"] = ch
@@ -483,97 +361,39 @@ func (im *labelImport) write(srcs []label.SourceInfo, prev *label.Content, apply
 		return out, nil
 	}
 	dated := ""
-	if im.dated != "" {
-		dated = " (the list of " + im.dated + ")"
+	if f.Dated != "" {
+		dated = " (the list of " + f.Dated + ")"
 	}
-	fmt.Printf("imported %s labels and %s entities as source %q%s\n", thousands(int64(len(labels))), thousands(int64(len(entities))), source, dated)
-	switch format {
+	fmt.Printf("imported %s labels and %s entities as source %q%s\n", thousands(int64(len(f.Labels))), thousands(int64(len(f.Entities))), f.Source, dated)
+	switch f.Format {
 	case "ofac-sdn-csv", "ofac-non-sdn-csv":
-		printCounts("CURRENCY", "ADDRESSES", counts, "no digital currency addresses listed")
+		printCounts("CURRENCY", "ADDRESSES", f.Counts, "no digital currency addresses listed")
 	case "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
-		printCounts("PROGRAMME", "ENTRIES", counts, "")
-		if len(currencies) > 0 {
-			printCounts("CURRENCY", "ADDRESSES", currencies, "")
+		printCounts("PROGRAMME", "ENTRIES", f.Counts, "")
+		if len(f.Currencies) > 0 {
+			printCounts("CURRENCY", "ADDRESSES", f.Currencies, "")
 		}
 	case "etherscan-json", "etherscan-csv", "forta-csv":
-		printCounts("CATEGORY", "LABELS", counts, "")
+		printCounts("CATEGORY", "LABELS", f.Counts, "")
 	default:
-		printCounts("CHAIN", "LABELS", counts, "")
+		printCounts("CHAIN", "LABELS", f.Counts, "")
 	}
-	if len(skipped) > 0 {
-		fmt.Fprintf(os.Stderr, "note: skipped %d entries whose key is not an address: %s\n", len(skipped), quoteList(skipped, 5))
+	if len(f.Skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "note: skipped %d entries whose key is not an address: %s\n", len(f.Skipped), quoteList(f.Skipped, 5))
 	}
-	for _, m := range invalid {
+	for _, m := range f.Invalid {
 		fmt.Fprintf(os.Stderr, "note: %q does not fit its currency; kept under the chain its form suggests\n", m)
 	}
 	if ch != nil {
-		ch.print()
+		printChanges(ch)
 	}
 	return nil, nil
 }
 
-// changes is what importing a source again changed: the addresses it
-// labels and the parties it lists that came and went (for a sanctions
-// list, the designations to screen customers against anew).
-type changes struct {
-	Since            string     `json:"since"` // the replaced list's date, or its import's
-	AddressesAdded   []string   `json:"addresses_added"`
-	AddressesRemoved []string   `json:"addresses_removed"`
-	EntriesAdded     []entryRef `json:"entries_added"`
-	EntriesRemoved   []entryRef `json:"entries_removed"`
-}
-
-type entryRef struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// diffContent compares what a source held (prev) with what replaces it.
-func diffContent(prev *label.Content, labels []label.Label, entities []label.Entity, since string) *changes {
-	ch := &changes{Since: since, AddressesAdded: []string{}, AddressesRemoved: []string{}, EntriesAdded: []entryRef{}, EntriesRemoved: []entryRef{}}
-	now := map[string]bool{}
-	for _, l := range labels {
-		_, key, err := label.Normalize(l.Chain, l.Address)
-		if err != nil {
-			key = l.Address
-		}
-		if now[key] {
-			continue
-		}
-		now[key] = true
-		if _, had := prev.Addresses[key]; !had {
-			ch.AddressesAdded = append(ch.AddressesAdded, l.Address)
-		}
-	}
-	for key, addr := range prev.Addresses {
-		if !now[key] {
-			ch.AddressesRemoved = append(ch.AddressesRemoved, addr)
-		}
-	}
-	ids := map[string]bool{}
-	for _, e := range entities {
-		ids[e.ID] = true
-		if _, had := prev.Entries[e.ID]; !had {
-			ch.EntriesAdded = append(ch.EntriesAdded, entryRef{e.ID, e.Name})
-		}
-	}
-	for id, name := range prev.Entries {
-		if !ids[id] {
-			ch.EntriesRemoved = append(ch.EntriesRemoved, entryRef{id, name})
-		}
-	}
-	slices.Sort(ch.AddressesAdded)
-	slices.Sort(ch.AddressesRemoved)
-	byID := func(a, b entryRef) int { return strings.Compare(a.ID, b.ID) }
-	slices.SortFunc(ch.EntriesAdded, byID)
-	slices.SortFunc(ch.EntriesRemoved, byID)
-	return ch
-}
-
-// print says what changed, the first of each kind by name (--json gives
-// them all).
-func (ch *changes) print() {
-	if len(ch.AddressesAdded)+len(ch.AddressesRemoved)+len(ch.EntriesAdded)+len(ch.EntriesRemoved) == 0 {
+// printChanges says what a new import changed, the first of each kind by
+// name (--json gives them all).
+func printChanges(ch *label.Changes) {
+	if ch.None() {
 		fmt.Printf("\nno change since %s\n", ch.Since)
 		return
 	}
@@ -588,7 +408,7 @@ func (ch *changes) print() {
 			fmt.Printf("  %s %s\n", sign, x)
 		}
 	}
-	refs := func(rs []entryRef) []string {
+	refs := func(rs []label.EntryRef) []string {
 		out := make([]string, len(rs))
 		for i, r := range rs {
 			out[i] = r.ID + " " + r.Name
@@ -745,454 +565,6 @@ func newLabelsSources() *cobra.Command {
 	return c
 }
 
-// screenResult is one screened address.
-type screenResult struct {
-	Address   string         `json:"address,omitempty"`
-	Tx        string         `json:"tx,omitempty"`
-	Direction string         `json:"direction,omitempty"` // a transaction's
-	Chain     string         `json:"chain"`
-	Labels    []label.Label  `json:"labels"`
-	Entity    any            `json:"entity"`
-	Direct    []api.Exposure `json:"direct_exposure"`
-	Indirect  []api.Exposure `json:"indirect_exposure"`
-	Severity  string         `json:"severity"`
-	Rule      string         `json:"rule"`
-}
-
-func newScreen() *cobra.Command {
-	var dir, rulesFile, direction string
-	var txs []string
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...]",
-		Short: "Screen addresses of any chain, and Bitcoin and Ethereum transactions: labels, exposure, severity",
-		Long: `Screens as the HTTP API does (POST /v1/screen, docs/api.md), in this
-process. For each address: its labels from every source, and for a Bitcoin
-address of a store holding the chain its entity (once clustered) and its
-exposure: direct (the categories of the labelled addresses that paid it)
-and indirect (its latest received value traced back a few transactions;
-a CoinJoin that paid it, or one on the way, counts as a mixer);
-for an Ethereum address of a store holding Ethereum, the same in dollars
-at each transfer's day (spur prices import).
-For each transaction (--tx, a Bitcoin txid, or an Ethereum 0x hash;
---direction deposit, the default, screens what paid it, withdrawal what it
-paid): its direct exposure, and for a deposit its indirect exposure (its
-value traced back a few transactions). The severity comes from the screening
-rules (the built-in ones of docs/api.md, or --rules FILE), which grade
-labels (severe for a sanctioned address or entity, high for stolen funds,
-ransomware or a darknet market, medium for a mixer, a scam or an address a
-stablecoin's issuer froze) and exposure; low when none matches. An address
-never seen on any chain is screened on its labels. EVM addresses match in
-any case and print EIP-55. "-" reads addresses from standard input, one a
-line. Exit code 0 whatever the result (read the severity); 2 for an address
-or txid mistyped, 3 for a transaction the store does not hold.`,
-		Example: `  spur screen --store ./store 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH 0x098b716b8aaf21512996dc57eb0615e2383e2f96
-  spur screen --store ./store --tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
-  spur screen --store ./store - < deposits.txt`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && len(txs) == 0 {
-				return usagef("give addresses to screen, or --tx TXID")
-			}
-			if direction != "deposit" && direction != "withdrawal" {
-				return usagef("--direction: want deposit or withdrawal, not %q", direction)
-			}
-			rules := api.DefaultRules()
-			if rulesFile != "" {
-				b, err := os.ReadFile(rulesFile)
-				if err != nil {
-					return err
-				}
-				if rules, err = api.ParseRules(rulesFile, b); err != nil {
-					return err
-				}
-			}
-			// "-" reads addresses from standard input, one a line (blank
-			// lines and # comments skipped): a list to screen at once.
-			if i := slices.Index(args, "-"); i >= 0 {
-				from, err := stdinLines()
-				if err != nil {
-					return err
-				}
-				args = slices.Concat(args[:i], from, args[i+1:])
-			}
-			for _, a := range args {
-				if strings.TrimSpace(a) == "" {
-					return usagef("an empty address to screen")
-				}
-			}
-			if len(args) == 0 && len(txs) == 0 {
-				return usagef("nothing to screen: standard input held no addresses")
-			}
-			s, err := openLabels(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			// A string of a typo's form is refused, unless a list names it
-			// as it is (the labels say so).
-			var items []api.ScreenItem
-			for _, a := range args {
-				a = strings.TrimSpace(a)
-				if err := s.Mistyped(a); err != nil {
-					if len(a) == 64 && isHex(a) {
-						return usagef("%q: a transaction hash, not an address: screen a transaction with --tx", a)
-					}
-					return usageError{err}
-				}
-				if h, ok := strings.CutPrefix(strings.ToLower(a), "0x"); ok && len(h) == 64 {
-					fmt.Fprintf(os.Stderr, "note: %s has the form of an EVM transaction hash (or of an Aptos or Sui address): screened as an address; --tx screens a transaction\n", a)
-				}
-				items = append(items, api.ScreenItem{Address: a})
-			}
-			for _, t := range txs {
-				items = append(items, api.ScreenItem{Tx: strings.TrimSpace(t), Direction: direction})
-			}
-			// Bitcoin addresses also get their entity and exposure, where
-			// the store has the chain (and a clustering).
-			var chainStore *store.Store
-			var clusters *cluster.Clusters
-			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
-				net, err := store.PeekNetwork(btcDir(dir))
-				if err != nil {
-					return err
-				}
-				sf := storeFlags{dir: dir, network: net}
-				if chainStore, err = sf.openExisting(); err != nil {
-					return err
-				}
-				defer chainStore.Close()
-				if clusters, err = cluster.Open(chainStore); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
-					return err
-				}
-			}
-			// Ethereum items get their exposure where the store holds the
-			// chain (opened only for them).
-			var es *evmstore.Store
-			if slices.ContainsFunc(items, func(it api.ScreenItem) bool {
-				return label.IsEVMAddress(it.Address) || strings.HasPrefix(it.Tx, "0x")
-			}) {
-				if es, err = openReportEVM(&storeFlags{dir: dir}); err != nil {
-					return err
-				}
-				if es != nil {
-					defer es.Close()
-					if !s.HasPrices() {
-						fmt.Fprintln(os.Stderr, "note: no prices imported: Ethereum exposure is in dollars and stays empty (spur prices import)")
-					}
-				}
-			}
-			var results []screenResult
-			// In batches of the API's largest, so that a long list from
-			// standard input screens as a client would send it.
-			srv := api.New(api.Config{Store: chainStore, Labels: s, Clusters: clusters, EVM: es, Rules: rules})
-			for len(items) > 0 {
-				batch := items[:min(len(items), 1000)]
-				items = items[len(batch):]
-				out, err := srv.Screen(batch)
-				switch api.StatusOf(err) {
-				case http.StatusBadRequest:
-					return usageError{screenItemError(err, batch)}
-				case http.StatusNotFound:
-					return notFound{screenItemError(err, batch)}
-				}
-				if err != nil {
-					return err
-				}
-				for _, r := range out {
-					sr := screenResult{Tx: r.Item.Tx, Chain: r.Chain, Labels: r.Labels, Direct: r.Direct, Indirect: r.Indirect, Severity: r.Severity, Rule: r.Rule}
-					if r.Entity != nil {
-						sr.Entity = r.Entity
-					}
-					if r.Item.Tx != "" {
-						sr.Direction = r.Item.Direction
-					} else {
-						sr.Address = r.Item.Address
-						if d, _, err := label.Normalize(r.Chain, r.Item.Address); err == nil {
-							sr.Address = d
-						}
-						if sr.Chain == "" && len(r.Labels) > 0 {
-							sr.Chain = r.Labels[0].Chain
-						}
-					}
-					results = append(results, sr)
-				}
-			}
-			if asJSON {
-				return printJSON(os.Stdout, results)
-			}
-			t := newTable(os.Stdout)
-			t.row("ADDRESS / TX", "CHAIN", "SEVERITY", "WHY", "LABELS", "EXPOSURE")
-			for _, r := range results {
-				var names []string // once each: sources repeat one another
-				for _, l := range r.Labels {
-					if n := l.Category + ": " + l.Label; !slices.Contains(names, n) {
-						names = append(names, n)
-					}
-				}
-				item := r.Address
-				if r.Tx != "" {
-					item = r.Tx + " (" + r.Direction + ")"
-				}
-				t.row(item, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")), dash(exposureText(r.Direct, r.Indirect)))
-			}
-			t.flush()
-			return nil
-		},
-	}
-	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
-	c.Flags().StringSliceVar(&txs, "tx", nil, "a transaction to screen: a Bitcoin txid, or an Ethereum 0x hash (repeatable, or comma-separated)")
-	c.Flags().StringVar(&direction, "direction", "deposit", "a transaction's side screened: deposit (the addresses its inputs spend) or withdrawal (those its outputs pay)")
-	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
-	return c
-}
-
-// screenItemError says an error of the API's screening in the command's
-// words: the item as given (an address, or --tx HASH) where the API names
-// its field in the request (items[0].tx), the store where it says server.
-func screenItemError(err error, batch []api.ScreenItem) error {
-	msg := strings.NewReplacer("this server holds no Ethereum store", "this store holds no Ethereum chain",
-		"this server holds no Bitcoin store", "this store holds no Bitcoin chain").Replace(err.Error())
-	field := api.FieldOf(err)
-	var i int
-	var rest string
-	if n, _ := fmt.Sscanf(field, "items[%d]%s", &i, &rest); n >= 1 && i >= 0 && i < len(batch) {
-		it := batch[i]
-		name := it.Address
-		if strings.HasPrefix(rest, ".tx") {
-			name = "--tx " + it.Tx
-		} else if strings.HasPrefix(rest, ".direction") {
-			name = "--direction " + it.Direction
-		}
-		if p, ok := strings.CutPrefix(msg, field+": "); ok {
-			msg = p
-		}
-		msg = name + ": " + msg
-	}
-	return errors.New(msg)
-}
-
-// notFound is an error that says itself and counts as store.ErrNotFound
-// (exit 3).
-type notFound struct{ error }
-
-func (notFound) Is(target error) bool { return target == store.ErrNotFound }
-
-// exposureText sums up exposures for a table: the categories and their
-// shares, direct first ("direct mixer 40%, indirect stolen-funds 12%").
-func exposureText(direct, indirect []api.Exposure) string {
-	var parts []string
-	pct := func(share float64) string {
-		if share > 0 && share < 0.005 {
-			return "<1%"
-		}
-		return fmt.Sprintf("%.0f%%", 100*share)
-	}
-	for _, e := range direct {
-		parts = append(parts, "direct "+e.Category+" "+pct(e.Share))
-	}
-	for _, e := range indirect {
-		parts = append(parts, "indirect "+e.Category+" "+pct(e.Share))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func newActor() *cobra.Command {
-	var dir string
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "actor NAME --store DIR",
-		Short: "Show what is known of an actor: its labels, addresses and entities",
-		Long: `Lists the labels whose actor is NAME, and the labels named NAME (OFAC lists
-"LAZARUS GROUP" by name; a TagPack may name "Blender.io" whose actor is
-"blenderio"), case-insensitively; an actor of an imported ActorPack found by
-its id, label or an alias stands for its id, label and aliases;
-a name an imported list gives a party as an alias, weak aliases included
-("HIDDEN COBRA"), stands for that party,
-with their addresses and, for Bitcoin addresses of a clustered store, their
-entities; and the imported incidents attributed to NAME.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			s, err := openLabels(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			out := struct {
-				Actor     string           `json:"actor"`
-				AliasOf   []string         `json:"alias_of,omitempty"` // the listed parties NAME is an alias of
-				Labels    []label.Label    `json:"labels"`
-				Addresses []string         `json:"addresses"`
-				Entities  []uint32         `json:"entities"`
-				Incidents []label.Incident `json:"incidents"`
-				Actors    []label.Actor    `json:"actors"` // of the imported ActorPacks, by id, label or alias
-			}{Actor: name, Labels: []label.Label{}, Addresses: []string{}, Entities: []uint32{}, Incidents: []label.Incident{}, Actors: []label.Actor{}}
-			incs, err := s.Incidents()
-			if err != nil {
-				return err
-			}
-			// A name a list gives a party as an alias (OFAC's "HIDDEN
-			// COBRA" for LAZARUS GROUP) stands for the party: its labels
-			// and incidents, under its listed name or its reference.
-			parties, err := s.AliasOf(name)
-			if err != nil {
-				return err
-			}
-			for _, p := range parties {
-				out.AliasOf = append(out.AliasOf, fmt.Sprintf("%s (%s %s)", p.Name, p.Source, p.ID))
-			}
-			// An ActorPack's actor is named by its id in TagPacks' tags,
-			// and found by its label or an alias too.
-			actors, err := s.FindActors(name)
-			if err != nil {
-				return err
-			}
-			out.Actors = append(out.Actors, actors...)
-			names := func(n string) bool {
-				return n != "" && (strings.EqualFold(n, name) || slices.ContainsFunc(parties, func(p label.Entity) bool { return strings.EqualFold(n, p.Name) }) ||
-					slices.ContainsFunc(actors, func(a label.Actor) bool { return a.Names(n) }))
-			}
-			// A label named so (a listed party's sanctioned addresses, a
-			// TagPack's "Blender.io" whose actor is "blenderio"), or one
-			// of a party the name is an alias of, by its reference.
-			listed := func(l label.Label) bool {
-				return names(l.Label) || l.Category == label.Sanctioned &&
-					slices.ContainsFunc(parties, func(p label.Entity) bool { return l.Source == p.Source && l.Ref == p.ID })
-			}
-			// Names that contain the one asked for, offered if none is it.
-			near := map[string]bool{}
-			lower := strings.ToLower(name)
-			nearTo := func(n string) {
-				if n != "" && strings.Contains(strings.ToLower(n), lower) {
-					near[n] = true
-				}
-			}
-			for _, i := range incs {
-				if names(i.Actor) {
-					out.Incidents = append(out.Incidents, i)
-				}
-				nearTo(i.Actor)
-			}
-			seen := map[string]bool{}
-			err = s.List(label.Filter{}, func(l label.Label) error {
-				nearTo(l.Actor)
-				nearTo(l.Label)
-				if names(l.Actor) || listed(l) {
-					out.Labels = append(out.Labels, l)
-					if !seen[l.Address] {
-						seen[l.Address] = true
-						out.Addresses = append(out.Addresses, l.Address)
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
-				net, err := store.PeekNetwork(btcDir(dir))
-				if err != nil {
-					return err
-				}
-				sf := storeFlags{dir: dir, network: net}
-				cs, err := sf.openExisting()
-				if err != nil {
-					return err
-				}
-				defer cs.Close()
-				if c, err := cluster.Open(cs); err == nil {
-					ents := map[uint32]bool{}
-					for _, a := range out.Addresses {
-						if ba, err := btc.ParseAddress(a, cs.Network()); err == nil {
-							if n, err := cs.AddrNum(ba); err == nil {
-								if e, ok := c.Entity(n); ok && !ents[e] {
-									ents[e] = true
-									out.Entities = append(out.Entities, e)
-								}
-							}
-						}
-					}
-				}
-			}
-			if len(out.Labels) == 0 && len(out.Incidents) == 0 && len(out.Actors) == 0 {
-				if len(out.AliasOf) > 0 {
-					return fmt.Errorf("%w: %q is an alias of %s, which no label or incident names", store.ErrNotFound, name, strings.Join(out.AliasOf, ", "))
-				}
-				if len(near) > 0 {
-					names := slices.Sorted(maps.Keys(near))
-					if len(names) > 10 {
-						names = append(names[:10], "...")
-					}
-					return fmt.Errorf("%w: no label or incident names actor %q; names that contain it: %s", store.ErrNotFound, name, strings.Join(names, "; "))
-				}
-				return fmt.Errorf("%w: no label or incident names actor %q", store.ErrNotFound, name)
-			}
-			if asJSON {
-				return printJSON(os.Stdout, out)
-			}
-			fmt.Print(name)
-			if len(out.AliasOf) > 0 {
-				fmt.Printf(" (alias of %s)", strings.Join(out.AliasOf, ", "))
-			}
-			fmt.Printf(": %d labels on %d addresses", len(out.Labels), len(out.Addresses))
-			if len(out.Entities) > 0 {
-				ids := make([]string, len(out.Entities))
-				for i, e := range out.Entities {
-					ids[i] = strconv.FormatUint(uint64(e), 10)
-				}
-				fmt.Printf(", Bitcoin entities %s", strings.Join(ids, ", "))
-			}
-			if len(out.Incidents) > 0 {
-				fmt.Printf(", %d incidents", len(out.Incidents))
-			}
-			fmt.Print("\n")
-			for _, a := range out.Actors {
-				fmt.Printf("actor %s (%s, %s): %s", a.Label, a.ID, a.Source, strings.Join(a.Categories, ", "))
-				if len(a.Jurisdictions) > 0 {
-					fmt.Printf("; jurisdictions %s", strings.Join(a.Jurisdictions, ", "))
-				}
-				fmt.Printf("; %s", a.URI)
-				if refs := a.Refs(); len(refs) > 0 {
-					fmt.Printf("; refs %s", strings.Join(refs, ", "))
-				}
-				fmt.Print("\n")
-			}
-			fmt.Print("\n")
-			t := newTable(os.Stdout)
-			if len(out.Labels) > 0 || len(out.Incidents) == 0 {
-				t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "SOURCE")
-				for _, l := range out.Labels {
-					t.row(l.Chain, l.Address, l.Category, l.Label, l.Source)
-				}
-				t.flush()
-			}
-			if len(out.Incidents) > 0 {
-				if len(out.Labels) > 0 {
-					fmt.Print("\n")
-				}
-				t = newTable(os.Stdout)
-				t.row("INCIDENT", "DATE", "VICTIM", "CHAINS")
-				for _, i := range out.Incidents {
-					chains := i.Chain
-					if i.EVM != nil && i.EVM.Chain != i.Chain {
-						chains += ", " + i.EVM.Chain
-						if len(i.TheftTxs) == 0 {
-							chains = i.EVM.Chain
-						}
-					}
-					t.row(i.ID, i.Date, i.Victim, chains)
-				}
-				t.flush()
-			}
-			return nil
-		},
-	}
-	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
-	return c
-}
-
 // printCounts prints counts as a table under a blank line, largest first,
 // or none when it is empty (saying so when none is given).
 func printCounts(what, count string, counts map[string]int, none string) {
@@ -1249,7 +621,7 @@ func labelPaths(paths []string, format string) ([]labelPath, error) {
 	var out []labelPath
 	for _, p := range paths {
 		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() || (format != "tagpack" && (format != "" || detectFormat(p) != "tagpack")) {
+		if err != nil || !st.IsDir() || (format != "tagpack" && (format != "" || label.DetectFormat(p) != "tagpack")) {
 			out = append(out, labelPath{path: p, format: format})
 			continue
 		}
@@ -1262,7 +634,7 @@ func labelPaths(paths []string, format string) ([]labelPath, error) {
 			if d.IsDir() && f != p && strings.HasPrefix(name, ".") {
 				return fs.SkipDir // .git, .github: a repository's own, no packs
 			}
-			if d.IsDir() || !isYAML(name) || name == "header.yaml" || name == "config.yaml" {
+			if d.IsDir() || !label.IsYAML(name) || name == "header.yaml" || name == "config.yaml" {
 				return nil
 			}
 			rel, _ := filepath.Rel(p, f)
@@ -1285,76 +657,4 @@ func labelPaths(paths []string, format string) ([]labelPath, error) {
 		out = append(out, found...)
 	}
 	return out, nil
-}
-
-func isYAML(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	return ext == ".yaml" || ext == ".yml"
-}
-
-// detectFormat tells a label file's format from its name and first line,
-// for an import without --format; "" when neither tells. A directory is
-// OFAC's (sdn.csv or cons_prim.csv) or, holding .yaml files, TagPacks'.
-func detectFormat(path string) string {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		for name, format := range map[string]string{"sdn.csv": "ofac-sdn-csv", "cons_prim.csv": "ofac-non-sdn-csv"} {
-			if _, err := os.Stat(filepath.Join(path, name)); err == nil {
-				return format
-			}
-		}
-		format := ""
-		filepath.WalkDir(path, func(f string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && isYAML(d.Name()) {
-				format = "tagpack"
-				return fs.SkipAll
-			}
-			return nil
-		})
-		return format
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".xml":
-		return "un-xml"
-	case ".ods":
-		return "uk-sanctions-list-ods"
-	case ".yaml", ".yml":
-		if label.IsActorPack(path) {
-			return "actorpack"
-		}
-		return "tagpack"
-	case ".json":
-		return "etherscan-json"
-	case ".csv":
-	default:
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
-	line = strings.ToLower(strings.TrimPrefix(line, "\ufeff"))
-	cols := strings.Split(strings.TrimSpace(line), string(label.Delimiter(line)))
-	for i := range cols {
-		cols[i] = strings.TrimSpace(cols[i])
-	}
-	switch {
-	case strings.HasPrefix(line, "address,chain,category,label,actor,source"):
-		return "csv"
-	case strings.Contains(line, "banned_address") || strings.Contains(line, "etherscan_labels") || strings.HasPrefix(line, "contract_address,"):
-		return "forta-csv"
-	case strings.HasPrefix(line, "_id,source,entity_number"):
-		return "us-csl-csv"
-	case strings.HasPrefix(line, "last updated"):
-		return "uk-csv"
-	case strings.Contains(line, "entity_logicalid;"):
-		return "eu-csv"
-	case slices.Contains(cols, "address") && slices.Contains(cols, "name tag"),
-		slices.Contains(cols, "contract address") && slices.Contains(cols, "token name"):
-		return "etherscan-csv"
-	case slices.Contains(cols, "address") && slices.Contains(cols, "category"):
-		return "csv" // its columns in another order, or with others
-	}
-	return ""
 }
