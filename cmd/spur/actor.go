@@ -33,7 +33,10 @@ with their addresses and, for Bitcoin addresses of a clustered store, their
 entities; and the imported incidents attributed to NAME.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
+			name := strings.TrimSpace(args[0])
+			if name == "" {
+				return usagef("give an actor's name (\"Lazarus Group\", say)")
+			}
 			s, err := openLabels(dir)
 			if err != nil {
 				return err

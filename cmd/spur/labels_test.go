@@ -278,6 +278,9 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if r := run(t, "actor", "Nobody At All", "--store", store); r.code != exitNotFound {
 		t.Fatalf("unknown actor: exit %d", r.code)
 	}
+	if r := run(t, "actor", " ", "--store", store); r.code != exitUsage || !strings.Contains(r.stderr, "give an actor's name") {
+		t.Fatalf("no name: exit %d %s", r.code, r.stderr)
+	}
 	// Part of a name: not found, with the names that contain it.
 	if r := run(t, "actor", "lazarus", "--store", store); r.code != exitNotFound || !strings.Contains(r.stderr, "names that contain it: LAZARUS GROUP") {
 		t.Fatalf("part of an actor's name: exit %d %s", r.code, r.stderr)

@@ -384,10 +384,17 @@ func TestTraceFlagsChecked(t *testing.T) {
 	if r := run(t, "report", "actor", "Anyone", "--year", "2021", "--store", dir, "--json", "--format", "html"); r.code != exitUsage {
 		t.Errorf("report --json --format html: exit %d %s", r.code, r.stderr)
 	}
+	if r := run(t, "report", "actor", "Anyone", "--store", dir); r.code != exitUsage || !strings.Contains(r.stderr, "--year YYYY is required") {
+		t.Errorf("report without --year: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "report", "actor", "Anyone", "--year", "1800", "--store", dir); r.code != exitUsage || !strings.Contains(r.stderr, "--year 1800: want a year from 2009") {
+		t.Errorf("report --year 1800: exit %d %s", r.code, r.stderr)
+	}
 }
 
-// A count, rate or year that cannot be, or an API without keys on a
-// non-loopback address, is a usage error, before any work.
+// A count, rate or year that cannot be, an address to listen on that is
+// none, or an API without keys on a non-loopback address, is a usage
+// error, before any work.
 func TestNumericFlagsChecked(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
@@ -397,6 +404,7 @@ func TestNumericFlagsChecked(t *testing.T) {
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--rate", "-1"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--burst", "0"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "0.0.0.0:0"},
+		{"serve", "--store", dir, "--no-auth", "--listen", "8080"},
 		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--commit-every", "-2"},
 		{"ingest", "evm", "--store", dir, "--chain", "eth", "--etl", etl, "--workers", "-3"},
 		{"names", "Kim", "--store", dir, "--birth-year", "-5"},

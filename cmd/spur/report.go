@@ -64,8 +64,11 @@ the way. HTML is one self-contained page with an SVG chart.`,
 		Short: "An actor's incidents in a year: stolen value, asset mix, mixing, where it went",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if year < 2009 || year > 2100 {
+			if !cmd.Flags().Changed("year") {
 				return usagef("--year YYYY is required")
+			}
+			if year < 2009 || year > 2100 {
+				return usagef("--year %d: want a year from 2009, when Bitcoin began, to 2100", year)
 			}
 			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
 				return err

@@ -70,6 +70,9 @@ tip, milliseconds every block). The two follows may run together.`,
 			if cfg.Rate <= 0 || cfg.Burst < 1 {
 				return usagef("--rate must be positive and --burst at least 1")
 			}
+			if _, _, err := net.SplitHostPort(listen); err != nil {
+				return usagef("--listen %q: want HOST:PORT (127.0.0.1:8080, :8080): %v", listen, err)
+			}
 			if cfg.NoAuth && !loopback(listen) {
 				return usagef("--no-auth serves without API keys: only on a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT), not %q", listen)
 			}
@@ -102,7 +105,7 @@ tip, milliseconds every block). The two follows may run together.`,
 			if rulesFile != "" {
 				b, err := os.ReadFile(rulesFile)
 				if err != nil {
-					return err
+					return fmt.Errorf("--rules: %w", err)
 				}
 				if cfg.Rules, err = api.ParseRules(rulesFile, b); err != nil {
 					return err
@@ -213,7 +216,7 @@ tip, milliseconds every block). The two follows may run together.`,
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
-				return err
+				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
 			apiSrv := api.New(cfg)
 			srv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

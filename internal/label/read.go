@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -140,7 +139,7 @@ func Read(path string, o ReadOptions) (*File, error) {
 		return f, nil
 	}
 	if f.Empty() && len(f.Skipped) > 0 && format == "tagpack" {
-		return nil, fmt.Errorf("%w: %s holds no tags on addresses: its %d tags are on transactions or GraphSense entities (%s), which spur does not keep", ErrMalformed, path, len(f.Skipped), quoteSome(f.Skipped, 2))
+		return nil, fmt.Errorf("%w: %s holds no tags on addresses: its %d tags are on transactions or GraphSense entities (the first %q), which spur does not keep", ErrMalformed, path, len(f.Skipped), f.Skipped[0])
 	}
 	if f.Empty() {
 		return nil, fmt.Errorf("%w: %s holds no labels or entities; importing it would replace source %q with nothing (--allow-empty to do so)", ErrMalformed, path, f.Source)
@@ -150,19 +149,6 @@ func Read(path string, o ReadOptions) (*File, error) {
 
 // Empty reports whether the file has nothing to import.
 func (f *File) Empty() bool { return len(f.Labels) == 0 && len(f.Entities) == 0 && len(f.Actors) == 0 }
-
-// quoteSome quotes the first n of list, saying how many more there are.
-func quoteSome(list []string, n int) string {
-	var q []string
-	for i, s := range list {
-		if i == n {
-			q = append(q, fmt.Sprintf("and %d more", len(list)-n))
-			break
-		}
-		q = append(q, strconv.Quote(s))
-	}
-	return strings.Join(q, ", ")
-}
 
 // IsYAML reports whether name is a YAML file's (.yaml, .yml).
 func IsYAML(name string) bool {
