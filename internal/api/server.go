@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,10 +160,42 @@ func New(cfg Config) *Server {
 	// Anything else under /v1 gets an error a client can read, not the
 	// mux's plain text (a method the route does not take included).
 	s.mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if methods := s.methodsOf(r.URL.Path); len(methods) > 0 {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": &apiError{http.StatusMethodNotAllowed, "method_not_allowed",
+				fmt.Sprintf("%s takes %s, not %s", r.URL.Path, strings.Join(methods, " or "), r.Method), ""}})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": &apiError{http.StatusNotFound, "not_found",
 			fmt.Sprintf("no endpoint %s %s (see /openapi.json)", r.Method, r.URL.Path), ""}})
 	})
 	return s
+}
+
+// methodsOf lists the methods of the routes whose pattern path matches,
+// a {name} matching any one non-empty segment.
+func (s *Server) methodsOf(path string) []string {
+	var methods []string
+	segs := strings.Split(path, "/")
+	for _, route := range s.routes {
+		method, pattern, _ := strings.Cut(route, " ")
+		want := strings.Split(pattern, "/")
+		if len(want) != len(segs) {
+			continue
+		}
+		match := true
+		for i, w := range want {
+			if strings.HasPrefix(w, "{") && segs[i] != "" || w == segs[i] {
+				continue
+			}
+			match = false
+			break
+		}
+		if match && !slices.Contains(methods, method) {
+			methods = append(methods, method)
+		}
+	}
+	return methods
 }
 
 // errNoBTC answers a request that needs the Bitcoin store of a server

@@ -300,7 +300,9 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/trace", `{"from":["x"],"direction":"backward","since":"01/01/2021"}`, true, 400, "since"},
 		{"POST", "/v1/trace", `{"from":["x"],"chain":"eth","direction":"backward","cross":true}`, true, 400, "cross"},
 		{"GET", "/v1/nothing", "", true, 404, ""},
-		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 404, ""},
+		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 405, ""},
+		{"GET", "/v1/btc/txs/", "", true, 404, ""},
+		{"GET", "/v1/btc/blocks/-5", "", true, 400, "id"},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
 		{"POST", "/v1/trace", `{"from":["x"],"min_value":-1}`, true, 400, "min_value"},
 	}
@@ -317,6 +319,16 @@ func TestAPIErrors(t *testing.T) {
 		if m, _ := e["message"].(string); goTerms.MatchString(m) {
 			t.Errorf("%s %s %s: a message in Go's terms: %s", c.method, c.path, c.body, m)
 		}
+	}
+	// A method a route does not take: 405, with the ones it does.
+	req, _ := http.NewRequest("DELETE", f.srv.URL+"/v1/screen", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("DELETE /v1/screen: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 	// A batch over 1,000 items.
 	items := strings.Repeat(`{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},`, 1001)
@@ -340,7 +352,7 @@ func TestAPIErrors(t *testing.T) {
 		t.Error("no 429 after a burst")
 	}
 	// Metrics count what happened.
-	resp, err := http.Get(f.srv.URL + "/metrics")
+	resp, err = http.Get(f.srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

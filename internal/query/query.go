@@ -383,6 +383,9 @@ func BlockHeight(s *store.Store, id string) (int64, error) {
 	if err != nil {
 		return 0, badRef("%q is neither a height, a 64-digit block hash nor \"tip\"", id)
 	}
+	if h < 0 {
+		return 0, badRef("height %d: heights start at 0 (the genesis block)", h)
+	}
 	return h, nil
 }
 
