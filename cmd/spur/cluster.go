@@ -19,6 +19,7 @@ func newCluster() *cobra.Command {
 	var full bool
 	var copts cluster.Options
 	var chain string
+	var quiet bool
 	var ef evmClusterFlags
 	c := &cobra.Command{
 		Use:   "cluster --store DIR [--chain eth --deposits --deposit-reuse]",
@@ -61,6 +62,9 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 			}
 			defer s.Close()
 			copts.Full = full
+			if !quiet {
+				copts.Progress = os.Stderr
+			}
 			st, err := cluster.Run(s, copts)
 			if err != nil {
 				return err
@@ -91,6 +95,7 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 	}
 	sf.register(c, true)
 	c.Flags().BoolVar(&full, "full", false, "start over instead of continuing the last clustering")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	c.Flags().StringVar(&copts.Change, "change", "", "change heuristics to apply: one-time, script-type, round, comma-separated, or all (default none)")
 	c.Flags().Uint32Var(&copts.SizeBound, "size-bound", 10_000, "refuse change merges that would make an entity larger than this")
 	chainFlag(c, &chain)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spur-forensics/spur/internal/progress"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -56,6 +58,9 @@ type Options struct {
 	// SizeBound refuses a change merge that would make an entity larger
 	// than this (default 10,000 addresses); refusals are counted.
 	SizeBound uint32
+	// Progress, if not nil, gets a progress bar of the transactions read
+	// (a run over mainnet's takes minutes).
+	Progress io.Writer
 }
 
 func dir(s *store.Store) string { return filepath.Join(s.Dir(), "cluster") }
@@ -188,6 +193,11 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 			}
 		}()
 	}
+	w := opts.Progress
+	if from == cnt.Txs {
+		w = nil // nothing new: no bar
+	}
+	bar := progress.New(w, "transactions", int64(cnt.Txs-from))
 	for j := range order {
 		for _, tx := range <-j.out {
 			if tx.cj != nil {
@@ -212,8 +222,10 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 				}
 			}
 		}
+		bar.Add(int64(j.n), int64(j.n), 0)
 	}
 	wg.Wait()
+	bar.Done()
 	st.NewTxs = cnt.Txs - from
 	st.Txs, st.Addrs, st.Height = cnt.Txs, cnt.Addrs, s.Height()
 	if st.Height >= 0 {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -51,12 +52,21 @@ func TestMainnetClusters(t *testing.T) {
 	if _, err := ingest.Files(context.Background(), s, []string{"../../testdata/btc/blk_0_to_14131.dat.bz2"}, ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := Run(s, Options{})
+	var bar bytes.Buffer
+	st, err := Run(s, Options{Progress: &bar})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !st.Incremental || st.Txs != s.Counts().Txs {
 		t.Fatalf("second run: %+v", st)
+	}
+	// Its progress: the transactions since the first run's, all read.
+	if want := fmt.Sprintf("transactions %d/%d [========================] 100.0%%", st.NewTxs, st.NewTxs); st.NewTxs == 0 || !strings.Contains(bar.String(), want) {
+		t.Fatalf("progress %q, want %q", bar.String(), want)
+	}
+	bar.Reset()
+	if _, err := Run(s, Options{Progress: &bar}); err != nil || bar.Len() != 0 {
+		t.Fatalf("a run with nothing new drew %q (%v)", bar.String(), err)
 	}
 	inc, err := Open(s)
 	if err != nil {
