@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"slices"
 	"sort"
@@ -32,6 +33,7 @@ func newTrace() *cobra.Command {
 	var format, direction string
 	var chain, until, since string
 	var mixerLinks, cross bool
+	var minConfidence float64
 	c := &cobra.Command{
 		Use:   "trace --store DIR [--from] REF... [--model fifo|haircut|poison] [--mixer-links] [--chain eth]",
 		Short: "Follow money forward from a theft to where it ends, under a taint model",
@@ -69,6 +71,11 @@ the flows; or a table of destinations; or the graph: --format dot
 spur, in columns from the start; outputs paid and spent alike drawn as one
 node). A graph's nodes are addresses and, on Bitcoin, the transactions
 between them; its edges carry the tainted value, exact in their tooltips.
+Or --format labels: the addresses holding the taint, as a label CSV
+(stolen-funds) for spur labels import, to screen deposits against; services,
+dust, CoinJoin outputs no clue ties to the thief, and links by clues that
+say nothing of ownership (timing, gas price) or less sure than
+--min-confidence are left out.
 
 On an EVM chain (--chain eth) REF is a transaction hash (its value
 transfers), an address (every transfer it received in transactions others
@@ -100,8 +107,17 @@ destinations are the sources.`,
 			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
 				return err
 			}
-			if !slices.Contains([]string{"json", "csv", "text", "dot", "svg"}, format) {
-				return usagef("--format: want text, json, csv, dot or svg, not %q", format)
+			if !slices.Contains([]string{"json", "csv", "text", "dot", "svg", "labels"}, format) {
+				return usagef("--format: want text, json, csv, dot, svg or labels, not %q", format)
+			}
+			if format == "labels" && direction == "backward" {
+				return usagef("--format labels lists where a forward trace's taint is held, not a backward trace's sources")
+			}
+			if minConfidence < 0 || minConfidence > 1 {
+				return usagef("--min-confidence: want 0 to 1, not %g", minConfidence)
+			}
+			if cmd.Flags().Changed("min-confidence") && format != "labels" {
+				return usagef("--min-confidence bounds the heuristic links of --format labels")
 			}
 			if opts.Model != trace.FIFO && opts.Model != trace.Haircut && opts.Model != trace.Poison {
 				return usagef("--model: want fifo, haircut or poison, not %q", opts.Model)
@@ -143,7 +159,7 @@ destinations are the sources.`,
 				if cmd.Flags().Changed("max-hops") {
 					hops = opts.MaxHops
 				}
-				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, mixerLinks: mixerLinks, until: opts.Until, since: opts.Since, backward: direction == "backward", maxHops: hops, maxFanOut: opts.MaxFanOut, cross: cross})
+				return runEVMTrace(&sf, chain, refs, evmTraceArgs{model: opts.Model, format: format, minConfidence: minConfidence, mixerLinks: mixerLinks, until: opts.Until, since: opts.Since, backward: direction == "backward", maxHops: hops, maxFanOut: opts.MaxFanOut, cross: cross})
 			}
 			if cross {
 				return usagef("--cross carries an EVM trace over to Bitcoin: give --chain eth")
@@ -186,6 +202,8 @@ destinations are the sources.`,
 				return float64(int64(float64(sat)/1e8*price*100+0.5)) / 100
 			}
 			switch format {
+			case "labels":
+				return writeHolders(res.Holders(minConfidence), labels, refs, res.Model, func(_ string, v *big.Int) string { return btcAmount(v.Int64()) })
 			case "dot", "svg":
 				var value func(int64) float64
 				if havePrice {
@@ -320,8 +338,9 @@ destinations are the sources.`,
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs (on an EVM chain, addresses) than this, a batch payout: its taint ends there as limit (0: no bound)")
-	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz) or svg (the graph, laid out)")
+	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz), svg (the graph, laid out), or labels (the addresses holding the taint, as a label CSV for spur labels import)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
+	c.Flags().Float64Var(&minConfidence, "min-confidence", 0.8, "--format labels: leave out addresses only a heuristic link less sure than this (0 to 1) ties to the taint")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	c.Flags().StringVar(&since, "since", "", "backward: explain no further back than this day (YYYY-MM-DD); older value counts as limit")
@@ -556,6 +575,49 @@ func writeGraph(g *graph.Graph, format string) error {
 	if len(g.Nodes) > bigGraph {
 		fmt.Fprintf(os.Stderr, "note: the graph has %d nodes; --max-hops, --min-value, --until or --max-fanout draw less\n", len(g.Nodes))
 	}
+	return nil
+}
+
+// writeHolders writes the addresses holding a forward trace's taint as
+// spur's label CSV, category stolen-funds, for spur labels import: a label
+// says whose theft (the incident traced from, with its actor), how much of
+// the taint the address received and, for one only a clue links to it,
+// the link. amount prints an amount of an asset.
+func writeHolders(hs []trace.Holder, labels *label.Store, refs []string, model string, amount func(asset string, v *big.Int) string) error {
+	theft, actor := "taint of a trace from "+strings.Join(refs, ", "), ""
+	if id, ok := strings.CutPrefix(refs[0], "incident:"); ok && len(refs) == 1 {
+		incs, err := labels.Incidents()
+		if err != nil {
+			return err
+		}
+		for _, inc := range incs {
+			if inc.ID == id {
+				theft, actor = fmt.Sprintf("%s theft of %s (incident %s)", inc.Victim, inc.Date, id), inc.Actor
+			}
+		}
+	}
+	w := csv.NewWriter(os.Stdout)
+	w.Write([]string{"address", "chain", "category", "label", "actor", "source"})
+	for _, h := range hs {
+		var amounts []string
+		for _, asset := range sortedKeys(h.Amounts) {
+			amounts = append(amounts, amount(asset, h.Amounts[asset])+" "+asset)
+		}
+		text := fmt.Sprintf("%s: %s of its taint (%s)", theft, strings.Join(amounts, ", "), model)
+		switch {
+		case h.Link == "exact":
+		case h.Clue != "":
+			text += fmt.Sprintf("; linked by a clue (%s), confidence %.2f", h.Clue, h.Confidence)
+		default:
+			text += fmt.Sprintf("; paid by an address a clue linked, confidence %.2f", h.Confidence)
+		}
+		w.Write([]string{h.Address, h.Chain, label.StolenFunds, text, actor, ""})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%d addresses hold the taint (services, dust, CoinJoin outputs no clue ties to it and links below --min-confidence left out); import them with spur labels import --format csv FILE\n", len(hs))
 	return nil
 }
 

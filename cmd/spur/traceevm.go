@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"math/big"
 	"os"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 // evmTraceArgs are the settings of an EVM trace from the command line.
 type evmTraceArgs struct {
 	model, format string
+	minConfidence float64 // --format labels: the least sure heuristic link
 	mixerLinks    bool
 	until, since  time.Time
 	backward      bool
@@ -78,6 +80,24 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 	}
 	startDay := query.EVMStartDay(s, starts)
+	if a.format == "labels" {
+		decimals := query.TokenDecimals(s)
+		service := func(addr string) bool {
+			a, err := evmstore.ParseAddress(addr)
+			if err != nil {
+				return false
+			}
+			n, err := s.AddrNum(a)
+			if err != nil {
+				return false
+			}
+			_, _, ok := o.Services(n)
+			return ok
+		}
+		return res, writeHolders(res.Holders(a.minConfidence, service), labels, refs, res.Model, func(asset string, v *big.Int) string {
+			return ethAmountText(v.String(), decimals[asset]) // 0: in base units
+		})
+	}
 	switch a.format {
 	case "dot", "svg":
 		return res, writeGraph(graph.FromEVMTrace(s, labels, res, a.backward, graph.Title(res.Model, a.backward, refs), crossed, startDay), a.format)

@@ -211,6 +211,54 @@ func TestGenIngestEval(t *testing.T) {
 	if clued != linked.MixerLinks["consolidation"] {
 		t.Errorf("CSV flows with the consolidation clue: %d, links %d", clued, linked.MixerLinks["consolidation"])
 	}
+	// As labels: the addresses holding the thief's coins, each the
+	// thief's as truth has it, which spur labels import takes.
+	holders := func(args ...string) (rows [][]string, precision float64) {
+		rows, err := csv.NewReader(strings.NewReader(mustRun(t, append([]string{"trace", "--store", store, "--mixer-links", "--format", "labels"}, args...)...))).ReadAll()
+		if err != nil || len(rows) < 2 || strings.Join(rows[0], ",") != "address,chain,category,label,actor,source" {
+			t.Fatalf("trace %v as labels: %v %v", args, err, rows)
+		}
+		thiefs := 0
+		for _, r := range rows[1:] {
+			owner, ok := truth.Addresses[r[0]]
+			if r[1] != "btc" {
+				owner, ok = truth.EVMAddresses[r[0]]
+			}
+			if ok && truth.Entities[owner].Name == "Lazarus Group" {
+				thiefs++
+			}
+			if r[2] != "stolen-funds" || r[4] != "Lazarus Group" || !strings.Contains(r[3], "(incident "+args[0][len("incident:"):]+"): ") {
+				t.Errorf("trace %v as labels: %v", args, r)
+			}
+		}
+		return rows[1:], float64(thiefs) / float64(len(rows)-1)
+	}
+	held, precision := holders("incident:dprk-2021-5")
+	clueRows := 0
+	for _, r := range held {
+		if strings.Contains(r[3], "linked by a clue (consolidation)") {
+			clueRows++
+		}
+	}
+	if precision != 1 || clueRows == 0 || clueRows == len(held) {
+		t.Errorf("Bitcoin holders: %d, %d linked by the consolidation, precision %.3f", len(held), clueRows, precision)
+	}
+	if rows, precision := holders("incident:dprk-2021-1", "--chain", "eth"); precision < 0.9 || len(rows) < 10 {
+		t.Errorf("Ethereum holders: %d, precision %.3f", len(rows), precision)
+	}
+	thiefCSV := filepath.Join(t.TempDir(), "thief.csv")
+	os.WriteFile(thiefCSV, []byte(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "labels")), 0o644)
+	if out := mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "thief", thiefCSV); !strings.Contains(out, fmt.Sprintf("imported %d labels", len(held))) {
+		t.Errorf("the holders imported: %s", out)
+	}
+	for _, bad := range [][]string{{"--direction", "backward"}, {"--min-confidence", "1.5"}} {
+		if r := run(t, append([]string{"trace", "--store", store, "incident:dprk-2021-5", "--format", "labels"}, bad...)...); r.code != exitUsage {
+			t.Errorf("--format labels %v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	if r := run(t, "trace", "--store", store, "incident:dprk-2021-5", "--min-confidence", "0.5"); r.code != exitUsage {
+		t.Errorf("--min-confidence without --format labels: exit %d", r.code)
+	}
 	// As a graph: Graphviz's DOT (read back by gonum's parser), each
 	// exchange deposit paid, through the transactions drawn, what the
 	// trace says it received; and an SVG.

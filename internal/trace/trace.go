@@ -106,6 +106,7 @@ type Flow struct {
 	// (forward), when the trace followed it.
 	SpentBy string `json:"spent_by,omitempty"`
 	out     uint64 // the output (forward)
+	mixed   int64  // of Amount, what came positionally out of a CoinJoin
 }
 
 // Destination is where tainted value ended.
@@ -399,10 +400,10 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 		}
 		to := addrText(s.OutAddr(o))
 		if exact := t.amount - t.linked; exact > 0 {
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind, out: o})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: exact, Hop: t.hop, Link: "exact", CoinJoin: cjKind, out: o, mixed: max(t.mixed-t.linked, 0)})
 		}
 		if t.linked > 0 {
-			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: l.clue, Confidence: l.share, out: o})
+			res.Flows = append(res.Flows, Flow{Chain: "btc", Tx: txid, From: from, To: to, Asset: "BTC", Amount: t.linked, Hop: t.hop, Link: "heuristic", CoinJoin: cjKind, Clue: l.clue, Confidence: l.share, out: o, mixed: min(t.mixed, t.linked)})
 		}
 		if own, ok := seeded[o]; ok {
 			// A start reached: settled when the trace began, with its
