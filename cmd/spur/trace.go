@@ -340,7 +340,7 @@ destinations are the sources.`,
 	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs (on an EVM chain, addresses) than this, a batch payout: its taint ends there as limit (0: no bound)")
 	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz), svg (the graph, laid out), or labels (the addresses holding the taint, as a label CSV for spur labels import)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
-	c.Flags().Float64Var(&minConfidence, "min-confidence", 0.8, "--format labels: leave out addresses only a heuristic link less sure than this (0 to 1) ties to the taint")
+	c.Flags().Float64Var(&minConfidence, "min-confidence", trace.HolderConfidence, "--format labels: leave out addresses only a heuristic link less sure than this (0 to 1) ties to the taint")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
 	c.Flags().StringVar(&until, "until", "", "the picture at the end of this day (YYYY-MM-DD): later spends are not followed")
 	c.Flags().StringVar(&since, "since", "", "backward: explain no further back than this day (YYYY-MM-DD); older value counts as limit")

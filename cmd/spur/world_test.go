@@ -721,7 +721,10 @@ func TestGenIngestEval(t *testing.T) {
 		"report (fifo): at exchanges / truth": true, "report (fifo): still unspent / truth": true,
 		// Through Whirlpool by the consolidation's links.
 		"tracing (fifo, mixer links): value at exchanges / truth": true, "tracing (fifo, mixer links): true exchange deposits found at the right exchange": true,
-		"tracing (fifo, mixer links): mix outputs linked: precision": true}
+		"tracing (fifo, mixer links): mix outputs linked: precision": true,
+		// The addresses a trace labels as holding the taint.
+		"tracing (fifo, mixer links): addresses holding the taint (--format labels): the actor's share": true,
+		"evm tracing (fifo): addresses holding the taint (--format labels): the actor's share":          true}
 	realism := 0
 	for _, r := range rows {
 		if strings.HasPrefix(r.Metric, "report") || strings.Contains(r.Metric, "mixer withdrawals linked") {

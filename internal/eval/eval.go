@@ -179,6 +179,9 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 		// the incident's own (its steps' mix-out), and of those, how many
 		// truth has.
 		var linked, linkedOwn, own int
+		// The addresses holding the taint (--format labels), and how many
+		// of them truth gives the incident's actor.
+		var holders, holdersOwn int
 		for _, inc := range t.Incidents {
 			var starts []trace.Start
 			for _, ref := range inc.TheftTxs {
@@ -226,6 +229,12 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 					}
 				}
 				own += len(outs)
+				for _, h := range res.Holders(trace.HolderConfidence) {
+					holders++
+					if e, ok := t.Addresses[h.Address]; ok && e < len(t.Entities) && t.Entities[e].Name == inc.Actor {
+						holdersOwn++
+					}
+				}
 			}
 			traced := map[string]float64{}
 			for _, d := range res.Destinations {
@@ -259,8 +268,13 @@ func Tracing(s *store.Store, t *world.Truth, base trace.Options) ([]Row, error) 
 			if model == trace.FIFO {
 				prec.Target, prec.OK = ">= 0.95", check(prec.Value >= 0.95)
 			}
+			held := Row{Metric: "tracing (" + name + "): addresses holding the taint (--format labels): the actor's share", Value: float64(holdersOwn) / float64(max(holders, 1))}
+			if model == trace.FIFO {
+				held.Target, held.OK = ">= 0.99", check(held.Value >= 0.99)
+			}
 			rows = append(rows, prec,
-				Row{Metric: "tracing (" + name + "): mix outputs linked: recall", Value: float64(linkedOwn) / float64(max(own, 1)), Truth: float64(own)})
+				Row{Metric: "tracing (" + name + "): mix outputs linked: recall", Value: float64(linkedOwn) / float64(max(own, 1)), Truth: float64(own)},
+				Row{Metric: "tracing (" + name + "): addresses holding the taint (--format labels)", Value: float64(holders)}, held)
 		}
 	}
 	return rows, nil

@@ -166,6 +166,22 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 		o.Model, o.MixerLinks = model, true
 		var exHit, exFound, exTruth, huHit, huFound, huTruth float64
 		var linkHit, linkFound, linkTruth float64
+		var holders, holdersOwn float64 // --format labels, and the incident actor's
+		service := func(addr string) bool {
+			if o.Services == nil {
+				return false
+			}
+			a, err := evmstore.ParseAddress(addr)
+			if err != nil {
+				return false
+			}
+			n, err := s.AddrNum(a)
+			if err != nil {
+				return false
+			}
+			_, _, ok := o.Services(n)
+			return ok
+		}
 		traced := 0
 		for _, inc := range t.Incidents {
 			if inc.EVM == nil || len(inc.EVM.TheftTxs) == 0 {
@@ -189,6 +205,12 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 				return nil, err
 			}
 			traced++
+			for _, h := range res.Holders(trace.HolderConfidence, service) {
+				holders++
+				if e, ok := t.EVMAddresses[h.Address]; ok && e < len(t.Entities) && t.Entities[e].Name == inc.Actor {
+					holdersOwn++
+				}
+			}
 			// Withdrawals linked, against the incident's own in truth.
 			mixOuts := map[string]bool{}
 			for _, st := range inc.Steps {
@@ -269,6 +291,10 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 			}
 			return ">= 0.95", check(v >= 0.95)
 		}
+		heldTarget, heldOK := "", (*bool)(nil)
+		if model == trace.FIFO {
+			heldTarget, heldOK = ">= 0.95", check(ratio(holdersOwn, holders) >= 0.95)
+		}
 		tp, okp := exactTarget(p)
 		tr, okr := exactTarget(r)
 		rows = append(rows,
@@ -279,6 +305,8 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 			Row{Metric: name + "through the mixer: precision of the heuristic links", Value: ratio(huHit, huFound)},
 			Row{Metric: name + "mixer withdrawals linked: precision", Value: ratio(linkHit, linkFound)},
 			Row{Metric: name + "mixer withdrawals linked: recall", Value: ratio(linkHit, linkTruth)},
+			Row{Metric: name + "addresses holding the taint (--format labels)", Value: holders},
+			Row{Metric: name + "addresses holding the taint (--format labels): the actor's share", Value: ratio(holdersOwn, holders), Target: heldTarget, OK: heldOK},
 		)
 	}
 	return rows, nil

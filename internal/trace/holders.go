@@ -31,6 +31,10 @@ type Holder struct {
 	Confidence float64
 }
 
+// HolderConfidence is the default bound on the heuristic links of the
+// holders (spur trace --min-confidence).
+const HolderConfidence = 0.8
+
 // OwnerClues are the clues of a heuristic link that say who owns the
 // address linked: outputs spent together (consolidation), an address the
 // taint reached before (address-reuse), a CoinJoin's change output, which
