@@ -368,6 +368,14 @@ The store goes to a temporary directory unless --store is given.`,
 					return err
 				}
 				fmt.Printf("  the trace as a graph (--format svg, or dot for Graphviz): %s, %d nodes\n", svgPath, len(g.Nodes))
+				// The addresses an investigator would publish (--format labels).
+				held, thiefs := res.Holders(trace.HolderConfidence), 0
+				for _, h := range held {
+					if e, ok := truth.Addresses[h.Address]; ok && e < len(truth.Entities) && truth.Entities[e].Name == inc.Actor {
+						thiefs++
+					}
+				}
+				fmt.Printf("$ spur trace --from incident:dprk-2021-5 --mixer-links --format labels > thief.csv\n  %d addresses hold the taint, as stolen-funds labels to import; truth gives the %s %d of them\n", len(held), inc.Actor, thiefs)
 				if err := demoDepositScreen(ws, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
 					return err
 				}
