@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"slices"
 	"sort"
@@ -203,7 +202,7 @@ destinations are the sources.`,
 			}
 			switch format {
 			case "labels":
-				return writeHolders(res.Holders(minConfidence), labels, refs, res.Model, func(_ string, v *big.Int) string { return btcAmount(v.Int64()) })
+				return writeHolders(res.Holders(minConfidence), labels, refs, res.Model, map[string]int{"BTC": 8})
 			case "dot", "svg":
 				var value func(int64) float64
 				if havePrice {
@@ -579,42 +578,13 @@ func writeGraph(g *graph.Graph, format string) error {
 }
 
 // writeHolders writes the addresses holding a forward trace's taint as
-// spur's label CSV, category stolen-funds, for spur labels import: a label
-// says whose theft (the incident traced from, with its actor), how much of
-// the taint the address received and, for one only a clue links to it,
-// the link. amount prints an amount of an asset.
-func writeHolders(hs []trace.Holder, labels *label.Store, refs []string, model string, amount func(asset string, v *big.Int) string) error {
-	theft, actor := "taint of a trace from "+strings.Join(refs, ", "), ""
-	if id, ok := strings.CutPrefix(refs[0], "incident:"); ok && len(refs) == 1 {
-		incs, err := labels.Incidents()
-		if err != nil {
-			return err
-		}
-		for _, inc := range incs {
-			if inc.ID == id {
-				theft, actor = fmt.Sprintf("%s theft of %s (incident %s)", inc.Victim, inc.Date, id), inc.Actor
-			}
-		}
+// spur's label CSV (query.HolderLabels), for spur labels import.
+func writeHolders(hs []trace.Holder, labels *label.Store, refs []string, model string, decimals map[string]int) error {
+	ls, err := query.HolderLabels(hs, labels, refs, model, decimals)
+	if err != nil {
+		return err
 	}
-	w := csv.NewWriter(os.Stdout)
-	w.Write([]string{"address", "chain", "category", "label", "actor", "source"})
-	for _, h := range hs {
-		var amounts []string
-		for _, asset := range sortedKeys(h.Amounts) {
-			amounts = append(amounts, amount(asset, h.Amounts[asset])+" "+asset)
-		}
-		text := fmt.Sprintf("%s: %s of its taint (%s)", theft, strings.Join(amounts, ", "), model)
-		switch {
-		case h.Link == "exact":
-		case h.Clue != "":
-			text += fmt.Sprintf("; linked by a clue (%s), confidence %.2f", h.Clue, h.Confidence)
-		default:
-			text += fmt.Sprintf("; paid by an address a clue linked, confidence %.2f", h.Confidence)
-		}
-		w.Write([]string{h.Address, h.Chain, label.StolenFunds, text, actor, ""})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	if err := label.WriteCSV(os.Stdout, ls); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%d addresses hold the taint (services, dust, CoinJoin outputs no clue ties to it and links below --min-confidence left out); import them with spur labels import --format csv FILE\n", len(hs))

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"math/big"
 	"os"
 	"sort"
 	"strings"
@@ -94,9 +93,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 			_, _, ok := o.Services(n)
 			return ok
 		}
-		return res, writeHolders(res.Holders(a.minConfidence, service), labels, refs, res.Model, func(asset string, v *big.Int) string {
-			return ethAmountText(v.String(), decimals[asset]) // 0: in base units
-		})
+		return res, writeHolders(res.Holders(a.minConfidence, service), labels, refs, res.Model, decimals)
 	}
 	switch a.format {
 	case "dot", "svg":

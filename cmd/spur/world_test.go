@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"math/big"
@@ -480,6 +481,19 @@ func TestGenIngestEval(t *testing.T) {
 	srv := startServe(t, "--store", store, "--no-auth")
 	if !bridgeEvent() {
 		t.Errorf("spur tx %s beside a server: no bridge-deposit into %s", deposit.DepositTx, deposit.Bridge)
+	}
+	// The API gives the addresses holding the taint as the CLI does.
+	for _, chain := range []string{"btc", "eth"} {
+		inc := map[string]string{"btc": "incident:dprk-2021-5", "eth": "incident:dprk-2021-1"}[chain]
+		resp, err := http.Post(srv.base+"/v1/trace", "application/json", strings.NewReader(`{"chain":"`+chain+`","from":["`+inc+`"],"mixer_links":true,"format":"labels"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if cli := mustRun(t, "trace", "--store", store, "--chain", chain, inc, "--mixer-links", "--format", "labels"); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || string(body) != cli {
+			t.Errorf("POST /v1/trace format labels on %s: %d %s\n%.300s\nCLI:\n%.300s", chain, resp.StatusCode, resp.Header.Get("Content-Type"), body, cli)
+		}
 	}
 	srv.cmd.Process.Kill()
 	<-srv.done

@@ -662,14 +662,16 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		Cross      bool     `json:"cross"`
 		Until      string   `json:"until"` // YYYY-MM-DD: the picture at the end of that day
 		Since      string   `json:"since"` // YYYY-MM-DD: backward, explained no further back
+		// MinConfidence bounds the heuristic links of format labels.
+		MinConfidence *float64 `json:"min_confidence"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
 	}
 	switch req.Format {
-	case "", "json", "dot", "svg":
+	case "", "json", "dot", "svg", "labels":
 	default:
-		return badRequest("format", "format: want json, dot or svg")
+		return badRequest("format", "format: want json, dot, svg or labels")
 	}
 	backward := false
 	switch req.Direction {
@@ -678,6 +680,16 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		backward = true
 	default:
 		return badRequest("direction", "direction: want forward or backward")
+	}
+	if req.Format == "labels" && backward {
+		return badRequest("format", "format labels: where a forward trace's taint is held, not a backward trace's sources")
+	}
+	minConf := trace.HolderConfidence
+	if req.MinConfidence != nil {
+		if req.Format != "labels" || *req.MinConfidence < 0 || *req.MinConfidence > 1 {
+			return badRequest("min_confidence", "min_confidence: 0 to 1, bounding the heuristic links of format labels")
+		}
+		minConf = *req.MinConfidence
 	}
 	if len(req.From) == 0 || len(req.From) > 100 {
 		return badRequest("from", "from: give 1 to 100 references")
@@ -753,6 +765,21 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		if req.Format == "labels" {
+			service := func(addr string) bool {
+				a, err := evmstore.ParseAddress(addr)
+				if err != nil {
+					return false
+				}
+				n, err := es.AddrNum(a)
+				if err != nil {
+					return false
+				}
+				_, _, ok := o.Services(n)
+				return ok
+			}
+			return s.writeHolders(w, res.Holders(minConf, service), req.From, res.Model, query.TokenDecimals(es))
+		}
 		startDay := query.EVMStartDay(es, starts)
 		if req.Format == "dot" || req.Format == "svg" {
 			return writeGraph(w, graph.FromEVMTrace(es, s.cfg.Labels, res, backward, graph.Title(res.Model, backward, req.From), crossed, startDay), req.Format)
@@ -794,6 +821,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("from", "%v", err)
 	}
+	if req.Format == "labels" {
+		return s.writeHolders(w, res.Holders(minConf), req.From, res.Model, map[string]int{"BTC": 8})
+	}
 	// USD at the start day's close (spur prices import), as spur trace.
 	price, havePrice := s.cfg.Labels.Price("BTC", day)
 	if req.Format == "dot" || req.Format == "svg" {
@@ -824,6 +854,23 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 }
 
 // writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.
+// writeHolders answers the addresses holding a trace's taint as the label
+// CSV spur trace --format labels writes.
+func (s *Server) writeHolders(w http.ResponseWriter, hs []trace.Holder, refs []string, model string, decimals map[string]int) error {
+	ls, err := query.HolderLabels(hs, s.cfg.Labels, refs, model, decimals)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := label.WriteCSV(&b, ls); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.WriteHeader(200)
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
 func writeGraph(w http.ResponseWriter, g *graph.Graph, format string) error {
 	var b bytes.Buffer
 	ctype, write := "image/svg+xml", g.WriteSVG

@@ -303,6 +303,9 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/btc/txs/" + strings.Repeat("ab", 32), "{}", true, 405, ""},
 		{"GET", "/v1/btc/txs/", "", true, 404, ""},
 		{"GET", "/v1/btc/blocks/-5", "", true, 400, "id"},
+		{"POST", "/v1/trace", `{"from":["x"],"format":"labels","direction":"backward"}`, true, 400, "format"},
+		{"POST", "/v1/trace", `{"from":["x"],"min_confidence":0.5}`, true, 400, "min_confidence"},
+		{"POST", "/v1/trace", `{"from":["x"],"format":"labels","min_confidence":2}`, true, 400, "min_confidence"},
 		{"POST", "/v1/trace", `{"from":["x"],"max_hops":1001}`, true, 400, "max_hops"},
 		{"POST", "/v1/trace", `{"from":["x"],"min_value":-1}`, true, 400, "min_value"},
 	}

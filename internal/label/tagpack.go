@@ -289,6 +289,18 @@ func Delimiter(head string) rune {
 	return ','
 }
 
+// WriteCSV writes labels as the CSV ParseCSV reads: address, chain,
+// category, label, actor and source (the label's URL).
+func WriteCSV(w io.Writer, ls []Label) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"address", "chain", "category", "label", "actor", "source"})
+	for _, l := range ls {
+		cw.Write([]string{l.Address, l.Chain, l.Category, l.Label, l.Actor, l.URL})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
 // ParseCSV reads labels from a CSV file whose header names its columns, in
 // any order: address and category, and any of chain, label, actor and
 // source (a column of another name is not read), separated by commas (or
