@@ -2,6 +2,7 @@ package label
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -68,5 +69,39 @@ func TestDiff(t *testing.T) {
 	}
 	if !(&Content{}).Diff(&File{}, "").None() {
 		t.Fatal("nothing against nothing is a change")
+	}
+}
+
+// TestWriteCSV: labels written as CSV read back as they were, a label with
+// commas and quotes in it too.
+func TestWriteCSV(t *testing.T) {
+	in := []Label{
+		{Address: "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", Chain: ChainETH, Category: StolenFunds, Label: `Ronin theft, "exploiter": 173,600 ETH`, Actor: "Lazarus Group", URL: "https://example.org/a"},
+		{Address: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", Chain: ChainBTC, Category: StolenFunds, Label: "x"},
+	}
+	p := filepath.Join(t.TempDir(), "l.csv")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCSV(f, in); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, err := ParseCSV(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(in) {
+		t.Fatalf("read back %d labels, want %d", len(out), len(in))
+	}
+	for i := range in {
+		a, b := in[i], out[i]
+		if a.Address != b.Address || a.Chain != b.Chain || a.Category != b.Category || a.Label != b.Label || a.Actor != b.Actor || a.URL != b.URL {
+			t.Errorf("label %d: read back %+v, want %+v", i, b, a)
+		}
+	}
+	if f, _ := Read(p, ReadOptions{}); f == nil || f.Format != "csv" {
+		t.Errorf("a written CSV is not told as spur's: %+v", f)
 	}
 }
