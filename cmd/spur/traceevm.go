@@ -81,18 +81,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	startDay := query.EVMStartDay(s, starts)
 	if a.format == "labels" {
 		decimals := query.TokenDecimals(s)
-		service := func(addr string) bool {
-			a, err := evmstore.ParseAddress(addr)
-			if err != nil {
-				return false
-			}
-			n, err := s.AddrNum(a)
-			if err != nil {
-				return false
-			}
-			_, _, ok := o.Services(n)
-			return ok
-		}
+		service := trace.ServiceAt(s, o.Services)
 		return res, writeHolders(res.Holders(a.minConfidence, service), labels, refs, res.Model, decimals)
 	}
 	switch a.format {

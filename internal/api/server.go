@@ -766,18 +766,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if req.Format == "labels" {
-			service := func(addr string) bool {
-				a, err := evmstore.ParseAddress(addr)
-				if err != nil {
-					return false
-				}
-				n, err := es.AddrNum(a)
-				if err != nil {
-					return false
-				}
-				_, _, ok := o.Services(n)
-				return ok
-			}
+			service := trace.ServiceAt(es, o.Services)
 			return s.writeHolders(w, res.Holders(minConf, service), req.From, res.Model, query.TokenDecimals(es))
 		}
 		startDay := query.EVMStartDay(es, starts)

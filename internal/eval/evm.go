@@ -167,21 +167,7 @@ func EVMTracing(s *evmstore.Store, t *world.Truth, base trace.EVMOptions) ([]Row
 		var exHit, exFound, exTruth, huHit, huFound, huTruth float64
 		var linkHit, linkFound, linkTruth float64
 		var holders, holdersOwn float64 // --format labels, and the incident actor's
-		service := func(addr string) bool {
-			if o.Services == nil {
-				return false
-			}
-			a, err := evmstore.ParseAddress(addr)
-			if err != nil {
-				return false
-			}
-			n, err := s.AddrNum(a)
-			if err != nil {
-				return false
-			}
-			_, _, ok := o.Services(n)
-			return ok
-		}
+		service := trace.ServiceAt(s, o.Services)
 		traced := 0
 		for _, inc := range t.Incidents {
 			if inc.EVM == nil || len(inc.EVM.TheftTxs) == 0 {

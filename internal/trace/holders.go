@@ -3,6 +3,8 @@ package trace
 import (
 	"math/big"
 	"slices"
+
+	"github.com/spur-forensics/spur/internal/evmstore"
 )
 
 // Holder is an address a forward trace's taint reached and that holds it
@@ -147,4 +149,24 @@ func (r *EVMResult) Holders(minConfidence float64, service func(addr string) boo
 		}
 	}
 	return h.list(skip)
+}
+
+// ServiceAt says, for EVMResult.Holders, whether the address (EIP-55 text)
+// is one services calls a service in store s.
+func ServiceAt(s *evmstore.Store, services Service) func(addr string) bool {
+	return func(addr string) bool {
+		if services == nil {
+			return false
+		}
+		a, err := evmstore.ParseAddress(addr)
+		if err != nil {
+			return false
+		}
+		n, err := s.AddrNum(a)
+		if err != nil {
+			return false
+		}
+		_, _, ok := services(n)
+		return ok
+	}
 }
