@@ -13,7 +13,8 @@ import (
 // HolderLabels makes the addresses holding a forward trace's taint
 // (trace.Holder) stolen-funds labels, as an investigator publishes them:
 // each says whose theft (the incident traced from, refs, with its actor),
-// how much of the taint the address received under the model, and, for
+// how much of the taint the address received (in all: coins that come
+// back to it count again) under the model, and, for
 // one a heuristic link ties to it, the link. decimals gives the assets'
 // decimals (BTC's 8 are written whole; a token's without its trailing
 // zeros; an asset without any, in base units).
@@ -41,7 +42,7 @@ func HolderLabels(hs []trace.Holder, labels *label.Store, refs []string, model s
 		for i, a := range assets {
 			amounts[i] = units(h.Amounts[a], decimals[a], a == "BTC") + " " + a
 		}
-		text := fmt.Sprintf("%s: %s of its taint (%s)", theft, strings.Join(amounts, ", "), model)
+		text := fmt.Sprintf("%s: received %s of its taint (%s)", theft, strings.Join(amounts, ", "), model)
 		switch {
 		case h.Link == "exact":
 		case h.Clue != "":
