@@ -443,18 +443,19 @@ func (l DBLogger) Fatalf(format string, args ...any) {
 func (l DBLogger) BackgroundError(err error) { l.Fatalf("%v", err) }
 
 // PebbleOpenRoom is the room a Pebble database in dir needs to be opened
-// for writing: the open flushes the logs it finds to a table (sized as
-// PebbleBatchRoom sizes a batch), which a full disk would refuse again and
-// again (BackgroundError).
+// for writing: the open flushes the logs it finds to a table, which a full
+// disk would refuse again and again (BackgroundError), and writes a new
+// log, MANIFEST and OPTIONS file: the logs and half as much again, and
+// 1 MiB. (A batch then asks for its own room: PebbleBatchRoom.)
 func PebbleOpenRoom(dir string) uint64 {
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	n := 0
+	var n uint64
 	for _, p := range logs {
 		if st, err := os.Stat(p); err == nil {
-			n += int(st.Size())
+			n += uint64(st.Size())
 		}
 	}
-	return PebbleBatchRoom(n)
+	return n*3/2 + 1<<20
 }
 
 // RoomFor returns an error wrapping syscall.ENOSPC when the file system of

@@ -130,3 +130,20 @@ func TestDBLoggerFatal(t *testing.T) {
 		t.Fatalf("stderr %q, want %q", stderr.String(), want)
 	}
 }
+
+// TestPebbleOpenRoom: the room to open a database is its logs, half as
+// much again, and 1 MiB; its tables are not counted.
+func TestPebbleOpenRoom(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"000004.log": 1 << 20, "000007.log": 100, "000005.sst": 5 << 20} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := PebbleOpenRoom(dir), uint64((1<<20+100)*3/2+1<<20); got != want {
+		t.Fatalf("room %d, want %d", got, want)
+	}
+	if got := PebbleOpenRoom(filepath.Join(dir, "none")); got != 1<<20 {
+		t.Fatalf("room of no database %d", got)
+	}
+}

@@ -746,8 +746,8 @@ func TestOpenNoRoom(t *testing.T) {
 	importMine(t, s)
 	s.Close()
 	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
-	colfile.DiskFree = func(string) (uint64, error) { return 3 << 20, nil }
-	if _, err := Open(dir); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "3.0 MiB free") || !strings.Contains(err.Error(), dir) {
+	colfile.DiskFree = func(string) (uint64, error) { return 512 << 10, nil }
+	if _, err := Open(dir); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "0.5 MiB free") || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("opened for writing without room: %v", err)
 	}
 	r, err := OpenToRead(dir)
@@ -769,7 +769,7 @@ func TestOpenNoRoom(t *testing.T) {
 	w.Close()
 	r.Close()
 	// A directory with no labels is not read as labels.
-	colfile.DiskFree = func(string) (uint64, error) { return 3 << 20, nil }
+	colfile.DiskFree = func(string) (uint64, error) { return 512 << 10, nil }
 	if _, err := OpenToRead(filepath.Join(t.TempDir(), "none")); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("no labels, no room: %v", err)
 	}
