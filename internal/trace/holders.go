@@ -68,6 +68,15 @@ func (h *holders) add(chain, from, to, asset string, amount *big.Int, link, clue
 		}
 	case !slices.Contains(OwnerClues, clue):
 		return
+	case clue == "address-reuse":
+		// The taint reached the address before: the link is as sure as
+		// that was, and makes no holder of an address no sure link
+		// reached (a withdrawal's timing, say).
+		x := h.byAddr[to]
+		if x == nil {
+			return
+		}
+		confidence = min(confidence, x.Confidence)
 	}
 	if link != "exact" && (confidence < h.min || confidence == 0) {
 		return
