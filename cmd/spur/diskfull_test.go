@@ -47,4 +47,25 @@ func TestDiskFull(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(store, "btc", "META")); err != nil {
 		t.Fatal(err)
 	}
+	// A clustering the disk has no room for fails naming the file, and
+	// leaves the last one as it was, with nothing half-written beside it.
+	mustRun(t, "cluster", "--store", store, "-q")
+	before := mustRun(t, "entity", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--store", store, "--json")
+	fill, err := os.Create(filepath.Join(dir, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = fill.Write(make([]byte, 1<<16))
+	}
+	fill.Close()
+	if r := run(t, "cluster", "--store", store, "--full", "-q"); r.code != exitFailure || !strings.Contains(r.stderr, "no space left on device") || !strings.Contains(r.stderr, filepath.Join(store, "btc", "cluster")) {
+		t.Fatalf("cluster on a full disk: exit %d\n%s", r.code, r.stderr)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(store, "btc", "cluster", "*.tmp")); len(tmp) > 0 {
+		t.Errorf("left behind: %v", tmp)
+	}
+	if after := mustRun(t, "entity", "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--store", store, "--json"); after != before {
+		t.Errorf("the clustering after a failed one:\n%s\nbefore:\n%s", after, before)
+	}
 }
