@@ -164,6 +164,11 @@ func TestInvestigationPage(t *testing.T) {
 	if dot, err := chromedp.Run(ctx, chromedp.Evaluate[string](`dotText()`, chromedp.EvalAwaitPromise)); err != nil || !strings.HasPrefix(dot, "digraph trace {") || !strings.Contains(dot, "exchange: ") {
 		t.Errorf("the page's DOT export: %v %.200s", err, dot)
 	}
+	// And the addresses holding the taint as labels, as spur trace
+	// --format labels.
+	if ls, err := chromedp.Run(ctx, chromedp.Evaluate[string](`traceAs("labels")`, chromedp.EvalAwaitPromise)); err != nil || !strings.HasPrefix(ls, "address,chain,category,label,actor,source\n") || !strings.Contains(ls, ",stolen-funds,Liquid Global theft of 2021-08-19 (incident dprk-2021-5): received ") {
+		t.Errorf("the page's labels export: %v %.300s", err, ls)
+	}
 	shot("page-trace.png")
 	if incidents != "8" || edges == "0" || exchanges == "0" || !strings.Contains(statusText, "fifo trace of 106.99") {
 		t.Fatalf("incidents %s, edges %s, exchange nodes %s, status %q", incidents, edges, exchanges, statusText)

@@ -245,17 +245,22 @@ function download(name, type, data) {
 $("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
 $("csv").onclick = () => download("spur-flows.csv", "text/csv",
   "chain,tx,from,to,asset,amount,hop,link,clue,confidence,spent_by\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? "", f.confidence ?? "", f.spent_by ?? ""].join(",")).join("\n"));
-// The last trace as Graphviz's DOT, as spur trace --format dot writes it.
-async function dotText() {
+// The last trace as spur trace --format writes it: dot (Graphviz's DOT),
+// or labels (the addresses holding the taint, as stolen-funds labels).
+async function traceAs(format) {
   if (!state.request) throw new Error("trace an incident first");
   const headers = {"Content-Type": "application/json"};
   if ($("key").value) headers.Authorization = "Bearer " + $("key").value;
-  const r = await fetch("/v1/trace", {method: "POST", headers, body: JSON.stringify({...state.request, format: "dot"})});
-  if (!r.ok) throw new Error("dot: " + r.statusText);
+  const r = await fetch("/v1/trace", {method: "POST", headers, body: JSON.stringify({...state.request, format})});
+  if (!r.ok) throw new Error(format + ": " + r.statusText);
   return r.text();
 }
+const dotText = () => traceAs("dot");
 $("dot").onclick = async () => {
   try { download("spur-trace.dot", "text/vnd.graphviz", await dotText()); } catch (err) { status(err.message); }
+};
+$("labels").onclick = async () => {
+  try { download("spur-labels.csv", "text/csv", await traceAs("labels")); } catch (err) { status(err.message); }
 };
 $("png").onclick = () => {
   const img = new Image(), svg = $("graph");
