@@ -26,7 +26,8 @@ import (
 // carries the tainted share of what entered them. Mixer deposits end the
 // exact trace (the deposits are a "mixer" destination); with MixerLinks,
 // withdrawals are linked to tainted deposits by public clues (the recipient
-// already holds taint or deposited it, the depositor's unusual gas price, a
+// already holds taint by exact links or deposited it, the depositor's
+// unusual gas price, a
 // withdrawal of the same pool within two blocks, and, looking ahead, a fresh
 // recipient that passes the withdrawal on to where a linked withdrawal's
 // recipient paid: consolidation) and the trace continues from them as
@@ -157,6 +158,7 @@ type evmTracer struct {
 	// anonymity set).
 	deposits map[poolBlock]int
 	holds    map[uint32]bool // addresses that held taint
+	sure     map[uint32]bool // of those, the ones that held it by exact links (a withdrawal to one reuses its address)
 	// linked are the withdrawal transactions linked to tainted deposits;
 	// consolidated those the consolidation clue links (found by the
 	// previous replay), each with its confidence (-1: linked by another
@@ -281,7 +283,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		r := *res
 		r.MixerLinks = map[string]int{}
 		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{}, deposits: deposits,
-			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
+			holds: map[uint32]bool{}, sure: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
 		if n, err := s.AddrNum(zeroAddress); err == nil {
 			t.zero = n
 		}
@@ -600,6 +602,9 @@ func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, mo
 	if !moved.zero() {
 		t.holds[r.To] = true
 	}
+	if moved.exact.Sign() > 0 {
+		t.sure[r.To] = true
+	}
 }
 
 func (t *evmTracer) addDest(p part, addr, cat, label, asset string, block uint64) {
@@ -767,7 +772,7 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 	conf := 0.0
 	for i, n := range ns {
 		switch {
-		case t.holds[w.Actor] || w.Actor == n.depositr:
+		case t.sure[w.Actor] || w.Actor == n.depositr:
 			pick, clue, conf = i, "address-reuse", 1
 		case info.From == w.Actor && info.GasPrice == n.price:
 			if share := t.priceShare(n.price); share >= 0.5 {

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"path/filepath"
@@ -435,5 +436,66 @@ func TestEVMMaxFanOut(t *testing.T) {
 				t.Errorf("fan-out 2: the dispersal followed: %+v", f)
 			}
 		}
+	}
+}
+
+// TestAddressReuseOfExactTaint: a withdrawal to an address the taint
+// reached only by a heuristic link (an earlier withdrawal's timing) is no
+// reuse of a taint holder's address: the clue would stand on a guess. T,
+// robbed into, deposits two 1 ETH notes; a relayer withdraws the first to
+// X in the same block (timing), and the second to X again four blocks
+// later: that one is not linked.
+func TestAddressReuseOfExactTaint(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	V, T, X, R, pool := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa6), addr(0xb3)
+	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
+	tx := func(from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
+		i := uint32(len(b.Txs))
+		x := evm.Tx{Hash: common.Hash{0xee, byte(i), byte(b.Number)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
+		top := evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)}
+		if value != nil {
+			x.Value, top.Value = *value, *value
+		}
+		b.Txs = append(b.Txs, x)
+		b.Traces = append(b.Traces, top)
+		for k, c := range calls {
+			c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
+			b.Traces = append(b.Traces, c)
+		}
+		for _, l := range logs {
+			l.TxIndex, l.Index = i, uint32(len(b.Logs))
+			b.Logs = append(b.Logs, l)
+		}
+	}
+	withdraw := func(to common.Address) {
+		data := append(append(word(new(uint256.Int).SetBytes(to[:])), make([]byte, 32)...), word(eth(10))...)
+		tx(R, pool, nil, []evm.Trace{{From: pool, To: to, Value: *eth(990)}, {From: pool, To: R, Value: *eth(10)}},
+			evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixWithdrawal, hashOf(R)}, Data: data})
+	}
+	tx(V, T, eth(2_000), nil)
+	for k := 0; k < 2; k++ {
+		tx(T, pool, eth(1_000), nil, evm.Log{Address: pool, Topics: []common.Hash{evm.TopicMixDeposit, {byte(k + 1)}}, Data: append(word(uint256.NewInt(uint64(k))), word(uint256.NewInt(1))...)})
+	}
+	withdraw(X)
+	blocks := []*evm.Block{b}
+	for n := uint64(2); n <= 5; n++ {
+		b = &evm.Block{Number: n, Hash: common.Hash{byte(n)}, Parent: b.Hash, Traces: []evm.Trace{}}
+		blocks = append(blocks, b)
+	}
+	withdraw(X)
+	s := handStore(t, blocks...)
+	pn, err := s.AddrNum(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theft, _ := s.TxNum(common.Hash{0xee, 0, 1})
+	lo, _ := s.TxTransfers(theft)
+	res, err := TraceEVM(s, []EVMStart{{Transfer: lo}}, EVMOptions{Model: FIFO, MixerLinks: true,
+		Services: func(a uint32) (string, string, bool) { return "mixer", "pool", a == pn }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(res.MixerLinks, map[string]int{"timing": 1}) {
+		t.Errorf("mixer links %v, want the first withdrawal's timing alone", res.MixerLinks)
 	}
 }
