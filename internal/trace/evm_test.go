@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,6 +189,16 @@ func TestTraceEVMByHand(t *testing.T) {
 		if f.Clue == "address-reuse" && f.Link == "heuristic" && f.Confidence != 1 || f.Clue == "consolidation" && math.Abs(f.Confidence-1970.0/2000) > 1e-12 || f.Link == "exact" && f.Confidence != 0 {
 			t.Errorf("flow %+v: confidence %v", f, f.Confidence)
 		}
+	}
+	// The addresses holding the taint: T, W, F (the consolidation's
+	// link) and C; not the pool, the exchange's deposit, the relayer's
+	// fees, nor the router, WETH or the pair the swap went through.
+	var holders []string
+	for _, h := range res.Holders(HolderConfidence, ServiceAt(s, o.Services)) {
+		holders = append(holders, h.Address)
+	}
+	if want := []string{T.Hex(), W.Hex(), F.Hex(), C.Hex()}; !slices.Equal(holders, want) {
+		t.Errorf("holders %v, want %v", holders, want)
 	}
 	// Traced from the theft and from T's payment to W as well: the
 	// payment's 0.1 ETH come out of T's tainted balance, counted once.
