@@ -118,6 +118,9 @@ type EVMResult struct {
 	// MixerLinks are the withdrawals linked to tainted deposits, by clue.
 	MixerLinks map[string]int `json:"mixer_links,omitempty"`
 	Transfers  int            `json:"transfers_replayed"`
+	// conduits are the contracts taint passes through (DEX pairs and
+	// routers, WETH) and the mixer pools, by address: no one's holdings.
+	conduits map[string]bool
 }
 
 // part is taint by link kind.
@@ -268,6 +271,12 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			if cat, _, ok := o.Services(n); ok && cat == "dex" {
 				conduits[n] = true
 			}
+		}
+	}
+	res.conduits = map[string]bool{}
+	for _, m := range []map[uint32]bool{conduits, pools} {
+		for n := range m {
+			res.conduits[s.Address(n).Hex()] = true
 		}
 	}
 

@@ -140,14 +140,14 @@ func (r *Result) Holders(minConfidence float64) []Holder {
 
 // Holders lists the addresses of a forward EVM trace that hold its taint
 // (Holder), in the order the trace reached them; a heuristic link must be
-// at least minConfidence sure (0 to 1). service says which addresses are
-// services (a DEX's pool or router the taint passed through, say); nil,
-// none.
+// at least minConfidence sure (0 to 1). The contracts the taint passed
+// through (DEX pairs and routers, WETH, mixer pools) hold none of it, nor
+// do the addresses service says are services; nil, none.
 func (r *EVMResult) Holders(minConfidence float64, service func(addr string) bool) []Holder {
 	h := holders{min: minConfidence}
 	for _, f := range r.Flows {
 		amount, ok := new(big.Int).SetString(f.Amount, 10)
-		if f.To != "" && ok && amount.Sign() > 0 && (service == nil || !service(f.To)) {
+		if f.To != "" && ok && amount.Sign() > 0 && !r.conduits[f.To] && (service == nil || !service(f.To)) {
 			h.add(f.Chain, f.From, f.To, f.Asset, amount, f.Link, f.Clue, f.Confidence)
 		}
 	}

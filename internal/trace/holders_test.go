@@ -1,10 +1,15 @@
 package trace
 
 import (
+	"math/big"
 	"slices"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
+
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/evm"
 )
 
 // TestHolders: the addresses holding the thief's coins in the Whirlpool
@@ -150,5 +155,52 @@ func TestEVMHolders(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("bound %v: holders %v, want %v", c.min, got, c.want)
 		}
+	}
+}
+
+// TestEVMHoldersPassThrough: a DEX pair no label names, paid the stolen
+// tokens straight by the thief in a swap, holds none of the taint: the
+// thief, paid the swap's WETH, does.
+func TestEVMHoldersPassThrough(t *testing.T) {
+	addr := func(n int64) common.Address { return common.BigToAddress(big.NewInt(n)) }
+	V, T, pair, tkn := addr(0xa1), addr(0xa2), addr(0xb2), addr(0xb4)
+	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
+	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
+	tx := func(from, to common.Address, logs ...evm.Log) {
+		i := uint32(len(b.Txs))
+		b.Txs = append(b.Txs, evm.Tx{Hash: common.Hash{0xee, byte(i)}, Index: i, From: from, To: &to, Status: evm.StatusOK})
+		b.Traces = append(b.Traces, evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}})
+		for _, l := range logs {
+			l.TxIndex, l.Index = i, uint32(len(b.Logs))
+			b.Logs = append(b.Logs, l)
+		}
+	}
+	transfer := func(token, from, to common.Address, v *uint256.Int) evm.Log {
+		return evm.Log{Address: token, Topics: []common.Hash{evm.TopicTransfer, hashOf(from), hashOf(to)}, Data: word(v)}
+	}
+	// The pair's own reserves, clean.
+	tx(addr(0xc1), pair, transfer(weth, addr(0xc1), pair, eth(100_000)), transfer(tkn, addr(0xc1), pair, eth(1_000_000)))
+	tx(V, tkn, transfer(tkn, V, T, eth(1_000)))
+	in, out := eth(1_000), eth(5)
+	swap := append(append(append(word(in), word(new(uint256.Int))...), word(new(uint256.Int))...), word(out)...)
+	tx(T, pair, transfer(tkn, T, pair, in), transfer(weth, pair, T, out),
+		evm.Log{Address: pair, Topics: []common.Hash{evm.TopicSwapV2, hashOf(T), hashOf(T)}, Data: swap})
+	s := handStore(t, b)
+	theft, _ := s.TxNum(common.Hash{0xee, 1})
+	lo, _ := s.TxTransfers(theft)
+	res, err := TraceEVM(s, []EVMStart{{Transfer: lo}}, EVMOptions{Model: FIFO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	for _, f := range res.Flows {
+		reached = reached || f.To == pair.Hex()
+	}
+	var holders []string
+	for _, h := range res.Holders(HolderConfidence, nil) {
+		holders = append(holders, h.Address)
+	}
+	if !reached || !slices.Equal(holders, []string{T.Hex()}) {
+		t.Errorf("the taint reached the pair: %v; holders %v, want the thief's alone", reached, holders)
 	}
 }
