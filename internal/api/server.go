@@ -842,7 +842,6 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}{res, now, flows, dests})
 }
 
-// writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.
 // writeHolders answers the addresses holding a trace's taint as the label
 // CSV spur trace --format labels writes.
 func (s *Server) writeHolders(w http.ResponseWriter, hs []trace.Holder, refs []string, model string, decimals map[string]int) error {
@@ -860,6 +859,7 @@ func (s *Server) writeHolders(w http.ResponseWriter, hs []trace.Holder, refs []s
 	return err
 }
 
+// writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.
 func writeGraph(w http.ResponseWriter, g *graph.Graph, format string) error {
 	var b bytes.Buffer
 	ctype, write := "image/svg+xml", g.WriteSVG
