@@ -46,6 +46,28 @@ func handStore(t *testing.T, blocks ...*evm.Block) *evmstore.Store {
 	return s
 }
 
+// handTx appends to b a transaction of value from from to to, with its top
+// call, the calls it makes (internal transfers) and its logs; its hash is
+// 0xee, its index and b's number.
+func handTx(b *evm.Block, from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
+	i := uint32(len(b.Txs))
+	x := evm.Tx{Hash: common.Hash{0xee, byte(i), byte(b.Number)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
+	top := evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)}
+	if value != nil {
+		x.Value, top.Value = *value, *value
+	}
+	b.Txs = append(b.Txs, x)
+	b.Traces = append(b.Traces, top)
+	for k, c := range calls {
+		c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
+		b.Traces = append(b.Traces, c)
+	}
+	for _, l := range logs {
+		l.TxIndex, l.Index = i, uint32(len(b.Logs))
+		b.Logs = append(b.Logs, l)
+	}
+}
+
 // A hand-built case, every figure worked out by hand. No receipts, so no
 // fees. V is robbed of 10 ETH by T. T then:
 //   - swaps 4 ETH for 8,000 TKN through the router and WETH (the pair pays T);
@@ -68,25 +90,7 @@ func TestTraceEVMByHand(t *testing.T) {
 	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
 	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
 	tx := func(from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
-		i := uint32(len(b.Txs))
-		x := evm.Tx{Hash: common.Hash{0xee, byte(i), byte(b.Number)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
-		if value != nil {
-			x.Value = *value
-		}
-		b.Txs = append(b.Txs, x)
-		top := evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)}
-		if value != nil {
-			top.Value = *value
-		}
-		b.Traces = append(b.Traces, top)
-		for k, c := range calls {
-			c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
-			b.Traces = append(b.Traces, c)
-		}
-		for _, l := range logs {
-			l.TxIndex, l.Index = i, uint32(len(b.Logs))
-			b.Logs = append(b.Logs, l)
-		}
+		handTx(b, from, to, value, calls, logs...)
 	}
 	transfer := func(token, from, to common.Address, v *uint256.Int) evm.Log {
 		return evm.Log{Address: token, Topics: []common.Hash{evm.TopicTransfer, hashOf(from), hashOf(to)}, Data: word(v)}
@@ -461,22 +465,7 @@ func TestAddressReuseOfExactTaint(t *testing.T) {
 	V, T, X, R, pool := addr(0xa1), addr(0xa2), addr(0xa3), addr(0xa6), addr(0xb3)
 	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
 	tx := func(from, to common.Address, value *uint256.Int, calls []evm.Trace, logs ...evm.Log) {
-		i := uint32(len(b.Txs))
-		x := evm.Tx{Hash: common.Hash{0xee, byte(i), byte(b.Number)}, Index: i, From: from, To: &to, Status: evm.StatusOK}
-		top := evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}, Subtraces: len(calls)}
-		if value != nil {
-			x.Value, top.Value = *value, *value
-		}
-		b.Txs = append(b.Txs, x)
-		b.Traces = append(b.Traces, top)
-		for k, c := range calls {
-			c.TxIndex, c.Type, c.CallType, c.Address = int32(i), "call", "call", []int{k}
-			b.Traces = append(b.Traces, c)
-		}
-		for _, l := range logs {
-			l.TxIndex, l.Index = i, uint32(len(b.Logs))
-			b.Logs = append(b.Logs, l)
-		}
+		handTx(b, from, to, value, calls, logs...)
 	}
 	withdraw := func(to common.Address) {
 		data := append(append(word(new(uint256.Int).SetBytes(to[:])), make([]byte, 32)...), word(eth(10))...)

@@ -166,15 +166,7 @@ func TestEVMHoldersPassThrough(t *testing.T) {
 	V, T, pair, tkn := addr(0xa1), addr(0xa2), addr(0xb2), addr(0xb4)
 	weth := common.HexToAddress("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2")
 	b := &evm.Block{Number: 1, Hash: common.Hash{1}, Traces: []evm.Trace{}}
-	tx := func(from, to common.Address, logs ...evm.Log) {
-		i := uint32(len(b.Txs))
-		b.Txs = append(b.Txs, evm.Tx{Hash: common.Hash{0xee, byte(i)}, Index: i, From: from, To: &to, Status: evm.StatusOK})
-		b.Traces = append(b.Traces, evm.Trace{TxIndex: int32(i), From: from, To: to, Type: "call", CallType: "call", Address: []int{}})
-		for _, l := range logs {
-			l.TxIndex, l.Index = i, uint32(len(b.Logs))
-			b.Logs = append(b.Logs, l)
-		}
-	}
+	tx := func(from, to common.Address, logs ...evm.Log) { handTx(b, from, to, nil, nil, logs...) }
 	transfer := func(token, from, to common.Address, v *uint256.Int) evm.Log {
 		return evm.Log{Address: token, Topics: []common.Hash{evm.TopicTransfer, hashOf(from), hashOf(to)}, Data: word(v)}
 	}
@@ -186,7 +178,7 @@ func TestEVMHoldersPassThrough(t *testing.T) {
 	tx(T, pair, transfer(tkn, T, pair, in), transfer(weth, pair, T, out),
 		evm.Log{Address: pair, Topics: []common.Hash{evm.TopicSwapV2, hashOf(T), hashOf(T)}, Data: swap})
 	s := handStore(t, b)
-	theft, _ := s.TxNum(common.Hash{0xee, 1})
+	theft, _ := s.TxNum(common.Hash{0xee, 1, 1})
 	lo, _ := s.TxTransfers(theft)
 	res, err := TraceEVM(s, []EVMStart{{Transfer: lo}}, EVMOptions{Model: FIFO})
 	if err != nil {
