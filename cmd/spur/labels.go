@@ -424,15 +424,22 @@ func printChanges(ch *label.Changes) {
 func newLabelsList() *cobra.Command {
 	var dir string
 	var f label.Filter
-	var asJSON bool
+	var asJSON, asCSV bool
 	var limit int
 	c := &cobra.Command{
-		Use:   "list --store DIR [--source S] [--category C] [--chain C] [--actor A]",
+		Use:   "list --store DIR [--source S] [--category C] [--chain C] [--actor A] [--json | --csv]",
 		Short: "List labels, filtered",
-		Args:  cobra.NoArgs,
+		Long: `List the labels held, filtered by source, category, chain or actor: a table,
+or JSON (--json), or spur's label CSV (--csv: address, chain, category,
+label, actor, source), which spur labels import --format csv reads back:
+labels to hand on, as a trace's --format labels gives them.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 0 {
 				return usagef("--limit must not be negative (0: all)")
+			}
+			if asJSON && asCSV {
+				return usagef("--json and --csv: give one")
 			}
 			if f.Category != "" {
 				f.Category = label.Category(f.Category) // "sanction", "mixing_service" as imports store them
@@ -464,6 +471,9 @@ func newLabelsList() *cobra.Command {
 			if asJSON {
 				return printJSON(os.Stdout, out)
 			}
+			if asCSV {
+				return label.WriteCSV(os.Stdout, out)
+			}
 			t := newTable(os.Stdout)
 			t.row("CHAIN", "ADDRESS", "CATEGORY", "LABEL", "ACTOR", "SOURCE")
 			for _, l := range out {
@@ -480,6 +490,7 @@ func newLabelsList() *cobra.Command {
 	c.Flags().StringVar(&f.Actor, "actor", "", "only this actor")
 	c.Flags().IntVar(&limit, "limit", 0, "at most this many (0: all)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	c.Flags().BoolVar(&asCSV, "csv", false, "print spur's label CSV (spur labels import --format csv reads it)")
 	return c
 }
 

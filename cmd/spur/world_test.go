@@ -252,6 +252,21 @@ func TestGenIngestEval(t *testing.T) {
 	if out := mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "thief", thiefCSV); !strings.Contains(out, fmt.Sprintf("imported %d labels", len(held))) {
 		t.Errorf("the holders imported: %s", out)
 	}
+	// Listed back as CSV, they are the rows imported.
+	listed, err := csv.NewReader(strings.NewReader(mustRun(t, "labels", "list", "--store", store, "--source", "thief", "--csv"))).ReadAll()
+	if err != nil || len(listed) != len(held)+1 || strings.Join(listed[0], ",") != "address,chain,category,label,actor,source" {
+		t.Fatalf("labels list --csv: %v, %d rows", err, len(listed))
+	}
+	rowKey := func(r []string) string { return strings.Join(r, "\x00") }
+	heldRows := map[string]bool{}
+	for _, r := range held {
+		heldRows[rowKey(r)] = true
+	}
+	for _, r := range listed[1:] {
+		if !heldRows[rowKey(r)] {
+			t.Errorf("labels list --csv gives a row not imported: %v", r)
+		}
+	}
 	for _, bad := range [][]string{{"--direction", "backward"}, {"--min-confidence", "1.5"}} {
 		if r := run(t, append([]string{"trace", "--store", store, "incident:dprk-2021-5", "--format", "labels"}, bad...)...); r.code != exitUsage {
 			t.Errorf("--format labels %v: exit %d %s", bad, r.code, r.stderr)
