@@ -401,6 +401,7 @@ func TestNumericFlagsChecked(t *testing.T) {
 	etl := filepath.Join("..", "..", "testdata", "evm", "etl-17173049")
 	for _, args := range [][]string{
 		{"labels", "list", "--store", dir, "--limit", "-1"},
+		{"labels", "list", "--store", dir, "--json", "--csv"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--rate", "-1"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "127.0.0.1:0", "--burst", "0"},
 		{"serve", "--store", dir, "--no-auth", "--listen", "0.0.0.0:0"},
