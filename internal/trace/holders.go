@@ -42,7 +42,7 @@ const HolderConfidence = 0.8
 // taint reached before (address-reuse), a CoinJoin's change output, which
 // pays its maker back. A withdrawal's timing or gas price says only that
 // it may be the taint coming out of the mixer, whoever takes it: in the
-// synthetic world as many of those links reach someone else as the thief,
+// synthetic world nearly as many of those links reach someone else as the thief,
 // however sure the clue.
 var OwnerClues = []string{"consolidation", "address-reuse", "change"}
 
