@@ -42,8 +42,8 @@ const HolderConfidence = 0.8
 // taint reached before (address-reuse), a CoinJoin's change output, which
 // pays its maker back. A withdrawal's timing or gas price says only that
 // it may be the taint coming out of the mixer, whoever takes it: in the
-// synthetic world nearly as many of those links reach someone else as the thief,
-// however sure the clue.
+// synthetic world nearly as many timing links reach someone else as the
+// thief, however sure the clue.
 var OwnerClues = []string{"consolidation", "address-reuse", "change"}
 
 // holders gathers the holders of flows in the order the trace reached
