@@ -775,6 +775,37 @@ func TestOpenNoRoom(t *testing.T) {
 	}
 }
 
+// TestOpenReadOnlyMedium: labels on a file system mounted read-only (an
+// evidence copy) open, read-only, for a server too, however little room it
+// says it has (a read-only medium often says none).
+func TestOpenReadOnlyMedium(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "labels")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importMine(t, s)
+	s.Close()
+	ro := t.TempDir()
+	if out, err := exec.Command("mount", "--bind", dir, ro).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", ro).Run() })
+	if out, err := exec.Command("mount", "-o", "remount,bind,ro", ro).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only here: %v %s", err, out)
+	}
+	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
+	colfile.DiskFree = func(string) (uint64, error) { return 0, nil }
+	r, err := Open(ro)
+	if err != nil {
+		t.Fatalf("labels on a read-only medium with no room: %v", err)
+	}
+	defer r.Close()
+	if got, _ := r.Lookup("0x098b716b8aaf21512996dc57eb0615e2383e2f96"); !r.readOnly || len(got) != 1 {
+		t.Fatalf("read-only %v, %+v", r.readOnly, got)
+	}
+}
+
 // TestFlushFails: a flush the file system refuses, as the open for writing
 // of labels with an unflushed log makes one (a file size limit of 64 KiB
 // here, where the UN list's table is larger), ends the process with exit

@@ -118,9 +118,10 @@ type EVMResult struct {
 	// MixerLinks are the withdrawals linked to tainted deposits, by clue.
 	MixerLinks map[string]int `json:"mixer_links,omitempty"`
 	Transfers  int            `json:"transfers_replayed"`
-	// conduits are the contracts taint passes through (DEX pairs and
-	// routers, WETH) and the mixer pools, by address: no one's holdings.
-	conduits map[string]bool
+	// passesThrough says whether an address is a contract taint passes
+	// through (a DEX pair or router, WETH) or a mixer pool: no one's
+	// holdings (Holders).
+	passesThrough func(addr string) bool
 }
 
 // part is taint by link kind.
@@ -160,8 +161,10 @@ type evmTracer struct {
 	// deposits counts each pool's deposits by block (the timing clue's
 	// anonymity set).
 	deposits map[poolBlock]int
-	holds    map[uint32]bool // addresses that held taint
-	sure     map[uint32]bool // of those, the ones that held it by exact links (a withdrawal to one reuses its address)
+	// holds has the addresses that held taint: true for those that held
+	// it by exact links (a withdrawal to one reuses its address), false
+	// for those only heuristic links reached.
+	holds map[uint32]bool
 	// linked are the withdrawal transactions linked to tainted deposits;
 	// consolidated those the consolidation clue links (found by the
 	// previous replay), each with its confidence (-1: linked by another
@@ -273,11 +276,9 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 			}
 		}
 	}
-	res.conduits = map[string]bool{}
-	for _, m := range []map[uint32]bool{conduits, pools} {
-		for n := range m {
-			res.conduits[s.Address(n).Hex()] = true
-		}
+	res.passesThrough = func(addr string) bool {
+		n, ok := addrNum(s, addr)
+		return ok && (conduits[n] || pools[n])
 	}
 
 	end := c.Transfers
@@ -292,7 +293,7 @@ func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		r := *res
 		r.MixerLinks = map[string]int{}
 		t := &evmTracer{s: s, o: o, zero: evmstore.None, acct: map[holding]*account{}, dest: map[string]*EVMDestination{}, notes: map[uint32][]mixNote{}, deposits: deposits,
-			holds: map[uint32]bool{}, sure: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
+			holds: map[uint32]bool{}, res: &r, linked: map[uint32]bool{}, consolidated: consolidated, prices: &prices, carried: map[string]*big.Int{}}
 		if n, err := s.AddrNum(zeroAddress); err == nil {
 			t.zero = n
 		}
@@ -609,10 +610,7 @@ func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, mo
 	}
 	t.credit(a, amount, moved)
 	if !moved.zero() {
-		t.holds[r.To] = true
-	}
-	if moved.exact.Sign() > 0 {
-		t.sure[r.To] = true
+		t.holds[r.To] = t.holds[r.To] || moved.exact.Sign() > 0
 	}
 }
 
@@ -781,7 +779,7 @@ func (t *evmTracer) linkWithdrawal(w evmstore.EventRow, tx uint32) (*mixNote, st
 	conf := 0.0
 	for i, n := range ns {
 		switch {
-		case t.sure[w.Actor] || w.Actor == n.depositr:
+		case t.holds[w.Actor] || w.Actor == n.depositr:
 			pick, clue, conf = i, "address-reuse", 1
 		case info.From == w.Actor && info.GasPrice == n.price:
 			if share := t.priceShare(n.price); share >= 0.5 {
@@ -996,7 +994,7 @@ func (t *evmTracer) priceShare(p uint64) float64 {
 	senders := (*t.prices)[p]
 	held := 0
 	for _, a := range senders {
-		if t.holds[a] {
+		if _, ok := t.holds[a]; ok {
 			held++
 		}
 	}

@@ -147,7 +147,7 @@ func (r *EVMResult) Holders(minConfidence float64, service func(addr string) boo
 	h := holders{min: minConfidence}
 	for _, f := range r.Flows {
 		amount, ok := new(big.Int).SetString(f.Amount, 10)
-		if f.To != "" && ok && amount.Sign() > 0 && !r.conduits[f.To] && (service == nil || !service(f.To)) {
+		if f.To != "" && ok && amount.Sign() > 0 && (r.passesThrough == nil || !r.passesThrough(f.To)) && (service == nil || !service(f.To)) {
 			h.add(f.Chain, f.From, f.To, f.Asset, amount, f.Link, f.Clue, f.Confidence)
 		}
 	}
@@ -164,18 +164,21 @@ func (r *EVMResult) Holders(minConfidence float64, service func(addr string) boo
 // is one services calls a service in store s.
 func ServiceAt(s *evmstore.Store, services Service) func(addr string) bool {
 	return func(addr string) bool {
-		if services == nil {
+		n, ok := addrNum(s, addr)
+		if !ok || services == nil {
 			return false
 		}
-		a, err := evmstore.ParseAddress(addr)
-		if err != nil {
-			return false
-		}
-		n, err := s.AddrNum(a)
-		if err != nil {
-			return false
-		}
-		_, _, ok := services(n)
+		_, _, ok = services(n)
 		return ok
 	}
+}
+
+// addrNum is the number in s of an address given as text.
+func addrNum(s *evmstore.Store, addr string) (uint32, bool) {
+	a, err := evmstore.ParseAddress(addr)
+	if err != nil {
+		return 0, false
+	}
+	n, err := s.AddrNum(a)
+	return n, err == nil
 }
