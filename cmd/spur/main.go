@@ -23,6 +23,7 @@ import (
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
@@ -52,7 +53,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue), errors.Is(err, query.ErrBadRef):
 		return exitUsage
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, evmstore.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, evmstore.ErrNotFound), errors.Is(err, export.ErrRange):
 		return exitNotFound
 	case errors.Is(err, btc.ErrCorrupt), errors.Is(err, btc.ErrWrongNetwork), errors.Is(err, store.ErrNotConnected), errors.Is(err, label.ErrMalformed), errors.Is(err, api.ErrRules),
 		errors.Is(err, evm.ErrInput), errors.Is(err, evmstore.ErrNotNext), errors.Is(err, evmstore.ErrChain):
@@ -107,7 +108,7 @@ then a synthetic world with thefts in it, and shows what the store answers.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport())
+	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport(), newExport())
 	argsAreUsage(root)
 	return root
 }

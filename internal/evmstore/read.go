@@ -205,6 +205,17 @@ const NoTransfer = ^uint64(0)
 // Events returns the number of stored events.
 func (s *Store) NumEvents() uint64 { return s.counts.Events }
 
+// BlockEvents returns the events of block row r: numbers first to end,
+// end excluded. Events of a block's transactions are contiguous and in
+// transaction order.
+func (s *Store) BlockEvents(r uint64) (first, end uint64) {
+	first, end = s.blockField(r, 4), s.counts.Events
+	if r+1 < s.counts.Blocks {
+		end = s.blockField(r+1, 4)
+	}
+	return first, end
+}
+
 // Event returns event n.
 func (s *Store) Event(n uint64) EventRow {
 	r := s.event.Row(n)

@@ -115,12 +115,7 @@ func (s *Store) TxView(n uint32) *TxView {
 			v.ReceiptStatus = &st
 		}
 	}
-	// Events of the block's transactions are contiguous and in tx order.
-	first := s.blockField(t.Block, 4)
-	end := s.counts.Events
-	if t.Block+1 < s.counts.Blocks {
-		end = s.blockField(t.Block+1, 4)
-	}
+	first, end := s.BlockEvents(t.Block)
 	for e := first; e < end; e++ {
 		if ev := s.Event(e); ev.Tx == n {
 			v.Events = append(v.Events, s.EventView(ev))

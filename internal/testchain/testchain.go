@@ -35,8 +35,8 @@ func Mainnet(t testing.TB, dir string, height int64) *store.Store {
 // coinbase paying 50 BTC to a null-data output comes first, and each
 // transaction is decoded from its bytes, so that its txid is the one it
 // has. The block's time is 2009-01-09, after the early mainnet blocks the
-// tests build on.
-func Mine(t testing.TB, s *store.Store, txs ...btc.Tx) {
+// tests build on. It returns the block as serialized.
+func Mine(t testing.TB, s *store.Store, txs ...btc.Tx) []byte {
 	t.Helper()
 	height := s.Height() + 1
 	cb := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{4, byte(height), byte(height >> 8), byte(height >> 16), 0}, Sequence: 0xffffffff}},
@@ -50,7 +50,8 @@ func Mine(t testing.TB, s *store.Store, txs ...btc.Tx) {
 		all[i] = *d
 	}
 	h := btc.Header{Version: 1, Prev: s.TipHash(), MerkleRoot: btc.MerkleRoot(all), Time: 1231472000, Bits: 0x1d00ffff}
-	b, err := btc.DecodeBlock(btc.AppendBlock(nil, &h, all))
+	raw := btc.AppendBlock(nil, &h, all)
+	b, err := btc.DecodeBlock(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +61,5 @@ func Mine(t testing.TB, s *store.Store, txs ...btc.Tx) {
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	return raw
 }

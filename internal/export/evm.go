@@ -1,0 +1,181 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/holiman/uint256"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
+)
+
+// EVMTables are an EVM chain's tables, in the order the docs give them.
+var EVMTables = []string{"blocks", "transactions", "transfers", "events"}
+
+// Columns of the EVM tables take ethereum-etl's names where it has one.
+// Amounts are decimal strings in base units: they do not fit 64 bits.
+
+// EVMBlock is a row of an EVM chain's blocks table.
+type EVMBlock struct {
+	Number           int64   `parquet:"number"`
+	Hash             string  `parquet:"hash"`
+	ParentHash       *string `parquet:"parent_hash,optional"`
+	Timestamp        int64   `parquet:"timestamp"`
+	Miner            string  `parquet:"miner"`
+	TransactionCount int64   `parquet:"transaction_count"`
+	TransferCount    int64   `parquet:"transfer_count"`
+}
+
+// EVMTx is a row of an EVM chain's transactions table. The receipt's
+// fields are null for a transaction stored without its receipt.
+type EVMTx struct {
+	Hash             string  `parquet:"hash"`
+	Nonce            int64   `parquet:"nonce"`
+	BlockNumber      int64   `parquet:"block_number"`
+	BlockTimestamp   int64   `parquet:"block_timestamp"`
+	TransactionIndex int64   `parquet:"transaction_index"`
+	FromAddress      string  `parquet:"from_address"`
+	ToAddress        *string `parquet:"to_address,optional"` // null for a creation
+	TransactionType  int32   `parquet:"transaction_type"`
+	ReceiptStatus    *int32  `parquet:"receipt_status,optional"`
+	ReceiptGasUsed   *int64  `parquet:"receipt_gas_used,optional"`
+	GasPrice         string  `parquet:"receipt_effective_gas_price"`
+	ContractAddress  *string `parquet:"receipt_contract_address,optional"`
+	Fee              *string `parquet:"fee,optional"` // wei: gas at its price, and a blob fee
+}
+
+// EVMTransfer is a row of an EVM chain's transfers table: native ETH
+// (calls, internal calls, fees, burns, rewards, withdrawals) and tokens.
+type EVMTransfer struct {
+	BlockNumber     int64   `parquet:"block_number"`
+	BlockTimestamp  int64   `parquet:"block_timestamp"`
+	TransactionHash *string `parquet:"transaction_hash,optional"` // null for block-level transfers
+	Kind            string  `parquet:"kind,dict"`
+	LogIndex        *int64  `parquet:"log_index,optional"` // tokens only
+	Asset           string  `parquet:"asset,dict"`         // "ETH" or the token's address
+	Symbol          *string `parquet:"symbol,dict,optional"`
+	Decimals        *int32  `parquet:"decimals,optional"`
+	FromAddress     *string `parquet:"from_address,optional"`
+	ToAddress       *string `parquet:"to_address,optional"`
+	Value           string  `parquet:"value"`
+}
+
+// EVMEvent is a row of an EVM chain's events table: the swaps and mixer
+// deposits and withdrawals spur derived at ingest, with the transfers in
+// and out that make them.
+type EVMEvent struct {
+	BlockNumber     int64   `parquet:"block_number"`
+	TransactionHash string  `parquet:"transaction_hash"`
+	Kind            string  `parquet:"kind,dict"`
+	Contract        string  `parquet:"contract,dict"`
+	Actor           string  `parquet:"actor"`
+	InAsset         *string `parquet:"in_asset,dict,optional"`
+	InSymbol        *string `parquet:"in_symbol,dict,optional"`
+	InValue         *string `parquet:"in_value,optional"`
+	OutAsset        *string `parquet:"out_asset,dict,optional"`
+	OutSymbol       *string `parquet:"out_symbol,dict,optional"`
+	OutValue        *string `parquet:"out_value,optional"`
+	Data            *string `parquet:"data,optional"`
+}
+
+// opt gives a non-empty string's address, nil for an empty one.
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// EVM writes a table of an EVM store over the range's block numbers to w
+// and returns how many rows it wrote.
+func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Options) (int64, error) {
+	c := s.Counts()
+	if err := o.Range.Within(int64(c.First), int64(c.First+c.Blocks)-1, "blocks"); err != nil {
+		return 0, err
+	}
+	units := o.Range.To - o.Range.From + 1
+	row := func(i int64) uint64 { return uint64(o.Range.From+i) - c.First }
+	switch table {
+	case "blocks":
+		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMBlock) ([]EVMBlock, error) {
+			v := s.BlockView(row(i), 0, 0)
+			return append(buf, EVMBlock{Number: int64(v.Number), Hash: v.Hash, ParentHash: opt(v.ParentHash), Timestamp: int64(v.Timestamp),
+				Miner: v.Miner, TransactionCount: int64(v.TransactionCount), TransferCount: int64(v.TransferCount)}), nil
+		}, o.Progress)
+	case "transactions":
+		var fees []uint256.Int
+		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMTx) ([]EVMTx, error) {
+			b := s.Block(row(i))
+			// A transaction's fee is what its fee and burn transfers took.
+			fees = append(fees[:0], make([]uint256.Int, b.NumTx)...)
+			for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
+				if r := s.Transfer(x); (r.Kind == evm.KindFee || r.Kind == evm.KindBurn) && r.Tx != evmstore.None {
+					f := &fees[uint64(r.Tx)-b.FirstTx]
+					f.Add(f, &r.Amount)
+				}
+			}
+			for k := range b.NumTx {
+				t := s.Tx(uint32(b.FirstTx + k))
+				r := EVMTx{Hash: t.Hash.Hex(), Nonce: int64(t.Nonce), BlockNumber: int64(b.Number), BlockTimestamp: int64(b.Time),
+					TransactionIndex: int64(t.Index), FromAddress: s.Address(t.From).Hex(), TransactionType: int32(t.Type),
+					GasPrice: fmt.Sprint(t.GasPrice)}
+				if t.To != evmstore.None {
+					r.ToAddress = opt(s.Address(t.To).Hex())
+				}
+				if t.Contract != evmstore.None {
+					r.ContractAddress = opt(s.Address(t.Contract).Hex())
+				}
+				if t.Receipt {
+					gas, fee := int64(t.GasUsed), fees[k].Dec()
+					r.ReceiptGasUsed, r.Fee = &gas, &fee
+					if t.Status >= 0 {
+						st := int32(t.Status)
+						r.ReceiptStatus = &st
+					}
+				}
+				buf = append(buf, r)
+			}
+			return buf, nil
+		}, o.Progress)
+	case "transfers":
+		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMTransfer) ([]EVMTransfer, error) {
+			b := s.Block(row(i))
+			for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
+				v := s.TransferView(x)
+				r := EVMTransfer{BlockNumber: int64(v.BlockNumber), BlockTimestamp: int64(b.Time), TransactionHash: opt(v.TransactionHash),
+					Kind: v.Kind, Asset: v.Asset, Symbol: opt(v.Symbol), FromAddress: opt(v.FromAddress), ToAddress: opt(v.ToAddress), Value: v.Value}
+				if v.LogIndex != nil {
+					li := int64(*v.LogIndex)
+					r.LogIndex = &li
+				}
+				if v.Decimals != nil {
+					d := int32(*v.Decimals)
+					r.Decimals = &d
+				}
+				buf = append(buf, r)
+			}
+			return buf, nil
+		}, o.Progress)
+	case "events":
+		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMEvent) ([]EVMEvent, error) {
+			first, end := s.BlockEvents(row(i))
+			for e := first; e < end; e++ {
+				ev := s.Event(e)
+				v := s.EventView(ev)
+				r := EVMEvent{BlockNumber: o.Range.From + i, TransactionHash: s.Tx(ev.Tx).Hash.Hex(), Kind: v.Kind, Contract: v.Contract,
+					Actor: v.Actor, Data: opt(v.Data)}
+				if v.In != nil {
+					r.InAsset, r.InSymbol, r.InValue = opt(v.In.Asset), opt(v.In.Symbol), opt(v.In.Value)
+				}
+				if v.Out != nil {
+					r.OutAsset, r.OutSymbol, r.OutValue = opt(v.Out.Asset), opt(v.Out.Symbol), opt(v.Out.Value)
+				}
+				buf = append(buf, r)
+			}
+			return buf, nil
+		}, o.Progress)
+	}
+	return 0, fmt.Errorf("%w %q: an EVM chain has %v", ErrTable, table, EVMTables)
+}

@@ -1,0 +1,211 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// readBack reads an export in any of its formats as its header and rows
+// of text, a null as "". Parquet files are read with Apache Arrow's
+// reader, independent of the writer.
+func readBack(t *testing.T, f Format, b []byte) (header []string, rows [][]string) {
+	t.Helper()
+	switch f {
+	case CSV:
+		all, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all[0], all[1:]
+	case JSON:
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		for d.More() {
+			// Decode in the file's key order, to check the order too.
+			var keys []string
+			var row []string
+			tok, err := d.Token()
+			if err != nil || tok != json.Delim('{') {
+				t.Fatalf("a line starts with %v (%v)", tok, err)
+			}
+			for d.More() {
+				k, err := d.Token()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v any
+				if err := d.Decode(&v); err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, k.(string))
+				switch v := v.(type) {
+				case nil:
+					row = append(row, "")
+				case string:
+					row = append(row, v)
+				default:
+					row = append(row, fmt.Sprint(v))
+				}
+			}
+			if _, err := d.Token(); err != nil {
+				t.Fatal(err)
+			}
+			if header == nil {
+				header = keys
+			} else if !reflect.DeepEqual(keys, header) {
+				t.Fatalf("keys %v after %v", keys, header)
+			}
+			rows = append(rows, row)
+		}
+		return header, rows
+	}
+	tbl, err := pqarrow.ReadTable(context.Background(), bytes.NewReader(b), nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	rows = make([][]string, tbl.NumRows())
+	for i := range rows {
+		rows[i] = make([]string, tbl.NumCols())
+	}
+	for c := range int(tbl.NumCols()) {
+		header = append(header, tbl.Schema().Field(c).Name)
+		r := 0
+		for _, a := range tbl.Column(c).Data().Chunks() {
+			for i := range a.Len() {
+				if !a.IsNull(i) {
+					rows[r][c] = a.ValueStr(i)
+				}
+				r++
+			}
+		}
+	}
+	return header, rows
+}
+
+// sameRows fails the test unless got equals want, naming the first
+// difference.
+func sameRows(t *testing.T, what string, gotHeader []string, got [][]string, wantHeader []string, want [][]string) {
+	t.Helper()
+	if !reflect.DeepEqual(gotHeader, wantHeader) {
+		t.Fatalf("%s: columns %v, want %v", what, gotHeader, wantHeader)
+	}
+	for i := range min(len(got), len(want)) {
+		for c := range wantHeader {
+			if got[i][c] != want[i][c] {
+				t.Fatalf("%s: row %d, %s = %q, want %q\n got %v\nwant %v", what, i, wantHeader[c], got[i][c], want[i][c], got[i], want[i])
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d rows, want %d", what, len(got), len(want))
+	}
+}
+
+var formats = []Format{CSV, JSON, Parquet}
+
+func TestParseFormat(t *testing.T) {
+	for _, f := range formats {
+		if g, err := ParseFormat(string(f)); err != nil || g != f {
+			t.Fatalf("%s: %v %v", f, g, err)
+		}
+	}
+	if _, err := ParseFormat("xlsx"); err == nil || !strings.Contains(err.Error(), "csv, json or parquet") {
+		t.Fatalf("xlsx: %v", err)
+	}
+}
+
+// An empty table still has its columns: a CSV header, a Parquet schema.
+func TestEmpty(t *testing.T) {
+	for _, f := range formats {
+		var b bytes.Buffer
+		n, err := rows(context.Background(), &b, f, 3, func(i int64, buf []BTCOutput) ([]BTCOutput, error) { return buf, nil }, nil)
+		if err != nil || n != 0 {
+			t.Fatal(n, err)
+		}
+		h, r := readBack(t, f, b.Bytes())
+		if len(r) != 0 || f != JSON && !reflect.DeepEqual(h, Columns[BTCOutput]()) {
+			t.Fatalf("%s: %v %v", f, h, r)
+		}
+	}
+}
+
+// A failing block or a done context stops the export with the error.
+func TestStops(t *testing.T) {
+	boom := errors.New("boom")
+	var b bytes.Buffer
+	_, err := rows(context.Background(), &b, CSV, 10, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		if i == 3 {
+			return buf, boom
+		}
+		return append(buf, BTCBlock{Height: i}), nil
+	}, nil)
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := 0
+	_, err = rows(ctx, &b, CSV, 10, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		return append(buf, BTCBlock{Height: i}), nil
+	}, func() {
+		if done++; done == 2 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || done != 2 {
+		t.Fatal(err, done)
+	}
+}
+
+// Rows are written batch by batch; a table longer than a batch keeps all
+// its rows in order, in every format.
+func TestBatches(t *testing.T) {
+	const blocks, per = 7, batch/3 + 1
+	for _, f := range formats {
+		var b bytes.Buffer
+		n, err := rows(context.Background(), &b, f, blocks, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+			for k := range int64(per) {
+				buf = append(buf, BTCBlock{Height: i*per + k, Hash: fmt.Sprint("h", k), Bits: "1d00ffff"})
+			}
+			return buf, nil
+		}, nil)
+		if err != nil || n != blocks*per {
+			t.Fatal(f, n, err)
+		}
+		_, r := readBack(t, f, b.Bytes())
+		if len(r) != blocks*per {
+			t.Fatalf("%s: %d rows", f, len(r))
+		}
+		for i, row := range r {
+			if row[0] != fmt.Sprint(i) {
+				t.Fatalf("%s: row %d is %v", f, i, row)
+			}
+		}
+	}
+}
+
+func TestRangeChecks(t *testing.T) {
+	for _, c := range []struct {
+		r           Range
+		first, last int64
+		ok          bool
+	}{
+		{Range{0, 5}, 0, 5, true}, {Range{2, 2}, 0, 5, true}, {Range{0, 6}, 0, 5, false}, {Range{-1, 2}, 0, 5, false},
+		{Range{3, 2}, 0, 5, false}, {Range{9, 9}, 10, 20, false}, {Range{0, 0}, 0, -1, false},
+	} {
+		err := c.r.Within(c.first, c.last, "blocks")
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrRange) {
+			t.Fatalf("%+v in %d..%d: %v", c.r, c.first, c.last, err)
+		}
+	}
+}
