@@ -2,6 +2,7 @@ package main
 
 import (
 	"compress/bzip2"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/parquet-go/parquet-go"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/graph"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
@@ -376,6 +379,9 @@ The store goes to a temporary directory unless --store is given.`,
 					}
 				}
 				fmt.Printf("$ spur trace --from incident:dprk-2021-5 --mixer-links --format labels > thief.csv\n  %d addresses hold the taint, as stolen-funds labels to import; truth gives the %s %d of them\n", len(held), inc.Actor, thiefs)
+				if err := demoExport(cmd.Context(), ws, filepath.Join(dir, "exports", "outputs.parquet"), held, byCat["unspent"]); err != nil {
+					return err
+				}
 				if err := demoDepositScreen(ws, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
 					return err
 				}
@@ -664,5 +670,39 @@ func demoEthScreen(es *evmstore.Store, labels *label.Store, res *trace.EVMResult
 		return err
 	}
 	fmt.Printf("$ spur screen %s   # the exchange's deposit address the withdrawals reached\n  %s: %s\n", deposit, out[0].Severity, out[0].Rule)
+	return nil
+}
+
+// demoExport writes the world's outputs as Parquet (spur export) and reads
+// the file back, as another tool would, to total what the addresses
+// holding the taint still hold: the trace's unspent, on this world.
+func demoExport(ctx context.Context, ws *store.Store, path string, held []trace.Holder, traced int64) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	n, err := writeOut(ctx, path, func(w io.Writer) (int64, error) {
+		return export.BTC(ctx, ws, "outputs", w, export.Options{Format: export.Parquet, Range: export.Range{From: 0, To: ws.Height()}})
+	})
+	if err != nil {
+		return err
+	}
+	rows, err := parquet.ReadFile[export.BTCOutput](path)
+	if err != nil {
+		return err
+	}
+	thief := map[string]bool{}
+	for _, h := range held {
+		thief[h.Address] = true
+	}
+	var unspent int64
+	var outs int
+	for _, o := range rows {
+		if o.Address != nil && thief[*o.Address] && o.SpentByTxID == nil {
+			unspent += o.Value
+			outs++
+		}
+	}
+	fmt.Printf("$ spur export outputs --format parquet --out %s\n  %s outputs; read back, the addresses holding the taint still hold %s BTC in %d of them (the trace: %s BTC unspent)\n",
+		path, thousands(n), btcAmount(unspent), outs, btcAmount(traced))
 	return nil
 }

@@ -134,7 +134,7 @@ func exportBar(quiet bool, r export.Range, o *export.Options) *progress.Bar {
 		return nil
 	}
 	bar := progress.New(os.Stderr, "blocks", r.To-r.From+1)
-	o.Progress = func() { bar.Add(1, 0, 0) }
+	o.Progress = func(blocks int64) { bar.Add(blocks, 0, 0) }
 	return bar
 }
 

@@ -689,6 +689,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", w)
 		}
 	}
+	// The world's outputs exported and read back: the addresses holding
+	// the taint hold what the trace calls unspent.
+	if m := regexp.MustCompile(`still hold (\S+) BTC in (\d+) of them \(the trace: (\S+) BTC unspent\)`).FindSubmatch(out.Bytes()); m == nil || string(m[1]) != string(m[3]) || string(m[2]) == "0" {
+		t.Errorf("the demo's export: %q", m)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "exports", "outputs.parquet")); err != nil {
+		t.Error(err)
+	}
 	// The Liquid trace drawn, its three deposits among the nodes; and on
 	// both chains, across the bridge.
 	svg, err := os.ReadFile(filepath.Join(dir, "graphs", "liquid.svg"))

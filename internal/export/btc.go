@@ -85,7 +85,7 @@ type Range struct{ From, To int64 }
 type Options struct {
 	Format   Format
 	Range    Range
-	Progress func() // called after each block, if not nil
+	Progress func(blocks int64) // told of the blocks written, as they are, if not nil
 }
 
 // Within refuses a range that is not in first..last (what names the
@@ -121,9 +121,11 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 	}
 	units := o.Range.To - o.Range.From + 1
 	block := func(i int64) (*store.Block, error) { return s.Block(o.Range.From + i) }
+	// A block's rows cost about as much as it has transactions.
+	work := func(i int64) int64 { _, n := s.BlockTxs(o.Range.From + i); return int64(n) }
 	switch table {
 	case "blocks":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
 			b, err := block(i)
 			if err != nil {
 				return buf, err
@@ -134,7 +136,7 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 				Size: int64(b.Size), TxCount: int64(b.NumTx)}), nil
 		}, o.Progress)
 	case "transactions":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []BTCTx) ([]BTCTx, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCTx) ([]BTCTx, error) {
 			b, err := block(i)
 			if err != nil {
 				return buf, err
@@ -162,7 +164,7 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 			return buf, nil
 		}, o.Progress)
 	case "outputs":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []BTCOutput) ([]BTCOutput, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCOutput) ([]BTCOutput, error) {
 			b, err := block(i)
 			if err != nil {
 				return buf, err
@@ -185,7 +187,7 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 		}, o.Progress)
 	case "inputs":
 		coinbase := btc.Hash{}.String()
-		return rows(ctx, w, o.Format, units, func(i int64, buf []BTCInput) ([]BTCInput, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCInput) ([]BTCInput, error) {
 			b, err := block(i)
 			if err != nil {
 				return buf, err

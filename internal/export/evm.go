@@ -97,19 +97,19 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 	}
 	units := o.Range.To - o.Range.From + 1
 	row := func(i int64) uint64 { return uint64(o.Range.From+i) - c.First }
+	work := func(i int64) int64 { b := s.Block(row(i)); return int64(1 + b.NumTx + b.NumXfer) }
 	switch table {
 	case "blocks":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMBlock) ([]EVMBlock, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMBlock) ([]EVMBlock, error) {
 			v := s.BlockView(row(i), 0, 0)
 			return append(buf, EVMBlock{Number: int64(v.Number), Hash: v.Hash, ParentHash: opt(v.ParentHash), Timestamp: int64(v.Timestamp),
 				Miner: v.Miner, TransactionCount: int64(v.TransactionCount), TransferCount: int64(v.TransferCount)}), nil
 		}, o.Progress)
 	case "transactions":
-		var fees []uint256.Int
-		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMTx) ([]EVMTx, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMTx) ([]EVMTx, error) {
 			b := s.Block(row(i))
 			// A transaction's fee is what its fee and burn transfers took.
-			fees = append(fees[:0], make([]uint256.Int, b.NumTx)...)
+			fees := make([]uint256.Int, b.NumTx)
 			for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
 				if r := s.Transfer(x); (r.Kind == evm.KindFee || r.Kind == evm.KindBurn) && r.Tx != evmstore.None {
 					f := &fees[uint64(r.Tx)-b.FirstTx]
@@ -140,7 +140,7 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 			return buf, nil
 		}, o.Progress)
 	case "transfers":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMTransfer) ([]EVMTransfer, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMTransfer) ([]EVMTransfer, error) {
 			b := s.Block(row(i))
 			for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
 				v := s.TransferView(x)
@@ -159,7 +159,7 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 			return buf, nil
 		}, o.Progress)
 	case "events":
-		return rows(ctx, w, o.Format, units, func(i int64, buf []EVMEvent) ([]EVMEvent, error) {
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMEvent) ([]EVMEvent, error) {
 			first, end := s.BlockEvents(row(i))
 			for e := first; e < end; e++ {
 				ev := s.Event(e)

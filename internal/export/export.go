@@ -14,12 +14,14 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -44,36 +46,18 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q: want csv, json or parquet", s)
 }
 
-// batch is how many rows are buffered before they are written.
-const batch = 4096
+// rowGroup is the most rows of a Parquet row group (DuckDB writes 122,880).
+// A row group is held in memory until it is whole: bounded, an export's
+// memory does not grow with the table.
+const rowGroup = 128 << 10
 
-// sink takes the rows of one table.
-type sink[T any] interface {
-	write(rows []T) error
-	close() error
-}
+// chunkWork is about how much work (transactions, say: see rows) a worker
+// takes at a time, and chunkBlocks the most blocks.
+const chunkWork, chunkBlocks = 4096, 4096
 
-func newSink[T any](w io.Writer, f Format) sink[T] {
-	switch f {
-	case Parquet:
-		return &parquetSink[T]{w: parquet.NewGenericWriter[T](w,
-			parquet.Compression(&parquet.Zstd),
-			parquet.CreatedBy("spur", "", ""))}
-	case JSON:
-		return &jsonSink[T]{w: bufio.NewWriterSize(w, 1<<16), cols: columnsOf[T]()}
-	}
-	cols := columnsOf[T]()
-	return &csvSink[T]{w: csv.NewWriter(w), cols: cols}
-}
-
-type parquetSink[T any] struct{ w *parquet.GenericWriter[T] }
-
-func (p *parquetSink[T]) write(rows []T) error {
-	_, err := p.w.Write(rows)
-	return err
-}
-
-func (p *parquetSink[T]) close() error { return p.w.Close() }
+// discard drops the rows: benchmarks time the reading of the store alone
+// with it.
+const discard Format = "discard"
 
 // column is one field of a table's struct: its name and index.
 type column struct {
@@ -125,61 +109,35 @@ func text(v reflect.Value) (s string, ok bool) {
 	panic("export: no text form for " + v.Type().String())
 }
 
-type csvSink[T any] struct {
-	w       *csv.Writer
-	cols    []column
-	started bool
-	rec     []string
-}
-
-func (c *csvSink[T]) write(rows []T) error {
-	if !c.started {
-		c.started = true
-		c.rec = make([]string, len(c.cols))
-		for i, col := range c.cols {
-			c.rec[i] = col.name
-		}
-		if err := c.w.Write(c.rec); err != nil {
-			return err
-		}
-	}
+// encodeCSV appends rows to dst as CSV lines (no header).
+func encodeCSV[T any](dst []byte, cols []column, rows []T) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	w := csv.NewWriter(buf)
+	rec := make([]string, len(cols))
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
-		for j, col := range c.cols {
-			c.rec[j], _ = text(v.Field(col.index))
+		for j, col := range cols {
+			rec[j], _ = text(v.Field(col.index))
 		}
-		if err := c.w.Write(c.rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *csvSink[T]) close() error {
-	if !c.started { // a table with no rows still has its header
-		if err := c.write(nil); err != nil {
-			return err
+		if err := w.Write(rec); err != nil {
+			return nil, err
 		}
 	}
-	c.w.Flush()
-	return c.w.Error()
+	w.Flush()
+	return buf.Bytes(), w.Error()
 }
 
-type jsonSink[T any] struct {
-	w    *bufio.Writer
-	cols []column
-	line []byte
-}
-
-func (j *jsonSink[T]) write(rows []T) error {
+// encodeJSON appends rows to dst as JSON Lines.
+func encodeJSON[T any](dst []byte, cols []column, rows []T) []byte {
+	b := dst
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
-		b := append(j.line[:0], '{')
-		for k, col := range j.cols {
+		b = append(b, '{')
+		for k, col := range cols {
 			if k > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendQuote(b, col.name)
+			b = appendJSONString(b, col.name)
 			b = append(b, ':')
 			f := v.Field(col.index)
 			s, ok := text(f)
@@ -187,52 +145,150 @@ func (j *jsonSink[T]) write(rows []T) error {
 			case !ok:
 				b = append(b, "null"...)
 			case reflect.Indirect(f).Kind() == reflect.String:
-				q, err := json.Marshal(s)
-				if err != nil {
-					return err
-				}
-				b = append(b, q...)
+				b = appendJSONString(b, s)
 			default: // numbers and booleans as they print
 				b = append(b, s...)
 			}
 		}
 		b = append(b, '}', '\n')
-		j.line = b
-		if _, err := j.w.Write(b); err != nil {
-			return err
-		}
 	}
-	return nil
+	return b
 }
 
-func (j *jsonSink[T]) close() error { return j.w.Flush() }
+// appendJSONString appends s as a JSON string. Hashes, addresses and
+// amounts need no escaping and are copied as they are; anything else
+// (a token's symbol) goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
 
-// rows writes the rows that next gives, batch by batch, to a sink: next
-// appends the rows of unit i (a block) to buf and returns it. progress,
-// if not nil, is called after each unit. It returns the rows written.
-// It stops, with ctx's error, when ctx is done.
-func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, next func(i int64, buf []T) ([]T, error), progress func()) (int64, error) {
-	s := newSink[T](w, f)
+// part is the rows of a chunk of blocks, or their text.
+type part[T any] struct {
+	rows   []T
+	text   []byte
+	blocks int64
+	err    error
+}
+
+// rows writes the rows of blocks 0 to units-1 to w: next appends the rows
+// of block i to buf and returns it. Workers, one a core, make the rows of
+// chunks of blocks (and, for CSV and JSON, their text) at once; the
+// chunks are written in order. A chunk is blocks of about chunkWork work,
+// as work, a cheap guess of the cost of a block's rows, tells it (a
+// block of 3,000 transactions is a chunk, as are a thousand blocks of
+// one). next and work must be safe to call from several goroutines. progress, if not nil, is told of each chunk's blocks as
+// they are written. It returns the rows written, and stops, with ctx's
+// error, when ctx is done.
+func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work func(i int64) int64, next func(i int64, buf []T) ([]T, error), progress func(blocks int64)) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cols := columnsOf[T]()
+	build := func(start, end int64) part[T] {
+		p := part[T]{blocks: end - start}
+		for i := start; i < end && p.err == nil; i++ {
+			p.rows, p.err = next(i, p.rows)
+		}
+		switch {
+		case p.err != nil:
+		case f == CSV:
+			p.text, p.err = encodeCSV(nil, cols, p.rows)
+		case f == JSON:
+			p.text = encodeJSON(nil, cols, p.rows)
+		}
+		return p
+	}
+	// The parts in order, each made by a goroutine of its own, at most
+	// workers at a time and twice that many made and not yet written.
+	workers := runtime.GOMAXPROCS(0)
+	parts := make(chan chan part[T], workers)
+	go func() {
+		defer close(parts)
+		running := make(chan struct{}, workers)
+		for start, end := int64(0), int64(0); start < units; start = end {
+			for w := int64(0); end < units && w < chunkWork && end-start < chunkBlocks; end++ {
+				w += work(end)
+			}
+			select {
+			case running <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			c := make(chan part[T], 1)
+			parts <- c // the writer, or its drain once it stops, takes every part sent
+			go func(start, end int64) {
+				defer func() { <-running }()
+				c <- build(start, end)
+			}(start, end)
+		}
+	}()
+	// drain lets the goroutines above end when the writer stops early.
+	defer func() {
+		cancel()
+		for c := range parts {
+			<-c
+		}
+	}()
+
+	var pw *parquet.GenericWriter[T]
+	bw := bufio.NewWriterSize(w, 1<<16)
+	switch f {
+	case Parquet:
+		pw = parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(rowGroup), parquet.CreatedBy("spur", "", ""))
+	case CSV:
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = c.name
+		}
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(names); err != nil {
+			return 0, err
+		}
+		cw.Flush()
+	}
 	var n int64
-	buf := make([]T, 0, batch)
-	for i := range units {
+	for c := range parts {
+		var p part[T]
+		select {
+		case p = <-c:
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+		if p.err != nil {
+			return n, p.err
+		}
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 		var err error
-		if buf, err = next(i, buf); err != nil {
+		switch f {
+		case Parquet:
+			_, err = pw.Write(p.rows)
+		case CSV, JSON:
+			_, err = bw.Write(p.text)
+		}
+		if err != nil {
 			return n, err
 		}
-		if len(buf) >= batch || i == units-1 {
-			if err := s.write(buf); err != nil {
-				return n, err
-			}
-			n += int64(len(buf))
-			buf = buf[:0]
-		}
+		n += int64(len(p.rows))
 		if progress != nil {
-			progress()
+			progress(p.blocks)
 		}
 	}
-	return n, s.close()
+	if err := ctx.Err(); err != nil {
+		return n, err
+	}
+	if pw != nil {
+		if err := pw.Close(); err != nil {
+			return n, err
+		}
+	}
+	return n, bw.Flush()
 }

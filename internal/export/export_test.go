@@ -114,6 +114,9 @@ func sameRows(t *testing.T, what string, gotHeader []string, got [][]string, wan
 
 var formats = []Format{CSV, JSON, Parquet}
 
+// one is the work of a block of one row.
+func one(int64) int64 { return 1 }
+
 func TestParseFormat(t *testing.T) {
 	for _, f := range formats {
 		if g, err := ParseFormat(string(f)); err != nil || g != f {
@@ -129,7 +132,7 @@ func TestParseFormat(t *testing.T) {
 func TestEmpty(t *testing.T) {
 	for _, f := range formats {
 		var b bytes.Buffer
-		n, err := rows(context.Background(), &b, f, 3, func(i int64, buf []BTCOutput) ([]BTCOutput, error) { return buf, nil }, nil)
+		n, err := rows(context.Background(), &b, f, 20, one, func(i int64, buf []BTCOutput) ([]BTCOutput, error) { return buf, nil }, nil)
 		if err != nil || n != 0 {
 			t.Fatal(n, err)
 		}
@@ -140,12 +143,13 @@ func TestEmpty(t *testing.T) {
 	}
 }
 
-// A failing block or a done context stops the export with the error.
+// A failing block or a done context stops the export with the error,
+// before the rest is written.
 func TestStops(t *testing.T) {
 	boom := errors.New("boom")
 	var b bytes.Buffer
-	_, err := rows(context.Background(), &b, CSV, 10, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
-		if i == 3 {
+	_, err := rows(context.Background(), &b, CSV, 100, one, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		if i == 43 {
 			return buf, boom
 		}
 		return append(buf, BTCBlock{Height: i}), nil
@@ -153,34 +157,43 @@ func TestStops(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := 0
-	_, err = rows(ctx, &b, CSV, 10, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
-		return append(buf, BTCBlock{Height: i}), nil
-	}, func() {
-		if done++; done == 2 {
-			cancel()
+	for _, f := range formats {
+		ctx, cancel := context.WithCancel(context.Background())
+		var done int64
+		n, err := rows(ctx, &b, f, 1000, func(int64) int64 { return chunkWork / 4 }, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+			return append(buf, BTCBlock{Height: i}), nil
+		}, func(blocks int64) {
+			if done += blocks; done >= 16 {
+				cancel()
+			}
+		})
+		if !errors.Is(err, context.Canceled) || done >= 1000 || n != done {
+			t.Fatal(f, err, done, n)
 		}
-	})
-	if !errors.Is(err, context.Canceled) || done != 2 {
-		t.Fatal(err, done)
 	}
 }
 
-// Rows are written batch by batch; a table longer than a batch keeps all
-// its rows in order, in every format.
-func TestBatches(t *testing.T) {
-	const blocks, per = 7, batch/3 + 1
-	for _, f := range formats {
+// Rows come out in block order in every format, however the workers
+// share the blocks, and progress counts every block once.
+func TestOrder(t *testing.T) {
+	const blocks, per = 101, 997
+	for _, f := range append(formats, discard) {
 		var b bytes.Buffer
-		n, err := rows(context.Background(), &b, f, blocks, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		var told int64
+		n, err := rows(context.Background(), &b, f, blocks, func(i int64) int64 { return per }, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
 			for k := range int64(per) {
 				buf = append(buf, BTCBlock{Height: i*per + k, Hash: fmt.Sprint("h", k), Bits: "1d00ffff"})
 			}
 			return buf, nil
-		}, nil)
-		if err != nil || n != blocks*per {
-			t.Fatal(f, n, err)
+		}, func(n int64) { told += n })
+		if err != nil || n != blocks*per || told != blocks {
+			t.Fatal(f, n, err, told)
+		}
+		if f == discard {
+			if b.Len() != 0 {
+				t.Fatal("discard wrote")
+			}
+			continue
 		}
 		_, r := readBack(t, f, b.Bytes())
 		if len(r) != blocks*per {
@@ -206,6 +219,17 @@ func TestRangeChecks(t *testing.T) {
 		err := c.r.Within(c.first, c.last, "blocks")
 		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrRange) {
 			t.Fatalf("%+v in %d..%d: %v", c.r, c.first, c.last, err)
+		}
+	}
+}
+
+// Strings in JSON Lines are what encoding/json makes of them, escaped
+// where they need it.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "ETH", `a"b`, `a\b`, "tab\there", "ünï", "<&>", "\x7f", "\x00"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("%q: %s, want %s", s, got, want)
 		}
 	}
 }

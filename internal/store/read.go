@@ -185,6 +185,17 @@ func (s *Store) Block(h int64) (*Block, error) {
 	return b, nil
 }
 
+// BlockTxs returns the number of the first transaction of the block at
+// height h, which must be in the store, and how many it has: cheap column
+// reads, where Block also sums the transactions' sizes.
+func (s *Store) BlockTxs(h int64) (first, n uint64) {
+	first, end := s.blockTx.U64(uint64(h)), s.meta.Counts.Txs
+	if uint64(h)+1 < s.meta.Counts.Blocks {
+		end = s.blockTx.U64(uint64(h) + 1)
+	}
+	return first, end - first
+}
+
 // BlockByHash returns the height of a block of the store's chain.
 func (s *Store) BlockByHash(h btc.Hash) (int64, error) {
 	n, ok := s.findBlock(h[:], s.meta.Counts.Blocks)
