@@ -141,9 +141,25 @@ func exportBar(quiet bool, r export.Range, o *export.Options) *progress.Bar {
 // writeOut runs write on standard output, or on a file beside path that
 // becomes path only once it is whole and synced: an export that fails or
 // is stopped leaves no file, and leaves an older file at path as it was.
+// A path that is there and no regular file (/dev/null, a named pipe) is
+// written as it is.
 func writeOut(ctx context.Context, path string, write func(io.Writer) (int64, error)) (int64, error) {
 	if path == "" {
 		return write(os.Stdout)
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return 0, fmt.Errorf("%s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return 0, err
+		}
+		n, err := write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return n, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {

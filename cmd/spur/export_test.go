@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func readCSV(t *testing.T, text string) []map[string]string {
@@ -135,6 +138,29 @@ func TestExport(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.msg) {
 			t.Fatalf("spur %s: exit %d, %s", strings.Join(c.args, " "), r.code, r.stderr)
 		}
+	}
+
+	// A named pipe (as /dev/null) is written, not replaced by a file; a
+	// directory is refused.
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := os.OpenFile(fifo, os.O_RDWR, 0) // a reader that never blocks the writer's open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	want := mustRun(t, "export", "blocks", "--store", dir, "--to", "20", "-q") // fits the pipe's buffer
+	mustRun(t, "export", "blocks", "--store", dir, "--to", "20", "-q", "--out", fifo)
+	rd.SetReadDeadline(time.Now().Add(2 * time.Second))
+	piped := make([]byte, 2*len(want))
+	n, _ := io.ReadAtLeast(rd, piped, len(want))
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 || string(piped[:n]) != want {
+		t.Fatalf("the pipe: %v %v, %d bytes of %d", fi.Mode(), err, n, len(want))
+	}
+	if r := run(t, "export", "blocks", "--store", dir, "--out", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "is a directory") {
+		t.Fatalf("--out a directory: exit %d, %s", r.code, r.stderr)
 	}
 
 	// A file size limit that stops the write midway.
