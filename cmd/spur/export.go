@@ -22,11 +22,12 @@ func newExport() *cobra.Command {
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "export TABLE --store DIR [--chain eth] [--from N] [--to N] [--format csv|json|parquet] [--out FILE]",
-		Short: "Write a table of the store (blocks, transactions, outputs, inputs; transfers, events) as CSV, JSON Lines or Parquet",
+		Short: "Write a table of the store (blocks, transactions, outputs, inputs, addresses; transfers, events) as CSV, JSON Lines or Parquet",
 		Long: `Write one table of the store over a range of blocks, for other tools
 (DuckDB, pandas, Spark, ClickHouse): Bitcoin's blocks, transactions,
-outputs and inputs, or an EVM chain's blocks, transactions, transfers and
-events. Rows carry txids, hashes and addresses as the chains print them;
+outputs, inputs and addresses (those first seen in the blocks, with their
+totals and, once clustered, entities), or an EVM chain's blocks,
+transactions, transfers and events. Rows carry txids, hashes and addresses as the chains print them;
 amounts are integers in base units (decimal strings on EVM chains).
 
 Without --out the rows go to standard output (Parquet not to a terminal);

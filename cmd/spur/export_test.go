@@ -91,6 +91,18 @@ func TestExport(t *testing.T) {
 		t.Fatalf("summary: %s", r.stderr)
 	}
 
+	// Addresses with their totals, as `spur address` gives them.
+	for _, a := range readCSV(t, mustRun(t, "export", "addresses", "--store", dir, "--from", "170", "--to", "170", "-q")) {
+		var v struct {
+			Received int64 `json:"received"`
+			Balance  int64 `json:"balance"`
+		}
+		json.Unmarshal([]byte(mustRun(t, "address", a["address"], "--store", dir, "--json")), &v)
+		if a["received"] != strconv.FormatInt(v.Received, 10) || a["balance"] != strconv.FormatInt(v.Balance, 10) || a["entity"] != "" {
+			t.Fatalf("%v, spur address %+v", a, v)
+		}
+	}
+
 	// An EVM chain: its transfers as `spur tx --chain eth` gives them.
 	const ethTx = "0xeb107a40ba73a50c79a9f2026e902d758d1c5e5e211f7a7db1b294f88f118dd0"
 	var etx struct {

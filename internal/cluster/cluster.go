@@ -541,6 +541,24 @@ func (e *Entities) Entity(a uint32) (uint32, bool, error) {
 	return binary.LittleEndian.Uint32(b[:]), true, nil
 }
 
+// Range fills dst with the entity ids of addresses first, first+1, ...;
+// it returns how many the clustering covers (addresses seen after it ran
+// have none), at most len(dst).
+func (e *Entities) Range(first uint32, dst []uint32) (int, error) {
+	if uint64(first) >= e.n {
+		return 0, nil
+	}
+	n := int(min(uint64(len(dst)), e.n-uint64(first)))
+	b := make([]byte, 4*n)
+	if _, err := e.f.ReadAt(b, 4*int64(first)); err != nil {
+		return 0, fmt.Errorf("cluster: %s: %w", e.f.Name(), err)
+	}
+	for i := range n {
+		dst[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return n, nil
+}
+
 // Close closes the entity column.
 func (e *Entities) Close() error { return e.f.Close() }
 

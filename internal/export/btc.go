@@ -7,11 +7,12 @@ import (
 	"io"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
 // BTCTables are the Bitcoin tables, in the order the docs give them.
-var BTCTables = []string{"blocks", "transactions", "outputs", "inputs"}
+var BTCTables = []string{"blocks", "transactions", "outputs", "inputs", "addresses"}
 
 // BTCBlock is a row of the Bitcoin blocks table; names as `spur block
 // --json` (and Bitcoin Core's getblock) give them.
@@ -75,6 +76,21 @@ type BTCInput struct {
 	Value       *int64  `parquet:"value,optional"`
 	Type        *string `parquet:"type,dict,optional"`
 	Address     *string `parquet:"address,optional"`
+}
+
+// BTCAddress is a row of the Bitcoin addresses table: each address first
+// seen in the blocks exported (a P2PK output's under its key's P2PKH
+// address), with its totals as of the store's tip and its entity.
+type BTCAddress struct {
+	Address         string `parquet:"address"`
+	Type            string `parquet:"type,dict"`
+	FirstSeenHeight int64  `parquet:"first_seen_height"`
+	Entity          *int64 `parquet:"entity,optional"` // null without a clustering that covers it
+	Outputs         int64  `parquet:"outputs"`
+	UnspentOutputs  int64  `parquet:"unspent_outputs"`
+	Received        int64  `parquet:"received"`
+	Sent            int64  `parquet:"sent"`
+	Balance         int64  `parquet:"balance"`
 }
 
 // Range is the blocks an export covers, both ends included: heights on
@@ -205,6 +221,61 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 					}
 					buf = append(buf, r)
 				}
+			}
+			return buf, nil
+		}, o.Progress)
+	case "addresses":
+		// Addresses are numbered as first seen: a block's new ones are a
+		// run of numbers.
+		newAddrs := func(i int64) (first, end uint32) {
+			h := o.Range.From + i
+			first, end = s.BlockFirstAddr(h), uint32(s.Counts().Addrs)
+			if h < s.Height() {
+				end = s.BlockFirstAddr(h + 1)
+			}
+			return first, end
+		}
+		ents, err := cluster.OpenEntities(s)
+		if errors.Is(err, cluster.ErrNoClustering) {
+			ents = nil // no entities to give
+		} else if err != nil {
+			return 0, err
+		} else {
+			defer ents.Close()
+		}
+		work := func(i int64) int64 { first, end := newAddrs(i); return 1 + int64(end-first) }
+		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCAddress) ([]BTCAddress, error) {
+			first, end := newAddrs(i)
+			entity := make([]uint32, end-first)
+			covered := 0
+			if ents != nil {
+				var err error
+				if covered, err = ents.Range(first, entity); err != nil {
+					return buf, err
+				}
+			}
+			for a := first; a < end; a++ {
+				ad := s.Address(a)
+				r := BTCAddress{Address: ad.String(net), Type: ad.Type.String(), FirstSeenHeight: o.Range.From + i}
+				if k := int(a - first); k < covered {
+					e := int64(entity[k])
+					r.Entity = &e
+				}
+				if err := s.Postings(a, func(out uint64) bool {
+					v := s.Output(out)
+					r.Outputs++
+					r.Received += v.Value
+					if v.Spent {
+						r.Sent += v.Value
+					} else {
+						r.UnspentOutputs++
+					}
+					return true
+				}); err != nil {
+					return buf, err
+				}
+				r.Balance = r.Received - r.Sent
+				buf = append(buf, r)
 			}
 			return buf, nil
 		}, o.Progress)

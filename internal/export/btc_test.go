@@ -19,6 +19,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testchain"
 )
@@ -169,6 +170,46 @@ func expectBTC(t *testing.T, chain []*wire.MsgBlock) map[string][][]string {
 	}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	want := map[string][][]string{}
+	// Addresses in the order first seen, with their totals at the tip.
+	type addrTotals struct {
+		typ                              string
+		height                           int
+		outputs, unspent, received, sent int64
+	}
+	totals := map[string]*addrTotals{}
+	var order []string
+	for h, mb := range chain {
+		for _, tx := range mb.Transactions {
+			for n := range tx.TxOut {
+				o := outs[wire.OutPoint{Hash: tx.TxHash(), Index: uint32(n)}]
+				if o.addr == "" {
+					continue
+				}
+				a := totals[o.addr]
+				if a == nil {
+					typ := o.typ
+					if typ == "pubkey" {
+						typ = "pubkeyhash" // a key's outputs are under its P2PKH address
+					}
+					a = &addrTotals{typ: typ, height: h}
+					totals[o.addr] = a
+					order = append(order, o.addr)
+				}
+				a.outputs++
+				a.received += o.value
+				if o.spender != "" {
+					a.sent += o.value
+				} else {
+					a.unspent++
+				}
+			}
+		}
+	}
+	for _, addr := range order {
+		a := totals[addr]
+		want["addresses"] = append(want["addresses"], []string{addr, a.typ, i64(int64(a.height)), "", i64(a.outputs), i64(a.unspent),
+			i64(a.received), i64(a.sent), i64(a.received - a.sent)})
+	}
 	for h, mb := range chain {
 		hd := mb.Header
 		want["blocks"] = append(want["blocks"], []string{i64(int64(h)), mb.BlockHash().String(), hd.PrevBlock.String(), hd.MerkleRoot.String(),
@@ -227,6 +268,7 @@ var btcColumns = map[string][]string{
 	"transactions": Columns[BTCTx](),
 	"outputs":      Columns[BTCOutput](),
 	"inputs":       Columns[BTCInput](),
+	"addresses":    Columns[BTCAddress](),
 }
 
 // TestBTCAgainstBtcd exports every table of mainnet's blocks 0..14131 and
@@ -249,9 +291,9 @@ func TestBTCAgainstBtcd(t *testing.T) {
 	for _, table := range BTCTables {
 		h, rows := readBack(t, CSV, exportBTC(t, s, table, CSV, Range{170, 14133}))
 		var sub [][]string
-		at := 0 // height is the first column of blocks, the third of the others
-		if table != "blocks" {
-			at = 2
+		at := 2 // the column of the height: the first of blocks, the third of the others
+		if table == "blocks" {
+			at = 0
 		}
 		for _, r := range want[table] {
 			if n, _ := strconv.Atoi(r[at]); n >= 170 {
@@ -274,4 +316,75 @@ func TestBTCErrors(t *testing.T) {
 	if b.Len() != 0 {
 		t.Fatalf("wrote %q before refusing", b.String())
 	}
+}
+
+// TestBTCAddressEntities: with a clustering, each address's entity is
+// the clustering's, the addresses a transaction spends from share one,
+// and an address first seen after the clustering ran has none (null).
+func TestBTCAddressEntities(t *testing.T) {
+	s := testchain.Mainnet(t, t.TempDir(), 14131)
+	if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := mine(t, s) // addresses the clustering has not seen
+	_, rows := readBack(t, Parquet, exportBTC(t, s, "addresses", Parquet, Range{0, s.Height()}))
+	entity := map[string]string{}
+	for _, r := range rows {
+		entity[r[0]] = r[3]
+	}
+	for n, r := range rows {
+		a, err := s.AddrNum(mustAddress(t, r[0]))
+		if err != nil || int(a) != n {
+			t.Fatalf("row %d is address number %d (%v)", n, a, err)
+		}
+		if e, ok := c.Entity(a); ok != (r[3] != "") || ok && strconv.Itoa(int(e)) != r[3] {
+			t.Fatalf("%s: entity %q, the clustering's %d (%v)", r[0], r[3], e, ok)
+		}
+	}
+	chain := btcdBlocks(t, raw)
+	outs := map[wire.OutPoint]string{}
+	joined := 0
+	for h, mb := range chain {
+		for _, tx := range mb.Transactions {
+			var first string
+			for _, in := range tx.TxIn {
+				a, ok := outs[in.PreviousOutPoint]
+				if !ok || h > 14131 {
+					continue
+				}
+				if first == "" {
+					first = a
+				} else if entity[a] != entity[first] || entity[a] == "" {
+					t.Fatalf("tx %s spends from %s (entity %s) and %s (entity %s)", tx.TxHash(), first, entity[first], a, entity[a])
+				} else {
+					joined++
+				}
+			}
+			for n, o := range tx.TxOut {
+				if _, addr := btcdAddress(t, o.PkScript); addr != "" {
+					outs[wire.OutPoint{Hash: tx.TxHash(), Index: uint32(n)}] = addr
+				}
+			}
+		}
+	}
+	if joined == 0 {
+		t.Fatal("no transaction spends from two addresses")
+	}
+	for _, sc := range scripts() {
+		if _, addr := btcdAddress(t, sc); addr != "" && entity[addr] != "" {
+			t.Fatalf("%s, new since the clustering, has entity %s", addr, entity[addr])
+		}
+	}
+}
+
+func mustAddress(t *testing.T, text string) btc.Address {
+	a, err := btc.ParseAddress(text, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
