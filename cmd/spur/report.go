@@ -15,16 +15,17 @@ import (
 )
 
 func newReport() *cobra.Command {
-	c := &cobra.Command{Use: "report", Short: "Report an incident, or an actor's year, as Markdown, HTML or JSON"}
+	c := &cobra.Command{Use: "report", Short: "Report an incident, or an actor's year, as Markdown, HTML, JSON or CSV"}
 	var sf storeFlags
 	var format, model string
 	incident := &cobra.Command{
-		Use:   "incident ID --store DIR [--format md|html|json] [--model fifo]",
+		Use:   "incident ID --store DIR [--format md|html|json|csv] [--model fifo]",
 		Short: "What was stolen, at the theft day's price, and where it went",
 		Long: `Traces the incident's stolen outputs (spur incident import) and reports the
 value at the theft day's close (spur prices import), the share that reached
 each exchange, what is still unspent, and how much went through CoinJoins on
-the way. HTML is one self-contained page with an SVG chart.`,
+the way. HTML is one self-contained page with an SVG chart; CSV a row for
+each place the value went, on each chain.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
@@ -52,7 +53,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 					if err != nil {
 						return err
 					}
-					return emit(format, r, r.Markdown, r.HTML)
+					return emit(format, r, r.Markdown, r.HTML, r.CSV)
 				}
 			}
 			return fmt.Errorf("%w: incident %q (import incidents with spur incident import)", store.ErrNotFound, args[0])
@@ -60,7 +61,7 @@ the way. HTML is one self-contained page with an SVG chart.`,
 	}
 	var year int
 	actor := &cobra.Command{
-		Use:   "actor NAME --year YYYY --store DIR [--format md|html|json] [--model fifo]",
+		Use:   "actor NAME --year YYYY --store DIR [--format md|html|json|csv] [--model fifo]",
 		Short: "An actor's incidents in a year: stolen value, asset mix, mixing, where it went",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,12 +90,12 @@ the way. HTML is one self-contained page with an SVG chart.`,
 			if err != nil {
 				return err
 			}
-			return emit(format, r, r.Markdown, r.HTML)
+			return emit(format, r, r.Markdown, r.HTML, r.CSV)
 		},
 	}
 	for _, sub := range []*cobra.Command{incident, actor} {
 		sf.register(sub, false)
-		sub.Flags().StringVar(&format, "format", "md", "md, html or json")
+		sub.Flags().StringVar(&format, "format", "md", "md, html, json or csv (a row for each place the value went)")
 		sub.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 		sub.Flags().StringVar(&model, "model", "fifo", "taint model: fifo, haircut or poison")
 	}
@@ -104,8 +105,8 @@ the way. HTML is one self-contained page with an SVG chart.`,
 }
 
 func openReport(sf *storeFlags, format, model string) (*store.Store, *label.Store, error) {
-	if format != "md" && format != "html" && format != "json" {
-		return nil, nil, usagef("--format: want md, html or json")
+	if format != "md" && format != "html" && format != "json" && format != "csv" {
+		return nil, nil, usagef("--format: want md, html, json or csv")
 	}
 	if model != trace.FIFO && model != trace.Haircut && model != trace.Poison {
 		return nil, nil, usagef("--model: want fifo, haircut or poison, not %q", model)
@@ -139,12 +140,15 @@ func closeReport(s *store.Store, labels *label.Store) {
 	labels.Close()
 }
 
-func emit(format string, v any, md, html func() string) error {
+func emit(format string, v any, md, html, csv func() string) error {
 	switch format {
 	case "json":
 		return printJSON(os.Stdout, v)
 	case "html":
 		_, err := fmt.Print(html())
+		return err
+	case "csv":
+		_, err := fmt.Print(csv())
 		return err
 	}
 	_, err := fmt.Print(md())

@@ -701,6 +701,17 @@ func TestReportEthereumAlone(t *testing.T) {
 	if code, body := get("/v1/reports/incident/on-btc"); code != 404 {
 		t.Fatalf("a Bitcoin incident over the API: %d %s", code, body)
 	}
+	// As CSV, the command's own.
+	resp, err := http.Get(srv.base + "/v1/reports/incident/on-eth?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := mustRun(t, "report", "incident", "on-eth", "--store", dir, "--format", "csv"); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		string(body) != want || !strings.HasPrefix(want, "incident,victim,date,actor,chain,place,amount,usd,share\non-eth,") || strings.Contains(want, ",btc,") {
+		t.Fatalf("the report as CSV over the API: %d %q\n%s\nthe command's:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
+	}
 }
 
 // TestQueriesBesideFollow: a follow started while a query reads the store

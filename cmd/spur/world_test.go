@@ -660,6 +660,46 @@ func TestGenIngestEval(t *testing.T) {
 	if err := jsonUnmarshal(mustRun(t, "report", "actor", "Lazarus Group", "--year", "2021", "--store", store, "--format", "json"), &actorRep); err != nil {
 		t.Fatal(err)
 	}
+	// The CSV form: a row for each place of each incident's parts, as the
+	// JSON has them.
+	var repDests struct {
+		Incidents []struct {
+			ID           string `json:"id"`
+			Destinations []struct {
+				Place  string  `json:"place"`
+				Amount int64   `json:"amount"`
+				USD    float64 `json:"usd"`
+			} `json:"destinations"`
+			EVM *struct {
+				Chain        string `json:"chain"`
+				Destinations []struct {
+					Place string  `json:"place"`
+					USD   float64 `json:"usd"`
+				} `json:"destinations"`
+			} `json:"evm"`
+		} `json:"incidents"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "report", "actor", "Lazarus Group", "--year", "2021", "--store", store, "--json"), &repDests); err != nil {
+		t.Fatal(err)
+	}
+	var wantCSV []string
+	for _, r := range repDests.Incidents {
+		for _, d := range r.Destinations {
+			wantCSV = append(wantCSV, fmt.Sprintf("%s btc %s %d %.2f", r.ID, d.Place, d.Amount, d.USD))
+		}
+		if r.EVM != nil {
+			for _, d := range r.EVM.Destinations {
+				wantCSV = append(wantCSV, fmt.Sprintf("%s %s %s  %.2f", r.ID, r.EVM.Chain, d.Place, d.USD))
+			}
+		}
+	}
+	var gotCSV []string
+	for _, r := range readCSV(t, mustRun(t, "report", "actor", "Lazarus Group", "--year", "2021", "--store", store, "--format", "csv")) {
+		gotCSV = append(gotCSV, fmt.Sprintf("%s %s %s %s %s", r["incident"], r["chain"], r["place"], r["amount"], r["usd"]))
+	}
+	if len(wantCSV) < 7*4 || !slices.Equal(gotCSV, wantCSV) {
+		t.Errorf("the actor's report as CSV:\n%s\nas JSON:\n%s", strings.Join(gotCSV, "\n"), strings.Join(wantCSV, "\n"))
+	}
 	if actorRep.HeuristicShare <= 0 || actorRep.HeuristicShare > 1 {
 		t.Errorf("heuristic share of the actor's report %.3f", actorRep.HeuristicShare)
 	}

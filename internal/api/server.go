@@ -508,8 +508,8 @@ func reportParams(r *http.Request) (model, format string, err error) {
 		return "", "", badRequest("model", "model: want fifo, haircut or poison")
 	}
 	format = r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "html" {
-		return "", "", badRequest("format", "format: want json or html")
+	if format != "" && format != "json" && format != "html" && format != "csv" {
+		return "", "", badRequest("format", "format: want json, html or csv")
 	}
 	return model, format, nil
 }
@@ -530,11 +530,19 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	return writeReport(w, format, rep)
 }
 
-// writeReport writes a report as the page (format html) or as JSON.
-func writeReport(w http.ResponseWriter, format string, rep interface{ HTML() string }) error {
-	if format == "html" {
+// writeReport writes a report as the page (format html), CSV or JSON.
+func writeReport(w http.ResponseWriter, format string, rep interface {
+	HTML() string
+	CSV() string
+}) error {
+	switch format {
+	case "html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, err := io.WriteString(w, rep.HTML())
+		return err
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		_, err := io.WriteString(w, rep.CSV())
 		return err
 	}
 	return writeJSON(w, 200, rep)

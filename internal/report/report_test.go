@@ -176,3 +176,25 @@ func TestPipesInCells(t *testing.T) {
 		t.Errorf("cells %q", got)
 	}
 }
+
+// TestCSV: a row for each place of each part, Bitcoin's with its amount,
+// an EVM part's without; a place holding a comma or a quote stays one cell.
+func TestCSV(t *testing.T) {
+	r := &Incident{ID: "x", Victim: `Acme, "the" Co`, Date: "2021-01-01", Actor: "A", Asset: "BTC", Stolen: 3e8,
+		Destinations: []Destination{{Place: "exchange: A, B", Amount: 2e8, USD: 20.5, Share: 2.0 / 3}, {Place: "unspent", Amount: 1e8, USD: 10.25, Share: 1.0 / 3}},
+		EVM:          &EVMPart{Chain: "eth", Destinations: []Destination{{Place: "mixer", USD: 7, Share: 1}}}}
+	want := "incident,victim,date,actor,chain,place,amount,usd,share\n" +
+		`x,"Acme, ""the"" Co",2021-01-01,A,btc,"exchange: A, B",200000000,20.50,0.666667` + "\n" +
+		`x,"Acme, ""the"" Co",2021-01-01,A,btc,unspent,100000000,10.25,0.333333` + "\n" +
+		`x,"Acme, ""the"" Co",2021-01-01,A,eth,mixer,,7.00,1.000000` + "\n"
+	if got := r.CSV(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	// An incident on Ethereum alone has no Bitcoin rows; an actor's CSV
+	// is its incidents' rows under one header.
+	e := &Incident{ID: "y", Chain: "eth", EVM: &EVMPart{Chain: "eth", Destinations: []Destination{{Place: "unspent", USD: 1, Share: 1}}}}
+	a := &Actor{Incidents: []*Incident{r, e}}
+	if got := a.CSV(); got != want+"y,,,,eth,unspent,,1.00,1.000000\n" {
+		t.Fatalf("actor:\n%s", got)
+	}
+}
