@@ -49,7 +49,7 @@ each place the value went, on each chain.`,
 					if es != nil {
 						defer es.Close()
 					}
-					r, err := report.ForIncident(s, es, labels, inc, model)
+					r, err := report.ForIncident(store.ReaderOf(s), evmstore.ReaderOf(es), labels, inc, model)
 					if err != nil {
 						return err
 					}
@@ -86,7 +86,7 @@ each place the value went, on each chain.`,
 			if es != nil {
 				defer es.Close()
 			}
-			r, err := report.ForActor(s, es, labels, args[0], year, model)
+			r, err := report.ForActor(store.ReaderOf(s), evmstore.ReaderOf(es), labels, args[0], year, model)
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	out, err := s.screenAll(s.btc(r), req.Items)
+	out, err := s.screenAll(store.ReaderOf(s.btc(r)), req.Items)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 // process (spur screen). An error names the item at fault; StatusOf tells
 // a mistake in the items (400) from an item the store does not hold (404).
 func (s *Server) Screen(items []ScreenItem) ([]ScreenResult, error) {
-	return s.screenAll(s.cfg.Store, items)
+	return s.screenAll(store.ReaderOf(s.cfg.Store), items)
 }
 
 // StatusOf is the HTTP status an error of the API's would be answered
@@ -94,7 +94,7 @@ func FieldOf(err error) string {
 
 // screenAll checks every item, then screens them on every core; the
 // answer keeps the items' order and, if items fail, reports the first.
-func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult, error) {
+func (s *Server) screenAll(st store.Reader, items []ScreenItem) ([]ScreenResult, error) {
 	if len(items) == 0 || len(items) > s.cfg.MaxBatch {
 		return nil, badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
 	}
@@ -188,7 +188,7 @@ func (s *Server) screenAll(st *store.Store, items []ScreenItem) ([]ScreenResult,
 	return out, nil
 }
 
-func (s *Server) screenItem(st *store.Store, it ScreenItem) (*ScreenResult, error) {
+func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, error) {
 	res := &ScreenResult{Item: it, Labels: []label.Label{}, Direct: []Exposure{}, Indirect: []Exposure{}}
 	if it.Address != "" {
 		res.Chain = it.Chain
@@ -272,7 +272,7 @@ const maxKeptExposures = 4096
 
 // exposures returns an address's direct and indirect exposure, keeping
 // the answer for a busy address until the store's next commit.
-func (s *Server) exposures(st *store.Store, addr string) (direct, indirect []Exposure, err error) {
+func (s *Server) exposures(st store.Reader, addr string) (direct, indirect []Exposure, err error) {
 	return s.keptExposures(exposureKey{addr, st.TipHash()}, func() (direct, indirect []Exposure, err error) {
 		if direct, err = s.addressExposure(st, addr); err != nil {
 			return nil, nil, err
@@ -310,7 +310,7 @@ func (s *Server) keptExposures(key exposureKey, compute func() (direct, indirect
 // through the labelled set, and a large entity's answer kept: the
 // clustering does not change while the server runs, and the labels only
 // with new caches (LabelsChanged).
-func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntity, error) {
+func (s *Server) addressEntity(st store.Reader, addr string) (*query.ScreenEntity, error) {
 	n, ok, err := query.AddressNumber(st, addr)
 	if !ok {
 		return nil, err
@@ -339,7 +339,7 @@ func (s *Server) addressEntity(st *store.Store, addr string) (*query.ScreenEntit
 
 // category returns the risk category of an address from its labels or its
 // entity's, "" when none.
-func (s *Server) category(st *store.Store, a uint32) (string, error) {
+func (s *Server) category(st store.Reader, a uint32) (string, error) {
 	best, err := s.ownCategory(st, a)
 	if err != nil || best != "" || s.cfg.Clusters == nil {
 		return best, err
@@ -374,7 +374,7 @@ func (s *Server) category(st *store.Store, a uint32) (string, error) {
 // ownCategory is the most severe category of the labels on address a
 // itself; the set of labelled address numbers answers for the others
 // without formatting the address.
-func (s *Server) ownCategory(st *store.Store, a uint32) (string, error) {
+func (s *Server) ownCategory(st store.Reader, a uint32) (string, error) {
 	if lc := s.lc.Load(); lc.labelled != nil && a < lc.labelledBelow {
 		if _, ok := lc.labelled[a]; !ok {
 			return "", nil
@@ -399,7 +399,7 @@ func bestCategory(best string, ls []label.Label) string {
 
 // txExposure splits a transaction's counterparties by category: for a
 // deposit the addresses its inputs spend, for a withdrawal those it pays.
-func (s *Server) txExposure(st *store.Store, n uint64, direction string) ([]Exposure, error) {
+func (s *Server) txExposure(st store.Reader, n uint64, direction string) ([]Exposure, error) {
 	firstIn, numIn, firstOut, numOut := st.TxRange(n)
 	amounts := map[string]int64{}
 	var total int64
@@ -437,7 +437,7 @@ func (s *Server) txExposure(st *store.Store, n uint64, direction string) ([]Expo
 // addressExposure looks at what paid an address: each output it received
 // is attributed to the categories of its funding transaction's inputs, in
 // proportion to their values. At most the 1,000 latest outputs are read.
-func (s *Server) addressExposure(st *store.Store, addr string) ([]Exposure, error) {
+func (s *Server) addressExposure(st store.Reader, addr string) ([]Exposure, error) {
 	a, err := btc.ParseAddress(addr, st.Network())
 	if err != nil {
 		return nil, nil
@@ -502,7 +502,7 @@ const IndirectHops = 4
 // up to IndirectHops transactions, and splits it by the risk category of
 // the labelled addresses it came from. At most the 100 latest received
 // outputs are traced.
-func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, error) {
+func (s *Server) indirectExposure(st store.Reader, addr string) ([]Exposure, error) {
 	a, err := btc.ParseAddress(addr, st.Network())
 	if err != nil {
 		return nil, nil
@@ -525,7 +525,7 @@ func (s *Server) indirectExposure(st *store.Store, addr string) ([]Exposure, err
 // transactions, and splits their value by the risk category of the
 // labelled addresses (or entities) it came from; the screened address self
 // (store.NoAddress for a transaction) is no source of its own.
-func (s *Server) backwardExposure(st *store.Store, starts []trace.Start, self uint32) []Exposure {
+func (s *Server) backwardExposure(st store.Reader, starts []trace.Start, self uint32) []Exposure {
 	risky := func(x uint32) (string, string, bool) {
 		if x == self {
 			return "", "", false
@@ -556,7 +556,7 @@ func (s *Server) backwardExposure(st *store.Store, starts []trace.Start, self ui
 // transactions in all, and splits it by the risk category of the
 // labelled addresses it came from: where the coins an exchange is paid
 // were a few transactions before.
-func (s *Server) txIndirectExposure(st *store.Store, n uint64) []Exposure {
+func (s *Server) txIndirectExposure(st store.Reader, n uint64) []Exposure {
 	_, _, firstOut, numOut := st.TxRange(n)
 	var starts []trace.Start
 	for o := firstOut; o < firstOut+numOut; o++ {

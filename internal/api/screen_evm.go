@@ -136,7 +136,7 @@ func (s *Server) extendEVMScreening(old *evmScreening, now evmstore.Counts) (*ev
 
 // evmReceived returns the latest transfers of value address n received
 // from others, at most limit, oldest first.
-func evmReceived(es *evmstore.Store, n uint32, limit int) ([]uint64, error) {
+func evmReceived(es evmstore.Reader, n uint32, limit int) ([]uint64, error) {
 	var in []uint64
 	err := es.PostingsBackward(n, func(x uint64) bool {
 		t := es.Transfer(x)
@@ -151,7 +151,7 @@ func evmReceived(es *evmstore.Store, n uint32, limit int) ([]uint64, error) {
 
 // evmUSD values an amount of an asset at the close of the day of a block
 // row; false without a price.
-func (s *Server) evmUSD(es *evmstore.Store, e *evmScreening, asset string, amount *big.Int, row uint64) (float64, bool) {
+func (s *Server) evmUSD(es evmstore.Reader, e *evmScreening, asset string, amount *big.Int, row uint64) (float64, bool) {
 	day := time.Unix(int64(es.Block(row).Time), 0).UTC().Format("2006-01-02")
 	return query.EVMValue(s.cfg.Labels, e.decimals, asset, amount, day)
 }
@@ -308,7 +308,7 @@ func (s *Server) evmTxExposures(id, direction string) (direct, indirect []Exposu
 
 // usdOfSources sums a backward trace's sources by risk category, in
 // dollars at each source's day, as shares of total.
-func (s *Server) usdOfSources(es *evmstore.Store, e *evmScreening, res *trace.EVMResult, total float64) []Exposure {
+func (s *Server) usdOfSources(es evmstore.Reader, e *evmScreening, res *trace.EVMResult, total float64) []Exposure {
 	by := map[string]float64{}
 	for _, d := range res.Destinations {
 		switch d.Category {

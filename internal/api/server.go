@@ -523,7 +523,7 @@ func (s *Server) actorReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := report.ForActor(s.btc(r), s.cfg.EVM, s.cfg.Labels, r.PathValue("name"), year, model)
+	rep, err := report.ForActor(store.ReaderOf(s.btc(r)), evmstore.ReaderOf(s.cfg.EVM), s.cfg.Labels, r.PathValue("name"), year, model)
 	if err != nil {
 		return err
 	}
@@ -561,7 +561,7 @@ func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request) error {
 		if inc.ID != r.PathValue("id") {
 			continue
 		}
-		rep, err := report.ForIncident(s.btc(r), s.cfg.EVM, s.cfg.Labels, inc, model)
+		rep, err := report.ForIncident(store.ReaderOf(s.btc(r)), evmstore.ReaderOf(s.cfg.EVM), s.cfg.Labels, inc, model)
 		if err != nil {
 			return err
 		}
@@ -1098,7 +1098,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 // that is a Bitcoin address of its network (keys are canonical, as Lookup
 // files them): few, and what lets a trace through thousands of addresses
 // check each one without printing it. nil if a number cannot be read.
-func labelledAddrs(st *store.Store, labels *label.Store, log *slog.Logger) map[uint32]struct{} {
+func labelledAddrs(st store.Reader, labels *label.Store, log *slog.Logger) map[uint32]struct{} {
 	out := map[uint32]struct{}{}
 	var failed error
 	labels.EachCachedKey(func(key string) {

@@ -247,7 +247,7 @@ type txInputs struct {
 
 // Shape reads tx n's shape from the store into shape (reusing its slices).
 // It returns false for a coinbase.
-func Shape(s *store.Store, n uint64, shape *TxShape) bool {
+func Shape(s store.Reader, n uint64, shape *TxShape) bool {
 	firstIn, numIn, firstOut, numOut := s.TxRange(n)
 	shape.Inputs, shape.Outputs = shape.Inputs[:0], shape.Outputs[:0]
 	shape.Version, shape.LockTime = s.TxVersion(n)

@@ -83,7 +83,7 @@ func (c *EVMClusters) Members(a uint32) []uint32 {
 }
 
 // ClusterEVM runs the chosen heuristics over the whole store.
-func ClusterEVM(s *evmstore.Store, o EVMOptions) *EVMClusters {
+func ClusterEVM(s evmstore.Reader, o EVMOptions) *EVMClusters {
 	if o.MinForwarders == 0 {
 		o.MinForwarders = 10
 	}

@@ -258,7 +258,7 @@ type PostingsReader struct {
 }
 
 // NewPostingsReader returns a reader of postings; Close it.
-func (s *Store) NewPostingsReader() (*PostingsReader, error) {
+func (s *Store) NewPostingsReader() (PostingsCursor, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{keyPosting}, UpperBound: []byte{keyPosting + 1}})
 	if err != nil {
 		return nil, fmt.Errorf("evm store: index: %w", err)

@@ -56,7 +56,7 @@ type EntityView struct {
 
 // Entity summarises entity e: members (paged), labels of its
 // addresses, totals from their outputs, and the entities it paid most.
-func Entity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*EntityView, error) {
+func Entity(s store.Reader, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*EntityView, error) {
 	members := c.Members(e)
 	v := &EntityView{ID: e, Size: len(members), Offset: offset, Limit: limit, Addresses: []string{}, Labels: []EntityLabel{},
 		FirstSeenHeight: -1, LastSeenHeight: -1, TopCounterparties: []Counterparty{}}
@@ -158,7 +158,7 @@ func Entity(s *store.Store, c *cluster.Clusters, labels *label.Store, e uint32, 
 
 // Services builds the trace's service classifier and hot-wallet map from
 // the store's Bitcoin labels.
-func Services(s *store.Store, labels *label.Store) (trace.Service, map[uint32]string, error) {
+func Services(s store.Reader, labels *label.Store) (trace.Service, map[uint32]string, error) {
 	svc := map[uint32][2]string{}
 	hot := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
@@ -191,7 +191,7 @@ func Services(s *store.Store, labels *label.Store) (trace.Service, map[uint32]st
 // ResolveRefs turns trace references into start outputs: txid:vout, a txid
 // (its outputs that do not return to its own input addresses), an address
 // (every output it received), or incident:ID (its theft transactions).
-func ResolveRefs(s *store.Store, labels *label.Store, refs []string) ([]trace.Start, string, error) {
+func ResolveRefs(s store.Reader, labels *label.Store, refs []string) ([]trace.Start, string, error) {
 	var starts []trace.Start
 	day := ""
 	addTx := func(id string) error {
@@ -310,7 +310,7 @@ type ScreenEntity struct {
 
 // AddressEntity returns the entity of a Bitcoin address with its labels, or
 // nil when the address is not on the chain or after the clustering.
-func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, addr string) (*ScreenEntity, error) {
+func AddressEntity(s store.Reader, c *cluster.Clusters, labels *label.Store, addr string) (*ScreenEntity, error) {
 	n, ok, err := AddressNumber(s, addr)
 	if !ok {
 		return nil, err
@@ -321,7 +321,7 @@ func AddressEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, add
 // AddressNumber returns the store's number of a Bitcoin address; ok is
 // false, with no error, when addr is not an address of the store's network
 // or has never been paid.
-func AddressNumber(s *store.Store, addr string) (n uint32, ok bool, err error) {
+func AddressNumber(s store.Reader, addr string) (n uint32, ok bool, err error) {
 	a, err := btc.ParseAddress(addr, s.Network())
 	if err != nil {
 		return 0, false, nil
@@ -337,7 +337,7 @@ func AddressNumber(s *store.Store, addr string) (n uint32, ok bool, err error) {
 // maybeLabelled, if not nil, says which members may carry a label; the
 // others are not looked up (a server knows its labelled addresses by
 // number, and an exchange's entity has hundreds of thousands of members).
-func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, n uint32, maybeLabelled func(uint32) bool) (*ScreenEntity, error) {
+func AddressNumEntity(s store.Reader, c *cluster.Clusters, labels *label.Store, n uint32, maybeLabelled func(uint32) bool) (*ScreenEntity, error) {
 	e, ok := c.Entity(n)
 	if !ok {
 		return nil, nil
@@ -364,7 +364,7 @@ func AddressNumEntity(s *store.Store, c *cluster.Clusters, labels *label.Store, 
 // "tip" (or "latest", as JSON-RPC says it), a 64-digit hash, or a height.
 // One that does not parse is ErrBadRef; one the store does not hold,
 // store.ErrNotFound.
-func BlockHeight(s *store.Store, id string) (int64, error) {
+func BlockHeight(s store.Reader, id string) (int64, error) {
 	switch {
 	case id == "tip" || id == "latest":
 		h := s.Height()
@@ -394,7 +394,7 @@ func BlockHeight(s *store.Store, id string) (int64, error) {
 // number, in decimal or as JSON-RPC writes it (0x and hex digits). One that
 // does not parse is ErrBadRef; one the store does not hold,
 // evmstore.ErrNotFound.
-func EVMBlockRow(s *evmstore.Store, id string) (uint64, error) {
+func EVMBlockRow(s evmstore.Reader, id string) (uint64, error) {
 	digits, isHex := strings.CutPrefix(strings.ToLower(id), "0x")
 	switch {
 	case id == "tip" || id == "latest":
@@ -439,7 +439,7 @@ type EntityTx struct {
 // order, so that a page is read without loading the entity's whole history.
 // A transaction is listed where the walk first meets it; more reports
 // whether the walk stopped before the end.
-func EntityTxs(s *store.Store, c *cluster.Clusters, e uint32, offset, limit int) (txs []EntityTx, more bool, err error) {
+func EntityTxs(s store.Reader, c *cluster.Clusters, e uint32, offset, limit int) (txs []EntityTx, more bool, err error) {
 	members := c.Members(e)
 	if len(members) == 0 {
 		return nil, false, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
@@ -489,7 +489,7 @@ func EntityTxs(s *store.Store, c *cluster.Clusters, e uint32, offset, limit int)
 
 // EVMHotWallets returns the address numbers of the exchange hot wallets
 // labelled on the EVM store's chain, with the exchange's name.
-func EVMHotWallets(s *evmstore.Store, labels *label.Store) (map[uint32]string, error) {
+func EVMHotWallets(s evmstore.Reader, labels *label.Store) (map[uint32]string, error) {
 	hot := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
 		if l.Category != label.Exchange {
@@ -518,7 +518,7 @@ type EVMBridgeDeposit struct {
 
 // EVMBridgeDeposits lists, in chain order per bridge, every ETH or token
 // transfer into the addresses labelled bridge on the store's chain.
-func EVMBridgeDeposits(s *evmstore.Store, labels *label.Store) ([]EVMBridgeDeposit, error) {
+func EVMBridgeDeposits(s evmstore.Reader, labels *label.Store) ([]EVMBridgeDeposit, error) {
 	bridges := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
 		if l.Category != label.Bridge {
@@ -557,7 +557,7 @@ func EVMBridgeDeposits(s *evmstore.Store, labels *label.Store) ([]EVMBridgeDepos
 
 // EVMTraceOptions gathers what the account-model trace needs from the
 // labels: services, exchange hot wallets, deposit addresses.
-func EVMTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixerLinks bool) (trace.EVMOptions, error) {
+func EVMTraceOptions(s evmstore.Reader, labels *label.Store, model string, mixerLinks bool) (trace.EVMOptions, error) {
 	o := trace.EVMOptions{Model: model, MixerLinks: mixerLinks}
 	svc := map[uint32][2]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
@@ -590,7 +590,7 @@ func EVMTraceOptions(s *evmstore.Store, labels *label.Store, model string, mixer
 
 // TokenDecimals maps the store's token symbols (and addresses) to their
 // decimals; ETH has 18.
-func TokenDecimals(s *evmstore.Store) map[string]int {
+func TokenDecimals(s evmstore.Reader) map[string]int {
 	m := map[string]int{"ETH": 18}
 	s.EachToken(func(a uint32, sym string, d uint8) { AddTokenDecimals(m, s, a, sym, d) })
 	return m
@@ -598,7 +598,7 @@ func TokenDecimals(s *evmstore.Store) map[string]int {
 
 // AddTokenDecimals files token a's decimals in m under the names assets go
 // by: its symbol and its address.
-func AddTokenDecimals(m map[string]int, s *evmstore.Store, a uint32, sym string, d uint8) {
+func AddTokenDecimals(m map[string]int, s evmstore.Reader, a uint32, sym string, d uint8) {
 	m[sym] = int(d)
 	m[s.Address(a).Hex()] = int(d)
 }
@@ -632,7 +632,7 @@ func EVMValue(labels *label.Store, decimals map[string]int, asset string, amount
 // (its value transfers), an address (every transfer of value it received in
 // transactions others sent), or incident:ID (the incident's EVM theft
 // transactions).
-func EVMStarts(s *evmstore.Store, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
+func EVMStarts(s evmstore.Reader, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
 	var hashes []string
 	var out []trace.EVMStart
 	for _, r := range refs {

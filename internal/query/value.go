@@ -44,7 +44,7 @@ func Loaded(c *cluster.Clusters) EntityOf {
 
 // BTCDestinations values a Bitcoin trace's destinations; start is the
 // start day. It returns the day whose close is "now" ("" without prices).
-func BTCDestinations(s *store.Store, entity EntityOf, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string, error) {
+func BTCDestinations(s store.Reader, entity EntityOf, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string, error) {
 	usd := func(sat int64, day string) float64 {
 		p, ok := labels.Price("BTC", day)
 		if !ok {
@@ -90,7 +90,7 @@ type EVMDestination struct {
 // EVMDestinations values an account-model trace's destinations: at the
 // day of their arrival's block, at the start day, and at each asset's
 // latest close. It returns the day of ETH's latest close, "now".
-func EVMDestinations(s *evmstore.Store, labels *label.Store, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
+func EVMDestinations(s evmstore.Reader, labels *label.Store, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
 	out := make([]EVMDestination, len(res.Destinations))
 	for i, d := range res.Destinations {
 		v := EVMDestination{EVMDestination: d, USDArrival: EVMUSD(labels, decimals, d.Asset, d.Amount, EVMBlockDay(s, d.Block)), USDStart: EVMUSD(labels, decimals, d.Asset, d.Amount, start)}
@@ -106,7 +106,7 @@ func EVMDestinations(s *evmstore.Store, labels *label.Store, decimals map[string
 
 // EVMBlockDay is the UTC day of block number n of an EVM store, "" for a
 // block it does not hold.
-func EVMBlockDay(s *evmstore.Store, n uint64) string {
+func EVMBlockDay(s evmstore.Reader, n uint64) string {
 	r, err := s.BlockRow(n)
 	if err != nil {
 		return ""
@@ -115,7 +115,7 @@ func EVMBlockDay(s *evmstore.Store, n uint64) string {
 }
 
 // EVMStartDay is the day of the earliest start transfer's block.
-func EVMStartDay(s *evmstore.Store, starts []trace.EVMStart) string {
+func EVMStartDay(s evmstore.Reader, starts []trace.EVMStart) string {
 	if len(starts) == 0 {
 		return ""
 	}

@@ -24,7 +24,7 @@ func (q txMaxQueue) Less(i, j int) bool { return q.txQueue[i] > q.txQueue[j] }
 // the source "mixer"): which of a mix's inputs paid an output is not known,
 // and laying its outputs on its inputs by position or share would make
 // sources of the mix's other participants.
-func Backward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+func Backward(s store.Reader, starts []Start, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ type account struct {
 }
 
 type evmTracer struct {
-	s      *evmstore.Store
+	s      evmstore.Reader
 	zero   uint32 // the zero address: where mints come from and burns go
 	o      EVMOptions
 	acct   map[holding]*account
@@ -194,7 +194,7 @@ type mixNote struct {
 
 // AssetName names asset a of the store as traces do: ETH for ether (None),
 // else the token's symbol, else its contract's address.
-func AssetName(s *evmstore.Store, a uint32) string {
+func AssetName(s evmstore.Reader, a uint32) string {
 	if a == evmstore.None {
 		return "ETH"
 	}
@@ -205,7 +205,7 @@ func AssetName(s *evmstore.Store, a uint32) string {
 }
 
 // TraceEVM follows the stolen transfers forward.
-func TraceEVM(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
+func TraceEVM(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
 	if o.Model == "" {
 		o.Model = FIFO
 	}
@@ -553,7 +553,7 @@ func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string, 
 	f(p.heur, "heuristic")
 }
 
-func addrText(s *evmstore.Store, a uint32) string {
+func addrText(s evmstore.Reader, a uint32) string {
 	if a == evmstore.None {
 		return ""
 	}

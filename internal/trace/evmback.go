@@ -25,7 +25,7 @@ import (
 // block came later: "unexplained"). Within a swap's transaction, value paid
 // out by a pair, router or WETH is explained by what was paid into them.
 // The result's destinations are the sources; every link is exact.
-func TraceEVMBackward(s *evmstore.Store, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
+func TraceEVMBackward(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMResult, error) {
 	if o.Model == "" {
 		o.Model = FIFO
 	}
@@ -304,7 +304,7 @@ type Conduits struct{ tx, contract []uint32 }
 // SwapConduits reads every event of the store for the contracts that
 // swapped in each transaction, for EVMOptions.Conduits: a caller that
 // traces backward many times makes it once.
-func SwapConduits(s *evmstore.Store) *Conduits {
+func SwapConduits(s evmstore.Reader) *Conduits {
 	c := &Conduits{}
 	for n := uint64(0); n < s.Counts().Events; n++ {
 		if e := s.Event(n); e.Kind == evm.EventSwap {
@@ -333,7 +333,7 @@ func SwapConduits(s *evmstore.Store) *Conduits {
 // on added: those a follow appended since c was made. c is unchanged, so
 // traces still reading it are unaffected; extend a Conduits once (the new
 // one shares its rows), or build it anew with SwapConduits.
-func (c *Conduits) Extended(s *evmstore.Store, from uint64) *Conduits {
+func (c *Conduits) Extended(s evmstore.Reader, from uint64) *Conduits {
 	n := &Conduits{tx: c.tx, contract: c.contract}
 	for x := from; x < s.Counts().Events; x++ {
 		if e := s.Event(x); e.Kind == evm.EventSwap {

@@ -162,7 +162,7 @@ func (r *EVMResult) Holders(minConfidence float64, service func(addr string) boo
 
 // ServiceAt says, for EVMResult.Holders, whether the address (EIP-55 text)
 // is one services calls a service in store s.
-func ServiceAt(s *evmstore.Store, services Service) func(addr string) bool {
+func ServiceAt(s evmstore.Reader, services Service) func(addr string) bool {
 	return func(addr string) bool {
 		n, ok := addrNum(s, addr)
 		if !ok || services == nil {
@@ -174,7 +174,7 @@ func ServiceAt(s *evmstore.Store, services Service) func(addr string) bool {
 }
 
 // addrNum is the number in s of an address given as text.
-func addrNum(s *evmstore.Store, addr string) (uint32, bool) {
+func addrNum(s evmstore.Reader, addr string) (uint32, bool) {
 	a, err := evmstore.ParseAddress(addr)
 	if err != nil {
 		return 0, false

@@ -224,7 +224,7 @@ func (opts *Options) defaults() error {
 }
 
 // Forward traces the starts forward.
-func Forward(s *store.Store, starts []Start, opts Options) (*Result, error) {
+func Forward(s store.Reader, starts []Start, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
@@ -267,7 +267,7 @@ type link struct {
 // forward is one pass of Forward, with the CoinJoin outputs linked so far
 // (opts.MixerLinks); it also gives the CoinJoins the taint entered and,
 // with MixerLinks, the addresses it reached.
-func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]uint64, error) {
+func forward(s store.Reader, starts []Start, opts Options, links map[uint64]link) (*Result, []uint64, map[uint32]uint64, error) {
 	net := s.Network()
 	addrText := func(a uint32) string {
 		if a == store.NoAddress {
@@ -629,7 +629,7 @@ func forward(s *store.Store, starts []Start, opts Options, links map[uint64]link
 // inputs' share of it, and the rest fills the outputs linked to them
 // (links), the strongest first, each up to its value, as heuristic; what
 // is left stays in the mix (category mixer), where the exact trace ends.
-func demix(s *store.Store, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]link, res *Result, reach func(uint64, *taint, link), end func(category, label string, amount, linked int64)) {
+func demix(s store.Reader, n uint64, taintIn, linkedIn, fee, totalIn int64, hop int, links map[uint64]link, res *Result, reach func(uint64, *taint, link), end func(category, label string, amount, linked int64)) {
 	// The linked part of what ends here is the linked inputs' share of it.
 	f := Share(fee, taintIn, totalIn)
 	if f > 0 {
@@ -731,7 +731,7 @@ func changeOutput(tx *cluster.TxShape, kind string, paid int64) (i int, ok bool)
 // reuseLinks finds the outputs of the tainted mixes paid to an address the
 // taint reached before (paid): whoever mixed coins back to an address of
 // theirs gave the output away. Known outputs are not given again.
-func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]uint64, known map[uint64]link) map[uint64]link {
+func reuseLinks(s store.Reader, mixes []uint64, paid map[uint32]uint64, known map[uint64]link) map[uint64]link {
 	found := map[uint64]link{}
 	for _, n := range mixes {
 		_, _, firstOut, numOut := s.TxRange(n)
@@ -758,7 +758,7 @@ func reuseLinks(s *store.Store, mixes []uint64, paid map[uint32]uint64, known ma
 // way. It gives each output the strength of its clue, the number of the
 // mixes' outputs its consolidation spends; known outputs are not given
 // again.
-func consolidationLinks(s *store.Store, mixes []uint64, known map[uint64]link, until time.Time) map[uint64]link {
+func consolidationLinks(s store.Reader, mixes []uint64, known map[uint64]link, until time.Time) map[uint64]link {
 	type cand struct {
 		mix uint64   // the tainted mix it comes from
 		via []uint64 // the mix's outputs remixed on the way to it
@@ -864,7 +864,7 @@ const (
 
 // depositOf reports whether transaction n sweeps into a labelled hot wallet,
 // which makes the addresses it spends deposit addresses of that exchange.
-func depositOf(s *store.Store, n uint64, hot map[uint32]string) (string, bool) {
+func depositOf(s store.Reader, n uint64, hot map[uint32]string) (string, bool) {
 	if len(hot) == 0 {
 		return "", false
 	}
