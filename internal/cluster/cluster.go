@@ -671,3 +671,15 @@ func findChange(s *store.Store, n uint64, shape *TxShape, h changeHeuristics) ui
 	}
 	return NoAddr
 }
+
+// Reader is what screening and entity queries read of a clustering: an
+// address's entity, an entity's members and its precomputed totals.
+// *Clusters, the clustering on this machine, is one; a clustering kept
+// elsewhere (a table beside a chain on ClickHouse) would be another.
+type Reader interface {
+	Entity(a uint32) (uint32, bool)
+	Members(e uint32) []uint32
+	Stats(e uint32) *EntityStats
+}
+
+var _ Reader = (*Clusters)(nil)

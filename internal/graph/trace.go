@@ -164,7 +164,7 @@ func (g *Graph) txNode(txid, coinjoin string) string {
 // each flow in USD at its block's day's close, and, where the trace was
 // carried over a bridge (crossed, or nil), the Bitcoin side at the close of
 // startDay.
-func FromEVMTrace(es evmstore.Reader, labels *label.Store, res *trace.EVMResult, backward bool, title string, crossed *query.Crossing, startDay string) *Graph {
+func FromEVMTrace(es evmstore.Reader, labels label.Reader, res *trace.EVMResult, backward bool, title string, crossed *query.Crossing, startDay string) *Graph {
 	dec := query.TokenDecimals(es)
 	g := FromEVM(res, backward, title, func(asset, amount string, block uint64) float64 {
 		return query.EVMUSD(labels, dec, asset, amount, query.EVMBlockDay(es, block))

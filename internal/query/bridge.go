@@ -26,7 +26,7 @@ type BTCPayout struct {
 // BTCBridgePayouts lists what the addresses labelled bridge on Bitcoin paid
 // to others: the outputs, not back to a bridge address, of every
 // transaction that spent a bridge's coins; in time order.
-func BTCBridgePayouts(s store.Reader, labels *label.Store) ([]BTCPayout, error) {
+func BTCBridgePayouts(s store.Reader, labels label.Reader) ([]BTCPayout, error) {
 	bridges := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
 		if l.Category != label.Bridge {
@@ -128,7 +128,7 @@ type BridgeLink struct {
 // after the deposit, within 2% of its value at that day's prices) and traces
 // those payouts forward on Bitcoin, each for its deposit's tainted share.
 // Nil when nothing matched.
-func CrossToBTC(s store.Reader, es evmstore.Reader, labels *label.Store, res *trace.EVMResult, model string) (*Crossing, error) {
+func CrossToBTC(s store.Reader, es evmstore.Reader, labels label.Reader, res *trace.EVMResult, model string) (*Crossing, error) {
 	payouts, err := BTCBridgePayouts(s, labels)
 	if err != nil || len(payouts) == 0 {
 		return nil, err

@@ -18,7 +18,7 @@ import (
 // one a heuristic link ties to it, the link. decimals gives the assets'
 // decimals (BTC's 8 are written whole; a token's without its trailing
 // zeros; an asset without any, in base units).
-func HolderLabels(hs []trace.Holder, labels *label.Store, refs []string, model string, decimals map[string]int) ([]label.Label, error) {
+func HolderLabels(hs []trace.Holder, labels label.Reader, refs []string, model string, decimals map[string]int) ([]label.Label, error) {
 	theft, actor := "taint of a trace from "+strings.Join(refs, ", "), ""
 	if id, ok := strings.CutPrefix(refs[0], "incident:"); ok && len(refs) == 1 {
 		incs, err := labels.Incidents()

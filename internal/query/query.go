@@ -56,7 +56,7 @@ type EntityView struct {
 
 // Entity summarises entity e: members (paged), labels of its
 // addresses, totals from their outputs, and the entities it paid most.
-func Entity(s store.Reader, c *cluster.Clusters, labels *label.Store, e uint32, offset, limit int) (*EntityView, error) {
+func Entity(s store.Reader, c cluster.Reader, labels label.Reader, e uint32, offset, limit int) (*EntityView, error) {
 	members := c.Members(e)
 	v := &EntityView{ID: e, Size: len(members), Offset: offset, Limit: limit, Addresses: []string{}, Labels: []EntityLabel{},
 		FirstSeenHeight: -1, LastSeenHeight: -1, TopCounterparties: []Counterparty{}}
@@ -158,7 +158,7 @@ func Entity(s store.Reader, c *cluster.Clusters, labels *label.Store, e uint32, 
 
 // Services builds the trace's service classifier and hot-wallet map from
 // the store's Bitcoin labels.
-func Services(s store.Reader, labels *label.Store) (trace.Service, map[uint32]string, error) {
+func Services(s store.Reader, labels label.Reader) (trace.Service, map[uint32]string, error) {
 	svc := map[uint32][2]string{}
 	hot := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainBTC}, func(l label.Label) error {
@@ -191,7 +191,7 @@ func Services(s store.Reader, labels *label.Store) (trace.Service, map[uint32]st
 // ResolveRefs turns trace references into start outputs: txid:vout, a txid
 // (its outputs that do not return to its own input addresses), an address
 // (every output it received), or incident:ID (its theft transactions).
-func ResolveRefs(s store.Reader, labels *label.Store, refs []string) ([]trace.Start, string, error) {
+func ResolveRefs(s store.Reader, labels label.Reader, refs []string) ([]trace.Start, string, error) {
 	var starts []trace.Start
 	day := ""
 	addTx := func(id string) error {
@@ -310,7 +310,7 @@ type ScreenEntity struct {
 
 // AddressEntity returns the entity of a Bitcoin address with its labels, or
 // nil when the address is not on the chain or after the clustering.
-func AddressEntity(s store.Reader, c *cluster.Clusters, labels *label.Store, addr string) (*ScreenEntity, error) {
+func AddressEntity(s store.Reader, c cluster.Reader, labels label.Reader, addr string) (*ScreenEntity, error) {
 	n, ok, err := AddressNumber(s, addr)
 	if !ok {
 		return nil, err
@@ -337,7 +337,7 @@ func AddressNumber(s store.Reader, addr string) (n uint32, ok bool, err error) {
 // maybeLabelled, if not nil, says which members may carry a label; the
 // others are not looked up (a server knows its labelled addresses by
 // number, and an exchange's entity has hundreds of thousands of members).
-func AddressNumEntity(s store.Reader, c *cluster.Clusters, labels *label.Store, n uint32, maybeLabelled func(uint32) bool) (*ScreenEntity, error) {
+func AddressNumEntity(s store.Reader, c cluster.Reader, labels label.Reader, n uint32, maybeLabelled func(uint32) bool) (*ScreenEntity, error) {
 	e, ok := c.Entity(n)
 	if !ok {
 		return nil, nil
@@ -439,7 +439,7 @@ type EntityTx struct {
 // order, so that a page is read without loading the entity's whole history.
 // A transaction is listed where the walk first meets it; more reports
 // whether the walk stopped before the end.
-func EntityTxs(s store.Reader, c *cluster.Clusters, e uint32, offset, limit int) (txs []EntityTx, more bool, err error) {
+func EntityTxs(s store.Reader, c cluster.Reader, e uint32, offset, limit int) (txs []EntityTx, more bool, err error) {
 	members := c.Members(e)
 	if len(members) == 0 {
 		return nil, false, fmt.Errorf("%w: entity %d", store.ErrNotFound, e)
@@ -489,7 +489,7 @@ func EntityTxs(s store.Reader, c *cluster.Clusters, e uint32, offset, limit int)
 
 // EVMHotWallets returns the address numbers of the exchange hot wallets
 // labelled on the EVM store's chain, with the exchange's name.
-func EVMHotWallets(s evmstore.Reader, labels *label.Store) (map[uint32]string, error) {
+func EVMHotWallets(s evmstore.Reader, labels label.Reader) (map[uint32]string, error) {
 	hot := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
 		if l.Category != label.Exchange {
@@ -518,7 +518,7 @@ type EVMBridgeDeposit struct {
 
 // EVMBridgeDeposits lists, in chain order per bridge, every ETH or token
 // transfer into the addresses labelled bridge on the store's chain.
-func EVMBridgeDeposits(s evmstore.Reader, labels *label.Store) ([]EVMBridgeDeposit, error) {
+func EVMBridgeDeposits(s evmstore.Reader, labels label.Reader) ([]EVMBridgeDeposit, error) {
 	bridges := map[uint32]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
 		if l.Category != label.Bridge {
@@ -557,7 +557,7 @@ func EVMBridgeDeposits(s evmstore.Reader, labels *label.Store) ([]EVMBridgeDepos
 
 // EVMTraceOptions gathers what the account-model trace needs from the
 // labels: services, exchange hot wallets, deposit addresses.
-func EVMTraceOptions(s evmstore.Reader, labels *label.Store, model string, mixerLinks bool) (trace.EVMOptions, error) {
+func EVMTraceOptions(s evmstore.Reader, labels label.Reader, model string, mixerLinks bool) (trace.EVMOptions, error) {
 	o := trace.EVMOptions{Model: model, MixerLinks: mixerLinks}
 	svc := map[uint32][2]string{}
 	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
@@ -604,7 +604,7 @@ func AddTokenDecimals(m map[string]int, s evmstore.Reader, a uint32, sym string,
 }
 
 // EVMUSD values an amount of an asset at a day's close (0 without a price).
-func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day string) float64 {
+func EVMUSD(labels label.Reader, decimals map[string]int, asset, amount, day string) float64 {
 	v, ok := new(big.Int).SetString(amount, 10)
 	if !ok {
 		return 0
@@ -615,7 +615,7 @@ func EVMUSD(labels *label.Store, decimals map[string]int, asset, amount, day str
 
 // EVMValue values an amount of an asset, in base units, at a day's close;
 // false when the asset's decimals or its price that day are not known.
-func EVMValue(labels *label.Store, decimals map[string]int, asset string, amount *big.Int, day string) (float64, bool) {
+func EVMValue(labels label.Reader, decimals map[string]int, asset string, amount *big.Int, day string) (float64, bool) {
 	dec, known := decimals[asset]
 	if !known {
 		return 0, false
@@ -632,7 +632,7 @@ func EVMValue(labels *label.Store, decimals map[string]int, asset string, amount
 // (its value transfers), an address (every transfer of value it received in
 // transactions others sent), or incident:ID (the incident's EVM theft
 // transactions).
-func EVMStarts(s evmstore.Reader, labels *label.Store, refs []string) ([]trace.EVMStart, error) {
+func EVMStarts(s evmstore.Reader, labels label.Reader, refs []string) ([]trace.EVMStart, error) {
 	var hashes []string
 	var out []trace.EVMStart
 	for _, r := range refs {

@@ -44,7 +44,7 @@ func Loaded(c *cluster.Clusters) EntityOf {
 
 // BTCDestinations values a Bitcoin trace's destinations; start is the
 // start day. It returns the day whose close is "now" ("" without prices).
-func BTCDestinations(s store.Reader, entity EntityOf, labels *label.Store, res *trace.Result, start string) ([]BTCDestination, string, error) {
+func BTCDestinations(s store.Reader, entity EntityOf, labels label.Reader, res *trace.Result, start string) ([]BTCDestination, string, error) {
 	usd := func(sat int64, day string) float64 {
 		p, ok := labels.Price("BTC", day)
 		if !ok {
@@ -90,7 +90,7 @@ type EVMDestination struct {
 // EVMDestinations values an account-model trace's destinations: at the
 // day of their arrival's block, at the start day, and at each asset's
 // latest close. It returns the day of ETH's latest close, "now".
-func EVMDestinations(s evmstore.Reader, labels *label.Store, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
+func EVMDestinations(s evmstore.Reader, labels label.Reader, decimals map[string]int, res *trace.EVMResult, start string) ([]EVMDestination, string) {
 	out := make([]EVMDestination, len(res.Destinations))
 	for i, d := range res.Destinations {
 		v := EVMDestination{EVMDestination: d, USDArrival: EVMUSD(labels, decimals, d.Asset, d.Amount, EVMBlockDay(s, d.Block)), USDStart: EVMUSD(labels, decimals, d.Asset, d.Amount, start)}

@@ -51,7 +51,7 @@ type crossing struct {
 
 // crossBridge carries the trace over its bridges to Bitcoin
 // (query.CrossToBTC) and sums where the BTC went by place.
-func crossBridge(s store.Reader, es evmstore.Reader, labels *label.Store, res *trace.EVMResult, model string) (*crossing, error) {
+func crossBridge(s store.Reader, es evmstore.Reader, labels label.Reader, res *trace.EVMResult, model string) (*crossing, error) {
 	x, err := query.CrossToBTC(s, es, labels, res, model)
 	if err != nil || x == nil {
 		return nil, err
@@ -72,7 +72,7 @@ func crossBridge(s store.Reader, es evmstore.Reader, labels *label.Store, res *t
 // bridge or swap service continues on Bitcoin (s) at the payouts matched to
 // it (the service's payout after the deposit whose value fits the deposit
 // at that day's prices), as heuristic.
-func forEVM(s store.Reader, es evmstore.Reader, labels *label.Store, inc label.Incident, day, model string, eo *trace.EVMOptions) (*EVMPart, error) {
+func forEVM(s store.Reader, es evmstore.Reader, labels label.Reader, inc label.Incident, day, model string, eo *trace.EVMOptions) (*EVMPart, error) {
 	var starts []trace.EVMStart
 	for _, h := range inc.EVM.TheftTxs {
 		n, err := es.TxNum(common.HexToHash(h))

@@ -132,14 +132,14 @@ type Actor struct {
 
 // ForIncident traces one incident and summarises it; es (which may be nil)
 // holds the EVM chain of the incident's EVM part.
-func ForIncident(s store.Reader, es evmstore.Reader, labels *label.Store, inc label.Incident, model string) (*Incident, error) {
+func ForIncident(s store.Reader, es evmstore.Reader, labels label.Reader, inc label.Incident, model string) (*Incident, error) {
 	return forIncident(s, es, labels, inc, model, nil)
 }
 
 // forIncident is ForIncident with the EVM trace's options, when a caller
 // reporting several incidents has them already (they take a pass over every
 // transfer to find deposit addresses).
-func forIncident(s store.Reader, es evmstore.Reader, labels *label.Store, inc label.Incident, model string, eo *trace.EVMOptions) (*Incident, error) {
+func forIncident(s store.Reader, es evmstore.Reader, labels label.Reader, inc label.Incident, model string, eo *trace.EVMOptions) (*Incident, error) {
 	r := &Incident{ID: inc.ID, Victim: inc.Victim, Date: inc.Date, Actor: inc.Actor, Chain: inc.Chain, Model: model}
 	tl := map[[2]string]float64{}
 	// An incident on an EVM chain alone has no Bitcoin part; s may then
@@ -191,7 +191,7 @@ func forIncident(s store.Reader, es evmstore.Reader, labels *label.Store, inc la
 var errNoneHeld = fmt.Errorf("%w", store.ErrNotFound)
 
 // forBitcoin traces the incident's Bitcoin theft into r.
-func forBitcoin(s store.Reader, labels *label.Store, inc label.Incident, r *Incident, tl map[[2]string]float64) error {
+func forBitcoin(s store.Reader, labels label.Reader, inc label.Incident, r *Incident, tl map[[2]string]float64) error {
 	starts, day, err := query.ResolveRefs(s, labels, inc.TheftTxs)
 	if err != nil {
 		return fmt.Errorf("report: incident %s: %w", inc.ID, err)
@@ -276,7 +276,7 @@ func destinations(places map[string]int64, total int64, price float64) []Destina
 
 // ForActor reports every incident of an actor in a year, on both chains
 // when es (which may be nil) holds the EVM one.
-func ForActor(s store.Reader, es evmstore.Reader, labels *label.Store, actor string, year int, model string) (*Actor, error) {
+func ForActor(s store.Reader, es evmstore.Reader, labels label.Reader, actor string, year int, model string) (*Actor, error) {
 	incs, err := labels.Incidents()
 	if err != nil {
 		return nil, err
