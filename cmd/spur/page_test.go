@@ -196,6 +196,11 @@ func TestInvestigationPage(t *testing.T) {
 	if !strings.Contains(html, "<svg") || !strings.Contains(html, "Lazarus Group in 2021") {
 		t.Errorf("report page: %.200s", html)
 	}
+	// And as CSV, what the page's CSV button downloads.
+	if rc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`reportText(actorReport("csv"))`, chromedp.EvalAwaitPromise)); err != nil ||
+		!strings.HasPrefix(rc, "incident,victim,date,actor,chain,place,amount,usd,share\n") || !strings.Contains(rc, "\ndprk-2021-5,Liquid Global,") {
+		t.Errorf("the page's report CSV: %v %.300s", err, rc)
+	}
 	inc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/v1/reports/incident/dprk-2021-5?format=html").then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil || !strings.Contains(inc, "Liquid Global") {
 		t.Errorf("incident report page: %v %.200s", err, inc)

@@ -224,13 +224,23 @@ async function search() {
 $("go").onclick = search;
 $("q").onkeydown = (e) => { if (e.key === "Enter") search(); };
 // A report comes with the API key, then opens as a page of its own.
-async function openReport(path) {
+async function reportText(path) {
   const headers = $("key").value ? {Authorization: "Bearer " + $("key").value} : {};
   const r = await fetch(path, {headers});
-  if (!r.ok) { status("report: " + r.statusText); return; }
-  window.open(URL.createObjectURL(new Blob([await r.text()], {type: "text/html"})), "_blank");
+  if (!r.ok) throw new Error("report: " + r.statusText);
+  return r.text();
 }
-$("report").onclick = () => openReport(`/v1/reports/actor/${encodeURIComponent($("actor").value)}?year=${$("year").value}&format=html`);
+async function openReport(path) {
+  try {
+    window.open(URL.createObjectURL(new Blob([await reportText(path)], {type: "text/html"})), "_blank");
+  } catch (err) { status(err.message); }
+}
+const actorReport = (format) => `/v1/reports/actor/${encodeURIComponent($("actor").value)}?year=${$("year").value}&format=${format}`;
+$("report").onclick = () => openReport(actorReport("html"));
+// The report as CSV: a row for each place the value went, by incident and chain.
+$("reportcsv").onclick = async () => {
+  try { download("spur-report.csv", "text/csv", await reportText(actorReport("csv"))); } catch (err) { status(err.message); }
+};
 
 function svgText() {
   const svg = $("graph").cloneNode(true);
