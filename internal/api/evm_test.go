@@ -1,33 +1,17 @@
 package api
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
-	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
 // ethStore is an Ethereum store holding the two shipped mainnet blocks.
 func ethStore(t *testing.T) *evmstore.Store {
-	t.Helper()
-	es, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { es.Close() })
-	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return es
+	return testchain.Ethereum(t, filepath.Join(t.TempDir(), "eth"))
 }
 
 // The Ethereum lookups answer what spur tx|address|block --chain eth

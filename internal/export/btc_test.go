@@ -2,13 +2,10 @@ package export
 
 import (
 	"bytes"
-	"compress/bzip2"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"testing"
 
@@ -96,20 +93,7 @@ func decoded(t *testing.T, tx btc.Tx) *btc.Tx {
 // btcdBlocks decodes mainnet's blocks 0..14131 and more raw blocks with
 // btcd.
 func btcdBlocks(t *testing.T, more [][]byte) []*wire.MsgBlock {
-	f, err := os.Open("../../testdata/btc/blk_0_to_14131.dat.bz2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(bzip2.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
-		size := int(raw[4]) | int(raw[5])<<8 | int(raw[6])<<16 | int(raw[7])<<24
-		frames, raw = append(frames, raw[8:8+size]), raw[8+size:]
-	}
+	frames := testchain.MainnetBlocks(t)
 	var blocks []*wire.MsgBlock
 	for _, b := range append(frames, more...) {
 		var mb wire.MsgBlock

@@ -14,29 +14,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
-	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
-// etlStore ingests mainnet blocks 17173049 and 17173050 from their
-// ethereum-etl CSV export.
+// etlStore is an Ethereum store of mainnet blocks 17173049 and 17173050,
+// ingested from their ethereum-etl CSV export.
 func etlStore(t *testing.T) *evmstore.Store {
-	t.Helper()
-	s, err := evmstore.Open(filepath.Join(t.TempDir(), "eth"), "eth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	src, err := evm.OpenETL("../../testdata/evm/etl-17173049")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if _, err := ingest.EVMStream(context.Background(), s, src.Next, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testchain.Ethereum(t, filepath.Join(t.TempDir(), "eth"))
 }
 
 // etlExpected reads ethereum-etl's own expected output for the two

@@ -1,17 +1,73 @@
-// Package testchain helps tests build Bitcoin blocks of their own on top
-// of a store's real ones.
+// Package testchain gives tests stores of the repository's real blocks
+// (Bitcoin's and Ethereum's), and helps them build Bitcoin blocks of their
+// own on top of a store's real ones.
 package testchain
 
 import (
+	"bytes"
+	"compress/bzip2"
 	"context"
+	"encoding/binary"
+	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
+
+// testdata is the repository's testdata directory.
+func testdata(parts ...string) string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(append([]string{filepath.Dir(here), "..", "..", "testdata"}, parts...)...)
+}
+
+// MainnetBlocks returns mainnet's blocks 0..14131 from the repository's
+// testdata, each as serialized, without their blk-file framing.
+func MainnetBlocks(t testing.TB) [][]byte {
+	t.Helper()
+	f, err := os.Open(testdata("btc", "blk_0_to_14131.dat.bz2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(bzip2.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]byte
+	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
+		size := binary.LittleEndian.Uint32(raw[4:])
+		blocks, raw = append(blocks, raw[8:8+size]), raw[8+size:]
+	}
+	return blocks
+}
+
+// Ethereum opens an Ethereum store in dir holding mainnet blocks 17173049
+// and 17173050, ingested from their ethereum-etl export in the
+// repository's testdata, closed when the test ends.
+func Ethereum(t testing.TB, dir string) *evmstore.Store {
+	t.Helper()
+	es, err := evmstore.Open(dir, "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { es.Close() })
+	src, err := evm.OpenETL(testdata("evm", "etl-17173049"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := ingest.EVMStream(context.Background(), es, src.Next, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
 
 // Mainnet opens a store in dir holding mainnet's blocks 0..height, from the
 // repository's testdata (each of the first blocks a coinbase of 50 BTC to
@@ -23,8 +79,7 @@ func Mainnet(t testing.TB, dir string, height int64) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	_, here, _, _ := runtime.Caller(0)
-	blocks := filepath.Join(filepath.Dir(here), "..", "..", "testdata", "btc", "blk_0_to_14131.dat.bz2")
+	blocks := testdata("btc", "blk_0_to_14131.dat.bz2")
 	if _, err := ingest.Files(context.Background(), s, []string{blocks}, ingest.Options{StopHeight: height}); err != nil {
 		t.Fatal(err)
 	}

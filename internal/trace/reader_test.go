@@ -2,16 +2,13 @@ package trace
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/testchain"
 )
 
 // memChain is a second implementation of store.Reader, in memory, built
@@ -152,23 +149,13 @@ func (m *memChain) Postings(a uint32, fn func(o uint64) bool) error {
 // mainnet blocks.
 func TestTraceThroughAnotherReader(t *testing.T) {
 	s := mainnet(t)
-	f, err := os.Open("../../testdata/btc/blk_0_to_14131.dat.bz2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(bzip2.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var blocks []*btc.Block
-	for len(raw) >= 8 && bytes.Equal(raw[:4], btc.Main.Magic[:]) {
-		size := binary.LittleEndian.Uint32(raw[4:])
-		b, err := btc.DecodeBlock(raw[8 : 8+size])
+	for _, raw := range testchain.MainnetBlocks(t) {
+		b, err := btc.DecodeBlock(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		blocks, raw = append(blocks, b), raw[8+size:]
+		blocks = append(blocks, b)
 	}
 	m := newMemChain(blocks)
 	mc, sc := m.Counts(), s.Counts()
