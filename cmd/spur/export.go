@@ -27,8 +27,9 @@ func newExport() *cobra.Command {
 (DuckDB, pandas, Spark, ClickHouse): Bitcoin's blocks, transactions,
 outputs, inputs and addresses (those first seen in the blocks, with their
 totals and, once clustered, entities), or an EVM chain's blocks,
-transactions, transfers and events. Rows carry txids, hashes and addresses as the chains print them;
-amounts are integers in base units (decimal strings on EVM chains).
+transactions, transfers and events. Rows carry txids, hashes and
+addresses as the chains print them; amounts are integers in base units
+(decimal strings on EVM chains). docs/format/export.md gives every column.
 
 Without --out the rows go to standard output (Parquet not to a terminal);
 with it, to a file written whole or not at all.`,

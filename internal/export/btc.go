@@ -93,34 +93,6 @@ type BTCAddress struct {
 	Balance         int64  `parquet:"balance"`
 }
 
-// Range is the blocks an export covers, both ends included: heights on
-// Bitcoin, block numbers on an EVM chain.
-type Range struct{ From, To int64 }
-
-// Options says how to export.
-type Options struct {
-	Format   Format
-	Range    Range
-	Progress func(blocks int64) // told of the blocks written, as they are, if not nil
-}
-
-// Within refuses a range that is not in first..last (what names the
-// blocks' numbers: heights, say).
-func (r Range) Within(first, last int64, what string) error {
-	switch {
-	case last < first:
-		return fmt.Errorf("%w: the store holds no blocks", ErrRange)
-	case r.From < first || r.To > last || r.From > last || r.To < first:
-		return fmt.Errorf("%w: %s %d to %d asked, the store holds %d to %d", ErrRange, what, r.From, r.To, first, last)
-	case r.From > r.To:
-		return fmt.Errorf("%w: the range starts at %d, after its end %d", ErrRange, r.From, r.To)
-	}
-	return nil
-}
-
-// ErrRange is a block range the store does not hold.
-var ErrRange = errors.New("blocks out of range")
-
 // BTC writes a Bitcoin table of s over the range's heights to w and
 // returns how many rows it wrote.
 func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Options) (int64, error) {
@@ -282,6 +254,3 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 	}
 	return 0, fmt.Errorf("%w %q: Bitcoin has %v", ErrTable, table, BTCTables)
 }
-
-// ErrTable is a table a chain does not have.
-var ErrTable = errors.New("no table")

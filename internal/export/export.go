@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -45,6 +46,37 @@ func ParseFormat(s string) (Format, error) {
 	}
 	return "", fmt.Errorf("unknown format %q: want csv, json or parquet", s)
 }
+
+// Range is the blocks an export covers, both ends included: heights on
+// Bitcoin, block numbers on an EVM chain.
+type Range struct{ From, To int64 }
+
+// Options says how to export.
+type Options struct {
+	Format   Format
+	Range    Range
+	Progress func(blocks int64) // told of the blocks written, as they are, if not nil
+}
+
+// Within refuses a range that is not in first..last (what names the
+// blocks' numbers: heights, say).
+func (r Range) Within(first, last int64, what string) error {
+	switch {
+	case last < first:
+		return fmt.Errorf("%w: the store holds no blocks", ErrRange)
+	case r.From < first || r.To > last || r.From > last || r.To < first:
+		return fmt.Errorf("%w: %s %d to %d asked, the store holds %d to %d", ErrRange, what, r.From, r.To, first, last)
+	case r.From > r.To:
+		return fmt.Errorf("%w: the range starts at %d, after its end %d", ErrRange, r.From, r.To)
+	}
+	return nil
+}
+
+// ErrRange is a block range the store does not hold.
+var ErrRange = errors.New("blocks out of range")
+
+// ErrTable is a table a chain does not have.
+var ErrTable = errors.New("no table")
 
 // rowGroup is the most rows of a Parquet row group (DuckDB writes 122,880).
 // A row group is held in memory until it is whole: bounded, an export's
@@ -88,7 +120,8 @@ func Columns[T any]() []string {
 	return names
 }
 
-// text formats a field for CSV; ok is false for a nil pointer (no value).
+// text formats a field for CSV and JSON; ok is false for a nil pointer (no
+// value).
 func text(v reflect.Value) (s string, ok bool) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -109,10 +142,10 @@ func text(v reflect.Value) (s string, ok bool) {
 	panic("export: no text form for " + v.Type().String())
 }
 
-// encodeCSV appends rows to dst as CSV lines (no header).
-func encodeCSV[T any](dst []byte, cols []column, rows []T) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	w := csv.NewWriter(buf)
+// encodeCSV returns rows as CSV lines (no header).
+func encodeCSV[T any](cols []column, rows []T) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
 	rec := make([]string, len(cols))
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
@@ -127,9 +160,9 @@ func encodeCSV[T any](dst []byte, cols []column, rows []T) ([]byte, error) {
 	return buf.Bytes(), w.Error()
 }
 
-// encodeJSON appends rows to dst as JSON Lines.
-func encodeJSON[T any](dst []byte, cols []column, rows []T) []byte {
-	b := dst
+// encodeJSON returns rows as JSON Lines.
+func encodeJSON[T any](cols []column, rows []T) []byte {
+	var b []byte
 	for i := range rows {
 		v := reflect.ValueOf(&rows[i]).Elem()
 		b = append(b, '{')
@@ -182,11 +215,11 @@ type part[T any] struct {
 // of block i to buf and returns it. Workers, one a core, make the rows of
 // chunks of blocks (and, for CSV and JSON, their text) at once; the
 // chunks are written in order. A chunk is blocks of about chunkWork work,
-// as work, a cheap guess of the cost of a block's rows, tells it (a
-// block of 3,000 transactions is a chunk, as are a thousand blocks of
-// one). next and work must be safe to call from several goroutines. progress, if not nil, is told of each chunk's blocks as
-// they are written. It returns the rows written, and stops, with ctx's
-// error, when ctx is done.
+// as work, a cheap guess of the cost of a block's rows, tells it (a block
+// of 3,000 transactions is a chunk, as are a thousand blocks of one). next
+// and work must be safe to call from several goroutines. progress, if not
+// nil, is told of each chunk's blocks as they are written. It returns the
+// rows written, and stops, with ctx's error, when ctx is done.
 func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work func(i int64) int64, next func(i int64, buf []T) ([]T, error), progress func(blocks int64)) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -199,9 +232,9 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 		switch {
 		case p.err != nil:
 		case f == CSV:
-			p.text, p.err = encodeCSV(nil, cols, p.rows)
+			p.text, p.err = encodeCSV(cols, p.rows)
 		case f == JSON:
-			p.text = encodeJSON(nil, cols, p.rows)
+			p.text = encodeJSON(cols, p.rows)
 		}
 		return p
 	}
@@ -248,10 +281,10 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 			names[i] = c.name
 		}
 		cw := csv.NewWriter(bw)
-		if err := cw.Write(names); err != nil {
-			return 0, err
+		cw.Write(names)
+		if cw.Flush(); cw.Error() != nil {
+			return 0, cw.Error()
 		}
-		cw.Flush()
 	}
 	var n int64
 	for c := range parts {
