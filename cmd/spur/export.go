@@ -52,7 +52,14 @@ with it, to a file written whole or not at all.`,
 				tables = export.EVMTables
 			}
 			if !slices.Contains(tables, table) {
-				return usagef("no table %q on %s: want %s", table, chain, strings.Join(tables, ", "))
+				hint := ""
+				if !evm && slices.Contains(export.EVMTables, table) {
+					hint = " (an EVM chain's table: --chain eth)"
+				}
+				return usagef("no table %q on %s: want %s%s", table, chain, strings.Join(tables, ", "), hint)
+			}
+			if out == "-" {
+				out = "" // standard output
 			}
 			if out == "" && f == export.Parquet && isTerminal(os.Stdout) {
 				return usagef("Parquet is binary: give --out FILE, or send standard output to a file or a program")
@@ -106,7 +113,7 @@ with it, to a file written whole or not at all.`,
 	sf.register(c, true)
 	chainFlag(c, &chain)
 	c.Flags().StringVar(&format, "format", "csv", "csv, json (JSON Lines: an object a line) or parquet (zstd)")
-	c.Flags().StringVarP(&out, "out", "o", "", "file to write (default: standard output)")
+	c.Flags().StringVarP(&out, "out", "o", "", "file to write (default, or -: standard output)")
 	c.Flags().Int64Var(&from, "from", 0, "first block (height or number; default: the store's first)")
 	c.Flags().Int64Var(&to, "to", 0, "last block (default: the store's tip)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")

@@ -75,8 +75,9 @@ func TestExport(t *testing.T) {
 		}
 	}
 
-	// Flags before the table; JSON Lines by --json; a file by --out.
-	lines := strings.Split(strings.TrimSpace(mustRun(t, "export", "--store", dir, "--json", "blocks", "-q")), "\n")
+	// Flags before the table; JSON Lines by --json; a file by --out, and
+	// standard output by --out -.
+	lines := strings.Split(strings.TrimSpace(mustRun(t, "export", "--store", dir, "--json", "blocks", "-q", "-o", "-")), "\n")
 	if len(lines) != 301 || !strings.HasPrefix(lines[300], `{"height":300,"hash":"`) {
 		t.Fatalf("%d lines, last %s", len(lines), lines[len(lines)-1])
 	}
@@ -136,7 +137,7 @@ func TestExport(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"export", "transfers", "--store", dir}, exitUsage, `no table "transfers" on btc`},
+		{[]string{"export", "transfers", "--store", dir}, exitUsage, `no table "transfers" on btc: want blocks, transactions, outputs, inputs, addresses (an EVM chain's table: --chain eth)`},
 		{[]string{"export", "outputs", "--chain", "eth", "--store", dir}, exitUsage, `no table "outputs" on eth`},
 		{[]string{"export", "blocks", "--store", dir, "--format", "xlsx"}, exitUsage, "csv, json or parquet"},
 		{[]string{"export", "blocks", "--store", dir, "--json", "--format", "csv"}, exitUsage, "--json and --format csv"},
