@@ -36,7 +36,7 @@ import (
 
 func newBench() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure spur against baselines on the same data"}
-	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames(), newBenchScreen(), newBenchEVM(), newBenchTrace())
+	c.AddCommand(newBenchIngest(), newBenchCluster(), newBenchNames(), newBenchScreen(), newBenchEVM(), newBenchTrace(), newBenchExport())
 	return c
 }
 

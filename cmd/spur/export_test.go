@@ -129,6 +129,29 @@ func TestExport(t *testing.T) {
 		}
 	}
 
+	// spur bench export: each format against the rows alone, the same rows.
+	var bench []struct {
+		Name        string  `json:"name"`
+		Rows        int64   `json:"rows"`
+		BytesPerRow float64 `json:"bytes_per_row"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "bench", "export", "--store", dir, "--table", "inputs", "--runs", "1", "--json")), &bench); err != nil {
+		t.Fatal(err)
+	}
+	if len(bench) != 4 || bench[0].BytesPerRow != 0 || !strings.HasPrefix(bench[0].Name, "baseline") {
+		t.Fatalf("bench export: %+v", bench)
+	}
+	for _, b := range bench {
+		if b.Rows != int64(inputs) || b.Name != bench[0].Name && b.BytesPerRow < 10 {
+			t.Fatalf("bench export: %+v (%d inputs)", b, inputs)
+		}
+	}
+	for _, args := range [][]string{{"--runs", "0"}, {"--table", "transfers"}, {"--chain", "doge"}} {
+		if r := run(t, append([]string{"bench", "export", "--store", dir}, args...)...); r.code != exitUsage {
+			t.Fatalf("bench export %v: exit %d, %s", args, r.code, r.stderr)
+		}
+	}
+
 	// Refusals: nothing written, an older file left as it was.
 	old := filepath.Join(t.TempDir(), "old.csv")
 	os.WriteFile(old, []byte("old\n"), 0o644)

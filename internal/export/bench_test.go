@@ -18,11 +18,11 @@ var _ io.Writer = (*countingWriter)(nil)
 
 // BenchmarkExport times each Bitcoin table of mainnet's blocks 0..14131
 // in each format against the same rows read from the store and dropped
-// (discard): what each format's writing costs over the reading.
+// (Discard): what each format's writing costs over the reading.
 func BenchmarkExport(b *testing.B) {
 	s := testchain.Mainnet(b, b.TempDir(), 14131)
 	for _, table := range BTCTables {
-		for _, f := range []Format{discard, CSV, JSON, Parquet} {
+		for _, f := range []Format{Discard, CSV, JSON, Parquet} {
 			b.Run(table+"/"+string(f), func(b *testing.B) {
 				benchExport(b, s, table, f)
 			})

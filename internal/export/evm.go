@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/evm"
@@ -116,17 +117,12 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 					f.Add(f, &r.Amount)
 				}
 			}
+			hex := newHexMemo(s)
 			for k := range b.NumTx {
 				t := s.Tx(uint32(b.FirstTx + k))
 				r := EVMTx{Hash: t.Hash.Hex(), Nonce: int64(t.Nonce), BlockNumber: int64(b.Number), BlockTimestamp: int64(b.Time),
-					TransactionIndex: int64(t.Index), FromAddress: s.Address(t.From).Hex(), TransactionType: int32(t.Type),
-					GasPrice: fmt.Sprint(t.GasPrice)}
-				if t.To != evmstore.None {
-					r.ToAddress = opt(s.Address(t.To).Hex())
-				}
-				if t.Contract != evmstore.None {
-					r.ContractAddress = opt(s.Address(t.Contract).Hex())
-				}
+					TransactionIndex: int64(t.Index), FromAddress: hex.text(t.From), TransactionType: int32(t.Type),
+					GasPrice: fmt.Sprint(t.GasPrice), ToAddress: opt(hex.text(t.To)), ContractAddress: opt(hex.text(t.Contract))}
 				if t.Receipt {
 					gas, fee := int64(t.GasUsed), fees[k].Dec()
 					r.ReceiptGasUsed, r.Fee = &gas, &fee
@@ -142,17 +138,18 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 	case "transfers":
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMTransfer) ([]EVMTransfer, error) {
 			b := s.Block(row(i))
+			hex := newHexMemo(s)
 			for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
-				v := s.TransferView(x)
-				r := EVMTransfer{BlockNumber: int64(v.BlockNumber), BlockTimestamp: int64(b.Time), TransactionHash: opt(v.TransactionHash),
-					Kind: v.Kind, Asset: v.Asset, Symbol: opt(v.Symbol), FromAddress: opt(v.FromAddress), ToAddress: opt(v.ToAddress), Value: v.Value}
-				if v.LogIndex != nil {
-					li := int64(*v.LogIndex)
-					r.LogIndex = &li
+				t := s.Transfer(x)
+				asset, symbol, decimals := hex.asset(&t)
+				r := EVMTransfer{BlockNumber: int64(b.Number), BlockTimestamp: int64(b.Time), Kind: t.Kind.String(), Asset: asset, Symbol: symbol,
+					Decimals: decimals, FromAddress: opt(hex.text(t.From)), ToAddress: opt(hex.text(t.To)), Value: t.Amount.Dec()}
+				if t.Tx != evmstore.None {
+					r.TransactionHash = opt(s.Tx(t.Tx).Hash.Hex())
 				}
-				if v.Decimals != nil {
-					d := int32(*v.Decimals)
-					r.Decimals = &d
+				if !t.Kind.Native() {
+					li := int64(t.Index)
+					r.LogIndex = &li
 				}
 				buf = append(buf, r)
 			}
@@ -161,16 +158,24 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 	case "events":
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMEvent) ([]EVMEvent, error) {
 			first, end := s.BlockEvents(row(i))
+			hex := newHexMemo(s)
 			for e := first; e < end; e++ {
 				ev := s.Event(e)
-				v := s.EventView(ev)
-				r := EVMEvent{BlockNumber: o.Range.From + i, TransactionHash: s.Tx(ev.Tx).Hash.Hex(), Kind: v.Kind, Contract: v.Contract,
-					Actor: v.Actor, Data: opt(v.Data)}
-				if v.In != nil {
-					r.InAsset, r.InSymbol, r.InValue = opt(v.In.Asset), opt(v.In.Symbol), opt(v.In.Value)
+				r := EVMEvent{BlockNumber: o.Range.From + i, TransactionHash: s.Tx(ev.Tx).Hash.Hex(), Kind: ev.Kind.String(),
+					Contract: hex.text(ev.Contract), Actor: hex.text(ev.Actor)}
+				if ev.Data != (common.Hash{}) {
+					r.Data = opt(ev.Data.Hex())
 				}
-				if v.Out != nil {
-					r.OutAsset, r.OutSymbol, r.OutValue = opt(v.Out.Asset), opt(v.Out.Symbol), opt(v.Out.Value)
+				side := func(x uint64) (asset, symbol, value *string) {
+					t := s.Transfer(x)
+					a, sym, _ := hex.asset(&t)
+					return &a, sym, opt(t.Amount.Dec())
+				}
+				if ev.In != evmstore.NoTransfer {
+					r.InAsset, r.InSymbol, r.InValue = side(ev.In)
+				}
+				if ev.Out != evmstore.NoTransfer {
+					r.OutAsset, r.OutSymbol, r.OutValue = side(ev.Out)
 				}
 				buf = append(buf, r)
 			}
@@ -178,4 +183,42 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 		}, o.Progress)
 	}
 	return 0, fmt.Errorf("%w %q: an EVM chain has %v", ErrTable, table, EVMTables)
+}
+
+// hexMemo gives addresses' EIP-55 text, each made once a block: the
+// checksum, a Keccak hash, is most of the cost of an EVM row, and a block
+// names its miner, its tokens and its busy contracts many times over.
+type hexMemo struct {
+	s evmstore.Reader
+	m map[uint32]string
+}
+
+func newHexMemo(s evmstore.Reader) *hexMemo { return &hexMemo{s, map[uint32]string{}} }
+
+// text is address a's text, "" for none.
+func (h *hexMemo) text(a uint32) string {
+	if a == evmstore.None {
+		return ""
+	}
+	t, ok := h.m[a]
+	if !ok {
+		t = h.s.Address(a).Hex()
+		h.m[a] = t
+	}
+	return t
+}
+
+// asset is what a transfer moves, as spur tx shows it: ETH (18
+// decimals), or the token's address with its symbol and decimals when the
+// store knows them.
+func (h *hexMemo) asset(t *evmstore.TransferRow) (asset string, symbol *string, decimals *int32) {
+	if t.Kind.Native() {
+		eth, eighteen := "ETH", int32(18)
+		return eth, &eth, &eighteen
+	}
+	if sym, dec, ok := h.s.Token(t.Asset); ok {
+		d := int32(dec)
+		return h.text(t.Asset), opt(sym), &d
+	}
+	return h.text(t.Asset), nil, nil
 }

@@ -177,7 +177,7 @@ func TestStops(t *testing.T) {
 // share the blocks, and progress counts every block once.
 func TestOrder(t *testing.T) {
 	const blocks, per = 101, 997
-	for _, f := range append(formats, discard) {
+	for _, f := range append(formats, Discard) {
 		var b bytes.Buffer
 		var told int64
 		n, err := rows(context.Background(), &b, f, blocks, func(i int64) int64 { return per }, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
@@ -189,7 +189,7 @@ func TestOrder(t *testing.T) {
 		if err != nil || n != blocks*per || told != blocks {
 			t.Fatal(f, n, err, told)
 		}
-		if f == discard {
+		if f == Discard {
 			if b.Len() != 0 {
 				t.Fatal("discard wrote")
 			}
