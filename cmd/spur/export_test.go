@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -122,8 +123,12 @@ func TestExport(t *testing.T) {
 		t.Fatalf("%d transfers exported, spur tx %d", len(mine), len(etx.Transfers))
 	}
 	for i, want := range etx.Transfers {
-		for _, k := range []string{"kind", "asset", "from_address", "to_address", "value"} {
-			if w, _ := want[k].(string); mine[i][k] != w {
+		for _, k := range []string{"kind", "asset", "symbol", "decimals", "log_index", "from_address", "to_address", "value"} {
+			w := ""
+			if want[k] != nil {
+				w = fmt.Sprint(want[k])
+			}
+			if mine[i][k] != w {
 				t.Fatalf("transfer %d: %s = %q, spur tx %q", i, k, mine[i][k], w)
 			}
 		}

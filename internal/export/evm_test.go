@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/testchain"
 )
@@ -192,5 +195,55 @@ func TestEVMErrors(t *testing.T) {
 	}
 	if _, rows := readBack(t, CSV, one.Bytes()); len(rows) != 1 || rows[0][0] != "17173050" || !slices.Contains(Columns[EVMBlock](), "parent_hash") {
 		t.Fatal(rows)
+	}
+}
+
+// tokenStub names addresses by their numbers and knows two tokens, one
+// without a symbol.
+type tokenStub struct{ evmstore.Reader }
+
+func (tokenStub) Address(n uint32) common.Address { return common.BigToAddress(big.NewInt(int64(n))) }
+func (tokenStub) Token(a uint32) (string, uint8, bool) {
+	switch a {
+	case 7:
+		return "TKN", 6, true
+	case 8:
+		return "", 0, true
+	}
+	return "", 0, false
+}
+
+// What a transfer moves: ETH with 18 decimals; a token by its address,
+// with what the store knows of it (an empty symbol is null).
+func TestAsset(t *testing.T) {
+	h := newHexMemo(tokenStub{})
+	str := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		return *p
+	}
+	num := func(p *int32) string {
+		if p == nil {
+			return "null"
+		}
+		return fmt.Sprint(*p)
+	}
+	for _, c := range []struct {
+		row  evmstore.TransferRow
+		want string
+	}{
+		{evmstore.TransferRow{Kind: evm.KindCall, Asset: evmstore.None}, "ETH ETH 18"},
+		{evmstore.TransferRow{Kind: evm.KindToken, Asset: 7}, "0x0000000000000000000000000000000000000007 TKN 6"},
+		{evmstore.TransferRow{Kind: evm.KindToken, Asset: 8}, "0x0000000000000000000000000000000000000008 null 0"},
+		{evmstore.TransferRow{Kind: evm.KindNFT, Asset: 9}, "0x0000000000000000000000000000000000000009 null null"},
+	} {
+		a, sym, dec := h.asset(&c.row)
+		if got := a + " " + str(sym) + " " + num(dec); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.row, got, c.want)
+		}
+	}
+	if h.text(evmstore.None) != "" || h.text(7) != "0x0000000000000000000000000000000000000007" {
+		t.Error("address text")
 	}
 }
