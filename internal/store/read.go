@@ -167,19 +167,15 @@ func (s *Store) Block(h int64) (*Block, error) {
 		return nil, fmt.Errorf("%w: no block at height %d (tip is %d)", ErrNotFound, h, s.Height())
 	}
 	n := uint64(h)
-	b := &Block{Height: h, Hash: btc.Hash(s.blockHash.Row(n)), FirstTx: s.blockTx.U64(n)}
+	b := &Block{Height: h, Hash: btc.Hash(s.blockHash.Row(n))}
 	hdr, err := btc.DecodeHeader(s.blockHeader.Row(n))
 	if err != nil {
 		return nil, fmt.Errorf("%w: block %d header: %v", ErrCorrupt, h, err)
 	}
 	b.Header = hdr
-	end := s.meta.Counts.Txs
-	if n+1 < s.meta.Counts.Blocks {
-		end = s.blockTx.U64(n + 1)
-	}
-	b.NumTx = end - b.FirstTx
+	b.FirstTx, b.NumTx = s.BlockTxs(h)
 	b.Size = btc.HeaderSize + len(btc.AppendCompact(nil, b.NumTx))
-	for t := b.FirstTx; t < end; t++ {
+	for t := b.FirstTx; t < b.FirstTx+b.NumTx; t++ {
 		b.Size += int(binary.LittleEndian.Uint32(s.txInfo.Row(t)))
 	}
 	return b, nil
