@@ -93,6 +93,16 @@ func TestExport(t *testing.T) {
 		t.Fatalf("summary: %s", r.stderr)
 	}
 
+	// Beside a server of the store (serving to the test's end), as any
+	// query.
+	startServe(t, "--store", dir, "--no-auth")
+	if got := mustRun(t, "export", "outputs", "--store", dir, "--from", "170", "--to", "170", "-q"); len(readCSV(t, got)) != len(outs) {
+		t.Fatalf("beside a server:\n%s", got)
+	}
+	if got := mustRun(t, "export", "transfers", "--chain", "eth", "--store", dir, "--to", "17173049", "-q"); !strings.Contains(got, "\n17173049,") {
+		t.Fatalf("Ethereum beside a server:\n%.300s", got)
+	}
+
 	// Addresses with their totals, as `spur address` gives them.
 	for _, a := range readCSV(t, mustRun(t, "export", "addresses", "--store", dir, "--from", "170", "--to", "170", "-q")) {
 		var v struct {
