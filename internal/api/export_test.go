@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/export"
@@ -66,6 +70,21 @@ func TestExport(t *testing.T) {
 			t.Errorf("%s: %d %s", c.path, code, body)
 		}
 	}
+	// Ranges that hold too much to export within a request's time.
+	defer func(w uint64) { maxExportWork = w }(maxExportWork)
+	maxExportWork = 1000
+	for path, what := range map[string]string{
+		"/v1/btc/export/blocks?from=0&to=9999":            "hold 10092 transactions: at most 1000",
+		"/v1/eth/export/blocks?from=17173049&to=17173050": "transfers: at most 1000",
+	} {
+		if code, _, body := f.raw(t, "GET", path, "", true); code != 400 || !bytes.Contains(body, []byte(what)) {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	if code, _, _ := f.raw(t, "GET", "/v1/btc/export/blocks?from=0&to=100", "", true); code != 200 {
+		t.Errorf("101 transactions: %d", code)
+	}
+	maxExportWork = 2_000_000
 	if code, _, _ := f.raw(t, "GET", "/v1/btc/export/blocks?from=0&to=1", "", false); code != 401 {
 		t.Errorf("without a key: %d", code)
 	}
@@ -74,4 +93,36 @@ func TestExport(t *testing.T) {
 	if code, _, body := g.raw(t, "GET", "/v1/eth/export/blocks?from=0&to=1", "", true); code != 404 {
 		t.Errorf("no Ethereum store: %d %s", code, body)
 	}
+}
+
+// An export that fails after it has begun breaks the connection, so that
+// the client does not take a table cut short for a whole one; one that
+// fails before is an error answer.
+func TestExportCutShort(t *testing.T) {
+	boom := errors.New("boom")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := writeExport(w, export.CSV, func(out io.Writer) error {
+			if r.URL.Path == "/late" {
+				out.Write(bytes.Repeat([]byte("row\n"), 1<<16))
+			}
+			return boom
+		})
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/late")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("a cut-short export read as whole")
+	}
+	resp, err = http.Get(srv.URL + "/early")
+	if err != nil || resp.StatusCode != 500 {
+		t.Fatalf("an export failing before it begins: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
