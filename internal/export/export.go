@@ -1,6 +1,6 @@
 // Package export writes the store's tables for other tools (DuckDB,
 // pandas, Spark, ClickHouse): one row per block, transaction, output,
-// input, transfer or event, as CSV, JSON Lines or Parquet. Rows carry the
+// input, address, transfer or event, as CSV, JSON Lines or Parquet. Rows carry the
 // chains' own identifiers (txids, addresses as Bitcoin Core and EIP-55
 // print them), not the store's dense numbers, so that exports of two
 // stores, or of a store and a node, join on them.
