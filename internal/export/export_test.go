@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -231,5 +235,44 @@ func TestAppendJSONString(t *testing.T) {
 		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
 			t.Fatalf("%q: %s, want %s", s, got, want)
 		}
+	}
+}
+
+// TestFormatDoc: docs/format/export.md gives every table's columns, in
+// their order, and no others.
+func TestFormatDoc(t *testing.T) {
+	b, err := os.ReadFile("../../docs/format/export.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"Bitcoin blocks": Columns[BTCBlock](), "Bitcoin transactions": Columns[BTCTx](), "Bitcoin outputs": Columns[BTCOutput](),
+		"Bitcoin inputs": Columns[BTCInput](), "Bitcoin addresses": Columns[BTCAddress](),
+		"EVM chains blocks": Columns[EVMBlock](), "EVM chains transactions": Columns[EVMTx](), "EVM chains transfers": Columns[EVMTransfer](),
+		"EVM chains events": Columns[EVMEvent](),
+	}
+	got := map[string][]string{}
+	var chain, table string
+	name := regexp.MustCompile("`([a-z_]+)`")
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			chain, table = strings.TrimPrefix(line, "## "), ""
+		case strings.HasPrefix(line, "### "):
+			table = chain + " " + strings.TrimPrefix(line, "### ")
+		case table != "" && strings.HasPrefix(line, "| `"):
+			cell := strings.Split(line, "|")[1]
+			for _, m := range name.FindAllStringSubmatch(cell, -1) {
+				got[table] = append(got[table], m[1])
+			}
+		}
+	}
+	for table, cols := range want {
+		if !slices.Equal(got[table], cols) {
+			t.Errorf("%s: the docs give %v, the table has %v", table, got[table], cols)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("the docs give tables %v", slices.Collect(maps.Keys(got)))
 	}
 }
