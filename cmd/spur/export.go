@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/progress"
 )
@@ -170,29 +170,13 @@ func writeOut(ctx context.Context, path string, write func(io.Writer) (int64, er
 		}
 		return n, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	n, err := write(tmp)
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return n, err
-	}
-	return n, nil
+	var n int64
+	err := colfile.ReplaceFile(path, func(f *os.File) error {
+		var err error
+		if n, err = write(f); err == nil {
+			err = ctx.Err()
+		}
+		return err
+	})
+	return n, err
 }

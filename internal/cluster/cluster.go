@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/progress"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -423,23 +424,7 @@ func writeU32s(path string, v []uint32) error {
 }
 
 func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("cluster: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp) // a full disk's half-written file, say
+	if err := colfile.ReplaceFile(path, func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	return nil

@@ -417,6 +417,34 @@ func SyncDir(dir string) error {
 	return nil
 }
 
+// ReplaceFile writes a whole file at path: write fills a file beside it,
+// which is synced and renamed over path only once write succeeded, so that
+// a reader, or a crash or full disk midway, sees the old file or the new
+// one, never part of one; on failure the file beside is removed.
+func ReplaceFile(path string, write func(f *os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
 // DBLogger is the logger of a Pebble database of a store (the Ethereum
 // index, the labels): quiet but for a fatal error, which Pebble reports
 // where it cannot go on and must not be returned to (a MANIFEST it cannot
