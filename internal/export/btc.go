@@ -108,13 +108,12 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 		return &t
 	}
 	units := o.Range.To - o.Range.From + 1
-	block := func(i int64) (*store.Block, error) { return s.Block(o.Range.From + i) }
 	// A block's rows cost about as much as it has transactions.
 	work := func(i int64) int64 { _, n := s.BlockTxs(o.Range.From + i); return int64(n) }
 	switch table {
 	case "blocks":
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
-			b, err := block(i)
+			b, err := s.Block(o.Range.From + i)
 			if err != nil {
 				return buf, err
 			}
@@ -125,16 +124,17 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 		}, o.Progress)
 	case "transactions":
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCTx) ([]BTCTx, error) {
-			b, err := block(i)
+			hdr, err := s.Header(o.Range.From + i)
 			if err != nil {
 				return buf, err
 			}
-			for k := range b.NumTx {
-				t, err := s.Tx(b.FirstTx + k)
+			first, count := s.BlockTxs(o.Range.From + i)
+			for k := range count {
+				t, err := s.Tx(first + k)
 				if err != nil {
 					return buf, err
 				}
-				r := BTCTx{TxID: t.TxID.String(), Hash: t.WTxID.String(), BlockHeight: t.Height, BlockTime: int64(b.Header.Time),
+				r := BTCTx{TxID: t.TxID.String(), Hash: t.WTxID.String(), BlockHeight: t.Height, BlockTime: int64(hdr.Time),
 					Index: int64(k), IsCoinbase: t.Coinbase, InputCount: int64(t.NumIn), OutputCount: int64(t.NumOut), Fee: t.Fee,
 					Size: int64(t.Size), VSize: int64(t.Weight+3) / 4, Weight: int64(t.Weight), Version: t.Version, LockTime: int64(t.LockTime)}
 				for out := t.FirstOut; out < t.FirstOut+t.NumOut; out++ {
@@ -153,16 +153,14 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 		}, o.Progress)
 	case "outputs":
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCOutput) ([]BTCOutput, error) {
-			b, err := block(i)
-			if err != nil {
-				return buf, err
-			}
-			for n := b.FirstTx; n < b.FirstTx+b.NumTx; n++ {
+			height := o.Range.From + i
+			firstTx, numTx := s.BlockTxs(height)
+			for n := firstTx; n < firstTx+numTx; n++ {
 				id := s.TxID(n).String()
 				_, _, first, count := s.TxRange(n)
 				for k := range count {
 					out := s.Output(first + k)
-					r := BTCOutput{TxID: id, N: int64(k), BlockHeight: b.Height, Value: out.Value, Type: out.Type.String(), Address: addr(out.Addr)}
+					r := BTCOutput{TxID: id, N: int64(k), BlockHeight: height, Value: out.Value, Type: out.Type.String(), Address: addr(out.Addr)}
 					if out.Spent {
 						vin, _ := s.SpendingInput(out.SpentBy, out.Num)
 						by, v, h := s.TxID(out.SpentBy).String(), int64(vin), s.TxHeight(out.SpentBy)
@@ -176,15 +174,13 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 	case "inputs":
 		coinbase := btc.Hash{}.String()
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCInput) ([]BTCInput, error) {
-			b, err := block(i)
-			if err != nil {
-				return buf, err
-			}
-			for n := b.FirstTx; n < b.FirstTx+b.NumTx; n++ {
+			height := o.Range.From + i
+			firstTx, numTx := s.BlockTxs(height)
+			for n := firstTx; n < firstTx+numTx; n++ {
 				id := s.TxID(n).String()
 				first, count, _, _ := s.TxRange(n)
 				for k := range count {
-					r := BTCInput{TxID: id, Vin: int64(k), BlockHeight: b.Height, PrevTxID: coinbase, PrevVout: 0xffffffff}
+					r := BTCInput{TxID: id, Vin: int64(k), BlockHeight: height, PrevTxID: coinbase, PrevVout: 0xffffffff}
 					if spent := s.InputSpends(first + k); spent != store.NoOutput {
 						prev, vout := s.TxOfOutput(spent)
 						out := s.Output(spent)
