@@ -203,16 +203,17 @@ func BTC(ctx context.Context, s *store.Store, table string, w io.Writer, o Optio
 			}
 			return first, end
 		}
-		ents, err := cluster.OpenEntities(s)
-		if errors.Is(err, cluster.ErrNoClustering) {
-			ents = nil // no entities to give
-		} else if err != nil {
+		ents, err := cluster.OpenEntities(s) // nil without a clustering: no entities to give
+		switch {
+		case errors.Is(err, cluster.ErrNoClustering):
+		case err != nil:
 			return 0, err
-		} else {
+		default:
 			defer ents.Close()
 		}
-		work := func(i int64) int64 { first, end := newAddrs(i); return 1 + int64(end-first) }
-		return rows(ctx, w, o.Format, units, work, func(i int64, buf []BTCAddress) ([]BTCAddress, error) {
+		// An address's row costs a look at its postings.
+		addrWork := func(i int64) int64 { first, end := newAddrs(i); return 1 + int64(end-first) }
+		return rows(ctx, w, o.Format, units, addrWork, func(i int64, buf []BTCAddress) ([]BTCAddress, error) {
 			first, end := newAddrs(i)
 			entity := make([]uint32, end-first)
 			covered := 0

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -274,5 +275,36 @@ func TestFormatDoc(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("the docs give tables %v", slices.Collect(maps.Keys(got)))
+	}
+}
+
+// A Parquet file's row groups hold at most rowGroup rows, so that the
+// writer holds no more than that in memory.
+func TestRowGroups(t *testing.T) {
+	var b bytes.Buffer
+	const blocks, per = 300, 1000
+	if _, err := rows(context.Background(), &b, Parquet, blocks, func(int64) int64 { return per }, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		for k := range int64(per) {
+			buf = append(buf, BTCBlock{Height: i*per + k})
+		}
+		return buf, nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := file.NewParquetReader(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var total int64
+	for g := range f.NumRowGroups() {
+		n := f.RowGroup(g).NumRows()
+		if n > rowGroup {
+			t.Fatalf("row group %d holds %d rows", g, n)
+		}
+		total += n
+	}
+	if total != blocks*per || f.NumRowGroups() != (blocks*per+rowGroup-1)/rowGroup {
+		t.Fatalf("%d rows in %d row groups", total, f.NumRowGroups())
 	}
 }
