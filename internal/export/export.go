@@ -23,8 +23,10 @@ import (
 	"io"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -275,7 +277,8 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 	bw := bufio.NewWriterSize(w, 1<<16)
 	switch f {
 	case Parquet:
-		pw = parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(rowGroup), parquet.CreatedBy("spur", "", ""))
+		version, commit := buildInfo()
+		pw = parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(rowGroup), parquet.CreatedBy("spur", version, commit))
 	case CSV:
 		names := make([]string, len(cols))
 		for i, c := range cols {
@@ -326,3 +329,18 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 	}
 	return n, bw.Flush()
 }
+
+// buildInfo is spur's module version and commit, as the build recorded them,
+// for a Parquet file's created_by.
+var buildInfo = sync.OnceValues(func() (version, commit string) {
+	version = "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" {
+				commit = st.Value
+			}
+		}
+	}
+	return version, commit
+})

@@ -296,6 +296,9 @@ func TestRowGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	if by := f.MetaData().GetCreatedBy(); !strings.HasPrefix(by, "spur version ") {
+		t.Errorf("created_by %q", by)
+	}
 	var total int64
 	for g := range f.NumRowGroups() {
 		n := f.RowGroup(g).NumRows()
