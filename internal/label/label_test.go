@@ -149,6 +149,21 @@ func TestStoreReplaceAndLookup(t *testing.T) {
 
 // importMine imports, as source "mine", a CSV file labelling the Ronin
 // bridge exploiter's address.
+// mineOnDisk returns the directory of labels holding importMine's, closed.
+func mineOnDisk(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "labels")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importMine(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func importMine(t *testing.T, s *Store) {
 	t.Helper()
 	csvPath := filepath.Join(t.TempDir(), "l.csv")
@@ -738,13 +753,7 @@ func TestNoRoom(t *testing.T) {
 // is refused, naming the room, and a reader reads them as they are,
 // without their lock; with room they open as before, nothing lost.
 func TestOpenNoRoom(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "labels")
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importMine(t, s)
-	s.Close()
+	dir := mineOnDisk(t)
 	defer func(f func(string) (uint64, error)) { colfile.DiskFree = f }(colfile.DiskFree)
 	colfile.DiskFree = func(string) (uint64, error) { return 512 << 10, nil }
 	if _, err := Open(dir); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "0.5 MiB free") || !strings.Contains(err.Error(), dir) {
@@ -779,13 +788,7 @@ func TestOpenNoRoom(t *testing.T) {
 // evidence copy) open, read-only, for a server too, however little room it
 // says it has (a read-only medium often says none).
 func TestOpenReadOnlyMedium(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "labels")
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importMine(t, s)
-	s.Close()
+	dir := mineOnDisk(t)
 	ro := t.TempDir()
 	if out, err := exec.Command("mount", "--bind", dir, ro).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount here: %v %s", err, out)
