@@ -22,12 +22,13 @@ func newExport() *cobra.Command {
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "export TABLE --store DIR [--chain eth] [--from N] [--to N] [--format csv|json|parquet] [--out FILE]",
-		Short: "Write a table of the store (blocks, transactions, outputs, inputs, addresses; transfers, events) as CSV, JSON Lines or Parquet",
+		Short: "Write a table of the store (blocks, transactions, outputs, inputs, addresses; transfers, events, balances) as CSV, JSON Lines or Parquet",
 		Long: `Write one table of the store over a range of blocks, for other tools
 (DuckDB, pandas, Spark, ClickHouse): Bitcoin's blocks, transactions,
 outputs, inputs and addresses (those first seen in the blocks, with their
 totals and, once clustered, entities), or an EVM chain's blocks,
-transactions, transfers and events. Rows carry txids, hashes and
+transactions, transfers, events, addresses (those whose first transfer is
+in the blocks) and their balances in each asset. Rows carry txids, hashes and
 addresses as the chains print them; amounts are integers in base units
 (decimal strings on EVM chains). docs/format/export.md gives every column.
 
@@ -55,6 +56,9 @@ with it, to a file written whole or not at all.`,
 				hint := ""
 				if !evm && slices.Contains(export.EVMTables, table) {
 					hint = " (an EVM chain's table: --chain eth)"
+				}
+				if evm && slices.Contains(export.BTCTables, table) {
+					hint = " (a Bitcoin table: --chain btc)"
 				}
 				return usagef("no table %q on %s: want %s%s", table, chain, strings.Join(tables, ", "), hint)
 			}

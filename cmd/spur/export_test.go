@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,6 +145,42 @@ func TestExport(t *testing.T) {
 		}
 	}
 
+	// EVM addresses and their balances, as `spur address --chain eth`
+	// gives them (a few from each end of the table).
+	ethAddrs := readCSV(t, mustRun(t, "export", "addresses", "--chain", "eth", "--store", dir, "-q"))
+	bals := readCSV(t, mustRun(t, "export", "balances", "--chain", "eth", "--store", dir, "-q"))
+	if len(ethAddrs) < 100 {
+		t.Fatalf("%d EVM addresses", len(ethAddrs))
+	}
+	for _, a := range slices.Concat(ethAddrs[:3], ethAddrs[len(ethAddrs)-3:]) {
+		var v struct {
+			TransferCount  int `json:"transfer_count"`
+			FirstSeenBlock int `json:"first_seen_block"`
+			LastSeenBlock  int `json:"last_seen_block"`
+			Balances       []map[string]any
+		}
+		json.Unmarshal([]byte(mustRun(t, "address", a["address"], "--chain", "eth", "--store", dir, "--json")), &v)
+		if a["transfer_count"] != fmt.Sprint(v.TransferCount) || a["first_seen_block"] != fmt.Sprint(v.FirstSeenBlock) || a["last_seen_block"] != fmt.Sprint(v.LastSeenBlock) {
+			t.Fatalf("%v, spur address %+v", a, v)
+		}
+		var mine []map[string]string
+		for _, b := range bals {
+			if b["address"] == a["address"] {
+				mine = append(mine, b)
+			}
+		}
+		if len(mine) != len(v.Balances) {
+			t.Fatalf("%s: %d balances exported, spur address %d", a["address"], len(mine), len(v.Balances))
+		}
+		for i, want := range v.Balances {
+			for _, k := range []string{"asset", "symbol", "decimals", "received", "sent", "balance", "transfers"} {
+				if w := fmt.Sprint(want[k]); want[k] != nil && mine[i][k] != w || want[k] == nil && mine[i][k] != "" {
+					t.Fatalf("%s balance %d: %s = %q, spur address %v", a["address"], i, k, mine[i][k], want[k])
+				}
+			}
+		}
+	}
+
 	// spur bench export: each format against the rows alone, the same rows.
 	var bench []struct {
 		Name        string  `json:"name"`
@@ -176,7 +213,8 @@ func TestExport(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"export", "transfers", "--store", dir}, exitUsage, `no table "transfers" on btc: want blocks, transactions, outputs, inputs, addresses (an EVM chain's table: --chain eth)`},
-		{[]string{"export", "outputs", "--chain", "eth", "--store", dir}, exitUsage, `no table "outputs" on eth`},
+		{[]string{"export", "outputs", "--chain", "eth", "--store", dir}, exitUsage, `no table "outputs" on eth: want blocks, transactions, transfers, events, addresses, balances (a Bitcoin table: --chain btc)`},
+		{[]string{"export", "balances", "--store", dir}, exitUsage, `no table "balances" on btc: want blocks, transactions, outputs, inputs, addresses (an EVM chain's table: --chain eth)`},
 		{[]string{"export", "blocks", "--store", dir, "--format", "xlsx"}, exitUsage, "csv, json or parquet"},
 		{[]string{"export", "blocks", "--store", dir, "--json", "--format", "csv"}, exitUsage, "--json and --format csv"},
 		{[]string{"export", "blocks", "--store", dir, "--from", "9", "--to", "8"}, exitUsage, "--from 9 is after --to 8"},

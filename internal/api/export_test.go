@@ -36,13 +36,15 @@ func TestExport(t *testing.T) {
 			t.Fatalf("format %q: %d %q, %d bytes, spur export's %d", c.format, code, ctype, len(body), want.Len())
 		}
 	}
-	code, ctype, body := f.raw(t, "GET", "/v1/eth/export/transfers?from=17173049&to=17173050&format=json", "", true)
-	var want bytes.Buffer
-	if _, err := export.EVM(context.Background(), es, "transfers", &want, export.Options{Format: export.JSON, Range: export.Range{From: 17173049, To: 17173050}}); err != nil {
-		t.Fatal(err)
-	}
-	if code != 200 || ctype != "application/x-ndjson" || !bytes.Equal(body, want.Bytes()) || bytes.Count(body, []byte("\n")) < 100 {
-		t.Fatalf("eth transfers: %d %q %.200s", code, ctype, body)
+	for _, table := range []string{"transfers", "addresses", "balances"} {
+		code, ctype, body := f.raw(t, "GET", "/v1/eth/export/"+table+"?from=17173049&to=17173050&format=json", "", true)
+		var want bytes.Buffer
+		if _, err := export.EVM(context.Background(), es, table, &want, export.Options{Format: export.JSON, Range: export.Range{From: 17173049, To: 17173050}}); err != nil {
+			t.Fatal(err)
+		}
+		if code != 200 || ctype != "application/x-ndjson" || !bytes.Equal(body, want.Bytes()) || bytes.Count(body, []byte("\n")) < 100 {
+			t.Fatalf("eth %s: %d %q %.200s", table, code, ctype, body)
+		}
 	}
 	for _, c := range []struct {
 		path  string

@@ -167,6 +167,13 @@ func (s *Store) Transfer(n uint64) TransferRow {
 	return x
 }
 
+// TransferParties returns transfer n's sender and recipient (None for
+// none) without the rest of its row: for a pass over every transfer.
+func (s *Store) TransferParties(n uint64) (from, to uint32) {
+	r := s.xfer.Row(n)
+	return binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:])
+}
+
 // PrefetchTransfer starts loading transfer n's row into the cache, for a
 // reader about to visit many rows scattered over the column.
 func (s *Store) PrefetchTransfer(n uint64) { s.xfer.Prefetch(n) }

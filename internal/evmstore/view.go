@@ -191,15 +191,46 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 	if err != nil {
 		return nil, err
 	}
-	v := &AddressView{Address: a.Hex(), Balances: []BalanceView{}}
+	var xs []uint64
+	v, err := s.summary(n, s.Postings, func(x uint64) { xs = append(xs, x) })
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 {
+		v.Offset, v.Limit = offset, limit
+		v.Transfers = []TransferView{}
+		for i := len(xs) - 1 - offset; i >= 0 && i > len(xs)-1-offset-limit; i-- {
+			v.Transfers = append(v.Transfers, s.TransferView(xs[i]))
+		}
+	}
+	return v, nil
+}
+
+// Summary is AddressView of address number n without its transfers, its
+// postings read through c.
+func (s *Store) Summary(c PostingsCursor, n uint32) (*AddressView, error) {
+	return s.summary(n, c.Postings, nil)
+}
+
+// summary makes n's view from its postings, read by postings; each, if
+// not nil, is given every transfer.
+func (s *Store) summary(n uint32, postings func(a uint32, fn func(x uint64) bool) error, each func(x uint64)) (*AddressView, error) {
+	v := &AddressView{Address: s.Address(n).Hex(), Balances: []BalanceView{}}
 	type pos struct {
 		recv, sent uint256.Int
 		n          int
 	}
 	byAsset := map[uint32]*pos{}
-	var xs []uint64
-	err = s.Postings(n, func(x uint64) bool {
-		xs = append(xs, x)
+	first, last := NoTransfer, NoTransfer
+	err := postings(n, func(x uint64) bool {
+		if each != nil {
+			each(x)
+		}
+		if first == NoTransfer {
+			first = x
+		}
+		last = x
+		v.TransferCount++
 		t := s.Transfer(x)
 		if t.Kind == evm.KindNFT { // its amount is a token id
 			return true
@@ -221,10 +252,9 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 	if err != nil {
 		return nil, err
 	}
-	v.TransferCount = len(xs)
-	if len(xs) > 0 {
-		v.FirstSeenBlock = s.counts.First + s.TransferBlock(xs[0])
-		v.LastSeenBlock = s.counts.First + s.TransferBlock(xs[len(xs)-1])
+	if first != NoTransfer {
+		v.FirstSeenBlock = s.counts.First + s.TransferBlock(first)
+		v.LastSeenBlock = s.counts.First + s.TransferBlock(last)
 	}
 	assets := make([]uint32, 0, len(byAsset))
 	for a := range byAsset {
@@ -244,13 +274,6 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 			}
 		}
 		v.Balances = append(v.Balances, bv)
-	}
-	if limit > 0 {
-		v.Offset, v.Limit = offset, limit
-		v.Transfers = []TransferView{}
-		for i := len(xs) - 1 - offset; i >= 0 && i > len(xs)-1-offset-limit; i-- {
-			v.Transfers = append(v.Transfers, s.TransferView(xs[i]))
-		}
 	}
 	return v, nil
 }

@@ -3,10 +3,12 @@ package export
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
@@ -245,5 +248,179 @@ func TestAsset(t *testing.T) {
 	}
 	if h.text(evmstore.None) != "" || h.text(7) != "0x0000000000000000000000000000000000000007" {
 		t.Error("address text")
+	}
+}
+
+// The addresses and balances tables against sums made here from the
+// transfers table (not from the postings the export reads): each address
+// at its first transfer, sender before recipient; its first and last
+// block and its transfers; and, NFTs aside, what it received and sent of
+// each asset, ETH first, then tokens as the store numbers them. A range
+// gives the addresses whose first transfer it holds, with the same totals.
+func TestEVMAddresses(t *testing.T) {
+	s := etlStore(t)
+	col, xs := exportEVM(t, s, "transfers", CSV)
+	type position struct {
+		recv, sent big.Int
+		n          int
+	}
+	type address struct {
+		text        string
+		first, last string
+		n           int
+		assets      map[string]*position
+	}
+	var order []*address
+	byText := map[string]*address{}
+	for _, x := range xs {
+		parties := []string{x[col["from_address"]], x[col["to_address"]]}
+		if parties[0] == parties[1] {
+			parties = parties[:1]
+		}
+		for _, p := range parties {
+			if p == "" {
+				continue
+			}
+			a := byText[p]
+			if a == nil {
+				a = &address{text: p, first: x[col["block_number"]], assets: map[string]*position{}}
+				byText[p] = a
+				order = append(order, a)
+			}
+			a.last = x[col["block_number"]]
+			a.n++
+			if x[col["kind"]] == "nft" {
+				continue
+			}
+			pos := a.assets[x[col["asset"]]]
+			if pos == nil {
+				pos = &position{}
+				a.assets[x[col["asset"]]] = pos
+			}
+			pos.n++
+			v, ok := new(big.Int).SetString(x[col["value"]], 10)
+			if !ok {
+				t.Fatalf("value %q", x[col["value"]])
+			}
+			if p == x[col["to_address"]] {
+				pos.recv.Add(&pos.recv, v)
+			}
+			if p == x[col["from_address"]] {
+				pos.sent.Add(&pos.sent, v)
+			}
+		}
+	}
+	// Tokens in the order the store numbers them.
+	num := func(asset string) uint32 {
+		if asset == "ETH" {
+			return 0
+		}
+		n, err := s.AddrNum(common.HexToAddress(asset))
+		if err != nil {
+			t.Fatal(asset, err)
+		}
+		return n + 1
+	}
+	want := func(from string) (addrs, bals [][]string) {
+		for _, a := range order {
+			if a.first < from {
+				continue
+			}
+			addrs = append(addrs, []string{a.text, a.first, a.last, fmt.Sprint(a.n)})
+			assets := slices.Collect(maps.Keys(a.assets))
+			slices.SortFunc(assets, func(x, y string) int { return cmp.Compare(num(x), num(y)) })
+			for _, as := range assets {
+				p := a.assets[as]
+				sym, dec := "", ""
+				if as == "ETH" {
+					sym, dec = "ETH", "18"
+				} else if n, err := s.AddrNum(common.HexToAddress(as)); err == nil {
+					if sy, d, ok := s.Token(n); ok {
+						sym, dec = sy, fmt.Sprint(d)
+					}
+				}
+				bals = append(bals, []string{a.text, as, sym, dec, p.recv.String(), p.sent.String(),
+					new(big.Int).Sub(&p.recv, &p.sent).String(), fmt.Sprint(p.n)})
+			}
+		}
+		return addrs, bals
+	}
+	// Each way of finding an address's first transfer: one pass over the
+	// transfers, and the index.
+	defer func(f func(before, in uint64) bool) { scan = f }(scan)
+	for _, pass := range []bool{true, false} {
+		scan = func(before, in uint64) bool { return pass }
+		wantAddrs, wantBals := want("")
+		if len(wantAddrs) < 100 || len(wantBals) <= len(wantAddrs) {
+			t.Fatalf("%d addresses, %d balances: too few to tell", len(wantAddrs), len(wantBals))
+		}
+		for _, f := range formats {
+			h, rows := exportTable(t, s, "addresses", f, Range{17173049, 17173050})
+			sameRows(t, fmt.Sprint("addresses as ", f, " pass ", pass), h, rows, Columns[EVMAddress](), wantAddrs)
+			h, rows = exportTable(t, s, "balances", f, Range{17173049, 17173050})
+			sameRows(t, fmt.Sprint("balances as ", f, " pass ", pass), h, rows, Columns[EVMBalance](), wantBals)
+		}
+		// The second block alone: the addresses new in it, totals of both.
+		wantAddrs, wantBals = want("17173050")
+		if len(wantAddrs) == 0 || len(wantAddrs) == len(order) {
+			t.Fatalf("%d of %d addresses new in the second block", len(wantAddrs), len(order))
+		}
+		h, rows := exportTable(t, s, "addresses", CSV, Range{17173050, 17173050})
+		sameRows(t, fmt.Sprint("addresses of the second block, pass ", pass), h, rows, Columns[EVMAddress](), wantAddrs)
+		h, rows = exportTable(t, s, "balances", CSV, Range{17173050, 17173050})
+		sameRows(t, fmt.Sprint("balances of the second block, pass ", pass), h, rows, Columns[EVMBalance](), wantBals)
+	}
+}
+
+// A range takes one pass over the transfers up to its end when what comes
+// before it is at most about eight times as long.
+func TestScanOrLookUp(t *testing.T) {
+	for _, c := range []struct {
+		before, in uint64
+		want       bool
+	}{{0, 0, true}, {0, 5, true}, {80, 10, true}, {81, 10, false}, {1, 0, false}} {
+		if scan(c.before, c.in) != c.want {
+			t.Errorf("%d before, %d in: scan %v", c.before, c.in, !c.want)
+		}
+	}
+}
+
+func exportTable(t *testing.T, s *evmstore.Store, table string, f Format, r Range) ([]string, [][]string) {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := EVM(context.Background(), s, table, &b, Options{Format: f, Range: r}); err != nil {
+		t.Fatal(err)
+	}
+	return readBack(t, f, b.Bytes())
+}
+
+// An address whose first transfer is to itself has one row, its transfer
+// counted once, what it received and sent both.
+func TestEVMSelfTransfer(t *testing.T) {
+	defer func(f func(before, in uint64) bool) { scan = f }(scan)
+	tok, a, b := common.HexToAddress("0xaa"), common.HexToAddress("0x01"), common.HexToAddress("0x02")
+	log := func(i uint32, from, to common.Address, v uint64) evm.Log {
+		amount := uint256.NewInt(v).Bytes32()
+		return evm.Log{Index: i, Address: tok, Topics: []common.Hash{evm.TopicTransfer, common.BytesToHash(from[:]), common.BytesToHash(to[:])}, Data: amount[:]}
+	}
+	blk := &evm.Block{Number: 5, Hash: common.Hash{5}, Parent: common.Hash{4}, Txs: []evm.Tx{{Hash: common.Hash{0xaa}, From: a, Status: evm.StatusOK}},
+		Logs: []evm.Log{log(0, a, a, 5), log(1, a, b, 3)}}
+	s, err := evmstore.Open(t.TempDir(), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AppendBlock(blk); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pass := range []bool{true, false} {
+		scan = func(before, in uint64) bool { return pass }
+		h, rows := exportTable(t, s, "addresses", CSV, Range{5, 5})
+		sameRows(t, "addresses", h, rows, Columns[EVMAddress](), [][]string{{a.Hex(), "5", "5", "2"}, {b.Hex(), "5", "5", "1"}})
+		h, rows = exportTable(t, s, "balances", CSV, Range{5, 5})
+		sameRows(t, "balances", h, rows, Columns[EVMBalance](), [][]string{{a.Hex(), tok.Hex(), "", "", "5", "8", "-3", "2"}, {b.Hex(), tok.Hex(), "", "", "3", "0", "3", "1"}})
 	}
 }

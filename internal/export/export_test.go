@@ -250,7 +250,7 @@ func TestFormatDoc(t *testing.T) {
 		"Bitcoin blocks": Columns[BTCBlock](), "Bitcoin transactions": Columns[BTCTx](), "Bitcoin outputs": Columns[BTCOutput](),
 		"Bitcoin inputs": Columns[BTCInput](), "Bitcoin addresses": Columns[BTCAddress](),
 		"EVM chains blocks": Columns[EVMBlock](), "EVM chains transactions": Columns[EVMTx](), "EVM chains transfers": Columns[EVMTransfer](),
-		"EVM chains events": Columns[EVMEvent](),
+		"EVM chains events": Columns[EVMEvent](), "EVM chains addresses": Columns[EVMAddress](), "EVM chains balances": Columns[EVMBalance](),
 	}
 	got := map[string][]string{}
 	var chain, table string
