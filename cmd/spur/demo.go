@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -476,6 +477,9 @@ The store goes to a temporary directory unless --store is given.`,
 					if err := demoEthScreen(es2, wl, res); err != nil {
 						return err
 					}
+					if err := demoEthExport(cmd.Context(), es2, filepath.Join(dir, "exports", "balances.parquet"), res); err != nil {
+						return err
+					}
 
 					section("13. The actor's year on both chains: spur report actor \"Lazarus Group\" --year 2021")
 					both, err := report.ForActor(ws, es2, wl, "Lazarus Group", 2021, trace.FIFO)
@@ -670,6 +674,55 @@ func demoEthScreen(es *evmstore.Store, labels *label.Store, res *trace.EVMResult
 		return err
 	}
 	fmt.Printf("$ spur screen %s   # the exchange's deposit address the withdrawals reached\n  %s: %s\n", deposit, out[0].Severity, out[0].Rule)
+	return nil
+}
+
+// demoEthExport writes the Ethereum balances as Parquet (spur export
+// --chain eth balances) and reads them back, as another tool would, to set
+// what the trace leaves unspent beside all that its holders hold.
+func demoEthExport(ctx context.Context, es *evmstore.Store, path string, res *trace.EVMResult) error {
+	c := es.Counts()
+	n, err := writeOut(ctx, path, func(w io.Writer) (int64, error) {
+		return export.EVM(ctx, es, "balances", w, export.Options{Format: export.Parquet, Range: export.Range{From: int64(c.First), To: int64(c.First+c.Blocks) - 1}})
+	})
+	if err != nil {
+		return err
+	}
+	rows, err := parquet.ReadFile[export.EVMBalance](path)
+	if err != nil {
+		return err
+	}
+	// Each address the trace leaves holding ETH, with its taint there.
+	var holders []string
+	taint, balance := map[string]*big.Int{}, map[string]*big.Int{}
+	for _, d := range res.Destinations {
+		v, ok := new(big.Int).SetString(d.Amount, 10)
+		if !ok || d.Category != "unspent" || d.Asset != "ETH" {
+			continue
+		}
+		if taint[d.Address] == nil {
+			holders = append(holders, d.Address)
+			taint[d.Address], balance[d.Address] = new(big.Int), new(big.Int)
+		}
+		taint[d.Address].Add(taint[d.Address], v)
+	}
+	for _, r := range rows {
+		if b := balance[r.Address]; b != nil && r.Asset == "ETH" {
+			if _, ok := b.SetString(r.Balance, 10); !ok {
+				return fmt.Errorf("%s: balance %q of %s", path, r.Balance, r.Address)
+			}
+		}
+	}
+	tainted, held := new(big.Int), new(big.Int)
+	for _, a := range holders {
+		tainted.Add(tainted, taint[a])
+		held.Add(held, balance[a])
+	}
+	fmt.Printf("$ spur export balances --chain eth --format parquet --out %s\n  %s rows; read back, the %d addresses the trace leaves holding %s ETH of the theft hold %s ETH in all:\n",
+		path, thousands(n), len(holders), ethAmountText(tainted.String(), 18), ethAmountText(held.String(), 18))
+	for _, a := range holders {
+		fmt.Printf("    %s holds %s ETH, %s of it the theft's\n", a, ethAmountText(balance[a].String(), 18), ethAmountText(taint[a].String(), 18))
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testdir"
 	"github.com/spur-forensics/spur/internal/world"
@@ -696,6 +700,44 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "exports", "outputs.parquet")); err != nil {
 		t.Error(err)
+	}
+	// The Ethereum balances exported and read back: each address the
+	// trace leaves holding taint holds what the file says, at least its
+	// taint; the totals add up.
+	m := regexp.MustCompile(`([\d,]+) rows; read back, the (\d+) addresses the trace leaves holding (\S+) ETH of the theft hold (\S+) ETH in all:\n((?:    0x\S+ holds \S+ ETH, \S+ of it the theft's\n)+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatal("the demo's Ethereum export is missing")
+	}
+	rows, err := parquet.ReadFile[export.EVMBalance](filepath.Join(dir, "exports", "balances.parquet"))
+	if err != nil || thousands(int64(len(rows))) != m[1] {
+		t.Fatalf("the demo's Ethereum export: %d rows (%v), it says %s", len(rows), err, m[1])
+	}
+	eth := func(s string) *big.Rat {
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			t.Fatalf("amount %q", s)
+		}
+		return r
+	}
+	wei := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil))
+	var sumTaint, sumHeld big.Rat
+	lines := regexp.MustCompile(`(0x\S+) holds (\S+) ETH, (\S+) of it`).FindAllStringSubmatch(m[5], -1)
+	for _, l := range lines {
+		held, taint := eth(l[2]), eth(l[3])
+		var inFile *big.Rat
+		for _, r := range rows {
+			if r.Address == l[1] && r.Asset == "ETH" {
+				inFile = new(big.Rat).Quo(eth(r.Balance), wei)
+			}
+		}
+		if inFile == nil || inFile.Cmp(held) != 0 || held.Cmp(taint) < 0 || taint.Sign() <= 0 {
+			t.Errorf("the demo's Ethereum export: %q, the file %v", l[0], inFile)
+		}
+		sumTaint.Add(&sumTaint, taint)
+		sumHeld.Add(&sumHeld, held)
+	}
+	if fmt.Sprint(len(lines)) != m[2] || sumTaint.Cmp(eth(m[3])) != 0 || sumHeld.Cmp(eth(m[4])) != 0 {
+		t.Errorf("the demo's Ethereum export: %q", m[0])
 	}
 	// The Liquid trace drawn, its three deposits among the nodes; and on
 	// both chains, across the bridge.
