@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -458,5 +459,45 @@ func TestCompactIndex(t *testing.T) {
 	}
 	if n, err := s.TxNum(bs[1].Txs[0].Hash); err != nil || s.Tx(n).Hash != bs[1].Txs[0].Hash {
 		t.Fatalf("a lookup after compacting: %v", err)
+	}
+}
+
+// Summary is AddressView without the transfers, and stops when its
+// context is done.
+func TestSummary(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ingest(t, s, blocks(t))
+	c, err := s.NewPostingsReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	busiest, most := uint32(0), 0
+	for a := range uint32(s.Counts().Addrs) {
+		v, err := s.Summary(context.Background(), c, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.AddressView(s.Address(a).Hex(), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(v, want) {
+			t.Fatalf("address %d: Summary %+v, AddressView %+v", a, v, want)
+		}
+		if v.TransferCount > most {
+			busiest, most = a, v.TransferCount
+		}
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if v, err := s.Summary(done, c, busiest); !errors.Is(err, context.Canceled) || v != nil {
+		t.Fatalf("cancelled: %+v, %v", v, err)
+	}
+	// It stops at once, not at the end of the history.
+	read := 0
+	if _, err := s.summary(done, busiest, s.Postings, func(uint64) { read++ }); !errors.Is(err, context.Canceled) || read != 0 || most < 2 {
+		t.Fatalf("cancelled: %d of %d transfers read, %v", read, most, err)
 	}
 }

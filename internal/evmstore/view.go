@@ -1,6 +1,8 @@
 package evmstore
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"math/big"
 	"sort"
@@ -192,7 +194,7 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 		return nil, err
 	}
 	var xs []uint64
-	v, err := s.summary(n, s.Postings, func(x uint64) { xs = append(xs, x) })
+	v, err := s.summary(context.Background(), n, s.Postings, func(x uint64) { xs = append(xs, x) })
 	if err != nil {
 		return nil, err
 	}
@@ -207,14 +209,15 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 }
 
 // Summary is AddressView of address number n without its transfers, its
-// postings read through c.
-func (s *Store) Summary(c PostingsCursor, n uint32) (*AddressView, error) {
-	return s.summary(n, c.Postings, nil)
+// postings read through c. It stops with ctx's error when ctx is done: a
+// busy contract's history runs to millions of transfers.
+func (s *Store) Summary(ctx context.Context, c PostingsCursor, n uint32) (*AddressView, error) {
+	return s.summary(ctx, n, c.Postings, nil)
 }
 
 // summary makes n's view from its postings, read by postings; each, if
 // not nil, is given every transfer.
-func (s *Store) summary(n uint32, postings func(a uint32, fn func(x uint64) bool) error, each func(x uint64)) (*AddressView, error) {
+func (s *Store) summary(ctx context.Context, n uint32, postings func(a uint32, fn func(x uint64) bool) error, each func(x uint64)) (*AddressView, error) {
 	v := &AddressView{Address: s.Address(n).Hex(), Balances: []BalanceView{}}
 	type pos struct {
 		recv, sent uint256.Int
@@ -222,7 +225,13 @@ func (s *Store) summary(n uint32, postings func(a uint32, fn func(x uint64) bool
 	}
 	byAsset := map[uint32]*pos{}
 	first, last := NoTransfer, NoTransfer
+	var stopped error
 	err := postings(n, func(x uint64) bool {
+		if v.TransferCount%(1<<16) == 0 {
+			if stopped = ctx.Err(); stopped != nil {
+				return false
+			}
+		}
 		if each != nil {
 			each(x)
 		}
@@ -249,7 +258,7 @@ func (s *Store) summary(n uint32, postings func(a uint32, fn func(x uint64) bool
 		}
 		return true
 	})
-	if err != nil {
+	if err = cmp.Or(err, stopped); err != nil {
 		return nil, err
 	}
 	if first != NoTransfer {

@@ -213,7 +213,7 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 		}
 		if table == "addresses" {
 			return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMAddress) ([]EVMAddress, error) {
-				err := f.newAddresses(row(i), func(v *evmstore.AddressView) {
+				err := f.newAddresses(ctx, row(i), func(v *evmstore.AddressView) {
 					buf = append(buf, EVMAddress{Address: v.Address, FirstSeenBlock: int64(v.FirstSeenBlock), LastSeenBlock: int64(v.LastSeenBlock),
 						TransferCount: int64(v.TransferCount)})
 				})
@@ -221,7 +221,7 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 			}, o.Progress)
 		}
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMBalance) ([]EVMBalance, error) {
-			err := f.newAddresses(row(i), func(v *evmstore.AddressView) {
+			err := f.newAddresses(ctx, row(i), func(v *evmstore.AddressView) {
 				for _, b := range v.Balances {
 					r := EVMBalance{Address: v.Address, Asset: b.Asset, Symbol: opt(b.Symbol), Received: b.Received, Sent: b.Sent,
 						Balance: b.Balance, Transfers: int64(b.Transfers)}
@@ -292,7 +292,7 @@ func firstTransfers(ctx context.Context, s *evmstore.Store, from, to uint64) (*f
 // transfer is in block row r, in the order of those transfers (a
 // transfer's sender before its recipient). Each address of a range is
 // found once, at its first transfer, whichever worker reads that block.
-func (f *firsts) newAddresses(r uint64, fn func(v *evmstore.AddressView)) error {
+func (f *firsts) newAddresses(ctx context.Context, r uint64, fn func(v *evmstore.AddressView)) error {
 	s := f.s
 	b := s.Block(r)
 	if b.NumXfer == 0 {
@@ -324,7 +324,7 @@ func (f *firsts) newAddresses(r uint64, fn func(v *evmstore.AddressView)) error 
 					continue
 				}
 			}
-			v, err := s.Summary(c, a)
+			v, err := s.Summary(ctx, c, a)
 			if err != nil {
 				return err
 			}

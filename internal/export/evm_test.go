@@ -191,6 +191,16 @@ func TestEVMErrors(t *testing.T) {
 	if b.Len() != 0 {
 		t.Fatalf("wrote %q before refusing", b.String())
 	}
+	// A context done stops the addresses, by either way.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer func(f func(before, in uint64) bool) { scan = f }(scan)
+	for _, pass := range []bool{true, false} {
+		scan = func(before, in uint64) bool { return pass }
+		if _, err := EVM(done, s, "balances", &b, Options{Format: CSV, Range: Range{17173049, 17173050}}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled (pass %v): %v", pass, err)
+		}
+	}
 	// One block of two.
 	var one bytes.Buffer
 	if n, err := EVM(context.Background(), s, "blocks", &one, Options{Format: CSV, Range: Range{17173050, 17173050}}); err != nil || n != 1 {
