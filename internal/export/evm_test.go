@@ -383,12 +383,12 @@ func TestEVMAddresses(t *testing.T) {
 }
 
 // A range takes one pass over the transfers up to its end when what comes
-// before it is at most about eight times as long.
+// before it is at most 128 times as long.
 func TestScanOrLookUp(t *testing.T) {
 	for _, c := range []struct {
 		before, in uint64
 		want       bool
-	}{{0, 0, true}, {0, 5, true}, {80, 10, true}, {81, 10, false}, {1, 0, false}} {
+	}{{0, 0, true}, {0, 5, true}, {1280, 10, true}, {1281, 10, false}, {1, 0, false}} {
 		if scan(c.before, c.in) != c.want {
 			t.Errorf("%d before, %d in: scan %v", c.before, c.in, !c.want)
 		}
