@@ -193,8 +193,12 @@ func (s *Store) AddressView(text string, offset, limit int) (*AddressView, error
 	if err != nil {
 		return nil, err
 	}
-	var xs []uint64
-	v, err := s.summary(context.Background(), n, s.Postings, func(x uint64) { xs = append(xs, x) })
+	var xs []uint64 // its transfers, kept only to list a page of them
+	var each func(x uint64)
+	if limit > 0 {
+		each = func(x uint64) { xs = append(xs, x) }
+	}
+	v, err := s.summary(context.Background(), n, s.Postings, each)
 	if err != nil {
 		return nil, err
 	}
