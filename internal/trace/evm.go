@@ -195,13 +195,33 @@ type mixNote struct {
 // AssetName names asset a of the store as traces do: ETH for ether (None),
 // else the token's symbol, else its contract's address.
 func AssetName(s evmstore.Reader, a uint32) string {
+	name, _, _ := assetInfo(s, a)
+	return name
+}
+
+// assetInfo is AssetName with the asset's decimals, where the store knows
+// them.
+func assetInfo(s evmstore.Reader, a uint32) (name string, decimals uint8, known bool) {
 	if a == evmstore.None {
-		return "ETH"
+		return "ETH", 18, true
 	}
-	if sym, _, ok := s.Token(a); ok && sym != "" {
-		return sym
+	sym, d, ok := s.Token(a)
+	if ok && sym != "" {
+		return sym, d, true
 	}
-	return s.Address(a).Hex()
+	return s.Address(a).Hex(), d, ok
+}
+
+// asset names asset a as AssetName does and notes its decimals in the
+// result, where the store knows them, so that every amount of the result
+// (a start, a flow, a destination in an asset swapped into) reads in whole
+// units.
+func (t *evmTracer) asset(a uint32) string {
+	name, d, ok := assetInfo(t.s, a)
+	if ok {
+		t.res.Decimals[name] = d
+	}
+	return name
 }
 
 // TraceEVM follows the stolen transfers forward.
@@ -235,8 +255,8 @@ func TraceEVM(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMResult, e
 		if x.Tx != evmstore.None {
 			res.From = append(res.From, s.Tx(x.Tx).Hash.Hex())
 		}
-		name := AssetName(s, x.Asset)
-		if _, d, ok := s.Token(x.Asset); ok && x.Asset != evmstore.None {
+		name, d, ok := assetInfo(s, x.Asset)
+		if ok {
 			res.Decimals[name] = d
 		}
 		prev, _ := new(big.Int).SetString(orZero(res.Start[name]), 10)
@@ -327,7 +347,7 @@ func TraceEVM(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMResult, e
 	// What is still held is unspent.
 	for h, a := range t.acct {
 		p := t.held(a)
-		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", AssetName(s, h.asset), s.Counts().First+s.Counts().Blocks-1)
+		t.addDest(p, s.Address(h.addr).Hex(), "unspent", "", t.asset(h.asset), s.Counts().First+s.Counts().Blocks-1)
 	}
 	// The stolen amounts less what one start carried from another.
 	started := map[string]string{}
@@ -426,7 +446,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				// All of it stolen, exactly: what its sender's tainted
 				// holding gives it, and the rest anew.
 				if taken := t.take(holding{r.From, r.Asset}, amount, r.Kind).sum(); taken.Sign() > 0 {
-					name := AssetName(s, r.Asset)
+					name := t.asset(r.Asset)
 					if t.carried[name] == nil {
 						t.carried[name] = new(big.Int)
 					}
@@ -450,7 +470,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 				if fanOut != "" && !moved.zero() && r.Kind != evm.KindFee && r.Kind != evm.KindBurn {
 					// The taint ends with its holder; the payment goes on
 					// as clean money (a followed balance's total takes it).
-					t.addDest(moved, addrText(s, r.From), "limit", fanOut, AssetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
+					t.addDest(moved, addrText(s, r.From), "limit", fanOut, t.asset(r.Asset), s.Counts().First+s.TransferBlock(x))
 					moved = newPart()
 				}
 			}
@@ -478,7 +498,7 @@ func (t *evmTracer) replayTx(lo, hi uint64, tx uint32, start map[uint64]bool, sw
 			}
 			if link != nil && pools[r.From] && r.To != recipient {
 				// The relayer's fee out of a linked withdrawal.
-				t.addDest(moved, addrText(s, r.To), "mixer-fees", "", AssetName(s, r.Asset), s.Counts().First+s.TransferBlock(x))
+				t.addDest(moved, addrText(s, r.To), "mixer-fees", "", t.asset(r.Asset), s.Counts().First+s.TransferBlock(x))
 				continue
 			}
 			t.arrive(x, r, amount, moved, pools, tx)
@@ -539,7 +559,7 @@ func (t *evmTracer) flow(x uint64, r evmstore.TransferRow, p part, clue string, 
 		if v.Sign() == 0 {
 			return
 		}
-		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: AssetName(s, r.Asset), Amount: v.String(),
+		fl := EVMFlow{Chain: s.Chain(), From: addrText(s, r.From), To: addrText(s, r.To), Asset: t.asset(r.Asset), Amount: v.String(),
 			Block: s.Counts().First + s.TransferBlock(x), Link: link, Clue: clue, Transfer: x}
 		if link == "heuristic" {
 			fl.Confidence = conf
@@ -567,7 +587,7 @@ func (t *evmTracer) arrive(x uint64, r evmstore.TransferRow, amount *big.Int, mo
 		return // clean money to a balance nobody follows
 	}
 	block := s.Counts().First + s.TransferBlock(x)
-	asset := AssetName(s, r.Asset)
+	asset := t.asset(r.Asset)
 	switch {
 	case r.Kind == evm.KindFee || r.Kind == evm.KindBurn:
 		t.addDest(moved, "", "fees", "", asset, block)

@@ -379,6 +379,30 @@ func TestTraceEVMBackwardFromSwapLeg(t *testing.T) {
 			t.Errorf("from %s: %+v, want T's 4 ETH, minted", c.name, res.Destinations)
 		}
 	}
+	// Where the store knows the token, a result gives the decimals of every
+	// asset it names: backward, the start's; forward from T's genesis
+	// ether, the token swapped into, which no start is in.
+	if err := s.SetToken(tkn, "TKN", 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := TraceEVMBackward(s, []EVMStart{{Transfer: payout}}, EVMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd, err := TraceEVM(s, []EVMStart{{Transfer: 0}}, EVMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	swappedInto := false
+	for _, d := range fwd.Destinations {
+		swappedInto = swappedInto || d.Asset == "TKN"
+	}
+	if back.Start["TKN"] != tkns.Dec() || back.Decimals["TKN"] != 6 || !swappedInto || fwd.Start["TKN"] != "" || fwd.Decimals["TKN"] != 6 || fwd.Decimals["ETH"] != 18 {
+		t.Errorf("decimals: backward %v of %v, forward %v of %v", back.Decimals, back.Start, fwd.Decimals, fwd.Destinations)
+	}
 }
 
 // The timing clue's confidence is the tainted share of the pool's deposits

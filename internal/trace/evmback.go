@@ -79,7 +79,7 @@ func TraceEVMBackward(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMR
 		if r.Tx != evmstore.None {
 			t.res.From = append(t.res.From, s.Tx(r.Tx).Hash.Hex())
 		}
-		name := AssetName(s, r.Asset)
+		name := t.asset(r.Asset)
 		prev, _ := new(big.Int).SetString(orZero(t.res.Start[name]), 10)
 		t.res.Start[name] = prev.Add(prev, r.Amount.ToBig()).String()
 		work = append(work, item{st.Transfer, r.Amount.ToBig(), 0})
@@ -99,7 +99,7 @@ func TraceEVMBackward(s evmstore.Reader, starts []EVMStart, o EVMOptions) (*EVMR
 			continue
 		}
 		r := s.Transfer(it.x)
-		asset := AssetName(s, r.Asset)
+		asset := t.asset(r.Asset)
 		if seeded[it.x] && it.hop > 0 {
 			covered := new(big.Int).Set(it.amt)
 			if all := r.Amount.ToBig(); covered.Cmp(all) > 0 {
