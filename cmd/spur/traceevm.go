@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -146,7 +147,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	t := newTable(os.Stdout)
 	t.row("LINK", "CATEGORY", "LABEL", "ADDRESSES", "USD")
 	for _, g := range gs {
-		t.row(g.link, g.cat, dash(g.label), g.addrs, fmt.Sprintf("%.0f", g.usd))
+		t.row(g.link, g.cat, dash(g.label), g.addrs, "$"+thousands(int64(math.Round(g.usd))))
 	}
 	t.flush()
 	sort.SliceStable(dests, func(i, j int) bool { return dests[i].USD > dests[j].USD })
@@ -156,7 +157,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		if i == 10 {
 			break
 		}
-		t.row(d.Link, d.Category, dash(d.Label), dash(d.Address), ethAmountText(d.Amount, decimals[d.Asset])+" "+d.Asset, fmt.Sprintf("$%.0f", d.USD))
+		t.row(d.Link, d.Category, dash(d.Label), dash(d.Address), ethAmountText(d.Amount, decimals[d.Asset])+" "+d.Asset, "$"+thousands(int64(math.Round(d.USD))))
 	}
 	t.flush()
 	if crossed != nil {

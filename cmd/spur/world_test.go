@@ -530,6 +530,10 @@ func TestGenIngestEval(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^mixer withdrawals linked, by clue: [a-z-]+ \d+(, [a-z-]+ \d+)*$`).MatchString(text) {
 		t.Fatalf("trace --mixer-links text has no list of links by clue:\n%s", text)
 	}
+	// Dollars as people write them, in both tables.
+	if m := regexp.MustCompile(`(?m)^exact +mixer .* (\$\S+)$`).FindAllStringSubmatch(text, -1); len(m) < 2 || !regexp.MustCompile(`^\$\d{1,3}(,\d{3})*$`).MatchString(m[0][1]) || !regexp.MustCompile(`^\$\d{1,3}(,\d{3})*$`).MatchString(m[len(m)-1][1]) {
+		t.Fatalf("trace text's dollars: %q\n%s", m, text)
+	}
 	// From the thief's address on Ethereum (every transfer it received in
 	// transactions others sent): the theft's own transfers, not the swaps'
 	// proceeds of its own transactions again.
