@@ -642,6 +642,10 @@ func TestGenIngestEval(t *testing.T) {
 	if md := mustRun(t, "report", "incident", "eth-only", "--store", store); !strings.Contains(md, "Chain: eth.") || strings.Contains(md, "BTC") || !strings.Contains(md, "| where | USD at theft | share |") {
 		t.Fatalf("report of an Ethereum incident:\n%s", md)
 	}
+	// An incident on both chains has a part for each, headed by its name.
+	if md := mustRun(t, "report", "incident", "dprk-2021-5", "--store", store); !strings.Contains(md, "\n## Bitcoin\n") || !strings.Contains(md, "\n## Ethereum\n") {
+		t.Fatalf("report of an incident on both chains:\n%s", md)
+	}
 	// What rests on heuristic links is a part of what was stolen, never
 	// more (what reached a bridge by a mixer's heuristic link is not
 	// counted again at the bridge's payout).

@@ -21,6 +21,20 @@ func money(v float64) string {
 	return "$" + b.String()
 }
 
+// chainName is how a report heads an EVM chain's part: its name, not
+// spur's id for it.
+func chainName(id string) string {
+	switch id {
+	case "eth":
+		return "Ethereum"
+	case "sepolia":
+		return "Sepolia"
+	case "holesky":
+		return "Holesky"
+	}
+	return id
+}
+
 func btcText(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8) }
 
 // hasBitcoin reports an incident with a part on Bitcoin (one on an EVM
@@ -69,7 +83,7 @@ func (r *Incident) Markdown() string {
 	}
 	if p := r.EVM; p != nil {
 		if r.hasBitcoin() {
-			fmt.Fprintf(&b, "\n## %s\n\n", p.Chain)
+			fmt.Fprintf(&b, "\n## %s\n\n", chainName(p.Chain))
 		}
 		var stolen []string
 		for _, a := range sortedKeys(p.AssetUSD) {
