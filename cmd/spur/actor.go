@@ -197,14 +197,7 @@ entities; and the imported incidents attributed to NAME.`,
 				t = newTable(os.Stdout)
 				t.row("INCIDENT", "DATE", "VICTIM", "CHAINS")
 				for _, i := range out.Incidents {
-					chains := i.Chain
-					if i.EVM != nil && i.EVM.Chain != i.Chain {
-						chains += ", " + i.EVM.Chain
-						if len(i.TheftTxs) == 0 {
-							chains = i.EVM.Chain
-						}
-					}
-					t.row(i.ID, i.Date, i.Victim, chains)
+					t.row(i.ID, i.Date, i.Victim, strings.Join(i.Chains(), ", "))
 				}
 				t.flush()
 			}

@@ -407,9 +407,9 @@ func newIncident() *cobra.Command {
 				return printJSON(os.Stdout, incs)
 			}
 			t := newTable(os.Stdout)
-			t.row("ID", "DATE", "VICTIM", "ACTOR", "CHAIN", "THEFT TXS")
+			t.row("ID", "DATE", "VICTIM", "ACTOR", "CHAINS", "THEFT TXS")
 			for _, i := range incs {
-				t.row(i.ID, i.Date, i.Victim, i.Actor, i.Chain, len(i.TheftTxs))
+				t.row(i.ID, i.Date, i.Victim, i.Actor, strings.Join(i.Chains(), ", "), i.TheftTxCount())
 			}
 			t.flush()
 			return nil

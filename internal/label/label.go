@@ -616,6 +616,32 @@ type Incident struct {
 	EVM *IncidentEVM `json:"evm,omitempty" yaml:"evm,omitempty"`
 }
 
+// Chains are the chains an incident has theft transactions on, Bitcoin's
+// part first.
+func (i *Incident) Chains() []string {
+	var cs []string
+	if len(i.TheftTxs) > 0 {
+		cs = append(cs, i.Chain)
+	}
+	if i.EVM != nil && len(i.EVM.TheftTxs) > 0 && (len(cs) == 0 || i.EVM.Chain != cs[0]) {
+		cs = append(cs, i.EVM.Chain)
+	}
+	if len(cs) == 0 {
+		cs = append(cs, i.Chain)
+	}
+	return cs
+}
+
+// TheftTxCount is how many theft transactions an incident names, on every
+// chain.
+func (i *Incident) TheftTxCount() int {
+	n := len(i.TheftTxs)
+	if i.EVM != nil {
+		n += len(i.EVM.TheftTxs)
+	}
+	return n
+}
+
 // IncidentEVM is what reporting gives of an incident on an EVM chain: the
 // chain, the victim's compromised addresses and the theft transactions.
 type IncidentEVM struct {

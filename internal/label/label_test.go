@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -529,6 +530,11 @@ func TestIncidentChains(t *testing.T) {
 	}
 	if r := incs[1]; r.Chain != ChainBTC || len(r.TheftTxs) != 1 || r.EVM == nil || r.EVM.Chain != ChainETH {
 		t.Errorf("an incident on both chains: %+v %+v", r, r.EVM)
+	}
+	// As lists give them: the chains with theft transactions, and all of
+	// those transactions.
+	if a, b := incs[0], incs[1]; fmt.Sprint(a.Chains(), a.TheftTxCount(), b.Chains(), b.TheftTxCount()) != "[eth] 1 [btc eth] 2" {
+		t.Errorf("chains and theft transactions: %v %d, %v %d", a.Chains(), a.TheftTxCount(), b.Chains(), b.TheftTxCount())
 	}
 	const txid = "c39e0759ee06ae0ca9db70f42b7ffc84e8f73d428cc0805150175ac23520543a"
 	for _, c := range []struct{ body, want string }{
