@@ -222,7 +222,8 @@ type part[T any] struct {
 // of 3,000 transactions is a chunk, as are a thousand blocks of one). next
 // and work must be safe to call from several goroutines. progress, if not
 // nil, is told of each chunk's blocks as they are written. It returns the
-// rows written, and stops, with ctx's error, when ctx is done.
+// rows written, and stops, with ctx's error, when ctx is done; no call of
+// next runs once it has returned.
 func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work func(i int64) int64, next func(i int64, buf []T) ([]T, error), progress func(blocks int64)) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -230,7 +231,9 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 	build := func(start, end int64) part[T] {
 		p := part[T]{blocks: end - start}
 		for i := start; i < end && p.err == nil; i++ {
-			p.rows, p.err = next(i, p.rows)
+			if p.err = ctx.Err(); p.err == nil {
+				p.rows, p.err = next(i, p.rows)
+			}
 		}
 		switch {
 		case p.err != nil:
@@ -296,6 +299,7 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 		select {
 		case p = <-c:
 		case <-ctx.Done():
+			<-c // its goroutine reads the store, which may close once this returns
 			return n, ctx.Err()
 		}
 		if p.err != nil {

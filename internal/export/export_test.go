@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -175,6 +177,43 @@ func TestStops(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || done >= 1000 || n != done {
 			t.Fatal(f, err, done, n)
 		}
+	}
+	// A context done before a slow block is made: no block is made once
+	// rows has returned (the store it reads may be closed then).
+	for range 5 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var running, after atomic.Int64
+		var returned atomic.Bool
+		_, err := rows(ctx, &b, CSV, 64, func(int64) int64 { return chunkWork }, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+			running.Add(1)
+			defer running.Add(-1)
+			if i == 0 { // the first block, the writer waiting for it
+				cancel()
+				time.Sleep(20 * time.Millisecond)
+			}
+			if returned.Load() {
+				after.Add(1)
+			}
+			return append(buf, BTCBlock{Height: i}), nil
+		}, nil)
+		returned.Store(true)
+		if !errors.Is(err, context.Canceled) || running.Load() != 0 {
+			t.Fatalf("%v, %d blocks being made after rows returned", err, running.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+		if after.Load() != 0 {
+			t.Fatalf("%d blocks made after rows returned", after.Load())
+		}
+	}
+	// And a chunk's blocks after the context is done are not made.
+	ctx, cancel := context.WithCancel(context.Background())
+	made := 0
+	if _, err := rows(ctx, &b, CSV, 100, one, func(i int64, buf []BTCBlock) ([]BTCBlock, error) {
+		made++
+		cancel()
+		return buf, nil
+	}, nil); !errors.Is(err, context.Canceled) || made != 1 {
+		t.Fatalf("%v; %d blocks of a one-chunk export made after it was cancelled at the first", err, made)
 	}
 }
 
