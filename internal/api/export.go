@@ -46,8 +46,11 @@ func exportParams(r *http.Request) (export.Format, export.Range, error) {
 		}
 		*p.v = n
 	}
-	if rg.To < rg.From || rg.To-rg.From >= maxExportBlocks {
-		return "", rg, badRequest("to", "from %d to %d: at most %d blocks a request, from first to last", rg.From, rg.To, maxExportBlocks)
+	switch {
+	case rg.To < rg.From:
+		return "", rg, badRequest("to", "to %d is before from %d", rg.To, rg.From)
+	case rg.To-rg.From >= maxExportBlocks:
+		return "", rg, badRequest("to", "from %d to %d: at most %d blocks a request", rg.From, rg.To, maxExportBlocks)
 	}
 	return f, rg, nil
 }

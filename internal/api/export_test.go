@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/export"
@@ -50,25 +51,27 @@ func TestExport(t *testing.T) {
 		path  string
 		code  int
 		field string
+		msg   string
 	}{
-		{"/v1/btc/export/transfers?from=0&to=1", 400, "table"},
-		{"/v1/eth/export/outputs?from=17173049&to=17173049", 400, "table"},
-		{"/v1/btc/export/blocks?from=0&to=1&format=xlsx", 400, "format"},
-		{"/v1/btc/export/blocks?to=1", 400, "from"},
-		{"/v1/btc/export/blocks?from=0", 400, "to"},
-		{"/v1/btc/export/blocks?from=-1&to=1", 400, "from"},
-		{"/v1/btc/export/blocks?from=5&to=4", 400, "to"},
-		{"/v1/btc/export/blocks?from=0&to=10000", 400, "to"},
-		{"/v1/btc/export/blocks?from=14000&to=14200", 404, "to"},
-		{"/v1/eth/export/blocks?from=1&to=2", 404, "to"},
+		{"/v1/btc/export/transfers?from=0&to=1", 400, "table", ""},
+		{"/v1/eth/export/outputs?from=17173049&to=17173049", 400, "table", ""},
+		{"/v1/btc/export/blocks?from=0&to=1&format=xlsx", 400, "format", ""},
+		{"/v1/btc/export/blocks?to=1", 400, "from", ""},
+		{"/v1/btc/export/blocks?from=0", 400, "to", ""},
+		{"/v1/btc/export/blocks?from=-1&to=1", 400, "from", ""},
+		{"/v1/btc/export/blocks?from=5&to=4", 400, "to", "to 4 is before from 5"},
+		{"/v1/btc/export/blocks?from=0&to=10000", 400, "to", "at most 10000 blocks a request"},
+		{"/v1/btc/export/blocks?from=14000&to=14200", 404, "to", ""},
+		{"/v1/eth/export/blocks?from=1&to=2", 404, "to", ""},
 	} {
 		code, _, body := f.raw(t, "GET", c.path, "", true)
 		var v struct {
 			Error struct {
-				Field string `json:"field"`
+				Field   string `json:"field"`
+				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if code != c.code || json.Unmarshal(body, &v) != nil || v.Error.Field != c.field {
+		if code != c.code || json.Unmarshal(body, &v) != nil || v.Error.Field != c.field || !strings.Contains(v.Error.Message, c.msg) {
 			t.Errorf("%s: %d %s", c.path, code, body)
 		}
 	}
