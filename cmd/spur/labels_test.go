@@ -106,7 +106,8 @@ func TestUKSanctionsListImport(t *testing.T) {
 	if len(res) != 2 {
 		t.Fatalf("screen: %s", out)
 	}
-	if out := mustRun(t, "names", "--store", store, "Garantex Europe"); !strings.Contains(out, "uk-sanctions-list RUS1421") {
+	if out := mustRun(t, "names", "--store", store, "Garantex Europe"); !strings.Contains(out, "uk-sanctions-list RUS1421") ||
+		!regexp.MustCompile(`^[\d,]+ match(es)? among \d{1,3}(,\d{3})* listed entries \(\d{1,3}(,\d{3})* names\)`).MatchString(out) {
 		t.Fatalf("names:\n%s", out)
 	}
 	// OFAC lists Garantex's Bitcoin address too: the rule names both lists.

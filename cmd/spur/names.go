@@ -155,7 +155,12 @@ algorithm and its knobs.`,
 				return printJSON(os.Stdout, map[string]any{"query": q, "matches": matches, "micros": took.Microseconds()})
 			}
 			ne, nn := x.Size()
-			fmt.Printf("%d matches among %d listed entries (%d names); index %s, query %s\n\n", len(matches), ne, nn, loaded.Round(time.Millisecond), took.Round(time.Microsecond))
+			noun := "matches"
+			if len(matches) == 1 {
+				noun = "match"
+			}
+			fmt.Printf("%s %s among %s listed entries (%s names); index %s, query %s\n\n", thousands(int64(len(matches))), noun, thousands(int64(ne)), thousands(int64(nn)),
+				loaded.Round(time.Millisecond), took.Round(time.Microsecond))
 			t := newTable(os.Stdout)
 			t.row("SCORE", "NAME", "TYPE", "LISTS", "MATCHED", "WHY")
 			for _, m := range matches {
