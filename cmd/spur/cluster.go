@@ -87,7 +87,7 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 			}
 			sort.Strings(kinds)
 			for _, k := range kinds {
-				t.row("coinjoins: "+k, st.CoinJoins[k])
+				t.row("coinjoins: "+k, thousands(int64(st.CoinJoins[k])))
 			}
 			t.flush()
 			return nil
