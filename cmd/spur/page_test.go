@@ -250,5 +250,25 @@ func TestInvestigationPage(t *testing.T) {
 	if got := eval(`document.getElementById("chain").value + " " + document.getElementById("status").textContent`); !strings.HasPrefix(got, "eth ") || !strings.Contains(got, "ETH") {
 		t.Errorf("the incident on Ethereum alone: %q", got)
 	}
+	// EVM amounts read exactly, in whole units.
+	if got := eval(`(decimals = {UNI: 18, USDC: 6, X: 0}, [units("303800210439000000000000", "UNI"), units("8494057328937", "USDC"), units("5", "ETH"), units("0", "ETH"), units("-1500000", "USDC"), units("1234", "X")].join("|"))`); got != "303,800.210439 UNI|8,494,057.328937 USDC|0.000000000000000005 ETH|0 ETH|-1.5 USDC|1,234 X" {
+		t.Errorf("the page's EVM amounts: %s", got)
+	}
+	// The question is in the page's address: the page opened at it (or the
+	// address changed) traces it again, with its chain, model and links.
+	if h := eval(`location.hash`); !strings.Contains(h, "q=incident%3Aliquid-eth") || !strings.Contains(h, "chain=eth") {
+		t.Errorf("the page's address after a trace: %q", h)
+	}
+	do(chromedp.Navigate("about:blank"))
+	do(chromedp.Navigate(srv.URL + "/#q=incident%3Adprk-2021-5&chain=eth&model=haircut&links=1"))
+	wait(`document.getElementById("status").textContent.includes("trace of") || document.getElementById("status").textContent.includes("rror")`)
+	if got := eval(`[chain(), $("model").value, $("links").checked, $("cross").checked, $("status").textContent].join(" ")`); !strings.HasPrefix(got, "eth haircut true false haircut trace of ") || !strings.Contains(got, "mixer links") {
+		t.Errorf("the page opened at a trace's address: %q", got)
+	}
+	eval(`(document.getElementById("status").textContent = "", location.hash = "q=incident%3Adprk-2021-5&chain=btc&model=poison", "")`)
+	wait(`document.getElementById("status").textContent.includes("trace of") || document.getElementById("status").textContent.includes("rror")`)
+	if got := eval(`[chain(), $("model").value, $("links").checked, $("status").textContent].join(" ")`); !strings.HasPrefix(got, "btc poison false poison trace of 106.99") {
+		t.Errorf("the page's address changed to another trace: %q", got)
+	}
 	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes; eth: %s heuristic edges", edges, after, exchanges, heur)
 }

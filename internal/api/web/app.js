@@ -21,9 +21,19 @@ async function api(path, body) {
 function status(s) { $("status").textContent = s; }
 
 function btc(sat) { return (sat / 1e8).toFixed(8).replace(/\.?0+$/, "") + " BTC"; }
-// An EVM amount in base units, with the asset's decimals (18 unless told).
+// An EVM amount in base units (a decimal string), exactly, in whole units
+// of the asset (its decimals, 18 unless told), thousands separated.
 let decimals = {};
-function units(v, asset) { return (Number(v) / 10 ** (decimals[asset] ?? 18)).toPrecision(6).replace(/\.?0+$/, "") + " " + asset; }
+function units(v, asset) {
+  const d = decimals[asset] ?? 18;
+  let s;
+  try { s = BigInt(String(v)).toString(); } catch { return v + " " + asset; }
+  const neg = s.startsWith("-");
+  s = (neg ? s.slice(1) : s).padStart(d + 1, "0");
+  const whole = s.slice(0, s.length - d).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const frac = s.slice(s.length - d).replace(/0+$/, "");
+  return (neg ? "-" : "") + whole + (frac ? "." + frac : "") + " " + asset;
+}
 const chain = () => $("chain").value;
 
 function node(id, kind, label) {
@@ -212,9 +222,33 @@ function drawFlows(flows, eth, weigh) {
   }
 }
 
+// The page's question lives in its address (#q=...&chain=eth&model=fifo
+// &links=1&cross=1), so that a trace can be bookmarked or sent to a
+// colleague: written at each search, read when the page opens or the
+// address changes.
+function saveHash() {
+  const p = new URLSearchParams({q: $("q").value.trim(), chain: chain(), model: $("model").value});
+  if ($("links").checked) p.set("links", "1");
+  if ($("cross").checked) p.set("cross", "1");
+  if ("#" + p.toString() !== location.hash) history.replaceState(null, "", "#" + p.toString());
+}
+function loadHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  if (!p.get("q")) return false;
+  const pick = (id, v) => { if (v && [...$(id).options].some((o) => o.value === v)) $(id).value = v; };
+  $("q").value = p.get("q");
+  pick("chain", p.get("chain"));
+  pick("model", p.get("model"));
+  $("links").checked = p.get("links") === "1";
+  $("cross").checked = p.get("cross") === "1";
+  return true;
+}
+window.addEventListener("hashchange", () => { if (loadHash()) search(); });
+
 async function search() {
   const q = $("q").value.trim();
   if (!q) return;
+  saveHash();
   try {
     if (q.startsWith("incident:") || /^(0x)?[0-9a-fA-F]{64}(:\d+)?$/.test(q)) return await traceRefs([q]);
     reset(); node(q, "address"); draw(); await details(q); await expand(q);
@@ -299,4 +333,5 @@ $("png").onclick = () => {
       $("increport").onclick = () => openReport(`/v1/reports/incident/${encodeURIComponent(li.dataset.id)}?format=html&model=${$("model").value}`);
     });
   } catch (err) { status("incidents: " + err.message + " (an API key is needed unless spur serve runs with --no-auth)"); }
+  if (loadHash()) search();
 })();
