@@ -98,7 +98,7 @@ function draw() {
   svg.innerHTML = parts.join("");
   svg.querySelectorAll(".node").forEach((g) => g.onclick = () => details(g.dataset.node));
   svg.querySelectorAll(".edge").forEach((l) => l.onclick = () => showEdge(state.edges[+l.dataset.edge]));
-  $("legend").innerHTML = Object.entries(COLORS).map(([k, c]) => `<span class="sw" style="background:${c}"></span>${k}`).join(" ");
+  $("legend").innerHTML = Object.entries(COLORS).map(([k, c]) => `<span class="key"><span class="sw" style="background:${c}"></span>${k}</span>`).join(" ");
 }
 
 function esc(s) { return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
