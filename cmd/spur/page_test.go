@@ -228,6 +228,14 @@ func TestInvestigationPage(t *testing.T) {
 	if heur == "0" || !strings.Contains(ethStatus, "ETH") {
 		t.Errorf("eth trace: %s heuristic edges, status %q", heur, ethStatus)
 	}
+	// An Ethereum address's neighbours: its latest transfers, each in its
+	// asset's units.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`expand(state.flows[0].to).then(() => "")`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(`String(state.edges.filter((e) => /^0x[0-9a-f]{64}\n[a-z]+: [\d,]+(\.\d+)? \S+$/.test(e.info)).length)`); got == "0" {
+		t.Errorf("an Ethereum address expanded: no transfer edges; %s", eval(`state.edges.slice(-3).map((e) => e.info).join(" | ")`))
+	}
 	// Across the bridges: the swap service's deposits go on to their
 	// payouts on Bitcoin, and the Bitcoin trace from there, through its
 	// transactions to the exchanges' deposit addresses.
@@ -251,7 +259,7 @@ func TestInvestigationPage(t *testing.T) {
 		t.Errorf("the incident on Ethereum alone: %q", got)
 	}
 	// EVM amounts read exactly, in whole units.
-	if got := eval(`(decimals = {UNI: 18, USDC: 6, X: 0}, [units("303800210439000000000000", "UNI"), units("8494057328937", "USDC"), units("5", "ETH"), units("0", "ETH"), units("-1500000", "USDC"), units("1234", "X")].join("|"))`); got != "303,800.210439 UNI|8,494,057.328937 USDC|0.000000000000000005 ETH|0 ETH|-1.5 USDC|1,234 X" {
+	if got := eval(`(decimals = {UNI: 18, USDC: 6, X: 0}, [units("303800210439000000000000", "UNI"), units("8494057328937", "USDC"), units("5", "ETH"), units("0", "ETH"), units("-1500000", "USDC"), units("1234", "X"), units("1500000", "Q", 6)].join("|"))`); got != "303,800.210439 UNI|8,494,057.328937 USDC|0.000000000000000005 ETH|0 ETH|-1.5 USDC|1,234 X|1.5 Q" {
 		t.Errorf("the page's EVM amounts: %s", got)
 	}
 	// The question is in the page's address: the page opened at it (or the

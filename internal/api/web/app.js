@@ -22,10 +22,11 @@ function status(s) { $("status").textContent = s; }
 
 function btc(sat) { return (sat / 1e8).toFixed(8).replace(/\.?0+$/, "") + " BTC"; }
 // An EVM amount in base units (a decimal string), exactly, in whole units
-// of the asset (its decimals, 18 unless told), thousands separated.
+// of the asset (dec, or the trace's decimals for it, or 18), thousands
+// separated.
 let decimals = {};
-function units(v, asset) {
-  const d = decimals[asset] ?? 18;
+function units(v, asset, dec) {
+  const d = dec ?? decimals[asset] ?? 18;
   let s;
   try { s = BigInt(String(v)).toString(); } catch { return v + " " + asset; }
   const neg = s.startsWith("-");
@@ -124,7 +125,9 @@ async function expand(addr) {
     for (const x of v.transfers || []) {
       if (!x.from_address || !x.to_address || x.kind === "fee" || x.kind === "burn") continue;
       node(x.from_address, "address"); node(x.to_address, "address");
-      edge(x.from_address, x.to_address, Number(x.value) / 1e18, `${x.transaction_hash}\n${x.kind}: ${units(x.value, x.symbol || x.asset)}`);
+      // A transfer says its asset's decimals; an NFT's value is its token id.
+      const what = x.kind === "nft" ? `${x.symbol || x.asset} #${x.value}` : units(x.value, x.symbol || x.asset, x.decimals);
+      edge(x.from_address, x.to_address, Number(x.value) / 1e18, `${x.transaction_hash}\n${x.kind}: ${what}`);
     }
     draw();
     status(`${state.nodes.size} nodes, ${state.edges.length} edges`);
