@@ -646,6 +646,9 @@ func TestGenIngestEval(t *testing.T) {
 	if md := mustRun(t, "report", "incident", "dprk-2021-5", "--store", store); !strings.Contains(md, "\n## Bitcoin\n") || !strings.Contains(md, "\n## Ethereum\n") {
 		t.Fatalf("report of an incident on both chains:\n%s", md)
 	}
+	if page := mustRun(t, "report", "incident", "dprk-2021-5", "--store", store, "--format", "html"); !strings.Contains(page, ">Bitcoin: unspent</text>") || !strings.Contains(page, ">Ethereum: unspent</text>") {
+		t.Fatalf("the chart of an incident on both chains names each bar's chain:\n%.2000s", page)
+	}
 	// What rests on heuristic links is a part of what was stolen, never
 	// more (what reached a bridge by a mixer's heuristic link is not
 	// counted again at the bridge's payout).

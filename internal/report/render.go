@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 func money(v float64) string {
@@ -190,26 +191,39 @@ func (a *Actor) Markdown() string {
 	return b.String()
 }
 
-// barChart draws horizontal bars, one per label, as SVG.
-func barChart(title string, labels []string, values []float64, format func(float64) string) string {
-	const w, rowH, left = 720, 26, 230
-	h := 40 + rowH*len(labels)
+// bar is a bar of a chart: its label, the place it stands for (which
+// gives its colour; "" for none) and its value.
+type bar struct {
+	label, place string
+	value        float64
+}
+
+// barChart draws horizontal bars as SVG, the labels' column as wide as the
+// longest needs.
+func barChart(title string, bars []bar, format func(float64) string) string {
+	const rowH = 26
+	left := 230
+	for _, b := range bars {
+		left = max(left, 16+7*utf8.RuneCountInString(b.label)) // about 7 px a character at 12 px
+	}
+	w := left + 490
+	h := 40 + rowH*len(bars)
 	var top float64
-	for _, v := range values {
-		top = max(top, v)
+	for _, b := range bars {
+		top = max(top, b.value)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
 	fmt.Fprintf(&b, `<text x="0" y="18" font-size="15" font-weight="bold">%s</text>`, html.EscapeString(title))
-	for i, l := range labels {
+	for i, r := range bars {
 		y := 32 + i*rowH
 		bw := 0.0
 		if top > 0 {
-			bw = values[i] / top * float64(w-left-150)
+			bw = r.value / top * float64(w-left-150)
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>`, left-8, y+15, html.EscapeString(l))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="18" fill="%s"/>`, left, y+2, bw, color(l))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12">%s</text>`, float64(left)+bw+6, y+15, html.EscapeString(format(values[i])))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>`, left-8, y+15, html.EscapeString(r.label))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="18" fill="%s"/>`, left, y+2, bw, color(r.place))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="12">%s</text>`, float64(left)+bw+6, y+15, html.EscapeString(format(r.value)))
 	}
 	b.WriteString("</svg>")
 	return b.String()
@@ -219,7 +233,7 @@ func color(place string) string {
 	switch {
 	case strings.HasPrefix(place, "exchange"):
 		return "#c0392b"
-	case place == "unspent":
+	case strings.HasPrefix(place, "unspent"): // and "unspent (via bridge)"
 		return "#7f8c8d"
 	case strings.HasPrefix(place, "mixer"):
 		return "#8e44ad"
@@ -236,23 +250,24 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><title>%s</title>
 
 // HTML renders an incident report as a self-contained page.
 func (r *Incident) HTML() string {
-	var labels []string
-	var values []float64
+	var bars []bar
 	for _, d := range r.Destinations {
-		labels = append(labels, d.Place)
-		values = append(values, d.USD)
+		label := d.Place
+		if r.EVM != nil {
+			label = "Bitcoin: " + label
+		}
+		bars = append(bars, bar{label, d.Place, d.USD})
 	}
 	if r.EVM != nil {
 		for _, d := range r.EVM.Destinations {
-			place := d.Place
+			label := d.Place
 			if r.hasBitcoin() {
-				place = r.EVM.Chain + ": " + place
+				label = chainName(r.EVM.Chain) + ": " + label
 			}
-			labels = append(labels, place)
-			values = append(values, d.USD)
+			bars = append(bars, bar{label, d.Place, d.USD})
 		}
 	}
-	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", labels, values, money)
+	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", bars, money)
 	// The path itself, chain by chain, as spur trace --format svg draws it
 	// (scroll it; every node and edge has its full text as a tooltip).
 	if len(r.drawings) > 0 {
@@ -269,20 +284,17 @@ func (r *Incident) HTML() string {
 
 // HTML renders an actor report as a self-contained page with charts.
 func (a *Actor) HTML() string {
-	var l1, l2 []string
-	var v1, v2 []float64
+	var stolen, went []bar
 	for _, r := range a.Incidents {
-		l1 = append(l1, r.Date+" "+r.Victim)
-		v1 = append(v1, r.StolenUSD)
+		stolen = append(stolen, bar{r.Date + " " + r.Victim, "", r.StolenUSD})
 	}
 	for _, d := range a.Destinations {
-		l2 = append(l2, d.Place)
-		v2 = append(v2, d.USD)
+		went = append(went, bar{d.Place, d.Place, d.USD})
 	}
 	body := mdToHTML(a.Markdown()) + sankey("The laundering flow: from each chain to where it ended (USD at theft)", a.flowsByChain()) + "<br>" +
 		timeChart("Where it arrived, by month (USD at theft)", a.Timeline) + "<br>" +
-		barChart("Stolen per incident (USD at theft)", l1, v1, money) + "<br>" +
-		barChart("Where it went (USD at theft)", l2, v2, money)
+		barChart("Stolen per incident (USD at theft)", stolen, money) + "<br>" +
+		barChart("Where it went (USD at theft)", went, money)
 	return fmt.Sprintf(page, html.EscapeString(fmt.Sprintf("%s in %d", a.Actor, a.Year)), body)
 }
 

@@ -3,8 +3,11 @@ package report
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"math"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -196,5 +199,25 @@ func TestCSV(t *testing.T) {
 	a := &Actor{Incidents: []*Incident{r, e}}
 	if got := a.CSV(); got != want+"y,,,,eth,unspent,,1.00,1.000000\n" {
 		t.Fatalf("actor:\n%s", got)
+	}
+}
+
+// A bar chart's labels have room however long, and a bar takes its
+// place's colour whatever its label says: an Ethereum part's exchange is
+// red, its unspent grey, as on Bitcoin.
+func TestBarChart(t *testing.T) {
+	long := "Ethereum: exchange: Satoshi Square (via bridge)"
+	svg := barChart("t", []bar{{"unspent", "unspent", 2}, {long, "exchange: Satoshi Square (via bridge)", 1}, {"Ethereum: unspent (via bridge)", "unspent (via bridge)", 1}, {"2021-03-05 A", "", 1}}, money)
+	left := 16 + 7*len(long)
+	if !strings.Contains(svg, fmt.Sprintf(`<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>`, left-8, 32+26+15, long)) ||
+		!strings.Contains(svg, fmt.Sprintf(`width="%d"`, left+490)) {
+		t.Errorf("a long label's room: %s", svg)
+	}
+	var fills []string
+	for _, m := range regexp.MustCompile(`fill="(#[0-9a-f]{6})"`).FindAllStringSubmatch(svg, -1) {
+		fills = append(fills, m[1])
+	}
+	if want := []string{"#7f8c8d", "#c0392b", "#7f8c8d", "#2980b9"}; !slices.Equal(fills, want) {
+		t.Errorf("colours %v, want %v", fills, want)
 	}
 }
