@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -244,7 +245,7 @@ func color(place string) string {
 }
 
 const page = `<!doctype html><html><head><meta charset="utf-8"><title>%s</title>
-<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}.path{overflow:auto;max-height:900px;border:1px solid #ddd}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}table{border-collapse:collapse;display:block;overflow-x:auto;max-width:100%%}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}.path{overflow:auto;max-height:900px;border:1px solid #ddd}</style>
 </head><body>%s</body></html>
 `
 
@@ -371,7 +372,7 @@ func sortedKeys(m map[string]float64) []string {
 // sankey draws flows from sources (left) to places (right) as SVG: node
 // heights and band widths in proportion to value.
 func sankey(title string, flows map[[2]string]float64) string {
-	const w, h, nodeW, gap, top = 760, 420, 14, 10, 34
+	const h, nodeW, gap, top = 420, 14, 10, 34
 	srcTot, dstTot := map[string]float64{}, map[string]float64{}
 	var total float64
 	for k, v := range flows {
@@ -405,9 +406,25 @@ func sankey(title string, flows map[[2]string]float64) string {
 		return at
 	}
 	sy, dy := place(srcs, srcTot), place(dsts, dstTot)
-	const lx, rx = 170, 520
+	// Room for the labels: the sources' to the left of their bars, the
+	// places' to the right (about 7 px a character at 12 px), and the
+	// places' labels at least a line apart, below one another.
+	lx := 170
+	for _, s := range srcs {
+		lx = max(lx, 12+7*utf8.RuneCountInString(s+" "+money(srcTot[s])))
+	}
+	rx := lx + 350
+	w := rx + nodeW + 16
+	labelY := map[string]float64{}
+	prev, bottom := math.Inf(-1), float64(h)
+	for _, d := range dsts {
+		w = max(w, rx+nodeW+16+7*utf8.RuneCountInString(d+" "+money(dstTot[d])))
+		y := max(dy[d]+dstTot[d]*scale/2+4, prev+14)
+		labelY[d], prev = y, y
+		bottom = max(bottom, y+8)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" role="img" aria-label="%s">`, w, h, html.EscapeString(title))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%.0f" role="img" aria-label="%s">`, w, bottom, html.EscapeString(title))
 	fmt.Fprintf(&b, `<text x="0" y="18" font-size="15" font-weight="bold">%s</text>`, html.EscapeString(title))
 	// Bands, in source then place order, stacked on both sides.
 	sOff, dOff := map[string]float64{}, map[string]float64{}
@@ -432,7 +449,7 @@ func sankey(title string, flows map[[2]string]float64) string {
 	}
 	for _, d := range dsts {
 		fmt.Fprintf(&b, `<rect x="%d" y="%.1f" width="%d" height="%.1f" fill="%s"/>`, rx, dy[d], nodeW, max(dstTot[d]*scale, 1), color(d))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="12">%s %s</text>`, rx+nodeW+6, dy[d]+dstTot[d]*scale/2+4, html.EscapeString(d), money(dstTot[d]))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="12">%s %s</text>`, rx+nodeW+6, labelY[d], html.EscapeString(d), money(dstTot[d]))
 	}
 	b.WriteString("</svg>")
 	return b.String()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,6 +144,34 @@ func TestSankey(t *testing.T) {
 	}
 	if sankey("t", nil) != "" {
 		t.Error("a chart of nothing")
+	}
+	// Long labels have room on both sides, and the places' labels, many
+	// of them small, stay a line apart.
+	flows := map[[2]string]float64{{"Ethereum (ETH, tokens)", "exchange: Satoshi Square (via bridge)"}: 1e6}
+	for i := range 6 {
+		flows[[2]string{"Ethereum (ETH, tokens)", fmt.Sprintf("tiny %d", i)}] = 1
+	}
+	svg = sankey("t", flows)
+	src := regexp.MustCompile(`<text x="(\d+)" y="[\d.]+" font-size="12" text-anchor="end">Ethereum \(ETH, tokens\) \$1,000,006</text>`).FindStringSubmatch(svg)
+	width := regexp.MustCompile(`^<svg [^>]*width="(\d+)"`).FindStringSubmatch(svg)
+	var ys []float64
+	for _, m := range regexp.MustCompile(`<text x="\d+" y="([\d.]+)" font-size="12">`).FindAllStringSubmatch(svg, -1) {
+		y, _ := strconv.ParseFloat(m[1], 64)
+		ys = append(ys, y)
+	}
+	if src == nil || width == nil || len(ys) != 7 {
+		t.Fatalf("labels: %s", svg)
+	}
+	if x, _ := strconv.Atoi(src[1]); x < 7*len("Ethereum (ETH, tokens) $1,000,006") {
+		t.Errorf("the source's label ends at %d: no room for it", x)
+	}
+	if w, _ := strconv.Atoi(width[1]); w < 7*len("exchange: Satoshi Square (via bridge) $1,000,000")+350 {
+		t.Errorf("width %d: no room for the places' labels", w)
+	}
+	for i := 1; i < len(ys); i++ {
+		if ys[i]-ys[i-1] < 13 {
+			t.Errorf("labels %d and %d %.1f px apart", i-1, i, ys[i]-ys[i-1])
+		}
 	}
 }
 
