@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -331,5 +332,37 @@ func TestFromEVM(t *testing.T) {
 	g.Layout()
 	if !g.nodes["V"].Start || g.nodes["V"].Category != "" || g.nodes["E"].Category != "exchange" || g.nodes["E"].Start || g.nodes["E"].Layer != 2 {
 		t.Errorf("nodes %+v %+v", g.nodes["V"], g.nodes["E"])
+	}
+}
+
+// Edges of several assets between the same two addresses have their
+// amounts a line apart, not drawn on one another.
+func TestEdgeLabelsApart(t *testing.T) {
+	res := &trace.EVMResult{Model: "fifo", Decimals: map[string]uint8{"ETH": 18, "USDT": 6}, Start: map[string]string{"ETH": "1000000000000000000", "USDT": "1500000000"},
+		Flows: []trace.EVMFlow{
+			{Tx: "0x1", From: "V", To: "T", Asset: "ETH", Amount: "1000000000000000000", Link: "exact"},
+			{Tx: "0x2", From: "V", To: "T", Asset: "USDT", Amount: "1500000000", Link: "exact"},
+		},
+	}
+	g := FromEVM(res, false, "t", func(asset, amount string, block uint64) float64 {
+		v, _ := strconv.ParseFloat(amount, 64)
+		if asset == "USDT" {
+			return v / 1e6
+		}
+		return v / 1e18 * 2000
+	})
+	var svg strings.Builder
+	if err := g.WriteSVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	at := map[string][2]int{}
+	for _, m := range regexp.MustCompile(`<text x="(\d+)" y="(\d+)" text-anchor="middle" font-size="10"[^>]*>([^<]+)</text>`).FindAllStringSubmatch(svg.String(), -1) {
+		x, _ := strconv.Atoi(m[1])
+		y, _ := strconv.Atoi(m[2])
+		at[m[3]] = [2]int{x, y}
+	}
+	e, u := at["1 ETH"], at["1500 USDT"]
+	if len(at) != 2 || e[0] != u[0] || e[1]-u[1] < labelLine && u[1]-e[1] < labelLine {
+		t.Errorf("edge labels %v", at)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,6 +20,8 @@ const (
 	margin  = 20
 	headerH = 24 // a line of the caption
 	legendH = 24
+	// labelLine is the height of an edge's amount label.
+	labelLine = 12
 )
 
 // shorten keeps the ends of a long address: bc1qxy2k...0wlh.
@@ -137,7 +140,10 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 	}
 	fmt.Fprintf(b, "</g>\n")
 	// Amounts on the widest edges (a tenth or more of the widest), at the
-	// middle of each.
+	// middle of each; where labels would fall on one another (edges of
+	// several assets between the same two addresses), each a line below the
+	// last.
+	used := map[int][]int{} // x -> the ys of the labels there
 	for _, i := range order {
 		if ws[i] < 0.1 {
 			break
@@ -147,8 +153,13 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 			continue
 		}
 		a, z := at[e.From], at[e.To]
+		x, y := (a.x+width(e.src)+z.x)/2, (a.y+z.y)/2+nodeH/2-3
+		for slices.ContainsFunc(used[x], func(u int) bool { return u > y-labelLine && u < y+labelLine }) {
+			y += labelLine
+		}
+		used[x] = append(used[x], y)
 		fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" font-size="10" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">%s</text>`+"\n",
-			(a.x+width(e.src)+z.x)/2, (a.y+z.y)/2+nodeH/2-3, esc(g.Short(e.Amount, e.Asset)))
+			x, y, esc(g.Short(e.Amount, e.Asset)))
 	}
 	fmt.Fprintf(b, `<g class="nodes">`+"\n")
 	for _, n := range g.Nodes {
