@@ -149,7 +149,11 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("  %s: type %s, %d transactions, balance %s BTC\n", av.Address, av.Type, av.TxCount, btcAmount(av.Balance))
+			txs := "transactions"
+			if av.TxCount == 1 {
+				txs = "transaction"
+			}
+			fmt.Printf("  %s: type %s, %s %s, balance %s BTC\n", av.Address, av.Type, thousands(int64(av.TxCount)), txs, btcAmount(av.Balance))
 
 			section("5. A reorganisation: btcd's test chain 0..4, then a longer side chain 3A..5A forking after block 2")
 			rdir := filepath.Join(tmp, "reorg")
@@ -264,8 +268,14 @@ The store goes to a temporary directory unless --store is given.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("  %v blocks, %v transactions, %d CoinJoins, %d incidents of the dprk-2021 scenario\n",
-				truth.Stats["blocks"], truth.Stats["txs"], len(truth.CoinJoins), len(truth.Incidents))
+			count := func(v any) string { // a number of truth.json
+				if n, ok := v.(float64); ok && n == float64(int64(n)) {
+					return thousands(int64(n))
+				}
+				return fmt.Sprint(v)
+			}
+			fmt.Printf("  %s blocks, %s transactions, %s CoinJoins, %d incidents of the dprk-2021 scenario\n",
+				count(truth.Stats["blocks"]), count(truth.Stats["txs"]), thousands(int64(len(truth.CoinJoins))), len(truth.Incidents))
 			regtest, _ := btc.LookupNetwork("regtest")
 			ws, err := store.Open(btcDir(filepath.Join(tmp, "world-store")), store.Options{Network: regtest})
 			if err != nil {
@@ -427,8 +437,9 @@ The store goes to a temporary directory unless --store is given.`,
 				for n := uint64(0); n < es.NumEvents(); n++ {
 					kinds[es.Event(n).Kind.String()]++
 				}
-				fmt.Printf("  %d blocks, %d transactions, %d transfers; %d swaps, %d mixer deposits, %d mixer withdrawals\n",
-					est.Blocks, est.Txs, est.Transfers, kinds["swap"], kinds["mix-deposit"], kinds["mix-withdrawal"])
+				fmt.Printf("  %s blocks, %s transactions, %s transfers; %s swaps, %s mixer deposits, %s mixer withdrawals\n",
+					thousands(int64(est.Blocks)), thousands(int64(est.Txs)), thousands(int64(est.Transfers)),
+					thousands(int64(kinds["swap"])), thousands(int64(kinds["mix-deposit"])), thousands(int64(kinds["mix-withdrawal"])))
 				var liquid *label.Incident
 				for i := range incs {
 					if incs[i].ID == "dprk-2021-5" && incs[i].EVM != nil {

@@ -693,6 +693,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", w)
 		}
 	}
+	// Counts as people write them.
+	for _, re := range []string{`1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa: type pubkeyhash, 1 transaction, balance 50\.00000000 BTC`,
+		`\n  \d{1,3}(,\d{3})* blocks, \d{1,3}(,\d{3})* transactions, \d{1,3}(,\d{3})* CoinJoins, 7 incidents`,
+		`\n  [\d,]+ blocks, \d{1,3}(,\d{3})+ transactions, \d{1,3}(,\d{3})+ transfers; \d{1,3}(,\d{3})* swaps`} {
+		if !regexp.MustCompile(re).Match(out.Bytes()) {
+			t.Errorf("demo output lacks %s", re)
+		}
+	}
 	// The world's outputs exported and read back: the addresses holding
 	// the taint hold what the trace calls unspent.
 	if m := regexp.MustCompile(`still hold (\S+) BTC in (\d+) of them \(the trace: (\S+) BTC unspent\)`).FindSubmatch(out.Bytes()); m == nil || string(m[1]) != string(m[3]) || string(m[2]) == "0" {
