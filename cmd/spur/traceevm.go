@@ -111,11 +111,11 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	if a.backward {
 		what = "backward trace (destinations are sources); value explained:"
 	}
-	fmt.Printf("%s %s", res.Model, what)
+	var start []string
 	for _, a := range sortedKeys(res.Start) {
-		fmt.Printf(" %s %s", ethAmountText(res.Start[a], decimals[a]), a)
+		start = append(start, ethAmountText(res.Start[a], decimals[a])+" "+a)
 	}
-	fmt.Printf("; %d transfers replayed, %d flows\n", res.Transfers, len(res.Flows))
+	fmt.Printf("%s %s %s; %s transfers replayed, %s flows\n", res.Model, what, strings.Join(start, ", "), thousands(int64(res.Transfers)), thousands(int64(len(res.Flows))))
 	poisonNote(res.Model)
 	// By place and link, in USD at the arrival day; then the largest.
 	type group struct {

@@ -530,6 +530,10 @@ func TestGenIngestEval(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^mixer withdrawals linked, by clue: [a-z-]+ \d+(, [a-z-]+ \d+)*$`).MatchString(text) {
 		t.Fatalf("trace --mixer-links text has no list of links by clue:\n%s", text)
 	}
+	// The stolen assets listed apart, counts as people write them.
+	if !regexp.MustCompile(`^fifo forward trace; stolen: \S+ \S+(, \S+ \S+)*; \d{1,3}(,\d{3})* transfers replayed, \d{1,3}(,\d{3})* flows\n`).MatchString(text) {
+		t.Fatalf("trace text's first line:\n%.300s", text)
+	}
 	// Dollars as people write them, in both tables.
 	if m := regexp.MustCompile(`(?m)^exact +mixer .* (\$\S+)$`).FindAllStringSubmatch(text, -1); len(m) < 2 || !regexp.MustCompile(`^\$\d{1,3}(,\d{3})*$`).MatchString(m[0][1]) || !regexp.MustCompile(`^\$\d{1,3}(,\d{3})*$`).MatchString(m[len(m)-1][1]) {
 		t.Fatalf("trace text's dollars: %q\n%s", m, text)
