@@ -428,30 +428,45 @@ func printTx(v *store.TxView) {
 	t.row("size / vsize / weight", fmt.Sprintf("%d / %d / %d", v.Size, v.VSize, v.Weight))
 	t.flush()
 	fmt.Println()
+	// A transaction decoded without the chain knows neither what its inputs
+	// spent nor what spent its outputs: those columns are left out.
+	chained := v.BlockHeight != nil
 	t = newTable(os.Stdout)
-	t.row("IN", "SPENDS", "TYPE", "ADDRESS", "BTC")
+	if chained {
+		t.row("IN", "SPENDS", "TYPE", "ADDRESS", "BTC")
+	} else {
+		t.row("IN", "SPENDS")
+	}
 	for i, in := range v.Inputs {
-		if in.Coinbase {
-			t.row(i, "coinbase", "", "", "")
-			continue
+		switch {
+		case in.Coinbase:
+			t.row(i, "coinbase")
+		case !chained:
+			t.row(i, fmt.Sprintf("%s:%d", in.PrevTxID, in.PrevVout))
+		default:
+			val := ""
+			if in.Value != nil {
+				val = btcAmount(*in.Value)
+			}
+			t.row(i, fmt.Sprintf("%s:%d", in.PrevTxID, in.PrevVout), in.Type, dash(in.Address), val)
 		}
-		val := ""
-		if in.Value != nil {
-			val = btcAmount(*in.Value)
-		}
-		t.row(i, fmt.Sprintf("%s:%d", in.PrevTxID, in.PrevVout), in.Type, dash(in.Address), val)
 	}
 	t.flush()
 	fmt.Println()
 	t = newTable(os.Stdout)
-	t.row("OUT", "TYPE", "ADDRESS", "BTC", "SPENT BY")
+	if chained {
+		t.row("OUT", "TYPE", "ADDRESS", "BTC", "SPENT BY")
+	} else {
+		t.row("OUT", "TYPE", "ADDRESS", "BTC")
+	}
 	for _, o := range v.Outputs {
+		if !chained {
+			t.row(o.N, o.Type, dash(o.Address), btcAmount(o.Value))
+			continue
+		}
 		spent := "unspent"
 		if o.SpentBy != nil {
 			spent = fmt.Sprintf("%s:%d", o.SpentBy.TxID, o.SpentBy.Vin)
-		}
-		if v.BlockHeight == nil {
-			spent = ""
 		}
 		t.row(o.N, o.Type, dash(o.Address), btcAmount(o.Value), spent)
 	}

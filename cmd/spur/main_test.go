@@ -646,6 +646,11 @@ func TestDecode(t *testing.T) {
 	if !strings.Contains(out, `"txid": "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"`) || strings.Contains(out, "spent_by\": {") || strings.Contains(out, `"fee"`) {
 		t.Fatalf("decode tx: %s", out)
 	}
+	// As text, without the columns only the chain can fill.
+	if text := mustRun(t, "decode", "tx", hal); !strings.Contains(text, "\nIN  SPENDS\n0   0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9:0\n") ||
+		strings.Contains(text, "SPENT BY") || !strings.Contains(text, "\n0    pubkey  1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3  10.00000000\n") {
+		t.Fatalf("decode tx as text:\n%s", text)
+	}
 	if r := run(t, "decode", "tx", hal[:100]); r.code != exitBadInput || !strings.Contains(r.stderr, "offset") {
 		t.Fatalf("truncated tx: exit %d %s", r.code, r.stderr)
 	}
