@@ -261,6 +261,13 @@ func Files(ctx context.Context, s *store.Store, paths []string, opts Options) (*
 			"tables_mib", tables>>20, "memory_mib", mem>>20)
 	}
 	bar := progress.New(opts.Progress, "blocks", int64(len(plan.Blocks)))
+	// The share done and the time left go by bytes: a chain's early blocks
+	// are a thousandth of the size of its late ones.
+	var planned int64
+	for _, b := range plan.Blocks {
+		planned += int64(b.Size)
+	}
+	bar.SetTotalBytes(planned)
 	// Each file is mapped while its blocks are in flight: from the fetch
 	// of its first block of the run to the store's end with its last.
 	var mu sync.Mutex

@@ -17,18 +17,22 @@ import (
 // Bar reports the progress of work measured in units (blocks, say), with
 // optional counters shown as rates (tx/s, MB/s).
 type Bar struct {
-	mu       sync.Mutex
-	w        io.Writer
-	tty      bool
-	unit     string
-	total    int64
-	done     int64
-	txs      int64
-	bytes    int64
-	start    time.Time
-	last     time.Time
-	interval time.Duration
-	drawn    bool
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	unit  string
+	total int64
+	done  int64
+	txs   int64
+	bytes int64
+	// totalBytes, when known, is the bytes all the work holds: the share
+	// done and the time left then go by bytes, not units (the blocks of a
+	// chain differ in size a thousandfold).
+	totalBytes int64
+	start      time.Time
+	last       time.Time
+	interval   time.Duration
+	drawn      bool
 	// printed is how many units were done at the last line printed to a
 	// non-terminal (-1: none yet), so that Done does not repeat it.
 	printed int64
@@ -62,6 +66,17 @@ func (b *Bar) Add(n, txs, bytes int64) {
 	}
 }
 
+// SetTotalBytes gives the bytes the whole work holds, that Add's bytes
+// count towards: the bar's share and time left then go by them.
+func (b *Bar) SetTotalBytes(n int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.totalBytes = n
+	b.mu.Unlock()
+}
+
 // SetTotal changes the total (work discovered as it runs).
 func (b *Bar) SetTotal(total int64) {
 	if b == nil {
@@ -78,11 +93,18 @@ func (b *Bar) draw(now time.Time) {
 		el = 1e-9
 	}
 	var sb strings.Builder
+	frac := 0.0
+	switch {
+	case b.totalBytes > 0:
+		frac = float64(b.bytes) / float64(b.totalBytes)
+	case b.total > 0:
+		frac = float64(b.done) / float64(b.total)
+	}
+	frac = min(frac, 1)
+	if b.done >= b.total && b.total > 0 {
+		frac = 1
+	}
 	if b.total > 0 {
-		frac := float64(b.done) / float64(b.total)
-		if frac > 1 {
-			frac = 1
-		}
 		const width = 24
 		fill := int(frac * width)
 		fmt.Fprintf(&sb, "%s %d/%d [%s%s] %5.1f%%", b.unit, b.done, b.total, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100)
@@ -96,8 +118,8 @@ func (b *Bar) draw(now time.Time) {
 	if b.bytes > 0 {
 		fmt.Fprintf(&sb, "  %.1f MB/s", float64(b.bytes)/el/1e6)
 	}
-	if b.total > 0 && b.done > 0 && b.done < b.total {
-		left := time.Duration(el * float64(b.total-b.done) / float64(b.done) * float64(time.Second))
+	if b.total > 0 && b.done > 0 && b.done < b.total && frac > 0 {
+		left := time.Duration(el * (1 - frac) / frac * float64(time.Second))
 		fmt.Fprintf(&sb, "  ETA %s", left.Round(time.Second))
 	}
 	if b.tty {

@@ -3,6 +3,7 @@ package progress
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNonTerminalLines: written to a non-terminal, a bar prints its first
@@ -34,5 +35,24 @@ func TestNonTerminalLines(t *testing.T) {
 	b.Done() // nothing done: still one line
 	if got, want := sb.String(), "files 0/3 [                        ]   0.0%\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// With the work's bytes known, the share done and the time left go by
+// bytes, not by units: three small blocks of four are a tenth of the work.
+func TestByBytes(t *testing.T) {
+	var sb strings.Builder
+	b := New(&sb, "blocks", 4)
+	b.SetTotalBytes(1000)
+	b.start = time.Now().Add(-10 * time.Second)
+	b.Add(3, 30, 100)
+	if line := sb.String(); !strings.HasPrefix(line, "blocks 3/4 [==                      ]  10.0%") || !strings.Contains(line, "ETA 1m30s") {
+		t.Fatalf("got %q", line)
+	}
+	sb.Reset()
+	b.Add(1, 1, 900)
+	b.Done()
+	if line := sb.String(); !strings.HasPrefix(line, "blocks 4/4 [========================] 100.0%") || strings.Contains(line, "ETA") {
+		t.Fatalf("got %q", line)
 	}
 }
