@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 // openLabels opens the store's labels for a command that only reads them,
@@ -24,7 +25,21 @@ func openLabels(dir string) (*label.Store, error) {
 	if dir == "" {
 		return nil, usagef("--store DIR is required")
 	}
+	// A command that reads makes no store: labels are made beside a chain
+	// a store holds, never in a directory that holds none (a mistyped
+	// --store).
+	if _, err := os.Stat(labelsDir(dir)); errors.Is(err, fs.ErrNotExist) && !holdsChain(dir) {
+		return nil, fmt.Errorf("%w: %s holds no store (no labels, no chain)", store.ErrNotFound, dir)
+	}
 	return label.OpenToRead(labelsDir(dir))
+}
+
+// holdsChain tells whether dir holds a Bitcoin store or an EVM chain's.
+func holdsChain(dir string) bool {
+	if _, err := os.Stat(filepath.Join(btcDir(dir), "META")); err == nil {
+		return true
+	}
+	return len(evmChainsIn(dir)) > 0
 }
 
 // labelQueueWait is how long an import queued for a server waits for it

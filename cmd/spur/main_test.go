@@ -596,6 +596,18 @@ func TestQueries(t *testing.T) {
 	if r := run(t, "tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16", "--store", filepath.Join(t.TempDir(), "none")); r.code != exitNotFound {
 		t.Fatalf("missing store: exit %d %s", r.code, r.stderr)
 	}
+	// Commands that read labels alone make no store where there is none.
+	none := filepath.Join(t.TempDir(), "none")
+	for _, args := range [][]string{{"incident", "list"}, {"labels", "list"}, {"labels", "sources"}, {"names", "Lazarus"}, {"actor", "Lazarus Group"}} {
+		r := run(t, append(args, "--store", none)...)
+		if _, err := os.Stat(none); r.code != exitNotFound || !strings.Contains(r.stderr, "holds no store") || err == nil {
+			t.Fatalf("spur %s on a missing store: exit %d %s (made: %v)", strings.Join(args, " "), r.code, r.stderr, err == nil)
+		}
+	}
+	// Beside a chain, the labels are made as ever: none imported yet.
+	if r := run(t, "incident", "list", "--store", dir); r.code != 0 {
+		t.Fatalf("incident list beside a chain: exit %d %s", r.code, r.stderr)
+	}
 }
 
 func TestDecode(t *testing.T) {
