@@ -465,15 +465,16 @@ labels to hand on, as a trace's --format labels gives them.`,
 			}
 			defer s.Close()
 			out := []label.Label{}
-			errStop := errors.New("stop")
+			more := 0 // past --limit, counted for the table's last line
 			err = s.List(f, func(l label.Label) error {
 				if limit > 0 && len(out) >= limit {
-					return errStop
+					more++
+					return nil
 				}
 				out = append(out, l)
 				return nil
 			})
-			if err != nil && !errors.Is(err, errStop) {
+			if err != nil {
 				return err
 			}
 			if len(out) == 0 {
@@ -495,6 +496,9 @@ labels to hand on, as a trace's --format labels gives them.`,
 				t.row(l.Chain, l.Address, l.Category, l.Label, dash(l.Actor), l.Source)
 			}
 			t.flush()
+			if more > 0 {
+				fmt.Printf("\n%s more (--limit 0 lists them all)\n", thousands(int64(more)))
+			}
 			return nil
 		},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"compress/bzip2"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -235,7 +236,13 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	}
 	// Filters match in any case; a value no label has is named, with the
 	// values the labels have.
-	if out := mustRun(t, "labels", "list", "--store", store, "--category", "SANCTIONED", "--chain", "ETH", "--limit", "1"); !strings.Contains(out, "sanctioned") {
+	var ethSanctioned []struct{ Address string }
+	if err := jsonUnmarshal(mustRun(t, "labels", "list", "--store", store, "--category", "sanctioned", "--chain", "eth", "--json"), &ethSanctioned); err != nil || len(ethSanctioned) < 2 {
+		t.Fatalf("labels list --json: %d labels, %v", len(ethSanctioned), err)
+	}
+	// The table says how many --limit left out.
+	if out := mustRun(t, "labels", "list", "--store", store, "--category", "SANCTIONED", "--chain", "ETH", "--limit", "1"); !strings.Contains(out, "sanctioned") ||
+		!strings.HasSuffix(out, fmt.Sprintf("\n%s more (--limit 0 lists them all)\n", thousands(int64(len(ethSanctioned)-1)))) {
 		t.Fatalf("labels list in upper case:\n%s", out)
 	}
 	// A category as another source names it is spur's.
