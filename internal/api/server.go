@@ -615,11 +615,35 @@ func decode(r *http.Request, v any) error {
 			return badRequest(te.Field, "field %s: want %s, got %s", te.Field, jsonKind(te.Type), jsonValue(te.Value))
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return badRequest(strings.Trim(f, `"`), "unknown field %s", f)
+			return badRequest(strings.Trim(f, `"`), "unknown field %s: the body takes %s", f, jsonFields(reflect.TypeOf(v)))
 		}
 		return badRequest("", "body is not valid JSON: %v", err)
 	}
 	return nil
+}
+
+// jsonFields names the fields a body of type t takes, and those of the
+// objects its arrays hold ("items (each: address, tx, chain, direction)"):
+// where in the body an unknown field was, encoding/json does not say.
+func jsonFields(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if e := f.Type; e.Kind() == reflect.Slice && e.Elem().Kind() == reflect.Struct {
+			name += " (each: " + jsonFields(e.Elem()) + ")"
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // jsonKind names what JSON value a Go type is read from, for an error

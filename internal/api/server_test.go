@@ -242,7 +242,7 @@ func TestTraceGraph(t *testing.T) {
 var goTerms = regexp.MustCompile(`struct \{|\[\]|\bapi\.[A-Z]`)
 
 func TestAPIErrors(t *testing.T) {
-	f := newFixture(t, Config{Rate: 1, Burst: 60})
+	f := newFixture(t, Config{Rate: 1, Burst: 70})
 	cases := []struct {
 		method, path, body string
 		auth               bool
@@ -323,6 +323,20 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("%s %s %s: a message in Go's terms: %s", c.method, c.path, c.body, m)
 		}
 	}
+	// An unknown field is answered with the fields the body takes, those
+	// of the objects in its arrays too (where it was, JSON's decoder does
+	// not say).
+	for body, want := range map[string]string{
+		`{"addresses":["x"]}`:      `unknown field "addresses": the body takes items (each: address, tx, chain, direction)`,
+		`{"items":[{"addr":"x"}]}`: `unknown field "addr": the body takes items (each: address, tx, chain, direction)`,
+	} {
+		if _, got := f.do(t, "POST", "/v1/screen", body, true); got["error"].(map[string]any)["message"] != want {
+			t.Errorf("POST /v1/screen %s: %v", body, got)
+		}
+	}
+	if _, got := f.do(t, "POST", "/v1/names/screen", `{"name":"Kim"}`, true); got["error"].(map[string]any)["message"] != `unknown field "name": the body takes queries (each: name, type, country, birth_year, id), min_score, limit` {
+		t.Errorf("POST /v1/names/screen with a name: %v", got)
+	}
 	// A method a route does not take: 405, with the ones it does.
 	req, _ := http.NewRequest("DELETE", f.srv.URL+"/v1/screen", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -343,7 +357,7 @@ func TestAPIErrors(t *testing.T) {
 	if code, _ := f.do(t, "POST", "/v1/screen", big, true); code != 413 {
 		t.Errorf("5 MiB body: %d", code)
 	}
-	// The rate limit: the bucket of 60 empties.
+	// The rate limit: the bucket of 70 empties.
 	limited := false
 	for range 80 {
 		if code, _ := f.do(t, "GET", "/v1/btc/blocks/0", "", true); code == 429 {
