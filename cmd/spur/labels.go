@@ -584,7 +584,7 @@ func newLabelsSources() *cobra.Command {
 			t := newTable(os.Stdout)
 			t.row("SOURCE", "FORMAT", "LABELS", "ENTITIES", "ACTORS", "DATED", "IMPORTED", "PATH")
 			for _, x := range src {
-				t.row(x.Source, x.Format, x.Labels, x.Entities, x.Actors, dash(x.Dated), x.Imported.Format(time.RFC3339), x.Path)
+				t.row(x.Source, x.Format, thousands(int64(x.Labels)), thousands(int64(x.Entities)), thousands(int64(x.Actors)), dash(x.Dated), x.Imported.Format(time.RFC3339), x.Path)
 			}
 			t.flush()
 			return nil
@@ -615,7 +615,7 @@ func printCounts(what, count string, counts map[string]int, none string) {
 		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
 	})
 	for _, k := range keys {
-		t.row(k, counts[k])
+		t.row(k, thousands(int64(counts[k])))
 	}
 	t.flush()
 }

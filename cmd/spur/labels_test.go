@@ -204,6 +204,9 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if !strings.Contains(out, "imported 760 labels and 18,494 entities") || !strings.Contains(out, "XBT       519") {
 		t.Fatalf("import summary:\n%s", out)
 	}
+	if out := mustRun(t, "labels", "sources", "--store", store); !regexp.MustCompile(`\n\S+ +ofac-sdn-csv +760 +18,494 +0 `).MatchString(out) {
+		t.Fatalf("labels sources:\n%s", out)
+	}
 	var res []struct {
 		Address  string `json:"address"`
 		Chain    string `json:"chain"`
