@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -18,8 +19,10 @@ import (
 	"github.com/spur-forensics/spur/internal/store"
 )
 
-// FormatVersion of the cluster files.
-const FormatVersion = 1
+// FormatVersion of the cluster files. Version 1 named them plainly
+// (entity.u32), which this spur still reads; version 2 names them by their
+// generation, so that a run replaces the whole clustering at once.
+const FormatVersion = 2
 
 // Meta records what a clustering covers.
 type Meta struct {
@@ -36,6 +39,40 @@ type Meta struct {
 	Change        string         `json:"change_heuristics,omitempty"`
 	ChangeMerges  uint64         `json:"change_merges,omitempty"`
 	ChangeRefused uint64         `json:"change_refused,omitempty"` // above the size bound
+	// Generation names the files of the clustering this META covers
+	// (entity.GEN.u32, members.GEN.u32, big.GEN.json). A run writes the
+	// next generation's files beside the last one's and then META, the
+	// one file replaced in place: a run killed at any moment leaves the
+	// clustering before it whole, or its own.
+	Generation uint64 `json:"generation"`
+}
+
+// file is the path of the clustering's file name.ext, of m's generation
+// (version 1's plain names for generation 0).
+func (m *Meta) file(s *store.Store, name, ext string) string {
+	if m.Generation == 0 {
+		return filepath.Join(dir(s), name+"."+ext)
+	}
+	return filepath.Join(dir(s), fmt.Sprintf("%s.%d.%s", name, m.Generation, ext))
+}
+
+// generations lists the generations whose files lie in the clustering's
+// directory, 0 for version 1's plain names.
+func generations(s *store.Store) map[uint64]bool {
+	gens := map[uint64]bool{}
+	ents, _ := os.ReadDir(dir(s))
+	for _, e := range ents {
+		parts := strings.Split(e.Name(), ".")
+		switch {
+		case len(parts) == 2 && (parts[0] == "entity" || parts[0] == "members" || parts[0] == "big"):
+			gens[0] = true
+		case len(parts) == 3:
+			if g, err := strconv.ParseUint(parts[1], 10, 64); err == nil {
+				gens[g] = true
+			}
+		}
+	}
+	return gens
 }
 
 // Stats of one run.
@@ -79,8 +116,8 @@ func ReadMeta(s *store.Store) (*Meta, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("cluster: %s: %w", filepath.Join(dir(s), "META"), err)
 	}
-	if m.Version != FormatVersion {
-		return nil, fmt.Errorf("cluster: %s: format version %d, this spur reads %d (run spur cluster --full)", filepath.Join(dir(s), "META"), m.Version, FormatVersion)
+	if m.Version != FormatVersion && m.Version != 1 || (m.Version == 1) != (m.Generation == 0) {
+		return nil, fmt.Errorf("cluster: %s: format version %d, this spur reads 1 and %d (run spur cluster --full)", filepath.Join(dir(s), "META"), m.Version, FormatVersion)
 	}
 	return &m, nil
 }
@@ -139,11 +176,19 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 	st := &Stats{Meta: Meta{Version: FormatVersion, CoinJoins: map[string]int{}, Change: opts.Change}}
 	u := &unionFind{}
 	var from uint64
-	if prev, err := ReadMeta(s); err != nil {
-		return nil, err
-	} else if prev != nil && !opts.Full && prev.Change == opts.Change && prev.Txs <= cnt.Txs && prev.Height <= s.Height() && prev.Height >= 0 {
+	// The next generation is past every one whose files lie about, whatever
+	// META says: a run killed after writing some leaves them there.
+	st.Generation = 1
+	for g := range generations(s) {
+		st.Generation = max(st.Generation, g+1)
+	}
+	prev, err := ReadMeta(s)
+	if err != nil && !opts.Full {
+		return nil, err // --full starts over whatever META holds
+	}
+	if err == nil && prev != nil && !opts.Full && prev.Change == opts.Change && prev.Txs <= cnt.Txs && prev.Height <= s.Height() && prev.Height >= 0 {
 		if h, err := s.BlockHashAt(prev.Height); err == nil && h.String() == prev.Tip {
-			ent, err := readU32s(filepath.Join(dir(s), "entity.u32"), prev.Addrs)
+			ent, err := readU32s(prev.file(s, "entity", "u32"), prev.Addrs)
 			if err != nil {
 				return nil, err
 			}
@@ -331,10 +376,10 @@ func write(s *store.Store, u *unionFind, m *Meta) error {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if err := writeU32s(filepath.Join(d, "entity.u32"), ent); err != nil {
+	if err := writeU32s(m.file(s, "entity", "u32"), ent); err != nil {
 		return err
 	}
-	if err := writeU32s(filepath.Join(d, "members.u32"), members); err != nil {
+	if err := writeU32s(m.file(s, "members", "u32"), members); err != nil {
 		return err
 	}
 	big, err := bigStats(s, ent, count)
@@ -345,14 +390,37 @@ func write(s *store.Store, u *unionFind, m *Meta) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(d, "big.json"), bs); err != nil {
+	if err := writeFile(m.file(s, "big", "json"), bs); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(d, "META"), b)
+	// The new files' names are durable before META names them.
+	if err := colfile.SyncDir(d); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(d, "META"), b); err != nil {
+		return err
+	}
+	// The generations before are no longer read, nor the files a killed
+	// run was writing: a failure to remove them costs room, not the
+	// clustering, and the next run tries again.
+	for g := range generations(s) {
+		if g != m.Generation {
+			old := Meta{Generation: g}
+			for _, f := range []string{old.file(s, "entity", "u32"), old.file(s, "members", "u32"), old.file(s, "big", "json")} {
+				os.Remove(f)
+			}
+		}
+	}
+	if tmps, err := filepath.Glob(filepath.Join(d, ".*.tmp")); err == nil {
+		for _, f := range tmps {
+			os.Remove(f)
+		}
+	}
+	return nil
 }
 
 // BigEntity is the size from which an entity's totals are precomputed, so
@@ -473,15 +541,15 @@ func Open(s *store.Store) (*Clusters, error) {
 		return nil, err
 	}
 	c := &Clusters{Meta: *m}
-	if c.entity, err = readU32s(filepath.Join(dir(s), "entity.u32"), m.Addrs); err != nil {
+	if c.entity, err = readU32s(m.file(s, "entity", "u32"), m.Addrs); err != nil {
 		return nil, err
 	}
-	if c.members, err = readU32s(filepath.Join(dir(s), "members.u32"), m.Addrs); err != nil {
+	if c.members, err = readU32s(m.file(s, "members", "u32"), m.Addrs); err != nil {
 		return nil, err
 	}
-	if b, err := os.ReadFile(filepath.Join(dir(s), "big.json")); err == nil {
+	if b, err := os.ReadFile(m.file(s, "big", "json")); err == nil {
 		if err := json.Unmarshal(b, &c.big); err != nil {
-			return nil, fmt.Errorf("cluster: big.json: %w", err)
+			return nil, fmt.Errorf("cluster: %s: %w", m.file(s, "big", "json"), err)
 		}
 	}
 	return c, nil
@@ -502,7 +570,7 @@ func OpenEntities(s *store.Store) (*Entities, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(dir(s), "entity.u32"))
+	f, err := os.Open(m.file(s, "entity", "u32"))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}

@@ -3,8 +3,12 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,7 +139,7 @@ func TestMainnetClusters(t *testing.T) {
 	// A read that fails says which file; an entity column of another
 	// length than META's address count is refused.
 	ents.Close()
-	if _, _, err := ents.Entity(0); err == nil || !strings.Contains(err.Error(), "entity.u32") {
+	if _, _, err := ents.Entity(0); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entity.%d.u32", full.Meta.Generation)) {
 		t.Fatalf("a read of a closed column: %v", err)
 	}
 	col := ents.f.Name()
@@ -228,5 +232,145 @@ func TestBigEntityStats(t *testing.T) {
 	}
 	if stats.Received != received || stats.Balance != balance {
 		t.Fatalf("totals %+v, members add up to received %d balance %d", stats, received, balance)
+	}
+}
+
+// TestKilledRunLeavesClusteringWhole puts the cluster directory in the
+// state a run killed after writing its entity and members files leaves it
+// in, and checks that the clustering read is the one before, whole (not
+// the new entities with the old members), and that the next run goes on
+// from it and clears what the killed one left. It also reads a clustering
+// of version 1 (files named plainly) and starts over, with --full, from a
+// META that cannot be read.
+func TestKilledRunLeavesClusteringWhole(t *testing.T) {
+	blocks := t.TempDir()
+	if _, err := world.WriteChain(blocks, world.ChainOptions{Seed: 9, Blocks: 10, TxsPerBlock: 100}); err != nil {
+		t.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(t.TempDir(), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{blocks}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	files := func() map[string][]byte {
+		m := map[string][]byte{}
+		ents, err := os.ReadDir(dir(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(dir(s), e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[e.Name()] = b
+		}
+		return m
+	}
+	setFiles := func(m map[string][]byte) {
+		if err := os.RemoveAll(dir(s)); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(dir(s), 0o755)
+		for name, b := range m {
+			if err := os.WriteFile(filepath.Join(dir(s), name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	same := func(what string, want *Clusters) {
+		t.Helper()
+		got, err := Open(s)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !slices.Equal(got.entity, want.entity) || !slices.Equal(got.members, want.members) || got.Meta.Change != want.Meta.Change {
+			t.Fatalf("%s: not the clustering before (change %q, want %q)", what, got.Meta.Change, want.Meta.Change)
+		}
+	}
+	if _, err := Run(s, Options{Change: "all"}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := files()
+	if _, ok := first["entity.1.u32"]; !ok || before.Meta.Generation != 1 {
+		t.Fatalf("first run's files: %v, generation %d", slices.Sorted(maps.Keys(first)), before.Meta.Generation)
+	}
+	// Another clustering of as many addresses (no change heuristics),
+	// killed before its big.json and META.
+	if _, err := Run(s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	second := files()
+	if _, ok := second["entity.1.u32"]; ok || len(second) != 4 {
+		t.Fatalf("second run left %v", slices.Sorted(maps.Keys(second)))
+	}
+	if slices.Equal(second["entity.2.u32"], first["entity.1.u32"]) {
+		t.Fatal("the two clusterings agree: the test shows nothing")
+	}
+	killed := maps.Clone(first)
+	killed["entity.2.u32"], killed["members.2.u32"] = second["entity.2.u32"], second["members.2.u32"]
+	killed[".big.2.json.123.tmp"] = second["big.2.json"][:10] // killed while writing it
+	setFiles(killed)
+	same("after a killed run", before)
+	if ents, err := OpenEntities(s); err != nil {
+		t.Fatal(err)
+	} else {
+		for a, want := range before.entity {
+			if e, _, err := ents.Entity(uint32(a)); err != nil || e != want {
+				t.Fatalf("address %d read alone after a killed run: entity %d (%v), want %d", a, e, err, want)
+			}
+		}
+		ents.Close()
+	}
+	st, err := Run(s, Options{Change: "all"})
+	if err != nil || !st.Incremental || st.Generation != 3 {
+		t.Fatalf("the run after a killed one: %+v %v", st, err)
+	}
+	if got := slices.Sorted(maps.Keys(files())); !slices.Equal(got, []string{"META", "big.3.json", "entity.3.u32", "members.3.u32"}) {
+		t.Fatalf("after the run that followed a killed one: %v", got)
+	}
+	same("the run after a killed one", before)
+
+	// Version 1: the files named plainly, read and gone on from.
+	v1 := map[string][]byte{}
+	for name, b := range files() {
+		name = strings.Replace(name, ".3.", ".", 1)
+		if name == "META" {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			m["version"] = 1
+			delete(m, "generation")
+			b, _ = json.Marshal(m)
+		}
+		v1[name] = b
+	}
+	setFiles(v1)
+	same("version 1", before)
+	if st, err := Run(s, Options{Change: "all"}); err != nil || !st.Incremental || st.Generation != 1 {
+		t.Fatalf("a run after version 1: %+v %v", st, err)
+	}
+	if got := slices.Sorted(maps.Keys(files())); !slices.Equal(got, []string{"META", "big.1.json", "entity.1.u32", "members.1.u32"}) {
+		t.Fatalf("after a run over version 1: %v", got)
+	}
+	same("a run over version 1", before)
+
+	// A META that cannot be read is refused, and --full starts over.
+	for _, bad := range []string{"garbage", `{"version": 9}`, `{"version": 2}`} {
+		os.WriteFile(filepath.Join(dir(s), "META"), []byte(bad), 0o644)
+		if _, err := Run(s, Options{Change: "all"}); err == nil || !strings.Contains(err.Error(), "META") {
+			t.Fatalf("a run over META %q: %v", bad, err)
+		}
+		if st, err := Run(s, Options{Change: "all", Full: true}); err != nil || st.Incremental {
+			t.Fatalf("--full over META %q: %+v %v", bad, st, err)
+		}
+		same("--full over a bad META", before)
 	}
 }
