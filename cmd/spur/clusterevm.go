@@ -19,7 +19,7 @@ func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *c
 	if !f.deposits && !f.reuse && !f.airdrop {
 		return nil, nil, nil, usagef("on an EVM chain, pick the heuristics: --deposits, --deposit-reuse, --airdrop")
 	}
-	s, err := openEVM(sf, chain, evmWrite)
+	s, err := openEVM(sf, chain, evmRead)
 	if err != nil {
 		return nil, nil, nil, err
 	}

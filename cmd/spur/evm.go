@@ -60,7 +60,7 @@ type evmOpen int
 
 const (
 	evmRead   evmOpen = iota // an existing store, its lock shared beside other readers
-	evmWrite                 // an existing store, its lock exclusive (clustering)
+	evmWrite                 // an existing store, its lock exclusive (a bench that ingests into it)
 	evmCreate                // created if need be, its lock exclusive (ingests)
 )
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/eval"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/graph/graphtest"
 )
 
@@ -57,9 +58,16 @@ func TestGenIngestEval(t *testing.T) {
 		Deposits int `json:"deposit_addresses"`
 		Reuse    int `json:"deposit_reuse_merges"`
 	}
+	// It only reads the chain: it runs beside a query (or a server)
+	// that holds it.
+	reader, err := evmstore.OpenReadOnly(filepath.Join(store, "evm", "eth"), "eth")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := jsonUnmarshal(mustRun(t, "cluster", "--chain", "eth", "--store", store, "--deposits", "--deposit-reuse", "--json"), &cl); err != nil {
 		t.Fatal(err)
 	}
+	reader.Close()
 	if cl.Deposits < 100 || cl.Reuse == 0 {
 		t.Fatalf("EVM clustering: %+v", cl)
 	}

@@ -114,7 +114,7 @@ func ReadMeta(s *store.Store) (*Meta, error) {
 	}
 	var m Meta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", filepath.Join(dir(s), "META"), err)
+		return nil, fmt.Errorf("cluster: %s: %w (run spur cluster --full)", filepath.Join(dir(s), "META"), err)
 	}
 	if m.Version != FormatVersion && m.Version != 1 || (m.Version == 1) != (m.Generation == 0) {
 		return nil, fmt.Errorf("cluster: %s: format version %d, this spur reads 1 and %d (run spur cluster --full)", filepath.Join(dir(s), "META"), m.Version, FormatVersion)

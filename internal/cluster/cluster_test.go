@@ -365,7 +365,7 @@ func TestKilledRunLeavesClusteringWhole(t *testing.T) {
 	// A META that cannot be read is refused, and --full starts over.
 	for _, bad := range []string{"garbage", `{"version": 9}`, `{"version": 2}`} {
 		os.WriteFile(filepath.Join(dir(s), "META"), []byte(bad), 0o644)
-		if _, err := Run(s, Options{Change: "all"}); err == nil || !strings.Contains(err.Error(), "META") {
+		if _, err := Run(s, Options{Change: "all"}); err == nil || !strings.Contains(err.Error(), "META") || !strings.HasSuffix(err.Error(), "(run spur cluster --full)") {
 			t.Fatalf("a run over META %q: %v", bad, err)
 		}
 		if st, err := Run(s, Options{Change: "all", Full: true}); err != nil || st.Incremental {
