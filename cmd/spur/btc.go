@@ -277,8 +277,9 @@ func printAlsoHeld(dir string) error {
 		if err != nil {
 			return err
 		}
-		lines = append(lines, fmt.Sprintf("%s labels and %s listed entries from %d sources, %d incidents, %d API keys (spur labels sources)",
-			thousands(int64(labels)), thousands(int64(entities)), len(srcs), len(incs), len(keys)))
+		lines = append(lines, fmt.Sprintf("%s and %s from %s, %s, %s (spur labels sources)",
+			counted(labels, "label", "labels"), counted(entities, "listed entry", "listed entries"), counted(len(srcs), "source", "sources"),
+			counted(len(incs), "incident", "incidents"), counted(len(keys), "API key", "API keys")))
 	}
 	if len(lines) > 0 {
 		fmt.Println("\nalso held:")

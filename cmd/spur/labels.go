@@ -379,7 +379,7 @@ func writeImport(f *label.File, srcs []label.SourceInfo, prev *label.Content, ap
 	if f.Dated != "" {
 		dated = " (the list of " + f.Dated + ")"
 	}
-	fmt.Printf("imported %s labels and %s entities as source %q%s\n", thousands(int64(len(f.Labels))), thousands(int64(len(f.Entities))), f.Source, dated)
+	fmt.Printf("imported %s and %s as source %q%s\n", counted(len(f.Labels), "label", "labels"), counted(len(f.Entities), "entity", "entities"), f.Source, dated)
 	switch f.Format {
 	case "ofac-sdn-csv", "ofac-non-sdn-csv":
 		printCounts("CURRENCY", "ADDRESSES", f.Counts, "no digital currency addresses listed")

@@ -46,6 +46,14 @@ func btcAmount(sat int64) string {
 	return s
 }
 
+// counted says n things, in the singular for one: "1 label", "2,500 labels".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return thousands(int64(n)) + " " + many
+}
+
 // thousands groups digits for readability.
 func thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)

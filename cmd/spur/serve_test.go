@@ -338,7 +338,7 @@ func TestLabelsWhileServing(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "list.csv")
 	os.WriteFile(list, []byte("address,category,label\n"+satoshi+",stolen-funds,Test theft\n"), 0o644)
 	r := run(t, "labels", "import", "--store", dir, list)
-	if r.code != 0 || !strings.Contains(r.stderr, "queued for it to apply") || !strings.Contains(r.stdout, "imported 1 labels") {
+	if r.code != 0 || !strings.Contains(r.stderr, "queued for it to apply") || !strings.Contains(r.stdout, "imported 1 label and 0 entities") {
 		t.Fatalf("labels import beside the server: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if sev, _ := screen(satoshi); sev != "high" {
@@ -350,7 +350,7 @@ func TestLabelsWhileServing(t *testing.T) {
 	// Incidents and prices too.
 	incidents := filepath.Join(t.TempDir(), "incidents.yaml")
 	os.WriteFile(incidents, []byte("incidents:\n  - id: hal\n    victim: Hal Finney\n    date: 2009-01-12\n    actor: Nobody\n    chain: btc\n    theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n"), 0o644)
-	if r := run(t, "incident", "import", "--store", dir, incidents); r.code != 0 || !strings.Contains(r.stderr, "1 incidents are queued") {
+	if r := run(t, "incident", "import", "--store", dir, incidents); r.code != 0 || !strings.Contains(r.stderr, "the incident is queued") {
 		t.Fatalf("incident import beside the server: exit %d\n%s", r.code, r.stderr)
 	}
 	resp, err := http.Get(srv.base + "/v1/incidents")

@@ -365,7 +365,11 @@ func newIncident() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := putOrQueue(dir, fmt.Sprintf("%d incidents are", len(incs)),
+			what := counted(len(incs), "incident", "incidents") + " are"
+			if len(incs) == 1 {
+				what = "the incident is"
+			}
+			if err := putOrQueue(dir, what,
 				func(s *label.Store) error { return s.PutIncidents(incs) },
 				func(ld string) (string, error) { return label.QueueIncidents(ld, incs) }); err != nil {
 				return err
@@ -377,7 +381,7 @@ func newIncident() *cobra.Command {
 				}
 				return printJSON(os.Stdout, map[string]any{"imported": len(incs), "ids": ids})
 			}
-			fmt.Printf("imported %d incidents\n", len(incs))
+			fmt.Printf("imported %s\n", counted(len(incs), "incident", "incidents"))
 			return nil
 		},
 	}
