@@ -207,6 +207,14 @@ func TestLabelsImportAndScreen(t *testing.T) {
 	if out := mustRun(t, "labels", "sources", "--store", store); !regexp.MustCompile(`\n\S+ +ofac-sdn-csv +760 +18,494 +0 `).MatchString(out) {
 		t.Fatalf("labels sources:\n%s", out)
 	}
+	// A label with no name of its own is shown by its category alone.
+	ltc := filepath.Join(t.TempDir(), "ltc.csv")
+	os.WriteFile(ltc, []byte("address,chain,category,label\nLbonesGyyeUDpQqtZQMmBUPJSEg4jHhUvb,ltc,gambling,\n"), 0o644)
+	ltcStore := filepath.Join(t.TempDir(), "ltc")
+	mustRun(t, "labels", "import", "--store", ltcStore, ltc)
+	if out := mustRun(t, "screen", "--store", ltcStore, "LbonesGyyeUDpQqtZQMmBUPJSEg4jHhUvb"); !regexp.MustCompile(`\nLbonesGyyeUDpQqtZQMmBUPJSEg4jHhUvb +ltc +low +no rule matched +gambling +-\n`).MatchString(out) {
+		t.Fatalf("screen of a label without a name:\n%s", out)
+	}
 	var res []struct {
 		Address  string `json:"address"`
 		Chain    string `json:"chain"`

@@ -198,7 +198,11 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			for _, r := range results {
 				var names []string // once each: sources repeat one another
 				for _, l := range r.Labels {
-					if n := l.Category + ": " + l.Label; !slices.Contains(names, n) {
+					n := l.Category
+					if l.Label != "" {
+						n += ": " + l.Label
+					}
+					if !slices.Contains(names, n) {
 						names = append(names, n)
 					}
 				}

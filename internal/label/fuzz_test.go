@@ -98,3 +98,81 @@ func TestListsMalformed(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRead feeds every format of a single file (the lists, the explorers'
+// and Forta's labels, TagPacks, ActorPacks, spur's CSV), incidents and
+// prices: whatever a file holds, what it reads or a refusal of malformed
+// input, never a panic. The seeds are the heads of the real files shipped.
+func FuzzRead(f *testing.F) {
+	formats := []struct{ format, ext string }{
+		{"eu-csv", ".csv"}, {"uk-csv", ".csv"}, {"us-csl-csv", ".csv"},
+		{"etherscan-json", ".json"}, {"etherscan-csv", ".csv"}, {"forta-csv", ".csv"},
+		{"tagpack", ".yaml"}, {"actorpack", ".yaml"}, {"csv", ".csv"},
+		{"incidents", ".yaml"}, {"prices", ".csv"},
+	}
+	head := func(b []byte, lines int) []byte {
+		for i, c := range b {
+			if c == '\n' {
+				if lines--; lines == 0 {
+					return b[:i+1]
+				}
+			}
+		}
+		return b
+	}
+	for _, seed := range []struct {
+		format string
+		b      []byte
+	}{
+		{"eu-csv", mustRead(f, filepath.Join(unpack(f, "eu_csl", "eu_csl.csv"), "eu_csl.csv"))},
+		{"uk-csv", mustRead(f, filepath.Join(unpack(f, "uk_csl", "ConList.csv"), "ConList.csv"))},
+		{"us-csl-csv", mustRead(f, filepath.Join(unpack(f, "us_csl", "consolidated-excerpt.csv"), "consolidated-excerpt.csv"))},
+		{"etherscan-json", mustRead(f, "../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.json")},
+		{"etherscan-csv", mustRead(f, "../../testdata/labels/etherscan-labels/data/bscscan/accounts/heist.csv")},
+		{"forta-csv", mustRead(f, "../../testdata/labels/forta-labelled-datasets/labels/1/phishing_scams.csv")},
+		{"tagpack", mustRead(f, "../../testdata/labels/graphsense-tagpacks/packs/address/lazarus.yaml")},
+		{"actorpack", mustRead(f, "../../testdata/labels/graphsense-tagpacks/actors/vasps_proof_of_reserves.yaml")},
+		{"csv", []byte("address,chain,category,label,actor,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,btc,stolen-funds,x,,\n")},
+		{"incidents", []byte("incidents:\n- id: a\n  victim: v\n  date: 2021-08-19\n  chain: btc\n  theft_txs: [f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16]\n")},
+		{"prices", []byte("date,asset,usd\n2021-08-19,BTC,46000.5\n")},
+	} {
+		for j, fm := range formats {
+			if fm.format == seed.format {
+				f.Add(byte(j), head(seed.b, 4))
+			}
+		}
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, which byte, b []byte) {
+		fm := formats[int(which)%len(formats)]
+		p := filepath.Join(dir, "in"+fm.ext)
+		os.WriteFile(p, b, 0o644)
+		var err error
+		switch fm.format {
+		case "incidents":
+			_, err = ParseIncidents(p)
+		case "prices":
+			_, err = ParsePrices(p, "")
+		default:
+			var res *File
+			if res, err = Read(p, ReadOptions{Format: fm.format, AllowEmpty: true}); err == nil {
+				for _, l := range res.Labels {
+					if l.Address == "" || l.Chain == "" || l.Category == "" {
+						t.Fatalf("%s: a label without address, chain or category: %+v", fm.format, l)
+					}
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: an error of another kind: %v", fm.format, err)
+		}
+	})
+}
+
+func mustRead(f *testing.F, path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}

@@ -447,6 +447,8 @@ func TestCSVAsSpreadsheetsWriteIt(t *testing.T) {
 		"address,label\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,x\n":                     "no category column",
 		"address,category,address\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,exchange,x\n": `column "address" twice`,
 		"address,category\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n":                    "line 2",
+		// A Litecoin address tells no chain spur knows by its form.
+		"address,category\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,exchange\nLbonesGyyeUDpQqtZQMmBUPJSEg4jHhUvb,gambling\n": `line 3: address "LbonesGyyeUDpQqtZQMmBUPJSEg4jHhUvb": its form does not tell its chain`,
 	} {
 		if _, err := ParseCSV(write("bad.csv", body)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", body, err, want)

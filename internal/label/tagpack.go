@@ -304,8 +304,8 @@ func WriteCSV(w io.Writer, ls []Label) error {
 // ParseCSV reads labels from a CSV file whose header names its columns, in
 // any order: address and category, and any of chain, label, actor and
 // source (a column of another name is not read), separated by commas (or
-// semicolons or tabs: Delimiter). Chain may be empty and is then guessed
-// from the address.
+// semicolons or tabs: Delimiter). Chain may be empty where the address's
+// form tells it (Bitcoin, EVM, Tron).
 func ParseCSV(path string) ([]Label, error) {
 	b, err := csvBytes(path)
 	if err != nil {
@@ -354,7 +354,9 @@ func ParseCSV(path string) ([]Label, error) {
 			return nil, fmt.Errorf("%w: %s: line %d: address and category are required", ErrMalformed, path, line)
 		}
 		if l.Chain == "" {
-			l.Chain = GuessChain(l.Address)
+			if l.Chain = GuessChain(l.Address); l.Chain == "" {
+				return nil, fmt.Errorf("%w: %s: line %d: address %q: its form does not tell its chain; give it in a chain column (btc, eth, ltc, ...)", ErrMalformed, path, line, l.Address)
+			}
 		} else {
 			// A chain as a person writes it (Bitcoin, Ethereum, ETH) is
 			// the one spur names so.
