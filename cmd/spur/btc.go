@@ -19,6 +19,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -296,14 +297,22 @@ func newFollow() *cobra.Command {
 	var rf rpcFlags
 	var interval time.Duration
 	var withCluster bool
+	var alert string
 	btcCmd := &cobra.Command{
-		Use:   "btc --store DIR --rpc URL",
+		Use:   "btc --store DIR --rpc URL [--alert CATEGORIES]",
 		Short: "Follow a Bitcoin node's tip, unwinding on reorgs",
 		Long: `Poll the node every --interval and append new blocks as they arrive, each
 committed at once. When the node's best chain no longer holds the store's tip,
 spur unwinds to the fork point and follows the new chain. Queries of the
 store (spur tx, address, trace, report, ...) run beside it: it lets them in
-between blocks. Stops on Ctrl-C.`,
+between blocks. Stops on Ctrl-C.
+
+With --alert (categories, comma-separated: sanctioned,stolen-funds), each
+transaction of a new block that spends from or pays to an address labelled
+in one of them is printed as it arrives: the theft's addresses an
+investigator imported (spur trace --format labels) moving on, a sanctioned
+address paying or being paid. The labels are read anew at each block, so
+an import while following counts from the next.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -320,6 +329,10 @@ between blocks. Stops on Ctrl-C.`,
 			if err != nil {
 				return err
 			}
+			watch, err := alertCategories(alert)
+			if err != nil {
+				return err
+			}
 			run := newFirstRun(btcDir(sf.dir))
 			s, err := waitForQueries(cmd.Context(), btcDir(sf.dir), sf.open)
 			if err != nil {
@@ -328,6 +341,12 @@ between blocks. Stops on Ctrl-C.`,
 			defer run.closeWith(s.Close)()
 			log := logger()
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
+				if watch != nil {
+					// The blocks added are the sync's last, above any it unwound.
+					if err := printAlerts(s, sf.dir, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json); err != nil {
+						log.Error("alerts failed", "err", err)
+					}
+				}
 				if withCluster {
 					// Incremental: only the new transactions are read; after an
 					// unwind below the last clustering it starts over.
@@ -353,6 +372,7 @@ between blocks. Stops on Ctrl-C.`,
 	rf.register(btcCmd)
 	btcCmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
 	btcCmd.Flags().BoolVar(&withCluster, "cluster", false, "keep the address clustering up to date as blocks arrive")
+	btcCmd.Flags().StringVar(&alert, "alert", "", "print each new transaction that spends from or pays to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.AddCommand(btcCmd, newFollowEVM())
 	return c
 }
@@ -901,4 +921,68 @@ to them on the way (crashes, reorgs, resumed runs).`,
 	chainFlag(digest, &digestChain)
 	c.AddCommand(info, digest)
 	return c
+}
+
+// alertCategories reads --alert: nil when it is empty.
+func alertCategories(arg string) (func(string) bool, error) {
+	if strings.TrimSpace(arg) == "" {
+		return nil, nil
+	}
+	cats := map[string]bool{}
+	for _, c := range strings.Split(arg, ",") {
+		if c = label.Category(c); c == "" {
+			return nil, usagef("--alert %q: an empty category", arg)
+		}
+		cats[c] = true
+	}
+	return func(c string) bool { return cats[c] }, nil
+}
+
+// printAlerts prints the alerts of the blocks from height lo to hi: as
+// text, or each as a JSON object (beside those of the syncs, told apart
+// by their txid).
+func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bool, asJSON bool) error {
+	if lo > hi {
+		return nil
+	}
+	labels, err := openLabels(dir)
+	if err != nil {
+		return err
+	}
+	defer labels.Close()
+	if err := labels.CacheKeys(); err != nil {
+		return err
+	}
+	for h := lo; h <= hi; h++ {
+		alerts, err := query.BlockAlerts(s, labels, h, watch)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if asJSON {
+				if err := printJSON(os.Stdout, a); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Printf("alert: block %d, tx %s\n", a.Height, a.TxID)
+			for _, side := range []struct {
+				name    string
+				parties []query.AlertParty
+			}{{"from", a.From}, {"to", a.To}} {
+				for _, p := range side.parties {
+					var what []string
+					for _, l := range p.Labels {
+						w := l.Category
+						if l.Label != "" {
+							w += ": " + l.Label
+						}
+						what = append(what, w+" ("+l.Source+")")
+					}
+					fmt.Printf("  %-4s %s  %s BTC  %s\n", side.name, p.Address, btcAmount(p.Value), strings.Join(what, "; "))
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -881,3 +881,130 @@ func TestIngestEVMCompactsIndex(t *testing.T) {
 		t.Fatalf("digest %s after, %s before", after, before)
 	}
 }
+
+// TestFollowAlerts follows a real btcd with --alert: the block that spends
+// from an address labelled stolen-funds, and each block whose coinbase pays
+// it, are told as they arrive, with the labelled side and its value; a
+// label imported while following counts from the next block.
+func TestFollowAlerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	params := &chaincfg.RegressionNetParams
+	key, mining := testnode.Key(0x42, params)
+	_, deposit := testnode.Key(0x43, params)
+	node := testnode.StartBtcd(t, mining.EncodeAddress())
+	node.Generate(t, 101)
+	dir := filepath.Join(t.TempDir(), "store")
+	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "-q"}, rpc...)...)
+	list := filepath.Join(t.TempDir(), "thief.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	if r := run(t, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--alert", ","}, rpc...)...); r.code != exitUsage {
+		t.Fatalf("--alert of no category: exit %d %s", r.code, r.stderr)
+	}
+
+	follow := exec.Command(spurBin, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--alert", "stolen_funds,sanctioned", "--json"}, rpc...)...)
+	stdout, _ := follow.StdoutPipe()
+	stderr := &testnode.Log{}
+	follow.Stderr = stderr
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { follow.Process.Kill(); follow.Wait() })
+	// Each sync and each alert is a JSON object; an alert has a txid.
+	objects := make(chan json.RawMessage, 100)
+	go func() {
+		d := json.NewDecoder(stdout)
+		for {
+			var m json.RawMessage
+			if d.Decode(&m) != nil {
+				close(objects)
+				return
+			}
+			objects <- m
+		}
+	}()
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
+		Labels  []struct {
+			Category, Label string
+		} `json:"labels"`
+	}
+	type alert struct {
+		TxID   string  `json:"txid"`
+		Height int64   `json:"height"`
+		From   []party `json:"from"`
+		To     []party `json:"to"`
+	}
+	// next returns the next alert of the output, the sync lines skipped.
+	next := func() alert {
+		t.Helper()
+		for {
+			select {
+			case m, ok := <-objects:
+				if !ok {
+					t.Fatalf("spur follow ended:\n%s", stderr)
+				}
+				var a alert
+				if err := json.Unmarshal(m, &a); err != nil {
+					t.Fatalf("%s: %v", m, err)
+				}
+				if a.TxID != "" {
+					return a
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no alert in 30 s:\n%s", stderr)
+			}
+		}
+	}
+	pay, _ := txscript.PayToAddrScript(deposit)
+	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
+	node.Generate(t, 1)
+	// The block's coinbase pays the labelled address; its spend takes
+	// the coinbase of block 1 from it.
+	cb, sp := next(), next()
+	if cb.Height != 102 || len(cb.From) != 0 || len(cb.To) != 1 || cb.To[0].Address != mining.EncodeAddress() || cb.To[0].Value < 50e8 ||
+		cb.To[0].Labels[0].Category != "stolen-funds" || cb.To[0].Labels[0].Label != "Test theft" {
+		t.Fatalf("the coinbase's alert: %+v", cb)
+	}
+	if sp.TxID != spend.TxHash().String() || sp.Height != 102 || len(sp.From) != 1 || sp.From[0].Address != mining.EncodeAddress() ||
+		sp.From[0].Value != 50e8 || len(sp.To) != 0 {
+		t.Fatalf("the spend's alert: %+v (spend %s)", sp, spend.TxHash())
+	}
+	// The deposit labelled sanctioned while following: the next block's
+	// payment to it is told on that side too.
+	os.WriteFile(list, []byte("address,chain,category,label\n"+deposit.EncodeAddress()+",btc,sanctioned,Test listing\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--source", "sdn", list)
+	spend2 := node.SpendCoinbase(t, 2, key, pay, 10_000)
+	node.Generate(t, 1)
+	if cb := next(); cb.Height != 103 || len(cb.To) != 1 {
+		t.Fatalf("the next coinbase's alert: %+v", cb)
+	}
+	sp = next()
+	if sp.TxID != spend2.TxHash().String() || len(sp.From) != 1 || len(sp.To) != 1 || sp.To[0].Address != deposit.EncodeAddress() ||
+		sp.To[0].Value != 50e8-10_000 || sp.To[0].Labels[0].Category != "sanctioned" {
+		t.Fatalf("a payment to an address labelled while following: %+v", sp)
+	}
+
+	// As text, for a person watching.
+	follow.Process.Kill()
+	follow.Wait()
+	text := exec.Command(spurBin, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--alert", "stolen-funds"}, rpc...)...)
+	out := &testnode.Log{}
+	text.Stdout, text.Stderr = out, stderr
+	if err := text.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { text.Process.Kill(); text.Wait() })
+	node.Generate(t, 1)
+	want := regexp.MustCompile(`^alert: block 104, tx [0-9a-f]{64}\n  to   ` + mining.EncodeAddress() + `  50\.\d{8} BTC  stolen-funds: Test theft \(csv:thief\)\n$`)
+	for i := 0; !want.MatchString(out.String()); i++ {
+		if i == 600 {
+			t.Fatalf("spur follow --alert as text said:\n%s\n%s", out, stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
