@@ -971,18 +971,24 @@ func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bo
 				parties []query.AlertParty
 			}{{"from", a.From}, {"to", a.To}} {
 				for _, p := range side.parties {
-					var what []string
-					for _, l := range p.Labels {
-						w := l.Category
-						if l.Label != "" {
-							w += ": " + l.Label
-						}
-						what = append(what, w+" ("+l.Source+")")
-					}
-					fmt.Printf("  %-4s %s  %s BTC  %s\n", side.name, p.Address, btcAmount(p.Value), strings.Join(what, "; "))
+					fmt.Printf("  %-4s %s  %s BTC  %s\n", side.name, p.Address, btcAmount(p.Value), labelsText(p.Labels))
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// labelsText says an alert's labels: "stolen-funds: Liquid theft
+// (csv:thief); ...".
+func labelsText(ls []label.Label) string {
+	var what []string
+	for _, l := range ls {
+		w := l.Category
+		if l.Label != "" {
+			w += ": " + l.Label
+		}
+		what = append(what, w+" ("+l.Source+")")
+	}
+	return strings.Join(what, "; ")
 }

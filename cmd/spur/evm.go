@@ -317,14 +317,20 @@ func newFollowEVM() *cobra.Command {
 	var rf evmRPCFlags
 	var chain string
 	var interval time.Duration
+	var alert string
 	c := &cobra.Command{
-		Use:   "evm --store DIR --chain CHAIN --rpc URL",
+		Use:   "evm --store DIR --chain CHAIN --rpc URL [--alert CATEGORIES]",
 		Short: "Follow an EVM node's tip, unwinding on reorgs",
 		Long: `Poll the node every --interval and append new blocks, each committed at once.
 When the node no longer has the store's tip block, spur unwinds to the last
 block both share and follows the node's chain. Queries of the store (spur tx
 --chain, address --chain, trace, report, ...) run beside it: it lets them in
-between blocks. Stops on Ctrl-C.`,
+between blocks. Stops on Ctrl-C.
+
+With --alert (categories, comma-separated: sanctioned,stolen-funds), each
+transaction of a new block whose transfers move an asset from or to an
+address labelled in one of them on the chain is printed as it arrives, as
+spur follow btc --alert does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -332,6 +338,10 @@ between blocks. Stops on Ctrl-C.`,
 			}
 			if interval <= 0 {
 				return usagef("--interval must be positive")
+			}
+			watch, err := alertCategories(alert)
+			if err != nil {
+				return err
 			}
 			node, err := rf.client()
 			if err != nil {
@@ -345,6 +355,14 @@ between blocks. Stops on Ctrl-C.`,
 			defer run.closeWith(s.Close)()
 			log := logger()
 			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log, LetQueriesIn: true}, func(st *ingest.EVMStats) {
+				if watch != nil && st.Blocks > 0 {
+					// The blocks added are the store's last rows.
+					if tip, err := s.TipRow(); err != nil {
+						log.Error("alerts failed", "err", err)
+					} else if err := printEVMAlerts(s, sf.dir, chain, tip+1-uint64(st.Blocks), tip, watch, sf.json); err != nil {
+						log.Error("alerts failed", "err", err)
+					}
+				}
 				if sf.json {
 					printJSON(os.Stdout, st)
 					return
@@ -361,7 +379,53 @@ between blocks. Stops on Ctrl-C.`,
 	rf.register(c)
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
+	c.Flags().StringVar(&alert, "alert", "", "print each new transaction that moves an asset from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	return c
+}
+
+// printEVMAlerts prints the alerts of block rows lo to hi, as
+// printAlerts does Bitcoin's.
+func printEVMAlerts(s *evmstore.Store, dir, chain string, lo, hi uint64, watch func(string) bool, asJSON bool) error {
+	labels, err := openLabels(dir)
+	if err != nil {
+		return err
+	}
+	defer labels.Close()
+	if err := labels.CacheKeys(); err != nil {
+		return err
+	}
+	for r := lo; r <= hi; r++ {
+		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if asJSON {
+				if err := printJSON(os.Stdout, a); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Printf("alert: block %d, tx %s\n", a.Height, a.TxID)
+			for _, side := range []struct {
+				name    string
+				parties []query.EVMAlertParty
+			}{{"from", a.From}, {"to", a.To}} {
+				for _, p := range side.parties {
+					asset := p.Symbol
+					if asset == "" {
+						asset = p.Asset
+					}
+					amount := ethAmount(p.Value, p.Decimals) + " " + asset
+					if p.NFT {
+						amount = asset + " #" + p.Value
+					}
+					fmt.Printf("  %-4s %s  %s  %s\n", side.name, p.Address, amount, labelsText(p.Labels))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ethAmount prints wei (or token units) with decimals, exactly.

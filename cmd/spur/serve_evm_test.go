@@ -289,3 +289,79 @@ func TestQueriesBesideEVMFollow(t *testing.T) {
 		t.Fatalf("a server beside a follow: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestFollowEVMAlerts follows a real geth with --alert: a payment from the
+// account labelled stolen-funds is told as its block comes, its recipient,
+// labelled only as an exchange, not; then as text.
+func TestFollowEVMAlerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := testnode.StartGeth(t)
+	dir := filepath.Join(t.TempDir(), "store")
+	shop := common.Address{0xc2}
+	list := filepath.Join(t.TempDir(), "thief.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+g.Dev.Hex()+",dev,stolen-funds,Test theft\n"+shop.Hex()+",dev,exchange,Test shop\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	follow := exec.Command(spurBin, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--json")
+	stdout, _ := follow.StdoutPipe()
+	stderr := &testnode.Log{}
+	follow.Stderr = stderr
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { follow.Process.Kill(); follow.Wait() })
+	type alert struct {
+		TxID   string `json:"txid"`
+		Height uint64 `json:"height"`
+		From   []struct {
+			Address, Asset, Symbol, Value string
+			Decimals                      *uint8
+			Labels                        []struct{ Category, Label string }
+		} `json:"from"`
+		To []json.RawMessage `json:"to"`
+	}
+	alerts := make(chan alert, 10)
+	go func() {
+		d := json.NewDecoder(stdout)
+		for {
+			var a alert
+			if d.Decode(&a) != nil {
+				close(alerts)
+				return
+			}
+			if a.TxID != "" {
+				alerts <- a
+			}
+		}
+	}()
+	h, rc := g.Send(&shop, big.NewInt(7e17), nil, 0)
+	select {
+	case a := <-alerts:
+		f := a.From
+		if a.TxID != h.Hex() || strconv.FormatUint(a.Height, 16) != strings.TrimPrefix(rc.BlockNumber, "0x") || len(f) != 1 || f[0].Address != g.Dev.Hex() ||
+			f[0].Asset != "ETH" || f[0].Value != "700000000000000000" || *f[0].Decimals != 18 || f[0].Labels[0].Label != "Test theft" || len(a.To) != 0 {
+			t.Fatalf("the payment's alert: %+v (tx %s in block %s)", a, h.Hex(), rc.BlockNumber)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no alert in 30 s:\n%s", stderr)
+	}
+	follow.Process.Kill()
+	follow.Wait()
+
+	text := exec.Command(spurBin, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds,exchange")
+	out := &testnode.Log{}
+	text.Stdout, text.Stderr = out, stderr
+	if err := text.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { text.Process.Kill(); text.Wait() })
+	h, _ = g.Send(&shop, big.NewInt(25e16), nil, 0)
+	want := "tx " + h.Hex() + "\n  from " + g.Dev.Hex() + "  0.25 ETH  stolen-funds: Test theft (csv:thief)\n  to   " + shop.Hex() + "  0.25 ETH  exchange: Test shop (csv:thief)\n"
+	for i := 0; !strings.HasSuffix(out.String(), want); i++ {
+		if i == 600 {
+			t.Fatalf("spur follow evm --alert as text said:\n%s\nwant the end:\n%s\n%s", out, want, stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

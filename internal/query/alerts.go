@@ -1,6 +1,12 @@
 package query
 
 import (
+	"strings"
+
+	"github.com/holiman/uint256"
+
+	"github.com/spur-forensics/spur/internal/evm"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -88,6 +94,115 @@ func BlockAlerts(s *store.Store, labels *label.Store, h int64, watch func(catego
 		if len(a.From) > 0 || len(a.To) > 0 {
 			out = append(out, a)
 		}
+	}
+	return out, nil
+}
+
+// An EVMAlert is an alert on an EVM chain: a transaction of a new block
+// whose transfers move an asset from or to an address labelled in a
+// watched category.
+type EVMAlert struct {
+	Chain     string          `json:"chain"`
+	Height    uint64          `json:"height"` // the block's number
+	BlockHash string          `json:"block_hash"`
+	TxID      string          `json:"txid"`
+	From      []EVMAlertParty `json:"from"` // senders so labelled
+	To        []EVMAlertParty `json:"to"`   // recipients so labelled
+}
+
+// An EVMAlertParty is a labelled address on one side of an EVM alert's
+// transaction, with what it sent or received of one asset there in all
+// (an NFT's token id, for each NFT).
+type EVMAlertParty struct {
+	Address  string        `json:"address"`
+	Asset    string        `json:"asset"` // "ETH" or the token's address
+	Symbol   string        `json:"symbol,omitempty"`
+	Decimals *uint8        `json:"decimals,omitempty"`
+	Value    string        `json:"value"` // base units; an NFT's token id
+	NFT      bool          `json:"nft,omitempty"`
+	Labels   []label.Label `json:"labels"`
+}
+
+// EVMBlockAlerts returns the alerts of block row r of an EVM store of
+// chain: each transaction whose transfers, fees and burns apart, move an
+// asset from or to an address with a label of chain in a category watch
+// takes, in block order. Block-level transfers (rewards, withdrawals) are
+// not a transaction's and raise none.
+func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint64, watch func(category string) bool) ([]EVMAlert, error) {
+	b := s.Block(r)
+	cache := map[uint32][]label.Label{}
+	watched := func(a uint32) ([]label.Label, error) {
+		if a == evmstore.None {
+			return nil, nil
+		}
+		if ls, ok := cache[a]; ok {
+			return ls, nil
+		}
+		ls, err := labels.LookupKey(strings.ToLower(s.Address(a).Hex()))
+		var out []label.Label
+		for _, l := range ls {
+			if l.Chain == chain && watch(l.Category) {
+				out = append(out, l)
+			}
+		}
+		cache[a] = out
+		return out, err
+	}
+	type key struct {
+		addr, asset uint32
+		from        bool
+	}
+	var out []EVMAlert
+	var cur *EVMAlert
+	var curTx uint32 = evmstore.None
+	sums := map[key]*uint256.Int{}
+	at := map[key]int{} // the party's place on its side
+	for x := b.FirstXfer; x < b.FirstXfer+b.NumXfer; x++ {
+		t := s.Transfer(x)
+		if t.Tx == evmstore.None || t.Kind == evm.KindFee || t.Kind == evm.KindBurn {
+			continue
+		}
+		if t.Tx != curTx {
+			if cur != nil && (len(cur.From) > 0 || len(cur.To) > 0) {
+				out = append(out, *cur)
+			}
+			curTx = t.Tx
+			cur = &EVMAlert{Chain: chain, Height: b.Number, BlockHash: b.Hash.Hex(), TxID: s.Tx(t.Tx).Hash.Hex(), From: []EVMAlertParty{}, To: []EVMAlertParty{}}
+			clear(sums)
+			clear(at)
+		}
+		for _, side := range []struct {
+			addr uint32
+			from bool
+		}{{t.From, true}, {t.To, false}} {
+			ls, err := watched(side.addr)
+			if err != nil {
+				return nil, err
+			}
+			if len(ls) == 0 {
+				continue
+			}
+			parties := &cur.To
+			if side.from {
+				parties = &cur.From
+			}
+			// An NFT's party is never summed into: at holds none.
+			k := key{side.addr, t.Asset, side.from}
+			if i, ok := at[k]; ok {
+				sums[k].Add(sums[k], &t.Amount)
+				(*parties)[i].Value = sums[k].Dec()
+				continue
+			}
+			v := s.TransferView(x)
+			p := EVMAlertParty{Address: s.Address(side.addr).Hex(), Asset: v.Asset, Symbol: v.Symbol, Decimals: v.Decimals, Value: v.Value, NFT: t.Kind == evm.KindNFT, Labels: ls}
+			if t.Kind != evm.KindNFT {
+				sums[k], at[k] = new(uint256.Int).Set(&t.Amount), len(*parties)
+			}
+			*parties = append(*parties, p)
+		}
+	}
+	if cur != nil && (len(cur.From) > 0 || len(cur.To) > 0) {
+		out = append(out, *cur)
 	}
 	return out, nil
 }

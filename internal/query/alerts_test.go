@@ -57,3 +57,59 @@ func TestBlockAlerts(t *testing.T) {
 		t.Fatalf("alerts of block 546 with exchanges watched: %+v %v", got, err)
 	}
 }
+
+// TestEVMBlockAlerts reads mainnet block 17173049 (from its ethereum-etl
+// export): a swap whose sender sold WETH twice and got a token twice is
+// told with each asset's sum on each side, fees and burns apart; an NFT
+// mint of five tokens with each token id; a label of another chain on the
+// same address raises nothing.
+func TestEVMBlockAlerts(t *testing.T) {
+	s := testchain.Ethereum(t, filepath.Join(t.TempDir(), "eth"))
+	ls, err := label.Open(filepath.Join(t.TempDir(), "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	const swapper, minter = "0x5DFF3Fb682E0C4064c4Ac3890a64c6C14a473d0D", "0x3813Ba8de772451B5459559011540F5BFc19432d"
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{
+		{Address: swapper, Chain: label.ChainETH, Category: label.StolenFunds, Label: "swapper", Source: "test"},
+		{Address: minter, Chain: label.ChainETH, Category: label.Sanctioned, Label: "minter", Source: "test"},
+		{Address: "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D", Chain: "bsc", Category: label.StolenFunds, Label: "router on bsc", Source: "test"},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := EVMBlockAlerts(s, ls, label.ChainETH, 0, func(c string) bool { return c == label.StolenFunds || c == label.Sanctioned })
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTx := map[string]EVMAlert{}
+	for _, a := range got {
+		if a.Height != 17173049 || a.Chain != "eth" {
+			t.Fatalf("an alert of another block: %+v", a)
+		}
+		for _, p := range append(append([]EVMAlertParty{}, a.From...), a.To...) {
+			if p.Address != swapper && p.Address != minter {
+				t.Fatalf("%s: a party not labelled so: %+v", a.TxID, p)
+			}
+		}
+		byTx[a.TxID] = a
+	}
+	type side struct{ asset, value string }
+	sides := func(ps []EVMAlertParty) []side {
+		var out []side
+		for _, p := range ps {
+			out = append(out, side{p.Asset, p.Value})
+		}
+		return out
+	}
+	const weth, token, nft = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", "0xb02edbcCaE654c8C4665681828731951804771cE", "0xB5f75C61052cd174c43b4187cA9333A5300d765F"
+	swap := byTx["0xda46ac19eb2e326349727fc79e339c813e2eda40cbb406cb06ad85a98844e856"]
+	if !reflect.DeepEqual(sides(swap.From), []side{{weth, "839384280398975810"}}) || !reflect.DeepEqual(sides(swap.To), []side{{token, "143442052442765"}}) {
+		t.Fatalf("the swap's alert: %+v", swap)
+	}
+	mint := byTx["0xf9ce089241db57d1fd65743b14f60f36e065ec27f7ad1bd7a45b8c990f87b64e"]
+	if !reflect.DeepEqual(sides(mint.From), []side{{"ETH", "10000000000000000"}}) ||
+		!reflect.DeepEqual(sides(mint.To), []side{{nft, "894"}, {nft, "895"}, {nft, "896"}, {nft, "897"}, {nft, "898"}}) || !mint.To[0].NFT || mint.From[0].NFT {
+		t.Fatalf("the mint's alert: %+v", mint)
+	}
+}
