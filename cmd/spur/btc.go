@@ -945,36 +945,63 @@ func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bo
 	if lo > hi {
 		return nil
 	}
-	labels, err := openLabels(dir)
+	labels, err := alertLabels(dir)
 	if err != nil {
 		return err
 	}
 	defer labels.Close()
-	if err := labels.CacheKeys(); err != nil {
-		return err
-	}
 	for h := lo; h <= hi; h++ {
 		alerts, err := query.BlockAlerts(s, labels, h, watch)
 		if err != nil {
 			return err
 		}
 		for _, a := range alerts {
-			if asJSON {
-				if err := printJSON(os.Stdout, a); err != nil {
-					return err
-				}
-				continue
+			var parties []alertParty
+			for _, p := range a.From {
+				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels})
 			}
-			fmt.Printf("alert: block %d, tx %s\n", a.Height, a.TxID)
-			for _, side := range []struct {
-				name    string
-				parties []query.AlertParty
-			}{{"from", a.From}, {"to", a.To}} {
-				for _, p := range side.parties {
-					fmt.Printf("  %-4s %s  %s BTC  %s\n", side.name, p.Address, btcAmount(p.Value), labelsText(p.Labels))
-				}
+			for _, p := range a.To {
+				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels})
+			}
+			if err := printAlert(a, uint64(a.Height), a.TxID, parties, asJSON); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// alertLabels opens the store's labels for a sync's alerts, their keys
+// cached, so that the many addresses with none cost no read: read anew
+// at each sync, they take an import made while following.
+func alertLabels(dir string) (*label.Store, error) {
+	labels, err := openLabels(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := labels.CacheKeys(); err != nil {
+		labels.Close()
+		return nil, err
+	}
+	return labels, nil
+}
+
+// An alertParty is a line of an alert's text: a labelled address on one
+// side of the transaction, what it moved, its labels.
+type alertParty struct {
+	side, address, amount string
+	labels                []label.Label
+}
+
+// printAlert prints alert a: its JSON object, or a line for its
+// transaction and one for each labelled party.
+func printAlert(a any, height uint64, txid string, parties []alertParty, asJSON bool) error {
+	if asJSON {
+		return printJSON(os.Stdout, a)
+	}
+	fmt.Printf("alert: block %d, tx %s\n", height, txid)
+	for _, p := range parties {
+		fmt.Printf("  %-4s %s  %s  %s\n", p.side, p.address, p.amount, labelsText(p.labels))
 	}
 	return nil
 }

@@ -386,27 +386,18 @@ spur follow btc --alert does.`,
 // printEVMAlerts prints the alerts of block rows lo to hi, as
 // printAlerts does Bitcoin's.
 func printEVMAlerts(s *evmstore.Store, dir, chain string, lo, hi uint64, watch func(string) bool, asJSON bool) error {
-	labels, err := openLabels(dir)
+	labels, err := alertLabels(dir)
 	if err != nil {
 		return err
 	}
 	defer labels.Close()
-	if err := labels.CacheKeys(); err != nil {
-		return err
-	}
 	for r := lo; r <= hi; r++ {
 		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch)
 		if err != nil {
 			return err
 		}
 		for _, a := range alerts {
-			if asJSON {
-				if err := printJSON(os.Stdout, a); err != nil {
-					return err
-				}
-				continue
-			}
-			fmt.Printf("alert: block %d, tx %s\n", a.Height, a.TxID)
+			var parties []alertParty
 			for _, side := range []struct {
 				name    string
 				parties []query.EVMAlertParty
@@ -420,8 +411,11 @@ func printEVMAlerts(s *evmstore.Store, dir, chain string, lo, hi uint64, watch f
 					if p.NFT {
 						amount = asset + " #" + p.Value
 					}
-					fmt.Printf("  %-4s %s  %s  %s\n", side.name, p.Address, amount, labelsText(p.Labels))
+					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels})
 				}
+			}
+			if err := printAlert(a, a.Height, a.TxID, parties, asJSON); err != nil {
+				return err
 			}
 		}
 	}

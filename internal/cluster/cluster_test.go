@@ -191,19 +191,7 @@ func TestChangeHeuristicsStartOver(t *testing.T) {
 // TestBigEntityStats checks the precomputed totals of a large entity against
 // its members' outputs, on a synthetic chain whose random spends make one.
 func TestBigEntityStats(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := world.WriteChain(dir, world.ChainOptions{Seed: 9, Blocks: 40, TxsPerBlock: 300}); err != nil {
-		t.Fatal(err)
-	}
-	net, _ := btc.LookupNetwork("regtest")
-	s, err := store.Open(t.TempDir(), store.Options{Network: net})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := ingest.Files(context.Background(), s, []string{dir}, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	s := synthetic(t, 40, 300)
 	st, err := Run(s, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -243,19 +231,7 @@ func TestBigEntityStats(t *testing.T) {
 // of version 1 (files named plainly) and starts over, with --full, from a
 // META that cannot be read.
 func TestKilledRunLeavesClusteringWhole(t *testing.T) {
-	blocks := t.TempDir()
-	if _, err := world.WriteChain(blocks, world.ChainOptions{Seed: 9, Blocks: 10, TxsPerBlock: 100}); err != nil {
-		t.Fatal(err)
-	}
-	net, _ := btc.LookupNetwork("regtest")
-	s, err := store.Open(t.TempDir(), store.Options{Network: net})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := ingest.Files(context.Background(), s, []string{blocks}, ingest.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	s := synthetic(t, 10, 100)
 	files := func() map[string][]byte {
 		m := map[string][]byte{}
 		ents, err := os.ReadDir(dir(s))
@@ -373,4 +349,24 @@ func TestKilledRunLeavesClusteringWhole(t *testing.T) {
 		}
 		same("--full over a bad META", before)
 	}
+}
+
+// synthetic returns a store of a synthetic chain of blocks blocks of txs
+// transactions each (seed 9), closed when the test ends.
+func synthetic(t *testing.T, blocks, txs int) *store.Store {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := world.WriteChain(dir, world.ChainOptions{Seed: 9, Blocks: blocks, TxsPerBlock: txs}); err != nil {
+		t.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(t.TempDir(), store.Options{Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := ingest.Files(context.Background(), s, []string{dir}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
