@@ -950,8 +950,9 @@ func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bo
 		return err
 	}
 	defer labels.Close()
+	w := query.NewAlerts(s, labels, watch)
 	for h := lo; h <= hi; h++ {
-		alerts, err := query.BlockAlerts(s, labels, h, watch)
+		alerts, err := w.Block(h)
 		if err != nil {
 			return err
 		}

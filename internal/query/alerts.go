@@ -5,6 +5,7 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -32,24 +33,66 @@ type AlertParty struct {
 	Labels  []label.Label `json:"labels"` // those of the watched categories
 }
 
-// BlockAlerts returns the alerts of the block at height h: each of its
+// Alerts finds the alerts of a Bitcoin store's blocks against the labels
+// as they are when it is made.
+type Alerts struct {
+	s      *store.Store
+	labels *label.Store
+	watch  func(category string) bool
+	// nums holds the address numbers of the store's addresses that have a
+	// label of any category: a transaction none of whose inputs and
+	// outputs is one of them is passed over on column reads alone.
+	nums map[uint32]bool
+}
+
+// NewAlerts readies the alerts of labels' addresses in a category watch
+// takes. The labels must have their keys cached (label.Store.CacheKeys).
+func NewAlerts(s *store.Store, labels *label.Store, watch func(category string) bool) *Alerts {
+	a := &Alerts{s: s, labels: labels, watch: watch, nums: map[uint32]bool{}}
+	labels.EachCachedKey(func(key string) {
+		// Keys of other chains do not parse, or are not in the store.
+		if addr, err := btc.ParseAddress(key, s.Network()); err == nil {
+			if n, err := s.AddrNum(addr); err == nil {
+				a.nums[n] = true
+			}
+		}
+	})
+	return a
+}
+
+// Block returns the alerts of the block at height h: each of its
 // transactions that spends from or pays to an address with a label of a
-// category watch takes, in block order. The labels are the address's own
-// (an entity's reach no further).
-func BlockAlerts(s *store.Store, labels *label.Store, h int64, watch func(category string) bool) ([]Alert, error) {
+// watched category, in block order. The labels are the address's own (an
+// entity's reach no further).
+func (w *Alerts) Block(h int64) ([]Alert, error) {
+	s := w.s
 	first, n := s.BlockTxs(h)
 	hash, err := s.BlockHashAt(h)
 	if err != nil {
 		return nil, err
 	}
+	touches := func(tx uint64) bool {
+		firstIn, numIn, firstOut, numOut := s.TxRange(tx)
+		for i := firstIn; i < firstIn+numIn; i++ {
+			if o := s.InputSpends(i); o != store.NoOutput && w.nums[s.OutAddr(o)] {
+				return true
+			}
+		}
+		for o := firstOut; o < firstOut+numOut; o++ {
+			if w.nums[s.OutAddr(o)] {
+				return true
+			}
+		}
+		return false
+	}
 	watched := func(addr string) ([]label.Label, error) {
 		if addr == "" {
 			return nil, nil
 		}
-		ls, err := labels.LookupKey(addr)
+		ls, err := w.labels.LookupKey(addr)
 		var out []label.Label
 		for _, l := range ls {
-			if l.Chain == label.ChainBTC && watch(l.Category) {
+			if l.Chain == label.ChainBTC && w.watch(l.Category) {
 				out = append(out, l)
 			}
 		}
@@ -68,6 +111,9 @@ func BlockAlerts(s *store.Store, labels *label.Store, h int64, watch func(catego
 	}
 	var out []Alert
 	for tx := first; tx < first+n; tx++ {
+		if len(w.nums) == 0 || !touches(tx) {
+			continue
+		}
 		v, err := s.TxView(tx)
 		if err != nil {
 			return nil, err

@@ -1,12 +1,18 @@
 package query
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testchain"
+	"github.com/spur-forensics/spur/internal/world"
 )
 
 // TestBlockAlerts reads mainnet block 546, whose last three transactions
@@ -26,7 +32,10 @@ func TestBlockAlerts(t *testing.T) {
 	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{thief, shop}, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := BlockAlerts(s, ls, 546, func(c string) bool { return c == label.StolenFunds })
+	if err := ls.CacheKeys(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewAlerts(s, ls, func(c string) bool { return c == label.StolenFunds }).Block(546)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +60,26 @@ func TestBlockAlerts(t *testing.T) {
 		t.Fatalf("alerts of block 546:\n got %+v\nwant %+v", got, want)
 	}
 	// Watching exchanges as well: the shop's side too.
-	got, err = BlockAlerts(s, ls, 546, func(c string) bool { return c == label.StolenFunds || c == label.Exchange })
+	got, err = NewAlerts(s, ls, func(c string) bool { return c == label.StolenFunds || c == label.Exchange }).Block(546)
 	if err != nil || len(got) != 3 || len(got[1].From) != 2 || got[1].From[1].Address != shop.Address || got[1].From[1].Value != 24e8 ||
 		got[1].From[1].Labels[0].Label != "shop" || len(got[2].To) != 2 || got[2].To[0].Address != shop.Address || got[2].To[0].Value != 1e8 {
 		t.Fatalf("alerts of block 546 with exchanges watched: %+v %v", got, err)
+	}
+	// The shop alone labelled: a transaction it only pays from (6b0f8a...),
+	// one it is only paid in (3c1d7e...), one both.
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{shop}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.CacheKeys(); err != nil {
+		t.Fatal(err)
+	}
+	got, err = NewAlerts(s, ls, func(c string) bool { return c == label.Exchange }).Block(546)
+	var shape []string
+	for _, a := range got {
+		shape = append(shape, fmt.Sprintf("%s from %d to %d", a.TxID[:6], len(a.From), len(a.To)))
+	}
+	if want := []string{"28204c from 1 to 1", "6b0f8a from 1 to 0", "3c1d7e from 0 to 1"}; err != nil || !reflect.DeepEqual(shape, want) {
+		t.Fatalf("alerts of block 546 with the shop alone labelled: %v %v, want %v", shape, err, want)
 	}
 }
 
@@ -112,4 +137,77 @@ func TestEVMBlockAlerts(t *testing.T) {
 		!reflect.DeepEqual(sides(mint.To), []side{{nft, "894"}, {nft, "895"}, {nft, "896"}, {nft, "897"}, {nft, "898"}}) || !mint.To[0].NFT || mint.From[0].NFT {
 		t.Fatalf("the mint's alert: %+v", mint)
 	}
+}
+
+// BenchmarkBlockAlerts times the alerts of a synthetic chain's blocks (300
+// transactions each; the first output of every hundredth labelled, half of
+// those in a watched category) against reading each transaction's view,
+// which a watch that looked at every transaction's addresses would: what
+// watching adds to each block a follower adds.
+func BenchmarkBlockAlerts(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := world.WriteChain(dir, world.ChainOptions{Seed: 9, Blocks: 40, TxsPerBlock: 300}); err != nil {
+		b.Fatal(err)
+	}
+	net, _ := btc.LookupNetwork("regtest")
+	s, err := store.Open(b.TempDir(), store.Options{Network: net})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := ingest.Files(context.Background(), s, []string{dir}, ingest.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	ls, err := label.Open(filepath.Join(b.TempDir(), "labels"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ls.Close()
+	var labels []label.Label
+	for h := int64(1); h <= s.Height(); h++ {
+		first, n := s.BlockTxs(h)
+		for tx := first; tx < first+n; tx += 100 {
+			v, _ := s.TxView(tx)
+			if o := v.Outputs[0]; o.Address != "" {
+				cat := label.StolenFunds
+				if tx%200 == 0 {
+					cat = label.Exchange
+				}
+				labels = append(labels, label.Label{Address: o.Address, Chain: label.ChainBTC, Category: cat, Source: "bench"})
+			}
+		}
+	}
+	if err := ls.Replace(label.SourceInfo{Source: "bench"}, labels, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := ls.CacheKeys(); err != nil {
+		b.Fatal(err)
+	}
+	watch := func(c string) bool { return c == label.StolenFunds }
+	txs := s.Counts().Txs
+	b.Run("views", func(b *testing.B) {
+		for b.Loop() {
+			for tx := uint64(0); tx < txs; tx++ {
+				if _, err := s.TxView(tx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
+	})
+	b.Run("alerts", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			w := NewAlerts(s, ls, watch)
+			for h := int64(0); h <= s.Height(); h++ {
+				a, err := w.Block(h)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(a)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
+		b.ReportMetric(float64(n)/float64(b.N), "alerts")
+	})
 }
