@@ -139,8 +139,8 @@ func TestEVMBlockAlerts(t *testing.T) {
 	}
 }
 
-// BenchmarkBlockAlerts times the alerts of a synthetic chain's blocks (300
-// transactions each; the first output of every hundredth labelled, half of
+// BenchmarkBlockAlerts times the alerts of a synthetic chain's blocks (up
+// to 300 transactions each; the first output of every hundredth labelled, half of
 // those in a watched category) against reading each transaction's view,
 // which a watch that looked at every transaction's addresses would: what
 // watching adds to each block a follower adds.
