@@ -311,8 +311,8 @@ With --alert (categories, comma-separated: sanctioned,stolen-funds), each
 transaction of a new block that spends from or pays to an address labelled
 in one of them is printed as it arrives: the theft's addresses an
 investigator imported (spur trace --format labels) moving on, a sanctioned
-address paying or being paid. The labels are read anew at each block, so
-an import while following counts from the next.`,
+address paying or being paid. The labels are read anew at each sync, so
+an import while following counts from the next block.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -329,7 +329,7 @@ an import while following counts from the next.`,
 			if err != nil {
 				return err
 			}
-			watch, err := alertCategories(alert)
+			watch, err := alertCategories(alert, sf.dir)
 			if err != nil {
 				return err
 			}
@@ -923,8 +923,10 @@ to them on the way (crashes, reorgs, resumed runs).`,
 	return c
 }
 
-// alertCategories reads --alert: nil when it is empty.
-func alertCategories(arg string) (func(string) bool, error) {
+// alertCategories reads --alert: nil when it is empty. A category no
+// label of the store has yet is noted (a typo watches nothing), not
+// refused: a list may be imported while following.
+func alertCategories(arg, dir string) (func(string) bool, error) {
 	if strings.TrimSpace(arg) == "" {
 		return nil, nil
 	}
@@ -934,6 +936,15 @@ func alertCategories(arg string) (func(string) bool, error) {
 			return nil, usagef("--alert %q: an empty category", arg)
 		}
 		cats[c] = true
+	}
+	if labels, err := openLabels(dir); err == nil {
+		for c := range cats {
+			if err := hintFilter(labels, label.Filter{Category: c}); err != nil {
+				labels.Close()
+				return nil, err
+			}
+		}
+		labels.Close()
 	}
 	return func(c string) bool { return cats[c] }, nil
 }

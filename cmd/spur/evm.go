@@ -339,7 +339,7 @@ spur follow btc --alert does.`,
 			if interval <= 0 {
 				return usagef("--interval must be positive")
 			}
-			watch, err := alertCategories(alert)
+			watch, err := alertCategories(alert, sf.dir)
 			if err != nil {
 				return err
 			}

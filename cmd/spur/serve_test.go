@@ -974,6 +974,11 @@ func TestFollowAlerts(t *testing.T) {
 		sp.From[0].Value != 50e8 || len(sp.To) != 0 {
 		t.Fatalf("the spend's alert: %+v (spend %s)", sp, spend.TxHash())
 	}
+	// A category no label has yet is noted at the start (a typo would
+	// watch nothing), and watched all the same.
+	if !strings.Contains(stderr.String(), `no label has category "sanctioned"; the labels have: stolen-funds`) {
+		t.Fatalf("spur follow --alert of a category no label has said:\n%s", stderr)
+	}
 	// The deposit labelled sanctioned while following: the next block's
 	// payment to it is told on that side too.
 	os.WriteFile(list, []byte("address,chain,category,label\n"+deposit.EncodeAddress()+",btc,sanctioned,Test listing\n"), 0o644)
