@@ -343,7 +343,10 @@ an import while following counts from the next block.`,
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if watch != nil {
 					// The blocks added are the sync's last, above any it unwound.
-					if err := printAlerts(s, sf.dir, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json); err != nil {
+					err := withAlertLabels(sf.dir, func(labels *label.Store) error {
+						return printAlerts(s, labels, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json)
+					})
+					if err != nil {
 						log.Error("alerts failed", "err", err)
 					}
 				}
@@ -951,16 +954,15 @@ func alertCategories(arg, dir string) (func(string) bool, error) {
 
 // printAlerts prints the alerts of the blocks from height lo to hi: as
 // text, or each as a JSON object (beside those of the syncs, told apart
-// by their txid).
-func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bool, asJSON bool) error {
+// by their txid). Labels' keys are cached afresh, so that the many
+// addresses with none cost no read.
+func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(string) bool, asJSON bool) error {
 	if lo > hi {
 		return nil
 	}
-	labels, err := alertLabels(dir)
-	if err != nil {
+	if err := labels.CacheKeys(); err != nil {
 		return err
 	}
-	defer labels.Close()
 	w := query.NewAlerts(s, labels, watch)
 	for h := lo; h <= hi; h++ {
 		alerts, err := w.Block(h)
@@ -983,19 +985,16 @@ func printAlerts(s *store.Store, dir string, lo, hi int64, watch func(string) bo
 	return nil
 }
 
-// alertLabels opens the store's labels for a sync's alerts, their keys
-// cached, so that the many addresses with none cost no read: read anew
-// at each sync, they take an import made while following.
-func alertLabels(dir string) (*label.Store, error) {
+// withAlertLabels calls print with the store's labels, opened for a
+// sync's alerts: read anew at each sync, they take an import made while
+// following.
+func withAlertLabels(dir string, print func(*label.Store) error) error {
 	labels, err := openLabels(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := labels.CacheKeys(); err != nil {
-		labels.Close()
-		return nil, err
-	}
-	return labels, nil
+	defer labels.Close()
+	return print(labels)
 }
 
 // An alertParty is a line of an alert's text: a labelled address on one

@@ -359,7 +359,9 @@ spur follow btc --alert does.`,
 					// The blocks added are the store's last rows.
 					if tip, err := s.TipRow(); err != nil {
 						log.Error("alerts failed", "err", err)
-					} else if err := printEVMAlerts(s, sf.dir, chain, tip+1-uint64(st.Blocks), tip, watch, sf.json); err != nil {
+					} else if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
+						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, sf.json)
+					}); err != nil {
 						log.Error("alerts failed", "err", err)
 					}
 				}
@@ -385,12 +387,10 @@ spur follow btc --alert does.`,
 
 // printEVMAlerts prints the alerts of block rows lo to hi, as
 // printAlerts does Bitcoin's.
-func printEVMAlerts(s *evmstore.Store, dir, chain string, lo, hi uint64, watch func(string) bool, asJSON bool) error {
-	labels, err := alertLabels(dir)
-	if err != nil {
+func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, asJSON bool) error {
+	if err := labels.CacheKeys(); err != nil {
 		return err
 	}
-	defer labels.Close()
 	for r := lo; r <= hi; r++ {
 		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch)
 		if err != nil {

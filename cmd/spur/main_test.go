@@ -303,6 +303,8 @@ func TestFollowFlagsChecked(t *testing.T) {
 		{"follow", "evm", "--store", dir, "--chain", "eth", "--rpc", "http://127.0.0.1:8545", "--interval", "-1s"},
 		{"ingest", "evm", "--store", dir, "--chain", "eth", "--rpc", "http://[::1"},
 		{"ingest", "btc", "--store", dir, "--rpc", "http://[::1"},
+		{"follow", "evm", "--store", dir, "--chain", "eth", "--rpc", "http://127.0.0.1:8545", "--alert", " , "},
+		{"serve", "--store", dir, "--alert", "sanctioned"}, // no follow to watch
 	} {
 		if r := run(t, args...); r.code != exitUsage {
 			t.Errorf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)

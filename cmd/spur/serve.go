@@ -30,7 +30,7 @@ import (
 
 func newServe() *cobra.Command {
 	var sf storeFlags
-	var listen, rulesFile string
+	var listen, rulesFile, alert string
 	var cfg api.Config
 	var rf rpcFlags
 	ef := evmRPCFlags{urlFlag: "follow-evm", tracesFlag: "evm-traces", timeoutFlag: "evm-rpc-timeout"}
@@ -58,7 +58,12 @@ With --follow-evm URL it follows an EVM node's tip into the store's
 --evm-chain store (made if there is none), as spur follow evm does, and
 screens Ethereum addresses and transactions on what is committed: a block's
 commit waits for the requests in flight, and requests wait for it (at the
-tip, milliseconds every block). The two follows may run together.`,
+tip, milliseconds every block). The two follows may run together.
+
+With --alert CATEGORIES beside a follow, each transaction of a new block
+that moves money from or to an address labelled in them is printed on
+standard output as it is committed, a JSON object each, as spur follow
+--alert --json prints them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
@@ -79,6 +84,15 @@ tip, milliseconds every block). The two follows may run together.`,
 			if (rf.url != "" || ef.url != "") && interval <= 0 {
 				return usagef("--interval must be positive")
 			}
+			if alert != "" && rf.url == "" && ef.url == "" {
+				return usagef("--alert watches the blocks a follow adds: give --follow-rpc or --follow-evm")
+			}
+			watch, err := alertCategories(alert, sf.dir)
+			if err != nil {
+				return err
+			}
+			// The server's labels, opened below, once it holds them.
+			var heldLabels *label.Store
 			// An EVM node to follow is asked its chain before anything is
 			// opened or made: a wrong URL or chain leaves no store behind.
 			var evmNode *evm.RPC
@@ -121,7 +135,6 @@ tip, milliseconds every block). The two follows may run together.`,
 			// screening on labels, the EVM lookups; what needs Bitcoin
 			// answers 404 saying so.
 			var s *store.Store
-			var err error
 			if sf.exists() == nil || rf.url != "" || !servable(sf.dir) && ef.url == "" {
 				if rf.url != "" {
 					s, err = waitForQueries(cmd.Context(), btcDir(sf.dir), open)
@@ -160,6 +173,11 @@ tip, milliseconds every block). The two follows may run together.`,
 					log := logger()
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
+						if watch != nil {
+							if err := printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
+								log.Error("alerts failed", "err", err)
+							}
+						}
 					})
 					if err != nil {
 						return fmt.Errorf("following %s: %w", rf.url, err)
@@ -172,6 +190,7 @@ tip, milliseconds every block). The two follows may run together.`,
 				return err
 			}
 			defer labels.Close()
+			heldLabels = labels
 			cfg.Store, cfg.Labels, cfg.Logger = s, labels, logger()
 			if s != nil {
 				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
@@ -193,6 +212,15 @@ tip, milliseconds every block). The two follows may run together.`,
 					log := logger()
 					err := ingest.EVMFollow(ctx, es, node, interval, ns.options(log), func(st *ingest.EVMStats) {
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
+						if watch != nil && st.Blocks > 0 {
+							tip, err := es.TipRow()
+							if err == nil {
+								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, true)
+							}
+							if err != nil {
+								log.Error("alerts failed", "err", err)
+							}
+						}
 					})
 					if err != nil {
 						return fmt.Errorf("following %s: %w", ef.url, err)
@@ -282,6 +310,7 @@ tip, milliseconds every block). The two follows may run together.`,
 	c.Flags().DurationVar(&ef.timeout, "evm-rpc-timeout", 60*time.Second, "timeout of one JSON-RPC request of --follow-evm")
 	c.Flags().StringVar(&evmChain, "evm-chain", "eth", "the EVM chain served (and followed): eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
+	c.Flags().StringVar(&alert, "alert", "", "with a follow: print each new transaction that moves money from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds), a JSON object each")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")

@@ -63,7 +63,7 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	mustRun(t, "prices", "import", "--store", dir, prices)
 
 	srv := startServe(t, "--store", dir, "--no-auth", "--rate", "1000000", "--burst", "1000000",
-		"--follow-evm", g.URL, "--evm-chain", "dev", "--interval", "50ms")
+		"--follow-evm", g.URL, "--evm-chain", "dev", "--interval", "50ms", "--alert", "exchange")
 	type exposure struct {
 		Category string  `json:"category"`
 		USD      float64 `json:"usd"`
@@ -230,6 +230,24 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	waitTip(n.Int64())
 	if res := screen(fmt.Sprintf(`{"address":%q,"chain":"eth"}`, deposit2.Hex())).Results[0]; len(res.Direct) != 1 || res.Direct[0].Category != "exchange" || res.Direct[0].USD != 500 {
 		t.Errorf("a deposit of 250 TST from the exchange's hot wallet: %+v", res)
+	}
+	// With --alert exchange, the server told the hot wallet's payment (its
+	// label Ethereum's, on the dev chain it follows, as screening reads it).
+	var told bool
+	for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
+		var a struct {
+			Chain string `json:"chain"`
+			From  []struct{ Address, Asset, Symbol, Value string }
+		}
+		if d.Decode(&a) != nil {
+			break
+		}
+		for _, f := range a.From {
+			told = told || a.Chain == "dev" && f.Address == g.Dev.Hex() && f.Asset == tok.Hex() && f.Symbol == "TST" && f.Value == "250000000"
+		}
+	}
+	if !told {
+		t.Errorf("no alert of the hot wallet's 250 TST; the server printed:\n%s", srv.out.String())
 	}
 
 	srv.cmd.Process.Signal(syscall.SIGTERM)

@@ -50,7 +50,7 @@ func TestServeFollowsNode(t *testing.T) {
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
 
 	srv := startServe(t, append([]string{"--store", dir, "--no-auth", "--rate", "1000000", "--burst", "1000000",
-		"--follow-rpc", node.URL, "--interval", "50ms"}, rpc...)...)
+		"--follow-rpc", node.URL, "--interval", "50ms", "--alert", "sanctioned"}, rpc...)...)
 	base := srv.base
 
 	get := func(path string, out any) {
@@ -158,6 +158,25 @@ func TestServeFollowsNode(t *testing.T) {
 	if r.Severity != "severe" || len(r.Direct) != 1 || r.Direct[0].Category != "sanctioned" || r.Direct[0].Share != 1 {
 		t.Fatalf("deposit paid by a sanctioned address, once its block is in: %+v", r)
 	}
+	// With --alert, the server told the payment from the sanctioned
+	// address on its standard output as it committed the block.
+	var told bool
+	for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
+		var a struct {
+			TxID string `json:"txid"`
+			From []struct {
+				Address string `json:"address"`
+				Value   int64  `json:"value"`
+			} `json:"from"`
+		}
+		if d.Decode(&a) != nil {
+			break
+		}
+		told = told || a.TxID == spend.TxHash().String() && len(a.From) == 1 && a.From[0].Address == mining.EncodeAddress() && a.From[0].Value == 50e8
+	}
+	if !told {
+		t.Fatalf("no alert of the payment from the sanctioned address %s; the server printed:\n%s", spend.TxHash(), srv.out.String())
+	}
 	tx, err := screen(fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, spend.TxHash()))
 	if err != nil || tx.Results[0].Severity != "severe" {
 		t.Fatalf("the deposit tx: %+v %v", tx, err)
@@ -216,6 +235,7 @@ type served struct {
 	err  error         // how it ended, once done
 	mu   sync.Mutex
 	log  bytes.Buffer // what it wrote to stderr
+	out  testnode.Log // what it wrote to stdout (alerts)
 }
 
 // said returns what the server wrote to stderr so far.
@@ -230,6 +250,7 @@ func (s *served) said() string {
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	s := &served{cmd: exec.Command(spurBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...), done: make(chan struct{})}
+	s.cmd.Stdout = &s.out
 	stderr, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -171,8 +171,9 @@ type EVMAlertParty struct {
 
 // EVMBlockAlerts returns the alerts of block row r of an EVM store of
 // chain: each transaction whose transfers, fees and burns apart, move an
-// asset from or to an address with a label of chain in a category watch
-// takes, in block order. Block-level transfers (rewards, withdrawals) are
+// asset from or to an address with a label in a category watch takes, in
+// block order. The labels are Ethereum's, as screening and tracing read
+// them on any EVM store, or the store's chain's by its own name. Block-level transfers (rewards, withdrawals) are
 // not a transaction's and raise none.
 func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint64, watch func(category string) bool) ([]EVMAlert, error) {
 	b := s.Block(r)
@@ -187,7 +188,7 @@ func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint
 		ls, err := labels.LookupKey(strings.ToLower(s.Address(a).Hex()))
 		var out []label.Label
 		for _, l := range ls {
-			if l.Chain == chain && watch(l.Category) {
+			if (l.Chain == label.ChainETH || l.Chain == chain) && watch(l.Category) {
 				out = append(out, l)
 			}
 		}
