@@ -954,14 +954,12 @@ func alertCategories(arg, dir string) (func(string) bool, error) {
 
 // printAlerts prints the alerts of the blocks from height lo to hi: as
 // text, or each as a JSON object (beside those of the syncs, told apart
-// by their txid). Labels' keys are cached afresh, so that the many
-// addresses with none cost no read.
-func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(string) bool, asJSON bool) error {
+// by their txid); blockDone, if given, is called after each block with
+// its alerts' count. The
+// labels must have their keys cached (withAlertLabels).
+func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
 	if lo > hi {
 		return nil
-	}
-	if err := labels.CacheKeys(); err != nil {
-		return err
 	}
 	w := query.NewAlerts(s, labels, watch)
 	for h := lo; h <= hi; h++ {
@@ -981,19 +979,26 @@ func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(s
 				return err
 			}
 		}
+		for _, done := range blockDone {
+			done(len(alerts))
+		}
 	}
 	return nil
 }
 
 // withAlertLabels calls print with the store's labels, opened for a
-// sync's alerts: read anew at each sync, they take an import made while
-// following.
+// sync's alerts (read anew at each sync, they take an import made while
+// following), their keys cached, so that the many addresses with none cost
+// no read.
 func withAlertLabels(dir string, print func(*label.Store) error) error {
 	labels, err := openLabels(dir)
 	if err != nil {
 		return err
 	}
 	defer labels.Close()
+	if err := labels.CacheKeys(); err != nil {
+		return err
+	}
 	return print(labels)
 }
 

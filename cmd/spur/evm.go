@@ -387,10 +387,7 @@ spur follow btc --alert does.`,
 
 // printEVMAlerts prints the alerts of block rows lo to hi, as
 // printAlerts does Bitcoin's.
-func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, asJSON bool) error {
-	if err := labels.CacheKeys(); err != nil {
-		return err
-	}
+func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
 	for r := lo; r <= hi; r++ {
 		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch)
 		if err != nil {
@@ -417,6 +414,9 @@ func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi
 			if err := printAlert(a, a.Height, a.TxID, parties, asJSON); err != nil {
 				return err
 			}
+		}
+		for _, done := range blockDone {
+			done(len(alerts))
 		}
 	}
 	return nil

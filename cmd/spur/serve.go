@@ -174,7 +174,11 @@ standard output as it is committed, a JSON object each, as spur follow
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 						if watch != nil {
-							if err := printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
+							err := heldLabels.CacheKeys()
+							if err == nil {
+								err = printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true)
+							}
+							if err != nil {
 								log.Error("alerts failed", "err", err)
 							}
 						}
@@ -214,6 +218,9 @@ standard output as it is committed, a JSON object each, as spur follow
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 						if watch != nil && st.Blocks > 0 {
 							tip, err := es.TipRow()
+							if err == nil {
+								err = heldLabels.CacheKeys()
+							}
 							if err == nil {
 								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, true)
 							}

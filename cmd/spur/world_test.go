@@ -254,6 +254,8 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	if rows, precision := holders("incident:dprk-2021-1", "--chain", "eth"); precision < 0.9 || len(rows) < 10 {
 		t.Errorf("Ethereum holders: %d, precision %.3f", len(rows), precision)
+	} else {
+		checkEVMAlerts(t, store, rows)
 	}
 	thiefCSV := filepath.Join(t.TempDir(), "thief.csv")
 	os.WriteFile(thiefCSV, []byte(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "labels")), 0o644)
@@ -275,6 +277,7 @@ func TestGenIngestEval(t *testing.T) {
 			t.Errorf("labels list --csv gives a row not imported: %v", r)
 		}
 	}
+	checkAlerts(t, store, held)
 	for _, bad := range [][]string{{"--direction", "backward"}, {"--min-confidence", "1.5"}} {
 		if r := run(t, append([]string{"trace", "--store", store, "incident:dprk-2021-5", "--format", "labels"}, bad...)...); r.code != exitUsage {
 			t.Errorf("--format labels %v: exit %d %s", bad, r.code, r.stderr)
@@ -1119,4 +1122,169 @@ func payeeExposure(t *testing.T, store, pricesCSV, addr, from string) float64 {
 		usd += f * p
 	}
 	return usd
+}
+
+// checkAlerts checks that spur alerts finds every transaction that moved
+// the coins of the holders imported as stolen-funds labels, with each
+// labelled party's sum: as the exported inputs and outputs of the whole
+// chain give them.
+func checkAlerts(t *testing.T, store string, held [][]string) {
+	t.Helper()
+	holding := map[string]bool{}
+	for _, r := range held {
+		holding[r[0]] = true
+	}
+	type sides struct{ from, to map[string]int64 }
+	want := map[string]*sides{}
+	side := func(txid string) *sides {
+		if want[txid] == nil {
+			want[txid] = &sides{map[string]int64{}, map[string]int64{}}
+		}
+		return want[txid]
+	}
+	for table, addrCol := range map[string]int{"inputs": 8, "outputs": 5} {
+		rows, err := csv.NewReader(strings.NewReader(mustRun(t, "export", table, "--store", store, "-q"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		valueCol := map[string]int{"inputs": 6, "outputs": 3}[table]
+		for _, r := range rows[1:] {
+			if !holding[r[addrCol]] {
+				continue
+			}
+			v, _ := strconv.ParseInt(r[valueCol], 10, 64)
+			if table == "inputs" {
+				side(r[0]).from[r[addrCol]] += v
+			} else {
+				side(r[0]).to[r[addrCol]] += v
+			}
+		}
+	}
+	alerted := map[string]*sides{}
+	atHeight, first := map[int64]int{}, int64(math.MaxInt64)
+	for d := json.NewDecoder(strings.NewReader(mustRun(t, "alerts", "--store", store, "--alert", "stolen-funds", "--json", "-q"))); ; {
+		var a struct {
+			TxID     string `json:"txid"`
+			Height   int64  `json:"height"`
+			From, To []struct {
+				Address string `json:"address"`
+				Value   int64  `json:"value"`
+			}
+		}
+		if err := d.Decode(&a); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		g := &sides{map[string]int64{}, map[string]int64{}}
+		for _, p := range a.From {
+			g.from[p.Address] = p.Value
+		}
+		for _, p := range a.To {
+			g.to[p.Address] = p.Value
+		}
+		alerted[a.TxID] = g
+		atHeight[a.Height]++
+		first = min(first, a.Height)
+	}
+	if len(alerted) != len(want) || len(alerted) < 100 {
+		t.Errorf("spur alerts: %d transactions, the exports %d", len(alerted), len(want))
+	}
+	for txid, w := range want {
+		if g := alerted[txid]; g == nil || !maps.Equal(g.from, w.from) || !maps.Equal(g.to, w.to) {
+			t.Errorf("spur alerts, tx %s: %+v, the exports %+v", txid, g, w)
+			break
+		}
+	}
+	// A range: the first block with alerts alone; a range the store does
+	// not hold, refused.
+	h := strconv.FormatInt(first, 10)
+	r := run(t, "alerts", "--store", store, "--alert", "stolen-funds", "--from", h, "--to", h)
+	if r.code != 0 || strings.Count(r.stdout, "alert: block "+h+", tx ") != atHeight[first] || strings.Count(r.stdout, "alert: ") != atHeight[first] ||
+		!strings.HasSuffix(r.stderr, counted(atHeight[first], "transaction", "transactions")+" in blocks "+h+" to "+h+"\n") {
+		t.Errorf("spur alerts --from %s --to %s (%d alerts there): exit %d\n%s%s", h, h, atHeight[first], r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range [][]string{{"--from", h, "--to", "1"}, {"--to", "99999999"}, {}} {
+		args := append([]string{"alerts", "--store", store}, bad...)
+		if len(bad) > 0 {
+			args = append(args, "--alert", "stolen-funds")
+		}
+		if r := run(t, args...); r.code == 0 {
+			t.Errorf("spur %v: exit 0", args)
+		}
+	}
+}
+
+// checkEVMAlerts imports the Ethereum holders as stolen-funds labels and
+// checks that spur alerts --chain eth finds every transaction whose
+// transfers moved an asset from or to them, fees and burns apart, with
+// each labelled party's sum of each asset: as the exported transfers give
+// them.
+func checkEVMAlerts(t *testing.T, store string, held [][]string) {
+	t.Helper()
+	csvPath := filepath.Join(t.TempDir(), "eth-thief.csv")
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write([]string{"address", "chain", "category", "label", "actor", "source"})
+	w.WriteAll(held)
+	os.WriteFile(csvPath, []byte(b.String()), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "eth-thief", csvPath)
+	holding := map[string]bool{}
+	for _, r := range held {
+		holding[r[0]] = true
+	}
+	want := map[string]map[string]*big.Int{} // tx -> side, address, asset -> sum
+	add := func(tx, key, v string) {
+		if want[tx] == nil {
+			want[tx] = map[string]*big.Int{}
+		}
+		if want[tx][key] == nil {
+			want[tx][key] = new(big.Int)
+		}
+		n, _ := new(big.Int).SetString(v, 10)
+		want[tx][key].Add(want[tx][key], n)
+	}
+	rows, err := csv.NewReader(strings.NewReader(mustRun(t, "export", "transfers", "--chain", "eth", "--store", store, "-q"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] { // block_number,block_timestamp,transaction_hash,kind,log_index,asset,symbol,decimals,from_address,to_address,value
+		if r[2] == "" || r[3] == "fee" || r[3] == "burn" {
+			continue
+		}
+		if holding[r[8]] {
+			add(r[2], "from "+r[8]+" "+r[5], r[10])
+		}
+		if holding[r[9]] {
+			add(r[2], "to "+r[9]+" "+r[5], r[10])
+		}
+	}
+	got := map[string]map[string]*big.Int{}
+	for d := json.NewDecoder(strings.NewReader(mustRun(t, "alerts", "--chain", "eth", "--store", store, "--alert", "stolen-funds", "--json", "-q"))); ; {
+		var a struct {
+			TxID     string `json:"txid"`
+			From, To []struct{ Address, Asset, Value string }
+		}
+		if err := d.Decode(&a); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		got[a.TxID] = map[string]*big.Int{}
+		for side, ps := range map[string][]struct{ Address, Asset, Value string }{"from": a.From, "to": a.To} {
+			for _, p := range ps {
+				n, _ := new(big.Int).SetString(p.Value, 10)
+				got[a.TxID][side+" "+p.Address+" "+p.Asset] = n
+			}
+		}
+	}
+	if len(got) != len(want) || len(got) < 10 {
+		t.Errorf("spur alerts --chain eth: %d transactions, the export %d", len(got), len(want))
+	}
+	for tx, w := range want {
+		if !maps.EqualFunc(got[tx], w, func(a, b *big.Int) bool { return a.Cmp(b) == 0 }) {
+			t.Errorf("spur alerts --chain eth, tx %s: %v, the export %v", tx, got[tx], w)
+			break
+		}
+	}
 }
