@@ -663,6 +663,30 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 		note = " (its inputs' addresses carry no label)"
 	}
 	fmt.Printf("  %s: %s%s\n", out[0].Severity, out[0].Rule, note)
+	// The same labels, watched: what spur follow --alert would have told
+	// block by block, hunted back through the chain (spur alerts).
+	if err := ls.CacheKeys(); err != nil {
+		return err
+	}
+	w := query.NewAlerts(ws, ls, func(c string) bool { return c == label.StolenFunds })
+	var alerts []query.Alert
+	for h := int64(0); h <= ws.Height(); h++ {
+		a, err := w.Block(h)
+		if err != nil {
+			return err
+		}
+		alerts = append(alerts, a...)
+	}
+	if len(alerts) > 0 {
+		first, last := alerts[0], alerts[len(alerts)-1]
+		var paid int64
+		for _, p := range first.To {
+			paid += p.Value
+		}
+		fmt.Printf("$ spur alerts --alert stolen-funds   # what spur follow --alert tells as blocks come, hunted back through the chain\n")
+		fmt.Printf("  %s in blocks 0 to %d: the first at block %d (%s, paying %s BTC to addresses so labelled), the last at block %d\n",
+			counted(len(alerts), "transaction", "transactions"), ws.Height(), first.Height, first.TxID, btcAmount(paid), last.Height)
+	}
 	return nil
 }
 

@@ -715,7 +715,9 @@ func TestDemo(t *testing.T) {
 	// Counts as people write them.
 	for _, re := range []string{`1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa: type pubkeyhash, 1 transaction, balance 50\.00000000 BTC`,
 		`\n  \d{1,3}(,\d{3})* blocks, \d{1,3}(,\d{3})* transactions, \d{1,3}(,\d{3})* CoinJoins, 7 incidents`,
-		`\n  [\d,]+ blocks, \d{1,3}(,\d{3})+ transactions, \d{1,3}(,\d{3})+ transfers; \d{1,3}(,\d{3})* swaps`} {
+		`\n  [\d,]+ blocks, \d{1,3}(,\d{3})+ transactions, \d{1,3}(,\d{3})+ transfers; \d{1,3}(,\d{3})* swaps`,
+		// The stolen-funds labels hunted back through the world's chain.
+		`\n  [1-9][\d,]* transactions in blocks 0 to \d+: the first at block \d+ \([0-9a-f]{64}, paying [1-9]\d*\.\d{8} BTC to addresses so labelled\), the last at block \d+\n`} {
 		if !regexp.MustCompile(re).Match(out.Bytes()) {
 			t.Errorf("demo output lacks %s", re)
 		}
