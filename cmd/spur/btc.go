@@ -961,7 +961,10 @@ func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(s
 	if lo > hi {
 		return nil
 	}
-	w := query.NewAlerts(s, labels, watch)
+	w, err := query.NewAlerts(s, labels, watch)
+	if err != nil {
+		return err
+	}
 	for h := lo; h <= hi; h++ {
 		alerts, err := w.Block(h)
 		if err != nil {

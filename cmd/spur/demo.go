@@ -665,10 +665,10 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 	fmt.Printf("  %s: %s%s\n", out[0].Severity, out[0].Rule, note)
 	// The same labels, watched: what spur follow --alert would have told
 	// block by block, hunted back through the chain (spur alerts).
-	if err := ls.CacheKeys(); err != nil {
+	w, err := query.NewAlerts(ws, ls, func(c string) bool { return c == label.StolenFunds })
+	if err != nil {
 		return err
 	}
-	w := query.NewAlerts(ws, ls, func(c string) bool { return c == label.StolenFunds })
 	var alerts []query.Alert
 	for h := int64(0); h <= ws.Height(); h++ {
 		a, err := w.Block(h)

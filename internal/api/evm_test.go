@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/testchain"
 )
 
@@ -95,5 +97,38 @@ func TestEthTrace(t *testing.T) {
 	}
 	if code, _ := f.do(t, "POST", "/v1/trace", `{"chain":"eth","from":["nope"]}`, true); code != 400 {
 		t.Errorf("bad reference: %d", code)
+	}
+}
+
+// TestEthAlerts: the swap of block 17173049 whose sender is labelled
+// stolen-funds, with its two WETH transfers summed, as spur alerts --chain
+// eth gives it; the store's first block on its own.
+func TestEthAlerts(t *testing.T) {
+	f := newFixture(t, Config{EVM: ethStore(t)})
+	if err := f.ls.Replace(label.SourceInfo{Source: "thief"}, []label.Label{{Address: "0x5DFF3Fb682E0C4064c4Ac3890a64c6C14a473d0D", Chain: label.ChainETH, Category: label.StolenFunds, Label: "swapper", Source: "thief"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		From, To int64
+		Alerts   []struct {
+			TxID string `json:"txid"`
+			From []struct{ Asset, Value string }
+		}
+	}
+	code, _, b := f.raw(t, "GET", "/v1/eth/alerts?categories=stolen-funds&from=17173049&to=17173049", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 17173049 || got.To != 17173049 {
+		t.Fatalf("alerts: %d %s", code, b)
+	}
+	found := false
+	for _, a := range got.Alerts {
+		if a.TxID == "0xda46ac19eb2e326349727fc79e339c813e2eda40cbb406cb06ad85a98844e856" {
+			found = len(a.From) == 1 && a.From[0].Asset == "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2" && a.From[0].Value == "839384280398975810"
+		}
+	}
+	if !found {
+		t.Fatalf("the swap's alert is missing or wrong: %s", b)
+	}
+	if code, _ := f.do(t, "GET", "/v1/eth/alerts?categories=stolen-funds&from=17173048", "", true); code != 404 {
+		t.Errorf("alerts from before the store: %d", code)
 	}
 }

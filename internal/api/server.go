@@ -150,6 +150,8 @@ func New(cfg Config) *Server {
 	s.handle("GET /v1/eth/blocks/{id}", true, s.ethBlock)
 	s.handle("GET /v1/btc/export/{table}", true, s.withBTC(s.btcExport))
 	s.handle("GET /v1/eth/export/{table}", true, s.ethExport)
+	s.handle("GET /v1/btc/alerts", true, s.withBTC(s.btcAlerts))
+	s.handle("GET /v1/eth/alerts", true, s.ethAlerts)
 	s.handle("GET /v1/entities/{id}", true, s.withBTC(s.entity))
 	s.handle("POST /v1/screen", true, s.screen)
 	s.handle("POST /v1/names/screen", true, s.namesScreen)

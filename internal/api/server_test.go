@@ -496,3 +496,83 @@ func TestLabelsChangedWhileScreening(t *testing.T) {
 		t.Fatalf("the exposure to an address labelled since the start: %v", got)
 	}
 }
+
+// TestAlerts asks the transactions that moved the coins of the address the
+// fixture lists as sanctioned (block 9's reward, spent in blocks 170 to
+// 248): each with what the address spent and got back, as its postings
+// (GET /v1/btc/addresses) give them; the range asked and the bad ones.
+func TestAlerts(t *testing.T) {
+	f := newFixture(t, Config{Rate: 1000, Burst: 1000})
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
+	}
+	var got struct {
+		From, To int64
+		Alerts   []struct {
+			Height int64   `json:"height"`
+			TxID   string  `json:"txid"`
+			From   []party `json:"from"`
+			To     []party `json:"to"`
+		} `json:"alerts"`
+	}
+	code, _, b := f.raw(t, "GET", "/v1/btc/alerts?categories=Sanctioned&from=0&to=999", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 0 || got.To != 999 {
+		t.Fatalf("alerts: %d %s", code, b)
+	}
+	var addr struct {
+		Txs []struct {
+			TxID     string `json:"txid"`
+			Height   int64  `json:"block_height"`
+			Received int64  `json:"received"`
+			Sent     int64  `json:"sent"`
+		} `json:"txs"`
+	}
+	code, _, b = f.raw(t, "GET", "/v1/btc/addresses/12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S?txs=1&limit=100", "", true)
+	if code != 200 || json.Unmarshal(b, &addr) != nil || len(addr.Txs) < 5 {
+		t.Fatalf("the address: %d %s", code, b)
+	}
+	if len(got.Alerts) != len(addr.Txs) {
+		t.Fatalf("%d alerts, the address has %d transactions", len(got.Alerts), len(addr.Txs))
+	}
+	for i, a := range got.Alerts {
+		x := addr.Txs[len(addr.Txs)-1-i] // newest first
+		var sent, received int64
+		for _, p := range a.From {
+			sent += p.Value
+		}
+		for _, p := range a.To {
+			received += p.Value
+		}
+		if a.TxID != x.TxID || a.Height != x.Height || sent != x.Sent || received != x.Received {
+			t.Errorf("alert %d: %+v; the address's transaction: %+v", i, a, x)
+		}
+	}
+	// to defaults to from + 999 within the store; one block alone.
+	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=sanctioned&from=13500", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 13500 || got.To != 14131 || len(got.Alerts) != 0 {
+		t.Fatalf("alerts from 13500: %d %s", code, b)
+	}
+	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=sanctioned&from=170&to=170", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || len(got.Alerts) != 1 || got.Alerts[0].TxID != "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" {
+		t.Fatalf("alerts of block 170: %d %s", code, b)
+	}
+	for path, want := range map[string]struct {
+		code  int
+		field string
+	}{
+		"/v1/btc/alerts?from=0":                                    {400, "categories"},
+		"/v1/btc/alerts?categories=sanctioned":                     {400, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":      {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=10&to=9":        {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=20000":          {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=14000&to=14200": {404, "from"},
+		"/v1/eth/alerts?categories=sanctioned&from=0":              {404, ""},
+	} {
+		code, body := f.do(t, "GET", path, "", true)
+		e, _ := body["error"].(map[string]any)
+		if code != want.code || e == nil || want.field != "" && e["field"] != want.field {
+			t.Errorf("GET %s: %d %v, want %d naming %q", path, code, body, want.code, want.field)
+		}
+	}
+}

@@ -46,18 +46,24 @@ type Alerts struct {
 }
 
 // NewAlerts readies the alerts of labels' addresses in a category watch
-// takes. The labels must have their keys cached (label.Store.CacheKeys).
-func NewAlerts(s *store.Store, labels *label.Store, watch func(category string) bool) *Alerts {
+// takes, caching the labels' keys (label.Store.CacheKeys) if they are not.
+func NewAlerts(s *store.Store, labels *label.Store, watch func(category string) bool) (*Alerts, error) {
 	a := &Alerts{s: s, labels: labels, watch: watch, nums: map[uint32]bool{}}
-	labels.EachCachedKey(func(key string) {
+	add := func(key string) {
 		// Keys of other chains do not parse, or are not in the store.
 		if addr, err := btc.ParseAddress(key, s.Network()); err == nil {
 			if n, err := s.AddrNum(addr); err == nil {
 				a.nums[n] = true
 			}
 		}
-	})
-	return a
+	}
+	if !labels.EachCachedKey(add) {
+		if err := labels.CacheKeys(); err != nil {
+			return nil, err
+		}
+		labels.EachCachedKey(add)
+	}
+	return a, nil
 }
 
 // Block returns the alerts of the block at height h: each of its

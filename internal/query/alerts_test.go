@@ -32,10 +32,15 @@ func TestBlockAlerts(t *testing.T) {
 	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{thief, shop}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := ls.CacheKeys(); err != nil {
-		t.Fatal(err)
+	alerts := func(watch func(string) bool) ([]Alert, error) {
+		t.Helper()
+		w, err := NewAlerts(s, ls, watch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Block(546)
 	}
-	got, err := NewAlerts(s, ls, func(c string) bool { return c == label.StolenFunds }).Block(546)
+	got, err := alerts(func(c string) bool { return c == label.StolenFunds })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +65,7 @@ func TestBlockAlerts(t *testing.T) {
 		t.Fatalf("alerts of block 546:\n got %+v\nwant %+v", got, want)
 	}
 	// Watching exchanges as well: the shop's side too.
-	got, err = NewAlerts(s, ls, func(c string) bool { return c == label.StolenFunds || c == label.Exchange }).Block(546)
+	got, err = alerts(func(c string) bool { return c == label.StolenFunds || c == label.Exchange })
 	if err != nil || len(got) != 3 || len(got[1].From) != 2 || got[1].From[1].Address != shop.Address || got[1].From[1].Value != 24e8 ||
 		got[1].From[1].Labels[0].Label != "shop" || len(got[2].To) != 2 || got[2].To[0].Address != shop.Address || got[2].To[0].Value != 1e8 {
 		t.Fatalf("alerts of block 546 with exchanges watched: %+v %v", got, err)
@@ -73,7 +78,7 @@ func TestBlockAlerts(t *testing.T) {
 	if err := ls.CacheKeys(); err != nil {
 		t.Fatal(err)
 	}
-	got, err = NewAlerts(s, ls, func(c string) bool { return c == label.Exchange }).Block(546)
+	got, err = alerts(func(c string) bool { return c == label.Exchange })
 	var shape []string
 	for _, a := range got {
 		shape = append(shape, fmt.Sprintf("%s from %d to %d", a.TxID[:6], len(a.From), len(a.To)))
@@ -198,7 +203,10 @@ func BenchmarkBlockAlerts(b *testing.B) {
 	b.Run("alerts", func(b *testing.B) {
 		n := 0
 		for b.Loop() {
-			w := NewAlerts(s, ls, watch)
+			w, err := NewAlerts(s, ls, watch)
+			if err != nil {
+				b.Fatal(err)
+			}
 			for h := int64(0); h <= s.Height(); h++ {
 				a, err := w.Block(h)
 				if err != nil {

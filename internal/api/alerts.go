@@ -1,0 +1,106 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
+)
+
+// maxAlertBlocks bounds one alerts request: a client that polls asks from
+// the block after the last one answered, and gets at most this many.
+const maxAlertBlocks = 1_000
+
+// alertParams reads categories (required), from (required) and to (the
+// tip by default, and at most maxAlertBlocks on from); first and last are
+// the store's blocks.
+func alertParams(r *http.Request, first, last int64) (watch func(string) bool, from, to int64, err error) {
+	q := r.URL.Query()
+	cats := map[string]bool{}
+	for _, c := range strings.Split(q.Get("categories"), ",") {
+		if c = label.Category(c); c != "" {
+			cats[c] = true
+		}
+	}
+	if len(cats) == 0 {
+		return nil, 0, 0, badRequest("categories", "categories: give one or more, comma-separated (sanctioned,stolen-funds)")
+	}
+	if from, err = strconv.ParseInt(q.Get("from"), 10, 64); err != nil || from < 0 {
+		return nil, 0, 0, badRequest("from", "from: a block height or number is required")
+	}
+	to = min(last, from+maxAlertBlocks-1)
+	if v := q.Get("to"); v != "" {
+		if to, err = strconv.ParseInt(v, 10, 64); err != nil || to < 0 {
+			return nil, 0, 0, badRequest("to", "to: a block height or number")
+		}
+		if to-from >= maxAlertBlocks {
+			return nil, 0, 0, badRequest("to", "from %d to %d: at most %d blocks a request", from, to, maxAlertBlocks)
+		}
+	}
+	switch {
+	case to < from && q.Get("to") != "":
+		return nil, 0, 0, badRequest("to", "to %d is before from %d", to, from)
+	case from < first || from > last || to > last:
+		return nil, 0, 0, &apiError{http.StatusNotFound, "not_found", "the store holds blocks " + strconv.FormatInt(first, 10) + " to " + strconv.FormatInt(last, 10), "from"}
+	}
+	return func(c string) bool { return cats[c] }, from, to, nil
+}
+
+// btcAlerts answers the transactions of blocks from..to that move money
+// from or to an address labelled in the categories, as spur alerts.
+func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
+	st := s.btc(r)
+	watch, from, to, err := alertParams(r, 0, st.Height())
+	if err != nil {
+		return err
+	}
+	out := []query.Alert{}
+	if s.cfg.Labels == nil {
+		return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
+	}
+	a, err := query.NewAlerts(st, s.cfg.Labels, watch)
+	if err != nil {
+		return err
+	}
+	for h := from; h <= to; h++ {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		got, err := a.Block(h)
+		if err != nil {
+			return err
+		}
+		out = append(out, got...)
+	}
+	return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
+}
+
+// ethAlerts is btcAlerts on the Ethereum store.
+func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.evm()
+	if err != nil {
+		return err
+	}
+	c := es.Counts()
+	if c.Blocks == 0 {
+		return &apiError{http.StatusNotFound, "not_found", "the Ethereum store holds no block yet", "from"}
+	}
+	watch, from, to, err := alertParams(r, int64(c.First), int64(c.First+c.Blocks)-1)
+	if err != nil {
+		return err
+	}
+	out := []query.EVMAlert{}
+	for n := from; n <= to && s.cfg.Labels != nil; n++ {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		got, err := query.EVMBlockAlerts(es, s.cfg.Labels, es.Chain(), uint64(n)-c.First, watch)
+		if err != nil {
+			return err
+		}
+		out = append(out, got...)
+	}
+	return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
+}
