@@ -76,7 +76,7 @@ have told.`,
 	c.Flags().StringVar(&alert, "alert", "", "the categories whose labelled addresses to look for (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().Int64Var(&from, "from", 0, "first block (height or number; default: the store's first)")
 	c.Flags().Int64Var(&to, "to", 0, "last block (default: the store's last)")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
 }
 
