@@ -321,14 +321,7 @@ func TestFollowEVMAlerts(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "thief.csv")
 	os.WriteFile(list, []byte("address,chain,category,label\n"+g.Dev.Hex()+",dev,stolen-funds,Test theft\n"+shop.Hex()+",dev,exchange,Test shop\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, list)
-	follow := exec.Command(spurBin, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--json")
-	stdout, _ := follow.StdoutPipe()
-	stderr := &testnode.Log{}
-	follow.Stderr = stderr
-	if err := follow.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { follow.Process.Kill(); follow.Wait() })
+	follow, stdout, stderr := startSpur(t, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--json")
 	type alert struct {
 		TxID   string `json:"txid"`
 		Height uint64 `json:"height"`

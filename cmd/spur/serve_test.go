@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 
@@ -36,15 +38,8 @@ func TestServeFollowsNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a btcd node")
 	}
-	params := &chaincfg.RegressionNetParams
-	key, mining := testnode.Key(0x42, params)
-	_, deposit := testnode.Key(0x43, params)
-	node := testnode.StartBtcd(t, mining.EncodeAddress())
-	node.Generate(t, 101)
-
-	dir := filepath.Join(t.TempDir(), "store")
+	node, key, mining, deposit, dir := btcdStore(t)
 	rpc := []string{"--rpc-user", "u", "--rpc-pass", "p"}
-	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "--rpc", node.URL, "-q"}, rpc...)...)
 	list := filepath.Join(t.TempDir(), "list.csv")
 	os.WriteFile(list, []byte("address,chain,category,label,actor,source\n"+mining.EncodeAddress()+",btc,sanctioned,Test SDN entry,,test\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, "--format", "csv", list)
@@ -911,14 +906,8 @@ func TestFollowAlerts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a btcd node")
 	}
-	params := &chaincfg.RegressionNetParams
-	key, mining := testnode.Key(0x42, params)
-	_, deposit := testnode.Key(0x43, params)
-	node := testnode.StartBtcd(t, mining.EncodeAddress())
-	node.Generate(t, 101)
-	dir := filepath.Join(t.TempDir(), "store")
+	node, key, mining, deposit, dir := btcdStore(t)
 	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
-	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "-q"}, rpc...)...)
 	list := filepath.Join(t.TempDir(), "thief.csv")
 	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, list)
@@ -926,14 +915,7 @@ func TestFollowAlerts(t *testing.T) {
 		t.Fatalf("--alert of no category: exit %d %s", r.code, r.stderr)
 	}
 
-	follow := exec.Command(spurBin, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--alert", "stolen_funds,sanctioned", "--json"}, rpc...)...)
-	stdout, _ := follow.StdoutPipe()
-	stderr := &testnode.Log{}
-	follow.Stderr = stderr
-	if err := follow.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { follow.Process.Kill(); follow.Wait() })
+	follow, stdout, stderr := startSpur(t, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--alert", "stolen_funds,sanctioned", "--json"}, rpc...)...)
 	// Each sync and each alert is a JSON object; an alert has a txid.
 	objects := make(chan json.RawMessage, 100)
 	go func() {
@@ -1033,4 +1015,35 @@ func TestFollowAlerts(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startSpur starts spur with args, its standard output piped to the test
+// and its standard error kept; it is killed when the test ends.
+func startSpur(t *testing.T, args ...string) (*exec.Cmd, io.Reader, *testnode.Log) {
+	t.Helper()
+	cmd := exec.Command(spurBin, args...)
+	stdout, _ := cmd.StdoutPipe()
+	stderr := &testnode.Log{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, stdout, stderr
+}
+
+// btcdStore starts a regtest btcd whose 101 blocks pay the mining key's
+// address and ingests them into a store over RPC (user u, password p):
+// the node, the mining key and its address, a deposit address of another
+// key, and the store's directory.
+func btcdStore(t *testing.T) (*testnode.Btcd, *btcec.PrivateKey, *btcutil.AddressPubKeyHash, *btcutil.AddressPubKeyHash, string) {
+	t.Helper()
+	params := &chaincfg.RegressionNetParams
+	key, mining := testnode.Key(0x42, params)
+	_, deposit := testnode.Key(0x43, params)
+	node := testnode.StartBtcd(t, mining.EncodeAddress())
+	node.Generate(t, 101)
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", dir, "--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "-q")
+	return node, key, mining, deposit, dir
 }
