@@ -173,12 +173,10 @@ standard output as it is committed, a JSON object each, as spur follow
 					log := logger()
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
+						// The server's labels keep their keys cached, current
+						// as imports are applied.
 						if watch != nil {
-							err := heldLabels.CacheKeys()
-							if err == nil {
-								err = printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true)
-							}
-							if err != nil {
+							if err := printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
 								log.Error("alerts failed", "err", err)
 							}
 						}
@@ -218,9 +216,6 @@ standard output as it is committed, a JSON object each, as spur follow
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 						if watch != nil && st.Blocks > 0 {
 							tip, err := es.TipRow()
-							if err == nil {
-								err = heldLabels.CacheKeys()
-							}
 							if err == nil {
 								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, true)
 							}

@@ -233,20 +233,23 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	}
 	// With --alert exchange, the server told the hot wallet's payment (its
 	// label Ethereum's, on the dev chain it follows, as screening reads it).
-	var told bool
-	for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
-		var a struct {
-			Chain string `json:"chain"`
-			From  []struct{ Address, Asset, Symbol, Value string }
-		}
-		if d.Decode(&a) != nil {
-			break
-		}
-		for _, f := range a.From {
-			told = told || a.Chain == "dev" && f.Address == g.Dev.Hex() && f.Asset == tok.Hex() && f.Symbol == "TST" && f.Value == "250000000"
+	told := func(out string) bool {
+		for d := json.NewDecoder(strings.NewReader(out)); ; {
+			var a struct {
+				Chain string `json:"chain"`
+				From  []struct{ Address, Asset, Symbol, Value string }
+			}
+			if d.Decode(&a) != nil {
+				return false
+			}
+			for _, f := range a.From {
+				if a.Chain == "dev" && f.Address == g.Dev.Hex() && f.Asset == tok.Hex() && f.Symbol == "TST" && f.Value == "250000000" {
+					return true
+				}
+			}
 		}
 	}
-	if !told {
+	if !eventually(func() bool { return told(srv.out.String()) }) {
 		t.Errorf("no alert of the hot wallet's 250 TST; the server printed:\n%s", srv.out.String())
 	}
 

@@ -155,21 +155,26 @@ func TestServeFollowsNode(t *testing.T) {
 	}
 	// With --alert, the server told the payment from the sanctioned
 	// address on its standard output as it committed the block.
-	var told bool
-	for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
-		var a struct {
-			TxID string `json:"txid"`
-			From []struct {
-				Address string `json:"address"`
-				Value   int64  `json:"value"`
-			} `json:"from"`
+	// (They are printed once the block is committed, which screening
+	// sees at once: waited for a little.)
+	told := func(out string) bool {
+		for d := json.NewDecoder(strings.NewReader(out)); ; {
+			var a struct {
+				TxID string `json:"txid"`
+				From []struct {
+					Address string `json:"address"`
+					Value   int64  `json:"value"`
+				} `json:"from"`
+			}
+			if d.Decode(&a) != nil {
+				return false
+			}
+			if a.TxID == spend.TxHash().String() && len(a.From) == 1 && a.From[0].Address == mining.EncodeAddress() && a.From[0].Value == 50e8 {
+				return true
+			}
 		}
-		if d.Decode(&a) != nil {
-			break
-		}
-		told = told || a.TxID == spend.TxHash().String() && len(a.From) == 1 && a.From[0].Address == mining.EncodeAddress() && a.From[0].Value == 50e8
 	}
-	if !told {
+	if !eventually(func() bool { return told(srv.out.String()) }) {
 		t.Fatalf("no alert of the payment from the sanctioned address %s; the server printed:\n%s", spend.TxHash(), srv.out.String())
 	}
 	tx, err := screen(fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, spend.TxHash()))
@@ -1046,4 +1051,15 @@ func btcdStore(t *testing.T) (*testnode.Btcd, *btcec.PrivateKey, *btcutil.Addres
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", dir, "--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "-q")
 	return node, key, mining, deposit, dir
+}
+
+// eventually reports whether ok turns true within ten seconds.
+func eventually(ok func() bool) bool {
+	for range 200 {
+		if ok() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return ok()
 }

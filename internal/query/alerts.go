@@ -179,8 +179,9 @@ type EVMAlertParty struct {
 // chain: each transaction whose transfers, fees and burns apart, move an
 // asset from or to an address with a label in a category watch takes, in
 // block order. The labels are Ethereum's, as screening and tracing read
-// them on any EVM store, or the store's chain's by its own name. Block-level transfers (rewards, withdrawals) are
-// not a transaction's and raise none.
+// them on any EVM store, or the store's chain's by its own name.
+// Block-level transfers (rewards, withdrawals) are not a transaction's and
+// raise none.
 func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint64, watch func(category string) bool) ([]EVMAlert, error) {
 	b := s.Block(r)
 	cache := map[uint32][]label.Label{}
