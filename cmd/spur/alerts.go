@@ -3,23 +3,29 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/progress"
+	"github.com/spur-forensics/spur/internal/store"
 )
 
 func newAlerts() *cobra.Command {
 	var sf storeFlags
 	var chain, alert string
-	var from, to int64
+	var from, to string
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "alerts --store DIR --alert CATEGORIES [--chain eth] [--from N] [--to N] [--json]",
 		Short: "List the stored blocks' transactions that move money from or to addresses labelled in given categories",
 		Long: `Goes over the blocks the store holds (--from and --to: heights, or an EVM
-chain's block numbers; the whole store by default) and prints each
+chain's block numbers, or days, YYYY-MM-DD in UTC, the first block of the
+one and the last of the other; the whole store by default) and prints each
 transaction that spends from or pays to an address labelled in one of the
 --alert categories (comma-separated: sanctioned,stolen-funds), as spur
 follow --alert prints the blocks it adds: a hunt back through the chain for
@@ -45,7 +51,7 @@ have told.`,
 				}
 				defer s.Close()
 				c := s.Counts()
-				r, err := rangeFlags(cmd, from, to, int64(c.First), int64(c.First+c.Blocks)-1, "blocks")
+				r, err := alertRange(cmd, from, to, int64(c.First), int64(c.First+c.Blocks)-1, "blocks", func(n int64) int64 { return int64(s.Block(uint64(n) - c.First).Time) })
 				if err != nil {
 					return err
 				}
@@ -60,7 +66,10 @@ have told.`,
 				return err
 			}
 			defer s.Close()
-			r, err := rangeFlags(cmd, from, to, 0, s.Height(), "heights")
+			r, err := alertRange(cmd, from, to, 0, s.Height(), "heights", func(h int64) int64 {
+				hd, _ := s.Header(h)
+				return int64(hd.Time)
+			})
 			if err != nil {
 				return err
 			}
@@ -74,8 +83,8 @@ have told.`,
 	sf.register(c, true)
 	chainFlag(c, &chain)
 	c.Flags().StringVar(&alert, "alert", "", "the categories whose labelled addresses to look for (comma-separated, e.g. sanctioned,stolen-funds)")
-	c.Flags().Int64Var(&from, "from", 0, "first block (height or number; default: the store's first)")
-	c.Flags().Int64Var(&to, "to", 0, "last block (default: the store's last)")
+	c.Flags().StringVar(&from, "from", "", "first block: a height or number, or a day (YYYY-MM-DD, UTC: its first block; default: the store's first)")
+	c.Flags().StringVar(&to, "to", "", "last block: a height or number, or a day (its last block; default: the store's last)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
 }
@@ -97,4 +106,57 @@ func alertsBar(quiet bool, blocks int64) *progress.Bar {
 		return nil
 	}
 	return progress.New(os.Stderr, "blocks", blocks)
+}
+
+// alertRange reads --from and --to as rangeFlags does, each a block or a
+// day: a day's first block is the first whose time (timeOf, Unix seconds)
+// is on it or later, its last the last before the next day, looked for
+// from either end, since Bitcoin's block times need not rise.
+func alertRange(cmd *cobra.Command, from, to string, first, last int64, what string, timeOf func(int64) int64) (export.Range, error) {
+	var n [2]int64
+	for i, v := range []string{from, to} {
+		name := []string{"--from", "--to"}[i]
+		if v == "" {
+			continue
+		}
+		if day, err := time.Parse(time.DateOnly, v); err == nil {
+			start := day.Unix()
+			if i == 1 {
+				start = day.AddDate(0, 0, 1).Unix()
+			}
+			// The first block on or after the day's start, or (for --to)
+			// the last before the next day's: one past the range when none is.
+			n[i] = last + 1
+			if i == 0 {
+				for b := first; b <= last; b++ {
+					if timeOf(b) >= start {
+						n[i] = b
+						break
+					}
+				}
+			} else {
+				n[i] = first - 1
+				for b := last; b >= first; b-- {
+					if timeOf(b) < start {
+						n[i] = b
+						break
+					}
+				}
+			}
+			if n[i] < first || n[i] > last {
+				when := "after"
+				if i == 1 {
+					when = "before"
+				}
+				return export.Range{}, fmt.Errorf("%w: %s %s: the store holds no block of that day or %s", store.ErrNotFound, name, v, when)
+			}
+			continue
+		}
+		b, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return export.Range{}, usagef("%s %q: want a block %s or a day (YYYY-MM-DD)", name, v, strings.TrimSuffix(what, "s"))
+		}
+		n[i] = b
+	}
+	return rangeFlags(cmd, n[0], n[1], first, last, what)
 }

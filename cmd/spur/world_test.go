@@ -1204,7 +1204,34 @@ func checkAlerts(t *testing.T, store string, held [][]string) {
 		!strings.HasSuffix(r.stderr, counted(atHeight[first], "transaction", "transactions")+" in blocks "+h+" to "+h+"\n") {
 		t.Errorf("spur alerts --from %s --to %s (%d alerts there): exit %d\n%s%s", h, h, atHeight[first], r.code, r.stdout, r.stderr)
 	}
-	for _, bad := range [][]string{{"--from", h, "--to", "1"}, {"--to", "99999999"}, {}} {
+	// A day: the blocks whose time is on it, as spur block gives their
+	// times.
+	dayOf := map[int64]string{}
+	for height := range atHeight {
+		var blk struct {
+			Time int64 `json:"time"`
+		}
+		if err := jsonUnmarshal(mustRun(t, "block", strconv.FormatInt(height, 10), "--store", store, "--json"), &blk); err != nil {
+			t.Fatal(err)
+		}
+		dayOf[height] = time.Unix(blk.Time, 0).UTC().Format(time.DateOnly)
+	}
+	day, onDay := dayOf[first], 0
+	for height, n := range atHeight {
+		if dayOf[height] == day {
+			onDay += n
+		}
+	}
+	r = run(t, "alerts", "--store", store, "--alert", "stolen-funds", "--from", day, "--to", day, "-q")
+	if r.code != 0 || strings.Count(r.stdout, "alert: ") != onDay {
+		t.Errorf("spur alerts --from %s --to %s (%d alerts that day): exit %d\n%s%s", day, day, onDay, r.code, r.stdout, r.stderr)
+	}
+	for _, m := range regexp.MustCompile(`alert: block (\d+),`).FindAllStringSubmatch(r.stdout, -1) {
+		if height, _ := strconv.ParseInt(m[1], 10, 64); dayOf[height] != day {
+			t.Errorf("spur alerts --from %s --to %s: an alert of block %d, of %s", day, day, height, dayOf[height])
+		}
+	}
+	for _, bad := range [][]string{{"--from", h, "--to", "1"}, {"--to", "99999999"}, {}, {"--from", "2100-01-01"}, {"--from", "yesterday"}} {
 		args := append([]string{"alerts", "--store", store}, bad...)
 		if len(bad) > 0 {
 			args = append(args, "--alert", "stolen-funds")
