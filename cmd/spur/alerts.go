@@ -12,6 +12,7 @@ import (
 	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/progress"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -109,9 +110,7 @@ func alertsBar(quiet bool, blocks int64) *progress.Bar {
 }
 
 // alertRange reads --from and --to as rangeFlags does, each a block or a
-// day: a day's first block is the first whose time (timeOf, Unix seconds)
-// is on it or later, its last the last before the next day, looked for
-// from either end, since Bitcoin's block times need not rise.
+// day (query.DayBlock: the day's first block, or for --to its last).
 func alertRange(cmd *cobra.Command, from, to string, first, last int64, what string, timeOf func(int64) int64) (export.Range, error) {
 	var n [2]int64
 	for i, v := range []string{from, to} {
@@ -120,36 +119,15 @@ func alertRange(cmd *cobra.Command, from, to string, first, last int64, what str
 			continue
 		}
 		if day, err := time.Parse(time.DateOnly, v); err == nil {
-			start := day.Unix()
-			if i == 1 {
-				start = day.AddDate(0, 0, 1).Unix()
-			}
-			// The first block on or after the day's start, or (for --to)
-			// the last before the next day's: one past the range when none is.
-			n[i] = last + 1
-			if i == 0 {
-				for b := first; b <= last; b++ {
-					if timeOf(b) >= start {
-						n[i] = b
-						break
-					}
-				}
-			} else {
-				n[i] = first - 1
-				for b := last; b >= first; b-- {
-					if timeOf(b) < start {
-						n[i] = b
-						break
-					}
-				}
-			}
-			if n[i] < first || n[i] > last {
+			b, ok := query.DayBlock(day, i == 1, first, last, timeOf)
+			if !ok {
 				when := "after"
 				if i == 1 {
 					when = "before"
 				}
 				return export.Range{}, fmt.Errorf("%w: %s %s: the store holds no block of that day or %s", store.ErrNotFound, name, v, when)
 			}
+			n[i] = b
 			continue
 		}
 		b, err := strconv.ParseInt(v, 10, 64)

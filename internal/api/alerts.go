@@ -1,9 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
@@ -14,9 +16,10 @@ import (
 const maxAlertBlocks = 1_000
 
 // alertParams reads categories (required), from (required) and to (the
-// tip by default, and at most maxAlertBlocks on from); first and last are
-// the store's blocks.
-func alertParams(r *http.Request, first, last int64) (watch func(string) bool, from, to int64, err error) {
+// tip by default, and at most maxAlertBlocks on from), each a block or a
+// day (YYYY-MM-DD, UTC; query.DayBlock); first and last are the store's
+// blocks, timeOf their times.
+func alertParams(r *http.Request, first, last int64, timeOf func(int64) int64) (watch func(string) bool, from, to int64, err error) {
 	q := r.URL.Query()
 	cats := map[string]bool{}
 	for _, c := range strings.Split(q.Get("categories"), ",") {
@@ -27,13 +30,28 @@ func alertParams(r *http.Request, first, last int64) (watch func(string) bool, f
 	if len(cats) == 0 {
 		return nil, 0, 0, badRequest("categories", "categories: give one or more, comma-separated (sanctioned,stolen-funds)")
 	}
-	if from, err = strconv.ParseInt(q.Get("from"), 10, 64); err != nil || from < 0 {
-		return nil, 0, 0, badRequest("from", "from: a block height or number is required")
+	// block reads a block or a day; a day with no block is past the store.
+	block := func(name string, end bool) (int64, error) {
+		v := q.Get(name)
+		if day, err := time.Parse(time.DateOnly, v); err == nil {
+			if b, ok := query.DayBlock(day, end, first, last, timeOf); ok {
+				return b, nil
+			}
+			return 0, &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("%s %s: the store holds no block of that day (its blocks are %d to %d)", name, v, first, last), name}
+		}
+		b, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || b < 0 {
+			return 0, badRequest(name, "%s: a block height or number, or a day (YYYY-MM-DD), is required", name)
+		}
+		return b, nil
+	}
+	if from, err = block("from", false); err != nil {
+		return nil, 0, 0, err
 	}
 	to = min(last, from+maxAlertBlocks-1)
-	if v := q.Get("to"); v != "" {
-		if to, err = strconv.ParseInt(v, 10, 64); err != nil || to < 0 {
-			return nil, 0, 0, badRequest("to", "to: a block height or number")
+	if q.Get("to") != "" {
+		if to, err = block("to", true); err != nil {
+			return nil, 0, 0, err
 		}
 		if to-from >= maxAlertBlocks {
 			return nil, 0, 0, badRequest("to", "from %d to %d: at most %d blocks a request", from, to, maxAlertBlocks)
@@ -52,7 +70,10 @@ func alertParams(r *http.Request, first, last int64) (watch func(string) bool, f
 // from or to an address labelled in the categories, as spur alerts.
 func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	st := s.btc(r)
-	watch, from, to, err := alertParams(r, 0, st.Height())
+	watch, from, to, err := alertParams(r, 0, st.Height(), func(h int64) int64 {
+		hd, _ := st.Header(h)
+		return int64(hd.Time)
+	})
 	if err != nil {
 		return err
 	}
@@ -87,7 +108,7 @@ func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
 	if c.Blocks == 0 {
 		return &apiError{http.StatusNotFound, "not_found", "the Ethereum store holds no block yet", "from"}
 	}
-	watch, from, to, err := alertParams(r, int64(c.First), int64(c.First+c.Blocks)-1)
+	watch, from, to, err := alertParams(r, int64(c.First), int64(c.First+c.Blocks)-1, func(n int64) int64 { return int64(es.Block(uint64(n) - c.First).Time) })
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/graph/graphtest"
@@ -557,10 +558,31 @@ func TestAlerts(t *testing.T) {
 	if code != 200 || json.Unmarshal(b, &got) != nil || len(got.Alerts) != 1 || got.Alerts[0].TxID != "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" {
 		t.Fatalf("alerts of block 170: %d %s", code, b)
 	}
+	// A day (that of block 170): its first and last blocks, the one
+	// before it the day before and the one after the day after.
+	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=sanctioned&from=2009-01-12&to=2009-01-12", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || got.From > 170 || got.To < 170 || len(got.Alerts) == 0 {
+		t.Fatalf("alerts of 2009-01-12: %d %s", code, b)
+	}
+	dayOf := func(h int64) string {
+		t.Helper()
+		_, v := f.do(t, "GET", fmt.Sprintf("/v1/btc/blocks/%d", h), "", true)
+		return time.Unix(int64(v["time"].(float64)), 0).UTC().Format(time.DateOnly)
+	}
+	if dayOf(got.From) != "2009-01-12" || dayOf(got.To) != "2009-01-12" || dayOf(got.From-1) != "2009-01-11" || dayOf(got.To+1) != "2009-01-13" {
+		t.Errorf("alerts of 2009-01-12 over blocks %d to %d", got.From, got.To)
+	}
+	for _, a := range got.Alerts {
+		if dayOf(a.Height) != "2009-01-12" {
+			t.Errorf("alerts of 2009-01-12: one of block %d", a.Height)
+		}
+	}
 	for path, want := range map[string]struct {
 		code  int
 		field string
 	}{
+		"/v1/btc/alerts?categories=sanctioned&from=2031-01-01":     {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=yesterday":      {400, "from"},
 		"/v1/btc/alerts?from=0":                                    {400, "categories"},
 		"/v1/btc/alerts?categories=sanctioned":                     {400, "from"},
 		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":      {400, "to"},

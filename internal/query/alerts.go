@@ -2,6 +2,7 @@ package query
 
 import (
 	"strings"
+	"time"
 
 	"github.com/holiman/uint256"
 
@@ -259,4 +260,28 @@ func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint
 		out = append(out, *cur)
 	}
 	return out, nil
+}
+
+// DayBlock returns the first block (of first..last, numbered as the store
+// numbers them) whose time (timeOf, Unix seconds) is on the day (UTC) or
+// later, or, with end, the last block before the next day; false when
+// there is none. It looks from the store's ends: Bitcoin's block times
+// need not rise.
+func DayBlock(day time.Time, end bool, first, last int64, timeOf func(int64) int64) (int64, bool) {
+	if !end {
+		start := day.Unix()
+		for b := first; b <= last; b++ {
+			if timeOf(b) >= start {
+				return b, true
+			}
+		}
+		return 0, false
+	}
+	next := day.AddDate(0, 0, 1).Unix()
+	for b := last; b >= first; b-- {
+		if timeOf(b) < next {
+			return b, true
+		}
+	}
+	return 0, false
 }
