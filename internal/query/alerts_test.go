@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/ingest"
@@ -218,4 +219,34 @@ func BenchmarkBlockAlerts(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
 		b.ReportMetric(float64(n)/float64(b.N), "alerts")
 	})
+}
+
+// TestDayBlock: a day's first and last blocks, looked for from the ends,
+// with block times that do not always rise (as Bitcoin's may not), and
+// days outside the blocks.
+func TestDayBlock(t *testing.T) {
+	day := time.Date(2021, 8, 19, 0, 0, 0, 0, time.UTC)
+	s := day.Unix()
+	// Blocks 10..17: the day before, then the day with one block stamped
+	// a little before midnight among them, then the day after.
+	times := map[int64]int64{10: s - 7200, 11: s - 60, 12: s + 30, 13: s - 10, 14: s + 40000, 15: s + 86399, 16: s + 86400, 17: s + 90000}
+	timeOf := func(b int64) int64 { return times[b] }
+	if b, ok := DayBlock(day, false, 10, 17, timeOf); !ok || b != 12 {
+		t.Errorf("the 19th's first block: %d %v, want 12", b, ok)
+	}
+	if b, ok := DayBlock(day, true, 10, 17, timeOf); !ok || b != 15 {
+		t.Errorf("the 19th's last block: %d %v, want 15", b, ok)
+	}
+	if b, ok := DayBlock(day.AddDate(0, 0, -1), true, 10, 17, timeOf); !ok || b != 13 {
+		t.Errorf("the 18th's last block: %d %v, want 13 (stamped before midnight after 12)", b, ok)
+	}
+	if b, ok := DayBlock(day.AddDate(0, 0, 1), false, 10, 17, timeOf); !ok || b != 16 {
+		t.Errorf("the 20th's first block: %d %v, want 16", b, ok)
+	}
+	if _, ok := DayBlock(day.AddDate(0, 0, 2), false, 10, 17, timeOf); ok {
+		t.Error("a day after the last block has a first block")
+	}
+	if _, ok := DayBlock(day.AddDate(0, 0, -2), true, 10, 17, timeOf); ok {
+		t.Error("a day before the first block has a last block")
+	}
 }
