@@ -22,7 +22,7 @@ func newAlerts() *cobra.Command {
 	var from, to string
 	var quiet bool
 	c := &cobra.Command{
-		Use:   "alerts --store DIR --alert CATEGORIES [--chain eth] [--from N] [--to N] [--json]",
+		Use:   "alerts --store DIR --alert CATEGORIES [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
 		Short: "List the stored blocks' transactions that move money from or to addresses labelled in given categories",
 		Long: `Goes over the blocks the store holds (--from and --to: heights, or an EVM
 chain's block numbers, or days, YYYY-MM-DD in UTC, the first block of the
