@@ -18,7 +18,8 @@ const maxAlertBlocks = 1_000
 // alertParams reads categories (required), from (required) and to (the
 // tip by default, and at most maxAlertBlocks on from), each a block or a
 // day (YYYY-MM-DD, UTC; query.DayBlock); first and last are the store's
-// blocks, timeOf their times.
+// blocks, timeOf their times. From may be the block after the tip, to
+// then the tip: nothing yet.
 func alertParams(r *http.Request, first, last int64, timeOf func(int64) int64) (watch func(string) bool, from, to int64, err error) {
 	q := r.URL.Query()
 	cats := map[string]bool{}
@@ -60,6 +61,9 @@ func alertParams(r *http.Request, first, last int64, timeOf func(int64) int64) (
 	switch {
 	case to < from && q.Get("to") != "":
 		return nil, 0, 0, badRequest("to", "to %d is before from %d", to, from)
+	case from == last+1 && q.Get("to") == "":
+		// A poller asking for the block after the tip: none yet (to is
+		// from - 1, and the next poll asks from the same block).
 	case from < first || from > last || to > last:
 		return nil, 0, 0, &apiError{http.StatusNotFound, "not_found", "the store holds blocks " + strconv.FormatInt(first, 10) + " to " + strconv.FormatInt(last, 10), "from"}
 	}

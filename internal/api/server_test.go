@@ -554,6 +554,11 @@ func TestAlerts(t *testing.T) {
 	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 13500 || got.To != 14131 || len(got.Alerts) != 0 {
 		t.Fatalf("alerts from 13500: %d %s", code, b)
 	}
+	// A poller at the tip: the block after it is not there yet.
+	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=sanctioned&from=14132", "", true)
+	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 14132 || got.To != 14131 || len(got.Alerts) != 0 {
+		t.Fatalf("alerts from the block after the tip: %d %s", code, b)
+	}
 	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=sanctioned&from=170&to=170", "", true)
 	if code != 200 || json.Unmarshal(b, &got) != nil || len(got.Alerts) != 1 || got.Alerts[0].TxID != "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" {
 		t.Fatalf("alerts of block 170: %d %s", code, b)
