@@ -92,8 +92,8 @@ func TestBlockAlerts(t *testing.T) {
 // TestEVMBlockAlerts reads mainnet block 17173049 (from its ethereum-etl
 // export): a swap whose sender sold WETH twice and got a token twice is
 // told with each asset's sum on each side, fees and burns apart; an NFT
-// mint of five tokens with each token id; a label of another chain on the
-// same address raises nothing.
+// mint of five tokens with each token id; a label of another chain (BNB
+// Chain's, on the router the swap paid) raises nothing.
 func TestEVMBlockAlerts(t *testing.T) {
 	s := testchain.Ethereum(t, filepath.Join(t.TempDir(), "eth"))
 	ls, err := label.Open(filepath.Join(t.TempDir(), "labels"))
