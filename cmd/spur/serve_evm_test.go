@@ -262,6 +262,31 @@ func TestServeFollowsEVMNode(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("spur serve did not stop on SIGTERM")
 	}
+	// Every block the server added had its alerts: all that spur alerts
+	// finds over the chain it kept (the server told, besides, those of
+	// the block it unwound).
+	txids := func(out string) map[string]bool {
+		m := map[string]bool{}
+		for d := json.NewDecoder(strings.NewReader(out)); ; {
+			var a struct {
+				TxID string `json:"txid"`
+			}
+			if d.Decode(&a) != nil {
+				return m
+			}
+			m[a.TxID] = true
+		}
+	}
+	served := txids(srv.out.String())
+	kept := txids(mustRun(t, "alerts", "--chain", "dev", "--store", dir, "--alert", "exchange", "--json", "-q"))
+	if len(kept) == 0 {
+		t.Fatalf("spur alerts over the served chain: %d transactions", len(kept))
+	}
+	for tx := range kept {
+		if !served[tx] {
+			t.Errorf("the server did not tell %s, which spur alerts finds", tx)
+		}
+	}
 }
 
 // TestQueriesBesideEVMFollow: queries read a store that spur follow evm

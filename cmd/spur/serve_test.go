@@ -157,25 +157,35 @@ func TestServeFollowsNode(t *testing.T) {
 	// address on its standard output as it committed the block.
 	// (They are printed once the block is committed, which screening
 	// sees at once: waited for a little.)
+	// And each block's coinbase, which pays the sanctioned address, every
+	// block of every sync told (blocks 102 to 252).
 	told := func(out string) bool {
+		spent, paid := false, map[int64]bool{}
 		for d := json.NewDecoder(strings.NewReader(out)); ; {
 			var a struct {
-				TxID string `json:"txid"`
-				From []struct {
+				TxID   string `json:"txid"`
+				Height int64  `json:"height"`
+				From   []struct {
 					Address string `json:"address"`
 					Value   int64  `json:"value"`
 				} `json:"from"`
+				To []struct {
+					Address string `json:"address"`
+				} `json:"to"`
 			}
 			if d.Decode(&a) != nil {
-				return false
+				return spent && len(paid) == 151
 			}
 			if a.TxID == spend.TxHash().String() && len(a.From) == 1 && a.From[0].Address == mining.EncodeAddress() && a.From[0].Value == 50e8 {
-				return true
+				spent = true
+			}
+			if len(a.To) == 1 && a.To[0].Address == mining.EncodeAddress() && a.Height >= 102 && a.Height <= 252 {
+				paid[a.Height] = true
 			}
 		}
 	}
 	if !eventually(func() bool { return told(srv.out.String()) }) {
-		t.Fatalf("no alert of the payment from the sanctioned address %s; the server printed:\n%s", spend.TxHash(), srv.out.String())
+		t.Fatalf("no alert of the payment from the sanctioned address %s, or not one of each block's coinbase; the server printed:\n%s", spend.TxHash(), srv.out.String())
 	}
 	tx, err := screen(fmt.Sprintf(`{"tx":%q,"direction":"deposit"}`, spend.TxHash()))
 	if err != nil || tx.Results[0].Severity != "severe" {

@@ -148,8 +148,6 @@ func TestStoreReplaceAndLookup(t *testing.T) {
 	t.Run("cached keys", func(t *testing.T) { testReplaceAndLookup(t, true) })
 }
 
-// importMine imports, as source "mine", a CSV file labelling the Ronin
-// bridge exploiter's address.
 // mineOnDisk returns the directory of labels holding importMine's, closed.
 func mineOnDisk(t *testing.T) string {
 	t.Helper()
@@ -165,6 +163,8 @@ func mineOnDisk(t *testing.T) string {
 	return dir
 }
 
+// importMine imports, as source "mine", a CSV file labelling the Ronin
+// bridge exploiter's address.
 func importMine(t *testing.T, s *Store) {
 	t.Helper()
 	csvPath := filepath.Join(t.TempDir(), "l.csv")
@@ -387,15 +387,7 @@ func TestUN(t *testing.T) {
 // without changing a file, as on a read-only file system, and find what
 // the writable store holds.
 func TestOpenReadOnly(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importMine(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := mineOnDisk(t)
 	os.Remove(filepath.Join(dir, "LOCK")) // a copy may come without it
 	before := testdir.State(t, dir)
 	r, err := openReadOnly(dir)
