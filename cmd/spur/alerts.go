@@ -20,9 +20,9 @@ func newAlerts() *cobra.Command {
 	var sf storeFlags
 	var chain, alert string
 	var from, to string
-	var quiet bool
+	var quiet, byEntity bool
 	c := &cobra.Command{
-		Use:   "alerts --store DIR --alert CATEGORIES [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
+		Use:   "alerts --store DIR --alert CATEGORIES [--by-entity] [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
 		Short: "List the stored blocks' transactions that move money from or to addresses labelled in given categories",
 		Long: `Goes over the blocks the store holds (--from and --to: heights, or an EVM
 chain's block numbers, or days, YYYY-MM-DD in UTC, the first block of the
@@ -31,7 +31,9 @@ transaction that spends from or pays to an address labelled in one of the
 --alert categories (comma-separated: sanctioned,stolen-funds), as spur
 follow --alert prints the blocks it adds: a hunt back through the chain for
 what a list imported today names, or a replay of what a follower would
-have told.`,
+have told. With --by-entity (Bitcoin), also each transaction of an address
+whose entity (spur cluster) has such a label: a list names a few addresses
+of a service, the clustering many more.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			evm, err := isEVM(chain)
@@ -44,6 +46,9 @@ have told.`,
 			watch, err := alertCategories(alert, sf.dir)
 			if err != nil {
 				return err
+			}
+			if evm && byEntity {
+				return usagef("--by-entity: Bitcoin's entities only (an EVM store's are made per query: spur cluster --chain %s)", chain)
 			}
 			if evm {
 				s, err := openEVM(&sf, chain, evmRead)
@@ -67,6 +72,10 @@ have told.`,
 				return err
 			}
 			defer s.Close()
+			clusters, err := alertClusters(s, byEntity)
+			if err != nil {
+				return err
+			}
 			r, err := alertRange(cmd, from, to, 0, s.Height(), "heights", func(h int64) int64 {
 				hd, _ := s.Header(h)
 				return int64(hd.Time)
@@ -76,7 +85,7 @@ have told.`,
 			}
 			n, bar := 0, alertsBar(quiet, r.To-r.From+1)
 			err = withAlertLabels(sf.dir, func(labels *label.Store) error {
-				return printAlerts(s, labels, r.From, r.To, watch, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
+				return printAlerts(s, labels, clusters, r.From, r.To, watch, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
 			})
 			return alertsDone(bar, err, n, r.From, r.To, quiet)
 		},
@@ -86,6 +95,7 @@ have told.`,
 	c.Flags().StringVar(&alert, "alert", "", "the categories whose labelled addresses to look for (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().StringVar(&from, "from", "", "first block: a height or number, or a day (YYYY-MM-DD, UTC: its first block; default: the store's first)")
 	c.Flags().StringVar(&to, "to", "", "last block: a height or number, or a day (its last block; default: the store's last)")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "also each transaction of an address whose entity (spur cluster) has such a label (Bitcoin)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
 }

@@ -296,7 +296,7 @@ func newFollow() *cobra.Command {
 	var sf storeFlags
 	var rf rpcFlags
 	var interval time.Duration
-	var withCluster bool
+	var withCluster, byEntity bool
 	var alert string
 	btcCmd := &cobra.Command{
 		Use:   "btc --store DIR --rpc URL [--alert CATEGORIES]",
@@ -333,30 +333,44 @@ an import while following counts from the next block.`,
 			if err != nil {
 				return err
 			}
+			if byEntity && watch == nil {
+				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
+			}
 			run := newFirstRun(btcDir(sf.dir))
 			s, err := waitForQueries(cmd.Context(), btcDir(sf.dir), sf.open)
 			if err != nil {
 				return err
 			}
 			defer run.closeWith(s.Close)()
+			if byEntity && !withCluster {
+				// Without --cluster the clustering must be there already.
+				if _, err := alertClusters(s, true); err != nil {
+					return fmt.Errorf("%w, or follow with --cluster", err)
+				}
+			}
 			log := logger()
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
-				if watch != nil {
-					// The blocks added are the sync's last, above any it unwound.
-					err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						return printAlerts(s, labels, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json)
-					})
-					if err != nil {
-						log.Error("alerts failed", "err", err)
-					}
-				}
 				if withCluster {
 					// Incremental: only the new transactions are read; after an
-					// unwind below the last clustering it starts over.
+					// unwind below the last clustering it starts over. Before
+					// the alerts, which may take the new blocks' entities.
 					if cst, err := cluster.Run(s, cluster.Options{}); err != nil {
 						log.Error("clustering failed", "err", err)
 					} else {
 						log.Info("clustered", "new_txs", cst.NewTxs, "entities", cst.Entities, "incremental", cst.Incremental)
+					}
+				}
+				if watch != nil {
+					// The blocks added are the sync's last, above any it unwound.
+					err := withAlertLabels(sf.dir, func(labels *label.Store) error {
+						c, err := alertClusters(s, byEntity)
+						if err != nil {
+							return err
+						}
+						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json)
+					})
+					if err != nil {
+						log.Error("alerts failed", "err", err)
 					}
 				}
 				if sf.json {
@@ -375,6 +389,7 @@ an import while following counts from the next block.`,
 	rf.register(btcCmd)
 	btcCmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
 	btcCmd.Flags().BoolVar(&withCluster, "cluster", false, "keep the address clustering up to date as blocks arrive")
+	btcCmd.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each transaction of an address whose entity (spur cluster; --cluster keeps it current) has such a label")
 	btcCmd.Flags().StringVar(&alert, "alert", "", "print each new transaction that spends from or pays to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.AddCommand(btcCmd, newFollowEVM())
 	return c
@@ -952,18 +967,37 @@ func alertCategories(arg, dir string) (func(string) bool, error) {
 	return func(c string) bool { return cats[c] }, nil
 }
 
-// printAlerts prints the alerts of the blocks from height lo to hi: as
+// alertClusters reads the store's clustering for --by-entity: nil without
+// it. It is read anew each time, as a follower's clustering grows.
+func alertClusters(s *store.Store, byEntity bool) (cluster.Reader, error) {
+	if !byEntity {
+		return nil, nil
+	}
+	c, err := cluster.Open(s)
+	if err != nil {
+		return nil, fmt.Errorf("--by-entity: %w", err)
+	}
+	return c, nil
+}
+
+// printAlerts prints the alerts of the blocks from height lo to hi, with
+// the entities of clustering c if not nil: as
 // text, or each as a JSON object (beside those of the syncs, told apart
 // by their txid); blockDone, if given, is called after each block with
 // its alerts' count. The
 // labels must have their keys cached (withAlertLabels).
-func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
+func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi int64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
 	if lo > hi {
 		return nil
 	}
 	w, err := query.NewAlerts(s, labels, watch)
 	if err != nil {
 		return err
+	}
+	if c != nil {
+		if err := w.WithEntities(c); err != nil {
+			return err
+		}
 	}
 	for h := lo; h <= hi; h++ {
 		alerts, err := w.Block(h)
@@ -973,10 +1007,10 @@ func printAlerts(s *store.Store, labels *label.Store, lo, hi int64, watch func(s
 		for _, a := range alerts {
 			var parties []alertParty
 			for _, p := range a.From {
-				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels})
+				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels, p.Entity})
 			}
 			for _, p := range a.To {
-				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels})
+				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, p.Entity})
 			}
 			if err := printAlert(a, uint64(a.Height), a.TxID, parties, asJSON); err != nil {
 				return err
@@ -1010,6 +1044,7 @@ func withAlertLabels(dir string, print func(*label.Store) error) error {
 type alertParty struct {
 	side, address, amount string
 	labels                []label.Label
+	entity                *query.ScreenEntity // Bitcoin's --by-entity
 }
 
 // printAlert prints alert a: its JSON object, or a line for its
@@ -1020,9 +1055,41 @@ func printAlert(a any, height uint64, txid string, parties []alertParty, asJSON 
 	}
 	fmt.Printf("alert: block %d, tx %s\n", height, txid)
 	for _, p := range parties {
-		fmt.Printf("  %-4s %s  %s  %s\n", p.side, p.address, p.amount, labelsText(p.labels))
+		what := labelsText(p.labels)
+		if e := entityText(p.entity, p.address); e != "" {
+			what = strings.TrimPrefix(what+"; "+e, "; ")
+		}
+		fmt.Printf("  %-4s %s  %s  %s\n", p.side, p.address, p.amount, what)
 	}
 	return nil
+}
+
+// entityText says what an alert party's entity is labelled by its other
+// addresses (the party's own labels are said beside it): "entity 12 of
+// 4,512 addresses: sanctioned: Garantex (ofac) at 1Abc..."; "" when
+// nothing more.
+func entityText(e *query.ScreenEntity, self string) string {
+	if e == nil {
+		return ""
+	}
+	const most = 3
+	var what []string
+	others := 0
+	for _, l := range e.Labels {
+		if l.Via == self {
+			continue
+		}
+		if others++; others <= most {
+			what = append(what, labelsText([]label.Label{l.Label})+" at "+l.Via)
+		}
+	}
+	if others == 0 {
+		return ""
+	}
+	if others > most {
+		what = append(what, fmt.Sprintf("%s more", thousands(int64(others-most))))
+	}
+	return fmt.Sprintf("entity %d of %s: %s", e.ID, counted(e.Size, "address", "addresses"), strings.Join(what, "; "))
 }
 
 // labelsText says an alert's labels: "stolen-funds: Liquid theft

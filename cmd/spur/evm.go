@@ -408,7 +408,7 @@ func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi
 					if p.NFT {
 						amount = asset + " #" + p.Value
 					}
-					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels})
+					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels, nil})
 				}
 			}
 			if err := printAlert(a, a.Height, a.TxID, parties, asJSON); err != nil {

@@ -31,6 +31,7 @@ import (
 func newServe() *cobra.Command {
 	var sf storeFlags
 	var listen, rulesFile, alert string
+	var byEntity bool
 	var cfg api.Config
 	var rf rpcFlags
 	ef := evmRPCFlags{urlFlag: "follow-evm", tracesFlag: "evm-traces", timeoutFlag: "evm-rpc-timeout"}
@@ -63,7 +64,9 @@ tip, milliseconds every block). The two follows may run together.
 With --alert CATEGORIES beside a follow, each transaction of a new block
 that moves money from or to an address labelled in them is printed on
 standard output as it is committed, a JSON object each, as spur follow
---alert --json prints them.`,
+--alert --json prints them. With --by-entity as well, a Bitcoin transaction
+of an address whose entity (the last spur cluster run's) has such a label
+too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
@@ -90,6 +93,9 @@ standard output as it is committed, a JSON object each, as spur follow
 			watch, err := alertCategories(alert, sf.dir)
 			if err != nil {
 				return err
+			}
+			if byEntity && (alert == "" || rf.url == "") {
+				return usagef("--by-entity widens the Bitcoin follow's --alert: give --follow-rpc and --alert")
 			}
 			// The server's labels, opened below, once it holds them.
 			var heldLabels *label.Store
@@ -176,7 +182,11 @@ standard output as it is committed, a JSON object each, as spur follow
 						// The server's labels keep their keys cached, current
 						// as imports are applied.
 						if watch != nil {
-							if err := printAlerts(s, heldLabels, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
+							var c cluster.Reader
+							if byEntity {
+								c = cfg.Clusters
+							}
+							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
 								log.Error("alerts failed", "err", err)
 							}
 						}
@@ -197,6 +207,9 @@ standard output as it is committed, a JSON object each, as spur follow
 			if s != nil {
 				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 					return err
+				}
+				if byEntity && cfg.Clusters == nil {
+					return fmt.Errorf("--by-entity: %w", err)
 				}
 			}
 			if ef.url != "" {
@@ -313,6 +326,7 @@ standard output as it is committed, a JSON object each, as spur follow
 	c.Flags().StringVar(&evmChain, "evm-chain", "eth", "the EVM chain served (and followed): eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().StringVar(&alert, "alert", "", "with a follow: print each new transaction that moves money from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds), a JSON object each")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new Bitcoin transaction of an address whose entity (the last spur cluster run's) has such a label")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")

@@ -1032,6 +1032,139 @@ func TestFollowAlerts(t *testing.T) {
 	}
 }
 
+// TestFollowAlertsByEntity follows with --cluster --by-entity a node whose
+// block 103 spends a coin of the labelled deposit address together with
+// one of the mining address: the clustering of each sync, made before its
+// alerts, joins the two, and each transaction of the mining address is
+// then told by the deposit's label, the sync's earlier block too.
+func TestFollowAlertsByEntity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	params := &chaincfg.RegressionNetParams
+	node, key, mining, deposit, dir := btcdStore(t)
+	depositKey, _ := testnode.Key(0x43, params)
+	_, other := testnode.Key(0x44, params)
+	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	list := filepath.Join(t.TempDir(), "sdn.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+deposit.EncodeAddress()+",btc,sanctioned,Test listing\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	follow := []string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms"}
+	if r := run(t, append(append(follow, "--by-entity"), rpc...)...); r.code != exitUsage || !strings.Contains(r.stderr, "--alert") {
+		t.Fatalf("--by-entity without --alert: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, append(append(follow, "--by-entity", "--alert", "sanctioned"), rpc...)...); r.code != exitNotFound || !strings.Contains(r.stderr, "run spur cluster") || !strings.Contains(r.stderr, "--cluster") {
+		t.Fatalf("--by-entity on a store never clustered, without --cluster: exit %d %s", r.code, r.stderr)
+	}
+	serve := []string{"--store", dir, "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "--interval", "50ms", "--listen", "127.0.0.1:0"}
+	if r := run(t, append([]string{"serve", "--alert", "sanctioned", "--by-entity"}, serve...)...); r.code != exitNotFound || !strings.Contains(r.stderr, "run spur cluster") {
+		t.Fatalf("serve --by-entity on a store never clustered: exit %d %s", r.code, r.stderr)
+	}
+
+	payDeposit, _ := txscript.PayToAddrScript(deposit)
+	payOther, _ := txscript.PayToAddrScript(other)
+	toDeposit := node.SpendCoinbase(t, 1, key, payDeposit, 10_000)
+	node.Generate(t, 1)
+	joint := node.Spend(t, []testnode.Coin{{Tx: toDeposit, Vout: 0, Key: depositKey}, {Tx: node.Block(t, 2).Transactions[0], Vout: 0, Key: key}}, payOther, 10_000)
+	node.Generate(t, 1)
+
+	followCmd, stdout, stderr := startSpur(t, append(append(follow, "--cluster", "--by-entity", "--alert", "sanctioned", "--json"), rpc...)...)
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
+		Labels  []struct {
+			Category string `json:"category"`
+		} `json:"labels"`
+		Entity *struct {
+			Size   int `json:"size"`
+			Labels []struct {
+				Via string `json:"via"`
+			} `json:"labels"`
+		} `json:"entity"`
+	}
+	type alert struct {
+		TxID   string  `json:"txid"`
+		Height int64   `json:"height"`
+		From   []party `json:"from"`
+		To     []party `json:"to"`
+	}
+	alerts := make(chan alert, 100)
+	go func() {
+		defer close(alerts)
+		for d := json.NewDecoder(stdout); ; {
+			var a alert
+			if d.Decode(&a) != nil {
+				return
+			}
+			if a.TxID != "" {
+				alerts <- a
+			}
+		}
+	}()
+	next := func() alert {
+		t.Helper()
+		select {
+		case a, ok := <-alerts:
+			if !ok {
+				t.Fatalf("spur follow ended:\n%s", stderr)
+			}
+			return a
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no alert in 30 s:\n%s", stderr)
+		}
+		panic("unreachable")
+	}
+	// side says a side of an alert: each party's address, value and whether
+	// it has its own label, all in the deposit's entity.
+	side := func(ps []party) string {
+		var out []string
+		for _, p := range ps {
+			if p.Entity == nil || p.Entity.Size != 2 || len(p.Entity.Labels) != 1 || p.Entity.Labels[0].Via != deposit.EncodeAddress() {
+				return fmt.Sprintf("%+v: not in the deposit's entity", p)
+			}
+			out = append(out, fmt.Sprintf("%s %d %d", p.Address, p.Value, len(p.Labels)))
+		}
+		return strings.Join(out, ", ")
+	}
+	m, d := mining.EncodeAddress(), deposit.EncodeAddress()
+	cb := fmt.Sprintf("%s %d 0", m, int64(50e8)+10_000) // a coinbase with one fee
+	want := []string{
+		"102 : " + cb,
+		fmt.Sprintf("102 %s 5000000000 0: %s 4999990000 1", m, d),
+		"103 : " + cb,
+		fmt.Sprintf("103 %s 4999990000 1, %s 5000000000 0: ", d, m),
+		fmt.Sprintf("104 : %s 5000000000 0", m),
+	}
+	var got []string
+	for i := range want {
+		if i == 4 {
+			node.Generate(t, 1) // a block the follower did not start with
+		}
+		a := next()
+		got = append(got, fmt.Sprintf("%d %s: %s", a.Height, side(a.From), side(a.To)))
+		if i == 1 && a.TxID != toDeposit.TxHash().String() || i == 3 && a.TxID != joint.TxHash().String() {
+			t.Errorf("alert %d: tx %s", i, a.TxID)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("spur follow --by-entity:\n got %q\nwant %q", got, want)
+	}
+
+	// The server alike, by the clustering the follower left.
+	followCmd.Process.Kill()
+	followCmd.Wait()
+	if r := run(t, "serve", "--store", dir, "--by-entity", "--alert", "sanctioned"); r.code != exitUsage {
+		t.Fatalf("serve --by-entity without a follow: exit %d %s", r.code, r.stderr)
+	}
+	srv := startServe(t, append(serve[:len(serve)-2], "--alert", "sanctioned", "--by-entity")...)
+	node.Generate(t, 1)
+	var a alert
+	if !eventually(func() bool { return json.Unmarshal([]byte(srv.out.String()), &a) == nil && a.Height == 105 }) ||
+		side(a.From) != "" || side(a.To) != fmt.Sprintf("%s 5000000000 0", m) {
+		t.Fatalf("spur serve --by-entity printed:\n%s\n%s", srv.out.String(), srv.said())
+	}
+}
+
 // startSpur starts spur with args, its standard output piped to the test
 // and its standard error kept; it is killed when the test ends.
 func startSpur(t *testing.T, args ...string) (*exec.Cmd, io.Reader, *testnode.Log) {

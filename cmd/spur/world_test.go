@@ -278,6 +278,7 @@ func TestGenIngestEval(t *testing.T) {
 		}
 	}
 	checkAlerts(t, store, held)
+	checkEntityAlerts(t, store)
 	for _, bad := range [][]string{{"--direction", "backward"}, {"--min-confidence", "1.5"}} {
 		if r := run(t, append([]string{"trace", "--store", store, "incident:dprk-2021-5", "--format", "labels"}, bad...)...); r.code != exitUsage {
 			t.Errorf("--format labels %v: exit %d %s", bad, r.code, r.stderr)
@@ -1239,6 +1240,130 @@ func checkAlerts(t *testing.T, store string, held [][]string) {
 		if r := run(t, args...); r.code == 0 {
 			t.Errorf("spur %v: exit 0", args)
 		}
+	}
+}
+
+// checkEntityAlerts labels one address of the world's largest entity and
+// checks that spur alerts --by-entity finds every transaction that moved
+// any member's coins, each member's sum on each side, as the exports give
+// them (the members as spur entity lists them), and without --by-entity
+// the labelled member's alone.
+func checkEntityAlerts(t *testing.T, store string) {
+	t.Helper()
+	var cl struct {
+		Largest uint32 `json:"largest_entity_id"`
+		Size    int    `json:"largest_entity_size"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "cluster", "--store", store, "--json"), &cl); err != nil || cl.Size < 3 {
+		t.Fatalf("spur cluster: %+v %v", cl, err)
+	}
+	var ent struct {
+		Addresses []string `json:"addresses"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "entity", strconv.FormatUint(uint64(cl.Largest), 10), "--store", store, "--json", "--limit", "100000"), &ent); err != nil || len(ent.Addresses) != cl.Size {
+		t.Fatalf("spur entity %d: %d addresses, %v; spur cluster says %d", cl.Largest, len(ent.Addresses), err, cl.Size)
+	}
+	one := ent.Addresses[len(ent.Addresses)/2]
+	csvPath := filepath.Join(t.TempDir(), "one.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category,label,source\n"+one+",btc,scam,one of many,\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "one", csvPath)
+	members := map[string]bool{}
+	for _, a := range ent.Addresses {
+		members[a] = true
+	}
+	// want[txid][side][address]: the sums the exports give.
+	want := func(in map[string]bool) map[string]map[string]int64 {
+		out := map[string]map[string]int64{}
+		for table, addrCol := range map[string]int{"inputs": 8, "outputs": 5} {
+			rows, err := csv.NewReader(strings.NewReader(mustRun(t, "export", table, "--store", store, "-q"))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			valueCol := map[string]int{"inputs": 6, "outputs": 3}[table]
+			for _, r := range rows[1:] {
+				if in[r[addrCol]] {
+					v, _ := strconv.ParseInt(r[valueCol], 10, 64)
+					if out[r[0]] == nil {
+						out[r[0]] = map[string]int64{}
+					}
+					out[r[0]][table+" "+r[addrCol]] += v
+				}
+			}
+		}
+		return out
+	}
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
+		Labels  []struct {
+			Label string `json:"label"`
+		} `json:"labels"`
+		Entity *struct {
+			ID     uint32 `json:"id"`
+			Size   int    `json:"size"`
+			Labels []struct {
+				Label string `json:"label"`
+				Via   string `json:"via"`
+			} `json:"labels"`
+		} `json:"entity"`
+	}
+	got := func(args ...string) map[string]map[string]int64 {
+		out := map[string]map[string]int64{}
+		d := json.NewDecoder(strings.NewReader(mustRun(t, append([]string{"alerts", "--store", store, "--alert", "scam", "--json", "-q"}, args...)...)))
+		for {
+			var a struct {
+				TxID string  `json:"txid"`
+				From []party `json:"from"`
+				To   []party `json:"to"`
+			}
+			if err := d.Decode(&a); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			out[a.TxID] = map[string]int64{}
+			for i, ps := range [][]party{a.From, a.To} {
+				for _, p := range ps {
+					out[a.TxID][[]string{"inputs ", "outputs "}[i]+p.Address] = p.Value
+					own := len(p.Labels) == 1 && p.Labels[0].Label == "one of many"
+					if len(args) > 0 && (p.Entity == nil || p.Entity.ID != cl.Largest || p.Entity.Size != cl.Size || len(p.Entity.Labels) != 1 || p.Entity.Labels[0].Via != one || own != (p.Address == one) || len(p.Labels) > 1) {
+						t.Fatalf("spur alerts %v, tx %s: party %+v (entity %+v), want entity %d of %d labelled at %s", args, a.TxID, p, p.Entity, cl.Largest, cl.Size, one)
+					}
+				}
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		args []string
+		of   map[string]bool
+	}{{nil, map[string]bool{one: true}}, {[]string{"--by-entity"}, members}} {
+		w, g := want(c.of), got(c.args...)
+		if len(g) != len(w) || len(w) < 2 {
+			t.Errorf("spur alerts --alert scam %v: %d transactions, the exports %d", c.args, len(g), len(w))
+		}
+		for txid := range w {
+			if !maps.Equal(g[txid], w[txid]) {
+				t.Errorf("spur alerts --alert scam %v, tx %s: %v, the exports %v", c.args, txid, g[txid], w[txid])
+				break
+			}
+		}
+	}
+	// As text: a member other than the labelled one is said by the entity.
+	if out := mustRun(t, "alerts", "--store", store, "--alert", "scam", "--by-entity", "-q"); !strings.Contains(out, fmt.Sprintf("entity %d of %d addresses: scam: one of many (one) at %s", cl.Largest, cl.Size, one)) {
+		t.Errorf("spur alerts --by-entity as text:\n%s", out)
+	} else if strings.Contains(out, " "+one+"  ") {
+		// The labelled member itself is said by its own label alone.
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, " "+one+"  ") && (strings.Contains(line, "entity") || !strings.HasSuffix(line, "BTC  scam: one of many (one)")) {
+				t.Errorf("spur alerts --by-entity as text, the labelled member: %q", line)
+			}
+		}
+	} else {
+		t.Errorf("spur alerts --by-entity as text: no line of %s\n%s", one, out)
+	}
+	if r := run(t, "alerts", "--store", store, "--alert", "scam", "--by-entity", "--chain", "eth"); r.code != exitUsage || !strings.Contains(r.stderr, "--by-entity") {
+		t.Errorf("spur alerts --by-entity --chain eth: exit %d %s", r.code, r.stderr)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 )
@@ -70,6 +71,19 @@ func alertParams(r *http.Request, first, last int64, timeOf func(int64) int64) (
 	return func(c string) bool { return cats[c] }, from, to, nil
 }
 
+// byEntityParam reads by_entity: true or false (the default).
+func byEntityParam(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("by_entity")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("by_entity", "by_entity %q: true or false", v)
+	}
+	return b, nil
+}
+
 // btcAlerts answers the transactions of blocks from..to that move money
 // from or to an address labelled in the categories, as spur alerts.
 func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
@@ -81,6 +95,13 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	byEntity, err := byEntityParam(r)
+	if err != nil {
+		return err
+	}
+	if byEntity && s.cfg.Clusters == nil {
+		return cluster.ErrNoClustering
+	}
 	out := []query.Alert{}
 	if s.cfg.Labels == nil {
 		return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
@@ -88,6 +109,11 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	a, err := query.NewAlerts(st, s.cfg.Labels, watch)
 	if err != nil {
 		return err
+	}
+	if byEntity {
+		if err := a.WithEntities(s.cfg.Clusters); err != nil {
+			return err
+		}
 	}
 	for h := from; h <= to; h++ {
 		if err := r.Context().Err(); err != nil {
@@ -115,6 +141,11 @@ func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
 	watch, from, to, err := alertParams(r, int64(c.First), int64(c.First+c.Blocks)-1, func(n int64) int64 { return int64(es.Block(uint64(n) - c.First).Time) })
 	if err != nil {
 		return err
+	}
+	if byEntity, err := byEntityParam(r); err != nil {
+		return err
+	} else if byEntity {
+		return badRequest("by_entity", "by_entity: Bitcoin's entities only (an EVM store's are made per query)")
 	}
 	out := []query.EVMAlert{}
 	if s.cfg.Labels == nil {

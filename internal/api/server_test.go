@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -582,19 +583,102 @@ func TestAlerts(t *testing.T) {
 			t.Errorf("alerts of 2009-01-12: one of block %d", a.Height)
 		}
 	}
+	// By entity: 1Guko8... alone labelled (stolen-funds), one of 70
+	// addresses spent together in blocks 9261 to 11666; every transaction
+	// of its entity in blocks 9261 to 10260 is told, each side's sum the
+	// entity's, as its transactions list them.
+	theft := label.Label{Address: "1Guko8sGncHxkFiMESyNpeFQ288YLP664R", Chain: label.ChainBTC, Category: label.StolenFunds, Label: "one of many", Source: "case"}
+	if err := f.ls.Replace(label.SourceInfo{Source: "case"}, []label.Label{theft}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var byEntity struct {
+		Alerts []struct {
+			TxID     string `json:"txid"`
+			From, To []struct {
+				Value  int64 `json:"value"`
+				Entity struct {
+					ID     uint32 `json:"id"`
+					Size   int    `json:"size"`
+					Labels []struct {
+						Via string `json:"via"`
+					} `json:"labels"`
+				} `json:"entity"`
+			}
+		} `json:"alerts"`
+	}
+	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=stolen-funds&from=9261&to=10260&by_entity=true", "", true)
+	if code != 200 || json.Unmarshal(b, &byEntity) != nil || len(byEntity.Alerts) < 10 {
+		t.Fatalf("alerts by entity: %d, %d alerts %.300s", code, len(byEntity.Alerts), b)
+	}
+	e := byEntity.Alerts[0].To[0].Entity
+	if len(byEntity.Alerts[0].From) > 0 {
+		e = byEntity.Alerts[0].From[0].Entity
+	}
+	var etxs struct {
+		Txs []struct {
+			TxID     string `json:"txid"`
+			Height   int64  `json:"block_height"`
+			Received int64  `json:"received"`
+			Sent     int64  `json:"sent"`
+		} `json:"txs"`
+	}
+	code, _, b = f.raw(t, "GET", fmt.Sprintf("/v1/entities/%d?txs=1&limit=10000", e.ID), "", true)
+	if code != 200 || json.Unmarshal(b, &etxs) != nil || e.Size != 70 || len(e.Labels) != 1 || e.Labels[0].Via != theft.Address {
+		t.Fatalf("entity %+v: %d %.300s", e, code, b)
+	}
+	want := map[string][2]int64{}
+	for _, x := range etxs.Txs {
+		if x.Height >= 9261 && x.Height <= 10260 {
+			want[x.TxID] = [2]int64{x.Sent, x.Received}
+		}
+	}
+	got2 := map[string][2]int64{}
+	for _, a := range byEntity.Alerts {
+		var sums [2]int64
+		for i, side := range [][]struct {
+			Value  int64 `json:"value"`
+			Entity struct {
+				ID     uint32 `json:"id"`
+				Size   int    `json:"size"`
+				Labels []struct {
+					Via string `json:"via"`
+				} `json:"labels"`
+			} `json:"entity"`
+		}{a.From, a.To} {
+			for _, p := range side {
+				if p.Entity.ID != e.ID {
+					t.Errorf("alert %s: a party of entity %d, not %d", a.TxID, p.Entity.ID, e.ID)
+				}
+				sums[i] += p.Value
+			}
+		}
+		got2[a.TxID] = sums
+	}
+	if !maps.Equal(got2, want) {
+		t.Errorf("alerts by entity %d: %d transactions, its own list %d in blocks 9261 to 10260\n got %v\nwant %v", e.ID, len(got2), len(want), got2, want)
+	}
+	// Before spur cluster has run: a conflict, as the entity endpoint's.
+	clusters := f.api.cfg.Clusters
+	f.api.cfg.Clusters = nil
+	if code, body := f.do(t, "GET", "/v1/btc/alerts?categories=stolen-funds&from=9261&by_entity=true", "", true); code != 409 {
+		t.Errorf("alerts by entity with no clustering: %d %v", code, body)
+	}
+	f.api.cfg.Clusters = clusters
 	for path, want := range map[string]struct {
 		code  int
 		field string
 	}{
-		"/v1/btc/alerts?categories=sanctioned&from=2031-01-01":     {404, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=yesterday":      {400, "from"},
-		"/v1/btc/alerts?from=0":                                    {400, "categories"},
-		"/v1/btc/alerts?categories=sanctioned":                     {400, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":      {400, "to"},
-		"/v1/btc/alerts?categories=sanctioned&from=10&to=9":        {400, "to"},
-		"/v1/btc/alerts?categories=sanctioned&from=20000":          {404, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=14000&to=14200": {404, "from"},
-		"/v1/eth/alerts?categories=sanctioned&from=0":              {404, ""},
+		"/v1/btc/alerts?categories=sanctioned&from=0&by_entity=yes": {400, "by_entity"},
+		"/v1/eth/alerts?categories=sanctioned&from=0&by_entity=1":   {404, ""},
+		"/v1/btc/alerts?categories=sanctioned&from=2031-01-01":      {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=yesterday":       {400, "from"},
+		"/v1/btc/alerts?from=0":                                     {400, "categories"},
+		"/v1/btc/alerts?categories=sanctioned":                      {400, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":       {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=10&to=9":         {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=20000":           {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=14000&to=14200":  {404, "from"},
+		"/v1/eth/alerts?categories=sanctioned&from=0":               {404, ""},
 	} {
 		code, body := f.do(t, "GET", path, "", true)
 		e, _ := body["error"].(map[string]any)

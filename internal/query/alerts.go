@@ -1,12 +1,14 @@
 package query
 
 import (
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -32,6 +34,11 @@ type AlertParty struct {
 	Address string        `json:"address"`
 	Value   int64         `json:"value"`  // satoshi
 	Labels  []label.Label `json:"labels"` // those of the watched categories
+	// Entity is the address's entity when the alerts take entities
+	// (Alerts.WithEntities) and one of its addresses has a label of a
+	// watched category: its id, size and those labels, each with the
+	// address that carries it.
+	Entity *ScreenEntity `json:"entity,omitempty"`
 }
 
 // Alerts finds the alerts of a Bitcoin store's blocks against the labels
@@ -41,20 +48,26 @@ type Alerts struct {
 	labels *label.Store
 	watch  func(category string) bool
 	// nums holds the address numbers of the store's addresses that have a
-	// label of any category: a transaction none of whose inputs and
-	// outputs is one of them is passed over on column reads alone.
-	nums map[uint32]bool
+	// label of any category, each with its label key: a transaction none
+	// of whose inputs and outputs is one of them (or of ents) is passed
+	// over on column reads alone.
+	nums map[uint32]string
+	// With entities taken, c is the clustering and ents the entities with
+	// a member labelled in a watched category, with those labels.
+	c    cluster.Reader
+	ents map[uint32][]EntityLabel
+	said map[uint32]*ScreenEntity // each entity as parties give it, made once
 }
 
 // NewAlerts readies the alerts of labels' addresses in a category watch
 // takes, caching the labels' keys (label.Store.CacheKeys) if they are not.
 func NewAlerts(s *store.Store, labels *label.Store, watch func(category string) bool) (*Alerts, error) {
-	a := &Alerts{s: s, labels: labels, watch: watch, nums: map[uint32]bool{}}
+	a := &Alerts{s: s, labels: labels, watch: watch, nums: map[uint32]string{}}
 	add := func(key string) {
 		// Keys of other chains do not parse, or are not in the store.
 		if addr, err := btc.ParseAddress(key, s.Network()); err == nil {
 			if n, err := s.AddrNum(addr); err == nil {
-				a.nums[n] = true
+				a.nums[n] = key
 			}
 		}
 	}
@@ -67,10 +80,71 @@ func NewAlerts(s *store.Store, labels *label.Store, watch func(category string) 
 	return a, nil
 }
 
+// WithEntities makes the alerts take an address's entity as well (c, the
+// clustering of `spur cluster`): a transaction also alerts when it spends
+// from or pays to an address whose entity has a member labelled in a
+// watched category, as when a list names a few addresses of a service the
+// clustering knows many more of. Addresses first seen after the
+// clustering ran have no entity.
+func (w *Alerts) WithEntities(c cluster.Reader) error {
+	w.c, w.ents, w.said = c, map[uint32][]EntityLabel{}, map[uint32]*ScreenEntity{}
+	for n, key := range w.nums {
+		e, ok := c.Entity(n)
+		if !ok {
+			continue
+		}
+		ls, err := w.watched(key)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			w.ents[e] = append(w.ents[e], EntityLabel{l, key})
+		}
+	}
+	// The labels in a steady order: by member, then as the member's.
+	for _, ls := range w.ents {
+		sort.SliceStable(ls, func(i, j int) bool { return ls[i].Via < ls[j].Via })
+	}
+	return nil
+}
+
+// watched returns the labels of key in a watched category.
+func (w *Alerts) watched(key string) ([]label.Label, error) {
+	if key == "" {
+		return nil, nil
+	}
+	ls, err := w.labels.LookupKey(key)
+	var out []label.Label
+	for _, l := range ls {
+		if l.Chain == label.ChainBTC && w.watch(l.Category) {
+			out = append(out, l)
+		}
+	}
+	return out, err
+}
+
+// entity returns the entity of address number a when it has labels in a
+// watched category (WithEntities), else nil.
+func (w *Alerts) entity(a uint32) *ScreenEntity {
+	if w.ents == nil {
+		return nil
+	}
+	e, ok := w.c.Entity(a)
+	if !ok || w.ents[e] == nil {
+		return nil
+	}
+	if v := w.said[e]; v != nil {
+		return v
+	}
+	v := &ScreenEntity{ID: e, Size: len(w.c.Members(e)), Labels: w.ents[e]}
+	w.said[e] = v
+	return v
+}
+
 // Block returns the alerts of the block at height h: each of its
 // transactions that spends from or pays to an address with a label of a
-// watched category, in block order. The labels are the address's own (an
-// entity's reach no further).
+// watched category, in block order. The labels are the address's own,
+// and with WithEntities its entity's.
 func (w *Alerts) Block(h int64) ([]Alert, error) {
 	s := w.s
 	first, n := s.BlockTxs(h)
@@ -78,43 +152,61 @@ func (w *Alerts) Block(h int64) ([]Alert, error) {
 	if err != nil {
 		return nil, err
 	}
+	// labelled tells an address number with a label, or in an entity with
+	// a watched one.
+	labelled := func(a uint32) bool {
+		if _, ok := w.nums[a]; ok {
+			return true
+		}
+		if w.ents == nil {
+			return false
+		}
+		e, ok := w.c.Entity(a)
+		return ok && w.ents[e] != nil
+	}
 	touches := func(tx uint64) bool {
 		firstIn, numIn, firstOut, numOut := s.TxRange(tx)
 		for i := firstIn; i < firstIn+numIn; i++ {
-			if o := s.InputSpends(i); o != store.NoOutput && w.nums[s.OutAddr(o)] {
+			if o := s.InputSpends(i); o != store.NoOutput && labelled(s.OutAddr(o)) {
 				return true
 			}
 		}
 		for o := firstOut; o < firstOut+numOut; o++ {
-			if w.nums[s.OutAddr(o)] {
+			if labelled(s.OutAddr(o)) {
 				return true
 			}
 		}
 		return false
 	}
-	watched := func(addr string) ([]label.Label, error) {
-		if addr == "" {
-			return nil, nil
-		}
-		ls, err := w.labels.LookupKey(addr)
-		var out []label.Label
-		for _, l := range ls {
-			if l.Chain == label.ChainBTC && w.watch(l.Category) {
-				out = append(out, l)
-			}
-		}
-		return out, err
-	}
-	// add sums value into the party of addr on one side, made the first
-	// time the address is seen there.
-	add := func(side []AlertParty, addr string, value int64, ls []label.Label) []AlertParty {
+	// add sums value into the party of the address of output o on one
+	// side, made the first time the address is seen there if it has a
+	// label of a watched category or is in such an entity.
+	add := func(side []AlertParty, o uint64, addr string, value int64) ([]AlertParty, error) {
 		for i := range side {
 			if side[i].Address == addr {
 				side[i].Value += value
-				return side
+				return side, nil
 			}
 		}
-		return append(side, AlertParty{Address: addr, Value: value, Labels: ls})
+		if addr == "" {
+			return side, nil
+		}
+		n := s.OutAddr(o)
+		var ls []label.Label
+		if _, ok := w.nums[n]; ok { // else no label to look up
+			var err error
+			if ls, err = w.watched(addr); err != nil {
+				return nil, err
+			}
+		}
+		e := w.entity(n)
+		if len(ls) == 0 && e == nil {
+			return side, nil
+		}
+		if ls == nil {
+			ls = []label.Label{} // "labels": [] for a party by its entity
+		}
+		return append(side, AlertParty{Address: addr, Value: value, Labels: ls, Entity: e}), nil
 	}
 	var out []Alert
 	for tx := first; tx < first+n; tx++ {
@@ -126,22 +218,17 @@ func (w *Alerts) Block(h int64) ([]Alert, error) {
 			return nil, err
 		}
 		a := Alert{Chain: label.ChainBTC, Height: h, BlockHash: hash.String(), TxID: v.TxID, From: []AlertParty{}, To: []AlertParty{}}
-		for _, in := range v.Inputs {
-			ls, err := watched(in.Address)
-			if err != nil {
-				return nil, err
-			}
-			if len(ls) > 0 && in.Value != nil {
-				a.From = add(a.From, in.Address, *in.Value, ls)
+		firstIn, _, firstOut, _ := s.TxRange(tx)
+		for i, in := range v.Inputs {
+			if in.Value != nil {
+				if a.From, err = add(a.From, s.InputSpends(firstIn+uint64(i)), in.Address, *in.Value); err != nil {
+					return nil, err
+				}
 			}
 		}
-		for _, o := range v.Outputs {
-			ls, err := watched(o.Address)
-			if err != nil {
+		for i, o := range v.Outputs {
+			if a.To, err = add(a.To, firstOut+uint64(i), o.Address, o.Value); err != nil {
 				return nil, err
-			}
-			if len(ls) > 0 {
-				a.To = add(a.To, o.Address, o.Value, ls)
 			}
 		}
 		if len(a.From) > 0 || len(a.To) > 0 {

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
@@ -87,6 +89,78 @@ func TestBlockAlerts(t *testing.T) {
 	if want := []string{"28204c from 1 to 1", "6b0f8a from 1 to 0", "3c1d7e from 0 to 1"}; err != nil || !reflect.DeepEqual(shape, want) {
 		t.Fatalf("alerts of block 546 with the shop alone labelled: %v %v, want %v", shape, err, want)
 	}
+
+	// Taking entities: 6b0f8a spends the thief's and the shop's coins
+	// together, so the clustering puts them in one entity, and the
+	// thief's side of each transaction is told too, by the shop's label,
+	// though the thief has none of its own.
+	if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cluster.Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewAlerts(s, ls, func(c string) bool { return c == label.Exchange })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WithEntities(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err = w.Block(546)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.AddrNum(mustAddress(t, thief.Address))
+	e, _ := c.Entity(n)
+	stored, _ := ls.Lookup(shop.Address)
+	ent := &ScreenEntity{ID: e, Size: len(c.Members(e)), Labels: []EntityLabel{{stored[0], shop.Address}}}
+	thiefParty := func(v int64) AlertParty {
+		return AlertParty{Address: thief.Address, Value: v, Labels: []label.Label{}, Entity: ent}
+	}
+	shopParty := func(v int64) AlertParty {
+		return AlertParty{Address: shop.Address, Value: v, Labels: stored, Entity: ent}
+	}
+	// 28204c spends a third member's coins (1DCbY2..., co-spent with the
+	// shop's there) besides the shop's.
+	other := AlertParty{Address: "1DCbY2GYVaAMCBpuBNN5GVg3a47pNK1wdi", Value: 24e8, Labels: []label.Label{}, Entity: ent}
+	want = []Alert{
+		{"btc", 546, block, "28204cad1d7fc1d199e8ef4fa22f182de6258a3eaafe1bbe56ebdcacd3069a5f", l(shopParty(1e8), other), l(thiefParty(1e8), shopParty(24e8))},
+		{"btc", 546, block, "6b0f8a73a56c04b519f1883e8aafda643ba61a30bd1439969df21bea5f4e27e2", l(thiefParty(1e8), shopParty(24e8)), l(thiefParty(25e8))},
+		{"btc", 546, block, "3c1d7e82342158e4109df2e0b6348b6e84e403d8b4046d7007663ace63cddb23", l(thiefParty(25e8)), l(shopParty(1e8), thiefParty(24e8))},
+	}
+	if len(stored) != 1 || ent.Size < 3 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("alerts of block 546 by entity:\n got %s\nwant %s", jsonText(got), jsonText(want))
+	}
+	// Without the shop's label the entity raises nothing.
+	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{thief}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ls.CacheKeys(); err != nil {
+		t.Fatal(err)
+	}
+	w, _ = NewAlerts(s, ls, func(c string) bool { return c == label.Exchange })
+	if err := w.WithEntities(c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.Block(546); err != nil || len(got) != 0 {
+		t.Fatalf("alerts of block 546 by entity with no exchange labelled: %+v %v", got, err)
+	}
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func mustAddress(t *testing.T, s string) btc.Address {
+	t.Helper()
+	a, err := btc.ParseAddress(s, btc.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // TestEVMBlockAlerts reads mainnet block 17173049 (from its ethereum-etl
@@ -201,24 +275,41 @@ func BenchmarkBlockAlerts(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
 	})
-	b.Run("alerts", func(b *testing.B) {
-		n := 0
-		for b.Loop() {
-			w, err := NewAlerts(s, ls, watch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for h := int64(0); h <= s.Height(); h++ {
-				a, err := w.Block(h)
+	if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := cluster.Open(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// by-entity also looks up the entity of every address of every
+	// transaction, and tells the transactions of the labelled addresses'
+	// entities.
+	for _, byEntity := range []bool{false, true} {
+		b.Run(map[bool]string{false: "alerts", true: "by-entity"}[byEntity], func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				w, err := NewAlerts(s, ls, watch)
 				if err != nil {
 					b.Fatal(err)
 				}
-				n += len(a)
+				if byEntity {
+					if err := w.WithEntities(c); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for h := int64(0); h <= s.Height(); h++ {
+					a, err := w.Block(h)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(a)
+				}
 			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
-		b.ReportMetric(float64(n)/float64(b.N), "alerts")
-	})
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(txs), "ns/tx")
+			b.ReportMetric(float64(n)/float64(b.N), "alerts")
+		})
+	}
 }
 
 // TestDayBlock: a day's first and last blocks, looked for from the ends,

@@ -190,15 +190,35 @@ func (n *Btcd) Block(t testing.TB, h int64) *wire.MsgBlock {
 func (n *Btcd) SpendCoinbase(t testing.TB, h int64, key *btcec.PrivateKey, pay []byte, fee int64) *wire.MsgTx {
 	t.Helper()
 	cb := n.Block(t, h).Transactions[0]
+	return n.Spend(t, []Coin{{cb, 0, key}}, pay, fee)
+}
+
+// A Coin is output Vout of Tx, paid to Key's compressed P2PKH address.
+type Coin struct {
+	Tx   *wire.MsgTx
+	Vout uint32
+	Key  *btcec.PrivateKey
+}
+
+// Spend sends, to the mempool, a tx spending the coins together, each
+// signed by its key, to the script pay, less fee. It returns the tx.
+func (n *Btcd) Spend(t testing.TB, coins []Coin, pay []byte, fee int64) *wire.MsgTx {
+	t.Helper()
 	spend := wire.NewMsgTx(2)
-	id := cb.TxHash()
-	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&id, 0), nil, nil))
-	spend.AddTxOut(wire.NewTxOut(cb.TxOut[0].Value-fee, pay))
-	sig, err := txscript.SignatureScript(spend, 0, cb.TxOut[0].PkScript, txscript.SigHashAll, key, true)
-	if err != nil {
-		t.Fatal(err)
+	total := -fee
+	for _, c := range coins {
+		id := c.Tx.TxHash()
+		spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&id, c.Vout), nil, nil))
+		total += c.Tx.TxOut[c.Vout].Value
 	}
-	spend.TxIn[0].SignatureScript = sig
+	spend.AddTxOut(wire.NewTxOut(total, pay))
+	for i, c := range coins {
+		sig, err := txscript.SignatureScript(spend, i, c.Tx.TxOut[c.Vout].PkScript, txscript.SigHashAll, c.Key, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spend.TxIn[i].SignatureScript = sig
+	}
 	var buf bytes.Buffer
 	spend.Serialize(&buf)
 	var sent string
