@@ -393,7 +393,7 @@ The store goes to a temporary directory unless --store is given.`,
 				if err := demoExport(cmd.Context(), ws, filepath.Join(dir, "exports", "outputs.parquet"), held, byCat["unspent"]); err != nil {
 					return err
 				}
-				if err := demoDepositScreen(ws, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
+				if err := demoDepositScreen(ws, wc, filepath.Join(tmp, "screen-labels"), append(sl.Labels, sle.Labels...), res); err != nil {
 					return err
 				}
 
@@ -616,7 +616,7 @@ func section(title string) {
 // inputs carry no label, screened as POST /v1/screen would. The labels go
 // to a store of their own, so that the traces and reports after this one
 // see the world's labels alone.
-func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res *trace.Result) error {
+func demoDepositScreen(ws *store.Store, wc *cluster.Clusters, dir string, services []label.Label, res *trace.Result) error {
 	var stolen []label.Label
 	seen := map[string]bool{}
 	for _, f := range res.Flows {
@@ -687,6 +687,60 @@ func demoDepositScreen(ws *store.Store, dir string, services []label.Label, res 
 		fmt.Printf("  %s in blocks 0 to %d: the first at block %d (%s, paying %s BTC to addresses so labelled), the last at block %d\n",
 			counted(len(alerts), "transaction", "transactions"), ws.Height(), first.Height, first.TxID, btcAmount(paid), last.Height)
 	}
+	return demoEntityAlerts(ws, wc, ls, stolen)
+}
+
+// demoEntityAlerts shows a list that names one address of the thief's
+// largest entity (of those the stolen labels name): the transactions of
+// that address alone, then those of its entity (spur alerts --by-entity).
+func demoEntityAlerts(ws *store.Store, wc *cluster.Clusters, ls *label.Store, stolen []label.Label) error {
+	var listed string
+	size := 1
+	for _, l := range stolen {
+		a, err := btc.ParseAddress(l.Address, ws.Network())
+		if err != nil {
+			continue
+		}
+		n, err := ws.AddrNum(a)
+		if err != nil {
+			continue
+		}
+		if e, ok := wc.Entity(n); ok {
+			if m := len(wc.Members(e)); m > size || m == size && listed != "" && l.Address < listed {
+				listed, size = l.Address, m
+			}
+		}
+	}
+	if listed == "" {
+		return nil
+	}
+	if err := ls.Replace(label.SourceInfo{Source: "listed", Format: "csv"}, []label.Label{{Address: listed, Chain: label.ChainBTC, Category: label.Sanctioned, Label: "Lazarus Group address"}}, nil); err != nil {
+		return err
+	}
+	if err := ls.CacheKeys(); err != nil {
+		return err
+	}
+	var n [2]int
+	for i, byEntity := range []bool{false, true} {
+		w, err := query.NewAlerts(ws, ls, func(c string) bool { return c == label.Sanctioned })
+		if err != nil {
+			return err
+		}
+		if byEntity {
+			if err := w.WithEntities(wc); err != nil {
+				return err
+			}
+		}
+		for h := int64(0); h <= ws.Height(); h++ {
+			a, err := w.Block(h)
+			if err != nil {
+				return err
+			}
+			n[i] += len(a)
+		}
+	}
+	fmt.Printf("$ spur alerts --alert sanctioned --by-entity   # a list naming one address of the thief's, %s, in an entity of %s\n", listed, counted(size, "address", "addresses"))
+	fmt.Printf("  %s by the address alone, %s by its entity\n", counted(n[0], "transaction", "transactions"), thousands(int64(n[1])))
 	return nil
 }
 

@@ -722,6 +722,13 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %s", re)
 		}
 	}
+	// A list naming one of the thief's addresses: its entity's
+	// transactions are more than its own.
+	if m := regexp.MustCompile(`a list naming one address of the thief's, \S+, in an entity of ([\d,]+) addresses\n  (\d+) transactions? by the address alone, ([\d,]+) by its entity\n`).FindStringSubmatch(out.String()); m == nil {
+		t.Error("demo output lacks the alerts by entity")
+	} else if size, alone, all := atoi(m[1]), atoi(m[2]), atoi(m[3]); size < 2 || alone < 1 || all <= alone {
+		t.Errorf("the demo's alerts by entity: %q", m[0])
+	}
 	// The world's outputs exported and read back: the addresses holding
 	// the taint hold what the trace calls unspent.
 	if m := regexp.MustCompile(`still hold (\S+) BTC in (\d+) of them \(the trace: (\S+) BTC unspent\)`).FindSubmatch(out.Bytes()); m == nil || string(m[1]) != string(m[3]) || string(m[2]) == "0" {
@@ -1187,4 +1194,13 @@ func TestIngestEVMFileRange(t *testing.T) {
 	if got := tip(late); got != "17173050" {
 		t.Fatalf("--from 17173050: tip %s", got)
 	}
+}
+
+// atoi reads a count as the commands print it (1,234); -1 if it is not one.
+func atoi(s string) int {
+	n, err := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+	if err != nil {
+		return -1
+	}
+	return n
 }
