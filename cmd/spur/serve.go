@@ -31,7 +31,7 @@ import (
 func newServe() *cobra.Command {
 	var sf storeFlags
 	var listen, rulesFile, alert string
-	var byEntity bool
+	var byEntity, withCluster bool
 	var cfg api.Config
 	var rf rpcFlags
 	ef := evmRPCFlags{urlFlag: "follow-evm", tracesFlag: "evm-traces", timeoutFlag: "evm-rpc-timeout"}
@@ -53,7 +53,9 @@ request never waits for the ingest (it reads the store as of the latest
 commit; only a reorganisation's unwind waits for the requests in flight).
 /metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
 are those of the last spur cluster run: addresses first seen since belong to
-none until the next.
+none until the next; with --cluster the server re-clusters after each sync
+(incrementally, as spur follow btc --cluster does), and each request
+begun after it sees the new entities.
 
 With --follow-evm URL it follows an EVM node's tip into the store's
 --evm-chain store (made if there is none), as spur follow evm does, and
@@ -65,8 +67,7 @@ With --alert CATEGORIES beside a follow, each transaction of a new block
 that moves money from or to an address labelled in them is printed on
 standard output as it is committed, a JSON object each, as spur follow
 --alert --json prints them. With --by-entity as well, a Bitcoin transaction
-of an address whose entity (the last spur cluster run's) has such a label
-too.`,
+of an address whose entity has such a label too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
@@ -97,6 +98,14 @@ too.`,
 			if byEntity && (alert == "" || rf.url == "") {
 				return usagef("--by-entity widens the Bitcoin follow's --alert: give --follow-rpc and --alert")
 			}
+			if withCluster && rf.url == "" {
+				return usagef("--cluster keeps the clustering up to the blocks a follow adds: give --follow-rpc (or run spur cluster)")
+			}
+			// The server, and the clustering in force, once made below:
+			// a follow with --cluster replaces the clustering after each
+			// sync, before the sync's alerts.
+			var apiSrv *api.Server
+			var clusters *cluster.Clusters
 			// The server's labels, opened below, once it holds them.
 			var heldLabels *label.Store
 			// An EVM node to follow is asked its chain before anything is
@@ -179,12 +188,28 @@ too.`,
 					log := logger()
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
+						if withCluster {
+							// Incremental, as spur follow btc --cluster; the
+							// requests in flight keep the clustering they began with.
+							cst, err := cluster.Run(s, cluster.Options{})
+							var c *cluster.Clusters
+							if err == nil {
+								c, err = cluster.Open(s)
+							}
+							if err != nil {
+								log.Error("clustering failed", "err", err)
+							} else {
+								clusters = c
+								apiSrv.ClusteringChanged(c)
+								log.Info("clustered", "new_txs", cst.NewTxs, "entities", cst.Entities, "incremental", cst.Incremental)
+							}
+						}
 						// The server's labels keep their keys cached, current
 						// as imports are applied.
 						if watch != nil {
 							var c cluster.Reader
-							if byEntity {
-								c = cfg.Clusters
+							if byEntity && clusters != nil {
+								c = clusters
 							}
 							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
 								log.Error("alerts failed", "err", err)
@@ -208,9 +233,10 @@ too.`,
 				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 					return err
 				}
-				if byEntity && cfg.Clusters == nil {
-					return fmt.Errorf("--by-entity: %w", err)
+				if byEntity && cfg.Clusters == nil && !withCluster {
+					return fmt.Errorf("--by-entity: %w, or serve with --cluster", err)
 				}
+				clusters = cfg.Clusters
 			}
 			if ef.url != "" {
 				// Following writes the EVM store: taken whole, grown in
@@ -261,7 +287,7 @@ too.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			apiSrv := api.New(cfg)
+			apiSrv = api.New(cfg)
 			srv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 			what := "labels"
@@ -326,7 +352,8 @@ too.`,
 	c.Flags().StringVar(&evmChain, "evm-chain", "eth", "the EVM chain served (and followed): eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().StringVar(&alert, "alert", "", "with a follow: print each new transaction that moves money from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds), a JSON object each")
-	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new Bitcoin transaction of an address whose entity (the last spur cluster run's) has such a label")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new Bitcoin transaction of an address whose entity (spur cluster, or --cluster) has such a label")
+	c.Flags().BoolVar(&withCluster, "cluster", false, "with --follow-rpc: bring the address clustering up to each sync's blocks, screening and alerts on it from then on")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")

@@ -1116,10 +1116,11 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	}
 	// side says a side of an alert: each party's address, value and whether
 	// it has its own label, all in the deposit's entity.
+	size := 2
 	side := func(ps []party) string {
 		var out []string
 		for _, p := range ps {
-			if p.Entity == nil || p.Entity.Size != 2 || len(p.Entity.Labels) != 1 || p.Entity.Labels[0].Via != deposit.EncodeAddress() {
+			if p.Entity == nil || p.Entity.Size != size || len(p.Entity.Labels) != 1 || p.Entity.Labels[0].Via != deposit.EncodeAddress() {
 				return fmt.Sprintf("%+v: not in the deposit's entity", p)
 			}
 			out = append(out, fmt.Sprintf("%s %d %d", p.Address, p.Value, len(p.Labels)))
@@ -1150,18 +1151,67 @@ func TestFollowAlertsByEntity(t *testing.T) {
 		t.Fatalf("spur follow --by-entity:\n got %q\nwant %q", got, want)
 	}
 
-	// The server alike, by the clustering the follower left.
+	// The server alike, keeping the clustering current (--cluster): block
+	// 105 pays a new address X from the mining address, block 106 spends
+	// X's coin with another of the mining address's; the clustering made
+	// after that sync, before its alerts, has X in the deposit's entity,
+	// and so has screening.
 	followCmd.Process.Kill()
 	followCmd.Wait()
 	if r := run(t, "serve", "--store", dir, "--by-entity", "--alert", "sanctioned"); r.code != exitUsage {
 		t.Fatalf("serve --by-entity without a follow: exit %d %s", r.code, r.stderr)
 	}
-	srv := startServe(t, append(serve[:len(serve)-2], "--alert", "sanctioned", "--by-entity")...)
+	if r := run(t, "serve", "--store", dir, "--cluster"); r.code != exitUsage {
+		t.Fatalf("serve --cluster without a follow: exit %d %s", r.code, r.stderr)
+	}
+	srv := startServe(t, append(serve[:len(serve)-2], "--alert", "sanctioned", "--by-entity", "--cluster")...)
+	xKey, x := testnode.Key(0x45, params)
+	payX, _ := txscript.PayToAddrScript(x)
+	toX := node.SpendCoinbase(t, 3, key, payX, 10_000)
 	node.Generate(t, 1)
-	var a alert
-	if !eventually(func() bool { return json.Unmarshal([]byte(srv.out.String()), &a) == nil && a.Height == 105 }) ||
-		side(a.From) != "" || side(a.To) != fmt.Sprintf("%s 5000000000 0", m) {
-		t.Fatalf("spur serve --by-entity printed:\n%s\n%s", srv.out.String(), srv.said())
+	// Block 105's alerts told (a sync of its own) before block 106 is mined.
+	if !eventually(func() bool { return strings.Count(srv.out.String(), `"txid"`) >= 2 }) {
+		t.Fatalf("spur serve --cluster --by-entity told nothing of block 105:\n%s\n%s", srv.out.String(), srv.said())
+	}
+	node.Spend(t, []testnode.Coin{{Tx: toX, Vout: 0, Key: xKey}, {Tx: node.Block(t, 4).Transactions[0], Vout: 0, Key: key}}, payOther, 10_000)
+	node.Generate(t, 1)
+	want = []string{
+		"105 : " + cb,
+		fmt.Sprintf("105 %s 5000000000 0: ", m),
+		"106 : " + cb,
+		fmt.Sprintf("106 %s 4999990000 0, %s 5000000000 0: ", x.EncodeAddress(), m),
+	}
+	alertsOf := func() []string {
+		var out []string
+		size = 2 // block 105's entity
+		for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
+			var a alert
+			if d.Decode(&a) != nil {
+				return out
+			}
+			if a.Height == 106 {
+				size = 3
+			}
+			out = append(out, fmt.Sprintf("%d %s: %s", a.Height, side(a.From), side(a.To)))
+		}
+	}
+	if !eventually(func() bool { return len(alertsOf()) >= len(want) }) || !slices.Equal(alertsOf(), want) {
+		t.Fatalf("spur serve --cluster --by-entity:\n got %q\nwant %q\n%s", alertsOf(), want, srv.said())
+	}
+	resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+x.EncodeAddress()+`"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var screened struct {
+		Results []struct {
+			Entity *struct {
+				Size int `json:"size"`
+			} `json:"entity"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&screened); err != nil || len(screened.Results) != 1 || screened.Results[0].Entity == nil || screened.Results[0].Entity.Size != 3 {
+		t.Fatalf("screening X after the server re-clustered: %+v %v", screened, err)
 	}
 }
 

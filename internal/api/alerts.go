@@ -99,7 +99,8 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if byEntity && s.cfg.Clusters == nil {
+	clusters := s.clusters()
+	if byEntity && clusters == nil {
 		return cluster.ErrNoClustering
 	}
 	out := []query.Alert{}
@@ -111,7 +112,7 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if byEntity {
-		if err := a.WithEntities(s.cfg.Clusters); err != nil {
+		if err := a.WithEntities(clusters); err != nil {
 			return err
 		}
 	}

@@ -217,7 +217,7 @@ func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, erro
 		// Without the chain (a server of labels, or of an EVM chain,
 		// alone) a Bitcoin address is screened on its labels.
 		if res.Chain == label.ChainBTC && st != nil {
-			if s.cfg.Clusters != nil {
+			if s.clusters() != nil {
 				if res.Entity, err = s.addressEntity(st, it.Address); err != nil {
 					return nil, err
 				}
@@ -307,19 +307,22 @@ func (s *Server) keptExposures(key exposureKey, compute func() (direct, indirect
 }
 
 // addressEntity is query.AddressEntity with the members' labels found
-// through the labelled set, and a large entity's answer kept: the
-// clustering does not change while the server runs, and the labels only
-// with new caches (LabelsChanged).
+// through the labelled set, and a large entity's answer kept: the labels
+// and the clustering change only with new caches (LabelsChanged,
+// ClusteringChanged).
 func (s *Server) addressEntity(st store.Reader, addr string) (*query.ScreenEntity, error) {
 	n, ok, err := query.AddressNumber(st, addr)
 	if !ok {
 		return nil, err
 	}
-	e, ok := s.cfg.Clusters.Entity(n)
+	lc := s.lc.Load()
+	if lc.clusters == nil {
+		return nil, nil
+	}
+	e, ok := lc.clusters.Entity(n)
 	if !ok {
 		return nil, nil
 	}
-	lc := s.lc.Load()
 	if v, ok := lc.entities.Load(e); ok {
 		return v.(*query.ScreenEntity), nil
 	}
@@ -330,7 +333,7 @@ func (s *Server) addressEntity(st store.Reader, addr string) (*query.ScreenEntit
 			return ok || m >= lc.labelledBelow
 		}
 	}
-	v, err := query.AddressNumEntity(st, s.cfg.Clusters, s.cfg.Labels, n, maybe)
+	v, err := query.AddressNumEntity(st, lc.clusters, s.cfg.Labels, n, maybe)
 	if err == nil && v != nil && v.Size >= 16 {
 		lc.entities.Store(e, v)
 	}
@@ -341,21 +344,20 @@ func (s *Server) addressEntity(st store.Reader, addr string) (*query.ScreenEntit
 // entity's, "" when none.
 func (s *Server) category(st store.Reader, a uint32) (string, error) {
 	best, err := s.ownCategory(st, a)
-	if err != nil || best != "" || s.cfg.Clusters == nil {
+	lc := s.lc.Load()
+	if err != nil || best != "" || lc.clusters == nil {
 		return best, err
 	}
-	e, ok := s.cfg.Clusters.Entity(a)
+	e, ok := lc.clusters.Entity(a)
 	if !ok {
 		return "", nil
 	}
-	// A large entity's category is read once per server and labels: the
-	// clustering does not change while it serves, and new labels come
-	// with new caches.
-	lc := s.lc.Load()
+	// A large entity's category is read once per labels and clustering:
+	// new ones come with new caches.
 	if c, ok := lc.entityCat.Load(e); ok {
 		return c.(string), nil
 	}
-	members := s.cfg.Clusters.Members(e)
+	members := lc.clusters.Members(e)
 	for _, m := range members {
 		c, err := s.ownCategory(st, m)
 		if err != nil {

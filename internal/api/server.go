@@ -55,7 +55,7 @@ type Config struct {
 	// answered: 1, or 0; -1 before the first.
 	NodeUp   func() int
 	Labels   *label.Store      // labels, lists, incidents, keys (required)
-	Clusters *cluster.Clusters // nil before spur cluster has run
+	Clusters *cluster.Clusters // nil before spur cluster has run; replaced by ClusteringChanged
 	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
 	// EVMLive, when a follow in the same process grows EVM, makes each
 	// request hold off its commits (evmstore.Store.Read) while it reads;
@@ -90,6 +90,9 @@ type Server struct {
 	// change (LabelsChanged): a request that began before keeps to the
 	// old one.
 	lc atomic.Pointer[labelCaches]
+	// lcMu orders the replacements of lc (LabelsChanged,
+	// ClusteringChanged), each made from the one before.
+	lcMu sync.Mutex
 	// evmScr is what screening on the Ethereum store reads, made at the
 	// first screen and again (extended) when the store has grown.
 	evmScrMu sync.Mutex
@@ -128,7 +131,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), lim: newLimiter(cfg.Rate, cfg.Burst), metrics: newMetrics()}
-	s.lc.Store(s.newLabelCaches())
+	s.lc.Store(s.newLabelCaches(cfg.Clusters))
 	s.rules.Store(&cfg.Rules)
 	// The investigation page: static files, no build step, not part of
 	// the API (it calls the API from the browser).
@@ -472,7 +475,8 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Clusters == nil {
+	clusters := s.clusters()
+	if clusters == nil {
 		return cluster.ErrNoClustering
 	}
 	limit, err := intParam(r, "limit", 100, 1, 10000)
@@ -488,13 +492,13 @@ func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("id", "entity id %q is not a number", r.PathValue("id"))
 	}
 	if r.URL.Query().Get("txs") != "" {
-		txs, more, err := query.EntityTxs(s.btc(r), s.cfg.Clusters, uint32(id), offset, limit)
+		txs, more, err := query.EntityTxs(s.btc(r), clusters, uint32(id), offset, limit)
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, 200, map[string]any{"id": id, "txs": txs, "offset": offset, "limit": limit, "more": more})
 	}
-	v, err := query.Entity(s.btc(r), s.cfg.Clusters, s.cfg.Labels, uint32(id), offset, limit)
+	v, err := query.Entity(s.btc(r), clusters, s.cfg.Labels, uint32(id), offset, limit)
 	if err != nil {
 		return err
 	}
@@ -866,7 +870,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range res.Flows {
 		flows[i] = usdFlow{f, float64(int64(float64(f.Amount)/1e8*price*100+0.5)) / 100}
 	}
-	dests, now, err := query.BTCDestinations(s.btc(r), query.Loaded(s.cfg.Clusters), s.cfg.Labels, res, day)
+	dests, now, err := query.BTCDestinations(s.btc(r), query.Loaded(s.clusters()), s.cfg.Labels, res, day)
 	if err != nil {
 		return err
 	}
@@ -977,9 +981,13 @@ func (s *Server) nameIndex() (*names.Index, error) {
 	return s.names, nil
 }
 
-// labelCaches is what screening keeps of the labels while they stay as
-// they are.
+// labelCaches is what screening keeps of the labels and the clustering
+// while they stay as they are.
 type labelCaches struct {
+	// clusters is the clustering (nil before spur cluster has run): a
+	// request reads the entities of the caches it took, and so the
+	// entities' categories cached beside them.
+	clusters *cluster.Clusters
 	// labelled holds the store's address numbers that carry a label (nil:
 	// unknown, look every address up).
 	labelled map[uint32]struct{}
@@ -997,8 +1005,8 @@ type labelCaches struct {
 }
 
 // newLabelCaches reads the labelled addresses of the store afresh.
-func (s *Server) newLabelCaches() *labelCaches {
-	c := &labelCaches{}
+func (s *Server) newLabelCaches(clusters *cluster.Clusters) *labelCaches {
+	c := &labelCaches{clusters: clusters}
 	if s.cfg.Labels == nil {
 		return c
 	}
@@ -1025,12 +1033,27 @@ func (s *Server) SetRules(rules Rules) { s.rules.Store(&rules) }
 // server's label store while it runs (label.Store.ApplyPending): what it
 // kept of the old ones is made again.
 func (s *Server) LabelsChanged() {
-	s.lc.Store(s.newLabelCaches())
+	s.lcMu.Lock()
+	s.lc.Store(s.newLabelCaches(s.lc.Load().clusters))
+	s.lcMu.Unlock()
 	s.evmScr.Store(nil)
 	s.namesMu.Lock()
 	s.names = nil
 	s.namesMu.Unlock()
 }
+
+// ClusteringChanged puts clustering c in force for the requests that
+// begin after it (spur serve --cluster re-clusters after each sync): what
+// screening kept of the entities is dropped, the labelled addresses kept.
+func (s *Server) ClusteringChanged(c *cluster.Clusters) {
+	s.lcMu.Lock()
+	defer s.lcMu.Unlock()
+	old := s.lc.Load()
+	s.lc.Store(&labelCaches{clusters: c, labelled: old.labelled, labelledBelow: old.labelledBelow})
+}
+
+// clusters is the clustering in force (nil before spur cluster has run).
+func (s *Server) clusters() *cluster.Clusters { return s.lc.Load().clusters }
 
 // metrics counts requests and their latency per route and status, and
 // prints them in Prometheus' text format.
