@@ -21,8 +21,9 @@ func newAlerts() *cobra.Command {
 	var chain, alert string
 	var from, to string
 	var quiet, byEntity bool
+	var ef evmClusterFlags
 	c := &cobra.Command{
-		Use:   "alerts --store DIR --alert CATEGORIES [--by-entity] [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
+		Use:   "alerts --store DIR --alert CATEGORIES [--by-entity [--deposits] [--deposit-reuse] [--airdrop]] [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
 		Short: "List the stored blocks' transactions that move money from or to addresses labelled in given categories",
 		Long: `Goes over the blocks the store holds (--from and --to: heights, or an EVM
 chain's block numbers, or days, YYYY-MM-DD in UTC, the first block of the
@@ -31,9 +32,11 @@ transaction that spends from or pays to an address labelled in one of the
 --alert categories (comma-separated: sanctioned,stolen-funds), as spur
 follow --alert prints the blocks it adds: a hunt back through the chain for
 what a list imported today names, or a replay of what a follower would
-have told. With --by-entity (Bitcoin), also each transaction of an address
-whose entity (spur cluster) has such a label: a list names a few addresses
-of a service, the clustering many more.`,
+have told. With --by-entity, also each transaction of an address whose
+entity has such a label: a list names a few addresses of a wallet, the
+clustering many more. Bitcoin's entities are the last spur cluster run's;
+an EVM chain's are made when asked, by the heuristics given (--deposits,
+--deposit-reuse, --airdrop, as spur cluster --chain describes them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			evm, err := isEVM(chain)
@@ -47,8 +50,11 @@ of a service, the clustering many more.`,
 			if err != nil {
 				return err
 			}
-			if evm && byEntity {
-				return usagef("--by-entity: Bitcoin's entities only (an EVM store's are made per query: spur cluster --chain %s)", chain)
+			if evm && byEntity && !ef.any() {
+				return usagef("--by-entity on an EVM chain: pick the heuristics its entities are made by, as spur entity --chain %s takes them: --deposits, --deposit-reuse, --airdrop", chain)
+			}
+			if ef.any() && !(evm && byEntity) {
+				return usagef("--deposits, --deposit-reuse and --airdrop make an EVM chain's entities for --by-entity --chain CHAIN")
 			}
 			if evm {
 				s, err := openEVM(&sf, chain, evmRead)
@@ -63,7 +69,17 @@ of a service, the clustering many more.`,
 				}
 				n, bar := 0, alertsBar(quiet, r.To-r.From+1)
 				err = withAlertLabels(sf.dir, func(labels *label.Store) error {
-					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
+					var ents *query.EVMEntities
+					if byEntity {
+						ec, _, err := ef.cluster(s, labels)
+						if err != nil {
+							return err
+						}
+						if ents, err = query.NewEVMEntities(s, labels, chain, ec, watch); err != nil {
+							return err
+						}
+					}
+					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
 				})
 				return alertsDone(bar, err, n, r.From, r.To, quiet)
 			}
@@ -95,7 +111,8 @@ of a service, the clustering many more.`,
 	c.Flags().StringVar(&alert, "alert", "", "the categories whose labelled addresses to look for (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().StringVar(&from, "from", "", "first block: a height or number, or a day (YYYY-MM-DD, UTC: its first block; default: the store's first)")
 	c.Flags().StringVar(&to, "to", "", "last block: a height or number, or a day (its last block; default: the store's last)")
-	c.Flags().BoolVar(&byEntity, "by-entity", false, "also each transaction of an address whose entity (spur cluster) has such a label (Bitcoin)")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "also each transaction of an address whose entity (spur cluster; on an EVM chain, made now by the heuristics given) has such a label")
+	ef.register(c)
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
 }

@@ -1007,10 +1007,10 @@ func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi i
 		for _, a := range alerts {
 			var parties []alertParty
 			for _, p := range a.From {
-				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels, p.Entity})
+				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
 			}
 			for _, p := range a.To {
-				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, p.Entity})
+				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
 			}
 			if err := printAlert(a, uint64(a.Height), a.TxID, parties, asJSON); err != nil {
 				return err
@@ -1044,7 +1044,15 @@ func withAlertLabels(dir string, print func(*label.Store) error) error {
 type alertParty struct {
 	side, address, amount string
 	labels                []label.Label
-	entity                *query.ScreenEntity // Bitcoin's --by-entity
+	entity                *alertEntity // --by-entity's, where it applies
+}
+
+// An alertEntity is an alert party's entity: its id as spur entity names
+// it, its size, and its labels of the watched categories.
+type alertEntity struct {
+	id     string
+	size   int
+	labels []query.EntityLabel
 }
 
 // printAlert prints alert a: its JSON object, or a line for its
@@ -1068,14 +1076,14 @@ func printAlert(a any, height uint64, txid string, parties []alertParty, asJSON 
 // addresses (the party's own labels are said beside it): "entity 12 of
 // 4,512 addresses: sanctioned: Garantex (ofac) at 1Abc..."; "" when
 // nothing more.
-func entityText(e *query.ScreenEntity, self string) string {
+func entityText(e *alertEntity, self string) string {
 	if e == nil {
 		return ""
 	}
 	const most = 3
 	var what []string
 	others := 0
-	for _, l := range e.Labels {
+	for _, l := range e.labels {
 		if l.Via == self {
 			continue
 		}
@@ -1089,7 +1097,15 @@ func entityText(e *query.ScreenEntity, self string) string {
 	if others > most {
 		what = append(what, fmt.Sprintf("%s more", thousands(int64(others-most))))
 	}
-	return fmt.Sprintf("entity %d of %s: %s", e.ID, counted(e.Size, "address", "addresses"), strings.Join(what, "; "))
+	return fmt.Sprintf("entity %s of %s: %s", e.id, counted(e.size, "address", "addresses"), strings.Join(what, "; "))
+}
+
+// btcAlertEntity is a Bitcoin party's entity for the text, nil for none.
+func btcAlertEntity(e *query.ScreenEntity) *alertEntity {
+	if e == nil {
+		return nil
+	}
+	return &alertEntity{strconv.FormatUint(uint64(e.ID), 10), e.Size, e.Labels}
 }
 
 // labelsText says an alert's labels: "stolen-funds: Liquid theft

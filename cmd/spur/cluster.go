@@ -99,9 +99,7 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 	c.Flags().StringVar(&copts.Change, "change", "", "change heuristics to apply: one-time, script-type, round, comma-separated, or all (default none)")
 	c.Flags().Uint32Var(&copts.SizeBound, "size-bound", 10_000, "refuse change merges that would make an entity larger than this")
 	chainFlag(c, &chain)
-	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
-	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
-	c.Flags().BoolVar(&ef.airdrop, "airdrop", false, "EVM: join airdrop claimants that pass the token to one collector, with it (a heuristic)")
+	ef.register(c)
 	return c
 }
 
@@ -222,8 +220,6 @@ describes them; one at least): its id and members.`,
 	c.Flags().IntVar(&offset, "offset", 0, "addresses (or transactions) to skip")
 	c.Flags().BoolVar(&withTxs, "txs", false, "list the entity's transactions instead, paged (members in address order, each member's in chain order)")
 	chainFlag(c, &chain)
-	c.Flags().BoolVar(&ef.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
-	c.Flags().BoolVar(&ef.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
-	c.Flags().BoolVar(&ef.airdrop, "airdrop", false, "EVM: join airdrop claimants that pass the token to one collector, with it (a heuristic)")
+	ef.register(c)
 	return c
 }

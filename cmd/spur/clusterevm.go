@@ -5,8 +5,11 @@ import (
 	"os"
 	"sort"
 
+	"github.com/spf13/cobra"
+
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
+	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 )
 
@@ -16,7 +19,7 @@ type evmClusterFlags struct {
 }
 
 func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *cluster.EVMClusters, map[uint32]string, error) {
-	if !f.deposits && !f.reuse && !f.airdrop {
+	if !f.any() {
 		return nil, nil, nil, usagef("on an EVM chain, pick the heuristics: --deposits, --deposit-reuse, --airdrop")
 	}
 	s, err := openEVM(sf, chain, evmRead)
@@ -28,19 +31,38 @@ func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *c
 		s.Close()
 		return nil, nil, nil, err
 	}
-	hot, err := query.EVMHotWallets(s, labels)
+	c, hot, err := f.cluster(s, labels)
 	labels.Close()
 	if err != nil {
 		s.Close()
 		return nil, nil, nil, err
 	}
+	return s, c, hot, nil
+}
+
+// cluster runs the heuristics over s, the exchanges' hot wallets (by
+// number, with their names) those of the labels.
+func (f *evmClusterFlags) cluster(s *evmstore.Store, labels *label.Store) (*cluster.EVMClusters, map[uint32]string, error) {
+	hot, err := query.EVMHotWallets(s, labels)
+	if err != nil {
+		return nil, nil, err
+	}
 	hotSet := map[uint32]bool{}
 	for a := range hot {
 		hotSet[a] = true
 	}
-	c := cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet})
-	return s, c, hot, nil
+	return cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet}), hot, nil
 }
+
+// register adds the heuristics' flags to c.
+func (f *evmClusterFlags) register(c *cobra.Command) {
+	c.Flags().BoolVar(&f.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")
+	c.Flags().BoolVar(&f.reuse, "deposit-reuse", false, "EVM: join the addresses that pay into one deposit address (a heuristic)")
+	c.Flags().BoolVar(&f.airdrop, "airdrop", false, "EVM: join airdrop claimants that pass the token to one collector, with it (a heuristic)")
+}
+
+// any says whether a heuristic is picked.
+func (f *evmClusterFlags) any() bool { return f.deposits || f.reuse || f.airdrop }
 
 type evmClusterView struct {
 	Chain            string         `json:"chain"`

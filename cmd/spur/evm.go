@@ -360,7 +360,7 @@ spur follow btc --alert does.`,
 					if tip, err := s.TipRow(); err != nil {
 						log.Error("alerts failed", "err", err)
 					} else if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, sf.json)
+						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, sf.json)
 					}); err != nil {
 						log.Error("alerts failed", "err", err)
 					}
@@ -387,9 +387,9 @@ spur follow btc --alert does.`,
 
 // printEVMAlerts prints the alerts of block rows lo to hi, as
 // printAlerts does Bitcoin's.
-func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
+func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, ents *query.EVMEntities, asJSON bool, blockDone ...func(alerts int)) error {
 	for r := lo; r <= hi; r++ {
-		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch)
+		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch, ents)
 		if err != nil {
 			return err
 		}
@@ -408,7 +408,11 @@ func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi
 					if p.NFT {
 						amount = asset + " #" + p.Value
 					}
-					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels, nil})
+					var e *alertEntity
+					if p.Entity != nil {
+						e = &alertEntity{p.Entity.ID, p.Entity.Size, p.Entity.Labels}
+					}
+					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels, e})
 				}
 			}
 			if err := printAlert(a, a.Height, a.TxID, parties, asJSON); err != nil {

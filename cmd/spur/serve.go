@@ -256,7 +256,7 @@ of an address whose entity has such a label too.`,
 						if watch != nil && st.Blocks > 0 {
 							tip, err := es.TipRow()
 							if err == nil {
-								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, true)
+								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, true)
 							}
 							if err != nil {
 								log.Error("alerts failed", "err", err)

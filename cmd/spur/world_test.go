@@ -256,6 +256,7 @@ func TestGenIngestEval(t *testing.T) {
 		t.Errorf("Ethereum holders: %d, precision %.3f", len(rows), precision)
 	} else {
 		checkEVMAlerts(t, store, rows)
+		checkEVMEntityAlerts(t, store)
 	}
 	thiefCSV := filepath.Join(t.TempDir(), "thief.csv")
 	os.WriteFile(thiefCSV, []byte(mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "labels")), 0o644)
@@ -1385,6 +1386,74 @@ func checkEVMAlerts(t *testing.T, store string, held [][]string) {
 	for _, r := range held {
 		holding[r[0]] = true
 	}
+	evmAlertsAgree(t, store, holding, "--alert", "stolen-funds")
+}
+
+// checkEVMEntityAlerts labels an exchange's hot wallet alone and checks
+// that spur alerts --chain eth --by-entity --deposits finds every
+// transaction of the hot wallet and of each deposit address the heuristic
+// joins to it (the members as spur entity --chain eth --deposits lists
+// them), each party's sums as the exported transfers give them.
+func checkEVMEntityAlerts(t *testing.T, store string) {
+	t.Helper()
+	hot := ""
+	if rows, err := csv.NewReader(strings.NewReader(mustRun(t, "labels", "list", "--store", store, "--chain", "eth", "--category", "exchange", "--csv"))).ReadAll(); err == nil && len(rows) > 1 {
+		hot = rows[1][0]
+	}
+	var ent struct {
+		Entity  string   `json:"entity"`
+		Size    int      `json:"size"`
+		Members []string `json:"members"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "entity", hot, "--chain", "eth", "--store", store, "--deposits", "--json", "--limit", "100000"), &ent); err != nil || ent.Size < 10 || len(ent.Members) != ent.Size {
+		t.Fatalf("spur entity %s --chain eth --deposits: %d members of %d, %v", hot, len(ent.Members), ent.Size, err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "designated.csv")
+	os.WriteFile(csvPath, []byte("address,chain,category,label\n"+hot+",eth,scam,designated exchange\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "designated", csvPath)
+	members := map[string]bool{}
+	for _, m := range ent.Members {
+		members[m] = true
+	}
+	alone := evmAlertsAgree(t, store, map[string]bool{hot: true}, "--alert", "scam")
+	all := evmAlertsAgree(t, store, members, "--alert", "scam", "--by-entity", "--deposits")
+	if len(all) <= len(alone) {
+		t.Errorf("spur alerts --chain eth --by-entity --deposits: %d parties, %d without", len(all), len(alone))
+	}
+	for _, p := range all {
+		if e := p.Entity; e == nil || e.ID != ent.Entity || e.Size != ent.Size || len(e.Labels) != 1 || e.Labels[0].Via != hot {
+			t.Fatalf("spur alerts --chain eth --by-entity: party %+v (entity %+v), want entity %s of %d labelled at %s", p, e, ent.Entity, ent.Size, hot)
+		}
+	}
+	for _, bad := range [][]string{{"--by-entity"}, {"--deposits"}, {"--by-entity", "--deposit-reuse", "--chain", "btc"}} {
+		args := append([]string{"alerts", "--store", store, "--alert", "scam"}, bad...)
+		if !slices.Contains(bad, "--chain") {
+			args = append(args, "--chain", "eth")
+		}
+		if r := run(t, args...); r.code != exitUsage {
+			t.Errorf("spur %v: exit %d %s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// evmParty is an EVM alert's party as spur alerts --json prints it.
+type evmParty struct {
+	Address, Asset, Value string
+	Entity                *struct {
+		ID     string `json:"id"`
+		Size   int    `json:"size"`
+		Labels []struct {
+			Via string `json:"via"`
+		} `json:"labels"`
+	} `json:"entity"`
+}
+
+// evmAlertsAgree checks that spur alerts --chain eth with args finds
+// every transaction whose transfers moved an asset from or to an address
+// of holding, fees and burns apart, with each such party's sum of each
+// asset, as the exported transfers give them; it returns the parties.
+func evmAlertsAgree(t *testing.T, store string, holding map[string]bool, args ...string) []evmParty {
+	t.Helper()
 	want := map[string]map[string]*big.Int{} // tx -> side, address, asset -> sum
 	add := func(tx, key, v string) {
 		if want[tx] == nil {
@@ -1412,10 +1481,12 @@ func checkEVMAlerts(t *testing.T, store string, held [][]string) {
 		}
 	}
 	got := map[string]map[string]*big.Int{}
-	for d := json.NewDecoder(strings.NewReader(mustRun(t, "alerts", "--chain", "eth", "--store", store, "--alert", "stolen-funds", "--json", "-q"))); ; {
+	var parties []evmParty
+	for d := json.NewDecoder(strings.NewReader(mustRun(t, append([]string{"alerts", "--chain", "eth", "--store", store, "--json", "-q"}, args...)...))); ; {
 		var a struct {
-			TxID     string `json:"txid"`
-			From, To []struct{ Address, Asset, Value string }
+			TxID string     `json:"txid"`
+			From []evmParty `json:"from"`
+			To   []evmParty `json:"to"`
 		}
 		if err := d.Decode(&a); err == io.EOF {
 			break
@@ -1423,7 +1494,8 @@ func checkEVMAlerts(t *testing.T, store string, held [][]string) {
 			t.Fatal(err)
 		}
 		got[a.TxID] = map[string]*big.Int{}
-		for side, ps := range map[string][]struct{ Address, Asset, Value string }{"from": a.From, "to": a.To} {
+		for side, ps := range map[string][]evmParty{"from": a.From, "to": a.To} {
+			parties = append(parties, ps...)
 			for _, p := range ps {
 				n, _ := new(big.Int).SetString(p.Value, 10)
 				got[a.TxID][side+" "+p.Address+" "+p.Asset] = n
@@ -1431,12 +1503,13 @@ func checkEVMAlerts(t *testing.T, store string, held [][]string) {
 		}
 	}
 	if len(got) != len(want) || len(got) < 10 {
-		t.Errorf("spur alerts --chain eth: %d transactions, the export %d", len(got), len(want))
+		t.Errorf("spur alerts --chain eth %v: %d transactions, the export %d", args, len(got), len(want))
 	}
 	for tx, w := range want {
 		if !maps.EqualFunc(got[tx], w, func(a, b *big.Int) bool { return a.Cmp(b) == 0 }) {
-			t.Errorf("spur alerts --chain eth, tx %s: %v, the export %v", tx, got[tx], w)
+			t.Errorf("spur alerts --chain eth %v, tx %s: %v, the export %v", args, tx, got[tx], w)
 			break
 		}
 	}
+	return parties
 }

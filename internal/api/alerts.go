@@ -146,7 +146,7 @@ func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
 	if byEntity, err := byEntityParam(r); err != nil {
 		return err
 	} else if byEntity {
-		return badRequest("by_entity", "by_entity: Bitcoin's entities only (an EVM store's are made per query)")
+		return badRequest("by_entity", "by_entity: Bitcoin's entities only here (an EVM chain's are made by heuristics when asked: spur alerts --chain eth --by-entity --deposits)")
 	}
 	out := []query.EVMAlert{}
 	if s.cfg.Labels == nil {
@@ -156,7 +156,7 @@ func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		got, err := query.EVMBlockAlerts(es, s.cfg.Labels, es.Chain(), uint64(n)-c.First, watch)
+		got, err := query.EVMBlockAlerts(es, s.cfg.Labels, es.Chain(), uint64(n)-c.First, watch, nil)
 		if err != nil {
 			return err
 		}

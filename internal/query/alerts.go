@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
 
 	"github.com/spur-forensics/spur/internal/btc"
@@ -261,34 +262,116 @@ type EVMAlertParty struct {
 	Value    string        `json:"value"` // base units; an NFT's token id
 	NFT      bool          `json:"nft,omitempty"`
 	Labels   []label.Label `json:"labels"`
+	// Entity is as AlertParty's, by the EVM heuristics (EVMEntities).
+	Entity *EVMAlertEntity `json:"entity,omitempty"`
+}
+
+// An EVMAlertEntity is an EVM alert party's entity: named by its first
+// address, as spur entity --chain names it, with its size and the labels
+// of its members in the watched categories, each with the member that
+// carries it.
+type EVMAlertEntity struct {
+	ID     string        `json:"id"`
+	Size   int           `json:"size"`
+	Labels []EntityLabel `json:"labels"`
+}
+
+// EVMEntities are the entities of an EVM store's addresses by the
+// account-chain heuristics (cluster.ClusterEVM, made per query) that
+// have a member labelled in a watched category, for EVMBlockAlerts.
+type EVMEntities struct {
+	c    *cluster.EVMClusters
+	ents map[uint32]*EVMAlertEntity
+}
+
+// NewEVMEntities finds the entities of clustering c with a member whose
+// labels (Ethereum's, or chain's by name, as EVMBlockAlerts reads them;
+// their keys cached) have a category watch takes.
+func NewEVMEntities(s *evmstore.Store, labels *label.Store, chain string, c *cluster.EVMClusters, watch func(category string) bool) (*EVMEntities, error) {
+	if !labels.EachCachedKey(func(string) {}) {
+		if err := labels.CacheKeys(); err != nil {
+			return nil, err
+		}
+	}
+	w := &EVMEntities{c: c, ents: map[uint32]*EVMAlertEntity{}}
+	var keys []string
+	labels.EachCachedKey(func(k string) { keys = append(keys, k) })
+	sort.Strings(keys) // each entity's labels in address order
+	for _, k := range keys {
+		if !common.IsHexAddress(k) {
+			continue
+		}
+		n, err := s.AddrNum(common.HexToAddress(k))
+		if err != nil {
+			continue // not on this chain
+		}
+		ls, err := evmWatched(labels, k, chain, watch)
+		if err != nil {
+			return nil, err
+		}
+		e := c.Entity(n)
+		for _, l := range ls {
+			if w.ents[e] == nil {
+				w.ents[e] = &EVMAlertEntity{ID: s.Address(e).Hex(), Labels: []EntityLabel{}}
+			}
+			w.ents[e].Labels = append(w.ents[e].Labels, EntityLabel{l, s.Address(n).Hex()})
+		}
+	}
+	if len(w.ents) > 0 {
+		for a := range uint32(s.Counts().Addrs) {
+			if v := w.ents[c.Entity(a)]; v != nil {
+				v.Size++
+			}
+		}
+	}
+	return w, nil
+}
+
+// evmWatched returns the labels of key (a lower-case address) of a
+// watched category: Ethereum's, or chain's by name.
+func evmWatched(labels *label.Store, key, chain string, watch func(string) bool) ([]label.Label, error) {
+	ls, err := labels.LookupKey(key)
+	var out []label.Label
+	for _, l := range ls {
+		if (l.Chain == label.ChainETH || l.Chain == chain) && watch(l.Category) {
+			out = append(out, l)
+		}
+	}
+	return out, err
 }
 
 // EVMBlockAlerts returns the alerts of block row r of an EVM store of
 // chain: each transaction whose transfers, fees and burns apart, move an
-// asset from or to an address with a label in a category watch takes, in
+// asset from or to an address with a label in a category watch takes, or
+// (ents not nil) in an entity with such a label, in
 // block order. The labels are Ethereum's, as screening and tracing read
 // them on any EVM store, or the store's chain's by its own name.
 // Block-level transfers (rewards, withdrawals) are not a transaction's and
 // raise none.
-func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint64, watch func(category string) bool) ([]EVMAlert, error) {
+func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint64, watch func(category string) bool, ents *EVMEntities) ([]EVMAlert, error) {
 	b := s.Block(r)
-	cache := map[uint32][]label.Label{}
-	watched := func(a uint32) ([]label.Label, error) {
+	type said struct {
+		labels []label.Label
+		entity *EVMAlertEntity
+	}
+	cache := map[uint32]said{}
+	watched := func(a uint32) (said, error) {
 		if a == evmstore.None {
-			return nil, nil
+			return said{}, nil
 		}
-		if ls, ok := cache[a]; ok {
-			return ls, nil
+		if v, ok := cache[a]; ok {
+			return v, nil
 		}
-		ls, err := labels.LookupKey(strings.ToLower(s.Address(a).Hex()))
-		var out []label.Label
-		for _, l := range ls {
-			if (l.Chain == label.ChainETH || l.Chain == chain) && watch(l.Category) {
-				out = append(out, l)
-			}
+		ls, err := evmWatched(labels, strings.ToLower(s.Address(a).Hex()), chain, watch)
+		v := said{labels: ls}
+		if ents != nil {
+			v.entity = ents.ents[ents.c.Entity(a)]
 		}
-		cache[a] = out
-		return out, err
+		if v.labels == nil && v.entity != nil {
+			v.labels = []label.Label{} // "labels": [] for a party by its entity
+		}
+		cache[a] = v
+		return v, err
 	}
 	type key struct {
 		addr, asset uint32
@@ -317,11 +400,11 @@ func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint
 			addr uint32
 			from bool
 		}{{t.From, true}, {t.To, false}} {
-			ls, err := watched(side.addr)
+			w, err := watched(side.addr)
 			if err != nil {
 				return nil, err
 			}
-			if len(ls) == 0 {
+			if len(w.labels) == 0 && w.entity == nil {
 				continue
 			}
 			parties := &cur.To
@@ -336,7 +419,7 @@ func EVMBlockAlerts(s *evmstore.Store, labels *label.Store, chain string, r uint
 				continue
 			}
 			v := s.TransferView(x)
-			p := EVMAlertParty{Address: s.Address(side.addr).Hex(), Asset: v.Asset, Symbol: v.Symbol, Decimals: v.Decimals, Value: v.Value, NFT: t.Kind == evm.KindNFT, Labels: ls}
+			p := EVMAlertParty{Address: s.Address(side.addr).Hex(), Asset: v.Asset, Symbol: v.Symbol, Decimals: v.Decimals, Value: v.Value, NFT: t.Kind == evm.KindNFT, Labels: w.labels, Entity: w.entity}
 			if t.Kind != evm.KindNFT {
 				sums[k], at[k] = new(uint256.Int).Set(&t.Amount), len(*parties)
 			}

@@ -183,7 +183,7 @@ func TestEVMBlockAlerts(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := EVMBlockAlerts(s, ls, label.ChainETH, 0, func(c string) bool { return c == label.StolenFunds || c == label.Sanctioned })
+	got, err := EVMBlockAlerts(s, ls, label.ChainETH, 0, func(c string) bool { return c == label.StolenFunds || c == label.Sanctioned }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
