@@ -412,7 +412,11 @@ func printChanges(ch *label.Changes) {
 		fmt.Printf("\nno change since %s\n", ch.Since)
 		return
 	}
-	fmt.Printf("\nsince %s: %d addresses added, %d removed; %d entries added, %d removed\n", ch.Since, len(ch.AddressesAdded), len(ch.AddressesRemoved), len(ch.EntriesAdded), len(ch.EntriesRemoved))
+	relabelled := ""
+	if len(ch.Relabelled) > 0 {
+		relabelled = fmt.Sprintf(", %s relabelled", thousands(int64(len(ch.Relabelled))))
+	}
+	fmt.Printf("\nsince %s: %d addresses added, %d removed%s; %d entries added, %d removed\n", ch.Since, len(ch.AddressesAdded), len(ch.AddressesRemoved), relabelled, len(ch.EntriesAdded), len(ch.EntriesRemoved))
 	const shown = 10
 	list := func(sign string, items []string) {
 		for i, x := range items {
@@ -432,6 +436,7 @@ func printChanges(ch *label.Changes) {
 	}
 	list("+", ch.AddressesAdded)
 	list("-", ch.AddressesRemoved)
+	list("~", ch.Relabelled)
 	list("+ entry", refs(ch.EntriesAdded))
 	list("- entry", refs(ch.EntriesRemoved))
 }

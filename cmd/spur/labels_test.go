@@ -197,6 +197,44 @@ func TestListChanges(t *testing.T) {
 	}
 }
 
+// TestLabelsRelabelled imports a list again with one address put in
+// another category and one renamed: each is said relabelled, the others
+// not; the same list once more changes nothing.
+func TestLabelsRelabelled(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	list := filepath.Join(t.TempDir(), "list.csv")
+	write := func(rows ...string) {
+		os.WriteFile(list, []byte("address,chain,category,label,actor\n"+strings.Join(rows, "\n")+"\n"), 0o644)
+	}
+	a := "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+	b := "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
+	c := "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+	write(a+",btc,exchange,Shop,", b+",eth,exchange,Desk,", b+",eth,exchange,Desk,", c+",btc,mixer,Mix,")
+	mustRun(t, "labels", "import", "--store", store, "--source", "list", list)
+	// a now sanctioned, b's address in lower case and its duplicate gone
+	// (the same label), c renamed.
+	write(a+",btc,sanctioned,Shop,", strings.ToLower(b)+",eth,exchange,Desk,", c+",btc,mixer,Mix two,")
+	var doc struct {
+		Changes struct {
+			Added      []string `json:"addresses_added"`
+			Removed    []string `json:"addresses_removed"`
+			Relabelled []string `json:"relabelled"`
+		} `json:"changes"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "labels", "import", "--store", store, "--source", "list", list, "--json"), &doc); err != nil ||
+		len(doc.Changes.Added)+len(doc.Changes.Removed) != 0 || !slices.Equal(doc.Changes.Relabelled, []string{c, a}) {
+		t.Fatalf("relabelled: %+v %v", doc.Changes, err)
+	}
+	write(a+",btc,exchange,Shop,", b+",eth,exchange,Desk,", c+",btc,mixer,Mix,")
+	if out := mustRun(t, "labels", "import", "--store", store, "--source", "list", list); !strings.Contains(out, "0 addresses added, 0 removed, 2 relabelled; 0 entries added, 0 removed") ||
+		!strings.Contains(out, "  ~ "+a+"\n") || !strings.Contains(out, "  ~ "+c+"\n") || strings.Contains(out, "~ "+b) {
+		t.Fatalf("relabelled back:\n%s", out)
+	}
+	if out := mustRun(t, "labels", "import", "--store", store, "--source", "list", list); !strings.Contains(out, "no change since the import of ") {
+		t.Fatalf("the same list again:\n%s", out)
+	}
+}
+
 func TestLabelsImportAndScreen(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
 	ofac := ofacTestDir(t)

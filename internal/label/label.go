@@ -511,12 +511,19 @@ func (s *Store) Entities(source string, fn func(Entity) error) error {
 type Content struct {
 	Addresses map[string]string
 	Entries   map[string]string
+	// Said holds, by address key, what the source's labels say of it
+	// (labelSaid, sorted): a re-import that says otherwise relabels it.
+	Said map[string][]string
 }
+
+// labelSaid is what a label says of its address that a list may change:
+// its category, name and actor.
+func labelSaid(l Label) string { return l.Category + "\x00" + l.Label + "\x00" + l.Actor }
 
 // Content reads what source holds: its labels through the source's list of
 // them, its parties by their ids.
 func (s *Store) Content(source string) (*Content, error) {
-	c := &Content{Addresses: map[string]string{}, Entries: map[string]string{}}
+	c := &Content{Addresses: map[string]string{}, Entries: map[string]string{}, Said: map[string][]string{}}
 	src := []byte(source)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: append([]byte{'s'}, join(src, nil)...), UpperBound: append([]byte{'s'}, append(src, 1)...)})
 	if err != nil {
@@ -525,9 +532,6 @@ func (s *Store) Content(source string) (*Content, error) {
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		key := string(it.Value())
-		if _, seen := c.Addresses[key]; seen {
-			continue
-		}
 		k := it.Key()
 		v, closer, err := s.db.Get(append([]byte{'a'}, join([]byte(key), src, k[len(k)-4:])...))
 		if err != nil {
@@ -539,7 +543,13 @@ func (s *Store) Content(source string) (*Content, error) {
 		if err != nil {
 			return nil, fmt.Errorf("label: corrupt label: %w", err)
 		}
-		c.Addresses[key] = l.Address
+		if _, seen := c.Addresses[key]; !seen {
+			c.Addresses[key] = l.Address
+		}
+		c.Said[key] = append(c.Said[key], labelSaid(l))
+	}
+	for _, said := range c.Said {
+		slices.Sort(said)
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("label: %w", err)

@@ -227,11 +227,15 @@ func DetectFormat(path string) string {
 // labels and the parties it lists that come and go (for a sanctions list,
 // the designations to screen customers against anew).
 type Changes struct {
-	Since            string     `json:"since"` // the replaced list's date, or its import's
-	AddressesAdded   []string   `json:"addresses_added"`
-	AddressesRemoved []string   `json:"addresses_removed"`
-	EntriesAdded     []EntryRef `json:"entries_added"`
-	EntriesRemoved   []EntryRef `json:"entries_removed"`
+	Since            string   `json:"since"` // the replaced list's date, or its import's
+	AddressesAdded   []string `json:"addresses_added"`
+	AddressesRemoved []string `json:"addresses_removed"`
+	// Relabelled are the addresses kept whose labels say otherwise now:
+	// another category, name or actor (an exchange's address now
+	// sanctioned, say).
+	Relabelled     []string   `json:"relabelled"`
+	EntriesAdded   []EntryRef `json:"entries_added"`
+	EntriesRemoved []EntryRef `json:"entries_removed"`
 }
 
 // EntryRef names a list's entry.
@@ -243,24 +247,31 @@ type EntryRef struct {
 // Diff compares what a source held (c, from Store.Content) with the file
 // that replaces it; since says what c was.
 func (c *Content) Diff(f *File, since string) *Changes {
-	ch := &Changes{Since: since, AddressesAdded: []string{}, AddressesRemoved: []string{}, EntriesAdded: []EntryRef{}, EntriesRemoved: []EntryRef{}}
-	now := map[string]bool{}
+	ch := &Changes{Since: since, AddressesAdded: []string{}, AddressesRemoved: []string{}, Relabelled: []string{}, EntriesAdded: []EntryRef{}, EntriesRemoved: []EntryRef{}}
+	now := map[string][]string{} // key -> what the file's labels say of it
+	shown := map[string]string{}
 	for _, l := range f.Labels {
 		_, key, err := Normalize(l.Chain, l.Address)
 		if err != nil {
 			key = l.Address
 		}
-		if now[key] {
-			continue
+		if _, seen := now[key]; !seen {
+			shown[key] = l.Address
+			if _, had := c.Addresses[key]; !had {
+				ch.AddressesAdded = append(ch.AddressesAdded, l.Address)
+			}
 		}
-		now[key] = true
-		if _, had := c.Addresses[key]; !had {
-			ch.AddressesAdded = append(ch.AddressesAdded, l.Address)
-		}
+		now[key] = append(now[key], labelSaid(l))
 	}
 	for key, addr := range c.Addresses {
-		if !now[key] {
+		said, kept := now[key]
+		if !kept {
 			ch.AddressesRemoved = append(ch.AddressesRemoved, addr)
+			continue
+		}
+		slices.Sort(said)
+		if c.Said != nil && !slices.Equal(slices.Compact(said), slices.Compact(slices.Clone(c.Said[key]))) {
+			ch.Relabelled = append(ch.Relabelled, shown[key])
 		}
 	}
 	ids := map[string]bool{}
@@ -277,6 +288,7 @@ func (c *Content) Diff(f *File, since string) *Changes {
 	}
 	slices.Sort(ch.AddressesAdded)
 	slices.Sort(ch.AddressesRemoved)
+	slices.Sort(ch.Relabelled)
 	byID := func(a, b EntryRef) int { return strings.Compare(a.ID, b.ID) }
 	slices.SortFunc(ch.EntriesAdded, byID)
 	slices.SortFunc(ch.EntriesRemoved, byID)
@@ -285,5 +297,5 @@ func (c *Content) Diff(f *File, since string) *Changes {
 
 // None reports whether nothing changed.
 func (ch *Changes) None() bool {
-	return len(ch.AddressesAdded)+len(ch.AddressesRemoved)+len(ch.EntriesAdded)+len(ch.EntriesRemoved) == 0
+	return len(ch.AddressesAdded)+len(ch.AddressesRemoved)+len(ch.Relabelled)+len(ch.EntriesAdded)+len(ch.EntriesRemoved) == 0
 }

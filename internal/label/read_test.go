@@ -47,7 +47,8 @@ func TestRead(t *testing.T) {
 }
 
 // TestDiff: what a new file adds and removes against what its source held,
-// addresses by their normal form, entries by id, sorted.
+// addresses by their normal form, entries by id, sorted; an address kept
+// whose label says otherwise, relabelled.
 func TestDiff(t *testing.T) {
 	_, kept, err := Normalize(ChainETH, "0x098b716b8aaf21512996dc57eb0615e2383e2f96")
 	if err != nil {
@@ -56,14 +57,15 @@ func TestDiff(t *testing.T) {
 	held := &Content{
 		Addresses: map[string]string{kept: "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "gone": "gone"},
 		Entries:   map[string]string{"1": "A", "2": "B"},
+		Said:      map[string][]string{kept: {labelSaid(Label{Category: Exchange, Label: "Desk"})}},
 	}
 	f := &File{
-		Labels:   []Label{{Chain: ChainETH, Address: "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"}, {Chain: ChainETH, Address: "0x8589427373d6d84e98730d7795d8f6f8731fda16"}},
+		Labels:   []Label{{Chain: ChainETH, Address: "0x098b716b8aaf21512996dc57eb0615e2383e2f96", Category: Sanctioned, Label: "Desk"}, {Chain: ChainETH, Address: "0x8589427373d6d84e98730d7795d8f6f8731fda16"}},
 		Entities: []Entity{{ID: "2", Name: "B"}, {ID: "3", Name: "C"}},
 	}
 	ch := held.Diff(f, "the list of 2026-01-01")
 	want := &Changes{Since: "the list of 2026-01-01", AddressesAdded: []string{"0x8589427373d6d84e98730d7795d8f6f8731fda16"}, AddressesRemoved: []string{"gone"},
-		EntriesAdded: []EntryRef{{"3", "C"}}, EntriesRemoved: []EntryRef{{"1", "A"}}}
+		Relabelled: []string{"0x098b716b8aaf21512996dc57eb0615e2383e2f96"}, EntriesAdded: []EntryRef{{"3", "C"}}, EntriesRemoved: []EntryRef{{"1", "A"}}}
 	if !reflect.DeepEqual(ch, want) || ch.None() {
 		t.Fatalf("diff %+v, want %+v", ch, want)
 	}
