@@ -56,7 +56,9 @@ with the collector. The EVM clustering is computed when asked, not stored.`,
 				}
 				return evmCluster(&sf, chain, &ef)
 			}
-			s, err := sf.openToWrite()
+			// The store is read, as queries read it, so that a server
+			// serving it takes the new clustering as it serves.
+			s, err := sf.openExisting()
 			if err != nil {
 				return err
 			}

@@ -60,7 +60,7 @@ func exitCode(err error) int {
 		return exitBadInput
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound
-	case errors.Is(err, store.ErrLocked), errors.Is(err, label.ErrLocked), errors.Is(err, label.ErrNotApplied), errors.Is(err, label.ErrVersion), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
+	case errors.Is(err, store.ErrLocked), errors.Is(err, label.ErrLocked), errors.Is(err, cluster.ErrLocked), errors.Is(err, label.ErrNotApplied), errors.Is(err, label.ErrVersion), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
 		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt):
 		return exitStore
 	}

@@ -52,8 +52,9 @@ follow btc does: each new block is screened as soon as it is committed, and a
 request never waits for the ingest (it reads the store as of the latest
 commit; only a reorganisation's unwind waits for the requests in flight).
 /metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
-are those of the last spur cluster run: addresses first seen since belong to
-none until the next; with --cluster the server re-clusters after each sync
+are those of the last spur cluster run (which may run beside the server: its
+clustering is taken within a second of its end): addresses first seen since
+belong to none until the next; with --cluster the server re-clusters after each sync
 (incrementally, as spur follow btc --cluster does), and each request
 begun after it sees the new entities.
 
@@ -101,11 +102,9 @@ of an address whose entity has such a label too.`,
 			if withCluster && rf.url == "" {
 				return usagef("--cluster keeps the clustering up to the blocks a follow adds: give --follow-rpc (or run spur cluster)")
 			}
-			// The server, and the clustering in force, once made below:
-			// a follow with --cluster replaces the clustering after each
-			// sync, before the sync's alerts.
+			// The server, once made below: a follow with --cluster replaces
+			// its clustering after each sync, before the sync's alerts.
 			var apiSrv *api.Server
-			var clusters *cluster.Clusters
 			// The server's labels, opened below, once it holds them.
 			var heldLabels *label.Store
 			// An EVM node to follow is asked its chain before anything is
@@ -199,7 +198,6 @@ of an address whose entity has such a label too.`,
 							if err != nil {
 								log.Error("clustering failed", "err", err)
 							} else {
-								clusters = c
 								apiSrv.ClusteringChanged(c)
 								log.Info("clustered", "new_txs", cst.NewTxs, "entities", cst.Entities, "incremental", cst.Incremental)
 							}
@@ -208,7 +206,7 @@ of an address whose entity has such a label too.`,
 						// as imports are applied.
 						if watch != nil {
 							var c cluster.Reader
-							if byEntity && clusters != nil {
+							if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
 								c = clusters
 							}
 							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
@@ -236,7 +234,6 @@ of an address whose entity has such a label too.`,
 				if byEntity && cfg.Clusters == nil && !withCluster {
 					return fmt.Errorf("--by-entity: %w, or serve with --cluster", err)
 				}
-				clusters = cfg.Clusters
 			}
 			if ef.url != "" {
 				// Following writes the EVM store: taken whole, grown in
@@ -322,6 +319,9 @@ of an address whose entity has such a label too.`,
 				takeQueuedLabels(ctx, labels, apiSrv)
 			}()
 			go rereadRules(ctx, hup, rulesFile, apiSrv)
+			if s != nil && !withCluster {
+				go takeNewClustering(ctx, s, apiSrv)
+			}
 			err = srv.Serve(ln)
 			stop()
 			<-labelsDone
@@ -422,6 +422,37 @@ func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server)
 		if err != nil {
 			logger().Warn("queued labels not applied", "err", err)
 		}
+	}
+}
+
+// takeNewClustering puts in force each clustering spur cluster writes
+// while the server serves (it runs beside the server, which reads the
+// store as it does), until ctx ends: it looks at the clustering's
+// generation every half second.
+func takeNewClustering(ctx context.Context, s *store.Store, srv *api.Server) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	var failed *cluster.Meta // the META last not taken, said once
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m, err := cluster.ReadMeta(s)
+		cur := srv.Clusters()
+		if err != nil || m == nil || cur != nil && cur.Meta.Generation == m.Generation && cur.Meta.Version == m.Version ||
+			failed != nil && failed.Generation == m.Generation && failed.Version == m.Version {
+			continue
+		}
+		c, err := cluster.Open(s)
+		if err != nil {
+			logger().Warn("new clustering not taken", "err", err)
+			failed = m
+			continue
+		}
+		srv.ClusteringChanged(c)
+		logger().Info("clustering taken", "generation", c.Meta.Generation, "entities", c.Meta.Entities, "height", c.Meta.Height)
 	}
 }
 

@@ -296,9 +296,11 @@ func startServe(t *testing.T, args ...string) *served {
 }
 
 // TestReadersBesideServer: while spur serve reads a store, queries and
-// reports of it run beside it; whatever writes the chain (clustering, an
-// ingest) is refused, naming who holds the store, and runs once the server
-// is gone. (A label import is the server's to apply: TestLabelsWhileServing.)
+// reports of it run beside it, and so does spur cluster, which writes the
+// clustering alone (TestServeTakesNewClustering); whatever writes the chain
+// (an ingest) is refused, naming who holds the store, and runs once the
+// server is gone. (A label import is the server's to apply:
+// TestLabelsWhileServing.)
 func TestReadersBesideServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "--stop-height", "300", "-q")
@@ -321,11 +323,11 @@ func TestReadersBesideServer(t *testing.T) {
 	if got := digestOf(t, dir); got != before {
 		t.Fatalf("digest beside the server %s, want %s", got, before)
 	}
+	mustRun(t, "cluster", "--store", dir)
 	for _, c := range []struct {
 		args []string
 		says string
 	}{
-		{[]string{"cluster", "--store", dir}, "locked by another process"},
 		{[]string{"ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q"}, "locked by another process"},
 	} {
 		if r := run(t, c.args...); r.code != exitStore || !strings.Contains(r.stderr, c.says) || strings.Contains(r.stderr, "pid ") {
@@ -1212,6 +1214,41 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&screened); err != nil || len(screened.Results) != 1 || screened.Results[0].Entity == nil || screened.Results[0].Entity.Size != 3 {
 		t.Fatalf("screening X after the server re-clustered: %+v %v", screened, err)
+	}
+}
+
+// TestServeTakesNewClustering runs spur cluster beside a server of a store
+// never clustered: the server takes the clustering as it serves, its
+// entities answered from then on; a second run beside it as well.
+func TestServeTakesNewClustering(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_14131.dat.bz2"), "-q")
+	srv := startServe(t, "--store", dir, "--no-auth")
+	entity := func() (int, int) {
+		resp, err := http.Get(srv.base + "/v1/entities/9315")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct {
+			Size int `json:"size"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Size
+	}
+	if code, _ := entity(); code != http.StatusConflict {
+		t.Fatalf("an entity before spur cluster: %d", code)
+	}
+	for _, args := range [][]string{{}, {"--full"}} {
+		gen := strings.Count(srv.said(), "clustering taken")
+		mustRun(t, append([]string{"cluster", "--store", dir, "-q"}, args...)...)
+		if !eventually(func() bool { return strings.Count(srv.said(), "clustering taken") > gen }) {
+			t.Fatalf("spur cluster %v beside the server: not taken\n%s", args, srv.said())
+		}
+		// 1Guko8... and the 69 addresses spent with it, blocks 9261 to 11666.
+		if code, size := entity(); code != 200 || size != 70 {
+			t.Fatalf("entity 9315 after spur cluster %v: %d, %d addresses", args, code, size)
+		}
 	}
 }
 

@@ -99,7 +99,7 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	clusters := s.clusters()
+	clusters := s.Clusters()
 	if byEntity && clusters == nil {
 		return cluster.ErrNoClustering
 	}

@@ -217,7 +217,7 @@ func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, erro
 		// Without the chain (a server of labels, or of an EVM chain,
 		// alone) a Bitcoin address is screened on its labels.
 		if res.Chain == label.ChainBTC && st != nil {
-			if s.clusters() != nil {
+			if s.Clusters() != nil {
 				if res.Entity, err = s.addressEntity(st, it.Address); err != nil {
 					return nil, err
 				}

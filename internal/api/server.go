@@ -475,7 +475,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
-	clusters := s.clusters()
+	clusters := s.Clusters()
 	if clusters == nil {
 		return cluster.ErrNoClustering
 	}
@@ -870,7 +870,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range res.Flows {
 		flows[i] = usdFlow{f, float64(int64(float64(f.Amount)/1e8*price*100+0.5)) / 100}
 	}
-	dests, now, err := query.BTCDestinations(s.btc(r), query.Loaded(s.clusters()), s.cfg.Labels, res, day)
+	dests, now, err := query.BTCDestinations(s.btc(r), query.Loaded(s.Clusters()), s.cfg.Labels, res, day)
 	if err != nil {
 		return err
 	}
@@ -1052,8 +1052,8 @@ func (s *Server) ClusteringChanged(c *cluster.Clusters) {
 	s.lc.Store(&labelCaches{clusters: c, labelled: old.labelled, labelledBelow: old.labelledBelow})
 }
 
-// clusters is the clustering in force (nil before spur cluster has run).
-func (s *Server) clusters() *cluster.Clusters { return s.lc.Load().clusters }
+// Clusters is the clustering in force (nil before spur cluster has run).
+func (s *Server) Clusters() *cluster.Clusters { return s.lc.Load().clusters }
 
 // metrics counts requests and their latency per route and status, and
 // prints them in Prometheus' text format.

@@ -658,7 +658,7 @@ func TestAlerts(t *testing.T) {
 		t.Errorf("alerts by entity %d: %d transactions, its own list %d in blocks 9261 to 10260\n got %v\nwant %v", e.ID, len(got2), len(want), got2, want)
 	}
 	// Before spur cluster has run: a conflict, as the entity endpoint's.
-	clusters := f.api.clusters()
+	clusters := f.api.Clusters()
 	f.api.ClusteringChanged(nil)
 	if code, body := f.do(t, "GET", "/v1/btc/alerts?categories=stolen-funds&from=9261&by_entity=true", "", true); code != 409 {
 		t.Errorf("alerts by entity with no clustering: %d %v", code, body)

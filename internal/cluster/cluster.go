@@ -172,6 +172,16 @@ func Run(s *store.Store, opts Options) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One run at a time writes the clustering: it runs beside the store's
+	// readers (servers, queries), which read the clustering META names.
+	if err := os.MkdirAll(dir(s), 0o755); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	lock, err := colfile.LockDir(dir(s), ErrLocked)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
 	cnt := s.Counts()
 	st := &Stats{Meta: Meta{Version: FormatVersion, CoinJoins: map[string]int{}, Change: opts.Change}}
 	u := &unionFind{}
@@ -535,7 +545,18 @@ func clustered(s *store.Store) (*Meta, error) {
 }
 
 // Open reads the clustering of the store; ErrNoClustering if there is none.
+// A run that writes a new clustering meanwhile removes the files of the
+// one META named when read: META is read again, and the new one opened.
 func Open(s *store.Store) (*Clusters, error) {
+	for try := 0; ; try++ {
+		c, err := open(s)
+		if !errors.Is(err, os.ErrNotExist) || try == 2 {
+			return c, err
+		}
+	}
+}
+
+func open(s *store.Store) (*Clusters, error) {
 	m, err := clustered(s)
 	if err != nil {
 		return nil, err
@@ -551,6 +572,9 @@ func Open(s *store.Store) (*Clusters, error) {
 		if err := json.Unmarshal(b, &c.big); err != nil {
 			return nil, fmt.Errorf("cluster: %s: %w", m.file(s, "big", "json"), err)
 		}
+	} else if now, _ := ReadMeta(s); now != nil && now.Generation != m.Generation {
+		// Removed by a run that wrote the next generation, not absent.
+		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return c, nil
 }
@@ -614,6 +638,9 @@ func (e *Entities) Range(first uint32, dst []uint32) (int, error) {
 
 // Close closes the entity column.
 func (e *Entities) Close() error { return e.f.Close() }
+
+// ErrLocked is returned while another run writes the clustering.
+var ErrLocked = errors.New("cluster: another run is writing the clustering")
 
 // ErrNoClustering is returned when `spur cluster` has not run.
 var ErrNoClustering = errors.New("cluster: the store has not been clustered (run spur cluster)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/world"
 
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/store"
 )
@@ -239,6 +241,9 @@ func TestKilledRunLeavesClusteringWhole(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range ents {
+			if colfile.IsLockFile(e.Name()) {
+				continue // the writers' lock, not the clustering
+			}
 			b, err := os.ReadFile(filepath.Join(dir(s), e.Name()))
 			if err != nil {
 				t.Fatal(err)
@@ -369,4 +374,57 @@ func synthetic(t *testing.T, blocks, txs int) *store.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRunBesideReaders: a run while another writes the clustering is
+// refused; readers opening the clustering while runs replace it, each
+// removing the generation before, always get a whole one.
+func TestRunBesideReaders(t *testing.T) {
+	s := synthetic(t, 10, 100)
+	if _, err := Run(s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := colfile.LockDir(dir(s), ErrLocked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(s, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a run beside another: %v, want ErrLocked", err)
+	}
+	held.Close()
+	want, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		for i := range 100 {
+			// Each run writes a new generation and removes the last.
+			if _, err := Run(s, Options{Full: i%2 == 0}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for opened := 0; ; opened++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opened < 20 {
+				t.Fatalf("%d opens beside the runs: too few to show anything", opened)
+			}
+			return
+		default:
+		}
+		c, err := Open(s)
+		if err != nil {
+			t.Fatalf("open %d beside the runs: %v", opened, err)
+		}
+		if !slices.Equal(c.entity, want.entity) || !slices.Equal(c.members, want.members) || len(c.big) != len(want.big) {
+			t.Fatalf("open %d beside the runs: another clustering", opened)
+		}
+	}
 }
