@@ -20,15 +20,18 @@ func newExport() *cobra.Command {
 	var chain, format, out string
 	var from, to int64
 	var quiet bool
+	var ef evmClusterFlags
 	c := &cobra.Command{
-		Use:   "export TABLE --store DIR [--chain eth] [--from N] [--to N] [--format csv|json|parquet] [--out FILE]",
+		Use:   "export TABLE --store DIR [--chain eth [--deposits] [--deposit-reuse] [--airdrop]] [--from N] [--to N] [--format csv|json|parquet] [--out FILE]",
 		Short: "Write a table of the store (blocks, transactions, outputs, inputs, addresses; transfers, events, balances) as CSV, JSON Lines or Parquet",
 		Long: `Write one table of the store over a range of blocks, for other tools
 (DuckDB, pandas, Spark, ClickHouse): Bitcoin's blocks, transactions,
 outputs, inputs and addresses (those first seen in the blocks, with their
 totals and, once clustered, entities), or an EVM chain's blocks,
 transactions, transfers, events, addresses (those whose first transfer is
-in the blocks) and their balances in each asset. Rows carry txids, hashes and
+in the blocks; with --deposits, --deposit-reuse or --airdrop, each with its
+entity by those heuristics, as spur entity --chain makes them) and their
+balances in each asset. Rows carry txids, hashes and
 addresses as the chains print them; amounts are integers in base units
 (decimal strings on EVM chains). docs/format/export.md gives every column.
 
@@ -62,6 +65,9 @@ with it, to a file written whole or not at all.`,
 				}
 				return usagef("no table %q on %s: want %s%s", table, chain, strings.Join(tables, ", "), hint)
 			}
+			if ef.any() && (!evm || table != "addresses") {
+				return usagef("--deposits, --deposit-reuse and --airdrop give an EVM chain's addresses their entities: spur export addresses --chain eth")
+			}
 			if out == "-" {
 				out = "" // standard output
 			}
@@ -83,6 +89,36 @@ with it, to a file written whole or not at all.`,
 					c := s.Counts()
 					if o.Range, err = rangeFlags(cmd, from, to, int64(c.First), int64(c.First+c.Blocks)-1, "blocks"); err != nil {
 						return 0, err
+					}
+					if ef.any() {
+						labels, err := openLabels(sf.dir)
+						if err != nil {
+							return 0, err
+						}
+						ec, _, err := ef.cluster(s, labels)
+						labels.Close()
+						if err != nil {
+							return 0, err
+						}
+						// Rows are made in parallel: the entities are read out
+						// first (Entity shortens paths as it goes), and the
+						// first address of each entity of more than one.
+						root := make([]uint32, s.Counts().Addrs)
+						shared := map[uint32]string{}
+						for a := range root {
+							if root[a] = ec.Entity(uint32(a)); root[a] != uint32(a) {
+								shared[root[a]] = ""
+							}
+						}
+						for e := range shared {
+							shared[e] = s.Address(e).Hex()
+						}
+						o.EVMEntity = func(a uint32) string {
+							if name, ok := shared[root[a]]; ok {
+								return name
+							}
+							return s.Address(a).Hex() // an entity of one
+						}
 					}
 					bar := exportBar(quiet, o.Range, &o)
 					defer bar.Done()
@@ -121,6 +157,7 @@ with it, to a file written whole or not at all.`,
 	c.Flags().Int64Var(&from, "from", 0, "first block (height or number; default: the store's first)")
 	c.Flags().Int64Var(&to, "to", 0, "last block (default: the store's tip)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary")
+	ef.register(c)
 	return c
 }
 

@@ -1425,6 +1425,38 @@ func checkEVMEntityAlerts(t *testing.T, store string) {
 			t.Fatalf("spur alerts --chain eth --by-entity: party %+v (entity %+v), want entity %s of %d labelled at %s", p, e, ent.Entity, ent.Size, hot)
 		}
 	}
+	// The addresses table with the same entities: the hot wallet's
+	// members name it, no other address does; without a heuristic, none.
+	for _, heur := range []bool{true, false} {
+		args := []string{"export", "addresses", "--chain", "eth", "--store", store, "-q"}
+		if heur {
+			args = append(args, "--deposits")
+		}
+		rows, err := csv.NewReader(strings.NewReader(mustRun(t, args...))).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][4] != "entity" {
+			t.Fatalf("spur %v: %v, %d rows", args, err, len(rows))
+		}
+		in := 0
+		for _, r := range rows[1:] {
+			switch {
+			case !heur && r[4] != "":
+				t.Fatalf("spur %v: %v has an entity", args, r)
+			case heur && members[r[0]] != (r[4] == ent.Entity), heur && r[4] == "":
+				t.Fatalf("spur %v: %v; the hot wallet's entity %s", args, r, ent.Entity)
+			}
+			if members[r[0]] {
+				in++
+			}
+		}
+		if in != ent.Size {
+			t.Errorf("spur %v: %d of the entity's %d members", args, in, ent.Size)
+		}
+	}
+	for _, bad := range [][]string{{"export", "balances", "--chain", "eth", "--deposits"}, {"export", "addresses", "--deposits"}} {
+		if r := run(t, append(bad, "--store", store)...); r.code != exitUsage {
+			t.Errorf("spur %v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
 	for _, bad := range [][]string{{"--by-entity"}, {"--deposits"}, {"--by-entity", "--deposit-reuse", "--chain", "btc"}} {
 		args := append([]string{"alerts", "--store", store, "--alert", "scam"}, bad...)
 		if !slices.Contains(bad, "--chain") {

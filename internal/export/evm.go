@@ -90,6 +90,10 @@ type EVMAddress struct {
 	FirstSeenBlock int64  `parquet:"first_seen_block"`
 	LastSeenBlock  int64  `parquet:"last_seen_block"`
 	TransferCount  int64  `parquet:"transfer_count"`
+	// Entity is its entity by the heuristics asked for (spur export
+	// --deposits, ...), named by its first address as spur entity --chain
+	// names it; null when none were.
+	Entity *string `parquet:"entity,optional"`
 }
 
 // EVMBalance is a row of an EVM chain's balances table: an address of the
@@ -213,15 +217,19 @@ func EVM(ctx context.Context, s *evmstore.Store, table string, w io.Writer, o Op
 		}
 		if table == "addresses" {
 			return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMAddress) ([]EVMAddress, error) {
-				err := f.newAddresses(ctx, row(i), func(v *evmstore.AddressView) {
-					buf = append(buf, EVMAddress{Address: v.Address, FirstSeenBlock: int64(v.FirstSeenBlock), LastSeenBlock: int64(v.LastSeenBlock),
-						TransferCount: int64(v.TransferCount)})
+				err := f.newAddresses(ctx, row(i), func(a uint32, v *evmstore.AddressView) {
+					r := EVMAddress{Address: v.Address, FirstSeenBlock: int64(v.FirstSeenBlock), LastSeenBlock: int64(v.LastSeenBlock),
+						TransferCount: int64(v.TransferCount)}
+					if o.EVMEntity != nil {
+						r.Entity = opt(o.EVMEntity(a))
+					}
+					buf = append(buf, r)
 				})
 				return buf, err
 			}, o.Progress)
 		}
 		return rows(ctx, w, o.Format, units, work, func(i int64, buf []EVMBalance) ([]EVMBalance, error) {
-			err := f.newAddresses(ctx, row(i), func(v *evmstore.AddressView) {
+			err := f.newAddresses(ctx, row(i), func(_ uint32, v *evmstore.AddressView) {
 				for _, b := range v.Balances {
 					r := EVMBalance{Address: v.Address, Asset: b.Asset, Symbol: opt(b.Symbol), Received: b.Received, Sent: b.Sent,
 						Balance: b.Balance, Transfers: int64(b.Transfers)}
@@ -293,7 +301,7 @@ func firstTransfers(ctx context.Context, s *evmstore.Store, from, to uint64) (*f
 // transfer is in block row r, in the order of those transfers (a
 // transfer's sender before its recipient). Each address of a range is
 // found once, at its first transfer, whichever worker reads that block.
-func (f *firsts) newAddresses(ctx context.Context, r uint64, fn func(v *evmstore.AddressView)) error {
+func (f *firsts) newAddresses(ctx context.Context, r uint64, fn func(a uint32, v *evmstore.AddressView)) error {
 	s := f.s
 	b := s.Block(r)
 	if b.NumXfer == 0 {
@@ -329,7 +337,7 @@ func (f *firsts) newAddresses(ctx context.Context, r uint64, fn func(v *evmstore
 			if err != nil {
 				return err
 			}
-			fn(v)
+			fn(a, v)
 		}
 	}
 	return nil

@@ -58,6 +58,10 @@ type Options struct {
 	Format   Format
 	Range    Range
 	Progress func(blocks int64) // told of the blocks written, as they are, if not nil
+	// EVMEntity names the entity of an EVM address (by number) for the
+	// addresses table, its first address (cluster.EVMClusters); nil, the
+	// column is null.
+	EVMEntity func(a uint32) string
 }
 
 // Within refuses a range that is not in first..last (what names the
