@@ -54,7 +54,8 @@ commit; only a reorganisation's unwind waits for the requests in flight).
 /metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
 are those of the last spur cluster run (which may run beside the server: its
 clustering is taken within a second of its end): addresses first seen since
-belong to none until the next; with --cluster the server re-clusters after each sync
+belong to none until the next; with --cluster the server clusters up to the
+tip before it serves and again after each sync
 (incrementally, as spur follow btc --cluster does), and each request
 begun after it sees the new entities.
 
@@ -228,6 +229,14 @@ of an address whose entity has such a label too.`,
 			heldLabels = labels
 			cfg.Store, cfg.Labels, cfg.Logger = s, labels, logger()
 			if s != nil {
+				if withCluster {
+					// Up to the store's tip before serving, not only from the
+					// next block on (a run over what is clustered already
+					// reads nothing new).
+					if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+						return err
+					}
+				}
 				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 					return err
 				}

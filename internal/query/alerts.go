@@ -98,8 +98,9 @@ func (w *Alerts) WithEntities(c cluster.Reader) error {
 		if err != nil {
 			return err
 		}
+		via := w.s.Address(n).String(w.s.Network()) // as parties print it, whatever the key's form
 		for _, l := range ls {
-			w.ents[e] = append(w.ents[e], EntityLabel{l, key})
+			w.ents[e] = append(w.ents[e], EntityLabel{l, via})
 		}
 	}
 	// The labels in a steady order: by member, then as the member's.
