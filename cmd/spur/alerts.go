@@ -79,7 +79,7 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 							return err
 						}
 					}
-					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
+					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, alertOut{json: sf.json}, func(a int) { n += a; bar.Add(1, 0, 0) })
 				})
 				return alertsDone(bar, err, n, r.From, r.To, quiet)
 			}
@@ -101,7 +101,7 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			}
 			n, bar := 0, alertsBar(quiet, r.To-r.From+1)
 			err = withAlertLabels(sf.dir, func(labels *label.Store) error {
-				return printAlerts(s, labels, clusters, r.From, r.To, watch, sf.json, func(a int) { n += a; bar.Add(1, 0, 0) })
+				return printAlerts(s, labels, clusters, r.From, r.To, watch, alertOut{json: sf.json}, func(a int) { n += a; bar.Add(1, 0, 0) })
 			})
 			return alertsDone(bar, err, n, r.From, r.To, quiet)
 		},

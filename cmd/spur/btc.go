@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 func logger() *slog.Logger {
@@ -297,7 +299,7 @@ func newFollow() *cobra.Command {
 	var rf rpcFlags
 	var interval time.Duration
 	var withCluster, byEntity bool
-	var alert string
+	var alert, hookURL string
 	btcCmd := &cobra.Command{
 		Use:   "btc --store DIR --rpc URL [--alert CATEGORIES]",
 		Short: "Follow a Bitcoin node's tip, unwinding on reorgs",
@@ -336,6 +338,11 @@ an import while following counts from the next block.`,
 			if byEntity && watch == nil {
 				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
 			}
+			hook, err := alertWebhook(hookURL, alert)
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook)
 			run := newFirstRun(btcDir(sf.dir))
 			s, err := waitForQueries(cmd.Context(), btcDir(sf.dir), sf.open)
 			if err != nil {
@@ -367,7 +374,7 @@ an import while following counts from the next block.`,
 						if err != nil {
 							return err
 						}
-						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, sf.json)
+						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{sf.json, hook})
 					})
 					if err != nil {
 						log.Error("alerts failed", "err", err)
@@ -391,6 +398,7 @@ an import while following counts from the next block.`,
 	btcCmd.Flags().BoolVar(&withCluster, "cluster", false, "keep the address clustering up to date as blocks arrive")
 	btcCmd.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each transaction of an address whose entity (spur cluster; --cluster keeps it current) has such a label")
 	btcCmd.Flags().StringVar(&alert, "alert", "", "print each new transaction that spends from or pays to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
+	btcCmd.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
 	c.AddCommand(btcCmd, newFollowEVM())
 	return c
 }
@@ -986,7 +994,7 @@ func alertClusters(s *store.Store, byEntity bool) (cluster.Reader, error) {
 // by their txid); blockDone, if given, is called after each block with
 // its alerts' count. The
 // labels must have their keys cached (withAlertLabels).
-func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi int64, watch func(string) bool, asJSON bool, blockDone ...func(alerts int)) error {
+func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi int64, watch func(string) bool, out alertOut, blockDone ...func(alerts int)) error {
 	if lo > hi {
 		return nil
 	}
@@ -1012,7 +1020,7 @@ func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi i
 			for _, p := range a.To {
 				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
 			}
-			if err := printAlert(a, uint64(a.Height), a.TxID, parties, asJSON); err != nil {
+			if err := printAlert(a, uint64(a.Height), a.TxID, parties, out); err != nil {
 				return err
 			}
 		}
@@ -1055,10 +1063,50 @@ type alertEntity struct {
 	labels []query.EntityLabel
 }
 
+// alertOut is where alerts go: standard output, as text or JSON, and a
+// webhook if one is given (--alert-webhook).
+type alertOut struct {
+	json bool
+	hook *webhook.Sender
+}
+
+// alertWebhook starts the sender of --alert-webhook URL, nil without it;
+// SPUR_WEBHOOK_SECRET, if set, signs the bodies (an environment variable,
+// which ps does not show).
+func alertWebhook(url, alert string) (*webhook.Sender, error) {
+	if url == "" {
+		return nil, nil
+	}
+	if alert == "" {
+		return nil, usagef("--alert-webhook posts the alerts: give --alert CATEGORIES")
+	}
+	h, err := webhook.New(url, os.Getenv("SPUR_WEBHOOK_SECRET"), logger())
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--alert-webhook: %w", err)}
+	}
+	return h, nil
+}
+
+// closeWebhook delivers what h still holds, for at most five seconds.
+func closeWebhook(h *webhook.Sender) {
+	if h == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.Close(ctx)
+}
+
 // printAlert prints alert a: its JSON object, or a line for its
-// transaction and one for each labelled party.
-func printAlert(a any, height uint64, txid string, parties []alertParty, asJSON bool) error {
-	if asJSON {
+// transaction and one for each labelled party; and queues it for the
+// webhook, if any.
+func printAlert(a any, height uint64, txid string, parties []alertParty, out alertOut) error {
+	if out.hook != nil {
+		if err := out.hook.Send(a); err != nil {
+			logger().Error("alert not posted", "txid", txid, "err", err)
+		}
+	}
+	if out.json {
 		return printJSON(os.Stdout, a)
 	}
 	fmt.Printf("alert: block %d, tx %s\n", height, txid)

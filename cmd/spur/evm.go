@@ -317,7 +317,7 @@ func newFollowEVM() *cobra.Command {
 	var rf evmRPCFlags
 	var chain string
 	var interval time.Duration
-	var alert string
+	var alert, hookURL string
 	c := &cobra.Command{
 		Use:   "evm --store DIR --chain CHAIN --rpc URL [--alert CATEGORIES]",
 		Short: "Follow an EVM node's tip, unwinding on reorgs",
@@ -347,6 +347,11 @@ spur follow btc --alert does.`,
 			if err != nil {
 				return err
 			}
+			hook, err := alertWebhook(hookURL, alert)
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook)
 			run := newFirstRun(evmDir(sf.dir, chain))
 			s, err := waitForQueries(cmd.Context(), evmDir(sf.dir, chain), func() (*evmstore.Store, error) { return openEVM(&sf, chain, evmCreate) })
 			if err != nil {
@@ -360,7 +365,7 @@ spur follow btc --alert does.`,
 					if tip, err := s.TipRow(); err != nil {
 						log.Error("alerts failed", "err", err)
 					} else if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, sf.json)
+						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{sf.json, hook})
 					}); err != nil {
 						log.Error("alerts failed", "err", err)
 					}
@@ -382,12 +387,13 @@ spur follow btc --alert does.`,
 	c.Flags().StringVar(&chain, "chain", "eth", "EVM chain: eth, sepolia, holesky, dev")
 	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
 	c.Flags().StringVar(&alert, "alert", "", "print each new transaction that moves an asset from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
+	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
 	return c
 }
 
 // printEVMAlerts prints the alerts of block rows lo to hi, as
 // printAlerts does Bitcoin's.
-func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, ents *query.EVMEntities, asJSON bool, blockDone ...func(alerts int)) error {
+func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi uint64, watch func(string) bool, ents *query.EVMEntities, out alertOut, blockDone ...func(alerts int)) error {
 	for r := lo; r <= hi; r++ {
 		alerts, err := query.EVMBlockAlerts(s, labels, chain, r, watch, ents)
 		if err != nil {
@@ -415,7 +421,7 @@ func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi
 					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels, e})
 				}
 			}
-			if err := printAlert(a, a.Height, a.TxID, parties, asJSON); err != nil {
+			if err := printAlert(a, a.Height, a.TxID, parties, out); err != nil {
 				return err
 			}
 		}

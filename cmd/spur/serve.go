@@ -30,7 +30,7 @@ import (
 
 func newServe() *cobra.Command {
 	var sf storeFlags
-	var listen, rulesFile, alert string
+	var listen, rulesFile, alert, hookURL string
 	var byEntity, withCluster bool
 	var cfg api.Config
 	var rf rpcFlags
@@ -100,6 +100,11 @@ of an address whose entity has such a label too.`,
 			if byEntity && (alert == "" || rf.url == "") {
 				return usagef("--by-entity widens the Bitcoin follow's --alert: give --follow-rpc and --alert")
 			}
+			hook, err := alertWebhook(hookURL, alert)
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook)
 			if withCluster && rf.url == "" {
 				return usagef("--cluster keeps the clustering up to the blocks a follow adds: give --follow-rpc (or run spur cluster)")
 			}
@@ -210,7 +215,7 @@ of an address whose entity has such a label too.`,
 							if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
 								c = clusters
 							}
-							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, true); err != nil {
+							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{true, hook}); err != nil {
 								log.Error("alerts failed", "err", err)
 							}
 						}
@@ -262,7 +267,7 @@ of an address whose entity has such a label too.`,
 						if watch != nil && st.Blocks > 0 {
 							tip, err := es.TipRow()
 							if err == nil {
-								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, true)
+								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{true, hook})
 							}
 							if err != nil {
 								log.Error("alerts failed", "err", err)
@@ -361,6 +366,7 @@ of an address whose entity has such a label too.`,
 	c.Flags().StringVar(&evmChain, "evm-chain", "eth", "the EVM chain served (and followed): eth, sepolia, holesky, dev")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().StringVar(&alert, "alert", "", "with a follow: print each new transaction that moves money from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds), a JSON object each")
+	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
 	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new Bitcoin transaction of an address whose entity (spur cluster, or --cluster) has such a label")
 	c.Flags().BoolVar(&withCluster, "cluster", false, "with --follow-rpc: bring the address clustering up to each sync's blocks, screening and alerts on it from then on")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")

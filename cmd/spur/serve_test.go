@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testnode"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 // TestServeFollowsNode runs spur serve --follow-rpc against a real btcd: a
@@ -1070,7 +1072,28 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	joint := node.Spend(t, []testnode.Coin{{Tx: toDeposit, Vout: 0, Key: depositKey}, {Tx: node.Block(t, 2).Transactions[0], Vout: 0, Key: key}}, payOther, 10_000)
 	node.Generate(t, 1)
 
-	followCmd, stdout, stderr := startSpur(t, append(append(follow, "--cluster", "--by-entity", "--alert", "sanctioned", "--json"), rpc...)...)
+	// The alerts posted to a webhook as well, signed.
+	var hookMu sync.Mutex
+	var posted []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Spur-Signature-256") != webhook.Sign([]byte("s3cret"), b) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		hookMu.Lock()
+		posted = append(posted, string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	t.Setenv("SPUR_WEBHOOK_SECRET", "s3cret")
+	if r := run(t, append(append(follow, "--alert-webhook", hook.URL), rpc...)...); r.code != exitUsage || !strings.Contains(r.stderr, "--alert") {
+		t.Fatalf("--alert-webhook without --alert: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, append(append(follow, "--alert", "sanctioned", "--alert-webhook", "localhost:1"), rpc...)...); r.code != exitUsage {
+		t.Fatalf("--alert-webhook without a scheme: exit %d %s", r.code, r.stderr)
+	}
+	followCmd, stdout, stderr := startSpur(t, append(append(follow, "--cluster", "--by-entity", "--alert", "sanctioned", "--json", "--alert-webhook", hook.URL), rpc...)...)
 	type party struct {
 		Address string `json:"address"`
 		Value   int64  `json:"value"`
@@ -1152,6 +1175,21 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("spur follow --by-entity:\n got %q\nwant %q", got, want)
 	}
+	// Each alert posted, in order, as printed.
+	var postedTxs []string
+	if !eventually(func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		postedTxs = nil
+		for _, b := range posted {
+			var a alert
+			json.Unmarshal([]byte(b), &a)
+			postedTxs = append(postedTxs, fmt.Sprintf("%d %s: %s", a.Height, side(a.From), side(a.To)))
+		}
+		return len(posted) >= len(want)
+	}) || !slices.Equal(postedTxs, want) {
+		t.Fatalf("the webhook took:\n%q\nwant %q", postedTxs, want)
+	}
 
 	// The server alike, keeping the clustering current (--cluster): block
 	// 105 pays a new address X from the mining address, block 106 spends
@@ -1168,7 +1206,7 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	}
 	// The clustering gone: the server makes it again before it serves.
 	os.RemoveAll(filepath.Join(dir, "btc", "cluster"))
-	srv := startServe(t, append(serve[:len(serve)-2], "--alert", "sanctioned", "--by-entity", "--cluster")...)
+	srv := startServe(t, append(serve[:len(serve)-2], "--alert", "sanctioned", "--by-entity", "--cluster", "--alert-webhook", hook.URL)...)
 	screenEntity := func(addr string) int {
 		t.Helper()
 		resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"address":"`+addr+`"}]}`))
@@ -1226,6 +1264,29 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	}
 	if n := screenEntity(x.EncodeAddress()); n != 3 {
 		t.Fatalf("screening X after the server re-clustered: an entity of %d", n)
+	}
+	// The server's alerts posted too, as it printed them.
+	var printed []string
+	for d := json.NewDecoder(strings.NewReader(srv.out.String())); ; {
+		var m json.RawMessage
+		if d.Decode(&m) != nil {
+			break
+		}
+		var b bytes.Buffer
+		json.Compact(&b, m)
+		printed = append(printed, b.String())
+	}
+	if !eventually(func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return len(posted) >= 5+len(printed)
+	}) {
+		t.Fatalf("the webhook took %d alerts, want %d", len(posted), 5+len(printed))
+	}
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	if len(printed) != len(want) || !slices.Equal(posted[5:], printed) {
+		t.Fatalf("the server posted:\n%q\nprinted:\n%q", posted[5:], printed)
 	}
 }
 

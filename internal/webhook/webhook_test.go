@@ -1,0 +1,120 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// receiver answers each POST with the next status of its script (200 once
+// the script is spent) and keeps the bodies it took (a 2xx).
+type receiver struct {
+	mu     sync.Mutex
+	script []int
+	took   []string
+	tries  int
+	bad    int // bodies whose signature did not check
+	secret []byte
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tries++
+	if len(r.secret) > 0 && req.Header.Get("X-Spur-Signature-256") != Sign(r.secret, b) || req.Header.Get("Content-Type") != "application/json" {
+		r.bad++
+	}
+	status := 200
+	if len(r.script) > 0 {
+		status, r.script = r.script[0], r.script[1:]
+	}
+	if status/100 == 2 {
+		r.took = append(r.took, string(b))
+	}
+	w.WriteHeader(status)
+}
+
+func sender(t *testing.T, url, secret string, log io.Writer) *Sender {
+	t.Helper()
+	s, err := New(url, secret, slog.New(slog.NewTextHandler(log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pause, s.maxPause = time.Millisecond, 4*time.Millisecond
+	return s
+}
+
+// TestDelivery: every object, in order, signed; a 503 and a 429 retried
+// until taken, a 400 refused and not sent again.
+func TestDelivery(t *testing.T) {
+	r := &receiver{script: []int{503, 503, 429, 200, 400}, secret: []byte("k3y")}
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var log bytes.Buffer
+	s := sender(t, srv.URL, "k3y", &log)
+	for i := range 4 {
+		if err := s.Send(map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.Close(ctx)
+	// n=0 after three failures; n=1 refused; n=2 and n=3 taken.
+	want := []string{`{"n":0}`, `{"n":2}`, `{"n":3}`}
+	if strings.Join(r.took, " ") != strings.Join(want, " ") || r.tries != 7 || r.bad != 0 {
+		t.Fatalf("took %v in %d tries (%d badly signed), want %v in 7", r.took, r.tries, r.bad, want)
+	}
+	if !strings.Contains(log.String(), "alert refused, not sent again") || strings.Count(log.String(), "retrying") != 3 {
+		t.Fatalf("log:\n%s", log.String())
+	}
+}
+
+// TestUnreachable: a receiver that never answers well keeps the sender
+// retrying until Close's deadline, which then says how many are lost.
+func TestUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(502) }))
+	defer srv.Close()
+	var log bytes.Buffer
+	s := sender(t, srv.URL, "", &log)
+	for range 3 {
+		s.Send(json.RawMessage(`{}`))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s.Close(ctx)
+	if time.Since(start) > 5*time.Second || !strings.Contains(log.String(), "lost=3") {
+		t.Fatalf("closed after %v; log:\n%s", time.Since(start), log.String())
+	}
+}
+
+// TestBadURL: only http and https URLs with a host.
+func TestBadURL(t *testing.T) {
+	for _, u := range []string{"", "ftp://x/y", "localhost:8080", "http://", "://x"} {
+		if _, err := New(u, "", slog.New(slog.DiscardHandler)); err == nil {
+			t.Errorf("New(%q): no error", u)
+		}
+	}
+}
+
+// TestSendAfterClose is refused, not a panic.
+func TestSendAfterClose(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	defer srv.Close()
+	s := sender(t, srv.URL, "", io.Discard)
+	s.Close(context.Background())
+	s.Close(context.Background())
+	if err := s.Send(1); err == nil {
+		t.Fatal("a send after Close was taken")
+	}
+}
