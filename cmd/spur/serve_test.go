@@ -955,12 +955,7 @@ func TestFollowAlerts(t *testing.T) {
 			Category, Label string
 		} `json:"labels"`
 	}
-	type alert struct {
-		TxID   string  `json:"txid"`
-		Height int64   `json:"height"`
-		From   []party `json:"from"`
-		To     []party `json:"to"`
-	}
+	type alert = alertOf[party]
 	// next returns the next alert of the output, the sync lines skipped.
 	next := func() alert {
 		t.Helper()
@@ -1107,12 +1102,7 @@ func TestFollowAlertsByEntity(t *testing.T) {
 			} `json:"labels"`
 		} `json:"entity"`
 	}
-	type alert struct {
-		TxID   string  `json:"txid"`
-		Height int64   `json:"height"`
-		From   []party `json:"from"`
-		To     []party `json:"to"`
-	}
+	type alert = alertOf[party]
 	alerts := make(chan alert, 100)
 	go func() {
 		defer close(alerts)
@@ -1322,6 +1312,30 @@ func TestServeTakesNewClustering(t *testing.T) {
 		if code, size := entity(); code != 200 || size != 70 {
 			t.Fatalf("entity 9315 after spur cluster %v: %d, %d addresses", args, code, size)
 		}
+	}
+}
+
+// alertOf is an alert as spur alerts --json and spur follow --alert
+// --json print it, each party read as P.
+type alertOf[P any] struct {
+	TxID   string `json:"txid"`
+	Height int64  `json:"height"`
+	From   []P    `json:"from"`
+	To     []P    `json:"to"`
+}
+
+// decodeAlerts reads the alerts of out, JSON objects one after another.
+func decodeAlerts[P any](t *testing.T, out string) []alertOf[P] {
+	t.Helper()
+	var as []alertOf[P]
+	for d := json.NewDecoder(strings.NewReader(out)); ; {
+		var a alertOf[P]
+		if err := d.Decode(&a); err == io.EOF {
+			return as
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, a)
 	}
 }
 

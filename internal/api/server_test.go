@@ -522,7 +522,8 @@ func TestAlerts(t *testing.T) {
 	if code != 200 || json.Unmarshal(b, &got) != nil || got.From != 0 || got.To != 999 {
 		t.Fatalf("alerts: %d %s", code, b)
 	}
-	var addr struct {
+	// txsPage is the address's (or an entity's) transactions.
+	type txsPage struct {
 		Txs []struct {
 			TxID     string `json:"txid"`
 			Height   int64  `json:"block_height"`
@@ -530,6 +531,7 @@ func TestAlerts(t *testing.T) {
 			Sent     int64  `json:"sent"`
 		} `json:"txs"`
 	}
+	var addr txsPage
 	code, _, b = f.raw(t, "GET", "/v1/btc/addresses/12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S?txs=1&limit=100", "", true)
 	if code != 200 || json.Unmarshal(b, &addr) != nil || len(addr.Txs) < 5 {
 		t.Fatalf("the address: %d %s", code, b)
@@ -591,19 +593,20 @@ func TestAlerts(t *testing.T) {
 	if err := f.ls.Replace(label.SourceInfo{Source: "case"}, []label.Label{theft}, nil); err != nil {
 		t.Fatal(err)
 	}
+	type entityParty struct {
+		Value  int64 `json:"value"`
+		Entity struct {
+			ID     uint32 `json:"id"`
+			Size   int    `json:"size"`
+			Labels []struct {
+				Via string `json:"via"`
+			} `json:"labels"`
+		} `json:"entity"`
+	}
 	var byEntity struct {
 		Alerts []struct {
 			TxID     string `json:"txid"`
-			From, To []struct {
-				Value  int64 `json:"value"`
-				Entity struct {
-					ID     uint32 `json:"id"`
-					Size   int    `json:"size"`
-					Labels []struct {
-						Via string `json:"via"`
-					} `json:"labels"`
-				} `json:"entity"`
-			}
+			From, To []entityParty
 		} `json:"alerts"`
 	}
 	code, _, b = f.raw(t, "GET", "/v1/btc/alerts?categories=stolen-funds&from=9261&to=10260&by_entity=true", "", true)
@@ -614,14 +617,7 @@ func TestAlerts(t *testing.T) {
 	if len(byEntity.Alerts[0].From) > 0 {
 		e = byEntity.Alerts[0].From[0].Entity
 	}
-	var etxs struct {
-		Txs []struct {
-			TxID     string `json:"txid"`
-			Height   int64  `json:"block_height"`
-			Received int64  `json:"received"`
-			Sent     int64  `json:"sent"`
-		} `json:"txs"`
-	}
+	var etxs txsPage
 	code, _, b = f.raw(t, "GET", fmt.Sprintf("/v1/entities/%d?txs=1&limit=10000", e.ID), "", true)
 	if code != 200 || json.Unmarshal(b, &etxs) != nil || e.Size != 70 || len(e.Labels) != 1 || e.Labels[0].Via != theft.Address {
 		t.Fatalf("entity %+v: %d %.300s", e, code, b)
@@ -635,16 +631,7 @@ func TestAlerts(t *testing.T) {
 	got2 := map[string][2]int64{}
 	for _, a := range byEntity.Alerts {
 		var sums [2]int64
-		for i, side := range [][]struct {
-			Value  int64 `json:"value"`
-			Entity struct {
-				ID     uint32 `json:"id"`
-				Size   int    `json:"size"`
-				Labels []struct {
-					Via string `json:"via"`
-				} `json:"labels"`
-			} `json:"entity"`
-		}{a.From, a.To} {
+		for i, side := range [][]entityParty{a.From, a.To} {
 			for _, p := range side {
 				if p.Entity.ID != e.ID {
 					t.Errorf("alert %s: a party of entity %d, not %d", a.TxID, p.Entity.ID, e.ID)
