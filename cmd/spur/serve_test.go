@@ -1029,6 +1029,27 @@ func TestFollowAlerts(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// The labels unreadable for a block (a file where their directory
+	// was): its alerts fail, logged, and the follow goes on; back, the
+	// next block's alerts are told.
+	labels := filepath.Join(dir, "labels")
+	if err := os.Rename(labels, labels+".away"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(labels, nil, 0o644)
+	node.Generate(t, 1)
+	if !eventually(func() bool {
+		return strings.Contains(stderr.String(), "alerts failed") && strings.Contains(stderr.String(), "height=105")
+	}) {
+		t.Fatalf("a sync without labels:\n%s", stderr)
+	}
+	os.Remove(labels)
+	os.Rename(labels+".away", labels)
+	node.Generate(t, 1)
+	if !eventually(func() bool { return strings.Contains(out.String(), "alert: block 106, tx ") }) || strings.Contains(out.String(), "alert: block 105") {
+		t.Fatalf("the labels back: spur follow --alert said\n%s\n%s", out, stderr)
+	}
 }
 
 // TestFollowAlertsByEntity follows with --cluster --by-entity a node whose
