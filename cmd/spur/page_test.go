@@ -278,5 +278,25 @@ func TestInvestigationPage(t *testing.T) {
 	if got := eval(`[chain(), $("model").value, $("links").checked, $("status").textContent].join(" ")`); !strings.HasPrefix(got, "btc poison false poison trace of 106.99") {
 		t.Errorf("the page's address changed to another trace: %q", got)
 	}
-	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes; eth: %s heuristic edges", edges, after, exchanges, heur)
+	// Watching the exchanges' hot wallets from block 0: every alert the
+	// API finds, newest first; a click traces from its transaction.
+	want, err := chromedp.Run(ctx, chromedp.Evaluate[string](`api("/v1/btc/alerts?categories=exchange&from=0").then((r) => r.alerts.length + " " + r.alerts[r.alerts.length-1].txid)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval(`($("chain").value = "btc", $("watchcats").value = "exchange", $("watchfrom").value = "0", $("status").textContent = "", "")`)
+	click(`#watch`)
+	wait(`$("status").textContent.startsWith("watching") || $("status").textContent.includes("rror")`)
+	got := eval(`$("alerts").children.length + " " + $("alerts").firstChild.dataset.txid`)
+	shot("page-watch.png")
+	if got != want || strings.HasPrefix(got, "0 ") {
+		t.Fatalf("the page's watch lists %q (count, newest), the API %q; status %q", got, want, eval(`$("status").textContent`))
+	}
+	eval(`($("status").textContent = "", "")`)
+	click(`#alerts li`)
+	wait(`$("status").textContent.includes("trace of") || $("status").textContent.includes("rror")`)
+	if st := eval(`$("status").textContent + " " + $("q").value`); !strings.Contains(st, "trace of") || !strings.HasSuffix(st, strings.Fields(want)[1]) {
+		t.Errorf("an alert clicked: %q", st)
+	}
+	t.Logf("graph: %s edges, %s after expanding; %s exchange nodes; eth: %s heuristic edges; %s alerts watched", edges, after, exchanges, heur, strings.Fields(want)[0])
 }

@@ -258,6 +258,46 @@ async function search() {
   } catch (err) { status(err.message); }
 }
 
+// Watch: the alerts of the chain chosen (GET /v1/{chain}/alerts), from the
+// block given or the last 100, then polled every five seconds from the
+// block after the last answered, newest first; a click traces from one.
+const watching = {timer: null, run: 0};
+async function watch() {
+  clearTimeout(watching.timer);
+  const run = ++watching.run, c = chain(), cats = $("watchcats").value.trim();
+  $("alerts").replaceChildren();
+  let from = parseInt($("watchfrom").value, 10);
+  try {
+    if (Number.isNaN(from)) {
+      const tip = await api(c === "btc" ? "/v1/btc/blocks/tip" : `/v1/${c}/blocks/latest`);
+      from = Math.max(0, (c === "btc" ? tip.height : tip.number) - 99);
+    }
+    const poll = async () => {
+      if (run !== watching.run) return;
+      try {
+        const r = await api(`/v1/${c}/alerts?categories=${encodeURIComponent(cats)}&from=${from}`);
+        for (const a of r.alerts) $("alerts").prepend(alertItem(c, a));
+        while ($("alerts").children.length > 500) $("alerts").lastChild.remove();
+        from = r.to + 1;
+        status(`watching ${cats} on ${c}: blocks up to ${r.to}, ${$("alerts").children.length} alerts listed`);
+      } catch (err) { status("watch: " + err.message); }
+      if (run === watching.run) watching.timer = setTimeout(poll, 5000);
+    };
+    await poll();
+  } catch (err) { status("watch: " + err.message); }
+}
+function alertItem(c, a) {
+  const li = document.createElement("li");
+  const amount = (p) => c === "btc" ? btc(p.value) : p.nft ? `${p.symbol || p.asset} #${p.value}` : units(p.value, p.symbol || p.asset, p.decimals);
+  const party = (side, p) => `${side} ${p.address.slice(0, 12)}… ${amount(p)} ${[...p.labels.map((l) => l.category), p.entity ? "entity" : ""].filter(Boolean).join(", ")}`;
+  li.textContent = `block ${a.height} ${a.txid.slice(0, 10)}…`;
+  li.title = [...a.from.map((p) => party("from", p)), ...a.to.map((p) => party("to", p))].join("\n");
+  li.dataset.txid = a.txid;
+  li.onclick = () => { $("chain").value = c; $("q").value = a.txid; search(); };
+  return li;
+}
+$("watch").onclick = watch;
+
 $("go").onclick = search;
 $("q").onkeydown = (e) => { if (e.key === "Enter") search(); };
 // A report comes with the API key, then opens as a page of its own.
