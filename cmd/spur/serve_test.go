@@ -25,6 +25,8 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 
+	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
@@ -1333,6 +1335,15 @@ func TestServeTakesNewClustering(t *testing.T) {
 		if code, size := entity(); code != 200 || size != 70 {
 			t.Fatalf("entity 9315 after spur cluster %v: %d, %d addresses", args, code, size)
 		}
+	}
+	// One run at a time: another holding the clustering's lock, refused.
+	held, err := colfile.LockDir(filepath.Join(dir, "btc", "cluster"), cluster.ErrLocked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if r := run(t, "cluster", "--store", dir, "-q"); r.code != exitStore || !strings.Contains(r.stderr, "another run is writing the clustering") {
+		t.Fatalf("spur cluster beside another run: exit %d %s", r.code, r.stderr)
 	}
 }
 
