@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -349,7 +350,16 @@ func TestFollowEVMAlerts(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "thief.csv")
 	os.WriteFile(list, []byte("address,chain,category,label\n"+g.Dev.Hex()+",dev,stolen-funds,Test theft\n"+shop.Hex()+",dev,exchange,Test shop\n"), 0o644)
 	mustRun(t, "labels", "import", "--store", dir, list)
-	follow, stdout, stderr := startSpur(t, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--json")
+	// The alerts posted to a webhook too, unsigned without a secret.
+	posted := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Spur-Signature-256") == "" {
+			posted <- string(b)
+		}
+	}))
+	defer hook.Close()
+	follow, stdout, stderr := startSpur(t, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--json", "--alert-webhook", hook.URL)
 	type alert struct {
 		TxID   string `json:"txid"`
 		Height uint64 `json:"height"`
@@ -384,6 +394,15 @@ func TestFollowEVMAlerts(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no alert in 30 s:\n%s", stderr)
+	}
+	select {
+	case b := <-posted:
+		var a alert
+		if json.Unmarshal([]byte(b), &a) != nil || a.TxID != h.Hex() || len(a.From) != 1 {
+			t.Fatalf("the webhook took %s", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the webhook took nothing in 30 s:\n%s", stderr)
 	}
 	follow.Process.Kill()
 	follow.Wait()
