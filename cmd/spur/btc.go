@@ -1110,7 +1110,23 @@ func printAlert(a any, height uint64, txid string, parties []alertParty, out ale
 		return printJSON(os.Stdout, a)
 	}
 	fmt.Printf("alert: block %d, tx %s\n", height, txid)
+	// A side of many parties (a consolidation of an entity's coins) is
+	// said by its first ones and a count.
+	const shown = 10
+	perSide := map[string]int{}
 	for _, p := range parties {
+		perSide[p.side]++
+	}
+	seen := map[string]int{}
+	for _, p := range parties {
+		seen[p.side]++
+		if n := seen[p.side]; n > shown {
+			if n == shown+1 {
+				more := perSide[p.side] - shown
+				fmt.Printf("  %-4s ... and %s more %s (--json lists them all)\n", p.side, thousands(int64(more)), map[bool]string{true: "address", false: "addresses"}[more == 1])
+			}
+			continue
+		}
 		what := labelsText(p.labels)
 		if e := entityText(p.entity, p.address); e != "" {
 			what = strings.TrimPrefix(what+"; "+e, "; ")

@@ -1309,6 +1309,11 @@ func checkEntityAlerts(t *testing.T, store string) {
 			}
 		}
 	}
+	// As text: a side of many parties (the entity's coins spent together)
+	// is said by its first ten and a count.
+	if out := mustRun(t, "alerts", "--store", store, "--alert", "scam", "--by-entity", "-q"); !regexp.MustCompile(`\n  from [^\n]+\n(  from [^.][^\n]+\n){9}  from \.\.\. and \d+ more addresses \(--json lists them all\)\n`).MatchString(out) {
+		t.Errorf("spur alerts --by-entity as text, a consolidation:\n%.3000s", out)
+	}
 	// As text: a member other than the labelled one is said by the entity.
 	if out := mustRun(t, "alerts", "--store", store, "--alert", "scam", "--by-entity", "-q"); !strings.Contains(out, fmt.Sprintf("entity %d of %d addresses: scam: one of many (one) at %s", cl.Largest, cl.Size, one)) {
 		t.Errorf("spur alerts --by-entity as text:\n%s", out)
