@@ -1043,8 +1043,10 @@ func (s *Server) LabelsChanged() {
 }
 
 // ClusteringChanged puts clustering c in force for the requests that
-// begin after it (spur serve --cluster re-clusters after each sync): what
-// screening kept of the entities is dropped, the labelled addresses kept.
+// begin after it (spur serve --cluster re-clusters after each sync, and a
+// spur cluster run beside the server writes a new one): what screening
+// kept of the entities, and the exposures read through them, is dropped;
+// the labelled addresses are kept.
 func (s *Server) ClusteringChanged(c *cluster.Clusters) {
 	s.lcMu.Lock()
 	defer s.lcMu.Unlock()
