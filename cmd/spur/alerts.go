@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,11 +15,12 @@ import (
 	"github.com/spur-forensics/spur/internal/progress"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 func newAlerts() *cobra.Command {
 	var sf storeFlags
-	var chain, alert string
+	var chain, alert, hookURL string
 	var from, to string
 	var quiet, byEntity bool
 	var ef evmClusterFlags
@@ -56,6 +58,12 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			if ef.any() && !(evm && byEntity) {
 				return usagef("--deposits, --deposit-reuse and --airdrop make an EVM chain's entities for --by-entity --chain CHAIN")
 			}
+			hook, err := alertWebhook(hookURL, alert)
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook) // on the ways out before posted
+			out := alertOut{json: sf.json, hook: hook, wait: cmd.Context()}
 			if evm {
 				s, err := openEVM(&sf, chain, evmRead)
 				if err != nil {
@@ -79,9 +87,9 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 							return err
 						}
 					}
-					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, alertOut{json: sf.json}, func(a int) { n += a; bar.Add(1, 0, 0) })
+					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, out, func(a int) { n += a; bar.Add(1, 0, 0) })
 				})
-				return alertsDone(bar, err, n, r.From, r.To, quiet)
+				return posted(cmd.Context(), hook, alertsDone(bar, err, n, r.From, r.To, quiet), quiet)
 			}
 			s, err := sf.openExisting()
 			if err != nil {
@@ -101,9 +109,9 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			}
 			n, bar := 0, alertsBar(quiet, r.To-r.From+1)
 			err = withAlertLabels(sf.dir, func(labels *label.Store) error {
-				return printAlerts(s, labels, clusters, r.From, r.To, watch, alertOut{json: sf.json}, func(a int) { n += a; bar.Add(1, 0, 0) })
+				return printAlerts(s, labels, clusters, r.From, r.To, watch, out, func(a int) { n += a; bar.Add(1, 0, 0) })
 			})
-			return alertsDone(bar, err, n, r.From, r.To, quiet)
+			return posted(cmd.Context(), hook, alertsDone(bar, err, n, r.From, r.To, quiet), quiet)
 		},
 	}
 	sf.register(c, true)
@@ -111,10 +119,33 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 	c.Flags().StringVar(&alert, "alert", "", "the categories whose labelled addresses to look for (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().StringVar(&from, "from", "", "first block: a height or number, or a day (YYYY-MM-DD, UTC: its first block; default: the store's first)")
 	c.Flags().StringVar(&to, "to", "", "last block: a height or number, or a day (its last block; default: the store's last)")
+	c.Flags().StringVar(&hookURL, "alert-webhook", "", "also POST each alert found, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set), waiting until the receiver has them all")
 	c.Flags().BoolVar(&byEntity, "by-entity", false, "also each transaction of an address whose entity (spur cluster; on an EVM chain, made now by the heuristics given) has such a label")
 	ef.register(c)
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
+}
+
+// posted waits for webhook h (if any) to deliver what it holds, until ctx
+// ends (Ctrl-C), says how many alerts it posted unless quiet, and fails
+// if the receiver refused or missed any; err, the hunt's, comes first.
+func posted(ctx context.Context, h *webhook.Sender, err error, quiet bool) error {
+	if h == nil {
+		return err
+	}
+	h.Close(ctx)
+	taken, refused, lost := h.Stats()
+	if !quiet {
+		fmt.Fprintf(os.Stderr, "%s posted", counted(int(taken), "alert", "alerts"))
+		if refused+lost > 0 {
+			fmt.Fprintf(os.Stderr, ", %s refused, %s not delivered", thousands(refused), thousands(lost))
+		}
+		fmt.Fprintln(os.Stderr)
+	}
+	if err == nil && refused+lost > 0 {
+		err = fmt.Errorf("--alert-webhook: %s of the alerts refused, %s not delivered", thousands(refused), thousands(lost))
+	}
+	return err
 }
 
 // alertsDone ends the bar and, unless quiet or failed, says on standard

@@ -374,7 +374,7 @@ an import while following counts from the next block.`,
 						if err != nil {
 							return err
 						}
-						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{sf.json, hook})
+						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{json: sf.json, hook: hook})
 					})
 					if err != nil {
 						log.Error("alerts failed", "err", err)
@@ -1068,6 +1068,9 @@ type alertEntity struct {
 type alertOut struct {
 	json bool
 	hook *webhook.Sender
+	// wait, if not nil, makes each alert wait for room in the webhook's
+	// queue (a hunt through the store) rather than be dropped.
+	wait context.Context
 }
 
 // alertWebhook starts the sender of --alert-webhook URL, nil without it;
@@ -1101,7 +1104,11 @@ func closeWebhook(h *webhook.Sender) {
 // transaction and one for each labelled party; and queues it for the
 // webhook, if any.
 func printAlert(a any, height uint64, txid string, parties []alertParty, out alertOut) error {
-	if out.hook != nil {
+	if out.hook != nil && out.wait != nil {
+		if err := out.hook.SendWait(out.wait, a); err != nil {
+			return err
+		}
+	} else if out.hook != nil {
 		if err := out.hook.Send(a); err != nil {
 			logger().Error("alert not posted", "txid", txid, "err", err)
 		}

@@ -365,7 +365,7 @@ spur follow btc --alert does.`,
 					if tip, err := s.TipRow(); err != nil {
 						log.Error("alerts failed", "err", err)
 					} else if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{sf.json, hook})
+						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{json: sf.json, hook: hook})
 					}); err != nil {
 						log.Error("alerts failed", "err", err)
 					}

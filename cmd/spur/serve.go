@@ -215,7 +215,7 @@ of an address whose entity has such a label too.`,
 							if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
 								c = clusters
 							}
-							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{true, hook}); err != nil {
+							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{json: true, hook: hook}); err != nil {
 								log.Error("alerts failed", "err", err)
 							}
 						}
@@ -267,7 +267,7 @@ of an address whose entity has such a label too.`,
 						if watch != nil && st.Blocks > 0 {
 							tip, err := es.TipRow()
 							if err == nil {
-								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{true, hook})
+								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{json: true, hook: hook})
 							}
 							if err != nil {
 								log.Error("alerts failed", "err", err)

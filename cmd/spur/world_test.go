@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +27,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/graph/graphtest"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 // TestGenIngestEval runs the whole chain on a small world: generate,
@@ -1162,6 +1165,40 @@ func checkAlerts(t *testing.T, store string, held [][]string) {
 			t.Errorf("spur alerts, tx %s: %v, the exports %v", txid, g, w)
 			break
 		}
+	}
+	// Posted to a webhook, every one, signed; a receiver that refuses them
+	// fails the command.
+	var mu sync.Mutex
+	var posted []string
+	refuse := false
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse || r.Header.Get("X-Spur-Signature-256") != webhook.Sign([]byte("k"), b) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		posted = append(posted, string(b))
+	}))
+	defer hook.Close()
+	env := []string{"SPUR_WEBHOOK_SECRET=k"}
+	if r := runEnv(t, env, "alerts", "--store", store, "--alert", "stolen-funds", "--alert-webhook", hook.URL, "--json"); r.code != 0 ||
+		len(posted) != len(alerted) || !strings.HasSuffix(r.stderr, counted(len(alerted), "alert", "alerts")+" posted\n") {
+		t.Errorf("spur alerts --alert-webhook: exit %d, %d posted of %d\n%s", r.code, len(posted), len(alerted), r.stderr)
+	} else {
+		for _, b := range posted {
+			var a struct {
+				TxID string `json:"txid"`
+			}
+			if json.Unmarshal([]byte(b), &a) != nil || alerted[a.TxID] == nil {
+				t.Fatalf("spur alerts --alert-webhook posted %s", b)
+			}
+		}
+	}
+	refuse = true
+	if r := runEnv(t, env, "alerts", "--store", store, "--alert", "stolen-funds", "--alert-webhook", hook.URL); r.code != exitFailure || !strings.Contains(r.stderr, " refused, 0 not delivered") {
+		t.Errorf("spur alerts --alert-webhook to a receiver that refuses: exit %d\n%s", r.code, r.stderr)
 	}
 	// A range: the first block with alerts alone; a range the store does
 	// not hold, refused.

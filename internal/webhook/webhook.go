@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,6 +50,14 @@ type Sender struct {
 	// pause is the first retry's pause, doubled after each failure up to
 	// maxPause.
 	pause, maxPause time.Duration
+	// Counts of the objects taken, refused and lost, for Stats.
+	taken, refused, lost atomic.Int64
+}
+
+// Stats says how many objects the receiver took, how many it refused,
+// and how many were lost when the sender stopped.
+func (s *Sender) Stats() (taken, refused, lost int64) {
+	return s.taken.Load(), s.refused.Load(), s.lost.Load()
 }
 
 // New starts a sender to rawURL (http or https); secret, if not empty,
@@ -86,6 +95,35 @@ func (s *Sender) Send(v any) error {
 	}
 }
 
+// SendWait queues v as Send does, but waits for room in the queue rather
+// than drop it, until ctx ends: for a batch (spur alerts) that finds more
+// than the queue holds.
+func (s *Sender) SendWait(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return fmt.Errorf("webhook %s: closed", s.url)
+		}
+		select {
+		case s.queue <- b:
+			s.mu.Unlock()
+			return nil
+		default:
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // Close delivers what is queued, waiting at most until ctx ends, and
 // stops the sender; what is left is logged as lost.
 func (s *Sender) Close(ctx context.Context) {
@@ -110,6 +148,7 @@ func (s *Sender) run() {
 			lost := 1 + len(s.queue)
 			for range s.queue {
 			}
+			s.lost.Add(int64(lost))
 			s.log.Error("webhook: stopped with alerts undelivered (spur alerts --from tells them again)", "url", s.url, "lost", lost)
 			return
 		}
@@ -124,8 +163,10 @@ func (s *Sender) deliver(b []byte) bool {
 		status, err := s.post(b)
 		switch {
 		case err == nil && status/100 == 2:
+			s.taken.Add(1)
 			return true
 		case err == nil && status != http.StatusTooManyRequests && status < 500:
+			s.refused.Add(1)
 			s.log.Error("webhook: alert refused, not sent again", "url", s.url, "status", status)
 			return true
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,6 +78,28 @@ func TestDelivery(t *testing.T) {
 	if !strings.Contains(log.String(), "alert refused, not sent again") || strings.Count(log.String(), "retrying") != 3 {
 		t.Fatalf("log:\n%s", log.String())
 	}
+	if taken, refused, lost := s.Stats(); taken != 3 || refused != 1 || lost != 0 {
+		t.Fatalf("stats: %d taken, %d refused, %d lost", taken, refused, lost)
+	}
+}
+
+// TestSendWait: more objects than the queue holds, all delivered, in
+// order, none dropped.
+func TestSendWait(t *testing.T) {
+	r := &receiver{}
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	s := sender(t, srv.URL, "", io.Discard)
+	const n = QueueSize + 500
+	for i := range n {
+		if err := s.SendWait(context.Background(), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close(context.Background())
+	if taken, _, _ := s.Stats(); taken != n || len(r.took) != n || r.took[n-1] != fmt.Sprint(n-1) {
+		t.Fatalf("%d taken, the receiver %d", taken, len(r.took))
+	}
 }
 
 // TestUnreachable: a receiver that never answers well keeps the sender
@@ -93,7 +116,7 @@ func TestUnreachable(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	s.Close(ctx)
-	if time.Since(start) > 5*time.Second || !strings.Contains(log.String(), "lost=3") {
+	if _, _, lost := s.Stats(); time.Since(start) > 5*time.Second || !strings.Contains(log.String(), "lost=3") || lost != 3 {
 		t.Fatalf("closed after %v; log:\n%s", time.Since(start), log.String())
 	}
 }
