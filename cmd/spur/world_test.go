@@ -1272,6 +1272,24 @@ func btcExportSums(t *testing.T, store string, in map[string]bool) map[string]ma
 	return out
 }
 
+// importLabel imports one label, a row of spur's label CSV (address,
+// chain, category, label), as source.
+func importLabel(t *testing.T, store, source, row string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), source+".csv")
+	os.WriteFile(path, []byte("address,chain,category,label\n"+row+"\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", source, path)
+}
+
+// setOf is the set of items.
+func setOf(items []string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range items {
+		m[x] = true
+	}
+	return m
+}
+
 // checkEntityAlerts labels one address of the world's largest entity and
 // checks that spur alerts --by-entity finds every transaction that moved
 // any member's coins, each member's sum on each side, as the exports give
@@ -1293,13 +1311,8 @@ func checkEntityAlerts(t *testing.T, store string) {
 		t.Fatalf("spur entity %d: %d addresses, %v; spur cluster says %d", cl.Largest, len(ent.Addresses), err, cl.Size)
 	}
 	one := ent.Addresses[len(ent.Addresses)/2]
-	csvPath := filepath.Join(t.TempDir(), "one.csv")
-	os.WriteFile(csvPath, []byte("address,chain,category,label,source\n"+one+",btc,scam,one of many,\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "one", csvPath)
-	members := map[string]bool{}
-	for _, a := range ent.Addresses {
-		members[a] = true
-	}
+	importLabel(t, store, "one", one+",btc,scam,one of many")
+	members := setOf(ent.Addresses)
 	type party struct {
 		Address string `json:"address"`
 		Value   int64  `json:"value"`
@@ -1409,13 +1422,8 @@ func checkEVMEntityAlerts(t *testing.T, store string) {
 	if err := jsonUnmarshal(mustRun(t, "entity", hot, "--chain", "eth", "--store", store, "--deposits", "--json", "--limit", "100000"), &ent); err != nil || ent.Size < 10 || len(ent.Members) != ent.Size {
 		t.Fatalf("spur entity %s --chain eth --deposits: %d members of %d, %v", hot, len(ent.Members), ent.Size, err)
 	}
-	csvPath := filepath.Join(t.TempDir(), "designated.csv")
-	os.WriteFile(csvPath, []byte("address,chain,category,label\n"+hot+",eth,scam,designated exchange\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", store, "--format", "csv", "--source", "designated", csvPath)
-	members := map[string]bool{}
-	for _, m := range ent.Members {
-		members[m] = true
-	}
+	importLabel(t, store, "designated", hot+",eth,scam,designated exchange")
+	members := setOf(ent.Members)
 	alone := evmAlertsAgree(t, store, map[string]bool{hot: true}, "--alert", "scam")
 	all := evmAlertsAgree(t, store, members, "--alert", "scam", "--by-entity", "--deposits")
 	if len(all) <= len(alone) {
