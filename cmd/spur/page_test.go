@@ -292,6 +292,17 @@ func TestInvestigationPage(t *testing.T) {
 	if got != want || strings.HasPrefix(got, "0 ") {
 		t.Fatalf("the page's watch lists %q (count, newest), the API %q; status %q", got, want, eval(`$("status").textContent`))
 	}
+	// By entity: the hot wallets' entities, at least as many.
+	wantEnt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`api("/v1/btc/alerts?categories=exchange&from=0&by_entity=true").then((r) => String(r.alerts.length))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval(`($("watchentity").checked = true, $("status").textContent = "", "")`)
+	click(`#watch`)
+	wait(`$("status").textContent.startsWith("watching") || $("status").textContent.includes("rror")`)
+	if got := eval(`String($("alerts").children.length)`); got != wantEnt || atoi(wantEnt) < atoi(strings.Fields(want)[0]) || !strings.Contains(eval(`$("alerts").firstChild.title`), "entity") {
+		t.Errorf("the page's watch by entity lists %s, the API %s (%s without)", got, wantEnt, strings.Fields(want)[0])
+	}
 	eval(`($("status").textContent = "", "")`)
 	click(`#alerts li`)
 	wait(`$("status").textContent.includes("trace of") || $("status").textContent.includes("rror")`)
