@@ -298,6 +298,12 @@ of an address whose entity has such a label too.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
+			if hook != nil {
+				cfg.Webhook = func() (int64, int64, int64, int64) {
+					taken, refused, lost := hook.Stats()
+					return taken, refused, lost, hook.Queued()
+				}
+			}
 			apiSrv = api.New(cfg)
 			srv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 				WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}

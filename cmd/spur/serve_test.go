@@ -1301,6 +1301,26 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	if len(printed) != len(want) || !slices.Equal(posted[5:], printed) {
 		t.Fatalf("the server posted:\n%q\nprinted:\n%q", posted[5:], printed)
 	}
+	// And counts them for /metrics (the receiver has each body a moment
+	// before the server has its answer).
+	var metrics []byte
+	lines := []string{fmt.Sprintf("\nspur_alert_webhook_delivered_total %d\n", len(printed)), "\nspur_alert_webhook_refused_total 0\n", "\nspur_alert_webhook_queued 0\n"}
+	if !eventually(func() bool {
+		resp, err := http.Get(srv.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range lines {
+			if !strings.Contains(string(metrics), line) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Errorf("/metrics lacks %q:\n%s", lines, metrics)
+	}
 }
 
 // TestServeTakesNewClustering runs spur cluster beside a server of a store

@@ -57,6 +57,9 @@ type Config struct {
 	Labels   *label.Store      // labels, lists, incidents, keys (required)
 	Clusters *cluster.Clusters // nil before spur cluster has run; replaced by ClusteringChanged
 	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
+	// Webhook, when alerts are posted (spur serve --alert-webhook), counts
+	// them for /metrics: taken by the receiver, refused, lost, queued.
+	Webhook func() (taken, refused, lost, queued int64)
 	// EVMLive, when a follow in the same process grows EVM, makes each
 	// request hold off its commits (evmstore.Store.Read) while it reads;
 	// EVMNodeHeight and EVMNodeUp are then that node's, as NodeHeight and
@@ -1128,6 +1131,20 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 		if n, _, ok := es.Tip(); ok {
 			chain(es.Chain(), int64(n), s.cfg.EVMNodeHeight, s.cfg.EVMNodeUp)
 		}
+	}
+	if s.cfg.Webhook != nil {
+		taken, refused, lost, queued := s.cfg.Webhook()
+		for _, c := range []struct {
+			name, help string
+			n          int64
+		}{
+			{"spur_alert_webhook_delivered_total", "Alerts the webhook's receiver took.", taken},
+			{"spur_alert_webhook_refused_total", "Alerts the webhook's receiver refused (not sent again).", refused},
+			{"spur_alert_webhook_lost_total", "Alerts not delivered when the webhook stopped.", lost},
+		} {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.n)
+		}
+		fmt.Fprintf(&b, "# HELP spur_alert_webhook_queued Alerts waiting for the webhook's receiver.\n# TYPE spur_alert_webhook_queued gauge\nspur_alert_webhook_queued %d\n", queued)
 	}
 	for _, f := range []struct {
 		name, help string

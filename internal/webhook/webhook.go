@@ -60,6 +60,9 @@ func (s *Sender) Stats() (taken, refused, lost int64) {
 	return s.taken.Load(), s.refused.Load(), s.lost.Load()
 }
 
+// Queued says how many objects wait for the receiver.
+func (s *Sender) Queued() int64 { return int64(len(s.queue)) }
+
 // New starts a sender to rawURL (http or https); secret, if not empty,
 // signs each body.
 func New(rawURL, secret string, log *slog.Logger) (*Sender, error) {
