@@ -259,8 +259,9 @@ async function search() {
 }
 
 // Watch: the alerts of the chain chosen (GET /v1/{chain}/alerts; on
-// Bitcoin by entity if asked), from the block given or the last 100, then polled every five seconds from the
-// block after the last answered, newest first; a click traces from one.
+// Bitcoin by entity if asked), from the block given or the last 100, then
+// polled every five seconds from the block after the last answered, newest
+// first; a click traces from one.
 const watching = {timer: null, run: 0};
 async function watch() {
   clearTimeout(watching.timer);
