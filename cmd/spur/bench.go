@@ -612,6 +612,7 @@ func newBenchScreen() *cobra.Command {
 	var dur time.Duration
 	var while []string
 	var whileEVM string
+	var recluster time.Duration
 	c := &cobra.Command{
 		Use:   "screen --store DIR",
 		Short: "Load-test address screening over the HTTP API against a minimal handler's ceiling",
@@ -634,7 +635,11 @@ blocks are ingested and committed block by block in the same process.
 With --while-ingesting-evm DIR (an ethereum-etl export holding blocks past the
 store's Ethereum tip) the Ethereum store is opened for writing, as spur serve
 --follow-evm does, and a last run screens single Ethereum addresses while
-those blocks are appended and committed one by one.`,
+those blocks are appended and committed one by one.
+
+With --recluster DUR a run screens single addresses while the clustering
+is read again and put in force every DUR, as spur serve --cluster does after
+each sync: what screening kept of the entities is dropped each time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if conc < 1 || n < 1 || dur <= 0 {
@@ -654,6 +659,9 @@ those blocks are appended and committed one by one.`,
 			cfg := api.Config{Store: s, Labels: labels, NoAuth: true, Rate: 1e9, Burst: 1 << 30}
 			if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 				return err
+			}
+			if recluster > 0 && cfg.Clusters == nil {
+				return fmt.Errorf("--recluster: %w", cluster.ErrNoClustering)
 			}
 			if len(while) > 0 {
 				for _, p := range while {
@@ -686,7 +694,8 @@ those blocks are appended and committed one by one.`,
 			} else if cfg.EVM != nil {
 				defer cfg.EVM.Close()
 			}
-			srv := httptest.NewServer(api.New(cfg).Handler())
+			apiSrv := api.New(cfg)
+			srv := httptest.NewServer(apiSrv.Handler())
 			defer srv.Close()
 			fixed := bytes.Repeat([]byte("x"), 300-len(`{"ok":""}`))
 			fixed = append(append([]byte(`{"ok":"`), fixed...), `"}`...)
@@ -753,6 +762,39 @@ those blocks are appended and committed one by one.`,
 					runs = append(runs, screenRun{"screen, 1 Ethereum deposit transaction", conc, l})
 				}
 			}
+			// The clustering replaced as spur serve --cluster replaces it
+			// after each sync (read again and put in force; what screening
+			// kept of the entities dropped), every recluster.
+			var reclustered *loadResult
+			if recluster > 0 {
+				stop, done := make(chan struct{}), make(chan error)
+				go func() {
+					t := time.NewTicker(recluster)
+					defer t.Stop()
+					for {
+						select {
+						case <-stop:
+							done <- nil
+							return
+						case <-t.C:
+						}
+						c, err := cluster.Open(s)
+						if err != nil {
+							<-stop
+							done <- err
+							return
+						}
+						apiSrv.ClusteringChanged(c)
+					}
+				}()
+				l := loadRun(srv.URL+"/v1/screen", one, conc, dur, nil)
+				close(stop)
+				if err := <-done; err != nil {
+					return fmt.Errorf("bench: screen: --recluster: %w", err)
+				}
+				reclustered = &l
+				runs = append(runs, screenRun{fmt.Sprintf("screen, 1 address, clustering replaced every %s", recluster), conc, l})
+			}
 			var ing *ingestDuring
 			if len(while) > 0 {
 				ing = &ingestDuring{From: s.Height()}
@@ -786,7 +828,7 @@ those blocks are appended and committed one by one.`,
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
 					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "eth_deposit_tx": ethTxRun,
-					"while_ingesting": ing, "while_ingesting_evm": ingEVM, "peak_rss_mib": rss})
+					"while_ingesting": ing, "while_ingesting_evm": ingEVM, "reclustered": reclustered, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
 			t := newTable(os.Stdout)
@@ -797,7 +839,7 @@ those blocks are appended and committed one by one.`,
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
 			failed := single.Errors + batches.Errors + base.Errors + txs.Errors
-			for _, r := range []*loadResult{ethRun, ethTxRun} {
+			for _, r := range []*loadResult{ethRun, ethTxRun, reclustered} {
 				if r != nil {
 					failed += r.Errors
 				}
@@ -822,6 +864,7 @@ those blocks are appended and committed one by one.`,
 	c.Flags().DurationVar(&dur, "duration", 10*time.Second, "length of each run (60s for a soak)")
 	c.Flags().StringSliceVar(&while, "while-ingesting", nil, "blk files or blocks directory to ingest during a last run")
 	c.Flags().StringVar(&whileEVM, "while-ingesting-evm", "", "ethereum-etl export of blocks past the store's Ethereum tip, to ingest during a last run")
+	c.Flags().DurationVar(&recluster, "recluster", 0, "also a run with the clustering read again and put in force at this interval, as spur serve --cluster does after each sync")
 	return c
 }
 

@@ -825,19 +825,26 @@ func TestBenchScreen(t *testing.T) {
 			To     int64    `json:"to_height"`
 			Screen benchRun `json:"screen"`
 		} `json:"while_ingesting"`
-		ETH      benchRun `json:"eth_address"`
-		WhileEVM struct {
+		ETH         benchRun `json:"eth_address"`
+		Reclustered benchRun `json:"reclustered"`
+		WhileEVM    struct {
 			From   int64    `json:"from_height"`
 			To     int64    `json:"to_height"`
 			Screen benchRun `json:"screen"`
 		} `json:"while_ingesting_evm"`
 	}
+	// --recluster wants a clustering, and says so before any run.
+	start := time.Now()
+	if r := run(t, "bench", "screen", "--store", dir, "--duration", "1m", "--recluster", "1s"); r.code != exitNotFound || !strings.Contains(r.stderr, "spur cluster") || time.Since(start) > 30*time.Second {
+		t.Fatalf("bench screen --recluster on a store never clustered: exit %d after %s: %s", r.code, time.Since(start), r.stderr)
+	}
+	mustRun(t, "cluster", "--store", dir, "-q")
 	out := mustRun(t, "bench", "screen", "--store", dir, "--addresses", "40", "--concurrency", "4", "--duration", "300ms", "--json",
-		"--while-ingesting", sample("blk_0_to_14131.dat.bz2"), "--while-ingesting-evm", etl)
+		"--while-ingesting", sample("blk_0_to_14131.dat.bz2"), "--while-ingesting-evm", etl, "--recluster", "50ms")
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []benchRun{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen} {
+	for _, r := range []benchRun{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen, got.Reclustered} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
