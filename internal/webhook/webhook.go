@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,7 @@ const QueueSize = 10_000
 // A Sender posts the objects given to Send to its URL.
 type Sender struct {
 	url    string
+	host   string // what logs and errors name: scheme and host, not the path or user, which may hold a token
 	secret []byte
 	log    *slog.Logger
 	client *http.Client
@@ -71,7 +73,7 @@ func New(rawURL, secret string, log *slog.Logger) (*Sender, error) {
 		return nil, fmt.Errorf("webhook %q: want an http:// or https:// URL", rawURL)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Sender{url: rawURL, secret: []byte(secret), log: log, client: &http.Client{Timeout: 10 * time.Second},
+	s := &Sender{url: rawURL, host: u.Scheme + "://" + u.Host, secret: []byte(secret), log: log, client: &http.Client{Timeout: 10 * time.Second},
 		queue: make(chan []byte, QueueSize), done: make(chan struct{}), ctx: ctx, stop: stop,
 		pause: 500 * time.Millisecond, maxPause: 30 * time.Second}
 	go s.run()
@@ -87,14 +89,14 @@ func (s *Sender) Send(v any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("webhook %s: closed", s.url)
+		return fmt.Errorf("webhook %s: closed", s.host)
 	}
 	select {
 	case s.queue <- b:
 		return nil
 	default:
-		s.log.Error("webhook: queue full, alert dropped", "url", s.url, "queued", QueueSize)
-		return fmt.Errorf("webhook %s: %d alerts wait for the receiver already", s.url, QueueSize)
+		s.log.Error("webhook: queue full, alert dropped", "url", s.host, "queued", QueueSize)
+		return fmt.Errorf("webhook %s: %d alerts wait for the receiver already", s.host, QueueSize)
 	}
 }
 
@@ -110,7 +112,7 @@ func (s *Sender) SendWait(ctx context.Context, v any) error {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return fmt.Errorf("webhook %s: closed", s.url)
+			return fmt.Errorf("webhook %s: closed", s.host)
 		}
 		select {
 		case s.queue <- b:
@@ -152,7 +154,7 @@ func (s *Sender) run() {
 			for range s.queue {
 			}
 			s.lost.Add(int64(lost))
-			s.log.Error("webhook: stopped with alerts undelivered (spur alerts --from tells them again)", "url", s.url, "lost", lost)
+			s.log.Error("webhook: stopped with alerts undelivered (spur alerts --from tells them again)", "url", s.host, "lost", lost)
 			return
 		}
 	}
@@ -170,13 +172,13 @@ func (s *Sender) deliver(b []byte) bool {
 			return true
 		case err == nil && status != http.StatusTooManyRequests && status < 500:
 			s.refused.Add(1)
-			s.log.Error("webhook: alert refused, not sent again", "url", s.url, "status", status)
+			s.log.Error("webhook: alert refused, not sent again", "url", s.host, "status", status)
 			return true
 		}
 		if err == nil {
 			err = fmt.Errorf("status %d", status)
 		}
-		s.log.Warn("webhook: delivery failed, retrying", "url", s.url, "err", err, "in", pause)
+		s.log.Warn("webhook: delivery failed, retrying", "url", s.host, "err", err, "in", pause)
 		select {
 		case <-s.ctx.Done():
 			return false
@@ -198,6 +200,10 @@ func (s *Sender) post(b []byte) (int, error) {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, whose path may hold a token
+		}
 		return 0, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))

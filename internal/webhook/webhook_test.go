@@ -121,6 +121,23 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
+// TestTokenNotLogged: a URL whose path holds a token (as chat services
+// give them) is named in the log by its scheme and host alone.
+func TestTokenNotLogged(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(400) }))
+	url := srv.URL
+	srv.Close() // nothing listens: dial errors
+	var log bytes.Buffer
+	s := sender(t, url+"/services/T0/B0/s3cr3tt0ken", "", &log)
+	s.Send(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	s.Close(ctx)
+	if strings.Contains(log.String(), "s3cr3tt0ken") || !strings.Contains(log.String(), "retrying") {
+		t.Fatalf("log:\n%s", log.String())
+	}
+}
+
 // TestBadURL: only http and https URLs with a host.
 func TestBadURL(t *testing.T) {
 	for _, u := range []string{"", "ftp://x/y", "localhost:8080", "http://", "://x"} {
