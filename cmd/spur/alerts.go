@@ -96,7 +96,7 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 				return err
 			}
 			defer s.Close()
-			clusters, err := alertClusters(s, byEntity)
+			clusters, err := alertClusters(s, byEntity, nil)
 			if err != nil {
 				return err
 			}

@@ -349,9 +349,10 @@ an import while following counts from the next block.`,
 				return err
 			}
 			defer run.closeWith(s.Close)()
+			var heldClusters *cluster.Clusters // --by-entity's, read again when replaced
 			if byEntity && !withCluster {
 				// Without --cluster the clustering must be there already.
-				if _, err := alertClusters(s, true); err != nil {
+				if _, err := alertClusters(s, true, &heldClusters); err != nil {
 					return fmt.Errorf("%w, or follow with --cluster", err)
 				}
 			}
@@ -370,7 +371,7 @@ an import while following counts from the next block.`,
 				if watch != nil {
 					// The blocks added are the sync's last, above any it unwound.
 					err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						c, err := alertClusters(s, byEntity)
+						c, err := alertClusters(s, byEntity, &heldClusters)
 						if err != nil {
 							return err
 						}
@@ -976,14 +977,23 @@ func alertCategories(arg, dir string) (func(string) bool, error) {
 }
 
 // alertClusters reads the store's clustering for --by-entity: nil without
-// it. It is read anew each time, as a follower's clustering grows.
-func alertClusters(s *store.Store, byEntity bool) (cluster.Reader, error) {
+// it. A follower keeps the one it read in *held and reads the files again
+// only when a run has replaced them (its own --cluster, or spur cluster
+// between its blocks); held may be nil for a single read.
+func alertClusters(s *store.Store, byEntity bool, held **cluster.Clusters) (cluster.Reader, error) {
 	if !byEntity {
 		return nil, nil
 	}
-	c, err := cluster.Open(s)
+	var cur *cluster.Clusters
+	if held != nil {
+		cur = *held
+	}
+	c, _, err := cluster.Reopen(s, cur)
 	if err != nil {
 		return nil, fmt.Errorf("--by-entity: %w", err)
+	}
+	if held != nil {
+		*held = c
 	}
 	return c, nil
 }
@@ -1129,8 +1139,7 @@ func printAlert(a any, height uint64, txid string, parties []alertParty, out ale
 		seen[p.side]++
 		if n := seen[p.side]; n > shown {
 			if n == shown+1 {
-				more := perSide[p.side] - shown
-				fmt.Printf("  %-4s ... and %s more %s (--json lists them all)\n", p.side, thousands(int64(more)), map[bool]string{true: "address", false: "addresses"}[more == 1])
+				fmt.Printf("  %-4s ... and %s (--json lists them all)\n", p.side, counted(perSide[p.side]-shown, "more address", "more addresses"))
 			}
 			continue
 		}

@@ -53,7 +53,7 @@ request never waits for the ingest (it reads the store as of the latest
 commit; only a reorganisation's unwind waits for the requests in flight).
 /metrics then reports spur_node_height and spur_ingest_lag_blocks. Entities
 are those of the last spur cluster run (which may run beside the server: its
-clustering is taken within a second of its end): addresses first seen since
+clustering is taken at the server's next look, every half second): addresses first seen since
 belong to none until the next; with --cluster the server clusters up to the
 tip before it serves and again after each sync
 (incrementally, as spur follow btc --cluster does), and each request
@@ -453,25 +453,25 @@ func takeQueuedLabels(ctx context.Context, labels *label.Store, srv *api.Server)
 func takeNewClustering(ctx context.Context, s *store.Store, srv *api.Server) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	var failed *cluster.Meta // the META last not taken, said once
+	said := "" // the last failure logged, said once
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		m, err := cluster.ReadMeta(s)
-		cur := srv.Clusters()
-		if err != nil || m == nil || cur != nil && cur.Meta.Generation == m.Generation && cur.Meta.Version == m.Version ||
-			failed != nil && failed.Generation == m.Generation && failed.Version == m.Version {
+		c, changed, err := cluster.Reopen(s, srv.Clusters())
+		if errors.Is(err, cluster.ErrNoClustering) || err == nil && !changed {
 			continue
 		}
-		c, err := cluster.Open(s)
 		if err != nil {
-			logger().Warn("new clustering not taken", "err", err)
-			failed = m
+			if err.Error() != said {
+				logger().Warn("new clustering not taken", "err", err)
+				said = err.Error()
+			}
 			continue
 		}
+		said = ""
 		srv.ClusteringChanged(c)
 		logger().Info("clustering taken", "generation", c.Meta.Generation, "entities", c.Meta.Entities, "height", c.Meta.Height)
 	}

@@ -1321,6 +1321,25 @@ func TestFollowAlertsByEntity(t *testing.T) {
 	}) {
 		t.Errorf("/metrics lacks %q:\n%s", lines, metrics)
 	}
+
+	// A sync whose clustering cannot be written (another run holds it):
+	// logged, the block served all the same; the next sync clusters again.
+	held, err := colfile.LockDir(filepath.Join(dir, "btc", "cluster"), cluster.ErrLocked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Generate(t, 1)
+	if !eventually(func() bool {
+		return strings.Contains(srv.said(), "clustering failed") && strings.Contains(srv.said(), "height=107")
+	}) {
+		t.Fatalf("a sync beside another clustering run:\n%s", srv.said())
+	}
+	held.Close()
+	clustered := strings.Count(srv.said(), "msg=clustered")
+	node.Generate(t, 1)
+	if !eventually(func() bool { return strings.Count(srv.said(), "msg=clustered") > clustered }) {
+		t.Fatalf("the next sync did not cluster:\n%s", srv.said())
+	}
 }
 
 // TestServeTakesNewClustering runs spur cluster beside a server of a store
@@ -1355,6 +1374,29 @@ func TestServeTakesNewClustering(t *testing.T) {
 		if code, size := entity(); code != 200 || size != 70 {
 			t.Fatalf("entity 9315 after spur cluster %v: %d, %d addresses", args, code, size)
 		}
+	}
+	// A META the server cannot read: it keeps the clustering it has, says
+	// so once, and takes the next good one.
+	meta := filepath.Join(dir, "btc", "cluster", "META")
+	good, _ := os.ReadFile(meta)
+	if err := os.WriteFile(meta, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(func() bool { return strings.Contains(srv.said(), "new clustering not taken") }) {
+		t.Fatalf("a META that cannot be read beside the server:\n%s", srv.said())
+	}
+	time.Sleep(time.Second) // two more looks at it
+	if n := strings.Count(srv.said(), "new clustering not taken"); n != 1 {
+		t.Errorf("the unreadable META said %d times", n)
+	}
+	if code, size := entity(); code != 200 || size != 70 {
+		t.Fatalf("entity 9315 beside an unreadable META: %d, %d addresses", code, size)
+	}
+	os.WriteFile(meta, good, 0o644)
+	gen := strings.Count(srv.said(), "clustering taken")
+	mustRun(t, "cluster", "--store", dir, "-q")
+	if !eventually(func() bool { return strings.Count(srv.said(), "clustering taken") > gen }) {
+		t.Fatalf("spur cluster after the unreadable META: not taken\n%s", srv.said())
 	}
 	// One run at a time: another holding the clustering's lock, refused.
 	held, err := colfile.LockDir(filepath.Join(dir, "btc", "cluster"), cluster.ErrLocked)

@@ -556,6 +556,23 @@ func Open(s *store.Store) (*Clusters, error) {
 	}
 }
 
+// Reopen returns the store's clustering: cur itself while META still names
+// its generation (cur may be nil), else the one META names now, read whole,
+// with changed true; ErrNoClustering if there is none. A reader kept open
+// beside runs of spur cluster (a server, a follower) reads the files again
+// only when a run has replaced them.
+func Reopen(s *store.Store, cur *Clusters) (c *Clusters, changed bool, err error) {
+	m, err := clustered(s)
+	if err != nil {
+		return nil, false, err
+	}
+	if cur != nil && cur.Meta.Generation == m.Generation && cur.Meta.Version == m.Version {
+		return cur, false, nil
+	}
+	c, err = Open(s)
+	return c, err == nil, err
+}
+
 func open(s *store.Store) (*Clusters, error) {
 	m, err := clustered(s)
 	if err != nil {

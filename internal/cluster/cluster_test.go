@@ -396,6 +396,20 @@ func TestRunBesideReaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reopen keeps a clustering META still names, and reads a new one.
+	if c, changed, err := Reopen(s, want); c != want || changed || err != nil {
+		t.Fatalf("Reopen of the clustering in place: %p %v %v, want %p", c, changed, err, want)
+	}
+	if c, changed, err := Reopen(s, nil); c == nil || !changed || err != nil {
+		t.Fatalf("Reopen from none: %v %v", changed, err)
+	}
+	if _, err := Run(s, Options{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c, changed, err := Reopen(s, want); c == want || !changed || err != nil || c.Meta.Generation == want.Meta.Generation || !slices.Equal(c.entity, want.entity) {
+		t.Fatalf("Reopen after a run: %v %v", changed, err)
+	}
+	want, _ = Open(s)
 	done := make(chan error)
 	go func() {
 		for i := range 100 {

@@ -289,14 +289,15 @@ type EVMEntities struct {
 // labels (Ethereum's, or chain's by name, as EVMBlockAlerts reads them;
 // their keys cached) have a category watch takes.
 func NewEVMEntities(s *evmstore.Store, labels *label.Store, chain string, c *cluster.EVMClusters, watch func(category string) bool) (*EVMEntities, error) {
-	if !labels.EachCachedKey(func(string) {}) {
+	var keys []string
+	collect := func(k string) { keys = append(keys, k) }
+	if !labels.EachCachedKey(collect) {
 		if err := labels.CacheKeys(); err != nil {
 			return nil, err
 		}
+		labels.EachCachedKey(collect)
 	}
 	w := &EVMEntities{c: c, ents: map[uint32]*EVMAlertEntity{}}
-	var keys []string
-	labels.EachCachedKey(func(k string) { keys = append(keys, k) })
 	sort.Strings(keys) // each entity's labels in address order
 	for _, k := range keys {
 		if !common.IsHexAddress(k) {

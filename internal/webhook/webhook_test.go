@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,4 +158,38 @@ func TestSendAfterClose(t *testing.T) {
 	if err := s.Send(1); err == nil {
 		t.Fatal("a send after Close was taken")
 	}
+}
+
+// TestSendWaitCancelled: with the queue full and the receiver holding the
+// first, SendWait gives up when its context ends.
+func TestSendWaitCancelled(t *testing.T) {
+	release, got := make(chan struct{}), make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	s := sender(t, srv.URL, "", io.Discard)
+	s.Send(0)
+	<-got // the sender holds the first, posting it
+	for range QueueSize {
+		if err := s.Send(1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Send(1); err == nil {
+		t.Fatal("a send into a full queue was taken")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.SendWait(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SendWait into a full queue: %v", err)
+	}
+	closed, stop := context.WithCancel(context.Background())
+	stop()
+	s.Close(closed)
 }
