@@ -137,6 +137,17 @@ them, are all read before any is written). Formats:
                 themselves are kept for name screening. Default source: ofac-sdn.
   ofac-non-sdn-csv  OFAC's consolidated non-SDN list (cons_prim.csv, ...), the
                 same layout. Default source: ofac-non-sdn.
+  ofac-xml      the same lists as OFAC's SDN.XML (or CONSOLIDATED.XML): each
+                id "Digital Currency Address - CUR" a sanctioned label, each
+                sdnEntry an entry, with its akas (weak ones as weak aliases),
+                birth years, nationalities, ids and addresses. Default source:
+                ofac-sdn (ofac-non-sdn for a file named CONS...).
+  ofac-advanced-xml  the same lists as SDN_ADVANCED.XML (or CONS_ADVANCED.XML),
+                the Advanced Sanctions List Standard form: each party's
+                "Digital Currency Address - CUR" features, names, programmes,
+                birth years, nationalities, documents and addresses, every
+                number looked up in the file's reference values. Default
+                source as ofac-xml's.
   un-xml        the UN Security Council consolidated list (XML): individuals and
                 entities with aliases and addresses, kept for name screening,
                 with their regime (DPRK, Iran, ...). Default source: un.
@@ -191,7 +202,8 @@ one, is its category. The chain of explorer and Forta labels is --chain, or
 the directory they are in (data/bscscan/..., labels/10/...), or eth.
 
 Without --format, the format is told from the path: an OFAC directory (sdn.csv
-or cons_prim.csv), a directory of .yaml files (tagpack), .xml (un-xml), .yaml
+or cons_prim.csv), a directory of .yaml files (tagpack), .xml (by its root
+element: sdnList ofac-xml, Sanctions ofac-advanced-xml, else un-xml), .yaml
 (tagpack), .json (etherscan-json), or a .csv's header line; a path that tells
 nothing is refused.
 
@@ -381,7 +393,7 @@ func writeImport(f *label.File, srcs []label.SourceInfo, prev *label.Content, ap
 	}
 	fmt.Printf("imported %s and %s as source %q%s\n", counted(len(f.Labels), "label", "labels"), counted(len(f.Entities), "entity", "entities"), f.Source, dated)
 	switch f.Format {
-	case "ofac-sdn-csv", "ofac-non-sdn-csv":
+	case "ofac-sdn-csv", "ofac-non-sdn-csv", "ofac-xml", "ofac-advanced-xml":
 		printCounts("CURRENCY", "ADDRESSES", f.Counts, "no digital currency addresses listed")
 	case "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
 		printCounts("PROGRAMME", "ENTRIES", f.Counts, "")

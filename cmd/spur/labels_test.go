@@ -800,3 +800,51 @@ func TestActorPacks(t *testing.T) {
 		t.Fatalf("a refused import changed the sources:\n%s", after)
 	}
 }
+
+// TestOFACXMLImport imports OFAC's XML forms, told by their root element:
+// Lazarus Group's address screens as sanctioned under its SDN entry, its
+// weak alias and a person of the list are found by name; the other form
+// of the same entries changes nothing; a cut file is refused with its line
+// and the store keeps what it had.
+func TestOFACXMLImport(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	const dir = "../../testdata/sanctions/ofac_xml/"
+	r := run(t, "labels", "import", "--store", store, dir+"SDN_ADVANCED.XML")
+	if r.code != 0 || !strings.Contains(r.stdout, `imported 1 label and 2 entities as source "ofac-sdn" (the list of 2025-12-24)`) ||
+		!regexp.MustCompile(`(?m)^ETH +1$`).MatchString(r.stdout) || !strings.Contains(r.stderr, "ofac-advanced-xml") {
+		t.Fatalf("import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var res []struct {
+		Severity string `json:"severity"`
+		Rule     string `json:"rule"`
+		Labels   []struct {
+			Programs []string
+		} `json:"labels"`
+	}
+	out := mustRun(t, "screen", "--store", store, "--json", "0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+	if err := jsonUnmarshal(out, &res); err != nil || len(res) != 1 || res[0].Severity != "severe" || res[0].Rule != "sanctioned: LAZARUS GROUP (ofac-sdn 27307)" ||
+		len(res[0].Labels) != 1 || !slices.Equal(res[0].Labels[0].Programs, []string{"DPRK3"}) {
+		t.Fatalf("screen: %s %v", out, err)
+	}
+	for q, want := range map[string]string{"Hidden Cobra": "ofac-sdn 27307", "Park Jin Hyok": "ofac-sdn 24918"} {
+		if out := mustRun(t, "names", "--store", store, q); !strings.Contains(out, want) {
+			t.Errorf("names %q:\n%s", q, out)
+		}
+	}
+	if out := mustRun(t, "labels", "import", "--store", store, dir+"SDN.XML"); !strings.Contains(out, "no change since") {
+		t.Fatalf("the other form:\n%s", out)
+	}
+	before := mustRun(t, "labels", "sources", "--store", store, "--json")
+	b, err := os.ReadFile(dir + "SDN_ADVANCED.XML")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "sdn_advanced.xml")
+	os.WriteFile(cut, b[:len(b)/2], 0o644)
+	if r := run(t, "labels", "import", "--store", store, cut); r.code == 0 || !strings.Contains(r.stderr, cut+": line ") {
+		t.Fatalf("cut file: exit %d %s", r.code, r.stderr)
+	}
+	if after := mustRun(t, "labels", "sources", "--store", store, "--json"); after != before {
+		t.Fatalf("the store changed:\n%s\n%s", before, after)
+	}
+}

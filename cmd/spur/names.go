@@ -30,7 +30,7 @@ func loadNameIndex(dir string, sources []string) (*names.Index, error) {
 		}
 	}
 	if len(entities) == 0 {
-		return nil, usagef("no listed parties in %s; import a list first (spur labels import --format un-xml|ofac-sdn-csv|eu-csv|uk-csv|uk-sanctions-list-ods|us-csl-csv)", dir)
+		return nil, usagef("no listed parties in %s; import a list first (spur labels import --format un-xml|ofac-sdn-csv|ofac-xml|ofac-advanced-xml|eu-csv|uk-csv|uk-sanctions-list-ods|us-csl-csv)", dir)
 	}
 	return names.NewIndex(entities), nil
 }

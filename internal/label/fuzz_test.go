@@ -176,3 +176,41 @@ func mustRead(f *testing.F, path string) []byte {
 	}
 	return b
 }
+
+// FuzzParseOFACXML feeds both XML forms: a list or a refusal, never a
+// panic, and every entry named and numbered.
+func FuzzParseOFACXML(f *testing.F) {
+	for _, name := range []string{"SDN.XML", "SDN_ADVANCED.XML"} {
+		b, err := os.ReadFile(filepath.Join("../../testdata/sanctions/ofac_xml", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`<Sanctions><DistinctParties><DistinctParty FixedRef="1"><Profile/></DistinctParty></DistinctParties></Sanctions>`))
+	f.Add([]byte(`<sdnList><sdnEntry><uid>1</uid><lastName>A</lastName><idList><id><idType>Digital Currency Address - XBT</idType><idNumber>1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa</idNumber></id></idList></sdnEntry></sdnList>`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "list.xml")
+		os.WriteFile(p, b, 0o644)
+		for _, parse := range []func(string) (*OFACResult, string, error){ParseOFACXML, ParseOFACAdvancedXML} {
+			res, _, err := parse(p)
+			if err != nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("unexpected error kind: %v", err)
+				}
+				continue
+			}
+			for _, e := range res.Entities {
+				if e.Name == "" || e.ID == "" {
+					t.Fatalf("entity without name or id: %+v", e)
+				}
+			}
+			for _, l := range res.Labels {
+				if l.Address == "" || l.Category != Sanctioned {
+					t.Fatalf("bad label %+v", l)
+				}
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package label
 
 import (
 	"bufio"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +13,7 @@ import (
 )
 
 // Formats are the label file formats Read takes.
-var Formats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
+var Formats = []string{"ofac-sdn-csv", "ofac-non-sdn-csv", "ofac-xml", "ofac-advanced-xml", "un-xml", "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv", "tagpack", "actorpack", "csv", "etherscan-json", "etherscan-csv", "forta-csv"}
 
 // ErrFormat reports a format Read does not take, or cannot tell, or a
 // chain given to a format that has its own.
@@ -71,6 +72,16 @@ func Read(path string, o ReadOptions) (*File, error) {
 			f.Labels, f.Entities, f.Counts, f.Invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
 		}
 		f.Source = name
+	case "ofac-xml", "ofac-advanced-xml":
+		var res *OFACResult
+		parse := ParseOFACXML
+		if format == "ofac-advanced-xml" {
+			parse = ParseOFACAdvancedXML
+		}
+		if res, f.Dated, err = parse(path); err == nil {
+			f.Labels, f.Entities, f.Counts, f.Invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
+		}
+		f.Source = ofacSource(path)
 	case "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
 		parse := map[string]func(string) (*ListResult, error){"eu-csv": ParseEU, "uk-csv": ParseUK, "uk-sanctions-list-ods": ParseUKSanctionsList, "us-csl-csv": ParseUSCSL}[format]
 		var res *ListResult
@@ -156,6 +167,33 @@ func IsYAML(name string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
+// xmlFormat tells an XML list by its root element: OFAC's SDN.XML
+// (sdnList) or SDN_ADVANCED.XML (Sanctions), else the UN's list, whose
+// reader says what it finds instead.
+func xmlFormat(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "un-xml"
+	}
+	defer f.Close()
+	d := xml.NewDecoder(bufio.NewReader(f))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "un-xml"
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			switch se.Name.Local {
+			case "sdnList":
+				return "ofac-xml"
+			case "Sanctions":
+				return "ofac-advanced-xml"
+			}
+			return "un-xml"
+		}
+	}
+}
+
 // DetectFormat tells a label file's format from its name and first line,
 // for an import without a format; "" when neither tells. A directory is
 // OFAC's (sdn.csv or cons_prim.csv) or, holding .yaml files, TagPacks'.
@@ -178,7 +216,7 @@ func DetectFormat(path string) string {
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xml":
-		return "un-xml"
+		return xmlFormat(path)
 	case ".ods":
 		return "uk-sanctions-list-ods"
 	case ".yaml", ".yml":
