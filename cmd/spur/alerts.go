@@ -58,7 +58,7 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			if ef.any() && !(evm && byEntity) {
 				return usagef("--deposits, --deposit-reuse and --airdrop make an EVM chain's entities for --by-entity --chain CHAIN")
 			}
-			hook, err := alertWebhook(hookURL, alert)
+			hook, err := alertWebhook(hookURL, alert, "")
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -338,17 +339,22 @@ an import while following counts from the next block.`,
 			if byEntity && watch == nil {
 				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
 			}
-			hook, err := alertWebhook(hookURL, alert)
-			if err != nil {
+			if err := checkWebhook(hookURL, alert); err != nil {
 				return err
 			}
-			defer closeWebhook(hook)
 			run := newFirstRun(btcDir(sf.dir))
 			s, err := waitForQueries(cmd.Context(), btcDir(sf.dir), sf.open)
 			if err != nil {
 				return err
 			}
 			defer run.closeWith(s.Close)()
+			// The alerts wait for the receiver in an outbox in the store's
+			// directory, kept across runs.
+			hook, err := alertWebhook(hookURL, alert, webhookOutbox(sf.dir, "btc", hookURL))
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook)
 			var heldClusters *cluster.Clusters // --by-entity's, read again when replaced
 			if byEntity && !withCluster {
 				// Without --cluster the clustering must be there already.
@@ -357,6 +363,25 @@ an import while following counts from the next block.`,
 				}
 			}
 			log := logger()
+			// The alerts of blocks lo..hi, printed and queued for the webhook.
+			alerts := func(lo, hi int64) {
+				err := withAlertLabels(sf.dir, func(labels *label.Store) error {
+					c, err := alertClusters(s, byEntity, &heldClusters)
+					if err != nil {
+						return err
+					}
+					return printAlerts(s, labels, c, lo, hi, watch, alertOut{json: sf.json, hook: hook})
+				})
+				if err != nil {
+					log.Error("alerts failed", "err", err)
+				} else {
+					alertsThrough(hook, hi)
+				}
+			}
+			if lo, ok := missedAlerts(hook, s.Height()); ok && watch != nil {
+				log.Info("alerting the blocks added since the webhook's last", "from", lo, "to", s.Height())
+				alerts(lo, s.Height())
+			}
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if withCluster {
 					// Incremental: only the new transactions are read; after an
@@ -369,17 +394,9 @@ an import while following counts from the next block.`,
 					}
 				}
 				if watch != nil {
-					// The blocks added are the sync's last, above any it unwound.
-					err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						c, err := alertClusters(s, byEntity, &heldClusters)
-						if err != nil {
-							return err
-						}
-						return printAlerts(s, labels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{json: sf.json, hook: hook})
-					})
-					if err != nil {
-						log.Error("alerts failed", "err", err)
-					}
+					// The blocks added are the sync's last, above any it
+					// unwound; and those whose alerts failed before.
+					alerts(alertsSince(hook, st.Height-int64(st.Blocks)+1), st.Height)
 				}
 				if sf.json {
 					printJSON(os.Stdout, st)
@@ -1085,19 +1102,88 @@ type alertOut struct {
 
 // alertWebhook starts the sender of --alert-webhook URL, nil without it;
 // SPUR_WEBHOOK_SECRET, if set, signs the bodies (an environment variable,
-// which ps does not show).
-func alertWebhook(url, alert string) (*webhook.Sender, error) {
-	if url == "" {
-		return nil, nil
+// which ps does not show). With outbox, its queue is that directory
+// (webhookOutbox), kept across runs.
+func alertWebhook(url, alert, outbox string) (*webhook.Sender, error) {
+	if err := checkWebhook(url, alert); err != nil || url == "" {
+		return nil, err
 	}
-	if alert == "" {
-		return nil, usagef("--alert-webhook posts the alerts: give --alert CATEGORIES")
+	open := func() (*webhook.Sender, error) {
+		return webhook.New(url, os.Getenv("SPUR_WEBHOOK_SECRET"), logger())
 	}
-	h, err := webhook.New(url, os.Getenv("SPUR_WEBHOOK_SECRET"), logger())
+	if outbox != "" {
+		open = func() (*webhook.Sender, error) {
+			return webhook.Open(url, os.Getenv("SPUR_WEBHOOK_SECRET"), outbox, logger())
+		}
+	}
+	h, err := open()
+	if errors.Is(err, webhook.ErrOutboxLocked) {
+		return nil, fmt.Errorf("--alert-webhook: %w: another follower posts this store's alerts to it", err)
+	}
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--alert-webhook: %w", err)}
+		return nil, fmt.Errorf("--alert-webhook: %w", err)
 	}
 	return h, nil
+}
+
+// checkWebhook checks --alert-webhook URL before anything is opened.
+func checkWebhook(url, alert string) error {
+	if url == "" {
+		return nil
+	}
+	if alert == "" {
+		return usagef("--alert-webhook posts the alerts: give --alert CATEGORIES")
+	}
+	if _, err := webhook.Check(url); err != nil {
+		return usageError{fmt.Errorf("--alert-webhook: %w", err)}
+	}
+	return nil
+}
+
+// webhookOutbox is the directory where a follower's alerts of chain wait
+// for the receiver at url: in the store's directory, one a chain and
+// receiver, named by the URL's hash (its path may hold a token).
+func webhookOutbox(dir, chain, url string) string {
+	h := sha256.Sum256([]byte(url))
+	return filepath.Join(dir, "webhooks", chain+"-"+hex.EncodeToString(h[:6]))
+}
+
+// alertsSince gives the first block of a sync whose alerts to post: the
+// sync's first added block lo, or, with an outbox, the block after the
+// last whose alerts it holds when that is lower (a run stopped between a
+// block's commit and its alerts, or whose alerts failed). A new outbox
+// starts at lo.
+func alertsSince(hook *webhook.Sender, lo int64) int64 {
+	if t, ok := hook.Through(); ok && t+1 < lo {
+		return t + 1
+	}
+	return lo
+}
+
+// missedAlerts says, at a follower's start, the blocks up to tip whose
+// alerts no run queued for hook's receiver (committed by an ingest, or
+// by a run stopped in between): from lo, if ok. A new outbox, or one past
+// the tip after an unwind, starts at tip.
+func missedAlerts(hook *webhook.Sender, tip int64) (lo int64, ok bool) {
+	if hook == nil {
+		return 0, false
+	}
+	t, known := hook.Through()
+	if !known || t > tip {
+		alertsThrough(hook, tip)
+		return 0, false
+	}
+	return t + 1, t < tip
+}
+
+// alertsThrough records that the alerts up to height are in hook's outbox.
+func alertsThrough(hook *webhook.Sender, height int64) {
+	if hook == nil {
+		return
+	}
+	if err := hook.SetThrough(height); err != nil {
+		logger().Error("alerts not recorded as queued", "err", err)
+	}
 }
 
 // closeWebhook delivers what h still holds, for at most five seconds.

@@ -347,28 +347,44 @@ spur follow btc --alert does.`,
 			if err != nil {
 				return err
 			}
-			hook, err := alertWebhook(hookURL, alert)
-			if err != nil {
+			if err := checkWebhook(hookURL, alert); err != nil {
 				return err
 			}
-			defer closeWebhook(hook)
 			run := newFirstRun(evmDir(sf.dir, chain))
 			s, err := waitForQueries(cmd.Context(), evmDir(sf.dir, chain), func() (*evmstore.Store, error) { return openEVM(&sf, chain, evmCreate) })
 			if err != nil {
 				return err
 			}
 			defer run.closeWith(s.Close)()
+			hook, err := alertWebhook(hookURL, alert, webhookOutbox(sf.dir, chain, hookURL))
+			if err != nil {
+				return err
+			}
+			defer closeWebhook(hook)
 			log := logger()
+			// The alerts of block rows lo..hi, printed and queued for the
+			// webhook, as follow btc's.
+			alerts := func(lo, hi int64) {
+				if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
+					return printEVMAlerts(s, labels, chain, uint64(lo), uint64(hi), watch, nil, alertOut{json: sf.json, hook: hook})
+				}); err != nil {
+					log.Error("alerts failed", "err", err)
+				} else {
+					alertsThrough(hook, hi)
+				}
+			}
+			if tip := evmTipRow(s); watch != nil {
+				if lo, ok := missedAlerts(hook, tip); ok {
+					log.Info("alerting the blocks added since the webhook's last", "from", s.Block(uint64(lo)).Number, "to", s.Block(uint64(tip)).Number)
+					alerts(lo, tip)
+				}
+			}
 			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log, LetQueriesIn: true}, func(st *ingest.EVMStats) {
 				if watch != nil && st.Blocks > 0 {
-					// The blocks added are the store's last rows.
-					if tip, err := s.TipRow(); err != nil {
-						log.Error("alerts failed", "err", err)
-					} else if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-						return printEVMAlerts(s, labels, chain, tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{json: sf.json, hook: hook})
-					}); err != nil {
-						log.Error("alerts failed", "err", err)
-					}
+					// The blocks added are the store's last rows; and those
+					// whose alerts failed before.
+					tip := evmTipRow(s)
+					alerts(alertsSince(hook, tip+1-int64(st.Blocks)), tip)
 				}
 				if sf.json {
 					printJSON(os.Stdout, st)
@@ -389,6 +405,15 @@ spur follow btc --alert does.`,
 	c.Flags().StringVar(&alert, "alert", "", "print each new transaction that moves an asset from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
 	return c
+}
+
+// evmTipRow is the row of the store's last block, -1 when it has none.
+func evmTipRow(s *evmstore.Store) int64 {
+	r, err := s.TipRow()
+	if err != nil {
+		return -1
+	}
+	return int64(r)
 }
 
 // printEVMAlerts prints the alerts of block rows lo to hi, as

@@ -27,6 +27,7 @@ import (
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 // Exit codes. docs/cli.md lists them for scripts.
@@ -61,7 +62,7 @@ func exitCode(err error) int {
 	case errors.Is(err, cluster.ErrNoClustering):
 		return exitNotFound
 	case errors.Is(err, store.ErrLocked), errors.Is(err, label.ErrLocked), errors.Is(err, cluster.ErrLocked), errors.Is(err, label.ErrNotApplied), errors.Is(err, label.ErrVersion), errors.Is(err, store.ErrVersion), errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrReadOnly),
-		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt):
+		errors.Is(err, evmstore.ErrLocked), errors.Is(err, evmstore.ErrVersion), errors.Is(err, evmstore.ErrCorrupt), errors.Is(err, webhook.ErrOutboxLocked):
 		return exitStore
 	}
 	return exitFailure

@@ -26,6 +26,7 @@ import (
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/store"
+	"github.com/spur-forensics/spur/internal/webhook"
 )
 
 func newServe() *cobra.Command {
@@ -100,11 +101,11 @@ of an address whose entity has such a label too.`,
 			if byEntity && (alert == "" || rf.url == "") {
 				return usagef("--by-entity widens the Bitcoin follow's --alert: give --follow-rpc and --alert")
 			}
-			hook, err := alertWebhook(hookURL, alert)
-			if err != nil {
+			if err := checkWebhook(hookURL, alert); err != nil {
 				return err
 			}
-			defer closeWebhook(hook)
+			// The followers' senders, each with its outbox in the store.
+			var hooks []*webhook.Sender
 			if withCluster && rf.url == "" {
 				return usagef("--cluster keeps the clustering up to the blocks a follow adds: give --follow-rpc (or run spur cluster)")
 			}
@@ -187,10 +188,34 @@ of an address whose entity has such a label too.`,
 				if cfg.Live, err = s.Live(); err != nil {
 					return err
 				}
+				hook, err := alertWebhook(hookURL, alert, webhookOutbox(sf.dir, "btc", hookURL))
+				if err != nil {
+					return err
+				}
+				defer closeWebhook(hook)
+				if hook != nil {
+					hooks = append(hooks, hook)
+				}
 				ns := newNodeState()
 				cfg.NodeHeight, cfg.NodeUp = ns.height.Load, ns.answered
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
+					// The alerts of blocks lo..hi, queued for the webhook.
+					alerts := func(lo, hi int64) {
+						var c cluster.Reader
+						if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
+							c = clusters
+						}
+						if err := printAlerts(s, heldLabels, c, lo, hi, watch, alertOut{json: true, hook: hook}); err != nil {
+							log.Error("alerts failed", "err", err)
+						} else {
+							alertsThrough(hook, hi)
+						}
+					}
+					if lo, ok := missedAlerts(hook, s.Height()); ok && watch != nil {
+						log.Info("alerting the blocks added since the webhook's last", "from", lo, "to", s.Height())
+						alerts(lo, s.Height())
+					}
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 						if withCluster {
@@ -211,13 +236,7 @@ of an address whose entity has such a label too.`,
 						// The server's labels keep their keys cached, current
 						// as imports are applied.
 						if watch != nil {
-							var c cluster.Reader
-							if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
-								c = clusters
-							}
-							if err := printAlerts(s, heldLabels, c, st.Height-int64(st.Blocks)+1, st.Height, watch, alertOut{json: true, hook: hook}); err != nil {
-								log.Error("alerts failed", "err", err)
-							}
+							alerts(alertsSince(hook, st.Height-int64(st.Blocks)+1), st.Height)
 						}
 					})
 					if err != nil {
@@ -258,20 +277,37 @@ of an address whose entity has such a label too.`,
 				}
 				cfg.EVMLive = true
 				es := cfg.EVM
+				hook, err := alertWebhook(hookURL, alert, webhookOutbox(sf.dir, evmChain, hookURL))
+				if err != nil {
+					es.Close()
+					return err
+				}
+				defer closeWebhook(hook)
+				if hook != nil {
+					hooks = append(hooks, hook)
+				}
 				ns := newNodeState()
 				cfg.EVMNodeHeight, cfg.EVMNodeUp = ns.height.Load, ns.answered
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
+					alerts := func(lo, hi int64) {
+						if err := printEVMAlerts(es, heldLabels, es.Chain(), uint64(lo), uint64(hi), watch, nil, alertOut{json: true, hook: hook}); err != nil {
+							log.Error("alerts failed", "err", err)
+						} else {
+							alertsThrough(hook, hi)
+						}
+					}
+					if tip := evmTipRow(es); watch != nil {
+						if lo, ok := missedAlerts(hook, tip); ok {
+							log.Info("alerting the blocks added since the webhook's last", "chain", es.Chain(), "from", es.Block(uint64(lo)).Number, "to", es.Block(uint64(tip)).Number)
+							alerts(lo, tip)
+						}
+					}
 					err := ingest.EVMFollow(ctx, es, node, interval, ns.options(log), func(st *ingest.EVMStats) {
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)
 						if watch != nil && st.Blocks > 0 {
-							tip, err := es.TipRow()
-							if err == nil {
-								err = printEVMAlerts(es, heldLabels, es.Chain(), tip+1-uint64(st.Blocks), tip, watch, nil, alertOut{json: true, hook: hook})
-							}
-							if err != nil {
-								log.Error("alerts failed", "err", err)
-							}
+							tip := evmTipRow(es)
+							alerts(alertsSince(hook, tip+1-int64(st.Blocks)), tip)
 						}
 					})
 					if err != nil {
@@ -298,10 +334,13 @@ of an address whose entity has such a label too.`,
 			if err != nil {
 				return fmt.Errorf("--listen %s: %w", listen, err)
 			}
-			if hook != nil {
-				cfg.Webhook = func() (int64, int64, int64, int64) {
-					taken, refused, lost := hook.Stats()
-					return taken, refused, lost, hook.Queued()
+			if len(hooks) > 0 {
+				cfg.Webhook = func() (taken, refused, lost, queued int64) {
+					for _, h := range hooks {
+						t, r, l := h.Stats()
+						taken, refused, lost, queued = taken+t, refused+r, lost+l, queued+h.Queued()
+					}
+					return
 				}
 			}
 			apiSrv = api.New(cfg)

@@ -11,7 +11,9 @@
 // X-Spur-Signature-256 is "sha256=" and the hex HMAC-SHA256 of the body
 // under the secret, for the receiver to check. What is still queued when
 // the process ends is lost (and logged): `spur alerts --from` tells it
-// again from the store.
+// again from the store. A sender opened with an outbox (Open) keeps its
+// queue on disk instead: what it has not delivered when the process ends,
+// even by a crash, it sends when opened again.
 package webhook
 
 import (
@@ -49,6 +51,7 @@ type Sender struct {
 	ctx    context.Context
 	mu     sync.Mutex // orders Send and Close
 	closed bool
+	ob     *outbox // the queue on disk, for a sender Open made; nil: queue
 	// pause is the first retry's pause, doubled after each failure up to
 	// maxPause.
 	pause, maxPause time.Duration
@@ -63,21 +66,101 @@ func (s *Sender) Stats() (taken, refused, lost int64) {
 }
 
 // Queued says how many objects wait for the receiver.
-func (s *Sender) Queued() int64 { return int64(len(s.queue)) }
+func (s *Sender) Queued() int64 {
+	if s.ob != nil {
+		s.ob.mu.Lock()
+		defer s.ob.mu.Unlock()
+		return s.ob.queued
+	}
+	return int64(len(s.queue))
+}
 
-// New starts a sender to rawURL (http or https); secret, if not empty,
-// signs each body.
-func New(rawURL, secret string, log *slog.Logger) (*Sender, error) {
+// Check says whether rawURL is one a sender posts to: http or https,
+// with a host.
+func Check(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("webhook %q: want an http:// or https:// URL", rawURL)
+	}
+	return u, nil
+}
+
+func newSender(rawURL, secret string, log *slog.Logger) (*Sender, error) {
+	u, err := Check(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Sender{url: rawURL, host: u.Scheme + "://" + u.Host, secret: []byte(secret), log: log, client: &http.Client{Timeout: 10 * time.Second},
 		queue: make(chan []byte, QueueSize), done: make(chan struct{}), ctx: ctx, stop: stop,
 		pause: 500 * time.Millisecond, maxPause: 30 * time.Second}
+	return s, nil
+}
+
+// New starts a sender to rawURL (http or https); secret, if not empty,
+// signs each body.
+func New(rawURL, secret string, log *slog.Logger) (*Sender, error) {
+	s, err := newSender(rawURL, secret, log)
+	if err != nil {
+		return nil, err
+	}
 	go s.run()
 	return s, nil
+}
+
+// Open starts a sender as New does whose queue is the outbox in dir
+// (made if missing), unbounded: it first sends what the outbox holds from
+// a run before. One process at a time sends from an outbox
+// (ErrOutboxLocked).
+func Open(rawURL, secret, dir string, log *slog.Logger) (*Sender, error) {
+	return open(rawURL, secret, dir, log, nil)
+}
+
+// open is Open with set, if not nil, applied to the sender before it
+// starts (the tests' shorter pauses).
+func open(rawURL, secret, dir string, log *slog.Logger, set func(*Sender)) (*Sender, error) {
+	s, err := newSender(rawURL, secret, log)
+	if err != nil {
+		return nil, err
+	}
+	if set != nil {
+		set(s)
+	}
+	if s.ob, err = openOutbox(dir); err != nil {
+		return nil, err
+	}
+	if q := s.ob.queued; q > 0 {
+		log.Info("webhook: sending the alerts a run before left in the outbox", "url", s.host, "queued", q)
+	}
+	go s.run()
+	return s, nil
+}
+
+// Through says the last block whose alerts are all queued in the outbox,
+// as SetThrough recorded it; false for a sender without an outbox or an
+// outbox that has recorded none.
+func (s *Sender) Through() (int64, bool) {
+	if s == nil || s.ob == nil {
+		return 0, false
+	}
+	s.ob.mu.Lock()
+	defer s.ob.mu.Unlock()
+	return s.ob.through - 1, s.ob.through > 0
+}
+
+// SetThrough records, once the outbox is synced, that the alerts of
+// every block up to height are queued in it: a follower that stops before
+// it records a block queues the block's alerts again when it starts (so a
+// receiver may get an alert twice, never none). A sender without an
+// outbox ignores it.
+func (s *Sender) SetThrough(height int64) error {
+	if s.ob == nil {
+		return nil
+	}
+	if err := s.ob.setThrough(height); err != nil {
+		return fmt.Errorf("webhook %s: outbox: %w", s.host, err)
+	}
+	return nil
 }
 
 // Send queues v, as JSON, for the receiver; after Close, it refuses.
@@ -91,6 +174,13 @@ func (s *Sender) Send(v any) error {
 	if s.closed {
 		return fmt.Errorf("webhook %s: closed", s.host)
 	}
+	if s.ob != nil {
+		if err := s.ob.put(b); err != nil {
+			s.log.Error("webhook: alert not queued in the outbox", "url", s.host, "err", err)
+			return fmt.Errorf("webhook %s: outbox: %w", s.host, err)
+		}
+		return nil
+	}
 	select {
 	case s.queue <- b:
 		return nil
@@ -102,8 +192,11 @@ func (s *Sender) Send(v any) error {
 
 // SendWait queues v as Send does, but waits for room in the queue rather
 // than drop it, until ctx ends: for a batch (spur alerts) that finds more
-// than the queue holds.
+// than the queue holds. An outbox always has room.
 func (s *Sender) SendWait(ctx context.Context, v any) error {
+	if s.ob != nil {
+		return s.Send(v)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -130,12 +223,16 @@ func (s *Sender) SendWait(ctx context.Context, v any) error {
 }
 
 // Close delivers what is queued, waiting at most until ctx ends, and
-// stops the sender; what is left is logged as lost.
+// stops the sender; what is left is logged as lost, or stays in the
+// outbox.
 func (s *Sender) Close(ctx context.Context) {
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
 		close(s.queue)
+		if s.ob != nil {
+			s.ob.close()
+		}
 	}
 	s.mu.Unlock()
 	select {
@@ -148,6 +245,20 @@ func (s *Sender) Close(ctx context.Context) {
 
 func (s *Sender) run() {
 	defer close(s.done)
+	if s.ob != nil {
+		defer s.ob.closeFiles()
+		for {
+			b, ok := s.ob.next(s.ctx)
+			if !ok || !s.deliver(b) {
+				break
+			}
+			s.ob.done(len(b))
+		}
+		if q := s.Queued(); q > 0 {
+			s.log.Warn("webhook: stopped with alerts undelivered; they wait in the outbox for the next run", "url", s.host, "queued", q)
+		}
+		return
+	}
 	for b := range s.queue {
 		if !s.deliver(b) {
 			lost := 1 + len(s.queue)

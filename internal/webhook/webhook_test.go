@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -192,4 +195,200 @@ func TestSendWaitCancelled(t *testing.T) {
 	closed, stop := context.WithCancel(context.Background())
 	stop()
 	s.Close(closed)
+}
+
+func openSender(t *testing.T, url, dir string, log io.Writer) *Sender {
+	t.Helper()
+	s, err := open(url, "", dir, slog.New(slog.NewTextHandler(log, nil)), func(s *Sender) {
+		s.pause, s.maxPause = time.Millisecond, 4*time.Millisecond
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func closeWithin(s *Sender, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	s.Close(ctx)
+}
+
+// TestOutboxKeeps: what a receiver that is down has not taken stays in
+// the outbox when the sender stops, with the block it was queued through,
+// and the next sender delivers it, in order, before what comes after; a
+// refusal is not sent again; a second sender on the same outbox is
+// refused.
+func TestOutboxKeeps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	var log bytes.Buffer
+	s := openSender(t, down.URL, dir, &log)
+	if _, ok := s.Through(); ok {
+		t.Fatal("a new outbox says it has queued blocks")
+	}
+	if _, err := Open(down.URL, "", dir, slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, ErrOutboxLocked) {
+		t.Fatalf("a second sender: %v", err)
+	}
+	for i := range 5 {
+		if err := s.Send(map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetThrough(7); err != nil {
+		t.Fatal(err)
+	}
+	if q := s.Queued(); q != 5 {
+		t.Fatalf("%d queued", q)
+	}
+	closeWithin(s, 50*time.Millisecond)
+	if _, _, lost := s.Stats(); lost != 0 || !strings.Contains(log.String(), "they wait in the outbox") {
+		t.Fatalf("lost %d; log:\n%s", lost, log.String())
+	}
+	r := &receiver{script: []int{200, 400}}
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	s = openSender(t, srv.URL, dir, &log)
+	if h, ok := s.Through(); !ok || h != 7 {
+		t.Fatalf("through %d %v, want 7", h, ok)
+	}
+	s.Send(map[string]int{"n": 5})
+	closeWithin(s, 10*time.Second)
+	// n=1 refused.
+	if want := `{"n":0} {"n":2} {"n":3} {"n":4} {"n":5}`; strings.Join(r.took, " ") != want {
+		t.Fatalf("took %v, want %s", r.took, want)
+	}
+	s = openSender(t, srv.URL, dir, &log)
+	if q := s.Queued(); q != 0 {
+		t.Fatalf("%d queued after delivery", q)
+	}
+	closeWithin(s, time.Second)
+	if r.tries != 6 {
+		t.Fatalf("%d tries, want 6", r.tries)
+	}
+}
+
+// TestOutboxAfterCrash: a body cut short by a crash is dropped (its
+// block was not recorded, so it is queued again), an offset past the end
+// (the outbox emptied, the state not yet written) is taken as the end,
+// and a state file of another size is refused.
+func TestOutboxAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "outbox"), []byte("{\"n\":0}\n{\"n\":1}\n{\"n\""), 0o644)
+	r := &receiver{}
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var log bytes.Buffer
+	s := openSender(t, srv.URL, dir, &log)
+	closeWithin(s, 10*time.Second)
+	if want := `{"n":0} {"n":1}`; strings.Join(r.took, " ") != want {
+		t.Fatalf("took %v, want %s", r.took, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "outbox")); string(b) != "{\"n\":0}\n{\"n\":1}\n" {
+		t.Fatalf("outbox %q", b)
+	}
+	var st [16]byte
+	binary.LittleEndian.PutUint64(st[:], 1000)
+	os.WriteFile(filepath.Join(dir, "state"), st[:], 0o644)
+	s = openSender(t, srv.URL, dir, &log)
+	s.Send(map[string]int{"n": 2})
+	closeWithin(s, 10*time.Second)
+	if want := `{"n":0} {"n":1} {"n":2}`; strings.Join(r.took, " ") != want {
+		t.Fatalf("took %v, want %s", r.took, want)
+	}
+	os.WriteFile(filepath.Join(dir, "state"), st[:5], 0o644)
+	if _, err := Open(srv.URL, "", dir, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "state is 5 bytes, want 16") {
+		t.Fatalf("short state: %v", err)
+	}
+}
+
+// TestOutboxCompacts: once all is delivered past compactAt, the outbox is
+// emptied, and what comes after is delivered from its start.
+func TestOutboxCompacts(t *testing.T) {
+	defer func(n int64) { compactAt = n }(compactAt)
+	compactAt = 64
+	dir := t.TempDir()
+	r := &receiver{}
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var log bytes.Buffer
+	s := openSender(t, srv.URL, dir, &log)
+	for i := range 20 {
+		s.Send(map[string]int{"n": i})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Queued() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	s.Send(map[string]int{"n": 20})
+	closeWithin(s, 10*time.Second)
+	if len(r.took) != 21 || r.took[20] != `{"n":20}` {
+		t.Fatalf("took %v", r.took)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "outbox")); len(b) >= 64 {
+		t.Fatalf("outbox not emptied: %q", b)
+	}
+}
+
+// BenchmarkQueue: queueing an alert (about 500 bytes of JSON) in memory
+// and in an outbox, while the receiver holds the first (what a follower
+// pays per alert; at most QueueSize of them, as the memory queue holds no
+// more), then delivered.
+// go test -run XXX -bench Queue -benchtime 10000x ./internal/webhook/
+func BenchmarkQueue(b *testing.B) {
+	var release chan struct{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	alert := map[string]any{"chain": "btc", "height": 800000, "block_hash": strings.Repeat("0", 64), "txid": strings.Repeat("a", 64),
+		"from": []map[string]any{{"address": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "value": 123456789, "labels": []map[string]any{{"category": "sanctioned", "label": "LAZARUS GROUP", "source": "ofac-sdn", "ref": "27307"}}}},
+		"to":   []map[string]any{{"address": "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "value": 123446789, "labels": []map[string]any{}}}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, name := range []string{"memory", "outbox"} {
+		b.Run(name, func(b *testing.B) {
+			release = make(chan struct{})
+			s, err := New(srv.URL, "", log)
+			if name == "outbox" {
+				s, err = Open(srv.URL, "", b.TempDir(), log)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if b.N > QueueSize {
+				b.Fatalf("-benchtime %dx: at most %dx", b.N, QueueSize)
+			}
+			for b.Loop() {
+				if err := s.Send(alert); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			close(release)
+			closeWithin(s, time.Minute)
+			if taken, _, _ := s.Stats(); taken != int64(b.N) {
+				b.Fatalf("%d of %d taken", taken, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkSetThrough: recording a sync's blocks as queued, two syncs
+// (outbox, then state), what a follower pays per sync with a webhook.
+// go test -run XXX -bench SetThrough -benchtime 200x ./internal/webhook/
+func BenchmarkSetThrough(b *testing.B) {
+	s, err := Open("http://127.0.0.1:1", "", b.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeWithin(s, 0)
+	h := int64(0)
+	for b.Loop() {
+		h++
+		if err := s.SetThrough(h); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,0 +1,212 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+// An outbox is a sender's queue kept on disk, so that what a follower
+// queued survives its stop or a crash. Its directory holds two files:
+//
+//	outbox  the bodies, one JSON object a line, appended as they come
+//	state   16 bytes: the offset in outbox of the first body not yet
+//	        taken or refused, then one more than the last block whose
+//	        alerts are all in outbox (0: none yet), both little-endian
+//
+// Delivery is at least once: the offset is written after each delivery
+// without a sync, so a crash may send the last few again. When everything
+// is delivered and outbox has grown past compactAt, it is emptied.
+type outbox struct {
+	mu      sync.Mutex
+	f       *os.File // outbox, opened to append
+	state   *os.File // state, flock'ed: one sender per outbox
+	size    int64    // of outbox
+	sent    int64    // the offset of the next body to deliver
+	queued  int64    // bodies from sent to the end
+	through int64    // one more than the last block queued whole; 0 unknown
+	closed  bool
+	wake    chan struct{}
+}
+
+// compactAt is the size past which a delivered outbox is emptied.
+var compactAt int64 = 1 << 20
+
+// ErrOutboxLocked reports an outbox another process sends from.
+var ErrOutboxLocked = errors.New("webhook: another process sends from this outbox")
+
+func openOutbox(dir string) (*outbox, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	state, err := os.OpenFile(filepath.Join(dir, "state"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
+	}
+	if err := syscall.Flock(int(state.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		state.Close()
+		return nil, fmt.Errorf("%w (%s)", ErrOutboxLocked, dir)
+	}
+	ob := &outbox{state: state, wake: make(chan struct{}, 1)}
+	fail := func(err error) (*outbox, error) {
+		ob.closeFiles()
+		return nil, fmt.Errorf("webhook: outbox %s: %w", dir, err)
+	}
+	var st [16]byte
+	n, err := state.ReadAt(st[:], 0)
+	switch {
+	case n == 16:
+		ob.sent, ob.through = int64(binary.LittleEndian.Uint64(st[:8])), int64(binary.LittleEndian.Uint64(st[8:]))
+	case n == 0 && err == io.EOF:
+	default:
+		return fail(fmt.Errorf("state is %d bytes, want 16", n))
+	}
+	if ob.f, err = os.OpenFile(filepath.Join(dir, "outbox"), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+		return fail(err)
+	}
+	fi, err := ob.f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	ob.size = fi.Size()
+	// Emptied after delivery, the state not yet written: nothing waits.
+	ob.sent = min(ob.sent, ob.size)
+	// Count what waits; a last line cut short by a crash was never
+	// counted as queued (its block's alerts are queued again), so it goes.
+	rest := make([]byte, ob.size-ob.sent)
+	if _, err := ob.f.ReadAt(rest, ob.sent); err != nil && err != io.EOF {
+		return fail(err)
+	}
+	if cut := len(rest) - 1 - bytes.LastIndexByte(rest, '\n'); cut > 0 {
+		ob.size -= int64(cut)
+		if err := ob.f.Truncate(ob.size); err != nil {
+			return fail(err)
+		}
+		rest = rest[:len(rest)-cut]
+	}
+	ob.queued = int64(bytes.Count(rest, []byte{'\n'}))
+	return ob, nil
+}
+
+func (ob *outbox) closeFiles() {
+	if ob.f != nil {
+		ob.f.Close()
+	}
+	ob.state.Close() // and its lock
+}
+
+// put appends b.
+func (ob *outbox) put(b []byte) error {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if ob.closed {
+		return errors.New("closed")
+	}
+	if bytes.IndexByte(b, '\n') >= 0 {
+		return errors.New("a body with a newline") // json.Marshal writes none
+	}
+	n, err := ob.f.Write(append(b, '\n'))
+	ob.size += int64(n)
+	if err != nil {
+		// A part written would be taken for a body: cut it off.
+		ob.size -= int64(n)
+		ob.f.Truncate(ob.size)
+		return err
+	}
+	ob.queued++
+	select {
+	case ob.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// next returns the next body to deliver, waiting for one; false when the
+// outbox is closed and delivered, or ctx ends.
+func (ob *outbox) next(ctx context.Context) ([]byte, bool) {
+	for {
+		ob.mu.Lock()
+		if ob.sent < ob.size {
+			b, err := ob.line(ob.sent)
+			ob.mu.Unlock()
+			return b, err == nil
+		}
+		closed := ob.closed
+		ob.mu.Unlock()
+		if closed {
+			return nil, false
+		}
+		select {
+		case <-ob.wake:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// line reads the body at off, without its newline.
+func (ob *outbox) line(off int64) ([]byte, error) {
+	buf := make([]byte, 0, 4096)
+	for {
+		chunk := make([]byte, max(4096, cap(buf)))
+		n, err := ob.f.ReadAt(chunk, off+int64(len(buf)))
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+			return append(buf, chunk[:i]...), nil
+		}
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: outbox: a body without its end at %d: %w", off, err)
+		}
+	}
+}
+
+// done marks the body of n bytes at the head delivered (or refused).
+func (ob *outbox) done(n int) {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	ob.sent += int64(n) + 1
+	ob.queued--
+	if ob.sent == ob.size && ob.size > compactAt {
+		if ob.f.Truncate(0) == nil {
+			ob.size, ob.sent = 0, 0
+		}
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(ob.sent))
+	ob.state.WriteAt(b[:], 0)
+}
+
+// setThrough records that the alerts of every block up to height are in
+// the outbox, synced first.
+func (ob *outbox) setThrough(height int64) error {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if err := ob.f.Sync(); err != nil {
+		return err
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(ob.sent))
+	binary.LittleEndian.PutUint64(b[8:], uint64(height+1))
+	if _, err := ob.state.WriteAt(b[:], 0); err != nil {
+		return err
+	}
+	ob.through = height + 1
+	return ob.state.Sync()
+}
+
+func (ob *outbox) close() {
+	ob.mu.Lock()
+	ob.closed = true
+	ob.mu.Unlock()
+	select {
+	case ob.wake <- struct{}{}:
+	default:
+	}
+}
