@@ -96,7 +96,7 @@ func TestWebhookOutbox(t *testing.T) {
 
 	// Back up: what was queued, then the blocks missed, then block 105.
 	up.Store(true)
-	_, _, stderr = startSpur(t, follow...)
+	cmd, _, stderr = startSpur(t, follow...)
 	if !eventually(func() bool {
 		return strings.Contains(stderr.String(), "alerting the blocks added since the webhook's last")
 	}) {
@@ -138,5 +138,22 @@ func TestWebhookOutbox(t *testing.T) {
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("alert %d posted\n%s\nspur alerts tells\n%s", i, p[i], want[i])
 		}
+	}
+
+	// A server following the node takes the same outbox: block 106,
+	// ingested while neither ran, is alerted when it starts.
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	node.Generate(t, 1)
+	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "-q"}, rpc...)...)
+	srv := startServe(t, "--store", dir, "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "--interval", "50ms", "--alert", "stolen-funds", "--alert-webhook", url)
+	if !eventually(func() bool { return len(got()) > len(want) }) {
+		t.Fatalf("block 106 not posted by the server:\n%s", srv.said())
+	}
+	var a struct {
+		Height int64 `json:"height"`
+	}
+	if json.Unmarshal(got()[len(want)], &a); a.Height != 106 {
+		t.Fatalf("the server posted %s", got()[len(want)])
 	}
 }

@@ -407,6 +407,29 @@ func TestFollowEVMAlerts(t *testing.T) {
 	follow.Process.Kill()
 	follow.Wait()
 
+	// A payment ingested while no follower runs: the next follower with
+	// the webhook posts its alert (the store's outbox says which blocks
+	// were queued).
+	missed, _ := g.Send(&shop, big.NewInt(3e17), nil, 0)
+	mustRun(t, "ingest", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "-q")
+	again, _, againErr := startSpur(t, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds", "--alert-webhook", hook.URL)
+	// The first alert may come again (killed between its delivery and its
+	// record: at least once), then the missed one.
+	for got := ""; got != missed.Hex(); {
+		select {
+		case b := <-posted:
+			var a alert
+			if json.Unmarshal([]byte(b), &a) != nil || a.TxID != missed.Hex() && a.TxID != h.Hex() {
+				t.Fatalf("the webhook took %s, want the alert of %s", b, missed.Hex())
+			}
+			got = a.TxID
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the missed block's alert not posted in 30 s:\n%s", againErr)
+		}
+	}
+	again.Process.Kill()
+	again.Wait()
+
 	text := exec.Command(spurBin, "follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms", "--alert", "stolen-funds,exchange")
 	out := &testnode.Log{}
 	text.Stdout, text.Stderr = out, stderr

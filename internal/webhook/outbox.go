@@ -19,7 +19,8 @@ import (
 //	outbox  the bodies, one JSON object a line, appended as they come
 //	state   16 bytes: the offset in outbox of the first body not yet
 //	        taken or refused, then one more than the last block whose
-//	        alerts are all in outbox (0: none yet), both little-endian
+//	        alerts are all in outbox (all ones: none recorded yet; 0: an
+//	        empty store's), both little-endian
 //
 // Delivery is at least once: the offset is written after each delivery
 // without a sync, so a crash may send the last few again. When everything
@@ -31,9 +32,26 @@ type outbox struct {
 	size    int64    // of outbox
 	sent    int64    // the offset of the next body to deliver
 	queued  int64    // bodies from sent to the end
-	through int64    // one more than the last block queued whole; 0 unknown
+	through int64    // the last block queued whole
+	known   bool     // whether through is recorded
 	closed  bool
 	wake    chan struct{}
+}
+
+// unrecorded, as state's second field, says no block is recorded yet.
+const unrecorded = ^uint64(0)
+
+// writeState writes state whole (not synced).
+func (ob *outbox) writeState() error {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(ob.sent))
+	t := unrecorded
+	if ob.known {
+		t = uint64(ob.through + 1)
+	}
+	binary.LittleEndian.PutUint64(b[8:], t)
+	_, err := ob.state.WriteAt(b[:], 0)
+	return err
 }
 
 // compactAt is the size past which a delivered outbox is emptied.
@@ -63,8 +81,15 @@ func openOutbox(dir string) (*outbox, error) {
 	n, err := state.ReadAt(st[:], 0)
 	switch {
 	case n == 16:
-		ob.sent, ob.through = int64(binary.LittleEndian.Uint64(st[:8])), int64(binary.LittleEndian.Uint64(st[8:]))
+		ob.sent = int64(binary.LittleEndian.Uint64(st[:8]))
+		if t := binary.LittleEndian.Uint64(st[8:]); t != unrecorded {
+			ob.through, ob.known = int64(t)-1, true
+		}
 	case n == 0 && err == io.EOF:
+		// New: written whole before anything else.
+		if err := ob.writeState(); err != nil {
+			return fail(err)
+		}
 	default:
 		return fail(fmt.Errorf("state is %d bytes, want 16", n))
 	}
@@ -191,13 +216,10 @@ func (ob *outbox) setThrough(height int64) error {
 	if err := ob.f.Sync(); err != nil {
 		return err
 	}
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], uint64(ob.sent))
-	binary.LittleEndian.PutUint64(b[8:], uint64(height+1))
-	if _, err := ob.state.WriteAt(b[:], 0); err != nil {
+	ob.through, ob.known = height, true
+	if err := ob.writeState(); err != nil {
 		return err
 	}
-	ob.through = height + 1
 	return ob.state.Sync()
 }
 

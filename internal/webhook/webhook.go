@@ -145,7 +145,7 @@ func (s *Sender) Through() (int64, bool) {
 	}
 	s.ob.mu.Lock()
 	defer s.ob.mu.Unlock()
-	return s.ob.through - 1, s.ob.through > 0
+	return s.ob.through, s.ob.known
 }
 
 // SetThrough records, once the outbox is synced, that the alerts of

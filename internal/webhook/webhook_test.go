@@ -228,6 +228,15 @@ func TestOutboxKeeps(t *testing.T) {
 	if _, ok := s.Through(); ok {
 		t.Fatal("a new outbox says it has queued blocks")
 	}
+	// An empty store's: no block, recorded.
+	if err := s.SetThrough(-1); err != nil {
+		t.Fatal(err)
+	}
+	closeWithin(s, 0)
+	s = openSender(t, down.URL, dir, &log)
+	if h, ok := s.Through(); !ok || h != -1 {
+		t.Fatalf("an empty store's outbox: through %d %v", h, ok)
+	}
 	if _, err := Open(down.URL, "", dir, slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, ErrOutboxLocked) {
 		t.Fatalf("a second sender: %v", err)
 	}
