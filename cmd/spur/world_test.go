@@ -1434,6 +1434,57 @@ func checkEVMEntityAlerts(t *testing.T, store string) {
 			t.Fatalf("spur alerts --chain eth --by-entity: party %+v (entity %+v), want entity %s of %d labelled at %s", p, e, ent.Entity, ent.Size, hot)
 		}
 	}
+	// The API's the same, the entities made by the server (deposits, its
+	// default heuristic) and kept while the store stays as it is.
+	cli := decodeAlerts[evmParty](t, mustRun(t, "alerts", "--chain", "eth", "--store", store, "--json", "-q", "--alert", "scam", "--by-entity", "--deposits"))
+	srv := startServe(t, "--store", store, "--no-auth")
+	defer func() { srv.cmd.Process.Kill(); <-srv.done }()
+	get := func(q string) (int, []byte) {
+		resp, err := http.Get(srv.base + "/v1/eth/alerts?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	// Each heuristic's entities against spur alerts': the entities made
+	// for one are not those of another.
+	for _, h := range []string{"deposits", "airdrop"} {
+		var api []json.RawMessage
+		for from := cli[0].Height; from <= cli[len(cli)-1].Height; from += 1000 {
+			code, b := get(fmt.Sprintf("categories=scam&by_entity=true&heuristics=%s&from=%d&to=%d", h, from, min(from+999, cli[len(cli)-1].Height)))
+			var page struct{ Alerts []json.RawMessage }
+			if code != 200 || json.Unmarshal(b, &page) != nil {
+				t.Fatalf("GET /v1/eth/alerts by_entity: %d %.300s", code, b)
+			}
+			api = append(api, page.Alerts...)
+		}
+		var cliRaw []json.RawMessage
+		for d := json.NewDecoder(strings.NewReader(mustRun(t, "alerts", "--chain", "eth", "--store", store, "--json", "-q", "--alert", "scam", "--by-entity", "--"+h, "--from", strconv.FormatInt(cli[0].Height, 10), "--to", strconv.FormatInt(cli[len(cli)-1].Height, 10)))); ; {
+			var m json.RawMessage
+			if d.Decode(&m) != nil {
+				break
+			}
+			cliRaw = append(cliRaw, m)
+		}
+		if len(api) != len(cliRaw) || h == "deposits" && len(api) != len(cli) {
+			t.Fatalf("GET /v1/eth/alerts by_entity, heuristics %s: %d alerts, spur alerts %d", h, len(api), len(cliRaw))
+		}
+		for i := range api {
+			var a, b any
+			json.Unmarshal(api[i], &a)
+			json.Unmarshal(cliRaw[i], &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("heuristics %s, alert %d: the API's\n%s\nspur alerts'\n%s", h, i, api[i], cliRaw[i])
+			}
+		}
+	}
+	for q, want := range map[string]int{"by_entity=true&heuristics=nope": 400, "heuristics=deposits": 400, "by_entity=true&heuristics=deposit-reuse,airdrop": 200} {
+		if code, b := get(fmt.Sprintf("categories=scam&from=%d&to=%d&%s", cli[0].Height, cli[0].Height, q)); code != want {
+			t.Errorf("GET /v1/eth/alerts?%s: %d %s, want %d", q, code, b, want)
+		}
+	}
 	// The addresses table with the same entities: the hot wallet's
 	// members name it, no other address does; without a heuristic, none.
 	for _, heur := range []bool{true, false} {

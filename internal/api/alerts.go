@@ -3,11 +3,13 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/query"
 )
@@ -143,24 +145,104 @@ func (s *Server) ethAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if byEntity, err := byEntityParam(r); err != nil {
+	byEntity, err := byEntityParam(r)
+	if err != nil {
 		return err
-	} else if byEntity {
-		return badRequest("by_entity", "by_entity: Bitcoin's entities only here (an EVM chain's are made by heuristics when asked: spur alerts --chain eth --by-entity --deposits)")
+	}
+	opts, err := heuristicsParam(r, byEntity)
+	if err != nil {
+		return err
 	}
 	out := []query.EVMAlert{}
 	if s.cfg.Labels == nil {
 		return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
 	}
+	var ents *query.EVMEntities
+	if byEntity {
+		ec, err := s.evmEntities(es, opts)
+		if err != nil {
+			return err
+		}
+		if ents, err = query.NewEVMEntities(es, s.cfg.Labels, es.Chain(), ec, watch); err != nil {
+			return err
+		}
+	}
 	for n := from; n <= to; n++ {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		got, err := query.EVMBlockAlerts(es, s.cfg.Labels, es.Chain(), uint64(n)-c.First, watch, nil)
+		got, err := query.EVMBlockAlerts(es, s.cfg.Labels, es.Chain(), uint64(n)-c.First, watch, ents)
 		if err != nil {
 			return err
 		}
 		out = append(out, got...)
 	}
 	return writeJSON(w, 200, map[string]any{"from": from, "to": to, "alerts": out})
+}
+
+// heuristicsParam reads heuristics, the account-chain heuristics an EVM
+// chain's entities are made by for by_entity (comma-separated: deposits,
+// deposit-reuse, airdrop; deposits by default), as spur alerts --chain
+// eth --by-entity takes them as flags.
+func heuristicsParam(r *http.Request, byEntity bool) (cluster.EVMOptions, error) {
+	var o cluster.EVMOptions
+	v := r.URL.Query().Get("heuristics")
+	if v != "" && !byEntity {
+		return o, badRequest("heuristics", "heuristics make the entities of by_entity=true")
+	}
+	if !byEntity {
+		return o, nil
+	}
+	if v == "" {
+		v = "deposits"
+	}
+	for _, h := range strings.Split(v, ",") {
+		switch strings.TrimSpace(h) {
+		case "deposits":
+			o.Deposits = true
+		case "deposit-reuse":
+			o.DepositReuse = true
+		case "airdrop":
+			o.Airdrop = true
+		default:
+			return o, badRequest("heuristics", "heuristics: %q is none of deposits, deposit-reuse, airdrop", h)
+		}
+	}
+	return o, nil
+}
+
+// evmEntityCache is an EVM chain's entities as by_entity made them last,
+// with what they were made from: the store's transfers and addresses,
+// the heuristics and the hot wallets the labels name.
+type evmEntityCache struct {
+	key string
+	c   *cluster.EVMClusters
+}
+
+// evmEntities makes es's entities by the heuristics o, as spur entity
+// --chain does (a pass over every transfer), or gives those made last if
+// nothing they were made from has changed since: a poller asks again
+// every few seconds, and the store grows by a block at a time.
+func (s *Server) evmEntities(es *evmstore.Store, o cluster.EVMOptions) (*cluster.EVMClusters, error) {
+	hot, err := query.EVMHotWallets(es, s.cfg.Labels)
+	if err != nil {
+		return nil, err
+	}
+	o.Hot = map[uint32]bool{}
+	nums := make([]uint32, 0, len(hot))
+	for a := range hot {
+		o.Hot[a] = true
+		nums = append(nums, a)
+	}
+	slices.Sort(nums)
+	c := es.Counts()
+	key := fmt.Sprint(c.Transfers, c.Addrs, o.Deposits, o.DepositReuse, o.Airdrop, nums)
+	s.evmEntMu.Lock()
+	defer s.evmEntMu.Unlock()
+	if s.evmEnt != nil && s.evmEnt.key == key {
+		return s.evmEnt.c, nil
+	}
+	ec := cluster.ClusterEVM(es, o)
+	s.evmEnt = &evmEntityCache{key, ec}
+	return ec, nil
 }

@@ -100,6 +100,9 @@ type Server struct {
 	// first screen and again (extended) when the store has grown.
 	evmScrMu sync.Mutex
 	evmScr   atomic.Pointer[evmScreening]
+	// evmEnt is the Ethereum store's entities alerts by_entity made last.
+	evmEntMu sync.Mutex
+	evmEnt   *evmEntityCache
 }
 
 type viewKey struct{}

@@ -258,8 +258,9 @@ async function search() {
   } catch (err) { status(err.message); }
 }
 
-// Watch: the alerts of the chain chosen (GET /v1/{chain}/alerts; on
-// Bitcoin by entity if asked), from the block given or the last 100, then
+// Watch: the alerts of the chain chosen (GET /v1/{chain}/alerts; by
+// entity if asked: on Bitcoin the clustering's, on an EVM chain the
+// deposit addresses joined to their exchange), from the block given or the last 100, then
 // polled every five seconds from the block after the last answered, newest
 // first; a click traces from one.
 const watching = {timer: null, run: 0};
@@ -276,7 +277,7 @@ async function watch() {
     const poll = async () => {
       if (run !== watching.run) return;
       try {
-        const byEntity = c === "btc" && $("watchentity").checked ? "&by_entity=true" : "";
+        const byEntity = $("watchentity").checked ? "&by_entity=true" : "";
         const r = await api(`/v1/${c}/alerts?categories=${encodeURIComponent(cats)}&from=${from}${byEntity}`);
         for (const a of r.alerts) $("alerts").prepend(alertItem(c, a));
         while ($("alerts").children.length > 500) $("alerts").lastChild.remove();
