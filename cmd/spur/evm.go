@@ -318,8 +318,10 @@ func newFollowEVM() *cobra.Command {
 	var chain string
 	var interval time.Duration
 	var alert, hookURL string
+	var byEntity bool
+	var ef evmClusterFlags
 	c := &cobra.Command{
-		Use:   "evm --store DIR --chain CHAIN --rpc URL [--alert CATEGORIES]",
+		Use:   "evm --store DIR --chain CHAIN --rpc URL [--alert CATEGORIES [--by-entity --deposits|--deposit-reuse|--airdrop]]",
 		Short: "Follow an EVM node's tip, unwinding on reorgs",
 		Long: `Poll the node every --interval and append new blocks, each committed at once.
 When the node no longer has the store's tip block, spur unwinds to the last
@@ -330,7 +332,11 @@ between blocks. Stops on Ctrl-C.
 With --alert (categories, comma-separated: sanctioned,stolen-funds), each
 transaction of a new block whose transfers move an asset from or to an
 address labelled in one of them on the chain is printed as it arrives, as
-spur follow btc --alert does.`,
+spur follow btc --alert does. With --by-entity and the heuristics
+(--deposits, --deposit-reuse, --airdrop), also each transaction of an
+address whose entity has such a label: the entities are made anew at each
+sync, a pass over every transfer of the store, as spur alerts --chain
+--by-entity makes them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -342,6 +348,14 @@ spur follow btc --alert does.`,
 			watch, err := alertCategories(alert, sf.dir)
 			if err != nil {
 				return err
+			}
+			switch {
+			case byEntity && watch == nil:
+				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
+			case byEntity && !ef.any():
+				return usagef("--by-entity on an EVM chain: pick the heuristics its entities are made by, as spur entity --chain %s takes them: --deposits, --deposit-reuse, --airdrop", chain)
+			case ef.any() && !byEntity:
+				return usagef("--deposits, --deposit-reuse and --airdrop make the entities of --by-entity")
 			}
 			node, err := rf.client()
 			if err != nil {
@@ -366,7 +380,19 @@ spur follow btc --alert does.`,
 			// webhook, as follow btc's.
 			alerts := func(lo, hi int64) {
 				if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-					return printEVMAlerts(s, labels, chain, uint64(lo), uint64(hi), watch, nil, alertOut{json: sf.json, hook: hook})
+					// The entities made anew over the grown store (a pass
+					// over every transfer), as spur alerts --by-entity does.
+					var ents *query.EVMEntities
+					if byEntity {
+						ec, _, err := ef.cluster(s, labels)
+						if err != nil {
+							return err
+						}
+						if ents, err = query.NewEVMEntities(s, labels, chain, ec, watch); err != nil {
+							return err
+						}
+					}
+					return printEVMAlerts(s, labels, chain, uint64(lo), uint64(hi), watch, ents, alertOut{json: sf.json, hook: hook})
 				}); err != nil {
 					log.Error("alerts failed", "err", err)
 				} else {
@@ -404,6 +430,8 @@ spur follow btc --alert does.`,
 	c.Flags().DurationVar(&interval, "interval", 2*time.Second, "how often to poll the node")
 	c.Flags().StringVar(&alert, "alert", "", "print each new transaction that moves an asset from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each transaction of an address whose entity, made at each sync by the heuristics given, has such a label")
+	ef.register(c)
 	return c
 }
 

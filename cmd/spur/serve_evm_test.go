@@ -446,3 +446,87 @@ func TestFollowEVMAlerts(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestFollowEVMAlertsByEntity follows a geth node with --by-entity
+// --deposits: a contract that forwards what it is paid to a listed
+// exchange's hot wallet is its deposit address, joined to it by the
+// entities made at the very sync of its first payment, so the payment
+// into it is told by the hot wallet's label; the flags are checked.
+func TestFollowEVMAlertsByEntity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a geth node")
+	}
+	g := testnode.StartGeth(t)
+	dir := filepath.Join(t.TempDir(), "store")
+	hot := common.Address{0xe1}
+	list := filepath.Join(t.TempDir(), "hot.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+hot.Hex()+",dev,exchange,Test exchange hot wallet\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	os.WriteFile(list, []byte("address,chain,category,label\n"+hot.Hex()+",dev,sanctioned,Test listing\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, "--source", "listing", list)
+	follow := []string{"follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms"}
+	for _, bad := range [][]string{{"--by-entity", "--deposits"}, {"--alert", "sanctioned", "--by-entity"}, {"--alert", "sanctioned", "--deposits"}} {
+		if r := run(t, append(follow, bad...)...); r.code != exitUsage {
+			t.Errorf("spur follow evm %v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	var code struct {
+		Contracts map[string]struct{ Bytecode string }
+	}
+	b, err := os.ReadFile("../../testdata/evm/contracts/Test.json")
+	if err != nil || json.Unmarshal(b, &code) != nil {
+		t.Fatalf("the test contracts: %v", err)
+	}
+	_, r := g.Send(nil, big.NewInt(0), common.FromHex(code.Contracts["Forwarder"].Bytecode), 0)
+	if r.ContractAddress == nil {
+		t.Fatal("no forwarder")
+	}
+	deposit := *r.ContractAddress
+	_, stdout, stderr := startSpur(t, append(follow, "--alert", "sanctioned", "--by-entity", "--deposits", "--json")...)
+	type party struct {
+		Address string `json:"address"`
+		Entity  *struct {
+			ID     string `json:"id"`
+			Size   int    `json:"size"`
+			Labels []struct {
+				Via string `json:"via"`
+			} `json:"labels"`
+		} `json:"entity"`
+	}
+	alerts := make(chan alertOf[party], 10)
+	go func() {
+		d := json.NewDecoder(stdout)
+		for {
+			var a alertOf[party]
+			if d.Decode(&a) != nil {
+				close(alerts)
+				return
+			}
+			if a.TxID != "" {
+				alerts <- a
+			}
+		}
+	}()
+	call := append(crypto.Keccak256([]byte("forward(address)"))[:4], common.LeftPadBytes(hot[:], 32)...)
+	h, _ := g.Send(&deposit, big.NewInt(2e17), call, 0)
+	select {
+	case a := <-alerts:
+		var dep *party
+		for i, p := range a.To {
+			if p.Address == deposit.Hex() {
+				dep = &a.To[i]
+			}
+		}
+		if a.TxID != h.Hex() || dep == nil || dep.Entity == nil || dep.Entity.Size != 2 || len(dep.Entity.Labels) != 1 || dep.Entity.Labels[0].Via != hot.Hex() {
+			t.Fatalf("the payment into the deposit address: %+v", a)
+		}
+		var ent struct {
+			Entity string `json:"entity"`
+		}
+		if err := jsonUnmarshal(mustRun(t, "entity", deposit.Hex(), "--chain", "dev", "--store", dir, "--deposits", "--json"), &ent); err != nil || ent.Entity != dep.Entity.ID {
+			t.Fatalf("the alert names entity %s, spur entity %+v (%v)", dep.Entity.ID, ent, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no alert in 30 s:\n%s", stderr)
+	}
+}

@@ -72,7 +72,7 @@ func (s *Server) grew(was *evmScreening, now evmstore.Counts) bool {
 func (s *Server) newEVMScreening(now evmstore.Counts) (*evmScreening, error) {
 	es := s.cfg.EVM
 	e := &evmScreening{counts: now, cats: map[uint32]string{}}
-	err := s.cfg.Labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+	err := query.EVMLabels(s.cfg.Labels, es.Chain(), func(l label.Label) error {
 		a, err := evmstore.ParseAddress(l.Address)
 		if err != nil {
 			return nil

@@ -491,7 +491,7 @@ func EntityTxs(s store.Reader, c cluster.Reader, e uint32, offset, limit int) (t
 // labelled on the EVM store's chain, with the exchange's name.
 func EVMHotWallets(s evmstore.Reader, labels label.Reader) (map[uint32]string, error) {
 	hot := map[uint32]string{}
-	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+	err := EVMLabels(labels, s.Chain(), func(l label.Label) error {
 		if l.Category != label.Exchange {
 			return nil
 		}
@@ -507,6 +507,17 @@ func EVMHotWallets(s evmstore.Reader, labels label.Reader) (map[uint32]string, e
 	return hot, err
 }
 
+// EVMLabels calls fn with each label of an EVM store of chain: those
+// filed under Ethereum, which screening, tracing and alerts read on any
+// EVM store (a listed address is listed on every EVM chain), and those
+// filed under the chain's own name.
+func EVMLabels(labels label.Reader, chain string, fn func(label.Label) error) error {
+	if err := labels.List(label.Filter{Chain: label.ChainETH}, fn); err != nil || chain == label.ChainETH {
+		return err
+	}
+	return labels.List(label.Filter{Chain: chain}, fn)
+}
+
 // EVMBridgeDeposit is a transfer into an address labelled bridge (a bridge
 // or swap service that pays out on another chain).
 type EVMBridgeDeposit struct {
@@ -520,7 +531,7 @@ type EVMBridgeDeposit struct {
 // transfer into the addresses labelled bridge on the store's chain.
 func EVMBridgeDeposits(s evmstore.Reader, labels label.Reader) ([]EVMBridgeDeposit, error) {
 	bridges := map[uint32]string{}
-	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+	err := EVMLabels(labels, s.Chain(), func(l label.Label) error {
 		if l.Category != label.Bridge {
 			return nil
 		}
@@ -560,7 +571,7 @@ func EVMBridgeDeposits(s evmstore.Reader, labels label.Reader) ([]EVMBridgeDepos
 func EVMTraceOptions(s evmstore.Reader, labels label.Reader, model string, mixerLinks bool) (trace.EVMOptions, error) {
 	o := trace.EVMOptions{Model: model, MixerLinks: mixerLinks}
 	svc := map[uint32][2]string{}
-	err := labels.List(label.Filter{Chain: label.ChainETH}, func(l label.Label) error {
+	err := EVMLabels(labels, s.Chain(), func(l label.Label) error {
 		a, err := evmstore.ParseAddress(l.Address)
 		if err != nil {
 			return nil
