@@ -147,7 +147,8 @@ them, are all read before any is written). Formats:
                 "Digital Currency Address - CUR" features, names, programmes,
                 birth years, nationalities, documents and addresses, every
                 number looked up in the file's reference values. Default
-                source as ofac-xml's.
+                source as ofac-xml's. Both XML forms are read zipped too
+                (SDN_XML.ZIP, SDN_ADVANCED.ZIP).
   un-xml        the UN Security Council consolidated list (XML): individuals and
                 entities with aliases and addresses, kept for name screening,
                 with their regime (DPRK, Iran, ...). Default source: un.
@@ -203,7 +204,8 @@ the directory they are in (data/bscscan/..., labels/10/...), or eth.
 
 Without --format, the format is told from the path: an OFAC directory (sdn.csv
 or cons_prim.csv), a directory of .yaml files (tagpack), .xml (by its root
-element: sdnList ofac-xml, Sanctions ofac-advanced-xml, else un-xml), .yaml
+element: sdnList ofac-xml, Sanctions ofac-advanced-xml, else un-xml), .zip
+(the XML file in it, likewise), .yaml
 (tagpack), .json (etherscan-json), or a .csv's header line; a path that tells
 nothing is refused.
 

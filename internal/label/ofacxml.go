@@ -1,6 +1,7 @@
 package label
 
 import (
+	"archive/zip"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -31,12 +32,73 @@ var currencyType = regexp.MustCompile(`^Digital Currency Address - ([A-Za-z0-9]+
 var ofacYear = regexp.MustCompile(`\b(1[89]\d\d|20\d\d)\b`)
 
 // ofacSource is the source an OFAC XML file goes to by default: OFAC names
-// the consolidated list's files CONSOLIDATED.XML and CONS_ADVANCED.XML.
+// the consolidated list's files CONSOLIDATED.XML and CONS_ADVANCED.XML
+// (zipped, CONSOLIDATED.ZIP and CONS_ADVANCED.ZIP).
 func ofacSource(path string) string {
 	if strings.HasPrefix(strings.ToLower(filepath.Base(path)), "cons") {
 		return "ofac-non-sdn"
 	}
 	return "ofac-sdn"
+}
+
+// openXML opens an XML list, or the one XML file of a zip archive (OFAC
+// publishes its XML forms zipped too: SDN_XML.ZIP, SDN_ADVANCED.ZIP); name
+// is what errors call it (ARCHIVE:MEMBER for a member).
+func openXML(path string) (rc io.ReadCloser, name string, err error) {
+	if !strings.EqualFold(filepath.Ext(path), ".zip") {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, path, fmt.Errorf("label: %w", err)
+		}
+		return f, path, nil
+	}
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, path, fmt.Errorf("%w: %s: not a zip archive (%v)", ErrMalformed, path, err)
+	}
+	var member *zip.File
+	for _, m := range z.File {
+		if strings.EqualFold(filepath.Ext(m.Name), ".xml") {
+			if member != nil {
+				z.Close()
+				return nil, path, fmt.Errorf("%w: %s holds more than one XML file (%s, %s)", ErrMalformed, path, member.Name, m.Name)
+			}
+			member = m
+		}
+	}
+	if member == nil {
+		z.Close()
+		return nil, path, fmt.Errorf("%w: %s holds no XML file", ErrMalformed, path)
+	}
+	r, err := member.Open()
+	if err != nil {
+		z.Close()
+		return nil, path, fmt.Errorf("%w: %s:%s: %v", ErrMalformed, path, member.Name, err)
+	}
+	return zipMember{r, z}, path + ":" + member.Name, nil
+}
+
+// zipMember reads an archive's member and closes both.
+type zipMember struct {
+	io.ReadCloser
+	z *zip.ReadCloser
+}
+
+func (m zipMember) Close() error {
+	m.ReadCloser.Close()
+	return m.z.Close()
+}
+
+// zipMemberName is the name of a zip archive's one XML file, "" when it
+// holds none or several, or is no archive.
+func zipMemberName(path string) string {
+	rc, name, err := openXML(path)
+	if err != nil {
+		return ""
+	}
+	rc.Close()
+	_, member, _ := strings.Cut(strings.TrimPrefix(name, path), ":")
+	return member
 }
 
 // xmlError names the file and line of an XML reader's error.
@@ -113,9 +175,9 @@ func sdnName(first, last string) string {
 // label, as ParseOFACSDN makes them from the CSV's remarks. Weak a.k.a.s
 // (category "weak") are weak aliases.
 func ParseOFACXML(path string) (*OFACResult, string, error) {
-	f, err := os.Open(path)
+	f, path, err := openXML(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("label: %w", err)
+		return nil, "", err
 	}
 	defer f.Close()
 	d := xml.NewDecoder(f)
@@ -305,9 +367,9 @@ type advEntry struct {
 // entries give; each feature of type "Digital Currency Address - CUR" a
 // sanctioned-address label, as ParseOFACSDN makes them from the CSV.
 func ParseOFACAdvancedXML(path string) (*OFACResult, string, error) {
-	f, err := os.Open(path)
+	f, path, err := openXML(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("label: %w", err)
+		return nil, "", err
 	}
 	defer f.Close()
 	d := xml.NewDecoder(f)

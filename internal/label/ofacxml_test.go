@@ -1,6 +1,7 @@
 package label
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -432,5 +433,73 @@ func BenchmarkParseOFAC(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(want.Entities)), "ns/entry")
 		})
+	}
+}
+
+// writeZip writes an archive of the files given (name, content).
+func writeZip(t *testing.T, path string, files ...string) {
+	t.Helper()
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for i := 0; i+1 < len(files); i += 2 {
+		w, err := z.Create(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(files[i+1]))
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOFACXMLZipped reads the XML forms as OFAC also publishes them,
+// zipped (SDN_XML.ZIP, SDN_ADVANCED.ZIP): the same entries, the format
+// told from the member; an archive of none or two XML files, or no
+// archive, is refused naming it, and a cut member names its line.
+func TestOFACXMLZipped(t *testing.T) {
+	dir := t.TempDir()
+	for zipName, member := range map[string]string{"SDN_XML.ZIP": "SDN.XML", "SDN_ADVANCED.ZIP": "SDN_ADVANCED.XML", "CONS_ADVANCED.ZIP": "CONS_ADVANCED.XML"} {
+		sampleName := member
+		if member == "CONS_ADVANCED.XML" {
+			sampleName = "SDN_ADVANCED.XML"
+		}
+		text := sample(t, sampleName)
+		path := filepath.Join(dir, zipName)
+		writeZip(t, path, "readme.txt", "OFAC", member, text)
+		plain, err := Read(filepath.Join("../../testdata/sanctions/ofac_xml", sampleName), ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Read(path, ReadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", zipName, err)
+		}
+		source := map[bool]string{true: "ofac-non-sdn", false: "ofac-sdn"}[strings.HasPrefix(zipName, "CONS")]
+		if f.Format != plain.Format || f.Source != source || f.Dated != plain.Dated || !reflect.DeepEqual(f.Entities, plain.Entities) || !reflect.DeepEqual(f.Labels, plain.Labels) {
+			t.Errorf("%s: read as %s %s %s, %d entries; the plain file %s %s, %d", zipName, f.Format, f.Source, f.Dated, len(f.Entities), plain.Format, plain.Dated, len(plain.Entities))
+		}
+	}
+	text := sample(t, "SDN.XML")
+	cases := map[string]func(string){
+		"two.zip":  func(p string) { writeZip(t, p, "a.xml", text, "b.xml", text) },
+		"none.zip": func(p string) { writeZip(t, p, "a.txt", "x") },
+		"not.zip":  func(p string) { os.WriteFile(p, []byte(text), 0o644) },
+		"cut.zip":  func(p string) { writeZip(t, p, "SDN.XML", text[:len(text)/2]) },
+	}
+	want := map[string]string{"two.zip": "holds more than one XML file", "none.zip": "holds no XML file", "not.zip": "not a zip archive", "cut.zip": "cut.zip:SDN.XML: line "}
+	for name, make := range cases {
+		path := filepath.Join(dir, name)
+		make(path)
+		_, err := Read(path, ReadOptions{Format: "ofac-xml"})
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want[name]) {
+			t.Errorf("%s: %v, want %q", name, err, want[name])
+		}
+	}
+	if f := DetectFormat(filepath.Join(dir, "none.zip")); f != "" {
+		t.Errorf("a zip of no list told as %q", f)
 	}
 }

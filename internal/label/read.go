@@ -81,7 +81,11 @@ func Read(path string, o ReadOptions) (*File, error) {
 		if res, f.Dated, err = parse(path); err == nil {
 			f.Labels, f.Entities, f.Counts, f.Invalid = res.Labels, res.Entities, res.PerCurrency, res.Invalid
 		}
-		f.Source = ofacSource(path)
+		name := path
+		if member := zipMemberName(path); member != "" {
+			name = member // the archive's file names the list
+		}
+		f.Source = ofacSource(name)
 	case "eu-csv", "uk-csv", "uk-sanctions-list-ods", "us-csl-csv":
 		parse := map[string]func(string) (*ListResult, error){"eu-csv": ParseEU, "uk-csv": ParseUK, "uk-sanctions-list-ods": ParseUKSanctionsList, "us-csl-csv": ParseUSCSL}[format]
 		var res *ListResult
@@ -171,7 +175,7 @@ func IsYAML(name string) bool {
 // (sdnList) or SDN_ADVANCED.XML (Sanctions), else the UN's list, whose
 // reader says what it finds instead.
 func xmlFormat(path string) string {
-	f, err := os.Open(path)
+	f, _, err := openXML(path)
 	if err != nil {
 		return "un-xml"
 	}
@@ -196,7 +200,8 @@ func xmlFormat(path string) string {
 
 // DetectFormat tells a label file's format from its name and first line,
 // for an import without a format; "" when neither tells. A directory is
-// OFAC's (sdn.csv or cons_prim.csv) or, holding .yaml files, TagPacks'.
+// OFAC's (sdn.csv or cons_prim.csv) or, holding .yaml files, TagPacks'; a
+// .zip is OFAC's XML, zipped.
 func DetectFormat(path string) string {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		for name, format := range map[string]string{"sdn.csv": "ofac-sdn-csv", "cons_prim.csv": "ofac-non-sdn-csv"} {
@@ -217,6 +222,12 @@ func DetectFormat(path string) string {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xml":
 		return xmlFormat(path)
+	case ".zip":
+		// OFAC's XML forms, zipped.
+		if format := xmlFormat(path); format != "un-xml" {
+			return format
+		}
+		return ""
 	case ".ods":
 		return "uk-sanctions-list-ods"
 	case ".yaml", ".yml":
