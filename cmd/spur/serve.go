@@ -25,6 +25,7 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/webhook"
 )
@@ -33,6 +34,7 @@ func newServe() *cobra.Command {
 	var sf storeFlags
 	var listen, rulesFile, alert, hookURL string
 	var byEntity, withCluster bool
+	var heur evmClusterFlags
 	var cfg api.Config
 	var rf rpcFlags
 	ef := evmRPCFlags{urlFlag: "follow-evm", tracesFlag: "evm-traces", timeoutFlag: "evm-rpc-timeout"}
@@ -98,9 +100,16 @@ of an address whose entity has such a label too.`,
 			if err != nil {
 				return err
 			}
-			if byEntity && (alert == "" || rf.url == "") {
-				return usagef("--by-entity widens the Bitcoin follow's --alert: give --follow-rpc and --alert")
+			switch {
+			case byEntity && (alert == "" || rf.url == "" && ef.url == ""):
+				return usagef("--by-entity widens a follow's --alert: give --alert and --follow-rpc or --follow-evm")
+			case byEntity && ef.url != "" && !heur.any():
+				return usagef("--by-entity on the followed EVM chain: pick the heuristics its entities are made by, as spur entity --chain %s takes them: --deposits, --deposit-reuse, --airdrop", evmChain)
+			case heur.any() && !(byEntity && ef.url != ""):
+				return usagef("--deposits, --deposit-reuse and --airdrop make the followed EVM chain's entities for --by-entity: give --follow-evm and --by-entity")
 			}
+			// --by-entity widens each chain followed.
+			btcByEntity := byEntity && rf.url != ""
 			if err := checkWebhook(hookURL, alert); err != nil {
 				return err
 			}
@@ -203,7 +212,7 @@ of an address whose entity has such a label too.`,
 					// The alerts of blocks lo..hi, queued for the webhook.
 					alerts := func(lo, hi int64) {
 						var c cluster.Reader
-						if clusters := apiSrv.Clusters(); byEntity && clusters != nil {
+						if clusters := apiSrv.Clusters(); btcByEntity && clusters != nil {
 							c = clusters
 						}
 						if err := printAlerts(s, heldLabels, c, lo, hi, watch, alertOut{json: true, hook: hook}); err != nil {
@@ -264,7 +273,7 @@ of an address whose entity has such a label too.`,
 				if cfg.Clusters, err = cluster.Open(s); err != nil && !errors.Is(err, cluster.ErrNoClustering) {
 					return err
 				}
-				if byEntity && cfg.Clusters == nil && !withCluster {
+				if btcByEntity && cfg.Clusters == nil && !withCluster {
 					return fmt.Errorf("--by-entity: %w, or serve with --cluster", err)
 				}
 			}
@@ -291,7 +300,20 @@ of an address whose entity has such a label too.`,
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
 					alerts := func(lo, hi int64) {
-						if err := printEVMAlerts(es, heldLabels, es.Chain(), uint64(lo), uint64(hi), watch, nil, alertOut{json: true, hook: hook}); err != nil {
+						// The entities made anew over the grown store, as
+						// spur follow evm --by-entity makes them.
+						var ents *query.EVMEntities
+						if heur.any() {
+							ec, _, err := heur.cluster(es, heldLabels)
+							if err == nil {
+								ents, err = query.NewEVMEntities(es, heldLabels, es.Chain(), ec, watch)
+							}
+							if err != nil {
+								log.Error("alerts failed", "err", err)
+								return
+							}
+						}
+						if err := printEVMAlerts(es, heldLabels, es.Chain(), uint64(lo), uint64(hi), watch, ents, alertOut{json: true, hook: hook}); err != nil {
 							log.Error("alerts failed", "err", err)
 						} else {
 							alertsThrough(hook, hi)
@@ -412,7 +434,8 @@ of an address whose entity has such a label too.`,
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().StringVar(&alert, "alert", "", "with a follow: print each new transaction that moves money from or to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds), a JSON object each")
 	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
-	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new Bitcoin transaction of an address whose entity (spur cluster, or --cluster) has such a label")
+	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new transaction of an address whose entity has such a label: on Bitcoin by the clustering (spur cluster, or --cluster), on the followed EVM chain made at each sync by the heuristics given")
+	heur.register(c)
 	c.Flags().BoolVar(&withCluster, "cluster", false, "with --follow-rpc: bring the address clustering up to each sync's blocks, screening and alerts on it from then on")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")

@@ -482,7 +482,7 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 		t.Fatal("no forwarder")
 	}
 	deposit := *r.ContractAddress
-	_, stdout, stderr := startSpur(t, append(follow, "--alert", "sanctioned", "--by-entity", "--deposits", "--json")...)
+	followCmd, stdout, stderr := startSpur(t, append(follow, "--alert", "sanctioned", "--by-entity", "--deposits", "--json")...)
 	type party struct {
 		Address string `json:"address"`
 		Entity  *struct {
@@ -528,5 +528,35 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no alert in 30 s:\n%s", stderr)
+	}
+	followCmd.Process.Signal(os.Interrupt)
+	followCmd.Wait()
+
+	// A server following the node alike.
+	serve := []string{"--store", dir, "--no-auth", "--follow-evm", g.URL, "--evm-chain", "dev", "--interval", "50ms", "--alert", "sanctioned"}
+	for _, bad := range [][]string{{"--by-entity"}, {"--deposits"}} {
+		if r := run(t, append(append([]string{"serve", "--listen", "127.0.0.1:0"}, serve...), bad...)...); r.code != exitUsage {
+			t.Errorf("spur serve %v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	srv := startServe(t, append(serve, "--by-entity", "--deposits")...)
+	h, _ = g.Send(&deposit, big.NewInt(1e17), call, 0)
+	var a alertOf[party]
+	if !eventually(func() bool {
+		for d := json.NewDecoder(strings.NewReader(srv.out.String())); d.Decode(&a) == nil; {
+			if a.TxID == h.Hex() {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("the server told nothing of %s:\n%s\n%s", h.Hex(), srv.out.String(), srv.said())
+	}
+	found := false
+	for _, p := range a.To {
+		found = found || p.Address == deposit.Hex() && p.Entity != nil && p.Entity.Size == 2
+	}
+	if !found {
+		t.Fatalf("the server's alert: %+v", a)
 	}
 }
