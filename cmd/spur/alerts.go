@@ -77,15 +77,9 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 				}
 				n, bar := 0, alertsBar(quiet, r.To-r.From+1)
 				err = withAlertLabels(sf.dir, func(labels *label.Store) error {
-					var ents *query.EVMEntities
-					if byEntity {
-						ec, _, err := ef.cluster(s, labels)
-						if err != nil {
-							return err
-						}
-						if ents, err = query.NewEVMEntities(s, labels, chain, ec, watch); err != nil {
-							return err
-						}
+					ents, err := ef.alertEntities(s, labels, chain, watch)
+					if err != nil {
+						return err
 					}
 					return printEVMAlerts(s, labels, chain, uint64(r.From)-c.First, uint64(r.To)-c.First, watch, ents, out, func(a int) { n += a; bar.Add(1, 0, 0) })
 				})

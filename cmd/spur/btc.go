@@ -378,9 +378,8 @@ an import while following counts from the next block.`,
 					alertsThrough(hook, hi)
 				}
 			}
-			if lo, ok := missedAlerts(hook, s.Height()); ok && watch != nil {
-				log.Info("alerting the blocks added since the webhook's last", "from", lo, "to", s.Height())
-				alerts(lo, s.Height())
+			if watch != nil {
+				alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
 			}
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
 				if withCluster {
@@ -1174,6 +1173,16 @@ func missedAlerts(hook *webhook.Sender, tip int64) (lo int64, ok bool) {
 		return 0, false
 	}
 	return t + 1, t < tip
+}
+
+// alertMissed queues, at a follower's start, the alerts of the blocks up
+// to tip that no run queued for hook's receiver (missedAlerts), saying so;
+// number names a block (a row of an EVM store) as the chain numbers it.
+func alertMissed(hook *webhook.Sender, tip int64, number func(int64) uint64, alerts func(lo, hi int64)) {
+	if lo, ok := missedAlerts(hook, tip); ok {
+		logger().Info("alerting the blocks added since the webhook's last", "from", number(lo), "to", number(tip))
+		alerts(lo, tip)
+	}
 }
 
 // alertsThrough records that the alerts up to height are in hook's outbox.

@@ -54,6 +54,19 @@ func (f *evmClusterFlags) cluster(s *evmstore.Store, labels *label.Store) (*clus
 	return cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet}), hot, nil
 }
 
+// alertEntities makes the entities of s by the heuristics picked, for
+// alerts by entity (query.NewEVMEntities); nil when none is picked.
+func (f *evmClusterFlags) alertEntities(s *evmstore.Store, labels *label.Store, chain string, watch func(string) bool) (*query.EVMEntities, error) {
+	if !f.any() {
+		return nil, nil
+	}
+	ec, _, err := f.cluster(s, labels)
+	if err != nil {
+		return nil, err
+	}
+	return query.NewEVMEntities(s, labels, chain, ec, watch)
+}
+
 // register adds the heuristics' flags to c.
 func (f *evmClusterFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.deposits, "deposits", false, "EVM: join exchange deposit addresses to their exchange (a heuristic)")

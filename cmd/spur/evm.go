@@ -382,15 +382,9 @@ sync, a pass over every transfer of the store, as spur alerts --chain
 				if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
 					// The entities made anew over the grown store (a pass
 					// over every transfer), as spur alerts --by-entity does.
-					var ents *query.EVMEntities
-					if byEntity {
-						ec, _, err := ef.cluster(s, labels)
-						if err != nil {
-							return err
-						}
-						if ents, err = query.NewEVMEntities(s, labels, chain, ec, watch); err != nil {
-							return err
-						}
+					ents, err := ef.alertEntities(s, labels, chain, watch)
+					if err != nil {
+						return err
 					}
 					return printEVMAlerts(s, labels, chain, uint64(lo), uint64(hi), watch, ents, alertOut{json: sf.json, hook: hook})
 				}); err != nil {
@@ -399,11 +393,8 @@ sync, a pass over every transfer of the store, as spur alerts --chain
 					alertsThrough(hook, hi)
 				}
 			}
-			if tip := evmTipRow(s); watch != nil {
-				if lo, ok := missedAlerts(hook, tip); ok {
-					log.Info("alerting the blocks added since the webhook's last", "from", s.Block(uint64(lo)).Number, "to", s.Block(uint64(tip)).Number)
-					alerts(lo, tip)
-				}
+			if watch != nil {
+				alertMissed(hook, evmTipRow(s), func(r int64) uint64 { return s.Block(uint64(r)).Number }, alerts)
 			}
 			err = ingest.EVMFollow(cmd.Context(), s, node, interval, ingest.Options{Logger: log, LetQueriesIn: true}, func(st *ingest.EVMStats) {
 				if watch != nil && st.Blocks > 0 {

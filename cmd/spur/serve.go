@@ -25,7 +25,6 @@ import (
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/ingest"
 	"github.com/spur-forensics/spur/internal/label"
-	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/webhook"
 )
@@ -221,9 +220,8 @@ of an address whose entity has such a label too.`,
 							alertsThrough(hook, hi)
 						}
 					}
-					if lo, ok := missedAlerts(hook, s.Height()); ok && watch != nil {
-						log.Info("alerting the blocks added since the webhook's last", "from", lo, "to", s.Height())
-						alerts(lo, s.Height())
+					if watch != nil {
+						alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
 					}
 					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
@@ -302,16 +300,10 @@ of an address whose entity has such a label too.`,
 					alerts := func(lo, hi int64) {
 						// The entities made anew over the grown store, as
 						// spur follow evm --by-entity makes them.
-						var ents *query.EVMEntities
-						if heur.any() {
-							ec, _, err := heur.cluster(es, heldLabels)
-							if err == nil {
-								ents, err = query.NewEVMEntities(es, heldLabels, es.Chain(), ec, watch)
-							}
-							if err != nil {
-								log.Error("alerts failed", "err", err)
-								return
-							}
+						ents, err := heur.alertEntities(es, heldLabels, es.Chain(), watch)
+						if err != nil {
+							log.Error("alerts failed", "err", err)
+							return
 						}
 						if err := printEVMAlerts(es, heldLabels, es.Chain(), uint64(lo), uint64(hi), watch, ents, alertOut{json: true, hook: hook}); err != nil {
 							log.Error("alerts failed", "err", err)
@@ -319,11 +311,8 @@ of an address whose entity has such a label too.`,
 							alertsThrough(hook, hi)
 						}
 					}
-					if tip := evmTipRow(es); watch != nil {
-						if lo, ok := missedAlerts(hook, tip); ok {
-							log.Info("alerting the blocks added since the webhook's last", "chain", es.Chain(), "from", es.Block(uint64(lo)).Number, "to", es.Block(uint64(tip)).Number)
-							alerts(lo, tip)
-						}
+					if watch != nil {
+						alertMissed(hook, evmTipRow(es), func(r int64) uint64 { return es.Block(uint64(r)).Number }, alerts)
 					}
 					err := ingest.EVMFollow(ctx, es, node, interval, ns.options(log), func(st *ingest.EVMStats) {
 						log.Info("synced", "chain", es.Chain(), "block", st.Tip, "tip", st.TipHash, "added", st.Blocks, "unwound", st.Unwound)

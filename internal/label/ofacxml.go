@@ -114,6 +114,22 @@ func xmlError(path string, d *xml.Decoder, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrMalformed, path, err)
 }
 
+// nextStart reads up to the next start element; false at the end.
+func nextStart(d *xml.Decoder, path string) (xml.StartElement, bool, error) {
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return xml.StartElement{}, false, nil
+		}
+		if err != nil {
+			return xml.StartElement{}, false, xmlError(path, d, err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se, true, nil
+		}
+	}
+}
+
 // addCrypto files the address an entry lists under currency cur.
 func (res *OFACResult) addCrypto(e *Entity, cur, raw string) {
 	cur, raw = strings.ToUpper(cur), strings.TrimSpace(raw)
@@ -184,16 +200,12 @@ func ParseOFACXML(path string) (*OFACResult, string, error) {
 	res := &OFACResult{PerCurrency: map[string]int{}}
 	root, dated := false, ""
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
+		se, ok, err := nextStart(d, path)
 		if err != nil {
-			return nil, "", xmlError(path, d, err)
+			return nil, "", err
 		}
-		se, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
+			break
 		}
 		switch se.Name.Local {
 		case "sdnList":
@@ -383,16 +395,12 @@ func ParseOFACAdvancedXML(path string) (*OFACResult, string, error) {
 		entries   = map[string][]advEntry{}    // by profile
 	)
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
+		se, ok, err := nextStart(d, path)
 		if err != nil {
-			return nil, "", xmlError(path, d, err)
+			return nil, "", err
 		}
-		se, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
+			break
 		}
 		if se.Name.Local == "Sanctions" {
 			root = true
