@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/api"
+	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -34,10 +36,10 @@ type screenResult struct {
 
 func newScreen() *cobra.Command {
 	var dir, rulesFile, direction string
-	var txs []string
+	var txs, rawTxs []string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...]",
+		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...] [--raw-tx HEX|@FILE...]",
 		Short: "Screen addresses of any chain, and Bitcoin and Ethereum transactions: labels, exposure, severity",
 		Long: `Screens as the HTTP API does (POST /v1/screen, docs/api.md), in this
 process. For each address: its labels from every source, and for a Bitcoin
@@ -50,7 +52,10 @@ at each transfer's day (spur prices import).
 For each transaction (--tx, a Bitcoin txid, or an Ethereum 0x hash;
 --direction deposit, the default, screens what paid it, withdrawal what it
 paid): its direct exposure, and for a deposit its indirect exposure (its
-value traced back a few transactions). The severity comes from the screening
+value traced back a few transactions). A Bitcoin transaction not yet in a
+block (a deposit in a node's mempool) is screened given whole: --raw-tx,
+its hex as getrawtransaction gives it (@FILE reads it from a file), on the
+stored coins it spends, as the same transaction by its txid once mined. The severity comes from the screening
 rules (the built-in ones of docs/api.md, or --rules FILE), which grade
 labels (severe for a sanctioned address or entity, high for stolen funds,
 ransomware or a darknet market, medium for a mixer, a scam or an address a
@@ -61,10 +66,11 @@ line. Exit code 0 whatever the result (read the severity); 2 for an address
 or txid mistyped, 3 for a transaction the store does not hold.`,
 		Example: `  spur screen --store ./store 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH 0x098b716b8aaf21512996dc57eb0615e2383e2f96
   spur screen --store ./store --tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
-  spur screen --store ./store - < deposits.txt`,
+  spur screen --store ./store - < deposits.txt
+  spur screen --store ./store --raw-tx "$(bitcoin-cli getrawtransaction TXID)"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && len(txs) == 0 {
-				return usagef("give addresses to screen, or --tx TXID")
+			if len(args) == 0 && len(txs) == 0 && len(rawTxs) == 0 {
+				return usagef("give addresses to screen, or --tx TXID, or --raw-tx HEX")
 			}
 			if direction != "deposit" && direction != "withdrawal" {
 				return usagef("--direction: want deposit or withdrawal, not %q", direction)
@@ -93,7 +99,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return usagef("an empty address to screen")
 				}
 			}
-			if len(args) == 0 && len(txs) == 0 {
+			if len(args) == 0 && len(txs) == 0 && len(rawTxs) == 0 {
 				return usagef("nothing to screen: standard input held no addresses")
 			}
 			s, err := openLabels(dir)
@@ -119,6 +125,16 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			}
 			for _, t := range txs {
 				items = append(items, api.ScreenItem{Tx: strings.TrimSpace(t), Direction: direction})
+			}
+			for _, r := range rawTxs {
+				if name, ok := strings.CutPrefix(r, "@"); ok {
+					b, err := os.ReadFile(name)
+					if err != nil {
+						return usageError{fmt.Errorf("--raw-tx: %w", err)}
+					}
+					r = string(b)
+				}
+				items = append(items, api.ScreenItem{RawTx: strings.TrimSpace(r), Direction: direction})
 			}
 			// Bitcoin addresses also get their entity and exposure, where
 			// the store has the chain (and a clustering).
@@ -176,7 +192,15 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					if r.Entity != nil {
 						sr.Entity = r.Entity
 					}
-					if r.Item.Tx != "" {
+					if r.Item.RawTx != "" {
+						// Named by its txid, as once in a block.
+						if b, err := hex.DecodeString(r.Item.RawTx); err == nil {
+							if tx, err := btc.DecodeTx(b); err == nil {
+								sr.Tx = tx.TxID.String()
+							}
+						}
+						sr.Direction = r.Item.Direction
+					} else if r.Item.Tx != "" {
 						sr.Direction = r.Item.Direction
 					} else {
 						sr.Address = r.Item.Address
@@ -218,6 +242,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 	}
 	c.Flags().StringVar(&dir, "store", "", "store directory (required)")
 	c.Flags().StringSliceVar(&txs, "tx", nil, "a transaction to screen: a Bitcoin txid, or an Ethereum 0x hash (repeatable, or comma-separated)")
+	c.Flags().StringArrayVar(&rawTxs, "raw-tx", nil, "a Bitcoin transaction not yet in a block, whole: its hex, or @FILE holding it (repeatable)")
 	c.Flags().StringVar(&direction, "direction", "deposit", "a transaction's side screened: deposit (the addresses its inputs spend) or withdrawal (those its outputs pay)")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
@@ -238,6 +263,8 @@ func screenItemError(err error, batch []api.ScreenItem) error {
 		name := it.Address
 		if strings.HasPrefix(rest, ".tx") {
 			name = "--tx " + it.Tx
+		} else if strings.HasPrefix(rest, ".raw_tx") || it.RawTx != "" && rest == "" {
+			name = "--raw-tx " + shortHex(it.RawTx)
 		} else if strings.HasPrefix(rest, ".direction") {
 			name = "--direction " + it.Direction
 		}
@@ -247,6 +274,15 @@ func screenItemError(err error, batch []api.ScreenItem) error {
 		msg = name + ": " + msg
 	}
 	return errors.New(msg)
+}
+
+// shortHex is a long hex string cut for a message: its first and last
+// digits.
+func shortHex(h string) string {
+	if len(h) <= 24 {
+		return h
+	}
+	return h[:12] + "..." + h[len(h)-8:]
 }
 
 // notFound is an error that says itself and counts as store.ErrNotFound

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,8 +23,11 @@ import (
 
 // ScreenItem is one address or transaction to screen.
 type ScreenItem struct {
-	Address   string `json:"address,omitempty"`
-	Tx        string `json:"tx,omitempty"`
+	Address string `json:"address,omitempty"`
+	Tx      string `json:"tx,omitempty"`
+	// RawTx is a Bitcoin transaction given whole, in hex, as a node's
+	// mempool has it: a deposit screened before it is in a block.
+	RawTx     string `json:"raw_tx,omitempty"`
 	Chain     string `json:"chain,omitempty"`
 	Direction string `json:"direction,omitempty"` // deposit (default) or withdrawal
 }
@@ -103,9 +107,20 @@ func (s *Server) screenAll(st store.Reader, items []ScreenItem) ([]ScreenResult,
 		field := fmt.Sprintf("items[%d]", i)
 		// As pasted: spaces around an address or txid are not part of it
 		// (and one of spaces alone is none).
-		it.Address, it.Tx = strings.TrimSpace(it.Address), strings.TrimSpace(it.Tx)
-		if (it.Address == "") == (it.Tx == "") {
-			return nil, badRequest(field, "%s: give an address or a tx", field)
+		it.Address, it.Tx, it.RawTx = strings.TrimSpace(it.Address), strings.TrimSpace(it.Tx), strings.TrimSpace(it.RawTx)
+		if given := btoi(it.Address != "") + btoi(it.Tx != "") + btoi(it.RawTx != ""); given != 1 {
+			return nil, badRequest(field, "%s: give an address, a tx or a raw_tx", field)
+		}
+		if it.RawTx != "" {
+			if it.Chain != "" && it.Chain != label.ChainBTC {
+				return nil, badRequest(field+".chain", "%s.chain: a raw_tx is a Bitcoin transaction", field)
+			}
+			if st == nil {
+				return nil, &apiError{http.StatusNotFound, "not_found", field + ".raw_tx: " + errNoBTC.Message, field + ".raw_tx"}
+			}
+			if _, err := decodeRawTx(st, field+".raw_tx", it.RawTx); err != nil {
+				return nil, err
+			}
 		}
 		if it.Direction == "" {
 			it.Direction = "deposit"
@@ -225,6 +240,18 @@ func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, erro
 			if res.Direct, res.Indirect, err = s.exposures(st, it.Address); err != nil {
 				return nil, err
 			}
+		}
+	} else if it.RawTx != "" {
+		res.Chain = label.ChainBTC
+		raw, err := decodeRawTx(st, "raw_tx", it.RawTx)
+		if err != nil {
+			return nil, err
+		}
+		if res.Direct, err = s.rawTxExposure(st, raw, it.Direction); err != nil {
+			return nil, err
+		}
+		if it.Direction == "deposit" {
+			res.Indirect = s.rawTxIndirectExposure(st, raw)
 		}
 	} else if evmTx(it) {
 		res.Chain = label.ChainETH
@@ -403,37 +430,178 @@ func bestCategory(best string, ls []label.Label) string {
 // deposit the addresses its inputs spend, for a withdrawal those it pays.
 func (s *Server) txExposure(st store.Reader, n uint64, direction string) ([]Exposure, error) {
 	firstIn, numIn, firstOut, numOut := st.TxRange(n)
-	amounts := map[string]int64{}
-	var total int64
-	add := func(o uint64) error {
-		v, _ := st.OutValue(o)
-		total += v
-		a := st.OutAddr(o)
-		if a == store.NoAddress {
-			return nil
-		}
-		cat, err := s.category(st, a)
-		if cat != "" {
-			amounts[cat] += v
-		}
-		return err
-	}
+	var outs []uint64
 	if direction == "withdrawal" {
 		for o := firstOut; o < firstOut+numOut; o++ {
-			if err := add(o); err != nil {
-				return nil, err
-			}
+			outs = append(outs, o)
 		}
 	} else {
 		for i := firstIn; i < firstIn+numIn; i++ {
 			if o := st.InputSpends(i); o != store.NoOutput {
-				if err := add(o); err != nil {
-					return nil, err
-				}
+				outs = append(outs, o)
+			}
+		}
+	}
+	return s.outputsExposure(st, outs)
+}
+
+// outputsExposure splits the value of stored outputs by the risk category
+// of the addresses holding them.
+func (s *Server) outputsExposure(st store.Reader, outs []uint64) ([]Exposure, error) {
+	amounts := map[string]int64{}
+	var total int64
+	for _, o := range outs {
+		v, _ := st.OutValue(o)
+		total += v
+		if a := st.OutAddr(o); a != store.NoAddress {
+			cat, err := s.category(st, a)
+			if err != nil {
+				return nil, err
+			}
+			if cat != "" {
+				amounts[cat] += v
 			}
 		}
 	}
 	return exposures(amounts, total), nil
+}
+
+// rawTx is a Bitcoin transaction given whole (raw_tx), perhaps in no
+// block yet, with the stored outputs its inputs spend.
+type rawTx struct {
+	tx    *btc.Tx
+	prevs []uint64 // output numbers, in input order
+}
+
+// decodeRawTx decodes a raw_tx and finds the outputs it spends: a 400
+// naming field for one that does not decode or spends no coins, a 404 for
+// an input whose coin the store does not hold (its parent not yet in a
+// block, or of a block not yet ingested).
+func decodeRawTx(st store.Reader, field, h string) (*rawTx, error) {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, badRequest(field, "%s: not hex: %v", field, err)
+	}
+	tx, err := btc.DecodeTx(b)
+	if err != nil {
+		return nil, badRequest(field, "%s: %v", field, err)
+	}
+	if tx.IsCoinbase() {
+		return nil, badRequest(field, "%s: a coinbase spends no coins to screen", field)
+	}
+	raw := &rawTx{tx: tx}
+	for i, in := range tx.Inputs {
+		n, err := st.TxNum(in.PrevTxID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &apiError{http.StatusNotFound, "not_found", fmt.Sprintf("%s: input %d spends %s:%d, of a transaction the store does not hold (not yet in a block, or of a block not yet ingested)", field, i, in.PrevTxID, in.PrevIndex), field}
+		}
+		if err != nil {
+			return nil, err
+		}
+		_, _, firstOut, numOut := st.TxRange(n)
+		if uint64(in.PrevIndex) >= numOut {
+			return nil, badRequest(field, "%s: input %d spends output %d of %s, which has %d", field, i, in.PrevIndex, in.PrevTxID, numOut)
+		}
+		raw.prevs = append(raw.prevs, firstOut+uint64(in.PrevIndex))
+	}
+	return raw, nil
+}
+
+// rawTxExposure is txExposure for a raw_tx: for a deposit the stored
+// coins its inputs spend, for a withdrawal the addresses it pays (by their
+// labels, and their entity's when the store has seen them).
+func (s *Server) rawTxExposure(st store.Reader, raw *rawTx, direction string) ([]Exposure, error) {
+	if direction != "withdrawal" {
+		return s.outputsExposure(st, raw.prevs)
+	}
+	amounts := map[string]int64{}
+	var total int64
+	for _, o := range raw.tx.Outputs {
+		total += o.Value
+		_, a, ok := btc.ScriptAddress(o.Script)
+		if !ok {
+			continue
+		}
+		var cat string
+		if n, err := st.AddrNum(a); err == nil {
+			if cat, err = s.category(st, n); err != nil {
+				return nil, err
+			}
+		} else {
+			ls, err := s.cfg.Labels.Lookup(a.String(st.Network()))
+			if err != nil {
+				return nil, err
+			}
+			cat = bestCategory("", ls)
+		}
+		if cat != "" {
+			amounts[cat] += o.Value
+		}
+	}
+	return exposures(amounts, total), nil
+}
+
+// rawTxIndirectExposure is txIndirectExposure for a raw_tx, which is in no
+// block the trace can start from: the coins it spends are its first hop. A
+// coin of a labelled address (or entity) is that source; the others are
+// traced back from the part its outputs take (FIFO: the fee is the inputs'
+// last satoshi), three transactions more, so that a transaction answers
+// the same whole or by its txid once in a block. A CoinJoin deposit is a
+// mixer's whole.
+func (s *Server) rawTxIndirectExposure(st store.Reader, raw *rawTx) []Exposure {
+	var shape cluster.TxShape
+	shape.Version, shape.LockTime = raw.tx.Version, raw.tx.LockTime
+	var inTotal, outTotal int64
+	for _, p := range raw.prevs {
+		v, t := st.OutValue(p)
+		shape.Inputs = append(shape.Inputs, cluster.Coin{Value: v, Type: t, Addr: st.OutAddr(p)})
+		inTotal += v
+	}
+	for _, o := range raw.tx.Outputs {
+		t, _, _ := btc.ScriptAddress(o.Script)
+		shape.Outputs = append(shape.Outputs, cluster.Coin{Value: o.Value, Type: t, Addr: cluster.NoAddr})
+		outTotal += o.Value
+	}
+	if len(shape.Inputs) >= 2 || len(shape.Outputs) >= 3 {
+		if cj := cluster.DetectCoinJoin(&shape); cj != nil && cj.Kind != cluster.WhirlpoolTx0 {
+			return exposures(map[string]int64{"mixer": outTotal}, outTotal)
+		}
+	}
+	amounts := map[string]int64{}
+	var starts []trace.Start
+	left := outTotal // FIFO: the outputs take the inputs' first satoshi
+	for _, p := range raw.prevs {
+		v, _ := st.OutValue(p)
+		take := min(v, max(left, 0))
+		left -= take
+		if take < trace.DefaultMinValue {
+			continue // left where it is, as the trace leaves a part so small
+		}
+		if a := st.OutAddr(p); a != store.NoAddress {
+			if cat, err := s.category(st, a); err == nil && cat != "" {
+				amounts[cat] += take
+				continue
+			}
+		}
+		starts = append(starts, trace.Start{Output: p, Amount: take})
+	}
+	if len(starts) > 0 {
+		res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops - 1, Services: func(x uint32) (string, string, bool) {
+			cat, err := s.category(st, x)
+			return cat, "", err == nil && cat != ""
+		}, MaxTxs: 20_000, MixerLinks: true, NoFlows: true})
+		if err != nil {
+			return []Exposure{} // too wide to answer in line, as for a txid
+		}
+		for _, d := range res.Destinations {
+			switch d.Category {
+			case "coinbase", "limit", "dust":
+			default:
+				amounts[d.Category] += d.Amount
+			}
+		}
+	}
+	return exposures(amounts, outTotal)
 }
 
 // addressExposure looks at what paid an address: each output it received
@@ -565,6 +733,13 @@ func (s *Server) txIndirectExposure(st store.Reader, n uint64) []Exposure {
 		starts = append(starts, trace.Start{Output: o})
 	}
 	return s.backwardExposure(st, starts, store.NoAddress)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func exposures(amounts map[string]int64, total int64) []Exposure {

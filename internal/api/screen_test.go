@@ -1,9 +1,11 @@
 package api
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -245,4 +247,135 @@ func labelMiner1(t *testing.T, s *store.Store, dir, category string) *label.Stor
 		t.Fatal(err)
 	}
 	return ls
+}
+
+// TestRawTx screens transactions given whole (raw_tx), as a deposit is
+// before it is in a block: each of a chain of them answers as it does by
+// its txid once mined (direct and indirect exposure, either direction),
+// through a labelled coin, a transaction of several inputs with a fee, a
+// Whirlpool mix and a deposit paid from it; one not yet mined is screened
+// on the coins it spends; bad ones are refused naming the item.
+func TestRawTx(t *testing.T) {
+	dir := t.TempDir()
+	s := testchain.Mainnet(t, filepath.Join(dir, "btc"), 7)
+	script := func(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
+	var txs []btc.Tx
+	tx := func(ins []btc.TxIn, values ...int64) btc.Hash {
+		x := btc.Tx{Version: 2, Inputs: ins}
+		for _, v := range values {
+			x.Outputs = append(x.Outputs, btc.TxOut{Value: v, Script: script(byte(len(txs)*16 + len(x.Outputs)))})
+		}
+		txs = append(txs, x)
+		d, _ := btc.DecodeTx(btc.AppendTx(nil, &x))
+		return d.TxID
+	}
+	in := func(id btc.Hash, vout uint32) btc.TxIn {
+		return btc.TxIn{PrevTxID: id, PrevIndex: vout, Sequence: 0xffffffff}
+	}
+	// Block 1's miner (labelled) pays X, Y, V and U; X and block 2's
+	// coinbase pay Z; Z and U are deposited, less a fee.
+	t1 := tx([]btc.TxIn{in(s.TxID(1), 0)}, 20e8, 15e8, 10e8, 5e8-2000)
+	t2 := tx([]btc.TxIn{in(t1, 0), in(s.TxID(2), 0)}, 45e8, 25e8-3000)
+	dep := tx([]btc.TxIn{in(t2, 0), in(t1, 3)}, 45e8, 5e8-2000-5000)
+	// V passed on four times: the third is within reach of the label, the
+	// fourth one transaction beyond.
+	chain := []btc.Hash{t1}
+	for k := range 4 {
+		chain = append(chain, tx([]btc.TxIn{in(chain[k], map[bool]uint32{true: 2, false: 0}[k == 0])}, 10e8-int64(k+1)*1000))
+	}
+	// Block 7's coinbase and Y deposited with most of Y as the fee: Y's
+	// part (500 sat) is too small to follow.
+	dust := tx([]btc.TxIn{in(s.TxID(7), 0), in(t1, 1)}, 50e8+500)
+	// A Whirlpool mix of blocks 3..6's coins and W, and a deposit of one
+	// of its outputs.
+	const denom, premix = 50_000_000, 50_000_170
+	var mixIns []btc.TxIn
+	for h := uint64(3); h <= 6; h++ {
+		mixIns = append(mixIns, in(tx([]btc.TxIn{in(s.TxID(h), 0)}, premix, 50_0000_0000-premix-1000), 0))
+	}
+	mixIns = append(mixIns, in(tx([]btc.TxIn{in(t2, 1)}, premix, 25e8-3000-premix-1000), 0))
+	mix := tx(mixIns, denom, denom, denom, denom, denom)
+	mixDep := tx([]btc.TxIn{in(mix, 4)}, denom-1000)
+	testchain.Mine(t, s, txs...)
+	ls := labelMiner1(t, s, filepath.Join(dir, "labels"), "stolen-funds")
+	// Y's address itself listed too: the dust deposit's 500 sat of it are
+	// still too small to count.
+	_, y, _ := btc.ScriptAddress(txs[0].Outputs[1].Script)
+	if err := ls.Replace(label.SourceInfo{Source: "y"}, []label.Label{{Address: y.String(s.Network()), Chain: "btc", Category: "stolen-funds", Label: "Y"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Store: s, Labels: ls})
+	rawOf := map[btc.Hash]string{}
+	for i := range txs {
+		b := btc.AppendTx(nil, &txs[i])
+		d, _ := btc.DecodeTx(b)
+		rawOf[d.TxID] = hex.EncodeToString(b)
+	}
+	for _, id := range []btc.Hash{t1, t2, dep, chain[3], chain[4], dust, mix, mixDep} {
+		for _, dir := range []string{"deposit", "withdrawal"} {
+			out, err := srv.Screen([]ScreenItem{{Tx: id.String(), Direction: dir}, {RawTx: rawOf[id], Direction: dir}})
+			if err != nil {
+				t.Fatalf("%s %s: %v", id, dir, err)
+			}
+			a, b := out[0], out[1]
+			if !reflect.DeepEqual(a.Direct, b.Direct) || !reflect.DeepEqual(a.Indirect, b.Indirect) || a.Severity != b.Severity || a.Rule != b.Rule || b.Chain != "btc" {
+				t.Errorf("%s as a %s: by txid direct %+v indirect %+v (%s), whole direct %+v indirect %+v (%s)", id, dir, a.Direct, a.Indirect, a.Severity, b.Direct, b.Indirect, b.Severity)
+			}
+		}
+	}
+	// The chain's answers themselves: the deposit's coins came from the
+	// labelled miner in part (FIFO: Z's first 20 BTC, X's, and what the
+	// outputs take of U), the mix deposit from the mix alone; V's third
+	// pass reaches the label, its fourth not; Y's 500 sat are not followed.
+	out, _ := srv.Screen([]ScreenItem{{RawTx: rawOf[dep]}, {RawTx: rawOf[mixDep]}, {RawTx: rawOf[chain[3]]}, {RawTx: rawOf[chain[4]]}, {RawTx: rawOf[dust]}})
+	if r := out[0]; len(r.Indirect) != 1 || r.Indirect[0].Category != "stolen-funds" || r.Indirect[0].Amount != 20e8+5e8-2000-5000 || r.Severity != "high" {
+		t.Errorf("the deposit: indirect %+v, %s (%s)", r.Indirect, r.Severity, r.Rule)
+	}
+	if r := out[1]; len(r.Indirect) != 1 || r.Indirect[0].Category != "mixer" || r.Severity != "medium" {
+		t.Errorf("the mix deposit: indirect %+v, %s", r.Indirect, r.Severity)
+	}
+	if r := out[2]; len(r.Indirect) != 1 || r.Indirect[0].Category != "stolen-funds" || r.Indirect[0].Amount != 10e8-3000 {
+		t.Errorf("three passes on: indirect %+v", r.Indirect)
+	}
+	if r := out[3]; len(r.Indirect) != 0 || len(out[4].Indirect) != 0 {
+		t.Errorf("four passes on: indirect %+v; the dust: %+v", r.Indirect, out[4].Indirect)
+	}
+
+	// Not mined: Y's coin deposited again (a conflict a node would refuse,
+	// still the coins it shows): block 1's miner's, through one transaction.
+	fresh := btc.Tx{Version: 2, Inputs: []btc.TxIn{in(t1, 1)}, Outputs: []btc.TxOut{{Value: 15e8 - 1000, Script: script(0xee)}}}
+	freshHex := hex.EncodeToString(btc.AppendTx(nil, &fresh))
+	out, err := srv.Screen([]ScreenItem{{RawTx: freshHex}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out[0]; len(r.Indirect) != 1 || r.Indirect[0].Category != "stolen-funds" || r.Indirect[0].Amount != 15e8-1000 || r.Severity != "high" {
+		t.Errorf("a deposit not in a block: indirect %+v, %s", r.Indirect, r.Severity)
+	}
+	unknown := fresh
+	unknown.Inputs = []btc.TxIn{in(btc.Hash{1, 2, 3}, 0)}
+	beyond := fresh
+	beyond.Inputs = []btc.TxIn{in(t1, 7)}
+	coinbase := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevIndex: 0xffffffff, ScriptSig: []byte{1, 1}, Sequence: 0xffffffff}}, Outputs: fresh.Outputs}
+	for _, c := range []struct {
+		item   ScreenItem
+		status int
+		says   string
+	}{
+		{ScreenItem{RawTx: "zz"}, 400, "items[0].raw_tx: not hex"},
+		{ScreenItem{RawTx: freshHex[:40]}, 400, "items[0].raw_tx: "},
+		{ScreenItem{RawTx: hex.EncodeToString(btc.AppendTx(nil, &unknown))}, 404, "items[0].raw_tx: input 0 spends 0000"},
+		{ScreenItem{RawTx: hex.EncodeToString(btc.AppendTx(nil, &beyond))}, 400, "which has 4"},
+		{ScreenItem{RawTx: hex.EncodeToString(btc.AppendTx(nil, &coinbase))}, 400, "a coinbase spends no coins"},
+		{ScreenItem{RawTx: freshHex, Chain: "eth"}, 400, "items[0].chain"},
+		{ScreenItem{RawTx: freshHex, Tx: t1.String()}, 400, "give an address, a tx or a raw_tx"},
+	} {
+		_, err := srv.Screen([]ScreenItem{c.item})
+		if StatusOf(err) != c.status || err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%+v: %d %v, want %d %q", c.item, StatusOf(err), err, c.status, c.says)
+		}
+	}
+	if _, err := New(Config{Labels: ls}).Screen([]ScreenItem{{RawTx: freshHex}}); StatusOf(err) != 404 {
+		t.Errorf("a raw_tx without a Bitcoin store: %v", err)
+	}
 }

@@ -329,8 +329,8 @@ func TestAPIErrors(t *testing.T) {
 	// of the objects in its arrays too (where it was, JSON's decoder does
 	// not say).
 	for body, want := range map[string]string{
-		`{"addresses":["x"]}`:      `unknown field "addresses": the body takes items (each: address, tx, chain, direction)`,
-		`{"items":[{"addr":"x"}]}`: `unknown field "addr": the body takes items (each: address, tx, chain, direction)`,
+		`{"addresses":["x"]}`:      `unknown field "addresses": the body takes items (each: address, tx, raw_tx, chain, direction)`,
+		`{"items":[{"addr":"x"}]}`: `unknown field "addr": the body takes items (each: address, tx, raw_tx, chain, direction)`,
 	} {
 		if _, got := f.do(t, "POST", "/v1/screen", body, true); got["error"].(map[string]any)["message"] != want {
 			t.Errorf("POST /v1/screen %s: %v", body, got)

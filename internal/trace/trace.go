@@ -203,6 +203,10 @@ type Start struct {
 	Amount int64
 }
 
+// DefaultMinValue is the least amount (satoshi) a trace follows when
+// Options.MinValue is left zero: smaller parts are left where they are.
+const DefaultMinValue = 1000
+
 // defaults fills in the options left zero and checks the model.
 func (opts *Options) defaults() error {
 	if opts.Model == "" {
@@ -215,7 +219,7 @@ func (opts *Options) defaults() error {
 		opts.MaxHops = 100
 	}
 	if opts.MinValue == 0 {
-		opts.MinValue = 1000
+		opts.MinValue = DefaultMinValue
 	}
 	if opts.MaxTxs == 0 {
 		opts.MaxTxs = 1_000_000

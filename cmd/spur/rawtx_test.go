@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
+
+	"github.com/spur-forensics/spur/internal/testnode"
+)
+
+// TestScreenRawTx screens a deposit while it is in a btcd node's mempool,
+// given whole (--raw-tx, and @FILE): its coin is a labelled address's, so
+// it is high; once mined and ingested, --tx gives the same answer; a
+// transaction whose parent is not in the store, or that does not decode, is
+// refused.
+func TestScreenRawTx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	node, key, mining, deposit, dir := btcdStore(t)
+	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	list := filepath.Join(t.TempDir(), "thief.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	pay, _ := txscript.PayToAddrScript(deposit)
+	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
+	var b bytes.Buffer
+	spend.Serialize(&b)
+	raw := hex.EncodeToString(b.Bytes())
+	file := filepath.Join(t.TempDir(), "deposit.hex")
+	os.WriteFile(file, []byte(raw+"\n"), 0o644)
+
+	before := mustRun(t, "screen", "--store", dir, "--json", "--raw-tx", raw)
+	var got []screenResult
+	if err := jsonUnmarshal(before, &got); err != nil || len(got) != 1 || got[0].Tx != spend.TxHash().String() || got[0].Severity != "high" ||
+		len(got[0].Direct) != 1 || got[0].Direct[0].Category != "stolen-funds" || got[0].Direct[0].Amount != 50e8 {
+		t.Fatalf("the deposit in the mempool: %s %v", before, err)
+	}
+	if fromFile := mustRun(t, "screen", "--store", dir, "--json", "--raw-tx", "@"+file); fromFile != before {
+		t.Fatalf("--raw-tx @FILE:\n%s\nwant\n%s", fromFile, before)
+	}
+	if out := mustRun(t, "screen", "--store", dir, "--raw-tx", raw); !strings.Contains(out, spend.TxHash().String()) || !strings.Contains(out, "high") {
+		t.Fatalf("as text:\n%s", out)
+	}
+	node.Generate(t, 1)
+	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "-q"}, rpc...)...)
+	if mined := mustRun(t, "screen", "--store", dir, "--json", "--tx", spend.TxHash().String()); mined != before {
+		t.Fatalf("mined, by its txid:\n%s\nwhole, before:\n%s", mined, before)
+	}
+
+	// A child of the deposit in the mempool, and its own child: the
+	// second spends a coin the store does not hold yet (exit 3, naming
+	// it); a hex that does not decode is a usage error.
+	depositKey, _ := testnode.Key(0x43, &chaincfg.RegressionNetParams)
+	child := node.Spend(t, []testnode.Coin{{Tx: spend, Vout: 0, Key: depositKey}}, pay, 10_000)
+	grandchild := node.Spend(t, []testnode.Coin{{Tx: child, Vout: 0, Key: depositKey}}, pay, 10_000)
+	b.Reset()
+	grandchild.Serialize(&b)
+	if r := run(t, "screen", "--store", dir, "--raw-tx", hex.EncodeToString(b.Bytes())); r.code != exitNotFound || !strings.Contains(r.stderr, "input 0 spends "+child.TxHash().String()+":0") {
+		t.Fatalf("a coin not in the store: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--raw-tx", raw[:50]); r.code != exitUsage || !strings.Contains(r.stderr, "--raw-tx "+raw[:12]) {
+		t.Fatalf("a transaction cut short: exit %d %s", r.code, r.stderr)
+	}
+}
