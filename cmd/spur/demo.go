@@ -3,6 +3,7 @@ package main
 import (
 	"compress/bzip2"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -663,6 +664,9 @@ func demoDepositScreen(ws *store.Store, wc *cluster.Clusters, dir string, servic
 		note = " (its inputs' addresses carry no label)"
 	}
 	fmt.Printf("  %s: %s%s\n", out[0].Severity, out[0].Rule, note)
+	if err := demoRawDeposit(ws, ls, res, deposits); err != nil {
+		return err
+	}
 	// The same labels, watched: what spur follow --alert would have told
 	// block by block, hunted back through the chain (spur alerts).
 	w, err := query.NewAlerts(ws, ls, func(c string) bool { return c == label.StolenFunds })
@@ -688,6 +692,55 @@ func demoDepositScreen(ws *store.Store, wc *cluster.Clusters, dir string, servic
 			counted(len(alerts), "transaction", "transactions"), ws.Height(), first.Height, first.TxID, btcAmount(paid), last.Height)
 	}
 	return demoEntityAlerts(ws, wc, ls, stolen)
+}
+
+// demoRawDeposit builds a deposit no block holds: a coin the thief still
+// holds paid to an exchange's deposit address, as it would reach the
+// exchange's node, and screens it whole (spur screen --raw-tx) before it
+// is mined.
+func demoRawDeposit(ws *store.Store, ls *label.Store, res *trace.Result, deposits map[string]bool) error {
+	var to string
+	for a := range deposits {
+		if to == "" || a < to {
+			to = a
+		}
+	}
+	var coin *store.Output
+	for _, h := range res.Holders(trace.HolderConfidence) {
+		a, err := btc.ParseAddress(h.Address, ws.Network())
+		if err != nil {
+			continue
+		}
+		n, err := ws.AddrNum(a)
+		if err != nil {
+			continue
+		}
+		ws.Postings(n, func(o uint64) bool {
+			if out := ws.Output(o); !out.Spent && out.Value > 10_000 {
+				coin = &out
+			}
+			return coin == nil
+		})
+		if coin != nil {
+			break
+		}
+	}
+	dest, err := btc.ParseAddress(to, ws.Network())
+	if coin == nil || err != nil {
+		return nil
+	}
+	txn, vout := ws.TxOfOutput(coin.Num)
+	tx := btc.Tx{Version: 2, Inputs: []btc.TxIn{{PrevTxID: ws.TxID(txn), PrevIndex: vout, Sequence: 0xfffffffd}},
+		Outputs: []btc.TxOut{{Value: coin.Value - 5_000, Script: dest.Script()}}}
+	raw := hex.EncodeToString(btc.AppendTx(nil, &tx))
+	out, err := api.New(api.Config{Store: ws, Labels: ls}).Screen([]api.ScreenItem{{RawTx: raw}})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("$ spur screen --raw-tx %s...   # a coin the thief still holds (%s:%d, %s BTC) paid to an exchange's deposit address, in no block yet\n",
+		raw[:24], ws.TxID(txn), vout, btcAmount(coin.Value))
+	fmt.Printf("  %s: %s\n", out[0].Severity, out[0].Rule)
+	return nil
 }
 
 // demoEntityAlerts shows a list that names one address of the thief's
