@@ -707,7 +707,7 @@ func TestDemo(t *testing.T) {
 	if page == "" {
 		t.Fatalf("the demo ended without serving: %v\n%s", cmd.Wait(), out.String())
 	}
-	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks", "13,452 entities", "severe: sanctioned, LAZARUS GROUP (SDN 27307, DPRK3)", "severe: sanctioned, GARANTEX EUROPE OU (SDN 36025, RUSSIA-EO14024, CYBER4; uk-sanctions-list RUS1421, The Russia (Sanctions) (EU Exit) Regulations 2019)", "LAZARUS GROUP (SDN 27307): matched HIDDEN COBRA, its weak alias", "clustering: pairwise precision", "high: indirect exposure to stolen-funds within 4 hops", "315 addresses hold the taint, as stolen-funds labels to import; truth gives the Lazarus Group 315 of them", "medium: indirect exposure to mixer within 4 hops", "# Lazarus Group in 2021"} {
+	for _, w := range []string{"14,132", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3", "unwound 2 blocks", "13,452 entities", "severe: sanctioned, LAZARUS GROUP (SDN 27307, DPRK3)", "severe: sanctioned, GARANTEX EUROPE OU (SDN 36025, RUSSIA-EO14024, CYBER4; uk-sanctions-list RUS1421, The Russia (Sanctions) (EU Exit) Regulations 2019)", "LAZARUS GROUP (SDN 27307): matched HIDDEN COBRA, its weak alias", "clustering: pairwise precision", "high: indirect exposure to stolen-funds within 4 hops", "paid to an exchange's deposit address, in no block yet\n  high: indirect exposure to stolen-funds within 4 hops", "315 addresses hold the taint, as stolen-funds labels to import; truth gives the Lazarus Group 315 of them", "medium: indirect exposure to mixer within 4 hops", "# Lazarus Group in 2021"} {
 		if !bytes.Contains(out.Bytes(), []byte(w)) {
 			t.Errorf("demo output lacks %q", w)
 		}
