@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -623,7 +624,8 @@ screens (labels, entity, direct and indirect exposure, severity), each at
 --concurrency for --duration, then batches of 1,000 addresses from one
 client (the server screens a batch on every core), then single deposit
 transactions spread over the store (direct exposure, and indirect: each
-one's value traced back through it), and, where the store holds Ethereum,
+one's value traced back through it), then the same given whole (raw_tx, as
+a node's mempool shows a deposit before its block; coinbases apart), and, where the store holds Ethereum,
 single Ethereum addresses and deposit transactions (exposure in dollars). Reports requests/s,
 p50/p99, errors and peak RSS.
 
@@ -733,11 +735,33 @@ each sync: what screening kept of the entities is dropped each time.`,
 				deposits = append(deposits, d)
 			}
 
+			// The same transactions, coinbases apart, given whole (raw_tx)
+			// as a node's mempool shows a deposit before its block.
+			// (The first after each spot that is no coinbase: early
+			// blocks hold little else.)
+			var raws [][]byte
+			for i, x := uint64(0), uint64(0); i < uint64(n) && x < cnt.Txs; i++ {
+				for x = max(x, i*cnt.Txs/uint64(n)); x < cnt.Txs; x++ {
+					if r, ok := rawTxOf(s, x); ok {
+						d, _ := json.Marshal(map[string]any{"items": []map[string]string{{"raw_tx": r, "direction": "deposit"}}})
+						raws = append(raws, d)
+						x++
+						break
+					}
+				}
+			}
+
 			base := loadRun(minimal.URL, [][]byte{[]byte(`{}`)}, conc, dur, nil)
 			single := loadRun(srv.URL+"/v1/screen", one, conc, dur, nil)
 			batches := loadRun(srv.URL+"/v1/screen", [][]byte{batch}, 1, dur, nil)
 			txs := loadRun(srv.URL+"/v1/screen", deposits, conc, dur, nil)
 			runs := []screenRun{{"minimal handler (300-byte JSON)", conc, base}, {"screen, 1 address", conc, single}, {"screen, 1000 addresses", 1, batches}, {"screen, 1 deposit transaction", conc, txs}}
+			var rawRun *loadResult
+			if len(raws) > 0 {
+				l := loadRun(srv.URL+"/v1/screen", raws, conc, dur, nil)
+				rawRun = &l
+				runs = append(runs, screenRun{"screen, 1 deposit transaction, whole (raw_tx)", conc, l})
+			}
 			// Ethereum addresses spread over its store: labels, and direct
 			// and indirect exposure in dollars.
 			var ethRun, ethTxRun *loadResult
@@ -827,7 +851,7 @@ each sync: what screening kept of the entities is dropped each time.`,
 			rss := peakRSSMiB()
 			if sf.json {
 				return printJSON(os.Stdout, map[string]any{"addresses": len(addrs), "concurrency": conc, "duration_s": dur.Seconds(),
-					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "eth_address": ethRun, "eth_deposit_tx": ethTxRun,
+					"baseline": base, "single": single, "batch_1000": batches, "deposit_tx": txs, "deposit_raw_tx": rawRun, "eth_address": ethRun, "eth_deposit_tx": ethTxRun,
 					"while_ingesting": ing, "while_ingesting_evm": ingEVM, "reclustered": reclustered, "peak_rss_mib": rss})
 			}
 			fmt.Printf("loopback, load generator in the same process, %d addresses and %d transactions, %s per run\n", len(addrs), len(deposits), dur)
@@ -839,7 +863,7 @@ each sync: what screening kept of the entities is dropped each time.`,
 			t.flush()
 			fmt.Printf("single screens at %.0f%% of the ceiling; peak RSS %.0f MiB\n", 100*single.PerSecond/base.PerSecond, rss)
 			failed := single.Errors + batches.Errors + base.Errors + txs.Errors
-			for _, r := range []*loadResult{ethRun, ethTxRun, reclustered} {
+			for _, r := range []*loadResult{rawRun, ethRun, ethTxRun, reclustered} {
 				if r != nil {
 					failed += r.Errors
 				}
@@ -866,6 +890,34 @@ each sync: what screening kept of the entities is dropped each time.`,
 	c.Flags().StringVar(&whileEVM, "while-ingesting-evm", "", "ethereum-etl export of blocks past the store's Ethereum tip, to ingest during a last run")
 	c.Flags().DurationVar(&recluster, "recluster", 0, "also a run with the clustering read again and put in force at this interval, as spur serve --cluster does after each sync")
 	return c
+}
+
+// rawTxOf writes stored transaction n as a raw_tx to screen: the coins
+// its inputs spend and its outputs' values to their addresses (one without
+// an address as an OP_RETURN), what a node shows of it before its block,
+// less the signatures, which screening does not read; false for a
+// coinbase, which spends no coins.
+func rawTxOf(s *store.Store, n uint64) (string, bool) {
+	firstIn, numIn, firstOut, numOut := s.TxRange(n)
+	tx := btc.Tx{}
+	tx.Version, tx.LockTime = s.TxVersion(n)
+	for i := firstIn; i < firstIn+numIn; i++ {
+		p := s.InputSpends(i)
+		if p == store.NoOutput {
+			return "", false
+		}
+		ptx, vout := s.TxOfOutput(p)
+		tx.Inputs = append(tx.Inputs, btc.TxIn{PrevTxID: s.TxID(ptx), PrevIndex: vout, Sequence: 0xffffffff})
+	}
+	for o := firstOut; o < firstOut+numOut; o++ {
+		v, _ := s.OutValue(o)
+		script := []byte{0x6a}
+		if a := s.OutAddr(o); a != store.NoAddress {
+			script = s.Address(a).Script()
+		}
+		tx.Outputs = append(tx.Outputs, btc.TxOut{Value: v, Script: script})
+	}
+	return hex.EncodeToString(btc.AppendTx(nil, &tx)), true
 }
 
 // screenRun is one run of spur bench screen, as its table shows it.

@@ -820,6 +820,7 @@ func TestBenchScreen(t *testing.T) {
 		Single   benchRun `json:"single"`
 		Batch    benchRun `json:"batch_1000"`
 		Deposit  benchRun `json:"deposit_tx"`
+		Raw      benchRun `json:"deposit_raw_tx"`
 		While    struct {
 			From   int64    `json:"from_height"`
 			To     int64    `json:"to_height"`
@@ -844,7 +845,7 @@ func TestBenchScreen(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []benchRun{got.Baseline, got.Single, got.Batch, got.Deposit, got.While.Screen, got.ETH, got.WhileEVM.Screen, got.Reclustered} {
+	for _, r := range []benchRun{got.Baseline, got.Single, got.Batch, got.Deposit, got.Raw, got.While.Screen, got.ETH, got.WhileEVM.Screen, got.Reclustered} {
 		if r.Requests == 0 || r.Errors != 0 || r.PerSecond <= 0 || r.P99 < r.P50 {
 			t.Fatalf("%s", out)
 		}
