@@ -379,6 +379,13 @@ an import while following counts from the next block.`,
 				}
 			}
 			if watch != nil {
+				if _, missed := missedAlerts(hook, s.Height()); missed && withCluster && byEntity {
+					// The blocks missed clustered before their alerts, as
+					// each sync's are.
+					if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+						log.Error("clustering failed", "err", err)
+					}
+				}
 				alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
 			}
 			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
