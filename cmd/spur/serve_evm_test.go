@@ -483,16 +483,7 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 	}
 	deposit := *r.ContractAddress
 	followCmd, stdout, stderr := startSpur(t, append(follow, "--alert", "sanctioned", "--by-entity", "--deposits", "--json")...)
-	type party struct {
-		Address string `json:"address"`
-		Entity  *struct {
-			ID     string `json:"id"`
-			Size   int    `json:"size"`
-			Labels []struct {
-				Via string `json:"via"`
-			} `json:"labels"`
-		} `json:"entity"`
-	}
+	type party = evmParty
 	alerts := make(chan alertOf[party], 10)
 	go func() {
 		d := json.NewDecoder(stdout)

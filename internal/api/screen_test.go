@@ -187,21 +187,9 @@ func TestAddressExposureLatestOutputs(t *testing.T) {
 func TestDepositAfterAMix(t *testing.T) {
 	dir := t.TempDir()
 	s := testchain.Mainnet(t, filepath.Join(dir, "btc"), 5)
-	script := func(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
 	const denom, premix = 50_000_000, 50_000_170
-	var txs []btc.Tx
-	tx := func(ins []btc.TxIn, values ...int64) btc.Hash {
-		x := btc.Tx{Version: 1, Inputs: ins}
-		for _, v := range values {
-			x.Outputs = append(x.Outputs, btc.TxOut{Value: v, Script: script(byte(len(txs)*16 + len(x.Outputs)))})
-		}
-		txs = append(txs, x)
-		d, _ := btc.DecodeTx(btc.AppendTx(nil, &x))
-		return d.TxID
-	}
-	in := func(id btc.Hash, vout uint32) btc.TxIn {
-		return btc.TxIn{PrevTxID: id, PrevIndex: vout, Sequence: 0xffffffff}
-	}
+	b := &chainTxs{version: 1}
+	tx, in := b.tx, spendOf
 	// Blocks 1..5's miners each enter a premix coin; block 1's first.
 	var mixIns []btc.TxIn
 	for h := uint64(1); h <= 5; h++ {
@@ -209,7 +197,7 @@ func TestDepositAfterAMix(t *testing.T) {
 	}
 	mix := tx(mixIns, denom, denom, denom, denom, denom)
 	deposit := tx([]btc.TxIn{in(mix, 0)}, denom-1000)
-	testchain.Mine(t, s, txs...)
+	testchain.Mine(t, s, b.txs...)
 	ls := labelMiner1(t, s, filepath.Join(dir, "labels"), "stolen-funds")
 	out, err := New(Config{Store: s, Labels: ls}).Screen([]ScreenItem{{Tx: deposit.String(), Direction: "deposit"}})
 	if err != nil {
@@ -231,6 +219,33 @@ func TestDepositAfterAMix(t *testing.T) {
 	if r := out[0]; len(r.Direct) != 1 || r.Direct[0].Category != "mixer" || r.Direct[0].Amount != denom || r.Severity != "medium" {
 		t.Fatalf("a mix's output address: direct %+v, indirect %+v, severity %s (%s)", r.Direct, r.Indirect, r.Severity, r.Rule)
 	}
+}
+
+// chainTxs builds transactions to mine on a test chain (testchain.Mine),
+// each output paid to a script of its own.
+type chainTxs struct {
+	version int32
+	txs     []btc.Tx
+}
+
+// synthScript is a P2WPKH script of a made-up key numbered b.
+func synthScript(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
+
+// tx adds a transaction spending ins and paying values, and returns its
+// txid.
+func (c *chainTxs) tx(ins []btc.TxIn, values ...int64) btc.Hash {
+	x := btc.Tx{Version: c.version, Inputs: ins}
+	for _, v := range values {
+		x.Outputs = append(x.Outputs, btc.TxOut{Value: v, Script: synthScript(byte(len(c.txs)*16 + len(x.Outputs)))})
+	}
+	c.txs = append(c.txs, x)
+	d, _ := btc.DecodeTx(btc.AppendTx(nil, &x))
+	return d.TxID
+}
+
+// spendOf is an input spending output vout of transaction id.
+func spendOf(id btc.Hash, vout uint32) btc.TxIn {
+	return btc.TxIn{PrevTxID: id, PrevIndex: vout, Sequence: 0xffffffff}
 }
 
 // labelMiner1 opens labels in dir giving block 1's miner (the address its
@@ -258,20 +273,8 @@ func labelMiner1(t *testing.T, s *store.Store, dir, category string) *label.Stor
 func TestRawTx(t *testing.T) {
 	dir := t.TempDir()
 	s := testchain.Mainnet(t, filepath.Join(dir, "btc"), 7)
-	script := func(b byte) []byte { return append([]byte{0x00, 20, 0xcd, b}, make([]byte, 18)...) }
-	var txs []btc.Tx
-	tx := func(ins []btc.TxIn, values ...int64) btc.Hash {
-		x := btc.Tx{Version: 2, Inputs: ins}
-		for _, v := range values {
-			x.Outputs = append(x.Outputs, btc.TxOut{Value: v, Script: script(byte(len(txs)*16 + len(x.Outputs)))})
-		}
-		txs = append(txs, x)
-		d, _ := btc.DecodeTx(btc.AppendTx(nil, &x))
-		return d.TxID
-	}
-	in := func(id btc.Hash, vout uint32) btc.TxIn {
-		return btc.TxIn{PrevTxID: id, PrevIndex: vout, Sequence: 0xffffffff}
-	}
+	b := &chainTxs{version: 2}
+	tx, in, script := b.tx, spendOf, synthScript
 	// Block 1's miner (labelled) pays X, Y, V and U; X and block 2's
 	// coinbase pay Z; Z and U are deposited, less a fee.
 	t1 := tx([]btc.TxIn{in(s.TxID(1), 0)}, 20e8, 15e8, 10e8, 5e8-2000)
@@ -296,20 +299,20 @@ func TestRawTx(t *testing.T) {
 	mixIns = append(mixIns, in(tx([]btc.TxIn{in(t2, 1)}, premix, 25e8-3000-premix-1000), 0))
 	mix := tx(mixIns, denom, denom, denom, denom, denom)
 	mixDep := tx([]btc.TxIn{in(mix, 4)}, denom-1000)
-	testchain.Mine(t, s, txs...)
+	testchain.Mine(t, s, b.txs...)
 	ls := labelMiner1(t, s, filepath.Join(dir, "labels"), "stolen-funds")
 	// Y's address itself listed too: the dust deposit's 500 sat of it are
 	// still too small to count.
-	_, y, _ := btc.ScriptAddress(txs[0].Outputs[1].Script)
+	_, y, _ := btc.ScriptAddress(b.txs[0].Outputs[1].Script)
 	if err := ls.Replace(label.SourceInfo{Source: "y"}, []label.Label{{Address: y.String(s.Network()), Chain: "btc", Category: "stolen-funds", Label: "Y"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	srv := New(Config{Store: s, Labels: ls})
 	rawOf := map[btc.Hash]string{}
-	for i := range txs {
-		b := btc.AppendTx(nil, &txs[i])
-		d, _ := btc.DecodeTx(b)
-		rawOf[d.TxID] = hex.EncodeToString(b)
+	for i := range b.txs {
+		raw := btc.AppendTx(nil, &b.txs[i])
+		d, _ := btc.DecodeTx(raw)
+		rawOf[d.TxID] = hex.EncodeToString(raw)
 	}
 	for _, id := range []btc.Hash{t1, t2, dep, chain[3], chain[4], dust, mix, mixDep} {
 		for _, dir := range []string{"deposit", "withdrawal"} {
