@@ -589,9 +589,9 @@ func (s *Server) rawTxIndirectExposure(st store.Reader, raw *rawTx) []Exposure {
 		res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops - 1, Services: func(x uint32) (string, string, bool) {
 			cat, err := s.category(st, x)
 			return cat, "", err == nil && cat != ""
-		}, MaxTxs: 20_000, MixerLinks: true, NoFlows: true})
+		}, MaxTxs: maxIndirectTxs - 1, MixerLinks: true, NoFlows: true})
 		if err != nil {
-			return []Exposure{} // too wide to answer in line, as for a txid
+			return []Exposure{} // too wide to answer in line, as for a txid (whose trace counts it too)
 		}
 		for _, d := range res.Destinations {
 			switch d.Category {
@@ -668,6 +668,10 @@ func (s *Server) addressExposure(st store.Reader, addr string) ([]Exposure, erro
 // IndirectHops is how far back indirect exposure looks.
 const IndirectHops = 4
 
+// maxIndirectTxs bounds the transactions an indirect exposure's trace
+// visits: past it, the exposure is left empty rather than answered late.
+const maxIndirectTxs = 20_000
+
 // indirectExposure traces the value an address received backward, FIFO,
 // up to IndirectHops transactions, and splits it by the risk category of
 // the labelled addresses it came from. At most the 100 latest received
@@ -706,7 +710,7 @@ func (s *Server) backwardExposure(st store.Reader, starts []trace.Start, self ui
 	// A CoinJoin on the way is a source of its own (mixer): which of its
 	// inputs paid an output is not known, and FIFO's answer would make a
 	// source of whoever sat at the same place in the mix.
-	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: 20_000, MixerLinks: true, NoFlows: true})
+	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: maxIndirectTxs, MixerLinks: true, NoFlows: true})
 	if err != nil {
 		return []Exposure{} // too wide to answer in line: no indirect figure
 	}
