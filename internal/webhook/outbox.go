@@ -103,20 +103,31 @@ func openOutbox(dir string) (*outbox, error) {
 	ob.size = fi.Size()
 	// Emptied after delivery, the state not yet written: nothing waits.
 	ob.sent = min(ob.sent, ob.size)
-	// Count what waits; a last line cut short by a crash was never
-	// counted as queued (its block's alerts are queued again), so it goes.
-	rest := make([]byte, ob.size-ob.sent)
-	if _, err := ob.f.ReadAt(rest, ob.sent); err != nil && err != io.EOF {
-		return fail(err)
+	// Count what waits, a chunk at a time (a receiver down for long
+	// leaves much); a last line cut short by a crash was never counted as
+	// queued (its block's alerts are queued again), so it goes.
+	end := ob.sent // just past the last newline
+	buf := make([]byte, 1<<20)
+	for off := ob.sent; off < ob.size; {
+		n, err := ob.f.ReadAt(buf[:min(int64(len(buf)), ob.size-off)], off)
+		if err != nil && err != io.EOF {
+			return fail(err)
+		}
+		if n == 0 {
+			break
+		}
+		ob.queued += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = off + int64(i) + 1
+		}
+		off += int64(n)
 	}
-	if cut := len(rest) - 1 - bytes.LastIndexByte(rest, '\n'); cut > 0 {
-		ob.size -= int64(cut)
+	if end < ob.size {
+		ob.size = end
 		if err := ob.f.Truncate(ob.size); err != nil {
 			return fail(err)
 		}
-		rest = rest[:len(rest)-cut]
 	}
-	ob.queued = int64(bytes.Count(rest, []byte{'\n'}))
 	return ob, nil
 }
 

@@ -306,6 +306,22 @@ func TestOutboxAfterCrash(t *testing.T) {
 	if want := `{"n":0} {"n":1} {"n":2}`; strings.Join(r.took, " ") != want {
 		t.Fatalf("took %v, want %s", r.took, want)
 	}
+	// An outbox of several chunks' worth (a receiver down for long), cut
+	// in its last line: every whole line counted, the cut one gone.
+	big := t.TempDir()
+	line := `{"n":"` + strings.Repeat("x", 90) + `"}` + "\n"
+	whole := strings.Repeat(line, 30_000)
+	os.WriteFile(filepath.Join(big, "outbox"), []byte(whole+`{"n":"cut`), 0o644)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	s = openSender(t, down.URL, big, &log)
+	if q := s.Queued(); q != 30_000 {
+		t.Errorf("%d queued of 30,000", q)
+	}
+	closeWithin(s, 0)
+	if fi, err := os.Stat(filepath.Join(big, "outbox")); err != nil || fi.Size() != int64(len(whole)) {
+		t.Errorf("the cut line not cut: %v %v", fi.Size(), err)
+	}
 	os.WriteFile(filepath.Join(dir, "state"), st[:5], 0o644)
 	if _, err := Open(srv.URL, "", dir, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "state is 5 bytes, want 16") {
 		t.Fatalf("short state: %v", err)
