@@ -1143,11 +1143,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 		}{
 			{"spur_alert_webhook_delivered_total", "Alerts the webhook's receiver took.", taken},
 			{"spur_alert_webhook_refused_total", "Alerts the webhook's receiver refused (not sent again).", refused},
-			{"spur_alert_webhook_lost_total", "Alerts not delivered when the webhook stopped.", lost},
+			{"spur_alert_webhook_lost_total", "Alerts dropped undelivered (a follower's outbox keeps what a stop leaves: none).", lost},
 		} {
 			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.n)
 		}
-		fmt.Fprintf(&b, "# HELP spur_alert_webhook_queued Alerts waiting for the webhook's receiver.\n# TYPE spur_alert_webhook_queued gauge\nspur_alert_webhook_queued %d\n", queued)
+		fmt.Fprintf(&b, "# HELP spur_alert_webhook_queued Alerts waiting in the followers' outboxes for the webhook's receiver.\n# TYPE spur_alert_webhook_queued gauge\nspur_alert_webhook_queued %d\n", queued)
 	}
 	for _, f := range []struct {
 		name, help string
