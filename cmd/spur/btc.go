@@ -299,7 +299,7 @@ func newFollow() *cobra.Command {
 	var sf storeFlags
 	var rf rpcFlags
 	var interval time.Duration
-	var withCluster, byEntity bool
+	var withCluster, byEntity, mempool bool
 	var alert, hookURL string
 	btcCmd := &cobra.Command{
 		Use:   "btc --store DIR --rpc URL [--alert CATEGORIES]",
@@ -315,7 +315,9 @@ transaction of a new block that spends from or pays to an address labelled
 in one of them is printed as it arrives: the theft's addresses an
 investigator imported (spur trace --format labels) moving on, a sanctioned
 address paying or being paid. The labels are read anew at each sync, so
-an import while following counts from the next block.`,
+an import while following counts from the next block. With --mempool, also
+each transaction of the node's mempool as it arrives, before its block
+(marked mempool, and told again with its block).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -338,6 +340,9 @@ an import while following counts from the next block.`,
 			}
 			if byEntity && watch == nil {
 				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
+			}
+			if mempool && watch == nil {
+				return usagef("--mempool watches the node's mempool for --alert: give --alert CATEGORIES")
 			}
 			if err := checkWebhook(hookURL, alert); err != nil {
 				return err
@@ -388,7 +393,11 @@ an import while following counts from the next block.`,
 				}
 				alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
 			}
-			err = ingest.Follow(cmd.Context(), s, node, interval, ingest.Options{Logger: log}, func(st *ingest.Stats) {
+			opts := ingest.Options{Logger: log}
+			if mempool {
+				opts.Polled = mempoolWatch(cmd.Context(), s, node, sf.dir, watch, byEntity, &heldClusters, alertOut{json: sf.json, hook: hook})
+			}
+			err = ingest.Follow(cmd.Context(), s, node, interval, opts, func(st *ingest.Stats) {
 				if withCluster {
 					// Incremental: only the new transactions are read; after an
 					// unwind below the last clustering it starts over. Before
@@ -423,6 +432,7 @@ an import while following counts from the next block.`,
 	btcCmd.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each transaction of an address whose entity (spur cluster; --cluster keeps it current) has such a label")
 	btcCmd.Flags().StringVar(&alert, "alert", "", "print each new transaction that spends from or pays to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	btcCmd.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
+	btcCmd.Flags().BoolVar(&mempool, "mempool", false, "with --alert: also each transaction of the node's mempool as it arrives, before its block")
 	c.AddCommand(btcCmd, newFollowEVM())
 	return c
 }
@@ -1046,14 +1056,7 @@ func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi i
 			return err
 		}
 		for _, a := range alerts {
-			var parties []alertParty
-			for _, p := range a.From {
-				parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
-			}
-			for _, p := range a.To {
-				parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
-			}
-			if err := printAlert(a, uint64(a.Height), a.TxID, parties, out); err != nil {
+			if err := printBTCAlert(a, out); err != nil {
 				return err
 			}
 		}
@@ -1062,6 +1065,98 @@ func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi i
 		}
 	}
 	return nil
+}
+
+// mempoolWatch returns what a follow calls after each poll with --mempool:
+// the node's mempool read (getrawmempool), and each transaction not seen
+// before (getrawtransaction) alerted as a block's are, on the store's
+// coins. Transactions already in a stored block are passed over: their
+// block told them. The txids seen are kept while the mempool holds them.
+func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string, watch func(string) bool, byEntity bool, held **cluster.Clusters, out alertOut) func() {
+	seen := map[btc.Hash]bool{}
+	log := logger()
+	return func() {
+		ids, err := node.RawMempool(ctx)
+		if err != nil {
+			log.Warn("mempool not read", "err", err)
+			return
+		}
+		now := make(map[btc.Hash]bool, len(ids))
+		var fresh []btc.Hash
+		for _, id := range ids {
+			now[id] = true
+			if !seen[id] {
+				fresh = append(fresh, id)
+			}
+		}
+		for id := range seen {
+			if !now[id] {
+				delete(seen, id)
+			}
+		}
+		if len(fresh) == 0 {
+			return
+		}
+		err = withAlertLabels(dir, func(labels *label.Store) error {
+			w, err := query.NewAlerts(s, labels, watch)
+			if err != nil {
+				return err
+			}
+			c, err := alertClusters(s, byEntity, held)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				if err := w.WithEntities(c); err != nil {
+					return err
+				}
+			}
+			for _, id := range fresh {
+				seen[id] = true
+				if _, err := s.TxNum(id); err == nil {
+					continue
+				}
+				b, err := node.RawTransaction(ctx, id)
+				if err != nil {
+					continue // left the mempool since
+				}
+				tx, err := btc.DecodeTx(b)
+				if err != nil {
+					log.Warn("mempool transaction not decoded", "txid", id, "err", err)
+					continue
+				}
+				a, err := w.Mempool(tx)
+				if err != nil {
+					return err
+				}
+				if a != nil {
+					if err := printBTCAlert(*a, out); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			log.Error("mempool alerts failed", "err", err)
+		}
+	}
+}
+
+// printBTCAlert prints a Bitcoin alert, of a block or of the mempool.
+func printBTCAlert(a query.Alert, out alertOut) error {
+	var parties []alertParty
+	for _, p := range a.From {
+		parties = append(parties, alertParty{"from", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
+	}
+	for _, p := range a.To {
+		parties = append(parties, alertParty{"to", p.Address, btcAmount(p.Value) + " BTC", p.Labels, btcAlertEntity(p.Entity)})
+	}
+	where := fmt.Sprintf("block %d", a.Height)
+	if a.Mempool {
+		where = "mempool"
+	}
+	return printAlert(a, where, a.TxID, parties, out)
 }
 
 // withAlertLabels calls print with the store's labels, opened for a
@@ -1215,7 +1310,7 @@ func closeWebhook(h *webhook.Sender) {
 // printAlert prints alert a: its JSON object, or a line for its
 // transaction and one for each labelled party; and queues it for the
 // webhook, if any.
-func printAlert(a any, height uint64, txid string, parties []alertParty, out alertOut) error {
+func printAlert(a any, where, txid string, parties []alertParty, out alertOut) error {
 	if out.hook != nil && out.wait != nil {
 		if err := out.hook.SendWait(out.wait, a); err != nil {
 			return err
@@ -1228,7 +1323,7 @@ func printAlert(a any, height uint64, txid string, parties []alertParty, out ale
 	if out.json {
 		return printJSON(os.Stdout, a)
 	}
-	fmt.Printf("alert: block %d, tx %s\n", height, txid)
+	fmt.Printf("alert: %s, tx %s\n", where, txid)
 	// A side of many parties (a consolidation of an entity's coins) is
 	// said by its first ones and a count.
 	const shown = 10

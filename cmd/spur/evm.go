@@ -465,7 +465,7 @@ func printEVMAlerts(s *evmstore.Store, labels *label.Store, chain string, lo, hi
 					parties = append(parties, alertParty{side.name, p.Address, amount, p.Labels, e})
 				}
 			}
-			if err := printAlert(a, a.Height, a.TxID, parties, out); err != nil {
+			if err := printAlert(a, fmt.Sprintf("block %d", a.Height), a.TxID, parties, out); err != nil {
 				return err
 			}
 		}

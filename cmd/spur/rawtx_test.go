@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
@@ -67,5 +69,75 @@ func TestScreenRawTx(t *testing.T) {
 	}
 	if r := run(t, "screen", "--store", dir, "--raw-tx", raw[:50]); r.code != exitUsage || !strings.Contains(r.stderr, "--raw-tx "+raw[:12]) {
 		t.Fatalf("a transaction cut short: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestFollowMempool follows a btcd node with --mempool: a spend of the
+// labelled address's coin is told as it enters the mempool (mempool,
+// height -1), once, and again with its block; --mempool wants --alert.
+func TestFollowMempool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	node, key, mining, deposit, dir := btcdStore(t)
+	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	list := filepath.Join(t.TempDir(), "thief.csv")
+	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
+	mustRun(t, "labels", "import", "--store", dir, list)
+	follow := append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms"}, rpc...)
+	if r := run(t, append(follow, "--mempool")...); r.code != exitUsage || !strings.Contains(r.stderr, "--alert") {
+		t.Fatalf("--mempool without --alert: exit %d %s", r.code, r.stderr)
+	}
+	_, stdout, stderr := startSpur(t, append(follow, "--alert", "stolen-funds", "--mempool", "--json")...)
+	type alert struct {
+		TxID    string `json:"txid"`
+		Height  int64  `json:"height"`
+		Mempool bool   `json:"mempool"`
+		From    []struct {
+			Address string `json:"address"`
+			Value   int64  `json:"value"`
+		} `json:"from"`
+	}
+	alerts := make(chan alert, 10)
+	go func() {
+		d := json.NewDecoder(stdout)
+		for {
+			var a alert
+			if d.Decode(&a) != nil {
+				close(alerts)
+				return
+			}
+			if a.TxID != "" {
+				alerts <- a
+			}
+		}
+	}()
+	next := func() alert {
+		t.Helper()
+		select {
+		case a, ok := <-alerts:
+			if !ok {
+				t.Fatalf("spur follow ended:\n%s", stderr)
+			}
+			return a
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no alert in 30 s:\n%s", stderr)
+		}
+		panic("unreachable")
+	}
+	pay, _ := txscript.PayToAddrScript(deposit)
+	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
+	a := next()
+	if a.TxID != spend.TxHash().String() || !a.Mempool || a.Height != -1 || len(a.From) != 1 || a.From[0].Address != mining.EncodeAddress() || a.From[0].Value != 50e8 {
+		t.Fatalf("the spend in the mempool: %+v", a)
+	}
+	node.Generate(t, 1)
+	// The block's: its coinbase (to the labelled address), then the spend,
+	// no longer in the mempool.
+	for _, want := range []string{"", spend.TxHash().String()} {
+		a := next()
+		if a.Mempool || a.Height != 102 || want != "" && a.TxID != want {
+			t.Fatalf("the block's alert: %+v, want %q at 102", a, want)
+		}
 	}
 }

@@ -321,6 +321,39 @@ func (c *RPC) RawBlock(ctx context.Context, hash Hash) ([]byte, error) {
 	return b, nil
 }
 
+// RawMempool calls getrawmempool: the txids of the transactions the node
+// holds for its next blocks.
+func (c *RPC) RawMempool(ctx context.Context) ([]Hash, error) {
+	var ss []string
+	if err := c.Call(ctx, "getrawmempool", &ss); err != nil {
+		return nil, err
+	}
+	out := make([]Hash, 0, len(ss))
+	for _, s := range ss {
+		h, err := parseHash(s)
+		if err != nil {
+			return nil, fmt.Errorf("btc: rpc getrawmempool: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// RawTransaction calls getrawtransaction (not verbose) and returns the
+// transaction's bytes: one in the node's mempool, or, with its
+// transaction index, in a block.
+func (c *RPC) RawTransaction(ctx context.Context, txid Hash) ([]byte, error) {
+	var s string
+	if err := c.Call(ctx, "getrawtransaction", &s, txid.String(), 0); err != nil {
+		return nil, err
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: rpc getrawtransaction %s: %v", ErrCorrupt, txid, err)
+	}
+	return b, nil
+}
+
 func parseHash(s string) (Hash, error) {
 	var h Hash
 	if len(s) != 64 {

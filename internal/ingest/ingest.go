@@ -47,6 +47,10 @@ type Options struct {
 	// for the node): for a follower with no readers of its own, as the
 	// index is closed meanwhile. A Bitcoin follow always does.
 	LetQueriesIn bool
+	// Polled, if set, is called after each poll of a Bitcoin follow that
+	// the node answered (after onSync, if blocks came): the store is at
+	// the node's tip, and may be read (the node's mempool watched).
+	Polled func()
 
 	// tokensAsked are the tokens an EVM ingest asked for their symbol and
 	// decimals: a follow keeps them from one poll to the next, so that a

@@ -266,6 +266,9 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				st.finish(s, start)
 				onSync(st)
 			}
+			if opts.Polled != nil {
+				opts.Polled()
+			}
 		}
 		// Other processes' queries read the store while the node is
 		// waited for.

@@ -22,11 +22,13 @@ import (
 // sanctioned address paying or being paid.
 type Alert struct {
 	Chain     string       `json:"chain"`
-	Height    int64        `json:"height"`
+	Height    int64        `json:"height"` // -1 in the mempool
 	BlockHash string       `json:"block_hash"`
 	TxID      string       `json:"txid"`
 	From      []AlertParty `json:"from"` // the spent outputs' addresses so labelled
 	To        []AlertParty `json:"to"`   // the outputs' addresses so labelled
+	// Mempool says the transaction is in no block yet (Alerts.Mempool).
+	Mempool bool `json:"mempool,omitempty"`
 }
 
 // An AlertParty is a labelled address on one side of an alert's
@@ -238,6 +240,79 @@ func (w *Alerts) Block(h int64) ([]Alert, error) {
 		}
 	}
 	return out, nil
+}
+
+// Mempool is Block's alert for a transaction in no block yet, as a node's
+// mempool holds it: its inputs' coins as the store holds them (a coin of
+// a parent in no block yet is passed over) and the addresses it pays,
+// labelled in a watched category or (WithEntities) in such an entity, as
+// in a block; nil when none is. The alert has height -1, no block hash,
+// and Mempool set.
+func (w *Alerts) Mempool(tx *btc.Tx) (*Alert, error) {
+	s := w.s
+	net := s.Network()
+	a := &Alert{Chain: label.ChainBTC, Height: -1, Mempool: true, TxID: tx.TxID.String(), From: []AlertParty{}, To: []AlertParty{}}
+	// party sums value into the party of addr (number n when the store
+	// has seen it) on one side, made if it is labelled or in such an
+	// entity.
+	party := func(side []AlertParty, addr string, n uint32, seen bool, value int64) ([]AlertParty, error) {
+		for i := range side {
+			if side[i].Address == addr {
+				side[i].Value += value
+				return side, nil
+			}
+		}
+		var ls []label.Label
+		if _, ok := w.nums[n]; ok || !seen { // else no label to look up
+			var err error
+			if ls, err = w.watched(addr); err != nil {
+				return nil, err
+			}
+		}
+		var e *ScreenEntity
+		if seen {
+			e = w.entity(n)
+		}
+		if len(ls) == 0 && e == nil {
+			return side, nil
+		}
+		if ls == nil {
+			ls = []label.Label{}
+		}
+		return append(side, AlertParty{Address: addr, Value: value, Labels: ls, Entity: e}), nil
+	}
+	var err error
+	for _, in := range tx.Inputs {
+		n, err := s.TxNum(in.PrevTxID)
+		if err != nil {
+			continue
+		}
+		_, _, firstOut, numOut := s.TxRange(n)
+		if uint64(in.PrevIndex) >= numOut {
+			continue
+		}
+		o := firstOut + uint64(in.PrevIndex)
+		if an := s.OutAddr(o); an != store.NoAddress {
+			v, _ := s.OutValue(o)
+			if a.From, err = party(a.From, s.Address(an).String(net), an, true, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, o := range tx.Outputs {
+		_, ad, ok := btc.ScriptAddress(o.Script)
+		if !ok {
+			continue
+		}
+		n, nerr := s.AddrNum(ad)
+		if a.To, err = party(a.To, ad.String(net), n, nerr == nil, o.Value); err != nil {
+			return nil, err
+		}
+	}
+	if len(a.From) == 0 && len(a.To) == 0 {
+		return nil, nil
+	}
+	return a, nil
 }
 
 // An EVMAlert is an alert on an EVM chain: a transaction of a new block

@@ -60,9 +60,9 @@ func TestBlockAlerts(t *testing.T) {
 	}
 	const block = "000000005a4ded781e667e06ceefafb71410b511fe0d5adc3e5a27ecbec34ae6"
 	want := []Alert{
-		{"btc", 546, block, "28204cad1d7fc1d199e8ef4fa22f182de6258a3eaafe1bbe56ebdcacd3069a5f", l(), l(party(1e8))},
-		{"btc", 546, block, "6b0f8a73a56c04b519f1883e8aafda643ba61a30bd1439969df21bea5f4e27e2", l(party(1e8)), l(party(25e8))},
-		{"btc", 546, block, "3c1d7e82342158e4109df2e0b6348b6e84e403d8b4046d7007663ace63cddb23", l(party(25e8)), l(party(24e8))},
+		{"btc", 546, block, "28204cad1d7fc1d199e8ef4fa22f182de6258a3eaafe1bbe56ebdcacd3069a5f", l(), l(party(1e8)), false},
+		{"btc", 546, block, "6b0f8a73a56c04b519f1883e8aafda643ba61a30bd1439969df21bea5f4e27e2", l(party(1e8)), l(party(25e8)), false},
+		{"btc", 546, block, "3c1d7e82342158e4109df2e0b6348b6e84e403d8b4046d7007663ace63cddb23", l(party(25e8)), l(party(24e8)), false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("alerts of block 546:\n got %+v\nwant %+v", got, want)
@@ -126,12 +126,49 @@ func TestBlockAlerts(t *testing.T) {
 	// shop's there) besides the shop's.
 	other := AlertParty{Address: "1DCbY2GYVaAMCBpuBNN5GVg3a47pNK1wdi", Value: 24e8, Labels: []label.Label{}, Entity: ent}
 	want = []Alert{
-		{"btc", 546, block, "28204cad1d7fc1d199e8ef4fa22f182de6258a3eaafe1bbe56ebdcacd3069a5f", l(shopParty(1e8), other), l(thiefParty(1e8), shopParty(24e8))},
-		{"btc", 546, block, "6b0f8a73a56c04b519f1883e8aafda643ba61a30bd1439969df21bea5f4e27e2", l(thiefParty(1e8), shopParty(24e8)), l(thiefParty(25e8))},
-		{"btc", 546, block, "3c1d7e82342158e4109df2e0b6348b6e84e403d8b4046d7007663ace63cddb23", l(thiefParty(25e8)), l(shopParty(1e8), thiefParty(24e8))},
+		{"btc", 546, block, "28204cad1d7fc1d199e8ef4fa22f182de6258a3eaafe1bbe56ebdcacd3069a5f", l(shopParty(1e8), other), l(thiefParty(1e8), shopParty(24e8)), false},
+		{"btc", 546, block, "6b0f8a73a56c04b519f1883e8aafda643ba61a30bd1439969df21bea5f4e27e2", l(thiefParty(1e8), shopParty(24e8)), l(thiefParty(25e8)), false},
+		{"btc", 546, block, "3c1d7e82342158e4109df2e0b6348b6e84e403d8b4046d7007663ace63cddb23", l(thiefParty(25e8)), l(shopParty(1e8), thiefParty(24e8)), false},
 	}
 	if len(stored) != 1 || ent.Size < 3 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("alerts of block 546 by entity:\n got %s\nwant %s", jsonText(got), jsonText(want))
+	}
+	// The same transactions as in a node's mempool, whole (their coins
+	// in the store): the same parties, no block; the others none.
+	blk, err := btc.DecodeBlock(testchain.MainnetBlocks(t)[546])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromMempool []Alert
+	for i := range blk.Txs {
+		a, err := w.Mempool(&blk.Txs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != nil {
+			if !a.Mempool || a.Height != -1 || a.BlockHash != "" {
+				t.Fatalf("a mempool alert: %+v", a)
+			}
+			a.Height, a.BlockHash, a.Mempool = 546, block, false
+			fromMempool = append(fromMempool, *a)
+		}
+	}
+	if !reflect.DeepEqual(fromMempool, want) {
+		t.Fatalf("block 546's transactions as in the mempool:\n got %s\nwant %s", jsonText(fromMempool), jsonText(want))
+	}
+	// A payment to an address the chain has not seen, labelled: told by
+	// its label (it has no entity yet).
+	fresh := mustAddress(t, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")
+	if _, err := s.AddrNum(fresh); err == nil {
+		t.Fatal("the fresh address is on chain")
+	}
+	if err := ls.Replace(label.SourceInfo{Source: "fresh"}, []label.Label{{Address: fresh.String(s.Network()), Chain: label.ChainBTC, Category: label.Exchange, Label: "fresh"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pay := btc.Tx{Version: 1, Inputs: []btc.TxIn{{PrevTxID: blk.Txs[0].TxID, Sequence: 0xffffffff}}, Outputs: []btc.TxOut{{Value: 50e8, Script: fresh.Script()}}}
+	payTx, _ := btc.DecodeTx(btc.AppendTx(nil, &pay))
+	if a, err := w.Mempool(payTx); err != nil || a == nil || len(a.From) != 0 || len(a.To) != 1 || a.To[0].Address != fresh.String(s.Network()) || a.To[0].Value != 50e8 || a.To[0].Entity != nil || a.To[0].Labels[0].Label != "fresh" {
+		t.Fatalf("a payment to a labelled address not on chain: %+v %v", a, err)
 	}
 	// Without the shop's label the entity raises nothing.
 	if err := ls.Replace(label.SourceInfo{Source: "test"}, []label.Label{thief}, nil); err != nil {
