@@ -1112,6 +1112,9 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string
 				}
 			}
 			for _, id := range fresh {
+				if ctx.Err() != nil {
+					return nil // stopping
+				}
 				seen[id] = true
 				if _, err := s.TxNum(id); err == nil {
 					continue

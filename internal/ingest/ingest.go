@@ -48,8 +48,9 @@ type Options struct {
 	// index is closed meanwhile. A Bitcoin follow always does.
 	LetQueriesIn bool
 	// Polled, if set, is called after each poll of a Bitcoin follow that
-	// the node answered (after onSync, if blocks came): the store is at
-	// the node's tip, and may be read (the node's mempool watched).
+	// the node answered (after onSync, if blocks came), with the store at
+	// the node's tip and other processes' queries let in: to read it
+	// beside them (the node's mempool watched).
 	Polled func()
 
 	// tokensAsked are the tokens an EVM ingest asked for their symbol and

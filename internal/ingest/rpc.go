@@ -266,14 +266,15 @@ func Follow(ctx context.Context, s *store.Store, node *btc.RPC, interval time.Du
 				st.finish(s, start)
 				onSync(st)
 			}
-			if opts.Polled != nil {
-				opts.Polled()
-			}
 		}
 		// Other processes' queries read the store while the node is
 		// waited for.
+		answered := err == nil
 		if err := s.Share(); err != nil {
 			return err
+		}
+		if answered && opts.Polled != nil {
+			opts.Polled() // reading beside them
 		}
 		select {
 		case <-ctx.Done():
