@@ -101,6 +101,9 @@ func (s *Server) btcAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if r.URL.Query().Has("heuristics") {
+		return badRequest("heuristics", "heuristics make an EVM chain's entities; Bitcoin's are the clustering's (spur cluster)")
+	}
 	clusters := s.Clusters()
 	if byEntity && clusters == nil {
 		return cluster.ErrNoClustering

@@ -655,17 +655,18 @@ func TestAlerts(t *testing.T) {
 		code  int
 		field string
 	}{
-		"/v1/btc/alerts?categories=sanctioned&from=0&by_entity=yes": {400, "by_entity"},
-		"/v1/eth/alerts?categories=sanctioned&from=0&by_entity=1":   {404, ""},
-		"/v1/btc/alerts?categories=sanctioned&from=2031-01-01":      {404, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=yesterday":       {400, "from"},
-		"/v1/btc/alerts?from=0":                                     {400, "categories"},
-		"/v1/btc/alerts?categories=sanctioned":                      {400, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":       {400, "to"},
-		"/v1/btc/alerts?categories=sanctioned&from=10&to=9":         {400, "to"},
-		"/v1/btc/alerts?categories=sanctioned&from=20000":           {404, "from"},
-		"/v1/btc/alerts?categories=sanctioned&from=14000&to=14200":  {404, "from"},
-		"/v1/eth/alerts?categories=sanctioned&from=0":               {404, ""},
+		"/v1/btc/alerts?categories=sanctioned&from=0&by_entity=yes":       {400, "by_entity"},
+		"/v1/btc/alerts?categories=sanctioned&from=0&heuristics=deposits": {400, "heuristics"},
+		"/v1/eth/alerts?categories=sanctioned&from=0&by_entity=1":         {404, ""},
+		"/v1/btc/alerts?categories=sanctioned&from=2031-01-01":            {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=yesterday":             {400, "from"},
+		"/v1/btc/alerts?from=0":                                           {400, "categories"},
+		"/v1/btc/alerts?categories=sanctioned":                            {400, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=0&to=1000":             {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=10&to=9":               {400, "to"},
+		"/v1/btc/alerts?categories=sanctioned&from=20000":                 {404, "from"},
+		"/v1/btc/alerts?categories=sanctioned&from=14000&to=14200":        {404, "from"},
+		"/v1/eth/alerts?categories=sanctioned&from=0":                     {404, ""},
 	} {
 		code, body := f.do(t, "GET", path, "", true)
 		e, _ := body["error"].(map[string]any)
