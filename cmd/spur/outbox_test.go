@@ -26,9 +26,7 @@ func TestWebhookOutbox(t *testing.T) {
 	}
 	node, _, mining, _, dir := btcdStore(t)
 	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
-	list := filepath.Join(t.TempDir(), "thief.csv")
-	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", dir, list)
+	importLabel(t, dir, "thief", mining.EncodeAddress()+",btc,stolen-funds,Test theft")
 
 	var up atomic.Bool
 	var mu sync.Mutex

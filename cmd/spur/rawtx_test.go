@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
@@ -27,9 +25,7 @@ func TestScreenRawTx(t *testing.T) {
 	}
 	node, key, mining, deposit, dir := btcdStore(t)
 	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
-	list := filepath.Join(t.TempDir(), "thief.csv")
-	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", dir, list)
+	importLabel(t, dir, "thief", mining.EncodeAddress()+",btc,stolen-funds,Test theft")
 	pay, _ := txscript.PayToAddrScript(deposit)
 	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
 	var b bytes.Buffer
@@ -81,50 +77,17 @@ func TestFollowMempool(t *testing.T) {
 	}
 	node, key, mining, deposit, dir := btcdStore(t)
 	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
-	list := filepath.Join(t.TempDir(), "thief.csv")
-	os.WriteFile(list, []byte("address,chain,category,label\n"+mining.EncodeAddress()+",btc,stolen-funds,Test theft\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", dir, list)
+	importLabel(t, dir, "thief", mining.EncodeAddress()+",btc,stolen-funds,Test theft")
 	follow := append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms"}, rpc...)
 	if r := run(t, append(follow, "--mempool")...); r.code != exitUsage || !strings.Contains(r.stderr, "--alert") {
 		t.Fatalf("--mempool without --alert: exit %d %s", r.code, r.stderr)
 	}
 	_, stdout, stderr := startSpur(t, append(follow, "--alert", "stolen-funds", "--mempool", "--json")...)
-	type alert struct {
-		TxID    string `json:"txid"`
-		Height  int64  `json:"height"`
-		Mempool bool   `json:"mempool"`
-		From    []struct {
-			Address string `json:"address"`
-			Value   int64  `json:"value"`
-		} `json:"from"`
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
 	}
-	alerts := make(chan alert, 10)
-	go func() {
-		d := json.NewDecoder(stdout)
-		for {
-			var a alert
-			if d.Decode(&a) != nil {
-				close(alerts)
-				return
-			}
-			if a.TxID != "" {
-				alerts <- a
-			}
-		}
-	}()
-	next := func() alert {
-		t.Helper()
-		select {
-		case a, ok := <-alerts:
-			if !ok {
-				t.Fatalf("spur follow ended:\n%s", stderr)
-			}
-			return a
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no alert in 30 s:\n%s", stderr)
-		}
-		panic("unreachable")
-	}
+	next := alertStream[party](t, stdout, stderr)
 	pay, _ := txscript.PayToAddrScript(deposit)
 	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
 	a := next()

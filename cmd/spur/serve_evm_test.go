@@ -459,11 +459,8 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 	g := testnode.StartGeth(t)
 	dir := filepath.Join(t.TempDir(), "store")
 	hot := common.Address{0xe1}
-	list := filepath.Join(t.TempDir(), "hot.csv")
-	os.WriteFile(list, []byte("address,chain,category,label\n"+hot.Hex()+",dev,exchange,Test exchange hot wallet\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", dir, list)
-	os.WriteFile(list, []byte("address,chain,category,label\n"+hot.Hex()+",dev,sanctioned,Test listing\n"), 0o644)
-	mustRun(t, "labels", "import", "--store", dir, "--source", "listing", list)
+	importLabel(t, dir, "hot", hot.Hex()+",dev,exchange,Test exchange hot wallet")
+	importLabel(t, dir, "listing", hot.Hex()+",dev,sanctioned,Test listing")
 	follow := []string{"follow", "evm", "--store", dir, "--chain", "dev", "--rpc", g.URL, "--interval", "50ms"}
 	for _, bad := range [][]string{{"--by-entity", "--deposits"}, {"--alert", "sanctioned", "--by-entity"}, {"--alert", "sanctioned", "--deposits"}} {
 		if r := run(t, append(follow, bad...)...); r.code != exitUsage {
@@ -484,41 +481,24 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 	deposit := *r.ContractAddress
 	followCmd, stdout, stderr := startSpur(t, append(follow, "--alert", "sanctioned", "--by-entity", "--deposits", "--json")...)
 	type party = evmParty
-	alerts := make(chan alertOf[party], 10)
-	go func() {
-		d := json.NewDecoder(stdout)
-		for {
-			var a alertOf[party]
-			if d.Decode(&a) != nil {
-				close(alerts)
-				return
-			}
-			if a.TxID != "" {
-				alerts <- a
-			}
-		}
-	}()
+	next := alertStream[party](t, stdout, stderr)
 	call := append(crypto.Keccak256([]byte("forward(address)"))[:4], common.LeftPadBytes(hot[:], 32)...)
 	h, _ := g.Send(&deposit, big.NewInt(2e17), call, 0)
-	select {
-	case a := <-alerts:
-		var dep *party
-		for i, p := range a.To {
-			if p.Address == deposit.Hex() {
-				dep = &a.To[i]
-			}
+	a := next()
+	var dep *party
+	for i, p := range a.To {
+		if p.Address == deposit.Hex() {
+			dep = &a.To[i]
 		}
-		if a.TxID != h.Hex() || dep == nil || dep.Entity == nil || dep.Entity.Size != 2 || len(dep.Entity.Labels) != 1 || dep.Entity.Labels[0].Via != hot.Hex() {
-			t.Fatalf("the payment into the deposit address: %+v", a)
-		}
-		var ent struct {
-			Entity string `json:"entity"`
-		}
-		if err := jsonUnmarshal(mustRun(t, "entity", deposit.Hex(), "--chain", "dev", "--store", dir, "--deposits", "--json"), &ent); err != nil || ent.Entity != dep.Entity.ID {
-			t.Fatalf("the alert names entity %s, spur entity %+v (%v)", dep.Entity.ID, ent, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no alert in 30 s:\n%s", stderr)
+	}
+	if a.TxID != h.Hex() || dep == nil || dep.Entity == nil || dep.Entity.Size != 2 || len(dep.Entity.Labels) != 1 || dep.Entity.Labels[0].Via != hot.Hex() {
+		t.Fatalf("the payment into the deposit address: %+v", a)
+	}
+	var ent struct {
+		Entity string `json:"entity"`
+	}
+	if err := jsonUnmarshal(mustRun(t, "entity", deposit.Hex(), "--chain", "dev", "--store", dir, "--deposits", "--json"), &ent); err != nil || ent.Entity != dep.Entity.ID {
+		t.Fatalf("the alert names entity %s, spur entity %+v (%v)", dep.Entity.ID, ent, err)
 	}
 	followCmd.Process.Signal(os.Interrupt)
 	followCmd.Wait()
@@ -532,7 +512,6 @@ func TestFollowEVMAlertsByEntity(t *testing.T) {
 	}
 	srv := startServe(t, append(serve, "--by-entity", "--deposits")...)
 	h, _ = g.Send(&deposit, big.NewInt(1e17), call, 0)
-	var a alertOf[party]
 	if !eventually(func() bool {
 		for d := json.NewDecoder(strings.NewReader(srv.out.String())); d.Decode(&a) == nil; {
 			if a.TxID == h.Hex() {

@@ -937,19 +937,6 @@ func TestFollowAlerts(t *testing.T) {
 	}
 
 	follow, stdout, stderr := startSpur(t, append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--alert", "stolen_funds,sanctioned", "--json"}, rpc...)...)
-	// Each sync and each alert is a JSON object; an alert has a txid.
-	objects := make(chan json.RawMessage, 100)
-	go func() {
-		d := json.NewDecoder(stdout)
-		for {
-			var m json.RawMessage
-			if d.Decode(&m) != nil {
-				close(objects)
-				return
-			}
-			objects <- m
-		}
-	}()
 	type party struct {
 		Address string `json:"address"`
 		Value   int64  `json:"value"`
@@ -957,28 +944,8 @@ func TestFollowAlerts(t *testing.T) {
 			Category, Label string
 		} `json:"labels"`
 	}
-	type alert = alertOf[party]
-	// next returns the next alert of the output, the sync lines skipped.
-	next := func() alert {
-		t.Helper()
-		for {
-			select {
-			case m, ok := <-objects:
-				if !ok {
-					t.Fatalf("spur follow ended:\n%s", stderr)
-				}
-				var a alert
-				if err := json.Unmarshal(m, &a); err != nil {
-					t.Fatalf("%s: %v", m, err)
-				}
-				if a.TxID != "" {
-					return a
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no alert in 30 s:\n%s", stderr)
-			}
-		}
-	}
+	// Each sync and each alert is a JSON object; an alert has a txid.
+	next := alertStream[party](t, stdout, stderr)
 	pay, _ := txscript.PayToAddrScript(deposit)
 	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
 	node.Generate(t, 1)
@@ -1126,32 +1093,7 @@ func TestFollowAlertsByEntity(t *testing.T) {
 		} `json:"entity"`
 	}
 	type alert = alertOf[party]
-	alerts := make(chan alert, 100)
-	go func() {
-		defer close(alerts)
-		for d := json.NewDecoder(stdout); ; {
-			var a alert
-			if d.Decode(&a) != nil {
-				return
-			}
-			if a.TxID != "" {
-				alerts <- a
-			}
-		}
-	}()
-	next := func() alert {
-		t.Helper()
-		select {
-		case a, ok := <-alerts:
-			if !ok {
-				t.Fatalf("spur follow ended:\n%s", stderr)
-			}
-			return a
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no alert in 30 s:\n%s", stderr)
-		}
-		panic("unreachable")
-	}
+	next := alertStream[party](t, stdout, stderr)
 	// side says a side of an alert: each party's address, value and whether
 	// it has its own label, all in the deposit's entity.
 	size := 2
@@ -1415,10 +1357,44 @@ func TestServeTakesNewClustering(t *testing.T) {
 // alertOf is an alert as spur alerts --json and spur follow --alert
 // --json print it, each party read as P.
 type alertOf[P any] struct {
-	TxID   string `json:"txid"`
-	Height int64  `json:"height"`
-	From   []P    `json:"from"`
-	To     []P    `json:"to"`
+	TxID    string `json:"txid"`
+	Height  int64  `json:"height"`
+	From    []P    `json:"from"`
+	To      []P    `json:"to"`
+	Mempool bool   `json:"mempool"`
+}
+
+// alertStream reads the alerts a follower prints as JSON on out (its
+// syncs' objects, which have no txid, passed over): next returns the next
+// one, failing the test when the follower ends (its stderr said) or none
+// comes in 30 s.
+func alertStream[P any](t *testing.T, out io.Reader, stderr fmt.Stringer) (next func() alertOf[P]) {
+	alerts := make(chan alertOf[P], 100)
+	go func() {
+		defer close(alerts)
+		for d := json.NewDecoder(out); ; {
+			var a alertOf[P]
+			if d.Decode(&a) != nil {
+				return
+			}
+			if a.TxID != "" {
+				alerts <- a
+			}
+		}
+	}()
+	return func() alertOf[P] {
+		t.Helper()
+		select {
+		case a, ok := <-alerts:
+			if !ok {
+				t.Fatalf("spur ended:\n%s", stderr)
+			}
+			return a
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no alert in 30 s:\n%s", stderr)
+		}
+		panic("unreachable")
+	}
 }
 
 // decodeAlerts reads the alerts of out, JSON objects one after another.
