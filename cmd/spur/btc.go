@@ -384,14 +384,15 @@ each transaction of the node's mempool as it arrives, before its block
 				}
 			}
 			if watch != nil {
-				if _, missed := missedAlerts(hook, s.Height()); missed && withCluster && byEntity {
-					// The blocks missed clustered before their alerts, as
-					// each sync's are.
-					if _, err := cluster.Run(s, cluster.Options{}); err != nil {
-						log.Error("clustering failed", "err", err)
+				alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, func(lo, hi int64) {
+					if withCluster && byEntity {
+						// Clustered before their alerts, as each sync's are.
+						if _, err := cluster.Run(s, cluster.Options{}); err != nil {
+							log.Error("clustering failed", "err", err)
+						}
 					}
-				}
-				alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
+					alerts(lo, hi)
+				})
 			}
 			opts := ingest.Options{Logger: log}
 			if mempool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/spur-forensics/spur/internal/api"
-	"github.com/spur-forensics/spur/internal/btc"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
@@ -193,13 +191,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 						sr.Entity = r.Entity
 					}
 					if r.Item.RawTx != "" {
-						// Named by its txid, as once in a block.
-						if b, err := hex.DecodeString(r.Item.RawTx); err == nil {
-							if tx, err := btc.DecodeTx(b); err == nil {
-								sr.Tx = tx.TxID.String()
-							}
-						}
-						sr.Direction = r.Item.Direction
+						sr.Tx, sr.Direction = r.TxID, r.Item.Direction // named by its txid, as once in a block
 					} else if r.Item.Tx != "" {
 						sr.Direction = r.Item.Direction
 					} else {

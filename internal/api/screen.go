@@ -30,6 +30,8 @@ type ScreenItem struct {
 	RawTx     string `json:"raw_tx,omitempty"`
 	Chain     string `json:"chain,omitempty"`
 	Direction string `json:"direction,omitempty"` // deposit (default) or withdrawal
+
+	raw *rawTx // RawTx decoded, when the items are checked
 }
 
 // Exposure is value exchanged with counterparties of one category: in
@@ -44,6 +46,7 @@ type Exposure struct {
 // ScreenResult is the answer for one item.
 type ScreenResult struct {
 	Item     ScreenItem          `json:"item"`
+	TxID     string              `json:"txid,omitempty"` // a raw_tx's
 	Chain    string              `json:"chain"`
 	Labels   []label.Label       `json:"labels"`
 	Entity   *query.ScreenEntity `json:"entity"`
@@ -118,7 +121,8 @@ func (s *Server) screenAll(st store.Reader, items []ScreenItem) ([]ScreenResult,
 			if st == nil {
 				return nil, &apiError{http.StatusNotFound, "not_found", field + ".raw_tx: " + errNoBTC.Message, field + ".raw_tx"}
 			}
-			if _, err := decodeRawTx(st, field+".raw_tx", it.RawTx); err != nil {
+			var err error
+			if it.raw, err = decodeRawTx(st, field+".raw_tx", it.RawTx); err != nil {
 				return nil, err
 			}
 		}
@@ -241,17 +245,14 @@ func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, erro
 				return nil, err
 			}
 		}
-	} else if it.RawTx != "" {
-		res.Chain = label.ChainBTC
-		raw, err := decodeRawTx(st, "raw_tx", it.RawTx)
-		if err != nil {
-			return nil, err
-		}
-		if res.Direct, err = s.rawTxExposure(st, raw, it.Direction); err != nil {
+	} else if it.raw != nil {
+		res.Chain, res.TxID = label.ChainBTC, it.raw.tx.TxID.String()
+		var err error
+		if res.Direct, err = s.rawTxExposure(st, it.raw, it.Direction); err != nil {
 			return nil, err
 		}
 		if it.Direction == "deposit" {
-			res.Indirect = s.rawTxIndirectExposure(st, raw)
+			res.Indirect = s.rawTxIndirectExposure(st, it.raw)
 		}
 	} else if evmTx(it) {
 		res.Chain = label.ChainETH
@@ -585,21 +586,10 @@ func (s *Server) rawTxIndirectExposure(st store.Reader, raw *rawTx) []Exposure {
 		}
 		starts = append(starts, trace.Start{Output: p, Amount: take})
 	}
-	if len(starts) > 0 {
-		res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops - 1, Services: func(x uint32) (string, string, bool) {
-			cat, err := s.category(st, x)
-			return cat, "", err == nil && cat != ""
-		}, MaxTxs: maxIndirectTxs - 1, MixerLinks: true, NoFlows: true})
-		if err != nil {
-			return []Exposure{} // too wide to answer in line, as for a txid (whose trace counts it too)
-		}
-		for _, d := range res.Destinations {
-			switch d.Category {
-			case "coinbase", "limit", "dust":
-			default:
-				amounts[d.Category] += d.Amount
-			}
-		}
+	// The transaction itself is the stored one's first hop: one fewer to
+	// go, and one fewer to visit.
+	if _, ok := s.traceSources(st, starts, store.NoAddress, 1, amounts); !ok {
+		return []Exposure{} // too wide to answer in line, as for a txid
 	}
 	return exposures(amounts, outTotal)
 }
@@ -700,6 +690,23 @@ func (s *Server) indirectExposure(st store.Reader, addr string) ([]Exposure, err
 // labelled addresses (or entities) it came from; the screened address self
 // (store.NoAddress for a transaction) is no source of its own.
 func (s *Server) backwardExposure(st store.Reader, starts []trace.Start, self uint32) []Exposure {
+	amounts := map[string]int64{}
+	start, ok := s.traceSources(st, starts, self, 0, amounts)
+	if !ok {
+		return []Exposure{} // too wide to answer in line: no indirect figure
+	}
+	return exposures(amounts, start)
+}
+
+// traceSources traces starts backward, FIFO, up to IndirectHops - skip
+// transactions (a trace that began skip transactions later), and adds
+// the value each risk category of labelled addresses (or entities) gave
+// into amounts; self is no source. It returns the value traced, and false
+// when the trace visits more than it may in line. A CoinJoin on the way is
+// a source of its own (mixer): which of its inputs paid an output is not
+// known, and FIFO's answer would make a source of whoever sat at the same
+// place in the mix.
+func (s *Server) traceSources(st store.Reader, starts []trace.Start, self uint32, skip int, amounts map[string]int64) (int64, bool) {
 	risky := func(x uint32) (string, string, bool) {
 		if x == self {
 			return "", "", false
@@ -707,14 +714,10 @@ func (s *Server) backwardExposure(st store.Reader, starts []trace.Start, self ui
 		cat, err := s.category(st, x)
 		return cat, "", err == nil && cat != ""
 	}
-	// A CoinJoin on the way is a source of its own (mixer): which of its
-	// inputs paid an output is not known, and FIFO's answer would make a
-	// source of whoever sat at the same place in the mix.
-	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops, Services: risky, MaxTxs: maxIndirectTxs, MixerLinks: true, NoFlows: true})
+	res, err := trace.Backward(st, starts, trace.Options{Model: trace.FIFO, MaxHops: IndirectHops - skip, Services: risky, MaxTxs: maxIndirectTxs - skip, MixerLinks: true, NoFlows: true})
 	if err != nil {
-		return []Exposure{} // too wide to answer in line: no indirect figure
+		return 0, false
 	}
-	amounts := map[string]int64{}
 	for _, d := range res.Destinations {
 		switch d.Category {
 		case "coinbase", "limit", "dust":
@@ -722,7 +725,7 @@ func (s *Server) backwardExposure(st store.Reader, starts []trace.Start, self ui
 			amounts[d.Category] += d.Amount
 		}
 	}
-	return exposures(amounts, res.Start)
+	return res.Start, true
 }
 
 // txIndirectExposure traces a deposit's value backward, FIFO, from its

@@ -321,7 +321,7 @@ func TestRawTx(t *testing.T) {
 				t.Fatalf("%s %s: %v", id, dir, err)
 			}
 			a, b := out[0], out[1]
-			if !reflect.DeepEqual(a.Direct, b.Direct) || !reflect.DeepEqual(a.Indirect, b.Indirect) || a.Severity != b.Severity || a.Rule != b.Rule || b.Chain != "btc" {
+			if !reflect.DeepEqual(a.Direct, b.Direct) || !reflect.DeepEqual(a.Indirect, b.Indirect) || a.Severity != b.Severity || a.Rule != b.Rule || b.Chain != "btc" || b.TxID != id.String() || a.TxID != "" {
 				t.Errorf("%s as a %s: by txid direct %+v indirect %+v (%s), whole direct %+v indirect %+v (%s)", id, dir, a.Direct, a.Indirect, a.Severity, b.Direct, b.Indirect, b.Severity)
 			}
 		}
