@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -299,7 +300,7 @@ func newFollow() *cobra.Command {
 	var sf storeFlags
 	var rf rpcFlags
 	var interval time.Duration
-	var withCluster, byEntity, mempool bool
+	var withCluster, byEntity, watchMempool bool
 	var alert, hookURL string
 	btcCmd := &cobra.Command{
 		Use:   "btc --store DIR --rpc URL [--alert CATEGORIES]",
@@ -341,7 +342,7 @@ each transaction of the node's mempool as it arrives, before its block
 			if byEntity && watch == nil {
 				return usagef("--by-entity widens --alert: give --alert CATEGORIES")
 			}
-			if mempool && watch == nil {
+			if watchMempool && watch == nil {
 				return usagef("--mempool watches the node's mempool for --alert: give --alert CATEGORIES")
 			}
 			if err := checkWebhook(hookURL, alert); err != nil {
@@ -395,8 +396,13 @@ each transaction of the node's mempool as it arrives, before its block
 				})
 			}
 			opts := ingest.Options{Logger: log}
-			if mempool {
-				opts.Polled = mempoolWatch(cmd.Context(), s, node, sf.dir, watch, byEntity, &heldClusters, alertOut{json: sf.json, hook: hook})
+			if watchMempool {
+				opts.Polled = mempoolWatch(cmd.Context(), s, node, mempool{
+					labels:   func(f func(*label.Store) error) error { return withAlertLabels(sf.dir, f) },
+					clusters: func() (cluster.Reader, error) { return alertClusters(s, byEntity, &heldClusters) },
+					watch:    watch,
+					out:      alertOut{json: sf.json, hook: hook},
+				})
 			}
 			err = ingest.Follow(cmd.Context(), s, node, interval, opts, func(st *ingest.Stats) {
 				if withCluster {
@@ -433,7 +439,7 @@ each transaction of the node's mempool as it arrives, before its block
 	btcCmd.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each transaction of an address whose entity (spur cluster; --cluster keeps it current) has such a label")
 	btcCmd.Flags().StringVar(&alert, "alert", "", "print each new transaction that spends from or pays to an address labelled in these categories (comma-separated, e.g. sanctioned,stolen-funds)")
 	btcCmd.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
-	btcCmd.Flags().BoolVar(&mempool, "mempool", false, "with --alert: also each transaction of the node's mempool as it arrives, before its block")
+	btcCmd.Flags().BoolVar(&watchMempool, "mempool", false, "with --alert: also each transaction of the node's mempool as it arrives, before its block")
 	c.AddCommand(btcCmd, newFollowEVM())
 	return c
 }
@@ -1068,12 +1074,26 @@ func printAlerts(s *store.Store, labels *label.Store, c cluster.Reader, lo, hi i
 	return nil
 }
 
+// A mempool is what a follow with --mempool needs besides the store and
+// the node: how to hold the labels and the entities for a read, where the
+// alerts go, and (if set) where to tell the mempool's size.
+type mempool struct {
+	// labels calls its argument with the labels, their keys cached.
+	labels func(func(*label.Store) error) error
+	// clusters gives the entities to widen the alerts by (--by-entity),
+	// or nil.
+	clusters func() (cluster.Reader, error)
+	watch    func(string) bool
+	out      alertOut
+	size     *atomic.Int64 // the transactions of its last read
+}
+
 // mempoolWatch returns what a follow calls after each poll with --mempool:
 // the node's mempool read (getrawmempool), and each transaction not seen
 // before (getrawtransaction) alerted as a block's are, on the store's
 // coins. Transactions already in a stored block are passed over: their
 // block told them. The txids seen are kept while the mempool holds them.
-func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string, watch func(string) bool, byEntity bool, held **cluster.Clusters, out alertOut) func() {
+func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool) func() {
 	seen := map[btc.Hash]bool{}
 	log := logger()
 	return func() {
@@ -1081,6 +1101,9 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string
 		if err != nil {
 			log.Warn("mempool not read", "err", err)
 			return
+		}
+		if m.size != nil {
+			m.size.Store(int64(len(ids)))
 		}
 		now := make(map[btc.Hash]bool, len(ids))
 		var fresh []btc.Hash
@@ -1098,12 +1121,12 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string
 		if len(fresh) == 0 {
 			return
 		}
-		err = withAlertLabels(dir, func(labels *label.Store) error {
-			w, err := query.NewAlerts(s, labels, watch)
+		err = m.labels(func(labels *label.Store) error {
+			w, err := query.NewAlerts(s, labels, m.watch)
 			if err != nil {
 				return err
 			}
-			c, err := alertClusters(s, byEntity, held)
+			c, err := m.clusters()
 			if err != nil {
 				return err
 			}
@@ -1134,7 +1157,7 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, dir string
 					return err
 				}
 				if a != nil {
-					if err := printBTCAlert(*a, out); err != nil {
+					if err := printBTCAlert(*a, m.out); err != nil {
 						return err
 					}
 				}

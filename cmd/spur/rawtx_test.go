@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
@@ -68,39 +73,80 @@ func TestScreenRawTx(t *testing.T) {
 	}
 }
 
-// TestFollowMempool follows a btcd node with --mempool: a spend of the
-// labelled address's coin is told as it enters the mempool (mempool,
-// height -1), once, and again with its block; --mempool wants --alert.
+// TestFollowMempool watches a btcd node's mempool with --mempool, by
+// spur follow btc and by spur serve --follow-rpc: a spend of the labelled
+// address's coin is alerted while in the mempool (height -1, mempool
+// true), once, and again with its block; the server reports the mempool's
+// size on /metrics.
 func TestFollowMempool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a btcd node")
 	}
 	node, key, mining, deposit, dir := btcdStore(t)
-	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	rpc := []string{"--rpc-user", "u", "--rpc-pass", "p"}
 	importLabel(t, dir, "thief", mining.EncodeAddress()+",btc,stolen-funds,Test theft")
-	follow := append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms"}, rpc...)
-	if r := run(t, append(follow, "--mempool")...); r.code != exitUsage || !strings.Contains(r.stderr, "--alert") {
-		t.Fatalf("--mempool without --alert: exit %d %s", r.code, r.stderr)
+	follow := append([]string{"follow", "btc", "--network", "regtest", "--store", dir, "--interval", "50ms", "--rpc", node.URL}, rpc...)
+	serve := append([]string{"serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth", "--interval", "50ms", "--follow-rpc", node.URL}, rpc...)
+	for _, bad := range [][]string{append(follow, "--mempool"), append(serve, "--mempool"), {"serve", "--store", dir, "--follow-evm", "http://127.0.0.1:1", "--alert", "stolen-funds", "--mempool"}} {
+		if r := run(t, bad...); r.code != exitUsage || !strings.Contains(r.stderr, "mempool") || !strings.Contains(r.stderr, "--alert") {
+			t.Fatalf("%v: exit %d %s", bad, r.code, r.stderr)
+		}
 	}
-	_, stdout, stderr := startSpur(t, append(follow, "--alert", "stolen-funds", "--mempool", "--json")...)
 	type party struct {
 		Address string `json:"address"`
 		Value   int64  `json:"value"`
 	}
-	next := alertStream[party](t, stdout, stderr)
 	pay, _ := txscript.PayToAddrScript(deposit)
-	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
-	a := next()
-	if a.TxID != spend.TxHash().String() || !a.Mempool || a.Height != -1 || len(a.From) != 1 || a.From[0].Address != mining.EncodeAddress() || a.From[0].Value != 50e8 {
-		t.Fatalf("the spend in the mempool: %+v", a)
-	}
-	node.Generate(t, 1)
-	// The block's: its coinbase (to the labelled address), then the spend,
-	// no longer in the mempool.
-	for _, want := range []string{"", spend.TxHash().String()} {
+	for i, args := range [][]string{append(follow, "--json"), serve} {
+		cmd, stdout, stderr := startSpur(t, append(args, "--alert", "stolen-funds", "--mempool")...)
+		next := alertStream[party](t, stdout, stderr)
+		// Coinbases 1 and 2 pay the labelled address; each run spends one.
+		spend := node.SpendCoinbase(t, int64(1+i), key, pay, 10_000)
 		a := next()
-		if a.Mempool || a.Height != 102 || want != "" && a.TxID != want {
-			t.Fatalf("the block's alert: %+v, want %q at 102", a, want)
+		if a.TxID != spend.TxHash().String() || !a.Mempool || a.Height != -1 || len(a.From) != 1 || a.From[0].Address != mining.EncodeAddress() || a.From[0].Value != 50e8 {
+			t.Fatalf("%s: the spend in the mempool: %+v", args[0], a)
+		}
+		if args[0] == "serve" {
+			waitMetric(t, stderr, `spur_mempool_transactions{chain="btc"} 1`)
+		}
+		node.Generate(t, 1)
+		// The block's: its coinbase (to the labelled address), then the
+		// spend, no longer in the mempool.
+		height := int64(102 + i)
+		for _, want := range []string{"", spend.TxHash().String()} {
+			a := next()
+			if a.Mempool || a.Height != height || want != "" && a.TxID != want {
+				t.Fatalf("%s: the block's alert: %+v, want %q at %d", args[0], a, want, height)
+			}
+		}
+		if args[0] == "serve" {
+			waitMetric(t, stderr, `spur_mempool_transactions{chain="btc"} 0`)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+}
+
+// waitMetric waits for a server started by startSpur, its address read
+// from its log, to give line in /metrics.
+func waitMetric(t *testing.T, log fmt.Stringer, line string) {
+	t.Helper()
+	re := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`)
+	var metrics string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		m := re.FindStringSubmatch(log.String())
+		if m == nil {
+			continue
+		}
+		resp, err := http.Get(m[1] + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if metrics = string(b); strings.Contains(metrics, line+"\n") {
+			return
 		}
 	}
+	t.Fatalf("/metrics lacks %q:\n%s\n%s", line, metrics, log)
 }

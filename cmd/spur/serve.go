@@ -32,7 +32,7 @@ import (
 func newServe() *cobra.Command {
 	var sf storeFlags
 	var listen, rulesFile, alert, hookURL string
-	var byEntity, withCluster bool
+	var byEntity, withCluster, watchMempool bool
 	var heur evmClusterFlags
 	var cfg api.Config
 	var rf rpcFlags
@@ -71,7 +71,10 @@ With --alert CATEGORIES beside a follow, each transaction of a new block
 that moves money from or to an address labelled in them is printed on
 standard output as it is committed, a JSON object each, as spur follow
 --alert --json prints them. With --by-entity as well, a Bitcoin transaction
-of an address whose entity has such a label too.`,
+of an address whose entity has such a label too. With --mempool as well,
+each transaction of the Bitcoin node's mempool as it arrives, before its
+block (marked mempool, and told again with its block), as spur follow btc
+--mempool tells them; /metrics then reports spur_mempool_transactions.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Screening allocates fast and its p99 follows the GC: collect
@@ -106,6 +109,9 @@ of an address whose entity has such a label too.`,
 				return usagef("--by-entity on the followed EVM chain: pick the heuristics its entities are made by, as spur entity --chain %s takes them: --deposits, --deposit-reuse, --airdrop", evmChain)
 			case heur.any() && !(byEntity && ef.url != ""):
 				return usagef("--deposits, --deposit-reuse and --airdrop make the followed EVM chain's entities for --by-entity: give --follow-evm and --by-entity")
+			}
+			if watchMempool && (rf.url == "" || alert == "") {
+				return usagef("--mempool watches the Bitcoin node's mempool for --alert: give --follow-rpc and --alert")
 			}
 			// --by-entity widens each chain followed.
 			btcByEntity := byEntity && rf.url != ""
@@ -206,8 +212,29 @@ of an address whose entity has such a label too.`,
 				}
 				ns := newNodeState()
 				cfg.NodeHeight, cfg.NodeUp = ns.height.Load, ns.answered
+				// The transactions of the mempool's last read, -1 before one.
+				var mempoolSize atomic.Int64
+				mempoolSize.Store(-1)
+				if watchMempool {
+					cfg.Mempool = mempoolSize.Load
+				}
 				follows = append(follows, func(ctx context.Context) error {
 					log := logger()
+					opts := ns.options(log)
+					if watchMempool {
+						opts.Polled = mempoolWatch(ctx, s, node, mempool{
+							labels: func(f func(*label.Store) error) error { return f(heldLabels) },
+							clusters: func() (cluster.Reader, error) {
+								if c := apiSrv.Clusters(); btcByEntity && c != nil {
+									return c, nil
+								}
+								return nil, nil
+							},
+							watch: watch,
+							out:   alertOut{json: true, hook: hook},
+							size:  &mempoolSize,
+						})
+					}
 					// The alerts of blocks lo..hi, queued for the webhook.
 					alerts := func(lo, hi int64) {
 						var c cluster.Reader
@@ -223,7 +250,7 @@ of an address whose entity has such a label too.`,
 					if watch != nil {
 						alertMissed(hook, s.Height(), func(h int64) uint64 { return uint64(h) }, alerts)
 					}
-					err := ingest.Follow(ctx, s, node, interval, ns.options(log), func(st *ingest.Stats) {
+					err := ingest.Follow(ctx, s, node, interval, opts, func(st *ingest.Stats) {
 						log.Info("synced", "height", st.Height, "tip", st.Tip, "added", st.Blocks, "unwound", st.Unwound)
 						if withCluster {
 							// Incremental, as spur follow btc --cluster; the
@@ -425,6 +452,7 @@ of an address whose entity has such a label too.`,
 	c.Flags().StringVar(&hookURL, "alert-webhook", "", "with --alert: also POST each alert, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set)")
 	c.Flags().BoolVar(&byEntity, "by-entity", false, "with --alert: also each new transaction of an address whose entity has such a label: on Bitcoin by the clustering (spur cluster, or --cluster), on the followed EVM chain made at each sync by the heuristics given")
 	heur.register(c)
+	c.Flags().BoolVar(&watchMempool, "mempool", false, "with --follow-rpc and --alert: also each transaction of the node's mempool as it arrives, before its block")
 	c.Flags().BoolVar(&withCluster, "cluster", false, "with --follow-rpc: bring the address clustering up to each sync's blocks, screening and alerts on it from then on")
 	c.Flags().BoolVar(&cfg.NoAuth, "no-auth", false, "serve /v1 without API keys (only for local use)")
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")

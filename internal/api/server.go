@@ -53,7 +53,11 @@ type Config struct {
 	NodeHeight func() int64
 	// NodeUp, when following a node, says whether its last poll was
 	// answered: 1, or 0; -1 before the first.
-	NodeUp   func() int
+	NodeUp func() int
+	// Mempool, when a follow reads the node's mempool (spur serve
+	// --mempool), is the number of transactions of its last read (-1
+	// before the first).
+	Mempool  func() int64
 	Labels   *label.Store      // labels, lists, incidents, keys (required)
 	Clusters *cluster.Clusters // nil before spur cluster has run; replaced by ClusteringChanged
 	EVM      *evmstore.Store   // the Ethereum store, if any: reports then cover both chains
@@ -1133,6 +1137,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	if es := s.cfg.EVM; es != nil {
 		if n, _, ok := es.Tip(); ok {
 			chain(es.Chain(), int64(n), s.cfg.EVMNodeHeight, s.cfg.EVMNodeUp)
+		}
+	}
+	if s.cfg.Mempool != nil {
+		if n := s.cfg.Mempool(); n >= 0 {
+			fmt.Fprintf(&b, "# HELP spur_mempool_transactions Transactions in the followed node's mempool at its last read.\n# TYPE spur_mempool_transactions gauge\nspur_mempool_transactions{chain=\"btc\"} %d\n", n)
 		}
 	}
 	if s.cfg.Webhook != nil {
