@@ -480,6 +480,10 @@ func TestFormatDetected(t *testing.T) {
 	if r := run(t, "labels", "import", "--store", store, odd); r.code != exitUsage || !strings.Contains(r.stderr, "cannot tell the format") {
 		t.Fatalf("a file of no label format: exit %d %s", r.code, r.stderr)
 	}
+	// A file that is not there is said to be missing, not of no format.
+	if r := run(t, "labels", "import", "--store", store, odd+".gone"); r.code != exitFailure || !strings.Contains(r.stderr, "no such file") {
+		t.Fatalf("a missing file: exit %d %s", r.code, r.stderr)
+	}
 }
 
 // TestExplorerLabelsImport imports explorer and Forta labels from the

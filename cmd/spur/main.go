@@ -108,7 +108,19 @@ then a synthetic world with thefts in it, and shows what the store answers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.HasSubCommands() && c.HasParent() {
+			// spur report --store DIR ...: the flags are the command's.
+			var names []string
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return usagef("%v: %s takes a command first (%s), then its flags", err, c.CommandPath(), strings.Join(names, ", "))
+		}
+		return usageError{err}
+	})
 	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport(), newExport(), newAlerts())
 	argsAreUsage(root)
 	return root

@@ -586,6 +586,10 @@ func TestQueries(t *testing.T) {
 			t.Fatalf("spur %s: exit %d %s", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
+	// A command's flag given to its group says to name the command first.
+	if r := run(t, "report", "--store", dir); r.code != exitUsage || !strings.Contains(r.stderr, "spur report takes a command first (actor, incident)") {
+		t.Fatalf("spur report --store: exit %d %s", r.code, r.stderr)
+	}
 	if r := run(t, "address", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "--store", dir); r.code != exitNotFound {
 		t.Fatalf("unused address: exit %d %s", r.code, r.stderr)
 	}

@@ -57,12 +57,12 @@ func exportParams(r *http.Request) (export.Format, export.Range, error) {
 
 // btcExport writes a Bitcoin table over a range of blocks, as spur export.
 func (s *Server) btcExport(w http.ResponseWriter, r *http.Request) error {
+	if !slices.Contains(export.BTCTables, r.PathValue("table")) {
+		return badRequest("table", "no table %q on Bitcoin: want %v", r.PathValue("table"), export.BTCTables)
+	}
 	f, rg, err := exportParams(r)
 	if err != nil {
 		return err
-	}
-	if !slices.Contains(export.BTCTables, r.PathValue("table")) {
-		return badRequest("table", "no table %q on Bitcoin: want %v", r.PathValue("table"), export.BTCTables)
 	}
 	st := s.btc(r)
 	if err := rg.Within(0, st.Height(), "heights"); err != nil {
@@ -86,12 +86,12 @@ func (s *Server) ethExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(export.EVMTables, r.PathValue("table")) {
+		return badRequest("table", "no table %q on Ethereum: want %v", r.PathValue("table"), export.EVMTables)
+	}
 	f, rg, err := exportParams(r)
 	if err != nil {
 		return err
-	}
-	if !slices.Contains(export.EVMTables, r.PathValue("table")) {
-		return badRequest("table", "no table %q on Ethereum: want %v", r.PathValue("table"), export.EVMTables)
 	}
 	c := es.Counts()
 	if err := rg.Within(int64(c.First), int64(c.First+c.Blocks)-1, "blocks"); err != nil {

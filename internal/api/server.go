@@ -635,6 +635,14 @@ func decode(r *http.Request, v any) error {
 		}
 		return badRequest("", "body is not valid JSON: %v", err)
 	}
+	// One JSON value: what follows it would be read by no one.
+	end := d.InputOffset()
+	if _, err := d.Token(); err != io.EOF {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("", "body is not valid JSON: more follows the value that ends at offset %d", end)
+	}
 	return nil
 }
 

@@ -283,6 +283,11 @@ func TestAPIErrors(t *testing.T) {
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"zz"}]}`, true, 400, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"},{"tx":"` + strings.Repeat("ab", 32) + `"}]}`, true, 404, "items[1].tx"},
 		{"POST", "/v1/screen", `{"items":`, true, 400, ""},
+		// One value a body: a second, or anything after it, is refused.
+		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]} x`, true, 400, ""},
+		{"POST", "/v1/screen", `{"items":[{"address":"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"}]}{}`, true, 400, ""},
+		// An unknown table is named before the range is asked for.
+		{"GET", "/v1/btc/export/nothing", "", true, 400, "table"},
 		// JSON of the wrong shape is named in JSON's terms, not Go's.
 		{"POST", "/v1/screen", `[]`, true, 400, ""},
 		{"POST", "/v1/screen", `{"items":"x"}`, true, 400, "items"},
@@ -324,6 +329,10 @@ func TestAPIErrors(t *testing.T) {
 		if m, _ := e["message"].(string); goTerms.MatchString(m) {
 			t.Errorf("%s %s %s: a message in Go's terms: %s", c.method, c.path, c.body, m)
 		}
+	}
+	// Whitespace after the value is no second value.
+	if code, got := f.do(t, "POST", "/v1/screen", "{\"items\":[{\"address\":\"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\"}]}\r\n", true); code != 200 {
+		t.Errorf("a body ending in a newline: %d %v", code, got)
 	}
 	// An unknown field is answered with the fields the body takes, those
 	// of the objects in its arrays too (where it was, JSON's decoder does

@@ -51,6 +51,9 @@ type File struct {
 func Read(path string, o ReadOptions) (*File, error) {
 	format, source, chain := o.Format, o.Source, o.Chain
 	if format == "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, err // a missing file, not an unknown format
+		}
 		if format = DetectFormat(path); format == "" {
 			return nil, fmt.Errorf("%w: cannot tell the format of %s: give --format, one of %s", ErrFormat, path, strings.Join(Formats, ", "))
 		}
