@@ -214,29 +214,32 @@ checked against the store and skipped. A killed run loses nothing committed.`,
 			if !quiet {
 				opts.Progress = os.Stderr
 			}
-			var st *ingest.EVMStats
-			if etl != "" {
-				src, oerr := evm.OpenETL(etl)
-				if oerr != nil {
-					return oerr
-				}
-				defer src.Close()
-				for _, t := range src.Tokens {
-					if err := s.SetToken(t.Address, t.Symbol, t.Decimals); err != nil {
-						return err
+			// A source that cannot be read fails as the ingest would: a
+			// store made for it is removed.
+			st, err := func() (*ingest.EVMStats, error) {
+				switch {
+				case etl != "":
+					src, err := evm.OpenETL(etl)
+					if err != nil {
+						return nil, err
 					}
+					defer src.Close()
+					for _, t := range src.Tokens {
+						if err := s.SetToken(t.Address, t.Symbol, t.Decimals); err != nil {
+							return nil, err
+						}
+					}
+					return ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
+				case len(era1) > 0:
+					src, err := evm.OpenEra1(era1, s.ChainID())
+					if err != nil {
+						return nil, err
+					}
+					defer src.Close()
+					return ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
 				}
-				st, err = ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
-			} else if len(era1) > 0 {
-				src, oerr := evm.OpenEra1(era1, s.ChainID())
-				if oerr != nil {
-					return oerr
-				}
-				defer src.Close()
-				st, err = ingest.EVMStream(cmd.Context(), s, between(src.Next, from, to, s), opts)
-			} else {
-				st, err = ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
-			}
+				return ingest.EVMRPC(cmd.Context(), s, node, from, to, opts)
+			}()
 			// After a bulk load (a quarter of the store's transfers or
 			// more came in this run), the index is compacted for the
 			// reads of traces and screens; a later, smaller run leaves it

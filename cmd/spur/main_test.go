@@ -1044,6 +1044,18 @@ func TestBadInputEVM(t *testing.T) {
 	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a failed first ingest left %s: %v", fresh, err)
 	}
+	// So does one whose source cannot be opened, beside a Bitcoin store
+	// too: no empty EVM store is left in it.
+	for _, src := range [][]string{{"--etl", filepath.Join(bad, "gone")}, {"--era1", filepath.Join(bad, "gone.era1")}, {"--etl", t.TempDir()}} {
+		for _, store := range []string{fresh, btcOnly(t)} {
+			if r := run(t, append([]string{"ingest", "evm", "--chain", "eth", "--store", store, "-q"}, src...)...); r.code == 0 || !strings.Contains(r.stderr, "no store made") {
+				t.Fatalf("%v: exit %d: %s", src, r.code, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(store, "evm")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("%v: a failed first ingest left %s/evm: %v", src, store, err)
+			}
+		}
+	}
 	if r := run(t, "ingest", "evm", "--chain", "nochain", "--store", dir, "--etl", bad); r.code != exitUsage {
 		t.Fatalf("unknown chain: exit %d", r.code)
 	}
@@ -1215,4 +1227,12 @@ func atoi(s string) int {
 		return -1
 	}
 	return n
+}
+
+// btcOnly makes a store of mainnet blocks 0..4 alone.
+func btcOnly(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
+	return dir
 }
