@@ -78,7 +78,8 @@ Lazarus Group's and Garantex's among them; and generates a
 small synthetic world with ground truth, ingests and clusters it, and
 evaluates what spur found against the truth.
 
-The store goes to a temporary directory unless --store is given.`,
+The stores go to a temporary directory unless --store DIR is given: the
+mainnet blocks' in DIR, the synthetic world's in DIR/world, kept to query.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tmp, err := os.MkdirTemp("", "spur-demo-")
@@ -86,10 +87,14 @@ The store goes to a temporary directory unless --store is given.`,
 				return err
 			}
 			defer os.RemoveAll(tmp)
+			// The synthetic world's store is kept beside the mainnet one
+			// (in it, as world/) when --store is given.
+			worldDir := filepath.Join(tmp, "world-store")
 			if dir == "" {
 				dir = filepath.Join(tmp, "store")
 			} else {
 				keep = true
+				worldDir = filepath.Join(dir, "world")
 			}
 			paths, err := writeSamples(tmp, "blk_0_to_14131.dat.bz2", "blk_0_to_4.dat.bz2", "blk_3A.dat.bz2", "blk_4A.dat.bz2", "blk_5A.dat.bz2")
 			if err != nil {
@@ -278,7 +283,7 @@ The store goes to a temporary directory unless --store is given.`,
 			fmt.Printf("  %s blocks, %s transactions, %s CoinJoins, %d incidents of the dprk-2021 scenario\n",
 				count(truth.Stats["blocks"]), count(truth.Stats["txs"]), thousands(int64(len(truth.CoinJoins))), len(truth.Incidents))
 			regtest, _ := btc.LookupNetwork("regtest")
-			ws, err := store.Open(btcDir(filepath.Join(tmp, "world-store")), store.Options{Network: regtest})
+			ws, err := store.Open(btcDir(worldDir), store.Options{Network: regtest})
 			if err != nil {
 				return err
 			}
@@ -319,7 +324,7 @@ The store goes to a temporary directory unless --store is given.`,
 				fmt.Println("$ spur trace --from incident:dprk-2021-5 --model fifo --mixer-links")
 			}
 			if inc != nil && len(inc.TheftTxs) > 0 {
-				wl, err := label.Open(labelsDir(filepath.Join(tmp, "world-store")))
+				wl, err := label.Open(labelsDir(worldDir))
 				if err != nil {
 					return err
 				}
@@ -415,7 +420,7 @@ The store goes to a temporary directory unless --store is given.`,
 
 				section("11. The EVM side: ingest the world's ethereum-etl export and look at the Liquid theft")
 				fmt.Println("$ spur ingest evm --chain eth --etl world/evm")
-				es, err := evmstore.Open(evmstore.Dir(filepath.Join(tmp, "world-store"), "eth"), "eth")
+				es, err := evmstore.Open(evmstore.Dir(worldDir, "eth"), "eth")
 				if err != nil {
 					return err
 				}
@@ -455,17 +460,17 @@ The store goes to a temporary directory unless --store is given.`,
 					thief := es.Address(es.Tx(n).To).Hex()
 					es.Close() // the commands below open the store themselves
 					fmt.Printf("$ spur tx --chain eth %s   # the ETH theft, from incidents.yaml\n", liquid.EVM.TheftTxs[0])
-					if err := evmTx(&storeFlags{dir: filepath.Join(tmp, "world-store")}, "eth", liquid.EVM.TheftTxs[0]); err != nil {
+					if err := evmTx(&storeFlags{dir: worldDir}, "eth", liquid.EVM.TheftTxs[0]); err != nil {
 						return err
 					}
 					fmt.Printf("\n$ spur address --chain eth %s --txs --limit 8   # the receiving address\n", thief)
-					if err := evmAddress(&storeFlags{dir: filepath.Join(tmp, "world-store")}, "eth", thief, true, 0, 8); err != nil {
+					if err := evmAddress(&storeFlags{dir: worldDir}, "eth", thief, true, 0, 8); err != nil {
 						return err
 					}
 
 					section("12. Trace the Liquid theft on Ethereum: swaps followed, the mixer linked by public clues")
 					fmt.Println("$ spur trace --chain eth --from incident:dprk-2021-5 --mixer-links")
-					es2, err := evmstore.Open(evmstore.Dir(filepath.Join(tmp, "world-store"), "eth"), "eth")
+					es2, err := evmstore.Open(evmstore.Dir(worldDir, "eth"), "eth")
 					if err != nil {
 						return err
 					}
@@ -502,9 +507,9 @@ The store goes to a temporary directory unless --store is given.`,
 				}
 			}
 			if keep {
-				fmt.Printf("\nThe store is in %s; try 'spur block 170 --store %s'.\n", dir, dir)
+				fmt.Printf("\nThe mainnet store is in %s (try 'spur block 170 --store %s'), the synthetic world's in %s\n(try 'spur trace --store %s --from incident:dprk-2021-5 --mixer-links').\n", dir, dir, worldDir, worldDir)
 			} else {
-				fmt.Println("\nRun 'spur demo --store DIR' to keep the store and query it yourself.")
+				fmt.Println("\nRun 'spur demo --store DIR' to keep the stores and query them yourself.")
 			}
 			if serveAddr == "" && !noServe && isTerminal(os.Stdout) {
 				// A person at a terminal gets the page at the end; a
@@ -547,7 +552,7 @@ The store goes to a temporary directory unless --store is given.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dir, "store", "", "keep the demo store in this directory")
+	c.Flags().StringVar(&dir, "store", "", "keep the demo's stores in this directory (the synthetic world's in DIR/world)")
 	c.Flags().StringVar(&serveAddr, "serve", "", "at the end, serve the investigation page on the demo world at this address (default at a terminal: 127.0.0.1:8080)")
 	c.Flags().BoolVar(&noServe, "no-serve", false, "end without serving the page, even at a terminal")
 	return c

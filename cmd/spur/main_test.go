@@ -804,6 +804,13 @@ func TestDemo(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the demo on Ctrl-C: %v", err)
 	}
+	// The world is kept beside the mainnet store: its trace, asked again,
+	// leaves unspent what the demo's did.
+	unspent := regexp.MustCompile(`\n  unspent +(\S+) BTC\n`).FindStringSubmatch(out.String())
+	got := mustRun(t, "trace", "--store", filepath.Join(dir, "world"), "--from", "incident:dprk-2021-5", "--mixer-links")
+	if unspent == nil || !regexp.MustCompile(`\n\w+ +unspent +- +\d+ +`+regexp.QuoteMeta(unspent[1])+` `).MatchString(got) {
+		t.Errorf("the world's trace after the demo (%q):\n%s", unspent, got)
+	}
 }
 
 // spur bench screen answers every request and reports its figures.
