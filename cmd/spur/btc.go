@@ -1086,6 +1086,7 @@ type mempool struct {
 	watch    func(string) bool
 	out      alertOut
 	size     *atomic.Int64 // the transactions of its last read
+	fetchers int           // transactions asked for at once (fetchMempool)
 }
 
 // mempoolWatch returns what a follow calls after each poll with --mempool:
@@ -1135,31 +1136,30 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 					return err
 				}
 			}
-			for _, id := range fresh {
-				if ctx.Err() != nil {
-					return nil // stopping
-				}
-				seen[id] = true
-				if _, err := s.TxNum(id); err == nil {
-					continue
-				}
-				b, err := node.RawTransaction(ctx, id)
-				if err != nil {
-					continue // left the mempool since
-				}
-				tx, err := btc.DecodeTx(b)
-				if err != nil {
-					log.Warn("mempool transaction not decoded", "txid", id, "err", err)
-					continue
-				}
-				a, err := w.Mempool(tx)
-				if err != nil {
-					return err
-				}
-				if a != nil {
-					if err := printBTCAlert(*a, m.out); err != nil {
+			for lo := 0; lo < len(fresh); lo += mempoolChunk {
+				chunk := fresh[lo:min(lo+mempoolChunk, len(fresh))]
+				for i, b := range fetchMempool(ctx, s, node, chunk, m.fetchers) {
+					seen[chunk[i]] = true
+					if b == nil {
+						continue // in a block already, or gone from the mempool since
+					}
+					tx, err := btc.DecodeTx(b)
+					if err != nil {
+						log.Warn("mempool transaction not decoded", "txid", chunk[i], "err", err)
+						continue
+					}
+					a, err := w.Mempool(tx)
+					if err != nil {
 						return err
 					}
+					if a != nil {
+						if err := printBTCAlert(*a, m.out); err != nil {
+							return err
+						}
+					}
+				}
+				if ctx.Err() != nil {
+					return nil // stopping
 				}
 			}
 			return nil
@@ -1168,6 +1168,39 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 			log.Error("mempool alerts failed", "err", err)
 		}
 	}
+}
+
+// mempoolChunk is how many mempool transactions are fetched before their
+// alerts are told: a node's first answer may list hundreds of thousands.
+const mempoolChunk = 1024
+
+// fetchMempool returns the bytes of each transaction of ids not stored in
+// a block yet (nil for those stored, and those the node no longer has),
+// asking the node for fetchers of them at once (8 if 0, as an ingest asks
+// for blocks): one at a time, each answer waits out a round trip.
+func fetchMempool(ctx context.Context, s *store.Store, node *btc.RPC, ids []btc.Hash, fetchers int) [][]byte {
+	if fetchers <= 0 {
+		fetchers = 8
+	}
+	raws := make([][]byte, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(fetchers, len(ids)) {
+		wg.Go(func() {
+			for i := range next {
+				raws[i], _ = node.RawTransaction(ctx, ids[i])
+			}
+		})
+	}
+	for i, id := range ids {
+		if _, err := s.TxNum(id); err == nil || ctx.Err() != nil {
+			continue
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return raws
 }
 
 // printBTCAlert prints a Bitcoin alert, of a block or of the mempool.

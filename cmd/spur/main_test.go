@@ -63,7 +63,7 @@ type result struct {
 	code           int
 }
 
-func run(t *testing.T, args ...string) result {
+func run(t testing.TB, args ...string) result {
 	t.Helper()
 	return runEnv(t, nil, args...)
 }
@@ -71,7 +71,7 @@ func run(t *testing.T, args ...string) result {
 // runEnv runs spur with env added to the test's environment. A run that
 // has not ended in five minutes (a command waiting for something that never
 // comes) is killed and fails the test.
-func runEnv(t *testing.T, env []string, args ...string) result {
+func runEnv(t testing.TB, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
@@ -95,7 +95,7 @@ func runEnv(t *testing.T, env []string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	r := run(t, args...)
 	if r.code != 0 {

@@ -1431,7 +1431,7 @@ func startSpur(t *testing.T, args ...string) (*exec.Cmd, io.Reader, *testnode.Lo
 // address and ingests them into a store over RPC (user u, password p):
 // the node, the mining key and its address, a deposit address of another
 // key, and the store's directory.
-func btcdStore(t *testing.T) (*testnode.Btcd, *btcec.PrivateKey, *btcutil.AddressPubKeyHash, *btcutil.AddressPubKeyHash, string) {
+func btcdStore(t testing.TB) (*testnode.Btcd, *btcec.PrivateKey, *btcutil.AddressPubKeyHash, *btcutil.AddressPubKeyHash, string) {
 	t.Helper()
 	params := &chaincfg.RegressionNetParams
 	key, mining := testnode.Key(0x42, params)

@@ -1274,7 +1274,7 @@ func btcExportSums(t *testing.T, store string, in map[string]bool) map[string]ma
 
 // importLabel imports one label, a row of spur's label CSV (address,
 // chain, category, label), as source.
-func importLabel(t *testing.T, store, source, row string) {
+func importLabel(t testing.TB, store, source, row string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), source+".csv")
 	os.WriteFile(path, []byte("address,chain,category,label\n"+row+"\n"), 0o644)

@@ -204,6 +204,13 @@ type Coin struct {
 // signed by its key, to the script pay, less fee. It returns the tx.
 func (n *Btcd) Spend(t testing.TB, coins []Coin, pay []byte, fee int64) *wire.MsgTx {
 	t.Helper()
+	return n.SpendTo(t, coins, pay, 1, fee)
+}
+
+// SpendTo is Spend paying outs outputs to pay, the coins' value less fee
+// split evenly (the first taking what the split leaves).
+func (n *Btcd) SpendTo(t testing.TB, coins []Coin, pay []byte, outs int, fee int64) *wire.MsgTx {
+	t.Helper()
 	spend := wire.NewMsgTx(2)
 	total := -fee
 	for _, c := range coins {
@@ -211,7 +218,13 @@ func (n *Btcd) Spend(t testing.TB, coins []Coin, pay []byte, fee int64) *wire.Ms
 		spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&id, c.Vout), nil, nil))
 		total += c.Tx.TxOut[c.Vout].Value
 	}
-	spend.AddTxOut(wire.NewTxOut(total, pay))
+	for i := range outs {
+		v := total / int64(outs)
+		if i == 0 {
+			v += total % int64(outs)
+		}
+		spend.AddTxOut(wire.NewTxOut(v, pay))
+	}
 	for i, c := range coins {
 		sig, err := txscript.SignatureScript(spend, i, c.Tx.TxOut[c.Vout].PkScript, txscript.SigHashAll, c.Key, true)
 		if err != nil {
