@@ -16,6 +16,9 @@ import (
 // evmClusterFlags are the account-chain heuristics of spur cluster/entity.
 type evmClusterFlags struct {
 	deposits, reuse, airdrop bool
+	// pass is what the heuristics read of the transfers so far: a
+	// follower making the entities at each sync reads only its blocks.
+	pass cluster.EVMPass
 }
 
 func (f *evmClusterFlags) run(sf *storeFlags, chain string) (*evmstore.Store, *cluster.EVMClusters, map[uint32]string, error) {
@@ -51,7 +54,7 @@ func (f *evmClusterFlags) cluster(s *evmstore.Store, labels *label.Store) (*clus
 	for a := range hot {
 		hotSet[a] = true
 	}
-	return cluster.ClusterEVM(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet}), hot, nil
+	return f.pass.Cluster(s, cluster.EVMOptions{Deposits: f.deposits, DepositReuse: f.reuse, Airdrop: f.airdrop, Hot: hotSet}), hot, nil
 }
 
 // alertEntities makes the entities of s by the heuristics picked, for

@@ -338,8 +338,8 @@ address labelled in one of them on the chain is printed as it arrives, as
 spur follow btc --alert does. With --by-entity and the heuristics
 (--deposits, --deposit-reuse, --airdrop), also each transaction of an
 address whose entity has such a label: the entities are made anew at each
-sync, a pass over every transfer of the store, as spur alerts --chain
---by-entity makes them.`,
+sync, as spur alerts --chain --by-entity makes them (from what the
+heuristics read of the transfers before, and the sync's new ones).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rf.url == "" {
@@ -383,8 +383,8 @@ sync, a pass over every transfer of the store, as spur alerts --chain
 			// webhook, as follow btc's.
 			alerts := func(lo, hi int64) {
 				if err := withAlertLabels(sf.dir, func(labels *label.Store) error {
-					// The entities made anew over the grown store (a pass
-					// over every transfer), as spur alerts --by-entity does.
+					// The entities made anew over the grown store, as spur
+					// alerts --by-entity does, reading its new transfers.
 					ents, err := ef.alertEntities(s, labels, chain, watch)
 					if err != nil {
 						return err

@@ -223,9 +223,10 @@ type evmEntityCache struct {
 }
 
 // evmEntities makes es's entities by the heuristics o, as spur entity
-// --chain does (a pass over every transfer), or gives those made last if
-// nothing they were made from has changed since: a poller asks again
-// every few seconds, and the store grows by a block at a time.
+// --chain does, or gives those made last if nothing they were made from
+// has changed since: a poller asks again every few seconds, and the store
+// grows by a block at a time, whose transfers alone the server's pass
+// then reads (cluster.EVMPass).
 func (s *Server) evmEntities(es *evmstore.Store, o cluster.EVMOptions) (*cluster.EVMClusters, error) {
 	hot, err := query.EVMHotWallets(es, s.cfg.Labels)
 	if err != nil {
@@ -239,13 +240,14 @@ func (s *Server) evmEntities(es *evmstore.Store, o cluster.EVMOptions) (*cluster
 	}
 	slices.Sort(nums)
 	c := es.Counts()
-	key := fmt.Sprint(c.Transfers, c.Addrs, o.Deposits, o.DepositReuse, o.Airdrop, nums)
+	_, tip, _ := es.Tip()
+	key := fmt.Sprint(c.Transfers, c.Addrs, tip, o.Deposits, o.DepositReuse, o.Airdrop, nums)
 	s.evmEntMu.Lock()
 	defer s.evmEntMu.Unlock()
 	if s.evmEnt != nil && s.evmEnt.key == key {
 		return s.evmEnt.c, nil
 	}
-	ec := cluster.ClusterEVM(es, o)
+	ec := s.evmPass.Cluster(es, o)
 	s.evmEnt = &evmEntityCache{key, ec}
 	return ec, nil
 }

@@ -104,9 +104,11 @@ type Server struct {
 	// first screen and again (extended) when the store has grown.
 	evmScrMu sync.Mutex
 	evmScr   atomic.Pointer[evmScreening]
-	// evmEnt is the Ethereum store's entities alerts by_entity made last.
+	// evmEnt is the Ethereum store's entities alerts by_entity made last,
+	// from evmPass, both held under evmEntMu.
 	evmEntMu sync.Mutex
 	evmEnt   *evmEntityCache
+	evmPass  cluster.EVMPass
 }
 
 type viewKey struct{}

@@ -3,6 +3,8 @@ package cluster
 import (
 	"sort"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/spur-forensics/spur/internal/evm"
 	"github.com/spur-forensics/spur/internal/evmstore"
 )
@@ -84,67 +86,111 @@ func (c *EVMClusters) Members(a uint32) []uint32 {
 
 // ClusterEVM runs the chosen heuristics over the whole store.
 func ClusterEVM(s evmstore.Reader, o EVMOptions) *EVMClusters {
+	return new(EVMPass).Cluster(s, o)
+}
+
+// An EVMPass is what the heuristics learn from the transfers, one pass
+// over them, kept so that the next Cluster of a grown store (a follower's
+// next sync, a poller's next request) reads only the transfers added
+// since. The entities are then made anew from it: a pass over the
+// addresses, not the transfers. Not safe for concurrent use.
+type EVMPass struct {
+	airdrop, reuse bool   // what the pass collects beyond dest and funded
+	blocks         uint64 // blocks read
+	last           common.Hash
+	read           uint64 // transfers read
+
+	dest    []uint32 // by address: 0 none yet; many; else destination + 1
+	funded  []bool   // by address: someone else paid it
+	senders map[uint32][]uint32
+	tokDest map[holding]uint32 // where an address sent a token: destination + 1, or many
+	tokFrom map[holding]uint32 // who first sent an address the token
+	distrib map[holding]int    // (distributor, token) -> recipients
+}
+
+type holding struct{ addr, token uint32 }
+
+const many = evmstore.None
+
+// Cluster reads the transfers s holds beyond those read before (all of
+// them the first time, after the store unwound a block read, or when o
+// asks for a heuristic the pass did not collect for) and makes the
+// entities by o's heuristics.
+func (p *EVMPass) Cluster(s evmstore.Reader, o EVMOptions) *EVMClusters {
 	if o.MinForwarders == 0 {
 		o.MinForwarders = 10
-	}
-	n := s.Counts().Addrs
-	c := &EVMClusters{parent: make([]uint32, n), Deposits: map[uint32]uint32{}}
-	for i := range c.parent {
-		c.parent[i] = uint32(i)
 	}
 	if o.MinAirdrop == 0 {
 		o.MinAirdrop = 20
 	}
+	c := s.Counts()
+	n := c.Addrs
+	out := &EVMClusters{parent: make([]uint32, n), Deposits: map[uint32]uint32{}}
+	for i := range out.parent {
+		out.parent[i] = uint32(i)
+	}
 	if !o.Deposits && !o.DepositReuse && !o.Airdrop {
-		return c
+		return out
 	}
-	// One pass over the transfers: for each address, where its payments go
-	// (a single destination, or many), and whether anyone else paid it.
-	const many = evmstore.None
-	dest := make([]uint32, n) // 0: none yet; many; else destination + 1
-	funded := make([]bool, n)
-	senders := map[uint32][]uint32{} // receiver -> distinct senders (for deposit reuse)
-	type holding struct{ addr, token uint32 }
-	tokDest := map[holding]uint32{} // where an address sent a token: destination + 1, or many
-	tokFrom := map[holding]uint32{} // who first sent an address the token
-	distrib := map[holding]int{}    // (distributor, token) -> recipients
-	nx := s.Counts().Transfers
-	for x := uint64(0); x < nx; x++ {
-		t := s.Transfer(x)
-		if o.Airdrop && t.Kind == evm.KindToken && t.From != evmstore.None && t.To != evmstore.None && t.From != t.To {
-			k := holding{t.From, t.Asset}
-			if d := tokDest[k]; d == 0 {
-				tokDest[k] = t.To + 1
-			} else if d != t.To+1 {
-				tokDest[k] = many
-			}
-			r := holding{t.To, t.Asset}
-			if _, ok := tokFrom[r]; !ok {
-				tokFrom[r] = t.From
-				distrib[k]++
-			}
-		}
-		switch t.Kind {
-		case evm.KindCall, evm.KindInternal, evm.KindToken:
-		default:
-			continue // fees, burns, rewards and wraps say nothing of ownership
-		}
-		if t.From == evmstore.None || t.To == evmstore.None || t.From == t.To {
-			continue
-		}
-		if d := dest[t.From]; d == 0 {
-			dest[t.From] = t.To + 1
+	if p.dest == nil || o.Airdrop && !p.airdrop || o.DepositReuse && !p.reuse || c.Blocks < p.blocks ||
+		p.blocks > 0 && s.Block(p.blocks-1).Hash != p.last {
+		*p = EVMPass{airdrop: o.Airdrop, reuse: o.DepositReuse, senders: map[uint32][]uint32{},
+			tokDest: map[holding]uint32{}, tokFrom: map[holding]uint32{}, distrib: map[holding]int{}}
+	}
+	p.dest = append(p.dest, make([]uint32, n-uint64(len(p.dest)))...)
+	p.funded = append(p.funded, make([]bool, n-uint64(len(p.funded)))...)
+	for x := p.read; x < c.Transfers; x++ {
+		p.add(s.Transfer(x))
+	}
+	p.read = c.Transfers
+	if p.blocks = c.Blocks; p.blocks > 0 {
+		p.last = s.Block(p.blocks - 1).Hash
+	}
+	p.derive(out, o)
+	return out
+}
+
+// add reads one transfer: for each address, where its payments go (a
+// single destination, or many), and whether anyone else paid it.
+func (p *EVMPass) add(t evmstore.TransferRow) {
+	if p.airdrop && t.Kind == evm.KindToken && t.From != evmstore.None && t.To != evmstore.None && t.From != t.To {
+		k := holding{t.From, t.Asset}
+		if d := p.tokDest[k]; d == 0 {
+			p.tokDest[k] = t.To + 1
 		} else if d != t.To+1 {
-			dest[t.From] = many
+			p.tokDest[k] = many
 		}
-		funded[t.To] = true
-		if o.DepositReuse && t.Kind != evm.KindInternal {
-			ss := senders[t.To]
-			if len(ss) < 64 && !contains(ss, t.From) {
-				senders[t.To] = append(ss, t.From)
-			}
+		r := holding{t.To, t.Asset}
+		if _, ok := p.tokFrom[r]; !ok {
+			p.tokFrom[r] = t.From
+			p.distrib[k]++
 		}
 	}
+	switch t.Kind {
+	case evm.KindCall, evm.KindInternal, evm.KindToken:
+	default:
+		return // fees, burns, rewards and wraps say nothing of ownership
+	}
+	if t.From == evmstore.None || t.To == evmstore.None || t.From == t.To {
+		return
+	}
+	if d := p.dest[t.From]; d == 0 {
+		p.dest[t.From] = t.To + 1
+	} else if d != t.To+1 {
+		p.dest[t.From] = many
+	}
+	p.funded[t.To] = true
+	if p.reuse && t.Kind != evm.KindInternal {
+		ss := p.senders[t.To]
+		if len(ss) < 64 && !contains(ss, t.From) {
+			p.senders[t.To] = append(ss, t.From)
+		}
+	}
+}
+
+// derive makes c's entities from what the pass read, by o's heuristics.
+func (p *EVMPass) derive(c *EVMClusters, o EVMOptions) {
+	dest, funded := p.dest, p.funded
 	// Hot wallets: labelled, or inferred from how many forward to them.
 	hot := o.Hot
 	if len(hot) == 0 {
@@ -178,11 +224,11 @@ func ClusterEVM(s evmstore.Reader, o EVMOptions) *EVMClusters {
 		// collector; a collector with two or more of them joins them.
 		type claim struct{ collector, token, distributor uint32 }
 		claims := map[claim][]uint32{}
-		for h, from := range tokFrom {
-			if distrib[holding{from, h.token}] < o.MinAirdrop {
+		for h, from := range p.tokFrom {
+			if p.distrib[holding{from, h.token}] < o.MinAirdrop {
 				continue
 			}
-			d := tokDest[h]
+			d := p.tokDest[h]
 			if d == 0 || d == many || d-1 == from || hot[d-1] {
 				continue
 			}
@@ -222,7 +268,7 @@ func ClusterEVM(s evmstore.Reader, o EVMOptions) *EVMClusters {
 		}
 		sort.Slice(deps, func(i, j int) bool { return deps[i] < deps[j] })
 		for _, d := range deps {
-			ss := senders[d]
+			ss := p.senders[d]
 			if len(ss) < 2 || len(ss) >= 64 {
 				continue // nothing to join, or a public address, not one customer's
 			}
@@ -236,7 +282,6 @@ func ClusterEVM(s evmstore.Reader, o EVMOptions) *EVMClusters {
 			}
 		}
 	}
-	return c
 }
 
 func contains(s []uint32, v uint32) bool {
