@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,10 +53,51 @@ func TestScreenRawTx(t *testing.T) {
 	if out := mustRun(t, "screen", "--store", dir, "--raw-tx", raw); !strings.Contains(out, spend.TxHash().String()) || !strings.Contains(out, "high") {
 		t.Fatalf("as text:\n%s", out)
 	}
+	// By its txid: not in the store (exit 3), unless the node is asked
+	// (--rpc), which gives it whole: the same answer, from_node.
+	txid := spend.TxHash().String()
+	if r := run(t, "screen", "--store", dir, "--tx", txid); r.code != exitNotFound {
+		t.Fatalf("--tx of the mempool without --rpc: exit %d %s", r.code, r.stderr)
+	}
+	var fromNode []screenResult
+	if err := jsonUnmarshal(mustRun(t, append([]string{"screen", "--store", dir, "--json", "--tx", txid}, rpc...)...), &fromNode); err != nil || len(fromNode) != 1 || !fromNode[0].FromNode {
+		t.Fatalf("--tx of the mempool with --rpc: %+v %v", fromNode, err)
+	}
+	fromNode[0].FromNode = false
+	if !reflect.DeepEqual(fromNode, got) {
+		t.Fatalf("--tx of the mempool with --rpc: %+v, given whole %+v", fromNode, got)
+	}
+	// And over the API of a server following the node.
+	srv := startServe(t, "--store", dir, "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p")
+	var api struct {
+		Results []struct {
+			FromNode bool   `json:"from_node"`
+			Severity string `json:"severity"`
+			Direct   []struct {
+				Category string `json:"category"`
+				Amount   int64  `json:"amount"`
+			} `json:"direct_exposure"`
+		} `json:"results"`
+	}
+	resp, err := http.Post(srv.base+"/v1/screen", "application/json", strings.NewReader(`{"items":[{"tx":"`+txid+`"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&api)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(api.Results) != 1 || !api.Results[0].FromNode || api.Results[0].Severity != "high" || len(api.Results[0].Direct) != 1 || api.Results[0].Direct[0].Amount != 50e8 {
+		t.Fatalf("POST /v1/screen of the mempool's deposit: %d %+v", resp.StatusCode, api)
+	}
+	srv.cmd.Process.Kill()
+	<-srv.done
 	node.Generate(t, 1)
 	mustRun(t, append([]string{"ingest", "btc", "--network", "regtest", "--store", dir, "-q"}, rpc...)...)
-	if mined := mustRun(t, "screen", "--store", dir, "--json", "--tx", spend.TxHash().String()); mined != before {
+	if mined := mustRun(t, "screen", "--store", dir, "--json", "--tx", txid); mined != before {
 		t.Fatalf("mined, by its txid:\n%s\nwhole, before:\n%s", mined, before)
+	}
+	// Stored now: the node is not asked.
+	if mined := mustRun(t, append([]string{"screen", "--store", dir, "--json", "--tx", txid}, rpc...)...); mined != before {
+		t.Fatalf("mined, by its txid, with --rpc:\n%s\nwhole, before:\n%s", mined, before)
 	}
 
 	// A child of the deposit in the mempool, and its own child: the
@@ -67,6 +110,9 @@ func TestScreenRawTx(t *testing.T) {
 	grandchild.Serialize(&b)
 	if r := run(t, "screen", "--store", dir, "--raw-tx", hex.EncodeToString(b.Bytes())); r.code != exitNotFound || !strings.Contains(r.stderr, "input 0 spends "+child.TxHash().String()+":0") {
 		t.Fatalf("a coin not in the store: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, append([]string{"screen", "--store", dir, "--tx", grandchild.TxHash().String()}, rpc...)...); r.code != exitNotFound || !strings.Contains(r.stderr, "input 0 spends "+child.TxHash().String()+":0") {
+		t.Fatalf("a coin not in the store, by the node: exit %d %s", r.code, r.stderr)
 	}
 	if r := run(t, "screen", "--store", dir, "--raw-tx", raw[:50]); r.code != exitUsage || !strings.Contains(r.stderr, "--raw-tx "+raw[:12]) {
 		t.Fatalf("a transaction cut short: exit %d %s", r.code, r.stderr)

@@ -30,14 +30,16 @@ type screenResult struct {
 	Indirect  []api.Exposure `json:"indirect_exposure"`
 	Severity  string         `json:"severity"`
 	Rule      string         `json:"rule"`
+	FromNode  bool           `json:"from_node,omitempty"` // a --tx the store lacks, as --rpc's node gave it
 }
 
 func newScreen() *cobra.Command {
 	var dir, rulesFile, direction string
 	var txs, rawTxs []string
 	var asJSON bool
+	var rf rpcFlags
 	c := &cobra.Command{
-		Use:   "screen --store DIR ADDRESS...|- [--tx TXID...] [--raw-tx HEX|@FILE...]",
+		Use:   "screen --store DIR ADDRESS...|- [--tx TXID... [--rpc URL]] [--raw-tx HEX|@FILE...]",
 		Short: "Screen addresses of any chain, and Bitcoin and Ethereum transactions: labels, exposure, severity",
 		Long: `Screens as the HTTP API does (POST /v1/screen, docs/api.md), in this
 process. For each address: its labels from every source, and for a Bitcoin
@@ -53,7 +55,9 @@ paid): its direct exposure, and for a deposit its indirect exposure (its
 value traced back a few transactions). A Bitcoin transaction not yet in a
 block (a deposit in a node's mempool) is screened given whole: --raw-tx,
 its hex as getrawtransaction gives it (@FILE reads it from a file), on the
-stored coins it spends, as the same transaction by its txid once mined. The severity comes from the screening
+stored coins it spends, as the same transaction by its txid once mined;
+with --rpc URL, a --tx the store does not hold is asked of the node
+(getrawtransaction: one in its mempool) and screened so (from_node). The severity comes from the screening
 rules (the built-in ones of docs/api.md, or --rules FILE), which grade
 labels (severe for a sanctioned address or entity, high for stolen funds,
 ransomware or a darknet market, medium for a mixer, a scam or an address a
@@ -65,7 +69,8 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 		Example: `  spur screen --store ./store 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH 0x098b716b8aaf21512996dc57eb0615e2383e2f96
   spur screen --store ./store --tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
   spur screen --store ./store - < deposits.txt
-  spur screen --store ./store --raw-tx "$(bitcoin-cli getrawtransaction TXID)"`,
+  spur screen --store ./store --raw-tx "$(bitcoin-cli getrawtransaction TXID)"
+  spur screen --store ./store --tx TXID --rpc 127.0.0.1   # in the node's mempool`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && len(txs) == 0 && len(rawTxs) == 0 {
 				return usagef("give addresses to screen, or --tx TXID, or --raw-tx HEX")
@@ -171,7 +176,18 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 			var results []screenResult
 			// In batches of the API's largest, so that a long list from
 			// standard input screens as a client would send it.
-			srv := api.New(api.Config{Store: chainStore, Labels: s, Clusters: clusters, EVM: es, Rules: rules})
+			cfg := api.Config{Store: chainStore, Labels: s, Clusters: clusters, EVM: es, Rules: rules}
+			if rf.url != "" {
+				if chainStore == nil {
+					return notFound{fmt.Errorf("--rpc: %s holds no Bitcoin chain to screen a node's transactions on", dir)}
+				}
+				node, err := rf.client(chainStore.Network())
+				if err != nil {
+					return err
+				}
+				cfg.NodeTx = node.RawTransaction
+			}
+			srv := api.New(cfg)
 			for len(items) > 0 {
 				batch := items[:min(len(items), 1000)]
 				items = items[len(batch):]
@@ -186,7 +202,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return err
 				}
 				for _, r := range out {
-					sr := screenResult{Tx: r.Item.Tx, Chain: r.Chain, Labels: r.Labels, Direct: r.Direct, Indirect: r.Indirect, Severity: r.Severity, Rule: r.Rule}
+					sr := screenResult{Tx: r.Item.Tx, Chain: r.Chain, Labels: r.Labels, Direct: r.Direct, Indirect: r.Indirect, Severity: r.Severity, Rule: r.Rule, FromNode: r.FromNode}
 					if r.Entity != nil {
 						sr.Entity = r.Entity
 					}
@@ -225,6 +241,9 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 				item := r.Address
 				if r.Tx != "" {
 					item = r.Tx + " (" + r.Direction + ")"
+					if r.FromNode {
+						item = r.Tx + " (" + r.Direction + ", from the node)"
+					}
 				}
 				t.row(item, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")), dash(exposureText(r.Direct, r.Indirect)))
 			}
@@ -238,6 +257,7 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 	c.Flags().StringVar(&direction, "direction", "deposit", "a transaction's side screened: deposit (the addresses its inputs spend) or withdrawal (those its outputs pay)")
 	c.Flags().StringVar(&rulesFile, "rules", "", "severity rules file (YAML; default: the built-in rules of docs/api.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	rf.register(c)
 	return c
 }
 

@@ -212,6 +212,9 @@ block (marked mempool, and told again with its block), as spur follow btc
 				}
 				ns := newNodeState()
 				cfg.NodeHeight, cfg.NodeUp = ns.height.Load, ns.answered
+				// A deposit screened by its txid before its block: as the
+				// node has it.
+				cfg.NodeTx = node.RawTransaction
 				// The transactions of the mempool's last read, -1 before one.
 				var mempoolSize atomic.Int64
 				mempoolSize.Store(-1)

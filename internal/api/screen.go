@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,7 +32,8 @@ type ScreenItem struct {
 	Chain     string `json:"chain,omitempty"`
 	Direction string `json:"direction,omitempty"` // deposit (default) or withdrawal
 
-	raw *rawTx // RawTx decoded, when the items are checked
+	raw      *rawTx // RawTx decoded, when the items are checked; or Tx's, as the node gave it
+	fromNode bool   // raw is Tx as the followed node gave it (Config.NodeTx)
 }
 
 // Exposure is value exchanged with counterparties of one category: in
@@ -45,8 +47,11 @@ type Exposure struct {
 
 // ScreenResult is the answer for one item.
 type ScreenResult struct {
-	Item     ScreenItem          `json:"item"`
-	TxID     string              `json:"txid,omitempty"` // a raw_tx's
+	Item ScreenItem `json:"item"`
+	TxID string     `json:"txid,omitempty"` // a raw_tx's
+	// FromNode says a tx the store does not hold was screened as the
+	// followed node gave it (in its mempool, or in a block not yet stored).
+	FromNode bool                `json:"from_node,omitempty"`
 	Chain    string              `json:"chain"`
 	Labels   []label.Label       `json:"labels"`
 	Entity   *query.ScreenEntity `json:"entity"`
@@ -63,7 +68,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	out, err := s.screenAll(store.ReaderOf(s.btc(r)), req.Items)
+	out, err := s.screenAll(r.Context(), store.ReaderOf(s.btc(r)), req.Items)
 	if err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 // process (spur screen). An error names the item at fault; StatusOf tells
 // a mistake in the items (400) from an item the store does not hold (404).
 func (s *Server) Screen(items []ScreenItem) ([]ScreenResult, error) {
-	return s.screenAll(store.ReaderOf(s.cfg.Store), items)
+	return s.screenAll(context.Background(), store.ReaderOf(s.cfg.Store), items)
 }
 
 // StatusOf is the HTTP status an error of the API's would be answered
@@ -101,7 +106,7 @@ func FieldOf(err error) string {
 
 // screenAll checks every item, then screens them on every core; the
 // answer keeps the items' order and, if items fail, reports the first.
-func (s *Server) screenAll(st store.Reader, items []ScreenItem) ([]ScreenResult, error) {
+func (s *Server) screenAll(ctx context.Context, st store.Reader, items []ScreenItem) ([]ScreenResult, error) {
 	if len(items) == 0 || len(items) > s.cfg.MaxBatch {
 		return nil, badRequest("items", "items: give 1 to %d", s.cfg.MaxBatch)
 	}
@@ -145,11 +150,15 @@ func (s *Server) screenAll(st store.Reader, items []ScreenItem) ([]ScreenResult,
 				return nil, &apiError{http.StatusNotFound, "not_found", field + ".tx: this server holds no Ethereum store (spur ingest evm --chain eth)", field + ".tx"}
 			}
 		} else if it.Tx != "" {
-			if _, err := btc.ParseHash(it.Tx); err != nil {
+			h, err := btc.ParseHash(it.Tx)
+			if err != nil {
 				return nil, badRequest(field+".tx", "%s.tx: %v", field, err)
 			}
 			if st == nil {
 				return nil, &apiError{http.StatusNotFound, "not_found", field + ".tx: " + errNoBTC.Message, field + ".tx"}
+			}
+			if err := s.fromNode(ctx, st, field+".tx", h, it); err != nil {
+				return nil, err
 			}
 		}
 		if it.Address != "" {
@@ -246,7 +255,10 @@ func (s *Server) screenItem(st store.Reader, it ScreenItem) (*ScreenResult, erro
 			}
 		}
 	} else if it.raw != nil {
-		res.Chain, res.TxID = label.ChainBTC, it.raw.tx.TxID.String()
+		res.Chain, res.FromNode = label.ChainBTC, it.fromNode
+		if it.RawTx != "" {
+			res.TxID = it.raw.tx.TxID.String()
+		}
 		var err error
 		if res.Direct, err = s.rawTxExposure(st, it.raw, it.Direction); err != nil {
 			return nil, err
@@ -483,6 +495,39 @@ func decodeRawTx(st store.Reader, field, h string) (*rawTx, error) {
 	if err != nil {
 		return nil, badRequest(field, "%s: not hex: %v", field, err)
 	}
+	return rawTxOf(st, field, b)
+}
+
+// fromNode screens a tx item the store does not hold as the followed node
+// gives it (Config.NodeTx): a deposit seen in the node's mempool, asked
+// for by its txid. Without a node, or one that has no such transaction,
+// the item is left to be the 404 it was.
+func (s *Server) fromNode(ctx context.Context, st store.Reader, field string, h btc.Hash, it *ScreenItem) error {
+	if s.cfg.NodeTx == nil {
+		return nil
+	}
+	if _, err := st.TxNum(h); !errors.Is(err, store.ErrNotFound) {
+		return nil // stored (or a store that fails, which the screen says)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	b, err := s.cfg.NodeTx(ctx, h)
+	if err != nil {
+		return nil
+	}
+	raw, err := rawTxOf(st, field, b)
+	if err != nil {
+		return err
+	}
+	if raw.tx.TxID != h {
+		return fmt.Errorf("%s: the node gave transaction %s for %s", field, raw.tx.TxID, h)
+	}
+	it.raw, it.fromNode = raw, true
+	return nil
+}
+
+// rawTxOf is decodeRawTx of the transaction's bytes.
+func rawTxOf(st store.Reader, field string, b []byte) (*rawTx, error) {
 	tx, err := btc.DecodeTx(b)
 	if err != nil {
 		return nil, badRequest(field, "%s: %v", field, err)

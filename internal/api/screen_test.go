@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -380,5 +381,34 @@ func TestRawTx(t *testing.T) {
 	}
 	if _, err := New(Config{Labels: ls}).Screen([]ScreenItem{{RawTx: freshHex}}); StatusOf(err) != 404 {
 		t.Errorf("a raw_tx without a Bitcoin store: %v", err)
+	}
+
+	// By its txid, with a node to ask (NodeTx): screened as given whole,
+	// from_node; one the node lacks too is the 404 it was; a node that
+	// answers with another transaction is not believed.
+	decoded, _ := btc.DecodeTx(btc.AppendTx(nil, &fresh))
+	freshID := decoded.TxID
+	node := map[btc.Hash][]byte{freshID: btc.AppendTx(nil, &fresh), {9}: btc.AppendTx(nil, &fresh)}
+	withNode := New(Config{Store: s, Labels: ls, NodeTx: func(_ context.Context, id btc.Hash) ([]byte, error) {
+		if b, ok := node[id]; ok {
+			return b, nil
+		}
+		return nil, errors.New("no such mempool or blockchain transaction")
+	}})
+	whole, err := withNode.Screen([]ScreenItem{{RawTx: freshHex}, {Tx: freshID.String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := whole[1]; !r.FromNode || whole[0].FromNode || r.TxID != "" || r.Severity != whole[0].Severity || !reflect.DeepEqual(r.Direct, whole[0].Direct) || !reflect.DeepEqual(r.Indirect, whole[0].Indirect) {
+		t.Errorf("by its txid from the node: %+v; given whole: %+v", r, whole[0])
+	}
+	if stored, err := withNode.Screen([]ScreenItem{{Tx: t1.String()}}); err != nil || stored[0].FromNode {
+		t.Errorf("a stored transaction: %+v %v", stored, err)
+	}
+	if _, err := withNode.Screen([]ScreenItem{{Tx: btc.Hash{7}.String()}}); StatusOf(err) != 404 || FieldOf(err) != "items[0].tx" {
+		t.Errorf("a transaction neither stored nor the node's: %v", err)
+	}
+	if _, err := withNode.Screen([]ScreenItem{{Tx: btc.Hash{9}.String()}}); StatusOf(err) != 500 || !strings.Contains(err.Error(), "the node gave transaction "+freshID.String()) {
+		t.Errorf("a node answering with another transaction: %v", err)
 	}
 }

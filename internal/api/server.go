@@ -54,6 +54,10 @@ type Config struct {
 	// NodeUp, when following a node, says whether its last poll was
 	// answered: 1, or 0; -1 before the first.
 	NodeUp func() int
+	// NodeTx, when a Bitcoin node is followed, asks it for a transaction
+	// the store does not hold (getrawtransaction: one in its mempool): a
+	// tx to screen that is in no stored block yet is screened on it.
+	NodeTx func(ctx context.Context, txid btc.Hash) ([]byte, error)
 	// Mempool, when a follow reads the node's mempool (spur serve
 	// --mempool), is the number of transactions of its last read (-1
 	// before the first).
