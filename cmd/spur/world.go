@@ -180,6 +180,11 @@ recall per incident and in total.`,
 			if opts.Services, opts.HotWallets, err = query.Services(s, labels); err != nil {
 				return err
 			}
+			if len(opts.HotWallets) == 0 {
+				// The traces then run past every deposit: the tracing rows
+				// fail for want of labels, not of tracing.
+				fmt.Fprintf(os.Stderr, "note: no exchange hot wallet is labelled: traces do not stop at deposits; import the world's labels first (spur labels import --store %s --format tagpack %s)\n", dir, filepath.Join(worldDir, "labels", "services.yaml"))
+			}
 			tr, err := eval.Tracing(s, t, opts)
 			if err != nil {
 				return err

@@ -41,6 +41,11 @@ func TestGenIngestEval(t *testing.T) {
 	}
 	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", store, "--blocks", filepath.Join(w, "btc", "blocks"), "-q")
 	mustRun(t, "cluster", "--network", "regtest", "--store", store)
+	// Without the world's labels the traces run past the deposits: eval
+	// says what to import.
+	if r := run(t, "eval", "--world", w, "--store", store, "--json"); r.code != 0 || !strings.Contains(r.stderr, "note: no exchange hot wallet is labelled") || !strings.Contains(r.stderr, filepath.Join(w, "labels", "services.yaml")) {
+		t.Fatalf("eval without labels: exit %d %s", r.code, r.stderr)
+	}
 	mustRun(t, "labels", "import", "--store", store, "--format", "tagpack", filepath.Join(w, "labels", "services.yaml"))
 	var imported struct {
 		Imported int      `json:"imported"`
@@ -808,7 +813,11 @@ func TestGenIngestEval(t *testing.T) {
 		Value  float64 `json:"value"`
 		OK     *bool   `json:"ok"`
 	}
-	if err := jsonUnmarshal(mustRun(t, "eval", "--world", w, "--store", store, "--json"), &rows); err != nil {
+	evalRun := run(t, "eval", "--world", w, "--store", store, "--json")
+	if evalRun.code != 0 || strings.Contains(evalRun.stderr, "note: no exchange") {
+		t.Fatalf("eval: exit %d %s", evalRun.code, evalRun.stderr)
+	}
+	if err := jsonUnmarshal(evalRun.stdout, &rows); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"btc transactions ingested": true, "clustering: pairwise precision": true, "coinjoin detection: precision": true, "coinjoin detection: recall": true,
