@@ -1138,7 +1138,11 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 			}
 			for lo := 0; lo < len(fresh); lo += mempoolChunk {
 				chunk := fresh[lo:min(lo+mempoolChunk, len(fresh))]
-				for i, b := range fetchMempool(ctx, s, node, chunk, m.fetchers) {
+				raws, errs := fetchMempool(ctx, s, node, chunk, m.fetchers)
+				for i, b := range raws {
+					if errors.Is(errs[i], btc.ErrUnanswered) {
+						continue // asked again at the next poll
+					}
 					seen[chunk[i]] = true
 					if b == nil {
 						continue // in a block already, or gone from the mempool since
@@ -1175,20 +1179,21 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 const mempoolChunk = 1024
 
 // fetchMempool returns the bytes of each transaction of ids not stored in
-// a block yet (nil for those stored, and those the node no longer has),
-// asking the node for fetchers of them at once (8 if 0, as an ingest asks
-// for blocks): one at a time, each answer waits out a round trip.
-func fetchMempool(ctx context.Context, s *store.Store, node *btc.RPC, ids []btc.Hash, fetchers int) [][]byte {
+// a block yet (nil for those stored, and those the node no longer has), and
+// the node's error for each it was asked for in vain, asking it for
+// fetchers of them at once (8 if 0, as an ingest asks for blocks): one at
+// a time, each answer waits out a round trip.
+func fetchMempool(ctx context.Context, s *store.Store, node *btc.RPC, ids []btc.Hash, fetchers int) ([][]byte, []error) {
 	if fetchers <= 0 {
 		fetchers = 8
 	}
-	raws := make([][]byte, len(ids))
+	raws, errs := make([][]byte, len(ids)), make([]error, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(fetchers, len(ids)) {
 		wg.Go(func() {
 			for i := range next {
-				raws[i], _ = node.RawTransaction(ctx, ids[i])
+				raws[i], errs[i] = node.RawTransaction(ctx, ids[i])
 			}
 		})
 	}
@@ -1200,7 +1205,7 @@ func fetchMempool(ctx context.Context, s *store.Store, node *btc.RPC, ids []btc.
 	}
 	close(next)
 	wg.Wait()
-	return raws
+	return raws, errs
 }
 
 // printBTCAlert prints a Bitcoin alert, of a block or of the mempool.
