@@ -106,8 +106,8 @@ destinations are the sources.`,
 			if err := jsonAsFormat(cmd, sf.json, &format); err != nil {
 				return err
 			}
-			if !slices.Contains([]string{"json", "csv", "text", "dot", "svg", "labels"}, format) {
-				return usagef("--format: want text, json, csv, dot, svg or labels, not %q", format)
+			if !slices.Contains(append([]string{"json", "csv", "text", "labels"}, graph.Formats...), format) {
+				return usagef("--format: want text, json, csv, dot, svg, graphml or labels, not %q", format)
 			}
 			if format == "labels" && direction == "backward" {
 				return usagef("--format labels lists where a forward trace's taint is held, not a backward trace's sources")
@@ -203,7 +203,7 @@ destinations are the sources.`,
 			switch format {
 			case "labels":
 				return writeHolders(res.Holders(minConfidence), labels, refs, res.Model, map[string]int{"BTC": 8})
-			case "dot", "svg":
+			case "dot", "svg", "graphml":
 				var value func(int64) float64
 				if havePrice {
 					value = usd
@@ -337,7 +337,7 @@ destinations are the sources.`,
 	c.Flags().IntVar(&opts.MaxHops, "max-hops", 100, "stop after this many transactions from the start")
 	c.Flags().Int64Var(&opts.MinValue, "min-value", 1000, "drop taint below this many satoshi as dust")
 	c.Flags().IntVar(&opts.MaxFanOut, "max-fanout", 0, "do not follow a transaction that pays taint to more outputs (on an EVM chain, addresses) than this, a batch payout: its taint ends there as limit (0: no bound)")
-	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz), svg (the graph, laid out), or labels (the addresses holding the taint, as a label CSV for spur labels import)")
+	c.Flags().StringVar(&format, "format", "text", "text, json, csv, dot (Graphviz), svg (the graph, laid out), graphml (Gephi, Cytoscape, yEd), or labels (the addresses holding the taint, as a label CSV for spur labels import)")
 	c.Flags().BoolVar(&sf.json, "json", false, "print JSON (--format json)")
 	c.Flags().Float64Var(&minConfidence, "min-confidence", trace.HolderConfidence, "--format labels: leave out addresses only a heuristic link less sure than this (0 to 1) ties to the taint")
 	c.Flags().StringVar(&direction, "direction", "forward", "forward (where the money went) or backward (where it came from: coinbases, services)")
@@ -565,13 +565,9 @@ before any is imported; each asset's prices are replaced whole.`,
 	return c
 }
 
-// writeGraph prints a trace's graph as DOT or SVG.
+// writeGraph prints a trace's graph in one of graph.Formats.
 func writeGraph(g *graph.Graph, format string) error {
-	write := g.WriteSVG
-	if format == "dot" {
-		write = g.WriteDOT
-	}
-	if err := write(os.Stdout); err != nil {
+	if err := g.Write(os.Stdout, format); err != nil {
 		return err
 	}
 	// A drawing of thousands of nodes helps nobody: say how to narrow it.

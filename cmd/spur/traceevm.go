@@ -86,7 +86,7 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		return res, writeHolders(res.Holders(a.minConfidence, service), labels, refs, res.Model, decimals)
 	}
 	switch a.format {
-	case "dot", "svg":
+	case "dot", "svg", "graphml":
 		return res, writeGraph(graph.FromEVMTrace(s, labels, res, a.backward, graph.Title(res.Model, a.backward, refs), crossed, startDay), a.format)
 	case "csv":
 		w := csv.NewWriter(os.Stdout)

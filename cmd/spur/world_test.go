@@ -330,6 +330,28 @@ func TestGenIngestEval(t *testing.T) {
 			t.Errorf("DOT: deposit %s paid %d sat, the trace says %d", a, into[a], v)
 		}
 	}
+	// As GraphML: the same nodes and edges, each deposit paid what the
+	// trace says, in base units.
+	gml := graphtest.ParseGraphML(t, mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "graphml"))
+	if len(gml.Nodes) != len(g.Nodes) || len(gml.Edges) != len(g.Edges) {
+		t.Errorf("GraphML: %d nodes, %d edges; DOT %d, %d", len(gml.Nodes), len(gml.Edges), len(g.Nodes), len(g.Edges))
+	}
+	gmlInto := map[string]int64{}
+	for _, e := range gml.Edges {
+		if _, ok := g.Nodes[e.From]; !ok || e.Attrs["asset"] != "BTC" {
+			t.Fatalf("GraphML edge %s -> %s: %v", e.From, e.To, e.Attrs)
+		}
+		sat, err := strconv.ParseInt(e.Attrs["amount"], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gmlInto[e.To] += sat
+	}
+	for a, v := range deposits {
+		if gmlInto[a] != v || gml.Nodes[a]["category"] != "exchange" {
+			t.Errorf("GraphML: deposit %s paid %d sat (%v), the trace says %d", a, gmlInto[a], gml.Nodes[a], v)
+		}
+	}
 	svg := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--format", "svg")
 	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "fifo trace forward from incident:dprk-2021-5") || strings.Count(svg, `<g class="node">`) < len(deposits) {
 		t.Errorf("trace as SVG: %v\n%.500s", err, svg)

@@ -733,9 +733,9 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch req.Format {
-	case "", "json", "dot", "svg", "labels":
+	case "", "json", "dot", "svg", "graphml", "labels":
 	default:
-		return badRequest("format", "format: want json, dot, svg or labels")
+		return badRequest("format", "format: want json, dot, svg, graphml or labels")
 	}
 	backward := false
 	switch req.Direction {
@@ -834,7 +834,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 			return s.writeHolders(w, res.Holders(minConf, service), req.From, res.Model, query.TokenDecimals(es))
 		}
 		startDay := query.EVMStartDay(es, starts)
-		if req.Format == "dot" || req.Format == "svg" {
+		if slices.Contains(graph.Formats, req.Format) {
 			return writeGraph(w, graph.FromEVMTrace(es, s.cfg.Labels, res, backward, graph.Title(res.Model, backward, req.From), crossed, startDay), req.Format)
 		}
 		// USD at each flow's day, as the page shows on the edges.
@@ -879,7 +879,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 	}
 	// USD at the start day's close (spur prices import), as spur trace.
 	price, havePrice := s.cfg.Labels.Price("BTC", day)
-	if req.Format == "dot" || req.Format == "svg" {
+	if slices.Contains(graph.Formats, req.Format) {
 		var usd func(int64) float64
 		if havePrice {
 			usd = func(sat int64) float64 { return float64(sat) / 1e8 * price }
@@ -923,17 +923,13 @@ func (s *Server) writeHolders(w http.ResponseWriter, hs []trace.Holder, refs []s
 	return err
 }
 
-// writeGraph answers with a trace's graph: Graphviz's DOT or an SVG.
+// writeGraph answers with a trace's graph in one of graph.Formats.
 func writeGraph(w http.ResponseWriter, g *graph.Graph, format string) error {
 	var b bytes.Buffer
-	ctype, write := "image/svg+xml", g.WriteSVG
-	if format == "dot" {
-		ctype, write = "text/vnd.graphviz; charset=utf-8", g.WriteDOT
-	}
-	if err := write(&b); err != nil {
+	if err := g.Write(&b, format); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Type", graph.ContentType(format))
 	w.WriteHeader(200)
 	_, err := w.Write(b.Bytes())
 	return err

@@ -206,7 +206,7 @@ func TestAPI(t *testing.T) {
 	}
 }
 
-// POST /v1/trace with format dot or svg answers with the graph, as spur
+// POST /v1/trace with format dot, graphml or svg answers with the graph, as spur
 // trace --format does: Satoshi's 40 BTC of change in block 170, spent in
 // block 181, and backward to block 9's coinbase.
 func TestTraceGraph(t *testing.T) {
@@ -226,6 +226,20 @@ func TestTraceGraph(t *testing.T) {
 	if !found || g.Nodes["12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"]["label"] != `12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S\nstart · limit: max hops reached` ||
 		g.Nodes["1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW"]["label"] != `1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW\nunspent` || len(g.Edges) != 3 {
 		t.Errorf("dot: the start's 40 BTC into block 181's payment: %+v", g)
+	}
+	// The same graph as GraphML: its nodes and edges, the amount in base
+	// units.
+	code, ctype, b = f.raw(t, "POST", "/v1/trace", `{"from":["`+tx170+`:1"],"format":"graphml","max_hops":1}`, true)
+	if code != 200 || ctype != "application/graphml+xml" {
+		t.Fatalf("graphml: %d %s %s", code, ctype, b)
+	}
+	gml := graphtest.ParseGraphML(t, string(b))
+	found = false
+	for _, e := range gml.Edges {
+		found = found || e.From == "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S" && e.To == "tx "+tx181 && e.Attrs["amount"] == "4000000000"
+	}
+	if !found || len(gml.Edges) != len(g.Edges) || len(gml.Nodes) != len(g.Nodes) || gml.Nodes["1DUDsfc23Dv9sPMEk5RsrtfzCw5ofi5sVW"]["category"] != "unspent" {
+		t.Errorf("graphml: %+v", gml)
 	}
 	code, ctype, b = f.raw(t, "POST", "/v1/trace", `{"from":["`+tx170+`:1"],"format":"svg","direction":"backward"}`, true)
 	if code != 200 || ctype != "image/svg+xml" || xml.Unmarshal(b, new(struct{})) != nil || !bytes.Contains(b, []byte("coinbase")) {

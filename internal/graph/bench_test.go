@@ -31,7 +31,7 @@ func benchTrace() *trace.Result {
 	return res
 }
 
-// BenchmarkGraph draws a trace of 150,000 flows as DOT and as SVG, beside
+// BenchmarkGraph draws a trace of 150,000 flows as DOT, GraphML and SVG, beside
 // encoding the same trace as JSON (what --format json prints), the
 // baseline.
 func BenchmarkGraph(b *testing.B) {
@@ -46,6 +46,13 @@ func BenchmarkGraph(b *testing.B) {
 	b.Run("dot", func(b *testing.B) {
 		for b.Loop() {
 			if err := FromBTC(res, false, "t", func(sat int64) float64 { return float64(sat) / 1e8 * 45000 }).WriteDOT(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("graphml", func(b *testing.B) {
+		for b.Loop() {
+			if err := FromBTC(res, false, "t", func(sat int64) float64 { return float64(sat) / 1e8 * 45000 }).WriteGraphML(io.Discard); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"maps"
 	"math/big"
 	"os"
 	"os/exec"
@@ -364,5 +365,71 @@ func TestEdgeLabelsApart(t *testing.T) {
 	e, u := at["1 ETH"], at["1500 USDT"]
 	if len(at) != 2 || e[0] != u[0] || e[1]-u[1] < labelLine && u[1]-e[1] < labelLine {
 		t.Errorf("edge labels %v", at)
+	}
+}
+
+// The hand trace as GraphML, read back by encoding/xml: every node and
+// edge once, their data as the trace has it (amounts exact in base units
+// and whole ones; the hostile label whole but for the one character XML
+// cannot hold).
+func TestGraphML(t *testing.T) {
+	g := FromBTC(handTrace(), false, `fifo trace forward from "incident:x"`, func(sat int64) float64 { return float64(sat) / 1e8 * 50000 })
+	var b bytes.Buffer
+	if err := g.Write(&b, "graphml"); err != nil {
+		t.Fatal(err)
+	}
+	d := graphtest.ParseGraphML(t, b.String())
+	if !strings.HasPrefix(d.Attrs["desc"], `fifo trace forward from "incident:x"`+"\nstart: 2 BTC") {
+		t.Errorf("desc %q", d.Attrs["desc"])
+	}
+	want := map[string]map[string]string{
+		"A":         {"kind": "address", "start": "true"},
+		"B":         {"kind": "address", "start": "false"},
+		"C":         {"kind": "address", "category": "unspent", "start": "false"},
+		"D":         {"kind": "address", "category": "exchange", "label": strings.ReplaceAll(hostile, "\x01", "\uFFFD"), "start": "false"},
+		"tx " + tx1: {"kind": "transaction", "start": "false"},
+		"tx " + tx2: {"kind": "transaction", "start": "false", "coinjoin": "whirlpool"},
+	}
+	if len(d.Nodes) != len(want) {
+		t.Errorf("nodes %v", d.Nodes)
+	}
+	for _, n := range g.Nodes {
+		if want[n.ID] == nil {
+			t.Fatalf("node %q drawn", n.ID)
+		}
+		want[n.ID]["layer"] = strconv.Itoa(n.Layer) // Layout's columns
+	}
+	for id, w := range want {
+		if got := d.Nodes[id]; !maps.Equal(got, w) {
+			t.Errorf("node %q: %v, want %v", id, got, w)
+		}
+	}
+	type edge struct{ from, to, amount, value, usd, link string }
+	wantEdges := []edge{
+		{"A", "tx " + tx1, "200000000", "2", "100000.00", "exact"},
+		{"tx " + tx1, "B", "150000000", "1.5", "75000.00", "exact"},
+		{"B", "tx " + tx2, "150000000", "1.5", "75000.00", "exact"},
+		{"tx " + tx1, "C", "49999000", "0.49999", "24999.50", "exact"},
+		{"tx " + tx2, "D", "149900000", "1.499", "74950.00", "heuristic"},
+	}
+	if len(d.Edges) != len(wantEdges) {
+		t.Fatalf("edges %+v", d.Edges)
+	}
+	for _, w := range wantEdges {
+		n := 0
+		for _, e := range d.Edges {
+			if e.From == w.from && e.To == w.to {
+				n++
+				if got := (edge{e.From, e.To, e.Attrs["amount"], e.Attrs["value"], e.Attrs["usd"], e.Attrs["link"]}); got != w || e.Attrs["asset"] != "BTC" || e.Attrs["txs"] != "1" {
+					t.Errorf("edge %s -> %s: %v, want %+v", w.from, w.to, e.Attrs, w)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d edges %s -> %s", n, w.from, w.to)
+		}
+	}
+	if err := g.Write(io.Discard, "png"); err == nil {
+		t.Error("a format there is none of: no error")
 	}
 }

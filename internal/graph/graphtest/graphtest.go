@@ -1,8 +1,9 @@
 // Package graphtest reads the DOT that package graph writes back, with
-// gonum's independent parser, for tests.
+// gonum's independent parser, and its GraphML with encoding/xml, for tests.
 package graphtest
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -69,6 +70,74 @@ func ParseDOT(t testing.TB, s string) *Graph {
 		default:
 			t.Fatalf("DOT: unexpected statement %s", st)
 		}
+	}
+	return g
+}
+
+// ParseGraphML reads GraphML (with encoding/xml): each node's and edge's
+// data by its key's attr.name, the graph's desc as Attrs["desc"]. A data
+// of an undeclared key, an edge of an undeclared node or a node declared
+// twice fails the test.
+func ParseGraphML(t testing.TB, s string) *Graph {
+	t.Helper()
+	type data struct {
+		Key   string `xml:"key,attr"`
+		Value string `xml:",chardata"`
+	}
+	var doc struct {
+		XMLName xml.Name `xml:"http://graphml.graphdrawing.org/xmlns graphml"`
+		Keys    []struct {
+			ID   string `xml:"id,attr"`
+			For  string `xml:"for,attr"`
+			Name string `xml:"attr.name,attr"`
+		} `xml:"key"`
+		Graph struct {
+			EdgeDefault string `xml:"edgedefault,attr"`
+			Desc        string `xml:"desc"`
+			Nodes       []struct {
+				ID   string `xml:"id,attr"`
+				Data []data `xml:"data"`
+			} `xml:"node"`
+			Edges []struct {
+				Source string `xml:"source,attr"`
+				Target string `xml:"target,attr"`
+				Data   []data `xml:"data"`
+			} `xml:"edge"`
+		} `xml:"graph"`
+	}
+	if err := xml.Unmarshal([]byte(s), &doc); err != nil {
+		t.Fatalf("GraphML does not parse: %v\n%s", err, s[:min(len(s), 2000)])
+	}
+	if doc.Graph.EdgeDefault != "directed" {
+		t.Fatalf("GraphML: edgedefault %q", doc.Graph.EdgeDefault)
+	}
+	keys := map[string]string{}
+	for _, k := range doc.Keys {
+		keys[k.For+" "+k.ID] = k.Name
+	}
+	attrs := func(on string, ds []data) map[string]string {
+		m := map[string]string{}
+		for _, d := range ds {
+			name, ok := keys[on+" "+d.Key]
+			if !ok {
+				t.Fatalf("GraphML: data of key %q, not declared for %ss", d.Key, on)
+			}
+			m[name] = d.Value
+		}
+		return m
+	}
+	g := &Graph{Attrs: map[string]string{"desc": doc.Graph.Desc}, Nodes: map[string]map[string]string{}}
+	for _, n := range doc.Graph.Nodes {
+		if _, ok := g.Nodes[n.ID]; ok {
+			t.Fatalf("GraphML: node %q declared twice", n.ID)
+		}
+		g.Nodes[n.ID] = attrs("node", n.Data)
+	}
+	for _, e := range doc.Graph.Edges {
+		if g.Nodes[e.Source] == nil || g.Nodes[e.Target] == nil {
+			t.Fatalf("GraphML: an edge %q -> %q of an undeclared node", e.Source, e.Target)
+		}
+		g.Edges = append(g.Edges, Edge{e.Source, e.Target, attrs("edge", e.Data)})
 	}
 	return g
 }
