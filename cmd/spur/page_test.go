@@ -14,6 +14,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/cluster"
+	"github.com/spur-forensics/spur/internal/graph/graphtest"
 	"github.com/spur-forensics/spur/internal/label"
 )
 
@@ -165,6 +166,9 @@ func TestInvestigationPage(t *testing.T) {
 	}
 	if dot, err := chromedp.Run(ctx, chromedp.Evaluate[string](`dotText()`, chromedp.EvalAwaitPromise)); err != nil || !strings.HasPrefix(dot, "digraph trace {") || !strings.Contains(dot, "exchange: ") {
 		t.Errorf("the page's DOT export: %v %.200s", err, dot)
+	}
+	if gml, err := chromedp.Run(ctx, chromedp.Evaluate[string](`traceAs("graphml")`, chromedp.EvalAwaitPromise)); err != nil || len(graphtest.ParseGraphML(t, gml).Nodes) == 0 {
+		t.Errorf("the page's GraphML export: %v %.200s", err, gml)
 	}
 	// And the addresses holding the taint as labels, as spur trace
 	// --format labels.

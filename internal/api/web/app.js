@@ -336,7 +336,8 @@ $("svg").onclick = () => download("spur-graph.svg", "image/svg+xml", svgText());
 $("csv").onclick = () => download("spur-flows.csv", "text/csv",
   "chain,tx,from,to,asset,amount,hop,link,clue,confidence,spent_by\n" + state.flows.map((f) => [f.chain, f.tx, f.from, f.to, f.asset, f.amount, f.hop ?? "", f.link, f.clue ?? "", f.confidence ?? "", f.spent_by ?? ""].join(",")).join("\n"));
 // The last trace as spur trace --format writes it: dot (Graphviz's DOT),
-// or labels (the addresses holding the taint, as stolen-funds labels).
+// graphml (for Gephi, Cytoscape, yEd), or labels (the addresses holding
+// the taint, as stolen-funds labels).
 async function traceAs(format) {
   if (!state.request) throw new Error("trace an incident first");
   const headers = {"Content-Type": "application/json"};
@@ -348,6 +349,9 @@ async function traceAs(format) {
 const dotText = () => traceAs("dot");
 $("dot").onclick = async () => {
   try { download("spur-trace.dot", "text/vnd.graphviz", await dotText()); } catch (err) { status(err.message); }
+};
+$("graphml").onclick = async () => {
+  try { download("spur-trace.graphml", "application/graphml+xml", await traceAs("graphml")); } catch (err) { status(err.message); }
 };
 $("labels").onclick = async () => {
   try { download("spur-labels.csv", "text/csv", await traceAs("labels")); } catch (err) { status(err.message); }
