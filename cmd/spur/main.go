@@ -19,6 +19,7 @@ import (
 
 	"github.com/spur-forensics/spur/internal/api"
 	"github.com/spur-forensics/spur/internal/btc"
+	"github.com/spur-forensics/spur/internal/buildinfo"
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/colfile"
 	"github.com/spur-forensics/spur/internal/evm"
@@ -107,7 +108,9 @@ Start with 'spur demo', which ingests real mainnet blocks shipped with spur,
 then a synthetic world with thefts in it, and shows what the store answers.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Version(),
 	}
+	root.SetVersionTemplate("spur {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.HasSubCommands() && c.HasParent() {
 			// spur report --store DIR ...: the flags are the command's.
@@ -121,7 +124,7 @@ then a synthetic world with thefts in it, and shows what the store answers.`,
 		}
 		return usageError{err}
 	})
-	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport(), newExport(), newAlerts())
+	root.AddCommand(newDemo(), newIngest(), newFollow(), newTx(), newAddress(), newBlock(), newDecode(), newBench(), newStoreCmd(), newLabels(), newScreen(), newCluster(), newEntity(), newActor(), newNames(), newGen(), newEval(), newTrace(), newIncident(), newPrices(), newServe(), newKeys(), newReport(), newExport(), newAlerts(), newVersion())
 	argsAreUsage(root)
 	return root
 }

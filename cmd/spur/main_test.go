@@ -29,6 +29,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/store"
 	"github.com/spur-forensics/spur/internal/testdir"
@@ -1242,4 +1243,20 @@ func btcOnly(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "store")
 	mustRun(t, "ingest", "btc", "--store", dir, "--blocks", sample("blk_0_to_4.dat.bz2"), "-q")
 	return dir
+}
+
+// spur version names the spur and the store formats it writes, as
+// --version does.
+func TestVersion(t *testing.T) {
+	var v versionView
+	if err := jsonUnmarshal(mustRun(t, "version", "--json"), &v); err != nil || v.Spur == "" || !strings.HasPrefix(v.Go, "go") ||
+		v.BitcoinFormat != store.FormatVersion || v.EVMFormat != evmstore.FormatVersion {
+		t.Fatalf("version: %+v %v", v, err)
+	}
+	if out := mustRun(t, "--version"); out != "spur "+v.Spur+"\n" {
+		t.Fatalf("--version: %q", out)
+	}
+	if r := run(t, "version", "extra"); r.code != exitUsage {
+		t.Fatalf("version with an argument: exit %d", r.code)
+	}
 }

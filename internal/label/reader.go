@@ -14,6 +14,9 @@ type Reader interface {
 	Incidents() ([]Incident, error)
 	Price(asset, day string) (float64, bool)
 	LastPrice(asset string) (day string, usd float64, ok bool)
+	// Sources lists the sources imported, each with the day its list
+	// says it is of.
+	Sources() ([]SourceInfo, error)
 }
 
 var _ Reader = (*Store)(nil)

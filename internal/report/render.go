@@ -43,8 +43,11 @@ func btcText(sat int64) string { return fmt.Sprintf("%d.%08d", sat/1e8, sat%1e8)
 // chain alone has none).
 func (r *Incident) hasBitcoin() bool { return r.Asset == "BTC" || len(r.Destinations) > 0 }
 
-// Markdown renders an incident report.
-func (r *Incident) Markdown() string {
+// Markdown renders an incident report, how it was made last.
+func (r *Incident) Markdown() string { return r.markdown() + r.Provenance.markdown() }
+
+// markdown is the report's body.
+func (r *Incident) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Incident %s: %s, %s\n\n", r.ID, r.Victim, r.Date)
 	// The incident's chains: those reported, and those left out.
@@ -142,7 +145,10 @@ func pct(a, b int64) float64 {
 }
 
 // Markdown renders an actor report.
-func (a *Actor) Markdown() string {
+func (a *Actor) Markdown() string { return a.markdown() + a.Provenance.markdown() }
+
+// markdown is the report's body.
+func (a *Actor) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s in %d\n\n", a.Actor, a.Year)
 	if len(a.AliasOf) > 0 {
@@ -268,7 +274,7 @@ func (r *Incident) HTML() string {
 			bars = append(bars, bar{label, d.Place, d.USD})
 		}
 	}
-	body := mdToHTML(r.Markdown()) + barChart("Where the stolen value went (USD at theft)", bars, money)
+	body := mdToHTML(r.markdown()) + barChart("Where the stolen value went (USD at theft)", bars, money)
 	// The path itself, chain by chain, as spur trace --format svg draws it
 	// (scroll it; every node and edge has its full text as a tooltip).
 	if len(r.drawings) > 0 {
@@ -280,6 +286,7 @@ func (r *Incident) HTML() string {
 			body += `<div class="path">` + b.String() + `</div>`
 		}
 	}
+	body += mdToHTML(r.Provenance.markdown())
 	return fmt.Sprintf(page, html.EscapeString("Incident "+r.ID), body)
 }
 
@@ -292,10 +299,11 @@ func (a *Actor) HTML() string {
 	for _, d := range a.Destinations {
 		went = append(went, bar{d.Place, d.Place, d.USD})
 	}
-	body := mdToHTML(a.Markdown()) + sankey("The laundering flow: from each chain to where it ended (USD at theft)", a.flowsByChain()) + "<br>" +
+	body := mdToHTML(a.markdown()) + sankey("The laundering flow: from each chain to where it ended (USD at theft)", a.flowsByChain()) + "<br>" +
 		timeChart("Where it arrived, by month (USD at theft)", a.Timeline) + "<br>" +
 		barChart("Stolen per incident (USD at theft)", stolen, money) + "<br>" +
-		barChart("Where it went (USD at theft)", went, money)
+		barChart("Where it went (USD at theft)", went, money) +
+		mdToHTML(a.Provenance.markdown())
 	return fmt.Sprintf(page, html.EscapeString(fmt.Sprintf("%s in %d", a.Actor, a.Year)), body)
 }
 

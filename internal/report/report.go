@@ -67,6 +67,9 @@ type Incident struct {
 	// NotInStore names the chains of the incident's parts that the store
 	// does not hold, which the report leaves out.
 	NotInStore []string `json:"not_in_store,omitempty"`
+	// Provenance is what the report was made from (an actor's report
+	// says it once, for all its incidents).
+	Provenance *Provenance `json:"provenance,omitempty"`
 	// drawings draw the traces of each part, for the HTML page; made
 	// only when asked for.
 	drawings []func() *graph.Graph
@@ -128,12 +131,21 @@ type Actor struct {
 	UnspentUSD    float64 `json:"unspent_usd"`
 	UnspentUSDNow float64 `json:"unspent_usd_now"`
 	NowDay        string  `json:"now_day,omitempty"`
+	// Provenance is what the report was made from.
+	Provenance *Provenance `json:"provenance"`
 }
 
 // ForIncident traces one incident and summarises it; es (which may be nil)
 // holds the EVM chain of the incident's EVM part.
 func ForIncident(s store.Reader, es evmstore.Reader, labels label.Reader, inc label.Incident, model string) (*Incident, error) {
-	return forIncident(s, es, labels, inc, model, nil)
+	r, err := forIncident(s, es, labels, inc, model, nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.Provenance, err = provenance(s, es, labels, r.Model); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // forIncident is ForIncident with the EVM trace's options, when a caller
@@ -371,5 +383,8 @@ func ForActor(s store.Reader, es evmstore.Reader, labels label.Reader, actor str
 	}
 	a.UnspentUSD, a.UnspentUSDNow = round2(a.UnspentUSD), round2(a.UnspentUSDNow)
 	sort.Slice(a.Destinations, func(i, j int) bool { return a.Destinations[i].USD > a.Destinations[j].USD })
+	if a.Provenance, err = provenance(s, es, labels, model); err != nil {
+		return nil, err
+	}
 	return a, nil
 }

@@ -114,6 +114,25 @@ func TestActorReport(t *testing.T) {
 	if _, err := ForActor(s, nil, ls, "nobody", 2021, trace.FIFO); err == nil {
 		t.Fatal("report for an actor without incidents")
 	}
+	// How each was made: the spur, the chain as of its tip, the method,
+	// the label sources; said once for an actor's incidents, last.
+	for _, p := range []*Provenance{a.Provenance, inc.Provenance} {
+		if p == nil || p.Spur == "" || len(p.Chains) != 1 || p.Chains[0] != (ChainAt{"btc", "regtest", s.Height(), s.TipHash().String()}) ||
+			!strings.HasPrefix(p.Method, "fifo taint forward") || len(p.Sources) != 1 || p.Sources[0].Source != "world" || p.Sources[0].Labels != len(tags.Labels) {
+			t.Fatalf("provenance %+v", p)
+		}
+	}
+	if a.Incidents[0].Provenance != nil {
+		t.Error("an actor's incidents each say how the report was made")
+	}
+	for _, md := range []string{a.Markdown(), inc.Markdown()} {
+		if i := strings.Index(md, "\n## How this report was made\n\n- spur "+a.Provenance.Spur+"\n- Bitcoin regtest as of block "+fmt.Sprint(s.Height())+" ("+s.TipHash().String()+")\n- method: fifo taint"); i < 0 || !strings.HasSuffix(md, fmt.Sprintf("- labels: world (%d labels)\n", len(tags.Labels))) {
+			t.Errorf("markdown's provenance:\n%s", md[max(0, len(md)-800):])
+		}
+	}
+	if h := inc.HTML(); strings.LastIndex(h, "How this report was made") < strings.LastIndex(h, "</svg>") {
+		t.Error("the page says how the report was made before its charts end")
+	}
 	// An alias a sanctions list gives the actor stands for it.
 	ls.Replace(label.SourceInfo{Source: "ofac-sdn"}, nil, []label.Entity{{Source: "ofac-sdn", ID: "27307", Name: "LAZARUS GROUP", WeakAliases: []string{"HIDDEN COBRA"}}})
 	b, err := ForActor(s, nil, ls, "Hidden Cobra", 2021, trace.FIFO)
