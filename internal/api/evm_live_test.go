@@ -95,9 +95,12 @@ func TestEthScreenLive(t *testing.T) {
 	ls.PutPrices(map[string]map[string]float64{"ETH": {day: 1850}})
 	srv := httptest.NewServer(New(Config{Labels: ls, EVM: es, EVMLive: true, NoAuth: true, Rate: 1e9, Burst: 1 << 30}).Handler())
 	defer srv.Close()
-	before, err := screenOne(srv.URL, payee)
+	before, beforeTip, err := screenOne(srv.URL, payee)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if beforeTip != (ChainTip{int64(blocks[0].Number), blocks[0].Hash.Hex()}) {
+		t.Fatalf("screened as of %+v, before the second block", beforeTip)
 	}
 	if hasCategory(before.Direct, "sanctioned") {
 		t.Fatalf("sanctioned exposure before the block that pays it: %+v", before)
@@ -120,7 +123,7 @@ func TestEthScreenLive(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := screenOne(srv.URL, addrs[n%len(addrs)]); err != nil {
+				if _, _, err := screenOne(srv.URL, addrs[n%len(addrs)]); err != nil {
 					errs <- err
 					return
 				}
@@ -141,33 +144,39 @@ func TestEthScreenLive(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	after, err := screenOne(srv.URL, payee)
+	after, afterTip, err := screenOne(srv.URL, payee)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if afterTip != (ChainTip{int64(blocks[1].Number), blocks[1].Hash.Hex()}) {
+		t.Fatalf("screened as of %+v, after the second block", afterTip)
 	}
 	if !hasCategory(after.Direct, "sanctioned") || after.Severity == "low" {
 		t.Fatalf("%s paid by %s (labelled sanctioned, first seen in the block committed): %+v", payee, sender, after)
 	}
 }
 
-func screenOne(url, addr string) (ScreenResult, error) {
+// screenOne screens addr over the API: its result, and the Ethereum
+// store's tip it was screened as of.
+func screenOne(url, addr string) (ScreenResult, ChainTip, error) {
 	body := fmt.Sprintf(`{"items":[{"address":%q,"chain":"eth"}]}`, addr)
 	resp, err := http.Post(url+"/v1/screen", "application/json", bytes.NewBufferString(body))
 	if err != nil {
-		return ScreenResult{}, err
+		return ScreenResult{}, ChainTip{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		return ScreenResult{}, fmt.Errorf("screen %s: %d %s", addr, resp.StatusCode, b)
+		return ScreenResult{}, ChainTip{}, fmt.Errorf("screen %s: %d %s", addr, resp.StatusCode, b)
 	}
 	var out struct {
-		Results []ScreenResult `json:"results"`
+		Results []ScreenResult      `json:"results"`
+		AsOf    map[string]ChainTip `json:"as_of"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil || len(out.Results) != 1 {
-		return ScreenResult{}, fmt.Errorf("screen %s: %s", addr, b)
+		return ScreenResult{}, ChainTip{}, fmt.Errorf("screen %s: %s", addr, b)
 	}
-	return out.Results[0], nil
+	return out.Results[0], out.AsOf["eth"], nil
 }
 
 func hasCategory(xs []Exposure, cat string) bool {

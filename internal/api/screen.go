@@ -68,11 +68,35 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	out, err := s.screenAll(r.Context(), store.ReaderOf(s.btc(r)), req.Items)
+	st := s.btc(r)
+	out, err := s.screenAll(r.Context(), store.ReaderOf(st), req.Items)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, 200, map[string]any{"results": out})
+	return writeJSON(w, 200, map[string]any{"results": out, "as_of": s.asOf(st)})
+}
+
+// ChainTip is a chain as of the block a request read it at.
+type ChainTip struct {
+	Height int64  `json:"height"`
+	Tip    string `json:"tip"`
+}
+
+// asOf gives each chain a request reads as of its tip, Bitcoin's in st,
+// the view the request holds (the Ethereum store's commits wait for the
+// request): what a screening decision was made on, for the record.
+func (s *Server) asOf(st *store.Store) map[string]ChainTip {
+	out := map[string]ChainTip{}
+	if st != nil && st.Height() >= 0 {
+		out["btc"] = ChainTip{st.Height(), st.TipHash().String()}
+	}
+	if es := s.cfg.EVM; es != nil {
+		if row, err := es.TipRow(); err == nil {
+			b := es.Block(row)
+			out[es.Chain()] = ChainTip{int64(b.Number), b.Hash.Hex()}
+		}
+	}
+	return out
 }
 
 // Screen screens items as POST /v1/screen does, against the server's

@@ -158,6 +158,11 @@ func TestAPI(t *testing.T) {
 	if rule := res[1].(map[string]any)["rule"].(string); !strings.Contains(rule, "direct exposure to sanctioned") {
 		t.Fatalf("deposit rule: %s", rule)
 	}
+	// As of the chain's tip, for the record.
+	if asOf, _ := body["as_of"].(map[string]any); len(asOf) != 1 || asOf["btc"].(map[string]any)["height"] != float64(14131) ||
+		asOf["btc"].(map[string]any)["tip"] != "00000000b3e750f37fdb42e1018799a9f44b546d393b130b369590a072430a1c" {
+		t.Fatalf("as_of: %v", body["as_of"])
+	}
 	code, body = f.do(t, "POST", "/v1/names/screen", `{"queries":[{"name":"Lazarus Group"},{"name":"Nobody Here At All"}]}`, true)
 	if code != 200 {
 		t.Fatalf("names: %d %v", code, body)
