@@ -50,7 +50,8 @@ func TestScreenRawTx(t *testing.T) {
 	if fromFile := mustRun(t, "screen", "--store", dir, "--json", "--raw-tx", "@"+file); fromFile != before {
 		t.Fatalf("--raw-tx @FILE:\n%s\nwant\n%s", fromFile, before)
 	}
-	if out := mustRun(t, "screen", "--store", dir, "--raw-tx", raw); !strings.Contains(out, spend.TxHash().String()) || !strings.Contains(out, "high") {
+	if out := mustRun(t, "screen", "--store", dir, "--raw-tx", raw); !strings.Contains(out, spend.TxHash().String()) || !strings.Contains(out, "high") ||
+		!strings.HasSuffix(out, "\nas of btc block 101 ("+node.Block(t, 101).BlockHash().String()+")\n") {
 		t.Fatalf("as text:\n%s", out)
 	}
 	// By its txid: not in the store (exit 3), unless the node is asked

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -248,6 +249,11 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 				t.row(item, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")), dash(exposureText(r.Direct, r.Indirect)))
 			}
 			t.flush()
+			// What the screen read: each chain as of its tip.
+			asOf := srv.AsOf()
+			for _, c := range slices.Sorted(maps.Keys(asOf)) {
+				fmt.Printf("as of %s block %d (%s)\n", c, asOf[c].Height, asOf[c].Tip)
+			}
 			return nil
 		},
 	}

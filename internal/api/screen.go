@@ -82,6 +82,10 @@ type ChainTip struct {
 	Tip    string `json:"tip"`
 }
 
+// AsOf is asOf for Screen: the chains of the server's stores as of their
+// tips.
+func (s *Server) AsOf() map[string]ChainTip { return s.asOf(s.cfg.Store) }
+
 // asOf gives each chain a request reads as of its tip, Bitcoin's in st,
 // the view the request holds (the Ethereum store's commits wait for the
 // request): what a screening decision was made on, for the record.
