@@ -243,7 +243,10 @@ destinations are the sources.`,
 					Flows        []usdFlow              `json:"flows"`
 					Destinations []query.BTCDestination `json:"destinations"`
 					MixerLinks   map[string]int         `json:"mixer_links,omitempty"`
-				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), NowDay: now, Flows: []usdFlow{}, Destinations: dests, MixerLinks: res.MixerLinks}
+					// The chain as of the tip the trace read it at.
+					AsOf map[string]query.ChainTip `json:"as_of"`
+				}{Model: res.Model, From: res.From, Start: res.Start, StartUSD: usd(res.Start), NowDay: now, Flows: []usdFlow{}, Destinations: dests, MixerLinks: res.MixerLinks,
+					AsOf: query.AsOf(s, nil)}
 				if havePrice {
 					out.PriceDay = day
 				}

@@ -100,12 +100,19 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	decimals := query.TokenDecimals(s)
 	dests, now := query.EVMDestinations(s, labels, decimals, res, startDay)
 	if a.format == "json" {
+		// Each chain read as of its tip: Bitcoin's too when the trace
+		// crossed onto it.
+		var btcRead store.Reader
+		if crossed != nil {
+			btcRead = a.btc
+		}
 		return res, printJSON(os.Stdout, struct {
 			*trace.EVMResult
-			NowDay       string                 `json:"now_day,omitempty"`
-			Destinations []query.EVMDestination `json:"destinations"`
-			Crossed      *query.Crossing        `json:"crossed,omitempty"`
-		}{res, now, dests, crossed})
+			NowDay       string                    `json:"now_day,omitempty"`
+			Destinations []query.EVMDestination    `json:"destinations"`
+			Crossed      *query.Crossing           `json:"crossed,omitempty"`
+			AsOf         map[string]query.ChainTip `json:"as_of"`
+		}{res, now, dests, crossed, query.AsOf(btcRead, s)})
 	}
 	what := "forward trace; stolen:"
 	if a.backward {

@@ -27,6 +27,7 @@ import (
 	"github.com/spur-forensics/spur/internal/eval"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/graph/graphtest"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/webhook"
 )
 
@@ -1076,6 +1077,7 @@ func screenEthereum(t *testing.T, store, pricesCSV string) {
 			Matched int             `json:"matched"`
 			Links   json.RawMessage `json:"links"`
 		} `json:"crossed"`
+		AsOf map[string]query.ChainTip `json:"as_of"`
 	}
 	var cli, viaAPITrace crossing
 	if err := jsonUnmarshal(mustRun(t, "trace", "--chain", "eth", "--store", store, "incident:dprk-2021-5", "--mixer-links", "--cross", "--json"), &cli); err != nil || cli.Crossed == nil {
@@ -1090,6 +1092,10 @@ func screenEthereum(t *testing.T, store, pricesCSV string) {
 	resp.Body.Close()
 	if err != nil || viaAPITrace.Crossed == nil || viaAPITrace.Crossed.Matched != cli.Crossed.Matched || !bytes.Equal(viaAPITrace.Crossed.Links, cli.Crossed.Links) {
 		t.Errorf("the API's trace over the bridge: %v %+v; spur trace: %+v", err, viaAPITrace.Crossed, cli.Crossed)
+	}
+	// Both read the two chains as of the same tips, which they say.
+	if len(cli.AsOf) != 2 || cli.AsOf["btc"].Tip == "" || cli.AsOf["eth"].Tip == "" || !maps.Equal(cli.AsOf, viaAPITrace.AsOf) {
+		t.Errorf("the trace over the bridge as of %v; the API's as of %v", cli.AsOf, viaAPITrace.AsOf)
 	}
 }
 

@@ -99,7 +99,7 @@ func TestEthScreenLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if beforeTip != (ChainTip{int64(blocks[0].Number), blocks[0].Hash.Hex()}) {
+	if beforeTip != (ChainTip{Height: int64(blocks[0].Number), Tip: blocks[0].Hash.Hex()}) {
 		t.Fatalf("screened as of %+v, before the second block", beforeTip)
 	}
 	if hasCategory(before.Direct, "sanctioned") {
@@ -148,7 +148,7 @@ func TestEthScreenLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if afterTip != (ChainTip{int64(blocks[1].Number), blocks[1].Hash.Hex()}) {
+	if afterTip != (ChainTip{Height: int64(blocks[1].Number), Tip: blocks[1].Hash.Hex()}) {
 		t.Fatalf("screened as of %+v, after the second block", afterTip)
 	}
 	if !hasCategory(after.Direct, "sanctioned") || after.Severity == "low" {

@@ -77,10 +77,7 @@ func (s *Server) screen(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ChainTip is a chain as of the block a request read it at.
-type ChainTip struct {
-	Height int64  `json:"height"`
-	Tip    string `json:"tip"`
-}
+type ChainTip = query.ChainTip
 
 // AsOf is asOf for Screen: the chains of the server's stores as of their
 // tips.
@@ -90,17 +87,11 @@ func (s *Server) AsOf() map[string]ChainTip { return s.asOf(s.cfg.Store) }
 // the view the request holds (the Ethereum store's commits wait for the
 // request): what a screening decision was made on, for the record.
 func (s *Server) asOf(st *store.Store) map[string]ChainTip {
-	out := map[string]ChainTip{}
-	if st != nil && st.Height() >= 0 {
-		out["btc"] = ChainTip{st.Height(), st.TipHash().String()}
+	var es evmstore.Reader
+	if s.cfg.EVM != nil {
+		es = s.cfg.EVM
 	}
-	if es := s.cfg.EVM; es != nil {
-		if row, err := es.TipRow(); err == nil {
-			b := es.Block(row)
-			out[es.Chain()] = ChainTip{int64(b.Number), b.Hash.Hex()}
-		}
-	}
-	return out
+	return query.AsOf(store.ReaderOf(st), es)
 }
 
 // Screen screens items as POST /v1/screen does, against the server's

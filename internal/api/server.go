@@ -848,13 +848,20 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 			flows[i] = usdFlow{f, query.EVMUSD(s.cfg.Labels, dec, f.Asset, f.Amount, query.EVMBlockDay(es, f.Block))}
 		}
 		dests, now := query.EVMDestinations(es, s.cfg.Labels, dec, res, startDay)
+		// Each chain read as of its tip: Bitcoin's too when the trace
+		// crossed onto it.
+		var btcRead store.Reader
+		if crossed != nil {
+			btcRead = store.ReaderOf(s.btc(r))
+		}
 		return writeJSON(w, 200, struct {
 			*trace.EVMResult
 			NowDay       string                 `json:"now_day,omitempty"`
 			Flows        []usdFlow              `json:"flows"`
 			Destinations []query.EVMDestination `json:"destinations"`
 			Crossed      *query.Crossing        `json:"crossed,omitempty"`
-		}{res, now, flows, dests, crossed})
+			AsOf         map[string]ChainTip    `json:"as_of"`
+		}{res, now, flows, dests, crossed, query.AsOf(btcRead, es)})
 	default:
 		return badRequest("chain", "chain: want btc or eth")
 	}
@@ -903,7 +910,8 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) error {
 		NowDay       string                 `json:"now_day,omitempty"`
 		Flows        []usdFlow              `json:"flows"`
 		Destinations []query.BTCDestination `json:"destinations"`
-	}{res, now, flows, dests})
+		AsOf         map[string]ChainTip    `json:"as_of"`
+	}{res, now, flows, dests, query.AsOf(store.ReaderOf(s.btc(r)), nil)})
 }
 
 // writeHolders answers the addresses holding a trace's taint as the label

@@ -175,6 +175,9 @@ func TestAPI(t *testing.T) {
 	if code != 200 || body["start_amount"].(float64) != 10e8 {
 		t.Fatalf("trace: %d %v", code, body)
 	}
+	if asOf, _ := body["as_of"].(map[string]any); len(asOf) != 1 || asOf["btc"].(map[string]any)["height"] != float64(14131) {
+		t.Fatalf("trace as_of: %v", body["as_of"])
+	}
 	// Backward: Satoshi's 40 BTC of change in block 170 came from block
 	// 9's coinbase.
 	code, body = f.do(t, "POST", "/v1/trace", `{"from":["f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:1"],"direction":"backward"}`, true)
