@@ -2,12 +2,15 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spur-forensics/spur/internal/buildinfo"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -44,14 +47,13 @@ type SourceAt struct {
 func provenance(s store.Reader, es evmstore.Reader, labels label.Reader, model string) (*Provenance, error) {
 	p := &Provenance{Spur: buildinfo.Version(), Chains: []ChainAt{}, Sources: []SourceAt{},
 		Method: model + " taint forward from the theft transactions; through CoinJoins by the outputs public clues link and through mixers by the withdrawals they link (heuristic links, counted apart); ending at exchange deposit addresses (found by their sweeps into labelled hot wallets), other labelled services and what is unspent; USD at each day's close"}
-	if s != nil && s.Height() >= 0 {
-		p.Chains = append(p.Chains, ChainAt{Chain: "btc", Network: s.Network().Name, Height: s.Height(), Tip: s.TipHash().String()})
-	}
-	if es != nil {
-		if row, err := es.TipRow(); err == nil {
-			b := es.Block(row)
-			p.Chains = append(p.Chains, ChainAt{Chain: es.Chain(), Height: int64(b.Number), Tip: b.Hash.Hex()})
+	tips := query.AsOf(s, es)
+	for _, c := range slices.Sorted(maps.Keys(tips)) { // btc first
+		at := ChainAt{Chain: c, Height: tips[c].Height, Tip: tips[c].Tip}
+		if c == "btc" {
+			at.Network = s.Network().Name
 		}
+		p.Chains = append(p.Chains, at)
 	}
 	srcs, err := labels.Sources()
 	if err != nil {
