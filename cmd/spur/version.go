@@ -24,10 +24,10 @@ func newVersion() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Show which spur this is, and the store formats it writes",
-		Long: `Prints spur's version (a release's, or the commit it was built from, as
-the Go toolchain recorded it), the Go it was built with, and the versions of
-the store formats it writes. Reports say the same in their "How this report
-was made" section.`,
+		Long: `Prints spur's version (a release's, or the pseudo-version of the commit
+it was built from, as the Go toolchain recorded it), the Go it was built
+with, and the versions of the store formats it writes. Reports name the
+same spur in their "How this report was made" section.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := versionView{buildinfo.Version(), buildinfo.GoVersion(), store.FormatVersion, evmstore.FormatVersion}

@@ -1,6 +1,6 @@
 // Package buildinfo says which spur is running, from what the Go toolchain
-// recorded in the binary: a report names the spur that made it, and a bug
-// report the spur that showed it.
+// recorded in the binary: a report names the spur that made it, an
+// export's Parquet file too, and a bug report the spur that showed it.
 package buildinfo
 
 import (
@@ -8,47 +8,69 @@ import (
 	"strings"
 )
 
-// Version is the module's version when spur was built from a tagged
-// release (go install ...@v1.2.3), else the source's commit as the VCS
-// recorded it ("devel 1a2b3c4d5e6f, 2026-11-29", "modified" if the tree had
-// changes), else "devel".
-func Version() string {
+// recorded is what the build recorded of the module and its source.
+type recorded struct {
+	version  string // the module's: a release's, or "(devel)"
+	commit   string // the VCS revision, "" if none was recorded
+	day      string // its commit's day, YYYY-MM-DD
+	modified bool   // the tree had changes
+	goVer    string
+}
+
+func read() recorded {
+	r := recorded{version: "(devel)"}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "devel"
+		return r
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
+	r.goVer = bi.GoVersion
+	if bi.Main.Version != "" {
+		r.version = bi.Main.Version
 	}
-	var rev, at string
-	modified := false
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			rev = s.Value
+			r.commit = s.Value
 		case "vcs.time":
-			at, _, _ = strings.Cut(s.Value, "T")
+			r.day, _, _ = strings.Cut(s.Value, "T")
 		case "vcs.modified":
-			modified = s.Value == "true"
+			r.modified = s.Value == "true"
 		}
 	}
-	if rev == "" {
+	return r
+}
+
+// Module is the module's version as the build recorded it ("(devel)" for
+// a build from a source tree) and the commit it was built from ("" if
+// none was recorded): a Parquet file's created_by gives both.
+func Module() (version, commit string) {
+	r := read()
+	return r.version, r.commit
+}
+
+// Version is the module's version as the build recorded it: a release's
+// (go install ...@v1.2.3), or, built from a git tree, the pseudo-version
+// that names its commit (v0.0.0-20261129162001-2f42b7c8dc61, +dirty if the
+// tree had changes); where the toolchain gave a commit but no version, the
+// commit ("devel 2f42b7c8dc61, 2026-11-29", "modified" if changed); else
+// "devel" (go run, or a build without VCS stamping).
+func Version() string {
+	r := read()
+	if r.version != "(devel)" {
+		return r.version
+	}
+	if r.commit == "" {
 		return "devel"
 	}
-	v := "devel " + rev[:min(12, len(rev))]
-	if at != "" {
-		v += ", " + at
+	v := "devel " + r.commit[:min(12, len(r.commit))]
+	if r.day != "" {
+		v += ", " + r.day
 	}
-	if modified {
+	if r.modified {
 		v += ", modified"
 	}
 	return v
 }
 
 // GoVersion is the Go toolchain spur was built with.
-func GoVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.GoVersion
-	}
-	return ""
-}
+func GoVersion() string { return read().goVer }

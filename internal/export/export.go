@@ -23,12 +23,12 @@ import (
 	"io"
 	"reflect"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/spur-forensics/spur/internal/buildinfo"
 )
 
 // Format is an export's file format.
@@ -284,7 +284,7 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 	bw := bufio.NewWriterSize(w, 1<<16)
 	switch f {
 	case Parquet:
-		version, commit := buildInfo()
+		version, commit := buildinfo.Module()
 		pw = parquet.NewGenericWriter[T](w, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(rowGroup), parquet.CreatedBy("spur", version, commit))
 	case CSV:
 		names := make([]string, len(cols))
@@ -337,18 +337,3 @@ func rows[T any](ctx context.Context, w io.Writer, f Format, units int64, work f
 	}
 	return n, bw.Flush()
 }
-
-// buildInfo is spur's module version and commit, as the build recorded them,
-// for a Parquet file's created_by.
-var buildInfo = sync.OnceValues(func() (version, commit string) {
-	version = "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		version = bi.Main.Version
-		for _, st := range bi.Settings {
-			if st.Key == "vcs.revision" {
-				commit = st.Value
-			}
-		}
-	}
-	return version, commit
-})
