@@ -68,6 +68,13 @@ func TestScreenRawTx(t *testing.T) {
 	if !reflect.DeepEqual(fromNode, got) {
 		t.Fatalf("--tx of the mempool with --rpc: %+v, given whole %+v", fromNode, got)
 	}
+	// One neither holds is not found; a node that does not answer says so.
+	if r := run(t, append([]string{"screen", "--store", dir, "--tx", strings.Repeat("ab", 32)}, rpc...)...); r.code != exitNotFound {
+		t.Fatalf("--tx neither stored nor the node's: exit %d %s", r.code, r.stderr)
+	}
+	if r := run(t, "screen", "--store", dir, "--tx", txid, "--rpc", "http://127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "p"); r.code != exitFailure || !strings.Contains(r.stderr, "--tx "+txid+": ") || !strings.Contains(r.stderr, "did not answer") {
+		t.Fatalf("--tx with a node that does not answer: exit %d %s", r.code, r.stderr)
+	}
 	// And over the API of a server following the node.
 	srv := startServe(t, "--store", dir, "--no-auth", "--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p")
 	var api struct {

@@ -198,6 +198,8 @@ or txid mistyped, 3 for a transaction the store does not hold.`,
 					return usageError{screenItemError(err, batch)}
 				case http.StatusNotFound:
 					return notFound{screenItemError(err, batch)}
+				case http.StatusServiceUnavailable: // --rpc's node did not answer
+					return screenItemError(err, batch)
 				}
 				if err != nil {
 					return err

@@ -520,7 +520,8 @@ func decodeRawTx(st store.Reader, field, h string) (*rawTx, error) {
 // fromNode screens a tx item the store does not hold as the followed node
 // gives it (Config.NodeTx): a deposit seen in the node's mempool, asked
 // for by its txid. Without a node, or one that has no such transaction,
-// the item is left to be the 404 it was.
+// the item is left to be the 404 it was; a node that does not answer is a
+// 503.
 func (s *Server) fromNode(ctx context.Context, st store.Reader, field string, h btc.Hash, it *ScreenItem) error {
 	if s.cfg.NodeTx == nil {
 		return nil
@@ -531,8 +532,13 @@ func (s *Server) fromNode(ctx context.Context, st store.Reader, field string, h 
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	b, err := s.cfg.NodeTx(ctx, h)
+	if rpcErr := (*btc.RPCError)(nil); errors.As(err, &rpcErr) {
+		return nil // the node has no such transaction either
+	}
 	if err != nil {
-		return nil
+		// Not answered (down, refusing, too slow): saying "not found"
+		// would pass for an answer.
+		return &apiError{http.StatusServiceUnavailable, "node_unavailable", fmt.Sprintf("%s: %s is not in the store, and the node asked for it did not answer: %v", field, h, err), field}
 	}
 	raw, err := rawTxOf(st, field, b)
 	if err != nil {

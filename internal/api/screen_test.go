@@ -393,7 +393,10 @@ func TestRawTx(t *testing.T) {
 		if b, ok := node[id]; ok {
 			return b, nil
 		}
-		return nil, errors.New("no such mempool or blockchain transaction")
+		if id == (btc.Hash{8}) {
+			return nil, errors.New("btc: rpc getrawtransaction: cannot reach node at 127.0.0.1:1")
+		}
+		return nil, &btc.RPCError{Code: -5, Message: "No such mempool or blockchain transaction"}
 	}})
 	whole, err := withNode.Screen([]ScreenItem{{RawTx: freshHex}, {Tx: freshID.String()}})
 	if err != nil {
@@ -410,5 +413,9 @@ func TestRawTx(t *testing.T) {
 	}
 	if _, err := withNode.Screen([]ScreenItem{{Tx: btc.Hash{9}.String()}}); StatusOf(err) != 500 || !strings.Contains(err.Error(), "the node gave transaction "+freshID.String()) {
 		t.Errorf("a node answering with another transaction: %v", err)
+	}
+	// A node that does not answer: not a "not found".
+	if _, err := withNode.Screen([]ScreenItem{{Tx: btc.Hash{8}.String()}}); StatusOf(err) != 503 || FieldOf(err) != "items[0].tx" || !strings.Contains(err.Error(), "did not answer: btc: rpc getrawtransaction: cannot reach node") {
+		t.Errorf("a node that does not answer: %d %v", StatusOf(err), err)
 	}
 }
