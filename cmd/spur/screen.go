@@ -58,15 +58,18 @@ block (a deposit in a node's mempool) is screened given whole: --raw-tx,
 its hex as getrawtransaction gives it (@FILE reads it from a file), on the
 stored coins it spends, as the same transaction by its txid once mined;
 with --rpc URL, a --tx the store does not hold is asked of the node
-(getrawtransaction: one in its mempool) and screened so (from_node). The severity comes from the screening
-rules (the built-in ones of docs/api.md, or --rules FILE), which grade
+(getrawtransaction: one in its mempool) and screened so (from_node).
+The severity comes from the screening rules (the built-in ones of
+docs/api.md, or --rules FILE), which grade
 labels (severe for a sanctioned address or entity, high for stolen funds,
 ransomware or a darknet market, medium for a mixer, a scam or an address a
 stablecoin's issuer froze) and exposure; low when none matches. An address
 never seen on any chain is screened on its labels. EVM addresses match in
 any case and print EIP-55. "-" reads addresses from standard input, one a
-line. Exit code 0 whatever the result (read the severity); 2 for an address
-or txid mistyped, 3 for a transaction the store does not hold.`,
+line. The last lines give the block of each chain read. Exit code 0
+whatever the result (read the severity); 2 for an address or txid mistyped,
+3 for a transaction the store does not hold, 1 for a node (--rpc) that does
+not answer.`,
 		Example: `  spur screen --store ./store 1FfmbHfnpaZjKFvyi1okTjJJusN455paPH 0x098b716b8aaf21512996dc57eb0615e2383e2f96
   spur screen --store ./store --tx f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16
   spur screen --store ./store - < deposits.txt

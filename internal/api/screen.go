@@ -97,7 +97,8 @@ func (s *Server) asOf(st *store.Store) map[string]ChainTip {
 // Screen screens items as POST /v1/screen does, against the server's
 // Bitcoin store (nil: on their labels alone), for a caller in the same
 // process (spur screen). An error names the item at fault; StatusOf tells
-// a mistake in the items (400) from an item the store does not hold (404).
+// a mistake in the items (400) from an item the store does not hold (404)
+// and a node asked for one that did not answer (503).
 func (s *Server) Screen(items []ScreenItem) ([]ScreenResult, error) {
 	return s.screenAll(context.Background(), store.ReaderOf(s.cfg.Store), items)
 }
