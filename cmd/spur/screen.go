@@ -16,6 +16,7 @@ import (
 	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/evmstore"
 	"github.com/spur-forensics/spur/internal/label"
+	"github.com/spur-forensics/spur/internal/query"
 	"github.com/spur-forensics/spur/internal/store"
 )
 
@@ -254,11 +255,7 @@ not answer.`,
 				t.row(item, dash(r.Chain), r.Severity, r.Rule, dash(strings.Join(names, "; ")), dash(exposureText(r.Direct, r.Indirect)))
 			}
 			t.flush()
-			// What the screen read: each chain as of its tip.
-			asOf := srv.AsOf()
-			for _, c := range slices.Sorted(maps.Keys(asOf)) {
-				fmt.Printf("as of %s block %d (%s)\n", c, asOf[c].Height, asOf[c].Tip)
-			}
+			printAsOf(srv.AsOf())
 			return nil
 		},
 	}
@@ -270,6 +267,14 @@ not answer.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
 	rf.register(c)
 	return c
+}
+
+// printAsOf prints, a line each, the block of each chain an answer read:
+// what it rests on, for the record.
+func printAsOf(asOf map[string]query.ChainTip) {
+	for _, c := range slices.Sorted(maps.Keys(asOf)) {
+		fmt.Printf("as of %s block %d (%s)\n", c, asOf[c].Height, asOf[c].Tip)
+	}
 }
 
 // screenItemError says an error of the API's screening in the command's

@@ -331,6 +331,8 @@ destinations are the sources.`,
 				}
 				fmt.Printf("\nCoinJoin outputs linked, by clue: %s\n", strings.Join(clues, ", "))
 			}
+			fmt.Println()
+			printAsOf(query.AsOf(s, nil))
 			return nil
 		},
 	}

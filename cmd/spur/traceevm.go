@@ -99,13 +99,13 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 	}
 	decimals := query.TokenDecimals(s)
 	dests, now := query.EVMDestinations(s, labels, decimals, res, startDay)
+	// Each chain read as of its tip: Bitcoin's too when the trace crossed
+	// onto it.
+	var btcRead store.Reader
+	if crossed != nil {
+		btcRead = a.btc
+	}
 	if a.format == "json" {
-		// Each chain read as of its tip: Bitcoin's too when the trace
-		// crossed onto it.
-		var btcRead store.Reader
-		if crossed != nil {
-			btcRead = a.btc
-		}
 		return res, printJSON(os.Stdout, struct {
 			*trace.EVMResult
 			NowDay       string                    `json:"now_day,omitempty"`
@@ -196,6 +196,8 @@ func printEVMTrace(s *evmstore.Store, labels *label.Store, refs []string, a evmT
 		}
 		fmt.Printf("\nmixer withdrawals linked, by clue: %s\n", strings.Join(clues, ", "))
 	}
+	fmt.Println()
+	printAsOf(query.AsOf(btcRead, s))
 	return res, nil
 }
 

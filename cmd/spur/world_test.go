@@ -209,7 +209,8 @@ func TestGenIngestEval(t *testing.T) {
 		t.Errorf("trace with mixer links: %v, %d of %d heuristic", linked.MixerLinks, heur, linked.Start)
 	}
 	if out := mustRun(t, "trace", "--store", store, "incident:dprk-2021-5", "--mixer-links"); !regexp.MustCompile(`(?m)^LINK +CATEGORY`).MatchString(out) ||
-		!regexp.MustCompile(`(?m)^heuristic +exchange +.* deposit +1 +[\d.]+ +[\d.]+% +\$[\d,]+$`).MatchString(out) || !strings.Contains(out, "CoinJoin outputs linked, by clue: consolidation") {
+		!regexp.MustCompile(`(?m)^heuristic +exchange +.* deposit +1 +[\d.]+ +[\d.]+% +\$[\d,]+$`).MatchString(out) || !strings.Contains(out, "CoinJoin outputs linked, by clue: consolidation") ||
+		!regexp.MustCompile(`\n\nas of btc block \d+ \([0-9a-f]{64}\)\n$`).MatchString(out) {
 		t.Errorf("trace with mixer links, as text:\n%s", out)
 	}
 	// As CSV, each flow with its link and clue.
