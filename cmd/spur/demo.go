@@ -541,15 +541,8 @@ mainnet blocks' in DIR, the synthetic world's in DIR/world, kept to query.`,
 			}
 			srv := &http.Server{Handler: api.New(api.Config{Store: ws, Labels: serveLabels, EVM: serveEVM, Clusters: wc, NoAuth: true}).Handler(),
 				ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				<-cmd.Context().Done()
-				srv.Close()
-			}()
 			fmt.Printf("Open http://%s/ (loopback, no API key); Ctrl-C stops.\n", ln.Addr())
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return serveHTTP(cmd.Context(), srv, ln)
 		},
 	}
 	c.Flags().StringVar(&dir, "store", "", "keep the demo's stores in this directory (the synthetic world's in DIR/world)")

@@ -204,3 +204,45 @@ func waitMetric(t *testing.T, log fmt.Stringer, line string) {
 	}
 	t.Fatalf("/metrics lacks %q:\n%s\n%s", line, metrics, log)
 }
+
+// TestServeMempoolByEntity watches the mempool by entity from spur serve:
+// the mining address and a deposit address spent together are one entity,
+// the deposit address alone labelled; the mining address's next spend is
+// alerted from the mempool by its entity, the label carried by the member.
+func TestServeMempoolByEntity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	node, key, mining, deposit, dir := btcdStore(t)
+	depositKey, _ := testnode.Key(0x43, &chaincfg.RegressionNetParams)
+	toDeposit, _ := txscript.PayToAddrScript(deposit)
+	toMining, _ := txscript.PayToAddrScript(mining)
+	// Block 1's coinbase to the deposit address; then that coin and block
+	// 2's coinbase spent together: one owner.
+	paid := node.SpendCoinbase(t, 1, key, toDeposit, 10_000)
+	node.Generate(t, 1)
+	node.Spend(t, []testnode.Coin{{Tx: paid, Vout: 0, Key: depositKey}, {Tx: node.Block(t, 2).Transactions[0], Key: key}}, toMining, 10_000)
+	node.Generate(t, 1)
+	mustRun(t, "ingest", "btc", "--network", "regtest", "--store", dir, "--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "-q")
+	mustRun(t, "cluster", "--store", dir)
+	importLabel(t, dir, "list", deposit.EncodeAddress()+",btc,sanctioned,Test listing")
+	type party struct {
+		Address string `json:"address"`
+		Entity  *struct {
+			Size   int `json:"size"`
+			Labels []struct {
+				Via string `json:"via"`
+			} `json:"labels"`
+		} `json:"entity"`
+	}
+	_, stdout, stderr := startSpur(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth", "--interval", "50ms",
+		"--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "--alert", "sanctioned", "--by-entity", "--mempool")
+	next := alertStream[party](t, stdout, stderr)
+	waitMetric(t, stderr, `spur_mempool_transactions{chain="btc"} 0`)
+	spend := node.SpendCoinbase(t, 3, key, toMining, 10_000)
+	a := next()
+	if a.TxID != spend.TxHash().String() || !a.Mempool || len(a.From) != 1 || a.From[0].Address != mining.EncodeAddress() ||
+		a.From[0].Entity == nil || a.From[0].Entity.Size < 2 || len(a.From[0].Entity.Labels) != 1 || a.From[0].Entity.Labels[0].Via != deposit.EncodeAddress() {
+		t.Fatalf("the mining address's spend, by its entity, from the mempool: %+v", a)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -407,12 +408,6 @@ block (marked mempool, and told again with its block), as spur follow btc
 				// that silently stopped growing would mislead screening.
 				go func() { followErr <- follow(ctx); stop() }()
 			}
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(sctx)
-			}()
 			labelsDone := make(chan struct{})
 			go func() {
 				defer close(labelsDone)
@@ -422,7 +417,7 @@ block (marked mempool, and told again with its block), as spur follow btc
 			if s != nil && !withCluster {
 				go takeNewClustering(ctx, s, apiSrv)
 			}
-			err = srv.Serve(ln)
+			err = serveHTTP(ctx, srv, ln)
 			stop()
 			<-labelsDone
 			// The writers must be idle before the stores close.
@@ -433,10 +428,7 @@ block (marked mempool, and told again with its block), as spur follow btc
 			if ferr := errors.Join(ferrs...); ferr != nil {
 				return ferr
 			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return err
 		},
 	}
 	sf.register(c, false)
@@ -461,6 +453,40 @@ block (marked mempool, and told again with its block), as spur follow btc
 	c.Flags().Float64Var(&cfg.Rate, "rate", 20, "requests per second per API key")
 	c.Flags().IntVar(&cfg.Burst, "burst", 40, "requests a key may send at once")
 	return c
+}
+
+// serveHTTP serves srv on ln until ctx ends (or serving fails), then shuts
+// it down, giving the requests in flight 5 s before their connections are
+// cut (which ends their contexts), and returns once every request has
+// returned: Serve itself returns as soon as a shutdown begins, and the
+// stores the requests read are closed after.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	var inFlight sync.WaitGroup
+	h := srv.Handler
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Done()
+		h.ServeHTTP(w, r)
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	shutDown := make(chan struct{})
+	go func() {
+		defer close(shutDown)
+		<-ctx.Done()
+		sctx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancelWait()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
+	err := srv.Serve(ln)
+	cancel()
+	<-shutDown
+	inFlight.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }
 
 // besideFollower refuses to serve, without following, the store in dir
