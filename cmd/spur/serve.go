@@ -455,11 +455,15 @@ block (marked mempool, and told again with its block), as spur follow btc
 	return c
 }
 
+// shutdownGrace is how long a shutdown gives the requests in flight before
+// their connections are cut (a variable for the tests).
+var shutdownGrace = 5 * time.Second
+
 // serveHTTP serves srv on ln until ctx ends (or serving fails), then shuts
-// it down, giving the requests in flight 5 s before their connections are
-// cut (which ends their contexts), and returns once every request has
-// returned: Serve itself returns as soon as a shutdown begins, and the
-// stores the requests read are closed after.
+// it down, giving the requests in flight shutdownGrace before their
+// connections are cut (which ends their contexts), and returns once every
+// request has returned: Serve itself returns as soon as a shutdown begins,
+// and the stores the requests read are closed after.
 func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	var inFlight sync.WaitGroup
 	h := srv.Handler
@@ -473,7 +477,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	go func() {
 		defer close(shutDown)
 		<-ctx.Done()
-		sctx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
+		sctx, cancelWait := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancelWait()
 		if srv.Shutdown(sctx) != nil {
 			srv.Close()
