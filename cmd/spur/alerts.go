@@ -6,10 +6,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/spur-forensics/spur/internal/cluster"
 	"github.com/spur-forensics/spur/internal/export"
 	"github.com/spur-forensics/spur/internal/label"
 	"github.com/spur-forensics/spur/internal/progress"
@@ -22,10 +24,11 @@ func newAlerts() *cobra.Command {
 	var sf storeFlags
 	var chain, alert, hookURL string
 	var from, to string
-	var quiet, byEntity bool
+	var quiet, byEntity, watchMempool bool
 	var ef evmClusterFlags
+	var rf rpcFlags
 	c := &cobra.Command{
-		Use:   "alerts --store DIR --alert CATEGORIES [--by-entity [--deposits] [--deposit-reuse] [--airdrop]] [--chain eth] [--from N|DAY] [--to N|DAY] [--json]",
+		Use:   "alerts --store DIR --alert CATEGORIES [--by-entity [--deposits] [--deposit-reuse] [--airdrop]] [--chain eth] [--from N|DAY] [--to N|DAY | --mempool --rpc URL] [--json]",
 		Short: "List the stored blocks' transactions that move money from or to addresses labelled in given categories",
 		Long: `Goes over the blocks the store holds (--from and --to: heights, or an EVM
 chain's block numbers, or days, YYYY-MM-DD in UTC, the first block of the
@@ -38,7 +41,12 @@ have told. With --by-entity, also each transaction of an address whose
 entity has such a label: a list names a few addresses of a wallet, the
 clustering many more. Bitcoin's entities are the last spur cluster run's;
 an EVM chain's are made when asked, by the heuristics given (--deposits,
---deposit-reuse, --airdrop, as spur cluster --chain describes them).`,
+--deposit-reuse, --airdrop, as spur cluster --chain describes them).
+
+With --mempool --rpc URL, the Bitcoin node's mempool instead, read once:
+each transaction in no block yet that spends a stored coin of such an
+address or pays one, as spur follow btc --mempool tells them as they come
+(is the thief moving the coins now?).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			evm, err := isEVM(chain)
@@ -57,6 +65,16 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			}
 			if ef.any() && !(evm && byEntity) {
 				return usagef("--deposits, --deposit-reuse and --airdrop make an EVM chain's entities for --by-entity --chain CHAIN")
+			}
+			switch {
+			case watchMempool && evm:
+				return usagef("--mempool reads a Bitcoin node's mempool: not with --chain %s", chain)
+			case watchMempool && (from != "" || to != ""):
+				return usagef("--mempool reads the node's mempool as it is now: --from and --to are the stored blocks'")
+			case watchMempool && rf.url == "":
+				return usagef("--mempool reads a node's mempool: give --rpc URL")
+			case rf.url != "" && !watchMempool:
+				return usagef("--rpc is the node whose mempool --mempool reads: give --mempool")
 			}
 			hook, err := alertWebhook(hookURL, alert, "")
 			if err != nil {
@@ -94,6 +112,24 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 			if err != nil {
 				return err
 			}
+			if watchMempool {
+				node, err := rf.client(s.Network())
+				if err != nil {
+					return err
+				}
+				var size atomic.Int64
+				n, err := mempoolPoll(cmd.Context(), s, node, mempool{
+					labels:   func(f func(*label.Store) error) error { return withAlertLabels(sf.dir, f) },
+					clusters: func() (cluster.Reader, error) { return clusters, nil },
+					watch:    watch,
+					out:      out,
+					size:     &size,
+				})()
+				if err == nil && !quiet {
+					fmt.Fprintf(os.Stderr, "%s of the %s in the node's mempool\n", counted(n, "transaction", "transactions"), thousands(size.Load()))
+				}
+				return posted(cmd.Context(), hook, err, quiet)
+			}
 			r, err := alertRange(cmd, from, to, 0, s.Height(), "heights", func(h int64) int64 {
 				hd, _ := s.Header(h)
 				return int64(hd.Time)
@@ -116,6 +152,8 @@ an EVM chain's are made when asked, by the heuristics given (--deposits,
 	c.Flags().StringVar(&hookURL, "alert-webhook", "", "also POST each alert found, as JSON, to this URL (signed with SPUR_WEBHOOK_SECRET if set), waiting until the receiver has them all")
 	c.Flags().BoolVar(&byEntity, "by-entity", false, "also each transaction of an address whose entity (spur cluster; on an EVM chain, made now by the heuristics given) has such a label")
 	ef.register(c)
+	c.Flags().BoolVar(&watchMempool, "mempool", false, "the Bitcoin node's mempool (--rpc), read once, instead of the stored blocks")
+	rf.register(c)
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no count on standard error")
 	return c
 }

@@ -1090,18 +1090,28 @@ type mempool struct {
 }
 
 // mempoolWatch returns what a follow calls after each poll with --mempool:
-// the node's mempool read (getrawmempool), and each transaction not seen
-// before (getrawtransaction) alerted as a block's are, on the store's
-// coins. Transactions already in a stored block are passed over: their
-// block told them. The txids seen are kept while the mempool holds them.
+// mempoolPoll's reading, its failures logged (the next poll reads again).
 func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool) func() {
+	poll, log := mempoolPoll(ctx, s, node, m), logger()
+	return func() {
+		if _, err := poll(); err != nil {
+			log.Warn("mempool alerts", "err", err)
+		}
+	}
+}
+
+// mempoolPoll returns a reading of the node's mempool (getrawmempool), each
+// transaction not seen before (getrawtransaction) alerted as a block's are,
+// on the store's coins: how many were alerted. Transactions already in a
+// stored block are passed over: their block told them. The txids seen are
+// kept while the mempool holds them.
+func mempoolPoll(ctx context.Context, s *store.Store, node *btc.RPC, m mempool) func() (alerted int, err error) {
 	seen := map[btc.Hash]bool{}
 	log := logger()
-	return func() {
+	return func() (alerted int, err error) {
 		ids, err := node.RawMempool(ctx)
 		if err != nil {
-			log.Warn("mempool not read", "err", err)
-			return
+			return 0, fmt.Errorf("mempool not read: %w", err)
 		}
 		if m.size != nil {
 			m.size.Store(int64(len(ids)))
@@ -1120,8 +1130,9 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 			}
 		}
 		if len(fresh) == 0 {
-			return
+			return 0, nil
 		}
+		unanswered := 0
 		err = m.labels(func(labels *label.Store) error {
 			w, err := query.NewAlerts(s, labels, m.watch)
 			if err != nil {
@@ -1141,7 +1152,8 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 				raws, errs := fetchMempool(ctx, s, node, chunk, m.fetchers)
 				for i, b := range raws {
 					if errors.Is(errs[i], btc.ErrUnanswered) {
-						continue // asked again at the next poll
+						unanswered++ // asked again at the next poll
+						continue
 					}
 					seen[chunk[i]] = true
 					if b == nil {
@@ -1160,6 +1172,7 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 						if err := printBTCAlert(*a, m.out); err != nil {
 							return err
 						}
+						alerted++
 					}
 				}
 				if ctx.Err() != nil {
@@ -1168,9 +1181,10 @@ func mempoolWatch(ctx context.Context, s *store.Store, node *btc.RPC, m mempool)
 			}
 			return nil
 		})
-		if err != nil {
-			log.Error("mempool alerts failed", "err", err)
+		if err == nil && unanswered > 0 {
+			err = fmt.Errorf("the node did not answer for %s of the mempool (asked for again at the next read)", counted(unanswered, "transaction", "transactions"))
 		}
+		return alerted, err
 	}
 }
 

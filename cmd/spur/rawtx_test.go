@@ -246,3 +246,50 @@ func TestServeMempoolByEntity(t *testing.T) {
 		t.Fatalf("the mining address's spend, by its entity, from the mempool: %+v", a)
 	}
 }
+
+// TestAlertsMempool reads a btcd node's mempool once with spur alerts
+// --mempool: the labelled address's spend, in no block yet, is told; a
+// node that does not answer is exit 1; the flags that cannot go with it
+// are usage errors.
+func TestAlertsMempool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	node, key, mining, deposit, dir := btcdStore(t)
+	importLabel(t, dir, "thief", mining.EncodeAddress()+",btc,stolen-funds,Test theft")
+	rpc := []string{"--rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p"}
+	alerts := append([]string{"alerts", "--store", dir, "--alert", "stolen-funds"}, rpc...)
+	for _, bad := range [][]string{
+		alerts, // --rpc without --mempool
+		{"alerts", "--store", dir, "--alert", "stolen-funds", "--mempool"}, // no node
+		append(alerts, "--mempool", "--from", "1"),
+		append(alerts, "--mempool", "--chain", "eth"),
+	} {
+		if r := run(t, bad...); r.code != exitUsage {
+			t.Errorf("%v: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	pay, _ := txscript.PayToAddrScript(deposit)
+	spend := node.SpendCoinbase(t, 1, key, pay, 10_000)
+	node.SpendCoinbase(t, 2, key, pay, 10_000) // a second, of the same address
+	r := run(t, append(alerts, "--mempool", "--json")...)
+	type party struct {
+		Address string `json:"address"`
+		Value   int64  `json:"value"`
+	}
+	as := decodeAlerts[party](t, r.stdout)
+	if r.code != 0 || len(as) != 2 || !strings.Contains(r.stderr, "2 transactions of the 2 in the node's mempool") {
+		t.Fatalf("exit %d, %d alerts: %s", r.code, len(as), r.stderr)
+	}
+	for _, a := range as {
+		if !a.Mempool || a.Height != -1 || len(a.From) != 1 || a.From[0].Address != mining.EncodeAddress() || a.From[0].Value != 50e8 {
+			t.Errorf("a mempool alert: %+v", a)
+		}
+	}
+	if as[0].TxID != spend.TxHash().String() && as[1].TxID != spend.TxHash().String() {
+		t.Errorf("the spend not among the alerts: %+v", as)
+	}
+	if r := run(t, "alerts", "--store", dir, "--alert", "stolen-funds", "--mempool", "--rpc", "http://127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "p"); r.code != exitFailure || !strings.Contains(r.stderr, "mempool not read") {
+		t.Errorf("a node that does not answer: exit %d %s", r.code, r.stderr)
+	}
+}
