@@ -227,13 +227,8 @@ func TestServeMempoolByEntity(t *testing.T) {
 	mustRun(t, "cluster", "--store", dir)
 	importLabel(t, dir, "list", deposit.EncodeAddress()+",btc,sanctioned,Test listing")
 	type party struct {
-		Address string `json:"address"`
-		Entity  *struct {
-			Size   int `json:"size"`
-			Labels []struct {
-				Via string `json:"via"`
-			} `json:"labels"`
-		} `json:"entity"`
+		Address string    `json:"address"`
+		Entity  *entityOf `json:"entity"`
 	}
 	_, stdout, stderr := startSpur(t, "serve", "--store", dir, "--listen", "127.0.0.1:0", "--no-auth", "--interval", "50ms",
 		"--follow-rpc", node.URL, "--rpc-user", "u", "--rpc-pass", "p", "--alert", "sanctioned", "--by-entity", "--mempool")

@@ -1085,12 +1085,7 @@ func TestFollowAlertsByEntity(t *testing.T) {
 		Labels  []struct {
 			Category string `json:"category"`
 		} `json:"labels"`
-		Entity *struct {
-			Size   int `json:"size"`
-			Labels []struct {
-				Via string `json:"via"`
-			} `json:"labels"`
-		} `json:"entity"`
+		Entity *entityOf `json:"entity"`
 	}
 	type alert = alertOf[party]
 	next := alertStream[party](t, stdout, stderr)
@@ -1352,6 +1347,14 @@ func TestServeTakesNewClustering(t *testing.T) {
 	if r := run(t, "cluster", "--store", dir, "-q"); r.code != exitStore || !strings.Contains(r.stderr, "another run is writing the clustering") {
 		t.Fatalf("spur cluster beside another run: exit %d %s", r.code, r.stderr)
 	}
+}
+
+// entityOf is an alert party's entity, as --by-entity's JSON gives it.
+type entityOf struct {
+	Size   int `json:"size"`
+	Labels []struct {
+		Via string `json:"via"`
+	} `json:"labels"`
 }
 
 // alertOf is an alert as spur alerts --json and spur follow --alert
