@@ -43,7 +43,7 @@ type SourceAt struct {
 	Labels   int    `json:"labels"`
 }
 
-// provenance describes the stores a report of taint model model reads.
+// provenance describes what a report by the taint model given reads.
 func provenance(s store.Reader, es evmstore.Reader, labels label.Reader, model string) (*Provenance, error) {
 	p := &Provenance{Spur: buildinfo.Version(), Chains: []ChainAt{}, Sources: []SourceAt{},
 		Method: model + " taint forward from the theft transactions; through CoinJoins by the outputs public clues link and through mixers by the withdrawals they link (heuristic links, counted apart); ending at exchange deposit addresses (found by their sweeps into labelled hot wallets), other labelled services and what is unspent; USD at each day's close"}
