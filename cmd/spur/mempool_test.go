@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,8 +19,8 @@ import (
 
 // TestMempoolRetried reads a node's mempool as spur follow --mempool does,
 // from a node that drops the connection when first asked for a
-// transaction: no alert then, the transaction asked for again at the next
-// poll and alerted; one the node says it does not have is not asked for
+// transaction: no alert then, and the read says so; the transaction asked
+// for again at the next poll and alerted; one the node says it does not have is not asked for
 // again while the mempool lists it.
 func TestMempoolRetried(t *testing.T) {
 	dir := btcOnly(t)
@@ -99,7 +100,7 @@ func TestMempoolRetried(t *testing.T) {
 	os.Stdout = out
 	defer func() { os.Stdout = stdout }()
 	watch, _ := alertCategories("stolen-funds", dir)
-	poll := mempoolWatch(t.Context(), s, rpc, mempool{
+	poll := mempoolPoll(t.Context(), s, rpc, mempool{
 		labels:   func(f func(*label.Store) error) error { return withAlertLabels(dir, f) },
 		clusters: func() (cluster.Reader, error) { return nil, nil },
 		watch:    watch,
@@ -109,15 +110,22 @@ func TestMempoolRetried(t *testing.T) {
 		b, _ := os.ReadFile(out.Name())
 		return decodeAlerts[struct{ Address string }](t, string(b))
 	}
-	poll()
+	// The first read says what the node did not give.
+	if n, err := poll(); n != 0 || err == nil || !strings.Contains(err.Error(), "the node did not answer for 1 transaction of the mempool") {
+		t.Fatalf("the first poll: %d alerted, %v", n, err)
+	}
 	if as := alerts(); len(as) != 0 {
 		t.Fatalf("alerted with no answer from the node: %+v", as)
 	}
-	poll()
+	if n, err := poll(); n != 1 || err != nil {
+		t.Fatalf("the second poll: %d alerted, %v", n, err)
+	}
 	if as := alerts(); len(as) != 1 || as[0].TxID != spend.TxID.String() || !as[0].Mempool || len(as[0].From) != 1 || as[0].From[0].Address != cb.Outputs[0].Address {
 		t.Fatalf("the second poll: %+v", as)
 	}
-	poll()
+	if n, err := poll(); n != 0 || err != nil {
+		t.Fatalf("the third poll: %d alerted, %v", n, err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(alerts()) != 1 || asked[spend.TxID.String()] != 2 || asked[gone.String()] != 1 {

@@ -310,13 +310,19 @@ func (c *RPC) BlockHash(ctx context.Context, height int64) (Hash, error) {
 
 // RawBlock calls getblock with verbosity 0 and returns the block's bytes.
 func (c *RPC) RawBlock(ctx context.Context, hash Hash) ([]byte, error) {
+	return c.raw(ctx, "getblock", hash)
+}
+
+// raw calls method with a hash and verbosity 0, and returns the bytes the
+// hex it answers holds.
+func (c *RPC) raw(ctx context.Context, method string, hash Hash) ([]byte, error) {
 	var s string
-	if err := c.Call(ctx, "getblock", &s, hash.String(), 0); err != nil {
+	if err := c.Call(ctx, method, &s, hash.String(), 0); err != nil {
 		return nil, err
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: rpc getblock %s: %v", ErrCorrupt, hash, err)
+		return nil, fmt.Errorf("%w: rpc %s %s: %v", ErrCorrupt, method, hash, err)
 	}
 	return b, nil
 }
@@ -343,15 +349,7 @@ func (c *RPC) RawMempool(ctx context.Context) ([]Hash, error) {
 // transaction's bytes: one in the node's mempool, or, with its
 // transaction index, in a block.
 func (c *RPC) RawTransaction(ctx context.Context, txid Hash) ([]byte, error) {
-	var s string
-	if err := c.Call(ctx, "getrawtransaction", &s, txid.String(), 0); err != nil {
-		return nil, err
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: rpc getrawtransaction %s: %v", ErrCorrupt, txid, err)
-	}
-	return b, nil
+	return c.raw(ctx, "getrawtransaction", txid)
 }
 
 func parseHash(s string) (Hash, error) {
